@@ -1,0 +1,2 @@
+//! Fence devices for paceline: Redfish, IPMI over LAN (RMCP+), watchdog and
+//! external `fence_*` agents, plus fencing topology levels.

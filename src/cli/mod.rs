@@ -1,0 +1,81 @@
+//! The `paceline` command line. Each command group lives in its own module;
+//! this file only wires them into one clap definition and maps results to
+//! exit codes (0 ok, 1 operation failed, 2 usage or configuration error).
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+pub mod cluster;
+pub mod config;
+pub mod fence;
+pub mod ra;
+pub mod resource;
+pub mod simulate;
+pub mod status;
+
+/// How a command prints its result.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// Exit code of an operation that ran and failed.
+pub const EXIT_FAILED: u8 = 1;
+/// Exit code of a usage or configuration error.
+pub const EXIT_USAGE: u8 = 2;
+
+#[derive(Debug, Parser)]
+#[command(name = "paceline", version, about = "Cluster resource manager with fencing")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the scheduler offline on a config or a Pacemaker CIB and print its plan.
+    Simulate(simulate::SimulateArgs),
+    /// Explain why a resource is placed where it is, or why it cannot run.
+    Explain(simulate::ExplainArgs),
+    /// Check, convert and import configurations.
+    #[command(subcommand)]
+    Config(config::ConfigCommand),
+    /// Cluster-wide administration (keys, quorum overrides).
+    #[command(subcommand)]
+    Cluster(cluster::ClusterCommand),
+    /// Show the state of the cluster as this node sees it.
+    Status(status::StatusArgs),
+    /// Fence a node, test a fence device, or show the fencing history.
+    Fence(fence::FenceArgs),
+    /// Resource agents: list and describe them.
+    #[command(subcommand)]
+    Ra(ra::RaCommand),
+    /// Act on resources.
+    #[command(subcommand)]
+    Resource(resource::ResourceCommand),
+}
+
+/// Entry point of the `paceline` binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Simulate(args) => simulate::run_simulate(args),
+        Command::Explain(args) => simulate::run_explain(args),
+        Command::Config(cmd) => config::run(cmd),
+        Command::Cluster(cmd) => cluster::run(cmd),
+        Command::Status(args) => status::run(args),
+        Command::Fence(args) => fence::run(args),
+        Command::Ra(cmd) => ra::run(cmd),
+        Command::Resource(cmd) => resource::run(cmd),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("paceline: {err:#}");
+            ExitCode::from(EXIT_FAILED)
+        }
+    }
+}

@@ -1,0 +1,13 @@
+//! paceline: a cluster resource manager with fencing.
+//!
+//! See ARCHITECTURE.md for the map of the code.
+
+pub mod cli;
+pub mod config;
+pub mod daemon;
+pub mod executor;
+pub mod membership;
+pub mod model;
+pub mod scheduler;
+pub mod sim;
+pub mod wire;

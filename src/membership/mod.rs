@@ -1,0 +1,1 @@
+//! membership (see ARCHITECTURE.md).
