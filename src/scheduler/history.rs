@@ -10,6 +10,7 @@ pub struct Observed {
     pub failed: bool,
     /// The failed operation's name, and whether it was a stop (which needs fencing or blocks).
     pub failed_op: Option<String>,
+    pub failed_interval_ms: u64,
     pub pending: bool,
     pub last_failure: Option<i64>,
 }
@@ -27,6 +28,7 @@ pub fn observe(h: &ResourceHistory) -> Observed {
         role: Role::Stopped,
         failed: false,
         failed_op: None,
+        failed_interval_ms: 0,
         pending: false,
         last_failure: None,
     };
@@ -74,6 +76,11 @@ pub fn observe(h: &ResourceHistory) -> Observed {
                     if !ok {
                         // A monitor expected to find the resource in another role.
                         fail(&mut obs, op);
+                    } else if obs.failed_op.as_deref() == Some("monitor")
+                        && obs.failed_interval_ms == op.interval_ms
+                    {
+                        // The same monitor has passed since it failed.
+                        obs.failed = false;
                     }
                 } else {
                     if code == rc::NOT_RUNNING && obs.role == Role::Stopped {
@@ -127,5 +134,6 @@ pub fn observe(h: &ResourceHistory) -> Observed {
 fn fail(obs: &mut Observed, op: &OpRecord) {
     obs.failed = true;
     obs.failed_op = Some(op.operation.clone());
+    obs.failed_interval_ms = op.interval_ms;
     obs.last_failure = op.last_rc_change.or(op.last_run).or(obs.last_failure);
 }

@@ -78,8 +78,67 @@ pub struct Plan {
     pub reasons: BTreeMap<String, Vec<String>>,
 }
 
-/// (unit, member, verb, from, to) before reasons are attached.
-type PendingChange = (usize, usize, Verb, Option<NodeId>, Option<NodeId>);
+/// The decision about one member before it becomes a summary line.
+#[derive(Debug, Clone)]
+struct Outcome {
+    display: String,
+    current: Vec<NodeId>,
+    failed: bool,
+    target: Option<NodeId>,
+    managed: bool,
+    runnable: bool,
+    extra_stops: Vec<NodeId>,
+    verb: Option<Verb>,
+    blocked: bool,
+    reason: Option<String>,
+    /// Where a blocked start would have gone.
+    blocked_target: Option<NodeId>,
+}
+
+impl Outcome {
+    fn starts(&self) -> bool {
+        matches!(
+            self.verb,
+            Some(Verb::Start | Verb::Move | Verb::Recover | Verb::Restart)
+        ) && !self.blocked
+    }
+
+    fn start_node(&self) -> Option<NodeId> {
+        self.target.clone().or_else(|| self.blocked_target.clone())
+    }
+
+    fn decide(&mut self, upstream_restart: bool) {
+        self.extra_stops.clear();
+        self.verb = match (self.current.as_slice(), &self.target) {
+            ([], None) => None,
+            ([], Some(_)) => Some(Verb::Start),
+            ([_], None) => Some(Verb::Stop),
+            ([c], Some(t)) if c == t => {
+                if self.failed {
+                    Some(Verb::Recover)
+                } else if upstream_restart {
+                    Some(Verb::Restart)
+                } else {
+                    None
+                }
+            }
+            ([_], Some(_)) => Some(if self.failed {
+                Verb::Recover
+            } else {
+                Verb::Move
+            }),
+            (many, t) => {
+                let keep = t.as_ref().filter(|t| many.contains(t));
+                self.extra_stops = many.iter().filter(|c| Some(*c) != keep).cloned().collect();
+                match (keep, t) {
+                    (Some(_), _) => Some(Verb::Restart),
+                    (None, Some(_)) => Some(Verb::Start),
+                    (None, None) => None,
+                }
+            }
+        };
+    }
+}
 
 /// Node usability as the scheduler sees it.
 #[derive(Debug, Clone)]
@@ -703,6 +762,8 @@ impl<'a> Ctx<'a> {
                 for (i, nd) in self.nodes.iter().enumerate() {
                     let fc = self.fail_count(&m.display, &nd.uname, &m.prim.meta);
                     if fc > 0 && fc >= thr {
+                        // Only the first member's ban moves the group; later
+                        // members just stop (with those after them).
                         if mi == 0 {
                             scores[i] = Score::MINUS_INFINITY;
                         }
@@ -716,6 +777,7 @@ impl<'a> Ctx<'a> {
             }
             // Colocation with already placed primaries.
             self.apply_colocations(&units, ui, &mut scores, &mut why);
+            self.dependent_influence(&units, ui, &mut scores, &mut why);
             // Anti-collocate anonymous instances of the same clone.
             if let Some(c) = unit.clone {
                 for (i, _) in self.nodes.iter().enumerate() {
@@ -857,6 +919,59 @@ impl<'a> Ctx<'a> {
         out
     }
 
+    /// Dependents colocated with this unit pull it towards their preferred nodes.
+    fn dependent_influence(
+        &self,
+        units: &[Unit<'a>],
+        ui: usize,
+        scores: &mut [Score],
+        why: &mut Vec<String>,
+    ) {
+        let unit = &units[ui];
+        let mine = |id: &str| unit.id == id || unit.members.iter().any(|m| m.prim.id == id);
+        for c in &self.config.colocations {
+            let (Some(r), Some(w)) = (&c.rsc, &c.with_rsc) else {
+                continue;
+            };
+            if unit.clone.is_some()
+                || !mine(w)
+                || mine(r)
+                || c.score.value() <= 0
+                || c.influence == Some(false)
+            {
+                continue;
+            }
+            let Some(dep) = units
+                .iter()
+                .find(|u| u.id == *r || u.members.iter().any(|m| m.prim.id == *r))
+            else {
+                continue;
+            };
+            if dep.placed.is_some() {
+                continue;
+            }
+            let mut ids: Vec<&str> = vec![dep.id.as_str()];
+            ids.extend(dep.members.iter().map(|m| m.prim.id.as_str()));
+            let mut dep_scores = vec![Score::ZERO; scores.len()];
+            let mut ignored = Vec::new();
+            self.location_scores(dep, &ids, &mut dep_scores, &mut ignored);
+            for (i, s) in dep_scores.iter().enumerate() {
+                if s.value() != 0 && !s.is_minus_infinity() {
+                    let add = if c.score.is_plus_infinity() {
+                        *s
+                    } else {
+                        s.scaled(c.score.value(), INFINITY)
+                    };
+                    scores[i] += add;
+                    why.push(format!(
+                        "{}: dependent {} (colocation {}) adds {} on {}",
+                        unit.id, r, c.id, add, self.nodes[i].uname
+                    ));
+                }
+            }
+        }
+    }
+
     fn apply_colocations(
         &self,
         units: &[Unit<'a>],
@@ -930,15 +1045,24 @@ impl<'a> Ctx<'a> {
         });
     }
 
+    /// Whether a failure left the member blocked (on-fail=block).
+    fn blocked_by_failure(&self, m: &Member<'a>) -> bool {
+        m.current.iter().any(|(_, o)| {
+            o.failed
+                && m.prim.operations.iter().any(|op| {
+                    Some(op.name.as_str()) == o.failed_op.as_deref()
+                        && op.interval_ms == o.failed_interval_ms
+                        && op.on_fail == Some(OnFail::Block)
+                })
+        })
+    }
+
     fn emit(&mut self, units: &[Unit<'a>]) {
-        let fencing = self.config.properties.stonith_enabled;
-        let mut fenced: BTreeSet<NodeId> = BTreeSet::new();
-        if fencing {
+        if self.config.properties.stonith_enabled {
             for nd in &self.nodes {
                 if nd.condition == NodeCondition::Unclean
                     && self.status.nodes.contains_key(&nd.uname)
                 {
-                    fenced.insert(nd.uname.clone());
                     let action = self.config.properties.stonith_action.clone();
                     self.plan.changes.push(Change {
                         verb: Verb::Fence,
@@ -954,159 +1078,159 @@ impl<'a> Ctx<'a> {
                 }
             }
         }
-        // Which resources restart (stop + start): used for mandatory orders.
-        let mut restarting: BTreeSet<String> = BTreeSet::new();
-        let mut stopping: BTreeSet<String> = BTreeSet::new();
-        let mut pending_changes: Vec<PendingChange> = Vec::new();
-        for (ui, unit) in units.iter().enumerate() {
+        let mut outs: Vec<Outcome> = Vec::new();
+        let mut by_id: HashMap<String, Vec<usize>> = HashMap::new();
+        for unit in units {
             let mut upstream_restart = false;
             for (mi, m) in unit.members.iter().enumerate() {
-                if !m.managed {
-                    continue;
-                }
+                let blocked_fail = self.blocked_by_failure(m);
+                let managed = m.managed && !blocked_fail;
                 let target = if mi < unit.runnable {
                     unit.placed.clone()
                 } else {
                     None
                 };
-                let cur: Vec<&(NodeId, Observed)> = m.current.iter().collect();
-                let failed = cur.iter().any(|(_, o)| o.failed);
-                let ch = match (cur.as_slice(), &target) {
-                    ([], None) => None,
-                    ([], Some(t)) => Some((Verb::Start, None, Some(t.clone()))),
-                    ([(c, _)], None) => Some((Verb::Stop, Some(c.clone()), None)),
-                    ([(c, o)], Some(t)) if c == t => {
-                        if o.failed {
-                            Some((Verb::Recover, Some(c.clone()), Some(t.clone())))
-                        } else if upstream_restart {
-                            Some((Verb::Restart, Some(c.clone()), Some(t.clone())))
-                        } else {
-                            None
-                        }
-                    }
-                    ([(c, o)], Some(t)) => Some((
-                        if o.failed { Verb::Recover } else { Verb::Move },
-                        Some(c.clone()),
-                        Some(t.clone()),
-                    )),
-                    (many, t) => {
-                        // Active on several nodes: stop everywhere but the target.
-                        for (c, _) in many.iter().map(|x| (&x.0, &x.1)) {
-                            if Some(c) != t.as_ref() {
-                                pending_changes.push((ui, mi, Verb::Stop, Some(c.clone()), None));
-                            }
-                        }
-                        match t {
-                            Some(t) if many.iter().any(|(c, _)| c == t) => {
-                                Some((Verb::Restart, Some(t.clone()), Some(t.clone())))
-                            }
-                            Some(t) => Some((Verb::Start, None, Some(t.clone()))),
-                            None => None,
-                        }
-                    }
-                };
-                let _ = failed;
-                if let Some((v, f, t)) = ch {
-                    if matches!(v, Verb::Recover | Verb::Move | Verb::Restart) {
-                        upstream_restart = true;
-                        restarting.insert(m.prim.id.clone());
-                    }
-                    if v == Verb::Stop {
-                        stopping.insert(m.prim.id.clone());
-                    }
-                    pending_changes.push((ui, mi, v, f, t));
-                }
-            }
-        }
-        // Mandatory orders: a restart of `first` restarts `then` where it stays.
-        let mut extra = Vec::new();
-        for o in &self.config.orders {
-            if o.kind != OrderKind::Mandatory
-                || o.first_action != Action::Start
-                || o.then_action != Action::Start
-            {
-                continue;
-            }
-            let (Some(f), Some(t)) = (&o.first, &o.then) else {
-                continue;
-            };
-            if !restarting.contains(f) {
-                continue;
-            }
-            for (ui, unit) in units.iter().enumerate() {
-                for (mi, m) in unit.members.iter().enumerate() {
-                    if (m.prim.id == *t || unit.id == *t)
-                        && pending_changes
-                            .iter()
-                            .all(|(a, b, ..)| !(*a == ui && *b == mi))
-                    {
-                        if let Some((c, _)) = m.current.first() {
-                            if unit.placed.as_deref() == Some(c) && mi < unit.runnable && m.managed
-                            {
-                                extra.push((
-                                    ui,
-                                    mi,
-                                    Verb::Restart,
-                                    Some(c.clone()),
-                                    Some(c.clone()),
-                                    f.clone(),
-                                ));
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        for (ui, mi, v, f, t) in pending_changes {
-            let m = &units[ui].members[mi];
-            let reason = match v {
-                Verb::Stop if units[ui].placed.is_none() || mi >= units[ui].runnable => {
-                    if !self.quorum_ok() {
-                        Some("due to no quorum".to_string())
+                let mut o = Outcome {
+                    display: m.display.clone(),
+                    current: m.current.iter().map(|(n, _)| n.clone()).collect(),
+                    failed: m.current.iter().any(|(_, ob)| ob.failed),
+                    target: if managed {
+                        target
                     } else {
-                        Some("due to node availability".to_string())
+                        m.current.first().map(|(n, _)| n.clone())
+                    },
+                    managed,
+                    // A failed, blocked resource cannot be started anywhere.
+                    runnable: !blocked_fail,
+                    extra_stops: Vec::new(),
+                    verb: None,
+                    blocked: false,
+                    reason: None,
+                    blocked_target: None,
+                };
+                if managed {
+                    o.decide(upstream_restart);
+                    if o.verb.is_some_and(|v| v != Verb::Stop) {
+                        upstream_restart = true;
                     }
                 }
-                _ => None,
-            };
-            let (roles_from, roles_to) = self.role_details(&units[ui], m, v);
-            self.change(v, &m.display.clone(), f.as_deref(), t.as_deref(), reason);
-            if let Some(last) = self.plan.changes.last_mut() {
-                last.from_role = roles_from;
-                last.to_role = roles_to;
+                let idx = outs.len();
+                by_id.entry(m.prim.id.clone()).or_default().push(idx);
+                by_id.entry(unit.id.clone()).or_default().push(idx);
+                outs.push(o);
             }
-            let node = t.clone().or(f.clone()).unwrap_or_default();
+        }
+        // Mandatory start orders: an unrunnable first blocks then; a
+        // (re)start of first restarts then where it stays.
+        for _ in 0..8 {
+            let mut changed = false;
+            for ord in &self.config.orders {
+                if ord.kind != OrderKind::Mandatory
+                    || ord.first_action != Action::Start
+                    || ord.then_action != Action::Start
+                {
+                    continue;
+                }
+                let (Some(f), Some(t)) = (&ord.first, &ord.then) else {
+                    continue;
+                };
+                let (Some(fi), Some(ti)) = (by_id.get(f), by_id.get(t)) else {
+                    continue;
+                };
+                let first_runnable = fi
+                    .iter()
+                    .any(|&i| outs[i].runnable && outs[i].target.is_some());
+                let first_starting = fi.iter().any(|&i| outs[i].starts());
+                // Pacemaker leaves a running `then` alone while `first` still runs somewhere.
+                let first_active = fi.iter().any(|&i| !outs[i].current.is_empty());
+                // New instances of a cloned `first` do not restart `then`.
+                let first_is_clone = fi.iter().any(|&i| outs[i].display.contains(':'));
+                for &i in ti {
+                    let o = &mut outs[i];
+                    if !o.managed {
+                        continue;
+                    }
+                    if !first_runnable {
+                        if o.runnable {
+                            o.runnable = false;
+                            changed = true;
+                        }
+                        if o.target.is_some() && !(first_active && !o.current.is_empty()) {
+                            if o.current.is_empty() {
+                                o.verb = Some(Verb::Start);
+                                o.blocked = true;
+                                o.blocked_target = o.target.take();
+                            } else {
+                                o.target = None;
+                                o.decide(false);
+                            }
+                            o.reason = Some(format!("due to unrunnable {f} start"));
+                            changed = true;
+                        }
+                    } else if first_starting
+                        && !first_is_clone
+                        && o.verb.is_none()
+                        && !o.current.is_empty()
+                        && o.target.as_ref() == o.current.first()
+                    {
+                        o.verb = Some(Verb::Restart);
+                        o.reason = Some(format!("due to required {f} start"));
+                        changed = true;
+                    }
+                }
+                // Stopping first needs then stopped first: a blocked then blocks it.
+                let then_stuck = ti
+                    .iter()
+                    .any(|&i| !outs[i].managed && !outs[i].current.is_empty());
+                if then_stuck && ord.symmetrical.unwrap_or(true) {
+                    for &i in fi {
+                        if matches!(outs[i].verb, Some(Verb::Stop | Verb::Move)) && !outs[i].blocked
+                        {
+                            outs[i].blocked = true;
+                            changed = true;
+                        }
+                    }
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+        let quorum_ok = self.quorum_ok();
+        for o in outs {
+            for n in &o.extra_stops {
+                self.change(Verb::Stop, &o.display, Some(n), None, None);
+            }
+            let Some(v) = o.verb else { continue };
+            let (from, to) = match v {
+                Verb::Start => (None, o.start_node()),
+                Verb::Stop => (o.current.first().cloned(), None),
+                _ => (o.current.first().cloned(), o.target.clone()),
+            };
+            let reason = o.reason.clone().or_else(|| {
+                (v == Verb::Stop).then(|| {
+                    if quorum_ok {
+                        "due to node availability".to_string()
+                    } else {
+                        "due to no quorum".to_string()
+                    }
+                })
+            });
+            self.change(v, &o.display, from.as_deref(), to.as_deref(), reason);
+            if let Some(last) = self.plan.changes.last_mut() {
+                last.blocked = o.blocked;
+            }
+            let node = to.or(from).unwrap_or_default();
             self.plan.actions.push(PlanAction {
-                resource: m.display.clone(),
+                resource: o.display.clone(),
                 action: v.name().to_ascii_lowercase(),
                 node,
             });
         }
-        for (ui, mi, v, f, t, first) in extra {
-            let m = &units[ui].members[mi];
-            self.change(
-                v,
-                &m.display.clone(),
-                f.as_deref(),
-                t.as_deref(),
-                Some(format!("due to required {first} start")),
-            );
-        }
         self.orphans();
-        let count = self.plan.actions.len();
-        for i in 0..count {
+        for i in 0..self.plan.actions.len() {
             self.plan.graph.add_node(i);
         }
-        let _ = (fenced, stopping);
-    }
-
-    fn role_details(
-        &self,
-        _unit: &Unit<'a>,
-        _m: &Member<'a>,
-        _v: Verb,
-    ) -> (Option<Role>, Option<Role>) {
-        (None, None)
     }
 
     fn orphans(&mut self) {
