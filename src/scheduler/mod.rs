@@ -1155,7 +1155,7 @@ impl<'a> Ctx<'a> {
                             o.runnable = false;
                             changed = true;
                         }
-                        if o.target.is_some() && !(first_active && !o.current.is_empty()) {
+                        if o.target.is_some() && (!first_active || o.current.is_empty()) {
                             if o.current.is_empty() {
                                 o.verb = Some(Verb::Start);
                                 o.blocked = true;
