@@ -289,6 +289,12 @@ struct Ctx<'a> {
     history: HashMap<String, Vec<(NodeId, String, Observed)>>,
     plan: Plan,
     assigned: Vec<u32>,
+    /// Indices so each constraint is looked at only by the resources it names.
+    unit_of: HashMap<String, Vec<usize>>,
+    loc_idx: HashMap<String, Vec<usize>>,
+    generic_locs: Vec<usize>,
+    coloc_idx: HashMap<String, Vec<usize>>,
+    clone_here: HashMap<(String, usize), u32>,
 }
 
 /// Strips a clone instance suffix ("rsc:2" -> "rsc").
@@ -322,6 +328,20 @@ pub fn schedule(config: &ClusterConfig, status: &ClusterStatus, now: i64) -> Pla
         }
     }
     let assigned = vec![0; nodes.len()];
+    let mut loc_idx: HashMap<String, Vec<usize>> = HashMap::new();
+    let mut generic_locs = Vec::new();
+    for (i, l) in config.locations.iter().enumerate() {
+        match &l.target {
+            LocationTarget::Resource(r) => loc_idx.entry(r.clone()).or_default().push(i),
+            _ => generic_locs.push(i),
+        }
+    }
+    let mut coloc_idx: HashMap<String, Vec<usize>> = HashMap::new();
+    for (i, c) in config.colocations.iter().enumerate() {
+        for name in [&c.rsc, &c.with_rsc].into_iter().flatten() {
+            coloc_idx.entry(name.clone()).or_default().push(i);
+        }
+    }
     let mut cx = Ctx {
         config,
         status,
@@ -331,6 +351,11 @@ pub fn schedule(config: &ClusterConfig, status: &ClusterStatus, now: i64) -> Pla
         history,
         plan: Plan::default(),
         assigned,
+        unit_of: HashMap::new(),
+        loc_idx,
+        generic_locs,
+        coloc_idx,
+        clone_here: HashMap::new(),
     };
     cx.run();
     cx.plan
@@ -620,6 +645,38 @@ impl<'a> Ctx<'a> {
         units
     }
 
+    /// Location constraints that may name one of `ids`.
+    fn candidate_locations(&self, ids: &[&str]) -> Vec<usize> {
+        let mut v: Vec<usize> = self.generic_locs.clone();
+        for id in ids {
+            if let Some(l) = self.loc_idx.get(*id) {
+                v.extend(l);
+            }
+        }
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+
+    /// Colocations naming this unit or one of its members.
+    fn candidate_colocations(&self, unit: &Unit<'a>) -> Vec<usize> {
+        let mut v = Vec::new();
+        for id in
+            std::iter::once(unit.id.as_str()).chain(unit.members.iter().map(|m| m.prim.id.as_str()))
+        {
+            if let Some(l) = self.coloc_idx.get(id) {
+                v.extend(l);
+            }
+        }
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+
+    fn units_named(&self, name: &str) -> &[usize] {
+        self.unit_of.get(name).map(Vec::as_slice).unwrap_or(&[])
+    }
+
     fn location_scores(
         &self,
         unit: &Unit<'a>,
@@ -627,7 +684,8 @@ impl<'a> Ctx<'a> {
         scores: &mut [Score],
         why: &mut Vec<String>,
     ) {
-        for loc in &self.config.locations {
+        for li in self.candidate_locations(ids) {
+            let loc = &self.config.locations[li];
             if loc.role.is_some_and(|r| r == Role::Promoted) {
                 continue;
             }
@@ -674,6 +732,17 @@ impl<'a> Ctx<'a> {
 
     fn run(&mut self) {
         let mut units = self.build_units();
+        for (i, u) in units.iter().enumerate() {
+            let mut names: Vec<&str> = vec![u.id.as_str()];
+            names.extend(u.members.iter().map(|m| m.prim.id.as_str()));
+            names.dedup();
+            for name in names {
+                let e = self.unit_of.entry(name.to_string()).or_default();
+                if e.last() != Some(&i) {
+                    e.push(i);
+                }
+            }
+        }
         let n = self.nodes.len();
         // Colocation: dependents are placed after their primaries.
         let mut order: Vec<usize> = (0..units.len()).collect();
@@ -690,7 +759,8 @@ impl<'a> Ctx<'a> {
             }
             if !self.config.properties.symmetric_cluster {
                 let mut allowed = vec![false; n];
-                for loc in &self.config.locations {
+                for li in self.candidate_locations(&ids) {
+                    let loc = &self.config.locations[li];
                     let hit = match &loc.target {
                         LocationTarget::Resource(r) => ids.contains(&r.as_str()),
                         LocationTarget::Pattern(p) => {
@@ -781,13 +851,11 @@ impl<'a> Ctx<'a> {
             // Anti-collocate anonymous instances of the same clone.
             if let Some(c) = unit.clone {
                 for (i, _) in self.nodes.iter().enumerate() {
-                    let here = units
-                        .iter()
-                        .filter(|u| {
-                            u.clone.is_some_and(|x| x.id == c.id)
-                                && u.placed.as_deref() == Some(self.nodes[i].uname.as_str())
-                        })
-                        .count() as u32;
+                    let here = self
+                        .clone_here
+                        .get(&(c.id.clone(), i))
+                        .copied()
+                        .unwrap_or(0);
                     if here >= c.clone_node_max {
                         scores[i] = Score::MINUS_INFINITY;
                     }
@@ -857,6 +925,9 @@ impl<'a> Ctx<'a> {
             }
             if let Some(i) = best {
                 self.assigned[i] += unit.runnable as u32;
+                if let Some(c) = unit.clone {
+                    *self.clone_here.entry((c.id.clone(), i)).or_default() += 1;
+                }
                 why.push(format!(
                     "{}: placed on {} with score {}",
                     unit.id, self.nodes[i].uname, scores[i]
@@ -888,6 +959,7 @@ impl<'a> Ctx<'a> {
         fn visit<'b>(
             i: usize,
             units: &[Unit<'b>],
+            unit_of: &HashMap<String, Vec<usize>>,
             deps: &HashMap<&str, Vec<&str>>,
             done: &mut [bool],
             visiting: &mut [bool],
@@ -902,10 +974,8 @@ impl<'a> Ctx<'a> {
             for name in names {
                 if let Some(ws) = deps.get(name) {
                     for w in ws {
-                        for (j, u) in units.iter().enumerate() {
-                            if u.id == *w || u.members.iter().any(|m| m.prim.id == *w) {
-                                visit(j, units, deps, done, visiting, out);
-                            }
+                        for &j in unit_of.get(*w).map(Vec::as_slice).unwrap_or(&[]) {
+                            visit(j, units, unit_of, deps, done, visiting, out);
                         }
                     }
                 }
@@ -914,7 +984,15 @@ impl<'a> Ctx<'a> {
             out.push(i);
         }
         for i in order {
-            visit(i, units, &deps, &mut done, &mut visiting, &mut out);
+            visit(
+                i,
+                units,
+                &self.unit_of,
+                &deps,
+                &mut done,
+                &mut visiting,
+                &mut out,
+            );
         }
         out
     }
@@ -929,7 +1007,8 @@ impl<'a> Ctx<'a> {
     ) {
         let unit = &units[ui];
         let mine = |id: &str| unit.id == id || unit.members.iter().any(|m| m.prim.id == id);
-        for c in &self.config.colocations {
+        for ci in self.candidate_colocations(unit) {
+            let c = &self.config.colocations[ci];
             let (Some(r), Some(w)) = (&c.rsc, &c.with_rsc) else {
                 continue;
             };
@@ -941,10 +1020,7 @@ impl<'a> Ctx<'a> {
             {
                 continue;
             }
-            let Some(dep) = units
-                .iter()
-                .find(|u| u.id == *r || u.members.iter().any(|m| m.prim.id == *r))
-            else {
+            let Some(dep) = self.units_named(r).first().map(|&j| &units[j]) else {
                 continue;
             };
             if dep.placed.is_some() {
@@ -981,7 +1057,8 @@ impl<'a> Ctx<'a> {
     ) {
         let unit = &units[ui];
         let mine = |id: &str| unit.id == id || unit.members.iter().any(|m| m.prim.id == id);
-        for c in &self.config.colocations {
+        for ci in self.candidate_colocations(unit) {
+            let c = &self.config.colocations[ci];
             let (Some(r), Some(w)) = (&c.rsc, &c.with_rsc) else {
                 continue;
             };
@@ -993,11 +1070,11 @@ impl<'a> Ctx<'a> {
             {
                 continue;
             }
-            let prim_nodes: Vec<&str> = units
+            let prim_nodes: Vec<&str> = self
+                .units_named(w)
                 .iter()
-                .filter(|u| {
-                    (u.id == *w || u.members.iter().any(|m| m.prim.id == *w)) && u.runnable > 0
-                })
+                .map(|&j| &units[j])
+                .filter(|u| u.runnable > 0)
                 .filter_map(|u| u.placed.as_deref())
                 .collect();
             if c.score.is_plus_infinity() {
