@@ -45,8 +45,27 @@ fn line_of(text: &str, pos: usize) -> usize {
         + 1
 }
 
-fn start_element(text: &str, pos: usize, e: &BytesStart) -> Result<Element, CibError> {
-    let line = line_of(text, pos);
+/// Counts lines incrementally so that a large document is scanned once.
+struct LineCounter {
+    pos: usize,
+    line: usize,
+}
+
+impl LineCounter {
+    fn at(&mut self, text: &str, pos: usize) -> usize {
+        let pos = pos.min(text.len());
+        if pos >= self.pos {
+            self.line += text.as_bytes()[self.pos..pos]
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count();
+            self.pos = pos;
+        }
+        self.line
+    }
+}
+
+fn start_element(line: usize, e: &BytesStart) -> Result<Element, CibError> {
     let name = String::from_utf8_lossy(e.name().as_ref()).into_owned();
     let mut attrs = Vec::new();
     for a in e.attributes() {
@@ -77,6 +96,7 @@ pub fn parse(text: &str) -> Result<Element, CibError> {
     let mut reader = Reader::from_str(text);
     let mut stack: Vec<Element> = Vec::new();
     let mut root: Option<Element> = None;
+    let mut lines = LineCounter { pos: 0, line: 1 };
     loop {
         let pos = reader.buffer_position() as usize;
         let ev = reader.read_event().map_err(|err| CibError::Xml {
@@ -84,9 +104,9 @@ pub fn parse(text: &str) -> Result<Element, CibError> {
             message: err.to_string(),
         })?;
         match ev {
-            Event::Start(e) => stack.push(start_element(text, pos, &e)?),
+            Event::Start(e) => stack.push(start_element(lines.at(text, pos), &e)?),
             Event::Empty(e) => {
-                let el = start_element(text, pos, &e)?;
+                let el = start_element(lines.at(text, pos), &e)?;
                 match stack.last_mut() {
                     Some(parent) => parent.children.push(el),
                     None => root = Some(el),
