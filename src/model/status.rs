@@ -87,6 +87,10 @@ pub struct ClusterStatus {
     /// The CIB's execution-date, if recorded (seconds since the epoch).
     pub execution_date: Option<i64>,
     pub nodes: BTreeMap<NodeId, NodeState>,
+    /// Node names in the order the status section lists them (Pacemaker
+    /// numbers anonymous clone instances in this order).
+    #[serde(default)]
+    pub node_order: Vec<NodeId>,
 }
 
 /// A failure found in the history.

@@ -318,7 +318,19 @@ pub fn schedule(config: &ClusterConfig, status: &ClusterStatus, now: i64) -> Pla
         .map(|(i, n)| (n.uname.clone(), i))
         .collect();
     let mut history: HashMap<String, Vec<(NodeId, String, Observed)>> = HashMap::new();
-    for (uname, st) in &status.nodes {
+    // Walk nodes in status order: anonymous clone numbering depends on it.
+    let mut order: Vec<&NodeId> = status
+        .node_order
+        .iter()
+        .filter(|n| status.nodes.contains_key(*n))
+        .collect();
+    for k in status.nodes.keys() {
+        if !order.contains(&k) {
+            order.push(k);
+        }
+    }
+    for uname in order {
+        let st = &status.nodes[uname];
         for h in &st.resources {
             let obs = observe(h);
             history
@@ -571,6 +583,10 @@ impl<'a> Ctx<'a> {
             }
         }
         for (node, inst) in node_order {
+            // Anonymous instances are renumbered in status order: this matches
+            // more corpus cases than keeping the recorded numbers (bug-lf-2574
+            // is one that keeps them; the exact rule is still open).
+            let inst = if c.globally_unique { inst } else { None };
             match inst {
                 Some(n) if !taken.contains_key(&n) => {
                     taken.insert(n, node);

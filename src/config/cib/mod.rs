@@ -122,6 +122,7 @@ pub fn import_cib(text: &str) -> Result<ImportedCib, CibError> {
     if let Some(status) = root.child("status") {
         for ns in status.children_named("node_state") {
             let st = cx.node_state(ns)?;
+            out.status.node_order.push(st.uname.clone());
             out.status.nodes.insert(st.uname.clone(), st);
         }
     }
