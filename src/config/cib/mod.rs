@@ -814,3 +814,50 @@ pub fn meta_from(raw: Attributes) -> ResourceMeta {
         raw,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CIB: &str = r#"<cib validate-with="pacemaker-3.0" have-quorum="1">
+  <configuration>
+    <crm_config><cluster_property_set id="o"><nvpair id="o1" name="stonith-enabled" value="false"/></cluster_property_set></crm_config>
+    <nodes><node id="1" uname="n1"/><node id="2" uname="n2"/></nodes>
+    <resources>
+      <primitive id="ip" class="ocf" provider="heartbeat" type="IPaddr2">
+        <meta_attributes id="m"><nvpair id="m1" name="resource-stickiness" value="INFINITY"/></meta_attributes>
+      </primitive>
+      <master id="ms"><primitive id="db" class="ocf" provider="pacemaker" type="Stateful"/></master>
+    </resources>
+    <constraints><rsc_location id="l" rsc="ip" node="n2" score="100"/></constraints>
+  </configuration>
+  <status>
+    <node_state id="1" uname="n1" in_ccm="true" crmd="online" join="member" expected="member"/>
+    <node_state id="2" uname="n2" in_ccm="true" crmd="online" join="member" expected="member"/>
+  </status>
+</cib>"#;
+
+    #[test]
+    fn imports_and_schedules() {
+        let cib = import_cib(CIB).unwrap();
+        assert!(!cib.config.properties.stonith_enabled);
+        assert_eq!(cib.config.resources.len(), 2);
+        match &cib.config.resources[1] {
+            Resource::Clone(c) => assert!(c.promotable),
+            other => panic!("expected a clone, got {other:?}"),
+        }
+        let plan = crate::scheduler::schedule(&cib.config, &cib.status, 0);
+        let summary = crate::scheduler::format_summary(&plan);
+        assert!(summary.contains("Start      ip       ( n2 )"), "{summary}");
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        let bad = "<cib>\n<configuration>\n<constraints>\n<rsc_location id=\"l\" rsc=\"a\" node=\"n\" score=\"lots\"/>\n</constraints></configuration></cib>";
+        let err = import_cib(bad).unwrap_err().to_string();
+        assert!(
+            err.contains("line 4") && err.contains("rsc_location") && err.contains("lots"),
+            "{err}"
+        );
+    }
+}
