@@ -277,6 +277,8 @@ struct Unit<'a> {
     placed: Option<NodeId>,
     /// Members that can run (prefix of the group).
     runnable: usize,
+    /// Placed, but the partition lacks quorum to act on it.
+    no_quorum: bool,
 }
 
 struct Ctx<'a> {
@@ -516,6 +518,7 @@ impl<'a> Ctx<'a> {
                         instance: None,
                         placed: None,
                         runnable: 0,
+                        no_quorum: false,
                     });
                 }
                 Resource::Group(g) => {
@@ -540,6 +543,7 @@ impl<'a> Ctx<'a> {
                         instance: None,
                         placed: None,
                         runnable: 0,
+                        no_quorum: false,
                     });
                 }
                 Resource::Clone(c) => units.extend(self.clone_units(c)),
@@ -653,6 +657,7 @@ impl<'a> Ctx<'a> {
                 instance: Some(n),
                 placed: None,
                 runnable: 0,
+                no_quorum: false,
             });
         }
         // Instances that run keep priority over new ones.
@@ -921,15 +926,17 @@ impl<'a> Ctx<'a> {
                 why.push(format!("{}: target-role is Stopped", unit.id));
                 best = None;
             }
-            if quorum_blocks && best.is_some() {
+            // Fencing devices and requires=nothing resources do not need quorum.
+            let needs_quorum = unit.members.iter().any(|m| {
+                m.prim.class != ResourceClass::Stonith
+                    && m.prim.meta.requires != Some(Requires::Nothing)
+            });
+            let no_quorum = quorum_blocks && needs_quorum;
+            if no_quorum {
                 why.push(format!("{}: the partition has no quorum", unit.id));
-                if current_node.is_none()
-                    || self.config.properties.no_quorum_policy == NoQuorumPolicy::Stop
-                {
-                    best = None;
-                }
             }
             unit.placed = best.map(|i| self.nodes[i].uname.clone());
+            unit.no_quorum = no_quorum;
             unit.runnable = if best.is_some() { first_banned } else { 0 };
             // Members with target-role Stopped cut the group short.
             if let Some(p) = unit
@@ -1201,7 +1208,33 @@ impl<'a> Ctx<'a> {
                     reason: None,
                     blocked_target: None,
                 };
-                if managed {
+                if managed && unit.no_quorum {
+                    let freeze = self.config.properties.no_quorum_policy == NoQuorumPolicy::Freeze;
+                    // Blocked starts of anonymous clone instances are not listed.
+                    let anonymous = unit.clone.is_some_and(|c| !c.globally_unique);
+                    if o.current.is_empty() {
+                        if anonymous {
+                            o.target = None;
+                            o.runnable = false;
+                        } else if o.target.is_some() {
+                            o.verb = Some(Verb::Start);
+                            o.blocked = true;
+                            o.blocked_target = o.target.take();
+                            o.runnable = false;
+                            o.reason = Some(if freeze {
+                                "due to quorum freeze".into()
+                            } else {
+                                "due to no quorum".into()
+                            });
+                        }
+                    } else if !freeze {
+                        o.target = None;
+                        o.decide(false);
+                        o.reason = Some("due to no quorum".into());
+                    } else {
+                        o.target = o.current.first().cloned();
+                    }
+                } else if managed {
                     o.decide(upstream_restart);
                     if o.verb.is_some_and(|v| v != Verb::Stop) {
                         upstream_restart = true;
