@@ -1148,12 +1148,16 @@ impl<'a> Ctx<'a> {
     /// Whether a failure left the member blocked (on-fail=block).
     fn blocked_by_failure(&self, m: &Member<'a>) -> bool {
         m.current.iter().any(|(_, o)| {
-            o.failed
-                && m.prim.operations.iter().any(|op| {
-                    Some(op.name.as_str()) == o.failed_op.as_deref()
-                        && op.interval_ms == o.failed_interval_ms
-                        && op.on_fail == Some(OnFail::Block)
-                })
+            // A stop that failed without fencing to clean up leaves it blocked.
+            let stuck_stop =
+                o.failed_op.as_deref() == Some("stop") && !self.config.properties.stonith_enabled;
+            o.failed && stuck_stop
+                || o.failed
+                    && m.prim.operations.iter().any(|op| {
+                        Some(op.name.as_str()) == o.failed_op.as_deref()
+                            && op.interval_ms == o.failed_interval_ms
+                            && op.on_fail == Some(OnFail::Block)
+                    })
         })
     }
 
@@ -1181,6 +1185,7 @@ impl<'a> Ctx<'a> {
         let mut outs: Vec<Outcome> = Vec::new();
         let mut by_id: HashMap<String, Vec<usize>> = HashMap::new();
         for unit in units {
+            let unit_start = outs.len();
             let mut upstream_restart = false;
             for (mi, m) in unit.members.iter().enumerate() {
                 let blocked_fail = self.blocked_by_failure(m);
@@ -1244,6 +1249,24 @@ impl<'a> Ctx<'a> {
                 by_id.entry(m.prim.id.clone()).or_default().push(idx);
                 by_id.entry(unit.id.clone()).or_default().push(idx);
                 outs.push(o);
+            }
+            // Group members stop in reverse order: a later member that cannot
+            // stop (blocked, unmanaged) blocks the stops of those before it.
+            if unit.clone.is_none() && unit.members.len() > 1 {
+                let mut later_stuck = false;
+                for o in outs[unit_start..].iter_mut().rev() {
+                    if later_stuck
+                        && matches!(
+                            o.verb,
+                            Some(Verb::Stop | Verb::Move | Verb::Recover | Verb::Restart)
+                        )
+                    {
+                        o.blocked = true;
+                    }
+                    if !o.managed && !o.current.is_empty() {
+                        later_stuck = true;
+                    }
+                }
             }
         }
         // Mandatory start orders: an unrunnable first blocks then; a
