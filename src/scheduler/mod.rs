@@ -1151,13 +1151,13 @@ impl<'a> Ctx<'a> {
             // A stop that failed without fencing to clean up leaves it blocked.
             let stuck_stop =
                 o.failed_op.as_deref() == Some("stop") && !self.config.properties.stonith_enabled;
-            o.failed && stuck_stop
-                || o.failed
-                    && m.prim.operations.iter().any(|op| {
+            o.failed
+                && (stuck_stop
+                    || m.prim.operations.iter().any(|op| {
                         Some(op.name.as_str()) == o.failed_op.as_deref()
                             && op.interval_ms == o.failed_interval_ms
                             && op.on_fail == Some(OnFail::Block)
-                    })
+                    }))
         })
     }
 
