@@ -13,6 +13,8 @@ pub struct Observed {
     pub failed_interval_ms: u64,
     pub pending: bool,
     pub last_failure: Option<i64>,
+    /// A hard error (not installed, insufficient privileges, unimplemented) bans the node.
+    pub hard_ban: bool,
 }
 
 fn expected_rc(op: &OpRecord) -> i32 {
@@ -31,6 +33,7 @@ pub fn observe(h: &ResourceHistory) -> Observed {
         failed_interval_ms: 0,
         pending: false,
         last_failure: None,
+        hard_ban: false,
     };
     for op in ops {
         let pending = op.op_status == -1 || op.rc_code == rc::PENDING || op.call_id < 0;
@@ -44,7 +47,15 @@ pub fn observe(h: &ResourceHistory) -> Observed {
             }
             continue;
         }
-        let code = op.rc_code;
+        // Degraded results count as success (OCF 190/191).
+        let code = match op.rc_code {
+            190 => rc::OK,
+            191 => rc::RUNNING_PROMOTED,
+            c => c,
+        };
+        if matches!(code, 3..=5) {
+            obs.hard_ban = true;
+        }
         let ok = code == expected_rc(op)
             || (code == rc::OK && name != "monitor")
             || (code == rc::RUNNING_PROMOTED && matches!(name, "monitor" | "promote"));
@@ -61,6 +72,10 @@ pub fn observe(h: &ResourceHistory) -> Observed {
                 rc::RUNNING_PROMOTED => {
                     obs.role = Role::Promoted;
                     obs.failed = false;
+                }
+                // Not installed: certainly not running there.
+                5 => {
+                    obs.role = Role::Stopped;
                 }
                 _ => {
                     obs.role = if code == rc::FAILED_PROMOTED {

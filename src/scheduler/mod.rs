@@ -849,6 +849,21 @@ impl<'a> Ctx<'a> {
                         }
                     }
                 }
+                if let Some(list) = self.history.get(&m.prim.id) {
+                    for (node, _, obs) in list {
+                        if obs.hard_ban {
+                            if let Some(&i) = self.node_index.get(node) {
+                                if mi == 0 {
+                                    scores[i] = Score::MINUS_INFINITY;
+                                }
+                                why.push(format!(
+                                    "{}: a hard error on {} bans it there",
+                                    m.display, node
+                                ));
+                            }
+                        }
+                    }
+                }
                 let thr = self.migration_threshold(&m.prim.meta);
                 for (i, nd) in self.nodes.iter().enumerate() {
                     let fc = self.fail_count(&m.display, &nd.uname, &m.prim.meta);
