@@ -1362,8 +1362,18 @@ impl<'a> Ctx<'a> {
         }
         let quorum_ok = self.quorum_ok();
         for o in outs {
+            // crm_simulate lists a multiply-active resource only by its
+            // surviving instance; the other stops are actions, not lines.
             for n in &o.extra_stops {
-                self.change(Verb::Stop, &o.display, Some(n), None, None);
+                if o.verb.is_none() {
+                    let reason = Some("due to node availability".to_string());
+                    self.change(Verb::Stop, &o.display, Some(n), None, reason);
+                }
+                self.plan.actions.push(PlanAction {
+                    resource: o.display.clone(),
+                    action: "stop".into(),
+                    node: n.clone(),
+                });
             }
             let Some(v) = o.verb else { continue };
             let (from, to) = match v {
