@@ -1,1 +1,2 @@
 //! config (see ARCHITECTURE.md).
+pub mod cib;
