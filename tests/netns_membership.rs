@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use paceline::api::{self, ClusterStatusView, Request, Response};
-use paceline::wire::{ClusterKey, Encoder, Heartbeat, Message, ViewSummary};
+use paceline::wire::{ClusterKey, Encoder, Heartbeat, Message, PROTOCOL_VERSION, ViewSummary};
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
 
@@ -243,6 +243,26 @@ impl Cluster {
         panic!("node{i}: timed out waiting for {what}; last status {last:#?}\nlog:\n{log}");
     }
 
+    /// Waits until `nodes` hold the same view (members and id).
+    fn agree(&self, nodes: &[u8], expected: &[&str]) -> ClusterStatusView {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let got: Vec<_> = nodes.iter().filter_map(|&i| self.status(i)).collect();
+            if got.len() == nodes.len()
+                && got
+                    .iter()
+                    .all(|s| s.members == expected && s.view_id == got[0].view_id)
+            {
+                return got[0].clone();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "nodes {nodes:?} never agreed on {expected:?}: {got:#?}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     fn members(&self, i: u8, expected: &[&str]) -> ClusterStatusView {
         self.wait(i, &format!("members {expected:?}"), |s| {
             s.members == expected
@@ -286,7 +306,8 @@ fn three_nodes_form_detect_partition_rejoin_and_count_forgeries() {
     for i in 1..=3 {
         c.members(i, &all);
     }
-    let formed = c.wait(1, "quorum", |s| s.quorum.quorate);
+    let formed = c.agree(&[1, 2, 3], &all);
+    assert!(formed.quorum.quorate);
 
     // A forged heartbeat (wrong key) and garbage from a third namespace.
     let wrong = ClusterKey::derive(&[9u8; 32], &formed.cluster).unwrap();
@@ -299,13 +320,22 @@ fn three_nodes_form_detect_partition_rejoin_and_count_forgeries() {
             members: vec![2],
         },
     });
+    // And an authentic packet of a future protocol version, as from an upgraded node2.
+    let real = ClusterKey::derive(
+        &std::fs::read(c.dir.join("authkey")).unwrap(),
+        &formed.cluster,
+    )
+    .unwrap();
+    let mut future = Encoder::new(real, 2, 1);
+    let upgraded = future.seal_version(&hb, PROTOCOL_VERSION + 1);
     c.send_from_outsider(vec![
         forger.seal(&hb),
         forger.seal(&hb),
         b"garbage".to_vec(),
+        upgraded,
     ]);
     let after = c.wait(1, "forged packets counted", |s| {
-        s.wire.forged >= 2 && s.wire.malformed >= 1
+        s.wire.forged >= 2 && s.wire.malformed >= 1 && !s.incompatible.is_empty()
     });
     assert_eq!(
         after.view_id, formed.view_id,
