@@ -93,6 +93,9 @@ impl Cluster {
             "--file",
             key.to_str().unwrap(),
         ]);
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "authkey must be private");
         let mut toml = format!(
             "[cluster]\nname = \"t{0}\"\nauthkey = \"{1}\"\n[membership]\nheartbeat = \"{2}\"\ntoken_timeout = \"{3}\"\n",
             c.prefix,
@@ -388,6 +391,18 @@ fn two_nodes_wait_for_all_unblock_and_survive_a_loss() {
         Response::Unblocked { by } => assert_eq!(by, "root"),
         other => panic!("{other:?}"),
     }
+    // Neither root nor in haclient: refused by peer credentials.
+    use std::os::unix::process::CommandExt;
+    let denied = Command::new(env!("CARGO_BIN_EXE_paceline"))
+        .args(["status", "--socket"])
+        .arg(c.socket(1))
+        .uid(65534)
+        .gid(65534)
+        .output()
+        .unwrap();
+    assert!(!denied.status.success());
+    let err = String::from_utf8_lossy(&denied.stderr);
+    assert!(err.contains("permission denied"), "{err}");
     let unblocked = c.wait(1, "unblocked quorum", |s| s.quorum.quorate);
     assert_eq!(unblocked.quorum.unblocked.as_ref().unwrap().by, "root");
     c.start(2);
