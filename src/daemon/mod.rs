@@ -225,6 +225,8 @@ type ApiCall = (Request, u32, tokio::sync::oneshot::Sender<Response>);
 async fn serve_api(listener: UnixListener, calls: mpsc::Sender<ApiCall>) {
     loop {
         let Ok((stream, _)) = listener.accept().await else {
+            // E.g. out of file descriptors: don't spin.
+            tokio::time::sleep(Duration::from_millis(100)).await;
             continue;
         };
         let calls = calls.clone();

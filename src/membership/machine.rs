@@ -207,16 +207,7 @@ impl Membership {
     /// Drives timers: heartbeats, loss detection, pause detection.
     pub fn tick(&mut self, now: Duration) -> Vec<Output> {
         let mut out = Vec::new();
-        if let Some(last) = self.last_tick {
-            let gap = now.saturating_sub(last);
-            if gap > self.config.token_timeout {
-                self.on_pause(now, gap, &mut out);
-            }
-        }
-        self.last_tick = Some(now);
-        if self.stale_until.is_some_and(|t| now >= t) {
-            self.stale_until = None;
-        }
+        self.observe_time(now, &mut out);
         self.expire_links(now, &mut out);
         self.recompute(now, &mut out);
         if !self.lms_applied
@@ -231,6 +222,21 @@ impl Membership {
             self.next_heartbeat = now + self.config.heartbeat;
         }
         out
+    }
+
+    /// Any call is proof this node was scheduled; a gap above token_timeout
+    /// between two calls is a pause, noticed before anything acts on old state.
+    fn observe_time(&mut self, now: Duration, out: &mut Vec<Output>) {
+        if let Some(last) = self.last_tick {
+            let gap = now.saturating_sub(last);
+            if gap > self.config.token_timeout {
+                self.on_pause(now, gap, out);
+            }
+        }
+        self.last_tick = Some(now.max(self.last_tick.unwrap_or_default()));
+        if self.stale_until.is_some_and(|t| now >= t) {
+            self.stale_until = None;
+        }
     }
 
     /// When the next `tick` is due at the latest.
@@ -318,6 +324,7 @@ impl Membership {
         message: Message,
     ) -> Vec<Output> {
         let mut out = Vec::new();
+        self.observe_time(now, &mut out);
         let own = self.config.own_id;
         let links = usize::from(self.config.links);
         let Some(peer) = self.peers.get_mut(&from) else {
