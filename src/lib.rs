@@ -2,6 +2,7 @@
 //!
 //! See ARCHITECTURE.md for the map of the code.
 
+pub mod api;
 pub mod cli;
 pub mod config;
 pub mod daemon;

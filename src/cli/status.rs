@@ -1,12 +1,98 @@
 //! `paceline status`.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
 
-#[derive(Debug, Args)]
-pub struct StatusArgs {}
+use super::OutputFormat;
+use crate::api::{self, ClusterStatusView, Request, Response};
+use crate::daemon::settings::DEFAULT_SOCKET;
+use crate::membership::PeerState;
 
-pub fn run(_args: StatusArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("status is not implemented yet")
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+    /// Local API socket of pacelined.
+    #[arg(long, default_value = DEFAULT_SOCKET)]
+    pub socket: PathBuf,
+}
+
+pub fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
+    match api::call(&args.socket, &Request::Status)? {
+        Response::Status(status) => {
+            match args.output {
+                OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&status)?),
+                OutputFormat::Text => print!("{}", render(&status)),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Response::Error { message } => anyhow::bail!("pacelined refused: {message}"),
+        other => anyhow::bail!("unexpected answer from pacelined: {other:?}"),
+    }
+}
+
+fn render(s: &ClusterStatusView) -> String {
+    let mut out = String::new();
+    out.push_str(&format!("Cluster: {}\n", s.cluster));
+    out.push_str(&format!("This node: {} (id {})\n", s.node, s.node_id));
+    out.push_str(&format!(
+        "View: {} members [{}]\n",
+        s.view_id,
+        s.members.join(", ")
+    ));
+    let q = &s.quorum;
+    out.push_str(&format!(
+        "Quorum: {} (votes {}, expected {}, needed {})\n  {}\n",
+        if q.quorate { "quorate" } else { "NOT quorate" },
+        q.total_votes,
+        q.expected_votes,
+        q.quorum,
+        q.reason
+    ));
+    if q.waiting_for_all && q.unblocked.is_none() {
+        out.push_str("  This node waits for its peer(s) (wait_for_all); `paceline cluster unblock` overrides.\n");
+    }
+    if let Some(u) = &q.unblocked {
+        out.push_str(&format!(
+            "  wait_for_all overridden by {} at {} ms since the epoch\n",
+            u.by, u.at_unix_ms
+        ));
+    }
+    out.push_str("Nodes:\n");
+    for n in &s.nodes {
+        let state = match n.state {
+            PeerState::Online => "online",
+            PeerState::Offline => "offline",
+            PeerState::Left => "left",
+        };
+        let links = if n.local {
+            "(this node)".to_string()
+        } else {
+            n.links
+                .iter()
+                .enumerate()
+                .map(|(i, l)| format!("link{i} {l}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        out.push_str(&format!(
+            "  {:<12} id {:<5} {:<8} {links}\n",
+            n.name, n.id, state
+        ));
+    }
+    for i in &s.incompatible {
+        out.push_str(&format!(
+            "  REFUSED: node {} speaks incompatible protocol version {}\n",
+            i.node, i.version
+        ));
+    }
+    let w = &s.wire;
+    out.push_str(&format!(
+        "Dropped packets: forged {}, replayed {}, other cluster {}, malformed {}, incompatible {}\n",
+        w.forged, w.replayed, w.other_cluster, w.malformed, w.incompatible_version
+    ));
+    out
 }

@@ -1,1 +1,14 @@
-//! membership (see ARCHITECTURE.md).
+//! Sans-IO membership: failure detection per link, membership views and quorum.
+//!
+//! The daemon (and the simulator) feed it ticks and received messages with the
+//! current time; it answers with messages to send and notifications. It never
+//! reads a clock, owns a socket or draws a random number.
+
+mod machine;
+pub mod quorum;
+
+pub use machine::{
+    MAX_LINKS, Membership, MembershipConfig, MembershipStatus, Notice, Output, PeerState,
+    PeerStatus, View,
+};
+pub use quorum::{QuorumConfig, QuorumState, QuorumStatus, Unblock};

@@ -1,0 +1,125 @@
+//! The local API of `pacelined`: one JSON request per line on a unix socket,
+//! one JSON answer per line. Access is checked with the peer's credentials.
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::membership::{PeerState, QuorumStatus};
+use crate::wire::{NodeId, WireCounters};
+
+/// Group whose members may use the API besides root (Pacemaker's name).
+pub const CLIENT_GROUP: &str = "haclient";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "request", rename_all = "snake_case")]
+pub enum Request {
+    Status,
+    /// Override wait_for_all; the daemon records who asked (from peer credentials).
+    Unblock,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum Response {
+    Status(Box<ClusterStatusView>),
+    Unblocked { by: String },
+    Error { message: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeView {
+    pub name: String,
+    pub id: NodeId,
+    pub state: PeerState,
+    /// "up"/"down" per link; empty for this node.
+    pub links: Vec<String>,
+    /// This node is the one answering.
+    pub local: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IncompatibleNode {
+    pub node: String,
+    pub version: u8,
+}
+
+/// What `paceline status` shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterStatusView {
+    pub cluster: String,
+    pub node: String,
+    pub node_id: NodeId,
+    pub view_id: u64,
+    pub members: Vec<String>,
+    pub nodes: Vec<NodeView>,
+    pub quorum: QuorumStatus,
+    pub wire: WireCounters,
+    pub incompatible: Vec<IncompatibleNode>,
+    pub pauses: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error(
+        "cannot connect to {path}: {source} (is pacelined running? are you root or in group `haclient`?)"
+    )]
+    Connect {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("talking to pacelined at {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("pacelined sent an answer that is not understood: {0}")]
+    Decode(String),
+}
+
+/// Sends one request and waits for its answer.
+pub fn call(socket: &Path, request: &Request) -> Result<Response, ClientError> {
+    let path = socket.display().to_string();
+    let mut stream = UnixStream::connect(socket).map_err(|source| ClientError::Connect {
+        path: path.clone(),
+        source,
+    })?;
+    let io = |source| ClientError::Io {
+        path: path.clone(),
+        source,
+    };
+    let mut line =
+        serde_json::to_string(request).map_err(|e| ClientError::Decode(e.to_string()))?;
+    line.push('\n');
+    stream.write_all(line.as_bytes()).map_err(io)?;
+    let mut answer = String::new();
+    BufReader::new(stream).read_line(&mut answer).map_err(io)?;
+    serde_json::from_str(&answer).map_err(|e| ClientError::Decode(format!("{e}: {answer}")))
+}
+
+/// Whether a peer with these credentials may use the API.
+pub fn peer_allowed(uid: u32, gid: u32) -> bool {
+    if uid == 0 {
+        return true;
+    }
+    let Ok(Some(group)) = nix::unistd::Group::from_name(CLIENT_GROUP) else {
+        return false;
+    };
+    if gid == group.gid.as_raw() {
+        return true;
+    }
+    match nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid)) {
+        Ok(Some(user)) => group.mem.contains(&user.name),
+        _ => false,
+    }
+}
+
+/// Name of the user behind `uid`, for the records of overrides.
+pub fn user_name(uid: u32) -> String {
+    match nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid)) {
+        Ok(Some(user)) => user.name,
+        _ => format!("uid {uid}"),
+    }
+}

@@ -1,0 +1,321 @@
+//! The sections of the cluster file the daemon needs (`[cluster]`,
+//! `[membership]`, `[quorum]`, `[[node]]`), read leniently: other sections and
+//! unknown keys belong to the config module and are ignored here.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::membership::{MAX_LINKS, QuorumConfig};
+use crate::wire::NodeId;
+
+pub const DEFAULT_PORT: u16 = 5405;
+pub const DEFAULT_SOCKET: &str = "/run/paceline/paceline.sock";
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("{path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+}
+
+#[derive(Debug, Deserialize)]
+struct RawFile {
+    cluster: RawCluster,
+    #[serde(default)]
+    membership: RawMembership,
+    #[serde(default)]
+    quorum: RawQuorum,
+    #[serde(default)]
+    node: Vec<RawNode>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawCluster {
+    name: String,
+    authkey: Option<PathBuf>,
+    state_dir: Option<PathBuf>,
+    socket: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct RawMembership {
+    heartbeat: Option<String>,
+    token_timeout: Option<String>,
+    port: Option<u16>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct RawQuorum {
+    two_node: Option<bool>,
+    wait_for_all: Option<bool>,
+    #[serde(default)]
+    last_man_standing: bool,
+    #[serde(default)]
+    auto_tie_breaker: bool,
+    expected_votes: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawNode {
+    name: String,
+    id: u32,
+    votes: Option<u32>,
+    links: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeSettings {
+    pub name: String,
+    pub id: NodeId,
+    pub votes: u32,
+    pub links: Vec<SocketAddr>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    pub cluster_name: String,
+    pub authkey: PathBuf,
+    pub state_dir: PathBuf,
+    pub socket: PathBuf,
+    pub heartbeat: Duration,
+    pub token_timeout: Duration,
+    pub quorum: QuorumConfig,
+    pub nodes: Vec<NodeSettings>,
+}
+
+/// Parses "200ms", "1s", "2m", "1h" (one number, one unit).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration; write e.g. \"200ms\", \"1s\", \"2m\""))?;
+    let d = match unit.trim() {
+        "ms" => Duration::from_millis(n),
+        "s" => Duration::from_secs(n),
+        "m" | "min" => Duration::from_secs(n * 60),
+        "h" => Duration::from_secs(n * 3600),
+        other => {
+            return Err(format!(
+                "unknown unit `{other}` in `{text}`; use ms, s, m or h"
+            ));
+        }
+    };
+    Ok(d)
+}
+
+impl Settings {
+    pub fn load(path: &Path) -> Result<Self, SettingsError> {
+        let text = std::fs::read_to_string(path).map_err(|source| SettingsError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::parse(path, &text)
+    }
+
+    pub fn parse(path: &Path, text: &str) -> Result<Self, SettingsError> {
+        let raw: RawFile = toml::from_str(text).map_err(|e| SettingsError::Parse {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })?;
+        let invalid = |message: String| SettingsError::Invalid {
+            path: path.to_owned(),
+            message,
+        };
+        if raw.cluster.name.trim().is_empty() {
+            return Err(invalid("[cluster] name must not be empty".into()));
+        }
+        let duration = |key: &str, value: &Option<String>, default: Duration| match value {
+            Some(v) => parse_duration(v).map_err(|e| invalid(format!("[membership] {key}: {e}"))),
+            None => Ok(default),
+        };
+        let heartbeat = duration(
+            "heartbeat",
+            &raw.membership.heartbeat,
+            Duration::from_millis(200),
+        )?;
+        let token_timeout = duration(
+            "token_timeout",
+            &raw.membership.token_timeout,
+            Duration::from_secs(1),
+        )?;
+        if heartbeat.is_zero() || token_timeout < heartbeat * 2 {
+            return Err(invalid(format!(
+                "[membership] token_timeout ({token_timeout:?}) must be at least twice heartbeat ({heartbeat:?}) and heartbeat above 0"
+            )));
+        }
+        let port = raw.membership.port.unwrap_or(DEFAULT_PORT);
+        if raw.node.is_empty() {
+            return Err(invalid(
+                "no [[node]] is configured; add one per cluster node".into(),
+            ));
+        }
+        let mut nodes = Vec::new();
+        let mut ids = BTreeSet::new();
+        let mut names = BTreeSet::new();
+        for n in &raw.node {
+            let id = NodeId::try_from(n.id)
+                .ok()
+                .filter(|&id| id >= 1)
+                .ok_or_else(|| {
+                    invalid(format!(
+                        "node `{}`: id {} is outside 1..=65535",
+                        n.name, n.id
+                    ))
+                })?;
+            if !ids.insert(id) {
+                return Err(invalid(format!("node `{}`: id {id} is used twice", n.name)));
+            }
+            if !names.insert(n.name.clone()) {
+                return Err(invalid(format!("node name `{}` is used twice", n.name)));
+            }
+            if n.links.is_empty() || n.links.len() > MAX_LINKS {
+                return Err(invalid(format!(
+                    "node `{}`: {} links given, 1 to {MAX_LINKS} are needed",
+                    n.name,
+                    n.links.len()
+                )));
+            }
+            let mut links = Vec::new();
+            for link in &n.links {
+                let addr = match link.parse::<SocketAddr>() {
+                    Ok(a) => a,
+                    Err(_) => SocketAddr::new(
+                        link.parse::<IpAddr>().map_err(|_| {
+                            invalid(format!(
+                                "node `{}`: link `{link}` is not an IP address or address:port",
+                                n.name
+                            ))
+                        })?,
+                        port,
+                    ),
+                };
+                links.push(addr);
+            }
+            nodes.push(NodeSettings {
+                name: n.name.clone(),
+                id,
+                votes: n.votes.unwrap_or(1),
+                links,
+            });
+        }
+        let link_count = nodes[0].links.len();
+        if let Some(n) = nodes.iter().find(|n| n.links.len() != link_count) {
+            return Err(invalid(format!(
+                "node `{}` has {} links but node `{}` has {link_count}; every node needs the same links",
+                n.name,
+                n.links.len(),
+                nodes[0].name
+            )));
+        }
+        let votes: BTreeMap<NodeId, u32> = nodes.iter().map(|n| (n.id, n.votes)).collect();
+        let mut quorum = QuorumConfig::with_defaults(votes);
+        if let Some(t) = raw.quorum.two_node {
+            quorum.two_node = t;
+            quorum.wait_for_all = t;
+        }
+        if let Some(w) = raw.quorum.wait_for_all {
+            quorum.wait_for_all = w;
+        }
+        if quorum.two_node && nodes.len() != 2 {
+            return Err(invalid(format!(
+                "[quorum] two_node = true needs exactly 2 nodes, {} are configured",
+                nodes.len()
+            )));
+        }
+        quorum.last_man_standing = raw.quorum.last_man_standing;
+        quorum.auto_tie_breaker = raw.quorum.auto_tie_breaker;
+        quorum.expected_votes = raw.quorum.expected_votes;
+        Ok(Self {
+            cluster_name: raw.cluster.name,
+            authkey: raw
+                .cluster
+                .authkey
+                .unwrap_or_else(|| "/etc/paceline/authkey".into()),
+            state_dir: raw
+                .cluster
+                .state_dir
+                .unwrap_or_else(|| "/var/lib/paceline".into()),
+            socket: raw.cluster.socket.unwrap_or_else(|| DEFAULT_SOCKET.into()),
+            heartbeat,
+            token_timeout,
+            quorum,
+            nodes,
+        })
+    }
+
+    pub fn node_name(&self, id: NodeId) -> String {
+        self.nodes
+            .iter()
+            .find(|n| n.id == id)
+            .map_or_else(|| format!("#{id}"), |n| n.name.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[cluster]
+name = "c"
+[membership]
+heartbeat = "50ms"
+token_timeout = "250ms"
+[[node]]
+name = "a"
+id = 1
+links = ["198.18.0.1", "198.18.1.1:6000"]
+[[node]]
+name = "b"
+id = 2
+links = ["198.18.0.2", "198.18.1.2"]
+[[primitive]]
+id = "ignored"
+"#;
+
+    #[test]
+    fn reads_contract_sections_and_defaults() {
+        let s = Settings::parse(Path::new("c.toml"), GOOD).unwrap();
+        assert_eq!(s.heartbeat, Duration::from_millis(50));
+        assert!(s.quorum.two_node && s.quorum.wait_for_all);
+        assert_eq!(s.nodes[0].links[1].port(), 6000);
+        assert_eq!(s.nodes[1].links[0].port(), DEFAULT_PORT);
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let bad = GOOD.replace("\"50ms\"", "\"50 parsecs\"");
+        let e = Settings::parse(Path::new("c.toml"), &bad)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("heartbeat") && e.contains("parsecs"), "{e}");
+        let bad = GOOD.replace("id = 2", "id = 1");
+        assert!(
+            Settings::parse(Path::new("c.toml"), &bad)
+                .unwrap_err()
+                .to_string()
+                .contains("used twice")
+        );
+        let bad = GOOD.replace("\"198.18.0.2\", ", "");
+        assert!(
+            Settings::parse(Path::new("c.toml"), &bad)
+                .unwrap_err()
+                .to_string()
+                .contains("same links")
+        );
+    }
+}
