@@ -223,3 +223,75 @@ fn filesystem_tmpfs_in_a_private_mount_namespace() {
     assert_eq!(r.run(&act("stop")).rc.0, 0);
     assert_eq!(r.run(&act("monitor")).rc.0, 7);
 }
+
+/// Runs `paceline resource exec` for `rsc` inside network namespace `ns`.
+fn exec_in(ns: &str, cfg: &Path, rsc: &str, action: &str) -> serde_json::Value {
+    let out = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            ns,
+            env!("CARGO_BIN_EXE_paceline"),
+            "resource",
+            "exec",
+            "--config",
+        ])
+        .arg(cfg)
+        .args([rsc, action, "--output", "json"])
+        .output()
+        .unwrap();
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)))
+}
+
+#[test]
+fn builtin_ipaddr_answers_after_start_not_after_stop() {
+    if capture(&["id", "-u"]).trim() != "0" {
+        eprintln!("SKIP: needs root");
+        return;
+    }
+    let tmp = tmpdir("vip");
+    let (_c, a, b, dev) = netns_pair("v", tmp.clone());
+    let cfg = tmp.join("cluster.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[cluster]\nname = \"t\"\nstate_dir = \"{}\"\n[[primitive]]\nid = \"vip\"\nagent = \"builtin:ipaddr\"\nparams = {{ ip = \"198.18.5.100\", cidr_netmask = 24, nic = \"{dev}\", arp_count = 3, arp_interval = 100, label = \"{dev}:vip\" }}\n[[primitive]]\nid = \"taken\"\nagent = \"builtin:ipaddr\"\nparams = {{ ip = \"198.18.5.2\", cidr_netmask = 24, nic = \"{dev}\" }}\n[[primitive]]\nid = \"badip\"\nagent = \"builtin:ipaddr\"\nparams = {{ ip = \"198.18.5.300\", nic = \"{dev}\" }}\n",
+            tmp.display()
+        ),
+    )
+    .unwrap();
+    assert_eq!(exec_in(&a, &cfg, "vip", "monitor")["rc"], 7);
+    let s = exec_in(&a, &cfg, "vip", "start");
+    assert_eq!(s["rc"], 0, "{s}");
+    let addrs = capture(&["ip", "-n", &a, "-4", "addr", "show", "dev", &dev]);
+    assert!(
+        addrs.contains("198.18.5.100/24") && addrs.contains(&format!("{dev}:vip")),
+        "{addrs}"
+    );
+    assert_eq!(exec_in(&a, &cfg, "vip", "monitor")["rc"], 0);
+    assert!(answers(&b, "198.18.5.100"), "VIP answers from the peer");
+    assert!(capture(&["ip", "-n", &b, "neigh", "show", "198.18.5.100"]).contains("lladdr"));
+    assert_eq!(exec_in(&a, &cfg, "vip", "stop")["rc"], 0);
+    assert_eq!(exec_in(&a, &cfg, "vip", "monitor")["rc"], 7);
+    sh(&["ip", "-n", &b, "neigh", "flush", "all"]);
+    assert!(!answers(&b, "198.18.5.100"), "VIP gone after stop");
+    assert_eq!(
+        exec_in(&a, &cfg, "vip", "stop")["rc"],
+        0,
+        "stop is idempotent"
+    );
+
+    let dup = exec_in(&a, &cfg, "taken", "start");
+    assert_eq!(dup["rc"], 1, "{dup}");
+    assert!(
+        dup["exit_reason"]
+            .as_str()
+            .unwrap()
+            .contains("already in use"),
+        "{dup}"
+    );
+    assert!(!capture(&["ip", "-n", &a, "-4", "addr"]).contains("198.18.5.2/"));
+    let bad = exec_in(&a, &cfg, "badip", "start");
+    assert_eq!(bad["rc"], 6, "{bad}");
+}

@@ -3,8 +3,10 @@
 //! parallel with a limit, recurring monitors, and the operation history the
 //! controller will publish. Resource classes live in their own modules.
 
+pub mod builtin;
 pub mod duration;
 pub mod history;
+pub mod ipaddr;
 pub mod metadata;
 pub mod monitor;
 pub mod ocf;

@@ -277,6 +277,9 @@ impl OcfRunner {
                 call_id: rec.call_id,
             }
         };
+        if a.agent.class == "builtin" {
+            return self.run_builtin(a, finish);
+        }
         if a.agent.class != "ocf" {
             return finish(
                 OcfRc::ERR_UNIMPLEMENTED,
@@ -360,6 +363,43 @@ impl OcfRunner {
                 };
                 finish(rc, timed_out, o.duration, o.stdout, o.stderr, reason)
             }
+        }
+    }
+
+    fn run_builtin<F>(&self, a: &OcfAction, finish: F) -> ActionResult
+    where
+        F: Fn(OcfRc, bool, Duration, String, String, Option<String>) -> ActionResult,
+    {
+        let started = std::time::Instant::now();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (kind, action, params) = (a.agent.kind.clone(), a.action.clone(), a.params.clone());
+        // A thread, not a task: a stuck syscall (stale NFS) must not block
+        // the caller past the timeout; the thread is abandoned then.
+        std::thread::spawn(move || {
+            let _ = tx.send(super::builtin::run(&kind, &action, &params));
+        });
+        match rx.recv_timeout(a.timeout) {
+            Ok(o) => finish(
+                o.rc,
+                false,
+                started.elapsed(),
+                String::new(),
+                String::new(),
+                o.reason,
+            ),
+            Err(_) => finish(
+                OcfRc::ERR_GENERIC,
+                true,
+                started.elapsed(),
+                String::new(),
+                String::new(),
+                Some(format!(
+                    "{} of {} timed out after {}ms",
+                    a.action,
+                    a.resource,
+                    a.timeout.as_millis()
+                )),
+            ),
         }
     }
 
