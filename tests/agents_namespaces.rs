@@ -295,3 +295,94 @@ fn builtin_ipaddr_answers_after_start_not_after_stop() {
     let bad = exec_in(&a, &cfg, "badip", "start");
     assert_eq!(bad["rc"], 6, "{bad}");
 }
+
+/// A process that keeps its own private mount namespace alive.
+fn mount_namespace(tmp: &Path) -> (Cleanup, u32) {
+    let holder = Command::new("unshare")
+        .args(["-m", "--propagation", "private", "sleep", "600"])
+        .spawn()
+        .unwrap();
+    let hpid = holder.id();
+    let own = std::fs::read_link("/proc/self/ns/mnt").unwrap();
+    for _ in 0..100 {
+        if std::fs::read_link(format!("/proc/{hpid}/ns/mnt"))
+            .ok()
+            .is_some_and(|n| n != own)
+        {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    (
+        Cleanup {
+            tmp: tmp.to_path_buf(),
+            netns: vec![],
+            holder: Some(holder),
+        },
+        hpid,
+    )
+}
+
+#[test]
+fn builtin_filesystem_mount_monitor_forced_unmount() {
+    if capture(&["id", "-u"]).trim() != "0" {
+        eprintln!("SKIP: needs root");
+        return;
+    }
+    let tmp = tmpdir("bfs");
+    let mnt = tmp.join("data");
+    let (_c, hpid) = mount_namespace(&tmp);
+    let cfg = tmp.join("cluster.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[cluster]\nname = \"t\"\nstate_dir = \"{}\"\n[[primitive]]\nid = \"fs\"\nagent = \"builtin:filesystem\"\nparams = {{ device = \"tmpfs\", directory = \"{}\", fstype = \"tmpfs\", options = \"size=4m,noatime\", write_probe = true, check_timeout = \"2s\" }}\n",
+            tmp.display(),
+            mnt.display()
+        ),
+    )
+    .unwrap();
+    let exec = |action: &str| -> serde_json::Value {
+        let out = Command::new("nsenter")
+            .args([
+                "-t",
+                &hpid.to_string(),
+                "-m",
+                "--",
+                env!("CARGO_BIN_EXE_paceline"),
+                "resource",
+                "exec",
+                "--config",
+            ])
+            .arg(&cfg)
+            .args(["fs", action, "--output", "json"])
+            .output()
+            .unwrap();
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)))
+    };
+    assert_eq!(exec("monitor")["rc"], 7);
+    let s = exec("start");
+    assert_eq!(s["rc"], 0, "{s}");
+    let in_ns = || {
+        std::fs::read_to_string(format!("/proc/{hpid}/mounts"))
+            .unwrap()
+            .contains(&mnt.display().to_string())
+    };
+    assert!(in_ns());
+    let m = exec("monitor");
+    assert_eq!(m["rc"], 0, "{m}");
+    // A process inside the mount keeps it busy; stop must still unmount.
+    let mut busy = Command::new("nsenter")
+        .args(["-t", &hpid.to_string(), "-m", "--", "sh", "-c"])
+        .arg(format!("cd {} && exec sleep 600", mnt.display()))
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let st = exec("stop");
+    assert_eq!(st["rc"], 0, "{st}");
+    assert!(!in_ns(), "unmounted");
+    let status = busy.wait().unwrap();
+    assert!(!status.success(), "the holder was signalled: {status:?}");
+    assert_eq!(exec("monitor")["rc"], 7);
+}

@@ -30,9 +30,10 @@ impl Outcome {
 pub fn run(kind: &str, action: &str, params: &BTreeMap<String, String>) -> Outcome {
     match kind {
         "ipaddr" => super::ipaddr::run(action, params),
+        "filesystem" => super::filesystem::run(action, params),
         other => Outcome::fail(
             OcfRc::ERR_INSTALLED,
-            format!("no builtin agent {other:?}; builtin agents: ipaddr"),
+            format!("no builtin agent {other:?}; builtin agents: ipaddr, filesystem"),
         ),
     }
 }

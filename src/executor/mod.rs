@@ -5,6 +5,7 @@
 
 pub mod builtin;
 pub mod duration;
+pub mod filesystem;
 pub mod history;
 pub mod ipaddr;
 pub mod metadata;
