@@ -16,6 +16,7 @@ pub mod primitive;
 pub mod process;
 pub mod rc;
 pub mod shims;
+pub mod systemd;
 
 pub use history::{OpHistory, OpRecord};
 pub use ocf::{AgentId, OcfAction, OcfRunner};

@@ -277,7 +277,7 @@ impl OcfRunner {
                 call_id: rec.call_id,
             }
         };
-        if a.agent.class == "builtin" {
+        if a.agent.class == "builtin" || a.agent.class == "systemd" {
             return self.run_builtin(a, finish);
         }
         if a.agent.class != "ocf" {
@@ -372,11 +372,22 @@ impl OcfRunner {
     {
         let started = std::time::Instant::now();
         let (tx, rx) = std::sync::mpsc::channel();
-        let (kind, action, params) = (a.agent.kind.clone(), a.action.clone(), a.params.clone());
+        let (class, kind, action, params) = (
+            a.agent.class.clone(),
+            a.agent.kind.clone(),
+            a.action.clone(),
+            a.params.clone(),
+        );
+        let timeout = a.timeout;
         // A thread, not a task: a stuck syscall (stale NFS) must not block
         // the caller past the timeout; the thread is abandoned then.
         std::thread::spawn(move || {
-            let _ = tx.send(super::builtin::run(&kind, &action, &params));
+            let outcome = if class == "systemd" {
+                super::systemd::run(&kind, &action, timeout)
+            } else {
+                super::builtin::run(&kind, &action, &params)
+            };
+            let _ = tx.send(outcome);
         });
         match rx.recv_timeout(a.timeout) {
             Ok(o) => finish(
