@@ -24,6 +24,8 @@ struct VipParams {
     arp_count: u32,
     arp_interval: Duration,
     dad: bool,
+    /// How long to listen for another host answering the ARP probe.
+    dad_wait: Duration,
 }
 
 fn parse(params: &BTreeMap<String, String>) -> Result<VipParams, Outcome> {
@@ -66,6 +68,7 @@ fn parse(params: &BTreeMap<String, String>) -> Result<VipParams, Outcome> {
         label: params.get("label").cloned(),
         arp_count: num("arp_count", 5)? as u32,
         arp_interval: Duration::from_millis(num("arp_interval", 200)?),
+        dad_wait: Duration::from_millis(num("dad_wait", 300)?),
         dad: params
             .get("dad")
             .map(|v| v != "false" && v != "0")
@@ -163,7 +166,7 @@ async fn act(h: &Handle, action: &str, p: &VipParams) -> Result<Outcome, Outcome
             if present.is_none() {
                 if p.dad
                     && let IpAddr::V4(v4) = p.ip
-                    && let Some(mac) = arp::probe(l.index, &l.mac, v4, Duration::from_millis(300))
+                    && let Some(mac) = arp::probe(l.index, &l.mac, v4, p.dad_wait)
                 {
                     return Err(Outcome::fail(
                         OcfRc::ERR_GENERIC,
