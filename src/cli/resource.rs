@@ -1,12 +1,114 @@
 //! `paceline resource ...`.
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Subcommand;
 
+use super::{EXIT_FAILED, EXIT_USAGE, OutputFormat};
+use crate::executor::ocf::{DEFAULT_OCF_ROOT, OcfRunner};
+use crate::executor::primitive::load_primitives;
+use crate::executor::shims::install_shims;
+
 #[derive(Debug, Subcommand)]
-pub enum ResourceCommand {}
+pub enum ResourceCommand {
+    /// Run one action of a configured resource on this node, directly (like
+    /// `crm_resource --force-start`), and print its result.
+    Exec {
+        #[arg(long, default_value = "/etc/paceline/cluster.toml")]
+        config: PathBuf,
+        /// The primitive's id.
+        resource: String,
+        /// start, stop, monitor, probe, promote, demote, notify, validate-all, meta-data.
+        action: String,
+        #[arg(long, value_enum, default_value_t)]
+        output: OutputFormat,
+    },
+}
 
 pub fn run(cmd: ResourceCommand) -> anyhow::Result<ExitCode> {
-    match cmd {}
+    match cmd {
+        ResourceCommand::Exec {
+            config,
+            resource,
+            action,
+            output,
+        } => exec(&config, &resource, &action, output),
+    }
+}
+
+fn exec(
+    config: &Path,
+    resource: &str,
+    action: &str,
+    output: OutputFormat,
+) -> anyhow::Result<ExitCode> {
+    let cfg = match load_primitives(config) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("paceline: {e}");
+            return Ok(ExitCode::from(EXIT_USAGE));
+        }
+    };
+    let Some(prim) = cfg.primitive.iter().find(|p| p.id == resource) else {
+        let ids: Vec<&str> = cfg.primitive.iter().map(|p| p.id.as_str()).collect();
+        eprintln!(
+            "paceline: {}: no [[primitive]] with id {resource:?}; configured: {}",
+            config.display(),
+            if ids.is_empty() {
+                "none".into()
+            } else {
+                ids.join(", ")
+            }
+        );
+        return Ok(ExitCode::from(EXIT_USAGE));
+    };
+    let a = match prim.action(action) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("paceline: {}: primitive {resource}: {e}", config.display());
+            return Ok(ExitCode::from(EXIT_USAGE));
+        }
+    };
+    let state_dir = PathBuf::from(
+        cfg.cluster
+            .state_dir
+            .as_deref()
+            .unwrap_or("/var/lib/paceline"),
+    );
+    let root = std::env::var("OCF_ROOT").unwrap_or_else(|_| DEFAULT_OCF_ROOT.into());
+    let rsctmp = std::env::var("HA_RSCTMP").unwrap_or_else(|_| "/run/resource-agents".into());
+    let mut runner = OcfRunner::new(root, rsctmp);
+    let shim_dir = state_dir.join("shims");
+    if let Ok(exe) = std::env::current_exe()
+        && install_shims(&shim_dir, &exe).is_ok()
+    {
+        runner.shim_dir = Some(shim_dir);
+    }
+    runner.attr_file = Some(state_dir.join("attributes.json"));
+    let r = runner.run(&a);
+    match output {
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&r)?),
+        OutputFormat::Text => {
+            println!(
+                "{resource} {action}: rc={} ({}) in {}ms",
+                r.rc.0, r.meaning, r.duration_ms
+            );
+            if let Some(reason) = &r.exit_reason {
+                println!("exit reason: {reason}");
+            }
+            if !r.stdout.trim().is_empty() {
+                println!("--- stdout\n{}", r.stdout.trim_end());
+            }
+            if !r.stderr.trim().is_empty() {
+                println!("--- stderr\n{}", r.stderr.trim_end());
+            }
+        }
+    }
+    let ok = r.rc.0 == 0 || (action == "monitor" || action == "probe") && matches!(r.rc.0, 7 | 8);
+    Ok(if ok && !r.timed_out {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_FAILED)
+    })
 }

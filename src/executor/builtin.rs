@@ -1,0 +1,39 @@
+//! The builtin resource classes (`builtin:ipaddr`, `builtin:filesystem`):
+//! in-process agents with OCF semantics, run on a thread the executor can
+//! abandon when the action overruns its timeout.
+
+use std::collections::BTreeMap;
+
+use super::rc::OcfRc;
+
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub rc: OcfRc,
+    pub reason: Option<String>,
+}
+
+impl Outcome {
+    pub fn ok() -> Self {
+        Self {
+            rc: OcfRc::SUCCESS,
+            reason: None,
+        }
+    }
+    pub fn fail(rc: OcfRc, reason: impl Into<String>) -> Self {
+        Self {
+            rc,
+            reason: Some(reason.into()),
+        }
+    }
+}
+
+pub fn run(kind: &str, action: &str, params: &BTreeMap<String, String>) -> Outcome {
+    match kind {
+        "ipaddr" => super::ipaddr::run(action, params),
+        "filesystem" => super::filesystem::run(action, params),
+        other => Outcome::fail(
+            OcfRc::ERR_INSTALLED,
+            format!("no builtin agent {other:?}; builtin agents: ipaddr, filesystem"),
+        ),
+    }
+}

@@ -1,0 +1,369 @@
+//! builtin:ipaddr, a virtual IP managed through netlink: add/remove the
+//! address, announce it with gratuitous ARP (repeated, like IPaddr2's
+//! arp_count), refuse to start when another host already answers for it,
+//! and monitor that it is present on a link that is up.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::Duration;
+
+use futures_util::TryStreamExt;
+use netlink_packet_route::address::{AddressAttribute, AddressMessage};
+use netlink_packet_route::link::{LinkAttribute, LinkFlags};
+use rtnetlink::Handle;
+
+use super::builtin::Outcome;
+use super::rc::OcfRc;
+
+#[derive(Debug, Clone)]
+struct VipParams {
+    ip: IpAddr,
+    prefix: u8,
+    nic: String,
+    label: Option<String>,
+    arp_count: u32,
+    arp_interval: Duration,
+    dad: bool,
+    /// How long to listen for another host answering the ARP probe.
+    dad_wait: Duration,
+}
+
+fn parse(params: &BTreeMap<String, String>) -> Result<VipParams, Outcome> {
+    let bad = |m: String| Outcome::fail(OcfRc::ERR_CONFIGURED, m);
+    let ip: IpAddr = params
+        .get("ip")
+        .ok_or_else(|| bad("parameter ip is required (e.g. ip = \"198.18.0.100\")".into()))?
+        .parse()
+        .map_err(|_| {
+            bad(format!(
+                "ip {:?} is not an IPv4 or IPv6 address",
+                params["ip"]
+            ))
+        })?;
+    let max = if ip.is_ipv4() { 32 } else { 128 };
+    let prefix = match params.get("cidr_netmask") {
+        None => max,
+        Some(p) => p.parse::<u8>().ok().filter(|p| *p <= max).ok_or_else(|| {
+            bad(format!(
+                "cidr_netmask {p:?} must be a prefix length 0..={max}"
+            ))
+        })?,
+    };
+    let nic = params.get("nic").cloned().ok_or_else(|| {
+        bad("parameter nic is required (the interface to add the address to)".into())
+    })?;
+    let num = |k: &str, d: u64| -> Result<u64, Outcome> {
+        params
+            .get(k)
+            .map(|v| {
+                v.parse::<u64>()
+                    .map_err(|_| bad(format!("{k} {v:?} must be a number")))
+            })
+            .unwrap_or(Ok(d))
+    };
+    Ok(VipParams {
+        ip,
+        prefix,
+        nic,
+        label: params.get("label").cloned(),
+        arp_count: num("arp_count", 5)? as u32,
+        arp_interval: Duration::from_millis(num("arp_interval", 200)?),
+        dad_wait: Duration::from_millis(num("dad_wait", 300)?),
+        dad: params
+            .get("dad")
+            .map(|v| v != "false" && v != "0")
+            .unwrap_or(true),
+    })
+}
+
+struct Link {
+    index: u32,
+    up: bool,
+    mac: Vec<u8>,
+}
+
+async fn link(h: &Handle, nic: &str) -> Result<Link, Outcome> {
+    let mut s = h.link().get().match_name(nic.to_string()).execute();
+    match s.try_next().await {
+        Ok(Some(m)) => Ok(Link {
+            index: m.header.index,
+            up: m.header.flags.contains(LinkFlags::Up)
+                && m.header.flags.contains(LinkFlags::LowerUp),
+            mac: m
+                .attributes
+                .iter()
+                .find_map(|a| match a {
+                    LinkAttribute::Address(mac) => Some(mac.clone()),
+                    _ => None,
+                })
+                .unwrap_or_default(),
+        }),
+        _ => Err(Outcome::fail(
+            OcfRc::ERR_CONFIGURED,
+            format!("interface {nic} does not exist on this node"),
+        )),
+    }
+}
+
+async fn find_addr(h: &Handle, index: u32, ip: IpAddr) -> Result<Option<AddressMessage>, Outcome> {
+    let mut s = h.address().get().set_link_index_filter(index).execute();
+    loop {
+        match s.try_next().await {
+            Ok(Some(m)) => {
+                let has = m.attributes.iter().any(|a| match a {
+                    AddressAttribute::Local(x) | AddressAttribute::Address(x) => *x == ip,
+                    _ => false,
+                });
+                if has {
+                    return Ok(Some(m));
+                }
+            }
+            Ok(None) => return Ok(None),
+            Err(e) => return Err(Outcome::fail(OcfRc::ERR_GENERIC, format!("netlink: {e}"))),
+        }
+    }
+}
+
+pub fn run(action: &str, params: &BTreeMap<String, String>) -> Outcome {
+    let p = match parse(params) {
+        Ok(p) => p,
+        Err(o) => return o,
+    };
+    if action == "validate-all" {
+        return Outcome::ok();
+    }
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return Outcome::fail(OcfRc::ERR_GENERIC, format!("runtime: {e}")),
+    };
+    rt.block_on(async move {
+        let (conn, h, _) = match rtnetlink::new_connection() {
+            Ok(c) => c,
+            Err(e) => return Outcome::fail(OcfRc::ERR_PERM, format!("netlink socket: {e}")),
+        };
+        tokio::spawn(conn);
+        match act(&h, action, &p).await {
+            Ok(o) | Err(o) => o,
+        }
+    })
+}
+
+async fn act(h: &Handle, action: &str, p: &VipParams) -> Result<Outcome, Outcome> {
+    let l = link(h, &p.nic).await?;
+    let present = find_addr(h, l.index, p.ip).await?;
+    match action {
+        "monitor" => Ok(match present {
+            None => Outcome::fail(OcfRc::NOT_RUNNING, format!("{} is not on {}", p.ip, p.nic)),
+            Some(_) if !l.up => {
+                Outcome::fail(OcfRc::ERR_GENERIC, format!("link {} is down", p.nic))
+            }
+            Some(_) => Outcome::ok(),
+        }),
+        "start" => {
+            if present.is_none() {
+                if p.dad
+                    && let IpAddr::V4(v4) = p.ip
+                    && let Some(mac) = arp::probe(l.index, &l.mac, v4, p.dad_wait)
+                {
+                    return Err(Outcome::fail(
+                        OcfRc::ERR_GENERIC,
+                        format!(
+                            "{} is already in use by {}: refusing to start",
+                            p.ip,
+                            arp::fmt_mac(&mac)
+                        ),
+                    ));
+                }
+                let mut req = h.address().add(l.index, p.ip, p.prefix);
+                if let Some(label) = &p.label {
+                    req.message_mut()
+                        .attributes
+                        .push(AddressAttribute::Label(label.clone()));
+                }
+                req.execute().await.map_err(|e| {
+                    Outcome::fail(
+                        OcfRc::ERR_GENERIC,
+                        format!("adding {}/{} to {}: {e}", p.ip, p.prefix, p.nic),
+                    )
+                })?;
+            }
+            if let IpAddr::V4(v4) = p.ip {
+                for i in 0..p.arp_count {
+                    if i > 0 {
+                        tokio::time::sleep(p.arp_interval).await;
+                    }
+                    if let Err(e) = arp::announce(l.index, &l.mac, v4) {
+                        return Err(Outcome::fail(
+                            OcfRc::ERR_GENERIC,
+                            format!("gratuitous ARP on {}: {e}", p.nic),
+                        ));
+                    }
+                    // The first announcement is what matters for failover
+                    // time; the rest repeat it for hosts that missed it.
+                    if i == 0 && p.arp_count > 1 {
+                        let (idx, mac, count, interval) =
+                            (l.index, l.mac.clone(), p.arp_count - 1, p.arp_interval);
+                        std::thread::spawn(move || {
+                            for _ in 0..count {
+                                std::thread::sleep(interval);
+                                let _ = arp::announce(idx, &mac, v4);
+                            }
+                        });
+                        break;
+                    }
+                }
+            }
+            Ok(Outcome::ok())
+        }
+        "stop" => {
+            if let Some(m) = present {
+                h.address().del(m).execute().await.map_err(|e| {
+                    Outcome::fail(
+                        OcfRc::ERR_GENERIC,
+                        format!("removing {} from {}: {e}", p.ip, p.nic),
+                    )
+                })?;
+            }
+            Ok(Outcome::ok())
+        }
+        other => Ok(Outcome::fail(
+            OcfRc::ERR_UNIMPLEMENTED,
+            format!("builtin:ipaddr has no action {other:?} (start, stop, monitor, validate-all)"),
+        )),
+    }
+}
+
+/// ARP on a raw packet socket (libc: neither nix nor std wrap AF_PACKET sends).
+mod arp {
+    use super::Ipv4Addr;
+    use std::time::{Duration, Instant};
+
+    pub fn fmt_mac(m: &[u8]) -> String {
+        m.iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<Vec<_>>()
+            .join(":")
+    }
+
+    fn frame(mac: &[u8], sender: Ipv4Addr, target: Ipv4Addr) -> Vec<u8> {
+        let mut f = Vec::with_capacity(42);
+        f.extend_from_slice(&[0xff; 6]);
+        f.extend_from_slice(mac);
+        f.extend_from_slice(&[0x08, 0x06, 0, 1, 0x08, 0x00, 6, 4, 0, 1]);
+        f.extend_from_slice(mac);
+        f.extend_from_slice(&sender.octets());
+        f.extend_from_slice(&[0; 6]);
+        f.extend_from_slice(&target.octets());
+        f
+    }
+
+    struct Sock(i32);
+    impl Drop for Sock {
+        fn drop(&mut self) {
+            // SAFETY: the fd is owned by this guard and closed once.
+            unsafe { libc::close(self.0) };
+        }
+    }
+
+    fn open(index: u32) -> std::io::Result<(Sock, libc::sockaddr_ll)> {
+        let proto = (libc::ETH_P_ARP as u16).to_be();
+        // SAFETY: plain socket(2) call; the result is checked.
+        let fd = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW, i32::from(proto)) };
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        let sock = Sock(fd);
+        // SAFETY: sockaddr_ll is plain old data; all-zero is a valid value.
+        let mut addr: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+        addr.sll_family = libc::AF_PACKET as u16;
+        addr.sll_protocol = proto;
+        addr.sll_ifindex = index as i32;
+        addr.sll_halen = 6;
+        addr.sll_addr[..6].copy_from_slice(&[0xff; 6]);
+        // SAFETY: addr is a valid sockaddr_ll of the given length.
+        let rc = unsafe {
+            libc::bind(
+                fd,
+                &addr as *const libc::sockaddr_ll as *const libc::sockaddr,
+                std::mem::size_of::<libc::sockaddr_ll>() as u32,
+            )
+        };
+        if rc < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok((sock, addr))
+    }
+
+    fn send(sock: &Sock, addr: &libc::sockaddr_ll, f: &[u8]) -> std::io::Result<()> {
+        // SAFETY: f and addr are valid for the lengths passed.
+        let n = unsafe {
+            libc::sendto(
+                sock.0,
+                f.as_ptr() as *const libc::c_void,
+                f.len(),
+                0,
+                addr as *const libc::sockaddr_ll as *const libc::sockaddr,
+                std::mem::size_of::<libc::sockaddr_ll>() as u32,
+            )
+        };
+        if n < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(())
+    }
+
+    /// Gratuitous ARP request: sender and target are the VIP itself, so
+    /// every host on the segment updates its cache to our MAC.
+    pub fn announce(index: u32, mac: &[u8], ip: Ipv4Addr) -> std::io::Result<()> {
+        if mac.len() != 6 {
+            return Ok(()); // no link-layer address (e.g. loopback): nothing to announce
+        }
+        let (sock, addr) = open(index)?;
+        send(&sock, &addr, &frame(mac, ip, ip))
+    }
+
+    /// ARP probe (RFC 5227: sender 0.0.0.0); returns the MAC of a host that
+    /// answers for `ip` within `wait`.
+    pub fn probe(index: u32, mac: &[u8], ip: Ipv4Addr, wait: Duration) -> Option<Vec<u8>> {
+        if mac.len() != 6 {
+            return None;
+        }
+        let (sock, addr) = open(index).ok()?;
+        send(&sock, &addr, &frame(mac, Ipv4Addr::UNSPECIFIED, ip)).ok()?;
+        let deadline = Instant::now() + wait;
+        let mut buf = [0u8; 128];
+        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+            let tv = libc::timeval {
+                tv_sec: left.as_secs() as libc::time_t,
+                tv_usec: left.subsec_micros().max(1000) as libc::suseconds_t,
+            };
+            // SAFETY: tv is a valid timeval for SO_RCVTIMEO.
+            unsafe {
+                libc::setsockopt(
+                    sock.0,
+                    libc::SOL_SOCKET,
+                    libc::SO_RCVTIMEO,
+                    &tv as *const libc::timeval as *const libc::c_void,
+                    std::mem::size_of::<libc::timeval>() as u32,
+                )
+            };
+            // SAFETY: buf is valid for its length.
+            let n =
+                unsafe { libc::recv(sock.0, buf.as_mut_ptr() as *mut libc::c_void, buf.len(), 0) };
+            if n < 42 {
+                if n < 0 {
+                    return None;
+                }
+                continue;
+            }
+            let is_reply = buf[12..14] == [0x08, 0x06] && buf[20..22] == [0, 2];
+            if is_reply && buf[28..32] == ip.octets() {
+                return Some(buf[22..28].to_vec());
+            }
+        }
+        None
+    }
+}

@@ -1,0 +1,281 @@
+//! Compat shims so Pacemaker-aware agents run unmodified: `crm_attribute`,
+//! `crm_master`, `attrd_updater` and `crm_node` are symlinks to the paceline
+//! binary (dispatched on argv[0]) in a directory put first on the agents'
+//! PATH. Until the cluster store exists they keep node attributes (such as
+//! promotion scores) in a local file under the state directory.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use super::ExecError;
+
+pub const SHIM_NAMES: [&str; 4] = ["crm_attribute", "crm_master", "attrd_updater", "crm_node"];
+/// Environment variable naming the attribute file (set by the executor).
+pub const ATTR_FILE_ENV: &str = "PACELINE_ATTR_FILE";
+/// Environment variable naming the local node (set by the executor).
+pub const NODE_ENV: &str = "PACELINE_NODE";
+const DEFAULT_ATTR_FILE: &str = "/var/lib/paceline/attributes.json";
+
+/// Pacemaker's CRM_EX_NOSUCH, which agents test for "attribute not set".
+const EXIT_NO_SUCH: u8 = 105;
+const EXIT_USAGE: u8 = 64;
+
+/// node -> attribute -> value.
+pub type Attributes = BTreeMap<String, BTreeMap<String, String>>;
+
+pub fn read_attributes(path: &Path) -> Attributes {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default()
+}
+
+fn write_attributes(path: &Path, attrs: &Attributes) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    let mut f = std::fs::File::create(&tmp)?;
+    f.write_all(
+        serde_json::to_string_pretty(attrs)
+            .unwrap_or_default()
+            .as_bytes(),
+    )?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, path)
+}
+
+/// Creates the shim symlinks to `exe` in `dir`.
+pub fn install_shims(dir: &Path, exe: &Path) -> Result<(), ExecError> {
+    let err = |source| ExecError::Read {
+        path: dir.display().to_string(),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(err)?;
+    for name in SHIM_NAMES {
+        let link = dir.join(name);
+        if std::fs::read_link(&link).ok().as_deref() == Some(exe) {
+            continue;
+        }
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink(exe, &link).map_err(err)?;
+    }
+    Ok(())
+}
+
+/// If the program was invoked under a shim's name, runs that shim.
+pub fn dispatch(argv0: &str, args: &[String]) -> Option<u8> {
+    let name = Path::new(argv0).file_name()?.to_str()?;
+    if !SHIM_NAMES.contains(&name) {
+        return None;
+    }
+    let file = std::env::var_os(ATTR_FILE_ENV)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_ATTR_FILE));
+    let node = std::env::var(NODE_ENV).unwrap_or_else(|_| super::ocf::local_node_name());
+    let mut out = std::io::stdout();
+    let mut err = std::io::stderr();
+    Some(run_shim(name, args, &file, &node, &mut out, &mut err))
+}
+
+#[derive(Debug, Default)]
+struct Request {
+    name: Option<String>,
+    value: Option<String>,
+    node: Option<String>,
+    query: bool,
+    delete: bool,
+    quiet: bool,
+    default: Option<String>,
+    promotion: Option<String>,
+}
+
+/// Strips a clone instance suffix ("db:1" -> "db"), as promotion scores
+/// belong to the clone, not to one instance.
+fn base_instance(rsc: &str) -> &str {
+    rsc.split(':').next().unwrap_or(rsc)
+}
+
+fn parse(shim: &str, args: &[String]) -> Result<Request, String> {
+    let mut r = Request::default();
+    let mut i = 0;
+    while i < args.len() {
+        let raw = args[i].as_str();
+        let (opt, inline) = match raw.split_once('=') {
+            Some((o, v)) if o.starts_with("--") => (o, Some(v.to_string())),
+            _ => (raw, None),
+        };
+        let value = |i: &mut usize| -> Result<String, String> {
+            if let Some(v) = inline.clone() {
+                return Ok(v);
+            }
+            *i += 1;
+            args.get(*i)
+                .cloned()
+                .ok_or_else(|| format!("{shim}: option {opt} needs a value"))
+        };
+        match opt {
+            "-n" | "--name" if shim != "crm_node" => r.name = Some(value(&mut i)?),
+            "-v" | "--value" | "-U" | "--update" | "-B" | "--update-both" => {
+                r.value = Some(value(&mut i)?)
+            }
+            "-N" | "--node" => r.node = Some(value(&mut i)?),
+            "-G" | "--query" | "-Q" => r.query = true,
+            "-D" | "--delete" => r.delete = true,
+            "-q" | "--quiet" => r.quiet = true,
+            "-d" | "--default" => r.default = Some(value(&mut i)?),
+            "-p" | "--promotion" if shim == "crm_attribute" => {
+                r.promotion = Some(inline.clone().unwrap_or_default())
+            }
+            // Lifetime, type, delay, scope: the local file has one lifetime.
+            "-l" | "--lifetime" | "-t" | "--type" | "-d_" | "--delay" | "-i" | "--id" | "-s"
+            | "--set-name" | "-z" | "--utilization" => {
+                value(&mut i)?;
+            }
+            "-r" | "--resource" if shim == "crm_attribute" => {
+                r.promotion = Some(value(&mut i)?);
+            }
+            "-A" | "--all" | "-P" | "--private" | "-W" | "--wait" => {}
+            other => return Err(format!("{shim}: unsupported option {other}")),
+        }
+        i += 1;
+    }
+    Ok(r)
+}
+
+pub fn run_shim(
+    shim: &str,
+    args: &[String],
+    file: &Path,
+    local: &str,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> u8 {
+    if shim == "crm_node" {
+        return match args.first().map(String::as_str) {
+            Some("-n" | "--name") | None => {
+                let _ = writeln!(out, "{local}");
+                0
+            }
+            Some("-q" | "--quorum") => {
+                let _ = writeln!(out, "1");
+                0
+            }
+            Some("-l" | "--list" | "-p" | "--partition") => {
+                let _ = writeln!(out, "{local}");
+                0
+            }
+            Some("-i" | "--cluster-id") => {
+                let _ = writeln!(out, "1");
+                0
+            }
+            Some(o) => {
+                let _ = writeln!(err, "crm_node: unsupported option {o}");
+                EXIT_USAGE
+            }
+        };
+    }
+    let mut req = match parse(shim, args) {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = writeln!(err, "{e}");
+            return EXIT_USAGE;
+        }
+    };
+    let instance = std::env::var("OCF_RESOURCE_INSTANCE").unwrap_or_default();
+    if shim == "crm_master" || req.promotion.is_some() {
+        let rsc = match req.promotion.as_deref() {
+            Some(r) if !r.is_empty() => r.to_string(),
+            _ => instance,
+        };
+        if rsc.is_empty() {
+            let _ = writeln!(
+                err,
+                "{shim}: no resource: set OCF_RESOURCE_INSTANCE or give --promotion=RSC"
+            );
+            return EXIT_USAGE;
+        }
+        req.name = Some(format!("master-{}", base_instance(&rsc)));
+    }
+    let Some(name) = req.name.clone() else {
+        let _ = writeln!(err, "{shim}: which attribute? give -n NAME");
+        return EXIT_USAGE;
+    };
+    let node = req.node.clone().unwrap_or_else(|| local.to_string());
+    let mut attrs = read_attributes(file);
+    if req.delete {
+        if let Some(m) = attrs.get_mut(&node) {
+            m.remove(&name);
+        }
+    } else if let Some(v) = req.value.clone() {
+        attrs
+            .entry(node.clone())
+            .or_default()
+            .insert(name.clone(), v);
+    } else {
+        req.query = true;
+    }
+    if req.query {
+        let found = attrs.get(&node).and_then(|m| m.get(&name)).cloned();
+        return match found.or(req.default.clone()) {
+            Some(v) if req.quiet => {
+                let _ = writeln!(out, "{v}");
+                0
+            }
+            Some(v) => {
+                let _ = writeln!(out, "scope=nodes  name={name} value={v}");
+                0
+            }
+            None => {
+                let _ = writeln!(err, "{shim}: attribute {name} of node {node} is not set");
+                EXIT_NO_SUCH
+            }
+        };
+    }
+    match write_attributes(file, &attrs) {
+        Ok(()) => 0,
+        Err(e) => {
+            let _ = writeln!(err, "{shim}: cannot write {}: {e}", file.display());
+            1
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call(shim: &str, args: &[&str], file: &Path) -> (u8, String) {
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let (mut o, mut e) = (Vec::new(), Vec::new());
+        let rc = run_shim(shim, &args, file, "n1", &mut o, &mut e);
+        (rc, String::from_utf8_lossy(&o).into_owned())
+    }
+
+    #[test]
+    fn attribute_roundtrip() {
+        let dir = std::env::temp_dir().join(format!("plxshim{}", std::process::id()));
+        let f = dir.join("attrs.json");
+        assert_eq!(
+            call("crm_attribute", &["-n", "x", "-v", "5", "-l", "reboot"], &f).0,
+            0
+        );
+        assert_eq!(
+            call("crm_attribute", &["-n", "x", "-G", "-q"], &f),
+            (0, "5\n".into())
+        );
+        assert_eq!(call("attrd_updater", &["-n", "x", "-D"], &f).0, 0);
+        assert_eq!(
+            call("crm_attribute", &["-n", "x", "-G", "-q"], &f).0,
+            EXIT_NO_SUCH
+        );
+        assert_eq!(
+            call("crm_attribute", &["--promotion=db", "-v", "10"], &f).0,
+            0
+        );
+        assert_eq!(read_attributes(&f)["n1"]["master-db"], "10");
+        assert_eq!(call("crm_node", &["-n"], &f), (0, "n1\n".into()));
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}

@@ -1,0 +1,224 @@
+//! agents/pgsql (ocf:paceline:pgsql) with two real PostgreSQL instances
+//! (Debian's postgresql; binaries under /usr/lib/postgresql/*/bin), run as the
+//! postgres user on loopback ports, through the executor and the shims.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use paceline::executor::ocf::{AgentId, OcfAction, OcfRunner};
+use paceline::executor::shims::{install_shims, read_attributes};
+
+struct Setup {
+    tmp: PathBuf,
+    runners: Vec<(OcfRunner, PathBuf, u16)>,
+}
+impl Drop for Setup {
+    fn drop(&mut self) {
+        for (r, _, _) in &self.runners {
+            r.run(&act(self, r, "stop"));
+        }
+        let _ = std::fs::remove_dir_all(&self.tmp);
+    }
+}
+
+fn bindir() -> Option<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .flatten()
+        .map(|e| e.path().join("bin"))
+        .filter(|p| p.join("pg_ctl").exists())
+        .collect();
+    v.sort();
+    v.pop()
+}
+
+fn as_pg(args: &[&str]) -> std::process::Output {
+    Command::new("runuser")
+        .args(["-u", "postgres", "--"])
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn act(s: &Setup, r: &OcfRunner, name: &str) -> OcfAction {
+    let (_, data, port) = s
+        .runners
+        .iter()
+        .find(|(x, _, _)| std::ptr::eq(x, r))
+        .unwrap();
+    let peers: Vec<String> = s
+        .runners
+        .iter()
+        .filter(|(_, _, p)| p != port)
+        .map(|(_, _, p)| format!("127.0.0.1:{p}"))
+        .collect();
+    let mut a = OcfAction::new("pg", AgentId::parse("ocf:paceline:pgsql").unwrap(), name);
+    a.params.insert("pgdata".into(), data.display().to_string());
+    a.params.insert("pgport".into(), port.to_string());
+    a.params
+        .insert("socketdir".into(), s.tmp.display().to_string());
+    a.params.insert("peers".into(), peers.join(" "));
+    a.timeout = Duration::from_secs(60);
+    a
+}
+
+fn sql(s: &Setup, port: u16, q: &str) -> String {
+    let bin = bindir().unwrap();
+    let out = as_pg(&[
+        bin.join("psql").to_str().unwrap(),
+        "-h",
+        s.tmp.to_str().unwrap(),
+        "-p",
+        &port.to_string(),
+        "-d",
+        "postgres",
+        "-Atqc",
+        q,
+    ]);
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
+    let t = Instant::now();
+    while !f() {
+        assert!(
+            t.elapsed() < Duration::from_secs(30),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn score(s: &Setup, node: &str) -> i64 {
+    read_attributes(&s.tmp.join("attributes.json"))
+        .get(node)
+        .and_then(|m| m.get("master-pg"))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(-1)
+}
+
+#[test]
+fn pgsql_standby_follows_promote_demote_and_score() {
+    let Some(bin) = bindir() else {
+        eprintln!("SKIP: postgresql is not installed (ci/packages.d/executor.txt)");
+        return;
+    };
+    if Command::new("id")
+        .arg("postgres")
+        .output()
+        .map(|o| !o.status.success())
+        .unwrap_or(true)
+    {
+        eprintln!("SKIP: no postgres user");
+        return;
+    }
+    let pid = std::process::id();
+    let tmp = std::env::temp_dir().join(format!("plx{pid}-pg"));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp).unwrap();
+    Command::new("chown")
+        .args(["postgres", tmp.to_str().unwrap()])
+        .status()
+        .unwrap();
+    let root = tmp.join("ocf");
+    std::fs::create_dir_all(root.join("resource.d/paceline")).unwrap();
+    let agent = Path::new(env!("CARGO_MANIFEST_DIR")).join("agents/pgsql");
+    std::os::unix::fs::symlink(&agent, root.join("resource.d/paceline/pgsql")).unwrap();
+    let shims = tmp.join("shims");
+    install_shims(&shims, Path::new(env!("CARGO_BIN_EXE_paceline"))).unwrap();
+    let base = 15400 + (pid % 40) as u16 * 2;
+    let mk = |node: &str| {
+        let mut r = OcfRunner::new(&root, tmp.join("rsctmp"));
+        r.shim_dir = Some(shims.clone());
+        r.attr_file = Some(tmp.join("attributes.json"));
+        r.node_name = node.into();
+        r
+    };
+    let (da, db) = (tmp.join("a"), tmp.join("b"));
+    let mut s = Setup {
+        tmp: tmp.clone(),
+        runners: vec![
+            (mk("n1"), da.clone(), base),
+            (mk("n2"), db.clone(), base + 1),
+        ],
+    };
+    let init = as_pg(&[
+        bin.join("initdb").to_str().unwrap(),
+        "-A",
+        "trust",
+        "-D",
+        da.to_str().unwrap(),
+    ]);
+    assert!(init.status.success(), "{init:?}");
+    let run = |s: &Setup, i: usize, name: &str| {
+        let r = &s.runners[i].0;
+        let res = r.run(&act(s, r, name));
+        (res.rc.0, res)
+    };
+    // n1: started (as an unpromoted standby without an upstream), then promoted.
+    assert_eq!(run(&s, 0, "start").0, 0);
+    assert_eq!(run(&s, 0, "monitor").0, 0);
+    assert_eq!(run(&s, 0, "promote").0, 0);
+    assert_eq!(run(&s, 0, "monitor").0, 8);
+    sql(&s, base, "create table t(x int); insert into t values (1)");
+    // n2: a base backup of n1, started as a standby that finds and follows n1.
+    let bb = as_pg(&[
+        bin.join("pg_basebackup").to_str().unwrap(),
+        "-h",
+        "127.0.0.1",
+        "-p",
+        &base.to_string(),
+        "-D",
+        db.to_str().unwrap(),
+        "-X",
+        "stream",
+    ]);
+    assert!(bb.status.success(), "{bb:?}");
+    let (rc, res) = run(&s, 1, "start");
+    assert_eq!(rc, 0, "{res:?}");
+    assert_eq!(run(&s, 1, "monitor").0, 0);
+    sql(&s, base, "insert into t values (2)");
+    wait_for("n2 to replicate", || {
+        sql(&s, base + 1, "select count(*) from t") == "2"
+    });
+    assert_eq!(score(&s, "n1"), 1001);
+    assert_eq!(score(&s, "n2"), 1000);
+
+    // n2 falls behind (stopped), n1 writes on and is demoted: two standbys,
+    // and the score must prefer n1, which has the newer data.
+    assert_eq!(run(&s, 1, "stop").0, 0);
+    assert_eq!(score(&s, "n2"), -1, "stop clears the score");
+    sql(&s, base, "insert into t select generate_series(3, 20000)");
+    assert_eq!(run(&s, 0, "demote").0, 0);
+    assert_eq!(run(&s, 0, "monitor").0, 0);
+    assert_eq!(run(&s, 1, "start").0, 0);
+    assert_eq!(run(&s, 0, "monitor").0, 0);
+    assert_eq!(run(&s, 1, "monitor").0, 0);
+    let (s1, s2) = (score(&s, "n1"), score(&s, "n2"));
+    assert!(
+        s1 > s2,
+        "up-to-date standby n1 ({s1}) must outscore n2 ({s2})"
+    );
+
+    // Promote the winner; n2 re-points to it on its next monitor.
+    assert_eq!(run(&s, 0, "promote").0, 0);
+    assert_eq!(run(&s, 0, "monitor").0, 8);
+    wait_for("n2 to follow the new primary", || {
+        run(&s, 1, "monitor");
+        sql(&s, base + 1, "select count(*) from t") == "20000"
+    });
+
+    // Switchover: demote n1, promote n2; n1 follows n2.
+    assert_eq!(run(&s, 0, "demote").0, 0);
+    let (rc, res) = run(&s, 1, "promote");
+    assert_eq!(rc, 0, "{res:?}");
+    assert_eq!(run(&s, 1, "monitor").0, 8);
+    sql(&s, base + 1, "insert into t values (0)");
+    wait_for("n1 to follow n2", || {
+        run(&s, 0, "monitor");
+        sql(&s, base, "select count(*) from t") == "20001"
+    });
+    assert_eq!(run(&s, 0, "monitor").0, 0);
+    s.runners.reverse(); // stop the standby first
+}
