@@ -1,2 +1,4 @@
 //! Fence devices for paceline: Redfish, IPMI over LAN (RMCP+), watchdog and
 //! external `fence_*` agents, plus fencing topology levels.
+
+pub mod topology;
