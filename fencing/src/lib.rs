@@ -1,6 +1,7 @@
 //! Fence devices for paceline: Redfish, IPMI over LAN (RMCP+), watchdog and
 //! external `fence_*` agents, plus fencing topology levels.
 
+pub mod agent;
 pub mod history;
 pub mod secret;
 pub mod topology;
