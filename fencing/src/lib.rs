@@ -2,6 +2,7 @@
 //! external `fence_*` agents, plus fencing topology levels.
 
 pub mod agent;
+pub mod config;
 pub mod history;
 pub mod secret;
 pub mod topology;
