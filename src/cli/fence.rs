@@ -10,7 +10,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use paceline_fencing::agent::{AgentOutcome, AgentParams, run_agent};
 use paceline_fencing::config::{DeviceConfig, FencingSection, parse_duration};
 use paceline_fencing::history::{self, FenceResult, HistoryRecord};
-use paceline_fencing::secret::{Secret, read_secret_file};
+use paceline_fencing::secret::{Secret, check_private, read_secret_file};
 use paceline_fencing::topology::run_levels;
 
 #[derive(Debug, Args)]
@@ -84,7 +84,21 @@ fn now_ms() -> u64 {
 fn load(config: &Path) -> anyhow::Result<FencingSection> {
     let text = std::fs::read_to_string(config)
         .with_context(|| format!("cannot read config {}", config.display()))?;
-    FencingSection::parse(&text).with_context(|| format!("in {}", config.display()))
+    let section =
+        FencingSection::parse(&text).with_context(|| format!("in {}", config.display()))?;
+    let inline_password = section.devices.iter().any(|d| {
+        d.settings.contains_key("password")
+            || d.settings
+                .get("params")
+                .and_then(|p| p.as_table())
+                .is_some_and(|t| t.contains_key("password"))
+    });
+    if inline_password {
+        check_private(config).context(
+            "a password is written in the config itself; make the file 0600 or use password_file",
+        )?;
+    }
+    Ok(section)
 }
 
 fn action_name(a: DeviceAction) -> &'static str {
