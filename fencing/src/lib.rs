@@ -1,2 +1,9 @@
 //! Fence devices for paceline: Redfish, IPMI over LAN (RMCP+), watchdog and
 //! external `fence_*` agents, plus fencing topology levels.
+
+pub mod agent;
+pub mod config;
+pub mod history;
+pub mod secret;
+pub mod topology;
+pub mod watchdog_policy;

@@ -1,0 +1,59 @@
+//! Sans-IO feeding policy for watchdog self-fencing. The watchdog is fed
+//! only while this node may keep running its resources; when it stops being
+//! fed the hardware resets the node, which is what lets the survivor take
+//! over after a bounded wait without a BMC.
+
+use std::time::Duration;
+
+/// What this node knows about itself at one instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NodeHealth {
+    pub healthy: bool,
+    pub quorate: bool,
+    /// In a two-node cluster the partner being visible is as good as quorum.
+    pub sees_peer: bool,
+}
+
+/// Feed only while healthy and either quorate or still seeing the peer: a node
+/// that lost both must die before the survivor's deadline passes.
+pub fn should_feed(health: NodeHealth) -> bool {
+    health.healthy && (health.quorate || health.sees_peer)
+}
+
+/// When the survivor may treat a lost, watchdog-fenced node as fenced. Twice
+/// the timeout covers the last feed landing just before the loss plus the
+/// hardware's own imprecision.
+pub fn watchdog_fenced_at(lost_at: Duration, watchdog_timeout: Duration) -> Duration {
+    lost_at + watchdog_timeout * 2
+}
+
+/// True once `now` has reached the deadline computed by `watchdog_fenced_at`.
+pub fn is_watchdog_fenced(now: Duration, lost_at: Duration, watchdog_timeout: Duration) -> bool {
+    now >= watchdog_fenced_at(lost_at, watchdog_timeout)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn feeding_requires_health_and_quorum_or_peer() {
+        let h = |healthy, quorate, sees_peer| NodeHealth {
+            healthy,
+            quorate,
+            sees_peer,
+        };
+        assert!(should_feed(h(true, true, false)));
+        assert!(should_feed(h(true, false, true)));
+        assert!(!should_feed(h(true, false, false)));
+        assert!(!should_feed(h(false, true, true)));
+    }
+
+    #[test]
+    fn survivor_waits_twice_the_timeout() {
+        let lost = Duration::from_secs(100);
+        let t = Duration::from_secs(5);
+        assert!(!is_watchdog_fenced(Duration::from_millis(109_999), lost, t));
+        assert!(is_watchdog_fenced(Duration::from_secs(110), lost, t));
+    }
+}
