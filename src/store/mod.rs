@@ -3,6 +3,7 @@
 //! Sans-IO: this module only holds data and pure transitions; `persist` is the
 //! one part that touches the disk.
 
+pub mod machine;
 pub mod persist;
 
 use serde::{Deserialize, Serialize};
