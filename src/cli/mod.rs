@@ -28,7 +28,11 @@ pub const EXIT_FAILED: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
 
 #[derive(Debug, Parser)]
-#[command(name = "paceline", version, about = "Cluster resource manager with fencing")]
+#[command(
+    name = "paceline",
+    version,
+    about = "Cluster resource manager with fencing"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
