@@ -11,4 +11,5 @@ pub mod membership;
 pub mod model;
 pub mod scheduler;
 pub mod sim;
+pub mod store;
 pub mod wire;

@@ -1,0 +1,151 @@
+//! The replicated cluster document (config + status), versioned like the CIB.
+//!
+//! Sans-IO: this module only holds data and pure transitions; `persist` is the
+//! one part that touches the disk.
+
+pub mod machine;
+pub mod persist;
+
+use serde::{Deserialize, Serialize};
+use std::cmp::Ordering;
+
+/// Orders every change of the document: compared lexicographically as
+/// (admin_epoch, epoch, num_updates). Config changes bump `epoch` (and reset
+/// `num_updates`), status changes bump `num_updates`, only an operator bumps
+/// `admin_epoch` (to force their copy to win a sync).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub struct Version {
+    pub admin_epoch: u64,
+    pub epoch: u64,
+    pub num_updates: u64,
+}
+
+impl Ord for Version {
+    fn cmp(&self, other: &Self) -> Ordering {
+        (self.admin_epoch, self.epoch, self.num_updates).cmp(&(
+            other.admin_epoch,
+            other.epoch,
+            other.num_updates,
+        ))
+    }
+}
+
+impl PartialOrd for Version {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// The designated controller of a view: the lowest node id among the members,
+/// so every member of the same view picks the same DC without a message.
+pub fn choose_dc(members: &[u32]) -> Option<u32> {
+    members.iter().copied().min()
+}
+
+/// A versioned document; `C` is the configuration, `S` the status.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Document<C, S> {
+    pub version: Version,
+    pub config: C,
+    pub status: S,
+}
+
+/// Why an update was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UpdateError {
+    #[error(
+        "the configuration changed since you read it (based on epoch {based_on:?}, now {current:?}); reload it and apply your change again"
+    )]
+    Conflict { based_on: Version, current: Version },
+}
+
+impl<C, S> Document<C, S> {
+    pub fn new(config: C, status: S) -> Self {
+        Document {
+            version: Version::default(),
+            config,
+            status,
+        }
+    }
+
+    /// Replaces the configuration if it is still the one the client read
+    /// (optimistic concurrency for `configure load/edit`).
+    pub fn replace_config(&mut self, based_on: Version, config: C) -> Result<Version, UpdateError> {
+        if (based_on.admin_epoch, based_on.epoch) != (self.version.admin_epoch, self.version.epoch)
+        {
+            return Err(UpdateError::Conflict {
+                based_on,
+                current: self.version,
+            });
+        }
+        self.config = config;
+        self.version.epoch += 1;
+        self.version.num_updates = 0;
+        Ok(self.version)
+    }
+
+    /// Applies a status patch; status never conflicts, it only advances.
+    pub fn patch_status(&mut self, patch: impl FnOnce(&mut S)) -> Version {
+        patch(&mut self.status);
+        self.version.num_updates += 1;
+        self.version
+    }
+
+    /// Sync after a view change: the newest version wins.
+    pub fn adopt_if_newer(&mut self, other: &Document<C, S>) -> bool
+    where
+        C: Clone,
+        S: Clone,
+    {
+        if other.version > self.version {
+            *self = other.clone();
+            true
+        } else {
+            false
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_orders_lexicographically() {
+        let v = |a, e, n| Version {
+            admin_epoch: a,
+            epoch: e,
+            num_updates: n,
+        };
+        assert!(v(0, 2, 0) > v(0, 1, 99));
+        assert!(v(1, 0, 0) > v(0, 9, 9));
+        assert!(v(0, 1, 2) > v(0, 1, 1));
+    }
+
+    #[test]
+    fn stale_config_edit_is_rejected() {
+        let mut d = Document::new(1u32, 0u32);
+        let read = d.version;
+        d.replace_config(read, 2).unwrap();
+        assert!(matches!(
+            d.replace_config(read, 3),
+            Err(UpdateError::Conflict { .. })
+        ));
+        assert_eq!(d.config, 2);
+        let v = d.patch_status(|s| *s += 1);
+        assert_eq!(v.num_updates, 1);
+        d.replace_config(v, 4).unwrap();
+    }
+
+    #[test]
+    fn newest_wins_and_dc_is_lowest() {
+        let mut a = Document::new(1u32, 0u32);
+        let mut b = a.clone();
+        b.replace_config(b.version, 7).unwrap();
+        assert!(a.adopt_if_newer(&b));
+        assert_eq!(a.config, 7);
+        assert!(!b.adopt_if_newer(&Document::new(0, 0)));
+        assert_eq!(choose_dc(&[3, 1, 2]), Some(1));
+        assert_eq!(choose_dc(&[]), None);
+    }
+}
