@@ -947,7 +947,7 @@ impl<'a> Converter<'a> {
     ) {
         let Some(f) = &doc.fencing else {
             let at = 0..0;
-            self.err(at, "no [fencing] section", "configure fence devices under [[fencing.device]], or write `[fencing]\\nenabled = false` to run without fencing (unsafe for shared data)");
+            self.err(at, "no [fencing] section", "configure fence devices under [[fencing.device]], or write `enabled = false` under [fencing] to run without fencing (unsafe for shared data)");
             return;
         };
         let enabled = f.enabled.as_ref().map(|e| *e.get_ref());

@@ -1,0 +1,192 @@
+//! Loader and validation: each error class names file:line:column.
+
+use std::path::PathBuf;
+
+use paceline::config::{load_config_file, load_config_str};
+
+const BASE: &str = r#"
+[cluster]
+name = "t"
+
+[[node]]
+name = "node1"
+id = 1
+
+[[node]]
+name = "node2"
+id = 2
+
+[fencing]
+enabled = false
+"#;
+
+fn errors(extra: &str) -> Vec<(usize, usize, String, String)> {
+    let text = format!("{BASE}{extra}");
+    let err = load_config_str(&text, "t.toml").expect_err("must fail");
+    err.diagnostics()
+        .iter()
+        .map(|d| {
+            (
+                d.line,
+                d.column,
+                d.message.clone(),
+                d.help.clone().unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+/// Lines of BASE: the first extra line is LINES + 1.
+const LINES: usize = 14;
+
+#[test]
+fn policies_load() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("policies");
+    for name in [
+        "two-node-active-standby.toml",
+        "postgresql-ha.toml",
+        "rabbitmq-3node.toml",
+    ] {
+        let cfg = load_config_file(&root.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(!cfg.resources.is_empty());
+    }
+}
+
+#[test]
+fn base_loads_with_default_failure_timeout() {
+    let cfg = load_config_str(BASE, "t.toml").unwrap();
+    assert_eq!(
+        cfg.rsc_defaults.get("failure-timeout").map(String::as_str),
+        Some("600")
+    );
+}
+
+#[test]
+fn unknown_key_suggests_nearest() {
+    let e = errors("[[primitive]]\nid = \"a\"\nagnet = \"ocf:heartbeat:Dummy\"\n");
+    assert_eq!(e.len(), 1);
+    assert_eq!(e[0].0, LINES + 3, "{e:?}");
+    assert!(e[0].2.contains("unknown field `agnet`"), "{e:?}");
+    assert!(e[0].3.contains("`agent`"), "{e:?}");
+}
+
+#[test]
+fn unknown_meta_and_property_suggest_nearest() {
+    let e = errors(
+        "[properties]\nstonith-enabeld = true\n[[primitive]]\nid = \"a\"\nagent = \"builtin:ipaddr\"\nmeta = { resource-stikiness = 10 }\n",
+    );
+    assert_eq!(e.len(), 2, "{e:?}");
+    assert_eq!(e[0].0, LINES + 2);
+    assert!(e[0].3.contains("`stonith-enabled`"), "{e:?}");
+    assert!(e[1].3.contains("`resource-stickiness`"), "{e:?}");
+}
+
+#[test]
+fn wrong_type() {
+    let e = errors("[[primitive]]\nid = 5\nagent = \"ocf:heartbeat:Dummy\"\n");
+    assert_eq!(e[0].0, LINES + 2, "{e:?}");
+    assert!(e[0].2.contains("invalid type"), "{e:?}");
+}
+
+#[test]
+fn duplicate_id_points_at_both() {
+    let e = errors(
+        "[[primitive]]\nid = \"a\"\nagent = \"ocf:heartbeat:Dummy\"\n[[primitive]]\nid = \"a\"\nagent = \"ocf:heartbeat:Dummy\"\n",
+    );
+    assert_eq!((e[0].0, e[0].1), (LINES + 5, 6), "{e:?}");
+    assert!(e[0].2.contains("duplicate id `a`"));
+    assert!(e[0].3.contains(&format!("t.toml:{}:6", LINES + 2)), "{e:?}");
+}
+
+#[test]
+fn bad_agent_and_missing_type() {
+    let e = errors(
+        "[[primitive]]\nid = \"a\"\nagent = \"ocff:heartbeat:Dummy\"\n[[primitive]]\nid = \"b\"\nagent = \"ocf:heartbeat\"\n",
+    );
+    assert_eq!(e.len(), 2, "{e:?}");
+    assert!(e[0].2.contains("unknown agent class `ocff`"));
+    assert!(e[0].2.contains("did you mean `ocf`"));
+    assert_eq!((e[1].0, e[1].1), (LINES + 6, 9));
+    assert!(e[1].2.contains("lacks a provider or type"));
+}
+
+#[test]
+fn unknown_resource_and_node_in_constraint() {
+    let e = errors(
+        "[[primitive]]\nid = \"vip\"\nagent = \"builtin:ipaddr\"\n[[location]]\nid = \"l\"\nresource = \"vpi\"\nnode = \"node3\"\nscore = 10\n",
+    );
+    assert_eq!(e.len(), 2, "{e:?}");
+    assert_eq!(e[0].0, LINES + 6);
+    assert!(e[0].2.contains("unknown resource `vpi`") && e[0].3.contains("`vip`"));
+    assert!(e[1].2.contains("unknown node `node3`"));
+}
+
+#[test]
+fn unknown_node_and_device_in_fencing_level() {
+    let text = BASE.replace(
+        "enabled = false",
+        "enabled = true\n[[fencing.device]]\nid = \"bmc1\"\ntype = \"redfish\"\n[[fencing.level]]\ntarget = \"node9\"\nindex = 1\ndevices = [\"bmc2\"]",
+    );
+    let err = load_config_str(&text, "t.toml").unwrap_err();
+    let d = err.diagnostics();
+    assert_eq!(d.len(), 2, "{err}");
+    assert!(d[0].message.contains("unknown node `node9`"));
+    assert!(d[1].message.contains("unknown fence device `bmc2`"));
+    assert!(d[1].help.as_deref().unwrap_or("").contains("`bmc1`"));
+}
+
+#[test]
+fn order_cycle_bad_score_bad_duration_self_colocation() {
+    let e = errors(concat!(
+        "[[primitive]]\nid = \"a\"\nagent = \"builtin:ipaddr\"\n",
+        "ops = [{ name = \"monitor\", interval = \"10 parsecs\" }]\n",
+        "[[primitive]]\nid = \"b\"\nagent = \"builtin:ipaddr\"\n",
+        "[[order]]\nid = \"o1\"\nfirst = \"a\"\nthen = \"b\"\n",
+        "[[order]]\nid = \"o2\"\nfirst = \"b\"\nthen = \"a\"\n",
+        "[[colocation]]\nid = \"c\"\nresource = \"a\"\nwith = \"a\"\nscore = \"lots\"\n",
+    ));
+    let msgs: Vec<&str> = e.iter().map(|x| x.2.as_str()).collect();
+    assert!(
+        msgs.iter().any(|m| m.contains("bad duration `10 parsecs`")),
+        "{msgs:?}"
+    );
+    assert!(msgs.iter().any(|m| m.contains("order cycle")), "{msgs:?}");
+    assert!(msgs.iter().any(|m| m.contains("bad score")), "{msgs:?}");
+    assert!(msgs.iter().any(|m| m.contains("with itself")), "{msgs:?}");
+    let cycle = e.iter().find(|x| x.2.contains("order cycle")).unwrap();
+    assert_eq!(cycle.0, LINES + 13, "{e:?}");
+}
+
+#[test]
+fn clone_of_group_member() {
+    let e = errors(
+        "[[primitive]]\nid = \"a\"\nagent = \"builtin:ipaddr\"\n[[group]]\nid = \"g\"\nmembers = [\"a\"]\n[[clone]]\nid = \"c\"\nresource = \"a\"\n",
+    );
+    assert_eq!(e[0].0, LINES + 9, "{e:?}");
+    assert!(e[0].3.contains("clone the group `g`"));
+}
+
+#[test]
+fn fencing_must_be_explicit() {
+    let text = BASE.replace("enabled = false", "");
+    let err = load_config_str(&text, "t.toml").unwrap_err();
+    assert!(err.to_string().contains("not disabled explicitly"), "{err}");
+    let text = BASE.replace("enabled = false", "enabled = true");
+    let err = load_config_str(&text, "t.toml").unwrap_err();
+    assert!(err.to_string().contains("no [[fencing.device]]"), "{err}");
+}
+
+#[test]
+fn inconsistent_timers() {
+    let e = errors("[membership]\nheartbeat = \"500ms\"\ntoken_timeout = \"800ms\"\n");
+    assert_eq!((e[0].0, e[0].1), (LINES + 3, 17), "{e:?}");
+    assert!(e[0].2.contains("twice the heartbeat"));
+}
+
+#[test]
+fn rendered_error_has_caret() {
+    let text = format!("{BASE}[[primitive]]\nid = \"a\"\nagent = \"bogus\"\n");
+    let err = load_config_str(&text, "t.toml").unwrap_err().to_string();
+    assert!(err.contains("--> t.toml:17:9"), "{err}");
+    assert!(err.contains("^^^^^^^"), "{err}");
+}
