@@ -190,3 +190,89 @@ fn rendered_error_has_caret() {
     assert!(err.contains("--> t.toml:17:9"), "{err}");
     assert!(err.contains("^^^^^^^"), "{err}");
 }
+
+#[test]
+fn round_trip_policies() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("policies");
+    for name in [
+        "two-node-active-standby.toml",
+        "postgresql-ha.toml",
+        "rabbitmq-3node.toml",
+    ] {
+        let mut cfg = load_config_file(&root.join(name)).unwrap();
+        // Fence devices are not part of the scheduler model.
+        cfg.properties.stonith_enabled = false;
+        cfg.properties.raw.remove("stonith-enabled");
+        let text = paceline::config::to_toml(&cfg);
+        let back = load_config_str(&text, name).unwrap_or_else(|e| panic!("{name}: {e}\n{text}"));
+        assert_eq!(cfg, back, "{name}:\n{text}");
+    }
+}
+
+#[test]
+fn round_trip_rich_config() {
+    let extra = r#"
+[properties]
+symmetric-cluster = false
+no-quorum-policy = "freeze"
+
+[op_defaults]
+timeout = "30s"
+
+[[primitive]]
+id = "a"
+agent = "ocf:heartbeat:Dummy"
+params = { state = "/run/a", count = 3 }
+meta = { "target-role" = "Stopped", "resource-stickiness" = "INFINITY" }
+ops = [{ name = "monitor", interval = "1500ms", timeout = "2m", on_fail = "block", enabled = false }]
+
+[[primitive]]
+id = "b"
+agent = "systemd:b.service"
+
+[[primitive]]
+id = "c"
+agent = "stonith:fence_dummy"
+
+[[group]]
+id = "g"
+members = ["a", "b"]
+
+[[clone]]
+id = "g-clone"
+resource = "g"
+clone_max = 2
+clone_node_max = 2
+interleave = true
+
+[[location]]
+id = "l1"
+resource = "g-clone"
+rules = [{ score = "-INFINITY", op = "or", expressions = [
+  { attribute = "rack", op = "not_defined" },
+  { attribute = "ram", op = "lt", value = 64, type = "integer" },
+] }]
+
+[[location]]
+id = "l2"
+resource = "c"
+node = "node1"
+score = "-INFINITY"
+
+[[colocation]]
+id = "co"
+sets = [{ resources = ["c"], sequential = false }, { resources = ["g-clone"], role = "Started" }]
+score = 50
+
+[[order]]
+id = "o"
+first = "c"
+then = "g-clone"
+kind = "Optional"
+symmetrical = false
+"#;
+    let cfg = load_config_str(&format!("{BASE}{extra}"), "t.toml").unwrap();
+    let text = paceline::config::to_toml(&cfg);
+    let back = load_config_str(&text, "out.toml").unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert_eq!(cfg, back, "{text}");
+}

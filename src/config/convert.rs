@@ -477,8 +477,22 @@ impl<'a> Converter<'a> {
             .or_insert_with(|| DEFAULT_FAILURE_TIMEOUT.into());
         cfg.properties = properties_from(&props);
 
-        // Fencing.
-        self.fencing(doc, &node_names, &props);
+        // Fencing: `stonith:` primitives (as CIB imports have them) count
+        // as devices too.
+        let stonith_primitives = doc
+            .primitive
+            .iter()
+            .filter(|p| p.agent.get_ref().starts_with("stonith:"))
+            .count();
+        self.fencing(doc, &node_names, &props, stonith_primitives);
+        if let Some(f) = &doc.fencing {
+            if f.enabled.as_ref().map(|e| *e.get_ref()) == Some(false) {
+                cfg.properties.stonith_enabled = false;
+            }
+            if let (Some(a), None) = (&f.action, props.get("stonith-action")) {
+                cfg.properties.stonith_action = a.get_ref().clone();
+            }
+        }
         self.timers(doc);
 
         // Resources: primitives first, then groups and clones take theirs.
@@ -944,6 +958,7 @@ impl<'a> Converter<'a> {
         doc: &Document,
         nodes: &HashMap<String, std::ops::Range<usize>>,
         props: &Attributes,
+        stonith_primitives: usize,
     ) {
         let Some(f) = &doc.fencing else {
             let at = 0..0;
@@ -1014,11 +1029,11 @@ impl<'a> Converter<'a> {
             }
         }
         match enabled {
-            None if f.device.is_empty() => {
+            None if f.device.is_empty() && stonith_primitives == 0 => {
                 self.err(0..0, "fencing has no devices and is not disabled explicitly",
                     "add [[fencing.device]] entries, or write `enabled = false` under [fencing] to accept running without fencing");
             }
-            Some(true) if f.device.is_empty() => {
+            Some(true) if f.device.is_empty() && stonith_primitives == 0 => {
                 let at = f.enabled.as_ref().map(span).unwrap_or_default();
                 self.err(at, "fencing is enabled but no [[fencing.device]] is configured",
                     "add a fence device (redfish, ipmi, watchdog or agent) or set `enabled = false`");

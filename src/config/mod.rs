@@ -4,11 +4,13 @@
 pub mod convert;
 pub mod document;
 pub mod error;
+pub mod write;
 
 use std::path::Path;
 
 pub use convert::{DEFAULT_FAILURE_TIMEOUT, parse_duration_ms};
 pub use error::{ConfigError, Diagnostic};
+pub use write::to_toml;
 
 use crate::model::{ClusterConfig, ClusterStatus};
 
