@@ -1,6 +1,7 @@
 //! TOML <-> model: the human-written cluster file, validated with errors that
 //! name file:line:column and the fix. See `doc/config.md`.
 
+pub mod cib;
 pub mod convert;
 pub mod document;
 pub mod error;

@@ -1,1 +1,1425 @@
-//! scheduler (see ARCHITECTURE.md).
+//! The policy engine: a pure function from configuration, status and the
+//! current time to a plan (summary changes, actions and their ordering
+//! graph) plus the scores and reasons that explain it. No I/O, no clock.
+
+mod history;
+mod rules;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use petgraph::graph::DiGraph;
+use serde::Serialize;
+
+use crate::model::*;
+pub use history::{Observed, observe};
+
+/// One line of the transition summary.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Change {
+    pub verb: Verb,
+    /// Resource (or instance) id, or the node for Fence.
+    pub subject: String,
+    pub from: Option<NodeId>,
+    pub to: Option<NodeId>,
+    pub from_role: Option<Role>,
+    pub to_role: Option<Role>,
+    pub reason: Option<String>,
+    pub blocked: bool,
+    /// Fence action (reboot/off).
+    pub fence_action: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Verb {
+    Start,
+    Stop,
+    Move,
+    Recover,
+    Restart,
+    Promote,
+    Demote,
+    Fence,
+}
+
+impl Verb {
+    pub fn name(self) -> &'static str {
+        match self {
+            Verb::Start => "Start",
+            Verb::Stop => "Stop",
+            Verb::Move => "Move",
+            Verb::Recover => "Recover",
+            Verb::Restart => "Restart",
+            Verb::Promote => "Promote",
+            Verb::Demote => "Demote",
+            Verb::Fence => "Fence",
+        }
+    }
+}
+
+/// An executable step of the plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlanAction {
+    pub resource: String,
+    pub action: String,
+    pub node: NodeId,
+}
+
+/// The scheduler's result.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Plan {
+    pub changes: Vec<Change>,
+    pub actions: Vec<PlanAction>,
+    /// Edges "a before b" between indices of `actions`.
+    #[serde(skip)]
+    pub graph: DiGraph<usize, ()>,
+    /// Allocation scores: (resource, node, score).
+    pub scores: Vec<(String, NodeId, Score)>,
+    /// Why each resource (or node) ended where it did.
+    pub reasons: BTreeMap<String, Vec<String>>,
+}
+
+/// The decision about one member before it becomes a summary line.
+#[derive(Debug, Clone)]
+struct Outcome {
+    display: String,
+    current: Vec<NodeId>,
+    failed: bool,
+    target: Option<NodeId>,
+    managed: bool,
+    runnable: bool,
+    extra_stops: Vec<NodeId>,
+    verb: Option<Verb>,
+    blocked: bool,
+    reason: Option<String>,
+    /// Where a blocked start would have gone.
+    blocked_target: Option<NodeId>,
+}
+
+impl Outcome {
+    fn starts(&self) -> bool {
+        matches!(
+            self.verb,
+            Some(Verb::Start | Verb::Move | Verb::Recover | Verb::Restart)
+        ) && !self.blocked
+    }
+
+    fn start_node(&self) -> Option<NodeId> {
+        self.target.clone().or_else(|| self.blocked_target.clone())
+    }
+
+    fn decide(&mut self, upstream_restart: bool) {
+        self.extra_stops.clear();
+        self.verb = match (self.current.as_slice(), &self.target) {
+            ([], None) => None,
+            ([], Some(_)) => Some(Verb::Start),
+            ([_], None) => Some(Verb::Stop),
+            ([c], Some(t)) if c == t => {
+                if self.failed {
+                    Some(Verb::Recover)
+                } else if upstream_restart {
+                    Some(Verb::Restart)
+                } else {
+                    None
+                }
+            }
+            ([_], Some(_)) => Some(if self.failed {
+                Verb::Recover
+            } else {
+                Verb::Move
+            }),
+            (many, t) => {
+                let keep = t.as_ref().filter(|t| many.contains(t));
+                self.extra_stops = many.iter().filter(|c| Some(*c) != keep).cloned().collect();
+                match (keep, t) {
+                    (Some(_), _) => Some(Verb::Restart),
+                    (None, Some(_)) => Some(Verb::Start),
+                    (None, None) => None,
+                }
+            }
+        };
+    }
+}
+
+/// Node usability as the scheduler sees it.
+#[derive(Debug, Clone)]
+struct NodeView {
+    uname: NodeId,
+    condition: NodeCondition,
+    standby: bool,
+    maintenance: bool,
+    shutdown: bool,
+    attrs: Attributes,
+    unclean_reason: &'static str,
+}
+
+impl NodeView {
+    fn can_host(&self) -> bool {
+        self.condition == NodeCondition::Online
+            && !self.standby
+            && !self.shutdown
+            && !self.maintenance
+    }
+    /// Whether history on this node still counts as something running.
+    fn history_counts(&self) -> bool {
+        matches!(
+            self.condition,
+            NodeCondition::Online | NodeCondition::Unclean | NodeCondition::Pending
+        )
+    }
+}
+
+fn node_views(config: &ClusterConfig, status: &ClusterStatus) -> Vec<NodeView> {
+    let mut names: Vec<&str> = config.nodes.iter().map(|n| n.uname.as_str()).collect();
+    for k in status.nodes.keys() {
+        if !names.contains(&k.as_str()) {
+            names.push(k);
+        }
+    }
+    let mut out = Vec::new();
+    for name in names {
+        let cfg = config.node(name);
+        let st = status.nodes.get(name);
+        let mut attrs = cfg.map(|n| n.attributes.clone()).unwrap_or_default();
+        if let Some(st) = st {
+            for (k, v) in &st.transient_attributes {
+                attrs.insert(k.clone(), v.clone());
+            }
+        }
+        let flag = |k: &str| {
+            attrs
+                .get(k)
+                .is_some_and(|v| matches!(v.as_str(), "true" | "on" | "yes" | "1"))
+        };
+        let (condition, unclean_reason) = condition_of(st, config.properties.startup_fencing);
+        out.push(NodeView {
+            uname: name.to_string(),
+            condition,
+            standby: flag("standby") || cfg.is_some_and(|n| n.standby),
+            maintenance: flag("maintenance") || cfg.is_some_and(|n| n.maintenance),
+            shutdown: attrs
+                .get("shutdown")
+                .is_some_and(|v| v != "0" && !v.is_empty()),
+            attrs,
+            unclean_reason,
+        });
+    }
+    out
+}
+
+fn condition_of(st: Option<&NodeState>, startup_fencing: bool) -> (NodeCondition, &'static str) {
+    let Some(st) = st else {
+        // Never seen: Pacemaker assumes the worst unless startup-fencing is off.
+        return if startup_fencing {
+            (NodeCondition::Unclean, "node is unclean")
+        } else {
+            (NodeCondition::Offline, "")
+        };
+    };
+    if st.unclean {
+        return (NodeCondition::Unclean, "node is unclean");
+    }
+    let in_ccm = st.in_ccm.unwrap_or(false);
+    let crmd_online = st.crmd.as_deref() == Some("online");
+    let join = st.join.as_deref();
+    let expected = st.expected.as_deref();
+    if in_ccm && crmd_online {
+        return match join {
+            Some("member") | None => (NodeCondition::Online, ""),
+            Some("down") if expected == Some("member") => (
+                NodeCondition::Unclean,
+                "peer is no longer part of the cluster",
+            ),
+            _ => (NodeCondition::Pending, ""),
+        };
+    }
+    if !in_ccm {
+        if expected == Some("member") && join != Some("down") {
+            return (
+                NodeCondition::Unclean,
+                "peer is no longer part of the cluster",
+            );
+        }
+        return (NodeCondition::Offline, "");
+    }
+    // In the membership but the controller is gone.
+    if expected == Some("member") || join == Some("member") {
+        (
+            NodeCondition::Unclean,
+            "peer process is no longer available",
+        )
+    } else {
+        (NodeCondition::Offline, "")
+    }
+}
+
+/// One primitive as it will be scheduled (a clone instance has its own).
+#[derive(Debug, Clone)]
+struct Member<'a> {
+    display: String,
+    prim: &'a Primitive,
+    /// Nodes where it is active now, with what the history says.
+    current: Vec<(NodeId, Observed)>,
+    target_role: Option<Role>,
+    managed: bool,
+}
+
+/// What gets placed as a whole: a primitive, a group, or a clone instance.
+#[derive(Debug, Clone)]
+struct Unit<'a> {
+    /// Constraint id (primitive, group or clone id).
+    id: String,
+    members: Vec<Member<'a>>,
+    priority: i64,
+    stickiness: Score,
+    clone: Option<&'a Clone>,
+    #[allow(dead_code)]
+    instance: Option<u32>,
+    placed: Option<NodeId>,
+    /// Members that can run (prefix of the group).
+    runnable: usize,
+}
+
+struct Ctx<'a> {
+    config: &'a ClusterConfig,
+    status: &'a ClusterStatus,
+    now: i64,
+    nodes: Vec<NodeView>,
+    node_index: HashMap<String, usize>,
+    /// History per resource id (instance suffix stripped) -> (node, id as recorded, observed).
+    history: HashMap<String, Vec<(NodeId, String, Observed)>>,
+    plan: Plan,
+    assigned: Vec<u32>,
+    /// Indices so each constraint is looked at only by the resources it names.
+    unit_of: HashMap<String, Vec<usize>>,
+    loc_idx: HashMap<String, Vec<usize>>,
+    generic_locs: Vec<usize>,
+    coloc_idx: HashMap<String, Vec<usize>>,
+    clone_here: HashMap<(String, usize), u32>,
+}
+
+/// Strips a clone instance suffix ("rsc:2" -> "rsc").
+fn base_id(id: &str) -> &str {
+    match id.rsplit_once(':') {
+        Some((b, n)) if n.chars().all(|c| c.is_ascii_digit()) => b,
+        _ => id,
+    }
+}
+
+fn instance_of(id: &str) -> Option<u32> {
+    id.rsplit_once(':').and_then(|(_, n)| n.parse().ok())
+}
+
+/// Computes the plan for `config` in `status` at time `now` (seconds since the epoch).
+pub fn schedule(config: &ClusterConfig, status: &ClusterStatus, now: i64) -> Plan {
+    let nodes = node_views(config, status);
+    let node_index = nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.uname.clone(), i))
+        .collect();
+    let mut history: HashMap<String, Vec<(NodeId, String, Observed)>> = HashMap::new();
+    for (uname, st) in &status.nodes {
+        for h in &st.resources {
+            let obs = observe(h);
+            history
+                .entry(base_id(&h.id).to_string())
+                .or_default()
+                .push((uname.clone(), h.id.clone(), obs));
+        }
+    }
+    let assigned = vec![0; nodes.len()];
+    let mut loc_idx: HashMap<String, Vec<usize>> = HashMap::new();
+    let mut generic_locs = Vec::new();
+    for (i, l) in config.locations.iter().enumerate() {
+        match &l.target {
+            LocationTarget::Resource(r) => loc_idx.entry(r.clone()).or_default().push(i),
+            _ => generic_locs.push(i),
+        }
+    }
+    let mut coloc_idx: HashMap<String, Vec<usize>> = HashMap::new();
+    for (i, c) in config.colocations.iter().enumerate() {
+        for name in [&c.rsc, &c.with_rsc].into_iter().flatten() {
+            coloc_idx.entry(name.clone()).or_default().push(i);
+        }
+    }
+    let mut cx = Ctx {
+        config,
+        status,
+        now,
+        nodes,
+        node_index,
+        history,
+        plan: Plan::default(),
+        assigned,
+        unit_of: HashMap::new(),
+        loc_idx,
+        generic_locs,
+        coloc_idx,
+        clone_here: HashMap::new(),
+    };
+    cx.run();
+    cx.plan
+}
+
+impl<'a> Ctx<'a> {
+    fn quorum_ok(&self) -> bool {
+        self.status.have_quorum || self.config.properties.no_quorum_policy == NoQuorumPolicy::Ignore
+    }
+
+    fn stickiness_of(&self, meta: &ResourceMeta, clone: bool) -> Score {
+        meta.stickiness
+            .or_else(|| {
+                self.config
+                    .rsc_defaults
+                    .get("resource-stickiness")
+                    .and_then(|v| v.parse().ok())
+            })
+            .or(self.config.properties.default_resource_stickiness)
+            .unwrap_or(if clone { Score::new(1) } else { Score::ZERO })
+    }
+
+    fn managed(&self, meta: &ResourceMeta, parent: Option<&ResourceMeta>) -> bool {
+        if self.config.properties.maintenance_mode {
+            return false;
+        }
+        let m = meta
+            .maintenance
+            .or(parent.and_then(|p| p.maintenance))
+            .unwrap_or(false);
+        if m {
+            return false;
+        }
+        meta.is_managed
+            .or(parent.and_then(|p| p.is_managed))
+            .or_else(|| {
+                self.config
+                    .rsc_defaults
+                    .get("is-managed")
+                    .map(|v| v == "true")
+            })
+            .or(self.config.properties.is_managed_default)
+            .unwrap_or(true)
+    }
+
+    fn migration_threshold(&self, meta: &ResourceMeta) -> i64 {
+        meta.migration_threshold
+            .or_else(|| {
+                self.config
+                    .rsc_defaults
+                    .get("migration-threshold")
+                    .and_then(|v| v.parse::<Score>().ok())
+                    .map(|s| s.value())
+            })
+            .unwrap_or(INFINITY)
+    }
+
+    fn failure_timeout(&self, meta: &ResourceMeta) -> Option<u64> {
+        meta.failure_timeout_s.or_else(|| {
+            self.config
+                .rsc_defaults
+                .get("failure-timeout")
+                .and_then(|v| crate::config::cib::parse_duration_ms(v))
+                .map(|ms| ms / 1000)
+        })
+    }
+
+    /// The fail count that still counts (failure-timeout expiry applied).
+    fn fail_count(&self, rsc: &str, node: &str, meta: &ResourceMeta) -> i64 {
+        let Some(st) = self.status.nodes.get(node) else {
+            return 0;
+        };
+        let mut n = st.fail_count(rsc);
+        if n == 0 && rsc.contains(':') {
+            n = st.fail_count(base_id(rsc));
+        }
+        if n > 0 {
+            if let (Some(t), Some(last)) = (
+                self.failure_timeout(meta),
+                st.last_failure(rsc)
+                    .or_else(|| st.last_failure(base_id(rsc))),
+            ) {
+                if t > 0 && last + t as i64 <= self.now {
+                    return 0;
+                }
+            }
+        }
+        n
+    }
+
+    fn member(
+        &self,
+        prim: &'a Primitive,
+        parent: Option<&ResourceMeta>,
+        display: String,
+        current: Vec<(NodeId, Observed)>,
+    ) -> Member<'a> {
+        let target_role = prim.meta.target_role.or(parent.and_then(|p| p.target_role));
+        Member {
+            display,
+            prim,
+            current,
+            target_role,
+            managed: self.managed(&prim.meta, parent),
+        }
+    }
+
+    fn active_history(&self, id: &str, exact: Option<&str>) -> Vec<(NodeId, Observed)> {
+        let mut out = Vec::new();
+        if let Some(list) = self.history.get(base_id(id)) {
+            for (node, rid, obs) in list {
+                if let Some(e) = exact {
+                    if rid != e {
+                        continue;
+                    }
+                }
+                let counts = self
+                    .node_index
+                    .get(node)
+                    .is_some_and(|&i| self.nodes[i].history_counts());
+                if counts && obs.role >= Role::Started {
+                    out.push((node.clone(), obs.clone()));
+                }
+            }
+        }
+        out
+    }
+
+    fn build_units(&mut self) -> Vec<Unit<'a>> {
+        let mut units = Vec::new();
+        for res in &self.config.resources {
+            match res {
+                Resource::Primitive(p) => {
+                    let m = self.member(
+                        p,
+                        None,
+                        p.id.clone(),
+                        self.active_history(&p.id, Some(&p.id)),
+                    );
+                    units.push(Unit {
+                        id: p.id.clone(),
+                        priority: p.meta.priority.unwrap_or(0),
+                        stickiness: self.stickiness_of(&p.meta, false),
+                        members: vec![m],
+                        clone: None,
+                        instance: None,
+                        placed: None,
+                        runnable: 0,
+                    });
+                }
+                Resource::Group(g) => {
+                    let members = g
+                        .members
+                        .iter()
+                        .map(|p| {
+                            self.member(
+                                p,
+                                Some(&g.meta),
+                                p.id.clone(),
+                                self.active_history(&p.id, Some(&p.id)),
+                            )
+                        })
+                        .collect();
+                    units.push(Unit {
+                        id: g.id.clone(),
+                        priority: g.meta.priority.unwrap_or(0),
+                        stickiness: self.stickiness_of(&g.meta, false),
+                        members,
+                        clone: None,
+                        instance: None,
+                        placed: None,
+                        runnable: 0,
+                    });
+                }
+                Resource::Clone(c) => units.extend(self.clone_units(c)),
+            }
+        }
+        units
+    }
+
+    fn clone_units(&self, c: &'a Clone) -> Vec<Unit<'a>> {
+        let prims: Vec<&'a Primitive> = match &c.child {
+            CloneChild::Primitive(p) => vec![p],
+            CloneChild::Group(g) => g.members.iter().collect(),
+        };
+        let child_meta = match &c.child {
+            CloneChild::Primitive(p) => &p.meta,
+            CloneChild::Group(g) => &g.meta,
+        };
+        let max = c.clone_max.unwrap_or(self.nodes.len() as u32) as usize;
+        // Which instance runs where now: (instance, node).
+        let mut taken: BTreeMap<u32, NodeId> = BTreeMap::new();
+        let mut unnumbered: Vec<NodeId> = Vec::new();
+        let first = prims[0];
+        let mut seen_nodes: BTreeSet<NodeId> = BTreeSet::new();
+        // Any member active on a node means the instance is there.
+        let mut node_order: Vec<(NodeId, Option<u32>)> = Vec::new();
+        for p in &prims {
+            if let Some(list) = self.history.get(&p.id) {
+                for (node, rid, obs) in list {
+                    let counts = self
+                        .node_index
+                        .get(node)
+                        .is_some_and(|&i| self.nodes[i].history_counts());
+                    if !counts || obs.role < Role::Started {
+                        continue;
+                    }
+                    let inst = instance_of(rid);
+                    if c.globally_unique || seen_nodes.insert(node.clone()) {
+                        node_order.push((node.clone(), inst));
+                    }
+                }
+            }
+        }
+        for (node, inst) in node_order {
+            match inst {
+                Some(n) if !taken.contains_key(&n) => {
+                    taken.insert(n, node);
+                }
+                _ => unnumbered.push(node),
+            }
+        }
+        for node in unnumbered {
+            let n = (0..).find(|n| !taken.contains_key(n)).unwrap_or(0);
+            taken.insert(n, node);
+        }
+        let count = max.max(taken.len());
+        let mut units = Vec::new();
+        let mut numbers: Vec<u32> = taken.keys().copied().collect();
+        let mut next = 0u32;
+        while numbers.len() < count {
+            if !taken.contains_key(&next) {
+                numbers.push(next);
+            }
+            next += 1;
+        }
+        for n in numbers {
+            let node = taken.get(&n).cloned();
+            let members = prims
+                .iter()
+                .map(|p| {
+                    let display = format!("{}:{}", p.id, n);
+                    let current: Vec<(NodeId, Observed)> = match &node {
+                        None => Vec::new(),
+                        Some(nd) => self
+                            .history
+                            .get(&p.id)
+                            .into_iter()
+                            .flatten()
+                            .filter(|(hn, rid, obs)| {
+                                hn == nd
+                                    && obs.role >= Role::Started
+                                    && (!c.globally_unique || instance_of(rid) == Some(n))
+                            })
+                            .map(|(hn, _, obs)| (hn.clone(), obs.clone()))
+                            .take(1)
+                            .collect(),
+                    };
+                    let mut m = self.member(p, Some(&c.meta), display, current);
+                    if m.target_role.is_none() {
+                        m.target_role = child_meta.target_role;
+                    }
+                    m
+                })
+                .collect();
+            units.push(Unit {
+                id: c.id.clone(),
+                priority: c.meta.priority.unwrap_or(0),
+                stickiness: self.stickiness_of(
+                    if c.meta.stickiness.is_some() {
+                        &c.meta
+                    } else {
+                        &first.meta
+                    },
+                    true,
+                ),
+                members,
+                clone: Some(c),
+                instance: Some(n),
+                placed: None,
+                runnable: 0,
+            });
+        }
+        // Instances that run keep priority over new ones.
+        units.sort_by_key(|u| u.members.iter().all(|m| m.current.is_empty()));
+        let _ = max;
+        units
+    }
+
+    /// Location constraints that may name one of `ids`.
+    fn candidate_locations(&self, ids: &[&str]) -> Vec<usize> {
+        let mut v: Vec<usize> = self.generic_locs.clone();
+        for id in ids {
+            if let Some(l) = self.loc_idx.get(*id) {
+                v.extend(l);
+            }
+        }
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+
+    /// Colocations naming this unit or one of its members.
+    fn candidate_colocations(&self, unit: &Unit<'a>) -> Vec<usize> {
+        let mut v = Vec::new();
+        for id in
+            std::iter::once(unit.id.as_str()).chain(unit.members.iter().map(|m| m.prim.id.as_str()))
+        {
+            if let Some(l) = self.coloc_idx.get(id) {
+                v.extend(l);
+            }
+        }
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+
+    fn units_named(&self, name: &str) -> &[usize] {
+        self.unit_of.get(name).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    fn location_scores(
+        &self,
+        unit: &Unit<'a>,
+        ids: &[&str],
+        scores: &mut [Score],
+        why: &mut Vec<String>,
+    ) {
+        for li in self.candidate_locations(ids) {
+            let loc = &self.config.locations[li];
+            if loc.role.is_some_and(|r| r == Role::Promoted) {
+                continue;
+            }
+            let applies = match &loc.target {
+                LocationTarget::Resource(r) => ids.contains(&r.as_str()),
+                LocationTarget::Pattern(p) => ids.iter().any(|id| rules::pattern_matches(p, id)),
+                LocationTarget::Sets(sets) => sets
+                    .iter()
+                    .any(|s| s.resources.iter().any(|r| ids.contains(&r.as_str()))),
+            };
+            if !applies {
+                continue;
+            }
+            match &loc.placement {
+                LocationPlacement::Node { node, score } => {
+                    if let Some(&i) = self.node_index.get(node) {
+                        scores[i] += *score;
+                        why.push(format!(
+                            "{}: location {} gives {} on {}",
+                            unit.id, loc.id, score, node
+                        ));
+                    }
+                }
+                LocationPlacement::Rules(rs) => {
+                    for (i, n) in self.nodes.iter().enumerate() {
+                        for r in rs {
+                            if r.role.is_some_and(|x| x == Role::Promoted) {
+                                continue;
+                            }
+                            if rules::eval(r, &n.attrs, &n.uname, self.now) {
+                                let s = rules::rule_score(r, &n.attrs);
+                                scores[i] += s;
+                                why.push(format!(
+                                    "{}: location {} rule {} gives {} on {}",
+                                    unit.id, loc.id, r.id, s, n.uname
+                                ));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn run(&mut self) {
+        let mut units = self.build_units();
+        for (i, u) in units.iter().enumerate() {
+            let mut names: Vec<&str> = vec![u.id.as_str()];
+            names.extend(u.members.iter().map(|m| m.prim.id.as_str()));
+            names.dedup();
+            for name in names {
+                let e = self.unit_of.entry(name.to_string()).or_default();
+                if e.last() != Some(&i) {
+                    e.push(i);
+                }
+            }
+        }
+        let n = self.nodes.len();
+        // Colocation: dependents are placed after their primaries.
+        let mut order: Vec<usize> = (0..units.len()).collect();
+        order.sort_by_key(|&i| (-units[i].priority, 0));
+        let order = self.colocation_order(&units, order);
+        let fencing = self.config.properties.stonith_enabled;
+        for &ui in &order {
+            let mut scores = vec![Score::ZERO; n];
+            let mut why = Vec::new();
+            let unit = &units[ui];
+            let mut ids: Vec<&str> = vec![unit.id.as_str()];
+            for m in &unit.members {
+                ids.push(&m.prim.id);
+            }
+            if !self.config.properties.symmetric_cluster {
+                let mut allowed = vec![false; n];
+                for li in self.candidate_locations(&ids) {
+                    let loc = &self.config.locations[li];
+                    let hit = match &loc.target {
+                        LocationTarget::Resource(r) => ids.contains(&r.as_str()),
+                        LocationTarget::Pattern(p) => {
+                            ids.iter().any(|id| rules::pattern_matches(p, id))
+                        }
+                        LocationTarget::Sets(sets) => sets
+                            .iter()
+                            .any(|s| s.resources.iter().any(|r| ids.contains(&r.as_str()))),
+                    };
+                    if !hit {
+                        continue;
+                    }
+                    match &loc.placement {
+                        LocationPlacement::Node { node, score } if !score.is_minus_infinity() => {
+                            if let Some(&i) = self.node_index.get(node) {
+                                allowed[i] = true;
+                            }
+                        }
+                        LocationPlacement::Rules(rs) => {
+                            for (i, nd) in self.nodes.iter().enumerate() {
+                                if rs.iter().any(|r| {
+                                    rules::eval(r, &nd.attrs, &nd.uname, self.now)
+                                        && !rules::rule_score(r, &nd.attrs).is_minus_infinity()
+                                }) {
+                                    allowed[i] = true;
+                                }
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                for i in 0..n {
+                    if !allowed[i] {
+                        scores[i] = Score::MINUS_INFINITY;
+                    }
+                }
+            }
+            self.location_scores(unit, &ids, &mut scores, &mut why);
+            for (i, nd) in self.nodes.iter().enumerate() {
+                if !nd.can_host() {
+                    scores[i] = Score::MINUS_INFINITY;
+                    why.push(format!(
+                        "{}: node {} cannot host resources ({:?}{}{})",
+                        unit.id,
+                        nd.uname,
+                        nd.condition,
+                        if nd.standby { ", standby" } else { "" },
+                        if nd.shutdown { ", shutting down" } else { "" }
+                    ));
+                }
+            }
+            // Stickiness and failures of every member.
+            let mut first_banned = unit.members.len();
+            for (mi, m) in unit.members.iter().enumerate() {
+                for (node, obs) in &m.current {
+                    if let Some(&i) = self.node_index.get(node) {
+                        if !obs.failed {
+                            scores[i] += unit.stickiness;
+                            if unit.stickiness.value() != 0 {
+                                why.push(format!(
+                                    "{}: stickiness {} on {}",
+                                    m.display, unit.stickiness, node
+                                ));
+                            }
+                        }
+                    }
+                }
+                let thr = self.migration_threshold(&m.prim.meta);
+                for (i, nd) in self.nodes.iter().enumerate() {
+                    let fc = self.fail_count(&m.display, &nd.uname, &m.prim.meta);
+                    if fc > 0 && fc >= thr {
+                        // Only the first member's ban moves the group; later
+                        // members just stop (with those after them).
+                        if mi == 0 {
+                            scores[i] = Score::MINUS_INFINITY;
+                        }
+                        why.push(format!(
+                            "{}: fail count {} reached migration-threshold {} on {}",
+                            m.display, fc, thr, nd.uname
+                        ));
+                        first_banned = first_banned.min(mi);
+                    }
+                }
+            }
+            // Colocation with already placed primaries.
+            self.apply_colocations(&units, ui, &mut scores, &mut why);
+            self.dependent_influence(&units, ui, &mut scores, &mut why);
+            // Anti-collocate anonymous instances of the same clone.
+            if let Some(c) = unit.clone {
+                for (i, _) in self.nodes.iter().enumerate() {
+                    let here = self
+                        .clone_here
+                        .get(&(c.id.clone(), i))
+                        .copied()
+                        .unwrap_or(0);
+                    if here >= c.clone_node_max {
+                        scores[i] = Score::MINUS_INFINITY;
+                    }
+                }
+                // Anonymous instances never move: a stopped node's instance just stops.
+                if !c.globally_unique {
+                    if let Some((cur, _)) = unit.members[0].current.first() {
+                        for (i, nd) in self.nodes.iter().enumerate() {
+                            if nd.uname != *cur {
+                                scores[i] = Score::MINUS_INFINITY;
+                            }
+                        }
+                    }
+                }
+            }
+            let want_stopped =
+                unit.members.first().and_then(|m| m.target_role) == Some(Role::Stopped);
+            let quorum_blocks = !self.quorum_ok();
+            let current_node = unit.members[0].current.first().map(|(nd, _)| nd.clone());
+            let mut best: Option<usize> = None;
+            for i in 0..n {
+                let s = scores[i];
+                if s.value() < 0 {
+                    continue;
+                }
+                best = match best {
+                    None => Some(i),
+                    Some(b) => {
+                        let better = s > scores[b]
+                            || (s == scores[b]
+                                && current_node.as_deref() != Some(self.nodes[b].uname.as_str())
+                                && (current_node.as_deref() == Some(self.nodes[i].uname.as_str())
+                                    || self.assigned[i] < self.assigned[b]));
+                        if better { Some(i) } else { Some(b) }
+                    }
+                };
+            }
+            for (i, nd) in self.nodes.iter().enumerate() {
+                self.plan.scores.push((
+                    units[ui].members[0].display.clone(),
+                    nd.uname.clone(),
+                    scores[i],
+                ));
+            }
+            let unit = &mut units[ui];
+            if want_stopped {
+                why.push(format!("{}: target-role is Stopped", unit.id));
+                best = None;
+            }
+            if quorum_blocks && best.is_some() {
+                why.push(format!("{}: the partition has no quorum", unit.id));
+                if current_node.is_none()
+                    || self.config.properties.no_quorum_policy == NoQuorumPolicy::Stop
+                {
+                    best = None;
+                }
+            }
+            unit.placed = best.map(|i| self.nodes[i].uname.clone());
+            unit.runnable = if best.is_some() { first_banned } else { 0 };
+            // Members with target-role Stopped cut the group short.
+            if let Some(p) = unit
+                .members
+                .iter()
+                .position(|m| m.target_role == Some(Role::Stopped))
+            {
+                unit.runnable = unit.runnable.min(p);
+            }
+            if let Some(i) = best {
+                self.assigned[i] += unit.runnable as u32;
+                if let Some(c) = unit.clone {
+                    *self.clone_here.entry((c.id.clone(), i)).or_default() += 1;
+                }
+                why.push(format!(
+                    "{}: placed on {} with score {}",
+                    unit.id, self.nodes[i].uname, scores[i]
+                ));
+            } else {
+                why.push(format!("{}: no node can run it", unit.id));
+            }
+            let _ = fencing;
+            self.plan
+                .reasons
+                .entry(unit.id.clone())
+                .or_default()
+                .extend(why);
+        }
+        self.emit(&units);
+    }
+
+    /// Orders units so that colocation primaries come before dependents.
+    fn colocation_order(&self, units: &[Unit<'a>], order: Vec<usize>) -> Vec<usize> {
+        let mut deps: HashMap<&str, Vec<&str>> = HashMap::new();
+        for c in &self.config.colocations {
+            if let (Some(r), Some(w)) = (&c.rsc, &c.with_rsc) {
+                deps.entry(r.as_str()).or_default().push(w.as_str());
+            }
+        }
+        let mut out = Vec::new();
+        let mut done = vec![false; units.len()];
+        let mut visiting = vec![false; units.len()];
+        fn visit<'b>(
+            i: usize,
+            units: &[Unit<'b>],
+            unit_of: &HashMap<String, Vec<usize>>,
+            deps: &HashMap<&str, Vec<&str>>,
+            done: &mut [bool],
+            visiting: &mut [bool],
+            out: &mut Vec<usize>,
+        ) {
+            if done[i] || visiting[i] {
+                return;
+            }
+            visiting[i] = true;
+            let mut names: Vec<&str> = vec![units[i].id.as_str()];
+            names.extend(units[i].members.iter().map(|m| m.prim.id.as_str()));
+            for name in names {
+                if let Some(ws) = deps.get(name) {
+                    for w in ws {
+                        for &j in unit_of.get(*w).map(Vec::as_slice).unwrap_or(&[]) {
+                            visit(j, units, unit_of, deps, done, visiting, out);
+                        }
+                    }
+                }
+            }
+            done[i] = true;
+            out.push(i);
+        }
+        for i in order {
+            visit(
+                i,
+                units,
+                &self.unit_of,
+                &deps,
+                &mut done,
+                &mut visiting,
+                &mut out,
+            );
+        }
+        out
+    }
+
+    /// Dependents colocated with this unit pull it towards their preferred nodes.
+    fn dependent_influence(
+        &self,
+        units: &[Unit<'a>],
+        ui: usize,
+        scores: &mut [Score],
+        why: &mut Vec<String>,
+    ) {
+        let unit = &units[ui];
+        let mine = |id: &str| unit.id == id || unit.members.iter().any(|m| m.prim.id == id);
+        for ci in self.candidate_colocations(unit) {
+            let c = &self.config.colocations[ci];
+            let (Some(r), Some(w)) = (&c.rsc, &c.with_rsc) else {
+                continue;
+            };
+            if unit.clone.is_some()
+                || !mine(w)
+                || mine(r)
+                || c.score.value() <= 0
+                || c.influence == Some(false)
+            {
+                continue;
+            }
+            let Some(dep) = self.units_named(r).first().map(|&j| &units[j]) else {
+                continue;
+            };
+            if dep.placed.is_some() {
+                continue;
+            }
+            let mut ids: Vec<&str> = vec![dep.id.as_str()];
+            ids.extend(dep.members.iter().map(|m| m.prim.id.as_str()));
+            let mut dep_scores = vec![Score::ZERO; scores.len()];
+            let mut ignored = Vec::new();
+            self.location_scores(dep, &ids, &mut dep_scores, &mut ignored);
+            for (i, s) in dep_scores.iter().enumerate() {
+                if s.value() != 0 && !s.is_minus_infinity() {
+                    let add = if c.score.is_plus_infinity() {
+                        *s
+                    } else {
+                        s.scaled(c.score.value(), INFINITY)
+                    };
+                    scores[i] += add;
+                    why.push(format!(
+                        "{}: dependent {} (colocation {}) adds {} on {}",
+                        unit.id, r, c.id, add, self.nodes[i].uname
+                    ));
+                }
+            }
+        }
+    }
+
+    fn apply_colocations(
+        &self,
+        units: &[Unit<'a>],
+        ui: usize,
+        scores: &mut [Score],
+        why: &mut Vec<String>,
+    ) {
+        let unit = &units[ui];
+        let mine = |id: &str| unit.id == id || unit.members.iter().any(|m| m.prim.id == id);
+        for ci in self.candidate_colocations(unit) {
+            let c = &self.config.colocations[ci];
+            let (Some(r), Some(w)) = (&c.rsc, &c.with_rsc) else {
+                continue;
+            };
+            if !mine(r) || mine(w) {
+                continue;
+            }
+            if c.rsc_role.is_some_and(|x| x == Role::Promoted)
+                || c.with_rsc_role.is_some_and(|x| x == Role::Promoted)
+            {
+                continue;
+            }
+            let prim_nodes: Vec<&str> = self
+                .units_named(w)
+                .iter()
+                .map(|&j| &units[j])
+                .filter(|u| u.runnable > 0)
+                .filter_map(|u| u.placed.as_deref())
+                .collect();
+            if c.score.is_plus_infinity() {
+                for (i, nd) in self.nodes.iter().enumerate() {
+                    if !prim_nodes.contains(&nd.uname.as_str()) {
+                        scores[i] = Score::MINUS_INFINITY;
+                    }
+                }
+                why.push(format!(
+                    "{}: colocation {} requires it with {} (on {:?})",
+                    unit.id, c.id, w, prim_nodes
+                ));
+            } else {
+                for (i, nd) in self.nodes.iter().enumerate() {
+                    if prim_nodes.contains(&nd.uname.as_str()) {
+                        scores[i] += c.score;
+                    }
+                }
+                why.push(format!(
+                    "{}: colocation {} adds {} where {} runs",
+                    unit.id, c.id, c.score, w
+                ));
+            }
+        }
+    }
+
+    fn change(
+        &mut self,
+        verb: Verb,
+        subject: &str,
+        from: Option<&str>,
+        to: Option<&str>,
+        reason: Option<String>,
+    ) {
+        self.plan.changes.push(Change {
+            verb,
+            subject: subject.to_string(),
+            from: from.map(str::to_string),
+            to: to.map(str::to_string),
+            from_role: None,
+            to_role: None,
+            reason,
+            blocked: false,
+            fence_action: None,
+        });
+    }
+
+    /// Whether a failure left the member blocked (on-fail=block).
+    fn blocked_by_failure(&self, m: &Member<'a>) -> bool {
+        m.current.iter().any(|(_, o)| {
+            o.failed
+                && m.prim.operations.iter().any(|op| {
+                    Some(op.name.as_str()) == o.failed_op.as_deref()
+                        && op.interval_ms == o.failed_interval_ms
+                        && op.on_fail == Some(OnFail::Block)
+                })
+        })
+    }
+
+    fn emit(&mut self, units: &[Unit<'a>]) {
+        if self.config.properties.stonith_enabled {
+            for nd in &self.nodes {
+                if nd.condition == NodeCondition::Unclean
+                    && self.status.nodes.contains_key(&nd.uname)
+                {
+                    let action = self.config.properties.stonith_action.clone();
+                    self.plan.changes.push(Change {
+                        verb: Verb::Fence,
+                        subject: nd.uname.clone(),
+                        from: None,
+                        to: None,
+                        from_role: None,
+                        to_role: None,
+                        reason: Some(nd.unclean_reason.to_string()),
+                        blocked: false,
+                        fence_action: Some(action),
+                    });
+                }
+            }
+        }
+        let mut outs: Vec<Outcome> = Vec::new();
+        let mut by_id: HashMap<String, Vec<usize>> = HashMap::new();
+        for unit in units {
+            let mut upstream_restart = false;
+            for (mi, m) in unit.members.iter().enumerate() {
+                let blocked_fail = self.blocked_by_failure(m);
+                let managed = m.managed && !blocked_fail;
+                let target = if mi < unit.runnable {
+                    unit.placed.clone()
+                } else {
+                    None
+                };
+                let mut o = Outcome {
+                    display: m.display.clone(),
+                    current: m.current.iter().map(|(n, _)| n.clone()).collect(),
+                    failed: m.current.iter().any(|(_, ob)| ob.failed),
+                    target: if managed {
+                        target
+                    } else {
+                        m.current.first().map(|(n, _)| n.clone())
+                    },
+                    managed,
+                    // A failed, blocked resource cannot be started anywhere.
+                    runnable: !blocked_fail,
+                    extra_stops: Vec::new(),
+                    verb: None,
+                    blocked: false,
+                    reason: None,
+                    blocked_target: None,
+                };
+                if managed {
+                    o.decide(upstream_restart);
+                    if o.verb.is_some_and(|v| v != Verb::Stop) {
+                        upstream_restart = true;
+                    }
+                }
+                let idx = outs.len();
+                by_id.entry(m.prim.id.clone()).or_default().push(idx);
+                by_id.entry(unit.id.clone()).or_default().push(idx);
+                outs.push(o);
+            }
+        }
+        // Mandatory start orders: an unrunnable first blocks then; a
+        // (re)start of first restarts then where it stays.
+        for _ in 0..8 {
+            let mut changed = false;
+            for ord in &self.config.orders {
+                if ord.kind != OrderKind::Mandatory
+                    || ord.first_action != Action::Start
+                    || ord.then_action != Action::Start
+                {
+                    continue;
+                }
+                let (Some(f), Some(t)) = (&ord.first, &ord.then) else {
+                    continue;
+                };
+                let (Some(fi), Some(ti)) = (by_id.get(f), by_id.get(t)) else {
+                    continue;
+                };
+                let first_runnable = fi
+                    .iter()
+                    .any(|&i| outs[i].runnable && outs[i].target.is_some());
+                let first_starting = fi.iter().any(|&i| outs[i].starts());
+                // Pacemaker leaves a running `then` alone while `first` still runs somewhere.
+                let first_active = fi.iter().any(|&i| !outs[i].current.is_empty());
+                // New instances of a cloned `first` do not restart `then`.
+                let first_is_clone = fi.iter().any(|&i| outs[i].display.contains(':'));
+                for &i in ti {
+                    let o = &mut outs[i];
+                    if !o.managed {
+                        continue;
+                    }
+                    if !first_runnable {
+                        if o.runnable {
+                            o.runnable = false;
+                            changed = true;
+                        }
+                        if o.target.is_some() && (!first_active || o.current.is_empty()) {
+                            if o.current.is_empty() {
+                                o.verb = Some(Verb::Start);
+                                o.blocked = true;
+                                o.blocked_target = o.target.take();
+                            } else {
+                                o.target = None;
+                                o.decide(false);
+                            }
+                            o.reason = Some(format!("due to unrunnable {f} start"));
+                            changed = true;
+                        }
+                    } else if first_starting
+                        && !first_is_clone
+                        && o.verb.is_none()
+                        && !o.current.is_empty()
+                        && o.target.as_ref() == o.current.first()
+                    {
+                        o.verb = Some(Verb::Restart);
+                        o.reason = Some(format!("due to required {f} start"));
+                        changed = true;
+                    }
+                }
+                // Stopping first needs then stopped first: a blocked then blocks it.
+                let then_stuck = ti
+                    .iter()
+                    .any(|&i| !outs[i].managed && !outs[i].current.is_empty());
+                if then_stuck && ord.symmetrical.unwrap_or(true) {
+                    for &i in fi {
+                        if matches!(outs[i].verb, Some(Verb::Stop | Verb::Move)) && !outs[i].blocked
+                        {
+                            outs[i].blocked = true;
+                            changed = true;
+                        }
+                    }
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+        let quorum_ok = self.quorum_ok();
+        for o in outs {
+            for n in &o.extra_stops {
+                self.change(Verb::Stop, &o.display, Some(n), None, None);
+            }
+            let Some(v) = o.verb else { continue };
+            let (from, to) = match v {
+                Verb::Start => (None, o.start_node()),
+                Verb::Stop => (o.current.first().cloned(), None),
+                _ => (o.current.first().cloned(), o.target.clone()),
+            };
+            let reason = o.reason.clone().or_else(|| {
+                (v == Verb::Stop).then(|| {
+                    if quorum_ok {
+                        "due to node availability".to_string()
+                    } else {
+                        "due to no quorum".to_string()
+                    }
+                })
+            });
+            self.change(v, &o.display, from.as_deref(), to.as_deref(), reason);
+            if let Some(last) = self.plan.changes.last_mut() {
+                last.blocked = o.blocked;
+            }
+            let node = to.or(from).unwrap_or_default();
+            self.plan.actions.push(PlanAction {
+                resource: o.display.clone(),
+                action: v.name().to_ascii_lowercase(),
+                node,
+            });
+        }
+        self.orphans();
+        for i in 0..self.plan.actions.len() {
+            self.plan.graph.add_node(i);
+        }
+    }
+
+    fn orphans(&mut self) {
+        if !self.config.properties.stop_orphan_resources {
+            return;
+        }
+        let mut known: BTreeSet<&str> = BTreeSet::new();
+        for r in &self.config.resources {
+            known.insert(r.id());
+            match r {
+                Resource::Primitive(_) => {}
+                Resource::Group(g) => known.extend(g.members.iter().map(|p| p.id.as_str())),
+                Resource::Clone(c) => match &c.child {
+                    CloneChild::Primitive(p) => {
+                        known.insert(&p.id);
+                    }
+                    CloneChild::Group(g) => known.extend(g.members.iter().map(|p| p.id.as_str())),
+                },
+            }
+        }
+        let mut out = Vec::new();
+        let mut keys: Vec<&String> = self.history.keys().collect();
+        keys.sort();
+        for k in keys {
+            if known.contains(k.as_str()) {
+                continue;
+            }
+            for (node, rid, obs) in &self.history[k] {
+                let counts = self
+                    .node_index
+                    .get(node)
+                    .is_some_and(|&i| self.nodes[i].history_counts());
+                if counts && obs.role >= Role::Started {
+                    out.push((rid.clone(), node.clone()));
+                }
+            }
+        }
+        for (rid, node) in out {
+            self.change(
+                Verb::Stop,
+                &rid,
+                Some(&node),
+                None,
+                Some("due to node availability".into()),
+            );
+        }
+    }
+}
+
+/// Formats the plan as crm_simulate's `Transition Summary:` block.
+pub fn format_summary(plan: &Plan) -> String {
+    let mut s = String::from("Transition Summary:\n");
+    for c in &plan.changes {
+        s.push_str(&format_change(c));
+        s.push('\n');
+    }
+    s
+}
+
+fn role_name(r: Role) -> &'static str {
+    r.name()
+}
+
+pub fn format_change(c: &Change) -> String {
+    if c.verb == Verb::Fence {
+        return format!(
+            "  * Fence ({}) {} '{}'",
+            c.fence_action.as_deref().unwrap_or("reboot"),
+            c.subject,
+            c.reason.as_deref().unwrap_or("")
+        );
+    }
+    let from = c.from.as_deref().unwrap_or("");
+    let to = c.to.as_deref().unwrap_or("");
+    let details = match c.verb {
+        Verb::Start => match c.to_role {
+            Some(r) => format!(
+                "{} -> {} {}",
+                role_name(c.from_role.unwrap_or(Role::Stopped)),
+                role_name(r),
+                to
+            ),
+            None => to.to_string(),
+        },
+        Verb::Stop => match c.from_role {
+            Some(r) => format!("{} {}", role_name(r), from),
+            None => from.to_string(),
+        },
+        Verb::Move | Verb::Recover if from != to => format!("{from} -> {to}"),
+        Verb::Promote | Verb::Demote => format!(
+            "{} -> {} {}",
+            role_name(c.from_role.unwrap_or(Role::Unpromoted)),
+            role_name(c.to_role.unwrap_or(Role::Promoted)),
+            to
+        ),
+        _ => match c.from_role {
+            Some(r) => format!("{} {}", role_name(r), from),
+            None => from.to_string(),
+        },
+    };
+    let mut line = format!("  * {:<10} {:<8} ( {} )", c.verb.name(), c.subject, details);
+    if let Some(r) = &c.reason {
+        line.push_str("  ");
+        line.push_str(r);
+    }
+    if c.blocked
+        && !c
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.ends_with("(blocked)"))
+    {
+        line.push_str(" (blocked)");
+    }
+    line
+}

@@ -1,0 +1,139 @@
+//! Derives each resource's current role and failures from its recorded
+//! operation history.
+
+use crate::model::{OpRecord, ResourceHistory, Role, rc};
+
+/// What one node's history says about one resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Observed {
+    pub role: Role,
+    pub failed: bool,
+    /// The failed operation's name, and whether it was a stop (which needs fencing or blocks).
+    pub failed_op: Option<String>,
+    pub failed_interval_ms: u64,
+    pub pending: bool,
+    pub last_failure: Option<i64>,
+}
+
+fn expected_rc(op: &OpRecord) -> i32 {
+    op.target_rc.unwrap_or(rc::OK)
+}
+
+/// Replays the history in call order; recurring monitors only matter when they failed.
+pub fn observe(h: &ResourceHistory) -> Observed {
+    let mut ops: Vec<&OpRecord> = h.ops.iter().collect();
+    // Pending operations (call-id -1) happened last.
+    ops.sort_by_key(|o| (o.call_id < 0, o.call_id, o.last_rc_change.unwrap_or(0)));
+    let mut obs = Observed {
+        role: Role::Stopped,
+        failed: false,
+        failed_op: None,
+        failed_interval_ms: 0,
+        pending: false,
+        last_failure: None,
+    };
+    for op in ops {
+        let pending = op.op_status == -1 || op.rc_code == rc::PENDING || op.call_id < 0;
+        let name = op.operation.as_str();
+        if pending {
+            obs.pending = true;
+            match name {
+                "start" | "migrate_from" => obs.role = Role::Started,
+                "promote" => obs.role = Role::Promoted,
+                _ => {}
+            }
+            continue;
+        }
+        let code = op.rc_code;
+        let ok = code == expected_rc(op)
+            || (code == rc::OK && name != "monitor")
+            || (code == rc::RUNNING_PROMOTED && matches!(name, "monitor" | "promote"));
+        match name {
+            "monitor" if op.interval_ms == 0 => match code {
+                rc::OK => {
+                    obs.role = Role::Started;
+                    obs.failed = false;
+                }
+                rc::NOT_RUNNING => {
+                    obs.role = Role::Stopped;
+                    obs.failed = false;
+                }
+                rc::RUNNING_PROMOTED => {
+                    obs.role = Role::Promoted;
+                    obs.failed = false;
+                }
+                _ => {
+                    obs.role = if code == rc::FAILED_PROMOTED {
+                        Role::Promoted
+                    } else {
+                        Role::Started
+                    };
+                    fail(&mut obs, op);
+                }
+            },
+            "monitor" => {
+                if code == rc::OK || code == rc::RUNNING_PROMOTED {
+                    if !ok {
+                        // A monitor expected to find the resource in another role.
+                        fail(&mut obs, op);
+                    } else if obs.failed_op.as_deref() == Some("monitor")
+                        && obs.failed_interval_ms == op.interval_ms
+                    {
+                        // The same monitor has passed since it failed.
+                        obs.failed = false;
+                    }
+                } else {
+                    if code == rc::NOT_RUNNING && obs.role == Role::Stopped {
+                        continue;
+                    }
+                    if code == rc::FAILED_PROMOTED {
+                        obs.role = Role::Promoted;
+                    }
+                    fail(&mut obs, op);
+                }
+            }
+            "start" | "migrate_from" => {
+                obs.role = Role::Started;
+                if code == rc::OK {
+                    obs.failed = false;
+                } else {
+                    fail(&mut obs, op);
+                }
+            }
+            "stop" | "migrate_to" => {
+                if code == rc::OK {
+                    obs.role = Role::Stopped;
+                    obs.failed = false;
+                } else {
+                    fail(&mut obs, op);
+                }
+            }
+            "promote" => {
+                obs.role = Role::Promoted;
+                if code == rc::OK {
+                    obs.failed = false;
+                } else {
+                    fail(&mut obs, op);
+                }
+            }
+            "demote" => {
+                if code == rc::OK {
+                    obs.role = Role::Unpromoted;
+                    obs.failed = false;
+                } else {
+                    obs.role = Role::Promoted;
+                    fail(&mut obs, op);
+                }
+            }
+            _ => {}
+        }
+    }
+    obs
+}
+
+fn fail(obs: &mut Observed, op: &OpRecord) {
+    obs.failed = true;
+    obs.failed_op = Some(op.operation.clone());
+    obs.failed_interval_ms = op.interval_ms;
+    obs.last_failure = op.last_rc_change.or(op.last_run).or(obs.last_failure);
+}
