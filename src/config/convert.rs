@@ -127,7 +127,7 @@ pub fn properties_from(raw: &Attributes) -> ClusterProperties {
     p
 }
 
-const KNOWN_PROPERTIES: &[&str] = &[
+pub(crate) const KNOWN_PROPERTIES: &[&str] = &[
     "stonith-enabled",
     "stonith-action",
     "stonith-timeout",
@@ -161,9 +161,37 @@ const KNOWN_PROPERTIES: &[&str] = &[
     "fence-reaction",
     "remove-after-stop",
     "node-action-limit",
+    "dc-version",
+    "cluster-infrastructure",
+    "last-lrm-refresh",
+    "stonith-max-attempts",
+    "stonith-watchdog-timeout",
+    "transition-delay",
+    "shutdown-escalation",
+    "join-integration-timeout",
+    "join-finalization-timeout",
+    "load-threshold",
+    "node-health-base",
+    "node-health-green",
+    "node-health-yellow",
+    "node-health-red",
+    "no-quorum-policy",
+    "priority-fencing-delay",
+    "shutdown-lock-limit",
+    "maintenance-mode",
+    "placement-strategy",
+    "remove-after-stop",
+    "crmd-transition-delay",
+    "expected-quorum-votes",
+    "have-watchdog",
+    "enable-acl",
+    "crmd-integration-timeout",
+    "crmd-finalization-timeout",
+    "transition-idle-timeout",
+    "network-delay",
 ];
 
-const KNOWN_META: &[&str] = &[
+pub(crate) const KNOWN_META: &[&str] = &[
     "target-role",
     "resource-stickiness",
     "migration-threshold",
@@ -178,6 +206,29 @@ const KNOWN_META: &[&str] = &[
     "container-attribute-target",
     "remote-node",
     "description",
+    "clone-max",
+    "clone-node-max",
+    "clone-min",
+    "promotable",
+    "promoted-max",
+    "promoted-node-max",
+    "master-max",
+    "master-node-max",
+    "interleave",
+    "ordered",
+    "notify",
+    "globally-unique",
+    "restart-type",
+    "container",
+    "remote-port",
+    "remote-addr",
+    "remote-connect-timeout",
+    "target_role",
+    "resource_stickiness",
+    "migration_threshold",
+    "failure_timeout",
+    "is_managed",
+    "collocated",
 ];
 
 impl<'a> Converter<'a> {

@@ -4,6 +4,7 @@
 
 use toml::Spanned;
 
+use super::convert::{KNOWN_META, KNOWN_PROPERTIES};
 use super::document::*;
 use crate::model::*;
 
@@ -33,6 +34,20 @@ fn attrs(a: &Attributes) -> AttrMap {
     a.iter().map(|(k, v)| (k.clone(), s(value(v)))).collect()
 }
 
+/// Keeps the keys paceline knows; the others (typos and obsolete names in
+/// old CIBs, which Pacemaker ignores too) are reported in `dropped`.
+fn known_attrs(a: &Attributes, known: &[&str], what: &str, dropped: &mut Vec<String>) -> AttrMap {
+    let mut out = AttrMap::new();
+    for (k, v) in a {
+        if known.contains(&k.as_str()) {
+            out.insert(k.clone(), s(value(v)));
+        } else {
+            dropped.push(format!("{what} `{k}` = \"{v}\""));
+        }
+    }
+    out
+}
+
 fn score(sc: Score) -> Spanned<toml::Value> {
     if sc.is_infinite() {
         s(toml::Value::String(sc.to_string()))
@@ -45,12 +60,17 @@ fn role(r: Option<Role>) -> Option<Spanned<String>> {
     r.map(|r| s(r.name().to_string()))
 }
 
-fn primitive(p: &Primitive) -> PrimitiveDoc {
+fn primitive(p: &Primitive, dropped: &mut Vec<String>) -> PrimitiveDoc {
     PrimitiveDoc {
         id: s(p.id.clone()),
         agent: s(p.agent_spec()),
         params: attrs(&p.params),
-        meta: attrs(&p.meta.raw),
+        meta: known_attrs(
+            &p.meta.raw,
+            KNOWN_META,
+            &format!("meta of `{}`:", p.id),
+            dropped,
+        ),
         ops: p
             .operations
             .iter()
@@ -78,14 +98,19 @@ fn on_fail_name(f: OnFail) -> &'static str {
     }
 }
 
-fn group(g: &Group, doc: &mut Document) {
+fn group(g: &Group, doc: &mut Document, dropped: &mut Vec<String>) {
     for m in &g.members {
-        doc.primitive.push(primitive(m));
+        doc.primitive.push(primitive(m, dropped));
     }
     doc.group.push(GroupDoc {
         id: s(g.id.clone()),
         members: g.members.iter().map(|m| s(m.id.clone())).collect(),
-        meta: attrs(&g.meta.raw),
+        meta: known_attrs(
+            &g.meta.raw,
+            KNOWN_META,
+            &format!("meta of `{}`:", g.id),
+            dropped,
+        ),
     });
 }
 
@@ -145,6 +170,7 @@ fn rule(r: &Rule) -> RuleDoc {
 /// Writes the configuration in the paceline TOML format.
 pub fn to_toml(cfg: &ClusterConfig) -> String {
     let mut doc = Document::default();
+    let mut dropped: Vec<String> = Vec::new();
     let mut props = cfg.properties.raw.clone();
     let stonith_devices = cfg.resources.iter().any(|r| match r {
         Resource::Primitive(p) => p.class == ResourceClass::Stonith,
@@ -158,8 +184,14 @@ pub fn to_toml(cfg: &ClusterConfig) -> String {
         .then(|| s(cfg.properties.stonith_action.clone())),
         ..FencingSection::default()
     });
-    doc.properties = attrs(&props);
-    doc.rsc_defaults = attrs(&cfg.rsc_defaults);
+    doc.properties = known_attrs(&props, KNOWN_PROPERTIES, "property", &mut dropped);
+    let mut rsc_defaults = cfg.rsc_defaults.clone();
+    // Native configs expire failures after DEFAULT_FAILURE_TIMEOUT; a model
+    // without one (a CIB import) keeps Pacemaker's "never" explicitly.
+    rsc_defaults
+        .entry("failure-timeout".into())
+        .or_insert_with(|| "0".into());
+    doc.rsc_defaults = known_attrs(&rsc_defaults, KNOWN_META, "rsc_defaults", &mut dropped);
     doc.op_defaults = attrs(&cfg.op_defaults);
     for (i, n) in cfg.nodes.iter().enumerate() {
         let id =
@@ -180,12 +212,12 @@ pub fn to_toml(cfg: &ClusterConfig) -> String {
     }
     for r in &cfg.resources {
         match r {
-            Resource::Primitive(p) => doc.primitive.push(primitive(p)),
-            Resource::Group(g) => group(g, &mut doc),
+            Resource::Primitive(p) => doc.primitive.push(primitive(p, &mut dropped)),
+            Resource::Group(g) => group(g, &mut doc, &mut dropped),
             Resource::Clone(c) => {
                 match &c.child {
-                    CloneChild::Primitive(p) => doc.primitive.push(primitive(p)),
-                    CloneChild::Group(g) => group(g, &mut doc),
+                    CloneChild::Primitive(p) => doc.primitive.push(primitive(p, &mut dropped)),
+                    CloneChild::Group(g) => group(g, &mut doc, &mut dropped),
                 }
                 doc.clone.push(CloneDoc {
                     id: s(c.id.clone()),
@@ -200,7 +232,12 @@ pub fn to_toml(cfg: &ClusterConfig) -> String {
                     ordered: c.ordered,
                     notify: c.notify,
                     globally_unique: c.globally_unique,
-                    meta: attrs(&c.meta.raw),
+                    meta: known_attrs(
+                        &c.meta.raw,
+                        KNOWN_META,
+                        &format!("meta of `{}`:", c.id),
+                        &mut dropped,
+                    ),
                 });
             }
         }
@@ -260,7 +297,14 @@ pub fn to_toml(cfg: &ClusterConfig) -> String {
             sets: o.sets.iter().map(set).collect(),
         });
     }
-    let body = toml::to_string(&doc).unwrap_or_else(|e| format!("# cannot write TOML: {e}\n"));
+    let mut body = toml::to_string(&doc).unwrap_or_else(|e| format!("# cannot write TOML: {e}\n"));
+    if !dropped.is_empty() {
+        let mut head = String::from("# Left out, unknown to paceline (typos or obsolete names):\n");
+        for d in &dropped {
+            head.push_str(&format!("#   {d}\n"));
+        }
+        body = format!("{head}\n{body}");
+    }
     if cfg.properties.stonith_enabled && !stonith_devices {
         // The model has no fence devices: say so where the operator looks.
         format!(
