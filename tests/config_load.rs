@@ -276,3 +276,28 @@ symmetrical = false
     let back = load_config_str(&text, "out.toml").unwrap_or_else(|e| panic!("{e}\n{text}"));
     assert_eq!(cfg, back, "{text}");
 }
+
+#[test]
+fn status_file_loads() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/config/two-node-status.toml");
+    let st = paceline::config::load_status_file(&path).unwrap();
+    assert!(st.have_quorum);
+    assert!(st.nodes["node2"].unclean);
+    let n1 = &st.nodes["node1"];
+    assert_eq!(n1.fail_count("worker"), 1);
+    assert_eq!(n1.last_failure("worker"), Some(1764032400));
+    let pg = n1.resources.iter().find(|h| h.id == "pgsql").unwrap();
+    assert_eq!(pg.ops.last().unwrap().operation, "promote");
+}
+
+#[test]
+fn status_file_errors_point_at_value() {
+    let err = paceline::config::status::parse_status(
+        "[[node]]\nname = \"n1\"\nstate = \"sleeping\"\n",
+        "s.toml",
+    )
+    .unwrap_err();
+    let d = &err.diagnostics()[0];
+    assert_eq!((d.line, d.column), (3, 9));
+    assert!(d.message.contains("unknown node state `sleeping`"));
+}

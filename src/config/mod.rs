@@ -5,6 +5,7 @@ pub mod cib;
 pub mod convert;
 pub mod document;
 pub mod error;
+pub mod status;
 pub mod write;
 
 use std::path::Path;
@@ -58,16 +59,16 @@ pub fn load_config_file(path: &Path) -> Result<ClusterConfig, ConfigError> {
     load_config_str(&text, &path.display().to_string())
 }
 
-/// A status file is the JSON (or TOML) form of [`ClusterStatus`]; see
-/// `doc/config.md` for its shape.
+/// A status file: the human TOML form (see paceline.toml(5), STATUS FILE),
+/// or, for a `.json` file, the JSON of [`ClusterStatus`] itself.
 pub fn load_status_file(path: &Path) -> Result<ClusterStatus, ConfigError> {
     let text = read(path)?;
     let file = path.display().to_string();
-    let src = error::SourceMap {
-        file: &file,
-        text: &text,
-    };
     if path.extension().and_then(|e| e.to_str()) == Some("json") {
+        let src = error::SourceMap {
+            file: &file,
+            text: &text,
+        };
         serde_json::from_str(&text).map_err(|e| {
             let off = offset_of(&text, e.line(), e.column());
             ConfigError::Invalid(vec![src.diag(
@@ -77,13 +78,7 @@ pub fn load_status_file(path: &Path) -> Result<ClusterStatus, ConfigError> {
             )])
         })
     } else {
-        toml::from_str(&text).map_err(|e| {
-            ConfigError::Invalid(vec![src.diag(
-                e.span().unwrap_or(0..0),
-                e.message().trim().to_string(),
-                Some("fix the status TOML".into()),
-            )])
-        })
+        status::parse_status(&text, &file)
     }
 }
 
