@@ -301,3 +301,15 @@ fn status_file_errors_point_at_value() {
     assert_eq!((d.line, d.column), (3, 9));
     assert!(d.message.contains("unknown node state `sleeping`"));
 }
+
+/// The man page's example must stay a valid configuration.
+#[test]
+fn man_page_example_loads() {
+    let man = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("man/paceline.toml.5"),
+    )
+    .unwrap();
+    let example = man.split(".SH EXAMPLE\n.nf\n").nth(1).unwrap();
+    let example = example.split("\n.fi").next().unwrap();
+    load_config_str(example, "paceline.toml.5").unwrap_or_else(|e| panic!("{e}"));
+}

@@ -1,5 +1,5 @@
 //! TOML <-> model: the human-written cluster file, validated with errors that
-//! name file:line:column and the fix. See `doc/config.md`.
+//! name file:line:column and the fix. See man/paceline.toml.5.
 
 pub mod cib;
 pub mod convert;
