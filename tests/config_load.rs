@@ -334,3 +334,33 @@ fn two_node_policy_schedules() {
         assert!(summary.contains(rsc), "{rsc} missing:\n{summary}");
     }
 }
+
+#[test]
+fn timers_derive_from_failover_budget() {
+    let t = |text: &str| {
+        paceline::config::parse_document(text, "t.toml")
+            .unwrap()
+            .timers()
+    };
+    let d = t("");
+    assert_eq!((d.heartbeat_ms, d.token_timeout_ms), (200, 1000));
+    let b = t("failover_budget = \"600ms\"\n");
+    assert_eq!((b.heartbeat_ms, b.token_timeout_ms), (60, 300));
+    let e = t("failover_budget = \"2s\"\n[membership]\ntoken_timeout = \"500ms\"\n");
+    assert_eq!((e.heartbeat_ms, e.token_timeout_ms), (100, 500));
+}
+
+#[test]
+fn heartbeat_inconsistent_with_budget() {
+    let text = format!("failover_budget = \"1s\"\n{BASE}[membership]\nheartbeat = \"300ms\"\n");
+    let err = load_config_str(&text, "t.toml").unwrap_err();
+    let d = &err.diagnostics()[0];
+    assert_eq!((d.line, d.column), (LINES + 3, 13), "{err}");
+    assert!(d.message.contains("too slow for failover_budget"), "{err}");
+}
+
+#[test]
+fn misplaced_top_level_key_explained() {
+    let e = errors("failover_budget = \"1s\"\n");
+    assert!(e[0].3.contains("top-level key"), "{e:?}");
+}

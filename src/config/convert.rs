@@ -1109,6 +1109,22 @@ impl<'a> Converter<'a> {
             .as_ref()
             .and_then(|b| self.duration(b, "failover_budget"));
         let Some(m) = &doc.membership else { return };
+        // An explicit heartbeat against a token timeout derived from the
+        // budget must be consistent too.
+        if let (Some(hs), None, Some(b)) = (&m.heartbeat, &m.token_timeout, budget) {
+            if let Some(hb) = parse_duration_ms(hs.get_ref()) {
+                let tok = doc.timers().token_timeout_ms;
+                if tok <= 2 * hb {
+                    self.err(
+                        span(hs),
+                        format!(
+                            "heartbeat ({hb}ms) is too slow for failover_budget ({b}ms): the derived token_timeout is {tok}ms and must be more than twice the heartbeat"
+                        ),
+                        format!("lower heartbeat below {}ms, or drop it to derive it from the budget", tok / 2),
+                    );
+                }
+            }
+        }
         let hb = m
             .heartbeat
             .as_ref()

@@ -6,6 +6,7 @@ pub mod convert;
 pub mod document;
 pub mod error;
 pub mod status;
+pub mod timers;
 pub mod write;
 
 use std::path::Path;
@@ -36,6 +37,12 @@ pub fn parse_document(text: &str, file_name: &str) -> Result<document::Document,
 fn unknown_field_help(msg: &str) -> Option<String> {
     let rest = msg.strip_prefix("unknown field `")?;
     let (field, rest) = rest.split_once('`')?;
+    if field == "failover_budget" {
+        // TOML puts a key written after a [table] header inside that table.
+        return Some(
+            "failover_budget is a top-level key: move it above the first [section] header".into(),
+        );
+    }
     let known: Vec<&str> = rest.split('`').skip(1).step_by(2).collect();
     Some(match error::nearest(field, known.iter().copied()) {
         Some(n) => format!("did you mean `{n}`?"),
