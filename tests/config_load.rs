@@ -364,3 +364,31 @@ fn misplaced_top_level_key_explained() {
     let e = errors("failover_budget = \"1s\"\n");
     assert!(e[0].3.contains("top-level key"), "{e:?}");
 }
+
+#[test]
+fn bad_link_address() {
+    let e =
+        errors("[[node]]\nname = \"node3\"\nid = 3\nlinks = [\"198.18.0.3\", \"node3.example\"]\n");
+    assert_eq!((e[0].0, e[0].1), (LINES + 4, 24), "{e:?}");
+    assert!(e[0].2.contains("not an IP address"));
+}
+
+#[test]
+fn inline_password_needs_private_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let text = BASE.replace(
+        "enabled = false",
+        "enabled = true\n[[fencing.device]]\nid = \"bmc1\"\ntype = \"redfish\"\nurl = \"https://198.18.2.1\"\npassword = \"secret\"",
+    );
+    let dir = std::env::temp_dir().join(format!("paceline-config-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("cluster.toml");
+    std::fs::write(&path, &text).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let err = load_config_file(&path).unwrap_err().to_string();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let ok = load_config_file(&path);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(err.contains("inline password"), "{err}");
+    assert!(ok.is_ok());
+}

@@ -499,6 +499,17 @@ impl<'a> Converter<'a> {
                 );
             }
             node_ids.insert(nid, span(&n.id));
+            for l in &n.links {
+                let ok = l.get_ref().parse::<std::net::IpAddr>().is_ok()
+                    || l.get_ref().parse::<std::net::SocketAddr>().is_ok();
+                if !ok {
+                    self.err(
+                        span(l),
+                        format!("link `{}` is not an IP address", l.get_ref()),
+                        "write an address such as \"198.18.0.1\" or \"198.18.0.1:5405\"",
+                    );
+                }
+            }
             if n.links.len() > 8 {
                 self.err(
                     span(&n.links[8]),

@@ -63,7 +63,48 @@ pub fn load_config_str(text: &str, file_name: &str) -> Result<ClusterConfig, Con
 
 pub fn load_config_file(path: &Path) -> Result<ClusterConfig, ConfigError> {
     let text = read(path)?;
-    load_config_str(&text, &path.display().to_string())
+    let file = path.display().to_string();
+    let cfg = load_config_str(&text, &file)?;
+    check_inline_secrets(path, &text, &file)?;
+    Ok(cfg)
+}
+
+/// A password written into the file is only acceptable when nobody but the
+/// owner can read the file.
+fn check_inline_secrets(path: &Path, text: &str, file: &str) -> Result<(), ConfigError> {
+    use std::os::unix::fs::PermissionsExt;
+    let doc = parse_document(text, file)?;
+    let Ok(meta) = std::fs::metadata(path) else {
+        return Ok(());
+    };
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o077 == 0 {
+        return Ok(());
+    }
+    let src = error::SourceMap { file, text };
+    let diags: Vec<Diagnostic> = doc
+        .fencing
+        .iter()
+        .flat_map(|f| f.device.iter())
+        .filter(|d| d.rest.contains_key("password"))
+        .map(|d| {
+            src.diag(
+                d.id.span(),
+                format!(
+                    "fence device `{}` has an inline password but {file} is readable by others (mode {mode:o})",
+                    d.id.get_ref()
+                ),
+                Some(format!(
+                    "move it to a 0600 file named by `password_file`, or run `chmod 600 {file}`"
+                )),
+            )
+        })
+        .collect();
+    if diags.is_empty() {
+        Ok(())
+    } else {
+        Err(ConfigError::Invalid(diags))
+    }
 }
 
 /// A status file: the human TOML form (see paceline.toml(5), STATUS FILE),
