@@ -392,3 +392,34 @@ fn inline_password_needs_private_file() {
     assert!(err.contains("inline password"), "{err}");
     assert!(ok.is_ok());
 }
+
+#[test]
+fn duplicate_operation_level_and_quorum() {
+    let text = BASE.replace(
+        "enabled = false",
+        "enabled = true\n[[fencing.device]]\nid = \"bmc1\"\ntype = \"redfish\"\n[[fencing.level]]\ntarget = \"node1\"\nindex = 1\ndevices = [\"bmc1\"]\n[[fencing.level]]\ntarget = \"node1\"\nindex = 1\ndevices = [\"bmc1\"]\n[quorum]\ntwo_node = true\nexpected_votes = 9",
+    ) + "[[primitive]]\nid = \"a\"\nagent = \"builtin:ipaddr\"\nops = [{ name = \"monitor\", interval = \"10s\" }, { name = \"monitor\", interval = \"10s\" }]\n[[node]]\nname = \"node3\"\nid = 3\n";
+    let err = load_config_str(&text, "t.toml").unwrap_err();
+    let msgs: Vec<&str> = err
+        .diagnostics()
+        .iter()
+        .map(|d| d.message.as_str())
+        .collect();
+    assert!(
+        msgs.iter().any(|m| m.contains("two fencing levels 1")),
+        "{msgs:?}"
+    );
+    assert!(
+        msgs.iter()
+            .any(|m| m.contains("two_node = true but 3 nodes")),
+        "{msgs:?}"
+    );
+    assert!(
+        msgs.iter().any(|m| m.contains("expected_votes = 9")),
+        "{msgs:?}"
+    );
+    assert!(
+        msgs.iter().any(|m| m.contains("two `monitor` operations")),
+        "{msgs:?}"
+    );
+}

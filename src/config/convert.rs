@@ -402,6 +402,23 @@ impl<'a> Converter<'a> {
                 }
                 r
             });
+            // Pacemaker tells recurring operations apart by name, interval
+            // and role; two equal ones would be one monitor run twice.
+            if interval_ms > 0
+                && operations.iter().any(|o: &Operation| {
+                    o.name == *op.name.get_ref() && o.interval_ms == interval_ms && o.role == role
+                })
+            {
+                self.err(
+                    span(&op.name),
+                    format!(
+                        "`{}` has two `{}` operations with the same interval",
+                        p.id.get_ref(),
+                        op.name.get_ref()
+                    ),
+                    "give each recurring operation its own interval (e.g. one per role)",
+                );
+            }
             operations.push(Operation {
                 id: format!("{}-{}-{}", p.id.get_ref(), op.name.get_ref(), interval_ms),
                 name: op.name.get_ref().clone(),
@@ -528,6 +545,33 @@ impl<'a> Converter<'a> {
                 maintenance: n.maintenance,
                 score: Score::ZERO,
             });
+        }
+
+        if let Some(q) = &doc.quorum {
+            if q.two_node == Some(true) && doc.node.len() != 2 {
+                let at = doc.node.first().map(|n| span(&n.name)).unwrap_or(0..0);
+                self.err(
+                    at,
+                    format!(
+                        "quorum.two_node = true but {} nodes are configured",
+                        doc.node.len()
+                    ),
+                    "two_node is for clusters of exactly two nodes; remove it",
+                );
+            }
+            if let Some(ev) = &q.expected_votes {
+                let total: u32 = doc.node.iter().map(|n| n.votes.unwrap_or(1)).sum();
+                if *ev.get_ref() == 0 || *ev.get_ref() > total.max(1) * 2 {
+                    self.err(
+                        span(ev),
+                        format!(
+                            "expected_votes = {} does not fit the {total} votes of the nodes",
+                            ev.get_ref()
+                        ),
+                        "leave expected_votes out to use the sum of the nodes' votes",
+                    );
+                }
+            }
         }
 
         // Properties and defaults.
@@ -1057,7 +1101,24 @@ impl<'a> Converter<'a> {
                 self.duration(t, "delay");
             }
         }
+        let mut levels: HashMap<(String, u32), std::ops::Range<usize>> = HashMap::new();
         for l in &f.level {
+            let key = (l.target.get_ref().clone(), *l.index.get_ref());
+            if let Some(first) = levels.insert(key, span(&l.index)) {
+                let fd = self.src.diag(first, "", None);
+                self.err(
+                    span(&l.index),
+                    format!(
+                        "two fencing levels {} for `{}`",
+                        l.index.get_ref(),
+                        l.target.get_ref()
+                    ),
+                    format!(
+                        "the other is at {}:{}:{}; list all devices of one level in its `devices`",
+                        fd.file, fd.line, fd.column
+                    ),
+                );
+            }
             self.check_node(&l.target, nodes);
             for d in &l.devices {
                 if !dev_ids.contains_key(d.get_ref()) {

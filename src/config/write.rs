@@ -74,7 +74,25 @@ fn primitive(p: &Primitive, dropped: &mut Vec<String>) -> PrimitiveDoc {
         ops: p
             .operations
             .iter()
-            .map(|o| OpDoc {
+            .enumerate()
+            .filter(|(i, o)| {
+                // Pacemaker ignores a repeated recurring operation (with a
+                // configuration error); the TOML loader refuses it.
+                let repeated = o.interval_ms > 0
+                    && p.operations[..*i].iter().any(|e| {
+                        e.name == o.name && e.interval_ms == o.interval_ms && e.role == o.role
+                    });
+                if repeated {
+                    dropped.push(format!(
+                        "repeated operation `{}` {} of `{}`",
+                        o.name,
+                        duration(o.interval_ms),
+                        p.id
+                    ));
+                }
+                !repeated
+            })
+            .map(|(_, o)| OpDoc {
                 name: s(o.name.clone()),
                 interval: (o.interval_ms > 0).then(|| s(duration(o.interval_ms))),
                 timeout: o.timeout_ms.map(|t| s(duration(t))),
