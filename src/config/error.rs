@@ -1,0 +1,144 @@
+//! Configuration errors that point at the offending file, line and column,
+//! with a rustc-style snippet and the fix.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// One problem found in a configuration file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub file: String,
+    /// 1-based line and column of the offending value.
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+    /// What to do about it.
+    pub help: Option<String>,
+    /// The offending source line, for the caret display.
+    pub source_line: String,
+    pub span_len: usize,
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "error: {}", self.message)?;
+        writeln!(f, "  --> {}:{}:{}", self.file, self.line, self.column)?;
+        if !self.source_line.is_empty() {
+            let gutter = self.line.to_string().len();
+            writeln!(f, "{:gutter$} |", "")?;
+            writeln!(f, "{} | {}", self.line, self.source_line)?;
+            let pad = self.column.saturating_sub(1);
+            let carets = self
+                .span_len
+                .clamp(1, self.source_line.len().saturating_sub(pad).max(1));
+            write!(f, "{:gutter$} | {:pad$}{}", "", "", "^".repeat(carets))?;
+            if self.help.is_some() {
+                writeln!(f)?;
+            }
+        }
+        if let Some(help) = &self.help {
+            write!(f, "  = help: {help}")?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}", render(.0))]
+    Invalid(Vec<Diagnostic>),
+}
+
+impl ConfigError {
+    /// The diagnostics, empty for I/O errors.
+    pub fn diagnostics(&self) -> &[Diagnostic] {
+        match self {
+            ConfigError::Invalid(d) => d,
+            ConfigError::Io { .. } => &[],
+        }
+    }
+}
+
+fn render(diags: &[Diagnostic]) -> String {
+    let mut out = String::new();
+    for (i, d) in diags.iter().enumerate() {
+        if i > 0 {
+            out.push_str("\n\n");
+        }
+        out.push_str(&d.to_string());
+    }
+    if diags.len() > 1 {
+        out.push_str(&format!("\n\n{} errors", diags.len()));
+    }
+    out
+}
+
+/// Maps byte offsets of one source text to lines and columns.
+pub struct SourceMap<'a> {
+    pub file: &'a str,
+    pub text: &'a str,
+}
+
+impl SourceMap<'_> {
+    pub fn diag(
+        &self,
+        span: std::ops::Range<usize>,
+        message: impl Into<String>,
+        help: Option<String>,
+    ) -> Diagnostic {
+        let start = span.start.min(self.text.len());
+        let before = &self.text[..start];
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
+        let column = before[line_start..].chars().count() + 1;
+        let line_end = self.text[line_start..]
+            .find('\n')
+            .map(|i| line_start + i)
+            .unwrap_or(self.text.len());
+        let source_line = self.text[line_start..line_end]
+            .trim_end_matches('\r')
+            .to_string();
+        let span_len = self.text[start..span.end.min(line_end).max(start)]
+            .chars()
+            .count();
+        Diagnostic {
+            file: self.file.to_string(),
+            line,
+            column,
+            message: message.into(),
+            help,
+            source_line,
+            span_len,
+        }
+    }
+}
+
+/// The known word closest to `word`, if it is close enough to be a typo.
+pub fn nearest<'a>(word: &str, known: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    known
+        .into_iter()
+        .map(|k| (levenshtein(word, k), k))
+        .filter(|(d, k)| *d <= (k.len().max(word.len()) / 3).max(2))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
+}
+
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}

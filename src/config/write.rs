@@ -1,0 +1,336 @@
+//! Model -> idiomatic TOML of the paceline format. Primitives inside groups
+//! and clones are written as `[[primitive]]` entries that the group or clone
+//! names, as a human would write them.
+
+use toml::Spanned;
+
+use super::convert::{KNOWN_META, KNOWN_PROPERTIES};
+use super::document::*;
+use crate::model::*;
+
+fn s<T>(v: T) -> Spanned<T> {
+    Spanned::new(0..0, v)
+}
+
+fn duration(ms: u64) -> String {
+    if ms % 60_000 == 0 && ms >= 60_000 {
+        format!("{}m", ms / 60_000)
+    } else if ms % 1000 == 0 {
+        format!("{}s", ms / 1000)
+    } else {
+        format!("{ms}ms")
+    }
+}
+
+/// Integers stay integers so the TOML reads naturally; all else is a string.
+fn value(v: &str) -> toml::Value {
+    match v.parse::<i64>() {
+        Ok(i) if i.to_string() == v => toml::Value::Integer(i),
+        _ => toml::Value::String(v.to_string()),
+    }
+}
+
+fn attrs(a: &Attributes) -> AttrMap {
+    a.iter().map(|(k, v)| (k.clone(), s(value(v)))).collect()
+}
+
+/// Keeps the keys paceline knows; the others (typos and obsolete names in
+/// old CIBs, which Pacemaker ignores too) are reported in `dropped`.
+fn known_attrs(a: &Attributes, known: &[&str], what: &str, dropped: &mut Vec<String>) -> AttrMap {
+    let mut out = AttrMap::new();
+    for (k, v) in a {
+        if known.contains(&k.as_str()) {
+            out.insert(k.clone(), s(value(v)));
+        } else {
+            dropped.push(format!("{what} `{k}` = \"{v}\""));
+        }
+    }
+    out
+}
+
+fn score(sc: Score) -> Spanned<toml::Value> {
+    if sc.is_infinite() {
+        s(toml::Value::String(sc.to_string()))
+    } else {
+        s(toml::Value::Integer(sc.value()))
+    }
+}
+
+fn role(r: Option<Role>) -> Option<Spanned<String>> {
+    r.map(|r| s(r.name().to_string()))
+}
+
+fn primitive(p: &Primitive, dropped: &mut Vec<String>) -> PrimitiveDoc {
+    PrimitiveDoc {
+        id: s(p.id.clone()),
+        agent: s(p.agent_spec()),
+        params: attrs(&p.params),
+        meta: known_attrs(
+            &p.meta.raw,
+            KNOWN_META,
+            &format!("meta of `{}`:", p.id),
+            dropped,
+        ),
+        ops: p
+            .operations
+            .iter()
+            .enumerate()
+            .filter(|(i, o)| {
+                // Pacemaker ignores a repeated recurring operation (with a
+                // configuration error); the TOML loader refuses it.
+                let repeated = o.interval_ms > 0
+                    && p.operations[..*i].iter().any(|e| {
+                        e.name == o.name && e.interval_ms == o.interval_ms && e.role == o.role
+                    });
+                if repeated {
+                    dropped.push(format!(
+                        "repeated operation `{}` {} of `{}`",
+                        o.name,
+                        duration(o.interval_ms),
+                        p.id
+                    ));
+                }
+                !repeated
+            })
+            .map(|(_, o)| OpDoc {
+                name: s(o.name.clone()),
+                interval: (o.interval_ms > 0).then(|| s(duration(o.interval_ms))),
+                timeout: o.timeout_ms.map(|t| s(duration(t))),
+                role: role(o.role),
+                on_fail: o.on_fail.map(|f| s(on_fail_name(f).to_string())),
+                enabled: (!o.enabled).then_some(false),
+            })
+            .collect(),
+    }
+}
+
+fn on_fail_name(f: OnFail) -> &'static str {
+    match f {
+        OnFail::Ignore => "ignore",
+        OnFail::Block => "block",
+        OnFail::Stop => "stop",
+        OnFail::Restart => "restart",
+        OnFail::Standby => "standby",
+        OnFail::Fence => "fence",
+        OnFail::Demote => "demote",
+    }
+}
+
+fn group(g: &Group, doc: &mut Document, dropped: &mut Vec<String>) {
+    for m in &g.members {
+        doc.primitive.push(primitive(m, dropped));
+    }
+    doc.group.push(GroupDoc {
+        id: s(g.id.clone()),
+        members: g.members.iter().map(|m| s(m.id.clone())).collect(),
+        meta: known_attrs(
+            &g.meta.raw,
+            KNOWN_META,
+            &format!("meta of `{}`:", g.id),
+            dropped,
+        ),
+    });
+}
+
+fn set(r: &ResourceSet) -> SetDoc {
+    SetDoc {
+        resources: r.resources.iter().map(|x| s(x.clone())).collect(),
+        sequential: (!r.sequential).then_some(false),
+        require_all: (!r.require_all).then_some(false),
+        role: role(r.role),
+        action: r.action.map(|a| s(a.name().to_string())),
+    }
+}
+
+fn rule(r: &Rule) -> RuleDoc {
+    RuleDoc {
+        score: r.score.map(score),
+        score_attribute: r.score_attribute.clone().map(s),
+        role: role(r.role),
+        op: (r.boolean_op == BoolOp::Or).then(|| s("or".to_string())),
+        expressions: r
+            .expressions
+            .iter()
+            .filter_map(|e| match e {
+                Expression::Attr {
+                    attribute,
+                    op,
+                    value: v,
+                    value_type,
+                } => Some(ExprDoc {
+                    attribute: s(attribute.clone()),
+                    op: s(match op {
+                        ExprOp::Eq => "eq",
+                        ExprOp::Ne => "ne",
+                        ExprOp::Lt => "lt",
+                        ExprOp::Gt => "gt",
+                        ExprOp::Lte => "lte",
+                        ExprOp::Gte => "gte",
+                        ExprOp::Defined => "defined",
+                        ExprOp::NotDefined => "not_defined",
+                    }
+                    .to_string()),
+                    value: v.as_ref().map(|v| s(value(v))),
+                    value_type: match value_type {
+                        ValueType::String => None,
+                        ValueType::Integer => Some(s("integer".into())),
+                        ValueType::Number => Some(s("number".into())),
+                        ValueType::Version => Some(s("version".into())),
+                    },
+                }),
+                // Date and nested rules have no TOML form yet.
+                _ => None,
+            })
+            .collect(),
+    }
+}
+
+/// Writes the configuration in the paceline TOML format.
+pub fn to_toml(cfg: &ClusterConfig) -> String {
+    let mut doc = Document::default();
+    let mut dropped: Vec<String> = Vec::new();
+    let mut props = cfg.properties.raw.clone();
+    let stonith_devices = cfg.resources.iter().any(|r| match r {
+        Resource::Primitive(p) => p.class == ResourceClass::Stonith,
+        _ => false,
+    });
+    props.remove("stonith-enabled");
+    doc.fencing = Some(FencingSection {
+        enabled: Some(s(cfg.properties.stonith_enabled)),
+        action: (cfg.properties.stonith_action != "reboot"
+            && !props.contains_key("stonith-action"))
+        .then(|| s(cfg.properties.stonith_action.clone())),
+        ..FencingSection::default()
+    });
+    doc.properties = known_attrs(&props, KNOWN_PROPERTIES, "property", &mut dropped);
+    let mut rsc_defaults = cfg.rsc_defaults.clone();
+    // Native configs expire failures after DEFAULT_FAILURE_TIMEOUT; a model
+    // without one (a CIB import) keeps Pacemaker's "never" explicitly.
+    rsc_defaults
+        .entry("failure-timeout".into())
+        .or_insert_with(|| "0".into());
+    doc.rsc_defaults = known_attrs(&rsc_defaults, KNOWN_META, "rsc_defaults", &mut dropped);
+    doc.op_defaults = attrs(&cfg.op_defaults);
+    for (i, n) in cfg.nodes.iter().enumerate() {
+        let id =
+            n.id.parse::<u32>()
+                .ok()
+                .filter(|id| (1..=65535).contains(id))
+                .unwrap_or(i as u32 + 1);
+        doc.node.push(NodeDoc {
+            name: s(n.uname.clone()),
+            id: s(id),
+            votes: None,
+            links: Vec::new(),
+            attributes: attrs(&n.attributes),
+            utilization: attrs(&n.utilization),
+            standby: n.standby,
+            maintenance: n.maintenance,
+        });
+    }
+    for r in &cfg.resources {
+        match r {
+            Resource::Primitive(p) => doc.primitive.push(primitive(p, &mut dropped)),
+            Resource::Group(g) => group(g, &mut doc, &mut dropped),
+            Resource::Clone(c) => {
+                match &c.child {
+                    CloneChild::Primitive(p) => doc.primitive.push(primitive(p, &mut dropped)),
+                    CloneChild::Group(g) => group(g, &mut doc, &mut dropped),
+                }
+                doc.clone.push(CloneDoc {
+                    id: s(c.id.clone()),
+                    resource: s(c.child.id().to_string()),
+                    promotable: c.promotable,
+                    clone_max: c.clone_max,
+                    clone_node_max: (c.clone_node_max != 1).then_some(c.clone_node_max),
+                    clone_min: (c.clone_min != 0).then_some(c.clone_min),
+                    promoted_max: (c.promoted_max != 1).then_some(c.promoted_max),
+                    promoted_node_max: (c.promoted_node_max != 1).then_some(c.promoted_node_max),
+                    interleave: c.interleave,
+                    ordered: c.ordered,
+                    notify: c.notify,
+                    globally_unique: c.globally_unique,
+                    meta: known_attrs(
+                        &c.meta.raw,
+                        KNOWN_META,
+                        &format!("meta of `{}`:", c.id),
+                        &mut dropped,
+                    ),
+                });
+            }
+        }
+    }
+    for l in &cfg.locations {
+        let (resource, resource_pattern) = match &l.target {
+            LocationTarget::Resource(r) => (Some(s(r.clone())), None),
+            LocationTarget::Pattern(p) => (None, Some(s(p.clone()))),
+            // Location sets have no TOML form yet: one location per member.
+            LocationTarget::Sets(_) => continue,
+        };
+        let (node, sc, rules) = match &l.placement {
+            LocationPlacement::Node { node, score: sc } => {
+                (Some(s(node.clone())), Some(score(*sc)), Vec::new())
+            }
+            LocationPlacement::Rules(rs) => (None, None, rs.iter().map(rule).collect()),
+        };
+        doc.location.push(LocationDoc {
+            id: s(l.id.clone()),
+            resource,
+            resource_pattern,
+            node,
+            score: sc,
+            role: role(l.role),
+            resource_discovery: l.resource_discovery.clone().map(s),
+            rules,
+        });
+    }
+    for c in &cfg.colocations {
+        doc.colocation.push(ColocationDoc {
+            id: s(c.id.clone()),
+            score: (c.score != Score::INFINITY).then(|| score(c.score)),
+            resource: c.rsc.clone().map(s),
+            with: c.with_rsc.clone().map(s),
+            role: role(c.rsc_role),
+            with_role: role(c.with_rsc_role),
+            node_attribute: c.node_attribute.clone(),
+            influence: c.influence,
+            sets: c.sets.iter().map(set).collect(),
+        });
+    }
+    for o in &cfg.orders {
+        doc.order.push(OrderDoc {
+            id: s(o.id.clone()),
+            first: o.first.clone().map(s),
+            then: o.then.clone().map(s),
+            first_action: (o.first_action != Action::Start)
+                .then(|| s(o.first_action.name().to_string())),
+            then_action: (o.then_action != o.first_action)
+                .then(|| s(o.then_action.name().to_string())),
+            kind: match o.kind {
+                OrderKind::Mandatory => None,
+                OrderKind::Optional => Some(s("Optional".into())),
+                OrderKind::Serialize => Some(s("Serialize".into())),
+            },
+            symmetrical: o.symmetrical,
+            sets: o.sets.iter().map(set).collect(),
+        });
+    }
+    let mut body = toml::to_string(&doc).unwrap_or_else(|e| format!("# cannot write TOML: {e}\n"));
+    if !dropped.is_empty() {
+        let mut head = String::from("# Left out, unknown to paceline (typos or obsolete names):\n");
+        for d in &dropped {
+            head.push_str(&format!("#   {d}\n"));
+        }
+        body = format!("{head}\n{body}");
+    }
+    if cfg.properties.stonith_enabled && !stonith_devices {
+        // The model has no fence devices: say so where the operator looks.
+        format!(
+            "# Fencing is enabled but this configuration names no fence device:\n\
+             # add [[fencing.device]] and [[fencing.level]] entries under [fencing]\n\
+             # (`paceline config check` refuses the file until you do).\n{body}"
+        )
+    } else {
+        body
+    }
+}
