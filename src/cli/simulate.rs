@@ -93,6 +93,20 @@ fn resolve_now(now: Option<&str>, cib_date: Option<i64>) -> anyhow::Result<i64> 
     }
 }
 
+/// Without a status file, `simulate --config` plans a cold start: every
+/// configured node online, the partition quorate, nothing running yet.
+fn all_nodes_online(config: &ClusterConfig) -> anyhow::Result<ClusterStatus> {
+    let mut text = String::from("quorum = true\n");
+    for node in &config.nodes {
+        text.push_str(&format!(
+            "[[node]]\nname = {:?}\nstate = \"online\"\n",
+            node.uname.to_string()
+        ));
+    }
+    crate::config::status::parse_status(&text, "(all nodes online)")
+        .map_err(|e| anyhow::anyhow!("{e}"))
+}
+
 fn load_cib(path: &PathBuf) -> anyhow::Result<crate::config::cib::ImportedCib> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
@@ -100,18 +114,41 @@ fn load_cib(path: &PathBuf) -> anyhow::Result<crate::config::cib::ImportedCib> {
 }
 
 pub fn run_simulate(args: SimulateArgs) -> anyhow::Result<ExitCode> {
-    let Some(cib) = &args.cib else {
-        if args.config.is_some() {
-            anyhow::bail!("simulate --config is not available yet; use --cib FILE.xml");
+    let (config, status) = match (&args.cib, &args.config) {
+        (Some(cib), _) => {
+            let imported = load_cib(cib)?;
+            (imported.config, imported.status)
         }
-        anyhow::bail!("give --cib FILE.xml (or --config FILE.toml)");
+        (None, Some(path)) => {
+            let config = match crate::config::load_config_file(path) {
+                Ok(config) => config,
+                Err(err) => {
+                    eprintln!("{err}");
+                    return Ok(ExitCode::from(super::EXIT_USAGE));
+                }
+            };
+            let status = match &args.status {
+                Some(status_path) => match crate::config::load_status_file(status_path) {
+                    Ok(status) => status,
+                    Err(err) => {
+                        eprintln!("{err}");
+                        return Ok(ExitCode::from(super::EXIT_USAGE));
+                    }
+                },
+                None => all_nodes_online(&config)?,
+            };
+            (config, status)
+        }
+        (None, None) => {
+            eprintln!("paceline simulate: give --cib FILE.xml or --config FILE.toml");
+            return Ok(ExitCode::from(super::EXIT_USAGE));
+        }
     };
-    let imported = load_cib(cib)?;
     let opts = SimOptions {
-        now: resolve_now(args.now.as_deref(), imported.status.execution_date)?,
+        now: resolve_now(args.now.as_deref(), status.execution_date)?,
         scores: args.scores,
     };
-    let report = simulate(&imported.config, &imported.status, &opts);
+    let report = simulate(&config, &status, &opts);
     match args.output {
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
         OutputFormat::Text => print!("{}", format_report(&report, &opts)),
