@@ -79,7 +79,21 @@ pub fn main() -> ExitCode {
         Ok(code) => code,
         Err(err) => {
             eprintln!("paceline: {err:#}");
-            ExitCode::from(EXIT_FAILED)
+            if is_config_error(&err) {
+                ExitCode::from(EXIT_USAGE)
+            } else {
+                ExitCode::from(EXIT_FAILED)
+            }
         }
     }
+}
+
+/// A configuration the user must fix is a usage error (exit 2), wherever in
+/// the error chain it sits; anything else is a failed operation (exit 1).
+fn is_config_error(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause.is::<crate::config::ConfigError>()
+            || cause.is::<paceline_fencing::config::ConfigError>()
+            || cause.is::<crate::config::cib::CibError>()
+    })
 }
