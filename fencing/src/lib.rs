@@ -3,6 +3,7 @@
 
 pub mod agent;
 pub mod config;
+pub mod device;
 pub mod history;
 pub mod secret;
 pub mod topology;
