@@ -73,7 +73,8 @@ pub fn device_timeout(cfg: &DeviceConfig) -> Result<Duration, DeviceError> {
 /// Builds the device a `[[fencing.device]]` table describes.
 pub fn open(cfg: &DeviceConfig) -> Result<Box<dyn FenceDevice>, DeviceError> {
     match cfg.kind.as_str() {
-        "redfish" | "ipmi" | "watchdog" => Err(DeviceError::new(format!(
+        "redfish" => Ok(Box::new(crate::redfish::RedfishDevice::from_config(cfg)?)),
+        "ipmi" | "watchdog" => Err(DeviceError::new(format!(
             "device {:?}: native {} fencing is not built yet; use type = \"agent\" for now",
             cfg.id, cfg.kind
         ))),
