@@ -90,7 +90,7 @@ fn off_on_reboot_and_status_over_https_with_basic_auth() {
     let resets: Vec<String> = request_log(&peer)
         .iter()
         .filter(|r| r["method"] == "POST")
-        .filter_map(|r| reset_type(r))
+        .filter_map(reset_type)
         .collect();
     assert_eq!(resets, ["ForceOff", "On", "ForceOff", "On"], "{resets:?}");
 }
