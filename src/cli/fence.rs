@@ -11,7 +11,7 @@ use paceline_fencing::agent::{AgentOutcome, AgentParams, run_agent};
 use paceline_fencing::config::{DeviceConfig, FencingSection, parse_duration};
 use paceline_fencing::history::{self, FenceResult, HistoryRecord};
 use paceline_fencing::secret::{Secret, check_private, read_secret_file};
-use paceline_fencing::topology::run_levels;
+use paceline_fencing::topology::{FenceAction, run_levels};
 
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -154,11 +154,27 @@ fn run_device(dev: &DeviceConfig, action: &str) -> anyhow::Result<String> {
             }
             Ok(out)
         }
-        "redfish" | "ipmi" | "watchdog" => bail!(
-            "device {:?}: native {} fencing is not implemented yet; use type = \"agent\" with fence_redfish/fence_ipmilan for now",
-            dev.id,
-            dev.kind
-        ),
+        "redfish" | "ipmi" | "watchdog" => {
+            let action = match action {
+                "off" => FenceAction::Off,
+                "on" => FenceAction::On,
+                "reboot" => FenceAction::Reboot,
+                "status" => FenceAction::Status,
+                _ => FenceAction::Monitor,
+            };
+            let mut device = paceline_fencing::device::open(dev)?;
+            match device.execute(action) {
+                Ok(report) => {
+                    let mut out = report.transcript.join("\n");
+                    if let Some(power) = report.power {
+                        out.push_str(&format!("\npower: {power:?}"));
+                    }
+                    Ok(out)
+                }
+                Err(e) if e.output.is_empty() => Err(e.into()),
+                Err(e) => Err(anyhow::anyhow!("{}\n{}", e.message, e.output)),
+            }
+        }
         other => bail!(
             "device {:?}: unknown type {other:?}; use redfish, ipmi, watchdog or agent",
             dev.id
