@@ -74,7 +74,8 @@ pub fn device_timeout(cfg: &DeviceConfig) -> Result<Duration, DeviceError> {
 pub fn open(cfg: &DeviceConfig) -> Result<Box<dyn FenceDevice>, DeviceError> {
     match cfg.kind.as_str() {
         "redfish" => Ok(Box::new(crate::redfish::RedfishDevice::from_config(cfg)?)),
-        "ipmi" | "watchdog" => Err(DeviceError::new(format!(
+        "ipmi" => Ok(Box::new(crate::ipmi::IpmiDevice::from_config(cfg)?)),
+        "watchdog" => Err(DeviceError::new(format!(
             "device {:?}: native {} fencing is not built yet; use type = \"agent\" for now",
             cfg.id, cfg.kind
         ))),

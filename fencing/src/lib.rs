@@ -5,6 +5,7 @@ pub mod agent;
 pub mod config;
 pub mod device;
 pub mod history;
+pub mod ipmi;
 pub mod redfish;
 pub mod secret;
 pub mod topology;
