@@ -103,6 +103,10 @@ fn setting_duration(
 struct Conversation {
     token: Option<String>,
     session_path: Option<String>,
+    /// The service root, fetched only when discovery needs it.
+    root: Option<Value>,
+    /// The HTTP status of the last answer (None after a transport error).
+    last_status: Option<u16>,
     transcript: Vec<String>,
 }
 
@@ -282,6 +286,7 @@ impl RedfishDevice {
             match req.send() {
                 Ok(resp) => {
                     let status = resp.status();
+                    conv.last_status = Some(status.as_u16());
                     conv.transcript.push(format!(
                         "{method} {path} -> {} ({} ms)",
                         status.as_u16(),
@@ -298,6 +303,7 @@ impl RedfishDevice {
                     return Ok((status, value, token, location));
                 }
                 Err(e) => {
+                    conv.last_status = None;
                     conv.transcript.push(format!(
                         "{method} {path} -> error after {} ms: {}",
                         started.elapsed().as_millis(),
@@ -347,25 +353,47 @@ impl RedfishDevice {
             .map(|(_, v, _, _)| v)
     }
 
-    fn open_conversation(&self) -> Result<(Conversation, Value), DeviceError> {
+    /// The service root, fetched once per action and only when needed:
+    /// with `system` given as a path, a fence needs no discovery at all.
+    fn root(&self, conv: &mut Conversation) -> Result<Value, DeviceError> {
+        if let Some(r) = &conv.root {
+            return Ok(r.clone());
+        }
+        let r = self.get(conv, "/redfish/v1")?;
+        conv.root = Some(r.clone());
+        Ok(r)
+    }
+
+    fn open_conversation(&self) -> Result<Conversation, DeviceError> {
         let mut conv = Conversation {
             token: None,
             session_path: None,
+            root: None,
+            last_status: None,
             transcript: Vec::new(),
         };
-        let root = self.get(&mut conv, "/redfish/v1")?;
         if self.auth == AuthMode::Session {
-            let sessions = root
-                .pointer("/Links/Sessions/@odata.id")
-                .and_then(Value::as_str)
-                .unwrap_or("/redfish/v1/SessionService/Sessions")
-                .to_string();
             let body = serde_json::json!({
                 "UserName": self.username,
                 "Password": self.password.expose(),
             });
-            let (_, _, token, location) =
-                self.send(&mut conv, reqwest::Method::POST, &sessions, Some(&body))?;
+            // The standard collection first; the root's link when the BMC
+            // keeps its sessions elsewhere.
+            let standard = "/redfish/v1/SessionService/Sessions";
+            let created = match self.send(&mut conv, reqwest::Method::POST, standard, Some(&body)) {
+                Ok(r) => r,
+                Err(e) if matches!(conv.last_status, Some(404 | 405)) => {
+                    let root = self.root(&mut conv)?;
+                    let linked = root
+                        .pointer("/Links/Sessions/@odata.id")
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                        .ok_or(e)?;
+                    self.send(&mut conv, reqwest::Method::POST, &linked, Some(&body))?
+                }
+                Err(e) => return Err(e),
+            };
+            let (_, _, token, location) = created;
             let token = token.ok_or_else(|| {
                 DeviceError::new(format!(
                     "device {:?}: the BMC created a session but sent no X-Auth-Token; use auth = \"basic\"",
@@ -375,7 +403,7 @@ impl RedfishDevice {
             conv.token = Some(token);
             conv.session_path = location.map(|l| strip_base(&l, &self.base_url));
         }
-        Ok((conv, root))
+        Ok(conv)
     }
 
     fn close_conversation(&self, conv: &mut Conversation) {
@@ -386,12 +414,13 @@ impl RedfishDevice {
     }
 
     /// The system's path, resolved from `system` or the Systems collection.
-    fn system_path(&self, conv: &mut Conversation, root: &Value) -> Result<String, DeviceError> {
+    fn system_path(&self, conv: &mut Conversation) -> Result<String, DeviceError> {
         if let Some(sys) = &self.system
             && sys.starts_with('/')
         {
             return Ok(sys.clone());
         }
+        let root = self.root(conv)?;
         let systems = root
             .pointer("/Systems/@odata.id")
             .and_then(Value::as_str)
@@ -473,35 +502,63 @@ impl RedfishDevice {
         Ok(parse_power(&sys))
     }
 
+    /// Posts a reset. The fast path posts straight to the action URI the
+    /// Redfish specification prescribes (`{system}/Actions/ComputerSystem.Reset`)
+    /// without reading the system first; only when the BMC refuses is the
+    /// system read, to use the target and reset types it advertises or to
+    /// say which ones it offers.
     fn reset(
         &self,
         conv: &mut Conversation,
-        system_doc: &Value,
         system: &str,
         reset_type: &str,
     ) -> Result<(), DeviceError> {
-        let action = system_doc.pointer("/Actions/#ComputerSystem.Reset");
-        let target = action
-            .and_then(|a| a.get("target"))
-            .and_then(Value::as_str)
-            .map(|t| strip_base(t, &self.base_url))
-            .unwrap_or_else(|| format!("{system}/Actions/ComputerSystem.Reset"));
-        if let Some(allowed) = advertised_reset_types(system_doc)
-            && !allowed.iter().any(|a| a == reset_type)
-        {
-            return Err(DeviceError::new(format!(
-                "device {:?}: the BMC does not offer ResetType {reset_type:?}; it offers: {}",
-                self.id,
-                allowed.join(", ")
-            )));
-        }
+        let conventional = format!("{system}/Actions/ComputerSystem.Reset");
         let body = serde_json::json!({ "ResetType": reset_type });
+        let first = match self.send(conv, reqwest::Method::POST, &conventional, Some(&body)) {
+            Ok(_) => return Ok(()),
+            Err(e) => e,
+        };
+        if conv.last_status.is_none() || matches!(conv.last_status, Some(401 | 403)) {
+            return Err(first);
+        }
+        let doc = self.get(conv, system)?;
+        let advertised_target = doc
+            .pointer("/Actions/#ComputerSystem.Reset/target")
+            .and_then(Value::as_str)
+            .map(|t| strip_base(t, &self.base_url));
+        let mut wanted = reset_type.to_string();
+        if let Some(allowed) = advertised_reset_types(&doc)
+            && !allowed.iter().any(|a| *a == wanted)
+        {
+            if wanted == "On" && allowed.iter().any(|a| a == "ForceOn") {
+                wanted = "ForceOn".into();
+            } else {
+                return Err(DeviceError::with_output(
+                    format!(
+                        "device {:?}: the BMC does not offer ResetType {reset_type:?}; it offers: {} ({})",
+                        self.id,
+                        allowed.join(", "),
+                        first.message
+                    ),
+                    first.output,
+                ));
+            }
+        }
+        let target = advertised_target.unwrap_or(conventional.clone());
+        if target == conventional && wanted == reset_type {
+            return Err(DeviceError {
+                message: format!("{} (refused ResetType {reset_type:?})", first.message),
+                output: first.output,
+            });
+        }
+        let body = serde_json::json!({ "ResetType": wanted });
         self.send(conv, reqwest::Method::POST, &target, Some(&body))
+            .map(|_| ())
             .map_err(|e| DeviceError {
-                message: format!("{} (refused ResetType {reset_type:?})", e.message),
+                message: format!("{} (refused ResetType {wanted:?})", e.message),
                 output: e.output,
-            })?;
-        Ok(())
+            })
     }
 
     /// Polls until the system reports `wanted`, bounded by power_timeout.
@@ -534,30 +591,20 @@ impl RedfishDevice {
         system: &str,
         wanted: PowerState,
     ) -> Result<(), DeviceError> {
-        let doc = self.get(conv, system)?;
         let reset_type = match wanted {
-            PowerState::Off => self.off_reset_type.clone(),
-            _ => match advertised_reset_types(&doc) {
-                Some(allowed) if !allowed.iter().any(|a| a == "On") => "ForceOn".to_string(),
-                _ => "On".to_string(),
-            },
+            PowerState::Off => self.off_reset_type.as_str(),
+            _ => "On",
         };
-        if parse_power(&doc) == wanted {
-            conv.transcript.push(format!(
-                "PowerState is already {wanted:?}; sending {reset_type} anyway"
-            ));
-        }
-        self.reset(conv, &doc, system, &reset_type)?;
+        self.reset(conv, system, reset_type)?;
         self.wait_for(conv, system, wanted)
     }
 
     fn run(
         &self,
         conv: &mut Conversation,
-        root: &Value,
         action: FenceAction,
     ) -> Result<Option<PowerState>, DeviceError> {
-        let system = self.system_path(conv, root)?;
+        let system = self.system_path(conv)?;
         match action {
             FenceAction::Status | FenceAction::Monitor => self.power_state(conv, &system).map(Some),
             FenceAction::Off => self
@@ -573,8 +620,7 @@ impl RedfishDevice {
                     Ok(Some(PowerState::On))
                 }
                 RebootMethod::Restart => {
-                    let doc = self.get(conv, &system)?;
-                    self.reset(conv, &doc, &system, "ForceRestart")?;
+                    self.reset(conv, &system, "ForceRestart")?;
                     conv.transcript.push(
                         "ForceRestart accepted; only the final On can be verified".to_string(),
                     );
@@ -592,8 +638,8 @@ impl FenceDevice for RedfishDevice {
     }
 
     fn execute(&mut self, action: FenceAction) -> Result<ActionReport, DeviceError> {
-        let (mut conv, root) = self.open_conversation()?;
-        let result = self.run(&mut conv, &root, action);
+        let mut conv = self.open_conversation()?;
+        let result = self.run(&mut conv, action);
         self.close_conversation(&mut conv);
         match result {
             Ok(power) => Ok(ActionReport {

@@ -65,13 +65,18 @@ fn agent(port: &str, password: &str, action: &str) -> (i32, String) {
 #[test]
 fn same_outcomes_as_fence_ipmilan() {
     if !std::path::Path::new(FENCE_IPMILAN).exists() {
-        panic!("{FENCE_IPMILAN} is missing: install Debian's fence-agents (ci/packages.d/fencing.txt)");
+        panic!(
+            "{FENCE_IPMILAN} is missing: install Debian's fence-agents (ci/packages.d/fencing.txt)"
+        );
     }
     let peer = support::ipmi(&[]);
     let port = peer.get("PORT").to_string();
     let file = || peer.state(&["--file"]);
 
-    assert_eq!(native(&port, "secret", FenceAction::Status), (true, Some(PowerState::On)));
+    assert_eq!(
+        native(&port, "secret", FenceAction::Status),
+        (true, Some(PowerState::On))
+    );
     let (rc, out) = agent(&port, "secret", "status");
     assert_eq!(rc, 0, "{out}");
 
@@ -80,20 +85,32 @@ fn same_outcomes_as_fence_ipmilan() {
     assert_eq!(file(), "off");
     let (rc, out) = agent(&port, "secret", "status");
     assert_eq!(rc, 2, "fence_ipmilan status of an off chassis: {out}");
-    assert_eq!(native(&port, "secret", FenceAction::Status), (true, Some(PowerState::Off)));
+    assert_eq!(
+        native(&port, "secret", FenceAction::Status),
+        (true, Some(PowerState::Off))
+    );
 
     let (rc, out) = agent(&port, "secret", "on");
     assert_eq!(rc, 0, "{out}");
     assert_eq!(file(), "on");
-    assert_eq!(native(&port, "secret", FenceAction::Off), (true, Some(PowerState::Off)));
+    assert_eq!(
+        native(&port, "secret", FenceAction::Off),
+        (true, Some(PowerState::Off))
+    );
     assert_eq!(file(), "off");
-    assert_eq!(native(&port, "secret", FenceAction::On), (true, Some(PowerState::On)));
+    assert_eq!(
+        native(&port, "secret", FenceAction::On),
+        (true, Some(PowerState::On))
+    );
     assert_eq!(file(), "on");
 
     let (rc, out) = agent(&port, "secret", "reboot");
     assert_eq!(rc, 0, "{out}");
     assert_eq!(file(), "on");
-    assert_eq!(native(&port, "secret", FenceAction::Reboot), (true, Some(PowerState::On)));
+    assert_eq!(
+        native(&port, "secret", FenceAction::Reboot),
+        (true, Some(PowerState::On))
+    );
     assert_eq!(file(), "on");
 
     let (rc, out) = agent(&port, "wrong", "off");
