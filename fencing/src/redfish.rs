@@ -529,7 +529,7 @@ impl RedfishDevice {
             .map(|t| strip_base(t, &self.base_url));
         let mut wanted = reset_type.to_string();
         if let Some(allowed) = advertised_reset_types(&doc)
-            && !allowed.iter().any(|a| *a == wanted)
+            && !allowed.contains(&wanted)
         {
             if wanted == "On" && allowed.iter().any(|a| a == "ForceOn") {
                 wanted = "ForceOn".into();
