@@ -75,10 +75,7 @@ pub fn open(cfg: &DeviceConfig) -> Result<Box<dyn FenceDevice>, DeviceError> {
     match cfg.kind.as_str() {
         "redfish" => Ok(Box::new(crate::redfish::RedfishDevice::from_config(cfg)?)),
         "ipmi" => Ok(Box::new(crate::ipmi::IpmiDevice::from_config(cfg)?)),
-        "watchdog" => Err(DeviceError::new(format!(
-            "device {:?}: native {} fencing is not built yet; use type = \"agent\" for now",
-            cfg.id, cfg.kind
-        ))),
+        "watchdog" => Ok(Box::new(crate::watchdog::WatchdogFence::from_config(cfg)?)),
         "agent" => Err(DeviceError::new(format!(
             "device {:?}: external agents are run through agent::run_agent for now",
             cfg.id

@@ -9,4 +9,5 @@ pub mod ipmi;
 pub mod redfish;
 pub mod secret;
 pub mod topology;
+pub mod watchdog;
 pub mod watchdog_policy;
