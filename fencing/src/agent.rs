@@ -6,11 +6,14 @@
 
 use std::io::{Read, Write};
 use std::os::unix::process::CommandExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::secret::Secret;
+use crate::config::DeviceConfig;
+use crate::device::{ActionReport, DeviceError, FenceDevice, PowerState, device_timeout};
+use crate::secret::{Secret, read_secret_file};
+use crate::topology::FenceAction;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AgentOutcome {
@@ -180,6 +183,257 @@ pub fn run_agent(
     })
 }
 
+/// One parameter of an agent's metadata.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParamSpec {
+    pub name: String,
+    pub required: bool,
+    pub deprecated: bool,
+    /// The older name this one replaces (`obsoletes="login"`).
+    pub obsoletes: Option<String>,
+}
+
+/// Parses the `<parameters>` of an agent's `action=metadata` XML.
+pub fn parse_metadata(xml: &str) -> Result<Vec<ParamSpec>, String> {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_str(xml);
+    let mut params = Vec::new();
+    loop {
+        match reader.read_event() {
+            Ok(Event::Start(e)) | Ok(Event::Empty(e)) if e.name().as_ref() == b"parameter" => {
+                let mut spec = ParamSpec {
+                    name: String::new(),
+                    required: false,
+                    deprecated: false,
+                    obsoletes: None,
+                };
+                for attr in e.attributes().flatten() {
+                    let value = String::from_utf8_lossy(&attr.value).to_string();
+                    match attr.key.as_ref() {
+                        b"name" => spec.name = value,
+                        b"required" => spec.required = value == "1",
+                        b"deprecated" => spec.deprecated = value == "1",
+                        b"obsoletes" => spec.obsoletes = Some(value),
+                        _ => {}
+                    }
+                }
+                if !spec.name.is_empty() {
+                    params.push(spec);
+                }
+            }
+            Ok(Event::Eof) => break,
+            Ok(_) => {}
+            Err(e) => return Err(format!("metadata is not valid XML: {e}")),
+        }
+    }
+    if params.is_empty() {
+        return Err("metadata lists no parameters".into());
+    }
+    Ok(params)
+}
+
+/// Checks the configured parameter names against the metadata: unknown
+/// names and missing required ones are errors. A required parameter is
+/// satisfied by any of its names (fence-agents keeps old names as
+/// deprecated aliases, e.g. `login` for `username`).
+pub fn check_params(spec: &[ParamSpec], given: &[&str]) -> Result<(), String> {
+    let known = |n: &str| spec.iter().any(|p| p.name == n);
+    let unknown: Vec<&str> = given.iter().copied().filter(|n| !known(n)).collect();
+    if !unknown.is_empty() {
+        let valid: Vec<&str> = spec
+            .iter()
+            .filter(|p| !p.deprecated && p.name != "action")
+            .map(|p| p.name.as_str())
+            .collect();
+        return Err(format!(
+            "unknown parameter(s) {}; the agent accepts: {}",
+            unknown.join(", "),
+            valid.join(", ")
+        ));
+    }
+    let aliases = |p: &ParamSpec| -> Vec<String> {
+        let mut names = vec![p.name.clone()];
+        if let Some(o) = &p.obsoletes {
+            names.push(o.clone());
+        }
+        for q in spec {
+            if q.obsoletes.as_deref() == Some(p.name.as_str()) {
+                names.push(q.name.clone());
+            }
+        }
+        names
+    };
+    let mut missing = Vec::new();
+    for p in spec.iter().filter(|p| p.required && p.name != "action") {
+        if !aliases(p).iter().any(|n| given.contains(&n.as_str())) {
+            let preferred = spec
+                .iter()
+                .find(|q| q.obsoletes.as_deref() == Some(p.name.as_str()))
+                .map(|q| q.name.clone())
+                .unwrap_or_else(|| p.name.clone());
+            if !missing.contains(&preferred) {
+                missing.push(preferred);
+            }
+        }
+    }
+    if !missing.is_empty() {
+        return Err(format!(
+            "missing required parameter(s): {}",
+            missing.join(", ")
+        ));
+    }
+    Ok(())
+}
+
+fn metadata_cache() -> &'static std::sync::Mutex<std::collections::HashMap<PathBuf, Vec<ParamSpec>>>
+{
+    static CACHE: std::sync::OnceLock<
+        std::sync::Mutex<std::collections::HashMap<PathBuf, Vec<ParamSpec>>>,
+    > = std::sync::OnceLock::new();
+    CACHE.get_or_init(Default::default)
+}
+
+/// The agent's parameters, read once per process.
+pub fn agent_metadata(agent: &Path, timeout: Duration) -> Result<Vec<ParamSpec>, String> {
+    if let Ok(cache) = metadata_cache().lock()
+        && let Some(spec) = cache.get(agent)
+    {
+        return Ok(spec.clone());
+    }
+    let run = run_agent(agent, "metadata", &AgentParams::default(), timeout)
+        .map_err(|e| e.to_string())?;
+    let spec = parse_metadata(&run.output)?;
+    if let Ok(mut cache) = metadata_cache().lock() {
+        cache.insert(agent.to_path_buf(), spec.clone());
+    }
+    Ok(spec)
+}
+
+const AGENT_KEYS: &[&str] = &["agent", "params", "password_file"];
+
+/// A `type = "agent"` device: an external fence agent run through its
+/// stdin protocol, its parameters checked against its metadata.
+#[derive(Debug)]
+pub struct AgentDevice {
+    id: String,
+    agent: PathBuf,
+    params: AgentParams,
+    timeout: Duration,
+}
+
+impl AgentDevice {
+    pub fn from_config(cfg: &DeviceConfig) -> Result<AgentDevice, DeviceError> {
+        let bad = |msg: String| DeviceError::new(format!("device {:?}: {msg}", cfg.id));
+        if let Some(key) = cfg
+            .settings
+            .keys()
+            .find(|k| !AGENT_KEYS.contains(&k.as_str()))
+        {
+            return Err(bad(format!(
+                "unknown key `{key}` for an agent device; accepted keys: {} (agent parameters go in `params = {{ ... }}`)",
+                AGENT_KEYS.join(", ")
+            )));
+        }
+        let agent = cfg
+            .settings
+            .get("agent")
+            .and_then(|v| v.as_str())
+            .ok_or_else(|| bad("set `agent = \"fence_...\"`".into()))?;
+        let agent = if agent.contains('/') {
+            PathBuf::from(agent)
+        } else {
+            PathBuf::from("/usr/sbin").join(agent)
+        };
+        let mut params = AgentParams::default();
+        match cfg.settings.get("params") {
+            None => {}
+            Some(toml::Value::Table(table)) => {
+                for (k, v) in table {
+                    let value = match v {
+                        toml::Value::String(s) => s.clone(),
+                        toml::Value::Boolean(b) => if *b { "1" } else { "0" }.to_string(),
+                        other => other.to_string(),
+                    };
+                    if k == "password" || k == "passwd" {
+                        params.secret.push((k.clone(), Secret::new(value)));
+                    } else {
+                        params.plain.push((k.clone(), value));
+                    }
+                }
+            }
+            Some(other) => return Err(bad(format!("`params` must be a table, not {other}"))),
+        }
+        if let Some(file) = cfg.settings.get("password_file").and_then(|v| v.as_str()) {
+            let secret = read_secret_file(Path::new(file))
+                .map_err(|e| bad(format!("cannot use password_file: {e}")))?;
+            params.secret.push(("password".into(), secret));
+        }
+        let timeout = device_timeout(cfg)?;
+        let spec = agent_metadata(&agent, timeout).map_err(|e| {
+            bad(format!(
+                "cannot read the metadata of {}: {e}",
+                agent.display()
+            ))
+        })?;
+        let given: Vec<&str> = params
+            .plain
+            .iter()
+            .map(|(k, _)| k.as_str())
+            .chain(params.secret.iter().map(|(k, _)| k.as_str()))
+            .collect();
+        check_params(&spec, &given).map_err(|e| bad(format!("{}: {e}", agent.display())))?;
+        Ok(AgentDevice {
+            id: cfg.id.clone(),
+            agent,
+            params,
+            timeout,
+        })
+    }
+}
+
+impl FenceDevice for AgentDevice {
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn execute(&mut self, action: FenceAction) -> Result<ActionReport, DeviceError> {
+        match run_agent(&self.agent, action.as_str(), &self.params, self.timeout) {
+            Ok(run) => {
+                let power = match (action, &run.outcome) {
+                    (_, AgentOutcome::PoweredOff) | (FenceAction::Off, _) => Some(PowerState::Off),
+                    (FenceAction::On | FenceAction::Reboot | FenceAction::Status, _) => {
+                        Some(PowerState::On)
+                    }
+                    (FenceAction::Monitor, _) => None,
+                };
+                let mut transcript = vec![format!(
+                    "{} action={} exited {} in {} ms",
+                    self.agent.display(),
+                    action.as_str(),
+                    if run.outcome == AgentOutcome::PoweredOff {
+                        2
+                    } else {
+                        0
+                    },
+                    run.elapsed.as_millis()
+                )];
+                transcript.extend(run.output.lines().map(str::to_string));
+                Ok(ActionReport { power, transcript })
+            }
+            Err(AgentError::Failed { code, output, .. }) => Err(DeviceError::with_output(
+                format!(
+                    "device {:?}: {} action={} failed with exit code {code}",
+                    self.id,
+                    self.agent.display(),
+                    action.as_str()
+                ),
+                output,
+            )),
+            Err(e) => Err(DeviceError::new(format!("device {:?}: {e}", self.id))),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -210,6 +464,33 @@ mod tests {
         assert!(run.output.contains("password=<redacted>"));
         let st = run_agent(&agent, "status", &params, Duration::from_secs(5)).unwrap();
         assert_eq!(st.outcome, AgentOutcome::PoweredOff);
+    }
+
+    #[test]
+    fn metadata_aliases_and_required_parameters() {
+        let xml = r#"<resource-agent name="fence_x"><parameters>
+            <parameter name="action" required="1"/>
+            <parameter name="ip" required="0" obsoletes="ipaddr"/>
+            <parameter name="ipaddr" required="0" deprecated="1"/>
+            <parameter name="login" required="1" deprecated="1"/>
+            <parameter name="username" required="1" obsoletes="login"/>
+            <parameter name="password" required="0"/>
+        </parameters></resource-agent>"#;
+        let spec = parse_metadata(xml).unwrap();
+        assert!(check_params(&spec, &["ip", "username", "password"]).is_ok());
+        assert!(check_params(&spec, &["ipaddr", "login"]).is_ok());
+        let e = check_params(&spec, &["ip"]).unwrap_err();
+        assert_eq!(e, "missing required parameter(s): username");
+        let e = check_params(&spec, &["ip", "username", "pasword"]).unwrap_err();
+        assert!(
+            e.contains("unknown parameter(s) pasword") && e.contains("username"),
+            "{e}"
+        );
+        assert!(
+            !e.contains("ipaddr"),
+            "deprecated names are not advertised: {e}"
+        );
+        assert!(parse_metadata("<x/>").is_err());
     }
 
     #[test]

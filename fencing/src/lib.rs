@@ -6,6 +6,7 @@ pub mod config;
 pub mod device;
 pub mod history;
 pub mod ipmi;
+pub mod readiness;
 pub mod redfish;
 pub mod secret;
 pub mod topology;

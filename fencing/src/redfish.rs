@@ -210,7 +210,9 @@ impl RedfishDevice {
             password,
             auth,
             client,
-            retries: cfg.retries.unwrap_or(1),
+            // Transport-level: one more try of an idempotent GET. Whole-action
+            // retries (`retries`) are applied around the device by device::open.
+            retries: 1,
             power_timeout: setting_duration(cfg, "power_timeout", Duration::from_secs(20))?,
             poll_interval: setting_duration(cfg, "poll_interval", Duration::from_millis(200))?,
             off_reset_type: setting_str(cfg, "off_reset_type")?

@@ -1,17 +1,20 @@
-//! `paceline fence`: fence a node through the configured topology (locally,
-//! for now), test one device by hand, or show the fencing history.
+//! `paceline fence`: fence (or unfence) a node through the configured
+//! topology (locally, for now), test one device by hand, check that every
+//! node can be fenced, or show the fencing history.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
-use paceline_fencing::agent::{AgentOutcome, AgentParams, run_agent};
 use paceline_fencing::config::{DeviceConfig, FencingSection, parse_duration};
+use paceline_fencing::device::{self, ActionReport, DeviceError, InvalidDevice};
 use paceline_fencing::history::{self, FenceResult, HistoryRecord};
-use paceline_fencing::secret::{Secret, check_private, read_secret_file};
-use paceline_fencing::topology::{FenceAction, run_levels};
+use paceline_fencing::readiness::Readiness;
+use paceline_fencing::secret::check_private;
+use paceline_fencing::topology::{FenceAction, fencing_delay, run_levels};
 
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -20,19 +23,24 @@ pub struct FenceArgs {
     command: Option<FenceCommand>,
     /// The node to fence.
     node: Option<String>,
-    #[arg(long, value_enum, default_value = "reboot")]
-    action: NodeAction,
+    /// off or reboot fence the node; on unfences it (powers it back on).
+    #[arg(long, value_enum)]
+    action: Option<NodeAction>,
     #[arg(long, default_value = "/etc/paceline/cluster.toml")]
     config: PathBuf,
-    /// Fencing history file (default: <state_dir>/fencing-history.jsonl).
+    /// Fencing history file (default: /var/lib/paceline/fencing-history.jsonl).
     #[arg(long)]
     history: Option<PathBuf>,
+    /// Skip the configured fencing delays (for an operator at the console).
+    #[arg(long)]
+    no_delay: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum NodeAction {
     Off,
     Reboot,
+    On,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -42,6 +50,18 @@ enum DeviceAction {
     On,
     Reboot,
     Monitor,
+}
+
+impl DeviceAction {
+    fn fence_action(self) -> FenceAction {
+        match self {
+            DeviceAction::Status => FenceAction::Status,
+            DeviceAction::Off => FenceAction::Off,
+            DeviceAction::On => FenceAction::On,
+            DeviceAction::Reboot => FenceAction::Reboot,
+            DeviceAction::Monitor => FenceAction::Monitor,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -63,6 +83,13 @@ enum FenceCommand {
         #[arg(long, value_enum, default_value = "text")]
         output: Output,
     },
+    /// Monitor the first fencing level of every node: can each be fenced?
+    Check {
+        #[arg(long, default_value = "/etc/paceline/cluster.toml")]
+        config: PathBuf,
+        #[arg(long, value_enum, default_value = "text")]
+        output: Output,
+    },
     /// Show the fencing history.
     History {
         #[arg(long)]
@@ -73,6 +100,9 @@ enum FenceCommand {
 }
 
 const DEFAULT_HISTORY: &str = "/var/lib/paceline/fencing-history.jsonl";
+
+/// Shown wherever fencing is switched off, so nobody runs that way unaware.
+pub const FENCING_DISABLED_WARNING: &str = "fencing is disabled (enabled = false): a lost node's resources will be recovered without fencing, which can run them twice";
 
 fn now_ms() -> u64 {
     SystemTime::now()
@@ -91,7 +121,7 @@ fn load(config: &Path) -> anyhow::Result<FencingSection> {
             || d.settings
                 .get("params")
                 .and_then(|p| p.as_table())
-                .is_some_and(|t| t.contains_key("password"))
+                .is_some_and(|t| t.contains_key("password") || t.contains_key("passwd"))
     });
     if inline_password {
         check_private(config).context(
@@ -101,84 +131,298 @@ fn load(config: &Path) -> anyhow::Result<FencingSection> {
     Ok(section)
 }
 
-fn action_name(a: DeviceAction) -> &'static str {
-    match a {
-        DeviceAction::Status => "status",
-        DeviceAction::Off => "off",
-        DeviceAction::On => "on",
-        DeviceAction::Reboot => "reboot",
-        DeviceAction::Monitor => "monitor",
+/// The node names of the cluster config (`[[node]] name = ...`), read
+/// leniently so that `fence` works with a config the rest of paceline would
+/// refuse for unrelated reasons.
+fn node_names(config: &Path) -> anyhow::Result<Vec<String>> {
+    let text = std::fs::read_to_string(config)
+        .with_context(|| format!("cannot read config {}", config.display()))?;
+    let value: toml::Value = toml::from_str(&text)
+        .map_err(paceline_fencing::config::ConfigError::Toml)
+        .with_context(|| format!("in {}", config.display()))?;
+    Ok(value
+        .get("node")
+        .and_then(|n| n.as_array())
+        .map(|nodes| {
+            nodes
+                .iter()
+                .filter_map(|n| n.get("name").and_then(|v| v.as_str()))
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
+/// Opens and runs one device; a device table that cannot be opened is a
+/// configuration error, a device that fails is a failed operation.
+fn run_device(dev: &DeviceConfig, action: FenceAction) -> anyhow::Result<ActionReport> {
+    let mut device = device::open(dev).map_err(InvalidDevice)?;
+    device.execute(action).map_err(device_failure)
+}
+
+fn device_failure(e: DeviceError) -> anyhow::Error {
+    if e.output.is_empty() {
+        anyhow::Error::new(e)
+    } else {
+        anyhow::anyhow!("{}\n{}", e.message, e.output)
     }
 }
 
-/// Runs one device action; returns the device's output.
-fn run_device(dev: &DeviceConfig, action: &str) -> anyhow::Result<String> {
-    let timeout = match &dev.timeout {
-        Some(t) => parse_duration("timeout", t)?,
-        None => Duration::from_secs(20),
+fn power_text(report: &ActionReport) -> String {
+    let mut out = report.transcript.join("\n");
+    if let Some(power) = report.power {
+        out.push_str(&format!("\npower: {power:?}"));
+    }
+    out
+}
+
+fn test_device(
+    config: &Path,
+    device: &str,
+    action: DeviceAction,
+    output: Output,
+) -> anyhow::Result<ExitCode> {
+    let section = load(config)?;
+    let dev = section.device(device).with_context(|| {
+        format!(
+            "no [[fencing.device]] with id {device:?} in {}; defined: {}",
+            config.display(),
+            section
+                .devices
+                .iter()
+                .map(|d| d.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    })?;
+    let mut opened = match device::open(dev) {
+        Ok(d) => d,
+        Err(e) => return Err(InvalidDevice(e).into()),
     };
-    match dev.kind.as_str() {
-        "agent" => {
-            let agent = dev
-                .settings
-                .get("agent")
-                .and_then(|v| v.as_str())
-                .with_context(|| format!("device {:?}: set `agent = \"fence_...\"`", dev.id))?;
-            let agent_path = if agent.contains('/') {
-                PathBuf::from(agent)
+    let started = Instant::now();
+    let result = opened.execute(action.fence_action());
+    let elapsed_ms = started.elapsed().as_millis();
+    let name = action.fence_action().as_str();
+    if output == Output::Json {
+        let json = match &result {
+            Ok(r) => serde_json::json!({"device": device, "action": name, "ok": true,
+                "elapsed_ms": elapsed_ms, "power": r.power, "transcript": r.transcript}),
+            Err(e) => serde_json::json!({"device": device, "action": name, "ok": false,
+                "elapsed_ms": elapsed_ms, "error": e.message, "output": e.output}),
+        };
+        println!("{json}");
+    } else {
+        match &result {
+            Ok(r) => println!(
+                "OK {name} on {device} in {elapsed_ms} ms\n{}",
+                power_text(r)
+            ),
+            Err(e) => println!(
+                "FAILED {name} on {device} in {elapsed_ms} ms\n{}\n{}",
+                e.message, e.output
+            ),
+        }
+    }
+    Ok(if result.is_ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn check(config: &Path, output: Output) -> anyhow::Result<ExitCode> {
+    let section = load(config)?;
+    if !section.enabled {
+        if output == Output::Json {
+            println!(
+                "{}",
+                serde_json::json!({"fencing": "disabled", "warning": FENCING_DISABLED_WARNING, "ok": true})
+            );
+        } else {
+            println!("WARNING: {FENCING_DISABLED_WARNING}");
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut nodes = node_names(config)?;
+    for l in &section.levels {
+        if !nodes.contains(&l.target) {
+            nodes.push(l.target.clone());
+        }
+    }
+    let mut first_levels = BTreeMap::new();
+    for node in &nodes {
+        let mut levels = section.levels_for(node);
+        levels.sort_by_key(|l| l.index);
+        first_levels.insert(
+            node.clone(),
+            levels
+                .first()
+                .map(|l| l.devices.clone())
+                .unwrap_or_default(),
+        );
+    }
+    let mut readiness = Readiness::new(first_levels.clone());
+    let mut results = Vec::new();
+    for (node, devices) in &first_levels {
+        for id in devices {
+            let res = match section.device(id) {
+                Some(dev) => run_device(dev, FenceAction::Monitor)
+                    .map(|_| ())
+                    .map_err(|e| format!("{e:#}")),
+                None => Err(format!("device {id:?} is not defined")),
+            };
+            results.push((node.clone(), id.clone(), res.clone()));
+            readiness.record(node, id, res);
+        }
+    }
+    let verdict = readiness.verdict();
+    if output == Output::Json {
+        let per_node: serde_json::Map<String, serde_json::Value> = readiness
+            .per_node()
+            .into_iter()
+            .map(|(n, b)| {
+                let reasons: Vec<String> = b.iter().map(|b| b.to_string()).collect();
+                (
+                    n,
+                    serde_json::json!({"ok": reasons.is_empty(), "problems": reasons}),
+                )
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::json!({"fencing": "enabled", "ok": verdict.is_ok(), "nodes": per_node})
+        );
+    } else {
+        for (node, blockers) in readiness.per_node() {
+            if blockers.is_empty() {
+                println!("{node}: can be fenced");
             } else {
-                PathBuf::from("/usr/sbin").join(agent)
-            };
-            let mut params = AgentParams::default();
-            if let Some(table) = dev.settings.get("params").and_then(|v| v.as_table()) {
-                for (k, v) in table {
-                    let value = match v {
-                        toml::Value::String(s) => s.clone(),
-                        other => other.to_string(),
-                    };
-                    if k == "password" {
-                        params.secret.push((k.clone(), Secret::new(value)));
-                    } else {
-                        params.plain.push((k.clone(), value));
-                    }
+                for b in blockers {
+                    println!("{node}: CANNOT be fenced: {b}");
                 }
             }
-            if let Some(file) = dev.settings.get("password_file").and_then(|v| v.as_str()) {
-                let secret = read_secret_file(Path::new(file))?;
-                params.secret.push(("password".into(), secret));
-            }
-            let run = run_agent(&agent_path, action, &params, timeout)?;
-            let mut out = run.output;
-            if run.outcome == AgentOutcome::PoweredOff {
-                out.push_str("(power is off)\n");
-            }
-            Ok(out)
         }
-        "redfish" | "ipmi" | "watchdog" => {
-            let action = match action {
-                "off" => FenceAction::Off,
-                "on" => FenceAction::On,
-                "reboot" => FenceAction::Reboot,
-                "status" => FenceAction::Status,
-                _ => FenceAction::Monitor,
-            };
-            let mut device = paceline_fencing::device::open(dev)?;
-            match device.execute(action) {
-                Ok(report) => {
-                    let mut out = report.transcript.join("\n");
-                    if let Some(power) = report.power {
-                        out.push_str(&format!("\npower: {power:?}"));
-                    }
-                    Ok(out)
-                }
-                Err(e) if e.output.is_empty() => Err(e.into()),
-                Err(e) => Err(anyhow::anyhow!("{}\n{}", e.message, e.output)),
-            }
+        if verdict.is_err() {
+            println!("resources will not start until every node can be fenced");
         }
-        other => bail!(
-            "device {:?}: unknown type {other:?}; use redfish, ipmi, watchdog or agent",
-            dev.id
-        ),
+    }
+    Ok(if verdict.is_ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// A draw in [0, 1) for the random fencing delay; no RNG dependency needed
+/// for one number per run.
+fn random_unit() -> f64 {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let mixed =
+        (nanos as u64 ^ (std::process::id() as u64) << 32).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    (mixed >> 11) as f64 / (1u64 << 53) as f64
+}
+
+fn fence_node(args: FenceArgs, node: String) -> anyhow::Result<ExitCode> {
+    let section = load(&args.config)?;
+    let action = match args.action {
+        Some(NodeAction::Off) => FenceAction::Off,
+        Some(NodeAction::Reboot) => FenceAction::Reboot,
+        Some(NodeAction::On) => FenceAction::On,
+        None if section.action == "off" => FenceAction::Off,
+        None => FenceAction::Reboot,
+    };
+    if !section.enabled {
+        eprintln!("warning: {FENCING_DISABLED_WARNING}");
+    }
+    let path = args
+        .history
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_HISTORY));
+    let requester = format!(
+        "{}@{}",
+        std::env::var("SUDO_USER")
+            .or_else(|_| std::env::var("USER"))
+            .unwrap_or_else(|_| "cli".into()),
+        nix::unistd::gethostname()
+            .ok()
+            .and_then(|h| h.into_string().ok())
+            .unwrap_or_else(|| "localhost".into())
+    );
+    // Unfencing and an operator's --no-delay skip the delays, which exist
+    // to settle a race between two nodes, not to slow a human down.
+    if action != FenceAction::On && !args.no_delay {
+        let dur = |key: &str, v: &Option<String>| -> anyhow::Result<Duration> {
+            Ok(match v {
+                Some(v) => parse_duration(key, v)?,
+                None => Duration::ZERO,
+            })
+        };
+        // The priority delay needs to know where resources run, which only
+        // the controller does; from the command line it is not applied.
+        let delay = fencing_delay(
+            dur("delay", &section.delay)?,
+            dur("delay_max", &section.delay_max)?,
+            Duration::ZERO,
+            false,
+            random_unit(),
+        );
+        if !delay.is_zero() {
+            println!("waiting {} ms (fencing delay)", delay.as_millis());
+            std::thread::sleep(delay);
+        }
+    }
+    let levels = section.levels_for(&node);
+    let mut history_error = None;
+    let outcome = run_levels(&node, &levels, |device_id| {
+        let start_ms = now_ms();
+        let res = match section.device(device_id) {
+            Some(dev) => run_device(dev, action).map_err(|e| format!("{e:#}")),
+            None => Err(format!("device {device_id:?} is not defined")),
+        };
+        let record = HistoryRecord {
+            target: node.clone(),
+            device: device_id.to_string(),
+            action: action.as_str().to_string(),
+            requester: requester.clone(),
+            start_ms,
+            end_ms: now_ms(),
+            result: if res.is_ok() {
+                FenceResult::Ok
+            } else {
+                FenceResult::Failed
+            },
+            output: match &res {
+                Ok(r) => power_text(r),
+                Err(e) => e.clone(),
+            },
+        };
+        if let Err(e) = history::append(&path, &record) {
+            history_error = Some(e);
+        }
+        res.map(|_| ())
+    });
+    if let Some(e) = history_error {
+        eprintln!("warning: the fencing history was not written: {e}");
+    }
+    let verb = if action == FenceAction::On {
+        "unfenced"
+    } else {
+        "fenced"
+    };
+    match outcome {
+        Ok(o) => {
+            for (level, device, reason) in &o.earlier_failures {
+                println!("level {level} device {device} failed: {reason}");
+            }
+            println!("{verb} {node} ({}) at level {}", action.as_str(), o.level);
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            Ok(ExitCode::from(1))
+        }
     }
 }
 
@@ -189,41 +433,8 @@ pub fn run(args: FenceArgs) -> anyhow::Result<ExitCode> {
             device,
             action,
             output,
-        }) => {
-            let section = load(&config)?;
-            let dev = section.device(&device).with_context(|| {
-                format!(
-                    "no [[fencing.device]] with id {device:?} in {}",
-                    config.display()
-                )
-            })?;
-            let started = Instant::now();
-            let result = run_device(dev, action_name(action));
-            let elapsed_ms = started.elapsed().as_millis();
-            let ok = result.is_ok();
-            let detail = match &result {
-                Ok(out) => out.clone(),
-                Err(e) => format!("{e:#}"),
-            };
-            if output == Output::Json {
-                println!(
-                    "{}",
-                    serde_json::json!({"device": device, "action": action_name(action),
-                        "ok": ok, "elapsed_ms": elapsed_ms, "output": detail})
-                );
-            } else {
-                println!(
-                    "{} {} on {device} in {elapsed_ms} ms\n{detail}",
-                    if ok { "OK" } else { "FAILED" },
-                    action_name(action)
-                );
-            }
-            Ok(if ok {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            })
-        }
+        }) => test_device(&config, &device, action, output),
+        Some(FenceCommand::Check { config, output }) => check(&config, output),
         Some(FenceCommand::History { history, output }) => {
             let path = history.unwrap_or_else(|| PathBuf::from(DEFAULT_HISTORY));
             let records = history::read_all(&path)?;
@@ -240,68 +451,22 @@ pub fn run(args: FenceArgs) -> anyhow::Result<ExitCode> {
                         r.result,
                         r.end_ms.saturating_sub(r.start_ms)
                     );
+                    if r.result == FenceResult::Failed {
+                        for line in r.output.lines().take(5) {
+                            println!("    {line}");
+                        }
+                    }
                 }
             }
             Ok(ExitCode::SUCCESS)
         }
         None => {
-            let Some(node) = args.node else {
+            let Some(node) = args.node.clone() else {
                 bail!(
-                    "name the node to fence: `paceline fence NODE`, or use `fence test` / `fence history`"
+                    "name the node to fence: `paceline fence NODE`, or use `fence test` / `fence check` / `fence history`"
                 );
             };
-            let section = load(&args.config)?;
-            let action = match args.action {
-                NodeAction::Off => "off",
-                NodeAction::Reboot => "reboot",
-            };
-            let path = args
-                .history
-                .unwrap_or_else(|| PathBuf::from(DEFAULT_HISTORY));
-            let requester = std::env::var("HOSTNAME").unwrap_or_else(|_| "cli".into());
-            let levels = section.levels_for(&node);
-            let mut history_error = None;
-            let outcome = run_levels(&node, &levels, |device_id| {
-                let start_ms = now_ms();
-                let res = match section.device(device_id) {
-                    Some(dev) => run_device(dev, action).map_err(|e| format!("{e:#}")),
-                    None => Err(format!("device {device_id:?} is not defined")),
-                };
-                let record = HistoryRecord {
-                    target: node.clone(),
-                    device: device_id.to_string(),
-                    action: action.to_string(),
-                    requester: requester.clone(),
-                    start_ms,
-                    end_ms: now_ms(),
-                    result: if res.is_ok() {
-                        FenceResult::Ok
-                    } else {
-                        FenceResult::Failed
-                    },
-                    output: match &res {
-                        Ok(o) => o.clone(),
-                        Err(e) => e.clone(),
-                    },
-                };
-                if let Err(e) = history::append(&path, &record) {
-                    history_error = Some(e);
-                }
-                res.map(|_| ())
-            });
-            if let Some(e) = history_error {
-                eprintln!("warning: {e}");
-            }
-            match outcome {
-                Ok(o) => {
-                    println!("fenced {node} ({action}) at level {}", o.level);
-                    Ok(ExitCode::SUCCESS)
-                }
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    Ok(ExitCode::from(1))
-                }
-            }
+            fence_node(args, node)
         }
     }
 }

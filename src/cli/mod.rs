@@ -94,6 +94,7 @@ fn is_config_error(err: &anyhow::Error) -> bool {
     err.chain().any(|cause| {
         cause.is::<crate::config::ConfigError>()
             || cause.is::<paceline_fencing::config::ConfigError>()
+            || cause.is::<paceline_fencing::device::InvalidDevice>()
             || cause.is::<crate::config::cib::CibError>()
     })
 }

@@ -174,7 +174,9 @@ impl IpmiDevice {
             suite,
             privilege,
             timeout: device_timeout(cfg)?,
-            retries: cfg.retries.unwrap_or(2),
+            // UDP retransmissions of one request; whole-action retries
+            // (`retries`) are applied around the device by device::open.
+            retries: 2,
             power_timeout: duration("power_timeout", Duration::from_secs(20))?,
             poll_interval: duration("poll_interval", Duration::from_millis(200))?,
             reboot_method,

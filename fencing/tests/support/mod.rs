@@ -9,11 +9,13 @@ use std::net::{TcpListener, UdpSocket};
 use std::path::PathBuf;
 use std::process::Command;
 
-/// `../shared/peers` seen from the workspace root.
+/// `../shared/peers` seen from the workspace root (this file is used by the
+/// tests of both the fencing crate and the main crate).
 pub fn peers_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/peers")
-        .canonicalize()
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    ["../shared/peers", "../../shared/peers"]
+        .iter()
+        .find_map(|rel| manifest.join(rel).canonicalize().ok())
         .expect("../shared/peers must exist beside the project")
 }
 
