@@ -12,6 +12,9 @@ use std::time::{Duration, Instant};
 use paceline::api::{self, ClusterStatusView, Request, Response};
 use paceline::wire::{ClusterKey, Encoder, Heartbeat, Message, PROTOCOL_VERSION, ViewSummary};
 
+#[path = "../fencing/tests/support/mod.rs"]
+mod peers;
+
 static NEXT: AtomicU32 = AtomicU32::new(0);
 
 fn can_run() -> bool {
@@ -201,6 +204,39 @@ impl Cluster {
             child.kill().unwrap();
             child.wait().unwrap();
         }
+    }
+
+    /// Clean shutdown (SIGTERM), waiting for the daemon to exit.
+    fn terminate(&mut self, i: u8) {
+        if let Some(mut child) = self.children[usize::from(i - 1)].take() {
+            let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+            nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+            child.wait().unwrap();
+        }
+    }
+
+    /// Appends TOML to every node's config (before the daemons start).
+    fn append_config(&self, text: &str) {
+        for i in 1..=self.children.len() {
+            let path = self.dir.join(format!("node{i}.toml"));
+            let mut cfg = std::fs::read_to_string(&path).unwrap();
+            cfg.push_str(text);
+            std::fs::write(&path, cfg).unwrap();
+        }
+    }
+
+    /// Waits up to `limit` for node `i`'s daemon to exit on its own.
+    fn exited_within(&mut self, i: u8, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if let Some(child) = self.children[usize::from(i - 1)].as_mut()
+                && child.try_wait().unwrap().is_some()
+            {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
     }
 
     fn set_link(&self, i: u8, link: u8, up: bool) {
@@ -416,4 +452,90 @@ fn two_nodes_wait_for_all_unblock_and_survive_a_loss() {
         alone.quorum.quorate,
         "two_node keeps quorum with one of two"
     );
+}
+
+/// Watchdog self-fencing with the FUSE fake of /dev/watchdog (its expiry
+/// SIGKILLs the opener, standing in for a hardware reset): node3 arms it,
+/// feeds it while quorate, and is "reset" once cut off from the others; a
+/// clean shutdown disarms it instead.
+#[test]
+fn a_node_cut_off_from_quorum_is_reset_by_its_watchdog() {
+    if !can_run() {
+        return;
+    }
+    let wd = peers::watchdog(&format!("plwdm{}", std::process::id()), &[]);
+    let events = || std::fs::read_to_string(wd.get("EVENTS_LOG")).unwrap_or_default();
+    let mut c = Cluster::new(3, ("50ms", "250ms"));
+    c.append_config(&format!(
+        "[fencing]\nenabled = true\n[[fencing.device]]\nid = \"wd\"\ntype = \"watchdog\"\ndevice = \"{}\"\nwatchdog_timeout = \"2s\"\n[[fencing.level]]\ntarget = \"node3\"\nindex = 1\ndevices = [\"wd\"]\n",
+        wd.get("DEVICE")
+    ));
+    for i in 1..=3 {
+        c.start(i);
+    }
+    c.agree(&[1, 2, 3], &["node1", "node2", "node3"]);
+    let s3 = c.wait(3, "quorate with no warning", |s| {
+        s.quorum.quorate && s.warnings.is_empty()
+    });
+    assert!(s3.warnings.is_empty(), "{:?}", s3.warnings);
+    std::thread::sleep(Duration::from_millis(2500));
+    let log = events();
+    assert!(log.contains("WDIOC_SETTIMEOUT 2"), "{log}");
+    assert!(!log.contains("FIRED"), "fired while quorate: {log}");
+
+    c.set_link(3, 0, false);
+    c.set_link(3, 1, false);
+    assert!(
+        c.exited_within(3, Duration::from_secs(8)),
+        "node3 was not reset; events:\n{}",
+        events()
+    );
+    let log = events();
+    assert!(log.contains("FIRED") && log.contains("killed"), "{log}");
+    c.members(1, &["node1", "node2"]);
+}
+
+#[test]
+fn a_clean_shutdown_disarms_the_watchdog() {
+    if !can_run() {
+        return;
+    }
+    let wd = peers::watchdog(&format!("plwdn{}", std::process::id()), &[]);
+    let mut c = Cluster::new(2, ("50ms", "250ms"));
+    c.append_config(&format!(
+        "[fencing]\nenabled = true\n[[fencing.device]]\nid = \"wd\"\ntype = \"watchdog\"\ndevice = \"{}\"\nwatchdog_timeout = \"1s\"\n[[fencing.level]]\ntarget = \"node2\"\nindex = 1\ndevices = [\"wd\"]\n",
+        wd.get("DEVICE")
+    ));
+    c.start(1);
+    c.start(2);
+    c.agree(&[1, 2], &["node1", "node2"]);
+    c.terminate(2);
+    std::thread::sleep(Duration::from_millis(1800));
+    let log = std::fs::read_to_string(wd.get("EVENTS_LOG")).unwrap_or_default();
+    assert!(log.contains("disarmed"), "{log}");
+    assert!(!log.contains("FIRED"), "{log}");
+    // Fencing is configured, so the survivor has nothing to warn about.
+    let s1 = c.wait(1, "answering", |_| true);
+    assert!(s1.warnings.is_empty(), "{:?}", s1.warnings);
+}
+
+#[test]
+fn status_warns_when_fencing_is_not_configured() {
+    if !can_run() {
+        return;
+    }
+    let mut c = Cluster::new(2, ("50ms", "250ms"));
+    c.start(1);
+    let s = c.wait(1, "answering", |_| true);
+    assert!(
+        s.warnings.iter().any(|w| w.contains("fencing is off")),
+        "{:?}",
+        s.warnings
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_paceline"))
+        .args(["status", "--socket"])
+        .arg(c.socket(1))
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("WARNING: no [fencing] section"));
 }

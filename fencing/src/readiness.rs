@@ -6,6 +6,9 @@
 
 use std::collections::BTreeMap;
 
+/// Shown wherever fencing is switched off, so nobody runs that way unaware.
+pub const FENCING_DISABLED_WARNING: &str = "fencing is disabled (enabled = false): a lost node's resources will be recovered without fencing, which can run them twice";
+
 /// The monitor results for the first level of every node.
 #[derive(Debug, Clone, Default)]
 pub struct Readiness {

@@ -59,6 +59,9 @@ pub struct ClusterStatusView {
     pub wire: WireCounters,
     pub incompatible: Vec<IncompatibleNode>,
     pub pauses: u64,
+    /// Things the operator must know (fencing disabled, watchdog starving).
+    #[serde(default)]
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -12,7 +12,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use paceline_fencing::config::{DeviceConfig, FencingSection, parse_duration};
 use paceline_fencing::device::{self, ActionReport, DeviceError, InvalidDevice};
 use paceline_fencing::history::{self, FenceResult, HistoryRecord};
-use paceline_fencing::readiness::Readiness;
+use paceline_fencing::readiness::{FENCING_DISABLED_WARNING, Readiness};
 use paceline_fencing::secret::check_private;
 use paceline_fencing::topology::{FenceAction, fencing_delay, run_levels};
 
@@ -100,9 +100,6 @@ enum FenceCommand {
 }
 
 const DEFAULT_HISTORY: &str = "/var/lib/paceline/fencing-history.jsonl";
-
-/// Shown wherever fencing is switched off, so nobody runs that way unaware.
-pub const FENCING_DISABLED_WARNING: &str = "fencing is disabled (enabled = false): a lost node's resources will be recovered without fencing, which can run them twice";
 
 fn now_ms() -> u64 {
     SystemTime::now()

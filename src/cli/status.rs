@@ -89,6 +89,9 @@ fn render(s: &ClusterStatusView) -> String {
             i.node, i.version
         ));
     }
+    for warning in &s.warnings {
+        out.push_str(&format!("WARNING: {warning}\n"));
+    }
     let w = &s.wire;
     out.push_str(&format!(
         "Dropped packets: forged {}, replayed {}, other cluster {}, malformed {}, incompatible {}\n",

@@ -19,6 +19,8 @@ use tokio::sync::mpsc;
 use crate::api::{self, ClusterStatusView, IncompatibleNode, NodeView, Request, Response};
 use crate::membership::{Membership, MembershipConfig, Notice, Output, PeerState, Unblock};
 use crate::wire::{ClusterKey, Decoder, DropReason, Encoder, NodeId};
+use paceline_fencing::watchdog::{FeedOutcome, Feeder, Watchdog};
+use paceline_fencing::watchdog_policy::NodeHealth;
 use settings::Settings;
 
 #[derive(Debug, Parser)]
@@ -87,6 +89,14 @@ struct Daemon {
     start: Instant,
     incompatible: BTreeMap<NodeId, u8>,
     pauses: u64,
+    /// This node's self-fencing watchdog, fed while the policy allows.
+    watchdog: Option<WatchdogState>,
+}
+
+struct WatchdogState {
+    feeder: Feeder,
+    device: PathBuf,
+    last_tick: Instant,
 }
 
 async fn run(args: Args, settings: Settings) -> anyhow::Result<()> {
@@ -141,9 +151,37 @@ async fn run(args: Args, settings: Settings) -> anyhow::Result<()> {
         start,
         incompatible: BTreeMap::new(),
         pauses: 0,
+        watchdog: None,
         own,
         settings,
     };
+    if let Some(wd) = daemon
+        .settings
+        .watchdogs
+        .iter()
+        .find(|w| w.target == daemon.own.name)
+    {
+        // Arming happens before anything else can run: a node that cannot
+        // arm its watchdog must not join as if it could self-fence.
+        let armed = Watchdog::arm(&wd.device, wd.timeout)
+            .with_context(|| format!("node `{}` self-fences by watchdog", daemon.own.name))?;
+        eprintln!(
+            "pacelined: watchdog {} armed with a {:?} timeout",
+            wd.device.display(),
+            armed.timeout()
+        );
+        daemon.watchdog = Some(WatchdogState {
+            feeder: Feeder::new(armed),
+            device: wd.device.clone(),
+            last_tick: Instant::now(),
+        });
+    }
+    if daemon.settings.fencing != settings::FencingMode::Enabled {
+        eprintln!(
+            "pacelined: WARNING: {}",
+            paceline_fencing::readiness::FENCING_DISABLED_WARNING
+        );
+    }
     eprintln!(
         "pacelined: node {} (id {}) of cluster {} up on {:?}, API at {}",
         daemon.own.name,
@@ -184,6 +222,7 @@ async fn run(args: Args, settings: Settings) -> anyhow::Result<()> {
                 let now = daemon.start.elapsed();
                 let out = daemon.machine.tick(now);
                 daemon.apply(out).await;
+                daemon.feed_watchdog();
             }
             Some(packet) = packets.recv() => daemon.on_packet(&packet).await,
             Some((request, uid, reply)) = api_rx.recv() => {
@@ -196,6 +235,14 @@ async fn run(args: Args, settings: Settings) -> anyhow::Result<()> {
     }
     let out = daemon.machine.leave();
     daemon.apply(out).await;
+    if let Some(wd) = daemon.watchdog.take() {
+        // A clean leave: the peers know we are gone, so nobody will wait
+        // for our watchdog; disarm it with the magic close.
+        match wd.feeder.disarm() {
+            Ok(()) => eprintln!("pacelined: watchdog {} disarmed", wd.device.display()),
+            Err(e) => eprintln!("pacelined: {e}"),
+        }
+    }
     let _ = std::fs::remove_file(&socket_path);
     eprintln!("pacelined: left the cluster cleanly");
     Ok(())
@@ -353,6 +400,64 @@ impl Daemon {
         }
     }
 
+    /// The health the watchdog policy judges: this loop is running (it
+    /// would not get here otherwise), the partition is quorate, or a peer
+    /// is still seen (two-node clusters).
+    fn health(&self) -> NodeHealth {
+        let status = self.machine.status();
+        NodeHealth {
+            healthy: true,
+            quorate: status.quorum.quorate,
+            sees_peer: status.peers.iter().any(|p| p.state == PeerState::Online),
+        }
+    }
+
+    fn feed_watchdog(&mut self) {
+        let health = self.health();
+        let Some(wd) = self.watchdog.as_mut() else {
+            return;
+        };
+        let now = Instant::now();
+        if now.duration_since(wd.last_tick) < wd.feeder.tick_interval() {
+            return;
+        }
+        wd.last_tick = now;
+        let was_starving = wd.feeder.starving_since().is_some();
+        match wd.feeder.tick(health, now) {
+            Ok(FeedOutcome::Fed) if was_starving => {
+                eprintln!("pacelined: quorum regained; feeding the watchdog again");
+            }
+            Ok(FeedOutcome::Starved) if !was_starving => eprintln!(
+                "pacelined: no quorum and no peer: no longer feeding the watchdog; this node resets within {:?}",
+                wd.feeder.watchdog().timeout()
+            ),
+            Ok(_) => {}
+            Err(e) => eprintln!("pacelined: {e}"),
+        }
+    }
+
+    fn warnings(&self) -> Vec<String> {
+        let mut w = Vec::new();
+        match self.settings.fencing {
+            settings::FencingMode::Enabled => {}
+            settings::FencingMode::Disabled => {
+                w.push(paceline_fencing::readiness::FENCING_DISABLED_WARNING.to_string());
+            }
+            settings::FencingMode::NotConfigured => w.push(
+                "no [fencing] section: fencing is off; add one with enabled = true (or spell out enabled = false)".to_string(),
+            ),
+        }
+        if let Some(wd) = &self.watchdog
+            && wd.feeder.starving_since().is_some()
+        {
+            w.push(format!(
+                "the watchdog {} is not being fed (no quorum, no peer): this node is about to reset",
+                wd.device.display()
+            ));
+        }
+        w
+    }
+
     fn status_view(&self) -> ClusterStatusView {
         let status = self.machine.status();
         let mut nodes = vec![NodeView {
@@ -399,6 +504,7 @@ impl Daemon {
                 })
                 .collect(),
             pauses: self.pauses,
+            warnings: self.warnings(),
         }
     }
 

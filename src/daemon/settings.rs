@@ -37,6 +37,35 @@ struct RawFile {
     quorum: RawQuorum,
     #[serde(default)]
     node: Vec<RawNode>,
+    fencing: Option<RawFencing>,
+}
+
+/// The parts of `[fencing]` the daemon itself acts on: whether fencing is
+/// on, and the watchdog devices of levels that target this node (which the
+/// daemon arms and feeds for self-fencing). Devices are run by the CLI and,
+/// later, the controller through the fencing crate.
+#[derive(Debug, Deserialize)]
+struct RawFencing {
+    enabled: bool,
+    #[serde(default)]
+    device: Vec<RawFenceDevice>,
+    #[serde(default)]
+    level: Vec<RawFenceLevel>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawFenceDevice {
+    id: String,
+    #[serde(rename = "type")]
+    kind: String,
+    device: Option<PathBuf>,
+    watchdog_timeout: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawFenceLevel {
+    target: String,
+    devices: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -81,8 +110,27 @@ pub struct NodeSettings {
     pub links: Vec<SocketAddr>,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FencingMode {
+    /// No `[fencing]` section: the config module refuses such a cluster
+    /// file; the daemon treats it as disabled and says so.
+    NotConfigured,
+    Disabled,
+    Enabled,
+}
+
+/// A watchdog this node arms for self-fencing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SelfFenceWatchdog {
+    pub target: String,
+    pub device: PathBuf,
+    pub timeout: Duration,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
+    pub fencing: FencingMode,
+    pub watchdogs: Vec<SelfFenceWatchdog>,
     pub cluster_name: String,
     pub authkey: PathBuf,
     pub state_dir: PathBuf,
@@ -239,7 +287,43 @@ impl Settings {
         quorum.last_man_standing = raw.quorum.last_man_standing;
         quorum.auto_tie_breaker = raw.quorum.auto_tie_breaker;
         quorum.expected_votes = raw.quorum.expected_votes;
+        let fencing = match &raw.fencing {
+            None => FencingMode::NotConfigured,
+            Some(f) if f.enabled => FencingMode::Enabled,
+            Some(_) => FencingMode::Disabled,
+        };
+        let mut watchdogs = Vec::new();
+        if let Some(f) = raw.fencing.as_ref().filter(|f| f.enabled) {
+            for level in &f.level {
+                for id in &level.devices {
+                    let Some(dev) = f
+                        .device
+                        .iter()
+                        .find(|d| &d.id == id && d.kind == "watchdog")
+                    else {
+                        continue;
+                    };
+                    let timeout = match &dev.watchdog_timeout {
+                        Some(t) => parse_duration(t).map_err(|e| {
+                            invalid(format!("[[fencing.device]] {id}: watchdog_timeout: {e}"))
+                        })?,
+                        None => {
+                            return Err(invalid(format!(
+                                "[[fencing.device]] {id}: set watchdog_timeout (e.g. \"5s\")"
+                            )));
+                        }
+                    };
+                    watchdogs.push(SelfFenceWatchdog {
+                        target: level.target.clone(),
+                        device: dev.device.clone().unwrap_or_else(|| "/dev/watchdog".into()),
+                        timeout,
+                    });
+                }
+            }
+        }
         Ok(Self {
+            fencing,
+            watchdogs,
             cluster_name: raw.cluster.name,
             authkey: raw
                 .cluster
