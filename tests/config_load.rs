@@ -423,3 +423,26 @@ fn duplicate_operation_level_and_quorum() {
         "{msgs:?}"
     );
 }
+
+#[test]
+fn watchdog_fencing_is_refused_in_a_two_node_cluster() {
+    let text = BASE.replace(
+        "enabled = false",
+        "enabled = true\n[[fencing.device]]\nid = \"wd\"\ntype = \"watchdog\"\n[[fencing.level]]\ntarget = \"node1\"\nindex = 1\ndevices = [\"wd\"]",
+    );
+    let err = load_config_str(&text, "t.toml").unwrap_err();
+    let d = err.diagnostics();
+    assert_eq!(d.len(), 1, "{err}");
+    assert!(
+        d[0].message.contains("unsafe in a two-node cluster"),
+        "{err}"
+    );
+    assert_eq!((d[0].line, d[0].column), (LINES + 3, 8), "{err}");
+    assert!(d[0].help.as_deref().unwrap_or("").contains("BMC"), "{err}");
+    // With a third node the same device is accepted.
+    let three = text.replace(
+        "[fencing]",
+        "[[node]]\nname = \"node3\"\nid = 3\n\n[fencing]",
+    );
+    assert!(load_config_str(&three, "t.toml").is_ok());
+}

@@ -501,15 +501,16 @@ fn a_clean_shutdown_disarms_the_watchdog() {
         return;
     }
     let wd = peers::watchdog(&format!("plwdn{}", std::process::id()), &[]);
-    let mut c = Cluster::new(2, ("50ms", "250ms"));
+    let mut c = Cluster::new(3, ("50ms", "250ms"));
     c.append_config(&format!(
-        "[fencing]\nenabled = true\n[[fencing.device]]\nid = \"wd\"\ntype = \"watchdog\"\ndevice = \"{}\"\nwatchdog_timeout = \"1s\"\n[[fencing.level]]\ntarget = \"node2\"\nindex = 1\ndevices = [\"wd\"]\n",
+        "[fencing]\nenabled = true\n[[fencing.device]]\nid = \"wd\"\ntype = \"watchdog\"\ndevice = \"{}\"\nwatchdog_timeout = \"1s\"\n[[fencing.level]]\ntarget = \"node3\"\nindex = 1\ndevices = [\"wd\"]\n",
         wd.get("DEVICE")
     ));
-    c.start(1);
-    c.start(2);
-    c.agree(&[1, 2], &["node1", "node2"]);
-    c.terminate(2);
+    for i in 1..=3 {
+        c.start(i);
+    }
+    c.agree(&[1, 2, 3], &["node1", "node2", "node3"]);
+    c.terminate(3);
     std::thread::sleep(Duration::from_millis(1800));
     let log = std::fs::read_to_string(wd.get("EVENTS_LOG")).unwrap_or_default();
     assert!(log.contains("disarmed"), "{log}");

@@ -10,7 +10,8 @@ use std::time::Duration;
 pub struct NodeHealth {
     pub healthy: bool,
     pub quorate: bool,
-    /// In a two-node cluster the partner being visible is as good as quorum.
+    /// Two-node clusters only: the partner is visible. In a larger cluster
+    /// a minority still sees peers, so callers must pass false there.
     pub sees_peer: bool,
 }
 

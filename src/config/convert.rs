@@ -1100,6 +1100,17 @@ impl<'a> Converter<'a> {
             if let Some(t) = &d.delay {
                 self.duration(t, "delay");
             }
+            // Watchdog self-fencing is only as safe as the quorum that decides
+            // who stops feeding: with two nodes both halves of a split keep
+            // quorum (two_node), both keep feeding and both would run the
+            // resources once the other counts as fenced.
+            if d.kind.get_ref() == "watchdog" && nodes.len() == 2 {
+                self.err(
+                    span(&d.kind),
+                    "watchdog fencing is unsafe in a two-node cluster",
+                    "both halves of a split keep quorum there and neither would reset; fence two-node clusters through a BMC (redfish or ipmi), or add a third node",
+                );
+            }
         }
         let mut levels: HashMap<(String, u32), std::ops::Range<usize>> = HashMap::new();
         for l in &f.level {

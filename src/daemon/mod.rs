@@ -408,7 +408,11 @@ impl Daemon {
         NodeHealth {
             healthy: true,
             quorate: status.quorum.quorate,
-            sees_peer: status.peers.iter().any(|p| p.state == PeerState::Online),
+            // Seeing one peer proves nothing in a larger cluster (a 2 of 5
+            // minority sees a peer); the policy counts it for two nodes only,
+            // where watchdog fencing is refused at load anyway.
+            sees_peer: self.settings.nodes.len() == 2
+                && status.peers.iter().any(|p| p.state == PeerState::Online),
         }
     }
 

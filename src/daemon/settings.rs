@@ -321,6 +321,11 @@ impl Settings {
                 }
             }
         }
+        if !watchdogs.is_empty() && raw.node.len() == 2 {
+            return Err(invalid(
+                "watchdog fencing is unsafe in a two-node cluster: both halves of a split keep quorum (two_node) and neither would reset; fence through a BMC (redfish or ipmi), or add a third node".into(),
+            ));
+        }
         Ok(Self {
             fencing,
             watchdogs,
