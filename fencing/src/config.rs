@@ -67,6 +67,10 @@ pub struct DeviceConfig {
     pub timeout: Option<String>,
     #[serde(default)]
     pub retries: Option<u32>,
+    /// Static delay before this device fences (settles two-node races:
+    /// give it to the device that fences the node which should survive).
+    #[serde(default)]
+    pub delay: Option<String>,
     /// Device-specific keys (url, host, username, password_file, ...). A
     /// plain `password` is kept here too; callers must not print this map.
     #[serde(flatten)]

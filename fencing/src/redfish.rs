@@ -750,6 +750,7 @@ mod tests {
             kind: "redfish".into(),
             timeout: None,
             retries: None,
+            delay: None,
             settings: map,
         })
     }

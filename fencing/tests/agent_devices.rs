@@ -22,6 +22,7 @@ fn agent_cfg(agent: &str, params: &[(&str, toml::Value)]) -> DeviceConfig {
         kind: "agent".into(),
         timeout: Some("20s".into()),
         retries: Some(0),
+        delay: None,
         settings,
     }
 }

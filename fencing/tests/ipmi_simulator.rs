@@ -29,6 +29,7 @@ fn cfg(port: &str, extra: &[(&str, toml::Value)]) -> DeviceConfig {
         kind: "ipmi".into(),
         timeout: Some("3s".into()),
         retries: Some(1),
+        delay: None,
         settings,
     }
 }

@@ -23,6 +23,7 @@ fn native(port: &str, password: &str, action: FenceAction) -> (bool, Option<Powe
         kind: "ipmi".into(),
         timeout: Some("5s".into()),
         retries: Some(1),
+        delay: None,
         settings,
     };
     match device::open(&cfg).and_then(|mut d| d.execute(action)) {

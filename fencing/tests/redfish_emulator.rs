@@ -20,6 +20,7 @@ fn cfg(pairs: &[(&str, toml::Value)]) -> DeviceConfig {
         kind: "redfish".into(),
         timeout: Some("5s".into()),
         retries: Some(0),
+        delay: None,
         settings,
     }
 }

@@ -29,6 +29,7 @@ fn native(peer: &support::Peer, password: &str, action: FenceAction) -> (bool, O
         kind: "redfish".into(),
         timeout: Some("10s".into()),
         retries: Some(0),
+        delay: None,
         settings,
     };
     match device::open(&cfg).and_then(|mut d| d.execute(action)) {

@@ -322,6 +322,21 @@ fn random_unit() -> f64 {
     (mixed >> 11) as f64 / (1u64 << 53) as f64
 }
 
+/// A device's own `delay`, waited before it fences (not before unfencing).
+fn device_delay(dev: &DeviceConfig, action: FenceAction, no_delay: bool) -> anyhow::Result<()> {
+    if action == FenceAction::On || no_delay {
+        return Ok(());
+    }
+    if let Some(d) = &dev.delay {
+        let d = parse_duration("delay", d)?;
+        if !d.is_zero() {
+            println!("waiting {} ms (delay of device {})", d.as_millis(), dev.id);
+            std::thread::sleep(d);
+        }
+    }
+    Ok(())
+}
+
 fn fence_node(args: FenceArgs, node: String) -> anyhow::Result<ExitCode> {
     let section = load(&args.config)?;
     let action = match args.action {
@@ -375,7 +390,9 @@ fn fence_node(args: FenceArgs, node: String) -> anyhow::Result<ExitCode> {
     let outcome = run_levels(&node, &levels, |device_id| {
         let start_ms = now_ms();
         let res = match section.device(device_id) {
-            Some(dev) => run_device(dev, action).map_err(|e| format!("{e:#}")),
+            Some(dev) => device_delay(dev, action, args.no_delay)
+                .and_then(|()| run_device(dev, action))
+                .map_err(|e| format!("{e:#}")),
             None => Err(format!("device {device_id:?} is not defined")),
         };
         let record = HistoryRecord {

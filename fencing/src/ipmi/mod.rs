@@ -315,6 +315,7 @@ mod tests {
             kind: "ipmi".into(),
             timeout: None,
             retries: None,
+            delay: None,
             settings,
         })
     }
