@@ -386,3 +386,101 @@ fn builtin_filesystem_mount_monitor_forced_unmount() {
     assert!(!status.success(), "the holder was signalled: {status:?}");
     assert_eq!(exec("monitor")["rc"], 7);
 }
+
+/// IPv6 VIP: the kernel's duplicate address detection is waited for, an
+/// unsolicited neighbour advertisement overrides a stale neighbour entry on
+/// the peer, the VIP answers from the peer after start and not after stop,
+/// and an address another host holds makes start fail.
+#[test]
+fn builtin_ipaddr_ipv6_dad_and_neighbour_advertisement() {
+    if capture(&["id", "-u"]).trim() != "0" {
+        eprintln!("SKIP: needs root");
+        return;
+    }
+    let tmp = tmpdir("vip6");
+    let (_c, a, b, dev) = netns_pair("w", tmp.clone());
+    let peer_dev = format!("plx{}w1", std::process::id());
+    for (ns, d, addr) in [
+        (&a, &dev, "2001:db8:5::1/64"),
+        (&b, &peer_dev, "2001:db8:5::2/64"),
+    ] {
+        assert!(sh(&[
+            "ip", "-n", ns, "-6", "addr", "add", addr, "dev", d, "nodad"
+        ]));
+    }
+    let cfg = tmp.join("cluster.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[cluster]\nname = \"t\"\nstate_dir = \"{}\"\n[[primitive]]\nid = \"vip6\"\nagent = \"builtin:ipaddr\"\nparams = {{ ip = \"2001:db8:5::100\", cidr_netmask = 64, nic = \"{dev}\", arp_count = 2, arp_interval = 100 }}\n[[primitive]]\nid = \"taken6\"\nagent = \"builtin:ipaddr\"\nparams = {{ ip = \"2001:db8:5::2\", cidr_netmask = 64, nic = \"{dev}\" }}\n",
+            tmp.display()
+        ),
+    )
+    .unwrap();
+    // The peer believes the VIP lives at another MAC (a failed-over VIP).
+    assert!(sh(&[
+        "ip",
+        "-n",
+        &b,
+        "-6",
+        "neigh",
+        "replace",
+        "2001:db8:5::100",
+        "lladdr",
+        "02:00:00:00:00:99",
+        "dev",
+        &peer_dev,
+        "nud",
+        "stale"
+    ]));
+    let started = std::time::Instant::now();
+    let s = exec_in(&a, &cfg, "vip6", "start");
+    eprintln!("IPv6 VIP start with DAD took {:?}", started.elapsed());
+    assert_eq!(s["rc"], 0, "{s}");
+    let addrs = capture(&["ip", "-n", &a, "-6", "addr", "show", "dev", &dev]);
+    assert!(addrs.contains("2001:db8:5::100/64"), "{addrs}");
+    let vip_line = addrs
+        .lines()
+        .find(|l| l.contains("2001:db8:5::100/64"))
+        .unwrap_or_default();
+    assert!(
+        !vip_line.contains("tentative"),
+        "start returned before DAD: {addrs}"
+    );
+    assert_eq!(exec_in(&a, &cfg, "vip6", "monitor")["rc"], 0);
+    let own_mac = capture(&["ip", "-n", &a, "link", "show", "dev", &dev]);
+    let own_mac = own_mac
+        .split_whitespace()
+        .skip_while(|w| *w != "link/ether")
+        .nth(1)
+        .unwrap()
+        .to_string();
+    let neigh = capture(&["ip", "-n", &b, "-6", "neigh", "show", "2001:db8:5::100"]);
+    assert!(
+        neigh.contains(&own_mac),
+        "NA did not override the stale entry: {neigh}"
+    );
+    assert!(
+        answers(&b, "2001:db8:5::100"),
+        "IPv6 VIP answers from the peer"
+    );
+    assert_eq!(exec_in(&a, &cfg, "vip6", "stop")["rc"], 0);
+    assert_eq!(exec_in(&a, &cfg, "vip6", "monitor")["rc"], 7);
+    sh(&["ip", "-n", &b, "-6", "neigh", "flush", "all"]);
+    assert!(!answers(&b, "2001:db8:5::100"), "IPv6 VIP gone after stop");
+
+    let dup = exec_in(&a, &cfg, "taken6", "start");
+    assert_eq!(dup["rc"], 1, "{dup}");
+    assert!(
+        dup["exit_reason"]
+            .as_str()
+            .unwrap()
+            .contains("already in use"),
+        "{dup}"
+    );
+    let addrs = capture(&["ip", "-n", &a, "-6", "addr", "show", "dev", &dev]);
+    assert!(
+        !addrs.contains("2001:db8:5::2/"),
+        "duplicate left behind: {addrs}"
+    );
+}
