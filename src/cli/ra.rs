@@ -6,20 +6,22 @@ use anyhow::Context;
 use clap::Subcommand;
 
 use super::{EXIT_FAILED, EXIT_USAGE, OutputFormat};
+use crate::executor::catalog;
 use crate::executor::ocf::{AgentId, DEFAULT_OCF_ROOT, OcfRunner};
 
 #[derive(Debug, Subcommand)]
 pub enum RaCommand {
-    /// List installed agents (class: ocf; builtin and systemd are named as such).
+    /// List installed agents of every class, or of one.
     List {
-        /// Only this class (ocf, builtin).
+        /// Only this class (ocf, builtin, systemd, stonith).
         class: Option<String>,
         #[arg(long, value_enum, default_value_t)]
         output: OutputFormat,
     },
     /// Show an agent's description, parameters and actions.
     Info {
-        /// CLASS:PROVIDER:TYPE, e.g. ocf:heartbeat:IPaddr2.
+        /// CLASS:PROVIDER:TYPE or CLASS:TYPE, e.g. ocf:heartbeat:IPaddr2,
+        /// builtin:ipaddr, systemd:nginx.service, stonith:fence_ipmilan.
         agent: String,
         #[arg(long, value_enum, default_value_t)]
         output: OutputFormat,
@@ -34,13 +36,13 @@ fn runner() -> OcfRunner {
 pub fn run(cmd: RaCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         RaCommand::List { class, output } => {
-            if let Some(c) = class.as_deref()
-                && c != "ocf"
-            {
-                eprintln!("paceline: class {c:?} has no listable agents here; known classes: ocf");
-                return Ok(ExitCode::from(EXIT_USAGE));
-            }
-            let agents: Vec<String> = runner().list().iter().map(|a| a.to_string()).collect();
+            let agents = match catalog::list(&runner(), class.as_deref()) {
+                Ok(a) => a,
+                Err(e) => {
+                    eprintln!("paceline: {e}");
+                    return Ok(ExitCode::from(EXIT_USAGE));
+                }
+            };
             match output {
                 OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&agents)?),
                 OutputFormat::Text => agents.iter().for_each(|a| println!("{a}")),
@@ -49,21 +51,16 @@ pub fn run(cmd: RaCommand) -> anyhow::Result<ExitCode> {
         }
         RaCommand::Info { agent, output } => {
             let id = AgentId::parse(&agent).context("paceline ra info")?;
-            let r = runner();
-            if id.class != "ocf" {
-                eprintln!("paceline: only ocf agents can be described so far");
-                return Ok(ExitCode::from(EXIT_USAGE));
-            }
-            if !r.agent_path(&id).is_file() {
-                eprintln!(
-                    "paceline: agent {id} is not installed ({} does not exist)",
-                    r.agent_path(&id).display()
-                );
-                return Ok(ExitCode::from(EXIT_FAILED));
-            }
-            let Some(meta) = r.metadata(&id) else {
-                eprintln!("paceline: {id} did not print valid meta-data");
-                return Ok(ExitCode::from(EXIT_FAILED));
+            let meta = match catalog::describe(&runner(), &id) {
+                Ok(m) => m,
+                Err(e @ catalog::CatalogError::UnknownClass(_)) => {
+                    eprintln!("paceline: {e}");
+                    return Ok(ExitCode::from(EXIT_USAGE));
+                }
+                Err(e) => {
+                    eprintln!("paceline: {e}");
+                    return Ok(ExitCode::from(EXIT_FAILED));
+                }
             };
             match output {
                 OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&meta)?),

@@ -57,6 +57,10 @@ fn open_element(
         "resource-agent" => {
             meta.name = attr(e, "name").unwrap_or_default();
             meta.version = attr(e, "version");
+            // fence-agents put their one-line description here.
+            if let Some(d) = attr(e, "shortdesc") {
+                meta.shortdesc = d;
+            }
         }
         "parameter" => meta.parameters.push(Parameter {
             name: attr(e, "name").unwrap_or_default(),

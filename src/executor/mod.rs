@@ -4,6 +4,7 @@
 //! controller will publish. Resource classes live in their own modules.
 
 pub mod builtin;
+pub mod catalog;
 pub mod duration;
 pub mod filesystem;
 pub mod history;
