@@ -86,7 +86,15 @@ fn exec(
         runner.shim_dir = Some(shim_dir);
     }
     runner.attr_file = Some(state_dir.join("attributes.json"));
+    let history_file = state_dir.join("op-history.json");
+    match crate::executor::OpHistory::open(&history_file) {
+        Ok(h) => runner.history = std::sync::Arc::new(h),
+        Err(e) => eprintln!("paceline: warning: operation history not kept: {e}"),
+    }
     let r = runner.run(&a);
+    if let Some(e) = runner.history.last_save_error() {
+        eprintln!("paceline: warning: {e}");
+    }
     match output {
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&r)?),
         OutputFormat::Text => {

@@ -65,6 +65,68 @@ pub fn install_shims(dir: &Path, exe: &Path) -> Result<(), ExecError> {
 }
 
 /// If the program was invoked under a shim's name, runs that shim.
+/// Environment variable naming pacelined's API socket (for `crm_node`).
+pub const SOCKET_ENV: &str = "PACELINE_SOCKET";
+
+/// The membership as pacelined sees it, if it runs.
+fn cluster_status() -> Option<crate::api::ClusterStatusView> {
+    let socket = std::env::var_os(SOCKET_ENV)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(crate::daemon::settings::DEFAULT_SOCKET));
+    match crate::api::call(&socket, &crate::api::Request::Status) {
+        Ok(crate::api::Response::Status(s)) => Some(*s),
+        _ => None,
+    }
+}
+
+/// `crm_node` as Pacemaker's agents call it: `-n` name, `-i` id, `-q`
+/// quorum (1/0), `-l` "ID NAME STATE" per node, `-p` the partition's member
+/// names on one line. With pacelined running the answers are the cluster's
+/// membership; without it (an agent run by hand through `resource exec`)
+/// this node is alone and counts as quorate, as a one-node cluster would.
+fn crm_node(
+    args: &[String],
+    local: &str,
+    status: Option<&crate::api::ClusterStatusView>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> u8 {
+    use crate::membership::PeerState;
+    let option = args.first().map(String::as_str);
+    let text = match (option, status) {
+        (Some("-n" | "--name") | None, Some(s)) => s.node.clone(),
+        (Some("-n" | "--name") | None, None) => local.to_string(),
+        (Some("-i" | "--cluster-id"), Some(s)) => s.node_id.to_string(),
+        (Some("-i" | "--cluster-id"), None) => "1".to_string(),
+        (Some("-q" | "--quorum"), Some(s)) => if s.quorum.quorate { "1" } else { "0" }.to_string(),
+        (Some("-q" | "--quorum"), None) => "1".to_string(),
+        (Some("-l" | "--list"), Some(s)) => s
+            .nodes
+            .iter()
+            .map(|n| {
+                let state = match n.state {
+                    PeerState::Online => "member",
+                    PeerState::Offline | PeerState::Left => "lost",
+                };
+                format!("{} {} {state}", n.id, n.name)
+            })
+            .collect::<Vec<_>>()
+            .join("\n"),
+        (Some("-l" | "--list"), None) => format!("1 {local} member"),
+        (Some("-p" | "--partition"), Some(s)) => s.members.join(" "),
+        (Some("-p" | "--partition"), None) => local.to_string(),
+        (Some(o), _) => {
+            let _ = writeln!(
+                err,
+                "crm_node: unsupported option {o} (supported: -n, -i, -q, -l, -p)"
+            );
+            return EXIT_USAGE;
+        }
+    };
+    let _ = writeln!(out, "{text}");
+    0
+}
+
 pub fn dispatch(argv0: &str, args: &[String]) -> Option<u8> {
     let name = Path::new(argv0).file_name()?.to_str()?;
     if !SHIM_NAMES.contains(&name) {
@@ -153,28 +215,8 @@ pub fn run_shim(
     err: &mut dyn Write,
 ) -> u8 {
     if shim == "crm_node" {
-        return match args.first().map(String::as_str) {
-            Some("-n" | "--name") | None => {
-                let _ = writeln!(out, "{local}");
-                0
-            }
-            Some("-q" | "--quorum") => {
-                let _ = writeln!(out, "1");
-                0
-            }
-            Some("-l" | "--list" | "-p" | "--partition") => {
-                let _ = writeln!(out, "{local}");
-                0
-            }
-            Some("-i" | "--cluster-id") => {
-                let _ = writeln!(out, "1");
-                0
-            }
-            Some(o) => {
-                let _ = writeln!(err, "crm_node: unsupported option {o}");
-                EXIT_USAGE
-            }
-        };
+        let status = cluster_status();
+        return crm_node(args, local, status.as_ref(), out, err);
     }
     let mut req = match parse(shim, args) {
         Ok(r) => r,
@@ -275,7 +317,63 @@ mod tests {
             0
         );
         assert_eq!(read_attributes(&f)["n1"]["master-db"], "10");
-        assert_eq!(call("crm_node", &["-n"], &f), (0, "n1\n".into()));
         let _ = std::fs::remove_dir_all(dir);
+    }
+
+    fn node_call(args: &[&str], status: Option<&crate::api::ClusterStatusView>) -> (u8, String) {
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let rc = crm_node(&args, "n1", status, &mut out, &mut err);
+        (rc, String::from_utf8_lossy(&out).into_owned())
+    }
+
+    #[test]
+    fn crm_node_answers_from_the_membership_or_alone() {
+        use crate::api::{ClusterStatusView, NodeView};
+        use crate::membership::PeerState;
+        assert_eq!(node_call(&["-n"], None), (0, "n1\n".into()));
+        assert_eq!(node_call(&["-q"], None), (0, "1\n".into()));
+        assert_eq!(node_call(&["-l"], None), (0, "1 n1 member\n".into()));
+        let view = |id, name: &str, state| NodeView {
+            name: name.into(),
+            id,
+            state,
+            links: Vec::new(),
+            local: id == 2,
+        };
+        let status = ClusterStatusView {
+            cluster: "c".into(),
+            node: "node2".into(),
+            node_id: 2,
+            view_id: 7,
+            members: vec!["node2".into(), "node3".into()],
+            nodes: vec![
+                view(1, "node1", PeerState::Offline),
+                view(2, "node2", PeerState::Online),
+                view(3, "node3", PeerState::Online),
+            ],
+            quorum: crate::membership::QuorumStatus {
+                quorate: false,
+                total_votes: 2,
+                expected_votes: 3,
+                quorum: 2,
+                waiting_for_all: false,
+                unblocked: None,
+                reason: String::new(),
+            },
+            wire: Default::default(),
+            incompatible: Vec::new(),
+            pauses: 0,
+            warnings: Vec::new(),
+        };
+        assert_eq!(node_call(&["-n"], Some(&status)).1, "node2\n");
+        assert_eq!(node_call(&["-i"], Some(&status)).1, "2\n");
+        assert_eq!(node_call(&["-q"], Some(&status)).1, "0\n");
+        assert_eq!(node_call(&["-p"], Some(&status)).1, "node2 node3\n");
+        assert_eq!(
+            node_call(&["-l"], Some(&status)).1,
+            "1 node1 lost\n2 node2 member\n3 node3 member\n"
+        );
+        assert_eq!(node_call(&["--bogus"], None).0, EXIT_USAGE);
     }
 }
