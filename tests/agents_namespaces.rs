@@ -484,3 +484,139 @@ fn builtin_ipaddr_ipv6_dad_and_neighbour_advertisement() {
         "duplicate left behind: {addrs}"
     );
 }
+
+/// Stops (SIGCONT + kill) a FUSE server the test started, also on panic.
+struct FuseServer(std::process::Child);
+impl Drop for FuseServer {
+    fn drop(&mut self) {
+        let pid = nix::unistd::Pid::from_raw(self.0.id() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGCONT);
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A network-style filesystem whose server stops answering: a FUSE mount
+/// (bindfs) whose daemon is SIGSTOPped hangs every access, as a stale NFS
+/// mount does. The monitor must fail within check_timeout, not hang. (This
+/// kernel has no NFS client, see ARCHITECTURE.md; FUSE stands in for it.)
+#[test]
+fn builtin_filesystem_monitor_fails_fast_on_a_hung_mount() {
+    if capture(&["id", "-u"]).trim() != "0" || !Path::new("/usr/bin/bindfs").exists() {
+        eprintln!("SKIP: needs root and bindfs");
+        return;
+    }
+    let tmp = tmpdir("hung");
+    let (src, mnt) = (tmp.join("export"), tmp.join("mnt"));
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::create_dir_all(&mnt).unwrap();
+    std::fs::write(src.join("file"), "data").unwrap();
+    let (_c, hpid) = mount_namespace(&tmp);
+    let server = FuseServer(
+        Command::new("nsenter")
+            .args(["-t", &hpid.to_string(), "-m", "--", "bindfs", "-f"])
+            .arg(&src)
+            .arg(&mnt)
+            .spawn()
+            .unwrap(),
+    );
+    let mounted = || {
+        std::fs::read_to_string(format!("/proc/{hpid}/mounts"))
+            .unwrap_or_default()
+            .contains(&mnt.display().to_string())
+    };
+    for _ in 0..100 {
+        if mounted() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(mounted(), "bindfs did not mount");
+    let cfg = tmp.join("cluster.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[cluster]\nname = \"t\"\nstate_dir = \"{}\"\n[[primitive]]\nid = \"share\"\nagent = \"builtin:filesystem\"\nparams = {{ device = \"{}\", directory = \"{}\", fstype = \"fuse.bindfs\", check_timeout = \"1s\" }}\n",
+            tmp.display(),
+            src.display(),
+            mnt.display()
+        ),
+    )
+    .unwrap();
+    let monitor = || -> (serde_json::Value, Duration) {
+        let t = std::time::Instant::now();
+        let out = Command::new("nsenter")
+            .args(["-t", &hpid.to_string(), "-m", "--"])
+            .arg(env!("CARGO_BIN_EXE_paceline"))
+            .args(["resource", "exec", "--config"])
+            .arg(&cfg)
+            .args(["share", "monitor", "--output", "json"])
+            .output()
+            .unwrap();
+        let v = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+        (v, t.elapsed())
+    };
+    let (ok, _) = monitor();
+    assert_eq!(ok["rc"], 0, "{ok}");
+    let pid = nix::unistd::Pid::from_raw(server.0.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGSTOP).unwrap();
+    let (hung, took) = monitor();
+    assert_eq!(hung["rc"], 1, "{hung}");
+    assert!(
+        hung["exit_reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("did not answer"),
+        "{hung}"
+    );
+    assert!(took < Duration::from_secs(5), "monitor took {took:?}");
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGCONT).unwrap();
+    let (back, _) = monitor();
+    assert_eq!(
+        back["rc"], 0,
+        "recovers when the server answers again: {back}"
+    );
+}
+
+/// A network filesystem this node cannot mount is "not installed" (rc 5,
+/// so the resource is kept off the node), with the package to install.
+#[test]
+fn builtin_filesystem_without_a_mount_helper_is_not_installed() {
+    if Path::new("/sbin/mount.glusterfs").exists()
+        || Path::new("/usr/sbin/mount.glusterfs").exists()
+    {
+        eprintln!("SKIP: glusterfs-client is installed here");
+        return;
+    }
+    let tmp = tmpdir("gl");
+    let _c = Cleanup {
+        tmp: tmp.clone(),
+        netns: vec![],
+        holder: None,
+    };
+    let cfg = tmp.join("cluster.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[cluster]\nname = \"t\"\nstate_dir = \"{0}\"\n[[primitive]]\nid = \"g\"\nagent = \"builtin:filesystem\"\nparams = {{ device = \"server1:/vol0\", directory = \"{0}/m\", fstype = \"glusterfs\", options = \"backup-volfile-servers=server2\" }}\n",
+            tmp.display()
+        ),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_paceline"))
+        .args(["resource", "exec", "--config"])
+        .arg(&cfg)
+        .args(["g", "start", "--output", "json"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["rc"], 5, "{v}");
+    assert!(
+        v["exit_reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("glusterfs-client"),
+        "{v}"
+    );
+}

@@ -112,6 +112,39 @@ fn uses_helper(fstype: &str) -> bool {
     fstype.starts_with("nfs") || fstype == "glusterfs" || fstype == "cifs" || fstype == "auto"
 }
 
+/// What this node lacks to mount `fstype`: the mount helper (from which
+/// Debian package) or the kernel's support for the filesystem.
+fn missing_support(fstype: &str) -> Option<String> {
+    let (helper, package, kernel) = match fstype {
+        "nfs" => ("mount.nfs", "nfs-common", "nfs"),
+        "nfs4" => ("mount.nfs4", "nfs-common", "nfs4"),
+        "glusterfs" => ("mount.glusterfs", "glusterfs-client", "fuse"),
+        "cifs" => ("mount.cifs", "cifs-utils", "cifs"),
+        _ => return None,
+    };
+    let has_helper = ["/sbin", "/usr/sbin", "/bin", "/usr/bin"]
+        .iter()
+        .any(|d| Path::new(d).join(helper).exists());
+    if !has_helper {
+        return Some(format!(
+            "{helper} is not installed: install {package} to mount {fstype} filesystems"
+        ));
+    }
+    let filesystems = std::fs::read_to_string("/proc/filesystems").unwrap_or_default();
+    let in_kernel = filesystems
+        .lines()
+        .any(|l| l.split_whitespace().last() == Some(kernel));
+    // Modules load on demand on most kernels; only say so when they cannot.
+    let can_load =
+        Path::new("/proc/sys/kernel/modprobe").exists() && Path::new("/lib/modules").exists();
+    if !in_kernel && !can_load {
+        return Some(format!(
+            "this kernel has no {kernel} support and cannot load modules: {fstype} cannot be mounted on this node"
+        ));
+    }
+    None
+}
+
 fn start(p: &FsParams) -> Outcome {
     if is_mounted(&p.directory) {
         return Outcome::ok();
@@ -121,6 +154,11 @@ fn start(p: &FsParams) -> Outcome {
             OcfRc::ERR_PERM,
             format!("cannot create mount point {}: {e}", p.directory.display()),
         );
+    }
+    if let Some(missing) = missing_support(&p.fstype) {
+        // Not installed here: rc 5 keeps the resource off this node instead
+        // of retrying a mount that cannot work.
+        return Outcome::fail(OcfRc::ERR_INSTALLED, missing);
     }
     if uses_helper(&p.fstype) {
         let mut cmd = Command::new("mount");
