@@ -220,5 +220,39 @@ fn pgsql_standby_follows_promote_demote_and_score() {
         sql(&s, base, "select count(*) from t") == "20001"
     });
     assert_eq!(run(&s, 0, "monitor").0, 0);
+
+    // Failover after a crash, with diverged histories: n1 (standby) is
+    // down while the primary n2 commits rows n1 never receives, then n2
+    // loses power. n1 is promoted. n2 comes back as a standby: its WAL has
+    // the lost commits past the fork, so it can only follow n1 after a
+    // pg_rewind, which its start must do.
+    assert_eq!(run(&s, 0, "stop").0, 0);
+    sql(&s, base + 1, "insert into t select generate_series(1, 50)");
+    let crash = as_pg(&[
+        bin.join("pg_ctl").to_str().unwrap(),
+        "-D",
+        db.to_str().unwrap(),
+        "-m",
+        "immediate",
+        "stop",
+    ]);
+    assert!(crash.status.success(), "{crash:?}");
+    assert_eq!(run(&s, 0, "start").0, 0);
+    assert_eq!(run(&s, 0, "promote").0, 0);
+    sql(&s, base, "insert into t values (-1)");
+    let (rc, res) = run(&s, 1, "start");
+    assert_eq!(rc, 0, "{res:?}");
+    let log = std::fs::read_to_string(db.join("paceline.log")).unwrap_or_default();
+    assert!(log.contains("pg_rewind from"), "start did not rewind:\n{log}");
+    wait_for("the rewound n2 to follow n1", || {
+        run(&s, 1, "monitor");
+        sql(&s, base + 1, "select count(*) from t") == "20002"
+    });
+    assert_eq!(
+        sql(&s, base + 1, "select count(*) from t where x = -1"),
+        "1",
+        "n2 has n1's new row"
+    );
+    assert_eq!(run(&s, 1, "monitor").0, 0);
     s.runners.reverse(); // stop the standby first
 }
