@@ -28,7 +28,7 @@ fn cfg(port: &str, extra: &[(&str, toml::Value)]) -> DeviceConfig {
         id: "ipmi".into(),
         kind: "ipmi".into(),
         timeout: Some("3s".into()),
-        retries: Some(1),
+        retries: Some(0),
         delay: None,
         settings,
     }

@@ -22,7 +22,7 @@ fn native(port: &str, password: &str, action: FenceAction) -> (bool, Option<Powe
         id: "ipmi".into(),
         kind: "ipmi".into(),
         timeout: Some("5s".into()),
-        retries: Some(1),
+        retries: Some(0),
         delay: None,
         settings,
     };
