@@ -243,7 +243,10 @@ fn pgsql_standby_follows_promote_demote_and_score() {
     let (rc, res) = run(&s, 1, "start");
     assert_eq!(rc, 0, "{res:?}");
     let log = std::fs::read_to_string(db.join("paceline.log")).unwrap_or_default();
-    assert!(log.contains("pg_rewind from"), "start did not rewind:\n{log}");
+    assert!(
+        log.contains("pg_rewind from"),
+        "start did not rewind:\n{log}"
+    );
     wait_for("the rewound n2 to follow n1", || {
         run(&s, 1, "monitor");
         sql(&s, base + 1, "select count(*) from t") == "20002"

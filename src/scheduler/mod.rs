@@ -771,116 +771,9 @@ impl<'a> Ctx<'a> {
         let order = self.colocation_order(&units, order);
         let fencing = self.config.properties.stonith_enabled;
         for &ui in &order {
-            let mut scores = vec![Score::ZERO; n];
             let mut why = Vec::new();
             let unit = &units[ui];
-            let mut ids: Vec<&str> = vec![unit.id.as_str()];
-            for m in &unit.members {
-                ids.push(&m.prim.id);
-            }
-            if !self.config.properties.symmetric_cluster {
-                let mut allowed = vec![false; n];
-                for li in self.candidate_locations(&ids) {
-                    let loc = &self.config.locations[li];
-                    let hit = match &loc.target {
-                        LocationTarget::Resource(r) => ids.contains(&r.as_str()),
-                        LocationTarget::Pattern(p) => {
-                            ids.iter().any(|id| rules::pattern_matches(p, id))
-                        }
-                        LocationTarget::Sets(sets) => sets
-                            .iter()
-                            .any(|s| s.resources.iter().any(|r| ids.contains(&r.as_str()))),
-                    };
-                    if !hit {
-                        continue;
-                    }
-                    match &loc.placement {
-                        LocationPlacement::Node { node, score } if !score.is_minus_infinity() => {
-                            if let Some(&i) = self.node_index.get(node) {
-                                allowed[i] = true;
-                            }
-                        }
-                        LocationPlacement::Rules(rs) => {
-                            for (i, nd) in self.nodes.iter().enumerate() {
-                                if rs.iter().any(|r| {
-                                    rules::eval(r, &nd.attrs, &nd.uname, self.now)
-                                        && !rules::rule_score(r, &nd.attrs).is_minus_infinity()
-                                }) {
-                                    allowed[i] = true;
-                                }
-                            }
-                        }
-                        _ => {}
-                    }
-                }
-                for i in 0..n {
-                    if !allowed[i] {
-                        scores[i] = Score::MINUS_INFINITY;
-                    }
-                }
-            }
-            self.location_scores(unit, &ids, &mut scores, &mut why);
-            for (i, nd) in self.nodes.iter().enumerate() {
-                if !nd.can_host() {
-                    scores[i] = Score::MINUS_INFINITY;
-                    why.push(format!(
-                        "{}: node {} cannot host resources ({:?}{}{})",
-                        unit.id,
-                        nd.uname,
-                        nd.condition,
-                        if nd.standby { ", standby" } else { "" },
-                        if nd.shutdown { ", shutting down" } else { "" }
-                    ));
-                }
-            }
-            // Stickiness and failures of every member.
-            let mut first_banned = unit.members.len();
-            for (mi, m) in unit.members.iter().enumerate() {
-                for (node, obs) in &m.current {
-                    if let Some(&i) = self.node_index.get(node) {
-                        if !obs.failed {
-                            scores[i] += unit.stickiness;
-                            if unit.stickiness.value() != 0 {
-                                why.push(format!(
-                                    "{}: stickiness {} on {}",
-                                    m.display, unit.stickiness, node
-                                ));
-                            }
-                        }
-                    }
-                }
-                if let Some(list) = self.history.get(&m.prim.id) {
-                    for (node, _, obs) in list {
-                        if obs.hard_ban {
-                            if let Some(&i) = self.node_index.get(node) {
-                                if mi == 0 {
-                                    scores[i] = Score::MINUS_INFINITY;
-                                }
-                                why.push(format!(
-                                    "{}: a hard error on {} bans it there",
-                                    m.display, node
-                                ));
-                            }
-                        }
-                    }
-                }
-                let thr = self.migration_threshold(&m.prim.meta);
-                for (i, nd) in self.nodes.iter().enumerate() {
-                    let fc = self.fail_count(&m.display, &nd.uname, &m.prim.meta);
-                    if fc > 0 && fc >= thr {
-                        // Only the first member's ban moves the group; later
-                        // members just stop (with those after them).
-                        if mi == 0 {
-                            scores[i] = Score::MINUS_INFINITY;
-                        }
-                        why.push(format!(
-                            "{}: fail count {} reached migration-threshold {} on {}",
-                            m.display, fc, thr, nd.uname
-                        ));
-                        first_banned = first_banned.min(mi);
-                    }
-                }
-            }
+            let (mut scores, first_banned) = self.own_scores(unit, &mut why);
             // Colocation with already placed primaries.
             self.apply_colocations(&units, ui, &mut scores, &mut why);
             self.dependent_influence(&units, ui, &mut scores, &mut why);
@@ -952,7 +845,7 @@ impl<'a> Ctx<'a> {
             }
             unit.placed = best.map(|i| self.nodes[i].uname.clone());
             unit.no_quorum = no_quorum;
-            unit.runnable = if best.is_some() { first_banned } else { 0 };
+            unit.runnable = best.map_or(0, |i| first_banned[i]);
             // Members with target-role Stopped cut the group short.
             if let Some(p) = unit
                 .members
@@ -981,6 +874,125 @@ impl<'a> Ctx<'a> {
                 .extend(why);
         }
         self.emit(&units);
+    }
+
+    /// A unit's own node scores, before any colocation: the symmetric or
+    /// opt-in default, locations, nodes that cannot host, stickiness, hard
+    /// errors and migration-threshold bans. Also, per node, the index of the
+    /// first member a failure bans there (the group runs up to it).
+    fn own_scores(&self, unit: &Unit<'a>, why: &mut Vec<String>) -> (Vec<Score>, Vec<usize>) {
+        let n = self.nodes.len();
+        let mut scores = vec![Score::ZERO; n];
+        let mut ids: Vec<&str> = vec![unit.id.as_str()];
+        for m in &unit.members {
+            ids.push(&m.prim.id);
+        }
+        if !self.config.properties.symmetric_cluster {
+            let mut allowed = vec![false; n];
+            for li in self.candidate_locations(&ids) {
+                let loc = &self.config.locations[li];
+                let hit = match &loc.target {
+                    LocationTarget::Resource(r) => ids.contains(&r.as_str()),
+                    LocationTarget::Pattern(p) => {
+                        ids.iter().any(|id| rules::pattern_matches(p, id))
+                    }
+                    LocationTarget::Sets(sets) => sets
+                        .iter()
+                        .any(|s| s.resources.iter().any(|r| ids.contains(&r.as_str()))),
+                };
+                if !hit {
+                    continue;
+                }
+                match &loc.placement {
+                    LocationPlacement::Node { node, score } if !score.is_minus_infinity() => {
+                        if let Some(&i) = self.node_index.get(node) {
+                            allowed[i] = true;
+                        }
+                    }
+                    LocationPlacement::Rules(rs) => {
+                        for (i, nd) in self.nodes.iter().enumerate() {
+                            if rs.iter().any(|r| {
+                                rules::eval(r, &nd.attrs, &nd.uname, self.now)
+                                    && !rules::rule_score(r, &nd.attrs).is_minus_infinity()
+                            }) {
+                                allowed[i] = true;
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            for i in 0..n {
+                if !allowed[i] {
+                    scores[i] = Score::MINUS_INFINITY;
+                }
+            }
+        }
+        self.location_scores(unit, &ids, &mut scores, why);
+        for (i, nd) in self.nodes.iter().enumerate() {
+            if !nd.can_host() {
+                scores[i] = Score::MINUS_INFINITY;
+                why.push(format!(
+                    "{}: node {} cannot host resources ({:?}{}{})",
+                    unit.id,
+                    nd.uname,
+                    nd.condition,
+                    if nd.standby { ", standby" } else { "" },
+                    if nd.shutdown { ", shutting down" } else { "" }
+                ));
+            }
+        }
+        // Stickiness and failures of every member.
+        // Per node: the first member a failure bans there (the group runs
+        // up to it on that node).
+        let mut first_banned = vec![unit.members.len(); n];
+        for (mi, m) in unit.members.iter().enumerate() {
+            for (node, obs) in &m.current {
+                if let Some(&i) = self.node_index.get(node) {
+                    if !obs.failed {
+                        scores[i] += unit.stickiness;
+                        if unit.stickiness.value() != 0 {
+                            why.push(format!(
+                                "{}: stickiness {} on {}",
+                                m.display, unit.stickiness, node
+                            ));
+                        }
+                    }
+                }
+            }
+            if let Some(list) = self.history.get(&m.prim.id) {
+                for (node, _, obs) in list {
+                    if obs.hard_ban {
+                        if let Some(&i) = self.node_index.get(node) {
+                            if mi == 0 {
+                                scores[i] = Score::MINUS_INFINITY;
+                            }
+                            why.push(format!(
+                                "{}: a hard error on {} bans it there",
+                                m.display, node
+                            ));
+                        }
+                    }
+                }
+            }
+            let thr = self.migration_threshold(&m.prim.meta);
+            for (i, nd) in self.nodes.iter().enumerate() {
+                let fc = self.fail_count(&m.display, &nd.uname, &m.prim.meta);
+                if fc > 0 && fc >= thr {
+                    // Only the first member's ban moves the group; later
+                    // members just stop (with those after them).
+                    if mi == 0 {
+                        scores[i] = Score::MINUS_INFINITY;
+                    }
+                    why.push(format!(
+                        "{}: fail count {} reached migration-threshold {} on {}",
+                        m.display, fc, thr, nd.uname
+                    ));
+                    first_banned[i] = first_banned[i].min(mi);
+                }
+            }
+        }
+        (scores, first_banned)
     }
 
     /// Orders units so that colocation primaries come before dependents.
@@ -1035,53 +1047,104 @@ impl<'a> Ctx<'a> {
         out
     }
 
-    /// Dependents colocated with this unit pull it towards their preferred nodes.
+    /// Dependents colocated with this unit pull it towards their preferred
+    /// nodes, as Pacemaker merges node scores along colocation chains: each
+    /// dependent's own scores (and, recursively, its own dependents')
+    /// scaled by colocation score / INFINITY. A merge that would leave no
+    /// node able to run the unit is rolled back (that dependent then just
+    /// cannot follow).
     fn dependent_influence(
         &self,
         units: &[Unit<'a>],
         ui: usize,
-        scores: &mut [Score],
+        scores: &mut Vec<Score>,
+        why: &mut Vec<String>,
+    ) {
+        if units[ui].clone.is_some() {
+            return;
+        }
+        let mut visiting = vec![false; units.len()];
+        visiting[ui] = true;
+        self.merge_dependents(units, ui, 1.0, scores, &mut visiting, why);
+    }
+
+    fn merge_dependents(
+        &self,
+        units: &[Unit<'a>],
+        ui: usize,
+        factor: f64,
+        work: &mut Vec<Score>,
+        visiting: &mut [bool],
         why: &mut Vec<String>,
     ) {
         let unit = &units[ui];
         let mine = |id: &str| unit.id == id || unit.members.iter().any(|m| m.prim.id == id);
+        let mut deps: Vec<(i64, usize, usize)> = Vec::new();
         for ci in self.candidate_colocations(unit) {
             let c = &self.config.colocations[ci];
             let (Some(r), Some(w)) = (&c.rsc, &c.with_rsc) else {
                 continue;
             };
-            if unit.clone.is_some()
-                || !mine(w)
-                || mine(r)
-                || c.score.value() <= 0
-                || c.influence == Some(false)
+            if !mine(w) || mine(r) || c.score.value() == 0 || c.influence == Some(false) {
+                continue;
+            }
+            if c.rsc_role.is_some_and(|x| x == Role::Promoted)
+                || c.with_rsc_role.is_some_and(|x| x == Role::Promoted)
             {
                 continue;
             }
-            let Some(dep) = self.units_named(r).first().map(|&j| &units[j]) else {
+            let Some(&j) = self.units_named(r).first() else {
                 continue;
             };
-            if dep.placed.is_some() {
+            let dep = &units[j];
+            if visiting[j] || dep.placed.is_some() || dep.clone.is_some() {
                 continue;
             }
-            let mut ids: Vec<&str> = vec![dep.id.as_str()];
-            ids.extend(dep.members.iter().map(|m| m.prim.id.as_str()));
-            let mut dep_scores = vec![Score::ZERO; scores.len()];
+            deps.push((dep.priority, ci, j));
+        }
+        // Higher-priority dependents first; ties keep configuration order.
+        deps.sort_by_key(|&(prio, ci, _)| (-prio, ci));
+        for (_, ci, j) in deps {
+            let c = &self.config.colocations[ci];
+            let f = factor * c.score.value() as f64 / INFINITY as f64;
             let mut ignored = Vec::new();
-            self.location_scores(dep, &ids, &mut dep_scores, &mut ignored);
-            for (i, s) in dep_scores.iter().enumerate() {
-                if s.value() != 0 && !s.is_minus_infinity() {
-                    let add = if c.score.is_plus_infinity() {
-                        *s
-                    } else {
-                        s.scaled(c.score.value(), INFINITY)
-                    };
-                    scores[i] += add;
-                    why.push(format!(
-                        "{}: dependent {} (colocation {}) adds {} on {}",
-                        unit.id, r, c.id, add, self.nodes[i].uname
-                    ));
+            let (dep_scores, _) = self.own_scores(&units[j], &mut ignored);
+            let mut trial = work.clone();
+            for (t, d) in trial.iter_mut().zip(&dep_scores) {
+                // A dependent's dislike scaled by an anti-colocation would
+                // turn into a liking; Pacemaker skips those.
+                if f < 0.0 && d.value() < 0 {
+                    continue;
                 }
+                let add = if d.is_infinite() && f.abs() >= 1.0 {
+                    if (d.value() > 0) == (f > 0.0) {
+                        Score::INFINITY
+                    } else {
+                        Score::MINUS_INFINITY
+                    }
+                } else {
+                    Score::new((d.value() as f64 * f) as i64)
+                };
+                *t += add;
+            }
+            visiting[j] = true;
+            self.merge_dependents(units, j, f, &mut trial, visiting, why);
+            visiting[j] = false;
+            let runnable = trial
+                .iter()
+                .zip(&self.nodes)
+                .any(|(s, nd)| s.value() >= 0 && nd.can_host());
+            if runnable {
+                why.push(format!(
+                    "{}: dependent {} (colocation {}, factor {f:.2}) merged into its scores",
+                    unit.id, units[j].id, c.id
+                ));
+                *work = trial;
+            } else {
+                why.push(format!(
+                    "{}: dependent {} (colocation {}) ignored: following it would leave no node",
+                    unit.id, units[j].id, c.id
+                ));
             }
         }
     }
