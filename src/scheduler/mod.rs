@@ -813,11 +813,18 @@ impl<'a> Ctx<'a> {
                 best = match best {
                     None => Some(i),
                     Some(b) => {
+                        // Pacemaker's node order: score, then fewer
+                        // resources assigned so far (balance), then the
+                        // node the resource is active on.
+                        let on_current = |k: usize| {
+                            current_node.as_deref() == Some(self.nodes[k].uname.as_str())
+                        };
                         let better = s > scores[b]
                             || (s == scores[b]
-                                && current_node.as_deref() != Some(self.nodes[b].uname.as_str())
-                                && (current_node.as_deref() == Some(self.nodes[i].uname.as_str())
-                                    || self.assigned[i] < self.assigned[b]));
+                                && (self.assigned[i] < self.assigned[b]
+                                    || (self.assigned[i] == self.assigned[b]
+                                        && on_current(i)
+                                        && !on_current(b))));
                         if better { Some(i) } else { Some(b) }
                     }
                 };
@@ -950,12 +957,12 @@ impl<'a> Ctx<'a> {
             for (node, obs) in &m.current {
                 if let Some(&i) = self.node_index.get(node) {
                     if !obs.failed {
-                        scores[i] += unit.stickiness;
-                        if unit.stickiness.value() != 0 {
-                            why.push(format!(
-                                "{}: stickiness {} on {}",
-                                m.display, unit.stickiness, node
-                            ));
+                        // A member's own stickiness overrides what it
+                        // inherits from its group or clone.
+                        let sticky = m.prim.meta.stickiness.unwrap_or(unit.stickiness);
+                        scores[i] += sticky;
+                        if sticky.value() != 0 {
+                            why.push(format!("{}: stickiness {} on {}", m.display, sticky, node));
                         }
                     }
                 }
