@@ -1375,8 +1375,14 @@ impl<'a> Ctx<'a> {
                     .iter()
                     .any(|&i| outs[i].runnable && outs[i].target.is_some());
                 let first_starting = fi.iter().any(|&i| outs[i].starts());
-                // Pacemaker leaves a running `then` alone while `first` still runs somewhere.
-                let first_active = fi.iter().any(|&i| !outs[i].current.is_empty());
+                // A `first` that is active but unmanaged keeps running where
+                // it is, and a running `then` stays with it. A `first` that
+                // is stopping takes a running `then` down with it, unless
+                // the order is not symmetrical (then only starts wait).
+                let symmetrical = ord.symmetrical.unwrap_or(true);
+                let first_active = fi
+                    .iter()
+                    .any(|&i| !outs[i].current.is_empty() && (!outs[i].managed || !symmetrical));
                 // New instances of a cloned `first` do not restart `then`.
                 let first_is_clone = fi.iter().any(|&i| outs[i].display.contains(':'));
                 for &i in ti {
