@@ -23,6 +23,13 @@ fn expected_rc(op: &OpRecord) -> i32 {
 
 /// Replays the history in call order; recurring monitors only matter when they failed.
 pub fn observe(h: &ResourceHistory) -> Observed {
+    observe_ignoring(h, &[])
+}
+
+/// As `observe`, with the operations whose failures are configured to be
+/// ignored (`on-fail=ignore`, as (name, interval)): such a failure leaves the
+/// resource as the operation would have on success.
+pub fn observe_ignoring(h: &ResourceHistory, ignored: &[(String, u64)]) -> Observed {
     let mut ops: Vec<&OpRecord> = h.ops.iter().collect();
     // Pending operations (call-id -1) happened last.
     ops.sort_by_key(|o| (o.call_id < 0, o.call_id, o.last_rc_change.unwrap_or(0)));
@@ -53,6 +60,24 @@ pub fn observe(h: &ResourceHistory) -> Observed {
             191 => rc::RUNNING_PROMOTED,
             c => c,
         };
+        // Hard errors (invalid or missing configuration, not installed) are
+        // never ignored: Pacemaker recovers from them whatever on-fail says.
+        let hard = matches!(code, 2 | 5 | 6) || op.op_status == 7;
+        if code != expected_rc(op)
+            && !hard
+            && ignored
+                .iter()
+                .any(|(n, i)| n == name && *i == op.interval_ms)
+        {
+            match name {
+                "stop" | "migrate_to" => obs.role = Role::Stopped,
+                "start" | "migrate_from" => obs.role = Role::Started,
+                "promote" => obs.role = Role::Promoted,
+                "demote" => obs.role = Role::Unpromoted,
+                _ => {}
+            }
+            continue;
+        }
         if matches!(code, 3..=5) {
             obs.hard_ban = true;
         }
@@ -88,6 +113,15 @@ pub fn observe(h: &ResourceHistory) -> Observed {
             },
             "monitor" => {
                 if code == rc::OK || code == rc::RUNNING_PROMOTED {
+                    // A recurring monitor that found it running proves it
+                    // runs, whatever the (possibly cleaned) start record says.
+                    if obs.role == Role::Stopped {
+                        obs.role = if code == rc::OK {
+                            Role::Started
+                        } else {
+                            Role::Promoted
+                        };
+                    }
                     if !ok {
                         // A monitor expected to find the resource in another role.
                         fail(&mut obs, op);
@@ -120,6 +154,10 @@ pub fn observe(h: &ResourceHistory) -> Observed {
                     obs.role = Role::Stopped;
                     obs.failed = false;
                 } else {
+                    // A stop that failed leaves the resource active there.
+                    if obs.role == Role::Stopped {
+                        obs.role = Role::Started;
+                    }
                     fail(&mut obs, op);
                 }
             }

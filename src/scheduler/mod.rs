@@ -312,6 +312,37 @@ fn instance_of(id: &str) -> Option<u32> {
 }
 
 /// Computes the plan for `config` in `status` at time `now` (seconds since the epoch).
+/// The operations of primitive `id` whose failures are ignored
+/// (`on-fail=ignore`), as (name, interval).
+fn ignored_failures(config: &ClusterConfig, id: &str) -> Vec<(String, u64)> {
+    fn from(p: &Primitive) -> Vec<(String, u64)> {
+        p.operations
+            .iter()
+            .filter(|o| o.on_fail == Some(OnFail::Ignore))
+            .map(|o| (o.name.clone(), o.interval_ms))
+            .collect()
+    }
+    fn in_group(g: &Group, id: &str) -> Option<Vec<(String, u64)>> {
+        g.members.iter().find(|p| p.id == id).map(from)
+    }
+    for r in &config.resources {
+        let found = match r {
+            Resource::Primitive(p) if p.id == id => Some(from(p)),
+            Resource::Group(g) => in_group(g, id),
+            Resource::Clone(c) => match &c.child {
+                CloneChild::Primitive(p) if p.id == id => Some(from(p)),
+                CloneChild::Group(g) => in_group(g, id),
+                _ => None,
+            },
+            _ => None,
+        };
+        if let Some(f) = found {
+            return f;
+        }
+    }
+    Vec::new()
+}
+
 pub fn schedule(config: &ClusterConfig, status: &ClusterStatus, now: i64) -> Plan {
     let nodes = node_views(config, status);
     let node_index = nodes
@@ -334,7 +365,7 @@ pub fn schedule(config: &ClusterConfig, status: &ClusterStatus, now: i64) -> Pla
     for uname in order {
         let st = &status.nodes[uname];
         for h in &st.resources {
-            let obs = observe(h);
+            let obs = history::observe_ignoring(h, &ignored_failures(config, base_id(&h.id)));
             history
                 .entry(base_id(&h.id).to_string())
                 .or_default()
