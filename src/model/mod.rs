@@ -31,13 +31,14 @@ pub enum Role {
 
 impl Role {
     /// Parses a role name, mapping Master/Slave to Promoted/Unpromoted.
+    /// Case does not matter, as for Pacemaker (`target-role=stopped`).
     pub fn parse(s: &str) -> Option<Role> {
-        match s {
-            "Stopped" => Some(Role::Stopped),
-            "Started" => Some(Role::Started),
-            "Unpromoted" | "Slave" => Some(Role::Unpromoted),
-            "Promoted" | "Master" => Some(Role::Promoted),
-            "Unknown" => Some(Role::Unknown),
+        match s.to_ascii_lowercase().as_str() {
+            "stopped" => Some(Role::Stopped),
+            "started" => Some(Role::Started),
+            "unpromoted" | "slave" => Some(Role::Unpromoted),
+            "promoted" | "master" => Some(Role::Promoted),
+            "unknown" => Some(Role::Unknown),
             _ => None,
         }
     }

@@ -297,6 +297,8 @@ struct Ctx<'a> {
     generic_locs: Vec<usize>,
     coloc_idx: HashMap<String, Vec<usize>>,
     clone_here: HashMap<(String, usize), u32>,
+    /// Instances of each clone placed so far (at most clone-max).
+    clone_placed: HashMap<String, u32>,
 }
 
 /// Strips a clone instance suffix ("rsc:2" -> "rsc").
@@ -401,6 +403,7 @@ pub fn schedule(config: &ClusterConfig, status: &ClusterStatus, now: i64) -> Pla
         generic_locs,
         coloc_idx,
         clone_here: HashMap::new(),
+        clone_placed: HashMap::new(),
     };
     cx.run();
     cx.plan
@@ -868,6 +871,13 @@ impl<'a> Ctx<'a> {
                 ));
             }
             let unit = &mut units[ui];
+            if let Some(c) = unit.clone {
+                let max = c.clone_max.unwrap_or(self.nodes.len() as u32);
+                if best.is_some() && self.clone_placed.get(&c.id).copied().unwrap_or(0) >= max {
+                    why.push(format!("{}: clone-max {max} instances are placed", c.id));
+                    best = None;
+                }
+            }
             if want_stopped {
                 why.push(format!("{}: target-role is Stopped", unit.id));
                 best = None;
@@ -896,6 +906,7 @@ impl<'a> Ctx<'a> {
                 self.assigned[i] += unit.runnable as u32;
                 if let Some(c) = unit.clone {
                     *self.clone_here.entry((c.id.clone(), i)).or_default() += 1;
+                    *self.clone_placed.entry(c.id.clone()).or_default() += 1;
                 }
                 why.push(format!(
                     "{}: placed on {} with score {}",
