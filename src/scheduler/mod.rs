@@ -603,6 +603,9 @@ impl<'a> Ctx<'a> {
         let mut seen_nodes: BTreeSet<NodeId> = BTreeSet::new();
         // Any member active on a node means the instance is there.
         let mut node_order: Vec<(NodeId, Option<u32>)> = Vec::new();
+        // Anonymous instances active on a node that already has one: orphans
+        // that must stop (crm_mon shows them as ORPHANED).
+        let mut surplus: Vec<(NodeId, Observed)> = Vec::new();
         for p in &prims {
             if let Some(list) = self.history.get(&p.id) {
                 for (node, rid, obs) in list {
@@ -616,6 +619,8 @@ impl<'a> Ctx<'a> {
                     let inst = instance_of(rid);
                     if c.globally_unique || seen_nodes.insert(node.clone()) {
                         node_order.push((node.clone(), inst));
+                    } else if prims.len() == 1 && c.clone_node_max <= 1 {
+                        surplus.push((node.clone(), obs.clone()));
                     }
                 }
             }
@@ -694,9 +699,32 @@ impl<'a> Ctx<'a> {
                 no_quorum: false,
             });
         }
+        // Surplus instances are numbered after every regular one and stop.
+        let mut next_number = units
+            .iter()
+            .filter_map(|u| u.instance)
+            .max()
+            .map_or(0, |n| n + 1)
+            .max(max as u32);
+        for (node, obs) in surplus {
+            let display = format!("{}:{}", first.id, next_number);
+            let mut m = self.member(first, Some(&c.meta), display, vec![(node, obs)]);
+            m.target_role = Some(Role::Stopped);
+            units.push(Unit {
+                id: c.id.clone(),
+                priority: c.meta.priority.unwrap_or(0),
+                stickiness: Score::ZERO,
+                members: vec![m],
+                clone: Some(c),
+                instance: Some(next_number),
+                placed: None,
+                runnable: 0,
+                no_quorum: false,
+            });
+            next_number += 1;
+        }
         // Instances that run keep priority over new ones.
         units.sort_by_key(|u| u.members.iter().all(|m| m.current.is_empty()));
-        let _ = max;
         units
     }
 
