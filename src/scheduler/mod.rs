@@ -700,14 +700,15 @@ impl<'a> Ctx<'a> {
             });
         }
         // Surplus instances are numbered after every regular one and stop.
-        let mut next_number = units
+        let next_number = units
             .iter()
             .filter_map(|u| u.instance)
             .max()
             .map_or(0, |n| n + 1)
             .max(max as u32);
-        for (node, obs) in surplus {
-            let display = format!("{}:{}", first.id, next_number);
+        for (k, (node, obs)) in surplus.into_iter().enumerate() {
+            let number = next_number + k as u32;
+            let display = format!("{}:{}", first.id, number);
             let mut m = self.member(first, Some(&c.meta), display, vec![(node, obs)]);
             m.target_role = Some(Role::Stopped);
             units.push(Unit {
@@ -716,12 +717,11 @@ impl<'a> Ctx<'a> {
                 stickiness: Score::ZERO,
                 members: vec![m],
                 clone: Some(c),
-                instance: Some(next_number),
+                instance: Some(number),
                 placed: None,
                 runnable: 0,
                 no_quorum: false,
             });
-            next_number += 1;
         }
         // Instances that run keep priority over new ones.
         units.sort_by_key(|u| u.members.iter().all(|m| m.current.is_empty()));
