@@ -279,6 +279,8 @@ struct Unit<'a> {
     runnable: usize,
     /// Placed, but the partition lacks quorum to act on it.
     no_quorum: bool,
+    /// Its placement has been decided (placed or not).
+    done: bool,
 }
 
 struct Ctx<'a> {
@@ -553,6 +555,7 @@ impl<'a> Ctx<'a> {
                         placed: None,
                         runnable: 0,
                         no_quorum: false,
+                        done: false,
                     });
                 }
                 Resource::Group(g) => {
@@ -578,6 +581,7 @@ impl<'a> Ctx<'a> {
                         placed: None,
                         runnable: 0,
                         no_quorum: false,
+                        done: false,
                     });
                 }
                 Resource::Clone(c) => units.extend(self.clone_units(c)),
@@ -697,6 +701,7 @@ impl<'a> Ctx<'a> {
                 placed: None,
                 runnable: 0,
                 no_quorum: false,
+                done: false,
             });
         }
         // Surplus instances are numbered after every regular one and stop.
@@ -721,6 +726,7 @@ impl<'a> Ctx<'a> {
                 placed: None,
                 runnable: 0,
                 no_quorum: false,
+                done: false,
             });
         }
         // Instances that run keep priority over new ones.
@@ -921,6 +927,7 @@ impl<'a> Ctx<'a> {
             }
             unit.placed = best.map(|i| self.nodes[i].uname.clone());
             unit.no_quorum = no_quorum;
+            unit.done = true;
             unit.runnable = best.map_or(0, |i| first_banned[i]);
             // Members with target-role Stopped cut the group short.
             if let Some(p) = unit
@@ -1246,6 +1253,15 @@ impl<'a> Ctx<'a> {
             if c.rsc_role.is_some_and(|x| x == Role::Promoted)
                 || c.with_rsc_role.is_some_and(|x| x == Role::Promoted)
             {
+                continue;
+            }
+            // A colocation loop (A with B with ... with A) reaches a primary
+            // not placed yet: Pacemaker breaks the loop by skipping it.
+            if !self.units_named(w).iter().any(|&j| units[j].done) {
+                why.push(format!(
+                    "{}: colocation {} skipped: {} is not placed yet (colocation loop)",
+                    unit.id, c.id, w
+                ));
                 continue;
             }
             let prim_nodes: Vec<&str> = self
