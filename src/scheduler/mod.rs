@@ -1445,6 +1445,32 @@ impl<'a> Ctx<'a> {
         for _ in 0..8 {
             let mut changed = false;
             for ord in &self.config.orders {
+                // "first stop, then stop": a first that cannot stop (failed,
+                // blocked) blocks the stop of then.
+                if ord.kind == OrderKind::Mandatory
+                    && ord.first_action == Action::Stop
+                    && ord.then_action == Action::Stop
+                    && let (Some(f), Some(t)) = (&ord.first, &ord.then)
+                    && let (Some(fi), Some(ti)) = (by_id.get(f), by_id.get(t))
+                {
+                    let first_stuck = fi
+                        .iter()
+                        .any(|&i| !outs[i].managed && !outs[i].current.is_empty());
+                    if first_stuck {
+                        for &i in ti {
+                            let o = &mut outs[i];
+                            if matches!(
+                                o.verb,
+                                Some(Verb::Stop | Verb::Move | Verb::Recover | Verb::Restart)
+                            ) && !o.blocked
+                            {
+                                o.blocked = true;
+                                changed = true;
+                            }
+                        }
+                    }
+                    continue;
+                }
                 if ord.kind != OrderKind::Mandatory
                     || ord.first_action != Action::Start
                     || ord.then_action != Action::Start
