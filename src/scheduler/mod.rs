@@ -1433,6 +1433,12 @@ impl<'a> Ctx<'a> {
                         )
                     {
                         o.blocked = true;
+                        // The start half of a restart waits for a stop that
+                        // cannot happen: what remains is a blocked stop.
+                        if o.verb == Some(Verb::Restart) {
+                            o.verb = Some(Verb::Stop);
+                            o.target = None;
+                        }
                     }
                     if !o.managed && !o.current.is_empty() {
                         later_stuck = true;
