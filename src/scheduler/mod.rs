@@ -131,6 +131,7 @@ impl Outcome {
                 let keep = t.as_ref().filter(|t| many.contains(t));
                 self.extra_stops = many.iter().filter(|c| Some(*c) != keep).cloned().collect();
                 match (keep, t) {
+                    (Some(_), _) if self.failed => Some(Verb::Recover),
                     (Some(_), _) => Some(Verb::Restart),
                     (None, Some(_)) => Some(Verb::Start),
                     (None, None) => None,
