@@ -1551,6 +1551,40 @@ impl<'a> Ctx<'a> {
                     }
                 }
             }
+            // A mandatory colocation's dependent cannot stay where its
+            // primary will no longer run (e.g. stopped by an order).
+            for c in &self.config.colocations {
+                let (Some(r), Some(w)) = (&c.rsc, &c.with_rsc) else {
+                    continue;
+                };
+                if !c.score.is_plus_infinity() || c.rsc_role.is_some() || c.with_rsc_role.is_some()
+                {
+                    continue;
+                }
+                let (Some(ri), Some(wi)) = (by_id.get(r), by_id.get(w)) else {
+                    continue;
+                };
+                let primary_nodes: Vec<NodeId> =
+                    wi.iter().filter_map(|&i| outs[i].target.clone()).collect();
+                for &i in ri {
+                    let o = &mut outs[i];
+                    if !o.managed {
+                        continue;
+                    }
+                    if let Some(t) = &o.target
+                        && !primary_nodes.contains(t)
+                    {
+                        o.target = None;
+                        if o.current.is_empty() {
+                            o.verb = None;
+                        } else {
+                            o.decide(false);
+                            o.reason = Some(format!("due to colocation with {w}"));
+                        }
+                        changed = true;
+                    }
+                }
+            }
             if !changed {
                 break;
             }
