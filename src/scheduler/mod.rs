@@ -150,7 +150,7 @@ struct NodeView {
     maintenance: bool,
     shutdown: bool,
     attrs: Attributes,
-    unclean_reason: &'static str,
+    unclean_reason: String,
 }
 
 impl NodeView {
@@ -201,7 +201,7 @@ fn node_views(config: &ClusterConfig, status: &ClusterStatus) -> Vec<NodeView> {
                 .get("shutdown")
                 .is_some_and(|v| v != "0" && !v.is_empty()),
             attrs,
-            unclean_reason,
+            unclean_reason: unclean_reason.to_string(),
         });
     }
     out
@@ -348,8 +348,26 @@ fn ignored_failures(config: &ClusterConfig, id: &str) -> Vec<(String, u64)> {
     Vec::new()
 }
 
+/// Whether a failed stop of primitive `id` blocks it (on-fail=block on the
+/// stop) rather than fencing its node.
+fn stop_blocks(config: &ClusterConfig, id: &str) -> bool {
+    let blocks = |p: &Primitive| {
+        p.operations
+            .iter()
+            .any(|o| o.name == "stop" && o.on_fail == Some(OnFail::Block))
+    };
+    config.resources.iter().any(|r| match r {
+        Resource::Primitive(p) => p.id == id && blocks(p),
+        Resource::Group(g) => g.members.iter().any(|p| p.id == id && blocks(p)),
+        Resource::Clone(c) => match &c.child {
+            CloneChild::Primitive(p) => p.id == id && blocks(p),
+            CloneChild::Group(g) => g.members.iter().any(|p| p.id == id && blocks(p)),
+        },
+    })
+}
+
 pub fn schedule(config: &ClusterConfig, status: &ClusterStatus, now: i64) -> Plan {
-    let nodes = node_views(config, status);
+    let mut nodes = node_views(config, status);
     let node_index = nodes
         .iter()
         .enumerate()
@@ -375,6 +393,31 @@ pub fn schedule(config: &ClusterConfig, status: &ClusterStatus, now: i64) -> Pla
                 .entry(base_id(&h.id).to_string())
                 .or_default()
                 .push((uname.clone(), h.id.clone(), obs));
+        }
+    }
+    // A stop that failed where fencing can clean up: the node is fenced
+    // (the stop's default on-fail with stonith enabled), so it hosts nothing.
+    if config.properties.stonith_enabled {
+        let mut failed_stops: Vec<(String, NodeId)> = Vec::new();
+        for (rsc, list) in &history {
+            for (node, _, obs) in list {
+                if obs.failed
+                    && obs.failed_op.as_deref() == Some("stop")
+                    && !stop_blocks(config, rsc)
+                {
+                    failed_stops.push((rsc.clone(), node.clone()));
+                }
+            }
+        }
+        failed_stops.sort();
+        for (rsc, node) in failed_stops {
+            if let Some(nd) = nodes
+                .iter_mut()
+                .find(|n| n.uname == node && n.condition == NodeCondition::Online)
+            {
+                nd.condition = NodeCondition::Unclean;
+                nd.unclean_reason = format!("{rsc} failed there");
+            }
         }
     }
     let assigned = vec![0; nodes.len()];
@@ -1356,7 +1399,7 @@ impl<'a> Ctx<'a> {
                         to: None,
                         from_role: None,
                         to_role: None,
-                        reason: Some(nd.unclean_reason.to_string()),
+                        reason: Some(nd.unclean_reason.clone()),
                         blocked: false,
                         fence_action: Some(action),
                     });
@@ -1376,9 +1419,26 @@ impl<'a> Ctx<'a> {
                 } else {
                     None
                 };
+                // Copies on nodes about to be fenced are stopped by the
+                // fencing: a resource also active elsewhere just stays there.
+                let mut current: Vec<NodeId> = m.current.iter().map(|(n, _)| n.clone()).collect();
+                if current.len() > 1 {
+                    let clean: Vec<NodeId> = current
+                        .iter()
+                        .filter(|n| {
+                            self.node_index
+                                .get(*n)
+                                .is_none_or(|&i| self.nodes[i].condition != NodeCondition::Unclean)
+                        })
+                        .cloned()
+                        .collect();
+                    if !clean.is_empty() {
+                        current = clean;
+                    }
+                }
                 let mut o = Outcome {
                     display: m.display.clone(),
-                    current: m.current.iter().map(|(n, _)| n.clone()).collect(),
+                    current,
                     failed: m.current.iter().any(|(_, ob)| ob.failed),
                     target: if managed {
                         target
