@@ -927,16 +927,18 @@ impl<'a> Ctx<'a> {
                     Some(b) => {
                         // Pacemaker's node order: score, then fewer
                         // resources assigned so far (balance), then the
-                        // node the resource is active on.
+                        // node the resource is active on, then the name.
                         let on_current = |k: usize| {
                             current_node.as_deref() == Some(self.nodes[k].uname.as_str())
                         };
+                        let tie = s == scores[b] && self.assigned[i] == self.assigned[b];
                         let better = s > scores[b]
-                            || (s == scores[b]
-                                && (self.assigned[i] < self.assigned[b]
-                                    || (self.assigned[i] == self.assigned[b]
-                                        && on_current(i)
-                                        && !on_current(b))));
+                            || (s == scores[b] && self.assigned[i] < self.assigned[b])
+                            || (tie && on_current(i) && !on_current(b))
+                            // Last resort, as Pacemaker: the node name.
+                            || (tie
+                                && on_current(i) == on_current(b)
+                                && self.nodes[i].uname < self.nodes[b].uname);
                         if better { Some(i) } else { Some(b) }
                     }
                 };
