@@ -885,10 +885,11 @@ impl<'a> Ctx<'a> {
         for &ui in &order {
             let mut why = Vec::new();
             let unit = &units[ui];
-            let (mut scores, first_banned) = self.own_scores(unit, &mut why);
+            let (mut scores, first_banned, later_bans) = self.own_scores(unit, &mut why);
             // Colocation with already placed primaries.
             self.apply_colocations(&units, ui, &mut scores, &mut why);
             self.dependent_influence(&units, ui, &mut scores, &mut why);
+            self.apply_later_bans(&mut scores, later_bans);
             // Anti-collocate anonymous instances of the same clone.
             if let Some(c) = unit.clone {
                 for (i, _) in self.nodes.iter().enumerate() {
@@ -1010,7 +1011,12 @@ impl<'a> Ctx<'a> {
     /// opt-in default, locations, nodes that cannot host, stickiness, hard
     /// errors and migration-threshold bans. Also, per node, the index of the
     /// first member a failure bans there (the group runs up to it).
-    fn own_scores(&self, unit: &Unit<'a>, why: &mut Vec<String>) -> (Vec<Score>, Vec<usize>) {
+    #[allow(clippy::type_complexity)]
+    fn own_scores(
+        &self,
+        unit: &Unit<'a>,
+        why: &mut Vec<String>,
+    ) -> (Vec<Score>, Vec<usize>, Vec<Vec<usize>>) {
         let n = self.nodes.len();
         let mut scores = vec![Score::ZERO; n];
         let mut ids: Vec<&str> = vec![unit.id.as_str()];
@@ -1076,7 +1082,11 @@ impl<'a> Ctx<'a> {
         // Per node: the first member a failure bans there (the group runs
         // up to it on that node).
         let mut first_banned = vec![unit.members.len(); n];
+        // Later members' bans, merged after the loop like a colocation with
+        // rollback (a group follows all its members if some node allows it).
+        let mut later_bans: Vec<Vec<usize>> = Vec::new();
         for (mi, m) in unit.members.iter().enumerate() {
+            let mut bans_here: Vec<usize> = Vec::new();
             for (node, obs) in &m.current {
                 if let Some(&i) = self.node_index.get(node) {
                     if !obs.failed {
@@ -1096,6 +1106,8 @@ impl<'a> Ctx<'a> {
                         if let Some(&i) = self.node_index.get(node) {
                             if mi == 0 {
                                 scores[i] = Score::MINUS_INFINITY;
+                            } else {
+                                bans_here.push(i);
                             }
                             why.push(format!(
                                 "{}: a hard error on {} bans it there",
@@ -1109,10 +1121,10 @@ impl<'a> Ctx<'a> {
             for (i, nd) in self.nodes.iter().enumerate() {
                 let fc = self.fail_count(&m.display, &nd.uname, &m.prim.meta);
                 if fc > 0 && fc >= thr {
-                    // Only the first member's ban moves the group; later
-                    // members just stop (with those after them).
                     if mi == 0 {
                         scores[i] = Score::MINUS_INFINITY;
+                    } else {
+                        bans_here.push(i);
                     }
                     why.push(format!(
                         "{}: fail count {} reached migration-threshold {} on {}",
@@ -1121,8 +1133,29 @@ impl<'a> Ctx<'a> {
                     first_banned[i] = first_banned[i].min(mi);
                 }
             }
+            if !bans_here.is_empty() {
+                later_bans.push(bans_here);
+            }
         }
-        (scores, first_banned)
+        (scores, first_banned, later_bans)
+    }
+
+    /// Bans of a group's later members move the whole group, each only if
+    /// some node can still run it (otherwise that member just stops there).
+    fn apply_later_bans(&self, scores: &mut Vec<Score>, later_bans: Vec<Vec<usize>>) {
+        for bans in later_bans {
+            let mut trial = scores.clone();
+            for i in bans {
+                trial[i] = Score::MINUS_INFINITY;
+            }
+            if trial
+                .iter()
+                .zip(&self.nodes)
+                .any(|(s, nd)| s.value() >= 0 && nd.can_host())
+            {
+                *scores = trial;
+            }
+        }
     }
 
     /// Orders units so that colocation primaries come before dependents.
@@ -1238,7 +1271,8 @@ impl<'a> Ctx<'a> {
             let c = &self.config.colocations[ci];
             let f = factor * c.score.value() as f64 / INFINITY as f64;
             let mut ignored = Vec::new();
-            let (dep_scores, _) = self.own_scores(&units[j], &mut ignored);
+            let (mut dep_scores, _, later) = self.own_scores(&units[j], &mut ignored);
+            self.apply_later_bans(&mut dep_scores, later);
             let mut trial = work.clone();
             for (t, d) in trial.iter_mut().zip(&dep_scores) {
                 // A dependent's dislike scaled by an anti-colocation would
