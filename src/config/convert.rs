@@ -1021,6 +1021,7 @@ impl<'a> Converter<'a> {
                 first_action,
                 then_action,
                 symmetrical: o.symmetrical,
+                require_all: None,
                 sets,
             });
         }

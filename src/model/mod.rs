@@ -480,6 +480,10 @@ pub struct Order {
     pub first_action: Action,
     pub then_action: Action,
     pub symmetrical: Option<bool>,
+    /// `require-all=false` on a two-resource order of clones: `then` may
+    /// start once any instance of `first` runs (Pacemaker's clone-min 1).
+    #[serde(default)]
+    pub require_all: Option<bool>,
     #[serde(default)]
     pub sets: Vec<ResourceSet>,
 }

@@ -93,6 +93,9 @@ struct Outcome {
     reason: Option<String>,
     /// Where a blocked start would have gone.
     blocked_target: Option<NodeId>,
+    /// An instance of an anonymous clone: crm_simulate lists no blocked
+    /// starts for those.
+    anonymous_instance: bool,
 }
 
 impl Outcome {
@@ -1489,6 +1492,7 @@ impl<'a> Ctx<'a> {
                     blocked: false,
                     reason: None,
                     blocked_target: None,
+                    anonymous_instance: unit.clone.is_some_and(|c| !c.globally_unique),
                 };
                 if managed && unit.no_quorum {
                     let freeze = self.config.properties.no_quorum_policy == NoQuorumPolicy::Freeze;
@@ -1620,7 +1624,16 @@ impl<'a> Ctx<'a> {
                             changed = true;
                         }
                         if o.target.is_some() && (!first_active || o.current.is_empty()) {
-                            if o.current.is_empty() {
+                            // crm_simulate lists no blocked starts of anonymous
+                            // instances behind a plain order; behind a
+                            // require-all=false one it does.
+                            if o.current.is_empty()
+                                && o.anonymous_instance
+                                && ord.require_all != Some(false)
+                            {
+                                o.target = None;
+                                o.verb = None;
+                            } else if o.current.is_empty() {
                                 o.verb = Some(Verb::Start);
                                 o.blocked = true;
                                 o.blocked_target = o.target.take();

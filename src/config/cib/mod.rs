@@ -583,6 +583,7 @@ impl<'a> Ctx<'a> {
                 Some(_) => action("then-action")?,
             },
             symmetrical: el.attr("symmetrical").map(truthy),
+            require_all: el.attr("require-all").map(truthy),
             sets: self.resource_sets(el)?,
         })
     }
