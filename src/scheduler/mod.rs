@@ -1613,6 +1613,16 @@ impl<'a> Ctx<'a> {
                     .any(|&i| !outs[i].current.is_empty() && (!outs[i].managed || !symmetrical));
                 // New instances of a cloned `first` do not restart `then`.
                 let first_is_clone = fi.iter().any(|&i| outs[i].display.contains(':'));
+                let first_restarts: Vec<(Option<NodeId>, String)> = fi
+                    .iter()
+                    .filter(|&&j| matches!(outs[j].verb, Some(Verb::Recover | Verb::Restart)))
+                    .map(|&j| (outs[j].target.clone(), outs[j].display.clone()))
+                    .collect();
+                let then_interleave = self
+                    .config
+                    .resources
+                    .iter()
+                    .any(|r| matches!(r, Resource::Clone(c) if &c.id == t && c.interleave));
                 for &i in ti {
                     let o = &mut outs[i];
                     if !o.managed {
@@ -1642,6 +1652,24 @@ impl<'a> Ctx<'a> {
                                 o.decide(false);
                             }
                             o.reason = Some(format!("due to unrunnable {f} start"));
+                            changed = true;
+                        }
+                    } else if first_is_clone
+                        && o.verb.is_none()
+                        && o.display.contains(':')
+                        && o.current.len() == 1
+                        && o.target.as_ref() == o.current.first()
+                    {
+                        // Clone then clone: an instance of `first` that
+                        // restarts restarts the instance of `then` on its
+                        // node (interleave), or every instance (without).
+                        let node = o.current[0].clone();
+                        let restarting = first_restarts
+                            .iter()
+                            .find(|(target, _)| !then_interleave || target.as_ref() == Some(&node));
+                        if let Some((_, display)) = restarting {
+                            o.verb = Some(Verb::Restart);
+                            o.reason = Some(format!("due to required {display} start"));
                             changed = true;
                         }
                     } else if first_starting
