@@ -1672,6 +1672,18 @@ impl<'a> Ctx<'a> {
                             o.reason = Some(format!("due to required {display} start"));
                             changed = true;
                         }
+                    } else if first_is_clone
+                        && !first_restarts.is_empty()
+                        && o.verb.is_none()
+                        && !o.display.contains(':')
+                        && !o.current.is_empty()
+                        && o.target.as_ref() == o.current.first()
+                    {
+                        // A primitive after a clone restarts when an instance
+                        // of the clone restarts (new instances do not count).
+                        o.verb = Some(Verb::Restart);
+                        o.reason = Some(format!("due to required {f} running"));
+                        changed = true;
                     } else if first_starting
                         && !first_is_clone
                         && o.verb.is_none()
