@@ -1618,6 +1618,13 @@ impl<'a> Ctx<'a> {
                     .filter(|&&j| matches!(outs[j].verb, Some(Verb::Recover | Verb::Restart)))
                     .map(|&j| (outs[j].target.clone(), outs[j].display.clone()))
                     .collect();
+                // New instances of `first` matter only to the interleaved
+                // instance of `then` already running on the same node.
+                let first_new: Vec<(Option<NodeId>, String)> = fi
+                    .iter()
+                    .filter(|&&j| outs[j].verb == Some(Verb::Start) && !outs[j].blocked)
+                    .map(|&j| (outs[j].start_node(), outs[j].display.clone()))
+                    .collect();
                 let then_interleave = self
                     .config
                     .resources
@@ -1666,7 +1673,12 @@ impl<'a> Ctx<'a> {
                         let node = o.current[0].clone();
                         let restarting = first_restarts
                             .iter()
-                            .find(|(target, _)| !then_interleave || target.as_ref() == Some(&node));
+                            .find(|(target, _)| !then_interleave || target.as_ref() == Some(&node))
+                            .or_else(|| {
+                                first_new.iter().find(|(target, _)| {
+                                    then_interleave && target.as_ref() == Some(&node)
+                                })
+                            });
                         if let Some((_, display)) = restarting {
                             o.verb = Some(Verb::Restart);
                             o.reason = Some(format!("due to required {display} start"));
