@@ -237,7 +237,9 @@ fn condition_of(st: Option<&NodeState>, startup_fencing: bool) -> (NodeCondition
         };
     }
     if !in_ccm {
-        if expected == Some("member") && join != Some("down") {
+        // Expected as a member but out of the membership: unless it said
+        // goodbye (join down) with its controller gone too, it is unclean.
+        if expected == Some("member") && (join != Some("down") || crmd_online) {
             return (
                 NodeCondition::Unclean,
                 "peer is no longer part of the cluster",
