@@ -1449,6 +1449,8 @@ impl<'a> Ctx<'a> {
         }
         let mut outs: Vec<Outcome> = Vec::new();
         let mut by_id: HashMap<String, Vec<usize>> = HashMap::new();
+        // Group/clone id -> the member outcomes of each of its units.
+        let mut unit_outs: HashMap<String, Vec<Vec<usize>>> = HashMap::new();
         for unit in units {
             let unit_start = outs.len();
             let mut upstream_restart = false;
@@ -1533,6 +1535,10 @@ impl<'a> Ctx<'a> {
                 by_id.entry(unit.id.clone()).or_default().push(idx);
                 outs.push(o);
             }
+            unit_outs
+                .entry(unit.id.clone())
+                .or_default()
+                .push((unit_start..outs.len()).collect());
             // Group members stop in reverse order: a later member that cannot
             // stop (blocked, unmanaged) blocks the stops of those before it.
             if unit.clone.is_none() && unit.members.len() > 1 {
@@ -1601,9 +1607,17 @@ impl<'a> Ctx<'a> {
                 let (Some(fi), Some(ti)) = (by_id.get(f), by_id.get(t)) else {
                     continue;
                 };
-                let first_runnable = fi
-                    .iter()
-                    .any(|&i| outs[i].runnable && outs[i].target.is_some());
+                // A group (or a clone of groups) has started only when all
+                // members of one of its units run.
+                let first_runnable = match unit_outs.get(f) {
+                    Some(us) if us.iter().any(|u| u.len() > 1) => us.iter().any(|u| {
+                        u.iter()
+                            .all(|&i| outs[i].runnable && outs[i].target.is_some())
+                    }),
+                    _ => fi
+                        .iter()
+                        .any(|&i| outs[i].runnable && outs[i].target.is_some()),
+                };
                 let first_starting = fi.iter().any(|&i| outs[i].starts());
                 // A `first` that is active but unmanaged keeps running where
                 // it is, and a running `then` stays with it. A `first` that
