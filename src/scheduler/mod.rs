@@ -194,7 +194,11 @@ fn node_views(config: &ClusterConfig, status: &ClusterStatus) -> Vec<NodeView> {
                 .get(k)
                 .is_some_and(|v| matches!(v.as_str(), "true" | "on" | "yes" | "1"))
         };
-        let (condition, unclean_reason) = condition_of(st, config.properties.startup_fencing);
+        let (condition, unclean_reason) = condition_of(
+            st,
+            config.properties.startup_fencing,
+            config.properties.stonith_enabled,
+        );
         out.push(NodeView {
             uname: name.to_string(),
             condition,
@@ -210,7 +214,24 @@ fn node_views(config: &ClusterConfig, status: &ClusterStatus) -> Vec<NodeView> {
     out
 }
 
-fn condition_of(st: Option<&NodeState>, startup_fencing: bool) -> (NodeCondition, &'static str) {
+fn condition_of(
+    st: Option<&NodeState>,
+    startup_fencing: bool,
+    stonith_enabled: bool,
+) -> (NodeCondition, &'static str) {
+    let (condition, reason) = condition_with_fencing(st, startup_fencing);
+    // Without fencing nothing can be made clean: Pacemaker then judges a
+    // node only as up or down, and a node that is not up is offline.
+    if !stonith_enabled && condition == NodeCondition::Unclean && !st.is_some_and(|s| s.unclean) {
+        return (NodeCondition::Offline, "");
+    }
+    (condition, reason)
+}
+
+fn condition_with_fencing(
+    st: Option<&NodeState>,
+    startup_fencing: bool,
+) -> (NodeCondition, &'static str) {
     let Some(st) = st else {
         // Never seen: Pacemaker assumes the worst unless startup-fencing is off.
         return if startup_fencing {
