@@ -1476,7 +1476,17 @@ impl<'a> Ctx<'a> {
             let unit_start = outs.len();
             let mut upstream_restart = false;
             for (mi, m) in unit.members.iter().enumerate() {
-                let blocked_fail = self.blocked_by_failure(m);
+                // Fencing its node cleans up whatever failed there: the
+                // resource is then simply moved.
+                let fenced_away = self.config.properties.stonith_enabled
+                    && !m.current.is_empty()
+                    && m.current.iter().all(|(n, _)| {
+                        self.node_index
+                            .get(n)
+                            .is_some_and(|&i| self.nodes[i].condition == NodeCondition::Unclean)
+                    });
+                let blocking_failure = self.blocked_by_failure(m);
+                let blocked_fail = !fenced_away && blocking_failure;
                 let managed = m.managed && !blocked_fail;
                 let target = if mi < unit.runnable {
                     unit.placed.clone()
@@ -1503,7 +1513,10 @@ impl<'a> Ctx<'a> {
                 let mut o = Outcome {
                     display: m.display.clone(),
                     current,
-                    failed: m.current.iter().any(|(_, ob)| ob.failed),
+                    // A blocking failure (on-fail=block) the fencing clears
+                    // is shown as a move; other failures stay recoveries.
+                    failed: !(fenced_away && blocking_failure)
+                        && m.current.iter().any(|(_, ob)| ob.failed),
                     target: if managed {
                         target
                     } else {
