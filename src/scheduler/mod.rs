@@ -989,11 +989,12 @@ impl<'a> Ctx<'a> {
                 why.push(format!("{}: target-role is Stopped", unit.id));
                 best = None;
             }
-            // Fencing devices and requires=nothing resources do not need quorum.
-            let needs_quorum = unit.members.iter().any(|m| {
-                m.prim.class != ResourceClass::Stonith
-                    && m.prim.meta.requires != Some(Requires::Nothing)
-            });
+            // Only requires=nothing resources start without quorum (fencing
+            // devices too need it: their default is requires=quorum).
+            let needs_quorum = unit
+                .members
+                .iter()
+                .any(|m| m.prim.meta.requires != Some(Requires::Nothing));
             let no_quorum = quorum_blocks && needs_quorum;
             if no_quorum {
                 why.push(format!("{}: the partition has no quorum", unit.id));
@@ -1448,7 +1449,9 @@ impl<'a> Ctx<'a> {
     }
 
     fn emit(&mut self, units: &[Unit<'a>]) {
-        if self.config.properties.stonith_enabled {
+        // A partition without quorum fences nobody (unless told to ignore
+        // quorum): the other side may be the one that holds it.
+        if self.config.properties.stonith_enabled && self.quorum_ok() {
             for nd in &self.nodes {
                 if nd.condition == NodeCondition::Unclean
                     && (self.status.nodes.contains_key(&nd.uname) || self.fence_unseen())
@@ -1563,6 +1566,25 @@ impl<'a> Ctx<'a> {
                     if o.verb.is_some_and(|v| v != Verb::Stop) {
                         upstream_restart = true;
                     }
+                }
+                // On an unclean node that cannot be fenced now (no quorum),
+                // nothing can be stopped: the stop waits, blocked.
+                let stuck_on_unclean = !self.quorum_ok()
+                    && o.current.iter().any(|n| {
+                        self.node_index
+                            .get(n)
+                            .is_some_and(|&i| self.nodes[i].condition == NodeCondition::Unclean)
+                    });
+                if stuck_on_unclean
+                    && matches!(
+                        o.verb,
+                        Some(Verb::Stop | Verb::Move | Verb::Recover | Verb::Restart)
+                    )
+                {
+                    o.verb = Some(Verb::Stop);
+                    o.target = None;
+                    o.blocked = true;
+                    o.reason = None;
                 }
                 let idx = outs.len();
                 by_id.entry(m.prim.id.clone()).or_default().push(idx);
