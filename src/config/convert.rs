@@ -809,6 +809,10 @@ impl<'a> Converter<'a> {
                 );
             }
             let value_type = match e.value_type.as_ref().map(|t| t.get_ref().as_str()) {
+                // As in Pacemaker: untyped lt/gt/lte/gte compare numbers.
+                None if matches!(op, ExprOp::Lt | ExprOp::Gt | ExprOp::Lte | ExprOp::Gte) => {
+                    ValueType::Number
+                }
                 None | Some("string") => ValueType::String,
                 Some("integer") => ValueType::Integer,
                 Some("number") => ValueType::Number,

@@ -184,6 +184,9 @@ fn node_views(config: &ClusterConfig, status: &ClusterStatus) -> Vec<NodeView> {
         let cfg = config.node(name);
         let st = status.nodes.get(name);
         let mut attrs = cfg.map(|n| n.attributes.clone()).unwrap_or_default();
+        if let Some(n) = cfg {
+            attrs.insert("#id".to_string(), n.id.clone());
+        }
         if let Some(st) = st {
             for (k, v) in &st.transient_attributes {
                 attrs.insert(k.clone(), v.clone());

@@ -33,10 +33,14 @@ fn eval_expr(e: &Expression, attrs: &Attributes, uname: &str, now: i64) -> bool 
             value,
             value_type,
         } => {
-            let actual: Option<String> = if attribute == "#uname" || attribute == "#id" {
-                Some(uname.to_string())
-            } else {
-                attrs.get(attribute).cloned()
+            let actual: Option<String> = match attribute.as_str() {
+                "#uname" => Some(uname.to_string()),
+                // The scheduler puts the node id in as "#id".
+                "#id" => attrs
+                    .get("#id")
+                    .cloned()
+                    .or_else(|| Some(uname.to_string())),
+                _ => attrs.get(attribute).cloned(),
             };
             match op {
                 ExprOp::Defined => actual.is_some(),

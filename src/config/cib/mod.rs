@@ -455,6 +455,15 @@ impl<'a> Ctx<'a> {
                             Some("integer") => ValueType::Integer,
                             Some("number") => ValueType::Number,
                             Some("version") => ValueType::Version,
+                            // Pacemaker compares untyped lt/gt/lte/gte as
+                            // numbers, everything else as strings.
+                            None if matches!(
+                                op,
+                                ExprOp::Lt | ExprOp::Gt | ExprOp::Lte | ExprOp::Gte
+                            ) =>
+                            {
+                                ValueType::Number
+                            }
                             _ => ValueType::String,
                         },
                     }
