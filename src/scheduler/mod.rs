@@ -1668,11 +1668,28 @@ impl<'a> Ctx<'a> {
                 };
                 // A group (or a clone of groups) has started only when all
                 // members of one of its units run.
+                // A clone with clone-min counts as started only with that
+                // many instances running.
+                let clone_min = self
+                    .config
+                    .resources
+                    .iter()
+                    .find_map(|r| match r {
+                        Resource::Clone(c) if &c.id == f => Some(c.clone_min),
+                        _ => None,
+                    })
+                    .unwrap_or(0)
+                    .max(1) as usize;
                 let first_runnable = match unit_outs.get(f) {
-                    Some(us) if us.iter().any(|u| u.len() > 1) => us.iter().any(|u| {
-                        u.iter()
-                            .all(|&i| outs[i].runnable && outs[i].target.is_some())
-                    }),
+                    Some(us) if clone_min > 1 || us.iter().any(|u| u.len() > 1) => {
+                        us.iter()
+                            .filter(|u| {
+                                u.iter()
+                                    .all(|&i| outs[i].runnable && outs[i].target.is_some())
+                            })
+                            .count()
+                            >= clone_min
+                    }
                     _ => fi
                         .iter()
                         .any(|&i| outs[i].runnable && outs[i].target.is_some()),
@@ -1700,6 +1717,9 @@ impl<'a> Ctx<'a> {
                     .filter(|&&j| outs[j].verb == Some(Verb::Start) && !outs[j].blocked)
                     .map(|&j| (outs[j].start_node(), outs[j].display.clone()))
                     .collect();
+                let first_listed_blocked = fi
+                    .iter()
+                    .any(|&j| outs[j].verb == Some(Verb::Start) && outs[j].blocked);
                 let then_interleave = self
                     .config
                     .resources
@@ -1716,12 +1736,15 @@ impl<'a> Ctx<'a> {
                             changed = true;
                         }
                         if o.target.is_some() && (!first_active || o.current.is_empty()) {
-                            // crm_simulate lists no blocked starts of anonymous
-                            // instances behind a plain order; behind a
-                            // require-all=false one it does.
+                            // crm_simulate lists a blocked start of an anonymous
+                            // instance only when what blocks it is listed as a
+                            // blocked start itself, or behind a require-all=false
+                            // or clone-min order.
                             if o.current.is_empty()
                                 && o.anonymous_instance
                                 && ord.require_all != Some(false)
+                                && clone_min <= 1
+                                && !first_listed_blocked
                             {
                                 o.target = None;
                                 o.verb = None;
