@@ -96,6 +96,9 @@ struct Outcome {
     /// An instance of an anonymous clone: crm_simulate lists no blocked
     /// starts for those.
     anonymous_instance: bool,
+    /// Roles shown in the summary line (promotable clones).
+    from_role: Option<Role>,
+    to_role: Option<Role>,
 }
 
 impl Outcome {
@@ -311,6 +314,8 @@ struct Unit<'a> {
     no_quorum: bool,
     /// Its placement has been decided (placed or not).
     done: bool,
+    /// A promotable clone instance chosen to run Promoted.
+    promote: bool,
 }
 
 struct Ctx<'a> {
@@ -629,6 +634,7 @@ impl<'a> Ctx<'a> {
                         runnable: 0,
                         no_quorum: false,
                         done: false,
+                        promote: false,
                     });
                 }
                 Resource::Group(g) => {
@@ -655,6 +661,7 @@ impl<'a> Ctx<'a> {
                         runnable: 0,
                         no_quorum: false,
                         done: false,
+                        promote: false,
                     });
                 }
                 Resource::Clone(c) => units.extend(self.clone_units(c)),
@@ -775,6 +782,7 @@ impl<'a> Ctx<'a> {
                 runnable: 0,
                 no_quorum: false,
                 done: false,
+                promote: false,
             });
         }
         // Surplus instances are numbered after every regular one and stop.
@@ -800,6 +808,7 @@ impl<'a> Ctx<'a> {
                 runnable: 0,
                 no_quorum: false,
                 done: false,
+                promote: false,
             });
         }
         // Instances that run keep priority over new ones.
@@ -1034,7 +1043,194 @@ impl<'a> Ctx<'a> {
                 .or_default()
                 .extend(why);
         }
+        self.promote(&mut units);
         self.emit(&units);
+    }
+
+    /// The promotion score of a promotable clone instance placed on node
+    /// `i`: its `master-<resource>` node attribute (per instance for unique
+    /// clones) plus role=Promoted location constraints. `None` when nothing
+    /// gives it a score: such an instance is never promoted.
+    fn promotion_score(
+        &self,
+        c: &Clone,
+        unit: &Unit<'a>,
+        i: usize,
+        placed: &HashMap<String, Vec<NodeId>>,
+    ) -> Option<Score> {
+        let nd = &self.nodes[i];
+        let m = unit.members.first()?;
+        let attr_names = [
+            format!("master-{}", m.display),
+            format!("master-{}", m.prim.id),
+            format!("promotion-{}", m.prim.id),
+        ];
+        let mut score: Option<Score> = attr_names
+            .iter()
+            .filter(|n| c.globally_unique || !n.contains(':'))
+            .find_map(|n| nd.attrs.get(n))
+            .and_then(|v| v.parse::<Score>().ok());
+        // Only an instance active there knows its old instance name.
+        let active_here = m.current.iter().any(|(n, _)| *n == nd.uname);
+        if score.is_none() && !c.globally_unique && active_here {
+            // Older clusters kept per-instance names for anonymous clones;
+            // instance numbers are not stable, but a node runs one instance.
+            let prefix = format!("master-{}:", m.prim.id);
+            score = nd
+                .attrs
+                .iter()
+                .filter(|(k, _)| k.starts_with(&prefix))
+                .filter_map(|(_, v)| v.parse::<Score>().ok())
+                .max();
+        }
+        let ids = [c.id.as_str(), m.prim.id.as_str()];
+        for li in self.candidate_locations(&ids) {
+            let loc = &self.config.locations[li];
+            let applies = match &loc.target {
+                LocationTarget::Resource(r) => ids.contains(&r.as_str()),
+                _ => false,
+            };
+            if !applies {
+                continue;
+            }
+            match &loc.placement {
+                LocationPlacement::Node { node, score: s }
+                    if loc.role == Some(Role::Promoted) && *node == nd.uname =>
+                {
+                    score = Some(score.unwrap_or(Score::ZERO) + *s);
+                }
+                LocationPlacement::Rules(rs) => {
+                    for r in rs {
+                        let promoted_rule =
+                            r.role == Some(Role::Promoted) || loc.role == Some(Role::Promoted);
+                        if promoted_rule && rules::eval(r, &nd.attrs, &nd.uname, self.now) {
+                            let add = rules::rule_score(r, &nd.attrs);
+                            score = Some(score.unwrap_or(Score::ZERO) + add);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        // Colocations of the Promoted role with another resource: with
+        // INFINITY it may be promoted only where that resource runs.
+        for col in &self.config.colocations {
+            let (Some(r), Some(w)) = (&col.rsc, &col.with_rsc) else {
+                continue;
+            };
+            if col.rsc_role != Some(Role::Promoted) || !ids.contains(&r.as_str()) {
+                continue;
+            }
+            if col.with_rsc_role.is_some_and(|x| x != Role::Started) {
+                continue;
+            }
+            let there = placed
+                .get(w.as_str())
+                .is_some_and(|ns| ns.contains(&nd.uname));
+            if col.score.is_plus_infinity() {
+                if !there {
+                    score = Some(Score::MINUS_INFINITY);
+                }
+            } else if there {
+                // A finite score adds; -INFINITY bans only where it runs.
+                score = Some(score.unwrap_or(Score::ZERO) + col.score);
+            }
+        }
+        score
+    }
+
+    /// Chooses which placed instances of each promotable clone run
+    /// Promoted: the highest promotion scores, at most promoted-max in all
+    /// and promoted-node-max per node; a negative or missing score never.
+    fn promote(&mut self, units: &mut [Unit<'a>]) {
+        let clones: Vec<&'a Clone> = self
+            .config
+            .resources
+            .iter()
+            .filter_map(|r| match r {
+                Resource::Clone(c) if c.promotable => Some(c),
+                _ => None,
+            })
+            .collect();
+        let mut placed: HashMap<String, Vec<NodeId>> = HashMap::new();
+        for u in units.iter() {
+            if u.runnable == 0 {
+                continue;
+            }
+            if let Some(n) = &u.placed {
+                placed.entry(u.id.clone()).or_default().push(n.clone());
+                for m in &u.members {
+                    placed.entry(m.prim.id.clone()).or_default().push(n.clone());
+                }
+            }
+        }
+        for c in clones {
+            let mut candidates: Vec<(Score, bool, u32, usize, usize)> = Vec::new();
+            // A promoted instance that cannot be changed (failed and
+            // blocked, or unmanaged) keeps its promoted slot.
+            let mut stuck_promoted = 0u32;
+            for u in units.iter() {
+                if !u.clone.is_some_and(|x| std::ptr::eq(x, c)) {
+                    continue;
+                }
+                let m = &u.members[0];
+                let promoted = m.current.iter().any(|(_, o)| o.role == Role::Promoted);
+                if promoted && (!m.managed || self.blocked_by_failure(m)) {
+                    stuck_promoted += 1;
+                }
+            }
+            for (ui, u) in units.iter().enumerate() {
+                if !u.clone.is_some_and(|x| std::ptr::eq(x, c)) || u.runnable == 0 {
+                    continue;
+                }
+                let Some(node) = &u.placed else { continue };
+                let Some(&i) = self.node_index.get(node) else {
+                    continue;
+                };
+                if u.members
+                    .iter()
+                    .any(|m| m.target_role == Some(Role::Unpromoted))
+                {
+                    continue;
+                }
+                let Some(score) = self.promotion_score(c, u, i, &placed) else {
+                    continue;
+                };
+                if score.value() < 0 {
+                    continue;
+                }
+                let promoted_now = u.members[0]
+                    .current
+                    .iter()
+                    .any(|(n, o)| n == node && o.role == Role::Promoted);
+                candidates.push((score, promoted_now, u.instance.unwrap_or(0), ui, i));
+            }
+            // Highest score first; on a tie the instance already promoted,
+            // then the lower instance number.
+            candidates.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)));
+            let mut per_node: HashMap<usize, u32> = HashMap::new();
+            let mut chosen = stuck_promoted;
+            for (score, _, _, ui, i) in candidates {
+                if chosen >= c.promoted_max {
+                    break;
+                }
+                let here = per_node.entry(i).or_default();
+                if *here >= c.promoted_node_max {
+                    continue;
+                }
+                *here += 1;
+                chosen += 1;
+                units[ui].promote = true;
+                self.plan
+                    .reasons
+                    .entry(c.id.clone())
+                    .or_default()
+                    .push(format!(
+                        "{}: promoted on {} with promotion score {}",
+                        units[ui].members[0].display, self.nodes[i].uname, score
+                    ));
+            }
+        }
     }
 
     /// A unit's own node scores, before any colocation: the symmetric or
@@ -1537,6 +1733,8 @@ impl<'a> Ctx<'a> {
                     reason: None,
                     blocked_target: None,
                     anonymous_instance: unit.clone.is_some_and(|c| !c.globally_unique),
+                    from_role: None,
+                    to_role: None,
                 };
                 if managed && unit.no_quorum {
                     let freeze = self.config.properties.no_quorum_policy == NoQuorumPolicy::Freeze;
@@ -1568,6 +1766,31 @@ impl<'a> Ctx<'a> {
                     o.decide(upstream_restart);
                     if o.verb.is_some_and(|v| v != Verb::Stop) {
                         upstream_restart = true;
+                    }
+                }
+                if unit.clone.is_some_and(|c| c.promotable) && managed && !unit.no_quorum {
+                    let promoted_now = m.current.iter().any(|(_, ob)| ob.role == Role::Promoted);
+                    let stays = o.current.len() == 1 && o.target.as_ref() == o.current.first();
+                    match (o.verb, promoted_now, unit.promote) {
+                        (Some(Verb::Start), _, true) => {
+                            o.verb = Some(Verb::Promote);
+                            o.from_role = Some(Role::Stopped);
+                            o.to_role = Some(Role::Promoted);
+                        }
+                        (None, false, true) if stays => {
+                            o.verb = Some(Verb::Promote);
+                            o.from_role = Some(Role::Unpromoted);
+                            o.to_role = Some(Role::Promoted);
+                        }
+                        (None, true, false) if stays => {
+                            o.verb = Some(Verb::Demote);
+                            o.from_role = Some(Role::Promoted);
+                            o.to_role = Some(Role::Unpromoted);
+                        }
+                        (Some(Verb::Stop), true, _) => {
+                            o.from_role = Some(Role::Promoted);
+                        }
+                        _ => {}
                     }
                 }
                 // On an unclean node that cannot be fenced now (no quorum),
@@ -1890,6 +2113,8 @@ impl<'a> Ctx<'a> {
             self.change(v, &o.display, from.as_deref(), to.as_deref(), reason);
             if let Some(last) = self.plan.changes.last_mut() {
                 last.blocked = o.blocked;
+                last.from_role = o.from_role;
+                last.to_role = o.to_role;
             }
             let node = to.or(from).unwrap_or_default();
             self.plan.actions.push(PlanAction {
