@@ -1790,6 +1790,9 @@ impl<'a> Ctx<'a> {
                         (Some(Verb::Stop), true, _) => {
                             o.from_role = Some(Role::Promoted);
                         }
+                        (Some(Verb::Stop), false, _) => {
+                            o.from_role = Some(Role::Unpromoted);
+                        }
                         _ => {}
                     }
                 }
