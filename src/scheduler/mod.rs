@@ -336,6 +336,8 @@ struct Ctx<'a> {
     clone_here: HashMap<(String, usize), u32>,
     /// Instances of each clone placed so far (at most clone-max).
     clone_placed: HashMap<String, u32>,
+    /// Promotable clones whose promotion is decided.
+    promoted_done: BTreeSet<String>,
 }
 
 /// Strips a clone instance suffix ("rsc:2" -> "rsc").
@@ -484,6 +486,7 @@ pub fn schedule(config: &ClusterConfig, status: &ClusterStatus, now: i64) -> Pla
         coloc_idx,
         clone_here: HashMap::new(),
         clone_placed: HashMap::new(),
+        promoted_done: BTreeSet::new(),
     };
     cx.run();
     cx.plan
@@ -1014,6 +1017,7 @@ impl<'a> Ctx<'a> {
             unit.placed = best.map(|i| self.nodes[i].uname.clone());
             unit.no_quorum = no_quorum;
             unit.done = true;
+            let finished_clone = unit.clone.filter(|c| c.promotable);
             unit.runnable = best.map_or(0, |i| first_banned[i]);
             // Members with target-role Stopped cut the group short.
             if let Some(p) = unit
@@ -1042,6 +1046,15 @@ impl<'a> Ctx<'a> {
                 .entry(unit.id.clone())
                 .or_default()
                 .extend(why);
+            if let Some(c) = finished_clone {
+                let all_done = units
+                    .iter()
+                    .filter(|u| u.clone.is_some_and(|x| std::ptr::eq(x, c)))
+                    .all(|u| u.done);
+                if all_done && !self.promoted_done.contains(&c.id) {
+                    self.promote_clone(c, &mut units);
+                }
+            }
         }
         self.promote(&mut units);
         self.emit(&units);
@@ -1148,10 +1161,22 @@ impl<'a> Ctx<'a> {
             .resources
             .iter()
             .filter_map(|r| match r {
-                Resource::Clone(c) if c.promotable => Some(c),
+                Resource::Clone(c) if c.promotable && !self.promoted_done.contains(&c.id) => {
+                    Some(c)
+                }
                 _ => None,
             })
             .collect();
+        for c in clones {
+            self.promote_clone(c, units);
+        }
+    }
+
+    /// Promotion of one promotable clone, run as soon as all its instances
+    /// are placed so that resources colocated with its Promoted role can
+    /// follow.
+    fn promote_clone(&mut self, c: &'a Clone, units: &mut [Unit<'a>]) {
+        self.promoted_done.insert(c.id.clone());
         let mut placed: HashMap<String, Vec<NodeId>> = HashMap::new();
         for u in units.iter() {
             if u.runnable == 0 {
@@ -1164,7 +1189,7 @@ impl<'a> Ctx<'a> {
                 }
             }
         }
-        for c in clones {
+        {
             let mut candidates: Vec<(Score, bool, u32, usize, usize)> = Vec::new();
             // A promoted instance that cannot be changed (failed and
             // blocked, or unmanaged) keeps its promoted slot.
@@ -1556,11 +1581,16 @@ impl<'a> Ctx<'a> {
             if !mine(r) || mine(w) {
                 continue;
             }
-            if c.rsc_role.is_some_and(|x| x == Role::Promoted)
-                || c.with_rsc_role.is_some_and(|x| x == Role::Promoted)
-            {
+            if c.rsc_role.is_some_and(|x| x == Role::Promoted) {
                 continue;
             }
+            // The Promoted role only means something for a promotable clone
+            // (Pacemaker treats it as Started elsewhere).
+            let with_promoted = c.with_rsc_role == Some(Role::Promoted)
+                && self
+                    .units_named(w)
+                    .iter()
+                    .any(|&j| units[j].clone.is_some_and(|x| x.promotable));
             // A colocation loop (A with B with ... with A) reaches a primary
             // not placed yet: Pacemaker breaks the loop by skipping it.
             if !self.units_named(w).iter().any(|&j| units[j].done) {
@@ -1575,6 +1605,7 @@ impl<'a> Ctx<'a> {
                 .iter()
                 .map(|&j| &units[j])
                 .filter(|u| u.runnable > 0)
+                .filter(|u| !with_promoted || u.promote)
                 .filter_map(|u| u.placed.as_deref())
                 .collect();
             if c.score.is_plus_infinity() {
