@@ -1586,11 +1586,12 @@ impl<'a> Ctx<'a> {
             }
             // The Promoted role only means something for a promotable clone
             // (Pacemaker treats it as Started elsewhere).
-            let with_promoted = c.with_rsc_role == Some(Role::Promoted)
-                && self
-                    .units_named(w)
-                    .iter()
-                    .any(|&j| units[j].clone.is_some_and(|x| x.promotable));
+            let promotable_primary = self
+                .units_named(w)
+                .iter()
+                .any(|&j| units[j].clone.is_some_and(|x| x.promotable));
+            let with_promoted = c.with_rsc_role == Some(Role::Promoted) && promotable_primary;
+            let with_unpromoted = c.with_rsc_role == Some(Role::Unpromoted) && promotable_primary;
             // A colocation loop (A with B with ... with A) reaches a primary
             // not placed yet: Pacemaker breaks the loop by skipping it.
             if !self.units_named(w).iter().any(|&j| units[j].done) {
@@ -1606,6 +1607,7 @@ impl<'a> Ctx<'a> {
                 .map(|&j| &units[j])
                 .filter(|u| u.runnable > 0)
                 .filter(|u| !with_promoted || u.promote)
+                .filter(|u| !with_unpromoted || !u.promote)
                 .filter_map(|u| u.placed.as_deref())
                 .collect();
             if c.score.is_plus_infinity() {
@@ -1721,7 +1723,16 @@ impl<'a> Ctx<'a> {
                 let blocking_failure = self.blocked_by_failure(m);
                 let blocked_fail = !fenced_away && blocking_failure;
                 let managed = m.managed && !blocked_fail;
-                let target = if mi < unit.runnable {
+                // A failure whose operation says on-fail=stop leaves it stopped.
+                let fail_stops = m.current.iter().any(|(_, ob)| {
+                    ob.failed
+                        && m.prim.operations.iter().any(|op| {
+                            Some(op.name.as_str()) == ob.failed_op.as_deref()
+                                && op.interval_ms == ob.failed_interval_ms
+                                && op.on_fail == Some(OnFail::Stop)
+                        })
+                });
+                let target = if mi < unit.runnable && !fail_stops {
                     unit.placed.clone()
                 } else {
                     None

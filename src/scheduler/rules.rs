@@ -96,12 +96,17 @@ fn eval_expr(e: &Expression, attrs: &Attributes, uname: &str, now: i64) -> bool 
 
 fn compare(a: &str, b: &str, t: ValueType) -> std::cmp::Ordering {
     match t {
-        ValueType::Integer | ValueType::Number => {
+        ValueType::Integer => {
+            // Pacemaker reads integers leniently: "3.4" is 3.
             match (a.trim().parse::<f64>(), b.trim().parse::<f64>()) {
-                (Ok(x), Ok(y)) => x.partial_cmp(&y).unwrap_or(std::cmp::Ordering::Equal),
+                (Ok(x), Ok(y)) => (x.trunc() as i64).cmp(&(y.trunc() as i64)),
                 _ => a.cmp(b),
             }
         }
+        ValueType::Number => match (a.trim().parse::<f64>(), b.trim().parse::<f64>()) {
+            (Ok(x), Ok(y)) => x.partial_cmp(&y).unwrap_or(std::cmp::Ordering::Equal),
+            _ => a.cmp(b),
+        },
         ValueType::Version => {
             let pa: Vec<i64> = a.split('.').map(|p| p.parse().unwrap_or(0)).collect();
             let pb: Vec<i64> = b.split('.').map(|p| p.parse().unwrap_or(0)).collect();
