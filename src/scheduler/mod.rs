@@ -1671,23 +1671,14 @@ impl<'a> Ctx<'a> {
         })
     }
 
-    /// Whether nodes that never reported (no node_state) are fenced. With
-    /// startup-fencing they count as unclean; in the conformance corpus
-    /// crm_simulate fences them only when no node at all has a status entry
-    /// (systemhealth1/n1) and not when some do. The exact rule in Pacemaker
-    /// is still open; this reproduces every corpus case.
-    fn fence_unseen(&self) -> bool {
-        self.status.nodes.is_empty()
-    }
-
     fn emit(&mut self, units: &[Unit<'a>]) {
         // A partition without quorum fences nobody (unless told to ignore
         // quorum): the other side may be the one that holds it.
         if self.config.properties.stonith_enabled && self.quorum_ok() {
             for nd in &self.nodes {
-                if nd.condition == NodeCondition::Unclean
-                    && (self.status.nodes.contains_key(&nd.uname) || self.fence_unseen())
-                {
+                // Nodes that never reported count as unclean too
+                // (startup-fencing) and are fenced like the others.
+                if nd.condition == NodeCondition::Unclean {
                     let action = self.config.properties.stonith_action.clone();
                     self.plan.changes.push(Change {
                         verb: Verb::Fence,
