@@ -4,6 +4,7 @@
 
 mod history;
 mod rules;
+pub mod transition;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
