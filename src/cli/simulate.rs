@@ -1,5 +1,6 @@
 //! `paceline simulate` and `paceline explain`.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -37,8 +38,17 @@ pub struct SimulateArgs {
 pub struct ExplainArgs {
     /// The resource to explain.
     pub resource: String,
+    /// A Pacemaker CIB (XML) holding configuration and status.
+    #[arg(long, conflicts_with = "config")]
+    pub cib: Option<PathBuf>,
+    /// A paceline cluster definition (TOML).
     #[arg(long)]
-    pub cib: PathBuf,
+    pub config: Option<PathBuf>,
+    /// A status file to combine with --config.
+    #[arg(long, requires = "config")]
+    pub status: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
     #[arg(long)]
     pub now: Option<String>,
 }
@@ -113,36 +123,53 @@ fn load_cib(path: &PathBuf) -> anyhow::Result<crate::config::cib::ImportedCib> {
     import_cib(&text).with_context(|| format!("{}", path.display()))
 }
 
-pub fn run_simulate(args: SimulateArgs) -> anyhow::Result<ExitCode> {
-    let (config, status) = match (&args.cib, &args.config) {
+/// The configuration and status to plan from, or the exit code of a
+/// configuration error already reported on stderr.
+fn load_inputs(
+    cib: Option<&PathBuf>,
+    config: Option<&PathBuf>,
+    status: Option<&PathBuf>,
+) -> anyhow::Result<Result<(ClusterConfig, ClusterStatus), ExitCode>> {
+    match (cib, config) {
         (Some(cib), _) => {
             let imported = load_cib(cib)?;
-            (imported.config, imported.status)
+            Ok(Ok((imported.config, imported.status)))
         }
         (None, Some(path)) => {
             let config = match crate::config::load_config_file(path) {
                 Ok(config) => config,
                 Err(err) => {
                     eprintln!("{err}");
-                    return Ok(ExitCode::from(super::EXIT_USAGE));
+                    return Ok(Err(ExitCode::from(super::EXIT_USAGE)));
                 }
             };
-            let status = match &args.status {
+            let status = match status {
                 Some(status_path) => match crate::config::load_status_file(status_path) {
                     Ok(status) => status,
                     Err(err) => {
                         eprintln!("{err}");
-                        return Ok(ExitCode::from(super::EXIT_USAGE));
+                        return Ok(Err(ExitCode::from(super::EXIT_USAGE)));
                     }
                 },
                 None => all_nodes_online(&config)?,
             };
-            (config, status)
+            Ok(Ok((config, status)))
         }
         (None, None) => {
-            eprintln!("paceline simulate: give --cib FILE.xml or --config FILE.toml");
-            return Ok(ExitCode::from(super::EXIT_USAGE));
+            eprintln!("paceline: give --cib FILE.xml or --config FILE.toml");
+            Ok(Err(ExitCode::from(super::EXIT_USAGE)))
         }
+    }
+}
+
+pub fn run_simulate(args: SimulateArgs) -> anyhow::Result<ExitCode> {
+    let (config, status) = match load_inputs(
+        args.cib.as_ref(),
+        args.config.as_ref(),
+        args.status.as_ref(),
+    )? {
+        Ok(inputs) => inputs,
+        Err(code) => return Ok(code),
     };
     let opts = SimOptions {
         now: resolve_now(args.now.as_deref(), status.execution_date)?,
@@ -156,31 +183,109 @@ pub fn run_simulate(args: SimulateArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn run_explain(args: ExplainArgs) -> anyhow::Result<ExitCode> {
-    let imported = load_cib(&args.cib)?;
-    let now = resolve_now(args.now.as_deref(), imported.status.execution_date)?;
-    let plan = schedule(&imported.config, &imported.status, now);
-    let mut found = false;
-    for (id, reasons) in &plan.reasons {
-        if *id == args.resource
-            || reasons
-                .iter()
-                .any(|r| r.starts_with(&format!("{}:", args.resource)))
+/// The chain of reasons behind one resource's placement.
+#[derive(Debug, Clone, Serialize)]
+pub struct Explanation {
+    pub resource: String,
+    /// Per placed unit (the resource, its clone instances or group members):
+    /// every decision in the order the scheduler took it.
+    pub reasons: BTreeMap<String, Vec<String>>,
+    /// The summary lines the plan has for it.
+    pub planned: Vec<String>,
+}
+
+/// Collects what the plan says about `resource` (also its instances
+/// `resource:N`, and for a clone those of the cloned resource), or None when
+/// the plan never mentions it.
+pub fn explain(config: &ClusterConfig, plan: &Plan, resource: &str) -> Option<Explanation> {
+    let mut names = vec![resource.to_string()];
+    for r in &config.resources {
+        if let crate::model::Resource::Clone(c) = r
+            && c.id == resource
         {
-            found = true;
-            println!("{id}:");
-            for r in reasons {
-                println!("  - {r}");
-            }
+            names.push(c.child.id().to_string());
         }
     }
-    for c in plan.changes.iter().filter(|c| {
-        c.subject == args.resource || c.subject.starts_with(&format!("{}:", args.resource))
-    }) {
-        println!("planned: {}", crate::scheduler::format_change(c).trim());
+    let prefixes: Vec<String> = names.iter().map(|n| format!("{n}:")).collect();
+    let mentions = |id: &str| {
+        names.iter().any(|n| n == id) || prefixes.iter().any(|p| id.starts_with(p.as_str()))
+    };
+    let reasons: BTreeMap<String, Vec<String>> = plan
+        .reasons
+        .iter()
+        .filter(|(id, reasons)| {
+            mentions(id)
+                || reasons
+                    .iter()
+                    .any(|r| prefixes.iter().any(|p| r.starts_with(p.as_str())))
+        })
+        .map(|(id, reasons)| (id.clone(), reasons.clone()))
+        .collect();
+    let planned: Vec<String> = plan
+        .changes
+        .iter()
+        .filter(|c| mentions(&c.subject))
+        .map(|c| crate::scheduler::format_change(c).trim().to_string())
+        .collect();
+    (!reasons.is_empty() || !planned.is_empty()).then(|| Explanation {
+        resource: resource.to_string(),
+        reasons,
+        planned,
+    })
+}
+
+fn known_resource_ids(config: &ClusterConfig) -> Vec<String> {
+    let mut ids = Vec::new();
+    for r in &config.resources {
+        ids.push(r.id().to_string());
+        match r {
+            crate::model::Resource::Primitive(_) => {}
+            crate::model::Resource::Group(g) => ids.extend(g.members.iter().map(|p| p.id.clone())),
+            crate::model::Resource::Clone(c) => match &c.child {
+                crate::model::CloneChild::Primitive(p) => ids.push(p.id.clone()),
+                crate::model::CloneChild::Group(g) => {
+                    ids.push(g.id.clone());
+                    ids.extend(g.members.iter().map(|p| p.id.clone()));
+                }
+            },
+        }
     }
-    if !found {
-        anyhow::bail!("no resource {:?} in {}", args.resource, args.cib.display());
+    ids
+}
+
+pub fn run_explain(args: ExplainArgs) -> anyhow::Result<ExitCode> {
+    let (config, status) = match load_inputs(
+        args.cib.as_ref(),
+        args.config.as_ref(),
+        args.status.as_ref(),
+    )? {
+        Ok(inputs) => inputs,
+        Err(code) => return Ok(code),
+    };
+    let now = resolve_now(args.now.as_deref(), status.execution_date)?;
+    let plan = schedule(&config, &status, now);
+    let Some(explanation) = explain(&config, &plan, &args.resource) else {
+        let known = known_resource_ids(&config);
+        eprintln!(
+            "paceline explain: no resource {:?} in this configuration; known resources: {}",
+            args.resource,
+            known.join(", ")
+        );
+        return Ok(ExitCode::from(super::EXIT_USAGE));
+    };
+    match args.output {
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&explanation)?),
+        OutputFormat::Text => {
+            for (id, reasons) in &explanation.reasons {
+                println!("{id}:");
+                for r in reasons {
+                    println!("  - {r}");
+                }
+            }
+            for line in &explanation.planned {
+                println!("planned: {line}");
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
