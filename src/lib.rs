@@ -8,6 +8,7 @@ pub mod config;
 pub mod controller;
 pub mod daemon;
 pub mod executor;
+pub mod lab;
 pub mod membership;
 pub mod model;
 pub mod scheduler;

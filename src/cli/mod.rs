@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 pub mod cluster;
 pub mod config;
 pub mod fence;
+pub mod lab;
 pub mod ra;
 pub mod resource;
 pub mod simulate;
@@ -60,6 +61,9 @@ pub enum Command {
     /// Act on resources.
     #[command(subcommand)]
     Resource(resource::ResourceCommand),
+    /// Helpers of the namespace lab used by the demo and the end-to-end tests.
+    #[command(subcommand, hide = true)]
+    Lab(lab::LabCommand),
 }
 
 /// Entry point of the `paceline` binary.
@@ -74,6 +78,7 @@ pub fn main() -> ExitCode {
         Command::Fence(args) => fence::run(args),
         Command::Ra(cmd) => ra::run(cmd),
         Command::Resource(cmd) => resource::run(cmd),
+        Command::Lab(cmd) => lab::run(cmd),
     };
     match result {
         Ok(code) => code,

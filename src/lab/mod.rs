@@ -1,0 +1,448 @@
+//! A throwaway cluster of Linux network namespaces on this machine, for
+//! `paceline demo`, the end-to-end tests and `bench/failover`.
+//!
+//! Layout (addresses in 198.18.0.0/15, never routed anywhere): a "switch"
+//! namespace holds one bridge per link; node `i` has interface `eth<l>` with
+//! 198.18.<l>.<i>/24 on bridge `l`; the client namespace has 198.18.0.250/24
+//! on link 0. Everything the lab creates (namespaces, processes, its
+//! directory) is removed when the `Lab` is dropped, also on a panic.
+//!
+//! Power: `power_off(node)` is a power cut as the node would feel it: every
+//! process in its namespace is SIGKILLed and its links go down. A fence
+//! device reaches the lab's power board through a unix socket (filesystem
+//! sockets cross network namespaces), see `fence_agent` and `PowerBoard`.
+
+pub mod fence_agent;
+pub mod power;
+pub mod probe;
+
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+
+pub use power::{PowerBoard, PowerServer};
+
+#[derive(Debug, thiserror::Error)]
+pub enum LabError {
+    #[error("the lab needs root (network namespaces); run it as root")]
+    NotRoot,
+    #[error("`{command}` failed: {detail}; is iproute2 installed (`ip`)?")]
+    Command { command: String, detail: String },
+    #[error("{what}: {source}")]
+    Io {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn io_err(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> LabError {
+    let what = what.into();
+    move |source| LabError::Io { what, source }
+}
+
+/// Runs a command to completion; a non-zero exit is an error with its stderr.
+pub fn run(args: &[&str]) -> Result<Output, LabError> {
+    let command = args.join(" ");
+    let out = Command::new(args[0])
+        .args(&args[1..])
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| LabError::Command {
+            command: command.clone(),
+            detail: e.to_string(),
+        })?;
+    if !out.status.success() {
+        return Err(LabError::Command {
+            command,
+            detail: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        });
+    }
+    Ok(out)
+}
+
+#[derive(Debug, Clone)]
+pub struct LabOptions {
+    /// Short tag in every namespace name (keep it under 8 characters).
+    pub tag: String,
+    pub nodes: u8,
+    pub links: u8,
+    pub client: bool,
+}
+
+/// The address of node `node` (1-based) on link `link`.
+pub fn node_addr(node: u8, link: u8) -> String {
+    format!("198.18.{link}.{node}")
+}
+
+pub const CLIENT_ADDR: &str = "198.18.0.250";
+
+#[derive(Debug)]
+struct NodeState {
+    powered: bool,
+    children: Vec<Child>,
+}
+
+#[derive(Debug)]
+pub struct Lab {
+    prefix: String,
+    dir: PathBuf,
+    links: u8,
+    namespaces: Vec<String>,
+    nodes: Arc<Mutex<Vec<NodeState>>>,
+    client_children: Vec<Child>,
+    power_server: Option<PowerServer>,
+}
+
+impl Lab {
+    pub fn new(options: &LabOptions) -> Result<Lab, LabError> {
+        if !nix::unistd::Uid::effective().is_root() {
+            return Err(LabError::NotRoot);
+        }
+        let prefix = format!("{}{}", options.tag, std::process::id() % 100_000);
+        let dir = std::env::temp_dir().join(format!("paceline-lab-{prefix}"));
+        std::fs::create_dir_all(&dir).map_err(io_err(format!("create {}", dir.display())))?;
+        let mut lab = Lab {
+            prefix,
+            dir,
+            links: options.links,
+            namespaces: Vec::new(),
+            nodes: Arc::new(Mutex::new(Vec::new())),
+            client_children: Vec::new(),
+            power_server: None,
+        };
+        let switch = lab.ns("sw");
+        lab.add_ns(&switch)?;
+        for l in 0..options.links {
+            let br = format!("br{l}");
+            run(&["ip", "-n", &switch, "link", "add", &br, "type", "bridge"])?;
+            run(&["ip", "-n", &switch, "link", "set", &br, "up"])?;
+        }
+        for i in 1..=options.nodes {
+            let ns = lab.node_ns(i);
+            lab.add_ns(&ns)?;
+            for l in 0..options.links {
+                lab.attach(
+                    &ns,
+                    &format!("n{i}l{l}"),
+                    l,
+                    &format!("{}/24", node_addr(i, l)),
+                )?;
+            }
+            if let Ok(mut nodes) = lab.nodes.lock() {
+                nodes.push(NodeState {
+                    powered: true,
+                    children: Vec::new(),
+                });
+            }
+        }
+        if options.client {
+            let ns = lab.client_ns();
+            lab.add_ns(&ns)?;
+            lab.attach(&ns, "cl0", 0, &format!("{CLIENT_ADDR}/24"))?;
+        }
+        Ok(lab)
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn ns(&self, name: &str) -> String {
+        format!("{}{name}", self.prefix)
+    }
+
+    pub fn node_ns(&self, node: u8) -> String {
+        self.ns(&format!("n{node}"))
+    }
+
+    pub fn client_ns(&self) -> String {
+        self.ns("cl")
+    }
+
+    fn add_ns(&mut self, ns: &str) -> Result<(), LabError> {
+        run(&["ip", "netns", "add", ns])?;
+        self.namespaces.push(ns.to_string());
+        run(&["ip", "-n", ns, "link", "set", "lo", "up"])?;
+        Ok(())
+    }
+
+    /// A veth from `ns` (as `eth<link>`) to bridge `link` in the switch.
+    fn attach(&self, ns: &str, peer: &str, link: u8, cidr: &str) -> Result<(), LabError> {
+        let switch = self.ns("sw");
+        let eth = format!("eth{link}");
+        run(&[
+            "ip", "-n", &switch, "link", "add", peer, "type", "veth", "peer", "name", &eth,
+            "netns", ns,
+        ])?;
+        run(&[
+            "ip",
+            "-n",
+            &switch,
+            "link",
+            "set",
+            peer,
+            "master",
+            &format!("br{link}"),
+            "up",
+        ])?;
+        run(&["ip", "-n", ns, "addr", "add", cidr, "dev", &eth])?;
+        run(&["ip", "-n", ns, "link", "set", &eth, "up"])?;
+        Ok(())
+    }
+
+    /// Starts `program args` inside node `node`'s namespace, in a process
+    /// group of its own; it dies with the node's power.
+    pub fn spawn_on_node(
+        &self,
+        node: u8,
+        program: &Path,
+        args: &[&str],
+        log: &Path,
+    ) -> Result<u32, LabError> {
+        let child = self.spawn_in(&self.node_ns(node), program, args, log)?;
+        let pid = child.id();
+        let mut nodes = self.nodes.lock().map_err(|_| LabError::Io {
+            what: "lab state".into(),
+            source: std::io::Error::other("poisoned"),
+        })?;
+        if let Some(state) = nodes.get_mut(usize::from(node) - 1) {
+            state.children.push(child);
+        }
+        Ok(pid)
+    }
+
+    /// Starts a program in the client namespace (killed when the lab ends).
+    pub fn spawn_on_client(
+        &mut self,
+        program: &Path,
+        args: &[&str],
+        log: &Path,
+    ) -> Result<u32, LabError> {
+        let child = self.spawn_in(&self.client_ns(), program, args, log)?;
+        let pid = child.id();
+        self.client_children.push(child);
+        Ok(pid)
+    }
+
+    fn spawn_in(
+        &self,
+        ns: &str,
+        program: &Path,
+        args: &[&str],
+        log: &Path,
+    ) -> Result<Child, LabError> {
+        use std::os::unix::process::CommandExt;
+        let out =
+            std::fs::File::create(log).map_err(io_err(format!("create {}", log.display())))?;
+        let err = out
+            .try_clone()
+            .map_err(io_err(format!("clone {}", log.display())))?;
+        Command::new("ip")
+            .args(["netns", "exec", ns])
+            .arg(program)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .process_group(0)
+            .spawn()
+            .map_err(io_err(format!("start {} in {ns}", program.display())))
+    }
+
+    /// Runs a command inside a namespace and returns its output.
+    pub fn exec_in(&self, ns: &str, args: &[&str]) -> Result<Output, LabError> {
+        let mut full = vec!["ip", "netns", "exec", ns];
+        full.extend_from_slice(args);
+        run(&full)
+    }
+
+    /// Cuts (or restores) one link of a node, as a pulled cable.
+    pub fn set_link(&self, node: u8, link: u8, up: bool) -> Result<(), LabError> {
+        let ns = self.node_ns(node);
+        let eth = format!("eth{link}");
+        let state = if up { "up" } else { "down" };
+        run(&["ip", "-n", &ns, "link", "set", &eth, state])?;
+        Ok(())
+    }
+
+    pub fn powered(&self, node: u8) -> bool {
+        self.nodes
+            .lock()
+            .ok()
+            .and_then(|n| n.get(usize::from(node) - 1).map(|s| s.powered))
+            .unwrap_or(false)
+    }
+
+    /// A power cut: every process in the node's namespace is killed and its
+    /// links go down. Idempotent.
+    pub fn power_off(&self, node: u8) -> Result<(), LabError> {
+        power_off_node(&self.nodes, &self.node_ns(node), node, self.links)
+    }
+
+    /// Power back: links up, addresses as after a boot (a VIP the node held
+    /// is gone). Processes are the caller's to start again.
+    pub fn power_on(&self, node: u8) -> Result<(), LabError> {
+        let ns = self.node_ns(node);
+        for l in 0..self.links {
+            let eth = format!("eth{l}");
+            run(&["ip", "-n", &ns, "addr", "flush", "dev", &eth])?;
+            run(&[
+                "ip",
+                "-n",
+                &ns,
+                "addr",
+                "add",
+                &format!("{}/24", node_addr(node, l)),
+                "dev",
+                &eth,
+            ])?;
+            run(&["ip", "-n", &ns, "link", "set", &eth, "up"])?;
+        }
+        if let Ok(mut nodes) = self.nodes.lock()
+            && let Some(state) = nodes.get_mut(usize::from(node) - 1)
+        {
+            state.powered = true;
+        }
+        Ok(())
+    }
+
+    /// Serves the lab's power board on a unix socket for `fence_agent`
+    /// (node names `node<i>`). Returns the socket path.
+    pub fn serve_power(&mut self) -> Result<PathBuf, LabError> {
+        if let Some(server) = &self.power_server {
+            return Ok(server.path().to_path_buf());
+        }
+        let path = self.dir.join("power.sock");
+        let nodes = Arc::clone(&self.nodes);
+        let prefix = self.prefix.clone();
+        let links = self.links;
+        let board = PowerBoard::new(move |name, on| {
+            let node = name
+                .strip_prefix("node")
+                .and_then(|n| n.parse::<u8>().ok())
+                .filter(|n| {
+                    nodes
+                        .lock()
+                        .map(|v| usize::from(*n) >= 1 && usize::from(*n) <= v.len())
+                        .unwrap_or(false)
+                })
+                .ok_or_else(|| format!("no node {name:?} in this lab"))?;
+            match on {
+                None => Ok(nodes
+                    .lock()
+                    .map(|v| v[usize::from(node) - 1].powered)
+                    .unwrap_or(false)),
+                Some(false) => {
+                    power_off_node(&nodes, &format!("{prefix}n{node}"), node, links)
+                        .map_err(|e| e.to_string())?;
+                    Ok(false)
+                }
+                Some(true) => Err("this lab powers nodes on only from the test".to_string()),
+            }
+        });
+        let server = PowerServer::start(&path, board).map_err(io_err(format!(
+            "serve the power board on {}",
+            path.display()
+        )))?;
+        self.power_server = Some(server);
+        Ok(path)
+    }
+}
+
+fn power_off_node(
+    nodes: &Mutex<Vec<NodeState>>,
+    ns: &str,
+    node: u8,
+    links: u8,
+) -> Result<(), LabError> {
+    kill_namespace_processes(ns)?;
+    for l in 0..links {
+        let eth = format!("eth{l}");
+        run(&["ip", "-n", ns, "link", "set", &eth, "down"])?;
+    }
+    if let Ok(mut nodes) = nodes.lock()
+        && let Some(state) = nodes.get_mut(usize::from(node) - 1)
+    {
+        state.powered = false;
+        for child in &mut state.children {
+            let _ = child.wait();
+        }
+        state.children.clear();
+    }
+    Ok(())
+}
+
+/// SIGKILLs every process whose network namespace is `ns` (what a power
+/// cut does to a machine), until none is left.
+pub fn kill_namespace_processes(ns: &str) -> Result<(), LabError> {
+    let target = std::fs::metadata(Path::new("/run/netns").join(ns))
+        .map_err(io_err(format!("namespace {ns}")))?
+        .ino();
+    let own = std::process::id();
+    for _round in 0..50 {
+        let mut found = false;
+        let entries = std::fs::read_dir("/proc").map_err(io_err("read /proc"))?;
+        for entry in entries.flatten() {
+            let Some(pid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|s| s.parse::<i32>().ok())
+            else {
+                continue;
+            };
+            if pid as u32 == own {
+                continue;
+            }
+            let Ok(meta) = std::fs::metadata(entry.path().join("ns/net")) else {
+                continue;
+            };
+            if meta.ino() == target {
+                found = true;
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
+        }
+        if !found {
+            return Ok(());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    Err(LabError::Io {
+        what: format!("processes in {ns} survive SIGKILL"),
+        source: std::io::Error::other("still running after 50 rounds"),
+    })
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        self.power_server = None;
+        for child in &mut self.client_children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        for ns in self.namespaces.iter().rev() {
+            let _ = kill_namespace_processes(ns);
+        }
+        if let Ok(mut nodes) = self.nodes.lock() {
+            for state in nodes.iter_mut() {
+                for child in &mut state.children {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                }
+            }
+        }
+        for ns in self.namespaces.iter().rev() {
+            let _ = Command::new("ip")
+                .args(["netns", "del", ns])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
