@@ -446,3 +446,83 @@ fn watchdog_fencing_is_refused_in_a_two_node_cluster() {
     );
     assert!(load_config_str(&three, "t.toml").is_ok());
 }
+
+fn three_nodes_with_watchdog(top: &str, membership: &str, watchdog_timeout: &str) -> String {
+    format!(
+        r#"{top}
+[cluster]
+name = "t"
+{membership}
+[[node]]
+name = "node1"
+id = 1
+[[node]]
+name = "node2"
+id = 2
+[[node]]
+name = "node3"
+id = 3
+[fencing]
+enabled = true
+[[fencing.device]]
+id = "wd"
+type = "watchdog"
+watchdog_timeout = "{watchdog_timeout}"
+[[fencing.level]]
+target = "node1"
+index = 1
+devices = ["wd"]
+[[fencing.level]]
+target = "node2"
+index = 1
+devices = ["wd"]
+[[fencing.level]]
+target = "node3"
+index = 1
+devices = ["wd"]
+"#
+    )
+}
+
+#[test]
+fn watchdog_timeout_is_checked_against_token_timeout_and_budget() {
+    let ok = three_nodes_with_watchdog("", "", "5s");
+    load_config_str(&ok, "t.toml").unwrap_or_else(|e| panic!("{e}"));
+
+    let short = three_nodes_with_watchdog("", "[membership]\ntoken_timeout = \"3s\"", "2s");
+    let err = load_config_str(&short, "t.toml").expect_err("watchdog below token");
+    let d = &err.diagnostics()[0];
+    assert!(
+        d.message
+            .contains("watchdog_timeout (2000ms) of `wd` is shorter than token_timeout (3000ms)"),
+        "{err}"
+    );
+    assert!(
+        d.help.as_deref().unwrap_or("").contains("at least 3000ms"),
+        "{err}"
+    );
+
+    let over = three_nodes_with_watchdog("failover_budget = \"4s\"", "", "2s");
+    let err = load_config_str(&over, "t.toml").expect_err("budget too small");
+    let d = &err.diagnostics()[0];
+    assert!(
+        d.message.contains("needs token_timeout + 2 x watchdog_timeout = 6000ms, more than failover_budget (4000ms)"),
+        "{err}"
+    );
+    // The error points at the device's type, where the operator looks.
+    assert!(d.line > 1 && d.column > 0, "{err}");
+}
+
+#[test]
+fn fence_timeout_derives_from_the_budget() {
+    let t = |text: &str| {
+        paceline::config::parse_document(text, "t.toml")
+            .unwrap()
+            .timers()
+            .fence_timeout_ms
+    };
+    assert_eq!(t(""), 20_000);
+    assert_eq!(t("failover_budget = \"2s\"\n"), 5_000);
+    assert_eq!(t("failover_budget = \"10s\"\n"), 20_000);
+    assert_eq!(t("failover_budget = \"5m\"\n"), 60_000);
+}

@@ -600,6 +600,7 @@ impl<'a> Converter<'a> {
             }
         }
         self.timers(doc);
+        self.watchdog_timers(doc);
 
         // Resources: primitives first, then groups and clones take theirs.
         let mut prims: BTreeMap<String, Primitive> = BTreeMap::new();
@@ -1236,6 +1237,58 @@ impl<'a> Converter<'a> {
             if tok >= b {
                 self.err(span(ts), format!("token_timeout ({tok}ms) leaves nothing of failover_budget ({b}ms) for fencing and recovery"),
                     "lower token_timeout or raise failover_budget; or drop token_timeout to derive it from the budget");
+            }
+        }
+    }
+
+    /// Watchdog fencing against the membership timers: the survivor counts
+    /// a lost node as fenced 2 x watchdog_timeout after it saw the loss,
+    /// and the lost node stops feeding only once it has seen the loss
+    /// itself, which can be up to a token_timeout later. So the watchdog
+    /// must not be shorter than the token timeout, and the whole wait has
+    /// to fit in the failover budget.
+    fn watchdog_timers(&mut self, doc: &Document) {
+        let Some(f) = &doc.fencing else { return };
+        let timers = doc.timers();
+        let tok = timers.token_timeout_ms;
+        let budget = doc
+            .failover_budget
+            .as_ref()
+            .and_then(|b| parse_duration_ms(b.get_ref()));
+        for d in f.device.iter().filter(|d| d.kind.get_ref() == "watchdog") {
+            let Some(wd) = d
+                .rest
+                .get("watchdog_timeout")
+                .and_then(|v| v.as_str())
+                .and_then(parse_duration_ms)
+            else {
+                continue;
+            };
+            let at = span(&d.kind);
+            if wd < tok {
+                self.err(
+                    at.clone(),
+                    format!(
+                        "watchdog_timeout ({wd}ms) of `{}` is shorter than token_timeout ({tok}ms)",
+                        d.id.get_ref()
+                    ),
+                    format!(
+                        "a lost node may notice its loss a token_timeout after the survivor does, and the survivor takes over 2 x watchdog_timeout after the loss; raise watchdog_timeout to at least {tok}ms or lower token_timeout"
+                    ),
+                );
+            }
+            if let Some(b) = budget
+                && tok + 2 * wd > b
+            {
+                self.err(
+                    at,
+                    format!(
+                        "watchdog fencing through `{}` needs token_timeout + 2 x watchdog_timeout = {}ms, more than failover_budget ({b}ms)",
+                        d.id.get_ref(),
+                        tok + 2 * wd
+                    ),
+                    "raise failover_budget, lower watchdog_timeout (not below token_timeout), or fence through a BMC (redfish or ipmi)",
+                );
             }
         }
     }

@@ -1,4 +1,4 @@
-//! Membership timers derived from `failover_budget` where not written out.
+//! Timers derived from `failover_budget` where not written out.
 
 use super::convert::parse_duration_ms;
 use super::document::Document;
@@ -8,10 +8,17 @@ use super::document::Document;
 pub const DEFAULT_TOKEN_TIMEOUT_MS: u64 = 1000;
 pub const DEFAULT_HEARTBEAT_MS: u64 = 200;
 
+/// Default time one fence device may take when neither a budget nor the
+/// device's `timeout` says otherwise (fence-agents' power_timeout).
+pub const DEFAULT_FENCE_TIMEOUT_MS: u64 = 20_000;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timers {
     pub heartbeat_ms: u64,
     pub token_timeout_ms: u64,
+    /// How long one fence device may take before the next level is tried,
+    /// for devices without their own `timeout`.
+    pub fence_timeout_ms: u64,
 }
 
 impl Document {
@@ -36,9 +43,15 @@ impl Document {
                 DEFAULT_HEARTBEAT_MS
             },
         );
+        // Long enough for a BMC to confirm power-off, short enough that a
+        // hung BMC hands over to the next level within a few budgets.
+        let fence_timeout_ms = budget
+            .map(|b| (2 * b).clamp(5_000, 60_000))
+            .unwrap_or(DEFAULT_FENCE_TIMEOUT_MS);
         Timers {
             heartbeat_ms,
             token_timeout_ms,
+            fence_timeout_ms,
         }
     }
 }
