@@ -8,6 +8,9 @@ use std::process::Command;
 
 use paceline::lab::{self, Lab, LabOptions};
 
+#[path = "../fencing/tests/support/mod.rs"]
+mod peers;
+
 fn can_run() -> bool {
     let ok =
         nix::unistd::Uid::effective().is_root() && Command::new("ip").arg("-V").output().is_ok();
@@ -169,4 +172,105 @@ devices = ["power-node2"]
         assert!(!listed.contains(&ns), "{ns} removed: {listed}");
     }
     assert!(!dir.exists(), "lab directory removed");
+}
+
+/// The end-to-end tests' fencing path: a daemon inside node1's namespace
+/// reaches the Redfish emulator on this machine's loopback through the
+/// lab's bridge, and the emulator's ForceOff of node2's system cuts node2.
+#[test]
+fn redfish_emulator_resets_cut_lab_power_through_the_bridge() {
+    if !can_run() {
+        return;
+    }
+    let bmc = peers::redfish(&["--tls", "--systems", "2", "--power-delay", "0"]);
+    let mut lab = Lab::new(&LabOptions {
+        tag: "plrf".into(),
+        nodes: 2,
+        links: 1,
+        client: true,
+    })
+    .expect("lab");
+    let base = bmc.get("BASE_URL").to_string();
+    let port: u16 = base
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("port");
+    let upstream = format!("127.0.0.1:{port}").parse().expect("addr");
+    lab.bridge_to_host(1, "127.0.0.1:18443".parse().expect("addr"), upstream)
+        .expect("bridge");
+    let system2 = bmc.get("SYSTEM_2").to_string();
+    lab.link_redfish_power(
+        Path::new(bmc.get("REQUEST_LOG")),
+        vec![(bmc.get("SYSTEM_1").to_string(), 1), (system2.clone(), 2)],
+    )
+    .expect("link");
+    let log = lab.dir().join("sleep.log");
+    let pid = lab
+        .spawn_on_node(2, Path::new("/bin/sleep"), &["1000"], &log)
+        .expect("spawn");
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert!(pid_alive(pid));
+
+    let config = lab.dir().join("cluster.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[cluster]
+name = "lab"
+[[node]]
+name = "node1"
+[[node]]
+name = "node2"
+[fencing]
+enabled = true
+action = "off"
+[[fencing.device]]
+id = "bmc-node2"
+type = "redfish"
+url = "https://127.0.0.1:18443"
+ca_file = "{ca}"
+system = "{system2}"
+username = "admin"
+password = "secret"
+[[fencing.level]]
+target = "node2"
+index = 1
+devices = ["bmc-node2"]
+"#,
+            ca = bmc.get("CA_CERT"),
+        ),
+    )
+    .expect("config");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let out = lab
+        .exec_in(
+            &lab.node_ns(1),
+            &[
+                env!("CARGO_BIN_EXE_paceline"),
+                "fence",
+                "test",
+                "--config",
+                config.to_str().expect("path"),
+                "--device",
+                "bmc-node2",
+                "--action",
+                "off",
+            ],
+        )
+        .expect("fence test from inside node1");
+    assert!(out.status.success(), "{out:?}");
+    assert!(!lab.powered(2), "the reset cut node2's power");
+    assert!(!pid_alive(pid), "node2's processes are dead");
+    assert!(
+        bmc.state(&[]).contains("Off"),
+        "the emulator shows the system off: {}",
+        bmc.state(&[])
+    );
+    assert!(
+        !ping(&lab, &lab.client_ns(), &lab::node_addr(2, 0)),
+        "node2 is silent"
+    );
 }

@@ -12,9 +12,11 @@
 //! device reaches the lab's power board through a unix socket (filesystem
 //! sockets cross network namespaces), see `fence_agent` and `PowerBoard`.
 
+pub mod bridge;
 pub mod fence_agent;
 pub mod power;
 pub mod probe;
+pub mod redfish;
 
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -84,6 +86,77 @@ struct NodeState {
     children: Vec<Child>,
 }
 
+/// Cuts and restores lab nodes' power; cheap to clone into the threads that
+/// act for a fence device (the power board, the Redfish link).
+#[derive(Debug, Clone)]
+pub struct PowerHandle {
+    prefix: String,
+    links: u8,
+    nodes: Arc<Mutex<Vec<NodeState>>>,
+}
+
+impl PowerHandle {
+    pub fn node_count(&self) -> usize {
+        self.nodes.lock().map(|n| n.len()).unwrap_or(0)
+    }
+
+    pub fn powered(&self, node: u8) -> bool {
+        self.nodes
+            .lock()
+            .ok()
+            .and_then(|n| n.get(usize::from(node).wrapping_sub(1)).map(|s| s.powered))
+            .unwrap_or(false)
+    }
+
+    /// A power cut: every process in the node's namespace is killed and its
+    /// links go down. Idempotent.
+    pub fn power_off(&self, node: u8) -> Result<(), LabError> {
+        let ns = format!("{}n{node}", self.prefix);
+        kill_namespace_processes(&ns)?;
+        for l in 0..self.links {
+            let eth = format!("eth{l}");
+            run(&["ip", "-n", &ns, "link", "set", &eth, "down"])?;
+        }
+        if let Ok(mut nodes) = self.nodes.lock()
+            && let Some(state) = nodes.get_mut(usize::from(node).wrapping_sub(1))
+        {
+            state.powered = false;
+            for child in &mut state.children {
+                let _ = child.wait();
+            }
+            state.children.clear();
+        }
+        Ok(())
+    }
+
+    /// Power back: links up, addresses as after a boot (a VIP the node held
+    /// is gone). Processes are the caller's to start again.
+    pub fn power_on(&self, node: u8) -> Result<(), LabError> {
+        let ns = format!("{}n{node}", self.prefix);
+        for l in 0..self.links {
+            let eth = format!("eth{l}");
+            run(&["ip", "-n", &ns, "addr", "flush", "dev", &eth])?;
+            run(&[
+                "ip",
+                "-n",
+                &ns,
+                "addr",
+                "add",
+                &format!("{}/24", node_addr(node, l)),
+                "dev",
+                &eth,
+            ])?;
+            run(&["ip", "-n", &ns, "link", "set", &eth, "up"])?;
+        }
+        if let Ok(mut nodes) = self.nodes.lock()
+            && let Some(state) = nodes.get_mut(usize::from(node).wrapping_sub(1))
+        {
+            state.powered = true;
+        }
+        Ok(())
+    }
+}
+
 #[derive(Debug)]
 pub struct Lab {
     prefix: String,
@@ -93,6 +166,8 @@ pub struct Lab {
     nodes: Arc<Mutex<Vec<NodeState>>>,
     client_children: Vec<Child>,
     power_server: Option<PowerServer>,
+    bridges: Vec<bridge::TcpBridge>,
+    redfish_links: Vec<redfish::RedfishPowerLink>,
 }
 
 impl Lab {
@@ -111,6 +186,8 @@ impl Lab {
             nodes: Arc::new(Mutex::new(Vec::new())),
             client_children: Vec::new(),
             power_server: None,
+            bridges: Vec::new(),
+            redfish_links: Vec::new(),
         };
         let switch = lab.ns("sw");
         lab.add_ns(&switch)?;
@@ -267,44 +344,54 @@ impl Lab {
         Ok(())
     }
 
+    pub fn power(&self) -> PowerHandle {
+        PowerHandle {
+            prefix: self.prefix.clone(),
+            links: self.links,
+            nodes: Arc::clone(&self.nodes),
+        }
+    }
+
     pub fn powered(&self, node: u8) -> bool {
-        self.nodes
-            .lock()
-            .ok()
-            .and_then(|n| n.get(usize::from(node) - 1).map(|s| s.powered))
-            .unwrap_or(false)
+        self.power().powered(node)
     }
 
-    /// A power cut: every process in the node's namespace is killed and its
-    /// links go down. Idempotent.
+    /// A power cut (see `PowerHandle::power_off`).
     pub fn power_off(&self, node: u8) -> Result<(), LabError> {
-        power_off_node(&self.nodes, &self.node_ns(node), node, self.links)
+        self.power().power_off(node)
     }
 
-    /// Power back: links up, addresses as after a boot (a VIP the node held
-    /// is gone). Processes are the caller's to start again.
+    /// Power back (see `PowerHandle::power_on`).
     pub fn power_on(&self, node: u8) -> Result<(), LabError> {
+        self.power().power_on(node)
+    }
+
+    /// Makes `upstream` (a service on this machine's loopback, such as a BMC
+    /// emulator) reachable at `listen` inside node `node`'s namespace, for
+    /// as long as the lab lives.
+    pub fn bridge_to_host(
+        &mut self,
+        node: u8,
+        listen: std::net::SocketAddr,
+        upstream: std::net::SocketAddr,
+    ) -> Result<(), LabError> {
         let ns = self.node_ns(node);
-        for l in 0..self.links {
-            let eth = format!("eth{l}");
-            run(&["ip", "-n", &ns, "addr", "flush", "dev", &eth])?;
-            run(&[
-                "ip",
-                "-n",
-                &ns,
-                "addr",
-                "add",
-                &format!("{}/24", node_addr(node, l)),
-                "dev",
-                &eth,
-            ])?;
-            run(&["ip", "-n", &ns, "link", "set", &eth, "up"])?;
-        }
-        if let Ok(mut nodes) = self.nodes.lock()
-            && let Some(state) = nodes.get_mut(usize::from(node) - 1)
-        {
-            state.powered = true;
-        }
+        let bridge = bridge::TcpBridge::start(&ns, listen, upstream)
+            .map_err(io_err(format!("bridge {listen} in {ns} to {upstream}")))?;
+        self.bridges.push(bridge);
+        Ok(())
+    }
+
+    /// Lets a Redfish emulator's resets cut and restore the power of the lab
+    /// nodes: `systems` maps the emulator's system ids to lab nodes.
+    pub fn link_redfish_power(
+        &mut self,
+        request_log: &Path,
+        systems: Vec<(String, u8)>,
+    ) -> Result<(), LabError> {
+        let link = redfish::RedfishPowerLink::start(self.power(), request_log, systems)
+            .map_err(io_err(format!("follow {}", request_log.display())))?;
+        self.redfish_links.push(link);
         Ok(())
     }
 
@@ -315,28 +402,17 @@ impl Lab {
             return Ok(server.path().to_path_buf());
         }
         let path = self.dir.join("power.sock");
-        let nodes = Arc::clone(&self.nodes);
-        let prefix = self.prefix.clone();
-        let links = self.links;
+        let power = self.power();
         let board = PowerBoard::new(move |name, on| {
             let node = name
                 .strip_prefix("node")
                 .and_then(|n| n.parse::<u8>().ok())
-                .filter(|n| {
-                    nodes
-                        .lock()
-                        .map(|v| usize::from(*n) >= 1 && usize::from(*n) <= v.len())
-                        .unwrap_or(false)
-                })
+                .filter(|n| usize::from(*n) >= 1 && usize::from(*n) <= power.node_count())
                 .ok_or_else(|| format!("no node {name:?} in this lab"))?;
             match on {
-                None => Ok(nodes
-                    .lock()
-                    .map(|v| v[usize::from(node) - 1].powered)
-                    .unwrap_or(false)),
+                None => Ok(power.powered(node)),
                 Some(false) => {
-                    power_off_node(&nodes, &format!("{prefix}n{node}"), node, links)
-                        .map_err(|e| e.to_string())?;
+                    power.power_off(node).map_err(|e| e.to_string())?;
                     Ok(false)
                 }
                 Some(true) => Err("this lab powers nodes on only from the test".to_string()),
@@ -349,29 +425,6 @@ impl Lab {
         self.power_server = Some(server);
         Ok(path)
     }
-}
-
-fn power_off_node(
-    nodes: &Mutex<Vec<NodeState>>,
-    ns: &str,
-    node: u8,
-    links: u8,
-) -> Result<(), LabError> {
-    kill_namespace_processes(ns)?;
-    for l in 0..links {
-        let eth = format!("eth{l}");
-        run(&["ip", "-n", ns, "link", "set", &eth, "down"])?;
-    }
-    if let Ok(mut nodes) = nodes.lock()
-        && let Some(state) = nodes.get_mut(usize::from(node) - 1)
-    {
-        state.powered = false;
-        for child in &mut state.children {
-            let _ = child.wait();
-        }
-        state.children.clear();
-    }
-    Ok(())
 }
 
 /// SIGKILLs every process whose network namespace is `ns` (what a power
@@ -419,6 +472,10 @@ pub fn kill_namespace_processes(ns: &str) -> Result<(), LabError> {
 
 impl Drop for Lab {
     fn drop(&mut self) {
+        // The threads acting for fence devices go first: they reach into
+        // the namespaces that are deleted below.
+        self.redfish_links.clear();
+        self.bridges.clear();
         self.power_server = None;
         for child in &mut self.client_children {
             let _ = child.kill();
