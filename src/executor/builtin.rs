@@ -1,4 +1,5 @@
-//! The builtin resource classes (`builtin:ipaddr`, `builtin:filesystem`):
+//! The builtin resource classes (`builtin:ipaddr`, `builtin:filesystem`,
+//! `builtin:dummy`):
 //! in-process agents with OCF semantics, run on a thread the executor can
 //! abandon when the action overruns its timeout.
 
@@ -27,13 +28,16 @@ impl Outcome {
     }
 }
 
-pub fn run(kind: &str, action: &str, params: &BTreeMap<String, String>) -> Outcome {
+/// Runs `action` of builtin agent `kind` for the resource instance
+/// `instance` (`db:0` for a clone instance).
+pub fn run(kind: &str, action: &str, instance: &str, params: &BTreeMap<String, String>) -> Outcome {
     match kind {
         "ipaddr" => super::ipaddr::run(action, params),
         "filesystem" => super::filesystem::run(action, params),
+        "dummy" => super::dummy::run(action, instance, params),
         other => Outcome::fail(
             OcfRc::ERR_INSTALLED,
-            format!("no builtin agent {other:?}; builtin agents: ipaddr, filesystem"),
+            format!("no builtin agent {other:?}; builtin agents: dummy, filesystem, ipaddr"),
         ),
     }
 }

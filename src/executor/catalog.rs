@@ -47,7 +47,11 @@ pub fn list(runner: &OcfRunner, class: Option<&str>) -> Result<Vec<String>, Cata
     for c in classes {
         match c {
             "ocf" => out.extend(runner.list().iter().map(|a| a.to_string())),
-            "builtin" => out.extend(["builtin:filesystem".to_string(), "builtin:ipaddr".into()]),
+            "builtin" => out.extend([
+                "builtin:dummy".to_string(),
+                "builtin:filesystem".into(),
+                "builtin:ipaddr".into(),
+            ]),
             "systemd" => out.extend(systemd_units().into_iter().map(|u| format!("systemd:{u}"))),
             "stonith" => out.extend(fence_agents().into_iter().map(|a| format!("stonith:{a}"))),
             _ => {}
@@ -282,20 +286,39 @@ fn builtin(kind: &str) -> Option<AgentMetadata> {
                 ),
             ],
         ),
+        "dummy" => (
+            "A resource that runs nothing, with roles (stands in for a service)",
+            "Keeps its state (stopped, started, promoted) in a file per instance, like ocf:heartbeat:Dummy and ocf:pacemaker:Stateful: monitor answers 7 when stopped, 0 when started and 8 when promoted. For demonstrations and tests on machines without resource agents.",
+            vec![param(
+                "state_dir",
+                false,
+                "string",
+                Some(super::dummy::DEFAULT_STATE_DIR),
+                "Directory of the state files",
+            )],
+        ),
         _ => return None,
     };
+    let mut actions = vec![
+        action("start", "20s"),
+        action("stop", "20s"),
+        action("monitor", "20s"),
+        action("validate-all", "20s"),
+    ];
+    if kind == "dummy" {
+        actions.extend([
+            action("promote", "20s"),
+            action("demote", "20s"),
+            action("notify", "20s"),
+        ]);
+    }
     Some(AgentMetadata {
         name: kind.to_string(),
         version: Some(env!("CARGO_PKG_VERSION").to_string()),
         shortdesc: shortdesc.into(),
         longdesc: longdesc.into(),
         parameters,
-        actions: vec![
-            action("start", "20s"),
-            action("stop", "20s"),
-            action("monitor", "20s"),
-            action("validate-all", "20s"),
-        ],
+        actions,
     })
 }
 
@@ -307,7 +330,10 @@ mod tests {
     fn builtin_agents_are_listed_and_described() {
         let r = OcfRunner::new("/nonexistent", std::env::temp_dir());
         let all = list(&r, Some("builtin")).unwrap();
-        assert_eq!(all, ["builtin:filesystem", "builtin:ipaddr"]);
+        assert_eq!(
+            all,
+            ["builtin:dummy", "builtin:filesystem", "builtin:ipaddr"]
+        );
         let id = AgentId::parse("builtin:ipaddr").unwrap();
         let m = describe(&r, &id).unwrap();
         assert!(m.parameters.iter().any(|p| p.name == "ip" && p.required));

@@ -5,6 +5,7 @@
 
 pub mod builtin;
 pub mod catalog;
+pub mod dummy;
 pub mod duration;
 pub mod filesystem;
 pub mod history;

@@ -372,10 +372,11 @@ impl OcfRunner {
     {
         let started = std::time::Instant::now();
         let (tx, rx) = std::sync::mpsc::channel();
-        let (class, kind, action, params) = (
+        let (class, kind, action, instance, params) = (
             a.agent.class.clone(),
             a.agent.kind.clone(),
             a.action.clone(),
+            a.resource.clone(),
             a.params.clone(),
         );
         let timeout = a.timeout;
@@ -385,7 +386,7 @@ impl OcfRunner {
             let outcome = if class == "systemd" {
                 super::systemd::run(&kind, &action, timeout)
             } else {
-                super::builtin::run(&kind, &action, &params)
+                super::builtin::run(&kind, &action, &instance, &params)
             };
             let _ = tx.send(outcome);
         });
