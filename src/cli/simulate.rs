@@ -84,6 +84,14 @@ pub fn format_report(report: &SimReport, opts: &SimOptions) -> String {
                 "  pcmk__primitive_assign: {rsc} allocation score on {node}: {score}\n"
             ));
         }
+        if !report.plan.promotion_scores.is_empty() {
+            out.push_str("\nPromotion scores:\n");
+            for (instance, node, score) in &report.plan.promotion_scores {
+                out.push_str(&format!(
+                    "  {instance} promotion score on {node}: {score}\n"
+                ));
+            }
+        }
         out.push('\n');
     }
     out.push_str(&format_summary(&report.plan));

@@ -75,6 +75,9 @@ pub struct Plan {
     pub graph: DiGraph<usize, ()>,
     /// Allocation scores: (resource, node, score).
     pub scores: Vec<(String, NodeId, Score)>,
+    /// Promotion scores of promotable clone instances where they are
+    /// placed: (instance, node, score).
+    pub promotion_scores: Vec<(String, NodeId, Score)>,
     /// Why each resource (or node) ended where it did.
     pub reasons: BTreeMap<String, Vec<String>>,
 }
@@ -1222,6 +1225,11 @@ impl<'a> Ctx<'a> {
                 let Some(score) = self.promotion_score(c, u, i, &placed) else {
                     continue;
                 };
+                self.plan.promotion_scores.push((
+                    u.members[0].display.clone(),
+                    node.clone(),
+                    score,
+                ));
                 if score.value() < 0 {
                     continue;
                 }
