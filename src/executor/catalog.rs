@@ -293,7 +293,7 @@ fn builtin(kind: &str) -> Option<AgentMetadata> {
                 "state_dir",
                 false,
                 "string",
-                Some(super::dummy::DEFAULT_STATE_DIR),
+                Some("$HA_RSCTMP/dummy, else /run/paceline/dummy"),
                 "Directory of the state files",
             )],
         ),

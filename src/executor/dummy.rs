@@ -19,10 +19,18 @@ fn state_file(instance: &str, params: &BTreeMap<String, String>) -> Result<PathB
             format!("builtin:dummy needs a plain instance name, not {instance:?}"),
         ));
     }
+    // Like the OCF agents' state files, the default lives under the
+    // daemon's HA_RSCTMP, so that nodes sharing one filesystem (the
+    // namespace lab) keep separate state.
+    let from_env = std::env::var("HA_RSCTMP")
+        .ok()
+        .filter(|d| d.starts_with('/'))
+        .map(|d| format!("{d}/dummy"));
     let dir = params
         .get("state_dir")
-        .map(String::as_str)
-        .unwrap_or(DEFAULT_STATE_DIR);
+        .cloned()
+        .or(from_env)
+        .unwrap_or_else(|| DEFAULT_STATE_DIR.to_string());
     if !dir.starts_with('/') {
         return Err(Outcome::fail(
             OcfRc::ERR_CONFIGURED,
