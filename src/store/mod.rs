@@ -10,23 +10,42 @@ use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
 
 /// Orders every change of the document: compared lexicographically as
-/// (admin_epoch, epoch, num_updates). Config changes bump `epoch` (and reset
-/// `num_updates`), status changes bump `num_updates`, only an operator bumps
-/// `admin_epoch` (to force their copy to win a sync).
+/// (admin_epoch, view, dc, epoch, num_updates). Config changes bump `epoch`
+/// (and reset `num_updates`), status changes bump `num_updates`, only an
+/// operator bumps `admin_epoch` (to force their copy to win a sync).
+///
+/// `view` and `dc` stamp the membership view and the DC that last wrote the
+/// document. Only a DC that has collected the documents of a quorum writes,
+/// so a later view's document already holds everything acknowledged before
+/// it: it wins over anything an earlier view wrote without acknowledgement,
+/// and two DCs (even of views that happen to share an id) never produce two
+/// different documents with one version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub struct Version {
     pub admin_epoch: u64,
     pub epoch: u64,
     pub num_updates: u64,
+    #[serde(default)]
+    pub view: u64,
+    #[serde(default)]
+    pub dc: u32,
+}
+
+impl Version {
+    fn key(&self) -> (u64, u64, u32, u64, u64) {
+        (
+            self.admin_epoch,
+            self.view,
+            self.dc,
+            self.epoch,
+            self.num_updates,
+        )
+    }
 }
 
 impl Ord for Version {
     fn cmp(&self, other: &Self) -> Ordering {
-        (self.admin_epoch, self.epoch, self.num_updates).cmp(&(
-            other.admin_epoch,
-            other.epoch,
-            other.num_updates,
-        ))
+        self.key().cmp(&other.key())
     }
 }
 
@@ -40,6 +59,20 @@ impl PartialOrd for Version {
 /// so every member of the same view picks the same DC without a message.
 pub fn choose_dc(members: &[u32]) -> Option<u32> {
     members.iter().copied().min()
+}
+
+/// A status that changes by patches (the store replicates patches, not
+/// whole documents, between full syncs).
+pub trait Patchable {
+    type Patch: Clone + std::fmt::Debug + PartialEq;
+    fn apply(&mut self, patch: &Self::Patch);
+}
+
+impl Patchable for crate::model::ClusterStatus {
+    type Patch = crate::controller::StatusPatch;
+    fn apply(&mut self, patch: &Self::Patch) {
+        crate::controller::apply_patch(self, patch);
+    }
 }
 
 /// A versioned document; `C` is the configuration, `S` the status.
@@ -68,11 +101,19 @@ impl<C, S> Document<C, S> {
         }
     }
 
+    /// Marks the document as written by `dc` in `view`.
+    pub fn stamp(&mut self, view: u64, dc: u32) {
+        self.version.view = view;
+        self.version.dc = dc;
+    }
+
     /// Replaces the configuration if it is still the one the client read
-    /// (optimistic concurrency for `configure load/edit`).
+    /// (optimistic concurrency for `configure load/edit`). A read from
+    /// before a new DC took over conflicts too: the epoch may have been
+    /// reused by a lineage that was never acknowledged.
     pub fn replace_config(&mut self, based_on: Version, config: C) -> Result<Version, UpdateError> {
-        if (based_on.admin_epoch, based_on.epoch) != (self.version.admin_epoch, self.version.epoch)
-        {
+        let lineage = |v: &Version| (v.admin_epoch, v.epoch, v.view, v.dc);
+        if lineage(&based_on) != lineage(&self.version) {
             return Err(UpdateError::Conflict {
                 based_on,
                 current: self.version,
@@ -116,10 +157,20 @@ mod tests {
             admin_epoch: a,
             epoch: e,
             num_updates: n,
+            ..Version::default()
         };
         assert!(v(0, 2, 0) > v(0, 1, 99));
         assert!(v(1, 0, 0) > v(0, 9, 9));
         assert!(v(0, 1, 2) > v(0, 1, 1));
+        // A later view's write wins over more changes made in an earlier one.
+        let mut later = v(0, 1, 0);
+        later.view = 5;
+        let mut earlier = v(0, 7, 3);
+        earlier.view = 4;
+        assert!(later > earlier);
+        let mut other_dc = later;
+        other_dc.dc = 2;
+        assert_ne!(other_dc, later);
     }
 
     #[test]
