@@ -84,6 +84,9 @@ pub struct Controller {
     lost: BTreeSet<NodeId>,
     suicide_requested: bool,
     recheck_at_ms: Option<u64>,
+    /// After a view change a quorate DC plans only on a document the store
+    /// synced in that view (or after `result_grace_ms` without one).
+    awaiting_document_until: Option<u64>,
     now_ms: u64,
     wall: i64,
 }
@@ -193,6 +196,7 @@ impl Controller {
             lost: BTreeSet::new(),
             suicide_requested: false,
             recheck_at_ms: None,
+            awaiting_document_until: None,
             now_ms: 0,
             wall: 0,
         }
@@ -285,6 +289,17 @@ impl Controller {
             }
             self.abort("the membership changed", out);
         }
+        if self.is_dc && changed && quorate {
+            self.awaiting_document_until = Some(self.now_ms + self.settings.result_grace_ms);
+        }
+        if self.is_dc && changed {
+            // The store drops patches while it has no quorum and queues
+            // them while it syncs: send again what the document lacks
+            // (patches are idempotent).
+            for p in &self.pending {
+                out.push(Command::RecordStatus(p.clone()));
+            }
+        }
     }
 
     fn become_dc(&mut self, out: &mut Vec<Command>) {
@@ -323,6 +338,7 @@ impl Controller {
         let config_changed = self.config.as_deref() != Some(&*config);
         self.config = Some(config);
         self.doc_status = status;
+        self.awaiting_document_until = None;
         let before = std::mem::take(&mut self.working);
         self.working = self.doc_status.clone();
         let working = &mut self.working;
@@ -831,6 +847,14 @@ impl Controller {
                 _ => return,
             }
         }
+        let awaiting = match self.awaiting_document_until {
+            Some(until) if until > self.now_ms => true,
+            Some(_) => {
+                self.awaiting_document_until = None;
+                false
+            }
+            None => false,
+        };
         self.recheck_at_ms = None;
         if self.fences.values().any(|f| f.in_flight) || !self.in_flight.is_empty() {
             // Outcomes still to come: plan once they are known.
@@ -841,7 +865,7 @@ impl Controller {
         };
         self.replan = false;
         self.membership_facts(out);
-        if self.probes(out) {
+        if !awaiting && self.probes(out) {
             return;
         }
         let status = self.overlay();
@@ -861,6 +885,12 @@ impl Controller {
             // While a node is unclean only fencing runs: what it ran is
             // recovered by the next plan, once its fence is confirmed.
             self.fence(targets, out);
+            return;
+        }
+        if awaiting {
+            // Fencing needs no synced document (a lost node is lost); the
+            // rest waits for it, or for the grace period to pass.
+            self.replan = true;
             return;
         }
         let quorum_ok =
@@ -1065,6 +1095,8 @@ score = 50
         fn view(&mut self, members: &[&str], quorate: bool) {
             let members = members.iter().map(|m| m.to_string()).collect();
             self.queue.push_back(Input::View { members, quorate });
+            // The store syncs in the new view and hands over its document.
+            self.queue.push_back(self.document());
             self.run();
         }
 

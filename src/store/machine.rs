@@ -14,6 +14,12 @@
 //! (see `Version`), so nothing an earlier view wrote without acknowledgement
 //! can later win over what this view writes.
 //!
+//! In a two_node cluster both halves of a split keep quorum, and each
+//! would become a DC alone. A lone DC therefore becomes ready only once the
+//! peer is settled (`on_peer_settled`: its fence was confirmed or it left
+//! cleanly): the half that loses the fence race never writes, so its
+//! document cannot later win over the survivor's.
+//!
 //! Status patches go through the DC: a member forwards them, the DC applies
 //! them in arrival order and sends each patch (with the version it applies
 //! on) to the members; a member whose document is not at that version asks
@@ -24,8 +30,11 @@ use std::collections::BTreeSet;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Msg<C, S: Patchable> {
-    /// Member -> DC after a view change: my current document.
+    /// Member -> DC after a view change (or when solicited): my current document.
     Offer { view: u64, doc: Document<C, S> },
+    /// DC -> members after a view change: offer me your document (an Offer
+    /// sent before the DC installed the same view was dropped).
+    Solicit { view: u64 },
     /// DC -> members: adopt this document.
     Replicate { view: u64, doc: Document<C, S> },
     /// Member -> DC: this version is durable here.
@@ -80,6 +89,8 @@ pub struct Node<C, S: Patchable> {
     ready: bool,
     /// Status patches that reached the DC before it was ready.
     queued: Vec<S::Patch>,
+    /// Peers out of the view known to be fenced or cleanly gone.
+    settled: BTreeSet<u32>,
 }
 
 impl<C: Clone, S: Clone + Patchable> Node<C, S> {
@@ -96,6 +107,7 @@ impl<C: Clone, S: Clone + Patchable> Node<C, S> {
             offers: BTreeSet::new(),
             ready: false,
             queued: Vec::new(),
+            settled: BTreeSet::new(),
         }
     }
 
@@ -130,6 +142,8 @@ impl<C: Clone, S: Clone + Patchable> Node<C, S> {
         self.ready = false;
         self.offers = BTreeSet::from([self.id]);
         self.queued.clear();
+        let members = &self.members;
+        self.settled.retain(|p| !members.contains(p));
         if let Some(dc) = choose_dc(&self.members) {
             if dc != self.id {
                 out.push(Command::Send {
@@ -140,6 +154,12 @@ impl<C: Clone, S: Clone + Patchable> Node<C, S> {
                     },
                 });
             } else if self.is_dc() {
+                for m in self.members.iter().filter(|m| **m != self.id) {
+                    out.push(Command::Send {
+                        to: *m,
+                        msg: Msg::Solicit { view },
+                    });
+                }
                 out.extend(self.check_ready());
             }
         }
@@ -150,6 +170,10 @@ impl<C: Clone, S: Clone + Patchable> Node<C, S> {
     /// apply the status patches that waited.
     fn check_ready(&mut self) -> Vec<Command<C, S>> {
         if self.ready || self.offers.len() < self.required_acks() {
+            return vec![];
+        }
+        let absent = self.cluster_size.saturating_sub(self.members.len());
+        if self.two_node && self.settled.len() < absent {
             return vec![];
         }
         self.ready = true;
@@ -205,6 +229,20 @@ impl<C: Clone, S: Clone + Patchable> Node<C, S> {
                 out.extend(self.push_all());
                 out
             }
+        }
+    }
+
+    /// A peer out of the view is fenced (confirmed) or left cleanly: a
+    /// two_node survivor may now act alone.
+    pub fn on_peer_settled(&mut self, peer: u32) -> Vec<Command<C, S>> {
+        if self.members.contains(&peer) {
+            return vec![];
+        }
+        self.settled.insert(peer);
+        if self.is_dc() {
+            self.check_ready()
+        } else {
+            vec![]
         }
     }
 
@@ -330,6 +368,17 @@ impl<C: Clone, S: Clone + Patchable> Node<C, S> {
                 }
             }
             Msg::Ack { view, version } if view == self.view => self.ack(from, version),
+            Msg::Solicit { view }
+                if view == self.view && choose_dc(&self.members) == Some(from) =>
+            {
+                vec![Command::Send {
+                    to: from,
+                    msg: Msg::Offer {
+                        view,
+                        doc: self.doc.clone(),
+                    },
+                }]
+            }
             Msg::Forward { view, patch } if view == self.view && self.is_dc() => {
                 self.apply_as_dc(patch)
             }
@@ -429,7 +478,13 @@ mod tests {
         let mut dc = node(1);
         let out = dc.on_view(1, vec![1, 2, 3], true);
         assert!(
-            out.is_empty(),
+            out.iter().all(|c| matches!(
+                c,
+                Command::Send {
+                    msg: Msg::Solicit { view: 1 },
+                    ..
+                }
+            )),
             "not ready before a quorum of offers: {out:?}"
         );
         let out = dc.on_config_request(6, Version::default(), 5);
@@ -579,9 +634,14 @@ mod tests {
             },
         );
         assert_eq!(dc.doc.status, 4);
-        // two_node: the lone survivor is ready at once.
+        // two_node: the lone survivor is ready once its peer is fenced.
         let mut survivor: N = Node::new(1, 2, true, Document::new(0, 0));
         survivor.on_view(3, vec![1], true);
+        assert!(!survivor.is_ready_dc());
+        assert!(survivor.on_status_patch(2).is_empty());
+        let out = survivor.on_peer_settled(2);
         assert!(survivor.is_ready_dc());
+        assert!(matches!(out[0], Command::Persist(_)));
+        assert_eq!(survivor.doc.status, 2);
     }
 }
