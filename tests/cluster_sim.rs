@@ -158,3 +158,48 @@ fn after_a_single_node_loss_everything_runs_on_the_survivor() {
         }
     });
 }
+
+/// Every `tests/scenarios/<name>/`: `cluster.toml`, `faults.txt` (see
+/// `paceline::sim::scenario` for the format) and `expected.log`, the event
+/// log on virtual time. `PACELINE_REWRITE=1` regenerates the logs.
+#[test]
+fn scenarios_match_their_expected_logs() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios");
+    let rewrite = std::env::var_os("PACELINE_REWRITE").is_some();
+    let mut dirs: Vec<_> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    assert!(dirs.len() >= 4, "{dirs:?}");
+    let mut problems = Vec::new();
+    for dir in dirs {
+        let name = dir.file_name().unwrap().to_string_lossy().to_string();
+        let config = std::fs::read_to_string(dir.join("cluster.toml")).unwrap();
+        let faults = std::fs::read_to_string(dir.join("faults.txt")).unwrap();
+        let scenario =
+            paceline::sim::scenario::parse(&faults).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let mut s = sim(&config, scenario.seed);
+        let failed = paceline::sim::scenario::run(&mut s, &scenario);
+        let log = s.log_text();
+        for f in failed {
+            problems.push(format!("{name}: {f}"));
+        }
+        for v in &s.violations {
+            problems.push(format!("{name}: invariant: {v}"));
+        }
+        let expected_path = dir.join("expected.log");
+        if rewrite {
+            std::fs::write(&expected_path, &log).unwrap();
+            continue;
+        }
+        let expected = std::fs::read_to_string(&expected_path).unwrap_or_default();
+        if expected != log {
+            problems.push(format!(
+                "{name}: the event log differs from expected.log (PACELINE_REWRITE=1 regenerates it)\n--- expected\n{expected}--- actual\n{log}"
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

@@ -6,6 +6,7 @@ pub mod cluster;
 pub mod membership;
 pub mod net;
 pub mod rng;
+pub mod scenario;
 
 pub use cluster::{ClusterOptions, ClusterSim};
 pub use membership::{MembershipSim, SimOptions};
