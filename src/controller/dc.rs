@@ -260,7 +260,10 @@ impl Controller {
     fn on_view(&mut self, members: BTreeSet<NodeId>, quorate: bool, out: &mut Vec<Command>) {
         let changed = members != self.members || quorate != self.quorate;
         let was_dc = self.is_dc;
-        self.is_dc = self.dc_of(&members) == Some(&self.settings.own);
+        // Without quorum every node looks after itself (no-quorum-policy
+        // stops what runs here); nobody decides for others on a status the
+        // store cannot sync.
+        self.is_dc = !quorate || self.dc_of(&members) == Some(&self.settings.own);
         self.members = members;
         self.quorate = quorate;
         if quorate {
@@ -893,6 +896,16 @@ impl Controller {
             self.replan = true;
             return;
         }
+        // Only members hear this DC: a step elsewhere would be lost (or,
+        // worse, run by a node another DC also commands). Without quorum
+        // the store does not sync, so what this DC knows of the others may
+        // be stale: it stops only what runs here.
+        let members = self.members.clone();
+        let own = self.settings.own.clone();
+        let quorate = self.quorate;
+        t = retain_steps(t, |s| {
+            members.contains(&s.node) && (quorate || s.node == own)
+        });
         let quorum_ok =
             self.quorate || config.properties.no_quorum_policy == NoQuorumPolicy::Ignore;
         if !quorum_ok {
@@ -1466,11 +1479,34 @@ score = 50
 
     #[test]
     fn without_quorum_nothing_starts_and_suicide_fences_self() {
-        let mut h = Harness::started();
+        let text = CONFIG.replace("node = \"node2\"", "node = \"node1\"");
+        let mut h = Harness::new(&text);
+        h.queue.push_back(h.document());
+        h.view(&["node1", "node2"], true);
+        assert!(h.running("node1", "fs"));
+        h.truth
+            .insert(("node2".into(), "other".into()), Role::Started);
+        h.log.clear();
         h.view(&["node1", "node2"], false);
-        // no-quorum-policy=stop: everything stops, nothing starts.
-        assert!(!h.running("node2", "fs"));
-        assert!(h.executed().iter().all(|(o, ..)| o != "start"));
+        // no-quorum-policy=stop: each node stops what runs on it, nothing starts.
+        assert!(!h.running("node1", "fs") && !h.running("node1", "vip"));
+        let ex = h.executed();
+        assert!(
+            ex.iter().all(|(o, _, n)| o == "stop" && n == "node1"),
+            "{ex:?}"
+        );
+        // A node alone without quorum is its own DC.
+        let mut other = Controller::new(settings("node2"));
+        let members: BTreeSet<NodeId> = ["node1".to_string(), "node2".to_string()].into();
+        other.handle(
+            0,
+            0,
+            Input::View {
+                members,
+                quorate: false,
+            },
+        );
+        assert!(other.is_dc());
         let text = CONFIG.replace(
             "stonith-enabled = true",
             "stonith-enabled = true\nno-quorum-policy = \"suicide\"",
