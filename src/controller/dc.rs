@@ -24,6 +24,10 @@ const ID_BLOCK: u64 = 1 << 20;
 /// How often an idle DC re-plans while failures may expire (failure-timeout).
 const RECHECK_MS: u64 = 15_000;
 
+/// Pacemaker's default dc-deadtime: after startup, how long the membership
+/// may take to settle before a node missing from it is fenced.
+const DC_DEADTIME_MS: u64 = 20_000;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum StepState {
     Waiting,
@@ -87,6 +91,8 @@ pub struct Controller {
     /// After a view change a quorate DC plans only on a document the store
     /// synced in that view (or after `result_grace_ms` without one).
     awaiting_document_until: Option<u64>,
+    /// When this controller got its first view (startup).
+    first_view_ms: Option<u64>,
     now_ms: u64,
     wall: i64,
 }
@@ -197,6 +203,7 @@ impl Controller {
             suicide_requested: false,
             recheck_at_ms: None,
             awaiting_document_until: None,
+            first_view_ms: None,
             now_ms: 0,
             wall: 0,
         }
@@ -260,6 +267,7 @@ impl Controller {
     fn on_view(&mut self, members: BTreeSet<NodeId>, quorate: bool, out: &mut Vec<Command>) {
         let changed = members != self.members || quorate != self.quorate;
         let was_dc = self.is_dc;
+        self.first_view_ms.get_or_insert(self.now_ms);
         // Without quorum every node looks after itself (no-quorum-policy
         // stops what runs here); nobody decides for others on a status the
         // store cannot sync.
@@ -950,8 +958,32 @@ impl Controller {
         }
     }
 
+    fn dc_deadtime_ms(&self) -> u64 {
+        self.config
+            .as_ref()
+            .and_then(|c| c.properties.raw.get("dc-deadtime"))
+            .and_then(|v| crate::config::cib::parse_duration_ms(v))
+            .unwrap_or(DC_DEADTIME_MS)
+    }
+
     fn fence(&mut self, targets: BTreeMap<NodeId, String>, out: &mut Vec<Command>) {
         let now = self.now_ms;
+        // Right after startup views still form: a node missing from the
+        // first ones is not lost yet (nothing of it is recovered either).
+        let settle_until = self.first_view_ms.unwrap_or(now) + self.dc_deadtime_ms();
+        if now < settle_until {
+            if self.recheck_at_ms.is_none_or(|t| t > settle_until) {
+                out.push(Command::Notice(Notice::Blocked {
+                    why: format!(
+                        "not fencing {} before dc-deadtime ({} ms) has passed since startup",
+                        targets.keys().cloned().collect::<Vec<_>>().join(", "),
+                        self.dc_deadtime_ms()
+                    ),
+                }));
+            }
+            self.recheck_at_ms = Some(settle_until);
+            return;
+        }
         let first = self.settings.fence_retry_ms.max(1);
         let mut next_retry: Option<u64> = None;
         for (target, action) in targets {
@@ -999,6 +1031,7 @@ id = 2
 
 [properties]
 stonith-enabled = true
+dc-deadtime = "0s"
 
 [rsc_defaults]
 migration-threshold = 2
@@ -1521,5 +1554,26 @@ score = 50
             h.held_fences.first().map(|f| f.target.as_str()),
             Some("node1")
         );
+    }
+
+    #[test]
+    fn right_after_startup_a_missing_node_is_fenced_only_after_dc_deadtime() {
+        let mut h = Harness::new(&CONFIG.replace("dc-deadtime = \"0s\"", "dc-deadtime = \"5s\""));
+        h.queue.push_back(h.document());
+        h.view(&["node1", "node2"], true);
+        h.fence_ok = false;
+        h.log.clear();
+        h.view(&["node1"], true);
+        assert!(h.held_fences.is_empty());
+        assert!(h.executed().is_empty(), "nothing recovered meanwhile");
+        assert!(
+            notices(&h.log)
+                .iter()
+                .any(|n| matches!(n, Notice::Blocked { why } if why.contains("dc-deadtime")))
+        );
+        h.tick(4_000);
+        assert!(h.held_fences.is_empty());
+        h.tick(1_100);
+        assert_eq!(h.held_fences.len(), 1);
     }
 }

@@ -1,18 +1,23 @@
 //! Per-node sans-IO replication machine: events in, commands out, no clock.
+//! Commands are executed in order: a `Persist` is durable before any
+//! `Send` that follows it.
 //!
 //! Durability rule: the DC acknowledges a config change once it is persisted
 //! on `required_acks` members: a majority of the configured nodes, or in a
 //! two_node cluster every member of the current view (both if both are up,
-//! the survivor alone otherwise). The survivor rule is safe only because
-//! two_node quorum requires the lost peer to be fenced before anything acts:
-//! the fenced peer cannot have acknowledged a newer config on its own.
+//! the survivor alone otherwise).
 //!
-//! A DC accepts changes only once it holds the documents of as many members
-//! as an acknowledgement needs (its own included): every acknowledged
-//! document was persisted on at least one of them, so the newest it adopts
-//! contains all of them. It then stamps the document with its view and id
-//! (see `Version`), so nothing an earlier view wrote without acknowledgement
-//! can later win over what this view writes.
+//! Terms: after a view change the DC picks a term above every term it
+//! knows and solicits the members' documents with it. A member promises
+//! the term (persisted before it answers) and offers its document, or says
+//! it already promised a higher one (the DC then retries above it). The
+//! DC accepts changes only once it holds as many documents as an
+//! acknowledgement needs (its own included): every acknowledged document
+//! was persisted on at least one of them, so the newest it adopts contains
+//! all of them. It stamps its writes with the term (`Version::view`) and
+//! members refuse writes of a term older than their promise, so a DC that
+//! lost its quorum gets nothing acknowledged any more, and what an older
+//! term wrote without acknowledgement never wins over a newer term.
 //!
 //! In a two_node cluster both halves of a split keep quorum, and each
 //! would become a DC alone. A lone DC therefore becomes ready only once the
@@ -30,11 +35,18 @@ use std::collections::BTreeSet;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Msg<C, S: Patchable> {
-    /// Member -> DC after a view change (or when solicited): my current document.
-    Offer { view: u64, doc: Document<C, S> },
-    /// DC -> members after a view change: offer me your document (an Offer
-    /// sent before the DC installed the same view was dropped).
-    Solicit { view: u64 },
+    /// DC -> members after a view change: promise `term` and offer me
+    /// your document.
+    Solicit { view: u64, term: u64 },
+    /// Member -> DC: my document (for `term`: promised; or, once the DC is
+    /// ready, a member that found a gap asks for the whole document).
+    Offer {
+        view: u64,
+        term: u64,
+        doc: Document<C, S>,
+    },
+    /// Member -> DC: I already promised `promised` >= your term.
+    Promised { view: u64, promised: u64 },
     /// DC -> members: adopt this document.
     Replicate { view: u64, doc: Document<C, S> },
     /// Member -> DC: this version is durable here.
@@ -84,13 +96,17 @@ pub struct Node<C, S: Patchable> {
     members: Vec<u32>,
     quorate: bool,
     pending: Option<(u64, Version, BTreeSet<u32>)>,
-    /// Members whose documents the DC holds in this view (itself included).
+    /// The term this DC solicits (or writes with, once ready).
+    term: u64,
+    /// Members whose documents the DC holds for `term` (itself included).
     offers: BTreeSet<u32>,
     ready: bool,
     /// Status patches that reached the DC before it was ready.
     queued: Vec<S::Patch>,
     /// Peers out of the view known to be fenced or cleanly gone.
     settled: BTreeSet<u32>,
+    /// A solicitation for a view this member has not installed yet.
+    early_solicit: Option<(u32, u64, u64)>,
 }
 
 impl<C: Clone, S: Clone + Patchable> Node<C, S> {
@@ -104,10 +120,12 @@ impl<C: Clone, S: Clone + Patchable> Node<C, S> {
             members: vec![],
             quorate: false,
             pending: None,
+            term: 0,
             offers: BTreeSet::new(),
             ready: false,
             queued: Vec::new(),
             settled: BTreeSet::new(),
+            early_solicit: None,
         }
     }
 
@@ -140,30 +158,63 @@ impl<C: Clone, S: Clone + Patchable> Node<C, S> {
         self.members = members;
         self.quorate = quorate;
         self.ready = false;
-        self.offers = BTreeSet::from([self.id]);
         self.queued.clear();
         let members = &self.members;
         self.settled.retain(|p| !members.contains(p));
-        if let Some(dc) = choose_dc(&self.members) {
-            if dc != self.id {
-                out.push(Command::Send {
-                    to: dc,
-                    msg: Msg::Offer {
-                        view,
-                        doc: self.doc.clone(),
-                    },
-                });
-            } else if self.is_dc() {
-                for m in self.members.iter().filter(|m| **m != self.id) {
-                    out.push(Command::Send {
-                        to: *m,
-                        msg: Msg::Solicit { view },
-                    });
-                }
-                out.extend(self.check_ready());
-            }
+        if self.is_dc() {
+            let above = self.doc.promised.max(self.doc.version.view).max(self.term);
+            out.extend(self.solicit(above + 1));
+        } else if let Some((from, v, term)) = self.early_solicit.take()
+            && v == view
+            && choose_dc(&self.members) == Some(from)
+        {
+            out.extend(self.promise(from, term));
         }
         out
+    }
+
+    fn solicit(&mut self, term: u64) -> Vec<Command<C, S>> {
+        self.term = term;
+        self.doc.promised = self.doc.promised.max(term);
+        self.offers = BTreeSet::from([self.id]);
+        let mut out = vec![];
+        for m in self.members.iter().filter(|m| **m != self.id) {
+            out.push(Command::Send {
+                to: *m,
+                msg: Msg::Solicit {
+                    view: self.view,
+                    term,
+                },
+            });
+        }
+        out.extend(self.check_ready());
+        out
+    }
+
+    /// Member side of a solicitation: promise (durably) and offer, or say
+    /// what was promised already.
+    fn promise(&mut self, dc: u32, term: u64) -> Vec<Command<C, S>> {
+        if term <= self.doc.promised {
+            return vec![Command::Send {
+                to: dc,
+                msg: Msg::Promised {
+                    view: self.view,
+                    promised: self.doc.promised,
+                },
+            }];
+        }
+        self.doc.promised = term;
+        vec![
+            Command::Persist(self.doc.clone()),
+            Command::Send {
+                to: dc,
+                msg: Msg::Offer {
+                    view: self.view,
+                    term,
+                    doc: self.doc.clone(),
+                },
+            },
+        ]
     }
 
     /// Once a quorum of documents is in: stamp, persist, replicate, and
@@ -177,7 +228,7 @@ impl<C: Clone, S: Clone + Patchable> Node<C, S> {
             return vec![];
         }
         self.ready = true;
-        self.doc.stamp(self.view, self.id);
+        self.doc.stamp(self.term, self.id);
         for patch in std::mem::take(&mut self.queued) {
             self.doc.patch_status(|s| s.apply(&patch));
         }
@@ -321,12 +372,37 @@ impl<C: Clone, S: Clone + Patchable> Node<C, S> {
         vec![]
     }
 
+    /// Whether a write stamped `version` may be accepted: not from a term
+    /// older than this node's promise.
+    fn current(&self, version: &Version) -> bool {
+        version.view >= self.doc.promised
+    }
+
     pub fn on_message(&mut self, from: u32, msg: Msg<C, S>) -> Vec<Command<C, S>> {
+        let from_dc = choose_dc(&self.members) == Some(from);
         match msg {
-            Msg::Offer { view, doc } if view == self.view && self.is_dc() => {
-                self.offers.insert(from);
+            Msg::Solicit { view, term } => {
+                if view == self.view && from_dc {
+                    self.promise(from, term)
+                } else if view > self.view {
+                    self.early_solicit = Some((from, view, term));
+                    vec![]
+                } else {
+                    vec![]
+                }
+            }
+            Msg::Promised { view, promised }
+                if view == self.view && self.is_dc() && !self.ready && promised >= self.term =>
+            {
+                self.solicit(promised + 1)
+            }
+            Msg::Offer { view, term, doc } if view == self.view && self.is_dc() => {
                 let adopted = self.doc.adopt_if_newer(&doc);
                 if !self.ready {
+                    if term != self.term {
+                        return vec![];
+                    }
+                    self.offers.insert(from);
                     let mut out = if adopted {
                         vec![Command::Persist(self.doc.clone())]
                     } else {
@@ -336,9 +412,9 @@ impl<C: Clone, S: Clone + Patchable> Node<C, S> {
                     return out;
                 }
                 if adopted {
-                    // A late offer that is newer: it was written by a DC
-                    // that held a quorum, so it holds everything acked.
-                    self.doc.stamp(self.view, self.id);
+                    // A late offer that is newer: written in an earlier term
+                    // by a DC that held a quorum; this term supersedes it.
+                    self.doc.stamp(self.term, self.id);
                     let mut out = vec![Command::Persist(self.doc.clone())];
                     out.extend(self.push_all());
                     out
@@ -352,10 +428,10 @@ impl<C: Clone, S: Clone + Patchable> Node<C, S> {
                     }]
                 }
             }
-            Msg::Replicate { view, doc }
-                if view == self.view && choose_dc(&self.members) == Some(from) =>
-            {
-                if self.doc.adopt_if_newer(&doc) {
+            Msg::Replicate { view, doc } if view == self.view && from_dc => {
+                if !self.current(&doc.version) {
+                    vec![]
+                } else if self.doc.adopt_if_newer(&doc) {
                     vec![Command::Persist(self.doc.clone())]
                 } else {
                     vec![Command::Send {
@@ -368,17 +444,6 @@ impl<C: Clone, S: Clone + Patchable> Node<C, S> {
                 }
             }
             Msg::Ack { view, version } if view == self.view => self.ack(from, version),
-            Msg::Solicit { view }
-                if view == self.view && choose_dc(&self.members) == Some(from) =>
-            {
-                vec![Command::Send {
-                    to: from,
-                    msg: Msg::Offer {
-                        view,
-                        doc: self.doc.clone(),
-                    },
-                }]
-            }
             Msg::Forward { view, patch } if view == self.view && self.is_dc() => {
                 self.apply_as_dc(patch)
             }
@@ -387,7 +452,7 @@ impl<C: Clone, S: Clone + Patchable> Node<C, S> {
                 base,
                 version,
                 patch,
-            } if view == self.view && choose_dc(&self.members) == Some(from) => {
+            } if view == self.view && from_dc && self.current(&version) => {
                 if self.doc.version == base {
                     self.doc.status.apply(&patch);
                     self.doc.version = version;
@@ -400,6 +465,7 @@ impl<C: Clone, S: Clone + Patchable> Node<C, S> {
                         to: from,
                         msg: Msg::Offer {
                             view,
+                            term: self.doc.promised,
                             doc: self.doc.clone(),
                         },
                     }]
@@ -481,7 +547,7 @@ mod tests {
             out.iter().all(|c| matches!(
                 c,
                 Command::Send {
-                    msg: Msg::Solicit { view: 1 },
+                    msg: Msg::Solicit { view: 1, .. },
                     ..
                 }
             )),
@@ -499,12 +565,17 @@ mod tests {
             2,
             Msg::Offer {
                 view: 1,
+                term: 1,
                 doc: Document::new(0, 0),
             },
         );
         assert!(dc.is_ready_dc());
         assert!(matches!(out[0], Command::Persist(_)));
-        assert_eq!((dc.doc.version.view, dc.doc.version.dc), (1, 1));
+        assert_eq!(
+            (dc.doc.version.view, dc.doc.version.dc),
+            (1, 1),
+            "stamped with its term"
+        );
         let out = dc.on_config_request(7, dc.doc.version, 5);
         assert!(matches!(out[0], Command::Persist(_)));
         let v = dc.doc.version;
@@ -630,6 +701,7 @@ mod tests {
             3,
             Msg::Offer {
                 view: 1,
+                term: 1,
                 doc: Document::new(0, 0),
             },
         );
@@ -643,5 +715,83 @@ mod tests {
         assert!(survivor.is_ready_dc());
         assert!(matches!(out[0], Command::Persist(_)));
         assert_eq!(survivor.doc.status, 2);
+    }
+
+    /// View ids restart when the membership restarts (a whole-cluster
+    /// reboot); terms do not, so what a new DC writes still wins.
+    #[test]
+    fn terms_grow_even_when_view_ids_restart() {
+        let (mut a, mut b, mut c) = (node(1), node(2), node(3));
+        let none = |_, _| false;
+        view(&mut [&mut a, &mut b, &mut c], 7, &[1, 2, 3], &none);
+        let first = a.doc.version.view;
+        // Everyone reboots: view ids start over.
+        view(&mut [&mut a, &mut b, &mut c], 1, &[2, 3], &none);
+        assert!(b.is_ready_dc());
+        assert!(
+            b.doc.version.view > first,
+            "{:?} after {first}",
+            b.doc.version
+        );
+        let out = b.on_config_request(1, b.doc.version, 30);
+        let replies = settle(
+            &mut [&mut a, &mut b, &mut c],
+            out.into_iter().map(|x| (2, x)).collect(),
+            &none,
+        );
+        assert!(matches!(
+            replies[..],
+            [Command::Reply { result: Ok(_), .. }]
+        ));
+        view(&mut [&mut a, &mut b, &mut c], 2, &[1, 2, 3], &none);
+        for n in [&a, &b, &c] {
+            assert_eq!(n.doc.config, 30, "node {}", n.id);
+        }
+    }
+
+    /// A DC whose members promised a newer term gets nothing acknowledged.
+    #[test]
+    fn a_member_refuses_writes_of_an_older_term() {
+        let (mut a, mut b, mut c) = (node(1), node(2), node(3));
+        let none = |_, _| false;
+        view(&mut [&mut a, &mut b, &mut c], 1, &[1, 2, 3], &none);
+        let old_term = a.doc.version.view;
+        // node3 promises a newer term to node2 (node2's view, where node1 is gone).
+        c.on_view(2, vec![2, 3], true);
+        let out = c.on_message(
+            2,
+            Msg::Solicit {
+                view: 2,
+                term: old_term + 5,
+            },
+        );
+        assert!(matches!(
+            out[..],
+            [
+                Command::Persist(_),
+                Command::Send {
+                    msg: Msg::Offer { .. },
+                    ..
+                }
+            ]
+        ));
+        // node1 still thinks it leads view 1 and writes: node3 must not take it.
+        c.on_view(1, vec![1, 2, 3], true);
+        let mut doc = a.doc.clone();
+        doc.config = 99;
+        doc.version.epoch += 1;
+        assert!(c.on_message(1, Msg::Replicate { view: 1, doc }).is_empty());
+        assert_ne!(c.doc.config, 99);
+        // And a solicitation with an older term gets the promise back.
+        let out = c.on_message(
+            1,
+            Msg::Solicit {
+                view: 1,
+                term: old_term + 1,
+            },
+        );
+        assert!(
+            matches!(out[..], [Command::Send { msg: Msg::Promised { promised, .. }, .. }] if promised == old_term + 5)
+        );
     }
 }

@@ -14,12 +14,13 @@ use std::cmp::Ordering;
 /// (and reset `num_updates`), status changes bump `num_updates`, only an
 /// operator bumps `admin_epoch` (to force their copy to win a sync).
 ///
-/// `view` and `dc` stamp the membership view and the DC that last wrote the
-/// document. Only a DC that has collected the documents of a quorum writes,
-/// so a later view's document already holds everything acknowledged before
-/// it: it wins over anything an earlier view wrote without acknowledgement,
-/// and two DCs (even of views that happen to share an id) never produce two
-/// different documents with one version.
+/// `view` (the term) and `dc` stamp the DC that last wrote the document.
+/// A DC picks a term above every term its quorum has promised and writes
+/// only once that quorum has offered it their documents (see
+/// `machine.rs`), so a later term's document already holds everything
+/// acknowledged before it: it wins over anything an earlier term wrote
+/// without acknowledgement, and no two DCs ever stamp with the same term
+/// and id, so two different documents never carry one version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub struct Version {
     pub admin_epoch: u64,
@@ -81,6 +82,12 @@ pub struct Document<C, S> {
     pub version: Version,
     pub config: C,
     pub status: S,
+    /// The highest term (`Version::view`) this node has offered its
+    /// document to: it accepts no write stamped with an older term, so a
+    /// DC that lost its quorum can no longer get anything acknowledged.
+    /// Per node (never copied from another node's document).
+    #[serde(default)]
+    pub promised: u64,
 }
 
 /// Why an update was refused.
@@ -98,6 +105,7 @@ impl<C, S> Document<C, S> {
             version: Version::default(),
             config,
             status,
+            promised: 0,
         }
     }
 
@@ -139,7 +147,9 @@ impl<C, S> Document<C, S> {
         S: Clone,
     {
         if other.version > self.version {
+            let promised = self.promised;
             *self = other.clone();
+            self.promised = promised;
             true
         } else {
             false
