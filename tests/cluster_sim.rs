@@ -152,7 +152,7 @@ fn chaos(text: &str, nodes: &[&str], seed: u64, steps: u32) {
 
 #[test]
 fn two_node_chaos_keeps_every_invariant() {
-    for_seeds(100, 40, |seed| {
+    for_seeds(100, 200, |seed| {
         chaos(TWO_NODE, &["node1", "node2"], seed, 12)
     });
 }

@@ -24,6 +24,10 @@ const ID_BLOCK: u64 = 1 << 20;
 /// How often an idle DC re-plans while failures may expire (failure-timeout).
 const RECHECK_MS: u64 = 15_000;
 
+/// How long a quorate DC waits for `Input::Synced` before it plans on the
+/// document it has anyway (a driver that never sends it still works).
+const SYNC_WAIT_MS: u64 = 30_000;
+
 /// Pacemaker's default dc-deadtime: after startup, how long the membership
 /// may take to settle before a node missing from it is fenced.
 const DC_DEADTIME_MS: u64 = 20_000;
@@ -88,11 +92,14 @@ pub struct Controller {
     lost: BTreeSet<NodeId>,
     suicide_requested: bool,
     recheck_at_ms: Option<u64>,
-    /// After a view change a quorate DC plans only on a document the store
-    /// synced in that view (or after `result_grace_ms` without one).
+    /// After a view change a quorate DC plans only once the store says it
+    /// synced (`Input::Synced`), or after `SYNC_WAIT_MS` without that.
     awaiting_document_until: Option<u64>,
     /// When this controller got its first view (startup).
     first_view_ms: Option<u64>,
+    /// Members to probe for every resource: they (re)joined this DC's view,
+    /// so the replicated history may miss what they did meanwhile.
+    to_probe: BTreeSet<NodeId>,
     now_ms: u64,
     wall: i64,
 }
@@ -204,6 +211,7 @@ impl Controller {
             recheck_at_ms: None,
             awaiting_document_until: None,
             first_view_ms: None,
+            to_probe: BTreeSet::new(),
             now_ms: 0,
             wall: 0,
         }
@@ -240,6 +248,11 @@ impl Controller {
             Input::Document { config, status } => self.on_document(config, *status, &mut out),
             Input::ActionResult(r) => self.on_result(r, &mut out),
             Input::FenceOutcome(o) => self.on_fence(o, &mut out),
+            Input::Synced => {
+                if self.awaiting_document_until.take().is_some() {
+                    self.replan = true;
+                }
+            }
             Input::Tick => {}
         }
         self.suicide(&mut out);
@@ -267,6 +280,7 @@ impl Controller {
     fn on_view(&mut self, members: BTreeSet<NodeId>, quorate: bool, out: &mut Vec<Command>) {
         let changed = members != self.members || quorate != self.quorate;
         let was_dc = self.is_dc;
+        let joined: Vec<NodeId> = members.difference(&self.members).cloned().collect();
         self.first_view_ms.get_or_insert(self.now_ms);
         // Without quorum every node looks after itself (no-quorum-policy
         // stops what runs here); nobody decides for others on a status the
@@ -280,9 +294,17 @@ impl Controller {
         }
         if self.is_dc && !was_dc {
             self.become_dc(out);
+            self.to_probe = self.members.clone();
+            if !quorate {
+                // Alone without quorum it only looks after itself.
+                self.to_probe.retain(|n| *n == self.settings.own);
+            }
         } else if was_dc && !self.is_dc {
             self.resign();
         } else if changed && self.is_dc {
+            if quorate {
+                self.to_probe.extend(joined);
+            }
             // Steps on nodes that left will never answer: the fence (or
             // their clean leave) settles them.
             let gone: Vec<u64> = self
@@ -301,9 +323,9 @@ impl Controller {
             self.abort("the membership changed", out);
         }
         if self.is_dc && changed && quorate {
-            self.awaiting_document_until = Some(self.now_ms + self.settings.result_grace_ms);
+            self.awaiting_document_until = Some(self.now_ms + SYNC_WAIT_MS);
         }
-        if self.is_dc && changed {
+        if self.is_dc {
             // The store drops patches while it has no quorum and queues
             // them while it syncs: send again what the document lacks
             // (patches are idempotent).
@@ -325,6 +347,7 @@ impl Controller {
     }
 
     fn resign(&mut self) {
+        self.to_probe.clear();
         self.active = None;
         self.in_flight.clear();
         self.fences.clear();
@@ -349,7 +372,6 @@ impl Controller {
         let config_changed = self.config.as_deref() != Some(&*config);
         self.config = Some(config);
         self.doc_status = status;
-        self.awaiting_document_until = None;
         let before = std::mem::take(&mut self.working);
         self.working = self.doc_status.clone();
         let working = &mut self.working;
@@ -472,12 +494,32 @@ impl Controller {
                 return;
             }
         }
+        // A late one-shot answer is recorded (with a fresh call id, so as
+        // the newest operation) only when it completes the newest record
+        // of that resource there, a pending one: anything else since then
+        // (a probe, a stop) would be overtaken by an older fact.
+        if r.interval_ms == 0 && !self.completes_pending(&r) {
+            return;
+        }
         self.record_result(&r, out);
         if is_failure(&r) {
             self.abort(&failure_text(&r), out);
         } else {
             self.replan = true;
         }
+    }
+
+    fn completes_pending(&self, r: &ActionResult) -> bool {
+        self.working.nodes.get(&r.node).is_some_and(|st| {
+            st.resources
+                .iter()
+                .filter(|h| primitive_of(&h.id) == r.resource)
+                .filter_map(|h| h.ops.iter().max_by_key(|o| o.call_id))
+                .any(|o| {
+                    o.operation == r.operation
+                        && (o.rc_code == rc::PENDING || o.op_status == op_status::PENDING)
+                })
+        })
     }
 
     fn history_has_monitor(&self, r: &ActionResult) -> bool {
@@ -811,8 +853,9 @@ impl Controller {
                 if p.class == ResourceClass::Stonith {
                     continue;
                 }
-                let known =
-                    st.is_some_and(|st| st.resources.iter().any(|h| primitive_of(&h.id) == p.id));
+                let known = !self.to_probe.contains(node)
+                    && st
+                        .is_some_and(|st| st.resources.iter().any(|h| primitive_of(&h.id) == p.id));
                 let probing = self.in_flight.values().any(|f| {
                     f.step.is_none() && f.request.node == *node && f.request.resource == p.id
                 });
@@ -822,6 +865,8 @@ impl Controller {
                 }
             }
         }
+        let members = self.members.clone();
+        self.to_probe.retain(|n| !members.contains(n));
         for (node, resource, timeout_ms) in wanted {
             let id = self.fresh_id();
             let request = ActionRequest {
@@ -900,8 +945,8 @@ impl Controller {
         }
         if awaiting {
             // Fencing needs no synced document (a lost node is lost); the
-            // rest waits for it, or for the grace period to pass.
-            self.replan = true;
+            // rest waits for `Input::Synced` (or the fallback).
+            self.recheck_at_ms = self.awaiting_document_until;
             return;
         }
         // Only members hear this DC: a step elsewhere would be lost (or,
@@ -1143,6 +1188,7 @@ score = 50
             self.queue.push_back(Input::View { members, quorate });
             // The store syncs in the new view and hands over its document.
             self.queue.push_back(self.document());
+            self.queue.push_back(Input::Synced);
             self.run();
         }
 

@@ -171,6 +171,11 @@ pub enum Input {
     },
     ActionResult(ActionResult),
     FenceOutcome(FenceOutcome),
+    /// This node's store is the DC of the current view and holds the
+    /// documents of a quorum (`store::machine::Node::is_ready_dc` became
+    /// true); send it after the `Document` it synced. Until then a quorate
+    /// DC only fences: the document it has may be stale.
+    Synced,
     /// Time passed (timeouts, fence retries, failure-timeout expiry).
     Tick,
 }

@@ -158,6 +158,8 @@ struct SimNode {
     /// What survives a reboot: the last persisted document.
     disk: Doc,
     fed: Option<Version>,
+    /// The store was a ready DC after the last commands (for `Input::Synced`).
+    synced: bool,
     view: Option<(u64, BTreeSet<u16>, bool)>,
     /// Actions this boot has seen, with their answer once done.
     seen: BTreeMap<u64, Option<ActionResult>>,
@@ -332,6 +334,7 @@ impl ClusterSim {
                     controller,
                     disk: initial.clone(),
                     fed: None,
+                    synced: false,
                     view: None,
                     seen: BTreeMap::new(),
                     monitor_owner: BTreeMap::new(),
@@ -451,6 +454,7 @@ impl ClusterSim {
         n.up = true;
         n.leaving = false;
         n.fed = None;
+        n.synced = false;
         let two_node = n.store.two_node;
         n.store = StoreNode::new(u32::from(id), size, two_node, n.disk.clone());
         n.controller = Controller::new(n.controller.settings().clone());
@@ -830,6 +834,13 @@ impl ClusterSim {
             }
         }
         self.feed_document(id);
+        if let Some(n) = self.nodes.get_mut(&id) {
+            let ready = n.up && n.store.is_ready_dc();
+            if ready && !n.synced {
+                self.work.push_back(Work::Ctl(id, Input::Synced));
+            }
+            n.synced = ready;
+        }
     }
 
     fn feed_document(&mut self, id: u16) {

@@ -158,9 +158,15 @@ impl<C: Clone, S: Clone + Patchable> Node<C, S> {
         self.members = members;
         self.quorate = quorate;
         self.ready = false;
-        self.queued.clear();
         let members = &self.members;
         self.settled.retain(|p| !members.contains(p));
+        if !self.is_dc() {
+            // Patches that waited here belong to the new DC now.
+            let queued = std::mem::take(&mut self.queued);
+            for patch in queued {
+                out.extend(self.on_status_patch(patch));
+            }
+        }
         if self.is_dc() {
             let above = self.doc.promised.max(self.doc.version.view).max(self.term);
             out.extend(self.solicit(above + 1));
