@@ -152,14 +152,14 @@ fn chaos(text: &str, nodes: &[&str], seed: u64, steps: u32) {
 
 #[test]
 fn two_node_chaos_keeps_every_invariant() {
-    for_seeds(100, 200, |seed| {
+    for_seeds(100, 150, |seed| {
         chaos(TWO_NODE, &["node1", "node2"], seed, 12)
     });
 }
 
 #[test]
 fn three_node_chaos_keeps_every_invariant() {
-    for_seeds(500, 120, |seed| {
+    for_seeds(500, 80, |seed| {
         chaos(THREE_NODE, &["node1", "node2", "node3"], seed, 12)
     });
 }
