@@ -24,6 +24,9 @@ const ID_BLOCK: u64 = 1 << 20;
 /// How often an idle DC re-plans while failures may expire (failure-timeout).
 const RECHECK_MS: u64 = 15_000;
 
+/// How many answered results the DC remembers to drop repeats.
+const RECORDED_MAX: usize = 4_096;
+
 /// How long a quorate DC waits for `Input::Synced` before it plans on the
 /// document it has anyway (a driver that never sends it still works).
 const SYNC_WAIT_MS: u64 = 30_000;
@@ -88,7 +91,10 @@ pub struct Controller {
     /// right after it, with nothing new in between, would loop.
     last_completed: Option<Vec<Step>>,
     recurring: BTreeSet<(NodeId, String, u64)>,
+    /// Results already recorded (node, request id, rc), oldest first, so a
+    /// repeated answer is recorded once; bounded.
     recorded: BTreeSet<(NodeId, u64, i32)>,
+    recorded_order: std::collections::VecDeque<(NodeId, u64, i32)>,
     lost: BTreeSet<NodeId>,
     suicide_requested: bool,
     recheck_at_ms: Option<u64>,
@@ -206,6 +212,7 @@ impl Controller {
             last_completed: None,
             recurring: BTreeSet::new(),
             recorded: BTreeSet::new(),
+            recorded_order: std::collections::VecDeque::new(),
             lost: BTreeSet::new(),
             suicide_requested: false,
             recheck_at_ms: None,
@@ -431,7 +438,15 @@ impl Controller {
     }
 
     fn record_result(&mut self, r: &ActionResult, out: &mut Vec<Command>) {
-        self.recorded.insert((r.node.clone(), r.id, r.rc));
+        let key = (r.node.clone(), r.id, r.rc);
+        if self.recorded.insert(key.clone()) {
+            self.recorded_order.push_back(key);
+            while self.recorded_order.len() > RECORDED_MAX {
+                if let Some(old) = self.recorded_order.pop_front() {
+                    self.recorded.remove(&old);
+                }
+            }
+        }
         out.push(Command::Notice(Notice::Completed(r.clone())));
         let mut rec = r.clone();
         rec.id = self.fresh_id();
@@ -1157,6 +1172,8 @@ score = 50
         answer: Box<Answer>,
         fence_ok: bool,
         held_fences: Vec<FenceRequest>,
+        /// The store drops every patch (it has no quorum yet).
+        store_drops: bool,
     }
 
     impl Harness {
@@ -1173,6 +1190,7 @@ score = 50
                 answer: Box::new(|_| Some(None)),
                 fence_ok: true,
                 held_fences: Vec::new(),
+                store_drops: false,
             }
         }
 
@@ -1242,7 +1260,7 @@ score = 50
                                 self.queue.push_back(Input::ActionResult(r));
                             }
                         }
-                        Command::RecordStatus(p) => {
+                        Command::RecordStatus(p) if !self.store_drops => {
                             apply_patch(&mut self.store, p);
                             changed = true;
                         }
@@ -1621,5 +1639,38 @@ score = 50
         assert!(h.held_fences.is_empty());
         h.tick(1_100);
         assert_eq!(h.held_fences.len(), 1);
+    }
+
+    #[test]
+    fn a_quorate_dc_waits_for_the_synced_document_and_resends_what_it_lacks() {
+        let mut h = Harness::new(CONFIG);
+        h.queue.push_back(h.document());
+        h.store_drops = true;
+        // The view arrives, the store has not synced yet: nothing but facts.
+        h.queue.push_back(Input::View {
+            members: ["node1".to_string(), "node2".to_string()].into(),
+            quorate: true,
+        });
+        h.run();
+        assert!(h.executed().is_empty(), "no probe or start before Synced");
+        let joined = |log: &[Command]| {
+            log.iter()
+                .filter(|c| matches!(c, Command::RecordStatus(StatusPatch::NodeJoined(_))))
+                .count()
+        };
+        assert_eq!(joined(&h.log), 2);
+        // The store dropped those (it had no quorum yet): a new view makes
+        // the DC send them again.
+        h.store_drops = false;
+        h.log.clear();
+        h.queue.push_back(Input::View {
+            members: ["node1".to_string(), "node2".to_string()].into(),
+            quorate: true,
+        });
+        h.run();
+        assert_eq!(joined(&h.log), 2, "resent: {:?}", h.log);
+        h.queue.push_back(Input::Synced);
+        h.run();
+        assert!(h.running("node2", "fs"), "{:?}", h.executed());
     }
 }
