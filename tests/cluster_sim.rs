@@ -239,3 +239,51 @@ fn scenarios_match_their_expected_logs() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// The reference two-node policy (promotable PostgreSQL, filesystem, VIP
+/// and worker following the primary): power loss of the primary, the
+/// standby is promoted after the fence, and the rest follows in order.
+#[test]
+fn reference_policy_promotes_the_standby_after_fencing_the_primary() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/policies/two-node-active-standby.toml"
+    ))
+    .unwrap();
+    for_seeds(2_000, 10, |seed| {
+        let options = ClusterOptions {
+            seed,
+            reboot_ms: 3_600_000,
+            ..ClusterOptions::default()
+        };
+        let mut s = ClusterSim::new(&text, options).unwrap();
+        s.run_for(secs(30));
+        s.check_exclusive();
+        s.assert_safe();
+        let primary =
+            |s: &ClusterSim, n: &str| s.role(n, "pgsql") == Some(paceline::model::Role::Promoted);
+        assert!(primary(&s, "node1"), "seed {seed}\n{}", s.log_text());
+        assert_eq!(runs_on(&s, "pgsql"), ["node1", "node2"]);
+        for r in ["fs", "vip", "worker"] {
+            assert_eq!(
+                runs_on(&s, r),
+                ["node1"],
+                "seed {seed} {r}\n{}",
+                s.log_text()
+            );
+        }
+        s.power_off("node1");
+        s.run_for(secs(30));
+        s.check_exclusive();
+        s.assert_safe();
+        assert!(primary(&s, "node2"), "seed {seed}\n{}", s.log_text());
+        for r in ["fs", "vip", "worker"] {
+            assert_eq!(
+                runs_on(&s, r),
+                ["node2"],
+                "seed {seed} {r}\n{}",
+                s.log_text()
+            );
+        }
+    });
+}
