@@ -81,6 +81,10 @@ impl Pick {
 /// and config changes; then everything is repaired. Safety must hold all
 /// along; the acknowledged config must survive.
 fn chaos(text: &str, nodes: &[&str], seed: u64, steps: u32) {
+    chaos_with(text, nodes, &["fs", "vip", "app", "agent"], seed, steps)
+}
+
+fn chaos_with(text: &str, nodes: &[&str], resources: &[&str], seed: u64, steps: u32) {
     let mut s = if seed % 2 == 0 {
         lossy_sim(text, seed)
     } else {
@@ -101,7 +105,7 @@ fn chaos(text: &str, nodes: &[&str], seed: u64, steps: u32) {
             }
             3 => s.heal(),
             4 => {
-                let rsc = ["fs", "vip", "app", "agent"][pick.next(4) as usize];
+                let rsc = resources[pick.next(resources.len() as u64) as usize];
                 s.fail_resource(node, rsc);
             }
             5 => {
@@ -109,7 +113,7 @@ fn chaos(text: &str, nodes: &[&str], seed: u64, steps: u32) {
                 s.break_fence_device(node, broken);
             }
             6 => {
-                let rsc = ["fs", "vip", "app", "agent"][pick.next(4) as usize];
+                let rsc = resources[pick.next(resources.len() as u64) as usize];
                 s.break_start(node, rsc, pick.next(2) == 0);
             }
             7 => s.shutdown(node),
@@ -126,7 +130,7 @@ fn chaos(text: &str, nodes: &[&str], seed: u64, steps: u32) {
     s.heal();
     for n in nodes {
         s.break_fence_device(n, false);
-        for rsc in ["fs", "vip", "app", "agent"] {
+        for rsc in resources {
             s.break_start(n, rsc, false);
         }
         s.power_on(n);
@@ -285,5 +289,23 @@ fn reference_policy_promotes_the_standby_after_fencing_the_primary() {
                 s.log_text()
             );
         }
+    });
+}
+
+#[test]
+fn reference_policy_chaos_keeps_every_invariant() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/policies/two-node-active-standby.toml"
+    ))
+    .unwrap();
+    for_seeds(3_000, 40, |seed| {
+        chaos_with(
+            &text,
+            &["node1", "node2"],
+            &["fs", "vip", "worker", "pgsql"],
+            seed,
+            10,
+        )
     });
 }

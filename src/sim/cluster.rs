@@ -190,6 +190,8 @@ pub struct ClusterSim {
     truth: BTreeMap<(u16, String), Role>,
     clones: BTreeSet<String>,
     promotable: BTreeSet<String>,
+    /// promoted-max of each promotable clone's primitive.
+    promoted_max: BTreeMap<String, u32>,
     fence_delay_ms: BTreeMap<String, u64>,
     fence_broken: BTreeSet<String>,
     start_broken: BTreeSet<(String, String)>,
@@ -344,6 +346,15 @@ impl ClusterSim {
             );
         }
         let (clones, promotable) = primitives_of(&config);
+        let mut promoted_max = BTreeMap::new();
+        for r in &config.resources {
+            if let Resource::Clone(c) = r
+                && c.promotable
+                && let CloneChild::Primitive(p) = &c.child
+            {
+                promoted_max.insert(p.id.clone(), c.promoted_max);
+            }
+        }
         Ok(ClusterSim {
             rng: SimRng::new(options.seed ^ 0x005e_edc1_u64),
             options,
@@ -359,6 +370,7 @@ impl ClusterSim {
             truth: BTreeMap::new(),
             clones,
             promotable,
+            promoted_max,
             fence_delay_ms,
             fence_broken: BTreeSet::new(),
             start_broken: BTreeSet::new(),
@@ -1311,7 +1323,8 @@ impl ClusterSim {
         out
     }
 
-    /// The continuous invariant: no non-clone resource active twice.
+    /// The continuous invariant: no non-clone resource active twice, no
+    /// promotable clone promoted on more nodes than promoted-max.
     pub fn check_exclusive(&mut self) {
         let mut by_rsc: BTreeMap<&String, Vec<u16>> = BTreeMap::new();
         for (n, r) in self.truth.keys() {
@@ -1319,11 +1332,25 @@ impl ClusterSim {
                 by_rsc.entry(r).or_default().push(*n);
             }
         }
-        let doubles: Vec<String> = by_rsc
+        let mut doubles: Vec<String> = by_rsc
             .iter()
             .filter(|(_, ns)| ns.len() > 1)
             .map(|(r, ns)| format!("{:?}: {r} active on nodes {ns:?}", self.now))
             .collect();
+        for (rsc, max) in &self.promoted_max {
+            let promoted: Vec<u16> = self
+                .truth
+                .iter()
+                .filter(|((_, r), role)| r == rsc && **role == Role::Promoted)
+                .map(|((n, _), _)| *n)
+                .collect();
+            if promoted.len() > *max as usize {
+                doubles.push(format!(
+                    "{:?}: {rsc} promoted on nodes {promoted:?} (promoted-max {max})",
+                    self.now
+                ));
+            }
+        }
         self.violations.extend(doubles);
     }
 
