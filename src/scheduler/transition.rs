@@ -868,4 +868,80 @@ score = "-INFINITY"
         plan.actions.clear();
         assert!(build(&config, &status, &plan).steps.is_empty());
     }
+
+    /// Every reference policy, cold started on all its nodes: the graph is
+    /// acyclic, and every start is followed by the monitors its role needs.
+    #[test]
+    fn every_reference_policy_cold_starts_into_an_ordered_graph() {
+        let dir = format!("{}/policies", env!("CARGO_MANIFEST_DIR"));
+        let mut seen = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().to_string();
+            let config = policy(&name);
+            let mut status = ClusterStatus {
+                have_quorum: true,
+                ..Default::default()
+            };
+            for n in &config.nodes {
+                online(&mut status, &n.uname);
+                for r in ["master-pgsql", "master-rabbitmq"] {
+                    let attrs = &mut status.nodes.get_mut(&n.uname).unwrap().transient_attributes;
+                    attrs.insert(r.into(), "100".into());
+                }
+            }
+            let plan = schedule(&config, &status, 10_000);
+            let t = build(&config, &status, &plan);
+            assert!(!t.steps.is_empty(), "{name}");
+            // Kahn: every step gets an order.
+            let mut indegree = vec![0; t.steps.len()];
+            for &(_, b) in &t.edges {
+                indegree[b] += 1;
+            }
+            let mut ready: Vec<usize> = (0..t.steps.len()).filter(|&i| indegree[i] == 0).collect();
+            let mut done = 0;
+            while let Some(i) = ready.pop() {
+                done += 1;
+                for &(a, b) in &t.edges {
+                    if a == i {
+                        indegree[b] -= 1;
+                        if indegree[b] == 0 {
+                            ready.push(b);
+                        }
+                    }
+                }
+            }
+            assert_eq!(done, t.steps.len(), "{name}: the graph has a cycle");
+            for (i, step) in t.steps.iter().enumerate() {
+                let StepKind::Resource {
+                    resource,
+                    operation,
+                    ..
+                } = &step.kind
+                else {
+                    continue;
+                };
+                if operation != "start" {
+                    continue;
+                }
+                let prims = primitives(&config);
+                let prim = prims[resource.as_str()].prim;
+                let wants =
+                    recurring_monitors(prim, false).len() + recurring_monitors(prim, true).len();
+                let follows = t.steps.iter().enumerate().any(|(m, s)| {
+                    s.node == step.node
+                        && matches!(&s.kind, StepKind::Resource { resource: r, operation, interval_ms, .. }
+                            if r == resource && operation == "monitor" && *interval_ms > 0)
+                        && before(&t, i, m)
+                });
+                assert!(
+                    wants == 0 || follows,
+                    "{name}: {resource} start on {} has no monitor after it",
+                    step.node
+                );
+            }
+            seen += 1;
+        }
+        assert!(seen >= 3);
+    }
 }
