@@ -33,7 +33,13 @@
 use super::{Document, Patchable, UpdateError, Version, choose_dc};
 use std::collections::BTreeSet;
 
-#[derive(Debug, Clone, PartialEq)]
+/// Serializable so a driver can put it on the wire (the store's own
+/// transport is the driver's business).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(bound(
+    serialize = "C: serde::Serialize, S: serde::Serialize, S::Patch: serde::Serialize",
+    deserialize = "C: serde::Deserialize<'de>, S: serde::Deserialize<'de>, S::Patch: serde::Deserialize<'de>"
+))]
 pub enum Msg<C, S: Patchable> {
     /// DC -> members after a view change: promise `term` and offer me
     /// your document.
@@ -799,5 +805,29 @@ mod tests {
         assert!(
             matches!(out[..], [Command::Send { msg: Msg::Promised { promised, .. }, .. }] if promised == old_term + 5)
         );
+    }
+
+    #[test]
+    fn cluster_messages_go_on_the_wire() {
+        use crate::controller::StatusPatch;
+        use crate::model::{ClusterConfig, ClusterStatus};
+        let msgs: Vec<Msg<ClusterConfig, ClusterStatus>> = vec![
+            Msg::Patch {
+                view: 3,
+                base: Version::default(),
+                version: Version::default(),
+                patch: StatusPatch::NodeJoined("node1".into()),
+            },
+            Msg::Offer {
+                view: 3,
+                term: 4,
+                doc: Document::new(ClusterConfig::default(), ClusterStatus::default()),
+            },
+        ];
+        for m in msgs {
+            let text = serde_json::to_string(&m).unwrap();
+            let back: Msg<ClusterConfig, ClusterStatus> = serde_json::from_str(&text).unwrap();
+            assert_eq!(back, m);
+        }
     }
 }
