@@ -147,6 +147,9 @@ fn chaos_with(text: &str, nodes: &[&str], resources: &[&str], seed: u64, steps: 
     if !settled(&s) {
         s.run_for(secs(5));
     }
+    if std::env::var_os("PACELINE_SIM_LOG").is_some() {
+        eprintln!("{}", s.log_text());
+    }
     assert!(
         settled(&s),
         "seed {seed}: no idle DC after the repairs ({config_changes} config changes)\n{}",
@@ -304,6 +307,24 @@ fn reference_policy_chaos_keeps_every_invariant() {
             &text,
             &["node1", "node2"],
             &["fs", "vip", "worker", "pgsql"],
+            seed,
+            10,
+        )
+    });
+}
+
+#[test]
+fn three_node_postgresql_policy_chaos_keeps_every_invariant() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/policies/postgresql-ha.toml"
+    ))
+    .unwrap();
+    for_seeds(4_000, 25, |seed| {
+        chaos_with(
+            &text,
+            &["pg1", "pg2", "pg3"],
+            &["pgsql", "vip-write", "vip-read"],
             seed,
             10,
         )

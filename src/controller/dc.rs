@@ -502,13 +502,9 @@ impl Controller {
         if self.recorded.contains(&(r.node.clone(), r.id, r.rc)) {
             return;
         }
-        if r.operation == "monitor" && r.interval_ms > 0 && r.rc == rc::NOT_RUNNING {
-            // A monitor we already cancelled may report once more.
-            let key = (r.node.clone(), r.instance.clone(), r.interval_ms);
-            if !self.recurring.contains(&key) && !self.history_has_monitor(&r) {
-                return;
-            }
-        }
+        // Recurring monitors' changes are always recorded, also those of
+        // monitors another DC started (a report from a monitor cancelled
+        // just before a stop lands after the stop and changes nothing).
         // A late one-shot answer is recorded (with a fresh call id, so as
         // the newest operation) only when it completes the newest record
         // of that resource there, a pending one: anything else since then
@@ -534,17 +530,6 @@ impl Controller {
                     o.operation == r.operation
                         && (o.rc_code == rc::PENDING || o.op_status == op_status::PENDING)
                 })
-        })
-    }
-
-    fn history_has_monitor(&self, r: &ActionResult) -> bool {
-        self.working.nodes.get(&r.node).is_some_and(|st| {
-            st.resources.iter().any(|h| {
-                primitive_of(&h.id) == r.resource
-                    && h.ops
-                        .iter()
-                        .any(|o| o.operation == "monitor" && o.interval_ms == r.interval_ms)
-            })
         })
     }
 

@@ -176,6 +176,7 @@ fn rank(operation: &str) -> Option<u8> {
 
 struct Builder<'a> {
     config: &'a ClusterConfig,
+    status: &'a ClusterStatus,
     prims: HashMap<&'a str, PrimitiveInfo<'a>>,
     fenced: BTreeSet<NodeId>,
     out: Transition,
@@ -222,6 +223,17 @@ impl<'a> Builder<'a> {
         Some(i)
     }
 
+    fn demote_failed(&self, instance: &str, node: &str) -> bool {
+        let base = primitive_of(instance);
+        self.status.nodes.get(node).is_some_and(|st| {
+            st.resources
+                .iter()
+                .filter(|h| primitive_of(&h.id) == base)
+                .map(super::observe)
+                .any(|o| o.failed && o.failed_op.as_deref() == Some("demote"))
+        })
+    }
+
     /// Adds the recurring monitors of the role an instance ends in.
     fn monitors(&mut self, instance: &str, node: &str, promoted: bool) {
         let Some(info) = self.prims.get(primitive_of(instance)) else {
@@ -242,7 +254,9 @@ impl<'a> Builder<'a> {
         let to = c.to.as_deref();
         let instance = c.subject.as_str();
         let leave = |b: &mut Self, node: &str, role: Role| {
-            if role == Role::Promoted {
+            // A demote that failed there is not retried: the stop ends it
+            // (retrying would loop on an agent that cannot demote).
+            if role == Role::Promoted && !b.demote_failed(instance, node) {
                 b.resource_step(instance, node, "demote", 0);
             }
             b.resource_step(instance, node, "stop", 0);
@@ -533,6 +547,7 @@ pub fn build(config: &ClusterConfig, status: &ClusterStatus, plan: &Plan) -> Tra
         .collect();
     let mut b = Builder {
         config,
+        status,
         prims: primitives(config),
         fenced: fences.iter().map(|(n, _)| n.clone()).collect(),
         out: Transition::default(),
@@ -943,5 +958,52 @@ score = "-INFINITY"
             seen += 1;
         }
         assert!(seen >= 3);
+    }
+
+    #[test]
+    fn a_demote_that_failed_is_not_retried_the_stop_ends_it() {
+        let config = policy("two-node-active-standby.toml");
+        let mut status = ClusterStatus {
+            have_quorum: true,
+            ..Default::default()
+        };
+        online(&mut status, "node1");
+        online(&mut status, "node2");
+        running(&mut status, "node1", "pgsql:0", Role::Promoted);
+        status.nodes.get_mut("node1").unwrap().resources[0]
+            .ops
+            .push(op("demote", 0, 3, 7));
+        let plan = schedule(&config, &status, 10_000);
+        let t = build(&config, &status, &plan);
+        assert!(find(&t, "node1", "pgsql", "demote", 0).is_none(), "{t:#?}");
+        assert!(
+            find(&t, "node1", "pgsql", "stop", 0).is_some(),
+            "the failed instance is recovered: {t:#?}"
+        );
+        // Without the failure a promoted instance is demoted before it stops.
+        let mut clean = ClusterStatus {
+            have_quorum: true,
+            ..Default::default()
+        };
+        online(&mut clean, "node1");
+        online(&mut clean, "node2");
+        running(&mut clean, "node1", "pgsql:0", Role::Promoted);
+        let mut plan = schedule(&config, &clean, 10_000);
+        plan.changes = vec![crate::scheduler::Change {
+            verb: Verb::Stop,
+            subject: "pgsql:0".into(),
+            from: Some("node1".into()),
+            to: None,
+            from_role: Some(Role::Promoted),
+            to_role: None,
+            reason: None,
+            blocked: false,
+            fence_action: None,
+        }];
+        plan.actions.clear();
+        let t = build(&config, &clean, &plan);
+        let demote = find(&t, "node1", "pgsql", "demote", 0).unwrap();
+        let stop = find(&t, "node1", "pgsql", "stop", 0).unwrap();
+        assert!(before(&t, demote, stop));
     }
 }
