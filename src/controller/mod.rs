@@ -23,15 +23,21 @@
 //!   failure) the DC dispatches nothing new, waits for in-flight steps and
 //!   re-plans.
 //!
-//! CONTRACT STATUS: the types below are the contract between the controller,
-//! the store, the daemon and the simulator. `Controller::handle` is not
-//! implemented yet (it returns nothing); see ARCHITECTURE.md.
+//! The types below are the contract between the controller, the store, the
+//! daemon and the simulator; the DC's rules are in `dc.rs`, how a patch
+//! changes the status in `patch.rs`.
+
+mod dc;
+pub mod patch;
 
 use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
 use crate::model::{ClusterConfig, ClusterStatus, NodeId, ResourceId};
+
+pub use dc::Controller;
+pub use patch::apply_patch;
 
 /// What the controller needs to know about the cluster that is not in the
 /// scheduler's configuration.
@@ -165,6 +171,11 @@ pub enum Input {
     },
     ActionResult(ActionResult),
     FenceOutcome(FenceOutcome),
+    /// This node's store is the DC of the current view and holds the
+    /// documents of a quorum (`store::machine::Node::is_ready_dc` became
+    /// true); send it after the `Document` it synced. Until then a quorate
+    /// DC only fences: the document it has may be stale.
+    Synced,
     /// Time passed (timeouts, fence retries, failure-timeout expiry).
     Tick,
 }
@@ -181,26 +192,4 @@ pub enum Command {
     Fence(FenceRequest),
     RecordStatus(StatusPatch),
     Notice(Notice),
-}
-
-/// The per-node controller. Only acts while this node is the DC.
-#[derive(Debug, Clone)]
-pub struct Controller {
-    settings: ControllerSettings,
-}
-
-impl Controller {
-    pub fn new(settings: ControllerSettings) -> Self {
-        Controller { settings }
-    }
-
-    pub fn settings(&self) -> &ControllerSettings {
-        &self.settings
-    }
-
-    /// Feeds one input at `now_ms` (milliseconds of a monotonic clock) and
-    /// `wall` (seconds since the epoch, for failure expiry and history).
-    pub fn handle(&mut self, _now_ms: u64, _wall: i64, _input: Input) -> Vec<Command> {
-        Vec::new()
-    }
 }

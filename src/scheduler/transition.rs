@@ -1,14 +1,16 @@
 //! The executable form of a plan: elementary steps (start, stop, promote,
 //! demote, recurring monitor, fence) on nodes, and the "a before b" edges
 //! between them that the controller dispatches in order. Pure.
-//!
-//! CONTRACT STATUS: the types are the contract used by the controller;
-//! `build` is not implemented yet (it returns an empty transition).
+
+use std::collections::{BTreeSet, HashMap};
 
 use serde::Serialize;
 
-use super::Plan;
-use crate::model::{ClusterConfig, ClusterStatus, NodeId, ResourceId};
+use super::{Change, Plan, Verb};
+use crate::model::{
+    Action, CloneChild, ClusterConfig, ClusterStatus, Group, NodeId, Operation, OrderKind,
+    Primitive, Resource, ResourceId, Role,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub enum StepKind {
@@ -42,10 +44,966 @@ pub struct Transition {
     pub edges: Vec<(usize, usize)>,
 }
 
+/// Default operation timeout when neither the op nor op_defaults set one.
+pub const DEFAULT_TIMEOUT_MS: u64 = 20_000;
+
+/// Where a configured primitive sits: its enclosing group (with the
+/// member's position) and clone, so orders naming either reach it.
+#[derive(Debug, Clone)]
+struct PrimitiveInfo<'a> {
+    prim: &'a Primitive,
+    group: Option<(&'a str, usize)>,
+    clone: Option<&'a str>,
+}
+
+fn add_group<'a>(
+    out: &mut HashMap<&'a str, PrimitiveInfo<'a>>,
+    g: &'a Group,
+    clone: Option<&'a str>,
+) {
+    for (i, p) in g.members.iter().enumerate() {
+        out.insert(
+            p.id.as_str(),
+            PrimitiveInfo {
+                prim: p,
+                group: Some((g.id.as_str(), i)),
+                clone,
+            },
+        );
+    }
+}
+
+fn primitives(config: &ClusterConfig) -> HashMap<&str, PrimitiveInfo<'_>> {
+    let mut out = HashMap::new();
+    for r in &config.resources {
+        match r {
+            Resource::Primitive(p) => {
+                out.insert(
+                    p.id.as_str(),
+                    PrimitiveInfo {
+                        prim: p,
+                        group: None,
+                        clone: None,
+                    },
+                );
+            }
+            Resource::Group(g) => add_group(&mut out, g, None),
+            Resource::Clone(c) => match &c.child {
+                CloneChild::Primitive(p) => {
+                    out.insert(
+                        p.id.as_str(),
+                        PrimitiveInfo {
+                            prim: p,
+                            group: None,
+                            clone: Some(c.id.as_str()),
+                        },
+                    );
+                }
+                CloneChild::Group(g) => add_group(&mut out, g, Some(c.id.as_str())),
+            },
+        }
+    }
+    out
+}
+
+/// Strips a clone instance suffix (`pgsql:0` -> `pgsql`).
+pub fn primitive_of(instance: &str) -> &str {
+    match instance.rsplit_once(':') {
+        Some((base, n)) if !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()) => base,
+        _ => instance,
+    }
+}
+
+fn instance_suffix(instance: &str) -> Option<&str> {
+    let base = primitive_of(instance);
+    (base.len() < instance.len()).then(|| &instance[base.len() + 1..])
+}
+
+/// The timeout of operation `name` at `interval_ms` of a primitive: its op
+/// definition, else op_defaults `timeout`, else 20 s.
+pub fn op_timeout_ms(
+    config: &ClusterConfig,
+    prim: Option<&Primitive>,
+    name: &str,
+    interval_ms: u64,
+) -> u64 {
+    let defined = prim.and_then(|p| {
+        p.operations
+            .iter()
+            .find(|o| o.name == name && o.interval_ms == interval_ms)
+            .or_else(|| {
+                // A probe uses the timeout of the first monitor when it has none.
+                (name == "monitor" && interval_ms == 0)
+                    .then(|| p.operations.iter().find(|o| o.name == "monitor"))
+                    .flatten()
+            })
+            .and_then(|o| o.timeout_ms)
+    });
+    defined
+        .or_else(|| {
+            config
+                .op_defaults
+                .get("timeout")
+                .and_then(|v| crate::config::cib::parse_duration_ms(v))
+        })
+        .unwrap_or(DEFAULT_TIMEOUT_MS)
+}
+
+/// The recurring monitors of a primitive for a role (Promoted ops only on
+/// the promoted instance, ops without a role on any other active one).
+pub fn recurring_monitors(prim: &Primitive, promoted: bool) -> Vec<&Operation> {
+    prim.operations
+        .iter()
+        .filter(|o| o.name == "monitor" && o.interval_ms > 0 && o.enabled)
+        .filter(|o| match o.role {
+            Some(Role::Promoted) => promoted,
+            Some(Role::Stopped) => false,
+            Some(Role::Unpromoted) => !promoted,
+            _ => !promoted,
+        })
+        .collect()
+}
+
+fn rank(operation: &str) -> Option<u8> {
+    match operation {
+        "demote" => Some(0),
+        "stop" => Some(1),
+        "start" => Some(2),
+        "promote" => Some(3),
+        _ => None,
+    }
+}
+
+struct Builder<'a> {
+    config: &'a ClusterConfig,
+    status: &'a ClusterStatus,
+    prims: HashMap<&'a str, PrimitiveInfo<'a>>,
+    fenced: BTreeSet<NodeId>,
+    out: Transition,
+    index: HashMap<(String, NodeId, String, u64), usize>,
+    edges: BTreeSet<(usize, usize)>,
+}
+
+impl<'a> Builder<'a> {
+    fn resource_step(
+        &mut self,
+        instance: &str,
+        node: &str,
+        operation: &str,
+        interval_ms: u64,
+    ) -> Option<usize> {
+        if matches!(operation, "stop" | "demote") && self.fenced.contains(node) {
+            // The fence stops it (and its history is erased with the node's).
+            return None;
+        }
+        let key = (
+            instance.to_string(),
+            node.to_string(),
+            operation.to_string(),
+            interval_ms,
+        );
+        if let Some(&i) = self.index.get(&key) {
+            return Some(i);
+        }
+        let resource = primitive_of(instance).to_string();
+        let prim = self.prims.get(resource.as_str()).map(|i| i.prim);
+        let timeout_ms = op_timeout_ms(self.config, prim, operation, interval_ms);
+        let i = self.out.steps.len();
+        self.out.steps.push(Step {
+            node: node.to_string(),
+            kind: StepKind::Resource {
+                resource,
+                instance: instance.to_string(),
+                operation: operation.to_string(),
+                interval_ms,
+                timeout_ms,
+            },
+        });
+        self.index.insert(key, i);
+        Some(i)
+    }
+
+    fn demote_failed(&self, instance: &str, node: &str) -> bool {
+        let base = primitive_of(instance);
+        self.status.nodes.get(node).is_some_and(|st| {
+            st.resources
+                .iter()
+                .filter(|h| primitive_of(&h.id) == base)
+                .map(super::observe)
+                .any(|o| o.failed && o.failed_op.as_deref() == Some("demote"))
+        })
+    }
+
+    /// Adds the recurring monitors of the role an instance ends in.
+    fn monitors(&mut self, instance: &str, node: &str, promoted: bool) {
+        let Some(info) = self.prims.get(primitive_of(instance)) else {
+            return;
+        };
+        let intervals: Vec<u64> = recurring_monitors(info.prim, promoted)
+            .iter()
+            .map(|o| o.interval_ms)
+            .collect();
+        for interval in intervals {
+            self.resource_step(instance, node, "monitor", interval);
+        }
+    }
+
+    fn change(&mut self, c: &Change) {
+        let active = |r: Option<Role>| r.unwrap_or(Role::Started);
+        let from = c.from.as_deref();
+        let to = c.to.as_deref();
+        let instance = c.subject.as_str();
+        let leave = |b: &mut Self, node: &str, role: Role| {
+            // A demote that failed there is not retried: the stop ends it
+            // (retrying would loop on an agent that cannot demote).
+            if role == Role::Promoted && !b.demote_failed(instance, node) {
+                b.resource_step(instance, node, "demote", 0);
+            }
+            b.resource_step(instance, node, "stop", 0);
+        };
+        let arrive = |b: &mut Self, node: &str, role: Role| {
+            b.resource_step(instance, node, "start", 0);
+            if role == Role::Promoted {
+                b.resource_step(instance, node, "promote", 0);
+            }
+            b.monitors(instance, node, role == Role::Promoted);
+        };
+        match c.verb {
+            Verb::Fence => {}
+            Verb::Start => {
+                if let Some(n) = to.or(from) {
+                    arrive(self, n, active(c.to_role));
+                }
+            }
+            Verb::Stop => {
+                if let Some(n) = from.or(to) {
+                    leave(self, n, active(c.from_role));
+                }
+            }
+            Verb::Move | Verb::Recover | Verb::Restart => {
+                let old = from.or(to);
+                let new = to.or(from);
+                if let Some(n) = old {
+                    leave(self, n, active(c.from_role));
+                }
+                if let Some(n) = new {
+                    arrive(self, n, active(c.to_role.or(c.from_role)));
+                }
+            }
+            // "Stopped -> Promoted": a start, then the promotion.
+            Verb::Promote if c.from_role == Some(Role::Stopped) => {
+                if let Some(n) = to.or(from) {
+                    arrive(self, n, Role::Promoted);
+                }
+            }
+            Verb::Demote if c.to_role == Some(Role::Stopped) => {
+                if let Some(n) = from.or(to) {
+                    leave(self, n, Role::Promoted);
+                }
+            }
+            Verb::Promote => {
+                if let Some(n) = to.or(from) {
+                    self.resource_step(instance, n, "promote", 0);
+                    self.monitors(instance, n, true);
+                }
+            }
+            Verb::Demote => {
+                if let Some(n) = to.or(from) {
+                    self.resource_step(instance, n, "demote", 0);
+                    self.monitors(instance, n, false);
+                }
+            }
+        }
+    }
+
+    fn resource_of(&self, i: usize) -> Option<(&str, &str, &str, u64)> {
+        match &self.out.steps[i].kind {
+            StepKind::Resource {
+                instance,
+                operation,
+                interval_ms,
+                ..
+            } => Some((
+                instance.as_str(),
+                operation.as_str(),
+                self.out.steps[i].node.as_str(),
+                *interval_ms,
+            )),
+            StepKind::Fence { .. } => None,
+        }
+    }
+
+    /// Whether configured id `id` (primitive, group or clone) covers step `i`.
+    fn names(&self, id: &str, i: usize) -> bool {
+        let Some((instance, ..)) = self.resource_of(i) else {
+            return false;
+        };
+        let base = primitive_of(instance);
+        if base == id {
+            return true;
+        }
+        self.prims
+            .get(base)
+            .is_some_and(|info| info.group.is_some_and(|(g, _)| g == id) || info.clone == Some(id))
+    }
+
+    fn steps_of(&self, id: &str, operation: &str) -> Vec<usize> {
+        (0..self.out.steps.len())
+            .filter(|&i| {
+                self.resource_of(i)
+                    .is_some_and(|(_, op, _, iv)| op == operation && iv == 0)
+            })
+            .filter(|&i| self.names(id, i))
+            .collect()
+    }
+
+    fn reaches(&self, from: usize, to: usize) -> bool {
+        let mut seen = vec![false; self.out.steps.len()];
+        let mut stack = vec![from];
+        while let Some(x) = stack.pop() {
+            if x == to {
+                return true;
+            }
+            if std::mem::replace(&mut seen[x], true) {
+                continue;
+            }
+            stack.extend(self.edges.iter().filter(|(a, _)| *a == x).map(|(_, b)| *b));
+        }
+        false
+    }
+
+    /// Adds an edge unless it would close a cycle (a contradictory
+    /// configuration must not deadlock the controller).
+    fn order(&mut self, a: usize, b: usize) {
+        if a != b && !self.edges.contains(&(a, b)) && !self.reaches(b, a) {
+            self.edges.insert((a, b));
+        }
+    }
+
+    fn per_instance(&mut self) {
+        let n = self.out.steps.len();
+        for a in 0..n {
+            for b in 0..n {
+                let (Some((ia, oa, na, va)), Some((ib, ob, nb, vb))) =
+                    (self.resource_of(a), self.resource_of(b))
+                else {
+                    continue;
+                };
+                if ia != ib {
+                    continue;
+                }
+                let edge = match (rank(oa), rank(ob)) {
+                    // demote < stop < start < promote, wherever they run.
+                    (Some(x), Some(y)) => x < y && va == 0 && vb == 0,
+                    // A monitor follows the start/promote on its node.
+                    (Some(x), None) => na == nb && vb > 0 && x >= 2,
+                    _ => false,
+                };
+                if edge {
+                    self.order(a, b);
+                }
+            }
+        }
+    }
+
+    fn groups(&mut self) {
+        let n = self.out.steps.len();
+        for a in 0..n {
+            for b in 0..n {
+                let (Some((ia, oa, na, 0)), Some((ib, ob, nb, 0))) =
+                    (self.resource_of(a), self.resource_of(b))
+                else {
+                    continue;
+                };
+                if oa != ob || na != nb || instance_suffix(ia) != instance_suffix(ib) {
+                    continue;
+                }
+                let (Some(pa), Some(pb)) = (
+                    self.prims.get(primitive_of(ia)),
+                    self.prims.get(primitive_of(ib)),
+                ) else {
+                    continue;
+                };
+                let (Some((ga, xa)), Some((gb, xb))) = (pa.group, pb.group) else {
+                    continue;
+                };
+                if ga != gb {
+                    continue;
+                }
+                let before = match oa {
+                    "start" | "promote" => xa < xb,
+                    "stop" | "demote" => xa > xb,
+                    _ => false,
+                };
+                if before {
+                    self.order(a, b);
+                }
+            }
+        }
+    }
+
+    fn constraints(&mut self) {
+        let config = self.config;
+        for o in &config.orders {
+            if o.kind == OrderKind::Serialize {
+                continue;
+            }
+            let mut pairs: Vec<(String, Action, String, Action)> = Vec::new();
+            if let (Some(first), Some(then)) = (&o.first, &o.then) {
+                pairs.push((first.clone(), o.first_action, then.clone(), o.then_action));
+            }
+            // Sequential sets: each member before the next; each set before the next.
+            let mut previous: Vec<(String, Action)> = Vec::new();
+            for set in &o.sets {
+                let action = set.action.unwrap_or(o.first_action);
+                let members: Vec<(String, Action)> =
+                    set.resources.iter().map(|r| (r.clone(), action)).collect();
+                for p in &previous {
+                    for m in &members {
+                        pairs.push((p.0.clone(), p.1, m.0.clone(), m.1));
+                    }
+                }
+                if set.sequential {
+                    for w in members.windows(2) {
+                        pairs.push((w[0].0.clone(), w[0].1, w[1].0.clone(), w[1].1));
+                    }
+                    previous = members.last().cloned().into_iter().collect();
+                } else {
+                    previous = members;
+                }
+            }
+            let symmetrical = o.symmetrical.unwrap_or(true) && o.kind == OrderKind::Mandatory;
+            for (first, fa, then, ta) in pairs {
+                self.order_between(&first, fa, &then, ta);
+                if symmetrical {
+                    self.order_between(&then, ta.inverse(), &first, fa.inverse());
+                }
+            }
+        }
+    }
+
+    fn order_between(&mut self, first: &str, fa: Action, then: &str, ta: Action) {
+        if fa == Action::Monitor || ta == Action::Monitor {
+            return;
+        }
+        let a = self.steps_of(first, fa.name());
+        let b = self.steps_of(then, ta.name());
+        for &x in &a {
+            for &y in &b {
+                self.order(x, y);
+            }
+        }
+    }
+
+    fn fencing(&mut self, status: &ClusterStatus, fences: &[(NodeId, String)]) {
+        for (node, action) in fences {
+            let f = self.out.steps.len();
+            self.out.steps.push(Step {
+                node: node.clone(),
+                kind: StepKind::Fence {
+                    action: action.clone(),
+                },
+            });
+            let hosted: BTreeSet<&str> = status
+                .nodes
+                .get(node)
+                .map(|st| {
+                    st.resources
+                        .iter()
+                        .filter(|h| super::observe(h).role != Role::Stopped)
+                        .map(|h| primitive_of(&h.id))
+                        .collect()
+                })
+                .unwrap_or_default();
+            for i in 0..f {
+                let Some((instance, op, ..)) = self.resource_of(i) else {
+                    continue;
+                };
+                if hosted.contains(primitive_of(instance)) || matches!(op, "start" | "promote") {
+                    // Edges from a fence never close a cycle: nothing precedes it.
+                    self.edges.insert((f, i));
+                }
+            }
+        }
+    }
+}
+
 /// Expands a plan into steps and orders them (within a resource: demote,
 /// stop, start, promote, then its recurring monitors; group members in
 /// order, stopped in reverse; order constraints and their symmetrical
 /// reverse for stops; fencing of a node before anything that depends on it).
-pub fn build(_config: &ClusterConfig, _status: &ClusterStatus, _plan: &Plan) -> Transition {
-    Transition::default()
+pub fn build(config: &ClusterConfig, status: &ClusterStatus, plan: &Plan) -> Transition {
+    let fences: Vec<(NodeId, String)> = plan
+        .changes
+        .iter()
+        .filter(|c| c.verb == Verb::Fence && !c.blocked)
+        .map(|c| {
+            let action = c
+                .fence_action
+                .clone()
+                .unwrap_or_else(|| config.properties.stonith_action.clone());
+            (c.subject.clone(), action)
+        })
+        .collect();
+    let mut b = Builder {
+        config,
+        status,
+        prims: primitives(config),
+        fenced: fences.iter().map(|(n, _)| n.clone()).collect(),
+        out: Transition::default(),
+        index: HashMap::new(),
+        edges: BTreeSet::new(),
+    };
+    for c in plan.changes.iter().filter(|c| !c.blocked) {
+        b.change(c);
+    }
+    for a in plan.actions.iter().filter(|a| a.action == "stop") {
+        b.resource_step(&a.resource, &a.node, "stop", 0);
+    }
+    b.per_instance();
+    b.groups();
+    b.fencing(status, &fences);
+    b.constraints();
+    let mut out = b.out;
+    out.edges = b.edges.into_iter().collect();
+    out
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::model::{NodeState, OpRecord, ResourceHistory};
+    use crate::scheduler::schedule;
+
+    pub(crate) fn online(status: &mut ClusterStatus, node: &str) {
+        let st = status.nodes.entry(node.to_string()).or_default();
+        st.uname = node.to_string();
+        st.has_state = true;
+        st.in_ccm = Some(true);
+        st.crmd = Some("online".into());
+        st.join = Some("member".into());
+        st.expected = Some("member".into());
+        if !status.node_order.iter().any(|n| n == node) {
+            status.node_order.push(node.to_string());
+        }
+    }
+
+    /// A node that was a member and vanished without a clean leave.
+    pub(crate) fn lost(status: &mut ClusterStatus, node: &str) {
+        online(status, node);
+        let st = status.nodes.get_mut(node).unwrap();
+        st.in_ccm = Some(false);
+        st.crmd = Some("offline".into());
+    }
+
+    pub(crate) fn op(name: &str, interval_ms: u64, call_id: i64, rc_code: i32) -> OpRecord {
+        OpRecord {
+            id: format!("{name}_{interval_ms}"),
+            operation: name.into(),
+            interval_ms,
+            call_id,
+            rc_code,
+            op_status: 0,
+            target_rc: None,
+            last_rc_change: Some(1_000),
+            last_run: Some(1_000),
+            exec_time_ms: None,
+            queue_time_ms: None,
+            on_node: None,
+            migrate_source: None,
+            migrate_target: None,
+            digest: None,
+        }
+    }
+
+    pub(crate) fn running(status: &mut ClusterStatus, node: &str, instance: &str, role: Role) {
+        let st: &mut NodeState = status.nodes.get_mut(node).unwrap();
+        let mut ops = vec![op("start", 0, 1, 0)];
+        if role == Role::Promoted {
+            ops.push(op("promote", 0, 2, 0));
+        }
+        st.resources.push(ResourceHistory {
+            id: instance.into(),
+            class: None,
+            provider: None,
+            agent: None,
+            container: None,
+            ops,
+        });
+    }
+
+    fn policy(name: &str) -> ClusterConfig {
+        let path = format!("{}/policies/{name}", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(&path).unwrap();
+        crate::config::load_config_str(&text, &path).unwrap()
+    }
+
+    fn find(t: &Transition, node: &str, rsc: &str, op: &str, interval: u64) -> Option<usize> {
+        t.steps.iter().position(|s| {
+            s.node == node
+                && matches!(&s.kind, StepKind::Resource { resource, operation, interval_ms, .. }
+                    if resource == rsc && operation == op && *interval_ms == interval)
+        })
+    }
+
+    fn fence_step(t: &Transition, node: &str) -> Option<usize> {
+        t.steps
+            .iter()
+            .position(|s| s.node == node && matches!(s.kind, StepKind::Fence { .. }))
+    }
+
+    /// Whether `a` precedes `b` through the edges.
+    pub(crate) fn before(t: &Transition, a: usize, b: usize) -> bool {
+        let mut stack = vec![a];
+        let mut seen = BTreeSet::new();
+        while let Some(x) = stack.pop() {
+            if !seen.insert(x) {
+                continue;
+            }
+            for &(p, q) in &t.edges {
+                if p == x {
+                    if q == b {
+                        return true;
+                    }
+                    stack.push(q);
+                }
+            }
+        }
+        false
+    }
+
+    fn instance_on(t: &Transition, rsc: &str, op: &str) -> Option<(String, String)> {
+        t.steps.iter().find_map(|s| match &s.kind {
+            StepKind::Resource {
+                resource,
+                instance,
+                operation,
+                ..
+            } if resource == rsc && operation == op => Some((instance.clone(), s.node.clone())),
+            _ => None,
+        })
+    }
+
+    #[test]
+    fn cold_start_of_the_two_node_policy_follows_every_order() {
+        let config = policy("two-node-active-standby.toml");
+        let mut status = ClusterStatus {
+            have_quorum: true,
+            ..Default::default()
+        };
+        online(&mut status, "node1");
+        online(&mut status, "node2");
+        let plan = schedule(&config, &status, 10_000);
+        let t = build(&config, &status, &plan);
+        let (pg_instance, primary) = instance_on(&t, "pgsql", "promote").expect("a promotion");
+        assert_eq!(primary, "node1", "the location prefers node1: {t:#?}");
+        assert!(pg_instance.starts_with("pgsql:"), "{pg_instance}");
+        let fs = find(&t, "node1", "fs", "start", 0).unwrap();
+        let promote = find(&t, "node1", "pgsql", "promote", 0).unwrap();
+        let pg_start = find(&t, "node1", "pgsql", "start", 0).unwrap();
+        let vip = find(&t, "node1", "vip", "start", 0).unwrap();
+        let worker = find(&t, "node1", "worker", "start", 0).unwrap();
+        assert!(before(&t, fs, promote));
+        assert!(before(&t, pg_start, promote));
+        assert!(before(&t, promote, vip));
+        assert!(before(&t, vip, worker));
+        assert!(!before(&t, worker, fs));
+        // Monitors of the role each instance ends in, after its start/promote.
+        let promoted_mon = find(&t, "node1", "pgsql", "monitor", 5_000).unwrap();
+        assert!(before(&t, promote, promoted_mon));
+        assert!(find(&t, "node1", "pgsql", "monitor", 10_000).is_none());
+        let standby_mon = find(&t, "node2", "pgsql", "monitor", 10_000).unwrap();
+        assert!(find(&t, "node2", "pgsql", "monitor", 5_000).is_none());
+        let standby_start = find(&t, "node2", "pgsql", "start", 0).unwrap();
+        assert!(before(&t, standby_start, standby_mon));
+        let vip_mon = find(&t, "node1", "vip", "monitor", 5_000).unwrap();
+        assert!(before(&t, vip, vip_mon));
+        // Timeouts: the op's own (promote 60 s), else the 20 s default.
+        let timeout = |i: usize| match &t.steps[i].kind {
+            StepKind::Resource { timeout_ms, .. } => *timeout_ms,
+            StepKind::Fence { .. } => 0,
+        };
+        assert_eq!(timeout(promote), 60_000);
+        assert_eq!(timeout(fs), DEFAULT_TIMEOUT_MS);
+        assert_eq!(timeout(vip_mon), 10_000);
+        assert!(
+            t.steps
+                .iter()
+                .all(|s| !matches!(s.kind, StepKind::Fence { .. }))
+        );
+    }
+
+    #[test]
+    fn a_lost_primary_is_fenced_before_anything_is_recovered_and_its_stops_are_implied() {
+        let config = policy("two-node-active-standby.toml");
+        let mut status = ClusterStatus {
+            have_quorum: true,
+            ..Default::default()
+        };
+        online(&mut status, "node1");
+        online(&mut status, "node2");
+        running(&mut status, "node1", "fs", Role::Started);
+        running(&mut status, "node1", "pgsql:0", Role::Promoted);
+        running(&mut status, "node2", "pgsql:1", Role::Unpromoted);
+        for node in ["node1", "node2"] {
+            let attrs = &mut status.nodes.get_mut(node).unwrap().transient_attributes;
+            attrs.insert("master-pgsql".into(), "1000".into());
+        }
+        running(&mut status, "node1", "vip", Role::Started);
+        running(&mut status, "node1", "worker", Role::Started);
+        lost(&mut status, "node1");
+        let plan = schedule(&config, &status, 10_000);
+        let t = build(&config, &status, &plan);
+        let fence = fence_step(&t, "node1").expect("node1 is fenced");
+        assert!(matches!(&t.steps[fence].kind, StepKind::Fence { action } if action == "reboot"));
+        assert!(
+            t.steps
+                .iter()
+                .all(|s| s.node != "node1" || matches!(s.kind, StepKind::Fence { .. })),
+            "nothing is run on a node being fenced: {t:#?}"
+        );
+        let promote = find(&t, "node2", "pgsql", "promote", 0).unwrap();
+        let fs = find(&t, "node2", "fs", "start", 0).unwrap();
+        let vip = find(&t, "node2", "vip", "start", 0).unwrap();
+        for step in [promote, fs, vip] {
+            assert!(before(&t, fence, step), "fence before {:?}", t.steps[step]);
+        }
+        assert!(before(&t, fs, promote) && before(&t, promote, vip));
+    }
+
+    #[test]
+    fn group_members_start_in_order_and_stop_in_reverse() {
+        let text = r#"
+[cluster]
+name = "t"
+
+[[node]]
+name = "node1"
+id = 1
+
+[[node]]
+name = "node2"
+id = 2
+
+[fencing]
+enabled = false
+
+[[primitive]]
+id = "a"
+agent = "ocf:heartbeat:Dummy"
+
+[[primitive]]
+id = "b"
+agent = "ocf:heartbeat:Dummy"
+
+[[primitive]]
+id = "c"
+agent = "ocf:heartbeat:Dummy"
+
+[[group]]
+id = "g"
+members = ["a", "b", "c"]
+
+[[location]]
+id = "ban"
+resource = "g"
+node = "node1"
+score = "-INFINITY"
+"#;
+        let config = crate::config::load_config_str(text, "t.toml").unwrap();
+        let mut status = ClusterStatus {
+            have_quorum: true,
+            ..Default::default()
+        };
+        online(&mut status, "node1");
+        online(&mut status, "node2");
+        for r in ["a", "b", "c"] {
+            running(&mut status, "node1", r, Role::Started);
+        }
+        let plan = schedule(&config, &status, 10_000);
+        let t = build(&config, &status, &plan);
+        let s = |r| find(&t, "node1", r, "stop", 0).unwrap();
+        let g = |r| find(&t, "node2", r, "start", 0).unwrap();
+        assert!(before(&t, s("c"), s("b")) && before(&t, s("b"), s("a")));
+        assert!(before(&t, g("a"), g("b")) && before(&t, g("b"), g("c")));
+        assert!(before(&t, s("a"), g("a")));
+        assert!(!before(&t, s("a"), s("c")));
+    }
+
+    fn conformance(name: &str) -> (ClusterConfig, ClusterStatus, Transition) {
+        let path = format!(
+            "{}/../shared/conformance/pacemaker-scheduler/{name}.xml",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let cib = crate::config::cib::import_cib(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let plan = schedule(
+            &cib.config,
+            &cib.status,
+            cib.status.execution_date.unwrap_or(0),
+        );
+        let t = build(&cib.config, &cib.status, &plan);
+        (cib.config, cib.status, t)
+    }
+
+    #[test]
+    fn conformance_cib_fences_then_moves_and_never_touches_the_lost_node() {
+        let (_, _, t) = conformance("rec-node-4");
+        let fence = fence_step(&t, "node1").unwrap();
+        for r in ["rsc1", "rsc2", "stonith-1"] {
+            let start = find(&t, "node2", r, "start", 0).unwrap();
+            assert!(before(&t, fence, start), "{r}");
+        }
+        assert_eq!(t.steps.iter().filter(|s| s.node == "node1").count(), 1);
+    }
+
+    #[test]
+    fn blocked_changes_are_not_steps_and_extra_stops_are() {
+        let config = policy("two-node-active-standby.toml");
+        let mut status = ClusterStatus {
+            have_quorum: true,
+            ..Default::default()
+        };
+        online(&mut status, "node1");
+        online(&mut status, "node2");
+        // vip is active on both nodes: one copy must be stopped.
+        running(&mut status, "node1", "vip", Role::Started);
+        running(&mut status, "node2", "vip", Role::Started);
+        let plan = schedule(&config, &status, 10_000);
+        let t = build(&config, &status, &plan);
+        let stops = t
+            .steps
+            .iter()
+            .filter(|s| matches!(&s.kind, StepKind::Resource { resource, operation, .. } if resource == "vip" && operation == "stop"))
+            .count();
+        assert!(stops >= 1, "{:#?} {t:#?}", plan.changes);
+        let mut plan = plan;
+        for c in &mut plan.changes {
+            c.blocked = true;
+        }
+        plan.actions.clear();
+        assert!(build(&config, &status, &plan).steps.is_empty());
+    }
+
+    /// Every reference policy, cold started on all its nodes: the graph is
+    /// acyclic, and every start is followed by the monitors its role needs.
+    #[test]
+    fn every_reference_policy_cold_starts_into_an_ordered_graph() {
+        let dir = format!("{}/policies", env!("CARGO_MANIFEST_DIR"));
+        let mut seen = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().to_string();
+            let config = policy(&name);
+            let mut status = ClusterStatus {
+                have_quorum: true,
+                ..Default::default()
+            };
+            for n in &config.nodes {
+                online(&mut status, &n.uname);
+                for r in ["master-pgsql", "master-rabbitmq"] {
+                    let attrs = &mut status.nodes.get_mut(&n.uname).unwrap().transient_attributes;
+                    attrs.insert(r.into(), "100".into());
+                }
+            }
+            let plan = schedule(&config, &status, 10_000);
+            let t = build(&config, &status, &plan);
+            assert!(!t.steps.is_empty(), "{name}");
+            // Kahn: every step gets an order.
+            let mut indegree = vec![0; t.steps.len()];
+            for &(_, b) in &t.edges {
+                indegree[b] += 1;
+            }
+            let mut ready: Vec<usize> = (0..t.steps.len()).filter(|&i| indegree[i] == 0).collect();
+            let mut done = 0;
+            while let Some(i) = ready.pop() {
+                done += 1;
+                for &(a, b) in &t.edges {
+                    if a == i {
+                        indegree[b] -= 1;
+                        if indegree[b] == 0 {
+                            ready.push(b);
+                        }
+                    }
+                }
+            }
+            assert_eq!(done, t.steps.len(), "{name}: the graph has a cycle");
+            for (i, step) in t.steps.iter().enumerate() {
+                let StepKind::Resource {
+                    resource,
+                    operation,
+                    ..
+                } = &step.kind
+                else {
+                    continue;
+                };
+                if operation != "start" {
+                    continue;
+                }
+                let prims = primitives(&config);
+                let prim = prims[resource.as_str()].prim;
+                let wants =
+                    recurring_monitors(prim, false).len() + recurring_monitors(prim, true).len();
+                let follows = t.steps.iter().enumerate().any(|(m, s)| {
+                    s.node == step.node
+                        && matches!(&s.kind, StepKind::Resource { resource: r, operation, interval_ms, .. }
+                            if r == resource && operation == "monitor" && *interval_ms > 0)
+                        && before(&t, i, m)
+                });
+                assert!(
+                    wants == 0 || follows,
+                    "{name}: {resource} start on {} has no monitor after it",
+                    step.node
+                );
+            }
+            seen += 1;
+        }
+        assert!(seen >= 3);
+    }
+
+    #[test]
+    fn a_demote_that_failed_is_not_retried_the_stop_ends_it() {
+        let config = policy("two-node-active-standby.toml");
+        let mut status = ClusterStatus {
+            have_quorum: true,
+            ..Default::default()
+        };
+        online(&mut status, "node1");
+        online(&mut status, "node2");
+        running(&mut status, "node1", "pgsql:0", Role::Promoted);
+        status.nodes.get_mut("node1").unwrap().resources[0]
+            .ops
+            .push(op("demote", 0, 3, 7));
+        let plan = schedule(&config, &status, 10_000);
+        let t = build(&config, &status, &plan);
+        assert!(find(&t, "node1", "pgsql", "demote", 0).is_none(), "{t:#?}");
+        assert!(
+            find(&t, "node1", "pgsql", "stop", 0).is_some(),
+            "the failed instance is recovered: {t:#?}"
+        );
+        // Without the failure a promoted instance is demoted before it stops.
+        let mut clean = ClusterStatus {
+            have_quorum: true,
+            ..Default::default()
+        };
+        online(&mut clean, "node1");
+        online(&mut clean, "node2");
+        running(&mut clean, "node1", "pgsql:0", Role::Promoted);
+        let mut plan = schedule(&config, &clean, 10_000);
+        plan.changes = vec![crate::scheduler::Change {
+            verb: Verb::Stop,
+            subject: "pgsql:0".into(),
+            from: Some("node1".into()),
+            to: None,
+            from_role: Some(Role::Promoted),
+            to_role: None,
+            reason: None,
+            blocked: false,
+            fence_action: None,
+        }];
+        plan.actions.clear();
+        let t = build(&config, &clean, &plan);
+        let demote = find(&t, "node1", "pgsql", "demote", 0).unwrap();
+        let stop = find(&t, "node1", "pgsql", "stop", 0).unwrap();
+        assert!(before(&t, demote, stop));
+    }
 }

@@ -2,10 +2,13 @@
 //! seeded RNG. It drives the membership machines today; the cluster-wide
 //! machines (store, controller) plug in as further per-node components.
 
+pub mod cluster;
 pub mod membership;
 pub mod net;
 pub mod rng;
+pub mod scenario;
 
+pub use cluster::{ClusterOptions, ClusterSim};
 pub use membership::{MembershipSim, SimOptions};
 pub use net::{NetFaults, Network};
 pub use rng::SimRng;

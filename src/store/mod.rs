@@ -10,23 +10,43 @@ use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
 
 /// Orders every change of the document: compared lexicographically as
-/// (admin_epoch, epoch, num_updates). Config changes bump `epoch` (and reset
-/// `num_updates`), status changes bump `num_updates`, only an operator bumps
-/// `admin_epoch` (to force their copy to win a sync).
+/// (admin_epoch, view, dc, epoch, num_updates). Config changes bump `epoch`
+/// (and reset `num_updates`), status changes bump `num_updates`, only an
+/// operator bumps `admin_epoch` (to force their copy to win a sync).
+///
+/// `view` (the term) and `dc` stamp the DC that last wrote the document.
+/// A DC picks a term above every term its quorum has promised and writes
+/// only once that quorum has offered it their documents (see
+/// `machine.rs`), so a later term's document already holds everything
+/// acknowledged before it: it wins over anything an earlier term wrote
+/// without acknowledgement, and no two DCs ever stamp with the same term
+/// and id, so two different documents never carry one version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub struct Version {
     pub admin_epoch: u64,
     pub epoch: u64,
     pub num_updates: u64,
+    #[serde(default)]
+    pub view: u64,
+    #[serde(default)]
+    pub dc: u32,
+}
+
+impl Version {
+    fn key(&self) -> (u64, u64, u32, u64, u64) {
+        (
+            self.admin_epoch,
+            self.view,
+            self.dc,
+            self.epoch,
+            self.num_updates,
+        )
+    }
 }
 
 impl Ord for Version {
     fn cmp(&self, other: &Self) -> Ordering {
-        (self.admin_epoch, self.epoch, self.num_updates).cmp(&(
-            other.admin_epoch,
-            other.epoch,
-            other.num_updates,
-        ))
+        self.key().cmp(&other.key())
     }
 }
 
@@ -42,12 +62,32 @@ pub fn choose_dc(members: &[u32]) -> Option<u32> {
     members.iter().copied().min()
 }
 
+/// A status that changes by patches (the store replicates patches, not
+/// whole documents, between full syncs).
+pub trait Patchable {
+    type Patch: Clone + std::fmt::Debug + PartialEq;
+    fn apply(&mut self, patch: &Self::Patch);
+}
+
+impl Patchable for crate::model::ClusterStatus {
+    type Patch = crate::controller::StatusPatch;
+    fn apply(&mut self, patch: &Self::Patch) {
+        crate::controller::apply_patch(self, patch);
+    }
+}
+
 /// A versioned document; `C` is the configuration, `S` the status.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Document<C, S> {
     pub version: Version,
     pub config: C,
     pub status: S,
+    /// The highest term (`Version::view`) this node has offered its
+    /// document to: it accepts no write stamped with an older term, so a
+    /// DC that lost its quorum can no longer get anything acknowledged.
+    /// Per node (never copied from another node's document).
+    #[serde(default)]
+    pub promised: u64,
 }
 
 /// Why an update was refused.
@@ -65,14 +105,23 @@ impl<C, S> Document<C, S> {
             version: Version::default(),
             config,
             status,
+            promised: 0,
         }
     }
 
+    /// Marks the document as written by `dc` in `view`.
+    pub fn stamp(&mut self, view: u64, dc: u32) {
+        self.version.view = view;
+        self.version.dc = dc;
+    }
+
     /// Replaces the configuration if it is still the one the client read
-    /// (optimistic concurrency for `configure load/edit`).
+    /// (optimistic concurrency for `configure load/edit`). A read from
+    /// before a new DC took over conflicts too: the epoch may have been
+    /// reused by a lineage that was never acknowledged.
     pub fn replace_config(&mut self, based_on: Version, config: C) -> Result<Version, UpdateError> {
-        if (based_on.admin_epoch, based_on.epoch) != (self.version.admin_epoch, self.version.epoch)
-        {
+        let lineage = |v: &Version| (v.admin_epoch, v.epoch, v.view, v.dc);
+        if lineage(&based_on) != lineage(&self.version) {
             return Err(UpdateError::Conflict {
                 based_on,
                 current: self.version,
@@ -98,7 +147,9 @@ impl<C, S> Document<C, S> {
         S: Clone,
     {
         if other.version > self.version {
+            let promised = self.promised;
             *self = other.clone();
+            self.promised = promised;
             true
         } else {
             false
@@ -116,10 +167,20 @@ mod tests {
             admin_epoch: a,
             epoch: e,
             num_updates: n,
+            ..Version::default()
         };
         assert!(v(0, 2, 0) > v(0, 1, 99));
         assert!(v(1, 0, 0) > v(0, 9, 9));
         assert!(v(0, 1, 2) > v(0, 1, 1));
+        // A later view's write wins over more changes made in an earlier one.
+        let mut later = v(0, 1, 0);
+        later.view = 5;
+        let mut earlier = v(0, 7, 3);
+        earlier.view = 4;
+        assert!(later > earlier);
+        let mut other_dc = later;
+        other_dc.dc = 2;
+        assert_ne!(other_dc, later);
     }
 
     #[test]

@@ -1,0 +1,1661 @@
+//! The DC's rules: overlay the view on the status, probe joining nodes,
+//! schedule, fence first, dispatch the transition in graph order, record
+//! every result, abort and re-plan when the world changes.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::patch::{is_failure, op_status};
+use super::{
+    ActionRequest, ActionResult, Command, ControllerSettings, FenceOutcome, FenceRequest, Input,
+    Notice, StatusPatch, apply_patch,
+};
+use crate::model::{
+    CloneChild, ClusterConfig, ClusterStatus, NoQuorumPolicy, NodeId, Primitive, Resource,
+    ResourceClass, Role, rc,
+};
+use crate::scheduler::transition::{self, Step, StepKind, Transition, primitive_of};
+use crate::scheduler::{observe, schedule};
+
+/// Each DC incarnation takes its action (and call) ids from a fresh block
+/// above every call id in the status, so ids never repeat across DCs and
+/// the history stays ordered by call id.
+const ID_BLOCK: u64 = 1 << 20;
+
+/// How often an idle DC re-plans while failures may expire (failure-timeout).
+const RECHECK_MS: u64 = 15_000;
+
+/// How many answered results the DC remembers to drop repeats.
+const RECORDED_MAX: usize = 4_096;
+
+/// How long a quorate DC waits for `Input::Synced` before it plans on the
+/// document it has anyway (a driver that never sends it still works).
+const SYNC_WAIT_MS: u64 = 30_000;
+
+/// Pacemaker's default dc-deadtime: after startup, how long the membership
+/// may take to settle before a node missing from it is fenced.
+const DC_DEADTIME_MS: u64 = 20_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StepState {
+    Waiting,
+    InFlight,
+    Done,
+    Failed,
+}
+
+#[derive(Debug, Clone)]
+struct Active {
+    id: u64,
+    transition: Transition,
+    state: Vec<StepState>,
+    aborted: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+struct InFlight {
+    request: ActionRequest,
+    /// The transition step, or `None` for a probe.
+    step: Option<usize>,
+    deadline_ms: u64,
+}
+
+#[derive(Debug, Clone)]
+struct FenceState {
+    in_flight: bool,
+    retry_at_ms: u64,
+    backoff_ms: u64,
+    action: String,
+}
+
+/// The per-node controller. Only acts while this node is the DC.
+#[derive(Debug, Clone)]
+pub struct Controller {
+    settings: ControllerSettings,
+    members: BTreeSet<NodeId>,
+    quorate: bool,
+    was_quorate: bool,
+    is_dc: bool,
+    config: Option<Box<ClusterConfig>>,
+    /// The status of the last replicated document.
+    doc_status: ClusterStatus,
+    /// `doc_status` plus this DC's patches the document does not show yet.
+    working: ClusterStatus,
+    pending: Vec<StatusPatch>,
+    next_id: u64,
+    transition_seq: u64,
+    active: Option<Active>,
+    in_flight: BTreeMap<u64, InFlight>,
+    fences: BTreeMap<NodeId, FenceState>,
+    replan: bool,
+    /// Steps of the transition that just completed: the same plan again
+    /// right after it, with nothing new in between, would loop.
+    last_completed: Option<Vec<Step>>,
+    recurring: BTreeSet<(NodeId, String, u64)>,
+    /// Results already recorded (node, request id, rc), oldest first, so a
+    /// repeated answer is recorded once; bounded.
+    recorded: BTreeSet<(NodeId, u64, i32)>,
+    recorded_order: std::collections::VecDeque<(NodeId, u64, i32)>,
+    lost: BTreeSet<NodeId>,
+    suicide_requested: bool,
+    recheck_at_ms: Option<u64>,
+    /// After a view change a quorate DC plans only once the store says it
+    /// synced (`Input::Synced`), or after `SYNC_WAIT_MS` without that.
+    awaiting_document_until: Option<u64>,
+    /// When this controller got its first view (startup).
+    first_view_ms: Option<u64>,
+    /// Members to probe for every resource: they (re)joined this DC's view,
+    /// so the replicated history may miss what they did meanwhile.
+    to_probe: BTreeSet<NodeId>,
+    now_ms: u64,
+    wall: i64,
+}
+
+fn failure_text(r: &ActionResult) -> String {
+    let what = if r.op_status == op_status::TIMED_OUT {
+        "timed out".to_string()
+    } else {
+        format!("rc {}", r.rc)
+    };
+    let mut s = format!(
+        "{} of {} on {} failed ({what})",
+        op_label(&r.operation, r.interval_ms),
+        r.instance,
+        r.node
+    );
+    if !r.output.is_empty() {
+        s.push_str(": ");
+        s.push_str(&r.output);
+    }
+    s
+}
+
+fn op_label(operation: &str, interval_ms: u64) -> String {
+    match (operation, interval_ms) {
+        ("monitor", 0) => "probe".to_string(),
+        (op, 0) => op.to_string(),
+        (op, i) => format!("{op} (every {i} ms)"),
+    }
+}
+
+fn all_primitives(config: &ClusterConfig) -> Vec<&Primitive> {
+    let mut out = Vec::new();
+    for r in &config.resources {
+        match r {
+            Resource::Primitive(p) => out.push(p),
+            Resource::Group(g) => out.extend(g.members.iter()),
+            Resource::Clone(c) => match &c.child {
+                CloneChild::Primitive(p) => out.push(p),
+                CloneChild::Group(g) => out.extend(g.members.iter()),
+            },
+        }
+    }
+    out
+}
+
+fn max_call_id(status: &ClusterStatus) -> u64 {
+    status
+        .nodes
+        .values()
+        .flat_map(|n| n.resources.iter())
+        .flat_map(|h| h.ops.iter())
+        .map(|o| u64::try_from(o.call_id).unwrap_or(0))
+        .max()
+        .unwrap_or(0)
+}
+
+/// Keeps the steps `keep` accepts, with the edges between them.
+fn retain_steps(t: Transition, keep: impl Fn(&Step) -> bool) -> Transition {
+    let mut map = vec![None; t.steps.len()];
+    let mut out = Transition::default();
+    for (i, s) in t.steps.into_iter().enumerate() {
+        if keep(&s) {
+            map[i] = Some(out.steps.len());
+            out.steps.push(s);
+        }
+    }
+    out.edges = t
+        .edges
+        .iter()
+        .filter_map(|&(a, b)| Some((map[a]?, map[b]?)))
+        .collect();
+    out
+}
+
+fn node_of(patch: &StatusPatch) -> Option<&str> {
+    match patch {
+        StatusPatch::OpResult(r) => Some(&r.node),
+        StatusPatch::NodeJoined(n) | StatusPatch::NodeLeftCleanly(n) => Some(n),
+        StatusPatch::NodeFenced(o) => Some(&o.target),
+        StatusPatch::Attribute { node, .. } => Some(node),
+        StatusPatch::Cleanup { .. } => None,
+    }
+}
+
+impl Controller {
+    pub fn new(settings: ControllerSettings) -> Self {
+        Controller {
+            settings,
+            members: BTreeSet::new(),
+            quorate: false,
+            was_quorate: false,
+            is_dc: false,
+            config: None,
+            doc_status: ClusterStatus::default(),
+            working: ClusterStatus::default(),
+            pending: Vec::new(),
+            next_id: ID_BLOCK,
+            transition_seq: 0,
+            active: None,
+            in_flight: BTreeMap::new(),
+            fences: BTreeMap::new(),
+            replan: false,
+            last_completed: None,
+            recurring: BTreeSet::new(),
+            recorded: BTreeSet::new(),
+            recorded_order: std::collections::VecDeque::new(),
+            lost: BTreeSet::new(),
+            suicide_requested: false,
+            recheck_at_ms: None,
+            awaiting_document_until: None,
+            first_view_ms: None,
+            to_probe: BTreeSet::new(),
+            now_ms: 0,
+            wall: 0,
+        }
+    }
+
+    pub fn settings(&self) -> &ControllerSettings {
+        &self.settings
+    }
+
+    /// Whether this node is the DC of its current view.
+    pub fn is_dc(&self) -> bool {
+        self.is_dc
+    }
+
+    /// The status this controller plans on (the document plus its own
+    /// patches not replicated yet).
+    pub fn working_status(&self) -> &ClusterStatus {
+        &self.working
+    }
+
+    /// Whether the DC has nothing in flight and nothing left to do.
+    pub fn is_idle(&self) -> bool {
+        self.active.is_none() && self.in_flight.is_empty() && self.fences.is_empty() && !self.replan
+    }
+
+    /// Feeds one input at `now_ms` (milliseconds of a monotonic clock) and
+    /// `wall` (seconds since the epoch, for failure expiry and history).
+    pub fn handle(&mut self, now_ms: u64, wall: i64, input: Input) -> Vec<Command> {
+        self.now_ms = now_ms;
+        self.wall = wall;
+        let mut out = Vec::new();
+        match input {
+            Input::View { members, quorate } => self.on_view(members, quorate, &mut out),
+            Input::Document { config, status } => self.on_document(config, *status, &mut out),
+            Input::ActionResult(r) => self.on_result(r, &mut out),
+            Input::FenceOutcome(o) => self.on_fence(o, &mut out),
+            Input::Synced => {
+                if self.awaiting_document_until.take().is_some() {
+                    self.replan = true;
+                }
+            }
+            Input::Tick => {}
+        }
+        self.suicide(&mut out);
+        if self.is_dc {
+            self.timeouts(&mut out);
+            self.step(&mut out);
+        }
+        out
+    }
+
+    fn dc_of(&self, members: &BTreeSet<NodeId>) -> Option<&NodeId> {
+        self.settings
+            .nodes
+            .iter()
+            .filter(|(name, _)| members.contains(name))
+            .min_by_key(|(_, id)| *id)
+            .map(|(name, _)| name)
+    }
+
+    fn fresh_id(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    fn on_view(&mut self, members: BTreeSet<NodeId>, quorate: bool, out: &mut Vec<Command>) {
+        let changed = members != self.members || quorate != self.quorate;
+        let was_dc = self.is_dc;
+        let joined: Vec<NodeId> = members.difference(&self.members).cloned().collect();
+        self.first_view_ms.get_or_insert(self.now_ms);
+        // Without quorum every node looks after itself (no-quorum-policy
+        // stops what runs here); nobody decides for others on a status the
+        // store cannot sync.
+        self.is_dc = !quorate || self.dc_of(&members) == Some(&self.settings.own);
+        self.members = members;
+        self.quorate = quorate;
+        if quorate {
+            self.was_quorate = true;
+            self.suicide_requested = false;
+        }
+        if self.is_dc && !was_dc {
+            self.become_dc(out);
+            self.to_probe = self.members.clone();
+            if !quorate {
+                // Alone without quorum it only looks after itself.
+                self.to_probe.retain(|n| *n == self.settings.own);
+            }
+        } else if was_dc && !self.is_dc {
+            self.resign();
+        } else if changed && self.is_dc {
+            if quorate {
+                self.to_probe.extend(joined);
+            }
+            // Steps on nodes that left will never answer: the fence (or
+            // their clean leave) settles them.
+            let gone: Vec<u64> = self
+                .in_flight
+                .iter()
+                .filter(|(_, f)| !self.members.contains(&f.request.node))
+                .map(|(id, _)| *id)
+                .collect();
+            for id in gone {
+                if let Some(f) = self.in_flight.remove(&id)
+                    && let (Some(step), Some(active)) = (f.step, self.active.as_mut())
+                {
+                    active.state[step] = StepState::Failed;
+                }
+            }
+            self.abort("the membership changed", out);
+        }
+        if self.is_dc && changed && quorate {
+            self.awaiting_document_until = Some(self.now_ms + SYNC_WAIT_MS);
+        }
+        if self.is_dc {
+            // The store drops patches while it has no quorum and queues
+            // them while it syncs: send again what the document lacks
+            // (patches are idempotent).
+            for p in &self.pending {
+                out.push(Command::RecordStatus(p.clone()));
+            }
+        }
+    }
+
+    fn become_dc(&mut self, out: &mut Vec<Command>) {
+        out.push(Command::Notice(Notice::BecameDc));
+        self.active = None;
+        self.in_flight.clear();
+        self.fences.clear();
+        self.lost.clear();
+        self.last_completed = None;
+        self.bump_ids();
+        self.replan = true;
+    }
+
+    fn resign(&mut self) {
+        self.to_probe.clear();
+        self.active = None;
+        self.in_flight.clear();
+        self.fences.clear();
+        self.pending.clear();
+        self.working = self.doc_status.clone();
+        self.replan = false;
+    }
+
+    fn bump_ids(&mut self) {
+        let seen = self.next_id.max(max_call_id(&self.working));
+        if seen >= self.next_id || self.next_id % ID_BLOCK == 0 {
+            self.next_id = (seen / ID_BLOCK + 1) * ID_BLOCK;
+        }
+    }
+
+    fn on_document(
+        &mut self,
+        config: Box<ClusterConfig>,
+        status: ClusterStatus,
+        out: &mut Vec<Command>,
+    ) {
+        let config_changed = self.config.as_deref() != Some(&*config);
+        self.config = Some(config);
+        self.doc_status = status;
+        let before = std::mem::take(&mut self.working);
+        self.working = self.doc_status.clone();
+        let working = &mut self.working;
+        // Patches the document already reflects change nothing: drop them.
+        self.pending.retain(|p| apply_patch(working, p));
+        if max_call_id(&self.working) >= self.next_id {
+            self.bump_ids();
+        }
+        if !self.is_dc {
+            return;
+        }
+        if config_changed {
+            self.abort("the configuration changed", out);
+        } else if self.working != before {
+            self.abort("the status changed", out);
+        }
+    }
+
+    /// Records a status change: applied to the working copy at once, sent
+    /// to the store, kept until the document shows it.
+    fn record(&mut self, patch: StatusPatch, out: &mut Vec<Command>) {
+        if let Some(node) = node_of(&patch).map(str::to_string) {
+            match &patch {
+                // A fence or clean leave erases the node: older patches about it are moot.
+                StatusPatch::NodeFenced(_) | StatusPatch::NodeLeftCleanly(_) => {
+                    self.pending.retain(|p| node_of(p) != Some(node.as_str()));
+                }
+                StatusPatch::NodeJoined(_) => self.pending.retain(|p| {
+                    !(node_of(p) == Some(node.as_str())
+                        && matches!(
+                            p,
+                            StatusPatch::NodeFenced(_)
+                                | StatusPatch::NodeLeftCleanly(_)
+                                | StatusPatch::NodeJoined(_)
+                        ))
+                }),
+                _ => {}
+            }
+        }
+        apply_patch(&mut self.working, &patch);
+        self.pending.push(patch.clone());
+        out.push(Command::RecordStatus(patch));
+    }
+
+    fn abort(&mut self, why: &str, out: &mut Vec<Command>) {
+        self.replan = true;
+        self.last_completed = None;
+        if let Some(active) = self.active.as_mut()
+            && active.aborted.is_none()
+        {
+            active.aborted = Some(why.to_string());
+            out.push(Command::Notice(Notice::TransitionAborted {
+                id: active.id,
+                why: why.to_string(),
+            }));
+        }
+    }
+
+    fn record_result(&mut self, r: &ActionResult, out: &mut Vec<Command>) {
+        let key = (r.node.clone(), r.id, r.rc);
+        if self.recorded.insert(key.clone()) {
+            self.recorded_order.push_back(key);
+            while self.recorded_order.len() > RECORDED_MAX {
+                if let Some(old) = self.recorded_order.pop_front() {
+                    self.recorded.remove(&old);
+                }
+            }
+        }
+        out.push(Command::Notice(Notice::Completed(r.clone())));
+        let mut rec = r.clone();
+        rec.id = self.fresh_id();
+        self.record(StatusPatch::OpResult(rec), out);
+        let fatal = self
+            .config
+            .as_ref()
+            .is_some_and(|c| c.properties.start_failure_is_fatal);
+        if fatal && r.operation == "start" && is_failure(r) {
+            // A start that fails bans the node for that resource (Pacemaker's
+            // start-failure-is-fatal), until the failure expires or is cleaned.
+            self.record(
+                StatusPatch::Attribute {
+                    node: r.node.clone(),
+                    name: super::patch::fail_count_name(&r.resource, "start", 0),
+                    value: Some("INFINITY".to_string()),
+                },
+                out,
+            );
+        }
+    }
+
+    fn on_result(&mut self, r: ActionResult, out: &mut Vec<Command>) {
+        if !self.is_dc || super::patch::is_pending(&r) {
+            return;
+        }
+        let known = self
+            .in_flight
+            .get(&r.id)
+            .is_some_and(|f| f.request.node == r.node);
+        if known {
+            let Some(f) = self.in_flight.remove(&r.id) else {
+                return;
+            };
+            self.record_result(&r, out);
+            let failed = is_failure(&r);
+            if let (Some(step), Some(active)) = (f.step, self.active.as_mut()) {
+                active.state[step] = if failed {
+                    StepState::Failed
+                } else {
+                    StepState::Done
+                };
+            }
+            if failed {
+                self.abort(&failure_text(&r), out);
+            } else if f.step.is_none() {
+                // A probe answered: planning may proceed once all have.
+                self.replan = true;
+            }
+            return;
+        }
+        // A recurring monitor's change, or the answer to a previous DC.
+        if self.recorded.contains(&(r.node.clone(), r.id, r.rc)) {
+            return;
+        }
+        // Recurring monitors' changes are always recorded, also those of
+        // monitors another DC started (a report from a monitor cancelled
+        // just before a stop lands after the stop and changes nothing).
+        // A late one-shot answer is recorded (with a fresh call id, so as
+        // the newest operation) only when it completes the newest record
+        // of that resource there, a pending one: anything else since then
+        // (a probe, a stop) would be overtaken by an older fact.
+        if r.interval_ms == 0 && !self.completes_pending(&r) {
+            return;
+        }
+        self.record_result(&r, out);
+        if is_failure(&r) {
+            self.abort(&failure_text(&r), out);
+        } else {
+            self.replan = true;
+        }
+    }
+
+    fn completes_pending(&self, r: &ActionResult) -> bool {
+        self.working.nodes.get(&r.node).is_some_and(|st| {
+            st.resources
+                .iter()
+                .filter(|h| primitive_of(&h.id) == r.resource)
+                .filter_map(|h| h.ops.iter().max_by_key(|o| o.call_id))
+                .any(|o| {
+                    o.operation == r.operation
+                        && (o.rc_code == rc::PENDING || o.op_status == op_status::PENDING)
+                })
+        })
+    }
+
+    fn on_fence(&mut self, o: FenceOutcome, out: &mut Vec<Command>) {
+        if o.ok {
+            out.push(Command::Notice(Notice::FenceConfirmed(o.target.clone())));
+            self.fences.remove(&o.target);
+            self.lost.remove(&o.target);
+            self.recurring.retain(|(n, _, _)| *n != o.target);
+            let target = o.target.clone();
+            self.record(StatusPatch::NodeFenced(o), out);
+            if self.is_dc {
+                let stale: Vec<u64> = self
+                    .in_flight
+                    .iter()
+                    .filter(|(_, f)| f.request.node == target)
+                    .map(|(id, _)| *id)
+                    .collect();
+                for id in stale {
+                    self.in_flight.remove(&id);
+                }
+                self.abort(&format!("{target} was fenced"), out);
+            }
+            return;
+        }
+        out.push(Command::Notice(Notice::FenceFailed {
+            target: o.target.clone(),
+            detail: o.detail.clone(),
+        }));
+        let now = self.now_ms;
+        let max = self.settings.fence_retry_max_ms.max(1);
+        if let Some(st) = self.fences.get_mut(&o.target) {
+            st.in_flight = false;
+            st.retry_at_ms = now + st.backoff_ms;
+            let retry = st.retry_at_ms;
+            self.recheck_at_ms = Some(self.recheck_at_ms.map_or(retry, |t| t.min(retry)));
+            out.push(Command::Notice(Notice::Blocked {
+                why: format!(
+                    "fencing {} failed ({}); nothing it ran is recovered until it is fenced; retrying in {} ms (check its fence device, or power it off and confirm with `paceline fence {}`)",
+                    o.target, o.detail, st.backoff_ms, o.target
+                ),
+            }));
+            st.backoff_ms = (st.backoff_ms.saturating_mul(2)).min(max);
+        }
+    }
+
+    fn suicide(&mut self, out: &mut Vec<Command>) {
+        let policy = self.config.as_ref().map(|c| c.properties.no_quorum_policy);
+        if policy == Some(NoQuorumPolicy::Suicide)
+            && self.was_quorate
+            && !self.quorate
+            && !self.suicide_requested
+            && !self.members.is_empty()
+        {
+            self.suicide_requested = true;
+            let action = self
+                .config
+                .as_ref()
+                .map(|c| c.properties.stonith_action.clone())
+                .unwrap_or_else(|| "off".to_string());
+            out.push(Command::Notice(Notice::Blocked {
+                why: "quorum lost with no-quorum-policy=suicide: fencing this node".to_string(),
+            }));
+            out.push(Command::Fence(FenceRequest {
+                target: self.settings.own.clone(),
+                action,
+            }));
+        }
+    }
+
+    fn timeouts(&mut self, out: &mut Vec<Command>) {
+        let now = self.now_ms;
+        let expired: Vec<u64> = self
+            .in_flight
+            .iter()
+            .filter(|(_, f)| f.deadline_ms <= now)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in expired {
+            let Some(f) = self.in_flight.get(&id) else {
+                continue;
+            };
+            let q = &f.request;
+            let r = ActionResult {
+                id,
+                node: q.node.clone(),
+                resource: q.resource.clone(),
+                instance: q.instance.clone(),
+                operation: q.operation.clone(),
+                interval_ms: q.interval_ms,
+                rc: rc::ERR_GENERIC,
+                op_status: op_status::TIMED_OUT,
+                output: format!(
+                    "no result within {} ms (timeout + grace)",
+                    q.timeout_ms + self.settings.result_grace_ms
+                ),
+                at: self.wall,
+                exec_ms: q.timeout_ms,
+            };
+            self.on_result(r, out);
+        }
+    }
+
+    fn dispatch(&mut self, step: usize, out: &mut Vec<Command>) {
+        let Some(active) = self.active.as_ref() else {
+            return;
+        };
+        let s = active.transition.steps[step].clone();
+        let StepKind::Resource {
+            resource,
+            instance,
+            operation,
+            interval_ms,
+            timeout_ms,
+        } = s.kind
+        else {
+            // Fences are dispatched before any transition is started.
+            if let Some(active) = self.active.as_mut() {
+                active.state[step] = StepState::Done;
+            }
+            return;
+        };
+        if matches!(operation.as_str(), "stop" | "demote" | "promote") {
+            self.cancel_recurring(&s.node, &instance, out);
+        }
+        let id = self.fresh_id();
+        let request = ActionRequest {
+            id,
+            node: s.node.clone(),
+            resource: resource.clone(),
+            instance: instance.clone(),
+            operation: operation.clone(),
+            interval_ms,
+            timeout_ms,
+        };
+        out.push(Command::Notice(Notice::Dispatched(request.clone())));
+        out.push(Command::Execute(request.clone()));
+        let state = if interval_ms > 0 {
+            // A recurring monitor keeps running; only its changes come back.
+            self.recurring
+                .insert((s.node.clone(), instance, interval_ms));
+            StepState::Done
+        } else {
+            if matches!(operation.as_str(), "start" | "promote") {
+                // A successor DC must know this may have happened.
+                let pending = ActionResult {
+                    id: self.fresh_id(),
+                    node: s.node.clone(),
+                    resource,
+                    instance,
+                    operation,
+                    interval_ms: 0,
+                    rc: rc::PENDING,
+                    op_status: op_status::PENDING,
+                    output: String::new(),
+                    at: self.wall,
+                    exec_ms: 0,
+                };
+                self.record(StatusPatch::OpResult(pending), out);
+            }
+            let deadline_ms = self.now_ms + timeout_ms + self.settings.result_grace_ms;
+            self.in_flight.insert(
+                id,
+                InFlight {
+                    request,
+                    step: Some(step),
+                    deadline_ms,
+                },
+            );
+            StepState::InFlight
+        };
+        if let Some(active) = self.active.as_mut() {
+            active.state[step] = state;
+        }
+    }
+
+    fn cancel_recurring(&mut self, node: &str, instance: &str, out: &mut Vec<Command>) {
+        let mut intervals: BTreeSet<u64> = self
+            .recurring
+            .iter()
+            .filter(|(n, i, _)| n == node && i == instance)
+            .map(|(_, _, iv)| *iv)
+            .collect();
+        if let Some(st) = self.working.nodes.get(node) {
+            for h in st.resources.iter().filter(|h| h.id == instance) {
+                intervals.extend(
+                    h.ops
+                        .iter()
+                        .filter(|o| o.operation == "monitor" && o.interval_ms > 0)
+                        .map(|o| o.interval_ms),
+                );
+            }
+        }
+        for interval_ms in intervals {
+            self.recurring
+                .remove(&(node.to_string(), instance.to_string(), interval_ms));
+            out.push(Command::CancelRecurring {
+                node: node.to_string(),
+                instance: instance.to_string(),
+                interval_ms,
+            });
+        }
+    }
+
+    /// Advances the running transition; returns whether it still runs.
+    fn advance(&mut self, out: &mut Vec<Command>) -> bool {
+        let Some(active) = self.active.as_ref() else {
+            return false;
+        };
+        let steps_in_flight = self.in_flight.values().any(|f| f.step.is_some());
+        if active.aborted.is_some() {
+            if steps_in_flight {
+                return true;
+            }
+            self.active = None;
+            self.replan = true;
+            return false;
+        }
+        let ready: Vec<usize> = (0..active.state.len())
+            .filter(|&i| active.state[i] == StepState::Waiting)
+            .filter(|&i| {
+                active
+                    .transition
+                    .edges
+                    .iter()
+                    .filter(|(_, b)| *b == i)
+                    .all(|(a, _)| active.state[*a] == StepState::Done)
+            })
+            .collect();
+        for i in ready {
+            self.dispatch(i, out);
+        }
+        let Some(active) = self.active.as_ref() else {
+            return false;
+        };
+        if active.state.iter().all(|s| *s == StepState::Done) {
+            out.push(Command::Notice(Notice::TransitionComplete {
+                id: active.id,
+            }));
+            self.last_completed = Some(active.transition.steps.clone());
+            self.active = None;
+            self.replan = true;
+            return false;
+        }
+        true
+    }
+
+    fn overlay(&self) -> ClusterStatus {
+        let mut s = self.working.clone();
+        s.have_quorum = self.quorate;
+        for (name, _) in &self.settings.nodes {
+            if self.members.contains(name) {
+                let st = s.nodes.entry(name.clone()).or_default();
+                st.uname = name.clone();
+                st.has_state = true;
+                st.in_ccm = Some(true);
+                st.crmd = Some("online".into());
+                st.join = Some("member".into());
+                st.expected = Some("member".into());
+                if !s.node_order.contains(name) {
+                    s.node_order.push(name.clone());
+                }
+            } else if let Some(st) = s.nodes.get_mut(name) {
+                st.in_ccm = Some(false);
+                st.crmd = Some("offline".into());
+            }
+        }
+        s
+    }
+
+    /// Joins and departures become status facts before planning.
+    fn membership_facts(&mut self, out: &mut Vec<Command>) {
+        let configured: Vec<NodeId> = self.settings.nodes.iter().map(|(n, _)| n.clone()).collect();
+        for name in configured {
+            let st = self.working.nodes.get(&name);
+            if self.members.contains(&name) {
+                let joined = st.is_some_and(|st| {
+                    st.in_ccm == Some(true)
+                        && st.expected.as_deref() == Some("member")
+                        && st.join.as_deref() == Some("member")
+                });
+                self.lost.remove(&name);
+                if !joined {
+                    self.record(StatusPatch::NodeJoined(name), out);
+                }
+                continue;
+            }
+            let Some(st) = st else { continue };
+            if st.expected.as_deref() != Some("member") {
+                continue;
+            }
+            let shutting_down = st
+                .transient_attributes
+                .get("shutdown")
+                .is_some_and(|v| !v.is_empty() && v != "0");
+            let active = st
+                .resources
+                .iter()
+                .any(|h| observe(h).role != Role::Stopped);
+            if shutting_down && !active {
+                self.record(StatusPatch::NodeLeftCleanly(name), out);
+            } else if self.lost.insert(name.clone()) {
+                out.push(Command::Notice(Notice::NodeLost(name)));
+            }
+        }
+    }
+
+    /// Probes every configured primitive without history on a member node;
+    /// returns whether any probe is outstanding.
+    fn probes(&mut self, out: &mut Vec<Command>) -> bool {
+        let Some(config) = self.config.clone() else {
+            return false;
+        };
+        let mut wanted = Vec::new();
+        for node in &self.members {
+            if !self.settings.nodes.iter().any(|(n, _)| n == node) {
+                continue;
+            }
+            let st = self.working.nodes.get(node);
+            for p in all_primitives(&config) {
+                if p.class == ResourceClass::Stonith {
+                    continue;
+                }
+                let known = !self.to_probe.contains(node)
+                    && st
+                        .is_some_and(|st| st.resources.iter().any(|h| primitive_of(&h.id) == p.id));
+                let probing = self.in_flight.values().any(|f| {
+                    f.step.is_none() && f.request.node == *node && f.request.resource == p.id
+                });
+                if !known && !probing {
+                    let timeout_ms = transition::op_timeout_ms(&config, Some(p), "monitor", 0);
+                    wanted.push((node.clone(), p.id.clone(), timeout_ms));
+                }
+            }
+        }
+        let members = self.members.clone();
+        self.to_probe.retain(|n| !members.contains(n));
+        for (node, resource, timeout_ms) in wanted {
+            let id = self.fresh_id();
+            let request = ActionRequest {
+                id,
+                node,
+                resource: resource.clone(),
+                instance: resource,
+                operation: "monitor".into(),
+                interval_ms: 0,
+                timeout_ms,
+            };
+            out.push(Command::Notice(Notice::Dispatched(request.clone())));
+            out.push(Command::Execute(request.clone()));
+            let deadline_ms = self.now_ms + timeout_ms + self.settings.result_grace_ms;
+            self.in_flight.insert(
+                id,
+                InFlight {
+                    request,
+                    step: None,
+                    deadline_ms,
+                },
+            );
+        }
+        self.in_flight.values().any(|f| f.step.is_none())
+    }
+
+    fn step(&mut self, out: &mut Vec<Command>) {
+        if self.advance(out) {
+            return;
+        }
+        if !self.replan {
+            match self.recheck_at_ms {
+                Some(t) if t <= self.now_ms => self.replan = true,
+                _ => return,
+            }
+        }
+        let awaiting = match self.awaiting_document_until {
+            Some(until) if until > self.now_ms => true,
+            Some(_) => {
+                self.awaiting_document_until = None;
+                false
+            }
+            None => false,
+        };
+        self.recheck_at_ms = None;
+        if self.fences.values().any(|f| f.in_flight) || !self.in_flight.is_empty() {
+            // Outcomes still to come: plan once they are known.
+            return;
+        }
+        let Some(config) = self.config.clone() else {
+            return;
+        };
+        self.replan = false;
+        self.membership_facts(out);
+        if !awaiting && self.probes(out) {
+            return;
+        }
+        let status = self.overlay();
+        let plan = schedule(&config, &status, self.wall);
+        let mut t = transition::build(&config, &status, &plan);
+        let targets: BTreeMap<NodeId, String> = t
+            .steps
+            .iter()
+            .filter_map(|s| match &s.kind {
+                StepKind::Fence { action } => Some((s.node.clone(), action.clone())),
+                StepKind::Resource { .. } => None,
+            })
+            .collect();
+        self.fences
+            .retain(|n, f| f.in_flight || targets.contains_key(n));
+        if !targets.is_empty() {
+            // While a node is unclean only fencing runs: what it ran is
+            // recovered by the next plan, once its fence is confirmed.
+            self.fence(targets, out);
+            return;
+        }
+        if awaiting {
+            // Fencing needs no synced document (a lost node is lost); the
+            // rest waits for `Input::Synced` (or the fallback).
+            self.recheck_at_ms = self.awaiting_document_until;
+            return;
+        }
+        // Only members hear this DC: a step elsewhere would be lost (or,
+        // worse, run by a node another DC also commands). Without quorum
+        // the store does not sync, so what this DC knows of the others may
+        // be stale: it stops only what runs here.
+        let members = self.members.clone();
+        let own = self.settings.own.clone();
+        let quorate = self.quorate;
+        t = retain_steps(t, |s| {
+            members.contains(&s.node) && (quorate || s.node == own)
+        });
+        let quorum_ok =
+            self.quorate || config.properties.no_quorum_policy == NoQuorumPolicy::Ignore;
+        if !quorum_ok {
+            t = retain_steps(
+                t,
+                |s| !matches!(&s.kind, StepKind::Resource { operation, .. } if operation == "start" || operation == "promote"),
+            );
+        }
+        self.recheck_idle();
+        if t.steps.is_empty() {
+            return;
+        }
+        if self.last_completed.as_ref() == Some(&t.steps) {
+            out.push(Command::Notice(Notice::Blocked {
+                why: "the plan asks for the same actions it just completed; waiting for a change (check the resource agents' results)".to_string(),
+            }));
+            return;
+        }
+        self.transition_seq += 1;
+        let id = self.transition_seq;
+        out.push(Command::Notice(Notice::TransitionStarted {
+            id,
+            steps: t.steps.len(),
+        }));
+        self.active = Some(Active {
+            id,
+            state: vec![StepState::Waiting; t.steps.len()],
+            transition: t,
+            aborted: None,
+        });
+        self.advance(out);
+    }
+
+    fn recheck_idle(&mut self) {
+        let failures = self.working.nodes.values().any(|st| {
+            st.transient_attributes
+                .keys()
+                .any(|k| k.starts_with("fail-count-"))
+        });
+        if failures {
+            self.recheck_at_ms = Some(self.now_ms + RECHECK_MS);
+        }
+    }
+
+    fn dc_deadtime_ms(&self) -> u64 {
+        self.config
+            .as_ref()
+            .and_then(|c| c.properties.raw.get("dc-deadtime"))
+            .and_then(|v| crate::config::cib::parse_duration_ms(v))
+            .unwrap_or(DC_DEADTIME_MS)
+    }
+
+    fn fence(&mut self, targets: BTreeMap<NodeId, String>, out: &mut Vec<Command>) {
+        let now = self.now_ms;
+        // Right after startup views still form: a node missing from the
+        // first ones is not lost yet (nothing of it is recovered either).
+        let settle_until = self.first_view_ms.unwrap_or(now) + self.dc_deadtime_ms();
+        if now < settle_until {
+            if self.recheck_at_ms.is_none_or(|t| t > settle_until) {
+                out.push(Command::Notice(Notice::Blocked {
+                    why: format!(
+                        "not fencing {} before dc-deadtime ({} ms) has passed since startup",
+                        targets.keys().cloned().collect::<Vec<_>>().join(", "),
+                        self.dc_deadtime_ms()
+                    ),
+                }));
+            }
+            self.recheck_at_ms = Some(settle_until);
+            return;
+        }
+        let first = self.settings.fence_retry_ms.max(1);
+        let mut next_retry: Option<u64> = None;
+        for (target, action) in targets {
+            let st = self.fences.entry(target.clone()).or_insert(FenceState {
+                in_flight: false,
+                retry_at_ms: now,
+                backoff_ms: first,
+                action,
+            });
+            if st.in_flight {
+                continue;
+            }
+            if st.retry_at_ms > now {
+                next_retry = Some(next_retry.map_or(st.retry_at_ms, |t| t.min(st.retry_at_ms)));
+                continue;
+            }
+            st.in_flight = true;
+            let action = st.action.clone();
+            out.push(Command::Notice(Notice::FenceRequested(target.clone())));
+            out.push(Command::Fence(FenceRequest { target, action }));
+        }
+        if next_retry.is_some() {
+            self.recheck_at_ms = next_retry;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+
+    use super::*;
+
+    pub(crate) const CONFIG: &str = r#"
+[cluster]
+name = "t"
+
+[[node]]
+name = "node1"
+id = 1
+
+[[node]]
+name = "node2"
+id = 2
+
+[properties]
+stonith-enabled = true
+dc-deadtime = "0s"
+
+[rsc_defaults]
+migration-threshold = 2
+
+[fencing]
+enabled = true
+
+[[fencing.device]]
+id = "bmc1"
+type = "redfish"
+url = "https://198.18.2.1"
+username = "admin"
+password_file = "/nonexistent"
+
+[[fencing.device]]
+id = "bmc2"
+type = "redfish"
+url = "https://198.18.2.2"
+username = "admin"
+password_file = "/nonexistent"
+
+[[fencing.level]]
+target = "node1"
+index = 1
+devices = ["bmc1"]
+
+[[fencing.level]]
+target = "node2"
+index = 1
+devices = ["bmc2"]
+
+[[primitive]]
+id = "fs"
+agent = "ocf:heartbeat:Dummy"
+ops = [{ name = "monitor", interval = "10s", timeout = "5s" }]
+
+[[primitive]]
+id = "vip"
+agent = "ocf:heartbeat:Dummy"
+ops = [{ name = "monitor", interval = "5s" }]
+
+[[group]]
+id = "app"
+members = ["fs", "vip"]
+
+[[location]]
+id = "prefer-node2"
+resource = "app"
+node = "node2"
+score = 50
+"#;
+
+    fn settings(own: &str) -> ControllerSettings {
+        ControllerSettings {
+            own: own.into(),
+            nodes: vec![("node1".into(), 1), ("node2".into(), 2)],
+            result_grace_ms: 1_000,
+            fence_retry_ms: 1_000,
+            fence_retry_max_ms: 8_000,
+        }
+    }
+
+    type Answer = dyn Fn(&ActionRequest) -> Option<Option<i32>>;
+
+    /// The controller of node1 with a perfect store and obedient agents:
+    /// every recorded patch comes back as a document, every action answers
+    /// (unless `answer` says otherwise), resources' real state is `truth`.
+    struct Harness {
+        ctl: Controller,
+        config: ClusterConfig,
+        store: ClusterStatus,
+        now: u64,
+        queue: VecDeque<Input>,
+        log: Vec<Command>,
+        truth: BTreeMap<(NodeId, String), Role>,
+        /// rc to answer instead of the natural one; `None` in the outer
+        /// option = never answer.
+        answer: Box<Answer>,
+        fence_ok: bool,
+        held_fences: Vec<FenceRequest>,
+        /// The store drops every patch (it has no quorum yet).
+        store_drops: bool,
+    }
+
+    impl Harness {
+        fn new(config_text: &str) -> Self {
+            let config = crate::config::load_config_str(config_text, "t.toml").unwrap();
+            Harness {
+                ctl: Controller::new(settings("node1")),
+                config,
+                store: ClusterStatus::default(),
+                now: 0,
+                queue: VecDeque::new(),
+                log: Vec::new(),
+                truth: BTreeMap::new(),
+                answer: Box::new(|_| Some(None)),
+                fence_ok: true,
+                held_fences: Vec::new(),
+                store_drops: false,
+            }
+        }
+
+        fn document(&self) -> Input {
+            Input::Document {
+                config: Box::new(self.config.clone()),
+                status: Box::new(self.store.clone()),
+            }
+        }
+
+        fn view(&mut self, members: &[&str], quorate: bool) {
+            let members = members.iter().map(|m| m.to_string()).collect();
+            self.queue.push_back(Input::View { members, quorate });
+            // The store syncs in the new view and hands over its document.
+            self.queue.push_back(self.document());
+            self.queue.push_back(Input::Synced);
+            self.run();
+        }
+
+        fn execute(&mut self, q: &ActionRequest) -> Option<ActionResult> {
+            let key = (q.node.clone(), primitive_of(&q.instance).to_string());
+            let natural = match (q.operation.as_str(), q.interval_ms) {
+                ("monitor", 0) => match self.truth.get(&key) {
+                    Some(Role::Promoted) => rc::RUNNING_PROMOTED,
+                    Some(_) => rc::OK,
+                    None => rc::NOT_RUNNING,
+                },
+                // Recurring monitors report only changes.
+                ("monitor", _) => return None,
+                ("start", _) => {
+                    self.truth.insert(key.clone(), Role::Started);
+                    rc::OK
+                }
+                ("stop", _) => {
+                    self.truth.remove(&key);
+                    rc::OK
+                }
+                _ => rc::OK,
+            };
+            let rc = (self.answer)(q)?.unwrap_or(natural);
+            Some(ActionResult {
+                id: q.id,
+                node: q.node.clone(),
+                resource: q.resource.clone(),
+                instance: q.instance.clone(),
+                operation: q.operation.clone(),
+                interval_ms: q.interval_ms,
+                rc,
+                op_status: 0,
+                output: String::new(),
+                at: (self.now / 1000) as i64,
+                exec_ms: 1,
+            })
+        }
+
+        fn run(&mut self) {
+            for _ in 0..10_000 {
+                let Some(input) = self.queue.pop_front() else {
+                    return;
+                };
+                let out = self.ctl.handle(self.now, (self.now / 1000) as i64, input);
+                let mut changed = false;
+                for c in out {
+                    match &c {
+                        Command::Execute(q) => {
+                            if let Some(r) = self.execute(q) {
+                                self.queue.push_back(Input::ActionResult(r));
+                            }
+                        }
+                        Command::RecordStatus(p) if !self.store_drops => {
+                            apply_patch(&mut self.store, p);
+                            changed = true;
+                        }
+                        Command::Fence(f) => {
+                            if self.fence_ok {
+                                self.truth.retain(|(n, _), _| *n != f.target);
+                                self.queue.push_back(Input::FenceOutcome(FenceOutcome {
+                                    target: f.target.clone(),
+                                    ok: true,
+                                    detail: "bmc: off".into(),
+                                    at: 0,
+                                }));
+                            } else {
+                                self.held_fences.push(f.clone());
+                            }
+                        }
+                        _ => {}
+                    }
+                    self.log.push(c);
+                }
+                if changed {
+                    self.queue.push_back(self.document());
+                }
+            }
+            panic!("the controller never settles: {:#?}", self.log);
+        }
+
+        fn tick(&mut self, ms: u64) {
+            self.now += ms;
+            self.queue.push_back(Input::Tick);
+            self.run();
+        }
+
+        fn executed(&self) -> Vec<(String, String, String)> {
+            self.log
+                .iter()
+                .filter_map(|c| match c {
+                    Command::Execute(q) if q.interval_ms == 0 => {
+                        Some((q.operation.clone(), q.instance.clone(), q.node.clone()))
+                    }
+                    _ => None,
+                })
+                .collect()
+        }
+
+        fn position(&self, op: &str, rsc: &str, node: &str) -> Option<usize> {
+            self.executed()
+                .iter()
+                .position(|(o, r, n)| o == op && r == rsc && n == node)
+        }
+
+        fn running(&self, node: &str, rsc: &str) -> bool {
+            self.truth
+                .contains_key(&(node.to_string(), rsc.to_string()))
+        }
+
+        /// Both nodes up, everything started on node2 (the location).
+        fn started() -> Self {
+            let mut h = Harness::new(CONFIG);
+            h.queue.push_back(h.document());
+            h.view(&["node1", "node2"], true);
+            assert!(h.running("node2", "fs") && h.running("node2", "vip"));
+            h.log.clear();
+            h
+        }
+    }
+
+    fn notices(log: &[Command]) -> Vec<&Notice> {
+        log.iter()
+            .filter_map(|c| match c {
+                Command::Notice(n) => Some(n),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn only_the_lowest_configured_id_is_dc() {
+        let config = crate::config::load_config_str(CONFIG, "t.toml").unwrap();
+        let mut other = Controller::new(settings("node2"));
+        let doc = Input::Document {
+            config: Box::new(config),
+            status: Box::default(),
+        };
+        assert!(other.handle(0, 0, doc).is_empty());
+        let members: BTreeSet<NodeId> = ["node1".to_string(), "node2".to_string()].into();
+        let out = other.handle(
+            0,
+            0,
+            Input::View {
+                members,
+                quorate: true,
+            },
+        );
+        assert!(out.is_empty() && !other.is_dc(), "{out:?}");
+        let alone: BTreeSet<NodeId> = ["node2".to_string()].into();
+        let out = other.handle(
+            1,
+            0,
+            Input::View {
+                members: alone,
+                quorate: true,
+            },
+        );
+        assert!(other.is_dc());
+        assert!(matches!(out[0], Command::Notice(Notice::BecameDc)));
+    }
+
+    #[test]
+    fn joining_nodes_are_probed_before_anything_starts_then_the_graph_runs_in_order() {
+        let mut h = Harness::new(CONFIG);
+        h.queue.push_back(h.document());
+        h.view(&["node1", "node2"], true);
+        let ex = h.executed();
+        let first_start = ex.iter().position(|(o, ..)| o == "start").unwrap();
+        let probes: Vec<_> = ex.iter().filter(|(o, ..)| o == "monitor").collect();
+        assert_eq!(probes.len(), 4, "two primitives on two nodes: {ex:?}");
+        assert!(ex[..first_start].iter().all(|(o, ..)| o == "monitor"));
+        let fs = h.position("start", "fs", "node2").unwrap();
+        let vip = h.position("start", "vip", "node2").unwrap();
+        assert!(fs < vip, "group order: {ex:?}");
+        // Recurring monitors follow the starts; everything is recorded.
+        assert!(h.log.iter().any(
+            |c| matches!(c, Command::Execute(q) if q.instance == "vip" && q.interval_ms == 5_000)
+        ));
+        let st = &h.store.nodes["node2"];
+        assert_eq!(st.expected.as_deref(), Some("member"));
+        assert!(
+            st.resources
+                .iter()
+                .any(|r| r.id == "fs" && observe(r).role == Role::Started)
+        );
+        assert!(h.ctl.is_idle());
+        assert!(
+            notices(&h.log)
+                .iter()
+                .any(|n| matches!(n, Notice::TransitionComplete { .. }))
+        );
+        // Nothing more to do: a tick changes nothing.
+        h.log.clear();
+        h.tick(100);
+        assert!(h.executed().is_empty());
+    }
+
+    #[test]
+    fn a_lost_node_is_fenced_before_its_resources_are_recovered() {
+        let mut h = Harness::started();
+        h.fence_ok = false;
+        h.view(&["node1"], true);
+        assert!(
+            h.executed().is_empty(),
+            "nothing before the fence: {:?}",
+            h.log
+        );
+        assert_eq!(h.held_fences.len(), 1);
+        assert_eq!(h.held_fences[0].target, "node2");
+        // The device fails: reported, retried with back-off, nothing recovered.
+        let fail = |h: &mut Harness| {
+            h.queue.push_back(Input::FenceOutcome(FenceOutcome {
+                target: "node2".into(),
+                ok: false,
+                detail: "bmc unreachable".into(),
+                at: 0,
+            }));
+            h.run();
+        };
+        fail(&mut h);
+        let n = notices(&h.log);
+        assert!(
+            n.iter()
+                .any(|n| matches!(n, Notice::FenceFailed { target, .. } if target == "node2"))
+        );
+        assert!(n.iter().any(|n| matches!(n, Notice::Blocked { .. })));
+        h.tick(500);
+        assert_eq!(h.held_fences.len(), 1, "no retry before the back-off");
+        h.tick(600);
+        assert_eq!(h.held_fences.len(), 2, "retried after 1 s");
+        fail(&mut h);
+        h.tick(1_100);
+        assert_eq!(h.held_fences.len(), 2, "the back-off doubled");
+        h.tick(1_000);
+        assert_eq!(h.held_fences.len(), 3);
+        assert!(h.executed().is_empty());
+        // Confirmed: recorded, then recovery on the survivor.
+        h.queue.push_back(Input::FenceOutcome(FenceOutcome {
+            target: "node2".into(),
+            ok: true,
+            detail: "off".into(),
+            at: 0,
+        }));
+        h.truth.retain(|(n, _), _| n != "node2");
+        h.run();
+        assert!(h.log.iter().any(|c| matches!(c, Command::RecordStatus(StatusPatch::NodeFenced(o)) if o.target == "node2")));
+        assert!(h.running("node1", "fs") && h.running("node1", "vip"));
+        let ex = h.executed();
+        assert!(ex.iter().all(|(_, _, n)| n == "node1"), "{ex:?}");
+    }
+
+    #[test]
+    fn a_change_aborts_the_transition_and_in_flight_steps_are_awaited() {
+        let mut h = Harness::new(CONFIG);
+        // fs's start never answers.
+        h.answer = Box::new(|q| (q.operation != "start" || q.instance != "fs").then_some(None));
+        h.queue.push_back(h.document());
+        h.view(&["node1", "node2"], true);
+        assert!(h.position("start", "fs", "node2").is_some());
+        let before = h.executed().len();
+        // An attribute changes (a node-side patch through the store).
+        apply_patch(
+            &mut h.store,
+            &StatusPatch::Attribute {
+                node: "node1".into(),
+                name: "color".into(),
+                value: Some("blue".into()),
+            },
+        );
+        h.queue.push_back(h.document());
+        h.run();
+        assert!(
+            notices(&h.log)
+                .iter()
+                .any(|n| matches!(n, Notice::TransitionAborted { .. }))
+        );
+        assert_eq!(
+            h.executed().len(),
+            before,
+            "nothing new while fs's start is in flight"
+        );
+        // The start times out after its timeout (20 s default) + grace.
+        h.tick(20_500);
+        assert_eq!(h.executed().len(), before);
+        h.tick(1_000);
+        let st = &h.store.nodes["node2"];
+        let fs = st.resources.iter().find(|r| r.id == "fs").unwrap();
+        assert!(
+            fs.ops
+                .iter()
+                .any(|o| o.operation == "start" && o.op_status == op_status::TIMED_OUT)
+        );
+        // start-failure-is-fatal: fs and its group go to node1.
+        assert_eq!(st.transient_attributes["fail-count-fs#start_0"], "INFINITY");
+        assert!(
+            h.position("start", "fs", "node1").is_some(),
+            "{:?}",
+            h.executed()
+        );
+    }
+
+    #[test]
+    fn monitor_failures_restart_in_place_then_move_after_migration_threshold() {
+        let mut h = Harness::started();
+        let monitor_fails = |h: &mut Harness, id: u64| {
+            h.truth.remove(&("node2".to_string(), "vip".to_string()));
+            h.queue.push_back(Input::ActionResult(ActionResult {
+                id,
+                node: "node2".into(),
+                resource: "vip".into(),
+                instance: "vip".into(),
+                operation: "monitor".into(),
+                interval_ms: 5_000,
+                rc: rc::NOT_RUNNING,
+                op_status: 0,
+                output: "gone".into(),
+                at: 10,
+                exec_ms: 1,
+            }));
+            h.run();
+        };
+        monitor_fails(&mut h, 999_000_001);
+        assert_eq!(h.store.nodes["node2"].fail_count("vip"), 1);
+        assert!(h.position("stop", "vip", "node2").is_some());
+        assert!(
+            h.position("start", "vip", "node2").is_some(),
+            "{:?}",
+            h.executed()
+        );
+        assert!(h.running("node2", "vip"));
+        h.log.clear();
+        monitor_fails(&mut h, 999_000_002);
+        assert_eq!(h.store.nodes["node2"].fail_count("vip"), 2);
+        // migration-threshold 2: the group leaves node2.
+        assert!(
+            h.running("node1", "vip") && h.running("node1", "fs"),
+            "{:?}",
+            h.executed()
+        );
+        assert!(!h.running("node2", "vip"));
+    }
+
+    #[test]
+    fn a_clean_shutdown_moves_resources_away_and_is_not_fenced() {
+        let mut h = Harness::started();
+        apply_patch(
+            &mut h.store,
+            &StatusPatch::Attribute {
+                node: "node2".into(),
+                name: "shutdown".into(),
+                value: Some("1".into()),
+            },
+        );
+        h.queue.push_back(h.document());
+        h.run();
+        assert!(h.running("node1", "fs") && h.running("node1", "vip"));
+        assert!(!h.running("node2", "fs"));
+        h.log.clear();
+        h.view(&["node1"], true);
+        assert!(h.log.iter().any(
+            |c| matches!(c, Command::RecordStatus(StatusPatch::NodeLeftCleanly(n)) if n == "node2")
+        ));
+        assert!(!h.log.iter().any(|c| matches!(c, Command::Fence(_))));
+        assert!(h.executed().is_empty());
+    }
+
+    #[test]
+    fn without_quorum_nothing_starts_and_suicide_fences_self() {
+        let text = CONFIG.replace("node = \"node2\"", "node = \"node1\"");
+        let mut h = Harness::new(&text);
+        h.queue.push_back(h.document());
+        h.view(&["node1", "node2"], true);
+        assert!(h.running("node1", "fs"));
+        h.truth
+            .insert(("node2".into(), "other".into()), Role::Started);
+        h.log.clear();
+        h.view(&["node1", "node2"], false);
+        // no-quorum-policy=stop: each node stops what runs on it, nothing starts.
+        assert!(!h.running("node1", "fs") && !h.running("node1", "vip"));
+        let ex = h.executed();
+        assert!(
+            ex.iter().all(|(o, _, n)| o == "stop" && n == "node1"),
+            "{ex:?}"
+        );
+        // A node alone without quorum is its own DC.
+        let mut other = Controller::new(settings("node2"));
+        let members: BTreeSet<NodeId> = ["node1".to_string(), "node2".to_string()].into();
+        other.handle(
+            0,
+            0,
+            Input::View {
+                members,
+                quorate: false,
+            },
+        );
+        assert!(other.is_dc());
+        let text = CONFIG.replace(
+            "stonith-enabled = true",
+            "stonith-enabled = true\nno-quorum-policy = \"suicide\"",
+        );
+        let mut h = Harness::new(&text);
+        h.queue.push_back(h.document());
+        h.view(&["node1", "node2"], true);
+        h.fence_ok = false;
+        h.log.clear();
+        h.view(&["node1"], false);
+        assert_eq!(
+            h.held_fences.first().map(|f| f.target.as_str()),
+            Some("node1")
+        );
+    }
+
+    #[test]
+    fn right_after_startup_a_missing_node_is_fenced_only_after_dc_deadtime() {
+        let mut h = Harness::new(&CONFIG.replace("dc-deadtime = \"0s\"", "dc-deadtime = \"5s\""));
+        h.queue.push_back(h.document());
+        h.view(&["node1", "node2"], true);
+        h.fence_ok = false;
+        h.log.clear();
+        h.view(&["node1"], true);
+        assert!(h.held_fences.is_empty());
+        assert!(h.executed().is_empty(), "nothing recovered meanwhile");
+        assert!(
+            notices(&h.log)
+                .iter()
+                .any(|n| matches!(n, Notice::Blocked { why } if why.contains("dc-deadtime")))
+        );
+        h.tick(4_000);
+        assert!(h.held_fences.is_empty());
+        h.tick(1_100);
+        assert_eq!(h.held_fences.len(), 1);
+    }
+
+    #[test]
+    fn a_quorate_dc_waits_for_the_synced_document_and_resends_what_it_lacks() {
+        let mut h = Harness::new(CONFIG);
+        h.queue.push_back(h.document());
+        h.store_drops = true;
+        // The view arrives, the store has not synced yet: nothing but facts.
+        h.queue.push_back(Input::View {
+            members: ["node1".to_string(), "node2".to_string()].into(),
+            quorate: true,
+        });
+        h.run();
+        assert!(h.executed().is_empty(), "no probe or start before Synced");
+        let joined = |log: &[Command]| {
+            log.iter()
+                .filter(|c| matches!(c, Command::RecordStatus(StatusPatch::NodeJoined(_))))
+                .count()
+        };
+        assert_eq!(joined(&h.log), 2);
+        // The store dropped those (it had no quorum yet): a new view makes
+        // the DC send them again.
+        h.store_drops = false;
+        h.log.clear();
+        h.queue.push_back(Input::View {
+            members: ["node1".to_string(), "node2".to_string()].into(),
+            quorate: true,
+        });
+        h.run();
+        assert_eq!(joined(&h.log), 2, "resent: {:?}", h.log);
+        h.queue.push_back(Input::Synced);
+        h.run();
+        assert!(h.running("node2", "fs"), "{:?}", h.executed());
+    }
+}

@@ -1,0 +1,1386 @@
+//! The whole cluster in one process: per node the real membership machine
+//! (through `MembershipSim`, over the faulty virtual network), the real
+//! store machine and the real controller, plus simulated resource agents
+//! (ground truth of what runs where, action delays, failures) and simulated
+//! fence devices (delay, failure; a successful fence powers the target
+//! off, so whatever ran there really stops). Virtual time, seeded RNG.
+//!
+//! Store and controller traffic (documents, patches, action requests and
+//! results) is delivered reliably while two nodes are connected (the
+//! daemon's transport retransmits), with the network's delays; membership
+//! heartbeats see the network's loss and duplication too.
+//!
+//! The invariant checker watches the ground truth: a non-clone resource is
+//! never active on two nodes; nothing is started on a node while a copy
+//! still runs on a node that was lost (not yet powered off); a partition
+//! without quorum starts nothing; an acknowledged config is never lost.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use super::membership::{MembershipSim, SimOptions};
+use super::net::NetFaults;
+use super::rng::SimRng;
+use crate::config::{ConfigError, load_config_str, parse_document, parse_duration_ms};
+use crate::controller::{
+    ActionRequest, ActionResult, Command as Ctl, Controller, ControllerSettings, FenceOutcome,
+    FenceRequest, Input, Notice, StatusPatch,
+};
+use crate::membership::QuorumConfig;
+use crate::model::{CloneChild, ClusterConfig, ClusterStatus, NoQuorumPolicy, Resource, Role, rc};
+use crate::scheduler::observe;
+use crate::scheduler::transition::primitive_of;
+use crate::store::machine::{Command as StoreCmd, Msg, Node as StoreNode};
+use crate::store::{Document, Version};
+
+type Doc = Document<ClusterConfig, ClusterStatus>;
+type StoreMsg = Msg<ClusterConfig, ClusterStatus>;
+
+/// Seconds since the epoch at virtual time zero (for histories).
+const WALL_BASE: i64 = 1_700_000_000;
+const TICK: Duration = Duration::from_millis(100);
+const SLICE: Duration = Duration::from_millis(10);
+
+#[derive(Debug, Clone)]
+pub struct ClusterOptions {
+    pub seed: u64,
+    /// Faults of the membership network (also the delay range of the
+    /// reliable store/controller traffic).
+    pub faults: NetFaults,
+    /// Range of an agent action's duration, in ms.
+    pub action_ms: (u64, u64),
+    /// Time a fence device takes once its delay has passed.
+    pub fence_ms: u64,
+    /// How long a rebooted node stays down.
+    pub reboot_ms: u64,
+    pub result_grace_ms: u64,
+    pub fence_retry_ms: u64,
+    pub fence_retry_max_ms: u64,
+}
+
+impl Default for ClusterOptions {
+    fn default() -> Self {
+        ClusterOptions {
+            seed: 0,
+            faults: NetFaults {
+                min_delay: Duration::from_micros(200),
+                max_delay: Duration::from_millis(3),
+                ..NetFaults::default()
+            },
+            action_ms: (20, 300),
+            fence_ms: 500,
+            reboot_ms: 8_000,
+            result_grace_ms: 2_000,
+            fence_retry_ms: 2_000,
+            fence_retry_max_ms: 16_000,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("the simulator needs node ids 1..=N in order; {0}")]
+    NodeIds(String),
+}
+
+/// One line of the event log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogLine {
+    pub at: Duration,
+    pub text: String,
+}
+
+#[derive(Debug)]
+enum Ev {
+    Store {
+        from: u16,
+        to: u16,
+        msg: Box<StoreMsg>,
+    },
+    Persisted {
+        node: u16,
+        incarnation: u64,
+        version: Version,
+    },
+    ActionArrives {
+        node: u16,
+        from: u16,
+        request: ActionRequest,
+    },
+    ActionDone {
+        node: u16,
+        from: u16,
+        incarnation: u64,
+        request: ActionRequest,
+    },
+    ResultArrives {
+        from: u16,
+        to: u16,
+        result: ActionResult,
+    },
+    Cancel {
+        node: u16,
+        instance: String,
+        interval_ms: u64,
+    },
+    MonitorDue {
+        node: u16,
+        incarnation: u64,
+        instance: String,
+        interval_ms: u64,
+        id: u64,
+    },
+    FenceDone {
+        requester: u16,
+        incarnation: u64,
+        request: FenceRequest,
+    },
+    PowerOn(u16),
+}
+
+#[derive(Debug, Clone)]
+struct Monitor {
+    id: u64,
+    resource: String,
+    last_rc: i32,
+}
+
+struct SimNode {
+    name: String,
+    up: bool,
+    incarnation: u64,
+    store: StoreNode<ClusterConfig, ClusterStatus>,
+    controller: Controller,
+    /// What survives a reboot: the last persisted document.
+    disk: Doc,
+    fed: Option<Version>,
+    /// The store was a ready DC after the last commands (for `Input::Synced`).
+    synced: bool,
+    view: Option<(u64, BTreeSet<u16>, bool)>,
+    /// Actions this boot has seen, with their answer once done.
+    seen: BTreeMap<u64, Option<ActionResult>>,
+    /// Who asked for each recurring monitor.
+    monitor_owner: BTreeMap<u64, u16>,
+    monitors: BTreeMap<(String, u64), Monitor>,
+    leaving: bool,
+}
+
+enum Work {
+    Ctl(u16, Input),
+    Store(u16, Vec<StoreCmd<ClusterConfig, ClusterStatus>>),
+}
+
+pub struct ClusterSim {
+    pub options: ClusterOptions,
+    pub config: ClusterConfig,
+    pub membership: MembershipSim,
+    rng: SimRng,
+    now: Duration,
+    seq: u64,
+    queue: BinaryHeap<Reverse<(Duration, u64, usize)>>,
+    events: BTreeMap<usize, Ev>,
+    next_event: usize,
+    nodes: BTreeMap<u16, SimNode>,
+    names: BTreeMap<String, u16>,
+    /// Ground truth: (node, primitive) -> role while active.
+    truth: BTreeMap<(u16, String), Role>,
+    clones: BTreeSet<String>,
+    promotable: BTreeSet<String>,
+    /// promoted-max of each promotable clone's primitive.
+    promoted_max: BTreeMap<String, u32>,
+    fence_delay_ms: BTreeMap<String, u64>,
+    fence_broken: BTreeSet<String>,
+    start_broken: BTreeSet<(String, String)>,
+    next_tick: Duration,
+    work: VecDeque<Work>,
+    /// Config generations acknowledged to a client, and requests in flight.
+    acked: Vec<u64>,
+    requests: BTreeMap<u64, u64>,
+    next_request: u64,
+    pub violations: Vec<String>,
+    pub log: Vec<LogLine>,
+}
+
+fn primitives_of(config: &ClusterConfig) -> (BTreeSet<String>, BTreeSet<String>) {
+    let mut clones = BTreeSet::new();
+    let mut promotable = BTreeSet::new();
+    for r in &config.resources {
+        if let Resource::Clone(c) = r {
+            let ids: Vec<String> = match &c.child {
+                CloneChild::Primitive(p) => vec![p.id.clone()],
+                CloneChild::Group(g) => g.members.iter().map(|m| m.id.clone()).collect(),
+            };
+            for id in ids {
+                if c.promotable {
+                    promotable.insert(id.clone());
+                }
+                clones.insert(id);
+            }
+        }
+    }
+    (clones, promotable)
+}
+
+/// Generation of a simulated config change (an rsc_defaults entry the
+/// scheduler ignores).
+const GENERATION: &str = "sim-generation";
+
+fn generation(config: &ClusterConfig) -> u64 {
+    config
+        .rsc_defaults
+        .get(GENERATION)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+impl ClusterSim {
+    /// Builds the cluster of a TOML configuration; every node boots at 0.
+    pub fn new(config_text: &str, options: ClusterOptions) -> Result<Self, SimError> {
+        let config = load_config_str(config_text, "cluster.toml")?;
+        let document = parse_document(config_text, "cluster.toml")?;
+        let timers = document.timers();
+        let mut names = BTreeMap::new();
+        for (i, n) in document.node.iter().enumerate() {
+            let id = *n.id.get_ref();
+            if id as usize != i + 1 {
+                return Err(SimError::NodeIds(format!(
+                    "node {} has id {id}",
+                    n.name.get_ref()
+                )));
+            }
+            names.insert(n.name.get_ref().clone(), id as u16);
+        }
+        let votes = names.values().map(|&id| (id, 1)).collect();
+        let mut quorum = QuorumConfig::with_defaults(votes);
+        if let Some(q) = &document.quorum {
+            if let Some(v) = q.two_node {
+                quorum.two_node = v;
+            }
+            if let Some(v) = q.wait_for_all {
+                quorum.wait_for_all = v;
+            }
+            if let Some(v) = q.last_man_standing {
+                quorum.last_man_standing = v;
+            }
+            if let Some(v) = q.auto_tie_breaker {
+                quorum.auto_tie_breaker = v;
+            }
+        }
+        let two_node = quorum.two_node;
+        let mut fence_delay_ms = BTreeMap::new();
+        if let Some(f) = &document.fencing {
+            let device_delay: BTreeMap<&str, u64> = f
+                .device
+                .iter()
+                .map(|d| {
+                    let ms = d
+                        .delay
+                        .as_ref()
+                        .and_then(|s| parse_duration_ms(s.get_ref()))
+                        .unwrap_or(0);
+                    (d.id.get_ref().as_str(), ms)
+                })
+                .collect();
+            let global = f
+                .delay
+                .as_ref()
+                .and_then(|s| parse_duration_ms(s.get_ref()))
+                .unwrap_or(0);
+            for level in f.level.iter().filter(|l| *l.index.get_ref() == 1) {
+                let ms = level
+                    .devices
+                    .iter()
+                    .filter_map(|d| device_delay.get(d.get_ref().as_str()))
+                    .max()
+                    .copied()
+                    .unwrap_or(0);
+                fence_delay_ms.insert(level.target.get_ref().clone(), ms + global);
+            }
+        }
+        let membership = MembershipSim::new(
+            options.seed,
+            SimOptions {
+                nodes: names.len() as u16,
+                links: 1,
+                heartbeat: Duration::from_millis(timers.heartbeat_ms),
+                token_timeout: Duration::from_millis(timers.token_timeout_ms),
+                faults: options.faults.clone(),
+                quorum: Some(quorum),
+            },
+        );
+        let settings_nodes: Vec<(String, u32)> = names
+            .iter()
+            .map(|(n, id)| (n.clone(), u32::from(*id)))
+            .collect();
+        let mut nodes = BTreeMap::new();
+        let initial: Doc = Document::new(config.clone(), ClusterStatus::default());
+        for (name, &id) in &names {
+            let controller = Controller::new(ControllerSettings {
+                own: name.clone(),
+                nodes: settings_nodes.clone(),
+                result_grace_ms: options.result_grace_ms,
+                fence_retry_ms: options.fence_retry_ms,
+                fence_retry_max_ms: options.fence_retry_max_ms,
+            });
+            nodes.insert(
+                id,
+                SimNode {
+                    name: name.clone(),
+                    up: true,
+                    incarnation: 1,
+                    store: StoreNode::new(u32::from(id), names.len(), two_node, initial.clone()),
+                    controller,
+                    disk: initial.clone(),
+                    fed: None,
+                    synced: false,
+                    view: None,
+                    seen: BTreeMap::new(),
+                    monitor_owner: BTreeMap::new(),
+                    monitors: BTreeMap::new(),
+                    leaving: false,
+                },
+            );
+        }
+        let (clones, promotable) = primitives_of(&config);
+        let mut promoted_max = BTreeMap::new();
+        for r in &config.resources {
+            if let Resource::Clone(c) = r
+                && c.promotable
+                && let CloneChild::Primitive(p) = &c.child
+            {
+                promoted_max.insert(p.id.clone(), c.promoted_max);
+            }
+        }
+        Ok(ClusterSim {
+            rng: SimRng::new(options.seed ^ 0x005e_edc1_u64),
+            options,
+            config,
+            membership,
+            now: Duration::ZERO,
+            seq: 0,
+            queue: BinaryHeap::new(),
+            events: BTreeMap::new(),
+            next_event: 0,
+            nodes,
+            names,
+            truth: BTreeMap::new(),
+            clones,
+            promotable,
+            promoted_max,
+            fence_delay_ms,
+            fence_broken: BTreeSet::new(),
+            start_broken: BTreeSet::new(),
+            next_tick: Duration::ZERO,
+            work: VecDeque::new(),
+            acked: Vec::new(),
+            requests: BTreeMap::new(),
+            next_request: 0,
+            violations: Vec::new(),
+            log: Vec::new(),
+        })
+    }
+
+    pub fn now(&self) -> Duration {
+        self.now
+    }
+
+    fn id(&self, name: &str) -> u16 {
+        self.names.get(name).copied().unwrap_or(0)
+    }
+
+    fn name(&self, id: u16) -> String {
+        self.nodes
+            .get(&id)
+            .map(|n| n.name.clone())
+            .unwrap_or_else(|| format!("node#{id}"))
+    }
+
+    fn note(&mut self, text: String) {
+        self.log.push(LogLine { at: self.now, text });
+    }
+
+    fn push(&mut self, at: Duration, ev: Ev) {
+        self.seq += 1;
+        let key = self.next_event;
+        self.next_event += 1;
+        self.events.insert(key, ev);
+        self.queue.push(Reverse((at, self.seq, key)));
+    }
+
+    fn delay(&mut self) -> Duration {
+        let lo = self.options.faults.min_delay.as_micros() as u64;
+        let hi = self.options.faults.max_delay.as_micros() as u64;
+        Duration::from_micros(self.rng.between(lo, hi.max(lo)))
+    }
+
+    fn connected(&self, a: u16, b: u16) -> bool {
+        a == b
+            || (self.membership.net.connected(a, b)
+                && self.nodes.get(&b).is_some_and(|n| n.up)
+                && self.nodes.get(&a).is_some_and(|n| n.up))
+    }
+
+    fn wall(&self) -> i64 {
+        WALL_BASE + self.now.as_secs() as i64
+    }
+
+    // ----- faults -----
+
+    /// Power loss: the node and everything it runs stop at once.
+    pub fn power_off(&mut self, name: &str) {
+        let id = self.id(name);
+        self.note(format!("power off {name}"));
+        self.kill(id);
+    }
+
+    fn kill(&mut self, id: u16) {
+        self.membership.crash(id);
+        self.truth.retain(|(n, _), _| *n != id);
+        if let Some(n) = self.nodes.get_mut(&id) {
+            n.up = false;
+            n.incarnation += 1;
+            n.monitors.clear();
+            n.monitor_owner.clear();
+            n.seen.clear();
+            n.view = None;
+        }
+    }
+
+    pub fn power_on(&mut self, name: &str) {
+        let id = self.id(name);
+        self.boot(id);
+    }
+
+    fn boot(&mut self, id: u16) {
+        let size = self.nodes.len();
+        let Some(n) = self.nodes.get_mut(&id) else {
+            return;
+        };
+        if n.up {
+            return;
+        }
+        n.up = true;
+        n.leaving = false;
+        n.fed = None;
+        n.synced = false;
+        let two_node = n.store.two_node;
+        n.store = StoreNode::new(u32::from(id), size, two_node, n.disk.clone());
+        n.controller = Controller::new(n.controller.settings().clone());
+        let name = n.name.clone();
+        self.membership.start(id);
+        self.note(format!("power on {name}"));
+    }
+
+    pub fn partition(&mut self, groups: &[Vec<String>]) {
+        let ids: Vec<Vec<u16>> = groups
+            .iter()
+            .map(|g| g.iter().map(|n| self.id(n)).collect())
+            .collect();
+        let refs: Vec<&[u16]> = ids.iter().map(|g| g.as_slice()).collect();
+        self.membership.net.partition(&refs);
+        let text: Vec<String> = groups
+            .iter()
+            .map(|g| format!("[{}]", g.join(" ")))
+            .collect();
+        self.note(format!("partition {}", text.join(" ")));
+    }
+
+    pub fn heal(&mut self) {
+        self.membership.net.heal();
+        self.note("heal the network".to_string());
+    }
+
+    /// The resource dies on that node (its monitor will notice).
+    pub fn fail_resource(&mut self, node: &str, rsc: &str) {
+        let id = self.id(node);
+        self.note(format!("{rsc} dies on {node}"));
+        self.truth.remove(&(id, rsc.to_string()));
+    }
+
+    pub fn break_start(&mut self, node: &str, rsc: &str, broken: bool) {
+        let key = (node.to_string(), rsc.to_string());
+        if broken {
+            self.start_broken.insert(key);
+        } else {
+            self.start_broken.remove(&key);
+        }
+    }
+
+    /// The fence device of `target` fails every attempt (or works again).
+    pub fn break_fence_device(&mut self, target: &str, broken: bool) {
+        self.note(format!(
+            "fence device of {target} {}",
+            if broken { "fails" } else { "works again" }
+        ));
+        if broken {
+            self.fence_broken.insert(target.to_string());
+        } else {
+            self.fence_broken.remove(target);
+        }
+    }
+
+    /// Clean shutdown: the node asks to leave, waits until nothing runs
+    /// there, then leaves the membership.
+    pub fn shutdown(&mut self, name: &str) {
+        let id = self.id(name);
+        self.note(format!("{name} shuts down"));
+        if let Some(n) = self.nodes.get_mut(&id) {
+            n.leaving = true;
+        }
+        let patch = StatusPatch::Attribute {
+            node: name.to_string(),
+            name: "shutdown".to_string(),
+            value: Some(self.wall().to_string()),
+        };
+        if let Some(n) = self.nodes.get_mut(&id) {
+            let cmds = n.store.on_status_patch(patch);
+            self.work.push_back(Work::Store(id, cmds));
+        }
+        self.drain();
+    }
+
+    /// An operator changes the configuration through the store DC; returns
+    /// whether a DC accepted the request (its ack comes later).
+    pub fn change_config(&mut self) -> bool {
+        let Some(&dc) = self
+            .nodes
+            .iter()
+            .find(|(_, n)| n.up && n.store.is_ready_dc())
+            .map(|(id, _)| id)
+        else {
+            return false;
+        };
+        self.next_request += 1;
+        let request = self.next_request;
+        let Some(n) = self.nodes.get_mut(&dc) else {
+            return false;
+        };
+        let mut config = n.store.doc.config.clone();
+        let g = generation(&config) + 1;
+        config
+            .rsc_defaults
+            .insert(GENERATION.to_string(), g.to_string());
+        let based_on = n.store.doc.version;
+        let cmds = n.store.on_config_request(request, based_on, config);
+        self.requests.insert(request, g);
+        self.work.push_back(Work::Store(dc, cmds));
+        self.drain();
+        true
+    }
+
+    // ----- the loop -----
+
+    pub fn run_for(&mut self, duration: Duration) {
+        let end = self.now + duration;
+        while self.now < end {
+            let next_event = self.queue.peek().map(|Reverse((at, _, _))| *at);
+            let mut next = (self.now + SLICE).min(end);
+            if let Some(at) = next_event
+                && at < next
+            {
+                next = at.max(self.now);
+            }
+            if next > self.now {
+                self.membership.run_for(next - self.now);
+                self.now = next;
+            }
+            self.views();
+            while let Some(Reverse((at, _, key))) = self.queue.peek().copied() {
+                if at > self.now {
+                    break;
+                }
+                self.queue.pop();
+                if let Some(ev) = self.events.remove(&key) {
+                    self.event(ev);
+                }
+                self.drain();
+            }
+            if self.now >= self.next_tick {
+                self.next_tick = self.now + TICK;
+                let up: Vec<u16> = self
+                    .nodes
+                    .iter()
+                    .filter(|(_, n)| n.up)
+                    .map(|(id, _)| *id)
+                    .collect();
+                for id in up {
+                    self.work.push_back(Work::Ctl(id, Input::Tick));
+                }
+                self.drain();
+                self.leavers();
+            }
+            self.check_config();
+        }
+    }
+
+    fn views(&mut self) {
+        let ids: Vec<u16> = self.nodes.keys().copied().collect();
+        for id in ids {
+            let Some(machine) = self.membership.machine(id) else {
+                continue;
+            };
+            let view = machine.view().clone();
+            let quorate = machine.quorum_status().quorate;
+            let current = Some((view.id, view.members.clone(), quorate));
+            let Some(n) = self.nodes.get_mut(&id) else {
+                continue;
+            };
+            if !n.up || n.view == current {
+                continue;
+            }
+            n.view = current;
+            let members: Vec<u32> = view.members.iter().map(|&m| u32::from(m)).collect();
+            let cmds = n.store.on_view(view.id, members, quorate);
+            let names: BTreeSet<String> = view.members.iter().map(|&m| self.name(m)).collect();
+            self.work.push_back(Work::Store(id, cmds));
+            self.work.push_back(Work::Ctl(
+                id,
+                Input::View {
+                    members: names,
+                    quorate,
+                },
+            ));
+            self.drain();
+        }
+    }
+
+    fn leavers(&mut self) {
+        let leaving: Vec<u16> = self
+            .nodes
+            .iter()
+            .filter(|(_, n)| n.up && n.leaving)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in leaving {
+            let name = self.name(id);
+            let Some(n) = self.nodes.get(&id) else {
+                continue;
+            };
+            // It may go once the replicated status shows nothing of it running.
+            let st = n.store.doc.status.nodes.get(&name);
+            let asked = st.is_some_and(|s| s.transient_attributes.contains_key("shutdown"));
+            let idle =
+                st.is_some_and(|s| s.resources.iter().all(|h| observe(h).role == Role::Stopped));
+            let truth_idle = !self.truth.keys().any(|(n, _)| *n == id);
+            if asked && idle && truth_idle {
+                self.note(format!("{name} leaves the cluster"));
+                self.membership.leave(id);
+                if let Some(n) = self.nodes.get_mut(&id) {
+                    n.up = false;
+                    n.incarnation += 1;
+                    n.leaving = false;
+                    n.view = None;
+                }
+            }
+        }
+    }
+
+    fn drain(&mut self) {
+        for _ in 0..1_000_000 {
+            let Some(w) = self.work.pop_front() else {
+                return;
+            };
+            match w {
+                Work::Ctl(id, input) => self.controller_input(id, input),
+                Work::Store(id, cmds) => self.store_commands(id, cmds),
+            }
+        }
+        self.violations
+            .push("the simulator's work queue never drained".to_string());
+    }
+
+    fn controller_input(&mut self, id: u16, input: Input) {
+        let (now_ms, wall) = (self.now.as_millis() as u64, self.wall());
+        let Some(n) = self.nodes.get_mut(&id) else {
+            return;
+        };
+        if !n.up {
+            return;
+        }
+        let out = n.controller.handle(now_ms, wall, input);
+        for c in out {
+            self.controller_command(id, c);
+        }
+    }
+
+    fn quorate(&self, id: u16) -> bool {
+        self.nodes
+            .get(&id)
+            .and_then(|n| n.view.as_ref())
+            .is_some_and(|(_, _, q)| *q)
+    }
+
+    fn controller_command(&mut self, id: u16, c: Ctl) {
+        let me = self.name(id);
+        match c {
+            Ctl::Execute(request) => {
+                if matches!(request.operation.as_str(), "start" | "promote")
+                    && !self.quorate(id)
+                    && self.config.properties.no_quorum_policy != NoQuorumPolicy::Ignore
+                {
+                    self.violations.push(format!(
+                        "{:?}: {me} without quorum dispatched {} of {} on {}",
+                        self.now, request.operation, request.instance, request.node
+                    ));
+                }
+                let to = self.id(&request.node);
+                if self.connected(id, to) {
+                    let at = self.now + self.delay();
+                    self.push(
+                        at,
+                        Ev::ActionArrives {
+                            node: to,
+                            from: id,
+                            request,
+                        },
+                    );
+                }
+            }
+            Ctl::CancelRecurring {
+                node,
+                instance,
+                interval_ms,
+            } => {
+                let to = self.id(&node);
+                if self.connected(id, to) {
+                    let at = self.now + self.delay();
+                    self.push(
+                        at,
+                        Ev::Cancel {
+                            node: to,
+                            instance,
+                            interval_ms,
+                        },
+                    );
+                }
+            }
+            Ctl::Fence(request) => {
+                let delay = self
+                    .fence_delay_ms
+                    .get(&request.target)
+                    .copied()
+                    .unwrap_or(0);
+                self.note(format!(
+                    "{me} fences {} ({}), device delay {} ms",
+                    request.target, request.action, delay
+                ));
+                let incarnation = self.nodes.get(&id).map_or(0, |n| n.incarnation);
+                let at = self.now + Duration::from_millis(delay + self.options.fence_ms);
+                self.push(
+                    at,
+                    Ev::FenceDone {
+                        requester: id,
+                        incarnation,
+                        request,
+                    },
+                );
+            }
+            Ctl::RecordStatus(patch) => {
+                let settled = match &patch {
+                    StatusPatch::NodeFenced(o) if o.ok => Some(self.id(&o.target)),
+                    StatusPatch::NodeLeftCleanly(n) => Some(self.id(n)),
+                    _ => None,
+                };
+                if let (Some(peer), Some(n)) = (settled, self.nodes.get_mut(&id)) {
+                    let cmds = n.store.on_peer_settled(u32::from(peer));
+                    self.work.push_back(Work::Store(id, cmds));
+                }
+                if let Some(n) = self.nodes.get_mut(&id) {
+                    let cmds = n.store.on_status_patch(patch);
+                    self.work.push_back(Work::Store(id, cmds));
+                }
+            }
+            Ctl::Notice(notice) => match notice {
+                Notice::BecameDc => self.note(format!("{me} is DC")),
+                Notice::Blocked { why } => self.note(format!("{me}: blocked: {why}")),
+                Notice::NodeLost(n) => self.note(format!("{me}: {n} lost")),
+                _ => {}
+            },
+        }
+    }
+
+    fn store_commands(&mut self, id: u16, cmds: Vec<StoreCmd<ClusterConfig, ClusterStatus>>) {
+        for c in cmds {
+            match c {
+                StoreCmd::Send { to, msg } => {
+                    let to = u16::try_from(to).unwrap_or(0);
+                    if self.connected(id, to) {
+                        let at = self.now + self.delay();
+                        self.push(
+                            at,
+                            Ev::Store {
+                                from: id,
+                                to,
+                                msg: Box::new(msg),
+                            },
+                        );
+                    }
+                }
+                StoreCmd::Persist(doc) => {
+                    let Some(n) = self.nodes.get_mut(&id) else {
+                        continue;
+                    };
+                    let version = doc.version;
+                    n.disk = doc;
+                    let incarnation = n.incarnation;
+                    let at = self.now + Duration::from_millis(1);
+                    self.push(
+                        at,
+                        Ev::Persisted {
+                            node: id,
+                            incarnation,
+                            version,
+                        },
+                    );
+                }
+                StoreCmd::Reply { request, result } => {
+                    if let (Some(g), Ok(v)) = (self.requests.remove(&request), &result) {
+                        self.acked.push(g);
+                        self.note(format!("config generation {g} acknowledged at {v:?}"));
+                    }
+                }
+            }
+        }
+        self.feed_document(id);
+        if let Some(n) = self.nodes.get_mut(&id) {
+            let ready = n.up && n.store.is_ready_dc();
+            if ready && !n.synced {
+                self.work.push_back(Work::Ctl(id, Input::Synced));
+            }
+            n.synced = ready;
+        }
+    }
+
+    fn feed_document(&mut self, id: u16) {
+        let Some(n) = self.nodes.get_mut(&id) else {
+            return;
+        };
+        if !n.up || n.fed == Some(n.store.doc.version) {
+            return;
+        }
+        n.fed = Some(n.store.doc.version);
+        let input = Input::Document {
+            config: Box::new(n.store.doc.config.clone()),
+            status: Box::new(n.store.doc.status.clone()),
+        };
+        self.work.push_back(Work::Ctl(id, input));
+    }
+
+    fn check_config(&mut self) {
+        let Some(&need) = self.acked.iter().max() else {
+            return;
+        };
+        for n in self.nodes.values() {
+            if n.up && n.store.is_ready_dc() && generation(&n.store.doc.config) < need {
+                let text = format!(
+                    "{:?}: DC {} holds config generation {} (version {:?}) after generation {need} was acknowledged",
+                    self.now,
+                    n.name,
+                    generation(&n.store.doc.config),
+                    n.store.doc.version
+                );
+                if !self.violations.contains(&text) {
+                    self.violations.push(text);
+                }
+            }
+        }
+    }
+
+    fn event(&mut self, ev: Ev) {
+        match ev {
+            Ev::Store { from, to, msg } => {
+                if !self.connected(from, to) {
+                    return;
+                }
+                if let Some(n) = self.nodes.get_mut(&to) {
+                    let cmds = n.store.on_message(u32::from(from), *msg);
+                    self.work.push_back(Work::Store(to, cmds));
+                }
+            }
+            Ev::Persisted {
+                node,
+                incarnation,
+                version,
+            } => {
+                if let Some(n) = self.nodes.get_mut(&node)
+                    && n.up
+                    && n.incarnation == incarnation
+                {
+                    let cmds = n.store.on_persisted(version);
+                    self.work.push_back(Work::Store(node, cmds));
+                }
+            }
+            Ev::ActionArrives {
+                node,
+                from,
+                request,
+            } => self.action_arrives(node, from, request),
+            Ev::ActionDone {
+                node,
+                from,
+                incarnation,
+                request,
+            } => self.action_done(node, from, incarnation, request),
+            Ev::ResultArrives { from, to, result } => {
+                if self.connected(from, to) {
+                    self.work
+                        .push_back(Work::Ctl(to, Input::ActionResult(result)));
+                }
+            }
+            Ev::Cancel {
+                node,
+                instance,
+                interval_ms,
+            } => {
+                if let Some(n) = self.nodes.get_mut(&node) {
+                    n.monitors.remove(&(instance, interval_ms));
+                }
+            }
+            Ev::MonitorDue {
+                node,
+                incarnation,
+                instance,
+                interval_ms,
+                id,
+            } => self.monitor_due(node, incarnation, instance, interval_ms, id),
+            Ev::FenceDone {
+                requester,
+                incarnation,
+                request,
+            } => self.fence_done(requester, incarnation, request),
+            Ev::PowerOn(id) => self.boot(id),
+        }
+    }
+
+    /// The DC this node reports results to: the lowest id of its view.
+    fn dc_of(&self, id: u16) -> Option<u16> {
+        self.nodes
+            .get(&id)
+            .and_then(|n| n.view.as_ref())
+            .and_then(|(_, members, _)| members.iter().min().copied())
+    }
+
+    /// A result goes back to the DC that asked and, if the node now
+    /// follows another DC, to that one too (it may have taken over).
+    fn send_result(&mut self, from: u16, requester: u16, result: ActionResult) {
+        let mut to = vec![requester];
+        if let Some(dc) = self.dc_of(from)
+            && dc != requester
+        {
+            to.push(dc);
+        }
+        for dc in to {
+            if self.connected(from, dc) {
+                let at = self.now + self.delay();
+                self.push(
+                    at,
+                    Ev::ResultArrives {
+                        from,
+                        to: dc,
+                        result: result.clone(),
+                    },
+                );
+            }
+        }
+    }
+
+    fn active_elsewhere(&self, id: u16, rsc: &str) -> Vec<u16> {
+        self.truth
+            .keys()
+            .filter(|(n, r)| *n != id && r == rsc)
+            .map(|(n, _)| *n)
+            .collect()
+    }
+
+    fn action_arrives(&mut self, node: u16, from: u16, request: ActionRequest) {
+        let Some(n) = self.nodes.get_mut(&node) else {
+            return;
+        };
+        if !n.up {
+            return;
+        }
+        if let Some(answer) = n.seen.get(&request.id) {
+            // Run once, answer again.
+            if let Some(result) = answer.clone() {
+                self.send_result(node, from, result);
+            }
+            return;
+        }
+        n.seen.insert(request.id, None);
+        let rsc = primitive_of(&request.instance).to_string();
+        if request.interval_ms > 0 {
+            let running = self.truth.get(&(node, rsc.clone())).copied();
+            let last_rc = match running {
+                Some(Role::Promoted) => rc::RUNNING_PROMOTED,
+                Some(_) => rc::OK,
+                None => rc::NOT_RUNNING,
+            };
+            let incarnation = n.incarnation;
+            n.monitor_owner.insert(request.id, from);
+            n.monitors.insert(
+                (request.instance.clone(), request.interval_ms),
+                Monitor {
+                    id: request.id,
+                    resource: request.resource.clone(),
+                    last_rc,
+                },
+            );
+            let at = self.now + Duration::from_millis(request.interval_ms);
+            self.push(
+                at,
+                Ev::MonitorDue {
+                    node,
+                    incarnation,
+                    instance: request.instance,
+                    interval_ms: request.interval_ms,
+                    id: request.id,
+                },
+            );
+            return;
+        }
+        let incarnation = n.incarnation;
+        if request.operation == "start" {
+            let here = self.name(node);
+            if !self.clones.contains(&rsc) {
+                for other in self.active_elsewhere(node, &rsc) {
+                    let lost = !self
+                        .nodes
+                        .get(&node)
+                        .and_then(|n| n.view.as_ref())
+                        .is_some_and(|(_, m, _)| m.contains(&other));
+                    let other = self.name(other);
+                    self.violations.push(if lost {
+                        format!(
+                            "{:?}: {rsc} started on {here} while it still runs on {other}, which was lost and not powered off",
+                            self.now
+                        )
+                    } else {
+                        format!("{:?}: {rsc} active on {here} and {other} at once", self.now)
+                    });
+                }
+            }
+            // Active (as far as safety goes) from the moment the start begins.
+            self.truth.entry((node, rsc)).or_insert(Role::Started);
+        }
+        let (lo, hi) = self.options.action_ms;
+        let ms = if request.operation == "monitor" {
+            self.rng.between(1, lo.max(2))
+        } else {
+            self.rng.between(lo, hi.max(lo))
+        };
+        let at = self.now + Duration::from_millis(ms);
+        self.push(
+            at,
+            Ev::ActionDone {
+                node,
+                from,
+                incarnation,
+                request,
+            },
+        );
+    }
+
+    fn action_done(&mut self, node: u16, from: u16, incarnation: u64, request: ActionRequest) {
+        let here = self.name(node);
+        let Some(n) = self.nodes.get(&node) else {
+            return;
+        };
+        if !n.up || n.incarnation != incarnation {
+            return;
+        }
+        let rsc = primitive_of(&request.instance).to_string();
+        let key = (node, rsc.clone());
+        let running = self.truth.get(&key).copied();
+        let code = match request.operation.as_str() {
+            "monitor" => match running {
+                Some(Role::Promoted) => rc::RUNNING_PROMOTED,
+                Some(_) => rc::OK,
+                None => rc::NOT_RUNNING,
+            },
+            "start" => {
+                if self.start_broken.contains(&(here.clone(), rsc.clone())) {
+                    self.truth.remove(&key);
+                    rc::ERR_GENERIC
+                } else {
+                    self.truth.insert(key.clone(), Role::Started);
+                    rc::OK
+                }
+            }
+            "stop" => {
+                self.truth.remove(&key);
+                if let Some(n) = self.nodes.get_mut(&node) {
+                    n.monitors.retain(|(i, _), _| *i != request.instance);
+                }
+                rc::OK
+            }
+            "promote" => {
+                if running.is_some() {
+                    self.truth.insert(key.clone(), Role::Promoted);
+                    rc::OK
+                } else {
+                    rc::NOT_RUNNING
+                }
+            }
+            "demote" => {
+                if running.is_some() {
+                    self.truth.insert(key.clone(), Role::Started);
+                    rc::OK
+                } else {
+                    rc::NOT_RUNNING
+                }
+            }
+            _ => rc::OK,
+        };
+        if request.operation != "monitor" {
+            let outcome = if code == rc::OK {
+                "ok".to_string()
+            } else {
+                format!("rc {code}")
+            };
+            self.note(format!(
+                "{} {} on {here}: {outcome}",
+                request.operation, request.instance
+            ));
+        }
+        // A promotable resource's agent publishes its promotion score.
+        if self.promotable.contains(&rsc) && matches!(request.operation.as_str(), "start" | "stop")
+        {
+            let value = (request.operation == "start" && code == rc::OK).then(|| "100".to_string());
+            let patch = StatusPatch::Attribute {
+                node: here.clone(),
+                name: format!("master-{rsc}"),
+                value,
+            };
+            if let Some(n) = self.nodes.get_mut(&node) {
+                let cmds = n.store.on_status_patch(patch);
+                self.work.push_back(Work::Store(node, cmds));
+            }
+        }
+        let (lo, _) = self.options.action_ms;
+        let result = ActionResult {
+            id: request.id,
+            node: here,
+            resource: request.resource.clone(),
+            instance: request.instance.clone(),
+            operation: request.operation.clone(),
+            interval_ms: request.interval_ms,
+            rc: code,
+            op_status: 0,
+            output: String::new(),
+            at: self.wall(),
+            exec_ms: lo,
+        };
+        if let Some(n) = self.nodes.get_mut(&node) {
+            n.seen.insert(request.id, Some(result.clone()));
+        }
+        self.send_result(node, from, result);
+    }
+
+    fn monitor_due(
+        &mut self,
+        node: u16,
+        incarnation: u64,
+        instance: String,
+        interval_ms: u64,
+        id: u64,
+    ) {
+        let here = self.name(node);
+        let rsc = primitive_of(&instance).to_string();
+        let running = self.truth.get(&(node, rsc)).copied();
+        let Some(n) = self.nodes.get_mut(&node) else {
+            return;
+        };
+        if !n.up || n.incarnation != incarnation {
+            return;
+        }
+        let Some(m) = n.monitors.get_mut(&(instance.clone(), interval_ms)) else {
+            return;
+        };
+        if m.id != id {
+            return;
+        }
+        let code = match running {
+            Some(Role::Promoted) => rc::RUNNING_PROMOTED,
+            Some(_) => rc::OK,
+            None => rc::NOT_RUNNING,
+        };
+        let changed = code != m.last_rc;
+        m.last_rc = code;
+        let resource = m.resource.clone();
+        let owner = n.monitor_owner.get(&id).copied().unwrap_or(node);
+        let at = self.now + Duration::from_millis(interval_ms);
+        self.push(
+            at,
+            Ev::MonitorDue {
+                node,
+                incarnation,
+                instance: instance.clone(),
+                interval_ms,
+                id,
+            },
+        );
+        if changed {
+            self.note(format!("monitor of {instance} on {here} reports rc {code}"));
+            let result = ActionResult {
+                id,
+                node: here,
+                resource,
+                instance,
+                operation: "monitor".into(),
+                interval_ms,
+                rc: code,
+                op_status: 0,
+                output: String::new(),
+                at: self.wall(),
+                exec_ms: 1,
+            };
+            self.send_result(node, owner, result);
+        }
+    }
+
+    fn fence_done(&mut self, requester: u16, incarnation: u64, request: FenceRequest) {
+        let me = self.name(requester);
+        let alive = self
+            .nodes
+            .get(&requester)
+            .is_some_and(|n| n.up && n.incarnation == incarnation);
+        if !alive {
+            self.note(format!(
+                "fence of {} by {me} never ran: {me} is down",
+                request.target
+            ));
+            return;
+        }
+        let target = self.id(&request.target);
+        let outcome = if self.fence_broken.contains(&request.target) {
+            self.note(format!("fence of {} by {me} failed", request.target));
+            FenceOutcome {
+                target: request.target.clone(),
+                ok: false,
+                detail: "device did not answer".to_string(),
+                at: self.wall(),
+            }
+        } else {
+            self.note(format!("{} powered off by {me}'s fence", request.target));
+            if self.nodes.get(&target).is_some_and(|n| n.up) {
+                self.kill(target);
+            }
+            if request.action == "reboot" {
+                let at = self.now + Duration::from_millis(self.options.reboot_ms);
+                self.push(at, Ev::PowerOn(target));
+            }
+            FenceOutcome {
+                target: request.target.clone(),
+                ok: true,
+                detail: format!("{} by the simulated device", request.action),
+                at: self.wall(),
+            }
+        };
+        if target != requester {
+            self.work
+                .push_back(Work::Ctl(requester, Input::FenceOutcome(outcome)));
+        }
+    }
+
+    // ----- observation -----
+
+    /// Where each resource runs (ground truth): primitive -> nodes.
+    pub fn running(&self) -> BTreeMap<String, Vec<String>> {
+        let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (n, r) in self.truth.keys() {
+            out.entry(r.clone()).or_default().push(self.name(*n));
+        }
+        out
+    }
+
+    pub fn role(&self, node: &str, rsc: &str) -> Option<Role> {
+        self.truth.get(&(self.id(node), rsc.to_string())).copied()
+    }
+
+    pub fn is_up(&self, node: &str) -> bool {
+        self.nodes.get(&self.id(node)).is_some_and(|n| n.up)
+    }
+
+    /// Every configured primitive, with whether it is cloned.
+    pub fn primitives(&self) -> Vec<(String, bool)> {
+        let mut out = Vec::new();
+        for r in &self.config.resources {
+            match r {
+                Resource::Primitive(p) => out.push((p.id.clone(), false)),
+                Resource::Group(g) => out.extend(g.members.iter().map(|m| (m.id.clone(), false))),
+                Resource::Clone(c) => match &c.child {
+                    CloneChild::Primitive(p) => out.push((p.id.clone(), true)),
+                    CloneChild::Group(g) => {
+                        out.extend(g.members.iter().map(|m| (m.id.clone(), true)))
+                    }
+                },
+            }
+        }
+        out
+    }
+
+    /// The continuous invariant: no non-clone resource active twice, no
+    /// promotable clone promoted on more nodes than promoted-max.
+    pub fn check_exclusive(&mut self) {
+        let mut by_rsc: BTreeMap<&String, Vec<u16>> = BTreeMap::new();
+        for (n, r) in self.truth.keys() {
+            if !self.clones.contains(r) {
+                by_rsc.entry(r).or_default().push(*n);
+            }
+        }
+        let mut doubles: Vec<String> = by_rsc
+            .iter()
+            .filter(|(_, ns)| ns.len() > 1)
+            .map(|(r, ns)| format!("{:?}: {r} active on nodes {ns:?}", self.now))
+            .collect();
+        for (rsc, max) in &self.promoted_max {
+            let promoted: Vec<u16> = self
+                .truth
+                .iter()
+                .filter(|((_, r), role)| r == rsc && **role == Role::Promoted)
+                .map(|((n, _), _)| *n)
+                .collect();
+            if promoted.len() > *max as usize {
+                doubles.push(format!(
+                    "{:?}: {rsc} promoted on nodes {promoted:?} (promoted-max {max})",
+                    self.now
+                ));
+            }
+        }
+        self.violations.extend(doubles);
+    }
+
+    /// The event log as text, one `   12.345s what` line each.
+    pub fn log_text(&self) -> String {
+        let mut s = String::new();
+        for l in &self.log {
+            let _ = writeln!(s, "{:>9.3}s {}", l.at.as_secs_f64(), l.text);
+        }
+        s
+    }
+
+    pub fn assert_safe(&self) {
+        assert!(
+            self.violations.is_empty(),
+            "invariants violated:\n{}\nlog:\n{}",
+            self.violations.join("\n"),
+            self.log_text()
+        );
+    }
+}
+
+impl ClusterSim {
+    /// The replicated document as one node holds it.
+    pub fn document(&self, node: &str) -> Option<&Doc> {
+        self.nodes.get(&self.id(node)).map(|n| &n.store.doc)
+    }
+
+    /// The controller of one node.
+    pub fn controller(&self, node: &str) -> Option<&Controller> {
+        self.nodes.get(&self.id(node)).map(|n| &n.controller)
+    }
+}

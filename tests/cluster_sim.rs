@@ -1,0 +1,332 @@
+//! The whole cluster simulated: real membership, store and controller per
+//! node over the faulty virtual network, simulated agents and fence
+//! devices, checked against the safety invariants on many seeds.
+
+use std::time::Duration;
+
+use paceline::sim::{ClusterOptions, ClusterSim, for_seeds};
+
+const TWO_NODE: &str = include_str!("sim/two-node.toml");
+
+fn secs(s: u64) -> Duration {
+    Duration::from_secs(s)
+}
+
+fn sim(text: &str, seed: u64) -> ClusterSim {
+    ClusterSim::new(
+        text,
+        ClusterOptions {
+            seed,
+            ..ClusterOptions::default()
+        },
+    )
+    .unwrap()
+}
+
+/// The membership network also loses and duplicates heartbeats.
+fn lossy_sim(text: &str, seed: u64) -> ClusterSim {
+    let mut options = ClusterOptions {
+        seed,
+        ..ClusterOptions::default()
+    };
+    options.faults.loss = 0.02;
+    options.faults.duplicate = 0.02;
+    ClusterSim::new(text, options).unwrap()
+}
+
+fn runs_on(sim: &ClusterSim, rsc: &str) -> Vec<String> {
+    sim.running().get(rsc).cloned().unwrap_or_default()
+}
+
+#[test]
+fn cold_start_then_power_loss_the_survivor_fences_and_takes_over() {
+    let mut s = sim(TWO_NODE, 1);
+    s.run_for(secs(10));
+    s.assert_safe();
+    for r in ["fs", "vip", "app"] {
+        assert_eq!(runs_on(&s, r), ["node1"], "{r}\n{}", s.log_text());
+    }
+    assert_eq!(runs_on(&s, "agent"), ["node1", "node2"]);
+    s.power_off("node1");
+    s.run_for(secs(15));
+    s.assert_safe();
+    for r in ["fs", "vip", "app"] {
+        assert_eq!(runs_on(&s, r), ["node2"], "{r}\n{}", s.log_text());
+    }
+    s.run_for(secs(20));
+    s.assert_safe();
+    assert!(s.is_up("node1"), "rebooted by its fence");
+    assert_eq!(runs_on(&s, "agent"), ["node1", "node2"], "{}", s.log_text());
+    assert_eq!(runs_on(&s, "fs"), ["node2"], "stickiness keeps it");
+    eprintln!("{}", s.log_text());
+}
+
+const THREE_NODE: &str = include_str!("sim/three-node.toml");
+
+/// A small deterministic generator for the fault schedule (the simulator's
+/// own RNG drives delays; this one picks faults).
+struct Pick(u64);
+
+impl Pick {
+    fn next(&mut self, n: u64) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        (z ^ (z >> 31)) % n
+    }
+}
+
+/// Random power losses, partitions, resource deaths, broken fence devices
+/// and config changes; then everything is repaired. Safety must hold all
+/// along; the acknowledged config must survive.
+fn chaos(text: &str, nodes: &[&str], seed: u64, steps: u32) {
+    chaos_with(text, nodes, &["fs", "vip", "app", "agent"], seed, steps)
+}
+
+fn chaos_with(text: &str, nodes: &[&str], resources: &[&str], seed: u64, steps: u32) {
+    let mut s = if seed % 2 == 0 {
+        lossy_sim(text, seed)
+    } else {
+        sim(text, seed)
+    };
+    let mut pick = Pick(seed);
+    s.run_for(secs(5));
+    let mut config_changes = 0;
+    for _ in 0..steps {
+        let node = nodes[pick.next(nodes.len() as u64) as usize];
+        match pick.next(9) {
+            0 => s.power_off(node),
+            1 => s.power_on(node),
+            2 => {
+                let (a, b): (Vec<String>, Vec<String>) =
+                    nodes.iter().map(|n| n.to_string()).partition(|n| n == node);
+                s.partition(&[a, b]);
+            }
+            3 => s.heal(),
+            4 => {
+                let rsc = resources[pick.next(resources.len() as u64) as usize];
+                s.fail_resource(node, rsc);
+            }
+            5 => {
+                let broken = pick.next(2) == 0;
+                s.break_fence_device(node, broken);
+            }
+            6 => {
+                let rsc = resources[pick.next(resources.len() as u64) as usize];
+                s.break_start(node, rsc, pick.next(2) == 0);
+            }
+            7 => s.shutdown(node),
+            _ => {
+                if s.change_config() {
+                    config_changes += 1;
+                }
+            }
+        }
+        s.run_for(Duration::from_millis(500 + pick.next(6_000)));
+        s.check_exclusive();
+        s.assert_safe();
+    }
+    s.heal();
+    for n in nodes {
+        s.break_fence_device(n, false);
+        for rsc in resources {
+            s.break_start(n, rsc, false);
+        }
+        s.power_on(n);
+    }
+    s.run_for(secs(40));
+    s.check_exclusive();
+    s.assert_safe();
+    // Settled: the DC has nothing left in flight and no transition running.
+    let settled = |s: &ClusterSim| {
+        nodes
+            .iter()
+            .any(|n| s.is_up(n) && s.controller(n).is_some_and(|c| c.is_dc() && c.is_idle()))
+    };
+    if !settled(&s) {
+        s.run_for(secs(5));
+    }
+    if std::env::var_os("PACELINE_SIM_LOG").is_some() {
+        eprintln!("{}", s.log_text());
+    }
+    assert!(
+        settled(&s),
+        "seed {seed}: no idle DC after the repairs ({config_changes} config changes)\n{}",
+        s.log_text()
+    );
+}
+
+#[test]
+fn two_node_chaos_keeps_every_invariant() {
+    for_seeds(100, 150, |seed| {
+        chaos(TWO_NODE, &["node1", "node2"], seed, 12)
+    });
+}
+
+#[test]
+fn three_node_chaos_keeps_every_invariant() {
+    for_seeds(500, 80, |seed| {
+        chaos(THREE_NODE, &["node1", "node2", "node3"], seed, 12)
+    });
+}
+
+/// Liveness where it must hold: one node of a two-node cluster loses
+/// power, fencing works, so everything ends up on the survivor.
+#[test]
+fn after_a_single_node_loss_everything_runs_on_the_survivor() {
+    for_seeds(1_000, 30, |seed| {
+        // The fence reboots the victim; it stays down long enough to see
+        // the survivor alone.
+        let options = ClusterOptions {
+            seed,
+            reboot_ms: 3_600_000,
+            ..ClusterOptions::default()
+        };
+        let mut s = ClusterSim::new(TWO_NODE, options).unwrap();
+        s.run_for(Duration::from_millis(6_000 + seed % 4_000));
+        let victim = if seed % 2 == 0 { "node1" } else { "node2" };
+        let survivor = if victim == "node1" { "node2" } else { "node1" };
+        s.power_off(victim);
+        s.run_for(secs(12));
+        s.check_exclusive();
+        s.assert_safe();
+        for r in ["fs", "vip", "app", "agent"] {
+            assert_eq!(
+                runs_on(&s, r),
+                [survivor],
+                "seed {seed} {r}\n{}",
+                s.log_text()
+            );
+        }
+    });
+}
+
+/// Every `tests/scenarios/<name>/`: `cluster.toml`, `faults.txt` (see
+/// `paceline::sim::scenario` for the format) and `expected.log`, the event
+/// log on virtual time. `PACELINE_REWRITE=1` regenerates the logs.
+#[test]
+fn scenarios_match_their_expected_logs() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios");
+    let rewrite = std::env::var_os("PACELINE_REWRITE").is_some();
+    let mut dirs: Vec<_> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    assert!(dirs.len() >= 4, "{dirs:?}");
+    let mut problems = Vec::new();
+    for dir in dirs {
+        let name = dir.file_name().unwrap().to_string_lossy().to_string();
+        let config = std::fs::read_to_string(dir.join("cluster.toml")).unwrap();
+        let faults = std::fs::read_to_string(dir.join("faults.txt")).unwrap();
+        let scenario =
+            paceline::sim::scenario::parse(&faults).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let mut s = sim(&config, scenario.seed);
+        let failed = paceline::sim::scenario::run(&mut s, &scenario);
+        let log = s.log_text();
+        for f in failed {
+            problems.push(format!("{name}: {f}"));
+        }
+        for v in &s.violations {
+            problems.push(format!("{name}: invariant: {v}"));
+        }
+        let expected_path = dir.join("expected.log");
+        if rewrite {
+            std::fs::write(&expected_path, &log).unwrap();
+            continue;
+        }
+        let expected = std::fs::read_to_string(&expected_path).unwrap_or_default();
+        if expected != log {
+            problems.push(format!(
+                "{name}: the event log differs from expected.log (PACELINE_REWRITE=1 regenerates it)\n--- expected\n{expected}--- actual\n{log}"
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The reference two-node policy (promotable PostgreSQL, filesystem, VIP
+/// and worker following the primary): power loss of the primary, the
+/// standby is promoted after the fence, and the rest follows in order.
+#[test]
+fn reference_policy_promotes_the_standby_after_fencing_the_primary() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/policies/two-node-active-standby.toml"
+    ))
+    .unwrap();
+    for_seeds(2_000, 10, |seed| {
+        let options = ClusterOptions {
+            seed,
+            reboot_ms: 3_600_000,
+            ..ClusterOptions::default()
+        };
+        let mut s = ClusterSim::new(&text, options).unwrap();
+        s.run_for(secs(30));
+        s.check_exclusive();
+        s.assert_safe();
+        let primary =
+            |s: &ClusterSim, n: &str| s.role(n, "pgsql") == Some(paceline::model::Role::Promoted);
+        assert!(primary(&s, "node1"), "seed {seed}\n{}", s.log_text());
+        assert_eq!(runs_on(&s, "pgsql"), ["node1", "node2"]);
+        for r in ["fs", "vip", "worker"] {
+            assert_eq!(
+                runs_on(&s, r),
+                ["node1"],
+                "seed {seed} {r}\n{}",
+                s.log_text()
+            );
+        }
+        s.power_off("node1");
+        s.run_for(secs(30));
+        s.check_exclusive();
+        s.assert_safe();
+        assert!(primary(&s, "node2"), "seed {seed}\n{}", s.log_text());
+        for r in ["fs", "vip", "worker"] {
+            assert_eq!(
+                runs_on(&s, r),
+                ["node2"],
+                "seed {seed} {r}\n{}",
+                s.log_text()
+            );
+        }
+    });
+}
+
+#[test]
+fn reference_policy_chaos_keeps_every_invariant() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/policies/two-node-active-standby.toml"
+    ))
+    .unwrap();
+    for_seeds(3_000, 40, |seed| {
+        chaos_with(
+            &text,
+            &["node1", "node2"],
+            &["fs", "vip", "worker", "pgsql"],
+            seed,
+            10,
+        )
+    });
+}
+
+#[test]
+fn three_node_postgresql_policy_chaos_keeps_every_invariant() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/policies/postgresql-ha.toml"
+    ))
+    .unwrap();
+    for_seeds(4_000, 25, |seed| {
+        chaos_with(
+            &text,
+            &["pg1", "pg2", "pg3"],
+            &["pgsql", "vip-write", "vip-read"],
+            seed,
+            10,
+        )
+    });
+}
