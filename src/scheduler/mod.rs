@@ -403,6 +403,111 @@ fn stop_blocks(config: &ClusterConfig, id: &str) -> bool {
     })
 }
 
+/// One "first then" relation, with resource sets expanded as Pacemaker
+/// does: members of a sequential set follow each other; between two
+/// consecutive sets the last member of a sequential first set (every member
+/// of an unordered one) comes before the first member of a sequential next
+/// set (every member of an unordered one). A set with require-all=false lets
+/// the next set start once any one of its members can (Pacemaker's
+/// "one-or-more" pseudo action).
+#[derive(Debug, Clone)]
+struct FlatOrder {
+    /// What the reasons name: the resource, or the set's pseudo action.
+    first_name: String,
+    /// The resources `then` waits for (any one of them is enough when there
+    /// are several).
+    firsts: Vec<String>,
+    then: String,
+    kind: OrderKind,
+    first_action: Action,
+    then_action: Action,
+    symmetrical: Option<bool>,
+    require_all: Option<bool>,
+}
+
+fn flat_orders(orders: &[Order]) -> Vec<FlatOrder> {
+    let mut out = Vec::new();
+    for ord in orders {
+        if let (Some(f), Some(t)) = (&ord.first, &ord.then) {
+            out.push(FlatOrder {
+                first_name: f.clone(),
+                firsts: vec![f.clone()],
+                then: t.clone(),
+                kind: ord.kind,
+                first_action: ord.first_action,
+                then_action: ord.then_action,
+                symmetrical: ord.symmetrical,
+                require_all: ord.require_all,
+            });
+            continue;
+        }
+        let pair = |out: &mut Vec<FlatOrder>,
+                    name: &str,
+                    firsts: Vec<String>,
+                    then: &str,
+                    fa: Option<Action>,
+                    ta: Option<Action>| {
+            out.push(FlatOrder {
+                first_name: name.to_string(),
+                firsts,
+                then: then.to_string(),
+                kind: ord.kind,
+                first_action: fa.unwrap_or(ord.first_action),
+                then_action: ta.or(fa).unwrap_or(ord.then_action),
+                symmetrical: ord.symmetrical,
+                require_all: None,
+            });
+        };
+        for set in &ord.sets {
+            if set.sequential {
+                for w in set.resources.windows(2) {
+                    pair(
+                        &mut out,
+                        &w[0],
+                        vec![w[0].clone()],
+                        &w[1],
+                        set.action,
+                        set.action,
+                    );
+                }
+            }
+        }
+        for w in ord.sets.windows(2) {
+            let (s1, s2) = (&w[0], &w[1]);
+            let thens: Vec<&String> = if s2.sequential {
+                s2.resources.first().into_iter().collect()
+            } else {
+                s2.resources.iter().collect()
+            };
+            if !s1.require_all {
+                let name = format!("one-or-more:{}", s1.id);
+                for t in thens {
+                    pair(
+                        &mut out,
+                        &name,
+                        s1.resources.clone(),
+                        t,
+                        s1.action,
+                        s2.action,
+                    );
+                }
+                continue;
+            }
+            let firsts: Vec<&String> = if s1.sequential {
+                s1.resources.last().into_iter().collect()
+            } else {
+                s1.resources.iter().collect()
+            };
+            for f in &firsts {
+                for t in &thens {
+                    pair(&mut out, f, vec![(*f).clone()], t, s1.action, s2.action);
+                }
+            }
+        }
+    }
+    out
+}
+
 pub fn schedule(config: &ClusterConfig, status: &ClusterStatus, now: i64) -> Plan {
     let mut nodes = node_views(config, status);
     let node_index = nodes
@@ -923,6 +1028,7 @@ impl<'a> Ctx<'a> {
         let mut order: Vec<usize> = (0..units.len()).collect();
         order.sort_by_key(|&i| (-units[i].priority, 0));
         let order = self.colocation_order(&units, order);
+        let order = self.staying_instances_first(&units, order);
         let fencing = self.config.properties.stonith_enabled;
         for &ui in &order {
             let mut why = Vec::new();
@@ -1410,6 +1516,52 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// Pacemaker first gives each clone instance that can stay where it is
+    /// active its current node, and only then places the other instances:
+    /// an instance that has to leave its node never takes the node of one
+    /// that can stay. Within each clone the instances that can stay are
+    /// moved ahead of the others (the clone keeps its slots in `order`).
+    fn staying_instances_first(&self, units: &[Unit<'a>], order: Vec<usize>) -> Vec<usize> {
+        let mut by_clone: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (pos, &ui) in order.iter().enumerate() {
+            if let Some(c) = units[ui].clone {
+                by_clone.entry(c.id.as_str()).or_default().push(pos);
+            }
+        }
+        let mut out = order.clone();
+        for positions in by_clone.values() {
+            let (stay, leave): (Vec<usize>, Vec<usize>) = positions
+                .iter()
+                .map(|&pos| order[pos])
+                .partition(|&ui| self.can_stay(&units[ui]));
+            for (&pos, ui) in positions.iter().zip(stay.into_iter().chain(leave)) {
+                out[pos] = ui;
+            }
+        }
+        out
+    }
+
+    /// Whether a clone instance is active, not failed, and its own scores
+    /// still allow its current node.
+    fn can_stay(&self, unit: &Unit<'a>) -> bool {
+        let Some((node, _)) = unit.members[0].current.first() else {
+            return false;
+        };
+        if unit
+            .members
+            .iter()
+            .any(|m| m.current.iter().any(|(_, o)| o.failed))
+        {
+            return false;
+        }
+        let Some(&i) = self.node_index.get(node) else {
+            return false;
+        };
+        let mut ignored = Vec::new();
+        let (scores, _, _) = self.own_scores(unit, &mut ignored);
+        scores[i].value() >= 0
+    }
+
     /// Orders units so that colocation primaries come before dependents.
     fn colocation_order(&self, units: &[Unit<'a>], order: Vec<usize>) -> Vec<usize> {
         let mut deps: HashMap<&str, Vec<&str>> = HashMap::new();
@@ -1885,16 +2037,26 @@ impl<'a> Ctx<'a> {
         }
         // Mandatory start orders: an unrunnable first blocks then; a
         // (re)start of first restarts then where it stays.
+        let flat = flat_orders(&self.config.orders);
         for _ in 0..8 {
             let mut changed = false;
-            for ord in &self.config.orders {
+            for ord in &flat {
+                let (f, t) = (&ord.first_name, &ord.then);
+                // Instances of every resource `then` waits for.
+                let fi_all: Vec<usize> = ord
+                    .firsts
+                    .iter()
+                    .filter_map(|n| by_id.get(n))
+                    .flatten()
+                    .copied()
+                    .collect();
+                let fi_opt = (!fi_all.is_empty()).then_some(&fi_all);
                 // "first stop, then stop": a first that cannot stop (failed,
                 // blocked) blocks the stop of then.
                 if ord.kind == OrderKind::Mandatory
                     && ord.first_action == Action::Stop
                     && ord.then_action == Action::Stop
-                    && let (Some(f), Some(t)) = (&ord.first, &ord.then)
-                    && let (Some(fi), Some(ti)) = (by_id.get(f), by_id.get(t))
+                    && let (Some(fi), Some(ti)) = (fi_opt, by_id.get(t))
                 {
                     let first_stuck = fi
                         .iter()
@@ -1920,10 +2082,7 @@ impl<'a> Ctx<'a> {
                 {
                     continue;
                 }
-                let (Some(f), Some(t)) = (&ord.first, &ord.then) else {
-                    continue;
-                };
-                let (Some(fi), Some(ti)) = (by_id.get(f), by_id.get(t)) else {
+                let (Some(fi), Some(ti)) = (fi_opt, by_id.get(t)) else {
                     continue;
                 };
                 // A group (or a clone of groups) has started only when all
