@@ -23,13 +23,19 @@ fn expected_rc(op: &OpRecord) -> i32 {
 
 /// Replays the history in call order; recurring monitors only matter when they failed.
 pub fn observe(h: &ResourceHistory) -> Observed {
-    observe_ignoring(h, &[])
+    observe_configured(h, &[], false)
 }
 
 /// As `observe`, with the operations whose failures are configured to be
 /// ignored (`on-fail=ignore`, as (name, interval)): such a failure leaves the
 /// resource as the operation would have on success.
-pub fn observe_ignoring(h: &ResourceHistory, ignored: &[(String, u64)]) -> Observed {
+/// `demote_blocks`: the demote has on-fail=block, so a failed demote leaves
+/// the resource Promoted.
+pub fn observe_configured(
+    h: &ResourceHistory,
+    ignored: &[(String, u64)],
+    demote_blocks: bool,
+) -> Observed {
     let mut ops: Vec<&OpRecord> = h.ops.iter().collect();
     // Pending operations (call-id -1) happened last.
     ops.sort_by_key(|o| (o.call_id < 0, o.call_id, o.last_rc_change.unwrap_or(0)));
@@ -174,7 +180,14 @@ pub fn observe_ignoring(h: &ResourceHistory, ignored: &[(String, u64)]) -> Obser
                     obs.role = Role::Unpromoted;
                     obs.failed = false;
                 } else {
-                    obs.role = Role::Promoted;
+                    // As Pacemaker: staying Promoted after a failed demote
+                    // would loop; the recovery stops it anyway, and any
+                    // promotion is ordered after that stop.
+                    obs.role = if demote_blocks {
+                        Role::Promoted
+                    } else {
+                        Role::Unpromoted
+                    };
                     fail(&mut obs, op);
                 }
             }

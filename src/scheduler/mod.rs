@@ -100,6 +100,9 @@ struct Outcome {
     /// Roles shown in the summary line (promotable clones).
     from_role: Option<Role>,
     to_role: Option<Role>,
+    /// The role of an active promotable clone instance (crm_simulate shows
+    /// it on stops decided late, e.g. by an order).
+    role_now: Option<Role>,
 }
 
 impl Outcome {
@@ -388,10 +391,15 @@ fn ignored_failures(config: &ClusterConfig, id: &str) -> Vec<(String, u64)> {
 /// Whether a failed stop of primitive `id` blocks it (on-fail=block on the
 /// stop) rather than fencing its node.
 fn stop_blocks(config: &ClusterConfig, id: &str) -> bool {
+    op_blocks(config, id, "stop")
+}
+
+/// Whether operation `op` of primitive `id` has on-fail=block.
+fn op_blocks(config: &ClusterConfig, id: &str, op: &str) -> bool {
     let blocks = |p: &Primitive| {
         p.operations
             .iter()
-            .any(|o| o.name == "stop" && o.on_fail == Some(OnFail::Block))
+            .any(|o| o.name == op && o.on_fail == Some(OnFail::Block))
     };
     config.resources.iter().any(|r| match r {
         Resource::Primitive(p) => p.id == id && blocks(p),
@@ -530,7 +538,12 @@ pub fn schedule(config: &ClusterConfig, status: &ClusterStatus, now: i64) -> Pla
     for uname in order {
         let st = &status.nodes[uname];
         for h in &st.resources {
-            let obs = history::observe_ignoring(h, &ignored_failures(config, base_id(&h.id)));
+            let id = base_id(&h.id);
+            let obs = history::observe_configured(
+                h,
+                &ignored_failures(config, id),
+                op_blocks(config, id, "demote"),
+            );
             history
                 .entry(base_id(&h.id).to_string())
                 .or_default()
@@ -1921,6 +1934,17 @@ impl<'a> Ctx<'a> {
                     anonymous_instance: unit.clone.is_some_and(|c| !c.globally_unique),
                     from_role: None,
                     to_role: None,
+                    role_now: unit
+                        .clone
+                        .filter(|c| c.promotable)
+                        .and_then(|_| m.current.first())
+                        .map(|(_, ob)| {
+                            if ob.role == Role::Promoted {
+                                Role::Promoted
+                            } else {
+                                Role::Unpromoted
+                            }
+                        }),
                 };
                 if managed && unit.no_quorum {
                     let freeze = self.config.properties.no_quorum_policy == NoQuorumPolicy::Freeze;
@@ -1978,6 +2002,16 @@ impl<'a> Ctx<'a> {
                         }
                         (Some(Verb::Stop), false, _) => {
                             o.from_role = Some(Role::Unpromoted);
+                        }
+                        // Recovery in place shows the role it had and, if
+                        // different, the role it gets.
+                        (Some(Verb::Recover | Verb::Restart), _, promote) if stays => {
+                            o.from_role = o.role_now;
+                            o.to_role = Some(if promote {
+                                Role::Promoted
+                            } else {
+                                Role::Unpromoted
+                            });
                         }
                         _ => {}
                     }
@@ -2309,7 +2343,9 @@ impl<'a> Ctx<'a> {
             self.change(v, &o.display, from.as_deref(), to.as_deref(), reason);
             if let Some(last) = self.plan.changes.last_mut() {
                 last.blocked = o.blocked;
-                last.from_role = o.from_role;
+                last.from_role = o
+                    .from_role
+                    .or(if v == Verb::Stop { o.role_now } else { None });
                 last.to_role = o.to_role;
             }
             let node = to.or(from).unwrap_or_default();
@@ -2411,7 +2447,22 @@ pub fn format_change(c: &Change) -> String {
             Some(r) => format!("{} {}", role_name(r), from),
             None => from.to_string(),
         },
-        Verb::Move | Verb::Recover if from != to => format!("{from} -> {to}"),
+        Verb::Move | Verb::Recover | Verb::Restart if from != to => {
+            match (c.from_role, c.to_role) {
+                (Some(a), Some(b)) if a != b => {
+                    format!("{} {from} -> {} {to}", role_name(a), role_name(b))
+                }
+                (Some(a), _) => format!("{from} -> {to} {}", role_name(a)),
+                _ => format!("{from} -> {to}"),
+            }
+        }
+        Verb::Move | Verb::Recover | Verb::Restart => match (c.from_role, c.to_role) {
+            (Some(a), Some(b)) if a != b => {
+                format!("{} -> {} {to}", role_name(a), role_name(b))
+            }
+            (Some(a), _) => format!("{} {from}", role_name(a)),
+            _ => from.to_string(),
+        },
         Verb::Promote | Verb::Demote => format!(
             "{} -> {} {}",
             role_name(c.from_role.unwrap_or(Role::Unpromoted)),
