@@ -298,6 +298,12 @@ struct Member<'a> {
     current: Vec<(NodeId, Observed)>,
     target_role: Option<Role>,
     managed: bool,
+    /// What to do when it is found active on several nodes (its own
+    /// setting, else its parent's, else rsc_defaults).
+    multiple_active: MultipleActive,
+    /// The parent group says multiple-active=block: one multiply active
+    /// member blocks the whole group.
+    parent_blocks: bool,
 }
 
 /// What gets placed as a whole: a primitive, a group, or a clone instance.
@@ -704,12 +710,28 @@ impl<'a> Ctx<'a> {
         current: Vec<(NodeId, Observed)>,
     ) -> Member<'a> {
         let target_role = prim.meta.target_role.or(parent.and_then(|p| p.target_role));
+        let parent_setting = parent.and_then(|p| p.multiple_active);
+        let multiple_active = prim
+            .meta
+            .multiple_active
+            .or(parent_setting)
+            .or_else(
+                || match self.config.rsc_defaults.get("multiple-active")?.as_str() {
+                    "stop_only" => Some(MultipleActive::StopOnly),
+                    "block" => Some(MultipleActive::Block),
+                    "stop_unexpected" => Some(MultipleActive::StopUnexpected),
+                    _ => None,
+                },
+            )
+            .unwrap_or(MultipleActive::StopStart);
         Member {
             display,
             prim,
             current,
             target_role,
             managed: self.managed(&prim.meta, parent),
+            multiple_active,
+            parent_blocks: parent_setting == Some(MultipleActive::Block),
         }
     }
 
@@ -1867,6 +1889,18 @@ impl<'a> Ctx<'a> {
         for unit in units {
             let unit_start = outs.len();
             let mut upstream_restart = false;
+            // A member active on several nodes with multiple-active=block is
+            // left alone (unmanaged); with the group's own setting block,
+            // the whole group is.
+            let multiply_blocked = |m: &Member<'a>| {
+                unit.clone.is_none()
+                    && m.current.len() > 1
+                    && m.multiple_active == MultipleActive::Block
+            };
+            let group_blocked = unit
+                .members
+                .iter()
+                .any(|m| multiply_blocked(m) && m.parent_blocks);
             for (mi, m) in unit.members.iter().enumerate() {
                 // Fencing its node cleans up whatever failed there: the
                 // resource is then simply moved.
@@ -1879,7 +1913,11 @@ impl<'a> Ctx<'a> {
                     });
                 let blocking_failure = self.blocked_by_failure(m);
                 let blocked_fail = !fenced_away && blocking_failure;
-                let managed = m.managed && !blocked_fail;
+                let managed = m.managed && !blocked_fail && !group_blocked && !multiply_blocked(m);
+                // multiple-active=stop_only: stopped everywhere, started nowhere.
+                let stop_only = unit.clone.is_none()
+                    && m.current.len() > 1
+                    && m.multiple_active == MultipleActive::StopOnly;
                 // A failure whose operation says on-fail=stop leaves it stopped.
                 let fail_stops = m.current.iter().any(|(_, ob)| {
                     ob.failed
@@ -1889,7 +1927,7 @@ impl<'a> Ctx<'a> {
                                 && op.on_fail == Some(OnFail::Stop)
                         })
                 });
-                let target = if mi < unit.runnable && !fail_stops {
+                let target = if mi < unit.runnable && !fail_stops && !stop_only {
                     unit.placed.clone()
                 } else {
                     None
