@@ -340,6 +340,13 @@ pub enum Expression {
     /// Times are seconds since the Unix epoch, UTC.
     Date(DateOp),
     Rule(Box<Rule>),
+    /// `rsc_expression` (rules of rsc_defaults): matches primitives by
+    /// agent class, provider and type (each only when given).
+    Resource {
+        class: Option<String>,
+        provider: Option<String>,
+        agent: Option<String>,
+    },
     /// An expression kind this build cannot evaluate (kept for errors).
     Unsupported(String),
 }

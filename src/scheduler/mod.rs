@@ -702,6 +702,31 @@ impl<'a> Ctx<'a> {
         n
     }
 
+    /// A value from the rsc_defaults sets whose rules hold for `prim`
+    /// (resource and date expressions), the highest-scored set first.
+    /// Rule-less sets are already in `rsc_defaults` and used elsewhere.
+    fn rsc_default_for(&self, prim: &Primitive, name: &str) -> Option<&'a str> {
+        let config: &'a ClusterConfig = self.config;
+        let agent = rules::AgentOf {
+            class: prim.class.name(),
+            provider: prim.provider.as_deref(),
+            agent: &prim.agent,
+        };
+        let mut sets: Vec<&'a NvSet> = config
+            .rsc_defaults_sets
+            .iter()
+            .filter(|s| s.rule.is_some())
+            .collect();
+        sets.sort_by_key(|s| std::cmp::Reverse(s.score));
+        sets.into_iter()
+            .filter(|s| {
+                s.rule
+                    .as_ref()
+                    .is_some_and(|r| rules::eval_for_resource(r, &agent, self.now))
+            })
+            .find_map(|s| s.values.get(name).map(String::as_str))
+    }
+
     fn member(
         &self,
         prim: &'a Primitive,
@@ -709,7 +734,14 @@ impl<'a> Ctx<'a> {
         display: String,
         current: Vec<(NodeId, Observed)>,
     ) -> Member<'a> {
-        let target_role = prim.meta.target_role.or(parent.and_then(|p| p.target_role));
+        let target_role = prim
+            .meta
+            .target_role
+            .or(parent.and_then(|p| p.target_role))
+            .or_else(|| {
+                self.rsc_default_for(prim, "target-role")
+                    .and_then(Role::parse)
+            });
         let parent_setting = parent.and_then(|p| p.multiple_active);
         let multiple_active = prim
             .meta
@@ -729,7 +761,10 @@ impl<'a> Ctx<'a> {
             prim,
             current,
             target_role,
-            managed: self.managed(&prim.meta, parent),
+            managed: self.managed(&prim.meta, parent)
+                && self
+                    .rsc_default_for(prim, "is-managed")
+                    .is_none_or(|v| matches!(v, "true" | "yes" | "on" | "1")),
             multiple_active,
             parent_blocks: parent_setting == Some(MultipleActive::Block),
         }
@@ -1145,6 +1180,16 @@ impl<'a> Ctx<'a> {
             if want_stopped {
                 why.push(format!("{}: target-role is Stopped", unit.id));
                 best = None;
+            }
+            // An unmanaged resource that is not active is not started, so
+            // it takes no place on any node.
+            if unit
+                .members
+                .iter()
+                .all(|m| !m.managed && m.current.is_empty())
+            {
+                best = None;
+                why.push(format!("{}: unmanaged and stopped, stays stopped", unit.id));
             }
             // Only requires=nothing resources start without quorum (fencing
             // devices too need it: their default is requires=quorum).

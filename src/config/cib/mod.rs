@@ -470,6 +470,11 @@ impl<'a> Ctx<'a> {
                 }
                 "date_expression" => Expression::Date(date_op(c)?),
                 "rule" => Expression::Rule(Box::new(self.rule(c)?)),
+                "rsc_expression" => Expression::Resource {
+                    class: c.attr("class").map(str::to_string),
+                    provider: c.attr("provider").map(str::to_string),
+                    agent: c.attr("type").map(str::to_string),
+                },
                 other => Expression::Unsupported(other.to_string()),
             });
         }
