@@ -567,6 +567,10 @@ pub struct ClusterConfig {
     pub rsc_defaults_sets: Vec<NvSet>,
     #[serde(default)]
     pub op_defaults_sets: Vec<NvSet>,
+    /// Nodes' instance_attributes sets, in document order, kept when some
+    /// of them have rules (evaluated against the time by the scheduler).
+    #[serde(default)]
+    pub node_attribute_sets: BTreeMap<NodeId, Vec<NvSet>>,
 }
 
 impl ClusterConfig {

@@ -179,7 +179,7 @@ impl NodeView {
     }
 }
 
-fn node_views(config: &ClusterConfig, status: &ClusterStatus) -> Vec<NodeView> {
+fn node_views(config: &ClusterConfig, status: &ClusterStatus, now: i64) -> Vec<NodeView> {
     let mut names: Vec<&str> = config.nodes.iter().map(|n| n.uname.as_str()).collect();
     for k in status.nodes.keys() {
         if !names.contains(&k.as_str()) {
@@ -191,8 +191,28 @@ fn node_views(config: &ClusterConfig, status: &ClusterStatus) -> Vec<NodeView> {
         let cfg = config.node(name);
         let st = status.nodes.get(name);
         let mut attrs = cfg.map(|n| n.attributes.clone()).unwrap_or_default();
+        if let Some(sets) = config.node_attribute_sets.get(name) {
+            // Sets with rules: the highest score first, then document
+            // order; the first set that holds and has a value wins.
+            let mut sorted: Vec<&NvSet> = sets.iter().collect();
+            sorted.sort_by_key(|s| std::cmp::Reverse(s.score));
+            attrs.clear();
+            for set in sorted {
+                let holds = set
+                    .rule
+                    .as_ref()
+                    .is_none_or(|r| rules::eval(r, &attrs, name, now));
+                if holds {
+                    for (k, v) in &set.values {
+                        attrs.entry(k.clone()).or_insert_with(|| v.clone());
+                    }
+                }
+            }
+        }
         if let Some(n) = cfg {
             attrs.insert("#id".to_string(), n.id.clone());
+            let is_dc = status.dc_uuid.as_deref() == Some(n.id.as_str());
+            attrs.insert("#is_dc".to_string(), is_dc.to_string());
         }
         if let Some(st) = st {
             for (k, v) in &st.transient_attributes {
@@ -523,7 +543,7 @@ fn flat_orders(orders: &[Order]) -> Vec<FlatOrder> {
 }
 
 pub fn schedule(config: &ClusterConfig, status: &ClusterStatus, now: i64) -> Plan {
-    let mut nodes = node_views(config, status);
+    let mut nodes = node_views(config, status, now);
     let node_index = nodes
         .iter()
         .enumerate()

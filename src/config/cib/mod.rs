@@ -76,7 +76,17 @@ pub fn import_cib(text: &str) -> Result<ImportedCib, CibError> {
     out.config.properties.have_quorum = root.attr("have-quorum").map(truthy);
     if let Some(nodes) = configuration.child("nodes") {
         for n in nodes.children_named("node") {
-            out.config.nodes.push(cx.node(n)?);
+            let node = cx.node(n)?;
+            let mut sets = Vec::new();
+            for set in n.children_named("instance_attributes") {
+                sets.push(cx.nvset(cx.resolve(set)?)?);
+            }
+            if sets.iter().any(|s| s.rule.is_some()) {
+                out.config
+                    .node_attribute_sets
+                    .insert(node.uname.clone(), sets);
+            }
+            out.config.nodes.push(node);
         }
     }
     if let Some(resources) = configuration.child("resources") {
