@@ -23,18 +23,20 @@ fn expected_rc(op: &OpRecord) -> i32 {
 
 /// Replays the history in call order; recurring monitors only matter when they failed.
 pub fn observe(h: &ResourceHistory) -> Observed {
-    observe_configured(h, &[], false)
+    observe_configured(h, &[], false, None)
 }
 
 /// As `observe`, with the operations whose failures are configured to be
 /// ignored (`on-fail=ignore`, as (name, interval)): such a failure leaves the
 /// resource as the operation would have on success.
 /// `demote_blocks`: the demote has on-fail=block, so a failed demote leaves
-/// the resource Promoted.
+/// the resource Promoted. `expired_before`: failures that changed at or
+/// before this time have expired (failure-timeout) and are ignored.
 pub fn observe_configured(
     h: &ResourceHistory,
     ignored: &[(String, u64)],
     demote_blocks: bool,
+    expired_before: Option<i64>,
 ) -> Observed {
     let mut ops: Vec<&OpRecord> = h.ops.iter().collect();
     // Pending operations (call-id -1) happened last.
@@ -66,6 +68,19 @@ pub fn observe_configured(
             191 => rc::RUNNING_PROMOTED,
             c => c,
         };
+        // An expired failure is as if it never happened (results that are
+        // not failures, like a monitor finding it stopped, never expire).
+        let is_failure = code != expected_rc(op)
+            && !(name == "monitor"
+                && matches!(code, rc::OK | rc::NOT_RUNNING | rc::RUNNING_PROMOTED))
+            && !(name != "monitor" && code == rc::OK);
+        if is_failure
+            && let (Some(limit), Some(changed)) =
+                (expired_before, op.last_rc_change.or(op.last_run))
+            && changed <= limit
+        {
+            continue;
+        }
         // Hard errors (invalid or missing configuration, not installed) are
         // never ignored: Pacemaker recovers from them whatever on-fail says.
         let hard = matches!(code, 2 | 5 | 6) || op.op_status == 7;

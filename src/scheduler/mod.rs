@@ -368,6 +368,8 @@ struct Ctx<'a> {
     clone_placed: HashMap<String, u32>,
     /// Promotable clones whose promotion is decided.
     promoted_done: BTreeSet<String>,
+    /// Resources whose failure-timeout is disregarded (on-fail=block failures).
+    timeout_ignored: BTreeSet<String>,
 }
 
 /// Strips a clone instance suffix ("rsc:2" -> "rsc").
@@ -542,6 +544,53 @@ fn flat_orders(orders: &[Order]) -> Vec<FlatOrder> {
     out
 }
 
+/// Every primitive (also inside groups and clones) by id.
+fn primitives_by_id(config: &ClusterConfig) -> HashMap<&str, &Primitive> {
+    let mut out = HashMap::new();
+    for r in &config.resources {
+        let members: Vec<&Primitive> = match r {
+            Resource::Primitive(p) => vec![p],
+            Resource::Group(g) => g.members.iter().collect(),
+            Resource::Clone(c) => match &c.child {
+                CloneChild::Primitive(p) => vec![p],
+                CloneChild::Group(g) => g.members.iter().collect(),
+            },
+        };
+        for p in members {
+            out.insert(p.id.as_str(), p);
+        }
+    }
+    out
+}
+
+/// failure-timeout in seconds: the resource's own, else rsc_defaults.
+fn failure_timeout_of(config: &ClusterConfig, meta: &ResourceMeta) -> Option<u64> {
+    meta.failure_timeout_s.or_else(|| {
+        config
+            .rsc_defaults
+            .get("failure-timeout")
+            .and_then(|v| crate::config::cib::parse_duration_ms(v))
+            .map(|ms| ms / 1000)
+    })
+}
+
+/// Whether the history records a failure of an operation that `p`
+/// configures with on-fail=block (Pacemaker then ignores failure-timeout
+/// for the resource, since expiring would unblock it).
+fn block_failure_recorded(p: &Primitive, h: &ResourceHistory) -> bool {
+    p.operations
+        .iter()
+        .filter(|o| o.on_fail == Some(OnFail::Block))
+        .any(|o| {
+            h.ops.iter().any(|r| {
+                r.operation == o.name
+                    && r.interval_ms == o.interval_ms
+                    && r.call_id >= 0
+                    && r.rc_code != r.target_rc.unwrap_or(rc::OK)
+            })
+        })
+}
+
 pub fn schedule(config: &ClusterConfig, status: &ClusterStatus, now: i64) -> Plan {
     let mut nodes = node_views(config, status, now);
     let node_index = nodes
@@ -561,14 +610,42 @@ pub fn schedule(config: &ClusterConfig, status: &ClusterStatus, now: i64) -> Pla
             order.push(k);
         }
     }
+    let prims = primitives_by_id(config);
+    // Resources whose failure-timeout Pacemaker disregards: a failure of
+    // an operation configured with on-fail=block never expires.
+    let mut timeout_ignored: BTreeSet<String> = BTreeSet::new();
+    for st in status.nodes.values() {
+        for h in &st.resources {
+            let id = base_id(&h.id);
+            if let Some(p) = prims.get(id)
+                && block_failure_recorded(p, h)
+            {
+                timeout_ignored.insert(id.to_string());
+            }
+        }
+    }
     for uname in order {
         let st = &status.nodes[uname];
         for h in &st.resources {
             let id = base_id(&h.id);
+            // Failed operations older than failure-timeout are ignored,
+            // unless the fail count has not expired.
+            let expiry = prims
+                .get(id)
+                .filter(|_| !timeout_ignored.contains(id))
+                .and_then(|p| failure_timeout_of(config, &p.meta))
+                .filter(|&t| t > 0)
+                .filter(|&t| {
+                    let fc = st.fail_count(&h.id).max(st.fail_count(id));
+                    let last = st.last_failure(&h.id).or_else(|| st.last_failure(id));
+                    fc == 0 || last.is_some_and(|l| l + t as i64 <= now)
+                })
+                .map(|t| now - t as i64);
             let obs = history::observe_configured(
                 h,
                 &ignored_failures(config, id),
                 op_blocks(config, id, "demote"),
+                expiry,
             );
             history
                 .entry(base_id(&h.id).to_string())
@@ -632,6 +709,7 @@ pub fn schedule(config: &ClusterConfig, status: &ClusterStatus, now: i64) -> Pla
         clone_here: HashMap::new(),
         clone_placed: HashMap::new(),
         promoted_done: BTreeSet::new(),
+        timeout_ignored,
     };
     cx.run();
     cx.plan
@@ -690,13 +768,7 @@ impl<'a> Ctx<'a> {
     }
 
     fn failure_timeout(&self, meta: &ResourceMeta) -> Option<u64> {
-        meta.failure_timeout_s.or_else(|| {
-            self.config
-                .rsc_defaults
-                .get("failure-timeout")
-                .and_then(|v| crate::config::cib::parse_duration_ms(v))
-                .map(|ms| ms / 1000)
-        })
+        failure_timeout_of(self.config, meta)
     }
 
     /// The fail count that still counts (failure-timeout expiry applied).
@@ -708,7 +780,7 @@ impl<'a> Ctx<'a> {
         if n == 0 && rsc.contains(':') {
             n = st.fail_count(base_id(rsc));
         }
-        if n > 0 {
+        if n > 0 && !self.timeout_ignored.contains(base_id(rsc)) {
             if let (Some(t), Some(last)) = (
                 self.failure_timeout(meta),
                 st.last_failure(rsc)
