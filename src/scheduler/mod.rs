@@ -1497,6 +1497,11 @@ impl<'a> Ctx<'a> {
                 {
                     continue;
                 }
+                // An instance whose failure asks for a demotion is not
+                // promoted again where it failed.
+                if self.demote_on_failure(&u.members[0]) {
+                    continue;
+                }
                 let Some(score) = self.promotion_score(c, u, i, &placed) else {
                     continue;
                 };
@@ -1980,6 +1985,18 @@ impl<'a> Ctx<'a> {
         });
     }
 
+    /// Whether the member's failure is one configured with on-fail=demote.
+    fn demote_on_failure(&self, m: &Member<'a>) -> bool {
+        m.current.iter().any(|(_, o)| {
+            o.failed
+                && m.prim.operations.iter().any(|op| {
+                    Some(op.name.as_str()) == o.failed_op.as_deref()
+                        && op.interval_ms == o.failed_interval_ms
+                        && op.on_fail == Some(OnFail::Demote)
+                })
+        })
+    }
+
     /// Whether a failure left the member blocked (on-fail=block).
     fn blocked_by_failure(&self, m: &Member<'a>) -> bool {
         m.current.iter().any(|(_, o)| {
@@ -2091,7 +2108,10 @@ impl<'a> Ctx<'a> {
                     current,
                     // A blocking failure (on-fail=block) the fencing clears
                     // is shown as a move; other failures stay recoveries.
+                    // A failure with on-fail=demote is handled by demoting,
+                    // not by a recovery.
                     failed: !(fenced_away && blocking_failure)
+                        && !self.demote_on_failure(m)
                         && m.current.iter().any(|(_, ob)| ob.failed),
                     target: if managed {
                         target
@@ -2121,7 +2141,24 @@ impl<'a> Ctx<'a> {
                             }
                         }),
                 };
-                if managed && unit.no_quorum {
+                let quorum_demotes = self.config.properties.no_quorum_policy
+                    == NoQuorumPolicy::Demote
+                    && unit.clone.is_some_and(|c| c.promotable);
+                if managed && unit.no_quorum && quorum_demotes {
+                    // no-quorum-policy=demote: promoted instances are
+                    // demoted, the others keep running where they are.
+                    if let Some(cur) = o.current.first().cloned() {
+                        o.target = Some(cur);
+                        if m.current.iter().any(|(_, ob)| ob.role == Role::Promoted) {
+                            o.verb = Some(Verb::Demote);
+                            o.from_role = Some(Role::Promoted);
+                            o.to_role = Some(Role::Unpromoted);
+                        }
+                    } else {
+                        o.target = None;
+                        o.runnable = false;
+                    }
+                } else if managed && unit.no_quorum {
                     let freeze = self.config.properties.no_quorum_policy == NoQuorumPolicy::Freeze;
                     // Blocked starts of anonymous clone instances are not listed.
                     let anonymous = unit.clone.is_some_and(|c| !c.globally_unique);
