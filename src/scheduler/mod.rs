@@ -591,6 +591,14 @@ fn block_failure_recorded(p: &Primitive, h: &ResourceHistory) -> bool {
         })
 }
 
+/// Whether no-quorum-policy=suicide makes the partition fence itself.
+fn suicide_due(config: &ClusterConfig, status: &ClusterStatus) -> bool {
+    config.properties.no_quorum_policy == NoQuorumPolicy::Suicide
+        && config.properties.stonith_enabled
+        && !status.have_quorum
+        && status.no_quorum_panic
+}
+
 pub fn schedule(config: &ClusterConfig, status: &ClusterStatus, now: i64) -> Plan {
     let mut nodes = node_views(config, status, now);
     let node_index = nodes
@@ -675,6 +683,17 @@ pub fn schedule(config: &ClusterConfig, status: &ClusterStatus, now: i64) -> Pla
             {
                 nd.condition = NodeCondition::Unclean;
                 nd.unclean_reason = format!("{rsc} failed there");
+            }
+        }
+    }
+    // no-quorum-policy=suicide without quorum: every node of the partition
+    // fences itself. Pacemaker applies it only if the cluster ever had
+    // quorum (no-quorum-panic), else it falls back to "stop".
+    if suicide_due(config, status) {
+        for nd in nodes.iter_mut() {
+            if nd.condition == NodeCondition::Online {
+                nd.condition = NodeCondition::Unclean;
+                nd.unclean_reason = "cluster does not have quorum".to_string();
             }
         }
     }
@@ -2016,7 +2035,9 @@ impl<'a> Ctx<'a> {
     fn emit(&mut self, units: &[Unit<'a>]) {
         // A partition without quorum fences nobody (unless told to ignore
         // quorum): the other side may be the one that holds it.
-        if self.config.properties.stonith_enabled && self.quorum_ok() {
+        if self.config.properties.stonith_enabled
+            && (self.quorum_ok() || suicide_due(self.config, self.status))
+        {
             for nd in &self.nodes {
                 // Nodes that never reported count as unclean too
                 // (startup-fencing) and are fenced like the others.
@@ -2214,6 +2235,15 @@ impl<'a> Ctx<'a> {
                         }
                         (Some(Verb::Stop), false, _) => {
                             o.from_role = Some(Role::Unpromoted);
+                        }
+                        // A move shows the role it had and the one it gets.
+                        (Some(Verb::Move), _, promote) => {
+                            o.from_role = o.role_now;
+                            o.to_role = Some(if promote {
+                                Role::Promoted
+                            } else {
+                                Role::Unpromoted
+                            });
                         }
                         // Recovery in place shows the role it had and, if
                         // different, the role it gets.

@@ -62,6 +62,9 @@ pub fn import_cib(text: &str) -> Result<ImportedCib, CibError> {
     out.status.have_quorum = root.attr("have-quorum").map(truthy).unwrap_or(false);
     out.status.dc_uuid = root.attr("dc-uuid").map(str::to_string);
     out.status.execution_date = root.attr("execution-date").and_then(|s| s.parse().ok());
+    out.status.no_quorum_panic = root
+        .attr("no-quorum-panic")
+        .is_some_and(|v| truthy(v) || v.trim().parse::<i64>().is_ok_and(|n| n != 0));
     let configuration = root
         .child("configuration")
         .ok_or_else(|| invalid(&root, "missing <configuration>"))?;
