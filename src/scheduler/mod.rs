@@ -2197,6 +2197,14 @@ impl<'a> Ctx<'a> {
                             } else {
                                 "due to no quorum".into()
                             });
+                            // An instance chosen for promotion shows the
+                            // blocked promotion instead.
+                            if unit.promote && unit.clone.is_some_and(|c| c.promotable) {
+                                o.verb = Some(Verb::Promote);
+                                o.from_role = Some(Role::Stopped);
+                                o.to_role = Some(Role::Promoted);
+                                o.reason = None;
+                            }
                         }
                     } else if !freeze {
                         o.target = None;
@@ -2570,6 +2578,7 @@ impl<'a> Ctx<'a> {
             let Some(v) = o.verb else { continue };
             let (from, to) = match v {
                 Verb::Start => (None, o.start_node()),
+                Verb::Promote if o.current.is_empty() => (None, o.start_node()),
                 Verb::Stop => (o.current.first().cloned(), None),
                 _ => (o.current.first().cloned(), o.target.clone()),
             };
