@@ -1439,9 +1439,11 @@ impl<'a> Ctx<'a> {
                 .get(w.as_str())
                 .is_some_and(|ns| ns.contains(&nd.uname));
             if col.score.is_plus_infinity() {
-                if !there {
-                    score = Some(Score::MINUS_INFINITY);
-                }
+                score = Some(if there {
+                    score.unwrap_or(Score::ZERO) + col.score
+                } else {
+                    Score::MINUS_INFINITY
+                });
             } else if there {
                 // A finite score adds; -INFINITY bans only where it runs.
                 score = Some(score.unwrap_or(Score::ZERO) + col.score);
@@ -2528,6 +2530,31 @@ impl<'a> Ctx<'a> {
                 let (Some(r), Some(w)) = (&c.rsc, &c.with_rsc) else {
                     continue;
                 };
+                // The Promoted role of a clone with a primary that cannot
+                // start: the promotion is blocked.
+                if c.score.is_plus_infinity()
+                    && c.rsc_role == Some(Role::Promoted)
+                    && c.with_rsc_role.is_none_or(|x| x == Role::Started)
+                    && let (Some(ri), Some(wi)) = (by_id.get(r), by_id.get(w))
+                {
+                    let primary_nodes: Vec<NodeId> =
+                        wi.iter().filter_map(|&i| outs[i].target.clone()).collect();
+                    for &i in ri {
+                        let o = &mut outs[i];
+                        if o.verb == Some(Verb::Promote)
+                            && !o.blocked
+                            && o.start_node().is_some_and(|n| !primary_nodes.contains(&n))
+                        {
+                            o.blocked = true;
+                            if o.target.is_some() && o.current.is_empty() {
+                                o.blocked_target = o.target.take();
+                            }
+                            o.reason = Some(format!("due to colocation with {w}"));
+                            changed = true;
+                        }
+                    }
+                    continue;
+                }
                 if !c.score.is_plus_infinity() || c.rsc_role.is_some() || c.with_rsc_role.is_some()
                 {
                     continue;
