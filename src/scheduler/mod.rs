@@ -2133,8 +2133,7 @@ impl<'a> Ctx<'a> {
                     // is shown as a move; other failures stay recoveries.
                     // A failure with on-fail=demote is handled by demoting,
                     // not by a recovery.
-                    failed: !(fenced_away && blocking_failure)
-                        && !self.demote_on_failure(m)
+                    failed: !(self.demote_on_failure(m) || (fenced_away && blocking_failure))
                         && m.current.iter().any(|(_, ob)| ob.failed),
                     target: if managed {
                         target
