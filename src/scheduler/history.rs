@@ -11,6 +11,8 @@ pub struct Observed {
     /// The failed operation's name, and whether it was a stop (which needs fencing or blocks).
     pub failed_op: Option<String>,
     pub failed_interval_ms: u64,
+    /// Call id of the failed operation.
+    pub failed_call_id: i64,
     pub pending: bool,
     pub last_failure: Option<i64>,
     /// A hard error (not installed, insufficient privileges, unimplemented) bans the node.
@@ -46,6 +48,7 @@ pub fn observe_configured(
         failed: false,
         failed_op: None,
         failed_interval_ms: 0,
+        failed_call_id: 0,
         pending: false,
         last_failure: None,
         hard_ban: false,
@@ -143,19 +146,21 @@ pub fn observe_configured(
                             Role::Promoted
                         };
                     }
+                    // A later successful monitor does not clear a past
+                    // failure (Pacemaker clears them only on a completed
+                    // start, stop, promote or demote), except a newer result
+                    // of the very same call (its last-failure record is a
+                    // copy of an older result).
                     if !ok {
                         // A monitor expected to find the resource in another role.
                         fail(&mut obs, op);
                     } else if obs.failed_op.as_deref() == Some("monitor")
                         && obs.failed_interval_ms == op.interval_ms
+                        && obs.failed_call_id == op.call_id
                     {
-                        // The same monitor has passed since it failed.
                         obs.failed = false;
                     }
                 } else {
-                    if code == rc::NOT_RUNNING && obs.role == Role::Stopped {
-                        continue;
-                    }
                     if code == rc::FAILED_PROMOTED {
                         obs.role = Role::Promoted;
                     }
@@ -216,5 +221,6 @@ fn fail(obs: &mut Observed, op: &OpRecord) {
     obs.failed = true;
     obs.failed_op = Some(op.operation.clone());
     obs.failed_interval_ms = op.interval_ms;
+    obs.failed_call_id = op.call_id;
     obs.last_failure = op.last_rc_change.or(op.last_run).or(obs.last_failure);
 }
