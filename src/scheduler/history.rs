@@ -25,7 +25,7 @@ fn expected_rc(op: &OpRecord) -> i32 {
 
 /// Replays the history in call order; recurring monitors only matter when they failed.
 pub fn observe(h: &ResourceHistory) -> Observed {
-    observe_configured(h, &[], false, None)
+    observe_configured(h, &[], false, None, false)
 }
 
 /// As `observe`, with the operations whose failures are configured to be
@@ -34,11 +34,14 @@ pub fn observe(h: &ResourceHistory) -> Observed {
 /// `demote_blocks`: the demote has on-fail=block, so a failed demote leaves
 /// the resource Promoted. `expired_before`: failures that changed at or
 /// before this time have expired (failure-timeout) and are ignored.
+/// `unmanaged`: the resource is not managed (a monitor finding it stopped
+/// just means it is stopped).
 pub fn observe_configured(
     h: &ResourceHistory,
     ignored: &[(String, u64)],
     demote_blocks: bool,
     expired_before: Option<i64>,
+    unmanaged: bool,
 ) -> Observed {
     let mut ops: Vec<&OpRecord> = h.ops.iter().collect();
     // Pending operations (call-id -1) happened last.
@@ -53,7 +56,12 @@ pub fn observe_configured(
         last_failure: None,
         hard_ban: false,
     };
+    // Pacemaker starts from an unknown role: until some result says where
+    // the resource stands, "not running" from a monitor is a failure.
+    let mut seen_any = false;
     for op in ops {
+        let known = seen_any;
+        seen_any = true;
         let pending = op.op_status == -1 || op.rc_code == rc::PENDING || op.call_id < 0;
         let name = op.operation.as_str();
         if pending {
@@ -161,6 +169,16 @@ pub fn observe_configured(
                         obs.failed = false;
                     }
                 } else {
+                    // "Not running" is no failure when the history already
+                    // says it is stopped, nor for an unmanaged resource
+                    // (which is then simply stopped).
+                    if code == rc::NOT_RUNNING
+                        && ((known && obs.role == Role::Stopped) || unmanaged)
+                    {
+                        obs.role = Role::Stopped;
+                        obs.failed = false;
+                        continue;
+                    }
                     if code == rc::FAILED_PROMOTED {
                         obs.role = Role::Promoted;
                     }

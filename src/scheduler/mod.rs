@@ -654,6 +654,10 @@ pub fn schedule(config: &ClusterConfig, status: &ClusterStatus, now: i64) -> Pla
                 &ignored_failures(config, id),
                 op_blocks(config, id, "demote"),
                 expiry,
+                config.properties.maintenance_mode
+                    || prims
+                        .get(id)
+                        .is_some_and(|p| p.meta.is_managed == Some(false)),
             );
             history
                 .entry(base_id(&h.id).to_string())
@@ -1317,12 +1321,11 @@ impl<'a> Ctx<'a> {
             unit.done = true;
             let finished_clone = unit.clone.filter(|c| c.promotable);
             unit.runnable = best.map_or(0, |i| first_banned[i]);
-            // Members with target-role Stopped cut the group short.
-            if let Some(p) = unit
-                .members
-                .iter()
-                .position(|m| m.target_role == Some(Role::Stopped))
-            {
+            // Members with target-role Stopped, and unmanaged members that
+            // are stopped (nothing will start them), cut the group short.
+            if let Some(p) = unit.members.iter().position(|m| {
+                m.target_role == Some(Role::Stopped) || (!m.managed && m.current.is_empty())
+            }) {
                 unit.runnable = unit.runnable.min(p);
             }
             if let Some(i) = best {
