@@ -2215,7 +2215,9 @@ impl<'a> Ctx<'a> {
                         o.decide(false);
                         o.reason = Some("due to no quorum".into());
                     } else {
-                        o.target = o.current.first().cloned();
+                        // Freeze blocks only starts of resources active
+                        // nowhere: an active one may still move.
+                        o.decide(upstream_restart);
                     }
                 } else if managed {
                     o.decide(upstream_restart);
