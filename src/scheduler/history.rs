@@ -13,6 +13,9 @@ pub struct Observed {
     pub failed_interval_ms: u64,
     /// Call id of the failed operation.
     pub failed_call_id: i64,
+    /// A failure was ignored (on-fail=ignore): Pacemaker then disregards
+    /// migration-threshold for the resource.
+    pub failure_ignored: bool,
     pub pending: bool,
     pub last_failure: Option<i64>,
     /// A hard error (not installed, insufficient privileges, unimplemented) bans the node.
@@ -52,6 +55,7 @@ pub fn observe_configured(
         failed_op: None,
         failed_interval_ms: 0,
         failed_call_id: 0,
+        failure_ignored: false,
         pending: false,
         last_failure: None,
         hard_ban: false,
@@ -94,13 +98,17 @@ pub fn observe_configured(
         }
         // Hard errors (invalid or missing configuration, not installed) are
         // never ignored: Pacemaker recovers from them whatever on-fail says.
-        let hard = matches!(code, 2 | 5 | 6) || op.op_status == 7;
+        // A tool the agent needs reported missing (rc 5) by a recurring
+        // monitor is ignored too ("failure ignored"); a missing agent
+        // (op-status 7) and configuration errors are not.
+        let hard = matches!(code, 2 | 6) || (code == 5 && op.interval_ms == 0) || op.op_status == 7;
         if code != expected_rc(op)
             && !hard
             && ignored
                 .iter()
                 .any(|(n, i)| n == name && *i == op.interval_ms)
         {
+            obs.failure_ignored = true;
             match name {
                 "stop" | "migrate_to" => obs.role = Role::Stopped,
                 "start" | "migrate_from" => obs.role = Role::Started,

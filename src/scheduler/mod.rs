@@ -1676,7 +1676,17 @@ impl<'a> Ctx<'a> {
                     }
                 }
             }
-            let thr = self.migration_threshold(&m.prim.meta);
+            // A resource with an ignored failure (on-fail=ignore) is never
+            // moved by migration-threshold.
+            let ignores_failures = self
+                .history
+                .get(&m.prim.id)
+                .is_some_and(|l| l.iter().any(|(_, _, o)| o.failure_ignored));
+            let thr = if ignores_failures {
+                INFINITY + 1
+            } else {
+                self.migration_threshold(&m.prim.meta)
+            };
             for (i, nd) in self.nodes.iter().enumerate() {
                 let fc = self.fail_count(&m.display, &nd.uname, &m.prim.meta);
                 if fc > 0 && fc >= thr {
