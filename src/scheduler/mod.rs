@@ -857,6 +857,12 @@ impl<'a> Ctx<'a> {
                 self.rsc_default_for(prim, "target-role")
                     .and_then(Role::parse)
             });
+        // Whatever runs on a node in maintenance is left alone.
+        let on_maintenance_node = current.iter().any(|(n, _)| {
+            self.node_index
+                .get(n)
+                .is_some_and(|&i| self.nodes[i].maintenance)
+        });
         let parent_setting = parent.and_then(|p| p.multiple_active);
         let multiple_active = prim
             .meta
@@ -877,6 +883,7 @@ impl<'a> Ctx<'a> {
             current,
             target_role,
             managed: self.managed(&prim.meta, parent)
+                && !on_maintenance_node
                 && self
                     .rsc_default_for(prim, "is-managed")
                     .is_none_or(|v| matches!(v, "true" | "yes" | "on" | "1")),
