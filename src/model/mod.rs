@@ -340,6 +340,13 @@ pub enum Expression {
     /// Times are seconds since the Unix epoch, UTC.
     Date(DateOp),
     Rule(Box<Rule>),
+    /// `rsc_expression` (rules of rsc_defaults): matches primitives by
+    /// agent class, provider and type (each only when given).
+    Resource {
+        class: Option<String>,
+        provider: Option<String>,
+        agent: Option<String>,
+    },
     /// An expression kind this build cannot evaluate (kept for errors).
     Unsupported(String),
 }
@@ -560,6 +567,10 @@ pub struct ClusterConfig {
     pub rsc_defaults_sets: Vec<NvSet>,
     #[serde(default)]
     pub op_defaults_sets: Vec<NvSet>,
+    /// Nodes' instance_attributes sets, in document order, kept when some
+    /// of them have rules (evaluated against the time by the scheduler).
+    #[serde(default)]
+    pub node_attribute_sets: BTreeMap<NodeId, Vec<NvSet>>,
 }
 
 impl ClusterConfig {

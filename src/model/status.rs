@@ -86,6 +86,10 @@ pub struct ClusterStatus {
     pub dc_uuid: Option<String>,
     /// The CIB's execution-date, if recorded (seconds since the epoch).
     pub execution_date: Option<i64>,
+    /// The CIB's no-quorum-panic flag: with no-quorum-policy=suicide, the
+    /// partition had quorum once (or is told to panic anyway).
+    #[serde(default)]
+    pub no_quorum_panic: bool,
     pub nodes: BTreeMap<NodeId, NodeState>,
     /// Node names in the order the status section lists them (Pacemaker
     /// numbers anonymous clone instances in this order).

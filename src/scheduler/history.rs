@@ -11,6 +11,11 @@ pub struct Observed {
     /// The failed operation's name, and whether it was a stop (which needs fencing or blocks).
     pub failed_op: Option<String>,
     pub failed_interval_ms: u64,
+    /// Call id of the failed operation.
+    pub failed_call_id: i64,
+    /// A failure was ignored (on-fail=ignore): Pacemaker then disregards
+    /// migration-threshold for the resource.
+    pub failure_ignored: bool,
     pub pending: bool,
     pub last_failure: Option<i64>,
     /// A hard error (not installed, insufficient privileges, unimplemented) bans the node.
@@ -23,13 +28,24 @@ fn expected_rc(op: &OpRecord) -> i32 {
 
 /// Replays the history in call order; recurring monitors only matter when they failed.
 pub fn observe(h: &ResourceHistory) -> Observed {
-    observe_ignoring(h, &[])
+    observe_configured(h, &[], false, None, false)
 }
 
 /// As `observe`, with the operations whose failures are configured to be
 /// ignored (`on-fail=ignore`, as (name, interval)): such a failure leaves the
 /// resource as the operation would have on success.
-pub fn observe_ignoring(h: &ResourceHistory, ignored: &[(String, u64)]) -> Observed {
+/// `demote_blocks`: the demote has on-fail=block, so a failed demote leaves
+/// the resource Promoted. `expired_before`: failures that changed at or
+/// before this time have expired (failure-timeout) and are ignored.
+/// `unmanaged`: the resource is not managed (a monitor finding it stopped
+/// just means it is stopped).
+pub fn observe_configured(
+    h: &ResourceHistory,
+    ignored: &[(String, u64)],
+    demote_blocks: bool,
+    expired_before: Option<i64>,
+    unmanaged: bool,
+) -> Observed {
     let mut ops: Vec<&OpRecord> = h.ops.iter().collect();
     // Pending operations (call-id -1) happened last.
     ops.sort_by_key(|o| (o.call_id < 0, o.call_id, o.last_rc_change.unwrap_or(0)));
@@ -38,11 +54,18 @@ pub fn observe_ignoring(h: &ResourceHistory, ignored: &[(String, u64)]) -> Obser
         failed: false,
         failed_op: None,
         failed_interval_ms: 0,
+        failed_call_id: 0,
+        failure_ignored: false,
         pending: false,
         last_failure: None,
         hard_ban: false,
     };
+    // Pacemaker starts from an unknown role: until some result says where
+    // the resource stands, "not running" from a monitor is a failure.
+    let mut seen_any = false;
     for op in ops {
+        let known = seen_any;
+        seen_any = true;
         let pending = op.op_status == -1 || op.rc_code == rc::PENDING || op.call_id < 0;
         let name = op.operation.as_str();
         if pending {
@@ -60,15 +83,32 @@ pub fn observe_ignoring(h: &ResourceHistory, ignored: &[(String, u64)]) -> Obser
             191 => rc::RUNNING_PROMOTED,
             c => c,
         };
+        // An expired failure is as if it never happened (results that are
+        // not failures, like a monitor finding it stopped, never expire).
+        let is_failure = code != expected_rc(op)
+            && !(name == "monitor"
+                && matches!(code, rc::OK | rc::NOT_RUNNING | rc::RUNNING_PROMOTED))
+            && !(name != "monitor" && code == rc::OK);
+        if is_failure
+            && let (Some(limit), Some(changed)) =
+                (expired_before, op.last_rc_change.or(op.last_run))
+            && changed <= limit
+        {
+            continue;
+        }
         // Hard errors (invalid or missing configuration, not installed) are
         // never ignored: Pacemaker recovers from them whatever on-fail says.
-        let hard = matches!(code, 2 | 5 | 6) || op.op_status == 7;
+        // A tool the agent needs reported missing (rc 5) by a recurring
+        // monitor is ignored too ("failure ignored"); a missing agent
+        // (op-status 7) and configuration errors are not.
+        let hard = matches!(code, 2 | 6) || (code == 5 && op.interval_ms == 0) || op.op_status == 7;
         if code != expected_rc(op)
             && !hard
             && ignored
                 .iter()
                 .any(|(n, i)| n == name && *i == op.interval_ms)
         {
+            obs.failure_ignored = true;
             match name {
                 "stop" | "migrate_to" => obs.role = Role::Stopped,
                 "start" | "migrate_from" => obs.role = Role::Started,
@@ -122,17 +162,29 @@ pub fn observe_ignoring(h: &ResourceHistory, ignored: &[(String, u64)]) -> Obser
                             Role::Promoted
                         };
                     }
+                    // A later successful monitor does not clear a past
+                    // failure (Pacemaker clears them only on a completed
+                    // start, stop, promote or demote), except a newer result
+                    // of the very same call (its last-failure record is a
+                    // copy of an older result).
                     if !ok {
                         // A monitor expected to find the resource in another role.
                         fail(&mut obs, op);
                     } else if obs.failed_op.as_deref() == Some("monitor")
                         && obs.failed_interval_ms == op.interval_ms
+                        && obs.failed_call_id == op.call_id
                     {
-                        // The same monitor has passed since it failed.
                         obs.failed = false;
                     }
                 } else {
-                    if code == rc::NOT_RUNNING && obs.role == Role::Stopped {
+                    // "Not running" is no failure when the history already
+                    // says it is stopped, nor for an unmanaged resource
+                    // (which is then simply stopped).
+                    if code == rc::NOT_RUNNING
+                        && ((known && obs.role == Role::Stopped) || unmanaged)
+                    {
+                        obs.role = Role::Stopped;
+                        obs.failed = false;
                         continue;
                     }
                     if code == rc::FAILED_PROMOTED {
@@ -174,7 +226,14 @@ pub fn observe_ignoring(h: &ResourceHistory, ignored: &[(String, u64)]) -> Obser
                     obs.role = Role::Unpromoted;
                     obs.failed = false;
                 } else {
-                    obs.role = Role::Promoted;
+                    // As Pacemaker: staying Promoted after a failed demote
+                    // would loop; the recovery stops it anyway, and any
+                    // promotion is ordered after that stop.
+                    obs.role = if demote_blocks {
+                        Role::Promoted
+                    } else {
+                        Role::Unpromoted
+                    };
                     fail(&mut obs, op);
                 }
             }
@@ -188,5 +247,6 @@ fn fail(obs: &mut Observed, op: &OpRecord) {
     obs.failed = true;
     obs.failed_op = Some(op.operation.clone());
     obs.failed_interval_ms = op.interval_ms;
+    obs.failed_call_id = op.call_id;
     obs.last_failure = op.last_rc_change.or(op.last_run).or(obs.last_failure);
 }

@@ -103,6 +103,9 @@ struct Outcome {
     /// Roles shown in the summary line (promotable clones).
     from_role: Option<Role>,
     to_role: Option<Role>,
+    /// The role of an active promotable clone instance (crm_simulate shows
+    /// it on stops decided late, e.g. by an order).
+    role_now: Option<Role>,
 }
 
 impl Outcome {
@@ -179,7 +182,7 @@ impl NodeView {
     }
 }
 
-fn node_views(config: &ClusterConfig, status: &ClusterStatus) -> Vec<NodeView> {
+fn node_views(config: &ClusterConfig, status: &ClusterStatus, now: i64) -> Vec<NodeView> {
     let mut names: Vec<&str> = config.nodes.iter().map(|n| n.uname.as_str()).collect();
     for k in status.nodes.keys() {
         if !names.contains(&k.as_str()) {
@@ -191,8 +194,28 @@ fn node_views(config: &ClusterConfig, status: &ClusterStatus) -> Vec<NodeView> {
         let cfg = config.node(name);
         let st = status.nodes.get(name);
         let mut attrs = cfg.map(|n| n.attributes.clone()).unwrap_or_default();
+        if let Some(sets) = config.node_attribute_sets.get(name) {
+            // Sets with rules: the highest score first, then document
+            // order; the first set that holds and has a value wins.
+            let mut sorted: Vec<&NvSet> = sets.iter().collect();
+            sorted.sort_by_key(|s| std::cmp::Reverse(s.score));
+            attrs.clear();
+            for set in sorted {
+                let holds = set
+                    .rule
+                    .as_ref()
+                    .is_none_or(|r| rules::eval(r, &attrs, name, now));
+                if holds {
+                    for (k, v) in &set.values {
+                        attrs.entry(k.clone()).or_insert_with(|| v.clone());
+                    }
+                }
+            }
+        }
         if let Some(n) = cfg {
             attrs.insert("#id".to_string(), n.id.clone());
+            let is_dc = status.dc_uuid.as_deref() == Some(n.id.as_str());
+            attrs.insert("#is_dc".to_string(), is_dc.to_string());
         }
         if let Some(st) = st {
             for (k, v) in &st.transient_attributes {
@@ -298,6 +321,12 @@ struct Member<'a> {
     current: Vec<(NodeId, Observed)>,
     target_role: Option<Role>,
     managed: bool,
+    /// What to do when it is found active on several nodes (its own
+    /// setting, else its parent's, else rsc_defaults).
+    multiple_active: MultipleActive,
+    /// The parent group says multiple-active=block: one multiply active
+    /// member blocks the whole group.
+    parent_blocks: bool,
 }
 
 /// What gets placed as a whole: a primitive, a group, or a clone instance.
@@ -342,6 +371,8 @@ struct Ctx<'a> {
     clone_placed: HashMap<String, u32>,
     /// Promotable clones whose promotion is decided.
     promoted_done: BTreeSet<String>,
+    /// Resources whose failure-timeout is disregarded (on-fail=block failures).
+    timeout_ignored: BTreeSet<String>,
 }
 
 /// Strips a clone instance suffix ("rsc:2" -> "rsc").
@@ -391,10 +422,15 @@ fn ignored_failures(config: &ClusterConfig, id: &str) -> Vec<(String, u64)> {
 /// Whether a failed stop of primitive `id` blocks it (on-fail=block on the
 /// stop) rather than fencing its node.
 fn stop_blocks(config: &ClusterConfig, id: &str) -> bool {
+    op_blocks(config, id, "stop")
+}
+
+/// Whether operation `op` of primitive `id` has on-fail=block.
+fn op_blocks(config: &ClusterConfig, id: &str, op: &str) -> bool {
     let blocks = |p: &Primitive| {
         p.operations
             .iter()
-            .any(|o| o.name == "stop" && o.on_fail == Some(OnFail::Block))
+            .any(|o| o.name == op && o.on_fail == Some(OnFail::Block))
     };
     config.resources.iter().any(|r| match r {
         Resource::Primitive(p) => p.id == id && blocks(p),
@@ -406,8 +442,168 @@ fn stop_blocks(config: &ClusterConfig, id: &str) -> bool {
     })
 }
 
+/// One "first then" relation, with resource sets expanded as Pacemaker
+/// does: members of a sequential set follow each other; between two
+/// consecutive sets the last member of a sequential first set (every member
+/// of an unordered one) comes before the first member of a sequential next
+/// set (every member of an unordered one). A set with require-all=false lets
+/// the next set start once any one of its members can (Pacemaker's
+/// "one-or-more" pseudo action).
+#[derive(Debug, Clone)]
+struct FlatOrder {
+    /// What the reasons name: the resource, or the set's pseudo action.
+    first_name: String,
+    /// The resources `then` waits for (any one of them is enough when there
+    /// are several).
+    firsts: Vec<String>,
+    then: String,
+    kind: OrderKind,
+    first_action: Action,
+    then_action: Action,
+    symmetrical: Option<bool>,
+    require_all: Option<bool>,
+}
+
+fn flat_orders(orders: &[Order]) -> Vec<FlatOrder> {
+    let mut out = Vec::new();
+    for ord in orders {
+        if let (Some(f), Some(t)) = (&ord.first, &ord.then) {
+            out.push(FlatOrder {
+                first_name: f.clone(),
+                firsts: vec![f.clone()],
+                then: t.clone(),
+                kind: ord.kind,
+                first_action: ord.first_action,
+                then_action: ord.then_action,
+                symmetrical: ord.symmetrical,
+                require_all: ord.require_all,
+            });
+            continue;
+        }
+        let pair = |out: &mut Vec<FlatOrder>,
+                    name: &str,
+                    firsts: Vec<String>,
+                    then: &str,
+                    fa: Option<Action>,
+                    ta: Option<Action>| {
+            out.push(FlatOrder {
+                first_name: name.to_string(),
+                firsts,
+                then: then.to_string(),
+                kind: ord.kind,
+                first_action: fa.unwrap_or(ord.first_action),
+                then_action: ta.or(fa).unwrap_or(ord.then_action),
+                symmetrical: ord.symmetrical,
+                require_all: None,
+            });
+        };
+        for set in &ord.sets {
+            if set.sequential {
+                for w in set.resources.windows(2) {
+                    pair(
+                        &mut out,
+                        &w[0],
+                        vec![w[0].clone()],
+                        &w[1],
+                        set.action,
+                        set.action,
+                    );
+                }
+            }
+        }
+        for w in ord.sets.windows(2) {
+            let (s1, s2) = (&w[0], &w[1]);
+            let thens: Vec<&String> = if s2.sequential {
+                s2.resources.first().into_iter().collect()
+            } else {
+                s2.resources.iter().collect()
+            };
+            if !s1.require_all {
+                let name = format!("one-or-more:{}", s1.id);
+                for t in thens {
+                    pair(
+                        &mut out,
+                        &name,
+                        s1.resources.clone(),
+                        t,
+                        s1.action,
+                        s2.action,
+                    );
+                }
+                continue;
+            }
+            let firsts: Vec<&String> = if s1.sequential {
+                s1.resources.last().into_iter().collect()
+            } else {
+                s1.resources.iter().collect()
+            };
+            for f in &firsts {
+                for t in &thens {
+                    pair(&mut out, f, vec![(*f).clone()], t, s1.action, s2.action);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Every primitive (also inside groups and clones) by id.
+fn primitives_by_id(config: &ClusterConfig) -> HashMap<&str, &Primitive> {
+    let mut out = HashMap::new();
+    for r in &config.resources {
+        let members: Vec<&Primitive> = match r {
+            Resource::Primitive(p) => vec![p],
+            Resource::Group(g) => g.members.iter().collect(),
+            Resource::Clone(c) => match &c.child {
+                CloneChild::Primitive(p) => vec![p],
+                CloneChild::Group(g) => g.members.iter().collect(),
+            },
+        };
+        for p in members {
+            out.insert(p.id.as_str(), p);
+        }
+    }
+    out
+}
+
+/// failure-timeout in seconds: the resource's own, else rsc_defaults.
+fn failure_timeout_of(config: &ClusterConfig, meta: &ResourceMeta) -> Option<u64> {
+    meta.failure_timeout_s.or_else(|| {
+        config
+            .rsc_defaults
+            .get("failure-timeout")
+            .and_then(|v| crate::config::cib::parse_duration_ms(v))
+            .map(|ms| ms / 1000)
+    })
+}
+
+/// Whether the history records a failure of an operation that `p`
+/// configures with on-fail=block (Pacemaker then ignores failure-timeout
+/// for the resource, since expiring would unblock it).
+fn block_failure_recorded(p: &Primitive, h: &ResourceHistory) -> bool {
+    p.operations
+        .iter()
+        .filter(|o| o.on_fail == Some(OnFail::Block))
+        .any(|o| {
+            h.ops.iter().any(|r| {
+                r.operation == o.name
+                    && r.interval_ms == o.interval_ms
+                    && r.call_id >= 0
+                    && r.rc_code != r.target_rc.unwrap_or(rc::OK)
+            })
+        })
+}
+
+/// Whether no-quorum-policy=suicide makes the partition fence itself.
+fn suicide_due(config: &ClusterConfig, status: &ClusterStatus) -> bool {
+    config.properties.no_quorum_policy == NoQuorumPolicy::Suicide
+        && config.properties.stonith_enabled
+        && !status.have_quorum
+        && status.no_quorum_panic
+}
+
 pub fn schedule(config: &ClusterConfig, status: &ClusterStatus, now: i64) -> Plan {
-    let mut nodes = node_views(config, status);
+    let mut nodes = node_views(config, status, now);
     let node_index = nodes
         .iter()
         .enumerate()
@@ -425,10 +621,47 @@ pub fn schedule(config: &ClusterConfig, status: &ClusterStatus, now: i64) -> Pla
             order.push(k);
         }
     }
+    let prims = primitives_by_id(config);
+    // Resources whose failure-timeout Pacemaker disregards: a failure of
+    // an operation configured with on-fail=block never expires.
+    let mut timeout_ignored: BTreeSet<String> = BTreeSet::new();
+    for st in status.nodes.values() {
+        for h in &st.resources {
+            let id = base_id(&h.id);
+            if let Some(p) = prims.get(id)
+                && block_failure_recorded(p, h)
+            {
+                timeout_ignored.insert(id.to_string());
+            }
+        }
+    }
     for uname in order {
         let st = &status.nodes[uname];
         for h in &st.resources {
-            let obs = history::observe_ignoring(h, &ignored_failures(config, base_id(&h.id)));
+            let id = base_id(&h.id);
+            // Failed operations older than failure-timeout are ignored,
+            // unless the fail count has not expired.
+            let expiry = prims
+                .get(id)
+                .filter(|_| !timeout_ignored.contains(id))
+                .and_then(|p| failure_timeout_of(config, &p.meta))
+                .filter(|&t| t > 0)
+                .filter(|&t| {
+                    let fc = st.fail_count(&h.id).max(st.fail_count(id));
+                    let last = st.last_failure(&h.id).or_else(|| st.last_failure(id));
+                    fc == 0 || last.is_some_and(|l| l + t as i64 <= now)
+                })
+                .map(|t| now - t as i64);
+            let obs = history::observe_configured(
+                h,
+                &ignored_failures(config, id),
+                op_blocks(config, id, "demote"),
+                expiry,
+                config.properties.maintenance_mode
+                    || prims
+                        .get(id)
+                        .is_some_and(|p| p.meta.is_managed == Some(false)),
+            );
             history
                 .entry(base_id(&h.id).to_string())
                 .or_default()
@@ -457,6 +690,17 @@ pub fn schedule(config: &ClusterConfig, status: &ClusterStatus, now: i64) -> Pla
             {
                 nd.condition = NodeCondition::Unclean;
                 nd.unclean_reason = format!("{rsc} failed there");
+            }
+        }
+    }
+    // no-quorum-policy=suicide without quorum: every node of the partition
+    // fences itself. Pacemaker applies it only if the cluster ever had
+    // quorum (no-quorum-panic), else it falls back to "stop".
+    if suicide_due(config, status) {
+        for nd in nodes.iter_mut() {
+            if nd.condition == NodeCondition::Online {
+                nd.condition = NodeCondition::Unclean;
+                nd.unclean_reason = "cluster does not have quorum".to_string();
             }
         }
     }
@@ -491,6 +735,7 @@ pub fn schedule(config: &ClusterConfig, status: &ClusterStatus, now: i64) -> Pla
         clone_here: HashMap::new(),
         clone_placed: HashMap::new(),
         promoted_done: BTreeSet::new(),
+        timeout_ignored,
     };
     cx.run();
     cx.plan
@@ -549,13 +794,7 @@ impl<'a> Ctx<'a> {
     }
 
     fn failure_timeout(&self, meta: &ResourceMeta) -> Option<u64> {
-        meta.failure_timeout_s.or_else(|| {
-            self.config
-                .rsc_defaults
-                .get("failure-timeout")
-                .and_then(|v| crate::config::cib::parse_duration_ms(v))
-                .map(|ms| ms / 1000)
-        })
+        failure_timeout_of(self.config, meta)
     }
 
     /// The fail count that still counts (failure-timeout expiry applied).
@@ -567,7 +806,7 @@ impl<'a> Ctx<'a> {
         if n == 0 && rsc.contains(':') {
             n = st.fail_count(base_id(rsc));
         }
-        if n > 0 {
+        if n > 0 && !self.timeout_ignored.contains(base_id(rsc)) {
             if let (Some(t), Some(last)) = (
                 self.failure_timeout(meta),
                 st.last_failure(rsc)
@@ -581,6 +820,31 @@ impl<'a> Ctx<'a> {
         n
     }
 
+    /// A value from the rsc_defaults sets whose rules hold for `prim`
+    /// (resource and date expressions), the highest-scored set first.
+    /// Rule-less sets are already in `rsc_defaults` and used elsewhere.
+    fn rsc_default_for(&self, prim: &Primitive, name: &str) -> Option<&'a str> {
+        let config: &'a ClusterConfig = self.config;
+        let agent = rules::AgentOf {
+            class: prim.class.name(),
+            provider: prim.provider.as_deref(),
+            agent: &prim.agent,
+        };
+        let mut sets: Vec<&'a NvSet> = config
+            .rsc_defaults_sets
+            .iter()
+            .filter(|s| s.rule.is_some())
+            .collect();
+        sets.sort_by_key(|s| std::cmp::Reverse(s.score));
+        sets.into_iter()
+            .filter(|s| {
+                s.rule
+                    .as_ref()
+                    .is_some_and(|r| rules::eval_for_resource(r, &agent, self.now))
+            })
+            .find_map(|s| s.values.get(name).map(String::as_str))
+    }
+
     fn member(
         &self,
         prim: &'a Primitive,
@@ -588,13 +852,46 @@ impl<'a> Ctx<'a> {
         display: String,
         current: Vec<(NodeId, Observed)>,
     ) -> Member<'a> {
-        let target_role = prim.meta.target_role.or(parent.and_then(|p| p.target_role));
+        let target_role = prim
+            .meta
+            .target_role
+            .or(parent.and_then(|p| p.target_role))
+            .or_else(|| {
+                self.rsc_default_for(prim, "target-role")
+                    .and_then(Role::parse)
+            });
+        // Whatever runs on a node in maintenance is left alone.
+        let on_maintenance_node = current.iter().any(|(n, _)| {
+            self.node_index
+                .get(n)
+                .is_some_and(|&i| self.nodes[i].maintenance)
+        });
+        let parent_setting = parent.and_then(|p| p.multiple_active);
+        let multiple_active = prim
+            .meta
+            .multiple_active
+            .or(parent_setting)
+            .or_else(
+                || match self.config.rsc_defaults.get("multiple-active")?.as_str() {
+                    "stop_only" => Some(MultipleActive::StopOnly),
+                    "block" => Some(MultipleActive::Block),
+                    "stop_unexpected" => Some(MultipleActive::StopUnexpected),
+                    _ => None,
+                },
+            )
+            .unwrap_or(MultipleActive::StopStart);
         Member {
             display,
             prim,
             current,
             target_role,
-            managed: self.managed(&prim.meta, parent),
+            managed: self.managed(&prim.meta, parent)
+                && !on_maintenance_node
+                && self
+                    .rsc_default_for(prim, "is-managed")
+                    .is_none_or(|v| matches!(v, "true" | "yes" | "on" | "1")),
+            multiple_active,
+            parent_blocks: parent_setting == Some(MultipleActive::Block),
         }
     }
 
@@ -926,6 +1223,7 @@ impl<'a> Ctx<'a> {
         let mut order: Vec<usize> = (0..units.len()).collect();
         order.sort_by_key(|&i| (-units[i].priority, 0));
         let order = self.colocation_order(&units, order);
+        let order = self.staying_instances_first(&units, order);
         let fencing = self.config.properties.stonith_enabled;
         for &ui in &order {
             let mut why = Vec::new();
@@ -1008,6 +1306,16 @@ impl<'a> Ctx<'a> {
                 why.push(format!("{}: target-role is Stopped", unit.id));
                 best = None;
             }
+            // An unmanaged resource that is not active is not started, so
+            // it takes no place on any node.
+            if unit
+                .members
+                .iter()
+                .all(|m| !m.managed && m.current.is_empty())
+            {
+                best = None;
+                why.push(format!("{}: unmanaged and stopped, stays stopped", unit.id));
+            }
             // Only requires=nothing resources start without quorum (fencing
             // devices too need it: their default is requires=quorum).
             let needs_quorum = unit
@@ -1023,12 +1331,11 @@ impl<'a> Ctx<'a> {
             unit.done = true;
             let finished_clone = unit.clone.filter(|c| c.promotable);
             unit.runnable = best.map_or(0, |i| first_banned[i]);
-            // Members with target-role Stopped cut the group short.
-            if let Some(p) = unit
-                .members
-                .iter()
-                .position(|m| m.target_role == Some(Role::Stopped))
-            {
+            // Members with target-role Stopped, and unmanaged members that
+            // are stopped (nothing will start them), cut the group short.
+            if let Some(p) = unit.members.iter().position(|m| {
+                m.target_role == Some(Role::Stopped) || (!m.managed && m.current.is_empty())
+            }) {
                 unit.runnable = unit.runnable.min(p);
             }
             if let Some(i) = best {
@@ -1145,9 +1452,11 @@ impl<'a> Ctx<'a> {
                 .get(w.as_str())
                 .is_some_and(|ns| ns.contains(&nd.uname));
             if col.score.is_plus_infinity() {
-                if !there {
-                    score = Some(Score::MINUS_INFINITY);
-                }
+                score = Some(if there {
+                    score.unwrap_or(Score::ZERO) + col.score
+                } else {
+                    Score::MINUS_INFINITY
+                });
             } else if there {
                 // A finite score adds; -INFINITY bans only where it runs.
                 score = Some(score.unwrap_or(Score::ZERO) + col.score);
@@ -1220,6 +1529,11 @@ impl<'a> Ctx<'a> {
                     .iter()
                     .any(|m| m.target_role == Some(Role::Unpromoted))
                 {
+                    continue;
+                }
+                // An instance whose failure asks for a demotion is not
+                // promoted again where it failed.
+                if self.demote_on_failure(&u.members[0]) {
                     continue;
                 }
                 let Some(score) = self.promotion_score(c, u, i, &placed) else {
@@ -1377,7 +1691,17 @@ impl<'a> Ctx<'a> {
                     }
                 }
             }
-            let thr = self.migration_threshold(&m.prim.meta);
+            // A resource with an ignored failure (on-fail=ignore) is never
+            // moved by migration-threshold.
+            let ignores_failures = self
+                .history
+                .get(&m.prim.id)
+                .is_some_and(|l| l.iter().any(|(_, _, o)| o.failure_ignored));
+            let thr = if ignores_failures {
+                INFINITY + 1
+            } else {
+                self.migration_threshold(&m.prim.meta)
+            };
             for (i, nd) in self.nodes.iter().enumerate() {
                 let fc = self.fail_count(&m.display, &nd.uname, &m.prim.meta);
                 if fc > 0 && fc >= thr {
@@ -1416,6 +1740,52 @@ impl<'a> Ctx<'a> {
                 *scores = trial;
             }
         }
+    }
+
+    /// Pacemaker first gives each clone instance that can stay where it is
+    /// active its current node, and only then places the other instances:
+    /// an instance that has to leave its node never takes the node of one
+    /// that can stay. Within each clone the instances that can stay are
+    /// moved ahead of the others (the clone keeps its slots in `order`).
+    fn staying_instances_first(&self, units: &[Unit<'a>], order: Vec<usize>) -> Vec<usize> {
+        let mut by_clone: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (pos, &ui) in order.iter().enumerate() {
+            if let Some(c) = units[ui].clone {
+                by_clone.entry(c.id.as_str()).or_default().push(pos);
+            }
+        }
+        let mut out = order.clone();
+        for positions in by_clone.values() {
+            let (stay, leave): (Vec<usize>, Vec<usize>) = positions
+                .iter()
+                .map(|&pos| order[pos])
+                .partition(|&ui| self.can_stay(&units[ui]));
+            for (&pos, ui) in positions.iter().zip(stay.into_iter().chain(leave)) {
+                out[pos] = ui;
+            }
+        }
+        out
+    }
+
+    /// Whether a clone instance is active, not failed, and its own scores
+    /// still allow its current node.
+    fn can_stay(&self, unit: &Unit<'a>) -> bool {
+        let Some((node, _)) = unit.members[0].current.first() else {
+            return false;
+        };
+        if unit
+            .members
+            .iter()
+            .any(|m| m.current.iter().any(|(_, o)| o.failed))
+        {
+            return false;
+        }
+        let Some(&i) = self.node_index.get(node) else {
+            return false;
+        };
+        let mut ignored = Vec::new();
+        let (scores, _, _) = self.own_scores(unit, &mut ignored);
+        scores[i].value() >= 0
     }
 
     /// Orders units so that colocation primaries come before dependents.
@@ -1664,6 +2034,18 @@ impl<'a> Ctx<'a> {
         });
     }
 
+    /// Whether the member's failure is one configured with on-fail=demote.
+    fn demote_on_failure(&self, m: &Member<'a>) -> bool {
+        m.current.iter().any(|(_, o)| {
+            o.failed
+                && m.prim.operations.iter().any(|op| {
+                    Some(op.name.as_str()) == o.failed_op.as_deref()
+                        && op.interval_ms == o.failed_interval_ms
+                        && op.on_fail == Some(OnFail::Demote)
+                })
+        })
+    }
+
     /// Whether a failure left the member blocked (on-fail=block).
     fn blocked_by_failure(&self, m: &Member<'a>) -> bool {
         m.current.iter().any(|(_, o)| {
@@ -1683,7 +2065,9 @@ impl<'a> Ctx<'a> {
     fn emit(&mut self, units: &[Unit<'a>]) {
         // A partition without quorum fences nobody (unless told to ignore
         // quorum): the other side may be the one that holds it.
-        if self.config.properties.stonith_enabled && self.quorum_ok() {
+        if self.config.properties.stonith_enabled
+            && (self.quorum_ok() || suicide_due(self.config, self.status))
+        {
             for nd in &self.nodes {
                 // Nodes that never reported count as unclean too
                 // (startup-fencing) and are fenced like the others.
@@ -1710,6 +2094,18 @@ impl<'a> Ctx<'a> {
         for unit in units {
             let unit_start = outs.len();
             let mut upstream_restart = false;
+            // A member active on several nodes with multiple-active=block is
+            // left alone (unmanaged); with the group's own setting block,
+            // the whole group is.
+            let multiply_blocked = |m: &Member<'a>| {
+                unit.clone.is_none()
+                    && m.current.len() > 1
+                    && m.multiple_active == MultipleActive::Block
+            };
+            let group_blocked = unit
+                .members
+                .iter()
+                .any(|m| multiply_blocked(m) && m.parent_blocks);
             for (mi, m) in unit.members.iter().enumerate() {
                 // Fencing its node cleans up whatever failed there: the
                 // resource is then simply moved.
@@ -1722,7 +2118,11 @@ impl<'a> Ctx<'a> {
                     });
                 let blocking_failure = self.blocked_by_failure(m);
                 let blocked_fail = !fenced_away && blocking_failure;
-                let managed = m.managed && !blocked_fail;
+                let managed = m.managed && !blocked_fail && !group_blocked && !multiply_blocked(m);
+                // multiple-active=stop_only: stopped everywhere, started nowhere.
+                let stop_only = unit.clone.is_none()
+                    && m.current.len() > 1
+                    && m.multiple_active == MultipleActive::StopOnly;
                 // A failure whose operation says on-fail=stop leaves it stopped.
                 let fail_stops = m.current.iter().any(|(_, ob)| {
                     ob.failed
@@ -1732,7 +2132,7 @@ impl<'a> Ctx<'a> {
                                 && op.on_fail == Some(OnFail::Stop)
                         })
                 });
-                let target = if mi < unit.runnable && !fail_stops {
+                let target = if mi < unit.runnable && !fail_stops && !stop_only {
                     unit.placed.clone()
                 } else {
                     None
@@ -1759,7 +2159,9 @@ impl<'a> Ctx<'a> {
                     current,
                     // A blocking failure (on-fail=block) the fencing clears
                     // is shown as a move; other failures stay recoveries.
-                    failed: !(fenced_away && blocking_failure)
+                    // A failure with on-fail=demote is handled by demoting,
+                    // not by a recovery.
+                    failed: !(self.demote_on_failure(m) || (fenced_away && blocking_failure))
                         && m.current.iter().any(|(_, ob)| ob.failed),
                     target: if managed {
                         target
@@ -1777,8 +2179,36 @@ impl<'a> Ctx<'a> {
                     anonymous_instance: unit.clone.is_some_and(|c| !c.globally_unique),
                     from_role: None,
                     to_role: None,
+                    role_now: unit
+                        .clone
+                        .filter(|c| c.promotable)
+                        .and_then(|_| m.current.first())
+                        .map(|(_, ob)| {
+                            if ob.role == Role::Promoted {
+                                Role::Promoted
+                            } else {
+                                Role::Unpromoted
+                            }
+                        }),
                 };
-                if managed && unit.no_quorum {
+                let quorum_demotes = self.config.properties.no_quorum_policy
+                    == NoQuorumPolicy::Demote
+                    && unit.clone.is_some_and(|c| c.promotable);
+                if managed && unit.no_quorum && quorum_demotes {
+                    // no-quorum-policy=demote: promoted instances are
+                    // demoted, the others keep running where they are.
+                    if let Some(cur) = o.current.first().cloned() {
+                        o.target = Some(cur);
+                        if m.current.iter().any(|(_, ob)| ob.role == Role::Promoted) {
+                            o.verb = Some(Verb::Demote);
+                            o.from_role = Some(Role::Promoted);
+                            o.to_role = Some(Role::Unpromoted);
+                        }
+                    } else {
+                        o.target = None;
+                        o.runnable = false;
+                    }
+                } else if managed && unit.no_quorum {
                     let freeze = self.config.properties.no_quorum_policy == NoQuorumPolicy::Freeze;
                     // Blocked starts of anonymous clone instances are not listed.
                     let anonymous = unit.clone.is_some_and(|c| !c.globally_unique);
@@ -1796,13 +2226,23 @@ impl<'a> Ctx<'a> {
                             } else {
                                 "due to no quorum".into()
                             });
+                            // An instance chosen for promotion shows the
+                            // blocked promotion instead.
+                            if unit.promote && unit.clone.is_some_and(|c| c.promotable) {
+                                o.verb = Some(Verb::Promote);
+                                o.from_role = Some(Role::Stopped);
+                                o.to_role = Some(Role::Promoted);
+                                o.reason = None;
+                            }
                         }
                     } else if !freeze {
                         o.target = None;
                         o.decide(false);
                         o.reason = Some("due to no quorum".into());
                     } else {
-                        o.target = o.current.first().cloned();
+                        // Freeze blocks only starts of resources active
+                        // nowhere: an active one may still move.
+                        o.decide(upstream_restart);
                     }
                 } else if managed {
                     o.decide(upstream_restart);
@@ -1834,6 +2274,25 @@ impl<'a> Ctx<'a> {
                         }
                         (Some(Verb::Stop), false, _) => {
                             o.from_role = Some(Role::Unpromoted);
+                        }
+                        // A move shows the role it had and the one it gets.
+                        (Some(Verb::Move), _, promote) => {
+                            o.from_role = o.role_now;
+                            o.to_role = Some(if promote {
+                                Role::Promoted
+                            } else {
+                                Role::Unpromoted
+                            });
+                        }
+                        // Recovery in place shows the role it had and, if
+                        // different, the role it gets.
+                        (Some(Verb::Recover | Verb::Restart), _, promote) if stays => {
+                            o.from_role = o.role_now;
+                            o.to_role = Some(if promote {
+                                Role::Promoted
+                            } else {
+                                Role::Unpromoted
+                            });
                         }
                         _ => {}
                     }
@@ -1893,16 +2352,26 @@ impl<'a> Ctx<'a> {
         }
         // Mandatory start orders: an unrunnable first blocks then; a
         // (re)start of first restarts then where it stays.
+        let flat = flat_orders(&self.config.orders);
         for _ in 0..8 {
             let mut changed = false;
-            for ord in &self.config.orders {
+            for ord in &flat {
+                let (f, t) = (&ord.first_name, &ord.then);
+                // Instances of every resource `then` waits for.
+                let fi_all: Vec<usize> = ord
+                    .firsts
+                    .iter()
+                    .filter_map(|n| by_id.get(n))
+                    .flatten()
+                    .copied()
+                    .collect();
+                let fi_opt = (!fi_all.is_empty()).then_some(&fi_all);
                 // "first stop, then stop": a first that cannot stop (failed,
                 // blocked) blocks the stop of then.
                 if ord.kind == OrderKind::Mandatory
                     && ord.first_action == Action::Stop
                     && ord.then_action == Action::Stop
-                    && let (Some(f), Some(t)) = (&ord.first, &ord.then)
-                    && let (Some(fi), Some(ti)) = (by_id.get(f), by_id.get(t))
+                    && let (Some(fi), Some(ti)) = (fi_opt, by_id.get(t))
                 {
                     let first_stuck = fi
                         .iter()
@@ -1928,10 +2397,7 @@ impl<'a> Ctx<'a> {
                 {
                     continue;
                 }
-                let (Some(f), Some(t)) = (&ord.first, &ord.then) else {
-                    continue;
-                };
-                let (Some(fi), Some(ti)) = (by_id.get(f), by_id.get(t)) else {
+                let (Some(fi), Some(ti)) = (fi_opt, by_id.get(t)) else {
                     continue;
                 };
                 // A group (or a clone of groups) has started only when all
@@ -2093,6 +2559,31 @@ impl<'a> Ctx<'a> {
                 let (Some(r), Some(w)) = (&c.rsc, &c.with_rsc) else {
                     continue;
                 };
+                // The Promoted role of a clone with a primary that cannot
+                // start: the promotion is blocked.
+                if c.score.is_plus_infinity()
+                    && c.rsc_role == Some(Role::Promoted)
+                    && c.with_rsc_role.is_none_or(|x| x == Role::Started)
+                    && let (Some(ri), Some(wi)) = (by_id.get(r), by_id.get(w))
+                {
+                    let primary_nodes: Vec<NodeId> =
+                        wi.iter().filter_map(|&i| outs[i].target.clone()).collect();
+                    for &i in ri {
+                        let o = &mut outs[i];
+                        if o.verb == Some(Verb::Promote)
+                            && !o.blocked
+                            && o.start_node().is_some_and(|n| !primary_nodes.contains(&n))
+                        {
+                            o.blocked = true;
+                            if o.target.is_some() && o.current.is_empty() {
+                                o.blocked_target = o.target.take();
+                            }
+                            o.reason = Some(format!("due to colocation with {w}"));
+                            changed = true;
+                        }
+                    }
+                    continue;
+                }
                 if !c.score.is_plus_infinity() || c.rsc_role.is_some() || c.with_rsc_role.is_some()
                 {
                     continue;
@@ -2143,6 +2634,7 @@ impl<'a> Ctx<'a> {
             let Some(v) = o.verb else { continue };
             let (from, to) = match v {
                 Verb::Start => (None, o.start_node()),
+                Verb::Promote if o.current.is_empty() => (None, o.start_node()),
                 Verb::Stop => (o.current.first().cloned(), None),
                 _ => (o.current.first().cloned(), o.target.clone()),
             };
@@ -2158,7 +2650,9 @@ impl<'a> Ctx<'a> {
             self.change(v, &o.display, from.as_deref(), to.as_deref(), reason);
             if let Some(last) = self.plan.changes.last_mut() {
                 last.blocked = o.blocked;
-                last.from_role = o.from_role;
+                last.from_role = o
+                    .from_role
+                    .or(if v == Verb::Stop { o.role_now } else { None });
                 last.to_role = o.to_role;
             }
             let node = to.or(from).unwrap_or_default();
@@ -2260,7 +2754,22 @@ pub fn format_change(c: &Change) -> String {
             Some(r) => format!("{} {}", role_name(r), from),
             None => from.to_string(),
         },
-        Verb::Move | Verb::Recover if from != to => format!("{from} -> {to}"),
+        Verb::Move | Verb::Recover | Verb::Restart if from != to => {
+            match (c.from_role, c.to_role) {
+                (Some(a), Some(b)) if a != b => {
+                    format!("{} {from} -> {} {to}", role_name(a), role_name(b))
+                }
+                (Some(a), _) => format!("{from} -> {to} {}", role_name(a)),
+                _ => format!("{from} -> {to}"),
+            }
+        }
+        Verb::Move | Verb::Recover | Verb::Restart => match (c.from_role, c.to_role) {
+            (Some(a), Some(b)) if a != b => {
+                format!("{} -> {} {to}", role_name(a), role_name(b))
+            }
+            (Some(a), _) => format!("{} {from}", role_name(a)),
+            _ => from.to_string(),
+        },
         Verb::Promote | Verb::Demote => format!(
             "{} -> {} {}",
             role_name(c.from_role.unwrap_or(Role::Unpromoted)),

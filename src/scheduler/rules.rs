@@ -90,7 +90,39 @@ fn eval_expr(e: &Expression, attrs: &Attributes, uname: &str, now: i64) -> bool 
             }
         },
         Expression::Rule(r) => eval(r, attrs, uname, now),
-        Expression::Unsupported(_) => false,
+        // Resource expressions mean nothing for a node.
+        Expression::Resource { .. } | Expression::Unsupported(_) => false,
+    }
+}
+
+/// The agent a resource expression is matched against.
+pub struct AgentOf<'a> {
+    pub class: &'a str,
+    pub provider: Option<&'a str>,
+    pub agent: &'a str,
+}
+
+/// Whether `rule` (of rsc_defaults) holds for a resource with agent
+/// `rsc` at `now`: resource and date expressions count; node attribute
+/// expressions have no node to look at and do not hold.
+pub fn eval_for_resource(rule: &Rule, rsc: &AgentOf<'_>, now: i64) -> bool {
+    let one = |e: &Expression| match e {
+        Expression::Resource {
+            class,
+            provider,
+            agent,
+        } => {
+            class.as_deref().is_none_or(|c| c == rsc.class)
+                && provider.as_deref().is_none_or(|p| Some(p) == rsc.provider)
+                && agent.as_deref().is_none_or(|a| a == rsc.agent)
+        }
+        Expression::Rule(r) => eval_for_resource(r, rsc, now),
+        Expression::Date(_) => eval_expr(e, &Attributes::new(), "", now),
+        Expression::Attr { .. } | Expression::Unsupported(_) => false,
+    };
+    match rule.boolean_op {
+        BoolOp::And => rule.expressions.iter().all(one),
+        BoolOp::Or => rule.expressions.iter().any(one),
     }
 }
 

@@ -62,6 +62,9 @@ pub fn import_cib(text: &str) -> Result<ImportedCib, CibError> {
     out.status.have_quorum = root.attr("have-quorum").map(truthy).unwrap_or(false);
     out.status.dc_uuid = root.attr("dc-uuid").map(str::to_string);
     out.status.execution_date = root.attr("execution-date").and_then(|s| s.parse().ok());
+    out.status.no_quorum_panic = root
+        .attr("no-quorum-panic")
+        .is_some_and(|v| truthy(v) || v.trim().parse::<i64>().is_ok_and(|n| n != 0));
     let configuration = root
         .child("configuration")
         .ok_or_else(|| invalid(&root, "missing <configuration>"))?;
@@ -76,7 +79,17 @@ pub fn import_cib(text: &str) -> Result<ImportedCib, CibError> {
     out.config.properties.have_quorum = root.attr("have-quorum").map(truthy);
     if let Some(nodes) = configuration.child("nodes") {
         for n in nodes.children_named("node") {
-            out.config.nodes.push(cx.node(n)?);
+            let node = cx.node(n)?;
+            let mut sets = Vec::new();
+            for set in n.children_named("instance_attributes") {
+                sets.push(cx.nvset(cx.resolve(set)?)?);
+            }
+            if sets.iter().any(|s| s.rule.is_some()) {
+                out.config
+                    .node_attribute_sets
+                    .insert(node.uname.clone(), sets);
+            }
+            out.config.nodes.push(node);
         }
     }
     if let Some(resources) = configuration.child("resources") {
@@ -470,6 +483,11 @@ impl<'a> Ctx<'a> {
                 }
                 "date_expression" => Expression::Date(date_op(c)?),
                 "rule" => Expression::Rule(Box::new(self.rule(c)?)),
+                "rsc_expression" => Expression::Resource {
+                    class: c.attr("class").map(str::to_string),
+                    provider: c.attr("provider").map(str::to_string),
+                    agent: c.attr("type").map(str::to_string),
+                },
                 other => Expression::Unsupported(other.to_string()),
             });
         }
