@@ -124,7 +124,7 @@ struct Partial {
     fragments: BTreeMap<u32, Vec<u8>>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Peer {
     /// 0 until heard.
     incarnation: u64,
@@ -136,14 +136,21 @@ struct Peer {
     complete: BTreeMap<u64, Vec<u8>>,
 }
 
-impl Peer {
-    fn new() -> Self {
+impl Default for Peer {
+    fn default() -> Self {
         Peer {
+            incarnation: 0,
             next_seq: 1,
-            ..Peer::default()
+            unacked: BTreeMap::new(),
+            unacked_bytes: 0,
+            delivered_through: 0,
+            partial: BTreeMap::new(),
+            complete: BTreeMap::new(),
         }
     }
+}
 
+impl Peer {
     fn first_unacked(&self) -> u64 {
         self.unacked.keys().next().copied().unwrap_or(self.next_seq)
     }
@@ -210,7 +217,7 @@ impl Channel {
     /// Every authenticated datagram tells the sender's incarnation; a higher
     /// one means the peer restarted. Returns whether state was reset.
     pub fn observe(&mut self, peer: NodeId, incarnation: u64) -> bool {
-        let p = self.peers.entry(peer).or_insert_with(Peer::new);
+        let p = self.peers.entry(peer).or_default();
         if incarnation <= p.incarnation {
             return false;
         }
@@ -248,7 +255,7 @@ impl Channel {
             });
         }
         let limits = self.limits;
-        let p = self.peers.entry(to).or_insert_with(Peer::new);
+        let p = self.peers.entry(to).or_default();
         if p.unacked.len() >= limits.max_unacked_messages
             || p.unacked_bytes + payload.len() > limits.max_unacked_bytes
         {
@@ -403,7 +410,7 @@ impl Channel {
             self.counters.refused_frames += 1;
             return Received::default();
         }
-        let p = self.peers.entry(from).or_insert_with(Peer::new);
+        let p = self.peers.entry(from).or_default();
         let mut delivered = Vec::new();
         if first_unacked > p.delivered_through + 1 {
             // The sender gave up on what lies before: skip the gap, but
