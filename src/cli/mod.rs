@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 pub mod cluster;
 pub mod config;
+pub mod configure;
 pub mod fence;
 pub mod ra;
 pub mod resource;
@@ -60,6 +61,9 @@ pub enum Command {
     /// Act on resources.
     #[command(subcommand)]
     Resource(resource::ResourceCommand),
+    /// The cluster's running configuration: show it, load a new one.
+    #[command(subcommand)]
+    Configure(configure::ConfigureCommand),
 }
 
 /// Entry point of the `paceline` binary.
@@ -74,6 +78,7 @@ pub fn main() -> ExitCode {
         Command::Fence(args) => fence::run(args),
         Command::Ra(cmd) => ra::run(cmd),
         Command::Resource(cmd) => resource::run(cmd),
+        Command::Configure(cmd) => configure::run(cmd),
     };
     match result {
         Ok(code) => code,

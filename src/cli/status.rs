@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::OutputFormat;
-use crate::api::{self, ClusterStatusView, Request, Response};
+use crate::api::{self, Request, Response, StatusReport};
 use crate::daemon::settings::DEFAULT_SOCKET;
 use crate::membership::PeerState;
 
@@ -21,8 +21,8 @@ pub struct StatusArgs {
 }
 
 pub fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
-    match api::call(&args.socket, &Request::Status)? {
-        Response::Status(status) => {
+    match api::call(&args.socket, &Request::Report)? {
+        Response::Report(status) => {
             match args.output {
                 OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&status)?),
                 OutputFormat::Text => print!("{}", render(&status)),
@@ -34,9 +34,19 @@ pub fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn render(s: &ClusterStatusView) -> String {
+fn render(report: &StatusReport) -> String {
+    let s = &report.membership;
     let mut out = String::new();
     out.push_str(&format!("Cluster: {}\n", s.cluster));
+    out.push_str(&format!(
+        "Current DC: {}\n",
+        report.dc.as_deref().unwrap_or("NONE")
+    ));
+    let v = report.config_version;
+    out.push_str(&format!(
+        "Configuration: epoch {} (version {}.{}.{})\n",
+        v.epoch, v.admin_epoch, v.epoch, v.num_updates
+    ));
     out.push_str(&format!("This node: {} (id {})\n", s.node, s.node_id));
     out.push_str(&format!(
         "View: {} members [{}]\n",
@@ -92,10 +102,50 @@ fn render(s: &ClusterStatusView) -> String {
     for warning in &s.warnings {
         out.push_str(&format!("WARNING: {warning}\n"));
     }
+    out.push_str(&render_resources(report));
     let w = &s.wire;
     out.push_str(&format!(
         "Dropped packets: forged {}, replayed {}, other cluster {}, malformed {}, incompatible {}\n",
         w.forged, w.replayed, w.other_cluster, w.malformed, w.incompatible_version
     ));
+    out
+}
+
+fn render_resources(report: &StatusReport) -> String {
+    let mut out = String::from("Resources:\n");
+    if report.resources.is_empty() {
+        out.push_str("  (none)\n");
+    }
+    for r in &report.resources {
+        let on = if r.nodes.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", r.nodes.join(" "))
+        };
+        out.push_str(&format!("  * {:<16} ({})\t{}{on}\n", r.id, r.agent, r.role));
+    }
+    if !report.failed_actions.is_empty() {
+        out.push_str("Failed Resource Actions:\n");
+        for f in &report.failed_actions {
+            out.push_str(&format!(
+                "  * {}_{}_{} on {} returned rc {}{}\n",
+                f.resource,
+                f.operation,
+                f.interval_ms,
+                f.node,
+                f.rc,
+                f.at.map(|t| format!(" at {t}")).unwrap_or_default()
+            ));
+        }
+    }
+    if !report.fencing_history.is_empty() {
+        out.push_str("Fencing History:\n");
+        for f in &report.fencing_history {
+            out.push_str(&format!(
+                "  * {} of {} by {}: {} ({})\n",
+                f.action, f.target, f.device, f.result, f.at
+            ));
+        }
+    }
     out
 }

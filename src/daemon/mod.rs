@@ -1,9 +1,12 @@
-//! `pacelined`: the tokio runtime that drives the membership machine with real
-//! UDP links, a real clock and the local API socket.
+//! `pacelined`: the tokio runtime that drives the sans-IO machines
+//! (membership, the reliable channel, the replicated store, the controller)
+//! with real UDP links, a real clock, blocking threads for agents and fence
+//! devices, and the local API socket.
 
+pub mod cluster;
 pub mod settings;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::{SocketAddr, UdpSocket as StdUdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -16,9 +19,17 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UdpSocket, UnixListener, UnixStream};
 use tokio::sync::mpsc;
 
-use crate::api::{self, ClusterStatusView, IncompatibleNode, NodeView, Request, Response};
+use crate::api::{
+    self, ClusterStatusView, IncompatibleNode, NodeView, Request, Response, StatusReport,
+};
+use crate::config::ConfigError;
 use crate::membership::{Membership, MembershipConfig, Notice, Output, PeerState, Unblock};
-use crate::wire::{ClusterKey, Decoder, DropReason, Encoder, NodeId};
+use crate::store::Version;
+use crate::wire::{
+    Channel, ChannelLimits, ClusterKey, ClusterMessage, Decoder, DropReason, Encoder, Frame,
+    Message, NodeId,
+};
+use cluster::{ClusterStore, StoreEffect};
 use paceline_fencing::watchdog::{FeedOutcome, Feeder, Watchdog};
 use paceline_fencing::watchdog_policy::NodeHealth;
 use settings::Settings;
@@ -40,7 +51,18 @@ struct Args {
 /// Entry point of `pacelined`.
 pub fn main() -> ExitCode {
     let args = Args::parse();
-    let settings = match Settings::load(&args.config) {
+    let text = match std::fs::read_to_string(&args.config) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("pacelined: cannot read {}: {e}", args.config.display());
+            return ExitCode::from(2);
+        }
+    };
+    if let Err(e) = validate_config_file(&args.config, &text) {
+        eprintln!("pacelined: {e}");
+        return ExitCode::from(2);
+    }
+    let settings = match Settings::parse(&args.config, &text) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("pacelined: {e}");
@@ -57,13 +79,36 @@ pub fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(run(args, settings)) {
+    match runtime.block_on(run(args, settings, text)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("pacelined: {e:#}");
             ExitCode::from(1)
         }
     }
+}
+
+/// Checks a cluster file with the config module (errors with file:line:col).
+/// A file without `[fencing]` is run as fencing disabled, with a warning in
+/// status (the daemon has always accepted that; `paceline config check`
+/// refuses it).
+pub fn validate_config_text(text: &str, file_name: &str) -> Result<(), ConfigError> {
+    let doc = crate::config::parse_document(text, file_name)?;
+    if doc.fencing.is_none() {
+        let with_fencing_off = format!("{text}\n[fencing]\nenabled = false\n");
+        crate::config::load_config_str(&with_fencing_off, file_name).map(|_| ())
+    } else {
+        crate::config::load_config_str(text, file_name).map(|_| ())
+    }
+}
+
+fn validate_config_file(path: &Path, text: &str) -> Result<(), ConfigError> {
+    validate_config_text(text, &path.display().to_string())?;
+    // The file variant also refuses inline passwords in readable files.
+    if crate::config::parse_document(text, "")?.fencing.is_some() {
+        crate::config::load_config_file(path)?;
+    }
+    Ok(())
 }
 
 /// The node whose first link address can be bound here.
@@ -91,7 +136,27 @@ struct Daemon {
     pauses: u64,
     /// This node's self-fencing watchdog, fed while the policy allows.
     watchdog: Option<WatchdogState>,
+    channel: Channel,
+    store: ClusterStore,
+    /// Who waits for the outcome of a config request, by request id.
+    replies: HashMap<u64, ReplyTo>,
+    next_request: u64,
+    /// The document version last reported (log and controller).
+    last_version: Version,
 }
+
+/// Answer of a request sent to the DC, or of a request on the DC.
+enum ReplyTo {
+    Client {
+        reply: tokio::sync::oneshot::Sender<Response>,
+        deadline: Instant,
+    },
+    /// A member forwarded its client's request to this DC.
+    Member { node: NodeId, request: u64 },
+}
+
+/// How long a client waits for the DC to make its config change durable.
+const CONFIG_REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 
 struct WatchdogState {
     feeder: Feeder,
@@ -99,7 +164,7 @@ struct WatchdogState {
     last_tick: Instant,
 }
 
-async fn run(args: Args, settings: Settings) -> anyhow::Result<()> {
+async fn run(args: Args, settings: Settings, config_text: String) -> anyhow::Result<()> {
     let name = match args.node.clone() {
         Some(n) => n,
         None => find_local_node(&settings)
@@ -143,7 +208,24 @@ async fn run(args: Args, settings: Settings) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| settings.socket.clone());
     let listener = bind_api(&socket_path)?;
+    std::fs::create_dir_all(&settings.state_dir)
+        .with_context(|| format!("cannot create {}", settings.state_dir.display()))?;
+    let (store, note) = ClusterStore::open(
+        &settings.state_dir,
+        own.id,
+        settings.nodes.len(),
+        settings.quorum.two_node,
+        &config_text,
+    )?;
+    if let Some(note) = note {
+        log(&note);
+    }
     let mut daemon = Daemon {
+        channel: Channel::new(incarnation, ChannelLimits::default()),
+        last_version: store.doc().version,
+        store,
+        replies: HashMap::new(),
+        next_request: 1,
         machine: Membership::new(config, Duration::ZERO),
         encoder: Encoder::new(key.clone(), own.id, incarnation),
         decoder: Decoder::new(key, own.id),
@@ -207,8 +289,7 @@ async fn run(args: Args, settings: Settings) -> anyhow::Result<()> {
             }
         });
     }
-    let (api_tx, mut api_rx) =
-        mpsc::channel::<(Request, u32, tokio::sync::oneshot::Sender<Response>)>(16);
+    let (api_tx, mut api_rx) = mpsc::channel::<ApiCall>(16);
     tokio::spawn(serve_api(listener, api_tx));
     let mut signals_term =
         tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
@@ -216,6 +297,8 @@ async fn run(args: Args, settings: Settings) -> anyhow::Result<()> {
         tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
     let mut ticker = tokio::time::interval(daemon.settings.heartbeat / 4);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut channel_ticker = tokio::time::interval(Duration::from_millis(50));
+    channel_ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             _ = ticker.tick() => {
@@ -224,10 +307,10 @@ async fn run(args: Args, settings: Settings) -> anyhow::Result<()> {
                 daemon.apply(out).await;
                 daemon.feed_watchdog();
             }
+            _ = channel_ticker.tick() => daemon.on_channel_tick().await,
             Some(packet) = packets.recv() => daemon.on_packet(&packet).await,
             Some((request, uid, reply)) = api_rx.recv() => {
-                let response = daemon.answer(request, uid).await;
-                let _ = reply.send(response);
+                daemon.answer(request, uid, reply).await;
             }
             _ = signals_term.recv() => break,
             _ = signals_int.recv() => break,
@@ -321,11 +404,23 @@ impl Daemon {
     async fn on_packet(&mut self, packet: &[u8]) {
         match self.decoder.open(packet) {
             Ok(d) => {
-                let now = self.start.elapsed();
-                let out =
-                    self.machine
-                        .receive(now, d.header.sender, d.header.incarnation, d.message);
-                self.apply(out).await;
+                let (from, incarnation) = (d.header.sender, d.header.incarnation);
+                if self.channel.observe(from, incarnation) {
+                    log(&format!(
+                        "node {} restarted: messages queued for it are dropped",
+                        self.settings.node_name(from)
+                    ));
+                }
+                match d.message {
+                    Message::Channel(frame) => {
+                        self.on_frame(from, incarnation, frame).await;
+                    }
+                    message => {
+                        let now = self.start.elapsed();
+                        let out = self.machine.receive(now, from, incarnation, message);
+                        self.apply(out).await;
+                    }
+                }
             }
             Err(DropReason::IncompatibleVersion { sender, version }) => {
                 if self.incompatible.insert(sender, version).is_none() {
@@ -359,15 +454,196 @@ impl Daemon {
                 }
                 Output::Notice(notice) => {
                     changed = true;
-                    if let Notice::Paused { .. } = notice {
-                        self.pauses += 1;
+                    match notice {
+                        Notice::Paused { .. } => self.pauses += 1,
+                        Notice::NodeLost(n) | Notice::NodeLeft(n) => self.channel.abandon(n),
+                        _ => {}
                     }
-                    eprintln!("pacelined: {}", self.describe(&notice));
+                    log(&self.describe(&notice));
                 }
             }
         }
         if changed {
+            self.sync_view().await;
             self.write_state();
+        }
+    }
+
+    /// Hands membership's current view and quorum to the store (which
+    /// ignores repeats).
+    async fn sync_view(&mut self) {
+        let status = self.machine.status();
+        let members: Vec<NodeId> = status.view.members.iter().copied().collect();
+        let effects = self
+            .store
+            .on_view(status.view.id, &members, status.quorum.quorate);
+        self.apply_store(effects).await;
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.start.elapsed().as_millis() as u64
+    }
+
+    /// The link to send channel frames to `peer` on: the first one up.
+    fn link_to(&self, peer: NodeId) -> usize {
+        self.machine
+            .status()
+            .peers
+            .iter()
+            .find(|p| p.id == peer)
+            .and_then(|p| p.links_up.iter().position(|&up| up))
+            .unwrap_or(0)
+    }
+
+    async fn send_frames(&mut self, frames: Vec<(NodeId, Frame)>) {
+        for (to, frame) in frames {
+            let link = self.link_to(to);
+            let Some(addr) = self
+                .settings
+                .nodes
+                .iter()
+                .find(|n| n.id == to)
+                .and_then(|n| n.links.get(link).copied())
+            else {
+                continue;
+            };
+            let Some(socket) = self.sockets.get(link) else {
+                continue;
+            };
+            let bytes = self.encoder.seal(&Message::Channel(frame));
+            let _ = socket.send_to(&bytes, addr).await;
+        }
+    }
+
+    /// Sends a message over the reliable channel.
+    async fn send_cluster(&mut self, to: NodeId, message: &ClusterMessage) {
+        if to == self.own.id {
+            return;
+        }
+        let now = self.now_ms();
+        match self.channel.send(now, to, message.encode()) {
+            Ok(frames) => self.send_frames(frames).await,
+            Err(e) => log(&format!("cannot queue a message: {e}")),
+        }
+    }
+
+    async fn on_channel_tick(&mut self) {
+        let now = self.now_ms();
+        let frames = self.channel.tick(now);
+        self.send_frames(frames).await;
+        let expired: Vec<u64> = self
+            .replies
+            .iter()
+            .filter(|(_, r)| matches!(r, ReplyTo::Client { deadline, .. } if *deadline <= Instant::now()))
+            .map(|(&id, _)| id)
+            .collect();
+        for id in expired {
+            if let Some(ReplyTo::Client { reply, .. }) = self.replies.remove(&id) {
+                let _ = reply.send(Response::Error {
+                    message: format!(
+                        "no answer from the DC within {CONFIG_REQUEST_TIMEOUT:?}; the change may or may not be applied: check `paceline configure show`"
+                    ),
+                });
+            }
+        }
+    }
+
+    async fn on_frame(&mut self, from: NodeId, incarnation: u64, frame: Frame) {
+        let now = self.now_ms();
+        let received = self.channel.receive(now, from, incarnation, frame);
+        self.send_frames(received.send).await;
+        for payload in received.delivered {
+            match ClusterMessage::decode(&payload) {
+                Some(message) => self.on_cluster_message(from, message).await,
+                None => log(&format!(
+                    "undecodable channel message from node {}",
+                    self.settings.node_name(from)
+                )),
+            }
+        }
+    }
+
+    async fn on_cluster_message(&mut self, from: NodeId, message: ClusterMessage) {
+        match message {
+            ClusterMessage::Store(m) => {
+                let effects = self.store.on_message(from, m);
+                self.apply_store(effects).await;
+            }
+            ClusterMessage::ConfigRequest {
+                request,
+                based_on,
+                config,
+            } => {
+                if let Err(e) = validate_config_text(&config, "the submitted configuration") {
+                    let reply = ClusterMessage::ConfigReply {
+                        request,
+                        result: Err(e.to_string()),
+                    };
+                    self.send_cluster(from, &reply).await;
+                    return;
+                }
+                let id = self.new_request(ReplyTo::Member {
+                    node: from,
+                    request,
+                });
+                let effects = self.store.request_config(id, based_on, config);
+                self.apply_store(effects).await;
+            }
+            ClusterMessage::ConfigReply { request, result } => {
+                self.finish_request(request, result).await;
+            }
+            ClusterMessage::ActionRequest(_)
+            | ClusterMessage::ActionResult(_)
+            | ClusterMessage::StatusPatch(_)
+            | ClusterMessage::CancelRecurring { .. } => {}
+        }
+    }
+
+    fn new_request(&mut self, to: ReplyTo) -> u64 {
+        let id = self.next_request;
+        self.next_request += 1;
+        self.replies.insert(id, to);
+        id
+    }
+
+    async fn finish_request(&mut self, request: u64, result: Result<Version, String>) {
+        match self.replies.remove(&request) {
+            Some(ReplyTo::Client { reply, .. }) => {
+                let _ = reply.send(match result {
+                    Ok(version) => Response::ConfigApplied { version },
+                    Err(message) => Response::Error { message },
+                });
+            }
+            Some(ReplyTo::Member { node, request }) => {
+                let reply = ClusterMessage::ConfigReply { request, result };
+                self.send_cluster(node, &reply).await;
+            }
+            None => {}
+        }
+    }
+
+    async fn apply_store(&mut self, effects: Vec<StoreEffect>) {
+        let mut queue = effects;
+        while !queue.is_empty() {
+            for effect in std::mem::take(&mut queue) {
+                match effect {
+                    StoreEffect::Send { to, message } => self.send_cluster(to, &message).await,
+                    StoreEffect::Reply { request, result } => {
+                        Box::pin(self.finish_request(request, result)).await;
+                    }
+                    StoreEffect::Log(line) => log(&line),
+                }
+            }
+        }
+        let version = self.store.doc().version;
+        if version != self.last_version {
+            if version.epoch != self.last_version.epoch {
+                log(&format!(
+                    "configuration now at epoch {} (version {}.{}.{})",
+                    version.epoch, version.admin_epoch, version.epoch, version.num_updates
+                ));
+            }
+            self.last_version = version;
         }
     }
 
@@ -512,15 +788,92 @@ impl Daemon {
         }
     }
 
-    async fn answer(&mut self, request: Request, uid: u32) -> Response {
+    fn report(&self) -> StatusReport {
+        StatusReport {
+            membership: self.status_view(),
+            dc: self.store.dc().map(|d| self.settings.node_name(d)),
+            config_version: self.store.doc().version,
+            resources: Vec::new(),
+            failed_actions: Vec::new(),
+            fencing_history: Vec::new(),
+            channel: self.channel.counters().clone(),
+        }
+    }
+
+    async fn answer(
+        &mut self,
+        request: Request,
+        uid: u32,
+        reply: tokio::sync::oneshot::Sender<Response>,
+    ) {
+        if let Request::ConfigLoad {
+            text,
+            file_name,
+            based_on,
+        } = request
+        {
+            self.config_load(text, file_name, based_on, reply).await;
+            return;
+        }
+        let response = self.answer_now(request, uid).await;
+        let _ = reply.send(response);
+    }
+
+    async fn config_load(
+        &mut self,
+        text: String,
+        file_name: String,
+        based_on: Version,
+        reply: tokio::sync::oneshot::Sender<Response>,
+    ) {
+        if let Err(e) = validate_config_text(&text, &file_name) {
+            let _ = reply.send(Response::Error {
+                message: e.to_string(),
+            });
+            return;
+        }
+        let to = ReplyTo::Client {
+            reply,
+            deadline: Instant::now() + CONFIG_REQUEST_TIMEOUT,
+        };
+        if self.store.is_dc() {
+            let id = self.new_request(to);
+            let effects = self.store.request_config(id, based_on, text);
+            self.apply_store(effects).await;
+        } else if let Some(dc) = self.store.dc().filter(|&d| d != self.own.id) {
+            let id = self.new_request(to);
+            let request = ClusterMessage::ConfigRequest {
+                request: id,
+                based_on,
+                config: text,
+            };
+            self.send_cluster(dc, &request).await;
+        } else if let ReplyTo::Client { reply, .. } = to {
+            let _ = reply.send(Response::Error {
+                message: "this partition has no quorum, so no DC can apply a configuration change; check `paceline status`".into(),
+            });
+        }
+    }
+
+    async fn answer_now(&mut self, request: Request, uid: u32) -> Response {
         match request {
             Request::Status => Response::Status(Box::new(self.status_view())),
+            Request::Report => Response::Report(Box::new(self.report())),
+            Request::ConfigShow => Response::Config {
+                text: self.store.doc().config.clone(),
+                version: self.store.doc().version,
+            },
+            Request::ConfigLoad { .. } => Response::Error {
+                message: "internal: config load is answered asynchronously".into(),
+            },
             Request::Unblock => {
                 let by = api::user_name(uid);
                 let at_unix_ms = SystemTime::now()
                     .duration_since(UNIX_EPOCH)
                     .map_or(0, |d| d.as_millis() as u64);
-                eprintln!("pacelined: wait_for_all overridden by {by} (cluster unblock)");
+                log(&format!(
+                    "wait_for_all overridden by {by} (cluster unblock)"
+                ));
                 let out = self.machine.unblock(Unblock {
                     by: by.clone(),
                     at_unix_ms,
@@ -547,4 +900,33 @@ impl Daemon {
             eprintln!("pacelined: cannot write state to {}: {e}", dir.display());
         }
     }
+}
+
+/// One log line with a UTC timestamp (the failover timeline reads these).
+pub fn log(line: &str) {
+    eprintln!("{} pacelined: {line}", timestamp());
+}
+
+/// `2026-12-01T18:40:00.123Z`, computed without a date library.
+fn timestamp() -> String {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    let secs = now.as_secs();
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    let (h, m, s) = (rem / 3600, rem % 3600 / 60, rem % 60);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}.{:03}Z",
+        now.subsec_millis()
+    )
 }

@@ -1,0 +1,122 @@
+//! `paceline configure show | load FILE`: the cluster's replicated
+//! configuration, read from and written through the local pacelined.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::Subcommand;
+
+use super::{EXIT_FAILED, EXIT_USAGE, OutputFormat};
+use crate::api::{self, Request, Response};
+use crate::daemon::settings::DEFAULT_SOCKET;
+use crate::store::Version;
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigureCommand {
+    /// Print the configuration the cluster runs (the TOML as loaded).
+    Show {
+        #[arg(long, value_enum, default_value_t)]
+        output: OutputFormat,
+        #[arg(long, default_value = DEFAULT_SOCKET)]
+        socket: PathBuf,
+    },
+    /// Validate FILE, then make it the cluster's configuration. Refused if
+    /// the configuration changed since it was read (no lost updates).
+    Load {
+        file: PathBuf,
+        #[arg(long, value_enum, default_value_t)]
+        output: OutputFormat,
+        #[arg(long, default_value = DEFAULT_SOCKET)]
+        socket: PathBuf,
+    },
+}
+
+pub fn run(cmd: ConfigureCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        ConfigureCommand::Show { output, socket } => {
+            let (text, version) = show(&socket)?;
+            match output {
+                OutputFormat::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(
+                        &serde_json::json!({ "version": version, "config": text })
+                    )?
+                ),
+                OutputFormat::Text => print!("{text}"),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        ConfigureCommand::Load {
+            file,
+            output,
+            socket,
+        } => load(&file, output, &socket),
+    }
+}
+
+/// The cluster's configuration text and its version.
+pub fn show(socket: &Path) -> anyhow::Result<(String, Version)> {
+    match api::call(socket, &Request::ConfigShow)? {
+        Response::Config { text, version } => Ok((text, version)),
+        Response::Error { message } => anyhow::bail!("pacelined refused: {message}"),
+        other => anyhow::bail!("unexpected answer from pacelined: {other:?}"),
+    }
+}
+
+/// Validates `text` locally, then submits it based on `based_on`.
+pub fn submit(
+    socket: &Path,
+    text: String,
+    file_name: &str,
+    based_on: Version,
+) -> anyhow::Result<Result<Version, String>> {
+    let request = Request::ConfigLoad {
+        text,
+        file_name: file_name.to_string(),
+        based_on,
+    };
+    match api::call(socket, &request)? {
+        Response::ConfigApplied { version } => Ok(Ok(version)),
+        Response::Error { message } => Ok(Err(message)),
+        other => anyhow::bail!("unexpected answer from pacelined: {other:?}"),
+    }
+}
+
+fn load(file: &Path, output: OutputFormat, socket: &Path) -> anyhow::Result<ExitCode> {
+    let text = match std::fs::read_to_string(file) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("paceline: cannot read {}: {e}", file.display());
+            return Ok(ExitCode::from(EXIT_USAGE));
+        }
+    };
+    // Nothing is sent unless the file is valid.
+    if let Err(e) = crate::daemon::validate_config_text(&text, &file.display().to_string()) {
+        eprintln!("{e}");
+        eprintln!(
+            "paceline: {} rejected; the cluster keeps its configuration",
+            file.display()
+        );
+        return Ok(ExitCode::from(EXIT_USAGE));
+    }
+    let (_, based_on) = show(socket)?;
+    match submit(socket, text, &file.display().to_string(), based_on)? {
+        Ok(version) => {
+            match output {
+                OutputFormat::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&serde_json::json!({ "version": version }))?
+                ),
+                OutputFormat::Text => println!(
+                    "configuration applied: epoch {} (was {})",
+                    version.epoch, based_on.epoch
+                ),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(message) => {
+            eprintln!("paceline: {message}");
+            Ok(ExitCode::from(EXIT_FAILED))
+        }
+    }
+}
