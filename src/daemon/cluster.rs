@@ -102,13 +102,38 @@ impl ClusterStore {
     }
 
     pub fn on_message(&mut self, from: NodeId, message: StoreMessage) -> Vec<StoreEffect> {
+        // Two documents can carry one version (two nodes started from
+        // different files, or the store's known gap); the store keeps its
+        // own then. The DC's must win, or members would run another config
+        // at the same version forever.
+        let tie = match &message {
+            StoreMessage::Replicate { view, doc }
+                if *view == self.view
+                    && self.dc() == Some(from)
+                    && doc.version == self.node.doc.version
+                    && *doc != self.node.doc =>
+            {
+                Some(doc.clone())
+            }
+            _ => None,
+        };
         let msg = match message {
             StoreMessage::Offer { view, doc } => Msg::Offer { view, doc },
             StoreMessage::Replicate { view, doc } => Msg::Replicate { view, doc },
             StoreMessage::Ack { view, version } => Msg::Ack { view, version },
         };
         let commands = self.node.on_message(u32::from(from), msg);
-        self.run(commands)
+        let mut effects = Vec::new();
+        if let Some(doc) = tie {
+            effects.push(StoreEffect::Log(format!(
+                "this node's document differs from the DC's at the same version {}.{}.{}; the DC's is adopted",
+                doc.version.admin_epoch, doc.version.epoch, doc.version.num_updates
+            )));
+            self.node.doc = doc;
+            effects.extend(self.persist_current());
+        }
+        effects.extend(self.run(commands));
+        effects
     }
 
     /// A config change; answered by a `Reply` with the same `request`.
@@ -387,35 +412,62 @@ mod tests {
         std::fs::create_dir_all(&d1).unwrap();
         std::fs::create_dir_all(&d2).unwrap();
         let (mut a, _) = ClusterStore::open(&d1, 1, 2, true, "old").unwrap();
-        let (mut b, _) = ClusterStore::open(&d2, 2, 2, true, "old").unwrap();
+        // node 2 was started from another file: the DC's document wins.
+        let (mut b, _) = ClusterStore::open(&d2, 2, 2, true, "edited").unwrap();
         let mut queue: Vec<(NodeId, NodeId, ClusterMessage)> = Vec::new();
         let mut replies = Vec::new();
+        let mut logs = Vec::new();
         let mut take = |from: NodeId, effects: Vec<StoreEffect>, queue: &mut Vec<_>| {
             for e in effects {
                 match e {
                     StoreEffect::Send { to, message } => queue.push((from, to, message)),
                     StoreEffect::Reply { request, result } => replies.push((request, result)),
-                    StoreEffect::Log(l) => panic!("{l}"),
+                    StoreEffect::Log(l) => logs.push(l),
                 }
             }
         };
+        let mut deliver =
+            |a: &mut ClusterStore,
+             b: &mut ClusterStore,
+             take: &mut dyn FnMut(
+                NodeId,
+                Vec<StoreEffect>,
+                &mut Vec<(NodeId, NodeId, ClusterMessage)>,
+            ),
+             queue: &mut Vec<(NodeId, NodeId, ClusterMessage)>| {
+                while let Some((from, to, m)) = queue.pop() {
+                    let ClusterMessage::Store(m) = m else {
+                        panic!("not a store message")
+                    };
+                    let store = if to == 1 { &mut *a } else { &mut *b };
+                    let effects = store.on_message(from, m);
+                    take(to, effects, queue);
+                }
+            };
         take(1, a.on_view(5, &[1, 2], true), &mut queue);
         take(2, b.on_view(5, &[1, 2], true), &mut queue);
+        deliver(&mut a, &mut b, &mut take, &mut queue);
+        assert_eq!(b.doc().config, "old");
         let based_on = a.doc().version;
         take(1, a.request_config(42, based_on, "new".into()), &mut queue);
-        while let Some((from, to, m)) = queue.pop() {
-            let ClusterMessage::Store(m) = m else {
-                panic!("not a store message")
-            };
-            let store = if to == 1 { &mut a } else { &mut b };
-            let effects = store.on_message(from, m);
-            take(to, effects, &mut queue);
-        }
+        deliver(&mut a, &mut b, &mut take, &mut queue);
+        // A second change based on the old version is a conflict.
+        take(1, a.request_config(43, based_on, "lost".into()), &mut queue);
         drop(take);
-        assert_eq!(replies.len(), 1);
+        assert_eq!(replies.len(), 2, "{replies:?}");
         assert_eq!(replies[0].0, 42);
         assert!(replies[0].1.is_ok());
+        assert!(
+            replies[1]
+                .1
+                .as_ref()
+                .is_err_and(|e| e.contains("changed since you read it"))
+        );
         assert_eq!(b.doc().config, "new");
+        assert!(
+            logs.iter().any(|l| l.contains("the DC's is adopted")),
+            "{logs:?}"
+        );
         // Persisted: a reopened store starts from the new config and notes the file differs.
         let (reopened, note) = ClusterStore::open(&d2, 2, 2, true, "old").unwrap();
         assert_eq!(reopened.doc().config, "new");

@@ -1,0 +1,143 @@
+//! Real `pacelined` daemons in network namespaces running the whole stack:
+//! the replicated document over the reliable channel, configuration
+//! changes through the DC, and actions dispatched to the node that runs
+//! them. Needs root and iproute2; skipped with a message otherwise.
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use paceline::api::{self, Request, Response, StatusReport};
+use paceline::store::Version;
+
+#[path = "netns/mod.rs"]
+mod netns;
+use netns::{Cluster, can_run};
+
+const BASE: &str = "[quorum]\ntwo_node = true\n[fencing]\nenabled = false\n";
+
+fn paceline(args: &[&str], socket: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_paceline"))
+        .args(args)
+        .arg("--socket")
+        .arg(socket)
+        .output()
+        .unwrap()
+}
+
+fn report(c: &Cluster, i: u8) -> Option<StatusReport> {
+    match api::call(&c.socket(i), &Request::Report) {
+        Ok(Response::Report(r)) => Some(*r),
+        _ => None,
+    }
+}
+
+fn config(c: &Cluster, i: u8) -> (String, Version) {
+    match api::call(&c.socket(i), &Request::ConfigShow).unwrap() {
+        Response::Config { text, version } => (text, version),
+        other => panic!("{other:?}"),
+    }
+}
+
+fn log_of(c: &Cluster, i: u8) -> String {
+    std::fs::read_to_string(c.dir.join(format!("node{i}.log"))).unwrap_or_default()
+}
+
+/// Polls until `ok` holds on every node of `nodes`.
+fn until(c: &Cluster, nodes: &[u8], what: &str, ok: impl Fn(u8) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if nodes.iter().all(|&i| ok(i)) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let logs: Vec<String> = nodes
+        .iter()
+        .map(|&i| format!("--- node{i}\n{}", log_of(c, i)))
+        .collect();
+    panic!("timed out waiting for {what}\n{}", logs.join("\n"));
+}
+
+fn formed_cluster() -> Cluster {
+    let mut c = Cluster::new(2, ("200ms", "1s"));
+    c.append_config(BASE);
+    c.start(1);
+    c.start(2);
+    until(&c, &[1, 2], "two members, node1 DC", |i| {
+        report(&c, i)
+            .is_some_and(|r| r.membership.members.len() == 2 && r.dc.as_deref() == Some("node1"))
+    });
+    c
+}
+
+#[test]
+fn two_nodes_share_one_configuration_and_apply_a_good_file_but_not_a_broken_one() {
+    if !can_run() {
+        return;
+    }
+    let c = formed_cluster();
+    // Both hold the DC's document (node2's file differs in its state_dir).
+    until(&c, &[1, 2], "the same document", |_| {
+        config(&c, 1) == config(&c, 2)
+    });
+    let (before, v0) = config(&c, 1);
+    assert!(before.contains("name = \"node1\""));
+
+    // A good file loaded on the member (forwarded to the DC) reaches both.
+    let good = c.dir.join("good.toml");
+    let good_text =
+        format!("{before}\n[[primitive]]\nid = \"dummy\"\nagent = \"ocf:heartbeat:Dummy\"\n");
+    std::fs::write(&good, &good_text).unwrap();
+    let out = paceline(&["configure", "load", good.to_str().unwrap()], &c.socket(2));
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        log_of(&c, 1)
+    );
+    until(&c, &[1, 2], "the new configuration on both", |i| {
+        let (text, v) = config(&c, i);
+        text == good_text && v.epoch == v0.epoch + 1
+    });
+    let shown = paceline(&["configure", "show"], &c.socket(2));
+    assert_eq!(String::from_utf8_lossy(&shown.stdout), good_text);
+
+    // A broken file is rejected with its line and column; nothing changes.
+    let broken = c.dir.join("broken.toml");
+    let broken_text = format!("{good_text}bogus_key = 1\n");
+    let line = broken_text.lines().count();
+    std::fs::write(&broken, &broken_text).unwrap();
+    let out = paceline(
+        &["configure", "load", broken.to_str().unwrap()],
+        &c.socket(1),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("{}:{line}:1", broken.display())),
+        "{err}"
+    );
+    assert!(err.contains("keeps its configuration"), "{err}");
+    for i in [1, 2] {
+        let (text, v) = config(&c, i);
+        assert_eq!(text, good_text);
+        assert_eq!(v.epoch, v0.epoch + 1);
+    }
+
+    // A change based on a version that is no longer current is refused.
+    match api::call(
+        &c.socket(2),
+        &Request::ConfigLoad {
+            text: before.clone(),
+            file_name: "stale.toml".into(),
+            based_on: v0,
+        },
+    )
+    .unwrap()
+    {
+        Response::Error { message } => assert!(message.contains("changed since"), "{message}"),
+        other => panic!("stale change accepted: {other:?}"),
+    }
+    assert_eq!(config(&c, 1).0, good_text);
+}
