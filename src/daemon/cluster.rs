@@ -426,24 +426,23 @@ mod tests {
                 }
             }
         };
-        let mut deliver =
-            |a: &mut ClusterStore,
-             b: &mut ClusterStore,
-             take: &mut dyn FnMut(
-                NodeId,
-                Vec<StoreEffect>,
-                &mut Vec<(NodeId, NodeId, ClusterMessage)>,
-            ),
-             queue: &mut Vec<(NodeId, NodeId, ClusterMessage)>| {
-                while let Some((from, to, m)) = queue.pop() {
-                    let ClusterMessage::Store(m) = m else {
-                        panic!("not a store message")
-                    };
-                    let store = if to == 1 { &mut *a } else { &mut *b };
-                    let effects = store.on_message(from, m);
-                    take(to, effects, queue);
-                }
-            };
+        let deliver = |a: &mut ClusterStore,
+                       b: &mut ClusterStore,
+                       take: &mut dyn FnMut(
+            NodeId,
+            Vec<StoreEffect>,
+            &mut Vec<(NodeId, NodeId, ClusterMessage)>,
+        ),
+                       queue: &mut Vec<(NodeId, NodeId, ClusterMessage)>| {
+            while let Some((from, to, m)) = queue.pop() {
+                let ClusterMessage::Store(m) = m else {
+                    panic!("not a store message")
+                };
+                let store = if to == 1 { &mut *a } else { &mut *b };
+                let effects = store.on_message(from, m);
+                take(to, effects, queue);
+            }
+        };
         take(1, a.on_view(5, &[1, 2], true), &mut queue);
         take(2, b.on_view(5, &[1, 2], true), &mut queue);
         deliver(&mut a, &mut b, &mut take, &mut queue);

@@ -4,6 +4,7 @@
 //! devices, and the local API socket.
 
 pub mod cluster;
+pub mod executor_service;
 pub mod settings;
 
 use std::collections::{BTreeMap, HashMap};
