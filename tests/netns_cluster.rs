@@ -8,6 +8,7 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use paceline::api::{self, Request, Response, StatusReport};
+use paceline::controller::{ActionRequest, ActionResult};
 use paceline::store::Version;
 
 #[path = "netns/mod.rs"]
@@ -59,11 +60,20 @@ fn until(c: &Cluster, nodes: &[u8], what: &str, ok: impl Fn(u8) -> bool) {
     panic!("timed out waiting for {what}\n{}", logs.join("\n"));
 }
 
+/// Each node's HA_RSCTMP (agents' state files), so that two nodes on one
+/// machine do not share Dummy's state.
+fn rsctmp(c: &Cluster, i: u8) -> std::path::PathBuf {
+    c.dir.join(format!("rsctmp{i}"))
+}
+
 fn formed_cluster() -> Cluster {
     let mut c = Cluster::new(2, ("200ms", "1s"));
     c.append_config(BASE);
-    c.start(1);
-    c.start(2);
+    for i in [1, 2] {
+        let dir = rsctmp(&c, i);
+        std::fs::create_dir_all(&dir).unwrap();
+        c.start_with_env(i, &[("HA_RSCTMP", &dir)]);
+    }
     until(&c, &[1, 2], "two members, node1 DC", |i| {
         report(&c, i)
             .is_some_and(|r| r.membership.members.len() == 2 && r.dc.as_deref() == Some("node1"))
@@ -140,4 +150,65 @@ fn two_nodes_share_one_configuration_and_apply_a_good_file_but_not_a_broken_one(
         other => panic!("stale change accepted: {other:?}"),
     }
     assert_eq!(config(&c, 1).0, good_text);
+}
+
+fn dispatch(c: &Cluster, via: u8, node: &str, operation: &str, interval_ms: u64) -> ActionResult {
+    let action = ActionRequest {
+        id: 0,
+        node: node.into(),
+        resource: "dummy".into(),
+        instance: "dummy".into(),
+        operation: operation.into(),
+        interval_ms,
+        timeout_ms: 20_000,
+    };
+    match api::call(&c.socket(via), &Request::Dispatch { action }).unwrap() {
+        Response::ActionDone(r) => *r,
+        other => panic!("{other:?}\n{}\n{}", log_of(c, 1), log_of(c, 2)),
+    }
+}
+
+#[test]
+fn a_dummy_action_dispatched_to_the_peer_runs_there() {
+    if !can_run() {
+        return;
+    }
+    let c = formed_cluster();
+    let (before, _) = config(&c, 1);
+    let with_dummy = c.dir.join("dummy.toml");
+    std::fs::write(
+        &with_dummy,
+        format!("{before}\n[[primitive]]\nid = \"dummy\"\nagent = \"ocf:heartbeat:Dummy\"\n"),
+    )
+    .unwrap();
+    let out = paceline(
+        &["configure", "load", with_dummy.to_str().unwrap()],
+        &c.socket(1),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    until(&c, &[1, 2], "the primitive on both", |i| {
+        config(&c, i).0.contains("ocf:heartbeat:Dummy")
+    });
+    let state = |i: u8| rsctmp(&c, i).join("Dummy-dummy.state");
+    // Dispatched on node1 (the DC) to node2: it runs on node2, not here.
+    let started = dispatch(&c, 1, "node2", "start", 0);
+    assert_eq!(
+        (started.rc, started.node.as_str()),
+        (0, "node2"),
+        "{started:?}"
+    );
+    assert!(state(2).exists(), "Dummy did not run on node2");
+    assert!(!state(1).exists(), "Dummy ran on node1");
+    let probe = dispatch(&c, 1, "node2", "monitor", 0);
+    assert_eq!(probe.rc, 0);
+    let probe_here = dispatch(&c, 2, "node1", "monitor", 0);
+    assert_eq!(probe_here.rc, 7, "not running on node1");
+    let stopped = dispatch(&c, 1, "node2", "stop", 0);
+    assert_eq!(stopped.rc, 0);
+    assert!(!state(2).exists());
+    assert!(log_of(&c, 1).contains("result dummy start"));
 }

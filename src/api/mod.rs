@@ -7,6 +7,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::controller::{ActionRequest, ActionResult};
 use crate::membership::{PeerState, QuorumStatus};
 use crate::store::Version;
 use crate::wire::{ChannelCounters, NodeId, WireCounters};
@@ -24,6 +25,12 @@ pub enum Request {
     Unblock,
     /// The cluster's configuration (the TOML text) and its version.
     ConfigShow,
+    /// Run one action on a node (chosen in the request) through the same
+    /// path the DC's actions take, and wait for its result. For operators
+    /// and tests; the controller does not see these results.
+    Dispatch {
+        action: ActionRequest,
+    },
     /// Replace the configuration, if it is still at `based_on` (the version
     /// the client read): a concurrent change is refused, not overwritten.
     ConfigLoad {
@@ -42,6 +49,7 @@ pub enum Response {
     Unblocked { by: String },
     Config { text: String, version: Version },
     ConfigApplied { version: Version },
+    ActionDone(Box<ActionResult>),
     Error { message: String },
 }
 

@@ -4,10 +4,11 @@
 //! devices, and the local API socket.
 
 pub mod cluster;
+mod driver;
 pub mod executor_service;
 pub mod settings;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::net::{SocketAddr, UdpSocket as StdUdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -24,6 +25,7 @@ use crate::api::{
     self, ClusterStatusView, IncompatibleNode, NodeView, Request, Response, StatusReport,
 };
 use crate::config::ConfigError;
+use crate::controller::{Controller, ControllerSettings, FenceOutcome, Input, StatusPatch};
 use crate::membership::{Membership, MembershipConfig, Notice, Output, PeerState, Unblock};
 use crate::store::Version;
 use crate::wire::{
@@ -31,6 +33,7 @@ use crate::wire::{
     Message, NodeId,
 };
 use cluster::{ClusterStore, StoreEffect};
+use executor_service::{ExecutorService, Finished};
 use paceline_fencing::watchdog::{FeedOutcome, Feeder, Watchdog};
 use paceline_fencing::watchdog_policy::NodeHealth;
 use settings::Settings;
@@ -144,6 +147,25 @@ struct Daemon {
     next_request: u64,
     /// The document version last reported (log and controller).
     last_version: Version,
+    controller: Controller,
+    /// Controller commands not yet carried out (see `driver::drain`).
+    commands: VecDeque<crate::controller::Command>,
+    /// The view last given to the controller.
+    fed_view: Option<(BTreeSet<String>, bool)>,
+    parsed_config: Option<Box<crate::model::ClusterConfig>>,
+    executor: ExecutorService,
+    /// `[fencing]` of the cluster's configuration.
+    fencing: Option<paceline_fencing::config::FencingSection>,
+    fence_tx: mpsc::UnboundedSender<FenceOutcome>,
+    /// Operators' dispatched actions waiting for their result.
+    dispatch_waiters: HashMap<u64, tokio::sync::oneshot::Sender<Response>>,
+    next_dispatch: u64,
+    /// This node's attributes as last forwarded.
+    attributes: BTreeMap<String, String>,
+    /// Status patches made while no DC was known.
+    unsent_patches: Vec<StatusPatch>,
+    ticks: u64,
+    applied_text: String,
 }
 
 /// Answer of a request sent to the DC, or of a request on the DC.
@@ -155,6 +177,9 @@ enum ReplyTo {
     /// A member forwarded its client's request to this DC.
     Member { node: NodeId, request: u64 },
 }
+
+/// How long a clean shutdown waits for this node's resources to be stopped.
+const SHUTDOWN_BOUND: Duration = Duration::from_secs(60);
 
 /// How long a client waits for the DC to make its config change durable.
 const CONFIG_REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
@@ -221,7 +246,37 @@ async fn run(args: Args, settings: Settings, config_text: String) -> anyhow::Res
     if let Some(note) = note {
         log(&note);
     }
+    let (exec_tx, mut exec_rx) = mpsc::unbounded_channel::<Finished>();
+    let (fence_tx, mut fence_rx) = mpsc::unbounded_channel::<FenceOutcome>();
+    let rsctmp = std::env::var_os("HA_RSCTMP")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/run/resource-agents"));
+    let executor = ExecutorService::new(&own.name, &settings.state_dir, &rsctmp, exec_tx);
+    let controller = Controller::new(ControllerSettings {
+        own: own.name.clone(),
+        nodes: settings
+            .nodes
+            .iter()
+            .map(|n| (n.name.clone(), u32::from(n.id)))
+            .collect(),
+        result_grace_ms: 5_000,
+        fence_retry_ms: 1_000,
+        fence_retry_max_ms: 30_000,
+    });
     let mut daemon = Daemon {
+        controller,
+        commands: VecDeque::new(),
+        fed_view: None,
+        parsed_config: None,
+        executor,
+        fencing: None,
+        fence_tx,
+        dispatch_waiters: HashMap::new(),
+        next_dispatch: driver::DISPATCH_ID_BASE,
+        attributes: BTreeMap::new(),
+        unsent_patches: Vec::new(),
+        ticks: 0,
+        applied_text: String::new(),
         channel: Channel::new(incarnation, ChannelLimits::default()),
         last_version: store.doc().version,
         store,
@@ -273,6 +328,7 @@ async fn run(args: Args, settings: Settings, config_text: String) -> anyhow::Res
         daemon.own.links,
         socket_path.display()
     );
+    daemon.feed_document(true);
     let (packets_tx, mut packets) = mpsc::channel::<Vec<u8>>(1024);
     for socket in sockets {
         let tx = packets_tx.clone();
@@ -313,10 +369,54 @@ async fn run(args: Args, settings: Settings, config_text: String) -> anyhow::Res
             Some((request, uid, reply)) = api_rx.recv() => {
                 daemon.answer(request, uid, reply).await;
             }
+            Some(finished) = exec_rx.recv() => daemon.on_exec_finished(finished).await,
+            Some(outcome) = fence_rx.recv() => daemon.on_fence_outcome(outcome),
             _ = signals_term.recv() => break,
             _ = signals_int.recv() => break,
         }
+        daemon.drain().await;
     }
+    // Clean shutdown: ask the DC to move everything away (the `shutdown`
+    // attribute, as Pacemaker), keep serving until this node runs nothing
+    // or the bound passes, then leave. A second signal leaves at once.
+    let shutdown_attribute = StatusPatch::Attribute {
+        node: daemon.own.name.clone(),
+        name: "shutdown".into(),
+        value: Some(driver::wall_now().to_string()),
+    };
+    daemon.record_status(shutdown_attribute).await;
+    daemon.controller_input(Input::Tick);
+    daemon.drain().await;
+    let bound = tokio::time::sleep(SHUTDOWN_BOUND);
+    tokio::pin!(bound);
+    if daemon.executor.busy() > 0 {
+        log(&format!(
+            "shutting down: waiting up to {SHUTDOWN_BOUND:?} for the {} action(s) and monitor(s) of this node to be stopped",
+            daemon.executor.busy()
+        ));
+    }
+    while daemon.executor.busy() > 0 {
+        tokio::select! {
+            _ = ticker.tick() => {
+                let now = daemon.start.elapsed();
+                let out = daemon.machine.tick(now);
+                daemon.apply(out).await;
+                daemon.feed_watchdog();
+            }
+            _ = channel_ticker.tick() => daemon.on_channel_tick().await,
+            Some(packet) = packets.recv() => daemon.on_packet(&packet).await,
+            Some(finished) = exec_rx.recv() => daemon.on_exec_finished(finished).await,
+            Some(outcome) = fence_rx.recv() => daemon.on_fence_outcome(outcome),
+            _ = &mut bound => {
+                log("shutting down: resources still active here after the bound; leaving anyway");
+                break;
+            }
+            _ = signals_term.recv() => break,
+            _ = signals_int.recv() => break,
+        }
+        daemon.drain().await;
+    }
+    daemon.executor.stop_all();
     let out = daemon.machine.leave();
     daemon.apply(out).await;
     if let Some(wd) = daemon.watchdog.take() {
@@ -479,6 +579,8 @@ impl Daemon {
             .store
             .on_view(status.view.id, &members, status.quorum.quorate);
         self.apply_store(effects).await;
+        self.feed_view();
+        self.flush_unsent().await;
     }
 
     fn now_ms(&self) -> u64 {
@@ -532,6 +634,13 @@ impl Daemon {
         let now = self.now_ms();
         let frames = self.channel.tick(now);
         self.send_frames(frames).await;
+        self.ticks += 1;
+        if self.ticks % 2 == 0 {
+            self.controller_input(Input::Tick);
+        }
+        if self.ticks % 10 == 0 {
+            self.poll_attributes().await;
+        }
         let expired: Vec<u64> = self
             .replies
             .iter()
@@ -555,7 +664,7 @@ impl Daemon {
         self.send_frames(received.send).await;
         for payload in received.delivered {
             match ClusterMessage::decode(&payload) {
-                Some(message) => self.on_cluster_message(from, message).await,
+                Some(message) => self.on_cluster_message(from, incarnation, message).await,
                 None => log(&format!(
                     "undecodable channel message from node {}",
                     self.settings.node_name(from)
@@ -564,7 +673,12 @@ impl Daemon {
         }
     }
 
-    async fn on_cluster_message(&mut self, from: NodeId, message: ClusterMessage) {
+    async fn on_cluster_message(
+        &mut self,
+        from: NodeId,
+        incarnation: u64,
+        message: ClusterMessage,
+    ) {
         match message {
             ClusterMessage::Store(m) => {
                 let effects = self.store.on_message(from, m);
@@ -593,10 +707,15 @@ impl Daemon {
             ClusterMessage::ConfigReply { request, result } => {
                 self.finish_request(request, result).await;
             }
-            ClusterMessage::ActionRequest(_)
-            | ClusterMessage::ActionResult(_)
-            | ClusterMessage::StatusPatch(_)
-            | ClusterMessage::CancelRecurring { .. } => {}
+            ClusterMessage::ActionRequest(req) => {
+                self.on_action_request(from, incarnation, req).await;
+            }
+            ClusterMessage::ActionResult(result) => self.deliver_result(result).await,
+            ClusterMessage::StatusPatch(patch) => self.record_status(patch).await,
+            ClusterMessage::CancelRecurring {
+                instance,
+                interval_ms,
+            } => self.executor.cancel(&instance, interval_ms),
         }
     }
 
@@ -638,13 +757,17 @@ impl Daemon {
         }
         let version = self.store.doc().version;
         if version != self.last_version {
-            if version.epoch != self.last_version.epoch {
+            let config_changed = (version.admin_epoch, version.epoch)
+                != (self.last_version.admin_epoch, self.last_version.epoch)
+                || self.store.doc().config != self.applied_config_text();
+            if config_changed {
                 log(&format!(
                     "configuration now at epoch {} (version {}.{}.{})",
                     version.epoch, version.admin_epoch, version.epoch, version.num_updates
                 ));
             }
             self.last_version = version;
+            self.feed_document(config_changed);
         }
     }
 
@@ -816,8 +939,29 @@ impl Daemon {
             self.config_load(text, file_name, based_on, reply).await;
             return;
         }
+        if let Request::Dispatch {
+            action: mut request,
+        } = request
+        {
+            request.id = self.next_dispatch;
+            self.next_dispatch += 1;
+            if self.node_id(&request.node).is_none() {
+                let _ = reply.send(Response::Error {
+                    message: format!("no node `{}` in the configuration", request.node),
+                });
+                return;
+            }
+            self.dispatch_waiters.insert(request.id, reply);
+            self.execute(request).await;
+            return;
+        }
         let response = self.answer_now(request, uid).await;
         let _ = reply.send(response);
+    }
+
+    /// The config text the executor and controller were last given.
+    fn applied_config_text(&self) -> String {
+        self.applied_text.clone()
     }
 
     async fn config_load(
@@ -864,8 +1008,8 @@ impl Daemon {
                 text: self.store.doc().config.clone(),
                 version: self.store.doc().version,
             },
-            Request::ConfigLoad { .. } => Response::Error {
-                message: "internal: config load is answered asynchronously".into(),
+            Request::ConfigLoad { .. } | Request::Dispatch { .. } => Response::Error {
+                message: "internal: this request is answered asynchronously".into(),
             },
             Request::Unblock => {
                 let by = api::user_name(uid);

@@ -183,9 +183,15 @@ impl Cluster {
     }
 
     pub fn start(&mut self, i: u8) {
+        self.start_with_env(i, &[]);
+    }
+
+    /// Starts node `i` with extra environment variables.
+    pub fn start_with_env(&mut self, i: u8, env: &[(&str, &Path)]) {
         let log = File::create(self.dir.join(format!("node{i}.log"))).unwrap();
         let child = Command::new("ip")
             .args(["netns", "exec", &self.ns(&format!("n{i}"))])
+            .envs(env.iter().map(|(k, v)| (*k, *v)))
             .arg(Path::new(env!("CARGO_BIN_EXE_pacelined")))
             .arg("--config")
             .arg(self.dir.join(format!("node{i}.toml")))
