@@ -100,7 +100,25 @@ fn load(file: &Path, output: OutputFormat, socket: &Path) -> anyhow::Result<Exit
         return Ok(ExitCode::from(EXIT_USAGE));
     }
     let (_, based_on) = show(socket)?;
-    match submit(socket, text, &file.display().to_string(), based_on)? {
+    let mut outcome = submit(socket, text.clone(), &file.display().to_string(), based_on)?;
+    // A view change during the change leaves its outcome open: look, and
+    // submit again only if it was not applied and nothing else was.
+    for _ in 0..3 {
+        match &outcome {
+            Err(m) if m.contains("view changed") => {}
+            _ => break,
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        let (current, version) = show(socket)?;
+        if current == text && version.epoch > based_on.epoch {
+            outcome = Ok(version);
+        } else if version == based_on || version.epoch == based_on.epoch {
+            outcome = submit(socket, text.clone(), &file.display().to_string(), version)?;
+        } else {
+            break;
+        }
+    }
+    match outcome {
         Ok(version) => {
             match output {
                 OutputFormat::Json => println!(

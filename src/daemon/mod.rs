@@ -6,6 +6,7 @@
 pub mod cluster;
 mod driver;
 pub mod executor_service;
+mod report;
 pub mod settings;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
@@ -917,9 +918,13 @@ impl Daemon {
             membership: self.status_view(),
             dc: self.store.dc().map(|d| self.settings.node_name(d)),
             config_version: self.store.doc().version,
-            resources: Vec::new(),
-            failed_actions: Vec::new(),
-            fencing_history: Vec::new(),
+            resources: self
+                .parsed_config
+                .as_deref()
+                .map(|c| report::resources(c, &self.store.doc().status))
+                .unwrap_or_default(),
+            failed_actions: report::failed_actions(&self.store.doc().status),
+            fencing_history: report::fencing_history(&self.fence_history_path(), 20),
             channel: self.channel.counters().clone(),
         }
     }
