@@ -212,3 +212,72 @@ fn a_dummy_action_dispatched_to_the_peer_runs_there() {
     assert!(!state(2).exists());
     assert!(log_of(&c, 1).contains("result dummy start"));
 }
+
+#[test]
+fn crm_like_edits_reach_both_nodes_and_a_lifetime_expires() {
+    if !can_run() {
+        return;
+    }
+    let c = formed_cluster();
+    let (before, _) = config(&c, 1);
+    let with_dummy = c.dir.join("dummy.toml");
+    std::fs::write(
+        &with_dummy,
+        format!("{before}\n[[primitive]]\nid = \"dummy\"\nagent = \"ocf:heartbeat:Dummy\"\n"),
+    )
+    .unwrap();
+    let ok = |args: &[&str], via: u8| {
+        let out = paceline(args, &c.socket(via));
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    ok(&["configure", "load", with_dummy.to_str().unwrap()], 1);
+    ok(&["resource", "move", "dummy", "node2"], 2);
+    ok(
+        &["resource", "ban", "dummy", "node1", "--lifetime", "2s"],
+        1,
+    );
+    ok(&["node", "standby", "node1"], 2);
+    let json = ok(
+        &[
+            "property",
+            "set",
+            "no-quorum-policy",
+            "ignore",
+            "--output",
+            "json",
+        ],
+        1,
+    );
+    assert!(json.contains("\"applied\""), "{json}");
+    until(&c, &[1, 2], "every edit on both nodes", |i| {
+        let (text, _) = config(&c, i);
+        text.contains("id = \"cli-prefer-dummy\"")
+            && text.contains("standby = true")
+            && text.contains("no-quorum-policy = \"ignore\"")
+    });
+    // An edit that would break the configuration is refused before sending.
+    let out = paceline(&["node", "standby", "node9"], &c.socket(1));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("node9"));
+    // The DC removes the ban when its lifetime is over.
+    until(&c, &[1, 2], "the ban's lifetime to end", |i| {
+        let (text, _) = config(&c, i);
+        !text.contains("cli-ban-dummy-on-node1") && text.contains("cli-prefer-dummy")
+    });
+    ok(&["resource", "clear", "dummy"], 1);
+    ok(&["node", "online", "node1"], 1);
+    until(&c, &[1, 2], "clear and online on both", |i| {
+        let (text, _) = config(&c, i);
+        !text.contains("cli-prefer") && !text.contains("standby")
+    });
+    let cleanup = ok(&["resource", "cleanup", "dummy"], 2);
+    assert!(cleanup.contains("being forgotten"), "{cleanup}");
+    let status = ok(&["status"], 2);
+    assert!(status.contains("Current DC: node1"), "{status}");
+    assert!(status.contains("dummy"), "{status}");
+}

@@ -31,6 +31,11 @@ pub enum Request {
     Dispatch {
         action: ActionRequest,
     },
+    /// Forget the failures of a resource (a status patch through the DC).
+    Cleanup {
+        resource: String,
+        node: Option<String>,
+    },
     /// Replace the configuration, if it is still at `based_on` (the version
     /// the client read): a concurrent change is refused, not overwritten.
     ConfigLoad {
@@ -50,6 +55,7 @@ pub enum Response {
     Config { text: String, version: Version },
     ConfigApplied { version: Version },
     ActionDone(Box<ActionResult>),
+    Accepted { what: String },
     Error { message: String },
 }
 

@@ -138,3 +138,49 @@ fn load(file: &Path, output: OutputFormat, socket: &Path) -> anyhow::Result<Exit
         }
     }
 }
+
+/// Reads the cluster's configuration, applies `edit`, validates the result
+/// and submits it based on the version read; a concurrent change makes it
+/// read and edit again (a few times). Returns the new version.
+pub fn edit_cluster(
+    socket: &Path,
+    what: &str,
+    edit: impl Fn(&str) -> Result<String, crate::cli::edit::EditError>,
+) -> anyhow::Result<Version> {
+    let mut last_error = String::new();
+    for _ in 0..4 {
+        let (text, based_on) = show(socket)?;
+        let edited = edit(&text)?;
+        if edited == text {
+            return Ok(based_on);
+        }
+        if let Err(e) = crate::daemon::validate_config_text(&edited, what) {
+            return Err(anyhow::Error::new(e).context(format!(
+                "{what} would make the configuration invalid; nothing was changed"
+            )));
+        }
+        match submit(socket, edited, what, based_on)? {
+            Ok(version) => return Ok(version),
+            Err(m) if m.contains("changed since") || m.contains("view changed") => {
+                last_error = m;
+                std::thread::sleep(std::time::Duration::from_millis(300));
+            }
+            Err(m) => anyhow::bail!("{what}: {m}"),
+        }
+    }
+    anyhow::bail!("{what}: the configuration kept changing underneath: {last_error}")
+}
+
+/// Prints the outcome of an edit in the chosen format.
+pub fn print_applied(what: &str, version: Version, output: OutputFormat) -> anyhow::Result<()> {
+    match output {
+        OutputFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(
+                &serde_json::json!({ "applied": what, "version": version })
+            )?
+        ),
+        OutputFormat::Text => println!("{what}: applied (configuration epoch {})", version.epoch),
+    }
+    Ok(())
+}

@@ -177,6 +177,8 @@ enum ReplyTo {
     },
     /// A member forwarded its client's request to this DC.
     Member { node: NodeId, request: u64 },
+    /// The DC's own change (expiring constraints): the outcome is logged.
+    Log(String),
 }
 
 /// How long a clean shutdown waits for this node's resources to be stopped.
@@ -642,6 +644,9 @@ impl Daemon {
         if self.ticks % 10 == 0 {
             self.poll_attributes().await;
         }
+        if self.ticks % 20 == 0 {
+            self.expire_constraints().await;
+        }
         let expired: Vec<u64> = self
             .replies
             .iter()
@@ -720,6 +725,27 @@ impl Daemon {
         }
     }
 
+    /// The DC removes move/ban constraints whose `--lifetime` is over.
+    async fn expire_constraints(&mut self) {
+        if !self.store.is_dc() || self.replies.values().any(|r| matches!(r, ReplyTo::Log(_))) {
+            return;
+        }
+        let doc = self.store.doc();
+        let expired = crate::cli::edit::expired_constraints(&doc.config, driver::wall_now());
+        if expired.is_empty() {
+            return;
+        }
+        let (version, text) = (doc.version, doc.config.clone());
+        let Ok(edited) = crate::cli::edit::remove_constraints(&text, &expired) else {
+            return;
+        };
+        let what = format!("lifetime over: removing {}", expired.join(", "));
+        log(&what);
+        let id = self.new_request(ReplyTo::Log(what));
+        let effects = self.store.request_config(id, version, edited);
+        self.apply_store(effects).await;
+    }
+
     fn new_request(&mut self, to: ReplyTo) -> u64 {
         let id = self.next_request;
         self.next_request += 1;
@@ -739,6 +765,10 @@ impl Daemon {
                 let reply = ClusterMessage::ConfigReply { request, result };
                 self.send_cluster(node, &reply).await;
             }
+            Some(ReplyTo::Log(what)) => match result {
+                Ok(v) => log(&format!("{what}: applied at epoch {}", v.epoch)),
+                Err(e) => log(&format!("{what}: not applied ({e}); retried later")),
+            },
             None => {}
         }
     }
@@ -1013,6 +1043,15 @@ impl Daemon {
                 text: self.store.doc().config.clone(),
                 version: self.store.doc().version,
             },
+            Request::Cleanup { resource, node } => {
+                let what = format!(
+                    "failures of {resource} on {} are being forgotten",
+                    node.as_deref().unwrap_or("every node")
+                );
+                self.record_status(StatusPatch::Cleanup { resource, node })
+                    .await;
+                Response::Accepted { what }
+            }
             Request::ConfigLoad { .. } | Request::Dispatch { .. } => Response::Error {
                 message: "internal: this request is answered asynchronously".into(),
             },
