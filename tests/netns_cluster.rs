@@ -66,13 +66,39 @@ fn rsctmp(c: &Cluster, i: u8) -> std::path::PathBuf {
     c.dir.join(format!("rsctmp{i}"))
 }
 
+/// An OCF root with resource-agents' heartbeat agents and a test agent
+/// whose start sets a node attribute through `crm_attribute` (the shim).
+fn ocf_root(c: &Cluster) -> std::path::PathBuf {
+    let root = c.dir.join("ocf");
+    if root.exists() {
+        return root;
+    }
+    std::fs::create_dir_all(root.join("resource.d/test")).unwrap();
+    std::os::unix::fs::symlink("/usr/lib/ocf/lib", root.join("lib")).unwrap();
+    std::os::unix::fs::symlink(
+        "/usr/lib/ocf/resource.d/heartbeat",
+        root.join("resource.d/heartbeat"),
+    )
+    .unwrap();
+    let agent = root.join("resource.d/test/attr");
+    std::fs::write(
+        &agent,
+        "#!/bin/sh\ncase \"$1\" in\n  start) crm_attribute -l reboot -n test-score -v 42 ;;\n  meta-data) echo '<resource-agent name=\"attr\"><parameters/><actions><action name=\"start\"/><action name=\"stop\"/><action name=\"monitor\"/><action name=\"meta-data\"/></actions></resource-agent>' ;;\nesac\nexit 0\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&agent, std::fs::Permissions::from_mode(0o755)).unwrap();
+    root
+}
+
 fn formed_cluster() -> Cluster {
     let mut c = Cluster::new(2, ("200ms", "1s"));
     c.append_config(BASE);
+    let root = ocf_root(&c);
     for i in [1, 2] {
         let dir = rsctmp(&c, i);
         std::fs::create_dir_all(&dir).unwrap();
-        c.start_with_env(i, &[("HA_RSCTMP", &dir)]);
+        c.start_with_env(i, &[("HA_RSCTMP", &dir), ("OCF_ROOT", &root)]);
     }
     until(&c, &[1, 2], "two members, node1 DC", |i| {
         report(&c, i)
@@ -153,11 +179,22 @@ fn two_nodes_share_one_configuration_and_apply_a_good_file_but_not_a_broken_one(
 }
 
 fn dispatch(c: &Cluster, via: u8, node: &str, operation: &str, interval_ms: u64) -> ActionResult {
+    dispatch_to(c, via, node, "dummy", operation, interval_ms)
+}
+
+fn dispatch_to(
+    c: &Cluster,
+    via: u8,
+    node: &str,
+    resource: &str,
+    operation: &str,
+    interval_ms: u64,
+) -> ActionResult {
     let action = ActionRequest {
         id: 0,
         node: node.into(),
-        resource: "dummy".into(),
-        instance: "dummy".into(),
+        resource: resource.into(),
+        instance: resource.into(),
         operation: operation.into(),
         interval_ms,
         timeout_ms: 20_000,
@@ -280,4 +317,44 @@ fn crm_like_edits_reach_both_nodes_and_a_lifetime_expires() {
     let status = ok(&["status"], 2);
     assert!(status.contains("Current DC: node1"), "{status}");
     assert!(status.contains("dummy"), "{status}");
+}
+
+#[test]
+fn an_attribute_set_by_an_agent_on_the_peer_reaches_the_replicated_status() {
+    if !can_run() {
+        return;
+    }
+    let c = formed_cluster();
+    let (before, _) = config(&c, 1);
+    let file = c.dir.join("attr.toml");
+    std::fs::write(
+        &file,
+        format!("{before}\n[[primitive]]\nid = \"scorer\"\nagent = \"ocf:test:attr\"\n"),
+    )
+    .unwrap();
+    let out = paceline(&["configure", "load", file.to_str().unwrap()], &c.socket(1));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    until(&c, &[1, 2], "the primitive on both", |i| {
+        config(&c, i).0.contains("ocf:test:attr")
+    });
+    let started = dispatch_to(&c, 1, "node2", "scorer", "start", 0);
+    assert_eq!(started.rc, 0, "{started:?}");
+    until(
+        &c,
+        &[1, 2],
+        "node2's attribute in the status on both",
+        |i| {
+            report(&c, i).is_some_and(|r| {
+                r.node_attributes
+                    .get("node2")
+                    .and_then(|a| a.get("test-score"))
+                    .map(String::as_str)
+                    == Some("42")
+            })
+        },
+    );
 }

@@ -142,6 +142,10 @@ pub struct StatusReport {
     pub resources: Vec<ResourceView>,
     #[serde(default)]
     pub failed_actions: Vec<FailedActionView>,
+    /// Transient node attributes (promotion scores, fail counts, shutdown).
+    #[serde(default)]
+    pub node_attributes:
+        std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,
     #[serde(default)]
     pub fencing_history: Vec<FenceView>,
     #[serde(default)]

@@ -124,6 +124,15 @@ fn render_resources(report: &StatusReport) -> String {
         };
         out.push_str(&format!("  * {:<16} ({})\t{}{on}\n", r.id, r.agent, r.role));
     }
+    if !report.node_attributes.is_empty() {
+        out.push_str("Node Attributes:\n");
+        for (node, attrs) in &report.node_attributes {
+            out.push_str(&format!("  * Node {node}:\n"));
+            for (k, v) in attrs {
+                out.push_str(&format!("    * {k:<30}: {v}\n"));
+            }
+        }
+    }
     if !report.failed_actions.is_empty() {
         out.push_str("Failed Resource Actions:\n");
         for f in &report.failed_actions {

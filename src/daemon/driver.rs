@@ -3,7 +3,7 @@
 //! actions to the local executor or over the channel to their node, fencing
 //! on a blocking thread, status records to the store, notices to the log.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use paceline_fencing::config::FencingSection;
@@ -215,8 +215,18 @@ impl Daemon {
         let Some(file) = self.executor.attribute_file().map(|p| p.to_path_buf()) else {
             return;
         };
-        let now = executor_service::read_node_attributes(&file, &self.own.name);
-        let patches = executor_service::attribute_changes(&self.own.name, &self.attributes, &now);
+        // Agents may set attributes of other nodes too (`crm_attribute -N`).
+        let now = crate::executor::shims::read_attributes(&file);
+        let empty = BTreeMap::new();
+        let mut patches = Vec::new();
+        let nodes: BTreeSet<&String> = now.keys().chain(self.attributes.keys()).collect();
+        for node in nodes {
+            patches.extend(executor_service::attribute_changes(
+                node,
+                self.attributes.get(node).unwrap_or(&empty),
+                now.get(node).unwrap_or(&empty),
+            ));
+        }
         if patches.is_empty() {
             return;
         }

@@ -361,13 +361,6 @@ pub fn attribute_changes(
     patches
 }
 
-/// This node's attributes as the shims left them.
-pub fn read_node_attributes(file: &Path, node: &str) -> BTreeMap<String, String> {
-    shims::read_attributes(file)
-        .remove(node)
-        .unwrap_or_default()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -161,8 +161,8 @@ struct Daemon {
     /// Operators' dispatched actions waiting for their result.
     dispatch_waiters: HashMap<u64, tokio::sync::oneshot::Sender<Response>>,
     next_dispatch: u64,
-    /// This node's attributes as last forwarded.
-    attributes: BTreeMap<String, String>,
+    /// The agents' node attributes (node -> name -> value) as last forwarded.
+    attributes: crate::executor::shims::Attributes,
     /// Status patches made while no DC was known.
     unsent_patches: Vec<StatusPatch>,
     ticks: u64,
@@ -954,6 +954,15 @@ impl Daemon {
                 .map(|c| report::resources(c, &self.store.doc().status))
                 .unwrap_or_default(),
             failed_actions: report::failed_actions(&self.store.doc().status),
+            node_attributes: self
+                .store
+                .doc()
+                .status
+                .nodes
+                .iter()
+                .filter(|(_, n)| !n.transient_attributes.is_empty())
+                .map(|(name, n)| (name.clone(), n.transient_attributes.clone()))
+                .collect(),
             fencing_history: report::fencing_history(&self.fence_history_path(), 20),
             channel: self.channel.counters().clone(),
         }
