@@ -405,6 +405,9 @@ mod tests {
         assert_eq!(s.nodes["node2"].in_ccm, Some(false));
     }
 
+    type Queue = Vec<(NodeId, NodeId, ClusterMessage)>;
+    type Take<'a> = dyn FnMut(NodeId, Vec<StoreEffect>, &mut Queue) + 'a;
+
     #[test]
     fn two_stores_replicate_a_config_change_through_their_messages() {
         let dir = std::env::temp_dir().join(format!("pl-store-{}", std::process::id()));
@@ -414,7 +417,7 @@ mod tests {
         let (mut a, _) = ClusterStore::open(&d1, 1, 2, true, "old").unwrap();
         // node 2 was started from another file: the DC's document wins.
         let (mut b, _) = ClusterStore::open(&d2, 2, 2, true, "edited").unwrap();
-        let mut queue: Vec<(NodeId, NodeId, ClusterMessage)> = Vec::new();
+        let mut queue: Queue = Vec::new();
         let mut replies = Vec::new();
         let mut logs = Vec::new();
         let mut take = |from: NodeId, effects: Vec<StoreEffect>, queue: &mut Vec<_>| {
@@ -426,23 +429,17 @@ mod tests {
                 }
             }
         };
-        let deliver = |a: &mut ClusterStore,
-                       b: &mut ClusterStore,
-                       take: &mut dyn FnMut(
-            NodeId,
-            Vec<StoreEffect>,
-            &mut Vec<(NodeId, NodeId, ClusterMessage)>,
-        ),
-                       queue: &mut Vec<(NodeId, NodeId, ClusterMessage)>| {
-            while let Some((from, to, m)) = queue.pop() {
-                let ClusterMessage::Store(m) = m else {
-                    panic!("not a store message")
-                };
-                let store = if to == 1 { &mut *a } else { &mut *b };
-                let effects = store.on_message(from, m);
-                take(to, effects, queue);
-            }
-        };
+        let deliver =
+            |a: &mut ClusterStore, b: &mut ClusterStore, take: &mut Take<'_>, queue: &mut Queue| {
+                while let Some((from, to, m)) = queue.pop() {
+                    let ClusterMessage::Store(m) = m else {
+                        panic!("not a store message")
+                    };
+                    let store = if to == 1 { &mut *a } else { &mut *b };
+                    let effects = store.on_message(from, m);
+                    take(to, effects, queue);
+                }
+            };
         take(1, a.on_view(5, &[1, 2], true), &mut queue);
         take(2, b.on_view(5, &[1, 2], true), &mut queue);
         deliver(&mut a, &mut b, &mut take, &mut queue);
@@ -452,7 +449,6 @@ mod tests {
         deliver(&mut a, &mut b, &mut take, &mut queue);
         // A second change based on the old version is a conflict.
         take(1, a.request_config(43, based_on, "lost".into()), &mut queue);
-        drop(take);
         assert_eq!(replies.len(), 2, "{replies:?}");
         assert_eq!(replies[0].0, 42);
         assert!(replies[0].1.is_ok());
