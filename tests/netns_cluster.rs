@@ -92,8 +92,12 @@ fn ocf_root(c: &Cluster) -> std::path::PathBuf {
 }
 
 fn formed_cluster() -> Cluster {
+    formed_cluster_with(BASE)
+}
+
+fn formed_cluster_with(base: &str) -> Cluster {
     let mut c = Cluster::new(2, ("200ms", "1s"));
-    c.append_config(BASE);
+    c.append_config(base);
     let root = ocf_root(&c);
     for i in [1, 2] {
         let dir = rsctmp(&c, i);
@@ -357,4 +361,41 @@ fn an_attribute_set_by_an_agent_on_the_peer_reaches_the_replicated_status() {
             })
         },
     );
+}
+
+#[test]
+fn the_daemon_fences_through_the_topology_with_a_real_fence_agent() {
+    if !can_run() || !Path::new("/usr/sbin/fence_dummy").exists() {
+        return;
+    }
+    let power = std::env::temp_dir().join(format!("plfence{}", std::process::id()));
+    std::fs::write(&power, "on").unwrap();
+    let base = format!(
+        "[quorum]\ntwo_node = true\n[fencing]\nenabled = true\naction = \"off\"\n[[fencing.device]]\nid = \"dummy\"\ntype = \"agent\"\nagent = \"fence_dummy\"\nparams = {{ type = \"file\", status_file = \"{}\" }}\n[[fencing.level]]\ntarget = \"node1\"\nindex = 1\ndevices = [\"dummy\"]\n[[fencing.level]]\ntarget = \"node2\"\nindex = 1\ndevices = [\"dummy\"]\n",
+        power.display()
+    );
+    let c = formed_cluster_with(&base);
+    let out = paceline(&["fence", "node2", "--via-daemon"], &c.socket(1));
+    let state = std::fs::read_to_string(&power).unwrap_or_default();
+    let _ = std::fs::remove_file(&power);
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        log_of(&c, 1)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("fenced node2"));
+    assert_eq!(state.trim(), "off", "the agent powered the target off");
+    let r = report(&c, 1).unwrap();
+    let last = r.fencing_history.last().expect("a fencing history record");
+    assert_eq!(
+        (
+            last.target.as_str(),
+            last.action.as_str(),
+            last.device.as_str(),
+            last.result.as_str()
+        ),
+        ("node2", "off", "dummy", "ok")
+    );
+    assert!(log_of(&c, 1).contains("fencing of node2 succeeded"));
 }

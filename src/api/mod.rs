@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::controller::{ActionRequest, ActionResult};
+use crate::controller::{ActionRequest, ActionResult, FenceOutcome};
 use crate::membership::{PeerState, QuorumStatus};
 use crate::store::Version;
 use crate::wire::{ChannelCounters, NodeId, WireCounters};
@@ -30,6 +30,12 @@ pub enum Request {
     /// and tests; the controller does not see these results.
     Dispatch {
         action: ActionRequest,
+    },
+    /// Fence a node through its topology from this daemon (its fencing
+    /// service, as the DC's controller does), waiting for the outcome.
+    Fence {
+        target: String,
+        action: String,
     },
     /// Forget the failures of a resource (a status patch through the DC).
     Cleanup {
@@ -56,6 +62,7 @@ pub enum Response {
     ConfigApplied { version: Version },
     ActionDone(Box<ActionResult>),
     Accepted { what: String },
+    Fenced(Box<FenceOutcome>),
     Error { message: String },
 }
 

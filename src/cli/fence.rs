@@ -36,6 +36,13 @@ pub struct FenceArgs {
     /// Skip the configured fencing delays (for an operator at the console).
     #[arg(long)]
     no_delay: bool,
+    /// Ask the local pacelined to fence (its fencing service runs the
+    /// topology with the cluster's configuration, keeps the history and
+    /// tells the controller), instead of fencing from this process.
+    #[arg(long, conflicts_with_all = ["no_delay", "history"])]
+    via_daemon: bool,
+    #[arg(long, default_value = crate::daemon::settings::DEFAULT_SOCKET)]
+    socket: PathBuf,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -435,7 +442,36 @@ pub fn fence_with_topology(
     Ok(outcome)
 }
 
+fn fence_via_daemon(args: &FenceArgs, node: &str) -> anyhow::Result<ExitCode> {
+    use crate::api::{Request, Response};
+    let action = match args.action {
+        Some(NodeAction::Off) => "off",
+        Some(NodeAction::On) => "on",
+        Some(NodeAction::Reboot) => "reboot",
+        None => "",
+    };
+    let request = Request::Fence {
+        target: node.to_string(),
+        action: action.to_string(),
+    };
+    match crate::api::call(&args.socket, &request)? {
+        Response::Fenced(o) if o.ok => {
+            println!("fenced {node}: {}", o.detail);
+            Ok(ExitCode::SUCCESS)
+        }
+        Response::Fenced(o) => {
+            eprintln!("error: fencing {node} failed: {}", o.detail);
+            Ok(ExitCode::from(1))
+        }
+        Response::Error { message } => bail!("pacelined refused: {message}"),
+        other => bail!("unexpected answer from pacelined: {other:?}"),
+    }
+}
+
 fn fence_node(args: FenceArgs, node: String) -> anyhow::Result<ExitCode> {
+    if args.via_daemon {
+        return fence_via_daemon(&args, &node);
+    }
     let section = load(&args.config)?;
     let action = match args.action {
         Some(NodeAction::Off) => FenceAction::Off,

@@ -247,7 +247,7 @@ impl Daemon {
     }
 
     /// Runs the target's topology on a blocking thread.
-    fn fence(&mut self, req: FenceRequest) {
+    pub(super) fn fence(&mut self, req: FenceRequest) {
         log(&format!("fencing {} ({})", req.target, req.action));
         let Some(section) = self.fencing.clone() else {
             let outcome = FenceOutcome {
@@ -262,6 +262,9 @@ impl Daemon {
         let action = match req.action.as_str() {
             "off" => FenceAction::Off,
             "on" => FenceAction::On,
+            "reboot" => FenceAction::Reboot,
+            // Not given: the configured `[fencing] action`.
+            _ if section.action == "off" => FenceAction::Off,
             _ => FenceAction::Reboot,
         };
         let job = crate::cli::fence::FenceJob {
@@ -305,6 +308,13 @@ impl Daemon {
             if outcome.ok { "succeeded" } else { "FAILED" },
             outcome.detail
         ));
+        for reply in self
+            .fence_waiters
+            .remove(&outcome.target)
+            .unwrap_or_default()
+        {
+            let _ = reply.send(Response::Fenced(Box::new(outcome.clone())));
+        }
         self.controller_input(Input::FenceOutcome(outcome));
     }
 

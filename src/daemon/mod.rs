@@ -158,6 +158,8 @@ struct Daemon {
     /// `[fencing]` of the cluster's configuration.
     fencing: Option<paceline_fencing::config::FencingSection>,
     fence_tx: mpsc::UnboundedSender<FenceOutcome>,
+    /// Operators' fence requests waiting for the outcome, by target.
+    fence_waiters: HashMap<String, Vec<tokio::sync::oneshot::Sender<Response>>>,
     /// Operators' dispatched actions waiting for their result.
     dispatch_waiters: HashMap<u64, tokio::sync::oneshot::Sender<Response>>,
     next_dispatch: u64,
@@ -275,6 +277,7 @@ async fn run(args: Args, settings: Settings, config_text: String) -> anyhow::Res
         fencing: None,
         fence_tx,
         dispatch_waiters: HashMap::new(),
+        fence_waiters: HashMap::new(),
         next_dispatch: driver::DISPATCH_ID_BASE,
         attributes: BTreeMap::new(),
         unsent_patches: Vec::new(),
@@ -999,6 +1002,27 @@ impl Daemon {
             self.execute(request).await;
             return;
         }
+        if let Request::Fence { target, action } = request {
+            if self.node_id(&target).is_none() {
+                let _ = reply.send(Response::Error {
+                    message: format!("no node `{target}` in the configuration"),
+                });
+                return;
+            }
+            log(&format!(
+                "fencing of {target} ({action}) requested by {}",
+                api::user_name(uid)
+            ));
+            let first = !self.fence_waiters.contains_key(&target);
+            self.fence_waiters
+                .entry(target.clone())
+                .or_default()
+                .push(reply);
+            if first {
+                self.fence(crate::controller::FenceRequest { target, action });
+            }
+            return;
+        }
         let response = self.answer_now(request, uid).await;
         let _ = reply.send(response);
     }
@@ -1061,9 +1085,11 @@ impl Daemon {
                     .await;
                 Response::Accepted { what }
             }
-            Request::ConfigLoad { .. } | Request::Dispatch { .. } => Response::Error {
-                message: "internal: this request is answered asynchronously".into(),
-            },
+            Request::ConfigLoad { .. } | Request::Dispatch { .. } | Request::Fence { .. } => {
+                Response::Error {
+                    message: "internal: this request is answered asynchronously".into(),
+                }
+            }
             Request::Unblock => {
                 let by = api::user_name(uid);
                 let at_unix_ms = SystemTime::now()
