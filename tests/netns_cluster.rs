@@ -399,3 +399,57 @@ fn the_daemon_fences_through_the_topology_with_a_real_fence_agent() {
     );
     assert!(log_of(&c, 1).contains("fencing of node2 succeeded"));
 }
+
+#[test]
+fn a_clean_shutdown_waits_until_the_node_runs_nothing_then_leaves() {
+    if !can_run() {
+        return;
+    }
+    let mut c = formed_cluster();
+    let (before, _) = config(&c, 1);
+    let file = c.dir.join("dummy.toml");
+    std::fs::write(
+        &file,
+        format!("{before}\n[[primitive]]\nid = \"dummy\"\nagent = \"ocf:heartbeat:Dummy\"\n"),
+    )
+    .unwrap();
+    let out = paceline(&["configure", "load", file.to_str().unwrap()], &c.socket(1));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    until(&c, &[2], "the primitive on node2", |i| {
+        config(&c, i).0.contains("ocf:heartbeat:Dummy")
+    });
+    assert_eq!(dispatch(&c, 1, "node2", "start", 0).rc, 0);
+    assert_eq!(dispatch(&c, 1, "node2", "monitor", 500).rc, 0);
+    // SIGTERM: node2 asks to be emptied and keeps running its monitor.
+    let pid = nix::unistd::Pid::from_raw(c.children[1].as_ref().unwrap().id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    until(&c, &[1], "node2's shutdown attribute on the DC", |i| {
+        report(&c, i).is_some_and(|r| {
+            r.node_attributes
+                .get("node2")
+                .is_some_and(|a| a.contains_key("shutdown"))
+        })
+    });
+    assert!(
+        !c.exited_within(2, Duration::from_millis(500)),
+        "left while running a monitor"
+    );
+    assert!(log_of(&c, 2).contains("waiting up to"));
+    // The DC stops the resource there (as its controller will): node2 leaves.
+    assert_eq!(dispatch(&c, 1, "node2", "stop", 0).rc, 0);
+    assert!(
+        c.exited_within(2, Duration::from_secs(10)),
+        "{}",
+        log_of(&c, 2)
+    );
+    let code = c.children[1].take().unwrap().wait().unwrap();
+    assert!(code.success());
+    assert!(log_of(&c, 2).contains("left the cluster cleanly"));
+    until(&c, &[1], "node2 left", |i| {
+        report(&c, i).is_some_and(|r| r.membership.members == ["node1"])
+    });
+}

@@ -423,6 +423,15 @@ async fn run(args: Args, settings: Settings, config_text: String) -> anyhow::Res
         daemon.drain().await;
     }
     daemon.executor.stop_all();
+    // Let the last messages (results, the shutdown attribute) be
+    // acknowledged before leaving, briefly.
+    let flush_until = Instant::now() + Duration::from_secs(2);
+    while daemon.channel_pending() && Instant::now() < flush_until {
+        tokio::select! {
+            _ = channel_ticker.tick() => daemon.on_channel_tick().await,
+            Some(packet) = packets.recv() => daemon.on_packet(&packet).await,
+        }
+    }
     let out = daemon.machine.leave();
     daemon.apply(out).await;
     if let Some(wd) = daemon.watchdog.take() {
@@ -747,6 +756,14 @@ impl Daemon {
         let id = self.new_request(ReplyTo::Log(what));
         let effects = self.store.request_config(id, version, edited);
         self.apply_store(effects).await;
+    }
+
+    /// Whether any member still has unacknowledged channel messages from us.
+    fn channel_pending(&self) -> bool {
+        let members = self.machine.status().view.members;
+        members
+            .iter()
+            .any(|&m| m != self.own.id && self.channel.unacked(m) > 0)
     }
 
     fn new_request(&mut self, to: ReplyTo) -> u64 {
