@@ -309,11 +309,11 @@ async fn run(args: Args, settings: Settings, config_text: String) -> anyhow::Res
         // arm its watchdog must not join as if it could self-fence.
         let armed = Watchdog::arm(&wd.device, wd.timeout)
             .with_context(|| format!("node `{}` self-fences by watchdog", daemon.own.name))?;
-        eprintln!(
-            "pacelined: watchdog {} armed with a {:?} timeout",
+        log(&format!(
+            "watchdog {} armed with a {:?} timeout",
             wd.device.display(),
             armed.timeout()
-        );
+        ));
         daemon.watchdog = Some(WatchdogState {
             feeder: Feeder::new(armed),
             device: wd.device.clone(),
@@ -321,19 +321,19 @@ async fn run(args: Args, settings: Settings, config_text: String) -> anyhow::Res
         });
     }
     if daemon.settings.fencing != settings::FencingMode::Enabled {
-        eprintln!(
-            "pacelined: WARNING: {}",
+        log(&format!(
+            "WARNING: {}",
             paceline_fencing::readiness::FENCING_DISABLED_WARNING
-        );
+        ));
     }
-    eprintln!(
-        "pacelined: node {} (id {}) of cluster {} up on {:?}, API at {}",
+    log(&format!(
+        "node {} (id {}) of cluster {} up on {:?}, API at {}",
         daemon.own.name,
         daemon.own.id,
         daemon.settings.cluster_name,
         daemon.own.links,
         socket_path.display()
-    );
+    ));
     daemon.feed_document(true);
     let (packets_tx, mut packets) = mpsc::channel::<Vec<u8>>(1024);
     for socket in sockets {
@@ -347,7 +347,7 @@ async fn run(args: Args, settings: Settings, config_text: String) -> anyhow::Res
                             return;
                         }
                     }
-                    Err(e) => eprintln!("pacelined: receive error: {e}"),
+                    Err(e) => log(&format!("receive error: {e}")),
                 }
             }
         });
@@ -438,12 +438,12 @@ async fn run(args: Args, settings: Settings, config_text: String) -> anyhow::Res
         // A clean leave: the peers know we are gone, so nobody will wait
         // for our watchdog; disarm it with the magic close.
         match wd.feeder.disarm() {
-            Ok(()) => eprintln!("pacelined: watchdog {} disarmed", wd.device.display()),
-            Err(e) => eprintln!("pacelined: {e}"),
+            Ok(()) => log(&format!("watchdog {} disarmed", wd.device.display())),
+            Err(e) => log(&e.to_string()),
         }
     }
     let _ = std::fs::remove_file(&socket_path);
-    eprintln!("pacelined: left the cluster cleanly");
+    log("left the cluster cleanly");
     Ok(())
 }
 
@@ -540,10 +540,10 @@ impl Daemon {
             }
             Err(DropReason::IncompatibleVersion { sender, version }) => {
                 if self.incompatible.insert(sender, version).is_none() {
-                    eprintln!(
-                        "pacelined: node {} speaks protocol version {version}, which this node cannot understand; it is refused",
+                    log(&format!(
+                        "node {} speaks protocol version {version}, which this node cannot understand; it is refused",
                         self.settings.node_name(sender)
-                    );
+                    ));
                 }
             }
             Err(_) => {}
@@ -880,14 +880,14 @@ impl Daemon {
         let was_starving = wd.feeder.starving_since().is_some();
         match wd.feeder.tick(health, now) {
             Ok(FeedOutcome::Fed) if was_starving => {
-                eprintln!("pacelined: quorum regained; feeding the watchdog again");
+                log("quorum regained; feeding the watchdog again");
             }
-            Ok(FeedOutcome::Starved) if !was_starving => eprintln!(
-                "pacelined: no quorum and no peer: no longer feeding the watchdog; this node resets within {:?}",
+            Ok(FeedOutcome::Starved) if !was_starving => log(&format!(
+                "no quorum and no peer: no longer feeding the watchdog; this node resets within {:?}",
                 wd.feeder.watchdog().timeout()
-            ),
+            )),
             Ok(_) => {}
-            Err(e) => eprintln!("pacelined: {e}"),
+            Err(e) => log(&e.to_string()),
         }
     }
 
@@ -1138,7 +1138,7 @@ impl Daemon {
             std::fs::rename(&tmp, dir.join("membership.json"))
         })();
         if let Err(e) = result {
-            eprintln!("pacelined: cannot write state to {}: {e}", dir.display());
+            log(&format!("cannot write state to {}: {e}", dir.display()));
         }
     }
 }
