@@ -453,3 +453,35 @@ fn a_clean_shutdown_waits_until_the_node_runs_nothing_then_leaves() {
         report(&c, i).is_some_and(|r| r.membership.members == ["node1"])
     });
 }
+
+#[test]
+fn a_configuration_of_many_fragments_reaches_both_nodes() {
+    if !can_run() {
+        return;
+    }
+    let c = formed_cluster();
+    let (before, v0) = config(&c, 1);
+    let mut big = before.clone();
+    for i in 0..400 {
+        big.push_str(&format!(
+            "\n# primitive {i} of many, to make the document span dozens of datagrams\n[[primitive]]\nid = \"dummy{i}\"\nagent = \"ocf:heartbeat:Dummy\"\nparams = {{ fake = \"{}\" }}\n",
+            "x".repeat(64)
+        ));
+    }
+    assert!(big.len() > 60_000, "{}", big.len());
+    let file = c.dir.join("big.toml");
+    std::fs::write(&file, &big).unwrap();
+    let out = paceline(&["configure", "load", file.to_str().unwrap()], &c.socket(2));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    until(&c, &[1, 2], "the big configuration on both", |i| {
+        let (text, v) = config(&c, i);
+        text == big && v.epoch == v0.epoch + 1
+    });
+    let r = report(&c, 2).unwrap();
+    assert!(r.channel.delivered_messages > 0);
+    assert_eq!(r.resources.len(), 400);
+}
