@@ -6,6 +6,7 @@
 pub mod cluster;
 mod driver;
 pub mod executor_service;
+mod notify;
 mod report;
 pub mod settings;
 
@@ -335,6 +336,10 @@ async fn run(args: Args, settings: Settings, config_text: String) -> anyhow::Res
         socket_path.display()
     ));
     daemon.feed_document(true);
+    notify::notify(&format!(
+        "READY=1\nSTATUS=node {} of cluster {}",
+        daemon.own.name, daemon.settings.cluster_name
+    ));
     let (packets_tx, mut packets) = mpsc::channel::<Vec<u8>>(1024);
     for socket in sockets {
         let tx = packets_tx.clone();
@@ -385,6 +390,7 @@ async fn run(args: Args, settings: Settings, config_text: String) -> anyhow::Res
     // Clean shutdown: ask the DC to move everything away (the `shutdown`
     // attribute, as Pacemaker), keep serving until this node runs nothing
     // or the bound passes, then leave. A second signal leaves at once.
+    notify::notify("STOPPING=1\nSTATUS=moving resources away, then leaving");
     let shutdown_attribute = StatusPatch::Attribute {
         node: daemon.own.name.clone(),
         name: "shutdown".into(),
