@@ -140,6 +140,16 @@ impl Daemon {
         incarnation: u64,
         req: ActionRequest,
     ) {
+        if req.node != self.own.name {
+            log(&format!(
+                "ignoring action {} {} meant for {}, sent here by {}",
+                req.instance,
+                req.operation,
+                req.node,
+                self.settings.node_name(from)
+            ));
+            return;
+        }
         if let Some(result) = self.executor.handle((from, incarnation), req) {
             self.send_result_to(from, result).await;
         }

@@ -534,6 +534,8 @@ impl Daemon {
                     ));
                 }
                 match d.message {
+                    // Only configured nodes get channel state here.
+                    Message::Channel(_) if !self.settings.nodes.iter().any(|n| n.id == from) => {}
                     Message::Channel(frame) => {
                         self.on_frame(from, incarnation, frame).await;
                     }
