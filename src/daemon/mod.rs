@@ -177,6 +177,8 @@ enum ReplyTo {
     Client {
         reply: tokio::sync::oneshot::Sender<Response>,
         deadline: Instant,
+        /// The DC the request was forwarded to (None: this node is the DC).
+        forwarded_to: Option<NodeId>,
     },
     /// A member forwarded its client's request to this DC.
     Member { node: NodeId, request: u64 },
@@ -604,6 +606,22 @@ impl Daemon {
         self.apply_store(effects).await;
         self.feed_view();
         self.flush_unsent().await;
+        // Requests forwarded to a DC that is gone get no answer from it.
+        let gone: Vec<u64> = self
+            .replies
+            .iter()
+            .filter(|(_, r)| {
+                matches!(r, ReplyTo::Client { forwarded_to: Some(dc), .. } if !status.view.members.contains(dc))
+            })
+            .map(|(&id, _)| id)
+            .collect();
+        for id in gone {
+            if let Some(ReplyTo::Client { reply, .. }) = self.replies.remove(&id) {
+                let _ = reply.send(Response::Error {
+                    message: "the view changed before the change was durable (the DC left); check `paceline configure show` and retry".into(),
+                });
+            }
+        }
     }
 
     fn now_ms(&self) -> u64 {
@@ -1070,15 +1088,19 @@ impl Daemon {
             });
             return;
         }
-        let to = ReplyTo::Client {
+        let mut to = ReplyTo::Client {
             reply,
             deadline: Instant::now() + CONFIG_REQUEST_TIMEOUT,
+            forwarded_to: None,
         };
         if self.store.is_dc() {
             let id = self.new_request(to);
             let effects = self.store.request_config(id, based_on, text);
             self.apply_store(effects).await;
         } else if let Some(dc) = self.store.dc().filter(|&d| d != self.own.id) {
+            if let ReplyTo::Client { forwarded_to, .. } = &mut to {
+                *forwarded_to = Some(dc);
+            }
             let id = self.new_request(to);
             let request = ClusterMessage::ConfigRequest {
                 request: id,

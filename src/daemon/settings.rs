@@ -401,7 +401,10 @@ id = "ignored"
         let s = Settings::parse(Path::new("c.toml"), text).unwrap();
         assert_eq!(s.token_timeout, Duration::from_secs(2));
         assert_eq!(s.heartbeat, Duration::from_millis(400));
-        let explicit = text.replace("[fencing]", "[membership]\nheartbeat = \"100ms\"\n[fencing]");
+        let explicit = text.replace(
+            "[fencing]",
+            "[membership]\nheartbeat = \"100ms\"\n[fencing]",
+        );
         let s = Settings::parse(Path::new("c.toml"), &explicit).unwrap();
         assert_eq!(s.heartbeat, Duration::from_millis(100));
     }
