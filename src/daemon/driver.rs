@@ -68,7 +68,6 @@ impl Daemon {
         let status = doc.status.clone();
         if config_changed || self.parsed_config.is_none() {
             self.applied_text = text.clone();
-            self.executor.set_config(&text);
             self.fencing = FencingSection::parse(&text).ok();
             let with_fencing = match crate::config::parse_document(&text, "cluster") {
                 Ok(d) if d.fencing.is_none() => format!("{text}\n[fencing]\nenabled = false\n"),
@@ -78,6 +77,8 @@ impl Daemon {
                 Ok(cfg) => self.parsed_config = Some(Box::new(cfg)),
                 Err(e) => log(&format!("the cluster configuration does not load: {e}")),
             }
+            self.executor
+                .set_config(&text, self.parsed_config.as_deref());
         }
         if let Some(config) = self.parsed_config.clone() {
             self.controller_input(Input::Document {

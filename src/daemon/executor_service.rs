@@ -44,6 +44,9 @@ pub struct ExecutorService {
     runner: Arc<OcfRunner>,
     limit: Arc<Semaphore>,
     primitives: Vec<PrimitiveConfig>,
+    /// Meta attributes agents of cloned primitives get (clone-max,
+    /// promoted-max, notify…), by primitive id.
+    clone_meta: BTreeMap<String, BTreeMap<String, String>>,
     results: mpsc::UnboundedSender<Finished>,
     cache: BTreeMap<(Origin, u64), ActionResult>,
     cache_order: VecDeque<(Origin, u64)>,
@@ -104,6 +107,7 @@ impl ExecutorService {
             runner: Arc::new(runner),
             limit: Arc::new(Semaphore::new(action_limit(""))),
             primitives: Vec::new(),
+            clone_meta: BTreeMap::new(),
             results,
             cache: BTreeMap::new(),
             cache_order: VecDeque::new(),
@@ -112,8 +116,10 @@ impl ExecutorService {
         }
     }
 
-    /// The primitives and the limit of the cluster's configuration text.
-    pub fn set_config(&mut self, text: &str) {
+    /// The primitives and the limit of the cluster's configuration text
+    /// (and, when it loads, the clones the primitives belong to).
+    pub fn set_config(&mut self, text: &str, model: Option<&crate::model::ClusterConfig>) {
+        self.clone_meta = model.map(clone_meta).unwrap_or_default();
         match toml::from_str::<ExecutorConfig>(text) {
             Ok(cfg) => self.primitives = cfg.primitive,
             Err(e) => super::log(&format!("executor cannot read the primitives: {e}")),
@@ -162,6 +168,13 @@ impl ExecutorService {
         };
         let mut action = prim.action(name).map_err(|e| e.to_string())?;
         action.resource = req.instance.clone();
+        if let Some(meta) = self.clone_meta.get(&req.resource) {
+            action.meta.extend(meta.clone());
+            // "db:1" is instance 1 of the clone of db.
+            if let Some((_, n)) = req.instance.rsplit_once(':') {
+                action.meta.insert("clone".into(), n.to_string());
+            }
+        }
         action.interval = Duration::from_millis(req.interval_ms);
         if req.timeout_ms > 0 {
             action.timeout = Duration::from_millis(req.timeout_ms);
@@ -308,6 +321,41 @@ impl ExecutorService {
     }
 }
 
+/// The meta attributes Pacemaker gives the agents of a clone's primitives
+/// (both the current and the legacy names of the promotion limits, which
+/// agents such as Stateful test).
+fn clone_meta(config: &crate::model::ClusterConfig) -> BTreeMap<String, BTreeMap<String, String>> {
+    use crate::model::{CloneChild, Resource};
+    let mut out = BTreeMap::new();
+    for r in &config.resources {
+        let Resource::Clone(c) = r else { continue };
+        let mut meta = BTreeMap::new();
+        let clone_max = c.clone_max.unwrap_or(config.nodes.len() as u32);
+        meta.insert("clone-max".to_string(), clone_max.to_string());
+        meta.insert("clone-node-max".into(), c.clone_node_max.to_string());
+        meta.insert("globally-unique".into(), c.globally_unique.to_string());
+        meta.insert("notify".into(), c.notify.to_string());
+        if c.promotable {
+            meta.insert("promotable".into(), "true".into());
+            for (now, legacy, v) in [
+                ("promoted-max", "master-max", c.promoted_max),
+                ("promoted-node-max", "master-node-max", c.promoted_node_max),
+            ] {
+                meta.insert(now.into(), v.to_string());
+                meta.insert(legacy.into(), v.to_string());
+            }
+        }
+        let members: Vec<&str> = match &c.child {
+            CloneChild::Primitive(p) => vec![p.id.as_str()],
+            CloneChild::Group(g) => g.members.iter().map(|m| m.id.as_str()).collect(),
+        };
+        for m in members {
+            out.insert(m.to_string(), meta.clone());
+        }
+    }
+    out
+}
+
 fn stop_monitor(state: MonitorState) {
     if let MonitorState::Running(monitor) = state {
         // Joining waits for a check in progress: not on the event loop.
@@ -389,6 +437,20 @@ mod tests {
     }
 
     #[test]
+    fn primitives_of_a_promotable_clone_get_its_meta_attributes() {
+        let config = crate::config::load_config_str(
+            "[cluster]\nname = \"c\"\n[fencing]\nenabled = false\n[[node]]\nname = \"n1\"\nid = 1\nlinks = [\"198.18.0.1\"]\n[[node]]\nname = \"n2\"\nid = 2\nlinks = [\"198.18.0.2\"]\n[[primitive]]\nid = \"s\"\nagent = \"ocf:pacemaker:Stateful\"\n[[clone]]\nid = \"s-clone\"\nresource = \"s\"\npromotable = true\n",
+            "t.toml",
+        )
+        .unwrap();
+        let meta = clone_meta(&config);
+        let s = &meta["s"];
+        assert_eq!(s["clone-max"], "2");
+        assert_eq!(s["promoted-max"], "1");
+        assert_eq!(s["master-max"], "1");
+    }
+
+    #[test]
     fn node_action_limit_comes_from_the_properties() {
         assert_eq!(action_limit("[properties]\nnode-action-limit = 3\n"), 3);
         assert_eq!(action_limit("[properties]\nnode-action-limit = \"5\"\n"), 5);
@@ -415,7 +477,10 @@ mod tests {
             std::fs::create_dir_all(&rsctmp).unwrap();
             let (tx, mut rx) = mpsc::unbounded_channel();
             let mut svc = ExecutorService::new("n1", &dir, &rsctmp, tx);
-            svc.set_config("[[primitive]]\nid = \"d\"\nagent = \"ocf:heartbeat:Dummy\"\n");
+            svc.set_config(
+                "[[primitive]]\nid = \"d\"\nagent = \"ocf:heartbeat:Dummy\"\n",
+                None,
+            );
             let origin = (1, 7);
             let req = |id, op: &str, interval_ms| ActionRequest {
                 id,
