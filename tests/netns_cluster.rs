@@ -75,11 +75,12 @@ fn ocf_root(c: &Cluster) -> std::path::PathBuf {
     }
     std::fs::create_dir_all(root.join("resource.d/test")).unwrap();
     std::os::unix::fs::symlink("/usr/lib/ocf/lib", root.join("lib")).unwrap();
-    std::os::unix::fs::symlink(
-        "/usr/lib/ocf/resource.d/heartbeat",
-        root.join("resource.d/heartbeat"),
-    )
-    .unwrap();
+    for provider in ["heartbeat", "pacemaker"] {
+        let real = Path::new("/usr/lib/ocf/resource.d").join(provider);
+        if real.exists() {
+            std::os::unix::fs::symlink(real, root.join("resource.d").join(provider)).unwrap();
+        }
+    }
     let agent = root.join("resource.d/test/attr");
     std::fs::write(
         &agent,
@@ -484,4 +485,65 @@ fn a_configuration_of_many_fragments_reaches_both_nodes() {
     let r = report(&c, 2).unwrap();
     assert!(r.channel.delivered_messages > 0);
     assert_eq!(r.resources.len(), 400);
+}
+
+#[test]
+fn a_promotable_stateful_instance_on_the_peer_is_promoted_and_scores_itself() {
+    if !can_run() || !Path::new("/usr/lib/ocf/resource.d/pacemaker/Stateful").exists() {
+        return;
+    }
+    let c = formed_cluster();
+    let (before, _) = config(&c, 1);
+    let file = c.dir.join("stateful.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "{before}\n[[primitive]]\nid = \"st\"\nagent = \"ocf:pacemaker:Stateful\"\n[[clone]]\nid = \"st-clone\"\nresource = \"st\"\npromotable = true\n"
+        ),
+    )
+    .unwrap();
+    let out = paceline(&["configure", "load", file.to_str().unwrap()], &c.socket(1));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    until(&c, &[1, 2], "the clone on both", |i| {
+        config(&c, i).0.contains("st-clone")
+    });
+    let run = |op: &str| {
+        let action = ActionRequest {
+            id: 0,
+            node: "node2".into(),
+            resource: "st".into(),
+            instance: "st:0".into(),
+            operation: op.into(),
+            interval_ms: 0,
+            timeout_ms: 20_000,
+        };
+        match api::call(&c.socket(1), &Request::Dispatch { action }).unwrap() {
+            Response::ActionDone(r) => *r,
+            other => panic!("{other:?}"),
+        }
+    };
+    let started = run("start");
+    assert_eq!(started.rc, 0, "{started:?}");
+    assert_eq!(run("monitor").rc, 0, "started unpromoted");
+    let promoted = run("promote");
+    assert_eq!(promoted.rc, 0, "{promoted:?}\n{}", log_of(&c, 2));
+    assert_eq!(run("monitor").rc, 8, "running promoted");
+    until(
+        &c,
+        &[1, 2],
+        "Stateful's promotion score in the status",
+        |i| {
+            report(&c, i).is_some_and(|r| {
+                r.node_attributes
+                    .get("node2")
+                    .is_some_and(|a| a.contains_key("master-st"))
+            })
+        },
+    );
+    assert_eq!(run("demote").rc, 0);
+    assert_eq!(run("stop").rc, 0);
 }
