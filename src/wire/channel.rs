@@ -133,6 +133,8 @@ struct Peer {
     unacked_bytes: usize,
     delivered_through: u64,
     partial: BTreeMap<u64, Partial>,
+    /// Bytes held in `partial`, bounded by `max_unacked_bytes`.
+    partial_bytes: usize,
     complete: BTreeMap<u64, Vec<u8>>,
 }
 
@@ -145,6 +147,7 @@ impl Default for Peer {
             unacked_bytes: 0,
             delivered_through: 0,
             partial: BTreeMap::new(),
+            partial_bytes: 0,
             complete: BTreeMap::new(),
         }
     }
@@ -158,7 +161,25 @@ impl Peer {
     fn reset_receive(&mut self) {
         self.delivered_through = 0;
         self.partial.clear();
+        self.partial_bytes = 0;
         self.complete.clear();
+    }
+
+    fn recount_partial(&mut self) {
+        self.partial_bytes = self
+            .partial
+            .values()
+            .flat_map(|p| p.fragments.values())
+            .map(Vec::len)
+            .sum();
+    }
+
+    /// Moves the complete messages that are next in order to `out`.
+    fn drain_in_order(&mut self, out: &mut Vec<Vec<u8>>) {
+        while let Some(payload) = self.complete.remove(&(self.delivered_through + 1)) {
+            self.delivered_through += 1;
+            out.push(payload);
+        }
     }
 
     fn abandon_sends(&mut self) -> u64 {
@@ -413,29 +434,33 @@ impl Channel {
         let p = self.peers.entry(from).or_default();
         let mut delivered = Vec::new();
         if first_unacked > p.delivered_through + 1 {
-            // The sender gave up on what lies before: skip the gap, but
-            // deliver what we already hold beyond it, in order.
+            // The sender gave up on what lies before: what is missing is
+            // lost, what arrived whole (and was acknowledged) is delivered,
+            // in order, and so is what follows without a gap.
             let skip_to = first_unacked - 1;
-            for (s, payload) in std::mem::take(&mut p.complete) {
-                if s > skip_to {
-                    p.complete.insert(s, payload);
-                }
-            }
+            let kept = p.complete.split_off(&(skip_to + 1));
+            delivered.extend(std::mem::replace(&mut p.complete, kept).into_values());
             p.partial.retain(|&s, _| s > skip_to);
+            p.recount_partial();
             p.delivered_through = skip_to;
+            p.drain_in_order(&mut delivered);
         }
+        let outcome = |this: &mut ChannelCounters, delivered: Vec<Vec<u8>>, ack: Option<Frame>| {
+            this.delivered_messages += delivered.len() as u64;
+            Received {
+                delivered,
+                send: ack.map(|a| vec![(from, a)]).unwrap_or_default(),
+            }
+        };
         if seq <= p.delivered_through || p.complete.contains_key(&seq) {
             // Our ack was lost: say it again.
             self.counters.duplicate_fragments += 1;
             let ack = p.ack();
-            return Received {
-                delivered,
-                send: vec![(from, ack)],
-            };
+            return outcome(&mut self.counters, delivered, Some(ack));
         }
         if seq > p.delivered_through + limits.window {
             self.counters.refused_frames += 1;
-            return Received::default();
+            return outcome(&mut self.counters, delivered, None);
         }
         let partial = p.partial.entry(seq).or_default();
         if partial.count == 0 {
@@ -443,31 +468,29 @@ impl Channel {
         }
         if partial.count != count {
             self.counters.refused_frames += 1;
-            return Received::default();
+            return outcome(&mut self.counters, delivered, None);
         }
-        if partial.fragments.insert(index, bytes).is_some() {
+        if partial.fragments.contains_key(&index) {
             self.counters.duplicate_fragments += 1;
+        } else if p.partial_bytes + bytes.len() > limits.max_unacked_bytes {
+            // A sender flooding partial messages does not get more memory.
+            self.counters.refused_frames += 1;
+            return outcome(&mut self.counters, delivered, None);
+        } else {
+            p.partial_bytes += bytes.len();
+            partial.fragments.insert(index, bytes);
         }
         if partial.fragments.len() as u32 == count {
             if let Some(done) = p.partial.remove(&seq) {
                 let payload: Vec<u8> = done.fragments.into_values().flatten().collect();
+                p.partial_bytes -= payload.len();
                 p.complete.insert(seq, payload);
             }
-            while let Some(payload) = p.complete.remove(&(p.delivered_through + 1)) {
-                p.delivered_through += 1;
-                delivered.push(payload);
-            }
-            self.counters.delivered_messages += delivered.len() as u64;
+            p.drain_in_order(&mut delivered);
             let ack = p.ack();
-            return Received {
-                delivered,
-                send: vec![(from, ack)],
-            };
+            return outcome(&mut self.counters, delivered, Some(ack));
         }
-        Received {
-            delivered,
-            send: Vec::new(),
-        }
+        outcome(&mut self.counters, delivered, None)
     }
 }
 
@@ -713,6 +736,75 @@ mod tests {
             assert_eq!(r, Received::default(), "{index} {count} {seq}");
         }
         assert_eq!(b.counters().refused_frames, 5);
+    }
+
+    #[test]
+    fn messages_received_beyond_an_abandoned_gap_are_still_delivered() {
+        let mut a = Channel::new(INC_A, ChannelLimits::default());
+        let mut b = Channel::new(INC_B, ChannelLimits::default());
+        a.observe(2, INC_B);
+        let _lost = a.send(0, 2, vec![1]).unwrap();
+        let mut got = Vec::new();
+        for payload in [vec![2], vec![3]] {
+            for (_, f) in a.send(0, 2, payload).unwrap() {
+                let r = b.receive(0, 1, INC_A, f);
+                got.extend(r.delivered);
+                for (_, ack) in r.send {
+                    a.receive(0, 2, INC_B, ack);
+                }
+            }
+        }
+        assert!(got.is_empty(), "held back behind the gap");
+        assert_eq!(a.unacked(2), 1, "2 and 3 selectively acknowledged");
+        a.abandon(2);
+        for (_, f) in a.send(0, 2, vec![4]).unwrap() {
+            got.extend(b.receive(0, 1, INC_A, f).delivered);
+        }
+        assert_eq!(got, vec![vec![2], vec![3], vec![4]]);
+    }
+
+    #[test]
+    fn random_frames_never_panic_and_stay_within_the_bounds() {
+        let limits = ChannelLimits {
+            max_unacked_bytes: 200_000,
+            ..ChannelLimits::default()
+        };
+        let mut b = Channel::new(INC_B, limits);
+        let mut rng = SimRng::new(99);
+        for _ in 0..20_000 {
+            let frame = if rng.chance(0.1) {
+                Frame::Ack {
+                    to_incarnation: if rng.chance(0.5) {
+                        INC_B
+                    } else {
+                        rng.next_u64()
+                    },
+                    through: rng.between(0, 100),
+                    also: (0..rng.between(0, 5)).map(|_| rng.next_u64()).collect(),
+                }
+            } else {
+                let seq = rng.between(0, 80);
+                Frame::Data {
+                    to_incarnation: [0, INC_B, 7][rng.between(0, 2) as usize],
+                    seq,
+                    first_unacked: rng.between(0, seq + 1),
+                    index: rng.between(0, 4000) as u32,
+                    count: rng.between(0, 4000) as u32,
+                    bytes: vec![0; rng.between(0, FRAGMENT_BYTES as u64 + 10) as usize],
+                }
+            };
+            let _ = b.receive(0, 1, INC_A, frame);
+            let p = &b.peers[&1];
+            assert!(p.partial_bytes <= limits.max_unacked_bytes);
+            assert!(p.partial.len() as u64 <= limits.window);
+            let held: usize = p
+                .partial
+                .values()
+                .flat_map(|x| x.fragments.values())
+                .map(Vec::len)
+                .sum();
+            assert_eq!(held, p.partial_bytes);
+        }
     }
 
     #[test]
