@@ -470,15 +470,22 @@ impl Channel {
             self.counters.refused_frames += 1;
             return outcome(&mut self.counters, delivered, None);
         }
-        if partial.fragments.contains_key(&index) {
-            self.counters.duplicate_fragments += 1;
-        } else if p.partial_bytes + bytes.len() > limits.max_unacked_bytes {
-            // A sender flooding partial messages does not get more memory.
-            self.counters.refused_frames += 1;
-            return outcome(&mut self.counters, delivered, None);
-        } else {
-            p.partial_bytes += bytes.len();
-            partial.fragments.insert(index, bytes);
+        let already = p.partial_bytes;
+        match partial.fragments.entry(index) {
+            std::collections::btree_map::Entry::Occupied(_) => {
+                self.counters.duplicate_fragments += 1;
+            }
+            std::collections::btree_map::Entry::Vacant(_)
+                if already + bytes.len() > limits.max_unacked_bytes =>
+            {
+                // A sender flooding partial messages does not get more memory.
+                self.counters.refused_frames += 1;
+                return outcome(&mut self.counters, delivered, None);
+            }
+            std::collections::btree_map::Entry::Vacant(slot) => {
+                p.partial_bytes += bytes.len();
+                slot.insert(bytes);
+            }
         }
         if partial.fragments.len() as u32 == count {
             if let Some(done) = p.partial.remove(&seq) {
