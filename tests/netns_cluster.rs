@@ -181,6 +181,20 @@ fn two_nodes_share_one_configuration_and_apply_a_good_file_but_not_a_broken_one(
         other => panic!("stale change accepted: {other:?}"),
     }
     assert_eq!(config(&c, 1).0, good_text);
+
+    // Membership settings are applied, but only take effect on restart: said so.
+    let slower = c.dir.join("slower.toml");
+    std::fs::write(&slower, good_text.replace("\"200ms\"", "\"300ms\"")).unwrap();
+    let out = paceline(
+        &["configure", "load", slower.to_str().unwrap()],
+        &c.socket(1),
+    );
+    assert!(out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("restart the nodes"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn dispatch(c: &Cluster, via: u8, node: &str, operation: &str, interval_ms: u64) -> ActionResult {

@@ -99,7 +99,7 @@ fn load(file: &Path, output: OutputFormat, socket: &Path) -> anyhow::Result<Exit
         );
         return Ok(ExitCode::from(EXIT_USAGE));
     }
-    let (_, based_on) = show(socket)?;
+    let (old_text, based_on) = show(socket)?;
     let mut outcome = submit(socket, text.clone(), &file.display().to_string(), based_on)?;
     // A view change during the change leaves its outcome open: look, and
     // submit again only if it was not applied and nothing else was.
@@ -118,8 +118,12 @@ fn load(file: &Path, output: OutputFormat, socket: &Path) -> anyhow::Result<Exit
             break;
         }
     }
+    let restart_note = membership_changed(&old_text, &text);
     match outcome {
         Ok(version) => {
+            if let Some(note) = &restart_note {
+                eprintln!("paceline: note: {note}");
+            }
             match output {
                 OutputFormat::Json => println!(
                     "{}",
@@ -183,4 +187,23 @@ pub fn print_applied(what: &str, version: Version, output: OutputFormat) -> anyh
         OutputFormat::Text => println!("{what}: applied (configuration epoch {})", version.epoch),
     }
     Ok(())
+}
+
+/// The sections pacelined reads from its own file at start (`[cluster]`,
+/// `[membership]`, `[quorum]`, `[[node]]`) take effect only on restart.
+fn membership_changed(old: &str, new: &str) -> Option<String> {
+    use crate::daemon::settings::Settings;
+    let path = Path::new("cluster.toml");
+    let (a, b) = (
+        Settings::parse(path, old).ok()?,
+        Settings::parse(path, new).ok()?,
+    );
+    let same = a.cluster_name == b.cluster_name
+        && a.heartbeat == b.heartbeat
+        && a.token_timeout == b.token_timeout
+        && a.quorum == b.quorum
+        && a.nodes == b.nodes;
+    (!same).then(|| {
+        "the [cluster]/[membership]/[quorum]/[[node]] settings changed: pacelined reads them from its config file at start; install the file on every node and restart the nodes one at a time".to_string()
+    })
 }
