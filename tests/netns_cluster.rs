@@ -33,6 +33,14 @@ fn report(c: &Cluster, i: u8) -> Option<StatusReport> {
     }
 }
 
+/// The node's configuration, or None while its daemon does not answer.
+fn try_config(c: &Cluster, i: u8) -> Option<(String, Version)> {
+    match api::call(&c.socket(i), &Request::ConfigShow) {
+        Ok(Response::Config { text, version }) => Some((text, version)),
+        _ => None,
+    }
+}
+
 fn config(c: &Cluster, i: u8) -> (String, Version) {
     match api::call(&c.socket(i), &Request::ConfigShow).unwrap() {
         Response::Config { text, version } => (text, version),
@@ -560,4 +568,66 @@ fn a_promotable_stateful_instance_on_the_peer_is_promoted_and_scores_itself() {
     );
     assert_eq!(run("demote").rc, 0);
     assert_eq!(run("stop").rc, 0);
+}
+
+#[test]
+fn a_restarted_node_catches_up_with_a_change_made_while_it_was_down() {
+    if !can_run() {
+        return;
+    }
+    let mut c = formed_cluster();
+    let (before, v0) = config(&c, 1);
+    // node2 crashes; the survivor (two_node) changes the configuration alone.
+    c.kill(2);
+    until(&c, &[1], "node1 alone and quorate", |i| {
+        report(&c, i)
+            .is_some_and(|r| r.membership.members == ["node1"] && r.membership.quorum.quorate)
+    });
+    let newer = c.dir.join("newer.toml");
+    let newer_text = format!("{before}\n# changed while node2 was down\n");
+    std::fs::write(&newer, &newer_text).unwrap();
+    let out = paceline(
+        &["configure", "load", newer.to_str().unwrap()],
+        &c.socket(1),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // node2 comes back with its older document on disk: the newer one wins.
+    let dir = rsctmp(&c, 2);
+    let root = c.dir.join("ocf");
+    c.start_with_env(2, &[("HA_RSCTMP", &dir), ("OCF_ROOT", &root)]);
+    until(&c, &[1, 2], "the newer document on both", |i| {
+        try_config(&c, i).is_some_and(|(text, v)| text == newer_text && v.epoch == v0.epoch + 1)
+    });
+
+    // The same the other way round: the DC restarts older than its peer,
+    // and adopts the peer's newer document.
+    until(&c, &[1, 2], "both members again", |i| {
+        report(&c, i).is_some_and(|r| r.membership.members.len() == 2)
+    });
+    c.kill(1);
+    until(&c, &[2], "node2 alone and quorate", |i| {
+        report(&c, i)
+            .is_some_and(|r| r.membership.members == ["node2"] && r.membership.quorum.quorate)
+    });
+    let newest_text = format!("{newer_text}# changed while node1 was down\n");
+    std::fs::write(&newer, &newest_text).unwrap();
+    let out = paceline(
+        &["configure", "load", newer.to_str().unwrap()],
+        &c.socket(2),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dir = rsctmp(&c, 1);
+    c.start_with_env(1, &[("HA_RSCTMP", &dir), ("OCF_ROOT", &root)]);
+    until(&c, &[1, 2], "the newest document on both, node1 DC", |i| {
+        try_config(&c, i).is_some_and(|(text, v)| text == newest_text && v.epoch == v0.epoch + 2)
+            && report(&c, i).is_some_and(|r| r.dc.as_deref() == Some("node1"))
+    });
 }

@@ -106,6 +106,26 @@ impl ClusterStore {
         // different files, or the store's known gap); the store keeps its
         // own then. The DC's must win, or members would run another config
         // at the same version forever.
+        // A member's Offer can reach the DC before the DC installed the
+        // view, and be dropped; the DC then replicates its own (older)
+        // document, which the member refuses. Offering again on an older
+        // Replicate makes the newer document win all the same.
+        let offer_again = match &message {
+            StoreMessage::Replicate { view, doc }
+                if *view == self.view
+                    && self.dc() == Some(from)
+                    && doc.version < self.node.doc.version =>
+            {
+                Some(StoreEffect::Send {
+                    to: from,
+                    message: ClusterMessage::Store(StoreMessage::Offer {
+                        view: *view,
+                        doc: self.node.doc.clone(),
+                    }),
+                })
+            }
+            _ => None,
+        };
         let tie = match &message {
             StoreMessage::Replicate { view, doc }
                 if *view == self.view
@@ -133,6 +153,7 @@ impl ClusterStore {
             effects.extend(self.persist_current());
         }
         effects.extend(self.run(commands));
+        effects.extend(offer_again);
         effects
     }
 
@@ -365,6 +386,30 @@ mod tests {
             at,
             exec_ms: 3,
         }
+    }
+
+    #[test]
+    fn a_member_newer_than_the_dc_offers_again_when_the_dc_replicates_older() {
+        let dir = std::env::temp_dir().join(format!("pl-store-offer-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (mut member, _) = ClusterStore::open(&dir, 2, 2, true, "newer").unwrap();
+        member.node.doc.version.epoch = 3;
+        member.on_view(9, &[1, 2], true);
+        let older = ClusterDocument::new("older".into(), ClusterStatus::default());
+        let effects = member.on_message(
+            1,
+            StoreMessage::Replicate {
+                view: 9,
+                doc: older,
+            },
+        );
+        assert!(
+            effects.iter().any(|e| matches!(e,
+                StoreEffect::Send { to: 1, message: ClusterMessage::Store(StoreMessage::Offer { view: 9, doc }) }
+                    if doc.config == "newer")),
+            "{effects:?}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
