@@ -203,6 +203,14 @@ fn two_nodes_share_one_configuration_and_apply_a_good_file_but_not_a_broken_one(
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    until(&c, &[1, 2], "the restart warning in status", |i| {
+        report(&c, i).is_some_and(|r| {
+            r.membership
+                .warnings
+                .iter()
+                .any(|w| w.contains("differ from what this daemon runs"))
+        })
+    });
 }
 
 fn dispatch(c: &Cluster, via: u8, node: &str, operation: &str, interval_ms: u64) -> ActionResult {

@@ -198,12 +198,7 @@ fn membership_changed(old: &str, new: &str) -> Option<String> {
         Settings::parse(path, old).ok()?,
         Settings::parse(path, new).ok()?,
     );
-    let same = a.cluster_name == b.cluster_name
-        && a.heartbeat == b.heartbeat
-        && a.token_timeout == b.token_timeout
-        && a.quorum == b.quorum
-        && a.nodes == b.nodes;
-    (!same).then(|| {
+    (!a.same_membership(&b)).then(|| {
         "the [cluster]/[membership]/[quorum]/[[node]] settings changed: pacelined reads them from its config file at start; install the file on every node and restart the nodes one at a time".to_string()
     })
 }

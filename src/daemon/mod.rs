@@ -990,8 +990,26 @@ impl Daemon {
     }
 
     fn report(&self) -> StatusReport {
+        let mut membership = self.status_view();
+        if self.parsed_config.is_none() {
+            membership.warnings.push(
+                "the cluster configuration does not load (see the log); resources are not managed from it".into(),
+            );
+        }
+        if let Ok(running) = Settings::parse(Path::new("cluster"), &self.store.doc().config)
+            && !running.same_membership(&self.settings)
+        {
+            membership.warnings.push(
+                "the cluster configuration's [cluster]/[membership]/[quorum]/[[node]] settings differ from what this daemon runs with: install the file on every node and restart the nodes one at a time".into(),
+            );
+        }
+        if self.store.dc().is_none() || !self.machine.status().quorum.quorate {
+            membership
+                .warnings
+                .push("no quorum: no DC manages the cluster from this partition".into());
+        }
         StatusReport {
-            membership: self.status_view(),
+            membership,
             dc: self.store.dc().map(|d| self.settings.node_name(d)),
             config_version: self.store.doc().version,
             resources: self

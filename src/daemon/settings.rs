@@ -166,6 +166,17 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 }
 
 impl Settings {
+    /// Whether `other` configures the same cluster membership (name,
+    /// timers, quorum, nodes and links): what a running daemon cannot
+    /// change without a restart.
+    pub fn same_membership(&self, other: &Settings) -> bool {
+        self.cluster_name == other.cluster_name
+            && self.heartbeat == other.heartbeat
+            && self.token_timeout == other.token_timeout
+            && self.quorum == other.quorum
+            && self.nodes == other.nodes
+    }
+
     pub fn load(path: &Path) -> Result<Self, SettingsError> {
         let text = std::fs::read_to_string(path).map_err(|source| SettingsError::Read {
             path: path.to_owned(),
