@@ -639,3 +639,55 @@ fn a_restarted_node_catches_up_with_a_change_made_while_it_was_down() {
             && report(&c, i).is_some_and(|r| r.dc.as_deref() == Some("node1"))
     });
 }
+
+#[test]
+fn three_nodes_a_cut_off_minority_cannot_change_the_configuration_and_catches_up() {
+    if !can_run() {
+        return;
+    }
+    let mut c = Cluster::new(3, ("200ms", "1s"));
+    c.append_config("[fencing]\nenabled = false\n");
+    for i in 1..=3 {
+        c.start(i);
+    }
+    until(&c, &[1, 2, 3], "three members in one view", |i| {
+        let all: Vec<_> = (1..=3).filter_map(|j| report(&c, j)).collect();
+        all.len() == 3
+            && all.iter().all(|r| {
+                r.membership.members.len() == 3
+                    && r.membership.view_id == all[0].membership.view_id
+                    && r.dc.as_deref() == Some("node1")
+            })
+            && report(&c, i).is_some()
+    });
+    let (before, v0) = config(&c, 1);
+    // node3 loses both links: a minority of one, without quorum.
+    c.set_link(3, 0, false);
+    c.set_link(3, 1, false);
+    until(&c, &[3], "node3 alone without quorum", |i| {
+        report(&c, i).is_some_and(|r| !r.membership.quorum.quorate)
+    });
+    until(&c, &[1, 2], "node1 and node2 without node3", |i| {
+        report(&c, i).is_some_and(|r| r.membership.members == ["node1", "node2"])
+    });
+    let file = c.dir.join("change.toml");
+    let changed = format!("{before}\n# changed by the majority\n");
+    std::fs::write(&file, &changed).unwrap();
+    let refused = paceline(&["configure", "load", file.to_str().unwrap()], &c.socket(3));
+    assert_eq!(refused.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(err.contains("quorum"), "{err}");
+    assert_eq!(config(&c, 3).1, v0, "the minority kept its configuration");
+    // The majority changes it (durable on 2 of 3), node3 gets it on rejoining.
+    let out = paceline(&["configure", "load", file.to_str().unwrap()], &c.socket(2));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    c.set_link(3, 0, true);
+    c.set_link(3, 1, true);
+    until(&c, &[1, 2, 3], "the change on all three", |i| {
+        try_config(&c, i).is_some_and(|(text, v)| text == changed && v.epoch == v0.epoch + 1)
+    });
+}
