@@ -691,3 +691,33 @@ fn three_nodes_a_cut_off_minority_cannot_change_the_configuration_and_catches_up
         try_config(&c, i).is_some_and(|(text, v)| text == changed && v.epoch == v0.epoch + 1)
     });
 }
+
+#[test]
+fn channel_traffic_moves_to_the_second_link_when_the_first_is_down() {
+    if !can_run() {
+        return;
+    }
+    let c = formed_cluster();
+    let (before, v0) = config(&c, 1);
+    c.set_link(2, 0, false);
+    until(&c, &[1], "link 0 to node2 down", |i| {
+        report(&c, i).is_some_and(|r| {
+            r.membership
+                .nodes
+                .iter()
+                .any(|n| n.name == "node2" && n.links.first().map(String::as_str) == Some("down"))
+        })
+    });
+    let file = c.dir.join("link1.toml");
+    let changed = format!("{before}\n# over the second link\n");
+    std::fs::write(&file, &changed).unwrap();
+    let out = paceline(&["configure", "load", file.to_str().unwrap()], &c.socket(2));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    until(&c, &[1, 2], "the change on both", |i| {
+        try_config(&c, i).is_some_and(|(text, v)| text == changed && v.epoch == v0.epoch + 1)
+    });
+}
