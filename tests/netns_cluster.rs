@@ -470,6 +470,8 @@ fn a_clean_shutdown_waits_until_the_node_runs_nothing_then_leaves() {
         "left while running a monitor"
     );
     assert!(log_of(&c, 2).contains("waiting up to"));
+    let draining = report(&c, 2).expect("status answered while draining");
+    assert_eq!(draining.membership.node, "node2");
     // The DC stops the resource there (as its controller will): node2 leaves.
     assert_eq!(dispatch(&c, 1, "node2", "stop", 0).rc, 0);
     assert!(

@@ -421,6 +421,10 @@ async fn run(args: Args, settings: Settings, config_text: String) -> anyhow::Res
             Some(packet) = packets.recv() => daemon.on_packet(&packet).await,
             Some(finished) = exec_rx.recv() => daemon.on_exec_finished(finished).await,
             Some(outcome) = fence_rx.recv() => daemon.on_fence_outcome(outcome),
+            // Status stays available while the node drains.
+            Some((request, uid, reply)) = api_rx.recv() => {
+                daemon.answer(request, uid, reply).await;
+            }
             _ = &mut bound => {
                 log("shutting down: resources still active here after the bound; leaving anyway");
                 break;
