@@ -644,8 +644,17 @@ impl Daemon {
     }
 
     async fn send_frames(&mut self, frames: Vec<(NodeId, Frame)>) {
+        // One look at the links per batch: a large message is many frames.
+        let mut links: BTreeMap<NodeId, usize> = BTreeMap::new();
         for (to, frame) in frames {
-            let link = self.link_to(to);
+            let link = match links.get(&to) {
+                Some(&l) => l,
+                None => {
+                    let l = self.link_to(to);
+                    links.insert(to, l);
+                    l
+                }
+            };
             let Some(addr) = self
                 .settings
                 .nodes
