@@ -767,7 +767,20 @@ impl Daemon {
             ClusterMessage::ActionRequest(req) => {
                 self.on_action_request(from, incarnation, req).await;
             }
-            ClusterMessage::ActionResult(result) => self.deliver_result(result).await,
+            ClusterMessage::ActionResult(result) => {
+                // Sent to a DC that is no longer one: pass it on.
+                match self.store.dc() {
+                    Some(dc)
+                        if dc != self.own.id
+                            && result.id < driver::DISPATCH_ID_BASE
+                            && !self.store.is_dc() =>
+                    {
+                        self.send_cluster(dc, &ClusterMessage::ActionResult(result))
+                            .await;
+                    }
+                    _ => self.deliver_result(result).await,
+                }
+            }
             ClusterMessage::StatusPatch(patch) => self.record_status(patch).await,
             ClusterMessage::CancelRecurring {
                 instance,
