@@ -122,7 +122,8 @@ fn render_resources(report: &StatusReport) -> String {
         } else {
             format!(" {}", r.nodes.join(" "))
         };
-        out.push_str(&format!("  * {:<16} ({})\t{}{on}\n", r.id, r.agent, r.role));
+        // crm_mon's layout: "  * db\t(ocf:heartbeat:Dummy):\t Started node1"
+        out.push_str(&format!("  * {}\t({}):\t {}{on}\n", r.id, r.agent, r.role));
     }
     if !report.node_attributes.is_empty() {
         out.push_str("Node Attributes:\n");

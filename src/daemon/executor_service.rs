@@ -205,11 +205,14 @@ impl ExecutorService {
                 return Some(result);
             }
         };
-        if req.interval_ms > 0 {
-            self.monitors.insert(
+        if req.interval_ms > 0
+            && let Some(old) = self.monitors.insert(
                 (req.instance.clone(), req.interval_ms),
                 MonitorState::Starting(req.id),
-            );
+            )
+        {
+            // The same monitor asked for again replaces the running one.
+            stop_monitor(old);
         }
         self.running.insert(key, req.clone());
         let runner = self.runner.clone();
@@ -271,7 +274,9 @@ impl ExecutorService {
                             });
                         }
                     });
-                    self.monitors.insert(slot, MonitorState::Running(monitor));
+                    if let Some(old) = self.monitors.insert(slot, MonitorState::Running(monitor)) {
+                        stop_monitor(old);
+                    }
                 }
                 Err(_) => {
                     self.monitors.remove(&slot);
