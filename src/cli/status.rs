@@ -21,7 +21,26 @@ pub struct StatusArgs {
 }
 
 pub fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
-    match api::call(&args.socket, &Request::Report)? {
+    let answer = match api::call(&args.socket, &Request::Report)? {
+        // A daemon of the previous release knows only the membership status.
+        Response::Error { message } if message.starts_with("bad request") => {
+            match api::call(&args.socket, &Request::Status)? {
+                Response::Status(membership) => Response::Report(Box::new(StatusReport {
+                    membership: *membership,
+                    dc: None,
+                    config_version: Default::default(),
+                    resources: Vec::new(),
+                    failed_actions: Vec::new(),
+                    node_attributes: Default::default(),
+                    fencing_history: Vec::new(),
+                    channel: Default::default(),
+                })),
+                other => other,
+            }
+        }
+        other => other,
+    };
+    match answer {
         Response::Report(status) => {
             match args.output {
                 OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&status)?),
