@@ -201,7 +201,7 @@ impl Daemon {
                 format!(" ({})", result.output)
             }
         ));
-        if let Some(reply) = self.dispatch_waiters.remove(&result.id) {
+        if let Some((reply, _)) = self.dispatch_waiters.remove(&result.id) {
             let _ = reply.send(Response::ActionDone(Box::new(result.clone())));
         }
         if result.id < DISPATCH_ID_BASE {

@@ -162,7 +162,7 @@ struct Daemon {
     /// Operators' fence requests waiting for the outcome, by target.
     fence_waiters: HashMap<String, Vec<tokio::sync::oneshot::Sender<Response>>>,
     /// Operators' dispatched actions waiting for their result.
-    dispatch_waiters: HashMap<u64, tokio::sync::oneshot::Sender<Response>>,
+    dispatch_waiters: HashMap<u64, (tokio::sync::oneshot::Sender<Response>, Instant)>,
     next_dispatch: u64,
     /// The agents' node attributes (node -> name -> value) as last forwarded.
     attributes: crate::executor::shims::Attributes,
@@ -698,6 +698,20 @@ impl Daemon {
         if self.ticks % 20 == 0 {
             self.expire_constraints().await;
         }
+        let now_instant = Instant::now();
+        let late: Vec<u64> = self
+            .dispatch_waiters
+            .iter()
+            .filter(|(_, (_, deadline))| *deadline <= now_instant)
+            .map(|(&id, _)| id)
+            .collect();
+        for id in late {
+            if let Some((reply, _)) = self.dispatch_waiters.remove(&id) {
+                let _ = reply.send(Response::Error {
+                    message: "no result from the node in time (is it reachable? see `paceline status`); the action may still have run".into(),
+                });
+            }
+        }
         let expired: Vec<u64> = self
             .replies
             .iter()
@@ -1085,7 +1099,11 @@ impl Daemon {
                 });
                 return;
             }
-            self.dispatch_waiters.insert(request.id, reply);
+            // The agent's own timeout, plus time for the trip there and back.
+            let deadline = Instant::now()
+                + Duration::from_millis(request.timeout_ms.max(20_000))
+                + Duration::from_secs(10);
+            self.dispatch_waiters.insert(request.id, (reply, deadline));
             self.execute(request).await;
             return;
         }
