@@ -485,6 +485,18 @@ fn a_clean_shutdown_waits_until_the_node_runs_nothing_then_leaves() {
     until(&c, &[1], "node2 left", |i| {
         report(&c, i).is_some_and(|r| r.membership.members == ["node1"])
     });
+    // Back again, node2 is no longer shutting down.
+    let (dir, root) = (rsctmp(&c, 2), c.dir.join("ocf"));
+    c.start_with_env(2, &[("HA_RSCTMP", &dir), ("OCF_ROOT", &root)]);
+    until(&c, &[1], "node2's shutdown attribute cleared", |i| {
+        report(&c, i).is_some_and(|r| {
+            r.membership.members.len() == 2
+                && !r
+                    .node_attributes
+                    .get("node2")
+                    .is_some_and(|a| a.contains_key("shutdown"))
+        })
+    });
 }
 
 #[test]

@@ -213,10 +213,11 @@ impl Daemon {
         if self.store.is_dc() {
             let effects = self.store.record_status(&patch);
             self.apply_store(effects).await;
-        } else if let Some(dc) = self.store.dc() {
+        } else if let Some(dc) = self.store.dc().filter(|&d| d != self.own.id) {
             self.send_cluster(dc, &ClusterMessage::StatusPatch(patch))
                 .await;
         } else {
+            // No DC (this node alone without quorum): kept for the next one.
             self.unsent_patches.push(patch);
         }
     }
@@ -249,7 +250,7 @@ impl Daemon {
 
     /// Patches kept while no DC was known are sent once there is one.
     pub(super) async fn flush_unsent(&mut self) {
-        if self.store.dc().is_none() {
+        if !self.store.is_dc() && self.store.dc().is_none_or(|d| d == self.own.id) {
             return;
         }
         for patch in std::mem::take(&mut self.unsent_patches) {

@@ -338,6 +338,12 @@ async fn run(args: Args, settings: Settings, config_text: String) -> anyhow::Res
         socket_path.display()
     ));
     daemon.feed_document(true);
+    // A `shutdown` attribute left by this node's last clean stop is over.
+    daemon.unsent_patches.push(StatusPatch::Attribute {
+        node: daemon.own.name.clone(),
+        name: "shutdown".into(),
+        value: None,
+    });
     notify::notify(&format!(
         "READY=1\nSTATUS=node {} of cluster {}",
         daemon.own.name, daemon.settings.cluster_name
