@@ -514,4 +514,126 @@ mod tests {
         assert!(note.is_some());
         let _ = std::fs::remove_dir_all(&dir);
     }
+
+    /// Three stores talking through real channels over a lossy, duplicating,
+    /// reordering network: a config change answered Ok is on disk on a
+    /// majority at that moment, and reaches every node in the end.
+    #[test]
+    fn an_acknowledged_change_over_lossy_channels_is_durable_on_a_majority() {
+        use crate::sim::net::{NetFaults, Network};
+        use crate::sim::rng::SimRng;
+        use crate::wire::{Channel, ChannelLimits};
+        use std::time::Duration;
+
+        for seed in 0..10u64 {
+            let dir = std::env::temp_dir().join(format!("pl-lossy-{}-{seed}", std::process::id()));
+            let mut stores = Vec::new();
+            let mut channels = Vec::new();
+            for id in 1..=3u16 {
+                let d = dir.join(id.to_string());
+                std::fs::create_dir_all(&d).unwrap();
+                stores.push(ClusterStore::open(&d, id, 3, false, "v0").unwrap().0);
+                channels.push(Channel::new(1000 + u64::from(id), ChannelLimits::default()));
+            }
+            let net = Network::new(NetFaults {
+                loss: 0.3,
+                duplicate: 0.1,
+                min_delay: Duration::from_millis(1),
+                max_delay: Duration::from_millis(40),
+            });
+            let mut rng = SimRng::new(seed);
+            // (deliver at ms, from, to, frame)
+            let mut wire: Vec<(u64, u16, u16, crate::wire::Frame)> = Vec::new();
+            let mut now = 0u64;
+            let mut reply = None;
+            let post = |now: u64,
+                            from: u16,
+                            frames: Vec<(u16, crate::wire::Frame)>,
+                            wire: &mut Vec<_>,
+                            rng: &mut SimRng| {
+                for (to, f) in frames {
+                    for delay in net.route(rng, from, to, 0) {
+                        wire.push((now + delay.as_millis() as u64, from, to, f.clone()));
+                    }
+                }
+            };
+            let effects_of =
+                |from: u16,
+                 effects: Vec<StoreEffect>,
+                 channels: &mut Vec<Channel>,
+                 wire: &mut Vec<_>,
+                 rng: &mut SimRng,
+                 now: u64,
+                 reply: &mut Option<Result<Version, String>>| {
+                    for e in effects {
+                        match e {
+                            StoreEffect::Send { to, message } => {
+                                let frames = channels[usize::from(from - 1)]
+                                    .send(now, to, message.encode())
+                                    .unwrap();
+                                post(now, from, frames, wire, rng);
+                            }
+                            StoreEffect::Reply { result, .. } => *reply = Some(result),
+                            StoreEffect::Log(_) => {}
+                        }
+                    }
+                };
+            for id in 1..=3u16 {
+                let e = stores[usize::from(id - 1)].on_view(1, &[1, 2, 3], true);
+                effects_of(id, e, &mut channels, &mut wire, &mut rng, now, &mut reply);
+            }
+            let based_on = stores[0].doc().version;
+            let e = stores[0].request_config(1, based_on, "v1".into());
+            effects_of(1, e, &mut channels, &mut wire, &mut rng, now, &mut reply);
+            let mut durable_at_reply = None;
+            while now < 60_000 {
+                now += 10;
+                wire.sort_by_key(|w| w.0);
+                let due: Vec<_> = wire.iter().take_while(|w| w.0 <= now).cloned().collect();
+                wire.drain(..due.len());
+                for (_, from, to, frame) in due {
+                    let ti = usize::from(to - 1);
+                    let r = channels[ti].receive(now, from, 1000 + u64::from(from), frame);
+                    post(now, to, r.send, &mut wire, &mut rng);
+                    for payload in r.delivered {
+                        let Some(ClusterMessage::Store(m)) = ClusterMessage::decode(&payload)
+                        else {
+                            panic!("undecodable")
+                        };
+                        let e = stores[ti].on_message(from, m);
+                        effects_of(to, e, &mut channels, &mut wire, &mut rng, now, &mut reply);
+                    }
+                }
+                if reply.is_some() && durable_at_reply.is_none() {
+                    let on_disk = (1..=3)
+                        .filter(|id| {
+                            let path = dir.join(id.to_string()).join(DOCUMENT_FILE);
+                            persist::load::<ClusterDocument>(&path)
+                                .ok()
+                                .flatten()
+                                .is_some_and(|d| d.config == "v1")
+                        })
+                        .count();
+                    durable_at_reply = Some(on_disk);
+                }
+                for id in 1..=3u16 {
+                    let frames = channels[usize::from(id - 1)].tick(now);
+                    post(now, id, frames, &mut wire, &mut rng);
+                }
+                if reply.is_some() && stores.iter().all(|s| s.doc().config == "v1") {
+                    break;
+                }
+            }
+            assert!(matches!(reply, Some(Ok(_))), "seed {seed}: {reply:?}");
+            assert!(
+                durable_at_reply.unwrap() >= 2,
+                "seed {seed}: acked before a majority had it"
+            );
+            assert!(
+                stores.iter().all(|s| s.doc().config == "v1"),
+                "seed {seed}: not everywhere"
+            );
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+    }
 }
