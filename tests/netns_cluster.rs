@@ -735,3 +735,41 @@ fn channel_traffic_moves_to_the_second_link_when_the_first_is_down() {
         try_config(&c, i).is_some_and(|(text, v)| text == changed && v.epoch == v0.epoch + 1)
     });
 }
+
+#[test]
+fn configure_edit_reopens_an_invalid_edit_then_applies_the_fixed_one() {
+    if !can_run() {
+        return;
+    }
+    let c = formed_cluster();
+    let (before, v0) = config(&c, 1);
+    // An "editor" that first writes a broken key, then fixes it.
+    let editor = c.dir.join("editor.sh");
+    let rounds = c.dir.join("rounds");
+    std::fs::write(
+        &editor,
+        format!(
+            "#!/bin/sh\necho x >> {rounds}\nif [ $(wc -l < {rounds}) -eq 1 ]; then echo 'bogus_key = 1' >> \"$1\"; else sed -i 's/^bogus_key = 1$/# fixed by the second round/' \"$1\"; fi\n",
+            rounds = rounds.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&editor, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_paceline"))
+        .args(["configure", "edit", "--socket"])
+        .arg(c.socket(2))
+        .env("VISUAL", &editor)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("unknown field") && err.contains("opening it again"),
+        "{err}"
+    );
+    let want = format!("{before}# fixed by the second round\n");
+    until(&c, &[1, 2], "the edited configuration on both", |i| {
+        try_config(&c, i).is_some_and(|(text, v)| text == want && v.epoch == v0.epoch + 1)
+    });
+}

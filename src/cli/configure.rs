@@ -20,6 +20,15 @@ pub enum ConfigureCommand {
         #[arg(long, default_value = DEFAULT_SOCKET)]
         socket: PathBuf,
     },
+    /// Edit the running configuration in $VISUAL/$EDITOR, then load it: an
+    /// invalid edit is shown with its line and column and reopened; an
+    /// unchanged or emptied file changes nothing.
+    Edit {
+        #[arg(long, value_enum, default_value_t)]
+        output: OutputFormat,
+        #[arg(long, default_value = DEFAULT_SOCKET)]
+        socket: PathBuf,
+    },
     /// Validate FILE, then make it the cluster's configuration. Refused if
     /// the configuration changed since it was read (no lost updates).
     Load {
@@ -51,7 +60,67 @@ pub fn run(cmd: ConfigureCommand) -> anyhow::Result<ExitCode> {
             output,
             socket,
         } => load(&file, output, &socket),
+        ConfigureCommand::Edit { output, socket } => edit(output, &socket),
     }
+}
+
+/// At most this many rounds of "invalid, edit again".
+const EDIT_ROUNDS: usize = 5;
+
+fn edit(output: OutputFormat, socket: &Path) -> anyhow::Result<ExitCode> {
+    let (original, based_on) = show(socket)?;
+    let editor = std::env::var("VISUAL")
+        .or_else(|_| std::env::var("EDITOR"))
+        .unwrap_or_else(|_| "vi".into());
+    let file = std::env::temp_dir().join(format!("paceline-edit-{}.toml", std::process::id()));
+    std::fs::write(&file, &original)?;
+    let result = (|| -> anyhow::Result<ExitCode> {
+        for _ in 0..EDIT_ROUNDS {
+            // The editor may carry arguments ("code --wait").
+            let mut words = editor.split_whitespace();
+            let program = words.next().unwrap_or("vi");
+            let status = std::process::Command::new(program)
+                .args(words)
+                .arg(&file)
+                .status()
+                .map_err(|e| anyhow::anyhow!("cannot run the editor `{editor}`: {e}"))?;
+            if !status.success() {
+                eprintln!("paceline: the editor failed ({status}); nothing was changed");
+                return Ok(ExitCode::from(EXIT_FAILED));
+            }
+            let text = std::fs::read_to_string(&file)?;
+            if text == original || text.trim().is_empty() {
+                eprintln!("paceline: no change");
+                return Ok(ExitCode::SUCCESS);
+            }
+            if let Err(e) = crate::daemon::validate_config_text(&text, &file.display().to_string())
+            {
+                eprintln!("{e}");
+                eprintln!("paceline: the edit is not valid; opening it again");
+                continue;
+            }
+            return match submit(socket, text, "the edited configuration", based_on)? {
+                Ok(version) => {
+                    print_applied("configure edit", version, output)?;
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(message) => {
+                    eprintln!("paceline: {message}");
+                    eprintln!("paceline: your edit is kept in {}", file.display());
+                    Ok(ExitCode::from(EXIT_FAILED))
+                }
+            };
+        }
+        eprintln!(
+            "paceline: still not valid after {EDIT_ROUNDS} rounds; nothing was changed (your edit is in {})",
+            file.display()
+        );
+        Ok(ExitCode::from(EXIT_USAGE))
+    })();
+    if matches!(&result, Ok(code) if *code == ExitCode::SUCCESS) {
+        let _ = std::fs::remove_file(&file);
+    }
+    result
 }
 
 /// The cluster's configuration text and its version.

@@ -547,10 +547,10 @@ mod tests {
             let mut now = 0u64;
             let mut reply = None;
             let post = |now: u64,
-                            from: u16,
-                            frames: Vec<(u16, crate::wire::Frame)>,
-                            wire: &mut Vec<_>,
-                            rng: &mut SimRng| {
+                        from: u16,
+                        frames: Vec<(u16, crate::wire::Frame)>,
+                        wire: &mut Vec<_>,
+                        rng: &mut SimRng| {
                 for (to, f) in frames {
                     for delay in net.route(rng, from, to, 0) {
                         wire.push((now + delay.as_millis() as u64, from, to, f.clone()));
