@@ -326,6 +326,9 @@ fn crm_like_edits_reach_both_nodes_and_a_lifetime_expires() {
         1,
     );
     assert!(json.contains("\"applied\""), "{json}");
+    until(&c, &[2], "node1 shown in standby", |i| {
+        report(&c, i).is_some_and(|r| r.standby == ["node1"])
+    });
     until(&c, &[1, 2], "every edit on both nodes", |i| {
         let (text, _) = config(&c, i);
         text.contains("id = \"cli-prefer-dummy\"")

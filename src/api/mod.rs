@@ -149,6 +149,11 @@ pub struct StatusReport {
     pub resources: Vec<ResourceView>,
     #[serde(default)]
     pub failed_actions: Vec<FailedActionView>,
+    /// Nodes the configuration puts in standby or maintenance.
+    #[serde(default)]
+    pub standby: Vec<String>,
+    #[serde(default)]
+    pub maintenance: Vec<String>,
     /// Transient node attributes (promotion scores, fail counts, shutdown).
     #[serde(default)]
     pub node_attributes:

@@ -32,6 +32,8 @@ pub fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
                     resources: Vec::new(),
                     failed_actions: Vec::new(),
                     node_attributes: Default::default(),
+                    standby: Vec::new(),
+                    maintenance: Vec::new(),
                     fencing_history: Vec::new(),
                     channel: Default::default(),
                 })),
@@ -107,6 +109,13 @@ fn render(report: &StatusReport) -> String {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
+        let mut state = state.to_string();
+        if report.standby.contains(&n.name) {
+            state.push_str(" (standby)");
+        }
+        if report.maintenance.contains(&n.name) {
+            state.push_str(" (maintenance)");
+        }
         out.push_str(&format!(
             "  {:<12} id {:<5} {:<8} {links}\n",
             n.name, n.id, state

@@ -1064,6 +1064,18 @@ impl Daemon {
                 .map(|c| report::resources(c, &self.store.doc().status))
                 .unwrap_or_default(),
             failed_actions: report::failed_actions(&self.store.doc().status),
+            standby: self
+                .parsed_config
+                .iter()
+                .flat_map(|c| c.nodes.iter().filter(|n| n.standby))
+                .map(|n| n.uname.clone())
+                .collect(),
+            maintenance: self
+                .parsed_config
+                .iter()
+                .flat_map(|c| c.nodes.iter().filter(|n| n.maintenance))
+                .map(|n| n.uname.clone())
+                .collect(),
             node_attributes: self
                 .store
                 .doc()
