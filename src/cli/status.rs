@@ -131,6 +131,11 @@ fn render(report: &StatusReport) -> String {
         out.push_str(&format!("WARNING: {warning}\n"));
     }
     out.push_str(&render_resources(report));
+    let ch = &report.channel;
+    out.push_str(&format!(
+        "Cluster channel: sent {}, delivered {}, retransmitted fragments {}, abandoned {}\n",
+        ch.sent_messages, ch.delivered_messages, ch.retransmitted_fragments, ch.abandoned_messages
+    ));
     let w = &s.wire;
     out.push_str(&format!(
         "Dropped packets: forged {}, replayed {}, other cluster {}, malformed {}, incompatible {}\n",
