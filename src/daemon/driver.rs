@@ -69,11 +69,7 @@ impl Daemon {
         if config_changed || self.parsed_config.is_none() {
             self.applied_text = text.clone();
             self.fencing = FencingSection::parse(&text).ok();
-            let with_fencing = match crate::config::parse_document(&text, "cluster") {
-                Ok(d) if d.fencing.is_none() => format!("{text}\n[fencing]\nenabled = false\n"),
-                _ => text.clone(),
-            };
-            match crate::config::load_config_str(&with_fencing, "the cluster configuration") {
+            match super::load_cluster_config(&text, "the cluster configuration") {
                 Ok(cfg) => self.parsed_config = Some(Box::new(cfg)),
                 Err(e) => log(&format!("the cluster configuration does not load: {e}")),
             }

@@ -99,12 +99,21 @@ pub fn main() -> ExitCode {
 /// status (the daemon has always accepted that; `paceline config check`
 /// refuses it).
 pub fn validate_config_text(text: &str, file_name: &str) -> Result<(), ConfigError> {
+    load_cluster_config(text, file_name).map(|_| ())
+}
+
+/// The model of a cluster file, under the daemon's rule for a missing
+/// `[fencing]` (see `validate_config_text`).
+pub fn load_cluster_config(
+    text: &str,
+    file_name: &str,
+) -> Result<crate::model::ClusterConfig, ConfigError> {
     let doc = crate::config::parse_document(text, file_name)?;
     if doc.fencing.is_none() {
         let with_fencing_off = format!("{text}\n[fencing]\nenabled = false\n");
-        crate::config::load_config_str(&with_fencing_off, file_name).map(|_| ())
+        crate::config::load_config_str(&with_fencing_off, file_name)
     } else {
-        crate::config::load_config_str(text, file_name).map(|_| ())
+        crate::config::load_config_str(text, file_name)
     }
 }
 
