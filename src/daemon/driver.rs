@@ -71,7 +71,12 @@ impl Daemon {
             self.fencing = FencingSection::parse(&text).ok();
             match super::load_cluster_config(&text, "the cluster configuration") {
                 Ok(cfg) => self.parsed_config = Some(Box::new(cfg)),
-                Err(e) => log(&format!("the cluster configuration does not load: {e}")),
+                Err(e) => {
+                    // Acting on the previous configuration would be acting on
+                    // one the cluster no longer has.
+                    log(&format!("the cluster configuration does not load: {e}"));
+                    self.parsed_config = None;
+                }
             }
             self.executor
                 .set_config(&text, self.parsed_config.as_deref());
