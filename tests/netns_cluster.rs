@@ -113,9 +113,21 @@ fn formed_cluster_with(base: &str) -> Cluster {
         std::fs::create_dir_all(&dir).unwrap();
         c.start_with_env(i, &[("HA_RSCTMP", &dir), ("OCF_ROOT", &root)]);
     }
-    until(&c, &[1, 2], "two members, node1 DC", |i| {
-        report(&c, i)
-            .is_some_and(|r| r.membership.members.len() == 2 && r.dc.as_deref() == Some("node1"))
+    // One view on both (members adopt the highest view id, so a first
+    // view may still be replaced), node1 its DC ...
+    until(&c, &[1, 2], "two members in one view, node1 DC", |i| {
+        let (Some(r), Some(other)) = (report(&c, i), report(&c, 3 - i)) else {
+            return false;
+        };
+        r.membership.members.len() == 2
+            && r.dc.as_deref() == Some("node1")
+            && r.membership.view_id == other.membership.view_id
+            && r.membership.quorum.quorate
+    });
+    // ... and one document (node2's file differs in its state_dir; the
+    // DC's wins).
+    until(&c, &[1, 2], "one document on both", |_| {
+        try_config(&c, 1).is_some_and(|a| try_config(&c, 2).is_some_and(|b| a.0 == b.0))
     });
     c
 }
