@@ -99,7 +99,7 @@ fn edit(output: OutputFormat, socket: &Path) -> anyhow::Result<ExitCode> {
                 eprintln!("paceline: the edit is not valid; opening it again");
                 continue;
             }
-            return match submit(socket, text, "the edited configuration", based_on)? {
+            return match submit_settled(socket, &text, "the edited configuration", based_on)? {
                 Ok(version) => {
                     print_applied("configure edit", version, output)?;
                     Ok(ExitCode::SUCCESS)
@@ -132,7 +132,34 @@ pub fn show(socket: &Path) -> anyhow::Result<(String, Version)> {
     }
 }
 
-/// Validates `text` locally, then submits it based on `based_on`.
+/// Submits `text`; when a view change leaves the outcome open, looks and
+/// submits again only if it was not applied and nothing else was.
+pub fn submit_settled(
+    socket: &Path,
+    text: &str,
+    file_name: &str,
+    based_on: Version,
+) -> anyhow::Result<Result<Version, String>> {
+    let mut outcome = submit(socket, text.to_string(), file_name, based_on)?;
+    for _ in 0..3 {
+        match &outcome {
+            Err(m) if m.contains("view changed") => {}
+            _ => break,
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        let (current, version) = show(socket)?;
+        if current == text && version.epoch > based_on.epoch {
+            outcome = Ok(version);
+        } else if version.epoch == based_on.epoch {
+            outcome = submit(socket, text.to_string(), file_name, version)?;
+        } else {
+            break;
+        }
+    }
+    Ok(outcome)
+}
+
+/// Submits `text` based on `based_on` (the caller validated it).
 pub fn submit(
     socket: &Path,
     text: String,
@@ -169,24 +196,7 @@ fn load(file: &Path, output: OutputFormat, socket: &Path) -> anyhow::Result<Exit
         return Ok(ExitCode::from(EXIT_USAGE));
     }
     let (old_text, based_on) = show(socket)?;
-    let mut outcome = submit(socket, text.clone(), &file.display().to_string(), based_on)?;
-    // A view change during the change leaves its outcome open: look, and
-    // submit again only if it was not applied and nothing else was.
-    for _ in 0..3 {
-        match &outcome {
-            Err(m) if m.contains("view changed") => {}
-            _ => break,
-        }
-        std::thread::sleep(std::time::Duration::from_millis(500));
-        let (current, version) = show(socket)?;
-        if current == text && version.epoch > based_on.epoch {
-            outcome = Ok(version);
-        } else if version == based_on || version.epoch == based_on.epoch {
-            outcome = submit(socket, text.clone(), &file.display().to_string(), version)?;
-        } else {
-            break;
-        }
-    }
+    let outcome = submit_settled(socket, &text, &file.display().to_string(), based_on)?;
     let restart_note = membership_changed(&old_text, &text);
     match outcome {
         Ok(version) => {
