@@ -92,7 +92,7 @@ fn ocf_root(c: &Cluster) -> std::path::PathBuf {
     let agent = root.join("resource.d/test/attr");
     std::fs::write(
         &agent,
-        "#!/bin/sh\ncase \"$1\" in\n  start) crm_attribute -l reboot -n test-score -v 42 ;;\n  meta-data) echo '<resource-agent name=\"attr\"><parameters/><actions><action name=\"start\"/><action name=\"stop\"/><action name=\"monitor\"/><action name=\"meta-data\"/></actions></resource-agent>' ;;\nesac\nexit 0\n",
+        "#!/bin/sh\ncase \"$1\" in\n  start) crm_attribute -l reboot -n test-score -v 42; crm_node -p > \"$HA_RSCTMP/partition\" ;;\n  meta-data) echo '<resource-agent name=\"attr\"><parameters/><actions><action name=\"start\"/><action name=\"stop\"/><action name=\"monitor\"/><action name=\"meta-data\"/></actions></resource-agent>' ;;\nesac\nexit 0\n",
     )
     .unwrap();
     use std::os::unix::fs::PermissionsExt;
@@ -393,6 +393,9 @@ fn an_attribute_set_by_an_agent_on_the_peer_reaches_the_replicated_status() {
     });
     let started = dispatch_to(&c, 1, "node2", "scorer", "start", 0);
     assert_eq!(started.rc, 0, "{started:?}");
+    // The agent's crm_node reached node2's daemon (its API socket is passed on).
+    let partition = std::fs::read_to_string(rsctmp(&c, 2).join("partition")).unwrap_or_default();
+    assert_eq!(partition.trim(), "node1 node2");
     until(
         &c,
         &[1, 2],

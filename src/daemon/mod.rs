@@ -75,6 +75,17 @@ pub fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // Agents' `crm_node` shim asks this daemon over its API: tell the
+    // agents (children inherit the environment) where it listens.
+    let socket = args
+        .socket
+        .clone()
+        .unwrap_or_else(|| settings.socket.clone());
+    // SAFETY: no other thread exists yet (the runtime is built below), so
+    // nothing can read the environment concurrently.
+    unsafe {
+        std::env::set_var(crate::executor::shims::SOCKET_ENV, &socket);
+    }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
