@@ -7,8 +7,10 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::controller::{ActionRequest, ActionResult, FenceOutcome};
 use crate::membership::{PeerState, QuorumStatus};
-use crate::wire::{NodeId, WireCounters};
+use crate::store::Version;
+use crate::wire::{ChannelCounters, NodeId, WireCounters};
 
 /// Group whose members may use the API besides root (Pacemaker's name).
 pub const CLIENT_GROUP: &str = "haclient";
@@ -17,16 +19,83 @@ pub const CLIENT_GROUP: &str = "haclient";
 #[serde(tag = "request", rename_all = "snake_case")]
 pub enum Request {
     Status,
+    /// Membership and resources: answered with `Response::Report`.
+    Report,
     /// Override wait_for_all; the daemon records who asked (from peer credentials).
     Unblock,
+    /// The cluster's configuration (the TOML text) and its version.
+    ConfigShow,
+    /// Run one action on a node (chosen in the request) through the same
+    /// path the DC's actions take, and wait for its result. For operators
+    /// and tests; the controller does not see these results.
+    Dispatch {
+        action: ActionRequest,
+    },
+    /// Fence a node through its topology from this daemon (its fencing
+    /// service, as the DC's controller does), waiting for the outcome.
+    Fence {
+        target: String,
+        action: String,
+    },
+    /// Forget the failures of a resource (a status patch through the DC).
+    Cleanup {
+        resource: String,
+        node: Option<String>,
+    },
+    /// Replace the configuration, if it is still at `based_on` (the version
+    /// the client read): a concurrent change is refused, not overwritten.
+    ConfigLoad {
+        text: String,
+        /// Shown in diagnostics (the client's file name).
+        file_name: String,
+        based_on: Version,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "result", rename_all = "snake_case")]
 pub enum Response {
     Status(Box<ClusterStatusView>),
+    Report(Box<StatusReport>),
     Unblocked { by: String },
+    Config { text: String, version: Version },
+    ConfigApplied { version: Version },
+    ActionDone(Box<ActionResult>),
+    Accepted { what: String },
+    Fenced(Box<FenceOutcome>),
     Error { message: String },
+}
+
+/// A resource as the status shows it (`crm_mon`'s resource list).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResourceView {
+    pub id: String,
+    /// `class:provider:type`.
+    pub agent: String,
+    /// Started, Promoted, Unpromoted, Stopped…, per node where active.
+    pub role: String,
+    pub nodes: Vec<String>,
+}
+
+/// A failed operation (`crm_mon`'s "Failed Resource Actions").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailedActionView {
+    pub resource: String,
+    pub node: String,
+    pub operation: String,
+    pub interval_ms: u64,
+    pub rc: i32,
+    pub at: Option<i64>,
+}
+
+/// One fencing history record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FenceView {
+    pub target: String,
+    pub action: String,
+    pub device: String,
+    pub result: String,
+    pub at: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,6 +131,37 @@ pub struct ClusterStatusView {
     /// Things the operator must know (fencing disabled, watchdog starving).
     #[serde(default)]
     pub warnings: Vec<String>,
+}
+
+/// The whole status (`paceline status`): membership plus what the
+/// replicated document and the controller know.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusReport {
+    #[serde(flatten)]
+    pub membership: ClusterStatusView,
+    /// The designated controller of this view.
+    #[serde(default)]
+    pub dc: Option<String>,
+    /// Version of the replicated document this node holds.
+    #[serde(default)]
+    pub config_version: Version,
+    #[serde(default)]
+    pub resources: Vec<ResourceView>,
+    #[serde(default)]
+    pub failed_actions: Vec<FailedActionView>,
+    /// Nodes the configuration puts in standby or maintenance.
+    #[serde(default)]
+    pub standby: Vec<String>,
+    #[serde(default)]
+    pub maintenance: Vec<String>,
+    /// Transient node attributes (promotion scores, fail counts, shutdown).
+    #[serde(default)]
+    pub node_attributes:
+        std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,
+    #[serde(default)]
+    pub fencing_history: Vec<FenceView>,
+    #[serde(default)]
+    pub channel: ChannelCounters,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -14,7 +14,9 @@ use paceline_fencing::device::{self, ActionReport, DeviceError, InvalidDevice};
 use paceline_fencing::history::{self, FenceResult, HistoryRecord};
 use paceline_fencing::readiness::{FENCING_DISABLED_WARNING, Readiness};
 use paceline_fencing::secret::check_private;
-use paceline_fencing::topology::{FenceAction, fencing_delay, run_levels};
+use paceline_fencing::topology::{
+    FenceAction, TopologyError, TopologyOutcome, fencing_delay, run_levels,
+};
 
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -34,6 +36,13 @@ pub struct FenceArgs {
     /// Skip the configured fencing delays (for an operator at the console).
     #[arg(long)]
     no_delay: bool,
+    /// Ask the local pacelined to fence (its fencing service runs the
+    /// topology with the cluster's configuration, keeps the history and
+    /// tells the controller), instead of fencing from this process.
+    #[arg(long, conflicts_with_all = ["no_delay", "history"])]
+    via_daemon: bool,
+    #[arg(long, default_value = crate::daemon::settings::DEFAULT_SOCKET)]
+    socket: PathBuf,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -323,74 +332,84 @@ fn random_unit() -> f64 {
 }
 
 /// A device's own `delay`, waited before it fences (not before unfencing).
-fn device_delay(dev: &DeviceConfig, action: FenceAction, no_delay: bool) -> anyhow::Result<()> {
+fn device_delay(
+    dev: &DeviceConfig,
+    action: FenceAction,
+    no_delay: bool,
+    progress: &mut dyn FnMut(String),
+) -> anyhow::Result<()> {
     if action == FenceAction::On || no_delay {
         return Ok(());
     }
     if let Some(d) = &dev.delay {
         let d = parse_duration("delay", d)?;
         if !d.is_zero() {
-            println!("waiting {} ms (delay of device {})", d.as_millis(), dev.id);
+            progress(format!(
+                "waiting {} ms (delay of device {})",
+                d.as_millis(),
+                dev.id
+            ));
             std::thread::sleep(d);
         }
     }
     Ok(())
 }
 
-fn fence_node(args: FenceArgs, node: String) -> anyhow::Result<ExitCode> {
-    let section = load(&args.config)?;
-    let action = match args.action {
-        Some(NodeAction::Off) => FenceAction::Off,
-        Some(NodeAction::Reboot) => FenceAction::Reboot,
-        Some(NodeAction::On) => FenceAction::On,
-        None if section.action == "off" => FenceAction::Off,
-        None => FenceAction::Reboot,
-    };
-    if !section.enabled {
-        eprintln!("warning: {FENCING_DISABLED_WARNING}");
-    }
-    let path = args
-        .history
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_HISTORY));
-    let requester = format!(
-        "{}@{}",
-        std::env::var("SUDO_USER")
-            .or_else(|_| std::env::var("USER"))
-            .unwrap_or_else(|_| "cli".into()),
-        nix::unistd::gethostname()
-            .ok()
-            .and_then(|h| h.into_string().ok())
-            .unwrap_or_else(|| "localhost".into())
-    );
+/// One fencing of one node through its topology, as `paceline fence NODE`
+/// and pacelined's fencing service run it.
+#[derive(Debug, Clone)]
+pub struct FenceJob {
+    pub target: String,
+    pub action: FenceAction,
+    /// Who asked, for the history (`user@host`, `pacelined@node`).
+    pub requester: String,
+    pub history: PathBuf,
+    /// Skip the delays (an operator's --no-delay, and unfencing).
+    pub no_delay: bool,
+    /// The target runs the resources that matter more: it gets the
+    /// priority delay (known only to the controller).
+    pub target_has_priority: bool,
+}
+
+/// Waits the configured delays (static + random, priority), then runs the
+/// target's levels in order, one history record per device attempt.
+/// `progress` gets each step for the operator. Errors outside the topology
+/// (a delay that does not parse) are `Err`; the topology's outcome is the
+/// inner result.
+pub fn fence_with_topology(
+    section: &FencingSection,
+    job: &FenceJob,
+    progress: &mut dyn FnMut(String),
+) -> anyhow::Result<Result<TopologyOutcome, TopologyError>> {
+    let action = job.action;
     // Unfencing and an operator's --no-delay skip the delays, which exist
     // to settle a race between two nodes, not to slow a human down.
-    if action != FenceAction::On && !args.no_delay {
+    if action != FenceAction::On && !job.no_delay {
         let dur = |key: &str, v: &Option<String>| -> anyhow::Result<Duration> {
             Ok(match v {
                 Some(v) => parse_duration(key, v)?,
                 None => Duration::ZERO,
             })
         };
-        // The priority delay needs to know where resources run, which only
-        // the controller does; from the command line it is not applied.
         let delay = fencing_delay(
             dur("delay", &section.delay)?,
             dur("delay_max", &section.delay_max)?,
-            Duration::ZERO,
-            false,
+            dur("priority_delay", &section.priority_delay)?,
+            job.target_has_priority,
             random_unit(),
         );
         if !delay.is_zero() {
-            println!("waiting {} ms (fencing delay)", delay.as_millis());
+            progress(format!("waiting {} ms (fencing delay)", delay.as_millis()));
             std::thread::sleep(delay);
         }
     }
-    let levels = section.levels_for(&node);
+    let node = &job.target;
+    let levels = section.levels_for(node);
     let mut history_error = None;
-    let outcome = run_levels(&node, &levels, |device_id| {
+    let outcome = run_levels(node, &levels, |device_id| {
         let start_ms = now_ms();
         let res = match section.device(device_id) {
-            Some(dev) => device_delay(dev, action, args.no_delay)
+            Some(dev) => device_delay(dev, action, job.no_delay, progress)
                 .and_then(|()| run_device(dev, action))
                 .map_err(|e| format!("{e:#}")),
             None => Err(format!("device {device_id:?} is not defined")),
@@ -399,7 +418,7 @@ fn fence_node(args: FenceArgs, node: String) -> anyhow::Result<ExitCode> {
             target: node.clone(),
             device: device_id.to_string(),
             action: action.as_str().to_string(),
-            requester: requester.clone(),
+            requester: job.requester.clone(),
             start_ms,
             end_ms: now_ms(),
             result: if res.is_ok() {
@@ -412,14 +431,82 @@ fn fence_node(args: FenceArgs, node: String) -> anyhow::Result<ExitCode> {
                 Err(e) => e.clone(),
             },
         };
-        if let Err(e) = history::append(&path, &record) {
+        if let Err(e) = history::append(&job.history, &record) {
             history_error = Some(e);
         }
         res.map(|_| ())
     });
     if let Some(e) = history_error {
-        eprintln!("warning: the fencing history was not written: {e}");
+        progress(format!("warning: the fencing history was not written: {e}"));
     }
+    Ok(outcome)
+}
+
+fn fence_via_daemon(args: &FenceArgs, node: &str) -> anyhow::Result<ExitCode> {
+    use crate::api::{Request, Response};
+    let action = match args.action {
+        Some(NodeAction::Off) => "off",
+        Some(NodeAction::On) => "on",
+        Some(NodeAction::Reboot) => "reboot",
+        None => "",
+    };
+    let request = Request::Fence {
+        target: node.to_string(),
+        action: action.to_string(),
+    };
+    match crate::api::call(&args.socket, &request)? {
+        Response::Fenced(o) if o.ok => {
+            println!("fenced {node}: {}", o.detail);
+            Ok(ExitCode::SUCCESS)
+        }
+        Response::Fenced(o) => {
+            eprintln!("error: fencing {node} failed: {}", o.detail);
+            Ok(ExitCode::from(1))
+        }
+        Response::Error { message } => bail!("pacelined refused: {message}"),
+        other => bail!("unexpected answer from pacelined: {other:?}"),
+    }
+}
+
+fn fence_node(args: FenceArgs, node: String) -> anyhow::Result<ExitCode> {
+    if args.via_daemon {
+        return fence_via_daemon(&args, &node);
+    }
+    let section = load(&args.config)?;
+    let action = match args.action {
+        Some(NodeAction::Off) => FenceAction::Off,
+        Some(NodeAction::Reboot) => FenceAction::Reboot,
+        Some(NodeAction::On) => FenceAction::On,
+        None if section.action == "off" => FenceAction::Off,
+        None => FenceAction::Reboot,
+    };
+    if !section.enabled {
+        eprintln!("warning: {FENCING_DISABLED_WARNING}");
+    }
+    let history = args
+        .history
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_HISTORY));
+    let requester = format!(
+        "{}@{}",
+        std::env::var("SUDO_USER")
+            .or_else(|_| std::env::var("USER"))
+            .unwrap_or_else(|_| "cli".into()),
+        nix::unistd::gethostname()
+            .ok()
+            .and_then(|h| h.into_string().ok())
+            .unwrap_or_else(|| "localhost".into())
+    );
+    let job = FenceJob {
+        target: node.clone(),
+        action,
+        requester,
+        history,
+        no_delay: args.no_delay,
+        // Where resources run is known only to the controller; from the
+        // command line the priority delay is not applied.
+        target_has_priority: false,
+    };
+    let outcome = fence_with_topology(&section, &job, &mut |line| println!("{line}"))?;
     let verb = if action == FenceAction::On {
         "unfenced"
     } else {

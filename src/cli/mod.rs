@@ -8,8 +8,11 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 pub mod cluster;
 pub mod config;
+pub mod configure;
+pub mod edit;
 pub mod fence;
 pub mod lab;
+pub mod node;
 pub mod ra;
 pub mod resource;
 pub mod simulate;
@@ -64,6 +67,15 @@ pub enum Command {
     /// Helpers of the namespace lab used by the demo and the end-to-end tests.
     #[command(subcommand, hide = true)]
     Lab(lab::LabCommand),
+    /// The cluster's running configuration: show it, load a new one.
+    #[command(subcommand)]
+    Configure(configure::ConfigureCommand),
+    /// Put nodes in standby or back online.
+    #[command(subcommand)]
+    Node(node::NodeCommand),
+    /// Cluster properties.
+    #[command(subcommand)]
+    Property(node::PropertyCommand),
 }
 
 /// Entry point of the `paceline` binary.
@@ -79,6 +91,9 @@ pub fn main() -> ExitCode {
         Command::Ra(cmd) => ra::run(cmd),
         Command::Resource(cmd) => resource::run(cmd),
         Command::Lab(cmd) => lab::run(cmd),
+        Command::Configure(cmd) => configure::run(cmd),
+        Command::Node(cmd) => node::run_node(cmd),
+        Command::Property(cmd) => node::run_property(cmd),
     };
     match result {
         Ok(code) => code,
@@ -101,5 +116,6 @@ fn is_config_error(err: &anyhow::Error) -> bool {
             || cause.is::<paceline_fencing::config::ConfigError>()
             || cause.is::<paceline_fencing::device::InvalidDevice>()
             || cause.is::<crate::config::cib::CibError>()
+            || cause.is::<crate::cli::edit::EditError>()
     })
 }

@@ -5,7 +5,10 @@ use std::process::ExitCode;
 
 use clap::Subcommand;
 
+use super::configure::{edit_cluster, print_applied};
+use super::edit;
 use super::{EXIT_FAILED, EXIT_USAGE, OutputFormat};
+use crate::api::{self, Request, Response};
 use crate::executor::ocf::{DEFAULT_OCF_ROOT, OcfRunner};
 use crate::executor::primitive::load_primitives;
 use crate::executor::shims::install_shims;
@@ -24,6 +27,61 @@ pub enum ResourceCommand {
         #[arg(long, value_enum, default_value_t)]
         output: OutputFormat,
     },
+    /// Make RES run on NODE (a location constraint `cli-prefer-RES` with
+    /// INFINITY; `resource clear` removes it).
+    Move {
+        resource: String,
+        node: String,
+        /// Remove the constraint after this long (e.g. "30m", "2h").
+        #[arg(long)]
+        lifetime: Option<String>,
+        #[command(flatten)]
+        client: Client,
+    },
+    /// Keep RES off NODE (`cli-ban-RES-on-NODE`, -INFINITY).
+    Ban {
+        resource: String,
+        node: String,
+        #[arg(long)]
+        lifetime: Option<String>,
+        #[command(flatten)]
+        client: Client,
+    },
+    /// Remove what move and ban made for RES.
+    Clear {
+        resource: String,
+        #[command(flatten)]
+        client: Client,
+    },
+    /// Forget the failures of RES (on NODE, or everywhere).
+    Cleanup {
+        resource: String,
+        #[arg(long)]
+        node: Option<String>,
+        #[command(flatten)]
+        client: Client,
+    },
+}
+
+/// Where pacelined is and how to print.
+#[derive(Debug, clap::Args)]
+pub struct Client {
+    #[arg(long, value_enum, default_value_t)]
+    pub output: OutputFormat,
+    #[arg(long, default_value = crate::daemon::settings::DEFAULT_SOCKET)]
+    pub socket: PathBuf,
+}
+
+/// `--lifetime` as the unix time the constraint expires at.
+fn expiry(lifetime: &Option<String>) -> anyhow::Result<Option<i64>> {
+    match lifetime {
+        None => Ok(None),
+        Some(l) => {
+            let d = crate::daemon::settings::parse_duration(l)
+                .map_err(|e| anyhow::anyhow!("--lifetime: {e}"))?;
+            Ok(Some(edit::unix_now() + d.as_secs().max(1) as i64))
+        }
+    }
 }
 
 pub fn run(cmd: ResourceCommand) -> anyhow::Result<ExitCode> {
@@ -34,6 +92,59 @@ pub fn run(cmd: ResourceCommand) -> anyhow::Result<ExitCode> {
             action,
             output,
         } => exec(&config, &resource, &action, output),
+        ResourceCommand::Move {
+            resource,
+            node,
+            lifetime,
+            client,
+        } => {
+            let until = expiry(&lifetime)?;
+            let what = format!("move {resource} to {node}");
+            let v = edit_cluster(&client.socket, &what, |t| {
+                edit::move_resource(t, &resource, &node, until)
+            })?;
+            print_applied(&what, v, client.output)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        ResourceCommand::Ban {
+            resource,
+            node,
+            lifetime,
+            client,
+        } => {
+            let until = expiry(&lifetime)?;
+            let what = format!("ban {resource} from {node}");
+            let v = edit_cluster(&client.socket, &what, |t| {
+                edit::ban_resource(t, &resource, &node, until)
+            })?;
+            print_applied(&what, v, client.output)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        ResourceCommand::Clear { resource, client } => {
+            let what = format!("clear the moves and bans of {resource}");
+            let v = edit_cluster(&client.socket, &what, |t| {
+                edit::clear_resource(t, &resource, true, true)
+            })?;
+            print_applied(&what, v, client.output)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        ResourceCommand::Cleanup {
+            resource,
+            node,
+            client,
+        } => match api::call(&client.socket, &Request::Cleanup { resource, node })? {
+            Response::Accepted { what } => {
+                match client.output {
+                    OutputFormat::Json => {
+                        println!("{}", serde_json::json!({ "accepted": what }))
+                    }
+                    OutputFormat::Text => println!("{what}"),
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+            Response::Error { message } => anyhow::bail!("pacelined refused: {message}"),
+            other => anyhow::bail!("unexpected answer from pacelined: {other:?}"),
+        },
     }
 }
 

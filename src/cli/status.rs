@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::OutputFormat;
-use crate::api::{self, ClusterStatusView, Request, Response};
+use crate::api::{self, Request, Response, StatusReport};
 use crate::daemon::settings::DEFAULT_SOCKET;
 use crate::membership::PeerState;
 
@@ -21,8 +21,29 @@ pub struct StatusArgs {
 }
 
 pub fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
-    match api::call(&args.socket, &Request::Status)? {
-        Response::Status(status) => {
+    let answer = match api::call(&args.socket, &Request::Report)? {
+        // A daemon of the previous release knows only the membership status.
+        Response::Error { message } if message.starts_with("bad request") => {
+            match api::call(&args.socket, &Request::Status)? {
+                Response::Status(membership) => Response::Report(Box::new(StatusReport {
+                    membership: *membership,
+                    dc: None,
+                    config_version: Default::default(),
+                    resources: Vec::new(),
+                    failed_actions: Vec::new(),
+                    node_attributes: Default::default(),
+                    standby: Vec::new(),
+                    maintenance: Vec::new(),
+                    fencing_history: Vec::new(),
+                    channel: Default::default(),
+                })),
+                other => other,
+            }
+        }
+        other => other,
+    };
+    match answer {
+        Response::Report(status) => {
             match args.output {
                 OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&status)?),
                 OutputFormat::Text => print!("{}", render(&status)),
@@ -34,9 +55,19 @@ pub fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn render(s: &ClusterStatusView) -> String {
+fn render(report: &StatusReport) -> String {
+    let s = &report.membership;
     let mut out = String::new();
     out.push_str(&format!("Cluster: {}\n", s.cluster));
+    out.push_str(&format!(
+        "Current DC: {}\n",
+        report.dc.as_deref().unwrap_or("NONE")
+    ));
+    let v = report.config_version;
+    out.push_str(&format!(
+        "Configuration: epoch {} (version {}.{}.{})\n",
+        v.epoch, v.admin_epoch, v.epoch, v.num_updates
+    ));
     out.push_str(&format!("This node: {} (id {})\n", s.node, s.node_id));
     out.push_str(&format!(
         "View: {} members [{}]\n",
@@ -78,6 +109,13 @@ fn render(s: &ClusterStatusView) -> String {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
+        let mut state = state.to_string();
+        if report.standby.contains(&n.name) {
+            state.push_str(" (standby)");
+        }
+        if report.maintenance.contains(&n.name) {
+            state.push_str(" (maintenance)");
+        }
         out.push_str(&format!(
             "  {:<12} id {:<5} {:<8} {links}\n",
             n.name, n.id, state
@@ -92,10 +130,65 @@ fn render(s: &ClusterStatusView) -> String {
     for warning in &s.warnings {
         out.push_str(&format!("WARNING: {warning}\n"));
     }
+    out.push_str(&render_resources(report));
+    let ch = &report.channel;
+    out.push_str(&format!(
+        "Cluster channel: sent {}, delivered {}, retransmitted fragments {}, abandoned {}\n",
+        ch.sent_messages, ch.delivered_messages, ch.retransmitted_fragments, ch.abandoned_messages
+    ));
     let w = &s.wire;
     out.push_str(&format!(
         "Dropped packets: forged {}, replayed {}, other cluster {}, malformed {}, incompatible {}\n",
         w.forged, w.replayed, w.other_cluster, w.malformed, w.incompatible_version
     ));
+    out
+}
+
+fn render_resources(report: &StatusReport) -> String {
+    let mut out = String::from("Resources:\n");
+    if report.resources.is_empty() {
+        out.push_str("  (none)\n");
+    }
+    for r in &report.resources {
+        let on = if r.nodes.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", r.nodes.join(" "))
+        };
+        // crm_mon's layout: "  * db\t(ocf:heartbeat:Dummy):\t Started node1"
+        out.push_str(&format!("  * {}\t({}):\t {}{on}\n", r.id, r.agent, r.role));
+    }
+    if !report.node_attributes.is_empty() {
+        out.push_str("Node Attributes:\n");
+        for (node, attrs) in &report.node_attributes {
+            out.push_str(&format!("  * Node {node}:\n"));
+            for (k, v) in attrs {
+                out.push_str(&format!("    * {k:<30}: {v}\n"));
+            }
+        }
+    }
+    if !report.failed_actions.is_empty() {
+        out.push_str("Failed Resource Actions:\n");
+        for f in &report.failed_actions {
+            out.push_str(&format!(
+                "  * {}_{}_{} on {} returned rc {}{}\n",
+                f.resource,
+                f.operation,
+                f.interval_ms,
+                f.node,
+                f.rc,
+                f.at.map(|t| format!(" at {t}")).unwrap_or_default()
+            ));
+        }
+    }
+    if !report.fencing_history.is_empty() {
+        out.push_str("Fencing History:\n");
+        for f in &report.fencing_history {
+            out.push_str(&format!(
+                "  * {} of {} by {}: {} ({})\n",
+                f.action, f.target, f.device, f.result, f.at
+            ));
+        }
+    }
     out
 }

@@ -1,9 +1,16 @@
-//! `pacelined`: the tokio runtime that drives the membership machine with real
-//! UDP links, a real clock and the local API socket.
+//! `pacelined`: the tokio runtime that drives the sans-IO machines
+//! (membership, the reliable channel, the replicated store, the controller)
+//! with real UDP links, a real clock, blocking threads for agents and fence
+//! devices, and the local API socket.
 
+pub mod cluster;
+mod driver;
+pub mod executor_service;
+mod notify;
+mod report;
 pub mod settings;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::net::{SocketAddr, UdpSocket as StdUdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -16,9 +23,19 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UdpSocket, UnixListener, UnixStream};
 use tokio::sync::mpsc;
 
-use crate::api::{self, ClusterStatusView, IncompatibleNode, NodeView, Request, Response};
+use crate::api::{
+    self, ClusterStatusView, IncompatibleNode, NodeView, Request, Response, StatusReport,
+};
+use crate::config::ConfigError;
+use crate::controller::{Controller, ControllerSettings, FenceOutcome, Input, StatusPatch};
 use crate::membership::{Membership, MembershipConfig, Notice, Output, PeerState, Unblock};
-use crate::wire::{ClusterKey, Decoder, DropReason, Encoder, NodeId};
+use crate::store::Version;
+use crate::wire::{
+    Channel, ChannelLimits, ClusterKey, ClusterMessage, Decoder, DropReason, Encoder, Frame,
+    Message, NodeId,
+};
+use cluster::{ClusterStore, StoreEffect};
+use executor_service::{ExecutorService, Finished};
 use paceline_fencing::watchdog::{FeedOutcome, Feeder, Watchdog};
 use paceline_fencing::watchdog_policy::NodeHealth;
 use settings::Settings;
@@ -40,13 +57,35 @@ struct Args {
 /// Entry point of `pacelined`.
 pub fn main() -> ExitCode {
     let args = Args::parse();
-    let settings = match Settings::load(&args.config) {
+    let text = match std::fs::read_to_string(&args.config) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("pacelined: cannot read {}: {e}", args.config.display());
+            return ExitCode::from(2);
+        }
+    };
+    if let Err(e) = validate_config_file(&args.config, &text) {
+        eprintln!("pacelined: {e}");
+        return ExitCode::from(2);
+    }
+    let settings = match Settings::parse(&args.config, &text) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("pacelined: {e}");
             return ExitCode::from(2);
         }
     };
+    // Agents' `crm_node` shim asks this daemon over its API: tell the
+    // agents (children inherit the environment) where it listens.
+    let socket = args
+        .socket
+        .clone()
+        .unwrap_or_else(|| settings.socket.clone());
+    // SAFETY: no other thread exists yet (the runtime is built below), so
+    // nothing can read the environment concurrently.
+    unsafe {
+        std::env::set_var(crate::executor::shims::SOCKET_ENV, &socket);
+    }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -57,13 +96,45 @@ pub fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(run(args, settings)) {
+    match runtime.block_on(run(args, settings, text)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("pacelined: {e:#}");
             ExitCode::from(1)
         }
     }
+}
+
+/// Checks a cluster file with the config module (errors with file:line:col).
+/// A file without `[fencing]` is run as fencing disabled, with a warning in
+/// status (the daemon has always accepted that; `paceline config check`
+/// refuses it).
+pub fn validate_config_text(text: &str, file_name: &str) -> Result<(), ConfigError> {
+    load_cluster_config(text, file_name).map(|_| ())
+}
+
+/// The model of a cluster file, under the daemon's rule for a missing
+/// `[fencing]` (see `validate_config_text`).
+pub fn load_cluster_config(
+    text: &str,
+    file_name: &str,
+) -> Result<crate::model::ClusterConfig, ConfigError> {
+    let doc = crate::config::parse_document(text, file_name)?;
+    if doc.fencing.is_none() {
+        let with_fencing_off = format!("{text}\n[fencing]\nenabled = false\n");
+        crate::config::load_config_str(&with_fencing_off, file_name)
+    } else {
+        crate::config::load_config_str(text, file_name)
+    }
+}
+
+fn validate_config_file(path: &Path, text: &str) -> Result<(), ConfigError> {
+    validate_config_text(text, &path.display().to_string())?;
+    // The file variant also refuses inline passwords in readable files.
+    if crate::config::parse_document(text, "")?.fencing.is_some() {
+        crate::config::load_config_file(path)?;
+    }
+    Ok(())
 }
 
 /// The node whose first link address can be bound here.
@@ -91,7 +162,55 @@ struct Daemon {
     pauses: u64,
     /// This node's self-fencing watchdog, fed while the policy allows.
     watchdog: Option<WatchdogState>,
+    channel: Channel,
+    store: ClusterStore,
+    /// Who waits for the outcome of a config request, by request id.
+    replies: HashMap<u64, ReplyTo>,
+    next_request: u64,
+    /// The document version last reported (log and controller).
+    last_version: Version,
+    controller: Controller,
+    /// Controller commands not yet carried out (see `driver::drain`).
+    commands: VecDeque<crate::controller::Command>,
+    /// The view last given to the controller.
+    fed_view: Option<(BTreeSet<String>, bool)>,
+    parsed_config: Option<Box<crate::model::ClusterConfig>>,
+    executor: ExecutorService,
+    /// `[fencing]` of the cluster's configuration.
+    fencing: Option<paceline_fencing::config::FencingSection>,
+    fence_tx: mpsc::UnboundedSender<FenceOutcome>,
+    /// Operators' fence requests waiting for the outcome, by target.
+    fence_waiters: HashMap<String, Vec<tokio::sync::oneshot::Sender<Response>>>,
+    /// Operators' dispatched actions waiting for their result.
+    dispatch_waiters: HashMap<u64, (tokio::sync::oneshot::Sender<Response>, Instant)>,
+    next_dispatch: u64,
+    /// The agents' node attributes (node -> name -> value) as last forwarded.
+    attributes: crate::executor::shims::Attributes,
+    /// Status patches made while no DC was known.
+    unsent_patches: Vec<StatusPatch>,
+    ticks: u64,
+    applied_text: String,
 }
+
+/// Answer of a request sent to the DC, or of a request on the DC.
+enum ReplyTo {
+    Client {
+        reply: tokio::sync::oneshot::Sender<Response>,
+        deadline: Instant,
+        /// The DC the request was forwarded to (None: this node is the DC).
+        forwarded_to: Option<NodeId>,
+    },
+    /// A member forwarded its client's request to this DC.
+    Member { node: NodeId, request: u64 },
+    /// The DC's own change (expiring constraints): the outcome is logged.
+    Log(String),
+}
+
+/// How long a clean shutdown waits for this node's resources to be stopped.
+const SHUTDOWN_BOUND: Duration = Duration::from_secs(60);
+
+/// How long a client waits for the DC to make its config change durable.
+const CONFIG_REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 
 struct WatchdogState {
     feeder: Feeder,
@@ -99,7 +218,7 @@ struct WatchdogState {
     last_tick: Instant,
 }
 
-async fn run(args: Args, settings: Settings) -> anyhow::Result<()> {
+async fn run(args: Args, settings: Settings, config_text: String) -> anyhow::Result<()> {
     let name = match args.node.clone() {
         Some(n) => n,
         None => find_local_node(&settings)
@@ -143,7 +262,55 @@ async fn run(args: Args, settings: Settings) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| settings.socket.clone());
     let listener = bind_api(&socket_path)?;
+    std::fs::create_dir_all(&settings.state_dir)
+        .with_context(|| format!("cannot create {}", settings.state_dir.display()))?;
+    let (store, note) = ClusterStore::open(
+        &settings.state_dir,
+        own.id,
+        settings.nodes.len(),
+        settings.quorum.two_node,
+        &config_text,
+    )?;
+    if let Some(note) = note {
+        log(&note);
+    }
+    let (exec_tx, mut exec_rx) = mpsc::unbounded_channel::<Finished>();
+    let (fence_tx, mut fence_rx) = mpsc::unbounded_channel::<FenceOutcome>();
+    let rsctmp = std::env::var_os("HA_RSCTMP")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/run/resource-agents"));
+    let executor = ExecutorService::new(&own.name, &settings.state_dir, &rsctmp, exec_tx);
+    let controller = Controller::new(ControllerSettings {
+        own: own.name.clone(),
+        nodes: settings
+            .nodes
+            .iter()
+            .map(|n| (n.name.clone(), u32::from(n.id)))
+            .collect(),
+        result_grace_ms: 5_000,
+        fence_retry_ms: 1_000,
+        fence_retry_max_ms: 30_000,
+    });
     let mut daemon = Daemon {
+        controller,
+        commands: VecDeque::new(),
+        fed_view: None,
+        parsed_config: None,
+        executor,
+        fencing: None,
+        fence_tx,
+        dispatch_waiters: HashMap::new(),
+        fence_waiters: HashMap::new(),
+        next_dispatch: driver::DISPATCH_ID_BASE,
+        attributes: BTreeMap::new(),
+        unsent_patches: Vec::new(),
+        ticks: 0,
+        applied_text: String::new(),
+        channel: Channel::new(incarnation, ChannelLimits::default()),
+        last_version: store.doc().version,
+        store,
+        replies: HashMap::new(),
+        next_request: 1,
         machine: Membership::new(config, Duration::ZERO),
         encoder: Encoder::new(key.clone(), own.id, incarnation),
         decoder: Decoder::new(key, own.id),
@@ -165,11 +332,11 @@ async fn run(args: Args, settings: Settings) -> anyhow::Result<()> {
         // arm its watchdog must not join as if it could self-fence.
         let armed = Watchdog::arm(&wd.device, wd.timeout)
             .with_context(|| format!("node `{}` self-fences by watchdog", daemon.own.name))?;
-        eprintln!(
-            "pacelined: watchdog {} armed with a {:?} timeout",
+        log(&format!(
+            "watchdog {} armed with a {:?} timeout",
             wd.device.display(),
             armed.timeout()
-        );
+        ));
         daemon.watchdog = Some(WatchdogState {
             feeder: Feeder::new(armed),
             device: wd.device.clone(),
@@ -177,19 +344,30 @@ async fn run(args: Args, settings: Settings) -> anyhow::Result<()> {
         });
     }
     if daemon.settings.fencing != settings::FencingMode::Enabled {
-        eprintln!(
-            "pacelined: WARNING: {}",
+        log(&format!(
+            "WARNING: {}",
             paceline_fencing::readiness::FENCING_DISABLED_WARNING
-        );
+        ));
     }
-    eprintln!(
-        "pacelined: node {} (id {}) of cluster {} up on {:?}, API at {}",
+    log(&format!(
+        "node {} (id {}) of cluster {} up on {:?}, API at {}",
         daemon.own.name,
         daemon.own.id,
         daemon.settings.cluster_name,
         daemon.own.links,
         socket_path.display()
-    );
+    ));
+    daemon.feed_document(true);
+    // A `shutdown` attribute left by this node's last clean stop is over.
+    daemon.unsent_patches.push(StatusPatch::Attribute {
+        node: daemon.own.name.clone(),
+        name: "shutdown".into(),
+        value: None,
+    });
+    notify::notify(&format!(
+        "READY=1\nSTATUS=node {} of cluster {}",
+        daemon.own.name, daemon.settings.cluster_name
+    ));
     let (packets_tx, mut packets) = mpsc::channel::<Vec<u8>>(1024);
     for socket in sockets {
         let tx = packets_tx.clone();
@@ -202,13 +380,12 @@ async fn run(args: Args, settings: Settings) -> anyhow::Result<()> {
                             return;
                         }
                     }
-                    Err(e) => eprintln!("pacelined: receive error: {e}"),
+                    Err(e) => log(&format!("receive error: {e}")),
                 }
             }
         });
     }
-    let (api_tx, mut api_rx) =
-        mpsc::channel::<(Request, u32, tokio::sync::oneshot::Sender<Response>)>(16);
+    let (api_tx, mut api_rx) = mpsc::channel::<ApiCall>(16);
     tokio::spawn(serve_api(listener, api_tx));
     let mut signals_term =
         tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
@@ -216,6 +393,8 @@ async fn run(args: Args, settings: Settings) -> anyhow::Result<()> {
         tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
     let mut ticker = tokio::time::interval(daemon.settings.heartbeat / 4);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut channel_ticker = tokio::time::interval(Duration::from_millis(50));
+    channel_ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             _ = ticker.tick() => {
@@ -224,13 +403,71 @@ async fn run(args: Args, settings: Settings) -> anyhow::Result<()> {
                 daemon.apply(out).await;
                 daemon.feed_watchdog();
             }
+            _ = channel_ticker.tick() => daemon.on_channel_tick().await,
             Some(packet) = packets.recv() => daemon.on_packet(&packet).await,
             Some((request, uid, reply)) = api_rx.recv() => {
-                let response = daemon.answer(request, uid).await;
-                let _ = reply.send(response);
+                daemon.answer(request, uid, reply).await;
+            }
+            Some(finished) = exec_rx.recv() => daemon.on_exec_finished(finished).await,
+            Some(outcome) = fence_rx.recv() => daemon.on_fence_outcome(outcome),
+            _ = signals_term.recv() => break,
+            _ = signals_int.recv() => break,
+        }
+        daemon.drain().await;
+    }
+    // Clean shutdown: ask the DC to move everything away (the `shutdown`
+    // attribute, as Pacemaker), keep serving until this node runs nothing
+    // or the bound passes, then leave. A second signal leaves at once.
+    notify::notify("STOPPING=1\nSTATUS=moving resources away, then leaving");
+    let shutdown_attribute = StatusPatch::Attribute {
+        node: daemon.own.name.clone(),
+        name: "shutdown".into(),
+        value: Some(driver::wall_now().to_string()),
+    };
+    daemon.record_status(shutdown_attribute).await;
+    daemon.controller_input(Input::Tick);
+    daemon.drain().await;
+    let bound = tokio::time::sleep(SHUTDOWN_BOUND);
+    tokio::pin!(bound);
+    if daemon.executor.busy() > 0 {
+        log(&format!(
+            "shutting down: waiting up to {SHUTDOWN_BOUND:?} for the {} action(s) and monitor(s) of this node to be stopped",
+            daemon.executor.busy()
+        ));
+    }
+    while daemon.executor.busy() > 0 {
+        tokio::select! {
+            _ = ticker.tick() => {
+                let now = daemon.start.elapsed();
+                let out = daemon.machine.tick(now);
+                daemon.apply(out).await;
+                daemon.feed_watchdog();
+            }
+            _ = channel_ticker.tick() => daemon.on_channel_tick().await,
+            Some(packet) = packets.recv() => daemon.on_packet(&packet).await,
+            Some(finished) = exec_rx.recv() => daemon.on_exec_finished(finished).await,
+            Some(outcome) = fence_rx.recv() => daemon.on_fence_outcome(outcome),
+            // Status stays available while the node drains.
+            Some((request, uid, reply)) = api_rx.recv() => {
+                daemon.answer(request, uid, reply).await;
+            }
+            _ = &mut bound => {
+                log("shutting down: resources still active here after the bound; leaving anyway");
+                break;
             }
             _ = signals_term.recv() => break,
             _ = signals_int.recv() => break,
+        }
+        daemon.drain().await;
+    }
+    daemon.executor.stop_all();
+    // Let the last messages (results, the shutdown attribute) be
+    // acknowledged before leaving, briefly.
+    let flush_until = Instant::now() + Duration::from_secs(2);
+    while daemon.channel_pending() && Instant::now() < flush_until {
+        tokio::select! {
+            _ = channel_ticker.tick() => daemon.on_channel_tick().await,
+            Some(packet) = packets.recv() => daemon.on_packet(&packet).await,
         }
     }
     let out = daemon.machine.leave();
@@ -239,12 +476,12 @@ async fn run(args: Args, settings: Settings) -> anyhow::Result<()> {
         // A clean leave: the peers know we are gone, so nobody will wait
         // for our watchdog; disarm it with the magic close.
         match wd.feeder.disarm() {
-            Ok(()) => eprintln!("pacelined: watchdog {} disarmed", wd.device.display()),
-            Err(e) => eprintln!("pacelined: {e}"),
+            Ok(()) => log(&format!("watchdog {} disarmed", wd.device.display())),
+            Err(e) => log(&e.to_string()),
         }
     }
     let _ = std::fs::remove_file(&socket_path);
-    eprintln!("pacelined: left the cluster cleanly");
+    log("left the cluster cleanly");
     Ok(())
 }
 
@@ -321,18 +558,32 @@ impl Daemon {
     async fn on_packet(&mut self, packet: &[u8]) {
         match self.decoder.open(packet) {
             Ok(d) => {
-                let now = self.start.elapsed();
-                let out =
-                    self.machine
-                        .receive(now, d.header.sender, d.header.incarnation, d.message);
-                self.apply(out).await;
+                let (from, incarnation) = (d.header.sender, d.header.incarnation);
+                if self.channel.observe(from, incarnation) {
+                    log(&format!(
+                        "node {} restarted: messages queued for it are dropped",
+                        self.settings.node_name(from)
+                    ));
+                }
+                match d.message {
+                    // Only configured nodes get channel state here.
+                    Message::Channel(_) if !self.settings.nodes.iter().any(|n| n.id == from) => {}
+                    Message::Channel(frame) => {
+                        self.on_frame(from, incarnation, frame).await;
+                    }
+                    message => {
+                        let now = self.start.elapsed();
+                        let out = self.machine.receive(now, from, incarnation, message);
+                        self.apply(out).await;
+                    }
+                }
             }
             Err(DropReason::IncompatibleVersion { sender, version }) => {
                 if self.incompatible.insert(sender, version).is_none() {
-                    eprintln!(
-                        "pacelined: node {} speaks protocol version {version}, which this node cannot understand; it is refused",
+                    log(&format!(
+                        "node {} speaks protocol version {version}, which this node cannot understand; it is refused",
                         self.settings.node_name(sender)
-                    );
+                    ));
                 }
             }
             Err(_) => {}
@@ -359,15 +610,307 @@ impl Daemon {
                 }
                 Output::Notice(notice) => {
                     changed = true;
-                    if let Notice::Paused { .. } = notice {
-                        self.pauses += 1;
+                    match notice {
+                        Notice::Paused { .. } => self.pauses += 1,
+                        Notice::NodeLost(n) | Notice::NodeLeft(n) => self.channel.abandon(n),
+                        _ => {}
                     }
-                    eprintln!("pacelined: {}", self.describe(&notice));
+                    log(&self.describe(&notice));
                 }
             }
         }
         if changed {
+            self.sync_view().await;
             self.write_state();
+        }
+    }
+
+    /// Hands membership's current view and quorum to the store (which
+    /// ignores repeats).
+    async fn sync_view(&mut self) {
+        let status = self.machine.status();
+        let members: Vec<NodeId> = status.view.members.iter().copied().collect();
+        let effects = self
+            .store
+            .on_view(status.view.id, &members, status.quorum.quorate);
+        self.apply_store(effects).await;
+        self.feed_view();
+        self.flush_unsent().await;
+        // Requests forwarded to a DC that is gone get no answer from it.
+        let gone: Vec<u64> = self
+            .replies
+            .iter()
+            .filter(|(_, r)| {
+                matches!(r, ReplyTo::Client { forwarded_to: Some(dc), .. } if !status.view.members.contains(dc))
+            })
+            .map(|(&id, _)| id)
+            .collect();
+        for id in gone {
+            if let Some(ReplyTo::Client { reply, .. }) = self.replies.remove(&id) {
+                let _ = reply.send(Response::Error {
+                    message: "the view changed before the change was durable (the DC left); check `paceline configure show` and retry".into(),
+                });
+            }
+        }
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.start.elapsed().as_millis() as u64
+    }
+
+    /// The link to send channel frames to `peer` on: the first one up.
+    fn link_to(&self, peer: NodeId) -> usize {
+        self.machine
+            .status()
+            .peers
+            .iter()
+            .find(|p| p.id == peer)
+            .and_then(|p| p.links_up.iter().position(|&up| up))
+            .unwrap_or(0)
+    }
+
+    async fn send_frames(&mut self, frames: Vec<(NodeId, Frame)>) {
+        // One look at the links per batch: a large message is many frames.
+        let mut links: BTreeMap<NodeId, usize> = BTreeMap::new();
+        for (to, frame) in frames {
+            let link = match links.get(&to) {
+                Some(&l) => l,
+                None => {
+                    let l = self.link_to(to);
+                    links.insert(to, l);
+                    l
+                }
+            };
+            let Some(addr) = self
+                .settings
+                .nodes
+                .iter()
+                .find(|n| n.id == to)
+                .and_then(|n| n.links.get(link).copied())
+            else {
+                continue;
+            };
+            let Some(socket) = self.sockets.get(link) else {
+                continue;
+            };
+            let bytes = self.encoder.seal(&Message::Channel(frame));
+            let _ = socket.send_to(&bytes, addr).await;
+        }
+    }
+
+    /// Sends a message over the reliable channel.
+    async fn send_cluster(&mut self, to: NodeId, message: &ClusterMessage) {
+        if to == self.own.id {
+            return;
+        }
+        let now = self.now_ms();
+        match self.channel.send(now, to, message.encode()) {
+            Ok(frames) => self.send_frames(frames).await,
+            Err(e) => log(&format!("cannot queue a message: {e}")),
+        }
+    }
+
+    async fn on_channel_tick(&mut self) {
+        let now = self.now_ms();
+        let frames = self.channel.tick(now);
+        self.send_frames(frames).await;
+        self.ticks += 1;
+        if self.ticks % 2 == 0 {
+            self.controller_input(Input::Tick);
+        }
+        if self.ticks % 10 == 0 {
+            self.poll_attributes().await;
+        }
+        if self.ticks % 20 == 0 {
+            self.expire_constraints().await;
+        }
+        let now_instant = Instant::now();
+        let late: Vec<u64> = self
+            .dispatch_waiters
+            .iter()
+            .filter(|(_, (_, deadline))| *deadline <= now_instant)
+            .map(|(&id, _)| id)
+            .collect();
+        for id in late {
+            if let Some((reply, _)) = self.dispatch_waiters.remove(&id) {
+                let _ = reply.send(Response::Error {
+                    message: "no result from the node in time (is it reachable? see `paceline status`); the action may still have run".into(),
+                });
+            }
+        }
+        let expired: Vec<u64> = self
+            .replies
+            .iter()
+            .filter(|(_, r)| matches!(r, ReplyTo::Client { deadline, .. } if *deadline <= Instant::now()))
+            .map(|(&id, _)| id)
+            .collect();
+        for id in expired {
+            if let Some(ReplyTo::Client { reply, .. }) = self.replies.remove(&id) {
+                let _ = reply.send(Response::Error {
+                    message: format!(
+                        "no answer from the DC within {CONFIG_REQUEST_TIMEOUT:?}; the change may or may not be applied: check `paceline configure show`"
+                    ),
+                });
+            }
+        }
+    }
+
+    async fn on_frame(&mut self, from: NodeId, incarnation: u64, frame: Frame) {
+        let now = self.now_ms();
+        let received = self.channel.receive(now, from, incarnation, frame);
+        self.send_frames(received.send).await;
+        for payload in received.delivered {
+            match ClusterMessage::decode(&payload) {
+                Some(message) => self.on_cluster_message(from, incarnation, message).await,
+                None => log(&format!(
+                    "undecodable channel message from node {}",
+                    self.settings.node_name(from)
+                )),
+            }
+        }
+    }
+
+    async fn on_cluster_message(
+        &mut self,
+        from: NodeId,
+        incarnation: u64,
+        message: ClusterMessage,
+    ) {
+        match message {
+            ClusterMessage::Store(m) => {
+                let effects = self.store.on_message(from, m);
+                self.apply_store(effects).await;
+            }
+            ClusterMessage::ConfigRequest {
+                request,
+                based_on,
+                config,
+            } => {
+                if let Err(e) = validate_config_text(&config, "the submitted configuration") {
+                    let reply = ClusterMessage::ConfigReply {
+                        request,
+                        result: Err(e.to_string()),
+                    };
+                    self.send_cluster(from, &reply).await;
+                    return;
+                }
+                let id = self.new_request(ReplyTo::Member {
+                    node: from,
+                    request,
+                });
+                let effects = self.store.request_config(id, based_on, config);
+                self.apply_store(effects).await;
+            }
+            ClusterMessage::ConfigReply { request, result } => {
+                self.finish_request(request, result).await;
+            }
+            ClusterMessage::ActionRequest(req) => {
+                self.on_action_request(from, incarnation, req).await;
+            }
+            ClusterMessage::ActionResult(result) => {
+                // Sent to a DC that is no longer one: pass it on.
+                match self.store.dc() {
+                    Some(dc)
+                        if dc != self.own.id
+                            && result.id < driver::DISPATCH_ID_BASE
+                            && !self.store.is_dc() =>
+                    {
+                        self.send_cluster(dc, &ClusterMessage::ActionResult(result))
+                            .await;
+                    }
+                    _ => self.deliver_result(result).await,
+                }
+            }
+            ClusterMessage::StatusPatch(patch) => self.record_status(patch).await,
+            ClusterMessage::CancelRecurring {
+                instance,
+                interval_ms,
+            } => self.executor.cancel(&instance, interval_ms),
+        }
+    }
+
+    /// The DC removes move/ban constraints whose `--lifetime` is over.
+    async fn expire_constraints(&mut self) {
+        if !self.store.is_dc() || self.replies.values().any(|r| matches!(r, ReplyTo::Log(_))) {
+            return;
+        }
+        let doc = self.store.doc();
+        let expired = crate::cli::edit::expired_constraints(&doc.config, driver::wall_now());
+        if expired.is_empty() {
+            return;
+        }
+        let (version, text) = (doc.version, doc.config.clone());
+        let Ok(edited) = crate::cli::edit::remove_constraints(&text, &expired) else {
+            return;
+        };
+        let what = format!("lifetime over: removing {}", expired.join(", "));
+        log(&what);
+        let id = self.new_request(ReplyTo::Log(what));
+        let effects = self.store.request_config(id, version, edited);
+        self.apply_store(effects).await;
+    }
+
+    /// Whether any member still has unacknowledged channel messages from us.
+    fn channel_pending(&self) -> bool {
+        let members = self.machine.status().view.members;
+        members
+            .iter()
+            .any(|&m| m != self.own.id && self.channel.unacked(m) > 0)
+    }
+
+    fn new_request(&mut self, to: ReplyTo) -> u64 {
+        let id = self.next_request;
+        self.next_request += 1;
+        self.replies.insert(id, to);
+        id
+    }
+
+    async fn finish_request(&mut self, request: u64, result: Result<Version, String>) {
+        match self.replies.remove(&request) {
+            Some(ReplyTo::Client { reply, .. }) => {
+                let _ = reply.send(match result {
+                    Ok(version) => Response::ConfigApplied { version },
+                    Err(message) => Response::Error { message },
+                });
+            }
+            Some(ReplyTo::Member { node, request }) => {
+                let reply = ClusterMessage::ConfigReply { request, result };
+                self.send_cluster(node, &reply).await;
+            }
+            Some(ReplyTo::Log(what)) => match result {
+                Ok(v) => log(&format!("{what}: applied at epoch {}", v.epoch)),
+                Err(e) => log(&format!("{what}: not applied ({e}); retried later")),
+            },
+            None => {}
+        }
+    }
+
+    async fn apply_store(&mut self, effects: Vec<StoreEffect>) {
+        let mut queue = effects;
+        while !queue.is_empty() {
+            for effect in std::mem::take(&mut queue) {
+                match effect {
+                    StoreEffect::Send { to, message } => self.send_cluster(to, &message).await,
+                    StoreEffect::Reply { request, result } => {
+                        Box::pin(self.finish_request(request, result)).await;
+                    }
+                    StoreEffect::Log(line) => log(&line),
+                }
+            }
+        }
+        let version = self.store.doc().version;
+        if version != self.last_version {
+            let config_changed = (version.admin_epoch, version.epoch)
+                != (self.last_version.admin_epoch, self.last_version.epoch)
+                || self.store.doc().config != self.applied_config_text();
+            if config_changed {
+                log(&format!(
+                    "configuration now at epoch {} (version {}.{}.{})",
+                    version.epoch, version.admin_epoch, version.epoch, version.num_updates
+                ));
+            }
+            self.last_version = version;
+            self.feed_document(config_changed);
         }
     }
 
@@ -429,14 +972,14 @@ impl Daemon {
         let was_starving = wd.feeder.starving_since().is_some();
         match wd.feeder.tick(health, now) {
             Ok(FeedOutcome::Fed) if was_starving => {
-                eprintln!("pacelined: quorum regained; feeding the watchdog again");
+                log("quorum regained; feeding the watchdog again");
             }
-            Ok(FeedOutcome::Starved) if !was_starving => eprintln!(
-                "pacelined: no quorum and no peer: no longer feeding the watchdog; this node resets within {:?}",
+            Ok(FeedOutcome::Starved) if !was_starving => log(&format!(
+                "no quorum and no peer: no longer feeding the watchdog; this node resets within {:?}",
                 wd.feeder.watchdog().timeout()
-            ),
+            )),
             Ok(_) => {}
-            Err(e) => eprintln!("pacelined: {e}"),
+            Err(e) => log(&e.to_string()),
         }
     }
 
@@ -512,15 +1055,196 @@ impl Daemon {
         }
     }
 
-    async fn answer(&mut self, request: Request, uid: u32) -> Response {
+    fn report(&self) -> StatusReport {
+        let mut membership = self.status_view();
+        if self.parsed_config.is_none() {
+            membership.warnings.push(
+                "the cluster configuration does not load (see the log); resources are not managed from it".into(),
+            );
+        }
+        if let Ok(running) = Settings::parse(Path::new("cluster"), &self.store.doc().config)
+            && !running.same_membership(&self.settings)
+        {
+            membership.warnings.push(
+                "the cluster configuration's [cluster]/[membership]/[quorum]/[[node]] settings differ from what this daemon runs with: install the file on every node and restart the nodes one at a time".into(),
+            );
+        }
+        if self.store.dc().is_none() || !self.machine.status().quorum.quorate {
+            membership
+                .warnings
+                .push("no quorum: no DC manages the cluster from this partition".into());
+        }
+        StatusReport {
+            membership,
+            dc: self.store.dc().map(|d| self.settings.node_name(d)),
+            config_version: self.store.doc().version,
+            resources: self
+                .parsed_config
+                .as_deref()
+                .map(|c| report::resources(c, &self.store.doc().status))
+                .unwrap_or_default(),
+            failed_actions: report::failed_actions(&self.store.doc().status),
+            standby: self
+                .parsed_config
+                .iter()
+                .flat_map(|c| c.nodes.iter().filter(|n| n.standby))
+                .map(|n| n.uname.clone())
+                .collect(),
+            maintenance: self
+                .parsed_config
+                .iter()
+                .flat_map(|c| c.nodes.iter().filter(|n| n.maintenance))
+                .map(|n| n.uname.clone())
+                .collect(),
+            node_attributes: self
+                .store
+                .doc()
+                .status
+                .nodes
+                .iter()
+                .filter(|(_, n)| !n.transient_attributes.is_empty())
+                .map(|(name, n)| (name.clone(), n.transient_attributes.clone()))
+                .collect(),
+            fencing_history: report::fencing_history(&self.fence_history_path(), 20),
+            channel: self.channel.counters().clone(),
+        }
+    }
+
+    async fn answer(
+        &mut self,
+        request: Request,
+        uid: u32,
+        reply: tokio::sync::oneshot::Sender<Response>,
+    ) {
+        if let Request::ConfigLoad {
+            text,
+            file_name,
+            based_on,
+        } = request
+        {
+            self.config_load(text, file_name, based_on, reply).await;
+            return;
+        }
+        if let Request::Dispatch {
+            action: mut request,
+        } = request
+        {
+            request.id = self.next_dispatch;
+            self.next_dispatch += 1;
+            if self.node_id(&request.node).is_none() {
+                let _ = reply.send(Response::Error {
+                    message: format!("no node `{}` in the configuration", request.node),
+                });
+                return;
+            }
+            // The agent's own timeout, plus time for the trip there and back.
+            let deadline = Instant::now()
+                + Duration::from_millis(request.timeout_ms.max(20_000))
+                + Duration::from_secs(10);
+            self.dispatch_waiters.insert(request.id, (reply, deadline));
+            self.execute(request).await;
+            return;
+        }
+        if let Request::Fence { target, action } = request {
+            if self.node_id(&target).is_none() {
+                let _ = reply.send(Response::Error {
+                    message: format!("no node `{target}` in the configuration"),
+                });
+                return;
+            }
+            log(&format!(
+                "fencing of {target} ({action}) requested by {}",
+                api::user_name(uid)
+            ));
+            let first = !self.fence_waiters.contains_key(&target);
+            self.fence_waiters
+                .entry(target.clone())
+                .or_default()
+                .push(reply);
+            if first {
+                self.fence(crate::controller::FenceRequest { target, action });
+            }
+            return;
+        }
+        let response = self.answer_now(request, uid).await;
+        let _ = reply.send(response);
+    }
+
+    /// The config text the executor and controller were last given.
+    fn applied_config_text(&self) -> String {
+        self.applied_text.clone()
+    }
+
+    async fn config_load(
+        &mut self,
+        text: String,
+        file_name: String,
+        based_on: Version,
+        reply: tokio::sync::oneshot::Sender<Response>,
+    ) {
+        if let Err(e) = validate_config_text(&text, &file_name) {
+            let _ = reply.send(Response::Error {
+                message: e.to_string(),
+            });
+            return;
+        }
+        let mut to = ReplyTo::Client {
+            reply,
+            deadline: Instant::now() + CONFIG_REQUEST_TIMEOUT,
+            forwarded_to: None,
+        };
+        if self.store.is_dc() {
+            let id = self.new_request(to);
+            let effects = self.store.request_config(id, based_on, text);
+            self.apply_store(effects).await;
+        } else if let Some(dc) = self.store.dc().filter(|&d| d != self.own.id) {
+            if let ReplyTo::Client { forwarded_to, .. } = &mut to {
+                *forwarded_to = Some(dc);
+            }
+            let id = self.new_request(to);
+            let request = ClusterMessage::ConfigRequest {
+                request: id,
+                based_on,
+                config: text,
+            };
+            self.send_cluster(dc, &request).await;
+        } else if let ReplyTo::Client { reply, .. } = to {
+            let _ = reply.send(Response::Error {
+                message: "this partition has no quorum, so no DC can apply a configuration change; check `paceline status`".into(),
+            });
+        }
+    }
+
+    async fn answer_now(&mut self, request: Request, uid: u32) -> Response {
         match request {
             Request::Status => Response::Status(Box::new(self.status_view())),
+            Request::Report => Response::Report(Box::new(self.report())),
+            Request::ConfigShow => Response::Config {
+                text: self.store.doc().config.clone(),
+                version: self.store.doc().version,
+            },
+            Request::Cleanup { resource, node } => {
+                let what = format!(
+                    "failures of {resource} on {} are being forgotten",
+                    node.as_deref().unwrap_or("every node")
+                );
+                self.record_status(StatusPatch::Cleanup { resource, node })
+                    .await;
+                Response::Accepted { what }
+            }
+            Request::ConfigLoad { .. } | Request::Dispatch { .. } | Request::Fence { .. } => {
+                Response::Error {
+                    message: "internal: this request is answered asynchronously".into(),
+                }
+            }
             Request::Unblock => {
                 let by = api::user_name(uid);
                 let at_unix_ms = SystemTime::now()
                     .duration_since(UNIX_EPOCH)
                     .map_or(0, |d| d.as_millis() as u64);
-                eprintln!("pacelined: wait_for_all overridden by {by} (cluster unblock)");
+                log(&format!(
+                    "wait_for_all overridden by {by} (cluster unblock)"
+                ));
                 let out = self.machine.unblock(Unblock {
                     by: by.clone(),
                     at_unix_ms,
@@ -544,7 +1268,55 @@ impl Daemon {
             std::fs::rename(&tmp, dir.join("membership.json"))
         })();
         if let Err(e) = result {
-            eprintln!("pacelined: cannot write state to {}: {e}", dir.display());
+            log(&format!("cannot write state to {}: {e}", dir.display()));
         }
+    }
+}
+
+/// One log line with a UTC timestamp (the failover timeline reads these).
+pub fn log(line: &str) {
+    eprintln!("{} pacelined: {line}", timestamp());
+}
+
+/// `2026-12-01T18:40:00.123Z`, computed without a date library.
+fn timestamp() -> String {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    format_timestamp(now.as_secs(), now.subsec_millis())
+}
+
+fn format_timestamp(secs: u64, millis: u32) -> String {
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    let (h, m, s) = (rem / 3600, rem % 3600 / 60, rem % 60);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}.{millis:03}Z")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::format_timestamp;
+
+    #[test]
+    fn timestamps_are_utc_civil_dates() {
+        assert_eq!(format_timestamp(0, 0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(format_timestamp(951_782_400, 7), "2000-02-29T00:00:00.007Z");
+        assert_eq!(
+            format_timestamp(1_796_083_199, 999),
+            "2026-11-30T23:59:59.999Z"
+        );
+        assert_eq!(
+            format_timestamp(4_107_542_400, 0),
+            "2100-03-01T00:00:00.000Z"
+        );
     }
 }

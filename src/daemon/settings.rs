@@ -166,6 +166,17 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 }
 
 impl Settings {
+    /// Whether `other` configures the same cluster membership (name,
+    /// timers, quorum, nodes and links): what a running daemon cannot
+    /// change without a restart.
+    pub fn same_membership(&self, other: &Settings) -> bool {
+        self.cluster_name == other.cluster_name
+            && self.heartbeat == other.heartbeat
+            && self.token_timeout == other.token_timeout
+            && self.quorum == other.quorum
+            && self.nodes == other.nodes
+    }
+
     pub fn load(path: &Path) -> Result<Self, SettingsError> {
         let text = std::fs::read_to_string(path).map_err(|source| SettingsError::Read {
             path: path.to_owned(),
@@ -190,15 +201,25 @@ impl Settings {
             Some(v) => parse_duration(v).map_err(|e| invalid(format!("[membership] {key}: {e}"))),
             None => Ok(default),
         };
+        // Timers not written out come from the config module, which derives
+        // them from `failover_budget` (the same numbers `config check` and
+        // the scheduler see).
+        let derived = crate::config::parse_document(text, &path.display().to_string())
+            .ok()
+            .map(|d| d.timers());
         let heartbeat = duration(
             "heartbeat",
             &raw.membership.heartbeat,
-            Duration::from_millis(200),
+            derived.map_or(Duration::from_millis(200), |t| {
+                Duration::from_millis(t.heartbeat_ms)
+            }),
         )?;
         let token_timeout = duration(
             "token_timeout",
             &raw.membership.token_timeout,
-            Duration::from_secs(1),
+            derived.map_or(Duration::from_secs(1), |t| {
+                Duration::from_millis(t.token_timeout_ms)
+            }),
         )?;
         if heartbeat.is_zero() || token_timeout < heartbeat * 2 {
             return Err(invalid(format!(
@@ -383,6 +404,20 @@ id = "ignored"
         assert!(s.quorum.two_node && s.quorum.wait_for_all);
         assert_eq!(s.nodes[0].links[1].port(), 6000);
         assert_eq!(s.nodes[1].links[0].port(), DEFAULT_PORT);
+    }
+
+    #[test]
+    fn timers_not_written_come_from_the_failover_budget() {
+        let text = "failover_budget = \"4s\"\n[cluster]\nname = \"c\"\n[fencing]\nenabled = false\n[[node]]\nname = \"a\"\nid = 1\nlinks = [\"198.18.0.1\"]\n";
+        let s = Settings::parse(Path::new("c.toml"), text).unwrap();
+        assert_eq!(s.token_timeout, Duration::from_secs(2));
+        assert_eq!(s.heartbeat, Duration::from_millis(400));
+        let explicit = text.replace(
+            "[fencing]",
+            "[membership]\nheartbeat = \"100ms\"\n[fencing]",
+        );
+        let s = Settings::parse(Path::new("c.toml"), &explicit).unwrap();
+        assert_eq!(s.heartbeat, Duration::from_millis(100));
     }
 
     #[test]

@@ -364,6 +364,9 @@ impl Membership {
                 peer.last_heard = [None; MAX_LINKS];
                 peer.hears_us = false;
             }
+            // Channel traffic names no link, so it proves no link alive;
+            // the daemon hands it to the channel, not here.
+            Message::Channel(_) => {}
         }
         self.recompute(now, &mut out);
         self.adopt_higher_id(now, from, &mut out);

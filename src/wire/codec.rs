@@ -11,8 +11,10 @@ use sha2::{Digest, Sha256};
 use super::message::{Message, NodeId};
 use super::replay::ReplayWindow;
 
-/// Version this build speaks. Bump when the payload format changes incompatibly.
-pub const PROTOCOL_VERSION: u8 = 1;
+/// Version this build speaks. Bump when the payload format changes.
+/// 2: `Message::Channel` (the reliable channel); heartbeats and leaves are
+/// still sealed as version 1 (see `Message::version_needed`).
+pub const PROTOCOL_VERSION: u8 = 2;
 /// Oldest version still understood (N-1 compatibility for rolling upgrades).
 pub const MIN_COMPATIBLE_VERSION: u8 = PROTOCOL_VERSION.saturating_sub(1);
 
@@ -152,8 +154,9 @@ impl Encoder {
         self.incarnation
     }
 
+    /// Seals with the oldest version that can carry `message`.
     pub fn seal(&mut self, message: &Message) -> Vec<u8> {
-        self.seal_version(message, PROTOCOL_VERSION)
+        self.seal_version(message, message.version_needed())
     }
 
     /// Seals with an explicit version byte; tests use it to play an old or future node.
@@ -305,6 +308,10 @@ impl Decoder {
         }
         let message: Message =
             postcard::from_bytes(&plaintext).map_err(|_| DropReason::Malformed)?;
+        if message.version_needed() > header.version {
+            // A version-1 header cannot announce a message version 1 lacks.
+            return Err(DropReason::Malformed);
+        }
         let state = self.senders.entry(header.sender).or_default();
         if header.incarnation < state.incarnation {
             return Err(DropReason::Replayed);
@@ -399,6 +406,27 @@ mod tests {
                 sender: 2,
                 version: PROTOCOL_VERSION + 1
             })
+        );
+    }
+
+    #[test]
+    fn heartbeats_stay_readable_by_the_previous_version_channel_frames_do_not() {
+        let mut enc = Encoder::new(key("c"), 2, 1);
+        let hb_datagram = enc.seal(&hb());
+        assert_eq!(Header::parse(&hb_datagram).unwrap().version, 1);
+        let frame = Message::Channel(crate::wire::Frame::Ack {
+            to_incarnation: 1,
+            through: 0,
+            also: vec![],
+        });
+        let mut dec = Decoder::new(key("c"), 1);
+        let ch = enc.seal(&frame);
+        assert_eq!(Header::parse(&ch).unwrap().version, PROTOCOL_VERSION);
+        assert_eq!(dec.open(&ch).unwrap().message, frame);
+        // A channel frame claiming the old version is not believed.
+        assert_eq!(
+            dec.open(&enc.seal_version(&frame, 1)),
+            Err(DropReason::Malformed)
         );
     }
 

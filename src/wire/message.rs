@@ -2,6 +2,11 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::channel::Frame;
+use crate::controller::{ActionRequest, ActionResult, StatusPatch};
+use crate::model::ClusterStatus;
+use crate::store::{Document, Version};
+
 /// Node id as configured (`[[node]] id`), 1..=65535.
 pub type NodeId = u16;
 
@@ -22,9 +27,115 @@ pub struct Heartbeat {
     pub view: ViewSummary,
 }
 
+/// One datagram's message. Variants are only ever appended (postcard numbers
+/// them), so an older node still decodes the ones it knows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Message {
     Heartbeat(Heartbeat),
     /// Clean shutdown: peers record the sender as "left", not "lost".
     Leave,
+    /// A fragment or an acknowledgement of the reliable channel
+    /// (`channel.rs`); reassembled payloads decode to [`ClusterMessage`].
+    /// Since protocol version 2.
+    Channel(Frame),
+}
+
+impl Message {
+    /// The oldest protocol version that can express this message: it is
+    /// sealed with that version, so nodes one version behind keep hearing
+    /// heartbeats during a rolling upgrade.
+    pub fn version_needed(&self) -> u8 {
+        match self {
+            Message::Heartbeat(_) | Message::Leave => 1,
+            Message::Channel(_) => 2,
+        }
+    }
+}
+
+/// The replicated cluster document: config = the TOML source text exactly as
+/// loaded (so `configure show` prints it), status = the cluster status.
+pub type ClusterDocument = Document<String, ClusterStatus>;
+
+/// The store's replication messages (`store::machine::Msg`) in wire form.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum StoreMessage {
+    Offer { view: u64, doc: ClusterDocument },
+    Replicate { view: u64, doc: ClusterDocument },
+    Ack { view: u64, version: Version },
+}
+
+/// What travels over the reliable channel (one reassembled payload).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ClusterMessage {
+    Store(StoreMessage),
+    /// DC -> node: run this.
+    ActionRequest(ActionRequest),
+    /// node -> DC: the result of a request or a change of a recurring monitor.
+    ActionResult(ActionResult),
+    /// node -> DC: a change of the status only the node knows (attributes).
+    StatusPatch(StatusPatch),
+    /// DC -> node: stop a recurring monitor.
+    CancelRecurring {
+        instance: String,
+        interval_ms: u64,
+    },
+    /// member -> DC: a config change a client asked this member for.
+    ConfigRequest {
+        request: u64,
+        based_on: Version,
+        config: String,
+    },
+    /// DC -> member: its outcome (`Err` carries the reason for the client).
+    ConfigReply {
+        request: u64,
+        result: Result<Version, String>,
+    },
+}
+
+impl ClusterMessage {
+    pub fn encode(&self) -> Vec<u8> {
+        // Serializing our own types into a Vec cannot fail.
+        postcard::to_allocvec(self).unwrap_or_default()
+    }
+
+    pub fn decode(bytes: &[u8]) -> Option<Self> {
+        postcard::from_bytes(bytes).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::NodeState;
+
+    #[test]
+    fn cluster_messages_roundtrip_through_postcard() {
+        let mut status = ClusterStatus::default();
+        let mut node = NodeState {
+            uname: "node1".into(),
+            in_ccm: Some(true),
+            ..NodeState::default()
+        };
+        node.transient_attributes
+            .insert("master-db".into(), "1000".into());
+        status.nodes.insert("node1".into(), node);
+        let mut doc = ClusterDocument::new("[cluster]\nname = \"c\"\n".into(), status);
+        doc.version.epoch = 3;
+        let messages = [
+            ClusterMessage::Store(StoreMessage::Offer { view: 4, doc }),
+            ClusterMessage::ConfigReply {
+                request: 9,
+                result: Err("conflict".into()),
+            },
+            ClusterMessage::StatusPatch(StatusPatch::Attribute {
+                node: "node2".into(),
+                name: "master-db".into(),
+                value: None,
+            }),
+        ];
+        for m in messages {
+            assert_eq!(ClusterMessage::decode(&m.encode()), Some(m));
+        }
+        assert_eq!(ClusterMessage::decode(&[0xff, 0xff, 0xff]), None);
+    }
 }

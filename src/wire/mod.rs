@@ -13,13 +13,17 @@
 //! incarnation, sequence), which is unique per key as long as a node never
 //! reuses an incarnation, so no nonce travels on the wire.
 
+pub mod channel;
 mod codec;
 mod message;
 mod replay;
 
+pub use channel::{Channel, ChannelCounters, ChannelError, ChannelLimits, Frame};
 pub use codec::{
     ClusterKey, Decoded, Decoder, DropReason, Encoder, HEADER_LEN, Header, KeyError,
     MIN_COMPATIBLE_VERSION, PROTOCOL_VERSION, WireCounters, cluster_tag,
 };
-pub use message::{Heartbeat, Message, NodeId, ViewSummary};
+pub use message::{
+    ClusterDocument, ClusterMessage, Heartbeat, Message, NodeId, StoreMessage, ViewSummary,
+};
 pub use replay::ReplayWindow;

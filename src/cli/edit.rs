@@ -1,0 +1,252 @@
+//! Edits of the cluster's TOML text for the crm-like commands (move, ban,
+//! clear, standby, property set), keeping the operator's comments and
+//! layout (toml_edit). Pure text in, text out: the caller validates the
+//! result with `src/config` and submits it with the version it read.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use toml_edit::{ArrayOfTables, DocumentMut, Item, Table, value};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EditError {
+    #[error("the cluster configuration is not valid TOML: {0}")]
+    Parse(String),
+    #[error("no [[node]] named `{0}` in the configuration")]
+    NoSuchNode(String),
+    #[error("`{0}` in the configuration is not an array of tables")]
+    NotAnArray(&'static str),
+}
+
+/// Prefix of the ids of constraints these commands create; a lifetime is
+/// written into the id (`...-until-<unix seconds>`) and enforced by the DC.
+pub const MOVE_PREFIX: &str = "cli-prefer-";
+pub const BAN_PREFIX: &str = "cli-ban-";
+const UNTIL: &str = "-until-";
+
+fn parse(text: &str) -> Result<DocumentMut, EditError> {
+    text.parse::<DocumentMut>()
+        .map_err(|e| EditError::Parse(e.to_string()))
+}
+
+fn locations(doc: &mut DocumentMut) -> Result<&mut ArrayOfTables, EditError> {
+    let item = doc
+        .entry("location")
+        .or_insert(Item::ArrayOfTables(ArrayOfTables::new()));
+    item.as_array_of_tables_mut()
+        .ok_or(EditError::NotAnArray("location"))
+}
+
+fn with_lifetime(id: String, expires_at: Option<i64>) -> String {
+    match expires_at {
+        Some(t) => format!("{id}{UNTIL}{t}"),
+        None => id,
+    }
+}
+
+/// `resource move RES NODE`: RES prefers NODE with INFINITY (replacing an
+/// earlier move of RES).
+pub fn move_resource(
+    text: &str,
+    resource: &str,
+    node: &str,
+    expires_at: Option<i64>,
+) -> Result<String, EditError> {
+    let text = clear_resource(text, resource, true, false)?;
+    add_location(
+        &text,
+        with_lifetime(format!("{MOVE_PREFIX}{resource}"), expires_at),
+        resource,
+        node,
+        "INFINITY",
+    )
+}
+
+/// `resource ban RES NODE`: RES may not run on NODE.
+pub fn ban_resource(
+    text: &str,
+    resource: &str,
+    node: &str,
+    expires_at: Option<i64>,
+) -> Result<String, EditError> {
+    let text = remove_locations(text, |id| {
+        id == format!("{BAN_PREFIX}{resource}-on-{node}")
+            || id.starts_with(&format!("{BAN_PREFIX}{resource}-on-{node}{UNTIL}"))
+    })?;
+    add_location(
+        &text,
+        with_lifetime(format!("{BAN_PREFIX}{resource}-on-{node}"), expires_at),
+        resource,
+        node,
+        "-INFINITY",
+    )
+}
+
+fn add_location(
+    text: &str,
+    id: String,
+    resource: &str,
+    node: &str,
+    score: &str,
+) -> Result<String, EditError> {
+    let mut doc = parse(text)?;
+    let mut t = Table::new();
+    t["id"] = value(id);
+    t["resource"] = value(resource);
+    t["node"] = value(node);
+    t["score"] = value(score);
+    locations(&mut doc)?.push(t);
+    Ok(doc.to_string())
+}
+
+/// Whether `id` was made by move/ban for `resource`.
+fn made_for(id: &str, resource: &str, moves: bool, bans: bool) -> bool {
+    let prefer = format!("{MOVE_PREFIX}{resource}");
+    (moves && (id == prefer || id.starts_with(&format!("{prefer}{UNTIL}"))))
+        || (bans && id.starts_with(&format!("{BAN_PREFIX}{resource}-on-")))
+}
+
+/// `resource clear RES`: removes what move and ban made for RES.
+pub fn clear_resource(
+    text: &str,
+    resource: &str,
+    moves: bool,
+    bans: bool,
+) -> Result<String, EditError> {
+    remove_locations(text, |id| made_for(id, resource, moves, bans))
+}
+
+fn remove_locations(text: &str, drop: impl Fn(&str) -> bool) -> Result<String, EditError> {
+    let mut doc = parse(text)?;
+    let Some(item) = doc.get_mut("location") else {
+        return Ok(text.to_string());
+    };
+    let Some(array) = item.as_array_of_tables_mut() else {
+        return Err(EditError::NotAnArray("location"));
+    };
+    array.retain(|t| !t.get("id").and_then(|v| v.as_str()).is_some_and(&drop));
+    if array.is_empty() {
+        doc.remove("location");
+    }
+    Ok(doc.to_string())
+}
+
+/// Constraints whose lifetime is over at `now` (unix seconds), by id.
+pub fn expired_constraints(text: &str, now: i64) -> Vec<String> {
+    let Ok(doc) = parse(text) else {
+        return Vec::new();
+    };
+    let Some(array) = doc.get("location").and_then(|i| i.as_array_of_tables()) else {
+        return Vec::new();
+    };
+    array
+        .iter()
+        .filter_map(|t| t.get("id").and_then(|v| v.as_str()))
+        .filter(|id| id.starts_with(MOVE_PREFIX) || id.starts_with(BAN_PREFIX))
+        .filter(|id| {
+            id.rsplit_once(UNTIL)
+                .and_then(|(_, t)| t.parse::<i64>().ok())
+                .is_some_and(|t| t <= now)
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+/// Removes the constraints named in `ids`.
+pub fn remove_constraints(text: &str, ids: &[String]) -> Result<String, EditError> {
+    remove_locations(text, |id| ids.iter().any(|i| i == id))
+}
+
+/// `node standby|online NODE`.
+pub fn set_standby(text: &str, node: &str, standby: bool) -> Result<String, EditError> {
+    let mut doc = parse(text)?;
+    let nodes = doc
+        .get_mut("node")
+        .and_then(|i| i.as_array_of_tables_mut())
+        .ok_or_else(|| EditError::NoSuchNode(node.to_string()))?;
+    let entry = nodes
+        .iter_mut()
+        .find(|t| t.get("name").and_then(|v| v.as_str()) == Some(node))
+        .ok_or_else(|| EditError::NoSuchNode(node.to_string()))?;
+    if standby {
+        entry["standby"] = value(true);
+    } else {
+        entry.remove("standby");
+    }
+    Ok(doc.to_string())
+}
+
+/// `property set NAME VALUE` (`[properties]`, created if missing).
+pub fn set_property(text: &str, name: &str, val: &str) -> Result<String, EditError> {
+    let mut doc = parse(text)?;
+    let props = doc.entry("properties").or_insert(Item::Table(Table::new()));
+    let Some(table) = props.as_table_like_mut() else {
+        return Err(EditError::NotAnArray("properties"));
+    };
+    // Numbers and booleans keep their type; everything else is a string.
+    let item = if let Ok(n) = val.parse::<i64>() {
+        value(n)
+    } else if let Ok(b) = val.parse::<bool>() {
+        value(b)
+    } else {
+        value(val)
+    };
+    table.insert(name, item);
+    Ok(doc.to_string())
+}
+
+pub fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str = "# the cluster\n[cluster]\nname = \"c\" # keep me\n[fencing]\nenabled = false\n[[node]]\nname = \"n1\"\nid = 1\nlinks = [\"198.18.0.1\"]\n[[node]]\nname = \"n2\"\nid = 2\nlinks = [\"198.18.0.2\"]\n[[primitive]]\nid = \"db\"\nagent = \"ocf:heartbeat:Dummy\"\n";
+
+    fn valid(text: &str) {
+        crate::config::load_config_str(text, "t.toml").unwrap();
+    }
+
+    #[test]
+    fn move_ban_clear_keep_comments_and_validate() {
+        let moved = move_resource(BASE, "db", "n2", None).unwrap();
+        assert!(moved.contains("# keep me") && moved.contains("# the cluster"));
+        assert!(moved.contains("id = \"cli-prefer-db\""));
+        valid(&moved);
+        let again = move_resource(&moved, "db", "n1", Some(100)).unwrap();
+        assert_eq!(again.matches("[[location]]").count(), 1, "{again}");
+        assert!(again.contains("cli-prefer-db-until-100"));
+        let banned = ban_resource(&again, "db", "n2", None).unwrap();
+        valid(&banned);
+        assert_eq!(expired_constraints(&banned, 99), Vec::<String>::new());
+        assert_eq!(
+            expired_constraints(&banned, 100),
+            vec!["cli-prefer-db-until-100"]
+        );
+        let cleared = clear_resource(&banned, "db", true, true).unwrap();
+        assert!(!cleared.contains("[[location]]"), "{cleared}");
+        valid(&cleared);
+    }
+
+    #[test]
+    fn standby_and_properties() {
+        let s = set_standby(BASE, "n2", true).unwrap();
+        valid(&s);
+        let cfg = crate::config::load_config_str(&s, "t").unwrap();
+        assert!(cfg.node("n2").unwrap().standby);
+        assert!(!set_standby(&s, "n2", false).unwrap().contains("standby"));
+        assert_eq!(
+            set_standby(BASE, "n9", true),
+            Err(EditError::NoSuchNode("n9".into()))
+        );
+        let p = set_property(BASE, "no-quorum-policy", "ignore").unwrap();
+        valid(&p);
+        let p = set_property(&p, "stonith-enabled", "false").unwrap();
+        let cfg = crate::config::load_config_str(&p, "t").unwrap();
+        assert_eq!(cfg.properties.raw["no-quorum-policy"], "ignore");
+        assert!(!cfg.properties.stonith_enabled);
+    }
+}

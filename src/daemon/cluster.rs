@@ -1,0 +1,639 @@
+//! The daemon's one use of the replicated store (`store::machine::Node`):
+//! wire form of its messages, persistence of its document, client config
+//! requests, and status patches. Everything the daemon does with the store
+//! goes through here, so a change of the store's API is one file's change.
+
+use std::path::{Path, PathBuf};
+
+use crate::controller::StatusPatch;
+use crate::model::{ClusterStatus, NodeState, OpRecord, ResourceHistory};
+use crate::store::machine::{Command, Msg, Node};
+use crate::store::{Document, Version, choose_dc, persist};
+use crate::wire::{ClusterDocument, ClusterMessage, NodeId, StoreMessage};
+
+/// File of the persisted document in the state directory.
+pub const DOCUMENT_FILE: &str = "cluster.json";
+
+/// What the store asks the daemon to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StoreEffect {
+    Send {
+        to: NodeId,
+        message: ClusterMessage,
+    },
+    /// The outcome of a config request (`request` as given to `request_config`).
+    Reply {
+        request: u64,
+        result: Result<Version, String>,
+    },
+    Log(String),
+}
+
+pub struct ClusterStore {
+    node: Node<String, ClusterStatus>,
+    path: PathBuf,
+    view: u64,
+    members: Vec<u32>,
+    quorate: bool,
+}
+
+impl ClusterStore {
+    /// Loads the persisted document, or starts one from the config file's
+    /// text at version 0 (any peer's newer document wins on the first view).
+    /// Returns a note for the log when the file and the cluster disagree.
+    pub fn open(
+        state_dir: &Path,
+        own: NodeId,
+        cluster_size: usize,
+        two_node: bool,
+        config_text: &str,
+    ) -> Result<(Self, Option<String>), persist::PersistError> {
+        let path = state_dir.join(DOCUMENT_FILE);
+        let stored: Option<ClusterDocument> = persist::load(&path)?;
+        let mut note = None;
+        let doc = match stored {
+            Some(doc) => {
+                if doc.config != config_text {
+                    note = Some(format!(
+                        "the cluster's configuration (epoch {}) differs from the config file; the cluster's wins (see `paceline configure show`; apply file changes with `paceline configure load`)",
+                        doc.version.epoch
+                    ));
+                }
+                doc
+            }
+            None => Document::new(config_text.to_string(), ClusterStatus::default()),
+        };
+        let node = Node::new(u32::from(own), cluster_size, two_node, doc);
+        Ok((
+            ClusterStore {
+                node,
+                path,
+                view: 0,
+                members: Vec::new(),
+                quorate: false,
+            },
+            note,
+        ))
+    }
+
+    pub fn doc(&self) -> &ClusterDocument {
+        &self.node.doc
+    }
+
+    pub fn dc(&self) -> Option<NodeId> {
+        choose_dc(&self.members).and_then(|d| NodeId::try_from(d).ok())
+    }
+
+    pub fn is_dc(&self) -> bool {
+        self.quorate && self.dc() == NodeId::try_from(self.node.id).ok()
+    }
+
+    /// A new view or quorum state from membership; a repeat is ignored.
+    pub fn on_view(&mut self, view: u64, members: &[NodeId], quorate: bool) -> Vec<StoreEffect> {
+        let members: Vec<u32> = members.iter().map(|&m| u32::from(m)).collect();
+        if (view, &members, quorate) == (self.view, &self.members, self.quorate) {
+            return Vec::new();
+        }
+        self.view = view;
+        self.members = members.clone();
+        self.quorate = quorate;
+        let commands = self.node.on_view(view, members, quorate);
+        self.run(commands)
+    }
+
+    pub fn on_message(&mut self, from: NodeId, message: StoreMessage) -> Vec<StoreEffect> {
+        // Two documents can carry one version (two nodes started from
+        // different files, or the store's known gap); the store keeps its
+        // own then. The DC's must win, or members would run another config
+        // at the same version forever.
+        // A member's Offer can reach the DC before the DC installed the
+        // view, and be dropped; the DC then replicates its own (older)
+        // document, which the member refuses. Offering again on an older
+        // Replicate makes the newer document win all the same.
+        let offer_again = match &message {
+            StoreMessage::Replicate { view, doc }
+                if *view == self.view
+                    && self.dc() == Some(from)
+                    && doc.version < self.node.doc.version =>
+            {
+                Some(StoreEffect::Send {
+                    to: from,
+                    message: ClusterMessage::Store(StoreMessage::Offer {
+                        view: *view,
+                        doc: self.node.doc.clone(),
+                    }),
+                })
+            }
+            _ => None,
+        };
+        let tie = match &message {
+            StoreMessage::Replicate { view, doc }
+                if *view == self.view
+                    && self.dc() == Some(from)
+                    && doc.version == self.node.doc.version
+                    && *doc != self.node.doc =>
+            {
+                Some(doc.clone())
+            }
+            _ => None,
+        };
+        let msg = match message {
+            StoreMessage::Offer { view, doc } => Msg::Offer { view, doc },
+            StoreMessage::Replicate { view, doc } => Msg::Replicate { view, doc },
+            StoreMessage::Ack { view, version } => Msg::Ack { view, version },
+        };
+        let commands = self.node.on_message(u32::from(from), msg);
+        let mut effects = Vec::new();
+        if let Some(doc) = tie {
+            effects.push(StoreEffect::Log(format!(
+                "this node's document differs from the DC's at the same version {}.{}.{}; the DC's is adopted",
+                doc.version.admin_epoch, doc.version.epoch, doc.version.num_updates
+            )));
+            self.node.doc = doc;
+            effects.extend(self.persist_current());
+        }
+        effects.extend(self.run(commands));
+        effects.extend(offer_again);
+        effects
+    }
+
+    /// A config change; answered by a `Reply` with the same `request`.
+    pub fn request_config(
+        &mut self,
+        request: u64,
+        based_on: Version,
+        text: String,
+    ) -> Vec<StoreEffect> {
+        let commands = self.node.on_config_request(request, based_on, text);
+        self.run(commands)
+    }
+
+    /// Applies a status patch on the DC and replicates the document to the
+    /// members. Until the store has its own status-patch message, the DC
+    /// sends the whole document (`Replicate`), which members adopt as newer.
+    pub fn record_status(&mut self, patch: &StatusPatch) -> Vec<StoreEffect> {
+        if !self.is_dc() {
+            return vec![StoreEffect::Log(format!(
+                "status patch dropped: this node is not the DC ({patch:?})"
+            ))];
+        }
+        self.node
+            .doc
+            .patch_status(|status| apply_status_patch(status, patch));
+        let mut effects = self.persist_current();
+        let own = self.node.id;
+        for &m in self.members.iter().filter(|&&m| m != own) {
+            if let Ok(to) = NodeId::try_from(m) {
+                effects.push(StoreEffect::Send {
+                    to,
+                    message: ClusterMessage::Store(StoreMessage::Replicate {
+                        view: self.view,
+                        doc: self.node.doc.clone(),
+                    }),
+                });
+            }
+        }
+        effects
+    }
+
+    fn persist_current(&mut self) -> Vec<StoreEffect> {
+        match persist::save(&self.path, &self.node.doc) {
+            Ok(()) => Vec::new(),
+            Err(e) => vec![StoreEffect::Log(e.to_string())],
+        }
+    }
+
+    fn run(&mut self, mut commands: Vec<Command<String, ClusterStatus>>) -> Vec<StoreEffect> {
+        let mut effects = Vec::new();
+        while !commands.is_empty() {
+            let mut next = Vec::new();
+            for command in commands {
+                match command {
+                    Command::Send { to, msg } => {
+                        let Ok(to) = NodeId::try_from(to) else {
+                            continue;
+                        };
+                        let message = match msg {
+                            Msg::Offer { view, doc } => StoreMessage::Offer { view, doc },
+                            Msg::Replicate { view, doc } => StoreMessage::Replicate { view, doc },
+                            Msg::Ack { view, version } => StoreMessage::Ack { view, version },
+                        };
+                        effects.push(StoreEffect::Send {
+                            to,
+                            message: ClusterMessage::Store(message),
+                        });
+                    }
+                    Command::Persist(doc) => match persist::save(&self.path, &doc) {
+                        // Only what is on disk is acknowledged.
+                        Ok(()) => next.extend(self.node.on_persisted(doc.version)),
+                        Err(e) => effects.push(StoreEffect::Log(e.to_string())),
+                    },
+                    Command::Reply { request, result } => effects.push(StoreEffect::Reply {
+                        request,
+                        result: result.map_err(|e| e.to_string()),
+                    }),
+                }
+            }
+            commands = next;
+        }
+        effects
+    }
+}
+
+/// Applies a status patch to the status. Stands in for
+/// `controller::apply_patch` until it lands; swap the body for a call to it.
+pub fn apply_status_patch(status: &mut ClusterStatus, patch: &StatusPatch) {
+    fn node<'a>(status: &'a mut ClusterStatus, name: &str) -> &'a mut NodeState {
+        if !status.node_order.iter().any(|n| n == name) {
+            status.node_order.push(name.to_string());
+        }
+        status
+            .nodes
+            .entry(name.to_string())
+            .or_insert_with(|| NodeState {
+                uname: name.to_string(),
+                ..NodeState::default()
+            })
+    }
+    match patch {
+        StatusPatch::Attribute {
+            node: n,
+            name,
+            value,
+        } => {
+            let attrs = &mut node(status, n).transient_attributes;
+            match value {
+                Some(v) => {
+                    attrs.insert(name.clone(), v.clone());
+                }
+                None => {
+                    attrs.remove(name);
+                }
+            }
+        }
+        StatusPatch::NodeJoined(n) => {
+            let st = node(status, n);
+            st.in_ccm = Some(true);
+            st.crmd = Some("online".into());
+            st.join = Some("member".into());
+            st.expected = Some("member".into());
+            st.unclean = false;
+            st.has_state = true;
+        }
+        StatusPatch::NodeLeftCleanly(n) => {
+            let st = node(status, n);
+            st.in_ccm = Some(false);
+            st.crmd = Some("offline".into());
+            st.join = Some("down".into());
+            st.expected = Some("down".into());
+            st.resources.clear();
+        }
+        StatusPatch::NodeFenced(outcome) => {
+            let st = node(status, &outcome.target);
+            st.in_ccm = Some(false);
+            st.crmd = Some("offline".into());
+            st.join = Some("down".into());
+            st.expected = Some("down".into());
+            st.unclean = false;
+            st.resources.clear();
+            st.transient_attributes.clear();
+        }
+        StatusPatch::OpResult(r) => {
+            let st = node(status, &r.node);
+            let key = format!("{}_{}_{}", r.instance, r.operation, r.interval_ms);
+            let history = match st.resources.iter().position(|h| h.id == r.instance) {
+                Some(i) => &mut st.resources[i],
+                None => {
+                    st.resources.push(ResourceHistory {
+                        id: r.instance.clone(),
+                        class: None,
+                        provider: None,
+                        agent: None,
+                        container: None,
+                        ops: Vec::new(),
+                    });
+                    let last = st.resources.len() - 1;
+                    &mut st.resources[last]
+                }
+            };
+            let call_id = history.ops.iter().map(|o| o.call_id).max().unwrap_or(0) + 1;
+            let previous_rc = history.ops.iter().find(|o| o.id == key).map(|o| o.rc_code);
+            let record = OpRecord {
+                id: key.clone(),
+                operation: r.operation.clone(),
+                interval_ms: r.interval_ms,
+                call_id,
+                rc_code: r.rc,
+                op_status: r.op_status,
+                target_rc: None,
+                last_rc_change: if previous_rc == Some(r.rc) {
+                    history
+                        .ops
+                        .iter()
+                        .find(|o| o.id == key)
+                        .and_then(|o| o.last_rc_change)
+                } else {
+                    Some(r.at)
+                },
+                last_run: Some(r.at),
+                exec_time_ms: Some(r.exec_ms),
+                queue_time_ms: None,
+                on_node: Some(r.node.clone()),
+                migrate_source: None,
+                migrate_target: None,
+                digest: None,
+            };
+            history.ops.retain(|o| o.id != key);
+            history.ops.push(record);
+        }
+        StatusPatch::Cleanup { resource, node: on } => {
+            for (name, st) in status.nodes.iter_mut() {
+                if on.as_ref().is_some_and(|o| o != name) {
+                    continue;
+                }
+                let base = |id: &str| id.split(':').next().unwrap_or(id).to_string();
+                for h in st.resources.iter_mut().filter(|h| base(&h.id) == *resource) {
+                    h.ops
+                        .retain(|o| o.rc_code == 0 || o.operation == "monitor" && o.rc_code == 7);
+                }
+                st.transient_attributes.retain(|k, _| {
+                    !(k == &format!("fail-count-{resource}")
+                        || k.starts_with(&format!("fail-count-{resource}#"))
+                        || k == &format!("last-failure-{resource}")
+                        || k.starts_with(&format!("last-failure-{resource}#")))
+                });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::controller::ActionResult;
+
+    fn result(rc: i32, at: i64) -> ActionResult {
+        ActionResult {
+            id: 1,
+            node: "node2".into(),
+            resource: "dummy".into(),
+            instance: "dummy".into(),
+            operation: "monitor".into(),
+            interval_ms: 10_000,
+            rc,
+            op_status: 0,
+            output: String::new(),
+            at,
+            exec_ms: 3,
+        }
+    }
+
+    #[test]
+    fn a_member_newer_than_the_dc_offers_again_when_the_dc_replicates_older() {
+        let dir = std::env::temp_dir().join(format!("pl-store-offer-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (mut member, _) = ClusterStore::open(&dir, 2, 2, true, "newer").unwrap();
+        member.node.doc.version.epoch = 3;
+        member.on_view(9, &[1, 2], true);
+        let older = ClusterDocument::new("older".into(), ClusterStatus::default());
+        let effects = member.on_message(
+            1,
+            StoreMessage::Replicate {
+                view: 9,
+                doc: older,
+            },
+        );
+        assert!(
+            effects.iter().any(|e| matches!(e,
+                StoreEffect::Send { to: 1, message: ClusterMessage::Store(StoreMessage::Offer { view: 9, doc }) }
+                    if doc.config == "newer")),
+            "{effects:?}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn patches_update_history_attributes_and_cleanup() {
+        let mut s = ClusterStatus::default();
+        apply_status_patch(&mut s, &StatusPatch::NodeJoined("node2".into()));
+        apply_status_patch(&mut s, &StatusPatch::OpResult(result(0, 100)));
+        apply_status_patch(&mut s, &StatusPatch::OpResult(result(0, 200)));
+        let op = &s.nodes["node2"].resources[0].ops[0];
+        assert_eq!(
+            (op.rc_code, op.last_rc_change, op.last_run),
+            (0, Some(100), Some(200))
+        );
+        apply_status_patch(&mut s, &StatusPatch::OpResult(result(7, 300)));
+        let ops = &s.nodes["node2"].resources[0].ops;
+        assert_eq!(ops.len(), 1);
+        assert_eq!(ops[0].last_rc_change, Some(300));
+        apply_status_patch(
+            &mut s,
+            &StatusPatch::Attribute {
+                node: "node2".into(),
+                name: "fail-count-dummy#monitor_10000".into(),
+                value: Some("1".into()),
+            },
+        );
+        assert_eq!(s.nodes["node2"].fail_count("dummy"), 1);
+        apply_status_patch(
+            &mut s,
+            &StatusPatch::Cleanup {
+                resource: "dummy".into(),
+                node: None,
+            },
+        );
+        assert_eq!(s.nodes["node2"].fail_count("dummy"), 0);
+        assert_eq!(s.node_order, vec!["node2".to_string()]);
+        apply_status_patch(&mut s, &StatusPatch::NodeLeftCleanly("node2".into()));
+        assert!(s.nodes["node2"].resources.is_empty());
+        assert_eq!(s.nodes["node2"].in_ccm, Some(false));
+    }
+
+    type Queue = Vec<(NodeId, NodeId, ClusterMessage)>;
+    type Take<'a> = dyn FnMut(NodeId, Vec<StoreEffect>, &mut Queue) + 'a;
+
+    #[test]
+    fn two_stores_replicate_a_config_change_through_their_messages() {
+        let dir = std::env::temp_dir().join(format!("pl-store-{}", std::process::id()));
+        let (d1, d2) = (dir.join("1"), dir.join("2"));
+        std::fs::create_dir_all(&d1).unwrap();
+        std::fs::create_dir_all(&d2).unwrap();
+        let (mut a, _) = ClusterStore::open(&d1, 1, 2, true, "old").unwrap();
+        // node 2 was started from another file: the DC's document wins.
+        let (mut b, _) = ClusterStore::open(&d2, 2, 2, true, "edited").unwrap();
+        let mut queue: Queue = Vec::new();
+        let mut replies = Vec::new();
+        let mut logs = Vec::new();
+        let mut take = |from: NodeId, effects: Vec<StoreEffect>, queue: &mut Vec<_>| {
+            for e in effects {
+                match e {
+                    StoreEffect::Send { to, message } => queue.push((from, to, message)),
+                    StoreEffect::Reply { request, result } => replies.push((request, result)),
+                    StoreEffect::Log(l) => logs.push(l),
+                }
+            }
+        };
+        let deliver =
+            |a: &mut ClusterStore, b: &mut ClusterStore, take: &mut Take<'_>, queue: &mut Queue| {
+                while let Some((from, to, m)) = queue.pop() {
+                    let ClusterMessage::Store(m) = m else {
+                        panic!("not a store message")
+                    };
+                    let store = if to == 1 { &mut *a } else { &mut *b };
+                    let effects = store.on_message(from, m);
+                    take(to, effects, queue);
+                }
+            };
+        take(1, a.on_view(5, &[1, 2], true), &mut queue);
+        take(2, b.on_view(5, &[1, 2], true), &mut queue);
+        deliver(&mut a, &mut b, &mut take, &mut queue);
+        assert_eq!(b.doc().config, "old");
+        let based_on = a.doc().version;
+        take(1, a.request_config(42, based_on, "new".into()), &mut queue);
+        deliver(&mut a, &mut b, &mut take, &mut queue);
+        // A second change based on the old version is a conflict.
+        take(1, a.request_config(43, based_on, "lost".into()), &mut queue);
+        assert_eq!(replies.len(), 2, "{replies:?}");
+        assert_eq!(replies[0].0, 42);
+        assert!(replies[0].1.is_ok());
+        assert!(
+            replies[1]
+                .1
+                .as_ref()
+                .is_err_and(|e| e.contains("changed since you read it"))
+        );
+        assert_eq!(b.doc().config, "new");
+        assert!(
+            logs.iter().any(|l| l.contains("the DC's is adopted")),
+            "{logs:?}"
+        );
+        // Persisted: a reopened store starts from the new config and notes the file differs.
+        let (reopened, note) = ClusterStore::open(&d2, 2, 2, true, "old").unwrap();
+        assert_eq!(reopened.doc().config, "new");
+        assert!(note.is_some());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Three stores talking through real channels over a lossy, duplicating,
+    /// reordering network: a config change answered Ok is on disk on a
+    /// majority at that moment, and reaches every node in the end.
+    #[test]
+    fn an_acknowledged_change_over_lossy_channels_is_durable_on_a_majority() {
+        use crate::sim::net::{NetFaults, Network};
+        use crate::sim::rng::SimRng;
+        use crate::wire::{Channel, ChannelLimits};
+        use std::time::Duration;
+
+        for seed in 0..10u64 {
+            let dir = std::env::temp_dir().join(format!("pl-lossy-{}-{seed}", std::process::id()));
+            let mut stores = Vec::new();
+            let mut channels = Vec::new();
+            for id in 1..=3u16 {
+                let d = dir.join(id.to_string());
+                std::fs::create_dir_all(&d).unwrap();
+                stores.push(ClusterStore::open(&d, id, 3, false, "v0").unwrap().0);
+                channels.push(Channel::new(1000 + u64::from(id), ChannelLimits::default()));
+            }
+            let net = Network::new(NetFaults {
+                loss: 0.3,
+                duplicate: 0.1,
+                min_delay: Duration::from_millis(1),
+                max_delay: Duration::from_millis(40),
+            });
+            let mut rng = SimRng::new(seed);
+            // (deliver at ms, from, to, frame)
+            let mut wire: Vec<(u64, u16, u16, crate::wire::Frame)> = Vec::new();
+            let mut now = 0u64;
+            let mut reply = None;
+            let post = |now: u64,
+                        from: u16,
+                        frames: Vec<(u16, crate::wire::Frame)>,
+                        wire: &mut Vec<_>,
+                        rng: &mut SimRng| {
+                for (to, f) in frames {
+                    for delay in net.route(rng, from, to, 0) {
+                        wire.push((now + delay.as_millis() as u64, from, to, f.clone()));
+                    }
+                }
+            };
+            let effects_of =
+                |from: u16,
+                 effects: Vec<StoreEffect>,
+                 channels: &mut Vec<Channel>,
+                 wire: &mut Vec<_>,
+                 rng: &mut SimRng,
+                 now: u64,
+                 reply: &mut Option<Result<Version, String>>| {
+                    for e in effects {
+                        match e {
+                            StoreEffect::Send { to, message } => {
+                                let frames = channels[usize::from(from - 1)]
+                                    .send(now, to, message.encode())
+                                    .unwrap();
+                                post(now, from, frames, wire, rng);
+                            }
+                            StoreEffect::Reply { result, .. } => *reply = Some(result),
+                            StoreEffect::Log(_) => {}
+                        }
+                    }
+                };
+            for id in 1..=3u16 {
+                let e = stores[usize::from(id - 1)].on_view(1, &[1, 2, 3], true);
+                effects_of(id, e, &mut channels, &mut wire, &mut rng, now, &mut reply);
+            }
+            let based_on = stores[0].doc().version;
+            let e = stores[0].request_config(1, based_on, "v1".into());
+            effects_of(1, e, &mut channels, &mut wire, &mut rng, now, &mut reply);
+            let mut durable_at_reply = None;
+            while now < 60_000 {
+                now += 10;
+                wire.sort_by_key(|w| w.0);
+                let due: Vec<_> = wire.iter().take_while(|w| w.0 <= now).cloned().collect();
+                wire.drain(..due.len());
+                for (_, from, to, frame) in due {
+                    let ti = usize::from(to - 1);
+                    let r = channels[ti].receive(now, from, 1000 + u64::from(from), frame);
+                    post(now, to, r.send, &mut wire, &mut rng);
+                    for payload in r.delivered {
+                        let Some(ClusterMessage::Store(m)) = ClusterMessage::decode(&payload)
+                        else {
+                            panic!("undecodable")
+                        };
+                        let e = stores[ti].on_message(from, m);
+                        effects_of(to, e, &mut channels, &mut wire, &mut rng, now, &mut reply);
+                    }
+                }
+                if reply.is_some() && durable_at_reply.is_none() {
+                    let on_disk = (1..=3)
+                        .filter(|id| {
+                            let path = dir.join(id.to_string()).join(DOCUMENT_FILE);
+                            persist::load::<ClusterDocument>(&path)
+                                .ok()
+                                .flatten()
+                                .is_some_and(|d| d.config == "v1")
+                        })
+                        .count();
+                    durable_at_reply = Some(on_disk);
+                }
+                for id in 1..=3u16 {
+                    let frames = channels[usize::from(id - 1)].tick(now);
+                    post(now, id, frames, &mut wire, &mut rng);
+                }
+                if reply.is_some() && stores.iter().all(|s| s.doc().config == "v1") {
+                    break;
+                }
+            }
+            assert!(matches!(reply, Some(Ok(_))), "seed {seed}: {reply:?}");
+            assert!(
+                durable_at_reply.unwrap() >= 2,
+                "seed {seed}: acked before a majority had it"
+            );
+            assert!(
+                stores.iter().all(|s| s.doc().config == "v1"),
+                "seed {seed}: not everywhere"
+            );
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+    }
+}

@@ -1,0 +1,361 @@
+//! The controller driver: feeds the local `Controller` (view, document,
+//! action results, fence outcomes, ticks) and carries out its commands —
+//! actions to the local executor or over the channel to their node, fencing
+//! on a blocking thread, status records to the store, notices to the log.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use paceline_fencing::config::FencingSection;
+use paceline_fencing::topology::FenceAction;
+
+use super::executor_service::{self, Finished};
+use super::{Daemon, log};
+use crate::api::Response;
+use crate::controller::{
+    ActionRequest, ActionResult, Command, FenceOutcome, FenceRequest, Input, Notice, StatusPatch,
+};
+use crate::wire::{ClusterMessage, NodeId};
+
+/// Request ids of `Request::Dispatch` (operator-sent actions) live above
+/// the controller's, so the two never collide.
+pub const DISPATCH_ID_BASE: u64 = 1 << 62;
+
+pub fn wall_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+impl Daemon {
+    pub(super) fn node_id(&self, name: &str) -> Option<NodeId> {
+        self.settings
+            .nodes
+            .iter()
+            .find(|n| n.name == name)
+            .map(|n| n.id)
+    }
+
+    /// Feeds one input; its commands are carried out by `drain`.
+    pub(super) fn controller_input(&mut self, input: Input) {
+        let now = self.now_ms();
+        let commands = self.controller.handle(now, wall_now(), input);
+        self.commands.extend(commands);
+    }
+
+    /// Tells the controller about a changed view (membership by name).
+    pub(super) fn feed_view(&mut self) {
+        let status = self.machine.status();
+        let members: BTreeSet<String> = status
+            .view
+            .members
+            .iter()
+            .map(|&m| self.settings.node_name(m))
+            .collect();
+        let quorate = status.quorum.quorate;
+        if self.fed_view.as_ref() == Some(&(members.clone(), quorate)) {
+            return;
+        }
+        self.fed_view = Some((members.clone(), quorate));
+        self.controller_input(Input::View { members, quorate });
+    }
+
+    /// The document changed: the executor and fencing read the new
+    /// configuration, the controller gets both halves.
+    pub(super) fn feed_document(&mut self, config_changed: bool) {
+        let doc = self.store.doc();
+        let text = doc.config.clone();
+        let status = doc.status.clone();
+        if config_changed || self.parsed_config.is_none() {
+            self.applied_text = text.clone();
+            self.fencing = FencingSection::parse(&text).ok();
+            match super::load_cluster_config(&text, "the cluster configuration") {
+                Ok(cfg) => self.parsed_config = Some(Box::new(cfg)),
+                Err(e) => {
+                    // Acting on the previous configuration would be acting on
+                    // one the cluster no longer has.
+                    log(&format!("the cluster configuration does not load: {e}"));
+                    self.parsed_config = None;
+                }
+            }
+            self.executor
+                .set_config(&text, self.parsed_config.as_deref());
+        }
+        if let Some(config) = self.parsed_config.clone() {
+            self.controller_input(Input::Document {
+                config,
+                status: Box::new(status),
+            });
+        }
+    }
+
+    /// Carries out the controller's commands until none are left (carrying
+    /// one out may feed the controller again).
+    pub(super) async fn drain(&mut self) {
+        while let Some(command) = self.commands.pop_front() {
+            match command {
+                Command::Execute(req) => self.execute(req).await,
+                Command::CancelRecurring {
+                    node,
+                    instance,
+                    interval_ms,
+                } => {
+                    if node == self.own.name {
+                        self.executor.cancel(&instance, interval_ms);
+                    } else if let Some(to) = self.node_id(&node) {
+                        let m = ClusterMessage::CancelRecurring {
+                            instance,
+                            interval_ms,
+                        };
+                        self.send_cluster(to, &m).await;
+                    }
+                }
+                Command::Fence(req) => self.fence(req),
+                Command::RecordStatus(patch) => self.record_status(patch).await,
+                Command::Notice(notice) => log(&self.describe_controller(&notice)),
+            }
+        }
+    }
+
+    /// Runs `req` here or sends it to its node.
+    pub(super) async fn execute(&mut self, req: ActionRequest) {
+        if req.node == self.own.name {
+            let origin = (self.own.id, self.encoder.incarnation());
+            if let Some(result) = self.executor.handle(origin, req) {
+                self.deliver_result(result).await;
+            }
+        } else if let Some(to) = self.node_id(&req.node) {
+            self.send_cluster(to, &ClusterMessage::ActionRequest(req))
+                .await;
+        } else {
+            log(&format!(
+                "action {} {} for unknown node {}",
+                req.instance, req.operation, req.node
+            ));
+        }
+    }
+
+    /// An ActionRequest from the DC (or whoever dispatched it).
+    pub(super) async fn on_action_request(
+        &mut self,
+        from: NodeId,
+        incarnation: u64,
+        req: ActionRequest,
+    ) {
+        if req.node != self.own.name {
+            log(&format!(
+                "ignoring action {} {} meant for {}, sent here by {}",
+                req.instance,
+                req.operation,
+                req.node,
+                self.settings.node_name(from)
+            ));
+            return;
+        }
+        if let Some(result) = self.executor.handle((from, incarnation), req) {
+            self.send_result_to(from, result).await;
+        }
+    }
+
+    pub(super) async fn on_exec_finished(&mut self, finished: Finished) {
+        if !self.executor.on_finished(&finished) {
+            return;
+        }
+        let (origin, _) = finished.origin;
+        if origin == self.own.id {
+            self.deliver_result(finished.result).await;
+        } else {
+            self.send_result_to(origin, finished.result).await;
+        }
+    }
+
+    async fn send_result_to(&mut self, to: NodeId, result: ActionResult) {
+        // Results go to the DC: the one that asked, or its successor; an
+        // operator's dispatch goes back to the node that dispatched it.
+        let dc = if result.id >= DISPATCH_ID_BASE {
+            to
+        } else {
+            self.store.dc().unwrap_or(to)
+        };
+        if dc == self.own.id {
+            self.deliver_result(result).await;
+        } else {
+            self.send_cluster(dc, &ClusterMessage::ActionResult(result))
+                .await;
+        }
+    }
+
+    /// A result reached this node as the DC (or the dispatcher).
+    pub(super) async fn deliver_result(&mut self, result: ActionResult) {
+        log(&format!(
+            "result {} {} (interval {} ms) on {}: rc {} op-status {} in {} ms{}",
+            result.instance,
+            result.operation,
+            result.interval_ms,
+            result.node,
+            result.rc,
+            result.op_status,
+            result.exec_ms,
+            if result.output.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", result.output)
+            }
+        ));
+        if let Some((reply, _)) = self.dispatch_waiters.remove(&result.id) {
+            let _ = reply.send(Response::ActionDone(Box::new(result.clone())));
+        }
+        if result.id < DISPATCH_ID_BASE {
+            self.controller_input(Input::ActionResult(result));
+        }
+    }
+
+    pub(super) async fn record_status(&mut self, patch: StatusPatch) {
+        if self.store.is_dc() {
+            let effects = self.store.record_status(&patch);
+            self.apply_store(effects).await;
+        } else if let Some(dc) = self.store.dc().filter(|&d| d != self.own.id) {
+            self.send_cluster(dc, &ClusterMessage::StatusPatch(patch))
+                .await;
+        } else {
+            // No DC (this node alone without quorum): kept for the next one.
+            self.unsent_patches.push(patch);
+        }
+    }
+
+    /// Attributes the agents wrote through the shims go to the DC.
+    pub(super) async fn poll_attributes(&mut self) {
+        let Some(file) = self.executor.attribute_file().map(|p| p.to_path_buf()) else {
+            return;
+        };
+        // Agents may set attributes of other nodes too (`crm_attribute -N`).
+        let now = crate::executor::shims::read_attributes(&file);
+        let empty = BTreeMap::new();
+        let mut patches = Vec::new();
+        let nodes: BTreeSet<&String> = now.keys().chain(self.attributes.keys()).collect();
+        for node in nodes {
+            patches.extend(executor_service::attribute_changes(
+                node,
+                self.attributes.get(node).unwrap_or(&empty),
+                now.get(node).unwrap_or(&empty),
+            ));
+        }
+        if patches.is_empty() {
+            return;
+        }
+        self.attributes = now;
+        for patch in patches {
+            self.record_status(patch).await;
+        }
+    }
+
+    /// Patches kept while no DC was known are sent once there is one.
+    pub(super) async fn flush_unsent(&mut self) {
+        if !self.store.is_dc() && self.store.dc().is_none_or(|d| d == self.own.id) {
+            return;
+        }
+        for patch in std::mem::take(&mut self.unsent_patches) {
+            self.record_status(patch).await;
+        }
+    }
+
+    /// Runs the target's topology on a blocking thread.
+    pub(super) fn fence(&mut self, req: FenceRequest) {
+        log(&format!("fencing {} ({})", req.target, req.action));
+        let Some(section) = self.fencing.clone() else {
+            let outcome = FenceOutcome {
+                target: req.target.clone(),
+                ok: false,
+                detail: "no usable [fencing] section in the configuration".into(),
+                at: wall_now(),
+            };
+            let _ = self.fence_tx.send(outcome);
+            return;
+        };
+        let action = match req.action.as_str() {
+            "off" => FenceAction::Off,
+            "on" => FenceAction::On,
+            "reboot" => FenceAction::Reboot,
+            // Not given: the configured `[fencing] action`.
+            _ if section.action == "off" => FenceAction::Off,
+            _ => FenceAction::Reboot,
+        };
+        let job = crate::cli::fence::FenceJob {
+            target: req.target.clone(),
+            action,
+            requester: format!("pacelined@{}", self.own.name),
+            history: self.fence_history_path(),
+            no_delay: false,
+            target_has_priority: false,
+        };
+        let tx = self.fence_tx.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut steps = Vec::new();
+            let ran =
+                crate::cli::fence::fence_with_topology(&section, &job, &mut |l| steps.push(l));
+            let (ok, detail) = match ran {
+                Ok(Ok(o)) => (true, format!("fenced at level {}", o.level)),
+                Ok(Err(e)) => (false, e.to_string()),
+                Err(e) => (false, format!("{e:#}")),
+            };
+            for step in steps {
+                log(&format!("fencing {}: {step}", job.target));
+            }
+            let _ = tx.send(FenceOutcome {
+                target: job.target.clone(),
+                ok,
+                detail,
+                at: wall_now(),
+            });
+        });
+    }
+
+    pub(super) fn fence_history_path(&self) -> std::path::PathBuf {
+        paceline_fencing::history::default_history_path(&self.settings.state_dir)
+    }
+
+    pub(super) fn on_fence_outcome(&mut self, outcome: FenceOutcome) {
+        log(&format!(
+            "fencing of {} {}: {}",
+            outcome.target,
+            if outcome.ok { "succeeded" } else { "FAILED" },
+            outcome.detail
+        ));
+        for reply in self
+            .fence_waiters
+            .remove(&outcome.target)
+            .unwrap_or_default()
+        {
+            let _ = reply.send(Response::Fenced(Box::new(outcome.clone())));
+        }
+        self.controller_input(Input::FenceOutcome(outcome));
+    }
+
+    fn describe_controller(&self, notice: &Notice) -> String {
+        match notice {
+            Notice::BecameDc => "controller: this node is the DC".into(),
+            Notice::NodeLost(n) => format!("controller: node {n} lost"),
+            Notice::FenceRequested(n) => format!("controller: fencing of {n} requested"),
+            Notice::FenceConfirmed(n) => format!("controller: fencing of {n} confirmed"),
+            Notice::FenceFailed { target, detail } => {
+                format!("controller: fencing of {target} failed: {detail}")
+            }
+            Notice::Dispatched(r) => format!(
+                "controller: dispatched {} {} (interval {} ms) to {}",
+                r.instance, r.operation, r.interval_ms, r.node
+            ),
+            Notice::Completed(r) => format!(
+                "controller: {} {} on {} completed with rc {}",
+                r.instance, r.operation, r.node, r.rc
+            ),
+            Notice::TransitionStarted { id, steps } => {
+                format!("controller: transition {id} started ({steps} steps)")
+            }
+            Notice::TransitionComplete { id } => format!("controller: transition {id} complete"),
+            Notice::TransitionAborted { id, why } => {
+                format!("controller: transition {id} aborted: {why}")
+            }
+            Notice::Blocked { why } => format!("controller: blocked: {why}"),
+        }
+    }
+}

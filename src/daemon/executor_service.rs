@@ -1,0 +1,536 @@
+//! The executor service: runs the `ActionRequest`s sent to this node through
+//! `src/executor` on blocking threads (at most `node-action-limit` at once),
+//! answers a repeated request id with the cached result, keeps recurring
+//! monitors running and reports only their changes of rc.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tokio::sync::{Semaphore, mpsc};
+
+use crate::controller::{ActionRequest, ActionResult};
+use crate::executor::monitor::RecurringMonitor;
+use crate::executor::ocf::{self, OcfAction, OcfRunner};
+use crate::executor::primitive::{ExecutorConfig, PrimitiveConfig};
+use crate::executor::shims;
+use crate::wire::NodeId;
+
+/// Who sent a request: results are cached per sender incarnation, because
+/// request ids are unique only per DC incarnation.
+pub type Origin = (NodeId, u64);
+
+/// Results kept for answering repeated requests.
+const CACHE_SIZE: usize = 1024;
+
+/// A result on its way back, with the request's origin.
+#[derive(Debug, Clone)]
+pub struct Finished {
+    pub origin: Origin,
+    pub result: ActionResult,
+    /// A change reported by a running recurring monitor (not cached).
+    pub from_monitor: bool,
+}
+
+enum MonitorState {
+    /// The first run of the recurring monitor is going on.
+    Starting(u64),
+    Running(RecurringMonitor),
+}
+
+pub struct ExecutorService {
+    node_name: String,
+    runner: Arc<OcfRunner>,
+    limit: Arc<Semaphore>,
+    primitives: Vec<PrimitiveConfig>,
+    /// Meta attributes agents of cloned primitives get (clone-max,
+    /// promoted-max, notify…), by primitive id.
+    clone_meta: BTreeMap<String, BTreeMap<String, String>>,
+    results: mpsc::UnboundedSender<Finished>,
+    cache: BTreeMap<(Origin, u64), ActionResult>,
+    cache_order: VecDeque<(Origin, u64)>,
+    running: BTreeMap<(Origin, u64), ActionRequest>,
+    monitors: BTreeMap<(String, u64), MonitorState>,
+}
+
+fn wall_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// Pacemaker's node-action-limit: from the properties, else twice the cores.
+fn action_limit(config_text: &str) -> usize {
+    let from_config = toml::from_str::<toml::Table>(config_text)
+        .ok()
+        .and_then(|t| {
+            t.get("properties")
+                .and_then(|p| p.get("node-action-limit"))
+                .and_then(|v| {
+                    v.as_integer()
+                        .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+                })
+        })
+        .filter(|&n| n > 0)
+        .map(|n| n as usize);
+    from_config.unwrap_or_else(|| 2 * std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+impl ExecutorService {
+    pub fn new(
+        node_name: &str,
+        state_dir: &Path,
+        rsctmp: &Path,
+        results: mpsc::UnboundedSender<Finished>,
+    ) -> Self {
+        let root = std::env::var("OCF_ROOT").unwrap_or_else(|_| ocf::DEFAULT_OCF_ROOT.into());
+        let mut runner = OcfRunner::new(root, rsctmp);
+        runner.node_name = node_name.to_string();
+        let shim_dir = state_dir.join("shims");
+        if let Ok(exe) = std::env::current_exe() {
+            // The shims are the `paceline` binary beside `pacelined`.
+            let cli = exe.with_file_name("paceline");
+            let exe = if cli.is_file() { cli } else { exe };
+            match shims::install_shims(&shim_dir, &exe) {
+                Ok(()) => runner.shim_dir = Some(shim_dir),
+                Err(e) => super::log(&format!("agents get no crm_attribute shims: {e}")),
+            }
+        }
+        runner.attr_file = Some(state_dir.join("attributes.json"));
+        match crate::executor::OpHistory::open(&state_dir.join("op-history.json")) {
+            Ok(h) => runner.history = Arc::new(h),
+            Err(e) => super::log(&format!("operation history not kept: {e}")),
+        }
+        ExecutorService {
+            node_name: node_name.to_string(),
+            runner: Arc::new(runner),
+            limit: Arc::new(Semaphore::new(action_limit(""))),
+            primitives: Vec::new(),
+            clone_meta: BTreeMap::new(),
+            results,
+            cache: BTreeMap::new(),
+            cache_order: VecDeque::new(),
+            running: BTreeMap::new(),
+            monitors: BTreeMap::new(),
+        }
+    }
+
+    /// The primitives and the limit of the cluster's configuration text
+    /// (and, when it loads, the clones the primitives belong to).
+    pub fn set_config(&mut self, text: &str, model: Option<&crate::model::ClusterConfig>) {
+        self.clone_meta = model.map(clone_meta).unwrap_or_default();
+        match toml::from_str::<ExecutorConfig>(text) {
+            Ok(cfg) => self.primitives = cfg.primitive,
+            Err(e) => super::log(&format!("executor cannot read the primitives: {e}")),
+        }
+        let limit = action_limit(text);
+        if limit != self.limit.available_permits() && self.running.is_empty() {
+            self.limit = Arc::new(Semaphore::new(limit));
+        }
+    }
+
+    /// Actions running plus recurring monitors: zero when this node runs nothing.
+    pub fn busy(&self) -> usize {
+        self.running.len() + self.monitors.len()
+    }
+
+    /// Where this node's agents write node attributes (the shims' file).
+    pub fn attribute_file(&self) -> Option<&Path> {
+        self.runner.attr_file.as_deref()
+    }
+
+    fn failed(&self, req: &ActionRequest, rc: i32, why: String) -> ActionResult {
+        ActionResult {
+            id: req.id,
+            node: self.node_name.clone(),
+            resource: req.resource.clone(),
+            instance: req.instance.clone(),
+            operation: req.operation.clone(),
+            interval_ms: req.interval_ms,
+            rc,
+            op_status: 4,
+            output: why,
+            at: wall_now(),
+            exec_ms: 0,
+        }
+    }
+
+    fn action_for(&self, req: &ActionRequest) -> Result<OcfAction, String> {
+        let prim = self
+            .primitives
+            .iter()
+            .find(|p| p.id == req.resource)
+            .ok_or_else(|| format!("no [[primitive]] `{}` in the configuration", req.resource))?;
+        let name = match req.operation.as_str() {
+            "monitor" if req.interval_ms == 0 => "probe",
+            op => op,
+        };
+        let mut action = prim.action(name).map_err(|e| e.to_string())?;
+        action.resource = req.instance.clone();
+        if let Some(meta) = self.clone_meta.get(&req.resource) {
+            action.meta.extend(meta.clone());
+            // "db:1" is instance 1 of the clone of db.
+            if let Some((_, n)) = req.instance.rsplit_once(':') {
+                action.meta.insert("clone".into(), n.to_string());
+            }
+        }
+        action.interval = Duration::from_millis(req.interval_ms);
+        if req.timeout_ms > 0 {
+            action.timeout = Duration::from_millis(req.timeout_ms);
+        }
+        Ok(action)
+    }
+
+    /// Starts `req` (or answers it again). A result already known is
+    /// returned at once; others arrive later as `Finished`.
+    pub fn handle(&mut self, origin: Origin, req: ActionRequest) -> Option<ActionResult> {
+        let key = (origin, req.id);
+        if let Some(done) = self.cache.get(&key) {
+            return Some(done.clone());
+        }
+        if self.running.contains_key(&key) {
+            return None;
+        }
+        if matches!(req.operation.as_str(), "stop" | "demote") {
+            // A stopping resource is not monitored any more (nor a
+            // demoted one in its promoted role).
+            self.cancel_instance(&req.instance);
+        }
+        let action = match self.action_for(&req) {
+            Ok(a) => a,
+            Err(why) => {
+                let result = self.failed(&req, 5, why);
+                self.remember(key, result.clone());
+                return Some(result);
+            }
+        };
+        if req.interval_ms > 0
+            && let Some(old) = self.monitors.insert(
+                (req.instance.clone(), req.interval_ms),
+                MonitorState::Starting(req.id),
+            )
+        {
+            // The same monitor asked for again replaces the running one.
+            stop_monitor(old);
+        }
+        self.running.insert(key, req.clone());
+        let runner = self.runner.clone();
+        let limit = self.limit.clone();
+        let results = self.results.clone();
+        let node = self.node_name.clone();
+        tokio::spawn(async move {
+            // Closed only if the service is gone; then run unlimited.
+            let _permit = limit.acquire_owned().await.ok();
+            let ran = tokio::task::spawn_blocking(move || {
+                let r = runner.run(&action);
+                to_result(&node, &req, &r)
+            })
+            .await;
+            if let Ok(result) = ran {
+                let _ = results.send(Finished {
+                    origin,
+                    result,
+                    from_monitor: false,
+                });
+            }
+        });
+        None
+    }
+
+    /// A one-shot result came back from its thread: cache it, and start the
+    /// recurring monitor whose first run it was. Returns whether to report it.
+    pub fn on_finished(&mut self, finished: &Finished) -> bool {
+        if finished.from_monitor {
+            // A monitor that was cancelled meanwhile reports nothing more.
+            let r = &finished.result;
+            return self
+                .monitors
+                .contains_key(&(r.instance.clone(), r.interval_ms));
+        }
+        let key = (finished.origin, finished.result.id);
+        let Some(req) = self.running.remove(&key) else {
+            return false;
+        };
+        self.remember(key, finished.result.clone());
+        let slot = (req.instance.clone(), req.interval_ms);
+        if req.interval_ms > 0
+            && matches!(self.monitors.get(&slot), Some(MonitorState::Starting(id)) if *id == req.id)
+        {
+            match self.action_for(&req) {
+                Ok(action) => {
+                    let results = self.results.clone();
+                    let node = self.node_name.clone();
+                    let origin = finished.origin;
+                    let mut last_rc = finished.result.rc;
+                    let monitor = RecurringMonitor::start(self.runner.clone(), action, move |r| {
+                        let result = to_result(&node, &req, &r);
+                        if result.rc != last_rc {
+                            last_rc = result.rc;
+                            let _ = results.send(Finished {
+                                origin,
+                                result,
+                                from_monitor: true,
+                            });
+                        }
+                    });
+                    if let Some(old) = self.monitors.insert(slot, MonitorState::Running(monitor)) {
+                        stop_monitor(old);
+                    }
+                }
+                Err(_) => {
+                    self.monitors.remove(&slot);
+                }
+            }
+        }
+        true
+    }
+
+    fn remember(&mut self, key: (Origin, u64), result: ActionResult) {
+        if self.cache.insert(key, result).is_none() {
+            self.cache_order.push_back(key);
+        }
+        while self.cache_order.len() > CACHE_SIZE {
+            if let Some(old) = self.cache_order.pop_front() {
+                self.cache.remove(&old);
+            }
+        }
+    }
+
+    /// Stops one recurring monitor (`CancelRecurring`).
+    pub fn cancel(&mut self, instance: &str, interval_ms: u64) {
+        if let Some(state) = self.monitors.remove(&(instance.to_string(), interval_ms)) {
+            stop_monitor(state);
+        }
+    }
+
+    fn cancel_instance(&mut self, instance: &str) {
+        let slots: Vec<(String, u64)> = self
+            .monitors
+            .keys()
+            .filter(|(i, _)| i == instance)
+            .cloned()
+            .collect();
+        for slot in slots {
+            if let Some(state) = self.monitors.remove(&slot) {
+                stop_monitor(state);
+            }
+        }
+    }
+
+    /// Stops every recurring monitor (the daemon is leaving).
+    pub fn stop_all(&mut self) {
+        for (_, state) in std::mem::take(&mut self.monitors) {
+            stop_monitor(state);
+        }
+    }
+}
+
+/// The meta attributes Pacemaker gives the agents of a clone's primitives
+/// (both the current and the legacy names of the promotion limits, which
+/// agents such as Stateful test).
+fn clone_meta(config: &crate::model::ClusterConfig) -> BTreeMap<String, BTreeMap<String, String>> {
+    use crate::model::{CloneChild, Resource};
+    let mut out = BTreeMap::new();
+    for r in &config.resources {
+        let Resource::Clone(c) = r else { continue };
+        let mut meta = BTreeMap::new();
+        let clone_max = c.clone_max.unwrap_or(config.nodes.len() as u32);
+        meta.insert("clone-max".to_string(), clone_max.to_string());
+        meta.insert("clone-node-max".into(), c.clone_node_max.to_string());
+        meta.insert("globally-unique".into(), c.globally_unique.to_string());
+        meta.insert("notify".into(), c.notify.to_string());
+        if c.promotable {
+            meta.insert("promotable".into(), "true".into());
+            for (now, legacy, v) in [
+                ("promoted-max", "master-max", c.promoted_max),
+                ("promoted-node-max", "master-node-max", c.promoted_node_max),
+            ] {
+                meta.insert(now.into(), v.to_string());
+                meta.insert(legacy.into(), v.to_string());
+            }
+        }
+        let members: Vec<&str> = match &c.child {
+            CloneChild::Primitive(p) => vec![p.id.as_str()],
+            CloneChild::Group(g) => g.members.iter().map(|m| m.id.as_str()).collect(),
+        };
+        for m in members {
+            out.insert(m.to_string(), meta.clone());
+        }
+    }
+    out
+}
+
+fn stop_monitor(state: MonitorState) {
+    if let MonitorState::Running(monitor) = state {
+        // Joining waits for a check in progress: not on the event loop.
+        tokio::task::spawn_blocking(move || monitor.stop());
+    }
+}
+
+fn to_result(node: &str, req: &ActionRequest, r: &ocf::ActionResult) -> ActionResult {
+    let output = r.exit_reason.clone().unwrap_or_else(|| {
+        let tail: String = r.stderr.trim_end().chars().rev().take(200).collect();
+        tail.chars().rev().collect()
+    });
+    ActionResult {
+        id: req.id,
+        node: node.to_string(),
+        resource: req.resource.clone(),
+        instance: req.instance.clone(),
+        operation: req.operation.clone(),
+        interval_ms: req.interval_ms,
+        rc: r.rc.0,
+        op_status: if r.timed_out { 2 } else { 0 },
+        output,
+        at: wall_now(),
+        exec_ms: r.duration_ms,
+    }
+}
+
+/// Attributes of `node` the agents changed since `before`, as patches.
+pub fn attribute_changes(
+    node: &str,
+    before: &BTreeMap<String, String>,
+    now: &BTreeMap<String, String>,
+) -> Vec<crate::controller::StatusPatch> {
+    let mut patches = Vec::new();
+    for (name, value) in now {
+        if before.get(name) != Some(value) {
+            patches.push(crate::controller::StatusPatch::Attribute {
+                node: node.to_string(),
+                name: name.clone(),
+                value: Some(value.clone()),
+            });
+        }
+    }
+    for name in before.keys().filter(|k| !now.contains_key(*k)) {
+        patches.push(crate::controller::StatusPatch::Attribute {
+            node: node.to_string(),
+            name: name.clone(),
+            value: None,
+        });
+    }
+    patches
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::controller::StatusPatch;
+
+    #[test]
+    fn attribute_changes_are_sets_and_removals() {
+        let before = BTreeMap::from([("a".to_string(), "1".to_string()), ("b".into(), "2".into())]);
+        let now = BTreeMap::from([("a".to_string(), "1".to_string()), ("c".into(), "3".into())]);
+        let p = attribute_changes("n1", &before, &now);
+        assert_eq!(
+            p,
+            vec![
+                StatusPatch::Attribute {
+                    node: "n1".into(),
+                    name: "c".into(),
+                    value: Some("3".into())
+                },
+                StatusPatch::Attribute {
+                    node: "n1".into(),
+                    name: "b".into(),
+                    value: None
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn primitives_of_a_promotable_clone_get_its_meta_attributes() {
+        let config = crate::config::load_config_str(
+            "[cluster]\nname = \"c\"\n[fencing]\nenabled = false\n[[node]]\nname = \"n1\"\nid = 1\nlinks = [\"198.18.0.1\"]\n[[node]]\nname = \"n2\"\nid = 2\nlinks = [\"198.18.0.2\"]\n[[primitive]]\nid = \"s\"\nagent = \"ocf:pacemaker:Stateful\"\n[[clone]]\nid = \"s-clone\"\nresource = \"s\"\npromotable = true\n",
+            "t.toml",
+        )
+        .unwrap();
+        let meta = clone_meta(&config);
+        let s = &meta["s"];
+        assert_eq!(s["clone-max"], "2");
+        assert_eq!(s["promoted-max"], "1");
+        assert_eq!(s["master-max"], "1");
+    }
+
+    #[test]
+    fn node_action_limit_comes_from_the_properties() {
+        assert_eq!(action_limit("[properties]\nnode-action-limit = 3\n"), 3);
+        assert_eq!(action_limit("[properties]\nnode-action-limit = \"5\"\n"), 5);
+        assert!(action_limit("") >= 2);
+    }
+
+    /// Real agents on real threads: Dummy start, a repeated id answered from
+    /// the cache without running again, a recurring monitor reporting its
+    /// first result and then only a change, stopped by the stop.
+    #[test]
+    fn runs_dedups_and_monitors_a_real_dummy() {
+        let dummy = Path::new("/usr/lib/ocf/resource.d/heartbeat/Dummy");
+        if !dummy.is_file() {
+            eprintln!("skipping: resource-agents' Dummy is not installed");
+            return;
+        }
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let dir = std::env::temp_dir().join(format!("pl-exec-{}", std::process::id()));
+            let rsctmp = dir.join("rsctmp");
+            std::fs::create_dir_all(&rsctmp).unwrap();
+            let (tx, mut rx) = mpsc::unbounded_channel();
+            let mut svc = ExecutorService::new("n1", &dir, &rsctmp, tx);
+            svc.set_config(
+                "[[primitive]]\nid = \"d\"\nagent = \"ocf:heartbeat:Dummy\"\n",
+                None,
+            );
+            let origin = (1, 7);
+            let req = |id, op: &str, interval_ms| ActionRequest {
+                id,
+                node: "n1".into(),
+                resource: "d".into(),
+                instance: "d".into(),
+                operation: op.into(),
+                interval_ms,
+                timeout_ms: 20_000,
+            };
+            let mut next = async || {
+                let f = tokio::time::timeout(Duration::from_secs(30), rx.recv())
+                    .await
+                    .unwrap()
+                    .unwrap();
+                (svc_report(&f), f)
+            };
+            fn svc_report(f: &Finished) -> (u64, String, i32) {
+                (f.result.id, f.result.operation.clone(), f.result.rc)
+            }
+            assert!(svc.handle(origin, req(1, "start", 0)).is_none());
+            let (got, f) = next().await;
+            assert_eq!(got, (1, "start".into(), 0));
+            assert!(svc.on_finished(&f));
+            assert!(rsctmp.join("Dummy-d.state").exists());
+            // The same id again: the cached result, nothing runs.
+            assert_eq!(svc.handle(origin, req(1, "start", 0)).unwrap().rc, 0);
+            assert_eq!(svc.busy(), 0);
+            // A recurring monitor: first result reported, then only changes.
+            assert!(svc.handle(origin, req(2, "monitor", 300)).is_none());
+            let (got, f) = next().await;
+            assert_eq!(got, (2, "monitor".into(), 0));
+            assert!(svc.on_finished(&f));
+            assert_eq!(svc.busy(), 1, "the monitor keeps running");
+            std::fs::remove_file(rsctmp.join("Dummy-d.state")).unwrap();
+            let (got, f) = next().await;
+            assert_eq!(got, (2, "monitor".into(), 7), "the change is reported");
+            assert!(f.from_monitor && svc.on_finished(&f));
+            // A stop cancels the monitor.
+            assert!(svc.handle(origin, req(3, "stop", 0)).is_none());
+            let (got, f) = next().await;
+            assert_eq!(got, (3, "stop".into(), 0));
+            svc.on_finished(&f);
+            assert_eq!(svc.busy(), 0);
+            let _ = std::fs::remove_dir_all(&dir);
+        });
+    }
+}
