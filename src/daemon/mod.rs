@@ -264,13 +264,20 @@ async fn run(args: Args, settings: Settings, config_text: String) -> anyhow::Res
     let listener = bind_api(&socket_path)?;
     std::fs::create_dir_all(&settings.state_dir)
         .with_context(|| format!("cannot create {}", settings.state_dir.display()))?;
-    let (store, note) = ClusterStore::open(
+    let (mut store, note) = ClusterStore::open(
         &settings.state_dir,
         own.id,
         settings.nodes.len(),
         settings.quorum.two_node,
         &config_text,
     )?;
+    store.set_node_ids(
+        settings
+            .nodes
+            .iter()
+            .map(|n| (n.name.clone(), u32::from(n.id)))
+            .collect(),
+    );
     if let Some(note) = note {
         log(&note);
     }

@@ -148,7 +148,7 @@ pub fn fencing_history(path: &Path, limit: usize) -> Vec<FenceView> {
 mod tests {
     use super::*;
     use crate::controller::{ActionResult, StatusPatch};
-    use crate::daemon::cluster::apply_status_patch;
+    use crate::controller::apply_patch as apply_status_patch;
 
     #[test]
     fn resources_show_role_and_node_and_failures_are_listed() {

@@ -13,6 +13,7 @@
 //! sockets cross network namespaces), see `fence_agent` and `PowerBoard`.
 
 pub mod bridge;
+pub mod cluster;
 pub mod fence_agent;
 pub mod power;
 pub mod probe;
@@ -311,8 +312,13 @@ impl Lab {
         log: &Path,
     ) -> Result<Child, LabError> {
         use std::os::unix::process::CommandExt;
-        let out =
-            std::fs::File::create(log).map_err(io_err(format!("create {}", log.display())))?;
+        // Appended to: a node started again after a power cycle keeps the
+        // earlier life's lines.
+        let out = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .map_err(io_err(format!("open {}", log.display())))?;
         let err = out
             .try_clone()
             .map_err(io_err(format!("clone {}", log.display())))?;

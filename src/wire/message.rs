@@ -59,9 +59,85 @@ pub type ClusterDocument = Document<String, ClusterStatus>;
 /// The store's replication messages (`store::machine::Msg`) in wire form.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum StoreMessage {
-    Offer { view: u64, doc: ClusterDocument },
-    Replicate { view: u64, doc: ClusterDocument },
-    Ack { view: u64, version: Version },
+    Solicit {
+        view: u64,
+        term: u64,
+    },
+    Offer {
+        view: u64,
+        term: u64,
+        doc: ClusterDocument,
+    },
+    Promised {
+        view: u64,
+        promised: u64,
+    },
+    Replicate {
+        view: u64,
+        doc: ClusterDocument,
+    },
+    Ack {
+        view: u64,
+        version: Version,
+    },
+    Forward {
+        view: u64,
+        patch: crate::controller::StatusPatch,
+    },
+    Patch {
+        view: u64,
+        base: Version,
+        version: Version,
+        patch: crate::controller::StatusPatch,
+    },
+}
+
+impl StoreMessage {
+    pub fn from_store(msg: crate::store::machine::Msg<String, ClusterStatus>) -> Self {
+        use crate::store::machine::Msg;
+        match msg {
+            Msg::Solicit { view, term } => StoreMessage::Solicit { view, term },
+            Msg::Offer { view, term, doc } => StoreMessage::Offer { view, term, doc },
+            Msg::Promised { view, promised } => StoreMessage::Promised { view, promised },
+            Msg::Replicate { view, doc } => StoreMessage::Replicate { view, doc },
+            Msg::Ack { view, version } => StoreMessage::Ack { view, version },
+            Msg::Forward { view, patch } => StoreMessage::Forward { view, patch },
+            Msg::Patch {
+                view,
+                base,
+                version,
+                patch,
+            } => StoreMessage::Patch {
+                view,
+                base,
+                version,
+                patch,
+            },
+        }
+    }
+
+    pub fn into_store(self) -> crate::store::machine::Msg<String, ClusterStatus> {
+        use crate::store::machine::Msg;
+        match self {
+            StoreMessage::Solicit { view, term } => Msg::Solicit { view, term },
+            StoreMessage::Offer { view, term, doc } => Msg::Offer { view, term, doc },
+            StoreMessage::Promised { view, promised } => Msg::Promised { view, promised },
+            StoreMessage::Replicate { view, doc } => Msg::Replicate { view, doc },
+            StoreMessage::Ack { view, version } => Msg::Ack { view, version },
+            StoreMessage::Forward { view, patch } => Msg::Forward { view, patch },
+            StoreMessage::Patch {
+                view,
+                base,
+                version,
+                patch,
+            } => Msg::Patch {
+                view,
+                base,
+                version,
+                patch,
+            },
+        }
+    }
 }
 
 /// What travels over the reliable channel (one reassembled payload).
@@ -122,7 +198,7 @@ mod tests {
         let mut doc = ClusterDocument::new("[cluster]\nname = \"c\"\n".into(), status);
         doc.version.epoch = 3;
         let messages = [
-            ClusterMessage::Store(StoreMessage::Offer { view: 4, doc }),
+            ClusterMessage::Store(StoreMessage::Offer { view: 4, term: 2, doc }),
             ClusterMessage::ConfigReply {
                 request: 9,
                 result: Err("conflict".into()),

@@ -1,0 +1,237 @@
+//! Real `pacelined` daemons on the lab's nodes, and what the demo, the
+//! end-to-end tests and `bench/failover` observe of them: each node's
+//! status report over its API socket, and whether the VIP answers from the
+//! client namespace.
+
+use std::fs::File;
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use nix::sched::{CloneFlags, setns};
+
+use super::{Lab, LabError};
+use crate::api::{self, Request, Response, StatusReport};
+
+/// The daemons of a lab, one per node.
+#[derive(Debug)]
+pub struct LabCluster {
+    pub lab: Lab,
+    nodes: u8,
+    pacelined: PathBuf,
+}
+
+impl LabCluster {
+    /// `config_for(node)` is the TOML file of that node (it differs only in
+    /// the node's own paths). The files go into the lab directory.
+    pub fn new(
+        lab: Lab,
+        nodes: u8,
+        pacelined: &Path,
+        config_for: impl Fn(u8) -> String,
+    ) -> Result<LabCluster, LabError> {
+        for i in 1..=nodes {
+            let dir = lab.dir().join(format!("node{i}"));
+            std::fs::create_dir_all(dir.join("rsctmp"))
+                .map_err(super::io_err(format!("create {}", dir.display())))?;
+            let file = lab.dir().join(format!("node{i}.toml"));
+            write_private(&file, &config_for(i))?;
+        }
+        Ok(LabCluster {
+            lab,
+            nodes,
+            pacelined: pacelined.to_path_buf(),
+        })
+    }
+
+    pub fn nodes(&self) -> u8 {
+        self.nodes
+    }
+
+    pub fn node_dir(&self, node: u8) -> PathBuf {
+        self.lab.dir().join(format!("node{node}"))
+    }
+
+    pub fn socket(&self, node: u8) -> PathBuf {
+        self.node_dir(node).join("paceline.sock")
+    }
+
+    pub fn log_path(&self, node: u8) -> PathBuf {
+        self.lab.dir().join(format!("node{node}.log"))
+    }
+
+    pub fn log(&self, node: u8) -> String {
+        std::fs::read_to_string(self.log_path(node)).unwrap_or_default()
+    }
+
+    pub fn config_path(&self, node: u8) -> PathBuf {
+        self.lab.dir().join(format!("node{node}.toml"))
+    }
+
+    /// Starts the node's daemon (again after a power cycle: its log is
+    /// appended to).
+    pub fn start(&self, node: u8) -> Result<u32, LabError> {
+        let rsctmp = self.node_dir(node).join("rsctmp");
+        let config = self.config_path(node);
+        let socket = self.socket(node);
+        let log = self.log_path(node);
+        let pid = self.lab.spawn_on_node(
+            node,
+            Path::new("/usr/bin/env"),
+            &[
+                &format!("HA_RSCTMP={}", rsctmp.display()),
+                "RUST_BACKTRACE=1",
+                &self.pacelined.display().to_string(),
+                "--config",
+                &config.display().to_string(),
+                "--node",
+                &format!("node{node}"),
+                "--socket",
+                &socket.display().to_string(),
+            ],
+            &log,
+        )?;
+        Ok(pid)
+    }
+
+    /// This node's status report, if its daemon answers.
+    pub fn report(&self, node: u8) -> Option<StatusReport> {
+        match api::call(&self.socket(node), &Request::Report) {
+            Ok(Response::Report(r)) => Some(*r),
+            _ => None,
+        }
+    }
+
+    /// Polls every 20 ms until `ok` holds; the error names `what` and holds
+    /// every node's log tail, so a failing test says what happened.
+    pub fn wait_for(
+        &self,
+        what: &str,
+        timeout: Duration,
+        ok: impl Fn(&LabCluster) -> bool,
+    ) -> Result<Duration, LabError> {
+        let start = Instant::now();
+        while start.elapsed() < timeout {
+            if ok(self) {
+                return Ok(start.elapsed());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let mut logs = String::new();
+        for i in 1..=self.nodes {
+            let log = self.log(i);
+            let tail: Vec<&str> = log.lines().rev().take(60).collect();
+            logs.push_str(&format!("\n--- node{i} (last lines)\n"));
+            for line in tail.into_iter().rev() {
+                logs.push_str(line);
+                logs.push('\n');
+            }
+        }
+        Err(LabError::Io {
+            what: format!("waiting {:?} for {what}{logs}", timeout),
+            source: std::io::Error::new(std::io::ErrorKind::TimedOut, "timed out"),
+        })
+    }
+}
+
+fn write_private(path: &Path, text: &str) -> Result<(), LabError> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, text).map_err(super::io_err(format!("write {}", path.display())))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+        .map_err(super::io_err(format!("chmod {}", path.display())))
+}
+
+/// Where `resource` (a primitive id; clone instances count) is active in a
+/// report, with its role: (node, role).
+pub fn placements(report: &StatusReport, resource: &str) -> Vec<(String, String)> {
+    report
+        .resources
+        .iter()
+        .filter(|r| r.id == resource && r.role != "Stopped")
+        .flat_map(|r| r.nodes.iter().map(|n| (n.clone(), r.role.clone())))
+        .collect()
+}
+
+/// The report's node runs `resource` (in `role`, if given).
+pub fn runs_on(report: &StatusReport, resource: &str, node: &str, role: Option<&str>) -> bool {
+    placements(report, resource)
+        .iter()
+        .any(|(n, r)| n == node && role.is_none_or(|want| r == want))
+}
+
+/// A fence of `target` that succeeded is in the report's fencing history.
+pub fn fenced(report: &StatusReport, target: &str) -> bool {
+    report
+        .fencing_history
+        .iter()
+        .any(|f| f.target == target && f.result == "ok" && f.action != "on")
+}
+
+/// Sends an ICMP echo to an address from inside a namespace, every
+/// `interval`, and keeps when it answered and when it stopped answering.
+#[derive(Debug)]
+pub struct Prober {
+    stop: Arc<AtomicBool>,
+    state: Arc<Mutex<ProbeState>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct ProbeState {
+    pub answering: bool,
+    /// The first answer after the last silence.
+    pub answering_since: Option<Instant>,
+    pub silent_since: Option<Instant>,
+}
+
+impl Prober {
+    pub fn start(ns: &str, addr: Ipv4Addr, interval: Duration) -> Result<Prober, LabError> {
+        let netns = File::open(Path::new("/run/netns").join(ns))
+            .map_err(super::io_err(format!("namespace {ns}")))?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let state = Arc::new(Mutex::new(ProbeState::default()));
+        let (stopping, shared) = (Arc::clone(&stop), Arc::clone(&state));
+        let thread = std::thread::spawn(move || {
+            if setns(&netns, CloneFlags::CLONE_NEWNET).is_err() {
+                return;
+            }
+            while !stopping.load(Ordering::SeqCst) {
+                let answered = super::probe::icmp_echo(addr, interval).is_ok();
+                let now = Instant::now();
+                if let Ok(mut s) = shared.lock() {
+                    if answered && !s.answering {
+                        s.answering_since = Some(now);
+                    }
+                    if !answered && s.answering {
+                        s.silent_since = Some(now);
+                    }
+                    s.answering = answered;
+                }
+                if answered {
+                    std::thread::sleep(interval);
+                }
+            }
+        });
+        Ok(Prober {
+            stop,
+            state,
+            thread: Some(thread),
+        })
+    }
+
+    pub fn state(&self) -> ProbeState {
+        self.state.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+}
+
+impl Drop for Prober {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
