@@ -332,6 +332,22 @@ fn random_unit() -> f64 {
 }
 
 /// A device's own `delay`, waited before it fences (not before unfencing).
+/// Every device of the target's first level answers `status` with power
+/// off. Any error or any other answer is "not known to be off".
+fn first_level_reports_off(section: &FencingSection, target: &str) -> bool {
+    let levels = section.levels_for(target);
+    let Some(first) = levels.iter().min_by_key(|l| l.index) else {
+        return false;
+    };
+    !first.devices.is_empty()
+        && first.devices.iter().all(|id| {
+            section.device(id).is_some_and(|dev| {
+                run_device(dev, FenceAction::Status)
+                    .is_ok_and(|r| r.power == Some(paceline_fencing::device::PowerState::Off))
+            })
+        })
+}
+
 fn device_delay(
     dev: &DeviceConfig,
     action: FenceAction,
@@ -382,9 +398,21 @@ pub fn fence_with_topology(
     progress: &mut dyn FnMut(String),
 ) -> anyhow::Result<Result<TopologyOutcome, TopologyError>> {
     let action = job.action;
+    // The delays settle a race between two live nodes that each want the
+    // other off. A target whose first level already reports it off (a node
+    // that lost power, or lost the race) cannot race: fence it at once.
+    let already_off =
+        action != FenceAction::On && !job.no_delay && first_level_reports_off(section, &job.target);
+    if already_off {
+        progress(format!(
+            "{} already reports power off: no race to settle, no fencing delay",
+            job.target
+        ));
+    }
+    let no_delay = job.no_delay || already_off;
     // Unfencing and an operator's --no-delay skip the delays, which exist
     // to settle a race between two nodes, not to slow a human down.
-    if action != FenceAction::On && !job.no_delay {
+    if action != FenceAction::On && !no_delay {
         let dur = |key: &str, v: &Option<String>| -> anyhow::Result<Duration> {
             Ok(match v {
                 Some(v) => parse_duration(key, v)?,
@@ -409,7 +437,7 @@ pub fn fence_with_topology(
     let outcome = run_levels(node, &levels, |device_id| {
         let start_ms = now_ms();
         let res = match section.device(device_id) {
-            Some(dev) => device_delay(dev, action, job.no_delay, progress)
+            Some(dev) => device_delay(dev, action, no_delay, progress)
                 .and_then(|()| run_device(dev, action))
                 .map_err(|e| format!("{e:#}")),
             None => Err(format!("device {device_id:?} is not defined")),

@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 pub mod cluster;
 pub mod config;
 pub mod configure;
+pub mod demo;
 pub mod edit;
 pub mod fence;
 pub mod lab;
@@ -64,6 +65,9 @@ pub enum Command {
     /// Act on resources.
     #[command(subcommand)]
     Resource(resource::ResourceCommand),
+    /// Build a two-node cluster in network namespaces, cut the active node's
+    /// power and show the failover (root; needs only iproute2).
+    Demo(demo::DemoArgs),
     /// Helpers of the namespace lab used by the demo and the end-to-end tests.
     #[command(subcommand, hide = true)]
     Lab(lab::LabCommand),
@@ -91,6 +95,7 @@ pub fn main() -> ExitCode {
         Command::Ra(cmd) => ra::run(cmd),
         Command::Resource(cmd) => resource::run(cmd),
         Command::Lab(cmd) => lab::run(cmd),
+        Command::Demo(args) => demo::run(args),
         Command::Configure(cmd) => configure::run(cmd),
         Command::Node(cmd) => node::run_node(cmd),
         Command::Property(cmd) => node::run_property(cmd),

@@ -147,8 +147,8 @@ pub fn fencing_history(path: &Path, limit: usize) -> Vec<FenceView> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::controller::{ActionResult, StatusPatch};
     use crate::controller::apply_patch as apply_status_patch;
+    use crate::controller::{ActionResult, StatusPatch};
 
     #[test]
     fn resources_show_role_and_node_and_failures_are_listed() {

@@ -235,3 +235,227 @@ impl Drop for Prober {
         }
     }
 }
+
+/// How the lab's nodes are fenced.
+#[derive(Debug, Clone)]
+pub enum LabFencing {
+    /// The lab's own power board (`fence_paceline_lab`): needs nothing but
+    /// paceline.
+    PowerBoard { agent: PathBuf, socket: PathBuf },
+    /// A Redfish BMC per node, reached at `url` from inside every node (a
+    /// bridge to the emulator), with these systems.
+    Redfish {
+        url: String,
+        ca_file: PathBuf,
+        systems: [String; 2],
+        password_file: PathBuf,
+    },
+}
+
+/// The lab's VIP, on link 0 where the client is.
+pub const VIP: &str = "198.18.0.100";
+
+/// Options of the reference two-node active/standby policy in the lab.
+#[derive(Debug, Clone)]
+pub struct ReferenceOptions {
+    pub cluster: String,
+    pub dir: PathBuf,
+    pub authkey: PathBuf,
+    pub fencing: LabFencing,
+    /// `[membership] token_timeout` (the heartbeat is a fifth); None keeps
+    /// the defaults (1s / 200ms).
+    pub token_timeout_ms: Option<u64>,
+    /// The database: `builtin:dummy` (nothing to install) or an OCF agent
+    /// spec such as `ocf:pacemaker:Stateful`.
+    pub db_agent: String,
+}
+
+/// `policies/two-node-active-standby.toml` adapted to the lab: the shared
+/// filesystem is a tmpfs (each node mounts its own: the lab has no shared
+/// disk), the database a promotable stand-in, the VIP on the client's link,
+/// the queue worker a dummy; node1's fence device waits 2s so that node1,
+/// the preferred primary, wins a fence race.
+pub fn reference_config(o: &ReferenceOptions, node: u8) -> String {
+    let node_dir = o.dir.join(format!("node{node}"));
+    let membership = match o.token_timeout_ms {
+        Some(t) => format!(
+            "[membership]\nheartbeat = \"{}ms\"\ntoken_timeout = \"{t}ms\"\n",
+            (t / 5).max(10)
+        ),
+        None => String::new(),
+    };
+    let devices = match &o.fencing {
+        LabFencing::PowerBoard { agent, socket } => (1..=2)
+            .map(|i| {
+                format!(
+                    "[[fencing.device]]\nid = \"power-node{i}\"\ntype = \"agent\"\nagent = \"{agent}\"\nparams = {{ plug = \"node{i}\", socket = \"{socket}\" }}\n{delay}\n",
+                    agent = agent.display(),
+                    socket = socket.display(),
+                    delay = if i == 1 { "delay = \"2s\"" } else { "" },
+                )
+            })
+            .collect::<String>(),
+        LabFencing::Redfish {
+            url,
+            ca_file,
+            systems,
+            password_file,
+        } => (1..=2)
+            .map(|i| {
+                format!(
+                    "[[fencing.device]]\nid = \"power-node{i}\"\ntype = \"redfish\"\nurl = \"{url}\"\nca_file = \"{ca}\"\nsystem = \"{system}\"\nusername = \"admin\"\npassword_file = \"{pw}\"\n{delay}\n",
+                    ca = ca_file.display(),
+                    system = systems[i - 1],
+                    pw = password_file.display(),
+                    delay = if i == 1 { "delay = \"2s\"" } else { "" },
+                )
+            })
+            .collect::<String>(),
+    };
+    format!(
+        r#"# The reference two-node active/standby policy in paceline's namespace lab.
+[cluster]
+name = "{cluster}"
+authkey = "{authkey}"
+state_dir = "{state}"
+socket = "{socket}"
+
+{membership}
+[quorum]
+two_node = true
+wait_for_all = true
+
+[[node]]
+name = "node1"
+id = 1
+links = ["198.18.0.1", "198.18.1.1"]
+
+[[node]]
+name = "node2"
+id = 2
+links = ["198.18.0.2", "198.18.1.2"]
+
+[properties]
+stonith-enabled = true
+no-quorum-policy = "stop"
+
+[rsc_defaults]
+resource-stickiness = 100
+migration-threshold = 3
+
+[fencing]
+enabled = true
+action = "off"
+
+{devices}
+[[fencing.level]]
+target = "node1"
+index = 1
+devices = ["power-node1"]
+
+[[fencing.level]]
+target = "node2"
+index = 1
+devices = ["power-node2"]
+
+[[primitive]]
+id = "fs"
+agent = "builtin:filesystem"
+params = {{ device = "tmpfs", directory = "{srv}", fstype = "tmpfs" }}
+ops = [{{ name = "monitor", interval = "2s", timeout = "10s" }}]
+
+[[primitive]]
+id = "db"
+agent = "{db_agent}"
+ops = [
+  {{ name = "monitor", interval = "2s", timeout = "10s" }},
+  {{ name = "monitor", interval = "1s", timeout = "10s", role = "Promoted" }},
+]
+
+[[clone]]
+id = "db-ha"
+resource = "db"
+promotable = true
+promoted_max = 1
+
+[[primitive]]
+id = "vip"
+agent = "builtin:ipaddr"
+params = {{ ip = "{vip}", cidr_netmask = 24, nic = "eth0" }}
+ops = [{{ name = "monitor", interval = "2s", timeout = "10s" }}]
+
+[[primitive]]
+id = "worker"
+agent = "builtin:dummy"
+ops = [{{ name = "monitor", interval = "2s", timeout = "10s" }}]
+
+[[location]]
+id = "prefer-node1"
+resource = "db-ha"
+role = "Promoted"
+node = "node1"
+score = 50
+
+[[colocation]]
+id = "fs-with-primary"
+resource = "fs"
+with = "db-ha"
+with_role = "Promoted"
+
+[[colocation]]
+id = "vip-with-primary"
+resource = "vip"
+with = "db-ha"
+with_role = "Promoted"
+
+[[colocation]]
+id = "worker-with-vip"
+resource = "worker"
+with = "vip"
+
+[[order]]
+id = "fs-then-promote"
+first = "fs"
+then = "db-ha"
+then_action = "promote"
+
+[[order]]
+id = "promote-then-vip"
+first = "db-ha"
+first_action = "promote"
+then = "vip"
+then_action = "start"
+
+[[order]]
+id = "vip-then-worker"
+first = "vip"
+then = "worker"
+"#,
+        cluster = o.cluster,
+        authkey = o.authkey.display(),
+        state = node_dir.join("state").display(),
+        socket = node_dir.join("paceline.sock").display(),
+        srv = o.dir.join("srv").display(),
+        vip = VIP,
+        db_agent = o.db_agent,
+    )
+}
+
+/// A new cluster key (mode 0600), as `paceline cluster keygen` writes one.
+pub fn write_authkey(path: &Path) -> Result<(), LabError> {
+    use std::io::Read;
+    let mut key = [0u8; 64];
+    File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut key))
+        .map_err(super::io_err("read /dev/urandom"))?;
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .and_then(|mut f| f.write_all(&key))
+        .map_err(super::io_err(format!("write {}", path.display())))
+}

@@ -198,7 +198,11 @@ mod tests {
         let mut doc = ClusterDocument::new("[cluster]\nname = \"c\"\n".into(), status);
         doc.version.epoch = 3;
         let messages = [
-            ClusterMessage::Store(StoreMessage::Offer { view: 4, term: 2, doc }),
+            ClusterMessage::Store(StoreMessage::Offer {
+                view: 4,
+                term: 2,
+                doc,
+            }),
             ClusterMessage::ConfigReply {
                 request: 9,
                 result: Err("conflict".into()),
