@@ -174,6 +174,8 @@ struct Daemon {
     commands: VecDeque<crate::controller::Command>,
     /// The view last given to the controller.
     fed_view: Option<(BTreeSet<String>, bool)>,
+    /// The store was a ready DC after the last store event (`Input::Synced`).
+    store_synced: bool,
     parsed_config: Option<Box<crate::model::ClusterConfig>>,
     executor: ExecutorService,
     /// `[fencing]` of the cluster's configuration.
@@ -302,6 +304,7 @@ async fn run(args: Args, settings: Settings, config_text: String) -> anyhow::Res
         controller,
         commands: VecDeque::new(),
         fed_view: None,
+        store_synced: false,
         parsed_config: None,
         executor,
         fencing: None,
@@ -919,6 +922,13 @@ impl Daemon {
             self.last_version = version;
             self.feed_document(config_changed);
         }
+        // The controller plans on the document only once the store, as the
+        // DC of this view, holds a quorum of the members' documents.
+        let synced = self.store.ready();
+        if synced && !self.store_synced {
+            self.controller_input(Input::Synced);
+        }
+        self.store_synced = synced;
     }
 
     fn describe(&self, notice: &Notice) -> String {

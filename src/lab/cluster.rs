@@ -338,6 +338,9 @@ links = ["198.18.0.2", "198.18.1.2"]
 [properties]
 stonith-enabled = true
 no-quorum-policy = "stop"
+# The lab's views settle within a second of starting; the 20s default only
+# delays the first fence of a demo.
+dc-deadtime = "2s"
 
 [rsc_defaults]
 resource-stickiness = 100
