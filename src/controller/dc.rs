@@ -1658,4 +1658,48 @@ score = 50
         h.run();
         assert!(h.running("node2", "fs"), "{:?}", h.executed());
     }
+
+    #[test]
+    fn a_cleanup_forgets_failures_and_the_resource_is_probed_again() {
+        let mut h = Harness::started();
+        h.truth.remove(&("node2".to_string(), "vip".to_string()));
+        h.queue.push_back(Input::ActionResult(ActionResult {
+            id: 999_000_001,
+            node: "node2".into(),
+            resource: "vip".into(),
+            instance: "vip".into(),
+            operation: "monitor".into(),
+            interval_ms: 5_000,
+            rc: rc::NOT_RUNNING,
+            op_status: 0,
+            output: String::new(),
+            at: 10,
+            exec_ms: 1,
+        }));
+        h.run();
+        assert_eq!(h.store.nodes["node2"].fail_count("vip"), 1);
+        h.log.clear();
+        apply_patch(
+            &mut h.store,
+            &StatusPatch::Cleanup {
+                resource: "vip".into(),
+                node: None,
+            },
+        );
+        h.queue.push_back(h.document());
+        h.run();
+        assert_eq!(h.store.nodes["node2"].fail_count("vip"), 0);
+        let probes: Vec<_> = h
+            .executed()
+            .into_iter()
+            .filter(|(o, r, _)| o == "monitor" && r == "vip")
+            .collect();
+        assert_eq!(
+            probes.len(),
+            2,
+            "vip probed on both nodes: {:?}",
+            h.executed()
+        );
+        assert!(h.running("node2", "vip"));
+    }
 }
