@@ -907,6 +907,11 @@ impl Controller {
             Some(until) if until > self.now_ms => true,
             Some(_) => {
                 self.awaiting_document_until = None;
+                out.push(Command::Notice(Notice::Blocked {
+                    why: format!(
+                        "the store did not report a synced document within {SYNC_WAIT_MS} ms of the view change; planning on this node's copy, which may be stale (check the store's quorum and peers)"
+                    ),
+                }));
                 false
             }
             None => false,
