@@ -907,6 +907,11 @@ impl Controller {
             Some(until) if until > self.now_ms => true,
             Some(_) => {
                 self.awaiting_document_until = None;
+                out.push(Command::Notice(Notice::Blocked {
+                    why: format!(
+                        "the store did not report a synced document within {SYNC_WAIT_MS} ms of the view change; planning on this node's copy, which may be stale (check the store's quorum and peers)"
+                    ),
+                }));
                 false
             }
             None => false,
@@ -1657,5 +1662,49 @@ score = 50
         h.queue.push_back(Input::Synced);
         h.run();
         assert!(h.running("node2", "fs"), "{:?}", h.executed());
+    }
+
+    #[test]
+    fn a_cleanup_forgets_failures_and_the_resource_is_probed_again() {
+        let mut h = Harness::started();
+        h.truth.remove(&("node2".to_string(), "vip".to_string()));
+        h.queue.push_back(Input::ActionResult(ActionResult {
+            id: 999_000_001,
+            node: "node2".into(),
+            resource: "vip".into(),
+            instance: "vip".into(),
+            operation: "monitor".into(),
+            interval_ms: 5_000,
+            rc: rc::NOT_RUNNING,
+            op_status: 0,
+            output: String::new(),
+            at: 10,
+            exec_ms: 1,
+        }));
+        h.run();
+        assert_eq!(h.store.nodes["node2"].fail_count("vip"), 1);
+        h.log.clear();
+        apply_patch(
+            &mut h.store,
+            &StatusPatch::Cleanup {
+                resource: "vip".into(),
+                node: None,
+            },
+        );
+        h.queue.push_back(h.document());
+        h.run();
+        assert_eq!(h.store.nodes["node2"].fail_count("vip"), 0);
+        let probes: Vec<_> = h
+            .executed()
+            .into_iter()
+            .filter(|(o, r, _)| o == "monitor" && r == "vip")
+            .collect();
+        assert_eq!(
+            probes.len(),
+            2,
+            "vip probed on both nodes: {:?}",
+            h.executed()
+        );
+        assert!(h.running("node2", "vip"));
     }
 }
