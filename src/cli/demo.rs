@@ -27,7 +27,13 @@ pub struct DemoArgs {
     pub pacelined: Option<PathBuf>,
 }
 
-const RESOURCES: [&str; 4] = ["fs", "db", "vip", "worker"];
+/// The resources of the policy and the role each has on the active node.
+const RESOURCES: [(&str, &str); 4] = [
+    ("fs", "Started"),
+    ("db", "Promoted"),
+    ("vip", "Started"),
+    ("worker", "Started"),
+];
 
 fn step(start: Instant, what: &str) {
     println!("{:>8.0} ms  {what}", start.elapsed().as_secs_f64() * 1000.0);
@@ -91,7 +97,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         let active = placements(&r, "vip").first()?.0.clone();
         RESOURCES
             .iter()
-            .all(|res| runs_on(&r, res, &active, None))
+            .all(|(res, role)| runs_on(&r, res, &active, Some(role)))
             .then_some(active)
     };
     let took = cluster.wait_for("every resource to run", Duration::from_secs(60), |c| {
@@ -105,6 +111,9 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         "  running after {} ms; active node: {active}\n",
         took.as_millis()
     );
+    // Right after startup the DC waits dc-deadtime (2s here) before it
+    // fences a node missing from the first views; let that pass.
+    std::thread::sleep(Duration::from_secs(2));
     print_status(&cluster, survivor_id)?;
 
     let vip: Ipv4Addr = VIP.parse()?;
@@ -143,14 +152,9 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
                     &format!("{survivor} fenced {active}: power off confirmed"),
                 );
             }
-            for res in RESOURCES {
-                if !started.contains(&res) && runs_on(&r, res, &survivor, None) {
+            for (res, role) in RESOURCES {
+                if !started.contains(&res) && runs_on(&r, res, &survivor, Some(role)) {
                     started.push(res);
-                    let role = placements(&r, res)
-                        .into_iter()
-                        .find(|(n, _)| *n == survivor)
-                        .map(|(_, role)| role)
-                        .unwrap_or_default();
                     step(start, &format!("{res} {role} on {survivor}"));
                 }
             }

@@ -172,11 +172,17 @@ impl Daemon {
     async fn send_result_to(&mut self, to: NodeId, result: ActionResult) {
         // Results go to the DC: the one that asked, or its successor; an
         // operator's dispatch goes back to the node that dispatched it.
+        // Both, when they differ: the asker may still be the DC in a view
+        // this node has already left, and the new DC must learn what runs.
         let dc = if result.id >= DISPATCH_ID_BASE {
             to
         } else {
             self.store.dc().unwrap_or(to)
         };
+        if dc != to && to != self.own.id && result.id < DISPATCH_ID_BASE {
+            self.send_cluster(to, &ClusterMessage::ActionResult(result.clone()))
+                .await;
+        }
         if dc == self.own.id {
             self.deliver_result(result).await;
         } else {

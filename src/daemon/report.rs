@@ -107,7 +107,10 @@ pub fn failed_actions(status: &ClusterStatus) -> Vec<FailedActionView> {
                 let expected = op.target_rc.unwrap_or(0);
                 let probe_not_running = op.operation == "monitor" && op.rc_code == 7;
                 let promoted_monitor = op.operation == "monitor" && op.rc_code == 8;
+                // Still running: not a failure (yet).
+                let pending = op.rc_code == crate::model::rc::PENDING;
                 if op.rc_code == expected
+                    || pending
                     || probe_not_running && op.interval_ms == 0
                     || promoted_monitor
                 {

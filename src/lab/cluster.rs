@@ -399,6 +399,16 @@ role = "Promoted"
 node = "node1"
 score = 50
 
+# The stand-in database reports no replication state (PostgreSQL's agent
+# sets promotion scores through crm_master): both nodes may be promoted,
+# node1 first.
+[[location]]
+id = "promote-node2-too"
+resource = "db-ha"
+role = "Promoted"
+node = "node2"
+score = 10
+
 [[colocation]]
 id = "fs-with-primary"
 resource = "fs"
