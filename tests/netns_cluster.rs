@@ -262,7 +262,10 @@ fn a_dummy_action_dispatched_to_the_peer_runs_there() {
     let with_dummy = c.dir.join("dummy.toml");
     std::fs::write(
         &with_dummy,
-        format!("{before}\n[[primitive]]\nid = \"dummy\"\nagent = \"ocf:heartbeat:Dummy\"\n"),
+        // target-role Stopped: the DC leaves it alone, the test dispatches.
+        format!(
+            "{before}\n[[primitive]]\nid = \"dummy\"\nagent = \"ocf:heartbeat:Dummy\"\nmeta = {{ target-role = \"Stopped\" }}\n"
+        ),
     )
     .unwrap();
     let out = paceline(
@@ -307,7 +310,10 @@ fn crm_like_edits_reach_both_nodes_and_a_lifetime_expires() {
     let with_dummy = c.dir.join("dummy.toml");
     std::fs::write(
         &with_dummy,
-        format!("{before}\n[[primitive]]\nid = \"dummy\"\nagent = \"ocf:heartbeat:Dummy\"\n"),
+        // target-role Stopped: the DC leaves it alone, the test dispatches.
+        format!(
+            "{before}\n[[primitive]]\nid = \"dummy\"\nagent = \"ocf:heartbeat:Dummy\"\nmeta = {{ target-role = \"Stopped\" }}\n"
+        ),
     )
     .unwrap();
     let ok = |args: &[&str], via: u8| {
@@ -459,7 +465,10 @@ fn a_clean_shutdown_waits_until_the_node_runs_nothing_then_leaves() {
     let file = c.dir.join("dummy.toml");
     std::fs::write(
         &file,
-        format!("{before}\n[[primitive]]\nid = \"dummy\"\nagent = \"ocf:heartbeat:Dummy\"\n"),
+        // target-role Stopped: the DC leaves it alone, the test dispatches.
+        format!(
+            "{before}\n[[primitive]]\nid = \"dummy\"\nagent = \"ocf:heartbeat:Dummy\"\nmeta = {{ target-role = \"Stopped\" }}\n"
+        ),
     )
     .unwrap();
     let out = paceline(&["configure", "load", file.to_str().unwrap()], &c.socket(1));

@@ -141,6 +141,17 @@ pub fn submit_settled(
     based_on: Version,
 ) -> anyhow::Result<Result<Version, String>> {
     let mut outcome = submit(socket, text.to_string(), file_name, based_on)?;
+    // Right after a view change the DC collects the members' documents
+    // before it takes changes (a few heartbeats): nothing was applied, so
+    // the same change is simply submitted again.
+    for _ in 0..20 {
+        match &outcome {
+            Err(m) if m.contains("still collecting") => {}
+            _ => break,
+        }
+        std::thread::sleep(std::time::Duration::from_millis(250));
+        outcome = submit(socket, text.to_string(), file_name, based_on)?;
+    }
     for _ in 0..3 {
         match &outcome {
             Err(m) if m.contains("view changed") => {}
@@ -231,7 +242,7 @@ pub fn edit_cluster(
     edit: impl Fn(&str) -> Result<String, crate::cli::edit::EditError>,
 ) -> anyhow::Result<Version> {
     let mut last_error = String::new();
-    for _ in 0..4 {
+    for _ in 0..12 {
         let (text, based_on) = show(socket)?;
         let edited = edit(&text)?;
         if edited == text {
@@ -244,7 +255,11 @@ pub fn edit_cluster(
         }
         match submit(socket, edited, what, based_on)? {
             Ok(version) => return Ok(version),
-            Err(m) if m.contains("changed since") || m.contains("view changed") => {
+            Err(m)
+                if m.contains("changed since")
+                    || m.contains("view changed")
+                    || m.contains("still collecting") =>
+            {
                 last_error = m;
                 std::thread::sleep(std::time::Duration::from_millis(300));
             }

@@ -12,8 +12,8 @@ use anyhow::Context;
 use clap::Args;
 
 use crate::lab::cluster::{
-    LabCluster, LabFencing, Prober, ReferenceOptions, VIP, fenced, placements, reference_config,
-    runs_on, write_authkey,
+    Failover, LabCluster, LabFencing, Prober, ReferenceOptions, VIP, placements, reference_config,
+    runs_on, watch_failover, write_authkey,
 };
 use crate::lab::{Lab, LabOptions, fence_agent};
 
@@ -34,10 +34,6 @@ const RESOURCES: [(&str, &str); 4] = [
     ("vip", "Started"),
     ("worker", "Started"),
 ];
-
-fn step(start: Instant, what: &str) {
-    println!("{:>8.0} ms  {what}", start.elapsed().as_secs_f64() * 1000.0);
-}
 
 pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     if !nix::unistd::Uid::effective().is_root() {
@@ -106,7 +102,6 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let active = placed(&cluster).unwrap_or_else(|| "node1".into());
     let active_id: u8 = if active == "node1" { 1 } else { 2 };
     let survivor_id = 3 - active_id;
-    let survivor = format!("node{survivor_id}");
     println!(
         "  running after {} ms; active node: {active}\n",
         took.as_millis()
@@ -128,50 +123,22 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     println!("Failover timeline, from the cut:");
     let start = Instant::now();
     cluster.lab.power_off(active_id)?;
-    step(start, &format!("{active} power cut"));
-    let mut lost = false;
-    let mut fence = false;
-    let mut started: Vec<&str> = Vec::new();
-    let mut vip_back = false;
-    let deadline = start + Duration::from_secs(60);
-    while Instant::now() < deadline
-        && !(lost && fence && vip_back && started.len() == RESOURCES.len())
-    {
-        if let Some(r) = cluster.report(survivor_id) {
-            if !lost && !r.membership.members.contains(&active) {
-                lost = true;
-                step(
-                    start,
-                    &format!("{survivor} lost {active} (no heartbeat for the token timeout)"),
-                );
-            }
-            if !fence && fenced(&r, &active) {
-                fence = true;
-                step(
-                    start,
-                    &format!("{survivor} fenced {active}: power off confirmed"),
-                );
-            }
-            for (res, role) in RESOURCES {
-                if !started.contains(&res) && runs_on(&r, res, &survivor, Some(role)) {
-                    started.push(res);
-                    step(start, &format!("{res} {role} on {survivor}"));
-                }
-            }
-        }
-        if !vip_back && prober.state().answering_since.is_some_and(|t| t > start) {
-            vip_back = true;
-            let at = prober.state().answering_since.unwrap_or(start);
-            println!(
-                "{:>8.0} ms  VIP {VIP} answers the client again",
-                at.duration_since(start).as_secs_f64() * 1000.0
-            );
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    println!("{:>8} ms  {active} power cut", start.elapsed().as_millis());
+    let timeline = watch_failover(
+        &cluster,
+        &Failover {
+            survivor: survivor_id,
+            lost: active_id,
+            resources: &RESOURCES,
+            cut: start,
+            timeout: Duration::from_secs(60),
+        },
+        &prober,
+        &mut |what, ms| println!("{ms:>8} ms  {what}"),
+    );
     println!();
     print_status(&cluster, survivor_id)?;
-    let ok = lost && fence && vip_back && started.len() == RESOURCES.len();
+    let ok = timeline.complete(RESOURCES.len());
     if !ok {
         println!("\nThe failover did not complete within 60 s; the survivor's log:");
         println!("{}", cluster.log(survivor_id));

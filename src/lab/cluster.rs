@@ -472,3 +472,125 @@ pub fn write_authkey(path: &Path) -> Result<(), LabError> {
         .and_then(|mut f| f.write_all(&key))
         .map_err(super::io_err(format!("write {}", path.display())))
 }
+
+/// What the lab needs to know of a Redfish BMC emulator running on this
+/// machine's loopback (`../shared/peers/redfish-bmc`).
+#[derive(Debug, Clone)]
+pub struct RedfishEmulator {
+    /// 127.0.0.1:PORT where it listens.
+    pub address: std::net::SocketAddr,
+    pub ca_file: PathBuf,
+    /// Its system paths for node1 and node2.
+    pub systems: [String; 2],
+    pub request_log: PathBuf,
+    pub password: String,
+}
+
+/// Makes the emulator every node's BMC: reachable at
+/// https://127.0.0.1:18443 inside each node, its resets cutting the power
+/// of the node whose system they name. Returns the fencing for
+/// `reference_config`.
+pub fn redfish_fencing(lab: &mut Lab, bmc: &RedfishEmulator) -> Result<LabFencing, LabError> {
+    let inside: std::net::SocketAddr = ([127, 0, 0, 1], 18443).into();
+    for node in 1..=2 {
+        lab.bridge_to_host(node, inside, bmc.address)?;
+    }
+    lab.link_redfish_power(
+        &bmc.request_log,
+        vec![(bmc.systems[0].clone(), 1), (bmc.systems[1].clone(), 2)],
+    )?;
+    let password_file = lab.dir().join("bmc.pass");
+    write_private(&password_file, &bmc.password)?;
+    Ok(LabFencing::Redfish {
+        url: format!("https://{inside}"),
+        ca_file: bmc.ca_file.clone(),
+        systems: bmc.systems.clone(),
+        password_file,
+    })
+}
+
+/// When each step of a failover was seen, in milliseconds after the cut.
+#[derive(Debug, Clone, Default)]
+pub struct FailoverTimeline {
+    pub loss_detected_ms: Option<u64>,
+    pub fence_confirmed_ms: Option<u64>,
+    /// (resource, role, ms) in the order they were seen running.
+    pub started: Vec<(String, String, u64)>,
+    pub vip_answers_ms: Option<u64>,
+}
+
+impl FailoverTimeline {
+    pub fn complete(&self, resources: usize) -> bool {
+        self.loss_detected_ms.is_some()
+            && self.fence_confirmed_ms.is_some()
+            && self.vip_answers_ms.is_some()
+            && self.started.len() == resources
+    }
+}
+
+/// A failover to watch: `lost`'s resources (with the role each must have)
+/// must all come to run on `survivor` after `cut`, within `timeout`.
+#[derive(Debug, Clone)]
+pub struct Failover<'a> {
+    pub survivor: u8,
+    pub lost: u8,
+    pub resources: &'a [(&'a str, &'a str)],
+    pub cut: Instant,
+    pub timeout: Duration,
+}
+
+/// Watches the survivor until the failover is complete (every resource runs
+/// there and the prober hears the VIP) or its timeout; `seen` is told of
+/// every step as it happens.
+pub fn watch_failover(
+    cluster: &LabCluster,
+    f: &Failover<'_>,
+    prober: &Prober,
+    seen: &mut dyn FnMut(&str, u64),
+) -> FailoverTimeline {
+    let (survivor, lost, resources, cut, timeout) =
+        (f.survivor, f.lost, f.resources, f.cut, f.timeout);
+    let (survivor_name, lost_name) = (format!("node{survivor}"), format!("node{lost}"));
+    let ms = |t: Instant| t.saturating_duration_since(cut).as_millis() as u64;
+    let mut t = FailoverTimeline::default();
+    while cut.elapsed() < timeout && !t.complete(resources.len()) {
+        if let Some(r) = cluster.report(survivor) {
+            if t.loss_detected_ms.is_none() && !r.membership.members.contains(&lost_name) {
+                let at = ms(Instant::now());
+                t.loss_detected_ms = Some(at);
+                seen(
+                    &format!(
+                        "{survivor_name} lost {lost_name} (no heartbeat for the token timeout)"
+                    ),
+                    at,
+                );
+            }
+            if t.fence_confirmed_ms.is_none() && fenced(&r, &lost_name) {
+                let at = ms(Instant::now());
+                t.fence_confirmed_ms = Some(at);
+                seen(
+                    &format!("{survivor_name} fenced {lost_name}: power off confirmed"),
+                    at,
+                );
+            }
+            for (res, role) in resources {
+                if !t.started.iter().any(|(r, _, _)| r == res)
+                    && runs_on(&r, res, &survivor_name, Some(role))
+                {
+                    let at = ms(Instant::now());
+                    t.started.push((res.to_string(), role.to_string(), at));
+                    seen(&format!("{res} {role} on {survivor_name}"), at);
+                }
+            }
+        }
+        if t.vip_answers_ms.is_none()
+            && let Some(since) = prober.state().answering_since.filter(|s| *s > cut)
+        {
+            let at = ms(since);
+            t.vip_answers_ms = Some(at);
+            seen(&format!("VIP {VIP} answers the client again"), at);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    t
+}

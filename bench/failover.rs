@@ -1,0 +1,247 @@
+//! bench/failover: time from the active node's power loss to the VIP
+//! answering the client namespace again, over real daemons in the
+//! namespace lab, with Redfish fencing through the emulator of
+//! ../shared/peers (its resets cut a lab node's power). Runs RUNS (default
+//! 10) failovers at the default timers and RUNS with token_timeout = 300ms,
+//! prints min/median/max and where the time goes (detection, fencing, each
+//! start), and ends with one JSON line. Needs root.
+
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use paceline::lab::cluster::{
+    Failover, FailoverTimeline, LabCluster, Prober, RedfishEmulator, ReferenceOptions, VIP,
+    redfish_fencing, reference_config, runs_on, watch_failover, write_authkey,
+};
+use paceline::lab::{Lab, LabOptions};
+
+#[path = "../fencing/tests/support/mod.rs"]
+mod peers;
+
+const RESOURCES: [(&str, &str); 4] = [
+    ("fs", "Started"),
+    ("db", "Promoted"),
+    ("vip", "Started"),
+    ("worker", "Started"),
+];
+
+fn bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    // target/release/examples/failover -> target/release/<name>
+    exe.parent()
+        .and_then(Path::parent)
+        .map(|d| d.join(name))
+        .expect("target dir")
+}
+
+fn one_run(run: usize, token_timeout_ms: Option<u64>, db_agent: &str) -> Option<FailoverTimeline> {
+    let bmc = peers::redfish(&["--tls", "--systems", "2", "--power-delay", "0"]);
+    let mut lab = Lab::new(&LabOptions {
+        tag: format!("bfo{run}"),
+        nodes: 2,
+        links: 2,
+        client: true,
+    })
+    .expect("lab");
+    let port: u16 = bmc
+        .get("BASE_URL")
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("port");
+    let systems = [
+        bmc.get("SYSTEM_1").to_string(),
+        bmc.get("SYSTEM_2").to_string(),
+    ];
+    let fencing = redfish_fencing(
+        &mut lab,
+        &RedfishEmulator {
+            address: ([127, 0, 0, 1], port).into(),
+            ca_file: PathBuf::from(bmc.get("CA_CERT")),
+            systems: systems.clone(),
+            request_log: PathBuf::from(bmc.get("REQUEST_LOG")),
+            password: "secret".into(),
+        },
+    )
+    .expect("fencing");
+    let dir = lab.dir().to_path_buf();
+    write_authkey(&dir.join("authkey")).expect("authkey");
+    std::fs::create_dir_all(dir.join("srv")).expect("srv");
+    let options = ReferenceOptions {
+        cluster: format!("bench{run}"),
+        dir: dir.clone(),
+        authkey: dir.join("authkey"),
+        fencing,
+        token_timeout_ms,
+        db_agent: db_agent.into(),
+    };
+    let cluster = LabCluster::new(lab, 2, &bin("pacelined"), |i| reference_config(&options, i))
+        .expect("cluster");
+    cluster.start(1).expect("start");
+    cluster.start(2).expect("start");
+    let active_of = |c: &LabCluster| {
+        let r = c.report(1)?;
+        (1..=2u8).find(|&i| {
+            RESOURCES
+                .iter()
+                .all(|(res, role)| runs_on(&r, res, &format!("node{i}"), Some(role)))
+        })
+    };
+    if let Err(e) = cluster.wait_for("the cluster to start", Duration::from_secs(60), |c| {
+        active_of(c).is_some()
+    }) {
+        eprintln!("run {run}: {e}");
+        return None;
+    }
+    std::thread::sleep(Duration::from_millis(2500));
+    let active = active_of(&cluster)?;
+    let survivor = 3 - active;
+    let prober = Prober::start(
+        &cluster.lab.client_ns(),
+        VIP.parse::<Ipv4Addr>().expect("vip"),
+        Duration::from_millis(10),
+    )
+    .expect("prober");
+    cluster
+        .wait_for("the VIP", Duration::from_secs(10), |_| {
+            prober.state().answering
+        })
+        .ok()?;
+    // Power loss: the node dies, and its BMC reports it off.
+    let cut = Instant::now();
+    cluster.lab.power_off(active).expect("cut");
+    let config = dir.join("host.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[cluster]\nname = \"h\"\n[[node]]\nname = \"node1\"\n[[node]]\nname = \"node2\"\n[fencing]\nenabled = true\naction = \"off\"\n[[fencing.device]]\nid = \"bmc\"\ntype = \"redfish\"\nurl = \"{}\"\nca_file = \"{}\"\nsystem = \"{}\"\nusername = \"admin\"\npassword = \"secret\"\n[[fencing.level]]\ntarget = \"node{active}\"\nindex = 1\ndevices = [\"bmc\"]\n",
+            bmc.get("BASE_URL"),
+            bmc.get("CA_CERT"),
+            systems[usize::from(active) - 1]
+        ),
+    )
+    .expect("host config");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let _ = Command::new(bin("paceline"))
+        .args(["fence", "test", "--config"])
+        .arg(&config)
+        .args(["--device", "bmc", "--action", "off"])
+        .output();
+    let t = watch_failover(
+        &cluster,
+        &Failover {
+            survivor,
+            lost: active,
+            resources: &RESOURCES,
+            cut,
+            timeout: Duration::from_secs(30),
+        },
+        &prober,
+        &mut |_, _| {},
+    );
+    if !t.complete(RESOURCES.len()) {
+        eprintln!(
+            "run {run}: incomplete failover {t:?}\n{}",
+            cluster.log(survivor)
+        );
+        return None;
+    }
+    Some(t)
+}
+
+fn stats(values: &mut [u64]) -> (u64, u64, u64) {
+    values.sort_unstable();
+    if values.is_empty() {
+        return (0, 0, 0);
+    }
+    let median = if values.len() % 2 == 1 {
+        values[values.len() / 2]
+    } else {
+        (values[values.len() / 2 - 1] + values[values.len() / 2]) / 2
+    };
+    (values[0], median, values[values.len() - 1])
+}
+
+fn series(
+    label: &str,
+    runs: usize,
+    token: Option<u64>,
+    db_agent: &str,
+) -> (Vec<FailoverTimeline>, (u64, u64, u64)) {
+    let mut timelines = Vec::new();
+    for run in 0..runs {
+        if let Some(t) = one_run(run, token, db_agent) {
+            timelines.push(t);
+        }
+    }
+    let mut vip: Vec<u64> = timelines.iter().filter_map(|t| t.vip_answers_ms).collect();
+    let s = stats(&mut vip);
+    println!(
+        "{label}: {} of {runs} runs; power loss -> VIP answers: min {} ms, median {} ms, max {} ms",
+        timelines.len(),
+        s.0,
+        s.1,
+        s.2
+    );
+    let median_of = |f: &dyn Fn(&FailoverTimeline) -> Option<u64>| {
+        let mut v: Vec<u64> = timelines.iter().filter_map(f).collect();
+        stats(&mut v).1
+    };
+    println!(
+        "  median: loss detected {} ms, fence confirmed {} ms, then:",
+        median_of(&|t| t.loss_detected_ms),
+        median_of(&|t| t.fence_confirmed_ms)
+    );
+    for (res, role) in RESOURCES {
+        println!(
+            "    {res} {role} {} ms",
+            median_of(&|t| t
+                .started
+                .iter()
+                .find(|(r, _, _)| r == res)
+                .map(|(_, _, ms)| *ms))
+        );
+    }
+    (timelines, s)
+}
+
+fn main() {
+    if !nix::unistd::Uid::effective().is_root() {
+        eprintln!("bench/failover needs root (network namespaces)");
+        std::process::exit(2);
+    }
+    let runs: usize = std::env::var("RUNS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(10);
+    let db_agent = std::env::var("DB_AGENT").unwrap_or_else(|_| "ocf:pacemaker:Stateful".into());
+    println!(
+        "bench/failover: reference two-node policy in the namespace lab, Redfish fencing through the emulator (power delay 0), db = {db_agent}, release build"
+    );
+    let (default_runs, d) = series(
+        "default timers (token 1s, heartbeat 200ms)",
+        runs,
+        None,
+        &db_agent,
+    );
+    let (fast_runs, f) = series(
+        "token_timeout 300ms (heartbeat 60ms)",
+        runs,
+        Some(300),
+        &db_agent,
+    );
+    println!(
+        "{{\"runs\":{runs},\"ok_default\":{},\"ok_fast\":{},\"min_ms\":{},\"median_ms\":{},\"max_ms\":{},\"min_ms_fast\":{},\"median_ms_fast\":{},\"max_ms_fast\":{}}}",
+        default_runs.len(),
+        fast_runs.len(),
+        d.0,
+        d.1,
+        d.2,
+        f.0,
+        f.1,
+        f.2
+    );
+}

@@ -1,0 +1,671 @@
+//! The cluster as a whole: real `pacelined` daemons on the lab's namespace
+//! nodes (`src/lab/`), the reference two-node policy, real fencing (the
+//! Redfish emulator of ../shared/peers, whose resets cut a lab node's power,
+//! or the lab's power board), a real VIP answering a client namespace, and
+//! an invariant checker that samples the nodes' ground truth the whole
+//! time: a VIP or a dummy's state on two powered nodes at once fails the
+//! test. Needs root and iproute2.
+
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use paceline::lab::cluster::{
+    LabCluster, Prober, RedfishEmulator, ReferenceOptions, VIP, fenced, redfish_fencing,
+    reference_config, runs_on, write_authkey,
+};
+use paceline::lab::{Lab, LabOptions, PowerHandle, fence_agent};
+
+#[path = "../fencing/tests/support/mod.rs"]
+mod peers;
+
+fn can_run() -> bool {
+    let ok =
+        nix::unistd::Uid::effective().is_root() && Command::new("ip").arg("-V").output().is_ok();
+    if !ok {
+        eprintln!("skipping: the end-to-end tests need root and iproute2");
+    }
+    ok
+}
+
+fn lab(tag: &str) -> Lab {
+    Lab::new(&LabOptions {
+        tag: tag.into(),
+        nodes: 2,
+        links: 2,
+        client: true,
+    })
+    .expect("lab")
+}
+
+fn pacelined() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_pacelined"))
+}
+
+fn paceline(args: &[&str], socket: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_paceline"))
+        .args(args)
+        .arg("--socket")
+        .arg(socket)
+        .output()
+        .expect("run paceline")
+}
+
+/// The reference policy's resources and the role each has where it runs.
+const RESOURCES: [(&str, &str); 4] = [
+    ("fs", "Started"),
+    ("db", "Promoted"),
+    ("vip", "Started"),
+    ("worker", "Started"),
+];
+
+fn node_name(i: u8) -> String {
+    format!("node{i}")
+}
+
+/// The node that runs every resource of the reference policy, per `node`'s
+/// report.
+fn active_node(c: &LabCluster, asked: u8) -> Option<u8> {
+    let r = c.report(asked)?;
+    (1..=2).find(|&i| {
+        RESOURCES
+            .iter()
+            .all(|(res, role)| runs_on(&r, res, &node_name(i), Some(role)))
+    })
+}
+
+/// Samples what really runs on each powered node every 25 ms: the VIP on
+/// eth0 and the worker's state file. Either on two nodes at once is a
+/// violation, kept with the time it was seen.
+struct Invariants {
+    stop: Arc<AtomicBool>,
+    violations: Arc<Mutex<Vec<String>>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Invariants {
+    fn start(c: &LabCluster) -> Invariants {
+        let power: PowerHandle = c.lab.power();
+        let nss: Vec<String> = (1..=2).map(|i| c.lab.node_ns(i)).collect();
+        let workers: Vec<PathBuf> = (1..=2)
+            .map(|i| c.node_dir(i).join("rsctmp/dummy/worker.state"))
+            .collect();
+        let stop = Arc::new(AtomicBool::new(false));
+        let violations = Arc::new(Mutex::new(Vec::new()));
+        let (stopping, seen) = (Arc::clone(&stop), Arc::clone(&violations));
+        let start = Instant::now();
+        let thread = std::thread::spawn(move || {
+            while !stopping.load(Ordering::SeqCst) {
+                let mut vip = Vec::new();
+                let mut worker = Vec::new();
+                for i in 0..2u8 {
+                    if !power.powered(i + 1) {
+                        continue;
+                    }
+                    let out = Command::new("ip")
+                        .args([
+                            "-n",
+                            &nss[usize::from(i)],
+                            "-4",
+                            "addr",
+                            "show",
+                            "dev",
+                            "eth0",
+                        ])
+                        .output();
+                    if out.is_ok_and(|o| {
+                        String::from_utf8_lossy(&o.stdout).contains(&format!("{VIP}/"))
+                    }) {
+                        vip.push(i + 1);
+                    }
+                    if workers[usize::from(i)].exists() {
+                        worker.push(i + 1);
+                    }
+                }
+                for (what, nodes) in [("vip", &vip), ("worker", &worker)] {
+                    if nodes.len() > 1
+                        && let Ok(mut v) = seen.lock()
+                    {
+                        v.push(format!(
+                            "{what} active on nodes {nodes:?} at {} ms",
+                            start.elapsed().as_millis()
+                        ));
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(25));
+            }
+        });
+        Invariants {
+            stop,
+            violations,
+            thread: Some(thread),
+        }
+    }
+
+    fn check(mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        let v = self
+            .violations
+            .lock()
+            .map(|v| v.clone())
+            .unwrap_or_default();
+        assert!(v.is_empty(), "invariant violated: {v:?}");
+    }
+}
+
+struct RedfishCluster {
+    cluster: LabCluster,
+    bmc: peers::Peer,
+    host_config: PathBuf,
+}
+
+/// The reference policy with Redfish fencing through the emulator (one
+/// system per node; a reset of a system cuts that node's power).
+fn redfish_cluster(tag: &str, db_agent: &str, token_timeout_ms: Option<u64>) -> RedfishCluster {
+    let bmc = peers::redfish(&["--tls", "--systems", "2", "--power-delay", "0"]);
+    let mut lab = lab(tag);
+    let base = bmc.get("BASE_URL").to_string();
+    let port: u16 = base
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("emulator port");
+    let systems = [
+        bmc.get("SYSTEM_1").to_string(),
+        bmc.get("SYSTEM_2").to_string(),
+    ];
+    let fencing = redfish_fencing(
+        &mut lab,
+        &RedfishEmulator {
+            address: ([127, 0, 0, 1], port).into(),
+            ca_file: PathBuf::from(bmc.get("CA_CERT")),
+            systems: systems.clone(),
+            request_log: PathBuf::from(bmc.get("REQUEST_LOG")),
+            password: "secret".into(),
+        },
+    )
+    .expect("Redfish fencing");
+    let dir = lab.dir().to_path_buf();
+    let authkey = dir.join("authkey");
+    write_authkey(&authkey).expect("authkey");
+    let password_file = dir.join("bmc.pass");
+    std::fs::create_dir_all(dir.join("srv")).expect("srv");
+    let options = ReferenceOptions {
+        cluster: tag.into(),
+        dir: dir.clone(),
+        authkey,
+        fencing,
+        token_timeout_ms,
+        db_agent: db_agent.into(),
+    };
+    // The test's own view of the BMC, from this machine's loopback: to cut
+    // a node's power the way its BMC would.
+    let host_config = dir.join("host-bmc.toml");
+    std::fs::write(
+        &host_config,
+        format!(
+            "[cluster]\nname = \"host\"\n[[node]]\nname = \"node1\"\n[[node]]\nname = \"node2\"\n[fencing]\nenabled = true\naction = \"off\"\n{}",
+            (1..=2usize)
+                .map(|i| format!(
+                    "[[fencing.device]]\nid = \"bmc{i}\"\ntype = \"redfish\"\nurl = \"{base}\"\nca_file = \"{}\"\nsystem = \"{}\"\nusername = \"admin\"\npassword_file = \"{}\"\n[[fencing.level]]\ntarget = \"node{i}\"\nindex = 1\ndevices = [\"bmc{i}\"]\n",
+                    bmc.get("CA_CERT"),
+                    systems[i - 1],
+                    password_file.display()
+                ))
+                .collect::<String>()
+        ),
+    )
+    .expect("host config");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&host_config, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let cluster =
+        LabCluster::new(lab, 2, pacelined(), |i| reference_config(&options, i)).expect("cluster");
+    cluster.start(1).expect("start node1");
+    cluster.start(2).expect("start node2");
+    RedfishCluster {
+        cluster,
+        bmc,
+        host_config,
+    }
+}
+
+impl RedfishCluster {
+    /// Powers a node off through its BMC, as a power loss the BMC reports.
+    fn bmc_off(&self, node: u8) {
+        let out = Command::new(env!("CARGO_BIN_EXE_paceline"))
+            .args(["fence", "test", "--config"])
+            .arg(&self.host_config)
+            .args(["--device", &format!("bmc{node}"), "--action", "off"])
+            .output()
+            .expect("paceline fence test");
+        assert!(out.status.success(), "BMC off: {out:?}");
+    }
+}
+
+fn wait_active(c: &LabCluster) -> u8 {
+    c.wait_for(
+        "every resource to run on one node",
+        Duration::from_secs(60),
+        |c| active_node(c, 1).is_some(),
+    )
+    .expect("cluster up");
+    // dc-deadtime (2s in the lab policy): right after startup a node missing
+    // from the views is not fenced yet.
+    std::thread::sleep(Duration::from_millis(2500));
+    active_node(c, 1).expect("active node")
+}
+
+/// Index of the first log line containing `needle`.
+fn line_of(log: &str, needle: &str) -> Option<usize> {
+    log.lines().position(|l| l.contains(needle))
+}
+
+#[test]
+fn power_loss_survivor_fences_through_redfish_and_takes_over() {
+    if !can_run() {
+        return;
+    }
+    let rc = redfish_cluster("e2epl", "ocf:pacemaker:Stateful", None);
+    let c = &rc.cluster;
+    let active = wait_active(c);
+    let survivor = 3 - active;
+    let invariants = Invariants::start(c);
+    let prober = Prober::start(
+        &c.lab.client_ns(),
+        VIP.parse::<Ipv4Addr>().expect("vip"),
+        Duration::from_millis(20),
+    )
+    .expect("prober");
+    c.wait_for("the VIP to answer", Duration::from_secs(10), |_| {
+        prober.state().answering
+    })
+    .expect("VIP answers before the cut");
+
+    // Power loss: the daemon and its agents die, the links go down, and the
+    // BMC reports the system off.
+    let cut = Instant::now();
+    c.lab.power_off(active).expect("power cut");
+    rc.bmc_off(active);
+    c.wait_for(
+        "the survivor to run everything",
+        Duration::from_secs(30),
+        |c| active_node(c, survivor) == Some(survivor),
+    )
+    .expect("takeover");
+    c.wait_for("the VIP to answer again", Duration::from_secs(10), |_| {
+        prober.state().answering_since.is_some_and(|t| t > cut)
+    })
+    .expect("VIP answers from the client namespace after the takeover");
+    let report = c.report(survivor).expect("survivor report");
+    assert!(
+        fenced(&report, &node_name(active)),
+        "the survivor fenced the lost node: {:?}",
+        report.fencing_history
+    );
+    // Nothing of the lost node was started before its fence was confirmed.
+    let log = c.log(survivor);
+    let confirmed = line_of(&log, &format!("fencing of {} confirmed", node_name(active)))
+        .unwrap_or_else(|| panic!("no fence confirmation in the log:\n{log}"));
+    for res in ["fs", "vip", "worker"] {
+        let started = line_of(
+            &log,
+            &format!(
+                "result {res} start (interval 0 ms) on {}: rc 0",
+                node_name(survivor)
+            ),
+        )
+        .unwrap_or_else(|| panic!("{res} never started on the survivor:\n{log}"));
+        assert!(
+            confirmed < started,
+            "{res} started before the fence:\n{log}"
+        );
+    }
+    invariants.check();
+}
+
+#[test]
+fn network_split_exactly_one_node_survives() {
+    if !can_run() {
+        return;
+    }
+    let rc = redfish_cluster("e2esp", "builtin:dummy", None);
+    let c = &rc.cluster;
+    let active = wait_active(c);
+    let invariants = Invariants::start(c);
+    // Both cluster links of node1 fail: each node sees the other lost and
+    // wants it fenced. node1's fence device waits 2s, so node1 wins.
+    c.lab.set_link(1, 0, false).expect("cut link 0");
+    c.lab.set_link(1, 1, false).expect("cut link 1");
+    c.wait_for("node2 to be fenced", Duration::from_secs(30), |c| {
+        !c.lab.powered(2)
+    })
+    .expect("the fence race is settled");
+    // Longer than node2's delayed fence would have taken had it survived.
+    std::thread::sleep(Duration::from_secs(4));
+    assert!(
+        c.lab.powered(1),
+        "node1, the preferred survivor, must not be fenced"
+    );
+    c.lab.set_link(1, 0, true).expect("restore link 0");
+    c.lab.set_link(1, 1, true).expect("restore link 1");
+    c.wait_for("node1 to run everything", Duration::from_secs(30), |c| {
+        active_node(c, 1) == Some(1)
+    })
+    .expect("node1 runs the resources");
+    let report = c.report(1).expect("node1 report");
+    assert!(fenced(&report, "node2"), "{:?}", report.fencing_history);
+    assert_eq!(
+        active, 1,
+        "node1, preferred for the primary, ran everything before"
+    );
+    invariants.check();
+}
+
+#[test]
+fn an_unreachable_fence_device_blocks_the_takeover_and_says_why() {
+    if !can_run() {
+        return;
+    }
+    let mut rc = redfish_cluster("e2eun", "builtin:dummy", None);
+    let active = wait_active(&rc.cluster);
+    let survivor = 3 - active;
+    // The BMCs become unreachable, then the active node loses power.
+    let bmc = std::mem::replace(&mut rc.bmc, peers::redfish(&["--systems", "1"]));
+    drop(bmc);
+    let invariants = Invariants::start(&rc.cluster);
+    let c = &rc.cluster;
+    c.lab.power_off(active).expect("power cut");
+    c.wait_for(
+        "the survivor to report the failed fence",
+        Duration::from_secs(30),
+        |c| {
+            c.log(survivor)
+                .contains(&format!("fencing of {} failed", node_name(active)))
+        },
+    )
+    .expect("fence failure reported");
+    std::thread::sleep(Duration::from_secs(3));
+    let report = c.report(survivor).expect("survivor report");
+    for res in ["fs", "vip", "worker"] {
+        assert!(
+            !runs_on(&report, res, &node_name(survivor), None),
+            "{res} taken over without a confirmed fence"
+        );
+    }
+    assert!(
+        !runs_on(&report, "db", &node_name(survivor), Some("Promoted")),
+        "db promoted without a confirmed fence"
+    );
+    let status = paceline(&["status"], &c.socket(survivor));
+    let text = String::from_utf8_lossy(&status.stdout).to_string() + &c.log(survivor);
+    assert!(
+        text.contains("fenc"),
+        "the cluster says fencing is what blocks: {text}"
+    );
+    invariants.check();
+}
+
+/// One dummy service `web` that can move on its own, fenced by the lab's
+/// power board, for failure handling and the operators' commands.
+fn web_cluster(tag: &str, extra: &str) -> LabCluster {
+    let mut lab = lab(tag);
+    let socket = lab.serve_power().expect("power board");
+    let agent =
+        fence_agent::install(lab.dir(), Path::new(env!("CARGO_BIN_EXE_paceline"))).expect("agent");
+    let dir = lab.dir().to_path_buf();
+    let authkey = dir.join("authkey");
+    write_authkey(&authkey).expect("authkey");
+    let cluster = LabCluster::new(lab, 2, pacelined(), |i| {
+        let node_dir = dir.join(format!("node{i}"));
+        format!(
+            r#"[cluster]
+name = "{tag}"
+authkey = "{authkey}"
+state_dir = "{state}"
+socket = "{socket_path}"
+[quorum]
+two_node = true
+wait_for_all = true
+[[node]]
+name = "node1"
+id = 1
+links = ["198.18.0.1", "198.18.1.1"]
+[[node]]
+name = "node2"
+id = 2
+links = ["198.18.0.2", "198.18.1.2"]
+[properties]
+stonith-enabled = true
+dc-deadtime = "2s"
+[rsc_defaults]
+resource-stickiness = 100
+[fencing]
+enabled = true
+action = "off"
+[[fencing.device]]
+id = "power-node1"
+type = "agent"
+agent = "{agent}"
+params = {{ plug = "node1", socket = "{board}" }}
+[[fencing.device]]
+id = "power-node2"
+type = "agent"
+agent = "{agent}"
+params = {{ plug = "node2", socket = "{board}" }}
+[[fencing.level]]
+target = "node1"
+index = 1
+devices = ["power-node1"]
+[[fencing.level]]
+target = "node2"
+index = 1
+devices = ["power-node2"]
+[[primitive]]
+id = "web"
+agent = "builtin:dummy"
+meta = {{ migration-threshold = 2 }}
+ops = [{{ name = "monitor", interval = "1s", timeout = "10s" }}]
+{extra}"#,
+            authkey = authkey.display(),
+            state = node_dir.join("state").display(),
+            socket_path = node_dir.join("paceline.sock").display(),
+            agent = agent.display(),
+            board = socket.display(),
+        )
+    })
+    .expect("cluster");
+    cluster.start(1).expect("start node1");
+    cluster.start(2).expect("start node2");
+    cluster
+}
+
+fn web_node(c: &LabCluster, asked: u8) -> Option<u8> {
+    let r = c.report(asked)?;
+    (1..=2).find(|&i| runs_on(&r, "web", &node_name(i), Some("Started")))
+}
+
+fn wait_web(c: &LabCluster, what: &str, on: impl Fn(Option<u8>) -> bool) -> Option<u8> {
+    c.wait_for(what, Duration::from_secs(30), |c| on(web_node(c, 1)))
+        .unwrap_or_else(|e| panic!("{e}"));
+    web_node(c, 1)
+}
+
+#[test]
+fn a_failing_resource_restarts_in_place_then_moves_after_migration_threshold() {
+    if !can_run() {
+        return;
+    }
+    let c = web_cluster("e2erf", "");
+    let first = wait_web(&c, "web to start", |n| n.is_some()).expect("web runs");
+    let state = c.node_dir(first).join("rsctmp/dummy/web.state");
+    // First failure: the monitor finds it stopped; restart on the same node.
+    std::fs::remove_file(&state).expect("kill web");
+    c.wait_for("the failure to be counted", Duration::from_secs(20), |c| {
+        c.report(1).is_some_and(|r| {
+            r.node_attributes
+                .get(&node_name(first))
+                .is_some_and(|a| a.keys().any(|k| k.starts_with("fail-count-web")))
+        })
+    })
+    .expect("fail count");
+    c.wait_for("web to run again in place", Duration::from_secs(20), |_| {
+        state.exists()
+    })
+    .expect("restart in place");
+    assert_eq!(web_node(&c, 1), Some(first), "restarted where it ran");
+    // Second failure reaches migration-threshold (2): web moves.
+    std::thread::sleep(Duration::from_millis(1500));
+    std::fs::remove_file(&state).expect("kill web again");
+    let moved = wait_web(&c, "web to move", |n| n.is_some_and(|n| n != first));
+    assert_eq!(moved, Some(3 - first));
+    // cleanup forgets the failures: the fail count is gone.
+    let out = paceline(&["resource", "cleanup", "web"], &c.socket(1));
+    assert!(out.status.success(), "{out:?}");
+    c.wait_for(
+        "the fail counts to be cleared",
+        Duration::from_secs(20),
+        |c| {
+            c.report(1).is_some_and(|r| {
+                r.node_attributes
+                    .values()
+                    .all(|a| !a.keys().any(|k| k.starts_with("fail-count-web")))
+            })
+        },
+    )
+    .expect("cleanup");
+}
+
+#[test]
+fn operators_commands_standby_move_ban_clear_shutdown_rejoin_and_a_broken_load() {
+    if !can_run() {
+        return;
+    }
+    let c = web_cluster("e2eop", "");
+    let first = wait_web(&c, "web to start", |n| n.is_some()).expect("web runs");
+    let other = 3 - first;
+    let sock = c.socket(1);
+    let ok = |args: &[&str]| {
+        let out = paceline(args, &sock);
+        assert!(out.status.success(), "{args:?}: {out:?}");
+    };
+
+    ok(&["node", "standby", &node_name(first)]);
+    assert_eq!(
+        wait_web(&c, "web to leave the standby node", |n| n == Some(other)),
+        Some(other)
+    );
+    ok(&["node", "online", &node_name(first)]);
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        web_node(&c, 1),
+        Some(other),
+        "stickiness keeps web where it is"
+    );
+
+    ok(&["resource", "move", "web", &node_name(first)]);
+    assert_eq!(
+        wait_web(&c, "web to move back", |n| n == Some(first)),
+        Some(first)
+    );
+    ok(&["resource", "clear", "web"]);
+    ok(&["resource", "ban", "web", &node_name(first)]);
+    assert_eq!(
+        wait_web(&c, "web to leave the banned node", |n| n == Some(other)),
+        Some(other)
+    );
+    let status = paceline(&["status"], &sock);
+    assert!(
+        String::from_utf8_lossy(&status.stdout).contains("cli-ban-web"),
+        "status lists the ban's constraint: {status:?}"
+    );
+    ok(&["resource", "clear", "web"]);
+
+    // A broken config is refused with its line and column; web keeps running.
+    let broken = c.lab.dir().join("broken.toml");
+    std::fs::write(&broken, "[cluster]\nname = \"x\"\n[[primitive]]\nid = 3\n").expect("write");
+    let out = paceline(
+        &["configure", "load", broken.to_str().expect("path")],
+        &sock,
+    );
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("broken.toml:"),
+        "names the file, line and column: {out:?}"
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(
+        web_node(&c, 1),
+        Some(other),
+        "the cluster keeps running the old config"
+    );
+
+    // Clean shutdown of the node running web: web moves first, the node
+    // leaves without being fenced, and comes back as a member.
+    let leaving = other;
+    let stayer = first;
+    let daemon_pid = find_daemon_pid(&c, leaving).expect("the leaving node's daemon");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(daemon_pid),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .expect("SIGTERM");
+    c.wait_for(
+        "web to move before the node leaves",
+        Duration::from_secs(30),
+        |c| web_node(c, stayer) == Some(stayer),
+    )
+    .expect("web moved");
+    c.wait_for("the node to leave", Duration::from_secs(30), |c| {
+        c.report(stayer)
+            .is_some_and(|r| !r.membership.members.contains(&node_name(leaving)))
+    })
+    .expect("left");
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(c.lab.powered(leaving), "a clean leave is not fenced");
+    let report = c.report(stayer).expect("report");
+    assert!(
+        !fenced(&report, &node_name(leaving)),
+        "{:?}",
+        report.fencing_history
+    );
+    c.start(leaving).expect("restart");
+    c.wait_for("the node to rejoin", Duration::from_secs(30), |c| {
+        c.report(stayer)
+            .is_some_and(|r| r.membership.members.contains(&node_name(leaving)))
+    })
+    .expect("rejoined");
+    assert_eq!(
+        web_node(&c, stayer),
+        Some(stayer),
+        "web stays put on a rejoin"
+    );
+}
+
+/// The pid of `pacelined` in a node's namespace.
+fn find_daemon_pid(c: &LabCluster, node: u8) -> Option<i32> {
+    let socket = c.socket(node).display().to_string();
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let cmdline = String::from_utf8_lossy(&cmdline);
+        if cmdline.contains("pacelined") && cmdline.contains(&socket) {
+            return Some(pid);
+        }
+    }
+    None
+}
