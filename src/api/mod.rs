@@ -86,6 +86,22 @@ pub struct FailedActionView {
     pub interval_ms: u64,
     pub rc: i32,
     pub at: Option<i64>,
+    /// When the failure expires (failure-timeout after `at`); None: it
+    /// stays until `paceline resource cleanup`.
+    #[serde(default)]
+    pub clears_at: Option<i64>,
+}
+
+/// A location constraint that `paceline resource move|ban` left behind.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CliConstraintView {
+    pub id: String,
+    pub resource: String,
+    pub node: String,
+    pub score: String,
+    /// Unix time it is removed at (`--lifetime`); None: until
+    /// `paceline resource clear`.
+    pub expires_at: Option<i64>,
 }
 
 /// One fencing history record.
@@ -149,6 +165,9 @@ pub struct StatusReport {
     pub resources: Vec<ResourceView>,
     #[serde(default)]
     pub failed_actions: Vec<FailedActionView>,
+    /// What `resource move|ban` left in the configuration.
+    #[serde(default)]
+    pub cli_constraints: Vec<CliConstraintView>,
     /// Nodes the configuration puts in standby or maintenance.
     #[serde(default)]
     pub standby: Vec<String>,

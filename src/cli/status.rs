@@ -31,6 +31,7 @@ pub fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
                     config_version: Default::default(),
                     resources: Vec::new(),
                     failed_actions: Vec::new(),
+                    cli_constraints: Vec::new(),
                     node_attributes: Default::default(),
                     standby: Vec::new(),
                     maintenance: Vec::new(),
@@ -167,17 +168,40 @@ fn render_resources(report: &StatusReport) -> String {
             }
         }
     }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
     if !report.failed_actions.is_empty() {
         out.push_str("Failed Resource Actions:\n");
         for f in &report.failed_actions {
+            let clears = match f.clears_at {
+                Some(t) if t > now => format!("; clears in {}s (failure-timeout)", t - now),
+                Some(_) => "; expired, forgotten at the next check".to_string(),
+                None => "; stays until `paceline resource cleanup`".to_string(),
+            };
             out.push_str(&format!(
-                "  * {}_{}_{} on {} returned rc {}{}\n",
+                "  * {}_{}_{} on {} returned rc {}{}{clears}\n",
                 f.resource,
                 f.operation,
                 f.interval_ms,
                 f.node,
                 f.rc,
                 f.at.map(|t| format!(" at {t}")).unwrap_or_default()
+            ));
+        }
+    }
+    if !report.cli_constraints.is_empty() {
+        out.push_str("Constraints left by move/ban:\n");
+        for c in &report.cli_constraints {
+            let until = match c.expires_at {
+                Some(t) if t > now => format!("expires in {}s", t - now),
+                Some(_) => "expired, removed shortly".to_string(),
+                None => format!("until `paceline resource clear {}`", c.resource),
+            };
+            out.push_str(&format!(
+                "  * {}: {} on {} score {} ({until})\n",
+                c.id, c.resource, c.node, c.score
             ));
         }
     }

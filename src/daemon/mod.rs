@@ -445,7 +445,10 @@ async fn run(args: Args, settings: Settings, config_text: String) -> anyhow::Res
             daemon.executor.busy()
         ));
     }
-    while daemon.executor.busy() > 0 {
+    // Done when nothing runs here and the cluster's document says so too:
+    // a stop's result must have reached the DC before this node leaves, or
+    // the DC would count the resource as possibly active and fence us.
+    while daemon.executor.busy() > 0 || daemon.document_shows_active_here() {
         tokio::select! {
             _ = ticker.tick() => {
                 let now = daemon.start.elapsed();
@@ -861,6 +864,15 @@ impl Daemon {
     }
 
     /// Whether any member still has unacknowledged channel messages from us.
+    /// The replicated status says some resource is active on this node.
+    fn document_shows_active_here(&self) -> bool {
+        self.parsed_config.as_deref().is_some_and(|c| {
+            report::resources(c, &self.store.doc().status)
+                .iter()
+                .any(|r| r.nodes.contains(&self.own.name))
+        })
+    }
+
     fn channel_pending(&self) -> bool {
         let members = self.machine.status().view.members;
         members
@@ -1100,7 +1112,15 @@ impl Daemon {
                 .as_deref()
                 .map(|c| report::resources(c, &self.store.doc().status))
                 .unwrap_or_default(),
-            failed_actions: report::failed_actions(&self.store.doc().status),
+            failed_actions: report::failed_actions_in(
+                self.parsed_config.as_deref(),
+                &self.store.doc().status,
+            ),
+            cli_constraints: self
+                .parsed_config
+                .as_deref()
+                .map(report::cli_constraints)
+                .unwrap_or_default(),
             standby: self
                 .parsed_config
                 .iter()

@@ -16,7 +16,12 @@ fn current_role(h: &ResourceHistory) -> Role {
     let mut ops: Vec<_> = h.ops.iter().collect();
     ops.sort_by_key(|o| o.call_id);
     let mut role = Role::Stopped;
-    for op in ops {
+    // An operation still in flight (recorded pending by the DC) has not
+    // changed anything yet.
+    for op in ops
+        .into_iter()
+        .filter(|o| o.rc_code != crate::model::rc::PENDING)
+    {
         role = match (op.operation.as_str(), op.rc_code) {
             ("start", 0) => Role::Started,
             ("stop", 0) => Role::Stopped,
@@ -99,6 +104,69 @@ pub fn resources(config: &ClusterConfig, status: &ClusterStatus) -> Vec<Resource
     out
 }
 
+/// The location constraints `resource move|ban` made (ids `cli-prefer-…`,
+/// `cli-ban-…`, with `-until-<unix time>` for a lifetime).
+pub fn cli_constraints(config: &ClusterConfig) -> Vec<crate::api::CliConstraintView> {
+    use crate::model::{LocationPlacement, LocationTarget};
+    config
+        .locations
+        .iter()
+        .filter(|l| l.id.starts_with("cli-prefer-") || l.id.starts_with("cli-ban-"))
+        .filter_map(|l| {
+            let LocationTarget::Resource(resource) = &l.target else {
+                return None;
+            };
+            let LocationPlacement::Node { node, score } = &l.placement else {
+                return None;
+            };
+            let expires_at =
+                l.id.rsplit_once("-until-")
+                    .and_then(|(_, t)| t.parse::<i64>().ok());
+            Some(crate::api::CliConstraintView {
+                id: l.id.clone(),
+                resource: resource.clone(),
+                node: node.clone(),
+                score: score.to_string(),
+                expires_at,
+            })
+        })
+        .collect()
+}
+
+/// Seconds after which failures of `resource` expire: its meta
+/// failure-timeout, else rsc_defaults'; 0 or none = never.
+fn failure_timeout_s(config: &ClusterConfig, resource: &str) -> Option<u64> {
+    let base = resource.split(':').next().unwrap_or(resource);
+    let own = primitives(config)
+        .into_iter()
+        .find(|p| p.id == base)
+        .and_then(|p| p.meta.failure_timeout_s);
+    own.or_else(|| {
+        config
+            .rsc_defaults
+            .get("failure-timeout")
+            .and_then(|v| crate::config::parse_duration_ms(v).map(|ms| ms / 1000))
+    })
+    .filter(|s| *s > 0)
+}
+
+/// Failed operations, each with when its failure expires.
+pub fn failed_actions_in(
+    config: Option<&ClusterConfig>,
+    status: &ClusterStatus,
+) -> Vec<FailedActionView> {
+    let mut out = failed_actions(status);
+    if let Some(config) = config {
+        for f in &mut out {
+            f.clears_at = match (f.at, failure_timeout_s(config, &f.resource)) {
+                (Some(at), Some(t)) => Some(at + t as i64),
+                _ => None,
+            };
+        }
+    }
+    out
+}
+
 pub fn failed_actions(status: &ClusterStatus) -> Vec<FailedActionView> {
     let mut out = Vec::new();
     for (node, state) in &status.nodes {
@@ -123,6 +191,7 @@ pub fn failed_actions(status: &ClusterStatus) -> Vec<FailedActionView> {
                     interval_ms: op.interval_ms,
                     rc: op.rc_code,
                     at: op.last_rc_change,
+                    clears_at: None,
                 });
             }
         }
