@@ -1528,6 +1528,11 @@ impl<'a> Ctx<'a> {
                 {
                     continue;
                 }
+                // A group instance that cannot run all its members is not
+                // promoted.
+                if u.runnable < u.members.len() {
+                    continue;
+                }
                 // An instance whose failure asks for a demotion is not
                 // promoted again where it failed.
                 if self.demote_on_failure(&u.members[0]) {
