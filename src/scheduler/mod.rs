@@ -990,7 +990,10 @@ impl<'a> Ctx<'a> {
         let mut node_order: Vec<(NodeId, Option<u32>)> = Vec::new();
         // Anonymous instances active on a node that already has one: orphans
         // that must stop (crm_mon shows them as ORPHANED).
-        let mut surplus: Vec<(NodeId, Observed)> = Vec::new();
+        let mut surplus: Vec<(&'a Primitive, NodeId, Observed)> = Vec::new();
+        // Group members seen active per node: a member active twice on one
+        // node is a surplus copy too.
+        let mut seen_members: BTreeSet<(&str, NodeId)> = BTreeSet::new();
         for p in &prims {
             if let Some(list) = self.history.get(&p.id) {
                 for (node, rid, obs) in list {
@@ -1002,10 +1005,11 @@ impl<'a> Ctx<'a> {
                         continue;
                     }
                     let inst = instance_of(rid);
+                    let first_copy = seen_members.insert((p.id.as_str(), node.clone()));
                     if c.globally_unique || seen_nodes.insert(node.clone()) {
                         node_order.push((node.clone(), inst));
-                    } else if prims.len() == 1 && c.clone_node_max <= 1 {
-                        surplus.push((node.clone(), obs.clone()));
+                    } else if c.clone_node_max <= 1 && (prims.len() == 1 || !first_copy) {
+                        surplus.push((p, node.clone(), obs.clone()));
                     }
                 }
             }
@@ -1093,10 +1097,10 @@ impl<'a> Ctx<'a> {
             .max()
             .map_or(0, |n| n + 1)
             .max(max as u32);
-        for (k, (node, obs)) in surplus.into_iter().enumerate() {
+        for (k, (prim, node, obs)) in surplus.into_iter().enumerate() {
             let number = next_number + k as u32;
-            let display = format!("{}:{}", first.id, number);
-            let mut m = self.member(first, Some(&c.meta), display, vec![(node, obs)]);
+            let display = format!("{}:{}", prim.id, number);
+            let mut m = self.member(prim, Some(&c.meta), display, vec![(node, obs)]);
             m.target_role = Some(Role::Stopped);
             units.push(Unit {
                 id: c.id.clone(),
