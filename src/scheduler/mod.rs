@@ -370,6 +370,8 @@ struct Ctx<'a> {
     promoted_done: BTreeSet<String>,
     /// Resources whose failure-timeout is disregarded (on-fail=block failures).
     timeout_ignored: BTreeSet<String>,
+    /// Colocations with resource sets expanded into two-resource ones.
+    colocations: Vec<Colocation>,
 }
 
 /// Strips a clone instance suffix ("rsc:2" -> "rsc").
@@ -591,6 +593,74 @@ fn block_failure_recorded(p: &Primitive, h: &ResourceHistory) -> bool {
         })
 }
 
+/// Colocation constraints with resource sets expanded, in place, into
+/// two-resource colocations as Pacemaker does: in a sequential set each
+/// member is placed with the one before it; an unordered set with a
+/// negative score keeps each member away from every earlier one; between
+/// consecutive sets the first member of the earlier set (every member if
+/// it is unordered) is placed with the last member of the later set
+/// (every member if unordered). A set's own score and role apply to it.
+fn flat_colocations(colocations: &[Colocation]) -> Vec<Colocation> {
+    let mut out = Vec::new();
+    for c in colocations {
+        if c.sets.is_empty() {
+            out.push(c.clone());
+            continue;
+        }
+        let pair = |out: &mut Vec<Colocation>,
+                    r: &str,
+                    w: &str,
+                    score: Score,
+                    rr: Option<Role>,
+                    wr: Option<Role>| {
+            out.push(Colocation {
+                id: c.id.clone(),
+                score,
+                rsc: Some(r.to_string()),
+                with_rsc: Some(w.to_string()),
+                rsc_role: rr,
+                with_rsc_role: wr,
+                node_attribute: c.node_attribute.clone(),
+                influence: c.influence,
+                sets: Vec::new(),
+            });
+        };
+        for set in &c.sets {
+            let score = set.score.unwrap_or(c.score);
+            if set.sequential {
+                for w in set.resources.windows(2) {
+                    pair(&mut out, &w[1], &w[0], score, set.role, set.role);
+                }
+            } else if score.value() < 0 {
+                for (i, r) in set.resources.iter().enumerate() {
+                    for w in &set.resources[..i] {
+                        pair(&mut out, r, w, score, set.role, set.role);
+                    }
+                }
+            }
+        }
+        for w in c.sets.windows(2) {
+            let (s1, s2) = (&w[0], &w[1]);
+            let deps: Vec<&String> = if s1.sequential {
+                s1.resources.first().into_iter().collect()
+            } else {
+                s1.resources.iter().collect()
+            };
+            let primaries: Vec<&String> = if s2.sequential {
+                s2.resources.last().into_iter().collect()
+            } else {
+                s2.resources.iter().collect()
+            };
+            for r in &deps {
+                for p in &primaries {
+                    pair(&mut out, r, p, c.score, s1.role, s2.role);
+                }
+            }
+        }
+    }
+    out
+}
+
 /// Whether no-quorum-policy=suicide makes the partition fence itself.
 fn suicide_due(config: &ClusterConfig, status: &ClusterStatus) -> bool {
     config.properties.no_quorum_policy == NoQuorumPolicy::Suicide
@@ -711,7 +781,8 @@ pub fn schedule(config: &ClusterConfig, status: &ClusterStatus, now: i64) -> Pla
         }
     }
     let mut coloc_idx: HashMap<String, Vec<usize>> = HashMap::new();
-    for (i, c) in config.colocations.iter().enumerate() {
+    let colocations = flat_colocations(&config.colocations);
+    for (i, c) in colocations.iter().enumerate() {
         for name in [&c.rsc, &c.with_rsc].into_iter().flatten() {
             coloc_idx.entry(name.clone()).or_default().push(i);
         }
@@ -733,6 +804,7 @@ pub fn schedule(config: &ClusterConfig, status: &ClusterStatus, now: i64) -> Pla
         clone_placed: HashMap::new(),
         promoted_done: BTreeSet::new(),
         timeout_ignored,
+        colocations,
     };
     cx.run();
     cx.plan
@@ -1439,7 +1511,7 @@ impl<'a> Ctx<'a> {
         }
         // Colocations of the Promoted role with another resource: with
         // INFINITY it may be promoted only where that resource runs.
-        for col in &self.config.colocations {
+        for col in &self.colocations {
             let (Some(r), Some(w)) = (&col.rsc, &col.with_rsc) else {
                 continue;
             };
@@ -1792,7 +1864,7 @@ impl<'a> Ctx<'a> {
     /// Orders units so that colocation primaries come before dependents.
     fn colocation_order(&self, units: &[Unit<'a>], order: Vec<usize>) -> Vec<usize> {
         let mut deps: HashMap<&str, Vec<&str>> = HashMap::new();
-        for c in &self.config.colocations {
+        for c in &self.colocations {
             if let (Some(r), Some(w)) = (&c.rsc, &c.with_rsc) {
                 deps.entry(r.as_str()).or_default().push(w.as_str());
             }
@@ -1875,7 +1947,7 @@ impl<'a> Ctx<'a> {
         let mine = |id: &str| unit.id == id || unit.members.iter().any(|m| m.prim.id == id);
         let mut deps: Vec<(i64, usize, usize)> = Vec::new();
         for ci in self.candidate_colocations(unit) {
-            let c = &self.config.colocations[ci];
+            let c = &self.colocations[ci];
             let (Some(r), Some(w)) = (&c.rsc, &c.with_rsc) else {
                 continue;
             };
@@ -1899,7 +1971,7 @@ impl<'a> Ctx<'a> {
         // Higher-priority dependents first; ties keep configuration order.
         deps.sort_by_key(|&(prio, ci, _)| (-prio, ci));
         for (_, ci, j) in deps {
-            let c = &self.config.colocations[ci];
+            let c = &self.colocations[ci];
             let f = factor * c.score.value() as f64 / INFINITY as f64;
             let mut ignored = Vec::new();
             let (mut dep_scores, _, later) = self.own_scores(&units[j], &mut ignored);
@@ -1954,7 +2026,7 @@ impl<'a> Ctx<'a> {
         let unit = &units[ui];
         let mine = |id: &str| unit.id == id || unit.members.iter().any(|m| m.prim.id == id);
         for ci in self.candidate_colocations(unit) {
-            let c = &self.config.colocations[ci];
+            let c = &self.colocations[ci];
             let (Some(r), Some(w)) = (&c.rsc, &c.with_rsc) else {
                 continue;
             };
@@ -2556,7 +2628,7 @@ impl<'a> Ctx<'a> {
             }
             // A mandatory colocation's dependent cannot stay where its
             // primary will no longer run (e.g. stopped by an order).
-            for c in &self.config.colocations {
+            for c in &self.colocations {
                 let (Some(r), Some(w)) = (&c.rsc, &c.with_rsc) else {
                     continue;
                 };
