@@ -595,8 +595,8 @@ fn block_failure_recorded(p: &Primitive, h: &ResourceHistory) -> bool {
 
 /// Colocation constraints with resource sets expanded, in place, into
 /// two-resource colocations as Pacemaker does: in a sequential set each
-/// member is placed with the one before it; an unordered set with a
-/// negative score keeps each member away from every earlier one; between
+/// member is placed with the one before it; a set with a negative score
+/// (sequential or not) keeps each member away from every earlier one; between
 /// consecutive sets the first member of the earlier set (every member if
 /// it is unordered) is placed with the last member of the later set
 /// (every member if unordered). A set's own score and role apply to it.
@@ -627,7 +627,7 @@ fn flat_colocations(colocations: &[Colocation]) -> Vec<Colocation> {
         };
         for set in &c.sets {
             let score = set.score.unwrap_or(c.score);
-            if set.sequential {
+            if set.sequential && score.value() >= 0 {
                 for w in set.resources.windows(2) {
                     pair(&mut out, &w[1], &w[0], score, set.role, set.role);
                 }
