@@ -2410,9 +2410,10 @@ impl<'a> Ctx<'a> {
                         )
                     {
                         o.blocked = true;
-                        // The start half of a restart waits for a stop that
-                        // cannot happen: what remains is a blocked stop.
-                        if o.verb == Some(Verb::Restart) {
+                        // The start half of a restart or move waits for a
+                        // stop that cannot happen: what remains is a blocked
+                        // stop.
+                        if matches!(o.verb, Some(Verb::Restart | Verb::Move)) {
                             o.verb = Some(Verb::Stop);
                             o.target = None;
                         }
