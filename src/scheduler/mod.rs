@@ -2518,6 +2518,15 @@ impl<'a> Ctx<'a> {
                     .filter(|&&j| matches!(outs[j].verb, Some(Verb::Recover | Verb::Restart)))
                     .map(|&j| (outs[j].target.clone(), outs[j].display.clone()))
                     .collect();
+                // An instance of a cloned `first` that stops on the node of
+                // a primitive `then` restarts it.
+                let first_stops_on: Vec<NodeId> = fi
+                    .iter()
+                    .filter(|&&j| {
+                        outs[j].verb == Some(Verb::Stop) && !outs[j].blocked && outs[j].managed
+                    })
+                    .filter_map(|&j| outs[j].current.first().cloned())
+                    .collect();
                 // New instances of `first` matter only to the interleaved
                 // instance of `then` already running on the same node.
                 let first_new: Vec<(Option<NodeId>, String)> = fi
@@ -2533,9 +2542,44 @@ impl<'a> Ctx<'a> {
                     .resources
                     .iter()
                     .any(|r| matches!(r, Resource::Clone(c) if &c.id == t && c.interleave));
+                // Nodes where an instance of `first` will run: with
+                // interleave, an instance of `then` needs one on its node.
+                let first_nodes: Vec<NodeId> = fi
+                    .iter()
+                    .filter(|&&j| outs[j].runnable)
+                    .filter_map(|&j| outs[j].target.clone())
+                    .collect();
                 for &i in ti {
                     let o = &mut outs[i];
                     if !o.managed {
+                        continue;
+                    }
+                    // (require-all=false and clone-min relax this: any
+                    // instances anywhere will do.)
+                    if first_runnable
+                        && then_interleave
+                        && first_is_clone
+                        && ord.require_all != Some(false)
+                        && clone_min <= 1
+                        && o.display.contains(':')
+                        && let Some(node) = o.target.clone()
+                        && !first_nodes.contains(&node)
+                    {
+                        o.runnable = false;
+                        o.target = None;
+                        if o.current.is_empty() {
+                            if o.anonymous_instance {
+                                o.verb = None;
+                            } else {
+                                o.verb = Some(Verb::Start);
+                                o.blocked = true;
+                                o.blocked_target = Some(node);
+                            }
+                        } else {
+                            o.decide(false);
+                        }
+                        o.reason = Some(format!("due to unrunnable {f} start"));
+                        changed = true;
                         continue;
                     }
                     if !first_runnable {
@@ -2591,7 +2635,10 @@ impl<'a> Ctx<'a> {
                             changed = true;
                         }
                     } else if first_is_clone
-                        && !first_restarts.is_empty()
+                        && (!first_restarts.is_empty()
+                            || o.current
+                                .first()
+                                .is_some_and(|n| first_stops_on.contains(n)))
                         && o.verb.is_none()
                         && !o.display.contains(':')
                         && !o.current.is_empty()
