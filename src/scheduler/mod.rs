@@ -386,58 +386,26 @@ fn instance_of(id: &str) -> Option<u32> {
     id.rsplit_once(':').and_then(|(_, n)| n.parse().ok())
 }
 
-/// Computes the plan for `config` in `status` at time `now` (seconds since the epoch).
-/// The operations of primitive `id` whose failures are ignored
+/// The operations of primitive `p` whose failures are ignored
 /// (`on-fail=ignore`), as (name, interval).
-fn ignored_failures(config: &ClusterConfig, id: &str) -> Vec<(String, u64)> {
-    fn from(p: &Primitive) -> Vec<(String, u64)> {
+fn ignored_failures(p: Option<&&Primitive>) -> Vec<(String, u64)> {
+    p.map(|p| {
         p.operations
             .iter()
             .filter(|o| o.on_fail == Some(OnFail::Ignore))
             .map(|o| (o.name.clone(), o.interval_ms))
             .collect()
-    }
-    fn in_group(g: &Group, id: &str) -> Option<Vec<(String, u64)>> {
-        g.members.iter().find(|p| p.id == id).map(from)
-    }
-    for r in &config.resources {
-        let found = match r {
-            Resource::Primitive(p) if p.id == id => Some(from(p)),
-            Resource::Group(g) => in_group(g, id),
-            Resource::Clone(c) => match &c.child {
-                CloneChild::Primitive(p) if p.id == id => Some(from(p)),
-                CloneChild::Group(g) => in_group(g, id),
-                _ => None,
-            },
-            _ => None,
-        };
-        if let Some(f) = found {
-            return f;
-        }
-    }
-    Vec::new()
+    })
+    .unwrap_or_default()
 }
 
-/// Whether a failed stop of primitive `id` blocks it (on-fail=block on the
-/// stop) rather than fencing its node.
-fn stop_blocks(config: &ClusterConfig, id: &str) -> bool {
-    op_blocks(config, id, "stop")
-}
-
-/// Whether operation `op` of primitive `id` has on-fail=block.
-fn op_blocks(config: &ClusterConfig, id: &str, op: &str) -> bool {
-    let blocks = |p: &Primitive| {
+/// Whether operation `op` of primitive `p` has on-fail=block (for a stop:
+/// a failed stop blocks it rather than fencing its node).
+fn op_blocks(p: Option<&&Primitive>, op: &str) -> bool {
+    p.is_some_and(|p| {
         p.operations
             .iter()
             .any(|o| o.name == op && o.on_fail == Some(OnFail::Block))
-    };
-    config.resources.iter().any(|r| match r {
-        Resource::Primitive(p) => p.id == id && blocks(p),
-        Resource::Group(g) => g.members.iter().any(|p| p.id == id && blocks(p)),
-        Resource::Clone(c) => match &c.child {
-            CloneChild::Primitive(p) => p.id == id && blocks(p),
-            CloneChild::Group(g) => g.members.iter().any(|p| p.id == id && blocks(p)),
-        },
     })
 }
 
@@ -669,6 +637,7 @@ fn suicide_due(config: &ClusterConfig, status: &ClusterStatus) -> bool {
         && status.no_quorum_panic
 }
 
+/// Computes the plan for `config` in `status` at time `now` (seconds since the epoch).
 pub fn schedule(config: &ClusterConfig, status: &ClusterStatus, now: i64) -> Plan {
     let mut nodes = node_views(config, status, now);
     let node_index = nodes
@@ -721,8 +690,8 @@ pub fn schedule(config: &ClusterConfig, status: &ClusterStatus, now: i64) -> Pla
                 .map(|t| now - t as i64);
             let obs = history::observe_configured(
                 h,
-                &ignored_failures(config, id),
-                op_blocks(config, id, "demote"),
+                &ignored_failures(prims.get(id)),
+                op_blocks(prims.get(id), "demote"),
                 expiry,
                 config.properties.maintenance_mode
                     || prims
@@ -743,7 +712,7 @@ pub fn schedule(config: &ClusterConfig, status: &ClusterStatus, now: i64) -> Pla
             for (node, _, obs) in list {
                 if obs.failed
                     && obs.failed_op.as_deref() == Some("stop")
-                    && !stop_blocks(config, rsc)
+                    && !op_blocks(prims.get(rsc.as_str()), "stop")
                 {
                     failed_stops.push((rsc.clone(), node.clone()));
                 }
