@@ -1287,8 +1287,12 @@ impl<'a> Ctx<'a> {
                         scores[i] = Score::MINUS_INFINITY;
                     }
                 }
-                // Anonymous instances never move: a stopped node's instance just stops.
-                if !c.globally_unique {
+                // Anonymous instances do not move while there are instances
+                // enough for every node (a stopped node's instance just
+                // stops); with fewer instances than nodes, one may move.
+                let scarce = (c.clone_max.unwrap_or(u32::MAX) as usize)
+                    < self.nodes.iter().filter(|nd| nd.can_host()).count();
+                if !c.globally_unique && !scarce {
                     if let Some((cur, _)) = unit.members[0].current.first() {
                         for (i, nd) in self.nodes.iter().enumerate() {
                             if nd.uname != *cur {
@@ -1827,7 +1831,14 @@ impl<'a> Ctx<'a> {
         };
         let mut ignored = Vec::new();
         let (scores, _, _) = self.own_scores(unit, &mut ignored);
-        scores[i].value() >= 0
+        // Pacemaker pre-assigns an instance to its node only when that node
+        // is (one of) its best; otherwise it is placed with the others.
+        let best = scores
+            .iter()
+            .copied()
+            .max()
+            .unwrap_or(Score::MINUS_INFINITY);
+        scores[i].value() >= 0 && scores[i] >= best
     }
 
     /// Orders units so that colocation primaries come before dependents.
