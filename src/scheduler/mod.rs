@@ -373,6 +373,8 @@ struct Ctx<'a> {
     promoted_done: BTreeSet<String>,
     /// Resources whose failure-timeout is disregarded (on-fail=block failures).
     timeout_ignored: BTreeSet<String>,
+    /// Colocations with resource sets expanded into two-resource ones.
+    colocations: Vec<Colocation>,
 }
 
 /// Strips a clone instance suffix ("rsc:2" -> "rsc").
@@ -387,58 +389,26 @@ fn instance_of(id: &str) -> Option<u32> {
     id.rsplit_once(':').and_then(|(_, n)| n.parse().ok())
 }
 
-/// Computes the plan for `config` in `status` at time `now` (seconds since the epoch).
-/// The operations of primitive `id` whose failures are ignored
+/// The operations of primitive `p` whose failures are ignored
 /// (`on-fail=ignore`), as (name, interval).
-fn ignored_failures(config: &ClusterConfig, id: &str) -> Vec<(String, u64)> {
-    fn from(p: &Primitive) -> Vec<(String, u64)> {
+fn ignored_failures(p: Option<&&Primitive>) -> Vec<(String, u64)> {
+    p.map(|p| {
         p.operations
             .iter()
             .filter(|o| o.on_fail == Some(OnFail::Ignore))
             .map(|o| (o.name.clone(), o.interval_ms))
             .collect()
-    }
-    fn in_group(g: &Group, id: &str) -> Option<Vec<(String, u64)>> {
-        g.members.iter().find(|p| p.id == id).map(from)
-    }
-    for r in &config.resources {
-        let found = match r {
-            Resource::Primitive(p) if p.id == id => Some(from(p)),
-            Resource::Group(g) => in_group(g, id),
-            Resource::Clone(c) => match &c.child {
-                CloneChild::Primitive(p) if p.id == id => Some(from(p)),
-                CloneChild::Group(g) => in_group(g, id),
-                _ => None,
-            },
-            _ => None,
-        };
-        if let Some(f) = found {
-            return f;
-        }
-    }
-    Vec::new()
+    })
+    .unwrap_or_default()
 }
 
-/// Whether a failed stop of primitive `id` blocks it (on-fail=block on the
-/// stop) rather than fencing its node.
-fn stop_blocks(config: &ClusterConfig, id: &str) -> bool {
-    op_blocks(config, id, "stop")
-}
-
-/// Whether operation `op` of primitive `id` has on-fail=block.
-fn op_blocks(config: &ClusterConfig, id: &str, op: &str) -> bool {
-    let blocks = |p: &Primitive| {
+/// Whether operation `op` of primitive `p` has on-fail=block (for a stop:
+/// a failed stop blocks it rather than fencing its node).
+fn op_blocks(p: Option<&&Primitive>, op: &str) -> bool {
+    p.is_some_and(|p| {
         p.operations
             .iter()
             .any(|o| o.name == op && o.on_fail == Some(OnFail::Block))
-    };
-    config.resources.iter().any(|r| match r {
-        Resource::Primitive(p) => p.id == id && blocks(p),
-        Resource::Group(g) => g.members.iter().any(|p| p.id == id && blocks(p)),
-        Resource::Clone(c) => match &c.child {
-            CloneChild::Primitive(p) => p.id == id && blocks(p),
-            CloneChild::Group(g) => g.members.iter().any(|p| p.id == id && blocks(p)),
-        },
     })
 }
 
@@ -594,6 +564,74 @@ fn block_failure_recorded(p: &Primitive, h: &ResourceHistory) -> bool {
         })
 }
 
+/// Colocation constraints with resource sets expanded, in place, into
+/// two-resource colocations as Pacemaker does: in a sequential set each
+/// member is placed with the one before it; a set with a negative score
+/// (sequential or not) keeps each member away from every earlier one; between
+/// consecutive sets the first member of the earlier set (every member if
+/// it is unordered) is placed with the last member of the later set
+/// (every member if unordered). A set's own score and role apply to it.
+fn flat_colocations(colocations: &[Colocation]) -> Vec<Colocation> {
+    let mut out = Vec::new();
+    for c in colocations {
+        if c.sets.is_empty() {
+            out.push(c.clone());
+            continue;
+        }
+        let pair = |out: &mut Vec<Colocation>,
+                    r: &str,
+                    w: &str,
+                    score: Score,
+                    rr: Option<Role>,
+                    wr: Option<Role>| {
+            out.push(Colocation {
+                id: c.id.clone(),
+                score,
+                rsc: Some(r.to_string()),
+                with_rsc: Some(w.to_string()),
+                rsc_role: rr,
+                with_rsc_role: wr,
+                node_attribute: c.node_attribute.clone(),
+                influence: c.influence,
+                sets: Vec::new(),
+            });
+        };
+        for set in &c.sets {
+            let score = set.score.unwrap_or(c.score);
+            if set.sequential && score.value() >= 0 {
+                for w in set.resources.windows(2) {
+                    pair(&mut out, &w[1], &w[0], score, set.role, set.role);
+                }
+            } else if score.value() < 0 {
+                for (i, r) in set.resources.iter().enumerate() {
+                    for w in &set.resources[..i] {
+                        pair(&mut out, r, w, score, set.role, set.role);
+                    }
+                }
+            }
+        }
+        for w in c.sets.windows(2) {
+            let (s1, s2) = (&w[0], &w[1]);
+            let deps: Vec<&String> = if s1.sequential {
+                s1.resources.first().into_iter().collect()
+            } else {
+                s1.resources.iter().collect()
+            };
+            let primaries: Vec<&String> = if s2.sequential {
+                s2.resources.last().into_iter().collect()
+            } else {
+                s2.resources.iter().collect()
+            };
+            for r in &deps {
+                for p in &primaries {
+                    pair(&mut out, r, p, c.score, s1.role, s2.role);
+                }
+            }
+        }
+    }
+    out
+}
+
 /// Whether no-quorum-policy=suicide makes the partition fence itself.
 fn suicide_due(config: &ClusterConfig, status: &ClusterStatus) -> bool {
     config.properties.no_quorum_policy == NoQuorumPolicy::Suicide
@@ -602,6 +640,7 @@ fn suicide_due(config: &ClusterConfig, status: &ClusterStatus) -> bool {
         && status.no_quorum_panic
 }
 
+/// Computes the plan for `config` in `status` at time `now` (seconds since the epoch).
 pub fn schedule(config: &ClusterConfig, status: &ClusterStatus, now: i64) -> Plan {
     let mut nodes = node_views(config, status, now);
     let node_index = nodes
@@ -654,8 +693,8 @@ pub fn schedule(config: &ClusterConfig, status: &ClusterStatus, now: i64) -> Pla
                 .map(|t| now - t as i64);
             let obs = history::observe_configured(
                 h,
-                &ignored_failures(config, id),
-                op_blocks(config, id, "demote"),
+                &ignored_failures(prims.get(id)),
+                op_blocks(prims.get(id), "demote"),
                 expiry,
                 config.properties.maintenance_mode
                     || prims
@@ -676,7 +715,7 @@ pub fn schedule(config: &ClusterConfig, status: &ClusterStatus, now: i64) -> Pla
             for (node, _, obs) in list {
                 if obs.failed
                     && obs.failed_op.as_deref() == Some("stop")
-                    && !stop_blocks(config, rsc)
+                    && !op_blocks(prims.get(rsc.as_str()), "stop")
                 {
                     failed_stops.push((rsc.clone(), node.clone()));
                 }
@@ -714,7 +753,8 @@ pub fn schedule(config: &ClusterConfig, status: &ClusterStatus, now: i64) -> Pla
         }
     }
     let mut coloc_idx: HashMap<String, Vec<usize>> = HashMap::new();
-    for (i, c) in config.colocations.iter().enumerate() {
+    let colocations = flat_colocations(&config.colocations);
+    for (i, c) in colocations.iter().enumerate() {
         for name in [&c.rsc, &c.with_rsc].into_iter().flatten() {
             coloc_idx.entry(name.clone()).or_default().push(i);
         }
@@ -736,6 +776,7 @@ pub fn schedule(config: &ClusterConfig, status: &ClusterStatus, now: i64) -> Pla
         clone_placed: HashMap::new(),
         promoted_done: BTreeSet::new(),
         timeout_ignored,
+        colocations,
     };
     cx.run();
     cx.plan
@@ -993,7 +1034,10 @@ impl<'a> Ctx<'a> {
         let mut node_order: Vec<(NodeId, Option<u32>)> = Vec::new();
         // Anonymous instances active on a node that already has one: orphans
         // that must stop (crm_mon shows them as ORPHANED).
-        let mut surplus: Vec<(NodeId, Observed)> = Vec::new();
+        let mut surplus: Vec<(&'a Primitive, NodeId, Observed)> = Vec::new();
+        // Group members seen active per node: a member active twice on one
+        // node is a surplus copy too.
+        let mut seen_members: BTreeSet<(&str, NodeId)> = BTreeSet::new();
         for p in &prims {
             if let Some(list) = self.history.get(&p.id) {
                 for (node, rid, obs) in list {
@@ -1005,10 +1049,11 @@ impl<'a> Ctx<'a> {
                         continue;
                     }
                     let inst = instance_of(rid);
+                    let first_copy = seen_members.insert((p.id.as_str(), node.clone()));
                     if c.globally_unique || seen_nodes.insert(node.clone()) {
                         node_order.push((node.clone(), inst));
-                    } else if prims.len() == 1 && c.clone_node_max <= 1 {
-                        surplus.push((node.clone(), obs.clone()));
+                    } else if c.clone_node_max <= 1 && (prims.len() == 1 || !first_copy) {
+                        surplus.push((p, node.clone(), obs.clone()));
                     }
                 }
             }
@@ -1096,10 +1141,10 @@ impl<'a> Ctx<'a> {
             .max()
             .map_or(0, |n| n + 1)
             .max(max as u32);
-        for (k, (node, obs)) in surplus.into_iter().enumerate() {
+        for (k, (prim, node, obs)) in surplus.into_iter().enumerate() {
             let number = next_number + k as u32;
-            let display = format!("{}:{}", first.id, number);
-            let mut m = self.member(first, Some(&c.meta), display, vec![(node, obs)]);
+            let display = format!("{}:{}", prim.id, number);
+            let mut m = self.member(prim, Some(&c.meta), display, vec![(node, obs)]);
             m.target_role = Some(Role::Stopped);
             units.push(Unit {
                 id: c.id.clone(),
@@ -1245,8 +1290,12 @@ impl<'a> Ctx<'a> {
                         scores[i] = Score::MINUS_INFINITY;
                     }
                 }
-                // Anonymous instances never move: a stopped node's instance just stops.
-                if !c.globally_unique {
+                // Anonymous instances do not move while there are instances
+                // enough for every node (a stopped node's instance just
+                // stops); with fewer instances than nodes, one may move.
+                let scarce = (c.clone_max.unwrap_or(u32::MAX) as usize)
+                    < self.nodes.iter().filter(|nd| nd.can_host()).count();
+                if !c.globally_unique && !scarce {
                     if let Some((cur, _)) = unit.members[0].current.first() {
                         for (i, nd) in self.nodes.iter().enumerate() {
                             if nd.uname != *cur {
@@ -1438,7 +1487,7 @@ impl<'a> Ctx<'a> {
         }
         // Colocations of the Promoted role with another resource: with
         // INFINITY it may be promoted only where that resource runs.
-        for col in &self.config.colocations {
+        for col in &self.colocations {
             let (Some(r), Some(w)) = (&col.rsc, &col.with_rsc) else {
                 continue;
             };
@@ -1529,6 +1578,11 @@ impl<'a> Ctx<'a> {
                     .iter()
                     .any(|m| m.target_role == Some(Role::Unpromoted))
                 {
+                    continue;
+                }
+                // A group instance that cannot run all its members is not
+                // promoted.
+                if u.runnable < u.members.len() {
                     continue;
                 }
                 // An instance whose failure asks for a demotion is not
@@ -1785,13 +1839,20 @@ impl<'a> Ctx<'a> {
         };
         let mut ignored = Vec::new();
         let (scores, _, _) = self.own_scores(unit, &mut ignored);
-        scores[i].value() >= 0
+        // Pacemaker pre-assigns an instance to its node only when that node
+        // is (one of) its best; otherwise it is placed with the others.
+        let best = scores
+            .iter()
+            .copied()
+            .max()
+            .unwrap_or(Score::MINUS_INFINITY);
+        scores[i].value() >= 0 && scores[i] >= best
     }
 
     /// Orders units so that colocation primaries come before dependents.
     fn colocation_order(&self, units: &[Unit<'a>], order: Vec<usize>) -> Vec<usize> {
         let mut deps: HashMap<&str, Vec<&str>> = HashMap::new();
-        for c in &self.config.colocations {
+        for c in &self.colocations {
             if let (Some(r), Some(w)) = (&c.rsc, &c.with_rsc) {
                 deps.entry(r.as_str()).or_default().push(w.as_str());
             }
@@ -1874,7 +1935,7 @@ impl<'a> Ctx<'a> {
         let mine = |id: &str| unit.id == id || unit.members.iter().any(|m| m.prim.id == id);
         let mut deps: Vec<(i64, usize, usize)> = Vec::new();
         for ci in self.candidate_colocations(unit) {
-            let c = &self.config.colocations[ci];
+            let c = &self.colocations[ci];
             let (Some(r), Some(w)) = (&c.rsc, &c.with_rsc) else {
                 continue;
             };
@@ -1898,7 +1959,7 @@ impl<'a> Ctx<'a> {
         // Higher-priority dependents first; ties keep configuration order.
         deps.sort_by_key(|&(prio, ci, _)| (-prio, ci));
         for (_, ci, j) in deps {
-            let c = &self.config.colocations[ci];
+            let c = &self.colocations[ci];
             let f = factor * c.score.value() as f64 / INFINITY as f64;
             let mut ignored = Vec::new();
             let (mut dep_scores, _, later) = self.own_scores(&units[j], &mut ignored);
@@ -1953,7 +2014,7 @@ impl<'a> Ctx<'a> {
         let unit = &units[ui];
         let mine = |id: &str| unit.id == id || unit.members.iter().any(|m| m.prim.id == id);
         for ci in self.candidate_colocations(unit) {
-            let c = &self.config.colocations[ci];
+            let c = &self.colocations[ci];
             let (Some(r), Some(w)) = (&c.rsc, &c.with_rsc) else {
                 continue;
             };
@@ -2337,9 +2398,10 @@ impl<'a> Ctx<'a> {
                         )
                     {
                         o.blocked = true;
-                        // The start half of a restart waits for a stop that
-                        // cannot happen: what remains is a blocked stop.
-                        if o.verb == Some(Verb::Restart) {
+                        // The start half of a restart or move waits for a
+                        // stop that cannot happen: what remains is a blocked
+                        // stop.
+                        if matches!(o.verb, Some(Verb::Restart | Verb::Move)) {
                             o.verb = Some(Verb::Stop);
                             o.target = None;
                         }
@@ -2444,6 +2506,15 @@ impl<'a> Ctx<'a> {
                     .filter(|&&j| matches!(outs[j].verb, Some(Verb::Recover | Verb::Restart)))
                     .map(|&j| (outs[j].target.clone(), outs[j].display.clone()))
                     .collect();
+                // An instance of a cloned `first` that stops on the node of
+                // a primitive `then` restarts it.
+                let first_stops_on: Vec<NodeId> = fi
+                    .iter()
+                    .filter(|&&j| {
+                        outs[j].verb == Some(Verb::Stop) && !outs[j].blocked && outs[j].managed
+                    })
+                    .filter_map(|&j| outs[j].current.first().cloned())
+                    .collect();
                 // New instances of `first` matter only to the interleaved
                 // instance of `then` already running on the same node.
                 let first_new: Vec<(Option<NodeId>, String)> = fi
@@ -2459,9 +2530,44 @@ impl<'a> Ctx<'a> {
                     .resources
                     .iter()
                     .any(|r| matches!(r, Resource::Clone(c) if &c.id == t && c.interleave));
+                // Nodes where an instance of `first` will run: with
+                // interleave, an instance of `then` needs one on its node.
+                let first_nodes: Vec<NodeId> = fi
+                    .iter()
+                    .filter(|&&j| outs[j].runnable)
+                    .filter_map(|&j| outs[j].target.clone())
+                    .collect();
                 for &i in ti {
                     let o = &mut outs[i];
                     if !o.managed {
+                        continue;
+                    }
+                    // (require-all=false and clone-min relax this: any
+                    // instances anywhere will do.)
+                    if first_runnable
+                        && then_interleave
+                        && first_is_clone
+                        && ord.require_all != Some(false)
+                        && clone_min <= 1
+                        && o.display.contains(':')
+                        && let Some(node) = o.target.clone()
+                        && !first_nodes.contains(&node)
+                    {
+                        o.runnable = false;
+                        o.target = None;
+                        if o.current.is_empty() {
+                            if o.anonymous_instance {
+                                o.verb = None;
+                            } else {
+                                o.verb = Some(Verb::Start);
+                                o.blocked = true;
+                                o.blocked_target = Some(node);
+                            }
+                        } else {
+                            o.decide(false);
+                        }
+                        o.reason = Some(format!("due to unrunnable {f} start"));
+                        changed = true;
                         continue;
                     }
                     if !first_runnable {
@@ -2517,7 +2623,10 @@ impl<'a> Ctx<'a> {
                             changed = true;
                         }
                     } else if first_is_clone
-                        && !first_restarts.is_empty()
+                        && (!first_restarts.is_empty()
+                            || o.current
+                                .first()
+                                .is_some_and(|n| first_stops_on.contains(n)))
                         && o.verb.is_none()
                         && !o.display.contains(':')
                         && !o.current.is_empty()
@@ -2555,7 +2664,7 @@ impl<'a> Ctx<'a> {
             }
             // A mandatory colocation's dependent cannot stay where its
             // primary will no longer run (e.g. stopped by an order).
-            for c in &self.config.colocations {
+            for c in &self.colocations {
                 let (Some(r), Some(w)) = (&c.rsc, &c.with_rsc) else {
                     continue;
                 };

@@ -256,7 +256,10 @@ impl<'a> Ctx<'a> {
                 .attr("name")
                 .ok_or_else(|| invalid(nv, "nvpair without name"))?;
             let value = nv.attr("value").unwrap_or("");
-            out.insert(name.to_string(), value.to_string());
+            // A name repeated within one set: the first one counts, as in
+            // Pacemaker (which never overwrites while unpacking a set).
+            out.entry(name.to_string())
+                .or_insert_with(|| value.to_string());
         }
         Ok(())
     }
