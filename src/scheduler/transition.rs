@@ -973,7 +973,9 @@ score = "-INFINITY"
         status.nodes.get_mut("node1").unwrap().resources[0]
             .ops
             .push(op("demote", 0, 3, 7));
-        let plan = schedule(&config, &status, 10_000);
+        // Within failure-timeout (10m in the policy) of the failure at 1000:
+        // an expired failure is ignored, as in Pacemaker.
+        let plan = schedule(&config, &status, 1_100);
         let t = build(&config, &status, &plan);
         assert!(find(&t, "node1", "pgsql", "demote", 0).is_none(), "{t:#?}");
         assert!(
