@@ -262,3 +262,56 @@ fn disabled_fencing_is_spelled_out_and_warned_about() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("enabled = false"), "{}", text(&out));
 }
+
+/// The fencing delays settle races between live nodes; a target whose BMC
+/// already reports it off cannot race and is fenced at once. One that is on
+/// waits its delay.
+#[test]
+fn a_target_already_off_is_fenced_without_the_race_delay() {
+    let redfish = support::redfish(&["--power-delay", "0"]);
+    let dir = tempdir("nodelay");
+    let text_cfg = format!(
+        r#"
+[cluster]
+name = "t"
+[[node]]
+name = "node1"
+[[node]]
+name = "node2"
+[fencing]
+enabled = true
+action = "off"
+[[fencing.device]]
+id = "bmc-node1"
+type = "redfish"
+url = "{url}"
+username = "admin"
+password = "secret"
+delay = "1s"
+[[fencing.level]]
+target = "node1"
+index = 1
+devices = ["bmc-node1"]
+"#,
+        url = redfish.get("BASE_URL"),
+    );
+    let cfg = write_config(&dir.0, &text_cfg);
+    let hist = dir.0.join("history.jsonl");
+    let (cfg_s, hist_s) = (cfg.to_str().unwrap(), hist.to_str().unwrap());
+
+    // Powered on: the device's delay applies.
+    let out = paceline(&["fence", "node1", "--config", cfg_s, "--history", hist_s]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("delay"), "{}", text(&out));
+    assert!(!text(&out).contains("no race to settle"), "{}", text(&out));
+
+    // Now off: fenced again at once, saying why.
+    let out = paceline(&["fence", "node1", "--config", cfg_s, "--history", hist_s]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("node1 already reports power off: no race to settle, no fencing delay"),
+        "{}",
+        text(&out)
+    );
+    assert!(redfish.state(&[]).contains("Off"));
+}

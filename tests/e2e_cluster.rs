@@ -514,11 +514,10 @@ fn a_failing_resource_restarts_in_place_then_moves_after_migration_threshold() {
         })
     })
     .expect("fail count");
-    c.wait_for("web to run again in place", Duration::from_secs(20), |_| {
-        state.exists()
+    c.wait_for("web to run again in place", Duration::from_secs(20), |c| {
+        state.exists() && web_node(c, 1) == Some(first)
     })
     .expect("restart in place");
-    assert_eq!(web_node(&c, 1), Some(first), "restarted where it ran");
     // Second failure reaches migration-threshold (2): web moves.
     std::thread::sleep(Duration::from_millis(1500));
     std::fs::remove_file(&state).expect("kill web again");

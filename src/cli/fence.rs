@@ -236,20 +236,11 @@ fn test_device(
     })
 }
 
-fn check(config: &Path, output: Output) -> anyhow::Result<ExitCode> {
-    let section = load(config)?;
-    if !section.enabled {
-        if output == Output::Json {
-            println!(
-                "{}",
-                serde_json::json!({"fencing": "disabled", "warning": FENCING_DISABLED_WARNING, "ok": true})
-            );
-        } else {
-            println!("WARNING: {FENCING_DISABLED_WARNING}");
-        }
-        return Ok(ExitCode::SUCCESS);
-    }
-    let mut nodes = node_names(config)?;
+/// Runs `monitor` on every device of every node's first fencing level
+/// (the nodes given, plus any a level targets): the gate "no resource starts
+/// until each node's first level has passed a monitor".
+pub fn fencing_readiness(section: &FencingSection, node_names: &[String]) -> Readiness {
+    let mut nodes = node_names.to_vec();
     for l in &section.levels {
         if !nodes.contains(&l.target) {
             nodes.push(l.target.clone());
@@ -268,7 +259,6 @@ fn check(config: &Path, output: Output) -> anyhow::Result<ExitCode> {
         );
     }
     let mut readiness = Readiness::new(first_levels.clone());
-    let mut results = Vec::new();
     for (node, devices) in &first_levels {
         for id in devices {
             let res = match section.device(id) {
@@ -277,10 +267,27 @@ fn check(config: &Path, output: Output) -> anyhow::Result<ExitCode> {
                     .map_err(|e| format!("{e:#}")),
                 None => Err(format!("device {id:?} is not defined")),
             };
-            results.push((node.clone(), id.clone(), res.clone()));
             readiness.record(node, id, res);
         }
     }
+    readiness
+}
+
+fn check(config: &Path, output: Output) -> anyhow::Result<ExitCode> {
+    let section = load(config)?;
+    if !section.enabled {
+        if output == Output::Json {
+            println!(
+                "{}",
+                serde_json::json!({"fencing": "disabled", "warning": FENCING_DISABLED_WARNING, "ok": true})
+            );
+        } else {
+            println!("WARNING: {FENCING_DISABLED_WARNING}");
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let nodes = node_names(config)?;
+    let readiness = fencing_readiness(&section, &nodes);
     let verdict = readiness.verdict();
     if output == Output::Json {
         let per_node: serde_json::Map<String, serde_json::Value> = readiness

@@ -108,6 +108,10 @@ pub struct Controller {
     to_probe: BTreeSet<NodeId>,
     now_ms: u64,
     wall: i64,
+    /// Every node's first fencing level passed a monitor (see
+    /// `ControllerSettings::require_fencing_ready`).
+    fencing_ready: bool,
+    fencing_blockers: Vec<String>,
 }
 
 fn failure_text(r: &ActionResult) -> String {
@@ -221,6 +225,8 @@ impl Controller {
             to_probe: BTreeSet::new(),
             now_ms: 0,
             wall: 0,
+            fencing_ready: false,
+            fencing_blockers: Vec::new(),
         }
     }
 
@@ -255,6 +261,14 @@ impl Controller {
             Input::Document { config, status } => self.on_document(config, *status, &mut out),
             Input::ActionResult(r) => self.on_result(r, &mut out),
             Input::FenceOutcome(o) => self.on_fence(o, &mut out),
+            Input::FencingReady { ready, blockers } => {
+                let was = self.fencing_ready;
+                self.fencing_ready = ready;
+                self.fencing_blockers = blockers;
+                if ready && !was {
+                    self.replan = true;
+                }
+            }
             Input::Synced => {
                 if self.awaiting_document_until.take().is_some() {
                     self.replan = true;
@@ -596,6 +610,7 @@ impl Controller {
             out.push(Command::Fence(FenceRequest {
                 target: self.settings.own.clone(),
                 action,
+                target_has_priority: false,
             }));
         }
     }
@@ -972,6 +987,26 @@ impl Controller {
                 |s| !matches!(&s.kind, StepKind::Resource { operation, .. } if operation == "start" || operation == "promote"),
             );
         }
+        let fencing_on = config.properties.stonith_enabled;
+        if fencing_on && self.settings.require_fencing_ready && !self.fencing_ready {
+            let before = t.steps.len();
+            t = retain_steps(
+                t,
+                |s| !matches!(&s.kind, StepKind::Resource { operation, .. } if operation == "start" || operation == "promote"),
+            );
+            if t.steps.len() < before {
+                out.push(Command::Notice(Notice::Blocked {
+                    why: format!(
+                        "no resource starts until every node's first fencing level has passed a monitor: {}",
+                        if self.fencing_blockers.is_empty() {
+                            "the first check is still running".to_string()
+                        } else {
+                            self.fencing_blockers.join("; ")
+                        }
+                    ),
+                }));
+            }
+        }
         self.recheck_idle();
         if t.steps.is_empty() {
             return;
@@ -1016,6 +1051,27 @@ impl Controller {
             .unwrap_or(DC_DEADTIME_MS)
     }
 
+    /// Total `priority` meta of the primitives active on `node`, per the
+    /// status this DC plans on (Pacemaker's priority-fencing-delay rule).
+    fn priority_on(&self, node: &str) -> i64 {
+        let Some(config) = self.config.as_deref() else {
+            return 0;
+        };
+        let Some(state) = self.working_status().nodes.get(node) else {
+            return 0;
+        };
+        all_primitives(config)
+            .into_iter()
+            .filter(|p| {
+                state.resources.iter().any(|h| {
+                    transition::primitive_of(&h.id) == p.id
+                        && crate::scheduler::observe(h).role >= crate::model::Role::Started
+                })
+            })
+            .map(|p| p.meta.priority.unwrap_or(0))
+            .sum()
+    }
+
     fn fence(&mut self, targets: BTreeMap<NodeId, String>, out: &mut Vec<Command>) {
         let now = self.now_ms;
         // Right after startup views still form: a node missing from the
@@ -1053,7 +1109,13 @@ impl Controller {
             st.in_flight = true;
             let action = st.action.clone();
             out.push(Command::Notice(Notice::FenceRequested(target.clone())));
-            out.push(Command::Fence(FenceRequest { target, action }));
+            let target_has_priority =
+                self.priority_on(&target) > self.priority_on(&self.settings.own);
+            out.push(Command::Fence(FenceRequest {
+                target,
+                action,
+                target_has_priority,
+            }));
         }
         if next_retry.is_some() {
             self.recheck_at_ms = next_retry;
@@ -1141,6 +1203,7 @@ score = 50
             result_grace_ms: 1_000,
             fence_retry_ms: 1_000,
             fence_retry_max_ms: 8_000,
+            require_fencing_ready: false,
         }
     }
 
@@ -1393,6 +1456,43 @@ score = 50
         h.log.clear();
         h.tick(100);
         assert!(h.executed().is_empty());
+    }
+
+    #[test]
+    fn nothing_starts_until_every_first_fencing_level_passed_a_monitor() {
+        let mut h = Harness::new(CONFIG);
+        h.ctl.settings.require_fencing_ready = true;
+        h.queue.push_back(h.document());
+        h.view(&["node1", "node2"], true);
+        let ex = h.executed();
+        assert!(!ex.iter().any(|(o, ..)| o == "start"), "{ex:?}");
+        assert!(
+            ex.iter().any(|(o, ..)| o == "monitor"),
+            "probes run: {ex:?}"
+        );
+        assert!(
+            notices(&h.log)
+                .iter()
+                .any(|n| matches!(n, Notice::Blocked { why }
+                if why.contains("first fencing level") && why.contains("still running"))),
+            "says why"
+        );
+        h.queue.push_back(Input::FencingReady {
+            ready: false,
+            blockers: vec!["node2: device bmc-node2 failed its monitor".into()],
+        });
+        h.tick(100);
+        assert!(!h.executed().iter().any(|(o, ..)| o == "start"));
+        h.queue.push_back(Input::FencingReady {
+            ready: true,
+            blockers: Vec::new(),
+        });
+        h.tick(100);
+        assert!(
+            h.executed().iter().any(|(o, ..)| o == "start"),
+            "starts once fencing is ready: {:?}",
+            h.executed()
+        );
     }
 
     #[test]

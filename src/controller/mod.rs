@@ -53,6 +53,11 @@ pub struct ControllerSettings {
     /// First retry delay of a failed fence; doubles up to `fence_retry_max_ms`.
     pub fence_retry_ms: u64,
     pub fence_retry_max_ms: u64,
+    /// With fencing enabled, start and promote nothing until the driver
+    /// reports (`Input::FencingReady`) that every node's first fencing level
+    /// passed a `monitor`. The daemon sets it; the simulator's fence devices
+    /// are always ready.
+    pub require_fencing_ready: bool,
 }
 
 /// One operation on one resource instance on one node.
@@ -103,6 +108,11 @@ pub struct FenceRequest {
     pub target: NodeId,
     /// off or reboot, from `[fencing] action`.
     pub action: String,
+    /// The target runs resources of a higher total `priority` than this
+    /// node: its fencing waits `[fencing] priority_delay`, so that in a
+    /// split the node with the more important resources wins.
+    #[serde(default)]
+    pub target_has_priority: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -176,6 +186,12 @@ pub enum Input {
     /// true); send it after the `Document` it synced. Until then a quorate
     /// DC only fences: the document it has may be stale.
     Synced,
+    /// Whether every node's first fencing level passed a `monitor`; while
+    /// not, `blockers` say which node cannot be fenced and why.
+    FencingReady {
+        ready: bool,
+        blockers: Vec<String>,
+    },
     /// Time passed (timeouts, fence retries, failure-timeout expiry).
     Tick,
 }

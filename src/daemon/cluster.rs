@@ -36,6 +36,7 @@ pub struct ClusterStore {
     members: Vec<u32>,
     quorate: bool,
     ids: Vec<(String, u32)>,
+    fencing: bool,
 }
 
 impl ClusterStore {
@@ -73,6 +74,7 @@ impl ClusterStore {
                 members: Vec::new(),
                 quorate: false,
                 ids: Vec::new(),
+                fencing: true,
             },
             note,
         ))
@@ -105,8 +107,22 @@ impl ClusterStore {
         self.view = view;
         self.members = members.clone();
         self.quorate = quorate;
-        let commands = self.node.on_view(view, members, quorate);
+        let mut commands = self.node.on_view(view, members.clone(), quorate);
+        if !self.fencing {
+            // Without fencing nothing confirms a lost peer is down: it
+            // counts as down at once (the operator chose this, and `status`
+            // warns). A two_node survivor then writes alone.
+            for (_, id) in self.ids.iter().filter(|(_, id)| !members.contains(id)) {
+                commands.extend(self.node.on_peer_settled(*id));
+            }
+        }
         self.run(commands)
+    }
+
+    /// Whether the cluster fences (`stonith-enabled`); without it a peer
+    /// missing from the view is settled at once.
+    pub fn set_fencing(&mut self, enabled: bool) {
+        self.fencing = enabled;
     }
 
     pub fn on_message(&mut self, from: NodeId, message: StoreMessage) -> Vec<StoreEffect> {

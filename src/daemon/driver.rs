@@ -80,6 +80,10 @@ impl Daemon {
             }
             self.executor
                 .set_config(&text, self.parsed_config.as_deref());
+            if let Some(cfg) = self.parsed_config.as_deref() {
+                self.store.set_fencing(cfg.properties.stonith_enabled);
+            }
+            self.check_fencing_readiness();
         }
         if let Some(config) = self.parsed_config.clone() {
             self.controller_input(Input::Document {
@@ -266,6 +270,57 @@ impl Daemon {
     }
 
     /// Runs the target's topology on a blocking thread.
+    /// Runs `monitor` on every node's first fencing level in the background
+    /// and tells the controller (`Input::FencingReady`); while a level
+    /// fails, checks again every 5 s. A config change starts a new check.
+    pub(super) fn check_fencing_readiness(&mut self) {
+        self.readiness_generation += 1;
+        let generation = self.readiness_generation;
+        let enabled = self
+            .parsed_config
+            .as_deref()
+            .is_some_and(|c| c.properties.stonith_enabled);
+        let (Some(section), true) = (self.fencing.clone(), enabled) else {
+            self.controller_input(Input::FencingReady {
+                ready: true,
+                blockers: Vec::new(),
+            });
+            return;
+        };
+        let nodes: Vec<String> = self.settings.nodes.iter().map(|n| n.name.clone()).collect();
+        let tx = self.readiness_tx.clone();
+        tokio::task::spawn_blocking(move || {
+            loop {
+                let readiness = crate::cli::fence::fencing_readiness(&section, &nodes);
+                let (ready, blockers) = match readiness.verdict() {
+                    Ok(()) => (true, Vec::new()),
+                    Err(b) => (false, b.iter().map(|b| b.to_string()).collect()),
+                };
+                if tx.send((generation, ready, blockers)).is_err() || ready {
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_secs(5));
+            }
+        });
+    }
+
+    pub(super) fn on_readiness(&mut self, generation: u64, ready: bool, blockers: Vec<String>) {
+        if generation != self.readiness_generation {
+            return;
+        }
+        if ready {
+            log("fencing ready: every node's first fencing level passed a monitor");
+        } else {
+            log(&format!(
+                "fencing not ready, no resource starts until it is: {}",
+                blockers.join("; ")
+            ));
+        }
+        self.fencing_ready = Some(ready);
+        self.fencing_blockers = blockers.clone();
+        self.controller_input(Input::FencingReady { ready, blockers });
+    }
+
     pub(super) fn fence(&mut self, req: FenceRequest) {
         log(&format!("fencing {} ({})", req.target, req.action));
         let Some(section) = self.fencing.clone() else {
@@ -292,7 +347,7 @@ impl Daemon {
             requester: format!("pacelined@{}", self.own.name),
             history: self.fence_history_path(),
             no_delay: false,
-            target_has_priority: false,
+            target_has_priority: req.target_has_priority,
         };
         let tx = self.fence_tx.clone();
         tokio::task::spawn_blocking(move || {

@@ -174,6 +174,10 @@ struct Daemon {
     commands: VecDeque<crate::controller::Command>,
     /// The view last given to the controller.
     fed_view: Option<(BTreeSet<String>, bool)>,
+    /// The last fencing readiness verdict (None: first check still running)
+    /// and what blocks it.
+    fencing_ready: Option<bool>,
+    fencing_blockers: Vec<String>,
     /// The store was a ready DC after the last store event (`Input::Synced`).
     store_synced: bool,
     parsed_config: Option<Box<crate::model::ClusterConfig>>,
@@ -181,6 +185,10 @@ struct Daemon {
     /// `[fencing]` of the cluster's configuration.
     fencing: Option<paceline_fencing::config::FencingSection>,
     fence_tx: mpsc::UnboundedSender<FenceOutcome>,
+    /// Results of the fencing readiness check: (generation, ready, blockers).
+    readiness_tx: mpsc::UnboundedSender<(u64, bool, Vec<String>)>,
+    /// Bumped on every config change: an older check's result is dropped.
+    readiness_generation: u64,
     /// Operators' fence requests waiting for the outcome, by target.
     fence_waiters: HashMap<String, Vec<tokio::sync::oneshot::Sender<Response>>>,
     /// Operators' dispatched actions waiting for their result.
@@ -285,6 +293,7 @@ async fn run(args: Args, settings: Settings, config_text: String) -> anyhow::Res
     }
     let (exec_tx, mut exec_rx) = mpsc::unbounded_channel::<Finished>();
     let (fence_tx, mut fence_rx) = mpsc::unbounded_channel::<FenceOutcome>();
+    let (readiness_tx, mut readiness_rx) = mpsc::unbounded_channel::<(u64, bool, Vec<String>)>();
     let rsctmp = std::env::var_os("HA_RSCTMP")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/run/resource-agents"));
@@ -299,16 +308,21 @@ async fn run(args: Args, settings: Settings, config_text: String) -> anyhow::Res
         result_grace_ms: 5_000,
         fence_retry_ms: 1_000,
         fence_retry_max_ms: 30_000,
+        require_fencing_ready: true,
     });
     let mut daemon = Daemon {
         controller,
         commands: VecDeque::new(),
         fed_view: None,
+        fencing_ready: None,
+        fencing_blockers: Vec::new(),
         store_synced: false,
         parsed_config: None,
         executor,
         fencing: None,
         fence_tx,
+        readiness_tx,
+        readiness_generation: 0,
         dispatch_waiters: HashMap::new(),
         fence_waiters: HashMap::new(),
         next_dispatch: driver::DISPATCH_ID_BASE,
@@ -420,6 +434,9 @@ async fn run(args: Args, settings: Settings, config_text: String) -> anyhow::Res
             }
             Some(finished) = exec_rx.recv() => daemon.on_exec_finished(finished).await,
             Some(outcome) = fence_rx.recv() => daemon.on_fence_outcome(outcome),
+            Some((generation, ready, blockers)) = readiness_rx.recv() => {
+                daemon.on_readiness(generation, ready, blockers);
+            }
             _ = signals_term.recv() => break,
             _ = signals_int.recv() => break,
         }
@@ -1098,6 +1115,12 @@ impl Daemon {
                 "the cluster configuration's [cluster]/[membership]/[quorum]/[[node]] settings differ from what this daemon runs with: install the file on every node and restart the nodes one at a time".into(),
             );
         }
+        if self.fencing_ready == Some(false) {
+            membership.warnings.push(format!(
+                "fencing not ready, no resource starts: {}",
+                self.fencing_blockers.join("; ")
+            ));
+        }
         if self.store.dc().is_none() || !self.machine.status().quorum.quorate {
             membership
                 .warnings
@@ -1199,7 +1222,11 @@ impl Daemon {
                 .or_default()
                 .push(reply);
             if first {
-                self.fence(crate::controller::FenceRequest { target, action });
+                self.fence(crate::controller::FenceRequest {
+                    target,
+                    action,
+                    target_has_priority: false,
+                });
             }
             return;
         }

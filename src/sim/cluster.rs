@@ -325,6 +325,7 @@ impl ClusterSim {
                 result_grace_ms: options.result_grace_ms,
                 fence_retry_ms: options.fence_retry_ms,
                 fence_retry_max_ms: options.fence_retry_max_ms,
+                require_fencing_ready: false,
             });
             nodes.insert(
                 id,
