@@ -585,6 +585,26 @@ fn operators_commands_standby_move_ban_clear_shutdown_rejoin_and_a_broken_load()
     );
     ok(&["resource", "clear", "web"]);
 
+    // stop keeps it stopped, start lets it run, restart does both.
+    ok(&["resource", "stop", "web"]);
+    wait_web(&c, "web to stop", |n| n.is_none());
+    ok(&["resource", "start", "web"]);
+    wait_web(&c, "web to start again", |n| n.is_some());
+    ok(&["resource", "restart", "web"]);
+    wait_web(&c, "web to run after the restart", |n| n.is_some());
+    let shown = paceline(&["resource", "show", "web"], &sock);
+    let shown_text = String::from_utf8_lossy(&shown.stdout).to_string();
+    assert!(shown.status.success(), "{shown:?}");
+    assert!(
+        shown_text.contains("builtin:dummy") && shown_text.contains("Placement:"),
+        "{shown_text}"
+    );
+    let running_on = web_node(&c, 1).expect("web runs");
+    ok(&["node", "maintenance", &node_name(running_on)]);
+    ok(&["node", "maintenance", &node_name(running_on), "--off"]);
+    // From here `other` is where web runs and `first` the peer.
+    let (first, other) = (3 - running_on, running_on);
+
     // A broken config is refused with its line and column; web keeps running.
     let broken = c.lab.dir().join("broken.toml");
     std::fs::write(&broken, "[cluster]\nname = \"x\"\n[[primitive]]\nid = 3\n").expect("write");

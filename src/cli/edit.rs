@@ -13,6 +13,8 @@ pub enum EditError {
     Parse(String),
     #[error("no [[node]] named `{0}` in the configuration")]
     NoSuchNode(String),
+    #[error("no [[primitive]], [[group]] or [[clone]] with id `{0}` in the configuration")]
+    NoSuchResource(String),
     #[error("`{0}` in the configuration is not an array of tables")]
     NotAnArray(&'static str),
 }
@@ -175,6 +177,112 @@ pub fn set_standby(text: &str, node: &str, standby: bool) -> Result<String, Edit
     Ok(doc.to_string())
 }
 
+/// `node maintenance NODE [--off]`: the node's resources are left alone
+/// (neither started, stopped nor monitored).
+pub fn set_maintenance(text: &str, node: &str, on: bool) -> Result<String, EditError> {
+    let mut doc = parse(text)?;
+    let nodes = doc
+        .get_mut("node")
+        .and_then(|i| i.as_array_of_tables_mut())
+        .ok_or_else(|| EditError::NoSuchNode(node.to_string()))?;
+    let entry = nodes
+        .iter_mut()
+        .find(|t| t.get("name").and_then(|v| v.as_str()) == Some(node))
+        .ok_or_else(|| EditError::NoSuchNode(node.to_string()))?;
+    if on {
+        entry["maintenance"] = value(true);
+    } else {
+        entry.remove("maintenance");
+    }
+    Ok(doc.to_string())
+}
+
+/// The table of resource `id`: a `[[primitive]]`, `[[group]]` or `[[clone]]`.
+fn resource_table<'a>(doc: &'a mut DocumentMut, id: &str) -> Option<&'a mut Table> {
+    let has = |doc: &DocumentMut, kind: &str| {
+        doc.get(kind)
+            .and_then(|i| i.as_array_of_tables())
+            .and_then(|a| {
+                a.iter()
+                    .position(|t| t.get("id").and_then(|v| v.as_str()) == Some(id))
+            })
+    };
+    let (kind, index) = ["primitive", "group", "clone"]
+        .into_iter()
+        .find_map(|k| has(doc, k).map(|i| (k, i)))?;
+    doc.get_mut(kind)
+        .and_then(|i| i.as_array_of_tables_mut())
+        .and_then(|a| a.get_mut(index))
+}
+
+/// `resource start|stop RES`: the resource's `target-role` meta attribute
+/// (None removes it: the resource may run in any role).
+pub fn set_target_role(
+    text: &str,
+    resource: &str,
+    role: Option<&str>,
+) -> Result<String, EditError> {
+    let mut doc = parse(text)?;
+    let table = resource_table(&mut doc, resource)
+        .ok_or_else(|| EditError::NoSuchResource(resource.to_string()))?;
+    match role {
+        Some(role) => {
+            let meta = table
+                .entry("meta")
+                .or_insert(toml_edit::value(toml_edit::InlineTable::new()));
+            let Some(meta) = meta.as_table_like_mut() else {
+                return Err(EditError::NotAnArray("meta"));
+            };
+            meta.insert("target-role", value(role));
+        }
+        None => {
+            if let Some(meta) = table.get_mut("meta").and_then(|m| m.as_table_like_mut()) {
+                meta.remove("target-role");
+                if meta.is_empty() {
+                    table.remove("meta");
+                }
+            }
+        }
+    }
+    Ok(doc.to_string())
+}
+
+/// The resource's `target-role`, if set.
+pub fn target_role(text: &str, resource: &str) -> Result<Option<String>, EditError> {
+    let mut doc = parse(text)?;
+    let table = resource_table(&mut doc, resource)
+        .ok_or_else(|| EditError::NoSuchResource(resource.to_string()))?;
+    Ok(table
+        .get("meta")
+        .and_then(|m| m.as_table_like())
+        .and_then(|m| m.get("target-role"))
+        .and_then(|v| v.as_str())
+        .map(str::to_string))
+}
+
+/// The resource's own table as written (for `resource show`).
+pub fn resource_text(text: &str, resource: &str) -> Result<String, EditError> {
+    let mut doc = parse(text)?;
+    for kind in ["primitive", "group", "clone"] {
+        if let Some(t) = doc
+            .get_mut(kind)
+            .and_then(|i| i.as_array_of_tables_mut())
+            .and_then(|a| {
+                a.iter()
+                    .find(|t| t.get("id").and_then(|v| v.as_str()) == Some(resource))
+                    .cloned()
+            })
+        {
+            let mut out = DocumentMut::new();
+            let mut array = ArrayOfTables::new();
+            array.push(t);
+            out.insert(kind, Item::ArrayOfTables(array));
+            return Ok(out.to_string());
+        }
+    }
+    Err(EditError::NoSuchResource(resource.to_string()))
+}
+
 /// `property set NAME VALUE` (`[properties]`, created if missing).
 pub fn set_property(text: &str, name: &str, val: &str) -> Result<String, EditError> {
     let mut doc = parse(text)?;
@@ -203,6 +311,39 @@ pub fn unix_now() -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn target_role_and_maintenance_edits_keep_comments() {
+        let text = "# mine\n[[node]]\nname = \"n1\"\n[[primitive]]\nid = \"web\" # the site\nagent = \"builtin:dummy\"\n";
+        let stopped = set_target_role(text, "web", Some("Stopped")).unwrap();
+        assert!(
+            stopped.contains("# the site") && stopped.contains("# mine"),
+            "{stopped}"
+        );
+        assert_eq!(
+            target_role(&stopped, "web").unwrap().as_deref(),
+            Some("Stopped")
+        );
+        let started = set_target_role(&stopped, "web", None).unwrap();
+        assert_eq!(target_role(&started, "web").unwrap(), None);
+        assert!(!started.contains("meta"), "{started}");
+        assert!(matches!(
+            set_target_role(text, "nope", Some("Stopped")),
+            Err(EditError::NoSuchResource(_))
+        ));
+        let m = set_maintenance(text, "n1", true).unwrap();
+        assert!(m.contains("maintenance = true"), "{m}");
+        assert!(
+            !set_maintenance(&m, "n1", false)
+                .unwrap()
+                .contains("maintenance")
+        );
+        assert!(
+            resource_text(text, "web")
+                .unwrap()
+                .contains("builtin:dummy")
+        );
+    }
 
     const BASE: &str = "# the cluster\n[cluster]\nname = \"c\" # keep me\n[fencing]\nenabled = false\n[[node]]\nname = \"n1\"\nid = 1\nlinks = [\"198.18.0.1\"]\n[[node]]\nname = \"n2\"\nid = 2\nlinks = [\"198.18.0.2\"]\n[[primitive]]\nid = \"db\"\nagent = \"ocf:heartbeat:Dummy\"\n";
 

@@ -23,6 +23,15 @@ pub enum NodeCommand {
         #[command(flatten)]
         client: Client,
     },
+    /// Leave NODE's resources alone: neither started, stopped nor
+    /// monitored (`maintenance = true`); `--off` ends it.
+    Maintenance {
+        node: String,
+        #[arg(long)]
+        off: bool,
+        #[command(flatten)]
+        client: Client,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -40,6 +49,14 @@ pub fn run_node(cmd: NodeCommand) -> anyhow::Result<ExitCode> {
     let (node, standby, client) = match cmd {
         NodeCommand::Standby { node, client } => (node, true, client),
         NodeCommand::Online { node, client } => (node, false, client),
+        NodeCommand::Maintenance { node, off, client } => {
+            let what = format!("node {node} maintenance {}", if off { "off" } else { "on" });
+            let v = edit_cluster(&client.socket, &what, |t| {
+                edit::set_maintenance(t, &node, !off)
+            })?;
+            print_applied(&what, v, client.output)?;
+            return Ok(ExitCode::SUCCESS);
+        }
     };
     let what = format!("node {node} {}", if standby { "standby" } else { "online" });
     let v = edit_cluster(&client.socket, &what, |t| {

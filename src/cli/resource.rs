@@ -53,6 +53,35 @@ pub enum ResourceCommand {
         #[command(flatten)]
         client: Client,
     },
+    /// Let RES run (removes its `target-role`).
+    Start {
+        resource: String,
+        #[command(flatten)]
+        client: Client,
+    },
+    /// Stop RES and keep it stopped (`target-role = "Stopped"`).
+    Stop {
+        resource: String,
+        #[command(flatten)]
+        client: Client,
+    },
+    /// Stop RES, wait until it is stopped everywhere, then let it run again
+    /// with the target-role it had.
+    Restart {
+        resource: String,
+        /// How long to wait for the stop.
+        #[arg(long, default_value = "60s")]
+        timeout: String,
+        #[command(flatten)]
+        client: Client,
+    },
+    /// RES as configured, where it runs, its failures and the constraints
+    /// that name it.
+    Show {
+        resource: String,
+        #[command(flatten)]
+        client: Client,
+    },
     /// Forget the failures of RES (on NODE, or everywhere).
     Cleanup {
         resource: String,
@@ -128,6 +157,28 @@ pub fn run(cmd: ResourceCommand) -> anyhow::Result<ExitCode> {
             print_applied(&what, v, client.output)?;
             Ok(ExitCode::SUCCESS)
         }
+        ResourceCommand::Start { resource, client } => {
+            let what = format!("start {resource}");
+            let v = edit_cluster(&client.socket, &what, |t| {
+                edit::set_target_role(t, &resource, None)
+            })?;
+            print_applied(&what, v, client.output)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        ResourceCommand::Stop { resource, client } => {
+            let what = format!("stop {resource}");
+            let v = edit_cluster(&client.socket, &what, |t| {
+                edit::set_target_role(t, &resource, Some("Stopped"))
+            })?;
+            print_applied(&what, v, client.output)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        ResourceCommand::Restart {
+            resource,
+            timeout,
+            client,
+        } => restart(&resource, &timeout, &client),
+        ResourceCommand::Show { resource, client } => show(&resource, &client),
         ResourceCommand::Cleanup {
             resource,
             node,
@@ -146,6 +197,184 @@ pub fn run(cmd: ResourceCommand) -> anyhow::Result<ExitCode> {
             other => anyhow::bail!("unexpected answer from pacelined: {other:?}"),
         },
     }
+}
+
+fn report(client: &Client) -> anyhow::Result<crate::api::StatusReport> {
+    match api::call(&client.socket, &Request::Report)? {
+        Response::Report(r) => Ok(*r),
+        Response::Error { message } => anyhow::bail!("pacelined refused: {message}"),
+        other => anyhow::bail!("unexpected answer from pacelined: {other:?}"),
+    }
+}
+
+/// Whether a primitive (or a member of the group/clone `resource`) is active.
+fn active_nodes(report: &crate::api::StatusReport, members: &[String]) -> Vec<String> {
+    report
+        .resources
+        .iter()
+        .filter(|r| members.contains(&r.id) && r.role != "Stopped")
+        .flat_map(|r| r.nodes.iter().cloned())
+        .collect()
+}
+
+/// The primitives `resource` stands for (itself, a group's members, a
+/// clone's primitive or group members).
+fn primitives_of(config: &crate::model::ClusterConfig, resource: &str) -> Vec<String> {
+    use crate::model::{CloneChild, Resource};
+    for r in &config.resources {
+        match r {
+            Resource::Primitive(p) if p.id == resource => return vec![p.id.clone()],
+            Resource::Group(g)
+                if g.id == resource || g.members.iter().any(|m| m.id == resource) =>
+            {
+                return if g.id == resource {
+                    g.members.iter().map(|m| m.id.clone()).collect()
+                } else {
+                    vec![resource.to_string()]
+                };
+            }
+            Resource::Clone(c) if c.id == resource || c.child.id() == resource => {
+                return match &c.child {
+                    CloneChild::Primitive(p) => vec![p.id.clone()],
+                    CloneChild::Group(g) => g.members.iter().map(|m| m.id.clone()).collect(),
+                };
+            }
+            _ => {}
+        }
+    }
+    vec![resource.to_string()]
+}
+
+fn restart(resource: &str, timeout: &str, client: &Client) -> anyhow::Result<ExitCode> {
+    let limit = crate::daemon::settings::parse_duration(timeout)
+        .map_err(|e| anyhow::anyhow!("--timeout: {e}"))?;
+    let (text, _) = super::configure::show(&client.socket)?;
+    let previous = edit::target_role(&text, resource)?;
+    let config = crate::config::load_config_str(&text, "the cluster configuration")
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let members = primitives_of(&config, resource);
+    let what = format!("restart {resource}: stop");
+    edit_cluster(&client.socket, &what, |t| {
+        edit::set_target_role(t, resource, Some("Stopped"))
+    })?;
+    let deadline = std::time::Instant::now() + limit;
+    let stopped = loop {
+        let active = active_nodes(&report(client)?, &members);
+        if active.is_empty() {
+            break true;
+        }
+        if std::time::Instant::now() >= deadline {
+            break false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    let what = format!("restart {resource}: start");
+    let v = edit_cluster(&client.socket, &what, |t| {
+        edit::set_target_role(t, resource, previous.as_deref())
+    })?;
+    if !stopped {
+        eprintln!(
+            "paceline: {resource} was not stopped everywhere within {timeout}; its target-role is restored, check `paceline status`"
+        );
+        return Ok(ExitCode::from(super::EXIT_FAILED));
+    }
+    print_applied(&format!("restart {resource}"), v, client.output)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn show(resource: &str, client: &Client) -> anyhow::Result<ExitCode> {
+    let (text, _) = super::configure::show(&client.socket)?;
+    let table = edit::resource_text(&text, resource)?;
+    let config = crate::config::load_config_str(&text, "the cluster configuration")
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let members = primitives_of(&config, resource);
+    let r = report(client)?;
+    let placed: Vec<&crate::api::ResourceView> = r
+        .resources
+        .iter()
+        .filter(|v| members.contains(&v.id))
+        .collect();
+    let failures: Vec<&crate::api::FailedActionView> = r
+        .failed_actions
+        .iter()
+        .filter(|f| {
+            members
+                .iter()
+                .any(|m| f.resource == *m || f.resource.starts_with(&format!("{m}:")))
+        })
+        .collect();
+    let names = |id: &str| id == resource || members.iter().any(|m| m == id);
+    let mut constraints: Vec<String> = Vec::new();
+    for l in &config.locations {
+        if let crate::model::LocationTarget::Resource(id) = &l.target
+            && names(id)
+        {
+            constraints.push(format!("location {}", l.id));
+        }
+    }
+    let named = |id: &Option<String>| id.as_deref().is_some_and(names);
+    for c in &config.colocations {
+        if named(&c.rsc) || named(&c.with_rsc) {
+            constraints.push(format!(
+                "colocation {} ({} with {}, score {})",
+                c.id,
+                c.rsc.as_deref().unwrap_or("?"),
+                c.with_rsc.as_deref().unwrap_or("?"),
+                c.score
+            ));
+        }
+    }
+    for o in &config.orders {
+        if named(&o.first) || named(&o.then) {
+            constraints.push(format!(
+                "order {} ({} then {})",
+                o.id,
+                o.first.as_deref().unwrap_or("?"),
+                o.then.as_deref().unwrap_or("?")
+            ));
+        }
+    }
+    match client.output {
+        OutputFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "resource": resource,
+                "config": table,
+                "placement": placed,
+                "failed_actions": failures,
+                "constraints": constraints,
+            }))?
+        ),
+        OutputFormat::Text => {
+            print!("{table}");
+            println!("Placement:");
+            for p in &placed {
+                let on = if p.nodes.is_empty() {
+                    String::new()
+                } else {
+                    format!(" {}", p.nodes.join(" "))
+                };
+                println!("  * {} ({}): {}{on}", p.id, p.agent, p.role);
+            }
+            if !failures.is_empty() {
+                println!("Failed actions:");
+                for f in &failures {
+                    println!(
+                        "  * {} {} on {}: rc {}",
+                        f.resource, f.operation, f.node, f.rc
+                    );
+                }
+            }
+            println!("Constraints:");
+            if constraints.is_empty() {
+                println!("  (none)");
+            }
+            for c in &constraints {
+                println!("  * {c}");
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn exec(

@@ -18,9 +18,58 @@ pub struct StatusArgs {
     /// Local API socket of pacelined.
     #[arg(long, default_value = DEFAULT_SOCKET)]
     pub socket: PathBuf,
+    /// Keep watching (like `crm_mon`): the text view is redrawn every
+    /// interval; JSON prints one line whenever the status changes.
+    #[arg(long)]
+    pub watch: bool,
+    /// Refresh interval of --watch, in milliseconds.
+    #[arg(long, default_value_t = 1000)]
+    pub interval_ms: u64,
 }
 
 pub fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
+    if !args.watch {
+        return once(&args);
+    }
+    let mut last: Option<String> = None;
+    loop {
+        match fetch(&args) {
+            Ok(report) => match args.output {
+                OutputFormat::Json => {
+                    let line = serde_json::to_string(&report)?;
+                    if last.as_ref() != Some(&line) {
+                        println!("{line}");
+                        last = Some(line);
+                    }
+                }
+                OutputFormat::Text => {
+                    // Clear the screen and home the cursor, as crm_mon does.
+                    print!("\x1b[2J\x1b[H{}", render(&report));
+                }
+            },
+            Err(e) => {
+                if args.output == OutputFormat::Text {
+                    print!("\x1b[2J\x1b[H");
+                }
+                println!("paceline: {e:#} (still watching)");
+            }
+        }
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+        std::thread::sleep(std::time::Duration::from_millis(args.interval_ms.max(100)));
+    }
+}
+
+fn once(args: &StatusArgs) -> anyhow::Result<ExitCode> {
+    let status = fetch(args)?;
+    match args.output {
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&status)?),
+        OutputFormat::Text => print!("{}", render(&status)),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn fetch(args: &StatusArgs) -> anyhow::Result<StatusReport> {
     let answer = match api::call(&args.socket, &Request::Report)? {
         // A daemon of the previous release knows only the membership status.
         Response::Error { message } if message.starts_with("bad request") => {
@@ -44,13 +93,7 @@ pub fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
         other => other,
     };
     match answer {
-        Response::Report(status) => {
-            match args.output {
-                OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&status)?),
-                OutputFormat::Text => print!("{}", render(&status)),
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        Response::Report(status) => Ok(*status),
         Response::Error { message } => anyhow::bail!("pacelined refused: {message}"),
         other => anyhow::bail!("unexpected answer from pacelined: {other:?}"),
     }
