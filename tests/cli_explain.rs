@@ -151,3 +151,53 @@ fn an_unknown_resource_is_a_usage_error_listing_the_known_ones() {
     assert!(err.contains("no resource \"nope\""), "{err}");
     assert!(err.contains("vip"), "lists known resources: {err}");
 }
+
+#[test]
+fn simulate_steps_show_the_transition_in_order() {
+    let out = paceline(&[
+        "simulate",
+        "--config",
+        "policies/two-node-active-standby.toml",
+        "--steps",
+    ]);
+    let text = stdout(&out);
+    assert!(out.status.success(), "{out:?}");
+    let line = |needle: &str| {
+        text.lines()
+            .find(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no {needle:?} in {text}"))
+            .to_string()
+    };
+    let number = |l: &str| -> String { l.trim().split('.').next().unwrap_or("").to_string() };
+    let fs = number(&line("start fs on node1"));
+    let promote = line("promote pgsql:0 on node1");
+    assert!(
+        promote.contains("after") && promote.contains(&fs),
+        "the promote waits for the filesystem (order fs-then-promote): {promote}"
+    );
+    let vip = line("start vip on node1");
+    assert!(
+        vip.contains(&format!("after {}", number(&promote))),
+        "{vip}"
+    );
+    let json = paceline(&[
+        "simulate",
+        "--config",
+        "policies/two-node-active-standby.toml",
+        "--output",
+        "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).expect("json");
+    assert!(
+        !v["transition"]["steps"]
+            .as_array()
+            .expect("steps")
+            .is_empty()
+    );
+    assert!(
+        !v["transition"]["edges"]
+            .as_array()
+            .expect("edges")
+            .is_empty()
+    );
+}

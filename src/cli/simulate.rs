@@ -27,6 +27,9 @@ pub struct SimulateArgs {
     /// Also print the allocation scores.
     #[arg(long)]
     pub scores: bool,
+    /// Also print the transition: each step and the steps it waits for.
+    #[arg(long)]
+    pub steps: bool,
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
     /// Evaluate time-dependent rules and failure expiry at this instant (RFC 3339).
@@ -59,19 +62,70 @@ pub struct SimOptions {
     /// Seconds since the epoch.
     pub now: i64,
     pub scores: bool,
+    pub steps: bool,
 }
 
 /// What a simulation produced.
 #[derive(Debug, Clone, Serialize)]
 pub struct SimReport {
     pub plan: Plan,
+    /// The plan as the controller would run it: elementary steps (start,
+    /// stop, promote, demote, recurring monitors, fencing) and their
+    /// "a before b" edges.
+    pub transition: crate::scheduler::transition::Transition,
 }
 
-/// Runs the scheduler on a model; everything `--config` needs once wired.
+/// Runs the scheduler on a model and expands its plan into the transition.
 pub fn simulate(config: &ClusterConfig, status: &ClusterStatus, opts: &SimOptions) -> SimReport {
-    SimReport {
-        plan: schedule(config, status, opts.now),
+    let plan = schedule(config, status, opts.now);
+    let transition = crate::scheduler::transition::build(config, status, &plan);
+    SimReport { plan, transition }
+}
+
+/// The transition as numbered steps, each with the steps it waits for.
+pub fn format_transition(t: &crate::scheduler::transition::Transition) -> String {
+    use crate::scheduler::transition::StepKind;
+    let mut out = String::from("\nTransition:\n");
+    if t.steps.is_empty() {
+        out.push_str("  (nothing to do)\n");
     }
+    for (i, step) in t.steps.iter().enumerate() {
+        let what = match &step.kind {
+            StepKind::Resource {
+                instance,
+                operation,
+                interval_ms,
+                ..
+            } if *interval_ms > 0 => format!(
+                "{operation} {instance} every {interval_ms} ms on {}",
+                step.node
+            ),
+            StepKind::Resource {
+                instance,
+                operation,
+                ..
+            } => format!("{operation} {instance} on {}", step.node),
+            StepKind::Fence { action } => format!("fence {} ({action})", step.node),
+        };
+        let mut after: Vec<usize> = t
+            .edges
+            .iter()
+            .filter(|(_, b)| *b == i)
+            .map(|(a, _)| a + 1)
+            .collect();
+        after.sort_unstable();
+        if after.is_empty() {
+            out.push_str(&format!("  {:>3}. {what}\n", i + 1));
+        } else {
+            let list: Vec<String> = after.iter().map(|a| a.to_string()).collect();
+            out.push_str(&format!(
+                "  {:>3}. {what}  (after {})\n",
+                i + 1,
+                list.join(", ")
+            ));
+        }
+    }
+    out
 }
 
 /// Prints a report in crm_simulate's text style.
@@ -95,6 +149,9 @@ pub fn format_report(report: &SimReport, opts: &SimOptions) -> String {
         out.push('\n');
     }
     out.push_str(&format_summary(&report.plan));
+    if opts.steps {
+        out.push_str(&format_transition(&report.transition));
+    }
     out
 }
 
@@ -182,6 +239,7 @@ pub fn run_simulate(args: SimulateArgs) -> anyhow::Result<ExitCode> {
     let opts = SimOptions {
         now: resolve_now(args.now.as_deref(), status.execution_date)?,
         scores: args.scores,
+        steps: args.steps,
     };
     let report = simulate(&config, &status, &opts);
     match args.output {
