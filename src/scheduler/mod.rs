@@ -1064,6 +1064,8 @@ impl<'a> Ctx<'a> {
                 Some(n) if !taken.contains_key(&n) => {
                     taken.insert(n, node);
                 }
+                // Another member of the same (group) instance on that node.
+                Some(n) if taken.get(&n) == Some(&node) => {}
                 _ => unnumbered.push(node),
             }
         }
