@@ -324,6 +324,8 @@ struct Member<'a> {
     /// The parent group says multiple-active=block: one multiply active
     /// member blocks the whole group.
     parent_blocks: bool,
+    /// migration-threshold inherited from its group or clone.
+    parent_threshold: Option<i64>,
 }
 
 /// What gets placed as a whole: a primitive, a group, or a clone instance.
@@ -836,20 +838,44 @@ impl<'a> Ctx<'a> {
     }
 
     /// The fail count that still counts (failure-timeout expiry applied).
-    fn fail_count(&self, rsc: &str, node: &str, meta: &ResourceMeta) -> i64 {
+    /// For an instance of an anonymous clone, the fail counts recorded
+    /// under any instance number count (Pacemaker matches them all).
+    fn fail_count(&self, rsc: &str, node: &str, meta: &ResourceMeta, anonymous: bool) -> i64 {
         let Some(st) = self.status.nodes.get(node) else {
             return 0;
         };
-        let mut n = st.fail_count(rsc);
+        let names: Vec<String> = if anonymous {
+            let base = base_id(rsc);
+            let mut found: BTreeSet<String> = BTreeSet::new();
+            for k in st.transient_attributes.keys() {
+                let Some(rest) = k.strip_prefix("fail-count-") else {
+                    continue;
+                };
+                let name = rest.split('#').next().unwrap_or(rest);
+                if base_id(name) == base {
+                    found.insert(name.to_string());
+                }
+            }
+            found.into_iter().collect()
+        } else {
+            vec![rsc.to_string()]
+        };
+        let mut n: i64 = names
+            .iter()
+            .map(|x| st.fail_count(x))
+            .fold(0, i64::saturating_add)
+            .min(INFINITY);
         if n == 0 && rsc.contains(':') {
             n = st.fail_count(base_id(rsc));
         }
+        let last = names
+            .iter()
+            .filter_map(|x| st.last_failure(x))
+            .max()
+            .or_else(|| st.last_failure(rsc))
+            .or_else(|| st.last_failure(base_id(rsc)));
         if n > 0 && !self.timeout_ignored.contains(base_id(rsc)) {
-            if let (Some(t), Some(last)) = (
-                self.failure_timeout(meta),
-                st.last_failure(rsc)
-                    .or_else(|| st.last_failure(base_id(rsc))),
-            ) {
+            if let (Some(t), Some(last)) = (self.failure_timeout(meta), last) {
                 if t > 0 && last + t as i64 <= self.now {
                     return 0;
                 }
@@ -930,6 +956,7 @@ impl<'a> Ctx<'a> {
                     .is_none_or(|v| matches!(v, "true" | "yes" | "on" | "1")),
             multiple_active,
             parent_blocks: parent_setting == Some(MultipleActive::Block),
+            parent_threshold: parent.and_then(|p| p.migration_threshold),
         }
     }
 
@@ -1108,6 +1135,9 @@ impl<'a> Ctx<'a> {
                     let mut m = self.member(p, Some(&c.meta), display, current);
                     if m.target_role.is_none() {
                         m.target_role = child_meta.target_role;
+                    }
+                    if m.parent_threshold.is_none() {
+                        m.parent_threshold = child_meta.migration_threshold;
                     }
                     m
                 })
@@ -1745,13 +1775,18 @@ impl<'a> Ctx<'a> {
                 .history
                 .get(&m.prim.id)
                 .is_some_and(|l| l.iter().any(|(_, _, o)| o.failure_ignored));
+            let anonymous = unit.clone.is_some_and(|c| !c.globally_unique);
             let thr = if ignores_failures {
                 INFINITY + 1
             } else {
-                self.migration_threshold(&m.prim.meta)
+                m.prim
+                    .meta
+                    .migration_threshold
+                    .or(m.parent_threshold)
+                    .unwrap_or_else(|| self.migration_threshold(&m.prim.meta))
             };
             for (i, nd) in self.nodes.iter().enumerate() {
-                let fc = self.fail_count(&m.display, &nd.uname, &m.prim.meta);
+                let fc = self.fail_count(&m.display, &nd.uname, &m.prim.meta, anonymous);
                 if fc > 0 && fc >= thr {
                     if mi == 0 {
                         scores[i] = Score::MINUS_INFINITY;
