@@ -1520,7 +1520,27 @@ impl<'a> Ctx<'a> {
             let (Some(r), Some(w)) = (&col.rsc, &col.with_rsc) else {
                 continue;
             };
-            if col.rsc_role != Some(Role::Promoted) || !ids.contains(&r.as_str()) {
+            if !ids.contains(&r.as_str()) {
+                continue;
+            }
+            // The Unpromoted role colocated with a resource: where that
+            // resource runs, promotion is discouraged by the score.
+            if col.rsc_role == Some(Role::Unpromoted) {
+                if col.with_rsc_role.is_none_or(|x| x == Role::Started)
+                    && placed
+                        .get(w.as_str())
+                        .is_some_and(|ns| ns.contains(&nd.uname))
+                {
+                    let against = if col.score.is_plus_infinity() {
+                        Score::MINUS_INFINITY
+                    } else {
+                        Score::new(-col.score.value())
+                    };
+                    score = Some(score.unwrap_or(Score::ZERO) + against);
+                }
+                continue;
+            }
+            if col.rsc_role != Some(Role::Promoted) {
                 continue;
             }
             if col.with_rsc_role.is_some_and(|x| x != Role::Started) {
@@ -2051,6 +2071,11 @@ impl<'a> Ctx<'a> {
                 continue;
             }
             if c.rsc_role.is_some_and(|x| x == Role::Promoted) {
+                continue;
+            }
+            // The Unpromoted role of a promotable clone with another
+            // resource decides roles, not placement (see promotion_score).
+            if c.rsc_role == Some(Role::Unpromoted) && unit.clone.is_some_and(|x| x.promotable) {
                 continue;
             }
             // The Promoted role only means something for a promotable clone
