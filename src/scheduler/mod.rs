@@ -2102,6 +2102,11 @@ impl<'a> Ctx<'a> {
                 .filter(|u| u.runnable > 0)
                 .filter(|u| !with_promoted || u.promote)
                 .filter(|u| !with_unpromoted || !u.promote)
+                // A clone instance blocked by a failure (on-fail=block)
+                // is no place to colocate with.
+                .filter(|u| {
+                    u.clone.is_none() || !u.members.iter().any(|m| self.blocked_by_failure(m))
+                })
                 .filter_map(|u| u.placed.as_deref())
                 .collect();
             if c.score.is_plus_infinity() {
