@@ -161,6 +161,9 @@ struct NodeView {
     shutdown: bool,
     attrs: Attributes,
     unclean_reason: String,
+    /// In our membership (corosync and controller up): such a node can be
+    /// fenced even without quorum.
+    in_membership: bool,
 }
 
 impl NodeView {
@@ -239,6 +242,8 @@ fn node_views(config: &ClusterConfig, status: &ClusterStatus, now: i64) -> Vec<N
                 .is_some_and(|v| v != "0" && !v.is_empty()),
             attrs,
             unclean_reason: unclean_reason.to_string(),
+            in_membership: st
+                .is_some_and(|s| s.in_ccm.unwrap_or(false) && s.crmd.as_deref() == Some("online")),
         });
     }
     out
@@ -782,6 +787,13 @@ pub fn schedule(config: &ClusterConfig, status: &ClusterStatus, now: i64) -> Pla
 }
 
 impl<'a> Ctx<'a> {
+    /// Whether an unclean node can be fenced now: with quorum (or told to
+    /// ignore it, or to commit suicide), or when it is in our membership.
+    fn can_fence(&self, nd: &NodeView) -> bool {
+        self.config.properties.stonith_enabled
+            && (self.quorum_ok() || suicide_due(self.config, self.status) || nd.in_membership)
+    }
+
     fn quorum_ok(&self) -> bool {
         self.status.have_quorum || self.config.properties.no_quorum_policy == NoQuorumPolicy::Ignore
     }
@@ -2185,13 +2197,11 @@ impl<'a> Ctx<'a> {
     fn emit(&mut self, units: &[Unit<'a>]) {
         // A partition without quorum fences nobody (unless told to ignore
         // quorum): the other side may be the one that holds it.
-        if self.config.properties.stonith_enabled
-            && (self.quorum_ok() || suicide_due(self.config, self.status))
-        {
+        if self.config.properties.stonith_enabled {
             for nd in &self.nodes {
                 // Nodes that never reported count as unclean too
                 // (startup-fencing) and are fenced like the others.
-                if nd.condition == NodeCondition::Unclean {
+                if nd.condition == NodeCondition::Unclean && self.can_fence(nd) {
                     let action = self.config.properties.stonith_action.clone();
                     self.plan.changes.push(Change {
                         verb: Verb::Fence,
@@ -2330,13 +2340,8 @@ impl<'a> Ctx<'a> {
                     }
                 } else if managed && unit.no_quorum {
                     let freeze = self.config.properties.no_quorum_policy == NoQuorumPolicy::Freeze;
-                    // Blocked starts of anonymous clone instances are not listed.
-                    let anonymous = unit.clone.is_some_and(|c| !c.globally_unique);
                     if o.current.is_empty() {
-                        if anonymous {
-                            o.target = None;
-                            o.runnable = false;
-                        } else if o.target.is_some() {
+                        if o.target.is_some() {
                             o.verb = Some(Verb::Start);
                             o.blocked = true;
                             o.blocked_target = o.target.take();
@@ -2419,12 +2424,12 @@ impl<'a> Ctx<'a> {
                 }
                 // On an unclean node that cannot be fenced now (no quorum),
                 // nothing can be stopped: the stop waits, blocked.
-                let stuck_on_unclean = !self.quorum_ok()
-                    && o.current.iter().any(|n| {
-                        self.node_index
-                            .get(n)
-                            .is_some_and(|&i| self.nodes[i].condition == NodeCondition::Unclean)
-                    });
+                let stuck_on_unclean = o.current.iter().any(|n| {
+                    self.node_index.get(n).is_some_and(|&i| {
+                        self.nodes[i].condition == NodeCondition::Unclean
+                            && !self.can_fence(&self.nodes[i])
+                    })
+                }) && !self.quorum_ok();
                 if stuck_on_unclean
                     && matches!(
                         o.verb,
