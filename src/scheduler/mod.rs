@@ -293,9 +293,8 @@ fn condition_with_fencing(
         };
     }
     if !in_ccm {
-        // Expected as a member but out of the membership: unless it said
-        // goodbye (join down) with its controller gone too, it is unclean.
-        if expected == Some("member") && (join != Some("down") || crmd_online) {
+        // Expected as a member but out of the membership: unclean.
+        if expected == Some("member") {
             return (
                 NodeCondition::Unclean,
                 "peer is no longer part of the cluster",
