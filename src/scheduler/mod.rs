@@ -2702,7 +2702,10 @@ impl<'a> Ctx<'a> {
                         changed = true;
                     } else if first_starting
                         && !first_is_clone
-                        && o.verb.is_none()
+                        // A promotion in place becomes a restart into the
+                        // Promoted role (its roles stay on the line).
+                        && (o.verb.is_none()
+                            || (o.verb == Some(Verb::Promote) && !o.current.is_empty()))
                         && !o.current.is_empty()
                         && o.target.as_ref() == o.current.first()
                     {
