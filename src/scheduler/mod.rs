@@ -103,6 +103,10 @@ struct Outcome {
     /// The role of an active promotable clone instance (crm_simulate shows
     /// it on stops decided late, e.g. by an order).
     role_now: Option<Role>,
+    /// A resource outside promotable clones found Promoted (e.g. a former
+    /// promotable resource): crm_simulate shows its move as Promoted ->
+    /// Started.
+    promoted_outside_clone: bool,
 }
 
 impl Outcome {
@@ -142,7 +146,10 @@ impl Outcome {
                 self.extra_stops = many.iter().filter(|c| Some(*c) != keep).cloned().collect();
                 match (keep, t) {
                     (Some(_), _) if self.failed => Some(Verb::Recover),
-                    (Some(_), _) => Some(Verb::Restart),
+                    // Shown from the first node it was found on: staying
+                    // there is a restart, surviving elsewhere a move.
+                    (Some(k), _) if *k == many[0] => Some(Verb::Restart),
+                    (Some(_), _) => Some(Verb::Move),
                     (None, Some(_)) => Some(Verb::Start),
                     (None, None) => None,
                 }
@@ -2308,6 +2315,10 @@ impl<'a> Ctx<'a> {
                     anonymous_instance: unit.clone.is_some_and(|c| !c.globally_unique),
                     from_role: None,
                     to_role: None,
+                    promoted_outside_clone: !unit.clone.is_some_and(|c| c.promotable)
+                        && m.current
+                            .first()
+                            .is_some_and(|(_, ob)| ob.role == Role::Promoted),
                     role_now: unit
                         .clone
                         .filter(|c| c.promotable)
@@ -2829,6 +2840,10 @@ impl<'a> Ctx<'a> {
                     .from_role
                     .or(if v == Verb::Stop { o.role_now } else { None });
                 last.to_role = o.to_role;
+                if v == Verb::Move && o.promoted_outside_clone && o.from_role.is_none() {
+                    last.from_role = Some(Role::Promoted);
+                    last.to_role = Some(Role::Started);
+                }
             }
             let node = to.or(from).unwrap_or_default();
             self.plan.actions.push(PlanAction {
