@@ -1477,6 +1477,7 @@ impl<'a> Ctx<'a> {
         unit: &Unit<'a>,
         i: usize,
         placed: &HashMap<String, Vec<NodeId>>,
+        units: &[Unit<'a>],
     ) -> Option<Score> {
         let nd = &self.nodes[i];
         let m = unit.members.first()?;
@@ -1530,6 +1531,49 @@ impl<'a> Ctx<'a> {
                     }
                 }
                 _ => {}
+            }
+        }
+        // Resources colocated with the Promoted role bring their own node
+        // preferences (scaled by the colocation score), as Pacemaker adds
+        // them to the clone's scores before choosing what to promote.
+        for ci in self.candidate_colocations(unit) {
+            let col = &self.colocations[ci];
+            let (Some(r), Some(w)) = (&col.rsc, &col.with_rsc) else {
+                continue;
+            };
+            if !ids.contains(&w.as_str())
+                || col.with_rsc_role != Some(Role::Promoted)
+                || col.score.value() <= 0
+                || col.influence == Some(false)
+            {
+                continue;
+            }
+            let Some(&j) = self.units_named(r).first() else {
+                continue;
+            };
+            if units[j].clone.is_some() {
+                continue;
+            }
+            let mut ignored = Vec::new();
+            let (mut dep, _, later) = self.own_scores(&units[j], &mut ignored);
+            self.apply_later_bans(&mut dep, later);
+            // A dependent that can run nowhere is left out (Pacemaker drops
+            // a merge that would leave no node).
+            if !dep
+                .iter()
+                .zip(&self.nodes)
+                .any(|(s, nd)| s.value() >= 0 && nd.can_host())
+            {
+                continue;
+            }
+            let d = dep[i];
+            let add = if d.is_infinite() && col.score.is_plus_infinity() {
+                d
+            } else {
+                Score::new((d.value() as f64 * col.score.value() as f64 / INFINITY as f64) as i64)
+            };
+            if add.value() != 0 {
+                score = Some(score.unwrap_or(Score::ZERO) + add);
             }
         }
         // Colocations of the Promoted role with another resource: with
@@ -1657,7 +1701,7 @@ impl<'a> Ctx<'a> {
                 if self.demote_on_failure(&u.members[0]) {
                     continue;
                 }
-                let Some(score) = self.promotion_score(c, u, i, &placed) else {
+                let Some(score) = self.promotion_score(c, u, i, &placed, units) else {
                     continue;
                 };
                 if score.value() < 0 {
