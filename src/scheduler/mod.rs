@@ -1617,8 +1617,9 @@ impl<'a> Ctx<'a> {
                 } else {
                     Score::MINUS_INFINITY
                 });
-            } else if there {
-                // A finite score adds; -INFINITY bans only where it runs.
+            } else if there && (score.is_some() || col.score.is_minus_infinity()) {
+                // A finite score adds to a promotion score (it gives none
+                // by itself); -INFINITY bans only where it runs.
                 score = Some(score.unwrap_or(Score::ZERO) + col.score);
             }
         }
