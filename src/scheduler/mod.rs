@@ -862,6 +862,9 @@ impl<'a> Ctx<'a> {
         let Some(st) = self.status.nodes.get(node) else {
             return 0;
         };
+        if st.transient_attributes.is_empty() {
+            return 0;
+        }
         let names: Vec<String> = if anonymous {
             let base = base_id(rsc);
             let mut found: BTreeSet<String> = BTreeSet::new();
@@ -886,13 +889,13 @@ impl<'a> Ctx<'a> {
         if n == 0 && rsc.contains(':') {
             n = st.fail_count(base_id(rsc));
         }
-        let last = names
-            .iter()
-            .filter_map(|x| st.last_failure(x))
-            .max()
-            .or_else(|| st.last_failure(rsc))
-            .or_else(|| st.last_failure(base_id(rsc)));
         if n > 0 && !self.timeout_ignored.contains(base_id(rsc)) {
+            let last = names
+                .iter()
+                .filter_map(|x| st.last_failure(x))
+                .max()
+                .or_else(|| st.last_failure(rsc))
+                .or_else(|| st.last_failure(base_id(rsc)));
             if let (Some(t), Some(last)) = (self.failure_timeout(meta), last) {
                 if t > 0 && last + t as i64 <= self.now {
                     return 0;
