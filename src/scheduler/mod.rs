@@ -106,6 +106,10 @@ struct Outcome {
     /// The role of an active promotable clone instance (crm_simulate shows
     /// it on stops decided late, e.g. by an order).
     role_now: Option<Role>,
+    /// A resource outside promotable clones found Promoted (e.g. a former
+    /// promotable resource): crm_simulate shows its move as Promoted ->
+    /// Started.
+    promoted_outside_clone: bool,
 }
 
 impl Outcome {
@@ -145,7 +149,10 @@ impl Outcome {
                 self.extra_stops = many.iter().filter(|c| Some(*c) != keep).cloned().collect();
                 match (keep, t) {
                     (Some(_), _) if self.failed => Some(Verb::Recover),
-                    (Some(_), _) => Some(Verb::Restart),
+                    // Shown from the first node it was found on: staying
+                    // there is a restart, surviving elsewhere a move.
+                    (Some(k), _) if *k == many[0] => Some(Verb::Restart),
+                    (Some(_), _) => Some(Verb::Move),
                     (None, Some(_)) => Some(Verb::Start),
                     (None, None) => None,
                 }
@@ -164,6 +171,9 @@ struct NodeView {
     shutdown: bool,
     attrs: Attributes,
     unclean_reason: String,
+    /// In our membership (corosync and controller up): such a node can be
+    /// fenced even without quorum.
+    in_membership: bool,
 }
 
 impl NodeView {
@@ -242,6 +252,8 @@ fn node_views(config: &ClusterConfig, status: &ClusterStatus, now: i64) -> Vec<N
                 .is_some_and(|v| v != "0" && !v.is_empty()),
             attrs,
             unclean_reason: unclean_reason.to_string(),
+            in_membership: st
+                .is_some_and(|s| s.in_ccm.unwrap_or(false) && s.crmd.as_deref() == Some("online")),
         });
     }
     out
@@ -291,9 +303,8 @@ fn condition_with_fencing(
         };
     }
     if !in_ccm {
-        // Expected as a member but out of the membership: unless it said
-        // goodbye (join down) with its controller gone too, it is unclean.
-        if expected == Some("member") && (join != Some("down") || crmd_online) {
+        // Expected as a member but out of the membership: unclean.
+        if expected == Some("member") {
             return (
                 NodeCondition::Unclean,
                 "peer is no longer part of the cluster",
@@ -327,6 +338,8 @@ struct Member<'a> {
     /// The parent group says multiple-active=block: one multiply active
     /// member blocks the whole group.
     parent_blocks: bool,
+    /// migration-threshold inherited from its group or clone.
+    parent_threshold: Option<i64>,
 }
 
 /// What gets placed as a whole: a primitive, a group, or a clone instance.
@@ -783,6 +796,13 @@ pub fn schedule(config: &ClusterConfig, status: &ClusterStatus, now: i64) -> Pla
 }
 
 impl<'a> Ctx<'a> {
+    /// Whether an unclean node can be fenced now: with quorum (or told to
+    /// ignore it, or to commit suicide), or when it is in our membership.
+    fn can_fence(&self, nd: &NodeView) -> bool {
+        self.config.properties.stonith_enabled
+            && (self.quorum_ok() || suicide_due(self.config, self.status) || nd.in_membership)
+    }
+
     fn quorum_ok(&self) -> bool {
         self.status.have_quorum || self.config.properties.no_quorum_policy == NoQuorumPolicy::Ignore
     }
@@ -839,20 +859,47 @@ impl<'a> Ctx<'a> {
     }
 
     /// The fail count that still counts (failure-timeout expiry applied).
-    fn fail_count(&self, rsc: &str, node: &str, meta: &ResourceMeta) -> i64 {
+    /// For an instance of an anonymous clone, the fail counts recorded
+    /// under any instance number count (Pacemaker matches them all).
+    fn fail_count(&self, rsc: &str, node: &str, meta: &ResourceMeta, anonymous: bool) -> i64 {
         let Some(st) = self.status.nodes.get(node) else {
             return 0;
         };
-        let mut n = st.fail_count(rsc);
+        if st.transient_attributes.is_empty() {
+            return 0;
+        }
+        let names: Vec<String> = if anonymous {
+            let base = base_id(rsc);
+            let mut found: BTreeSet<String> = BTreeSet::new();
+            for k in st.transient_attributes.keys() {
+                let Some(rest) = k.strip_prefix("fail-count-") else {
+                    continue;
+                };
+                let name = rest.split('#').next().unwrap_or(rest);
+                if base_id(name) == base {
+                    found.insert(name.to_string());
+                }
+            }
+            found.into_iter().collect()
+        } else {
+            vec![rsc.to_string()]
+        };
+        let mut n: i64 = names
+            .iter()
+            .map(|x| st.fail_count(x))
+            .fold(0, i64::saturating_add)
+            .min(INFINITY);
         if n == 0 && rsc.contains(':') {
             n = st.fail_count(base_id(rsc));
         }
         if n > 0 && !self.timeout_ignored.contains(base_id(rsc)) {
-            if let (Some(t), Some(last)) = (
-                self.failure_timeout(meta),
-                st.last_failure(rsc)
-                    .or_else(|| st.last_failure(base_id(rsc))),
-            ) {
+            let last = names
+                .iter()
+                .filter_map(|x| st.last_failure(x))
+                .max()
+                .or_else(|| st.last_failure(rsc))
+                .or_else(|| st.last_failure(base_id(rsc)));
+            if let (Some(t), Some(last)) = (self.failure_timeout(meta), last) {
                 if t > 0 && last + t as i64 <= self.now {
                     return 0;
                 }
@@ -933,6 +980,7 @@ impl<'a> Ctx<'a> {
                     .is_none_or(|v| matches!(v, "true" | "yes" | "on" | "1")),
             multiple_active,
             parent_blocks: parent_setting == Some(MultipleActive::Block),
+            parent_threshold: parent.and_then(|p| p.migration_threshold),
         }
     }
 
@@ -1067,6 +1115,8 @@ impl<'a> Ctx<'a> {
                 Some(n) if !taken.contains_key(&n) => {
                     taken.insert(n, node);
                 }
+                // Another member of the same (group) instance on that node.
+                Some(n) if taken.get(&n) == Some(&node) => {}
                 _ => unnumbered.push(node),
             }
         }
@@ -1109,6 +1159,9 @@ impl<'a> Ctx<'a> {
                     let mut m = self.member(p, Some(&c.meta), display, current);
                     if m.target_role.is_none() {
                         m.target_role = child_meta.target_role;
+                    }
+                    if m.parent_threshold.is_none() {
+                        m.parent_threshold = child_meta.migration_threshold;
                     }
                     m
                 })
@@ -1430,6 +1483,7 @@ impl<'a> Ctx<'a> {
         unit: &Unit<'a>,
         i: usize,
         placed: &HashMap<String, Vec<NodeId>>,
+        units: &[Unit<'a>],
     ) -> Option<Score> {
         let nd = &self.nodes[i];
         let m = unit.members.first()?;
@@ -1485,13 +1539,76 @@ impl<'a> Ctx<'a> {
                 _ => {}
             }
         }
+        // Resources colocated with the Promoted role bring their own node
+        // preferences (scaled by the colocation score), as Pacemaker adds
+        // them to the clone's scores before choosing what to promote.
+        for ci in self.candidate_colocations(unit) {
+            let col = &self.colocations[ci];
+            let (Some(r), Some(w)) = (&col.rsc, &col.with_rsc) else {
+                continue;
+            };
+            if !ids.contains(&w.as_str())
+                || col.with_rsc_role != Some(Role::Promoted)
+                || col.score.value() <= 0
+                || col.influence == Some(false)
+            {
+                continue;
+            }
+            let Some(&j) = self.units_named(r).first() else {
+                continue;
+            };
+            if units[j].clone.is_some() {
+                continue;
+            }
+            let mut ignored = Vec::new();
+            let (mut dep, _, later) = self.own_scores(&units[j], &mut ignored);
+            self.apply_later_bans(&mut dep, later);
+            // A dependent that can run nowhere is left out (Pacemaker drops
+            // a merge that would leave no node).
+            if !dep
+                .iter()
+                .zip(&self.nodes)
+                .any(|(s, nd)| s.value() >= 0 && nd.can_host())
+            {
+                continue;
+            }
+            let d = dep[i];
+            let add = if d.is_infinite() && col.score.is_plus_infinity() {
+                d
+            } else {
+                Score::new((d.value() as f64 * col.score.value() as f64 / INFINITY as f64) as i64)
+            };
+            if add.value() != 0 {
+                score = Some(score.unwrap_or(Score::ZERO) + add);
+            }
+        }
         // Colocations of the Promoted role with another resource: with
         // INFINITY it may be promoted only where that resource runs.
         for col in &self.colocations {
             let (Some(r), Some(w)) = (&col.rsc, &col.with_rsc) else {
                 continue;
             };
-            if col.rsc_role != Some(Role::Promoted) || !ids.contains(&r.as_str()) {
+            if !ids.contains(&r.as_str()) {
+                continue;
+            }
+            // The Unpromoted role colocated with a resource: where that
+            // resource runs, promotion is discouraged by the score.
+            if col.rsc_role == Some(Role::Unpromoted) {
+                if col.with_rsc_role.is_none_or(|x| x == Role::Started)
+                    && placed
+                        .get(w.as_str())
+                        .is_some_and(|ns| ns.contains(&nd.uname))
+                {
+                    let against = if col.score.is_plus_infinity() {
+                        Score::MINUS_INFINITY
+                    } else {
+                        Score::new(-col.score.value())
+                    };
+                    score = Some(score.unwrap_or(Score::ZERO) + against);
+                }
+                continue;
+            }
+            if col.rsc_role != Some(Role::Promoted) {
                 continue;
             }
             if col.with_rsc_role.is_some_and(|x| x != Role::Started) {
@@ -1506,8 +1623,9 @@ impl<'a> Ctx<'a> {
                 } else {
                     Score::MINUS_INFINITY
                 });
-            } else if there {
-                // A finite score adds; -INFINITY bans only where it runs.
+            } else if there && (score.is_some() || col.score.is_minus_infinity()) {
+                // A finite score adds to a promotion score (it gives none
+                // by itself); -INFINITY bans only where it runs.
                 score = Some(score.unwrap_or(Score::ZERO) + col.score);
             }
         }
@@ -1590,7 +1708,7 @@ impl<'a> Ctx<'a> {
                 if self.demote_on_failure(&u.members[0]) {
                     continue;
                 }
-                let Some(score) = self.promotion_score(c, u, i, &placed) else {
+                let Some(score) = self.promotion_score(c, u, i, &placed, units) else {
                     continue;
                 };
                 self.plan.promotion_scores.push((
@@ -1751,13 +1869,18 @@ impl<'a> Ctx<'a> {
                 .history
                 .get(&m.prim.id)
                 .is_some_and(|l| l.iter().any(|(_, _, o)| o.failure_ignored));
+            let anonymous = unit.clone.is_some_and(|c| !c.globally_unique);
             let thr = if ignores_failures {
                 INFINITY + 1
             } else {
-                self.migration_threshold(&m.prim.meta)
+                m.prim
+                    .meta
+                    .migration_threshold
+                    .or(m.parent_threshold)
+                    .unwrap_or_else(|| self.migration_threshold(&m.prim.meta))
             };
             for (i, nd) in self.nodes.iter().enumerate() {
-                let fc = self.fail_count(&m.display, &nd.uname, &m.prim.meta);
+                let fc = self.fail_count(&m.display, &nd.uname, &m.prim.meta, anonymous);
                 if fc > 0 && fc >= thr {
                     if mi == 0 {
                         scores[i] = Score::MINUS_INFINITY;
@@ -2024,6 +2147,11 @@ impl<'a> Ctx<'a> {
             if c.rsc_role.is_some_and(|x| x == Role::Promoted) {
                 continue;
             }
+            // The Unpromoted role of a promotable clone with another
+            // resource decides roles, not placement (see promotion_score).
+            if c.rsc_role == Some(Role::Unpromoted) && unit.clone.is_some_and(|x| x.promotable) {
+                continue;
+            }
             // The Promoted role only means something for a promotable clone
             // (Pacemaker treats it as Started elsewhere).
             let promotable_primary = self
@@ -2048,6 +2176,11 @@ impl<'a> Ctx<'a> {
                 .filter(|u| u.runnable > 0)
                 .filter(|u| !with_promoted || u.promote)
                 .filter(|u| !with_unpromoted || !u.promote)
+                // A clone instance blocked by a failure (on-fail=block)
+                // is no place to colocate with.
+                .filter(|u| {
+                    u.clone.is_none() || !u.members.iter().any(|m| self.blocked_by_failure(m))
+                })
                 .filter_map(|u| u.placed.as_deref())
                 .collect();
             if c.score.is_plus_infinity() {
@@ -2126,13 +2259,11 @@ impl<'a> Ctx<'a> {
     fn emit(&mut self, units: &[Unit<'a>]) {
         // A partition without quorum fences nobody (unless told to ignore
         // quorum): the other side may be the one that holds it.
-        if self.config.properties.stonith_enabled
-            && (self.quorum_ok() || suicide_due(self.config, self.status))
-        {
+        if self.config.properties.stonith_enabled {
             for nd in &self.nodes {
                 // Nodes that never reported count as unclean too
                 // (startup-fencing) and are fenced like the others.
-                if nd.condition == NodeCondition::Unclean {
+                if nd.condition == NodeCondition::Unclean && self.can_fence(nd) {
                     let action = self.config.properties.stonith_action.clone();
                     self.plan.changes.push(Change {
                         verb: Verb::Fence,
@@ -2240,6 +2371,10 @@ impl<'a> Ctx<'a> {
                     anonymous_instance: unit.clone.is_some_and(|c| !c.globally_unique),
                     from_role: None,
                     to_role: None,
+                    promoted_outside_clone: !unit.clone.is_some_and(|c| c.promotable)
+                        && m.current
+                            .first()
+                            .is_some_and(|(_, ob)| ob.role == Role::Promoted),
                     role_now: unit
                         .clone
                         .filter(|c| c.promotable)
@@ -2271,13 +2406,8 @@ impl<'a> Ctx<'a> {
                     }
                 } else if managed && unit.no_quorum {
                     let freeze = self.config.properties.no_quorum_policy == NoQuorumPolicy::Freeze;
-                    // Blocked starts of anonymous clone instances are not listed.
-                    let anonymous = unit.clone.is_some_and(|c| !c.globally_unique);
                     if o.current.is_empty() {
-                        if anonymous {
-                            o.target = None;
-                            o.runnable = false;
-                        } else if o.target.is_some() {
+                        if o.target.is_some() {
                             o.verb = Some(Verb::Start);
                             o.blocked = true;
                             o.blocked_target = o.target.take();
@@ -2360,12 +2490,12 @@ impl<'a> Ctx<'a> {
                 }
                 // On an unclean node that cannot be fenced now (no quorum),
                 // nothing can be stopped: the stop waits, blocked.
-                let stuck_on_unclean = !self.quorum_ok()
-                    && o.current.iter().any(|n| {
-                        self.node_index
-                            .get(n)
-                            .is_some_and(|&i| self.nodes[i].condition == NodeCondition::Unclean)
-                    });
+                let stuck_on_unclean = o.current.iter().any(|n| {
+                    self.node_index.get(n).is_some_and(|&i| {
+                        self.nodes[i].condition == NodeCondition::Unclean
+                            && !self.can_fence(&self.nodes[i])
+                    })
+                }) && !self.quorum_ok();
                 if stuck_on_unclean
                     && matches!(
                         o.verb,
@@ -2639,7 +2769,10 @@ impl<'a> Ctx<'a> {
                         changed = true;
                     } else if first_starting
                         && !first_is_clone
-                        && o.verb.is_none()
+                        // A promotion in place becomes a restart into the
+                        // Promoted role (its roles stay on the line).
+                        && (o.verb.is_none()
+                            || (o.verb == Some(Verb::Promote) && !o.current.is_empty()))
                         && !o.current.is_empty()
                         && o.target.as_ref() == o.current.first()
                     {
@@ -2763,6 +2896,10 @@ impl<'a> Ctx<'a> {
                     .from_role
                     .or(if v == Verb::Stop { o.role_now } else { None });
                 last.to_role = o.to_role;
+                if v == Verb::Move && o.promoted_outside_clone && o.from_role.is_none() {
+                    last.from_role = Some(Role::Promoted);
+                    last.to_role = Some(Role::Started);
+                }
             }
             let node = to.or(from).unwrap_or_default();
             self.plan.actions.push(PlanAction {
