@@ -36,6 +36,7 @@ impl LabCluster {
         for i in 1..=nodes {
             let dir = lab.dir().join(format!("node{i}"));
             std::fs::create_dir_all(dir.join("rsctmp"))
+                .and_then(|()| std::fs::create_dir_all(dir.join("run")))
                 .map_err(super::io_err(format!("create {}", dir.display())))?;
             let file = lab.dir().join(format!("node{i}.toml"));
             write_private(&file, &config_for(i))?;
@@ -83,6 +84,9 @@ impl LabCluster {
             Path::new("/usr/bin/env"),
             &[
                 &format!("HA_RSCTMP={}", rsctmp.display()),
+                // Agents such as Stateful keep state under HA_VARRUN; the lab's
+                // nodes share one filesystem, so each gets its own.
+                &format!("HA_VARRUN={}", self.node_dir(node).join("run").display()),
                 "RUST_BACKTRACE=1",
                 &self.pacelined.display().to_string(),
                 "--config",
