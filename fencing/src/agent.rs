@@ -104,16 +104,31 @@ pub fn run_agent(
         input.push_str(&format!("{k}={v}\n"));
     }
     let started = Instant::now();
-    let mut child = Command::new(agent)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .spawn()
-        .map_err(|source| AgentError::Spawn {
-            agent: name.clone(),
-            source,
-        })?;
+    // An agent being replaced (a package upgrade), or written just before by
+    // a thread another fork holds it open in, is briefly "text file busy":
+    // that passes, so try again a few times before giving up.
+    let mut attempts = 0;
+    let mut child = loop {
+        match Command::new(agent)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .spawn()
+        {
+            Ok(child) => break child,
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy && attempts < 10 => {
+                attempts += 1;
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(source) => {
+                return Err(AgentError::Spawn {
+                    agent: name.clone(),
+                    source,
+                });
+            }
+        }
+    };
     let io_err = |source| AgentError::Io {
         agent: name.clone(),
         source,
