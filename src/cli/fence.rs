@@ -117,11 +117,23 @@ fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
+/// A device without its own `timeout` gets the one `failover_budget`
+/// derives (`config::Document::timers`), as `paceline config check` shows.
+pub fn apply_derived_timeouts(section: &mut FencingSection, text: &str) {
+    if let Ok(doc) = crate::config::parse_document(text, "the cluster configuration") {
+        let ms = doc.timers().fence_timeout_ms;
+        for dev in section.devices.iter_mut().filter(|d| d.timeout.is_none()) {
+            dev.timeout = Some(format!("{ms}ms"));
+        }
+    }
+}
+
 fn load(config: &Path) -> anyhow::Result<FencingSection> {
     let text = std::fs::read_to_string(config)
         .with_context(|| format!("cannot read config {}", config.display()))?;
-    let section =
+    let mut section =
         FencingSection::parse(&text).with_context(|| format!("in {}", config.display()))?;
+    apply_derived_timeouts(&mut section, &text);
     let inline_password = section.devices.iter().any(|d| {
         d.settings.contains_key("password")
             || d.settings

@@ -68,7 +68,10 @@ impl Daemon {
         let status = doc.status.clone();
         if config_changed || self.parsed_config.is_none() {
             self.applied_text = text.clone();
-            self.fencing = FencingSection::parse(&text).ok();
+            self.fencing = FencingSection::parse(&text).ok().map(|mut section| {
+                crate::cli::fence::apply_derived_timeouts(&mut section, &text);
+                section
+            });
             match super::load_cluster_config(&text, "the cluster configuration") {
                 Ok(cfg) => self.parsed_config = Some(Box::new(cfg)),
                 Err(e) => {
