@@ -57,9 +57,19 @@ pub fn run_with_timeout(mut cmd: Command, timeout: Duration) -> Result<ProcessOu
         .stderr(Stdio::piped())
         .process_group(0);
     let started = Instant::now();
-    let mut child = cmd
-        .spawn()
-        .map_err(|source| ExecError::Spawn { path, source })?;
+    // "Text file busy" passes (an agent being replaced, or a script written
+    // just before while another thread forked): try again a few times.
+    let mut attempts = 0;
+    let mut child = loop {
+        match cmd.spawn() {
+            Ok(child) => break child,
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy && attempts < 10 => {
+                attempts += 1;
+                thread::sleep(Duration::from_millis(20));
+            }
+            Err(source) => return Err(ExecError::Spawn { path, source }),
+        }
+    };
     let pid = child.id() as i32;
     let out = child.stdout.take().map(drain);
     let err = child.stderr.take().map(drain);
