@@ -160,26 +160,11 @@ pub fn remove_constraints(text: &str, ids: &[String]) -> Result<String, EditErro
 
 /// `node standby|online NODE`.
 pub fn set_standby(text: &str, node: &str, standby: bool) -> Result<String, EditError> {
-    let mut doc = parse(text)?;
-    let nodes = doc
-        .get_mut("node")
-        .and_then(|i| i.as_array_of_tables_mut())
-        .ok_or_else(|| EditError::NoSuchNode(node.to_string()))?;
-    let entry = nodes
-        .iter_mut()
-        .find(|t| t.get("name").and_then(|v| v.as_str()) == Some(node))
-        .ok_or_else(|| EditError::NoSuchNode(node.to_string()))?;
-    if standby {
-        entry["standby"] = value(true);
-    } else {
-        entry.remove("standby");
-    }
-    Ok(doc.to_string())
+    set_node_flag(text, node, "standby", standby)
 }
 
-/// `node maintenance NODE [--off]`: the node's resources are left alone
-/// (neither started, stopped nor monitored).
-pub fn set_maintenance(text: &str, node: &str, on: bool) -> Result<String, EditError> {
+/// A boolean key of `[[node]] name = NODE`: written as `true`, or removed.
+fn set_node_flag(text: &str, node: &str, key: &str, on: bool) -> Result<String, EditError> {
     let mut doc = parse(text)?;
     let nodes = doc
         .get_mut("node")
@@ -190,11 +175,17 @@ pub fn set_maintenance(text: &str, node: &str, on: bool) -> Result<String, EditE
         .find(|t| t.get("name").and_then(|v| v.as_str()) == Some(node))
         .ok_or_else(|| EditError::NoSuchNode(node.to_string()))?;
     if on {
-        entry["maintenance"] = value(true);
+        entry[key] = value(true);
     } else {
-        entry.remove("maintenance");
+        entry.remove(key);
     }
     Ok(doc.to_string())
+}
+
+/// `node maintenance NODE [--off]`: the node's resources are left alone
+/// (neither started, stopped nor monitored).
+pub fn set_maintenance(text: &str, node: &str, on: bool) -> Result<String, EditError> {
+    set_node_flag(text, node, "maintenance", on)
 }
 
 /// The table of resource `id`: a `[[primitive]]`, `[[group]]` or `[[clone]]`.
