@@ -88,11 +88,21 @@ struct Invariants {
 }
 
 impl Invariants {
-    fn start(c: &LabCluster) -> Invariants {
+    /// Watches the VIP and the state files of the `builtin:dummy`
+    /// resources named in `dummies`.
+    fn start(c: &LabCluster, dummies: &[&str]) -> Invariants {
         let power: PowerHandle = c.lab.power();
         let nss: Vec<String> = (1..=2).map(|i| c.lab.node_ns(i)).collect();
-        let workers: Vec<PathBuf> = (1..=2)
-            .map(|i| c.node_dir(i).join("rsctmp/dummy/worker.state"))
+        let states: Vec<(String, Vec<PathBuf>)> = dummies
+            .iter()
+            .map(|d| {
+                (
+                    d.to_string(),
+                    (1..=2)
+                        .map(|i| c.node_dir(i).join(format!("rsctmp/dummy/{d}.state")))
+                        .collect(),
+                )
+            })
             .collect();
         let stop = Arc::new(AtomicBool::new(false));
         let violations = Arc::new(Mutex::new(Vec::new()));
@@ -100,8 +110,8 @@ impl Invariants {
         let start = Instant::now();
         let thread = std::thread::spawn(move || {
             while !stopping.load(Ordering::SeqCst) {
-                let mut vip = Vec::new();
-                let mut worker = Vec::new();
+                let mut active: Vec<(String, Vec<u8>)> = vec![("vip".to_string(), Vec::new())];
+                active.extend(states.iter().map(|(d, _)| (d.clone(), Vec::new())));
                 for i in 0..2u8 {
                     if !power.powered(i + 1) {
                         continue;
@@ -120,13 +130,15 @@ impl Invariants {
                     if out.is_ok_and(|o| {
                         String::from_utf8_lossy(&o.stdout).contains(&format!("{VIP}/"))
                     }) {
-                        vip.push(i + 1);
+                        active[0].1.push(i + 1);
                     }
-                    if workers[usize::from(i)].exists() {
-                        worker.push(i + 1);
+                    for (k, (_, files)) in states.iter().enumerate() {
+                        if files[usize::from(i)].exists() {
+                            active[k + 1].1.push(i + 1);
+                        }
                     }
                 }
-                for (what, nodes) in [("vip", &vip), ("worker", &worker)] {
+                for (what, nodes) in &active {
                     if nodes.len() > 1
                         && let Ok(mut v) = seen.lock()
                     {
@@ -276,7 +288,7 @@ fn power_loss_survivor_fences_through_redfish_and_takes_over() {
     let c = &rc.cluster;
     let active = wait_active(c);
     let survivor = 3 - active;
-    let invariants = Invariants::start(c);
+    let invariants = Invariants::start(c, &["worker"]);
     let prober = Prober::start(
         &c.lab.client_ns(),
         VIP.parse::<Ipv4Addr>().expect("vip"),
@@ -338,7 +350,7 @@ fn network_split_exactly_one_node_survives() {
     let rc = redfish_cluster("e2esp", "builtin:dummy", None);
     let c = &rc.cluster;
     let active = wait_active(c);
-    let invariants = Invariants::start(c);
+    let invariants = Invariants::start(c, &["worker"]);
     // node2's links fail: each node sees the other lost and wants it
     // fenced (node2 still reaches the BMCs, over their own network).
     // node1's fence device waits 2s, so node1 fences node2 first.
@@ -378,7 +390,7 @@ fn an_unreachable_fence_device_blocks_the_takeover_and_says_why() {
     // The BMCs become unreachable, then the active node loses power.
     let bmc = std::mem::replace(&mut rc.bmc, peers::redfish(&["--systems", "1"]));
     drop(bmc);
-    let invariants = Invariants::start(&rc.cluster);
+    let invariants = Invariants::start(&rc.cluster, &["worker"]);
     let c = &rc.cluster;
     c.lab.power_off(active).expect("power cut");
     c.wait_for(
@@ -502,6 +514,7 @@ fn a_failing_resource_restarts_in_place_then_moves_after_migration_threshold() {
         return;
     }
     let c = web_cluster("e2erf", "");
+    let invariants = Invariants::start(&c, &["web"]);
     let first = wait_web(&c, "web to start", |n| n.is_some()).expect("web runs");
     let state = c.node_dir(first).join("rsctmp/dummy/web.state");
     // First failure: the monitor finds it stopped; restart on the same node.
@@ -538,6 +551,7 @@ fn a_failing_resource_restarts_in_place_then_moves_after_migration_threshold() {
         },
     )
     .expect("cleanup");
+    invariants.check();
 }
 
 #[test]
@@ -546,6 +560,7 @@ fn operators_commands_standby_move_ban_clear_shutdown_rejoin_and_a_broken_load()
         return;
     }
     let c = web_cluster("e2eop", "");
+    let invariants = Invariants::start(&c, &["web"]);
     let first = wait_web(&c, "web to start", |n| n.is_some()).expect("web runs");
     let other = 3 - first;
     let sock = c.socket(1);
@@ -669,6 +684,7 @@ fn operators_commands_standby_move_ban_clear_shutdown_rejoin_and_a_broken_load()
         Some(stayer),
         "web stays put on a rejoin"
     );
+    invariants.check();
 }
 
 /// The pid of `pacelined` in a node's namespace.
