@@ -1496,6 +1496,34 @@ score = 50
     }
 
     #[test]
+    fn a_fence_request_says_whether_the_target_runs_the_higher_priority() {
+        // app runs on node2 (prefer-node2); with a priority on its members
+        // node2 outranks node1, so node1's request for node2 carries it.
+        let config = CONFIG.replace(
+            "[[primitive]]\nid = \"fs\"\nagent = \"ocf:heartbeat:Dummy\"",
+            "[[primitive]]\nid = \"fs\"\nagent = \"ocf:heartbeat:Dummy\"\nmeta = { priority = 10 }",
+        );
+        let mut h = Harness::new(&config);
+        h.queue.push_back(h.document());
+        h.view(&["node1", "node2"], true);
+        assert!(h.running("node2", "fs"));
+        h.fence_ok = false;
+        h.view(&["node1"], true);
+        assert_eq!(h.held_fences.len(), 1, "{:?}", h.log);
+        assert!(
+            h.held_fences[0].target_has_priority,
+            "{:?}",
+            h.held_fences[0]
+        );
+
+        // Without priorities nobody has it.
+        let mut plain = Harness::started();
+        plain.fence_ok = false;
+        plain.view(&["node1"], true);
+        assert!(!plain.held_fences[0].target_has_priority);
+    }
+
+    #[test]
     fn a_lost_node_is_fenced_before_its_resources_are_recovered() {
         let mut h = Harness::started();
         h.fence_ok = false;
