@@ -262,9 +262,10 @@ fn a_dummy_action_dispatched_to_the_peer_runs_there() {
     let with_dummy = c.dir.join("dummy.toml");
     std::fs::write(
         &with_dummy,
-        // target-role Stopped: the DC leaves it alone, the test dispatches.
+        // Unmanaged: the DC neither starts nor stops it (a probe that
+        // finds it running changes nothing); the test dispatches.
         format!(
-            "{before}\n[[primitive]]\nid = \"dummy\"\nagent = \"ocf:heartbeat:Dummy\"\nmeta = {{ target-role = \"Stopped\" }}\n"
+            "{before}\n[[primitive]]\nid = \"dummy\"\nagent = \"ocf:heartbeat:Dummy\"\nmeta = {{ is-managed = false }}\n"
         ),
     )
     .unwrap();
