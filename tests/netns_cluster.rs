@@ -466,9 +466,10 @@ fn a_clean_shutdown_waits_until_the_node_runs_nothing_then_leaves() {
     let file = c.dir.join("dummy.toml");
     std::fs::write(
         &file,
-        // target-role Stopped: the DC leaves it alone, the test dispatches.
+        // Unmanaged: the DC neither starts nor stops it, so the node keeps
+        // running the dispatched monitor while it drains.
         format!(
-            "{before}\n[[primitive]]\nid = \"dummy\"\nagent = \"ocf:heartbeat:Dummy\"\nmeta = {{ target-role = \"Stopped\" }}\n"
+            "{before}\n[[primitive]]\nid = \"dummy\"\nagent = \"ocf:heartbeat:Dummy\"\nmeta = {{ is-managed = false }}\n"
         ),
     )
     .unwrap();

@@ -206,8 +206,24 @@ fn load(file: &Path, output: OutputFormat, socket: &Path) -> anyhow::Result<Exit
         );
         return Ok(ExitCode::from(EXIT_USAGE));
     }
-    let (old_text, based_on) = show(socket)?;
-    let outcome = submit_settled(socket, &text, &file.display().to_string(), based_on)?;
+    let (old_text, mut based_on) = show(socket)?;
+    let mut outcome = submit_settled(socket, &text, &file.display().to_string(), based_on)?;
+    // A new term (a DC change) restamps the version without changing the
+    // configuration: when the text is still the one read, submit again on
+    // the new stamp; a real concurrent change is refused.
+    for _ in 0..5 {
+        match &outcome {
+            Err(m) if m.contains("changed since you read it") => {}
+            _ => break,
+        }
+        let (current, version) = show(socket)?;
+        if current != old_text {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        based_on = version;
+        outcome = submit_settled(socket, &text, &file.display().to_string(), based_on)?;
+    }
     let restart_note = membership_changed(&old_text, &text);
     match outcome {
         Ok(version) => {
