@@ -571,7 +571,11 @@ fn a_promotable_stateful_instance_on_the_peer_is_promoted_and_scores_itself() {
     std::fs::write(
         &file,
         format!(
-            "{before}\n[[primitive]]\nid = \"st\"\nagent = \"ocf:pacemaker:Stateful\"\n[[clone]]\nid = \"st-clone\"\nresource = \"st\"\npromotable = true\n"
+            // Unmanaged: the DC leaves the clone to the test's dispatches.
+            // Its state file in this run's directory: under the shared
+            // HA_VARRUN a previous run's "promoted" would be found again.
+            "{before}\n[[primitive]]\nid = \"st\"\nagent = \"ocf:pacemaker:Stateful\"\nparams = {{ state = \"{}\" }}\nmeta = {{ is-managed = false }}\n[[clone]]\nid = \"st-clone\"\nresource = \"st\"\npromotable = true\n",
+            c.dir.join("Stateful-st.state").display()
         ),
     )
     .unwrap();
