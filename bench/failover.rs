@@ -45,27 +45,10 @@ fn one_run(run: usize, token_timeout_ms: Option<u64>, db_agent: &str) -> Option<
         client: true,
     })
     .expect("lab");
-    let port: u16 = bmc
-        .get("BASE_URL")
-        .rsplit(':')
-        .next()
-        .and_then(|p| p.parse().ok())
-        .expect("port");
-    let systems = [
-        bmc.get("SYSTEM_1").to_string(),
-        bmc.get("SYSTEM_2").to_string(),
-    ];
-    let fencing = redfish_fencing(
-        &mut lab,
-        &RedfishEmulator {
-            address: ([127, 0, 0, 1], port).into(),
-            ca_file: PathBuf::from(bmc.get("CA_CERT")),
-            systems: systems.clone(),
-            request_log: PathBuf::from(bmc.get("REQUEST_LOG")),
-            password: "secret".into(),
-        },
-    )
-    .expect("fencing");
+    let emulator = RedfishEmulator::from_start_output(|k| bmc.get(k).to_string(), "secret")
+        .expect("the emulator's start output");
+    let systems = emulator.systems.clone();
+    let fencing = redfish_fencing(&mut lab, &emulator).expect("fencing");
     let dir = lab.dir().to_path_buf();
     write_authkey(&dir.join("authkey")).expect("authkey");
     std::fs::create_dir_all(dir.join("srv")).expect("srv");

@@ -184,26 +184,10 @@ fn redfish_cluster(tag: &str, db_agent: &str, token_timeout_ms: Option<u64>) -> 
     let bmc = peers::redfish(&["--tls", "--systems", "2", "--power-delay", "0"]);
     let mut lab = lab(tag);
     let base = bmc.get("BASE_URL").to_string();
-    let port: u16 = base
-        .rsplit(':')
-        .next()
-        .and_then(|p| p.parse().ok())
-        .expect("emulator port");
-    let systems = [
-        bmc.get("SYSTEM_1").to_string(),
-        bmc.get("SYSTEM_2").to_string(),
-    ];
-    let fencing = redfish_fencing(
-        &mut lab,
-        &RedfishEmulator {
-            address: ([127, 0, 0, 1], port).into(),
-            ca_file: PathBuf::from(bmc.get("CA_CERT")),
-            systems: systems.clone(),
-            request_log: PathBuf::from(bmc.get("REQUEST_LOG")),
-            password: "secret".into(),
-        },
-    )
-    .expect("Redfish fencing");
+    let emulator = RedfishEmulator::from_start_output(|k| bmc.get(k).to_string(), "secret")
+        .expect("the emulator's start output");
+    let systems = emulator.systems.clone();
+    let fencing = redfish_fencing(&mut lab, &emulator).expect("Redfish fencing");
     let dir = lab.dir().to_path_buf();
     let authkey = dir.join("authkey");
     write_authkey(&authkey).expect("authkey");

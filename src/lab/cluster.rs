@@ -490,6 +490,23 @@ pub struct RedfishEmulator {
     pub password: String,
 }
 
+impl RedfishEmulator {
+    /// From the `KEY=VALUE` lines `../shared/peers/redfish-bmc/start` prints
+    /// (BASE_URL, CA_CERT, SYSTEM_1, SYSTEM_2, REQUEST_LOG), read through
+    /// `get`; `password` is the one the emulator was started with.
+    pub fn from_start_output(get: impl Fn(&str) -> String, password: &str) -> Option<Self> {
+        let base = get("BASE_URL");
+        let port: u16 = base.rsplit(':').next()?.parse().ok()?;
+        Some(RedfishEmulator {
+            address: ([127, 0, 0, 1], port).into(),
+            ca_file: PathBuf::from(get("CA_CERT")),
+            systems: [get("SYSTEM_1"), get("SYSTEM_2")],
+            request_log: PathBuf::from(get("REQUEST_LOG")),
+            password: password.to_string(),
+        })
+    }
+}
+
 /// Makes the emulator every node's BMC: reachable at
 /// https://127.0.0.1:18443 inside each node, its resets cutting the power
 /// of the node whose system they name. Returns the fencing for
