@@ -12,8 +12,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use paceline::lab::cluster::{
-    Failover, FailoverTimeline, LabCluster, Prober, RedfishEmulator, ReferenceOptions, VIP,
-    redfish_fencing, reference_config, runs_on, watch_failover, write_authkey,
+    Database, Failover, FailoverTimeline, LabCluster, Prober, RedfishEmulator, ReferenceOptions,
+    VIP, redfish_fencing, reference_config, runs_on, watch_failover, write_authkey,
 };
 use paceline::lab::{Lab, LabOptions};
 
@@ -58,7 +58,7 @@ fn one_run(run: usize, token_timeout_ms: Option<u64>, db_agent: &str) -> Option<
         authkey: dir.join("authkey"),
         fencing,
         token_timeout_ms,
-        db_agent: db_agent.into(),
+        db: Database::stand_in(db_agent),
     };
     let cluster = LabCluster::new(lab, 2, &bin("pacelined"), |i| reference_config(&options, i))
         .expect("cluster");

@@ -71,7 +71,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         authkey,
         fencing: LabFencing::PowerBoard { agent, socket },
         token_timeout_ms: args.token_timeout_ms,
-        db_agent: "builtin:dummy".into(),
+        db: crate::lab::cluster::Database::stand_in("builtin:dummy"),
     };
     let cluster = LabCluster::new(lab, 2, &pacelined, |i| reference_config(&options, i))?;
     println!(

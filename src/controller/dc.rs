@@ -98,6 +98,10 @@ pub struct Controller {
     lost: BTreeSet<NodeId>,
     suicide_requested: bool,
     recheck_at_ms: Option<u64>,
+    /// One-shot operations a previous DC dispatched whose results are still
+    /// to come (pending records on members), with the time this DC stops
+    /// waiting for them: (node, instance, operation) -> deadline.
+    foreign_pending: BTreeMap<(NodeId, String, String), u64>,
     /// After a view change a quorate DC plans only once the store says it
     /// synced (`Input::Synced`), or after `SYNC_WAIT_MS` without that.
     awaiting_document_until: Option<u64>,
@@ -220,6 +224,7 @@ impl Controller {
             lost: BTreeSet::new(),
             suicide_requested: false,
             recheck_at_ms: None,
+            foreign_pending: BTreeMap::new(),
             awaiting_document_until: None,
             first_view_ms: None,
             to_probe: BTreeSet::new(),
@@ -532,6 +537,40 @@ impl Controller {
         } else {
             self.replan = true;
         }
+    }
+
+    /// The earliest deadline of the operations a previous DC dispatched to
+    /// members that have not answered yet; None when there are none (or
+    /// their time, the operation's timeout plus the grace, is up: then
+    /// the plan takes them as the history shows them).
+    fn foreign_pending_until(&mut self, config: &ClusterConfig) -> Option<u64> {
+        let mut now_pending = BTreeSet::new();
+        for (node, st) in &self.working.nodes {
+            if !self.members.contains(node) {
+                continue;
+            }
+            for h in &st.resources {
+                if let Some(o) = h.ops.iter().max_by_key(|o| o.call_id)
+                    && o.interval_ms == 0
+                    && (o.rc_code == rc::PENDING || o.op_status == op_status::PENDING)
+                {
+                    now_pending.insert((node.clone(), h.id.clone(), o.operation.clone()));
+                }
+            }
+        }
+        self.foreign_pending.retain(|k, _| now_pending.contains(k));
+        for key in now_pending {
+            let (now, grace) = (self.now_ms, self.settings.result_grace_ms);
+            self.foreign_pending.entry(key.clone()).or_insert_with(|| {
+                let prim = config.primitive(primitive_of(&key.1));
+                now + transition::op_timeout_ms(config, prim, &key.2, 0) + grace
+            });
+        }
+        self.foreign_pending
+            .values()
+            .copied()
+            .filter(|&d| d > self.now_ms)
+            .min()
     }
 
     fn completes_pending(&self, r: &ActionResult) -> bool {
@@ -969,10 +1008,44 @@ impl Controller {
             self.recheck_at_ms = self.awaiting_document_until;
             return;
         }
+        if let Some(until) = self.foreign_pending_until(&config) {
+            // What depends on an operation a previous DC started waits for
+            // its result (a pending start counts as started, and a group's
+            // next member would start on an unmounted filesystem).
+            self.recheck_at_ms = Some(until);
+            return;
+        }
         // Only members hear this DC: a step elsewhere would be lost (or,
         // worse, run by a node another DC also commands). Without quorum
         // the store does not sync, so what this DC knows of the others may
         // be stale: it stops only what runs here.
+        // A recurring monitor this DC started keeps running; until its first
+        // result lands in the history the plan asks for it again (unless the
+        // instance changes in this transition, which restarts its monitors).
+        let touched: BTreeSet<(NodeId, String)> = t
+            .steps
+            .iter()
+            .filter_map(|s| match &s.kind {
+                StepKind::Resource {
+                    instance,
+                    interval_ms: 0,
+                    ..
+                } => Some((s.node.clone(), instance.clone())),
+                _ => None,
+            })
+            .collect();
+        let running = self.recurring.clone();
+        t = retain_steps(t, |s| match &s.kind {
+            StepKind::Resource {
+                instance,
+                interval_ms,
+                ..
+            } if *interval_ms > 0 => {
+                touched.contains(&(s.node.clone(), instance.clone()))
+                    || !running.contains(&(s.node.clone(), instance.clone(), *interval_ms))
+            }
+            _ => true,
+        });
         let members = self.members.clone();
         let own = self.settings.own.clone();
         let quorate = self.quorate;

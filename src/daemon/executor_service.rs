@@ -51,7 +51,17 @@ pub struct ExecutorService {
     cache: BTreeMap<(Origin, u64), ActionResult>,
     cache_order: VecDeque<(Origin, u64)>,
     running: BTreeMap<(Origin, u64), ActionRequest>,
+    /// Requests waiting for their resource: operations of one resource run
+    /// one at a time (as Pacemaker's executor runs them), so a probe during
+    /// a start sees the start's outcome, not a half-started resource.
+    queued: BTreeMap<String, VecDeque<(Origin, ActionRequest)>>,
     monitors: BTreeMap<(String, u64), MonitorState>,
+}
+
+/// The resource an instance belongs to ("db:1" -> "db"): the unit whose
+/// operations are serialized.
+fn resource_key(instance: &str) -> &str {
+    instance.split(':').next().unwrap_or(instance)
 }
 
 fn wall_now() -> i64 {
@@ -112,6 +122,7 @@ impl ExecutorService {
             cache: BTreeMap::new(),
             cache_order: VecDeque::new(),
             running: BTreeMap::new(),
+            queued: BTreeMap::new(),
             monitors: BTreeMap::new(),
         }
     }
@@ -132,7 +143,9 @@ impl ExecutorService {
 
     /// Actions running plus recurring monitors: zero when this node runs nothing.
     pub fn busy(&self) -> usize {
-        self.running.len() + self.monitors.len()
+        self.running.len()
+            + self.monitors.len()
+            + self.queued.values().map(VecDeque::len).sum::<usize>()
     }
 
     /// Where this node's agents write node attributes (the shims' file).
@@ -192,11 +205,6 @@ impl ExecutorService {
         if self.running.contains_key(&key) {
             return None;
         }
-        if matches!(req.operation.as_str(), "stop" | "demote") {
-            // A stopping resource is not monitored any more (nor a
-            // demoted one in its promoted role).
-            self.cancel_instance(&req.instance);
-        }
         let action = match self.action_for(&req) {
             Ok(a) => a,
             Err(why) => {
@@ -205,6 +213,30 @@ impl ExecutorService {
                 return Some(result);
             }
         };
+        let resource = resource_key(&req.instance).to_string();
+        let resource_busy = self
+            .running
+            .values()
+            .any(|r| resource_key(&r.instance) == resource);
+        if resource_busy {
+            let queue = self.queued.entry(resource).or_default();
+            if !queue.iter().any(|(o, r)| *o == origin && r.id == req.id) {
+                queue.push_back((origin, req));
+            }
+            return None;
+        }
+        self.launch(origin, req, action);
+        None
+    }
+
+    /// Starts a request whose resource has nothing else running.
+    fn launch(&mut self, origin: Origin, req: ActionRequest, action: OcfAction) {
+        let key = (origin, req.id);
+        if matches!(req.operation.as_str(), "stop" | "demote") {
+            // A stopping resource is not monitored any more (nor a
+            // demoted one in its promoted role).
+            self.cancel_instance(&req.instance);
+        }
         if req.interval_ms > 0
             && let Some(old) = self.monitors.insert(
                 (req.instance.clone(), req.interval_ms),
@@ -235,7 +267,34 @@ impl ExecutorService {
                 });
             }
         });
-        None
+    }
+
+    /// The next request waiting for `resource`, started now that its turn
+    /// has come (one whose action cannot be built any more is answered as
+    /// failed through the results channel, as every queued answer is).
+    fn launch_next(&mut self, resource: &str) {
+        let Some(queue) = self.queued.get_mut(resource) else {
+            return;
+        };
+        let next = queue.pop_front();
+        if queue.is_empty() {
+            self.queued.remove(resource);
+        }
+        let Some((origin, req)) = next else {
+            return;
+        };
+        match self.action_for(&req) {
+            Ok(action) => self.launch(origin, req, action),
+            Err(why) => {
+                let result = self.failed(&req, 5, why);
+                self.running.insert((origin, req.id), req);
+                let _ = self.results.send(Finished {
+                    origin,
+                    result,
+                    from_monitor: false,
+                });
+            }
+        }
     }
 
     /// A one-shot result came back from its thread: cache it, and start the
@@ -253,6 +312,7 @@ impl ExecutorService {
             return false;
         };
         self.remember(key, finished.result.clone());
+        self.launch_next(resource_key(&req.instance));
         let slot = (req.instance.clone(), req.interval_ms);
         if req.interval_ms > 0
             && matches!(self.monitors.get(&slot), Some(MonitorState::Starting(id)) if *id == req.id)
@@ -529,6 +589,62 @@ mod tests {
             let (got, f) = next().await;
             assert_eq!(got, (3, "stop".into(), 0));
             svc.on_finished(&f);
+            assert_eq!(svc.busy(), 0);
+            let _ = std::fs::remove_dir_all(&dir);
+        });
+    }
+
+    /// Pacemaker's Dummy sleeping 1s in its start: a probe sent meanwhile
+    /// waits for the start and reports it running, never "not running"
+    /// from the middle of the start.
+    #[test]
+    fn a_probe_waits_for_the_start_of_its_resource() {
+        let dummy = Path::new("/usr/lib/ocf/resource.d/pacemaker/Dummy");
+        if !dummy.is_file() {
+            eprintln!("skipping: pacemaker's Dummy is not installed");
+            return;
+        }
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let dir = std::env::temp_dir().join(format!("pl-exec-q-{}", std::process::id()));
+            let rsctmp = dir.join("rsctmp");
+            std::fs::create_dir_all(&rsctmp).unwrap();
+            let (tx, mut rx) = mpsc::unbounded_channel();
+            let mut svc = ExecutorService::new("n1", &dir, &rsctmp, tx);
+            let state = dir.join("d.state");
+            svc.set_config(
+                &format!(
+                    "[[primitive]]\nid = \"d\"\nagent = \"ocf:pacemaker:Dummy\"\nparams = {{ op_sleep = \"1\", state = \"{}\" }}\n",
+                    state.display()
+                ),
+                None,
+            );
+            let req = |id, op: &str| ActionRequest {
+                id,
+                node: "n1".into(),
+                resource: "d".into(),
+                instance: "d".into(),
+                operation: op.into(),
+                interval_ms: 0,
+                timeout_ms: 20_000,
+            };
+            assert!(svc.handle((1, 1), req(1, "start")).is_none());
+            // From another DC incarnation, while the start sleeps.
+            assert!(svc.handle((2, 1), req(2, "monitor")).is_none());
+            assert_eq!(svc.busy(), 2, "one running, one waiting");
+            let mut order = Vec::new();
+            for _ in 0..2 {
+                let f = tokio::time::timeout(Duration::from_secs(30), rx.recv())
+                    .await
+                    .unwrap()
+                    .unwrap();
+                order.push((f.result.operation.clone(), f.result.rc));
+                assert!(svc.on_finished(&f));
+            }
+            assert_eq!(order, vec![("start".to_string(), 0), ("monitor".to_string(), 0)]);
             assert_eq!(svc.busy(), 0);
             let _ = std::fs::remove_dir_all(&dir);
         });

@@ -41,15 +41,17 @@ fn current_role(h: &ResourceHistory) -> Role {
     role
 }
 
-fn primitives(config: &ClusterConfig) -> Vec<&Primitive> {
+/// Every primitive, and whether it is in a promotable clone (whose
+/// started instances are Unpromoted, as crm_mon shows them).
+fn primitives(config: &ClusterConfig) -> Vec<(&Primitive, bool)> {
     let mut out = Vec::new();
     for r in &config.resources {
         match r {
-            Resource::Primitive(p) => out.push(p),
-            Resource::Group(g) => out.extend(g.members.iter()),
+            Resource::Primitive(p) => out.push((p, false)),
+            Resource::Group(g) => out.extend(g.members.iter().map(|p| (p, false))),
             Resource::Clone(c) => match &c.child {
-                CloneChild::Primitive(p) => out.push(p),
-                CloneChild::Group(g) => out.extend(g.members.iter()),
+                CloneChild::Primitive(p) => out.push((p, c.promotable)),
+                CloneChild::Group(g) => out.extend(g.members.iter().map(|p| (p, c.promotable))),
             },
         }
     }
@@ -66,7 +68,7 @@ fn is_instance_of(history_id: &str, primitive: &str) -> bool {
 
 pub fn resources(config: &ClusterConfig, status: &ClusterStatus) -> Vec<ResourceView> {
     let mut out = Vec::new();
-    for p in primitives(config) {
+    for (p, promotable) in primitives(config) {
         let mut by_role: Vec<(Role, Vec<String>)> = Vec::new();
         for (node, state) in &status.nodes {
             for h in state
@@ -74,7 +76,10 @@ pub fn resources(config: &ClusterConfig, status: &ClusterStatus) -> Vec<Resource
                 .iter()
                 .filter(|h| is_instance_of(&h.id, &p.id))
             {
-                let role = current_role(h);
+                let role = match current_role(h) {
+                    Role::Started if promotable => Role::Unpromoted,
+                    r => r,
+                };
                 if matches!(role, Role::Stopped | Role::Unknown) {
                     continue;
                 }
@@ -139,8 +144,8 @@ fn failure_timeout_s(config: &ClusterConfig, resource: &str) -> Option<u64> {
     let base = resource.split(':').next().unwrap_or(resource);
     let own = primitives(config)
         .into_iter()
-        .find(|p| p.id == base)
-        .and_then(|p| p.meta.failure_timeout_s);
+        .find(|(p, _)| p.id == base)
+        .and_then(|(p, _)| p.meta.failure_timeout_s);
     own.or_else(|| {
         config
             .rsc_defaults

@@ -5,6 +5,7 @@
 
 pub mod builtin;
 pub mod catalog;
+pub mod crm_mon;
 pub mod dummy;
 pub mod duration;
 pub mod filesystem;

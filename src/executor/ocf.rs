@@ -354,10 +354,11 @@ impl OcfRunner {
                         OcfRc::ERR_GENERIC,
                         true,
                         Some(format!(
-                            "{} of {} timed out after {}ms; its process group was killed",
+                            "{} of {} timed out after {}ms; its process group was killed{}",
                             a.action,
                             a.resource,
-                            a.timeout.as_millis()
+                            a.timeout.as_millis(),
+                            last_words(&o.stderr, &o.stdout)
                         )),
                     ),
                 };
@@ -450,6 +451,22 @@ pub fn exit_reason(stderr: &str) -> Option<String> {
         .filter_map(|l| l.split_once("ocf-exit-reason:").map(|(_, r)| r.trim()))
         .find(|r| !r.is_empty())
         .map(str::to_string)
+}
+
+/// What a killed agent printed last (where it was stuck), for the
+/// timeout's reason: at most its last five lines.
+fn last_words(stderr: &str, stdout: &str) -> String {
+    let text = if stderr.trim().is_empty() {
+        stdout
+    } else {
+        stderr
+    };
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    if lines.is_empty() {
+        return String::new();
+    }
+    let tail = &lines[lines.len().saturating_sub(5)..];
+    format!("; its last output: {}", tail.join(" | "))
 }
 
 #[cfg(test)]

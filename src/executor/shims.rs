@@ -1,8 +1,13 @@
 //! Compat shims so Pacemaker-aware agents run unmodified: `crm_attribute`,
-//! `crm_master`, `attrd_updater` and `crm_node` are symlinks to the paceline
-//! binary (dispatched on argv[0]) in a directory put first on the agents'
-//! PATH. Until the cluster store exists they keep node attributes (such as
-//! promotion scores) in a local file under the state directory.
+//! `crm_master`, `attrd_updater`, `crm_node`, `crm_mon` and `pacemakerd`
+//! (which only tells its version: resource-agents' `ocf_local_nodename`
+//! asks `crm_node -n` only when `pacemakerd -$` names a Pacemaker newer
+//! than 1.1.8, and takes the host name otherwise) are symlinks to
+//! the paceline binary (dispatched on argv[0]) in a directory put first on
+//! the agents' PATH. Attributes an agent sets go to a local file under the
+//! state directory, which pacelined polls and replicates through the DC; a
+//! query answers from that file first (what this node's agents wrote most
+//! recently), then from the replicated status (what other nodes wrote).
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -10,7 +15,18 @@ use std::path::{Path, PathBuf};
 
 use super::ExecError;
 
-pub const SHIM_NAMES: [&str; 4] = ["crm_attribute", "crm_master", "attrd_updater", "crm_node"];
+pub const SHIM_NAMES: [&str; 6] = [
+    "crm_attribute",
+    "crm_master",
+    "attrd_updater",
+    "crm_node",
+    "crm_mon",
+    "pacemakerd",
+];
+
+/// The Pacemaker release whose agent interface the shims speak (its
+/// feature set is the `crm_feature_set` agents are given).
+pub const PACEMAKER_COMPAT_VERSION: &str = "2.1.7";
 /// Environment variable naming the attribute file (set by the executor).
 pub const ATTR_FILE_ENV: &str = "PACELINE_ATTR_FILE";
 /// Environment variable naming the local node (set by the executor).
@@ -68,13 +84,25 @@ pub fn install_shims(dir: &Path, exe: &Path) -> Result<(), ExecError> {
 /// Environment variable naming pacelined's API socket (for `crm_node`).
 pub const SOCKET_ENV: &str = "PACELINE_SOCKET";
 
+fn daemon_socket() -> PathBuf {
+    std::env::var_os(SOCKET_ENV)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(crate::daemon::settings::DEFAULT_SOCKET))
+}
+
 /// The membership as pacelined sees it, if it runs.
 fn cluster_status() -> Option<crate::api::ClusterStatusView> {
-    let socket = std::env::var_os(SOCKET_ENV)
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(crate::daemon::settings::DEFAULT_SOCKET));
-    match crate::api::call(&socket, &crate::api::Request::Status) {
+    match crate::api::call(&daemon_socket(), &crate::api::Request::Status) {
         Ok(crate::api::Response::Status(s)) => Some(*s),
+        _ => None,
+    }
+}
+
+/// The whole status (resources, replicated node attributes), if pacelined
+/// runs.
+fn cluster_report() -> Option<crate::api::StatusReport> {
+    match crate::api::call(&daemon_socket(), &crate::api::Request::Report) {
+        Ok(crate::api::Response::Report(r)) => Some(*r),
         _ => None,
     }
 }
@@ -139,6 +167,28 @@ pub fn dispatch(argv0: &str, args: &[String]) -> Option<u8> {
     let mut out = std::io::stdout();
     let mut err = std::io::stderr();
     Some(run_shim(name, args, &file, &node, &mut out, &mut err))
+}
+
+/// `pacemakerd -$`: the version line agents parse; anything else is
+/// refused (pacelined is the cluster daemon here).
+fn pacemakerd(args: &[String], out: &mut dyn Write, err: &mut dyn Write) -> u8 {
+    match args.first().map(String::as_str) {
+        Some("-$" | "--version") => {
+            let _ = writeln!(
+                out,
+                "Pacemaker {PACEMAKER_COMPAT_VERSION} (agent interface of paceline {})",
+                env!("CARGO_PKG_VERSION")
+            );
+            0
+        }
+        _ => {
+            let _ = writeln!(
+                err,
+                "pacemakerd: this is paceline's compatibility shim; it only answers -$ (run pacelined for the cluster)"
+            );
+            EXIT_USAGE
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -206,6 +256,17 @@ fn parse(shim: &str, args: &[String]) -> Result<Request, String> {
     Ok(r)
 }
 
+/// An attribute as the replicated status holds it (set by another node's
+/// agents, or by this node's before the local file was last replaced).
+/// Tests set PACELINE_SOCKET to a path where nothing listens.
+fn replicated(node: &str, name: &str) -> Option<String> {
+    cluster_report()?
+        .node_attributes
+        .get(node)?
+        .get(name)
+        .cloned()
+}
+
 pub fn run_shim(
     shim: &str,
     args: &[String],
@@ -217,6 +278,13 @@ pub fn run_shim(
     if shim == "crm_node" {
         let status = cluster_status();
         return crm_node(args, local, status.as_ref(), out, err);
+    }
+    if shim == "crm_mon" {
+        let report = cluster_report();
+        return super::crm_mon::run(args, report.as_ref(), out, err);
+    }
+    if shim == "pacemakerd" {
+        return pacemakerd(args, out, err);
     }
     let mut req = match parse(shim, args) {
         Ok(r) => r,
@@ -245,6 +313,20 @@ pub fn run_shim(
         return EXIT_USAGE;
     };
     let node = req.node.clone().unwrap_or_else(|| local.to_string());
+    if let Some(status) = cluster_status()
+        && !status.nodes.iter().any(|n| n.name == node)
+    {
+        // As Pacemaker's crm_attribute: an attribute of a node the cluster
+        // does not have is an error, not a new entry (an agent that took
+        // the host name for the node name finds out here).
+        let known: Vec<&str> = status.nodes.iter().map(|n| n.name.as_str()).collect();
+        let _ = writeln!(
+            err,
+            "{shim}: no node named {node} in the cluster (its nodes: {})",
+            known.join(", ")
+        );
+        return EXIT_NO_SUCH;
+    }
     let mut attrs = read_attributes(file);
     if req.delete {
         if let Some(m) = attrs.get_mut(&node) {
@@ -259,7 +341,11 @@ pub fn run_shim(
         req.query = true;
     }
     if req.query {
-        let found = attrs.get(&node).and_then(|m| m.get(&name)).cloned();
+        let found = attrs
+            .get(&node)
+            .and_then(|m| m.get(&name))
+            .cloned()
+            .or_else(|| replicated(&node, &name));
         return match found.or(req.default.clone()) {
             Some(v) if req.quiet => {
                 let _ = writeln!(out, "{v}");
@@ -375,5 +461,19 @@ mod tests {
             "1 node1 lost\n2 node2 member\n3 node3 member\n"
         );
         assert_eq!(node_call(&["--bogus"], None).0, EXIT_USAGE);
+    }
+
+    #[test]
+    fn pacemakerd_tells_a_version_ocf_local_nodename_accepts() {
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        assert_eq!(pacemakerd(&["-$".into()], &mut out, &mut err), 0);
+        let text = String::from_utf8_lossy(&out);
+        // ocf-shellfuncs: grep "Pacemaker .*" | awk '{ print $2 }'
+        let version = text
+            .lines()
+            .find(|l| l.contains("Pacemaker "))
+            .and_then(|l| l.split_whitespace().nth(1));
+        assert_eq!(version, Some(PACEMAKER_COMPAT_VERSION));
+        assert_eq!(pacemakerd(&[], &mut out, &mut err), EXIT_USAGE);
     }
 }

@@ -22,6 +22,11 @@ pub struct LabCluster {
     pub lab: Lab,
     nodes: u8,
     pacelined: PathBuf,
+    /// A path each node's daemon (and so its agents) sees as a directory of
+    /// its own: `node_dir(i)/private` bind-mounted there in the node's
+    /// mount namespace. For agents whose parameters name one path on every
+    /// node (PostgreSQL's data directory), as on real machines.
+    private_path: Option<PathBuf>,
 }
 
 impl LabCluster {
@@ -45,7 +50,26 @@ impl LabCluster {
             lab,
             nodes,
             pacelined: pacelined.to_path_buf(),
+            private_path: None,
         })
+    }
+
+    /// Gives every node its own directory at `path` (see `private_path`);
+    /// `node_private_dir(i)` is what node i sees there.
+    pub fn with_private_path(mut self, path: &Path) -> Result<LabCluster, LabError> {
+        std::fs::create_dir_all(path)
+            .map_err(super::io_err(format!("create {}", path.display())))?;
+        for i in 1..=self.nodes {
+            let dir = self.node_private_dir(i);
+            std::fs::create_dir_all(&dir)
+                .map_err(super::io_err(format!("create {}", dir.display())))?;
+        }
+        self.private_path = Some(path.to_path_buf());
+        Ok(self)
+    }
+
+    pub fn node_private_dir(&self, node: u8) -> PathBuf {
+        self.node_dir(node).join("private")
     }
 
     pub fn nodes(&self) -> u8 {
@@ -79,23 +103,47 @@ impl LabCluster {
         let config = self.config_path(node);
         let socket = self.socket(node);
         let log = self.log_path(node);
+        let private = self.node_private_dir(node).display().to_string();
+        let shared = self.private_path.as_ref().map(|p| p.display().to_string());
+        // `ip netns exec` runs the program in a mount namespace of its own
+        // whose mounts do not propagate back: the bind mount is this node's.
+        let mut prefix: Vec<&str> = Vec::new();
+        if let Some(shared) = &shared {
+            prefix.extend([
+                "-c",
+                r#"mount --bind "$1" "$2" && shift 2 && exec "$@""#,
+                "lab-node",
+                &private,
+                shared,
+                "/usr/bin/env",
+            ]);
+        }
+        let program = if shared.is_some() {
+            Path::new("/bin/sh")
+        } else {
+            Path::new("/usr/bin/env")
+        };
         let pid = self.lab.spawn_on_node(
             node,
-            Path::new("/usr/bin/env"),
+            program,
             &[
-                &format!("HA_RSCTMP={}", rsctmp.display()),
-                // Agents such as Stateful keep state under HA_VARRUN; the lab's
-                // nodes share one filesystem, so each gets its own.
-                &format!("HA_VARRUN={}", self.node_dir(node).join("run").display()),
-                "RUST_BACKTRACE=1",
-                &self.pacelined.display().to_string(),
-                "--config",
-                &config.display().to_string(),
-                "--node",
-                &format!("node{node}"),
-                "--socket",
-                &socket.display().to_string(),
-            ],
+                prefix.as_slice(),
+                &[
+                    &format!("HA_RSCTMP={}", rsctmp.display()),
+                    // Agents such as Stateful keep state under HA_VARRUN; the lab's
+                    // nodes share one filesystem, so each gets its own.
+                    &format!("HA_VARRUN={}", self.node_dir(node).join("run").display()),
+                    "RUST_BACKTRACE=1",
+                    &self.pacelined.display().to_string(),
+                    "--config",
+                    &config.display().to_string(),
+                    "--node",
+                    &format!("node{node}"),
+                    "--socket",
+                    &socket.display().to_string(),
+                ],
+            ]
+            .concat(),
             &log,
         )?;
         Ok(pid)
@@ -269,9 +317,88 @@ pub struct ReferenceOptions {
     /// `[membership] token_timeout` (the heartbeat is a fifth); None keeps
     /// the defaults (1s / 200ms).
     pub token_timeout_ms: Option<u64>,
-    /// The database: `builtin:dummy` (nothing to install) or an OCF agent
-    /// spec such as `ocf:pacemaker:Stateful`.
-    pub db_agent: String,
+    pub db: Database,
+}
+
+/// What plays the reference policy's database.
+#[derive(Debug, Clone)]
+pub enum Database {
+    /// A promotable stand-in without replication state: `builtin:dummy`
+    /// (nothing to install) or an OCF agent spec such as
+    /// `ocf:pacemaker:Stateful`. Both nodes may be promoted, node1 first.
+    StandIn { agent: String },
+    /// PostgreSQL through resource-agents' `pgsql` in streaming
+    /// replication (see `lab::postgres`): the agent sets the promotion
+    /// scores from the replication state.
+    Postgres { params: Vec<(String, String)> },
+}
+
+impl Database {
+    pub fn stand_in(agent: &str) -> Database {
+        Database::StandIn {
+            agent: agent.into(),
+        }
+    }
+}
+
+/// The `[[primitive]] db` and what depends on the kind of database.
+fn db_primitive(db: &Database) -> String {
+    match db {
+        Database::StandIn { agent } => format!(
+            r#"[[primitive]]
+id = "db"
+agent = "{agent}"
+ops = [
+  {{ name = "monitor", interval = "2s", timeout = "10s" }},
+  {{ name = "monitor", interval = "1s", timeout = "10s", role = "Promoted" }},
+]
+
+[[clone]]
+id = "db-ha"
+resource = "db"
+promotable = true
+promoted_max = 1
+
+# The stand-in database reports no replication state (PostgreSQL's agent
+# sets promotion scores through crm_master): both nodes may be promoted,
+# node1 first.
+[[location]]
+id = "promote-node2-too"
+resource = "db-ha"
+role = "Promoted"
+node = "node2"
+score = 10
+"#
+        ),
+        Database::Postgres { params } => {
+            let params = params
+                .iter()
+                .map(|(k, v)| format!("{k} = {v:?}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            format!(
+                r#"[[primitive]]
+id = "db"
+agent = "ocf:heartbeat:pgsql"
+params = {{ {params} }}
+ops = [
+  {{ name = "start", timeout = "60s" }},
+  {{ name = "stop", timeout = "60s" }},
+  {{ name = "promote", timeout = "60s" }},
+  {{ name = "demote", timeout = "60s" }},
+  {{ name = "monitor", interval = "2s", timeout = "10s" }},
+  {{ name = "monitor", interval = "1s", timeout = "10s", role = "Promoted" }},
+]
+
+[[clone]]
+id = "db-ha"
+resource = "db"
+promotable = true
+promoted_max = 1
+"#
+            )
+        }
+    }
 }
 
 /// `policies/two-node-active-standby.toml` adapted to the lab: the shared
@@ -371,20 +498,7 @@ agent = "builtin:filesystem"
 params = {{ device = "tmpfs", directory = "{srv}", fstype = "tmpfs" }}
 ops = [{{ name = "monitor", interval = "2s", timeout = "10s" }}]
 
-[[primitive]]
-id = "db"
-agent = "{db_agent}"
-ops = [
-  {{ name = "monitor", interval = "2s", timeout = "10s" }},
-  {{ name = "monitor", interval = "1s", timeout = "10s", role = "Promoted" }},
-]
-
-[[clone]]
-id = "db-ha"
-resource = "db"
-promotable = true
-promoted_max = 1
-
+{db}
 [[primitive]]
 id = "vip"
 agent = "builtin:ipaddr"
@@ -402,16 +516,6 @@ resource = "db-ha"
 role = "Promoted"
 node = "node1"
 score = 50
-
-# The stand-in database reports no replication state (PostgreSQL's agent
-# sets promotion scores through crm_master): both nodes may be promoted,
-# node1 first.
-[[location]]
-id = "promote-node2-too"
-resource = "db-ha"
-role = "Promoted"
-node = "node2"
-score = 10
 
 [[colocation]]
 id = "fs-with-primary"
@@ -454,7 +558,7 @@ then = "worker"
         socket = node_dir.join("paceline.sock").display(),
         srv = o.dir.join("srv").display(),
         vip = VIP,
-        db_agent = o.db_agent,
+        db = db_primitive(&o.db),
     )
 }
 

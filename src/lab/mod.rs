@@ -15,6 +15,7 @@
 pub mod bridge;
 pub mod cluster;
 pub mod fence_agent;
+pub mod postgres;
 pub mod power;
 pub mod probe;
 pub mod redfish;

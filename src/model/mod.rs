@@ -577,4 +577,19 @@ impl ClusterConfig {
     pub fn node(&self, uname: &str) -> Option<&Node> {
         self.nodes.iter().find(|n| n.uname == uname)
     }
+
+    /// The primitive `id`, also inside a group or a clone.
+    pub fn primitive(&self, id: &str) -> Option<&Primitive> {
+        let in_group = |g: &'_ Group| -> bool { g.members.iter().any(|p| p.id == id) };
+        self.resources.iter().find_map(|r| match r {
+            Resource::Primitive(p) if p.id == id => Some(p),
+            Resource::Group(g) if in_group(g) => g.members.iter().find(|p| p.id == id),
+            Resource::Clone(c) => match &c.child {
+                CloneChild::Primitive(p) if p.id == id => Some(p),
+                CloneChild::Group(g) => g.members.iter().find(|p| p.id == id),
+                _ => None,
+            },
+            _ => None,
+        })
+    }
 }

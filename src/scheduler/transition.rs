@@ -248,6 +248,72 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// Recurring monitors an instance that stays where it runs lacks (as
+    /// Pacemaker schedules every configured monitor absent from the
+    /// history): a transition aborted between a start and its monitor, or
+    /// a monitor added to the configuration, would otherwise never run.
+    fn missing_monitors(&mut self) {
+        if self.config.properties.maintenance_mode {
+            return;
+        }
+        let mut wanted: Vec<(String, String, u64)> = Vec::new();
+        // An instance active on several nodes is being recovered (or
+        // blocked): its copies get no new monitors.
+        let mut active_on: HashMap<&str, usize> = HashMap::new();
+        for st in self.status.nodes.values() {
+            for h in &st.resources {
+                if !matches!(super::observe(h).role, Role::Stopped | Role::Unknown) {
+                    *active_on.entry(h.id.as_str()).or_default() += 1;
+                }
+            }
+        }
+        for (node, st) in &self.status.nodes {
+            let member = st.in_ccm == Some(true) && st.crmd.as_deref() == Some("online");
+            let node_maintenance = self.config.node(node).is_some_and(|n| n.maintenance)
+                || st
+                    .transient_attributes
+                    .get("maintenance")
+                    .is_some_and(|v| matches!(v.as_str(), "true" | "on" | "yes" | "1"));
+            if !member || node_maintenance || self.fenced.contains(node) {
+                continue;
+            }
+            for h in &st.resources {
+                let Some(info) = self.prims.get(primitive_of(&h.id)) else {
+                    continue;
+                };
+                if info.prim.meta.maintenance == Some(true)
+                    || active_on.get(h.id.as_str()).is_some_and(|&n| n > 1)
+                {
+                    continue;
+                }
+                let seen = super::observe(h);
+                if seen.failed || seen.pending || matches!(seen.role, Role::Stopped | Role::Unknown)
+                {
+                    continue;
+                }
+                let touched = self
+                    .index
+                    .keys()
+                    .any(|(instance, n, _, _)| instance == &h.id && n == node);
+                if touched {
+                    continue;
+                }
+                for op in recurring_monitors(info.prim, seen.role == Role::Promoted) {
+                    let recorded = h
+                        .ops
+                        .iter()
+                        .any(|r| r.operation == "monitor" && r.interval_ms == op.interval_ms);
+                    if !recorded {
+                        wanted.push((h.id.clone(), node.clone(), op.interval_ms));
+                    }
+                }
+            }
+        }
+        for (instance, node, interval) in wanted {
+            self.resource_step(&instance, &node, "monitor", interval);
+        }
+    }
+
     fn change(&mut self, c: &Change) {
         let active = |r: Option<Role>| r.unwrap_or(Role::Started);
         let from = c.from.as_deref();
@@ -560,6 +626,7 @@ pub fn build(config: &ClusterConfig, status: &ClusterStatus, plan: &Plan) -> Tra
     for a in plan.actions.iter().filter(|a| a.action == "stop") {
         b.resource_step(&a.resource, &a.node, "stop", 0);
     }
+    b.missing_monitors();
     b.per_instance();
     b.groups();
     b.fencing(status, &fences);
@@ -1007,5 +1074,49 @@ score = "-INFINITY"
         let demote = find(&t, "node1", "pgsql", "demote", 0).unwrap();
         let stop = find(&t, "node1", "pgsql", "stop", 0).unwrap();
         assert!(before(&t, demote, stop));
+    }
+
+    #[test]
+    fn a_running_instance_without_its_recurring_monitor_gets_one() {
+        let text = r#"
+[cluster]
+name = "t"
+[[node]]
+name = "node1"
+id = 1
+[fencing]
+enabled = false
+[[primitive]]
+id = "web"
+agent = "builtin:dummy"
+ops = [{ name = "monitor", interval = "5s" }, { name = "monitor", interval = "1s", role = "Promoted" }]
+"#;
+        let config = crate::config::load_config_str(text, "t.toml").unwrap();
+        let mut status = ClusterStatus {
+            have_quorum: true,
+            ..Default::default()
+        };
+        online(&mut status, "node1");
+        // Started, and the transition that would have added its monitor
+        // was aborted.
+        running(&mut status, "node1", "web", Role::Started);
+        let plan = schedule(&config, &status, 10_000);
+        let t = build(&config, &status, &plan);
+        assert!(
+            find(&t, "node1", "web", "monitor", 5_000).is_some(),
+            "{t:#?}"
+        );
+        assert!(
+            find(&t, "node1", "web", "monitor", 1_000).is_none(),
+            "{t:#?}"
+        );
+        assert_eq!(t.steps.len(), 1, "nothing else: {t:#?}");
+        // Once the monitor runs (its result is in the history) nothing is
+        // added again.
+        status.nodes.get_mut("node1").unwrap().resources[0]
+            .ops
+            .push(op("monitor", 5_000, 2, 0));
+        let plan = schedule(&config, &status, 10_000);
+        assert!(build(&config, &status, &plan).steps.is_empty());
     }
 }

@@ -161,11 +161,17 @@ struct SimNode {
     /// The store was a ready DC after the last commands (for `Input::Synced`).
     synced: bool,
     view: Option<(u64, BTreeSet<u16>, bool)>,
-    /// Actions this boot has seen, with their answer once done.
-    seen: BTreeMap<u64, Option<ActionResult>>,
+    /// Actions this boot has seen, per sender (ids are unique per DC
+    /// incarnation only, as the daemon's executor keys them), with their
+    /// answer once done.
+    seen: BTreeMap<(u16, u64), Option<ActionResult>>,
     /// Who asked for each recurring monitor.
     monitor_owner: BTreeMap<u64, u16>,
     monitors: BTreeMap<(String, u64), Monitor>,
+    /// One-shot operations run one at a time per resource, as an
+    /// executor runs them: the ones waiting behind a running one, with
+    /// whom to answer.
+    busy: BTreeMap<String, std::collections::VecDeque<(u16, ActionRequest)>>,
     leaving: bool,
 }
 
@@ -190,6 +196,11 @@ pub struct ClusterSim {
     truth: BTreeMap<(u16, String), Role>,
     clones: BTreeSet<String>,
     promotable: BTreeSet<String>,
+    /// Each member of a (not cloned) group after the first: the member
+    /// before it, whose start must be complete when it starts.
+    group_predecessor: BTreeMap<String, String>,
+    /// Starts begun and not yet answered: (node, primitive).
+    starting: BTreeSet<(u16, String)>,
     /// promoted-max of each promotable clone's primitive.
     promoted_max: BTreeMap<String, u32>,
     fence_delay_ms: BTreeMap<String, u64>,
@@ -223,6 +234,18 @@ fn primitives_of(config: &ClusterConfig) -> (BTreeSet<String>, BTreeSet<String>)
         }
     }
     (clones, promotable)
+}
+
+fn group_predecessors(config: &ClusterConfig) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for r in &config.resources {
+        if let Resource::Group(g) = r {
+            for pair in g.members.windows(2) {
+                out.insert(pair[1].id.clone(), pair[0].id.clone());
+            }
+        }
+    }
+    out
 }
 
 /// Generation of a simulated config change (an rsc_defaults entry the
@@ -342,11 +365,13 @@ impl ClusterSim {
                     seen: BTreeMap::new(),
                     monitor_owner: BTreeMap::new(),
                     monitors: BTreeMap::new(),
+                    busy: BTreeMap::new(),
                     leaving: false,
                 },
             );
         }
         let (clones, promotable) = primitives_of(&config);
+        let group_predecessor = group_predecessors(&config);
         let mut promoted_max = BTreeMap::new();
         for r in &config.resources {
             if let Resource::Clone(c) = r
@@ -371,6 +396,8 @@ impl ClusterSim {
             truth: BTreeMap::new(),
             clones,
             promotable,
+            group_predecessor,
+            starting: BTreeSet::new(),
             promoted_max,
             fence_delay_ms,
             fence_broken: BTreeSet::new(),
@@ -441,12 +468,18 @@ impl ClusterSim {
     fn kill(&mut self, id: u16) {
         self.membership.crash(id);
         self.truth.retain(|(n, _), _| *n != id);
+        self.starting.retain(|(n, _)| *n != id);
+        // A sender's next incarnation numbers its requests afresh.
+        for n in self.nodes.values_mut() {
+            n.seen.retain(|(from, _), _| *from != id);
+        }
         if let Some(n) = self.nodes.get_mut(&id) {
             n.up = false;
             n.incarnation += 1;
             n.monitors.clear();
             n.monitor_owner.clear();
             n.seen.clear();
+            n.busy.clear();
             n.view = None;
         }
     }
@@ -728,6 +761,13 @@ impl ClusterSim {
                         self.now, request.operation, request.instance, request.node
                     ));
                 }
+                if std::env::var_os("PACELINE_SIM_TRACE").is_some() {
+                    // Debugging aid; kept out of the compared event logs.
+                    self.note(format!(
+                        "trace: {me} dispatches {} {} ({} ms) on {}",
+                        request.operation, request.instance, request.interval_ms, request.node
+                    ));
+                }
                 let to = self.id(&request.node);
                 if self.connected(id, to) {
                     let at = self.now + self.delay();
@@ -968,6 +1008,13 @@ impl ClusterSim {
     /// A result goes back to the DC that asked and, if the node now
     /// follows another DC, to that one too (it may have taken over).
     fn send_result(&mut self, from: u16, requester: u16, result: ActionResult) {
+        if std::env::var_os("PACELINE_SIM_TRACE").is_some() {
+            let me = self.name(from);
+            self.note(format!(
+                "trace: {me} answers {} {} ({} ms): rc {}",
+                result.operation, result.instance, result.interval_ms, result.rc
+            ));
+        }
         let mut to = vec![requester];
         if let Some(dc) = self.dc_of(from)
             && dc != requester
@@ -1004,14 +1051,14 @@ impl ClusterSim {
         if !n.up {
             return;
         }
-        if let Some(answer) = n.seen.get(&request.id) {
+        if let Some(answer) = n.seen.get(&(from, request.id)) {
             // Run once, answer again.
             if let Some(result) = answer.clone() {
                 self.send_result(node, from, result);
             }
             return;
         }
-        n.seen.insert(request.id, None);
+        n.seen.insert((from, request.id), None);
         let rsc = primitive_of(&request.instance).to_string();
         if request.interval_ms > 0 {
             let running = self.truth.get(&(node, rsc.clone())).copied();
@@ -1043,6 +1090,21 @@ impl ClusterSim {
             );
             return;
         }
+        if let Some(queue) = n.busy.get_mut(&rsc) {
+            // A probe during a start must not see a half-started resource.
+            queue.push_back((from, request));
+            return;
+        }
+        n.busy.insert(rsc, std::collections::VecDeque::new());
+        self.begin_action(node, from, request);
+    }
+
+    /// Runs a one-shot operation (its resource's turn has come).
+    fn begin_action(&mut self, node: u16, from: u16, request: ActionRequest) {
+        let Some(n) = self.nodes.get(&node) else {
+            return;
+        };
+        let rsc = primitive_of(&request.instance).to_string();
         let incarnation = n.incarnation;
         if request.operation == "start" {
             let here = self.name(node);
@@ -1064,6 +1126,16 @@ impl ClusterSim {
                     });
                 }
             }
+            if let Some(before) = self.group_predecessor.get(&rsc) {
+                let key = (node, before.clone());
+                if !self.truth.contains_key(&key) || self.starting.contains(&key) {
+                    self.violations.push(format!(
+                        "{:?}: {rsc} started on {here} before its group's {before} was started there",
+                        self.now
+                    ));
+                }
+            }
+            self.starting.insert((node, rsc.clone()));
             // Active (as far as safety goes) from the moment the start begins.
             self.truth.entry((node, rsc)).or_insert(Role::Started);
         }
@@ -1095,6 +1167,9 @@ impl ClusterSim {
         }
         let rsc = primitive_of(&request.instance).to_string();
         let key = (node, rsc.clone());
+        if request.operation == "start" {
+            self.starting.remove(&key);
+        }
         let running = self.truth.get(&key).copied();
         let code = match request.operation.as_str() {
             "monitor" => match running {
@@ -1176,9 +1251,20 @@ impl ClusterSim {
             exec_ms: lo,
         };
         if let Some(n) = self.nodes.get_mut(&node) {
-            n.seen.insert(request.id, Some(result.clone()));
+            n.seen.insert((from, request.id), Some(result.clone()));
         }
         self.send_result(node, from, result);
+        let next = self.nodes.get_mut(&node).and_then(|n| {
+            let queue = n.busy.get_mut(&rsc)?;
+            let next = queue.pop_front();
+            if next.is_none() {
+                n.busy.remove(&rsc);
+            }
+            next
+        });
+        if let Some((from, request)) = next {
+            self.begin_action(node, from, request);
+        }
     }
 
     fn monitor_due(

@@ -1,0 +1,373 @@
+//! The `crm_mon -1` that Pacemaker-aware agents parse: PostgreSQL's `pgsql`
+//! agent greps `crm_mon -1 --output-as=xml` for the node holding the
+//! promoted instance and for whether a peer is online. The answer is
+//! rendered from pacelined's status report, in the element and attribute
+//! order of Pacemaker's own XML (agents match it with line regexes).
+
+use std::fmt::Write as _;
+use std::io::Write;
+
+use crate::api::StatusReport;
+use crate::membership::PeerState;
+
+const EXIT_USAGE: u8 = 64;
+/// Pacemaker's CRM_EX_UNAVAILABLE: the cluster cannot be reached.
+const EXIT_UNAVAILABLE: u8 = 69;
+
+#[derive(Debug, PartialEq, Eq)]
+enum Format {
+    Text,
+    Xml,
+}
+
+fn parse(args: &[String]) -> Result<Format, String> {
+    let mut format = Format::Text;
+    let mut i = 0;
+    while i < args.len() {
+        let arg = args[i].as_str();
+        match arg {
+            "--as-xml" | "-X" => format = Format::Xml,
+            "--output-as=xml" => format = Format::Xml,
+            "--output-as=text" => format = Format::Text,
+            "--output-as" => {
+                i += 1;
+                format = match args.get(i).map(String::as_str) {
+                    Some("xml") => Format::Xml,
+                    Some("text") => Format::Text,
+                    other => {
+                        return Err(format!(
+                            "crm_mon: --output-as takes xml or text, not {}",
+                            other.unwrap_or("nothing")
+                        ));
+                    }
+                }
+            }
+            // One-shot is the only mode an agent can use; the rest only
+            // add sections that are always shown here.
+            "-1" | "--one-shot" | "-r" | "--inactive" | "-A" | "--show-detail" | "-n"
+            | "--group-by-node" | "-f" | "--failcounts" | "-Q" | "--quiet" => {}
+            s if s.starts_with('-') && s.chars().skip(1).all(|c| "1rAnfQ".contains(c)) => {}
+            other => {
+                return Err(format!(
+                    "crm_mon: unsupported option {other} (supported: -1, -r, -A, -n, -f, --output-as=xml|text, --as-xml)"
+                ));
+            }
+        }
+        i += 1;
+    }
+    Ok(format)
+}
+
+/// Runs the shim with the report pacelined answered (None: not running).
+pub fn run(
+    args: &[String],
+    report: Option<&StatusReport>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> u8 {
+    let format = match parse(args) {
+        Ok(f) => f,
+        Err(e) => {
+            let _ = writeln!(err, "{e}");
+            return EXIT_USAGE;
+        }
+    };
+    let Some(report) = report else {
+        let _ = writeln!(
+            err,
+            "crm_mon: pacelined does not answer (is it running? PACELINE_SOCKET names its socket)"
+        );
+        return EXIT_UNAVAILABLE;
+    };
+    let text = match format {
+        Format::Xml => render_xml(report),
+        Format::Text => render_text(report),
+    };
+    let _ = out.write_all(text.as_bytes());
+    0
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn node_id(report: &StatusReport, name: &str) -> String {
+    report
+        .membership
+        .nodes
+        .iter()
+        .find(|n| n.name == name)
+        .map(|n| n.id.to_string())
+        .unwrap_or_default()
+}
+
+pub fn render_xml(report: &StatusReport) -> String {
+    let m = &report.membership;
+    let mut x = String::new();
+    let _ = writeln!(x, r#"<?xml version="1.0"?>"#);
+    let _ = writeln!(
+        x,
+        r#"<pacemaker-result api-version="2.30" request="crm_mon -1 --output-as=xml">"#
+    );
+    let _ = writeln!(x, "  <summary>");
+    let _ = writeln!(x, r#"    <stack type="paceline"/>"#);
+    match &report.dc {
+        Some(dc) => {
+            let _ = writeln!(
+                x,
+                r#"    <current_dc present="true" name="{}" id="{}" with_quorum="{}"/>"#,
+                escape(dc),
+                node_id(report, dc),
+                m.quorum.quorate
+            );
+        }
+        None => {
+            let _ = writeln!(x, r#"    <current_dc present="false"/>"#);
+        }
+    }
+    let _ = writeln!(x, r#"    <nodes_configured number="{}"/>"#, m.nodes.len());
+    let _ = writeln!(x, "  </summary>");
+    let _ = writeln!(x, "  <nodes>");
+    for n in &m.nodes {
+        let online = n.state == PeerState::Online && m.members.contains(&n.name);
+        let running = report
+            .resources
+            .iter()
+            .filter(|r| r.nodes.contains(&n.name))
+            .count();
+        let _ = writeln!(
+            x,
+            r#"    <node name="{name}" id="{id}" online="{online}" standby="{standby}" standby_onfail="false" maintenance="{maint}" pending="false" unclean="false" shutdown="{shutdown}" expected_up="{online}" is_dc="{dc}" resources_running="{running}" type="member"/>"#,
+            name = escape(&n.name),
+            id = n.id,
+            standby = report.standby.contains(&n.name),
+            maint = report.maintenance.contains(&n.name),
+            shutdown = n.state == PeerState::Left,
+            dc = report.dc.as_deref() == Some(n.name.as_str()),
+        );
+    }
+    let _ = writeln!(x, "  </nodes>");
+    let _ = writeln!(x, "  <resources>");
+    for r in &report.resources {
+        let common = format!(
+            r#"id="{}" resource_agent="{}" role="{}""#,
+            escape(&r.id),
+            escape(&r.agent),
+            escape(&r.role)
+        );
+        if r.nodes.is_empty() {
+            let _ = writeln!(
+                x,
+                r#"    <resource {common} active="false" orphaned="false" blocked="false" managed="true" failed="false" failure_ignored="false" nodes_running_on="0"/>"#
+            );
+            continue;
+        }
+        // One element per running instance, as Pacemaker lists clone
+        // instances: an agent's line regex sees the role and its node.
+        for node in &r.nodes {
+            let _ = writeln!(
+                x,
+                r#"    <resource {common} active="true" orphaned="false" blocked="false" managed="true" failed="false" failure_ignored="false" nodes_running_on="1">"#
+            );
+            let _ = writeln!(
+                x,
+                r#"      <node name="{}" id="{}" cached="true"/>"#,
+                escape(node),
+                node_id(report, node)
+            );
+            let _ = writeln!(x, "    </resource>");
+        }
+    }
+    let _ = writeln!(x, "  </resources>");
+    let _ = writeln!(x, "  <node_attributes>");
+    for (node, attrs) in &report.node_attributes {
+        let _ = writeln!(x, r#"    <node name="{}">"#, escape(node));
+        for (k, v) in attrs {
+            let _ = writeln!(
+                x,
+                r#"      <attribute name="{}" value="{}"/>"#,
+                escape(k),
+                escape(v)
+            );
+        }
+        let _ = writeln!(x, "    </node>");
+    }
+    let _ = writeln!(x, "  </node_attributes>");
+    let _ = writeln!(x, r#"  <status code="0" message="OK"/>"#);
+    let _ = writeln!(x, "</pacemaker-result>");
+    x
+}
+
+pub fn render_text(report: &StatusReport) -> String {
+    let m = &report.membership;
+    let mut t = String::new();
+    let _ = writeln!(t, "Cluster Summary:");
+    let _ = writeln!(t, "  * Stack: paceline");
+    let _ = writeln!(
+        t,
+        "  * Current DC: {} - partition {} quorum",
+        report.dc.as_deref().unwrap_or("NONE"),
+        if m.quorum.quorate { "with" } else { "WITHOUT" }
+    );
+    let online: Vec<&str> = m
+        .nodes
+        .iter()
+        .filter(|n| n.state == PeerState::Online && m.members.contains(&n.name))
+        .map(|n| n.name.as_str())
+        .collect();
+    let offline: Vec<&str> = m
+        .nodes
+        .iter()
+        .filter(|n| !online.contains(&n.name.as_str()))
+        .map(|n| n.name.as_str())
+        .collect();
+    let _ = writeln!(t, "\nNode List:");
+    let _ = writeln!(t, "  * Online: [ {} ]", online.join(" "));
+    if !offline.is_empty() {
+        let _ = writeln!(t, "  * OFFLINE: [ {} ]", offline.join(" "));
+    }
+    let _ = writeln!(t, "\nFull List of Resources:");
+    for r in &report.resources {
+        let _ = writeln!(
+            t,
+            "  * {}\t({}):\t {} {}",
+            r.id,
+            r.agent,
+            r.role,
+            r.nodes.join(" ")
+        );
+    }
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::{ClusterStatusView, NodeView, ResourceView};
+
+    fn report() -> StatusReport {
+        let node = |id, name: &str, state| NodeView {
+            name: name.into(),
+            id,
+            state,
+            links: Vec::new(),
+            local: id == 2,
+        };
+        let membership = ClusterStatusView {
+            cluster: "c".into(),
+            node: "node2".into(),
+            node_id: 2,
+            view_id: 3,
+            members: vec!["node2".into()],
+            nodes: vec![
+                node(1, "node1", PeerState::Offline),
+                node(2, "node2", PeerState::Online),
+            ],
+            quorum: crate::membership::QuorumStatus {
+                quorate: true,
+                total_votes: 1,
+                expected_votes: 2,
+                quorum: 1,
+                waiting_for_all: false,
+                unblocked: None,
+                reason: String::new(),
+            },
+            wire: Default::default(),
+            incompatible: Vec::new(),
+            pauses: 0,
+            warnings: Vec::new(),
+        };
+        StatusReport {
+            membership,
+            dc: Some("node2".into()),
+            config_version: Default::default(),
+            resources: vec![
+                ResourceView {
+                    id: "pgsql".into(),
+                    agent: "ocf:heartbeat:pgsql".into(),
+                    role: "Promoted".into(),
+                    nodes: vec!["node2".into()],
+                },
+                ResourceView {
+                    id: "vip".into(),
+                    agent: "builtin:ipaddr".into(),
+                    role: "Stopped".into(),
+                    nodes: Vec::new(),
+                },
+            ],
+            failed_actions: Vec::new(),
+            cli_constraints: Vec::new(),
+            standby: Vec::new(),
+            maintenance: Vec::new(),
+            node_attributes: [(
+                "node2".to_string(),
+                [("master-pgsql".to_string(), "1000".to_string())].into(),
+            )]
+            .into(),
+            fencing_history: Vec::new(),
+            channel: Default::default(),
+        }
+    }
+
+    fn call(args: &[&str], report: Option<&StatusReport>) -> (u8, String, String) {
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let rc = run(&args, report, &mut out, &mut err);
+        (
+            rc,
+            String::from_utf8_lossy(&out).into_owned(),
+            String::from_utf8_lossy(&err).into_owned(),
+        )
+    }
+
+    /// The line regexes of resource-agents' pgsql, applied as it applies
+    /// them (grep -E over the whole output).
+    #[test]
+    fn pgsql_finds_the_promoted_instance_and_online_nodes_in_the_xml() {
+        let r = report();
+        let (rc, xml, _) = call(&["-1", "--output-as=xml"], Some(&r));
+        assert_eq!(rc, 0);
+        let promoted = regex_line(&xml, r#"<resource id="pgsql" "#, r#" role="Promoted""#);
+        assert!(promoted, "{xml}");
+        assert!(regex_line(
+            &xml,
+            r#"<node name="node2" "#,
+            r#" online="true""#
+        ));
+        assert!(!regex_line(
+            &xml,
+            r#"<node name="node1" "#,
+            r#" online="true""#
+        ));
+        assert!(xml.contains(r#"<attribute name="master-pgsql" value="1000"/>"#));
+        assert!(
+            xml.contains(r#"<resource id="vip" resource_agent="builtin:ipaddr" role="Stopped""#)
+        );
+    }
+
+    /// `grep "<prefix>.*<suffix>"` on one line.
+    fn regex_line(text: &str, prefix: &str, suffix: &str) -> bool {
+        text.lines().any(|l| {
+            l.find(prefix)
+                .is_some_and(|at| l[at + prefix.len() - 1..].contains(suffix))
+        })
+    }
+
+    #[test]
+    fn text_and_errors() {
+        let r = report();
+        let (rc, text, _) = call(&["-1"], Some(&r));
+        assert_eq!(rc, 0);
+        assert!(text.contains("Online: [ node2 ]") && text.contains("OFFLINE: [ node1 ]"));
+        assert!(text.contains("pgsql\t(ocf:heartbeat:pgsql):\t Promoted node2"));
+        let (rc, _, err) = call(&["-1", "--bogus"], Some(&r));
+        assert_eq!(rc, EXIT_USAGE);
+        assert!(err.contains("--bogus"));
+        let (rc, _, err) = call(&["-1", "--as-xml"], None);
+        assert_eq!(rc, EXIT_UNAVAILABLE);
+        assert!(err.contains("pacelined"));
+    }
+}

@@ -1,0 +1,152 @@
+//! Real PostgreSQL on the lab's nodes, run by resource-agents' `pgsql` in
+//! streaming replication (`rep_mode = async`): one data directory per node
+//! at the same path (the cluster's private path, see
+//! `LabCluster::with_private_path`), cloned from one `initdb` so both start
+//! as standbys of the same history; the agent promotes one and the other
+//! streams from the VIP (`master_ip`), which follows the promoted instance.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use super::{LabError, io_err, run};
+
+pub const PORT: u16 = 5432;
+
+/// Where PostgreSQL's programs are, if it is installed.
+pub fn bindir() -> Option<PathBuf> {
+    let root = Path::new("/usr/lib/postgresql");
+    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir(root)
+        .ok()?
+        .flatten()
+        .filter_map(|e| {
+            let v = e.file_name().to_str()?.parse::<u32>().ok()?;
+            let bin = e.path().join("bin");
+            bin.join("postgres").exists().then_some((v, bin))
+        })
+        .collect();
+    versions.sort();
+    versions.pop().map(|(_, bin)| bin)
+}
+
+/// The `pgsql` primitive's parameters, for a node whose private path is
+/// `shared` (the same on every node).
+pub fn agent_params(bindir: &Path, shared: &Path, master_ip: &str) -> Vec<(String, String)> {
+    let at = |p: &str| shared.join(p).display().to_string();
+    [
+        ("pgctl", bindir.join("pg_ctl").display().to_string()),
+        ("psql", bindir.join("psql").display().to_string()),
+        ("pgdata", at("data")),
+        ("config", at("data/postgresql.conf")),
+        ("tmpdir", at("tmp")),
+        ("socketdir", at("sock")),
+        ("logfile", at("postgres.log")),
+        ("pgport", PORT.to_string()),
+        ("rep_mode", "async".into()),
+        ("node_list", "node1 node2".into()),
+        ("master_ip", master_ip.into()),
+        ("repuser", "postgres".into()),
+        ("restart_on_promote", "false".into()),
+        // A standby notices a vanished primary in seconds, not the kernel's
+        // two hours.
+        (
+            "primary_conninfo_opt",
+            "connect_timeout=2 keepalives_idle=5 keepalives_interval=1 keepalives_count=3".into(),
+        ),
+        ("stop_escalate", "5".into()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}
+
+fn as_postgres(args: &[&str]) -> Result<Output, LabError> {
+    let mut full = vec!["runuser", "-u", "postgres", "--"];
+    full.extend_from_slice(args);
+    run(&full)
+}
+
+/// Creates the database of every node: one `initdb` in node 1's private
+/// directory, configured for streaming replication over the lab's
+/// addresses, copied to the other nodes before anything runs.
+pub fn init_data(bindir: &Path, shared: &Path, private_dirs: &[PathBuf]) -> Result<(), LabError> {
+    let Some(first) = private_dirs.first() else {
+        return Ok(());
+    };
+    for dir in private_dirs {
+        for sub in ["tmp", "sock"] {
+            std::fs::create_dir_all(dir.join(sub))
+                .map_err(io_err(format!("create {}", dir.join(sub).display())))?;
+        }
+        run(&[
+            "chown",
+            "-R",
+            "postgres:postgres",
+            &dir.display().to_string(),
+        ])?;
+    }
+    let data = first.join("data");
+    as_postgres(&[
+        &bindir.join("initdb").display().to_string(),
+        "-D",
+        &data.display().to_string(),
+        "-A",
+        "trust",
+        "-U",
+        "postgres",
+        "--no-sync",
+    ])?;
+    let conf = format!(
+        "\n# paceline lab: streaming replication between the namespace nodes\n\
+         listen_addresses = '*'\n\
+         port = {PORT}\n\
+         unix_socket_directories = '{sock}'\n\
+         wal_level = replica\n\
+         wal_keep_size = '64MB'\n\
+         hot_standby = on\n\
+         wal_receiver_status_interval = 1s\n\
+         wal_retrieve_retry_interval = 500ms\n\
+         fsync = off\n",
+        sock = shared.join("sock").display()
+    );
+    append(&data.join("postgresql.conf"), &conf)?;
+    append(
+        &data.join("pg_hba.conf"),
+        "host all all 198.18.0.0/15 trust\nhost replication all 198.18.0.0/15 trust\n",
+    )?;
+    for dir in &private_dirs[1..] {
+        run(&[
+            "cp",
+            "-a",
+            &data.display().to_string(),
+            &dir.join("data").display().to_string(),
+        ])?;
+    }
+    Ok(())
+}
+
+fn append(path: &Path, text: &str) -> Result<(), LabError> {
+    use std::io::Write;
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(path)
+        .and_then(|mut f| f.write_all(text.as_bytes()))
+        .map_err(io_err(format!("append to {}", path.display())))
+}
+
+/// Runs one SQL statement with `psql` inside namespace `ns` against
+/// `host`; the unaligned, tuples-only output, or None when the server
+/// does not answer within `timeout`.
+pub fn query(bindir: &Path, ns: &str, host: &str, sql: &str, timeout: Duration) -> Option<String> {
+    let out = Command::new("ip")
+        .args(["netns", "exec", ns])
+        .arg(bindir.join("psql"))
+        .args(["-h", host, "-p", &PORT.to_string(), "-U", "postgres"])
+        .args(["-d", "postgres", "-Atqc", sql])
+        .env("PGCONNECT_TIMEOUT", timeout.as_secs().max(1).to_string())
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
