@@ -187,6 +187,14 @@ impl ExecutorService {
             if let Some((_, n)) = req.instance.rsplit_once(':') {
                 action.meta.insert("clone".into(), n.to_string());
             }
+            // As Pacemaker (since 1.1.8) runs them: an anonymous clone's
+            // agent is told the primitive's id, not the instance's (its
+            // number depends on placement; agents such as pgsql that find
+            // a ':' in it set promotion scores per numbered instance, which
+            // the scheduler does not read).
+            if meta.get("globally-unique").map(String::as_str) != Some("true") {
+                action.resource = req.resource.clone();
+            }
         }
         action.interval = Duration::from_millis(req.interval_ms);
         if req.timeout_ms > 0 {
