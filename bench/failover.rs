@@ -4,7 +4,11 @@
 //! ../shared/peers (its resets cut a lab node's power). Runs RUNS (default
 //! 10) failovers at the default timers and RUNS with token_timeout = 300ms,
 //! prints min/median/max and where the time goes (detection, fencing, each
-//! start), and ends with one JSON line. Needs root.
+//! start), and ends with one JSON line. Needs root. DB_AGENT picks the
+//! database: a promotable stand-in agent (default `ocf:pacemaker:Stateful`)
+//! or `pgsql`, real PostgreSQL through resource-agents' pgsql in streaming
+//! replication; with pgsql each run also times the promoted server
+//! answering SQL on the VIP from the client namespace.
 
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
@@ -15,7 +19,7 @@ use paceline::lab::cluster::{
     Database, Failover, FailoverTimeline, LabCluster, Prober, RedfishEmulator, ReferenceOptions,
     VIP, redfish_fencing, reference_config, runs_on, watch_failover, write_authkey,
 };
-use paceline::lab::{Lab, LabOptions};
+use paceline::lab::{Lab, LabOptions, postgres};
 
 #[path = "../fencing/tests/support/mod.rs"]
 mod peers;
@@ -36,7 +40,13 @@ fn bin(name: &str) -> PathBuf {
         .expect("target dir")
 }
 
-fn one_run(run: usize, token_timeout_ms: Option<u64>, db_agent: &str) -> Option<FailoverTimeline> {
+/// One failover's timeline, and with PostgreSQL when the promoted server
+/// answered SQL on the VIP (ms after the power cut).
+type RunResult = (FailoverTimeline, Option<u64>);
+
+fn one_run(run: usize, token_timeout_ms: Option<u64>, db_agent: &str) -> Option<RunResult> {
+    let pg_bindir =
+        (db_agent == "pgsql").then(|| postgres::bindir().expect("PostgreSQL installed"));
     let bmc = peers::redfish(&["--tls", "--systems", "2", "--power-delay", "0"]);
     let mut lab = Lab::new(&LabOptions {
         tag: format!("bfo{run}"),
@@ -58,10 +68,25 @@ fn one_run(run: usize, token_timeout_ms: Option<u64>, db_agent: &str) -> Option<
         authkey: dir.join("authkey"),
         fencing,
         token_timeout_ms,
-        db: Database::stand_in(db_agent),
+        db: match &pg_bindir {
+            Some(bindir) => Database::Postgres {
+                params: postgres::agent_params(bindir, &dir.join("pg"), VIP),
+            },
+            None => Database::stand_in(db_agent),
+        },
     };
-    let cluster = LabCluster::new(lab, 2, &bin("pacelined"), |i| reference_config(&options, i))
+    let mut cluster = LabCluster::new(lab, 2, &bin("pacelined"), |i| reference_config(&options, i))
         .expect("cluster");
+    if let Some(bindir) = &pg_bindir {
+        let shared = dir.join("pg");
+        cluster = cluster.with_private_path(&shared).expect("private path");
+        postgres::init_data(
+            bindir,
+            &shared,
+            &[cluster.node_private_dir(1), cluster.node_private_dir(2)],
+        )
+        .expect("initdb");
+    }
     cluster.start(1).expect("start");
     cluster.start(2).expect("start");
     let active_of = |c: &LabCluster| {
@@ -81,6 +106,26 @@ fn one_run(run: usize, token_timeout_ms: Option<u64>, db_agent: &str) -> Option<
     std::thread::sleep(Duration::from_millis(2500));
     let active = active_of(&cluster)?;
     let survivor = 3 - active;
+    if pg_bindir.is_some() {
+        // The standby must stream (and so be promotable) before the cut.
+        let streaming = cluster.wait_for("the standby to stream", Duration::from_secs(60), |c| {
+            c.report(active).is_some_and(|r| {
+                r.node_attributes
+                    .get(&format!("node{survivor}"))
+                    .is_some_and(|a| {
+                        // Streaming, and the primary's monitor has made
+                        // it promotable (pgsql's score 100).
+                        a.get("db-data-status")
+                            .is_some_and(|v| v.starts_with("STREAMING"))
+                            && a.get("master-db").is_some_and(|v| v == "100")
+                    })
+            })
+        });
+        if let Err(e) = streaming {
+            eprintln!("run {run}: {e}");
+            return None;
+        }
+    }
     let prober = Prober::start(
         &cluster.lab.client_ns(),
         VIP.parse::<Ipv4Addr>().expect("vip"),
@@ -132,7 +177,25 @@ fn one_run(run: usize, token_timeout_ms: Option<u64>, db_agent: &str) -> Option<
         );
         return None;
     }
-    Some(t)
+    let sql_ms = pg_bindir.as_ref().and_then(|bindir| {
+        let client = cluster.lab.client_ns();
+        let deadline = cut + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            let answer = postgres::query(
+                bindir,
+                &client,
+                VIP,
+                "select pg_is_in_recovery()",
+                Duration::from_secs(1),
+            );
+            if answer.as_deref() == Some("f") {
+                return Some(cut.elapsed().as_millis() as u64);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        None
+    });
+    Some((t, sql_ms))
 }
 
 fn stats(values: &mut [u64]) -> (u64, u64, u64) {
@@ -155,9 +218,11 @@ fn series(
     db_agent: &str,
 ) -> (Vec<FailoverTimeline>, (u64, u64, u64)) {
     let mut timelines = Vec::new();
+    let mut sql = Vec::new();
     for run in 0..runs {
-        if let Some(t) = one_run(run, token, db_agent) {
+        if let Some((t, sql_ms)) = one_run(run, token, db_agent) {
             timelines.push(t);
+            sql.extend(sql_ms);
         }
     }
     let mut vip: Vec<u64> = timelines.iter().filter_map(|t| t.vip_answers_ms).collect();
@@ -186,6 +251,16 @@ fn series(
                 .iter()
                 .find(|(r, _, _)| r == res)
                 .map(|(_, _, ms)| *ms))
+        );
+    }
+    if !sql.is_empty() {
+        let q = stats(&mut sql);
+        println!(
+            "  PostgreSQL primary answering SQL on the VIP: min {} ms, median {} ms, max {} ms ({} runs)",
+            q.0,
+            q.1,
+            q.2,
+            sql.len()
         );
     }
     (timelines, s)

@@ -402,10 +402,13 @@ fn postgres_primary_power_loss_promotes_the_standby_after_the_fence() {
     // lets it be promoted) once it streams.
     c.wait_for("the standby to stream", Duration::from_secs(60), |c| {
         c.report(active).is_some_and(|r| {
-            r.node_attributes
-                .get(&node_name(standby))
-                .and_then(|a| a.get("db-data-status"))
-                .is_some_and(|v| v.starts_with("STREAMING"))
+            r.node_attributes.get(&node_name(standby)).is_some_and(|a| {
+                // Streaming, and the primary's monitor has made it
+                // promotable (pgsql's score 100).
+                a.get("db-data-status")
+                    .is_some_and(|v| v.starts_with("STREAMING"))
+                    && a.get("master-db").is_some_and(|v| v == "100")
+            })
         })
     })
     .expect("streaming replication");

@@ -118,6 +118,32 @@ pub struct Controller {
     fencing_blockers: Vec<String>,
 }
 
+/// One decision of the plan, as the log shows it.
+fn describe_change(c: &crate::scheduler::Change) -> String {
+    let role = |r: Option<crate::model::Role>| r.map(|r| format!(" ({r:?})")).unwrap_or_default();
+    let place = match (&c.from, &c.to) {
+        (Some(a), Some(b)) if a != b => {
+            format!("{a}{} -> {b}{}", role(c.from_role), role(c.to_role))
+        }
+        (Some(a), _) | (None, Some(a)) => format!(
+            "on {a}{}{}",
+            role(c.from_role),
+            match (c.from_role, c.to_role) {
+                (Some(x), Some(y)) if x != y => format!(" -> {y:?}"),
+                (None, Some(y)) => format!(" -> {y:?}"),
+                _ => String::new(),
+            }
+        ),
+        (None, None) => String::new(),
+    };
+    let mut s = format!("{} {} {place}", c.verb.name(), c.subject);
+    if let Some(why) = &c.reason {
+        s.push_str(": ");
+        s.push_str(why);
+    }
+    s.trim_end().to_string()
+}
+
 fn failure_text(r: &ActionResult) -> String {
     let what = if r.op_status == op_status::TIMED_OUT {
         "timed out".to_string()
@@ -1095,6 +1121,12 @@ impl Controller {
         out.push(Command::Notice(Notice::TransitionStarted {
             id,
             steps: t.steps.len(),
+            changes: plan
+                .changes
+                .iter()
+                .filter(|c| !c.blocked)
+                .map(describe_change)
+                .collect(),
         }));
         self.active = Some(Active {
             id,

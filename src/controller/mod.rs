@@ -158,13 +158,29 @@ pub enum Notice {
     NodeLost(NodeId),
     FenceRequested(NodeId),
     FenceConfirmed(NodeId),
-    FenceFailed { target: NodeId, detail: String },
+    FenceFailed {
+        target: NodeId,
+        detail: String,
+    },
     Dispatched(ActionRequest),
     Completed(ActionResult),
-    TransitionStarted { id: u64, steps: usize },
-    TransitionComplete { id: u64 },
-    TransitionAborted { id: u64, why: String },
-    Blocked { why: String },
+    /// `changes`: the plan's decisions behind the steps, one line each
+    /// ("Promote db:0 on node2: …"), so the log says why.
+    TransitionStarted {
+        id: u64,
+        steps: usize,
+        changes: Vec<String>,
+    },
+    TransitionComplete {
+        id: u64,
+    },
+    TransitionAborted {
+        id: u64,
+        why: String,
+    },
+    Blocked {
+        why: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]

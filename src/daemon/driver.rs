@@ -412,8 +412,13 @@ impl Daemon {
                 "controller: {} {} on {} completed with rc {}",
                 r.instance, r.operation, r.node, r.rc
             ),
-            Notice::TransitionStarted { id, steps } => {
-                format!("controller: transition {id} started ({steps} steps)")
+            Notice::TransitionStarted { id, steps, changes } => {
+                let mut line = format!("controller: transition {id} started ({steps} steps)");
+                for c in changes {
+                    line.push_str("\n  plan: ");
+                    line.push_str(c);
+                }
+                line
             }
             Notice::TransitionComplete { id } => format!("controller: transition {id} complete"),
             Notice::TransitionAborted { id, why } => {

@@ -36,7 +36,8 @@ pub struct Finished {
 enum MonitorState {
     /// The first run of the recurring monitor is going on.
     Starting(u64),
-    Running(RecurringMonitor),
+    /// Running, started by request `id`.
+    Running(u64, RecurringMonitor),
 }
 
 pub struct ExecutorService {
@@ -247,7 +248,7 @@ impl ExecutorService {
         }
         if req.interval_ms > 0
             && let Some(old) = self.monitors.insert(
-                (req.instance.clone(), req.interval_ms),
+                (self.slot_name(&req.instance), req.interval_ms),
                 MonitorState::Starting(req.id),
             )
         {
@@ -311,9 +312,11 @@ impl ExecutorService {
         if finished.from_monitor {
             // A monitor that was cancelled meanwhile reports nothing more.
             let r = &finished.result;
-            return self
-                .monitors
-                .contains_key(&(r.instance.clone(), r.interval_ms));
+            // (A replaced one, whose request id differs, neither.)
+            return matches!(
+                self.monitors.get(&(self.slot_name(&r.instance), r.interval_ms)),
+                Some(MonitorState::Running(id, _)) if *id == r.id
+            );
         }
         let key = (finished.origin, finished.result.id);
         let Some(req) = self.running.remove(&key) else {
@@ -321,12 +324,13 @@ impl ExecutorService {
         };
         self.remember(key, finished.result.clone());
         self.launch_next(resource_key(&req.instance));
-        let slot = (req.instance.clone(), req.interval_ms);
+        let slot = (self.slot_name(&req.instance), req.interval_ms);
         if req.interval_ms > 0
             && matches!(self.monitors.get(&slot), Some(MonitorState::Starting(id)) if *id == req.id)
         {
             match self.action_for(&req) {
                 Ok(action) => {
+                    let req_id = req.id;
                     let results = self.results.clone();
                     let node = self.node_name.clone();
                     let origin = finished.origin;
@@ -342,7 +346,10 @@ impl ExecutorService {
                             });
                         }
                     });
-                    if let Some(old) = self.monitors.insert(slot, MonitorState::Running(monitor)) {
+                    if let Some(old) = self
+                        .monitors
+                        .insert(slot, MonitorState::Running(req_id, monitor))
+                    {
                         stop_monitor(old);
                     }
                 }
@@ -367,16 +374,37 @@ impl ExecutorService {
 
     /// Stops one recurring monitor (`CancelRecurring`).
     pub fn cancel(&mut self, instance: &str, interval_ms: u64) {
-        if let Some(state) = self.monitors.remove(&(instance.to_string(), interval_ms)) {
+        if let Some(state) = self
+            .monitors
+            .remove(&(self.slot_name(instance), interval_ms))
+        {
             stop_monitor(state);
         }
     }
 
+    /// The name an instance's recurring monitors are kept under: an
+    /// anonymous clone's instances are one resource on a node (their
+    /// number changes with placement; a monitor started as "db:1" must be
+    /// replaced, and cancelled, by requests for "db:0").
+    fn slot_name(&self, instance: &str) -> String {
+        let base = resource_key(instance);
+        let anonymous = self
+            .clone_meta
+            .get(base)
+            .is_some_and(|m| m.get("globally-unique").map(String::as_str) != Some("true"));
+        if anonymous {
+            base.to_string()
+        } else {
+            instance.to_string()
+        }
+    }
+
     fn cancel_instance(&mut self, instance: &str) {
+        let name = self.slot_name(instance);
         let slots: Vec<(String, u64)> = self
             .monitors
             .keys()
-            .filter(|(i, _)| i == instance)
+            .filter(|(i, _)| *i == name)
             .cloned()
             .collect();
         for slot in slots {
@@ -430,7 +458,7 @@ fn clone_meta(config: &crate::model::ClusterConfig) -> BTreeMap<String, BTreeMap
 }
 
 fn stop_monitor(state: MonitorState) {
-    if let MonitorState::Running(monitor) = state {
+    if let MonitorState::Running(_, monitor) = state {
         // Joining waits for a check in progress: not on the event loop.
         tokio::task::spawn_blocking(move || monitor.stop());
     }
@@ -654,6 +682,62 @@ mod tests {
             }
             assert_eq!(order, vec![("start".to_string(), 0), ("monitor".to_string(), 0)]);
             assert_eq!(svc.busy(), 0);
+            let _ = std::fs::remove_dir_all(&dir);
+        });
+    }
+
+    /// An anonymous clone's instance renumbered by a new DC ("d:1" is now
+    /// "d:0" on this node): its recurring monitor is replaced, not doubled,
+    /// and a cancel under the new number stops it.
+    #[test]
+    fn a_renumbered_clone_instance_keeps_one_monitor() {
+        let dummy = Path::new("/usr/lib/ocf/resource.d/heartbeat/Dummy");
+        if !dummy.is_file() {
+            eprintln!("skipping: resource-agents' Dummy is not installed");
+            return;
+        }
+        let text = "[cluster]\nname = \"c\"\n[fencing]\nenabled = false\n[[node]]\nname = \"n1\"\nid = 1\nlinks = [\"198.18.0.1\"]\n[[primitive]]\nid = \"d\"\nagent = \"ocf:heartbeat:Dummy\"\n[[clone]]\nid = \"d-clone\"\nresource = \"d\"\n";
+        let model = crate::config::load_config_str(text, "t.toml").unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let dir = std::env::temp_dir().join(format!("pl-exec-r-{}", std::process::id()));
+            let rsctmp = dir.join("rsctmp");
+            std::fs::create_dir_all(&rsctmp).unwrap();
+            let (tx, mut rx) = mpsc::unbounded_channel();
+            let mut svc = ExecutorService::new("n1", &dir, &rsctmp, tx);
+            svc.set_config(text, Some(&model));
+            let req = |id, instance: &str, op: &str, interval_ms| ActionRequest {
+                id,
+                node: "n1".into(),
+                resource: "d".into(),
+                instance: instance.into(),
+                operation: op.into(),
+                interval_ms,
+                timeout_ms: 20_000,
+            };
+            let mut next = async || {
+                tokio::time::timeout(Duration::from_secs(30), rx.recv())
+                    .await
+                    .unwrap()
+                    .unwrap()
+            };
+            for r in [req(1, "d:1", "start", 0), req(2, "d:1", "monitor", 500)] {
+                assert!(svc.handle((1, 1), r).is_none());
+                let f = next().await;
+                assert_eq!(f.result.rc, 0);
+                assert!(svc.on_finished(&f));
+            }
+            assert_eq!(svc.busy(), 1);
+            // A new DC calls the same instance d:0.
+            assert!(svc.handle((2, 1), req(1, "d:0", "monitor", 500)).is_none());
+            let f = next().await;
+            assert!(svc.on_finished(&f));
+            assert_eq!(svc.busy(), 1, "replaced, not doubled");
+            svc.cancel("d:0", 500);
+            assert_eq!(svc.busy(), 0, "cancelled under the new number");
             let _ = std::fs::remove_dir_all(&dir);
         });
     }
