@@ -1126,6 +1126,14 @@ impl Controller {
                 .iter()
                 .filter(|c| !c.blocked)
                 .map(describe_change)
+                .chain((!plan.promotion_scores.is_empty()).then(|| {
+                    let scores: Vec<String> = plan
+                        .promotion_scores
+                        .iter()
+                        .map(|(i, n, s)| format!("{i} on {n} {s:?}"))
+                        .collect();
+                    format!("promotion scores: {}", scores.join(", "))
+                }))
                 .collect(),
         }));
         self.active = Some(Active {

@@ -168,6 +168,12 @@ impl Daemon {
         if !self.executor.on_finished(&finished) {
             return;
         }
+        // What the agent wrote through the shims before it exited reaches
+        // the DC before its result (as attrd's updates do in Pacemaker): a
+        // DC must not plan on the result with the attributes of before
+        // (pgsql's probe resets its promotion score; planning on the old
+        // score promoted, then demoted, a standby).
+        self.poll_attributes().await;
         let (origin, _) = finished.origin;
         if origin == self.own.id {
             self.deliver_result(finished.result).await;

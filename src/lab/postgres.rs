@@ -54,6 +54,10 @@ pub fn agent_params(bindir: &Path, shared: &Path, master_ip: &str) -> Vec<(Strin
             "connect_timeout=2 keepalives_idle=5 keepalives_interval=1 keepalives_count=3".into(),
         ),
         ("stop_escalate", "5".into()),
+        // A standby whose score a probe reset takes the promotion right
+        // after one monitor that sees its WAL position is the newest
+        // (pgsql's default waits for three), as two nodes can compare.
+        ("xlog_check_count", "1".into()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
