@@ -78,14 +78,7 @@ fn one_run(run: usize, token_timeout_ms: Option<u64>, db_agent: &str) -> Option<
     let mut cluster = LabCluster::new(lab, 2, &bin("pacelined"), |i| reference_config(&options, i))
         .expect("cluster");
     if let Some(bindir) = &pg_bindir {
-        let shared = dir.join("pg");
-        cluster = cluster.with_private_path(&shared).expect("private path");
-        postgres::init_data(
-            bindir,
-            &shared,
-            &[cluster.node_private_dir(1), cluster.node_private_dir(2)],
-        )
-        .expect("initdb");
+        cluster = postgres::provision(cluster, bindir, &dir.join("pg")).expect("PostgreSQL");
     }
     cluster.start(1).expect("start");
     cluster.start(2).expect("start");
@@ -108,18 +101,10 @@ fn one_run(run: usize, token_timeout_ms: Option<u64>, db_agent: &str) -> Option<
     let survivor = 3 - active;
     if pg_bindir.is_some() {
         // The standby must stream (and so be promotable) before the cut.
+        let standby = format!("node{survivor}");
         let streaming = cluster.wait_for("the standby to stream", Duration::from_secs(60), |c| {
-            c.report(active).is_some_and(|r| {
-                r.node_attributes
-                    .get(&format!("node{survivor}"))
-                    .is_some_and(|a| {
-                        // Streaming, and the primary's monitor has made
-                        // it promotable (pgsql's score 100).
-                        a.get("db-data-status")
-                            .is_some_and(|v| v.starts_with("STREAMING"))
-                            && a.get("master-db").is_some_and(|v| v == "100")
-                    })
-            })
+            c.report(active)
+                .is_some_and(|r| postgres::standby_promotable(&r, &standby))
         });
         if let Err(e) = streaming {
             eprintln!("run {run}: {e}");

@@ -267,14 +267,7 @@ fn redfish_cluster(tag: &str, db: Db, token_timeout_ms: Option<u64>) -> RedfishC
     let mut cluster =
         LabCluster::new(lab, 2, pacelined(), |i| reference_config(&options, i)).expect("cluster");
     if let Db::Postgres(bindir) = &db {
-        let shared = dir.join("pg");
-        cluster = cluster.with_private_path(&shared).expect("private path");
-        postgres::init_data(
-            bindir,
-            &shared,
-            &[cluster.node_private_dir(1), cluster.node_private_dir(2)],
-        )
-        .expect("initdb");
+        cluster = postgres::provision(cluster, bindir, &dir.join("pg")).expect("PostgreSQL");
     }
     cluster.start(1).expect("start node1");
     cluster.start(2).expect("start node2");
@@ -401,15 +394,8 @@ fn postgres_primary_power_loss_promotes_the_standby_after_the_fence() {
     // The primary's monitor records the standby's replication state (and
     // lets it be promoted) once it streams.
     c.wait_for("the standby to stream", Duration::from_secs(60), |c| {
-        c.report(active).is_some_and(|r| {
-            r.node_attributes.get(&node_name(standby)).is_some_and(|a| {
-                // Streaming, and the primary's monitor has made it
-                // promotable (pgsql's score 100).
-                a.get("db-data-status")
-                    .is_some_and(|v| v.starts_with("STREAMING"))
-                    && a.get("master-db").is_some_and(|v| v == "100")
-            })
-        })
+        c.report(active)
+            .is_some_and(|r| postgres::standby_promotable(&r, &node_name(standby)))
     })
     .expect("streaming replication");
     assert_eq!(sql(VIP, "select pg_is_in_recovery()").as_deref(), Some("f"));

@@ -1060,7 +1060,7 @@ impl Controller {
                 _ => None,
             })
             .collect();
-        let running = self.recurring.clone();
+        let running = &self.recurring;
         t = retain_steps(t, |s| match &s.kind {
             StepKind::Resource {
                 instance,

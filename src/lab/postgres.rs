@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
+use super::cluster::LabCluster;
 use super::{LabError, io_err, run};
+use crate::api::StatusReport;
 
 pub const PORT: u16 = 5432;
 
@@ -127,6 +129,31 @@ pub fn init_data(bindir: &Path, shared: &Path, private_dirs: &[PathBuf]) -> Resu
         ])?;
     }
     Ok(())
+}
+
+/// Gives every node of `cluster` its own directory at `shared` and creates
+/// the databases there (`init_data`), before any daemon starts.
+pub fn provision(
+    cluster: LabCluster,
+    bindir: &Path,
+    shared: &Path,
+) -> Result<LabCluster, LabError> {
+    let cluster = cluster.with_private_path(shared)?;
+    let dirs: Vec<PathBuf> = (1..=cluster.nodes())
+        .map(|i| cluster.node_private_dir(i))
+        .collect();
+    init_data(bindir, shared, &dirs)?;
+    Ok(cluster)
+}
+
+/// Whether `report` (the primary's) shows `standby` streaming and made
+/// promotable by the primary's monitor (pgsql's score 100 for it).
+pub fn standby_promotable(report: &StatusReport, standby: &str) -> bool {
+    report.node_attributes.get(standby).is_some_and(|a| {
+        a.get("db-data-status")
+            .is_some_and(|v| v.starts_with("STREAMING"))
+            && a.get("master-db").is_some_and(|v| v == "100")
+    })
 }
 
 fn append(path: &Path, text: &str) -> Result<(), LabError> {

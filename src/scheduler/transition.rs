@@ -257,55 +257,64 @@ impl<'a> Builder<'a> {
             return;
         }
         let mut wanted: Vec<(String, String, u64)> = Vec::new();
+        let observed: Vec<(
+            &String,
+            &crate::model::NodeState,
+            &crate::model::ResourceHistory,
+            super::Observed,
+        )> = self
+            .status
+            .nodes
+            .iter()
+            .flat_map(|(node, st)| {
+                st.resources
+                    .iter()
+                    .map(move |h| (node, st, h, super::observe(h)))
+            })
+            .collect();
         // An instance active on several nodes is being recovered (or
         // blocked): its copies get no new monitors.
         let mut active_on: HashMap<&str, usize> = HashMap::new();
-        for st in self.status.nodes.values() {
-            for h in &st.resources {
-                if !matches!(super::observe(h).role, Role::Stopped | Role::Unknown) {
-                    *active_on.entry(h.id.as_str()).or_default() += 1;
-                }
+        for (_, _, h, seen) in &observed {
+            if !matches!(seen.role, Role::Stopped | Role::Unknown) {
+                *active_on.entry(h.id.as_str()).or_default() += 1;
             }
         }
-        for (node, st) in &self.status.nodes {
+        for (node, st, h, seen) in &observed {
             let member = st.in_ccm == Some(true) && st.crmd.as_deref() == Some("online");
             let node_maintenance = self.config.node(node).is_some_and(|n| n.maintenance)
                 || st
                     .transient_attributes
                     .get("maintenance")
                     .is_some_and(|v| matches!(v.as_str(), "true" | "on" | "yes" | "1"));
-            if !member || node_maintenance || self.fenced.contains(node) {
+            if !member || node_maintenance || self.fenced.contains(node.as_str()) {
                 continue;
             }
-            for h in &st.resources {
-                let Some(info) = self.prims.get(primitive_of(&h.id)) else {
-                    continue;
-                };
-                if info.prim.meta.maintenance == Some(true)
-                    || active_on.get(h.id.as_str()).is_some_and(|&n| n > 1)
-                {
-                    continue;
-                }
-                let seen = super::observe(h);
-                if seen.failed || seen.pending || matches!(seen.role, Role::Stopped | Role::Unknown)
-                {
-                    continue;
-                }
-                let touched = self
-                    .index
-                    .keys()
-                    .any(|(instance, n, _, _)| instance == &h.id && n == node);
-                if touched {
-                    continue;
-                }
-                for op in recurring_monitors(info.prim, seen.role == Role::Promoted) {
-                    let recorded = h
-                        .ops
-                        .iter()
-                        .any(|r| r.operation == "monitor" && r.interval_ms == op.interval_ms);
-                    if !recorded {
-                        wanted.push((h.id.clone(), node.clone(), op.interval_ms));
-                    }
+            let Some(info) = self.prims.get(primitive_of(&h.id)) else {
+                continue;
+            };
+            if info.prim.meta.maintenance == Some(true)
+                || active_on.get(h.id.as_str()).is_some_and(|&n| n > 1)
+                || seen.failed
+                || seen.pending
+                || matches!(seen.role, Role::Stopped | Role::Unknown)
+            {
+                continue;
+            }
+            let touched = self
+                .index
+                .keys()
+                .any(|(instance, n, _, _)| instance == &h.id && n == *node);
+            if touched {
+                continue;
+            }
+            for op in recurring_monitors(info.prim, seen.role == Role::Promoted) {
+                let recorded = h
+                    .ops
+                    .iter()
+                    .any(|r| r.operation == "monitor" && r.interval_ms == op.interval_ms);
+                if !recorded {
+                    wanted.push((h.id.clone(), (*node).clone(), op.interval_ms));
                 }
             }
         }
