@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::patch::{is_failure, op_status};
 use super::{
     ActionRequest, ActionResult, Command, ControllerSettings, FenceOutcome, FenceRequest, Input,
-    Notice, StatusPatch, apply_patch,
+    NodeReport, Notice, StatusPatch, apply_patch,
 };
 use crate::model::{
     CloneChild, ClusterConfig, ClusterStatus, NoQuorumPolicy, NodeId, Primitive, Resource,
@@ -30,6 +30,11 @@ const RECORDED_MAX: usize = 4_096;
 /// How long a quorate DC waits for `Input::Synced` before it plans on the
 /// document it has anyway (a driver that never sends it still works).
 const SYNC_WAIT_MS: u64 = 30_000;
+
+/// How long a DC waits for a member's `NodeReport` before it probes the
+/// member's resources instead (a member that cannot answer, e.g. one that
+/// speaks an older protocol).
+const REPORT_WAIT_MS: u64 = 3_000;
 
 /// Pacemaker's default dc-deadtime: after startup, how long the membership
 /// may take to settle before a node missing from it is fenced.
@@ -107,8 +112,12 @@ pub struct Controller {
     awaiting_document_until: Option<u64>,
     /// When this controller got its first view (startup).
     first_view_ms: Option<u64>,
-    /// Members to probe for every resource: they (re)joined this DC's view,
-    /// so the replicated history may miss what they did meanwhile.
+    /// Members asked for their `NodeReport` (they joined this DC's view, or
+    /// this node became DC), with the time this DC stops waiting.
+    reports: BTreeMap<NodeId, u64>,
+    /// Members whose report (or, failing that, probes) this DC has.
+    reported: BTreeSet<NodeId>,
+    /// Members to probe for every resource: they did not report in time.
     to_probe: BTreeSet<NodeId>,
     now_ms: u64,
     wall: i64,
@@ -221,6 +230,7 @@ fn node_of(patch: &StatusPatch) -> Option<&str> {
         StatusPatch::NodeJoined(n) | StatusPatch::NodeLeftCleanly(n) => Some(n),
         StatusPatch::NodeFenced(o) => Some(&o.target),
         StatusPatch::Attribute { node, .. } => Some(node),
+        StatusPatch::NodeHistory { node, .. } => Some(node),
         StatusPatch::Cleanup { .. } => None,
     }
 }
@@ -253,6 +263,8 @@ impl Controller {
             foreign_pending: BTreeMap::new(),
             awaiting_document_until: None,
             first_view_ms: None,
+            reports: BTreeMap::new(),
+            reported: BTreeSet::new(),
             to_probe: BTreeSet::new(),
             now_ms: 0,
             wall: 0,
@@ -305,6 +317,7 @@ impl Controller {
                     self.replan = true;
                 }
             }
+            Input::NodeReport(r) => self.on_report(r, &mut out),
             Input::Tick => {}
         }
         self.suicide(&mut out);
@@ -332,7 +345,6 @@ impl Controller {
     fn on_view(&mut self, members: BTreeSet<NodeId>, quorate: bool, out: &mut Vec<Command>) {
         let changed = members != self.members || quorate != self.quorate;
         let was_dc = self.is_dc;
-        let joined: Vec<NodeId> = members.difference(&self.members).cloned().collect();
         self.first_view_ms.get_or_insert(self.now_ms);
         // Without quorum every node looks after itself (no-quorum-policy
         // stops what runs here); nobody decides for others on a status the
@@ -346,17 +358,9 @@ impl Controller {
         }
         if self.is_dc && !was_dc {
             self.become_dc(out);
-            self.to_probe = self.members.clone();
-            if !quorate {
-                // Alone without quorum it only looks after itself.
-                self.to_probe.retain(|n| *n == self.settings.own);
-            }
         } else if was_dc && !self.is_dc {
             self.resign();
         } else if changed && self.is_dc {
-            if quorate {
-                self.to_probe.extend(joined);
-            }
             // Steps on nodes that left will never answer: the fence (or
             // their clean leave) settles them.
             let gone: Vec<u64> = self
@@ -378,6 +382,13 @@ impl Controller {
             self.awaiting_document_until = Some(self.now_ms + SYNC_WAIT_MS);
         }
         if self.is_dc {
+            // A member that left must report again when it is back.
+            let members = &self.members;
+            self.reported.retain(|n| members.contains(n));
+            self.reports.retain(|n, _| members.contains(n));
+            self.to_probe.retain(|n| members.contains(n));
+        }
+        if self.is_dc {
             // The store drops patches while it has no quorum and queues
             // them while it syncs: send again what the document lacks
             // (patches are idempotent).
@@ -387,8 +398,90 @@ impl Controller {
         }
     }
 
+    /// Asks each member this DC has no report of what its executor did
+    /// (Pacemaker's join): the answers, not probes, tell this DC what runs
+    /// on them. Without quorum this node only looks after itself. Only
+    /// once synced: the report's results are stamped with call ids above
+    /// every one in the document, which a stale document cannot promise.
+    fn ask_for_reports(&mut self, out: &mut Vec<Command>) {
+        let ask: Vec<NodeId> = self
+            .settings
+            .nodes
+            .iter()
+            .map(|(n, _)| n)
+            .filter(|n| self.members.contains(*n))
+            .filter(|n| self.quorate || **n == self.settings.own)
+            .filter(|n| !self.reported.contains(*n) && !self.reports.contains_key(*n))
+            .cloned()
+            .collect();
+        for node in ask {
+            self.reports
+                .insert(node.clone(), self.now_ms + REPORT_WAIT_MS);
+            out.push(Command::RequestReport { node });
+        }
+    }
+
+    /// A member's report replaces what the status knew of its resources;
+    /// what it lacks (a primitive it never ran) is probed next.
+    fn on_report(&mut self, r: NodeReport, out: &mut Vec<Command>) {
+        if !self.is_dc || self.reports.remove(&r.node).is_none() {
+            // Not asked, or asked by this node as an earlier DC: stale.
+            return;
+        }
+        self.reported.insert(r.node.clone());
+        out.push(Command::Notice(Notice::NodeReported {
+            node: r.node.clone(),
+            results: r.results.len(),
+            pending: r.pending.len(),
+        }));
+        let from_call_id = self.next_id + 1;
+        let mut results = Vec::new();
+        for mut x in r.results.into_iter().filter(|x| x.node == r.node) {
+            // Stamped in the order the node obtained them: the history
+            // replays them in that order.
+            x.id = self.fresh_id();
+            results.push(x);
+        }
+        for q in r.pending.into_iter().filter(|q| q.node == r.node) {
+            // A start or stop still running is recorded as such: this DC
+            // waits for its answer (which the node sends here too) before
+            // planning what depends on it.
+            if !matches!(
+                q.operation.as_str(),
+                "start" | "stop" | "promote" | "demote"
+            ) {
+                continue;
+            }
+            results.push(ActionResult {
+                id: self.fresh_id(),
+                node: q.node,
+                resource: q.resource,
+                instance: q.instance,
+                operation: q.operation,
+                interval_ms: 0,
+                rc: rc::PENDING,
+                op_status: op_status::PENDING,
+                output: String::new(),
+                at: self.wall,
+                exec_ms: 0,
+            });
+        }
+        self.record(
+            StatusPatch::NodeHistory {
+                node: r.node,
+                from_call_id,
+                results,
+            },
+            out,
+        );
+        self.replan = true;
+    }
+
     fn become_dc(&mut self, out: &mut Vec<Command>) {
         out.push(Command::Notice(Notice::BecameDc));
+        self.reports.clear();
+        self.reported.clear();
+        self.to_probe.clear();
         self.active = None;
         self.in_flight.clear();
         self.fences.clear();
@@ -399,6 +492,8 @@ impl Controller {
     }
 
     fn resign(&mut self) {
+        self.reports.clear();
+        self.reported.clear();
         self.to_probe.clear();
         self.active = None;
         self.in_flight.clear();
@@ -682,6 +777,22 @@ impl Controller {
 
     fn timeouts(&mut self, out: &mut Vec<Command>) {
         let now = self.now_ms;
+        let silent: Vec<NodeId> = self
+            .reports
+            .iter()
+            .filter(|(_, until)| **until <= now)
+            .map(|(n, _)| n.clone())
+            .collect();
+        for node in silent {
+            self.reports.remove(&node);
+            self.reported.insert(node.clone());
+            out.push(Command::Notice(Notice::NoReport {
+                node: node.clone(),
+                waited_ms: REPORT_WAIT_MS,
+            }));
+            self.to_probe.insert(node);
+            self.replan = true;
+        }
         let expired: Vec<u64> = self
             .in_flight
             .iter()
@@ -1006,7 +1117,11 @@ impl Controller {
         };
         self.replan = false;
         self.membership_facts(out);
-        if !awaiting && self.probes(out) {
+        if !awaiting {
+            self.ask_for_reports(out);
+        }
+        let reporting = !self.reports.is_empty();
+        if !awaiting && !reporting && self.probes(out) {
             return;
         }
         let status = self.overlay();
@@ -1032,6 +1147,12 @@ impl Controller {
             // Fencing needs no synced document (a lost node is lost); the
             // rest waits for `Input::Synced` (or the fallback).
             self.recheck_at_ms = self.awaiting_document_until;
+            return;
+        }
+        if reporting {
+            // Nor members' reports; the rest waits for them (or their
+            // deadline, after which they are probed).
+            self.recheck_at_ms = self.reports.values().copied().min();
             return;
         }
         if let Some(until) = self.foreign_pending_until(&config) {
@@ -1241,6 +1362,7 @@ mod tests {
     use std::collections::VecDeque;
 
     use super::*;
+    use crate::controller::Ledger;
 
     pub(crate) const CONFIG: &str = r#"
 [cluster]
@@ -1340,6 +1462,10 @@ score = 50
         held_fences: Vec<FenceRequest>,
         /// The store drops every patch (it has no quorum yet).
         store_drops: bool,
+        /// Each node's executor ledger (one DC: the harness's node1).
+        ledgers: BTreeMap<NodeId, Ledger<u8>>,
+        /// Report requests go unanswered.
+        silent_reports: bool,
     }
 
     impl Harness {
@@ -1357,6 +1483,8 @@ score = 50
                 fence_ok: true,
                 held_fences: Vec::new(),
                 store_drops: false,
+                ledgers: BTreeMap::new(),
+                silent_reports: false,
             }
         }
 
@@ -1422,9 +1550,19 @@ score = 50
                 for c in out {
                     match &c {
                         Command::Execute(q) => {
+                            let ledger = self.ledgers.entry(q.node.clone()).or_default();
+                            ledger.accepted(0, q);
                             if let Some(r) = self.execute(q) {
+                                if let Some(l) = self.ledgers.get_mut(&q.node) {
+                                    l.finished(0, &r);
+                                }
                                 self.queue.push_back(Input::ActionResult(r));
                             }
+                        }
+                        Command::RequestReport { node } if !self.silent_reports => {
+                            let ledger = self.ledgers.entry(node.clone()).or_default();
+                            let report = ledger.report(node, 0);
+                            self.queue.push_back(Input::NodeReport(report));
                         }
                         Command::RecordStatus(p) if !self.store_drops => {
                             apply_patch(&mut self.store, p);
@@ -1533,6 +1671,119 @@ score = 50
         );
         assert!(other.is_dc());
         assert!(matches!(out[0], Command::Notice(Notice::BecameDc)));
+    }
+
+    #[test]
+    fn a_new_dc_learns_what_runs_from_the_members_reports_not_from_probes() {
+        let mut h = Harness::started();
+        // The document loses the last results (the old DC died before
+        // replicating them): only the members' executors still know.
+        h.store.nodes.get_mut("node2").unwrap().resources.clear();
+        h.ctl = Controller::new(settings("node1"));
+        h.queue.push_back(h.document());
+        h.view(&["node1", "node2"], true);
+        let ex = h.executed();
+        assert!(ex.is_empty(), "no probe, no restart: {ex:?}");
+        let reported: Vec<&NodeId> = notices(&h.log)
+            .iter()
+            .filter_map(|n| match n {
+                Notice::NodeReported { node, .. } => Some(node),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(reported, vec!["node1", "node2"]);
+        let st = &h.store.nodes["node2"];
+        for rsc in ["fs", "vip"] {
+            assert!(
+                st.resources
+                    .iter()
+                    .any(|r| r.id == rsc && observe(r).role == Role::Started),
+                "{rsc} known started from the report: {:?}",
+                st.resources
+            );
+        }
+        assert!(h.ctl.is_idle());
+    }
+
+    #[test]
+    fn a_member_that_does_not_report_is_probed_after_the_wait() {
+        let mut h = Harness::started();
+        h.ctl = Controller::new(settings("node1"));
+        h.silent_reports = true;
+        h.queue.push_back(h.document());
+        h.view(&["node1", "node2"], true);
+        assert!(
+            h.executed().is_empty(),
+            "nothing before the reports or their deadline"
+        );
+        h.tick(REPORT_WAIT_MS);
+        let ex = h.executed();
+        let probes = ex.iter().filter(|(o, ..)| o == "monitor").count();
+        assert_eq!(probes, 4, "both nodes probed for both primitives: {ex:?}");
+        assert!(
+            !ex.iter().any(|(o, ..)| o == "start" || o == "stop"),
+            "{ex:?}"
+        );
+        assert!(
+            notices(&h.log)
+                .iter()
+                .any(|n| matches!(n, Notice::NoReport { node, .. } if node == "node2"))
+        );
+    }
+
+    #[test]
+    fn a_start_still_running_on_a_member_is_awaited_by_the_new_dc() {
+        let mut h = Harness::started();
+        // The old DC had asked node2 to restart vip; the stop is done and the
+        // start still runs when node1 takes over with a document that never
+        // heard of either.
+        let l = h.ledgers.get_mut("node2").unwrap();
+        let stop = ActionRequest {
+            id: 900,
+            node: "node2".into(),
+            resource: "vip".into(),
+            instance: "vip".into(),
+            operation: "stop".into(),
+            interval_ms: 0,
+            timeout_ms: 20_000,
+        };
+        let start = ActionRequest {
+            id: 901,
+            operation: "start".into(),
+            ..stop.clone()
+        };
+        l.accepted(0, &stop);
+        l.finished(
+            0,
+            &ActionResult {
+                id: 900,
+                node: "node2".into(),
+                resource: "vip".into(),
+                instance: "vip".into(),
+                operation: "stop".into(),
+                interval_ms: 0,
+                rc: 0,
+                op_status: 0,
+                output: String::new(),
+                at: 0,
+                exec_ms: 1,
+            },
+        );
+        l.accepted(0, &start);
+        h.ctl = Controller::new(settings("node1"));
+        h.queue.push_back(h.document());
+        h.view(&["node1", "node2"], true);
+        assert!(
+            h.executed().is_empty(),
+            "the pending start counts as started: {:?}",
+            h.executed()
+        );
+        let vip = h.store.nodes["node2"]
+            .resources
+            .iter()
+            .find(|r| r.id == "vip")
+            .unwrap();
+        assert!(observe(vip).pending);
     }
 
     #[test]

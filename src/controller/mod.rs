@@ -28,6 +28,7 @@
 //! changes the status in `patch.rs`.
 
 mod dc;
+pub mod ledger;
 pub mod patch;
 
 use std::collections::BTreeSet;
@@ -37,6 +38,7 @@ use serde::{Deserialize, Serialize};
 use crate::model::{ClusterConfig, ClusterStatus, NodeId, ResourceId};
 
 pub use dc::Controller;
+pub use ledger::{Ledger, NodeReport};
 pub use patch::apply_patch;
 
 /// What the controller needs to know about the cluster that is not in the
@@ -148,6 +150,17 @@ pub enum StatusPatch {
         resource: ResourceId,
         node: Option<NodeId>,
     },
+    /// A member's own account of its resources (its `NodeReport`) replaces
+    /// what the status knew of them: records with a call id below
+    /// `from_call_id` go, `results` (call ids from the DC, at least
+    /// `from_call_id`, in the order the node obtained them; pending ones
+    /// last) are recorded. Fail counts are not touched (they are in the
+    /// status already).
+    NodeHistory {
+        node: NodeId,
+        from_call_id: u64,
+        results: Vec<ActionResult>,
+    },
 }
 
 /// Why the controller is not (yet) doing what the plan wants, for status
@@ -181,6 +194,17 @@ pub enum Notice {
     Blocked {
         why: String,
     },
+    /// A member told this DC what its executor did (`NodeReport`).
+    NodeReported {
+        node: NodeId,
+        results: usize,
+        pending: usize,
+    },
+    /// A member did not report within the wait: its resources are probed.
+    NoReport {
+        node: NodeId,
+        waited_ms: u64,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -208,6 +232,8 @@ pub enum Input {
         ready: bool,
         blockers: Vec<String>,
     },
+    /// A member's answer to `Command::RequestReport`.
+    NodeReport(NodeReport),
     /// Time passed (timeouts, fence retries, failure-timeout expiry).
     Tick,
 }
@@ -224,4 +250,10 @@ pub enum Command {
     Fence(FenceRequest),
     RecordStatus(StatusPatch),
     Notice(Notice),
+    /// Ask `node` (this one too) what its executor did: the answer comes
+    /// back as `Input::NodeReport`. A node that answered follows this DC
+    /// only (`Ledger`).
+    RequestReport {
+        node: NodeId,
+    },
 }

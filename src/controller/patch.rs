@@ -88,7 +88,9 @@ fn membership(st: &mut NodeState, member: bool) -> bool {
     changed
 }
 
-fn record(status: &mut ClusterStatus, r: &ActionResult) -> bool {
+/// Records `r` in its node's history; a failure also counts towards the
+/// fail count when `count_failure` says so.
+fn record(status: &mut ClusterStatus, r: &ActionResult, count_failure: bool) -> bool {
     if r.op_status == op_status::CANCELLED {
         return false;
     }
@@ -150,7 +152,7 @@ fn record(status: &mut ClusterStatus, r: &ActionResult) -> bool {
         Some(i) => history.ops[i] = op,
         None => history.ops.push(op),
     }
-    if is_failure(r) {
+    if count_failure && is_failure(r) {
         let count = fail_count_name(&r.resource, &r.operation, r.interval_ms);
         let attrs = &mut st.transient_attributes;
         let next = match attrs.get(&count).map(String::as_str) {
@@ -170,7 +172,7 @@ fn record(status: &mut ClusterStatus, r: &ActionResult) -> bool {
 /// Applies one patch; returns whether the status changed.
 pub fn apply_patch(status: &mut ClusterStatus, patch: &StatusPatch) -> bool {
     match patch {
-        StatusPatch::OpResult(r) => record(status, r),
+        StatusPatch::OpResult(r) => record(status, r, true),
         StatusPatch::NodeJoined(node) => membership(node_entry(status, node), true),
         StatusPatch::NodeLeftCleanly(node) => {
             let st = node_entry(status, node);
@@ -226,6 +228,27 @@ pub fn apply_patch(status: &mut ClusterStatus, patch: &StatusPatch) -> bool {
             }
             changed
         }
+        StatusPatch::NodeHistory {
+            node,
+            from_call_id,
+            results,
+        } => {
+            let from = i64::try_from(*from_call_id).unwrap_or(i64::MAX);
+            let st = node_entry(status, node);
+            let mut changed = false;
+            for h in &mut st.resources {
+                let before = h.ops.len();
+                h.ops.retain(|o| o.call_id >= from);
+                changed |= h.ops.len() != before;
+            }
+            let before = st.resources.len();
+            st.resources.retain(|h| !h.ops.is_empty());
+            changed |= st.resources.len() != before;
+            for r in results.iter().filter(|r| r.node == *node) {
+                changed |= record(status, r, false);
+            }
+            changed
+        }
     }
 }
 
@@ -248,6 +271,58 @@ mod tests {
             at: 1_000,
             exec_ms: 5,
         }
+    }
+
+    #[test]
+    fn a_node_history_replaces_older_records_keeps_fail_counts_and_replays_as_a_no_op() {
+        let mut s = ClusterStatus::default();
+        apply_patch(&mut s, &StatusPatch::OpResult(result(10, "start", 0, 1)));
+        apply_patch(
+            &mut s,
+            &StatusPatch::OpResult(result(11, "start", 0, rc::PENDING)),
+        );
+        let count = fail_count_name("pgsql", "start", 0);
+        assert_eq!(s.nodes["node1"].transient_attributes[&count], "1");
+        // The node ran the start (ok) and a monitor; the pending record of a
+        // start it never got is gone with the rest before call id 20.
+        let report = StatusPatch::NodeHistory {
+            node: "node1".into(),
+            from_call_id: 20,
+            results: vec![result(20, "start", 0, 0), result(21, "monitor", 10_000, 1)],
+        };
+        assert!(apply_patch(&mut s, &report));
+        let ops = &s.nodes["node1"].resources[0].ops;
+        let got: Vec<(i64, &str, i32)> = ops
+            .iter()
+            .map(|o| (o.call_id, o.operation.as_str(), o.rc_code))
+            .collect();
+        assert_eq!(got, vec![(20, "start", 0), (21, "monitor", 1)]);
+        assert_eq!(
+            s.nodes["node1"].transient_attributes[&count], "1",
+            "reported failures are not counted again"
+        );
+        assert!(
+            !s.nodes["node1"]
+                .transient_attributes
+                .contains_key(&fail_count_name("pgsql", "monitor", 10_000))
+        );
+        // Later results survive a replay of the report.
+        apply_patch(&mut s, &StatusPatch::OpResult(result(30, "stop", 0, 0)));
+        assert!(!apply_patch(&mut s, &report));
+        assert_eq!(s.nodes["node1"].resources[0].ops.len(), 3);
+    }
+
+    #[test]
+    fn an_empty_node_history_forgets_the_nodes_resources() {
+        let mut s = ClusterStatus::default();
+        apply_patch(&mut s, &StatusPatch::OpResult(result(10, "start", 0, 0)));
+        let report = StatusPatch::NodeHistory {
+            node: "node1".into(),
+            from_call_id: 20,
+            results: Vec::new(),
+        };
+        assert!(apply_patch(&mut s, &report));
+        assert!(s.nodes["node1"].resources.is_empty());
     }
 
     #[test]

@@ -120,6 +120,15 @@ impl Daemon {
                 Command::Fence(req) => self.fence(req),
                 Command::RecordStatus(patch) => self.record_status(patch).await,
                 Command::Notice(notice) => log(&self.describe_controller(&notice)),
+                Command::RequestReport { node } => {
+                    if node == self.own.name {
+                        let origin = (self.own.id, self.encoder.incarnation());
+                        let report = self.executor.report(origin);
+                        self.controller_input(Input::NodeReport(report));
+                    } else if let Some(to) = self.node_id(&node) {
+                        self.send_cluster(to, &ClusterMessage::ReportRequest).await;
+                    }
+                }
             }
         }
     }
@@ -175,11 +184,7 @@ impl Daemon {
         // score promoted, then demoted, a standby).
         self.poll_attributes().await;
         let (origin, _) = finished.origin;
-        if origin == self.own.id {
-            self.deliver_result(finished.result).await;
-        } else {
-            self.send_result_to(origin, finished.result).await;
-        }
+        self.send_result_to(origin, finished.result).await;
     }
 
     async fn send_result_to(&mut self, to: NodeId, result: ActionResult) {
@@ -187,10 +192,16 @@ impl Daemon {
         // operator's dispatch goes back to the node that dispatched it.
         // Both, when they differ: the asker may still be the DC in a view
         // this node has already left, and the new DC must learn what runs.
+        // The DC this node reported to comes first: it may be new, and the
+        // store not know it yet.
         let dc = if result.id >= DISPATCH_ID_BASE {
             to
         } else {
-            self.store.dc().unwrap_or(to)
+            self.executor
+                .follows()
+                .map(|(id, _)| id)
+                .or(self.store.dc())
+                .unwrap_or(to)
         };
         if dc != to && to != self.own.id && result.id < DISPATCH_ID_BASE {
             self.send_cluster(to, &ClusterMessage::ActionResult(result.clone()))
@@ -431,6 +442,16 @@ impl Daemon {
                 format!("controller: transition {id} aborted: {why}")
             }
             Notice::Blocked { why } => format!("controller: blocked: {why}"),
+            Notice::NodeReported {
+                node,
+                results,
+                pending,
+            } => format!(
+                "controller: {node} reported {results} results and {pending} pending operations"
+            ),
+            Notice::NoReport { node, waited_ms } => format!(
+                "controller: no report from {node} within {waited_ms} ms; probing its resources"
+            ),
         }
     }
 }

@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::{Semaphore, mpsc};
 
-use crate::controller::{ActionRequest, ActionResult};
+use crate::controller::{ActionRequest, ActionResult, Ledger, NodeReport};
 use crate::executor::monitor::RecurringMonitor;
 use crate::executor::ocf::{self, OcfAction, OcfRunner};
 use crate::executor::primitive::{ExecutorConfig, PrimitiveConfig};
@@ -57,6 +57,8 @@ pub struct ExecutorService {
     /// a start sees the start's outcome, not a half-started resource.
     queued: BTreeMap<String, VecDeque<(Origin, ActionRequest)>>,
     monitors: BTreeMap<(String, u64), MonitorState>,
+    /// What this node did, for the DC's report (and whom it follows).
+    ledger: Ledger<Origin>,
 }
 
 /// The resource an instance belongs to ("db:1" -> "db"): the unit whose
@@ -125,6 +127,7 @@ impl ExecutorService {
             running: BTreeMap::new(),
             queued: BTreeMap::new(),
             monitors: BTreeMap::new(),
+            ledger: Ledger::new(),
         }
     }
 
@@ -214,10 +217,29 @@ impl ExecutorService {
         if self.running.contains_key(&key) {
             return None;
         }
+        let operator = req.id >= super::driver::DISPATCH_ID_BASE;
+        if !operator && !self.ledger.accepts(&origin) {
+            // Reported to another DC since: that one decides what runs here.
+            super::log(&format!(
+                "refusing {} {} from node {} (incarnation {}): this node reported to node {} as its DC",
+                req.instance,
+                req.operation,
+                origin.0,
+                origin.1,
+                self.ledger.follows().map_or(0, |f| f.0)
+            ));
+            return None;
+        }
+        if !operator {
+            self.ledger.accepted(origin, &req);
+        }
         let action = match self.action_for(&req) {
             Ok(a) => a,
             Err(why) => {
                 let result = self.failed(&req, 5, why);
+                if !operator {
+                    self.ledger.finished(origin, &result);
+                }
                 self.remember(key, result.clone());
                 return Some(result);
             }
@@ -313,15 +335,22 @@ impl ExecutorService {
             // A monitor that was cancelled meanwhile reports nothing more.
             let r = &finished.result;
             // (A replaced one, whose request id differs, neither.)
-            return matches!(
+            let current = matches!(
                 self.monitors.get(&(self.slot_name(&r.instance), r.interval_ms)),
                 Some(MonitorState::Running(id, _)) if *id == r.id
             );
+            if current {
+                self.ledger.finished(finished.origin, r);
+            }
+            return current;
         }
         let key = (finished.origin, finished.result.id);
         let Some(req) = self.running.remove(&key) else {
             return false;
         };
+        if req.id < super::driver::DISPATCH_ID_BASE {
+            self.ledger.finished(finished.origin, &finished.result);
+        }
         self.remember(key, finished.result.clone());
         self.launch_next(resource_key(&req.instance));
         let slot = (self.slot_name(&req.instance), req.interval_ms);
@@ -370,6 +399,17 @@ impl ExecutorService {
                 self.cache.remove(&old);
             }
         }
+    }
+
+    /// What this node did, for the DC `to`, which this node follows from
+    /// now on (`Ledger::report`).
+    pub fn report(&mut self, to: Origin) -> NodeReport {
+        self.ledger.report(&self.node_name, to)
+    }
+
+    /// The DC this node reported to last.
+    pub fn follows(&self) -> Option<Origin> {
+        self.ledger.follows().copied()
     }
 
     /// Stops one recurring monitor (`CancelRecurring`).

@@ -852,6 +852,22 @@ impl Daemon {
                 }
             }
             ClusterMessage::StatusPatch(patch) => self.record_status(patch).await,
+            ClusterMessage::ReportRequest => {
+                let report = self.executor.report((from, incarnation));
+                log(&format!(
+                    "reporting {} results and {} pending operations to node {} (now this node's DC)",
+                    report.results.len(),
+                    report.pending.len(),
+                    self.settings.node_name(from)
+                ));
+                self.send_cluster(from, &ClusterMessage::Report(report))
+                    .await;
+            }
+            ClusterMessage::Report(report) => {
+                if report.node == self.settings.node_name(from) {
+                    self.controller_input(Input::NodeReport(report));
+                }
+            }
             ClusterMessage::CancelRecurring {
                 instance,
                 interval_ms,

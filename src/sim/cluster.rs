@@ -26,7 +26,7 @@ use super::rng::SimRng;
 use crate::config::{ConfigError, load_config_str, parse_document, parse_duration_ms};
 use crate::controller::{
     ActionRequest, ActionResult, Command as Ctl, Controller, ControllerSettings, FenceOutcome,
-    FenceRequest, Input, Notice, StatusPatch,
+    FenceRequest, Input, Ledger, NodeReport, Notice, StatusPatch,
 };
 use crate::membership::QuorumConfig;
 use crate::model::{CloneChild, ClusterConfig, ClusterStatus, NoQuorumPolicy, Resource, Role, rc};
@@ -139,6 +139,15 @@ enum Ev {
         incarnation: u64,
         request: FenceRequest,
     },
+    ReportRequested {
+        node: u16,
+        from: u16,
+    },
+    ReportArrives {
+        from: u16,
+        to: u16,
+        report: NodeReport,
+    },
     PowerOn(u16),
 }
 
@@ -172,6 +181,9 @@ struct SimNode {
     /// executor runs them: the ones waiting behind a running one, with
     /// whom to answer.
     busy: BTreeMap<String, std::collections::VecDeque<(u16, ActionRequest)>>,
+    /// What this node's executor did, for a DC's report (and which DC it
+    /// follows), as the daemon's executor keeps it.
+    ledger: Ledger<u16>,
     leaving: bool,
 }
 
@@ -366,6 +378,7 @@ impl ClusterSim {
                     monitor_owner: BTreeMap::new(),
                     monitors: BTreeMap::new(),
                     busy: BTreeMap::new(),
+                    ledger: Ledger::new(),
                     leaving: false,
                 },
             );
@@ -480,6 +493,7 @@ impl ClusterSim {
             n.monitor_owner.clear();
             n.seen.clear();
             n.busy.clear();
+            n.ledger = Ledger::new();
             n.view = None;
         }
     }
@@ -704,10 +718,16 @@ impl ClusterSim {
                 self.note(format!("{name} leaves the cluster"));
                 self.membership.leave(id);
                 if let Some(n) = self.nodes.get_mut(&id) {
+                    // The daemon exits: what its executor knew goes with it.
                     n.up = false;
                     n.incarnation += 1;
                     n.leaving = false;
                     n.view = None;
+                    n.monitors.clear();
+                    n.monitor_owner.clear();
+                    n.seen.clear();
+                    n.busy.clear();
+                    n.ledger = Ledger::new();
                 }
             }
         }
@@ -821,6 +841,22 @@ impl ClusterSim {
                 );
             }
             Ctl::RecordStatus(patch) => {
+                if std::env::var_os("PACELINE_SIM_TRACE").is_some()
+                    && let StatusPatch::NodeHistory {
+                        node,
+                        from_call_id,
+                        results,
+                    } = &patch
+                {
+                    let what: Vec<String> = results
+                        .iter()
+                        .map(|r| format!("{} {} {} rc {}", r.id, r.operation, r.instance, r.rc))
+                        .collect();
+                    self.note(format!(
+                        "trace: {me} records {node}'s report from call {from_call_id}: {}",
+                        what.join(", ")
+                    ));
+                }
                 let settled = match &patch {
                     StatusPatch::NodeFenced(o) if o.ok => Some(self.id(&o.target)),
                     StatusPatch::NodeLeftCleanly(n) => Some(self.id(n)),
@@ -835,10 +871,24 @@ impl ClusterSim {
                     self.work.push_back(Work::Store(id, cmds));
                 }
             }
+            Ctl::RequestReport { node } => {
+                let to = self.id(&node);
+                if self.connected(id, to) {
+                    let at = if to == id {
+                        self.now
+                    } else {
+                        self.now + self.delay()
+                    };
+                    self.push(at, Ev::ReportRequested { node: to, from: id });
+                }
+            }
             Ctl::Notice(notice) => match notice {
                 Notice::BecameDc => self.note(format!("{me} is DC")),
                 Notice::Blocked { why } => self.note(format!("{me}: blocked: {why}")),
                 Notice::NodeLost(n) => self.note(format!("{me}: {n} lost")),
+                Notice::NoReport { node, .. } => {
+                    self.note(format!("{me}: no report from {node}; probing it"))
+                }
                 _ => {}
             },
         }
@@ -993,6 +1043,35 @@ impl ClusterSim {
                 incarnation,
                 request,
             } => self.fence_done(requester, incarnation, request),
+            Ev::ReportRequested { node, from } => {
+                if !self.connected(from, node) {
+                    return;
+                }
+                let name = self.name(node);
+                let Some(n) = self.nodes.get_mut(&node).filter(|n| n.up) else {
+                    return;
+                };
+                let report = n.ledger.report(&name, from);
+                let at = if node == from {
+                    self.now
+                } else {
+                    self.now + self.delay()
+                };
+                self.push(
+                    at,
+                    Ev::ReportArrives {
+                        from: node,
+                        to: from,
+                        report,
+                    },
+                );
+            }
+            Ev::ReportArrives { from, to, report } => {
+                if self.connected(from, to) {
+                    self.work
+                        .push_back(Work::Ctl(to, Input::NodeReport(report)));
+                }
+            }
             Ev::PowerOn(id) => self.boot(id),
         }
     }
@@ -1016,10 +1095,14 @@ impl ClusterSim {
             ));
         }
         let mut to = vec![requester];
-        if let Some(dc) = self.dc_of(from)
-            && dc != requester
-        {
-            to.push(dc);
+        let follows = self
+            .nodes
+            .get(&from)
+            .and_then(|n| n.ledger.follows().copied());
+        for dc in follows.into_iter().chain(self.dc_of(from)) {
+            if !to.contains(&dc) {
+                to.push(dc);
+            }
         }
         for dc in to {
             if self.connected(from, dc) {
@@ -1058,6 +1141,18 @@ impl ClusterSim {
             }
             return;
         }
+        if !n.ledger.accepts(&from) {
+            // It reported to another DC since: only that one commands it.
+            if std::env::var_os("PACELINE_SIM_TRACE").is_some() {
+                let (me, them) = (self.name(node), self.name(from));
+                self.note(format!(
+                    "trace: {me} refuses {} {} from {them}",
+                    request.operation, request.instance
+                ));
+            }
+            return;
+        }
+        n.ledger.accepted(from, &request);
         n.seen.insert((from, request.id), None);
         let rsc = primitive_of(&request.instance).to_string();
         if request.interval_ms > 0 {
@@ -1252,6 +1347,7 @@ impl ClusterSim {
         };
         if let Some(n) = self.nodes.get_mut(&node) {
             n.seen.insert((from, request.id), Some(result.clone()));
+            n.ledger.finished(from, &result);
         }
         self.send_result(node, from, result);
         let next = self.nodes.get_mut(&node).and_then(|n| {
@@ -1325,6 +1421,9 @@ impl ClusterSim {
                 at: self.wall(),
                 exec_ms: 1,
             };
+            if let Some(n) = self.nodes.get_mut(&node) {
+                n.ledger.finished(owner, &result);
+            }
             self.send_result(node, owner, result);
         }
     }

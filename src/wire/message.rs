@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::channel::Frame;
-use crate::controller::{ActionRequest, ActionResult, StatusPatch};
+use crate::controller::{ActionRequest, ActionResult, NodeReport, StatusPatch};
 use crate::model::ClusterStatus;
 use crate::store::{Document, Version};
 
@@ -166,6 +166,10 @@ pub enum ClusterMessage {
         request: u64,
         result: Result<Version, String>,
     },
+    /// DC -> member: what has your executor done? (Pacemaker's join.)
+    ReportRequest,
+    /// member -> DC: the answer; the member follows that DC from now on.
+    Report(NodeReport),
 }
 
 impl ClusterMessage {
