@@ -7,6 +7,7 @@ use toml::Spanned;
 
 use super::document::*;
 use super::error::{Diagnostic, SourceMap, nearest};
+use super::timers::{MonitorKind, added_monitor_roles, monitor_interval_ms};
 use crate::model::*;
 
 /// Failures expire after this in native configs (Pacemaker's default is
@@ -364,11 +365,15 @@ impl<'a> Converter<'a> {
         }
     }
 
-    fn primitive(&mut self, p: &PrimitiveDoc, rsc_defaults_have_ft: bool) -> Option<Primitive> {
+    fn primitive(
+        &mut self,
+        p: &PrimitiveDoc,
+        budget_ms: Option<u64>,
+        kind: MonitorKind,
+    ) -> Option<Primitive> {
         let agent = self.agent(&p.agent);
         let params = self.attrs(&p.params, None, "param");
-        let mut meta = self.attrs(&p.meta, Some(KNOWN_META), "meta attribute");
-        let _ = rsc_defaults_have_ft;
+        let meta = self.attrs(&p.meta, Some(KNOWN_META), "meta attribute");
         for (k, v) in &meta {
             if k == "failure-timeout" && parse_duration_ms(v).is_none() {
                 let at = span(&p.meta[k]);
@@ -379,18 +384,21 @@ impl<'a> Converter<'a> {
                 );
             }
         }
-        meta.retain(|_, _| true);
+        let id = p.id.get_ref();
         let mut operations = Vec::new();
         for op in &p.ops {
+            let name = op.name.get_ref();
+            let role = self.role(&op.role);
             let interval_ms = match &op.interval {
                 Some(i) => self.duration(i, "interval").unwrap_or(0),
+                // A monitor needs an interval to be one; derive it.
+                None if name == "monitor" => monitor_interval_ms(budget_ms, kind, role),
                 None => 0,
             };
             let timeout_ms = op
                 .timeout
                 .as_ref()
                 .and_then(|t| self.duration(t, "timeout"));
-            let role = self.role(&op.role);
             let on_fail = op.on_fail.as_ref().and_then(|f| {
                 let r = OnFail::parse(f.get_ref());
                 if r.is_none() {
@@ -402,33 +410,78 @@ impl<'a> Converter<'a> {
                 }
                 r
             });
-            // Pacemaker tells recurring operations apart by name, interval
-            // and role; two equal ones would be one monitor run twice.
-            if interval_ms > 0
-                && operations.iter().any(|o: &Operation| {
-                    o.name == *op.name.get_ref() && o.interval_ms == interval_ms && o.role == role
-                })
+            let enabled = op.enabled.unwrap_or(true);
+            // A failure this monitor finds may go unseen for a whole
+            // interval, which is then gone from the budget before recovery
+            // starts. Fence devices are not on that path.
+            if let (Some(b), Some(written)) = (budget_ms, &op.interval)
+                && name == "monitor"
+                && enabled
+                && kind != MonitorKind::Stonith
+                && interval_ms > b
             {
                 self.err(
-                    span(&op.name),
+                    span(written),
                     format!(
-                        "`{}` has two `{}` operations with the same interval",
-                        p.id.get_ref(),
-                        op.name.get_ref()
+                        "monitor interval ({interval_ms}ms) of `{id}` is longer than failover_budget ({b}ms): a failure of `{id}` could go unnoticed for longer than the budget"
                     ),
-                    "give each recurring operation its own interval (e.g. one per role)",
+                    format!(
+                        "lower interval to at most {b}ms, or raise failover_budget, or drop interval to derive it from the budget ({}ms)",
+                        monitor_interval_ms(budget_ms, kind, role)
+                    ),
+                );
+            }
+            // Pacemaker tells recurring operations apart by name and
+            // interval only (not role): two equal ones would be one
+            // monitor, run twice or in the wrong role.
+            if interval_ms > 0
+                && operations
+                    .iter()
+                    .any(|o: &Operation| o.name == *name && o.interval_ms == interval_ms)
+            {
+                let derived = if op.interval.is_none() {
+                    format!(" (this one's interval is derived: {interval_ms}ms)")
+                } else {
+                    String::new()
+                };
+                self.err(
+                    op.interval.as_ref().map(span).unwrap_or_else(|| span(&op.name)),
+                    format!(
+                        "`{id}` has two `{name}` operations with the same interval{derived}"
+                    ),
+                    "Pacemaker tells recurring operations apart by interval, whatever their role: give each its own interval (e.g. Promoted \"5s\", Unpromoted \"10s\")",
                 );
             }
             operations.push(Operation {
-                id: format!("{}-{}-{}", p.id.get_ref(), op.name.get_ref(), interval_ms),
-                name: op.name.get_ref().clone(),
+                id: format!("{id}-{name}-{interval_ms}"),
+                name: name.clone(),
                 interval_ms,
                 timeout_ms,
                 role,
                 on_fail,
-                enabled: op.enabled.unwrap_or(true),
+                enabled,
                 meta: Attributes::new(),
             });
+        }
+        // A primitive nothing watches fails unnoticed: with a budget, one
+        // that has no recurring monitor gets one (per role).
+        let has_monitor = operations
+            .iter()
+            .any(|o| o.name == "monitor" && o.interval_ms > 0);
+        if !has_monitor {
+            for &role in added_monitor_roles(budget_ms, kind) {
+                let interval_ms = monitor_interval_ms(budget_ms, kind, role);
+                operations.push(Operation {
+                    id: format!("{id}-monitor-{interval_ms}"),
+                    name: "monitor".into(),
+                    interval_ms,
+                    timeout_ms: None,
+                    role,
+                    on_fail: None,
+                    enabled: true,
+                    meta: Attributes::new(),
+                });
+            }
         }
         let (class, provider, agent) = agent?;
         Some(Primitive {
@@ -603,10 +656,36 @@ impl<'a> Converter<'a> {
         self.watchdog_timers(doc);
 
         // Resources: primitives first, then groups and clones take theirs.
+        // A monitor's derived interval depends on the budget and on whether
+        // a promotable clone holds the primitive (directly or in a group).
+        let budget_ms = doc
+            .failover_budget
+            .as_ref()
+            .and_then(|b| parse_duration_ms(b.get_ref()));
+        let mut monitor_kind: HashMap<&str, MonitorKind> = HashMap::new();
+        for c in doc.clone.iter().filter(|c| c.promotable) {
+            let rid = c.resource.get_ref().as_str();
+            match doc.group.iter().find(|g| g.id.get_ref() == rid) {
+                Some(g) => monitor_kind.extend(
+                    g.members
+                        .iter()
+                        .map(|m| (m.get_ref().as_str(), MonitorKind::Promotable)),
+                ),
+                None => {
+                    monitor_kind.insert(rid, MonitorKind::Promotable);
+                }
+            }
+        }
         let mut prims: BTreeMap<String, Primitive> = BTreeMap::new();
         let mut order_of: Vec<String> = Vec::new();
         for p in &doc.primitive {
-            if let Some(prim) = self.primitive(p, true) {
+            let kind = if p.agent.get_ref().starts_with("stonith:") {
+                MonitorKind::Stonith
+            } else {
+                let k = monitor_kind.get(p.id.get_ref().as_str()).copied();
+                k.unwrap_or(MonitorKind::Plain)
+            };
+            if let Some(prim) = self.primitive(p, budget_ms, kind) {
                 order_of.push(prim.id.clone());
                 prims.insert(prim.id.clone(), prim);
             }

@@ -76,12 +76,13 @@ fn primitive(p: &Primitive, dropped: &mut Vec<String>) -> PrimitiveDoc {
             .iter()
             .enumerate()
             .filter(|(i, o)| {
-                // Pacemaker ignores a repeated recurring operation (with a
+                // Pacemaker ignores a repeated recurring operation (same
+                // name and interval, whatever the role; with a
                 // configuration error); the TOML loader refuses it.
                 let repeated = o.interval_ms > 0
-                    && p.operations[..*i].iter().any(|e| {
-                        e.name == o.name && e.interval_ms == o.interval_ms && e.role == o.role
-                    });
+                    && p.operations[..*i]
+                        .iter()
+                        .any(|e| e.name == o.name && e.interval_ms == o.interval_ms);
                 if repeated {
                     dropped.push(format!(
                         "repeated operation `{}` {} of `{}`",
@@ -94,7 +95,13 @@ fn primitive(p: &Primitive, dropped: &mut Vec<String>) -> PrimitiveDoc {
             })
             .map(|(_, o)| OpDoc {
                 name: s(o.name.clone()),
-                interval: (o.interval_ms > 0).then(|| s(duration(o.interval_ms))),
+                // A monitor without interval would get a derived one on
+                // loading; interval 0 (the probe's settings) is written out.
+                interval: if o.interval_ms > 0 {
+                    Some(s(duration(o.interval_ms)))
+                } else {
+                    (o.name == "monitor").then(|| s("0".to_string()))
+                },
                 timeout: o.timeout_ms.map(|t| s(duration(t))),
                 role: role(o.role),
                 on_fail: o.on_fail.map(|f| s(on_fail_name(f).to_string())),

@@ -132,11 +132,17 @@ impl ExecutorService {
     }
 
     /// The primitives and the limit of the cluster's configuration text
-    /// (and, when it loads, the clones the primitives belong to).
+    /// (and, when it loads, the clones the primitives belong to and the
+    /// operations the loader made of their ops, derived monitors included).
     pub fn set_config(&mut self, text: &str, model: Option<&crate::model::ClusterConfig>) {
         self.clone_meta = model.map(clone_meta).unwrap_or_default();
         match toml::from_str::<ExecutorConfig>(text) {
-            Ok(cfg) => self.primitives = cfg.primitive,
+            Ok(mut cfg) => {
+                if let Some(model) = model {
+                    cfg.use_model_ops(model);
+                }
+                self.primitives = cfg.primitive;
+            }
             Err(e) => super::log(&format!("executor cannot read the primitives: {e}")),
         }
         let limit = action_limit(text);

@@ -64,15 +64,44 @@ pub struct ExecutorConfig {
     pub primitive: Vec<PrimitiveConfig>,
 }
 
+/// The primitives of a cluster file; when the whole file loads, with the
+/// operations the loader made of them (see [`ExecutorConfig::use_model_ops`]).
 pub fn load_primitives(path: &Path) -> Result<ExecutorConfig, ExecError> {
     let text = std::fs::read_to_string(path).map_err(|source| ExecError::Read {
         path: path.display().to_string(),
         source,
     })?;
-    toml::from_str(&text).map_err(|e| ExecError::Config {
+    let mut cfg: ExecutorConfig = toml::from_str(&text).map_err(|e| ExecError::Config {
         path: path.display().to_string(),
         message: e.to_string(),
-    })
+    })?;
+    if let Ok(model) = crate::config::load_config_str(&text, &path.display().to_string()) {
+        cfg.use_model_ops(&model);
+    }
+    Ok(cfg)
+}
+
+impl ExecutorConfig {
+    /// Takes each primitive's operations from the loaded model instead of
+    /// the text: the loader derives the interval of a monitor written
+    /// without one and adds monitors under a failover_budget
+    /// (`config::timers`), and the executor must run the same ones.
+    pub fn use_model_ops(&mut self, model: &crate::model::ClusterConfig) {
+        for p in &mut self.primitive {
+            if let Some(m) = model.primitive(&p.id) {
+                p.ops = m
+                    .operations
+                    .iter()
+                    .map(|o| OpConfig {
+                        name: o.name.clone(),
+                        interval: (o.interval_ms > 0).then(|| format!("{}ms", o.interval_ms)),
+                        timeout: o.timeout_ms.map(|t| format!("{t}ms")),
+                        role: o.role.map(|r| r.name().to_string()),
+                    })
+                    .collect();
+            }
+        }
+    }
 }
 
 impl PrimitiveConfig {
@@ -142,5 +171,39 @@ ops = [ { name = "monitor", interval = "10s", timeout = "5s" }, { name = "start"
         let probe = p.action("probe").unwrap();
         assert_eq!(probe.interval, Duration::ZERO);
         assert_eq!(p.action("start").unwrap().timeout, Duration::from_secs(7));
+    }
+
+    #[test]
+    fn runs_the_monitors_the_loader_derived() {
+        let text = r#"
+failover_budget = "4s"
+[cluster]
+name = "c"
+[fencing]
+enabled = false
+[[node]]
+name = "n1"
+id = 1
+[[primitive]]
+id = "d"
+agent = "ocf:heartbeat:Dummy"
+[[primitive]]
+id = "e"
+agent = "ocf:heartbeat:Dummy"
+ops = [ { name = "monitor", timeout = "5s" } ]
+"#;
+        let mut cfg: ExecutorConfig = toml::from_str(text).unwrap();
+        let model = crate::config::load_config_str(text, "t.toml").unwrap();
+        cfg.use_model_ops(&model);
+        let added = cfg.primitive[0].action("monitor").unwrap();
+        assert_eq!(added.interval, Duration::from_secs(2));
+        assert_eq!(added.timeout, DEFAULT_TIMEOUT);
+        let derived = cfg.primitive[1].action("monitor").unwrap();
+        assert_eq!(derived.interval, Duration::from_secs(2));
+        assert_eq!(derived.timeout, Duration::from_secs(5));
+        assert_eq!(
+            cfg.primitive[1].action("probe").unwrap().interval,
+            Duration::ZERO
+        );
     }
 }
