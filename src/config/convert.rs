@@ -411,26 +411,9 @@ impl<'a> Converter<'a> {
                 r
             });
             let enabled = op.enabled.unwrap_or(true);
-            // A failure this monitor finds may go unseen for a whole
-            // interval, which is then gone from the budget before recovery
-            // starts. Fence devices are not on that path.
-            if let (Some(b), Some(written)) = (budget_ms, &op.interval)
-                && name == "monitor"
-                && enabled
-                && kind != MonitorKind::Stonith
-                && interval_ms > b
-            {
-                self.err(
-                    span(written),
-                    format!(
-                        "monitor interval ({interval_ms}ms) of `{id}` is longer than failover_budget ({b}ms): a failure of `{id}` could go unnoticed for longer than the budget"
-                    ),
-                    format!(
-                        "lower interval to at most {b}ms, or raise failover_budget, or drop interval to derive it from the budget ({}ms)",
-                        monitor_interval_ms(budget_ms, kind, role)
-                    ),
-                );
-            }
+            // An explicit interval longer than the budget is the operator's
+            // call: the budget is about a node's loss (membership, fencing,
+            // starts), which monitors are not on the path of.
             // Pacemaker tells recurring operations apart by name and
             // interval only (not role): two equal ones would be one
             // monitor, run twice or in the wrong role.
