@@ -53,6 +53,18 @@ fn cold_start_then_power_loss_the_survivor_fences_and_takes_over() {
     for r in ["fs", "vip", "app"] {
         assert_eq!(runs_on(&s, r), ["node2"], "{r}\n{}", s.log_text());
     }
+    // The survivor's replicated document holds the fence of the lost node.
+    let history = &s
+        .document("node2")
+        .expect("node2's document")
+        .status
+        .fencing_history;
+    assert!(
+        history
+            .iter()
+            .any(|e| e.target == "node1" && e.ok && e.origin == "node2" && e.delegate == "node2"),
+        "{history:#?}"
+    );
     s.run_for(secs(20));
     s.assert_safe();
     assert!(s.is_up("node1"), "rebooted by its fence");

@@ -443,7 +443,8 @@ fn the_daemon_fences_through_the_topology_with_a_real_fence_agent() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("fenced node2"));
     assert_eq!(state.trim(), "off", "the agent powered the target off");
     let r = report(&c, 1).unwrap();
-    let last = r.fencing_history.last().expect("a fencing history record");
+    // Newest first: the replicated event the DC recorded for it.
+    let last = r.fencing_history.first().expect("a fencing history record");
     assert_eq!(
         (
             last.target.as_str(),

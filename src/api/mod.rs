@@ -104,14 +104,51 @@ pub struct CliConstraintView {
     pub expires_at: Option<i64>,
 }
 
-/// One fencing history record.
+/// One fencing history record: an event of the replicated history
+/// (`source` "cluster"), or a record of this node's own fencing log that
+/// the cluster never saw (`source` "local": `paceline fence NODE` run
+/// without the daemon).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FenceView {
     pub target: String,
+    /// off, reboot, on (empty: not known to the node that recorded it).
     pub action: String,
+    /// The device(s) that did it, comma-separated (empty when it failed).
     pub device: String,
+    /// ok, failed (or timeout, in a local record).
     pub result: String,
+    /// When it completed (the last attempt), UTC: `2026-12-01 18:40:00Z`.
     pub at: String,
+    /// The same, in seconds since the epoch.
+    #[serde(default)]
+    pub completed: Option<i64>,
+    /// The node that ran the devices (crm_mon's delegate).
+    #[serde(default)]
+    pub delegate: Option<String>,
+    /// The node that asked (crm_mon's origin).
+    #[serde(default)]
+    pub origin: Option<String>,
+    /// Who asked there: controller, pacelined, or `user@host`.
+    #[serde(default)]
+    pub client: Option<String>,
+    /// The fencing service's words (why it failed).
+    #[serde(default)]
+    pub detail: String,
+    /// Consecutive failed attempts this record stands for.
+    #[serde(default = "one")]
+    pub attempts: u32,
+    /// When the first of them completed, UTC (same as `at` for one attempt).
+    #[serde(default)]
+    pub first_at: String,
+    #[serde(default)]
+    pub elapsed_ms: Option<u64>,
+    /// cluster or local (see above).
+    #[serde(default)]
+    pub source: String,
+}
+
+fn one() -> u32 {
+    1
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -251,11 +251,173 @@ fn render_resources(report: &StatusReport) -> String {
     if !report.fencing_history.is_empty() {
         out.push_str("Fencing History:\n");
         for f in &report.fencing_history {
-            out.push_str(&format!(
-                "  * {} of {} by {}: {} ({})\n",
-                f.action, f.target, f.device, f.result, f.at
-            ));
+            out.push_str(&render_fence(f));
         }
     }
     out
+}
+
+/// One line of the fencing history, as crm_mon words it: "reboot of node2
+/// successful: delegate=node1, client=controller, origin=node1,
+/// completed='…'", "… failed: …, last-failed='…'".
+fn render_fence(f: &api::FenceView) -> String {
+    let action = if f.action.is_empty() {
+        "fencing"
+    } else {
+        f.action.as_str()
+    };
+    let outcome = match f.result.as_str() {
+        "ok" => "successful".to_string(),
+        "failed" if f.attempts > 1 => format!("failed {} times", f.attempts),
+        other => other.to_string(),
+    };
+    let mut parts = Vec::new();
+    if let Some(d) = &f.delegate {
+        parts.push(format!("delegate={d}"));
+    }
+    if !f.device.is_empty() {
+        parts.push(format!("device={}", f.device));
+    }
+    if let Some(c) = &f.client {
+        parts.push(format!("client={c}"));
+    }
+    if let Some(o) = &f.origin {
+        parts.push(format!("origin={o}"));
+    }
+    if f.result == "ok" {
+        parts.push(format!("completed='{}'", f.at));
+    } else {
+        if f.attempts > 1 {
+            parts.push(format!("first-failed='{}'", f.first_at));
+        }
+        parts.push(format!("last-failed='{}'", f.at));
+    }
+    if f.source == "local" {
+        parts.push("run by hand on this node, not through the cluster".to_string());
+    }
+    let mut line = format!(
+        "  * {action} of {} {outcome}: {}",
+        f.target,
+        parts.join(", ")
+    );
+    if f.result != "ok" && !f.detail.is_empty() {
+        line.push_str(&format!(" ({})", f.detail));
+    }
+    line.push('\n');
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::{ClusterStatusView, FenceView};
+
+    fn report(history: Vec<FenceView>) -> StatusReport {
+        StatusReport {
+            membership: ClusterStatusView {
+                cluster: "c".into(),
+                node: "node2".into(),
+                node_id: 2,
+                view_id: 3,
+                members: vec!["node2".into()],
+                nodes: Vec::new(),
+                quorum: crate::membership::QuorumStatus {
+                    quorate: true,
+                    total_votes: 1,
+                    expected_votes: 2,
+                    quorum: 1,
+                    waiting_for_all: false,
+                    unblocked: None,
+                    reason: String::new(),
+                },
+                wire: Default::default(),
+                incompatible: Vec::new(),
+                pauses: 0,
+                warnings: Vec::new(),
+            },
+            dc: Some("node2".into()),
+            config_version: Default::default(),
+            resources: Vec::new(),
+            failed_actions: Vec::new(),
+            cli_constraints: Vec::new(),
+            standby: Vec::new(),
+            maintenance: Vec::new(),
+            node_attributes: Default::default(),
+            fencing_history: history,
+            channel: Default::default(),
+        }
+    }
+
+    fn view(result: &str, attempts: u32, source: &str) -> FenceView {
+        FenceView {
+            target: "node1".into(),
+            action: "reboot".into(),
+            device: if result == "ok" {
+                "ipmi".into()
+            } else {
+                String::new()
+            },
+            result: result.into(),
+            at: "2026-12-01 18:40:05Z".into(),
+            completed: Some(1),
+            delegate: (source == "cluster").then(|| "node2".to_string()),
+            origin: (source == "cluster").then(|| "node2".to_string()),
+            client: Some(
+                if source == "cluster" {
+                    "controller"
+                } else {
+                    "root@node2"
+                }
+                .into(),
+            ),
+            detail: if result == "ok" {
+                "fenced at level 1"
+            } else {
+                "ipmi: timed out"
+            }
+            .into(),
+            attempts,
+            first_at: "2026-12-01 18:39:00Z".into(),
+            elapsed_ms: None,
+            source: source.into(),
+        }
+    }
+
+    #[test]
+    fn the_fencing_history_reads_like_crm_mon() {
+        let text = render(&report(vec![
+            view("ok", 1, "cluster"),
+            view("failed", 3, "cluster"),
+            view("ok", 1, "local"),
+        ]));
+        let at = text.find("Fencing History:\n").expect(&text);
+        let lines: Vec<&str> = text[at..].lines().skip(1).take(3).collect();
+        assert_eq!(
+            lines,
+            [
+                "  * reboot of node1 successful: delegate=node2, device=ipmi, client=controller, origin=node2, completed='2026-12-01 18:40:05Z'",
+                "  * reboot of node1 failed 3 times: delegate=node2, client=controller, origin=node2, first-failed='2026-12-01 18:39:00Z', last-failed='2026-12-01 18:40:05Z' (ipmi: timed out)",
+                "  * reboot of node1 successful: device=ipmi, client=root@node2, completed='2026-12-01 18:40:05Z', run by hand on this node, not through the cluster",
+            ],
+            "{text}"
+        );
+        assert!(!render(&report(Vec::new())).contains("Fencing History"));
+    }
+
+    #[test]
+    fn the_json_report_carries_the_history_and_reads_an_older_daemons() {
+        let r = report(vec![view("failed", 2, "cluster")]);
+        let json = serde_json::to_value(&r).unwrap();
+        let f = &json["fencing_history"][0];
+        assert_eq!(f["result"], "failed");
+        assert_eq!(f["attempts"], 2);
+        assert_eq!(f["delegate"], "node2");
+        assert_eq!(f["source"], "cluster");
+        // A record as a daemon before the replicated history sent it.
+        let old: FenceView = serde_json::from_str(
+            r#"{"target":"node1","action":"off","device":"ipmi","result":"ok","at":"5 ms since the epoch"}"#,
+        )
+        .unwrap();
+        assert_eq!((old.attempts, old.delegate), (1, None));
+    }
 }

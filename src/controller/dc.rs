@@ -4,11 +4,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::patch::next_fence_id;
 use super::patch::{is_failure, op_status};
 use super::{
     ActionRequest, ActionResult, Command, ControllerSettings, FenceOutcome, FenceRequest, Input,
     NodeReport, Notice, StatusPatch, apply_patch,
 };
+use crate::model::FenceEvent;
 use crate::model::{
     CloneChild, ClusterConfig, ClusterStatus, NoQuorumPolicy, NodeId, Primitive, Resource,
     ResourceClass, Role, rc,
@@ -70,6 +72,8 @@ struct FenceState {
     retry_at_ms: u64,
     backoff_ms: u64,
     action: String,
+    /// When the attempt in flight was dispatched (for the history).
+    requested_ms: u64,
 }
 
 /// The per-node controller. Only acts while this node is the DC.
@@ -231,7 +235,9 @@ fn node_of(patch: &StatusPatch) -> Option<&str> {
         StatusPatch::NodeFenced(o) => Some(&o.target),
         StatusPatch::Attribute { node, .. } => Some(node),
         StatusPatch::NodeHistory { node, .. } => Some(node),
-        StatusPatch::Cleanup { .. } => None,
+        // The fencing history is the cluster's, not the target's: a fence
+        // that erases the target's patches must not take it along.
+        StatusPatch::Cleanup { .. } | StatusPatch::FenceEvent(_) => None,
     }
 }
 
@@ -707,7 +713,42 @@ impl Controller {
         })
     }
 
+    /// The fencing history's record of an outcome (this node's fencing
+    /// service ran it; this controller asked for it if it has it in flight).
+    fn fence_event(&self, o: &FenceOutcome) -> FenceEvent {
+        let own = &self.settings.own;
+        let asked = self.fences.get(&o.target).filter(|st| st.in_flight);
+        let suicide = o.target == *own && self.suicide_requested;
+        let action = match (o.action.is_empty(), asked) {
+            (false, _) => o.action.clone(),
+            (true, Some(st)) => st.action.clone(),
+            (true, None) => String::new(),
+        };
+        let completed = if o.at > 0 { o.at } else { self.wall };
+        FenceEvent {
+            id: next_fence_id(&self.working, own, self.wall),
+            target: o.target.clone(),
+            action,
+            ok: o.ok,
+            devices: o.devices.clone(),
+            detail: o.detail.clone(),
+            delegate: own.clone(),
+            origin: own.clone(),
+            client: if asked.is_some() || suicide {
+                "controller"
+            } else {
+                "pacelined"
+            }
+            .to_string(),
+            completed,
+            elapsed_ms: asked.map(|st| self.now_ms.saturating_sub(st.requested_ms)),
+            attempts: 1,
+            first_completed: completed,
+        }
+    }
+
     fn on_fence(&mut self, o: FenceOutcome, out: &mut Vec<Command>) {
+        let event = StatusPatch::FenceEvent(Box::new(self.fence_event(&o)));
         if o.ok {
             out.push(Command::Notice(Notice::FenceConfirmed(o.target.clone())));
             self.fences.remove(&o.target);
@@ -715,6 +756,7 @@ impl Controller {
             self.recurring.retain(|(n, _, _)| *n != o.target);
             let target = o.target.clone();
             self.record(StatusPatch::NodeFenced(o), out);
+            self.record(event, out);
             if self.is_dc {
                 let stale: Vec<u64> = self
                     .in_flight
@@ -733,6 +775,7 @@ impl Controller {
             target: o.target.clone(),
             detail: o.detail.clone(),
         }));
+        self.record(event, out);
         let now = self.now_ms;
         let max = self.settings.fence_retry_max_ms.max(1);
         if let Some(st) = self.fences.get_mut(&o.target) {
@@ -1332,6 +1375,7 @@ impl Controller {
                 retry_at_ms: now,
                 backoff_ms: first,
                 action,
+                requested_ms: now,
             });
             if st.in_flight {
                 continue;
@@ -1341,6 +1385,7 @@ impl Controller {
                 continue;
             }
             st.in_flight = true;
+            st.requested_ms = now;
             let action = st.action.clone();
             out.push(Command::Notice(Notice::FenceRequested(target.clone())));
             let target_has_priority =
@@ -1576,6 +1621,8 @@ score = 50
                                     ok: true,
                                     detail: "bmc: off".into(),
                                     at: 0,
+                                    action: f.action.clone(),
+                                    devices: vec!["bmc".into()],
                                 }));
                             } else {
                                 self.held_fences.push(f.clone());
@@ -1906,6 +1953,8 @@ score = 50
                 ok: false,
                 detail: "bmc unreachable".into(),
                 at: 0,
+                action: String::new(),
+                devices: Vec::new(),
             }));
             h.run();
         };
@@ -1932,10 +1981,27 @@ score = 50
             ok: true,
             detail: "off".into(),
             at: 0,
+            action: "off".into(),
+            devices: vec!["bmc".into()],
         }));
         h.truth.retain(|(n, _), _| n != "node2");
         h.run();
         assert!(h.log.iter().any(|c| matches!(c, Command::RecordStatus(StatusPatch::NodeFenced(o)) if o.target == "node2")));
+        // Both failed attempts and the confirmation are in the replicated
+        // fencing history: the failures as one entry, asked by this DC.
+        let history = &h.store.fencing_history;
+        assert_eq!(history.len(), 2, "{history:#?}");
+        let (failed, ok) = (&history[0], &history[1]);
+        assert!(!failed.ok && failed.attempts == 2, "{failed:?}");
+        assert_eq!(failed.detail, "bmc unreachable");
+        assert!(ok.ok && ok.target == "node2" && ok.devices == ["bmc"]);
+        for e in history {
+            assert_eq!((e.origin.as_str(), e.delegate.as_str()), ("node1", "node1"));
+            assert_eq!(e.client, "controller");
+            assert!(!e.action.is_empty(), "the action of the request: {e:?}");
+            assert!(e.elapsed_ms.is_some());
+        }
+        assert!(ok.id > failed.id);
         assert!(h.running("node1", "fs") && h.running("node1", "vip"));
         let ex = h.executed();
         assert!(ex.iter().all(|(_, _, n)| n == "node1"), "{ex:?}");

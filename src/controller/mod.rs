@@ -35,7 +35,7 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{ClusterConfig, ClusterStatus, NodeId, ResourceId};
+use crate::model::{ClusterConfig, ClusterStatus, FenceEvent, NodeId, ResourceId};
 
 pub use dc::Controller;
 pub use ledger::{Ledger, NodeReport};
@@ -124,6 +124,12 @@ pub struct FenceOutcome {
     /// The device's words: which level/device did it, or why each failed.
     pub detail: String,
     pub at: i64,
+    /// What was done (off, reboot, on), as the fencing service resolved it.
+    #[serde(default)]
+    pub action: String,
+    /// The devices of the level that did it (empty when it failed).
+    #[serde(default)]
+    pub devices: Vec<String>,
 }
 
 /// A change of the replicated status, made by the DC (applied by the store,
@@ -138,6 +144,7 @@ pub enum StatusPatch {
     /// The node left cleanly: its history says nothing runs there.
     NodeLeftCleanly(NodeId),
     /// The node was fenced: its resources are stopped, its history erased.
+    /// (The fencing history gets a `FenceEvent` of its own.)
     NodeFenced(FenceOutcome),
     /// A transient node attribute (promotion scores via crm_master…).
     Attribute {
@@ -150,6 +157,12 @@ pub enum StatusPatch {
         resource: ResourceId,
         node: Option<NodeId>,
     },
+    /// A fence outcome, confirmed or failed, joins the cluster's fencing
+    /// history (`ClusterStatus::fencing_history`): idempotent by
+    /// (origin, id), consecutive failures on one target coalesced, the
+    /// newest `FENCE_HISTORY_MAX` kept. (Variants are only ever appended:
+    /// postcard numbers them on the wire.)
+    FenceEvent(Box<FenceEvent>),
     /// A member's own account of its resources (its `NodeReport`) replaces
     /// what the status knew of them: records with a call id below
     /// `from_call_id` go, `results` (call ids from the DC, at least

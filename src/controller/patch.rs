@@ -6,8 +6,12 @@
 //! newer (higher call id) than what the history holds for that operation,
 //! so replaying a patch the document already reflects changes nothing (the
 //! controller relies on that to keep its own not-yet-replicated patches).
+//! A fencing event is applied only if its id is above every id its origin
+//! has in the fencing history (ids increase per origin), for the same reason.
 
-use crate::model::{ClusterStatus, NodeState, OpRecord, ResourceHistory, rc};
+use crate::model::{
+    ClusterStatus, FENCE_HISTORY_MAX, FenceEvent, NodeState, OpRecord, ResourceHistory, rc,
+};
 
 use super::{ActionResult, StatusPatch};
 
@@ -169,6 +173,66 @@ fn record(status: &mut ClusterStatus, r: &ActionResult, count_failure: bool) -> 
     true
 }
 
+/// The id the node `origin` gives its next fencing event: above every id it
+/// has in `status`'s history, and at least `wall` × 1000 (wall seconds),
+/// so that a restarted controller whose document is not synced yet still
+/// numbers above what it recorded before (unless the clock went back).
+pub fn next_fence_id(status: &ClusterStatus, origin: &str, wall: i64) -> u64 {
+    let seen = status
+        .fencing_history
+        .iter()
+        .filter(|e| e.origin == origin)
+        .map(|e| e.id)
+        .max()
+        .unwrap_or(0);
+    let floor = u64::try_from(wall).unwrap_or(0).saturating_mul(1000);
+    seen.saturating_add(1).max(floor)
+}
+
+/// Appends a fencing event. Consecutive failures of one origin on one
+/// target with the same action are coalesced into the entry of the first
+/// (attempts counted, the last one's time and words kept), which moves to
+/// the end: the DC retries a failing device with back-off for as long as
+/// it fails, and one entry per retry would push every other event out.
+fn record_fence(status: &mut ClusterStatus, ev: &FenceEvent) -> bool {
+    let history = &mut status.fencing_history;
+    // Recorded already (alone or folded into a coalesced entry), or older
+    // than what its origin recorded since.
+    if history
+        .iter()
+        .any(|e| e.origin == ev.origin && e.id >= ev.id)
+    {
+        return false;
+    }
+    let last_for_target = history.iter().rposition(|e| e.target == ev.target);
+    let entry = match last_for_target {
+        Some(i)
+            if !ev.ok
+                && !history[i].ok
+                && history[i].origin == ev.origin
+                && history[i].action == ev.action =>
+        {
+            let mut e = history.remove(i);
+            e.id = ev.id;
+            e.attempts = e.attempts.saturating_add(ev.attempts.max(1));
+            e.detail = ev.detail.clone();
+            e.devices = ev.devices.clone();
+            e.delegate = ev.delegate.clone();
+            e.client = ev.client.clone();
+            e.completed = ev.completed;
+            e.elapsed_ms = ev.elapsed_ms;
+            e
+        }
+        _ => ev.clone(),
+    };
+    history.push(entry);
+    if history.len() > FENCE_HISTORY_MAX {
+        let excess = history.len() - FENCE_HISTORY_MAX;
+        history.drain(..excess);
+    }
+    true
+}
+
 /// Applies one patch; returns whether the status changed.
 pub fn apply_patch(status: &mut ClusterStatus, patch: &StatusPatch) -> bool {
     match patch {
@@ -199,6 +263,7 @@ pub fn apply_patch(status: &mut ClusterStatus, patch: &StatusPatch) -> bool {
             }
             changed
         }
+        StatusPatch::FenceEvent(ev) => record_fence(status, ev),
         StatusPatch::Attribute { node, name, value } => {
             let attrs = &mut node_entry(status, node).transient_attributes;
             match value {
@@ -386,6 +451,8 @@ mod tests {
             ok: true,
             detail: String::new(),
             at: 5,
+            action: "off".into(),
+            devices: Vec::new(),
         });
         assert!(apply_patch(&mut s, &fenced));
         let st = &s.nodes["node1"];
@@ -398,6 +465,8 @@ mod tests {
             ok: false,
             detail: String::new(),
             at: 5,
+            action: "off".into(),
+            devices: Vec::new(),
         });
         assert!(
             !apply_patch(&mut s, &failed),
@@ -418,6 +487,122 @@ mod tests {
         ));
         let st = &s.nodes["node1"];
         assert!(st.resources.is_empty() && !st.transient_attributes.contains_key("shutdown"));
+    }
+
+    fn fence_event(origin: &str, id: u64, target: &str, ok: bool, at: i64) -> FenceEvent {
+        FenceEvent {
+            id,
+            target: target.into(),
+            action: "reboot".into(),
+            ok,
+            devices: if ok { vec!["bmc".into()] } else { Vec::new() },
+            detail: format!("attempt {id}"),
+            delegate: origin.into(),
+            origin: origin.into(),
+            client: "controller".into(),
+            completed: at,
+            elapsed_ms: Some(10),
+            attempts: 1,
+            first_completed: at,
+        }
+    }
+
+    #[test]
+    fn a_fence_event_replayed_is_recorded_once() {
+        let mut s = ClusterStatus::default();
+        let ok = StatusPatch::FenceEvent(Box::new(fence_event("node1", 7, "node2", true, 100)));
+        assert!(apply_patch(&mut s, &ok));
+        assert!(!apply_patch(&mut s, &ok), "a replay changes nothing");
+        assert_eq!(s.fencing_history.len(), 1);
+        // Another origin numbers its own events: same id, different event.
+        let other = StatusPatch::FenceEvent(Box::new(fence_event("node3", 7, "node2", true, 101)));
+        assert!(apply_patch(&mut s, &other));
+        // An older event of an origin (replayed after newer ones) is not
+        // appended again behind them.
+        let older = StatusPatch::FenceEvent(Box::new(fence_event("node1", 3, "node4", true, 90)));
+        assert!(!apply_patch(&mut s, &older));
+        assert_eq!(s.fencing_history.len(), 2);
+        // Fencing erases the target's state, never the cluster's history.
+        let fenced = StatusPatch::NodeFenced(FenceOutcome {
+            target: "node2".into(),
+            ok: true,
+            detail: String::new(),
+            at: 102,
+            action: "reboot".into(),
+            devices: Vec::new(),
+        });
+        apply_patch(&mut s, &fenced);
+        assert_eq!(s.fencing_history.len(), 2);
+    }
+
+    #[test]
+    fn consecutive_failures_on_a_target_share_one_entry() {
+        let mut s = ClusterStatus::default();
+        let f = |id, target, at| {
+            StatusPatch::FenceEvent(Box::new(fence_event("node1", id, target, false, at)))
+        };
+        assert!(apply_patch(&mut s, &f(1, "node2", 10)));
+        assert!(apply_patch(&mut s, &f(2, "node3", 11)));
+        assert!(apply_patch(&mut s, &f(3, "node2", 12)));
+        assert!(!apply_patch(&mut s, &f(3, "node2", 12)), "replayed");
+        assert!(
+            !apply_patch(&mut s, &f(1, "node2", 10)),
+            "folded in already"
+        );
+        assert!(apply_patch(&mut s, &f(4, "node2", 14)));
+        let h = &s.fencing_history;
+        assert_eq!(h.len(), 2, "{h:#?}");
+        // The coalesced entry is the newest: it moved behind node3's.
+        assert_eq!(h[0].target, "node3");
+        let e = &h[1];
+        assert_eq!((e.target.as_str(), e.attempts, e.id), ("node2", 3, 4));
+        assert_eq!((e.first_completed, e.completed), (10, 14));
+        assert_eq!(e.detail, "attempt 4", "the last attempt's words");
+        // The success that ends them is an entry of its own, and a failure
+        // after it starts a new one.
+        let ok = StatusPatch::FenceEvent(Box::new(fence_event("node1", 5, "node2", true, 15)));
+        assert!(apply_patch(&mut s, &ok));
+        assert!(apply_patch(&mut s, &f(6, "node2", 16)));
+        let h = &s.fencing_history;
+        assert_eq!(h.len(), 4);
+        assert!(h[2].ok && !h[3].ok && h[3].attempts == 1);
+        // Another DC's failures on the same target are its own entry.
+        let other = StatusPatch::FenceEvent(Box::new(fence_event("node9", 1, "node2", false, 17)));
+        assert!(apply_patch(&mut s, &other));
+        assert_eq!(s.fencing_history.len(), 5);
+    }
+
+    #[test]
+    fn the_fencing_history_keeps_the_newest_events() {
+        let mut s = ClusterStatus::default();
+        let n = FENCE_HISTORY_MAX as u64 + 10;
+        for id in 1..=n {
+            let target = format!("node{}", id % 2);
+            let ev = fence_event("node1", id, &target, true, id as i64);
+            assert!(apply_patch(&mut s, &StatusPatch::FenceEvent(Box::new(ev))));
+        }
+        let h = &s.fencing_history;
+        assert_eq!(h.len(), FENCE_HISTORY_MAX);
+        assert_eq!(h.first().map(|e| e.id), Some(11), "the oldest went");
+        assert_eq!(h.last().map(|e| e.id), Some(n));
+        // One pushed out is not appended again when replayed.
+        let gone = fence_event("node1", 3, "node1", true, 3);
+        assert!(!apply_patch(
+            &mut s,
+            &StatusPatch::FenceEvent(Box::new(gone))
+        ));
+        assert_eq!(s.fencing_history.len(), FENCE_HISTORY_MAX);
+    }
+
+    #[test]
+    fn fence_ids_increase_per_origin_and_start_above_the_wall_clock() {
+        let mut s = ClusterStatus::default();
+        assert_eq!(next_fence_id(&s, "node1", 5), 5_000);
+        s.fencing_history
+            .push(fence_event("node1", 9_000, "node2", true, 9));
+        assert_eq!(next_fence_id(&s, "node1", 5), 9_001);
+        assert_eq!(next_fence_id(&s, "node2", 5), 5_000);
+        assert_eq!(next_fence_id(&s, "node1", 20), 20_000);
     }
 
     #[test]

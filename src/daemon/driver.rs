@@ -349,6 +349,8 @@ impl Daemon {
                 ok: false,
                 detail: "no usable [fencing] section in the configuration".into(),
                 at: wall_now(),
+                action: req.action.clone(),
+                devices: Vec::new(),
             };
             let _ = self.fence_tx.send(outcome);
             return;
@@ -374,10 +376,19 @@ impl Daemon {
             let mut steps = Vec::new();
             let ran =
                 crate::cli::fence::fence_with_topology(&section, &job, &mut |l| steps.push(l));
-            let (ok, detail) = match ran {
-                Ok(Ok(o)) => (true, format!("fenced at level {}", o.level)),
-                Ok(Err(e)) => (false, e.to_string()),
-                Err(e) => (false, format!("{e:#}")),
+            let (ok, detail, devices) = match ran {
+                Ok(Ok(o)) => (
+                    true,
+                    format!("fenced at level {}", o.level),
+                    section
+                        .levels_for(&job.target)
+                        .into_iter()
+                        .find(|l| l.index == o.level)
+                        .map(|l| l.devices)
+                        .unwrap_or_default(),
+                ),
+                Ok(Err(e)) => (false, e.to_string(), Vec::new()),
+                Err(e) => (false, format!("{e:#}"), Vec::new()),
             };
             for step in steps {
                 log(&format!("fencing {}: {step}", job.target));
@@ -387,6 +398,8 @@ impl Daemon {
                 ok,
                 detail,
                 at: wall_now(),
+                action: job.action.as_str().to_string(),
+                devices,
             });
         });
     }

@@ -1181,7 +1181,11 @@ impl Daemon {
                 .filter(|(_, n)| !n.transient_attributes.is_empty())
                 .map(|(name, n)| (name.clone(), n.transient_attributes.clone()))
                 .collect(),
-            fencing_history: report::fencing_history(&self.fence_history_path(), 20),
+            fencing_history: report::fencing_history(
+                &self.store.doc().status,
+                &self.fence_history_path(),
+                crate::model::FENCE_HISTORY_MAX,
+            ),
             channel: self.channel.counters().clone(),
         }
     }
@@ -1367,6 +1371,19 @@ fn timestamp() -> String {
 }
 
 fn format_timestamp(secs: u64, millis: u32) -> String {
+    let (year, month, day, h, m, s) = civil_utc(secs);
+    format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}.{millis:03}Z")
+}
+
+/// `2026-12-01 18:40:00Z`: how the status shows when a fence completed
+/// (crm_mon's `completed=` style, in UTC).
+pub(crate) fn format_utc_seconds(secs: i64) -> String {
+    let (year, month, day, h, m, s) = civil_utc(u64::try_from(secs).unwrap_or(0));
+    format!("{year:04}-{month:02}-{day:02} {h:02}:{m:02}:{s:02}Z")
+}
+
+/// (year, month, day, hour, minute, second) in UTC of seconds since the epoch.
+fn civil_utc(secs: u64) -> (i64, i64, i64, u64, u64, u64) {
     let (days, rem) = (secs / 86_400, secs % 86_400);
     let (h, m, s) = (rem / 3600, rem % 3600 / 60, rem % 60);
     // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
@@ -1379,12 +1396,12 @@ fn format_timestamp(secs: u64, millis: u32) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}.{millis:03}Z")
+    (year, month, day, h, m, s)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::format_timestamp;
+    use super::{format_timestamp, format_utc_seconds};
 
     #[test]
     fn timestamps_are_utc_civil_dates() {
@@ -1398,5 +1415,7 @@ mod tests {
             format_timestamp(4_107_542_400, 0),
             "2100-03-01T00:00:00.000Z"
         );
+        assert_eq!(format_utc_seconds(951_782_400), "2000-02-29 00:00:00Z");
+        assert_eq!(format_utc_seconds(-5), "1970-01-01 00:00:00Z");
     }
 }

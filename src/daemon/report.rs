@@ -1,6 +1,6 @@
 //! What `paceline status` shows beyond membership: resources with their
-//! role and nodes, failed actions (from the replicated status), and the
-//! fencing history this node keeps.
+//! role and nodes, failed actions and the fencing history (from the
+//! replicated status; fences run by hand on this node from its own log).
 
 use std::path::Path;
 
@@ -204,21 +204,66 @@ pub fn failed_actions(status: &ClusterStatus) -> Vec<FailedActionView> {
     out
 }
 
-/// The last `limit` records of this node's fencing history.
-pub fn fencing_history(path: &Path, limit: usize) -> Vec<FenceView> {
-    let records = paceline_fencing::history::read_all(path).unwrap_or_default();
-    let skip = records.len().saturating_sub(limit);
-    records
-        .into_iter()
-        .skip(skip)
-        .map(|r| FenceView {
-            target: r.target,
-            action: r.action,
-            device: r.device,
-            result: format!("{:?}", r.result).to_lowercase(),
-            at: format!("{} ms since the epoch", r.end_ms),
+/// The cluster's fencing history, newest first (as crm_mon lists it): the
+/// replicated events, and the records of this node's own fencing log that
+/// the cluster never saw — fences an operator ran with `paceline fence
+/// NODE` without the daemon (requester `user@host`). What pacelined's
+/// fencing service ran (requester `pacelined@…`) reached the controller,
+/// which recorded it in the replicated history; its local records (one per
+/// device attempt) would only repeat it. At most `limit` records.
+pub fn fencing_history(status: &ClusterStatus, local: &Path, limit: usize) -> Vec<FenceView> {
+    let mut out: Vec<FenceView> = status
+        .fencing_history
+        .iter()
+        .map(|e| FenceView {
+            target: e.target.clone(),
+            action: e.action.clone(),
+            device: e.devices.join(","),
+            result: if e.ok { "ok" } else { "failed" }.to_string(),
+            at: super::format_utc_seconds(e.completed),
+            completed: Some(e.completed),
+            delegate: Some(e.delegate.clone()),
+            origin: Some(e.origin.clone()),
+            client: Some(e.client.clone()),
+            detail: e.detail.clone(),
+            attempts: e.attempts.max(1),
+            first_at: super::format_utc_seconds(e.first_completed),
+            elapsed_ms: e.elapsed_ms,
+            source: "cluster".to_string(),
         })
-        .collect()
+        .collect();
+    let records = paceline_fencing::history::read_all(local).unwrap_or_default();
+    out.extend(
+        records
+            .into_iter()
+            .filter(|r| !r.requester.starts_with("pacelined@"))
+            .map(|r| {
+                let completed = i64::try_from(r.end_ms / 1000).unwrap_or(i64::MAX);
+                let at = super::format_utc_seconds(completed);
+                FenceView {
+                    target: r.target,
+                    action: r.action,
+                    device: r.device,
+                    result: format!("{:?}", r.result).to_lowercase(),
+                    first_at: at.clone(),
+                    at,
+                    completed: Some(completed),
+                    delegate: None,
+                    origin: None,
+                    client: Some(r.requester),
+                    detail: r.output,
+                    attempts: 1,
+                    elapsed_ms: Some(r.end_ms.saturating_sub(r.start_ms)),
+                    source: "local".to_string(),
+                }
+            }),
+    );
+    // Newest first; stable, so events of one second keep their order
+    // (reversed: the later recorded first).
+    out.reverse();
+    out.sort_by_key(|f| std::cmp::Reverse(f.completed));
+    out.truncate(limit);
+    out
 }
 
 #[cfg(test)]
@@ -226,6 +271,82 @@ mod tests {
     use super::*;
     use crate::controller::apply_patch as apply_status_patch;
     use crate::controller::{ActionResult, StatusPatch};
+
+    #[test]
+    fn the_fencing_history_is_the_replicated_one_plus_fences_run_by_hand() {
+        use crate::model::FenceEvent;
+        use paceline_fencing::history::{FenceResult, HistoryRecord, append};
+        let event = |id, ok, at, attempts| FenceEvent {
+            id,
+            target: "node2".into(),
+            action: "reboot".into(),
+            ok,
+            devices: if ok {
+                vec!["ipmi".into(), "pdu".into()]
+            } else {
+                Vec::new()
+            },
+            detail: if ok {
+                "fenced at level 2"
+            } else {
+                "ipmi: timed out"
+            }
+            .into(),
+            delegate: "node1".into(),
+            origin: "node1".into(),
+            client: "controller".into(),
+            completed: at,
+            elapsed_ms: Some(900),
+            attempts,
+            first_completed: at - 10,
+        };
+        let mut status = ClusterStatus::default();
+        for e in [event(1, false, 1_000, 3), event(2, true, 1_020, 1)] {
+            apply_status_patch(&mut status, &StatusPatch::FenceEvent(Box::new(e)));
+        }
+        let dir = std::env::temp_dir().join(format!("paceline-report-{}", std::process::id()));
+        let file = dir.join("fencing-history.jsonl");
+        let _ = std::fs::remove_file(&file);
+        let record = |requester: &str, end_ms| HistoryRecord {
+            target: "node2".into(),
+            device: "ipmi".into(),
+            action: "off".into(),
+            requester: requester.into(),
+            start_ms: end_ms - 500,
+            end_ms,
+            result: FenceResult::Ok,
+            output: "power off".into(),
+        };
+        // The daemon's own run of the DC's fence: in the replicated history.
+        append(&file, &record("pacelined@node1", 1_020_000)).unwrap();
+        // An operator's `paceline fence node2` on this node, between.
+        append(&file, &record("root@node1", 1_010_000)).unwrap();
+        let views = fencing_history(&status, &file, 50);
+        assert_eq!(fencing_history(&status, &file, 1).len(), 1, "bounded");
+        let _ = std::fs::remove_dir_all(&dir);
+        let seen: Vec<_> = views
+            .iter()
+            .map(|v| (v.source.as_str(), v.result.as_str(), v.completed))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("cluster", "ok", Some(1_020)),
+                ("local", "ok", Some(1_010)),
+                ("cluster", "failed", Some(1_000)),
+            ],
+            "newest first: {views:#?}"
+        );
+        let ok = &views[0];
+        assert_eq!(ok.device, "ipmi,pdu");
+        assert_eq!(ok.delegate.as_deref(), Some("node1"));
+        assert_eq!(ok.at, "1970-01-01 00:17:00Z");
+        assert_eq!(views[1].client.as_deref(), Some("root@node1"));
+        assert_eq!(
+            (views[2].attempts, views[2].first_at.as_str()),
+            (3, "1970-01-01 00:16:30Z")
+        );
+    }
 
     #[test]
     fn resources_show_role_and_node_and_failures_are_listed() {

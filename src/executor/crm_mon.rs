@@ -196,9 +196,41 @@ pub fn render_xml(report: &StatusReport) -> String {
         let _ = writeln!(x, "    </node>");
     }
     let _ = writeln!(x, "  </node_attributes>");
+    render_fence_history(&mut x, report);
     let _ = writeln!(x, r#"  <status code="0" message="OK"/>"#);
     let _ = writeln!(x, "</pacemaker-result>");
     x
+}
+
+/// crm_mon's `<fence_history>`: one `<fence_event>` per record, newest
+/// first, status success or failed (with the reason as exit-reason).
+fn render_fence_history(x: &mut String, report: &StatusReport) {
+    if report.fencing_history.is_empty() {
+        return;
+    }
+    let _ = writeln!(x, "  <fence_history>");
+    for f in &report.fencing_history {
+        let status = if f.result == "ok" {
+            r#"status="success""#.to_string()
+        } else {
+            format!(r#"status="failed" exit-reason="{}""#, escape(&f.detail))
+        };
+        let delegate = f
+            .delegate
+            .as_deref()
+            .map(|d| format!(r#" delegate="{}""#, escape(d)))
+            .unwrap_or_default();
+        let _ = writeln!(
+            x,
+            r#"    <fence_event action="{}" target="{}" client="{}" origin="{}" {status}{delegate} completed="{}"/>"#,
+            escape(&f.action),
+            escape(&f.target),
+            escape(f.client.as_deref().unwrap_or("")),
+            escape(f.origin.as_deref().unwrap_or(&report.membership.node)),
+            escape(&f.at)
+        );
+    }
+    let _ = writeln!(x, "  </fence_history>");
 }
 
 pub fn render_text(report: &StatusReport) -> String {
@@ -346,6 +378,48 @@ mod tests {
         assert!(
             xml.contains(r#"<resource id="vip" resource_agent="builtin:ipaddr" role="Stopped""#)
         );
+    }
+
+    #[test]
+    fn the_xml_lists_the_fencing_history_as_fence_events() {
+        let mut r = report();
+        let view = |result: &str, at: &str, detail: &str| crate::api::FenceView {
+            target: "node1".into(),
+            action: "reboot".into(),
+            device: String::new(),
+            result: result.into(),
+            at: at.into(),
+            completed: None,
+            delegate: Some("node2".into()),
+            origin: Some("node2".into()),
+            client: Some("controller".into()),
+            detail: detail.into(),
+            attempts: 1,
+            first_at: at.into(),
+            elapsed_ms: None,
+            source: "cluster".into(),
+        };
+        let (_, xml, _) = call(&["-1", "--output-as=xml"], Some(&r));
+        assert!(!xml.contains("fence_history"), "nothing to list: {xml}");
+        r.fencing_history = vec![
+            view("ok", "2026-12-01 18:40:05Z", "fenced at level 1"),
+            view("failed", "2026-12-01 18:40:00Z", "ipmi: \"timed out\""),
+        ];
+        let (rc, xml, _) = call(&["-1", "--output-as=xml"], Some(&r));
+        assert_eq!(rc, 0);
+        assert!(xml.contains(
+            r#"<fence_event action="reboot" target="node1" client="controller" origin="node2" status="success" delegate="node2" completed="2026-12-01 18:40:05Z"/>"#
+        ), "{xml}");
+        assert!(xml.contains(
+            r#"status="failed" exit-reason="ipmi: &quot;timed out&quot;" delegate="node2" completed="2026-12-01 18:40:00Z"/>"#
+        ), "{xml}");
+        let (open, success, close) = (
+            xml.find("<fence_history>").unwrap(),
+            xml.find(r#"status="success""#).unwrap(),
+            xml.find("</fence_history>").unwrap(),
+        );
+        assert!(open < success && success < close);
+        assert!(close < xml.find("<status code=").unwrap());
     }
 
     /// `grep "<prefix>.*<suffix>"` on one line.

@@ -95,6 +95,61 @@ pub struct ClusterStatus {
     /// numbers anonymous clone instances in this order).
     #[serde(default)]
     pub node_order: Vec<NodeId>,
+    /// The cluster's fencing history, oldest first, at most
+    /// `FENCE_HISTORY_MAX` entries (changed only by
+    /// `controller::apply_patch`). Absent in documents written before it
+    /// existed: they load with an empty history.
+    #[serde(default)]
+    pub fencing_history: Vec<FenceEvent>,
+}
+
+/// How many fencing events the replicated status keeps (the newest).
+/// Pacemaker's fencer bounds its history too. The whole document is
+/// persisted (fsync) and, until the store has a status-patch message,
+/// replicated on every change, so the list must stay small: 50 events of a
+/// few hundred bytes are ~15 kB, and since consecutive failed attempts on
+/// one target share one entry (see `FenceEvent::attempts`), 50 entries
+/// span many incidents, not one device retried all night.
+pub const FENCE_HISTORY_MAX: usize = 50;
+
+/// One fencing operation as the whole cluster sees it (Pacemaker's
+/// `stonith_admin --history '*'`, crm_mon's "Fencing History"): recorded
+/// by the node whose controller got the outcome, replicated with the
+/// status, so every node shows it, also after the fencer itself was lost.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FenceEvent {
+    /// Identity, with `origin`: the origin gives its events increasing ids
+    /// (see `controller::patch::next_fence_id`), so an event whose id is
+    /// not above every id of its origin in the history is a replay (or was
+    /// folded into a coalesced entry, or pushed out of the bound).
+    pub id: u64,
+    pub target: NodeId,
+    /// off, reboot or on; empty when the origin did not know it.
+    pub action: String,
+    pub ok: bool,
+    /// The devices of the level that did it (empty when it failed).
+    pub devices: Vec<String>,
+    /// The fencing service's words: the level that did it, or why each
+    /// level failed.
+    pub detail: String,
+    /// The node whose fencing service ran the devices (crm_mon's delegate).
+    pub delegate: NodeId,
+    /// The node that asked for it (the DC; crm_mon's origin).
+    pub origin: NodeId,
+    /// Who asked on the origin: `controller` (the DC's own decision) or
+    /// `pacelined` (its fencing service on someone else's behalf, e.g.
+    /// `paceline fence NODE --via-daemon`).
+    pub client: String,
+    /// Seconds since the epoch when the (last) attempt completed.
+    pub completed: i64,
+    /// From the request to the outcome of the (last) attempt, when the
+    /// origin requested it itself.
+    pub elapsed_ms: Option<u64>,
+    /// Consecutive failed attempts of one origin on one target (the DC
+    /// retries with back-off) share one entry: how many it stands for,
+    /// with the first one's completion. 1 for everything else.
+    pub attempts: u32,
+    pub first_completed: i64,
 }
 
 /// A failure found in the history.

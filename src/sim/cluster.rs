@@ -1449,6 +1449,8 @@ impl ClusterSim {
                 ok: false,
                 detail: "device did not answer".to_string(),
                 at: self.wall(),
+                action: request.action.clone(),
+                devices: Vec::new(),
             }
         } else {
             self.note(format!("{} powered off by {me}'s fence", request.target));
@@ -1464,6 +1466,8 @@ impl ClusterSim {
                 ok: true,
                 detail: format!("{} by the simulated device", request.action),
                 at: self.wall(),
+                action: request.action.clone(),
+                devices: Vec::new(),
             }
         };
         if target != requester {

@@ -111,4 +111,47 @@ mod tests {
         assert!(dir.join("state.json.corrupt").exists());
         fs::remove_dir_all(&dir).unwrap();
     }
+
+    /// A `cluster.json` written before the status had a fencing history
+    /// (the daemon's document type) still loads, with an empty history.
+    #[test]
+    fn a_document_without_the_fencing_history_loads() {
+        use crate::model::{ClusterStatus, FenceEvent};
+        let dir = std::env::temp_dir().join(format!("paceline-store-old-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("cluster.json");
+        let mut status = ClusterStatus::default();
+        status.fencing_history.push(FenceEvent {
+            id: 1,
+            target: "node2".into(),
+            action: "off".into(),
+            ok: true,
+            devices: vec!["ipmi".into()],
+            detail: String::new(),
+            delegate: "node1".into(),
+            origin: "node1".into(),
+            client: "controller".into(),
+            completed: 5,
+            elapsed_ms: None,
+            attempts: 1,
+            first_completed: 5,
+        });
+        let d = Document::new("config text".to_string(), status);
+        let mut json = serde_json::to_value(&d).unwrap();
+        let obj = json["status"].as_object_mut().unwrap();
+        assert!(obj.remove("fencing_history").is_some());
+        fs::write(&p, serde_json::to_vec(&json).unwrap()).unwrap();
+        let old = load::<Document<String, ClusterStatus>>(&p)
+            .unwrap()
+            .unwrap();
+        assert!(old.status.fencing_history.is_empty());
+        assert_eq!(old.config, "config text");
+        // And the new field round-trips.
+        save(&p, &d).unwrap();
+        assert_eq!(
+            load::<Document<String, ClusterStatus>>(&p).unwrap(),
+            Some(d)
+        );
+        fs::remove_dir_all(&dir).unwrap();
+    }
 }

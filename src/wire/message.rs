@@ -199,6 +199,22 @@ mod tests {
         node.transient_attributes
             .insert("master-db".into(), "1000".into());
         status.nodes.insert("node1".into(), node);
+        let event = crate::model::FenceEvent {
+            id: 5_000,
+            target: "node2".into(),
+            action: "reboot".into(),
+            ok: false,
+            devices: Vec::new(),
+            detail: "ipmi: timed out".into(),
+            delegate: "node1".into(),
+            origin: "node1".into(),
+            client: "controller".into(),
+            completed: 5,
+            elapsed_ms: Some(3_000),
+            attempts: 2,
+            first_completed: 1,
+        };
+        status.fencing_history.push(event.clone());
         let mut doc = ClusterDocument::new("[cluster]\nname = \"c\"\n".into(), status);
         doc.version.epoch = 3;
         let messages = [
@@ -216,6 +232,7 @@ mod tests {
                 name: "master-db".into(),
                 value: None,
             }),
+            ClusterMessage::StatusPatch(StatusPatch::FenceEvent(Box::new(event))),
         ];
         for m in messages {
             assert_eq!(ClusterMessage::decode(&m.encode()), Some(m));
