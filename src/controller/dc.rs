@@ -123,6 +123,9 @@ pub struct Controller {
     reported: BTreeSet<NodeId>,
     /// Members to probe for every resource: they did not report in time.
     to_probe: BTreeSet<NodeId>,
+    /// A fence was confirmed since promotion scores were last refreshed
+    /// (`refresh_promotion_scores`).
+    refresh_scores: bool,
     now_ms: u64,
     wall: i64,
     /// Every node's first fencing level passed a monitor (see
@@ -271,6 +274,7 @@ impl Controller {
             first_view_ms: None,
             reports: BTreeMap::new(),
             reported: BTreeSet::new(),
+            refresh_scores: false,
             to_probe: BTreeSet::new(),
             now_ms: 0,
             wall: 0,
@@ -754,6 +758,7 @@ impl Controller {
             self.fences.remove(&o.target);
             self.lost.remove(&o.target);
             self.recurring.retain(|(n, _, _)| *n != o.target);
+            self.refresh_scores = true;
             let target = o.target.clone();
             self.record(StatusPatch::NodeFenced(o), out);
             self.record(event, out);
@@ -1102,27 +1107,7 @@ impl Controller {
         let members = self.members.clone();
         self.to_probe.retain(|n| !members.contains(n));
         for (node, resource, timeout_ms) in wanted {
-            let id = self.fresh_id();
-            let request = ActionRequest {
-                id,
-                node,
-                resource: resource.clone(),
-                instance: resource,
-                operation: "monitor".into(),
-                interval_ms: 0,
-                timeout_ms,
-            };
-            out.push(Command::Notice(Notice::Dispatched(request.clone())));
-            out.push(Command::Execute(request.clone()));
-            let deadline_ms = self.now_ms + timeout_ms + self.settings.result_grace_ms;
-            self.in_flight.insert(
-                id,
-                InFlight {
-                    request,
-                    step: None,
-                    deadline_ms,
-                },
-            );
+            self.probe(node, resource, timeout_ms, out);
         }
         self.in_flight.values().any(|f| f.step.is_none())
     }
@@ -1270,6 +1255,7 @@ impl Controller {
                 }));
             }
         }
+        self.refresh_promotion_scores(&config, &status, &t, out);
         self.recheck_idle();
         if t.steps.is_empty() {
             return;
@@ -1307,6 +1293,96 @@ impl Controller {
             aborted: None,
         });
         self.advance(out);
+    }
+
+    /// After a fence, a promotable clone left with no promoted instance and
+    /// none about to be promoted gets its running instances probed once,
+    /// beside the transition: agents such as pgsql compute a standby's
+    /// promotion score in their monitor, and with the primary gone the
+    /// next recurring one may be seconds away (Pacemaker waits for it).
+    /// The result changes the status, so the DC re-plans with the fresh
+    /// scores as soon as the transition allows.
+    fn refresh_promotion_scores(
+        &mut self,
+        config: &ClusterConfig,
+        status: &ClusterStatus,
+        t: &Transition,
+        out: &mut Vec<Command>,
+    ) {
+        if !std::mem::take(&mut self.refresh_scores) || !self.quorate {
+            return;
+        }
+        let mut wanted = Vec::new();
+        for r in &config.resources {
+            let Resource::Clone(c) = r else { continue };
+            let CloneChild::Primitive(p) = &c.child else {
+                continue;
+            };
+            if !c.promotable {
+                continue;
+            }
+            let touched = |node: &str, ops: &[&str]| {
+                t.steps.iter().any(|s| {
+                    s.node == node
+                        && matches!(&s.kind, StepKind::Resource { resource, operation, .. }
+                            if *resource == p.id && ops.contains(&operation.as_str()))
+                })
+            };
+            if self.members.iter().any(|n| touched(n, &["promote"])) {
+                continue;
+            }
+            let mut running = Vec::new();
+            let mut promoted = false;
+            for node in &self.members {
+                let Some(st) = status.nodes.get(node) else {
+                    continue;
+                };
+                for h in st.resources.iter().filter(|h| primitive_of(&h.id) == p.id) {
+                    match observe(h).role {
+                        Role::Promoted => promoted = true,
+                        Role::Started | Role::Unpromoted => running.push(node.clone()),
+                        _ => {}
+                    }
+                }
+            }
+            if promoted {
+                continue;
+            }
+            for node in running {
+                if !touched(&node, &["stop", "demote"]) {
+                    wanted.push((node, p));
+                }
+            }
+        }
+        for (node, p) in wanted {
+            let timeout_ms = transition::op_timeout_ms(config, Some(p), "monitor", 0);
+            self.probe(node, p.id.clone(), timeout_ms, out);
+        }
+    }
+
+    /// Dispatches a probe (a one-shot monitor) outside any transition.
+    fn probe(&mut self, node: NodeId, resource: String, timeout_ms: u64, out: &mut Vec<Command>) {
+        let id = self.fresh_id();
+        let request = ActionRequest {
+            id,
+            node,
+            resource: resource.clone(),
+            instance: resource,
+            operation: "monitor".into(),
+            interval_ms: 0,
+            timeout_ms,
+        };
+        out.push(Command::Notice(Notice::Dispatched(request.clone())));
+        out.push(Command::Execute(request.clone()));
+        let deadline_ms = self.now_ms + timeout_ms + self.settings.result_grace_ms;
+        self.in_flight.insert(
+            id,
+            InFlight {
+                request,
+                step: None,
+                deadline_ms,
+            },
+        );
     }
 
     fn recheck_idle(&mut self) {
@@ -1932,6 +2008,116 @@ score = 50
         plain.fence_ok = false;
         plain.view(&["node1"], true);
         assert!(!plain.held_fences[0].target_has_priority);
+    }
+
+    const PROMOTABLE: &str = r#"
+[cluster]
+name = "t"
+
+[[node]]
+name = "node1"
+id = 1
+
+[[node]]
+name = "node2"
+id = 2
+
+[properties]
+stonith-enabled = true
+dc-deadtime = "0s"
+
+[fencing]
+enabled = true
+
+[[fencing.device]]
+id = "bmc1"
+type = "redfish"
+url = "https://198.18.2.1"
+username = "admin"
+password_file = "/nonexistent"
+
+[[fencing.device]]
+id = "bmc2"
+type = "redfish"
+url = "https://198.18.2.2"
+username = "admin"
+password_file = "/nonexistent"
+
+[[fencing.level]]
+target = "node1"
+index = 1
+devices = ["bmc1"]
+
+[[fencing.level]]
+target = "node2"
+index = 1
+devices = ["bmc2"]
+
+[[primitive]]
+id = "db"
+agent = "ocf:pacemaker:Stateful"
+ops = [
+  { name = "monitor", interval = "10s" },
+  { name = "monitor", interval = "5s", role = "Promoted" },
+]
+
+[[clone]]
+id = "db-ha"
+resource = "db"
+promotable = true
+promoted_max = 1
+"#;
+
+    #[test]
+    fn after_a_fence_a_standby_without_a_promotion_score_is_probed_once_for_a_fresh_one() {
+        let mut h = Harness::new(PROMOTABLE);
+        let score = |h: &mut Harness, node: &str, v: Option<&str>| {
+            let st = h.store.nodes.get_mut(node).unwrap();
+            match v {
+                Some(v) => st.transient_attributes.insert("master-db".into(), v.into()),
+                None => st.transient_attributes.remove("master-db"),
+            };
+            h.queue.push_back(h.document());
+            h.run();
+        };
+        h.queue.push_back(h.document());
+        h.view(&["node1", "node2"], true);
+        // The agent on node2 says it is the better primary.
+        score(&mut h, "node2", Some("100"));
+        score(&mut h, "node1", Some("5"));
+        assert!(
+            h.position("promote", "db:0", "node2").is_some()
+                || h.position("promote", "db:1", "node2").is_some(),
+            "{:?}",
+            h.executed()
+        );
+        // node2 loses power; like pgsql, node1's agent has withdrawn its
+        // score while a primary was running.
+        score(&mut h, "node1", None);
+        h.log.clear();
+        h.view(&["node1"], true);
+        let probes: Vec<_> = h
+            .executed()
+            .into_iter()
+            .filter(|(o, _, n)| o == "monitor" && n == "node1")
+            .collect();
+        assert_eq!(
+            probes,
+            vec![("monitor".to_string(), "db".to_string(), "node1".to_string())],
+            "{:?}",
+            h.log
+        );
+        assert!(!h.executed().iter().any(|(o, ..)| o == "promote"));
+        // The probe's monitor sets a score: the standby is promoted. No
+        // further probe: one refresh per fence.
+        h.log.clear();
+        score(&mut h, "node1", Some("1000"));
+        let ex = h.executed();
+        assert!(
+            ex.iter().any(|(o, _, n)| o == "promote" && n == "node1"),
+            "{ex:?}"
+        );
+        assert!(!ex.iter().any(|(o, ..)| o == "monitor"), "{ex:?}");
     }
 
     #[test]
