@@ -9,6 +9,7 @@
 //! or `pgsql`, real PostgreSQL through resource-agents' pgsql in streaming
 //! replication; with pgsql each run also times the promoted server
 //! answering SQL on the VIP from the client namespace.
+//! BENCH_LOG_DIR=DIR keeps each run's survivor log there.
 
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
@@ -180,6 +181,16 @@ fn one_run(run: usize, token_timeout_ms: Option<u64>, db_agent: &str) -> Option<
         }
         None
     });
+    if let Some(dir) = std::env::var_os("BENCH_LOG_DIR") {
+        // Where the time went, for a closer look: the survivor's log.
+        let to = std::path::Path::new(&dir).join(format!(
+            "run{run}-token{}.log",
+            token_timeout_ms.unwrap_or(1000)
+        ));
+        if let Err(e) = std::fs::write(&to, cluster.log(survivor)) {
+            eprintln!("run {run}: cannot keep the log in {}: {e}", to.display());
+        }
+    }
     Some((t, sql_ms))
 }
 
