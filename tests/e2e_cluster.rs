@@ -489,6 +489,89 @@ fn network_split_exactly_one_node_survives() {
     invariants.check();
 }
 
+/// The split with real PostgreSQL: node2's links fail and both nodes want
+/// the other fenced. node1 wins (its own fence waits 2 s), whichever of
+/// the two ran the primary: exactly one node survives, with one primary on
+/// the VIP holding the data written before the split. (node1 is the one
+/// whose links stay up: a node cut off from the clients' network as well
+/// could win the race and then not serve the VIP.)
+#[test]
+fn postgres_network_split_leaves_one_primary_with_the_data() {
+    if !can_run() {
+        return;
+    }
+    let bindir = postgres::bindir()
+        .expect("PostgreSQL is installed (scripts/install-test-deps installs it)");
+    let rc = redfish_cluster("e2eps", Db::Postgres(bindir.clone()), None);
+    let c = &rc.cluster;
+    let active = wait_active(c);
+    let standby = 3 - active;
+    let client = c.lab.client_ns();
+    let sql =
+        |host: &str, q: &str| postgres::query(&bindir, &client, host, q, Duration::from_secs(2));
+    c.wait_for("the standby to stream", Duration::from_secs(60), |c| {
+        c.report(active)
+            .is_some_and(|r| postgres::standby_promotable(&r, &node_name(standby)))
+    })
+    .expect("streaming replication");
+    sql(
+        VIP,
+        "create table split (x int); insert into split values (1)",
+    )
+    .expect("a write through the VIP");
+    let standby_addr = paceline::lab::node_addr(standby, 0);
+    c.wait_for(
+        "the row to reach the standby",
+        Duration::from_secs(20),
+        |_| sql(&standby_addr, "select x from split").as_deref() == Some("1"),
+    )
+    .expect("replicated");
+    let invariants = Invariants::watching(c, &["worker"], Some(bindir.clone()));
+    eprintln!("postgres split: node{active} runs the primary when node2's links fail");
+    c.lab.set_link(2, 0, false).expect("cut link 0");
+    c.lab.set_link(2, 1, false).expect("cut link 1");
+    c.wait_for("one node to be fenced", Duration::from_secs(30), |c| {
+        !c.lab.powered(1) || !c.lab.powered(2)
+    })
+    .expect("the fence race is settled");
+    // Longer than the delayed fence of node1 would have taken.
+    std::thread::sleep(Duration::from_secs(4));
+    assert!(c.lab.powered(1), "node1 wins the fence race");
+    assert!(!c.lab.powered(2), "exactly one node survives");
+    c.wait_for("node1 to run everything", Duration::from_secs(60), |c| {
+        active_node(c, 1) == Some(1)
+    })
+    .expect("node1 runs the resources");
+    c.wait_for(
+        "the primary to answer on the VIP",
+        Duration::from_secs(20),
+        |_| sql(VIP, "select pg_is_in_recovery()").as_deref() == Some("f"),
+    )
+    .expect("primary on the VIP");
+    assert_eq!(
+        sql(VIP, "select count(*) from split").as_deref(),
+        Some("1"),
+        "nothing written before the split is lost"
+    );
+    sql(VIP, "insert into split values (2)").expect("the primary takes writes after the split");
+    let report = c.report(1).expect("node1 report");
+    assert!(fenced(&report, "node2"), "{:?}", report.fencing_history);
+    if active == 2 {
+        // node1's standby was promoted: only after node2's fence.
+        let log = c.log(1);
+        let confirmed = line_of(&log, "fencing of node2 confirmed")
+            .unwrap_or_else(|| panic!("no fence confirmation in the log:\n{log}"));
+        let promoted = log
+            .lines()
+            .position(|l| {
+                l.contains("result db:") && l.contains(" promote (interval 0 ms) on node1: rc 0")
+            })
+            .unwrap_or_else(|| panic!("db never promoted on node1:\n{log}"));
+        assert!(confirmed < promoted, "promoted before the fence:\n{log}");
+    }
+    invariants.check();
+}
+
 #[test]
 fn an_unreachable_fence_device_blocks_the_takeover_and_says_why() {
     if !can_run() {
