@@ -280,6 +280,17 @@ fn redfish_cluster(tag: &str, db: Db, token_timeout_ms: Option<u64>) -> RedfishC
 
 impl RedfishCluster {
     /// Powers a node off through its BMC, as a power loss the BMC reports.
+    /// Powers a node back on through its BMC; its daemon is the test's to start.
+    fn bmc_on(&self, node: u8) {
+        let out = Command::new(env!("CARGO_BIN_EXE_paceline"))
+            .args(["fence", "test", "--config"])
+            .arg(&self.host_config)
+            .args(["--device", &format!("bmc{node}"), "--action", "on"])
+            .output()
+            .expect("paceline fence test");
+        assert!(out.status.success(), "BMC on: {out:?}");
+    }
+
     fn bmc_off(&self, node: u8) {
         let out = Command::new(env!("CARGO_BIN_EXE_paceline"))
             .args(["fence", "test", "--config"])
@@ -439,6 +450,7 @@ fn postgres_primary_power_loss_promotes_the_standby_after_the_fence() {
         "the row written before the power loss"
     );
     sql(VIP, "insert into failover values (43)").expect("the new primary takes writes");
+    rejoin_the_old_primary(&rc, &bindir, active, standby);
     let log = c.log(standby);
     let confirmed = line_of(&log, &format!("fencing of {} confirmed", node_name(active)))
         .unwrap_or_else(|| panic!("no fence confirmation in the log:\n{log}"));
@@ -487,6 +499,108 @@ fn network_split_exactly_one_node_survives() {
         "node1, preferred for the primary, ran everything before"
     );
     invariants.check();
+}
+
+/// The old primary's node comes back after its fence. Its data may have
+/// diverged, so pgsql refuses to start it (its lock is still there): the
+/// start fails, the cluster says why and does not retry it there, and the
+/// primary carries on. The operator rebuilds it from the primary and
+/// cleans the failure up: it starts as a standby, streams, and gets the
+/// new rows.
+fn rejoin_the_old_primary(rc: &RedfishCluster, bindir: &Path, old: u8, primary: u8) {
+    let c = &rc.cluster;
+    let client = c.lab.client_ns();
+    let sql =
+        |host: &str, q: &str| postgres::query(bindir, &client, host, q, Duration::from_secs(2));
+    rc.bmc_on(old);
+    c.wait_for("the old primary's power", Duration::from_secs(10), |c| {
+        c.lab.powered(old)
+    })
+    .expect("powered on");
+    c.start(old).expect("restart the old primary's daemon");
+    let failed = |c: &LabCluster| {
+        c.report(primary).and_then(|r| {
+            r.failed_actions
+                .iter()
+                .find(|f| {
+                    f.node == node_name(old)
+                        && f.operation == "start"
+                        && f.resource.starts_with("db")
+                })
+                .cloned()
+        })
+    };
+    c.wait_for(
+        "the refused start on the old primary",
+        Duration::from_secs(60),
+        |c| failed(c).is_some(),
+    )
+    .expect("the start of db on the old primary fails");
+    let failure = failed(c).expect("the failed start");
+    assert!(
+        failure
+            .exit_reason
+            .as_deref()
+            .is_some_and(|r| r.contains("PGSQL.lock")),
+        "the agent's reason is reported: {failure:?}"
+    );
+    let status = paceline(&["status"], &c.socket(primary));
+    let text = String::from_utf8_lossy(&status.stdout).to_string();
+    assert!(text.contains("PGSQL.lock"), "status shows why:\n{text}");
+    // Not retried there: a failed start bans the node (start-failure-is-fatal).
+    std::thread::sleep(Duration::from_secs(3));
+    let report = c.report(primary).expect("report");
+    assert!(
+        runs_on(&report, "db", &node_name(primary), Some("Promoted")),
+        "{:?}\n{}\n--- old\n{}",
+        report.resources,
+        c.log(primary),
+        c.log(old)
+    );
+    assert!(
+        !runs_on(&report, "db", &node_name(old), None),
+        "{:?}",
+        report.resources
+    );
+    assert_eq!(
+        sql(VIP, "select pg_is_in_recovery()").as_deref(),
+        Some("f"),
+        "the primary carries on"
+    );
+    // The operator's way back.
+    postgres::rebuild_standby(
+        bindir,
+        &client,
+        &paceline::lab::node_addr(primary, 0),
+        &c.node_private_dir(old),
+    )
+    .expect("rebuild the old primary as a standby");
+    let cleanup = paceline(&["resource", "cleanup", "db"], &c.socket(primary));
+    assert!(cleanup.status.success(), "cleanup: {cleanup:?}");
+    c.wait_for(
+        "the old primary to stream as a standby",
+        Duration::from_secs(60),
+        |c| {
+            c.report(primary)
+                .is_some_and(|r| postgres::standby_promotable(&r, &node_name(old)))
+        },
+    )
+    .expect("streaming again");
+    sql(VIP, "insert into failover values (44)").expect("a write after the rejoin");
+    let old_addr = paceline::lab::node_addr(old, 0);
+    c.wait_for(
+        "the new row on the rebuilt standby",
+        Duration::from_secs(20),
+        |_| sql(&old_addr, "select count(*) from failover").as_deref() == Some("3"),
+    )
+    .expect("replicated to the rebuilt standby");
+    let report = c.report(primary).expect("report");
+    assert!(runs_on(
+        &report,
+        "db",
+        &node_name(primary),
+        Some("Promoted")
+    ));
 }
 
 /// The split with real PostgreSQL: node2's links fail and both nodes want

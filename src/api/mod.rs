@@ -90,6 +90,9 @@ pub struct FailedActionView {
     /// stays until `paceline resource cleanup`.
     #[serde(default)]
     pub clears_at: Option<i64>,
+    /// What the agent said (its exit reason or the tail of its output).
+    #[serde(default)]
+    pub exit_reason: Option<String>,
 }
 
 /// A location constraint that `paceline resource move|ban` left behind.

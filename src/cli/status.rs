@@ -232,6 +232,13 @@ fn render_resources(report: &StatusReport) -> String {
                 f.rc,
                 f.at.map(|t| format!(" at {t}")).unwrap_or_default()
             ));
+            if let Some(why) = &f.exit_reason {
+                // The agent's own words, one line each, as crm_mon's
+                // exitreason.
+                for line in why.lines().filter(|l| !l.trim().is_empty()) {
+                    out.push_str(&format!("      {}\n", line.trim()));
+                }
+            }
         }
     }
     if !report.cli_constraints.is_empty() {

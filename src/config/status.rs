@@ -145,6 +145,7 @@ pub fn parse_status(text: &str, file: &str) -> Result<ClusterStatus, ConfigError
             migrate_source: None,
             migrate_target: None,
             digest: None,
+            exit_reason: None,
         }
     };
     for r in &doc.resource {

@@ -151,6 +151,8 @@ fn record(status: &mut ClusterStatus, r: &ActionResult, count_failure: bool) -> 
         migrate_source: None,
         migrate_target: None,
         digest: None,
+        exit_reason: (is_failure(r) && !r.output.trim().is_empty())
+            .then(|| r.output.trim().to_string()),
     };
     match existing {
         Some(i) => history.ops[i] = op,
@@ -245,7 +247,12 @@ pub fn apply_patch(status: &mut ClusterStatus, patch: &StatusPatch) -> bool {
                 st.resources.clear();
                 changed = true;
             }
-            changed |= st.transient_attributes.remove("shutdown").is_some();
+            // Its daemon is gone, and what its agents and failures said with
+            // it (Pacemaker erases a leaving node's transient attributes).
+            if !st.transient_attributes.is_empty() {
+                st.transient_attributes.clear();
+                changed = true;
+            }
             changed
         }
         StatusPatch::NodeFenced(outcome) => {
@@ -375,6 +382,23 @@ mod tests {
         apply_patch(&mut s, &StatusPatch::OpResult(result(30, "stop", 0, 0)));
         assert!(!apply_patch(&mut s, &report));
         assert_eq!(s.nodes["node1"].resources[0].ops.len(), 3);
+    }
+
+    #[test]
+    fn a_failure_keeps_what_the_agent_said_a_success_does_not() {
+        let mut s = ClusterStatus::default();
+        let mut failed = result(10, "start", 0, 1);
+        failed.output = "My data may be inconsistent.\n".into();
+        apply_patch(&mut s, &StatusPatch::OpResult(failed));
+        let op = &s.nodes["node1"].resources[0].ops[0];
+        assert_eq!(
+            op.exit_reason.as_deref(),
+            Some("My data may be inconsistent.")
+        );
+        let mut ok = result(11, "start", 0, 0);
+        ok.output = "started".into();
+        apply_patch(&mut s, &StatusPatch::OpResult(ok));
+        assert_eq!(s.nodes["node1"].resources[0].ops[0].exit_reason, None);
     }
 
     #[test]

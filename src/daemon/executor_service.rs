@@ -110,7 +110,19 @@ impl ExecutorService {
                 Err(e) => super::log(&format!("agents get no crm_attribute shims: {e}")),
             }
         }
-        runner.attr_file = Some(state_dir.join("attributes.json"));
+        let attr_file = state_dir.join("attributes.json");
+        // Agents' attributes live as long as this daemon (Pacemaker's
+        // transient attributes): a master score or replication state from
+        // before a restart or a reboot would describe a node that is gone.
+        if let Err(e) = std::fs::remove_file(&attr_file)
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            super::log(&format!(
+                "cannot clear the agents' attributes of a previous run in {}: {e}",
+                attr_file.display()
+            ));
+        }
+        runner.attr_file = Some(attr_file);
         match crate::executor::OpHistory::open(&state_dir.join("op-history.json")) {
             Ok(h) => runner.history = Arc::new(h),
             Err(e) => super::log(&format!("operation history not kept: {e}")),

@@ -197,6 +197,7 @@ pub fn failed_actions(status: &ClusterStatus) -> Vec<FailedActionView> {
                     rc: op.rc_code,
                     at: op.last_rc_change,
                     clears_at: None,
+                    exit_reason: op.exit_reason.clone(),
                 });
             }
         }

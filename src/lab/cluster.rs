@@ -100,6 +100,16 @@ impl LabCluster {
     /// appended to).
     pub fn start(&self, node: u8) -> Result<u32, LabError> {
         let rsctmp = self.node_dir(node).join("rsctmp");
+        // Starting a node is its boot: what a real one keeps on tmpfs
+        // (agents' state under HA_RSCTMP and HA_VARRUN) is gone.
+        for dir in [rsctmp.clone(), self.node_dir(node).join("run")] {
+            if dir.exists() {
+                std::fs::remove_dir_all(&dir)
+                    .map_err(super::io_err(format!("clear {}", dir.display())))?;
+            }
+            std::fs::create_dir_all(&dir)
+                .map_err(super::io_err(format!("create {}", dir.display())))?;
+        }
         let config = self.config_path(node);
         let socket = self.socket(node);
         let log = self.log_path(node);

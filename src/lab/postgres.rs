@@ -146,6 +146,52 @@ pub fn provision(
     Ok(cluster)
 }
 
+/// The operator's way back for a primary that lost its node (as with
+/// Pacemaker and pgsql): its data may have diverged from the new
+/// primary's, and pgsql refuses to start it while its `PGSQL.lock` is
+/// there. The data is copied afresh from the primary at `primary` (with
+/// `pg_basebackup`, run in namespace `ns`, which reaches it) into the
+/// node's `private_dir`, and the lock is removed; a `resource cleanup`
+/// then lets the agent start it as a standby.
+pub fn rebuild_standby(
+    bindir: &Path,
+    ns: &str,
+    primary: &str,
+    private_dir: &Path,
+) -> Result<(), LabError> {
+    let data = private_dir.join("data");
+    if data.exists() {
+        std::fs::remove_dir_all(&data).map_err(io_err(format!("remove {}", data.display())))?;
+    }
+    run(&[
+        "ip",
+        "netns",
+        "exec",
+        ns,
+        "runuser",
+        "-u",
+        "postgres",
+        "--",
+        &bindir.join("pg_basebackup").display().to_string(),
+        "-h",
+        primary,
+        "-p",
+        &PORT.to_string(),
+        "-U",
+        "postgres",
+        "-D",
+        &data.display().to_string(),
+        "-X",
+        "stream",
+        "--no-sync",
+    ])?;
+    let lock = private_dir.join("tmp").join("PGSQL.lock");
+    if lock.exists() {
+        std::fs::remove_file(&lock).map_err(io_err(format!("remove {}", lock.display())))?;
+    }
+    Ok(())
+}
+
 /// Whether `report` (the primary's) shows `standby` streaming and made
 /// promotable by the primary's monitor (pgsql's score 100 for it).
 pub fn standby_promotable(report: &StatusReport, standby: &str) -> bool {

@@ -38,6 +38,10 @@ pub struct OpRecord {
     pub migrate_source: Option<NodeId>,
     pub migrate_target: Option<NodeId>,
     pub digest: Option<String>,
+    /// What the agent said when the operation failed (its exit reason or
+    /// the tail of its output), for `status`.
+    #[serde(default)]
+    pub exit_reason: Option<String>,
 }
 
 /// History of one resource on one node (an `lrm_resource`).

@@ -689,6 +689,7 @@ pub(crate) mod tests {
             migrate_source: None,
             migrate_target: None,
             digest: None,
+            exit_reason: None,
         }
     }
 

@@ -687,6 +687,10 @@ fn op_record(op: &Element) -> OpRecord {
         migrate_source: op.attr("migrate_source").map(str::to_string),
         migrate_target: op.attr("migrate_target").map(str::to_string),
         digest: op.attr("op-digest").map(str::to_string),
+        exit_reason: op
+            .attr("exit-reason")
+            .filter(|r| !r.is_empty())
+            .map(str::to_string),
     }
 }
 
