@@ -3,6 +3,8 @@
 //! graph) plus the scores and reasons that explain it. No I/O, no clock.
 
 mod history;
+#[cfg(test)]
+mod on_fail_tests;
 mod rules;
 pub mod transition;
 
@@ -743,6 +745,45 @@ pub fn schedule(config: &ClusterConfig, status: &ClusterStatus, now: i64) -> Pla
                 nd.condition = NodeCondition::Unclean;
                 nd.unclean_reason = format!("{rsc} failed there");
             }
+        }
+    }
+    // on-fail=fence and on-fail=standby, while the failure stands (until
+    // it expires or is cleaned up): the failure's node is fenced (its
+    // history, the failure with it, goes with the fence), or everything
+    // moves off it. Without fencing, on-fail=fence leaves the resource
+    // where it failed, as block does (`blocked_by_failure`).
+    let mut escalated: Vec<(NodeId, String, OnFail)> = Vec::new();
+    for (rsc, list) in &history {
+        for (node, _, obs) in list {
+            let Some(op) = obs.failed_op.as_deref().filter(|_| obs.failed) else {
+                continue;
+            };
+            let on_fail = prims.get(rsc.as_str()).and_then(|p| {
+                p.operations
+                    .iter()
+                    .find(|o| o.name == op && o.interval_ms == obs.failed_interval_ms)
+                    .and_then(|o| o.on_fail)
+            });
+            if let Some(f @ (OnFail::Fence | OnFail::Standby)) = on_fail {
+                escalated.push((node.clone(), format!("{rsc} {op} failed there"), f));
+            }
+        }
+    }
+    escalated.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+    for (node, why, on_fail) in escalated {
+        let Some(nd) = nodes
+            .iter_mut()
+            .find(|n| n.uname == node && n.condition == NodeCondition::Online)
+        else {
+            continue;
+        };
+        match on_fail {
+            OnFail::Fence if config.properties.stonith_enabled => {
+                nd.condition = NodeCondition::Unclean;
+                nd.unclean_reason = format!("{why} (on-fail=fence)");
+            }
+            OnFail::Standby => nd.standby = true,
+            _ => {}
         }
     }
     // no-quorum-policy=suicide without quorum: every node of the partition
@@ -2240,7 +2281,8 @@ impl<'a> Ctx<'a> {
         })
     }
 
-    /// Whether a failure left the member blocked (on-fail=block).
+    /// Whether a failure left the member blocked (on-fail=block, or
+    /// on-fail=fence without fencing).
     fn blocked_by_failure(&self, m: &Member<'a>) -> bool {
         m.current.iter().any(|(_, o)| {
             // A stop that failed without fencing to clean up leaves it blocked.
@@ -2251,7 +2293,10 @@ impl<'a> Ctx<'a> {
                     || m.prim.operations.iter().any(|op| {
                         Some(op.name.as_str()) == o.failed_op.as_deref()
                             && op.interval_ms == o.failed_interval_ms
-                            && op.on_fail == Some(OnFail::Block)
+                            && (op.on_fail == Some(OnFail::Block)
+                                // Nobody to fence the node: it stays where it failed.
+                                || (op.on_fail == Some(OnFail::Fence)
+                                    && !self.config.properties.stonith_enabled))
                     }))
         })
     }

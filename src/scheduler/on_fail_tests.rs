@@ -1,0 +1,157 @@
+//! on-fail=fence and on-fail=standby: what a failure escalates to.
+
+use crate::model::{ClusterConfig, ClusterStatus, ResourceHistory, Role};
+use crate::scheduler::transition::tests::{online, op, running};
+use crate::scheduler::{Verb, schedule};
+
+fn config(on_fail: &str, stonith: bool) -> ClusterConfig {
+    let text = format!(
+        r#"
+[cluster]
+name = "t"
+
+[[node]]
+name = "node1"
+id = 1
+
+[[node]]
+name = "node2"
+id = 2
+
+[properties]
+stonith-enabled = {stonith}
+
+[fencing]
+enabled = {stonith}
+{fencing}
+
+[[primitive]]
+id = "db"
+agent = "ocf:heartbeat:Dummy"
+ops = [{{ name = "monitor", interval = "10s", on_fail = "{on_fail}" }}]
+
+[[primitive]]
+id = "web"
+agent = "ocf:heartbeat:Dummy"
+
+[[location]]
+id = "db-prefers-node1"
+resource = "db"
+node = "node1"
+score = 100
+
+[[location]]
+id = "web-prefers-node1"
+resource = "web"
+node = "node1"
+score = 100
+"#,
+        fencing = if stonith {
+            r#"
+[[fencing.device]]
+id = "bmc"
+type = "redfish"
+url = "https://198.18.2.1"
+username = "admin"
+password_file = "/nonexistent"
+
+[[fencing.level]]
+target = "node1"
+index = 1
+devices = ["bmc"]
+
+[[fencing.level]]
+target = "node2"
+index = 1
+devices = ["bmc"]
+"#
+        } else {
+            ""
+        }
+    );
+    crate::config::load_config_str(&text, "t.toml").unwrap()
+}
+
+/// Both nodes up, db and web on node1, db's monitor failed there.
+fn failed_monitor() -> ClusterStatus {
+    let mut status = ClusterStatus {
+        have_quorum: true,
+        ..ClusterStatus::default()
+    };
+    online(&mut status, "node1");
+    online(&mut status, "node2");
+    running(&mut status, "node1", "web", Role::Started);
+    let st = status.nodes.get_mut("node1").unwrap();
+    st.resources.push(ResourceHistory {
+        id: "db".into(),
+        class: None,
+        provider: None,
+        agent: None,
+        container: None,
+        ops: vec![op("start", 0, 1, 0), op("monitor", 10_000, 2, 7)],
+    });
+    st.transient_attributes
+        .insert("fail-count-db#monitor_10000".into(), "1".into());
+    status
+}
+
+fn changes(config: &ClusterConfig, status: &ClusterStatus) -> Vec<(Verb, String, Option<String>)> {
+    schedule(config, status, 2_000)
+        .changes
+        .into_iter()
+        .filter(|c| !c.blocked)
+        .map(|c| (c.verb, c.subject, c.to))
+        .collect()
+}
+
+#[test]
+fn on_fail_fence_fences_the_node_where_the_monitor_failed() {
+    let plan = schedule(&config("fence", true), &failed_monitor(), 2_000);
+    let fence = plan
+        .changes
+        .iter()
+        .find(|c| c.verb == Verb::Fence)
+        .unwrap_or_else(|| panic!("{:?}", plan.changes));
+    assert_eq!(fence.subject, "node1");
+    assert!(
+        fence
+            .reason
+            .as_deref()
+            .unwrap_or_default()
+            .contains("on-fail=fence"),
+        "{fence:?}"
+    );
+}
+
+#[test]
+fn on_fail_standby_moves_everything_off_the_node() {
+    let got = changes(&config("standby", false), &failed_monitor());
+    for rsc in ["db", "web"] {
+        assert!(
+            got.iter()
+                .any(|(_, s, to)| s == rsc && to.as_deref() == Some("node2")),
+            "{rsc} moves to node2: {got:?}"
+        );
+    }
+    assert!(!got.iter().any(|(v, ..)| *v == Verb::Fence), "{got:?}");
+}
+
+#[test]
+fn on_fail_fence_without_fencing_leaves_the_resource_where_it_failed() {
+    let got = changes(&config("fence", false), &failed_monitor());
+    assert!(
+        !got.iter().any(|(_, s, _)| s == "db"),
+        "db is neither recovered nor moved: {got:?}"
+    );
+}
+
+#[test]
+fn on_fail_restart_recovers_in_place() {
+    let got = changes(&config("restart", true), &failed_monitor());
+    assert!(
+        got.iter()
+            .any(|(_, s, to)| s == "db" && to.as_deref() == Some("node1")),
+        "{got:?}"
+    );
+    assert!(!got.iter().any(|(v, ..)| *v == Verb::Fence), "{got:?}");
+}
