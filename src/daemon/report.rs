@@ -41,6 +41,25 @@ fn current_role(h: &ResourceHistory) -> Role {
     role
 }
 
+/// What the newest operation of `h` is doing, if it is still in flight
+/// (recorded pending by the DC): "Starting", "Stopping", "Promoting",
+/// "Demoting". Probes and monitors in flight change nothing shown.
+fn pending_action(h: &ResourceHistory) -> Option<&'static str> {
+    let newest = h.ops.iter().max_by_key(|o| o.call_id)?;
+    let pending = newest.rc_code == crate::model::rc::PENDING
+        || newest.op_status == crate::controller::patch::op_status::PENDING;
+    if !pending {
+        return None;
+    }
+    match newest.operation.as_str() {
+        "start" => Some("Starting"),
+        "stop" => Some("Stopping"),
+        "promote" => Some("Promoting"),
+        "demote" => Some("Demoting"),
+        _ => None,
+    }
+}
+
 /// Every primitive, and whether it is in a promotable clone (whose
 /// started instances are Unpromoted, as crm_mon shows them).
 fn primitives(config: &ClusterConfig) -> Vec<(&Primitive, bool)> {
@@ -69,23 +88,26 @@ fn is_instance_of(history_id: &str, primitive: &str) -> bool {
 pub fn resources(config: &ClusterConfig, status: &ClusterStatus) -> Vec<ResourceView> {
     let mut out = Vec::new();
     for (p, promotable) in primitives(config) {
-        let mut by_role: Vec<(Role, Vec<String>)> = Vec::new();
+        let mut by_role: Vec<(String, Vec<String>)> = Vec::new();
         for (node, state) in &status.nodes {
             for h in state
                 .resources
                 .iter()
                 .filter(|h| is_instance_of(&h.id, &p.id))
             {
-                let role = match current_role(h) {
-                    Role::Started if promotable => Role::Unpromoted,
-                    r => r,
+                // An operation in flight shows as crm_mon shows it
+                // ("Starting"), on the node it runs on.
+                let label = match pending_action(h) {
+                    Some(doing) => doing.to_string(),
+                    None => match current_role(h) {
+                        Role::Stopped | Role::Unknown => continue,
+                        Role::Started if promotable => format!("{:?}", Role::Unpromoted),
+                        r => format!("{r:?}"),
+                    },
                 };
-                if matches!(role, Role::Stopped | Role::Unknown) {
-                    continue;
-                }
-                match by_role.iter_mut().find(|(r, _)| *r == role) {
+                match by_role.iter_mut().find(|(r, _)| *r == label) {
                     Some((_, nodes)) => nodes.push(node.clone()),
-                    None => by_role.push((role, vec![node.clone()])),
+                    None => by_role.push((label, vec![node.clone()])),
                 }
             }
         }
@@ -101,7 +123,7 @@ pub fn resources(config: &ClusterConfig, status: &ClusterStatus) -> Vec<Resource
             out.push(ResourceView {
                 id: p.id.clone(),
                 agent: p.agent_spec(),
-                role: format!("{role:?}"),
+                role,
                 nodes,
             });
         }
@@ -390,6 +412,19 @@ mod tests {
                 failed[0].rc
             ),
             ("e", "start", 1)
+        );
+        // A start in flight (recorded pending by the DC) shows as crm_mon's
+        // "Starting" on its node; once done, as Started.
+        let mut pending = result("e", "start", 0, crate::model::rc::PENDING);
+        if let StatusPatch::OpResult(r) = &mut pending {
+            r.id = 5;
+            r.op_status = crate::controller::patch::op_status::PENDING;
+        }
+        apply_status_patch(&mut status, &pending);
+        let views = resources(&config, &status);
+        assert_eq!(
+            (views[1].role.as_str(), views[1].nodes.clone()),
+            ("Starting", vec!["n1".to_string()])
         );
     }
 }

@@ -152,11 +152,23 @@ pub fn render_xml(report: &StatusReport) -> String {
     let _ = writeln!(x, "  </nodes>");
     let _ = writeln!(x, "  <resources>");
     for r in &report.resources {
+        // An operation in flight keeps the role it has until it is done
+        // (what an agent's check for role="Promoted" must see), and is
+        // named in `pending`, as crm_mon does.
+        let (role, pending) = match r.role.as_str() {
+            "Starting" | "Stopping" => ("Started", Some(r.role.as_str())),
+            "Promoting" => ("Unpromoted", Some("Promoting")),
+            "Demoting" => ("Promoted", Some("Demoting")),
+            role => (role, None),
+        };
         let common = format!(
-            r#"id="{}" resource_agent="{}" role="{}""#,
+            r#"id="{}" resource_agent="{}" role="{}"{}"#,
             escape(&r.id),
             escape(&r.agent),
-            escape(&r.role)
+            escape(role),
+            pending
+                .map(|p| format!(r#" pending="{p}""#))
+                .unwrap_or_default()
         );
         if r.nodes.is_empty() {
             let _ = writeln!(
