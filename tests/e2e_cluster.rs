@@ -397,31 +397,11 @@ fn postgres_primary_power_loss_promotes_the_standby_after_the_fence() {
         .expect("PostgreSQL is installed (scripts/install-test-deps installs it)");
     let rc = redfish_cluster("e2epg", Db::Postgres(bindir.clone()), None);
     let c = &rc.cluster;
-    let active = wait_active(c);
+    let active = postgres_replicating(c, &bindir, "failover", "42");
     let standby = 3 - active;
     let client = c.lab.client_ns();
     let sql =
         |host: &str, q: &str| postgres::query(&bindir, &client, host, q, Duration::from_secs(2));
-    // The primary's monitor records the standby's replication state (and
-    // lets it be promoted) once it streams.
-    c.wait_for("the standby to stream", Duration::from_secs(60), |c| {
-        c.report(active)
-            .is_some_and(|r| postgres::standby_promotable(&r, &node_name(standby)))
-    })
-    .expect("streaming replication");
-    assert_eq!(sql(VIP, "select pg_is_in_recovery()").as_deref(), Some("f"));
-    sql(
-        VIP,
-        "create table failover (x int); insert into failover values (42)",
-    )
-    .expect("a write through the VIP");
-    let standby_addr = paceline::lab::node_addr(standby, 0);
-    c.wait_for(
-        "the row to reach the standby",
-        Duration::from_secs(20),
-        |_| sql(&standby_addr, "select x from failover").as_deref() == Some("42"),
-    )
-    .expect("replicated");
     let invariants = Invariants::watching(c, &["worker"], Some(bindir.clone()));
 
     let cut = Instant::now();
@@ -499,6 +479,37 @@ fn network_split_exactly_one_node_survives() {
         "node1, preferred for the primary, ran everything before"
     );
     invariants.check();
+}
+
+/// A PostgreSQL cluster ready for its failure: the standby streams (the
+/// primary's monitor records its state and lets it be promoted), and a
+/// table `table` with one row `value`, written through the VIP, has
+/// reached the standby. Returns the primary's node.
+fn postgres_replicating(c: &LabCluster, bindir: &Path, table: &str, value: &str) -> u8 {
+    let active = wait_active(c);
+    let standby = 3 - active;
+    let client = c.lab.client_ns();
+    let sql =
+        |host: &str, q: &str| postgres::query(bindir, &client, host, q, Duration::from_secs(2));
+    c.wait_for("the standby to stream", Duration::from_secs(60), |c| {
+        c.report(active)
+            .is_some_and(|r| postgres::standby_promotable(&r, &node_name(standby)))
+    })
+    .expect("streaming replication");
+    assert_eq!(sql(VIP, "select pg_is_in_recovery()").as_deref(), Some("f"));
+    sql(
+        VIP,
+        &format!("create table {table} (x int); insert into {table} values ({value})"),
+    )
+    .expect("a write through the VIP");
+    let standby_addr = paceline::lab::node_addr(standby, 0);
+    c.wait_for(
+        "the row to reach the standby",
+        Duration::from_secs(20),
+        |_| sql(&standby_addr, &format!("select x from {table}")).as_deref() == Some(value),
+    )
+    .expect("replicated");
+    active
 }
 
 /// The old primary's node comes back after its fence. Its data may have
@@ -618,28 +629,10 @@ fn postgres_network_split_leaves_one_primary_with_the_data() {
         .expect("PostgreSQL is installed (scripts/install-test-deps installs it)");
     let rc = redfish_cluster("e2eps", Db::Postgres(bindir.clone()), None);
     let c = &rc.cluster;
-    let active = wait_active(c);
-    let standby = 3 - active;
+    let active = postgres_replicating(c, &bindir, "split", "1");
     let client = c.lab.client_ns();
     let sql =
         |host: &str, q: &str| postgres::query(&bindir, &client, host, q, Duration::from_secs(2));
-    c.wait_for("the standby to stream", Duration::from_secs(60), |c| {
-        c.report(active)
-            .is_some_and(|r| postgres::standby_promotable(&r, &node_name(standby)))
-    })
-    .expect("streaming replication");
-    sql(
-        VIP,
-        "create table split (x int); insert into split values (1)",
-    )
-    .expect("a write through the VIP");
-    let standby_addr = paceline::lab::node_addr(standby, 0);
-    c.wait_for(
-        "the row to reach the standby",
-        Duration::from_secs(20),
-        |_| sql(&standby_addr, "select x from split").as_deref() == Some("1"),
-    )
-    .expect("replicated");
     let invariants = Invariants::watching(c, &["worker"], Some(bindir.clone()));
     eprintln!("postgres split: node{active} runs the primary when node2's links fail");
     c.lab.set_link(2, 0, false).expect("cut link 0");

@@ -5,6 +5,8 @@ pub mod cib;
 pub mod convert;
 pub mod document;
 pub mod error;
+#[cfg(test)]
+pub(crate) mod fixtures;
 pub mod status;
 pub mod timers;
 pub mod write;

@@ -1485,53 +1485,7 @@ mod tests {
     use super::*;
     use crate::controller::Ledger;
 
-    pub(crate) const CONFIG: &str = r#"
-[cluster]
-name = "t"
-
-[[node]]
-name = "node1"
-id = 1
-
-[[node]]
-name = "node2"
-id = 2
-
-[properties]
-stonith-enabled = true
-dc-deadtime = "0s"
-
-[rsc_defaults]
-migration-threshold = 2
-
-[fencing]
-enabled = true
-
-[[fencing.device]]
-id = "bmc1"
-type = "redfish"
-url = "https://198.18.2.1"
-username = "admin"
-password_file = "/nonexistent"
-
-[[fencing.device]]
-id = "bmc2"
-type = "redfish"
-url = "https://198.18.2.2"
-username = "admin"
-password_file = "/nonexistent"
-
-[[fencing.level]]
-target = "node1"
-index = 1
-devices = ["bmc1"]
-
-[[fencing.level]]
-target = "node2"
-index = 1
-devices = ["bmc2"]
-
-[[primitive]]
+    const RESOURCES: &str = r#"[[primitive]]
 id = "fs"
 agent = "ocf:heartbeat:Dummy"
 ops = [{ name = "monitor", interval = "10s", timeout = "5s" }]
@@ -1551,6 +1505,15 @@ resource = "app"
 node = "node2"
 score = 50
 "#;
+
+    /// node1 and node2, fenced, an app group (fs, vip) preferring node2.
+    pub(crate) fn config() -> String {
+        crate::config::fixtures::two_nodes(
+            true,
+            "[rsc_defaults]\nmigration-threshold = 2\n",
+            RESOURCES,
+        )
+    }
 
     fn settings(own: &str) -> ControllerSettings {
         ControllerSettings {
@@ -1746,7 +1709,7 @@ score = 50
 
         /// Both nodes up, everything started on node2 (the location).
         fn started() -> Self {
-            let mut h = Harness::new(CONFIG);
+            let mut h = Harness::new(&config());
             h.queue.push_back(h.document());
             h.view(&["node1", "node2"], true);
             assert!(h.running("node2", "fs") && h.running("node2", "vip"));
@@ -1766,7 +1729,7 @@ score = 50
 
     #[test]
     fn only_the_lowest_configured_id_is_dc() {
-        let config = crate::config::load_config_str(CONFIG, "t.toml").unwrap();
+        let config = crate::config::load_config_str(&config(), "t.toml").unwrap();
         let mut other = Controller::new(settings("node2"));
         let doc = Input::Document {
             config: Box::new(config),
@@ -1911,7 +1874,7 @@ score = 50
 
     #[test]
     fn joining_nodes_are_probed_before_anything_starts_then_the_graph_runs_in_order() {
-        let mut h = Harness::new(CONFIG);
+        let mut h = Harness::new(&config());
         h.queue.push_back(h.document());
         h.view(&["node1", "node2"], true);
         let ex = h.executed();
@@ -1947,7 +1910,7 @@ score = 50
 
     #[test]
     fn nothing_starts_until_every_first_fencing_level_passed_a_monitor() {
-        let mut h = Harness::new(CONFIG);
+        let mut h = Harness::new(&config());
         h.ctl.settings.require_fencing_ready = true;
         h.queue.push_back(h.document());
         h.view(&["node1", "node2"], true);
@@ -1986,7 +1949,7 @@ score = 50
     fn a_fence_request_says_whether_the_target_runs_the_higher_priority() {
         // app runs on node2 (prefer-node2); with a priority on its members
         // node2 outranks node1, so node1's request for node2 carries it.
-        let config = CONFIG.replace(
+        let config = config().replace(
             "[[primitive]]\nid = \"fs\"\nagent = \"ocf:heartbeat:Dummy\"",
             "[[primitive]]\nid = \"fs\"\nagent = \"ocf:heartbeat:Dummy\"\nmeta = { priority = 10 }",
         );
@@ -2010,50 +1973,12 @@ score = 50
         assert!(!plain.held_fences[0].target_has_priority);
     }
 
-    const PROMOTABLE: &str = r#"
-[cluster]
-name = "t"
+    /// A promotable clone db-ha of Stateful on both nodes, fenced.
+    fn promotable() -> String {
+        crate::config::fixtures::two_nodes(true, "", PROMOTABLE_RESOURCES)
+    }
 
-[[node]]
-name = "node1"
-id = 1
-
-[[node]]
-name = "node2"
-id = 2
-
-[properties]
-stonith-enabled = true
-dc-deadtime = "0s"
-
-[fencing]
-enabled = true
-
-[[fencing.device]]
-id = "bmc1"
-type = "redfish"
-url = "https://198.18.2.1"
-username = "admin"
-password_file = "/nonexistent"
-
-[[fencing.device]]
-id = "bmc2"
-type = "redfish"
-url = "https://198.18.2.2"
-username = "admin"
-password_file = "/nonexistent"
-
-[[fencing.level]]
-target = "node1"
-index = 1
-devices = ["bmc1"]
-
-[[fencing.level]]
-target = "node2"
-index = 1
-devices = ["bmc2"]
-
-[[primitive]]
+    const PROMOTABLE_RESOURCES: &str = r#"[[primitive]]
 id = "db"
 agent = "ocf:pacemaker:Stateful"
 ops = [
@@ -2070,7 +1995,7 @@ promoted_max = 1
 
     #[test]
     fn after_a_fence_a_standby_without_a_promotion_score_is_probed_once_for_a_fresh_one() {
-        let mut h = Harness::new(PROMOTABLE);
+        let mut h = Harness::new(&promotable());
         let score = |h: &mut Harness, node: &str, v: Option<&str>| {
             let st = h.store.nodes.get_mut(node).unwrap();
             match v {
@@ -2195,7 +2120,7 @@ promoted_max = 1
 
     #[test]
     fn a_change_aborts_the_transition_and_in_flight_steps_are_awaited() {
-        let mut h = Harness::new(CONFIG);
+        let mut h = Harness::new(&config());
         // fs's start never answers.
         h.answer = Box::new(|q| (q.operation != "start" || q.instance != "fs").then_some(None));
         h.queue.push_back(h.document());
@@ -2310,7 +2235,7 @@ promoted_max = 1
 
     #[test]
     fn without_quorum_nothing_starts_and_suicide_fences_self() {
-        let text = CONFIG.replace("node = \"node2\"", "node = \"node1\"");
+        let text = config().replace("node = \"node2\"", "node = \"node1\"");
         let mut h = Harness::new(&text);
         h.queue.push_back(h.document());
         h.view(&["node1", "node2"], true);
@@ -2338,7 +2263,7 @@ promoted_max = 1
             },
         );
         assert!(other.is_dc());
-        let text = CONFIG.replace(
+        let text = config().replace(
             "stonith-enabled = true",
             "stonith-enabled = true\nno-quorum-policy = \"suicide\"",
         );
@@ -2356,7 +2281,7 @@ promoted_max = 1
 
     #[test]
     fn right_after_startup_a_missing_node_is_fenced_only_after_dc_deadtime() {
-        let mut h = Harness::new(&CONFIG.replace("dc-deadtime = \"0s\"", "dc-deadtime = \"5s\""));
+        let mut h = Harness::new(&config().replace("dc-deadtime = \"0s\"", "dc-deadtime = \"5s\""));
         h.queue.push_back(h.document());
         h.view(&["node1", "node2"], true);
         h.fence_ok = false;
@@ -2377,7 +2302,7 @@ promoted_max = 1
 
     #[test]
     fn a_quorate_dc_waits_for_the_synced_document_and_resends_what_it_lacks() {
-        let mut h = Harness::new(CONFIG);
+        let mut h = Harness::new(&config());
         h.queue.push_back(h.document());
         h.store_drops = true;
         // The view arrives, the store has not synced yet: nothing but facts.

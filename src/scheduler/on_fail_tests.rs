@@ -5,27 +5,8 @@ use crate::scheduler::transition::tests::{online, op, running};
 use crate::scheduler::{Verb, schedule};
 
 fn config(on_fail: &str, stonith: bool) -> ClusterConfig {
-    let text = format!(
-        r#"
-[cluster]
-name = "t"
-
-[[node]]
-name = "node1"
-id = 1
-
-[[node]]
-name = "node2"
-id = 2
-
-[properties]
-stonith-enabled = {stonith}
-
-[fencing]
-enabled = {stonith}
-{fencing}
-
-[[primitive]]
+    let resources = format!(
+        r#"[[primitive]]
 id = "db"
 agent = "ocf:heartbeat:Dummy"
 ops = [{{ name = "monitor", interval = "10s", on_fail = "{on_fail}" }}]
@@ -45,30 +26,9 @@ id = "web-prefers-node1"
 resource = "web"
 node = "node1"
 score = 100
-"#,
-        fencing = if stonith {
-            r#"
-[[fencing.device]]
-id = "bmc"
-type = "redfish"
-url = "https://198.18.2.1"
-username = "admin"
-password_file = "/nonexistent"
-
-[[fencing.level]]
-target = "node1"
-index = 1
-devices = ["bmc"]
-
-[[fencing.level]]
-target = "node2"
-index = 1
-devices = ["bmc"]
 "#
-        } else {
-            ""
-        }
     );
+    let text = crate::config::fixtures::two_nodes(stonith, "", &resources);
     crate::config::load_config_str(&text, "t.toml").unwrap()
 }
 
