@@ -462,19 +462,8 @@ impl Controller {
             ) {
                 continue;
             }
-            results.push(ActionResult {
-                id: self.fresh_id(),
-                node: q.node,
-                resource: q.resource,
-                instance: q.instance,
-                operation: q.operation,
-                interval_ms: 0,
-                rc: rc::PENDING,
-                op_status: op_status::PENDING,
-                output: String::new(),
-                at: self.wall,
-                exec_ms: 0,
-            });
+            let pending = self.pending_result(&q);
+            results.push(pending);
         }
         self.record(
             StatusPatch::NodeHistory {
@@ -485,6 +474,23 @@ impl Controller {
             out,
         );
         self.replan = true;
+    }
+
+    /// The record of `q` still running (a fresh call id, so the newest).
+    fn pending_result(&mut self, q: &ActionRequest) -> ActionResult {
+        ActionResult {
+            id: self.fresh_id(),
+            node: q.node.clone(),
+            resource: q.resource.clone(),
+            instance: q.instance.clone(),
+            operation: q.operation.clone(),
+            interval_ms: 0,
+            rc: rc::PENDING,
+            op_status: op_status::PENDING,
+            output: String::new(),
+            at: self.wall,
+            exec_ms: 0,
+        }
     }
 
     fn become_dc(&mut self, out: &mut Vec<Command>) {
@@ -914,19 +920,7 @@ impl Controller {
         } else {
             if matches!(operation.as_str(), "start" | "promote") {
                 // A successor DC must know this may have happened.
-                let pending = ActionResult {
-                    id: self.fresh_id(),
-                    node: s.node.clone(),
-                    resource,
-                    instance,
-                    operation,
-                    interval_ms: 0,
-                    rc: rc::PENDING,
-                    op_status: op_status::PENDING,
-                    output: String::new(),
-                    at: self.wall,
-                    exec_ms: 0,
-                };
+                let pending = self.pending_result(&request);
                 self.record(StatusPatch::OpResult(pending), out);
             }
             let deadline_ms = self.now_ms + timeout_ms + self.settings.result_grace_ms;
