@@ -245,6 +245,7 @@ fn dispatch_to(
         operation: operation.into(),
         interval_ms,
         timeout_ms: 20_000,
+        meta: Default::default(),
     };
     match api::call(&c.socket(via), &Request::Dispatch { action }).unwrap() {
         Response::ActionDone(r) => *r,
@@ -598,6 +599,7 @@ fn a_promotable_stateful_instance_on_the_peer_is_promoted_and_scores_itself() {
             operation: op.into(),
             interval_ms: 0,
             timeout_ms: 20_000,
+            meta: Default::default(),
         };
         match api::call(&c.socket(1), &Request::Dispatch { action }).unwrap() {
             Response::ActionDone(r) => *r,

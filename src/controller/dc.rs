@@ -637,6 +637,24 @@ impl Controller {
             let Some(f) = self.in_flight.remove(&r.id) else {
                 return;
             };
+            if r.operation == "notify" {
+                // Not part of the resource's history; a failed one is
+                // reported and the transition goes on (as Pacemaker
+                // ignores notification failures).
+                out.push(Command::Notice(Notice::Completed(r.clone())));
+                if r.rc != rc::OK || r.op_status != op_status::DONE {
+                    out.push(Command::Notice(Notice::Blocked {
+                        why: format!(
+                            "{} (ignored: notifications do not fail a resource)",
+                            failure_text(&r)
+                        ),
+                    }));
+                }
+                if let (Some(step), Some(active)) = (f.step, self.active.as_mut()) {
+                    active.state[step] = StepState::Done;
+                }
+                return;
+            }
             self.record_result(&r, out);
             let failed = is_failure(&r);
             if let (Some(step), Some(active)) = (f.step, self.active.as_mut()) {
@@ -889,6 +907,7 @@ impl Controller {
             operation,
             interval_ms,
             timeout_ms,
+            meta,
         } = s.kind
         else {
             // Fences are dispatched before any transition is started.
@@ -909,6 +928,7 @@ impl Controller {
             operation: operation.clone(),
             interval_ms,
             timeout_ms,
+            meta,
         };
         out.push(Command::Notice(Notice::Dispatched(request.clone())));
         out.push(Command::Execute(request.clone()));
@@ -1198,8 +1218,9 @@ impl Controller {
                 StepKind::Resource {
                     instance,
                     interval_ms: 0,
+                    operation,
                     ..
-                } => Some((s.node.clone(), instance.clone())),
+                } if operation != "notify" => Some((s.node.clone(), instance.clone())),
                 _ => None,
             })
             .collect();
@@ -1365,6 +1386,7 @@ impl Controller {
             operation: "monitor".into(),
             interval_ms: 0,
             timeout_ms,
+            meta: Default::default(),
         };
         out.push(Command::Notice(Notice::Dispatched(request.clone())));
         out.push(Command::Execute(request.clone()));
@@ -1826,6 +1848,7 @@ score = 50
             operation: "stop".into(),
             interval_ms: 0,
             timeout_ms: 20_000,
+            meta: Default::default(),
         };
         let start = ActionRequest {
             id: 901,
@@ -1986,6 +2009,72 @@ resource = "db"
 promotable = true
 promoted_max = 1
 "#;
+
+    #[test]
+    fn notifications_run_around_the_clones_actions_stay_out_of_its_history_and_may_fail() {
+        let text = promotable().replace("promoted_max = 1", "promoted_max = 1\nnotify = true");
+        let mut h = Harness::new(&text);
+        // Every notification fails: reported, and ignored.
+        h.answer = Box::new(|q| Some((q.operation == "notify").then_some(1)));
+        h.queue.push_back(h.document());
+        h.view(&["node1", "node2"], true);
+        let st = h.store.nodes.get_mut("node2").unwrap();
+        st.transient_attributes
+            .insert("master-db".into(), "100".into());
+        h.queue.push_back(h.document());
+        h.run();
+        let notified: Vec<(String, String)> = h
+            .log
+            .iter()
+            .filter_map(|c| match c {
+                Command::Execute(q) if q.operation == "notify" => Some((
+                    q.node.clone(),
+                    format!(
+                        "{}-{}",
+                        q.meta.get("notify_type").cloned().unwrap_or_default(),
+                        q.meta.get("notify_operation").cloned().unwrap_or_default()
+                    ),
+                )),
+                _ => None,
+            })
+            .collect();
+        for node in ["node1", "node2"] {
+            for what in ["post-start", "pre-promote", "post-promote"] {
+                assert!(
+                    notified.contains(&(node.to_string(), what.to_string())),
+                    "{what} on {node}: {notified:?}"
+                );
+            }
+        }
+        assert!(
+            h.position("promote", "db:0", "node2").is_some()
+                || h.position("promote", "db:1", "node2").is_some(),
+            "{:?}",
+            h.executed()
+        );
+        assert!(
+            h.store
+                .nodes
+                .values()
+                .flat_map(|n| n.resources.iter())
+                .flat_map(|r| r.ops.iter())
+                .all(|o| o.operation != "notify"),
+            "no notification in the history"
+        );
+        assert!(
+            h.store
+                .nodes
+                .values()
+                .all(|n| !n.transient_attributes.keys().any(|k| k.contains("notify"))),
+            "a failed notification counts no failure"
+        );
+        assert!(
+            notices(&h.log)
+                .iter()
+                .any(|n| matches!(n, Notice::Blocked { why } if why.contains("ignored")))
+        );
+        assert!(h.ctl.is_idle());
+    }
 
     #[test]
     fn after_a_fence_a_standby_without_a_promotion_score_is_probed_once_for_a_fresh_one() {

@@ -83,6 +83,10 @@ impl<O: Ord + Clone> Ledger<O> {
         if result.interval_ms == 0 {
             self.pending.remove(&(from, result.id));
         }
+        if result.operation == "notify" {
+            // Tells the resource nothing about its state.
+            return;
+        }
         let primitive = primitive_of(&result.instance).to_string();
         if result.operation == "monitor" && result.interval_ms == 0 {
             // A probe is the whole truth about the resource here (it follows
@@ -125,6 +129,7 @@ mod tests {
             operation: op.into(),
             interval_ms,
             timeout_ms: 20_000,
+            meta: Default::default(),
         }
     }
 

@@ -81,6 +81,11 @@ pub struct ActionRequest {
     /// changes of rc are reported back (as `Input::ActionResult`).
     pub interval_ms: u64,
     pub timeout_ms: u64,
+    /// Meta attributes for this run only, by Pacemaker's names without the
+    /// `OCF_RESKEY_CRM_meta_` prefix: a clone notification's `notify_type`,
+    /// `notify_operation` and instance lists.
+    #[serde(default)]
+    pub meta: std::collections::BTreeMap<String, String>,
 }
 
 /// The outcome of an `ActionRequest` (or a change of a recurring monitor).

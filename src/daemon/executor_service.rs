@@ -218,6 +218,8 @@ impl ExecutorService {
                 action.resource = req.resource.clone();
             }
         }
+        // A notification's variables, for this run only.
+        action.meta.extend(req.meta.clone());
         action.interval = Duration::from_millis(req.interval_ms);
         if req.timeout_ms > 0 {
             action.timeout = Duration::from_millis(req.timeout_ms);
@@ -649,6 +651,7 @@ mod tests {
                 operation: op.into(),
                 interval_ms,
                 timeout_ms: 20_000,
+                meta: Default::default(),
             };
             let mut next = async || {
                 let f = tokio::time::timeout(Duration::from_secs(30), rx.recv())
@@ -724,6 +727,7 @@ mod tests {
                 operation: op.into(),
                 interval_ms: 0,
                 timeout_ms: 20_000,
+                meta: Default::default(),
             };
             assert!(svc.handle((1, 1), req(1, "start")).is_none());
             // From another DC incarnation, while the start sleeps.
@@ -775,6 +779,7 @@ mod tests {
                 operation: op.into(),
                 interval_ms,
                 timeout_ms: 20_000,
+                meta: Default::default(),
             };
             let mut next = async || {
                 tokio::time::timeout(Duration::from_secs(30), rx.recv())

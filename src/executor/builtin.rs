@@ -31,6 +31,11 @@ impl Outcome {
 /// Runs `action` of builtin agent `kind` for the resource instance
 /// `instance` (`db:0` for a clone instance).
 pub fn run(kind: &str, action: &str, instance: &str, params: &BTreeMap<String, String>) -> Outcome {
+    if action == "notify" {
+        // Clone notifications concern agents that coordinate their
+        // instances; the builtin ones have nothing to learn from them.
+        return Outcome::ok();
+    }
     match kind {
         "ipaddr" => super::ipaddr::run(action, params),
         "filesystem" => super::filesystem::run(action, params),

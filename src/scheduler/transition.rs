@@ -2,7 +2,7 @@
 //! demote, recurring monitor, fence) on nodes, and the "a before b" edges
 //! between them that the controller dispatches in order. Pure.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 
@@ -19,10 +19,12 @@ pub enum StepKind {
         resource: ResourceId,
         /// The placed instance (`pgsql:0`; equal to `resource` when not cloned).
         instance: String,
-        /// start, stop, promote, demote, monitor.
+        /// start, stop, promote, demote, monitor, notify.
         operation: String,
         interval_ms: u64,
         timeout_ms: u64,
+        /// A notification's variables (`ActionRequest::meta`); empty otherwise.
+        meta: BTreeMap<String, String>,
     },
     Fence {
         /// off or reboot.
@@ -217,6 +219,7 @@ impl<'a> Builder<'a> {
                 operation: operation.to_string(),
                 interval_ms,
                 timeout_ms,
+                meta: BTreeMap::new(),
             },
         });
         self.index.insert(key, i);
@@ -570,6 +573,208 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// Clone notifications (`notify = true`), as Pacemaker sends them:
+    /// around each kind of action the transition takes on the clone's
+    /// instances (demote, stop, start, promote, in that order), a `pre`
+    /// notification to every instance active before it and a `post` one to
+    /// every instance active after it, each with the whole transition's
+    /// lists (`notify_start_uname`…) and the clone's state before it
+    /// (`notify_active_uname`, `notify_promoted_uname`…). Pre before every
+    /// action of the kind, post after them all, and one kind's post before
+    /// the next kind's pre. Nodes being fenced, and nodes not online, get
+    /// none.
+    fn notifications(&mut self) {
+        for r in &self.config.resources {
+            let Resource::Clone(c) = r else { continue };
+            let CloneChild::Primitive(p) = &c.child else {
+                continue;
+            };
+            if c.notify {
+                self.notify_clone(&p.id);
+            }
+        }
+    }
+
+    fn notify_clone(&mut self, primitive: &str) {
+        const PHASES: [&str; 4] = ["demote", "stop", "start", "promote"];
+        let mut actions: BTreeMap<&str, Vec<(usize, String, NodeId)>> = BTreeMap::new();
+        for i in 0..self.out.steps.len() {
+            if let Some((instance, op, node, 0)) = self.resource_of(i)
+                && primitive_of(instance) == primitive
+                && PHASES.contains(&op)
+            {
+                let phase = PHASES
+                    .iter()
+                    .find(|p| **p == op)
+                    .copied()
+                    .unwrap_or("start");
+                actions
+                    .entry(phase)
+                    .or_default()
+                    .push((i, instance.to_string(), node.to_string()));
+            }
+        }
+        if actions.is_empty() {
+            return;
+        }
+        let reachable = |st: &crate::model::NodeState| {
+            st.in_ccm == Some(true) && st.crmd.as_deref() == Some("online") && !st.unclean
+        };
+        // The clone's state before the transition: (instance, node) -> role.
+        let mut active: BTreeMap<(String, NodeId), Role> = BTreeMap::new();
+        for (node, st) in &self.status.nodes {
+            if self.fenced.contains(node) {
+                continue;
+            }
+            for h in st
+                .resources
+                .iter()
+                .filter(|h| primitive_of(&h.id) == primitive)
+            {
+                let role = super::observe(h).role;
+                if role != Role::Stopped && role != Role::Unknown {
+                    active.insert((h.id.clone(), node.clone()), role);
+                }
+            }
+        }
+        let online: Vec<NodeId> = self
+            .status
+            .nodes
+            .iter()
+            .filter(|(n, st)| reachable(st) && !self.fenced.contains(*n))
+            .map(|(n, _)| n.clone())
+            .collect();
+        let list = |v: Vec<&str>| v.join(" ");
+        let mut vars: BTreeMap<String, String> = BTreeMap::new();
+        for phase in PHASES {
+            let of = actions.get(phase).map(Vec::as_slice).unwrap_or(&[]);
+            vars.insert(
+                format!("notify_{phase}_resource"),
+                list(of.iter().map(|(_, i, _)| i.as_str()).collect()),
+            );
+            vars.insert(
+                format!("notify_{phase}_uname"),
+                list(of.iter().map(|(_, _, n)| n.as_str()).collect()),
+            );
+        }
+        let with_role = |roles: &[Role], pick: fn(&(String, NodeId)) -> &str| {
+            list(
+                active
+                    .iter()
+                    .filter(|(_, r)| roles.contains(r))
+                    .map(|(k, _)| pick(k))
+                    .collect(),
+            )
+        };
+        let all_active = [Role::Started, Role::Unpromoted, Role::Promoted];
+        let unpromoted = [Role::Started, Role::Unpromoted];
+        for (name, roles) in [
+            ("active", &all_active[..]),
+            ("promoted", &[Role::Promoted][..]),
+            ("master", &[Role::Promoted][..]),
+            ("unpromoted", &unpromoted[..]),
+            ("slave", &unpromoted[..]),
+        ] {
+            vars.insert(
+                format!("notify_{name}_resource"),
+                with_role(roles, |k| &k.0),
+            );
+            vars.insert(format!("notify_{name}_uname"), with_role(roles, |k| &k.1));
+        }
+        vars.insert("notify_inactive_resource".into(), String::new());
+        vars.insert(
+            "notify_available_uname".into(),
+            list(online.iter().map(String::as_str).collect()),
+        );
+        let all: Vec<&str> = self.config.nodes.iter().map(|n| n.uname.as_str()).collect();
+        vars.insert("notify_all_uname".into(), list(all.clone()));
+        vars.insert("notify_all_hosts".into(), list(all));
+        // Who is active as the transition goes: notified before and after
+        // each kind of action.
+        let mut now: BTreeSet<(String, NodeId)> = active.keys().cloned().collect();
+        let mut last_post: Vec<usize> = Vec::new();
+        for phase in PHASES {
+            let Some(of) = actions.get(phase).cloned() else {
+                continue;
+            };
+            let pre_targets = now.clone();
+            match phase {
+                "stop" => {
+                    for (_, instance, node) in &of {
+                        now.retain(|(i, n)| {
+                            !(n == node && primitive_of(i) == primitive_of(instance))
+                        });
+                    }
+                }
+                "start" => {
+                    for (_, instance, node) in &of {
+                        now.insert((instance.clone(), node.clone()));
+                    }
+                }
+                _ => {}
+            }
+            let mut pre = Vec::new();
+            for (instance, node) in &pre_targets {
+                if online.contains(node) {
+                    pre.push(self.notify_step(instance, node, "pre", phase, &vars));
+                }
+            }
+            let mut post = Vec::new();
+            for (instance, node) in &now.clone() {
+                if online.contains(node) {
+                    post.push(self.notify_step(instance, node, "post", phase, &vars));
+                }
+            }
+            for &(a, ..) in &of {
+                for &n in &pre {
+                    self.order(n, a);
+                }
+                for &n in &post {
+                    self.order(a, n);
+                }
+            }
+            for &l in &last_post {
+                for &n in &pre {
+                    self.order(l, n);
+                }
+                if pre.is_empty() {
+                    for &(a, ..) in &of {
+                        self.order(l, a);
+                    }
+                }
+            }
+            last_post = post;
+        }
+    }
+
+    fn notify_step(
+        &mut self,
+        instance: &str,
+        node: &str,
+        kind: &str,
+        operation: &str,
+        vars: &BTreeMap<String, String>,
+    ) -> usize {
+        let resource = primitive_of(instance).to_string();
+        let prim = self.prims.get(resource.as_str()).map(|i| i.prim);
+        let mut meta = vars.clone();
+        meta.insert("notify_type".into(), kind.into());
+        meta.insert("notify_operation".into(), operation.into());
+        let i = self.out.steps.len();
+        self.out.steps.push(Step {
+            node: node.to_string(),
+            kind: StepKind::Resource {
+                resource,
+                instance: instance.to_string(),
+                operation: "notify".into(),
+                interval_ms: 0,
+                timeout_ms: op_timeout_ms(self.config, prim, "notify", 0),
+                meta,
+            },
+        });
+        i
+    }
+
     fn fencing(&mut self, status: &ClusterStatus, fences: &[(NodeId, String)]) {
         for (node, action) in fences {
             let f = self.out.steps.len();
@@ -640,6 +845,7 @@ pub fn build(config: &ClusterConfig, status: &ClusterStatus, plan: &Plan) -> Tra
     b.groups();
     b.fencing(status, &fences);
     b.constraints();
+    b.notifications();
     let mut out = b.out;
     out.edges = b.edges.into_iter().collect();
     out
@@ -846,6 +1052,105 @@ pub(crate) mod tests {
             assert!(before(&t, fence, step), "fence before {:?}", t.steps[step]);
         }
         assert!(before(&t, fs, promote) && before(&t, promote, vip));
+    }
+
+    /// The notification of `operation` of type `kind` ("pre"/"post") on `node`.
+    fn notification(t: &Transition, node: &str, kind: &str, operation: &str) -> Option<usize> {
+        t.steps.iter().position(|s| {
+            s.node == node
+                && matches!(&s.kind, StepKind::Resource { operation: op, meta, .. }
+                    if op == "notify"
+                        && meta.get("notify_type").map(String::as_str) == Some(kind)
+                        && meta.get("notify_operation").map(String::as_str) == Some(operation))
+        })
+    }
+
+    fn meta_of<'t>(t: &'t Transition, i: usize, key: &str) -> &'t str {
+        match &t.steps[i].kind {
+            StepKind::Resource { meta, .. } => meta.get(key).map_or("", String::as_str),
+            StepKind::Fence { .. } => "",
+        }
+    }
+
+    #[test]
+    fn a_notify_clone_hears_of_its_starts_and_promotion_before_and_after_them() {
+        let config = policy("two-node-active-standby.toml");
+        let mut status = ClusterStatus {
+            have_quorum: true,
+            ..Default::default()
+        };
+        online(&mut status, "node1");
+        online(&mut status, "node2");
+        let plan = schedule(&config, &status, 10_000);
+        let t = build(&config, &status, &plan);
+        // Nothing runs yet: nobody to tell before the starts.
+        assert!(notification(&t, "node1", "pre", "start").is_none());
+        let starts = [
+            find(&t, "node1", "pgsql", "start", 0).unwrap(),
+            find(&t, "node2", "pgsql", "start", 0).unwrap(),
+        ];
+        let promote = find(&t, "node1", "pgsql", "promote", 0).unwrap();
+        for node in ["node1", "node2"] {
+            let post_start = notification(&t, node, "post", "start").expect("post-start");
+            let pre_promote = notification(&t, node, "pre", "promote").expect("pre-promote");
+            let post_promote = notification(&t, node, "post", "promote").expect("post-promote");
+            for s in starts {
+                assert!(before(&t, s, post_start), "{node}: starts, then post-start");
+            }
+            assert!(before(&t, post_start, pre_promote));
+            assert!(before(&t, pre_promote, promote));
+            assert!(before(&t, promote, post_promote));
+            assert_eq!(
+                meta_of(&t, post_start, "notify_start_uname")
+                    .split(' ')
+                    .count(),
+                2
+            );
+            assert_eq!(meta_of(&t, pre_promote, "notify_promote_uname"), "node1");
+            assert_eq!(meta_of(&t, pre_promote, "notify_all_uname"), "node1 node2");
+        }
+        // fs, a primitive, hears nothing.
+        assert!(t.steps.iter().all(|s| !matches!(&s.kind,
+            StepKind::Resource { resource, operation, .. } if resource == "fs" && operation == "notify")));
+    }
+
+    #[test]
+    fn after_a_fence_only_the_survivor_hears_of_its_promotion() {
+        let config = policy("two-node-active-standby.toml");
+        let mut status = ClusterStatus {
+            have_quorum: true,
+            ..Default::default()
+        };
+        online(&mut status, "node2");
+        running(&mut status, "node2", "pgsql:1", Role::Unpromoted);
+        status
+            .nodes
+            .get_mut("node2")
+            .unwrap()
+            .transient_attributes
+            .insert("master-pgsql".into(), "100".into());
+        // node1 was fenced: offline, nothing of it left in the status.
+        let st1 = crate::model::NodeState {
+            uname: "node1".into(),
+            has_state: true,
+            in_ccm: Some(false),
+            crmd: Some("offline".into()),
+            join: Some("down".into()),
+            expected: Some("down".into()),
+            ..Default::default()
+        };
+        status.nodes.insert("node1".into(), st1);
+        status.node_order = vec!["node1".into(), "node2".into()];
+        let plan = schedule(&config, &status, 10_000);
+        let t = build(&config, &status, &plan);
+        let promote = find(&t, "node2", "pgsql", "promote", 0).expect("the standby is promoted");
+        let pre = notification(&t, "node2", "pre", "promote").expect("pre-promote on node2");
+        let post = notification(&t, "node2", "post", "promote").expect("post-promote on node2");
+        assert!(before(&t, pre, promote) && before(&t, promote, post));
+        assert!(t.steps.iter().all(|s| s.node != "node1"), "{t:#?}");
+        assert_eq!(meta_of(&t, pre, "notify_unpromoted_uname"), "node2");
+        assert_eq!(meta_of(&t, pre, "notify_promoted_uname"), "");
+        assert_eq!(meta_of(&t, pre, "notify_available_uname"), "node2");
     }
 
     #[test]

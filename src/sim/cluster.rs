@@ -1306,7 +1306,7 @@ impl ClusterSim {
             }
             _ => rc::OK,
         };
-        if request.operation != "monitor" {
+        if !matches!(request.operation.as_str(), "monitor" | "notify") {
             let outcome = if code == rc::OK {
                 "ok".to_string()
             } else {
