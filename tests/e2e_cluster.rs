@@ -441,6 +441,16 @@ fn postgres_primary_power_loss_promotes_the_standby_after_the_fence() {
         .position(|l| l.contains("result db:") && l.contains(&promote))
         .unwrap_or_else(|| panic!("db never promoted on the standby:\n{log}"));
     assert!(confirmed < promoted, "promoted before the fence:\n{log}");
+    // pgsql ran with notifications (notify = true): told before and after.
+    let notified = format!(" notify (interval 0 ms) on {}: rc 0", node_name(standby));
+    let notes = log
+        .lines()
+        .filter(|l| l.contains("result db") && l.contains(&notified))
+        .count();
+    assert!(
+        notes >= 2,
+        "pre- and post-promote notifications answered:\n{log}"
+    );
     invariants.check();
 }
 

@@ -398,13 +398,16 @@ ops = [
   {{ name = "demote", timeout = "60s" }},
   {{ name = "monitor", interval = "2s", timeout = "10s" }},
   {{ name = "monitor", interval = "1s", timeout = "10s", role = "Promoted" }},
+  {{ name = "notify", timeout = "60s" }},
 ]
 
+# pgsql is configured with notifications, as its documentation asks.
 [[clone]]
 id = "db-ha"
 resource = "db"
 promotable = true
 promoted_max = 1
+notify = true
 "#
             )
         }
