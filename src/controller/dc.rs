@@ -213,6 +213,11 @@ fn max_call_id(status: &ClusterStatus) -> u64 {
         .unwrap_or(0)
 }
 
+fn is_post_notification(s: &Step) -> bool {
+    matches!(&s.kind, StepKind::Resource { operation, meta, .. }
+        if operation == "notify" && meta.get("notify_type").map(String::as_str) == Some("post"))
+}
+
 /// Keeps the steps `keep` accepts, with the edges between them.
 fn retain_steps(t: Transition, keep: impl Fn(&Step) -> bool) -> Transition {
     let mut map = vec![None; t.steps.len()];
@@ -992,15 +997,7 @@ impl Controller {
         let Some(active) = self.active.as_ref() else {
             return false;
         };
-        let steps_in_flight = self.in_flight.values().any(|f| f.step.is_some());
-        if active.aborted.is_some() {
-            if steps_in_flight {
-                return true;
-            }
-            self.active = None;
-            self.replan = true;
-            return false;
-        }
+        let aborted = active.aborted.is_some();
         let ready: Vec<usize> = (0..active.state.len())
             .filter(|&i| active.state[i] == StepState::Waiting)
             .filter(|&i| {
@@ -1011,6 +1008,10 @@ impl Controller {
                     .filter(|(_, b)| *b == i)
                     .all(|(a, _)| active.state[*a] == StepState::Done)
             })
+            // An aborted transition starts nothing new, except the
+            // notifications of actions that are done: they tell the
+            // clone's agents what happened, which the next plan will not.
+            .filter(|&i| !aborted || is_post_notification(&active.transition.steps[i]))
             .collect();
         for i in ready {
             self.dispatch(i, out);
@@ -1018,6 +1019,14 @@ impl Controller {
         let Some(active) = self.active.as_ref() else {
             return false;
         };
+        if aborted {
+            if self.in_flight.values().any(|f| f.step.is_some()) {
+                return true;
+            }
+            self.active = None;
+            self.replan = true;
+            return false;
+        }
         if active.state.iter().all(|s| *s == StepState::Done) {
             out.push(Command::Notice(Notice::TransitionComplete {
                 id: active.id,
@@ -2074,6 +2083,73 @@ promoted_max = 1
                 .any(|n| matches!(n, Notice::Blocked { why } if why.contains("ignored")))
         );
         assert!(h.ctl.is_idle());
+    }
+
+    #[test]
+    fn an_aborted_transition_still_sends_the_post_notifications_of_what_it_did() {
+        let text = promotable().replace("promoted_max = 1", "promoted_max = 1\nnotify = true");
+        let mut h = Harness::new(&text);
+        // The promote's answer is held back.
+        h.answer = Box::new(|q| (q.operation != "promote").then_some(None));
+        h.queue.push_back(h.document());
+        h.view(&["node1", "node2"], true);
+        let st = h.store.nodes.get_mut("node2").unwrap();
+        st.transient_attributes
+            .insert("master-db".into(), "100".into());
+        h.queue.push_back(h.document());
+        h.run();
+        let promote = h
+            .log
+            .iter()
+            .find_map(|c| match c {
+                Command::Execute(q) if q.operation == "promote" => Some(q.clone()),
+                _ => None,
+            })
+            .expect("a promote is dispatched");
+        // An agent changes an attribute meanwhile: the transition aborts.
+        let st = h.store.nodes.get_mut("node1").unwrap();
+        st.transient_attributes
+            .insert("db-status".into(), "HS:alone".into());
+        h.queue.push_back(h.document());
+        h.run();
+        assert!(
+            notices(&h.log)
+                .iter()
+                .any(|n| matches!(n, Notice::TransitionAborted { .. }))
+        );
+        h.log.clear();
+        h.queue.push_back(Input::ActionResult(ActionResult {
+            id: promote.id,
+            node: promote.node.clone(),
+            resource: promote.resource.clone(),
+            instance: promote.instance.clone(),
+            operation: "promote".into(),
+            interval_ms: 0,
+            rc: rc::OK,
+            op_status: 0,
+            output: String::new(),
+            at: 0,
+            exec_ms: 1,
+        }));
+        h.run();
+        let posts: Vec<&str> = h
+            .log
+            .iter()
+            .filter_map(|c| match c {
+                Command::Execute(q)
+                    if q.operation == "notify"
+                        && q.meta.get("notify_type").map(String::as_str) == Some("post") =>
+                {
+                    Some(q.node.as_str())
+                }
+                _ => None,
+            })
+            .collect();
+        assert!(
+            posts.contains(&"node1") && posts.contains(&"node2"),
+            "post-promote to both: {:?}",
+            h.log
+        );
     }
 
     #[test]
