@@ -99,17 +99,9 @@ impl LabCluster {
     /// Starts the node's daemon (again after a power cycle: its log is
     /// appended to).
     pub fn start(&self, node: u8) -> Result<u32, LabError> {
-        let rsctmp = self.node_dir(node).join("rsctmp");
-        // Starting a node is its boot: what a real one keeps on tmpfs
-        // (agents' state under HA_RSCTMP and HA_VARRUN) is gone.
-        for dir in [rsctmp.clone(), self.node_dir(node).join("run")] {
-            if dir.exists() {
-                std::fs::remove_dir_all(&dir)
-                    .map_err(super::io_err(format!("clear {}", dir.display())))?;
-            }
-            std::fs::create_dir_all(&dir)
-                .map_err(super::io_err(format!("create {}", dir.display())))?;
-        }
+        // What a real node keeps on tmpfs; its power cut empties it
+        // (`PowerHandle::power_off`).
+        let [rsctmp, varrun] = super::volatile_dirs(self.lab.dir(), node);
         let config = self.config_path(node);
         let socket = self.socket(node);
         let log = self.log_path(node);
@@ -142,7 +134,7 @@ impl LabCluster {
                     &format!("HA_RSCTMP={}", rsctmp.display()),
                     // Agents such as Stateful keep state under HA_VARRUN; the lab's
                     // nodes share one filesystem, so each gets its own.
-                    &format!("HA_VARRUN={}", self.node_dir(node).join("run").display()),
+                    &format!("HA_VARRUN={}", varrun.display()),
                     "RUST_BACKTRACE=1",
                     &self.pacelined.display().to_string(),
                     "--config",

@@ -95,6 +95,14 @@ pub struct PowerHandle {
     prefix: String,
     links: u8,
     nodes: Arc<Mutex<Vec<NodeState>>>,
+    dir: PathBuf,
+}
+
+/// What a lab node keeps on tmpfs (a real machine's /run): agents' state
+/// (HA_RSCTMP, HA_VARRUN). A power cut empties them.
+pub fn volatile_dirs(lab_dir: &Path, node: u8) -> [PathBuf; 2] {
+    let dir = lab_dir.join(format!("node{node}"));
+    [dir.join("rsctmp"), dir.join("run")]
 }
 
 impl PowerHandle {
@@ -118,6 +126,13 @@ impl PowerHandle {
         for l in 0..self.links {
             let eth = format!("eth{l}");
             run(&["ip", "-n", &ns, "link", "set", &eth, "down"])?;
+        }
+        for dir in volatile_dirs(&self.dir, node) {
+            if dir.exists() {
+                std::fs::remove_dir_all(&dir)
+                    .and_then(|()| std::fs::create_dir_all(&dir))
+                    .map_err(io_err(format!("empty {}", dir.display())))?;
+            }
         }
         if let Ok(mut nodes) = self.nodes.lock()
             && let Some(state) = nodes.get_mut(usize::from(node).wrapping_sub(1))
@@ -356,6 +371,7 @@ impl Lab {
             prefix: self.prefix.clone(),
             links: self.links,
             nodes: Arc::clone(&self.nodes),
+            dir: self.dir.clone(),
         }
     }
 
