@@ -95,6 +95,7 @@ fn one_run(run: usize, token_timeout_ms: Option<u64>, db_agent: &str) -> Option<
         active_of(c).is_some()
     }) {
         eprintln!("run {run}: {e}");
+        keep_logs(&cluster, run, token_timeout_ms, &[1, 2]);
         return None;
     }
     std::thread::sleep(Duration::from_millis(2500));
@@ -181,17 +182,25 @@ fn one_run(run: usize, token_timeout_ms: Option<u64>, db_agent: &str) -> Option<
         }
         None
     });
-    if let Some(dir) = std::env::var_os("BENCH_LOG_DIR") {
-        // Where the time went, for a closer look: the survivor's log.
-        let to = std::path::Path::new(&dir).join(format!(
-            "run{run}-token{}.log",
+    // Where the time went, for a closer look: the survivor's log.
+    keep_logs(&cluster, run, token_timeout_ms, &[survivor]);
+    Some((t, sql_ms))
+}
+
+/// With BENCH_LOG_DIR set, copies the logs of `nodes` there.
+fn keep_logs(cluster: &LabCluster, run: usize, token_timeout_ms: Option<u64>, nodes: &[u8]) {
+    let Some(dir) = std::env::var_os("BENCH_LOG_DIR") else {
+        return;
+    };
+    for &node in nodes {
+        let to = Path::new(&dir).join(format!(
+            "run{run}-token{}-node{node}.log",
             token_timeout_ms.unwrap_or(1000)
         ));
-        if let Err(e) = std::fs::write(&to, cluster.log(survivor)) {
+        if let Err(e) = std::fs::write(&to, cluster.log(node)) {
             eprintln!("run {run}: cannot keep the log in {}: {e}", to.display());
         }
     }
-    Some((t, sql_ms))
 }
 
 fn stats(values: &mut [u64]) -> (u64, u64, u64) {

@@ -218,8 +218,30 @@ fn is_post_notification(s: &Step) -> bool {
         if operation == "notify" && meta.get("notify_type").map(String::as_str) == Some("post"))
 }
 
+/// Drops the steps `drop` names and every step ordered after one of them
+/// (a monitor after a start that may not run must not run either: it
+/// would find the resource stopped and count a failure), with their edges.
+fn drop_with_dependents(t: Transition, drop: impl Fn(&Step) -> bool) -> Transition {
+    let mut dropped: Vec<bool> = t.steps.iter().map(&drop).collect();
+    let mut stack: Vec<usize> = (0..t.steps.len()).filter(|&i| dropped[i]).collect();
+    while let Some(a) = stack.pop() {
+        for &(x, b) in &t.edges {
+            if x == a && !dropped[b] {
+                dropped[b] = true;
+                stack.push(b);
+            }
+        }
+    }
+    let mut i = 0;
+    retain_steps(t, |_| {
+        let keep = !dropped[i];
+        i += 1;
+        keep
+    })
+}
+
 /// Keeps the steps `keep` accepts, with the edges between them.
-fn retain_steps(t: Transition, keep: impl Fn(&Step) -> bool) -> Transition {
+fn retain_steps(t: Transition, mut keep: impl FnMut(&Step) -> bool) -> Transition {
     let mut map = vec![None; t.steps.len()];
     let mut out = Transition::default();
     for (i, s) in t.steps.into_iter().enumerate() {
@@ -1254,17 +1276,17 @@ impl Controller {
         let quorum_ok =
             self.quorate || config.properties.no_quorum_policy == NoQuorumPolicy::Ignore;
         if !quorum_ok {
-            t = retain_steps(
+            t = drop_with_dependents(
                 t,
-                |s| !matches!(&s.kind, StepKind::Resource { operation, .. } if operation == "start" || operation == "promote"),
+                |s| matches!(&s.kind, StepKind::Resource { operation, .. } if operation == "start" || operation == "promote"),
             );
         }
         let fencing_on = config.properties.stonith_enabled;
         if fencing_on && self.settings.require_fencing_ready && !self.fencing_ready {
             let before = t.steps.len();
-            t = retain_steps(
+            t = drop_with_dependents(
                 t,
-                |s| !matches!(&s.kind, StepKind::Resource { operation, .. } if operation == "start" || operation == "promote"),
+                |s| matches!(&s.kind, StepKind::Resource { operation, .. } if operation == "start" || operation == "promote"),
             );
             if t.steps.len() < before {
                 out.push(Command::Notice(Notice::Blocked {
@@ -1782,6 +1804,41 @@ score = 50
         );
         assert!(other.is_dc());
         assert!(matches!(out[0], Command::Notice(Notice::BecameDc)));
+    }
+
+    #[test]
+    fn while_fencing_is_not_ready_nothing_ordered_after_a_start_runs_either() {
+        let mut h = Harness::new(&config());
+        h.ctl = Controller::new(ControllerSettings {
+            require_fencing_ready: true,
+            ..settings("node1")
+        });
+        h.queue.push_back(h.document());
+        h.view(&["node1", "node2"], true);
+        let recurring = |h: &Harness| {
+            h.log
+                .iter()
+                .filter(|c| matches!(c, Command::Execute(q) if q.interval_ms > 0))
+                .count()
+        };
+        assert!(
+            !h.executed().iter().any(|(o, ..)| o == "start"),
+            "{:?}",
+            h.executed()
+        );
+        assert_eq!(
+            recurring(&h),
+            0,
+            "no monitor of a resource that was not started: {:?}",
+            h.log
+        );
+        h.queue.push_back(Input::FencingReady {
+            ready: true,
+            blockers: Vec::new(),
+        });
+        h.run();
+        assert!(h.running("node2", "fs") && h.running("node2", "vip"));
+        assert!(recurring(&h) >= 2);
     }
 
     #[test]
