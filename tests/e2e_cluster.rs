@@ -694,13 +694,16 @@ fn an_unreachable_fence_device_blocks_the_takeover_and_says_why() {
     if !can_run() {
         return;
     }
-    let mut rc = redfish_cluster("e2eun", Db::StandIn("builtin:dummy"), None);
-    let active = wait_active(&rc.cluster);
+    // With real PostgreSQL: the standby's server must stay a standby.
+    let bindir = postgres::bindir()
+        .expect("PostgreSQL is installed (scripts/install-test-deps installs it)");
+    let mut rc = redfish_cluster("e2eun", Db::Postgres(bindir.clone()), None);
+    let active = postgres_replicating(&rc.cluster, &bindir, "unfenced", "7");
     let survivor = 3 - active;
     // The BMCs become unreachable, then the active node loses power.
     let bmc = std::mem::replace(&mut rc.bmc, peers::redfish(&["--systems", "1"]));
     drop(bmc);
-    let invariants = Invariants::start(&rc.cluster, &["worker"]);
+    let invariants = Invariants::watching(&rc.cluster, &["worker"], Some(bindir.clone()));
     let c = &rc.cluster;
     c.lab.power_off(active).expect("power cut");
     c.wait_for(
@@ -729,6 +732,19 @@ fn an_unreachable_fence_device_blocks_the_takeover_and_says_why() {
     assert!(
         text.contains("fenc"),
         "the cluster says fencing is what blocks: {text}"
+    );
+    let client = c.lab.client_ns();
+    assert_eq!(
+        postgres::query(
+            &bindir,
+            &client,
+            &paceline::lab::node_addr(survivor, 0),
+            "select pg_is_in_recovery()",
+            Duration::from_secs(2),
+        )
+        .as_deref(),
+        Some("t"),
+        "the survivor's server is still a standby"
     );
     invariants.check();
 }
