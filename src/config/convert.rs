@@ -641,10 +641,7 @@ impl<'a> Converter<'a> {
         // Resources: primitives first, then groups and clones take theirs.
         // A monitor's derived interval depends on the budget and on whether
         // a promotable clone holds the primitive (directly or in a group).
-        let budget_ms = doc
-            .failover_budget
-            .as_ref()
-            .and_then(|b| parse_duration_ms(b.get_ref()));
+        let budget_ms = doc.failover_budget_ms();
         let mut monitor_kind: HashMap<&str, MonitorKind> = HashMap::new();
         for c in doc.clone.iter().filter(|c| c.promotable) {
             let rid = c.resource.get_ref().as_str();
@@ -1313,10 +1310,7 @@ impl<'a> Converter<'a> {
         let Some(f) = &doc.fencing else { return };
         let timers = doc.timers();
         let tok = timers.token_timeout_ms;
-        let budget = doc
-            .failover_budget
-            .as_ref()
-            .and_then(|b| parse_duration_ms(b.get_ref()));
+        let budget = doc.failover_budget_ms();
         for d in f.device.iter().filter(|d| d.kind.get_ref() == "watchdog") {
             let Some(wd) = d
                 .rest

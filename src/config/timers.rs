@@ -26,6 +26,14 @@ pub struct Timers {
 }
 
 impl Document {
+    /// `failover_budget` in milliseconds, when it is written and parses
+    /// (the loader reports one that does not).
+    pub fn failover_budget_ms(&self) -> Option<u64> {
+        self.failover_budget
+            .as_ref()
+            .and_then(|b| parse_duration_ms(b.get_ref()))
+    }
+
     /// Explicit timers win; otherwise detection gets half of the failover
     /// budget (the other half is for fencing and starting resources) and
     /// the heartbeat a fifth of the token timeout, so that a loss is seen
@@ -34,7 +42,7 @@ impl Document {
         let ms = |s: &Option<toml::Spanned<String>>| {
             s.as_ref().and_then(|s| parse_duration_ms(s.get_ref()))
         };
-        let budget = ms(&self.failover_budget);
+        let budget = self.failover_budget_ms();
         let m = self.membership.as_ref();
         let token_timeout_ms = m
             .and_then(|m| ms(&m.token_timeout))
@@ -138,6 +146,13 @@ mod tests {
             .iter()
             .map(|o| (o.role, o.interval_ms))
             .collect()
+    }
+
+    /// Every operation's interval, monitors or not.
+    fn op_intervals(cfg: &ClusterConfig, id: &str) -> Vec<u64> {
+        cfg.primitive(id)
+            .map(|p| p.operations.iter().map(|o| o.interval_ms).collect())
+            .unwrap_or_default()
     }
 
     const DUMMY: &str = "[[primitive]]\nid = \"d\"\nagent = \"ocf:heartbeat:Dummy\"\n";
@@ -321,14 +336,7 @@ mod tests {
 </cib>"#;
         let imported = crate::config::cib::import_cib(cib).unwrap().config;
         // The importer itself derives and adds nothing.
-        let a: Vec<u64> = imported
-            .primitive("a")
-            .unwrap()
-            .operations
-            .iter()
-            .map(|o| o.interval_ms)
-            .collect();
-        assert_eq!(a, [0, 0]);
+        assert_eq!(op_intervals(&imported, "a"), [0, 0]);
         assert!(imported.primitive("b").unwrap().operations.is_empty());
         assert_eq!(imported.primitive("db").unwrap().operations.len(), 2);
         // Written as TOML and loaded back: the probe's interval 0 stays,
@@ -338,14 +346,7 @@ mod tests {
         assert!(text.contains("interval = \"0\""), "{text}");
         let back =
             load_config_str(&text, "imported.toml").unwrap_or_else(|e| panic!("{e}\n{text}"));
-        let a: Vec<u64> = back
-            .primitive("a")
-            .unwrap()
-            .operations
-            .iter()
-            .map(|o| o.interval_ms)
-            .collect();
-        assert_eq!(a, [0, 0]);
+        assert_eq!(op_intervals(&back, "a"), [0, 0]);
         assert!(back.primitive("b").unwrap().operations.is_empty());
         assert_eq!(intervals(&back, "db"), [(Some(Role::Promoted), 10_000)]);
     }

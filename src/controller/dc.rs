@@ -213,6 +213,10 @@ fn max_call_id(status: &ClusterStatus) -> u64 {
         .unwrap_or(0)
 }
 
+fn starts_or_promotes(s: &Step) -> bool {
+    matches!(&s.kind, StepKind::Resource { operation, .. } if operation == "start" || operation == "promote")
+}
+
 fn is_post_notification(s: &Step) -> bool {
     matches!(&s.kind, StepKind::Resource { operation, meta, .. }
         if operation == "notify" && meta.get("notify_type").map(String::as_str) == Some("post"))
@@ -232,20 +236,21 @@ fn drop_with_dependents(t: Transition, drop: impl Fn(&Step) -> bool) -> Transiti
             }
         }
     }
-    let mut i = 0;
-    retain_steps(t, |_| {
-        let keep = !dropped[i];
-        i += 1;
-        keep
-    })
+    retain_indices(t, |i| !dropped[i])
 }
 
 /// Keeps the steps `keep` accepts, with the edges between them.
-fn retain_steps(t: Transition, mut keep: impl FnMut(&Step) -> bool) -> Transition {
+fn retain_steps(t: Transition, keep: impl Fn(&Step) -> bool) -> Transition {
+    let kept: Vec<bool> = t.steps.iter().map(keep).collect();
+    retain_indices(t, |i| kept[i])
+}
+
+/// Keeps the steps whose index `keep` accepts, with the edges between them.
+fn retain_indices(t: Transition, keep: impl Fn(usize) -> bool) -> Transition {
     let mut map = vec![None; t.steps.len()];
     let mut out = Transition::default();
     for (i, s) in t.steps.into_iter().enumerate() {
-        if keep(&s) {
+        if keep(i) {
             map[i] = Some(out.steps.len());
             out.steps.push(s);
         }
@@ -1276,18 +1281,12 @@ impl Controller {
         let quorum_ok =
             self.quorate || config.properties.no_quorum_policy == NoQuorumPolicy::Ignore;
         if !quorum_ok {
-            t = drop_with_dependents(
-                t,
-                |s| matches!(&s.kind, StepKind::Resource { operation, .. } if operation == "start" || operation == "promote"),
-            );
+            t = drop_with_dependents(t, starts_or_promotes);
         }
         let fencing_on = config.properties.stonith_enabled;
         if fencing_on && self.settings.require_fencing_ready && !self.fencing_ready {
             let before = t.steps.len();
-            t = drop_with_dependents(
-                t,
-                |s| matches!(&s.kind, StepKind::Resource { operation, .. } if operation == "start" || operation == "promote"),
-            );
+            t = drop_with_dependents(t, starts_or_promotes);
             if t.steps.len() < before {
                 out.push(Command::Notice(Notice::Blocked {
                     why: format!(
@@ -2076,12 +2075,12 @@ promotable = true
 promoted_max = 1
 "#;
 
-    #[test]
-    fn notifications_run_around_the_clones_actions_stay_out_of_its_history_and_may_fail() {
+    /// Both nodes up with the promotable clone, notify = true, node2's
+    /// agent scoring itself for promotion; agents answer as `answer` says.
+    fn promoting_with_notifications(answer: Box<Answer>) -> Harness {
         let text = promotable().replace("promoted_max = 1", "promoted_max = 1\nnotify = true");
         let mut h = Harness::new(&text);
-        // Every notification fails: reported, and ignored.
-        h.answer = Box::new(|q| Some((q.operation == "notify").then_some(1)));
+        h.answer = answer;
         h.queue.push_back(h.document());
         h.view(&["node1", "node2"], true);
         let st = h.store.nodes.get_mut("node2").unwrap();
@@ -2089,6 +2088,15 @@ promoted_max = 1
             .insert("master-db".into(), "100".into());
         h.queue.push_back(h.document());
         h.run();
+        h
+    }
+
+    #[test]
+    fn notifications_run_around_the_clones_actions_stay_out_of_its_history_and_may_fail() {
+        // Every notification fails: reported, and ignored.
+        let h = promoting_with_notifications(Box::new(|q| {
+            Some((q.operation == "notify").then_some(1))
+        }));
         let notified: Vec<(String, String)> = h
             .log
             .iter()
@@ -2144,17 +2152,9 @@ promoted_max = 1
 
     #[test]
     fn an_aborted_transition_still_sends_the_post_notifications_of_what_it_did() {
-        let text = promotable().replace("promoted_max = 1", "promoted_max = 1\nnotify = true");
-        let mut h = Harness::new(&text);
         // The promote's answer is held back.
-        h.answer = Box::new(|q| (q.operation != "promote").then_some(None));
-        h.queue.push_back(h.document());
-        h.view(&["node1", "node2"], true);
-        let st = h.store.nodes.get_mut("node2").unwrap();
-        st.transient_attributes
-            .insert("master-db".into(), "100".into());
-        h.queue.push_back(h.document());
-        h.run();
+        let mut h =
+            promoting_with_notifications(Box::new(|q| (q.operation != "promote").then_some(None)));
         let promote = h
             .log
             .iter()

@@ -39,10 +39,10 @@ impl LabCluster {
         config_for: impl Fn(u8) -> String,
     ) -> Result<LabCluster, LabError> {
         for i in 1..=nodes {
-            let dir = lab.dir().join(format!("node{i}"));
-            std::fs::create_dir_all(dir.join("rsctmp"))
-                .and_then(|()| std::fs::create_dir_all(dir.join("run")))
-                .map_err(super::io_err(format!("create {}", dir.display())))?;
+            for dir in super::volatile_dirs(lab.dir(), i) {
+                std::fs::create_dir_all(&dir)
+                    .map_err(super::io_err(format!("create {}", dir.display())))?;
+            }
             let file = lab.dir().join(format!("node{i}.toml"));
             write_private(&file, &config_for(i))?;
         }

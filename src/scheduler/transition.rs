@@ -108,6 +108,11 @@ fn primitives(config: &ClusterConfig) -> HashMap<&str, PrimitiveInfo<'_>> {
     out
 }
 
+/// The node's membership layer and controller are up.
+fn is_online(st: &crate::model::NodeState) -> bool {
+    st.in_ccm == Some(true) && st.crmd.as_deref() == Some("online")
+}
+
 /// Strips a clone instance suffix (`pgsql:0` -> `pgsql`).
 pub fn primitive_of(instance: &str) -> &str {
     match instance.rsplit_once(':') {
@@ -284,7 +289,7 @@ impl<'a> Builder<'a> {
             }
         }
         for (node, st, h, seen) in &observed {
-            let member = st.in_ccm == Some(true) && st.crmd.as_deref() == Some("online");
+            let member = is_online(st);
             let node_maintenance = self.config.node(node).is_some_and(|n| n.maintenance)
                 || st
                     .transient_attributes
@@ -599,15 +604,11 @@ impl<'a> Builder<'a> {
         const PHASES: [&str; 4] = ["demote", "stop", "start", "promote"];
         let mut actions: BTreeMap<&str, Vec<(usize, String, NodeId)>> = BTreeMap::new();
         for i in 0..self.out.steps.len() {
+            // Keyed by the phase's own name: the step's borrows `self`.
             if let Some((instance, op, node, 0)) = self.resource_of(i)
                 && primitive_of(instance) == primitive
-                && PHASES.contains(&op)
+                && let Some(&phase) = PHASES.iter().find(|p| **p == op)
             {
-                let phase = PHASES
-                    .iter()
-                    .find(|p| **p == op)
-                    .copied()
-                    .unwrap_or("start");
                 actions
                     .entry(phase)
                     .or_default()
@@ -617,9 +618,6 @@ impl<'a> Builder<'a> {
         if actions.is_empty() {
             return;
         }
-        let reachable = |st: &crate::model::NodeState| {
-            st.in_ccm == Some(true) && st.crmd.as_deref() == Some("online") && !st.unclean
-        };
         // The clone's state before the transition: (instance, node) -> role.
         let mut active: BTreeMap<(String, NodeId), Role> = BTreeMap::new();
         for (node, st) in &self.status.nodes {
@@ -641,7 +639,7 @@ impl<'a> Builder<'a> {
             .status
             .nodes
             .iter()
-            .filter(|(n, st)| reachable(st) && !self.fenced.contains(*n))
+            .filter(|(n, st)| is_online(st) && !st.unclean && !self.fenced.contains(*n))
             .map(|(n, _)| n.clone())
             .collect();
         let list = |v: Vec<&str>| v.join(" ");
@@ -694,38 +692,28 @@ impl<'a> Builder<'a> {
         let mut now: BTreeSet<(String, NodeId)> = active.keys().cloned().collect();
         let mut last_post: Vec<usize> = Vec::new();
         for phase in PHASES {
-            let Some(of) = actions.get(phase).cloned() else {
+            let Some(of) = actions.get(phase) else {
                 continue;
             };
-            let pre_targets = now.clone();
-            match phase {
-                "stop" => {
-                    for (_, instance, node) in &of {
-                        now.retain(|(i, n)| {
-                            !(n == node && primitive_of(i) == primitive_of(instance))
-                        });
-                    }
-                }
-                "start" => {
-                    for (_, instance, node) in &of {
+            let mut pre = Vec::new();
+            for (instance, node) in now.iter().filter(|(_, n)| online.contains(n)) {
+                pre.push(self.notify_step(instance, node, "pre", phase, &vars));
+            }
+            // (One instance of an anonymous clone per node.)
+            for (_, instance, node) in of {
+                match phase {
+                    "stop" => now.retain(|(_, n)| n != node),
+                    "start" => {
                         now.insert((instance.clone(), node.clone()));
                     }
-                }
-                _ => {}
-            }
-            let mut pre = Vec::new();
-            for (instance, node) in &pre_targets {
-                if online.contains(node) {
-                    pre.push(self.notify_step(instance, node, "pre", phase, &vars));
+                    _ => {}
                 }
             }
             let mut post = Vec::new();
-            for (instance, node) in &now.clone() {
-                if online.contains(node) {
-                    post.push(self.notify_step(instance, node, "post", phase, &vars));
-                }
+            for (instance, node) in now.iter().filter(|(_, n)| online.contains(n)) {
+                post.push(self.notify_step(instance, node, "post", phase, &vars));
             }
-            for &(a, ..) in &of {
+            for &(a, ..) in of {
                 for &n in &pre {
                     self.order(n, a);
                 }
@@ -738,7 +726,7 @@ impl<'a> Builder<'a> {
                     self.order(l, n);
                 }
                 if pre.is_empty() {
-                    for &(a, ..) in &of {
+                    for &(a, ..) in of {
                         self.order(l, a);
                     }
                 }
@@ -967,8 +955,8 @@ pub(crate) mod tests {
         })
     }
 
-    #[test]
-    fn cold_start_of_the_two_node_policy_follows_every_order() {
+    /// Both nodes of the reference two-node policy up, nothing running yet.
+    fn cold_start_of_the_reference_policy() -> Transition {
         let config = policy("two-node-active-standby.toml");
         let mut status = ClusterStatus {
             have_quorum: true,
@@ -977,7 +965,12 @@ pub(crate) mod tests {
         online(&mut status, "node1");
         online(&mut status, "node2");
         let plan = schedule(&config, &status, 10_000);
-        let t = build(&config, &status, &plan);
+        build(&config, &status, &plan)
+    }
+
+    #[test]
+    fn cold_start_of_the_two_node_policy_follows_every_order() {
+        let t = cold_start_of_the_reference_policy();
         let (pg_instance, primary) = instance_on(&t, "pgsql", "promote").expect("a promotion");
         assert_eq!(primary, "node1", "the location prefers node1: {t:#?}");
         assert!(pg_instance.starts_with("pgsql:"), "{pg_instance}");
@@ -1074,15 +1067,7 @@ pub(crate) mod tests {
 
     #[test]
     fn a_notify_clone_hears_of_its_starts_and_promotion_before_and_after_them() {
-        let config = policy("two-node-active-standby.toml");
-        let mut status = ClusterStatus {
-            have_quorum: true,
-            ..Default::default()
-        };
-        online(&mut status, "node1");
-        online(&mut status, "node2");
-        let plan = schedule(&config, &status, 10_000);
-        let t = build(&config, &status, &plan);
+        let t = cold_start_of_the_reference_policy();
         // Nothing runs yet: nobody to tell before the starts.
         assert!(notification(&t, "node1", "pre", "start").is_none());
         let starts = [
