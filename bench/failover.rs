@@ -72,6 +72,8 @@ fn one_run(run: usize, token_timeout_ms: Option<u64>, db_agent: &str) -> Option<
         db: match &pg_bindir {
             Some(bindir) => Database::Postgres {
                 params: postgres::agent_params(bindir, &dir.join("pg"), VIP),
+                worker: postgres::queue_worker(bindir, &dir, &dir.join("pg"), VIP)
+                    .expect("the queue worker"),
             },
             None => Database::stand_in(db_agent),
         },

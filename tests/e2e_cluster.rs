@@ -97,7 +97,10 @@ impl Invariants {
     /// As `start`, and with PostgreSQL (`bindir`) asks each powered node's
     /// server from the client namespace whether it is a primary: two
     /// primaries at once are a violation (a split brain of the database).
+    /// The queue worker is then a real process (`postgres::queue_worker`):
+    /// running on two nodes at once is one too.
     fn watching(c: &LabCluster, dummies: &[&str], postgres: Option<PathBuf>) -> Invariants {
+        let worker = postgres.as_ref().map(|_| queue_worker_binfile(c));
         let power: PowerHandle = c.lab.power();
         let nss: Vec<String> = (1..=2).map(|i| c.lab.node_ns(i)).collect();
         let states: Vec<(String, Vec<PathBuf>)> = dummies
@@ -122,6 +125,15 @@ impl Invariants {
             while !stopping.load(Ordering::SeqCst) {
                 let mut active: Vec<(String, Vec<u8>)> = vec![("vip".to_string(), Vec::new())];
                 active.extend(states.iter().map(|(d, _)| (d.clone(), Vec::new())));
+                if let Some(binfile) = &worker {
+                    let running = (1..=2u8)
+                        .filter(|&i| power.powered(i))
+                        .filter(|&i| {
+                            !postgres::worker_pids(&nss[usize::from(i - 1)], binfile).is_empty()
+                        })
+                        .collect();
+                    active.push(("the queue worker".into(), running));
+                }
                 for i in 0..2u8 {
                     if !power.powered(i + 1) {
                         continue;
@@ -202,6 +214,30 @@ impl Invariants {
     }
 }
 
+/// The real queue worker's program (see `postgres::queue_worker`).
+fn queue_worker_binfile(c: &LabCluster) -> String {
+    c.lab.dir().join("queue-worker").display().to_string()
+}
+
+/// Adds a job for the queue worker through the VIP and waits until the
+/// worker on `node` has done it.
+fn job_done_on(c: &LabCluster, bindir: &Path, node: u8) {
+    let client = c.lab.client_ns();
+    let sql = |q: &str| postgres::query(bindir, &client, VIP, q, Duration::from_secs(2));
+    let id = sql("insert into jobs (done_by) values (null) returning id")
+        .unwrap_or_else(|| panic!("a job queued through the VIP"));
+    let ns = c.lab.node_ns(node);
+    c.wait_for(
+        &format!("the queue worker on node{node} to do job {id}"),
+        Duration::from_secs(20),
+        |_| {
+            sql(&format!("select done_by from jobs where id = {id}")).as_deref()
+                == Some(ns.as_str())
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e}; jobs: {:?}", sql("select id, done_by from jobs")));
+}
+
 struct RedfishCluster {
     cluster: LabCluster,
     bmc: peers::Peer,
@@ -241,6 +277,8 @@ fn redfish_cluster(tag: &str, db: Db, token_timeout_ms: Option<u64>) -> RedfishC
             Db::StandIn(agent) => Database::stand_in(agent),
             Db::Postgres(bindir) => Database::Postgres {
                 params: postgres::agent_params(bindir, &dir.join("pg"), VIP),
+                worker: postgres::queue_worker(bindir, &dir, &dir.join("pg"), VIP)
+                    .expect("the queue worker"),
             },
         },
     };
@@ -402,7 +440,7 @@ fn postgres_primary_power_loss_promotes_the_standby_after_the_fence() {
     let client = c.lab.client_ns();
     let sql =
         |host: &str, q: &str| postgres::query(&bindir, &client, host, q, Duration::from_secs(2));
-    let invariants = Invariants::watching(c, &["worker"], Some(bindir.clone()));
+    let invariants = Invariants::watching(c, &[], Some(bindir.clone()));
 
     let cut = Instant::now();
     c.lab.power_off(active).expect("power cut");
@@ -430,6 +468,7 @@ fn postgres_primary_power_loss_promotes_the_standby_after_the_fence() {
         "the row written before the power loss"
     );
     sql(VIP, "insert into failover values (43)").expect("the new primary takes writes");
+    job_done_on(c, &bindir, standby);
     rejoin_the_old_primary(&rc, &bindir, active, standby);
     let log = c.log(standby);
     let confirmed = line_of(&log, &format!("fencing of {} confirmed", node_name(active)))
@@ -492,9 +531,10 @@ fn network_split_exactly_one_node_survives() {
 }
 
 /// A PostgreSQL cluster ready for its failure: the standby streams (the
-/// primary's monitor records its state and lets it be promoted), and a
-/// table `table` with one row `value`, written through the VIP, has
-/// reached the standby. Returns the primary's node.
+/// primary's monitor records its state and lets it be promoted), a table
+/// `table` with one row `value`, written through the VIP, has reached the
+/// standby, and the queue worker has done a job. Returns the primary's
+/// node.
 fn postgres_replicating(c: &LabCluster, bindir: &Path, table: &str, value: &str) -> u8 {
     let active = wait_active(c);
     let standby = 3 - active;
@@ -519,6 +559,8 @@ fn postgres_replicating(c: &LabCluster, bindir: &Path, table: &str, value: &str)
         |_| sql(&standby_addr, &format!("select x from {table}")).as_deref() == Some(value),
     )
     .expect("replicated");
+    sql(VIP, postgres::JOBS_TABLE).expect("the queue worker's table");
+    job_done_on(c, bindir, active);
     active
 }
 
@@ -643,7 +685,7 @@ fn postgres_network_split_leaves_one_primary_with_the_data() {
     let client = c.lab.client_ns();
     let sql =
         |host: &str, q: &str| postgres::query(&bindir, &client, host, q, Duration::from_secs(2));
-    let invariants = Invariants::watching(c, &["worker"], Some(bindir.clone()));
+    let invariants = Invariants::watching(c, &[], Some(bindir.clone()));
     eprintln!("postgres split: node{active} runs the primary when node2's links fail");
     c.lab.set_link(2, 0, false).expect("cut link 0");
     c.lab.set_link(2, 1, false).expect("cut link 1");
@@ -671,6 +713,7 @@ fn postgres_network_split_leaves_one_primary_with_the_data() {
         "nothing written before the split is lost"
     );
     sql(VIP, "insert into split values (2)").expect("the primary takes writes after the split");
+    job_done_on(c, &bindir, 1);
     let report = c.report(1).expect("node1 report");
     assert!(fenced(&report, "node2"), "{:?}", report.fencing_history);
     if active == 2 {
@@ -703,7 +746,7 @@ fn an_unreachable_fence_device_blocks_the_takeover_and_says_why() {
     // The BMCs become unreachable, then the active node loses power.
     let bmc = std::mem::replace(&mut rc.bmc, peers::redfish(&["--systems", "1"]));
     drop(bmc);
-    let invariants = Invariants::watching(&rc.cluster, &["worker"], Some(bindir.clone()));
+    let invariants = Invariants::watching(&rc.cluster, &[], Some(bindir.clone()));
     let c = &rc.cluster;
     c.lab.power_off(active).expect("power cut");
     c.wait_for(

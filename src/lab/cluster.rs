@@ -331,8 +331,13 @@ pub enum Database {
     StandIn { agent: String },
     /// PostgreSQL through resource-agents' `pgsql` in streaming
     /// replication (see `lab::postgres`): the agent sets the promotion
-    /// scores from the replication state.
-    Postgres { params: Vec<(String, String)> },
+    /// scores from the replication state. The worker is then a real queue
+    /// worker on that database (`postgres::queue_worker`), run by
+    /// `ocf:heartbeat:anything` with these parameters.
+    Postgres {
+        params: Vec<(String, String)>,
+        worker: Vec<(String, String)>,
+    },
 }
 
 impl Database {
@@ -372,12 +377,8 @@ node = "node2"
 score = 10
 "#
         ),
-        Database::Postgres { params } => {
-            let params = params
-                .iter()
-                .map(|(k, v)| format!("{k} = {v:?}"))
-                .collect::<Vec<_>>()
-                .join(", ");
+        Database::Postgres { params, .. } => {
+            let params = inline_table(params);
             format!(
                 r#"[[primitive]]
 id = "db"
@@ -406,10 +407,45 @@ notify = true
     }
 }
 
+/// The queue worker: a dummy beside a stand-in database, a real worker
+/// taking jobs from PostgreSQL beside PostgreSQL.
+fn worker_primitive(db: &Database) -> String {
+    match db {
+        Database::StandIn { .. } => r#"[[primitive]]
+id = "worker"
+agent = "builtin:dummy"
+ops = [{ name = "monitor", interval = "2s", timeout = "10s" }]
+"#
+        .into(),
+        Database::Postgres { worker, .. } => format!(
+            r#"[[primitive]]
+id = "worker"
+agent = "ocf:heartbeat:anything"
+params = {{ {params} }}
+ops = [
+  {{ name = "monitor", interval = "2s", timeout = "10s" }},
+  {{ name = "stop", timeout = "15s" }},
+]
+"#,
+            params = inline_table(worker)
+        ),
+    }
+}
+
+/// `k = "v", ...`: the inside of a TOML inline table.
+fn inline_table(pairs: &[(String, String)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{k} = {v:?}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// `policies/two-node-active-standby.toml` adapted to the lab: the shared
 /// filesystem is a tmpfs (each node mounts its own: the lab has no shared
-/// disk), the database a promotable stand-in, the VIP on the client's link,
-/// the queue worker a dummy; node1's fence device waits 2s so that node1,
+/// disk), the database a promotable stand-in or real PostgreSQL, the VIP on
+/// the client's link, the queue worker a dummy or (with PostgreSQL) a real
+/// one; node1's fence device waits 2s so that node1,
 /// the preferred primary, wins a fence race.
 pub fn reference_config(o: &ReferenceOptions, node: u8) -> String {
     let node_dir = o.dir.join(format!("node{node}"));
@@ -510,11 +546,7 @@ agent = "builtin:ipaddr"
 params = {{ ip = "{vip}", cidr_netmask = 24, nic = "eth0" }}
 ops = [{{ name = "monitor", interval = "2s", timeout = "10s" }}]
 
-[[primitive]]
-id = "worker"
-agent = "builtin:dummy"
-ops = [{{ name = "monitor", interval = "2s", timeout = "10s" }}]
-
+{worker}
 [[location]]
 id = "prefer-node1"
 resource = "db-ha"
@@ -564,6 +596,7 @@ then = "worker"
         srv = o.dir.join("srv").display(),
         vip = VIP,
         db = db_primitive(&o.db),
+        worker = worker_primitive(&o.db),
     )
 }
 

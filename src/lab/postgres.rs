@@ -66,6 +66,65 @@ pub fn agent_params(bindir: &Path, shared: &Path, master_ip: &str) -> Vec<(Strin
     .collect()
 }
 
+/// The queue worker's table: jobs waiting for a worker have no `done_by`.
+pub const JOBS_TABLE: &str = "create table jobs (id serial primary key, done_by text)";
+
+/// Writes the lab's queue worker to `dir` and returns the parameters of
+/// the `ocf:heartbeat:anything` primitive that runs it. The worker takes
+/// the oldest open job of table `jobs` from the primary through `vip` and
+/// marks it done by its node (its namespace's name, as `LabCluster`'s
+/// nodes have no host names of their own), five times a second; a missing
+/// table or an unreachable primary is logged and retried. `shared` is the
+/// cluster's private path: each node keeps its own log there.
+pub fn queue_worker(
+    bindir: &Path,
+    dir: &Path,
+    shared: &Path,
+    vip: &str,
+) -> Result<Vec<(String, String)>, LabError> {
+    let script = dir.join("queue-worker");
+    let text = format!(
+        r#"#!/bin/sh
+# paceline lab: a queue worker on the PostgreSQL primary behind the VIP.
+node=$(ip netns identify $$)
+echo "queue worker on ${{node:-an unknown namespace}}, pid $$"
+while :; do
+    PGCONNECT_TIMEOUT=2 "{psql}" -h {vip} -p {port} -U postgres -d postgres -Atqc         "update jobs set done_by = '$node' where id = (select id from jobs where done_by is null order by id limit 1 for update skip locked) returning id"         || echo "no job taken: the primary did not answer"
+    sleep 0.2
+done
+"#,
+        psql = bindir.join("psql").display(),
+        port = PORT,
+    );
+    std::fs::write(&script, text).map_err(io_err(format!("write {}", script.display())))?;
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))
+        .map_err(io_err(format!("chmod {}", script.display())))?;
+    Ok(vec![
+        ("binfile".into(), script.display().to_string()),
+        (
+            "logfile".into(),
+            shared.join("worker.log").display().to_string(),
+        ),
+    ])
+}
+
+/// The pids of the queue worker (`binfile`, from `queue_worker`'s
+/// parameters) running in namespace `ns`.
+pub fn worker_pids(ns: &str, binfile: &str) -> Vec<i32> {
+    let Ok(out) = Command::new("ip").args(["netns", "pids", ns]).output() else {
+        return Vec::new();
+    };
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .filter_map(|p| p.parse::<i32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains(binfile))
+        })
+        .collect()
+}
+
 fn as_postgres(args: &[&str]) -> Result<Output, LabError> {
     let mut full = vec!["runuser", "-u", "postgres", "--"];
     full.extend_from_slice(args);
