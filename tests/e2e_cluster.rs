@@ -564,23 +564,30 @@ fn postgres_replicating(c: &LabCluster, bindir: &Path, table: &str, value: &str)
     active
 }
 
-/// The old primary's node comes back after its fence. Its data may have
-/// diverged, so pgsql refuses to start it (its lock is still there): the
-/// start fails, the cluster says why and does not retry it there, and the
-/// primary carries on. The operator rebuilds it from the primary and
-/// cleans the failure up: it starts as a standby, streams, and gets the
-/// new rows.
+/// The old primary's node comes back after its fence (see
+/// `refused_start_then_rebuild`).
 fn rejoin_the_old_primary(rc: &RedfishCluster, bindir: &Path, old: u8, primary: u8) {
     let c = &rc.cluster;
-    let client = c.lab.client_ns();
-    let sql =
-        |host: &str, q: &str| postgres::query(bindir, &client, host, q, Duration::from_secs(2));
     rc.bmc_on(old);
     c.wait_for("the old primary's power", Duration::from_secs(10), |c| {
         c.lab.powered(old)
     })
     .expect("powered on");
     c.start(old).expect("restart the old primary's daemon");
+    refused_start_then_rebuild(c, bindir, old, primary, "failover");
+}
+
+/// A node whose server was the primary until it lost that role (its node
+/// was fenced, or pgsql demoted it) is asked to run a standby. Its data
+/// may have diverged, so pgsql refuses to start it while its `PGSQL.lock`
+/// is there: the start fails, the cluster says why and does not retry it
+/// there, and the primary on `primary` carries on. The operator rebuilds
+/// it from the primary and cleans the failure up: it starts as a standby,
+/// streams, and gets a new row of `table`.
+fn refused_start_then_rebuild(c: &LabCluster, bindir: &Path, old: u8, primary: u8, table: &str) {
+    let client = c.lab.client_ns();
+    let sql =
+        |host: &str, q: &str| postgres::query(bindir, &client, host, q, Duration::from_secs(2));
     let failed = |c: &LabCluster| {
         c.report(primary).and_then(|r| {
             r.failed_actions
@@ -598,7 +605,20 @@ fn rejoin_the_old_primary(rc: &RedfishCluster, bindir: &Path, old: u8, primary: 
         Duration::from_secs(60),
         |c| failed(c).is_some(),
     )
-    .expect("the start of db on the old primary fails");
+    .unwrap_or_else(|e| {
+        let db_lines = |n: u8| {
+            c.log(n)
+                .lines()
+                .filter(|l| l.contains("db") || l.contains("transition"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        panic!(
+            "the start of db on the old primary fails: {e}\n--- node{primary}\n{}\n--- node{old}\n{}",
+            db_lines(primary),
+            db_lines(old)
+        )
+    });
     let failure = failed(c).expect("the failed start");
     assert!(
         failure
@@ -649,12 +669,16 @@ fn rejoin_the_old_primary(rc: &RedfishCluster, bindir: &Path, old: u8, primary: 
         },
     )
     .expect("streaming again");
-    sql(VIP, "insert into failover values (44)").expect("a write after the rejoin");
+    sql(VIP, &format!("insert into {table} values (99)")).expect("a write after the rebuild");
+    let rows = sql(VIP, &format!("select count(*) from {table}")).expect("rows on the primary");
     let old_addr = paceline::lab::node_addr(old, 0);
     c.wait_for(
         "the new row on the rebuilt standby",
         Duration::from_secs(20),
-        |_| sql(&old_addr, "select count(*) from failover").as_deref() == Some("3"),
+        |_| {
+            sql(&old_addr, &format!("select count(*) from {table}")).as_deref()
+                == Some(rows.as_str())
+        },
     )
     .expect("replicated to the rebuilt standby");
     let report = c.report(primary).expect("report");
@@ -789,6 +813,167 @@ fn an_unreachable_fence_device_blocks_the_takeover_and_says_why() {
         Some("t"),
         "the survivor's server is still a standby"
     );
+    invariants.check();
+}
+
+/// The sum of `res`'s fail counts on `node`, per `asked`'s report.
+fn fail_count(c: &LabCluster, asked: u8, res: &str, node: u8) -> u32 {
+    let prefix = format!("fail-count-{res}");
+    c.report(asked)
+        .and_then(|r| {
+            r.node_attributes.get(&node_name(node)).map(|a| {
+                a.iter()
+                    .filter(|(k, _)| k.starts_with(&prefix))
+                    .filter_map(|(_, v)| v.parse::<u32>().ok())
+                    .sum()
+            })
+        })
+        .unwrap_or(0)
+}
+
+/// Whether node `node` holds the VIP on its interface.
+fn holds_vip(c: &LabCluster, node: u8) -> bool {
+    Command::new("ip")
+        .args([
+            "-n",
+            &c.lab.node_ns(node),
+            "-4",
+            "addr",
+            "show",
+            "dev",
+            "eth0",
+        ])
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains(&format!("{VIP}/")))
+}
+
+/// Resource failures on the full stack with real PostgreSQL. The queue
+/// worker's process dies: it is restarted in place. The VIP is taken off
+/// its interface (by someone else's `ip addr del`): restarted in place,
+/// twice; at the third failure (migration-threshold 3) the VIP may not run
+/// there any more, and since it goes with the primary the whole stack
+/// switches over: pgsql is demoted there and the standby promoted, with
+/// the data. The old primary's server is then refused by pgsql (its lock)
+/// until the operator rebuilds it.
+#[test]
+fn postgres_stack_failures_restart_in_place_then_switch_over() {
+    if !can_run() {
+        return;
+    }
+    let bindir = postgres::bindir()
+        .expect("PostgreSQL is installed (scripts/install-test-deps installs it)");
+    let rc = redfish_cluster("e2epf", Db::Postgres(bindir.clone()), None);
+    let c = &rc.cluster;
+    let active = postgres_replicating(c, &bindir, "failures", "5");
+    let standby = 3 - active;
+    let client = c.lab.client_ns();
+    let sql =
+        |host: &str, q: &str| postgres::query(&bindir, &client, host, q, Duration::from_secs(2));
+    let invariants = Invariants::watching(c, &[], Some(bindir.clone()));
+    let worker = queue_worker_binfile(c);
+    let ns = c.lab.node_ns(active);
+
+    // The worker dies.
+    let pids = postgres::worker_pids(&ns, &worker);
+    assert!(!pids.is_empty(), "the worker runs on node{active}");
+    for pid in pids {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+    c.wait_for(
+        "the worker's failure to be counted",
+        Duration::from_secs(20),
+        |c| fail_count(c, active, "worker", active) == 1,
+    )
+    .expect("fail count");
+    c.wait_for(
+        "the worker to run again in place",
+        Duration::from_secs(20),
+        |c| {
+            !postgres::worker_pids(&ns, &worker).is_empty()
+                && active_node(c, active) == Some(active)
+        },
+    )
+    .expect("worker restarted");
+    job_done_on(c, &bindir, active);
+
+    // The VIP fails twice: restarted in place each time.
+    let take_vip_away = || {
+        let out = Command::new("ip")
+            .args([
+                "-n",
+                &ns,
+                "addr",
+                "del",
+                &format!("{VIP}/24"),
+                "dev",
+                "eth0",
+            ])
+            .output()
+            .expect("ip addr del");
+        assert!(out.status.success(), "{out:?}");
+    };
+    for failures in 1..=2 {
+        take_vip_away();
+        c.wait_for(
+            &format!("VIP failure {failures} to be counted"),
+            Duration::from_secs(20),
+            |c| fail_count(c, active, "vip", active) == failures,
+        )
+        .expect("fail count");
+        c.wait_for("the VIP back in place", Duration::from_secs(20), |c| {
+            holds_vip(c, active) && active_node(c, active) == Some(active)
+        })
+        .expect("VIP restarted in place");
+        assert_eq!(
+            sql(VIP, "select pg_is_in_recovery()").as_deref(),
+            Some("f"),
+            "the primary answers on the VIP again"
+        );
+    }
+
+    // The third failure reaches migration-threshold: the stack switches over.
+    take_vip_away();
+    c.wait_for(
+        "the standby's node to run everything",
+        Duration::from_secs(60),
+        |c| active_node(c, standby) == Some(standby),
+    )
+    .unwrap_or_else(|e| {
+        panic!(
+            "{e}\n--- node{active}\n{}\n--- node{standby}\n{}",
+            c.log(active),
+            c.log(standby)
+        )
+    });
+    c.wait_for(
+        "the promoted server to answer on the VIP",
+        Duration::from_secs(20),
+        |_| sql(VIP, "select pg_is_in_recovery()").as_deref() == Some("f"),
+    )
+    .expect("primary on the VIP");
+    assert!(holds_vip(c, standby) && !holds_vip(c, active));
+    assert_eq!(
+        sql(VIP, "select x from failures").as_deref(),
+        Some("5"),
+        "the data survives the switchover"
+    );
+    job_done_on(c, &bindir, standby);
+    assert!(
+        c.lab.powered(active),
+        "a resource failure is not a reason to fence"
+    );
+    let report = c.report(standby).expect("report");
+    assert!(
+        report.fencing_history.is_empty(),
+        "{:?}",
+        report.fencing_history
+    );
+    // pgsql demoted the old primary by stopping it, and keeps it from
+    // starting as a standby of the new one until it is rebuilt.
+    refused_start_then_rebuild(c, &bindir, active, standby, "failures");
     invariants.check();
 }
 

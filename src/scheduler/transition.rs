@@ -316,11 +316,21 @@ impl<'a> Builder<'a> {
             if touched {
                 continue;
             }
+            // A stop, demote or promote cancels the instance's recurring
+            // monitors: a record older than the latest change is of a
+            // monitor that no longer runs.
+            let last_change = h
+                .ops
+                .iter()
+                .filter(|r| rank(&r.operation).is_some())
+                .map(|r| r.call_id)
+                .max();
             for op in recurring_monitors(info.prim, seen.role == Role::Promoted) {
-                let recorded = h
-                    .ops
-                    .iter()
-                    .any(|r| r.operation == "monitor" && r.interval_ms == op.interval_ms);
+                let recorded = h.ops.iter().any(|r| {
+                    r.operation == "monitor"
+                        && r.interval_ms == op.interval_ms
+                        && last_change.is_none_or(|c| r.call_id > c)
+                });
                 if !recorded {
                     wanted.push((h.id.clone(), (*node).clone(), op.interval_ms));
                 }
@@ -478,8 +488,11 @@ impl<'a> Builder<'a> {
                 let edge = match (rank(oa), rank(ob)) {
                     // demote < stop < start < promote, wherever they run.
                     (Some(x), Some(y)) => x < y && va == 0 && vb == 0,
-                    // A monitor follows the start/promote on its node.
-                    (Some(x), None) => na == nb && vb > 0 && x >= 2,
+                    // A monitor follows every change of its instance on
+                    // its node: the start or promote it watches, and the
+                    // demote after which it watches the Unpromoted role
+                    // (dispatched before, the demote would cancel it).
+                    (Some(_), None) => na == nb && vb > 0,
                     _ => false,
                 };
                 if edge {
@@ -1418,5 +1431,90 @@ ops = [{ name = "monitor", interval = "5s" }, { name = "monitor", interval = "1s
             .push(op("monitor", 5_000, 2, 0));
         let plan = schedule(&config, &status, 10_000);
         assert!(build(&config, &status, &plan).steps.is_empty());
+    }
+
+    #[test]
+    fn the_unpromoted_monitor_of_a_demote_waits_for_it() {
+        let config = policy("two-node-active-standby.toml");
+        let mut status = ClusterStatus {
+            have_quorum: true,
+            ..Default::default()
+        };
+        online(&mut status, "node1");
+        online(&mut status, "node2");
+        running(&mut status, "node1", "pgsql:0", Role::Promoted);
+        let mut plan = schedule(&config, &status, 10_000);
+        plan.changes = vec![crate::scheduler::Change {
+            verb: Verb::Demote,
+            subject: "pgsql:0".into(),
+            from: Some("node1".into()),
+            to: Some("node1".into()),
+            from_role: Some(Role::Promoted),
+            to_role: Some(Role::Unpromoted),
+            reason: None,
+            blocked: false,
+            fence_action: None,
+        }];
+        plan.actions.clear();
+        let t = build(&config, &status, &plan);
+        let demote = find(&t, "node1", "pgsql", "demote", 0).unwrap();
+        let monitor = find(&t, "node1", "pgsql", "monitor", 10_000).unwrap();
+        // Dispatched first, the monitor would be cancelled by the demote
+        // and never run again.
+        assert!(before(&t, demote, monitor), "{t:#?}");
+    }
+
+    #[test]
+    fn a_monitor_cancelled_by_a_later_change_is_scheduled_again() {
+        let config = policy("two-node-active-standby.toml");
+        let mut status = ClusterStatus {
+            have_quorum: true,
+            ..Default::default()
+        };
+        online(&mut status, "node1");
+        online(&mut status, "node2");
+        // Unpromoted with its 10s monitor, promoted (which cancelled it),
+        // then demoted: the 10s record is of a monitor that stopped.
+        running(&mut status, "node1", "pgsql:0", Role::Promoted);
+        let ops = &mut status.nodes.get_mut("node1").unwrap().resources[0].ops;
+        ops.insert(1, op("monitor", 10_000, 2, 0));
+        ops[2].call_id = 3;
+        ops.push(op("monitor", 5_000, 4, 8));
+        ops.push(op("demote", 0, 5, 0));
+        let t = missing_monitor_steps(&config, &status);
+        assert!(
+            t.iter().any(|(n, iv)| n == "node1" && *iv == 10_000),
+            "{t:?}"
+        );
+        // Once it runs again, it is not added twice.
+        let ops = &mut status.nodes.get_mut("node1").unwrap().resources[0].ops;
+        ops.push(op("monitor", 10_000, 6, 0));
+        assert!(
+            !missing_monitor_steps(&config, &status)
+                .iter()
+                .any(|(n, iv)| n == "node1" && *iv == 10_000)
+        );
+    }
+
+    /// The (node, interval) of each pgsql monitor a transition adds.
+    fn missing_monitor_steps(config: &ClusterConfig, status: &ClusterStatus) -> Vec<(String, u64)> {
+        let mut plan = schedule(config, status, 10_000);
+        plan.changes.clear();
+        plan.actions.clear();
+        build(config, status, &plan)
+            .steps
+            .iter()
+            .filter_map(|s| match &s.kind {
+                StepKind::Resource {
+                    resource,
+                    operation,
+                    interval_ms,
+                    ..
+                } if resource == "pgsql" && operation == "monitor" => {
+                    Some((s.node.clone(), *interval_ms))
+                }
+                _ => None,
+            })
+            .collect()
     }
 }
