@@ -17,6 +17,20 @@ pub enum EditError {
     NoSuchResource(String),
     #[error("`{0}` in the configuration is not an array of tables")]
     NotAnArray(&'static str),
+    #[error(
+        "`{0}` is not a promotable clone (nor the primitive of one): --promoted moves or bans \
+         the Promoted role of a [[clone]] with promotable = true"
+    )]
+    NotPromotable(String),
+}
+
+/// Which role of a resource a move or ban is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    /// The resource itself (every role).
+    Anywhere,
+    /// Only the Promoted role of a promotable clone (a switchover).
+    Promoted,
 }
 
 /// Prefix of the ids of constraints these commands create; a lifetime is
@@ -46,30 +60,39 @@ fn with_lifetime(id: String, expires_at: Option<i64>) -> String {
 }
 
 /// `resource move RES NODE`: RES prefers NODE with INFINITY (replacing an
-/// earlier move of RES).
+/// earlier move of RES). With `Placement::Promoted` only RES's Promoted
+/// role does (RES is then the promotable clone, or its primitive, whose
+/// clone the constraint names), as `crm_resource --move --promoted`.
 pub fn move_resource(
     text: &str,
     resource: &str,
     node: &str,
     expires_at: Option<i64>,
+    placement: Placement,
 ) -> Result<String, EditError> {
-    let text = clear_resource(text, resource, true, false)?;
+    let target = constrained(text, resource, placement)?;
+    let text = clear_resource(text, &target, true, false)?;
     add_location(
         &text,
-        with_lifetime(format!("{MOVE_PREFIX}{resource}"), expires_at),
-        resource,
+        with_lifetime(format!("{MOVE_PREFIX}{target}"), expires_at),
+        &target,
         node,
         "INFINITY",
+        placement,
     )
 }
 
-/// `resource ban RES NODE`: RES may not run on NODE.
+/// `resource ban RES NODE`: RES (or, with `Placement::Promoted`, its
+/// Promoted role) may not run on NODE.
 pub fn ban_resource(
     text: &str,
     resource: &str,
     node: &str,
     expires_at: Option<i64>,
+    placement: Placement,
 ) -> Result<String, EditError> {
+    let resource = constrained(text, resource, placement)?;
+    let resource = resource.as_str();
     let text = remove_locations(text, |id| {
         id == format!("{BAN_PREFIX}{resource}-on-{node}")
             || id.starts_with(&format!("{BAN_PREFIX}{resource}-on-{node}{UNTIL}"))
@@ -80,7 +103,31 @@ pub fn ban_resource(
         resource,
         node,
         "-INFINITY",
+        placement,
     )
+}
+
+/// The resource a move or ban constrains: `resource` itself, or for the
+/// Promoted role the promotable clone it names (directly or through the
+/// clone's primitive).
+fn constrained(text: &str, resource: &str, placement: Placement) -> Result<String, EditError> {
+    if placement == Placement::Anywhere {
+        return Ok(resource.to_string());
+    }
+    let doc = parse(text)?;
+    doc.get("clone")
+        .and_then(Item::as_array_of_tables)
+        .into_iter()
+        .flat_map(|a| a.iter())
+        .filter(|c| c.get("promotable").and_then(Item::as_bool) == Some(true))
+        .find(|c| {
+            [c.get("id"), c.get("resource")]
+                .into_iter()
+                .flatten()
+                .any(|v| v.as_str() == Some(resource))
+        })
+        .and_then(|c| c.get("id").and_then(Item::as_str).map(str::to_string))
+        .ok_or_else(|| EditError::NotPromotable(resource.to_string()))
 }
 
 fn add_location(
@@ -89,6 +136,7 @@ fn add_location(
     resource: &str,
     node: &str,
     score: &str,
+    placement: Placement,
 ) -> Result<String, EditError> {
     let mut doc = parse(text)?;
     let mut t = Table::new();
@@ -96,6 +144,9 @@ fn add_location(
     t["resource"] = value(resource);
     t["node"] = value(node);
     t["score"] = value(score);
+    if placement == Placement::Promoted {
+        t["role"] = value("Promoted");
+    }
     locations(&mut doc)?.push(t);
     Ok(doc.to_string())
 }
@@ -344,14 +395,14 @@ mod tests {
 
     #[test]
     fn move_ban_clear_keep_comments_and_validate() {
-        let moved = move_resource(BASE, "db", "n2", None).unwrap();
+        let moved = move_resource(BASE, "db", "n2", None, Placement::Anywhere).unwrap();
         assert!(moved.contains("# keep me") && moved.contains("# the cluster"));
         assert!(moved.contains("id = \"cli-prefer-db\""));
         valid(&moved);
-        let again = move_resource(&moved, "db", "n1", Some(100)).unwrap();
+        let again = move_resource(&moved, "db", "n1", Some(100), Placement::Anywhere).unwrap();
         assert_eq!(again.matches("[[location]]").count(), 1, "{again}");
         assert!(again.contains("cli-prefer-db-until-100"));
-        let banned = ban_resource(&again, "db", "n2", None).unwrap();
+        let banned = ban_resource(&again, "db", "n2", None, Placement::Anywhere).unwrap();
         valid(&banned);
         assert_eq!(expired_constraints(&banned, 99), Vec::<String>::new());
         assert_eq!(
@@ -361,6 +412,36 @@ mod tests {
         let cleared = clear_resource(&banned, "db", true, true).unwrap();
         assert!(!cleared.contains("[[location]]"), "{cleared}");
         valid(&cleared);
+    }
+
+    #[test]
+    fn promoted_moves_and_bans_name_the_promotable_clone_and_its_role() {
+        let text =
+            format!("{BASE}[[clone]]\nid = \"db-ha\"\nresource = \"db\"\npromotable = true\n");
+        let moved = move_resource(&text, "db", "n2", None, Placement::Promoted).unwrap();
+        valid(&moved);
+        let doc = parse(&moved).unwrap();
+        let loc = &doc["location"]
+            .as_array_of_tables()
+            .unwrap()
+            .get(0)
+            .unwrap();
+        assert_eq!(loc["id"].as_str(), Some("cli-prefer-db-ha"));
+        assert_eq!(loc["resource"].as_str(), Some("db-ha"));
+        assert_eq!(loc["role"].as_str(), Some("Promoted"));
+        let banned = ban_resource(&moved, "db-ha", "n1", None, Placement::Promoted).unwrap();
+        valid(&banned);
+        assert!(banned.contains("cli-ban-db-ha-on-n1"), "{banned}");
+        assert!(
+            !clear_resource(&banned, "db-ha", true, true)
+                .unwrap()
+                .contains("[[location]]")
+        );
+        // A resource that is not promotable has no Promoted role to move.
+        assert_eq!(
+            move_resource(BASE, "db", "n2", None, Placement::Promoted),
+            Err(EditError::NotPromotable("db".into()))
+        );
     }
 
     #[test]

@@ -35,6 +35,10 @@ pub enum ResourceCommand {
         /// Remove the constraint after this long (e.g. "30m", "2h").
         #[arg(long)]
         lifetime: Option<String>,
+        /// Move only the Promoted role of a promotable clone (a
+        /// switchover): RES is the clone or its primitive.
+        #[arg(long)]
+        promoted: bool,
         #[command(flatten)]
         client: Client,
     },
@@ -44,6 +48,9 @@ pub enum ResourceCommand {
         node: String,
         #[arg(long)]
         lifetime: Option<String>,
+        /// Ban only the Promoted role of a promotable clone from NODE.
+        #[arg(long)]
+        promoted: bool,
         #[command(flatten)]
         client: Client,
     },
@@ -113,6 +120,15 @@ fn expiry(lifetime: &Option<String>) -> anyhow::Result<Option<i64>> {
     }
 }
 
+/// `--promoted`: the edit's placement and how the command names it.
+fn placement(promoted: bool) -> (edit::Placement, &'static str) {
+    if promoted {
+        (edit::Placement::Promoted, "'s Promoted role")
+    } else {
+        (edit::Placement::Anywhere, "")
+    }
+}
+
 pub fn run(cmd: ResourceCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         ResourceCommand::Exec {
@@ -125,12 +141,14 @@ pub fn run(cmd: ResourceCommand) -> anyhow::Result<ExitCode> {
             resource,
             node,
             lifetime,
+            promoted,
             client,
         } => {
             let until = expiry(&lifetime)?;
-            let what = format!("move {resource} to {node}");
+            let (placement, role) = placement(promoted);
+            let what = format!("move {resource}{role} to {node}");
             let v = edit_cluster(&client.socket, &what, |t| {
-                edit::move_resource(t, &resource, &node, until)
+                edit::move_resource(t, &resource, &node, until, placement)
             })?;
             print_applied(&what, v, client.output)?;
             Ok(ExitCode::SUCCESS)
@@ -139,12 +157,14 @@ pub fn run(cmd: ResourceCommand) -> anyhow::Result<ExitCode> {
             resource,
             node,
             lifetime,
+            promoted,
             client,
         } => {
             let until = expiry(&lifetime)?;
-            let what = format!("ban {resource} from {node}");
+            let (placement, role) = placement(promoted);
+            let what = format!("ban {resource}{role} from {node}");
             let v = edit_cluster(&client.socket, &what, |t| {
-                edit::ban_resource(t, &resource, &node, until)
+                edit::ban_resource(t, &resource, &node, until, placement)
             })?;
             print_applied(&what, v, client.output)?;
             Ok(ExitCode::SUCCESS)
