@@ -977,6 +977,116 @@ fn postgres_stack_failures_restart_in_place_then_switch_over() {
     invariants.check();
 }
 
+/// Waits until node `to` runs the whole stack and its server answers as
+/// the primary on the VIP with every row of `table`, and its queue worker
+/// takes jobs.
+fn stack_runs_on(c: &LabCluster, bindir: &Path, to: u8, table: &str, rows: &str) {
+    let client = c.lab.client_ns();
+    let sql = |q: &str| postgres::query(bindir, &client, VIP, q, Duration::from_secs(2));
+    c.wait_for(
+        &format!("node{to} to run everything"),
+        Duration::from_secs(60),
+        |c| active_node(c, to) == Some(to),
+    )
+    .unwrap_or_else(|e| panic!("{e}\n--- node1\n{}\n--- node2\n{}", c.log(1), c.log(2)));
+    c.wait_for(
+        "the primary to answer on the VIP",
+        Duration::from_secs(20),
+        |_| sql("select pg_is_in_recovery()").as_deref() == Some("f"),
+    )
+    .expect("primary on the VIP");
+    assert!(holds_vip(c, to) && !holds_vip(c, 3 - to));
+    assert_eq!(
+        sql(&format!("select count(*) from {table}")).as_deref(),
+        Some(rows),
+        "nothing written before is lost"
+    );
+    job_done_on(c, bindir, to);
+}
+
+/// The operators' commands on the full stack with real PostgreSQL: a
+/// switchover with `resource move --promoted`, `node standby` of the
+/// primary's node, and a clean shutdown of the primary's node, each
+/// followed by the way back of the old primary (pgsql refuses it until it
+/// is rebuilt). Nothing is ever fenced.
+#[test]
+fn postgres_stack_switchover_standby_and_clean_shutdown() {
+    if !can_run() {
+        return;
+    }
+    let bindir = postgres::bindir()
+        .expect("PostgreSQL is installed (scripts/install-test-deps installs it)");
+    let rc = redfish_cluster("e2epo", Db::Postgres(bindir.clone()), None);
+    let c = &rc.cluster;
+    let first = postgres_replicating(c, &bindir, "ops", "1");
+    let second = 3 - first;
+    let invariants = Invariants::watching(c, &[], Some(bindir.clone()));
+    let ok = |node: u8, args: &[&str]| {
+        let out = paceline(args, &c.socket(node));
+        assert!(out.status.success(), "{args:?}: {out:?}");
+    };
+
+    // A switchover: the Promoted role moves, the stack follows it.
+    ok(
+        first,
+        &["resource", "move", "db", &node_name(second), "--promoted"],
+    );
+    stack_runs_on(c, &bindir, second, "ops", "1");
+    let status = paceline(&["status"], &c.socket(second));
+    assert!(
+        String::from_utf8_lossy(&status.stdout).contains("cli-prefer-db-ha"),
+        "status lists the move's constraint: {status:?}"
+    );
+    refused_start_then_rebuild(c, &bindir, first, second, "ops");
+    ok(second, &["resource", "clear", "db-ha"]);
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        active_node(c, second),
+        Some(second),
+        "the primary stays put"
+    );
+
+    // Standby of the primary's node: everything leaves it.
+    ok(second, &["node", "standby", &node_name(second)]);
+    stack_runs_on(c, &bindir, first, "ops", "2");
+    let report = c.report(first).expect("report");
+    assert!(
+        report
+            .resources
+            .iter()
+            .all(|r| !r.nodes.contains(&node_name(second))),
+        "nothing runs on the standby node: {:?}",
+        report.resources
+    );
+    ok(first, &["node", "online", &node_name(second)]);
+    refused_start_then_rebuild(c, &bindir, second, first, "ops");
+
+    // A clean shutdown of the primary's node: the stack moves first, the
+    // node leaves without being fenced, and rejoins.
+    let daemon_pid = find_daemon_pid(c, first).expect("the primary node's daemon");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(daemon_pid),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .expect("SIGTERM");
+    stack_runs_on(c, &bindir, second, "ops", "3");
+    c.wait_for("the node to leave", Duration::from_secs(30), |c| {
+        c.report(second)
+            .is_some_and(|r| !r.membership.members.contains(&node_name(first)))
+    })
+    .expect("left");
+    c.start(first).expect("restart the daemon");
+    refused_start_then_rebuild(c, &bindir, first, second, "ops");
+    assert!(c.lab.powered(first) && c.lab.powered(second));
+    let report = c.report(second).expect("report");
+    assert!(
+        report.fencing_history.is_empty(),
+        "nothing is fenced: {:?}",
+        report.fencing_history
+    );
+    invariants.check();
+}
+
 /// One dummy service `web` that can move on its own, fenced by the lab's
 /// power board, for failure handling and the operators' commands.
 fn web_cluster(tag: &str, extra: &str) -> LabCluster {
