@@ -1026,6 +1026,21 @@ fn postgres_stack_switchover_standby_and_clean_shutdown() {
         assert!(out.status.success(), "{args:?}: {out:?}");
     };
 
+    // A broken config is refused; the stack carries on under the old one.
+    let broken = c.lab.dir().join("broken.toml");
+    std::fs::write(&broken, "[cluster]\nname = \"x\"\n[[primitive]]\nid = 3\n").expect("write");
+    let out = paceline(
+        &["configure", "load", broken.to_str().expect("path")],
+        &c.socket(first),
+    );
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("broken.toml:4:6"),
+        "names the file, line and column: {out:?}"
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(active_node(c, first), Some(first), "the old config runs on");
+
     // A switchover: the Promoted role moves, the stack follows it.
     ok(
         first,
@@ -1038,7 +1053,12 @@ fn postgres_stack_switchover_standby_and_clean_shutdown() {
         "status lists the move's constraint: {status:?}"
     );
     refused_start_then_rebuild(c, &bindir, first, second, "ops");
-    ok(second, &["resource", "clear", "db-ha"]);
+    ok(second, &["resource", "clear", "db"]);
+    let status = paceline(&["status"], &c.socket(second));
+    assert!(
+        !String::from_utf8_lossy(&status.stdout).contains("cli-prefer-db-ha"),
+        "cleared through the primitive: {status:?}"
+    );
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(
         active_node(c, second),

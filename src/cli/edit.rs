@@ -168,6 +168,20 @@ pub fn clear_resource(
     remove_locations(text, |id| made_for(id, resource, moves, bans))
 }
 
+/// `resource clear RES`: what move and ban made for RES, and when RES is
+/// the primitive of a promotable clone, what `--promoted` made for the
+/// clone on its behalf.
+pub fn clear_resource_and_its_promoted_role(
+    text: &str,
+    resource: &str,
+) -> Result<String, EditError> {
+    let text = clear_resource(text, resource, true, true)?;
+    match constrained(&text, resource, Placement::Promoted) {
+        Ok(clone) if clone != resource => clear_resource(&text, &clone, true, true),
+        _ => Ok(text),
+    }
+}
+
 fn remove_locations(text: &str, drop: impl Fn(&str) -> bool) -> Result<String, EditError> {
     let mut doc = parse(text)?;
     let Some(item) = doc.get_mut("location") else {
@@ -437,6 +451,9 @@ mod tests {
                 .unwrap()
                 .contains("[[location]]")
         );
+        // Cleared through the primitive it was moved by.
+        let cleared = clear_resource_and_its_promoted_role(&banned, "db").unwrap();
+        assert!(!cleared.contains("[[location]]"), "{cleared}");
         // A resource that is not promotable has no Promoted role to move.
         assert_eq!(
             move_resource(BASE, "db", "n2", None, Placement::Promoted),

@@ -172,7 +172,7 @@ pub fn run(cmd: ResourceCommand) -> anyhow::Result<ExitCode> {
         ResourceCommand::Clear { resource, client } => {
             let what = format!("clear the moves and bans of {resource}");
             let v = edit_cluster(&client.socket, &what, |t| {
-                edit::clear_resource(t, &resource, true, true)
+                edit::clear_resource_and_its_promoted_role(t, &resource)
             })?;
             print_applied(&what, v, client.output)?;
             Ok(ExitCode::SUCCESS)
