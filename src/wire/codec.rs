@@ -14,9 +14,17 @@ use super::replay::ReplayWindow;
 /// Version this build speaks. Bump when the payload format changes.
 /// 2: `Message::Channel` (the reliable channel); heartbeats and leaves are
 /// still sealed as version 1 (see `Message::version_needed`).
-pub const PROTOCOL_VERSION: u8 = 2;
-/// Oldest version still understood (N-1 compatibility for rolling upgrades).
-pub const MIN_COMPATIBLE_VERSION: u8 = PROTOCOL_VERSION.saturating_sub(1);
+/// 3: the channel's cluster messages changed form (members' reports,
+/// notifications' meta, exit reasons, the fencing history): a version-2
+/// channel frame is refused by name, not misread.
+pub const PROTOCOL_VERSION: u8 = 3;
+/// Oldest version still understood: heartbeats and leaves have kept their
+/// version-1 form, so nodes of older builds still see each other.
+pub const MIN_COMPATIBLE_VERSION: u8 = 1;
+/// The first version with the reliable channel: a channel frame sealed
+/// with an older version is a forgery's claim, one sealed with a newer
+/// one than the frame needs an older build's.
+const FIRST_CHANNEL_VERSION: u8 = 2;
 
 const MAGIC: &[u8; 2] = b"PL";
 /// Bytes of the clear-text header.
@@ -306,11 +314,23 @@ impl Decoder {
         if header.sender == self.own_id {
             return Err(DropReason::FromSelf);
         }
-        let message: Message =
-            postcard::from_bytes(&plaintext).map_err(|_| DropReason::Malformed)?;
+        let older_build = DropReason::IncompatibleVersion {
+            sender: header.sender,
+            version: header.version,
+        };
+        let message: Message = match postcard::from_bytes(&plaintext) {
+            Ok(m) => m,
+            Err(_) if header.version < PROTOCOL_VERSION => return Err(older_build),
+            Err(_) => return Err(DropReason::Malformed),
+        };
         if message.version_needed() > header.version {
-            // A version-1 header cannot announce a message version 1 lacks.
-            return Err(DropReason::Malformed);
+            // A version-1 header cannot announce a message version 1 lacks;
+            // a later one is an older build's form of the message.
+            return Err(if header.version >= FIRST_CHANNEL_VERSION {
+                older_build
+            } else {
+                DropReason::Malformed
+            });
         }
         let state = self.senders.entry(header.sender).or_default();
         if header.incarnation < state.incarnation {
@@ -427,6 +447,15 @@ mod tests {
         assert_eq!(
             dec.open(&enc.seal_version(&frame, 1)),
             Err(DropReason::Malformed)
+        );
+        // One from the previous build's channel is refused by name: its
+        // cluster messages have another form.
+        assert_eq!(
+            dec.open(&enc.seal_version(&frame, PROTOCOL_VERSION - 1)),
+            Err(DropReason::IncompatibleVersion {
+                sender: 2,
+                version: PROTOCOL_VERSION - 1
+            })
         );
     }
 

@@ -47,7 +47,7 @@ impl Message {
     pub fn version_needed(&self) -> u8 {
         match self {
             Message::Heartbeat(_) | Message::Leave => 1,
-            Message::Channel(_) => 2,
+            Message::Channel(_) => super::codec::PROTOCOL_VERSION,
         }
     }
 }
