@@ -167,6 +167,13 @@ fn chaos_with(text: &str, nodes: &[&str], resources: &[&str], seed: u64, steps: 
         "seed {seed}: no idle DC after the repairs ({config_changes} config changes)\n{}",
         s.log_text()
     );
+    let unmonitored = s.unmonitored();
+    assert!(
+        unmonitored.is_empty(),
+        "seed {seed}: settled with resources nobody watches:\n{}\n{}",
+        unmonitored.join("\n"),
+        s.log_text()
+    );
 }
 
 #[test]

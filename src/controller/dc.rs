@@ -471,6 +471,10 @@ impl Controller {
             return;
         }
         self.reported.insert(r.node.clone());
+        // What this DC once asked of the node may have been stopped since
+        // (by the node's own DC in a partition): the report's history says
+        // which monitors still run, and the plan asks for the others.
+        self.recurring.retain(|(n, _, _)| *n != r.node);
         out.push(Command::Notice(Notice::NodeReported {
             node: r.node.clone(),
             results: r.results.len(),

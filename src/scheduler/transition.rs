@@ -281,10 +281,22 @@ impl<'a> Builder<'a> {
             })
             .collect();
         // An instance active on several nodes is being recovered (or
-        // blocked): its copies get no new monitors.
+        // blocked): its copies get no new monitors. Not so an anonymous
+        // clone's: its instance numbers are labels, and two nodes may
+        // record the same one.
+        let anonymous = |id: &str| {
+            self.prims
+                .get(primitive_of(id))
+                .and_then(|info| info.clone)
+                .is_some_and(|c| {
+                    self.config.resources.iter().any(
+                        |r| matches!(r, Resource::Clone(cl) if cl.id == c && !cl.globally_unique),
+                    )
+                })
+        };
         let mut active_on: HashMap<&str, usize> = HashMap::new();
         for (_, _, h, seen) in &observed {
-            if !matches!(seen.role, Role::Stopped | Role::Unknown) {
+            if !matches!(seen.role, Role::Stopped | Role::Unknown) && !anonymous(&h.id) {
                 *active_on.entry(h.id.as_str()).or_default() += 1;
             }
         }
@@ -309,10 +321,12 @@ impl<'a> Builder<'a> {
             {
                 continue;
             }
+            // A transition that changes the instance here adds its monitors
+            // itself; a notification changes nothing.
             let touched = self
                 .index
                 .keys()
-                .any(|(instance, n, _, _)| instance == &h.id && n == *node);
+                .any(|(instance, n, op, _)| instance == &h.id && n == *node && op != "notify");
             if touched {
                 continue;
             }

@@ -1297,6 +1297,12 @@ impl ClusterSim {
                 }
             }
             "demote" => {
+                // As the daemon's executor: a demote cancels the instance's
+                // recurring monitors (its Promoted-role one in the first
+                // place); the DC asks for the Unpromoted ones after it.
+                if let Some(n) = self.nodes.get_mut(&node) {
+                    n.monitors.retain(|(i, _), _| *i != request.instance);
+                }
                 if running.is_some() {
                     self.truth.insert(key.clone(), Role::Started);
                     rc::OK
@@ -1542,6 +1548,66 @@ impl ClusterSim {
             }
         }
         self.violations.extend(doubles);
+    }
+
+    /// The settled-state invariant: every resource active on an up node
+    /// has each recurring monitor its configuration gives its role running
+    /// in that node's executor (a monitor cancelled and never asked for
+    /// again leaves a failure unnoticed). One line per missing monitor.
+    pub fn unmonitored(&self) -> Vec<String> {
+        let mut missing = Vec::new();
+        for ((id, rsc), role) in &self.truth {
+            let Some(n) = self.nodes.get(id).filter(|n| n.up) else {
+                continue;
+            };
+            let Some(prim) = self.config.primitive(rsc) else {
+                continue;
+            };
+            if prim.meta.maintenance == Some(true) || prim.meta.is_managed == Some(false) {
+                continue;
+            }
+            for op in
+                crate::scheduler::transition::recurring_monitors(prim, *role == Role::Promoted)
+            {
+                let running = n
+                    .monitors
+                    .keys()
+                    .any(|(i, iv)| primitive_of(i) == rsc && *iv == op.interval_ms);
+                if !running {
+                    missing.push(format!(
+                        "{rsc} ({role:?}) on {} has no {} ms monitor running; the DC's history of it: {}",
+                        n.name,
+                        op.interval_ms,
+                        self.dc_history(&n.name, rsc)
+                    ));
+                }
+            }
+        }
+        missing
+    }
+
+    /// The operations an up DC's document records for `rsc`'s instances
+    /// on `node`, as `instance op/interval call N rc R` items.
+    fn dc_history(&self, node: &str, rsc: &str) -> String {
+        let Some(dc) = self.nodes.values().find(|n| n.up && n.controller.is_dc()) else {
+            return "no DC".into();
+        };
+        let Some(st) = dc.store.doc.status.nodes.get(node) else {
+            return "none".into();
+        };
+        st.resources
+            .iter()
+            .filter(|h| primitive_of(&h.id) == rsc)
+            .flat_map(|h| {
+                h.ops.iter().map(move |o| {
+                    format!(
+                        "{} {}/{} call {} rc {}",
+                        h.id, o.operation, o.interval_ms, o.call_id, o.rc_code
+                    )
+                })
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     /// The event log as text, one `   12.345s what` line each.
