@@ -584,7 +584,7 @@ impl Controller {
         }
         if config_changed {
             self.abort("the configuration changed", out);
-        } else if self.working != before {
+        } else if self.working != before && !self.plan_still_holds(&before) {
             self.abort("the status changed", out);
         }
     }
@@ -1208,7 +1208,7 @@ impl Controller {
         }
         let status = self.overlay();
         let plan = schedule(&config, &status, self.wall);
-        let mut t = transition::build(&config, &status, &plan);
+        let t = transition::build(&config, &status, &plan);
         let targets: BTreeMap<NodeId, String> = t
             .steps
             .iter()
@@ -1244,65 +1244,18 @@ impl Controller {
             self.recheck_at_ms = Some(until);
             return;
         }
-        // Only members hear this DC: a step elsewhere would be lost (or,
-        // worse, run by a node another DC also commands). Without quorum
-        // the store does not sync, so what this DC knows of the others may
-        // be stale: it stops only what runs here.
-        // A recurring monitor this DC started keeps running; until its first
-        // result lands in the history the plan asks for it again (unless the
-        // instance changes in this transition, which restarts its monitors).
-        let touched: BTreeSet<(NodeId, String)> = t
-            .steps
-            .iter()
-            .filter_map(|s| match &s.kind {
-                StepKind::Resource {
-                    instance,
-                    interval_ms: 0,
-                    operation,
-                    ..
-                } if operation != "notify" => Some((s.node.clone(), instance.clone())),
-                _ => None,
-            })
-            .collect();
-        let running = &self.recurring;
-        t = retain_steps(t, |s| match &s.kind {
-            StepKind::Resource {
-                instance,
-                interval_ms,
-                ..
-            } if *interval_ms > 0 => {
-                touched.contains(&(s.node.clone(), instance.clone()))
-                    || !running.contains(&(s.node.clone(), instance.clone(), *interval_ms))
-            }
-            _ => true,
-        });
-        let members = self.members.clone();
-        let own = self.settings.own.clone();
-        let quorate = self.quorate;
-        t = retain_steps(t, |s| {
-            members.contains(&s.node) && (quorate || s.node == own)
-        });
-        let quorum_ok =
-            self.quorate || config.properties.no_quorum_policy == NoQuorumPolicy::Ignore;
-        if !quorum_ok {
-            t = drop_with_dependents(t, starts_or_promotes);
-        }
-        let fencing_on = config.properties.stonith_enabled;
-        if fencing_on && self.settings.require_fencing_ready && !self.fencing_ready {
-            let before = t.steps.len();
-            t = drop_with_dependents(t, starts_or_promotes);
-            if t.steps.len() < before {
-                out.push(Command::Notice(Notice::Blocked {
-                    why: format!(
-                        "no resource starts until every node's first fencing level has passed a monitor: {}",
-                        if self.fencing_blockers.is_empty() {
-                            "the first check is still running".to_string()
-                        } else {
-                            self.fencing_blockers.join("; ")
-                        }
-                    ),
-                }));
-            }
+        let (t, held_for_fencing) = self.feasible(&config, t);
+        if held_for_fencing {
+            out.push(Command::Notice(Notice::Blocked {
+                why: format!(
+                    "no resource starts until every node's first fencing level has passed a monitor: {}",
+                    if self.fencing_blockers.is_empty() {
+                        "the first check is still running".to_string()
+                    } else {
+                        self.fencing_blockers.join("; ")
+                    }
+                ),
+            }));
         }
         self.refresh_promotion_scores(&config, &status, &t, out);
         self.recheck_idle();
@@ -1342,6 +1295,130 @@ impl Controller {
             aborted: None,
         });
         self.advance(out);
+    }
+
+    /// The steps of `t` this DC may dispatch now, and whether starts were
+    /// held back because fencing is not ready yet. Pure: the plan of a
+    /// transition and the check of whether it still holds
+    /// (`plan_still_holds`) filter alike.
+    fn feasible(&self, config: &ClusterConfig, mut t: Transition) -> (Transition, bool) {
+        // Only members hear this DC: a step elsewhere would be lost (or,
+        // worse, run by a node another DC also commands). Without quorum
+        // the store does not sync, so what this DC knows of the others may
+        // be stale: it stops only what runs here.
+        // A recurring monitor this DC started keeps running; until its first
+        // result lands in the history the plan asks for it again (unless the
+        // instance changes in this transition, which restarts its monitors).
+        let touched: BTreeSet<(NodeId, String)> = t
+            .steps
+            .iter()
+            .filter_map(|s| match &s.kind {
+                StepKind::Resource {
+                    instance,
+                    interval_ms: 0,
+                    operation,
+                    ..
+                } if operation != "notify" => Some((s.node.clone(), instance.clone())),
+                _ => None,
+            })
+            .collect();
+        let running = &self.recurring;
+        t = retain_steps(t, |s| match &s.kind {
+            StepKind::Resource {
+                instance,
+                interval_ms,
+                ..
+            } if *interval_ms > 0 => {
+                touched.contains(&(s.node.clone(), instance.clone()))
+                    || !running.contains(&(s.node.clone(), instance.clone(), *interval_ms))
+            }
+            _ => true,
+        });
+        let (members, own, quorate) = (&self.members, &self.settings.own, self.quorate);
+        t = retain_steps(t, |s| {
+            members.contains(&s.node) && (quorate || s.node == *own)
+        });
+        let quorum_ok =
+            self.quorate || config.properties.no_quorum_policy == NoQuorumPolicy::Ignore;
+        if !quorum_ok {
+            t = drop_with_dependents(t, starts_or_promotes);
+        }
+        let fencing_on = config.properties.stonith_enabled;
+        let mut held = false;
+        if fencing_on && self.settings.require_fencing_ready && !self.fencing_ready {
+            let before = t.steps.len();
+            t = drop_with_dependents(t, starts_or_promotes);
+            held = t.steps.len() < before;
+        }
+        (t, held)
+    }
+
+    /// Whether the running transition is still what this DC would plan now,
+    /// after a change of transient attributes only (an agent's promote
+    /// updates its scores and replication state): the steps it has yet to
+    /// dispatch are exactly the ones a new plan would dispatch, except for
+    /// recurring monitors that follow one of its steps still in flight (the
+    /// new plan does not see that step done yet). Notifications are left
+    /// out: they follow the actions. Pacemaker aborts on every such change,
+    /// and the promote's post-notification then delays the start of what
+    /// is ordered after the promote.
+    fn plan_still_holds(&self, before: &ClusterStatus) -> bool {
+        let (Some(config), Some(active)) = (self.config.as_deref(), self.active.as_ref()) else {
+            return false;
+        };
+        let without_attributes = |s: &ClusterStatus| {
+            let mut s = s.clone();
+            for n in s.nodes.values_mut() {
+                n.transient_attributes.clear();
+            }
+            s
+        };
+        if active.aborted.is_some()
+            || !self.reports.is_empty()
+            || self.fences.values().any(|f| f.in_flight)
+            || without_attributes(before) != without_attributes(&self.working)
+        {
+            return false;
+        }
+        let key = |s: &transition::Step| match &s.kind {
+            StepKind::Resource {
+                instance,
+                operation,
+                interval_ms,
+                ..
+            } if operation != "notify" => Some((
+                s.node.clone(),
+                instance.clone(),
+                operation.clone(),
+                *interval_ms,
+            )),
+            StepKind::Resource { .. } => None,
+            StepKind::Fence { action } => Some((s.node.clone(), String::new(), action.clone(), 0)),
+        };
+        let status = self.overlay();
+        let plan = schedule(config, &status, self.wall);
+        let (wanted, _) = self.feasible(config, transition::build(config, &status, &plan));
+        let wanted: BTreeSet<_> = wanted.steps.iter().filter_map(key).collect();
+        let steps = &active.transition.steps;
+        let in_flight: Vec<usize> = (0..steps.len())
+            .filter(|&i| active.state[i] == StepState::InFlight)
+            .collect();
+        let mut waiting = BTreeSet::new();
+        for (i, s) in steps.iter().enumerate() {
+            if active.state[i] != StepState::Waiting {
+                continue;
+            }
+            let Some(k) = key(s) else { continue };
+            let follows_in_flight = k.3 > 0
+                && in_flight.iter().any(|&f| {
+                    active.transition.edges.contains(&(f, i))
+                        && key(&steps[f]).is_some_and(|fk| fk.1 == k.1)
+                });
+            if wanted.contains(&k) || !follows_in_flight {
+                waiting.insert(k);
+            }
+        }
+        wanted == waiting
     }
 
     /// After a fence, a promotable clone left with no promoted instance and
@@ -2155,6 +2232,30 @@ promoted_max = 1
     }
 
     #[test]
+    fn an_agent_updating_its_attributes_during_its_promote_does_not_abort_the_transition() {
+        let mut h =
+            promoting_with_notifications(Box::new(|q| (q.operation != "promote").then_some(None)));
+        assert!(h.log.iter().any(
+            |c| matches!(c, Command::Execute(q) if q.operation == "promote" && q.node == "node2")
+        ));
+        // pgsql's promote records its replication state and score.
+        let st = h.store.nodes.get_mut("node2").unwrap();
+        st.transient_attributes
+            .insert("db-status".into(), "PRI".into());
+        st.transient_attributes
+            .insert("master-db".into(), "1000".into());
+        h.queue.push_back(h.document());
+        h.run();
+        assert!(
+            !notices(&h.log)
+                .iter()
+                .any(|n| matches!(n, Notice::TransitionAborted { .. })),
+            "{:?}",
+            notices(&h.log)
+        );
+    }
+
+    #[test]
     fn an_aborted_transition_still_sends_the_post_notifications_of_what_it_did() {
         // The promote's answer is held back.
         let mut h =
@@ -2167,10 +2268,11 @@ promoted_max = 1
                 _ => None,
             })
             .expect("a promote is dispatched");
-        // An agent changes an attribute meanwhile: the transition aborts.
+        // The promoted node is put in standby meanwhile: the transition
+        // aborts.
         let st = h.store.nodes.get_mut("node1").unwrap();
         st.transient_attributes
-            .insert("db-status".into(), "HS:alone".into());
+            .insert("standby".into(), "on".into());
         h.queue.push_back(h.document());
         h.run();
         assert!(
@@ -2347,17 +2449,30 @@ promoted_max = 1
         h.view(&["node1", "node2"], true);
         assert!(h.position("start", "fs", "node2").is_some());
         let before = h.executed().len();
-        // An attribute changes (a node-side patch through the store).
-        apply_patch(
-            &mut h.store,
-            &StatusPatch::Attribute {
-                node: "node1".into(),
-                name: "color".into(),
-                value: Some("blue".into()),
-            },
+        // An attribute that changes nothing in the plan changes (a
+        // node-side patch through the store): the transition goes on.
+        let attribute = |h: &mut Harness, node: &str, name: &str, value: &str| {
+            apply_patch(
+                &mut h.store,
+                &StatusPatch::Attribute {
+                    node: node.into(),
+                    name: name.into(),
+                    value: Some(value.into()),
+                },
+            );
+            h.queue.push_back(h.document());
+            h.run();
+        };
+        attribute(&mut h, "node1", "color", "blue");
+        assert!(
+            !notices(&h.log)
+                .iter()
+                .any(|n| matches!(n, Notice::TransitionAborted { .. })),
+            "the plan still holds"
         );
-        h.queue.push_back(h.document());
-        h.run();
+        // One that changes the plan aborts it: node2, where fs starts, is
+        // put in standby.
+        attribute(&mut h, "node2", "standby", "on");
         assert!(
             notices(&h.log)
                 .iter()
