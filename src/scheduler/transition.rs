@@ -2,7 +2,7 @@
 //! demote, recurring monitor, fence) on nodes, and the "a before b" edges
 //! between them that the controller dispatches in order. Pure.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde::Serialize;
 
@@ -284,15 +284,20 @@ impl<'a> Builder<'a> {
         // blocked): its copies get no new monitors. Not so an anonymous
         // clone's: its instance numbers are labels, and two nodes may
         // record the same one.
+        let anonymous_clones: HashSet<&str> = self
+            .config
+            .resources
+            .iter()
+            .filter_map(|r| match r {
+                Resource::Clone(cl) if !cl.globally_unique => Some(cl.id.as_str()),
+                _ => None,
+            })
+            .collect();
         let anonymous = |id: &str| {
             self.prims
                 .get(primitive_of(id))
                 .and_then(|info| info.clone)
-                .is_some_and(|c| {
-                    self.config.resources.iter().any(
-                        |r| matches!(r, Resource::Clone(cl) if cl.id == c && !cl.globally_unique),
-                    )
-                })
+                .is_some_and(|c| anonymous_clones.contains(c))
         };
         let mut active_on: HashMap<&str, usize> = HashMap::new();
         for (_, _, h, seen) in &observed {
