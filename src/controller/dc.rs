@@ -202,6 +202,36 @@ fn all_primitives(config: &ClusterConfig) -> Vec<&Primitive> {
     out
 }
 
+/// Every configured primitive with its `priority` meta attribute, or else
+/// its group's, or else its clone's (Pacemaker's inheritance of meta
+/// attributes).
+fn primitives_with_priority(config: &ClusterConfig) -> Vec<(&Primitive, i64)> {
+    let of = |p: &Primitive, parents: &[Option<i64>]| {
+        p.meta
+            .priority
+            .or(parents.iter().flatten().next().copied())
+            .unwrap_or(0)
+    };
+    let mut out = Vec::new();
+    for r in &config.resources {
+        match r {
+            Resource::Primitive(p) => out.push((p, of(p, &[]))),
+            Resource::Group(g) => {
+                out.extend(g.members.iter().map(|p| (p, of(p, &[g.meta.priority]))))
+            }
+            Resource::Clone(c) => match &c.child {
+                CloneChild::Primitive(p) => out.push((p, of(p, &[c.meta.priority]))),
+                CloneChild::Group(g) => out.extend(
+                    g.members
+                        .iter()
+                        .map(|p| (p, of(p, &[g.meta.priority, c.meta.priority]))),
+                ),
+            },
+        }
+    }
+    out
+}
+
 fn max_call_id(status: &ClusterStatus) -> u64 {
     status
         .nodes
@@ -1533,6 +1563,11 @@ impl Controller {
 
     /// Total `priority` meta of the primitives active on `node`, per the
     /// status this DC plans on (Pacemaker's priority-fencing-delay rule).
+    /// The total `priority` of what runs on `node`, as Pacemaker counts it
+    /// for priority-fencing-delay: each active primitive's priority (its
+    /// own, else its group's or clone's), plus one for a promoted instance
+    /// of a resource whose priority is not 0, so that of two nodes running
+    /// the same clone the one with the primary counts more.
     fn priority_on(&self, node: &str) -> i64 {
         let Some(config) = self.config.as_deref() else {
             return 0;
@@ -1540,16 +1575,22 @@ impl Controller {
         let Some(state) = self.working_status().nodes.get(node) else {
             return 0;
         };
-        all_primitives(config)
-            .into_iter()
-            .filter(|p| {
-                state.resources.iter().any(|h| {
-                    transition::primitive_of(&h.id) == p.id
-                        && crate::scheduler::observe(h).role >= crate::model::Role::Started
-                })
-            })
-            .map(|p| p.meta.priority.unwrap_or(0))
-            .sum()
+        let mut total = 0;
+        for (p, priority) in primitives_with_priority(config) {
+            let roles = state
+                .resources
+                .iter()
+                .filter(|h| transition::primitive_of(&h.id) == p.id)
+                .map(|h| crate::scheduler::observe(h).role);
+            let Some(role) = roles.filter(|r| *r >= crate::model::Role::Started).max() else {
+                continue;
+            };
+            total += priority;
+            if priority != 0 && role == crate::model::Role::Promoted {
+                total += 1;
+            }
+        }
+        total
     }
 
     fn fence(&mut self, targets: BTreeMap<NodeId, String>, out: &mut Vec<Command>) {
@@ -2134,6 +2175,41 @@ score = 50
         plain.fence_ok = false;
         plain.view(&["node1"], true);
         assert!(!plain.held_fences[0].target_has_priority);
+    }
+
+    #[test]
+    fn the_node_with_the_promoted_instance_of_a_prioritised_clone_outranks_the_other() {
+        // Both nodes run db-ha (priority 10 on the clone): only the
+        // promoted instance's +1 tells them apart.
+        let text = promotable().replace(
+            "promoted_max = 1",
+            "promoted_max = 1\nmeta = { priority = 10 }",
+        );
+        let mut h = Harness::new(&text);
+        h.queue.push_back(h.document());
+        h.view(&["node1", "node2"], true);
+        let st = h.store.nodes.get_mut("node2").unwrap();
+        st.transient_attributes
+            .insert("master-db".into(), "100".into());
+        h.queue.push_back(h.document());
+        h.run();
+        assert!(
+            h.log.iter().any(|c| matches!(c, Command::Execute(q) if q.operation == "promote" && q.node == "node2")),
+            "{:?}",
+            h.log
+        );
+        assert_eq!(
+            (h.ctl.priority_on("node1"), h.ctl.priority_on("node2")),
+            (10, 11)
+        );
+        h.fence_ok = false;
+        h.view(&["node1"], true);
+        assert_eq!(h.held_fences.len(), 1, "{:?}", h.log);
+        assert!(
+            h.held_fences[0].target_has_priority,
+            "{:?}",
+            h.held_fences[0]
+        );
     }
 
     /// A promotable clone db-ha of Stateful on both nodes, fenced.
