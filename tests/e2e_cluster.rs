@@ -504,7 +504,8 @@ fn network_split_exactly_one_node_survives() {
     let invariants = Invariants::start(c, &["worker"]);
     // node2's links fail: each node sees the other lost and wants it
     // fenced (node2 still reaches the BMCs, over their own network).
-    // node1's fence device waits 2s, so node1 fences node2 first.
+    // node1 runs the promoted stand-in, so its own fence waits 2s
+    // (priority fencing) and node1 fences node2 first.
     c.lab.set_link(2, 0, false).expect("cut link 0");
     c.lab.set_link(2, 1, false).expect("cut link 1");
     c.wait_for("node2 to be fenced", Duration::from_secs(30), |c| {
@@ -690,14 +691,15 @@ fn refused_start_then_rebuild(c: &LabCluster, bindir: &Path, old: u8, primary: u
     ));
 }
 
-/// The split with real PostgreSQL: node2's links fail and both nodes want
-/// the other fenced. node1 wins (its own fence waits 2 s), whichever of
-/// the two ran the primary: exactly one node survives, with one primary on
-/// the VIP holding the data written before the split. (node1 is the one
-/// whose links stay up: a node cut off from the clients' network as well
-/// could win the race and then not serve the VIP.)
+/// The split with real PostgreSQL: the interconnect fails (the client
+/// still reaches both nodes) and each node wants the other fenced. The
+/// node running the primary wins, whichever it is: priority fencing
+/// (db-ha's priority, +1 for the promoted instance) delays the fence of
+/// that node. The primary is put on node2 first, so that no preference for
+/// node1 can explain the outcome. Exactly one node survives, and the
+/// primary carries on on the VIP with its data, never demoted.
 #[test]
-fn postgres_network_split_leaves_one_primary_with_the_data() {
+fn postgres_interconnect_split_the_primary_s_node_survives() {
     if !can_run() {
         return;
     }
@@ -705,54 +707,60 @@ fn postgres_network_split_leaves_one_primary_with_the_data() {
         .expect("PostgreSQL is installed (scripts/install-test-deps installs it)");
     let rc = redfish_cluster("e2eps", Db::Postgres(bindir.clone()), None);
     let c = &rc.cluster;
-    let active = postgres_replicating(c, &bindir, "split", "1");
     let client = c.lab.client_ns();
     let sql =
         |host: &str, q: &str| postgres::query(&bindir, &client, host, q, Duration::from_secs(2));
+    if postgres_replicating(c, &bindir, "split", "1") == 1 {
+        let out = paceline(
+            &["resource", "move", "db", "node2", "--promoted"],
+            &c.socket(1),
+        );
+        assert!(out.status.success(), "{out:?}");
+        stack_runs_on(c, &bindir, 2, "split", "1");
+        refused_start_then_rebuild(c, &bindir, 1, 2, "split");
+        let out = paceline(&["resource", "clear", "db"], &c.socket(2));
+        assert!(out.status.success(), "{out:?}");
+    }
+    let (primary, standby) = (2, 1);
+    let rows = sql(VIP, "select count(*) from split").expect("rows before the split");
     let invariants = Invariants::watching(c, &[], Some(bindir.clone()));
-    eprintln!("postgres split: node{active} runs the primary when node2's links fail");
-    c.lab.set_link(2, 0, false).expect("cut link 0");
-    c.lab.set_link(2, 1, false).expect("cut link 1");
+    c.lab
+        .set_interconnect(1, 2, false)
+        .expect("cut the interconnect");
     c.wait_for("one node to be fenced", Duration::from_secs(30), |c| {
         !c.lab.powered(1) || !c.lab.powered(2)
     })
     .expect("the fence race is settled");
-    // Longer than the delayed fence of node1 would have taken.
+    // Longer than the delayed fence of the primary's node would have taken.
     std::thread::sleep(Duration::from_secs(4));
-    assert!(c.lab.powered(1), "node1 wins the fence race");
-    assert!(!c.lab.powered(2), "exactly one node survives");
-    c.wait_for("node1 to run everything", Duration::from_secs(60), |c| {
-        active_node(c, 1) == Some(1)
-    })
-    .expect("node1 runs the resources");
-    c.wait_for(
-        "the primary to answer on the VIP",
-        Duration::from_secs(20),
-        |_| sql(VIP, "select pg_is_in_recovery()").as_deref() == Some("f"),
-    )
-    .expect("primary on the VIP");
-    assert_eq!(
-        sql(VIP, "select count(*) from split").as_deref(),
-        Some("1"),
-        "nothing written before the split is lost"
+    assert!(
+        c.lab.powered(primary),
+        "the primary's node wins the fence race"
     );
+    assert!(!c.lab.powered(standby), "exactly one node survives");
+    stack_runs_on(c, &bindir, primary, "split", &rows);
     sql(VIP, "insert into split values (2)").expect("the primary takes writes after the split");
-    job_done_on(c, &bindir, 1);
-    let report = c.report(1).expect("node1 report");
-    assert!(fenced(&report, "node2"), "{:?}", report.fencing_history);
-    if active == 2 {
-        // node1's standby was promoted: only after node2's fence.
-        let log = c.log(1);
-        let confirmed = line_of(&log, "fencing of node2 confirmed")
-            .unwrap_or_else(|| panic!("no fence confirmation in the log:\n{log}"));
-        let promoted = log
-            .lines()
-            .position(|l| {
-                l.contains("result db:") && l.contains(" promote (interval 0 ms) on node1: rc 0")
-            })
-            .unwrap_or_else(|| panic!("db never promoted on node1:\n{log}"));
-        assert!(confirmed < promoted, "promoted before the fence:\n{log}");
-    }
+    let report = c.report(primary).expect("report");
+    assert!(
+        fenced(&report, &node_name(standby)),
+        "{:?}",
+        report.fencing_history
+    );
+    let log = c.log(primary);
+    let split_at = line_of(
+        &log,
+        &format!("fencing of {} confirmed", node_name(standby)),
+    )
+    .unwrap_or_else(|| panic!("no fence confirmation in the log:\n{log}"));
+    assert!(
+        !log.lines().skip(split_at).any(
+            |l| l.contains("result db:") && (l.contains(" demote ") || l.contains(" promote "))
+        ),
+        "the primary was never demoted nor promoted again:\n{log}"
+    );
+    c.lab
+        .set_interconnect(1, 2, true)
+        .expect("restore the interconnect");
     invariants.check();
 }
 

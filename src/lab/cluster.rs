@@ -365,6 +365,7 @@ id = "db-ha"
 resource = "db"
 promotable = true
 promoted_max = 1
+meta = {{ priority = 10 }}
 
 # The stand-in database reports no replication state (PostgreSQL's agent
 # sets promotion scores through crm_master): both nodes may be promoted,
@@ -401,6 +402,7 @@ resource = "db"
 promotable = true
 promoted_max = 1
 notify = true
+meta = {{ priority = 10 }}
 "#
             )
         }
@@ -445,8 +447,8 @@ fn inline_table(pairs: &[(String, String)]) -> String {
 /// filesystem is a tmpfs (each node mounts its own: the lab has no shared
 /// disk), the database a promotable stand-in or real PostgreSQL, the VIP on
 /// the client's link, the queue worker a dummy or (with PostgreSQL) a real
-/// one; node1's fence device waits 2s so that node1,
-/// the preferred primary, wins a fence race.
+/// one; the node running the primary wins a fence race (priority_delay
+/// 2s with db-ha's priority).
 pub fn reference_config(o: &ReferenceOptions, node: u8) -> String {
     let node_dir = o.dir.join(format!("node{node}"));
     let membership = match o.token_timeout_ms {
@@ -460,10 +462,9 @@ pub fn reference_config(o: &ReferenceOptions, node: u8) -> String {
         LabFencing::PowerBoard { agent, socket } => (1..=2)
             .map(|i| {
                 format!(
-                    "[[fencing.device]]\nid = \"power-node{i}\"\ntype = \"agent\"\nagent = \"{agent}\"\nparams = {{ plug = \"node{i}\", socket = \"{socket}\" }}\n{delay}\n",
+                    "[[fencing.device]]\nid = \"power-node{i}\"\ntype = \"agent\"\nagent = \"{agent}\"\nparams = {{ plug = \"node{i}\", socket = \"{socket}\" }}\n\n",
                     agent = agent.display(),
                     socket = socket.display(),
-                    delay = if i == 1 { "delay = \"2s\"" } else { "" },
                 )
             })
             .collect::<String>(),
@@ -475,11 +476,10 @@ pub fn reference_config(o: &ReferenceOptions, node: u8) -> String {
         } => (1..=2)
             .map(|i| {
                 format!(
-                    "[[fencing.device]]\nid = \"power-node{i}\"\ntype = \"redfish\"\nurl = \"{url}\"\nca_file = \"{ca}\"\nsystem = \"{system}\"\nusername = \"admin\"\npassword_file = \"{pw}\"\n{delay}\n",
+                    "[[fencing.device]]\nid = \"power-node{i}\"\ntype = \"redfish\"\nurl = \"{url}\"\nca_file = \"{ca}\"\nsystem = \"{system}\"\nusername = \"admin\"\npassword_file = \"{pw}\"\n\n",
                     ca = ca_file.display(),
                     system = systems[i - 1],
                     pw = password_file.display(),
-                    delay = if i == 1 { "delay = \"2s\"" } else { "" },
                 )
             })
             .collect::<String>(),
@@ -518,9 +518,12 @@ dc-deadtime = "2s"
 resource-stickiness = 100
 migration-threshold = 3
 
+# The node running the primary wins a split: its own fence waits 2s
+# (db-ha's priority, +1 for the promoted instance).
 [fencing]
 enabled = true
 action = "off"
+priority_delay = "2s"
 
 {devices}
 [[fencing.level]]

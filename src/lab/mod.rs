@@ -366,6 +366,26 @@ impl Lab {
         Ok(())
     }
 
+    /// Cuts (or restores) the traffic between nodes `a` and `b` on every
+    /// link, as a failed interconnect does, while both still reach the
+    /// client, the VIP and their BMCs: each drops what it would send to
+    /// the other's own addresses (a blackhole route per address).
+    pub fn set_interconnect(&self, a: u8, b: u8, up: bool) -> Result<(), LabError> {
+        for (from, to) in [(a, b), (b, a)] {
+            let ns = self.node_ns(from);
+            for l in 0..self.links {
+                let dest = format!("{}/32", node_addr(to, l));
+                if up {
+                    // Absent already is fine: restoring is idempotent.
+                    let _ = run(&["ip", "-n", &ns, "route", "del", "blackhole", &dest]);
+                } else {
+                    run(&["ip", "-n", &ns, "route", "replace", "blackhole", &dest])?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     pub fn power(&self) -> PowerHandle {
         PowerHandle {
             prefix: self.prefix.clone(),
