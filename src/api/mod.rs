@@ -285,3 +285,76 @@ pub fn user_name(uid: u32) -> String {
         _ => format!("uid {uid}"),
     }
 }
+
+/// Status reports for the tests of what reads them (`paceline status`, the
+/// crm_mon and crm_node shims).
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use super::*;
+
+    /// node2's view `view_id` of `nodes` (id, name, state), `members` in it.
+    pub fn membership(
+        view_id: u64,
+        nodes: &[(NodeId, &str, PeerState)],
+        members: &[&str],
+        quorum: QuorumStatus,
+    ) -> ClusterStatusView {
+        ClusterStatusView {
+            cluster: "c".into(),
+            node: "node2".into(),
+            node_id: 2,
+            view_id,
+            members: members.iter().map(|m| m.to_string()).collect(),
+            nodes: nodes
+                .iter()
+                .map(|&(id, name, state)| NodeView {
+                    name: name.into(),
+                    id,
+                    state,
+                    links: Vec::new(),
+                    local: id == 2,
+                })
+                .collect(),
+            quorum,
+            wire: Default::default(),
+            incompatible: Vec::new(),
+            pauses: 0,
+            warnings: Vec::new(),
+        }
+    }
+
+    /// Quorum with these votes, without wait_for_all or an override.
+    pub fn quorum(
+        quorate: bool,
+        total_votes: u32,
+        expected_votes: u32,
+        quorum: u32,
+    ) -> QuorumStatus {
+        QuorumStatus {
+            quorate,
+            total_votes,
+            expected_votes,
+            quorum,
+            waiting_for_all: false,
+            unblocked: None,
+            reason: String::new(),
+        }
+    }
+
+    /// The report of `membership` with node2 as DC and nothing else known.
+    pub fn report(membership: ClusterStatusView) -> StatusReport {
+        StatusReport {
+            membership,
+            dc: Some("node2".into()),
+            config_version: Default::default(),
+            resources: Vec::new(),
+            failed_actions: Vec::new(),
+            cli_constraints: Vec::new(),
+            standby: Vec::new(),
+            maintenance: Vec::new(),
+            node_attributes: Default::default(),
+            fencing_history: Vec::new(),
+            channel: Default::default(),
+        }
+    }
+}

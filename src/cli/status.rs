@@ -317,41 +317,17 @@ fn render_fence(f: &api::FenceView) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::{ClusterStatusView, FenceView};
+    use crate::api::{FenceView, fixtures};
 
     fn report(history: Vec<FenceView>) -> StatusReport {
         StatusReport {
-            membership: ClusterStatusView {
-                cluster: "c".into(),
-                node: "node2".into(),
-                node_id: 2,
-                view_id: 3,
-                members: vec!["node2".into()],
-                nodes: Vec::new(),
-                quorum: crate::membership::QuorumStatus {
-                    quorate: true,
-                    total_votes: 1,
-                    expected_votes: 2,
-                    quorum: 1,
-                    waiting_for_all: false,
-                    unblocked: None,
-                    reason: String::new(),
-                },
-                wire: Default::default(),
-                incompatible: Vec::new(),
-                pauses: 0,
-                warnings: Vec::new(),
-            },
-            dc: Some("node2".into()),
-            config_version: Default::default(),
-            resources: Vec::new(),
-            failed_actions: Vec::new(),
-            cli_constraints: Vec::new(),
-            standby: Vec::new(),
-            maintenance: Vec::new(),
-            node_attributes: Default::default(),
             fencing_history: history,
-            channel: Default::default(),
+            ..fixtures::report(fixtures::membership(
+                3,
+                &[],
+                &["node2"],
+                fixtures::quorum(true, 1, 2, 1),
+            ))
         }
     }
 

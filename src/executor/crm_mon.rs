@@ -290,44 +290,19 @@ pub fn render_text(report: &StatusReport) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::{ClusterStatusView, NodeView, ResourceView};
+    use crate::api::{ResourceView, fixtures};
 
     fn report() -> StatusReport {
-        let node = |id, name: &str, state| NodeView {
-            name: name.into(),
-            id,
-            state,
-            links: Vec::new(),
-            local: id == 2,
-        };
-        let membership = ClusterStatusView {
-            cluster: "c".into(),
-            node: "node2".into(),
-            node_id: 2,
-            view_id: 3,
-            members: vec!["node2".into()],
-            nodes: vec![
-                node(1, "node1", PeerState::Offline),
-                node(2, "node2", PeerState::Online),
+        let membership = fixtures::membership(
+            3,
+            &[
+                (1, "node1", PeerState::Offline),
+                (2, "node2", PeerState::Online),
             ],
-            quorum: crate::membership::QuorumStatus {
-                quorate: true,
-                total_votes: 1,
-                expected_votes: 2,
-                quorum: 1,
-                waiting_for_all: false,
-                unblocked: None,
-                reason: String::new(),
-            },
-            wire: Default::default(),
-            incompatible: Vec::new(),
-            pauses: 0,
-            warnings: Vec::new(),
-        };
+            &["node2"],
+            fixtures::quorum(true, 1, 2, 1),
+        );
         StatusReport {
-            membership,
-            dc: Some("node2".into()),
-            config_version: Default::default(),
             resources: vec![
                 ResourceView {
                     id: "pgsql".into(),
@@ -342,17 +317,12 @@ mod tests {
                     nodes: Vec::new(),
                 },
             ],
-            failed_actions: Vec::new(),
-            cli_constraints: Vec::new(),
-            standby: Vec::new(),
-            maintenance: Vec::new(),
             node_attributes: [(
                 "node2".to_string(),
                 [("master-pgsql".to_string(), "1000".to_string())].into(),
             )]
             .into(),
-            fencing_history: Vec::new(),
-            channel: Default::default(),
+            ..fixtures::report(membership)
         }
     }
 

@@ -415,43 +415,21 @@ mod tests {
 
     #[test]
     fn crm_node_answers_from_the_membership_or_alone() {
-        use crate::api::{ClusterStatusView, NodeView};
+        use crate::api::fixtures;
         use crate::membership::PeerState;
         assert_eq!(node_call(&["-n"], None), (0, "n1\n".into()));
         assert_eq!(node_call(&["-q"], None), (0, "1\n".into()));
         assert_eq!(node_call(&["-l"], None), (0, "1 n1 member\n".into()));
-        let view = |id, name: &str, state| NodeView {
-            name: name.into(),
-            id,
-            state,
-            links: Vec::new(),
-            local: id == 2,
-        };
-        let status = ClusterStatusView {
-            cluster: "c".into(),
-            node: "node2".into(),
-            node_id: 2,
-            view_id: 7,
-            members: vec!["node2".into(), "node3".into()],
-            nodes: vec![
-                view(1, "node1", PeerState::Offline),
-                view(2, "node2", PeerState::Online),
-                view(3, "node3", PeerState::Online),
+        let status = fixtures::membership(
+            7,
+            &[
+                (1, "node1", PeerState::Offline),
+                (2, "node2", PeerState::Online),
+                (3, "node3", PeerState::Online),
             ],
-            quorum: crate::membership::QuorumStatus {
-                quorate: false,
-                total_votes: 2,
-                expected_votes: 3,
-                quorum: 2,
-                waiting_for_all: false,
-                unblocked: None,
-                reason: String::new(),
-            },
-            wire: Default::default(),
-            incompatible: Vec::new(),
-            pauses: 0,
-            warnings: Vec::new(),
-        };
+            &["node2", "node3"],
+            fixtures::quorum(false, 2, 3, 2),
+        );
         assert_eq!(node_call(&["-n"], Some(&status)).1, "node2\n");
         assert_eq!(node_call(&["-i"], Some(&status)).1, "2\n");
         assert_eq!(node_call(&["-q"], Some(&status)).1, "0\n");
