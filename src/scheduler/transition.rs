@@ -919,6 +919,37 @@ pub(crate) mod tests {
         }
     }
 
+    /// A quorate status with `nodes` online and nothing run yet.
+    fn quorate_with(nodes: &[&str]) -> ClusterStatus {
+        let mut status = ClusterStatus {
+            have_quorum: true,
+            ..Default::default()
+        };
+        for n in nodes {
+            online(&mut status, n);
+        }
+        status
+    }
+
+    /// The one change of a plan: pgsql:0, promoted on node1, is demoted
+    /// there (`to_role` Unpromoted) or stopped (None).
+    fn pgsql0_on_node1_leaves_promoted(
+        verb: Verb,
+        to_role: Option<Role>,
+    ) -> Vec<crate::scheduler::Change> {
+        vec![crate::scheduler::Change {
+            verb,
+            subject: "pgsql:0".into(),
+            from: Some("node1".into()),
+            to: to_role.map(|_| "node1".into()),
+            from_role: Some(Role::Promoted),
+            to_role,
+            reason: None,
+            blocked: false,
+            fence_action: None,
+        }]
+    }
+
     pub(crate) fn running(status: &mut ClusterStatus, node: &str, instance: &str, role: Role) {
         let st: &mut NodeState = status.nodes.get_mut(node).unwrap();
         let mut ops = vec![op("start", 0, 1, 0)];
@@ -990,12 +1021,7 @@ pub(crate) mod tests {
     /// Both nodes of the reference two-node policy up, nothing running yet.
     fn cold_start_of_the_reference_policy() -> Transition {
         let config = policy("two-node-active-standby.toml");
-        let mut status = ClusterStatus {
-            have_quorum: true,
-            ..Default::default()
-        };
-        online(&mut status, "node1");
-        online(&mut status, "node2");
+        let status = quorate_with(&["node1", "node2"]);
         let plan = schedule(&config, &status, 10_000);
         build(&config, &status, &plan)
     }
@@ -1044,12 +1070,7 @@ pub(crate) mod tests {
     #[test]
     fn a_lost_primary_is_fenced_before_anything_is_recovered_and_its_stops_are_implied() {
         let config = policy("two-node-active-standby.toml");
-        let mut status = ClusterStatus {
-            have_quorum: true,
-            ..Default::default()
-        };
-        online(&mut status, "node1");
-        online(&mut status, "node2");
+        let mut status = quorate_with(&["node1", "node2"]);
         running(&mut status, "node1", "fs", Role::Started);
         running(&mut status, "node1", "pgsql:0", Role::Promoted);
         running(&mut status, "node2", "pgsql:1", Role::Unpromoted);
@@ -1134,11 +1155,7 @@ pub(crate) mod tests {
     #[test]
     fn after_a_fence_only_the_survivor_hears_of_its_promotion() {
         let config = policy("two-node-active-standby.toml");
-        let mut status = ClusterStatus {
-            have_quorum: true,
-            ..Default::default()
-        };
-        online(&mut status, "node2");
+        let mut status = quorate_with(&["node2"]);
         running(&mut status, "node2", "pgsql:1", Role::Unpromoted);
         status
             .nodes
@@ -1210,12 +1227,7 @@ node = "node1"
 score = "-INFINITY"
 "#;
         let config = crate::config::load_config_str(text, "t.toml").unwrap();
-        let mut status = ClusterStatus {
-            have_quorum: true,
-            ..Default::default()
-        };
-        online(&mut status, "node1");
-        online(&mut status, "node2");
+        let mut status = quorate_with(&["node1", "node2"]);
         for r in ["a", "b", "c"] {
             running(&mut status, "node1", r, Role::Started);
         }
@@ -1258,12 +1270,7 @@ score = "-INFINITY"
     #[test]
     fn blocked_changes_are_not_steps_and_extra_stops_are() {
         let config = policy("two-node-active-standby.toml");
-        let mut status = ClusterStatus {
-            have_quorum: true,
-            ..Default::default()
-        };
-        online(&mut status, "node1");
-        online(&mut status, "node2");
+        let mut status = quorate_with(&["node1", "node2"]);
         // vip is active on both nodes: one copy must be stopped.
         running(&mut status, "node1", "vip", Role::Started);
         running(&mut status, "node2", "vip", Role::Started);
@@ -1362,12 +1369,7 @@ score = "-INFINITY"
     #[test]
     fn a_demote_that_failed_is_not_retried_the_stop_ends_it() {
         let config = policy("two-node-active-standby.toml");
-        let mut status = ClusterStatus {
-            have_quorum: true,
-            ..Default::default()
-        };
-        online(&mut status, "node1");
-        online(&mut status, "node2");
+        let mut status = quorate_with(&["node1", "node2"]);
         running(&mut status, "node1", "pgsql:0", Role::Promoted);
         status.nodes.get_mut("node1").unwrap().resources[0]
             .ops
@@ -1382,25 +1384,10 @@ score = "-INFINITY"
             "the failed instance is recovered: {t:#?}"
         );
         // Without the failure a promoted instance is demoted before it stops.
-        let mut clean = ClusterStatus {
-            have_quorum: true,
-            ..Default::default()
-        };
-        online(&mut clean, "node1");
-        online(&mut clean, "node2");
+        let mut clean = quorate_with(&["node1", "node2"]);
         running(&mut clean, "node1", "pgsql:0", Role::Promoted);
         let mut plan = schedule(&config, &clean, 10_000);
-        plan.changes = vec![crate::scheduler::Change {
-            verb: Verb::Stop,
-            subject: "pgsql:0".into(),
-            from: Some("node1".into()),
-            to: None,
-            from_role: Some(Role::Promoted),
-            to_role: None,
-            reason: None,
-            blocked: false,
-            fence_action: None,
-        }];
+        plan.changes = pgsql0_on_node1_leaves_promoted(Verb::Stop, None);
         plan.actions.clear();
         let t = build(&config, &clean, &plan);
         let demote = find(&t, "node1", "pgsql", "demote", 0).unwrap();
@@ -1424,11 +1411,7 @@ agent = "builtin:dummy"
 ops = [{ name = "monitor", interval = "5s" }, { name = "monitor", interval = "1s", role = "Promoted" }]
 "#;
         let config = crate::config::load_config_str(text, "t.toml").unwrap();
-        let mut status = ClusterStatus {
-            have_quorum: true,
-            ..Default::default()
-        };
-        online(&mut status, "node1");
+        let mut status = quorate_with(&["node1"]);
         // Started, and the transition that would have added its monitor
         // was aborted.
         running(&mut status, "node1", "web", Role::Started);
@@ -1455,25 +1438,10 @@ ops = [{ name = "monitor", interval = "5s" }, { name = "monitor", interval = "1s
     #[test]
     fn the_unpromoted_monitor_of_a_demote_waits_for_it() {
         let config = policy("two-node-active-standby.toml");
-        let mut status = ClusterStatus {
-            have_quorum: true,
-            ..Default::default()
-        };
-        online(&mut status, "node1");
-        online(&mut status, "node2");
+        let mut status = quorate_with(&["node1", "node2"]);
         running(&mut status, "node1", "pgsql:0", Role::Promoted);
         let mut plan = schedule(&config, &status, 10_000);
-        plan.changes = vec![crate::scheduler::Change {
-            verb: Verb::Demote,
-            subject: "pgsql:0".into(),
-            from: Some("node1".into()),
-            to: Some("node1".into()),
-            from_role: Some(Role::Promoted),
-            to_role: Some(Role::Unpromoted),
-            reason: None,
-            blocked: false,
-            fence_action: None,
-        }];
+        plan.changes = pgsql0_on_node1_leaves_promoted(Verb::Demote, Some(Role::Unpromoted));
         plan.actions.clear();
         let t = build(&config, &status, &plan);
         let demote = find(&t, "node1", "pgsql", "demote", 0).unwrap();
@@ -1486,12 +1454,7 @@ ops = [{ name = "monitor", interval = "5s" }, { name = "monitor", interval = "1s
     #[test]
     fn a_monitor_cancelled_by_a_later_change_is_scheduled_again() {
         let config = policy("two-node-active-standby.toml");
-        let mut status = ClusterStatus {
-            have_quorum: true,
-            ..Default::default()
-        };
-        online(&mut status, "node1");
-        online(&mut status, "node2");
+        let mut status = quorate_with(&["node1", "node2"]);
         // Unpromoted with its 10s monitor, promoted (which cancelled it),
         // then demoted: the 10s record is of a monitor that stopped.
         running(&mut status, "node1", "pgsql:0", Role::Promoted);
