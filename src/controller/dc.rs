@@ -1870,6 +1870,20 @@ score = 50
                 .position(|(o, r, n)| o == op && r == rsc && n == node)
         }
 
+        /// Whether `op` went to `node` for any instance.
+        fn dispatched(&self, op: &str, node: &str) -> bool {
+            self.executed().iter().any(|(o, _, n)| o == op && n == node)
+        }
+
+        /// node2 is lost while its fence cannot succeed: the request
+        /// node1's DC holds for it.
+        fn lose_node2(&mut self) -> FenceRequest {
+            self.fence_ok = false;
+            self.view(&["node1"], true);
+            assert_eq!(self.held_fences.len(), 1, "{:?}", self.log);
+            self.held_fences[0].clone()
+        }
+
         fn running(&self, node: &str, rsc: &str) -> bool {
             self.truth
                 .contains_key(&(node.to_string(), rsc.to_string()))
@@ -2161,55 +2175,26 @@ score = 50
         h.queue.push_back(h.document());
         h.view(&["node1", "node2"], true);
         assert!(h.running("node2", "fs"));
-        h.fence_ok = false;
-        h.view(&["node1"], true);
-        assert_eq!(h.held_fences.len(), 1, "{:?}", h.log);
-        assert!(
-            h.held_fences[0].target_has_priority,
-            "{:?}",
-            h.held_fences[0]
-        );
+        let fence = h.lose_node2();
+        assert!(fence.target_has_priority, "{fence:?}");
 
         // Without priorities nobody has it.
         let mut plain = Harness::started();
-        plain.fence_ok = false;
-        plain.view(&["node1"], true);
-        assert!(!plain.held_fences[0].target_has_priority);
+        assert!(!plain.lose_node2().target_has_priority);
     }
 
     #[test]
     fn the_node_with_the_promoted_instance_of_a_prioritised_clone_outranks_the_other() {
         // Both nodes run db-ha (priority 10 on the clone): only the
         // promoted instance's +1 tells them apart.
-        let text = promotable().replace(
-            "promoted_max = 1",
-            "promoted_max = 1\nmeta = { priority = 10 }",
-        );
-        let mut h = Harness::new(&text);
-        h.queue.push_back(h.document());
-        h.view(&["node1", "node2"], true);
-        let st = h.store.nodes.get_mut("node2").unwrap();
-        st.transient_attributes
-            .insert("master-db".into(), "100".into());
-        h.queue.push_back(h.document());
-        h.run();
-        assert!(
-            h.log.iter().any(|c| matches!(c, Command::Execute(q) if q.operation == "promote" && q.node == "node2")),
-            "{:?}",
-            h.log
-        );
+        let mut h = promoting("meta = { priority = 10 }", Box::new(|_| Some(None)));
+        assert!(h.dispatched("promote", "node2"), "{:?}", h.log);
         assert_eq!(
             (h.ctl.priority_on("node1"), h.ctl.priority_on("node2")),
             (10, 11)
         );
-        h.fence_ok = false;
-        h.view(&["node1"], true);
-        assert_eq!(h.held_fences.len(), 1, "{:?}", h.log);
-        assert!(
-            h.held_fences[0].target_has_priority,
-            "{:?}",
-            h.held_fences[0]
-        );
+        let fence = h.lose_node2();
+        assert!(fence.target_has_priority, "{fence:?}");
     }
 
     /// A promotable clone db-ha of Stateful on both nodes, fenced.
@@ -2235,7 +2220,17 @@ promoted_max = 1
     /// Both nodes up with the promotable clone, notify = true, node2's
     /// agent scoring itself for promotion; agents answer as `answer` says.
     fn promoting_with_notifications(answer: Box<Answer>) -> Harness {
-        let text = promotable().replace("promoted_max = 1", "promoted_max = 1\nnotify = true");
+        promoting("notify = true", answer)
+    }
+
+    /// Both nodes up with the promotable clone (`clone_extra` added to
+    /// its table), node2's agent scoring itself for promotion; agents
+    /// answer as `answer` says.
+    fn promoting(clone_extra: &str, answer: Box<Answer>) -> Harness {
+        let text = promotable().replace(
+            "promoted_max = 1",
+            &format!("promoted_max = 1\n{clone_extra}"),
+        );
         let mut h = Harness::new(&text);
         h.answer = answer;
         h.queue.push_back(h.document());
@@ -2311,9 +2306,7 @@ promoted_max = 1
     fn an_agent_updating_its_attributes_during_its_promote_does_not_abort_the_transition() {
         let mut h =
             promoting_with_notifications(Box::new(|q| (q.operation != "promote").then_some(None)));
-        assert!(h.log.iter().any(
-            |c| matches!(c, Command::Execute(q) if q.operation == "promote" && q.node == "node2")
-        ));
+        assert!(h.dispatched("promote", "node2"), "{:?}", h.log);
         // pgsql's promote records its replication state and score.
         let st = h.store.nodes.get_mut("node2").unwrap();
         st.transient_attributes
