@@ -138,20 +138,7 @@ impl Invariants {
                     if !power.powered(i + 1) {
                         continue;
                     }
-                    let out = Command::new("ip")
-                        .args([
-                            "-n",
-                            &nss[usize::from(i)],
-                            "-4",
-                            "addr",
-                            "show",
-                            "dev",
-                            "eth0",
-                        ])
-                        .output();
-                    if out.is_ok_and(|o| {
-                        String::from_utf8_lossy(&o.stdout).contains(&format!("{VIP}/"))
-                    }) {
+                    if ns_holds_vip(&nss[usize::from(i)]) {
                         active[0].1.push(i + 1);
                     }
                     for (k, (_, files)) in states.iter().enumerate() {
@@ -250,6 +237,17 @@ enum Db {
     StandIn(&'static str),
     /// Real PostgreSQL in streaming replication (its programs' directory).
     Postgres(PathBuf),
+}
+
+/// The reference stack with real PostgreSQL (see `redfish_cluster`), and
+/// where PostgreSQL's programs are.
+fn postgres_cluster(tag: &str) -> (RedfishCluster, PathBuf) {
+    let bindir = postgres::bindir()
+        .expect("PostgreSQL is installed (scripts/install-test-deps installs it)");
+    (
+        redfish_cluster(tag, Db::Postgres(bindir.clone()), None),
+        bindir,
+    )
 }
 
 /// The reference policy with Redfish fencing through the emulator (one
@@ -431,9 +429,7 @@ fn postgres_primary_power_loss_promotes_the_standby_after_the_fence() {
     if !can_run() {
         return;
     }
-    let bindir = postgres::bindir()
-        .expect("PostgreSQL is installed (scripts/install-test-deps installs it)");
-    let rc = redfish_cluster("e2epg", Db::Postgres(bindir.clone()), None);
+    let (rc, bindir) = postgres_cluster("e2epg");
     let c = &rc.cluster;
     let active = postgres_replicating(c, &bindir, "failover", "42");
     let standby = 3 - active;
@@ -703,9 +699,7 @@ fn postgres_interconnect_split_the_primary_s_node_survives() {
     if !can_run() {
         return;
     }
-    let bindir = postgres::bindir()
-        .expect("PostgreSQL is installed (scripts/install-test-deps installs it)");
-    let rc = redfish_cluster("e2eps", Db::Postgres(bindir.clone()), None);
+    let (rc, bindir) = postgres_cluster("e2eps");
     let c = &rc.cluster;
     let client = c.lab.client_ns();
     let sql =
@@ -770,9 +764,7 @@ fn an_unreachable_fence_device_blocks_the_takeover_and_says_why() {
         return;
     }
     // With real PostgreSQL: the standby's server must stay a standby.
-    let bindir = postgres::bindir()
-        .expect("PostgreSQL is installed (scripts/install-test-deps installs it)");
-    let mut rc = redfish_cluster("e2eun", Db::Postgres(bindir.clone()), None);
+    let (mut rc, bindir) = postgres_cluster("e2eun");
     let active = postgres_replicating(&rc.cluster, &bindir, "unfenced", "7");
     let survivor = 3 - active;
     // The BMCs become unreachable, then the active node loses power.
@@ -841,16 +833,13 @@ fn fail_count(c: &LabCluster, asked: u8, res: &str, node: u8) -> u32 {
 
 /// Whether node `node` holds the VIP on its interface.
 fn holds_vip(c: &LabCluster, node: u8) -> bool {
+    ns_holds_vip(&c.lab.node_ns(node))
+}
+
+/// Whether the node of namespace `ns` holds the VIP on eth0.
+fn ns_holds_vip(ns: &str) -> bool {
     Command::new("ip")
-        .args([
-            "-n",
-            &c.lab.node_ns(node),
-            "-4",
-            "addr",
-            "show",
-            "dev",
-            "eth0",
-        ])
+        .args(["-n", ns, "-4", "addr", "show", "dev", "eth0"])
         .output()
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains(&format!("{VIP}/")))
 }
@@ -868,9 +857,7 @@ fn postgres_stack_failures_restart_in_place_then_switch_over() {
     if !can_run() {
         return;
     }
-    let bindir = postgres::bindir()
-        .expect("PostgreSQL is installed (scripts/install-test-deps installs it)");
-    let rc = redfish_cluster("e2epf", Db::Postgres(bindir.clone()), None);
+    let (rc, bindir) = postgres_cluster("e2epf");
     let c = &rc.cluster;
     let active = postgres_replicating(c, &bindir, "failures", "5");
     let standby = 3 - active;
@@ -944,31 +931,12 @@ fn postgres_stack_failures_restart_in_place_then_switch_over() {
 
     // The third failure reaches migration-threshold: the stack switches over.
     take_vip_away();
-    c.wait_for(
-        "the standby's node to run everything",
-        Duration::from_secs(60),
-        |c| active_node(c, standby) == Some(standby),
-    )
-    .unwrap_or_else(|e| {
-        panic!(
-            "{e}\n--- node{active}\n{}\n--- node{standby}\n{}",
-            c.log(active),
-            c.log(standby)
-        )
-    });
-    c.wait_for(
-        "the promoted server to answer on the VIP",
-        Duration::from_secs(20),
-        |_| sql(VIP, "select pg_is_in_recovery()").as_deref() == Some("f"),
-    )
-    .expect("primary on the VIP");
-    assert!(holds_vip(c, standby) && !holds_vip(c, active));
+    stack_runs_on(c, &bindir, standby, "failures", "1");
     assert_eq!(
         sql(VIP, "select x from failures").as_deref(),
         Some("5"),
         "the data survives the switchover"
     );
-    job_done_on(c, &bindir, standby);
     assert!(
         c.lab.powered(active),
         "a resource failure is not a reason to fence"
@@ -1022,9 +990,7 @@ fn postgres_stack_switchover_standby_and_clean_shutdown() {
     if !can_run() {
         return;
     }
-    let bindir = postgres::bindir()
-        .expect("PostgreSQL is installed (scripts/install-test-deps installs it)");
-    let rc = redfish_cluster("e2epo", Db::Postgres(bindir.clone()), None);
+    let (rc, bindir) = postgres_cluster("e2epo");
     let c = &rc.cluster;
     let first = postgres_replicating(c, &bindir, "ops", "1");
     let second = 3 - first;
