@@ -188,18 +188,10 @@ fn op_label(operation: &str, interval_ms: u64) -> String {
 }
 
 fn all_primitives(config: &ClusterConfig) -> Vec<&Primitive> {
-    let mut out = Vec::new();
-    for r in &config.resources {
-        match r {
-            Resource::Primitive(p) => out.push(p),
-            Resource::Group(g) => out.extend(g.members.iter()),
-            Resource::Clone(c) => match &c.child {
-                CloneChild::Primitive(p) => out.push(p),
-                CloneChild::Group(g) => out.extend(g.members.iter()),
-            },
-        }
-    }
-    out
+    primitives_with_priority(config)
+        .into_iter()
+        .map(|(p, _)| p)
+        .collect()
 }
 
 /// Every configured primitive with its `priority` meta attribute, or else

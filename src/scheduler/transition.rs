@@ -326,12 +326,10 @@ impl<'a> Builder<'a> {
             {
                 continue;
             }
-            // A transition that changes the instance here adds its monitors
-            // itself; a notification changes nothing.
             let touched = self
                 .index
                 .keys()
-                .any(|(instance, n, op, _)| instance == &h.id && n == *node && op != "notify");
+                .any(|(instance, n, _, _)| instance == &h.id && n == *node);
             if touched {
                 continue;
             }
