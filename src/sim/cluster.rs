@@ -1266,6 +1266,14 @@ impl ClusterSim {
             self.starting.remove(&key);
         }
         let running = self.truth.get(&key).copied();
+        if matches!(request.operation.as_str(), "stop" | "demote")
+            && let Some(n) = self.nodes.get_mut(&node)
+        {
+            // As the daemon's executor: a stop or demote cancels the
+            // instance's recurring monitors (after a demote the DC asks for
+            // the Unpromoted ones).
+            n.monitors.retain(|(i, _), _| *i != request.instance);
+        }
         let code = match request.operation.as_str() {
             "monitor" => match running {
                 Some(Role::Promoted) => rc::RUNNING_PROMOTED,
@@ -1283,9 +1291,6 @@ impl ClusterSim {
             }
             "stop" => {
                 self.truth.remove(&key);
-                if let Some(n) = self.nodes.get_mut(&node) {
-                    n.monitors.retain(|(i, _), _| *i != request.instance);
-                }
                 rc::OK
             }
             "promote" => {
@@ -1297,12 +1302,6 @@ impl ClusterSim {
                 }
             }
             "demote" => {
-                // As the daemon's executor: a demote cancels the instance's
-                // recurring monitors (its Promoted-role one in the first
-                // place); the DC asks for the Unpromoted ones after it.
-                if let Some(n) = self.nodes.get_mut(&node) {
-                    n.monitors.retain(|(i, _), _| *i != request.instance);
-                }
                 if running.is_some() {
                     self.truth.insert(key.clone(), Role::Started);
                     rc::OK
