@@ -34,6 +34,11 @@ pub enum PacketError {
     Integrity,
     #[error("cannot decrypt the payload")]
     Decrypt,
+    /// Inside an active session every answer must be signed (and encrypted
+    /// when the session negotiated confidentiality): an unsigned one could
+    /// come from anyone on the BMC's network, e.g. a forged "power off".
+    #[error("unauthenticated answer inside an authenticated session")]
+    Unauthenticated,
 }
 
 fn checksum(bytes: &[u8]) -> u8 {
@@ -153,6 +158,7 @@ pub fn unwrap(datagram: &[u8], keys: Option<&Keys>) -> Result<Incoming, PacketEr
     }
     let s = &datagram[4..];
     match s[0] {
+        0x00 if keys.is_some() => Err(PacketError::Unauthenticated),
         0x00 => {
             // IPMI 1.5 session-less answer.
             if s.len() < 10 {
@@ -184,9 +190,12 @@ pub fn unwrap(datagram: &[u8], keys: Option<&Keys>) -> Result<Incoming, PacketEr
             let encrypted = flags & 0x80 != 0;
             let keys_needed = authenticated || encrypted;
             let payload = match (keys_needed, keys) {
-                (false, _) => body.to_vec(),
+                (false, None) => body.to_vec(),
                 (true, None) => return Err(PacketError::Integrity),
-                (true, Some(k)) => {
+                (_, Some(k)) if !authenticated || (k.confidential && !encrypted) => {
+                    return Err(PacketError::Unauthenticated);
+                }
+                (_, Some(k)) => {
                     if authenticated {
                         let code_len = k.auth_code_len();
                         if s.len() < code_len {
@@ -241,6 +250,56 @@ mod tests {
         let last = m.len() - 1;
         m[last] ^= 1;
         assert_eq!(decode_response(&m), Err(PacketError::Checksum));
+    }
+
+    fn session_keys() -> Keys {
+        use super::super::crypto::{CipherSuite, Handshake, user_key};
+        let h = Handshake {
+            suite: CipherSuite::Seventeen,
+            console_session: 0x0a0b0c0d,
+            bmc_session: 0x11223344,
+            console_random: [0x01; 16],
+            bmc_random: [0x02; 16],
+            bmc_guid: [0x03; 16],
+            role: 0x14,
+            username: b"admin".to_vec(),
+        };
+        h.keys(&h.sik(&user_key("secret")))
+    }
+
+    #[test]
+    fn unauthenticated_answers_inside_a_session_are_refused() {
+        let keys = session_keys();
+        let msg = encode_request(0x00, 0x02, 3, &[0x00]);
+        let signed = wrap_v20(payload::IPMI, 7, 1, &msg, Some(&keys), [5; 16]);
+        assert_eq!(unwrap(&signed, Some(&keys)).unwrap().payload, msg);
+        // Neither signed nor encrypted, as an attacker on the BMC's
+        // network would forge it: refused, not decoded.
+        let plain = wrap_v20(payload::IPMI, 7, 1, &msg, None, [5; 16]);
+        assert_eq!(
+            unwrap(&plain, Some(&keys)),
+            Err(PacketError::Unauthenticated)
+        );
+        // Encrypted-flagged but unsigned: still refused.
+        let mut enc_only = plain.clone();
+        enc_only[5] = payload::IPMI | 0x80;
+        assert_eq!(
+            unwrap(&enc_only, Some(&keys)),
+            Err(PacketError::Unauthenticated)
+        );
+        // Signed but in clear although the session negotiated AES.
+        let mut clear_keys = keys.clone();
+        clear_keys.confidential = false;
+        let signed_clear = wrap_v20(payload::IPMI, 7, 1, &msg, Some(&clear_keys), [5; 16]);
+        assert_eq!(
+            unwrap(&signed_clear, Some(&keys)),
+            Err(PacketError::Unauthenticated)
+        );
+        // A session-less IPMI 1.5 answer is no session answer either.
+        assert_eq!(
+            unwrap(&wrap_v15(&msg), Some(&keys)),
+            Err(PacketError::Unauthenticated)
+        );
     }
 
     #[test]

@@ -435,7 +435,7 @@ impl Session {
                         .ok()
                         .filter(|r| r.rq_seq == rq_seq && r.cmd == cmd)
                 }
-                Err(PacketError::Integrity) => {
+                Err(PacketError::Integrity | PacketError::Unauthenticated) => {
                     integrity_failures += 1;
                     None
                 }
@@ -446,7 +446,8 @@ impl Session {
             Err(IpmiError::NoAnswer { .. }) if integrity_failures > 0 => {
                 Err(IpmiError::Malformed {
                     addr: self.addr.clone(),
-                    detail: "answers failed the session's integrity check".into(),
+                    detail: "answers failed the session's integrity check (or came unsigned)"
+                        .into(),
                 })
             }
             other => other,
