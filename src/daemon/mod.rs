@@ -3,12 +3,15 @@
 //! with real UDP links, a real clock, blocking threads for agents and fence
 //! devices, and the local API socket.
 
+mod api_server;
 pub mod cluster;
 mod driver;
+mod event_loop;
 pub mod executor_service;
 mod notify;
 mod report;
 pub mod settings;
+mod startup;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::net::{SocketAddr, UdpSocket as StdUdpSocket};
@@ -17,26 +20,21 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use anyhow::Context;
 use clap::Parser;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::{UdpSocket, UnixListener, UnixStream};
+use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
 use crate::api::{
     self, ClusterStatusView, IncompatibleNode, NodeView, Request, Response, StatusReport,
 };
 use crate::config::ConfigError;
-use crate::controller::{Controller, ControllerSettings, FenceOutcome, Input, StatusPatch};
-use crate::membership::{Membership, MembershipConfig, Notice, Output, PeerState, Unblock};
+use crate::controller::{Controller, FenceOutcome, Input, StatusPatch};
+use crate::membership::{Membership, Notice, Output, PeerState, Unblock};
 use crate::store::Version;
-use crate::wire::{
-    Channel, ChannelLimits, ClusterKey, ClusterMessage, Decoder, DropReason, Encoder, Frame,
-    Message, NodeId,
-};
+use crate::wire::{Channel, ClusterMessage, Decoder, DropReason, Encoder, Frame, Message, NodeId};
 use cluster::{ClusterStore, StoreEffect};
-use executor_service::{ExecutorService, Finished};
-use paceline_fencing::watchdog::{FeedOutcome, Feeder, Watchdog};
+use executor_service::ExecutorService;
+use paceline_fencing::watchdog::{FeedOutcome, Feeder};
 use paceline_fencing::watchdog_policy::NodeHealth;
 use settings::Settings;
 
@@ -216,9 +214,6 @@ enum ReplyTo {
     Log(String),
 }
 
-/// How long a clean shutdown waits for this node's resources to be stopped.
-const SHUTDOWN_BOUND: Duration = Duration::from_secs(60);
-
 /// How long a client waits for the DC to make its config change durable.
 const CONFIG_REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -229,359 +224,10 @@ struct WatchdogState {
 }
 
 async fn run(args: Args, settings: Settings, config_text: String) -> anyhow::Result<()> {
-    let name = match args.node.clone() {
-        Some(n) => n,
-        None => find_local_node(&settings)
-            .context("no [[node]] has a link address on this machine; pass --node NAME")?,
-    };
-    let own = settings
-        .nodes
-        .iter()
-        .find(|n| n.name == name)
-        .cloned()
-        .with_context(|| format!("node `{name}` is not in {}", args.config.display()))?;
-    let authkey = std::fs::read(&settings.authkey).with_context(|| {
-        format!(
-            "cannot read the authkey {}; create it with `paceline cluster keygen`",
-            settings.authkey.display()
-        )
-    })?;
-    let key = ClusterKey::derive(&authkey, &settings.cluster_name)?;
-    let mut sockets = Vec::new();
-    for addr in &own.links {
-        let socket = UdpSocket::bind(addr)
-            .await
-            .with_context(|| format!("cannot bind link {addr} of node `{}`", own.name))?;
-        sockets.push(Arc::new(socket));
-    }
-    let incarnation = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(1, |d| d.as_micros() as u64);
-    let config = MembershipConfig {
-        own_id: own.id,
-        nodes: settings.nodes.iter().map(|n| n.id).collect(),
-        links: own.links.len() as u8,
-        heartbeat: settings.heartbeat,
-        token_timeout: settings.token_timeout,
-        last_man_standing_window: Duration::from_secs(10),
-        quorum: settings.quorum.clone(),
-    };
-    let start = Instant::now();
-    let socket_path = args
-        .socket
-        .clone()
-        .unwrap_or_else(|| settings.socket.clone());
-    let listener = bind_api(&socket_path)?;
-    std::fs::create_dir_all(&settings.state_dir)
-        .with_context(|| format!("cannot create {}", settings.state_dir.display()))?;
-    let (mut store, note) = ClusterStore::open(
-        &settings.state_dir,
-        own.id,
-        settings.nodes.len(),
-        settings.quorum.two_node,
-        &config_text,
-    )?;
-    store.set_node_ids(
-        settings
-            .nodes
-            .iter()
-            .map(|n| (n.name.clone(), u32::from(n.id)))
-            .collect(),
-    );
-    if let Some(note) = note {
-        log(&note);
-    }
-    let (exec_tx, mut exec_rx) = mpsc::unbounded_channel::<Finished>();
-    let (fence_tx, mut fence_rx) = mpsc::unbounded_channel::<FenceOutcome>();
-    let (readiness_tx, mut readiness_rx) = mpsc::unbounded_channel::<(u64, bool, Vec<String>)>();
-    let rsctmp = std::env::var_os("HA_RSCTMP")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/run/resource-agents"));
-    let executor = ExecutorService::new(&own.name, &settings.state_dir, &rsctmp, exec_tx);
-    let controller = Controller::new(ControllerSettings {
-        own: own.name.clone(),
-        nodes: settings
-            .nodes
-            .iter()
-            .map(|n| (n.name.clone(), u32::from(n.id)))
-            .collect(),
-        result_grace_ms: 5_000,
-        fence_retry_ms: 1_000,
-        fence_retry_max_ms: 30_000,
-        require_fencing_ready: true,
-    });
-    let mut daemon = Daemon {
-        controller,
-        commands: VecDeque::new(),
-        fed_view: None,
-        fencing_ready: None,
-        fencing_blockers: Vec::new(),
-        store_synced: false,
-        parsed_config: None,
-        executor,
-        fencing: None,
-        fence_tx,
-        readiness_tx,
-        readiness_generation: 0,
-        dispatch_waiters: HashMap::new(),
-        fence_waiters: HashMap::new(),
-        next_dispatch: driver::DISPATCH_ID_BASE,
-        attributes: BTreeMap::new(),
-        unsent_patches: Vec::new(),
-        ticks: 0,
-        applied_text: String::new(),
-        channel: Channel::new(incarnation, ChannelLimits::default()),
-        last_version: store.doc().version,
-        store,
-        replies: HashMap::new(),
-        next_request: 1,
-        machine: Membership::new(config, Duration::ZERO),
-        encoder: Encoder::new(key.clone(), own.id, incarnation),
-        decoder: Decoder::new(key, own.id),
-        sockets: sockets.clone(),
-        start,
-        incompatible: BTreeMap::new(),
-        pauses: 0,
-        watchdog: None,
-        own,
-        settings,
-    };
-    if let Some(wd) = daemon
-        .settings
-        .watchdogs
-        .iter()
-        .find(|w| w.target == daemon.own.name)
-    {
-        // Arming happens before anything else can run: a node that cannot
-        // arm its watchdog must not join as if it could self-fence.
-        let armed = Watchdog::arm(&wd.device, wd.timeout)
-            .with_context(|| format!("node `{}` self-fences by watchdog", daemon.own.name))?;
-        log(&format!(
-            "watchdog {} armed with a {:?} timeout",
-            wd.device.display(),
-            armed.timeout()
-        ));
-        daemon.watchdog = Some(WatchdogState {
-            feeder: Feeder::new(armed),
-            device: wd.device.clone(),
-            last_tick: Instant::now(),
-        });
-    }
-    if daemon.settings.fencing != settings::FencingMode::Enabled {
-        log(&format!(
-            "WARNING: {}",
-            paceline_fencing::readiness::FENCING_DISABLED_WARNING
-        ));
-    }
-    log(&format!(
-        "node {} (id {}) of cluster {} up on {:?}, API at {}",
-        daemon.own.name,
-        daemon.own.id,
-        daemon.settings.cluster_name,
-        daemon.own.links,
-        socket_path.display()
-    ));
-    daemon.feed_document(true);
-    // A `shutdown` attribute left by this node's last clean stop is over.
-    daemon.unsent_patches.push(StatusPatch::Attribute {
-        node: daemon.own.name.clone(),
-        name: "shutdown".into(),
-        value: None,
-    });
-    notify::notify(&format!(
-        "READY=1\nSTATUS=node {} of cluster {}",
-        daemon.own.name, daemon.settings.cluster_name
-    ));
-    let (packets_tx, mut packets) = mpsc::channel::<Vec<u8>>(1024);
-    for socket in sockets {
-        let tx = packets_tx.clone();
-        tokio::spawn(async move {
-            let mut buf = vec![0u8; 65536];
-            loop {
-                match socket.recv_from(&mut buf).await {
-                    Ok((len, _)) => {
-                        if tx.send(buf[..len].to_vec()).await.is_err() {
-                            return;
-                        }
-                    }
-                    Err(e) => log(&format!("receive error: {e}")),
-                }
-            }
-        });
-    }
-    let (api_tx, mut api_rx) = mpsc::channel::<ApiCall>(16);
-    tokio::spawn(serve_api(listener, api_tx));
-    let mut signals_term =
-        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    let mut signals_int =
-        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
-    let mut ticker = tokio::time::interval(daemon.settings.heartbeat / 4);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut channel_ticker = tokio::time::interval(Duration::from_millis(50));
-    channel_ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = ticker.tick() => {
-                let now = daemon.start.elapsed();
-                let out = daemon.machine.tick(now);
-                daemon.apply(out).await;
-                daemon.feed_watchdog();
-            }
-            _ = channel_ticker.tick() => daemon.on_channel_tick().await,
-            Some(packet) = packets.recv() => daemon.on_packet(&packet).await,
-            Some((request, uid, reply)) = api_rx.recv() => {
-                daemon.answer(request, uid, reply).await;
-            }
-            Some(finished) = exec_rx.recv() => daemon.on_exec_finished(finished).await,
-            Some(outcome) = fence_rx.recv() => daemon.on_fence_outcome(outcome),
-            Some((generation, ready, blockers)) = readiness_rx.recv() => {
-                daemon.on_readiness(generation, ready, blockers);
-            }
-            _ = signals_term.recv() => break,
-            _ = signals_int.recv() => break,
-        }
-        daemon.drain().await;
-    }
-    // Clean shutdown: ask the DC to move everything away (the `shutdown`
-    // attribute, as Pacemaker), keep serving until this node runs nothing
-    // or the bound passes, then leave. A second signal leaves at once.
-    notify::notify("STOPPING=1\nSTATUS=moving resources away, then leaving");
-    let shutdown_attribute = StatusPatch::Attribute {
-        node: daemon.own.name.clone(),
-        name: "shutdown".into(),
-        value: Some(driver::wall_now().to_string()),
-    };
-    daemon.record_status(shutdown_attribute).await;
-    daemon.controller_input(Input::Tick);
-    daemon.drain().await;
-    let bound = tokio::time::sleep(SHUTDOWN_BOUND);
-    tokio::pin!(bound);
-    if daemon.executor.busy() > 0 {
-        log(&format!(
-            "shutting down: waiting up to {SHUTDOWN_BOUND:?} for the {} action(s) and monitor(s) of this node to be stopped",
-            daemon.executor.busy()
-        ));
-    }
-    // Done when nothing runs here and the cluster's document says so too:
-    // a stop's result must have reached the DC before this node leaves, or
-    // the DC would count the resource as possibly active and fence us.
-    while daemon.executor.busy() > 0 || daemon.document_shows_active_here() {
-        tokio::select! {
-            _ = ticker.tick() => {
-                let now = daemon.start.elapsed();
-                let out = daemon.machine.tick(now);
-                daemon.apply(out).await;
-                daemon.feed_watchdog();
-            }
-            _ = channel_ticker.tick() => daemon.on_channel_tick().await,
-            Some(packet) = packets.recv() => daemon.on_packet(&packet).await,
-            Some(finished) = exec_rx.recv() => daemon.on_exec_finished(finished).await,
-            Some(outcome) = fence_rx.recv() => daemon.on_fence_outcome(outcome),
-            // Status stays available while the node drains.
-            Some((request, uid, reply)) = api_rx.recv() => {
-                daemon.answer(request, uid, reply).await;
-            }
-            _ = &mut bound => {
-                log("shutting down: resources still active here after the bound; leaving anyway");
-                break;
-            }
-            _ = signals_term.recv() => break,
-            _ = signals_int.recv() => break,
-        }
-        daemon.drain().await;
-    }
-    daemon.executor.stop_all();
-    // Let the last messages (results, the shutdown attribute) be
-    // acknowledged before leaving, briefly.
-    let flush_until = Instant::now() + Duration::from_secs(2);
-    while daemon.channel_pending() && Instant::now() < flush_until {
-        tokio::select! {
-            _ = channel_ticker.tick() => daemon.on_channel_tick().await,
-            Some(packet) = packets.recv() => daemon.on_packet(&packet).await,
-        }
-    }
-    let out = daemon.machine.leave();
-    daemon.apply(out).await;
-    if let Some(wd) = daemon.watchdog.take() {
-        // A clean leave: the peers know we are gone, so nobody will wait
-        // for our watchdog; disarm it with the magic close.
-        match wd.feeder.disarm() {
-            Ok(()) => log(&format!("watchdog {} disarmed", wd.device.display())),
-            Err(e) => log(&e.to_string()),
-        }
-    }
-    let _ = std::fs::remove_file(&socket_path);
-    log("left the cluster cleanly");
+    let (mut daemon, mut events) = startup::start(&args, settings, &config_text).await?;
+    daemon.serve(&mut events).await;
+    daemon.shut_down(&mut events).await;
     Ok(())
-}
-
-fn bind_api(path: &Path) -> anyhow::Result<UnixListener> {
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)
-            .with_context(|| format!("cannot create {}", parent.display()))?;
-    }
-    match std::fs::remove_file(path) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(e).with_context(|| format!("cannot remove stale {}", path.display())),
-    }
-    let listener = UnixListener::bind(path)
-        .with_context(|| format!("cannot bind API socket {}", path.display()))?;
-    // Access is decided by peer credentials; the mode only lets clients connect.
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o666))
-        .with_context(|| format!("cannot set the mode of {}", path.display()))?;
-    Ok(listener)
-}
-
-type ApiCall = (Request, u32, tokio::sync::oneshot::Sender<Response>);
-
-async fn serve_api(listener: UnixListener, calls: mpsc::Sender<ApiCall>) {
-    loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            // E.g. out of file descriptors: don't spin.
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            continue;
-        };
-        let calls = calls.clone();
-        tokio::spawn(async move {
-            let _ = serve_client(stream, calls).await;
-        });
-    }
-}
-
-async fn serve_client(stream: UnixStream, calls: mpsc::Sender<ApiCall>) -> std::io::Result<()> {
-    let cred = stream.peer_cred()?;
-    let (read, mut write) = stream.into_split();
-    let mut line = String::new();
-    BufReader::new(read).read_line(&mut line).await?;
-    let response = if !api::peer_allowed(cred.uid(), cred.gid()) {
-        Response::Error {
-            message: format!(
-                "permission denied: only root and members of group `{}` may use the API",
-                api::CLIENT_GROUP
-            ),
-        }
-    } else {
-        match serde_json::from_str::<Request>(&line) {
-            Err(e) => Response::Error {
-                message: format!("bad request: {e}"),
-            },
-            Ok(request) => {
-                let (tx, rx) = tokio::sync::oneshot::channel();
-                if calls.send((request, cred.uid(), tx)).await.is_err() {
-                    return Ok(());
-                }
-                match rx.await {
-                    Ok(r) => r,
-                    Err(_) => return Ok(()),
-                }
-            }
-        }
-    };
-    let mut text = serde_json::to_string(&response).unwrap_or_default();
-    text.push('\n');
-    write.write_all(text.as_bytes()).await
 }
 
 impl Daemon {

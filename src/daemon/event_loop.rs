@@ -1,0 +1,244 @@
+//! The event loop: one thread serves every event (timers, packets, API
+//! calls, agents' and fence devices' results, signals), so no machine is
+//! ever touched from two threads; then the clean shutdown.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::net::{UdpSocket, UnixListener};
+use tokio::signal::unix::{Signal, SignalKind, signal};
+use tokio::sync::mpsc;
+use tokio::time::{Interval, MissedTickBehavior};
+
+use super::api_server::{self, ApiCall};
+use super::executor_service::Finished;
+use super::{Daemon, driver, log, notify};
+use crate::controller::{FenceOutcome, Input, StatusPatch};
+
+/// How long a clean shutdown waits for this node's resources to be stopped.
+const SHUTDOWN_BOUND: Duration = Duration::from_secs(60);
+
+/// How long the last messages get to be acknowledged before leaving.
+const FLUSH_BOUND: Duration = Duration::from_secs(2);
+
+/// A fencing readiness verdict: (generation, ready, blockers).
+pub(super) type Readiness = (u64, bool, Vec<String>);
+
+/// The sending halves, kept by the daemon's parts that report back.
+pub(super) struct EventSenders {
+    pub exec: mpsc::UnboundedSender<Finished>,
+    pub fence: mpsc::UnboundedSender<FenceOutcome>,
+    pub readiness: mpsc::UnboundedSender<Readiness>,
+}
+
+/// The sources of the daemon's events.
+pub(super) struct Events {
+    pub socket_path: PathBuf,
+    packets: mpsc::Receiver<Vec<u8>>,
+    packets_tx: mpsc::Sender<Vec<u8>>,
+    api: mpsc::Receiver<ApiCall>,
+    api_tx: mpsc::Sender<ApiCall>,
+    exec: mpsc::UnboundedReceiver<Finished>,
+    fence: mpsc::UnboundedReceiver<FenceOutcome>,
+    readiness: mpsc::UnboundedReceiver<Readiness>,
+    terminate: Signal,
+    interrupt: Signal,
+    /// Membership ticks (heartbeat / 4).
+    ticker: Interval,
+    /// Channel retransmissions, controller ticks, attribute polls (50 ms).
+    channel_ticker: Interval,
+}
+
+/// One event, as the loop hands it to the daemon.
+enum Event {
+    MembershipTick,
+    ChannelTick,
+    Packet(Vec<u8>),
+    Api(ApiCall),
+    Finished(Finished),
+    FenceOutcome(FenceOutcome),
+    Readiness(Readiness),
+    Stop,
+}
+
+impl Events {
+    pub fn new(heartbeat: Duration, socket_path: PathBuf) -> anyhow::Result<(EventSenders, Self)> {
+        let (exec_tx, exec) = mpsc::unbounded_channel();
+        let (fence_tx, fence) = mpsc::unbounded_channel();
+        let (readiness_tx, readiness) = mpsc::unbounded_channel();
+        let (packets_tx, packets) = mpsc::channel(1024);
+        let (api_tx, api) = mpsc::channel(16);
+        let mut ticker = tokio::time::interval(heartbeat / 4);
+        ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut channel_ticker = tokio::time::interval(Duration::from_millis(50));
+        channel_ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let senders = EventSenders {
+            exec: exec_tx,
+            fence: fence_tx,
+            readiness: readiness_tx,
+        };
+        let events = Events {
+            socket_path,
+            packets,
+            packets_tx,
+            api,
+            api_tx,
+            exec,
+            fence,
+            readiness,
+            terminate: signal(SignalKind::terminate())?,
+            interrupt: signal(SignalKind::interrupt())?,
+            ticker,
+            channel_ticker,
+        };
+        Ok((senders, events))
+    }
+
+    /// One receiving task per link feeds the loop its datagrams.
+    pub fn receive_packets(&self, sockets: Vec<Arc<UdpSocket>>) {
+        for socket in sockets {
+            let tx = self.packets_tx.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 65536];
+                loop {
+                    match socket.recv_from(&mut buf).await {
+                        Ok((len, _)) => {
+                            if tx.send(buf[..len].to_vec()).await.is_err() {
+                                return;
+                            }
+                        }
+                        Err(e) => log(&format!("receive error: {e}")),
+                    }
+                }
+            });
+        }
+    }
+
+    /// The API server hands each client's request to the loop.
+    pub fn serve_api(&self, listener: UnixListener) {
+        tokio::spawn(api_server::serve_api(listener, self.api_tx.clone()));
+    }
+
+    async fn next(&mut self) -> Event {
+        tokio::select! {
+            _ = self.ticker.tick() => Event::MembershipTick,
+            _ = self.channel_ticker.tick() => Event::ChannelTick,
+            Some(packet) = self.packets.recv() => Event::Packet(packet),
+            Some(call) = self.api.recv() => Event::Api(call),
+            Some(finished) = self.exec.recv() => Event::Finished(finished),
+            Some(outcome) = self.fence.recv() => Event::FenceOutcome(outcome),
+            Some(verdict) = self.readiness.recv() => Event::Readiness(verdict),
+            _ = self.terminate.recv() => Event::Stop,
+            _ = self.interrupt.recv() => Event::Stop,
+        }
+    }
+}
+
+impl Daemon {
+    /// Serves events until SIGTERM or SIGINT.
+    pub(super) async fn serve(&mut self, events: &mut Events) {
+        loop {
+            let event = events.next().await;
+            if !self.handle(event).await {
+                return;
+            }
+        }
+    }
+
+    /// Carries out one event; false when it asks the daemon to stop.
+    async fn handle(&mut self, event: Event) -> bool {
+        match event {
+            Event::MembershipTick => {
+                let now = self.start.elapsed();
+                let out = self.machine.tick(now);
+                self.apply(out).await;
+                self.feed_watchdog();
+            }
+            Event::ChannelTick => self.on_channel_tick().await,
+            Event::Packet(packet) => self.on_packet(&packet).await,
+            Event::Api((request, uid, reply)) => self.answer(request, uid, reply).await,
+            Event::Finished(finished) => self.on_exec_finished(finished).await,
+            Event::FenceOutcome(outcome) => self.on_fence_outcome(outcome),
+            Event::Readiness((generation, ready, blockers)) => {
+                self.on_readiness(generation, ready, blockers);
+            }
+            Event::Stop => return false,
+        }
+        self.drain().await;
+        true
+    }
+
+    /// Clean shutdown: ask the DC to move everything away (the `shutdown`
+    /// attribute, as Pacemaker), keep serving until this node runs nothing
+    /// or the bound passes, then leave. A second signal leaves at once.
+    pub(super) async fn shut_down(&mut self, events: &mut Events) {
+        notify::notify("STOPPING=1\nSTATUS=moving resources away, then leaving");
+        let shutdown_attribute = StatusPatch::Attribute {
+            node: self.own.name.clone(),
+            name: "shutdown".into(),
+            value: Some(driver::wall_now().to_string()),
+        };
+        self.record_status(shutdown_attribute).await;
+        self.controller_input(Input::Tick);
+        self.drain().await;
+        self.wait_until_stopped_here(events).await;
+        self.executor.stop_all();
+        self.flush_channel(events).await;
+        self.leave(events).await;
+    }
+
+    /// Serves events (status stays available) until this node runs nothing
+    /// and the cluster's document says so too: a stop's result must have
+    /// reached the DC before this node leaves, or the DC would count the
+    /// resource as possibly active and fence us.
+    async fn wait_until_stopped_here(&mut self, events: &mut Events) {
+        if self.executor.busy() > 0 {
+            log(&format!(
+                "shutting down: waiting up to {SHUTDOWN_BOUND:?} for the {} action(s) and monitor(s) of this node to be stopped",
+                self.executor.busy()
+            ));
+        }
+        let bound = tokio::time::sleep(SHUTDOWN_BOUND);
+        tokio::pin!(bound);
+        while self.executor.busy() > 0 || self.document_shows_active_here() {
+            let event = tokio::select! {
+                event = events.next() => event,
+                _ = &mut bound => {
+                    log("shutting down: resources still active here after the bound; leaving anyway");
+                    return;
+                }
+            };
+            if !self.handle(event).await {
+                return;
+            }
+        }
+    }
+
+    /// Lets the last messages (results, the shutdown attribute) be
+    /// acknowledged before leaving, briefly.
+    async fn flush_channel(&mut self, events: &mut Events) {
+        let flush_until = Instant::now() + FLUSH_BOUND;
+        while self.channel_pending() && Instant::now() < flush_until {
+            tokio::select! {
+                _ = events.channel_ticker.tick() => self.on_channel_tick().await,
+                Some(packet) = events.packets.recv() => self.on_packet(&packet).await,
+            }
+        }
+    }
+
+    async fn leave(&mut self, events: &Events) {
+        let out = self.machine.leave();
+        self.apply(out).await;
+        if let Some(wd) = self.watchdog.take() {
+            // A clean leave: the peers know we are gone, so nobody will wait
+            // for our watchdog; disarm it with the magic close.
+            match wd.feeder.disarm() {
+                Ok(()) => log(&format!("watchdog {} disarmed", wd.device.display())),
+                Err(e) => log(&e.to_string()),
+            }
+        }
+        let _ = std::fs::remove_file(&events.socket_path);
+        log("left the cluster cleanly");
+    }
+}

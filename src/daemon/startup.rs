@@ -1,0 +1,236 @@
+//! Startup: from the validated settings to a `Daemon` with its links bound,
+//! its document loaded, its watchdog armed and its event sources running.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::Context;
+use tokio::net::UdpSocket;
+
+use super::cluster::ClusterStore;
+use super::event_loop::{EventSenders, Events};
+use super::executor_service::ExecutorService;
+use super::settings::{self, NodeSettings, Settings};
+use super::{Args, Daemon, WatchdogState, api_server, driver, find_local_node, log, notify};
+use crate::controller::{Controller, ControllerSettings, StatusPatch};
+use crate::membership::{Membership, MembershipConfig};
+use crate::wire::{Channel, ChannelLimits, ClusterKey, Decoder, Encoder};
+use paceline_fencing::watchdog::{Feeder, Watchdog};
+
+/// Everything `run` needs: the daemon and the sources of its events.
+pub(super) async fn start(
+    args: &Args,
+    settings: Settings,
+    config_text: &str,
+) -> anyhow::Result<(Daemon, Events)> {
+    let own = own_node(args, &settings)?;
+    let key = cluster_key(&settings)?;
+    let mut sockets = Vec::new();
+    for addr in &own.links {
+        let socket = UdpSocket::bind(addr)
+            .await
+            .with_context(|| format!("cannot bind link {addr} of node `{}`", own.name))?;
+        sockets.push(Arc::new(socket));
+    }
+    let socket_path = args
+        .socket
+        .clone()
+        .unwrap_or_else(|| settings.socket.clone());
+    let listener = api_server::bind_api(&socket_path)?;
+    let store = open_store(&settings, &own, config_text)?;
+    let (senders, events) = Events::new(settings.heartbeat, socket_path)?;
+    let mut daemon = new_daemon(settings, own, key, sockets.clone(), store, senders);
+    daemon.arm_watchdog()?;
+    daemon.announce(&events.socket_path);
+    events.receive_packets(sockets);
+    events.serve_api(listener);
+    Ok((daemon, events))
+}
+
+/// The `[[node]]` this daemon runs as: `--node`, or the one whose link
+/// address is on this machine.
+fn own_node(args: &Args, settings: &Settings) -> anyhow::Result<NodeSettings> {
+    let name = match args.node.clone() {
+        Some(n) => n,
+        None => find_local_node(settings)
+            .context("no [[node]] has a link address on this machine; pass --node NAME")?,
+    };
+    settings
+        .nodes
+        .iter()
+        .find(|n| n.name == name)
+        .cloned()
+        .with_context(|| format!("node `{name}` is not in {}", args.config.display()))
+}
+
+fn cluster_key(settings: &Settings) -> anyhow::Result<ClusterKey> {
+    let authkey = std::fs::read(&settings.authkey).with_context(|| {
+        format!(
+            "cannot read the authkey {}; create it with `paceline cluster keygen`",
+            settings.authkey.display()
+        )
+    })?;
+    Ok(ClusterKey::derive(&authkey, &settings.cluster_name)?)
+}
+
+/// The replicated document as persisted in the state directory (or the
+/// file's text at version 0).
+fn open_store(
+    settings: &Settings,
+    own: &NodeSettings,
+    config_text: &str,
+) -> anyhow::Result<ClusterStore> {
+    std::fs::create_dir_all(&settings.state_dir)
+        .with_context(|| format!("cannot create {}", settings.state_dir.display()))?;
+    let (mut store, note) = ClusterStore::open(
+        &settings.state_dir,
+        own.id,
+        settings.nodes.len(),
+        settings.quorum.two_node,
+        config_text,
+    )?;
+    store.set_node_ids(node_ids(settings));
+    if let Some(note) = note {
+        log(&note);
+    }
+    Ok(store)
+}
+
+fn node_ids(settings: &Settings) -> Vec<(String, u32)> {
+    settings
+        .nodes
+        .iter()
+        .map(|n| (n.name.clone(), u32::from(n.id)))
+        .collect()
+}
+
+fn new_daemon(
+    settings: Settings,
+    own: NodeSettings,
+    key: ClusterKey,
+    sockets: Vec<Arc<UdpSocket>>,
+    store: ClusterStore,
+    senders: EventSenders,
+) -> Daemon {
+    let incarnation = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(1, |d| d.as_micros() as u64);
+    let membership = MembershipConfig {
+        own_id: own.id,
+        nodes: settings.nodes.iter().map(|n| n.id).collect(),
+        links: own.links.len() as u8,
+        heartbeat: settings.heartbeat,
+        token_timeout: settings.token_timeout,
+        last_man_standing_window: Duration::from_secs(10),
+        quorum: settings.quorum.clone(),
+    };
+    let rsctmp = std::env::var_os("HA_RSCTMP")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/run/resource-agents"));
+    let executor = ExecutorService::new(&own.name, &settings.state_dir, &rsctmp, senders.exec);
+    let controller = Controller::new(ControllerSettings {
+        own: own.name.clone(),
+        nodes: node_ids(&settings),
+        result_grace_ms: 5_000,
+        fence_retry_ms: 1_000,
+        fence_retry_max_ms: 30_000,
+        require_fencing_ready: true,
+    });
+    Daemon {
+        controller,
+        commands: VecDeque::new(),
+        fed_view: None,
+        fencing_ready: None,
+        fencing_blockers: Vec::new(),
+        store_synced: false,
+        parsed_config: None,
+        executor,
+        fencing: None,
+        fence_tx: senders.fence,
+        readiness_tx: senders.readiness,
+        readiness_generation: 0,
+        dispatch_waiters: HashMap::new(),
+        fence_waiters: HashMap::new(),
+        next_dispatch: driver::DISPATCH_ID_BASE,
+        attributes: BTreeMap::new(),
+        unsent_patches: Vec::new(),
+        ticks: 0,
+        applied_text: String::new(),
+        channel: Channel::new(incarnation, ChannelLimits::default()),
+        last_version: store.doc().version,
+        store,
+        replies: HashMap::new(),
+        next_request: 1,
+        machine: Membership::new(membership, Duration::ZERO),
+        encoder: Encoder::new(key.clone(), own.id, incarnation),
+        decoder: Decoder::new(key, own.id),
+        sockets,
+        start: Instant::now(),
+        incompatible: BTreeMap::new(),
+        pauses: 0,
+        watchdog: None,
+        own,
+        settings,
+    }
+}
+
+impl Daemon {
+    /// Arms the watchdog of a level that targets this node. Arming happens
+    /// before anything else can run: a node that cannot arm its watchdog
+    /// must not join as if it could self-fence.
+    fn arm_watchdog(&mut self) -> anyhow::Result<()> {
+        let Some(wd) = self
+            .settings
+            .watchdogs
+            .iter()
+            .find(|w| w.target == self.own.name)
+        else {
+            return Ok(());
+        };
+        let armed = Watchdog::arm(&wd.device, wd.timeout)
+            .with_context(|| format!("node `{}` self-fences by watchdog", self.own.name))?;
+        log(&format!(
+            "watchdog {} armed with a {:?} timeout",
+            wd.device.display(),
+            armed.timeout()
+        ));
+        self.watchdog = Some(WatchdogState {
+            feeder: Feeder::new(armed),
+            device: wd.device.clone(),
+            last_tick: Instant::now(),
+        });
+        Ok(())
+    }
+
+    /// Logs what runs, hands the document to the controller and tells
+    /// systemd the node is up.
+    fn announce(&mut self, socket_path: &Path) {
+        if self.settings.fencing != settings::FencingMode::Enabled {
+            log(&format!(
+                "WARNING: {}",
+                paceline_fencing::readiness::FENCING_DISABLED_WARNING
+            ));
+        }
+        log(&format!(
+            "node {} (id {}) of cluster {} up on {:?}, API at {}",
+            self.own.name,
+            self.own.id,
+            self.settings.cluster_name,
+            self.own.links,
+            socket_path.display()
+        ));
+        self.feed_document(true);
+        // A `shutdown` attribute left by this node's last clean stop is over.
+        self.unsent_patches.push(StatusPatch::Attribute {
+            node: self.own.name.clone(),
+            name: "shutdown".into(),
+            value: None,
+        });
+        notify::notify(&format!(
+            "READY=1\nSTATUS=node {} of cluster {}",
+            self.own.name, self.settings.cluster_name
+        ));
+    }
+}
