@@ -255,7 +255,7 @@ fn load(file: &Path, output: OutputFormat, socket: &Path) -> anyhow::Result<Exit
 pub fn edit_cluster(
     socket: &Path,
     what: &str,
-    edit: impl Fn(&str) -> Result<String, crate::cli::edit::EditError>,
+    edit: impl Fn(&str) -> Result<String, crate::config::edit::EditError>,
 ) -> anyhow::Result<Version> {
     let mut last_error = String::new();
     for _ in 0..12 {

@@ -10,7 +10,6 @@ pub mod cluster;
 pub mod config;
 pub mod configure;
 pub mod demo;
-pub mod edit;
 pub mod fence;
 pub mod lab;
 pub mod node;
@@ -121,6 +120,6 @@ fn is_config_error(err: &anyhow::Error) -> bool {
             || cause.is::<paceline_fencing::config::ConfigError>()
             || cause.is::<paceline_fencing::device::InvalidDevice>()
             || cause.is::<crate::config::cib::CibError>()
-            || cause.is::<crate::cli::edit::EditError>()
+            || cause.is::<crate::config::edit::EditError>()
     })
 }

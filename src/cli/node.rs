@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::Subcommand;
 
 use super::configure::{edit_cluster, print_applied};
-use super::edit;
+use crate::config::edit;
 use super::resource::Client;
 
 #[derive(Debug, Subcommand)]

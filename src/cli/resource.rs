@@ -6,9 +6,9 @@ use std::process::ExitCode;
 use clap::Subcommand;
 
 use super::configure::{edit_cluster, print_applied};
-use super::edit;
 use super::{EXIT_FAILED, EXIT_USAGE, OutputFormat};
 use crate::api::{self, Request, Response};
+use crate::config::edit;
 use crate::executor::ocf::{DEFAULT_OCF_ROOT, OcfRunner};
 use crate::executor::primitive::load_primitives;
 use crate::executor::shims::install_shims;
@@ -108,6 +108,12 @@ pub struct Client {
     pub socket: PathBuf,
 }
 
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
 /// `--lifetime` as the unix time the constraint expires at.
 fn expiry(lifetime: &Option<String>) -> anyhow::Result<Option<i64>> {
     match lifetime {
@@ -115,7 +121,7 @@ fn expiry(lifetime: &Option<String>) -> anyhow::Result<Option<i64>> {
         Some(l) => {
             let d = crate::daemon::settings::parse_duration(l)
                 .map_err(|e| anyhow::anyhow!("--lifetime: {e}"))?;
-            Ok(Some(edit::unix_now() + d.as_secs().max(1) as i64))
+            Ok(Some(unix_now() + d.as_secs().max(1) as i64))
         }
     }
 }

@@ -4,6 +4,7 @@
 pub mod cib;
 pub mod convert;
 pub mod document;
+pub mod edit;
 pub mod error;
 #[cfg(test)]
 pub(crate) mod fixtures;

@@ -527,12 +527,12 @@ impl Daemon {
             return;
         }
         let doc = self.store.doc();
-        let expired = crate::cli::edit::expired_constraints(&doc.config, driver::wall_now());
+        let expired = crate::config::edit::expired_constraints(&doc.config, driver::wall_now());
         if expired.is_empty() {
             return;
         }
         let (version, text) = (doc.version, doc.config.clone());
-        let Ok(edited) = crate::cli::edit::remove_constraints(&text, &expired) else {
+        let Ok(edited) = crate::config::edit::remove_constraints(&text, &expired) else {
             return;
         };
         let what = format!("lifetime over: removing {}", expired.join(", "));

@@ -1,9 +1,7 @@
 //! Edits of the cluster's TOML text for the crm-like commands (move, ban,
 //! clear, standby, property set), keeping the operator's comments and
 //! layout (toml_edit). Pure text in, text out: the caller validates the
-//! result with `src/config` and submits it with the version it read.
-
-use std::time::{SystemTime, UNIX_EPOCH};
+//! result with `config::load_config_str` and submits it with the version it read.
 
 use toml_edit::{ArrayOfTables, DocumentMut, Item, Table, value};
 
@@ -356,12 +354,6 @@ pub fn set_property(text: &str, name: &str, val: &str) -> Result<String, EditErr
     };
     table.insert(name, item);
     Ok(doc.to_string())
-}
-
-pub fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
 }
 
 #[cfg(test)]
