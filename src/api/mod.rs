@@ -15,6 +15,10 @@ use crate::wire::{ChannelCounters, NodeId, WireCounters};
 /// Group whose members may use the API besides root (Pacemaker's name).
 pub const CLIENT_GROUP: &str = "haclient";
 
+/// Where pacelined serves this API unless `[cluster] socket` says otherwise
+/// (and where the CLI and the shims look for it).
+pub const DEFAULT_SOCKET: &str = "/run/paceline/paceline.sock";
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "request", rename_all = "snake_case")]
 pub enum Request {

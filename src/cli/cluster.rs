@@ -9,7 +9,7 @@ use anyhow::Context;
 use clap::Subcommand;
 
 use crate::api::{self, Request, Response};
-use crate::daemon::settings::DEFAULT_SOCKET;
+use crate::api::DEFAULT_SOCKET;
 
 #[derive(Debug, Subcommand)]
 pub enum ClusterCommand {

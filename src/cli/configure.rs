@@ -8,7 +8,7 @@ use clap::Subcommand;
 
 use super::{EXIT_FAILED, EXIT_USAGE, OutputFormat};
 use crate::api::{self, Request, Response};
-use crate::daemon::settings::DEFAULT_SOCKET;
+use crate::api::DEFAULT_SOCKET;
 use crate::store::Version;
 
 #[derive(Debug, Subcommand)]

@@ -41,7 +41,7 @@ pub struct FenceArgs {
     /// tells the controller), instead of fencing from this process.
     #[arg(long, conflicts_with_all = ["no_delay", "history"])]
     via_daemon: bool,
-    #[arg(long, default_value = crate::daemon::settings::DEFAULT_SOCKET)]
+    #[arg(long, default_value = crate::api::DEFAULT_SOCKET)]
     socket: PathBuf,
 }
 

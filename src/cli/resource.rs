@@ -104,7 +104,7 @@ pub enum ResourceCommand {
 pub struct Client {
     #[arg(long, value_enum, default_value_t)]
     pub output: OutputFormat,
-    #[arg(long, default_value = crate::daemon::settings::DEFAULT_SOCKET)]
+    #[arg(long, default_value = crate::api::DEFAULT_SOCKET)]
     pub socket: PathBuf,
 }
 

@@ -7,7 +7,7 @@ use clap::Args;
 
 use super::OutputFormat;
 use crate::api::{self, Request, Response, StatusReport};
-use crate::daemon::settings::DEFAULT_SOCKET;
+use crate::api::DEFAULT_SOCKET;
 use crate::membership::PeerState;
 
 #[derive(Debug, Args)]

@@ -10,10 +10,10 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::membership::{MAX_LINKS, QuorumConfig};
+use crate::api::DEFAULT_SOCKET;
 use crate::wire::NodeId;
 
 pub const DEFAULT_PORT: u16 = 5405;
-pub const DEFAULT_SOCKET: &str = "/run/paceline/paceline.sock";
 
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {

@@ -87,7 +87,7 @@ pub const SOCKET_ENV: &str = "PACELINE_SOCKET";
 fn daemon_socket() -> PathBuf {
     std::env::var_os(SOCKET_ENV)
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(crate::daemon::settings::DEFAULT_SOCKET))
+        .unwrap_or_else(|| PathBuf::from(crate::api::DEFAULT_SOCKET))
 }
 
 /// The membership as pacelined sees it, if it runs.
