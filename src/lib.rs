@@ -12,6 +12,7 @@ pub mod lab;
 pub mod membership;
 pub mod model;
 pub mod scheduler;
+pub mod shims;
 pub mod sim;
 pub mod store;
 pub mod wire;

@@ -7,7 +7,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use paceline::executor::ocf::{AgentId, OcfAction, OcfRunner};
-use paceline::executor::shims::{install_shims, read_attributes};
+use paceline::executor::agent_env::{install_shims, read_attributes};
 
 struct Setup {
     tmp: PathBuf,

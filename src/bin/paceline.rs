@@ -9,7 +9,7 @@ fn main() -> std::process::ExitCode {
     let args: Vec<String> = std::env::args().collect();
     if let Some(code) = args
         .first()
-        .and_then(|a0| paceline::executor::shims::dispatch(a0, &args[1..]))
+        .and_then(|a0| paceline::shims::dispatch(a0, &args[1..]))
     {
         return std::process::ExitCode::from(code);
     }

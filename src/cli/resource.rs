@@ -11,7 +11,7 @@ use crate::api::{self, Request, Response};
 use crate::config::edit;
 use crate::executor::ocf::{DEFAULT_OCF_ROOT, OcfRunner};
 use crate::executor::primitive::load_primitives;
-use crate::executor::shims::install_shims;
+use crate::executor::agent_env::install_shims;
 
 #[derive(Debug, Subcommand)]
 pub enum ResourceCommand {

@@ -259,7 +259,7 @@ impl Daemon {
             return;
         };
         // Agents may set attributes of other nodes too (`crm_attribute -N`).
-        let now = crate::executor::shims::read_attributes(&file);
+        let now = crate::executor::agent_env::read_attributes(&file);
         let empty = BTreeMap::new();
         let mut patches = Vec::new();
         let nodes: BTreeSet<&String> = now.keys().chain(self.attributes.keys()).collect();

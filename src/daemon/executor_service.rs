@@ -14,7 +14,7 @@ use crate::controller::{ActionRequest, ActionResult, Ledger, NodeReport};
 use crate::executor::monitor::RecurringMonitor;
 use crate::executor::ocf::{self, OcfAction, OcfRunner};
 use crate::executor::primitive::{ExecutorConfig, PrimitiveConfig};
-use crate::executor::shims;
+use crate::executor::agent_env;
 use crate::wire::NodeId;
 
 /// Who sent a request: results are cached per sender incarnation, because
@@ -105,7 +105,7 @@ impl ExecutorService {
             // The shims are the `paceline` binary beside `pacelined`.
             let cli = exe.with_file_name("paceline");
             let exe = if cli.is_file() { cli } else { exe };
-            match shims::install_shims(&shim_dir, &exe) {
+            match agent_env::install_shims(&shim_dir, &exe) {
                 Ok(()) => runner.shim_dir = Some(shim_dir),
                 Err(e) => super::log(&format!("agents get no crm_attribute shims: {e}")),
             }

@@ -82,7 +82,7 @@ pub fn main() -> ExitCode {
     // SAFETY: no other thread exists yet (the runtime is built below), so
     // nothing can read the environment concurrently.
     unsafe {
-        std::env::set_var(crate::executor::shims::SOCKET_ENV, &socket);
+        std::env::set_var(crate::executor::agent_env::SOCKET_ENV, &socket);
     }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -193,7 +193,7 @@ struct Daemon {
     dispatch_waiters: HashMap<u64, (tokio::sync::oneshot::Sender<Response>, Instant)>,
     next_dispatch: u64,
     /// The agents' node attributes (node -> name -> value) as last forwarded.
-    attributes: crate::executor::shims::Attributes,
+    attributes: crate::executor::agent_env::Attributes,
     /// Status patches made while no DC was known.
     unsent_patches: Vec<StatusPatch>,
     ticks: u64,

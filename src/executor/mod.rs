@@ -3,9 +3,9 @@
 //! parallel with a limit, recurring monitors, and the operation history the
 //! controller will publish. Resource classes live in their own modules.
 
+pub mod agent_env;
 pub mod builtin;
 pub mod catalog;
-pub mod crm_mon;
 pub mod dummy;
 pub mod duration;
 pub mod filesystem;
@@ -18,7 +18,6 @@ pub mod parallel;
 pub mod primitive;
 pub mod process;
 pub mod rc;
-pub mod shims;
 pub mod systemd;
 
 pub use history::{OpHistory, OpRecord};

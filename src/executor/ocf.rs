@@ -186,9 +186,9 @@ impl OcfRunner {
             cmd.env("HA_SBIN_DIR", dir);
         }
         if let Some(f) = &self.attr_file {
-            cmd.env(super::shims::ATTR_FILE_ENV, f);
+            cmd.env(super::agent_env::ATTR_FILE_ENV, f);
         }
-        cmd.env(super::shims::NODE_ENV, &self.node_name);
+        cmd.env(super::agent_env::NODE_ENV, &self.node_name);
         cmd
     }
 

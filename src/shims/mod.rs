@@ -9,80 +9,19 @@
 //! query answers from that file first (what this node's agents wrote most
 //! recently), then from the replicated status (what other nodes wrote).
 
-use std::collections::BTreeMap;
+pub mod crm_mon;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::ExecError;
-
-pub const SHIM_NAMES: [&str; 6] = [
-    "crm_attribute",
-    "crm_master",
-    "attrd_updater",
-    "crm_node",
-    "crm_mon",
-    "pacemakerd",
-];
-
-/// The Pacemaker release whose agent interface the shims speak (its
-/// feature set is the `crm_feature_set` agents are given).
-pub const PACEMAKER_COMPAT_VERSION: &str = "2.1.7";
-/// Environment variable naming the attribute file (set by the executor).
-pub const ATTR_FILE_ENV: &str = "PACELINE_ATTR_FILE";
-/// Environment variable naming the local node (set by the executor).
-pub const NODE_ENV: &str = "PACELINE_NODE";
-const DEFAULT_ATTR_FILE: &str = "/var/lib/paceline/attributes.json";
+use crate::executor::agent_env::{
+    ATTR_FILE_ENV, DEFAULT_ATTR_FILE, NODE_ENV, PACEMAKER_COMPAT_VERSION, SHIM_NAMES, SOCKET_ENV,
+    read_attributes, write_attributes,
+};
 
 /// Pacemaker's CRM_EX_NOSUCH, which agents test for "attribute not set".
 const EXIT_NO_SUCH: u8 = 105;
 const EXIT_USAGE: u8 = 64;
-
-/// node -> attribute -> value.
-pub type Attributes = BTreeMap<String, BTreeMap<String, String>>;
-
-pub fn read_attributes(path: &Path) -> Attributes {
-    std::fs::read_to_string(path)
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .unwrap_or_default()
-}
-
-fn write_attributes(path: &Path, attrs: &Attributes) -> std::io::Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    let mut f = std::fs::File::create(&tmp)?;
-    f.write_all(
-        serde_json::to_string_pretty(attrs)
-            .unwrap_or_default()
-            .as_bytes(),
-    )?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path)
-}
-
-/// Creates the shim symlinks to `exe` in `dir`.
-pub fn install_shims(dir: &Path, exe: &Path) -> Result<(), ExecError> {
-    let err = |source| ExecError::Read {
-        path: dir.display().to_string(),
-        source,
-    };
-    std::fs::create_dir_all(dir).map_err(err)?;
-    for name in SHIM_NAMES {
-        let link = dir.join(name);
-        if std::fs::read_link(&link).ok().as_deref() == Some(exe) {
-            continue;
-        }
-        let _ = std::fs::remove_file(&link);
-        std::os::unix::fs::symlink(exe, &link).map_err(err)?;
-    }
-    Ok(())
-}
-
-/// If the program was invoked under a shim's name, runs that shim.
-/// Environment variable naming pacelined's API socket (for `crm_node`).
-pub const SOCKET_ENV: &str = "PACELINE_SOCKET";
 
 fn daemon_socket() -> PathBuf {
     std::env::var_os(SOCKET_ENV)
@@ -155,6 +94,7 @@ fn crm_node(
     0
 }
 
+/// If the program was invoked under a shim's name, runs that shim.
 pub fn dispatch(argv0: &str, args: &[String]) -> Option<u8> {
     let name = Path::new(argv0).file_name()?.to_str()?;
     if !SHIM_NAMES.contains(&name) {
@@ -163,7 +103,7 @@ pub fn dispatch(argv0: &str, args: &[String]) -> Option<u8> {
     let file = std::env::var_os(ATTR_FILE_ENV)
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(DEFAULT_ATTR_FILE));
-    let node = std::env::var(NODE_ENV).unwrap_or_else(|_| super::ocf::local_node_name());
+    let node = std::env::var(NODE_ENV).unwrap_or_else(|_| crate::executor::ocf::local_node_name());
     let mut out = std::io::stdout();
     let mut err = std::io::stderr();
     Some(run_shim(name, args, &file, &node, &mut out, &mut err))
@@ -281,7 +221,7 @@ pub fn run_shim(
     }
     if shim == "crm_mon" {
         let report = cluster_report();
-        return super::crm_mon::run(args, report.as_ref(), out, err);
+        return crm_mon::run(args, report.as_ref(), out, err);
     }
     if shim == "pacemakerd" {
         return pacemakerd(args, out, err);
