@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use paceline::executor::ocf::{AgentId, OcfAction, OcfRunner};
 use paceline::executor::agent_env::{install_shims, read_attributes};
+use paceline::executor::ocf::{AgentId, OcfAction, OcfRunner};
 
 struct Setup {
     tmp: PathBuf,

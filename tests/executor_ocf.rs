@@ -7,10 +7,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use paceline::executor::agent_env::{install_shims, read_attributes};
 use paceline::executor::monitor::RecurringMonitor;
 use paceline::executor::ocf::{AgentId, OcfAction, OcfRunner};
 use paceline::executor::parallel::run_parallel;
-use paceline::executor::agent_env::{install_shims, read_attributes};
 
 struct TempDir(PathBuf);
 impl TempDir {

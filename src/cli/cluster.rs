@@ -8,8 +8,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Subcommand;
 
-use crate::api::{self, Request, Response};
 use crate::api::DEFAULT_SOCKET;
+use crate::api::{self, Request, Response};
 
 #[derive(Debug, Subcommand)]
 pub enum ClusterCommand {

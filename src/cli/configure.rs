@@ -7,8 +7,8 @@ use std::process::ExitCode;
 use clap::Subcommand;
 
 use super::{EXIT_FAILED, EXIT_USAGE, OutputFormat};
-use crate::api::{self, Request, Response};
 use crate::api::DEFAULT_SOCKET;
+use crate::api::{self, Request, Response};
 use crate::store::Version;
 
 #[derive(Debug, Subcommand)]

@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use clap::Subcommand;
 
 use super::configure::{edit_cluster, print_applied};
-use crate::config::edit;
 use super::resource::Client;
+use crate::config::edit;
 
 #[derive(Debug, Subcommand)]
 pub enum NodeCommand {

@@ -9,9 +9,9 @@ use super::configure::{edit_cluster, print_applied};
 use super::{EXIT_FAILED, EXIT_USAGE, OutputFormat};
 use crate::api::{self, Request, Response};
 use crate::config::edit;
+use crate::executor::agent_env::install_shims;
 use crate::executor::ocf::{DEFAULT_OCF_ROOT, OcfRunner};
 use crate::executor::primitive::load_primitives;
-use crate::executor::agent_env::install_shims;
 
 #[derive(Debug, Subcommand)]
 pub enum ResourceCommand {

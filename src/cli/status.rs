@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::OutputFormat;
-use crate::api::{self, Request, Response, StatusReport};
 use crate::api::DEFAULT_SOCKET;
+use crate::api::{self, Request, Response, StatusReport};
 use crate::membership::PeerState;
 
 #[derive(Debug, Args)]

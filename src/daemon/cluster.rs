@@ -5,11 +5,12 @@
 
 use std::path::{Path, PathBuf};
 
+use super::protocol::{ClusterDocument, ClusterMessage, StoreMessage};
 use crate::controller::StatusPatch;
 use crate::model::ClusterStatus;
 use crate::store::machine::{Command, Node};
 use crate::store::{Document, Version, choose_dc, persist};
-use crate::wire::{ClusterDocument, ClusterMessage, NodeId, StoreMessage};
+use crate::wire::NodeId;
 
 /// File of the persisted document in the state directory.
 pub const DOCUMENT_FILE: &str = "cluster.json";

@@ -15,7 +15,8 @@ use crate::api::Response;
 use crate::controller::{
     ActionRequest, ActionResult, Command, FenceOutcome, FenceRequest, Input, Notice, StatusPatch,
 };
-use crate::wire::{ClusterMessage, NodeId};
+use super::protocol::ClusterMessage;
+use crate::wire::NodeId;
 
 /// Request ids of `Request::Dispatch` (operator-sent actions) live above
 /// the controller's, so the two never collide.

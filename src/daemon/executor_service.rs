@@ -11,10 +11,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::{Semaphore, mpsc};
 
 use crate::controller::{ActionRequest, ActionResult, Ledger, NodeReport};
+use crate::executor::agent_env;
 use crate::executor::monitor::RecurringMonitor;
 use crate::executor::ocf::{self, OcfAction, OcfRunner};
 use crate::executor::primitive::{ExecutorConfig, PrimitiveConfig};
-use crate::executor::agent_env;
 use crate::wire::NodeId;
 
 /// Who sent a request: results are cached per sender incarnation, because

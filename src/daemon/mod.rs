@@ -9,6 +9,7 @@ mod driver;
 mod event_loop;
 pub mod executor_service;
 mod notify;
+pub mod protocol;
 mod report;
 pub mod settings;
 mod startup;
@@ -31,11 +32,12 @@ use crate::config::ConfigError;
 use crate::controller::{Controller, FenceOutcome, Input, StatusPatch};
 use crate::membership::{Membership, Notice, Output, PeerState, Unblock};
 use crate::store::Version;
-use crate::wire::{Channel, ClusterMessage, Decoder, DropReason, Encoder, Frame, Message, NodeId};
+use crate::wire::{Channel, Decoder, DropReason, Encoder, Frame, Message, NodeId};
 use cluster::{ClusterStore, StoreEffect};
 use executor_service::ExecutorService;
 use paceline_fencing::watchdog::{FeedOutcome, Feeder};
 use paceline_fencing::watchdog_policy::NodeHealth;
+use protocol::ClusterMessage;
 use settings::Settings;
 
 #[derive(Debug, Parser)]

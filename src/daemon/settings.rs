@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::membership::{MAX_LINKS, QuorumConfig};
 use crate::api::DEFAULT_SOCKET;
+use crate::membership::{MAX_LINKS, QuorumConfig};
 use crate::wire::NodeId;
 
 pub const DEFAULT_PORT: u16 = 5405;

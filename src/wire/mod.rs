@@ -23,7 +23,5 @@ pub use codec::{
     ClusterKey, Decoded, Decoder, DropReason, Encoder, HEADER_LEN, Header, KeyError,
     MIN_COMPATIBLE_VERSION, PROTOCOL_VERSION, WireCounters, cluster_tag,
 };
-pub use message::{
-    ClusterDocument, ClusterMessage, Heartbeat, Message, NodeId, StoreMessage, ViewSummary,
-};
+pub use message::{Heartbeat, Message, NodeId, ViewSummary};
 pub use replay::ReplayWindow;

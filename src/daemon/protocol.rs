@@ -1,0 +1,200 @@
+//! What travels over the reliable channel between pacelined nodes: the
+//! store's replication messages in wire form, the controller's requests and
+//! results, config requests forwarded to the DC, and the join's reports. The
+//! wire codec (`src/wire/`) only carries these as bytes in channel frames;
+//! the daemon encodes and decodes them here.
+
+use serde::{Deserialize, Serialize};
+
+use crate::controller::{ActionRequest, ActionResult, NodeReport, StatusPatch};
+use crate::model::ClusterStatus;
+use crate::store::{Document, Version};
+
+/// The replicated cluster document: config = the TOML source text exactly as
+/// loaded (so `configure show` prints it), status = the cluster status.
+pub type ClusterDocument = Document<String, ClusterStatus>;
+
+/// The store's replication messages (`store::machine::Msg`) in wire form.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum StoreMessage {
+    Solicit {
+        view: u64,
+        term: u64,
+    },
+    Offer {
+        view: u64,
+        term: u64,
+        doc: ClusterDocument,
+    },
+    Promised {
+        view: u64,
+        promised: u64,
+    },
+    Replicate {
+        view: u64,
+        doc: ClusterDocument,
+    },
+    Ack {
+        view: u64,
+        version: Version,
+    },
+    Forward {
+        view: u64,
+        patch: crate::controller::StatusPatch,
+    },
+    Patch {
+        view: u64,
+        base: Version,
+        version: Version,
+        patch: crate::controller::StatusPatch,
+    },
+}
+
+impl StoreMessage {
+    pub fn from_store(msg: crate::store::machine::Msg<String, ClusterStatus>) -> Self {
+        use crate::store::machine::Msg;
+        match msg {
+            Msg::Solicit { view, term } => StoreMessage::Solicit { view, term },
+            Msg::Offer { view, term, doc } => StoreMessage::Offer { view, term, doc },
+            Msg::Promised { view, promised } => StoreMessage::Promised { view, promised },
+            Msg::Replicate { view, doc } => StoreMessage::Replicate { view, doc },
+            Msg::Ack { view, version } => StoreMessage::Ack { view, version },
+            Msg::Forward { view, patch } => StoreMessage::Forward { view, patch },
+            Msg::Patch {
+                view,
+                base,
+                version,
+                patch,
+            } => StoreMessage::Patch {
+                view,
+                base,
+                version,
+                patch,
+            },
+        }
+    }
+
+    pub fn into_store(self) -> crate::store::machine::Msg<String, ClusterStatus> {
+        use crate::store::machine::Msg;
+        match self {
+            StoreMessage::Solicit { view, term } => Msg::Solicit { view, term },
+            StoreMessage::Offer { view, term, doc } => Msg::Offer { view, term, doc },
+            StoreMessage::Promised { view, promised } => Msg::Promised { view, promised },
+            StoreMessage::Replicate { view, doc } => Msg::Replicate { view, doc },
+            StoreMessage::Ack { view, version } => Msg::Ack { view, version },
+            StoreMessage::Forward { view, patch } => Msg::Forward { view, patch },
+            StoreMessage::Patch {
+                view,
+                base,
+                version,
+                patch,
+            } => Msg::Patch {
+                view,
+                base,
+                version,
+                patch,
+            },
+        }
+    }
+}
+
+/// What travels over the reliable channel (one reassembled payload).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ClusterMessage {
+    Store(StoreMessage),
+    /// DC -> node: run this.
+    ActionRequest(ActionRequest),
+    /// node -> DC: the result of a request or a change of a recurring monitor.
+    ActionResult(ActionResult),
+    /// node -> DC: a change of the status only the node knows (attributes).
+    StatusPatch(StatusPatch),
+    /// DC -> node: stop a recurring monitor.
+    CancelRecurring {
+        instance: String,
+        interval_ms: u64,
+    },
+    /// member -> DC: a config change a client asked this member for.
+    ConfigRequest {
+        request: u64,
+        based_on: Version,
+        config: String,
+    },
+    /// DC -> member: its outcome (`Err` carries the reason for the client).
+    ConfigReply {
+        request: u64,
+        result: Result<Version, String>,
+    },
+    /// DC -> member: what has your executor done? (Pacemaker's join.)
+    ReportRequest,
+    /// member -> DC: the answer; the member follows that DC from now on.
+    Report(NodeReport),
+}
+
+impl ClusterMessage {
+    pub fn encode(&self) -> Vec<u8> {
+        // Serializing our own types into a Vec cannot fail.
+        postcard::to_allocvec(self).unwrap_or_default()
+    }
+
+    pub fn decode(bytes: &[u8]) -> Option<Self> {
+        postcard::from_bytes(bytes).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::NodeState;
+
+    #[test]
+    fn cluster_messages_roundtrip_through_postcard() {
+        let mut status = ClusterStatus::default();
+        let mut node = NodeState {
+            uname: "node1".into(),
+            in_ccm: Some(true),
+            ..NodeState::default()
+        };
+        node.transient_attributes
+            .insert("master-db".into(), "1000".into());
+        status.nodes.insert("node1".into(), node);
+        let event = crate::model::FenceEvent {
+            id: 5_000,
+            target: "node2".into(),
+            action: "reboot".into(),
+            ok: false,
+            devices: Vec::new(),
+            detail: "ipmi: timed out".into(),
+            delegate: "node1".into(),
+            origin: "node1".into(),
+            client: "controller".into(),
+            completed: 5,
+            elapsed_ms: Some(3_000),
+            attempts: 2,
+            first_completed: 1,
+        };
+        status.fencing_history.push(event.clone());
+        let mut doc = ClusterDocument::new("[cluster]\nname = \"c\"\n".into(), status);
+        doc.version.epoch = 3;
+        let messages = [
+            ClusterMessage::Store(StoreMessage::Offer {
+                view: 4,
+                term: 2,
+                doc,
+            }),
+            ClusterMessage::ConfigReply {
+                request: 9,
+                result: Err("conflict".into()),
+            },
+            ClusterMessage::StatusPatch(StatusPatch::Attribute {
+                node: "node2".into(),
+                name: "master-db".into(),
+                value: None,
+            }),
+            ClusterMessage::StatusPatch(StatusPatch::FenceEvent(Box::new(event))),
+        ];
+        for m in messages {
+            assert_eq!(ClusterMessage::decode(&m.encode()), Some(m));
+        }
+        assert_eq!(ClusterMessage::decode(&[0xff, 0xff, 0xff]), None);
+    }
+}
