@@ -9,6 +9,7 @@ pub mod ipmi;
 pub mod readiness;
 pub mod redfish;
 pub mod secret;
+pub mod service;
 pub mod topology;
 pub mod watchdog;
 pub mod watchdog_policy;

@@ -118,6 +118,17 @@ pub fn added_monitor_roles(budget_ms: Option<u64>, kind: MonitorKind) -> &'stati
     }
 }
 
+/// A device without its own `timeout` gets the one `failover_budget`
+/// derives (`config::Document::timers`), as `paceline config check` shows.
+pub fn apply_derived_timeouts(section: &mut paceline_fencing::config::FencingSection, text: &str) {
+    if let Ok(doc) = super::parse_document(text, "the cluster configuration") {
+        let ms = doc.timers().fence_timeout_ms;
+        for dev in section.devices.iter_mut().filter(|d| d.timeout.is_none()) {
+            dev.timeout = Some(format!("{ms}ms"));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,12 +10,12 @@ use paceline_fencing::config::FencingSection;
 use paceline_fencing::topology::FenceAction;
 
 use super::executor_service::{self, Finished};
+use super::protocol::ClusterMessage;
 use super::{Daemon, log};
 use crate::api::Response;
 use crate::controller::{
     ActionRequest, ActionResult, Command, FenceOutcome, FenceRequest, Input, Notice, StatusPatch,
 };
-use super::protocol::ClusterMessage;
 use crate::wire::NodeId;
 
 /// Request ids of `Request::Dispatch` (operator-sent actions) live above
@@ -70,7 +70,7 @@ impl Daemon {
         if config_changed || self.parsed_config.is_none() {
             self.applied_text = text.clone();
             self.fencing = FencingSection::parse(&text).ok().map(|mut section| {
-                crate::cli::fence::apply_derived_timeouts(&mut section, &text);
+                crate::config::timers::apply_derived_timeouts(&mut section, &text);
                 section
             });
             match super::load_cluster_config(&text, "the cluster configuration") {
@@ -312,7 +312,7 @@ impl Daemon {
         let tx = self.readiness_tx.clone();
         tokio::task::spawn_blocking(move || {
             loop {
-                let readiness = crate::cli::fence::fencing_readiness(&section, &nodes);
+                let readiness = paceline_fencing::service::fencing_readiness(&section, &nodes);
                 let (ready, blockers) = match readiness.verdict() {
                     Ok(()) => (true, Vec::new()),
                     Err(b) => (false, b.iter().map(|b| b.to_string()).collect()),
@@ -364,7 +364,7 @@ impl Daemon {
             _ if section.action == "off" => FenceAction::Off,
             _ => FenceAction::Reboot,
         };
-        let job = crate::cli::fence::FenceJob {
+        let job = paceline_fencing::service::FenceJob {
             target: req.target.clone(),
             action,
             requester: format!("pacelined@{}", self.own.name),
@@ -375,8 +375,9 @@ impl Daemon {
         let tx = self.fence_tx.clone();
         tokio::task::spawn_blocking(move || {
             let mut steps = Vec::new();
-            let ran =
-                crate::cli::fence::fence_with_topology(&section, &job, &mut |l| steps.push(l));
+            let ran = paceline_fencing::service::fence_with_topology(&section, &job, &mut |l| {
+                steps.push(l)
+            });
             let (ok, detail, devices) = match ran {
                 Ok(Ok(o)) => (
                     true,
