@@ -15,6 +15,14 @@ use crate::model::{
 
 use super::{ActionResult, StatusPatch};
 
+/// The store replicates the cluster status by these patches.
+impl crate::store::Patchable for ClusterStatus {
+    type Patch = StatusPatch;
+    fn apply(&mut self, patch: &Self::Patch) {
+        apply_patch(self, patch);
+    }
+}
+
 /// Pacemaker's op-status values used here.
 pub mod op_status {
     pub const DONE: i32 = 0;

@@ -63,17 +63,11 @@ pub fn choose_dc(members: &[u32]) -> Option<u32> {
 }
 
 /// A status that changes by patches (the store replicates patches, not
-/// whole documents, between full syncs).
+/// whole documents, between full syncs). The cluster's status implements it
+/// beside `controller::apply_patch`, which the store does not know.
 pub trait Patchable {
     type Patch: Clone + std::fmt::Debug + PartialEq;
     fn apply(&mut self, patch: &Self::Patch);
-}
-
-impl Patchable for crate::model::ClusterStatus {
-    type Patch = crate::controller::StatusPatch;
-    fn apply(&mut self, patch: &Self::Patch) {
-        crate::controller::apply_patch(self, patch);
-    }
 }
 
 /// A versioned document; `C` is the configuration, `S` the status.
