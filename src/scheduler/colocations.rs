@@ -1,0 +1,445 @@
+//! Colocation constraints: resource sets expanded into two-resource
+//! colocations, the placement order they impose (primaries before
+//! dependents), a dependent's pull on its primary's scores, the
+//! dependent's scores from its placed primaries, and the late rule that a
+//! mandatory dependent cannot stay where its primary no longer runs.
+
+use std::collections::HashMap;
+
+use super::Verb;
+use super::outcome::Outcomes;
+use super::plan::Ctx;
+use super::units::Unit;
+use crate::model::*;
+
+/// Colocation constraints with resource sets expanded, in place, into
+/// two-resource colocations as Pacemaker does: in a sequential set each
+/// member is placed with the one before it; a set with a negative score
+/// (sequential or not) keeps each member away from every earlier one; between
+/// consecutive sets the first member of the earlier set (every member if
+/// it is unordered) is placed with the last member of the later set
+/// (every member if unordered). A set's own score and role apply to it.
+pub(super) fn flat_colocations(colocations: &[Colocation]) -> Vec<Colocation> {
+    let mut out = Vec::new();
+    for c in colocations {
+        if c.sets.is_empty() {
+            out.push(c.clone());
+            continue;
+        }
+        let pair = |out: &mut Vec<Colocation>,
+                    r: &str,
+                    w: &str,
+                    score: Score,
+                    rr: Option<Role>,
+                    wr: Option<Role>| {
+            out.push(Colocation {
+                id: c.id.clone(),
+                score,
+                rsc: Some(r.to_string()),
+                with_rsc: Some(w.to_string()),
+                rsc_role: rr,
+                with_rsc_role: wr,
+                node_attribute: c.node_attribute.clone(),
+                influence: c.influence,
+                sets: Vec::new(),
+            });
+        };
+        for set in &c.sets {
+            let score = set.score.unwrap_or(c.score);
+            if set.sequential && score.value() >= 0 {
+                for w in set.resources.windows(2) {
+                    pair(&mut out, &w[1], &w[0], score, set.role, set.role);
+                }
+            } else if score.value() < 0 {
+                for (i, r) in set.resources.iter().enumerate() {
+                    for w in &set.resources[..i] {
+                        pair(&mut out, r, w, score, set.role, set.role);
+                    }
+                }
+            }
+        }
+        for w in c.sets.windows(2) {
+            let (s1, s2) = (&w[0], &w[1]);
+            let deps: Vec<&String> = if s1.sequential {
+                s1.resources.first().into_iter().collect()
+            } else {
+                s1.resources.iter().collect()
+            };
+            let primaries: Vec<&String> = if s2.sequential {
+                s2.resources.last().into_iter().collect()
+            } else {
+                s2.resources.iter().collect()
+            };
+            for r in &deps {
+                for p in &primaries {
+                    pair(&mut out, r, p, c.score, s1.role, s2.role);
+                }
+            }
+        }
+    }
+    out
+}
+
+impl<'a> Ctx<'a> {
+    /// Colocations naming this unit or one of its members.
+    pub(super) fn candidate_colocations(&self, unit: &Unit<'a>) -> Vec<usize> {
+        let mut v = Vec::new();
+        for id in
+            std::iter::once(unit.id.as_str()).chain(unit.members.iter().map(|m| m.prim.id.as_str()))
+        {
+            if let Some(l) = self.coloc_idx.get(id) {
+                v.extend(l);
+            }
+        }
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+
+    pub(super) fn units_named(&self, name: &str) -> &[usize] {
+        self.unit_of.get(name).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// Orders units so that colocation primaries come before dependents.
+    pub(super) fn colocation_order(&self, units: &[Unit<'a>], order: Vec<usize>) -> Vec<usize> {
+        let mut deps: HashMap<&str, Vec<&str>> = HashMap::new();
+        for c in &self.colocations {
+            if let (Some(r), Some(w)) = (&c.rsc, &c.with_rsc) {
+                deps.entry(r.as_str()).or_default().push(w.as_str());
+            }
+        }
+        let mut out = Vec::new();
+        let mut done = vec![false; units.len()];
+        let mut visiting = vec![false; units.len()];
+        fn visit<'b>(
+            i: usize,
+            units: &[Unit<'b>],
+            unit_of: &HashMap<String, Vec<usize>>,
+            deps: &HashMap<&str, Vec<&str>>,
+            done: &mut [bool],
+            visiting: &mut [bool],
+            out: &mut Vec<usize>,
+        ) {
+            if done[i] || visiting[i] {
+                return;
+            }
+            visiting[i] = true;
+            let mut names: Vec<&str> = vec![units[i].id.as_str()];
+            names.extend(units[i].members.iter().map(|m| m.prim.id.as_str()));
+            for name in names {
+                if let Some(ws) = deps.get(name) {
+                    for w in ws {
+                        for &j in unit_of.get(*w).map(Vec::as_slice).unwrap_or(&[]) {
+                            visit(j, units, unit_of, deps, done, visiting, out);
+                        }
+                    }
+                }
+            }
+            done[i] = true;
+            out.push(i);
+        }
+        for i in order {
+            visit(
+                i,
+                units,
+                &self.unit_of,
+                &deps,
+                &mut done,
+                &mut visiting,
+                &mut out,
+            );
+        }
+        out
+    }
+
+    /// Dependents colocated with this unit pull it towards their preferred
+    /// nodes, as Pacemaker merges node scores along colocation chains: each
+    /// dependent's own scores (and, recursively, its own dependents')
+    /// scaled by colocation score / INFINITY. A merge that would leave no
+    /// node able to run the unit is rolled back (that dependent then just
+    /// cannot follow).
+    pub(super) fn dependent_influence(
+        &self,
+        units: &[Unit<'a>],
+        ui: usize,
+        scores: &mut Vec<Score>,
+        why: &mut Vec<String>,
+    ) {
+        if units[ui].clone.is_some() {
+            return;
+        }
+        let mut visiting = vec![false; units.len()];
+        visiting[ui] = true;
+        self.merge_dependents(units, ui, 1.0, scores, &mut visiting, why);
+    }
+
+    /// The dependents of unit `ui` not placed yet that may pull it (not
+    /// clones, not through the Promoted role, influence not false), as
+    /// (priority, colocation, unit): the higher priority first, ties in
+    /// configuration order.
+    fn pulling_dependents(
+        &self,
+        units: &[Unit<'a>],
+        ui: usize,
+        visiting: &[bool],
+    ) -> Vec<(i64, usize, usize)> {
+        let unit = &units[ui];
+        let mine = |id: &str| unit.id == id || unit.members.iter().any(|m| m.prim.id == id);
+        let mut deps: Vec<(i64, usize, usize)> = Vec::new();
+        for ci in self.candidate_colocations(unit) {
+            let c = &self.colocations[ci];
+            let (Some(r), Some(w)) = (&c.rsc, &c.with_rsc) else {
+                continue;
+            };
+            if !mine(w) || mine(r) || c.score.value() == 0 || c.influence == Some(false) {
+                continue;
+            }
+            if c.rsc_role.is_some_and(|x| x == Role::Promoted)
+                || c.with_rsc_role.is_some_and(|x| x == Role::Promoted)
+            {
+                continue;
+            }
+            let Some(&j) = self.units_named(r).first() else {
+                continue;
+            };
+            let dep = &units[j];
+            if visiting[j] || dep.placed.is_some() || dep.clone.is_some() {
+                continue;
+            }
+            deps.push((dep.priority, ci, j));
+        }
+        deps.sort_by_key(|&(prio, ci, _)| (-prio, ci));
+        deps
+    }
+
+    fn merge_dependents(
+        &self,
+        units: &[Unit<'a>],
+        ui: usize,
+        factor: f64,
+        work: &mut Vec<Score>,
+        visiting: &mut [bool],
+        why: &mut Vec<String>,
+    ) {
+        let unit = &units[ui];
+        for (_, ci, j) in self.pulling_dependents(units, ui, visiting) {
+            let c = &self.colocations[ci];
+            let f = factor * c.score.value() as f64 / INFINITY as f64;
+            let mut ignored = Vec::new();
+            let (mut dep_scores, _, later) = self.own_scores(&units[j], &mut ignored);
+            self.apply_later_bans(&mut dep_scores, later);
+            let mut trial = work.clone();
+            for (t, d) in trial.iter_mut().zip(&dep_scores) {
+                // A dependent's dislike scaled by an anti-colocation would
+                // turn into a liking; Pacemaker skips those.
+                if f < 0.0 && d.value() < 0 {
+                    continue;
+                }
+                *t += scaled(*d, f);
+            }
+            visiting[j] = true;
+            self.merge_dependents(units, j, f, &mut trial, visiting, why);
+            visiting[j] = false;
+            if self.any_runnable(&trial) {
+                why.push(format!(
+                    "{}: dependent {} (colocation {}, factor {f:.2}) merged into its scores",
+                    unit.id, units[j].id, c.id
+                ));
+                *work = trial;
+            } else {
+                why.push(format!(
+                    "{}: dependent {} (colocation {}) ignored: following it would leave no node",
+                    unit.id, units[j].id, c.id
+                ));
+            }
+        }
+    }
+
+    /// Whether some node that can host has a score that allows running.
+    pub(super) fn any_runnable(&self, scores: &[Score]) -> bool {
+        scores
+            .iter()
+            .zip(&self.nodes)
+            .any(|(s, nd)| s.value() >= 0 && nd.can_host())
+    }
+
+    /// The dependent's scores from its placed primaries: INFINITY allows
+    /// only the primary's nodes, a finite score adds where it runs.
+    pub(super) fn apply_colocations(
+        &self,
+        units: &[Unit<'a>],
+        ui: usize,
+        scores: &mut [Score],
+        why: &mut Vec<String>,
+    ) {
+        let unit = &units[ui];
+        let mine = |id: &str| unit.id == id || unit.members.iter().any(|m| m.prim.id == id);
+        for ci in self.candidate_colocations(unit) {
+            let c = &self.colocations[ci];
+            let (Some(r), Some(w)) = (&c.rsc, &c.with_rsc) else {
+                continue;
+            };
+            if !mine(r) || mine(w) {
+                continue;
+            }
+            if c.rsc_role.is_some_and(|x| x == Role::Promoted) {
+                continue;
+            }
+            // The Unpromoted role of a promotable clone with another
+            // resource decides roles, not placement (see promotion_score).
+            if c.rsc_role == Some(Role::Unpromoted) && unit.clone.is_some_and(|x| x.promotable) {
+                continue;
+            }
+            // A colocation loop (A with B with ... with A) reaches a primary
+            // not placed yet: Pacemaker breaks the loop by skipping it.
+            if !self.units_named(w).iter().any(|&j| units[j].done) {
+                why.push(format!(
+                    "{}: colocation {} skipped: {} is not placed yet (colocation loop)",
+                    unit.id, c.id, w
+                ));
+                continue;
+            }
+            let prim_nodes = self.primary_nodes(units, c, w);
+            if c.score.is_plus_infinity() {
+                for (i, nd) in self.nodes.iter().enumerate() {
+                    if !prim_nodes.contains(&nd.uname.as_str()) {
+                        scores[i] = Score::MINUS_INFINITY;
+                    }
+                }
+                why.push(format!(
+                    "{}: colocation {} requires it with {} (on {:?})",
+                    unit.id, c.id, w, prim_nodes
+                ));
+            } else {
+                for (i, nd) in self.nodes.iter().enumerate() {
+                    if prim_nodes.contains(&nd.uname.as_str()) {
+                        scores[i] += c.score;
+                    }
+                }
+                why.push(format!(
+                    "{}: colocation {} adds {} where {} runs",
+                    unit.id, c.id, c.score, w
+                ));
+            }
+        }
+    }
+
+    /// Where the primary `w` of colocation `c` runs, in the role the
+    /// colocation asks for.
+    fn primary_nodes<'u>(&self, units: &'u [Unit<'a>], c: &Colocation, w: &str) -> Vec<&'u str> {
+        // The Promoted role only means something for a promotable clone
+        // (Pacemaker treats it as Started elsewhere).
+        let promotable_primary = self
+            .units_named(w)
+            .iter()
+            .any(|&j| units[j].clone.is_some_and(|x| x.promotable));
+        let with_promoted = c.with_rsc_role == Some(Role::Promoted) && promotable_primary;
+        let with_unpromoted = c.with_rsc_role == Some(Role::Unpromoted) && promotable_primary;
+        self.units_named(w)
+            .iter()
+            .map(|&j| &units[j])
+            .filter(|u| u.runnable > 0)
+            .filter(|u| !with_promoted || u.promote)
+            .filter(|u| !with_unpromoted || !u.promote)
+            // A clone instance blocked by a failure (on-fail=block)
+            // is no place to colocate with.
+            .filter(|u| u.clone.is_none() || !u.members.iter().any(|m| self.blocked_by_failure(m)))
+            .filter_map(|u| u.placed.as_deref())
+            .collect()
+    }
+
+    /// A mandatory colocation's dependent cannot stay where its primary
+    /// will no longer run (e.g. stopped by an order); the Promoted role
+    /// of a clone with a primary that cannot start: the promotion is
+    /// blocked. Returns whether anything changed.
+    pub(super) fn colocation_pass(&self, o: &mut Outcomes) -> bool {
+        let mut changed = false;
+        for c in &self.colocations {
+            let (Some(r), Some(w)) = (&c.rsc, &c.with_rsc) else {
+                continue;
+            };
+            if c.score.is_plus_infinity()
+                && c.rsc_role == Some(Role::Promoted)
+                && c.with_rsc_role.is_none_or(|x| x == Role::Started)
+            {
+                changed |= block_promotion_without_primary(o, r, w);
+                continue;
+            }
+            if !c.score.is_plus_infinity() || c.rsc_role.is_some() || c.with_rsc_role.is_some() {
+                continue;
+            }
+            changed |= stop_dependent_without_primary(o, r, w);
+        }
+        changed
+    }
+}
+
+/// A dependent's score scaled by factor `f` (colocation score / INFINITY
+/// along the chain); INFINITY stays infinite at a full factor.
+fn scaled(d: Score, f: f64) -> Score {
+    if d.is_infinite() && f.abs() >= 1.0 {
+        if (d.value() > 0) == (f > 0.0) {
+            Score::INFINITY
+        } else {
+            Score::MINUS_INFINITY
+        }
+    } else {
+        Score::new((d.value() as f64 * f) as i64)
+    }
+}
+
+fn block_promotion_without_primary(oc: &mut Outcomes, r: &str, w: &str) -> bool {
+    let (Some(ri), Some(wi)) = (oc.by_id.get(r), oc.by_id.get(w)) else {
+        return false;
+    };
+    let mut changed = false;
+    let primary_nodes: Vec<NodeId> = wi
+        .iter()
+        .filter_map(|&i| oc.outs[i].target.clone())
+        .collect();
+    for &i in ri {
+        let o = &mut oc.outs[i];
+        if o.verb == Some(Verb::Promote)
+            && !o.blocked
+            && o.start_node().is_some_and(|n| !primary_nodes.contains(&n))
+        {
+            o.blocked = true;
+            if o.target.is_some() && o.current.is_empty() {
+                o.blocked_target = o.target.take();
+            }
+            o.reason = Some(format!("due to colocation with {w}"));
+            changed = true;
+        }
+    }
+    changed
+}
+
+fn stop_dependent_without_primary(oc: &mut Outcomes, r: &str, w: &str) -> bool {
+    let (Some(ri), Some(wi)) = (oc.by_id.get(r), oc.by_id.get(w)) else {
+        return false;
+    };
+    let mut changed = false;
+    let primary_nodes: Vec<NodeId> = wi
+        .iter()
+        .filter_map(|&i| oc.outs[i].target.clone())
+        .collect();
+    for &i in ri {
+        let o = &mut oc.outs[i];
+        if !o.managed {
+            continue;
+        }
+        if let Some(t) = &o.target
+            && !primary_nodes.contains(t)
+        {
+            o.target = None;
+            if o.current.is_empty() {
+                o.verb = None;
+            } else {
+                o.decide(false);
+                o.reason = Some(format!("due to colocation with {w}"));
+            }
+            changed = true;
+        }
+    }
+    changed
+}

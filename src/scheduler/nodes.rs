@@ -1,0 +1,231 @@
+//! Node availability: what each node is (online, offline, unclean,
+//! pending; standby, maintenance, shutting down), its attributes as rules
+//! see them, and whether an unclean node can be fenced now.
+
+use super::plan::Ctx;
+use super::rules;
+use crate::model::*;
+
+/// Node usability as the scheduler sees it.
+#[derive(Debug, Clone)]
+pub(super) struct NodeView {
+    pub(super) uname: NodeId,
+    pub(super) condition: NodeCondition,
+    pub(super) standby: bool,
+    pub(super) maintenance: bool,
+    pub(super) shutdown: bool,
+    pub(super) attrs: Attributes,
+    pub(super) unclean_reason: String,
+    /// In our membership (corosync and controller up): such a node can be
+    /// fenced even without quorum.
+    pub(super) in_membership: bool,
+}
+
+impl NodeView {
+    pub(super) fn can_host(&self) -> bool {
+        self.condition == NodeCondition::Online
+            && !self.standby
+            && !self.shutdown
+            && !self.maintenance
+    }
+    /// Whether history on this node still counts as something running.
+    pub(super) fn history_counts(&self) -> bool {
+        matches!(
+            self.condition,
+            NodeCondition::Online | NodeCondition::Unclean | NodeCondition::Pending
+        )
+    }
+}
+
+/// Every node of the configuration, then any only the status knows, as the
+/// scheduler sees it at `now`.
+pub(super) fn node_views(
+    config: &ClusterConfig,
+    status: &ClusterStatus,
+    now: i64,
+) -> Vec<NodeView> {
+    let mut names: Vec<&str> = config.nodes.iter().map(|n| n.uname.as_str()).collect();
+    for k in status.nodes.keys() {
+        if !names.contains(&k.as_str()) {
+            names.push(k);
+        }
+    }
+    names
+        .into_iter()
+        .map(|name| node_view(config, status, name, now))
+        .collect()
+}
+
+fn node_view(config: &ClusterConfig, status: &ClusterStatus, name: &str, now: i64) -> NodeView {
+    let cfg = config.node(name);
+    let st = status.nodes.get(name);
+    let attrs = node_attributes(config, status, name, now);
+    let flag = |k: &str| {
+        attrs
+            .get(k)
+            .is_some_and(|v| matches!(v.as_str(), "true" | "on" | "yes" | "1"))
+    };
+    let (condition, unclean_reason) = condition_of(
+        st,
+        config.properties.startup_fencing,
+        config.properties.stonith_enabled,
+    );
+    NodeView {
+        uname: name.to_string(),
+        condition,
+        standby: flag("standby") || cfg.is_some_and(|n| n.standby),
+        maintenance: flag("maintenance") || cfg.is_some_and(|n| n.maintenance),
+        shutdown: attrs
+            .get("shutdown")
+            .is_some_and(|v| v != "0" && !v.is_empty()),
+        attrs,
+        unclean_reason: unclean_reason.to_string(),
+        in_membership: st
+            .is_some_and(|s| s.in_ccm.unwrap_or(false) && s.crmd.as_deref() == Some("online")),
+    }
+}
+
+/// A node's attributes as rules see them: its configured ones (or, with
+/// rule-bearing sets, those of the sets that hold at `now`), `#id`,
+/// `#is_dc`, then its transient attributes.
+fn node_attributes(
+    config: &ClusterConfig,
+    status: &ClusterStatus,
+    name: &str,
+    now: i64,
+) -> Attributes {
+    let cfg = config.node(name);
+    let mut attrs = cfg.map(|n| n.attributes.clone()).unwrap_or_default();
+    if let Some(sets) = config.node_attribute_sets.get(name) {
+        // Sets with rules: the highest score first, then document
+        // order; the first set that holds and has a value wins.
+        let mut sorted: Vec<&NvSet> = sets.iter().collect();
+        sorted.sort_by_key(|s| std::cmp::Reverse(s.score));
+        attrs.clear();
+        for set in sorted {
+            let holds = set
+                .rule
+                .as_ref()
+                .is_none_or(|r| rules::eval(r, &attrs, name, now));
+            if holds {
+                for (k, v) in &set.values {
+                    attrs.entry(k.clone()).or_insert_with(|| v.clone());
+                }
+            }
+        }
+    }
+    if let Some(n) = cfg {
+        attrs.insert("#id".to_string(), n.id.clone());
+        let is_dc = status.dc_uuid.as_deref() == Some(n.id.as_str());
+        attrs.insert("#is_dc".to_string(), is_dc.to_string());
+    }
+    if let Some(st) = status.nodes.get(name) {
+        for (k, v) in &st.transient_attributes {
+            attrs.insert(k.clone(), v.clone());
+        }
+    }
+    attrs
+}
+
+fn condition_of(
+    st: Option<&NodeState>,
+    startup_fencing: bool,
+    stonith_enabled: bool,
+) -> (NodeCondition, &'static str) {
+    let (condition, reason) = condition_with_fencing(st, startup_fencing);
+    // Without fencing nothing can be made clean: Pacemaker then judges a
+    // node only as up or down, and a node that is not up is offline.
+    if !stonith_enabled && condition == NodeCondition::Unclean && !st.is_some_and(|s| s.unclean) {
+        return (NodeCondition::Offline, "");
+    }
+    (condition, reason)
+}
+
+fn condition_with_fencing(
+    st: Option<&NodeState>,
+    startup_fencing: bool,
+) -> (NodeCondition, &'static str) {
+    let Some(st) = st else {
+        // Never seen: Pacemaker assumes the worst unless startup-fencing is off.
+        return if startup_fencing {
+            (NodeCondition::Unclean, "node is unclean")
+        } else {
+            (NodeCondition::Offline, "")
+        };
+    };
+    if st.unclean {
+        return (NodeCondition::Unclean, "node is unclean");
+    }
+    let in_ccm = st.in_ccm.unwrap_or(false);
+    let crmd_online = st.crmd.as_deref() == Some("online");
+    let join = st.join.as_deref();
+    let expected = st.expected.as_deref();
+    if in_ccm && crmd_online {
+        return match join {
+            Some("member") | None => (NodeCondition::Online, ""),
+            Some("down") if expected == Some("member") => (
+                NodeCondition::Unclean,
+                "peer is no longer part of the cluster",
+            ),
+            _ => (NodeCondition::Pending, ""),
+        };
+    }
+    if !in_ccm {
+        // Expected as a member but out of the membership: unclean.
+        if expected == Some("member") {
+            return (
+                NodeCondition::Unclean,
+                "peer is no longer part of the cluster",
+            );
+        }
+        return (NodeCondition::Offline, "");
+    }
+    // In the membership but the controller is gone.
+    if expected == Some("member") || join == Some("member") {
+        (
+            NodeCondition::Unclean,
+            "peer process is no longer available",
+        )
+    } else {
+        (NodeCondition::Offline, "")
+    }
+}
+
+/// Whether no-quorum-policy=suicide makes the partition fence itself.
+pub(super) fn suicide_due(config: &ClusterConfig, status: &ClusterStatus) -> bool {
+    config.properties.no_quorum_policy == NoQuorumPolicy::Suicide
+        && config.properties.stonith_enabled
+        && !status.have_quorum
+        && status.no_quorum_panic
+}
+
+/// no-quorum-policy=suicide without quorum: every node of the partition
+/// fences itself. Pacemaker applies it only if the cluster ever had
+/// quorum (no-quorum-panic), else it falls back to "stop".
+pub(super) fn apply_suicide(
+    config: &ClusterConfig,
+    status: &ClusterStatus,
+    nodes: &mut [NodeView],
+) {
+    if !suicide_due(config, status) {
+        return;
+    }
+    for nd in nodes.iter_mut() {
+        if nd.condition == NodeCondition::Online {
+            nd.condition = NodeCondition::Unclean;
+            nd.unclean_reason = "cluster does not have quorum".to_string();
+        }
+    }
+}
+
+impl Ctx<'_> {
+    /// ignore it, or to commit suicide), or when it is in our membership.
+    pub(super) fn can_fence(&self, nd: &NodeView) -> bool {
+        self.config.properties.stonith_enabled
+            && (self.quorum_ok() || suicide_due(self.config, self.status) || nd.in_membership)
+    }
+
+    pub(super) fn quorum_ok(&self) -> bool {
+        self.status.have_quorum || self.config.properties.no_quorum_policy == NoQuorumPolicy::Ignore
+    }
+}

@@ -1,0 +1,432 @@
+//! Order constraints: resource sets expanded into two-resource orders
+//! (sequential sets, orders between sets, require-all=false), and their
+//! effect on the decided outcomes: a mandatory start order blocks `then`
+//! while `first` cannot run and restarts `then` when `first` (re)starts;
+//! a stop-stop order and a stuck `then` block stops.
+
+use super::Verb;
+use super::outcome::{Outcome, Outcomes};
+use super::plan::Ctx;
+use crate::model::*;
+
+/// One "first then" relation, with resource sets expanded as Pacemaker
+/// does: members of a sequential set follow each other; between two
+/// consecutive sets the last member of a sequential first set (every member
+/// of an unordered one) comes before the first member of a sequential next
+/// set (every member of an unordered one). A set with require-all=false lets
+/// the next set start once any one of its members can (Pacemaker's
+/// "one-or-more" pseudo action).
+#[derive(Debug, Clone)]
+pub(super) struct FlatOrder {
+    /// What the reasons name: the resource, or the set's pseudo action.
+    first_name: String,
+    /// The resources `then` waits for (any one of them is enough when there
+    /// are several).
+    firsts: Vec<String>,
+    then: String,
+    kind: OrderKind,
+    first_action: Action,
+    then_action: Action,
+    symmetrical: Option<bool>,
+    require_all: Option<bool>,
+}
+
+pub(super) fn flat_orders(orders: &[Order]) -> Vec<FlatOrder> {
+    let mut out = Vec::new();
+    for ord in orders {
+        if let (Some(f), Some(t)) = (&ord.first, &ord.then) {
+            out.push(FlatOrder {
+                first_name: f.clone(),
+                firsts: vec![f.clone()],
+                then: t.clone(),
+                kind: ord.kind,
+                first_action: ord.first_action,
+                then_action: ord.then_action,
+                symmetrical: ord.symmetrical,
+                require_all: ord.require_all,
+            });
+        } else {
+            set_orders(ord, &mut out);
+        }
+    }
+    out
+}
+
+/// The two-resource orders of an order with resource sets.
+fn set_orders(ord: &Order, out: &mut Vec<FlatOrder>) {
+    let mut pair =
+        |name: &str, firsts: Vec<String>, then: &str, fa: Option<Action>, ta: Option<Action>| {
+            out.push(FlatOrder {
+                first_name: name.to_string(),
+                firsts,
+                then: then.to_string(),
+                kind: ord.kind,
+                first_action: fa.unwrap_or(ord.first_action),
+                then_action: ta.or(fa).unwrap_or(ord.then_action),
+                symmetrical: ord.symmetrical,
+                require_all: None,
+            });
+        };
+    for set in ord.sets.iter().filter(|s| s.sequential) {
+        for w in set.resources.windows(2) {
+            pair(&w[0], vec![w[0].clone()], &w[1], set.action, set.action);
+        }
+    }
+    for w in ord.sets.windows(2) {
+        let (s1, s2) = (&w[0], &w[1]);
+        let thens: Vec<&String> = if s2.sequential {
+            s2.resources.first().into_iter().collect()
+        } else {
+            s2.resources.iter().collect()
+        };
+        if !s1.require_all {
+            let name = format!("one-or-more:{}", s1.id);
+            for t in thens {
+                pair(&name, s1.resources.clone(), t, s1.action, s2.action);
+            }
+            continue;
+        }
+        let firsts: Vec<&String> = if s1.sequential {
+            s1.resources.last().into_iter().collect()
+        } else {
+            s1.resources.iter().collect()
+        };
+        for f in &firsts {
+            for t in &thens {
+                pair(f, vec![(*f).clone()], t, s1.action, s2.action);
+            }
+        }
+    }
+}
+
+/// What a start order's `first` does in this plan, read once before its
+/// `then` instances are changed.
+struct FirstFacts {
+    /// clone-min of a cloned `first` (at least 1).
+    clone_min: usize,
+    /// `first` can run (all members of a group unit; clone-min instances).
+    runnable: bool,
+    starting: bool,
+    /// Active and kept where it is (unmanaged, or the order is not
+    /// symmetrical).
+    active: bool,
+    is_clone: bool,
+    /// (Where, which instance) of `first` recovers or restarts.
+    restarts: Vec<(Option<NodeId>, String)>,
+    /// Nodes an instance of `first` stops on.
+    stops_on: Vec<NodeId>,
+    /// (Where, which instance) a new instance of `first` starts.
+    new: Vec<(Option<NodeId>, String)>,
+    /// A start of `first` is listed as blocked.
+    listed_blocked: bool,
+    then_interleave: bool,
+    /// Nodes where an instance of `first` will run.
+    nodes: Vec<NodeId>,
+}
+
+impl Ctx<'_> {
+    /// One pass of every order over the outcomes; whether anything changed.
+    pub(super) fn order_pass(&self, flat: &[FlatOrder], oc: &mut Outcomes) -> bool {
+        let mut changed = false;
+        for ord in flat {
+            // Instances of every resource `then` waits for.
+            let fi: Vec<usize> = ord
+                .firsts
+                .iter()
+                .filter_map(|n| oc.by_id.get(n))
+                .flatten()
+                .copied()
+                .collect();
+            if fi.is_empty() || ord.kind != OrderKind::Mandatory {
+                continue;
+            }
+            match (ord.first_action, ord.then_action) {
+                (Action::Stop, Action::Stop) => changed |= stop_after_stop(ord, &fi, oc),
+                (Action::Start, Action::Start) => changed |= self.start_order(ord, &fi, oc),
+                _ => {}
+            }
+        }
+        changed
+    }
+
+    /// Mandatory start order: `then` waits for `first`.
+    fn start_order(&self, ord: &FlatOrder, fi: &[usize], oc: &mut Outcomes) -> bool {
+        let Some(ti) = oc.by_id.get(&ord.then) else {
+            return false;
+        };
+        let mut changed = false;
+        let facts = self.first_facts(ord, fi, oc);
+        for &i in ti {
+            let o = &mut oc.outs[i];
+            if o.managed {
+                changed |= then_follows(ord, &facts, o);
+            }
+        }
+        // Stopping first needs then stopped first: a blocked then blocks it.
+        let then_stuck = ti
+            .iter()
+            .any(|&i| !oc.outs[i].managed && !oc.outs[i].current.is_empty());
+        if then_stuck && ord.symmetrical.unwrap_or(true) {
+            for &i in fi {
+                let o = &mut oc.outs[i];
+                if matches!(o.verb, Some(Verb::Stop | Verb::Move)) && !o.blocked {
+                    o.blocked = true;
+                    changed = true;
+                }
+            }
+        }
+        changed
+    }
+
+    fn first_facts(&self, ord: &FlatOrder, fi: &[usize], oc: &Outcomes) -> FirstFacts {
+        let t = &ord.then;
+        let outs = &oc.outs;
+        let (clone_min, runnable) = self.first_runnable(ord, fi, oc);
+        // A `first` that is active but unmanaged keeps running where
+        // it is, and a running `then` stays with it. A `first` that
+        // is stopping takes a running `then` down with it, unless
+        // the order is not symmetrical (then only starts wait).
+        let symmetrical = ord.symmetrical.unwrap_or(true);
+        FirstFacts {
+            clone_min,
+            runnable,
+            starting: fi.iter().any(|&i| outs[i].starts()),
+            active: fi
+                .iter()
+                .any(|&i| !outs[i].current.is_empty() && (!outs[i].managed || !symmetrical)),
+            // New instances of a cloned `first` do not restart `then`.
+            is_clone: fi.iter().any(|&i| outs[i].display.contains(':')),
+            restarts: fi
+                .iter()
+                .filter(|&&j| matches!(outs[j].verb, Some(Verb::Recover | Verb::Restart)))
+                .map(|&j| (outs[j].target.clone(), outs[j].display.clone()))
+                .collect(),
+            // An instance of a cloned `first` that stops on the node of
+            // a primitive `then` restarts it.
+            stops_on: fi
+                .iter()
+                .filter(|&&j| {
+                    outs[j].verb == Some(Verb::Stop) && !outs[j].blocked && outs[j].managed
+                })
+                .filter_map(|&j| outs[j].current.first().cloned())
+                .collect(),
+            // New instances of `first` matter only to the interleaved
+            // instance of `then` already running on the same node.
+            new: fi
+                .iter()
+                .filter(|&&j| outs[j].verb == Some(Verb::Start) && !outs[j].blocked)
+                .map(|&j| (outs[j].start_node(), outs[j].display.clone()))
+                .collect(),
+            listed_blocked: fi
+                .iter()
+                .any(|&j| outs[j].verb == Some(Verb::Start) && outs[j].blocked),
+            then_interleave: self
+                .config
+                .resources
+                .iter()
+                .any(|r| matches!(r, Resource::Clone(c) if &c.id == t && c.interleave)),
+            // With interleave, an instance of `then` needs one on its node.
+            nodes: fi
+                .iter()
+                .filter(|&&j| outs[j].runnable)
+                .filter_map(|&j| outs[j].target.clone())
+                .collect(),
+        }
+    }
+
+    /// clone-min of a cloned `first` (at least 1), and whether `first`
+    /// can run: a group (or a clone of groups) has started only when all
+    /// members of one of its units run; a clone with clone-min only with
+    /// that many instances running.
+    fn first_runnable(&self, ord: &FlatOrder, fi: &[usize], oc: &Outcomes) -> (usize, bool) {
+        let f = &ord.first_name;
+        let outs = &oc.outs;
+        let clone_min = self
+            .config
+            .resources
+            .iter()
+            .find_map(|r| match r {
+                Resource::Clone(c) if &c.id == f => Some(c.clone_min),
+                _ => None,
+            })
+            .unwrap_or(0)
+            .max(1) as usize;
+        let runs = |i: usize| outs[i].runnable && outs[i].target.is_some();
+        let runnable = match oc.unit_outs.get(f) {
+            Some(us) if clone_min > 1 || us.iter().any(|u| u.len() > 1) => {
+                us.iter().filter(|u| u.iter().all(|&i| runs(i))).count() >= clone_min
+            }
+            _ => fi.iter().any(|&i| runs(i)),
+        };
+        (clone_min, runnable)
+    }
+}
+
+/// "first stop, then stop": a first that cannot stop (failed, blocked)
+/// blocks the stop of then.
+fn stop_after_stop(ord: &FlatOrder, fi: &[usize], oc: &mut Outcomes) -> bool {
+    let Some(ti) = oc.by_id.get(&ord.then) else {
+        return false;
+    };
+    let first_stuck = fi
+        .iter()
+        .any(|&i| !oc.outs[i].managed && !oc.outs[i].current.is_empty());
+    if !first_stuck {
+        return false;
+    }
+    let mut changed = false;
+    for &i in ti {
+        let o = &mut oc.outs[i];
+        if matches!(
+            o.verb,
+            Some(Verb::Stop | Verb::Move | Verb::Recover | Verb::Restart)
+        ) && !o.blocked
+        {
+            o.blocked = true;
+            changed = true;
+        }
+    }
+    changed
+}
+
+/// What a start order does to one managed instance of `then`.
+fn then_follows(ord: &FlatOrder, facts: &FirstFacts, o: &mut Outcome) -> bool {
+    if interleaved_without_first(ord, facts, o) {
+        return true;
+    }
+    if !facts.runnable {
+        return blocked_by_unrunnable_first(ord, facts, o);
+    }
+    restarted_by_first(ord, facts, o)
+}
+
+/// With interleave, an instance of `then` needs an instance of `first` on
+/// its node. (require-all=false and clone-min relax this: any instances
+/// anywhere will do.)
+fn interleaved_without_first(ord: &FlatOrder, facts: &FirstFacts, o: &mut Outcome) -> bool {
+    let applies = facts.runnable
+        && facts.then_interleave
+        && facts.is_clone
+        && ord.require_all != Some(false)
+        && facts.clone_min <= 1
+        && o.display.contains(':');
+    let Some(node) = o
+        .target
+        .clone()
+        .filter(|n| applies && !facts.nodes.contains(n))
+    else {
+        return false;
+    };
+    o.runnable = false;
+    o.target = None;
+    if o.current.is_empty() {
+        if o.anonymous_instance {
+            o.verb = None;
+        } else {
+            o.verb = Some(Verb::Start);
+            o.blocked = true;
+            o.blocked_target = Some(node);
+        }
+    } else {
+        o.decide(false);
+    }
+    o.reason = Some(format!("due to unrunnable {} start", ord.first_name));
+    true
+}
+
+/// `first` cannot run: `then` is not runnable and does not start (a start
+/// is listed as blocked); a running `then` stops unless `first` stays
+/// active.
+fn blocked_by_unrunnable_first(ord: &FlatOrder, facts: &FirstFacts, o: &mut Outcome) -> bool {
+    let mut changed = false;
+    if o.runnable {
+        o.runnable = false;
+        changed = true;
+    }
+    if o.target.is_none() || (facts.active && !o.current.is_empty()) {
+        return changed;
+    }
+    // crm_simulate lists a blocked start of an anonymous instance only
+    // when what blocks it is listed as a blocked start itself, or behind
+    // a require-all=false or clone-min order.
+    if o.current.is_empty()
+        && o.anonymous_instance
+        && ord.require_all != Some(false)
+        && facts.clone_min <= 1
+        && !facts.listed_blocked
+    {
+        o.target = None;
+        o.verb = None;
+    } else if o.current.is_empty() {
+        o.verb = Some(Verb::Start);
+        o.blocked = true;
+        o.blocked_target = o.target.take();
+    } else {
+        o.target = None;
+        o.decide(false);
+    }
+    o.reason = Some(format!("due to unrunnable {} start", ord.first_name));
+    true
+}
+
+/// A (re)start of `first` restarts a `then` that stays where it runs.
+fn restarted_by_first(ord: &FlatOrder, facts: &FirstFacts, o: &mut Outcome) -> bool {
+    let stays = o.target.as_ref() == o.current.first();
+    if facts.is_clone
+        && o.verb.is_none()
+        && o.display.contains(':')
+        && o.current.len() == 1
+        && stays
+    {
+        // Clone then clone: an instance of `first` that restarts
+        // restarts the instance of `then` on its node (interleave), or
+        // every instance (without).
+        let node = o.current[0].clone();
+        let interleave = facts.then_interleave;
+        let restarting = facts
+            .restarts
+            .iter()
+            .find(|(target, _)| !interleave || target.as_ref() == Some(&node))
+            .or_else(|| {
+                facts
+                    .new
+                    .iter()
+                    .find(|(target, _)| interleave && target.as_ref() == Some(&node))
+            });
+        let Some((_, display)) = restarting else {
+            return false;
+        };
+        o.verb = Some(Verb::Restart);
+        o.reason = Some(format!("due to required {display} start"));
+        return true;
+    }
+    if facts.is_clone
+        && (!facts.restarts.is_empty()
+            || o.current
+                .first()
+                .is_some_and(|n| facts.stops_on.contains(n)))
+        && o.verb.is_none()
+        && !o.display.contains(':')
+        && !o.current.is_empty()
+        && stays
+    {
+        // A primitive after a clone restarts when an instance of the
+        // clone restarts (new instances do not count).
+        o.verb = Some(Verb::Restart);
+        o.reason = Some(format!("due to required {} running", ord.first_name));
+        return true;
+    }
+    if facts.starting
+        && !facts.is_clone
+        // A promotion in place becomes a restart into the Promoted role
+        // (its roles stay on the line).
+        && (o.verb.is_none() || (o.verb == Some(Verb::Promote) && !o.current.is_empty()))
+        && !o.current.is_empty()
+        && stays
+    {
+        o.verb = Some(Verb::Restart);
+        o.reason = Some(format!("due to required {} start", ord.first_name));
+        return true;
+    }
+    false
+}

@@ -1,0 +1,363 @@
+//! Placements into outcomes: for every member, what it does (start,
+//! stop, move, recover, restart; promote/demote in `promotion`) given
+//! where it runs, where it was placed, whether it is managed, blocked by a
+//! failure or by multiple-active, and what no-quorum-policy allows. The
+//! order and colocation passes then refine these outcomes.
+
+use std::collections::HashMap;
+
+use super::Verb;
+use super::plan::Ctx;
+use super::promotion::show_roles;
+use super::units::{Member, Unit};
+use crate::model::*;
+
+/// The decision about one member before it becomes a summary line.
+#[derive(Debug, Clone)]
+pub(super) struct Outcome {
+    pub(super) display: String,
+    pub(super) current: Vec<NodeId>,
+    pub(super) failed: bool,
+    pub(super) target: Option<NodeId>,
+    pub(super) managed: bool,
+    pub(super) runnable: bool,
+    pub(super) extra_stops: Vec<NodeId>,
+    pub(super) verb: Option<Verb>,
+    pub(super) blocked: bool,
+    pub(super) reason: Option<String>,
+    /// Where a blocked start would have gone.
+    pub(super) blocked_target: Option<NodeId>,
+    /// An instance of an anonymous clone: crm_simulate lists no blocked
+    /// starts for those.
+    pub(super) anonymous_instance: bool,
+    /// Roles shown in the summary line (promotable clones).
+    pub(super) from_role: Option<Role>,
+    pub(super) to_role: Option<Role>,
+    /// The role of an active promotable clone instance (crm_simulate shows
+    /// it on stops decided late, e.g. by an order).
+    pub(super) role_now: Option<Role>,
+    /// A resource outside promotable clones found Promoted (e.g. a former
+    /// promotable resource): crm_simulate shows its move as Promoted ->
+    /// Started.
+    pub(super) promoted_outside_clone: bool,
+}
+
+impl Outcome {
+    pub(super) fn starts(&self) -> bool {
+        matches!(
+            self.verb,
+            Some(Verb::Start | Verb::Move | Verb::Recover | Verb::Restart)
+        ) && !self.blocked
+    }
+
+    pub(super) fn start_node(&self) -> Option<NodeId> {
+        self.target.clone().or_else(|| self.blocked_target.clone())
+    }
+
+    pub(super) fn decide(&mut self, upstream_restart: bool) {
+        self.extra_stops.clear();
+        self.verb = match (self.current.as_slice(), &self.target) {
+            ([], None) => None,
+            ([], Some(_)) => Some(Verb::Start),
+            ([_], None) => Some(Verb::Stop),
+            ([c], Some(t)) if c == t => {
+                if self.failed {
+                    Some(Verb::Recover)
+                } else if upstream_restart {
+                    Some(Verb::Restart)
+                } else {
+                    None
+                }
+            }
+            ([_], Some(_)) => Some(if self.failed {
+                Verb::Recover
+            } else {
+                Verb::Move
+            }),
+            (many, t) => {
+                let keep = t.as_ref().filter(|t| many.contains(t));
+                self.extra_stops = many.iter().filter(|c| Some(*c) != keep).cloned().collect();
+                match (keep, t) {
+                    (Some(_), _) if self.failed => Some(Verb::Recover),
+                    // Shown from the first node it was found on: staying
+                    // there is a restart, surviving elsewhere a move.
+                    (Some(k), _) if *k == many[0] => Some(Verb::Restart),
+                    (Some(_), _) => Some(Verb::Move),
+                    (None, Some(_)) => Some(Verb::Start),
+                    (None, None) => None,
+                }
+            }
+        };
+    }
+}
+
+/// Every member's outcome, indexed by resource id.
+#[derive(Debug, Default)]
+pub(super) struct Outcomes {
+    pub(super) outs: Vec<Outcome>,
+    /// Primitive, group or clone id -> its member outcomes.
+    pub(super) by_id: HashMap<String, Vec<usize>>,
+    /// Group/clone id -> the member outcomes of each of its units.
+    pub(super) unit_outs: HashMap<String, Vec<Vec<usize>>>,
+}
+
+/// Whether a verb stops the resource where it runs now.
+fn stops_here(verb: Option<Verb>) -> bool {
+    matches!(
+        verb,
+        Some(Verb::Stop | Verb::Move | Verb::Recover | Verb::Restart)
+    )
+}
+
+/// A member active on several nodes with multiple-active=block is left
+/// alone (unmanaged); with the group's own setting block, the whole group
+/// is.
+fn multiply_blocked(unit: &Unit<'_>, m: &Member<'_>) -> bool {
+    unit.clone.is_none() && m.current.len() > 1 && m.multiple_active == MultipleActive::Block
+}
+
+impl<'a> Ctx<'a> {
+    /// The outcome of every member of every unit.
+    pub(super) fn outcomes(&self, units: &[Unit<'a>]) -> Outcomes {
+        let mut oc = Outcomes::default();
+        for unit in units {
+            let unit_start = oc.outs.len();
+            let mut upstream_restart = false;
+            let group_blocked = unit
+                .members
+                .iter()
+                .any(|m| multiply_blocked(unit, m) && m.parent_blocks);
+            for (mi, m) in unit.members.iter().enumerate() {
+                let mut o = self.initial_outcome(unit, mi, group_blocked);
+                self.decide_outcome(unit, m, &mut o, &mut upstream_restart);
+                if unit.clone.is_some_and(|c| c.promotable) && o.managed && !unit.no_quorum {
+                    show_roles(unit, m, &mut o);
+                }
+                self.block_stops_on_unclean(&mut o);
+                let idx = oc.outs.len();
+                oc.by_id.entry(m.prim.id.clone()).or_default().push(idx);
+                oc.by_id.entry(unit.id.clone()).or_default().push(idx);
+                oc.outs.push(o);
+            }
+            oc.unit_outs
+                .entry(unit.id.clone())
+                .or_default()
+                .push((unit_start..oc.outs.len()).collect());
+            if unit.clone.is_none() && unit.members.len() > 1 {
+                block_stops_before_stuck(&mut oc.outs[unit_start..]);
+            }
+        }
+        oc
+    }
+
+    /// Member `mi`'s outcome before anything is decided: where it runs,
+    /// where it would go, whether it is managed and runnable.
+    fn initial_outcome(&self, unit: &Unit<'a>, mi: usize, group_blocked: bool) -> Outcome {
+        let m = &unit.members[mi];
+        // Fencing its node cleans up whatever failed there: the resource
+        // is then simply moved.
+        let fenced_away = self.config.properties.stonith_enabled
+            && !m.current.is_empty()
+            && m.current.iter().all(|(n, _)| self.is_unclean(n));
+        let blocking_failure = self.blocked_by_failure(m);
+        let blocked_fail = !fenced_away && blocking_failure;
+        let managed = m.managed && !blocked_fail && !group_blocked && !multiply_blocked(unit, m);
+        let promotable = unit.clone.is_some_and(|c| c.promotable);
+        Outcome {
+            display: m.display.clone(),
+            current: self.current_nodes(m),
+            // A blocking failure (on-fail=block) the fencing clears is
+            // shown as a move; other failures stay recoveries. A failure
+            // with on-fail=demote is handled by demoting, not by a recovery.
+            failed: !(self.demote_on_failure(m) || (fenced_away && blocking_failure))
+                && m.current.iter().any(|(_, ob)| ob.failed),
+            target: if managed {
+                member_target(unit, mi)
+            } else {
+                m.current.first().map(|(n, _)| n.clone())
+            },
+            managed,
+            // A failed, blocked resource cannot be started anywhere.
+            runnable: !blocked_fail,
+            extra_stops: Vec::new(),
+            verb: None,
+            blocked: false,
+            reason: None,
+            blocked_target: None,
+            anonymous_instance: unit.clone.is_some_and(|c| !c.globally_unique),
+            from_role: None,
+            to_role: None,
+            promoted_outside_clone: !promotable
+                && m.current
+                    .first()
+                    .is_some_and(|(_, ob)| ob.role == Role::Promoted),
+            role_now: m.current.first().filter(|_| promotable).map(|(_, ob)| {
+                if ob.role == Role::Promoted {
+                    Role::Promoted
+                } else {
+                    Role::Unpromoted
+                }
+            }),
+        }
+    }
+
+    fn is_unclean(&self, node: &str) -> bool {
+        self.node_index
+            .get(node)
+            .is_some_and(|&i| self.nodes[i].condition == NodeCondition::Unclean)
+    }
+
+    /// Where the member runs now. Copies on nodes about to be fenced are
+    /// stopped by the fencing: a resource also active elsewhere just stays
+    /// there.
+    fn current_nodes(&self, m: &Member<'a>) -> Vec<NodeId> {
+        let current: Vec<NodeId> = m.current.iter().map(|(n, _)| n.clone()).collect();
+        if current.len() > 1 {
+            let clean: Vec<NodeId> = current
+                .iter()
+                .filter(|n| !self.is_unclean(n))
+                .cloned()
+                .collect();
+            if !clean.is_empty() {
+                return clean;
+            }
+        }
+        current
+    }
+
+    /// Decides the verb, as no-quorum-policy allows.
+    fn decide_outcome(
+        &self,
+        unit: &Unit<'a>,
+        m: &Member<'a>,
+        o: &mut Outcome,
+        upstream_restart: &mut bool,
+    ) {
+        if !o.managed {
+            return;
+        }
+        let quorum_demotes = self.config.properties.no_quorum_policy == NoQuorumPolicy::Demote
+            && unit.clone.is_some_and(|c| c.promotable);
+        if unit.no_quorum && quorum_demotes {
+            demote_without_quorum(m, o);
+        } else if unit.no_quorum {
+            let freeze = self.config.properties.no_quorum_policy == NoQuorumPolicy::Freeze;
+            decide_without_quorum(unit, o, freeze, *upstream_restart);
+        } else {
+            o.decide(*upstream_restart);
+            if o.verb.is_some_and(|v| v != Verb::Stop) {
+                *upstream_restart = true;
+            }
+        }
+    }
+
+    /// On an unclean node that cannot be fenced now (no quorum), nothing
+    /// can be stopped: the stop waits, blocked.
+    fn block_stops_on_unclean(&self, o: &mut Outcome) {
+        let stuck_on_unclean = o.current.iter().any(|n| {
+            self.node_index.get(n).is_some_and(|&i| {
+                self.nodes[i].condition == NodeCondition::Unclean && !self.can_fence(&self.nodes[i])
+            })
+        }) && !self.quorum_ok();
+        if stuck_on_unclean && stops_here(o.verb) {
+            o.verb = Some(Verb::Stop);
+            o.target = None;
+            o.blocked = true;
+            o.reason = None;
+        }
+    }
+}
+
+/// Where member `mi` goes if it is managed: the unit's node, unless the
+/// group is cut short before it, a failure with on-fail=stop leaves it
+/// stopped, or multiple-active=stop_only stops it everywhere.
+fn member_target(unit: &Unit<'_>, mi: usize) -> Option<NodeId> {
+    let m = &unit.members[mi];
+    let stop_only = unit.clone.is_none()
+        && m.current.len() > 1
+        && m.multiple_active == MultipleActive::StopOnly;
+    let fail_stops = m.current.iter().any(|(_, ob)| {
+        ob.failed
+            && m.prim.operations.iter().any(|op| {
+                Some(op.name.as_str()) == ob.failed_op.as_deref()
+                    && op.interval_ms == ob.failed_interval_ms
+                    && op.on_fail == Some(OnFail::Stop)
+            })
+    });
+    if mi < unit.runnable && !fail_stops && !stop_only {
+        unit.placed.clone()
+    } else {
+        None
+    }
+}
+
+/// no-quorum-policy=demote: promoted instances are demoted, the others
+/// keep running where they are.
+fn demote_without_quorum(m: &Member<'_>, o: &mut Outcome) {
+    if let Some(cur) = o.current.first().cloned() {
+        o.target = Some(cur);
+        if m.current.iter().any(|(_, ob)| ob.role == Role::Promoted) {
+            o.verb = Some(Verb::Demote);
+            o.from_role = Some(Role::Promoted);
+            o.to_role = Some(Role::Unpromoted);
+        }
+    } else {
+        o.target = None;
+        o.runnable = false;
+    }
+}
+
+/// Without quorum nothing starts (listed as a blocked start); with
+/// no-quorum-policy=stop what runs stops, with freeze it stays (and may
+/// still move).
+fn decide_without_quorum(unit: &Unit<'_>, o: &mut Outcome, freeze: bool, upstream_restart: bool) {
+    if o.current.is_empty() {
+        if o.target.is_some() {
+            o.verb = Some(Verb::Start);
+            o.blocked = true;
+            o.blocked_target = o.target.take();
+            o.runnable = false;
+            o.reason = Some(if freeze {
+                "due to quorum freeze".into()
+            } else {
+                "due to no quorum".into()
+            });
+            // An instance chosen for promotion shows the blocked promotion
+            // instead.
+            if unit.promote && unit.clone.is_some_and(|c| c.promotable) {
+                o.verb = Some(Verb::Promote);
+                o.from_role = Some(Role::Stopped);
+                o.to_role = Some(Role::Promoted);
+                o.reason = None;
+            }
+        }
+    } else if !freeze {
+        o.target = None;
+        o.decide(false);
+        o.reason = Some("due to no quorum".into());
+    } else {
+        // Freeze blocks only starts of resources active nowhere: an active
+        // one may still move.
+        o.decide(upstream_restart);
+    }
+}
+
+/// Group members stop in reverse order: a later member that cannot stop
+/// (blocked, unmanaged) blocks the stops of those before it.
+fn block_stops_before_stuck(group: &mut [Outcome]) {
+    let mut later_stuck = false;
+    for o in group.iter_mut().rev() {
+        if later_stuck && stops_here(o.verb) {
+            o.blocked = true;
+            // The start half of a restart or move waits for a stop that
+            // cannot happen: what remains is a blocked stop.
+            if matches!(o.verb, Some(Verb::Restart | Verb::Move)) {
+                o.verb = Some(Verb::Stop);
+                o.target = None;
+            }
+        }
+        if !o.managed && !o.current.is_empty() {
+            later_stuck = true;
+        }
+    }
+}

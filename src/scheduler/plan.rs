@@ -1,0 +1,244 @@
+//! The entry `schedule`: reads the history and node conditions, indexes
+//! the constraints, then places every unit (primitive, group, clone
+//! instance) in priority and colocation order, promotes, and hands the
+//! placements to `output`.
+
+use std::collections::{BTreeSet, HashMap};
+
+use super::Plan;
+use super::colocations::flat_colocations;
+use super::failures;
+use super::history::Observed;
+use super::nodes::{NodeView, apply_suicide, node_views};
+use super::units::{Unit, primitives_by_id};
+use crate::model::*;
+
+/// History per resource id (instance suffix stripped) -> (node, id as
+/// recorded, observed).
+pub(super) type History = HashMap<String, Vec<(NodeId, String, Observed)>>;
+
+pub(super) struct Ctx<'a> {
+    pub(super) config: &'a ClusterConfig,
+    pub(super) status: &'a ClusterStatus,
+    pub(super) now: i64,
+    pub(super) nodes: Vec<NodeView>,
+    pub(super) node_index: HashMap<String, usize>,
+    /// History per resource id (instance suffix stripped) -> (node, id as recorded, observed).
+    pub(super) history: History,
+    pub(super) plan: Plan,
+    pub(super) assigned: Vec<u32>,
+    /// Indices so each constraint is looked at only by the resources it names.
+    pub(super) unit_of: HashMap<String, Vec<usize>>,
+    pub(super) loc_idx: HashMap<String, Vec<usize>>,
+    pub(super) generic_locs: Vec<usize>,
+    pub(super) coloc_idx: HashMap<String, Vec<usize>>,
+    pub(super) clone_here: HashMap<(String, usize), u32>,
+    /// Instances of each clone placed so far (at most clone-max).
+    pub(super) clone_placed: HashMap<String, u32>,
+    /// Promotable clones whose promotion is decided.
+    pub(super) promoted_done: BTreeSet<String>,
+    /// Resources whose failure-timeout is disregarded (on-fail=block failures).
+    pub(super) timeout_ignored: BTreeSet<String>,
+    /// Colocations with resource sets expanded into two-resource ones.
+    pub(super) colocations: Vec<Colocation>,
+}
+
+/// Computes the plan for `config` in `status` at time `now` (seconds since the epoch).
+pub fn schedule(config: &ClusterConfig, status: &ClusterStatus, now: i64) -> Plan {
+    let mut nodes = node_views(config, status, now);
+    let prims = primitives_by_id(config);
+    let timeout_ignored = failures::timeout_ignored(status, &prims);
+    let history = failures::observed_history(config, status, &prims, &timeout_ignored, now);
+    failures::fence_failed_stops(config, &history, &prims, &mut nodes);
+    failures::escalate_on_fail(config, &history, &prims, &mut nodes);
+    apply_suicide(config, status, &mut nodes);
+    let mut cx = Ctx::new(config, status, now, nodes, history, timeout_ignored);
+    cx.run();
+    cx.plan
+}
+
+impl<'a> Ctx<'a> {
+    fn new(
+        config: &'a ClusterConfig,
+        status: &'a ClusterStatus,
+        now: i64,
+        nodes: Vec<NodeView>,
+        history: History,
+        timeout_ignored: BTreeSet<String>,
+    ) -> Self {
+        let node_index = nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.uname.clone(), i))
+            .collect();
+        let mut loc_idx: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut generic_locs = Vec::new();
+        for (i, l) in config.locations.iter().enumerate() {
+            match &l.target {
+                LocationTarget::Resource(r) => loc_idx.entry(r.clone()).or_default().push(i),
+                _ => generic_locs.push(i),
+            }
+        }
+        let mut coloc_idx: HashMap<String, Vec<usize>> = HashMap::new();
+        let colocations = flat_colocations(&config.colocations);
+        for (i, c) in colocations.iter().enumerate() {
+            for name in [&c.rsc, &c.with_rsc].into_iter().flatten() {
+                coloc_idx.entry(name.clone()).or_default().push(i);
+            }
+        }
+        Ctx {
+            config,
+            status,
+            now,
+            assigned: vec![0; nodes.len()],
+            nodes,
+            node_index,
+            history,
+            plan: Plan::default(),
+            unit_of: HashMap::new(),
+            loc_idx,
+            generic_locs,
+            coloc_idx,
+            clone_here: HashMap::new(),
+            clone_placed: HashMap::new(),
+            promoted_done: BTreeSet::new(),
+            timeout_ignored,
+            colocations,
+        }
+    }
+
+    fn run(&mut self) {
+        let mut units = self.build_units();
+        self.index_units(&units);
+        // Colocation: dependents are placed after their primaries.
+        let mut order: Vec<usize> = (0..units.len()).collect();
+        order.sort_by_key(|&i| (-units[i].priority, 0));
+        let order = self.colocation_order(&units, order);
+        let order = self.staying_instances_first(&units, order);
+        for ui in order {
+            self.place(&mut units, ui);
+        }
+        self.promote(&mut units);
+        self.emit(&units);
+    }
+
+    /// Which units each resource id (unit or member) names.
+    fn index_units(&mut self, units: &[Unit<'a>]) {
+        for (i, u) in units.iter().enumerate() {
+            let mut names: Vec<&str> = vec![u.id.as_str()];
+            names.extend(u.members.iter().map(|m| m.prim.id.as_str()));
+            names.dedup();
+            for name in names {
+                let e = self.unit_of.entry(name.to_string()).or_default();
+                if e.last() != Some(&i) {
+                    e.push(i);
+                }
+            }
+        }
+    }
+
+    /// Places unit `ui` on its best node (or nowhere); once a promotable
+    /// clone's instances are all placed, decides its promotion.
+    fn place(&mut self, units: &mut [Unit<'a>], ui: usize) {
+        let mut why = Vec::new();
+        let (mut scores, first_banned, later_bans) = self.own_scores(&units[ui], &mut why);
+        // Colocation with already placed primaries.
+        self.apply_colocations(units, ui, &mut scores, &mut why);
+        self.dependent_influence(units, ui, &mut scores, &mut why);
+        self.apply_later_bans(&mut scores, later_bans);
+        self.clone_bans(&units[ui], &mut scores);
+        let best = self.best_node(&units[ui], &scores);
+        for (i, nd) in self.nodes.iter().enumerate() {
+            self.plan.scores.push((
+                units[ui].members[0].display.clone(),
+                nd.uname.clone(),
+                scores[i],
+            ));
+        }
+        let best = self.vetoed(&units[ui], best, &mut why);
+        self.commit(&mut units[ui], best, &scores, &first_banned, &mut why);
+        self.plan
+            .reasons
+            .entry(units[ui].id.clone())
+            .or_default()
+            .extend(why);
+        if let Some(c) = units[ui].clone.filter(|c| c.promotable) {
+            let all_done = units
+                .iter()
+                .filter(|u| u.clone.is_some_and(|x| std::ptr::eq(x, c)))
+                .all(|u| u.done);
+            if all_done && !self.promoted_done.contains(&c.id) {
+                self.promote_clone(c, units);
+            }
+        }
+    }
+
+    /// The best node, unless clone-max instances are placed, target-role
+    /// is Stopped, or the unit is unmanaged and stopped (nothing starts
+    /// it, so it takes no place on any node).
+    fn vetoed(&self, unit: &Unit<'a>, best: Option<usize>, why: &mut Vec<String>) -> Option<usize> {
+        let mut best = best;
+        if best.is_some() && self.clone_max_reached(unit, why) {
+            best = None;
+        }
+        if unit.members.first().and_then(|m| m.target_role) == Some(Role::Stopped) {
+            why.push(format!("{}: target-role is Stopped", unit.id));
+            best = None;
+        }
+        if unit
+            .members
+            .iter()
+            .all(|m| !m.managed && m.current.is_empty())
+        {
+            best = None;
+            why.push(format!("{}: unmanaged and stopped, stays stopped", unit.id));
+        }
+        best
+    }
+
+    /// Records the unit's placement on node `best`: how many members run
+    /// there, what it takes of the node, and whether quorum lets it act.
+    fn commit(
+        &mut self,
+        unit: &mut Unit<'a>,
+        best: Option<usize>,
+        scores: &[Score],
+        first_banned: &[usize],
+        why: &mut Vec<String>,
+    ) {
+        // Only requires=nothing resources start without quorum (fencing
+        // devices too need it: their default is requires=quorum).
+        let needs_quorum = unit
+            .members
+            .iter()
+            .any(|m| m.prim.meta.requires != Some(Requires::Nothing));
+        let no_quorum = !self.quorum_ok() && needs_quorum;
+        if no_quorum {
+            why.push(format!("{}: the partition has no quorum", unit.id));
+        }
+        unit.placed = best.map(|i| self.nodes[i].uname.clone());
+        unit.no_quorum = no_quorum;
+        unit.done = true;
+        unit.runnable = best.map_or(0, |i| first_banned[i]);
+        // Members with target-role Stopped, and unmanaged members that
+        // are stopped (nothing will start them), cut the group short.
+        if let Some(p) = unit.members.iter().position(|m| {
+            m.target_role == Some(Role::Stopped) || (!m.managed && m.current.is_empty())
+        }) {
+            unit.runnable = unit.runnable.min(p);
+        }
+        let Some(i) = best else {
+            why.push(format!("{}: no node can run it", unit.id));
+            return;
+        };
+        self.assigned[i] += unit.runnable as u32;
+        if let Some(c) = unit.clone {
+            *self.clone_here.entry((c.id.clone(), i)).or_default() += 1;
+            *self.clone_placed.entry(c.id.clone()).or_default() += 1;
+        }
+        why.push(format!(
+            "{}: placed on {} with score {}",
+            unit.id, self.nodes[i].uname, scores[i]
+        ));
+    }
+}

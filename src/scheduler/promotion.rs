@@ -1,0 +1,361 @@
+//! Promotion of promotable clones: each placed instance's promotion score
+//! (its `master-<rsc>` node attribute, role=Promoted locations,
+//! resources colocated with the Promoted role, role colocations), which
+//! instances run Promoted (promoted-max, promoted-node-max), and how a
+//! promotable instance's summary line shows its roles.
+
+use std::collections::HashMap;
+
+use super::Verb;
+use super::outcome::Outcome;
+use super::plan::Ctx;
+use super::units::{Member, Unit};
+use crate::model::*;
+
+/// Resource id (unit and member ids) -> the nodes its runnable units are
+/// placed on.
+type Placed = HashMap<String, Vec<NodeId>>;
+
+fn add_to(score: &mut Option<Score>, add: Score) {
+    *score = Some(score.unwrap_or(Score::ZERO) + add);
+}
+
+/// A candidate for promotion: (score, promoted now, instance number, unit,
+/// node index).
+type Candidate = (Score, bool, u32, usize, usize);
+
+impl<'a> Ctx<'a> {
+    /// The promotion score of a promotable clone instance placed on node
+    /// `i`: its `master-<resource>` node attribute (per instance for unique
+    /// clones) plus role=Promoted location constraints. `None` when nothing
+    /// gives it a score: such an instance is never promoted.
+    fn promotion_score(
+        &self,
+        c: &Clone,
+        unit: &Unit<'a>,
+        i: usize,
+        placed: &Placed,
+        units: &[Unit<'a>],
+    ) -> Option<Score> {
+        let m = unit.members.first()?;
+        let mut score = self.attribute_promotion_score(c, m, i);
+        let ids = [c.id.as_str(), m.prim.id.as_str()];
+        self.promoted_locations(&ids, i, &mut score);
+        self.promoted_dependents(unit, &ids, i, units, &mut score);
+        self.role_colocations(&ids, i, placed, &mut score);
+        score
+    }
+
+    /// The promotion score an agent set as a node attribute.
+    fn attribute_promotion_score(&self, c: &Clone, m: &Member<'a>, i: usize) -> Option<Score> {
+        let nd = &self.nodes[i];
+        let attr_names = [
+            format!("master-{}", m.display),
+            format!("master-{}", m.prim.id),
+            format!("promotion-{}", m.prim.id),
+        ];
+        let score: Option<Score> = attr_names
+            .iter()
+            .filter(|n| c.globally_unique || !n.contains(':'))
+            .find_map(|n| nd.attrs.get(n))
+            .and_then(|v| v.parse::<Score>().ok());
+        // Only an instance active there knows its old instance name.
+        let active_here = m.current.iter().any(|(n, _)| *n == nd.uname);
+        if score.is_none() && !c.globally_unique && active_here {
+            // Older clusters kept per-instance names for anonymous clones;
+            // instance numbers are not stable, but a node runs one instance.
+            let prefix = format!("master-{}:", m.prim.id);
+            return nd
+                .attrs
+                .iter()
+                .filter(|(k, _)| k.starts_with(&prefix))
+                .filter_map(|(_, v)| v.parse::<Score>().ok())
+                .max();
+        }
+        score
+    }
+
+    /// Resources colocated with the Promoted role bring their own node
+    /// preferences (scaled by the colocation score), as Pacemaker adds
+    /// them to the clone's scores before choosing what to promote.
+    fn promoted_dependents(
+        &self,
+        unit: &Unit<'a>,
+        ids: &[&str],
+        i: usize,
+        units: &[Unit<'a>],
+        score: &mut Option<Score>,
+    ) {
+        for ci in self.candidate_colocations(unit) {
+            let col = &self.colocations[ci];
+            let (Some(r), Some(w)) = (&col.rsc, &col.with_rsc) else {
+                continue;
+            };
+            if !ids.contains(&w.as_str())
+                || col.with_rsc_role != Some(Role::Promoted)
+                || col.score.value() <= 0
+                || col.influence == Some(false)
+            {
+                continue;
+            }
+            let Some(&j) = self.units_named(r).first() else {
+                continue;
+            };
+            if units[j].clone.is_some() {
+                continue;
+            }
+            let mut ignored = Vec::new();
+            let (mut dep, _, later) = self.own_scores(&units[j], &mut ignored);
+            self.apply_later_bans(&mut dep, later);
+            // A dependent that can run nowhere is left out (Pacemaker drops
+            // a merge that would leave no node).
+            if !self.any_runnable(&dep) {
+                continue;
+            }
+            let d = dep[i];
+            let add = if d.is_infinite() && col.score.is_plus_infinity() {
+                d
+            } else {
+                Score::new((d.value() as f64 * col.score.value() as f64 / INFINITY as f64) as i64)
+            };
+            if add.value() != 0 {
+                add_to(score, add);
+            }
+        }
+    }
+
+    /// Colocations of the Promoted role with another resource: with
+    /// INFINITY it may be promoted only where that resource runs; the
+    /// Unpromoted role colocated with a resource discourages promotion
+    /// where that resource runs.
+    fn role_colocations(&self, ids: &[&str], i: usize, placed: &Placed, score: &mut Option<Score>) {
+        let nd = &self.nodes[i];
+        for col in &self.colocations {
+            let (Some(r), Some(w)) = (&col.rsc, &col.with_rsc) else {
+                continue;
+            };
+            if !ids.contains(&r.as_str()) {
+                continue;
+            }
+            let there = placed
+                .get(w.as_str())
+                .is_some_and(|ns| ns.contains(&nd.uname));
+            if col.rsc_role == Some(Role::Unpromoted) {
+                if col.with_rsc_role.is_none_or(|x| x == Role::Started) && there {
+                    let against = if col.score.is_plus_infinity() {
+                        Score::MINUS_INFINITY
+                    } else {
+                        Score::new(-col.score.value())
+                    };
+                    add_to(score, against);
+                }
+                continue;
+            }
+            if col.rsc_role != Some(Role::Promoted) {
+                continue;
+            }
+            if col.with_rsc_role.is_some_and(|x| x != Role::Started) {
+                continue;
+            }
+            if col.score.is_plus_infinity() {
+                *score = Some(if there {
+                    score.unwrap_or(Score::ZERO) + col.score
+                } else {
+                    Score::MINUS_INFINITY
+                });
+            } else if there && (score.is_some() || col.score.is_minus_infinity()) {
+                // A finite score adds to a promotion score (it gives none
+                // by itself); -INFINITY bans only where it runs.
+                add_to(score, col.score);
+            }
+        }
+    }
+
+    /// Chooses which placed instances of each promotable clone run
+    /// Promoted: the highest promotion scores, at most promoted-max in all
+    /// and promoted-node-max per node; a negative or missing score never.
+    pub(super) fn promote(&mut self, units: &mut [Unit<'a>]) {
+        let clones: Vec<&'a Clone> = self
+            .config
+            .resources
+            .iter()
+            .filter_map(|r| match r {
+                Resource::Clone(c) if c.promotable && !self.promoted_done.contains(&c.id) => {
+                    Some(c)
+                }
+                _ => None,
+            })
+            .collect();
+        for c in clones {
+            self.promote_clone(c, units);
+        }
+    }
+
+    /// Promotion of one promotable clone, run as soon as all its instances
+    /// are placed so that resources colocated with its Promoted role can
+    /// follow.
+    pub(super) fn promote_clone(&mut self, c: &'a Clone, units: &mut [Unit<'a>]) {
+        self.promoted_done.insert(c.id.clone());
+        let placed = placed_nodes(units);
+        let stuck = self.stuck_promoted(c, units);
+        let mut candidates = self.promotion_candidates(c, units, &placed);
+        // Highest score first; on a tie the instance already promoted,
+        // then the lower instance number.
+        candidates.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)));
+        let mut per_node: HashMap<usize, u32> = HashMap::new();
+        let mut chosen = stuck;
+        for (score, _, _, ui, i) in candidates {
+            if chosen >= c.promoted_max {
+                break;
+            }
+            let here = per_node.entry(i).or_default();
+            if *here >= c.promoted_node_max {
+                continue;
+            }
+            *here += 1;
+            chosen += 1;
+            units[ui].promote = true;
+            self.plan
+                .reasons
+                .entry(c.id.clone())
+                .or_default()
+                .push(format!(
+                    "{}: promoted on {} with promotion score {}",
+                    units[ui].members[0].display, self.nodes[i].uname, score
+                ));
+        }
+    }
+
+    /// A promoted instance that cannot be changed (failed and blocked, or
+    /// unmanaged) keeps its promoted slot.
+    fn stuck_promoted(&self, c: &Clone, units: &[Unit<'a>]) -> u32 {
+        let mut stuck = 0u32;
+        for u in units.iter() {
+            if !u.clone.is_some_and(|x| std::ptr::eq(x, c)) {
+                continue;
+            }
+            let m = &u.members[0];
+            let promoted = m.current.iter().any(|(_, o)| o.role == Role::Promoted);
+            if promoted && (!m.managed || self.blocked_by_failure(m)) {
+                stuck += 1;
+            }
+        }
+        stuck
+    }
+
+    /// The placed instances of `c` that may be promoted, with their
+    /// promotion scores (recorded in the plan).
+    fn promotion_candidates(
+        &mut self,
+        c: &Clone,
+        units: &[Unit<'a>],
+        placed: &Placed,
+    ) -> Vec<Candidate> {
+        let mut candidates: Vec<Candidate> = Vec::new();
+        for (ui, u) in units.iter().enumerate() {
+            if !u.clone.is_some_and(|x| std::ptr::eq(x, c)) || u.runnable == 0 {
+                continue;
+            }
+            let Some(node) = &u.placed else { continue };
+            let Some(&i) = self.node_index.get(node) else {
+                continue;
+            };
+            if !self.may_promote(u) {
+                continue;
+            }
+            let Some(score) = self.promotion_score(c, u, i, placed, units) else {
+                continue;
+            };
+            self.plan
+                .promotion_scores
+                .push((u.members[0].display.clone(), node.clone(), score));
+            if score.value() < 0 {
+                continue;
+            }
+            let promoted_now = u.members[0]
+                .current
+                .iter()
+                .any(|(n, o)| n == node && o.role == Role::Promoted);
+            candidates.push((score, promoted_now, u.instance.unwrap_or(0), ui, i));
+        }
+        candidates
+    }
+
+    /// Neither target-role=Unpromoted, nor a group instance that cannot
+    /// run all its members, nor an instance whose failure asks for a
+    /// demotion (it is not promoted again where it failed).
+    fn may_promote(&self, u: &Unit<'a>) -> bool {
+        !u.members
+            .iter()
+            .any(|m| m.target_role == Some(Role::Unpromoted))
+            && u.runnable >= u.members.len()
+            && !self.demote_on_failure(&u.members[0])
+    }
+}
+
+fn placed_nodes(units: &[Unit<'_>]) -> Placed {
+    let mut placed: Placed = HashMap::new();
+    for u in units.iter() {
+        if u.runnable == 0 {
+            continue;
+        }
+        if let Some(n) = &u.placed {
+            placed.entry(u.id.clone()).or_default().push(n.clone());
+            for m in &u.members {
+                placed.entry(m.prim.id.clone()).or_default().push(n.clone());
+            }
+        }
+    }
+    placed
+}
+
+/// How a managed promotable instance's line shows its roles: a start of
+/// an instance chosen for promotion is a promotion from Stopped, staying
+/// put is a promotion or demotion, a stop, move or recovery shows the role
+/// it had (and the one it gets).
+pub(super) fn show_roles(unit: &Unit<'_>, m: &Member<'_>, o: &mut Outcome) {
+    let promoted_now = m.current.iter().any(|(_, ob)| ob.role == Role::Promoted);
+    let stays = o.current.len() == 1 && o.target.as_ref() == o.current.first();
+    let gets = |promote: bool| {
+        Some(if promote {
+            Role::Promoted
+        } else {
+            Role::Unpromoted
+        })
+    };
+    match (o.verb, promoted_now, unit.promote) {
+        (Some(Verb::Start), _, true) => {
+            o.verb = Some(Verb::Promote);
+            o.from_role = Some(Role::Stopped);
+            o.to_role = Some(Role::Promoted);
+        }
+        (None, false, true) if stays => {
+            o.verb = Some(Verb::Promote);
+            o.from_role = Some(Role::Unpromoted);
+            o.to_role = Some(Role::Promoted);
+        }
+        (None, true, false) if stays => {
+            o.verb = Some(Verb::Demote);
+            o.from_role = Some(Role::Promoted);
+            o.to_role = Some(Role::Unpromoted);
+        }
+        (Some(Verb::Stop), true, _) => {
+            o.from_role = Some(Role::Promoted);
+        }
+        (Some(Verb::Stop), false, _) => {
+            o.from_role = Some(Role::Unpromoted);
+        }
+        // A move shows the role it had and the one it gets.
+        (Some(Verb::Move), _, promote) => {
+            o.from_role = o.role_now;
+            o.to_role = gets(promote);
+        }
+        // Recovery in place shows the role it had and, if different, the
+        // role it gets.
+        (Some(Verb::Recover | Verb::Restart), _, promote) if stays => {
+            o.from_role = o.role_now;
+            o.to_role = gets(promote);
+        }
+        _ => {}
+    }
+}

@@ -1,0 +1,125 @@
+//! A unit's own node scores, before any colocation: the symmetric or
+//! opt-in default, locations, nodes that cannot host, stickiness, and
+//! failure bans (`failures`); and the choice of node from the final scores.
+
+use super::plan::Ctx;
+use super::units::{Member, Unit};
+use crate::model::*;
+
+/// A unit's own scores: per node the score, per node the index of the
+/// first member a failure bans there (the group runs up to it), and the
+/// later members' bans, merged like a colocation with rollback
+/// (`apply_later_bans`).
+pub(super) type OwnScores = (Vec<Score>, Vec<usize>, Vec<Vec<usize>>);
+
+impl<'a> Ctx<'a> {
+    /// A unit's own node scores, before any colocation: the symmetric or
+    /// opt-in default, locations, nodes that cannot host, stickiness, hard
+    /// errors and migration-threshold bans. Also, per node, the index of the
+    /// first member a failure bans there (the group runs up to it).
+    pub(super) fn own_scores(&self, unit: &Unit<'a>, why: &mut Vec<String>) -> OwnScores {
+        let n = self.nodes.len();
+        let mut scores = vec![Score::ZERO; n];
+        let mut ids: Vec<&str> = vec![unit.id.as_str()];
+        for m in &unit.members {
+            ids.push(&m.prim.id);
+        }
+        if !self.config.properties.symmetric_cluster {
+            self.opt_in_bans(&ids, &mut scores);
+        }
+        self.location_scores(unit, &ids, &mut scores, why);
+        self.unhostable_bans(unit, &mut scores, why);
+        let mut first_banned = vec![unit.members.len(); n];
+        let mut later_bans: Vec<Vec<usize>> = Vec::new();
+        for (mi, m) in unit.members.iter().enumerate() {
+            self.stickiness(unit, m, &mut scores, why);
+            let bans_here = self.failure_bans(unit, mi, &mut scores, &mut first_banned, why);
+            if !bans_here.is_empty() {
+                later_bans.push(bans_here);
+            }
+        }
+        (scores, first_banned, later_bans)
+    }
+
+    /// Nodes that cannot host resources (not online, standby, shutting
+    /// down, maintenance) get -INFINITY.
+    fn unhostable_bans(&self, unit: &Unit<'a>, scores: &mut [Score], why: &mut Vec<String>) {
+        for (i, nd) in self.nodes.iter().enumerate() {
+            if !nd.can_host() {
+                scores[i] = Score::MINUS_INFINITY;
+                why.push(format!(
+                    "{}: node {} cannot host resources ({:?}{}{})",
+                    unit.id,
+                    nd.uname,
+                    nd.condition,
+                    if nd.standby { ", standby" } else { "" },
+                    if nd.shutdown { ", shutting down" } else { "" }
+                ));
+            }
+        }
+    }
+
+    /// Stickiness where the member runs and has not failed. A member's own
+    /// stickiness overrides what it inherits from its group or clone.
+    fn stickiness(
+        &self,
+        unit: &Unit<'a>,
+        m: &Member<'a>,
+        scores: &mut [Score],
+        why: &mut Vec<String>,
+    ) {
+        for (node, obs) in &m.current {
+            if let Some(&i) = self.node_index.get(node) {
+                if !obs.failed {
+                    let sticky = m.prim.meta.stickiness.unwrap_or(unit.stickiness);
+                    scores[i] += sticky;
+                    if sticky.value() != 0 {
+                        why.push(format!("{}: stickiness {} on {}", m.display, sticky, node));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Bans of a group's later members move the whole group, each only if
+    /// some node can still run it (otherwise that member just stops there).
+    pub(super) fn apply_later_bans(&self, scores: &mut Vec<Score>, later_bans: Vec<Vec<usize>>) {
+        for bans in later_bans {
+            let mut trial = scores.clone();
+            for i in bans {
+                trial[i] = Score::MINUS_INFINITY;
+            }
+            if self.any_runnable(&trial) {
+                *scores = trial;
+            }
+        }
+    }
+
+    /// The node with the best non-negative score. Pacemaker's node order:
+    /// score, then fewer resources assigned so far (balance), then the
+    /// node the resource is active on, then the name.
+    pub(super) fn best_node(&self, unit: &Unit<'a>, scores: &[Score]) -> Option<usize> {
+        let current_node = unit.members[0].current.first().map(|(nd, _)| nd.as_str());
+        let on_current = |k: usize| current_node == Some(self.nodes[k].uname.as_str());
+        let mut best: Option<usize> = None;
+        for (i, &s) in scores.iter().enumerate() {
+            if s.value() < 0 {
+                continue;
+            }
+            let Some(b) = best else {
+                best = Some(i);
+                continue;
+            };
+            let tie = s == scores[b] && self.assigned[i] == self.assigned[b];
+            let better = s > scores[b]
+                || (s == scores[b] && self.assigned[i] < self.assigned[b])
+                || (tie && on_current(i) && !on_current(b))
+                // Last resort, as Pacemaker: the node name.
+                || (tie && on_current(i) == on_current(b) && self.nodes[i].uname < self.nodes[b].uname);
+            if better {
+                best = Some(i);
+            }
+        }
+        best
+    }
+}
