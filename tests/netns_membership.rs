@@ -41,11 +41,13 @@ fn three_nodes_form_detect_partition_rejoin_and_count_forgeries() {
     let mut forger = Encoder::new(wrong, 2, 1);
     let hb = Message::Heartbeat(Heartbeat {
         link: 0,
+        stamp: 1,
         heard: vec![],
         view: ViewSummary {
             id: 999,
             members: vec![2],
         },
+        keys: vec![],
     });
     // And an authentic packet of a future protocol version, as from an upgraded node2.
     let real = ClusterKey::derive(

@@ -8,6 +8,8 @@ pub mod cluster;
 mod driver;
 mod event_loop;
 pub mod executor_service;
+mod identity;
+mod keys;
 mod notify;
 pub mod protocol;
 mod report;
@@ -32,7 +34,7 @@ use crate::config::ConfigError;
 use crate::controller::{Controller, FenceOutcome, Input, StatusPatch};
 use crate::membership::{Membership, Notice, Output, PeerState, Unblock};
 use crate::store::Version;
-use crate::wire::{Channel, Decoder, DropReason, Encoder, Frame, Message, NodeId};
+use crate::wire::{Channel, Decoder, DropReason, Encoder, Frame, KeyRing, Message, NodeId};
 use cluster::{ClusterStore, StoreEffect};
 use executor_service::ExecutorService;
 use paceline_fencing::watchdog::{FeedOutcome, Feeder};
@@ -156,6 +158,10 @@ struct Daemon {
     machine: Membership,
     encoder: Encoder,
     decoder: Decoder,
+    /// The keys accepted and sent with (two during a rotation).
+    keyring: KeyRing,
+    /// Refusals of peers' traffic, logged at most once a minute each.
+    peer_log: identity::RateLimitedLog,
     sockets: Vec<Arc<UdpSocket>>,
     start: Instant,
     incompatible: BTreeMap<NodeId, u8>,
@@ -216,6 +222,9 @@ enum ReplyTo {
     Log(String),
 }
 
+/// How often one kind of refusal of one node is logged at most.
+const PEER_LOG_EVERY: Duration = Duration::from_secs(60);
+
 /// How long a client waits for the DC to make its config change durable.
 const CONFIG_REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -237,22 +246,26 @@ impl Daemon {
         match self.decoder.open(packet) {
             Ok(d) => {
                 let (from, incarnation) = (d.header.sender, d.header.incarnation);
-                if self.channel.observe(from, incarnation) {
-                    log(&format!(
-                        "node {} restarted: messages queued for it are dropped",
-                        self.settings.node_name(from)
-                    ));
+                let configured = self.settings.nodes.iter().any(|n| n.id == from);
+                if configured {
+                    self.keyring.observe(from, d.key_id, &d.message);
                 }
                 match d.message {
-                    // Only configured nodes get channel state here.
-                    Message::Channel(_) if !self.settings.nodes.iter().any(|n| n.id == from) => {}
-                    Message::Channel(frame) => {
+                    // Channel traffic is taken only from a configured
+                    // node's incarnation that proved liveness: a recording
+                    // replayed after a restart (or an older process) gets
+                    // no channel state.
+                    Message::Channel(frame)
+                        if configured && self.machine.incarnation_of(from) == Some(incarnation) =>
+                    {
                         self.on_frame(from, incarnation, frame).await;
                     }
+                    Message::Channel(_) => {}
                     message => {
                         let now = self.start.elapsed();
                         let out = self.machine.receive(now, from, incarnation, message);
                         self.apply(out).await;
+                        self.follow_incarnation(from);
                     }
                 }
             }
@@ -268,11 +281,30 @@ impl Daemon {
         }
     }
 
+    /// The channel follows the incarnation membership proved: a new one
+    /// means the peer restarted.
+    fn follow_incarnation(&mut self, from: NodeId) {
+        let Some(incarnation) = self.machine.incarnation_of(from) else {
+            return;
+        };
+        if self.channel.observe(from, incarnation) {
+            log(&format!(
+                "node {} restarted: messages queued for it are dropped",
+                self.settings.node_name(from)
+            ));
+        }
+    }
+
     async fn apply(&mut self, outputs: Vec<Output>) {
         let mut changed = false;
         for output in outputs {
             match output {
-                Output::Send { to, link, message } => {
+                Output::Send {
+                    to,
+                    link,
+                    mut message,
+                } => {
+                    self.keyring.advertise(&mut message);
                     let Some(peer) = self.settings.nodes.iter().find(|n| n.id == to) else {
                         continue;
                     };
@@ -286,6 +318,15 @@ impl Daemon {
                     // A link that is down fails sends; liveness comes from receipts.
                     let _ = socket.send_to(&bytes, addr).await;
                 }
+                Output::Notice(Notice::UnknownNode(n)) => {
+                    let line = format!("heartbeat from node id {n}, which is not configured");
+                    self.log_limited(identity::Topic::UnknownNode(n), line);
+                }
+                Output::Notice(Notice::Refused { node, why }) => {
+                    let topic = identity::Topic::Refused(node, why.into());
+                    let line = self.describe(&Notice::Refused { node, why });
+                    self.log_limited(topic, line);
+                }
                 Output::Notice(notice) => {
                     changed = true;
                     match notice {
@@ -297,6 +338,7 @@ impl Daemon {
                 }
             }
         }
+        self.settle_keys();
         if changed {
             self.sync_view().await;
             self.write_state();
@@ -650,6 +692,7 @@ impl Daemon {
             Notice::UnknownNode(n) => {
                 format!("heartbeat from node id {n}, which is not configured")
             }
+            Notice::Refused { node, why } => identity::describe_refusal(&name(*node), *why),
         }
     }
 

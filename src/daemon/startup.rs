@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use tokio::net::UdpSocket;
@@ -13,10 +13,12 @@ use super::cluster::ClusterStore;
 use super::event_loop::{EventSenders, Events};
 use super::executor_service::ExecutorService;
 use super::settings::{self, NodeSettings, Settings};
-use super::{Args, Daemon, WatchdogState, api_server, driver, find_local_node, log, notify};
+use super::{
+    Args, Daemon, WatchdogState, api_server, driver, find_local_node, identity, log, notify,
+};
 use crate::controller::{Controller, ControllerSettings, StatusPatch};
 use crate::membership::{Membership, MembershipConfig};
-use crate::wire::{Channel, ChannelLimits, ClusterKey, Decoder, Encoder};
+use crate::wire::{Channel, ChannelLimits, ClusterKey, Decoder, Encoder, KeyRing};
 use paceline_fencing::watchdog::{Feeder, Watchdog};
 
 /// Everything `run` needs: the daemon and the sources of its events.
@@ -40,8 +42,18 @@ pub(super) async fn start(
         .unwrap_or_else(|| settings.socket.clone());
     let listener = api_server::bind_api(&socket_path)?;
     let store = open_store(&settings, &own, config_text)?;
+    // Durable before any packet goes out (the state directory exists now).
+    let incarnation = identity::take_incarnation(&settings.state_dir)?;
     let (senders, events) = Events::new(settings.heartbeat, socket_path)?;
-    let mut daemon = new_daemon(settings, own, key, sockets.clone(), store, senders);
+    let mut daemon = new_daemon(
+        settings,
+        own,
+        key,
+        sockets.clone(),
+        store,
+        senders,
+        incarnation,
+    );
     daemon.arm_watchdog()?;
     daemon.announce(&events.socket_path);
     events.receive_packets(sockets);
@@ -113,12 +125,11 @@ fn new_daemon(
     sockets: Vec<Arc<UdpSocket>>,
     store: ClusterStore,
     senders: EventSenders,
+    incarnation: u64,
 ) -> Daemon {
-    let incarnation = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(1, |d| d.as_micros() as u64);
     let membership = MembershipConfig {
         own_id: own.id,
+        incarnation,
         nodes: settings.nodes.iter().map(|n| n.id).collect(),
         links: own.links.len() as u8,
         heartbeat: settings.heartbeat,
@@ -165,7 +176,9 @@ fn new_daemon(
         next_request: 1,
         machine: Membership::new(membership, Duration::ZERO),
         encoder: Encoder::new(key.clone(), own.id, incarnation),
-        decoder: Decoder::new(key, own.id),
+        decoder: Decoder::new(key.clone(), own.id),
+        keyring: KeyRing::new(key),
+        peer_log: identity::RateLimitedLog::new(super::PEER_LOG_EVERY),
         sockets,
         start: Instant::now(),
         incompatible: BTreeMap::new(),

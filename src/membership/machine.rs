@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::quorum::{QuorumConfig, QuorumState, QuorumStatus, Unblock};
-use crate::wire::{Heartbeat, Message, NodeId, ViewSummary};
+use crate::wire::{Echo, Heartbeat, Message, NodeId, ViewSummary};
 
 /// Most links a node may have (as corosync's knet).
 pub const MAX_LINKS: usize = 8;
@@ -14,6 +14,9 @@ pub const MAX_LINKS: usize = 8;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MembershipConfig {
     pub own_id: NodeId,
+    /// This node's incarnation (new on every start, never reused): a peer
+    /// counts as hearing this node only once it echoes this one.
+    pub incarnation: u64,
     /// Every configured node, this one included.
     pub nodes: BTreeSet<NodeId>,
     /// Number of links (1..=8); link i of every node talks to link i of the others.
@@ -61,7 +64,30 @@ pub enum Notice {
     QuorumChanged(bool),
     /// A heartbeat from a node that is not in the configuration.
     UnknownNode(NodeId),
+    /// A configured node's heartbeat was refused (the daemon logs it,
+    /// rate-limited): a refusal is never silent.
+    Refused {
+        node: NodeId,
+        why: Refusal,
+    },
 }
+
+/// Why a configured node's heartbeat was not taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// A heartbeat of protocol versions 1-3: it proves no liveness.
+    OlderBuild,
+    /// It proves liveness under an incarnation lower than the one the node
+    /// has proven and still speaks with: two processes claim the node id
+    /// (or its state directory was reset while the old one still runs).
+    OlderIncarnation { theirs: u64, known: u64 },
+    /// Its view id is beyond `MAX_VIEW_ID`.
+    ViewIdOutOfRange(u64),
+}
+
+/// View ids above this are refused: they grow by one per membership change,
+/// so only a bug or a forgery gets near it, and `+ 1` never overflows.
+pub const MAX_VIEW_ID: u64 = u64::MAX / 2;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Output {
@@ -75,11 +101,19 @@ pub enum Output {
 
 #[derive(Debug, Clone, Default)]
 struct Peer {
+    /// The incarnation that last proved liveness (its heartbeat echoed our
+    /// current incarnation with a fresh stamp); only its heartbeats count.
     incarnation: Option<u64>,
+    /// The latest stamp of that incarnation, echoed back to it.
+    stamp: u64,
+    /// Another incarnation heard but not (yet) proven: (incarnation, its
+    /// latest stamp, when). Echoed too, so that a restarted peer can prove
+    /// itself; a replayed recording lands here and goes no further.
+    candidate: Option<(u64, u64, Duration)>,
     last_heard: [Option<Duration>; MAX_LINKS],
     link_up: [bool; MAX_LINKS],
-    /// Their latest heartbeat says they hear us.
-    hears_us: bool,
+    /// Our stamp their latest heartbeat echoes with our incarnation.
+    echoed: Option<Duration>,
     view: Option<ViewSummary>,
     left: bool,
     /// Restarted since we last counted it as a member: needs a new view.
@@ -196,12 +230,32 @@ impl Membership {
     }
 
     fn alive(&self, peer: &Peer, now: Duration) -> bool {
-        !peer.left
-            && peer
-                .last_heard
-                .iter()
-                .flatten()
-                .any(|&t| now.saturating_sub(t) < self.config.token_timeout)
+        !peer.left && self.heard_within(peer, now)
+    }
+
+    fn heard_within(&self, peer: &Peer, now: Duration) -> bool {
+        peer.last_heard
+            .iter()
+            .flatten()
+            .any(|&t| now.saturating_sub(t) < self.config.token_timeout)
+    }
+
+    /// Their latest heartbeat echoes a stamp of ours recent enough. The
+    /// echo is a round trip old, so it may be up to two token timeouts
+    /// (a held-back heartbeat keeps a peer no longer than that).
+    fn hears_us(&self, peer: &Peer, now: Duration) -> bool {
+        let max_age = self.config.token_timeout.saturating_mul(2);
+        peer.echoed
+            .is_some_and(|at| at <= now && now.saturating_sub(at) < max_age)
+    }
+
+    /// The stamp of ours `hb` echoes for our current incarnation, if any.
+    fn echo_of_us(&self, hb: &Heartbeat) -> Option<Duration> {
+        hb.heard
+            .iter()
+            .filter(|e| e.node == self.config.own_id && e.incarnation == self.config.incarnation)
+            .map(|e| Duration::from_millis(e.stamp))
+            .max()
     }
 
     /// Drives timers: heartbeats, loss detection, pause detection.
@@ -250,7 +304,8 @@ impl Membership {
         // may have declared us lost (and fenced us) in the meantime.
         for peer in self.peers.values_mut() {
             peer.last_heard = [None; MAX_LINKS];
-            peer.hears_us = false;
+            peer.echoed = None;
+            peer.candidate = None;
             peer.view = None;
         }
         self.stale_until = Some(now + self.config.token_timeout);
@@ -274,13 +329,35 @@ impl Membership {
         }
     }
 
+    /// What we echo: per peer heard within token_timeout, its proven
+    /// incarnation's latest stamp and any candidate's.
+    fn echoes(&self, now: Duration) -> Vec<Echo> {
+        let timeout = self.config.token_timeout;
+        let mut heard = Vec::new();
+        for (&node, p) in &self.peers {
+            if let Some(incarnation) = p.incarnation.filter(|_| self.alive(p, now)) {
+                heard.push(Echo {
+                    node,
+                    incarnation,
+                    stamp: p.stamp,
+                });
+            }
+            if let Some((incarnation, stamp, at)) = p.candidate {
+                if now.saturating_sub(at) < timeout {
+                    heard.push(Echo {
+                        node,
+                        incarnation,
+                        stamp,
+                    });
+                }
+            }
+        }
+        heard
+    }
+
     fn send_heartbeats(&self, now: Duration, out: &mut Vec<Output>) {
-        let heard: Vec<NodeId> = self
-            .peers
-            .iter()
-            .filter(|(_, p)| self.alive(p, now))
-            .map(|(&id, _)| id)
-            .collect();
+        let heard = self.echoes(now);
+        let stamp = u64::try_from(now.as_millis()).unwrap_or(u64::MAX);
         let view = ViewSummary {
             id: self.view.id,
             members: self.view.members.iter().copied().collect(),
@@ -292,8 +369,11 @@ impl Membership {
                     link,
                     message: Message::Heartbeat(Heartbeat {
                         link,
+                        stamp,
                         heard: heard.clone(),
                         view: view.clone(),
+                        // The driver fills in the keys (`wire::KeyRing`).
+                        keys: Vec::new(),
                     }),
                 });
             }
@@ -325,48 +405,35 @@ impl Membership {
     ) -> Vec<Output> {
         let mut out = Vec::new();
         self.observe_time(now, &mut out);
-        let own = self.config.own_id;
-        let links = usize::from(self.config.links);
-        let Some(peer) = self.peers.get_mut(&from) else {
+        if !self.peers.contains_key(&from) {
             out.push(Output::Notice(Notice::UnknownNode(from)));
             return out;
-        };
-        match peer.incarnation {
-            Some(known) if incarnation < known => return out,
-            Some(known) if incarnation > known => {
-                peer.bounced = true;
-                peer.hears_us = false;
-                peer.view = None;
-            }
-            _ => {}
         }
-        peer.incarnation = Some(incarnation);
         match message {
-            Message::Heartbeat(hb) => {
-                let link = usize::from(hb.link);
-                if link < links {
-                    peer.last_heard[link] = Some(now);
-                    if !peer.link_up[link] {
-                        peer.link_up[link] = true;
-                        out.push(Output::Notice(Notice::LinkUp {
-                            node: from,
-                            link: hb.link,
-                        }));
-                    }
-                }
-                peer.left = false;
-                peer.hears_us = hb.heard.contains(&own);
-                self.max_seen_view = self.max_seen_view.max(hb.view.id);
-                peer.view = Some(hb.view);
+            Message::Heartbeat(hb) => self.on_heartbeat(now, from, incarnation, hb, &mut out),
+            Message::LegacyHeartbeat(_) => {
+                out.push(Output::Notice(Notice::Refused {
+                    node: from,
+                    why: Refusal::OlderBuild,
+                }));
+                return out;
             }
             Message::Leave => {
+                let Some(peer) = self.peers.get_mut(&from) else {
+                    return out;
+                };
+                // Only the proven incarnation may leave: a recording of an
+                // older one's goodbye says nothing about the live process.
+                if peer.incarnation != Some(incarnation) {
+                    return out;
+                }
                 peer.left = true;
                 peer.last_heard = [None; MAX_LINKS];
-                peer.hears_us = false;
+                peer.echoed = None;
             }
             // Channel traffic names no link, so it proves no link alive;
             // the daemon hands it to the channel, not here.
-            Message::Channel(_) => {}
+            Message::Channel(_) => return out,
         }
         self.recompute(now, &mut out);
         self.adopt_higher_id(now, from, &mut out);
@@ -374,11 +441,131 @@ impl Membership {
         out
     }
 
+    /// The incarnation of `node` that last proved liveness: the daemon
+    /// takes channel traffic from that one only.
+    pub fn incarnation_of(&self, node: NodeId) -> Option<u64> {
+        self.peers.get(&node).and_then(|p| p.incarnation)
+    }
+
+    fn on_heartbeat(
+        &mut self,
+        now: Duration,
+        from: NodeId,
+        incarnation: u64,
+        hb: Heartbeat,
+        out: &mut Vec<Output>,
+    ) {
+        if hb.view.id > MAX_VIEW_ID {
+            let why = Refusal::ViewIdOutOfRange(hb.view.id);
+            out.push(Output::Notice(Notice::Refused { node: from, why }));
+            return;
+        }
+        let echoed = self.echo_of_us(&hb).filter(|&at| at <= now);
+        let Some(peer) = self.peers.get(&from) else {
+            return;
+        };
+        let known = peer.incarnation;
+        let known_alive = self.heard_within(peer, now);
+        if known != Some(incarnation) {
+            let proven = echoed.is_some_and(|at| {
+                now.saturating_sub(at) < self.config.token_timeout.saturating_mul(2)
+            });
+            match known {
+                // A lower incarnation still speaking while the proven one
+                // is alive: two processes claim the id; keep the proven one.
+                Some(k) if proven && incarnation < k && known_alive => {
+                    let why = Refusal::OlderIncarnation {
+                        theirs: incarnation,
+                        known: k,
+                    };
+                    out.push(Output::Notice(Notice::Refused { node: from, why }));
+                    return;
+                }
+                _ if proven => self.adopt(from, incarnation),
+                _ => {
+                    self.note_candidate(now, from, incarnation, hb.stamp);
+                    return;
+                }
+            }
+        }
+        self.take_heartbeat(now, from, hb, echoed, out);
+    }
+
+    /// A heartbeat of an incarnation not proven: only echoed back.
+    fn note_candidate(&mut self, now: Duration, from: NodeId, incarnation: u64, stamp: u64) {
+        let timeout = self.config.token_timeout;
+        let Some(peer) = self.peers.get_mut(&from) else {
+            return;
+        };
+        // The highest recent candidate wins, so replays of older
+        // incarnations cannot push out a restarted peer's.
+        let replace = match peer.candidate {
+            Some((c, s, at)) if now.saturating_sub(at) < timeout => {
+                incarnation > c || (incarnation == c && stamp >= s)
+            }
+            _ => true,
+        };
+        if replace {
+            peer.candidate = Some((incarnation, stamp, now));
+        }
+    }
+
+    fn adopt(&mut self, from: NodeId, incarnation: u64) {
+        let Some(peer) = self.peers.get_mut(&from) else {
+            return;
+        };
+        if peer.incarnation.is_some() {
+            // It restarted: whatever we knew of the old process is void.
+            peer.bounced = true;
+            peer.view = None;
+        }
+        peer.incarnation = Some(incarnation);
+        peer.stamp = 0;
+        if peer.candidate.is_some_and(|(c, _, _)| c == incarnation) {
+            peer.candidate = None;
+        }
+    }
+
+    /// A heartbeat of the proven incarnation.
+    fn take_heartbeat(
+        &mut self,
+        now: Duration,
+        from: NodeId,
+        hb: Heartbeat,
+        echoed: Option<Duration>,
+        out: &mut Vec<Output>,
+    ) {
+        let links = usize::from(self.config.links);
+        let Some(peer) = self.peers.get_mut(&from) else {
+            return;
+        };
+        let link = usize::from(hb.link);
+        if link < links {
+            peer.last_heard[link] = Some(now);
+            if !peer.link_up[link] {
+                peer.link_up[link] = true;
+                out.push(Output::Notice(Notice::LinkUp {
+                    node: from,
+                    link: hb.link,
+                }));
+            }
+        }
+        peer.left = false;
+        peer.stamp = peer.stamp.max(hb.stamp);
+        // Heartbeats overtake each other: keep the freshest echo.
+        peer.echoed = match (peer.echoed, echoed) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (_, e) => e,
+        };
+        self.max_seen_view = self.max_seen_view.max(hb.view.id);
+        peer.view = Some(hb.view);
+    }
+
     fn recompute(&mut self, now: Duration, out: &mut Vec<Output>) {
         let mut members: BTreeSet<NodeId> = [self.config.own_id].into();
         let mut bounced = false;
         for (&id, peer) in &self.peers {
-            if self.alive(peer, now) && peer.hears_us {
+            if self.alive(peer, now) && self.hears_us(peer, now) {
                 members.insert(id);
                 bounced |= peer.bounced;
             }
@@ -423,7 +610,9 @@ impl Membership {
                 peer.bounced = false;
             }
         }
-        let id = self.view.id.max(self.max_seen_view) + 1;
+        // Peers' view ids are at most MAX_VIEW_ID, ours grow by one from
+        // them: this cannot overflow (saturating for the sake of the rule).
+        let id = self.view.id.max(self.max_seen_view).saturating_add(1);
         self.max_seen_view = id;
         self.view = View { id, members };
         self.view_since = now;
@@ -438,5 +627,113 @@ impl Membership {
             self.last_quorate = quorate;
             out.push(Output::Notice(Notice::QuorumChanged(quorate)));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn two_nodes(own_id: NodeId, incarnation: u64) -> Membership {
+        let nodes: BTreeSet<NodeId> = [1, 2].into();
+        let quorum = QuorumConfig::with_defaults(nodes.iter().map(|&n| (n, 1)).collect());
+        let config = MembershipConfig {
+            own_id,
+            incarnation,
+            nodes,
+            links: 1,
+            heartbeat: Duration::from_millis(200),
+            token_timeout: Duration::from_secs(1),
+            last_man_standing_window: Duration::from_secs(10),
+            quorum,
+        };
+        Membership::new(config, Duration::ZERO)
+    }
+
+    fn heartbeat(view_id: u64, echo: Option<Echo>) -> Message {
+        Message::Heartbeat(Heartbeat {
+            link: 0,
+            stamp: 100,
+            heard: echo.into_iter().collect(),
+            view: ViewSummary {
+                id: view_id,
+                members: vec![1, 2],
+            },
+            keys: vec![],
+        })
+    }
+
+    const ECHO_OF_1: Echo = Echo {
+        node: 1,
+        incarnation: 7,
+        stamp: 0,
+    };
+
+    #[test]
+    fn a_view_id_at_the_top_of_the_range_is_refused_not_wrapped() {
+        // Before: a peer's view id of 2^64-1 became the node's next view
+        // id + 1, which wrapped to 0 (or panicked in a debug build).
+        let mut m = two_nodes(1, 7);
+        let now = Duration::from_millis(10);
+        let out = m.receive(now, 2, 3, heartbeat(u64::MAX, Some(ECHO_OF_1)));
+        assert!(out.contains(&Output::Notice(Notice::Refused {
+            node: 2,
+            why: Refusal::ViewIdOutOfRange(u64::MAX)
+        })));
+        assert_eq!(m.view().members, [1].into());
+        let out = m.receive(now, 2, 3, heartbeat(MAX_VIEW_ID, Some(ECHO_OF_1)));
+        assert!(
+            !out.iter()
+                .any(|o| matches!(o, Output::Notice(Notice::Refused { .. })))
+        );
+        assert_eq!(m.view().members, [1, 2].into());
+        assert_eq!(m.view().id, MAX_VIEW_ID + 1);
+    }
+
+    #[test]
+    fn a_peer_counts_only_once_it_echoes_our_current_incarnation_recently() {
+        let mut m = two_nodes(1, 7);
+        let now = Duration::from_millis(10);
+        let stale = Echo {
+            incarnation: 6,
+            ..ECHO_OF_1
+        };
+        m.receive(now, 2, 3, heartbeat(1, Some(stale)));
+        m.receive(now, 2, 3, heartbeat(1, None));
+        assert_eq!(m.view().members, [1].into());
+        assert_eq!(m.incarnation_of(2), None);
+        m.receive(now, 2, 3, heartbeat(1, Some(ECHO_OF_1)));
+        assert_eq!(m.view().members, [1, 2].into());
+        assert_eq!(m.incarnation_of(2), Some(3));
+        // An echo of our stamp older than two token timeouts proves nothing.
+        let late = Duration::from_millis(2_500);
+        m.tick(late);
+        assert_eq!(m.view().members, [1].into());
+        let out = m.receive(late, 2, 3, heartbeat(1, Some(ECHO_OF_1)));
+        assert!(!out.iter().any(
+            |o| matches!(o, Output::Notice(Notice::ViewInstalled(v)) if v.members.len() == 2)
+        ));
+    }
+
+    #[test]
+    fn an_older_builds_heartbeat_is_refused_by_name() {
+        let mut m = two_nodes(1, 7);
+        let legacy = Message::LegacyHeartbeat(crate::wire::LegacyHeartbeat {
+            link: 0,
+            heard: vec![1],
+            view: ViewSummary {
+                id: 1,
+                members: vec![1, 2],
+            },
+        });
+        let out = m.receive(Duration::from_millis(10), 2, 3, legacy);
+        assert_eq!(
+            out,
+            vec![Output::Notice(Notice::Refused {
+                node: 2,
+                why: Refusal::OlderBuild
+            })]
+        );
+        assert_eq!(m.view().members, [1].into());
     }
 }

@@ -8,7 +8,7 @@ mod machine;
 pub mod quorum;
 
 pub use machine::{
-    MAX_LINKS, Membership, MembershipConfig, MembershipStatus, Notice, Output, PeerState,
-    PeerStatus, View,
+    MAX_LINKS, MAX_VIEW_ID, Membership, MembershipConfig, MembershipStatus, Notice, Output,
+    PeerState, PeerStatus, Refusal, View,
 };
 pub use quorum::{QuorumConfig, QuorumState, QuorumStatus, Unblock};

@@ -8,7 +8,7 @@ use std::time::Duration;
 use super::net::{NetFaults, Network};
 use super::rng::SimRng;
 use crate::membership::{Membership, MembershipConfig, Notice, Output, QuorumConfig, View};
-use crate::wire::{ClusterKey, Decoder, Encoder, NodeId};
+use crate::wire::{ClusterKey, Decoder, Encoder, KeyRing, Message, NodeId};
 
 #[derive(Debug, Clone)]
 pub struct SimOptions {
@@ -42,6 +42,7 @@ struct SimNode {
     machine: Membership,
     encoder: Encoder,
     decoder: Decoder,
+    keyring: KeyRing,
     /// Not scheduled before this time (SIGSTOP-like pause).
     paused_until: Duration,
 }
@@ -69,8 +70,14 @@ pub struct MembershipSim {
     queue: BinaryHeap<Reverse<(Duration, u64, Event)>>,
     nodes: BTreeMap<NodeId, Option<SimNode>>,
     key: ClusterKey,
+    /// Per node, the authkey file it (re)loads, when not the initial key.
+    key_files: BTreeMap<NodeId, ClusterKey>,
     incarnations: u64,
     pub log: Vec<Record>,
+    /// Datagrams sent by the node being recorded, with their receiver and
+    /// time: what an attacker on the network captures (no key needed).
+    recording: Option<NodeId>,
+    pub recorded: Vec<(Duration, NodeId, Vec<u8>)>,
 }
 
 impl MembershipSim {
@@ -84,8 +91,11 @@ impl MembershipSim {
             queue: BinaryHeap::new(),
             nodes: BTreeMap::new(),
             key,
+            key_files: BTreeMap::new(),
             incarnations: 0,
             log: Vec::new(),
+            recording: None,
+            recorded: Vec::new(),
             options,
         };
         for id in 1..=sim.options.nodes {
@@ -98,13 +108,14 @@ impl MembershipSim {
         self.now
     }
 
-    fn config(&self, own_id: NodeId) -> MembershipConfig {
+    fn config(&self, own_id: NodeId, incarnation: u64) -> MembershipConfig {
         let nodes: BTreeSet<NodeId> = (1..=self.options.nodes).collect();
         let quorum = self.options.quorum.clone().unwrap_or_else(|| {
             QuorumConfig::with_defaults(nodes.iter().map(|&n| (n, 1)).collect())
         });
         MembershipConfig {
             own_id,
+            incarnation,
             nodes,
             links: self.options.links,
             heartbeat: self.options.heartbeat,
@@ -117,15 +128,66 @@ impl MembershipSim {
     /// Starts (or restarts) a node with a fresh incarnation.
     pub fn start(&mut self, id: NodeId) {
         self.incarnations += 1;
+        self.start_as(id, self.incarnations);
+    }
+
+    /// Starts (or restarts) a node with the given incarnation (e.g. a lower
+    /// one than before: its state directory was reset).
+    pub fn start_as(&mut self, id: NodeId, incarnation: u64) {
+        let key = self.current_key(id);
         let node = SimNode {
-            machine: Membership::new(self.config(id), self.now),
-            encoder: Encoder::new(self.key.clone(), id, self.incarnations),
-            decoder: Decoder::new(self.key.clone(), id),
+            machine: Membership::new(self.config(id, incarnation), self.now),
+            encoder: Encoder::new(key.clone(), id, incarnation),
+            decoder: Decoder::new(key.clone(), id),
+            keyring: KeyRing::new(key),
             paused_until: Duration::ZERO,
         };
         self.nodes.insert(id, Some(node));
         let jitter = Duration::from_micros(self.rng.between(0, 1000));
         self.push(self.now + jitter, Event::Tick(id));
+    }
+
+    /// The key a (re)started node reads from its authkey file.
+    fn current_key(&self, id: NodeId) -> ClusterKey {
+        self.key_files
+            .get(&id)
+            .cloned()
+            .unwrap_or_else(|| self.key.clone())
+    }
+
+    /// The operator writes a new authkey file on `id` and reloads it.
+    pub fn reload_key(&mut self, id: NodeId, key: ClusterKey) {
+        self.key_files.insert(id, key.clone());
+        if let Some(Some(node)) = self.nodes.get_mut(&id) {
+            if node.keyring.load(key).is_some() {
+                node.keyring.apply(&mut node.encoder, &mut node.decoder);
+            }
+        }
+    }
+
+    /// The ids of the keys `id` accepts, the one it sends with first.
+    pub fn key_ids(&self, id: NodeId) -> Vec<u64> {
+        match self.nodes.get(&id) {
+            Some(Some(node)) => node.keyring.accepted_ids(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Captures every datagram `id` sends from now on into `recorded`.
+    pub fn record(&mut self, id: NodeId) {
+        self.recording = Some(id);
+    }
+
+    /// Delivers `bytes` to `to` after `after`, as an attacker injecting a
+    /// captured datagram would.
+    pub fn inject(&mut self, after: Duration, to: NodeId, bytes: Vec<u8>) {
+        self.push(self.now + after, Event::Deliver { to, bytes });
+    }
+
+    /// A datagram sealed with the cluster key as `from` with `incarnation`
+    /// (what only a key holder can make).
+    pub fn seal_as(&self, from: NodeId, incarnation: u64, message: &Message) -> Vec<u8> {
+        Encoder::new(self.current_key(from), from, incarnation).seal(message)
     }
 
     pub fn crash(&mut self, id: NodeId) {
@@ -211,6 +273,7 @@ impl MembershipSim {
             }
             Event::Deliver { bytes, .. } => match node.decoder.open(&bytes) {
                 Ok(d) => {
+                    node.keyring.observe(d.header.sender, d.key_id, &d.message);
                     node.machine
                         .receive(now, d.header.sender, d.header.incarnation, d.message)
                 }
@@ -218,16 +281,37 @@ impl MembershipSim {
             },
         };
         self.dispatch(id, outputs);
+        self.settle_keys(id);
+    }
+
+    /// The driver's side of a key rotation, as the daemon's.
+    fn settle_keys(&mut self, id: NodeId) {
+        let Some(Some(node)) = self.nodes.get_mut(&id) else {
+            return;
+        };
+        let mut members = node.machine.view().members.clone();
+        members.remove(&id);
+        if node.keyring.settle(&members).is_some() {
+            node.keyring.apply(&mut node.encoder, &mut node.decoder);
+        }
     }
 
     fn dispatch(&mut self, from: NodeId, outputs: Vec<Output>) {
         for output in outputs {
             match output {
-                Output::Send { to, link, message } => {
+                Output::Send {
+                    to,
+                    link,
+                    mut message,
+                } => {
                     let Some(Some(node)) = self.nodes.get_mut(&from) else {
                         continue;
                     };
+                    node.keyring.advertise(&mut message);
                     let bytes = node.encoder.seal(&message);
+                    if self.recording == Some(from) {
+                        self.recorded.push((self.now, to, bytes.clone()));
+                    }
                     for delay in self.net.route(&mut self.rng, from, to, link) {
                         self.push(
                             self.now + delay,

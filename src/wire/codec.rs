@@ -17,9 +17,12 @@ use super::replay::ReplayWindow;
 /// 3: the channel's cluster messages changed form (members' reports,
 /// notifications' meta, exit reasons, the fencing history): a version-2
 /// channel frame is refused by name, not misread.
-pub const PROTOCOL_VERSION: u8 = 3;
-/// Oldest version still understood: heartbeats and leaves have kept their
-/// version-1 form, so nodes of older builds still see each other.
+/// 4: heartbeats echo each peer's incarnation and stamp (proof of liveness a
+/// recording cannot give) and advertise the keys their sender accepts. An
+/// older build's heartbeat is still decoded, to be refused by name.
+pub const PROTOCOL_VERSION: u8 = 4;
+/// Oldest version still opened: an older build's heartbeats and leaves are
+/// read so that it is named in the log (membership refuses its heartbeats).
 pub const MIN_COMPATIBLE_VERSION: u8 = 1;
 /// The first version with the reliable channel: a channel frame sealed
 /// with an older version is a forgery's claim, one sealed with a newer
@@ -56,12 +59,14 @@ pub fn cluster_tag(cluster: &str) -> u64 {
 pub struct ClusterKey {
     cipher: XChaCha20Poly1305,
     tag: u64,
+    id: u64,
 }
 
 impl std::fmt::Debug for ClusterKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ClusterKey")
             .field("tag", &self.tag)
+            .field("id", &self.id)
             .finish_non_exhaustive()
     }
 }
@@ -80,10 +85,21 @@ impl ClusterKey {
         // 32 bytes is far below HKDF-SHA256's 8160-byte limit, so this cannot fail.
         hk.expand(&info, &mut okm)
             .map_err(|_| KeyError::TooShort(0))?;
+        // A separate expansion: the id travels in heartbeats and says
+        // nothing about the cipher key.
+        let mut id = [0u8; 8];
+        hk.expand(b"paceline key id", &mut id)
+            .map_err(|_| KeyError::TooShort(0))?;
         Ok(Self {
             cipher: XChaCha20Poly1305::new((&okm).into()),
             tag: cluster_tag(cluster),
+            id: u64::from_be_bytes(id),
         })
+    }
+
+    /// A public fingerprint of the key, to agree on a rotation.
+    pub fn id(&self) -> u64 {
+        self.id
     }
 }
 
@@ -162,6 +178,16 @@ impl Encoder {
         self.incarnation
     }
 
+    /// Seals from now on with `key` (a key rotation, see `KeyRing`).
+    pub fn set_key(&mut self, key: ClusterKey) {
+        self.key = key;
+    }
+
+    /// The id of the key this encoder seals with.
+    pub fn key_id(&self) -> u64 {
+        self.key.id
+    }
+
     /// Seals with the oldest version that can carry `message`.
     pub fn seal(&mut self, message: &Message) -> Vec<u8> {
         self.seal_version(message, message.version_needed())
@@ -182,7 +208,7 @@ impl Encoder {
             incarnation: self.incarnation,
             sequence: self.next_sequence,
         };
-        self.next_sequence += 1;
+        self.next_sequence = self.next_sequence.saturating_add(1);
         let mut out = Vec::with_capacity(HEADER_LEN + payload.len() + TAG_LEN);
         header.write(&mut out);
         let sealed = self.key.cipher.encrypt(
@@ -238,18 +264,49 @@ pub struct WireCounters {
 pub struct Decoded {
     pub header: Header,
     pub message: Message,
+    /// The id of the key that opened it.
+    pub key_id: u64,
 }
+
+/// Incarnations of one sender whose replay windows are kept. The decoder
+/// only removes duplicates: which incarnation is the live one is decided by
+/// membership, on proof of liveness, so that one authentic packet with a
+/// huge incarnation can no longer make every later one look replayed.
+const INCARNATIONS_KEPT: usize = 4;
 
 #[derive(Debug, Clone, Default)]
 struct SenderState {
-    incarnation: u64,
-    window: ReplayWindow,
+    /// (incarnation, its window, when it was last used), at most
+    /// `INCARNATIONS_KEPT`; the least recently used is forgotten first.
+    windows: Vec<(u64, ReplayWindow, u64)>,
+    uses: u64,
+}
+
+impl SenderState {
+    fn accept(&mut self, incarnation: u64, sequence: u64) -> bool {
+        self.uses = self.uses.saturating_add(1);
+        let uses = self.uses;
+        if let Some(entry) = self.windows.iter_mut().find(|w| w.0 == incarnation) {
+            entry.2 = uses;
+            return entry.1.accept(sequence);
+        }
+        if self.windows.len() >= INCARNATIONS_KEPT {
+            if let Some(lru) = (0..self.windows.len()).min_by_key(|&i| self.windows[i].2) {
+                self.windows.swap_remove(lru);
+            }
+        }
+        let mut window = ReplayWindow::default();
+        let fresh = window.accept(sequence);
+        self.windows.push((incarnation, window, uses));
+        fresh
+    }
 }
 
 /// Opens incoming datagrams, keeping per-sender replay state and counters.
 #[derive(Debug)]
 pub struct Decoder {
-    key: ClusterKey,
+    /// Accepted keys, the one sent with first (two during a rotation).
+    keys: Vec<ClusterKey>,
     own_id: NodeId,
     senders: HashMap<NodeId, SenderState>,
     counters: WireCounters,
@@ -258,10 +315,18 @@ pub struct Decoder {
 impl Decoder {
     pub fn new(key: ClusterKey, own_id: NodeId) -> Self {
         Self {
-            key,
+            keys: vec![key],
             own_id,
             senders: HashMap::new(),
             counters: WireCounters::default(),
+        }
+    }
+
+    /// Accepts datagrams sealed with any of `keys` from now on (an empty
+    /// list is ignored: a node must accept at least the key it sends with).
+    pub fn set_keys(&mut self, keys: Vec<ClusterKey>) {
+        if !keys.is_empty() {
+            self.keys = keys;
         }
     }
 
@@ -289,20 +354,21 @@ impl Decoder {
         if datagram.len() < HEADER_LEN + TAG_LEN {
             return Err(DropReason::Malformed);
         }
-        if header.cluster_tag != self.key.tag {
+        if self.keys.iter().all(|k| header.cluster_tag != k.tag) {
             return Err(DropReason::OtherCluster);
         }
-        let plaintext = self
-            .key
-            .cipher
-            .decrypt(
-                &header.nonce(),
-                Payload {
+        let (plaintext, key_id) = self
+            .keys
+            .iter()
+            .find_map(|key| {
+                let payload = Payload {
                     msg: &datagram[HEADER_LEN..],
                     aad: &datagram[..HEADER_LEN],
-                },
-            )
-            .map_err(|_| DropReason::Forged)?;
+                };
+                let opened = key.cipher.decrypt(&header.nonce(), payload).ok()?;
+                Some((opened, key.id))
+            })
+            .ok_or(DropReason::Forged)?;
         // Version is checked after authentication so that an attacker cannot
         // get a node named "incompatible" in status with a forged header.
         if !(MIN_COMPATIBLE_VERSION..=PROTOCOL_VERSION).contains(&header.version) {
@@ -333,26 +399,21 @@ impl Decoder {
             });
         }
         let state = self.senders.entry(header.sender).or_default();
-        if header.incarnation < state.incarnation {
+        if !state.accept(header.incarnation, header.sequence) {
             return Err(DropReason::Replayed);
         }
-        if header.incarnation > state.incarnation {
-            *state = SenderState {
-                incarnation: header.incarnation,
-                window: ReplayWindow::default(),
-            };
-        }
-        if !state.window.accept(header.sequence) {
-            return Err(DropReason::Replayed);
-        }
-        Ok(Decoded { header, message })
+        Ok(Decoded {
+            header,
+            message,
+            key_id,
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wire::{Heartbeat, ViewSummary};
+    use crate::wire::{Echo, Heartbeat, LegacyHeartbeat, ViewSummary};
 
     fn key(cluster: &str) -> ClusterKey {
         ClusterKey::derive(&[7u8; 32], cluster).unwrap()
@@ -361,11 +422,17 @@ mod tests {
     fn hb() -> Message {
         Message::Heartbeat(Heartbeat {
             link: 1,
-            heard: vec![1, 2],
+            stamp: 5,
+            heard: vec![Echo {
+                node: 1,
+                incarnation: 9,
+                stamp: 4,
+            }],
             view: ViewSummary {
                 id: 3,
                 members: vec![1, 2],
             },
+            keys: vec![],
         })
     }
 
@@ -382,14 +449,52 @@ mod tests {
         assert_eq!(dec.counters().accepted, 1);
     }
 
+    fn legacy_hb() -> Message {
+        Message::LegacyHeartbeat(LegacyHeartbeat {
+            link: 0,
+            heard: vec![1],
+            view: ViewSummary {
+                id: 3,
+                members: vec![1, 2],
+            },
+        })
+    }
+
     #[test]
-    fn restart_with_new_incarnation_is_accepted_old_one_refused() {
-        let mut old = Encoder::new(key("c"), 2, 100);
-        let mut new = Encoder::new(key("c"), 2, 200);
+    fn a_huge_incarnation_no_longer_makes_every_later_packet_a_replay() {
+        // Before: one authentic packet with incarnation u64::MAX made the
+        // decoder refuse the sender's real packets for good. Which
+        // incarnation is live is membership's call (on proof of liveness);
+        // the decoder only removes duplicates, per incarnation.
+        let mut huge = Encoder::new(key("c"), 2, u64::MAX);
+        let mut real = Encoder::new(key("c"), 2, 100);
         let mut dec = Decoder::new(key("c"), 1);
-        let stale = old.seal(&hb());
-        dec.open(&new.seal(&hb())).unwrap();
-        assert_eq!(dec.open(&stale), Err(DropReason::Replayed));
+        dec.open(&huge.seal(&hb())).unwrap();
+        let d = real.seal(&hb());
+        assert_eq!(dec.open(&d).unwrap().header.incarnation, 100);
+        assert_eq!(dec.open(&d), Err(DropReason::Replayed));
+        // Four more incarnations push out the least recently used window.
+        for inc in 200..204 {
+            dec.open(&Encoder::new(key("c"), 2, inc).seal(&hb()))
+                .unwrap();
+        }
+        assert!(dec.open(&real.seal(&hb())).is_ok());
+    }
+
+    #[test]
+    fn two_keys_are_accepted_during_a_rotation_and_the_opening_one_is_named() {
+        let old = key("c");
+        let new = ClusterKey::derive(&[9u8; 32], "c").unwrap();
+        assert_ne!(old.id(), new.id());
+        let mut dec = Decoder::new(old.clone(), 1);
+        let mut enc = Encoder::new(new.clone(), 2, 1);
+        assert_eq!(dec.open(&enc.seal(&hb())), Err(DropReason::Forged));
+        dec.set_keys(vec![old.clone(), new.clone()]);
+        assert_eq!(dec.open(&enc.seal(&hb())).unwrap().key_id, new.id());
+        enc.set_key(old.clone());
+        assert_eq!(dec.open(&enc.seal(&hb())).unwrap().key_id, old.id());
+        dec.set_keys(vec![new]);
+        assert_eq!(dec.open(&enc.seal(&hb())), Err(DropReason::Forged));
     }
 
     #[test]
@@ -417,7 +522,7 @@ mod tests {
         let mut enc = Encoder::new(key("c"), 2, 1);
         let mut dec = Decoder::new(key("c"), 1);
         assert!(
-            dec.open(&enc.seal_version(&hb(), MIN_COMPATIBLE_VERSION))
+            dec.open(&enc.seal_version(&legacy_hb(), MIN_COMPATIBLE_VERSION))
                 .is_ok()
         );
         assert_eq!(
@@ -430,10 +535,32 @@ mod tests {
     }
 
     #[test]
-    fn heartbeats_stay_readable_by_the_previous_version_channel_frames_do_not() {
+    fn an_older_builds_heartbeat_is_read_to_be_named_a_new_one_needs_version_4() {
         let mut enc = Encoder::new(key("c"), 2, 1);
+        let mut dec = Decoder::new(key("c"), 1);
+        let legacy = enc.seal(&legacy_hb());
+        assert_eq!(Header::parse(&legacy).unwrap().version, 1);
+        assert_eq!(dec.open(&legacy).unwrap().message, legacy_hb());
         let hb_datagram = enc.seal(&hb());
-        assert_eq!(Header::parse(&hb_datagram).unwrap().version, 1);
+        assert_eq!(Header::parse(&hb_datagram).unwrap().version, 4);
+        assert_eq!(dec.open(&hb_datagram).unwrap().message, hb());
+        // The new form cannot hide behind an old version byte.
+        assert_eq!(
+            dec.open(&enc.seal_version(&hb(), 1)),
+            Err(DropReason::Malformed)
+        );
+        assert_eq!(
+            dec.open(&enc.seal_version(&hb(), 3)),
+            Err(DropReason::IncompatibleVersion {
+                sender: 2,
+                version: 3
+            })
+        );
+    }
+
+    #[test]
+    fn channel_frames_of_the_previous_version_are_refused_by_name() {
+        let mut enc = Encoder::new(key("c"), 2, 1);
         let frame = Message::Channel(crate::wire::Frame::Ack {
             to_incarnation: 1,
             through: 0,

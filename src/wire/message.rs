@@ -17,37 +17,69 @@ pub struct ViewSummary {
     pub members: Vec<NodeId>,
 }
 
-/// Periodic liveness probe, sent per peer per link.
+/// The heartbeat of protocol versions 1 to 3: it names the nodes the sender
+/// hears but proves nothing about when, so a recording of it replayed after
+/// a restart passed for a live peer. Still decoded, so that a node of an
+/// older build is refused by name instead of counted as malformed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LegacyHeartbeat {
+    pub link: u8,
+    pub heard: Vec<NodeId>,
+    pub view: ViewSummary,
+}
+
+/// What a heartbeat's sender last received from one node: that node's
+/// incarnation and the stamp of its latest heartbeat. A node counts a peer
+/// as hearing it only when the peer echoes its *current* incarnation and a
+/// recent stamp, which no recording made before can contain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Echo {
+    pub node: NodeId,
+    pub incarnation: u64,
+    pub stamp: u64,
+}
+
+/// Periodic liveness probe, sent per peer per link (since protocol version 4).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Heartbeat {
     /// Index of the link (0..8) the heartbeat was sent on.
     pub link: u8,
-    /// Nodes the sender currently hears; liveness needs both directions.
-    pub heard: Vec<NodeId>,
+    /// The sender's clock (milliseconds of its membership machine) when it
+    /// sent this; receivers echo the latest one back.
+    pub stamp: u64,
+    /// The nodes the sender currently hears, with what it last heard from
+    /// each; liveness needs both directions.
+    pub heard: Vec<Echo>,
     pub view: ViewSummary,
+    /// Ids of the cluster keys the sender accepts (`ClusterKey::id`): a
+    /// node sends with a new key only once every member accepts it.
+    pub keys: Vec<u64>,
 }
 
 /// One datagram's message. Variants are only ever appended (postcard numbers
 /// them), so an older node still decodes the ones it knows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Message {
-    Heartbeat(Heartbeat),
+    /// An older build's heartbeat (protocol versions 1 to 3); refused.
+    LegacyHeartbeat(LegacyHeartbeat),
     /// Clean shutdown: peers record the sender as "left", not "lost".
     Leave,
     /// A fragment or an acknowledgement of the reliable channel
     /// (`channel.rs`); reassembled payloads are the daemon's cluster messages.
     /// Since protocol version 2.
     Channel(Frame),
+    /// Since protocol version 4.
+    Heartbeat(Heartbeat),
 }
 
 impl Message {
     /// The oldest protocol version that can express this message: it is
-    /// sealed with that version, so nodes one version behind keep hearing
-    /// heartbeats during a rolling upgrade.
+    /// sealed with that version, so an older build names what it refuses
+    /// instead of misreading it.
     pub fn version_needed(&self) -> u8 {
         match self {
-            Message::Heartbeat(_) | Message::Leave => 1,
-            Message::Channel(_) => super::codec::PROTOCOL_VERSION,
+            Message::LegacyHeartbeat(_) | Message::Leave => 1,
+            Message::Channel(_) | Message::Heartbeat(_) => super::codec::PROTOCOL_VERSION,
         }
     }
 }

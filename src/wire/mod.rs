@@ -15,6 +15,7 @@
 
 pub mod channel;
 mod codec;
+mod keyring;
 mod message;
 mod replay;
 
@@ -23,5 +24,6 @@ pub use codec::{
     ClusterKey, Decoded, Decoder, DropReason, Encoder, HEADER_LEN, Header, KeyError,
     MIN_COMPATIBLE_VERSION, PROTOCOL_VERSION, WireCounters, cluster_tag,
 };
-pub use message::{Heartbeat, Message, NodeId, ViewSummary};
+pub use keyring::{KeyChange, KeyRing};
+pub use message::{Echo, Heartbeat, LegacyHeartbeat, Message, NodeId, ViewSummary};
 pub use replay::ReplayWindow;
