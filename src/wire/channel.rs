@@ -235,11 +235,13 @@ impl Channel {
         self.peers.get(&peer).map_or(0, |p| p.unacked.len())
     }
 
-    /// Every authenticated datagram tells the sender's incarnation; a higher
-    /// one means the peer restarted. Returns whether state was reset.
+    /// The peer's incarnation as its driver knows it (the daemon: the one
+    /// membership proved live); another one than before means the peer
+    /// restarted, also a lower one (its clock or state directory went back).
+    /// Returns whether state was reset.
     pub fn observe(&mut self, peer: NodeId, incarnation: u64) -> bool {
         let p = self.peers.entry(peer).or_default();
-        if incarnation <= p.incarnation {
+        if incarnation == p.incarnation {
             return false;
         }
         let restarted = p.incarnation != 0;
@@ -357,6 +359,12 @@ impl Channel {
         incarnation: u64,
         frame: Frame,
     ) -> Received {
+        let known = self.peers.get(&from).map_or(0, |p| p.incarnation);
+        if incarnation < known {
+            // A stray frame of the peer's previous process.
+            self.counters.refused_frames += 1;
+            return Received::default();
+        }
         self.observe(from, incarnation);
         match frame {
             Frame::Ack {
@@ -697,6 +705,11 @@ mod tests {
         assert_eq!(b.receive(0, 1, INC_A, f(1)).delivered, vec![vec![1]]);
         assert!(b.receive(0, 1, INC_A, f(1)).delivered.is_empty(), "dup");
         assert_eq!(b.receive(0, 1, INC_A + 1, f(1)).delivered, vec![vec![1]]);
+        // A stray frame of the sender's previous process is refused.
+        assert!(b.receive(0, 1, INC_A, f(2)).delivered.is_empty());
+        // A lower incarnation its driver proved live is a restart too.
+        assert!(b.observe(1, INC_A - 1));
+        assert_eq!(b.receive(0, 1, INC_A - 1, f(1)).delivered, vec![vec![1]]);
     }
 
     #[test]
