@@ -1,9 +1,12 @@
 //! The local API of `pacelined`: one JSON request per line on a unix socket,
-//! one JSON answer per line. Access is checked with the peer's credentials.
+//! one JSON answer per line. Access is checked with the peer's credentials:
+//! root may do everything, members of `haclient` read the status (`Role`).
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{Read, Write};
+use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
@@ -61,13 +64,28 @@ pub enum Request {
 pub enum Response {
     Status(Box<ClusterStatusView>),
     Report(Box<StatusReport>),
-    Unblocked { by: String },
-    Config { text: String, version: Version },
-    ConfigApplied { version: Version },
+    Unblocked {
+        by: String,
+    },
+    Config {
+        text: String,
+        version: Version,
+    },
+    ConfigApplied {
+        version: Version,
+        /// Why this acknowledgement is not the usual guarantee (a lone
+        /// node of two without fencing: see `ClusterStore::unguaranteed`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        warning: Option<String>,
+    },
     ActionDone(Box<ActionResult>),
-    Accepted { what: String },
+    Accepted {
+        what: String,
+    },
     Fenced(Box<FenceOutcome>),
-    Error { message: String },
+    Error {
+        message: String,
+    },
 }
 
 /// A resource as the status shows it (`crm_mon`'s resource list).
@@ -245,10 +263,13 @@ pub enum ClientError {
     Decode(String),
 }
 
-/// Sends one request and waits for its answer.
+/// Sends one request and waits for its answer, at most
+/// `request.answer_timeout()`: a daemon that is stopped (SIGSTOP), hung or
+/// gone never hangs a client (or an agent calling a shim).
 pub fn call(socket: &Path, request: &Request) -> Result<Response, ClientError> {
     let path = socket.display().to_string();
-    let mut stream = UnixStream::connect(socket).map_err(|source| ClientError::Connect {
+    let deadline = Instant::now() + request.answer_timeout();
+    let stream = connect(socket, deadline).map_err(|source| ClientError::Connect {
         path: path.clone(),
         source,
     })?;
@@ -259,26 +280,171 @@ pub fn call(socket: &Path, request: &Request) -> Result<Response, ClientError> {
     let mut line =
         serde_json::to_string(request).map_err(|e| ClientError::Decode(e.to_string()))?;
     line.push('\n');
-    stream.write_all(line.as_bytes()).map_err(io)?;
-    let mut answer = String::new();
-    BufReader::new(stream).read_line(&mut answer).map_err(io)?;
+    write_until(&stream, line.as_bytes(), deadline).map_err(io)?;
+    let answer = read_line_until(&stream, deadline).map_err(io)?;
     serde_json::from_str(&answer).map_err(|e| ClientError::Decode(format!("{e}: {answer}")))
 }
 
-/// Whether a peer with these credentials may use the API.
-pub fn peer_allowed(uid: u32, gid: u32) -> bool {
+fn timed_out() -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::TimedOut,
+        "no answer in time (is pacelined stopped or hung?)",
+    )
+}
+
+fn remaining(deadline: Instant) -> std::io::Result<Duration> {
+    let left = deadline.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        return Err(timed_out());
+    }
+    Ok(left)
+}
+
+/// Connects without blocking past `deadline`: a listener whose backlog is
+/// full (a daemon that stopped accepting) makes a blocking connect wait
+/// forever.
+fn connect(socket: &Path, deadline: Instant) -> std::io::Result<UnixStream> {
+    use nix::sys::socket::{AddressFamily, SockFlag, SockType, UnixAddr};
+    let addr = UnixAddr::new(socket).map_err(std::io::Error::from)?;
+    let fd = nix::sys::socket::socket(
+        AddressFamily::Unix,
+        SockType::Stream,
+        SockFlag::SOCK_NONBLOCK | SockFlag::SOCK_CLOEXEC,
+        None,
+    )
+    .map_err(std::io::Error::from)?;
+    loop {
+        match nix::sys::socket::connect(fd.as_raw_fd(), &addr) {
+            Ok(()) => break,
+            Err(nix::errno::Errno::EAGAIN | nix::errno::Errno::EINTR) => {
+                remaining(deadline)?;
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let stream = UnixStream::from(fd);
+    stream.set_nonblocking(false)?;
+    Ok(stream)
+}
+
+fn write_until(
+    mut stream: &UnixStream,
+    mut bytes: &[u8],
+    deadline: Instant,
+) -> std::io::Result<()> {
+    while !bytes.is_empty() {
+        stream.set_write_timeout(Some(remaining(deadline)?))?;
+        match stream.write(bytes) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => bytes = &bytes[n..],
+            Err(e) if is_timeout(&e) => return Err(timed_out()),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// One line (without its newline), or what came before the daemon closed.
+fn read_line_until(mut stream: &UnixStream, deadline: Instant) -> std::io::Result<String> {
+    let mut answer = Vec::new();
+    let mut chunk = [0u8; 64 * 1024];
+    loop {
+        stream.set_read_timeout(Some(remaining(deadline)?))?;
+        match stream.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => {
+                answer.extend_from_slice(&chunk[..n]);
+                if chunk[..n].contains(&b'\n') {
+                    break;
+                }
+            }
+            Err(e) if is_timeout(&e) => return Err(timed_out()),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    if let Some(end) = answer.iter().position(|&b| b == b'\n') {
+        answer.truncate(end);
+    }
+    String::from_utf8(answer).map_err(std::io::Error::other)
+}
+
+fn is_timeout(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+    )
+}
+
+/// Who may send a request (see ARCHITECTURE.md, "The local API").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Role {
+    /// Members of `haclient`: the status only.
+    Read,
+    /// root: everything.
+    Write,
+}
+
+/// The role of a peer with these credentials, or None: not let in.
+pub fn role_of(uid: u32, gid: u32) -> Option<Role> {
     if uid == 0 {
-        return true;
+        return Some(Role::Write);
     }
     let Ok(Some(group)) = nix::unistd::Group::from_name(CLIENT_GROUP) else {
-        return false;
+        return None;
     };
     if gid == group.gid.as_raw() {
-        return true;
+        return Some(Role::Read);
     }
     match nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid)) {
-        Ok(Some(user)) => group.mem.contains(&user.name),
-        _ => false,
+        Ok(Some(user)) if group.mem.contains(&user.name) => Some(Role::Read),
+        _ => None,
+    }
+}
+
+/// How long a client waits for the answer to a status query.
+pub const STATUS_TIMEOUT: Duration = Duration::from_secs(10);
+
+impl Request {
+    /// The role that may send it: the status is readable by `haclient`,
+    /// everything else changes the cluster (or, `config_show`, shows its
+    /// secrets: inline fence passwords) and needs root.
+    pub fn role(&self) -> Role {
+        match self {
+            Request::Status | Request::Report => Role::Read,
+            _ => Role::Write,
+        }
+    }
+
+    /// The request's name on the wire.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Request::Status => "status",
+            Request::Report => "report",
+            Request::Unblock => "unblock",
+            Request::ConfigShow => "config_show",
+            Request::Dispatch { .. } => "dispatch",
+            Request::Fence { .. } => "fence",
+            Request::Cleanup { .. } => "cleanup",
+            Request::ConfigLoad { .. } => "config_load",
+        }
+    }
+
+    /// How long a client waits for the answer: what the daemon itself
+    /// waits (a config change 15 s for the DC, a dispatched action its own
+    /// timeout plus 10 s), with room for the trip.
+    pub fn answer_timeout(&self) -> Duration {
+        match self {
+            Request::ConfigLoad { .. } => Duration::from_secs(30),
+            Request::Dispatch { action } => {
+                Duration::from_millis(action.timeout_ms.max(20_000)) + Duration::from_secs(30)
+            }
+            // Delays, every level and every device's retries.
+            Request::Fence { .. } => Duration::from_secs(600),
+            _ => STATUS_TIMEOUT,
+        }
     }
 }
 

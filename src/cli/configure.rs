@@ -183,7 +183,12 @@ pub fn submit(
         based_on,
     };
     match api::call(socket, &request)? {
-        Response::ConfigApplied { version } => Ok(Ok(version)),
+        Response::ConfigApplied { version, warning } => {
+            if let Some(warning) = warning {
+                eprintln!("paceline: WARNING: {warning}");
+            }
+            Ok(Ok(version))
+        }
         Response::Error { message } => Ok(Err(message)),
         other => anyhow::bail!("unexpected answer from pacelined: {other:?}"),
     }

@@ -28,6 +28,10 @@ pub enum StoreEffect {
         result: Result<Version, String>,
     },
     Log(String),
+    /// The document could not be made durable: the store has stopped (it
+    /// sends nothing after a failed Persist, as the store's contract
+    /// requires) and the daemon must stop too.
+    Fatal(String),
 }
 
 pub struct ClusterStore {
@@ -38,6 +42,11 @@ pub struct ClusterStore {
     quorate: bool,
     ids: Vec<(String, u32)>,
     fencing: bool,
+    /// Peers a confirmed fence or a clean leave settled (until they rejoin).
+    confirmed_gone: std::collections::BTreeSet<u32>,
+    two_node: bool,
+    /// Why the store stopped (a failed persist); it then does nothing.
+    failed: Option<String>,
 }
 
 impl ClusterStore {
@@ -52,6 +61,7 @@ impl ClusterStore {
         config_text: &str,
     ) -> Result<(Self, Option<String>), persist::PersistError> {
         let path = state_dir.join(DOCUMENT_FILE);
+        let secured = secure_state_dir(state_dir, &path);
         let stored: Option<ClusterDocument> = persist::load(&path)?;
         let mut note = None;
         let doc = match stored {
@@ -66,6 +76,10 @@ impl ClusterStore {
             }
             None => Document::new(config_text.to_string(), ClusterStatus::default()),
         };
+        let note = match (secured, note) {
+            (Some(a), Some(b)) => Some(format!("{a}; {b}")),
+            (a, b) => a.or(b),
+        };
         let node = Node::new(u32::from(own), cluster_size, two_node, doc);
         Ok((
             ClusterStore {
@@ -76,6 +90,9 @@ impl ClusterStore {
                 quorate: false,
                 ids: Vec::new(),
                 fencing: true,
+                confirmed_gone: Default::default(),
+                two_node,
+                failed: None,
             },
             note,
         ))
@@ -101,7 +118,11 @@ impl ClusterStore {
 
     /// A new view or quorum state from membership; a repeat is ignored.
     pub fn on_view(&mut self, view: u64, members: &[NodeId], quorate: bool) -> Vec<StoreEffect> {
+        if let Some(stopped) = self.stopped() {
+            return stopped;
+        }
         let members: Vec<u32> = members.iter().map(|&m| u32::from(m)).collect();
+        self.confirmed_gone.retain(|id| !members.contains(id));
         if (view, &members, quorate) == (self.view, &self.members, self.quorate) {
             return Vec::new();
         }
@@ -127,6 +148,9 @@ impl ClusterStore {
     }
 
     pub fn on_message(&mut self, from: NodeId, message: StoreMessage) -> Vec<StoreEffect> {
+        if let Some(stopped) = self.stopped() {
+            return stopped;
+        }
         let commands = self.node.on_message(u32::from(from), message.into_store());
         self.run(commands)
     }
@@ -138,8 +162,44 @@ impl ClusterStore {
         based_on: Version,
         text: String,
     ) -> Vec<StoreEffect> {
+        if let Some(stopped) = self.stopped() {
+            return stopped;
+        }
         let commands = self.node.on_config_request(request, based_on, text);
         self.run(commands)
+    }
+
+    /// Why a configuration change acknowledged now is not guaranteed to
+    /// survive: in a two-node cluster without fencing, a node alone cannot
+    /// tell a dead peer from a split, and both halves of a split each
+    /// acknowledge changes, one of which the heal loses (invariant 4 needs
+    /// fencing). Pacemaker behaves the same and calls clusters without
+    /// fencing unsupported; an operator of one expects a lone survivor to
+    /// take changes, so they are taken, and the client is told plainly.
+    pub fn unguaranteed(&self) -> Option<String> {
+        if self.fencing || !self.two_node {
+            return None;
+        }
+        let missing: Vec<&str> = self
+            .ids
+            .iter()
+            .filter(|(_, id)| !self.members.contains(id) && !self.confirmed_gone.contains(id))
+            .map(|(name, _)| name.as_str())
+            .collect();
+        if missing.is_empty() {
+            return None;
+        }
+        Some(format!(
+            "applied by this node alone and NOT guaranteed: fencing is disabled (stonith-enabled = false) and {} is not in this partition, so this node cannot tell a dead peer from a split; if this is a split, the other half may take changes too and one side's are lost when it heals. Enable fencing to make changes safe",
+            missing.join(", ")
+        ))
+    }
+
+    /// The effects of every input once the store has stopped.
+    fn stopped(&self) -> Option<Vec<StoreEffect>> {
+        self.failed
+            .as_ref()
+            .map(|why| vec![StoreEffect::Fatal(why.clone())])
     }
 
     /// A status patch: the DC applies it and sends it to the members, a
@@ -152,8 +212,12 @@ impl ClusterStore {
             _ => None,
         }
         .and_then(|name| self.ids.iter().find(|(n, _)| n == name).map(|(_, id)| *id));
+        if let Some(stopped) = self.stopped() {
+            return stopped;
+        }
         let mut commands = self.node.on_status_patch(patch.clone());
         if let Some(peer) = settled {
+            self.confirmed_gone.insert(peer);
             commands.extend(self.node.on_peer_settled(peer));
         }
         self.run(commands)
@@ -165,11 +229,17 @@ impl ClusterStore {
         self.ids = ids;
     }
 
+    /// Carries out the store's commands in order. A Persist is durable
+    /// before any Send after it (the store acknowledges only what is on
+    /// disk); when it fails, nothing after it is sent and the store stops.
     fn run(&mut self, mut commands: Vec<Command<String, ClusterStatus>>) -> Vec<StoreEffect> {
         let mut effects = Vec::new();
         while !commands.is_empty() {
             let mut next = Vec::new();
             for command in commands {
+                if self.failed.is_some() {
+                    break;
+                }
                 match command {
                     Command::Send { to, msg } => {
                         let Ok(to) = NodeId::try_from(to) else {
@@ -184,7 +254,13 @@ impl ClusterStore {
                     Command::Persist(doc) => match persist::save(&self.path, &doc) {
                         // Only what is on disk is acknowledged.
                         Ok(()) => next.extend(self.node.on_persisted(doc.version)),
-                        Err(e) => effects.push(StoreEffect::Log(e.to_string())),
+                        Err(e) => {
+                            let why = format!(
+                                "{e}; this node can no longer keep the cluster's document durable, so its store stops (nothing queued after the write is sent) and the daemon exits"
+                            );
+                            effects.push(StoreEffect::Fatal(why.clone()));
+                            self.failed = Some(why);
+                        }
                     },
                     Command::Reply { request, result } => effects.push(StoreEffect::Reply {
                         request,
@@ -196,6 +272,39 @@ impl ClusterStore {
         }
         effects
     }
+}
+
+/// The state directory holds the configuration, inline fence passwords
+/// included: 0700, and the files holding the configuration 0600 (fixed
+/// here when found looser, as `config check` refuses a readable file with
+/// passwords). Returns a note for the log of what was fixed.
+fn secure_state_dir(state_dir: &Path, document: &Path) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut fixed = Vec::new();
+    let mut tighten = |path: &Path, mode: u32| {
+        let Ok(meta) = std::fs::symlink_metadata(path) else {
+            return;
+        };
+        if meta.file_type().is_symlink() || meta.permissions().mode() & 0o077 == 0 {
+            return;
+        }
+        match std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)) {
+            Ok(()) => fixed.push(format!("{} to {mode:o}", path.display())),
+            Err(e) => fixed.push(format!("NOT {} ({e})", path.display())),
+        }
+    };
+    tighten(state_dir, 0o700);
+    for suffix in ["", ".tmp", ".corrupt"] {
+        let mut name = document.as_os_str().to_os_string();
+        name.push(suffix);
+        tighten(Path::new(&name), 0o600);
+    }
+    (!fixed.is_empty()).then(|| {
+        format!(
+            "the state directory holds the configuration (fence passwords too): tightened {}",
+            fixed.join(", ")
+        )
+    })
 }
 
 #[cfg(test)]
@@ -222,7 +331,7 @@ mod tests {
                 match e {
                     StoreEffect::Send { to, message } => queue.push((from, to, message)),
                     StoreEffect::Reply { request, result } => replies.push((request, result)),
-                    StoreEffect::Log(l) => logs.push(l),
+                    StoreEffect::Log(l) | StoreEffect::Fatal(l) => logs.push(l),
                 }
             }
         };
@@ -325,7 +434,7 @@ mod tests {
                                 post(now, from, frames, wire, rng);
                             }
                             StoreEffect::Reply { result, .. } => *reply = Some(result),
-                            StoreEffect::Log(_) => {}
+                            StoreEffect::Log(_) | StoreEffect::Fatal(_) => {}
                         }
                     }
                 };
@@ -392,5 +501,150 @@ mod tests {
             );
             let _ = std::fs::remove_dir_all(&dir);
         }
+    }
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("pl-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("1")).unwrap();
+        std::fs::create_dir_all(dir.join("2")).unwrap();
+        dir
+    }
+
+    /// Two synced stores of a two_node cluster (node1 the DC), as the
+    /// daemon configures them.
+    fn synced_pair(dir: &Path, fencing: bool) -> (ClusterStore, ClusterStore) {
+        let ids = vec![("node1".to_string(), 1), ("node2".to_string(), 2)];
+        let (mut a, _) = ClusterStore::open(&dir.join("1"), 1, 2, true, "v0").unwrap();
+        let (mut b, _) = ClusterStore::open(&dir.join("2"), 2, 2, true, "v0").unwrap();
+        for s in [&mut a, &mut b] {
+            s.set_node_ids(ids.clone());
+            s.set_fencing(fencing);
+        }
+        let mut queue = Vec::new();
+        let push = |from: NodeId, effects: Vec<StoreEffect>, queue: &mut Queue| {
+            for e in effects {
+                if let StoreEffect::Send { to, message } = e {
+                    queue.push((from, to, message));
+                }
+            }
+        };
+        push(1, a.on_view(5, &[1, 2], true), &mut queue);
+        push(2, b.on_view(5, &[1, 2], true), &mut queue);
+        while !queue.is_empty() {
+            let (from, to, m) = queue.remove(0);
+            let ClusterMessage::Store(m) = m else {
+                panic!("not a store message")
+            };
+            let store = if to == 1 { &mut a } else { &mut b };
+            let effects = store.on_message(from, m);
+            push(to, effects, &mut queue);
+        }
+        assert!(a.ready(), "node1 is the ready DC");
+        (a, b)
+    }
+
+    fn reply_of(effects: &[StoreEffect]) -> Option<&Result<Version, String>> {
+        effects.iter().find_map(|e| match e {
+            StoreEffect::Reply { result, .. } => Some(result),
+            _ => None,
+        })
+    }
+
+    /// Issue 15: a failed persist was only logged while the Replicate
+    /// queued after it still went out, so a peer could hold (and a client
+    /// be told of) a change this node never made durable. Now nothing
+    /// after the failed Persist is sent, and the store stops for good.
+    #[test]
+    fn a_failed_persist_sends_nothing_after_it_and_stops_the_store() {
+        let dir = temp_dir("persist-fails");
+        let (mut a, _b) = synced_pair(&dir, true);
+        // The temp file persist writes first cannot be created.
+        std::fs::create_dir_all(dir.join("1").join("cluster.json.tmp")).unwrap();
+        let based_on = a.doc().version;
+        let effects = a.request_config(7, based_on, "v1".into());
+        assert!(
+            !effects
+                .iter()
+                .any(|e| matches!(e, StoreEffect::Send { .. })),
+            "sent after a failed persist: {effects:?}"
+        );
+        assert!(
+            effects
+                .iter()
+                .any(|e| matches!(e, StoreEffect::Fatal(why) if why.contains("cluster.json"))),
+            "{effects:?}"
+        );
+        assert!(matches!(
+            a.on_view(6, &[1], true)[..],
+            [StoreEffect::Fatal(_)]
+        ));
+        let patch = StatusPatch::NodeLeftCleanly("node2".into());
+        assert!(matches!(
+            a.record_status(&patch)[..],
+            [StoreEffect::Fatal(_)]
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Issue 15: with fencing disabled both halves of a two-node split
+    /// acknowledged a change, and the heal lost one. Both still take it
+    /// (as Pacemaker's partitions do), and each says it is not guaranteed,
+    /// until its peer is back (or confirmed gone).
+    #[test]
+    fn without_fencing_a_lone_two_node_member_says_its_changes_are_not_guaranteed() {
+        let dir = temp_dir("nofence-split");
+        let (mut a, mut b) = synced_pair(&dir, false);
+        assert_eq!(a.unguaranteed(), None, "both members: guaranteed");
+        let _ = a.on_view(6, &[1], true);
+        let _ = b.on_view(6, &[2], true);
+        for store in [&mut a, &mut b] {
+            let based_on = store.doc().version;
+            let effects = store.request_config(8, based_on, "half".into());
+            assert!(matches!(reply_of(&effects), Some(Ok(_))), "{effects:?}");
+            let warning = store.unguaranteed().expect("said plainly");
+            assert!(
+                warning.contains("NOT guaranteed") && warning.contains("not in this partition"),
+                "{warning}"
+            );
+        }
+        // node2 left cleanly: node1 alone holds every change.
+        let _ = a.record_status(&StatusPatch::NodeLeftCleanly("node2".into()));
+        assert_eq!(a.unguaranteed(), None);
+        // With fencing, the split is settled by fencing instead.
+        let (mut c, _d) = synced_pair(&temp_dir("fenced-split"), true);
+        let _ = c.on_view(6, &[1], true);
+        assert_eq!(c.unguaranteed(), None);
+        let _ = std::fs::remove_dir_all(&dir);
+        let _ = std::fs::remove_dir_all(temp_dir("fenced-split"));
+    }
+
+    /// Issue 15: inline fence passwords ended up in a 0644 `cluster.json`
+    /// in a 0755 directory. Opening the store tightens both, and what it
+    /// writes is private.
+    #[test]
+    fn the_state_directory_and_the_document_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let dir = temp_dir("private");
+        let state = dir.join("1");
+        let doc = state.join(DOCUMENT_FILE);
+        persist::save(
+            &doc,
+            &Document::new("password = \"x\"".to_string(), ClusterStatus::default()),
+        )
+        .unwrap();
+        std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::set_permissions(&doc, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let (_store, note) = ClusterStore::open(&state, 1, 2, true, "x").unwrap();
+        assert_eq!(mode(&state), 0o700);
+        assert_eq!(mode(&doc), 0o600);
+        assert!(note.is_some_and(|n| n.contains("tightened")));
+        std::fs::remove_file(&doc).unwrap();
+        let (mut a, _b) = synced_pair(&dir, true);
+        let based_on = a.doc().version;
+        let _ = a.request_config(1, based_on, "v1".into());
+        assert_eq!(mode(&doc), 0o600, "a new document is written private");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -290,10 +290,9 @@ impl Daemon {
         }
     }
 
-    /// Runs the target's topology on a blocking thread.
     /// Runs `monitor` on every node's first fencing level in the background
     /// and tells the controller (`Input::FencingReady`); while a level
-    /// fails, checks again every 5 s. A config change starts a new check.
+    /// fails, checks again every 5 s. A config change replaces the check.
     pub(super) fn check_fencing_readiness(&mut self) {
         self.readiness_generation += 1;
         let generation = self.readiness_generation;
@@ -302,6 +301,7 @@ impl Daemon {
             .as_deref()
             .is_some_and(|c| c.properties.stonith_enabled);
         let (Some(section), true) = (self.fencing.clone(), enabled) else {
+            self.readiness_poller.stop();
             self.controller_input(Input::FencingReady {
                 ready: true,
                 blockers: Vec::new(),
@@ -309,20 +309,18 @@ impl Daemon {
             return;
         };
         let nodes: Vec<String> = self.settings.nodes.iter().map(|n| n.name.clone()).collect();
-        let tx = self.readiness_tx.clone();
-        tokio::task::spawn_blocking(move || {
-            loop {
-                let readiness = paceline_fencing::service::fencing_readiness(&section, &nodes);
-                let (ready, blockers) = match readiness.verdict() {
-                    Ok(()) => (true, Vec::new()),
-                    Err(b) => (false, b.iter().map(|b| b.to_string()).collect()),
-                };
-                if tx.send((generation, ready, blockers)).is_err() || ready {
-                    return;
-                }
-                std::thread::sleep(std::time::Duration::from_secs(5));
-            }
-        });
+        let check = move || match paceline_fencing::service::fencing_readiness(&section, &nodes)
+            .verdict()
+        {
+            Ok(()) => (true, Vec::new()),
+            Err(b) => (false, b.iter().map(|b| b.to_string()).collect()),
+        };
+        self.readiness_poller.replace(
+            generation,
+            super::readiness::RECHECK_INTERVAL,
+            check,
+            self.readiness_tx.clone(),
+        );
     }
 
     pub(super) fn on_readiness(&mut self, generation: u64, ready: bool, blockers: Vec<String>) {

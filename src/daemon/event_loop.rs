@@ -44,6 +44,7 @@ pub(super) struct Events {
     readiness: mpsc::UnboundedReceiver<Readiness>,
     terminate: Signal,
     interrupt: Signal,
+    hangup: Signal,
     /// Membership ticks (heartbeat / 4).
     ticker: Interval,
     /// Channel retransmissions, controller ticks, attribute polls (50 ms).
@@ -59,6 +60,7 @@ enum Event {
     Finished(Finished),
     FenceOutcome(FenceOutcome),
     Readiness(Readiness),
+    Reload,
     Stop,
 }
 
@@ -89,6 +91,7 @@ impl Events {
             readiness,
             terminate: signal(SignalKind::terminate())?,
             interrupt: signal(SignalKind::interrupt())?,
+            hangup: signal(SignalKind::hangup())?,
             ticker,
             channel_ticker,
         };
@@ -131,12 +134,13 @@ impl Events {
             Some(verdict) = self.readiness.recv() => Event::Readiness(verdict),
             _ = self.terminate.recv() => Event::Stop,
             _ = self.interrupt.recv() => Event::Stop,
+            _ = self.hangup.recv() => Event::Reload,
         }
     }
 }
 
 impl Daemon {
-    /// Serves events until SIGTERM or SIGINT.
+    /// Serves events until SIGTERM or SIGINT (SIGHUP reloads: `reload.rs`).
     pub(super) async fn serve(&mut self, events: &mut Events) {
         loop {
             let event = events.next().await;
@@ -146,7 +150,8 @@ impl Daemon {
         }
     }
 
-    /// Carries out one event; false when it asks the daemon to stop.
+    /// Carries out one event; false when it asks the daemon to stop (a
+    /// signal, or a store that can no longer persist).
     async fn handle(&mut self, event: Event) -> bool {
         match event {
             Event::MembershipTick => {
@@ -163,10 +168,11 @@ impl Daemon {
             Event::Readiness((generation, ready, blockers)) => {
                 self.on_readiness(generation, ready, blockers);
             }
+            Event::Reload => self.reload(),
             Event::Stop => return false,
         }
         self.drain().await;
-        true
+        self.fatal.is_none()
     }
 
     /// Clean shutdown: ask the DC to move everything away (the `shutdown`
@@ -183,6 +189,9 @@ impl Daemon {
         self.controller_input(Input::Tick);
         self.drain().await;
         self.wait_until_stopped_here(events).await;
+        if self.fatal.is_some() {
+            return;
+        }
         self.executor.stop_all();
         self.flush_channel(events).await;
         self.leave(events).await;

@@ -12,6 +12,8 @@ mod identity;
 mod keys;
 mod notify;
 pub mod protocol;
+mod readiness;
+mod reload;
 mod report;
 pub mod settings;
 mod startup;
@@ -62,18 +64,21 @@ pub fn main() -> ExitCode {
     let text = match std::fs::read_to_string(&args.config) {
         Ok(t) => t,
         Err(e) => {
-            eprintln!("pacelined: cannot read {}: {e}", args.config.display());
+            say(&format!(
+                "pacelined: cannot read {}: {e}",
+                args.config.display()
+            ));
             return ExitCode::from(2);
         }
     };
     if let Err(e) = validate_config_file(&args.config, &text) {
-        eprintln!("pacelined: {e}");
+        say(&format!("pacelined: {e}"));
         return ExitCode::from(2);
     }
     let settings = match Settings::parse(&args.config, &text) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("pacelined: {e}");
+            say(&format!("pacelined: {e}"));
             return ExitCode::from(2);
         }
     };
@@ -88,22 +93,42 @@ pub fn main() -> ExitCode {
     unsafe {
         std::env::set_var(crate::executor::agent_env::SOCKET_ENV, &socket);
     }
+    raise_descriptor_limit();
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("pacelined: cannot start the runtime: {e}");
+            say(&format!("pacelined: cannot start the runtime: {e}"));
             return ExitCode::from(1);
         }
     };
     match runtime.block_on(run(args, settings, text)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("pacelined: {e:#}");
+            say(&format!("pacelined: {e:#}"));
             ExitCode::from(1)
         }
+    }
+}
+
+/// Raises the soft limit of open descriptors to the hard one: systemd's
+/// default soft limit (1,024) is what a few idle API clients, agents' pipes
+/// and the state files share, and running out fails monitors, stops and
+/// `cluster.json` writes (EMFILE). The API's own connection caps keep it
+/// far below.
+fn raise_descriptor_limit() {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) else {
+        return;
+    };
+    if soft < hard
+        && let Err(e) = setrlimit(Resource::RLIMIT_NOFILE, hard, hard)
+    {
+        say(&format!(
+            "pacelined: cannot raise the open files limit from {soft} to {hard}: {e}"
+        ));
     }
 }
 
@@ -154,6 +179,10 @@ fn find_local_node(settings: &Settings) -> Option<String> {
 
 struct Daemon {
     settings: Settings,
+    /// The cluster file this daemon was started from (read again on SIGHUP).
+    config_path: PathBuf,
+    /// Why the daemon must stop at once (its store could not persist).
+    fatal: Option<String>,
     own: settings::NodeSettings,
     machine: Membership,
     encoder: Encoder,
@@ -195,6 +224,8 @@ struct Daemon {
     readiness_tx: mpsc::UnboundedSender<(u64, bool, Vec<String>)>,
     /// Bumped on every config change: an older check's result is dropped.
     readiness_generation: u64,
+    /// The one fencing readiness check running.
+    readiness_poller: readiness::ReadinessPoller,
     /// Operators' fence requests waiting for the outcome, by target.
     fence_waiters: HashMap<String, Vec<tokio::sync::oneshot::Sender<Response>>>,
     /// Operators' dispatched actions waiting for their result.
@@ -237,8 +268,15 @@ struct WatchdogState {
 async fn run(args: Args, settings: Settings, config_text: String) -> anyhow::Result<()> {
     let (mut daemon, mut events) = startup::start(&args, settings, &config_text).await?;
     daemon.serve(&mut events).await;
-    daemon.shut_down(&mut events).await;
-    Ok(())
+    if daemon.fatal.is_none() {
+        daemon.shut_down(&mut events).await;
+    }
+    match daemon.fatal.take() {
+        // No clean leave: the peers must treat this node as lost (and
+        // fence it) since what it runs is no longer recorded durably.
+        Some(why) => anyhow::bail!("stopped without leaving the cluster: {why}"),
+        None => Ok(()),
+    }
 }
 
 impl Daemon {
@@ -614,7 +652,10 @@ impl Daemon {
         match self.replies.remove(&request) {
             Some(ReplyTo::Client { reply, .. }) => {
                 let _ = reply.send(match result {
-                    Ok(version) => Response::ConfigApplied { version },
+                    Ok(version) => Response::ConfigApplied {
+                        version,
+                        warning: self.store.unguaranteed().inspect(|w| log(w)),
+                    },
                     Err(message) => Response::Error { message },
                 });
             }
@@ -640,6 +681,12 @@ impl Daemon {
                         Box::pin(self.finish_request(request, result)).await;
                     }
                     StoreEffect::Log(line) => log(&line),
+                    StoreEffect::Fatal(why) => {
+                        if self.fatal.is_none() {
+                            log(&format!("FATAL: {why}"));
+                        }
+                        self.fatal = Some(why);
+                    }
                 }
             }
         }
@@ -1049,8 +1096,18 @@ impl Daemon {
 }
 
 /// One log line with a UTC timestamp (the failover timeline reads these).
+/// Logging never stops the daemon: a closed or full stderr (the journal
+/// restarted, a pipe whose reader died) loses the line, nothing else
+/// (`eprintln!` panics on EPIPE).
 pub fn log(line: &str) {
-    eprintln!("{} pacelined: {line}", timestamp());
+    say(&format!("{} pacelined: {line}", timestamp()));
+}
+
+/// Writes one line to stderr, ignoring a failure to.
+fn say(line: &str) {
+    use std::io::Write;
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "{line}");
 }
 
 /// `2026-12-01T18:40:00.123Z`, computed without a date library.

@@ -54,6 +54,7 @@ pub(super) async fn start(
         senders,
         incarnation,
     );
+    daemon.config_path = args.config.clone();
     daemon.arm_watchdog()?;
     daemon.announce(&events.socket_path);
     events.receive_packets(sockets);
@@ -162,6 +163,7 @@ fn new_daemon(
         fence_tx: senders.fence,
         readiness_tx: senders.readiness,
         readiness_generation: 0,
+        readiness_poller: Default::default(),
         dispatch_waiters: HashMap::new(),
         fence_waiters: HashMap::new(),
         next_dispatch: driver::DISPATCH_ID_BASE,
@@ -186,6 +188,8 @@ fn new_daemon(
         watchdog: None,
         own,
         settings,
+        config_path: PathBuf::new(),
+        fatal: None,
     }
 }
 

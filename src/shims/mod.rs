@@ -15,13 +15,15 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::executor::agent_env::{
-    ATTR_FILE_ENV, DEFAULT_ATTR_FILE, NODE_ENV, PACEMAKER_COMPAT_VERSION, SHIM_NAMES, SOCKET_ENV,
-    read_attributes, write_attributes,
+    ATTR_FILE_ENV, Attributes, DEFAULT_ATTR_FILE, NODE_ENV, PACEMAKER_COMPAT_VERSION, SHIM_NAMES,
+    SOCKET_ENV, read_attributes, update_attributes,
 };
 
 /// Pacemaker's CRM_EX_NOSUCH, which agents test for "attribute not set".
 const EXIT_NO_SUCH: u8 = 105;
 const EXIT_USAGE: u8 = 64;
+/// Pacemaker's CRM_EX_DISCONNECT: the cluster could not be reached.
+const EXIT_DISCONNECT: u8 = 102;
 
 fn daemon_socket() -> PathBuf {
     std::env::var_os(SOCKET_ENV)
@@ -50,7 +52,8 @@ fn cluster_report() -> Option<crate::api::StatusReport> {
 /// quorum (1/0), `-l` "ID NAME STATE" per node, `-p` the partition's member
 /// names on one line. With pacelined running the answers are the cluster's
 /// membership; without it (an agent run by hand through `resource exec`)
-/// this node is alone and counts as quorate, as a one-node cluster would.
+/// this node answers its own name and id alone, but never "quorate": `-q`
+/// fails (exit 102) when no daemon answers.
 fn crm_node(
     args: &[String],
     local: &str,
@@ -66,7 +69,16 @@ fn crm_node(
         (Some("-i" | "--cluster-id"), Some(s)) => s.node_id.to_string(),
         (Some("-i" | "--cluster-id"), None) => "1".to_string(),
         (Some("-q" | "--quorum"), Some(s)) => if s.quorum.quorate { "1" } else { "0" }.to_string(),
-        (Some("-q" | "--quorum"), None) => "1".to_string(),
+        (Some("-q" | "--quorum"), None) => {
+            // Fail closed: an agent asking whether it may act must never
+            // hear "quorate" from a daemon that did not answer (stopped,
+            // hung or not running). Pacemaker's crm_node fails the same way.
+            let _ = writeln!(
+                err,
+                "crm_node: no answer from pacelined (is it running?): quorum unknown"
+            );
+            return EXIT_DISCONNECT;
+        }
         (Some("-l" | "--list"), Some(s)) => s
             .nodes
             .iter()
@@ -267,20 +279,23 @@ pub fn run_shim(
         );
         return EXIT_NO_SUCH;
     }
-    let mut attrs = read_attributes(file);
-    if req.delete {
-        if let Some(m) = attrs.get_mut(&node) {
-            m.remove(&name);
+    let (delete, value) = (req.delete, req.value.clone());
+    let (at, named) = (node.clone(), name.clone());
+    let change = move |attrs: &mut Attributes| {
+        if delete {
+            if let Some(m) = attrs.get_mut(&at) {
+                m.remove(&named);
+            }
+        } else if let Some(v) = value {
+            attrs.entry(at).or_default().insert(named, v);
         }
-    } else if let Some(v) = req.value.clone() {
-        attrs
-            .entry(node.clone())
-            .or_default()
-            .insert(name.clone(), v);
-    } else {
+    };
+    if !req.delete && req.value.is_none() {
         req.query = true;
     }
     if req.query {
+        let mut attrs = read_attributes(file);
+        change(&mut attrs);
         let found = attrs
             .get(&node)
             .and_then(|m| m.get(&name))
@@ -301,7 +316,7 @@ pub fn run_shim(
             }
         };
     }
-    match write_attributes(file, &attrs) {
+    match update_attributes(file, change) {
         Ok(()) => 0,
         Err(e) => {
             let _ = writeln!(err, "{shim}: cannot write {}: {e}", file.display());
@@ -358,7 +373,8 @@ mod tests {
         use crate::api::fixtures;
         use crate::membership::PeerState;
         assert_eq!(node_call(&["-n"], None), (0, "n1\n".into()));
-        assert_eq!(node_call(&["-q"], None), (0, "1\n".into()));
+        // No daemon answered: quorum is unknown, never "1".
+        assert_eq!(node_call(&["-q"], None), (EXIT_DISCONNECT, String::new()));
         assert_eq!(node_call(&["-l"], None), (0, "1 n1 member\n".into()));
         let status = fixtures::membership(
             7,
@@ -393,5 +409,29 @@ mod tests {
             .and_then(|l| l.split_whitespace().nth(1));
         assert_eq!(version, Some(PACEMAKER_COMPAT_VERSION));
         assert_eq!(pacemakerd(&[], &mut out, &mut err), EXIT_USAGE);
+    }
+
+    /// Issue 15: concurrent `crm_attribute` updates lost 95 of 300 (each
+    /// read the file, changed it and wrote it back unlocked). Now none.
+    #[test]
+    fn concurrent_updates_lose_nothing() {
+        let dir = std::env::temp_dir().join(format!("plxshim-conc{}", std::process::id()));
+        let f = dir.join("attrs.json");
+        let threads: Vec<_> = (0..300)
+            .map(|i| {
+                let f = f.clone();
+                std::thread::spawn(move || {
+                    let value = i.to_string();
+                    let name = format!("a{i}");
+                    call("crm_attribute", &["-n", &name, "-v", &value], &f).0
+                })
+            })
+            .collect();
+        for t in threads {
+            assert_eq!(t.join().unwrap(), 0);
+        }
+        let attrs = read_attributes(&f);
+        assert_eq!(attrs["n1"].len(), 300, "updates lost");
+        let _ = std::fs::remove_dir_all(dir);
     }
 }

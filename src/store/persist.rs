@@ -50,7 +50,22 @@ pub fn save<T: Serialize>(path: &Path, value: &T) -> Result<(), PersistError> {
     let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
     tmp_name.push(".tmp");
     let tmp = dir.join(tmp_name);
-    let mut f = File::create(&tmp).map_err(werr)?;
+    // The document holds the configuration, inline fence passwords too:
+    // readable by root only, whatever the umask (and a temp file left
+    // looser by an older build is tightened).
+    let mut f = {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let f = fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)
+            .map_err(werr)?;
+        f.set_permissions(fs::Permissions::from_mode(0o600))
+            .map_err(werr)?;
+        f
+    };
     f.write_all(&bytes).map_err(werr)?;
     f.sync_all().map_err(werr)?;
     drop(f);

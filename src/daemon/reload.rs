@@ -1,0 +1,46 @@
+//! SIGHUP: what a running daemon can take from its files without a
+//! restart, and what it says about the rest. Pacemaker's daemons take no
+//! SIGHUP reload either; the cluster's configuration changes through the
+//! cluster (`paceline configure load`), never by editing one node's file.
+
+use super::settings::Settings;
+use super::{Daemon, log};
+
+impl Daemon {
+    /// Re-reads the cluster file: says whether it differs from the
+    /// cluster's configuration (and how to apply it) and whether it changes
+    /// what only a restart applies; checks fencing readiness again (a
+    /// device's password file or its BMC may have been fixed).
+    pub(super) fn reload(&mut self) {
+        let path = self.config_path.clone();
+        log(&format!("SIGHUP: reading {} again", path.display()));
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) => {
+                log(&format!("SIGHUP: cannot read {}: {e}", path.display()));
+                return;
+            }
+        };
+        if let Err(e) = super::validate_config_text(&text, &path.display().to_string()) {
+            log(&format!("SIGHUP: the file does not load: {e}"));
+        } else if text != self.store.doc().config {
+            log(&format!(
+                "SIGHUP: {} differs from the cluster's configuration (epoch {}); apply it to the whole cluster with `paceline configure load {}`",
+                path.display(),
+                self.store.doc().version.epoch,
+                path.display()
+            ));
+        }
+        match Settings::parse(&path, &text) {
+            Ok(s) if !s.same_membership(&self.settings) || s.socket != self.settings.socket => {
+                log(
+                    "SIGHUP: [cluster]/[membership]/[quorum]/[[node]] changed; they apply at the next restart of this node",
+                );
+            }
+            Ok(_) => {}
+            Err(e) => log(&format!("SIGHUP: {e}")),
+        }
+        self.check_fencing_readiness();
+        log("SIGHUP: fencing readiness checked again; nothing else is reloaded");
+    }
+}
