@@ -1,0 +1,246 @@
+//! Dispatch: the running transition's steps go out in graph order once
+//! everything before them is done; recurring monitors are fire-and-forget
+//! (cancelled before a stop, demote or promote); steps that do not answer
+//! within timeout + grace are recorded as timed out; a change aborts (in
+//! flight steps are awaited, nothing new goes out but post notifications).
+
+use std::collections::BTreeSet;
+
+use super::Controller;
+use super::join::REPORT_WAIT_MS;
+use crate::controller::patch::op_status;
+use crate::controller::{ActionRequest, ActionResult, Command, Notice, StatusPatch};
+use crate::model::{NodeId, rc};
+use crate::scheduler::transition::{Step, StepKind, Transition};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum StepState {
+    Waiting,
+    InFlight,
+    Done,
+    Failed,
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct Active {
+    pub(super) id: u64,
+    pub(super) transition: Transition,
+    pub(super) state: Vec<StepState>,
+    pub(super) aborted: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct InFlight {
+    pub(super) request: ActionRequest,
+    /// The transition step, or `None` for a probe.
+    pub(super) step: Option<usize>,
+    pub(super) deadline_ms: u64,
+}
+
+pub(super) fn is_post_notification(s: &Step) -> bool {
+    matches!(&s.kind, StepKind::Resource { operation, meta, .. }
+        if operation == "notify" && meta.get("notify_type").map(String::as_str) == Some("post"))
+}
+
+impl Controller {
+    pub(super) fn timeouts(&mut self, out: &mut Vec<Command>) {
+        let now = self.now_ms;
+        let silent: Vec<NodeId> = self
+            .reports
+            .iter()
+            .filter(|(_, until)| **until <= now)
+            .map(|(n, _)| n.clone())
+            .collect();
+        for node in silent {
+            self.reports.remove(&node);
+            self.reported.insert(node.clone());
+            out.push(Command::Notice(Notice::NoReport {
+                node: node.clone(),
+                waited_ms: REPORT_WAIT_MS,
+            }));
+            self.to_probe.insert(node);
+            self.replan = true;
+        }
+        let expired: Vec<u64> = self
+            .in_flight
+            .iter()
+            .filter(|(_, f)| f.deadline_ms <= now)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in expired {
+            let Some(f) = self.in_flight.get(&id) else {
+                continue;
+            };
+            let q = &f.request;
+            let r = ActionResult {
+                id,
+                node: q.node.clone(),
+                resource: q.resource.clone(),
+                instance: q.instance.clone(),
+                operation: q.operation.clone(),
+                interval_ms: q.interval_ms,
+                rc: rc::ERR_GENERIC,
+                op_status: op_status::TIMED_OUT,
+                output: format!(
+                    "no result within {} ms (timeout + grace)",
+                    q.timeout_ms + self.settings.result_grace_ms
+                ),
+                at: self.wall,
+                exec_ms: q.timeout_ms,
+            };
+            self.on_result(r, out);
+        }
+    }
+
+    pub(super) fn dispatch(&mut self, step: usize, out: &mut Vec<Command>) {
+        let Some(active) = self.active.as_ref() else {
+            return;
+        };
+        let s = active.transition.steps[step].clone();
+        let StepKind::Resource {
+            resource,
+            instance,
+            operation,
+            interval_ms,
+            timeout_ms,
+            meta,
+        } = s.kind
+        else {
+            // Fences are dispatched before any transition is started.
+            if let Some(active) = self.active.as_mut() {
+                active.state[step] = StepState::Done;
+            }
+            return;
+        };
+        if matches!(operation.as_str(), "stop" | "demote" | "promote") {
+            self.cancel_recurring(&s.node, &instance, out);
+        }
+        let id = self.fresh_id();
+        let request = ActionRequest {
+            id,
+            node: s.node.clone(),
+            resource: resource.clone(),
+            instance: instance.clone(),
+            operation: operation.clone(),
+            interval_ms,
+            timeout_ms,
+            meta,
+        };
+        out.push(Command::Notice(Notice::Dispatched(request.clone())));
+        out.push(Command::Execute(request.clone()));
+        let state = if interval_ms > 0 {
+            // A recurring monitor keeps running; only its changes come back.
+            self.recurring
+                .insert((s.node.clone(), instance, interval_ms));
+            StepState::Done
+        } else {
+            if matches!(operation.as_str(), "start" | "promote") {
+                // A successor DC must know this may have happened.
+                let pending = self.pending_result(&request);
+                self.record(StatusPatch::OpResult(pending), out);
+            }
+            let deadline_ms = self.now_ms + timeout_ms + self.settings.result_grace_ms;
+            self.in_flight.insert(
+                id,
+                InFlight {
+                    request,
+                    step: Some(step),
+                    deadline_ms,
+                },
+            );
+            StepState::InFlight
+        };
+        if let Some(active) = self.active.as_mut() {
+            active.state[step] = state;
+        }
+    }
+
+    pub(super) fn cancel_recurring(&mut self, node: &str, instance: &str, out: &mut Vec<Command>) {
+        let mut intervals: BTreeSet<u64> = self
+            .recurring
+            .iter()
+            .filter(|(n, i, _)| n == node && i == instance)
+            .map(|(_, _, iv)| *iv)
+            .collect();
+        if let Some(st) = self.working.nodes.get(node) {
+            for h in st.resources.iter().filter(|h| h.id == instance) {
+                intervals.extend(
+                    h.ops
+                        .iter()
+                        .filter(|o| o.operation == "monitor" && o.interval_ms > 0)
+                        .map(|o| o.interval_ms),
+                );
+            }
+        }
+        for interval_ms in intervals {
+            self.recurring
+                .remove(&(node.to_string(), instance.to_string(), interval_ms));
+            out.push(Command::CancelRecurring {
+                node: node.to_string(),
+                instance: instance.to_string(),
+                interval_ms,
+            });
+        }
+    }
+
+    /// Advances the running transition; returns whether it still runs.
+    pub(super) fn advance(&mut self, out: &mut Vec<Command>) -> bool {
+        let Some(active) = self.active.as_ref() else {
+            return false;
+        };
+        let aborted = active.aborted.is_some();
+        let ready: Vec<usize> = (0..active.state.len())
+            .filter(|&i| active.state[i] == StepState::Waiting)
+            .filter(|&i| {
+                active
+                    .transition
+                    .edges
+                    .iter()
+                    .filter(|(_, b)| *b == i)
+                    .all(|(a, _)| active.state[*a] == StepState::Done)
+            })
+            // An aborted transition starts nothing new, except the
+            // notifications of actions that are done: they tell the
+            // clone's agents what happened, which the next plan will not.
+            .filter(|&i| !aborted || is_post_notification(&active.transition.steps[i]))
+            .collect();
+        for i in ready {
+            self.dispatch(i, out);
+        }
+        let Some(active) = self.active.as_ref() else {
+            return false;
+        };
+        if aborted {
+            if self.in_flight.values().any(|f| f.step.is_some()) {
+                return true;
+            }
+            self.active = None;
+            self.replan = true;
+            return false;
+        }
+        if active.state.iter().all(|s| *s == StepState::Done) {
+            out.push(Command::Notice(Notice::TransitionComplete {
+                id: active.id,
+            }));
+            self.last_completed = Some(active.transition.steps.clone());
+            self.active = None;
+            self.replan = true;
+            return false;
+        }
+        true
+    }
+
+    pub(super) fn abort(&mut self, why: &str, out: &mut Vec<Command>) {
+        self.replan = true;
+        self.last_completed = None;
+        if let Some(active) = self.active.as_mut()
+            && active.aborted.is_none()
+        {
+            active.aborted = Some(why.to_string());
+            out.push(Command::Notice(Notice::TransitionAborted {
+                id: active.id,
+                why: why.to_string(),
+            }));
+        }
+    }
+}

@@ -1,0 +1,259 @@
+//! Fencing: the DC fences the nodes the plan marks unclean (none before
+//! dc-deadtime has passed since startup), retries failures with doubling
+//! back-off, records every outcome in the fencing history, tells the
+//! fencing service which target runs the higher priority, and fences this
+//! node itself when quorum is lost under no-quorum-policy=suicide.
+
+use std::collections::BTreeMap;
+
+use super::Controller;
+use crate::controller::patch::next_fence_id;
+use crate::controller::{Command, FenceOutcome, FenceRequest, Notice, StatusPatch};
+use crate::model::{
+    CloneChild, ClusterConfig, FenceEvent, NoQuorumPolicy, NodeId, Primitive, Resource,
+};
+use crate::scheduler::transition::{self};
+
+/// Pacemaker's default dc-deadtime: after startup, how long the membership
+/// may take to settle before a node missing from it is fenced.
+const DC_DEADTIME_MS: u64 = 20_000;
+
+#[derive(Debug, Clone)]
+pub(super) struct FenceState {
+    pub(super) in_flight: bool,
+    pub(super) retry_at_ms: u64,
+    pub(super) backoff_ms: u64,
+    pub(super) action: String,
+    /// When the attempt in flight was dispatched (for the history).
+    pub(super) requested_ms: u64,
+}
+
+/// Every configured primitive with its `priority` meta attribute, or else
+/// its group's, or else its clone's (Pacemaker's inheritance of meta
+/// attributes).
+pub(super) fn primitives_with_priority(config: &ClusterConfig) -> Vec<(&Primitive, i64)> {
+    let of = |p: &Primitive, parents: &[Option<i64>]| {
+        p.meta
+            .priority
+            .or(parents.iter().flatten().next().copied())
+            .unwrap_or(0)
+    };
+    let mut out = Vec::new();
+    for r in &config.resources {
+        match r {
+            Resource::Primitive(p) => out.push((p, of(p, &[]))),
+            Resource::Group(g) => {
+                out.extend(g.members.iter().map(|p| (p, of(p, &[g.meta.priority]))))
+            }
+            Resource::Clone(c) => match &c.child {
+                CloneChild::Primitive(p) => out.push((p, of(p, &[c.meta.priority]))),
+                CloneChild::Group(g) => out.extend(
+                    g.members
+                        .iter()
+                        .map(|p| (p, of(p, &[g.meta.priority, c.meta.priority]))),
+                ),
+            },
+        }
+    }
+    out
+}
+
+impl Controller {
+    /// The fencing history's record of an outcome (this node's fencing
+    /// service ran it; this controller asked for it if it has it in flight).
+    pub(super) fn fence_event(&self, o: &FenceOutcome) -> FenceEvent {
+        let own = &self.settings.own;
+        let asked = self.fences.get(&o.target).filter(|st| st.in_flight);
+        let suicide = o.target == *own && self.suicide_requested;
+        let action = match (o.action.is_empty(), asked) {
+            (false, _) => o.action.clone(),
+            (true, Some(st)) => st.action.clone(),
+            (true, None) => String::new(),
+        };
+        let completed = if o.at > 0 { o.at } else { self.wall };
+        FenceEvent {
+            id: next_fence_id(&self.working, own, self.wall),
+            target: o.target.clone(),
+            action,
+            ok: o.ok,
+            devices: o.devices.clone(),
+            detail: o.detail.clone(),
+            delegate: own.clone(),
+            origin: own.clone(),
+            client: if asked.is_some() || suicide {
+                "controller"
+            } else {
+                "pacelined"
+            }
+            .to_string(),
+            completed,
+            elapsed_ms: asked.map(|st| self.now_ms.saturating_sub(st.requested_ms)),
+            attempts: 1,
+            first_completed: completed,
+        }
+    }
+
+    pub(super) fn on_fence(&mut self, o: FenceOutcome, out: &mut Vec<Command>) {
+        let event = StatusPatch::FenceEvent(Box::new(self.fence_event(&o)));
+        if o.ok {
+            out.push(Command::Notice(Notice::FenceConfirmed(o.target.clone())));
+            self.fences.remove(&o.target);
+            self.lost.remove(&o.target);
+            self.recurring.retain(|(n, _, _)| *n != o.target);
+            self.refresh_scores = true;
+            let target = o.target.clone();
+            self.record(StatusPatch::NodeFenced(o), out);
+            self.record(event, out);
+            if self.is_dc {
+                let stale: Vec<u64> = self
+                    .in_flight
+                    .iter()
+                    .filter(|(_, f)| f.request.node == target)
+                    .map(|(id, _)| *id)
+                    .collect();
+                for id in stale {
+                    self.in_flight.remove(&id);
+                }
+                self.abort(&format!("{target} was fenced"), out);
+            }
+            return;
+        }
+        out.push(Command::Notice(Notice::FenceFailed {
+            target: o.target.clone(),
+            detail: o.detail.clone(),
+        }));
+        self.record(event, out);
+        let now = self.now_ms;
+        let max = self.settings.fence_retry_max_ms.max(1);
+        if let Some(st) = self.fences.get_mut(&o.target) {
+            st.in_flight = false;
+            st.retry_at_ms = now + st.backoff_ms;
+            let retry = st.retry_at_ms;
+            self.recheck_at_ms = Some(self.recheck_at_ms.map_or(retry, |t| t.min(retry)));
+            out.push(Command::Notice(Notice::Blocked {
+                why: format!(
+                    "fencing {} failed ({}); nothing it ran is recovered until it is fenced; retrying in {} ms (check its fence device, or power it off and confirm with `paceline fence {}`)",
+                    o.target, o.detail, st.backoff_ms, o.target
+                ),
+            }));
+            st.backoff_ms = (st.backoff_ms.saturating_mul(2)).min(max);
+        }
+    }
+
+    pub(super) fn suicide(&mut self, out: &mut Vec<Command>) {
+        let policy = self.config.as_ref().map(|c| c.properties.no_quorum_policy);
+        if policy == Some(NoQuorumPolicy::Suicide)
+            && self.was_quorate
+            && !self.quorate
+            && !self.suicide_requested
+            && !self.members.is_empty()
+        {
+            self.suicide_requested = true;
+            let action = self
+                .config
+                .as_ref()
+                .map(|c| c.properties.stonith_action.clone())
+                .unwrap_or_else(|| "off".to_string());
+            out.push(Command::Notice(Notice::Blocked {
+                why: "quorum lost with no-quorum-policy=suicide: fencing this node".to_string(),
+            }));
+            out.push(Command::Fence(FenceRequest {
+                target: self.settings.own.clone(),
+                action,
+                target_has_priority: false,
+            }));
+        }
+    }
+
+    pub(super) fn dc_deadtime_ms(&self) -> u64 {
+        self.config
+            .as_ref()
+            .and_then(|c| c.properties.raw.get("dc-deadtime"))
+            .and_then(|v| crate::config::cib::parse_duration_ms(v))
+            .unwrap_or(DC_DEADTIME_MS)
+    }
+
+    /// Total `priority` meta of the primitives active on `node`, per the
+    /// status this DC plans on (Pacemaker's priority-fencing-delay rule).
+    /// The total `priority` of what runs on `node`, as Pacemaker counts it
+    /// for priority-fencing-delay: each active primitive's priority (its
+    /// own, else its group's or clone's), plus one for a promoted instance
+    /// of a resource whose priority is not 0, so that of two nodes running
+    /// the same clone the one with the primary counts more.
+    pub(super) fn priority_on(&self, node: &str) -> i64 {
+        let Some(config) = self.config.as_deref() else {
+            return 0;
+        };
+        let Some(state) = self.working_status().nodes.get(node) else {
+            return 0;
+        };
+        let mut total = 0;
+        for (p, priority) in primitives_with_priority(config) {
+            let roles = state
+                .resources
+                .iter()
+                .filter(|h| transition::primitive_of(&h.id) == p.id)
+                .map(|h| crate::scheduler::observe(h).role);
+            let Some(role) = roles.filter(|r| *r >= crate::model::Role::Started).max() else {
+                continue;
+            };
+            total += priority;
+            if priority != 0 && role == crate::model::Role::Promoted {
+                total += 1;
+            }
+        }
+        total
+    }
+
+    pub(super) fn fence(&mut self, targets: BTreeMap<NodeId, String>, out: &mut Vec<Command>) {
+        let now = self.now_ms;
+        // Right after startup views still form: a node missing from the
+        // first ones is not lost yet (nothing of it is recovered either).
+        let settle_until = self.first_view_ms.unwrap_or(now) + self.dc_deadtime_ms();
+        if now < settle_until {
+            if self.recheck_at_ms.is_none_or(|t| t > settle_until) {
+                out.push(Command::Notice(Notice::Blocked {
+                    why: format!(
+                        "not fencing {} before dc-deadtime ({} ms) has passed since startup",
+                        targets.keys().cloned().collect::<Vec<_>>().join(", "),
+                        self.dc_deadtime_ms()
+                    ),
+                }));
+            }
+            self.recheck_at_ms = Some(settle_until);
+            return;
+        }
+        let first = self.settings.fence_retry_ms.max(1);
+        let mut next_retry: Option<u64> = None;
+        for (target, action) in targets {
+            let st = self.fences.entry(target.clone()).or_insert(FenceState {
+                in_flight: false,
+                retry_at_ms: now,
+                backoff_ms: first,
+                action,
+                requested_ms: now,
+            });
+            if st.in_flight {
+                continue;
+            }
+            if st.retry_at_ms > now {
+                next_retry = Some(next_retry.map_or(st.retry_at_ms, |t| t.min(st.retry_at_ms)));
+                continue;
+            }
+            st.in_flight = true;
+            st.requested_ms = now;
+            let action = st.action.clone();
+            out.push(Command::Notice(Notice::FenceRequested(target.clone())));
+            let target_has_priority =
+                self.priority_on(&target) > self.priority_on(&self.settings.own);
+            out.push(Command::Fence(FenceRequest {
+                target,
+                action,
+                target_has_priority,
+            }));
+        }
+        if next_retry.is_some() {
+            self.recheck_at_ms = next_retry;
+        }
+    }
+}

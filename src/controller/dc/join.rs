@@ -1,0 +1,352 @@
+//! Pacemaker's join: who is DC of a view, the members' `NodeReport`s of
+//! what their executors did (asked once the document is synced; a member
+//! that does not answer in time is probed instead), joins and departures
+//! recorded as status facts, and the view overlaid on the status the DC
+//! plans on.
+
+use std::collections::BTreeSet;
+
+use super::Controller;
+use super::SYNC_WAIT_MS;
+use super::dispatch::{InFlight, StepState};
+use super::fencing::primitives_with_priority;
+use crate::controller::patch::op_status;
+use crate::controller::{ActionRequest, Command, NodeReport, Notice, StatusPatch};
+use crate::model::{ClusterConfig, ClusterStatus, NodeId, Primitive, ResourceClass, Role, rc};
+use crate::scheduler::observe;
+use crate::scheduler::transition::{self, primitive_of};
+
+/// How long a DC waits for a member's `NodeReport` before it probes the
+/// member's resources instead (a member that cannot answer, e.g. one that
+/// speaks an older protocol).
+pub(super) const REPORT_WAIT_MS: u64 = 3_000;
+
+fn all_primitives(config: &ClusterConfig) -> Vec<&Primitive> {
+    primitives_with_priority(config)
+        .into_iter()
+        .map(|(p, _)| p)
+        .collect()
+}
+
+impl Controller {
+    pub(super) fn on_view(
+        &mut self,
+        members: BTreeSet<NodeId>,
+        quorate: bool,
+        out: &mut Vec<Command>,
+    ) {
+        let changed = members != self.members || quorate != self.quorate;
+        let was_dc = self.is_dc;
+        self.first_view_ms.get_or_insert(self.now_ms);
+        // Without quorum every node looks after itself (no-quorum-policy
+        // stops what runs here); nobody decides for others on a status the
+        // store cannot sync.
+        self.is_dc = !quorate || self.dc_of(&members) == Some(&self.settings.own);
+        self.members = members;
+        self.quorate = quorate;
+        if quorate {
+            self.was_quorate = true;
+            self.suicide_requested = false;
+        }
+        if self.is_dc && !was_dc {
+            self.become_dc(out);
+        } else if was_dc && !self.is_dc {
+            self.resign();
+        } else if changed && self.is_dc {
+            // Steps on nodes that left will never answer: the fence (or
+            // their clean leave) settles them.
+            let gone: Vec<u64> = self
+                .in_flight
+                .iter()
+                .filter(|(_, f)| !self.members.contains(&f.request.node))
+                .map(|(id, _)| *id)
+                .collect();
+            for id in gone {
+                if let Some(f) = self.in_flight.remove(&id)
+                    && let (Some(step), Some(active)) = (f.step, self.active.as_mut())
+                {
+                    active.state[step] = StepState::Failed;
+                }
+            }
+            self.abort("the membership changed", out);
+        }
+        if self.is_dc && changed && quorate {
+            self.awaiting_document_until = Some(self.now_ms + SYNC_WAIT_MS);
+        }
+        if self.is_dc {
+            // A member that left must report again when it is back.
+            let members = &self.members;
+            self.reported.retain(|n| members.contains(n));
+            self.reports.retain(|n, _| members.contains(n));
+            self.to_probe.retain(|n| members.contains(n));
+        }
+        if self.is_dc {
+            // The store drops patches while it has no quorum and queues
+            // them while it syncs: send again what the document lacks
+            // (patches are idempotent).
+            for p in &self.pending {
+                out.push(Command::RecordStatus(p.clone()));
+            }
+        }
+    }
+
+    /// Asks each member this DC has no report of what its executor did
+    /// (Pacemaker's join): the answers, not probes, tell this DC what runs
+    /// on them. Without quorum this node only looks after itself. Only
+    /// once synced: the report's results are stamped with call ids above
+    /// every one in the document, which a stale document cannot promise.
+    pub(super) fn ask_for_reports(&mut self, out: &mut Vec<Command>) {
+        let ask: Vec<NodeId> = self
+            .settings
+            .nodes
+            .iter()
+            .map(|(n, _)| n)
+            .filter(|n| self.members.contains(*n))
+            .filter(|n| self.quorate || **n == self.settings.own)
+            .filter(|n| !self.reported.contains(*n) && !self.reports.contains_key(*n))
+            .cloned()
+            .collect();
+        for node in ask {
+            self.reports
+                .insert(node.clone(), self.now_ms + REPORT_WAIT_MS);
+            out.push(Command::RequestReport { node });
+        }
+    }
+
+    /// A member's report replaces what the status knew of its resources;
+    /// what it lacks (a primitive it never ran) is probed next.
+    pub(super) fn on_report(&mut self, r: NodeReport, out: &mut Vec<Command>) {
+        if !self.is_dc || self.reports.remove(&r.node).is_none() {
+            // Not asked, or asked by this node as an earlier DC: stale.
+            return;
+        }
+        self.reported.insert(r.node.clone());
+        // What this DC once asked of the node may have been stopped since
+        // (by the node's own DC in a partition): the report's history says
+        // which monitors still run, and the plan asks for the others.
+        self.recurring.retain(|(n, _, _)| *n != r.node);
+        out.push(Command::Notice(Notice::NodeReported {
+            node: r.node.clone(),
+            results: r.results.len(),
+            pending: r.pending.len(),
+        }));
+        let from_call_id = self.next_id + 1;
+        let mut results = Vec::new();
+        for mut x in r.results.into_iter().filter(|x| x.node == r.node) {
+            // Stamped in the order the node obtained them: the history
+            // replays them in that order.
+            x.id = self.fresh_id();
+            results.push(x);
+        }
+        for q in r.pending.into_iter().filter(|q| q.node == r.node) {
+            // A start or stop still running is recorded as such: this DC
+            // waits for its answer (which the node sends here too) before
+            // planning what depends on it.
+            if !matches!(
+                q.operation.as_str(),
+                "start" | "stop" | "promote" | "demote"
+            ) {
+                continue;
+            }
+            let pending = self.pending_result(&q);
+            results.push(pending);
+        }
+        self.record(
+            StatusPatch::NodeHistory {
+                node: r.node,
+                from_call_id,
+                results,
+            },
+            out,
+        );
+        self.replan = true;
+    }
+
+    pub(super) fn become_dc(&mut self, out: &mut Vec<Command>) {
+        out.push(Command::Notice(Notice::BecameDc));
+        self.reports.clear();
+        self.reported.clear();
+        self.to_probe.clear();
+        self.active = None;
+        self.in_flight.clear();
+        self.fences.clear();
+        self.lost.clear();
+        self.last_completed = None;
+        self.bump_ids();
+        self.replan = true;
+    }
+
+    pub(super) fn resign(&mut self) {
+        self.reports.clear();
+        self.reported.clear();
+        self.to_probe.clear();
+        self.active = None;
+        self.in_flight.clear();
+        self.fences.clear();
+        self.pending.clear();
+        self.working = self.doc_status.clone();
+        self.replan = false;
+    }
+
+    /// Joins and departures become status facts before planning.
+    pub(super) fn membership_facts(&mut self, out: &mut Vec<Command>) {
+        let configured: Vec<NodeId> = self.settings.nodes.iter().map(|(n, _)| n.clone()).collect();
+        for name in configured {
+            let st = self.working.nodes.get(&name);
+            if self.members.contains(&name) {
+                let joined = st.is_some_and(|st| {
+                    st.in_ccm == Some(true)
+                        && st.expected.as_deref() == Some("member")
+                        && st.join.as_deref() == Some("member")
+                });
+                self.lost.remove(&name);
+                if !joined {
+                    self.record(StatusPatch::NodeJoined(name), out);
+                }
+                continue;
+            }
+            let Some(st) = st else { continue };
+            if st.expected.as_deref() != Some("member") {
+                continue;
+            }
+            let shutting_down = st
+                .transient_attributes
+                .get("shutdown")
+                .is_some_and(|v| !v.is_empty() && v != "0");
+            let active = st
+                .resources
+                .iter()
+                .any(|h| observe(h).role != Role::Stopped);
+            if shutting_down && !active {
+                self.record(StatusPatch::NodeLeftCleanly(name), out);
+            } else if self.lost.insert(name.clone()) {
+                out.push(Command::Notice(Notice::NodeLost(name)));
+            }
+        }
+    }
+
+    pub(super) fn overlay(&self) -> ClusterStatus {
+        let mut s = self.working.clone();
+        s.have_quorum = self.quorate;
+        for (name, _) in &self.settings.nodes {
+            if self.members.contains(name) {
+                let st = s.nodes.entry(name.clone()).or_default();
+                st.uname = name.clone();
+                st.has_state = true;
+                st.in_ccm = Some(true);
+                st.crmd = Some("online".into());
+                st.join = Some("member".into());
+                st.expected = Some("member".into());
+                if !s.node_order.contains(name) {
+                    s.node_order.push(name.clone());
+                }
+            } else if let Some(st) = s.nodes.get_mut(name) {
+                st.in_ccm = Some(false);
+                st.crmd = Some("offline".into());
+            }
+        }
+        s
+    }
+
+    /// Probes every configured primitive without history on a member node;
+    /// returns whether any probe is outstanding.
+    pub(super) fn probes(&mut self, out: &mut Vec<Command>) -> bool {
+        let Some(config) = self.config.clone() else {
+            return false;
+        };
+        let mut wanted = Vec::new();
+        for node in &self.members {
+            if !self.settings.nodes.iter().any(|(n, _)| n == node) {
+                continue;
+            }
+            let st = self.working.nodes.get(node);
+            for p in all_primitives(&config) {
+                if p.class == ResourceClass::Stonith {
+                    continue;
+                }
+                let known = !self.to_probe.contains(node)
+                    && st
+                        .is_some_and(|st| st.resources.iter().any(|h| primitive_of(&h.id) == p.id));
+                let probing = self.in_flight.values().any(|f| {
+                    f.step.is_none() && f.request.node == *node && f.request.resource == p.id
+                });
+                if !known && !probing {
+                    let timeout_ms = transition::op_timeout_ms(&config, Some(p), "monitor", 0);
+                    wanted.push((node.clone(), p.id.clone(), timeout_ms));
+                }
+            }
+        }
+        let members = self.members.clone();
+        self.to_probe.retain(|n| !members.contains(n));
+        for (node, resource, timeout_ms) in wanted {
+            self.probe(node, resource, timeout_ms, out);
+        }
+        self.in_flight.values().any(|f| f.step.is_none())
+    }
+
+    /// Dispatches a probe (a one-shot monitor) outside any transition.
+    pub(super) fn probe(
+        &mut self,
+        node: NodeId,
+        resource: String,
+        timeout_ms: u64,
+        out: &mut Vec<Command>,
+    ) {
+        let id = self.fresh_id();
+        let request = ActionRequest {
+            id,
+            node,
+            resource: resource.clone(),
+            instance: resource,
+            operation: "monitor".into(),
+            interval_ms: 0,
+            timeout_ms,
+            meta: Default::default(),
+        };
+        out.push(Command::Notice(Notice::Dispatched(request.clone())));
+        out.push(Command::Execute(request.clone()));
+        let deadline_ms = self.now_ms + timeout_ms + self.settings.result_grace_ms;
+        self.in_flight.insert(
+            id,
+            InFlight {
+                request,
+                step: None,
+                deadline_ms,
+            },
+        );
+    }
+
+    /// The earliest deadline of the operations a previous DC dispatched to
+    /// members that have not answered yet; None when there are none (or
+    /// their time, the operation's timeout plus the grace, is up: then
+    /// the plan takes them as the history shows them).
+    pub(super) fn foreign_pending_until(&mut self, config: &ClusterConfig) -> Option<u64> {
+        let mut now_pending = BTreeSet::new();
+        for (node, st) in &self.working.nodes {
+            if !self.members.contains(node) {
+                continue;
+            }
+            for h in &st.resources {
+                if let Some(o) = h.ops.iter().max_by_key(|o| o.call_id)
+                    && o.interval_ms == 0
+                    && (o.rc_code == rc::PENDING || o.op_status == op_status::PENDING)
+                {
+                    now_pending.insert((node.clone(), h.id.clone(), o.operation.clone()));
+                }
+            }
+        }
+        self.foreign_pending.retain(|k, _| now_pending.contains(k));
+        for key in now_pending {
+            let (now, grace) = (self.now_ms, self.settings.result_grace_ms);
+            self.foreign_pending.entry(key.clone()).or_insert_with(|| {
+                let prim = config.primitive(primitive_of(&key.1));
+                now + transition::op_timeout_ms(config, prim, &key.2, 0) + grace
+            });
+        }
+        self.foreign_pending
+            .values()
+            .copied()
+            .filter(|&d| d > self.now_ms)
+            .min()
+    }
+}

@@ -1,0 +1,400 @@
+//! Planning: when the DC re-plans (a change, a recheck for expiring
+//! failures), what it waits for first (outcomes in flight, the synced
+//! document, members' reports, a previous DC's pending operations), then
+//! `schedule` and `transition::build`, fences before anything else, and
+//! what of the transition it may dispatch now (members only, quorum,
+//! fencing readiness).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::Controller;
+use super::SYNC_WAIT_MS;
+use super::describe::describe_change;
+use super::dispatch::{Active, StepState};
+use crate::controller::{Command, Notice};
+use crate::model::{
+    CloneChild, ClusterConfig, ClusterStatus, NoQuorumPolicy, NodeId, Resource, Role,
+};
+use crate::scheduler::transition::{self, Step, StepKind, Transition, primitive_of};
+use crate::scheduler::{observe, schedule};
+
+/// How often an idle DC re-plans while failures may expire (failure-timeout).
+const RECHECK_MS: u64 = 15_000;
+
+pub(super) fn starts_or_promotes(s: &Step) -> bool {
+    matches!(&s.kind, StepKind::Resource { operation, .. } if operation == "start" || operation == "promote")
+}
+
+/// Drops the steps `drop` names and every step ordered after one of them
+/// (a monitor after a start that may not run must not run either: it
+/// would find the resource stopped and count a failure), with their edges.
+pub(super) fn drop_with_dependents(t: Transition, drop: impl Fn(&Step) -> bool) -> Transition {
+    let mut dropped: Vec<bool> = t.steps.iter().map(&drop).collect();
+    let mut stack: Vec<usize> = (0..t.steps.len()).filter(|&i| dropped[i]).collect();
+    while let Some(a) = stack.pop() {
+        for &(x, b) in &t.edges {
+            if x == a && !dropped[b] {
+                dropped[b] = true;
+                stack.push(b);
+            }
+        }
+    }
+    retain_indices(t, |i| !dropped[i])
+}
+
+/// Keeps the steps `keep` accepts, with the edges between them.
+pub(super) fn retain_steps(t: Transition, keep: impl Fn(&Step) -> bool) -> Transition {
+    let kept: Vec<bool> = t.steps.iter().map(keep).collect();
+    retain_indices(t, |i| kept[i])
+}
+
+/// Keeps the steps whose index `keep` accepts, with the edges between them.
+pub(super) fn retain_indices(t: Transition, keep: impl Fn(usize) -> bool) -> Transition {
+    let mut map = vec![None; t.steps.len()];
+    let mut out = Transition::default();
+    for (i, s) in t.steps.into_iter().enumerate() {
+        if keep(i) {
+            map[i] = Some(out.steps.len());
+            out.steps.push(s);
+        }
+    }
+    out.edges = t
+        .edges
+        .iter()
+        .filter_map(|&(a, b)| Some((map[a]?, map[b]?)))
+        .collect();
+    out
+}
+
+impl Controller {
+    pub(super) fn step(&mut self, out: &mut Vec<Command>) {
+        if self.advance(out) {
+            return;
+        }
+        if !self.replan {
+            match self.recheck_at_ms {
+                Some(t) if t <= self.now_ms => self.replan = true,
+                _ => return,
+            }
+        }
+        let awaiting = match self.awaiting_document_until {
+            Some(until) if until > self.now_ms => true,
+            Some(_) => {
+                self.awaiting_document_until = None;
+                out.push(Command::Notice(Notice::Blocked {
+                    why: format!(
+                        "the store did not report a synced document within {SYNC_WAIT_MS} ms of the view change; planning on this node's copy, which may be stale (check the store's quorum and peers)"
+                    ),
+                }));
+                false
+            }
+            None => false,
+        };
+        self.recheck_at_ms = None;
+        if self.fences.values().any(|f| f.in_flight) || !self.in_flight.is_empty() {
+            // Outcomes still to come: plan once they are known.
+            return;
+        }
+        let Some(config) = self.config.clone() else {
+            return;
+        };
+        self.replan = false;
+        self.membership_facts(out);
+        if !awaiting {
+            self.ask_for_reports(out);
+        }
+        let reporting = !self.reports.is_empty();
+        if !awaiting && !reporting && self.probes(out) {
+            return;
+        }
+        let status = self.overlay();
+        let plan = schedule(&config, &status, self.wall);
+        let t = transition::build(&config, &status, &plan);
+        let targets: BTreeMap<NodeId, String> = t
+            .steps
+            .iter()
+            .filter_map(|s| match &s.kind {
+                StepKind::Fence { action } => Some((s.node.clone(), action.clone())),
+                StepKind::Resource { .. } => None,
+            })
+            .collect();
+        self.fences
+            .retain(|n, f| f.in_flight || targets.contains_key(n));
+        if !targets.is_empty() {
+            // While a node is unclean only fencing runs: what it ran is
+            // recovered by the next plan, once its fence is confirmed.
+            self.fence(targets, out);
+            return;
+        }
+        if awaiting {
+            // Fencing needs no synced document (a lost node is lost); the
+            // rest waits for `Input::Synced` (or the fallback).
+            self.recheck_at_ms = self.awaiting_document_until;
+            return;
+        }
+        if reporting {
+            // Nor members' reports; the rest waits for them (or their
+            // deadline, after which they are probed).
+            self.recheck_at_ms = self.reports.values().copied().min();
+            return;
+        }
+        if let Some(until) = self.foreign_pending_until(&config) {
+            // What depends on an operation a previous DC started waits for
+            // its result (a pending start counts as started, and a group's
+            // next member would start on an unmounted filesystem).
+            self.recheck_at_ms = Some(until);
+            return;
+        }
+        let (t, held_for_fencing) = self.feasible(&config, t);
+        if held_for_fencing {
+            out.push(Command::Notice(Notice::Blocked {
+                why: format!(
+                    "no resource starts until every node's first fencing level has passed a monitor: {}",
+                    if self.fencing_blockers.is_empty() {
+                        "the first check is still running".to_string()
+                    } else {
+                        self.fencing_blockers.join("; ")
+                    }
+                ),
+            }));
+        }
+        self.refresh_promotion_scores(&config, &status, &t, out);
+        self.recheck_idle();
+        if t.steps.is_empty() {
+            return;
+        }
+        if self.last_completed.as_ref() == Some(&t.steps) {
+            out.push(Command::Notice(Notice::Blocked {
+                why: "the plan asks for the same actions it just completed; waiting for a change (check the resource agents' results)".to_string(),
+            }));
+            return;
+        }
+        self.transition_seq += 1;
+        let id = self.transition_seq;
+        out.push(Command::Notice(Notice::TransitionStarted {
+            id,
+            steps: t.steps.len(),
+            changes: plan
+                .changes
+                .iter()
+                .filter(|c| !c.blocked)
+                .map(describe_change)
+                .chain((!plan.promotion_scores.is_empty()).then(|| {
+                    let scores: Vec<String> = plan
+                        .promotion_scores
+                        .iter()
+                        .map(|(i, n, s)| format!("{i} on {n} {s:?}"))
+                        .collect();
+                    format!("promotion scores: {}", scores.join(", "))
+                }))
+                .collect(),
+        }));
+        self.active = Some(Active {
+            id,
+            state: vec![StepState::Waiting; t.steps.len()],
+            transition: t,
+            aborted: None,
+        });
+        self.advance(out);
+    }
+
+    /// The steps of `t` this DC may dispatch now, and whether starts were
+    /// held back because fencing is not ready yet. Pure: the plan of a
+    /// transition and the check of whether it still holds
+    /// (`plan_still_holds`) filter alike.
+    pub(super) fn feasible(&self, config: &ClusterConfig, mut t: Transition) -> (Transition, bool) {
+        // Only members hear this DC: a step elsewhere would be lost (or,
+        // worse, run by a node another DC also commands). Without quorum
+        // the store does not sync, so what this DC knows of the others may
+        // be stale: it stops only what runs here.
+        // A recurring monitor this DC started keeps running; until its first
+        // result lands in the history the plan asks for it again (unless the
+        // instance changes in this transition, which restarts its monitors).
+        let touched: BTreeSet<(NodeId, String)> = t
+            .steps
+            .iter()
+            .filter_map(|s| match &s.kind {
+                StepKind::Resource {
+                    instance,
+                    interval_ms: 0,
+                    operation,
+                    ..
+                } if operation != "notify" => Some((s.node.clone(), instance.clone())),
+                _ => None,
+            })
+            .collect();
+        let running = &self.recurring;
+        t = retain_steps(t, |s| match &s.kind {
+            StepKind::Resource {
+                instance,
+                interval_ms,
+                ..
+            } if *interval_ms > 0 => {
+                touched.contains(&(s.node.clone(), instance.clone()))
+                    || !running.contains(&(s.node.clone(), instance.clone(), *interval_ms))
+            }
+            _ => true,
+        });
+        let (members, own, quorate) = (&self.members, &self.settings.own, self.quorate);
+        t = retain_steps(t, |s| {
+            members.contains(&s.node) && (quorate || s.node == *own)
+        });
+        let quorum_ok =
+            self.quorate || config.properties.no_quorum_policy == NoQuorumPolicy::Ignore;
+        if !quorum_ok {
+            t = drop_with_dependents(t, starts_or_promotes);
+        }
+        let fencing_on = config.properties.stonith_enabled;
+        let mut held = false;
+        if fencing_on && self.settings.require_fencing_ready && !self.fencing_ready {
+            let before = t.steps.len();
+            t = drop_with_dependents(t, starts_or_promotes);
+            held = t.steps.len() < before;
+        }
+        (t, held)
+    }
+
+    /// Whether the running transition is still what this DC would plan now,
+    /// after a change of transient attributes only (an agent's promote
+    /// updates its scores and replication state): the steps it has yet to
+    /// dispatch are exactly the ones a new plan would dispatch, except for
+    /// recurring monitors that follow one of its steps still in flight (the
+    /// new plan does not see that step done yet). Notifications are left
+    /// out: they follow the actions. Pacemaker aborts on every such change,
+    /// and the promote's post-notification then delays the start of what
+    /// is ordered after the promote.
+    pub(super) fn plan_still_holds(&self, before: &ClusterStatus) -> bool {
+        let (Some(config), Some(active)) = (self.config.as_deref(), self.active.as_ref()) else {
+            return false;
+        };
+        let without_attributes = |s: &ClusterStatus| {
+            let mut s = s.clone();
+            for n in s.nodes.values_mut() {
+                n.transient_attributes.clear();
+            }
+            s
+        };
+        if active.aborted.is_some()
+            || !self.reports.is_empty()
+            || self.fences.values().any(|f| f.in_flight)
+            || without_attributes(before) != without_attributes(&self.working)
+        {
+            return false;
+        }
+        let key = |s: &transition::Step| match &s.kind {
+            StepKind::Resource {
+                instance,
+                operation,
+                interval_ms,
+                ..
+            } if operation != "notify" => Some((
+                s.node.clone(),
+                instance.clone(),
+                operation.clone(),
+                *interval_ms,
+            )),
+            StepKind::Resource { .. } => None,
+            StepKind::Fence { action } => Some((s.node.clone(), String::new(), action.clone(), 0)),
+        };
+        let status = self.overlay();
+        let plan = schedule(config, &status, self.wall);
+        let (wanted, _) = self.feasible(config, transition::build(config, &status, &plan));
+        let wanted: BTreeSet<_> = wanted.steps.iter().filter_map(key).collect();
+        let steps = &active.transition.steps;
+        let in_flight: Vec<usize> = (0..steps.len())
+            .filter(|&i| active.state[i] == StepState::InFlight)
+            .collect();
+        let mut waiting = BTreeSet::new();
+        for (i, s) in steps.iter().enumerate() {
+            if active.state[i] != StepState::Waiting {
+                continue;
+            }
+            let Some(k) = key(s) else { continue };
+            let follows_in_flight = k.3 > 0
+                && in_flight.iter().any(|&f| {
+                    active.transition.edges.contains(&(f, i))
+                        && key(&steps[f]).is_some_and(|fk| fk.1 == k.1)
+                });
+            if wanted.contains(&k) || !follows_in_flight {
+                waiting.insert(k);
+            }
+        }
+        wanted == waiting
+    }
+
+    /// After a fence, a promotable clone left with no promoted instance and
+    /// none about to be promoted gets its running instances probed once,
+    /// beside the transition: agents such as pgsql compute a standby's
+    /// promotion score in their monitor, and with the primary gone the
+    /// next recurring one may be seconds away (Pacemaker waits for it).
+    /// The result changes the status, so the DC re-plans with the fresh
+    /// scores as soon as the transition allows.
+    pub(super) fn refresh_promotion_scores(
+        &mut self,
+        config: &ClusterConfig,
+        status: &ClusterStatus,
+        t: &Transition,
+        out: &mut Vec<Command>,
+    ) {
+        if !std::mem::take(&mut self.refresh_scores) || !self.quorate {
+            return;
+        }
+        let mut wanted = Vec::new();
+        for r in &config.resources {
+            let Resource::Clone(c) = r else { continue };
+            let CloneChild::Primitive(p) = &c.child else {
+                continue;
+            };
+            if !c.promotable {
+                continue;
+            }
+            let touched = |node: &str, ops: &[&str]| {
+                t.steps.iter().any(|s| {
+                    s.node == node
+                        && matches!(&s.kind, StepKind::Resource { resource, operation, .. }
+                            if *resource == p.id && ops.contains(&operation.as_str()))
+                })
+            };
+            if self.members.iter().any(|n| touched(n, &["promote"])) {
+                continue;
+            }
+            let mut running = Vec::new();
+            let mut promoted = false;
+            for node in &self.members {
+                let Some(st) = status.nodes.get(node) else {
+                    continue;
+                };
+                for h in st.resources.iter().filter(|h| primitive_of(&h.id) == p.id) {
+                    match observe(h).role {
+                        Role::Promoted => promoted = true,
+                        Role::Started | Role::Unpromoted => running.push(node.clone()),
+                        _ => {}
+                    }
+                }
+            }
+            if promoted {
+                continue;
+            }
+            for node in running {
+                if !touched(&node, &["stop", "demote"]) {
+                    wanted.push((node, p));
+                }
+            }
+        }
+        for (node, p) in wanted {
+            let timeout_ms = transition::op_timeout_ms(config, Some(p), "monitor", 0);
+            self.probe(node, p.id.clone(), timeout_ms, out);
+        }
+    }
+
+    pub(super) fn recheck_idle(&mut self) {
+        let failures = self.working.nodes.values().any(|st| {
+            st.transient_attributes
+                .keys()
+                .any(|k| k.starts_with("fail-count-"))
+        });
+        if failures {
+            self.recheck_at_ms = Some(self.now_ms + RECHECK_MS);
+        }
+    }
+}
