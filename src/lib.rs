@@ -8,6 +8,8 @@ pub mod config;
 pub mod controller;
 pub mod daemon;
 pub mod executor;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod lab;
 pub mod membership;
 pub mod model;

@@ -123,6 +123,21 @@ const RULES: &[Rule] = &[
         why: "the Pacemaker shims are clients of the daemon's API on top; nothing imports them",
     },
     Rule {
+        module: "fuzz",
+        may_use: &[
+            "model",
+            "config",
+            "scheduler",
+            "wire",
+            "store",
+            "controller",
+            "executor",
+            "api",
+            "daemon",
+        ],
+        why: "the fuzz harnesses feed every parser of outside input; only the fuzz runners call them",
+    },
+    Rule {
         module: "lab",
         may_use: &["model", "config", "api"],
         why: "the lab runs real daemons in namespaces and talks to them through the API; only the CLI uses it",

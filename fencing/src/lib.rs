@@ -4,6 +4,8 @@
 pub mod agent;
 pub mod config;
 pub mod device;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod history;
 pub mod ipmi;
 pub mod readiness;

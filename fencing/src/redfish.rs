@@ -434,22 +434,7 @@ impl RedfishDevice {
             })?
             .to_string();
         let collection = self.get(conv, &systems)?;
-        let members: Vec<String> = collection
-            .get("Members")
-            .and_then(Value::as_array)
-            .map(|m| {
-                m.iter()
-                    .filter_map(|v| v.get("@odata.id").and_then(Value::as_str))
-                    .map(|s| strip_base(s, &self.base_url))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let last_segment = |p: &str| {
-            p.trim_end_matches('/')
-                .rsplit('/')
-                .next()
-                .map(str::to_string)
-        };
+        let members = system_members(&collection, &self.base_url);
         match &self.system {
             None => match members.as_slice() {
                 [one] => Ok(one.clone()),
@@ -671,15 +656,41 @@ fn read_body(resp: Response) -> (Value, Option<String>, Option<String>) {
     let token = header("X-Auth-Token");
     let location = header("Location");
     let text = resp.text().unwrap_or_default();
-    let value = if text.trim().is_empty() {
+    (parse_body(text), token, location)
+}
+
+/// A body that is not JSON is kept as text, for the error message.
+pub(crate) fn parse_body(text: String) -> Value {
+    if text.trim().is_empty() {
         Value::Null
     } else {
         serde_json::from_str(&text).unwrap_or(Value::String(text))
-    };
-    (value, token, location)
+    }
 }
 
-fn parse_power(system: &Value) -> PowerState {
+/// The members' paths of a Systems collection.
+pub(crate) fn system_members(collection: &Value, base_url: &str) -> Vec<String> {
+    collection
+        .get("Members")
+        .and_then(Value::as_array)
+        .map(|m| {
+            m.iter()
+                .filter_map(|v| v.get("@odata.id").and_then(Value::as_str))
+                .map(|s| strip_base(s, base_url))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A system's Id as its path ends.
+pub(crate) fn last_segment(path: &str) -> Option<String> {
+    path.trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .map(str::to_string)
+}
+
+pub(crate) fn parse_power(system: &Value) -> PowerState {
     match system.get("PowerState").and_then(Value::as_str) {
         Some("On") | Some("PoweringOff") => PowerState::On,
         Some("Off") => PowerState::Off,
@@ -689,7 +700,7 @@ fn parse_power(system: &Value) -> PowerState {
     }
 }
 
-fn advertised_reset_types(system: &Value) -> Option<Vec<String>> {
+pub(crate) fn advertised_reset_types(system: &Value) -> Option<Vec<String>> {
     system
         .pointer("/Actions/#ComputerSystem.Reset/ResetType@Redfish.AllowableValues")
         .and_then(Value::as_array)
@@ -702,7 +713,7 @@ fn advertised_reset_types(system: &Value) -> Option<Vec<String>> {
 }
 
 /// The human part of a Redfish error body.
-fn redfish_message(body: &Value) -> String {
+pub(crate) fn redfish_message(body: &Value) -> String {
     if let Some(m) = body
         .pointer("/error/@Message.ExtendedInfo/0/Message")
         .and_then(Value::as_str)

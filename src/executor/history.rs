@@ -37,9 +37,9 @@ struct Inner {
 /// What is kept on disk: the records and the call-id counter, so call ids
 /// keep increasing across restarts (the controller orders results by them).
 #[derive(Debug, Serialize, Deserialize)]
-struct Saved {
-    next_call_id: u64,
-    records: Vec<OpRecord>,
+pub(crate) struct Saved {
+    pub(crate) next_call_id: u64,
+    pub(crate) records: Vec<OpRecord>,
 }
 
 /// Thread-safe history shared by the executor, its monitors and readers.

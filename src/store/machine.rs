@@ -175,7 +175,11 @@ impl<C: Clone, S: Clone + Patchable> Node<C, S> {
         }
         if self.is_dc() {
             let above = self.doc.promised.max(self.doc.version.view).max(self.term);
-            out.extend(self.solicit(above + 1));
+            // Only a corrupt or forged document holds the last term: this
+            // DC then stays unready (it writes nothing), never reusing a term.
+            if let Some(term) = above.checked_add(1) {
+                out.extend(self.solicit(term));
+            }
         } else if let Some((from, v, term)) = self.early_solicit.take()
             && v == view
             && choose_dc(&self.members) == Some(from)
@@ -406,7 +410,10 @@ impl<C: Clone, S: Clone + Patchable> Node<C, S> {
             Msg::Promised { view, promised }
                 if view == self.view && self.is_dc() && !self.ready && promised >= self.term =>
             {
-                self.solicit(promised + 1)
+                promised
+                    .checked_add(1)
+                    .map(|term| self.solicit(term))
+                    .unwrap_or_default()
             }
             Msg::Offer { view, term, doc } if view == self.view && self.is_dc() => {
                 let adopted = self.doc.adopt_if_newer(&doc);
@@ -504,6 +511,34 @@ mod tests {
 
     fn node(id: u32) -> N {
         Node::new(id, 3, false, Document::new(0u32, 0u32))
+    }
+
+    /// Found by the `state_files` fuzz target: a cluster.json whose
+    /// promise (or a peer's `Promised`) is the last term overflowed the
+    /// next term. Such a DC now stays unready: it neither wraps to term 0
+    /// nor reuses the term.
+    #[test]
+    fn the_last_term_is_never_exceeded_nor_reused() {
+        let mut doc = Document::new(0u32, 0u32);
+        doc.promised = u64::MAX;
+        let mut dc = Node::new(1, 3, false, doc);
+        assert!(dc.on_view(7, vec![1, 2], true).is_empty());
+        assert!(!dc.is_ready_dc());
+        let mut dc = node(1);
+        let out = dc.on_view(7, vec![1, 2], true);
+        assert!(matches!(
+            out[..],
+            [Command::Send {
+                msg: Msg::Solicit { .. },
+                ..
+            }]
+        ));
+        let promised = Msg::Promised {
+            view: 7,
+            promised: u64::MAX,
+        };
+        assert!(dc.on_message(2, promised).is_empty());
+        assert!(!dc.is_ready_dc());
     }
 
     /// Delivers every Send among `nodes` (and every Persist as persisted)

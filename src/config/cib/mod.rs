@@ -161,7 +161,7 @@ pub fn parse_duration_ms(s: &str) -> Option<u64> {
             } else {
                 let v: u64 = num.parse().ok()?;
                 num.clear();
-                total += v * match ch {
+                let unit_ms: u64 = match ch {
                     'H' => 3_600_000,
                     'M' => 60_000,
                     'S' => 1000,
@@ -169,6 +169,7 @@ pub fn parse_duration_ms(s: &str) -> Option<u64> {
                     'T' => 0,
                     _ => return None,
                 };
+                total = total.checked_add(v.checked_mul(unit_ms)?)?;
             }
         }
         return Some(total);
@@ -184,7 +185,7 @@ pub fn parse_duration_ms(s: &str) -> Option<u64> {
         "us" | "usec" => return Some(v / 1000),
         _ => return None,
     };
-    Some(v * mult)
+    v.checked_mul(mult)
 }
 
 fn properties(raw: &Attributes) -> ClusterProperties {
@@ -884,6 +885,20 @@ mod tests {
         let plan = crate::scheduler::schedule(&cib.config, &cib.status, 0);
         let summary = crate::scheduler::format_summary(&plan);
         assert!(summary.contains("Start      ip       ( n2 )"), "{summary}");
+    }
+
+    /// Found by the `cib_xml` fuzz target: a duration beyond u64
+    /// milliseconds overflowed; it is now no duration at all.
+    #[test]
+    fn durations_beyond_u64_milliseconds_are_refused() {
+        assert_eq!(parse_duration_ms("35843009213693952s"), None);
+        assert_eq!(parse_duration_ms("PT5124095576030432H"), None);
+        assert_eq!(
+            parse_duration_ms("PT5124095576030431H9223372036854775807S"),
+            None
+        );
+        assert_eq!(parse_duration_ms("PT1M30S"), Some(90_000));
+        assert_eq!(parse_duration_ms("2min"), Some(120_000));
     }
 
     #[test]
