@@ -230,3 +230,37 @@ fn status_warns_when_fencing_is_not_configured() {
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("WARNING: no [fencing] section"));
 }
+
+/// Issue 15 on real daemons: node2's datagrams, captured on the network (no
+/// key needed) while the two-node cluster ran, are replayed to node1 after
+/// both went down and node1 alone started again. Before, node1 took the
+/// recording for node2, met wait_for_all and became quorate (a DC of a
+/// cluster whose other half was dead). Now node2 never becomes a member:
+/// its recorded heartbeats echo node1's previous incarnation.
+#[test]
+fn replayed_datagrams_of_a_dead_peer_do_not_make_a_cold_started_node_quorate() {
+    if !can_run() {
+        return;
+    }
+    let mut c = Cluster::new(2, ("200ms", "1s"));
+    c.start(1);
+    c.start(2);
+    let both = c.agree(&[1, 2], &["node1", "node2"]);
+    assert!(both.quorum.quorate);
+    let recorded = c.capture(1, 2, Duration::from_secs(4)).join().unwrap();
+    assert!(recorded.len() > 20, "captured {} datagrams", recorded.len());
+    c.kill(2);
+    c.kill(1);
+    c.start(1);
+    c.wait(1, "node1 back alone, waiting for all", |s| {
+        s.quorum.waiting_for_all && !s.quorum.quorate
+    });
+    c.replay_from_outsider(recorded);
+    let until = std::time::Instant::now() + Duration::from_secs(5);
+    while std::time::Instant::now() < until {
+        let s = c.status(1).unwrap();
+        assert_eq!(s.members, ["node1"], "the replayed node2 became a member");
+        assert!(!s.quorum.quorate, "node1 became quorate on a recording");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

@@ -331,3 +331,98 @@ impl Cluster {
         .unwrap();
     }
 }
+
+impl Cluster {
+    /// Captures, in node `at`'s namespace, the cluster datagrams node
+    /// `from` sends it, for `duration`, with their times: what anyone on the
+    /// network can record (no key needed). Runs on its own thread.
+    pub fn capture(
+        &self,
+        at: u8,
+        from: u8,
+        duration: Duration,
+    ) -> std::thread::JoinHandle<Vec<(Duration, Vec<u8>)>> {
+        let path = format!("/run/netns/{}", self.ns(&format!("n{at}")));
+        std::thread::spawn(move || {
+            let fd = File::open(path).unwrap();
+            nix::sched::setns(&fd, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
+            capture_udp(from, 5405, duration)
+        })
+    }
+
+    /// Sends `datagrams` to node 1's first link from a namespace of its
+    /// own, each at its time offset (as they were captured).
+    pub fn replay_from_outsider(&mut self, datagrams: Vec<(Duration, Vec<u8>)>) {
+        let ns = self.ns("x");
+        self.add_ns(&ns);
+        self.attach(&ns, 99, &[0]);
+        let path = format!("/run/netns/{ns}");
+        std::thread::spawn(move || {
+            let fd = File::open(path).unwrap();
+            nix::sched::setns(&fd, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
+            let socket = UdpSocket::bind("198.18.0.99:0").unwrap();
+            let start = Instant::now();
+            let first = datagrams.first().map(|d| d.0).unwrap_or_default();
+            for (at, d) in datagrams {
+                let due = at - first;
+                std::thread::sleep(due.saturating_sub(start.elapsed()));
+                // The test may be over (its namespaces gone): nothing to report.
+                let _ = socket.send_to(&d, "198.18.0.1:5405");
+            }
+        });
+    }
+}
+
+/// UDP payloads to `port` from hosts 198.18.*.`from`, read from an
+/// AF_PACKET socket of the current namespace (IPv4 without options only).
+fn capture_udp(from: u8, port: u16, duration: Duration) -> Vec<(Duration, Vec<u8>)> {
+    // SAFETY: plain socket calls on a descriptor owned by this function.
+    let fd = unsafe {
+        libc::socket(
+            libc::AF_PACKET,
+            libc::SOCK_DGRAM,
+            i32::from((libc::ETH_P_IP as u16).to_be()),
+        )
+    };
+    assert!(
+        fd >= 0,
+        "AF_PACKET socket: {}",
+        std::io::Error::last_os_error()
+    );
+    let timeout = libc::timeval {
+        tv_sec: 0,
+        tv_usec: 100_000,
+    };
+    // SAFETY: `timeout` outlives the call; the size is its own.
+    unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_RCVTIMEO,
+            (&timeout as *const libc::timeval).cast(),
+            std::mem::size_of::<libc::timeval>() as libc::socklen_t,
+        );
+    }
+    let start = Instant::now();
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; 65536];
+    while start.elapsed() < duration {
+        // SAFETY: `buf` is valid for its length.
+        let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0) };
+        let Ok(n) = usize::try_from(n) else {
+            continue;
+        };
+        let p = &buf[..n];
+        let from_node = p.len() >= 20 && p[12] == 198 && p[13] == 18 && p[15] == from;
+        if n < 28 || p[0] != 0x45 || p[9] != 17 || !from_node {
+            continue;
+        }
+        if u16::from_be_bytes([p[22], p[23]]) != port {
+            continue;
+        }
+        out.push((start.elapsed(), p[28..].to_vec()));
+    }
+    // SAFETY: closing the descriptor opened above, once.
+    unsafe { libc::close(fd) };
+    out
+}
