@@ -264,3 +264,57 @@ fn replayed_datagrams_of_a_dead_peer_do_not_make_a_cold_started_node_quorate() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// Issue 15: changing the authkey partitioned the cluster. The new key file
+/// is written, then each daemon reloads it (SIGHUP) in turn: both keys are
+/// accepted meanwhile, each sends with the new one once its peer has it,
+/// and the old one is refused at the end; the view never changes.
+#[test]
+fn a_two_node_cluster_stays_up_through_a_key_rotation_by_sighup() {
+    if !can_run() {
+        return;
+    }
+    let mut c = Cluster::new(2, ("200ms", "1s"));
+    c.start(1);
+    c.start(2);
+    c.agree(&[1, 2], &["node1", "node2"]);
+    // Formation may take a second view right after the first.
+    std::thread::sleep(Duration::from_secs(1));
+    let formed = c.agree(&[1, 2], &["node1", "node2"]);
+    let key = c.dir.join("authkey");
+    netns::sh(&[
+        env!("CARGO_BIN_EXE_paceline"),
+        "cluster",
+        "keygen",
+        "--file",
+        key.to_str().unwrap(),
+        "--force",
+    ]);
+    c.hangup(1);
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        c.log(1).contains("accepted besides the one in use"),
+        "{}",
+        c.log(1)
+    );
+    c.hangup(2);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !(1..=2).all(|i| c.log(i).contains("is refused from now on")) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{}\n{}",
+            c.log(1),
+            c.log(2)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    for i in 1..=2 {
+        let s = c.status(i).unwrap();
+        assert_eq!(s.view_id, formed.view_id, "node{i}: the view changed");
+        assert!(!c.log(i).contains("lost (silent"), "{}", c.log(i));
+    }
+    // A node restarted afterwards reads the new file and rejoins.
+    c.kill(2);
+    c.start(2);
+    c.agree(&[1, 2], &["node1", "node2"]);
+}

@@ -8,10 +8,8 @@ use crate::wire::{ClusterKey, KeyChange};
 
 impl Daemon {
     /// Reads the authkey file again; a new key starts a rotation (see
-    /// `wire::keyring`). Called on reload (SIGHUP); returns what happened,
-    /// for the log and the caller.
-    // Called by the daemon's reload (SIGHUP); allowed until that lands.
-    #[allow(dead_code)]
+    /// `wire::keyring`). Called on reload (SIGHUP, `reload.rs`); returns
+    /// what happened, for the log and the caller.
     pub(super) fn reload_authkey(&mut self) -> anyhow::Result<String> {
         let path = &self.settings.authkey;
         let authkey = std::fs::read(path)

@@ -10,8 +10,14 @@ impl Daemon {
     /// Re-reads the cluster file: says whether it differs from the
     /// cluster's configuration (and how to apply it) and whether it changes
     /// what only a restart applies; checks fencing readiness again (a
-    /// device's password file or its BMC may have been fixed).
+    /// device's password file or its BMC may have been fixed); loads the
+    /// authkey file again (a new key starts a rotation).
     pub(super) fn reload(&mut self) {
+        // The authkey first: a rotation (`wire::keyring`) must not wait on
+        // a cluster file that does not load.
+        if let Err(e) = self.reload_authkey() {
+            log(&format!("SIGHUP: {e:#}; the key in use is kept"));
+        }
         let path = self.config_path.clone();
         log(&format!("SIGHUP: reading {} again", path.display()));
         let text = match std::fs::read_to_string(&path) {
@@ -41,6 +47,6 @@ impl Daemon {
             Err(e) => log(&format!("SIGHUP: {e}")),
         }
         self.check_fencing_readiness();
-        log("SIGHUP: fencing readiness checked again; nothing else is reloaded");
+        log("SIGHUP: authkey and fencing readiness checked again; nothing else is reloaded");
     }
 }

@@ -426,3 +426,18 @@ fn capture_udp(from: u8, port: u16, duration: Duration) -> Vec<(Duration, Vec<u8
     unsafe { libc::close(fd) };
     out
 }
+
+impl Cluster {
+    /// Sends SIGHUP (reload) to node `i`'s daemon.
+    pub fn hangup(&self, i: u8) {
+        if let Some(child) = self.children[usize::from(i - 1)].as_ref() {
+            let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+            nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGHUP).unwrap();
+        }
+    }
+
+    /// Node `i`'s daemon log so far.
+    pub fn log(&self, i: u8) -> String {
+        std::fs::read_to_string(self.dir.join(format!("node{i}.log"))).unwrap_or_default()
+    }
+}
