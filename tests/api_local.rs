@@ -8,7 +8,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
@@ -190,36 +190,44 @@ impl Node {
             .unwrap()
     }
 
-    /// A probe of the Dummy through the executor (its pipes, its state
-    /// file): what EMFILE used to fail.
     fn probe(&self) -> Response {
-        let action = ActionRequest {
-            id: 0,
-            node: "node1".into(),
-            resource: "dummy".into(),
-            instance: "dummy".into(),
-            operation: "monitor".into(),
-            interval_ms: 0,
-            timeout_ms: 20_000,
-            meta: Default::default(),
-        };
-        api::call(&self.socket(), &Request::Dispatch { action }).unwrap()
+        probe_via(&self.socket()).unwrap()
     }
 
-    /// `configure load` of the file with a comment added: the DC writes
-    /// `cluster.json`.
     fn load_changed_config(&self, comment: &str) -> Output {
-        let changed = self.dir.join(format!("{comment}.toml"));
-        let text = std::fs::read_to_string(self.config()).unwrap();
-        std::fs::write(&changed, format!("# {comment}\n{text}")).unwrap();
-        Command::new(env!("CARGO_BIN_EXE_paceline"))
-            .args(["configure", "load"])
-            .arg(&changed)
-            .arg("--socket")
-            .arg(self.socket())
-            .output()
-            .unwrap()
+        load_changed_config_via(&self.socket(), &self.config(), &self.dir, comment)
     }
+}
+
+/// A probe of the Dummy through the executor (its pipes, its state file):
+/// what EMFILE used to fail.
+fn probe_via(socket: &Path) -> Result<Response, api::ClientError> {
+    let action = ActionRequest {
+        id: 0,
+        node: "node1".into(),
+        resource: "dummy".into(),
+        instance: "dummy".into(),
+        operation: "monitor".into(),
+        interval_ms: 0,
+        timeout_ms: 20_000,
+        meta: Default::default(),
+    };
+    api::call(socket, &Request::Dispatch { action })
+}
+
+/// `configure load` of the file with a comment added: the DC writes
+/// `cluster.json`.
+fn load_changed_config_via(socket: &Path, config: &Path, dir: &Path, comment: &str) -> Output {
+    let changed = dir.join(format!("{comment}.toml"));
+    let text = std::fs::read_to_string(config).unwrap();
+    std::fs::write(&changed, format!("# {comment}\n{text}")).unwrap();
+    Command::new(env!("CARGO_BIN_EXE_paceline"))
+        .args(["configure", "load"])
+        .arg(&changed)
+        .arg("--socket")
+        .arg(socket)
+        .output()
+        .unwrap()
 }
 
 fn text(output: &Output) -> String {
@@ -302,7 +310,13 @@ fn an_over_long_line_is_refused_without_growing_memory() {
                 return;
             }
         }
+        // The end, still without a newline (a daemon reading the whole
+        // line answers now).
+        let _ = stream.shutdown(std::net::Shutdown::Write);
     });
+    reader
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
     let mut answer = String::new();
     let _ = reader.read_to_string(&mut answer);
     let _ = writer.join();
@@ -333,7 +347,7 @@ fn many_idle_connections_stop_neither_root_nor_the_executor() {
         \x20   s.connect(sys.argv[1])\n\
         \x20   held.append(s)\n\
         print('held', len(held), flush=True)\n\
-        time.sleep(60)\n";
+        time.sleep(600)\n";
     let mut idle = Command::new("/usr/bin/python3")
         .arg("-c")
         .arg(script)
@@ -349,18 +363,33 @@ fn many_idle_connections_stop_neither_root_nor_the_executor() {
         .read_line(&mut line)
         .unwrap();
     assert_eq!(line.trim(), "held 1100");
-    let root_status = node.paceline_as(0, 0, &["status"]);
-    let probe = node.probe();
-    let load = node.load_changed_config("while-flooded");
+    // While they are held (a blocked client counts as locked out).
+    let (tx, rx) = std::sync::mpsc::channel();
+    let socket = node.socket();
+    let config = node.config();
+    let dir = node.dir.clone();
+    std::thread::spawn(move || {
+        let status = Command::new(env!("CARGO_BIN_EXE_paceline"))
+            .arg("status")
+            .arg("--socket")
+            .arg(&socket)
+            .output()
+            .unwrap();
+        let probe = probe_via(&socket);
+        let load = load_changed_config_via(&socket, &config, &dir, "while-flooded");
+        let _ = tx.send((status, probe, load));
+    });
+    let answers = rx.recv_timeout(Duration::from_secs(60));
     let _ = idle.kill();
     let _ = idle.wait();
+    let (root_status, probe, load) = answers.expect("root's requests hang: root is locked out");
     assert!(
         root_status.status.success(),
         "root locked out: {}",
         text(&root_status)
     );
     assert!(
-        matches!(&probe, Response::ActionDone(r) if r.rc == 7),
+        matches!(&probe, Ok(Response::ActionDone(r)) if r.rc == 7),
         "the executor failed: {probe:?}"
     );
     assert!(
