@@ -302,8 +302,11 @@ impl Daemon {
                     message => {
                         let now = self.start.elapsed();
                         let out = self.machine.receive(now, from, incarnation, message);
-                        self.apply(out).await;
+                        // Before the view reaches the store: what it sends
+                        // a restarted peer must go to the new process, not be
+                        // queued for the old one and dropped.
                         self.follow_incarnation(from);
+                        self.apply(out).await;
                     }
                 }
             }
