@@ -125,6 +125,9 @@ pub fn state_files(data: &[u8]) {
     let text = text(data);
     if let Ok(doc) = serde_json::from_slice::<ClusterDocument>(data) {
         schedule_small(reference_config(), &doc.status);
+        let mut copy = doc.clone();
+        let _ = copy.replace_config(copy.version, "[cluster]\nname = \"c\"\n".into());
+        let _ = copy.patch_status(|_| ());
         let mut node = Node::new(1, 3, false, doc);
         let _ = node.on_view(7, vec![1, 2], true);
     }

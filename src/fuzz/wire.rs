@@ -51,8 +51,9 @@ const OWN_INCARNATION: u64 = 5;
 /// channel, with some messages of its own outstanding so that
 /// acknowledgements have something to free. Control byte: bits 0-1 the
 /// sender, 2-3 its incarnation, bit 4 a 250 ms tick first, bit 5 a message
-/// sent to that peer first. Delivered payloads are decoded as the daemon
-/// does.
+/// sent to that peer first, bit 6 the frame's sequence numbers moved to
+/// the top of the range (counted down from u64::MAX). Delivered payloads
+/// are decoded as the daemon does.
 pub fn channel_frames(data: &[u8]) {
     let mut channel = Channel::new(OWN_INCARNATION, ChannelLimits::default());
     let mut now_ms = 0u64;
@@ -61,10 +62,13 @@ pub fn channel_frames(data: &[u8]) {
     }
     let mut rest = data;
     while let Some((&ctrl, tail)) = rest.split_first() {
-        let Ok((frame, tail)) = postcard::take_from_bytes::<Frame>(tail) else {
+        let Ok((mut frame, tail)) = postcard::take_from_bytes::<Frame>(tail) else {
             break;
         };
         rest = tail;
+        if ctrl & 0x40 != 0 {
+            to_the_top(&mut frame);
+        }
         let from = PEERS[usize::from(ctrl & 3)];
         let incarnation = INCARNATIONS[usize::from((ctrl >> 2) & 3)];
         if ctrl & 0x10 != 0 {
@@ -81,6 +85,23 @@ pub fn channel_frames(data: &[u8]) {
         let _ = channel.unacked(from);
     }
     let _ = channel.tick(now_ms.saturating_add(1000));
+}
+
+/// Moves a frame's sequence numbers near u64::MAX, keeping their order.
+fn to_the_top(frame: &mut Frame) {
+    let top = |n: &mut u64| *n = u64::MAX - *n % 64;
+    match frame {
+        Frame::Data {
+            seq, first_unacked, ..
+        } => {
+            top(seq);
+            top(first_unacked);
+        }
+        Frame::Ack { through, also, .. } => {
+            top(through);
+            also.iter_mut().for_each(top);
+        }
+    }
 }
 
 /// A reassembled payload: what decodes must encode back to itself.
@@ -180,6 +201,7 @@ pub(super) fn frame_seeds() -> Vec<Vec<u8>> {
         record(0, &frames),
         record(0x10, &reversed),
         record(0x21, &frames),
+        record(0x40, &frames),
     ]
 }
 

@@ -91,6 +91,11 @@ pub enum UpdateError {
         "the configuration changed since you read it (based on epoch {based_on:?}, now {current:?}); reload it and apply your change again"
     )]
     Conflict { based_on: Version, current: Version },
+    /// Only a corrupt or forged document reaches the last epoch.
+    #[error(
+        "the document's epoch is at its maximum ({0:?}); it is corrupt: restore the state file from a good copy"
+    )]
+    Exhausted(Version),
 }
 
 impl<C, S> Document<C, S> {
@@ -121,8 +126,13 @@ impl<C, S> Document<C, S> {
                 current: self.version,
             });
         }
+        let epoch = self
+            .version
+            .epoch
+            .checked_add(1)
+            .ok_or(UpdateError::Exhausted(self.version))?;
         self.config = config;
-        self.version.epoch += 1;
+        self.version.epoch = epoch;
         self.version.num_updates = 0;
         Ok(self.version)
     }
@@ -130,7 +140,10 @@ impl<C, S> Document<C, S> {
     /// Applies a status patch; status never conflicts, it only advances.
     pub fn patch_status(&mut self, patch: impl FnOnce(&mut S)) -> Version {
         patch(&mut self.status);
-        self.version.num_updates += 1;
+        // Saturating: only a corrupt or forged document holds the last
+        // count; its patches then stop ordering until the next config
+        // change resets it, instead of the version wrapping to an old one.
+        self.version.num_updates = self.version.num_updates.saturating_add(1);
         self.version
     }
 
@@ -190,6 +203,23 @@ mod tests {
         let v = d.patch_status(|s| *s += 1);
         assert_eq!(v.num_updates, 1);
         d.replace_config(v, 4).unwrap();
+    }
+
+    /// Found by reading after the `state_files` fuzz target's store
+    /// overflow: a persisted document at the last epoch or count must not
+    /// wrap (in release) or panic (in debug) on the next change.
+    #[test]
+    fn counters_at_their_maximum_never_wrap() {
+        let mut d = Document::new(1u32, 0u32);
+        d.version.epoch = u64::MAX;
+        d.version.num_updates = u64::MAX;
+        let read = d.version;
+        assert!(matches!(
+            d.replace_config(read, 2),
+            Err(UpdateError::Exhausted(_))
+        ));
+        assert_eq!(d.config, 1);
+        assert_eq!(d.patch_status(|s| *s += 1).num_updates, u64::MAX);
     }
 
     #[test]

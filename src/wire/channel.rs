@@ -176,8 +176,11 @@ impl Peer {
 
     /// Moves the complete messages that are next in order to `out`.
     fn drain_in_order(&mut self, out: &mut Vec<Vec<u8>>) {
-        while let Some(payload) = self.complete.remove(&(self.delivered_through + 1)) {
-            self.delivered_through += 1;
+        while let Some(next) = self.delivered_through.checked_add(1) {
+            let Some(payload) = self.complete.remove(&next) else {
+                break;
+            };
+            self.delivered_through = next;
             out.push(payload);
         }
     }
@@ -441,7 +444,8 @@ impl Channel {
         }
         let p = self.peers.entry(from).or_default();
         let mut delivered = Vec::new();
-        if first_unacked > p.delivered_through + 1 {
+        // Saturating: sequence numbers are the sender's to choose, up to u64::MAX.
+        if first_unacked > p.delivered_through.saturating_add(1) {
             // The sender gave up on what lies before: what is missing is
             // lost, what arrived whole (and was acknowledged) is delivered,
             // in order, and so is what follows without a gap.
@@ -466,7 +470,7 @@ impl Channel {
             let ack = p.ack();
             return outcome(&mut self.counters, delivered, Some(ack));
         }
-        if seq > p.delivered_through + limits.window {
+        if seq > p.delivered_through.saturating_add(limits.window) {
             self.counters.refused_frames += 1;
             return outcome(&mut self.counters, delivered, None);
         }
@@ -781,6 +785,38 @@ mod tests {
             got.extend(b.receive(0, 1, INC_A, f).delivered);
         }
         assert_eq!(got, vec![vec![2], vec![3], vec![4]]);
+    }
+
+    /// Sequence numbers are the sender's to choose: frames at the top of
+    /// the range (an authentic but broken or hostile peer) must not
+    /// overflow the receiver's window arithmetic.
+    #[test]
+    fn frames_at_the_last_sequence_numbers_never_overflow() {
+        let mut b = Channel::new(INC_B, ChannelLimits::default());
+        for (seq, first_unacked) in [
+            (u64::MAX, u64::MAX),
+            (u64::MAX, u64::MAX),
+            (u64::MAX - 1, u64::MAX - 1),
+            (u64::MAX, 1),
+            (u64::MAX - 40, u64::MAX - 40),
+        ] {
+            let data = Frame::Data {
+                to_incarnation: INC_B,
+                seq,
+                first_unacked,
+                index: 0,
+                count: 1,
+                bytes: vec![1],
+            };
+            let _ = b.receive(0, 1, INC_A, data);
+            let ack = Frame::Ack {
+                to_incarnation: INC_B,
+                through: u64::MAX,
+                also: vec![u64::MAX],
+            };
+            let _ = b.receive(0, 1, INC_A, ack);
+        }
+        let _ = b.tick(1_000);
     }
 
     #[test]
