@@ -10,7 +10,7 @@
 //! - `PACELINE_FUZZ_TARGET`: only these targets (comma-separated).
 //! - `PACELINE_FUZZ_INPUT`: run this file or directory's inputs only (replay).
 //! - `PACELINE_FUZZ_EXTRA`: a directory of more seeds.
-//! - `PACELINE_FUZZ_TIMEOUT_SECS`: longest run of one input (default 10).
+//! - `PACELINE_FUZZ_TIMEOUT_SECS`: longest run of one input (default 30: a debug build on a loaded CI machine parses a 100 kB TOML key in up to 8 s, issue 15).
 //! - `PACELINE_FUZZ_MALLOC_MB`: largest single allocation (default 512);
 //!   above it the process aborts and the input is saved.
 //! - `PACELINE_FUZZ_ARTIFACTS`: where failing inputs go (default target/tmp/fuzz-artifacts).

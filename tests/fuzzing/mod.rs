@@ -85,7 +85,7 @@ impl Options {
                 .unwrap_or_default(),
             input: env("PACELINE_FUZZ_INPUT").map(PathBuf::from),
             extra: env("PACELINE_FUZZ_EXTRA").map(PathBuf::from),
-            per_input: secs("PACELINE_FUZZ_TIMEOUT_SECS", 10.0),
+            per_input: secs("PACELINE_FUZZ_TIMEOUT_SECS", 30.0),
             artifacts: env("PACELINE_FUZZ_ARTIFACTS")
                 .map(PathBuf::from)
                 .unwrap_or_else(|| Path::new(env!("CARGO_TARGET_TMPDIR")).join("fuzz-artifacts")),
