@@ -24,7 +24,7 @@ struct Rule {
 }
 
 /// From the ground up: model; config; scheduler; wire, store and
-/// membership; controller; executor, api, sim and daemon; cli, shims and lab.
+/// membership; controller; executor, api, sim and daemon; cli, shims, fuzz and lab.
 const RULES: &[Rule] = &[
     Rule {
         module: "model",
@@ -136,6 +136,22 @@ const RULES: &[Rule] = &[
             "daemon",
         ],
         why: "the fuzz harnesses feed every parser of outside input; only the fuzz runners call them",
+    },
+    Rule {
+        module: "fuzz",
+        may_use: &[
+            "model",
+            "config",
+            "scheduler",
+            "wire",
+            "store",
+            "membership",
+            "controller",
+            "executor",
+            "api",
+            "daemon",
+        ],
+        why: "the fuzz harnesses feed outside input to every parser; only the fuzz runners use them",
     },
     Rule {
         module: "lab",
