@@ -4,9 +4,10 @@
 
 use crate::controller::ActionResult;
 use crate::controller::patch::op_status;
+use crate::scheduler::{Change, Plan};
 
 /// One decision of the plan, as the log shows it.
-pub(super) fn describe_change(c: &crate::scheduler::Change) -> String {
+fn describe_change(c: &Change) -> String {
     let role = |r: Option<crate::model::Role>| r.map(|r| format!(" ({r:?})")).unwrap_or_default();
     let place = match (&c.from, &c.to) {
         (Some(a), Some(b)) if a != b => {
@@ -56,4 +57,22 @@ pub(super) fn op_label(operation: &str, interval_ms: u64) -> String {
         (op, 0) => op.to_string(),
         (op, i) => format!("{op} (every {i} ms)"),
     }
+}
+
+/// The plan's changes for `Notice::TransitionStarted` (blocked ones left
+/// out), and its promotion scores when it has any.
+pub(super) fn plan_changes(plan: &Plan) -> Vec<String> {
+    plan.changes
+        .iter()
+        .filter(|c| !c.blocked)
+        .map(describe_change)
+        .chain((!plan.promotion_scores.is_empty()).then(|| {
+            let scores: Vec<String> = plan
+                .promotion_scores
+                .iter()
+                .map(|(i, n, s)| format!("{i} on {n} {s:?}"))
+                .collect();
+            format!("promotion scores: {}", scores.join(", "))
+        }))
+        .collect()
 }

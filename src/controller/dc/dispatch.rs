@@ -4,14 +4,27 @@
 //! within timeout + grace are recorded as timed out; a change aborts (in
 //! flight steps are awaited, nothing new goes out but post notifications).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::Controller;
-use super::join::REPORT_WAIT_MS;
 use crate::controller::patch::op_status;
 use crate::controller::{ActionRequest, ActionResult, Command, Notice, StatusPatch};
 use crate::model::{NodeId, rc};
 use crate::scheduler::transition::{Step, StepKind, Transition};
+
+/// The running transition and the requests awaiting an answer.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Running {
+    pub(super) transition_seq: u64,
+    pub(super) active: Option<Active>,
+    /// Requests (steps and probes) awaiting their result, by request id.
+    pub(super) in_flight: BTreeMap<u64, InFlight>,
+    /// Recurring monitors this DC started: (node, instance, interval).
+    pub(super) recurring: BTreeSet<(NodeId, String, u64)>,
+    /// Steps of the transition that just completed: the same plan again
+    /// right after it, with nothing new in between, would loop.
+    pub(super) last_completed: Option<Vec<Step>>,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum StepState {
@@ -43,32 +56,19 @@ pub(super) fn is_post_notification(s: &Step) -> bool {
 }
 
 impl Controller {
-    pub(super) fn timeouts(&mut self, out: &mut Vec<Command>) {
+    /// Steps and probes that did not answer within timeout + grace are
+    /// recorded as timed out (op-status 2), as their agent's would be.
+    pub(super) fn action_timeouts(&mut self, out: &mut Vec<Command>) {
         let now = self.now_ms;
-        let silent: Vec<NodeId> = self
-            .reports
-            .iter()
-            .filter(|(_, until)| **until <= now)
-            .map(|(n, _)| n.clone())
-            .collect();
-        for node in silent {
-            self.reports.remove(&node);
-            self.reported.insert(node.clone());
-            out.push(Command::Notice(Notice::NoReport {
-                node: node.clone(),
-                waited_ms: REPORT_WAIT_MS,
-            }));
-            self.to_probe.insert(node);
-            self.replan = true;
-        }
         let expired: Vec<u64> = self
+            .running
             .in_flight
             .iter()
             .filter(|(_, f)| f.deadline_ms <= now)
             .map(|(id, _)| *id)
             .collect();
         for id in expired {
-            let Some(f) = self.in_flight.get(&id) else {
+            let Some(f) = self.running.in_flight.get(&id) else {
                 continue;
             };
             let q = &f.request;
@@ -93,7 +93,7 @@ impl Controller {
     }
 
     pub(super) fn dispatch(&mut self, step: usize, out: &mut Vec<Command>) {
-        let Some(active) = self.active.as_ref() else {
+        let Some(active) = self.running.active.as_ref() else {
             return;
         };
         let s = active.transition.steps[step].clone();
@@ -107,7 +107,7 @@ impl Controller {
         } = s.kind
         else {
             // Fences are dispatched before any transition is started.
-            if let Some(active) = self.active.as_mut() {
+            if let Some(active) = self.running.active.as_mut() {
                 active.state[step] = StepState::Done;
             }
             return;
@@ -130,7 +130,8 @@ impl Controller {
         out.push(Command::Execute(request.clone()));
         let state = if interval_ms > 0 {
             // A recurring monitor keeps running; only its changes come back.
-            self.recurring
+            self.running
+                .recurring
                 .insert((s.node.clone(), instance, interval_ms));
             StepState::Done
         } else {
@@ -140,7 +141,7 @@ impl Controller {
                 self.record(StatusPatch::OpResult(pending), out);
             }
             let deadline_ms = self.now_ms + timeout_ms + self.settings.result_grace_ms;
-            self.in_flight.insert(
+            self.running.in_flight.insert(
                 id,
                 InFlight {
                     request,
@@ -150,13 +151,14 @@ impl Controller {
             );
             StepState::InFlight
         };
-        if let Some(active) = self.active.as_mut() {
+        if let Some(active) = self.running.active.as_mut() {
             active.state[step] = state;
         }
     }
 
     pub(super) fn cancel_recurring(&mut self, node: &str, instance: &str, out: &mut Vec<Command>) {
         let mut intervals: BTreeSet<u64> = self
+            .running
             .recurring
             .iter()
             .filter(|(n, i, _)| n == node && i == instance)
@@ -173,7 +175,8 @@ impl Controller {
             }
         }
         for interval_ms in intervals {
-            self.recurring
+            self.running
+                .recurring
                 .remove(&(node.to_string(), instance.to_string(), interval_ms));
             out.push(Command::CancelRecurring {
                 node: node.to_string(),
@@ -185,7 +188,7 @@ impl Controller {
 
     /// Advances the running transition; returns whether it still runs.
     pub(super) fn advance(&mut self, out: &mut Vec<Command>) -> bool {
-        let Some(active) = self.active.as_ref() else {
+        let Some(active) = self.running.active.as_ref() else {
             return false;
         };
         let aborted = active.aborted.is_some();
@@ -207,14 +210,14 @@ impl Controller {
         for i in ready {
             self.dispatch(i, out);
         }
-        let Some(active) = self.active.as_ref() else {
+        let Some(active) = self.running.active.as_ref() else {
             return false;
         };
         if aborted {
-            if self.in_flight.values().any(|f| f.step.is_some()) {
+            if self.running.in_flight.values().any(|f| f.step.is_some()) {
                 return true;
             }
-            self.active = None;
+            self.running.active = None;
             self.replan = true;
             return false;
         }
@@ -222,8 +225,8 @@ impl Controller {
             out.push(Command::Notice(Notice::TransitionComplete {
                 id: active.id,
             }));
-            self.last_completed = Some(active.transition.steps.clone());
-            self.active = None;
+            self.running.last_completed = Some(active.transition.steps.clone());
+            self.running.active = None;
             self.replan = true;
             return false;
         }
@@ -232,8 +235,8 @@ impl Controller {
 
     pub(super) fn abort(&mut self, why: &str, out: &mut Vec<Command>) {
         self.replan = true;
-        self.last_completed = None;
-        if let Some(active) = self.active.as_mut()
+        self.running.last_completed = None;
+        if let Some(active) = self.running.active.as_mut()
             && active.aborted.is_none()
         {
             active.aborted = Some(why.to_string());

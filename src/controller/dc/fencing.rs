@@ -18,6 +18,23 @@ use crate::scheduler::transition::{self};
 /// may take to settle before a node missing from it is fenced.
 const DC_DEADTIME_MS: u64 = 20_000;
 
+/// The DC's fencing: targets in progress, suicide, readiness.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Fencing {
+    /// Nodes being fenced (an attempt in flight, or a retry pending).
+    pub(super) targets: BTreeMap<NodeId, FenceState>,
+    /// This node asked to fence itself (no-quorum-policy=suicide).
+    pub(super) suicide_requested: bool,
+    /// Every node's first fencing level passed a monitor (see
+    /// `ControllerSettings::require_fencing_ready`).
+    pub(super) ready: bool,
+    /// Why not, per blocking node and device.
+    pub(super) blockers: Vec<String>,
+    /// A fence was confirmed since promotion scores were last refreshed
+    /// (`refresh_promotion_scores`).
+    pub(super) refresh_scores: bool,
+}
+
 #[derive(Debug, Clone)]
 pub(super) struct FenceState {
     pub(super) in_flight: bool,
@@ -59,12 +76,27 @@ pub(super) fn primitives_with_priority(config: &ClusterConfig) -> Vec<(&Primitiv
 }
 
 impl Controller {
+    /// The readiness gate's verdict: starts wait until every node's first
+    /// fencing level has passed a monitor; passing it is a reason to plan.
+    pub(super) fn on_fencing_ready(&mut self, ready: bool, blockers: Vec<String>) {
+        let was = self.fencing.ready;
+        self.fencing.ready = ready;
+        self.fencing.blockers = blockers;
+        if ready && !was {
+            self.replan = true;
+        }
+    }
+
     /// The fencing history's record of an outcome (this node's fencing
     /// service ran it; this controller asked for it if it has it in flight).
     pub(super) fn fence_event(&self, o: &FenceOutcome) -> FenceEvent {
         let own = &self.settings.own;
-        let asked = self.fences.get(&o.target).filter(|st| st.in_flight);
-        let suicide = o.target == *own && self.suicide_requested;
+        let asked = self
+            .fencing
+            .targets
+            .get(&o.target)
+            .filter(|st| st.in_flight);
+        let suicide = o.target == *own && self.fencing.suicide_requested;
         let action = match (o.action.is_empty(), asked) {
             (false, _) => o.action.clone(),
             (true, Some(st)) => st.action.clone(),
@@ -97,22 +129,23 @@ impl Controller {
         let event = StatusPatch::FenceEvent(Box::new(self.fence_event(&o)));
         if o.ok {
             out.push(Command::Notice(Notice::FenceConfirmed(o.target.clone())));
-            self.fences.remove(&o.target);
-            self.lost.remove(&o.target);
-            self.recurring.retain(|(n, _, _)| *n != o.target);
-            self.refresh_scores = true;
+            self.fencing.targets.remove(&o.target);
+            self.join.lost.remove(&o.target);
+            self.running.recurring.retain(|(n, _, _)| *n != o.target);
+            self.fencing.refresh_scores = true;
             let target = o.target.clone();
             self.record(StatusPatch::NodeFenced(o), out);
             self.record(event, out);
-            if self.is_dc {
+            if self.view.is_dc {
                 let stale: Vec<u64> = self
+                    .running
                     .in_flight
                     .iter()
                     .filter(|(_, f)| f.request.node == target)
                     .map(|(id, _)| *id)
                     .collect();
                 for id in stale {
-                    self.in_flight.remove(&id);
+                    self.running.in_flight.remove(&id);
                 }
                 self.abort(&format!("{target} was fenced"), out);
             }
@@ -125,7 +158,7 @@ impl Controller {
         self.record(event, out);
         let now = self.now_ms;
         let max = self.settings.fence_retry_max_ms.max(1);
-        if let Some(st) = self.fences.get_mut(&o.target) {
+        if let Some(st) = self.fencing.targets.get_mut(&o.target) {
             st.in_flight = false;
             st.retry_at_ms = now + st.backoff_ms;
             let retry = st.retry_at_ms;
@@ -143,12 +176,12 @@ impl Controller {
     pub(super) fn suicide(&mut self, out: &mut Vec<Command>) {
         let policy = self.config.as_ref().map(|c| c.properties.no_quorum_policy);
         if policy == Some(NoQuorumPolicy::Suicide)
-            && self.was_quorate
-            && !self.quorate
-            && !self.suicide_requested
-            && !self.members.is_empty()
+            && self.view.was_quorate
+            && !self.view.quorate
+            && !self.fencing.suicide_requested
+            && !self.view.members.is_empty()
         {
-            self.suicide_requested = true;
+            self.fencing.suicide_requested = true;
             let action = self
                 .config
                 .as_ref()
@@ -209,7 +242,7 @@ impl Controller {
         let now = self.now_ms;
         // Right after startup views still form: a node missing from the
         // first ones is not lost yet (nothing of it is recovered either).
-        let settle_until = self.first_view_ms.unwrap_or(now) + self.dc_deadtime_ms();
+        let settle_until = self.view.first_view_ms.unwrap_or(now) + self.dc_deadtime_ms();
         if now < settle_until {
             if self.recheck_at_ms.is_none_or(|t| t > settle_until) {
                 out.push(Command::Notice(Notice::Blocked {
@@ -226,13 +259,17 @@ impl Controller {
         let first = self.settings.fence_retry_ms.max(1);
         let mut next_retry: Option<u64> = None;
         for (target, action) in targets {
-            let st = self.fences.entry(target.clone()).or_insert(FenceState {
-                in_flight: false,
-                retry_at_ms: now,
-                backoff_ms: first,
-                action,
-                requested_ms: now,
-            });
+            let st = self
+                .fencing
+                .targets
+                .entry(target.clone())
+                .or_insert(FenceState {
+                    in_flight: false,
+                    retry_at_ms: now,
+                    backoff_ms: first,
+                    action,
+                    requested_ms: now,
+                });
             if st.in_flight {
                 continue;
             }

@@ -4,7 +4,7 @@
 //! recorded as status facts, and the view overlaid on the status the DC
 //! plans on.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::Controller;
 use super::SYNC_WAIT_MS;
@@ -21,6 +21,24 @@ use crate::scheduler::transition::{self, primitive_of};
 /// speaks an older protocol).
 pub(super) const REPORT_WAIT_MS: u64 = 3_000;
 
+/// What this DC knows of its members' executors (Pacemaker's join).
+#[derive(Debug, Clone, Default)]
+pub(super) struct Join {
+    /// Members asked for their `NodeReport` (they joined this DC's view, or
+    /// this node became DC), with the time this DC stops waiting.
+    pub(super) asked: BTreeMap<NodeId, u64>,
+    /// Members whose report (or, failing that, probes) this DC has.
+    pub(super) reported: BTreeSet<NodeId>,
+    /// Members to probe for every resource: they did not report in time.
+    pub(super) to_probe: BTreeSet<NodeId>,
+    /// One-shot operations a previous DC dispatched whose results are still
+    /// to come (pending records on members), with the time this DC stops
+    /// waiting for them: (node, instance, operation) -> deadline.
+    pub(super) foreign_pending: BTreeMap<(NodeId, String, String), u64>,
+    /// Expected members that vanished without a clean leave (not fenced yet).
+    pub(super) lost: BTreeSet<NodeId>,
+}
+
 fn all_primitives(config: &ClusterConfig) -> Vec<&Primitive> {
     primitives_with_priority(config)
         .into_iter()
@@ -35,52 +53,53 @@ impl Controller {
         quorate: bool,
         out: &mut Vec<Command>,
     ) {
-        let changed = members != self.members || quorate != self.quorate;
-        let was_dc = self.is_dc;
-        self.first_view_ms.get_or_insert(self.now_ms);
+        let changed = members != self.view.members || quorate != self.view.quorate;
+        let was_dc = self.view.is_dc;
+        self.view.first_view_ms.get_or_insert(self.now_ms);
         // Without quorum every node looks after itself (no-quorum-policy
         // stops what runs here); nobody decides for others on a status the
         // store cannot sync.
-        self.is_dc = !quorate || self.dc_of(&members) == Some(&self.settings.own);
-        self.members = members;
-        self.quorate = quorate;
+        self.view.is_dc = !quorate || self.dc_of(&members) == Some(&self.settings.own);
+        self.view.members = members;
+        self.view.quorate = quorate;
         if quorate {
-            self.was_quorate = true;
-            self.suicide_requested = false;
+            self.view.was_quorate = true;
+            self.fencing.suicide_requested = false;
         }
-        if self.is_dc && !was_dc {
+        if self.view.is_dc && !was_dc {
             self.become_dc(out);
-        } else if was_dc && !self.is_dc {
+        } else if was_dc && !self.view.is_dc {
             self.resign();
-        } else if changed && self.is_dc {
+        } else if changed && self.view.is_dc {
             // Steps on nodes that left will never answer: the fence (or
             // their clean leave) settles them.
             let gone: Vec<u64> = self
+                .running
                 .in_flight
                 .iter()
-                .filter(|(_, f)| !self.members.contains(&f.request.node))
+                .filter(|(_, f)| !self.view.members.contains(&f.request.node))
                 .map(|(id, _)| *id)
                 .collect();
             for id in gone {
-                if let Some(f) = self.in_flight.remove(&id)
-                    && let (Some(step), Some(active)) = (f.step, self.active.as_mut())
+                if let Some(f) = self.running.in_flight.remove(&id)
+                    && let (Some(step), Some(active)) = (f.step, self.running.active.as_mut())
                 {
                     active.state[step] = StepState::Failed;
                 }
             }
             self.abort("the membership changed", out);
         }
-        if self.is_dc && changed && quorate {
-            self.awaiting_document_until = Some(self.now_ms + SYNC_WAIT_MS);
+        if self.view.is_dc && changed && quorate {
+            self.view.awaiting_document_until = Some(self.now_ms + SYNC_WAIT_MS);
         }
-        if self.is_dc {
+        if self.view.is_dc {
             // A member that left must report again when it is back.
-            let members = &self.members;
-            self.reported.retain(|n| members.contains(n));
-            self.reports.retain(|n, _| members.contains(n));
-            self.to_probe.retain(|n| members.contains(n));
+            let members = &self.view.members;
+            self.join.reported.retain(|n| members.contains(n));
+            self.join.asked.retain(|n, _| members.contains(n));
+            self.join.to_probe.retain(|n| members.contains(n));
         }
-        if self.is_dc {
+        if self.view.is_dc {
             // The store drops patches while it has no quorum and queues
             // them while it syncs: send again what the document lacks
             // (patches are idempotent).
@@ -101,13 +120,14 @@ impl Controller {
             .nodes
             .iter()
             .map(|(n, _)| n)
-            .filter(|n| self.members.contains(*n))
-            .filter(|n| self.quorate || **n == self.settings.own)
-            .filter(|n| !self.reported.contains(*n) && !self.reports.contains_key(*n))
+            .filter(|n| self.view.members.contains(*n))
+            .filter(|n| self.view.quorate || **n == self.settings.own)
+            .filter(|n| !self.join.reported.contains(*n) && !self.join.asked.contains_key(*n))
             .cloned()
             .collect();
         for node in ask {
-            self.reports
+            self.join
+                .asked
                 .insert(node.clone(), self.now_ms + REPORT_WAIT_MS);
             out.push(Command::RequestReport { node });
         }
@@ -116,15 +136,15 @@ impl Controller {
     /// A member's report replaces what the status knew of its resources;
     /// what it lacks (a primitive it never ran) is probed next.
     pub(super) fn on_report(&mut self, r: NodeReport, out: &mut Vec<Command>) {
-        if !self.is_dc || self.reports.remove(&r.node).is_none() {
+        if !self.view.is_dc || self.join.asked.remove(&r.node).is_none() {
             // Not asked, or asked by this node as an earlier DC: stale.
             return;
         }
-        self.reported.insert(r.node.clone());
+        self.join.reported.insert(r.node.clone());
         // What this DC once asked of the node may have been stopped since
         // (by the node's own DC in a partition): the report's history says
         // which monitors still run, and the plan asks for the others.
-        self.recurring.retain(|(n, _, _)| *n != r.node);
+        self.running.recurring.retain(|(n, _, _)| *n != r.node);
         out.push(Command::Notice(Notice::NodeReported {
             node: r.node.clone(),
             results: r.results.len(),
@@ -164,25 +184,25 @@ impl Controller {
 
     pub(super) fn become_dc(&mut self, out: &mut Vec<Command>) {
         out.push(Command::Notice(Notice::BecameDc));
-        self.reports.clear();
-        self.reported.clear();
-        self.to_probe.clear();
-        self.active = None;
-        self.in_flight.clear();
-        self.fences.clear();
-        self.lost.clear();
-        self.last_completed = None;
+        self.join.asked.clear();
+        self.join.reported.clear();
+        self.join.to_probe.clear();
+        self.running.active = None;
+        self.running.in_flight.clear();
+        self.fencing.targets.clear();
+        self.join.lost.clear();
+        self.running.last_completed = None;
         self.bump_ids();
         self.replan = true;
     }
 
     pub(super) fn resign(&mut self) {
-        self.reports.clear();
-        self.reported.clear();
-        self.to_probe.clear();
-        self.active = None;
-        self.in_flight.clear();
-        self.fences.clear();
+        self.join.asked.clear();
+        self.join.reported.clear();
+        self.join.to_probe.clear();
+        self.running.active = None;
+        self.running.in_flight.clear();
+        self.fencing.targets.clear();
         self.pending.clear();
         self.working = self.doc_status.clone();
         self.replan = false;
@@ -193,13 +213,13 @@ impl Controller {
         let configured: Vec<NodeId> = self.settings.nodes.iter().map(|(n, _)| n.clone()).collect();
         for name in configured {
             let st = self.working.nodes.get(&name);
-            if self.members.contains(&name) {
+            if self.view.members.contains(&name) {
                 let joined = st.is_some_and(|st| {
                     st.in_ccm == Some(true)
                         && st.expected.as_deref() == Some("member")
                         && st.join.as_deref() == Some("member")
                 });
-                self.lost.remove(&name);
+                self.join.lost.remove(&name);
                 if !joined {
                     self.record(StatusPatch::NodeJoined(name), out);
                 }
@@ -219,7 +239,7 @@ impl Controller {
                 .any(|h| observe(h).role != Role::Stopped);
             if shutting_down && !active {
                 self.record(StatusPatch::NodeLeftCleanly(name), out);
-            } else if self.lost.insert(name.clone()) {
+            } else if self.join.lost.insert(name.clone()) {
                 out.push(Command::Notice(Notice::NodeLost(name)));
             }
         }
@@ -227,9 +247,9 @@ impl Controller {
 
     pub(super) fn overlay(&self) -> ClusterStatus {
         let mut s = self.working.clone();
-        s.have_quorum = self.quorate;
+        s.have_quorum = self.view.quorate;
         for (name, _) in &self.settings.nodes {
-            if self.members.contains(name) {
+            if self.view.members.contains(name) {
                 let st = s.nodes.entry(name.clone()).or_default();
                 st.uname = name.clone();
                 st.has_state = true;
@@ -255,7 +275,7 @@ impl Controller {
             return false;
         };
         let mut wanted = Vec::new();
-        for node in &self.members {
+        for node in &self.view.members {
             if !self.settings.nodes.iter().any(|(n, _)| n == node) {
                 continue;
             }
@@ -264,10 +284,10 @@ impl Controller {
                 if p.class == ResourceClass::Stonith {
                     continue;
                 }
-                let known = !self.to_probe.contains(node)
+                let known = !self.join.to_probe.contains(node)
                     && st
                         .is_some_and(|st| st.resources.iter().any(|h| primitive_of(&h.id) == p.id));
-                let probing = self.in_flight.values().any(|f| {
+                let probing = self.running.in_flight.values().any(|f| {
                     f.step.is_none() && f.request.node == *node && f.request.resource == p.id
                 });
                 if !known && !probing {
@@ -276,12 +296,12 @@ impl Controller {
                 }
             }
         }
-        let members = self.members.clone();
-        self.to_probe.retain(|n| !members.contains(n));
+        let members = self.view.members.clone();
+        self.join.to_probe.retain(|n| !members.contains(n));
         for (node, resource, timeout_ms) in wanted {
             self.probe(node, resource, timeout_ms, out);
         }
-        self.in_flight.values().any(|f| f.step.is_none())
+        self.running.in_flight.values().any(|f| f.step.is_none())
     }
 
     /// Dispatches a probe (a one-shot monitor) outside any transition.
@@ -306,7 +326,7 @@ impl Controller {
         out.push(Command::Notice(Notice::Dispatched(request.clone())));
         out.push(Command::Execute(request.clone()));
         let deadline_ms = self.now_ms + timeout_ms + self.settings.result_grace_ms;
-        self.in_flight.insert(
+        self.running.in_flight.insert(
             id,
             InFlight {
                 request,
@@ -323,7 +343,7 @@ impl Controller {
     pub(super) fn foreign_pending_until(&mut self, config: &ClusterConfig) -> Option<u64> {
         let mut now_pending = BTreeSet::new();
         for (node, st) in &self.working.nodes {
-            if !self.members.contains(node) {
+            if !self.view.members.contains(node) {
                 continue;
             }
             for h in &st.resources {
@@ -335,18 +355,47 @@ impl Controller {
                 }
             }
         }
-        self.foreign_pending.retain(|k, _| now_pending.contains(k));
+        self.join
+            .foreign_pending
+            .retain(|k, _| now_pending.contains(k));
         for key in now_pending {
             let (now, grace) = (self.now_ms, self.settings.result_grace_ms);
-            self.foreign_pending.entry(key.clone()).or_insert_with(|| {
-                let prim = config.primitive(primitive_of(&key.1));
-                now + transition::op_timeout_ms(config, prim, &key.2, 0) + grace
-            });
+            self.join
+                .foreign_pending
+                .entry(key.clone())
+                .or_insert_with(|| {
+                    let prim = config.primitive(primitive_of(&key.1));
+                    now + transition::op_timeout_ms(config, prim, &key.2, 0) + grace
+                });
         }
-        self.foreign_pending
+        self.join
+            .foreign_pending
             .values()
             .copied()
             .filter(|&d| d > self.now_ms)
             .min()
+    }
+
+    /// Members that did not report within `REPORT_WAIT_MS` are probed
+    /// instead.
+    pub(super) fn report_timeouts(&mut self, out: &mut Vec<Command>) {
+        let now = self.now_ms;
+        let silent: Vec<NodeId> = self
+            .join
+            .asked
+            .iter()
+            .filter(|(_, until)| **until <= now)
+            .map(|(n, _)| n.clone())
+            .collect();
+        for node in silent {
+            self.join.asked.remove(&node);
+            self.join.reported.insert(node.clone());
+            out.push(Command::Notice(Notice::NoReport {
+                node: node.clone(),
+                waited_ms: REPORT_WAIT_MS,
+            }));
+            self.join.to_probe.insert(node);
+            self.replan = true;
+        }
     }
 }

@@ -16,14 +16,14 @@ mod record;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use super::{Command, ControllerSettings, Input, StatusPatch};
 use crate::model::{ClusterConfig, ClusterStatus, NodeId};
-use crate::scheduler::transition::Step;
-use dispatch::{Active, InFlight};
-use fencing::FenceState;
-use record::max_call_id;
+use dispatch::Running;
+use fencing::Fencing;
+use join::Join;
+use record::{SeenResults, max_call_id};
 
 /// Each DC incarnation takes its action (and call) ids from a fresh block
 /// above every call id in the status, so ids never repeat across DCs and
@@ -38,96 +38,61 @@ pub(super) const SYNC_WAIT_MS: u64 = 30_000;
 #[derive(Debug, Clone)]
 pub struct Controller {
     settings: ControllerSettings,
-    members: BTreeSet<NodeId>,
-    quorate: bool,
-    was_quorate: bool,
-    is_dc: bool,
+    view: View,
     config: Option<Box<ClusterConfig>>,
     /// The status of the last replicated document.
     doc_status: ClusterStatus,
     /// `doc_status` plus this DC's patches the document does not show yet.
     working: ClusterStatus,
+    /// This DC's patches the document does not show yet.
     pending: Vec<StatusPatch>,
     next_id: u64,
-    transition_seq: u64,
-    active: Option<Active>,
-    in_flight: BTreeMap<u64, InFlight>,
-    fences: BTreeMap<NodeId, FenceState>,
+    join: Join,
+    fencing: Fencing,
+    running: Running,
+    seen: SeenResults,
+    /// Something changed: plan again once nothing is awaited.
     replan: bool,
-    /// Steps of the transition that just completed: the same plan again
-    /// right after it, with nothing new in between, would loop.
-    last_completed: Option<Vec<Step>>,
-    recurring: BTreeSet<(NodeId, String, u64)>,
-    /// Results already recorded (node, request id, rc), oldest first, so a
-    /// repeated answer is recorded once; bounded.
-    recorded: BTreeSet<(NodeId, u64, i32)>,
-    recorded_order: std::collections::VecDeque<(NodeId, u64, i32)>,
-    lost: BTreeSet<NodeId>,
-    suicide_requested: bool,
+    /// When to plan again without a change (expiring failures, a retry,
+    /// a wait that ends).
     recheck_at_ms: Option<u64>,
-    /// One-shot operations a previous DC dispatched whose results are still
-    /// to come (pending records on members), with the time this DC stops
-    /// waiting for them: (node, instance, operation) -> deadline.
-    foreign_pending: BTreeMap<(NodeId, String, String), u64>,
+    now_ms: u64,
+    wall: i64,
+}
+
+/// The membership this controller last heard of, and its place in it.
+#[derive(Debug, Clone, Default)]
+struct View {
+    members: BTreeSet<NodeId>,
+    quorate: bool,
+    /// Quorum was held once (no-quorum-policy=suicide acts on its loss).
+    was_quorate: bool,
+    is_dc: bool,
+    /// When this controller got its first view (startup).
+    first_view_ms: Option<u64>,
     /// After a view change a quorate DC plans only once the store says it
     /// synced (`Input::Synced`), or after `SYNC_WAIT_MS` without that.
     awaiting_document_until: Option<u64>,
-    /// When this controller got its first view (startup).
-    first_view_ms: Option<u64>,
-    /// Members asked for their `NodeReport` (they joined this DC's view, or
-    /// this node became DC), with the time this DC stops waiting.
-    reports: BTreeMap<NodeId, u64>,
-    /// Members whose report (or, failing that, probes) this DC has.
-    reported: BTreeSet<NodeId>,
-    /// Members to probe for every resource: they did not report in time.
-    to_probe: BTreeSet<NodeId>,
-    /// A fence was confirmed since promotion scores were last refreshed
-    /// (`refresh_promotion_scores`).
-    refresh_scores: bool,
-    now_ms: u64,
-    wall: i64,
-    /// Every node's first fencing level passed a monitor (see
-    /// `ControllerSettings::require_fencing_ready`).
-    fencing_ready: bool,
-    fencing_blockers: Vec<String>,
 }
 
 impl Controller {
     pub fn new(settings: ControllerSettings) -> Self {
         Controller {
             settings,
-            members: BTreeSet::new(),
-            quorate: false,
-            was_quorate: false,
-            is_dc: false,
+            view: View::default(),
             config: None,
             doc_status: ClusterStatus::default(),
             working: ClusterStatus::default(),
             pending: Vec::new(),
             next_id: ID_BLOCK,
-            transition_seq: 0,
-            active: None,
-            in_flight: BTreeMap::new(),
-            fences: BTreeMap::new(),
+            join: Join::default(),
+            fencing: Fencing::default(),
+            running: Running::default(),
+            seen: SeenResults::default(),
             replan: false,
-            last_completed: None,
-            recurring: BTreeSet::new(),
-            recorded: BTreeSet::new(),
-            recorded_order: std::collections::VecDeque::new(),
-            lost: BTreeSet::new(),
-            suicide_requested: false,
             recheck_at_ms: None,
-            foreign_pending: BTreeMap::new(),
-            awaiting_document_until: None,
-            first_view_ms: None,
-            reports: BTreeMap::new(),
-            reported: BTreeSet::new(),
-            refresh_scores: false,
-            to_probe: BTreeSet::new(),
             now_ms: 0,
             wall: 0,
-            fencing_ready: false,
-            fencing_blockers: Vec::new(),
         }
     }
 
@@ -137,7 +102,7 @@ impl Controller {
 
     /// Whether this node is the DC of its current view.
     pub fn is_dc(&self) -> bool {
-        self.is_dc
+        self.view.is_dc
     }
 
     /// The status this controller plans on (the document plus its own
@@ -148,7 +113,10 @@ impl Controller {
 
     /// Whether the DC has nothing in flight and nothing left to do.
     pub fn is_idle(&self) -> bool {
-        self.active.is_none() && self.in_flight.is_empty() && self.fences.is_empty() && !self.replan
+        self.running.active.is_none()
+            && self.running.in_flight.is_empty()
+            && self.fencing.targets.is_empty()
+            && !self.replan
     }
 
     /// Feeds one input at `now_ms` (milliseconds of a monotonic clock) and
@@ -162,16 +130,9 @@ impl Controller {
             Input::Document { config, status } => self.on_document(config, *status, &mut out),
             Input::ActionResult(r) => self.on_result(r, &mut out),
             Input::FenceOutcome(o) => self.on_fence(o, &mut out),
-            Input::FencingReady { ready, blockers } => {
-                let was = self.fencing_ready;
-                self.fencing_ready = ready;
-                self.fencing_blockers = blockers;
-                if ready && !was {
-                    self.replan = true;
-                }
-            }
+            Input::FencingReady { ready, blockers } => self.on_fencing_ready(ready, blockers),
             Input::Synced => {
-                if self.awaiting_document_until.take().is_some() {
+                if self.view.awaiting_document_until.take().is_some() {
                     self.replan = true;
                 }
             }
@@ -179,8 +140,9 @@ impl Controller {
             Input::Tick => {}
         }
         self.suicide(&mut out);
-        if self.is_dc {
-            self.timeouts(&mut out);
+        if self.view.is_dc {
+            self.report_timeouts(&mut out);
+            self.action_timeouts(&mut out);
             self.step(&mut out);
         }
         out

@@ -9,17 +9,28 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::Controller;
 use super::SYNC_WAIT_MS;
-use super::describe::describe_change;
+use super::describe::plan_changes;
 use super::dispatch::{Active, StepState};
 use crate::controller::{Command, Notice};
 use crate::model::{
     CloneChild, ClusterConfig, ClusterStatus, NoQuorumPolicy, NodeId, Resource, Role,
 };
 use crate::scheduler::transition::{self, Step, StepKind, Transition, primitive_of};
-use crate::scheduler::{observe, schedule};
+use crate::scheduler::{Plan, observe, schedule};
 
 /// How often an idle DC re-plans while failures may expire (failure-timeout).
 const RECHECK_MS: u64 = 15_000;
+
+/// The nodes the transition fences, with the action.
+fn fence_targets(t: &Transition) -> BTreeMap<NodeId, String> {
+    t.steps
+        .iter()
+        .filter_map(|s| match &s.kind {
+            StepKind::Fence { action } => Some((s.node.clone(), action.clone())),
+            StepKind::Resource { .. } => None,
+        })
+        .collect()
+}
 
 pub(super) fn starts_or_promotes(s: &Step) -> bool {
     matches!(&s.kind, StepKind::Resource { operation, .. } if operation == "start" || operation == "promote")
@@ -67,31 +78,17 @@ pub(super) fn retain_indices(t: Transition, keep: impl Fn(usize) -> bool) -> Tra
 }
 
 impl Controller {
+    /// Advances the running transition, or (when something changed, or a
+    /// recheck is due) plans anew: fences first, then, once nothing is
+    /// awaited, the feasible part of the new transition.
     pub(super) fn step(&mut self, out: &mut Vec<Command>) {
-        if self.advance(out) {
+        if self.advance(out) || !self.plan_due() {
             return;
         }
-        if !self.replan {
-            match self.recheck_at_ms {
-                Some(t) if t <= self.now_ms => self.replan = true,
-                _ => return,
-            }
-        }
-        let awaiting = match self.awaiting_document_until {
-            Some(until) if until > self.now_ms => true,
-            Some(_) => {
-                self.awaiting_document_until = None;
-                out.push(Command::Notice(Notice::Blocked {
-                    why: format!(
-                        "the store did not report a synced document within {SYNC_WAIT_MS} ms of the view change; planning on this node's copy, which may be stale (check the store's quorum and peers)"
-                    ),
-                }));
-                false
-            }
-            None => false,
-        };
+        let awaiting = self.awaiting_synced_document(out);
         self.recheck_at_ms = None;
-        if self.fences.values().any(|f| f.in_flight) || !self.in_flight.is_empty() {
+        if self.fencing.targets.values().any(|f| f.in_flight) || !self.running.in_flight.is_empty()
+        {
             // Outcomes still to come: plan once they are known.
             return;
         }
@@ -103,22 +100,16 @@ impl Controller {
         if !awaiting {
             self.ask_for_reports(out);
         }
-        let reporting = !self.reports.is_empty();
+        let reporting = !self.join.asked.is_empty();
         if !awaiting && !reporting && self.probes(out) {
             return;
         }
         let status = self.overlay();
         let plan = schedule(&config, &status, self.wall);
         let t = transition::build(&config, &status, &plan);
-        let targets: BTreeMap<NodeId, String> = t
-            .steps
-            .iter()
-            .filter_map(|s| match &s.kind {
-                StepKind::Fence { action } => Some((s.node.clone(), action.clone())),
-                StepKind::Resource { .. } => None,
-            })
-            .collect();
-        self.fences
+        let targets = fence_targets(&t);
+        self.fencing
+            .targets
             .retain(|n, f| f.in_flight || targets.contains_key(n));
         if !targets.is_empty() {
             // While a node is unclean only fencing runs: what it ran is
@@ -126,70 +117,105 @@ impl Controller {
             self.fence(targets, out);
             return;
         }
-        if awaiting {
-            // Fencing needs no synced document (a lost node is lost); the
-            // rest waits for `Input::Synced` (or the fallback).
-            self.recheck_at_ms = self.awaiting_document_until;
-            return;
-        }
-        if reporting {
-            // Nor members' reports; the rest waits for them (or their
-            // deadline, after which they are probed).
-            self.recheck_at_ms = self.reports.values().copied().min();
-            return;
-        }
-        if let Some(until) = self.foreign_pending_until(&config) {
-            // What depends on an operation a previous DC started waits for
-            // its result (a pending start counts as started, and a group's
-            // next member would start on an unmounted filesystem).
-            self.recheck_at_ms = Some(until);
+        if let Some(until) = self.wait_before_dispatch(awaiting, reporting, &config) {
+            self.recheck_at_ms = until;
             return;
         }
         let (t, held_for_fencing) = self.feasible(&config, t);
         if held_for_fencing {
-            out.push(Command::Notice(Notice::Blocked {
-                why: format!(
-                    "no resource starts until every node's first fencing level has passed a monitor: {}",
-                    if self.fencing_blockers.is_empty() {
-                        "the first check is still running".to_string()
-                    } else {
-                        self.fencing_blockers.join("; ")
-                    }
-                ),
-            }));
+            out.push(self.held_for_fencing_notice());
         }
         self.refresh_promotion_scores(&config, &status, &t, out);
         self.recheck_idle();
+        self.start_transition(t, &plan, out);
+    }
+
+    /// Whether to plan now: something changed, or a recheck is due.
+    fn plan_due(&mut self) -> bool {
+        if !self.replan {
+            match self.recheck_at_ms {
+                Some(t) if t <= self.now_ms => self.replan = true,
+                _ => return false,
+            }
+        }
+        true
+    }
+
+    /// Whether the DC still waits for `Input::Synced` after a view change;
+    /// past `SYNC_WAIT_MS` it says so and plans on its own copy.
+    fn awaiting_synced_document(&mut self, out: &mut Vec<Command>) -> bool {
+        match self.view.awaiting_document_until {
+            Some(until) if until > self.now_ms => true,
+            Some(_) => {
+                self.view.awaiting_document_until = None;
+                out.push(Command::Notice(Notice::Blocked {
+                    why: format!(
+                        "the store did not report a synced document within {SYNC_WAIT_MS} ms of the view change; planning on this node's copy, which may be stale (check the store's quorum and peers)"
+                    ),
+                }));
+                false
+            }
+            None => false,
+        }
+    }
+
+    /// What the DC waits for before dispatching anything but fences, as
+    /// the time to look again (`Some(None)`: until an input comes).
+    fn wait_before_dispatch(
+        &mut self,
+        awaiting: bool,
+        reporting: bool,
+        config: &ClusterConfig,
+    ) -> Option<Option<u64>> {
+        if awaiting {
+            // Fencing needs no synced document (a lost node is lost); the
+            // rest waits for `Input::Synced` (or the fallback).
+            return Some(self.view.awaiting_document_until);
+        }
+        if reporting {
+            // Nor members' reports; the rest waits for them (or their
+            // deadline, after which they are probed).
+            return Some(self.join.asked.values().copied().min());
+        }
+        // What depends on an operation a previous DC started waits for
+        // its result (a pending start counts as started, and a group's
+        // next member would start on an unmounted filesystem).
+        self.foreign_pending_until(config).map(Some)
+    }
+
+    fn held_for_fencing_notice(&self) -> Command {
+        Command::Notice(Notice::Blocked {
+            why: format!(
+                "no resource starts until every node's first fencing level has passed a monitor: {}",
+                if self.fencing.blockers.is_empty() {
+                    "the first check is still running".to_string()
+                } else {
+                    self.fencing.blockers.join("; ")
+                }
+            ),
+        })
+    }
+
+    /// Starts `t` as the next transition, unless it is empty or repeats
+    /// the one just completed (which would loop).
+    fn start_transition(&mut self, t: Transition, plan: &Plan, out: &mut Vec<Command>) {
         if t.steps.is_empty() {
             return;
         }
-        if self.last_completed.as_ref() == Some(&t.steps) {
+        if self.running.last_completed.as_ref() == Some(&t.steps) {
             out.push(Command::Notice(Notice::Blocked {
                 why: "the plan asks for the same actions it just completed; waiting for a change (check the resource agents' results)".to_string(),
             }));
             return;
         }
-        self.transition_seq += 1;
-        let id = self.transition_seq;
+        self.running.transition_seq += 1;
+        let id = self.running.transition_seq;
         out.push(Command::Notice(Notice::TransitionStarted {
             id,
             steps: t.steps.len(),
-            changes: plan
-                .changes
-                .iter()
-                .filter(|c| !c.blocked)
-                .map(describe_change)
-                .chain((!plan.promotion_scores.is_empty()).then(|| {
-                    let scores: Vec<String> = plan
-                        .promotion_scores
-                        .iter()
-                        .map(|(i, n, s)| format!("{i} on {n} {s:?}"))
-                        .collect();
-                    format!("promotion scores: {}", scores.join(", "))
-                }))
-                .collect(),
+            changes: plan_changes(plan),
         }));
-        self.active = Some(Active {
+        self.running.active = Some(Active {
             id,
             state: vec![StepState::Waiting; t.steps.len()],
             transition: t,
@@ -223,7 +249,7 @@ impl Controller {
                 _ => None,
             })
             .collect();
-        let running = &self.recurring;
+        let running = &self.running.recurring;
         t = retain_steps(t, |s| match &s.kind {
             StepKind::Resource {
                 instance,
@@ -235,18 +261,18 @@ impl Controller {
             }
             _ => true,
         });
-        let (members, own, quorate) = (&self.members, &self.settings.own, self.quorate);
+        let (members, own, quorate) = (&self.view.members, &self.settings.own, self.view.quorate);
         t = retain_steps(t, |s| {
             members.contains(&s.node) && (quorate || s.node == *own)
         });
         let quorum_ok =
-            self.quorate || config.properties.no_quorum_policy == NoQuorumPolicy::Ignore;
+            self.view.quorate || config.properties.no_quorum_policy == NoQuorumPolicy::Ignore;
         if !quorum_ok {
             t = drop_with_dependents(t, starts_or_promotes);
         }
         let fencing_on = config.properties.stonith_enabled;
         let mut held = false;
-        if fencing_on && self.settings.require_fencing_ready && !self.fencing_ready {
+        if fencing_on && self.settings.require_fencing_ready && !self.fencing.ready {
             let before = t.steps.len();
             t = drop_with_dependents(t, starts_or_promotes);
             held = t.steps.len() < before;
@@ -264,7 +290,8 @@ impl Controller {
     /// and the promote's post-notification then delays the start of what
     /// is ordered after the promote.
     pub(super) fn plan_still_holds(&self, before: &ClusterStatus) -> bool {
-        let (Some(config), Some(active)) = (self.config.as_deref(), self.active.as_ref()) else {
+        let (Some(config), Some(active)) = (self.config.as_deref(), self.running.active.as_ref())
+        else {
             return false;
         };
         let without_attributes = |s: &ClusterStatus| {
@@ -275,8 +302,8 @@ impl Controller {
             s
         };
         if active.aborted.is_some()
-            || !self.reports.is_empty()
-            || self.fences.values().any(|f| f.in_flight)
+            || !self.join.asked.is_empty()
+            || self.fencing.targets.values().any(|f| f.in_flight)
             || without_attributes(before) != without_attributes(&self.working)
         {
             return false;
@@ -336,7 +363,7 @@ impl Controller {
         t: &Transition,
         out: &mut Vec<Command>,
     ) {
-        if !std::mem::take(&mut self.refresh_scores) || !self.quorate {
+        if !std::mem::take(&mut self.fencing.refresh_scores) || !self.view.quorate {
             return;
         }
         let mut wanted = Vec::new();
@@ -355,12 +382,12 @@ impl Controller {
                             if *resource == p.id && ops.contains(&operation.as_str()))
                 })
             };
-            if self.members.iter().any(|n| touched(n, &["promote"])) {
+            if self.view.members.iter().any(|n| touched(n, &["promote"])) {
                 continue;
             }
             let mut running = Vec::new();
             let mut promoted = false;
-            for node in &self.members {
+            for node in &self.view.members {
                 let Some(st) = status.nodes.get(node) else {
                     continue;
                 };

@@ -3,16 +3,43 @@
 //! patch (repeats dropped, late answers only when they complete a pending
 //! record), start-failure-is-fatal.
 
+use std::collections::{BTreeSet, VecDeque};
+
 use super::Controller;
 use super::describe::failure_text;
 use super::dispatch::StepState;
 use crate::controller::patch::{is_failure, op_status};
 use crate::controller::{ActionRequest, ActionResult, Command, Notice, StatusPatch, apply_patch};
-use crate::model::{ClusterConfig, ClusterStatus, rc};
+use crate::model::{ClusterConfig, ClusterStatus, NodeId, rc};
 use crate::scheduler::transition::primitive_of;
 
 /// How many answered results the DC remembers to drop repeats.
 const RECORDED_MAX: usize = 4_096;
+
+/// Results already recorded (node, request id, rc), oldest first, so a
+/// repeated answer is recorded once; bounded by `RECORDED_MAX`.
+#[derive(Debug, Clone, Default)]
+pub(super) struct SeenResults {
+    set: BTreeSet<(NodeId, u64, i32)>,
+    order: VecDeque<(NodeId, u64, i32)>,
+}
+
+impl SeenResults {
+    fn insert(&mut self, key: (NodeId, u64, i32)) {
+        if self.set.insert(key.clone()) {
+            self.order.push_back(key);
+            while self.order.len() > RECORDED_MAX {
+                if let Some(old) = self.order.pop_front() {
+                    self.set.remove(&old);
+                }
+            }
+        }
+    }
+
+    fn contains(&self, key: &(NodeId, u64, i32)) -> bool {
+        self.set.contains(key)
+    }
+}
 
 pub(super) fn node_of(patch: &StatusPatch) -> Option<&str> {
     match patch {
@@ -56,7 +83,7 @@ impl Controller {
         if max_call_id(&self.working) >= self.next_id {
             self.bump_ids();
         }
-        if !self.is_dc {
+        if !self.view.is_dc {
             return;
         }
         if config_changed {
@@ -94,14 +121,7 @@ impl Controller {
 
     pub(super) fn record_result(&mut self, r: &ActionResult, out: &mut Vec<Command>) {
         let key = (r.node.clone(), r.id, r.rc);
-        if self.recorded.insert(key.clone()) {
-            self.recorded_order.push_back(key);
-            while self.recorded_order.len() > RECORDED_MAX {
-                if let Some(old) = self.recorded_order.pop_front() {
-                    self.recorded.remove(&old);
-                }
-            }
-        }
+        self.seen.insert(key);
         out.push(Command::Notice(Notice::Completed(r.clone())));
         let mut rec = r.clone();
         rec.id = self.fresh_id();
@@ -125,15 +145,16 @@ impl Controller {
     }
 
     pub(super) fn on_result(&mut self, r: ActionResult, out: &mut Vec<Command>) {
-        if !self.is_dc || crate::controller::patch::is_pending(&r) {
+        if !self.view.is_dc || crate::controller::patch::is_pending(&r) {
             return;
         }
         let known = self
+            .running
             .in_flight
             .get(&r.id)
             .is_some_and(|f| f.request.node == r.node);
         if known {
-            let Some(f) = self.in_flight.remove(&r.id) else {
+            let Some(f) = self.running.in_flight.remove(&r.id) else {
                 return;
             };
             if r.operation == "notify" {
@@ -149,14 +170,14 @@ impl Controller {
                         ),
                     }));
                 }
-                if let (Some(step), Some(active)) = (f.step, self.active.as_mut()) {
+                if let (Some(step), Some(active)) = (f.step, self.running.active.as_mut()) {
                     active.state[step] = StepState::Done;
                 }
                 return;
             }
             self.record_result(&r, out);
             let failed = is_failure(&r);
-            if let (Some(step), Some(active)) = (f.step, self.active.as_mut()) {
+            if let (Some(step), Some(active)) = (f.step, self.running.active.as_mut()) {
                 active.state[step] = if failed {
                     StepState::Failed
                 } else {
@@ -172,7 +193,7 @@ impl Controller {
             return;
         }
         // A recurring monitor's change, or the answer to a previous DC.
-        if self.recorded.contains(&(r.node.clone(), r.id, r.rc)) {
+        if self.seen.contains(&(r.node.clone(), r.id, r.rc)) {
             return;
         }
         // Recurring monitors' changes are always recorded, also those of
