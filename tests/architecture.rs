@@ -138,22 +138,6 @@ const RULES: &[Rule] = &[
         why: "the fuzz harnesses feed every parser of outside input; only the fuzz runners call them",
     },
     Rule {
-        module: "fuzz",
-        may_use: &[
-            "model",
-            "config",
-            "scheduler",
-            "wire",
-            "store",
-            "membership",
-            "controller",
-            "executor",
-            "api",
-            "daemon",
-        ],
-        why: "the fuzz harnesses feed outside input to every parser; only the fuzz runners use them",
-    },
-    Rule {
         module: "lab",
         may_use: &["model", "config", "api"],
         why: "the lab runs real daemons in namespaces and talks to them through the API; only the CLI uses it",
@@ -707,6 +691,11 @@ fn the_allowed_arrows_have_no_cycle() {
             left.iter().map(|r| r.module).collect::<Vec<_>>()
         );
     }
+    let mut names: Vec<&str> = RULES.iter().map(|r| r.module).collect();
+    names.sort_unstable();
+    let before = names.len();
+    names.dedup();
+    assert_eq!(names.len(), before, "a module has two rows in the table");
     for r in RULES {
         for m in r.may_use {
             assert!(rule(m).is_some(), "{} may use unknown module {m}", r.module);
@@ -735,7 +724,8 @@ fn architecture_md_shows_this_table() {
             .map(|s| s.trim().trim_matches('`').to_string())
             .filter(|s| !s.is_empty() && s != "—" && s != "-")
             .collect();
-        shown.insert(module, uses);
+        let again = shown.insert(module.clone(), uses);
+        assert!(again.is_none(), "ARCHITECTURE.md lists `{module}` twice");
     }
     let table: BTreeMap<String, BTreeSet<String>> = RULES
         .iter()
