@@ -1,5 +1,49 @@
 //! TOML <-> model: the human-written cluster file, validated with errors that
 //! name file:line:column and the fix. See man/paceline.toml.5.
+//!
+//! # Design notes
+//!
+//! (moved here from ARCHITECTURE.md, section "config (`src/config/`, except `src/config/cib/`)")
+//!
+//! The human-written cluster file (TOML) <-> the model (`src/model/`).
+//!
+//! - `document.rs`: serde structs of the file as written, each value kept with
+//!   its byte span (`toml::Spanned`) so validation can point at it;
+//!   `deny_unknown_fields` everywhere.
+//! - `convert.rs`: document -> `ClusterConfig`, collecting every problem in one
+//!   pass (duplicate ids, unknown resources/nodes/devices, order cycles, bad
+//!   scores/durations/agents, self-colocation, cloning a group member, fencing
+//!   not spelled out, inconsistent timers, two recurring ops with one name
+//!   and interval whatever their roles). Native configs get
+//!   `failure-timeout = 600` in rsc_defaults unless set.
+//! - `error.rs`: `ConfigError` / `Diagnostic` (file, line, column, message,
+//!   help) rendered like rustc with a caret under the value; nearest-key
+//!   suggestions.
+//! - `write.rs`: `to_toml(&ClusterConfig)`: model -> the same format (used by
+//!   `paceline config import-cib`); round-trip tested.
+//! - `edit.rs`: text edits of the cluster TOML for the crm-like commands
+//!   (move, ban, clear, standby, property set) with toml_edit, comments kept;
+//!   used by the CLI and by the daemon (expired `--lifetime` constraints).
+//! - `status.rs`: the hand-written status file of `simulate --status`, turned
+//!   into the operation history the scheduler reads.
+//! - `timers.rs`: heartbeat/token timeout derived from `failover_budget`
+//!   unless written out (`Document::timers`); monitor intervals
+//!   (`monitor_interval_ms`: half the budget in [1s, 60s], else 10s; twice
+//!   that for a promotable clone's non-Promoted monitors) and the monitors
+//!   added under a budget to a primitive without one (`added_monitor_roles`;
+//!   not for `stonith:`). The loader puts them into the model's operations
+//!   (native TOML only; the CIB importer derives nothing), so scheduler,
+//!   controller and executor (`ExecutorConfig::use_model_ops`) see the same
+//!   ones; explicit monitor intervals are kept whatever their length (the
+//!   budget is about node loss).
+//! - `mod.rs`: `load_config_file/str` (the file variant also refuses inline
+//!   fence passwords in files readable by others), `load_status_file`, `to_toml`.
+//!
+//! Not in the model (validated only): `[cluster]`, `[membership]`, `[quorum]`,
+//! `[fencing]` devices/levels, node links/votes, `failover_budget`. Other
+//! components read those sections with their own structs until the model grows
+//! them. Documentation: `man/paceline.toml.5` (its EXAMPLE is a test).
+//! Reference configurations: `policies/*.toml` (tests load each).
 
 pub mod cib;
 pub mod convert;

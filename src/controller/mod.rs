@@ -26,6 +26,170 @@
 //! The types below are the contract between the controller, the store, the
 //! daemon and the simulator; the DC's rules are in `dc.rs`, how a patch
 //! changes the status in `patch.rs`.
+//!
+//! # Design notes
+//!
+//! (moved here from ARCHITECTURE.md, section "controller (`src/controller/`, `src/scheduler/transition.rs`, `src/sim/cluster.rs`, `src/sim/scenario.rs`)")
+//!
+//! The designated controller, sans-IO: `Controller::handle(now_ms, wall,
+//! Input) -> Vec<Command>`; the daemon and the simulator drive the same code.
+//! - `mod.rs`: the contract types (`Input`, `Command`, `ActionRequest`/
+//!   `ActionResult`, `FenceRequest`/`FenceOutcome`, `StatusPatch`, `Notice`,
+//!   `ControllerSettings`). `patch.rs`: `apply_patch(&mut ClusterStatus,
+//!   &StatusPatch) -> bool` (used by the store, the daemon, the simulator and
+//!   the controller's own working copy). Results replace the record of the
+//!   same op+interval only with a higher call id (idempotent: replaying a
+//!   patch changes nothing); failures bump `fail-count-<rsc>#<op>_<interval>`
+//!   and set `last-failure-…`; a probe recorded under the primitive id and the
+//!   clone instance started later share one history; a fence or clean leave
+//!   erases the node's history and its transient attributes (never the
+//!   fencing history); a failure keeps the agent's words in the record's
+//!   `exit_reason`, which `status` prints under the failed action. `FenceEvent` appends to the fencing history:
+//!   identity (origin, id), ids increasing per origin (`next_fence_id`: above
+//!   the origin's ids in the status and at least wall s × 1000, so a
+//!   restarted DC keeps increasing), an event not above its origin's ids is a
+//!   replay and changes nothing; consecutive failures of one origin on one
+//!   target and action are one entry (`attempts`, first/last completion,
+//!   the last words), moved to the end; the list is cut to
+//!   `FENCE_HISTORY_MAX` (50) from the oldest.
+//! - `dc.rs`: the rules. DC = lowest configured id of the view; without quorum
+//!   every node is its own DC and acts only on itself (no-quorum-policy stops
+//!   what runs there; suicide fences itself). The DC overlays the view on its
+//!   working status (document + its own patches not replicated yet; resent on
+//!   every view change): members online, expected members that vanished
+//!   unclean. Before planning: joins recorded (`NodeJoined`), a departed node
+//!   with `shutdown` set and nothing active recorded as `NodeLeftCleanly`,
+//!   every member this DC has no report of asked for one
+//!   (`Command::RequestReport`, once the document is synced, so that the
+//!   report's call ids are above every one the document holds). This is
+//!   Pacemaker's join: `ledger.rs` (`Ledger`, kept by the daemon's executor
+//!   service and by each simulated node) holds the latest result of each
+//!   operation per primitive and the one-shot operations accepted and not
+//!   answered; its `NodeReport` becomes a `StatusPatch::NodeHistory` that
+//!   replaces the node's records older than the report (results re-stamped
+//!   with this DC's call ids in the order the node obtained them, running
+//!   starts/stops/promotes/demotes as pending, fail counts untouched). Once a
+//!   node has reported it accepts requests only from that DC (and operator
+//!   dispatches), so nothing the old DC sends afterwards runs unknown to the
+//!   new one; results also go to the DC it follows. A member that does not
+//!   answer within 3 s (`Notice::NoReport`, e.g. an older version) is
+//!   probed for every primitive instead, and primitives missing from a
+//!   report (added to the config, never run there) are probed. Nothing but
+//!   fencing is planned while reports are outstanding. After a fence, a
+//!   promotable clone with nothing promoted and nothing about to be has its
+//!   running instances probed once beside the transition
+//!   (`refresh_promotion_scores`): pgsql computes a standby's score in its
+//!   monitor, and the next recurring one may be seconds away. After a
+//!   quorate view change it waits for `Input::Synced` before anything but
+//!   fencing. Then `schedule` →
+//!   `transition::build`: if the plan fences anyone only the fences are
+//!   dispatched (none before dc-deadtime has passed since startup; failures
+//!   reported `FenceFailed` + `Blocked`, retried with doubling back-off);
+//!   confirmed → `NodeFenced` → re-plan. Every outcome, confirmed or failed,
+//!   is also recorded as `StatusPatch::FenceEvent` (delegate and origin =
+//!   this node, client `controller` when it asked, `pacelined` for an
+//!   outcome it did not ask for, e.g. an operator's `--via-daemon`; elapsed
+//!   from its request). Otherwise steps go out in graph
+//!   order, only to members (starts and promotes held back for
+//!   quorum or fencing readiness take every step ordered after them along,
+//!   `drop_with_dependents`); a start/promote is first recorded as pending (a
+//!   successor DC treats it as active); recurring monitors are fire-and-forget
+//!   (cancelled before a stop/demote/promote); results become `OpResult`
+//!   patches (start failures also set fail-count INFINITY with
+//!   start-failure-is-fatal). Any change (view, config, status, failure)
+//!   aborts: nothing new is dispatched, in-flight steps are awaited or timed
+//!   out (timeout + `result_grace_ms`, recorded as op-status 2), then
+//!   re-plan. Late answers are recorded only when they complete a pending
+//!   record; while a member still has a pending one-shot operation a previous
+//!   DC dispatched, the new DC fences if it must but starts nothing else until
+//!   the answer comes (at most that operation's timeout + grace): a pending
+//!   start counts as started, and what is ordered after it must not start on
+//!   its half. Monitors this DC already started are not dispatched again
+//!   while their first result is not in the history; a member's report
+//!   forgets what this DC started there (its own DC may have stopped it in a
+//!   partition), so the report's history decides. The scheduler honours the
+//!   `shutdown` attribute itself.
+//! - `Notice::TransitionStarted` carries the plan's changes with their
+//!   reasons; the daemon logs them under "transition N started" ("plan:
+//!   Promote db:0 on node2 (Unpromoted) -> Promoted").
+//! - `transition.rs`: `build(config, status, plan)` expands Start/Stop/Move/
+//!   Recover/Restart/Promote/Demote (and the plan's extra `stop` actions) into
+//!   steps: per instance demote < stop < start < promote; recurring monitors
+//!   of the final role after every change of the instance on their node (its
+//!   start, promote, or the demote after which the Unpromoted ones run:
+//!   dispatched before it, the demote would cancel them) (Promoted-role ops
+//!   only on the promoted instance); group members in order, stopped in reverse; order
+//!   constraints (and sets) first-action < then-action, the inverse for
+//!   symmetrical mandatory ones; a fence before every step of what the node
+//!   hosted and before every start/promote; no stop/demote on a node being
+//!   fenced. An instance that stays where it runs (no step of its own) gets
+//!   each recurring monitor of its role that its history lacks, as Pacemaker
+//!   schedules them (a transition aborted between a start and its monitor, a
+//!   new DC, a monitor added to the config); a monitor record older than the
+//!   instance's latest start/stop/promote/demote is of a cancelled monitor and
+//!   does not count; not in maintenance, not for an instance active on several
+//!   nodes (except an anonymous clone's, whose instance numbers are labels
+//!   two nodes may share). A clone with `notify = true` gets
+//!   `notify` steps (`notifications`): per kind of action it takes on the
+//!   clone's instances (demote, stop, start, promote) a pre notification to
+//!   the instances active before, a post one to those active after, with
+//!   Pacemaker's `notify_*` variables in the step's `meta` (the transition's
+//!   start/stop/promote/demote lists, the clone's active/promoted/unpromoted
+//!   instances before it, available and all nodes); pre before every action
+//!   of the kind, post after them, one kind's post before the next kind's
+//!   pre; none to nodes being fenced or offline. The DC sends `meta` in the
+//!   `ActionRequest` (the executor passes it as `OCF_RESKEY_CRM_meta_*`),
+//!   keeps notifications out of the history, reports a failed one and goes
+//!   on, and still sends the post notifications of completed actions when a
+//!   transition aborts; builtin and systemd agents answer them at once. Edges that would close a cycle are
+//!   dropped. Timeouts from the op, else op_defaults, else 20 s.
+//! - `sim/cluster.rs`: N nodes, each the real membership machine (through
+//!   `MembershipSim`), store node and controller; store and controller traffic
+//!   is reliable while connected (the network's delays); simulated agents
+//!   (ground truth per node and primitive, random durations, failing starts,
+//!   resources that die, recurring monitors reporting changes, promotion
+//!   scores for promotable clones) and fence devices (delays from the TOML's
+//!   level-1 devices, failure injection; success powers the target off, reboot
+//!   brings it back). Invariants on ground truth: no non-clone resource active
+//!   twice, no promotable clone promoted beyond promoted-max, nothing started
+//!   while a copy runs on a lost node, no start dispatched without quorum, no
+//!   ready DC behind an acknowledged config, no group member started before
+//!   the member before it has started on that node; and once the repaired
+//!   cluster has settled, every active resource has each recurring monitor of
+//!   its role running (`unmonitored`; a demote cancels an instance's monitors,
+//!   as the executor does). Each simulated node runs
+//!   one resource's one-shot operations one at a time (as the executor does)
+//!   and answers repeated requests per sender (ids are unique per DC
+//!   incarnation); it keeps a `Ledger` like the daemon's executor (reset when
+//!   the node dies or leaves), answers report requests from it and refuses
+//!   requests of DCs it no longer follows. `PACELINE_SIM_TRACE=1` adds dispatches and answers to the
+//!   log (for debugging; the compared logs are made without it).
+//!   `sim/scenario.rs`: the `faults.txt` format (documented there) and its
+//!   runner.
+//! - Tests: unit tests in each file; `tests/cluster_sim.rs` (cold start,
+//!   power loss and rejoin, chaos with power losses/partitions/deaths/broken
+//!   fences and starts/shutdowns/config changes on 150 two-node and 80
+//!   three-node seeds (half with lossy membership), 40 seeds of the reference
+//!   policy `policies/two-node-active-standby.toml` and 25 of
+//!   `policies/postgresql-ha.toml`; `PACELINE_SIM_LOG=1` prints a run's log),
+//!   liveness after a single loss, promotion of the standby after the
+//!   primary's fence, and every `tests/scenarios/<name>/` compared with its
+//!   `expected.log` (power loss, split settled by fence delays, failing fence
+//!   device, resource failure then migration-threshold, clean shutdown, a
+//!   monitor failure after a DC change); `PACELINE_SIM_SEED=N` replays a
+//!   seed, `PACELINE_REWRITE=1` regenerates the logs.
+//! - Driving it (daemon): feed `View` on every membership change, `Document`
+//!   on every change of the store's document, `Synced` when the local store
+//!   becomes a ready DC, results and fence outcomes as they come, `Tick`
+//!   periodically; apply `RecordStatus` through the local store's
+//!   `on_status_patch`, and call the store's `on_peer_settled` when the
+//!   controller records `NodeFenced` (ok) or `NodeLeftCleanly` for a peer.
+//!   Results go back to the DC that asked and to the node's current DC.
+//! - Not done: live migration (a Move is
+//!   stop + start), unfencing on rejoin, recovery on a watchdog deadline (the
+//!   DC waits for a `FenceOutcome` whatever the device); recurring monitors'
+//!   own runs are not serialized with one-shot operations (only their first
+//!   run is); notifications of clones of groups.
 
 mod dc;
 pub mod ledger;

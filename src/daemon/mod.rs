@@ -2,6 +2,209 @@
 //! (membership, the reliable channel, the replicated store, the controller)
 //! with real UDP links, a real clock, blocking threads for agents and fence
 //! devices, and the local API socket.
+//!
+//! # Design notes
+//!
+//! (moved here from ARCHITECTURE.md, section "Daemon, channel, API and CLI (area: daemon)")
+//!
+//! `pacelined --config FILE` runs one node: a current-thread tokio runtime that
+//! drives the sans-IO machines (membership, the reliable channel, the store
+//! `Node`, the `Controller`) with real sockets and clocks; agents and fence
+//! devices run on blocking threads and report back through channels into the
+//! one event loop, so no machine is ever touched from two threads.
+//!
+//! ```text
+//!  UDP links ──► Decoder ──► Heartbeat/Leave ──► Membership ──► view/quorum ──┐
+//!                   │                                                          ▼
+//!                   └──► Channel (frames) ──► ClusterMessage ──► Store glue ◄──┤ Input::View
+//!                           ▲                     │   (cluster.rs)   │ doc     ▼
+//!                           │   ActionRequest/    │                  └──► Controller (DC)
+//!                           │   Result/StatusPatch▼                         │ Command
+//!                           └────────────── driver.rs ◄─────────────────────┘
+//!                                   │ Execute            │ Fence            │ RecordStatus
+//!                            executor_service.rs   fence_with_topology   store (DC)
+//! ```
+//!
+//! - `src/wire/channel.rs` — sans-IO reliable channel per peer: sequence numbers,
+//!   cumulative + selective acks, retransmission of the window every 200 ms on
+//!   `tick`, fragmentation into 1200-byte fragments and reassembly, in-order
+//!   delivery; `first_unacked` in every data frame lets a receiver skip messages
+//!   the sender abandoned; a peer's new incarnation drops what was queued for
+//!   it and resets what came from it; frames addressed to an earlier
+//!   incarnation of this node are refused; bounded (window 32, 512 messages /
+//!   16 MiB unacked per peer, 4 MiB per message). Unit tests run it over
+//!   `sim::net` with 20% loss, duplication and reordering on 40 seeds.
+//! - `src/daemon/mod.rs` — entry point: the whole file is validated with
+//!   `src/config` (file:line:col; a file without `[fencing]` runs as fencing
+//!   disabled with a warning, as before), then `settings.rs` reads the daemon's
+//!   sections; `run` is startup, event loop, shutdown. `startup.rs`: own node,
+//!   authkey, links bound, document opened, watchdog armed, event sources
+//!   started. `event_loop.rs`: `Events` (every source of the loop) yields one
+//!   `Event` at a time, `Daemon::handle` carries it out; `shut_down` is the
+//!   clean shutdown below. `api_server.rs`: the local API socket (one task
+//!   per client). The event loop: membership ticks (heartbeat/4), a 50 ms channel
+//!   tick (retransmissions; controller `Input::Tick` every 100 ms; shim
+//!   attributes polled every 500 ms; expired `--lifetime` constraints removed
+//!   by the DC every second), packets, API calls, executor results, fence
+//!   outcomes, signals. Config requests from clients: validated again, then
+//!   run on the DC (`store.request_config`) or forwarded to it
+//!   (`ConfigRequest`/`ConfigReply`), answered when durable or after 15 s.
+//!   SIGHUP (`reload.rs`): reads the cluster file again and says whether it
+//!   differs from the cluster's configuration (apply with `configure load`)
+//!   or changes what needs a restart; checks fencing readiness again; nothing
+//!   else is reloaded. Logging never stops the daemon: a closed stderr loses
+//!   the line (no `eprintln!`, which panics on EPIPE). At start the soft
+//!   RLIMIT_NOFILE is raised to the hard limit.
+//!   SIGTERM: sets the `shutdown` attribute, keeps serving until the executor
+//!   runs nothing (bounded 60 s; a second signal leaves at once), flushes the
+//!   channel (2 s), then leaves. sd_notify (`notify.rs`): READY=1 once
+//!   serving, STOPPING=1 on shutdown. Timers not written out come from
+//!   `config::Document::timers` (failover_budget), as `config check` sees them. Every log line has a UTC timestamp: membership
+//!   notices, controller notices, action results and fencing form the failover
+//!   timeline.
+//! - `src/daemon/cluster.rs` — the only user of `store::machine::Node`: wire
+//!   form of its messages, persistence of the document in
+//!   `<state_dir>/cluster.json` (`store::persist`), client requests, status
+//!   patches. The document is `Document<String, ClusterStatus>`: config = the
+//!   TOML text as loaded. On start the persisted document is used (a note is
+//!   logged if the file differs) or the file's text at version 0; the newest of
+//!   disk and peers wins through the store's Offer/Replicate. Two documents at
+//!   one version (nodes started from different files): the DC's is adopted.
+//!   A member whose document is newer than the DC's Replicate offers it again
+//!   (its first Offer may have reached the DC before the DC installed the
+//!   view and been dropped; without this the newer document was never seen).
+//!   A failed persist stops the store (`StoreEffect::Fatal`: nothing queued
+//!   after the Persist is sent, every later input is refused) and the daemon
+//!   exits 1 without leaving, so its peers treat it as lost (and fence it):
+//!   a Send after a Persist that is not durable would break the store's rule.
+//!   `cluster.json` (inline fence passwords included) is written 0600 and
+//!   the state directory made 0700, both fixed at start when found looser.
+//!   Two nodes without fencing: invariant 4 needs fencing. A node whose peer
+//!   is not in its view (and was not confirmed fenced or cleanly gone) cannot
+//!   tell a dead peer from a split, and both halves of a split acknowledge
+//!   changes, one of which the heal loses. As in Pacemaker (whose partitions
+//!   both write, and which calls clusters without fencing unsupported), the
+//!   lone survivor still takes changes, but the answer says plainly that it
+//!   is not guaranteed (`ClusterStore::unguaranteed`: `configure load` and
+//!   every edit print a WARNING, the daemon logs it).
+//!   Status patches (`record_status`, DC only) are applied with
+//!   `apply_status_patch` (a stand-in for `controller::apply_patch`, one
+//!   function to swap) and the whole document is replicated (until the store
+//!   has a status-patch message).
+//! - `src/daemon/driver.rs` — the controller driver: `Input::View` (names,
+//!   quorate) on every view change, `Input::Document` on every document change
+//!   (the config parsed once per change), `ActionResult`, `FenceOutcome`,
+//!   `Tick`; carries out `Execute` (local executor or `ActionRequest` over the
+//!   channel), `CancelRecurring`, `Fence` (`paceline_fencing::service::fence_with_topology` on
+//!   a blocking thread: static/random/priority delays, levels, per-device
+//!   delays, history), `RecordStatus` (store on the DC, else `StatusPatch` to
+//!   the DC; kept while no DC), `Notice` (log). Results go to the DC.
+//! - `src/daemon/executor_service.rs` — `ActionRequest`s of this node through
+//!   `src/executor` (`OcfRunner`: ocf, builtin, systemd) for the configured
+//!   `[[primitive]]` (from the replicated config), on blocking threads under a
+//!   semaphore of `node-action-limit` (default 2 × cores); a repeated id from the
+//!   same sender incarnation gets the cached result (1024 kept); interval > 0:
+//!   the first run is reported, then a `RecurringMonitor` reports only rc
+//!   changes; stop/demote/`CancelRecurring` stop monitors. One resource's
+//!   requests (its clone instances count as one) run one at a time, queued in
+//!   arrival order (as Pacemaker's executor does): a probe a new DC sends
+//!   during a start waits for the start's outcome. An anonymous clone's
+//!   agent gets the primitive's id as OCF_RESOURCE_INSTANCE (as Pacemaker
+//!   since 1.1.8; the instance number is meta `clone`), and its recurring
+//!   monitors are kept per primitive and interval: a new DC that renumbers
+//!   the instance on this node (db:1 → db:0) replaces the monitor, and its
+//!   cancels reach it. Primitives of a
+//!   clone get its meta attributes (clone-max, clone-node-max, notify,
+//!   globally-unique, promoted-max and master-max…, the instance number as
+//!   `clone`). HA_RSCTMP from the environment (default /run/resource-agents),
+//!   shims in `<state_dir>/shims`.
+//! - `src/daemon/report.rs` — status beyond membership: resources (role and
+//!   nodes from the replicated op history; an operation in flight as
+//!   Starting/Stopping/Promoting/Demoting), failed actions (with the agent's
+//!   exit reason), node attributes,
+//!   the fencing history: the replicated one, newest first, plus the records
+//!   of this node's fencing log whose requester is not `pacelined@…`
+//!   (`paceline fence NODE` run without the daemon, which the cluster never
+//!   saw; the daemon's own records would repeat replicated events).
+//! - `src/api/` — newline-delimited JSON over the unix socket (`api::DEFAULT_SOCKET`
+//!   unless `[cluster] socket` is set), SO_PEERCRED checked on accept (roles:
+//!   see "The local API: who may do what" below). Requests: `status` (membership, used by the
+//!   crm_node shim), `report` (what `paceline status` shows), `unblock`,
+//!   `config_show`, `config_load` (text, file name, version read), `dispatch`
+//!   (run one action on a node through the DC's path and wait: operators and
+//!   tests), `fence` (the daemon's fencing service), `cleanup`. `api::call`
+//!   never waits past `Request::answer_timeout` (status 10 s, config load
+//!   30 s, dispatch the action's timeout + 30 s, fence 10 min), connect
+//!   included (non-blocking, so a full backlog cannot hang it).
+//! - CLI (all with `--output json`): `status` (crm_mon -1 like: DC, config
+//!   version, nodes, quorum, resources, node attributes, failed actions,
+//!   fencing history (crm_mon's lines: "reboot of node2 successful:
+//!   delegate=…, client=…, origin=…, completed='…'", failures with
+//!   last-failed and their count), channel counters, warnings: no quorum, configuration
+//!   that does not load, membership settings that need a restart);
+//!   `configure show | load FILE | edit` (validated before sending; retried
+//!   when a view change left the outcome open; `edit` reopens an invalid edit);
+//!   `resource move|ban RES NODE [--lifetime D] [--promoted] | clear RES | cleanup RES
+//!   [--node N] | start|stop RES (target-role) | restart RES (stop, wait until
+//!   stopped everywhere, restore the target-role) | show RES (its table,
+//!   placement, failures, constraints)`; `node standby|online NODE`,
+//!   `node maintenance NODE [--off]`; `property set NAME VALUE`;
+//!   `status --watch [--interval-ms]` (redrawn text, or a JSON line per change).
+//!   `status` also lists the constraints move/ban left (with their expiry) and
+//!   when each failed action clears (failure-timeout).
+//!   `config/edit.rs` makes the edits with toml_edit (comments kept);
+//!   `configure::edit_cluster` reads, edits, validates and submits them with
+//!   the version read, and edits again on a concurrent change. A lifetime is
+//!   written into the constraint id (`cli-prefer-db-until-<unix s>`).
+//!   `--promoted` (a switchover) constrains only the Promoted role
+//!   (`role = "Promoted"`) of the promotable clone RES names, itself or
+//!   through its primitive; anything else is refused.
+//!   `fence NODE --via-daemon` fences through pacelined.
+//! - Tests: `tests/netns_cluster.rs` (real daemons, harness shared with
+//!   `netns_membership.rs` in `tests/netns/mod.rs`): one config on both nodes,
+//!   good/broken/stale `configure load`, a Dummy start dispatched to the peer
+//!   runs there, crm-like edits and an expiring ban, an agent's attribute
+//!   reaching the replicated status, a promotable Stateful instance promoted
+//!   on the peer, fencing with the real `fence_dummy`, a clean shutdown
+//!   waiting for a running monitor, a 60 kB configuration, restarts of a
+//!   member and of the DC catching up with newer documents.
+//!   `bench/cluster-ops` (python3, root): latency of configure load (small and
+//!   60 kB) and of a probe dispatched to the peer.
+//! - Store glue (`cluster.rs`): `StoreMessage` mirrors `store::machine::Msg`
+//!   one to one; status patches go through `Node::on_status_patch` (the DC
+//!   applies and sends each patch, members forward theirs); a confirmed fence
+//!   or a clean leave calls `on_peer_settled`, so a lone two_node DC may write.
+//!   The daemon sends the controller `Input::Synced` when its store becomes a
+//!   ready DC. Before any result leaves the node, the shims' attribute file is
+//!   polled and its changes sent (as attrd's updates precede results in
+//!   Pacemaker), so the DC never plans on a result with the attributes of
+//!   before. Action results go to the node's current DC and also to the DC
+//!   that asked when they differ. A node shutting down leaves only once both
+//!   its executor and the replicated document show nothing active on it.
+//! - The local API: who may do what (threat model of the local side).
+//!   Who can connect: the socket is `root:haclient` 0660 (0600 when the group
+//!   does not exist); the daemon checks the peer's SO_PEERCRED on accept,
+//!   before reading a byte, and closes other peers with one error line.
+//!   Roles: root (uid 0) may send every request; members of `haclient`
+//!   (primary group, or listed in it) may send `status` and `report` only
+//!   (crm_node/crm_mon shims, `paceline status`); `config_show` is root's,
+//!   since the configuration can hold inline fence passwords. Everything
+//!   else is refused with "needs root". Limits (`daemon/api_server.rs`):
+//!   request line 8 MiB for root, 4 KiB for the read role (longer: refused,
+//!   the excess never read); 10 s to send the request line, and 10 s for a
+//!   client to take its answer; 128 connections for root, 32 per other uid,
+//!   256 for all other uids together (beyond: refused at accept); the
+//!   daemon raises its own RLIMIT_NOFILE soft limit to the hard one, so API
+//!   clients can never take the descriptors the executor, fencing and
+//!   `cluster.json` need. What is trusted: root's requests (root owns the
+//!   node anyway); the agents run as root and write attributes through the
+//!   shims' file in the 0700 state directory. Tests: `tests/api_local.rs`
+//!   (real daemons on loopback: `nobody` refused, `haclient` read-only, a
+//!   64 MiB line refused without growth, 1,100 idle connections leave root's
+//!   status, a Dummy probe and a `configure load` working, clients give up
+//!   on a daemon that never answers, SIGHUP and a closed stderr survived).
+//! - Not yet: HTTP health/metrics; status shows a pending operation's resource in
+//!   its previous role (crm_mon would say "Starting").
 
 mod api_server;
 pub mod cluster;

@@ -11,6 +11,58 @@
 //! process in its namespace is SIGKILLed and its links go down. A fence
 //! device reaches the lab's power board through a unix socket (filesystem
 //! sockets cross network namespaces), see `fence_agent` and `PowerBoard`.
+//!
+//! # Design notes
+//!
+//! (moved here from ARCHITECTURE.md, section "lab (`src/lab/`, `src/cli/lab.rs`)")
+//!
+//! Throwaway clusters of network namespaces on this machine for `paceline demo`,
+//! the end-to-end tests and `bench/failover`; needs root and iproute2, nothing else.
+//! `Lab::new` builds a switch namespace with one bridge per link, node namespaces
+//! (`eth<l>` = 198.18.<l>.<i>/24) and a client namespace (198.18.0.250); `Drop`
+//! kills every process in them and deletes them, also on a panic. `power_off`
+//! is a power cut: every process whose network namespace is the node's is
+//! SIGKILLed (found through /proc/*/ns/net) and its links go down; `power_on`
+//! restores the links with boot-time addresses (a VIP is gone).
+//! `set_interconnect(a, b, up)` is a failed interconnect: each node drops what
+//! it sends to the other's addresses (blackhole routes) while both still reach
+//! the client, the VIP and their BMCs. The power board
+//! is served on a unix socket (`power.rs`; filesystem sockets cross network
+//! namespaces), and `fence_agent.rs` is a fence agent speaking the fence-agents
+//! stdin protocol over it (`paceline lab fence-agent`, installed as a
+//! `fence_paceline_lab` script), so daemons fence lab nodes through the ordinary
+//! `type = "agent"` device path. `probe.rs`: ICMP echo (`paceline lab ping`), so
+//! no `ping` binary is needed. `cluster.rs`: `LabCluster` runs one `pacelined` per
+//! node (own HA_RSCTMP, state dir, socket, log), reads each node's status report,
+//! `reference_config` is `policies/two-node-active-standby.toml` adapted to the
+//! lab (tmpfs for the shared mount; the database a `Database`: a promotable
+//! stand-in, or real PostgreSQL through resource-agents' `pgsql` in streaming
+//! replication with the VIP as `master_ip`, whose queue worker is then real:
+//! `postgres::queue_worker`, run by `ocf:heartbeat:anything`, takes jobs from
+//! table `jobs` through the VIP and marks them done by its namespace;
+//! `worker_pids` finds it for the invariant checker). Fencing uses
+//! `priority_delay` 2s with db-ha's priority 10 (no static delay). `LabCluster::with_private_path`
+//! gives every node its own directory at one path (a bind mount made in the
+//! node's mount namespace, which `ip netns exec` creates and whose mounts do not
+//! propagate out), so agent parameters naming one path on every node work as on
+//! real machines; `postgres.rs` creates the data directories (one `initdb`,
+//! copied to the other nodes before anything runs, so both start as standbys of
+//! one history), runs `psql` from a namespace, and `rebuild_standby` is the
+//! operator's way back for a failed primary (`pg_basebackup` from the new
+//! primary, pgsql's `PGSQL.lock` removed; then `resource cleanup`);
+//! a power cut empties the node's HA_RSCTMP and HA_VARRUN (`volatile_dirs`,
+//! its tmpfs),
+//! `redfish_fencing` makes the emulator every node's BMC, `Prober` pings the VIP
+//! from the client namespace, and `watch_failover` timestamps detection, fence,
+//! each start and the VIP answering. `paceline demo` (`src/cli/demo.rs`),
+//! `tests/e2e_cluster.rs` and `bench/failover` are built on it. For Redfish fencing through the emulator of
+//! `../shared/peers` (which listens on the host's loopback and only flips a
+//! flag): `bridge.rs` forwards TCP from inside a node namespace to the host
+//! (network namespaces are per thread: the listener thread enters the node's,
+//! each connecting thread the host's), and `redfish.rs` follows the emulator's
+//! request log and cuts (or restores) a node's power when a reset of its system
+//! is accepted, before the client can read PowerState back. `PowerHandle` is the
+//! clonable power switch these threads share. Tested by `tests/lab.rs`.
 
 pub mod bridge;
 pub mod cluster;

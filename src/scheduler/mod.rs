@@ -10,6 +10,100 @@
 //! (constraints, resource sets expanded), `clones` (instances), `promotion`,
 //! `outcome` (placements into summary decisions) and `output` (summary lines,
 //! actions, orphans).
+//!
+//! # Design notes
+//!
+//! (moved here from ARCHITECTURE.md, section "Policy engine (model, CIB import, scheduler, simulate) — area "sched"")
+//!
+//! - `src/model/` — plain data shared by everything: `Score` (Pacemaker's ±INFINITY
+//!   arithmetic, -INFINITY wins), `Role`, nodes, primitives/groups/clones (promotable),
+//!   location/colocation/order constraints (with rules and resource sets),
+//!   `ClusterProperties` (crm_config options with Pacemaker's defaults), `ClusterConfig`,
+//!   and `ClusterStatus` (`status.rs`: node membership flags, transient attributes, the
+//!   per-node operation history, fail-count helpers).
+//! - `src/config/cib/` — Pacemaker CIB XML → model. `dom.rs` builds a small element tree
+//!   with quick-xml (keeping line numbers for errors); `mod.rs` converts it: id-ref reuse,
+//!   nvpair sets (a name repeated in a set keeps its first value), `master`/`Master`/`Slave`
+//!   legacy names, rules, date and `rsc_expression` expressions, nodes' rule-bearing
+//!   attribute sets (`ClusterConfig::node_attribute_sets`), `no-quorum-panic`,
+//!   `lrm_rsc_op` history. Also the duration/date parsers used elsewhere.
+//! - `src/scheduler/` — PURE `schedule(&ClusterConfig, &ClusterStatus, now) -> Plan`,
+//!   one rule per file. `mod.rs` holds the output types (`Plan`,
+//!   `Change`, `Verb`, `PlanAction`) and the module list. In the order a run goes:
+//!   `plan.rs` is the entry: reads history and node conditions, indexes constraints by
+//!   resource id (so each unit only looks at the constraints naming it), places units in
+//!   priority + colocation order (`place`: own scores, colocations, clone rules, best
+//!   node, vetoes, commit), promotes, emits. `history.rs` replays each resource's
+//!   operation history into a current role and failure (`observe_configured`:
+//!   on-fail=ignore ops, on-fail=block demotes, expired failures and unmanaged
+//!   resources change the replay); `rules.rs` evaluates rules (node attributes, #uname,
+//!   #is_dc, dates, rsc-pattern; `eval_for_resource` for rsc_defaults rules).
+//!   `nodes.rs`: node conditions (online/offline/unclean → fencing; node attribute rule
+//!   sets evaluated at `now`; no-quorum-policy=suicide; an unclean node in our
+//!   membership is fenced even without quorum). `failures.rs`: failure-timeout expiry
+//!   (against last-rc-change, disabled by a recorded on-fail=block failure, as
+//!   Pacemaker), fail counts vs migration-threshold (all instance numbers for anonymous
+//!   clones, inherited from group/clone, ignored after an on-fail=ignore failure), hard
+//!   errors, and escalation: a failed stop, or a failure of an op with on-fail=fence,
+//!   makes its node unclean, on-fail=standby puts it in standby, while the failure
+//!   stands — on-fail=fence without fencing blocks instead (`on_fail_tests.rs`).
+//!   `units.rs`: placement units (primitive, group, clone instance) and their members'
+//!   meta (target-role, is-managed, multiple-active, stickiness through parent and
+//!   rsc_defaults). `scores.rs`: a unit's own scores (symmetry, locations, unhostable
+//!   nodes, stickiness, failure bans; later group members' bans merged with rollback)
+//!   and the node choice (score, fewer assigned, current node, name). `locations.rs`
+//!   (incl. opt-in clusters and role=Promoted locations), `colocations.rs` (set
+//!   expansion `flat_colocations`: set chains, negative-score sets, between sets;
+//!   primaries before dependents; the pull of dependents, rolled back when it would
+//!   leave no node; the late "dependent cannot stay without its primary" pass) and
+//!   `orders.rs` (set expansion `flat_orders`: sequential sets, between-set orders,
+//!   require-all=false "one-or-more"; mandatory orders on outcomes: blocked/unrunnable
+//!   starts, restarts, interleave, clone-min, stop-stop). `clones.rs`: instance
+//!   numbering (anonymous renumbered in status order; orphan surplus copies), instances
+//!   that can stay placed first (Pacemaker pre-assigns them), clone-node-max,
+//!   clone-max. `promotion.rs`: promotion scores (attribute, role=Promoted locations,
+//!   colocated dependents, role colocations), promoted-max/-node-max, on-fail=demote,
+//!   and how promotable lines show roles. `outcome.rs`: placements into per-member
+//!   outcomes (multiple-active stop_only/block, no-quorum-policy stop/freeze/demote,
+//!   stops stuck on unfenceable nodes, group stop order). `output.rs`: fencing lines,
+//!   outcomes into summary changes and actions, orphans (stop-orphan-resources), and
+//!   crm_simulate's summary text. Every decision leaves a line in `Plan::reasons`
+//!   (used by `explain`) and every node score in `Plan::scores` (`--scores`).
+//! - `src/cli/simulate.rs` — `paceline simulate --cib FILE | --config FILE [--status FILE]
+//!   [--scores] [--output json] [--now RFC3339]` (`--scores` prints allocation and
+//!   promotion scores, `Plan::promotion_scores`) and `paceline explain RSC` on the same
+//!   inputs (text or JSON: the reasons per placed unit and the planned summary lines).
+//!   `simulate(config, status,
+//!   opts) -> SimReport` (the plan and its transition; `--steps` prints the transition).
+//! - `tests/conformance.rs` — runs every case of `../shared/conformance/pacemaker-scheduler`,
+//!   normalizes with the shared checker (`compare.py`, via python3), prints per-tier
+//!   figures and fails if a case in `tests/conformance/passing.txt` regresses
+//!   (`PACELINE_UPDATE_PASSING=1` rewrites the list).
+//! - `bench/scheduler` — synthetic 1k/5k/10k-primitive CIBs; time and peak RSS.
+//! - `bench/sched-diff SEEDS` — the differential tester against Pacemaker 2.1.5's
+//!   `crm_simulate` (Debian's `pacemaker-cli-utils`). `bench/sched_diff/generator.py`
+//!   writes a random CIB per seed (deterministic: one `random.Random(seed)`; 1–16
+//!   nodes, mostly two; standby/offline/unclean/maintenance/pending/shutting-down
+//!   nodes; primitives, groups, anonymous/unique/promotable clones, clones of groups;
+//!   location with scores and rules, colocations and orders with roles, actions, kinds
+//!   and sets; stickiness, priority, target-role, is-managed, migration-threshold,
+//!   failure-timeout, on-fail; failed/pending operations with fail counts; promotion
+//!   scores; utilization with each placement-strategy; quorum loss and
+//!   no-quorum-policy), all evaluated at one pinned `execution-date`. A CIB counts
+//!   only if `crm_verify` reports no error. `runner.py` compares the two Transition
+//!   Summaries with the shared checker (`exact`: its plain normalization;
+//!   `normalised`: instance numbers and roles/blocked ignored) and classes each
+//!   disagreement by the verbs paceline lacks (-) and adds (+); `minimise.py` drops
+//!   nodes, resources, constraints, history and attributes while the same
+//!   disagreement persists. Last line: JSON with `runs`, `exact`, `normalised`,
+//!   `disagreements`.
+//! - `tests/sched_diff.rs` — the minimised disagreements as paceline's own conformance
+//!   cases: `tests/sched-diff/*.xml` (fixed: must agree with the `.summary` beside
+//!   them, crm_simulate's output) and `tests/sched-diff/open/` (not fixed yet; figures
+//!   printed); `sched_diff_seeds` runs the tester on seeds 0..300 against the real
+//!   `crm_simulate` and fails if a seed of `tests/sched-diff/agreeing.txt` disagrees
+//!   (skipped, with the reason, where crm_simulate is missing). `tests/summaries/`
+//!   holds what it shares with `tests/conformance.rs`.
 
 mod clones;
 mod colocations;

@@ -2,6 +2,63 @@
 //!
 //! Sans-IO: this module only holds data and pure transitions; `persist` is the
 //! one part that touches the disk.
+//!
+//! # Design notes
+//!
+//! (moved here from ARCHITECTURE.md, section "store (`src/store/`)")
+//!
+//! The replicated cluster document, generic over its config `C` and status `S`
+//! (`S: Patchable`: changed by patches; `ClusterStatus` with `StatusPatch`
+//! through `controller::apply_patch`, implemented in `controller/patch.rs`, so
+//! the store knows neither). `ClusterStatus` holds each node's
+//! membership, transient attributes (fail counts) and operation history, and
+//! the cluster's fencing history (`fencing_history`: `FenceEvent`s, oldest
+//! first, the newest 50 kept; `#[serde(default)]`, so a `cluster.json` from
+//! before it loads with an empty one). `Version` = (admin_epoch, term, dc,
+//! epoch, num_updates), compared in that order (the term is the field `view`):
+//! config replacement bumps epoch (resetting num_updates), status patches bump
+//! num_updates, admin_epoch is operator-only. `replace_config` takes the version
+//! the client read and refuses with `Conflict` if the config or its lineage
+//! (term, DC) changed since (optimistic concurrency for `configure load/edit`).
+//! The DC is the lowest member id of a quorate view (`choose_dc`). `persist.rs`
+//! is the only I/O: temp file in the same dir, fsync, rename, fsync dir; a
+//! corrupt file is renamed to `*.corrupt` and reported.
+//!
+//! `machine.rs` is the per-node sans-IO machine (`Node`): view change, peer
+//! message, client config request, status patch, persisted-ack and
+//! peer-settled in; Send/Persist/Reply out, executed in order (a Persist is
+//! durable before the Sends after it).
+//! - Sync: after a view change the DC picks a term above every term it knows
+//!   and `Solicit`s the members; a member promises the term (kept in
+//!   `Document::promised`, persisted before it answers) and `Offer`s its
+//!   document, or answers `Promised` with a higher promise (the DC retries
+//!   above it). The DC adopts the newest offer and is *ready* once it holds as
+//!   many documents as an acknowledgement needs (itself included), then stamps
+//!   the document with (term, its id), persists and `Replicate`s it. Members
+//!   refuse writes stamped with a term older than their promise. Hence a later
+//!   term's document holds every acknowledged change, an unacknowledged change
+//!   of an older term never wins over it, and no two documents share a version
+//!   (tests: the known gap scenario, view ids restarting after a full reboot).
+//! - Config: the ready DC answers a change Ok once it is persisted on a
+//!   majority of configured nodes, or (two_node) on every member of the view.
+//!   Not ready: `Syncing`; not DC or no quorum: `NotDc`; a view change
+//!   interrupts a pending change (`Interrupted`, outcome unknown).
+//! - two_node: both halves of a split keep quorum, so a lone DC becomes ready
+//!   only after `on_peer_settled(peer)` (the driver calls it when the
+//!   controller records the peer fenced or cleanly gone): the loser of the
+//!   fence race never writes.
+//! - Status: `on_status_patch` — the ready DC applies it and sends `Patch`
+//!   (base version, new version) to the members; members `Forward` theirs to
+//!   the DC; a DC still syncing queues them (kept if it stays DC across a view
+//!   change, forwarded to the new DC otherwise); without quorum they are
+//!   dropped (the controller keeps its own). A member that misses a patch
+//!   offers its document and gets a `Replicate` back.
+//! - Drivers: the simulator (`sim/cluster.rs`) today; the daemon sends the
+//!   controller `Input::Synced` when `is_ready_dc()` becomes true.
+//! - Not done: status patches are applied by the DC and replicated but not
+//!   acknowledged by a quorum, so a DC crash can lose its last patches; the
+//!   next DC's members report what their executors did (`NodeReport`), which
+//!   restores what runs where (not failure counts).
 
 pub mod machine;
 pub mod persist;
