@@ -5,7 +5,7 @@ Greedy delta debugging over the XML tree: one candidate element at a time
 naming it, a group member, a constraint, a set member, an lrm_resource, an
 operation record, a transient attribute, a meta attribute) is removed; the
 removal is kept when the CIB still passes crm_verify and the two schedulers
-still disagree in the same class. Passes repeat until nothing more goes.
+still disagree on the same action. Passes repeat until nothing more goes.
 """
 import copy
 import xml.etree.ElementTree as ET
@@ -52,14 +52,18 @@ def candidates(root):
     cons = root.find("configuration/constraints")
     for c in list(cons) if cons is not None else []:
         out.append(("constraint", c.get("id")))
-        out.extend(("element", r.get("id")) for r in c.iter() if r.tag in ("resource_set", "expression",
-                                                                         "date_expression"))
+        out.extend((r.tag, r.get("id")) for r in c.iter() if r.tag in ("resource_set", "expression",
+                                                                       "date_expression"))
     for e in root.iter():
         if e.tag in ("lrm_resource", "lrm_rsc_op", "nvpair", "meta_attributes", "utilization",
-                     "instance_attributes", "transient_attributes", "op", "rsc_defaults"):
-            if e.get("id") or e.tag == "rsc_defaults":
-                out.append(("element", e.get("id")))
+                     "instance_attributes", "op", "rsc_defaults"):
+            out.append((e.tag, e.get("id")))
     return out
+
+
+def cons_of(root):
+    cons = root.find("configuration/constraints")
+    return list(cons) if cons is not None else []
 
 
 def apply(root, cand):
@@ -78,10 +82,12 @@ def apply(root, cand):
         return root
     target = None
     for e in root.iter():
-        if key is None:
-            hit = e.tag == "rsc_defaults"
-        else:
-            hit = e.get("id") == key and (kind in ("element", "constraint") or e.tag in RESOURCE_TAGS)
+        if kind in ("resource", "member"):
+            hit = e.tag in RESOURCE_TAGS and e.get("id") == key
+        elif kind == "constraint":
+            hit = e in cons_of(root) and e.get("id") == key
+        else:  # kind is the element's tag; ids repeat across tags (node, lrm)
+            hit = e.tag == kind and e.get("id") == key
         if hit and e in parents:
             target = e
             break
@@ -97,8 +103,27 @@ def to_text(root):
     return ET.tostring(root, encoding="unicode") + "\n"
 
 
-def minimise(binary, xml_text, workdir, want_class, verdict, budget=400):
-    """The smallest CIB found that still gives `verdict` and `want_class`."""
+def target_line(res):
+    """The first differing action of a result: what minimising keeps."""
+    lines = ["-" + m for m in res["missing"]] + ["+" + x for x in res["extra"]]
+    return lines[0] if lines else None
+
+
+def still_differs(res, verdict, target):
+    """Whether `res` keeps the disagreement `target` ('-' or '+' line)."""
+    if res["verdict"] != verdict or "missing" not in res:
+        return False
+    lines = {"-" + m for m in res["missing"]} | {"+" + x for x in res["extra"]}
+    return target in lines
+
+
+def minimise(binary, xml_text, workdir, verdict, target, budget=400):
+    """The smallest CIB found on which `target` still differs.
+
+    `target` is one differing action as `target_line` gives it: keeping one
+    action (not the whole class) lets unrelated differences go, so each
+    minimal CIB shows one disagreement.
+    """
     root = ET.fromstring(xml_text)
     tries = 0
     changed = True
@@ -112,8 +137,8 @@ def minimise(binary, xml_text, workdir, want_class, verdict, budget=400):
                 continue
             tries += 1
             res = runner.check_xml(binary, to_text(smaller), workdir, "min",
-                                   want=(verdict, want_class))
-            if res["verdict"] == verdict and res["class"] == want_class:
+                                   keep=lambda r: still_differs(r, verdict, target))
+            if still_differs(res, verdict, target):
                 root = smaller
                 changed = True
     return to_text(root)

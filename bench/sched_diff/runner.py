@@ -85,21 +85,21 @@ def compare_texts(pcmk_text, pl_text):
     return "differ", verb_class(*no), no
 
 
-def check_xml(binary, xml_text, workdir, name, want=None):
+def check_xml(binary, xml_text, workdir, name, keep=None):
     """Run one CIB; returns a dict with 'verdict' and details.
 
-    With `want` (verdict, class), crm_verify runs only when the result is
-    that one (the minimiser's cheap rejection of most candidates).
+    With `keep` (a predicate on the result), crm_verify runs only when the
+    result satisfies it (the minimiser's cheap rejection of most candidates).
     """
     path = os.path.join(workdir, name + ".xml")
     with open(path, "w") as f:
         f.write(xml_text)
-    if want is None:
+    if keep is None:
         err = verify(path)
         if err is not None:
             return {"verdict": "invalid", "class": "crm_verify: " + err}
     res = run_both(binary, path)
-    if want is not None and (res["verdict"], res["class"]) == want:
+    if keep is not None and keep(res):
         err = verify(path)
         if err is not None:
             return {"verdict": "invalid", "class": "crm_verify: " + err}
