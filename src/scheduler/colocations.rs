@@ -14,8 +14,9 @@ use crate::model::*;
 
 /// Colocation constraints with resource sets expanded, in place, into
 /// two-resource colocations as Pacemaker does: in a sequential set each
-/// member is placed with the one before it; a set with a negative score
-/// (sequential or not) keeps each member away from every earlier one; between
+/// member is placed with the one before it; a sequential set with a negative
+/// score keeps each member away from every earlier one; an unordered set
+/// colocates nothing within itself; between
 /// consecutive sets the first member of the earlier set (every member if
 /// it is unordered) is placed with the last member of the later set
 /// (every member if unordered). A set's own score and role apply to it.
@@ -46,11 +47,16 @@ pub(super) fn flat_colocations(colocations: &[Colocation]) -> Vec<Colocation> {
         };
         for set in &c.sets {
             let score = set.score.unwrap_or(c.score);
-            if set.sequential && score.value() >= 0 {
+            // An unordered set (sequential=false) colocates its members
+            // with nothing inside it, whatever its score.
+            if !set.sequential {
+                continue;
+            }
+            if score.value() >= 0 {
                 for w in set.resources.windows(2) {
                     pair(&mut out, &w[1], &w[0], score, set.role, set.role);
                 }
-            } else if score.value() < 0 {
+            } else {
                 for (i, r) in set.resources.iter().enumerate() {
                     for w in &set.resources[..i] {
                         pair(&mut out, r, w, score, set.role, set.role);
@@ -175,8 +181,10 @@ impl<'a> Ctx<'a> {
 
     /// The dependents of unit `ui` not placed yet that may pull it (not
     /// clones, not through the Promoted role, influence not false), as
-    /// (priority, colocation, unit): the higher priority first, ties in
-    /// configuration order.
+    /// (priority, colocation, unit) in Pacemaker's order: the higher
+    /// priority first, groups before primitives, then by id, and among
+    /// colocations of one dependent the later configured first (Pacemaker
+    /// inserts each before its equals).
     fn pulling_dependents(
         &self,
         units: &[Unit<'a>],
@@ -208,7 +216,16 @@ impl<'a> Ctx<'a> {
             }
             deps.push((dep.priority, ci, j));
         }
-        deps.sort_by_key(|&(prio, ci, _)| (-prio, ci));
+        deps.sort_by(|a, b| {
+            let (da, db) = (&units[a.2], &units[b.2]);
+            let group = |u: &Unit<'a>| u.members.len() > 1;
+            (-a.0, !group(da), da.id.as_str(), std::cmp::Reverse(a.1)).cmp(&(
+                -b.0,
+                !group(db),
+                db.id.as_str(),
+                std::cmp::Reverse(b.1),
+            ))
+        });
         deps
     }
 
@@ -224,7 +241,9 @@ impl<'a> Ctx<'a> {
         let unit = &units[ui];
         for (_, ci, j) in self.pulling_dependents(units, ui, visiting) {
             let c = &self.colocations[ci];
-            let f = factor * c.score.value() as f64 / INFINITY as f64;
+            // Pacemaker scales each link by its own score, only the sign
+            // of the factor so far carries down the chain.
+            let f = factor.signum() * c.score.value() as f64 / INFINITY as f64;
             let mut ignored = Vec::new();
             let (mut dep_scores, _, later) = self.own_scores(&units[j], &mut ignored);
             self.apply_later_bans(&mut dep_scores, later);
@@ -237,21 +256,22 @@ impl<'a> Ctx<'a> {
                 }
                 *t += scaled(*d, f);
             }
-            visiting[j] = true;
-            self.merge_dependents(units, j, f, &mut trial, visiting, why);
-            visiting[j] = false;
-            if self.any_runnable(&trial) {
-                why.push(format!(
-                    "{}: dependent {} (colocation {}, factor {f:.2}) merged into its scores",
-                    unit.id, units[j].id, c.id
-                ));
-                *work = trial;
-            } else {
+            // Checked before the dependent's own dependents join in.
+            if !self.any_runnable(&trial) {
                 why.push(format!(
                     "{}: dependent {} (colocation {}) ignored: following it would leave no node",
                     unit.id, units[j].id, c.id
                 ));
+                continue;
             }
+            visiting[j] = true;
+            self.merge_dependents(units, j, f, &mut trial, visiting, why);
+            visiting[j] = false;
+            why.push(format!(
+                "{}: dependent {} (colocation {}, factor {f:.6}) merged into its scores",
+                unit.id, units[j].id, c.id
+            ));
+            *work = trial;
         }
     }
 
@@ -310,7 +330,10 @@ impl<'a> Ctx<'a> {
                     "{}: colocation {} requires it with {} (on {:?})",
                     unit.id, c.id, w, prim_nodes
                 ));
-            } else {
+            } else if matches!(c.with_rsc_role, Some(Role::Promoted | Role::Unpromoted))
+                && self.promotable_primary(units, w)
+            {
+                // A role's colocation adds where that role runs.
                 for (i, nd) in self.nodes.iter().enumerate() {
                     if prim_nodes.contains(&nd.uname.as_str()) {
                         scores[i] += c.score;
@@ -320,8 +343,69 @@ impl<'a> Ctx<'a> {
                     "{}: colocation {} adds {} where {} runs",
                     unit.id, c.id, c.score, w
                 ));
+            } else {
+                self.apply_finite_colocation(units, &unit.id, c, w, scores, why);
             }
         }
+    }
+
+    /// A colocation of finite score (or -INFINITY), as Pacemaker applies
+    /// it: once per instance of the primary (each instance of a clone, else
+    /// the resource itself), adding the score where that instance is
+    /// placed; an instance placed nowhere takes a positive score off every
+    /// node (a negative one does nothing). A step that would leave the
+    /// dependent no available node is rolled back unless the score is
+    /// -INFINITY: an optional colocation never keeps a resource stopped.
+    fn apply_finite_colocation(
+        &self,
+        units: &[Unit<'a>],
+        dependent: &str,
+        c: &Colocation,
+        w: &str,
+        scores: &mut [Score],
+        why: &mut Vec<String>,
+    ) {
+        for &j in self.units_named(w) {
+            let u = &units[j];
+            let blocked = u.clone.is_some() && u.members.iter().any(|m| self.blocked_by_failure(m));
+            let node = u
+                .placed
+                .as_deref()
+                .filter(|_| u.runnable > 0 && !blocked)
+                .and_then(|n| self.node_index.get(n).copied());
+            let mut trial = scores.to_vec();
+            match node {
+                Some(i) => trial[i] += c.score,
+                None if c.score.value() > 0 => {
+                    for t in trial.iter_mut() {
+                        *t += Score::new(-c.score.value());
+                    }
+                }
+                None => continue,
+            }
+            if c.score.is_infinite() || self.any_runnable(&trial) {
+                scores.copy_from_slice(&trial);
+                why.push(format!(
+                    "{dependent}: colocation {} adds {} for {} ({})",
+                    c.id,
+                    c.score,
+                    u.members[0].display,
+                    node.map_or("placed nowhere", |i| self.nodes[i].uname.as_str())
+                ));
+            } else {
+                why.push(format!(
+                    "{dependent}: colocation {} with {} rolled back: it would leave no node",
+                    c.id, u.members[0].display
+                ));
+            }
+        }
+    }
+
+    /// Whether `w` names a promotable clone (or one of its members).
+    fn promotable_primary(&self, units: &[Unit<'a>], w: &str) -> bool {
+        self.units_named(w)
+            .iter()
+            .any(|&j| units[j].clone.is_some_and(|x| x.promotable))
     }
 
     /// Where the primary `w` of colocation `c` runs, in the role the
@@ -375,7 +459,10 @@ impl<'a> Ctx<'a> {
 }
 
 /// A dependent's score scaled by factor `f` (colocation score / INFINITY
-/// along the chain); INFINITY stays infinite at a full factor.
+/// along the chain); INFINITY stays infinite at a full factor. As
+/// Pacemaker, the product is rounded to the nearest integer, and a
+/// nonzero score never vanishes: a product that rounds to 0 counts as 1
+/// with the factor's sign (so a small colocation still breaks a tie).
 fn scaled(d: Score, f: f64) -> Score {
     if d.is_infinite() && f.abs() >= 1.0 {
         if (d.value() > 0) == (f > 0.0) {
@@ -384,7 +471,12 @@ fn scaled(d: Score, f: f64) -> Score {
             Score::MINUS_INFINITY
         }
     } else {
-        Score::new((d.value() as f64 * f) as i64)
+        let v = (d.value() as f64 * f).round() as i64;
+        if v == 0 && d.value() != 0 && f != 0.0 {
+            Score::new(if f > 0.0 { 1 } else { -1 })
+        } else {
+            Score::new(v)
+        }
     }
 }
 

@@ -104,6 +104,19 @@
 //!   `crm_simulate` and fails if a seed of `tests/sched-diff/agreeing.txt` disagrees
 //!   (skipped, with the reason, where crm_simulate is missing). `tests/summaries/`
 //!   holds what it shares with `tests/conformance.rs`.
+//!   Rules the differential run taught (Pacemaker 2.1.5, `colocations.rs`): a finite
+//!   colocation is applied once per instance of its primary (each clone instance,
+//!   else the resource), adding its score where the instance is placed, and a
+//!   positive one takes its score off every node for an instance placed nowhere;
+//!   each step that would leave the dependent no available node is rolled back
+//!   (an optional colocation never keeps a resource stopped). A dependent's pull
+//!   on its primary is scaled by its own colocation's score only (the sign of the
+//!   chain carries), rounded, never vanishing to 0 (±1 with the factor's sign), and
+//!   checked for leaving no node before its own dependents join; dependents merge
+//!   in Pacemaker's order (priority, groups first, id, later colocation first).
+//!   An unordered colocation set colocates nothing within itself. An unmanaged
+//!   active resource stays on its node and counts there for balancing. Nothing
+//!   is fenced while no resource is managed (maintenance-mode).
 
 mod clones;
 mod colocations;

@@ -18,7 +18,7 @@ const SETTLE_PASSES_MAX: usize = 8;
 impl<'a> Ctx<'a> {
     /// Turns the placements into the plan's changes and actions.
     pub(super) fn emit(&mut self, units: &[Unit<'a>]) {
-        self.fence_changes();
+        self.fence_changes(units);
         let mut oc = self.outcomes(units);
         // Mandatory start orders: an unrunnable first blocks then; a
         // (re)start of first restarts then where it stays.
@@ -41,9 +41,14 @@ impl<'a> Ctx<'a> {
 
     /// Unclean nodes that can be fenced. A partition without quorum fences
     /// nobody (unless told to ignore quorum): the other side may be the
-    /// one that holds it.
-    fn fence_changes(&mut self) {
+    /// one that holds it. Nor does a cluster with no managed resource
+    /// (maintenance-mode, everything is-managed=false, or no resources):
+    /// Pacemaker fences only once it has resources to manage.
+    fn fence_changes(&mut self, units: &[Unit<'a>]) {
         if !self.config.properties.stonith_enabled {
+            return;
+        }
+        if !units.iter().any(|u| u.members.iter().any(|m| m.managed)) {
             return;
         }
         for nd in &self.nodes {

@@ -193,6 +193,16 @@ impl<'a> Ctx<'a> {
             best = None;
             why.push(format!("{}: unmanaged and stopped, stays stopped", unit.id));
         }
+        // An unmanaged active resource (every member unmanaged) stays where
+        // it is, whatever its scores, and counts there: Pacemaker assigns
+        // it to its node.
+        if unit.members.iter().all(|m| !m.managed)
+            && let Some((node, _)) = unit.members[0].current.first()
+            && let Some(&i) = self.node_index.get(node)
+        {
+            why.push(format!("{}: unmanaged, stays on {node}", unit.id));
+            best = Some(i);
+        }
         best
     }
 
