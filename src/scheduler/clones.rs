@@ -27,8 +27,15 @@ impl<'a> Ctx<'a> {
     pub(super) fn clone_units(&self, c: &'a Clone) -> Vec<Unit<'a>> {
         let max = c.clone_max.unwrap_or(self.nodes.len() as u32) as usize;
         let (taken, surplus) = self.running_instances(c);
-        let count = max.max(taken.len());
-        let mut numbers: Vec<u32> = taken.keys().copied().collect();
+        // A unique instance numbered clone-max or above is an orphan (the
+        // clone shrank, or defaults to fewer nodes now): it stops.
+        let orphan = |n: u32| c.globally_unique && n as usize >= max;
+        let count = if c.globally_unique {
+            max
+        } else {
+            max.max(taken.len())
+        };
+        let mut numbers: Vec<u32> = taken.keys().copied().filter(|&n| !orphan(n)).collect();
         let mut next = 0u32;
         while numbers.len() < count {
             if !taken.contains_key(&next) {
@@ -36,9 +43,18 @@ impl<'a> Ctx<'a> {
             }
             next += 1;
         }
+        numbers.extend(taken.keys().copied().filter(|&n| orphan(n)));
         let mut units: Vec<Unit<'a>> = numbers
             .into_iter()
-            .map(|n| self.instance_unit(c, n, taken.get(&n)))
+            .map(|n| {
+                let mut u = self.instance_unit(c, n, taken.get(&n));
+                if orphan(n) {
+                    for m in &mut u.members {
+                        m.target_role = Some(Role::Stopped);
+                    }
+                }
+                u
+            })
             .collect();
         // Surplus instances are numbered after every regular one and stop.
         let next_number = units
@@ -218,7 +234,7 @@ impl<'a> Ctx<'a> {
     /// clone-node-max instances of the clone per node; anonymous instances
     /// do not move while there are instances enough for every node (a
     /// stopped node's instance just stops); with fewer instances than
-    /// nodes, one may move.
+    /// nodes, or when its node is to be fenced, one may move.
     pub(super) fn clone_bans(&self, unit: &Unit<'a>, scores: &mut [Score]) {
         let Some(c) = unit.clone else {
             return;
@@ -235,8 +251,22 @@ impl<'a> Ctx<'a> {
         }
         let scarce = (c.clone_max.unwrap_or(u32::MAX) as usize)
             < self.nodes.iter().filter(|nd| nd.can_host()).count();
+        // A healthy instance on a node about to be fenced is placed like
+        // the others: Pacemaker moves it to the best node (a failed one
+        // stops there and another instance starts).
+        let failed = unit
+            .members
+            .iter()
+            .any(|m| m.current.iter().any(|(_, o)| o.failed));
+        let usable = |cur: &NodeId| {
+            failed
+                || self
+                    .node_index
+                    .get(cur)
+                    .is_none_or(|&i| self.nodes[i].condition != NodeCondition::Unclean)
+        };
         if !c.globally_unique && !scarce {
-            if let Some((cur, _)) = unit.members[0].current.first() {
+            if let Some((cur, _)) = unit.members[0].current.first().filter(|(n, _)| usable(n)) {
                 for (i, nd) in self.nodes.iter().enumerate() {
                     if nd.uname != *cur {
                         scores[i] = Score::MINUS_INFINITY;

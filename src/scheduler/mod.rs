@@ -116,7 +116,10 @@
 //!   in Pacemaker's order (priority, groups first, id, later colocation first).
 //!   An unordered colocation set colocates nothing within itself. An unmanaged
 //!   active resource stays on its node and counts there for balancing. Nothing
-//!   is fenced while no resource is managed (maintenance-mode).
+//!   is fenced while no resource is managed (maintenance-mode). A unique clone's
+//!   instance numbered clone-max or above is an orphan and stops; a healthy
+//!   anonymous instance on a node about to be fenced moves to the best node (a
+//!   failed one stops there and another instance starts).
 
 mod clones;
 mod colocations;
