@@ -147,7 +147,8 @@ fn order_cycle_bad_score_bad_duration_self_colocation() {
     ));
     let msgs: Vec<&str> = e.iter().map(|x| x.2.as_str()).collect();
     assert!(
-        msgs.iter().any(|m| m.contains("bad duration `10 parsecs`")),
+        msgs.iter()
+            .any(|m| m.contains("bad duration for interval") && m.contains("`10 parsecs`")),
         "{msgs:?}"
     );
     assert!(msgs.iter().any(|m| m.contains("order cycle")), "{msgs:?}");

@@ -339,11 +339,7 @@ pub struct AgentDevice {
 impl AgentDevice {
     pub fn from_config(cfg: &DeviceConfig) -> Result<AgentDevice, DeviceError> {
         let bad = |msg: String| DeviceError::new(format!("device {:?}: {msg}", cfg.id));
-        if let Some(key) = cfg
-            .settings
-            .keys()
-            .find(|k| !AGENT_KEYS.contains(&k.as_str()))
-        {
+        if let Some(key) = cfg.keys().find(|k| !AGENT_KEYS.contains(k)) {
             return Err(bad(format!(
                 "unknown key `{key}` for an agent device; accepted keys: {} (agent parameters go in `params = {{ ... }}`)",
                 AGENT_KEYS.join(", ")

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use crate::config::{DeviceConfig, parse_duration};
+use crate::config::DeviceConfig;
 use crate::topology::FenceAction;
 
 /// The power state a device reports for its target.
@@ -64,10 +64,7 @@ pub trait FenceDevice: Send {
 
 /// The per-action timeout of a device (`timeout = "20s"`, default 20 s).
 pub fn device_timeout(cfg: &DeviceConfig) -> Result<Duration, DeviceError> {
-    match &cfg.timeout {
-        Some(t) => parse_duration("timeout", t).map_err(|e| DeviceError::new(e.to_string())),
-        None => Ok(Duration::from_secs(20)),
-    }
+    Ok(cfg.timeout.unwrap_or(Duration::from_secs(20)))
 }
 
 /// A device table that cannot be turned into a device: a configuration

@@ -66,7 +66,10 @@
 //!   (lost + 2 x watchdog_timeout).
 //! - `fencing/src/secret.rs`, `history.rs`, `config.rs`: `Secret` (redacted
 //!   Debug/Display) and 0600 checks; history as JSON lines (target, device, action,
-//!   requester, start, end, result, output); the lenient `[fencing]` reader.
+//!   requester, start, end, result, output); `FencingSection`/`DeviceConfig` as
+//!   typed values (durations as `Duration`; the duration-valued device settings
+//!   of `DURATION_KEYS` in `durations`): paceline's config module builds them,
+//!   the crate reads no text.
 //! - `fencing/src/service.rs`: the fencing service, blocking, on this crate's
 //!   types only: `fence_with_topology(section, FenceJob, progress)` (delays,
 //!   levels, per-device delays, one history record per device attempt) and

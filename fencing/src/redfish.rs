@@ -12,7 +12,7 @@ use reqwest::StatusCode;
 use reqwest::blocking::{Client, RequestBuilder, Response};
 use serde_json::Value;
 
-use crate::config::{DeviceConfig, parse_duration};
+use crate::config::DeviceConfig;
 use crate::device::{ActionReport, DeviceError, FenceDevice, PowerState, device_timeout};
 use crate::secret::{Secret, read_secret_file};
 use crate::topology::FenceAction;
@@ -92,11 +92,7 @@ fn setting_duration(
     key: &str,
     default: Duration,
 ) -> Result<Duration, DeviceError> {
-    match setting_str(cfg, key)? {
-        None => Ok(default),
-        Some(v) => parse_duration(key, v)
-            .map_err(|e| DeviceError::new(format!("device {:?}: {e}", cfg.id))),
-    }
+    Ok(cfg.durations.get(key).copied().unwrap_or(default))
 }
 
 /// The state of one action's conversation with the BMC.
@@ -114,11 +110,7 @@ impl RedfishDevice {
     pub fn from_config(cfg: &DeviceConfig) -> Result<Self, DeviceError> {
         let id = cfg.id.clone();
         let bad = |msg: String| DeviceError::new(format!("device {id:?}: {msg}"));
-        if let Some(key) = cfg
-            .settings
-            .keys()
-            .find(|k| !ACCEPTED_KEYS.contains(&k.as_str()))
-        {
+        if let Some(key) = cfg.keys().find(|k| !ACCEPTED_KEYS.contains(k)) {
             return Err(bad(format!(
                 "unknown key `{key}` for a redfish device; accepted keys: {}",
                 ACCEPTED_KEYS.join(", ")
@@ -762,6 +754,7 @@ mod tests {
             timeout: None,
             retries: None,
             delay: None,
+            durations: BTreeMap::new(),
             settings: map,
         })
     }

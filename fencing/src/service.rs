@@ -7,9 +7,9 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::config::{ConfigError, DeviceConfig, FencingSection, parse_duration};
+use crate::config::{DeviceConfig, FencingSection};
 use crate::device::{self, ActionReport, DeviceError, InvalidDevice};
 use crate::history::{self, FenceResult, HistoryRecord};
 use crate::readiness::Readiness;
@@ -33,8 +33,6 @@ fn run_device(dev: &DeviceConfig, action: FenceAction) -> Result<ActionReport, R
 /// readiness blockers.
 #[derive(Debug, thiserror::Error)]
 enum RunError {
-    #[error(transparent)]
-    Delay(#[from] ConfigError),
     #[error(transparent)]
     Invalid(#[from] InvalidDevice),
     #[error("{}", failure_text(.0))]
@@ -134,8 +132,7 @@ fn device_delay(
     if action == FenceAction::On || no_delay {
         return Ok(());
     }
-    if let Some(d) = &dev.delay {
-        let d = parse_duration("delay", d)?;
+    if let Some(d) = dev.delay {
         if !d.is_zero() {
             progress(format!(
                 "waiting {} ms (delay of device {})",
@@ -166,14 +163,12 @@ pub struct FenceJob {
 
 /// Waits the configured delays (static + random, priority), then runs the
 /// target's levels in order, one history record per device attempt.
-/// `progress` gets each step for the operator. Errors outside the topology
-/// (a delay that does not parse) are `Err`; the topology's outcome is the
-/// inner result.
+/// `progress` gets each step for the operator.
 pub fn fence_with_topology(
     section: &FencingSection,
     job: &FenceJob,
     progress: &mut dyn FnMut(String),
-) -> Result<Result<TopologyOutcome, TopologyError>, ConfigError> {
+) -> Result<TopologyOutcome, TopologyError> {
     let action = job.action;
     // The delays settle a race between two live nodes that each want the
     // other off. A target whose first level already reports it off (a node
@@ -190,16 +185,10 @@ pub fn fence_with_topology(
     // Unfencing and an operator's --no-delay skip the delays, which exist
     // to settle a race between two nodes, not to slow a human down.
     if action != FenceAction::On && !no_delay {
-        let dur = |key: &str, v: &Option<String>| -> Result<Duration, ConfigError> {
-            Ok(match v {
-                Some(v) => parse_duration(key, v)?,
-                None => Duration::ZERO,
-            })
-        };
         let delay = fencing_delay(
-            dur("delay", &section.delay)?,
-            dur("delay_max", &section.delay_max)?,
-            dur("priority_delay", &section.priority_delay)?,
+            section.delay.unwrap_or_default(),
+            section.delay_max.unwrap_or_default(),
+            section.priority_delay.unwrap_or_default(),
             job.target_has_priority,
             random_unit(),
         );
@@ -244,5 +233,5 @@ pub fn fence_with_topology(
     if let Some(e) = history_error {
         progress(format!("warning: the fencing history was not written: {e}"));
     }
-    Ok(outcome)
+    outcome
 }

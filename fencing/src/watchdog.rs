@@ -13,7 +13,7 @@ use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::config::{DeviceConfig, parse_duration};
+use crate::config::DeviceConfig;
 use crate::device::{ActionReport, DeviceError, FenceDevice, PowerState};
 use crate::topology::FenceAction;
 use crate::watchdog_policy::{NodeHealth, should_feed, watchdog_fenced_at};
@@ -207,11 +207,7 @@ const ACCEPTED_KEYS: &[&str] = &["device", "watchdog_timeout"];
 impl WatchdogFence {
     pub fn from_config(cfg: &DeviceConfig) -> Result<WatchdogFence, DeviceError> {
         let bad = |msg: String| DeviceError::new(format!("device {:?}: {msg}", cfg.id));
-        if let Some(key) = cfg
-            .settings
-            .keys()
-            .find(|k| !ACCEPTED_KEYS.contains(&k.as_str()))
-        {
+        if let Some(key) = cfg.keys().find(|k| !ACCEPTED_KEYS.contains(k)) {
             return Err(bad(format!(
                 "unknown key `{key}` for a watchdog device; accepted keys: {}",
                 ACCEPTED_KEYS.join(", ")
@@ -222,8 +218,8 @@ impl WatchdogFence {
             Some(toml::Value::String(s)) => Ok(Some(s.clone())),
             Some(other) => Err(bad(format!("`{key}` must be a string, not {other}"))),
         };
-        let watchdog_timeout = match text("watchdog_timeout")? {
-            Some(v) => parse_duration("watchdog_timeout", &v).map_err(|e| bad(e.to_string()))?,
+        let watchdog_timeout = match cfg.durations.get("watchdog_timeout") {
+            Some(v) => *v,
             None => {
                 return Err(bad(
                     "set `watchdog_timeout = \"5s\"`: the survivor waits twice this long before it treats the node as fenced".into(),

@@ -20,9 +20,10 @@ fn agent_cfg(agent: &str, params: &[(&str, toml::Value)]) -> DeviceConfig {
     DeviceConfig {
         id: "agent".into(),
         kind: "agent".into(),
-        timeout: Some("20s".into()),
+        timeout: Some(std::time::Duration::from_secs(20)),
         retries: Some(0),
         delay: None,
+        durations: BTreeMap::new(),
         settings,
     }
 }

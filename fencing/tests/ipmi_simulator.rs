@@ -8,12 +8,13 @@ use std::collections::BTreeMap;
 use std::net::UdpSocket;
 use std::time::{Duration, Instant};
 
-use paceline_fencing::config::DeviceConfig;
+use paceline_fencing::config::{DURATION_KEYS, DeviceConfig};
 use paceline_fencing::device::{self, DeviceError, PowerState};
 use paceline_fencing::topology::FenceAction;
 
 fn cfg(port: &str, extra: &[(&str, toml::Value)]) -> DeviceConfig {
     let mut settings = BTreeMap::new();
+    let mut durations = BTreeMap::new();
     settings.insert("host".into(), toml::Value::String("127.0.0.1".into()));
     settings.insert(
         "port".into(),
@@ -22,14 +23,21 @@ fn cfg(port: &str, extra: &[(&str, toml::Value)]) -> DeviceConfig {
     settings.insert("username".into(), toml::Value::String("admin".into()));
     settings.insert("password".into(), toml::Value::String("secret".into()));
     for (k, v) in extra {
+        // Durations arrive parsed (the config module reads the text):
+        // the tests give them as integers of milliseconds.
+        if let (true, Some(ms)) = (DURATION_KEYS.contains(k), v.as_integer()) {
+            durations.insert(k.to_string(), Duration::from_millis(ms as u64));
+            continue;
+        }
         settings.insert(k.to_string(), v.clone());
     }
     DeviceConfig {
         id: "ipmi".into(),
         kind: "ipmi".into(),
-        timeout: Some("3s".into()),
+        timeout: Some(std::time::Duration::from_secs(3)),
         retries: Some(0),
         delay: None,
+        durations,
         settings,
     }
 }
@@ -137,7 +145,7 @@ fn a_chassis_that_never_reaches_off_fails_with_the_last_state() {
     let peer = support::ipmi(&["--power-delay", "3"]);
     let c = cfg(
         peer.get("PORT"),
-        &[("power_timeout", toml::Value::String("1s".into()))],
+        &[("power_timeout", toml::Value::Integer(1000))],
     );
     let err = run(&c, FenceAction::Off).unwrap_err();
     assert!(

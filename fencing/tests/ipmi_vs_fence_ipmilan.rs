@@ -21,9 +21,10 @@ fn native(port: &str, password: &str, action: FenceAction) -> (bool, Option<Powe
     let cfg = DeviceConfig {
         id: "ipmi".into(),
         kind: "ipmi".into(),
-        timeout: Some("5s".into()),
+        timeout: Some(std::time::Duration::from_secs(5)),
         retries: Some(0),
         delay: None,
+        durations: BTreeMap::new(),
         settings,
     };
     match device::open(&cfg).and_then(|mut d| d.execute(action)) {

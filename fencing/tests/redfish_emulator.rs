@@ -5,22 +5,31 @@
 mod support;
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
-use paceline_fencing::config::DeviceConfig;
+use paceline_fencing::config::{DURATION_KEYS, DeviceConfig};
 use paceline_fencing::device::{self, DeviceError, PowerState};
 use paceline_fencing::topology::FenceAction;
 
 fn cfg(pairs: &[(&str, toml::Value)]) -> DeviceConfig {
     let mut settings = BTreeMap::new();
+    let mut durations = BTreeMap::new();
     for (k, v) in pairs {
+        // Durations arrive parsed (the config module reads the text):
+        // the tests give them as integers of milliseconds.
+        if let (true, Some(ms)) = (DURATION_KEYS.contains(k), v.as_integer()) {
+            durations.insert(k.to_string(), Duration::from_millis(ms as u64));
+            continue;
+        }
         settings.insert(k.to_string(), v.clone());
     }
     DeviceConfig {
         id: "bmc".into(),
         kind: "redfish".into(),
-        timeout: Some("5s".into()),
+        timeout: Some(std::time::Duration::from_secs(5)),
         retries: Some(0),
         delay: None,
+        durations,
         settings,
     }
 }
@@ -197,7 +206,7 @@ fn a_refused_reset_type_fails() {
 fn a_bmc_that_never_reaches_off_fails_with_the_last_state() {
     let peer = support::redfish(&["--power-delay", "5"]);
     let mut b = base(&peer);
-    b.push(("power_timeout", s("1s")));
+    b.push(("power_timeout", toml::Value::Integer(1000)));
     let err = run(&b, FenceAction::Off).unwrap_err();
     assert!(
         err.message.contains("did not reach PowerState Off"),

@@ -27,9 +27,10 @@ fn native(peer: &support::Peer, password: &str, action: FenceAction) -> (bool, O
     let cfg = DeviceConfig {
         id: "bmc".into(),
         kind: "redfish".into(),
-        timeout: Some("10s".into()),
+        timeout: Some(std::time::Duration::from_secs(10)),
         retries: Some(0),
         delay: None,
+        durations: BTreeMap::new(),
         settings,
     };
     match device::open(&cfg).and_then(|mut d| d.execute(action)) {

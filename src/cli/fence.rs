@@ -16,8 +16,6 @@ use paceline_fencing::secret::check_private;
 use paceline_fencing::service::{FenceJob, fence_with_topology, fencing_readiness, power_text};
 use paceline_fencing::topology::FenceAction;
 
-use crate::config::timers::apply_derived_timeouts;
-
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]
 pub struct FenceArgs {
@@ -110,12 +108,15 @@ enum FenceCommand {
 
 const DEFAULT_HISTORY: &str = "/var/lib/paceline/fencing-history.jsonl";
 
+/// `[fencing]` of the file, typed by the config module (a device without
+/// its own `timeout` gets the one `failover_budget` derives, as `paceline
+/// config check` shows).
 fn load(config: &Path) -> anyhow::Result<FencingSection> {
     let text = std::fs::read_to_string(config)
         .with_context(|| format!("cannot read config {}", config.display()))?;
-    let mut section =
-        FencingSection::parse(&text).with_context(|| format!("in {}", config.display()))?;
-    apply_derived_timeouts(&mut section, &text);
+    let section = crate::config::load_fencing_str(&text, &config.display().to_string())?
+        .section
+        .ok_or_else(|| missing_fencing(config))?;
     let inline_password = section.devices.iter().any(|d| {
         d.settings.contains_key("password")
             || d.settings
@@ -137,20 +138,23 @@ fn load(config: &Path) -> anyhow::Result<FencingSection> {
 fn node_names(config: &Path) -> anyhow::Result<Vec<String>> {
     let text = std::fs::read_to_string(config)
         .with_context(|| format!("cannot read config {}", config.display()))?;
-    let value: toml::Value = toml::from_str(&text)
-        .map_err(paceline_fencing::config::ConfigError::Toml)
-        .with_context(|| format!("in {}", config.display()))?;
-    Ok(value
-        .get("node")
-        .and_then(|n| n.as_array())
-        .map(|nodes| {
-            nodes
-                .iter()
-                .filter_map(|n| n.get("name").and_then(|v| v.as_str()))
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default())
+    Ok(crate::config::load_fencing_str(&text, &config.display().to_string())?.node_names)
+}
+
+/// A file without `[fencing]`: a configuration error (exit 2).
+fn missing_fencing(config: &Path) -> crate::config::ConfigError {
+    crate::config::ConfigError::Invalid(vec![crate::config::Diagnostic {
+        file: config.display().to_string(),
+        line: 1,
+        column: 1,
+        message: "[fencing] is missing".into(),
+        help: Some(
+            "add `[fencing]` with `enabled = true` (or `enabled = false` to run without fencing)"
+                .into(),
+        ),
+        source_line: String::new(),
+        span_len: 0,
+    }])
 }
 
 fn test_device(
@@ -324,7 +328,7 @@ fn fence_node(args: FenceArgs, node: String) -> anyhow::Result<ExitCode> {
         // command line the priority delay is not applied.
         target_has_priority: false,
     };
-    let outcome = fence_with_topology(&section, &job, &mut |line| println!("{line}"))?;
+    let outcome = fence_with_topology(&section, &job, &mut |line| println!("{line}"));
     let verb = if action == FenceAction::On {
         "unfenced"
     } else {

@@ -117,6 +117,7 @@ pub fn main() -> ExitCode {
 fn is_config_error(err: &anyhow::Error) -> bool {
     err.chain().any(|cause| {
         cause.is::<crate::config::ConfigError>()
+            || cause.is::<crate::config::DurationError>()
             || cause.is::<paceline_fencing::config::ConfigError>()
             || cause.is::<paceline_fencing::device::InvalidDevice>()
             || cause.is::<crate::config::cib::CibError>()

@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::Subcommand;
 
 use super::configure::{edit_cluster, print_applied};
@@ -119,9 +120,9 @@ fn expiry(lifetime: &Option<String>) -> anyhow::Result<Option<i64>> {
     match lifetime {
         None => Ok(None),
         Some(l) => {
-            let d = crate::daemon::settings::parse_duration(l)
-                .map_err(|e| anyhow::anyhow!("--lifetime: {e}"))?;
-            Ok(Some(unix_now() + d.as_secs().max(1) as i64))
+            let d = crate::config::parse_duration(l).context("--lifetime")?;
+            let secs = i64::try_from(d.as_secs().max(1)).unwrap_or(i64::MAX);
+            Ok(Some(unix_now().saturating_add(secs)))
         }
     }
 }
@@ -272,8 +273,7 @@ fn primitives_of(config: &crate::model::ClusterConfig, resource: &str) -> Vec<St
 }
 
 fn restart(resource: &str, timeout: &str, client: &Client) -> anyhow::Result<ExitCode> {
-    let limit = crate::daemon::settings::parse_duration(timeout)
-        .map_err(|e| anyhow::anyhow!("--timeout: {e}"))?;
+    let limit = crate::config::parse_duration(timeout).context("--timeout")?;
     let (text, _) = super::configure::show(&client.socket)?;
     let previous = edit::target_role(&text, resource)?;
     let config = crate::config::load_config_str(&text, "the cluster configuration")

@@ -6,38 +6,34 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use toml::Spanned;
 
 use super::document::*;
+use super::duration::{as_ms, parse_duration};
 use super::error::{Diagnostic, SourceMap, nearest};
 use super::timers::{MonitorKind, added_monitor_roles, monitor_interval_ms};
+use super::values::{Kind, MAX_CLONE_INSTANCES, META, OP, PROPERTIES, kind_of};
 use crate::model::*;
 
 /// Failures expire after this in native configs (Pacemaker's default is
 /// never, which leaves operators with stale failures forever).
 pub const DEFAULT_FAILURE_TIMEOUT: &str = "600";
 
+/// The fix under every refused duration.
+const DURATION_HELP: &str = "see DURATIONS in `man 5 paceline.toml`";
+
 pub struct Converter<'a> {
     src: SourceMap<'a>,
     pub diags: Vec<Diagnostic>,
+    /// `[fencing]` as the fencing crate takes it, once converted.
+    pub fencing: Option<paceline_fencing::config::FencingSection>,
 }
 
 fn span<T>(s: &Spanned<T>) -> std::ops::Range<usize> {
     s.span()
 }
 
-/// Parses "200ms", "10s", "2m", "1h", "1d" or a bare number of seconds.
-pub fn parse_duration_ms(text: &str) -> Option<u64> {
-    let t = text.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: u64 = num.parse().ok()?;
-    let mult = match unit.trim() {
-        "ms" | "msec" => 1,
-        "" | "s" | "sec" => 1000,
-        "m" | "min" => 60_000,
-        "h" | "hr" => 3_600_000,
-        "d" => 86_400_000,
-        _ => return None,
-    };
-    n.checked_mul(mult)
+/// A duration in milliseconds, when the text is one (the loader reports
+/// the text that is not).
+pub(crate) fn duration_ms(text: &str) -> Option<u64> {
+    parse_duration(text).ok().map(as_ms)
 }
 
 pub fn value_to_string(v: &toml::Value) -> Option<String> {
@@ -66,7 +62,7 @@ pub fn meta_from(raw: &Attributes) -> ResourceMeta {
             .map(|s| s.value()),
         failure_timeout_s: raw
             .get("failure-timeout")
-            .and_then(|v| parse_duration_ms(v))
+            .and_then(|v| duration_ms(v))
             .map(|ms| ms / 1000),
         is_managed: b("is-managed"),
         maintenance: b("maintenance"),
@@ -124,6 +120,10 @@ pub fn properties_from(raw: &Attributes) -> ClusterProperties {
     p.is_managed_default = raw
         .get("is-managed-default")
         .map(|_| b("is-managed-default", true));
+    p.node_action_limit = raw
+        .get("node-action-limit")
+        .and_then(|v| v.trim().parse::<u32>().ok())
+        .filter(|&n| i64::from(n) <= super::values::MAX_NODE_ACTION_LIMIT);
     p.raw = raw.clone();
     p
 }
@@ -192,6 +192,19 @@ pub(crate) const KNOWN_PROPERTIES: &[&str] = &[
     "network-delay",
 ];
 
+/// The keys `[op_defaults]` may set.
+const OP_KEYS: [&str; 9] = [
+    "timeout",
+    "interval",
+    "start-delay",
+    "interval-origin",
+    "record-pending",
+    "enabled",
+    "on-fail",
+    "role",
+    "requires",
+];
+
 pub(crate) const KNOWN_META: &[&str] = &[
     "target-role",
     "resource-stickiness",
@@ -237,6 +250,7 @@ impl<'a> Converter<'a> {
         Converter {
             src: SourceMap { file, text },
             diags: Vec::new(),
+            fencing: None,
         }
     }
 
@@ -245,7 +259,13 @@ impl<'a> Converter<'a> {
         self.diags.push(d);
     }
 
-    fn attrs(&mut self, map: &AttrMap, known: Option<&[&str]>, what: &str) -> Attributes {
+    fn attrs(
+        &mut self,
+        map: &AttrMap,
+        known: Option<&[&str]>,
+        kinds: &[(&str, Kind)],
+        what: &str,
+    ) -> Attributes {
         let mut out = Attributes::new();
         for (k, v) in map {
             if let Some(known) = known {
@@ -260,6 +280,14 @@ impl<'a> Converter<'a> {
             }
             match value_to_string(v.get_ref()) {
                 Some(s) => {
+                    if let Some(Err(why)) = kind_of(kinds, k).map(|kind| kind.check(&s)) {
+                        self.err(
+                            span(v),
+                            format!("{what} `{k}`: {why}"),
+                            "see its type and range in `man 5 paceline.toml`",
+                        );
+                        continue;
+                    }
                     out.insert(k.clone(), s);
                 }
                 None => self.err(
@@ -273,15 +301,17 @@ impl<'a> Converter<'a> {
     }
 
     fn duration(&mut self, s: &Spanned<String>, what: &str) -> Option<u64> {
-        let r = parse_duration_ms(s.get_ref());
-        if r.is_none() {
-            self.err(
-                span(s),
-                format!("bad duration `{}` for {what}", s.get_ref()),
-                "write a number with a unit: \"200ms\", \"10s\", \"2m\", \"1h\"",
-            );
+        match parse_duration(s.get_ref()) {
+            Ok(d) => Some(as_ms(d)),
+            Err(e) => {
+                self.err(
+                    span(s),
+                    format!("bad duration for {what}: {e}"),
+                    DURATION_HELP,
+                );
+                None
+            }
         }
-        r
     }
 
     fn score(&mut self, v: &Spanned<toml::Value>) -> Option<Score> {
@@ -372,18 +402,8 @@ impl<'a> Converter<'a> {
         kind: MonitorKind,
     ) -> Option<Primitive> {
         let agent = self.agent(&p.agent);
-        let params = self.attrs(&p.params, None, "param");
-        let meta = self.attrs(&p.meta, Some(KNOWN_META), "meta attribute");
-        for (k, v) in &meta {
-            if k == "failure-timeout" && parse_duration_ms(v).is_none() {
-                let at = span(&p.meta[k]);
-                self.err(
-                    at,
-                    format!("bad duration `{v}` for failure-timeout"),
-                    "write e.g. \"10m\"",
-                );
-            }
-        }
+        let params = self.attrs(&p.params, None, &[], "param");
+        let meta = self.attrs(&p.meta, Some(KNOWN_META), META, "meta attribute");
         let id = p.id.get_ref();
         let mut operations = Vec::new();
         for op in &p.ops {
@@ -478,6 +498,27 @@ impl<'a> Converter<'a> {
         })
     }
 
+    /// Instance counts are bounded: the scheduler allocates per instance
+    /// (4,000,000,000 aborted every daemon on allocation).
+    fn clone_counts(&mut self, c: &CloneDoc) {
+        let max = MAX_CLONE_INSTANCES;
+        for (key, v) in [
+            ("clone_max", c.clone_max),
+            ("clone_node_max", c.clone_node_max),
+            ("clone_min", c.clone_min),
+            ("promoted_max", c.promoted_max),
+            ("promoted_node_max", c.promoted_node_max),
+        ] {
+            if let Some(n) = v.filter(|&n| i64::from(n) > max) {
+                self.err(
+                    span(&c.id),
+                    format!("clone `{}`: {key} = {n} is above {max}", c.id.get_ref()),
+                    format!("write a number in 0..={max}"),
+                );
+            }
+        }
+    }
+
     fn set(&mut self, s: &SetDoc, i: usize, owner: &str) -> ResourceSet {
         ResourceSet {
             id: format!("{owner}-set-{i}"),
@@ -570,8 +611,8 @@ impl<'a> Converter<'a> {
                     "keep at most 8 addresses per node",
                 );
             }
-            let attributes = self.attrs(&n.attributes, None, "node attribute");
-            let utilization = self.attrs(&n.utilization, None, "utilization");
+            let attributes = self.attrs(&n.attributes, None, &[], "node attribute");
+            let utilization = self.attrs(&n.utilization, None, &[], "utilization");
             cfg.nodes.push(Node {
                 id: nid.to_string(),
                 uname: n.name.get_ref().clone(),
@@ -611,9 +652,19 @@ impl<'a> Converter<'a> {
         }
 
         // Properties and defaults.
-        let props = self.attrs(&doc.properties, Some(KNOWN_PROPERTIES), "property");
-        cfg.rsc_defaults = self.attrs(&doc.rsc_defaults, Some(KNOWN_META), "rsc_defaults key");
-        cfg.op_defaults = self.attrs(&doc.op_defaults, None, "op_defaults key");
+        let props = self.attrs(
+            &doc.properties,
+            Some(KNOWN_PROPERTIES),
+            PROPERTIES,
+            "property",
+        );
+        cfg.rsc_defaults = self.attrs(
+            &doc.rsc_defaults,
+            Some(KNOWN_META),
+            META,
+            "rsc_defaults key",
+        );
+        cfg.op_defaults = self.attrs(&doc.op_defaults, Some(&OP_KEYS), OP, "op_defaults key");
         cfg.rsc_defaults
             .entry("failure-timeout".into())
             .or_insert_with(|| DEFAULT_FAILURE_TIMEOUT.into());
@@ -696,7 +747,7 @@ impl<'a> Converter<'a> {
                     None => self.unknown_resource(m, prim_span.keys().copied(), "a [[primitive]]"),
                 }
             }
-            let raw = self.attrs(&g.meta, Some(KNOWN_META), "meta attribute");
+            let raw = self.attrs(&g.meta, Some(KNOWN_META), META, "meta attribute");
             groups.insert(
                 g.id.get_ref().clone(),
                 Group {
@@ -738,7 +789,8 @@ impl<'a> Converter<'a> {
             };
             used.insert(rid.clone(), c.id.get_ref().clone());
             cloned.insert(rid.clone());
-            let raw = self.attrs(&c.meta, Some(KNOWN_META), "meta attribute");
+            let raw = self.attrs(&c.meta, Some(KNOWN_META), META, "meta attribute");
+            self.clone_counts(c);
             clones.push(Clone {
                 id: c.id.get_ref().clone(),
                 child,
@@ -1159,12 +1211,6 @@ impl<'a> Converter<'a> {
                     help,
                 );
             }
-            if let Some(t) = &d.timeout {
-                self.duration(t, "timeout");
-            }
-            if let Some(t) = &d.delay {
-                self.duration(t, "delay");
-            }
             // Watchdog self-fencing is only as safe as the quorum that decides
             // who stops feeding: with two nodes both halves of a split keep
             // quorum (two_node), both keep feeding and both would run the
@@ -1209,15 +1255,13 @@ impl<'a> Converter<'a> {
                 }
             }
         }
-        for (k, v) in [
-            ("delay", &f.delay),
-            ("delay_max", &f.delay_max),
-            ("priority_delay", &f.priority_delay),
-        ] {
-            if let Some(v) = v {
-                self.duration(v, k);
-            }
-        }
+        let fence_timeout = std::time::Duration::from_millis(doc.timers().fence_timeout_ms);
+        self.fencing = Some(super::fencing::typed_section(
+            f,
+            fence_timeout,
+            &self.src,
+            &mut self.diags,
+        ));
         if let Some(a) = &f.action {
             if !["reboot", "off"].contains(&a.get_ref().as_str()) {
                 self.err(
@@ -1260,7 +1304,7 @@ impl<'a> Converter<'a> {
         // An explicit heartbeat against a token timeout derived from the
         // budget must be consistent too.
         if let (Some(hs), None, Some(b)) = (&m.heartbeat, &m.token_timeout, budget) {
-            if let Some(hb) = parse_duration_ms(hs.get_ref()) {
+            if let Some(hb) = duration_ms(hs.get_ref()) {
                 let tok = doc.timers().token_timeout_ms;
                 if tok <= 2 * hb {
                     self.err(
@@ -1316,7 +1360,7 @@ impl<'a> Converter<'a> {
                 .rest
                 .get("watchdog_timeout")
                 .and_then(|v| v.as_str())
-                .and_then(parse_duration_ms)
+                .and_then(duration_ms)
             else {
                 continue;
             };

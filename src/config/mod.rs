@@ -5,7 +5,24 @@
 //!
 //! (moved here from ARCHITECTURE.md, section "config (`src/config/`, except `src/config/cib/`)")
 //!
-//! The human-written cluster file (TOML) <-> the model (`src/model/`).
+//! The human-written cluster file (TOML) <-> the model (`src/model/`). The
+//! only reader of the cluster file and the only place a duration, score or
+//! enumeration is parsed.
+//!
+//! - `duration.rs`: THE duration grammar, `parse_duration` (ms, us, s, m/min,
+//!   h, d, bare seconds, ISO 8601 `P…`/`PT…`, at most 100 years, overflow
+//!   refused). The config, the CIB importer, the status file, the CLI flags
+//!   and the simulator's scenarios call it; `tests/one_duration_grammar.rs`
+//!   fails on any other duration parser in the workspace.
+//! - `values.rs`: the type and range of every property, meta attribute and
+//!   op default (boolean, duration, score, role, enumeration, bounded
+//!   integer); the converter refuses a value of the wrong kind with its span
+//!   (`tests/config_values.rs` feeds each setting its accepted and refused
+//!   forms through `config check` and compares what the model, the daemon,
+//!   the fencing crate and the executor see).
+//! - `fencing.rs`: `[fencing]` as the fencing crate takes it (typed
+//!   `FencingSection`, device timeouts derived from the budget where not
+//!   written); `load_fencing_str` reads that section alone for `paceline fence`.
 //!
 //! - `document.rs`: serde structs of the file as written, each value kept with
 //!   its byte span (`toml::Spanned`) so validation can point at it;
@@ -36,8 +53,10 @@
 //!   controller and executor (`ExecutorConfig::use_model_ops`) see the same
 //!   ones; explicit monitor intervals are kept whatever their length (the
 //!   budget is about node loss).
-//! - `mod.rs`: `load_config_file/str` (the file variant also refuses inline
-//!   fence passwords in files readable by others), `load_status_file`, `to_toml`.
+//! - `mod.rs`: `load_cluster_str/file` -> `Cluster` (the model and the typed
+//!   fencing section, from one parse); `load_config_file/str` (the model
+//!   only; the file variants also refuse inline fence passwords in files
+//!   readable by others), `load_status_file`, `to_toml`.
 //!
 //! Not in the model (validated only): `[cluster]`, `[membership]`, `[quorum]`,
 //! `[fencing]` devices/levels, node links/votes, `failover_budget`. Other
@@ -48,21 +67,27 @@
 pub mod cib;
 pub mod convert;
 pub mod document;
+pub mod duration;
 pub mod edit;
 pub mod error;
+pub mod fencing;
 #[cfg(test)]
 pub(crate) mod fixtures;
 pub mod status;
 pub mod timers;
+pub mod values;
 pub mod write;
 
 use std::path::Path;
 
-pub use convert::{DEFAULT_FAILURE_TIMEOUT, parse_duration_ms};
+pub use convert::DEFAULT_FAILURE_TIMEOUT;
+pub use duration::{DurationError, as_ms, parse_duration};
 pub use error::{ConfigError, Diagnostic};
+pub use fencing::load_fencing_str;
 pub use write::to_toml;
 
 use crate::model::{ClusterConfig, ClusterStatus};
+use paceline_fencing::config::FencingSection;
 
 /// Parses the document only (no semantic checks), mapping serde errors.
 pub fn parse_document(text: &str, file_name: &str) -> Result<document::Document, ConfigError> {
@@ -97,23 +122,45 @@ fn unknown_field_help(msg: &str) -> Option<String> {
     })
 }
 
-pub fn load_config_str(text: &str, file_name: &str) -> Result<ClusterConfig, ConfigError> {
+/// Everything the cluster file says, typed: the model the scheduler and
+/// the controller plan on, and what the fencing crate takes.
+#[derive(Debug, Clone)]
+pub struct Cluster {
+    pub model: ClusterConfig,
+    /// `None` when the file has no `[fencing]` section.
+    pub fencing: Option<FencingSection>,
+}
+
+/// Reads and checks the whole cluster file once; every problem is in the
+/// error, each with file:line:column and the fix.
+pub fn load_cluster_str(text: &str, file_name: &str) -> Result<Cluster, ConfigError> {
     let doc = parse_document(text, file_name)?;
     let mut conv = convert::Converter::new(file_name, text);
-    let cfg = conv.convert(&doc);
+    let model = conv.convert(&doc);
     if conv.diags.is_empty() {
-        Ok(cfg)
+        Ok(Cluster {
+            model,
+            fencing: conv.fencing,
+        })
     } else {
         Err(ConfigError::Invalid(conv.diags))
     }
 }
 
-pub fn load_config_file(path: &Path) -> Result<ClusterConfig, ConfigError> {
+pub fn load_cluster_file(path: &Path) -> Result<Cluster, ConfigError> {
     let text = read(path)?;
     let file = path.display().to_string();
-    let cfg = load_config_str(&text, &file)?;
+    let cluster = load_cluster_str(&text, &file)?;
     check_inline_secrets(path, &text, &file)?;
-    Ok(cfg)
+    Ok(cluster)
+}
+
+pub fn load_config_str(text: &str, file_name: &str) -> Result<ClusterConfig, ConfigError> {
+    load_cluster_str(text, file_name).map(|c| c.model)
+}
+
+pub fn load_config_file(path: &Path) -> Result<ClusterConfig, ConfigError> {
+    load_cluster_file(path).map(|c| c.model)
 }
 
 /// A password written into the file is only acceptable when nobody but the

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::convert::parse_duration_ms;
+use super::duration::{as_ms, parse_duration};
 use super::error::{ConfigError, Diagnostic, SourceMap};
 use crate::model::{ClusterStatus, NodeState, OpRecord, ResourceHistory, Role};
 
@@ -172,13 +172,13 @@ pub fn parse_status(text: &str, file: &str) -> Result<ClusterStatus, ConfigError
     for f in &doc.failure {
         let interval_ms = match &f.interval {
             None => 0,
-            Some(i) => match parse_duration_ms(i.get_ref()) {
-                Some(ms) => ms,
-                None => {
+            Some(i) => match parse_duration(i.get_ref()) {
+                Ok(d) => as_ms(d),
+                Err(e) => {
                     diags.push(src.diag(
                         i.span(),
-                        format!("bad duration `{}`", i.get_ref()),
-                        Some("write e.g. \"10s\"".into()),
+                        format!("bad interval: {e}"),
+                        Some("see DURATIONS in `man 5 paceline.toml`".into()),
                     ));
                     continue;
                 }

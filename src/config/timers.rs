@@ -3,7 +3,7 @@
 //! intervals by the loader with [`monitor_interval_ms`] and
 //! [`added_monitor_roles`] (the model carries them from there).
 
-use super::convert::parse_duration_ms;
+use super::convert::duration_ms;
 use super::document::Document;
 use crate::model::Role;
 
@@ -31,7 +31,7 @@ impl Document {
     pub fn failover_budget_ms(&self) -> Option<u64> {
         self.failover_budget
             .as_ref()
-            .and_then(|b| parse_duration_ms(b.get_ref()))
+            .and_then(|b| duration_ms(b.get_ref()))
     }
 
     /// Explicit timers win; otherwise detection gets half of the failover
@@ -39,9 +39,8 @@ impl Document {
     /// the heartbeat a fifth of the token timeout, so that a loss is seen
     /// after several missed heartbeats. Call after validation.
     pub fn timers(&self) -> Timers {
-        let ms = |s: &Option<toml::Spanned<String>>| {
-            s.as_ref().and_then(|s| parse_duration_ms(s.get_ref()))
-        };
+        let ms =
+            |s: &Option<toml::Spanned<String>>| s.as_ref().and_then(|s| duration_ms(s.get_ref()));
         let budget = self.failover_budget_ms();
         let m = self.membership.as_ref();
         let token_timeout_ms = m
@@ -115,17 +114,6 @@ pub fn added_monitor_roles(budget_ms: Option<u64>, kind: MonitorKind) -> &'stati
         (None, _) | (_, MonitorKind::Stonith) => &[],
         (_, MonitorKind::Promotable) => &[Some(Role::Promoted), Some(Role::Unpromoted)],
         (_, MonitorKind::Plain) => &[None],
-    }
-}
-
-/// A device without its own `timeout` gets the one `failover_budget`
-/// derives (`config::Document::timers`), as `paceline config check` shows.
-pub fn apply_derived_timeouts(section: &mut paceline_fencing::config::FencingSection, text: &str) {
-    if let Ok(doc) = super::parse_document(text, "the cluster configuration") {
-        let ms = doc.timers().fence_timeout_ms;
-        for dev in section.devices.iter_mut().filter(|d| d.timeout.is_none()) {
-            dev.timeout = Some(format!("{ms}ms"));
-        }
     }
 }
 

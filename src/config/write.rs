@@ -38,9 +38,15 @@ fn attrs(a: &Attributes) -> AttrMap {
 /// old CIBs, which Pacemaker ignores too) are reported in `dropped`.
 fn known_attrs(a: &Attributes, known: &[&str], what: &str, dropped: &mut Vec<String>) -> AttrMap {
     let mut out = AttrMap::new();
+    let kinds = if known == KNOWN_PROPERTIES {
+        super::values::PROPERTIES
+    } else {
+        super::values::META
+    };
     for (k, v) in a {
         if known.contains(&k.as_str()) {
-            out.insert(k.clone(), s(value(v)));
+            let v = super::values::normalized(kinds, k, v).unwrap_or_else(|| v.clone());
+            out.insert(k.clone(), s(value(&v)));
         } else {
             dropped.push(format!("{what} `{k}` = \"{v}\""));
         }

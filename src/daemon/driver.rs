@@ -6,7 +6,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use paceline_fencing::config::FencingSection;
 use paceline_fencing::topology::FenceAction;
 
 use super::executor_service::{self, Finished};
@@ -69,17 +68,21 @@ impl Daemon {
         let status = doc.status.clone();
         if config_changed || self.parsed_config.is_none() {
             self.applied_text = text.clone();
-            self.fencing = FencingSection::parse(&text).ok().map(|mut section| {
-                crate::config::timers::apply_derived_timeouts(&mut section, &text);
-                section
-            });
             match super::load_cluster_config(&text, "the cluster configuration") {
-                Ok(cfg) => self.parsed_config = Some(Box::new(cfg)),
+                Ok(cluster) => {
+                    self.fencing = cluster.fencing;
+                    self.parsed_config = Some(Box::new(cluster.model));
+                }
                 Err(e) => {
                     // Acting on the previous configuration would be acting on
-                    // one the cluster no longer has.
+                    // one the cluster no longer has. An operator's fence
+                    // request is still served if `[fencing]` itself reads.
                     log(&format!("the cluster configuration does not load: {e}"));
                     self.parsed_config = None;
+                    self.fencing =
+                        crate::config::load_fencing_str(&text, "the cluster configuration")
+                            .ok()
+                            .and_then(|f| f.section);
                 }
             }
             self.executor
@@ -377,7 +380,7 @@ impl Daemon {
                 steps.push(l)
             });
             let (ok, detail, devices) = match ran {
-                Ok(Ok(o)) => (
+                Ok(o) => (
                     true,
                     format!("fenced at level {}", o.level),
                     section
@@ -387,8 +390,7 @@ impl Daemon {
                         .map(|l| l.devices)
                         .unwrap_or_default(),
                 ),
-                Ok(Err(e)) => (false, e.to_string(), Vec::new()),
-                Err(e) => (false, format!("{e:#}"), Vec::new()),
+                Err(e) => (false, e.to_string(), Vec::new()),
             };
             for step in steps {
                 log(&format!("fencing {}: {step}", job.target));

@@ -73,20 +73,13 @@ fn wall_now() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
-/// Pacemaker's node-action-limit: from the properties, else twice the cores.
-fn action_limit(config_text: &str) -> usize {
-    let from_config = toml::from_str::<toml::Table>(config_text)
-        .ok()
-        .and_then(|t| {
-            t.get("properties")
-                .and_then(|p| p.get("node-action-limit"))
-                .and_then(|v| {
-                    v.as_integer()
-                        .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-                })
-        })
+/// Pacemaker's node-action-limit: from the properties (the loader bounds
+/// it), else twice the cores.
+fn action_limit(model: Option<&crate::model::ClusterConfig>) -> usize {
+    let from_config = model
+        .and_then(|m| m.properties.node_action_limit)
         .filter(|&n| n > 0)
-        .map(|n| n as usize);
+        .map(|n| n.min(crate::config::values::MAX_NODE_ACTION_LIMIT as u32) as usize);
     from_config.unwrap_or_else(|| 2 * std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
@@ -130,7 +123,7 @@ impl ExecutorService {
         ExecutorService {
             node_name: node_name.to_string(),
             runner: Arc::new(runner),
-            limit: Arc::new(Semaphore::new(action_limit(""))),
+            limit: Arc::new(Semaphore::new(action_limit(None))),
             primitives: Vec::new(),
             clone_meta: BTreeMap::new(),
             results,
@@ -157,7 +150,7 @@ impl ExecutorService {
             }
             Err(e) => super::log(&format!("executor cannot read the primitives: {e}")),
         }
-        let limit = action_limit(text);
+        let limit = action_limit(model);
         if limit != self.limit.available_permits() && self.running.is_empty() {
             self.limit = Arc::new(Semaphore::new(limit));
         }
@@ -613,9 +606,17 @@ mod tests {
 
     #[test]
     fn node_action_limit_comes_from_the_properties() {
-        assert_eq!(action_limit("[properties]\nnode-action-limit = 3\n"), 3);
-        assert_eq!(action_limit("[properties]\nnode-action-limit = \"5\"\n"), 5);
-        assert!(action_limit("") >= 2);
+        let limit = |text: &str| {
+            let base = "[cluster]\nname = \"c\"\n[fencing]\nenabled = false\n";
+            let model = crate::config::load_config_str(&format!("{base}{text}"), "c.toml").ok();
+            action_limit(model.as_ref())
+        };
+        assert_eq!(limit("[properties]\nnode-action-limit = 3\n"), 3);
+        assert_eq!(limit("[properties]\nnode-action-limit = \"5\"\n"), 5);
+        assert!(limit("") >= 2);
+        // Refused by the loader (it panicked tokio's semaphore on every
+        // node at every restart), so the default applies.
+        assert!(limit("[properties]\nnode-action-limit = 2305843009213693952\n") <= 1024);
     }
 
     /// Real agents on real threads: Dummy start, a repeated id answered from

@@ -172,7 +172,7 @@ fn failure_timeout_s(config: &ClusterConfig, resource: &str) -> Option<u64> {
         config
             .rsc_defaults
             .get("failure-timeout")
-            .and_then(|v| crate::config::parse_duration_ms(v).map(|ms| ms / 1000))
+            .and_then(|v| crate::config::parse_duration(v).ok().map(|d| d.as_secs()))
     })
     .filter(|s| *s > 0)
 }

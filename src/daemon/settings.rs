@@ -141,30 +141,6 @@ pub struct Settings {
     pub nodes: Vec<NodeSettings>,
 }
 
-/// Parses "200ms", "1s", "2m", "1h" (one number, one unit).
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let n: u64 = number
-        .parse()
-        .map_err(|_| format!("`{text}` is not a duration; write e.g. \"200ms\", \"1s\", \"2m\""))?;
-    let d = match unit.trim() {
-        "ms" => Duration::from_millis(n),
-        "s" => Duration::from_secs(n),
-        "m" | "min" => Duration::from_secs(n * 60),
-        "h" => Duration::from_secs(n * 3600),
-        other => {
-            return Err(format!(
-                "unknown unit `{other}` in `{text}`; use ms, s, m or h"
-            ));
-        }
-    };
-    Ok(d)
-}
-
 impl Settings {
     /// Whether `other` configures the same cluster membership (name,
     /// timers, quorum, nodes and links): what a running daemon cannot
@@ -198,7 +174,8 @@ impl Settings {
             return Err(invalid("[cluster] name must not be empty".into()));
         }
         let duration = |key: &str, value: &Option<String>, default: Duration| match value {
-            Some(v) => parse_duration(v).map_err(|e| invalid(format!("[membership] {key}: {e}"))),
+            Some(v) => crate::config::parse_duration(v)
+                .map_err(|e| invalid(format!("[membership] {key}: {e}"))),
             None => Ok(default),
         };
         // Timers not written out come from the config module, which derives
@@ -325,7 +302,7 @@ impl Settings {
                         continue;
                     };
                     let timeout = match &dev.watchdog_timeout {
-                        Some(t) => parse_duration(t).map_err(|e| {
+                        Some(t) => crate::config::parse_duration(t).map_err(|e| {
                             invalid(format!("[[fencing.device]] {id}: watchdog_timeout: {e}"))
                         })?,
                         None => {

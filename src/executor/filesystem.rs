@@ -15,8 +15,8 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
 use super::builtin::Outcome;
-use super::duration::parse_duration;
 use super::rc::OcfRc;
+use crate::config::parse_duration;
 
 struct FsParams {
     device: String,

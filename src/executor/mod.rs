@@ -96,7 +96,6 @@ pub mod agent_env;
 pub mod builtin;
 pub mod catalog;
 pub mod dummy;
-pub mod duration;
 pub mod filesystem;
 pub mod history;
 pub mod ipaddr;
@@ -128,7 +127,7 @@ pub enum ExecError {
     },
     #[error("invalid agent name {0:?}: expected CLASS:PROVIDER:TYPE (e.g. ocf:heartbeat:Dummy)")]
     BadAgentName(String),
-    #[error("invalid duration {0:?}: use e.g. \"200ms\", \"20s\", \"2m\"")]
+    #[error("{0}")]
     BadDuration(String),
     #[error("cannot read {path}: {source}")]
     Read {

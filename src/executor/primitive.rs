@@ -8,7 +8,6 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::ExecError;
-use super::duration::parse_duration;
 use super::ocf::{AgentId, DEFAULT_TIMEOUT, OcfAction};
 
 #[derive(Debug, Clone, Deserialize)]
@@ -104,6 +103,10 @@ impl ExecutorConfig {
     }
 }
 
+fn duration(text: &str) -> Result<Duration, ExecError> {
+    crate::config::parse_duration(text).map_err(|e| ExecError::BadDuration(e.to_string()))
+}
+
 impl PrimitiveConfig {
     /// The action as configured: timeout and interval from the matching op
     /// (a monitor with an interval is the recurring one; `probe` is a monitor
@@ -118,11 +121,11 @@ impl PrimitiveConfig {
             o.name == name && (!recurring || o.interval.as_deref().is_some_and(|i| i != "0"))
         });
         let timeout = match op.and_then(|o| o.timeout.as_deref()) {
-            Some(t) => parse_duration(t)?,
+            Some(t) => duration(t)?,
             None => DEFAULT_TIMEOUT,
         };
         let interval = match op.and_then(|o| o.interval.as_deref()) {
-            Some(i) if recurring => parse_duration(i)?,
+            Some(i) if recurring => duration(i)?,
             _ => Duration::ZERO,
         };
         let mut a = OcfAction::new(&self.id, agent, name);

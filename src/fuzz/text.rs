@@ -84,7 +84,7 @@ pub fn config_toml(data: &[u8]) {
     if let Err(e) = crate::daemon::settings::Settings::parse(Path::new("cluster.toml"), &text) {
         let _ = e.to_string();
     }
-    let _ = paceline_fencing::config::FencingSection::parse(&text);
+    let _ = config::load_fencing_str(&text, "cluster.toml");
     let _ = toml::from_str::<crate::executor::primitive::ExecutorConfig>(&text);
 }
 

@@ -522,6 +522,10 @@ pub struct ClusterProperties {
     pub have_quorum: Option<bool>,
     pub default_resource_stickiness: Option<Score>,
     pub is_managed_default: Option<bool>,
+    /// Actions run at once on one node (`node-action-limit`; `None` or 0:
+    /// twice the cores), within `config::values::MAX_NODE_ACTION_LIMIT`.
+    #[serde(default)]
+    pub node_action_limit: Option<u32>,
     /// Every option as written, including those interpreted above.
     #[serde(default)]
     pub raw: Attributes,
@@ -543,6 +547,7 @@ impl Default for ClusterProperties {
             have_quorum: None,
             default_resource_stickiness: None,
             is_managed_default: None,
+            node_action_limit: None,
             raw: Attributes::new(),
         }
     }

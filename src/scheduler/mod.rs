@@ -26,7 +26,8 @@
 //!   nvpair sets (a name repeated in a set keeps its first value), `master`/`Master`/`Slave`
 //!   legacy names, rules, date and `rsc_expression` expressions, nodes' rule-bearing
 //!   attribute sets (`ClusterConfig::node_attribute_sets`), `no-quorum-panic`,
-//!   `lrm_rsc_op` history. Also the duration/date parsers used elsewhere.
+//!   `lrm_rsc_op` history. Durations through `config::duration` (history
+//!   intervals are whole milliseconds); also the date parser.
 //! - `src/scheduler/` — PURE `schedule(&ClusterConfig, &ClusterStatus, now) -> Plan`,
 //!   one rule per file. `mod.rs` holds the output types (`Plan`,
 //!   `Change`, `Verb`, `PlanAction`) and the module list. In the order a run goes:

@@ -23,7 +23,7 @@ use std::time::Duration;
 use super::membership::{MembershipSim, SimOptions};
 use super::net::NetFaults;
 use super::rng::SimRng;
-use crate::config::{ConfigError, load_config_str, parse_document, parse_duration_ms};
+use crate::config::{ConfigError, as_ms, load_config_str, parse_document, parse_duration};
 use crate::controller::{
     ActionRequest, ActionResult, Command as Ctl, Controller, ControllerSettings, FenceOutcome,
     FenceRequest, Input, Ledger, NodeReport, Notice, StatusPatch,
@@ -315,7 +315,7 @@ impl ClusterSim {
                     let ms = d
                         .delay
                         .as_ref()
-                        .and_then(|s| parse_duration_ms(s.get_ref()))
+                        .and_then(|s| parse_duration(s.get_ref()).ok().map(as_ms))
                         .unwrap_or(0);
                     (d.id.get_ref().as_str(), ms)
                 })
@@ -323,7 +323,7 @@ impl ClusterSim {
             let global = f
                 .delay
                 .as_ref()
-                .and_then(|s| parse_duration_ms(s.get_ref()))
+                .and_then(|s| parse_duration(s.get_ref()).ok().map(as_ms))
                 .unwrap_or(0);
             for level in f.level.iter().filter(|l| *l.index.get_ref() == 1) {
                 let ms = level

@@ -25,7 +25,7 @@
 use std::time::Duration;
 
 use super::cluster::ClusterSim;
-use crate::config::parse_duration_ms;
+use crate::config::parse_duration;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
@@ -108,14 +108,7 @@ pub fn parse(text: &str) -> Result<Scenario, ScenarioError> {
                 .map_err(|_| err(format!("`{seed}` is not a seed number")))?;
             continue;
         }
-        let at = parse_duration_ms(parts[0])
-            .map(Duration::from_millis)
-            .ok_or_else(|| {
-                err(format!(
-                    "`{}` is not a time such as 10s or 1500ms",
-                    parts[0]
-                ))
-            })?;
+        let at = parse_duration(parts[0]).map_err(|e| err(format!("not a time: {e}")))?;
         if at < last {
             return Err(err(format!(
                 "time {} goes back (previous step at {last:?})",

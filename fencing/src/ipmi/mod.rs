@@ -10,7 +10,7 @@ pub mod session;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::config::{DeviceConfig, parse_duration};
+use crate::config::DeviceConfig;
 use crate::device::{ActionReport, DeviceError, FenceDevice, PowerState, device_timeout};
 use crate::secret::{Secret, read_secret_file};
 use crate::topology::FenceAction;
@@ -76,11 +76,7 @@ impl IpmiDevice {
     pub fn from_config(cfg: &DeviceConfig) -> Result<Self, DeviceError> {
         let id = cfg.id.clone();
         let bad = |msg: String| DeviceError::new(format!("device {id:?}: {msg}"));
-        if let Some(key) = cfg
-            .settings
-            .keys()
-            .find(|k| !ACCEPTED_KEYS.contains(&k.as_str()))
-        {
+        if let Some(key) = cfg.keys().find(|k| !ACCEPTED_KEYS.contains(k)) {
             return Err(bad(format!(
                 "unknown key `{key}` for an ipmi device; accepted keys: {}",
                 ACCEPTED_KEYS.join(", ")
@@ -101,10 +97,7 @@ impl IpmiDevice {
             }
         };
         let duration = |key: &str, default: Duration| -> Result<Duration, DeviceError> {
-            match text(key)? {
-                None => Ok(default),
-                Some(v) => parse_duration(key, &v).map_err(|e| bad(e.to_string())),
-            }
+            Ok(cfg.durations.get(key).copied().unwrap_or(default))
         };
         let host = text("host")?.ok_or_else(|| bad("set `host = \"BMC-ADDRESS\"`".into()))?;
         let port = match int("port")? {
@@ -316,6 +309,7 @@ mod tests {
             timeout: None,
             retries: None,
             delay: None,
+            durations: BTreeMap::new(),
             settings,
         })
     }

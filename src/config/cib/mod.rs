@@ -6,6 +6,7 @@ mod dom;
 
 use std::collections::HashMap;
 
+use crate::config::duration::{as_ms, parse_duration};
 use crate::model::*;
 use dom::Element;
 
@@ -149,43 +150,11 @@ fn truthy(s: &str) -> bool {
     )
 }
 
-/// Parses Pacemaker durations ("10s", "5min", "1h", "PT10S", plain seconds or ms).
+/// A duration in milliseconds, read with the one grammar
+/// ([`crate::config::duration`]); the scheduler and the controller read
+/// raw meta values through it until the model carries them typed.
 pub fn parse_duration_ms(s: &str) -> Option<u64> {
-    let t = s.trim();
-    if let Some(iso) = t.strip_prefix("PT").or_else(|| t.strip_prefix("P")) {
-        let mut total = 0u64;
-        let mut num = String::new();
-        for ch in iso.chars() {
-            if ch.is_ascii_digit() {
-                num.push(ch);
-            } else {
-                let v: u64 = num.parse().ok()?;
-                num.clear();
-                let unit_ms: u64 = match ch {
-                    'H' => 3_600_000,
-                    'M' => 60_000,
-                    'S' => 1000,
-                    'D' => 86_400_000,
-                    'T' => 0,
-                    _ => return None,
-                };
-                total = total.checked_add(v.checked_mul(unit_ms)?)?;
-            }
-        }
-        return Some(total);
-    }
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (n, unit) = t.split_at(split);
-    let v: u64 = n.parse().ok()?;
-    let mult = match unit.trim() {
-        "" | "s" | "sec" | "secs" => 1000,
-        "ms" | "msec" | "msecs" => 1,
-        "m" | "min" | "mins" => 60_000,
-        "h" | "hr" | "hrs" => 3_600_000,
-        "us" | "usec" => return Some(v / 1000),
-        _ => return None,
-    };
-    v.checked_mul(mult)
+    parse_duration(s).ok().map(as_ms)
 }
 
 fn properties(raw: &Attributes) -> ClusterProperties {
@@ -227,6 +196,9 @@ fn properties(raw: &Attributes) -> ClusterProperties {
     p.stop_all_resources = flag("stop-all-resources", false);
     p.default_resource_stickiness = get("default-resource-stickiness").and_then(|v| v.parse().ok());
     p.is_managed_default = get("is-managed-default").map(truthy);
+    p.node_action_limit = get("node-action-limit")
+        .and_then(|v| v.trim().parse::<u32>().ok())
+        .filter(|&n| i64::from(n) <= crate::config::values::MAX_NODE_ACTION_LIMIT);
     p
 }
 
@@ -340,8 +312,9 @@ impl<'a> Ctx<'a> {
             .ok_or_else(|| invalid(op, "op without name"))?
             .to_string();
         let interval_ms = match op.attr("interval") {
-            Some(v) => parse_duration_ms(v)
-                .ok_or_else(|| invalid(op, format!("interval {v:?} is not a duration")))?,
+            Some(v) => parse_duration(v)
+                .map(as_ms)
+                .map_err(|e| invalid(op, format!("bad interval: {e}")))?,
             None => 0,
         };
         let mut meta = self.attr_sets(op, "meta_attributes")?;
@@ -674,7 +647,7 @@ fn op_record(op: &Element) -> OpRecord {
         operation: op.attr("operation").unwrap_or("").to_string(),
         interval_ms: op
             .attr("interval")
-            .and_then(parse_duration_ms_plain)
+            .and_then(interval_ms_of_record)
             .unwrap_or(0),
         call_id: num("call-id").unwrap_or(0),
         rc_code: num("rc-code").unwrap_or(0) as i32,
@@ -695,12 +668,9 @@ fn op_record(op: &Element) -> OpRecord {
     }
 }
 
-/// History intervals are plain milliseconds.
-fn parse_duration_ms_plain(s: &str) -> Option<u64> {
-    s.trim()
-        .parse::<u64>()
-        .ok()
-        .or_else(|| parse_duration_ms(s))
+/// History intervals are plain milliseconds (Pacemaker writes them so).
+fn interval_ms_of_record(s: &str) -> Option<u64> {
+    s.trim().parse::<u64>().ok()
 }
 
 /// The transition key is "action:transition:target-rc:uuid".

@@ -1,0 +1,277 @@
+//! The type and range of every named value of the cluster file
+//! (properties, resource and operation meta attributes and their
+//! defaults): the loader refuses a value of the wrong kind instead of
+//! reading it as a default later, so what `config check` accepts is what
+//! runs. Kinds follow Pacemaker's option tables (`pacemaker-schedulerd
+//! metadata`, `crm_resource --list-options=primitive`); the ranges are
+//! paceline's own bounds, documented in paceline.toml(5).
+
+use super::duration::parse_duration;
+use crate::model::Score;
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Kind {
+    Duration,
+    Bool,
+    Enum(&'static [&'static str]),
+    /// A whole number within the bounds (both inclusive).
+    Int(i64, i64),
+    Score,
+    /// A role name in any case (Pacemaker compares them so), or
+    /// `#default`.
+    Role,
+    Percent,
+    Text,
+}
+
+/// Largest number of clone instances (clone-max, clone-min, promoted-max
+/// and per node): far beyond any cluster's size, small enough that what is
+/// allocated per instance stays small.
+pub const MAX_CLONE_INSTANCES: i64 = 1024;
+
+/// Largest `node-action-limit`: actions run at once on one node, each a
+/// thread and a process.
+pub const MAX_NODE_ACTION_LIMIT: i64 = 1024;
+
+const ROLES: &[&str] = &["Stopped", "Started", "Promoted", "Unpromoted"];
+const ON_FAIL: &[&str] = &[
+    "ignore", "block", "stop", "restart", "standby", "fence", "demote",
+];
+
+/// Cluster options (`[properties]`).
+pub(crate) const PROPERTIES: &[(&str, Kind)] = &[
+    ("stonith-enabled", Kind::Bool),
+    ("stonith-action", Kind::Enum(&["reboot", "off", "poweroff"])),
+    ("stonith-timeout", Kind::Duration),
+    (
+        "no-quorum-policy",
+        Kind::Enum(&["stop", "freeze", "ignore", "demote", "suicide"]),
+    ),
+    ("symmetric-cluster", Kind::Bool),
+    ("maintenance-mode", Kind::Bool),
+    ("start-failure-is-fatal", Kind::Bool),
+    ("stop-orphan-resources", Kind::Bool),
+    ("stop-orphan-actions", Kind::Bool),
+    ("startup-fencing", Kind::Bool),
+    ("stop-all-resources", Kind::Bool),
+    ("have-quorum", Kind::Bool),
+    ("default-resource-stickiness", Kind::Score),
+    ("is-managed-default", Kind::Bool),
+    ("cluster-recheck-interval", Kind::Duration),
+    (
+        "placement-strategy",
+        Kind::Enum(&["default", "utilization", "minimal", "balanced"]),
+    ),
+    (
+        "node-health-strategy",
+        Kind::Enum(&[
+            "none",
+            "migrate-on-red",
+            "only-green",
+            "progressive",
+            "custom",
+        ]),
+    ),
+    ("concurrent-fencing", Kind::Bool),
+    ("priority-fencing-delay", Kind::Duration),
+    ("shutdown-lock", Kind::Bool),
+    ("shutdown-lock-limit", Kind::Duration),
+    ("cluster-name", Kind::Text),
+    ("batch-limit", Kind::Int(0, 100_000)),
+    ("migration-limit", Kind::Int(-1, 100_000)),
+    ("election-timeout", Kind::Duration),
+    ("enable-startup-probes", Kind::Bool),
+    ("pe-error-series-max", Kind::Int(-1, 1_000_000)),
+    ("pe-warn-series-max", Kind::Int(-1, 1_000_000)),
+    ("pe-input-series-max", Kind::Int(-1, 1_000_000)),
+    ("dc-deadtime", Kind::Duration),
+    ("cluster-delay", Kind::Duration),
+    ("fence-reaction", Kind::Enum(&["stop", "panic"])),
+    ("remove-after-stop", Kind::Bool),
+    ("node-action-limit", Kind::Int(0, MAX_NODE_ACTION_LIMIT)),
+    ("dc-version", Kind::Text),
+    ("cluster-infrastructure", Kind::Text),
+    ("last-lrm-refresh", Kind::Text),
+    ("stonith-max-attempts", Kind::Int(1, 100)),
+    ("stonith-watchdog-timeout", Kind::Text),
+    ("transition-delay", Kind::Duration),
+    ("shutdown-escalation", Kind::Duration),
+    ("join-integration-timeout", Kind::Duration),
+    ("join-finalization-timeout", Kind::Duration),
+    ("load-threshold", Kind::Percent),
+    ("node-health-base", Kind::Score),
+    ("node-health-green", Kind::Score),
+    ("node-health-yellow", Kind::Score),
+    ("node-health-red", Kind::Score),
+    ("crmd-transition-delay", Kind::Duration),
+    ("expected-quorum-votes", Kind::Int(1, 65_535)),
+    ("have-watchdog", Kind::Bool),
+    ("enable-acl", Kind::Bool),
+    ("crmd-integration-timeout", Kind::Duration),
+    ("crmd-finalization-timeout", Kind::Duration),
+    ("transition-idle-timeout", Kind::Duration),
+    ("network-delay", Kind::Duration),
+];
+
+/// Resource meta attributes (`meta`, `[rsc_defaults]`).
+pub(crate) const META: &[(&str, Kind)] = &[
+    ("target-role", Kind::Role),
+    ("target_role", Kind::Role),
+    ("resource-stickiness", Kind::Score),
+    ("resource_stickiness", Kind::Score),
+    ("migration-threshold", Kind::Score),
+    ("migration_threshold", Kind::Score),
+    ("failure-timeout", Kind::Duration),
+    ("failure_timeout", Kind::Duration),
+    ("is-managed", Kind::Bool),
+    ("is_managed", Kind::Bool),
+    ("maintenance", Kind::Bool),
+    ("priority", Kind::Score),
+    (
+        "requires",
+        Kind::Enum(&["nothing", "quorum", "fencing", "unfencing"]),
+    ),
+    (
+        "multiple-active",
+        Kind::Enum(&["block", "stop_only", "stop_start", "stop_unexpected"]),
+    ),
+    ("allow-migrate", Kind::Bool),
+    ("critical", Kind::Bool),
+    ("clone-max", Kind::Int(0, MAX_CLONE_INSTANCES)),
+    ("clone-node-max", Kind::Int(0, MAX_CLONE_INSTANCES)),
+    ("clone-min", Kind::Int(0, MAX_CLONE_INSTANCES)),
+    ("promotable", Kind::Bool),
+    ("promoted-max", Kind::Int(0, MAX_CLONE_INSTANCES)),
+    ("promoted-node-max", Kind::Int(0, MAX_CLONE_INSTANCES)),
+    ("master-max", Kind::Int(0, MAX_CLONE_INSTANCES)),
+    ("master-node-max", Kind::Int(0, MAX_CLONE_INSTANCES)),
+    ("interleave", Kind::Bool),
+    ("ordered", Kind::Bool),
+    ("notify", Kind::Bool),
+    ("globally-unique", Kind::Bool),
+    ("remote-connect-timeout", Kind::Duration),
+];
+
+/// Operation defaults (`[op_defaults]`).
+pub(crate) const OP: &[(&str, Kind)] = &[
+    ("timeout", Kind::Duration),
+    ("interval", Kind::Duration),
+    ("start-delay", Kind::Duration),
+    ("interval-origin", Kind::Text),
+    ("record-pending", Kind::Bool),
+    ("enabled", Kind::Bool),
+    ("on-fail", Kind::Enum(ON_FAIL)),
+    ("role", Kind::Role),
+    (
+        "requires",
+        Kind::Enum(&["nothing", "quorum", "fencing", "unfencing"]),
+    ),
+];
+
+pub(crate) fn kind_of(table: &[(&str, Kind)], key: &str) -> Option<Kind> {
+    table.iter().find(|(k, _)| *k == key).map(|(_, kind)| *kind)
+}
+
+/// A value of another spelling the loader would refuse, written as it
+/// reads (for `import-cib`): Pacemaker reads a score such as "2.0" as 2.
+pub(crate) fn normalized(table: &[(&str, Kind)], key: &str, value: &str) -> Option<String> {
+    match kind_of(table, key)? {
+        Kind::Score if Kind::Score.check(value).is_err() => {
+            let n: f64 = value.trim().parse().ok()?;
+            (n.is_finite() && n.fract() == 0.0 && n.abs() < 1e15).then(|| format!("{}", n as i64))
+        }
+        _ => None,
+    }
+}
+
+/// Pacemaker's `crm_str_to_boolean`: these spellings, in any case.
+pub fn parse_bool(text: &str) -> Option<bool> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "true" | "on" | "yes" | "y" | "1" => Some(true),
+        "false" | "off" | "no" | "n" | "0" => Some(false),
+        _ => None,
+    }
+}
+
+impl Kind {
+    /// Why `value` is not of this kind: the message says what is expected.
+    pub(crate) fn check(self, value: &str) -> Result<(), String> {
+        let v = value.trim();
+        match self {
+            Kind::Text => Ok(()),
+            Kind::Duration => parse_duration(v).map(|_| ()).map_err(|e| e.to_string()),
+            Kind::Bool => parse_bool(v)
+                .map(|_| ())
+                .ok_or_else(|| format!("`{value}` is not a boolean; write true or false")),
+            // Compared as written: the model matches the exact words.
+            Kind::Enum(allowed) => {
+                if allowed.contains(&value) {
+                    Ok(())
+                } else {
+                    Err(format!("`{value}` is not one of {}", allowed.join(", ")))
+                }
+            }
+            Kind::Int(min, max) => match v.parse::<i64>() {
+                Ok(n) if (min..=max).contains(&n) => Ok(()),
+                _ => Err(format!("`{value}` is not a whole number in {min}..={max}")),
+            },
+            Kind::Score => v.parse::<Score>().map(|_| ()).map_err(|_| {
+                format!("`{value}` is not a score; write an integer or INFINITY / -INFINITY")
+            }),
+            Kind::Role => {
+                if v == "#default" || crate::model::Role::parse(v).is_some() {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "`{value}` is not a role; write one of {}",
+                        ROLES.join(", ")
+                    ))
+                }
+            }
+            Kind::Percent => match v.strip_suffix('%').unwrap_or(v).parse::<u32>() {
+                Ok(n) if n <= 100 => Ok(()),
+                _ => Err(format!("`{value}` is not a percentage such as \"80%\"")),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_kind_accepts_and_refuses() {
+        assert!(Kind::Bool.check("yes").is_ok() && Kind::Bool.check("maybe").is_err());
+        let nqp = kind_of(PROPERTIES, "no-quorum-policy").unwrap();
+        assert!(nqp.check("freeze").is_ok());
+        assert!(nqp.check("sometimes").unwrap_err().contains("stop, freeze"));
+        let limit = kind_of(PROPERTIES, "node-action-limit").unwrap();
+        assert!(limit.check("8").is_ok());
+        assert!(limit.check("2305843009213693952").is_err());
+        assert!(
+            kind_of(META, "clone-max")
+                .unwrap()
+                .check("4000000000")
+                .is_err()
+        );
+        assert!(Kind::Score.check("-INFINITY").is_ok() && Kind::Score.check("lots").is_err());
+        assert!(Kind::Percent.check("80%").is_ok() && Kind::Percent.check("180%").is_err());
+        assert!(Kind::Duration.check("1d").is_ok() && Kind::Duration.check("1 fortnight").is_err());
+    }
+
+    /// Every key the loader knows has a kind (and no kind is for a key it
+    /// does not know).
+    #[test]
+    fn the_tables_cover_the_known_keys() {
+        for k in super::super::convert::KNOWN_PROPERTIES {
+            assert!(kind_of(PROPERTIES, k).is_some(), "property {k}");
+        }
+        for (k, _) in PROPERTIES {
+            assert!(super::super::convert::KNOWN_PROPERTIES.contains(k), "{k}");
+        }
+        for (k, _) in META {
+            assert!(super::super::convert::KNOWN_META.contains(k), "{k}");
+        }
+    }
+}
