@@ -150,13 +150,10 @@ fn daemon(text: &str) -> paceline::daemon::settings::Settings {
     paceline::daemon::settings::Settings::parse(Path::new("cluster.toml"), text).unwrap()
 }
 
-fn executor_action(text: &str, action: &str) -> paceline::executor::ocf::OcfAction {
-    let dir = tempdir();
-    let file = dir.0.join("exec.toml");
-    std::fs::write(&file, text).unwrap();
-    let cfg = paceline::executor::primitive::load_primitives(&file).unwrap();
-    let p = cfg.primitive.iter().find(|p| p.id == "vip").unwrap();
-    p.action(action).unwrap()
+/// What the executor runs: the action of the model's primitive (the
+/// executor reads no text since its own reader went away).
+fn executor_action(c: &Cluster, action: &str) -> paceline::executor::ocf::OcfAction {
+    paceline::executor::primitive::action(vip(c), action).unwrap()
 }
 
 fn vip(c: &Cluster) -> &paceline::model::Primitive {
@@ -291,7 +288,7 @@ fn settings() -> Vec<DurationSetting> {
             ],
             views: &[
                 ("model", |c, _| op_ms(c, "start", |o| o.timeout_ms)),
-                ("executor", |_, t| Some(executor_action(t, "start").timeout)),
+                ("executor", |c, _| Some(executor_action(c, "start").timeout)),
             ],
         },
         DurationSetting {
@@ -306,8 +303,8 @@ fn settings() -> Vec<DurationSetting> {
             ],
             views: &[
                 ("model", |c, _| op_ms(c, "monitor", |o| Some(o.interval_ms))),
-                ("executor", |_, t| {
-                    Some(executor_action(t, "monitor").interval)
+                ("executor", |c, _| {
+                    Some(executor_action(c, "monitor").interval)
                 }),
             ],
         },

@@ -12,7 +12,6 @@ use crate::api::{self, Request, Response};
 use crate::config::edit;
 use crate::executor::agent_env::install_shims;
 use crate::executor::ocf::{DEFAULT_OCF_ROOT, OcfRunner};
-use crate::executor::primitive::load_primitives;
 
 #[derive(Debug, Subcommand)]
 pub enum ResourceCommand {
@@ -409,15 +408,23 @@ fn exec(
     action: &str,
     output: OutputFormat,
 ) -> anyhow::Result<ExitCode> {
-    let cfg = match load_primitives(config) {
+    let loaded = std::fs::read_to_string(config)
+        .map_err(|e| format!("cannot read {}: {e}", config.display()))
+        .and_then(|text| {
+            crate::config::load_cluster_str_fencing_optional(&text, &config.display().to_string())
+                .map_err(|e| e.to_string())
+        });
+    let cfg = match loaded {
         Ok(c) => c,
         Err(e) => {
             eprintln!("paceline: {e}");
             return Ok(ExitCode::from(EXIT_USAGE));
         }
     };
-    let Some(prim) = cfg.primitive.iter().find(|p| p.id == resource) else {
-        let ids: Vec<&str> = cfg.primitive.iter().map(|p| p.id.as_str()).collect();
+    let Some(prim) = cfg.model.primitive(resource) else {
+        let ids: Vec<String> = (cfg.model.resources.iter())
+            .flat_map(|r| primitives_of(&cfg.model, r.id()))
+            .collect();
         eprintln!(
             "paceline: {}: no [[primitive]] with id {resource:?}; configured: {}",
             config.display(),
@@ -429,19 +436,17 @@ fn exec(
         );
         return Ok(ExitCode::from(EXIT_USAGE));
     };
-    let a = match prim.action(action) {
+    let a = match crate::executor::primitive::action(prim, action) {
         Ok(a) => a,
         Err(e) => {
             eprintln!("paceline: {}: primitive {resource}: {e}", config.display());
             return Ok(ExitCode::from(EXIT_USAGE));
         }
     };
-    let state_dir = PathBuf::from(
-        cfg.cluster
-            .state_dir
-            .as_deref()
-            .unwrap_or("/var/lib/paceline"),
-    );
+    let state_dir = cfg
+        .state_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("/var/lib/paceline"));
     let root = std::env::var("OCF_ROOT").unwrap_or_else(|_| DEFAULT_OCF_ROOT.into());
     let rsctmp = std::env::var("HA_RSCTMP").unwrap_or_else(|_| "/run/resource-agents".into());
     let mut runner = OcfRunner::new(root, rsctmp);

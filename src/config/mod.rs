@@ -129,6 +129,8 @@ pub struct Cluster {
     pub model: ClusterConfig,
     /// `None` when the file has no `[fencing]` section.
     pub fencing: Option<FencingSection>,
+    /// `[cluster] state_dir`, when written.
+    pub state_dir: Option<std::path::PathBuf>,
 }
 
 /// Reads and checks the whole cluster file once; every problem is in the
@@ -141,6 +143,11 @@ pub fn load_cluster_str(text: &str, file_name: &str) -> Result<Cluster, ConfigEr
         Ok(Cluster {
             model,
             fencing: conv.fencing,
+            state_dir: doc
+                .cluster
+                .as_ref()
+                .and_then(|c| c.state_dir.as_ref())
+                .map(|d| d.get_ref().into()),
         })
     } else {
         Err(ConfigError::Invalid(conv.diags))
@@ -152,6 +159,24 @@ pub fn load_cluster_file(path: &Path) -> Result<Cluster, ConfigError> {
     let file = path.display().to_string();
     let cluster = load_cluster_str(&text, &file)?;
     check_inline_secrets(path, &text, &file)?;
+    Ok(cluster)
+}
+
+/// A cluster file under the daemon's rule for a missing `[fencing]`: the
+/// daemon runs such a file with fencing disabled (and says so in status),
+/// `resource exec` runs one action of it; `config check` refuses it.
+/// Without the section, [`Cluster::fencing`] is `None`.
+pub fn load_cluster_str_fencing_optional(
+    text: &str,
+    file_name: &str,
+) -> Result<Cluster, ConfigError> {
+    let doc = parse_document(text, file_name)?;
+    if doc.fencing.is_some() {
+        return load_cluster_str(text, file_name);
+    }
+    let with_fencing_off = format!("{text}\n[fencing]\nenabled = false\n");
+    let mut cluster = load_cluster_str(&with_fencing_off, file_name)?;
+    cluster.fencing = None;
     Ok(cluster)
 }
 

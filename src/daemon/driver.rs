@@ -85,8 +85,7 @@ impl Daemon {
                             .and_then(|f| f.section);
                 }
             }
-            self.executor
-                .set_config(&text, self.parsed_config.as_deref());
+            self.executor.set_config(self.parsed_config.as_deref());
             if let Some(cfg) = self.parsed_config.as_deref() {
                 self.store.set_fencing(cfg.properties.stonith_enabled);
             }

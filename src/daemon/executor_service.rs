@@ -14,7 +14,6 @@ use crate::controller::{ActionRequest, ActionResult, Ledger, NodeReport};
 use crate::executor::agent_env;
 use crate::executor::monitor::RecurringMonitor;
 use crate::executor::ocf::{self, OcfAction, OcfRunner};
-use crate::executor::primitive::{ExecutorConfig, PrimitiveConfig};
 use crate::wire::NodeId;
 
 /// Who sent a request: results are cached per sender incarnation, because
@@ -44,7 +43,9 @@ pub struct ExecutorService {
     node_name: String,
     runner: Arc<OcfRunner>,
     limit: Arc<Semaphore>,
-    primitives: Vec<PrimitiveConfig>,
+    /// The cluster's configuration as loaded (its primitives are what
+    /// this node can run); `None` while it does not load.
+    config: Option<crate::model::ClusterConfig>,
     /// Meta attributes agents of cloned primitives get (clone-max,
     /// promoted-max, notify…), by primitive id.
     clone_meta: BTreeMap<String, BTreeMap<String, String>>,
@@ -124,7 +125,7 @@ impl ExecutorService {
             node_name: node_name.to_string(),
             runner: Arc::new(runner),
             limit: Arc::new(Semaphore::new(action_limit(None))),
-            primitives: Vec::new(),
+            config: None,
             clone_meta: BTreeMap::new(),
             results,
             cache: BTreeMap::new(),
@@ -136,20 +137,12 @@ impl ExecutorService {
         }
     }
 
-    /// The primitives and the limit of the cluster's configuration text
-    /// (and, when it loads, the clones the primitives belong to and the
-    /// operations the loader made of their ops, derived monitors included).
-    pub fn set_config(&mut self, text: &str, model: Option<&crate::model::ClusterConfig>) {
+    /// The primitives, the clones they belong to and the limit of the
+    /// cluster's configuration as loaded (the operations the loader made of
+    /// their ops, derived monitors included); `None` when it does not load.
+    pub fn set_config(&mut self, model: Option<&crate::model::ClusterConfig>) {
         self.clone_meta = model.map(clone_meta).unwrap_or_default();
-        match toml::from_str::<ExecutorConfig>(text) {
-            Ok(mut cfg) => {
-                if let Some(model) = model {
-                    cfg.use_model_ops(model);
-                }
-                self.primitives = cfg.primitive;
-            }
-            Err(e) => super::log(&format!("executor cannot read the primitives: {e}")),
-        }
+        self.config = model.cloned();
         let limit = action_limit(model);
         if limit != self.limit.available_permits() && self.running.is_empty() {
             self.limit = Arc::new(Semaphore::new(limit));
@@ -186,15 +179,16 @@ impl ExecutorService {
 
     fn action_for(&self, req: &ActionRequest) -> Result<OcfAction, String> {
         let prim = self
-            .primitives
-            .iter()
-            .find(|p| p.id == req.resource)
+            .config
+            .as_ref()
+            .and_then(|c| c.primitive(&req.resource))
             .ok_or_else(|| format!("no [[primitive]] `{}` in the configuration", req.resource))?;
         let name = match req.operation.as_str() {
             "monitor" if req.interval_ms == 0 => "probe",
             op => op,
         };
-        let mut action = prim.action(name).map_err(|e| e.to_string())?;
+        let mut action =
+            crate::executor::primitive::action(prim, name).map_err(|e| e.to_string())?;
         action.resource = req.instance.clone();
         if let Some(meta) = self.clone_meta.get(&req.resource) {
             action.meta.extend(meta.clone());
@@ -568,6 +562,12 @@ mod tests {
     use super::*;
     use crate::controller::StatusPatch;
 
+    /// The model of a one-node cluster with these primitives.
+    fn test_model(primitives: &str) -> crate::model::ClusterConfig {
+        let base = "[cluster]\nname = \"c\"\n[fencing]\nenabled = false\n[[node]]\nname = \"n1\"\nid = 1\n";
+        crate::config::load_config_str(&format!("{base}{primitives}"), "c.toml").unwrap()
+    }
+
     #[test]
     fn attribute_changes_are_sets_and_removals() {
         let before = BTreeMap::from([("a".to_string(), "1".to_string()), ("b".into(), "2".into())]);
@@ -639,10 +639,9 @@ mod tests {
             std::fs::create_dir_all(&rsctmp).unwrap();
             let (tx, mut rx) = mpsc::unbounded_channel();
             let mut svc = ExecutorService::new("n1", &dir, &rsctmp, tx);
-            svc.set_config(
+            svc.set_config(Some(&test_model(
                 "[[primitive]]\nid = \"d\"\nagent = \"ocf:heartbeat:Dummy\"\n",
-                None,
-            );
+            )));
             let origin = (1, 7);
             let req = |id, op: &str, interval_ms| ActionRequest {
                 id,
@@ -713,13 +712,10 @@ mod tests {
             let (tx, mut rx) = mpsc::unbounded_channel();
             let mut svc = ExecutorService::new("n1", &dir, &rsctmp, tx);
             let state = dir.join("d.state");
-            svc.set_config(
-                &format!(
-                    "[[primitive]]\nid = \"d\"\nagent = \"ocf:pacemaker:Dummy\"\nparams = {{ op_sleep = \"1\", state = \"{}\" }}\n",
-                    state.display()
-                ),
-                None,
-            );
+            svc.set_config(Some(&test_model(&format!(
+                "[[primitive]]\nid = \"d\"\nagent = \"ocf:pacemaker:Dummy\"\nparams = {{ op_sleep = \"1\", state = \"{}\" }}\n",
+                state.display()
+            ))));
             let req = |id, op: &str| ActionRequest {
                 id,
                 node: "n1".into(),
@@ -771,7 +767,7 @@ mod tests {
             std::fs::create_dir_all(&rsctmp).unwrap();
             let (tx, mut rx) = mpsc::unbounded_channel();
             let mut svc = ExecutorService::new("n1", &dir, &rsctmp, tx);
-            svc.set_config(text, Some(&model));
+            svc.set_config(Some(&model));
             let req = |id, instance: &str, op: &str, interval_ms| ActionRequest {
                 id,
                 node: "n1".into(),

@@ -344,21 +344,12 @@ pub fn validate_config_text(text: &str, file_name: &str) -> Result<(), ConfigErr
 }
 
 /// The model and the fencing section of a cluster file, under the daemon's
-/// rule for a missing `[fencing]` (see `validate_config_text`): no fencing
-/// section then.
+/// rule for a missing `[fencing]` (see `validate_config_text`).
 pub fn load_cluster_config(
     text: &str,
     file_name: &str,
 ) -> Result<crate::config::Cluster, ConfigError> {
-    let doc = crate::config::parse_document(text, file_name)?;
-    if doc.fencing.is_none() {
-        let with_fencing_off = format!("{text}\n[fencing]\nenabled = false\n");
-        let mut cluster = crate::config::load_cluster_str(&with_fencing_off, file_name)?;
-        cluster.fencing = None;
-        Ok(cluster)
-    } else {
-        crate::config::load_cluster_str(text, file_name)
-    }
+    crate::config::load_cluster_str_fencing_optional(text, file_name)
 }
 
 fn validate_config_file(path: &Path, text: &str) -> Result<(), ConfigError> {

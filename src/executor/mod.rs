@@ -110,7 +110,6 @@ pub mod systemd;
 
 pub use history::{OpHistory, OpRecord};
 pub use ocf::{AgentId, OcfAction, OcfRunner};
-pub use primitive::{PrimitiveConfig, load_primitives};
 pub use process::{ProcessOutcome, ProcessStatus};
 pub use rc::OcfRc;
 
@@ -127,8 +126,6 @@ pub enum ExecError {
     },
     #[error("invalid agent name {0:?}: expected CLASS:PROVIDER:TYPE (e.g. ocf:heartbeat:Dummy)")]
     BadAgentName(String),
-    #[error("{0}")]
-    BadDuration(String),
     #[error("cannot read {path}: {source}")]
     Read {
         path: String,

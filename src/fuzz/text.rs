@@ -85,7 +85,6 @@ pub fn config_toml(data: &[u8]) {
         let _ = e.to_string();
     }
     let _ = config::load_fencing_str(&text, "cluster.toml");
-    let _ = toml::from_str::<crate::executor::primitive::ExecutorConfig>(&text);
 }
 
 /// A CIB as `config import-cib` and `simulate --cib` read it: imported,
