@@ -97,6 +97,13 @@ pub fn format_transition(t: &crate::scheduler::transition::Transition) -> String
     if t.steps.is_empty() {
         out.push_str("  (nothing to do)\n");
     }
+    // Each step's predecessors, gathered in one pass over the edges.
+    let mut after: Vec<Vec<usize>> = vec![Vec::new(); t.steps.len()];
+    for &(a, b) in &t.edges {
+        if let Some(list) = after.get_mut(b) {
+            list.push(a + 1);
+        }
+    }
     for (i, step) in t.steps.iter().enumerate() {
         let what = match &step.kind {
             StepKind::Resource {
@@ -115,12 +122,7 @@ pub fn format_transition(t: &crate::scheduler::transition::Transition) -> String
             } => format!("{operation} {instance} on {}", step.node),
             StepKind::Fence { action } => format!("fence {} ({action})", step.node),
         };
-        let mut after: Vec<usize> = t
-            .edges
-            .iter()
-            .filter(|(_, b)| *b == i)
-            .map(|(a, _)| a + 1)
-            .collect();
+        let after = &mut after[i];
         after.sort_unstable();
         if after.is_empty() {
             out.push_str(&format!("  {:>3}. {what}\n", i + 1));

@@ -181,6 +181,9 @@ fn rank(operation: &str) -> Option<u8> {
     }
 }
 
+/// (group, operation, node, instance suffix) of a group member's step.
+type GroupSlot<'s> = (&'s str, &'s str, &'s str, Option<&'s str>);
+
 struct Builder<'a> {
     config: &'a ClusterConfig,
     status: &'a ClusterStatus,
@@ -189,6 +192,10 @@ struct Builder<'a> {
     out: Transition,
     index: HashMap<(String, NodeId, String, u64), usize>,
     edges: BTreeSet<(usize, usize)>,
+    /// The edges as successor lists, for the cycle check.
+    successors: Vec<Vec<usize>>,
+    /// (configured id, operation) -> the steps it covers (`index_names`).
+    named: HashMap<(String, String), Vec<usize>>,
 }
 
 impl<'a> Builder<'a> {
@@ -299,6 +306,12 @@ impl<'a> Builder<'a> {
                 .and_then(|info| info.clone)
                 .is_some_and(|c| anonymous_clones.contains(c))
         };
+        // Instances (on a node) the transition already changes.
+        let touched: HashSet<(&str, &str)> = self
+            .index
+            .keys()
+            .map(|(instance, n, _, _)| (instance.as_str(), n.as_str()))
+            .collect();
         let mut active_on: HashMap<&str, usize> = HashMap::new();
         for (_, _, h, seen) in &observed {
             if !matches!(seen.role, Role::Stopped | Role::Unknown) && !anonymous(&h.id) {
@@ -326,11 +339,7 @@ impl<'a> Builder<'a> {
             {
                 continue;
             }
-            let touched = self
-                .index
-                .keys()
-                .any(|(instance, n, _, _)| instance == &h.id && n == *node);
-            if touched {
+            if touched.contains(&(h.id.as_str(), node.as_str())) {
                 continue;
             }
             // A stop, demote or promote cancels the instance's recurring
@@ -443,65 +452,95 @@ impl<'a> Builder<'a> {
         }
     }
 
-    /// Whether configured id `id` (primitive, group or clone) covers step `i`.
-    fn names(&self, id: &str, i: usize) -> bool {
-        let Some((instance, ..)) = self.resource_of(i) else {
-            return false;
-        };
-        let base = primitive_of(instance);
-        if base == id {
-            return true;
+    /// The steps (interval 0) each configured id covers, by operation:
+    /// a primitive's own, a group's members', a clone's instances', in
+    /// step order.
+    fn index_names(&mut self) {
+        let mut named: HashMap<(String, String), Vec<usize>> = HashMap::new();
+        for i in 0..self.out.steps.len() {
+            let Some((instance, op, _, 0)) = self.resource_of(i) else {
+                continue;
+            };
+            let base = primitive_of(instance);
+            let info = self.prims.get(base);
+            let group = info.and_then(|info| info.group).map(|(g, _)| g);
+            let clone = info.and_then(|info| info.clone);
+            for id in [Some(base), group, clone].into_iter().flatten() {
+                let steps = named.entry((id.to_string(), op.to_string())).or_default();
+                if steps.last() != Some(&i) {
+                    steps.push(i);
+                }
+            }
         }
-        self.prims
-            .get(base)
-            .is_some_and(|info| info.group.is_some_and(|(g, _)| g == id) || info.clone == Some(id))
+        self.named = named;
     }
 
+    /// The steps of `operation` (interval 0) that configured id `id`
+    /// (primitive, group or clone) covers.
     fn steps_of(&self, id: &str, operation: &str) -> Vec<usize> {
-        (0..self.out.steps.len())
-            .filter(|&i| {
-                self.resource_of(i)
-                    .is_some_and(|(_, op, _, iv)| op == operation && iv == 0)
-            })
-            .filter(|&i| self.names(id, i))
-            .collect()
+        self.named
+            .get(&(id.to_string(), operation.to_string()))
+            .cloned()
+            .unwrap_or_default()
     }
 
+    /// Whether step `to` is reachable from step `from` along the edges.
     fn reaches(&self, from: usize, to: usize) -> bool {
-        let mut seen = vec![false; self.out.steps.len()];
+        let mut seen: HashSet<usize> = HashSet::new();
         let mut stack = vec![from];
         while let Some(x) = stack.pop() {
             if x == to {
                 return true;
             }
-            if std::mem::replace(&mut seen[x], true) {
+            if !seen.insert(x) {
                 continue;
             }
-            stack.extend(self.edges.iter().filter(|(a, _)| *a == x).map(|(_, b)| *b));
+            if let Some(next) = self.successors.get(x) {
+                stack.extend(next);
+            }
         }
         false
+    }
+
+    fn add_edge(&mut self, a: usize, b: usize) {
+        if self.edges.insert((a, b)) {
+            if self.successors.len() <= a {
+                self.successors.resize_with(a + 1, Vec::new);
+            }
+            self.successors[a].push(b);
+        }
     }
 
     /// Adds an edge unless it would close a cycle (a contradictory
     /// configuration must not deadlock the controller).
     fn order(&mut self, a: usize, b: usize) {
         if a != b && !self.edges.contains(&(a, b)) && !self.reaches(b, a) {
-            self.edges.insert((a, b));
+            self.add_edge(a, b);
         }
     }
 
+    /// The resource steps of each instance, in step order.
+    fn steps_by_instance(&self) -> HashMap<&str, Vec<usize>> {
+        let mut out: HashMap<&str, Vec<usize>> = HashMap::new();
+        for i in 0..self.out.steps.len() {
+            if let Some((instance, ..)) = self.resource_of(i) {
+                out.entry(instance).or_default().push(i);
+            }
+        }
+        out
+    }
+
     fn per_instance(&mut self) {
-        let n = self.out.steps.len();
-        for a in 0..n {
-            for b in 0..n {
-                let (Some((ia, oa, na, va)), Some((ib, ob, nb, vb))) =
-                    (self.resource_of(a), self.resource_of(b))
-                else {
+        let mut edges: Vec<(usize, usize)> = Vec::new();
+        let by_instance = self.steps_by_instance();
+        for a in 0..self.out.steps.len() {
+            let Some((ia, oa, na, va)) = self.resource_of(a) else {
+                continue;
+            };
+            for &b in &by_instance[ia] {
+                let Some((_, ob, nb, vb)) = self.resource_of(b) else {
                     continue;
                 };
-                if ia != ib {
-                    continue;
-                }
                 let edge = match (rank(oa), rank(ob)) {
                     // demote < stop < start < promote, wherever they run.
                     (Some(x), Some(y)) => x < y && va == 0 && vb == 0,
@@ -513,49 +552,58 @@ impl<'a> Builder<'a> {
                     _ => false,
                 };
                 if edge {
-                    self.order(a, b);
+                    edges.push((a, b));
                 }
             }
         }
+        for (a, b) in edges {
+            self.order(a, b);
+        }
     }
 
+    /// A group member's position, for its step `i` (interval 0): the
+    /// steps that may be ordered with it (same group, operation, node and
+    /// instance suffix), and the member's index.
+    fn group_slot(&self, i: usize) -> Option<(GroupSlot<'_>, usize)> {
+        let (instance, op, node, 0) = self.resource_of(i)? else {
+            return None;
+        };
+        let (group, index) = self.prims.get(primitive_of(instance))?.group?;
+        Some(((group, op, node, instance_suffix(instance)), index))
+    }
+
+    /// Group members start (and promote) in order and stop (and demote) in
+    /// reverse, on the same node and, in a cloned group, the same instance.
     fn groups(&mut self) {
-        let n = self.out.steps.len();
-        for a in 0..n {
-            for b in 0..n {
-                let (Some((ia, oa, na, 0)), Some((ib, ob, nb, 0))) =
-                    (self.resource_of(a), self.resource_of(b))
-                else {
-                    continue;
-                };
-                if oa != ob || na != nb || instance_suffix(ia) != instance_suffix(ib) {
-                    continue;
-                }
-                let (Some(pa), Some(pb)) = (
-                    self.prims.get(primitive_of(ia)),
-                    self.prims.get(primitive_of(ib)),
-                ) else {
-                    continue;
-                };
-                let (Some((ga, xa)), Some((gb, xb))) = (pa.group, pb.group) else {
-                    continue;
-                };
-                if ga != gb {
-                    continue;
-                }
-                let before = match oa {
+        let mut by_slot: HashMap<GroupSlot<'_>, Vec<(usize, usize)>> = HashMap::new();
+        for i in 0..self.out.steps.len() {
+            if let Some((slot, index)) = self.group_slot(i) {
+                by_slot.entry(slot).or_default().push((i, index));
+            }
+        }
+        let mut edges: Vec<(usize, usize)> = Vec::new();
+        for a in 0..self.out.steps.len() {
+            let Some((slot, xa)) = self.group_slot(a) else {
+                continue;
+            };
+            for &(b, xb) in &by_slot[&slot] {
+                let before = match slot.1 {
                     "start" | "promote" => xa < xb,
                     "stop" | "demote" => xa > xb,
                     _ => false,
                 };
                 if before {
-                    self.order(a, b);
+                    edges.push((a, b));
                 }
             }
+        }
+        for (a, b) in edges {
+            self.order(a, b);
         }
     }
 
     fn constraints(&mut self) {
+        self.index_names();
         let config = self.config;
         for o in &config.orders {
             if o.kind == OrderKind::Serialize {
@@ -819,7 +867,7 @@ impl<'a> Builder<'a> {
                 };
                 if hosted.contains(primitive_of(instance)) || matches!(op, "start" | "promote") {
                     // Edges from a fence never close a cycle: nothing precedes it.
-                    self.edges.insert((f, i));
+                    self.add_edge(f, i);
                 }
             }
         }
@@ -851,6 +899,8 @@ pub fn build(config: &ClusterConfig, status: &ClusterStatus, plan: &Plan) -> Tra
         out: Transition::default(),
         index: HashMap::new(),
         edges: BTreeSet::new(),
+        successors: Vec::new(),
+        named: HashMap::new(),
     };
     for c in plan.changes.iter().filter(|c| !c.blocked) {
         b.change(c);
