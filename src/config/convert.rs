@@ -124,6 +124,10 @@ pub fn properties_from(raw: &Attributes) -> ClusterProperties {
         .get("node-action-limit")
         .and_then(|v| v.trim().parse::<u32>().ok())
         .filter(|&n| i64::from(n) <= super::values::MAX_NODE_ACTION_LIMIT);
+    p.placement_strategy = raw
+        .get("placement-strategy")
+        .map(|v| PlacementStrategy::parse(v))
+        .unwrap_or_default();
     p.raw = raw.clone();
     p
 }
@@ -404,6 +408,7 @@ impl<'a> Converter<'a> {
         let agent = self.agent(&p.agent);
         let params = self.attrs(&p.params, None, &[], "param");
         let meta = self.attrs(&p.meta, Some(KNOWN_META), META, "meta attribute");
+        let utilization = self.attrs(&p.utilization, None, &[], "utilization");
         let id = p.id.get_ref();
         let mut operations = Vec::new();
         for op in &p.ops {
@@ -495,6 +500,7 @@ impl<'a> Converter<'a> {
             params,
             meta: meta_from(&meta),
             operations,
+            utilization,
         })
     }
 

@@ -154,6 +154,9 @@ pub struct PrimitiveDoc {
     pub meta: AttrMap,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ops: Vec<OpDoc>,
+    /// What it needs of a node's capacity (integers by name).
+    #[serde(default, skip_serializing_if = "AttrMap::is_empty")]
+    pub utilization: AttrMap,
 }
 
 #[derive(Debug, Deserialize, Serialize)]

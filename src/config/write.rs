@@ -114,6 +114,7 @@ fn primitive(p: &Primitive, dropped: &mut Vec<String>) -> PrimitiveDoc {
                 enabled: (!o.enabled).then_some(false),
             })
             .collect(),
+        utilization: attrs(&p.utilization),
     }
 }
 

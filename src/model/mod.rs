@@ -188,6 +188,10 @@ pub struct Primitive {
     pub meta: ResourceMeta,
     #[serde(default)]
     pub operations: Vec<Operation>,
+    /// What it needs of a node's capacity (`utilization` attributes:
+    /// integers by name), checked when placement-strategy is not default.
+    #[serde(default)]
+    pub utilization: Attributes,
 }
 
 impl Primitive {
@@ -506,6 +510,34 @@ pub enum NoQuorumPolicy {
     Suicide,
 }
 
+/// How utilization decides placement (the `placement-strategy` option).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PlacementStrategy {
+    /// Utilization is ignored.
+    #[default]
+    Default,
+    /// A node must have the capacity a resource needs.
+    Utilization,
+    /// As utilization, and among equal scores the node with the most free
+    /// capacity first.
+    Balanced,
+    /// As utilization, and among equal scores the first node by name (so
+    /// resources pack onto few nodes).
+    Minimal,
+}
+
+impl PlacementStrategy {
+    /// Pacemaker's values, case-insensitive; anything else is the default.
+    pub fn parse(s: &str) -> PlacementStrategy {
+        match s.to_ascii_lowercase().as_str() {
+            "utilization" => PlacementStrategy::Utilization,
+            "balanced" => PlacementStrategy::Balanced,
+            "minimal" => PlacementStrategy::Minimal,
+            _ => PlacementStrategy::Default,
+        }
+    }
+}
+
 /// Cluster-wide options (crm_config), with Pacemaker's defaults.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClusterProperties {
@@ -526,6 +558,8 @@ pub struct ClusterProperties {
     /// twice the cores), within `config::values::MAX_NODE_ACTION_LIMIT`.
     #[serde(default)]
     pub node_action_limit: Option<u32>,
+    #[serde(default)]
+    pub placement_strategy: PlacementStrategy,
     /// Every option as written, including those interpreted above.
     #[serde(default)]
     pub raw: Attributes,
@@ -548,6 +582,7 @@ impl Default for ClusterProperties {
             default_resource_stickiness: None,
             is_managed_default: None,
             node_action_limit: None,
+            placement_strategy: PlacementStrategy::Default,
             raw: Attributes::new(),
         }
     }

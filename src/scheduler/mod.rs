@@ -8,8 +8,8 @@
 //! on-fail), `units` (what gets placed), `scores` (a unit's own node
 //! scores and the choice of node), `locations`, `colocations`, `orders`
 //! (constraints, resource sets expanded), `clones` (instances), `promotion`,
-//! `outcome` (placements into summary decisions) and `output` (summary lines,
-//! actions, orphans).
+//! `utilization` (placement-strategy and capacities), `outcome` (placements
+//! into summary decisions) and `output` (summary lines, actions, orphans).
 //!
 //! # Design notes
 //!
@@ -64,7 +64,10 @@
 //!   that can stay placed first (Pacemaker pre-assigns them), clone-node-max,
 //!   clone-max. `promotion.rs`: promotion scores (attribute, role=Promoted locations,
 //!   colocated dependents, role colocations), promoted-max/-node-max, on-fail=demote,
-//!   and how promotable lines show roles. `outcome.rs`: placements into per-member
+//!   and how promotable lines show roles. `utilization.rs`: placement-strategy
+//!   (utilization, balanced, minimal) with node capacities and primitives'
+//!   `utilization` (`tests/utilization/`: cases with crm_simulate 2.1.5's output).
+//!   `outcome.rs`: placements into per-member
 //!   outcomes (multiple-active stop_only/block, no-quorum-policy stop/freeze/demote,
 //!   stops stuck on unfenceable nodes, group stop order). `output.rs`: fencing lines,
 //!   outcomes into summary changes and actions, orphans (stop-orphan-resources), and
@@ -139,6 +142,7 @@ mod rules;
 mod scores;
 pub mod transition;
 mod units;
+mod utilization;
 
 use std::collections::BTreeMap;
 

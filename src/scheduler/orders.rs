@@ -220,11 +220,7 @@ impl Ctx<'_> {
             listed_blocked: fi
                 .iter()
                 .any(|&j| outs[j].verb == Some(Verb::Start) && outs[j].blocked),
-            then_interleave: self
-                .config
-                .resources
-                .iter()
-                .any(|r| matches!(r, Resource::Clone(c) if &c.id == t && c.interleave)),
+            then_interleave: self.clones.get(t.as_str()).is_some_and(|c| c.interleave),
             // With interleave, an instance of `then` needs one on its node.
             nodes: fi
                 .iter()
@@ -242,14 +238,9 @@ impl Ctx<'_> {
         let f = &ord.first_name;
         let outs = &oc.outs;
         let clone_min = self
-            .config
-            .resources
-            .iter()
-            .find_map(|r| match r {
-                Resource::Clone(c) if &c.id == f => Some(c.clone_min),
-                _ => None,
-            })
-            .unwrap_or(0)
+            .clones
+            .get(f.as_str())
+            .map_or(0, |c| c.clone_min)
             .max(1) as usize;
         let runs = |i: usize| outs[i].runnable && outs[i].target.is_some();
         let runnable = match oc.unit_outs.get(f) {

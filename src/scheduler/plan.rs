@@ -11,6 +11,7 @@ use super::failures;
 use super::history::Observed;
 use super::nodes::{NodeView, apply_suicide, node_views};
 use super::units::{Unit, primitives_by_id};
+use super::utilization::{Amounts, capacities};
 use crate::model::*;
 
 /// History per resource id (instance suffix stripped) -> (node, id as
@@ -41,6 +42,10 @@ pub(super) struct Ctx<'a> {
     pub(super) timeout_ignored: BTreeSet<String>,
     /// Colocations with resource sets expanded into two-resource ones.
     pub(super) colocations: Vec<Colocation>,
+    /// Every clone by id.
+    pub(super) clones: HashMap<&'a str, &'a Clone>,
+    /// Each node's free capacity (utilization), less what is placed so far.
+    pub(super) free: Vec<Amounts>,
 }
 
 /// Computes the plan for `config` in `status` at time `now` (seconds since the epoch).
@@ -91,6 +96,7 @@ impl<'a> Ctx<'a> {
             status,
             now,
             assigned: vec![0; nodes.len()],
+            free: capacities(config, &nodes),
             nodes,
             node_index,
             history,
@@ -104,6 +110,14 @@ impl<'a> Ctx<'a> {
             promoted_done: BTreeSet::new(),
             timeout_ignored,
             colocations,
+            clones: config
+                .resources
+                .iter()
+                .filter_map(|r| match r {
+                    Resource::Clone(c) => Some((c.id.as_str(), c)),
+                    _ => None,
+                })
+                .collect(),
         }
     }
 
@@ -113,6 +127,7 @@ impl<'a> Ctx<'a> {
         // Colocation: dependents are placed after their primaries.
         let mut order: Vec<usize> = (0..units.len()).collect();
         order.sort_by_key(|&i| (-units[i].priority, 0));
+        self.utilization_order(&units, &mut order);
         let order = self.colocation_order(&units, order);
         let order = self.staying_instances_first(&units, order);
         for ui in order {
@@ -147,7 +162,8 @@ impl<'a> Ctx<'a> {
         self.dependent_influence(units, ui, &mut scores, &mut why);
         self.apply_later_bans(&mut scores, later_bans);
         self.clone_bans(&units[ui], &mut scores);
-        let best = self.best_node(&units[ui], &scores);
+        let prefer = self.capacity_bans(units, ui, &mut scores, &mut why);
+        let best = self.preferred(prefer, self.best_node(&units[ui], &scores), &scores);
         for (i, nd) in self.nodes.iter().enumerate() {
             self.plan.scores.push((
                 units[ui].members[0].display.clone(),
@@ -241,6 +257,8 @@ impl<'a> Ctx<'a> {
             why.push(format!("{}: no node can run it", unit.id));
             return;
         };
+        unit.runnable = self.members_fitting(unit, i, unit.runnable);
+        self.consume(unit, i);
         self.assigned[i] += unit.runnable as u32;
         if let Some(c) = unit.clone {
             *self.clone_here.entry((c.id.clone(), i)).or_default() += 1;

@@ -96,8 +96,10 @@ impl<'a> Ctx<'a> {
     }
 
     /// The node with the best non-negative score. Pacemaker's node order:
-    /// score, then fewer resources assigned so far (balance), then the
-    /// node the resource is active on, then the name.
+    /// score, then (placement-strategy balanced) more free capacity, then
+    /// fewer resources assigned so far (balance), then the node the resource
+    /// is active on, then the name (placement-strategy minimal: score, then
+    /// name).
     pub(super) fn best_node(&self, unit: &Unit<'a>, scores: &[Score]) -> Option<usize> {
         let current_node = unit.members[0].current.first().map(|(nd, _)| nd.as_str());
         let on_current = |k: usize| current_node == Some(self.nodes[k].uname.as_str());
@@ -110,12 +112,18 @@ impl<'a> Ctx<'a> {
                 best = Some(i);
                 continue;
             };
-            let tie = s == scores[b] && self.assigned[i] == self.assigned[b];
-            let better = s > scores[b]
-                || (s == scores[b] && self.assigned[i] < self.assigned[b])
-                || (tie && on_current(i) && !on_current(b))
+            let better = if s != scores[b] {
+                s > scores[b]
+            } else if let Some(first) = self.strategy_prefers(i, b) {
+                first
+            } else if self.assigned[i] != self.assigned[b] {
+                self.assigned[i] < self.assigned[b]
+            } else if on_current(i) != on_current(b) {
+                on_current(i)
+            } else {
                 // Last resort, as Pacemaker: the node name.
-                || (tie && on_current(i) == on_current(b) && self.nodes[i].uname < self.nodes[b].uname);
+                self.nodes[i].uname < self.nodes[b].uname
+            };
             if better {
                 best = Some(i);
             }

@@ -199,6 +199,9 @@ fn properties(raw: &Attributes) -> ClusterProperties {
     p.node_action_limit = get("node-action-limit")
         .and_then(|v| v.trim().parse::<u32>().ok())
         .filter(|&n| i64::from(n) <= crate::config::values::MAX_NODE_ACTION_LIMIT);
+    p.placement_strategy = get("placement-strategy")
+        .map(PlacementStrategy::parse)
+        .unwrap_or_default();
     p
 }
 
@@ -355,6 +358,7 @@ impl<'a> Ctx<'a> {
             params: self.attr_sets(el, "instance_attributes")?,
             meta: self.meta(el)?,
             operations,
+            utilization: self.attr_sets(el, "utilization")?,
         })
     }
 
