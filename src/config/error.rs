@@ -26,12 +26,13 @@ impl fmt::Display for Diagnostic {
         if !self.source_line.is_empty() {
             let gutter = self.line.to_string().len();
             writeln!(f, "{:gutter$} |", "")?;
-            writeln!(f, "{} | {}", self.line, self.source_line)?;
-            let pad = self.column.saturating_sub(1);
+            let (shown, pad) = window(&self.source_line, self.column.saturating_sub(1));
+            writeln!(f, "{} | {}", self.line, shown)?;
             let carets = self
                 .span_len
-                .clamp(1, self.source_line.len().saturating_sub(pad).max(1));
-            write!(f, "{:gutter$} | {:pad$}{}", "", "", "^".repeat(carets))?;
+                .clamp(1, shown.chars().count().saturating_sub(pad).max(1));
+            let pad = " ".repeat(pad);
+            write!(f, "{:gutter$} | {pad}{}", "", "^".repeat(carets))?;
             if self.help.is_some() {
                 writeln!(f)?;
             }
@@ -41,6 +42,25 @@ impl fmt::Display for Diagnostic {
         }
         Ok(())
     }
+}
+
+/// Characters of a long source line shown before and after the column.
+const WINDOW_BEFORE: usize = 60;
+const WINDOW_AFTER: usize = 100;
+
+/// The part of `line` around the 0-based column `pad` that the snippet
+/// shows, and the column within it: a line of megabytes is not printed
+/// whole, and a width past 65,535 would overflow the formatter (it panics).
+fn window(line: &str, pad: usize) -> (String, usize) {
+    let skip = pad.saturating_sub(WINDOW_BEFORE);
+    let take = (pad - skip).saturating_add(WINDOW_AFTER);
+    let mut shown: String = line.chars().skip(skip).take(take).collect();
+    let mut pad = pad - skip;
+    if skip > 0 {
+        shown.insert_str(0, "...");
+        pad = pad.saturating_add(3);
+    }
+    (shown, pad)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -141,4 +161,40 @@ fn levenshtein(a: &str, b: &str) -> usize {
         prev = cur;
     }
     prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at_column(column: usize, line_len: usize) -> String {
+        Diagnostic {
+            file: "cluster.toml".into(),
+            line: 2,
+            column,
+            message: "unknown key".into(),
+            help: None,
+            source_line: "x".repeat(line_len),
+            span_len: 3,
+        }
+        .to_string()
+    }
+
+    #[test]
+    fn a_column_past_65535_shows_a_window_with_its_caret() {
+        let text = at_column(70_000, 80_000);
+        assert!(text.contains("cluster.toml:2:70000"), "{text}");
+        let snippet = text.lines().nth(3).unwrap();
+        let caret = text.lines().nth(4).unwrap();
+        assert!(snippet.starts_with("2 | ...x"), "{snippet}");
+        assert!(snippet.len() < 200, "{snippet}");
+        assert_eq!(caret.find('^'), Some("2 | ".len() + 3 + WINDOW_BEFORE));
+    }
+
+    #[test]
+    fn a_short_line_is_shown_whole() {
+        let text = at_column(5, 10);
+        assert!(text.contains("2 | xxxxxxxxxx\n"), "{text}");
+        assert!(text.ends_with("  |     ^^^"), "{text}");
+    }
 }

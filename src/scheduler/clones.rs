@@ -25,6 +25,10 @@ impl<'a> Ctx<'a> {
     /// The clone's instance units: one per instance number (those running
     /// first), then the surplus copies, which stop.
     pub(super) fn clone_units(&self, c: &'a Clone) -> Vec<Unit<'a>> {
+        // A clone of an empty group has no instance to place.
+        if clone_prims(c).is_empty() {
+            return Vec::new();
+        }
         let max = c.clone_max.unwrap_or(self.nodes.len() as u32) as usize;
         let (taken, surplus) = self.running_instances(c);
         // A unique instance numbered clone-max or above is an orphan (the

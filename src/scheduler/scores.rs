@@ -101,7 +101,12 @@ impl<'a> Ctx<'a> {
     /// is active on, then the name (placement-strategy minimal: score, then
     /// name).
     pub(super) fn best_node(&self, unit: &Unit<'a>, scores: &[Score]) -> Option<usize> {
-        let current_node = unit.members[0].current.first().map(|(nd, _)| nd.as_str());
+        // An empty group is a unit without members: it runs nowhere.
+        let current_node = unit
+            .members
+            .first()
+            .and_then(|m| m.current.first())
+            .map(|(nd, _)| nd.as_str());
         let on_current = |k: usize| current_node == Some(self.nodes[k].uname.as_str());
         let mut best: Option<usize> = None;
         for (i, &s) in scores.iter().enumerate() {

@@ -273,6 +273,9 @@ impl<'a> Ctx<'a> {
                         None,
                     ));
                 }
+                // An empty group places nothing (Pacemaker ignores it); a
+                // unit without members would have no first member to read.
+                Resource::Group(g) if g.members.is_empty() => {}
                 Resource::Group(g) => {
                     let members = g
                         .members
