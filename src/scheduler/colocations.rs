@@ -480,15 +480,20 @@ fn scaled(d: Score, f: f64) -> Score {
     }
 }
 
+/// The nodes the outcomes `indices` (a primary's instances) end up on.
+fn targets_of(oc: &Outcomes, indices: &[usize]) -> Vec<NodeId> {
+    indices
+        .iter()
+        .filter_map(|&i| oc.outs[i].target.clone())
+        .collect()
+}
+
 fn block_promotion_without_primary(oc: &mut Outcomes, r: &str, w: &str) -> bool {
     let (Some(ri), Some(wi)) = (oc.by_id.get(r), oc.by_id.get(w)) else {
         return false;
     };
     let mut changed = false;
-    let primary_nodes: Vec<NodeId> = wi
-        .iter()
-        .filter_map(|&i| oc.outs[i].target.clone())
-        .collect();
+    let primary_nodes = targets_of(oc, wi);
     for &i in ri {
         let o = &mut oc.outs[i];
         if o.verb == Some(Verb::Promote)
@@ -511,10 +516,7 @@ fn stop_dependent_without_primary(oc: &mut Outcomes, r: &str, w: &str) -> bool {
         return false;
     };
     let mut changed = false;
-    let primary_nodes: Vec<NodeId> = wi
-        .iter()
-        .filter_map(|&i| oc.outs[i].target.clone())
-        .collect();
+    let primary_nodes = targets_of(oc, wi);
     for &i in ri {
         let o = &mut oc.outs[i];
         if !o.managed {
