@@ -9,8 +9,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use paceline_fencing::topology::FenceAction;
 
 use super::executor_service::{self, Finished};
+use super::logging::{Fields, Priority};
 use super::protocol::ClusterMessage;
-use super::{Daemon, log};
+use super::{Daemon, log, log_about};
 use crate::api::Response;
 use crate::controller::{
     ActionRequest, ActionResult, Command, FenceOutcome, FenceRequest, Input, Notice, StatusPatch,
@@ -20,6 +21,19 @@ use crate::wire::NodeId;
 /// Request ids of `Request::Dispatch` (operator-sent actions) live above
 /// the controller's, so the two never collide.
 pub const DISPATCH_ID_BASE: u64 = 1 << 62;
+
+/// A result's journal priority: a failed operation is a warning; a
+/// monitor's "not running" (7) or "promoted" (8) is an answer, not a
+/// failure, and a monitor that finds what it expects is routine (info).
+fn result_priority(result: &ActionResult) -> Priority {
+    let monitor = result.operation == "monitor";
+    let answer = monitor && matches!(result.rc, 7 | 8);
+    match (result.op_status == 0 && (result.rc == 0 || answer), monitor) {
+        (false, _) => Priority::Warning,
+        (true, true) => Priority::Info,
+        (true, false) => Priority::Notice,
+    }
+}
 
 pub fn wall_now() -> i64 {
     SystemTime::now()
@@ -220,21 +234,30 @@ impl Daemon {
 
     /// A result reached this node as the DC (or the dispatcher).
     pub(super) async fn deliver_result(&mut self, result: ActionResult) {
-        log(&format!(
-            "result {} {} (interval {} ms) on {}: rc {} op-status {} in {} ms{}",
-            result.instance,
-            result.operation,
-            result.interval_ms,
-            result.node,
-            result.rc,
-            result.op_status,
-            result.exec_ms,
-            if result.output.is_empty() {
-                String::new()
-            } else {
-                format!(" ({})", result.output)
-            }
-        ));
+        let fields = Fields {
+            node: Some(&result.node),
+            resource: Some(&result.resource),
+            operation: Some(&result.operation),
+        };
+        log_about(
+            result_priority(&result),
+            &fields,
+            &format!(
+                "result {} {} (interval {} ms) on {}: rc {} op-status {} in {} ms{}",
+                result.instance,
+                result.operation,
+                result.interval_ms,
+                result.node,
+                result.rc,
+                result.op_status,
+                result.exec_ms,
+                if result.output.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", result.output)
+                }
+            ),
+        );
         if let Some((reply, _)) = self.dispatch_waiters.remove(&result.id) {
             let _ = reply.send(Response::ActionDone(Box::new(result.clone())));
         }
@@ -343,7 +366,16 @@ impl Daemon {
     }
 
     pub(super) fn fence(&mut self, req: FenceRequest) {
-        log(&format!("fencing {} ({})", req.target, req.action));
+        let fields = Fields {
+            node: Some(&req.target),
+            operation: Some("fence"),
+            ..Fields::default()
+        };
+        log_about(
+            Priority::Warning,
+            &fields,
+            &format!("fencing {} ({})", req.target, req.action),
+        );
         let Some(section) = self.fencing.clone() else {
             let outcome = FenceOutcome {
                 target: req.target.clone(),
@@ -410,12 +442,25 @@ impl Daemon {
     }
 
     pub(super) fn on_fence_outcome(&mut self, outcome: FenceOutcome) {
-        log(&format!(
-            "fencing of {} {}: {}",
-            outcome.target,
-            if outcome.ok { "succeeded" } else { "FAILED" },
-            outcome.detail
-        ));
+        let fields = Fields {
+            node: Some(&outcome.target),
+            operation: Some("fence"),
+            ..Fields::default()
+        };
+        log_about(
+            if outcome.ok {
+                Priority::Notice
+            } else {
+                Priority::Error
+            },
+            &fields,
+            &format!(
+                "fencing of {} {}: {}",
+                outcome.target,
+                if outcome.ok { "succeeded" } else { "FAILED" },
+                outcome.detail
+            ),
+        );
         for reply in self
             .fence_waiters
             .remove(&outcome.target)
@@ -467,5 +512,37 @@ impl Daemon {
                 "controller: no report from {node} within {waited_ms} ms; probing its resources"
             ),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(operation: &str, rc: i32, op_status: i32) -> ActionResult {
+        ActionResult {
+            id: 1,
+            node: "node1".into(),
+            resource: "db".into(),
+            instance: "db".into(),
+            operation: operation.into(),
+            interval_ms: 0,
+            rc,
+            op_status,
+            output: String::new(),
+            at: 0,
+            exec_ms: 1,
+        }
+    }
+
+    #[test]
+    fn failed_operations_are_warnings_and_a_probes_answer_is_not() {
+        assert_eq!(result_priority(&result("start", 0, 0)), Priority::Notice);
+        assert_eq!(result_priority(&result("monitor", 7, 0)), Priority::Info);
+        assert_eq!(result_priority(&result("monitor", 8, 0)), Priority::Info);
+        assert_eq!(result_priority(&result("monitor", 1, 0)), Priority::Warning);
+        assert_eq!(result_priority(&result("start", 1, 0)), Priority::Warning);
+        assert_eq!(result_priority(&result("stop", 0, 2)), Priority::Warning);
+        assert_eq!(result_priority(&result("start", 7, 0)), Priority::Warning);
     }
 }

@@ -49,6 +49,8 @@ pub(super) struct Events {
     ticker: Interval,
     /// Channel retransmissions, controller ticks, attribute polls (50 ms).
     channel_ticker: Interval,
+    /// systemd's watchdog (WATCHDOG=1), when the unit sets `WatchdogSec=`.
+    systemd_watchdog: Option<Interval>,
 }
 
 /// One event, as the loop hands it to the daemon.
@@ -60,6 +62,7 @@ enum Event {
     Finished(Finished),
     FenceOutcome(FenceOutcome),
     Readiness(Readiness),
+    SystemdWatchdog,
     Reload,
     Stop,
 }
@@ -94,6 +97,11 @@ impl Events {
             hangup: signal(SignalKind::hangup())?,
             ticker,
             channel_ticker,
+            systemd_watchdog: notify::watchdog_interval().map(|every| {
+                let mut interval = tokio::time::interval(every);
+                interval.set_missed_tick_behavior(MissedTickBehavior::Skip);
+                interval
+            }),
         };
         Ok((senders, events))
     }
@@ -132,10 +140,21 @@ impl Events {
             Some(finished) = self.exec.recv() => Event::Finished(finished),
             Some(outcome) = self.fence.recv() => Event::FenceOutcome(outcome),
             Some(verdict) = self.readiness.recv() => Event::Readiness(verdict),
+            _ = tick_if_any(&mut self.systemd_watchdog) => Event::SystemdWatchdog,
             _ = self.terminate.recv() => Event::Stop,
             _ = self.interrupt.recv() => Event::Stop,
             _ = self.hangup.recv() => Event::Reload,
         }
+    }
+}
+
+/// Waits for the next tick of a timer that may not exist (then forever).
+async fn tick_if_any(interval: &mut Option<Interval>) {
+    match interval {
+        Some(interval) => {
+            interval.tick().await;
+        }
+        None => std::future::pending().await,
     }
 }
 
@@ -168,6 +187,9 @@ impl Daemon {
             Event::Readiness((generation, ready, blockers)) => {
                 self.on_readiness(generation, ready, blockers);
             }
+            // Sent from the loop itself: a handler that hangs stops the
+            // pings and systemd restarts the daemon (on-failure).
+            Event::SystemdWatchdog => notify::watchdog(),
             Event::Reload => self.reload(),
             Event::Stop => return false,
         }
@@ -179,7 +201,7 @@ impl Daemon {
     /// attribute, as Pacemaker), keep serving until this node runs nothing
     /// or the bound passes, then leave. A second signal leaves at once.
     pub(super) async fn shut_down(&mut self, events: &mut Events) {
-        notify::notify("STOPPING=1\nSTATUS=moving resources away, then leaving");
+        notify::stopping("moving resources away, then leaving");
         let shutdown_attribute = StatusPatch::Attribute {
             node: self.own.name.clone(),
             name: "shutdown".into(),

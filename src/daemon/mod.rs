@@ -57,8 +57,12 @@
 //!   RLIMIT_NOFILE is raised to the hard limit.
 //!   SIGTERM: sets the `shutdown` attribute, keeps serving until the executor
 //!   runs nothing (bounded 60 s; a second signal leaves at once), flushes the
-//!   channel (2 s), then leaves. sd_notify (`notify.rs`): READY=1 once
-//!   serving, STOPPING=1 on shutdown. Timers not written out come from
+//!   channel (2 s), then leaves. sd_notify (`notify.rs`, the `sd-notify`
+//!   crate): READY=1 once serving, STOPPING=1 on shutdown, WATCHDOG=1 from
+//!   the event loop every WATCHDOG_USEC/2 (its own timer, an `Event`, so a
+//!   hung loop stops the pings). Logging (`logging.rs`): journal entries
+//!   with priorities and NODE/RESOURCE/OPERATION fields when stderr is the
+//!   journal stream (`systemd-journal-logger`), else timestamped stderr. Timers not written out come from
 //!   `config::Document::timers` (failover_budget), as `config check` sees them. Every log line has a UTC timestamp: membership
 //!   notices, controller notices, action results and fencing form the failover
 //!   timeline.
@@ -213,6 +217,7 @@ mod event_loop;
 pub mod executor_service;
 mod identity;
 mod keys;
+mod logging;
 mod notify;
 pub mod protocol;
 mod readiness;
@@ -1300,7 +1305,17 @@ impl Daemon {
 /// restarted, a pipe whose reader died) loses the line, nothing else
 /// (`eprintln!` panics on EPIPE).
 pub fn log(line: &str) {
-    say(&format!("{} pacelined: {line}", timestamp()));
+    logging::write(
+        logging::Priority::of_line(line),
+        &logging::Fields::default(),
+        line,
+    );
+}
+
+/// Logs a line about a node, resource or operation, with its priority
+/// (journal fields under systemd: `logging.rs`).
+fn log_about(priority: logging::Priority, fields: &logging::Fields, line: &str) {
+    logging::write(priority, fields, line);
 }
 
 /// Writes one line to stderr, ignoring a failure to.

@@ -1,53 +1,46 @@
-//! sd_notify for `Type=notify` units: a datagram to `$NOTIFY_SOCKET`
-//! (a path, or an abstract name written with a leading `@`).
+//! systemd's service protocol for a `Type=notify` unit, through the
+//! `sd-notify` crate (sd_notify(3)): READY=1 once the node serves,
+//! STOPPING=1 when a clean shutdown begins, and WATCHDOG=1 from the event
+//! loop every half of `WatchdogSec=` (WATCHDOG_USEC, as sd_watchdog_enabled(3)
+//! advises), so that a loop that hangs, not only a process that dies, is
+//! caught and restarted by systemd. Without `$NOTIFY_SOCKET` nothing is sent.
 
-use std::ffi::OsStr;
-use std::os::unix::ffi::OsStrExt;
-use std::os::unix::net::UnixDatagram;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
-/// Tells systemd `state` (e.g. "READY=1"); nothing when not run by systemd.
-pub fn notify(state: &str) {
-    if let Some(socket) = std::env::var_os("NOTIFY_SOCKET")
-        && let Err(e) = notify_to(&socket, state)
+use sd_notify::NotifyState;
+
+/// Tells systemd the node serves.
+pub fn ready(status: &str) {
+    send(&[NotifyState::Ready, NotifyState::Status(status)]);
+}
+
+/// Tells systemd a clean shutdown began (resources move away first).
+pub fn stopping(status: &str) {
+    send(&[NotifyState::Stopping, NotifyState::Status(status)]);
+}
+
+/// Tells systemd the event loop is alive.
+pub fn watchdog() {
+    send(&[NotifyState::Watchdog]);
+}
+
+/// How often the loop must send WATCHDOG=1: half of WATCHDOG_USEC, or
+/// None when systemd watches nothing (no `WatchdogSec=`, or another PID's).
+pub fn watchdog_interval() -> Option<Duration> {
+    sd_notify::watchdog_enabled()
+        .map(|usec| usec / 2)
+        .filter(|d| !d.is_zero())
+}
+
+/// Only the first failure is logged: the watchdog pings twice per period.
+static FAILED_ONCE: AtomicBool = AtomicBool::new(false);
+
+fn send(states: &[NotifyState]) {
+    if let Err(e) = sd_notify::notify(states)
+        && !FAILED_ONCE.swap(true, Ordering::Relaxed)
     {
-        super::log(&format!("cannot notify systemd ({state}): {e}"));
-    }
-}
-
-pub fn notify_to(socket: &OsStr, state: &str) -> std::io::Result<()> {
-    let sock = UnixDatagram::unbound()?;
-    let bytes = socket.as_bytes();
-    if let Some(name) = bytes.strip_prefix(b"@") {
-        use std::os::linux::net::SocketAddrExt;
-        let addr = std::os::unix::net::SocketAddr::from_abstract_name(name)?;
-        sock.send_to_addr(state.as_bytes(), &addr)?;
-    } else {
-        sock.send_to(state.as_bytes(), std::path::Path::new(socket))?;
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn states_reach_a_path_socket_and_an_abstract_one() {
-        let path = std::env::temp_dir().join(format!("pl-notify-{}", std::process::id()));
-        let _ = std::fs::remove_file(&path);
-        let listener = UnixDatagram::bind(&path).unwrap();
-        notify_to(path.as_os_str(), "READY=1").unwrap();
-        let mut buf = [0u8; 64];
-        let n = listener.recv(&mut buf).unwrap();
-        assert_eq!(&buf[..n], b"READY=1");
-        let _ = std::fs::remove_file(&path);
-
-        use std::os::linux::net::SocketAddrExt;
-        let name = format!("pl-notify-abstract-{}", std::process::id());
-        let addr = std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes()).unwrap();
-        let abstract_listener = UnixDatagram::bind_addr(&addr).unwrap();
-        notify_to(OsStr::new(&format!("@{name}")), "STOPPING=1").unwrap();
-        let n = abstract_listener.recv(&mut buf).unwrap();
-        assert_eq!(&buf[..n], b"STOPPING=1");
+        let what: Vec<String> = states.iter().map(|s| s.to_string()).collect();
+        super::log(&format!("cannot notify systemd ({}): {e}", what.join(", ")));
     }
 }

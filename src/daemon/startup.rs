@@ -245,8 +245,8 @@ impl Daemon {
             name: "shutdown".into(),
             value: None,
         });
-        notify::notify(&format!(
-            "READY=1\nSTATUS=node {} of cluster {}",
+        notify::ready(&format!(
+            "node {} of cluster {}",
             self.own.name, self.settings.cluster_name
         ));
     }
