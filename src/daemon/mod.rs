@@ -266,6 +266,11 @@ struct Args {
     socket: Option<PathBuf>,
 }
 
+/// The command line of `pacelined`, for its man page and completions.
+pub fn command() -> clap::Command {
+    <Args as clap::CommandFactory>::command()
+}
+
 /// Entry point of `pacelined`.
 pub fn main() -> ExitCode {
     let args = Args::parse();
