@@ -173,12 +173,6 @@ fn op_ms(
         .map(Duration::from_millis)
 }
 
-/// How the scheduler and controller read a raw meta or property value.
-fn scheduler_reads(raw: Option<&String>) -> Option<Duration> {
-    raw.and_then(|v| paceline::config::cib::parse_duration_ms(v))
-        .map(Duration::from_millis)
-}
-
 fn settings() -> Vec<DurationSetting> {
     vec![
         DurationSetting {
@@ -328,7 +322,10 @@ fn settings() -> Vec<DurationSetting> {
                 ("600", 600_000),
             ],
             views: &[("scheduler", |c, _| {
-                scheduler_reads(c.model.rsc_defaults.get("failure-timeout"))
+                c.model
+                    .rsc_defaults_meta
+                    .failure_timeout_s
+                    .map(Duration::from_secs)
             })],
         },
         DurationSetting {
@@ -337,7 +334,7 @@ fn settings() -> Vec<DurationSetting> {
             line: "timeout = \"{}\"",
             accepted: &[("30s", 30_000), ("2min", 120_000)],
             views: &[("scheduler", |c, _| {
-                scheduler_reads(c.model.op_defaults.get("timeout"))
+                c.model.op_defaults_timeout_ms.map(Duration::from_millis)
             })],
         },
         DurationSetting {
@@ -346,7 +343,7 @@ fn settings() -> Vec<DurationSetting> {
             line: "dc-deadtime = \"{}\"",
             accepted: &[("20s", 20_000), ("1min", 60_000)],
             views: &[("controller", |c, _| {
-                scheduler_reads(c.model.properties.raw.get("dc-deadtime"))
+                c.model.properties.dc_deadtime_ms.map(Duration::from_millis)
             })],
         },
     ]

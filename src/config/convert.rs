@@ -30,12 +30,6 @@ fn span<T>(s: &Spanned<T>) -> std::ops::Range<usize> {
     s.span()
 }
 
-/// A duration in milliseconds, when the text is one (the loader reports
-/// the text that is not).
-pub(crate) fn duration_ms(text: &str) -> Option<u64> {
-    parse_duration(text).ok().map(as_ms)
-}
-
 pub fn value_to_string(v: &toml::Value) -> Option<String> {
     match v {
         toml::Value::String(s) => Some(s.clone()),
@@ -62,8 +56,8 @@ pub fn meta_from(raw: &Attributes) -> ResourceMeta {
             .map(|s| s.value()),
         failure_timeout_s: raw
             .get("failure-timeout")
-            .and_then(|v| duration_ms(v))
-            .map(|ms| ms / 1000),
+            .and_then(|v| parse_duration(v).ok())
+            .map(|d| d.as_secs()),
         is_managed: b("is-managed"),
         maintenance: b("maintenance"),
         priority: raw.get("priority").and_then(|v| v.parse().ok()),
@@ -128,6 +122,10 @@ pub fn properties_from(raw: &Attributes) -> ClusterProperties {
         .get("placement-strategy")
         .map(|v| PlacementStrategy::parse(v))
         .unwrap_or_default();
+    p.dc_deadtime_ms = raw
+        .get("dc-deadtime")
+        .and_then(|v| parse_duration(v).ok())
+        .map(as_ms);
     p.raw = raw.clone();
     p
 }
@@ -675,6 +673,12 @@ impl<'a> Converter<'a> {
             .entry("failure-timeout".into())
             .or_insert_with(|| DEFAULT_FAILURE_TIMEOUT.into());
         cfg.properties = properties_from(&props);
+        cfg.rsc_defaults_meta = meta_from(&cfg.rsc_defaults);
+        cfg.op_defaults_timeout_ms = cfg
+            .op_defaults
+            .get("timeout")
+            .and_then(|v| parse_duration(v).ok())
+            .map(as_ms);
 
         // Fencing: `stonith:` primitives (as CIB imports have them) count
         // as devices too.
@@ -1310,7 +1314,7 @@ impl<'a> Converter<'a> {
         // An explicit heartbeat against a token timeout derived from the
         // budget must be consistent too.
         if let (Some(hs), None, Some(b)) = (&m.heartbeat, &m.token_timeout, budget) {
-            if let Some(hb) = duration_ms(hs.get_ref()) {
+            if let Some(hb) = parse_duration(hs.get_ref()).ok().map(as_ms) {
                 let tok = doc.timers().token_timeout_ms;
                 if tok <= 2 * hb {
                     self.err(
@@ -1366,7 +1370,8 @@ impl<'a> Converter<'a> {
                 .rest
                 .get("watchdog_timeout")
                 .and_then(|v| v.as_str())
-                .and_then(duration_ms)
+                .and_then(|t| parse_duration(t).ok())
+                .map(as_ms)
             else {
                 continue;
             };

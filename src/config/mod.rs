@@ -13,7 +13,12 @@
 //!   h, d, bare seconds, ISO 8601 `P…`/`PT…`, at most 100 years, overflow
 //!   refused). The config, the CIB importer, the status file, the CLI flags
 //!   and the simulator's scenarios call it; `tests/one_duration_grammar.rs`
-//!   fails on any other duration parser in the workspace.
+//!   fails on any other duration parser in the workspace, and on a call of
+//!   it past the edges (config, CLI flags, scenario files, a builtin
+//!   agent's parameter). Both importers type what the scheduler and the
+//!   controller fall back to (`ClusterConfig::rsc_defaults_meta`,
+//!   `op_defaults_timeout_ms`, `ClusterProperties::dc_deadtime_ms`), so
+//!   neither reads a duration, score or enumeration from text.
 //! - `values.rs`: the type and range of every property, meta attribute and
 //!   op default (boolean, duration, score, role, enumeration, bounded
 //!   integer); the converter refuses a value of the wrong kind with its span

@@ -3,8 +3,8 @@
 //! intervals by the loader with [`monitor_interval_ms`] and
 //! [`added_monitor_roles`] (the model carries them from there).
 
-use super::convert::duration_ms;
 use super::document::Document;
+use super::duration::{as_ms, parse_duration};
 use crate::model::Role;
 
 /// Default token timeout and heartbeat when neither a budget nor explicit
@@ -31,7 +31,8 @@ impl Document {
     pub fn failover_budget_ms(&self) -> Option<u64> {
         self.failover_budget
             .as_ref()
-            .and_then(|b| duration_ms(b.get_ref()))
+            .and_then(|b| parse_duration(b.get_ref()).ok())
+            .map(as_ms)
     }
 
     /// Explicit timers win; otherwise detection gets half of the failover
@@ -39,8 +40,11 @@ impl Document {
     /// the heartbeat a fifth of the token timeout, so that a loss is seen
     /// after several missed heartbeats. Call after validation.
     pub fn timers(&self) -> Timers {
-        let ms =
-            |s: &Option<toml::Spanned<String>>| s.as_ref().and_then(|s| duration_ms(s.get_ref()));
+        let ms = |s: &Option<toml::Spanned<String>>| {
+            s.as_ref()
+                .and_then(|s| parse_duration(s.get_ref()).ok())
+                .map(as_ms)
+        };
         let budget = self.failover_budget_ms();
         let m = self.membership.as_ref();
         let token_timeout_ms = m

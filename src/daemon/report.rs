@@ -168,13 +168,8 @@ fn failure_timeout_s(config: &ClusterConfig, resource: &str) -> Option<u64> {
         .into_iter()
         .find(|(p, _)| p.id == base)
         .and_then(|(p, _)| p.meta.failure_timeout_s);
-    own.or_else(|| {
-        config
-            .rsc_defaults
-            .get("failure-timeout")
-            .and_then(|v| crate::config::parse_duration(v).ok().map(|d| d.as_secs()))
-    })
-    .filter(|s| *s > 0)
+    own.or(config.rsc_defaults_meta.failure_timeout_s)
+        .filter(|s| *s > 0)
 }
 
 /// Failed operations, each with when its failure expires.

@@ -560,6 +560,10 @@ pub struct ClusterProperties {
     pub node_action_limit: Option<u32>,
     #[serde(default)]
     pub placement_strategy: PlacementStrategy,
+    /// How long a node waits for a DC before it elects one, and the DC for
+    /// the members' reports (`dc-deadtime`); `None`: the controller's default.
+    #[serde(default)]
+    pub dc_deadtime_ms: Option<u64>,
     /// Every option as written, including those interpreted above.
     #[serde(default)]
     pub raw: Attributes,
@@ -583,6 +587,7 @@ impl Default for ClusterProperties {
             is_managed_default: None,
             node_action_limit: None,
             placement_strategy: PlacementStrategy::Default,
+            dc_deadtime_ms: None,
             raw: Attributes::new(),
         }
     }
@@ -600,8 +605,16 @@ pub struct ClusterConfig {
     /// rsc_defaults meta attributes (already evaluated if they had rules).
     #[serde(default)]
     pub rsc_defaults: Attributes,
+    /// `rsc_defaults` typed (rule-less sets), as the importer read them:
+    /// what a resource without its own setting falls back to.
+    #[serde(default)]
+    pub rsc_defaults_meta: ResourceMeta,
     #[serde(default)]
     pub op_defaults: Attributes,
+    /// `op_defaults` `timeout`, typed: an operation's timeout when it sets
+    /// none.
+    #[serde(default)]
+    pub op_defaults_timeout_ms: Option<u64>,
     /// Option sets whose rules must be evaluated per resource/time.
     #[serde(default)]
     pub rsc_defaults_sets: Vec<NvSet>,

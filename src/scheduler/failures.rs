@@ -37,13 +37,8 @@ pub(super) fn op_blocks(p: Option<&&Primitive>, op: &str) -> bool {
 
 /// failure-timeout in seconds: the resource's own, else rsc_defaults.
 pub(super) fn failure_timeout_of(config: &ClusterConfig, meta: &ResourceMeta) -> Option<u64> {
-    meta.failure_timeout_s.or_else(|| {
-        config
-            .rsc_defaults
-            .get("failure-timeout")
-            .and_then(|v| crate::config::cib::parse_duration_ms(v))
-            .map(|ms| ms / 1000)
-    })
+    meta.failure_timeout_s
+        .or(config.rsc_defaults_meta.failure_timeout_s)
 }
 
 /// Whether the history records a failure of an operation that `p`

@@ -147,12 +147,7 @@ pub fn op_timeout_ms(
             .and_then(|o| o.timeout_ms)
     });
     defined
-        .or_else(|| {
-            config
-                .op_defaults
-                .get("timeout")
-                .and_then(|v| crate::config::cib::parse_duration_ms(v))
-        })
+        .or(config.op_defaults_timeout_ms)
         .unwrap_or(DEFAULT_TIMEOUT_MS)
 }
 

@@ -110,12 +110,7 @@ pub(super) fn primitives_by_id(config: &ClusterConfig) -> HashMap<&str, &Primiti
 impl<'a> Ctx<'a> {
     pub(super) fn stickiness_of(&self, meta: &ResourceMeta, clone: bool) -> Score {
         meta.stickiness
-            .or_else(|| {
-                self.config
-                    .rsc_defaults
-                    .get("resource-stickiness")
-                    .and_then(|v| v.parse().ok())
-            })
+            .or(self.config.rsc_defaults_meta.stickiness)
             .or(self.config.properties.default_resource_stickiness)
             .unwrap_or(if clone { Score::new(1) } else { Score::ZERO })
     }
@@ -133,25 +128,14 @@ impl<'a> Ctx<'a> {
         }
         meta.is_managed
             .or(parent.and_then(|p| p.is_managed))
-            .or_else(|| {
-                self.config
-                    .rsc_defaults
-                    .get("is-managed")
-                    .map(|v| v == "true")
-            })
+            .or(self.config.rsc_defaults_meta.is_managed)
             .or(self.config.properties.is_managed_default)
             .unwrap_or(true)
     }
 
     pub(super) fn migration_threshold(&self, meta: &ResourceMeta) -> i64 {
         meta.migration_threshold
-            .or_else(|| {
-                self.config
-                    .rsc_defaults
-                    .get("migration-threshold")
-                    .and_then(|v| v.parse::<Score>().ok())
-                    .map(|s| s.value())
-            })
+            .or(self.config.rsc_defaults_meta.migration_threshold)
             .unwrap_or(INFINITY)
     }
 
@@ -206,14 +190,7 @@ impl<'a> Ctx<'a> {
             .meta
             .multiple_active
             .or(parent_setting)
-            .or_else(
-                || match self.config.rsc_defaults.get("multiple-active")?.as_str() {
-                    "stop_only" => Some(MultipleActive::StopOnly),
-                    "block" => Some(MultipleActive::Block),
-                    "stop_unexpected" => Some(MultipleActive::StopUnexpected),
-                    _ => None,
-                },
-            )
+            .or(self.config.rsc_defaults_meta.multiple_active)
             .unwrap_or(MultipleActive::StopStart);
         Member {
             display,

@@ -23,7 +23,7 @@ use std::time::Duration;
 use super::membership::{MembershipSim, SimOptions};
 use super::net::NetFaults;
 use super::rng::SimRng;
-use crate::config::{ConfigError, as_ms, load_config_str, parse_document, parse_duration};
+use crate::config::{ConfigError, as_ms, load_cluster_str, parse_document};
 use crate::controller::{
     ActionRequest, ActionResult, Command as Ctl, Controller, ControllerSettings, FenceOutcome,
     FenceRequest, Input, Ledger, NodeReport, Notice, StatusPatch,
@@ -275,7 +275,11 @@ fn generation(config: &ClusterConfig) -> u64 {
 impl ClusterSim {
     /// Builds the cluster of a TOML configuration; every node boots at 0.
     pub fn new(config_text: &str, options: ClusterOptions) -> Result<Self, SimError> {
-        let config = load_config_str(config_text, "cluster.toml")?;
+        let crate::config::Cluster {
+            model: config,
+            fencing,
+            ..
+        } = load_cluster_str(config_text, "cluster.toml")?;
         let document = parse_document(config_text, "cluster.toml")?;
         let timers = document.timers();
         let mut names = BTreeMap::new();
@@ -307,33 +311,22 @@ impl ClusterSim {
         }
         let two_node = quorum.two_node;
         let mut fence_delay_ms = BTreeMap::new();
-        if let Some(f) = &document.fencing {
+        if let Some(f) = &fencing {
             let device_delay: BTreeMap<&str, u64> = f
-                .device
+                .devices
                 .iter()
-                .map(|d| {
-                    let ms = d
-                        .delay
-                        .as_ref()
-                        .and_then(|s| parse_duration(s.get_ref()).ok().map(as_ms))
-                        .unwrap_or(0);
-                    (d.id.get_ref().as_str(), ms)
-                })
+                .map(|d| (d.id.as_str(), d.delay.map_or(0, as_ms)))
                 .collect();
-            let global = f
-                .delay
-                .as_ref()
-                .and_then(|s| parse_duration(s.get_ref()).ok().map(as_ms))
-                .unwrap_or(0);
-            for level in f.level.iter().filter(|l| *l.index.get_ref() == 1) {
+            let global = f.delay.map_or(0, as_ms);
+            for level in f.levels.iter().filter(|l| l.index == 1) {
                 let ms = level
                     .devices
                     .iter()
-                    .filter_map(|d| device_delay.get(d.get_ref().as_str()))
+                    .filter_map(|d| device_delay.get(d.as_str()))
                     .max()
                     .copied()
                     .unwrap_or(0);
-                fence_delay_ms.insert(level.target.get_ref().clone(), ms + global);
+                fence_delay_ms.insert(level.target.clone(), ms + global);
             }
         }
         let membership = MembershipSim::new(

@@ -133,6 +133,14 @@ pub fn import_cib(text: &str) -> Result<ImportedCib, CibError> {
             }
         }
     }
+    // Typed at import: the scheduler and the controller read no text.
+    out.config.rsc_defaults_meta = meta_from(out.config.rsc_defaults.clone());
+    out.config.op_defaults_timeout_ms = out
+        .config
+        .op_defaults
+        .get("timeout")
+        .and_then(|v| parse_duration(v).ok())
+        .map(as_ms);
     if let Some(status) = root.child("status") {
         for ns in status.children_named("node_state") {
             let st = cx.node_state(ns)?;
@@ -148,13 +156,6 @@ fn truthy(s: &str) -> bool {
         s.trim().to_ascii_lowercase().as_str(),
         "true" | "yes" | "on" | "1" | "y"
     )
-}
-
-/// A duration in milliseconds, read with the one grammar
-/// ([`crate::config::duration`]); the scheduler and the controller read
-/// raw meta values through it until the model carries them typed.
-pub fn parse_duration_ms(s: &str) -> Option<u64> {
-    parse_duration(s).ok().map(as_ms)
 }
 
 fn properties(raw: &Attributes) -> ClusterProperties {
@@ -202,6 +203,9 @@ fn properties(raw: &Attributes) -> ClusterProperties {
     p.placement_strategy = get("placement-strategy")
         .map(PlacementStrategy::parse)
         .unwrap_or_default();
+    p.dc_deadtime_ms = get("dc-deadtime")
+        .and_then(|v| parse_duration(v).ok())
+        .map(as_ms);
     p
 }
 
@@ -328,7 +332,10 @@ impl<'a> Ctx<'a> {
             id: op.attr("id").unwrap_or("").to_string(),
             name,
             interval_ms,
-            timeout_ms: op.attr("timeout").and_then(parse_duration_ms),
+            timeout_ms: op
+                .attr("timeout")
+                .and_then(|v| parse_duration(v).ok())
+                .map(as_ms),
             role: op.attr("role").and_then(Role::parse),
             on_fail: meta.get("on-fail").and_then(|v| OnFail::parse(v)),
             enabled: meta.get("enabled").map(|v| truthy(v)).unwrap_or(true),
@@ -799,8 +806,8 @@ pub fn meta_from(raw: Attributes) -> ResourceMeta {
             .and_then(|v| v.parse::<Score>().ok())
             .map(|s| s.value()),
         failure_timeout_s: g("failure-timeout")
-            .and_then(|v| parse_duration_ms(&v))
-            .map(|ms| ms / 1000),
+            .and_then(|v| parse_duration(&v).ok())
+            .map(|d| d.as_secs()),
         is_managed: g("is-managed").map(|v| truthy(&v)),
         maintenance: g("maintenance").map(|v| truthy(&v)),
         priority: g("priority")
@@ -865,14 +872,12 @@ mod tests {
     /// milliseconds overflowed; it is now no duration at all.
     #[test]
     fn durations_beyond_u64_milliseconds_are_refused() {
-        assert_eq!(parse_duration_ms("35843009213693952s"), None);
-        assert_eq!(parse_duration_ms("PT5124095576030432H"), None);
-        assert_eq!(
-            parse_duration_ms("PT5124095576030431H9223372036854775807S"),
-            None
-        );
-        assert_eq!(parse_duration_ms("PT1M30S"), Some(90_000));
-        assert_eq!(parse_duration_ms("2min"), Some(120_000));
+        let ms = |t: &str| parse_duration(t).ok().map(as_ms);
+        assert_eq!(ms("35843009213693952s"), None);
+        assert_eq!(ms("PT5124095576030432H"), None);
+        assert_eq!(ms("PT5124095576030431H9223372036854775807S"), None);
+        assert_eq!(ms("PT1M30S"), Some(90_000));
+        assert_eq!(ms("2min"), Some(120_000));
     }
 
     #[test]

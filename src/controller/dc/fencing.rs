@@ -201,8 +201,7 @@ impl Controller {
     pub(super) fn dc_deadtime_ms(&self) -> u64 {
         self.config
             .as_ref()
-            .and_then(|c| c.properties.raw.get("dc-deadtime"))
-            .and_then(|v| crate::config::cib::parse_duration_ms(v))
+            .and_then(|c| c.properties.dc_deadtime_ms)
             .unwrap_or(DC_DEADTIME_MS)
     }
 
