@@ -13,6 +13,7 @@ pub mod fuzz;
 pub mod lab;
 pub mod membership;
 pub mod model;
+pub mod node;
 pub mod scheduler;
 pub mod shims;
 pub mod sim;

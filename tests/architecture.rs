@@ -24,7 +24,7 @@ struct Rule {
 }
 
 /// From the ground up: model; config; scheduler; wire, store and
-/// membership; controller; executor, api, sim and daemon; cli, shims, fuzz and lab.
+/// membership; controller; node; executor, api, sim and daemon; cli, shims, fuzz and lab.
 const RULES: &[Rule] = &[
     Rule {
         module: "model",
@@ -72,6 +72,19 @@ const RULES: &[Rule] = &[
         why: "the API is the daemon's request/answer types and client; it knows no daemon internals",
     },
     Rule {
+        module: "node",
+        may_use: &[
+            "model",
+            "config",
+            "scheduler",
+            "wire",
+            "store",
+            "membership",
+            "controller",
+        ],
+        why: "the node core is sans-IO glue of the machines one node runs; the daemon and the simulator drive it",
+    },
+    Rule {
         module: "sim",
         may_use: &[
             "model",
@@ -81,6 +94,7 @@ const RULES: &[Rule] = &[
             "store",
             "membership",
             "controller",
+            "node",
         ],
         why: "the simulator drives the sans-IO machines as the daemon does; nothing pure depends on it",
     },
@@ -94,6 +108,7 @@ const RULES: &[Rule] = &[
             "store",
             "membership",
             "controller",
+            "node",
             "executor",
             "api",
         ],
@@ -109,6 +124,7 @@ const RULES: &[Rule] = &[
             "store",
             "membership",
             "controller",
+            "node",
             "executor",
             "api",
             "sim",
@@ -131,6 +147,7 @@ const RULES: &[Rule] = &[
             "wire",
             "store",
             "controller",
+            "node",
             "executor",
             "api",
             "daemon",

@@ -5,9 +5,9 @@
 
 use std::path::{Path, PathBuf};
 
-use super::protocol::{ClusterDocument, ClusterMessage, StoreMessage};
 use crate::controller::StatusPatch;
 use crate::model::ClusterStatus;
+use crate::node::protocol::{ClusterDocument, ClusterMessage, StoreMessage};
 use crate::store::machine::{Command, Node};
 use crate::store::{Document, Version, choose_dc, persist};
 use crate::wire::NodeId;

@@ -10,12 +10,12 @@ use paceline_fencing::topology::FenceAction;
 
 use super::executor_service::{self, Finished};
 use super::logging::{Fields, Priority};
-use super::protocol::ClusterMessage;
 use super::{Daemon, log, log_about};
 use crate::api::Response;
 use crate::controller::{
     ActionRequest, ActionResult, Command, FenceOutcome, FenceRequest, Input, Notice, StatusPatch,
 };
+use crate::node::protocol::ClusterMessage;
 use crate::wire::NodeId;
 
 /// Request ids of `Request::Dispatch` (operator-sent actions) live above

@@ -219,7 +219,6 @@ mod identity;
 mod keys;
 mod logging;
 mod notify;
-pub mod protocol;
 mod readiness;
 mod reload;
 mod report;
@@ -243,13 +242,13 @@ use crate::api::{
 use crate::config::ConfigError;
 use crate::controller::{Controller, FenceOutcome, Input, StatusPatch};
 use crate::membership::{Membership, Notice, Output, PeerState, Unblock};
+use crate::node::protocol::ClusterMessage;
 use crate::store::Version;
 use crate::wire::{Channel, Decoder, DropReason, Encoder, Frame, KeyRing, Message, NodeId};
 use cluster::{ClusterStore, StoreEffect};
 use executor_service::ExecutorService;
 use paceline_fencing::watchdog::{FeedOutcome, Feeder};
 use paceline_fencing::watchdog_policy::NodeHealth;
-use protocol::ClusterMessage;
 use settings::Settings;
 
 #[derive(Debug, Parser)]

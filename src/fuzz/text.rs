@@ -6,8 +6,8 @@ use std::sync::OnceLock;
 
 use crate::api::{Request, Response};
 use crate::config::{self, cib};
-use crate::daemon::protocol::{ClusterDocument, ClusterMessage};
 use crate::model::{ClusterConfig, ClusterStatus, Resource};
+use crate::node::protocol::{ClusterDocument, ClusterMessage};
 use crate::store::machine::Node;
 
 /// A fixed time for the scheduler (2026-01-01), so a run is reproducible.

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use crate::controller::{ActionRequest, StatusPatch};
-use crate::daemon::protocol::{ClusterDocument, ClusterMessage, StoreMessage};
 use crate::model::ClusterStatus;
+use crate::node::protocol::{ClusterDocument, ClusterMessage, StoreMessage};
 use crate::store::Version;
 use crate::wire::{
     Channel, ChannelLimits, ClusterKey, Decoder, Echo, Encoder, Frame, Header, Heartbeat, Message,

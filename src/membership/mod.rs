@@ -33,7 +33,7 @@
 //!   the new file; one left with the old file cannot join (counted as forged).
 //!   `message.rs` holds the messages (heartbeat; leave; channel frames); what
 //!   travels inside channel frames (`ClusterMessage`, `StoreMessage`) is the
-//!   daemon's (`src/daemon/protocol.rs`, see the design notes of `src/daemon/mod.rs`). Protocol version 2 added `Message::Channel`;
+//!   node core's (`src/node/protocol.rs`, see the design notes of `src/daemon/mod.rs`). Protocol version 2 added `Message::Channel`;
 //!   version 3 changed the channel's cluster messages (reports, notification
 //!   meta, exit reasons, fencing history), so a channel frame needs 3. Version 4
 //!   changed the heartbeat (a new variant, `Message::Heartbeat`): its sender's

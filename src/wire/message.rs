@@ -1,7 +1,7 @@
 //! The datagrams' messages, serialized with postcard inside the AEAD
 //! envelope: membership's own payloads (heartbeat, leave) and the reliable
 //! channel's frames. What a channel frame carries is bytes to the wire; the
-//! daemon defines what travels in them (`daemon/protocol.rs`).
+//! node core defines what travels in them (`node/protocol.rs`).
 
 use serde::{Deserialize, Serialize};
 

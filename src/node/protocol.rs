@@ -2,7 +2,7 @@
 //! store's replication messages in wire form, the controller's requests and
 //! results, config requests forwarded to the DC, and the join's reports. The
 //! wire codec (`src/wire/`) only carries these as bytes in channel frames;
-//! the daemon encodes and decodes them here.
+//! the nodes (daemon and simulator) encode and decode them here.
 
 use serde::{Deserialize, Serialize};
 
