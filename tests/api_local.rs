@@ -519,3 +519,122 @@ fn sighup_and_a_closed_stderr_do_not_stop_the_daemon() {
     assert!(matches!(probe, Response::ActionDone(_)), "{probe:?}");
     assert!(node.report().is_some(), "the daemon stopped answering");
 }
+
+/// Issue 15: a configuration over the channel's message limit was applied
+/// by the DC and never replicated (later changes failed with a wrong "not
+/// the DC"), and a 50 MB one stalled the event loop until the peer
+/// declared the DC lost. Over 1 MiB it is refused, clearly, by `config
+/// check`, `configure load`, the API itself and `pacelined` at start.
+#[test]
+fn a_configuration_over_1_mib_is_refused_everywhere() {
+    if !can_run() {
+        return;
+    }
+    let mut node = Node::new();
+    node.start(Stdio::null());
+    let before = node.report().unwrap().config_version;
+    let base = std::fs::read_to_string(node.config()).unwrap();
+    let big_text = format!(
+        "{base}# {}\n",
+        "x".repeat(paceline::config::MAX_CONFIG_BYTES)
+    );
+    let big = node.dir.join("big.toml");
+    std::fs::write(&big, &big_text).unwrap();
+    let limit = "at most 1048576 (1 MiB) are accepted";
+    let check = Command::new(env!("CARGO_BIN_EXE_paceline"))
+        .args(["config", "check"])
+        .arg(&big)
+        .output()
+        .unwrap();
+    assert_eq!(check.status.code(), Some(2), "{}", text(&check));
+    assert!(text(&check).contains(limit), "{}", text(&check));
+    let load = node.paceline_as(0, 0, &["configure", "load", big.to_str().unwrap()]);
+    assert_eq!(load.status.code(), Some(2), "{}", text(&load));
+    assert!(text(&load).contains(limit), "{}", text(&load));
+    // A client that skips the CLI's check meets the daemon's.
+    let request = Request::ConfigLoad {
+        text: big_text,
+        file_name: "big.toml".into(),
+        based_on: before,
+    };
+    match api::call(&node.socket(), &request).unwrap() {
+        Response::Error { message } => assert!(message.contains(limit), "{message}"),
+        other => panic!("an oversized configuration was answered {other:?}"),
+    }
+    assert_eq!(node.report().unwrap().config_version.epoch, before.epoch);
+    let start = Command::new(env!("CARGO_BIN_EXE_pacelined"))
+        .arg("--config")
+        .arg(&big)
+        .args(["--node", "node1", "--socket"])
+        .arg(node.dir.join("big.sock"))
+        .output()
+        .unwrap();
+    assert_eq!(start.status.code(), Some(2), "{}", text(&start));
+    assert!(text(&start).contains(limit), "{}", text(&start));
+}
+
+/// Issue 15: the authkey is the cluster's whole secret. One open to group
+/// or others is refused at start (as ssh refuses such a private key), and a
+/// rotation shows in `paceline status`: the keys accepted, the one sent
+/// with, whom the next step waits for.
+#[test]
+fn an_open_authkey_is_refused_and_the_keys_show_in_status() {
+    if !can_run() {
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let mut node = Node::new();
+    let key = node.dir.join("authkey");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let start = Command::new(env!("CARGO_BIN_EXE_pacelined"))
+        .arg("--config")
+        .arg(node.config())
+        .args(["--node", "node1", "--socket"])
+        .arg(node.socket())
+        .output()
+        .unwrap();
+    assert!(!start.status.success(), "{}", text(&start));
+    assert!(
+        text(&start).contains("is open to others (mode 644)"),
+        "{}",
+        text(&start)
+    );
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    node.start(Stdio::null());
+    let keys = node.report().unwrap().membership.keys;
+    assert_eq!(
+        (keys.step.as_str(), keys.accepted.len()),
+        ("stable", 1),
+        "{keys:?}"
+    );
+    let old = keys.sending.clone();
+    // node1 alone reloads a new key: it accepts both, still sends the old,
+    // and waits for node2 to accept the new one.
+    let keygen = Command::new(env!("CARGO_BIN_EXE_paceline"))
+        .args(["cluster", "keygen", "--force", "--file"])
+        .arg(&key)
+        .status()
+        .unwrap();
+    assert!(keygen.success());
+    let pid = nix::unistd::Pid::from_raw(node.pid() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGHUP).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let keys = loop {
+        let keys = node.report().unwrap().membership.keys;
+        if keys.step == "introducing" {
+            break keys;
+        }
+        assert!(Instant::now() < deadline, "no rotation in status: {keys:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(keys.sending, old);
+    assert_eq!(keys.accepted.len(), 2);
+    assert_eq!(keys.waiting_for, vec![2]);
+    let status = node.paceline_as(0, 0, &["status"]);
+    assert!(
+        text(&status).contains(&format!("Authkey: sending with {old}, accepting {old}, "))
+            && text(&status).contains("(waiting for node2)"),
+        "{}",
+        text(&status)
+    );
+}

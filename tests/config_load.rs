@@ -527,3 +527,45 @@ fn fence_timeout_derives_from_the_budget() {
     assert_eq!(t("failover_budget = \"10s\"\n"), 20_000);
     assert_eq!(t("failover_budget = \"5m\"\n"), 60_000);
 }
+
+/// Issue 15: a configuration over the channel's message limit was
+/// applied by the DC and never replicated, and a 50 MB one stalled the
+/// DC's event loop. Every reader refuses a text over 1 MiB before parsing
+/// it, with a clear error.
+#[test]
+fn a_configuration_over_1_mib_is_refused_by_every_reader() {
+    use paceline::config::{MAX_CONFIG_BYTES, load_cluster_str, load_fencing_str};
+    let padding = format!("# {}\n", "x".repeat(MAX_CONFIG_BYTES));
+    let text = format!("{BASE}{padding}");
+    let errors = [
+        load_config_str(&text, "big.toml").unwrap_err(),
+        load_cluster_str(&text, "big.toml").unwrap_err(),
+        paceline::config::load_cluster_str_fencing_optional(&text, "big.toml").unwrap_err(),
+        paceline::config::parse_document(&text, "big.toml").unwrap_err(),
+        load_fencing_str(&text, "big.toml").unwrap_err(),
+        paceline::daemon::validate_config_text(&text, "big.toml").unwrap_err(),
+    ];
+    for err in errors {
+        let shown = err.to_string();
+        assert!(
+            shown.contains("big.toml:1:1") && shown.contains("at most 1048576 (1 MiB)"),
+            "{shown}"
+        );
+    }
+    // A file is not read past the limit (a sparse 50 MB file).
+    let path = std::env::temp_dir().join(format!("pl-big-{}.toml", std::process::id()));
+    std::fs::File::create(&path)
+        .unwrap()
+        .set_len(50 << 20)
+        .unwrap();
+    let err = load_config_file(&path).unwrap_err().to_string();
+    std::fs::remove_file(&path).unwrap();
+    assert!(err.contains("52428800 bytes"), "{err}");
+    // Just under the limit still loads.
+    let fits = format!(
+        "{BASE}# {}\n",
+        "x".repeat(MAX_CONFIG_BYTES - BASE.len() - 3)
+    );
+    assert_eq!(fits.len(), MAX_CONFIG_BYTES);
+    load_config_str(&fits, "fits.toml").unwrap();
+}

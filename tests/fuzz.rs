@@ -144,9 +144,8 @@ fn write_generated_seeds() {
     }
 }
 
-// Known failures in `src/config` (fuzzing::KNOWN lists the ones the
-// runner tolerates meanwhile). Each test fails today (the process aborts
-// or panics, in a child); the config rewrite of issue 15 fixes them.
+// Failures the fuzzer found in `src/config` (issue 15), replayed in a
+// child process: each aborted or panicked before its fix.
 
 /// The reference CIB with `rsc_location` `l` replaced by `location`.
 fn cib_with(location: &str, clone_max: &str) -> String {
@@ -169,22 +168,24 @@ fn config_toml_error_past_column_65535() {
     });
 }
 
+/// The nesting is refused at 256 levels (`config::cib::dom::MAX_DEPTH`).
 #[test]
-#[ignore = "issue 15 (config): 10,000 nested CIB rules overflow the stack of import-cib / simulate --cib"]
-fn known_cib_xml_nested_rules_overflow_the_stack() {
-    fuzzing::isolated("known_cib_xml_nested_rules_overflow_the_stack", || {
-        let rules = format!("{}{}", "<rule>".repeat(10_000), "</rule>".repeat(10_000));
+fn cib_xml_nested_rules_do_not_overflow_the_stack() {
+    fuzzing::isolated("cib_xml_nested_rules_do_not_overflow_the_stack", || {
+        let rules = format!("{}{}", "<rule>".repeat(100_000), "</rule>".repeat(100_000));
         let location = format!(r#"<rsc_location id="l" rsc="ip">{rules}</rsc_location>"#);
         paceline::fuzz::cib_xml(cib_with(&location, "2").as_bytes());
     });
 }
 
+/// clone-max is refused beyond 1024 (`config::values::MAX_CLONE_INSTANCES`).
 #[test]
-#[ignore = "issue 15 (config): clone-max = 4000000000 in a CIB is accepted and `simulate --cib` exhausts memory"]
-fn known_cib_xml_clone_max_4000000000_is_scheduled() {
-    fuzzing::isolated("known_cib_xml_clone_max_4000000000_is_scheduled", || {
+fn cib_xml_clone_max_4000000000_is_refused() {
+    fuzzing::isolated("cib_xml_clone_max_4000000000_is_refused", || {
         let text = cib_with("", "4000000000");
-        if let Ok(cib) = paceline::config::cib::import_cib(&text) {
+        let imported = paceline::config::cib::import_cib(&text);
+        assert!(imported.is_err(), "clone-max = 4000000000 was accepted");
+        if let Ok(cib) = imported {
             let opts = paceline::cli::simulate::SimOptions {
                 transition: true,
                 ..Default::default()

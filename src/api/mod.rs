@@ -209,6 +209,9 @@ pub struct ClusterStatusView {
     /// Things the operator must know (fencing disabled, watchdog starving).
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// The authkeys accepted and sent with, and a rotation's progress.
+    #[serde(default)]
+    pub keys: crate::wire::KeyStatus,
 }
 
 /// The whole status (`paceline status`): membership plus what the
@@ -490,6 +493,7 @@ pub(crate) mod fixtures {
             incompatible: Vec::new(),
             pauses: 0,
             warnings: Vec::new(),
+            keys: Default::default(),
         }
     }
 

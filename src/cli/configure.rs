@@ -195,10 +195,10 @@ pub fn submit(
 }
 
 fn load(file: &Path, output: OutputFormat, socket: &Path) -> anyhow::Result<ExitCode> {
-    let text = match std::fs::read_to_string(file) {
+    let text = match crate::config::read_bounded(file) {
         Ok(t) => t,
         Err(e) => {
-            eprintln!("paceline: cannot read {}: {e}", file.display());
+            eprintln!("paceline: {e}");
             return Ok(ExitCode::from(EXIT_USAGE));
         }
     };

@@ -174,6 +174,7 @@ fn render(report: &StatusReport) -> String {
     for warning in &s.warnings {
         out.push_str(&format!("WARNING: {warning}\n"));
     }
+    out.push_str(&render_keys(s));
     out.push_str(&render_resources(report));
     let ch = &report.channel;
     out.push_str(&format!(
@@ -186,6 +187,37 @@ fn render(report: &StatusReport) -> String {
         w.forged, w.replayed, w.other_cluster, w.malformed, w.incompatible_version
     ));
     out
+}
+
+/// The authkeys and a rotation's progress (`wire::KeyRing`), by node name.
+fn render_keys(s: &api::ClusterStatusView) -> String {
+    let k = &s.keys;
+    if k.sending.is_empty() {
+        return String::new(); // an older daemon
+    }
+    let name = |id: &crate::wire::NodeId| {
+        s.nodes
+            .iter()
+            .find(|n| n.id == *id)
+            .map_or_else(|| format!("node id {id}"), |n| n.name.clone())
+    };
+    let waiting: Vec<String> = k.waiting_for.iter().map(name).collect();
+    let progress = match k.step.as_str() {
+        "introducing" => format!(
+            "; rotation: the new key is sent with once every member accepts it (waiting for {})",
+            waiting.join(", ")
+        ),
+        "retiring" => format!(
+            "; rotation: the old key is refused once every member sends with the new one (waiting for {})",
+            waiting.join(", ")
+        ),
+        _ => String::new(),
+    };
+    format!(
+        "Authkey: sending with {}, accepting {}{progress}\n",
+        k.sending,
+        k.accepted.join(", ")
+    )
 }
 
 fn render_resources(report: &StatusReport) -> String {
@@ -364,6 +396,33 @@ mod tests {
             elapsed_ms: None,
             source: source.into(),
         }
+    }
+
+    #[test]
+    fn a_key_rotation_shows_its_keys_and_whom_it_waits_for() {
+        let mut r = report(Vec::new());
+        r.membership = fixtures::membership(
+            3,
+            &[
+                (1, "node1", PeerState::Online),
+                (2, "node2", PeerState::Online),
+            ],
+            &["node1", "node2"],
+            fixtures::quorum(true, 2, 2, 2),
+        );
+        r.membership.keys = crate::wire::KeyStatus {
+            sending: "00000000000000aa".into(),
+            accepted: vec!["00000000000000aa".into(), "00000000000000bb".into()],
+            step: "introducing".into(),
+            waiting_for: vec![1],
+        };
+        let text = render(&r);
+        assert!(
+            text.contains(
+                "Authkey: sending with 00000000000000aa, accepting 00000000000000aa, 00000000000000bb; rotation: the new key is sent with once every member accepts it (waiting for node1)"
+            ),
+            "{text}"
+        );
     }
 
     #[test]

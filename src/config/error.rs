@@ -140,16 +140,31 @@ impl SourceMap<'_> {
 }
 
 /// The known word closest to `word`, if it is close enough to be a typo.
+///
+/// The distance is at least the difference of the lengths, so a word
+/// whose length alone puts it out of reach is not compared: a 100 kB
+/// unknown key cost 3 s of distance tables per error (a 10 MB one, minutes).
 pub fn nearest<'a>(word: &str, known: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let reach = |k: &str| (k.len().max(word.len()) / 3).max(2);
+    let chars = word.chars().count();
     known
         .into_iter()
+        .filter(|k| k.chars().count().abs_diff(chars) <= reach(k))
         .map(|k| (levenshtein(word, k), k))
-        .filter(|(d, k)| *d <= (k.len().max(word.len()) / 3).max(2))
+        .filter(|(d, k)| *d <= reach(k))
         .min_by_key(|(d, _)| *d)
         .map(|(_, k)| k)
 }
 
+#[cfg(test)]
+thread_local! {
+    /// Distance-table cells computed on this thread (tests bound the work).
+    static CELLS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
 fn levenshtein(a: &str, b: &str) -> usize {
+    #[cfg(test)]
+    CELLS.with(|c| c.set(c.get() + a.chars().count() * b.chars().count()));
     let b: Vec<char> = b.chars().collect();
     let mut prev: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.chars().enumerate() {
@@ -189,6 +204,19 @@ mod tests {
         assert!(snippet.starts_with("2 | ...x"), "{snippet}");
         assert!(snippet.len() < 200, "{snippet}");
         assert_eq!(caret.find('^'), Some("2 | ".len() + 3 + WINDOW_BEFORE));
+    }
+
+    /// A 10 MB unknown key took minutes of distance tables before the
+    /// error was shown; its length alone rules every suggestion out now.
+    #[test]
+    fn a_huge_unknown_word_is_not_compared() {
+        let known = ["name", "authkey", "state_dir", "socket"];
+        let huge = "a".repeat(100_000);
+        CELLS.with(|c| c.set(0));
+        assert_eq!(nearest(&huge, known), None);
+        assert_eq!(CELLS.with(|c| c.get()), 0);
+        assert_eq!(nearest("sokcet", known), Some("socket"));
+        assert_eq!(nearest("authkeys", known), Some("authkey"));
     }
 
     #[test]

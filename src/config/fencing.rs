@@ -197,6 +197,7 @@ pub struct FencingFile {
 
 /// `[fencing]` of a cluster file read on its own (see [`FencingOnly`]).
 pub fn load_fencing_str(text: &str, file: &str) -> Result<FencingFile, ConfigError> {
+    super::check_size(text.len(), file)?;
     let src = SourceMap { file, text };
     let doc: FencingOnly = toml::from_str(text).map_err(|e| {
         let span = e.span().unwrap_or(0..0);

@@ -94,8 +94,48 @@ pub use write::to_toml;
 use crate::model::{ClusterConfig, ClusterStatus};
 use paceline_fencing::config::FencingSection;
 
+/// The largest cluster file accepted, in bytes (1 MiB). A configuration
+/// change travels to every node in one channel message together with the
+/// cluster's status, and a channel message is at most 4 MiB
+/// (`wire::ChannelLimits`); a change over it was applied by the DC and
+/// never replicated. Bounding the text also bounds what the daemon's event
+/// loop parses, checks and plans on for one change: a 50 MB file stalled
+/// it for 1.15 s and its peer declared it lost. A real cluster file is a
+/// few kB; 1 MiB holds some 15,000 resources.
+pub const MAX_CONFIG_BYTES: usize = 1 << 20;
+
+/// Refuses a text over [`MAX_CONFIG_BYTES`] before anything parses it.
+pub fn check_size(bytes: usize, file_name: &str) -> Result<(), ConfigError> {
+    if bytes <= MAX_CONFIG_BYTES {
+        return Ok(());
+    }
+    Err(ConfigError::Invalid(vec![Diagnostic {
+        file: file_name.to_string(),
+        line: 1,
+        column: 1,
+        message: format!(
+            "the configuration is {bytes} bytes; at most {MAX_CONFIG_BYTES} (1 MiB) are accepted"
+        ),
+        help: Some(
+            "a configuration travels to every node in one message with the cluster's status; \
+             keep it under 1 MiB (defaults in [rsc_defaults] and clones instead of copies)"
+                .into(),
+        ),
+        source_line: String::new(),
+        span_len: 0,
+    }]))
+}
+
 /// Parses the document only (no semantic checks), mapping serde errors.
 pub fn parse_document(text: &str, file_name: &str) -> Result<document::Document, ConfigError> {
+    check_size(text.len(), file_name)?;
+    parse_document_unchecked(text, file_name)
+}
+
+fn parse_document_unchecked(
+    text: &str,
+    file_name: &str,
+) -> Result<document::Document, ConfigError> {
     toml::from_str::<document::Document>(text).map_err(|e| {
         let src = error::SourceMap {
             file: file_name,
@@ -141,7 +181,12 @@ pub struct Cluster {
 /// Reads and checks the whole cluster file once; every problem is in the
 /// error, each with file:line:column and the fix.
 pub fn load_cluster_str(text: &str, file_name: &str) -> Result<Cluster, ConfigError> {
-    let doc = parse_document(text, file_name)?;
+    check_size(text.len(), file_name)?;
+    load_cluster_unchecked(text, file_name)
+}
+
+fn load_cluster_unchecked(text: &str, file_name: &str) -> Result<Cluster, ConfigError> {
+    let doc = parse_document_unchecked(text, file_name)?;
     let mut conv = convert::Converter::new(file_name, text);
     let model = conv.convert(&doc);
     if conv.diags.is_empty() {
@@ -160,7 +205,7 @@ pub fn load_cluster_str(text: &str, file_name: &str) -> Result<Cluster, ConfigEr
 }
 
 pub fn load_cluster_file(path: &Path) -> Result<Cluster, ConfigError> {
-    let text = read(path)?;
+    let text = read_bounded(path)?;
     let file = path.display().to_string();
     let cluster = load_cluster_str(&text, &file)?;
     check_inline_secrets(path, &text, &file)?;
@@ -177,10 +222,10 @@ pub fn load_cluster_str_fencing_optional(
 ) -> Result<Cluster, ConfigError> {
     let doc = parse_document(text, file_name)?;
     if doc.fencing.is_some() {
-        return load_cluster_str(text, file_name);
+        return load_cluster_unchecked(text, file_name);
     }
     let with_fencing_off = format!("{text}\n[fencing]\nenabled = false\n");
-    let mut cluster = load_cluster_str(&with_fencing_off, file_name)?;
+    let mut cluster = load_cluster_unchecked(&with_fencing_off, file_name)?;
     cluster.fencing = None;
     Ok(cluster)
 }
@@ -263,6 +308,30 @@ fn offset_of(text: &str, line: usize, col: usize) -> usize {
         off += l.len();
     }
     text.len()
+}
+
+/// Reads a cluster file, at most one byte past [`MAX_CONFIG_BYTES`]: a
+/// file named by mistake (a disk image, `/dev/zero`) is refused, not read.
+pub fn read_bounded(path: &Path) -> Result<String, ConfigError> {
+    use std::io::Read;
+    let io = |source| ConfigError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(io)?;
+    let mut text = String::new();
+    file.take(MAX_CONFIG_BYTES as u64 + 1)
+        .read_to_string(&mut text)
+        .map_err(io)?;
+    if text.len() > MAX_CONFIG_BYTES {
+        let bytes = std::fs::metadata(path).map_or(text.len(), |m| {
+            usize::try_from(m.len())
+                .unwrap_or(usize::MAX)
+                .max(text.len())
+        });
+        check_size(bytes, &path.display().to_string())?;
+    }
+    Ok(text)
 }
 
 fn read(path: &Path) -> Result<String, ConfigError> {

@@ -273,13 +273,10 @@ pub fn command() -> clap::Command {
 /// Entry point of `pacelined`.
 pub fn main() -> ExitCode {
     let args = Args::parse();
-    let text = match std::fs::read_to_string(&args.config) {
+    let text = match crate::config::read_bounded(&args.config) {
         Ok(t) => t,
         Err(e) => {
-            say(&format!(
-                "pacelined: cannot read {}: {e}",
-                args.config.display()
-            ));
+            say(&format!("pacelined: {e}"));
             return ExitCode::from(2);
         }
     };
@@ -1061,6 +1058,7 @@ impl Daemon {
                 .collect(),
             pauses: self.pauses,
             warnings: self.warnings(),
+            keys: self.keyring.status(&self.other_members()),
         }
     }
 

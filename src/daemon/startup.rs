@@ -79,13 +79,7 @@ fn own_node(args: &Args, settings: &Settings) -> anyhow::Result<NodeSettings> {
 }
 
 fn cluster_key(settings: &Settings) -> anyhow::Result<ClusterKey> {
-    let authkey = std::fs::read(&settings.authkey).with_context(|| {
-        format!(
-            "cannot read the authkey {}; create it with `paceline cluster keygen`",
-            settings.authkey.display()
-        )
-    })?;
-    Ok(ClusterKey::derive(&authkey, &settings.cluster_name)?)
+    super::keys::read_key(&settings.authkey, &settings.cluster_name)
 }
 
 /// The replicated document as persisted in the state directory (or the

@@ -35,6 +35,9 @@ pub const HEADER_LEN: usize = 2 + 1 + 8 + 2 + 8 + 8;
 const TAG_LEN: usize = 16;
 /// Shortest key file accepted: 256 bits of entropy.
 const MIN_KEY_LEN: usize = 32;
+/// Longest key file accepted: corosync-keygen's upper bound (it writes
+/// 128 to 4096 bytes); a longer file is a mistake, not a key.
+pub const MAX_KEY_LEN: usize = 4096;
 
 /// Errors while loading the cluster key.
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +46,10 @@ pub enum KeyError {
         "authkey is {0} bytes, at least {MIN_KEY_LEN} are needed; create one with `paceline cluster keygen`"
     )]
     TooShort(usize),
+    #[error(
+        "authkey is {0} bytes, at most {MAX_KEY_LEN} are accepted; create one with `paceline cluster keygen`"
+    )]
+    TooLong(usize),
 }
 
 /// Short fingerprint of the cluster name, so a packet of another cluster is
@@ -77,6 +84,9 @@ impl ClusterKey {
     pub fn derive(authkey: &[u8], cluster: &str) -> Result<Self, KeyError> {
         if authkey.len() < MIN_KEY_LEN {
             return Err(KeyError::TooShort(authkey.len()));
+        }
+        if authkey.len() > MAX_KEY_LEN {
+            return Err(KeyError::TooLong(authkey.len()));
         }
         let hk = Hkdf::<Sha256>::new(Some(b"paceline-authkey-v1"), authkey);
         let mut okm = [0u8; 32];

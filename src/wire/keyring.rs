@@ -47,6 +47,27 @@ pub struct KeyRing {
     peers: BTreeMap<NodeId, PeerKeys>,
 }
 
+/// Where a rotation stands, for `paceline status`: key ids as the log
+/// writes them (16 hex digits).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct KeyStatus {
+    /// The key this node seals its datagrams with.
+    pub sending: String,
+    /// The keys it opens datagrams with, the one sent with first.
+    pub accepted: Vec<String>,
+    /// `stable`, `introducing` (the new key is accepted; it is sent with
+    /// once every member accepts it) or `retiring` (the old key is
+    /// accepted until every member sends with the new one).
+    pub step: String,
+    /// The members the next step waits for.
+    pub waiting_for: Vec<NodeId>,
+}
+
+/// A key id as the log and the status write it.
+pub fn key_id(id: u64) -> String {
+    format!("{id:016x}")
+}
+
 /// What a step of the rotation changed; the driver then calls [`KeyRing::apply`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyChange {
@@ -124,6 +145,33 @@ impl KeyRing {
         }
     }
 
+    /// Where the rotation stands, given the view's other `members`.
+    pub fn status(&self, members: &BTreeSet<NodeId>) -> KeyStatus {
+        let other = self.other.as_ref().map(ClusterKey::id);
+        let lacking = |ok: &dyn Fn(&PeerKeys) -> bool| {
+            members
+                .iter()
+                .copied()
+                .filter(|m| !self.peers.get(m).is_some_and(ok))
+                .collect()
+        };
+        let (step, waiting_for) = match (self.phase, other) {
+            (Phase::Introducing, Some(new)) => {
+                ("introducing", lacking(&|p| p.accepts.contains(&new)))
+            }
+            (Phase::Retiring, Some(_)) => {
+                ("retiring", lacking(&|p| p.sends == Some(self.sending.id())))
+            }
+            _ => ("stable", Vec::new()),
+        };
+        KeyStatus {
+            sending: key_id(self.sending.id()),
+            accepted: self.accepted_ids().into_iter().map(key_id).collect(),
+            step: step.into(),
+            waiting_for,
+        }
+    }
+
     /// Moves the rotation on given the view's other `members`.
     pub fn settle(&mut self, members: &BTreeSet<NodeId>) -> Option<KeyChange> {
         let other_id = self.other.as_ref()?.id();
@@ -189,6 +237,11 @@ mod tests {
         ring.observe(2, old.id(), &hb(vec![old.id(), new.id()]));
         ring.observe(3, old.id(), &hb(vec![old.id()]));
         assert_eq!(ring.settle(&members), None, "node 3 lacks the new key");
+        let status = ring.status(&members);
+        assert_eq!(status.step, "introducing");
+        assert_eq!(status.sending, key_id(old.id()));
+        assert_eq!(status.accepted, vec![key_id(old.id()), key_id(new.id())]);
+        assert_eq!(status.waiting_for, vec![3]);
         ring.observe(3, old.id(), &hb(vec![old.id(), new.id()]));
         assert_eq!(
             ring.settle(&members),
@@ -197,12 +250,22 @@ mod tests {
         assert_eq!(ring.sending_id(), new.id());
         ring.observe(2, new.id(), &hb(vec![new.id(), old.id()]));
         assert_eq!(ring.settle(&members), None, "node 3 still sends the old");
+        let status = ring.status(&members);
+        assert_eq!(
+            (status.step.as_str(), status.sending, status.waiting_for),
+            ("retiring", key_id(new.id()), vec![3])
+        );
         ring.observe(3, new.id(), &Message::Leave);
         assert_eq!(
             ring.settle(&members),
             Some(KeyChange::Retired { id: old.id() })
         );
         assert_eq!(ring.accepted_ids(), vec![new.id()]);
+        let status = ring.status(&members);
+        assert_eq!(
+            (status.step.as_str(), status.accepted),
+            ("stable", vec![key_id(new.id())])
+        );
     }
 
     #[test]

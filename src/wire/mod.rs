@@ -21,9 +21,9 @@ mod replay;
 
 pub use channel::{Channel, ChannelCounters, ChannelError, ChannelLimits, Frame};
 pub use codec::{
-    ClusterKey, Decoded, Decoder, DropReason, Encoder, HEADER_LEN, Header, KeyError,
+    ClusterKey, Decoded, Decoder, DropReason, Encoder, HEADER_LEN, Header, KeyError, MAX_KEY_LEN,
     MIN_COMPATIBLE_VERSION, PROTOCOL_VERSION, WireCounters, cluster_tag,
 };
-pub use keyring::{KeyChange, KeyRing};
+pub use keyring::{KeyChange, KeyRing, KeyStatus, key_id};
 pub use message::{Echo, Heartbeat, LegacyHeartbeat, Message, NodeId, ViewSummary};
 pub use replay::ReplayWindow;

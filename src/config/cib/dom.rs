@@ -1,10 +1,19 @@
 //! A small element tree built with quick-xml, keeping byte offsets so errors
 //! can name the line of the offending element.
+//!
+//! The tree is walked, converted and dropped recursively, so its depth is
+//! bounded while it is read (`MAX_DEPTH`): 100,000 nested `<rule>`s would
+//! otherwise overflow the stack of `import-cib` and `simulate --cib`.
 
 use quick_xml::Reader;
 use quick_xml::events::{BytesStart, Event};
 
 use super::CibError;
+
+/// The deepest element nesting read, as libxml2 (Pacemaker's XML parser)
+/// allows by default: a real CIB nests fewer than 20 levels (cib,
+/// configuration, constraints, rsc_location, rules within rules).
+pub const MAX_DEPTH: usize = 256;
 
 #[derive(Debug, Clone, Default)]
 pub struct Element {
@@ -104,7 +113,18 @@ pub fn parse(text: &str) -> Result<Element, CibError> {
             message: err.to_string(),
         })?;
         match ev {
-            Event::Start(e) => stack.push(start_element(lines.at(text, pos), &e)?),
+            Event::Start(e) => {
+                let line = lines.at(text, pos);
+                if stack.len() >= MAX_DEPTH {
+                    return Err(CibError::Xml {
+                        line,
+                        message: format!(
+                            "elements nested more than {MAX_DEPTH} deep (a CIB nests fewer than 20)"
+                        ),
+                    });
+                }
+                stack.push(start_element(line, &e)?);
+            }
             Event::Empty(e) => {
                 let el = start_element(lines.at(text, pos), &e)?;
                 match stack.last_mut() {

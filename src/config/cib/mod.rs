@@ -402,6 +402,9 @@ impl<'a> Ctx<'a> {
                 } else {
                     return Err(invalid(el, "clone holds neither a primitive nor a group"));
                 };
+                for key in CLONE_COUNTS {
+                    clone_count_in_range(el, &meta.raw, key)?;
+                }
                 let m = &meta.raw;
                 let num = |k: &str| m.get(k).and_then(|v| v.trim().parse::<u32>().ok());
                 let flag = |k: &str| m.get(k).map(|v| truthy(v)).unwrap_or(false);
@@ -689,6 +692,41 @@ fn target_rc_of_key(key: &str) -> Option<i32> {
     key.split(':').nth(2).and_then(|v| v.parse().ok())
 }
 
+/// A clone's instance counts, whose range the cluster file's loader checks
+/// too (`config::values`).
+const CLONE_COUNTS: [&str; 7] = [
+    "clone-max",
+    "clone-node-max",
+    "clone-min",
+    "promoted-max",
+    "promoted-node-max",
+    "master-max",
+    "master-node-max",
+];
+
+/// A count written as a number beyond `MAX_CLONE_INSTANCES` is refused:
+/// `clone-max = 4000000000` made `simulate` allocate an instance each
+/// until memory ran out. Other spellings keep their old reading (no
+/// number: the default), as Pacemaker's corpus has them.
+fn clone_count_in_range(el: &Element, meta: &Attributes, key: &str) -> Result<(), CibError> {
+    use crate::config::values::MAX_CLONE_INSTANCES;
+    let Some(value) = meta.get(key) else {
+        return Ok(());
+    };
+    let digits = value.trim();
+    let is_number = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
+    let too_many = digits
+        .parse::<i64>()
+        .map_or(true, |n| n > MAX_CLONE_INSTANCES);
+    if is_number && too_many {
+        return Err(invalid(
+            el,
+            format!("{key} = {value:?}: at most {MAX_CLONE_INSTANCES} instances"),
+        ));
+    }
+    Ok(())
+}
+
 fn order_kind(k: &str) -> OrderKind {
     match k {
         "Optional" => OrderKind::Optional,
@@ -878,6 +916,47 @@ mod tests {
         assert_eq!(ms("PT5124095576030431H9223372036854775807S"), None);
         assert_eq!(ms("PT1M30S"), Some(90_000));
         assert_eq!(ms("2min"), Some(120_000));
+    }
+
+    /// The fuzzer's `cib_xml`: a clone of four billion instances was
+    /// accepted and `simulate` ran out of memory placing them.
+    #[test]
+    fn clone_counts_beyond_the_documented_range_are_refused() {
+        let cib = |count: &str| {
+            CIB.replace(
+                r#"<master id="ms">"#,
+                &format!(
+                    r#"<master id="ms"><meta_attributes id="mm"><nvpair id="mm1" name="clone-max" value="{count}"/></meta_attributes>"#
+                ),
+            )
+        };
+        let err = import_cib(&cib("4000000000")).unwrap_err().to_string();
+        assert!(
+            err.contains("clone-max") && err.contains("at most 1024"),
+            "{err}"
+        );
+        assert!(import_cib(&cib("1025")).is_err());
+        let ok = import_cib(&cib("1024")).unwrap();
+        match &ok.config.resources[1] {
+            Resource::Clone(c) => assert_eq!(c.clone_max, Some(1024)),
+            other => panic!("expected a clone, got {other:?}"),
+        }
+    }
+
+    /// 100,000 nested rules overflowed the stack (reading, converting and
+    /// dropping the tree are recursive); the depth is bounded as read.
+    #[test]
+    fn elements_nested_past_the_bound_are_refused() {
+        let nested = |depth: usize| {
+            let rules = format!("{}{}", "<rule>".repeat(depth), "</rule>".repeat(depth));
+            CIB.replace(
+                r#"<rsc_location id="l" rsc="ip" node="n2" score="100"/>"#,
+                &format!(r#"<rsc_location id="l" rsc="ip">{rules}</rsc_location>"#),
+            )
+        };
+        let err = import_cib(&nested(100_000)).unwrap_err().to_string();
+        assert!(err.contains("nested more than 256 deep"), "{err}");
+        assert!(import_cib(&nested(200)).is_ok());
     }
 
     #[test]
