@@ -187,8 +187,14 @@ pub fn observe_configured(
                         obs.failed = false;
                         continue;
                     }
+                    // Any other failed monitor leaves the resource thought
+                    // active there (Pacemaker marks a failed operation's
+                    // resource active), so an offline node that had it is
+                    // fenced and an online one recovers it.
                     if code == rc::FAILED_PROMOTED {
                         obs.role = Role::Promoted;
+                    } else if obs.role == Role::Stopped {
+                        obs.role = Role::Started;
                     }
                     fail(&mut obs, op);
                 }
@@ -249,4 +255,38 @@ fn fail(obs: &mut Observed, op: &OpRecord) {
     obs.failed_interval_ms = op.interval_ms;
     obs.failed_call_id = op.call_id;
     obs.last_failure = op.last_rc_change.or(op.last_run).or(obs.last_failure);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scheduler::transition::tests::op;
+
+    fn history(ops: Vec<OpRecord>) -> ResourceHistory {
+        ResourceHistory {
+            id: "db".into(),
+            class: None,
+            provider: None,
+            agent: None,
+            container: None,
+            ops,
+        }
+    }
+
+    #[test]
+    fn a_failed_monitor_alone_leaves_the_resource_active() {
+        let obs = observe(&history(vec![op("monitor", 10_000, 5, rc::NOT_RUNNING)]));
+        assert_eq!(obs.role, Role::Started);
+        assert!(obs.failed);
+    }
+
+    #[test]
+    fn a_recurring_monitor_not_running_after_a_stop_is_no_failure() {
+        let obs = observe(&history(vec![
+            op("stop", 0, 4, rc::OK),
+            op("monitor", 10_000, 5, rc::NOT_RUNNING),
+        ]));
+        assert_eq!(obs.role, Role::Stopped);
+        assert!(!obs.failed);
+    }
 }

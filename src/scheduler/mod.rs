@@ -39,9 +39,12 @@
 //!   on-fail=ignore ops, on-fail=block demotes, expired failures and unmanaged
 //!   resources change the replay); `rules.rs` evaluates rules (node attributes, #uname,
 //!   #is_dc, dates, rsc-pattern; `eval_for_resource` for rsc_defaults rules).
+//!   A failed operation leaves its resource thought active (a failed monitor
+//!   with no start record is a recovery, not a start).
 //!   `nodes.rs`: node conditions (online/offline/unclean → fencing; node attribute rule
 //!   sets evaluated at `now`; no-quorum-policy=suicide; an unclean node in our
-//!   membership is fenced even without quorum). `failures.rs`: failure-timeout expiry
+//!   membership is fenced even without quorum; a cleanly offline node whose history
+//!   shows a managed resource active is fenced, "thought to be active there"). `failures.rs`: failure-timeout expiry
 //!   (against last-rc-change, disabled by a recorded on-fail=block failure, as
 //!   Pacemaker), fail counts vs migration-threshold (all instance numbers for anonymous
 //!   clones, inherited from group/clone, ignored after an on-fail=ignore failure), hard

@@ -229,3 +229,118 @@ impl Ctx<'_> {
         self.status.have_quorum || self.config.properties.no_quorum_policy == NoQuorumPolicy::Ignore
     }
 }
+
+impl Ctx<'_> {
+    /// A managed resource the history shows active on a cleanly offline
+    /// node (say a failed monitor with no stop after it): Pacemaker cannot
+    /// know it stopped, so the node is fenced ("thought to be active
+    /// there") before the resource is recovered elsewhere. Nodes in
+    /// maintenance and unmanaged resources are left alone.
+    pub(super) fn fence_nodes_thought_active(&mut self) {
+        if !self.config.properties.stonith_enabled {
+            return;
+        }
+        let mut owners: Vec<(&Primitive, Option<&ResourceMeta>, Option<&Clone>)> = Vec::new();
+        for r in &self.config.resources {
+            match r {
+                Resource::Primitive(p) => owners.push((p, None, None)),
+                Resource::Group(g) => {
+                    owners.extend(g.members.iter().map(|p| (p, Some(&g.meta), None)))
+                }
+                Resource::Clone(c) => match &c.child {
+                    CloneChild::Primitive(p) => owners.push((p, Some(&c.meta), Some(c))),
+                    CloneChild::Group(g) => {
+                        owners.extend(g.members.iter().map(|p| (p, Some(&g.meta), Some(c))))
+                    }
+                },
+            }
+        }
+        for (prim, parent, clone) in owners {
+            if !self.managed(&prim.meta, parent) {
+                continue;
+            }
+            let Some(list) = self.history.get(prim.id.as_str()) else {
+                continue;
+            };
+            for (node, rid, obs) in list {
+                let Some(&i) = self.node_index.get(node) else {
+                    continue;
+                };
+                let nd = &self.nodes[i];
+                if obs.role < Role::Started
+                    || nd.condition != NodeCondition::Offline
+                    || nd.maintenance
+                {
+                    continue;
+                }
+                // An anonymous instance is known by the instance it maps to.
+                let shown = match clone {
+                    Some(c) if !c.globally_unique => format!("{}:0", prim.id),
+                    _ => rid.clone(),
+                };
+                let nd = &mut self.nodes[i];
+                nd.condition = NodeCondition::Unclean;
+                nd.unclean_reason = format!("{shown} is thought to be active there");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::model::{ClusterStatus, ResourceHistory, rc};
+    use crate::scheduler::transition::tests::{lost, online, op};
+    use crate::scheduler::{Verb, schedule};
+
+    fn config(managed: bool) -> crate::model::ClusterConfig {
+        let resources = format!(
+            "[[primitive]]\nid = \"db\"\nagent = \"ocf:heartbeat:Dummy\"\nmeta = {{ is-managed = {managed} }}\n"
+        );
+        let text = crate::config::fixtures::two_nodes(true, "", &resources);
+        crate::config::load_config_str(&text, "t.toml").unwrap()
+    }
+
+    /// node2 left cleanly (expected down), but its history still shows db
+    /// active there: a failed monitor and no stop after it.
+    fn status() -> ClusterStatus {
+        let mut status = ClusterStatus {
+            have_quorum: true,
+            ..ClusterStatus::default()
+        };
+        online(&mut status, "node1");
+        lost(&mut status, "node2");
+        let st = status.nodes.get_mut("node2").unwrap();
+        st.expected = Some("down".into());
+        st.join = Some("down".into());
+        st.resources.push(ResourceHistory {
+            id: "db".into(),
+            class: None,
+            provider: None,
+            agent: None,
+            container: None,
+            ops: vec![op("monitor", 10_000, 3, rc::NOT_RUNNING)],
+        });
+        status
+    }
+
+    fn verbs(managed: bool) -> Vec<(Verb, String)> {
+        schedule(&config(managed), &status(), 2_000)
+            .changes
+            .into_iter()
+            .map(|c| (c.verb, c.subject))
+            .collect()
+    }
+
+    #[test]
+    fn an_offline_node_with_a_managed_resource_thought_active_is_fenced() {
+        let got = verbs(true);
+        assert!(got.contains(&(Verb::Fence, "node2".into())), "{got:?}");
+        assert!(got.contains(&(Verb::Recover, "db".into())), "{got:?}");
+    }
+
+    #[test]
+    fn an_unmanaged_resource_thought_active_fences_nobody() {
+        let got = verbs(false);
+        assert!(!got.iter().any(|(v, _)| *v == Verb::Fence), "{got:?}");
+    }
+}

@@ -122,6 +122,7 @@ impl<'a> Ctx<'a> {
     }
 
     fn run(&mut self) {
+        self.fence_nodes_thought_active();
         let mut units = self.build_units();
         self.index_units(&units);
         // Colocation: dependents are placed after their primaries.
