@@ -1,21 +1,22 @@
-//! The daemon's one use of the replicated store (`store::machine::Node`):
-//! wire form of its messages, persistence of its document, client config
-//! requests, and status patches. Everything the daemon does with the store
-//! goes through here, so a change of the store's API is one file's change.
+//! The daemon's node core (`node::Node`) on disk: the document persisted
+//! in the state directory, each `Persist` made durable before anything
+//! after it is sent, the store's messages in their wire form. Everything
+//! the daemon does with the store and the controller goes through here.
 
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 
-use crate::controller::StatusPatch;
+use crate::controller::{self, Controller, Input, StatusPatch};
 use crate::model::ClusterStatus;
 use crate::node::protocol::{ClusterDocument, ClusterMessage, StoreMessage};
-use crate::store::machine::{Command, Node};
-use crate::store::{Document, Version, choose_dc, persist};
+use crate::node::{self, Event, Message, Node, NodeSettings};
+use crate::store::{Document, Version, persist};
 use crate::wire::NodeId;
 
 /// File of the persisted document in the state directory.
 pub const DOCUMENT_FILE: &str = "cluster.json";
 
-/// What the store asks the daemon to do.
+/// What the node core asks the daemon to do.
 #[derive(Debug, Clone, PartialEq)]
 pub enum StoreEffect {
     Send {
@@ -27,6 +28,10 @@ pub enum StoreEffect {
         request: u64,
         result: Result<Version, String>,
     },
+    /// A controller command for the daemon to carry out.
+    Controller(controller::Command),
+    /// The configuration changed (`ClusterStore::loaded`).
+    ConfigChanged,
     Log(String),
     /// The document could not be made durable: the store has stopped (it
     /// sends nothing after a failed Persist, as the store's contract
@@ -35,18 +40,10 @@ pub enum StoreEffect {
 }
 
 pub struct ClusterStore {
-    node: Node<String, ClusterStatus>,
+    node: Node<String>,
     path: PathBuf,
-    view: u64,
-    members: Vec<u32>,
-    quorate: bool,
-    ids: Vec<(String, u32)>,
-    fencing: bool,
-    /// Peers a confirmed fence or a clean leave settled (until they rejoin).
-    confirmed_gone: std::collections::BTreeSet<u32>,
-    two_node: bool,
-    /// Why the store stopped (a failed persist); it then does nothing.
-    failed: Option<String>,
+    /// The store stopped (a failed persist); it then does nothing.
+    failed: bool,
 }
 
 impl ClusterStore {
@@ -55,9 +52,7 @@ impl ClusterStore {
     /// Returns a note for the log when the file and the cluster disagree.
     pub fn open(
         state_dir: &Path,
-        own: NodeId,
-        cluster_size: usize,
-        two_node: bool,
+        settings: NodeSettings,
         config_text: &str,
     ) -> Result<(Self, Option<String>), persist::PersistError> {
         let path = state_dir.join(DOCUMENT_FILE);
@@ -80,197 +75,160 @@ impl ClusterStore {
             (Some(a), Some(b)) => Some(format!("{a}; {b}")),
             (a, b) => a.or(b),
         };
-        let node = Node::new(u32::from(own), cluster_size, two_node, doc);
-        Ok((
-            ClusterStore {
-                node,
-                path,
-                view: 0,
-                members: Vec::new(),
-                quorate: false,
-                ids: Vec::new(),
-                fencing: true,
-                confirmed_gone: Default::default(),
-                two_node,
-                failed: None,
-            },
-            note,
-        ))
+        let store = ClusterStore {
+            node: Node::new(settings, doc),
+            path,
+            failed: false,
+        };
+        Ok((store, note))
     }
 
     pub fn doc(&self) -> &ClusterDocument {
-        &self.node.doc
+        self.node.doc()
     }
 
     pub fn dc(&self) -> Option<NodeId> {
-        choose_dc(&self.members).and_then(|d| NodeId::try_from(d).ok())
+        self.node.dc()
     }
 
     /// This node is the DC and holds a quorum of the members' documents,
     /// so it takes config changes.
     pub fn ready(&self) -> bool {
-        self.node.is_ready_dc()
+        self.node.ready()
     }
 
     pub fn is_dc(&self) -> bool {
-        self.quorate && self.dc() == NodeId::try_from(self.node.id).ok()
+        self.node.is_dc()
+    }
+
+    /// The configuration as last loaded (None: it does not load).
+    pub fn loaded(&self) -> Option<&crate::config::Cluster> {
+        self.node.loaded()
+    }
+
+    pub fn controller(&self) -> &Controller {
+        self.node.controller()
+    }
+
+    /// See `node::Node::unguaranteed`.
+    pub fn unguaranteed(&self) -> Option<String> {
+        self.node.unguaranteed()
     }
 
     /// A new view or quorum state from membership; a repeat is ignored.
-    pub fn on_view(&mut self, view: u64, members: &[NodeId], quorate: bool) -> Vec<StoreEffect> {
-        if let Some(stopped) = self.stopped() {
-            return stopped;
-        }
-        let members: Vec<u32> = members.iter().map(|&m| u32::from(m)).collect();
-        self.confirmed_gone.retain(|id| !members.contains(id));
-        if (view, &members, quorate) == (self.view, &self.members, self.quorate) {
-            return Vec::new();
-        }
-        self.view = view;
-        self.members = members.clone();
-        self.quorate = quorate;
-        let mut commands = self.node.on_view(view, members.clone(), quorate);
-        if !self.fencing {
-            // Without fencing nothing confirms a lost peer is down: it
-            // counts as down at once (the operator chose this, and `status`
-            // warns). A two_node survivor then writes alone.
-            for (_, id) in self.ids.iter().filter(|(_, id)| !members.contains(id)) {
-                commands.extend(self.node.on_peer_settled(*id));
-            }
-        }
-        self.run(commands)
+    pub fn on_view(
+        &mut self,
+        now_ms: u64,
+        id: u64,
+        members: &[NodeId],
+        quorate: bool,
+    ) -> Vec<StoreEffect> {
+        let members = members.to_vec();
+        let event = Event::View {
+            id,
+            members,
+            quorate,
+        };
+        self.handle(now_ms, event)
     }
 
-    /// Whether the cluster fences (`stonith-enabled`); without it a peer
-    /// missing from the view is settled at once.
-    pub fn set_fencing(&mut self, enabled: bool) {
-        self.fencing = enabled;
-    }
-
-    pub fn on_message(&mut self, from: NodeId, message: StoreMessage) -> Vec<StoreEffect> {
-        if let Some(stopped) = self.stopped() {
-            return stopped;
-        }
-        let commands = self.node.on_message(u32::from(from), message.into_store());
-        self.run(commands)
+    pub fn on_message(
+        &mut self,
+        now_ms: u64,
+        from: NodeId,
+        message: StoreMessage,
+    ) -> Vec<StoreEffect> {
+        let message = Message::Store(message.into_store());
+        self.handle(now_ms, Event::Message { from, message })
     }
 
     /// A config change; answered by a `Reply` with the same `request`.
     pub fn request_config(
         &mut self,
+        now_ms: u64,
         request: u64,
         based_on: Version,
-        text: String,
+        config: String,
     ) -> Vec<StoreEffect> {
-        if let Some(stopped) = self.stopped() {
-            return stopped;
-        }
-        let commands = self.node.on_config_request(request, based_on, text);
-        self.run(commands)
-    }
-
-    /// Why a configuration change acknowledged now is not guaranteed to
-    /// survive: in a two-node cluster without fencing, a node alone cannot
-    /// tell a dead peer from a split, and both halves of a split each
-    /// acknowledge changes, one of which the heal loses (invariant 4 needs
-    /// fencing). Pacemaker behaves the same and calls clusters without
-    /// fencing unsupported; an operator of one expects a lone survivor to
-    /// take changes, so they are taken, and the client is told plainly.
-    pub fn unguaranteed(&self) -> Option<String> {
-        if self.fencing || !self.two_node {
-            return None;
-        }
-        let missing: Vec<&str> = self
-            .ids
-            .iter()
-            .filter(|(_, id)| !self.members.contains(id) && !self.confirmed_gone.contains(id))
-            .map(|(name, _)| name.as_str())
-            .collect();
-        if missing.is_empty() {
-            return None;
-        }
-        Some(format!(
-            "applied by this node alone and NOT guaranteed: fencing is disabled (stonith-enabled = false) and {} is not in this partition, so this node cannot tell a dead peer from a split; if this is a split, the other half may take changes too and one side's are lost when it heals. Enable fencing to make changes safe",
-            missing.join(", ")
-        ))
-    }
-
-    /// The effects of every input once the store has stopped.
-    fn stopped(&self) -> Option<Vec<StoreEffect>> {
-        self.failed
-            .as_ref()
-            .map(|why| vec![StoreEffect::Fatal(why.clone())])
+        let event = Event::ConfigRequest {
+            request,
+            based_on,
+            config,
+        };
+        self.handle(now_ms, event)
     }
 
     /// A status patch: the DC applies it and sends it to the members, a
-    /// member forwards it to the DC. A fence confirmed or a clean leave
-    /// settles that peer for the store (a lone two_node DC may then write).
-    pub fn record_status(&mut self, patch: &StatusPatch) -> Vec<StoreEffect> {
-        let settled = match patch {
-            StatusPatch::NodeFenced(outcome) if outcome.ok => Some(outcome.target.as_str()),
-            StatusPatch::NodeLeftCleanly(node) => Some(node.as_str()),
-            _ => None,
-        }
-        .and_then(|name| self.ids.iter().find(|(n, _)| n == name).map(|(_, id)| *id));
-        if let Some(stopped) = self.stopped() {
-            return stopped;
-        }
-        let mut commands = self.node.on_status_patch(patch.clone());
-        if let Some(peer) = settled {
-            self.confirmed_gone.insert(peer);
-            commands.extend(self.node.on_peer_settled(peer));
-        }
-        self.run(commands)
+    /// member forwards it to the DC (see `node::Node`).
+    pub fn record_status(&mut self, now_ms: u64, patch: StatusPatch) -> Vec<StoreEffect> {
+        self.handle(now_ms, Event::StatusPatch(patch))
     }
 
-    /// Names of the configured nodes with their ids, to tell the store
-    /// which peer a fence settled.
-    pub fn set_node_ids(&mut self, ids: Vec<(String, u32)>) {
-        self.ids = ids;
+    /// An input of the controller.
+    pub fn input(&mut self, now_ms: u64, input: Input) -> Vec<StoreEffect> {
+        self.handle(now_ms, Event::Controller(input))
     }
 
-    /// Carries out the store's commands in order. A Persist is durable
+    fn handle(&mut self, now_ms: u64, event: Event<String>) -> Vec<StoreEffect> {
+        let commands = self.node.handle(now_ms, super::driver::wall_now(), event);
+        self.run(now_ms, commands)
+    }
+
+    /// Carries out the node's commands in order. A Persist is durable
     /// before any Send after it (the store acknowledges only what is on
     /// disk); when it fails, nothing after it is sent and the store stops.
-    fn run(&mut self, mut commands: Vec<Command<String, ClusterStatus>>) -> Vec<StoreEffect> {
+    fn run(&mut self, now_ms: u64, commands: Vec<node::Command<String>>) -> Vec<StoreEffect> {
+        if self.failed {
+            // The node answers every input with `Fatal` once stopped.
+            return commands.into_iter().map(effect).collect();
+        }
         let mut effects = Vec::new();
-        while !commands.is_empty() {
-            let mut next = Vec::new();
-            for command in commands {
-                if self.failed.is_some() {
-                    break;
-                }
-                match command {
-                    Command::Send { to, msg } => {
-                        let Ok(to) = NodeId::try_from(to) else {
-                            continue;
-                        };
-                        let message = StoreMessage::from_store(msg);
-                        effects.push(StoreEffect::Send {
-                            to,
-                            message: ClusterMessage::Store(message),
-                        });
-                    }
-                    Command::Persist(doc) => match persist::save(&self.path, &doc) {
-                        // Only what is on disk is acknowledged.
-                        Ok(()) => next.extend(self.node.on_persisted(doc.version)),
-                        Err(e) => {
-                            let why = format!(
-                                "{e}; this node can no longer keep the cluster's document durable, so its store stops (nothing queued after the write is sent) and the daemon exits"
-                            );
-                            effects.push(StoreEffect::Fatal(why.clone()));
-                            self.failed = Some(why);
-                        }
-                    },
-                    Command::Reply { request, result } => effects.push(StoreEffect::Reply {
-                        request,
-                        result: result.map_err(|e| e.to_string()),
-                    }),
-                }
+        let mut queue = VecDeque::from(commands);
+        while let Some(command) = queue.pop_front() {
+            if self.failed {
+                break;
             }
-            commands = next;
+            match command {
+                node::Command::Persist(doc) => match persist::save(&self.path, &doc) {
+                    // Only what is on disk is acknowledged.
+                    Ok(()) => {
+                        let wall = super::driver::wall_now();
+                        let event = Event::Persisted(doc.version);
+                        queue.extend(self.node.handle(now_ms, wall, event));
+                    }
+                    Err(e) => {
+                        let why = format!(
+                            "{e}; this node can no longer keep the cluster's document durable, so its store stops (nothing queued after the write is sent) and the daemon exits"
+                        );
+                        effects.extend(self.node.persist_failed(why).into_iter().map(effect));
+                        self.failed = true;
+                    }
+                },
+                other => effects.push(effect(other)),
+            }
         }
         effects
+    }
+}
+
+/// A command of the node as the daemon's effect (the store's messages in
+/// their wire form).
+fn effect(command: node::Command<String>) -> StoreEffect {
+    match command {
+        node::Command::Send { to, message } => StoreEffect::Send {
+            to,
+            message: match message {
+                Message::Store(msg) => ClusterMessage::Store(StoreMessage::from_store(msg)),
+                Message::StatusPatch(patch) => ClusterMessage::StatusPatch(patch),
+            },
+        },
+        node::Command::Reply { request, result } => StoreEffect::Reply { request, result },
+        node::Command::Controller(c) => StoreEffect::Controller(c),
+        node::Command::ConfigChanged => StoreEffect::ConfigChanged,
+        node::Command::Log(line) => StoreEffect::Log(line),
+        node::Command::Fatal(why) => StoreEffect::Fatal(why),
+        // Carried out by `run`.
+        node::Command::Persist(_) => StoreEffect::Log("internal: a Persist escaped".into()),
     }
 }
 
@@ -311,6 +269,51 @@ fn secure_state_dir(state_dir: &Path, document: &Path) -> Option<String> {
 mod tests {
     use super::*;
 
+    /// A configuration of `nodes` nodes that loads, told apart by `tag`;
+    /// with fencing by a `fence_dummy` device, or fencing disabled.
+    fn cfg_with(tag: &str, nodes: u16, fencing: bool) -> String {
+        let mut text = format!("# {tag}\n[cluster]\nname = \"t\"\n");
+        for i in 1..=nodes {
+            text.push_str(&format!(
+                "[[node]]\nname = \"node{i}\"\nid = {i}\nlinks = [\"198.18.0.{i}\"]\n"
+            ));
+        }
+        text.push_str(&format!("[quorum]\ntwo_node = {}\n", nodes == 2));
+        if fencing {
+            text.push_str("[fencing]\nenabled = true\n[[fencing.device]]\nid = \"d\"\ntype = \"agent\"\nagent = \"fence_dummy\"\n");
+            for i in 1..=nodes {
+                text.push_str(&format!(
+                    "[[fencing.level]]\ntarget = \"node{i}\"\nindex = 1\ndevices = [\"d\"]\n"
+                ));
+            }
+        } else {
+            text.push_str("[fencing]\nenabled = false\n");
+        }
+        text
+    }
+
+    fn cfg(tag: &str) -> String {
+        cfg_with(tag, 2, false)
+    }
+
+    fn open_as(dir: &Path, id: u16, nodes: u16, text: &str) -> (ClusterStore, Option<String>) {
+        let settings = NodeSettings {
+            own: id,
+            two_node: nodes == 2,
+            controller: controller::ControllerSettings {
+                own: format!("node{id}"),
+                nodes: (1..=nodes)
+                    .map(|i| (format!("node{i}"), u32::from(i)))
+                    .collect(),
+                result_grace_ms: 5_000,
+                fence_retry_ms: 1_000,
+                fence_retry_max_ms: 30_000,
+                require_fencing_ready: false,
+            },
+        };
+        ClusterStore::open(dir, settings, text).unwrap()
+    }
+
     type Queue = Vec<(NodeId, NodeId, ClusterMessage)>;
     type Take<'a> = dyn FnMut(NodeId, Vec<StoreEffect>, &mut Queue) + 'a;
 
@@ -320,9 +323,9 @@ mod tests {
         let (d1, d2) = (dir.join("1"), dir.join("2"));
         std::fs::create_dir_all(&d1).unwrap();
         std::fs::create_dir_all(&d2).unwrap();
-        let (mut a, _) = ClusterStore::open(&d1, 1, 2, true, "old").unwrap();
+        let (mut a, _) = open_as(&d1, 1, 2, &cfg("old"));
         // node 2 was started from another file: the DC's document wins.
-        let (mut b, _) = ClusterStore::open(&d2, 2, 2, true, "edited").unwrap();
+        let (mut b, _) = open_as(&d2, 2, 2, &cfg("edited"));
         let mut queue: Queue = Vec::new();
         let mut replies = Vec::new();
         let mut logs = Vec::new();
@@ -332,6 +335,7 @@ mod tests {
                     StoreEffect::Send { to, message } => queue.push((from, to, message)),
                     StoreEffect::Reply { request, result } => replies.push((request, result)),
                     StoreEffect::Log(l) | StoreEffect::Fatal(l) => logs.push(l),
+                    StoreEffect::Controller(_) | StoreEffect::ConfigChanged => {}
                 }
             }
         };
@@ -344,19 +348,23 @@ mod tests {
                         panic!("not a store message")
                     };
                     let store = if to == 1 { &mut *a } else { &mut *b };
-                    let effects = store.on_message(from, m);
+                    let effects = store.on_message(0, from, m);
                     take(to, effects, queue);
                 }
             };
-        take(1, a.on_view(5, &[1, 2], true), &mut queue);
-        take(2, b.on_view(5, &[1, 2], true), &mut queue);
+        take(1, a.on_view(0, 5, &[1, 2], true), &mut queue);
+        take(2, b.on_view(0, 5, &[1, 2], true), &mut queue);
         deliver(&mut a, &mut b, &mut take, &mut queue);
-        assert_eq!(b.doc().config, "old");
+        assert_eq!(b.doc().config, cfg("old"));
         let based_on = a.doc().version;
-        take(1, a.request_config(42, based_on, "new".into()), &mut queue);
+        take(1, a.request_config(0, 42, based_on, cfg("new")), &mut queue);
         deliver(&mut a, &mut b, &mut take, &mut queue);
         // A second change based on the old version is a conflict.
-        take(1, a.request_config(43, based_on, "lost".into()), &mut queue);
+        take(
+            1,
+            a.request_config(0, 43, based_on, cfg("lost")),
+            &mut queue,
+        );
         assert_eq!(replies.len(), 2, "{replies:?}");
         assert_eq!(replies[0].0, 42);
         assert!(replies[0].1.is_ok());
@@ -366,11 +374,11 @@ mod tests {
                 .as_ref()
                 .is_err_and(|e| e.contains("changed since you read it"))
         );
-        assert_eq!(b.doc().config, "new");
+        assert_eq!(b.doc().config, cfg("new"));
         assert!(logs.is_empty(), "{logs:?}");
         // Persisted: a reopened store starts from the new config and notes the file differs.
-        let (reopened, note) = ClusterStore::open(&d2, 2, 2, true, "old").unwrap();
-        assert_eq!(reopened.doc().config, "new");
+        let (reopened, note) = open_as(&d2, 2, 2, &cfg("old"));
+        assert_eq!(reopened.doc().config, cfg("new"));
         assert!(note.is_some());
         let _ = std::fs::remove_dir_all(&dir);
     }
@@ -392,7 +400,7 @@ mod tests {
             for id in 1..=3u16 {
                 let d = dir.join(id.to_string());
                 std::fs::create_dir_all(&d).unwrap();
-                stores.push(ClusterStore::open(&d, id, 3, false, "v0").unwrap().0);
+                stores.push(open_as(&d, id, 3, &cfg_with("v0", 3, false)).0);
                 channels.push(Channel::new(1000 + u64::from(id), ChannelLimits::default()));
             }
             let net = Network::new(NetFaults {
@@ -434,12 +442,12 @@ mod tests {
                                 post(now, from, frames, wire, rng);
                             }
                             StoreEffect::Reply { result, .. } => *reply = Some(result),
-                            StoreEffect::Log(_) | StoreEffect::Fatal(_) => {}
+                            _ => {}
                         }
                     }
                 };
             for id in 1..=3u16 {
-                let e = stores[usize::from(id - 1)].on_view(1, &[1, 2, 3], true);
+                let e = stores[usize::from(id - 1)].on_view(0, 1, &[1, 2, 3], true);
                 effects_of(id, e, &mut channels, &mut wire, &mut rng, now, &mut reply);
             }
             let mut requested = false;
@@ -451,7 +459,7 @@ mod tests {
                 if !requested && stores[0].ready() {
                     requested = true;
                     let based_on = stores[0].doc().version;
-                    let e = stores[0].request_config(1, based_on, "v1".into());
+                    let e = stores[0].request_config(now, 1, based_on, cfg_with("v1", 3, false));
                     effects_of(1, e, &mut channels, &mut wire, &mut rng, now, &mut reply);
                 }
                 wire.sort_by_key(|w| w.0);
@@ -466,7 +474,7 @@ mod tests {
                         else {
                             panic!("undecodable")
                         };
-                        let e = stores[ti].on_message(from, m);
+                        let e = stores[ti].on_message(now, from, m);
                         effects_of(to, e, &mut channels, &mut wire, &mut rng, now, &mut reply);
                     }
                 }
@@ -477,7 +485,7 @@ mod tests {
                             persist::load::<ClusterDocument>(&path)
                                 .ok()
                                 .flatten()
-                                .is_some_and(|d| d.config == "v1")
+                                .is_some_and(|d| d.config == cfg_with("v1", 3, false))
                         })
                         .count();
                     durable_at_reply = Some(on_disk);
@@ -486,7 +494,11 @@ mod tests {
                     let frames = channels[usize::from(id - 1)].tick(now);
                     post(now, id, frames, &mut wire, &mut rng);
                 }
-                if reply.is_some() && stores.iter().all(|s| s.doc().config == "v1") {
+                if reply.is_some()
+                    && stores
+                        .iter()
+                        .all(|s| s.doc().config == cfg_with("v1", 3, false))
+                {
                     break;
                 }
             }
@@ -496,7 +508,9 @@ mod tests {
                 "seed {seed}: acked before a majority had it"
             );
             assert!(
-                stores.iter().all(|s| s.doc().config == "v1"),
+                stores
+                    .iter()
+                    .all(|s| s.doc().config == cfg_with("v1", 3, false)),
                 "seed {seed}: not everywhere"
             );
             let _ = std::fs::remove_dir_all(&dir);
@@ -514,13 +528,9 @@ mod tests {
     /// Two synced stores of a two_node cluster (node1 the DC), as the
     /// daemon configures them.
     fn synced_pair(dir: &Path, fencing: bool) -> (ClusterStore, ClusterStore) {
-        let ids = vec![("node1".to_string(), 1), ("node2".to_string(), 2)];
-        let (mut a, _) = ClusterStore::open(&dir.join("1"), 1, 2, true, "v0").unwrap();
-        let (mut b, _) = ClusterStore::open(&dir.join("2"), 2, 2, true, "v0").unwrap();
-        for s in [&mut a, &mut b] {
-            s.set_node_ids(ids.clone());
-            s.set_fencing(fencing);
-        }
+        let text = cfg_with("v0", 2, fencing);
+        let (mut a, _) = open_as(&dir.join("1"), 1, 2, &text);
+        let (mut b, _) = open_as(&dir.join("2"), 2, 2, &text);
         let mut queue = Vec::new();
         let push = |from: NodeId, effects: Vec<StoreEffect>, queue: &mut Queue| {
             for e in effects {
@@ -529,15 +539,15 @@ mod tests {
                 }
             }
         };
-        push(1, a.on_view(5, &[1, 2], true), &mut queue);
-        push(2, b.on_view(5, &[1, 2], true), &mut queue);
+        push(1, a.on_view(0, 5, &[1, 2], true), &mut queue);
+        push(2, b.on_view(0, 5, &[1, 2], true), &mut queue);
         while !queue.is_empty() {
             let (from, to, m) = queue.remove(0);
             let ClusterMessage::Store(m) = m else {
                 panic!("not a store message")
             };
             let store = if to == 1 { &mut a } else { &mut b };
-            let effects = store.on_message(from, m);
+            let effects = store.on_message(0, from, m);
             push(to, effects, &mut queue);
         }
         assert!(a.ready(), "node1 is the ready DC");
@@ -562,7 +572,7 @@ mod tests {
         // The temp file persist writes first cannot be created.
         std::fs::create_dir_all(dir.join("1").join("cluster.json.tmp")).unwrap();
         let based_on = a.doc().version;
-        let effects = a.request_config(7, based_on, "v1".into());
+        let effects = a.request_config(0, 7, based_on, cfg("v1"));
         assert!(
             !effects
                 .iter()
@@ -576,12 +586,12 @@ mod tests {
             "{effects:?}"
         );
         assert!(matches!(
-            a.on_view(6, &[1], true)[..],
+            a.on_view(0, 6, &[1], true)[..],
             [StoreEffect::Fatal(_)]
         ));
         let patch = StatusPatch::NodeLeftCleanly("node2".into());
         assert!(matches!(
-            a.record_status(&patch)[..],
+            a.record_status(0, patch)[..],
             [StoreEffect::Fatal(_)]
         ));
         let _ = std::fs::remove_dir_all(&dir);
@@ -596,11 +606,11 @@ mod tests {
         let dir = temp_dir("nofence-split");
         let (mut a, mut b) = synced_pair(&dir, false);
         assert_eq!(a.unguaranteed(), None, "both members: guaranteed");
-        let _ = a.on_view(6, &[1], true);
-        let _ = b.on_view(6, &[2], true);
+        let _ = a.on_view(0, 6, &[1], true);
+        let _ = b.on_view(0, 6, &[2], true);
         for store in [&mut a, &mut b] {
             let based_on = store.doc().version;
-            let effects = store.request_config(8, based_on, "half".into());
+            let effects = store.request_config(0, 8, based_on, cfg("half"));
             assert!(matches!(reply_of(&effects), Some(Ok(_))), "{effects:?}");
             let warning = store.unguaranteed().expect("said plainly");
             assert!(
@@ -609,11 +619,11 @@ mod tests {
             );
         }
         // node2 left cleanly: node1 alone holds every change.
-        let _ = a.record_status(&StatusPatch::NodeLeftCleanly("node2".into()));
+        let _ = a.record_status(0, StatusPatch::NodeLeftCleanly("node2".into()));
         assert_eq!(a.unguaranteed(), None);
         // With fencing, the split is settled by fencing instead.
         let (mut c, _d) = synced_pair(&temp_dir("fenced-split"), true);
-        let _ = c.on_view(6, &[1], true);
+        let _ = c.on_view(0, 6, &[1], true);
         assert_eq!(c.unguaranteed(), None);
         let _ = std::fs::remove_dir_all(&dir);
         let _ = std::fs::remove_dir_all(temp_dir("fenced-split"));
@@ -636,14 +646,14 @@ mod tests {
         .unwrap();
         std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o755)).unwrap();
         std::fs::set_permissions(&doc, std::fs::Permissions::from_mode(0o644)).unwrap();
-        let (_store, note) = ClusterStore::open(&state, 1, 2, true, "x").unwrap();
+        let (_store, note) = open_as(&state, 1, 2, "x");
         assert_eq!(mode(&state), 0o700);
         assert_eq!(mode(&doc), 0o600);
         assert!(note.is_some_and(|n| n.contains("tightened")));
         std::fs::remove_file(&doc).unwrap();
         let (mut a, _b) = synced_pair(&dir, true);
         let based_on = a.doc().version;
-        let _ = a.request_config(1, based_on, "v1".into());
+        let _ = a.request_config(0, 1, based_on, cfg("v1"));
         assert_eq!(mode(&doc), 0o600, "a new document is written private");
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -8,6 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use paceline_fencing::topology::FenceAction;
 
+use super::cluster::StoreEffect;
 use super::executor_service::{self, Finished};
 use super::logging::{Fields, Priority};
 use super::{Daemon, log, log_about};
@@ -50,73 +51,49 @@ impl Daemon {
             .map(|n| n.id)
     }
 
-    /// Feeds one input; its commands are carried out by `drain`.
+    /// Feeds one input to the node core; what it asks for is carried out
+    /// by `drain`.
     pub(super) fn controller_input(&mut self, input: Input) {
-        let now = self.now_ms();
-        let commands = self.controller.handle(now, wall_now(), input);
-        self.commands.extend(commands);
+        let effects = self.store.input(self.now_ms(), input);
+        self.effects.extend(effects);
     }
 
-    /// Tells the controller about a changed view (membership by name).
-    pub(super) fn feed_view(&mut self) {
-        let status = self.machine.status();
-        let members: BTreeSet<String> = status
-            .view
-            .members
-            .iter()
-            .map(|&m| self.settings.node_name(m))
-            .collect();
-        let quorate = status.quorum.quorate;
-        if self.fed_view.as_ref() == Some(&(members.clone(), quorate)) {
-            return;
-        }
-        self.fed_view = Some((members.clone(), quorate));
-        self.controller_input(Input::View { members, quorate });
+    /// The configuration changed: the executor and fencing read it.
+    pub(super) fn on_config_changed(&mut self) {
+        let version = self.store.doc().version;
+        log(&format!(
+            "configuration now at epoch {} (version {}.{}.{})",
+            version.epoch, version.admin_epoch, version.epoch, version.num_updates
+        ));
+        self.fencing = match self.store.loaded() {
+            Some(cluster) => cluster.fencing.clone(),
+            // An operator's fence request is still served if `[fencing]`
+            // itself reads.
+            None => crate::config::load_fencing_str(
+                &self.store.doc().config,
+                "the cluster configuration",
+            )
+            .ok()
+            .and_then(|f| f.section),
+        };
+        let config = self.store.loaded().map(|c| &c.model);
+        self.executor.set_config(config);
+        self.check_fencing_readiness();
     }
 
-    /// The document changed: the executor and fencing read the new
-    /// configuration, the controller gets both halves.
-    pub(super) fn feed_document(&mut self, config_changed: bool) {
-        let doc = self.store.doc();
-        let text = doc.config.clone();
-        let status = doc.status.clone();
-        if config_changed || self.parsed_config.is_none() {
-            self.applied_text = text.clone();
-            match super::load_cluster_config(&text, "the cluster configuration") {
-                Ok(cluster) => {
-                    self.fencing = cluster.fencing;
-                    self.parsed_config = Some(Box::new(cluster.model));
-                }
-                Err(e) => {
-                    // Acting on the previous configuration would be acting on
-                    // one the cluster no longer has. An operator's fence
-                    // request is still served if `[fencing]` itself reads.
-                    log(&format!("the cluster configuration does not load: {e}"));
-                    self.parsed_config = None;
-                    self.fencing =
-                        crate::config::load_fencing_str(&text, "the cluster configuration")
-                            .ok()
-                            .and_then(|f| f.section);
-                }
-            }
-            self.executor.set_config(self.parsed_config.as_deref());
-            if let Some(cfg) = self.parsed_config.as_deref() {
-                self.store.set_fencing(cfg.properties.stonith_enabled);
-            }
-            self.check_fencing_readiness();
-        }
-        if let Some(config) = self.parsed_config.clone() {
-            self.controller_input(Input::Document {
-                config,
-                status: Box::new(status),
-            });
-        }
+    /// The model of the cluster's configuration (None: it does not load).
+    pub(super) fn parsed_config(&self) -> Option<&crate::model::ClusterConfig> {
+        self.store.loaded().map(|c| &c.model)
     }
 
     /// Carries out the controller's commands until none are left (carrying
     /// one out may feed the controller again).
     pub(super) async fn drain(&mut self) {
-        while let Some(command) = self.commands.pop_front() {
+        while let Some(effect) = self.effects.pop_front() {
+            let StoreEffect::Controller(command) = effect else {
+                self.apply_effect(effect).await;
+                continue;
+            };
             match command {
                 Command::Execute(req) => self.execute(req).await,
                 Command::CancelRecurring {
@@ -267,16 +244,8 @@ impl Daemon {
     }
 
     pub(super) async fn record_status(&mut self, patch: StatusPatch) {
-        if self.store.is_dc() {
-            let effects = self.store.record_status(&patch);
-            self.apply_store(effects).await;
-        } else if let Some(dc) = self.store.dc().filter(|&d| d != self.own.id) {
-            self.send_cluster(dc, &ClusterMessage::StatusPatch(patch))
-                .await;
-        } else {
-            // No DC (this node alone without quorum): kept for the next one.
-            self.unsent_patches.push(patch);
-        }
+        let effects = self.store.record_status(self.now_ms(), patch);
+        self.apply_store(effects).await;
     }
 
     /// Attributes the agents wrote through the shims go to the DC.
@@ -305,16 +274,6 @@ impl Daemon {
         }
     }
 
-    /// Patches kept while no DC was known are sent once there is one.
-    pub(super) async fn flush_unsent(&mut self) {
-        if !self.store.is_dc() && self.store.dc().is_none_or(|d| d == self.own.id) {
-            return;
-        }
-        for patch in std::mem::take(&mut self.unsent_patches) {
-            self.record_status(patch).await;
-        }
-    }
-
     /// Runs `monitor` on every node's first fencing level in the background
     /// and tells the controller (`Input::FencingReady`); while a level
     /// fails, checks again every 5 s. A config change replaces the check.
@@ -322,8 +281,7 @@ impl Daemon {
         self.readiness_generation += 1;
         let generation = self.readiness_generation;
         let enabled = self
-            .parsed_config
-            .as_deref()
+            .parsed_config()
             .is_some_and(|c| c.properties.stonith_enabled);
         let (Some(section), true) = (self.fencing.clone(), enabled) else {
             self.readiness_poller.stop();

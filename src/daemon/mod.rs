@@ -66,7 +66,8 @@
 //!   `config::Document::timers` (failover_budget), as `config check` sees them. Every log line has a UTC timestamp: membership
 //!   notices, controller notices, action results and fencing form the failover
 //!   timeline.
-//! - `src/daemon/cluster.rs` — the only user of `store::machine::Node`: wire
+//! - `src/daemon/cluster.rs` — the daemon's node core (`node::Node`, which
+//!   holds the store and the controller and the glue between them): wire
 //!   form of its messages, persistence of the document in
 //!   `<state_dir>/cluster.json` (`store::persist`), client requests, status
 //!   patches. The document is `Document<String, ClusterStatus>`: config = the
@@ -225,7 +226,7 @@ mod report;
 pub mod settings;
 mod startup;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::{SocketAddr, UdpSocket as StdUdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -240,7 +241,7 @@ use crate::api::{
     self, ClusterStatusView, IncompatibleNode, NodeView, Request, Response, StatusReport,
 };
 use crate::config::ConfigError;
-use crate::controller::{Controller, FenceOutcome, Input, StatusPatch};
+use crate::controller::{FenceOutcome, Input, StatusPatch};
 use crate::membership::{Membership, Notice, Output, PeerState, Unblock};
 use crate::node::protocol::ClusterMessage;
 use crate::store::Version;
@@ -405,20 +406,12 @@ struct Daemon {
     /// Who waits for the outcome of a config request, by request id.
     replies: HashMap<u64, ReplyTo>,
     next_request: u64,
-    /// The document version last reported (log and controller).
-    last_version: Version,
-    controller: Controller,
-    /// Controller commands not yet carried out (see `driver::drain`).
-    commands: VecDeque<crate::controller::Command>,
-    /// The view last given to the controller.
-    fed_view: Option<(BTreeSet<String>, bool)>,
+    /// What the node core asked for, not yet carried out (see `driver::drain`).
+    effects: VecDeque<StoreEffect>,
     /// The last fencing readiness verdict (None: first check still running)
     /// and what blocks it.
     fencing_ready: Option<bool>,
     fencing_blockers: Vec<String>,
-    /// The store was a ready DC after the last store event (`Input::Synced`).
-    store_synced: bool,
-    parsed_config: Option<Box<crate::model::ClusterConfig>>,
     executor: ExecutorService,
     /// `[fencing]` of the cluster's configuration.
     fencing: Option<paceline_fencing::config::FencingSection>,
@@ -436,10 +429,7 @@ struct Daemon {
     next_dispatch: u64,
     /// The agents' node attributes (node -> name -> value) as last forwarded.
     attributes: crate::executor::agent_env::Attributes,
-    /// Status patches made while no DC was known.
-    unsent_patches: Vec<StatusPatch>,
     ticks: u64,
-    applied_text: String,
 }
 
 /// Answer of a request sent to the DC, or of a request on the DC.
@@ -594,12 +584,13 @@ impl Daemon {
     async fn sync_view(&mut self) {
         let status = self.machine.status();
         let members: Vec<NodeId> = status.view.members.iter().copied().collect();
-        let effects = self
-            .store
-            .on_view(status.view.id, &members, status.quorum.quorate);
+        let effects = self.store.on_view(
+            self.now_ms(),
+            status.view.id,
+            &members,
+            status.quorum.quorate,
+        );
         self.apply_store(effects).await;
-        self.feed_view();
-        self.flush_unsent().await;
         // Requests forwarded to a DC that is gone get no answer from it.
         let gone: Vec<u64> = self
             .replies
@@ -742,7 +733,7 @@ impl Daemon {
     ) {
         match message {
             ClusterMessage::Store(m) => {
-                let effects = self.store.on_message(from, m);
+                let effects = self.store.on_message(self.now_ms(), from, m);
                 self.apply_store(effects).await;
             }
             ClusterMessage::ConfigRequest {
@@ -762,7 +753,9 @@ impl Daemon {
                     node: from,
                     request,
                 });
-                let effects = self.store.request_config(id, based_on, config);
+                let effects = self
+                    .store
+                    .request_config(self.now_ms(), id, based_on, config);
                 self.apply_store(effects).await;
             }
             ClusterMessage::ConfigReply { request, result } => {
@@ -826,14 +819,16 @@ impl Daemon {
         let what = format!("lifetime over: removing {}", expired.join(", "));
         log(&what);
         let id = self.new_request(ReplyTo::Log(what));
-        let effects = self.store.request_config(id, version, edited);
+        let effects = self
+            .store
+            .request_config(self.now_ms(), id, version, edited);
         self.apply_store(effects).await;
     }
 
     /// Whether any member still has unacknowledged channel messages from us.
     /// The replicated status says some resource is active on this node.
     fn document_shows_active_here(&self) -> bool {
-        self.parsed_config.as_deref().is_some_and(|c| {
+        self.parsed_config().is_some_and(|c| {
             report::resources(c, &self.store.doc().status)
                 .iter()
                 .any(|r| r.nodes.contains(&self.own.name))
@@ -878,45 +873,31 @@ impl Daemon {
     }
 
     async fn apply_store(&mut self, effects: Vec<StoreEffect>) {
-        let mut queue = effects;
-        while !queue.is_empty() {
-            for effect in std::mem::take(&mut queue) {
-                match effect {
-                    StoreEffect::Send { to, message } => self.send_cluster(to, &message).await,
-                    StoreEffect::Reply { request, result } => {
-                        Box::pin(self.finish_request(request, result)).await;
-                    }
-                    StoreEffect::Log(line) => log(&line),
-                    StoreEffect::Fatal(why) => {
-                        if self.fatal.is_none() {
-                            log(&format!("FATAL: {why}"));
-                        }
-                        self.fatal = Some(why);
-                    }
+        for effect in effects {
+            self.apply_effect(effect).await;
+        }
+    }
+
+    /// Carries out one effect of the node core; the controller's commands
+    /// wait for `drain`.
+    async fn apply_effect(&mut self, effect: StoreEffect) {
+        match effect {
+            StoreEffect::Send { to, message } => self.send_cluster(to, &message).await,
+            StoreEffect::Reply { request, result } => {
+                Box::pin(self.finish_request(request, result)).await;
+            }
+            StoreEffect::Controller(command) => {
+                self.effects.push_back(StoreEffect::Controller(command));
+            }
+            StoreEffect::ConfigChanged => self.on_config_changed(),
+            StoreEffect::Log(line) => log(&line),
+            StoreEffect::Fatal(why) => {
+                if self.fatal.is_none() {
+                    log(&format!("FATAL: {why}"));
                 }
+                self.fatal = Some(why);
             }
         }
-        let version = self.store.doc().version;
-        if version != self.last_version {
-            let config_changed = (version.admin_epoch, version.epoch)
-                != (self.last_version.admin_epoch, self.last_version.epoch)
-                || self.store.doc().config != self.applied_config_text();
-            if config_changed {
-                log(&format!(
-                    "configuration now at epoch {} (version {}.{}.{})",
-                    version.epoch, version.admin_epoch, version.epoch, version.num_updates
-                ));
-            }
-            self.last_version = version;
-            self.feed_document(config_changed);
-        }
-        // The controller plans on the document only once the store, as the
-        // DC of this view, holds a quorum of the members' documents.
-        let synced = self.store.ready();
-        if synced && !self.store_synced {
-            self.controller_input(Input::Synced);
-        }
-        self.store_synced = synced;
     }
 
     fn describe(&self, notice: &Notice) -> String {
@@ -1064,7 +1045,7 @@ impl Daemon {
 
     fn report(&self) -> StatusReport {
         let mut membership = self.status_view();
-        if self.parsed_config.is_none() {
+        if self.parsed_config().is_none() {
             membership.warnings.push(
                 "the cluster configuration does not load (see the log); resources are not managed from it".into(),
             );
@@ -1092,28 +1073,26 @@ impl Daemon {
             dc: self.store.dc().map(|d| self.settings.node_name(d)),
             config_version: self.store.doc().version,
             resources: self
-                .parsed_config
-                .as_deref()
+                .parsed_config()
                 .map(|c| report::resources(c, &self.store.doc().status))
                 .unwrap_or_default(),
             failed_actions: report::failed_actions_in(
-                self.parsed_config.as_deref(),
+                self.parsed_config(),
                 &self.store.doc().status,
             ),
             cli_constraints: self
-                .parsed_config
-                .as_deref()
+                .parsed_config()
                 .map(report::cli_constraints)
                 .unwrap_or_default(),
             standby: self
-                .parsed_config
-                .iter()
+                .parsed_config()
+                .into_iter()
                 .flat_map(|c| c.nodes.iter().filter(|n| n.standby))
                 .map(|n| n.uname.clone())
                 .collect(),
             maintenance: self
-                .parsed_config
-                .iter()
+                .parsed_config()
+                .into_iter()
                 .flat_map(|c| c.nodes.iter().filter(|n| n.maintenance))
                 .map(|n| n.uname.clone())
                 .collect(),
@@ -1199,11 +1178,6 @@ impl Daemon {
         let _ = reply.send(response);
     }
 
-    /// The config text the executor and controller were last given.
-    fn applied_config_text(&self) -> String {
-        self.applied_text.clone()
-    }
-
     async fn config_load(
         &mut self,
         text: String,
@@ -1224,7 +1198,7 @@ impl Daemon {
         };
         if self.store.is_dc() {
             let id = self.new_request(to);
-            let effects = self.store.request_config(id, based_on, text);
+            let effects = self.store.request_config(self.now_ms(), id, based_on, text);
             self.apply_store(effects).await;
         } else if let Some(dc) = self.store.dc().filter(|&d| d != self.own.id) {
             if let ReplyTo::Client { forwarded_to, .. } = &mut to {

@@ -16,7 +16,7 @@ use super::settings::{self, NodeSettings, Settings};
 use super::{
     Args, Daemon, WatchdogState, api_server, driver, find_local_node, identity, log, notify,
 };
-use crate::controller::{Controller, ControllerSettings, StatusPatch};
+use crate::controller::{ControllerSettings, Input, StatusPatch};
 use crate::membership::{Membership, MembershipConfig};
 use crate::wire::{Channel, ChannelLimits, ClusterKey, Decoder, Encoder, KeyRing};
 use paceline_fencing::watchdog::{Feeder, Watchdog};
@@ -91,14 +91,19 @@ fn open_store(
 ) -> anyhow::Result<ClusterStore> {
     std::fs::create_dir_all(&settings.state_dir)
         .with_context(|| format!("cannot create {}", settings.state_dir.display()))?;
-    let (mut store, note) = ClusterStore::open(
-        &settings.state_dir,
-        own.id,
-        settings.nodes.len(),
-        settings.quorum.two_node,
-        config_text,
-    )?;
-    store.set_node_ids(node_ids(settings));
+    let node = crate::node::NodeSettings {
+        own: own.id,
+        two_node: settings.quorum.two_node,
+        controller: ControllerSettings {
+            own: own.name.clone(),
+            nodes: node_ids(settings),
+            result_grace_ms: 5_000,
+            fence_retry_ms: 1_000,
+            fence_retry_max_ms: 30_000,
+            require_fencing_ready: true,
+        },
+    };
+    let (store, note) = ClusterStore::open(&settings.state_dir, node, config_text)?;
     if let Some(note) = note {
         log(&note);
     }
@@ -136,22 +141,10 @@ fn new_daemon(
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/run/resource-agents"));
     let executor = ExecutorService::new(&own.name, &settings.state_dir, &rsctmp, senders.exec);
-    let controller = Controller::new(ControllerSettings {
-        own: own.name.clone(),
-        nodes: node_ids(&settings),
-        result_grace_ms: 5_000,
-        fence_retry_ms: 1_000,
-        fence_retry_max_ms: 30_000,
-        require_fencing_ready: true,
-    });
     Daemon {
-        controller,
-        commands: VecDeque::new(),
-        fed_view: None,
+        effects: VecDeque::new(),
         fencing_ready: None,
         fencing_blockers: Vec::new(),
-        store_synced: false,
-        parsed_config: None,
         executor,
         fencing: None,
         fence_tx: senders.fence,
@@ -162,11 +155,8 @@ fn new_daemon(
         fence_waiters: HashMap::new(),
         next_dispatch: driver::DISPATCH_ID_BASE,
         attributes: BTreeMap::new(),
-        unsent_patches: Vec::new(),
         ticks: 0,
-        applied_text: String::new(),
         channel: Channel::new(incarnation, ChannelLimits::default()),
-        last_version: store.doc().version,
         store,
         replies: HashMap::new(),
         next_request: 1,
@@ -232,13 +222,20 @@ impl Daemon {
             self.own.links,
             socket_path.display()
         ));
-        self.feed_document(true);
-        // A `shutdown` attribute left by this node's last clean stop is over.
-        self.unsent_patches.push(StatusPatch::Attribute {
-            node: self.own.name.clone(),
-            name: "shutdown".into(),
-            value: None,
-        });
+        // The document's configuration reaches the executor and the
+        // controller before the first view.
+        self.controller_input(Input::Tick);
+        // A `shutdown` attribute left by this node's last clean stop is
+        // over (kept by the node core until there is a DC).
+        let effects = self.store.record_status(
+            self.now_ms(),
+            StatusPatch::Attribute {
+                node: self.own.name.clone(),
+                name: "shutdown".into(),
+                value: None,
+            },
+        );
+        self.effects.extend(effects);
         notify::ready(&format!(
             "node {} of cluster {}",
             self.own.name, self.settings.cluster_name

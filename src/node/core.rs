@@ -1,0 +1,498 @@
+//! `Node`: one node's replicated store and controller, and the glue between
+//! them, sans-IO. Events in (views, messages from peers, persisted
+//! versions, config requests, status patches, the controller's inputs),
+//! commands out (messages to peers, documents to persist, replies,
+//! the controller's commands for the driver), time passed in.
+//!
+//! The glue's rules, each once for the daemon and the simulator:
+//! - The store gets every new view; the controller gets the view by name
+//!   (repeats dropped), the document whenever its version changes (the
+//!   configuration loaded once per change) and `Input::Synced` when the store
+//!   becomes a ready DC.
+//! - A status patch (the controller's `RecordStatus`, a member's forwarded
+//!   patch, an agent's attribute) is applied by the DC's store, sent to the
+//!   DC by a member, and kept while no DC is known.
+//! - Settling: a confirmed fence or a clean leave of a peer settles it for
+//!   the store (a lone two_node DC may then write); without fencing
+//!   (`stonith-enabled = false`) a peer missing from the view counts as
+//!   settled at once.
+//! - A failed persist stops the node: nothing queued after it is sent and
+//!   every later input answers `Fatal` (the store's contract).
+
+use std::collections::BTreeSet;
+
+use crate::controller::{self, Controller, Input, StatusPatch};
+use crate::model::{ClusterConfig, ClusterStatus};
+use crate::store::machine::{self, Msg, Node as StoreNode};
+use crate::store::{Document, Version, choose_dc};
+use crate::wire::NodeId;
+
+/// The configuration a node's document holds: the daemon keeps the TOML
+/// text as loaded, the simulator the model itself.
+pub trait NodeConfig: Clone + PartialEq {
+    /// What loading the configuration gives the driver (the daemon: the
+    /// model and the `[fencing]` section).
+    type Loaded;
+    fn load(&self) -> Result<Self::Loaded, String>;
+    fn model(loaded: &Self::Loaded) -> &ClusterConfig;
+}
+
+impl NodeConfig for String {
+    type Loaded = crate::config::Cluster;
+
+    /// A file without `[fencing]` runs as fencing disabled (the daemon has
+    /// always accepted that; `paceline config check` refuses it).
+    fn load(&self) -> Result<Self::Loaded, String> {
+        crate::config::load_cluster_str_fencing_optional(self, "the cluster configuration")
+            .map_err(|e| e.to_string())
+    }
+
+    fn model(loaded: &Self::Loaded) -> &ClusterConfig {
+        &loaded.model
+    }
+}
+
+impl NodeConfig for ClusterConfig {
+    type Loaded = ClusterConfig;
+
+    fn load(&self) -> Result<Self::Loaded, String> {
+        Ok(self.clone())
+    }
+
+    fn model(loaded: &Self::Loaded) -> &ClusterConfig {
+        loaded
+    }
+}
+
+/// What one node sends another (the driver's transport carries it).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Message<C> {
+    Store(Msg<C, ClusterStatus>),
+    /// Member -> DC: record this status change.
+    StatusPatch(StatusPatch),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event<C> {
+    /// Membership's view and quorum (a repeat changes nothing).
+    View {
+        id: u64,
+        members: Vec<NodeId>,
+        quorate: bool,
+    },
+    Message {
+        from: NodeId,
+        message: Message<C>,
+    },
+    /// The driver made this version durable (after `Command::Persist`).
+    Persisted(Version),
+    /// A configuration change, answered by a `Reply` with `request`.
+    ConfigRequest {
+        request: u64,
+        based_on: Version,
+        config: C,
+    },
+    /// A status change made on this node (agents' attributes, a cleanup,
+    /// the shutdown request).
+    StatusPatch(StatusPatch),
+    /// Everything else the controller takes (results, fence outcomes,
+    /// reports, fencing readiness, ticks).
+    Controller(Input),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command<C> {
+    Send {
+        to: NodeId,
+        message: Message<C>,
+    },
+    /// Make this document durable, then report `Event::Persisted` (or
+    /// `Node::persist_failed`); nothing after it may be sent before.
+    Persist(Document<C, ClusterStatus>),
+    Reply {
+        request: u64,
+        result: Result<Version, String>,
+    },
+    /// The controller's commands other than `RecordStatus` (which the
+    /// node carries out itself).
+    Controller(controller::Command),
+    /// The configuration changed (see `Node::loaded`).
+    ConfigChanged,
+    Log(String),
+    /// The node stopped (a failed persist); the driver must stop too.
+    Fatal(String),
+}
+
+/// Who this node is among the configured ones.
+#[derive(Debug, Clone)]
+pub struct NodeSettings {
+    pub own: NodeId,
+    pub two_node: bool,
+    /// This node's name and every configured node's (name, id) are the
+    /// controller's.
+    pub controller: controller::ControllerSettings,
+}
+
+pub struct Node<C: NodeConfig> {
+    settings: NodeSettings,
+    store: StoreNode<C, ClusterStatus>,
+    controller: Controller,
+    view: Option<(u64, Vec<u32>, bool)>,
+    /// Whether the cluster fences (`stonith-enabled`).
+    fencing: bool,
+    /// Peers a confirmed fence or a clean leave settled (until they rejoin).
+    confirmed_gone: BTreeSet<u32>,
+    /// Why the node stopped (a failed persist).
+    failed: Option<String>,
+    fed_view: Option<(BTreeSet<String>, bool)>,
+    fed_version: Option<Version>,
+    applied: Option<C>,
+    loaded: Option<Box<C::Loaded>>,
+    /// The store was a ready DC after the last event (`Input::Synced`).
+    synced: bool,
+    /// Status patches made while no DC was known.
+    unsent: Vec<StatusPatch>,
+    now_ms: u64,
+    wall: i64,
+}
+
+/// How many rounds of feeding the controller one event may take (each
+/// round: the document changed or the store became ready).
+const FEED_ROUNDS_MAX: usize = 64;
+
+impl<C: NodeConfig> Node<C> {
+    /// A node starting from `doc` (the persisted one, or the config file's
+    /// at version 0: any peer's newer document wins on the first view).
+    pub fn new(settings: NodeSettings, doc: Document<C, ClusterStatus>) -> Self {
+        let size = settings.controller.nodes.len();
+        Node {
+            store: StoreNode::new(u32::from(settings.own), size, settings.two_node, doc),
+            controller: Controller::new(settings.controller.clone()),
+            settings,
+            view: None,
+            fencing: true,
+            confirmed_gone: BTreeSet::new(),
+            failed: None,
+            fed_view: None,
+            fed_version: None,
+            applied: None,
+            loaded: None,
+            synced: false,
+            unsent: Vec::new(),
+            now_ms: 0,
+            wall: 0,
+        }
+    }
+
+    pub fn doc(&self) -> &Document<C, ClusterStatus> {
+        &self.store.doc
+    }
+
+    pub fn controller(&self) -> &Controller {
+        &self.controller
+    }
+
+    /// The configuration as last loaded (None: it does not load).
+    pub fn loaded(&self) -> Option<&C::Loaded> {
+        self.loaded.as_deref()
+    }
+
+    /// The model of the configuration as last loaded.
+    pub fn config(&self) -> Option<&ClusterConfig> {
+        self.loaded.as_deref().map(C::model)
+    }
+
+    fn members(&self) -> &[u32] {
+        self.view.as_ref().map_or(&[], |(_, m, _)| m.as_slice())
+    }
+
+    /// The DC of the current view (quorate or not).
+    pub fn dc(&self) -> Option<NodeId> {
+        choose_dc(self.members()).and_then(|d| NodeId::try_from(d).ok())
+    }
+
+    pub fn is_dc(&self) -> bool {
+        self.view.as_ref().is_some_and(|(_, _, q)| *q) && self.dc() == Some(self.settings.own)
+    }
+
+    /// This node is the DC and holds a quorum of the members' documents,
+    /// so it takes config changes.
+    pub fn ready(&self) -> bool {
+        self.store.is_ready_dc()
+    }
+
+    /// Carries out one event at `now_ms` (a monotonic clock) and `wall`
+    /// (seconds since the epoch).
+    pub fn handle(&mut self, now_ms: u64, wall: i64, event: Event<C>) -> Vec<Command<C>> {
+        self.now_ms = now_ms;
+        self.wall = wall;
+        if let Some(why) = &self.failed {
+            return vec![Command::Fatal(why.clone())];
+        }
+        let mut out = Vec::new();
+        match event {
+            Event::View {
+                id,
+                members,
+                quorate,
+            } => self.on_view(id, &members, quorate, &mut out),
+            Event::Message {
+                from,
+                message: Message::Store(msg),
+            } => {
+                let commands = self.store.on_message(u32::from(from), msg);
+                self.store_commands(commands, &mut out);
+            }
+            Event::Message {
+                message: Message::StatusPatch(patch),
+                ..
+            }
+            | Event::StatusPatch(patch) => self.record_status(patch, &mut out),
+            Event::Persisted(version) => {
+                let commands = self.store.on_persisted(version);
+                self.store_commands(commands, &mut out);
+            }
+            Event::ConfigRequest {
+                request,
+                based_on,
+                config,
+            } => {
+                let commands = self.store.on_config_request(request, based_on, config);
+                self.store_commands(commands, &mut out);
+            }
+            Event::Controller(input) => self.controller_input(input, &mut out),
+        }
+        self.feed_controller(&mut out);
+        out
+    }
+
+    /// The driver could not make a document durable: the node stops.
+    pub fn persist_failed(&mut self, why: String) -> Vec<Command<C>> {
+        self.failed = Some(why.clone());
+        vec![Command::Fatal(why)]
+    }
+
+    fn on_view(&mut self, id: u64, members: &[NodeId], quorate: bool, out: &mut Vec<Command<C>>) {
+        let members: Vec<u32> = members.iter().map(|&m| u32::from(m)).collect();
+        self.confirmed_gone.retain(|p| !members.contains(p));
+        let current = (id, members.clone(), quorate);
+        if self.view.as_ref() != Some(&current) {
+            self.view = Some(current);
+            let mut commands = self.store.on_view(id, members.clone(), quorate);
+            if !self.fencing {
+                // Without fencing nothing confirms a lost peer is down: it
+                // counts as down at once (the operator chose this, and
+                // `status` warns). A two_node survivor then writes alone.
+                for peer in self.configured_ids().filter(|p| !members.contains(p)) {
+                    commands.extend(self.store.on_peer_settled(peer));
+                }
+            }
+            self.store_commands(commands, out);
+            self.feed_controller(out);
+        }
+        self.feed_view(out);
+        self.flush_unsent(out);
+    }
+
+    fn configured_ids(&self) -> impl Iterator<Item = u32> + use<C> {
+        let ids: Vec<u32> = self
+            .settings
+            .controller
+            .nodes
+            .iter()
+            .map(|(_, id)| *id)
+            .collect();
+        ids.into_iter()
+    }
+
+    /// Tells the controller about a changed view (membership by name).
+    fn feed_view(&mut self, out: &mut Vec<Command<C>>) {
+        let members = self.members().to_vec();
+        let names: BTreeSet<String> = self
+            .settings
+            .controller
+            .nodes
+            .iter()
+            .filter(|(_, id)| members.contains(id))
+            .map(|(name, _)| name.clone())
+            .collect();
+        let quorate = self.view.as_ref().is_some_and(|(_, _, q)| *q);
+        if self.fed_view.as_ref() == Some(&(names.clone(), quorate)) {
+            return;
+        }
+        self.fed_view = Some((names.clone(), quorate));
+        self.controller_input(
+            Input::View {
+                members: names,
+                quorate,
+            },
+            out,
+        );
+    }
+
+    /// Feeds one input; `RecordStatus` is carried out here, the rest goes
+    /// to the driver in order.
+    fn controller_input(&mut self, input: Input, out: &mut Vec<Command<C>>) {
+        for command in self.controller.handle(self.now_ms, self.wall, input) {
+            match command {
+                controller::Command::RecordStatus(patch) => self.record_status(patch, out),
+                other => out.push(Command::Controller(other)),
+            }
+        }
+    }
+
+    /// The document changed: the controller gets it (the configuration
+    /// loaded once per change); the store became a ready DC: the
+    /// controller may plan on the document (`Input::Synced`).
+    fn feed_controller(&mut self, out: &mut Vec<Command<C>>) {
+        for _ in 0..FEED_ROUNDS_MAX {
+            let version = self.store.doc.version;
+            let fed_document = self.fed_version != Some(version);
+            if fed_document {
+                self.fed_version = Some(version);
+                self.feed_document(out);
+            }
+            let synced = self.store.is_ready_dc();
+            let newly_synced = synced && !self.synced;
+            self.synced = synced;
+            if newly_synced {
+                self.controller_input(Input::Synced, out);
+            }
+            if !fed_document && !newly_synced {
+                return;
+            }
+        }
+    }
+
+    fn feed_document(&mut self, out: &mut Vec<Command<C>>) {
+        let config = &self.store.doc.config;
+        if self.applied.as_ref() != Some(config) || self.loaded.is_none() {
+            self.applied = Some(config.clone());
+            match config.load() {
+                Ok(loaded) => {
+                    self.fencing = C::model(&loaded).properties.stonith_enabled;
+                    self.loaded = Some(Box::new(loaded));
+                }
+                Err(e) => {
+                    // Acting on the previous configuration would be acting
+                    // on one the cluster no longer has.
+                    out.push(Command::Log(format!(
+                        "the cluster configuration does not load: {e}"
+                    )));
+                    self.loaded = None;
+                }
+            }
+            out.push(Command::ConfigChanged);
+        }
+        if let Some(model) = self.config() {
+            let input = Input::Document {
+                config: Box::new(model.clone()),
+                status: Box::new(self.store.doc.status.clone()),
+            };
+            self.controller_input(input, out);
+        }
+    }
+
+    /// A status patch: the DC's store applies it and sends it to the
+    /// members, a member sends it to the DC, and without a DC it waits for
+    /// the next one. A fence confirmed or a clean leave settles that peer
+    /// for the store (a lone two_node DC may then write).
+    fn record_status(&mut self, patch: StatusPatch, out: &mut Vec<Command<C>>) {
+        if self.is_dc() {
+            let settled = self.settled_by(&patch);
+            let mut commands = self.store.on_status_patch(patch);
+            if let Some(peer) = settled {
+                self.confirmed_gone.insert(peer);
+                commands.extend(self.store.on_peer_settled(peer));
+            }
+            self.store_commands(commands, out);
+        } else if let Some(dc) = self.dc().filter(|&d| d != self.settings.own) {
+            out.push(Command::Send {
+                to: dc,
+                message: Message::StatusPatch(patch),
+            });
+        } else {
+            // No DC (this node alone without quorum): kept for the next one.
+            self.unsent.push(patch);
+        }
+    }
+
+    /// The peer a patch settles: its fence was confirmed, or it left cleanly.
+    fn settled_by(&self, patch: &StatusPatch) -> Option<u32> {
+        let name = match patch {
+            StatusPatch::NodeFenced(outcome) if outcome.ok => outcome.target.as_str(),
+            StatusPatch::NodeLeftCleanly(node) => node.as_str(),
+            _ => return None,
+        };
+        self.settings
+            .controller
+            .nodes
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, id)| *id)
+    }
+
+    /// Patches kept while no DC was known go once there is one.
+    fn flush_unsent(&mut self, out: &mut Vec<Command<C>>) {
+        if !self.is_dc() && self.dc().is_none_or(|d| d == self.settings.own) {
+            return;
+        }
+        for patch in std::mem::take(&mut self.unsent) {
+            self.record_status(patch, out);
+        }
+    }
+
+    fn store_commands(
+        &mut self,
+        commands: Vec<machine::Command<C, ClusterStatus>>,
+        out: &mut Vec<Command<C>>,
+    ) {
+        for command in commands {
+            out.push(match command {
+                machine::Command::Send { to, msg } => {
+                    let Ok(to) = NodeId::try_from(to) else {
+                        continue;
+                    };
+                    Command::Send {
+                        to,
+                        message: Message::Store(msg),
+                    }
+                }
+                machine::Command::Persist(doc) => Command::Persist(doc),
+                machine::Command::Reply { request, result } => Command::Reply {
+                    request,
+                    result: result.map_err(|e| e.to_string()),
+                },
+            });
+        }
+    }
+
+    /// Why a configuration change acknowledged now is not guaranteed to
+    /// survive: in a two-node cluster without fencing, a node alone cannot
+    /// tell a dead peer from a split, and both halves of a split each
+    /// acknowledge changes, one of which the heal loses (invariant 4 needs
+    /// fencing). Pacemaker behaves the same and calls clusters without
+    /// fencing unsupported; an operator of one expects a lone survivor to
+    /// take changes, so they are taken, and the client is told plainly.
+    pub fn unguaranteed(&self) -> Option<String> {
+        if self.fencing || !self.settings.two_node {
+            return None;
+        }
+        let members = self.members();
+        let missing: Vec<&str> = self
+            .settings
+            .controller
+            .nodes
+            .iter()
+            .filter(|(_, id)| !members.contains(id) && !self.confirmed_gone.contains(id))
+            .map(|(name, _)| name.as_str())
+            .collect();
+        if missing.is_empty() {
+            return None;
+        }
+        Some(format!(
+            "applied by this node alone and NOT guaranteed: fencing is disabled (stonith-enabled = false) and {} is not in this partition, so this node cannot tell a dead peer from a split; if this is a split, the other half may take changes too and one side's are lost when it heals. Enable fencing to make changes safe",
+            missing.join(", ")
+        ))
+    }
+}
