@@ -1,6 +1,7 @@
 //! The whole cluster in one process: per node the real membership machine
-//! (through `MembershipSim`, over the faulty virtual network), the real
-//! store machine and the real controller, plus simulated resource agents
+//! (through `MembershipSim`, over the faulty virtual network) and the node
+//! core the daemon runs (`node::Node`: store, controller and the glue
+//! between them), plus simulated resource agents
 //! (ground truth of what runs where, action delays, failures) and simulated
 //! fence devices (delay, failure; a successful fence powers the target
 //! off, so whatever ran there really stops). Virtual time, seeded RNG.
@@ -30,13 +31,13 @@ use crate::controller::{
 };
 use crate::membership::QuorumConfig;
 use crate::model::{CloneChild, ClusterConfig, ClusterStatus, NoQuorumPolicy, Resource, Role, rc};
+use crate::node::{self, Event, Message, Node, NodeSettings};
 use crate::scheduler::observe;
 use crate::scheduler::transition::primitive_of;
-use crate::store::machine::{Command as StoreCmd, Msg, Node as StoreNode};
 use crate::store::{Document, Version};
 
 type Doc = Document<ClusterConfig, ClusterStatus>;
-type StoreMsg = Msg<ClusterConfig, ClusterStatus>;
+type NodeMsg = Message<ClusterConfig>;
 
 /// Seconds since the epoch at virtual time zero (for histories).
 const WALL_BASE: i64 = 1_700_000_000;
@@ -96,10 +97,11 @@ pub struct LogLine {
 
 #[derive(Debug)]
 enum Ev {
-    Store {
+    /// A node core's message to another (store traffic, status patches).
+    Message {
         from: u16,
         to: u16,
-        msg: Box<StoreMsg>,
+        message: Box<NodeMsg>,
     },
     Persisted {
         node: u16,
@@ -162,13 +164,11 @@ struct SimNode {
     name: String,
     up: bool,
     incarnation: u64,
-    store: StoreNode<ClusterConfig, ClusterStatus>,
-    controller: Controller,
+    /// The node core the daemon runs: store, controller and their glue.
+    node: Node<ClusterConfig>,
+    settings: NodeSettings,
     /// What survives a reboot: the last persisted document.
     disk: Doc,
-    fed: Option<Version>,
-    /// The store was a ready DC after the last commands (for `Input::Synced`).
-    synced: bool,
     view: Option<(u64, BTreeSet<u16>, bool)>,
     /// Actions this boot has seen, per sender (ids are unique per DC
     /// incarnation only, as the daemon's executor keys them), with their
@@ -189,7 +189,7 @@ struct SimNode {
 
 enum Work {
     Ctl(u16, Input),
-    Store(u16, Vec<StoreCmd<ClusterConfig, ClusterStatus>>),
+    Node(u16, Vec<node::Command<ClusterConfig>>),
 }
 
 pub struct ClusterSim {
@@ -347,25 +347,27 @@ impl ClusterSim {
         let mut nodes = BTreeMap::new();
         let initial: Doc = Document::new(config.clone(), ClusterStatus::default());
         for (name, &id) in &names {
-            let controller = Controller::new(ControllerSettings {
-                own: name.clone(),
-                nodes: settings_nodes.clone(),
-                result_grace_ms: options.result_grace_ms,
-                fence_retry_ms: options.fence_retry_ms,
-                fence_retry_max_ms: options.fence_retry_max_ms,
-                require_fencing_ready: false,
-            });
+            let settings = NodeSettings {
+                own: id,
+                two_node,
+                controller: ControllerSettings {
+                    own: name.clone(),
+                    nodes: settings_nodes.clone(),
+                    result_grace_ms: options.result_grace_ms,
+                    fence_retry_ms: options.fence_retry_ms,
+                    fence_retry_max_ms: options.fence_retry_max_ms,
+                    require_fencing_ready: false,
+                },
+            };
             nodes.insert(
                 id,
                 SimNode {
                     name: name.clone(),
                     up: true,
                     incarnation: 1,
-                    store: StoreNode::new(u32::from(id), names.len(), two_node, initial.clone()),
-                    controller,
+                    node: Node::new(settings.clone(), initial.clone()),
+                    settings,
                     disk: initial.clone(),
-                    fed: None,
-                    synced: false,
                     view: None,
                     seen: BTreeMap::new(),
                     monitor_owner: BTreeMap::new(),
@@ -497,7 +499,6 @@ impl ClusterSim {
     }
 
     fn boot(&mut self, id: u16) {
-        let size = self.nodes.len();
         let Some(n) = self.nodes.get_mut(&id) else {
             return;
         };
@@ -506,11 +507,7 @@ impl ClusterSim {
         }
         n.up = true;
         n.leaving = false;
-        n.fed = None;
-        n.synced = false;
-        let two_node = n.store.two_node;
-        n.store = StoreNode::new(u32::from(id), size, two_node, n.disk.clone());
-        n.controller = Controller::new(n.controller.settings().clone());
+        n.node = Node::new(n.settings.clone(), n.disk.clone());
         let name = n.name.clone();
         self.membership.start(id);
         self.note(format!("power on {name}"));
@@ -577,9 +574,10 @@ impl ClusterSim {
             name: "shutdown".to_string(),
             value: Some(self.wall().to_string()),
         };
+        let (now_ms, wall) = (self.now_ms(), self.wall());
         if let Some(n) = self.nodes.get_mut(&id) {
-            let cmds = n.store.on_status_patch(patch);
-            self.work.push_back(Work::Store(id, cmds));
+            let cmds = n.node.handle(now_ms, wall, Event::StatusPatch(patch));
+            self.work.push_back(Work::Node(id, cmds));
         }
         self.drain();
     }
@@ -590,25 +588,31 @@ impl ClusterSim {
         let Some(&dc) = self
             .nodes
             .iter()
-            .find(|(_, n)| n.up && n.store.is_ready_dc())
+            .find(|(_, n)| n.up && n.node.ready())
             .map(|(id, _)| id)
         else {
             return false;
         };
         self.next_request += 1;
+        let (now_ms, wall) = (self.now_ms(), self.wall());
         let request = self.next_request;
         let Some(n) = self.nodes.get_mut(&dc) else {
             return false;
         };
-        let mut config = n.store.doc.config.clone();
+        let mut config = n.node.doc().config.clone();
         let g = generation(&config) + 1;
         config
             .rsc_defaults
             .insert(GENERATION.to_string(), g.to_string());
-        let based_on = n.store.doc.version;
-        let cmds = n.store.on_config_request(request, based_on, config);
+        let based_on = n.node.doc().version;
+        let event = Event::ConfigRequest {
+            request,
+            based_on,
+            config,
+        };
+        let cmds = n.node.handle(now_ms, wall, event);
         self.requests.insert(request, g);
-        self.work.push_back(Work::Store(dc, cmds));
+        self.work.push_back(Work::Node(dc, cmds));
         self.drain();
         true
     }
@@ -674,17 +678,17 @@ impl ClusterSim {
                 continue;
             }
             n.view = current;
-            let members: Vec<u32> = view.members.iter().map(|&m| u32::from(m)).collect();
-            let cmds = n.store.on_view(view.id, members, quorate);
-            let names: BTreeSet<String> = view.members.iter().map(|&m| self.name(m)).collect();
-            self.work.push_back(Work::Store(id, cmds));
-            self.work.push_back(Work::Ctl(
-                id,
-                Input::View {
-                    members: names,
-                    quorate,
-                },
-            ));
+            let event = Event::View {
+                id: view.id,
+                members: view.members.iter().copied().collect(),
+                quorate,
+            };
+            let (now_ms, wall) = (
+                self.now.as_millis() as u64,
+                WALL_BASE + self.now.as_secs() as i64,
+            );
+            let cmds = n.node.handle(now_ms, wall, event);
+            self.work.push_back(Work::Node(id, cmds));
             self.drain();
         }
     }
@@ -702,7 +706,7 @@ impl ClusterSim {
                 continue;
             };
             // It may go once the replicated status shows nothing of it running.
-            let st = n.store.doc.status.nodes.get(&name);
+            let st = n.node.doc().status.nodes.get(&name);
             let asked = st.is_some_and(|s| s.transient_attributes.contains_key("shutdown"));
             let idle =
                 st.is_some_and(|s| s.resources.iter().all(|h| observe(h).role == Role::Stopped));
@@ -733,7 +737,7 @@ impl ClusterSim {
             };
             match w {
                 Work::Ctl(id, input) => self.controller_input(id, input),
-                Work::Store(id, cmds) => self.store_commands(id, cmds),
+                Work::Node(id, cmds) => self.node_commands(id, cmds),
             }
         }
         self.violations
@@ -748,10 +752,8 @@ impl ClusterSim {
         if !n.up {
             return;
         }
-        let out = n.controller.handle(now_ms, wall, input);
-        for c in out {
-            self.controller_command(id, c);
-        }
+        let out = n.node.handle(now_ms, wall, Event::Controller(input));
+        self.node_commands(id, out);
     }
 
     fn quorate(&self, id: u16) -> bool {
@@ -850,18 +852,11 @@ impl ClusterSim {
                         what.join(", ")
                     ));
                 }
-                let settled = match &patch {
-                    StatusPatch::NodeFenced(o) if o.ok => Some(self.id(&o.target)),
-                    StatusPatch::NodeLeftCleanly(n) => Some(self.id(n)),
-                    _ => None,
-                };
-                if let (Some(peer), Some(n)) = (settled, self.nodes.get_mut(&id)) {
-                    let cmds = n.store.on_peer_settled(u32::from(peer));
-                    self.work.push_back(Work::Store(id, cmds));
-                }
+                // The node core records its controller's patches itself.
+                let (now_ms, wall) = (self.now_ms(), self.wall());
                 if let Some(n) = self.nodes.get_mut(&id) {
-                    let cmds = n.store.on_status_patch(patch);
-                    self.work.push_back(Work::Store(id, cmds));
+                    let cmds = n.node.handle(now_ms, wall, Event::StatusPatch(patch));
+                    self.work.push_back(Work::Node(id, cmds));
                 }
             }
             Ctl::RequestReport { node } => {
@@ -887,24 +882,28 @@ impl ClusterSim {
         }
     }
 
-    fn store_commands(&mut self, id: u16, cmds: Vec<StoreCmd<ClusterConfig, ClusterStatus>>) {
+    /// Carries out a node core's commands: its messages over the
+    /// network (reliable while connected), its documents to the simulated
+    /// disk, its controller's commands to the simulated executor and
+    /// fence devices.
+    fn node_commands(&mut self, id: u16, cmds: Vec<node::Command<ClusterConfig>>) {
         for c in cmds {
             match c {
-                StoreCmd::Send { to, msg } => {
-                    let to = u16::try_from(to).unwrap_or(0);
+                node::Command::Send { to, message } => {
                     if self.connected(id, to) {
                         let at = self.now + self.delay();
+                        let message = Box::new(message);
                         self.push(
                             at,
-                            Ev::Store {
+                            Ev::Message {
                                 from: id,
                                 to,
-                                msg: Box::new(msg),
+                                message,
                             },
                         );
                     }
                 }
-                StoreCmd::Persist(doc) => {
+                node::Command::Persist(doc) => {
                     let Some(n) = self.nodes.get_mut(&id) else {
                         continue;
                     };
@@ -921,37 +920,25 @@ impl ClusterSim {
                         },
                     );
                 }
-                StoreCmd::Reply { request, result } => {
+                node::Command::Reply { request, result } => {
                     if let (Some(g), Ok(v)) = (self.requests.remove(&request), &result) {
                         self.acked.push(g);
                         self.note(format!("config generation {g} acknowledged at {v:?}"));
                     }
                 }
+                node::Command::Controller(c) => self.controller_command(id, c),
+                node::Command::ConfigChanged | node::Command::Log(_) => {}
+                node::Command::Fatal(why) => {
+                    let me = self.name(id);
+                    self.violations
+                        .push(format!("{:?}: {me} stopped: {why}", self.now));
+                }
             }
-        }
-        self.feed_document(id);
-        if let Some(n) = self.nodes.get_mut(&id) {
-            let ready = n.up && n.store.is_ready_dc();
-            if ready && !n.synced {
-                self.work.push_back(Work::Ctl(id, Input::Synced));
-            }
-            n.synced = ready;
         }
     }
 
-    fn feed_document(&mut self, id: u16) {
-        let Some(n) = self.nodes.get_mut(&id) else {
-            return;
-        };
-        if !n.up || n.fed == Some(n.store.doc.version) {
-            return;
-        }
-        n.fed = Some(n.store.doc.version);
-        let input = Input::Document {
-            config: Box::new(n.store.doc.config.clone()),
-            status: Box::new(n.store.doc.status.clone()),
-        };
-        self.work.push_back(Work::Ctl(id, input));
+    fn now_ms(&self) -> u64 {
+        self.now.as_millis() as u64
     }
 
     fn check_config(&mut self) {
@@ -959,13 +946,13 @@ impl ClusterSim {
             return;
         };
         for n in self.nodes.values() {
-            if n.up && n.store.is_ready_dc() && generation(&n.store.doc.config) < need {
+            if n.up && n.node.ready() && generation(&n.node.doc().config) < need {
                 let text = format!(
                     "{:?}: DC {} holds config generation {} (version {:?}) after generation {need} was acknowledged",
                     self.now,
                     n.name,
-                    generation(&n.store.doc.config),
-                    n.store.doc.version
+                    generation(&n.node.doc().config),
+                    n.node.doc().version
                 );
                 if !self.violations.contains(&text) {
                     self.violations.push(text);
@@ -976,13 +963,18 @@ impl ClusterSim {
 
     fn event(&mut self, ev: Ev) {
         match ev {
-            Ev::Store { from, to, msg } => {
+            Ev::Message { from, to, message } => {
                 if !self.connected(from, to) {
                     return;
                 }
+                let (now_ms, wall) = (self.now_ms(), self.wall());
                 if let Some(n) = self.nodes.get_mut(&to) {
-                    let cmds = n.store.on_message(u32::from(from), *msg);
-                    self.work.push_back(Work::Store(to, cmds));
+                    let event = Event::Message {
+                        from,
+                        message: *message,
+                    };
+                    let cmds = n.node.handle(now_ms, wall, event);
+                    self.work.push_back(Work::Node(to, cmds));
                 }
             }
             Ev::Persisted {
@@ -990,12 +982,13 @@ impl ClusterSim {
                 incarnation,
                 version,
             } => {
+                let (now_ms, wall) = (self.now_ms(), self.wall());
                 if let Some(n) = self.nodes.get_mut(&node)
                     && n.up
                     && n.incarnation == incarnation
                 {
-                    let cmds = n.store.on_persisted(version);
-                    self.work.push_back(Work::Store(node, cmds));
+                    let cmds = n.node.handle(now_ms, wall, Event::Persisted(version));
+                    self.work.push_back(Work::Node(node, cmds));
                 }
             }
             Ev::ActionArrives {
@@ -1324,9 +1317,10 @@ impl ClusterSim {
                 name: format!("master-{rsc}"),
                 value,
             };
+            let (now_ms, wall) = (self.now_ms(), self.wall());
             if let Some(n) = self.nodes.get_mut(&node) {
-                let cmds = n.store.on_status_patch(patch);
-                self.work.push_back(Work::Store(node, cmds));
+                let cmds = n.node.handle(now_ms, wall, Event::StatusPatch(patch));
+                self.work.push_back(Work::Node(node, cmds));
             }
         }
         let (lo, _) = self.options.action_ms;
@@ -1581,10 +1575,14 @@ impl ClusterSim {
     /// The operations an up DC's document records for `rsc`'s instances
     /// on `node`, as `instance op/interval call N rc R` items.
     fn dc_history(&self, node: &str, rsc: &str) -> String {
-        let Some(dc) = self.nodes.values().find(|n| n.up && n.controller.is_dc()) else {
+        let Some(dc) = self
+            .nodes
+            .values()
+            .find(|n| n.up && n.node.controller().is_dc())
+        else {
             return "no DC".into();
         };
-        let Some(st) = dc.store.doc.status.nodes.get(node) else {
+        let Some(st) = dc.node.doc().status.nodes.get(node) else {
             return "none".into();
         };
         st.resources
@@ -1624,11 +1622,11 @@ impl ClusterSim {
 impl ClusterSim {
     /// The replicated document as one node holds it.
     pub fn document(&self, node: &str) -> Option<&Doc> {
-        self.nodes.get(&self.id(node)).map(|n| &n.store.doc)
+        self.nodes.get(&self.id(node)).map(|n| n.node.doc())
     }
 
     /// The controller of one node.
     pub fn controller(&self, node: &str) -> Option<&Controller> {
-        self.nodes.get(&self.id(node)).map(|n| &n.controller)
+        self.nodes.get(&self.id(node)).map(|n| n.node.controller())
     }
 }
