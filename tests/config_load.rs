@@ -543,7 +543,8 @@ fn a_configuration_over_1_mib_is_refused_by_every_reader() {
         paceline::config::load_cluster_str_fencing_optional(&text, "big.toml").unwrap_err(),
         paceline::config::parse_document(&text, "big.toml").unwrap_err(),
         load_fencing_str(&text, "big.toml").unwrap_err(),
-        paceline::daemon::validate_config_text(&text, "big.toml").unwrap_err(),
+        paceline::config::load_node_str(&text, "big.toml").unwrap_err(),
+        paceline::config::load_runnable_str(&text, "big.toml").unwrap_err(),
     ];
     for err in errors {
         let shown = err.to_string();

@@ -146,8 +146,13 @@ fn device<'a>(c: &'a Cluster, id: &str) -> &'a paceline_fencing::config::DeviceC
     fencing(c).device(id).expect(id)
 }
 
-fn daemon(text: &str) -> paceline::daemon::settings::Settings {
-    paceline::daemon::settings::Settings::parse(Path::new("cluster.toml"), text).unwrap()
+/// What pacelined runs by: the runtime of the node loader, the one the
+/// daemon starts with.
+fn daemon(text: &str) -> paceline::config::Runtime {
+    paceline::config::load_node_str(text, "cluster.toml")
+        .unwrap()
+        .runtime
+        .unwrap()
 }
 
 /// What the executor runs: the action of the model's primitive (the
@@ -589,4 +594,58 @@ fn clone_counts_are_bounded() {
         err.contains("clone_max = 4000000000 is above 1024"),
         "{err}"
     );
+}
+
+/// Issue 16: `config check` said "ok: 0 nodes" to files `pacelined`
+/// refused. Each file here is refused by both, with the same diagnostic
+/// at the same file:line:column (the daemon calls the same loader).
+#[test]
+fn config_check_refuses_what_pacelined_refuses() {
+    let dir = tempdir();
+    let no_links = BASE.replace("links = [\"198.18.0.2\"]\n", "");
+    let cases: Vec<(&str, String, &str)> = vec![
+        (
+            "no [cluster]",
+            BASE.replace("[cluster]\nname = \"t\"\n", ""),
+            "no [cluster] section",
+        ),
+        ("no links", no_links, "cluster.toml:12:8"),
+        (
+            "links differ",
+            BASE.replace("[\"198.18.0.3\"]", "[\"198.18.0.3\", \"198.18.1.3\"]"),
+            "node `node3` has 2 links but node `node1` has 1",
+        ),
+        (
+            "fencing unsaid",
+            BASE.replace("enabled = true\n[[fencing.device]]", "[[fencing.device]]"),
+            "does not say whether fencing is on",
+        ),
+        (
+            "no nodes",
+            BASE.split("[[node]]").next().unwrap().to_string() + "[fencing]\nenabled = false\n",
+            "no [[node]]",
+        ),
+    ];
+    for (what, text, want) in cases {
+        let (code, err) = check(&dir.0, &text);
+        assert_eq!(code, 2, "{what}: config check accepted it:\n{err}");
+        assert!(err.contains(want), "{what}: config check said\n{err}");
+        let file = dir.0.join("cluster.toml");
+        let out = Command::new(env!("CARGO_BIN_EXE_pacelined"))
+            .arg("--config")
+            .arg(&file)
+            .args(["--node", "node1"])
+            .output()
+            .unwrap();
+        let daemon_err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{what}: pacelined said\n{daemon_err}"
+        );
+        assert!(
+            daemon_err.contains(want),
+            "{what}: pacelined said\n{daemon_err}"
+        );
+    }
 }

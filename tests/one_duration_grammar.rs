@@ -108,9 +108,6 @@ const EDGES: &[&str] = &[
     "src/cli/",
     "src/sim/scenario.rs",
     "src/executor/filesystem.rs",
-    // The daemon's lenient second reader of the cluster file; it goes
-    // next (issue 16), and this line with it.
-    "src/daemon/settings.rs",
 ];
 
 #[test]

@@ -7,11 +7,12 @@ use anyhow::Context;
 use clap::Subcommand;
 
 use crate::config::cib::import_cib;
-use crate::config::{load_config_file, load_config_str, to_toml};
+use crate::config::{load_config_str, load_runnable_file, to_toml};
 
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
-    /// Validate a cluster TOML file; print every problem with file:line:column.
+    /// Validate a cluster TOML file as pacelined would start with it; print
+    /// every problem with file:line:column.
     Check {
         /// The cluster file.
         file: PathBuf,
@@ -28,8 +29,9 @@ pub enum ConfigCommand {
 
 pub fn run(cmd: ConfigCommand) -> anyhow::Result<ExitCode> {
     match cmd {
-        ConfigCommand::Check { file } => match load_config_file(&file) {
-            Ok(cfg) => {
+        ConfigCommand::Check { file } => match load_runnable_file(&file) {
+            Ok(cluster) => {
+                let cfg = &cluster.model;
                 println!(
                     "ok: {} nodes, {} resources, {} location, {} colocation, {} order constraints",
                     cfg.nodes.len(),

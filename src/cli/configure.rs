@@ -93,8 +93,7 @@ fn edit(output: OutputFormat, socket: &Path) -> anyhow::Result<ExitCode> {
                 eprintln!("paceline: no change");
                 return Ok(ExitCode::SUCCESS);
             }
-            if let Err(e) = crate::daemon::validate_config_text(&text, &file.display().to_string())
-            {
+            if let Err(e) = crate::config::load_node_str(&text, &file.display().to_string()) {
                 eprintln!("{e}");
                 eprintln!("paceline: the edit is not valid; opening it again");
                 continue;
@@ -203,7 +202,7 @@ fn load(file: &Path, output: OutputFormat, socket: &Path) -> anyhow::Result<Exit
         }
     };
     // Nothing is sent unless the file is valid.
-    if let Err(e) = crate::daemon::validate_config_text(&text, &file.display().to_string()) {
+    if let Err(e) = crate::config::load_node_str(&text, &file.display().to_string()) {
         eprintln!("{e}");
         eprintln!(
             "paceline: {} rejected; the cluster keeps its configuration",
@@ -269,7 +268,7 @@ pub fn edit_cluster(
         if edited == text {
             return Ok(based_on);
         }
-        if let Err(e) = crate::daemon::validate_config_text(&edited, what) {
+        if let Err(e) = crate::config::load_node_str(&edited, what) {
             return Err(anyhow::Error::new(e).context(format!(
                 "{what} would make the configuration invalid; nothing was changed"
             )));
@@ -307,12 +306,12 @@ pub fn print_applied(what: &str, version: Version, output: OutputFormat) -> anyh
 /// The sections pacelined reads from its own file at start (`[cluster]`,
 /// `[membership]`, `[quorum]`, `[[node]]`) take effect only on restart.
 fn membership_changed(old: &str, new: &str) -> Option<String> {
-    use crate::daemon::settings::Settings;
-    let path = Path::new("cluster.toml");
-    let (a, b) = (
-        Settings::parse(path, old).ok()?,
-        Settings::parse(path, new).ok()?,
-    );
+    let runtime = |text| {
+        crate::config::load_node_str(text, "cluster.toml")
+            .ok()
+            .and_then(|c| c.runtime)
+    };
+    let (a, b) = (runtime(old)?, runtime(new)?);
     (!a.same_membership(&b)).then(|| {
         "the [cluster]/[membership]/[quorum]/[[node]] settings changed: pacelined reads them from its config file at start; install the file on every node and restart the nodes one at a time".to_string()
     })

@@ -24,6 +24,9 @@ pub struct Converter<'a> {
     pub diags: Vec<Diagnostic>,
     /// `[fencing]` as the fencing crate takes it, once converted.
     pub fencing: Option<paceline_fencing::config::FencingSection>,
+    /// A file without `[fencing]` runs with fencing off (the daemon's
+    /// rule) instead of being refused (`config check`'s).
+    pub fencing_optional: bool,
 }
 
 fn span<T>(s: &Spanned<T>) -> std::ops::Range<usize> {
@@ -253,6 +256,7 @@ impl<'a> Converter<'a> {
             src: SourceMap { file, text },
             diags: Vec::new(),
             fencing: None,
+            fencing_optional: false,
         }
     }
 
@@ -688,6 +692,9 @@ impl<'a> Converter<'a> {
             .filter(|p| p.agent.get_ref().starts_with("stonith:"))
             .count();
         self.fencing(doc, &node_names, &props, stonith_primitives);
+        if doc.fencing.is_none() && self.fencing_optional {
+            cfg.properties.stonith_enabled = false;
+        }
         if let Some(f) = &doc.fencing {
             if f.enabled.as_ref().map(|e| *e.get_ref()) == Some(false) {
                 cfg.properties.stonith_enabled = false;
@@ -1194,8 +1201,12 @@ impl<'a> Converter<'a> {
         stonith_primitives: usize,
     ) {
         let Some(f) = &doc.fencing else {
-            let at = 0..0;
-            self.err(at, "no [fencing] section", "configure fence devices under [[fencing.device]], or write `enabled = false` under [fencing] to run without fencing (unsafe for shared data)");
+            if !self.fencing_optional {
+                self.err(0..0, "no [fencing] section", "configure fence devices under [[fencing.device]], or write `enabled = false` under [fencing] to run without fencing (unsafe for shared data)");
+            } else if props.get("stonith-enabled").map(String::as_str) == Some("true") {
+                self.err(0..0, "no [fencing] section, which turns fencing off, but `properties.stonith-enabled = true`",
+                    "configure fence devices under [[fencing.device]] with `enabled = true` under [fencing]");
+            }
             return;
         };
         let enabled = f.enabled.as_ref().map(|e| *e.get_ref());

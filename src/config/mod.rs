@@ -58,15 +58,27 @@
 //!   controller and executor (`ExecutorConfig::use_model_ops`) see the same
 //!   ones; explicit monitor intervals are kept whatever their length (the
 //!   budget is about node loss).
-//! - `mod.rs`: `load_cluster_str/file` -> `Cluster` (the model and the typed
-//!   fencing section, from one parse); `load_config_file/str` (the model
-//!   only; the file variants also refuse inline fence passwords in files
-//!   readable by others), `load_status_file`, `to_toml`.
+//! - `runtime.rs`: what a node runs by, typed (`Runtime`: cluster name,
+//!   authkey and state paths, heartbeat and token timeout, quorum, nodes with
+//!   resolved links, fencing mode, self-fencing watchdogs), and what a node
+//!   cannot start with (no `[cluster]`, a node without links or with another
+//!   number of links than the others, a heartbeat of 0, `[fencing]` without
+//!   `enabled`, a watchdog without `watchdog_timeout`, no `[[node]]`).
+//! - `mod.rs`: one parse per load, into `Cluster` (the model, the typed
+//!   fencing section, the runtime). `load_runnable_str/file`: `config
+//!   check`, everything the daemon needs; `load_node_str/file`: the daemon
+//!   (start, SIGHUP, `configure load` over the API and the CLI's edits),
+//!   the same checks with a missing `[fencing]` meaning fencing off;
+//!   `load_cluster_str/file`: the model and fencing without the node's
+//!   needs (the simulator, the scheduler's tests, `simulate`);
+//!   `load_cluster_str_fencing_optional`: the daemon's reading of the
+//!   replicated document and `resource exec`. The file variants also refuse
+//!   inline fence passwords in files readable by others.
+//!   `documents_parsed` counts parses per thread (the daemon's start test).
+//!   `load_status_file`, `to_toml`.
 //!
-//! Not in the model (validated only): `[cluster]`, `[membership]`, `[quorum]`,
-//! `[fencing]` devices/levels, node links/votes, `failover_budget`. Other
-//! components read those sections with their own structs until the model grows
-//! them. Documentation: `man/paceline.toml.5` (its EXAMPLE is a test).
+//! The daemon has no reader of its own: everything it runs by comes from
+//! one load here. Documentation: `man/paceline.toml.5` (its EXAMPLE is a test).
 //! Reference configurations: `policies/*.toml` (tests load each).
 
 pub mod cib;
@@ -78,6 +90,7 @@ pub mod error;
 pub mod fencing;
 #[cfg(test)]
 pub(crate) mod fixtures;
+pub mod runtime;
 pub mod status;
 pub mod timers;
 pub mod values;
@@ -89,6 +102,7 @@ pub use convert::DEFAULT_FAILURE_TIMEOUT;
 pub use duration::{DurationError, as_ms, parse_duration};
 pub use error::{ConfigError, Diagnostic};
 pub use fencing::load_fencing_str;
+pub use runtime::Runtime;
 pub use write::to_toml;
 
 use crate::model::{ClusterConfig, ClusterStatus};
@@ -126,16 +140,20 @@ pub fn check_size(bytes: usize, file_name: &str) -> Result<(), ConfigError> {
     }]))
 }
 
+thread_local! {
+    static DOCUMENTS_PARSED: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// How many cluster documents this thread has parsed: the test of the
+/// daemon's start counts them (it reads its file once).
+pub fn documents_parsed() -> u64 {
+    DOCUMENTS_PARSED.with(|n| n.get())
+}
+
 /// Parses the document only (no semantic checks), mapping serde errors.
 pub fn parse_document(text: &str, file_name: &str) -> Result<document::Document, ConfigError> {
     check_size(text.len(), file_name)?;
-    parse_document_unchecked(text, file_name)
-}
-
-fn parse_document_unchecked(
-    text: &str,
-    file_name: &str,
-) -> Result<document::Document, ConfigError> {
+    DOCUMENTS_PARSED.with(|n| n.set(n.get().saturating_add(1)));
     toml::from_str::<document::Document>(text).map_err(|e| {
         let src = error::SourceMap {
             file: file_name,
@@ -168,7 +186,8 @@ fn unknown_field_help(msg: &str) -> Option<String> {
 }
 
 /// Everything the cluster file says, typed: the model the scheduler and
-/// the controller plan on, and what the fencing crate takes.
+/// the controller plan on, what the fencing crate takes, and what a node
+/// runs by.
 #[derive(Debug, Clone)]
 pub struct Cluster {
     pub model: ClusterConfig,
@@ -176,58 +195,148 @@ pub struct Cluster {
     pub fencing: Option<FencingSection>,
     /// `[cluster] state_dir`, when written.
     pub state_dir: Option<std::path::PathBuf>,
+    /// What a node runs by; always there from the `load_node_*` and
+    /// `load_runnable_*` loaders, `None` from the others when the file
+    /// lacks something a node needs (the simulator and the scheduler's
+    /// tests load files without links).
+    pub runtime: Option<Runtime>,
+}
+
+/// What a load requires besides a valid model.
+#[derive(Debug, Clone, Copy)]
+struct Checks {
+    /// A missing `[fencing]` means fencing off (the daemon's rule).
+    fencing_optional: bool,
+    /// Everything a node needs to start (`[cluster]`, links, ...).
+    runnable: bool,
 }
 
 /// Reads and checks the whole cluster file once; every problem is in the
 /// error, each with file:line:column and the fix.
-pub fn load_cluster_str(text: &str, file_name: &str) -> Result<Cluster, ConfigError> {
-    check_size(text.len(), file_name)?;
-    load_cluster_unchecked(text, file_name)
+fn load_with(text: &str, file_name: &str, checks: Checks) -> Result<Cluster, ConfigError> {
+    let doc = parse_document(text, file_name)?;
+    load_document(&doc, text, file_name, checks)
 }
 
-fn load_cluster_unchecked(text: &str, file_name: &str) -> Result<Cluster, ConfigError> {
-    let doc = parse_document_unchecked(text, file_name)?;
+fn load_document(
+    doc: &document::Document,
+    text: &str,
+    file_name: &str,
+    checks: Checks,
+) -> Result<Cluster, ConfigError> {
     let mut conv = convert::Converter::new(file_name, text);
-    let model = conv.convert(&doc);
-    if conv.diags.is_empty() {
-        Ok(Cluster {
-            model,
-            fencing: conv.fencing,
-            state_dir: doc
-                .cluster
-                .as_ref()
-                .and_then(|c| c.state_dir.as_ref())
-                .map(|d| d.get_ref().into()),
-        })
-    } else {
-        Err(ConfigError::Invalid(conv.diags))
+    conv.fencing_optional = checks.fencing_optional;
+    let model = conv.convert(doc);
+    let src = error::SourceMap {
+        file: file_name,
+        text,
+    };
+    let mut node_diags = Vec::new();
+    let runtime = runtime::runtime(doc, conv.fencing.as_ref(), &src, &mut node_diags);
+    if checks.runnable {
+        conv.diags.extend(node_diags);
     }
+    if !conv.diags.is_empty() {
+        return Err(ConfigError::Invalid(conv.diags));
+    }
+    Ok(Cluster {
+        model,
+        fencing: conv.fencing,
+        state_dir: doc
+            .cluster
+            .as_ref()
+            .and_then(|c| c.state_dir.as_ref())
+            .map(|d| d.get_ref().into()),
+        runtime,
+    })
+}
+
+/// The model and fencing of a cluster file (`[fencing]` required); what a
+/// node needs is not required (see [`Cluster::runtime`]).
+pub fn load_cluster_str(text: &str, file_name: &str) -> Result<Cluster, ConfigError> {
+    let checks = Checks {
+        fencing_optional: false,
+        runnable: false,
+    };
+    load_with(text, file_name, checks)
 }
 
 pub fn load_cluster_file(path: &Path) -> Result<Cluster, ConfigError> {
     let text = read_bounded(path)?;
+    let checks = Checks {
+        fencing_optional: false,
+        runnable: false,
+    };
+    load_file_text(path, &text, checks)
+}
+
+/// What `paceline config check` accepts: a file a node starts with, with
+/// `[fencing]` spelled out. Everything the daemon refuses at start is
+/// refused here, at file:line:column.
+pub fn load_runnable_str(text: &str, file_name: &str) -> Result<Cluster, ConfigError> {
+    let checks = Checks {
+        fencing_optional: false,
+        runnable: true,
+    };
+    load_with(text, file_name, checks)
+}
+
+pub fn load_runnable_file(path: &Path) -> Result<Cluster, ConfigError> {
+    let text = read_bounded(path)?;
+    let checks = Checks {
+        fencing_optional: false,
+        runnable: true,
+    };
+    load_file_text(path, &text, checks)
+}
+
+/// What `pacelined` runs: a runnable file where a missing `[fencing]`
+/// means fencing off (the daemon has always run such a file, with a
+/// warning in status; `config check` refuses it). The daemon's start,
+/// SIGHUP, `configure load` (API and CLI) and the crm-like edits check a
+/// file with this and nothing else.
+pub fn load_node_str(text: &str, file_name: &str) -> Result<Cluster, ConfigError> {
+    let checks = Checks {
+        fencing_optional: true,
+        runnable: true,
+    };
+    load_with(text, file_name, checks)
+}
+
+/// [`load_node_str`] of a file already read, which must also keep inline
+/// passwords from other readers.
+pub fn load_node_file(path: &Path, text: &str) -> Result<Cluster, ConfigError> {
+    let checks = Checks {
+        fencing_optional: true,
+        runnable: true,
+    };
+    load_file_text(path, text, checks)
+}
+
+/// One parse of a file's text: the loader's checks, then its inline
+/// passwords against its mode.
+fn load_file_text(path: &Path, text: &str, checks: Checks) -> Result<Cluster, ConfigError> {
     let file = path.display().to_string();
-    let cluster = load_cluster_str(&text, &file)?;
-    check_inline_secrets(path, &text, &file)?;
+    let doc = parse_document(text, &file)?;
+    let cluster = load_document(&doc, text, &file, checks)?;
+    inline_secrets(path, &doc, text, &file)?;
     Ok(cluster)
 }
 
-/// A cluster file under the daemon's rule for a missing `[fencing]`: the
-/// daemon runs such a file with fencing disabled (and says so in status),
-/// `resource exec` runs one action of it; `config check` refuses it.
+/// A cluster file under the daemon's rule for a missing `[fencing]`, with
+/// what a node needs not required: `resource exec` runs one action of it,
+/// and the daemon reads the cluster's replicated document with it (that
+/// document was checked with [`load_node_str`] on its way in).
 /// Without the section, [`Cluster::fencing`] is `None`.
 pub fn load_cluster_str_fencing_optional(
     text: &str,
     file_name: &str,
 ) -> Result<Cluster, ConfigError> {
-    let doc = parse_document(text, file_name)?;
-    if doc.fencing.is_some() {
-        return load_cluster_unchecked(text, file_name);
-    }
-    let with_fencing_off = format!("{text}\n[fencing]\nenabled = false\n");
-    let mut cluster = load_cluster_unchecked(&with_fencing_off, file_name)?;
-    cluster.fencing = None;
-    Ok(cluster)
+    let checks = Checks {
+        fencing_optional: true,
+        runnable: false,
+    };
+    load_with(text, file_name, checks)
 }
 
 pub fn load_config_str(text: &str, file_name: &str) -> Result<ClusterConfig, ConfigError> {
@@ -240,9 +349,13 @@ pub fn load_config_file(path: &Path) -> Result<ClusterConfig, ConfigError> {
 
 /// A password written into the file is only acceptable when nobody but the
 /// owner can read the file.
-fn check_inline_secrets(path: &Path, text: &str, file: &str) -> Result<(), ConfigError> {
+fn inline_secrets(
+    path: &Path,
+    doc: &document::Document,
+    text: &str,
+    file: &str,
+) -> Result<(), ConfigError> {
     use std::os::unix::fs::PermissionsExt;
-    let doc = parse_document(text, file)?;
     let Ok(meta) = std::fs::metadata(path) else {
         return Ok(());
     };

@@ -101,6 +101,11 @@ impl ClusterStore {
         self.node.is_dc()
     }
 
+    /// See `node::Node::preload`.
+    pub fn preload(&mut self, text: String, cluster: crate::config::Cluster) {
+        self.node.preload(text, cluster);
+    }
+
     /// The configuration as last loaded (None: it does not load).
     pub fn loaded(&self) -> Option<&crate::config::Cluster> {
         self.node.loaded()

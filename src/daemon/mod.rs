@@ -34,10 +34,15 @@
 //!   incarnation of this node are refused; bounded (window 32, 512 messages /
 //!   16 MiB unacked per peer, 4 MiB per message). Unit tests run it over
 //!   `sim::net` with 20% loss, duplication and reordering on 40 seeds.
-//! - `src/daemon/mod.rs` — entry point: the whole file is validated with
-//!   `src/config` (file:line:col; a file without `[fencing]` runs as fencing
-//!   disabled with a warning, as before), then `settings.rs` reads the daemon's
-//!   sections; `run` is startup, event loop, shutdown. `startup.rs`: own node,
+//! - `src/daemon/mod.rs` — entry point: the file is read and checked once by
+//!   `config::load_node_file` (the checks of `config check`, file:line:col;
+//!   a file without `[fencing]` runs as fencing disabled with a warning, as
+//!   before) into the model, the typed `[fencing]` and the `config::Runtime`
+//!   (cluster name, timers, quorum, nodes and links, watchdogs) the daemon
+//!   runs by; it has no reader of its own. The node core takes that load
+//!   for the document holding the same text (`Node::preload`) and loads a
+//!   document again only when its text changes.
+//!   `run` is startup, event loop, shutdown. `startup.rs`: own node,
 //!   authkey, links bound, document opened, watchdog armed, event sources
 //!   started. `event_loop.rs`: `Events` (every source of the loop) yields one
 //!   `Event` at a time, `Daemon::handle` carries it out; `shut_down` is the
@@ -223,7 +228,6 @@ mod notify;
 mod readiness;
 mod reload;
 mod report;
-pub mod settings;
 mod startup;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -240,7 +244,8 @@ use tokio::sync::mpsc;
 use crate::api::{
     self, ClusterStatusView, IncompatibleNode, NodeView, Request, Response, StatusReport,
 };
-use crate::config::ConfigError;
+use crate::config::Runtime as Settings;
+use crate::config::runtime::{ClusterNode, FencingMode};
 use crate::controller::{FenceOutcome, Input, StatusPatch};
 use crate::membership::{Membership, Notice, Output, PeerState, Unblock};
 use crate::node::protocol::ClusterMessage;
@@ -250,7 +255,6 @@ use cluster::{ClusterStore, StoreEffect};
 use executor_service::ExecutorService;
 use paceline_fencing::watchdog::{FeedOutcome, Feeder};
 use paceline_fencing::watchdog_policy::NodeHealth;
-use settings::Settings;
 
 #[derive(Debug, Parser)]
 #[command(name = "pacelined", version, about = "paceline cluster node daemon")]
@@ -274,19 +278,8 @@ pub fn command() -> clap::Command {
 /// Entry point of `pacelined`.
 pub fn main() -> ExitCode {
     let args = Args::parse();
-    let text = match crate::config::read_bounded(&args.config) {
-        Ok(t) => t,
-        Err(e) => {
-            say(&format!("pacelined: {e}"));
-            return ExitCode::from(2);
-        }
-    };
-    if let Err(e) = validate_config_file(&args.config, &text) {
-        say(&format!("pacelined: {e}"));
-        return ExitCode::from(2);
-    }
-    let settings = match Settings::parse(&args.config, &text) {
-        Ok(s) => s,
+    let file = match load_cluster_file(&args.config) {
+        Ok(file) => file,
         Err(e) => {
             say(&format!("pacelined: {e}"));
             return ExitCode::from(2);
@@ -294,10 +287,7 @@ pub fn main() -> ExitCode {
     };
     // Agents' `crm_node` shim asks this daemon over its API: tell the
     // agents (children inherit the environment) where it listens.
-    let socket = args
-        .socket
-        .clone()
-        .unwrap_or_else(|| settings.socket.clone());
+    let socket = api_socket(&args, &file.settings);
     // SAFETY: no other thread exists yet (the runtime is built below), so
     // nothing can read the environment concurrently.
     unsafe {
@@ -314,7 +304,7 @@ pub fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(run(args, settings, text)) {
+    match runtime.block_on(run(args, file)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             say(&format!("pacelined: {e:#}"));
@@ -342,30 +332,39 @@ fn raise_descriptor_limit() {
     }
 }
 
-/// Checks a cluster file with the config module (errors with file:line:col).
-/// A file without `[fencing]` is run as fencing disabled, with a warning in
-/// status (the daemon has always accepted that; `paceline config check`
-/// refuses it).
-pub fn validate_config_text(text: &str, file_name: &str) -> Result<(), ConfigError> {
-    load_cluster_config(text, file_name).map(|_| ())
+/// The cluster file the daemon starts with, read and checked once: the
+/// model and fencing it hands to the node core, the executor and the
+/// fencing service, and what the node runs by.
+struct StartFile {
+    text: String,
+    cluster: crate::config::Cluster,
+    settings: Settings,
 }
 
-/// The model and the fencing section of a cluster file, under the daemon's
-/// rule for a missing `[fencing]` (see `validate_config_text`).
-pub fn load_cluster_config(
-    text: &str,
-    file_name: &str,
-) -> Result<crate::config::Cluster, ConfigError> {
-    crate::config::load_cluster_str_fencing_optional(text, file_name)
+/// Reads the file (bounded) with the config module's node loader: the
+/// checks of `paceline config check`, a missing `[fencing]` meaning
+/// fencing off.
+fn load_cluster_file(path: &Path) -> Result<StartFile, String> {
+    let text = crate::config::read_bounded(path).map_err(|e| e.to_string())?;
+    let cluster = crate::config::load_node_file(path, &text).map_err(|e| e.to_string())?;
+    let settings = cluster
+        .runtime
+        .clone()
+        .ok_or_else(|| format!("{}: not a file a node runs", path.display()))?;
+    Ok(StartFile {
+        text,
+        cluster,
+        settings,
+    })
 }
 
-fn validate_config_file(path: &Path, text: &str) -> Result<(), ConfigError> {
-    validate_config_text(text, &path.display().to_string())?;
-    // The file variant also refuses inline passwords in readable files.
-    if crate::config::parse_document(text, "")?.fencing.is_some() {
-        crate::config::load_config_file(path)?;
-    }
-    Ok(())
+/// The local API socket: `--socket`, else `[cluster] socket`, else the
+/// default path.
+fn api_socket(args: &Args, settings: &Settings) -> PathBuf {
+    args.socket
+        .clone()
+        .or_else(|| settings.socket.clone())
+        .unwrap_or_else(|| api::DEFAULT_SOCKET.into())
 }
 
 /// The node whose first link address can be bound here.
@@ -387,7 +386,7 @@ struct Daemon {
     config_path: PathBuf,
     /// Why the daemon must stop at once (its store could not persist).
     fatal: Option<String>,
-    own: settings::NodeSettings,
+    own: ClusterNode,
     machine: Membership,
     encoder: Encoder,
     decoder: Decoder,
@@ -458,8 +457,8 @@ struct WatchdogState {
     last_tick: Instant,
 }
 
-async fn run(args: Args, settings: Settings, config_text: String) -> anyhow::Result<()> {
-    let (mut daemon, mut events) = startup::start(&args, settings, &config_text).await?;
+async fn run(args: Args, file: StartFile) -> anyhow::Result<()> {
+    let (mut daemon, mut events) = startup::start(&args, file).await?;
     daemon.serve(&mut events).await;
     if daemon.fatal.is_none() {
         daemon.shut_down(&mut events).await;
@@ -741,7 +740,8 @@ impl Daemon {
                 based_on,
                 config,
             } => {
-                if let Err(e) = validate_config_text(&config, "the submitted configuration") {
+                if let Err(e) = crate::config::load_node_str(&config, "the submitted configuration")
+                {
                     let reply = ClusterMessage::ConfigReply {
                         request,
                         result: Err(e.to_string()),
@@ -973,11 +973,11 @@ impl Daemon {
     fn warnings(&self) -> Vec<String> {
         let mut w = Vec::new();
         match self.settings.fencing {
-            settings::FencingMode::Enabled => {}
-            settings::FencingMode::Disabled => {
+            FencingMode::Enabled => {}
+            FencingMode::Disabled => {
                 w.push(paceline_fencing::readiness::FENCING_DISABLED_WARNING.to_string());
             }
-            settings::FencingMode::NotConfigured => w.push(
+            FencingMode::NotConfigured => w.push(
                 "no [fencing] section: fencing is off; add one with enabled = true (or spell out enabled = false)".to_string(),
             ),
         }
@@ -1050,8 +1050,11 @@ impl Daemon {
                 "the cluster configuration does not load (see the log); resources are not managed from it".into(),
             );
         }
-        if let Ok(running) = Settings::parse(Path::new("cluster"), &self.store.doc().config)
-            && !running.same_membership(&self.settings)
+        if self
+            .store
+            .loaded()
+            .and_then(|c| c.runtime.as_ref())
+            .is_some_and(|running| !running.same_membership(&self.settings))
         {
             membership.warnings.push(
                 "the cluster configuration's [cluster]/[membership]/[quorum]/[[node]] settings differ from what this daemon runs with: install the file on every node and restart the nodes one at a time".into(),
@@ -1185,7 +1188,7 @@ impl Daemon {
         based_on: Version,
         reply: tokio::sync::oneshot::Sender<Response>,
     ) {
-        if let Err(e) = validate_config_text(&text, &file_name) {
+        if let Err(e) = crate::config::load_node_str(&text, &file_name) {
             let _ = reply.send(Response::Error {
                 message: e.to_string(),
             });

@@ -3,7 +3,6 @@
 //! SIGHUP reload either; the cluster's configuration changes through the
 //! cluster (`paceline configure load`), never by editing one node's file.
 
-use super::settings::Settings;
 use super::{Daemon, log};
 
 impl Daemon {
@@ -27,24 +26,25 @@ impl Daemon {
                 return;
             }
         };
-        if let Err(e) = super::validate_config_text(&text, &path.display().to_string()) {
-            log(&format!("SIGHUP: the file does not load: {e}"));
-        } else if text != self.store.doc().config {
-            log(&format!(
-                "SIGHUP: {} differs from the cluster's configuration (epoch {}); apply it to the whole cluster with `paceline configure load {}`",
-                path.display(),
-                self.store.doc().version.epoch,
-                path.display()
-            ));
-        }
-        match Settings::parse(&path, &text) {
-            Ok(s) if !s.same_membership(&self.settings) || s.socket != self.settings.socket => {
-                log(
-                    "SIGHUP: [cluster]/[membership]/[quorum]/[[node]] changed; they apply at the next restart of this node",
-                );
+        match crate::config::load_node_str(&text, &path.display().to_string()) {
+            Err(e) => log(&format!("SIGHUP: the file does not load: {e}")),
+            Ok(cluster) => {
+                if text != self.store.doc().config {
+                    log(&format!(
+                        "SIGHUP: {} differs from the cluster's configuration (epoch {}); apply it to the whole cluster with `paceline configure load {}`",
+                        path.display(),
+                        self.store.doc().version.epoch,
+                        path.display()
+                    ));
+                }
+                if cluster.runtime.is_some_and(|s| {
+                    !s.same_membership(&self.settings) || s.socket != self.settings.socket
+                }) {
+                    log(
+                        "SIGHUP: [cluster]/[membership]/[quorum]/[[node]] changed; they apply at the next restart of this node",
+                    );
+                }
             }
-            Ok(_) => {}
-            Err(e) => log(&format!("SIGHUP: {e}")),
         }
         self.check_fencing_readiness();
         log("SIGHUP: authkey and fencing readiness checked again; nothing else is reloaded");

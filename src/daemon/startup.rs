@@ -1,5 +1,6 @@
-//! Startup: from the validated settings to a `Daemon` with its links bound,
-//! its document loaded, its watchdog armed and its event sources running.
+//! Startup: from the checked cluster file (read once, by the config
+//! module) to a `Daemon` with its links bound, its document loaded, its
+//! watchdog armed and its event sources running.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::{Path, PathBuf};
@@ -12,21 +13,23 @@ use tokio::net::UdpSocket;
 use super::cluster::ClusterStore;
 use super::event_loop::{EventSenders, Events};
 use super::executor_service::ExecutorService;
-use super::settings::{self, NodeSettings, Settings};
 use super::{
-    Args, Daemon, WatchdogState, api_server, driver, find_local_node, identity, log, notify,
+    Args, Daemon, Settings, StartFile, WatchdogState, api_server, api_socket, driver,
+    find_local_node, identity, log, notify,
 };
+use crate::config::runtime::{ClusterNode as NodeSettings, FencingMode};
 use crate::controller::{ControllerSettings, Input, StatusPatch};
-use crate::membership::{Membership, MembershipConfig};
+use crate::membership::{Membership, MembershipConfig, QuorumConfig};
 use crate::wire::{Channel, ChannelLimits, ClusterKey, Decoder, Encoder, KeyRing};
 use paceline_fencing::watchdog::{Feeder, Watchdog};
 
 /// Everything `run` needs: the daemon and the sources of its events.
-pub(super) async fn start(
-    args: &Args,
-    settings: Settings,
-    config_text: &str,
-) -> anyhow::Result<(Daemon, Events)> {
+pub(super) async fn start(args: &Args, file: StartFile) -> anyhow::Result<(Daemon, Events)> {
+    let StartFile {
+        text: config_text,
+        cluster,
+        settings,
+    } = file;
     let own = own_node(args, &settings)?;
     let key = cluster_key(&settings)?;
     let mut sockets = Vec::new();
@@ -36,12 +39,12 @@ pub(super) async fn start(
             .with_context(|| format!("cannot bind link {addr} of node `{}`", own.name))?;
         sockets.push(Arc::new(socket));
     }
-    let socket_path = args
-        .socket
-        .clone()
-        .unwrap_or_else(|| settings.socket.clone());
+    let socket_path = api_socket(args, &settings);
     let listener = api_server::bind_api(&socket_path)?;
-    let store = open_store(&settings, &own, config_text)?;
+    let mut store = open_store(&settings, &own, &config_text)?;
+    // The file was read and checked once; the document (most often the
+    // file's text) is not parsed again for what it holds.
+    store.preload(config_text, cluster);
     // Durable before any packet goes out (the state directory exists now).
     let incarnation = identity::take_incarnation(&settings.state_dir)?;
     let (senders, events) = Events::new(settings.heartbeat, socket_path)?;
@@ -93,7 +96,7 @@ fn open_store(
         .with_context(|| format!("cannot create {}", settings.state_dir.display()))?;
     let node = crate::node::NodeSettings {
         own: own.id,
-        two_node: settings.quorum.two_node,
+        two_node: quorum_config(settings).two_node,
         controller: ControllerSettings {
             own: own.name.clone(),
             nodes: node_ids(settings),
@@ -118,6 +121,26 @@ fn node_ids(settings: &Settings) -> Vec<(String, u32)> {
         .collect()
 }
 
+/// The membership's quorum rules: votequorum's defaults for the nodes'
+/// votes, then what `[quorum]` says (two_node also sets wait_for_all
+/// unless that is written too).
+fn quorum_config(settings: &Settings) -> QuorumConfig {
+    let votes = settings.nodes.iter().map(|n| (n.id, n.votes)).collect();
+    let mut quorum = QuorumConfig::with_defaults(votes);
+    let q = &settings.quorum;
+    if let Some(t) = q.two_node {
+        quorum.two_node = t;
+        quorum.wait_for_all = t;
+    }
+    if let Some(w) = q.wait_for_all {
+        quorum.wait_for_all = w;
+    }
+    quorum.last_man_standing = q.last_man_standing;
+    quorum.auto_tie_breaker = q.auto_tie_breaker;
+    quorum.expected_votes = q.expected_votes;
+    quorum
+}
+
 fn new_daemon(
     settings: Settings,
     own: NodeSettings,
@@ -135,7 +158,7 @@ fn new_daemon(
         heartbeat: settings.heartbeat,
         token_timeout: settings.token_timeout,
         last_man_standing_window: Duration::from_secs(10),
-        quorum: settings.quorum.clone(),
+        quorum: quorum_config(&settings),
     };
     let rsctmp = std::env::var_os("HA_RSCTMP")
         .map(PathBuf::from)
@@ -208,7 +231,7 @@ impl Daemon {
     /// Logs what runs, hands the document to the controller and tells
     /// systemd the node is up.
     fn announce(&mut self, socket_path: &Path) {
-        if self.settings.fencing != settings::FencingMode::Enabled {
+        if self.settings.fencing != FencingMode::Enabled {
             log(&format!(
                 "WARNING: {}",
                 paceline_fencing::readiness::FENCING_DISABLED_WARNING
@@ -240,5 +263,64 @@ impl Daemon {
             "node {} of cluster {}",
             self.own.name, self.settings.cluster_name
         ));
+    }
+}
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CLUSTER: &str = r#"
+[cluster]
+name = "t"
+authkey = "{dir}/authkey"
+state_dir = "{dir}/state"
+socket = "{dir}/api.sock"
+[membership]
+heartbeat = "100ms"
+token_timeout = "1s"
+[[node]]
+name = "node1"
+id = 1
+links = ["127.0.0.1:0"]
+[[node]]
+name = "node2"
+id = 2
+links = ["127.0.0.2:0"]
+[fencing]
+enabled = false
+[[primitive]]
+id = "dummy"
+agent = "ocf:pacemaker:Dummy"
+"#;
+
+    /// Issue 16: the daemon parsed its cluster file about a dozen times
+    /// before its first heartbeat, with a lenient reader of its own beside
+    /// the config module. Now it is read once, up to the running daemon
+    /// (store opened, document handed to the controller, executor and
+    /// fencing).
+    #[tokio::test(flavor = "current_thread")]
+    async fn the_cluster_file_is_parsed_once_at_start() {
+        let dir = std::env::temp_dir().join(format!("paceline-start-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("authkey"), [7u8; 64]).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir.join("authkey"), std::fs::Permissions::from_mode(0o600))
+            .unwrap();
+        let config = dir.join("cluster.toml");
+        let text = CLUSTER.replace("{dir}", &dir.display().to_string());
+        std::fs::write(&config, &text).unwrap();
+        let args = Args {
+            config: config.clone(),
+            node: Some("node1".into()),
+            socket: None,
+        };
+        let before = crate::config::documents_parsed();
+        let file = super::super::load_cluster_file(&config).unwrap();
+        let started = start(&args, file).await;
+        let parsed = crate::config::documents_parsed() - before;
+        let _ = std::fs::remove_dir_all(&dir);
+        let (daemon, _events) = started.unwrap();
+        assert!(daemon.parsed_config().is_some());
+        assert_eq!(parsed, 1, "the cluster file was parsed {parsed} times");
     }
 }

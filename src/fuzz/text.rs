@@ -1,7 +1,6 @@
 //! Harnesses of the text inputs: configuration files, CIB XML, status and
 //! state files, the local API's request line, agents' meta-data.
 
-use std::path::Path;
 use std::sync::OnceLock;
 
 use crate::api::{Request, Response};
@@ -81,7 +80,7 @@ pub fn config_toml(data: &[u8]) {
     if let Ok(doc) = config::parse_document(&text, "cluster.toml") {
         let _ = doc.timers();
     }
-    if let Err(e) = crate::daemon::settings::Settings::parse(Path::new("cluster.toml"), &text) {
+    if let Err(e) = config::load_node_str(&text, "cluster.toml") {
         let _ = e.to_string();
     }
     let _ = config::load_fencing_str(&text, "cluster.toml");

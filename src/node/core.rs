@@ -148,6 +148,8 @@ pub struct Node<C: NodeConfig> {
     fed_version: Option<Version>,
     applied: Option<C>,
     loaded: Option<Box<C::Loaded>>,
+    /// A configuration the driver already loaded (see `preload`).
+    preloaded: Option<(C, Box<C::Loaded>)>,
     /// The store was a ready DC after the last event (`Input::Synced`).
     synced: bool,
     /// Status patches made while no DC was known.
@@ -177,6 +179,7 @@ impl<C: NodeConfig> Node<C> {
             fed_version: None,
             applied: None,
             loaded: None,
+            preloaded: None,
             synced: false,
             unsent: Vec::new(),
             now_ms: 0,
@@ -190,6 +193,13 @@ impl<C: NodeConfig> Node<C> {
 
     pub fn controller(&self) -> &Controller {
         &self.controller
+    }
+
+    /// What `config` loads to, loaded by the driver already (the daemon
+    /// reads its file once at start): taken instead of loading again when
+    /// the document first holds that configuration.
+    pub fn preload(&mut self, config: C, loaded: C::Loaded) {
+        self.preloaded = Some((config, Box::new(loaded)));
     }
 
     /// The configuration as last loaded (None: it does not load).
@@ -368,10 +378,14 @@ impl<C: NodeConfig> Node<C> {
         let config = &self.store.doc.config;
         if self.applied.as_ref() != Some(config) || self.loaded.is_none() {
             self.applied = Some(config.clone());
-            match config.load() {
+            let loaded = match self.preloaded.take() {
+                Some((preloaded, loaded)) if &preloaded == config => Ok(loaded),
+                _ => config.load().map(Box::new),
+            };
+            match loaded {
                 Ok(loaded) => {
                     self.fencing = C::model(&loaded).properties.stonith_enabled;
-                    self.loaded = Some(Box::new(loaded));
+                    self.loaded = Some(loaded);
                 }
                 Err(e) => {
                     // Acting on the previous configuration would be acting
