@@ -44,7 +44,8 @@
 //!   `nodes.rs`: node conditions (online/offline/unclean → fencing; node attribute rule
 //!   sets evaluated at `now`; no-quorum-policy=suicide; an unclean node in our
 //!   membership is fenced even without quorum; a cleanly offline node whose history
-//!   shows a managed resource active is fenced, "thought to be active there"). `failures.rs`: failure-timeout expiry
+//!   shows a managed resource active is fenced, "thought to be active there"; failures on
+//!   a node unclean as found are cleared by its fencing: moved, not recovered). `failures.rs`: failure-timeout expiry
 //!   (against last-rc-change, disabled by a recorded on-fail=block failure, as
 //!   Pacemaker), fail counts vs migration-threshold (all instance numbers for anonymous
 //!   clones, inherited from group/clone, ignored after an on-fail=ignore failure), hard

@@ -19,6 +19,10 @@ pub(super) struct NodeView {
     /// In our membership (corosync and controller up): such a node can be
     /// fenced even without quorum.
     pub(super) in_membership: bool,
+    /// Unclean before any failure was looked at (as the status says, or
+    /// thought to hold an active resource): the fencing clears what failed
+    /// there, so those failures are not recovered.
+    pub(super) unclean_as_found: bool,
 }
 
 impl NodeView {
@@ -82,6 +86,7 @@ fn node_view(config: &ClusterConfig, status: &ClusterStatus, name: &str, now: i6
         unclean_reason: unclean_reason.to_string(),
         in_membership: st
             .is_some_and(|s| s.in_ccm.unwrap_or(false) && s.crmd.as_deref() == Some("online")),
+        unclean_as_found: condition == NodeCondition::Unclean,
     }
 }
 
@@ -280,7 +285,26 @@ impl Ctx<'_> {
                 };
                 let nd = &mut self.nodes[i];
                 nd.condition = NodeCondition::Unclean;
+                nd.unclean_as_found = true;
                 nd.unclean_reason = format!("{shown} is thought to be active there");
+            }
+        }
+    }
+
+    /// Failures on a node that was unclean as found are ignored (Pacemaker
+    /// treats them as on-fail=ignore: the fencing cleans them up), so the
+    /// resource is moved, not recovered. A failure that itself makes its
+    /// node unclean (a failed stop, on-fail=fence) still counts.
+    pub(super) fn forget_failures_on_unclean(&mut self) {
+        for list in self.history.values_mut() {
+            for (node, _, obs) in list.iter_mut() {
+                let unclean = self
+                    .node_index
+                    .get(node)
+                    .is_some_and(|&i| self.nodes[i].unclean_as_found);
+                if unclean {
+                    obs.failed = false;
+                }
             }
         }
     }
@@ -335,7 +359,11 @@ mod tests {
     fn an_offline_node_with_a_managed_resource_thought_active_is_fenced() {
         let got = verbs(true);
         assert!(got.contains(&(Verb::Fence, "node2".into())), "{got:?}");
-        assert!(got.contains(&(Verb::Recover, "db".into())), "{got:?}");
+        // The fencing clears the failure: db moves, it is not recovered.
+        assert_eq!(
+            got,
+            vec![(Verb::Fence, "node2".into()), (Verb::Move, "db".into())]
+        );
     }
 
     #[test]

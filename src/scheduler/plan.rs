@@ -123,6 +123,7 @@ impl<'a> Ctx<'a> {
 
     fn run(&mut self) {
         self.fence_nodes_thought_active();
+        self.forget_failures_on_unclean();
         let mut units = self.build_units();
         self.index_units(&units);
         // Colocation: dependents are placed after their primaries.
@@ -191,7 +192,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// The best node, unless clone-max instances are placed, target-role
-    /// is Stopped, or the unit is unmanaged and stopped (nothing starts
+    /// is Stopped, stop-all-resources is set, or the unit is unmanaged and stopped (nothing starts
     /// it, so it takes no place on any node).
     fn vetoed(&self, unit: &Unit<'a>, best: Option<usize>, why: &mut Vec<String>) -> Option<usize> {
         let mut best = best;
@@ -200,6 +201,12 @@ impl<'a> Ctx<'a> {
         }
         if unit.members.first().and_then(|m| m.target_role) == Some(Role::Stopped) {
             why.push(format!("{}: target-role is Stopped", unit.id));
+            best = None;
+        }
+        // stop-all-resources: Pacemaker assigns no resource a node, fencing
+        // devices included.
+        if self.config.properties.stop_all_resources {
+            why.push(format!("{}: stop-all-resources is set", unit.id));
             best = None;
         }
         if unit
@@ -269,5 +276,34 @@ impl<'a> Ctx<'a> {
             "{}: placed on {} with score {}",
             unit.id, self.nodes[i].uname, scores[i]
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::model::{ClusterStatus, Role};
+    use crate::scheduler::transition::tests::{online, running};
+    use crate::scheduler::{Verb, schedule};
+
+    #[test]
+    fn stop_all_resources_stops_everything() {
+        let resources = "[[primitive]]\nid = \"db\"\nagent = \"ocf:heartbeat:Dummy\"\n\n\
+                         [[primitive]]\nid = \"web\"\nagent = \"ocf:heartbeat:Dummy\"\n";
+        let text =
+            crate::config::fixtures::two_nodes(false, "stop-all-resources = true\n", resources);
+        let config = crate::config::load_config_str(&text, "t.toml").unwrap();
+        let mut status = ClusterStatus {
+            have_quorum: true,
+            ..ClusterStatus::default()
+        };
+        online(&mut status, "node1");
+        online(&mut status, "node2");
+        running(&mut status, "node1", "db", Role::Started);
+        let got: Vec<(Verb, String)> = schedule(&config, &status, 2_000)
+            .changes
+            .into_iter()
+            .map(|c| (c.verb, c.subject))
+            .collect();
+        assert_eq!(got, vec![(Verb::Stop, "db".to_string())]);
     }
 }
