@@ -617,6 +617,50 @@ impl ClusterSim {
         true
     }
 
+    /// `paceline resource move RSC NODE` through the ready DC: a location
+    /// constraint of INFINITY, as the CLI writes it (`cli-prefer-RSC`);
+    /// returns whether a DC took the request.
+    pub fn move_resource(&mut self, rsc: &str, node: &str) -> bool {
+        use crate::model::{Location, LocationPlacement, LocationTarget, Score};
+        let Some(&dc) = self
+            .nodes
+            .iter()
+            .find(|(_, n)| n.up && n.node.ready())
+            .map(|(id, _)| id)
+        else {
+            return false;
+        };
+        self.note(format!("move {rsc} to {node}"));
+        self.next_request += 1;
+        let (request, now_ms, wall) = (self.next_request, self.now_ms(), self.wall());
+        let Some(n) = self.nodes.get_mut(&dc) else {
+            return false;
+        };
+        let mut config = n.node.doc().config.clone();
+        let id = format!("cli-prefer-{rsc}");
+        config.locations.retain(|l| l.id != id);
+        config.locations.push(Location {
+            id,
+            target: LocationTarget::Resource(rsc.to_string()),
+            placement: LocationPlacement::Node {
+                node: node.to_string(),
+                score: Score::INFINITY,
+            },
+            role: None,
+            resource_discovery: None,
+        });
+        let based_on = n.node.doc().version;
+        let event = Event::ConfigRequest {
+            request,
+            based_on,
+            config,
+        };
+        let cmds = n.node.handle(now_ms, wall, event);
+        self.work.push_back(Work::Node(dc, cmds));
+        self.drain();
+        true
+    }
+
     // ----- the loop -----
 
     pub fn run_for(&mut self, duration: Duration) {

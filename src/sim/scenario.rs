@@ -16,6 +16,7 @@
 //! 30s repair-fence node1
 //! 40s shutdown node2              # clean shutdown (resources move, then it leaves)
 //! 15s config-change               # an operator changes the configuration
+//! 8s  move service node2          # `resource move service node2`
 //! 18s expect running vip node2    # vip runs exactly on these nodes
 //! 18s expect stopped vip          # vip runs nowhere
 //! 18s expect up node1             # powered on (or: expect down node1)
@@ -45,6 +46,10 @@ pub enum Action {
     RepairFence(String),
     Shutdown(String),
     ConfigChange,
+    Move {
+        resource: String,
+        node: String,
+    },
     ExpectRunning {
         resource: String,
         nodes: Vec<String>,
@@ -163,6 +168,13 @@ pub fn parse(text: &str) -> Result<Scenario, ScenarioError> {
                 words(rest, 0, verb, line)?;
                 Action::ConfigChange
             }
+            "move" => {
+                let w = words(rest, 2, verb, line)?;
+                Action::Move {
+                    resource: w[0].into(),
+                    node: w[1].into(),
+                }
+            }
             "expect" => match rest {
                 ["running", resource, nodes @ ..] if !nodes.is_empty() => Action::ExpectRunning {
                     resource: resource.to_string(),
@@ -220,6 +232,11 @@ pub fn run(sim: &mut ClusterSim, scenario: &Scenario) -> Vec<String> {
             Action::Shutdown(n) => sim.shutdown(n),
             Action::ConfigChange => {
                 sim.change_config();
+            }
+            Action::Move { resource, node } => {
+                if !sim.move_resource(resource, node) {
+                    failed.push(format!("line {line} at {at:?}: no ready DC took the move"));
+                }
             }
             Action::ExpectRunning { resource, nodes } => {
                 let actual = sim.running().get(resource).cloned().unwrap_or_default();
