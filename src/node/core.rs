@@ -5,10 +5,10 @@
 //! the controller's commands for the driver), time passed in.
 //!
 //! The glue's rules, each once for the daemon and the simulator:
-//! - The store gets every new view; the controller gets the view by name
-//!   (repeats dropped), the document whenever its version changes (the
-//!   configuration loaded once per change) and `Input::Synced` when the store
-//!   becomes a ready DC.
+//! - The store gets every new view, then the controller gets it by name
+//!   (repeats dropped); the controller gets the document whenever its
+//!   version changes (the configuration loaded once per change) and
+//!   `Input::Synced` once per view when the store is a ready DC in it.
 //! - A status patch (the controller's `RecordStatus`, a member's forwarded
 //!   patch, an agent's attribute) is applied by the DC's store, sent to the
 //!   DC by a member, and kept while no DC is known.
@@ -298,9 +298,16 @@ impl<C: NodeConfig> Node<C> {
                 }
             }
             self.store_commands(commands, out);
-            self.feed_controller(out);
+            // `Synced` is per view: a store that is ready again within the
+            // view change itself (a two_node survivor whose peer left and
+            // counts as gone at once) must say so in the new view, and
+            // after the controller has it. Before, the ready flag never
+            // dropped, so no `Synced` came and the controller waited
+            // `SYNC_WAIT_MS` after a clean leave (issue 21).
+            self.synced = false;
         }
         self.feed_view(out);
+        self.feed_controller(out);
         self.flush_unsent(out);
     }
 
