@@ -597,13 +597,31 @@ fn clone_counts_are_bounded() {
 }
 
 /// Issue 16: `config check` said "ok: 0 nodes" to files `pacelined`
-/// refused. Each file here is refused by both, with the same diagnostic
-/// at the same file:line:column (the daemon calls the same loader).
+/// refused, passed `lsb:` agents the executor refuses, and accepted
+/// properties nothing acts on. Each file here is refused by both, with the
+/// same diagnostic at the same file:line:column (the daemon calls the same
+/// loader).
 #[test]
 fn config_check_refuses_what_pacelined_refuses() {
     let dir = tempdir();
     let no_links = BASE.replace("links = [\"198.18.0.2\"]\n", "");
+    let property = |line: &str| with_line("[properties]", line, line).0;
     let cases: Vec<(&str, String, &str)> = vec![
+        (
+            "lsb agent",
+            BASE.replace("builtin:ipaddr", "lsb:httpd"),
+            "run it as \"systemd:httpd\"",
+        ),
+        (
+            "a property nothing acts on",
+            property("cluster-recheck-interval = \"5min\""),
+            "property `cluster-recheck-interval` is a Pacemaker option paceline does not act on",
+        ),
+        (
+            "a property set elsewhere",
+            property("priority-fencing-delay = \"5s\""),
+            "set `priority_delay` under [fencing] instead",
+        ),
         (
             "no [cluster]",
             BASE.replace("[cluster]\nname = \"t\"\n", ""),

@@ -133,10 +133,12 @@ pub fn properties_from(raw: &Attributes) -> ClusterProperties {
     p
 }
 
+/// The cluster options paceline acts on (`[properties]`). Every other
+/// Pacemaker option is refused ([`NOT_ACTED_ON`]): accepting one would
+/// accept a setting that changes nothing.
 pub(crate) const KNOWN_PROPERTIES: &[&str] = &[
     "stonith-enabled",
     "stonith-action",
-    "stonith-timeout",
     "no-quorum-policy",
     "symmetric-cluster",
     "maintenance-mode",
@@ -148,53 +150,72 @@ pub(crate) const KNOWN_PROPERTIES: &[&str] = &[
     "have-quorum",
     "default-resource-stickiness",
     "is-managed-default",
-    "cluster-recheck-interval",
-    "placement-strategy",
-    "node-health-strategy",
-    "concurrent-fencing",
-    "priority-fencing-delay",
-    "shutdown-lock",
-    "cluster-name",
-    "batch-limit",
-    "migration-limit",
-    "election-timeout",
-    "enable-startup-probes",
-    "pe-error-series-max",
-    "pe-warn-series-max",
-    "pe-input-series-max",
-    "dc-deadtime",
-    "cluster-delay",
-    "fence-reaction",
-    "remove-after-stop",
     "node-action-limit",
-    "dc-version",
-    "cluster-infrastructure",
-    "last-lrm-refresh",
-    "stonith-max-attempts",
-    "stonith-watchdog-timeout",
-    "transition-delay",
-    "shutdown-escalation",
-    "join-integration-timeout",
-    "join-finalization-timeout",
-    "load-threshold",
-    "node-health-base",
-    "node-health-green",
-    "node-health-yellow",
-    "node-health-red",
-    "no-quorum-policy",
-    "priority-fencing-delay",
-    "shutdown-lock-limit",
-    "maintenance-mode",
     "placement-strategy",
-    "remove-after-stop",
-    "crmd-transition-delay",
-    "expected-quorum-votes",
-    "have-watchdog",
-    "enable-acl",
-    "crmd-integration-timeout",
-    "crmd-finalization-timeout",
-    "transition-idle-timeout",
-    "network-delay",
+    "dc-deadtime",
+];
+
+/// Pacemaker cluster options paceline does not act on, each with what to
+/// write instead (empty: nothing, remove it).
+pub(crate) const NOT_ACTED_ON: &[(&str, &str)] = &[
+    (
+        "stonith-timeout",
+        "set `timeout` on the [[fencing.device]] entries",
+    ),
+    ("cluster-recheck-interval", ""),
+    ("node-health-strategy", ""),
+    ("concurrent-fencing", ""),
+    (
+        "priority-fencing-delay",
+        "set `priority_delay` under [fencing]",
+    ),
+    ("shutdown-lock", ""),
+    ("cluster-name", "set `name` under [cluster]"),
+    ("batch-limit", ""),
+    ("migration-limit", ""),
+    ("election-timeout", ""),
+    ("enable-startup-probes", ""),
+    ("pe-error-series-max", ""),
+    ("pe-warn-series-max", ""),
+    ("pe-input-series-max", ""),
+    ("cluster-delay", ""),
+    ("fence-reaction", ""),
+    ("remove-after-stop", ""),
+    ("dc-version", ""),
+    ("cluster-infrastructure", ""),
+    ("last-lrm-refresh", ""),
+    (
+        "stonith-max-attempts",
+        "set `retries` on the [[fencing.device]] entries",
+    ),
+    (
+        "stonith-watchdog-timeout",
+        "configure a [[fencing.device]] of type \"watchdog\" with `watchdog_timeout`",
+    ),
+    ("transition-delay", ""),
+    ("shutdown-escalation", ""),
+    ("join-integration-timeout", ""),
+    ("join-finalization-timeout", ""),
+    ("load-threshold", ""),
+    ("node-health-base", ""),
+    ("node-health-green", ""),
+    ("node-health-yellow", ""),
+    ("node-health-red", ""),
+    ("shutdown-lock-limit", ""),
+    ("crmd-transition-delay", ""),
+    (
+        "expected-quorum-votes",
+        "set `expected_votes` under [quorum]",
+    ),
+    (
+        "have-watchdog",
+        "configure a [[fencing.device]] of type \"watchdog\" with `watchdog_timeout`",
+    ),
+    ("enable-acl", ""),
+    ("crmd-integration-timeout", ""),
+    ("crmd-finalization-timeout", ""),
+    ("transition-idle-timeout", ""),
+    ("network-delay", ""),
 ];
 
 /// The keys `[op_defaults]` may set.
@@ -306,6 +327,32 @@ impl<'a> Converter<'a> {
         out
     }
 
+    /// Refuses the Pacemaker options paceline does not act on, with what
+    /// to write instead; returns the others.
+    fn not_acted_on(&mut self, props: &AttrMap) -> AttrMap {
+        let mut rest = AttrMap::new();
+        for (k, v) in props {
+            match NOT_ACTED_ON.iter().find(|(name, _)| name == k) {
+                Some((_, instead)) => {
+                    let help = if instead.is_empty() {
+                        "remove it: paceline has no such behaviour to tune".to_string()
+                    } else {
+                        format!("{instead} instead")
+                    };
+                    self.err(
+                        span(v),
+                        format!("property `{k}` is a Pacemaker option paceline does not act on"),
+                        help,
+                    );
+                }
+                None => {
+                    rest.insert(k.clone(), v.clone());
+                }
+            }
+        }
+        rest
+    }
+
     fn duration(&mut self, s: &Spanned<String>, what: &str) -> Option<u64> {
         match parse_duration(s.get_ref()) {
             Ok(d) => Some(as_ms(d)),
@@ -382,6 +429,18 @@ impl<'a> Converter<'a> {
             bad(self, format!("unknown agent class `{}`{hint}", parts[0]));
             return None;
         };
+        // The executor runs ocf, systemd and builtin agents (and the
+        // fencing service stonith ones); an LSB init script runs as the
+        // systemd unit systemd generates for it.
+        if matches!(class, ResourceClass::Lsb | ResourceClass::Service) {
+            let name = parts.get(1).copied().unwrap_or("NAME");
+            self.err(
+                span(s),
+                format!("agent class `{}` is not run by paceline", parts[0]),
+                format!("run it as \"systemd:{name}\" (systemd wraps init scripts as units), or use an OCF agent (\"ocf:PROVIDER:TYPE\")"),
+            );
+            return None;
+        }
         match (class, parts.as_slice()) {
             (ResourceClass::Ocf, [_, p, t]) if !p.is_empty() && !t.is_empty() => {
                 Some((class, Some(p.to_string()), t.to_string()))
@@ -660,12 +719,8 @@ impl<'a> Converter<'a> {
         }
 
         // Properties and defaults.
-        let props = self.attrs(
-            &doc.properties,
-            Some(KNOWN_PROPERTIES),
-            PROPERTIES,
-            "property",
-        );
+        let acted_on = self.not_acted_on(&doc.properties);
+        let props = self.attrs(&acted_on, Some(KNOWN_PROPERTIES), PROPERTIES, "property");
         cfg.rsc_defaults = self.attrs(
             &doc.rsc_defaults,
             Some(KNOWN_META),

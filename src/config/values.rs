@@ -20,7 +20,6 @@ pub(crate) enum Kind {
     /// A role name in any case (Pacemaker compares them so), or
     /// `#default`.
     Role,
-    Percent,
     Text,
 }
 
@@ -42,7 +41,6 @@ const ON_FAIL: &[&str] = &[
 pub(crate) const PROPERTIES: &[(&str, Kind)] = &[
     ("stonith-enabled", Kind::Bool),
     ("stonith-action", Kind::Enum(&["reboot", "off", "poweroff"])),
-    ("stonith-timeout", Kind::Duration),
     (
         "no-quorum-policy",
         Kind::Enum(&["stop", "freeze", "ignore", "demote", "suicide"]),
@@ -57,60 +55,12 @@ pub(crate) const PROPERTIES: &[(&str, Kind)] = &[
     ("have-quorum", Kind::Bool),
     ("default-resource-stickiness", Kind::Score),
     ("is-managed-default", Kind::Bool),
-    ("cluster-recheck-interval", Kind::Duration),
     (
         "placement-strategy",
         Kind::Enum(&["default", "utilization", "minimal", "balanced"]),
     ),
-    (
-        "node-health-strategy",
-        Kind::Enum(&[
-            "none",
-            "migrate-on-red",
-            "only-green",
-            "progressive",
-            "custom",
-        ]),
-    ),
-    ("concurrent-fencing", Kind::Bool),
-    ("priority-fencing-delay", Kind::Duration),
-    ("shutdown-lock", Kind::Bool),
-    ("shutdown-lock-limit", Kind::Duration),
-    ("cluster-name", Kind::Text),
-    ("batch-limit", Kind::Int(0, 100_000)),
-    ("migration-limit", Kind::Int(-1, 100_000)),
-    ("election-timeout", Kind::Duration),
-    ("enable-startup-probes", Kind::Bool),
-    ("pe-error-series-max", Kind::Int(-1, 1_000_000)),
-    ("pe-warn-series-max", Kind::Int(-1, 1_000_000)),
-    ("pe-input-series-max", Kind::Int(-1, 1_000_000)),
     ("dc-deadtime", Kind::Duration),
-    ("cluster-delay", Kind::Duration),
-    ("fence-reaction", Kind::Enum(&["stop", "panic"])),
-    ("remove-after-stop", Kind::Bool),
     ("node-action-limit", Kind::Int(0, MAX_NODE_ACTION_LIMIT)),
-    ("dc-version", Kind::Text),
-    ("cluster-infrastructure", Kind::Text),
-    ("last-lrm-refresh", Kind::Text),
-    ("stonith-max-attempts", Kind::Int(1, 100)),
-    ("stonith-watchdog-timeout", Kind::Text),
-    ("transition-delay", Kind::Duration),
-    ("shutdown-escalation", Kind::Duration),
-    ("join-integration-timeout", Kind::Duration),
-    ("join-finalization-timeout", Kind::Duration),
-    ("load-threshold", Kind::Percent),
-    ("node-health-base", Kind::Score),
-    ("node-health-green", Kind::Score),
-    ("node-health-yellow", Kind::Score),
-    ("node-health-red", Kind::Score),
-    ("crmd-transition-delay", Kind::Duration),
-    ("expected-quorum-votes", Kind::Int(1, 65_535)),
-    ("have-watchdog", Kind::Bool),
-    ("enable-acl", Kind::Bool),
-    ("crmd-integration-timeout", Kind::Duration),
-    ("crmd-finalization-timeout", Kind::Duration),
-    ("transition-idle-timeout", Kind::Duration),
-    ("network-delay", Kind::Duration),
 ];
 
 /// Resource meta attributes (`meta`, `[rsc_defaults]`).
@@ -228,10 +178,6 @@ impl Kind {
                     ))
                 }
             }
-            Kind::Percent => match v.strip_suffix('%').unwrap_or(v).parse::<u32>() {
-                Ok(n) if n <= 100 => Ok(()),
-                _ => Err(format!("`{value}` is not a percentage such as \"80%\"")),
-            },
         }
     }
 }
@@ -256,7 +202,6 @@ mod tests {
                 .is_err()
         );
         assert!(Kind::Score.check("-INFINITY").is_ok() && Kind::Score.check("lots").is_err());
-        assert!(Kind::Percent.check("80%").is_ok() && Kind::Percent.check("180%").is_err());
         assert!(Kind::Duration.check("1d").is_ok() && Kind::Duration.check("1 fortnight").is_err());
     }
 

@@ -66,10 +66,25 @@ fn role(r: Option<Role>) -> Option<Spanned<String>> {
     r.map(|r| s(r.name().to_string()))
 }
 
+/// The agent as paceline runs it: an LSB init script (`lsb:`, `service:`)
+/// as the systemd unit systemd makes of it (noted in `dropped`).
+fn agent(p: &Primitive, dropped: &mut Vec<String>) -> String {
+    if matches!(p.class, ResourceClass::Lsb | ResourceClass::Service) {
+        let unit = format!("systemd:{}", p.agent);
+        dropped.push(format!(
+            "agent of `{}`: {} is written as {unit} (paceline runs init scripts as their systemd units)",
+            p.id,
+            p.agent_spec()
+        ));
+        return unit;
+    }
+    p.agent_spec()
+}
+
 fn primitive(p: &Primitive, dropped: &mut Vec<String>) -> PrimitiveDoc {
     PrimitiveDoc {
         id: s(p.id.clone()),
-        agent: s(p.agent_spec()),
+        agent: s(agent(p, dropped)),
         params: attrs(&p.params),
         meta: known_attrs(
             &p.meta.raw,
@@ -331,7 +346,9 @@ pub fn to_toml(cfg: &ClusterConfig) -> String {
     }
     let mut body = toml::to_string(&doc).unwrap_or_else(|e| format!("# cannot write TOML: {e}\n"));
     if !dropped.is_empty() {
-        let mut head = String::from("# Left out, unknown to paceline (typos or obsolete names):\n");
+        let mut head = String::from(
+            "# Not imported as written (unknown to paceline, obsolete, or not acted on):\n",
+        );
         for d in &dropped {
             head.push_str(&format!("#   {d}\n"));
         }
