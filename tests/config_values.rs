@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use paceline::config::{Cluster, load_cluster_str};
+use paceline::config::{Cluster, load_cluster_str, load_node_str, load_runnable_str};
 
 /// A runnable three-node cluster; `{SLOT}` lines are replaced per case.
 const BASE: &str = r#"failover_budget = "20s"
@@ -117,6 +117,21 @@ fn check(dir: &Path, text: &str) -> (i32, String) {
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// What pacelined runs: the node loader's model, `[fencing]` and
+/// runtime (the daemon hands them to the controller, the executor and the
+/// fencing service; it reads no text itself). `config check`'s loader and
+/// the model-only one (simulate, the simulator) see the very same.
+fn loaded(text: &str) -> Cluster {
+    let node = load_node_str(text, "cluster.toml").unwrap();
+    let check = load_runnable_str(text, "cluster.toml").unwrap();
+    let model_only = load_cluster_str(text, "cluster.toml").unwrap();
+    assert_eq!(node.model, check.model);
+    assert_eq!(node.model, model_only.model);
+    assert_eq!(node.fencing, check.fencing);
+    assert_eq!(node.runtime, check.runtime);
+    node
 }
 
 type View = fn(&Cluster, &str) -> Option<Duration>;
@@ -366,7 +381,7 @@ fn durations_read_alike_everywhere() {
                 "{} {} = {written:?} refused:\n{err}",
                 s.section, s.key
             );
-            let cluster = load_cluster_str(&text, "cluster.toml").unwrap();
+            let cluster = loaded(&text);
             for (who, view) in s.views {
                 assert_eq!(
                     view(&cluster, &text),
@@ -450,6 +465,31 @@ fn value_settings() -> Vec<ValueSetting> {
             view: ("scheduler", |c| {
                 format!("{:?}", c.model.properties.no_quorum_policy)
             }),
+        },
+        ValueSetting {
+            section: "[properties]",
+            key: "placement-strategy",
+            line: "placement-strategy = \"{}\"",
+            accepted: &[
+                ("default", "Default"),
+                ("utilization", "Utilization"),
+                ("balanced", "Balanced"),
+                ("minimal", "Minimal"),
+            ],
+            refused: &["packed", ""],
+            view: ("scheduler", |c| {
+                format!("{:?}", c.model.properties.placement_strategy)
+            }),
+        },
+        ValueSetting {
+            section: "[properties]",
+            key: "stonith-action",
+            line: "stonith-action = \"{}\"",
+            // `poweroff` was kept as written and the daemon, which knows
+            // reboot and off, fenced it as a reboot.
+            accepted: &[("reboot", "reboot"), ("off", "off"), ("poweroff", "off")],
+            refused: &["explode", "on"],
+            view: ("controller", |c| c.model.properties.stonith_action.clone()),
         },
         ValueSetting {
             section: "[properties]",
@@ -562,7 +602,7 @@ fn enums_booleans_and_numbers_read_alike_everywhere() {
                 "{} {} = {written:?} refused:\n{err}",
                 s.section, s.key
             );
-            let cluster = load_cluster_str(&text, "cluster.toml").unwrap();
+            let cluster = loaded(&text);
             let (who, view) = s.view;
             assert_eq!(view(&cluster), *want, "{who} sees {} = {written:?}", s.key);
         }

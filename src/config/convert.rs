@@ -92,7 +92,13 @@ pub fn properties_from(raw: &Attributes) -> ClusterProperties {
     };
     p.stonith_enabled = b("stonith-enabled", p.stonith_enabled);
     if let Some(a) = raw.get("stonith-action") {
-        p.stonith_action = a.clone();
+        // Pacemaker's deprecated alias; the daemon knows reboot and off
+        // (anything else would be fenced as a reboot).
+        p.stonith_action = if a == "poweroff" {
+            "off".into()
+        } else {
+            a.clone()
+        };
     }
     if let Some(v) = raw.get("no-quorum-policy") {
         p.no_quorum_policy = match v.as_str() {
