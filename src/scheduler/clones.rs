@@ -4,7 +4,8 @@
 //! instance: clone-node-max, anonymous instances that stay put,
 //! clone-max.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::history::Observed;
 use super::plan::Ctx;
@@ -177,68 +178,137 @@ impl<'a> Ctx<'a> {
         )
     }
 
-    /// Pacemaker first gives each clone instance that can stay where it is
-    /// active its current node, and only then places the other instances:
-    /// an instance that has to leave its node never takes the node of one
-    /// that can stay. Within each clone the instances that can stay are
-    /// moved ahead of the others (the clone keeps its slots in `order`).
-    pub(super) fn staying_instances_first(
+    /// Pacemaker assigns a clone's instances together, once the clone's
+    /// primaries are placed: it sorts them (pcmk__cmp_instance), first
+    /// gives each instance that can stay where it is active its current
+    /// node, and only then places the others in that order: an instance
+    /// that has to leave its node never takes the node of one that can
+    /// stay. `slots` is what is left of the placement order when the
+    /// clone's first instance comes up; the clone's instances are
+    /// rearranged within their own slots. Returns the instances
+    /// pre-assigned to their current node.
+    pub(super) fn arrange_instances(
         &self,
         units: &[Unit<'a>],
-        order: Vec<usize>,
+        slots: &mut [usize],
+        c: &Clone,
     ) -> Vec<usize> {
-        let mut by_clone: HashMap<&str, Vec<usize>> = HashMap::new();
-        for (pos, &ui) in order.iter().enumerate() {
-            if let Some(c) = units[ui].clone {
-                by_clone.entry(c.id.as_str()).or_default().push(pos);
+        let positions: Vec<usize> = (0..slots.len())
+            .filter(|&p| units[slots[p]].clone.is_some_and(|x| std::ptr::eq(x, c)))
+            .collect();
+        let mut sorted: Vec<usize> = positions.iter().map(|&p| slots[p]).collect();
+        sorted.sort_by_cached_key(|&ui| self.assignment_rank(units, ui));
+        // At most clone-max instances are pre-assigned, and no more than
+        // clone-max / available nodes (at least 1) on one node.
+        let available = self.nodes.iter().filter(|nd| nd.can_host()).count().max(1);
+        let max = c.clone_max.unwrap_or(self.nodes.len() as u32) as usize;
+        let per_node = (max / available).max(1);
+        let mut here = vec![0usize; self.nodes.len()];
+        let (mut stay, mut leave) = (Vec::new(), Vec::new());
+        for ui in sorted {
+            match self.can_stay(units, ui) {
+                Some(i) if stay.len() < max && here[i] < per_node => {
+                    here[i] += 1;
+                    stay.push(ui);
+                }
+                _ => leave.push(ui),
             }
         }
-        let mut out = order.clone();
-        for positions in by_clone.values() {
-            let (stay, leave): (Vec<usize>, Vec<usize>) = positions
-                .iter()
-                .map(|&pos| order[pos])
-                .partition(|&ui| self.can_stay(&units[ui]));
-            for (&pos, ui) in positions.iter().zip(stay.into_iter().chain(leave)) {
-                out[pos] = ui;
-            }
+        for (&p, &ui) in positions.iter().zip(stay.iter().chain(&leave)) {
+            slots[p] = ui;
         }
-        out
+        stay
     }
 
-    /// Whether a clone instance is active, not failed, and its own scores
-    /// still allow its current node.
-    fn can_stay(&self, unit: &Unit<'a>) -> bool {
-        let Some((node, _)) = unit.members[0].current.first() else {
-            return false;
+    /// The current node of a pre-assigned instance: Pacemaker assigns it
+    /// there, preferring it to any node of equal score.
+    pub(super) fn staying_node(&self, units: &[Unit<'a>], ui: usize) -> Option<usize> {
+        if !self.staying.contains(&ui) {
+            return None;
+        }
+        let (node, _) = units[ui].members[0].current.first()?;
+        self.node_index.get(node).copied()
+    }
+
+    /// Where an instance comes in Pacemaker's assignment order of a clone's
+    /// instances (pcmk__cmp_instance, 2.1.5): an instance active on a node
+    /// its scores no longer allow (or where its stop failed) comes after
+    /// the others; then active
+    /// before inactive; among active ones, those whose node can still run
+    /// resources, those that have not failed, those whose colocations
+    /// score their node higher; last the instance number (inactive
+    /// instances keep their order, which is the number).
+    fn assignment_rank(
+        &self,
+        units: &[Unit<'a>],
+        ui: usize,
+    ) -> (bool, bool, bool, bool, Reverse<Score>, u32) {
+        let unit = &units[ui];
+        let number = unit.instance.unwrap_or(0);
+        let Some(i) = unit.members[0]
+            .current
+            .first()
+            .and_then(|(node, _)| self.node_index.get(node).copied())
+        else {
+            return (false, true, false, false, Reverse(Score::ZERO), number);
         };
+        // A failed stop bans the resource from its node (Pacemaker's
+        // "__stop_fail__" location, unpack.c).
+        let stop_failed = unit.members.iter().any(|m| {
+            m.current
+                .iter()
+                .any(|(_, o)| o.failed && o.failed_op.as_deref() == Some("stop"))
+        });
+        let disallowed = stop_failed || self.allowed_scores(unit)[i].value() < 0;
+        let failed = unit
+            .members
+            .iter()
+            .any(|m| m.current.iter().any(|(_, o)| o.failed));
+        let mut colocated = vec![Score::ZERO; self.nodes.len()];
+        self.apply_colocations(units, ui, &mut colocated, &mut Vec::new());
+        // Higher colocation scores first.
+        let colocated = Reverse(colocated[i]);
+        (
+            disallowed,
+            false,
+            !self.nodes[i].can_host(),
+            failed,
+            colocated,
+            number,
+        )
+    }
+
+    /// Whether a clone instance is active, not failed, and would be placed
+    /// on its current node anyway (its own scores and its colocations with
+    /// placed primaries): Pacemaker pre-assigns an instance to its node
+    /// only when that node is (one of) its best. Its node, if so.
+    fn can_stay(&self, units: &[Unit<'a>], ui: usize) -> Option<usize> {
+        let unit = &units[ui];
+        let (node, _) = unit.members[0].current.first()?;
         if unit
             .members
             .iter()
             .any(|m| m.current.iter().any(|(_, o)| o.failed))
         {
-            return false;
+            return None;
         }
-        let Some(&i) = self.node_index.get(node) else {
-            return false;
-        };
+        let &i = self.node_index.get(node)?;
         let mut ignored = Vec::new();
-        let (scores, _, _) = self.own_scores(unit, &mut ignored);
-        // Pacemaker pre-assigns an instance to its node only when that node
-        // is (one of) its best; otherwise it is placed with the others.
+        let (mut scores, _, later) = self.own_scores(unit, &mut ignored);
+        self.apply_colocations(units, ui, &mut scores, &mut ignored);
+        self.apply_later_bans(&mut scores, later);
         let best = scores
             .iter()
             .copied()
             .max()
             .unwrap_or(Score::MINUS_INFINITY);
-        scores[i].value() >= 0 && scores[i] >= best
+        (scores[i].value() >= 0 && scores[i] >= best).then_some(i)
     }
 
-    /// The clone rules for placing an instance: no more than
-    /// clone-node-max instances of the clone per node; anonymous instances
-    /// do not move while there are instances enough for every node (a
-    /// stopped node's instance just stops); with fewer instances than
-    /// nodes, or when its node is to be fenced, one may move.
+    /// The clone rule for placing an instance: no more than clone-node-max
+    /// instances of the clone per node. An instance that cannot stay moves
+    /// to its best node like any resource (Pacemaker's second assignment
+    /// pass); which instance stops is decided by the assignment order.
     pub(super) fn clone_bans(&self, unit: &Unit<'a>, scores: &mut [Score]) {
         let Some(c) = unit.clone else {
             return;
@@ -251,31 +321,6 @@ impl<'a> Ctx<'a> {
                 .unwrap_or(0);
             if here >= c.clone_node_max {
                 scores[i] = Score::MINUS_INFINITY;
-            }
-        }
-        let scarce = (c.clone_max.unwrap_or(u32::MAX) as usize)
-            < self.nodes.iter().filter(|nd| nd.can_host()).count();
-        // A healthy instance on a node about to be fenced is placed like
-        // the others: Pacemaker moves it to the best node (a failed one
-        // stops there and another instance starts).
-        let failed = unit
-            .members
-            .iter()
-            .any(|m| m.current.iter().any(|(_, o)| o.failed));
-        let usable = |cur: &NodeId| {
-            failed
-                || self
-                    .node_index
-                    .get(cur)
-                    .is_none_or(|&i| self.nodes[i].condition != NodeCondition::Unclean)
-        };
-        if !c.globally_unique && !scarce {
-            if let Some((cur, _)) = unit.members[0].current.first().filter(|(n, _)| usable(n)) {
-                for (i, nd) in self.nodes.iter().enumerate() {
-                    if nd.uname != *cur {
-                        scores[i] = Score::MINUS_INFINITY;
-                    }
-                }
             }
         }
     }
@@ -317,4 +362,95 @@ fn number_instances(c: &Clone, node_order: Vec<(NodeId, Option<u32>)>) -> BTreeM
         taken.insert(n, node);
     }
     taken
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::cib::import_cib;
+    use crate::scheduler::schedule;
+
+    /// A running (or failed, rc 1) recurring monitor of `rsc` on `node`.
+    fn monitor(rsc: &str, node: &str, rc: i32) -> String {
+        format!(
+            r#"<lrm_resource id="{rsc}" class="ocf" provider="pacemaker" type="Dummy">
+<lrm_rsc_op id="{rsc}_start_0" operation="start" call-id="2" rc-code="0" op-status="0" interval="0" on_node="{node}"/>
+<lrm_rsc_op id="{rsc}_monitor_10000" operation="monitor" call-id="3" rc-code="{rc}" op-status="0" interval="10000" on_node="{node}"/>
+</lrm_resource>"#
+        )
+    }
+
+    /// The summary lines ("Verb subject from to") of two nodes running `resources`, node1
+    /// with `attrs1` (transient attributes) and the histories `lrm1`/`lrm2`.
+    fn summary(resources: &str, constraints: &str, attrs1: &str, lrm: [&str; 2]) -> Vec<String> {
+        let state = |id: u32, attrs: &str, lrm: &str| {
+            format!(
+                r#"<node_state id="{id}" uname="node{id}" in_ccm="true" crmd="online" join="member" expected="member">
+<transient_attributes id="{id}"><instance_attributes id="st-{id}">{attrs}</instance_attributes></transient_attributes>
+<lrm id="{id}"><lrm_resources>{lrm}</lrm_resources></lrm></node_state>"#
+            )
+        };
+        let cib = format!(
+            r#"<cib have-quorum="1" execution-date="1790000000"><configuration>
+<crm_config><cluster_property_set id="o"><nvpair id="o-s" name="stonith-enabled" value="false"/></cluster_property_set></crm_config>
+<nodes><node id="1" uname="node1"/><node id="2" uname="node2"/></nodes>
+<resources>{resources}</resources><constraints>{constraints}</constraints></configuration>
+<status>{}{}</status></cib>"#,
+            state(1, attrs1, lrm[0]),
+            state(2, "", lrm[1])
+        );
+        let cib = import_cib(&cib).unwrap();
+        let plan = schedule(&cib.config, &cib.status, 1_790_000_000);
+        let or_dash = |n: &Option<String>| n.clone().unwrap_or_else(|| "-".into());
+        plan.changes
+            .iter()
+            .map(|c| {
+                let (from, to) = (or_dash(&c.from), or_dash(&c.to));
+                format!("{} {} {from} {to}", c.verb.name(), c.subject)
+            })
+            .collect()
+    }
+
+    const CLONE: &str = r#"<clone id="c"><primitive id="d" class="ocf" provider="pacemaker" type="Dummy"/></clone>"#;
+
+    #[test]
+    fn an_instance_whose_node_shuts_down_moves_to_a_free_node() {
+        let shutdown = r#"<nvpair id="sd" name="shutdown" value="1789999940"/>"#;
+        let s = summary(CLONE, "", shutdown, [&monitor("d", "node1", 0), ""]);
+        assert_eq!(s, ["Move d:0 node1 node2"]);
+    }
+
+    #[test]
+    fn an_instance_that_can_stay_keeps_its_node_on_equal_scores() {
+        // Stickiness 0: both nodes score 0, node2 runs more already.
+        let resources = r#"<primitive id="p" class="ocf" provider="pacemaker" type="Dummy"/>
+<clone id="c"><meta_attributes id="cm"><nvpair id="cm-s" name="resource-stickiness" value="0"/></meta_attributes>
+<primitive id="d" class="ocf" provider="pacemaker" type="Dummy"/></clone>"#;
+        let loc = r#"<rsc_location id="p-2" rsc="p" node="node2" score="100"/>"#;
+        let lrm2 = monitor("d", "node2", 0) + &monitor("p", "node2", 0);
+        let s = summary(resources, loc, "", ["", &lrm2]);
+        assert_eq!(s, ["Start d:1 - node1"]);
+    }
+
+    #[test]
+    fn a_failed_instance_is_recovered_where_it_runs() {
+        // Stickiness counts for a failed instance too: node1 runs more,
+        // yet the failed instance stays and the new one takes node2.
+        let resources =
+            format!(r#"<primitive id="p" class="ocf" provider="pacemaker" type="Dummy"/>{CLONE}"#);
+        let loc = r#"<rsc_location id="p-1" rsc="p" node="node1" score="100"/>"#;
+        let lrm1 = monitor("d", "node1", 1) + &monitor("p", "node1", 0);
+        let s = summary(&resources, loc, "", [&lrm1, ""]);
+        assert_eq!(s, ["Recover d:0 node1 node1", "Start d:1 - node2"]);
+    }
+
+    #[test]
+    fn an_instance_its_node_bans_comes_after_a_new_one() {
+        // Banned where it runs (migration-threshold reached): the inactive
+        // instance takes the free node first, the banned one stops.
+        let resources = r#"<clone id="c"><meta_attributes id="cm"><nvpair id="cm-m" name="migration-threshold" value="1"/></meta_attributes>
+<primitive id="d" class="ocf" provider="pacemaker" type="Dummy"/></clone>"#;
+        let fc = r#"<nvpair id="fc" name="fail-count-d#monitor_10000" value="1"/>"#;
+        let s = summary(resources, "", fc, [&monitor("d", "node1", 1), ""]);
+        assert_eq!(s, ["Stop d:0 node1 -", "Start d:1 - node2"]);
+    }
 }

@@ -64,9 +64,13 @@
 //!   `orders.rs` (set expansion `flat_orders`: sequential sets, between-set orders,
 //!   require-all=false "one-or-more"; mandatory orders on outcomes: blocked/unrunnable
 //!   starts, restarts, interleave, clone-min, stop-stop). `clones.rs`: instance
-//!   numbering (anonymous renumbered in status order; orphan surplus copies), instances
-//!   that can stay placed first (Pacemaker pre-assigns them), clone-node-max,
-//!   clone-max. `promotion.rs`: promotion scores (attribute, role=Promoted locations,
+//!   numbering (anonymous renumbered in status order; orphan surplus copies), the
+//!   instances' assignment order once the clone's primaries are placed (Pacemaker's
+//!   pcmk__cmp_instance: banned-where-active last, active first, failed later,
+//!   colocation score on the current node, number), instances that would stay anyway
+//!   pre-assigned to their node (at most clone-max / available nodes per node), the
+//!   others placed like any resource (an instance whose node goes moves: no
+//!   "anonymous instances never move" rule), clone-node-max, clone-max. `promotion.rs`: promotion scores (attribute, role=Promoted locations,
 //!   colocated dependents, role colocations), promoted-max/-node-max, on-fail=demote,
 //!   and how promotable lines show roles. `utilization.rs`: placement-strategy
 //!   (utilization, balanced, minimal) with node capacities and primitives'

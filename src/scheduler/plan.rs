@@ -36,6 +36,8 @@ pub(super) struct Ctx<'a> {
     pub(super) clone_here: HashMap<(String, usize), u32>,
     /// Instances of each clone placed so far (at most clone-max).
     pub(super) clone_placed: HashMap<String, u32>,
+    /// Clone instances pre-assigned to the node they are active on.
+    pub(super) staying: BTreeSet<usize>,
     /// Promotable clones whose promotion is decided.
     pub(super) promoted_done: BTreeSet<String>,
     /// Resources whose failure-timeout is disregarded (on-fail=block failures).
@@ -107,6 +109,7 @@ impl<'a> Ctx<'a> {
             coloc_idx,
             clone_here: HashMap::new(),
             clone_placed: HashMap::new(),
+            staying: BTreeSet::new(),
             promoted_done: BTreeSet::new(),
             timeout_ignored,
             colocations,
@@ -130,10 +133,16 @@ impl<'a> Ctx<'a> {
         let mut order: Vec<usize> = (0..units.len()).collect();
         order.sort_by_key(|&i| (-units[i].priority, 0));
         self.utilization_order(&units, &mut order);
-        let order = self.colocation_order(&units, order);
-        let order = self.staying_instances_first(&units, order);
-        for ui in order {
-            self.place(&mut units, ui);
+        let mut order = self.colocation_order(&units, order);
+        let mut arranged: BTreeSet<&str> = BTreeSet::new();
+        for pos in 0..order.len() {
+            if let Some(c) = units[order[pos]].clone
+                && arranged.insert(c.id.as_str())
+            {
+                let stay = self.arrange_instances(&units, &mut order[pos..], c);
+                self.staying.extend(stay);
+            }
+            self.place(&mut units, order[pos]);
         }
         self.promote(&mut units);
         self.emit(&units);
@@ -166,6 +175,7 @@ impl<'a> Ctx<'a> {
         self.clone_bans(&units[ui], &mut scores);
         let prefer = self.capacity_bans(units, ui, &mut scores, &mut why);
         let best = self.preferred(prefer, self.best_node(&units[ui], &scores), &scores);
+        let best = self.preferred(self.staying_node(units, ui), best, &scores);
         for (i, nd) in self.nodes.iter().enumerate() {
             self.plan.scores.push((
                 units[ui].members[0].display.clone(),

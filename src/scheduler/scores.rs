@@ -18,6 +18,23 @@ impl<'a> Ctx<'a> {
     /// errors and migration-threshold bans. Also, per node, the index of the
     /// first member a failure bans there (the group runs up to it).
     pub(super) fn own_scores(&self, unit: &Unit<'a>, why: &mut Vec<String>) -> OwnScores {
+        self.scores_before_colocation(unit, true, why)
+    }
+
+    /// The unit's scores as Pacemaker's allowed-node table holds them:
+    /// `own_scores` without the bans of nodes that cannot host resources
+    /// now (their availability is checked apart from their scores).
+    pub(super) fn allowed_scores(&self, unit: &Unit<'a>) -> Vec<Score> {
+        self.scores_before_colocation(unit, false, &mut Vec::new())
+            .0
+    }
+
+    fn scores_before_colocation(
+        &self,
+        unit: &Unit<'a>,
+        hostable_only: bool,
+        why: &mut Vec<String>,
+    ) -> OwnScores {
         let n = self.nodes.len();
         let mut scores = vec![Score::ZERO; n];
         let mut ids: Vec<&str> = vec![unit.id.as_str()];
@@ -28,7 +45,9 @@ impl<'a> Ctx<'a> {
             self.opt_in_bans(&ids, &mut scores);
         }
         self.location_scores(unit, &ids, &mut scores, why);
-        self.unhostable_bans(unit, &mut scores, why);
+        if hostable_only {
+            self.unhostable_bans(unit, &mut scores, why);
+        }
         let mut first_banned = vec![unit.members.len(); n];
         let mut later_bans: Vec<Vec<usize>> = Vec::new();
         for (mi, m) in unit.members.iter().enumerate() {
@@ -59,8 +78,11 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// Stickiness where the member runs and has not failed. A member's own
-    /// stickiness overrides what it inherits from its group or clone.
+    /// Stickiness where the member runs, failed or not, when it runs on
+    /// one node only (Pacemaker 2.1.5's apply_stickiness: a failed instance
+    /// is recovered in place rather than where a new one would start). A
+    /// member's own stickiness overrides what it inherits from its group
+    /// or clone.
     fn stickiness(
         &self,
         unit: &Unit<'a>,
@@ -68,15 +90,14 @@ impl<'a> Ctx<'a> {
         scores: &mut [Score],
         why: &mut Vec<String>,
     ) {
-        for (node, obs) in &m.current {
-            if let Some(&i) = self.node_index.get(node) {
-                if !obs.failed {
-                    let sticky = m.prim.meta.stickiness.unwrap_or(unit.stickiness);
-                    scores[i] += sticky;
-                    if sticky.value() != 0 {
-                        why.push(format!("{}: stickiness {} on {}", m.display, sticky, node));
-                    }
-                }
+        let [(node, _)] = m.current.as_slice() else {
+            return;
+        };
+        if let Some(&i) = self.node_index.get(node) {
+            let sticky = m.prim.meta.stickiness.unwrap_or(unit.stickiness);
+            scores[i] += sticky;
+            if sticky.value() != 0 {
+                why.push(format!("{}: stickiness {} on {}", m.display, sticky, node));
             }
         }
     }
