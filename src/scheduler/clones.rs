@@ -32,14 +32,12 @@ impl<'a> Ctx<'a> {
         }
         let max = c.clone_max.unwrap_or(self.nodes.len() as u32) as usize;
         let (taken, surplus) = self.running_instances(c);
-        // A unique instance numbered clone-max or above is an orphan (the
-        // clone shrank, or defaults to fewer nodes now): it stops.
-        let orphan = |n: u32| c.globally_unique && n as usize >= max;
-        let count = if c.globally_unique {
-            max
-        } else {
-            max.max(taken.len())
-        };
+        // An instance numbered clone-max or above is an orphan (the clone
+        // shrank, or defaults to fewer nodes now): it stops. Anonymous
+        // instances active on more nodes than clone-max are numbered in
+        // status order, so the last ones found are the orphans.
+        let orphan = |n: u32| n as usize >= max;
+        let count = max;
         let mut numbers: Vec<u32> = taken.keys().copied().filter(|&n| !orphan(n)).collect();
         let mut next = 0u32;
         while numbers.len() < count {
@@ -452,5 +450,18 @@ mod tests {
         let fc = r#"<nvpair id="fc" name="fail-count-d#monitor_10000" value="1"/>"#;
         let s = summary(resources, "", fc, [&monitor("d", "node1", 1), ""]);
         assert_eq!(s, ["Stop d:0 node1 -", "Start d:1 - node2"]);
+    }
+
+    #[test]
+    fn an_anonymous_instance_above_clone_max_is_an_orphan() {
+        // clone-max 1, active on both nodes: the instance found second
+        // (d:1) is an orphan and stops even though it could stay; d:0,
+        // banned where it runs, takes node2.
+        let resources = r#"<clone id="c"><meta_attributes id="cm"><nvpair id="cm-m" name="clone-max" value="1"/></meta_attributes>
+<primitive id="d" class="ocf" provider="pacemaker" type="Dummy"/></clone>"#;
+        let ban = r#"<rsc_location id="no-1" rsc="c" node="node1" score="-INFINITY"/>"#;
+        let lrm = [monitor("d", "node1", 0), monitor("d", "node2", 0)];
+        let s = summary(resources, ban, "", [&lrm[0], &lrm[1]]);
+        assert_eq!(s, ["Move d:0 node1 node2", "Stop d:1 node2 -"]);
     }
 }
