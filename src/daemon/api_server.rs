@@ -20,9 +20,11 @@ use tokio::sync::mpsc;
 
 use crate::api::{self, Request, Response, Role};
 
-/// The longest request line of the write role: a configuration with room
-/// to spare (the channel carries at most 4 MiB per message).
-pub const MAX_LINE_WRITE_BYTES: usize = 8 << 20;
+/// The longest request line of the write role: a configuration at its
+/// cap (`config::MAX_CONFIG_BYTES`) with room for its JSON escapes (a
+/// newline or a quote takes two bytes; TOML allows no other control
+/// character).
+pub const MAX_LINE_WRITE_BYTES: usize = 2 * crate::config::MAX_CONFIG_BYTES + (64 << 10);
 /// The longest request line of the read role (`status`, `report`).
 pub const MAX_LINE_READ_BYTES: usize = 4 << 10;
 /// How long a client may take to send its request line; an answer that
@@ -190,7 +192,11 @@ async fn serve_client(
     calls: mpsc::Sender<ApiCall>,
 ) -> std::io::Result<()> {
     let (read, mut write) = stream.into_split();
-    let response = match read_request(read, role).await {
+    let request = match read_request(read, role).await {
+        Ok(line) => parse_off_the_loop(line).await,
+        Err(message) => Err(message),
+    };
+    let response = match request {
         Err(message) => Response::Error { message },
         Ok(request) if request.role() > role => Response::Error {
             message: format!(
@@ -218,11 +224,32 @@ async fn serve_client(
     }
 }
 
+/// Parses a request line and checks a configuration it carries on a
+/// blocking thread: this task shares the event loop's thread (the runtime
+/// has one), and a megabyte of JSON and TOML would hold the heartbeats up.
+/// The loop takes a configuration it is handed as checked.
+async fn parse_off_the_loop(line: Vec<u8>) -> Result<Request, String> {
+    let parse = move || {
+        let request =
+            serde_json::from_slice::<Request>(&line).map_err(|e| format!("bad request: {e}"))?;
+        if let Request::ConfigLoad {
+            text, file_name, ..
+        } = &request
+        {
+            crate::config::load_node_str(text, file_name).map_err(|e| e.to_string())?;
+        }
+        Ok(request)
+    };
+    tokio::task::spawn_blocking(parse)
+        .await
+        .unwrap_or_else(|e| Err(format!("internal: the request's check failed: {e}")))
+}
+
 /// Reads one request line, at most the role's length, within the timeout.
 async fn read_request(
     read: tokio::net::unix::OwnedReadHalf,
     role: Role,
-) -> Result<Request, String> {
+) -> Result<Vec<u8>, String> {
     let max = match role {
         Role::Read => MAX_LINE_READ_BYTES,
         Role::Write => MAX_LINE_WRITE_BYTES,
@@ -237,5 +264,5 @@ async fn read_request(
     if line.len() > max {
         return Err(format!("request longer than {max} bytes"));
     }
-    serde_json::from_slice::<Request>(&line).map_err(|e| format!("bad request: {e}"))
+    Ok(line)
 }

@@ -22,6 +22,11 @@ const SHUTDOWN_BOUND: Duration = Duration::from_secs(60);
 /// How long the last messages get to be acknowledged before leaving.
 const FLUSH_BOUND: Duration = Duration::from_secs(2);
 
+/// One event that holds the loop longer than this is logged with what it
+/// was: heartbeats wait meanwhile, and a loop held past the token timeout
+/// makes this node look dead to its peers.
+const SLOW_EVENT: Duration = Duration::from_millis(100);
+
 /// A fencing readiness verdict: (generation, ready, blockers).
 pub(super) type Readiness = (u64, bool, Vec<String>);
 
@@ -65,6 +70,24 @@ enum Event {
     SystemdWatchdog,
     Reload,
     Stop,
+}
+
+impl Event {
+    /// What the slow-event line names.
+    fn kind(&self) -> &'static str {
+        match self {
+            Event::MembershipTick => "a membership tick",
+            Event::ChannelTick => "a channel tick",
+            Event::Packet(_) => "a datagram",
+            Event::Api((request, _, _)) => request.name(),
+            Event::Finished(_) => "an agent's result",
+            Event::FenceOutcome(_) => "a fencing outcome",
+            Event::Readiness(_) => "a fencing readiness verdict",
+            Event::Reload => "a reload",
+            Event::Stop => "a stop",
+            Event::SystemdWatchdog => "systemd's watchdog ping",
+        }
+    }
 }
 
 impl Events {
@@ -172,6 +195,8 @@ impl Daemon {
     /// Carries out one event; false when it asks the daemon to stop (a
     /// signal, or a store that can no longer persist).
     async fn handle(&mut self, event: Event) -> bool {
+        let started = Instant::now();
+        let what = event.kind();
         match event {
             Event::MembershipTick => {
                 let now = self.start.elapsed();
@@ -194,6 +219,13 @@ impl Daemon {
             Event::Stop => return false,
         }
         self.drain().await;
+        let held = started.elapsed();
+        if held > SLOW_EVENT {
+            log(&format!(
+                "the event loop was held {held:?} by {what} (heartbeats wait meanwhile; the token timeout is {:?})",
+                self.settings.token_timeout
+            ));
+        }
         self.fatal.is_none()
     }
 
