@@ -140,7 +140,7 @@
 //!   (each costs one or two AEAD checks). Traffic analysis (who talks, how
 //!   often, sizes) is visible. The authkey file is the whole secret: anyone
 //!   who reads it is a cluster node (`cluster keygen` writes it 0600; the
-//!   daemon does not check its mode yet). No forward secrecy: a key read
+//!   daemon refuses a file open to group or others, `daemon::keys`). No forward secrecy: a key read
 //!   later opens recordings of the past. Incarnations come from the state
 //!   directory: restoring it from a backup makes a node reuse incarnations,
 //!   hence AEAD nonces (remove `incarnation.json` after a restore, then the
