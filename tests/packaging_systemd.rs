@@ -84,7 +84,7 @@ fn the_unit_is_a_notify_service_with_a_watchdog_and_time_to_stop() {
     }
     assert_eq!(
         get("ExecStart"),
-        ["/usr/bin/pacelined --config /etc/paceline/cluster.toml"]
+        ["/usr/sbin/pacelined --config /etc/paceline/cluster.toml"]
     );
 }
 
@@ -97,7 +97,7 @@ fn the_unit_passes_systemd_analyze_verify() {
     let dir = TempDir::new("verify");
     let unit = std::fs::read_to_string(packaging("pacelined.service"))
         .unwrap()
-        .replace("/usr/bin/pacelined", env!("CARGO_BIN_EXE_pacelined"));
+        .replace("/usr/sbin/pacelined", env!("CARGO_BIN_EXE_pacelined"));
     let path = dir.0.join("pacelined.service");
     std::fs::write(&path, unit).unwrap();
     let out = Command::new("systemd-analyze")
