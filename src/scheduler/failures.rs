@@ -313,7 +313,11 @@ impl<'a> Ctx<'a> {
         let thr = self.threshold_of(m);
         for (i, nd) in self.nodes.iter().enumerate() {
             let fc = self.fail_count(&m.display, &nd.uname, &m.prim.meta, anonymous);
-            if fc > 0 && fc >= thr {
+            // A fail count about to be cleared bans nothing (an anonymous
+            // instance's other numbers would still ban the node there).
+            let cleared = !anonymous
+                && fail_count_cleared(self.config, self.status, m.prim, &m.display, &nd.uname);
+            if fc > 0 && fc >= thr && !cleared {
                 if mi == 0 {
                     scores[i] = Score::MINUS_INFINITY;
                 } else {
@@ -378,5 +382,122 @@ impl<'a> Ctx<'a> {
                                     && !self.config.properties.stonith_enabled))
                     }))
         })
+    }
+}
+
+/// The parameter digest Pacemaker expects in the history of operation
+/// `op` of `p` (`op-digest`): the MD5 of the parameters as XML, the
+/// resource's instance attributes plus, for a recurring operation, its
+/// timeout. Computed only for a primitive without instance attributes
+/// (their XML form, ordering and escaping, is not modelled here): `None`
+/// means "not compared".
+fn expected_digest(config: &ClusterConfig, p: &Primitive, op: &OpRecord) -> Option<String> {
+    use md5::{Digest, Md5};
+    if !p.params.is_empty() {
+        return None;
+    }
+    let xml = if op.interval_ms == 0 {
+        "<parameters/>".to_string()
+    } else {
+        let timeout_ms =
+            super::transition::op_timeout_ms(config, Some(p), &op.operation, op.interval_ms);
+        format!("<parameters CRM_meta_timeout=\"{timeout_ms}\"/>")
+    };
+    let sum = Md5::digest(format!(" {xml}\n").as_bytes());
+    Some(sum.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Whether Pacemaker clears the fail count of resource `rsc` (as recorded)
+/// on `node` before it checks migration-threshold: the last failure of a
+/// start or monitor was recorded with other parameters than the resource
+/// has now ("resource parameters have changed"), so it no longer bans the
+/// node.
+pub(super) fn fail_count_cleared(
+    config: &ClusterConfig,
+    status: &ClusterStatus,
+    p: &Primitive,
+    rsc: &str,
+    node: &str,
+) -> bool {
+    let Some(st) = status.nodes.get(node) else {
+        return false;
+    };
+    st.resources
+        .iter()
+        .filter(|h| h.id == rsc)
+        .flat_map(|h| &h.ops)
+        .filter(|o| o.id.ends_with("_last_failure_0"))
+        .filter(|o| matches!(o.operation.as_str(), "start" | "monitor"))
+        .any(|o| {
+            let (Some(recorded), Some(expected)) =
+                (o.digest.as_deref(), expected_digest(config, p, o))
+            else {
+                return false;
+            };
+            recorded != expected
+        })
+}
+
+#[cfg(test)]
+mod digest_tests {
+    use super::*;
+    use crate::scheduler::transition::tests::op;
+
+    fn dummy() -> Primitive {
+        let text = crate::config::fixtures::two_nodes(
+            false,
+            "",
+            "[[primitive]]\nid = \"db\"\nagent = \"ocf:heartbeat:Dummy\"\n",
+        );
+        let config = crate::config::load_config_str(&text, "t.toml").unwrap();
+        let Some(Resource::Primitive(p)) = config.resources.first() else {
+            panic!("no primitive");
+        };
+        p.clone()
+    }
+
+    /// The digests Pacemaker 2.1.5 records for a Dummy without parameters:
+    /// a start, and a 10 s monitor with the default 20 s timeout.
+    #[test]
+    fn digests_of_a_resource_without_parameters_are_pacemakers() {
+        let config = ClusterConfig::default();
+        let p = dummy();
+        assert_eq!(
+            expected_digest(&config, &p, &op("start", 0, 1, 0)).as_deref(),
+            Some("f2317cad3d54cec5d7d7aa7d0bf35cf8")
+        );
+        assert_eq!(
+            expected_digest(&config, &p, &op("monitor", 10_000, 2, 7)).as_deref(),
+            Some("4811cef7f7f94e3a35a70be7916cb2fd")
+        );
+    }
+
+    #[test]
+    fn a_last_failure_recorded_with_other_parameters_clears_the_fail_count() {
+        let config = ClusterConfig::default();
+        let p = dummy();
+        let mut status = ClusterStatus::default();
+        crate::scheduler::transition::tests::online(&mut status, "node1");
+        let mut failure = op("monitor", 10_000, 2, 7);
+        failure.id = "db_last_failure_0".into();
+        failure.digest = Some("f2317cad3d54cec5d7d7aa7d0bf35cf8".into());
+        let history = ResourceHistory {
+            id: "db".into(),
+            class: None,
+            provider: None,
+            agent: None,
+            container: None,
+            ops: vec![failure.clone()],
+        };
+        status
+            .nodes
+            .get_mut("node1")
+            .unwrap()
+            .resources
+            .push(history);
+        assert!(fail_count_cleared(&config, &status, &p, "db", "node1"));
+        failure.digest = Some("4811cef7f7f94e3a35a70be7916cb2fd".into());
+        status.nodes.get_mut("node1").unwrap().resources[0].ops = vec![failure];
+        assert!(!fail_count_cleared(&config, &status, &p, "db", "node1"));
     }
 }

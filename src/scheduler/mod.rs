@@ -48,7 +48,9 @@
 //!   a node unclean as found are cleared by its fencing: moved, not recovered). `failures.rs`: failure-timeout expiry
 //!   (against last-rc-change, disabled by a recorded on-fail=block failure, as
 //!   Pacemaker), fail counts vs migration-threshold (all instance numbers for anonymous
-//!   clones, inherited from group/clone, ignored after an on-fail=ignore failure), hard
+//!   clones, inherited from group/clone, ignored after an on-fail=ignore failure, and
+//!   not applied where the last failure's recorded parameter digest differs from the
+//!   resource's now: Pacemaker clears that fail count first), hard
 //!   errors, and escalation: a failed stop, or a failure of an op with on-fail=fence,
 //!   makes its node unclean, on-fail=standby puts it in standby, while the failure
 //!   stands — on-fail=fence without fencing blocks instead (`on_fail_tests.rs`).

@@ -294,7 +294,11 @@ impl<'a> Ctx<'a> {
                 continue;
             }
             let mut ignored = Vec::new();
-            let (scores, _, _) = self.own_scores(unit, &mut ignored);
+            // Later group members' bans count as Pacemaker merges the
+            // members' scores into the group's (rolled back if no node
+            // would be left).
+            let (mut scores, _, later_bans) = self.own_scores(unit, &mut ignored);
+            self.apply_later_bans(&mut scores, later_bans);
             let current = unit.members[0]
                 .current
                 .first()
