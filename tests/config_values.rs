@@ -707,3 +707,37 @@ fn config_check_refuses_what_pacelined_refuses() {
         );
     }
 }
+
+/// Issue 16: an agent that does not exist, or a parameter the agent does
+/// not have (`ipp` for `ip`), passed `config check`. They are checked
+/// against the meta-data of the agents installed here (the builtin ones
+/// always are); `--without-agents` says this machine has none.
+#[test]
+fn config_check_holds_resources_to_their_agents_meta_data() {
+    let dir = tempdir();
+    let typo = BASE.replace("params = { ip = ", "params = { ipp = ");
+    let (code, err) = check(&dir.0, &typo);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("`ipp` is not a parameter of `builtin:ipaddr`")
+            && err.contains("did you mean `ip`?")
+            && err.contains("lacks `ip`, which `builtin:ipaddr` requires")
+            && err.contains("cluster.toml:48:18"),
+        "{err}"
+    );
+    let (code, err) = check(&dir.0, &BASE.replace("builtin:ipaddr", "builtin:ipadr"));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("did you mean `builtin:ipaddr`?"), "{err}");
+    let file = dir.0.join("cluster.toml");
+    std::fs::write(&file, &typo).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_paceline"))
+        .args(["config", "check", "--without-agents"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -1,21 +1,30 @@
 //! `paceline config ...`: check and import configurations.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Subcommand;
 
+use crate::config::agents::AgentCatalog;
 use crate::config::cib::import_cib;
 use crate::config::{load_config_str, load_runnable_file, to_toml};
+use crate::executor::installed::InstalledAgents;
 
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
-    /// Validate a cluster TOML file as pacelined would start with it; print
+    /// Validate a cluster TOML file as pacelined would start with it, and
+    /// each resource against its agent's meta-data on this machine; print
     /// every problem with file:line:column.
     Check {
         /// The cluster file.
         file: PathBuf,
+        /// The agents are not installed on this machine (a workstation):
+        /// skip the agent checks (existence, required and unknown
+        /// parameters). Without it, a class or provider with no agent here
+        /// is skipped with a note.
+        #[arg(long)]
+        without_agents: bool,
     },
     /// Convert a Pacemaker CIB XML file into the paceline TOML format.
     ImportCib {
@@ -29,45 +38,62 @@ pub enum ConfigCommand {
 
 pub fn run(cmd: ConfigCommand) -> anyhow::Result<ExitCode> {
     match cmd {
-        ConfigCommand::Check { file } => match load_runnable_file(&file) {
-            Ok(cluster) => {
-                let cfg = &cluster.model;
-                println!(
-                    "ok: {} nodes, {} resources, {} location, {} colocation, {} order constraints",
-                    cfg.nodes.len(),
-                    cfg.resources.len(),
-                    cfg.locations.len(),
-                    cfg.colocations.len(),
-                    cfg.orders.len()
-                );
-                Ok(ExitCode::SUCCESS)
+        ConfigCommand::Check {
+            file,
+            without_agents,
+        } => check(&file, without_agents),
+        ConfigCommand::ImportCib { file, output } => import_cib_file(&file, output),
+    }
+}
+
+/// `config check`: exit 2 with every problem, else a summary.
+fn check(file: &Path, without_agents: bool) -> anyhow::Result<ExitCode> {
+    let agents = InstalledAgents::default();
+    let catalog: Option<&dyn AgentCatalog> = (!without_agents).then_some(&agents);
+    match load_runnable_file(file, catalog) {
+        Ok(cluster) => {
+            for why in &cluster.unchecked_agents {
+                eprintln!("note: {why}: those resources' agents and parameters were not checked");
             }
-            Err(e) => {
-                eprintln!("{e}");
-                Ok(ExitCode::from(2))
-            }
-        },
-        ConfigCommand::ImportCib { file, output } => {
-            let text = std::fs::read_to_string(&file)
-                .with_context(|| format!("cannot read {}", file.display()))?;
-            let cib = match import_cib(&text) {
-                Ok(cib) => cib,
-                Err(e) => {
-                    eprintln!("{}: {e}", file.display());
-                    return Ok(ExitCode::from(2));
-                }
-            };
-            let toml = to_toml(&cib.config);
-            // Say so now rather than at the first `config check`.
-            if let Err(e) = load_config_str(&toml, "imported.toml") {
-                eprintln!("warning: the imported configuration needs edits before use:\n{e}");
-            }
-            match output {
-                Some(out) => std::fs::write(&out, toml)
-                    .with_context(|| format!("cannot write {}", out.display()))?,
-                None => print!("{toml}"),
-            }
+            let cfg = &cluster.model;
+            println!(
+                "ok: {} nodes, {} resources, {} location, {} colocation, {} order constraints",
+                cfg.nodes.len(),
+                cfg.resources.len(),
+                cfg.locations.len(),
+                cfg.colocations.len(),
+                cfg.orders.len()
+            );
             Ok(ExitCode::SUCCESS)
         }
+        Err(e) => {
+            eprintln!("{e}");
+            Ok(ExitCode::from(2))
+        }
     }
+}
+
+/// `config import-cib`: the CIB as paceline TOML.
+fn import_cib_file(file: &Path, output: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let cib = match import_cib(&text) {
+        Ok(cib) => cib,
+        Err(e) => {
+            eprintln!("{}: {e}", file.display());
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let toml = to_toml(&cib.config);
+    // Say so now rather than at the first `config check`.
+    if let Err(e) = load_config_str(&toml, "imported.toml") {
+        eprintln!("warning: the imported configuration needs edits before use:\n{e}");
+    }
+    match output {
+        Some(out) => {
+            std::fs::write(&out, toml).with_context(|| format!("cannot write {}", out.display()))?
+        }
+        None => print!("{toml}"),
+    }
+    Ok(ExitCode::SUCCESS)
 }

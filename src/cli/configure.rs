@@ -93,7 +93,7 @@ fn edit(output: OutputFormat, socket: &Path) -> anyhow::Result<ExitCode> {
                 eprintln!("paceline: no change");
                 return Ok(ExitCode::SUCCESS);
             }
-            if let Err(e) = crate::config::load_node_str(&text, &file.display().to_string()) {
+            if let Err(e) = check_new(&text, &file.display().to_string()) {
                 eprintln!("{e}");
                 eprintln!("paceline: the edit is not valid; opening it again");
                 continue;
@@ -193,6 +193,19 @@ pub fn submit(
     }
 }
 
+/// A new configuration as `config check` checks a file: what the daemon
+/// checks (`config::load_node_str`, which it runs again on receipt) and
+/// every resource against its agent's meta-data on this node (here, not
+/// in the daemon, whose event loop must not wait on agents' meta-data).
+fn check_new(text: &str, what: &str) -> Result<(), crate::config::ConfigError> {
+    let agents = crate::executor::installed::InstalledAgents::default();
+    let cluster = crate::config::load_new_config(text, what, &agents)?;
+    for why in &cluster.unchecked_agents {
+        eprintln!("note: {why}: those resources' agents and parameters were not checked");
+    }
+    Ok(())
+}
+
 fn load(file: &Path, output: OutputFormat, socket: &Path) -> anyhow::Result<ExitCode> {
     let text = match crate::config::read_bounded(file) {
         Ok(t) => t,
@@ -202,7 +215,7 @@ fn load(file: &Path, output: OutputFormat, socket: &Path) -> anyhow::Result<Exit
         }
     };
     // Nothing is sent unless the file is valid.
-    if let Err(e) = crate::config::load_node_str(&text, &file.display().to_string()) {
+    if let Err(e) = check_new(&text, &file.display().to_string()) {
         eprintln!("{e}");
         eprintln!(
             "paceline: {} rejected; the cluster keeps its configuration",

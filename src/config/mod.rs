@@ -77,10 +77,21 @@
 //!   `documents_parsed` counts parses per thread (the daemon's start test).
 //!   `load_status_file`, `to_toml`.
 //!
+//! - `agents.rs`: primitives against their agents' meta-data (the agent
+//!   exists; required parameters present; unknown ones refused with "did
+//!   you mean"), through an `AgentCatalog` the executor implements for this
+//!   node (`executor::installed`). `config check` (`load_runnable_file`
+//!   with a catalog) and the CLI's `configure load`/`edit`
+//!   (`load_new_config`) run it; a class or provider with no agent here is
+//!   skipped with a note, and `config check --without-agents` skips it all
+//!   (a workstation). Not the daemon: an agent may be installed on some
+//!   nodes only, and its event loop must not wait on agents' meta-data.
+//!
 //! The daemon has no reader of its own: everything it runs by comes from
 //! one load here. Documentation: `man/paceline.toml.5` (its EXAMPLE is a test).
 //! Reference configurations: `policies/*.toml` (tests load each).
 
+pub mod agents;
 pub mod cib;
 pub mod convert;
 pub mod document;
@@ -200,11 +211,16 @@ pub struct Cluster {
     /// lacks something a node needs (the simulator and the scheduler's
     /// tests load files without links).
     pub runtime: Option<Runtime>,
+    /// Why some primitives' agents were not checked (loaded with an agent
+    /// catalog whose node lacks their class or provider).
+    pub unchecked_agents: Vec<String>,
 }
 
 /// What a load requires besides a valid model.
-#[derive(Debug, Clone, Copy)]
-struct Checks {
+#[derive(Clone, Copy)]
+struct Checks<'a> {
+    /// Primitives against these agents' meta-data (`agents.rs`).
+    agents: Option<&'a dyn agents::AgentCatalog>,
     /// A missing `[fencing]` means fencing off (the daemon's rule).
     fencing_optional: bool,
     /// Everything a node needs to start (`[cluster]`, links, ...).
@@ -213,7 +229,7 @@ struct Checks {
 
 /// Reads and checks the whole cluster file once; every problem is in the
 /// error, each with file:line:column and the fix.
-fn load_with(text: &str, file_name: &str, checks: Checks) -> Result<Cluster, ConfigError> {
+fn load_with(text: &str, file_name: &str, checks: Checks<'_>) -> Result<Cluster, ConfigError> {
     let doc = parse_document(text, file_name)?;
     load_document(&doc, text, file_name, checks)
 }
@@ -222,7 +238,7 @@ fn load_document(
     doc: &document::Document,
     text: &str,
     file_name: &str,
-    checks: Checks,
+    checks: Checks<'_>,
 ) -> Result<Cluster, ConfigError> {
     let mut conv = convert::Converter::new(file_name, text);
     conv.fencing_optional = checks.fencing_optional;
@@ -236,6 +252,12 @@ fn load_document(
     if checks.runnable {
         conv.diags.extend(node_diags);
     }
+    let mut unchecked_agents = Vec::new();
+    if let Some(catalog) = checks.agents {
+        let checked = agents::check(doc, &src, catalog);
+        conv.diags.extend(checked.diags);
+        unchecked_agents = checked.unchecked;
+    }
     if !conv.diags.is_empty() {
         return Err(ConfigError::Invalid(conv.diags));
     }
@@ -248,6 +270,7 @@ fn load_document(
             .and_then(|c| c.state_dir.as_ref())
             .map(|d| d.get_ref().into()),
         runtime,
+        unchecked_agents,
     })
 }
 
@@ -255,6 +278,7 @@ fn load_document(
 /// node needs is not required (see [`Cluster::runtime`]).
 pub fn load_cluster_str(text: &str, file_name: &str) -> Result<Cluster, ConfigError> {
     let checks = Checks {
+        agents: None,
         fencing_optional: false,
         runnable: false,
     };
@@ -264,6 +288,7 @@ pub fn load_cluster_str(text: &str, file_name: &str) -> Result<Cluster, ConfigEr
 pub fn load_cluster_file(path: &Path) -> Result<Cluster, ConfigError> {
     let text = read_bounded(path)?;
     let checks = Checks {
+        agents: None,
         fencing_optional: false,
         runnable: false,
     };
@@ -275,15 +300,23 @@ pub fn load_cluster_file(path: &Path) -> Result<Cluster, ConfigError> {
 /// refused here, at file:line:column.
 pub fn load_runnable_str(text: &str, file_name: &str) -> Result<Cluster, ConfigError> {
     let checks = Checks {
+        agents: None,
         fencing_optional: false,
         runnable: true,
     };
     load_with(text, file_name, checks)
 }
 
-pub fn load_runnable_file(path: &Path) -> Result<Cluster, ConfigError> {
+/// `paceline config check FILE`: [`load_runnable_str`] of a file, and,
+/// given the agents installed here, every primitive against its agent's
+/// meta-data.
+pub fn load_runnable_file(
+    path: &Path,
+    agents: Option<&dyn agents::AgentCatalog>,
+) -> Result<Cluster, ConfigError> {
     let text = read_bounded(path)?;
     let checks = Checks {
+        agents,
         fencing_optional: false,
         runnable: true,
     };
@@ -297,6 +330,23 @@ pub fn load_runnable_file(path: &Path) -> Result<Cluster, ConfigError> {
 /// file with this and nothing else.
 pub fn load_node_str(text: &str, file_name: &str) -> Result<Cluster, ConfigError> {
     let checks = Checks {
+        agents: None,
+        fencing_optional: true,
+        runnable: true,
+    };
+    load_with(text, file_name, checks)
+}
+
+/// A new configuration for the running cluster (`configure load`, over
+/// the API and from the CLI): [`load_node_str`] and every primitive
+/// against the meta-data of the agents installed on this node.
+pub fn load_new_config(
+    text: &str,
+    file_name: &str,
+    agents: &dyn agents::AgentCatalog,
+) -> Result<Cluster, ConfigError> {
+    let checks = Checks {
+        agents: Some(agents),
         fencing_optional: true,
         runnable: true,
     };
@@ -307,6 +357,7 @@ pub fn load_node_str(text: &str, file_name: &str) -> Result<Cluster, ConfigError
 /// passwords from other readers.
 pub fn load_node_file(path: &Path, text: &str) -> Result<Cluster, ConfigError> {
     let checks = Checks {
+        agents: None,
         fencing_optional: true,
         runnable: true,
     };
@@ -315,7 +366,7 @@ pub fn load_node_file(path: &Path, text: &str) -> Result<Cluster, ConfigError> {
 
 /// One parse of a file's text: the loader's checks, then its inline
 /// passwords against its mode.
-fn load_file_text(path: &Path, text: &str, checks: Checks) -> Result<Cluster, ConfigError> {
+fn load_file_text(path: &Path, text: &str, checks: Checks<'_>) -> Result<Cluster, ConfigError> {
     let file = path.display().to_string();
     let doc = parse_document(text, &file)?;
     let cluster = load_document(&doc, text, &file, checks)?;
@@ -333,6 +384,7 @@ pub fn load_cluster_str_fencing_optional(
     file_name: &str,
 ) -> Result<Cluster, ConfigError> {
     let checks = Checks {
+        agents: None,
         fencing_optional: true,
         runnable: false,
     };

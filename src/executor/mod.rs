@@ -98,6 +98,7 @@ pub mod catalog;
 pub mod dummy;
 pub mod filesystem;
 pub mod history;
+pub mod installed;
 pub mod ipaddr;
 pub mod metadata;
 pub mod monitor;
