@@ -638,3 +638,35 @@ fn an_open_authkey_is_refused_and_the_keys_show_in_status() {
         text(&status)
     );
 }
+
+/// Issue 16: `configure load` over the API runs `config check`'s checks,
+/// the agents' meta-data on the daemon's node included (a parameter the
+/// agent does not have is refused with the nearest one), for a client
+/// that skips the CLI's check too.
+#[test]
+fn configure_load_over_the_api_checks_the_agents_parameters() {
+    if !can_run() {
+        return;
+    }
+    let mut node = Node::new();
+    node.start(Stdio::null());
+    let before = node.report().unwrap().config_version;
+    let base = std::fs::read_to_string(node.config()).unwrap();
+    let typo = format!(
+        "{base}[[primitive]]\nid = \"vip\"\nagent = \"builtin:ipaddr\"\nparams = {{ ipp = \"198.18.0.9\", nic = \"lo\" }}\n"
+    );
+    let request = Request::ConfigLoad {
+        text: typo,
+        file_name: "typo.toml".into(),
+        based_on: before,
+    };
+    match api::call(&node.socket(), &request).unwrap() {
+        Response::Error { message } => assert!(
+            message.contains("`ipp` is not a parameter of `builtin:ipaddr`")
+                && message.contains("did you mean `ip`?"),
+            "{message}"
+        ),
+        other => panic!("a configuration with an unknown parameter was answered {other:?}"),
+    }
+    assert_eq!(node.report().unwrap().config_version.epoch, before.epoch);
+}

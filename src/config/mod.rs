@@ -81,11 +81,12 @@
 //!   exists; required parameters present; unknown ones refused with "did
 //!   you mean"), through an `AgentCatalog` the executor implements for this
 //!   node (`executor::installed`). `config check` (`load_runnable_file`
-//!   with a catalog) and the CLI's `configure load`/`edit`
-//!   (`load_new_config`) run it; a class or provider with no agent here is
-//!   skipped with a note, and `config check --without-agents` skips it all
-//!   (a workstation). Not the daemon: an agent may be installed on some
-//!   nodes only, and its event loop must not wait on agents' meta-data.
+//!   with a catalog), the CLI's `configure load`/`edit` and the daemon's
+//!   API for a configuration load (`load_new_config`, on a blocking
+//!   thread) run it; a class or provider with no agent here is skipped
+//!   with a note, and `config check --without-agents` skips it all (a
+//!   workstation). Not the daemon's start or its reading of the
+//!   replicated document: an agent may be installed on some nodes only.
 //!
 //! The daemon has no reader of its own: everything it runs by comes from
 //! one load here. Documentation: `man/paceline.toml.5` (its EXAMPLE is a test).

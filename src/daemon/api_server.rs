@@ -227,7 +227,9 @@ async fn serve_client(
 /// Parses a request line and checks a configuration it carries on a
 /// blocking thread: this task shares the event loop's thread (the runtime
 /// has one), and a megabyte of JSON and TOML would hold the heartbeats up.
-/// The loop takes a configuration it is handed as checked.
+/// The loop takes a configuration it is handed as checked. A configuration
+/// load gets `config check`'s checks, agents' meta-data on this node
+/// included (the loop could not wait on the agents).
 async fn parse_off_the_loop(line: Vec<u8>) -> Result<Request, String> {
     let parse = move || {
         let request =
@@ -236,7 +238,8 @@ async fn parse_off_the_loop(line: Vec<u8>) -> Result<Request, String> {
             text, file_name, ..
         } = &request
         {
-            crate::config::load_node_str(text, file_name).map_err(|e| e.to_string())?;
+            let agents = crate::executor::installed::InstalledAgents::default();
+            crate::config::load_new_config(text, file_name, &agents).map_err(|e| e.to_string())?;
         }
         Ok(request)
     };
