@@ -1,0 +1,201 @@
+//! Requests: the local API's answers, and configuration changes (a
+//! client's, a member's forwarded to this DC, the DC's own expiring
+//! constraints) followed until the node core says they are durable.
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use super::{CONFIG_REQUEST_TIMEOUT, Daemon, ReplyTo, driver, log};
+use crate::api::{self, Request, Response};
+use crate::controller::StatusPatch;
+use crate::membership::Unblock;
+use crate::node::protocol::ClusterMessage;
+use crate::store::Version;
+
+impl Daemon {
+    /// The DC removes move/ban constraints whose `--lifetime` is over.
+    pub(super) async fn expire_constraints(&mut self) {
+        if !self.store.is_dc() || self.replies.values().any(|r| matches!(r, ReplyTo::Log(_))) {
+            return;
+        }
+        let doc = self.store.doc();
+        let expired = crate::config::edit::expired_constraints(&doc.config, driver::wall_now());
+        if expired.is_empty() {
+            return;
+        }
+        let (version, text) = (doc.version, doc.config.clone());
+        let Ok(edited) = crate::config::edit::remove_constraints(&text, &expired) else {
+            return;
+        };
+        let what = format!("lifetime over: removing {}", expired.join(", "));
+        log(&what);
+        let id = self.new_request(ReplyTo::Log(what));
+        let effects = self
+            .store
+            .request_config(self.now_ms(), id, version, edited);
+        self.apply_store(effects).await;
+    }
+
+    pub(super) fn new_request(&mut self, to: ReplyTo) -> u64 {
+        let id = self.next_request;
+        self.next_request += 1;
+        self.replies.insert(id, to);
+        id
+    }
+
+    pub(super) async fn finish_request(&mut self, request: u64, result: Result<Version, String>) {
+        match self.replies.remove(&request) {
+            Some(ReplyTo::Client { reply, .. }) => {
+                let _ = reply.send(match result {
+                    Ok(version) => Response::ConfigApplied {
+                        version,
+                        warning: self.store.unguaranteed().inspect(|w| log(w)),
+                    },
+                    Err(message) => Response::Error { message },
+                });
+            }
+            Some(ReplyTo::Member { node, request }) => {
+                let reply = ClusterMessage::ConfigReply { request, result };
+                self.send_cluster(node, &reply).await;
+            }
+            Some(ReplyTo::Log(what)) => match result {
+                Ok(v) => log(&format!("{what}: applied at epoch {}", v.epoch)),
+                Err(e) => log(&format!("{what}: not applied ({e}); retried later")),
+            },
+            None => {}
+        }
+    }
+
+    pub(super) async fn answer(
+        &mut self,
+        request: Request,
+        uid: u32,
+        reply: tokio::sync::oneshot::Sender<Response>,
+    ) {
+        if let Request::ConfigLoad { text, based_on, .. } = request {
+            self.config_load(text, based_on, reply).await;
+            return;
+        }
+        if let Request::Dispatch {
+            action: mut request,
+        } = request
+        {
+            request.id = self.next_dispatch;
+            self.next_dispatch += 1;
+            if self.node_id(&request.node).is_none() {
+                let _ = reply.send(Response::Error {
+                    message: format!("no node `{}` in the configuration", request.node),
+                });
+                return;
+            }
+            // The agent's own timeout, plus time for the trip there and back.
+            let deadline = Instant::now()
+                + Duration::from_millis(request.timeout_ms.max(20_000))
+                + Duration::from_secs(10);
+            self.dispatch_waiters.insert(request.id, (reply, deadline));
+            self.execute(request).await;
+            return;
+        }
+        if let Request::Fence { target, action } = request {
+            if self.node_id(&target).is_none() {
+                let _ = reply.send(Response::Error {
+                    message: format!("no node `{target}` in the configuration"),
+                });
+                return;
+            }
+            log(&format!(
+                "fencing of {target} ({action}) requested by {}",
+                api::user_name(uid)
+            ));
+            let first = !self.fence_waiters.contains_key(&target);
+            self.fence_waiters
+                .entry(target.clone())
+                .or_default()
+                .push(reply);
+            if first {
+                self.fence(crate::controller::FenceRequest {
+                    target,
+                    action,
+                    target_has_priority: false,
+                });
+            }
+            return;
+        }
+        let response = self.answer_now(request, uid).await;
+        let _ = reply.send(response);
+    }
+
+    pub(super) async fn config_load(
+        &mut self,
+        text: String,
+        based_on: Version,
+        reply: tokio::sync::oneshot::Sender<Response>,
+    ) {
+        // Checked by the API server, off the loop (`api_server::parse_off_the_loop`).
+        let mut to = ReplyTo::Client {
+            reply,
+            deadline: Instant::now() + CONFIG_REQUEST_TIMEOUT,
+            forwarded_to: None,
+        };
+        if self.store.is_dc() {
+            let id = self.new_request(to);
+            let effects = self.store.request_config(self.now_ms(), id, based_on, text);
+            self.apply_store(effects).await;
+        } else if let Some(dc) = self.store.dc().filter(|&d| d != self.own.id) {
+            if let ReplyTo::Client { forwarded_to, .. } = &mut to {
+                *forwarded_to = Some(dc);
+            }
+            let id = self.new_request(to);
+            let request = ClusterMessage::ConfigRequest {
+                request: id,
+                based_on,
+                config: text,
+            };
+            self.send_cluster(dc, &request).await;
+        } else if let ReplyTo::Client { reply, .. } = to {
+            let _ = reply.send(Response::Error {
+                message: "this partition has no quorum, so no DC can apply a configuration change; check `paceline status`".into(),
+            });
+        }
+    }
+
+    pub(super) async fn answer_now(&mut self, request: Request, uid: u32) -> Response {
+        match request {
+            Request::Status => Response::Status(Box::new(self.status_view())),
+            Request::Report => Response::Report(Box::new(self.report())),
+            Request::ConfigShow => Response::Config {
+                text: self.store.doc().config.clone(),
+                version: self.store.doc().version,
+            },
+            Request::Cleanup { resource, node } => {
+                let what = format!(
+                    "failures of {resource} on {} are being forgotten",
+                    node.as_deref().unwrap_or("every node")
+                );
+                self.record_status(StatusPatch::Cleanup { resource, node })
+                    .await;
+                Response::Accepted { what }
+            }
+            Request::ConfigLoad { .. } | Request::Dispatch { .. } | Request::Fence { .. } => {
+                Response::Error {
+                    message: "internal: this request is answered asynchronously".into(),
+                }
+            }
+            Request::Unblock => {
+                let by = api::user_name(uid);
+                let at_unix_ms = SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis() as u64);
+                log(&format!(
+                    "wait_for_all overridden by {by} (cluster unblock)"
+                ));
+                let out = self.machine.unblock(Unblock {
+                    by: by.clone(),
+                    at_unix_ms,
+                });
+                self.apply(out).await;
+                self.write_state();
+                Response::Unblocked { by }
+            }
+        }
+    }
+}

@@ -1,0 +1,227 @@
+//! What the daemon shows of itself: membership status and the full
+//! report (`paceline status`), warnings, the state file, and the health
+//! the watchdog policy judges.
+
+use std::time::Instant;
+
+use super::{Daemon, log, report};
+use crate::api::{ClusterStatusView, IncompatibleNode, NodeView, StatusReport};
+use crate::config::runtime::FencingMode;
+use crate::membership::PeerState;
+use paceline_fencing::watchdog::FeedOutcome;
+use paceline_fencing::watchdog_policy::NodeHealth;
+
+impl Daemon {
+    /// Whether any member still has unacknowledged channel messages from us.
+    /// The replicated status says some resource is active on this node.
+    pub(super) fn document_shows_active_here(&self) -> bool {
+        self.parsed_config().is_some_and(|c| {
+            report::resources(c, &self.store.doc().status)
+                .iter()
+                .any(|r| r.nodes.contains(&self.own.name))
+        })
+    }
+
+    /// The health the watchdog policy judges: this loop is running (it
+    /// would not get here otherwise), the partition is quorate, or a peer
+    /// is still seen (two-node clusters).
+    pub(super) fn health(&self) -> NodeHealth {
+        let status = self.machine.status();
+        NodeHealth {
+            healthy: true,
+            quorate: status.quorum.quorate,
+            // Seeing one peer proves nothing in a larger cluster (a 2 of 5
+            // minority sees a peer); the policy counts it for two nodes only,
+            // where watchdog fencing is refused at load anyway.
+            sees_peer: self.settings.nodes.len() == 2
+                && status.peers.iter().any(|p| p.state == PeerState::Online),
+        }
+    }
+
+    pub(super) fn feed_watchdog(&mut self) {
+        let health = self.health();
+        let Some(wd) = self.watchdog.as_mut() else {
+            return;
+        };
+        let now = Instant::now();
+        if now.duration_since(wd.last_tick) < wd.feeder.tick_interval() {
+            return;
+        }
+        wd.last_tick = now;
+        let was_starving = wd.feeder.starving_since().is_some();
+        match wd.feeder.tick(health, now) {
+            Ok(FeedOutcome::Fed) if was_starving => {
+                log("quorum regained; feeding the watchdog again");
+            }
+            Ok(FeedOutcome::Starved) if !was_starving => log(&format!(
+                "no quorum and no peer: no longer feeding the watchdog; this node resets within {:?}",
+                wd.feeder.watchdog().timeout()
+            )),
+            Ok(_) => {}
+            Err(e) => log(&e.to_string()),
+        }
+    }
+
+    pub(super) fn warnings(&self) -> Vec<String> {
+        let mut w = Vec::new();
+        match self.settings.fencing {
+            FencingMode::Enabled => {}
+            FencingMode::Disabled => {
+                w.push(paceline_fencing::readiness::FENCING_DISABLED_WARNING.to_string());
+            }
+            FencingMode::NotConfigured => w.push(
+                "no [fencing] section: fencing is off; add one with enabled = true (or spell out enabled = false)".to_string(),
+            ),
+        }
+        if let Some(wd) = &self.watchdog
+            && wd.feeder.starving_since().is_some()
+        {
+            w.push(format!(
+                "the watchdog {} is not being fed (no quorum, no peer): this node is about to reset",
+                wd.device.display()
+            ));
+        }
+        w
+    }
+
+    pub(super) fn status_view(&self) -> ClusterStatusView {
+        let status = self.machine.status();
+        let mut nodes = vec![NodeView {
+            name: self.own.name.clone(),
+            id: self.own.id,
+            state: PeerState::Online,
+            links: Vec::new(),
+            local: true,
+        }];
+        for p in &status.peers {
+            nodes.push(NodeView {
+                name: self.settings.node_name(p.id),
+                id: p.id,
+                state: p.state,
+                links: p
+                    .links_up
+                    .iter()
+                    .map(|&u| if u { "up" } else { "down" }.to_string())
+                    .collect(),
+                local: false,
+            });
+        }
+        nodes.sort_by_key(|n| n.id);
+        ClusterStatusView {
+            cluster: self.settings.cluster_name.clone(),
+            node: self.own.name.clone(),
+            node_id: self.own.id,
+            view_id: status.view.id,
+            members: status
+                .view
+                .members
+                .iter()
+                .map(|&m| self.settings.node_name(m))
+                .collect(),
+            nodes,
+            quorum: status.quorum,
+            wire: self.decoder.counters().clone(),
+            incompatible: self
+                .incompatible
+                .iter()
+                .map(|(&n, &version)| IncompatibleNode {
+                    node: self.settings.node_name(n),
+                    version,
+                })
+                .collect(),
+            pauses: self.pauses,
+            warnings: self.warnings(),
+            keys: self.keyring.status(&self.other_members()),
+        }
+    }
+
+    pub(super) fn report(&self) -> StatusReport {
+        let mut membership = self.status_view();
+        if self.parsed_config().is_none() {
+            membership.warnings.push(
+                "the cluster configuration does not load (see the log); resources are not managed from it".into(),
+            );
+        }
+        if self
+            .store
+            .loaded()
+            .and_then(|c| c.runtime.as_ref())
+            .is_some_and(|running| !running.same_membership(&self.settings))
+        {
+            membership.warnings.push(
+                "the cluster configuration's [cluster]/[membership]/[quorum]/[[node]] settings differ from what this daemon runs with: install the file on every node and restart the nodes one at a time".into(),
+            );
+        }
+        if self.fencing_ready == Some(false) {
+            membership.warnings.push(format!(
+                "fencing not ready, no resource starts: {}",
+                self.fencing_blockers.join("; ")
+            ));
+        }
+        if self.store.dc().is_none() || !self.machine.status().quorum.quorate {
+            membership
+                .warnings
+                .push("no quorum: no DC manages the cluster from this partition".into());
+        }
+        StatusReport {
+            membership,
+            dc: self.store.dc().map(|d| self.settings.node_name(d)),
+            config_version: self.store.doc().version,
+            resources: self
+                .parsed_config()
+                .map(|c| report::resources(c, &self.store.doc().status))
+                .unwrap_or_default(),
+            failed_actions: report::failed_actions_in(
+                self.parsed_config(),
+                &self.store.doc().status,
+            ),
+            cli_constraints: self
+                .parsed_config()
+                .map(report::cli_constraints)
+                .unwrap_or_default(),
+            standby: self
+                .parsed_config()
+                .into_iter()
+                .flat_map(|c| c.nodes.iter().filter(|n| n.standby))
+                .map(|n| n.uname.clone())
+                .collect(),
+            maintenance: self
+                .parsed_config()
+                .into_iter()
+                .flat_map(|c| c.nodes.iter().filter(|n| n.maintenance))
+                .map(|n| n.uname.clone())
+                .collect(),
+            node_attributes: self
+                .store
+                .doc()
+                .status
+                .nodes
+                .iter()
+                .filter(|(_, n)| !n.transient_attributes.is_empty())
+                .map(|(name, n)| (name.clone(), n.transient_attributes.clone()))
+                .collect(),
+            fencing_history: report::fencing_history(
+                &self.store.doc().status,
+                &self.fence_history_path(),
+                crate::model::FENCE_HISTORY_MAX,
+            ),
+            channel: self.channel.counters().clone(),
+        }
+    }
+
+    /// Writes the state atomically so readers never see half a file.
+    pub(super) fn write_state(&self) {
+        let dir = &self.settings.state_dir;
+        let result = (|| -> std::io::Result<()> {
+            std::fs::create_dir_all(dir)?;
+            let tmp = dir.join(format!("membership.json.{}.tmp", std::process::id()));
+            let text =
+                serde_json::to_vec_pretty(&self.status_view()).map_err(std::io::Error::other)?;
+            std::fs::write(&tmp, text)?;
+            std::fs::rename(&tmp, dir.join("membership.json"))
+        })();
+        if let Err(e) = result {
+            log(&format!("cannot write state to {}: {e}", dir.display()));
+        }
+    }
+}

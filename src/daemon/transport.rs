@@ -1,0 +1,379 @@
+//! The daemon's transport: datagrams in (membership's heartbeats and
+//! leaves, the channel's frames), membership's outputs out on the links,
+//! views handed to the node core, the reliable channel's sends, ticks and
+//! deliveries, and what each channel message means here.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use super::{CONFIG_REQUEST_TIMEOUT, Daemon, ReplyTo, driver, identity, log};
+use crate::api::Response;
+use crate::controller::Input;
+use crate::membership::{Notice, Output};
+use crate::node::protocol::ClusterMessage;
+use crate::wire::{DropReason, Frame, Message, NodeId};
+
+impl Daemon {
+    pub(super) async fn on_packet(&mut self, packet: &[u8]) {
+        match self.decoder.open(packet) {
+            Ok(d) => {
+                let (from, incarnation) = (d.header.sender, d.header.incarnation);
+                let configured = self.settings.nodes.iter().any(|n| n.id == from);
+                if configured {
+                    self.keyring.observe(from, d.key_id, &d.message);
+                }
+                match d.message {
+                    // Channel traffic is taken only from a configured
+                    // node's incarnation that proved liveness: a recording
+                    // replayed after a restart (or an older process) gets
+                    // no channel state.
+                    Message::Channel(frame)
+                        if configured && self.machine.incarnation_of(from) == Some(incarnation) =>
+                    {
+                        self.on_frame(from, incarnation, frame).await;
+                    }
+                    Message::Channel(_) => {}
+                    message => {
+                        let now = self.start.elapsed();
+                        let out = self.machine.receive(now, from, incarnation, message);
+                        // Before the view reaches the store: what it sends
+                        // a restarted peer must go to the new process, not be
+                        // queued for the old one and dropped.
+                        self.follow_incarnation(from);
+                        self.apply(out).await;
+                    }
+                }
+            }
+            Err(DropReason::IncompatibleVersion { sender, version }) => {
+                if self.incompatible.insert(sender, version).is_none() {
+                    log(&format!(
+                        "node {} speaks protocol version {version}, which this node cannot understand; it is refused",
+                        self.settings.node_name(sender)
+                    ));
+                }
+            }
+            Err(_) => {}
+        }
+    }
+
+    /// The channel follows the incarnation membership proved: a new one
+    /// means the peer restarted.
+    pub(super) fn follow_incarnation(&mut self, from: NodeId) {
+        let Some(incarnation) = self.machine.incarnation_of(from) else {
+            return;
+        };
+        if self.channel.observe(from, incarnation) {
+            log(&format!(
+                "node {} restarted: messages queued for it are dropped",
+                self.settings.node_name(from)
+            ));
+        }
+    }
+
+    pub(super) async fn apply(&mut self, outputs: Vec<Output>) {
+        let mut changed = false;
+        for output in outputs {
+            match output {
+                Output::Send {
+                    to,
+                    link,
+                    mut message,
+                } => {
+                    self.keyring.advertise(&mut message);
+                    let Some(peer) = self.settings.nodes.iter().find(|n| n.id == to) else {
+                        continue;
+                    };
+                    let Some(addr) = peer.links.get(usize::from(link)) else {
+                        continue;
+                    };
+                    let Some(socket) = self.sockets.get(usize::from(link)) else {
+                        continue;
+                    };
+                    let bytes = self.encoder.seal(&message);
+                    // A link that is down fails sends; liveness comes from receipts.
+                    let _ = socket.send_to(&bytes, addr).await;
+                }
+                Output::Notice(Notice::UnknownNode(n)) => {
+                    let line = format!("heartbeat from node id {n}, which is not configured");
+                    self.log_limited(identity::Topic::UnknownNode(n), line);
+                }
+                Output::Notice(Notice::Refused { node, why }) => {
+                    let topic = identity::Topic::Refused(node, why.into());
+                    let line = self.describe(&Notice::Refused { node, why });
+                    self.log_limited(topic, line);
+                }
+                Output::Notice(notice) => {
+                    changed = true;
+                    match notice {
+                        Notice::Paused { .. } => self.pauses += 1,
+                        Notice::NodeLost(n) | Notice::NodeLeft(n) => self.channel.abandon(n),
+                        _ => {}
+                    }
+                    log(&self.describe(&notice));
+                }
+            }
+        }
+        self.settle_keys();
+        if changed {
+            self.sync_view().await;
+            self.write_state();
+        }
+    }
+
+    /// Hands membership's current view and quorum to the store (which
+    /// ignores repeats).
+    pub(super) async fn sync_view(&mut self) {
+        let status = self.machine.status();
+        let members: Vec<NodeId> = status.view.members.iter().copied().collect();
+        let effects = self.store.on_view(
+            self.now_ms(),
+            status.view.id,
+            &members,
+            status.quorum.quorate,
+        );
+        self.apply_store(effects).await;
+        // Requests forwarded to a DC that is gone get no answer from it.
+        let gone: Vec<u64> = self
+            .replies
+            .iter()
+            .filter(|(_, r)| {
+                matches!(r, ReplyTo::Client { forwarded_to: Some(dc), .. } if !status.view.members.contains(dc))
+            })
+            .map(|(&id, _)| id)
+            .collect();
+        for id in gone {
+            if let Some(ReplyTo::Client { reply, .. }) = self.replies.remove(&id) {
+                let _ = reply.send(Response::Error {
+                    message: "the view changed before the change was durable (the DC left); check `paceline configure show` and retry".into(),
+                });
+            }
+        }
+    }
+
+    /// The link to send channel frames to `peer` on: the first one up.
+    pub(super) fn link_to(&self, peer: NodeId) -> usize {
+        self.machine
+            .status()
+            .peers
+            .iter()
+            .find(|p| p.id == peer)
+            .and_then(|p| p.links_up.iter().position(|&up| up))
+            .unwrap_or(0)
+    }
+
+    pub(super) async fn send_frames(&mut self, frames: Vec<(NodeId, Frame)>) {
+        // One look at the links per batch: a large message is many frames.
+        let mut links: BTreeMap<NodeId, usize> = BTreeMap::new();
+        for (to, frame) in frames {
+            let link = match links.get(&to) {
+                Some(&l) => l,
+                None => {
+                    let l = self.link_to(to);
+                    links.insert(to, l);
+                    l
+                }
+            };
+            let Some(addr) = self
+                .settings
+                .nodes
+                .iter()
+                .find(|n| n.id == to)
+                .and_then(|n| n.links.get(link).copied())
+            else {
+                continue;
+            };
+            let Some(socket) = self.sockets.get(link) else {
+                continue;
+            };
+            let bytes = self.encoder.seal(&Message::Channel(frame));
+            let _ = socket.send_to(&bytes, addr).await;
+        }
+    }
+
+    /// Sends a message over the reliable channel.
+    pub(super) async fn send_cluster(&mut self, to: NodeId, message: &ClusterMessage) {
+        if to == self.own.id {
+            return;
+        }
+        let now = self.now_ms();
+        match self.channel.send(now, to, message.encode()) {
+            Ok(frames) => self.send_frames(frames).await,
+            Err(e) => log(&format!("cannot queue a message: {e}")),
+        }
+    }
+
+    pub(super) async fn on_channel_tick(&mut self) {
+        let now = self.now_ms();
+        let frames = self.channel.tick(now);
+        self.send_frames(frames).await;
+        self.ticks += 1;
+        if self.ticks % 2 == 0 {
+            self.controller_input(Input::Tick);
+        }
+        if self.ticks % 10 == 0 {
+            self.poll_attributes().await;
+        }
+        if self.ticks % 20 == 0 {
+            self.expire_constraints().await;
+        }
+        let now_instant = Instant::now();
+        let late: Vec<u64> = self
+            .dispatch_waiters
+            .iter()
+            .filter(|(_, (_, deadline))| *deadline <= now_instant)
+            .map(|(&id, _)| id)
+            .collect();
+        for id in late {
+            if let Some((reply, _)) = self.dispatch_waiters.remove(&id) {
+                let _ = reply.send(Response::Error {
+                    message: "no result from the node in time (is it reachable? see `paceline status`); the action may still have run".into(),
+                });
+            }
+        }
+        let expired: Vec<u64> = self
+            .replies
+            .iter()
+            .filter(|(_, r)| matches!(r, ReplyTo::Client { deadline, .. } if *deadline <= Instant::now()))
+            .map(|(&id, _)| id)
+            .collect();
+        for id in expired {
+            if let Some(ReplyTo::Client { reply, .. }) = self.replies.remove(&id) {
+                let _ = reply.send(Response::Error {
+                    message: format!(
+                        "no answer from the DC within {CONFIG_REQUEST_TIMEOUT:?}; the change may or may not be applied: check `paceline configure show`"
+                    ),
+                });
+            }
+        }
+    }
+
+    pub(super) async fn on_frame(&mut self, from: NodeId, incarnation: u64, frame: Frame) {
+        let now = self.now_ms();
+        let received = self.channel.receive(now, from, incarnation, frame);
+        self.send_frames(received.send).await;
+        for payload in received.delivered {
+            match ClusterMessage::decode(&payload) {
+                Some(message) => self.on_cluster_message(from, incarnation, message).await,
+                None => log(&format!(
+                    "undecodable channel message from node {}",
+                    self.settings.node_name(from)
+                )),
+            }
+        }
+    }
+
+    pub(super) async fn on_cluster_message(
+        &mut self,
+        from: NodeId,
+        incarnation: u64,
+        message: ClusterMessage,
+    ) {
+        match message {
+            ClusterMessage::Store(m) => {
+                let effects = self.store.on_message(self.now_ms(), from, m);
+                self.apply_store(effects).await;
+            }
+            ClusterMessage::ConfigRequest {
+                request,
+                based_on,
+                config,
+            } => {
+                if let Err(e) = crate::config::load_node_str(&config, "the submitted configuration")
+                {
+                    let reply = ClusterMessage::ConfigReply {
+                        request,
+                        result: Err(e.to_string()),
+                    };
+                    self.send_cluster(from, &reply).await;
+                    return;
+                }
+                let id = self.new_request(ReplyTo::Member {
+                    node: from,
+                    request,
+                });
+                let effects = self
+                    .store
+                    .request_config(self.now_ms(), id, based_on, config);
+                self.apply_store(effects).await;
+            }
+            ClusterMessage::ConfigReply { request, result } => {
+                self.finish_request(request, result).await;
+            }
+            ClusterMessage::ActionRequest(req) => {
+                self.on_action_request(from, incarnation, req).await;
+            }
+            ClusterMessage::ActionResult(result) => {
+                // Sent to a DC that is no longer one: pass it on.
+                match self.store.dc() {
+                    Some(dc)
+                        if dc != self.own.id
+                            && result.id < driver::DISPATCH_ID_BASE
+                            && !self.store.is_dc() =>
+                    {
+                        self.send_cluster(dc, &ClusterMessage::ActionResult(result))
+                            .await;
+                    }
+                    _ => self.deliver_result(result).await,
+                }
+            }
+            ClusterMessage::StatusPatch(patch) => self.record_status(patch).await,
+            ClusterMessage::ReportRequest => {
+                let report = self.executor.report((from, incarnation));
+                log(&format!(
+                    "reporting {} results and {} pending operations to node {} (now this node's DC)",
+                    report.results.len(),
+                    report.pending.len(),
+                    self.settings.node_name(from)
+                ));
+                self.send_cluster(from, &ClusterMessage::Report(report))
+                    .await;
+            }
+            ClusterMessage::Report(report) => {
+                if report.node == self.settings.node_name(from) {
+                    self.controller_input(Input::NodeReport(report));
+                }
+            }
+            ClusterMessage::CancelRecurring {
+                instance,
+                interval_ms,
+            } => self.executor.cancel(&instance, interval_ms),
+        }
+    }
+
+    pub(super) fn channel_pending(&self) -> bool {
+        let members = self.machine.status().view.members;
+        members
+            .iter()
+            .any(|&m| m != self.own.id && self.channel.unacked(m) > 0)
+    }
+
+    pub(super) fn describe(&self, notice: &Notice) -> String {
+        let name = |id: NodeId| self.settings.node_name(id);
+        match notice {
+            Notice::ViewInstalled(v) => format!(
+                "view {} members [{}]",
+                v.id,
+                v.members
+                    .iter()
+                    .map(|&m| name(m))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            Notice::NodeLost(n) => format!("node {} lost (silent for token_timeout)", name(*n)),
+            Notice::NodeLeft(n) => format!("node {} left cleanly", name(*n)),
+            Notice::LinkUp { node, link } => format!("link {link} to {} up", name(*node)),
+            Notice::LinkDown { node, link } => format!("link {link} to {} down", name(*node)),
+            Notice::Paused { gap } => format!(
+                "this node was not scheduled for {gap:?} (> token_timeout): dropping its stale view and rejoining"
+            ),
+            Notice::QuorumChanged(q) => format!(
+                "partition is {}",
+                if *q { "quorate" } else { "NOT quorate" }
+            ),
+            Notice::UnknownNode(n) => {
+                format!("heartbeat from node id {n}, which is not configured")
+            }
+            Notice::Refused { node, why } => identity::describe_refusal(&name(*node), *why),
+        }
+    }
+}
