@@ -231,7 +231,8 @@ impl<'a> Ctx<'a> {
     /// Where an instance comes in Pacemaker's assignment order of a clone's
     /// instances (pcmk__cmp_instance, 2.1.5): an instance active on a node
     /// its scores no longer allow (or where its stop failed) comes after
-    /// the others; then active
+    /// the others; then higher priority (a promotable instance's is its
+    /// highest promotion score); then active
     /// before inactive; among active ones, those whose node can still run
     /// resources, those that have not failed, those whose colocations
     /// score their node higher; last the instance number (inactive
@@ -240,15 +241,28 @@ impl<'a> Ctx<'a> {
         &self,
         units: &[Unit<'a>],
         ui: usize,
-    ) -> (bool, bool, bool, bool, Reverse<Score>, u32) {
+    ) -> (bool, Reverse<i64>, bool, bool, bool, Reverse<Score>, u32) {
         let unit = &units[ui];
         let number = unit.instance.unwrap_or(0);
+        // An instance's priority is raised to its highest promotion score
+        // (`own` has that score added already; the copy is thrown away).
+        let own = self.allowed_scores(unit);
+        let promotion = self.add_promotion_preference(unit, &mut own.clone());
+        let priority = Reverse(unit.priority.max(promotion));
         let Some(i) = unit.members[0]
             .current
             .first()
             .and_then(|(node, _)| self.node_index.get(node).copied())
         else {
-            return (false, true, false, false, Reverse(Score::ZERO), number);
+            return (
+                false,
+                priority,
+                true,
+                false,
+                false,
+                Reverse(Score::ZERO),
+                number,
+            );
         };
         // A failed stop bans the resource from its node (Pacemaker's
         // "__stop_fail__" location, unpack.c).
@@ -257,7 +271,7 @@ impl<'a> Ctx<'a> {
                 .iter()
                 .any(|(_, o)| o.failed && o.failed_op.as_deref() == Some("stop"))
         });
-        let disallowed = stop_failed || self.allowed_scores(unit)[i].value() < 0;
+        let disallowed = stop_failed || own[i].value() < 0;
         let failed = unit
             .members
             .iter()
@@ -268,6 +282,7 @@ impl<'a> Ctx<'a> {
         let colocated = Reverse(colocated[i]);
         (
             disallowed,
+            priority,
             false,
             !self.nodes[i].can_host(),
             failed,
@@ -363,12 +378,12 @@ fn number_instances(c: &Clone, node_order: Vec<(NodeId, Option<u32>)>) -> BTreeM
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use crate::config::cib::import_cib;
     use crate::scheduler::schedule;
 
     /// A running (or failed, rc 1) recurring monitor of `rsc` on `node`.
-    fn monitor(rsc: &str, node: &str, rc: i32) -> String {
+    pub(in crate::scheduler) fn monitor(rsc: &str, node: &str, rc: i32) -> String {
         format!(
             r#"<lrm_resource id="{rsc}" class="ocf" provider="pacemaker" type="Dummy">
 <lrm_rsc_op id="{rsc}_start_0" operation="start" call-id="2" rc-code="0" op-status="0" interval="0" on_node="{node}"/>
@@ -379,7 +394,12 @@ mod tests {
 
     /// The summary lines ("Verb subject from to") of two nodes running `resources`, node1
     /// with `attrs1` (transient attributes) and the histories `lrm1`/`lrm2`.
-    fn summary(resources: &str, constraints: &str, attrs1: &str, lrm: [&str; 2]) -> Vec<String> {
+    pub(in crate::scheduler) fn summary(
+        resources: &str,
+        constraints: &str,
+        attrs1: &str,
+        lrm: [&str; 2],
+    ) -> Vec<String> {
         let state = |id: u32, attrs: &str, lrm: &str| {
             format!(
                 r#"<node_state id="{id}" uname="node{id}" in_ccm="true" crmd="online" join="member" expected="member">

@@ -72,7 +72,10 @@
 //!   colocation score on the current node, number), instances that would stay anyway
 //!   pre-assigned to their node (at most clone-max / available nodes per node), the
 //!   others placed like any resource (an instance whose node goes moves: no
-//!   "anonymous instances never move" rule), clone-node-max, clone-max. `promotion.rs`: promotion scores (attribute, role=Promoted locations,
+//!   "anonymous instances never move" rule), clone-node-max, clone-max. `promotion.rs`: the promotion score attribute added to an instance's node scores
+//!   before placement where it applies (active there, history known there, or no
+//!   history at all; anonymous history filed under instances in status order) and
+//!   raising the instance's priority (pcmk__add_promotion_scores); promotion scores (attribute, role=Promoted locations,
 //!   colocated dependents, role colocations), promoted-max/-node-max, on-fail=demote,
 //!   and how promotable lines show roles. `utilization.rs`: placement-strategy
 //!   (utilization, balanced, minimal) with node capacities and primitives'

@@ -46,6 +46,96 @@ impl<'a> Ctx<'a> {
         score
     }
 
+    /// Pacemaker adds each promotable instance's promotion score (the
+    /// node attribute only) to its node scores before placing the clone,
+    /// on available nodes where the score applies and the instance is
+    /// allowed, when positive (pcmk__add_promotion_scores): an instance
+    /// starts where it would be promoted. Returns the highest such score,
+    /// which becomes the instance's priority among its siblings.
+    pub(super) fn add_promotion_preference(&self, unit: &Unit<'a>, scores: &mut [Score]) -> i64 {
+        let Some(c) = unit.clone.filter(|c| c.promotable) else {
+            return 0;
+        };
+        let mut highest = 0;
+        for (i, nd) in self.nodes.iter().enumerate() {
+            if !nd.can_host() || scores[i].value() < 0 || !self.promotion_applies(c, unit, i) {
+                continue;
+            }
+            let score: i64 = unit
+                .members
+                .iter()
+                .filter_map(|m| self.attribute_promotion_score(c, m, i))
+                .map(Score::value)
+                .sum();
+            if score > 0 {
+                scores[i] += Score::new(score);
+                highest = highest.max(score);
+            }
+        }
+        highest
+    }
+
+    /// Whether an instance's promotion score on node `i` counts
+    /// (promotion_score_applies): where it is active; for an anonymous
+    /// clone also where no instance is active but the clone's history is
+    /// known; where the instance's own history is known; everywhere if it
+    /// has no history at all.
+    fn promotion_applies(&self, c: &Clone, unit: &Unit<'a>, i: usize) -> bool {
+        let uname = &self.nodes[i].uname;
+        let m = &unit.members[0];
+        if m.current.iter().any(|(n, _)| n == uname) {
+            return true;
+        }
+        let entries = self
+            .history
+            .get(&m.prim.id)
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        let known: Vec<&NodeId> = if c.globally_unique {
+            entries
+                .iter()
+                .filter(|(_, rid, _)| super::units::instance_of(rid) == unit.instance)
+                .map(|(n, _, _)| n)
+                .collect()
+        } else {
+            let here: Vec<_> = entries.iter().filter(|(n, _, _)| n == uname).collect();
+            if !here.is_empty() && here.iter().all(|(_, _, o)| o.role < Role::Started) {
+                return true;
+            }
+            self.anonymous_known_on(entries, unit.instance.unwrap_or(0))
+        };
+        (known.is_empty() && m.current.is_empty()) || known.contains(&uname)
+    }
+
+    /// The nodes whose history Pacemaker files under anonymous instance
+    /// `n`: going through the status in order, history where the resource
+    /// is active goes to the lowest instance not active yet, and so does
+    /// history where it is stopped (without making that instance active).
+    fn anonymous_known_on<'h>(
+        &self,
+        entries: &'h [(NodeId, String, super::history::Observed)],
+        n: u32,
+    ) -> Vec<&'h NodeId> {
+        let mut next = 0u32;
+        let mut known = Vec::new();
+        for (node, _, obs) in entries {
+            let counts = self
+                .node_index
+                .get(node)
+                .is_some_and(|&k| self.nodes[k].history_counts());
+            if !counts {
+                continue;
+            }
+            if next == n {
+                known.push(node);
+            }
+            if obs.role >= Role::Started {
+                next += 1;
+            }
+        }
+        known
+    }
+
     /// The promotion score an agent set as a node attribute.
     fn attribute_promotion_score(&self, c: &Clone, m: &Member<'a>, i: usize) -> Option<Score> {
         let nd = &self.nodes[i];
@@ -357,5 +447,45 @@ pub(super) fn show_roles(unit: &Unit<'_>, m: &Member<'_>, o: &mut Outcome) {
             o.to_role = gets(promote);
         }
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::scheduler::clones::tests::summary;
+
+    const PROMOTABLE: &str = r#"<clone id="c"><meta_attributes id="cm"><nvpair id="cm-p" name="promotable" value="true"/></meta_attributes>
+<primitive id="s" class="ocf" provider="pacemaker" type="Stateful"/></clone>"#;
+
+    /// A probe of `s` on `node` that found it stopped.
+    fn probe(node: &str) -> String {
+        format!(
+            r#"<lrm_resource id="s" class="ocf" provider="pacemaker" type="Stateful">
+<lrm_rsc_op id="s_monitor_0" operation="monitor" call-id="1" rc-code="7" op-status="0" interval="0" on_node="{node}"/>
+</lrm_resource>"#
+        )
+    }
+
+    #[test]
+    fn the_promotion_score_places_the_first_instance() {
+        // node1 already runs p (more assigned), yet s:0 starts there: its
+        // promotion score counts in placement, not only in promotion.
+        let resources = format!(
+            r#"<primitive id="p" class="ocf" provider="pacemaker" type="Dummy"/>{PROMOTABLE}"#
+        );
+        let loc = r#"<rsc_location id="p-1" rsc="p" node="node1" score="100"/>"#;
+        let attr = r#"<nvpair id="m" name="master-s" value="100"/>"#;
+        let p1 = crate::scheduler::clones::tests::monitor("p", "node1", 0);
+        let s = summary(&resources, loc, attr, [&p1, ""]);
+        assert_eq!(s, ["Promote s:0 - node1", "Start s:1 - node2"]);
+    }
+
+    #[test]
+    fn a_probed_instance_scores_only_where_its_history_is() {
+        // The probe on node2 belongs to s:0, so node1's score counts for
+        // s:1 only: s:1 goes first, takes node1 and is promoted.
+        let attr = r#"<nvpair id="m" name="master-s" value="1000"/>"#;
+        let s = summary(PROMOTABLE, "", attr, ["", &probe("node2")]);
+        assert_eq!(s, ["Start s:0 - node2", "Promote s:1 - node1"]);
     }
 }

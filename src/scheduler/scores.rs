@@ -57,6 +57,7 @@ impl<'a> Ctx<'a> {
                 later_bans.push(bans_here);
             }
         }
+        self.add_promotion_preference(unit, &mut scores);
         (scores, first_banned, later_bans)
     }
 
