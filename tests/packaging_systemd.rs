@@ -64,6 +64,9 @@ fn the_unit_is_a_notify_service_with_a_watchdog_and_time_to_stop() {
     assert_eq!(get("Type"), ["notify"]);
     assert_eq!(get("Restart"), ["on-failure"]);
     assert!(get("WatchdogSec").len() == 1, "no WatchdogSec=");
+    // A hung daemon is killed soon, not after TimeoutStopSec (which is
+    // also the default of TimeoutAbortSec).
+    assert_eq!(get("TimeoutAbortSec"), ["10s"]);
     assert!(
         get("LimitNOFILE")
             .iter()
