@@ -82,7 +82,8 @@
 //!   `utilization` (`tests/utilization/`: cases with crm_simulate 2.1.5's output).
 //!   `outcome.rs`: placements into per-member
 //!   outcomes (multiple-active stop_only/block, no-quorum-policy stop/freeze/demote,
-//!   stops stuck on unfenceable nodes, group stop order). `output.rs`: fencing lines,
+//!   stops stuck on unfenceable nodes, group stop order; with fencing, a start
+//!   waits "blocked" for its probe on a pending node that has no history of it). `output.rs`: fencing lines,
 //!   outcomes into summary changes and actions, orphans (stop-orphan-resources), and
 //!   crm_simulate's summary text. Every decision leaves a line in `Plan::reasons`
 //!   (used by `explain`) and every node score in `Plan::scores` (`--scores`).

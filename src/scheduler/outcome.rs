@@ -123,6 +123,9 @@ impl<'a> Ctx<'a> {
         for unit in units {
             let unit_start = oc.outs.len();
             let mut upstream_restart = false;
+            // A member whose start waits for a probe that cannot run
+            // blocks the members after it too (the group's own order).
+            let mut probe_blocked = false;
             let group_blocked = unit
                 .members
                 .iter()
@@ -134,6 +137,10 @@ impl<'a> Ctx<'a> {
                     show_roles(unit, m, &mut o);
                 }
                 self.block_stops_on_unclean(&mut o);
+                probe_blocked |= unit.clone.is_none() && self.probe_unrunnable(m);
+                if probe_blocked && o.verb == Some(Verb::Start) {
+                    o.blocked = true;
+                }
                 let idx = oc.outs.len();
                 oc.by_id.entry(m.prim.id.clone()).or_default().push(idx);
                 oc.by_id.entry(unit.id.clone()).or_default().push(idx);
@@ -251,6 +258,34 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// With fencing enabled a pending node (up, not yet joined) counts as
+    /// online, so Pacemaker schedules there a probe of every resource it has
+    /// no history of; the probe cannot run on a pending node, and a resource
+    /// active nowhere does not start before its probes ("blocked").
+    /// Resource-discovery settings, which can skip the probe, are left to
+    /// the unblocked default.
+    fn probe_unrunnable(&self, m: &Member<'a>) -> bool {
+        if !self.config.properties.stonith_enabled || !m.current.is_empty() {
+            return false;
+        }
+        let discovery_set = self.config.locations.iter().any(|l| {
+            l.resource_discovery.is_some()
+                && matches!(&l.target, LocationTarget::Resource(r) if *r == m.prim.id)
+        });
+        if discovery_set {
+            return false;
+        }
+        self.nodes
+            .iter()
+            .filter(|nd| nd.condition == NodeCondition::Pending)
+            .any(|nd| {
+                !self
+                    .history
+                    .get(&m.prim.id)
+                    .is_some_and(|l| l.iter().any(|(n, _, _)| *n == nd.uname))
+            })
+    }
+
     /// On an unclean node that cannot be fenced now (no quorum), nothing
     /// can be stopped: the stop waits, blocked.
     fn block_stops_on_unclean(&self, o: &mut Outcome) {
@@ -359,5 +394,37 @@ fn block_stops_before_stuck(group: &mut [Outcome]) {
         if !o.managed && !o.current.is_empty() {
             later_stuck = true;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::model::ClusterStatus;
+    use crate::scheduler::transition::tests::online;
+    use crate::scheduler::{Verb, schedule};
+
+    /// node2 is up but has not joined (pending); db has never run.
+    fn starts(fencing: bool) -> Vec<(Verb, String, bool)> {
+        let resources = "[[primitive]]\nid = \"db\"\nagent = \"ocf:heartbeat:Dummy\"\n";
+        let text = crate::config::fixtures::two_nodes(fencing, "", resources);
+        let config = crate::config::load_config_str(&text, "t.toml").unwrap();
+        let mut status = ClusterStatus {
+            have_quorum: true,
+            ..ClusterStatus::default()
+        };
+        online(&mut status, "node1");
+        online(&mut status, "node2");
+        status.nodes.get_mut("node2").unwrap().join = Some("pending".into());
+        schedule(&config, &status, 2_000)
+            .changes
+            .into_iter()
+            .map(|c| (c.verb, c.subject, c.blocked))
+            .collect()
+    }
+
+    #[test]
+    fn a_start_waits_for_its_probe_on_a_pending_node_when_fencing_is_on() {
+        assert_eq!(starts(true), vec![(Verb::Start, "db".to_string(), true)]);
+        assert_eq!(starts(false), vec![(Verb::Start, "db".to_string(), false)]);
     }
 }

@@ -264,13 +264,12 @@ pub fn format_change(c: &Change) -> String {
         line.push_str("  ");
         line.push_str(r);
     }
-    if c.blocked
-        && !c
-            .reason
-            .as_deref()
-            .is_some_and(|r| r.ends_with("(blocked)"))
-    {
-        line.push_str(" (blocked)");
+    // crm_simulate: "blocked" alone, or after a reason in parentheses.
+    match c.reason.as_deref() {
+        _ if !c.blocked => {}
+        None => line.push_str("  blocked"),
+        Some(r) if !r.ends_with("(blocked)") => line.push_str(" (blocked)"),
+        Some(_) => {}
     }
     line
 }
