@@ -741,3 +741,27 @@ fn config_check_holds_resources_to_their_agents_meta_data() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The reference configurations pass `config check` on this machine, the
+/// agents' meta-data included: they gave `builtin:ipaddr` no `nic`, which
+/// the agent requires, so their VIPs could never have started.
+#[test]
+fn the_reference_policies_pass_config_check() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let mut checked = 0;
+    for e in std::fs::read_dir(root.join("policies")).unwrap().flatten() {
+        let path = e.path();
+        if path.extension().is_none_or(|x| x != "toml") {
+            continue;
+        }
+        let out = Command::new(env!("CARGO_BIN_EXE_paceline"))
+            .args(["config", "check"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{}: {err}", path.display());
+        checked += 1;
+    }
+    assert!(checked >= 3, "{checked} policies");
+}

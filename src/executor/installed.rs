@@ -70,6 +70,11 @@ impl AgentCatalog for InstalledAgents {
                     .collect(),
             ),
             Err(CatalogError::NotInstalled(_)) if id.class == "ocf" => self.ocf_missing(&id),
+            // A service's unit comes with the service's package, often
+            // installed only on the nodes that run it.
+            Err(CatalogError::NotInstalled(_)) if id.class == "systemd" => Lookup::NotHere(
+                format!("the systemd unit of `{agent}` is not installed on this machine"),
+            ),
             Err(CatalogError::NotInstalled(_)) => {
                 let known = catalog::list(&self.runner, Some(&id.class)).unwrap_or_default();
                 if known.is_empty() {
