@@ -96,25 +96,36 @@ impl<'a> Ctx<'a> {
         // Group members seen active per node: a member active twice on one
         // node is a surplus copy too.
         let mut seen_members: BTreeSet<(&str, NodeId)> = BTreeSet::new();
-        for p in &prims {
-            let Some(list) = self.history.get(&p.id) else {
+        // Pacemaker reads the status node by node: a cloned group's
+        // instances are numbered in node order, whichever member runs.
+        let rank = |node: &NodeId| {
+            let order = &self.status.node_order;
+            order.iter().position(|n| n == node).unwrap_or(order.len())
+        };
+        let mut entries: Vec<(usize, usize, &'a Primitive, &NodeId, &String, &Observed)> = prims
+            .iter()
+            .enumerate()
+            .flat_map(|(pi, &p)| {
+                let list = self.history.get(&p.id).map(Vec::as_slice).unwrap_or(&[]);
+                list.iter()
+                    .map(move |(node, rid, obs)| (rank(node), pi, p, node, rid, obs))
+            })
+            .collect();
+        entries.sort_by_key(|&(r, pi, ..)| (r, pi));
+        for (_, _, p, node, rid, obs) in entries {
+            let counts = self
+                .node_index
+                .get(node)
+                .is_some_and(|&i| self.nodes[i].history_counts());
+            if !counts || obs.role < Role::Started {
                 continue;
-            };
-            for (node, rid, obs) in list {
-                let counts = self
-                    .node_index
-                    .get(node)
-                    .is_some_and(|&i| self.nodes[i].history_counts());
-                if !counts || obs.role < Role::Started {
-                    continue;
-                }
-                let inst = instance_of(rid);
-                let first_copy = seen_members.insert((p.id.as_str(), node.clone()));
-                if c.globally_unique || seen_nodes.insert(node.clone()) {
-                    node_order.push((node.clone(), inst));
-                } else if c.clone_node_max <= 1 && (prims.len() == 1 || !first_copy) {
-                    surplus.push((p, node.clone(), obs.clone()));
-                }
+            }
+            let inst = instance_of(rid);
+            let first_copy = seen_members.insert((p.id.as_str(), node.clone()));
+            if c.globally_unique || seen_nodes.insert(node.clone()) {
+                node_order.push((node.clone(), inst));
+            } else if c.clone_node_max <= 1 && (prims.len() == 1 || !first_copy) {
+                surplus.push((p, node.clone(), obs.clone()));
             }
         }
         (number_instances(c, node_order), surplus)
@@ -483,5 +494,27 @@ pub(super) mod tests {
         let lrm = [monitor("d", "node1", 0), monitor("d", "node2", 0)];
         let s = summary(resources, ban, "", [&lrm[0], &lrm[1]]);
         assert_eq!(s, ["Move d:0 node1 node2", "Stop d:1 node2 -"]);
+    }
+
+    #[test]
+    fn a_cloned_group_numbers_its_instances_in_node_order() {
+        // b runs on node1, a on node2: node1 comes first in the status,
+        // so its instance is :0 whichever member runs there.
+        let resources = r#"<clone id="c"><group id="g"><primitive id="a" class="ocf" provider="pacemaker" type="Dummy"/>
+<primitive id="b" class="ocf" provider="pacemaker" type="Dummy"/></group></clone>"#;
+        let s = summary(
+            resources,
+            "",
+            "",
+            [&monitor("b", "node1", 0), &monitor("a", "node2", 0)],
+        );
+        assert_eq!(
+            s,
+            [
+                "Start a:0 - node1",
+                "Restart b:0 node1 node1",
+                "Start b:1 - node2"
+            ]
+        );
     }
 }

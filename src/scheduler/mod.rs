@@ -66,7 +66,8 @@
 //!   `orders.rs` (set expansion `flat_orders`: sequential sets, between-set orders,
 //!   require-all=false "one-or-more"; mandatory orders on outcomes: blocked/unrunnable
 //!   starts, restarts, interleave, clone-min, stop-stop). `clones.rs`: instance
-//!   numbering (anonymous renumbered in status order; orphan surplus copies), the
+//!   numbering (anonymous renumbered in status order, node by node whichever group
+//!   member runs; orphan surplus copies and instances numbered clone-max or above), the
 //!   instances' assignment order once the clone's primaries are placed (Pacemaker's
 //!   pcmk__cmp_instance: banned-where-active last, active first, failed later,
 //!   colocation score on the current node, number), instances that would stay anyway
