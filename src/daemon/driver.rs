@@ -96,33 +96,24 @@ impl Daemon {
             };
             match command {
                 Command::Execute(req) => self.execute(req).await,
+                // The node core sends another node's commands itself:
+                // these are this node's.
                 Command::CancelRecurring {
                     node,
                     instance,
                     interval_ms,
-                } => {
-                    if node == self.own.name {
-                        self.executor.cancel(&instance, interval_ms);
-                    } else if let Some(to) = self.node_id(&node) {
-                        let m = ClusterMessage::CancelRecurring {
-                            instance,
-                            interval_ms,
-                        };
-                        self.send_cluster(to, &m).await;
-                    }
+                } if node == self.own.name => self.executor.cancel(&instance, interval_ms),
+                Command::RequestReport { node } if node == self.own.name => {
+                    let origin = (self.own.id, self.encoder.incarnation());
+                    let report = self.executor.report(origin);
+                    self.controller_input(Input::NodeReport(report));
+                }
+                Command::CancelRecurring { node, .. } | Command::RequestReport { node } => {
+                    log(&format!("controller: no configured node {node}"));
                 }
                 Command::Fence(req) => self.fence(req),
                 Command::RecordStatus(patch) => self.record_status(patch).await,
                 Command::Notice(notice) => log(&self.describe_controller(&notice)),
-                Command::RequestReport { node } => {
-                    if node == self.own.name {
-                        let origin = (self.own.id, self.encoder.incarnation());
-                        let report = self.executor.report(origin);
-                        self.controller_input(Input::NodeReport(report));
-                    } else if let Some(to) = self.node_id(&node) {
-                        self.send_cluster(to, &ClusterMessage::ReportRequest).await;
-                    }
-                }
             }
         }
     }

@@ -70,6 +70,15 @@ pub enum Message<C> {
     Store(Msg<C, ClusterStatus>),
     /// Member -> DC: record this status change.
     StatusPatch(StatusPatch),
+    /// DC -> node: run this.
+    ActionRequest(controller::ActionRequest),
+    /// DC -> node: stop a recurring monitor.
+    CancelRecurring {
+        instance: String,
+        interval_ms: u64,
+    },
+    /// A new DC -> member: report what your executor did (the join).
+    ReportRequest,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -114,7 +123,8 @@ pub enum Command<C> {
         result: Result<Version, String>,
     },
     /// The controller's commands other than `RecordStatus` (which the
-    /// node carries out itself).
+    /// node carries out itself); `Execute`, `CancelRecurring` and
+    /// `RequestReport` only for this node (another node's go as messages).
     Controller(controller::Command),
     /// The configuration changed (see `Node::loaded`).
     ConfigChanged,
@@ -258,6 +268,13 @@ impl<C: NodeConfig> Node<C> {
                 ..
             }
             | Event::StatusPatch(patch) => self.record_status(patch, &mut out),
+            Event::Message {
+                message:
+                    Message::ActionRequest(_) | Message::CancelRecurring { .. } | Message::ReportRequest,
+                ..
+            } => out.push(Command::Log(
+                "internal: requests for the executor are the driver's, not the node core's".into(),
+            )),
             Event::Persisted(version) => {
                 let commands = self.store.on_persisted(version);
                 self.store_commands(commands, &mut out);
@@ -353,9 +370,58 @@ impl<C: NodeConfig> Node<C> {
         for command in self.controller.handle(self.now_ms, self.wall, input) {
             match command {
                 controller::Command::RecordStatus(patch) => self.record_status(patch, out),
-                other => out.push(Command::Controller(other)),
+                other => out.push(self.route(other)),
             }
         }
+    }
+
+    /// A controller command for another node becomes a message to it; one
+    /// for this node (or a node that is not configured, which the driver
+    /// reports) stays the driver's.
+    fn route(&self, command: controller::Command) -> Command<C> {
+        let (node, message) = match command {
+            controller::Command::Execute(request) => {
+                (request.node.clone(), Message::ActionRequest(request))
+            }
+            controller::Command::CancelRecurring {
+                node,
+                instance,
+                interval_ms,
+            } => (
+                node,
+                Message::CancelRecurring {
+                    instance,
+                    interval_ms,
+                },
+            ),
+            controller::Command::RequestReport { node } => (node, Message::ReportRequest),
+            other => return Command::Controller(other),
+        };
+        match self.node_id(&node).filter(|&id| id != self.settings.own) {
+            Some(to) => Command::Send { to, message },
+            None => Command::Controller(match message {
+                Message::ActionRequest(request) => controller::Command::Execute(request),
+                Message::CancelRecurring {
+                    instance,
+                    interval_ms,
+                } => controller::Command::CancelRecurring {
+                    node,
+                    instance,
+                    interval_ms,
+                },
+                _ => controller::Command::RequestReport { node },
+            }),
+        }
+    }
+
+    /// The id of a configured node.
+    pub fn node_id(&self, name: &str) -> Option<NodeId> {
+        self.settings
+            .controller
+            .nodes
+            .iter()
+            .find(|(n, _)| n == name)
+            .and_then(|(_, id)| NodeId::try_from(*id).ok())
     }
 
     /// The document changed: the controller gets it (the configuration

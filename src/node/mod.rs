@@ -9,9 +9,16 @@
 //! is what travels over the reliable channel between nodes (the wire codec
 //! only carries it as bytes in channel frames).
 //!
+//! The controller's commands for another node leave the core as messages
+//! (`ActionRequest`, `CancelRecurring`, `ReportRequest`); the drivers hand
+//! those that arrive to their executor (the daemon's real one, the
+//! simulator's simulated agents).
+//!
 //! Not here yet (still written in both drivers): routing of action results
-//! to the DC, the executor's request/report handling, the channel's
-//! incarnation following, and the shutdown sequence.
+//! to the DC (the daemon's `send_result_to`, the simulator's `send_result`),
+//! the executor's duplicate and ledger checks, the channel (the simulator
+//! delivers reliably while connected instead), and the clean shutdown
+//! sequence (the daemon's `shut_down`, the simulator's `leavers`).
 
 mod core;
 pub mod protocol;

@@ -810,23 +810,9 @@ impl ClusterSim {
     fn controller_command(&mut self, id: u16, c: Ctl) {
         let me = self.name(id);
         match c {
+            // This node's own (the node core sends another's as a message).
             Ctl::Execute(request) => {
-                if matches!(request.operation.as_str(), "start" | "promote")
-                    && !self.quorate(id)
-                    && self.config.properties.no_quorum_policy != NoQuorumPolicy::Ignore
-                {
-                    self.violations.push(format!(
-                        "{:?}: {me} without quorum dispatched {} of {} on {}",
-                        self.now, request.operation, request.instance, request.node
-                    ));
-                }
-                if std::env::var_os("PACELINE_SIM_TRACE").is_some() {
-                    // Debugging aid; kept out of the compared event logs.
-                    self.note(format!(
-                        "trace: {me} dispatches {} {} ({} ms) on {}",
-                        request.operation, request.instance, request.interval_ms, request.node
-                    ));
-                }
+                self.check_dispatch(id, &request);
                 let to = self.id(&request.node);
                 if self.connected(id, to) {
                     let at = self.now + self.delay();
@@ -934,6 +920,9 @@ impl ClusterSim {
         for c in cmds {
             match c {
                 node::Command::Send { to, message } => {
+                    if let Message::ActionRequest(request) = &message {
+                        self.check_dispatch(id, request);
+                    }
                     if self.connected(id, to) {
                         let at = self.now + self.delay();
                         let message = Box::new(message);
@@ -981,6 +970,28 @@ impl ClusterSim {
         }
     }
 
+    /// The invariant checked where the DC dispatches: no start or promote
+    /// without quorum (unless no-quorum-policy=ignore).
+    fn check_dispatch(&mut self, id: u16, request: &ActionRequest) {
+        let me = self.name(id);
+        if matches!(request.operation.as_str(), "start" | "promote")
+            && !self.quorate(id)
+            && self.config.properties.no_quorum_policy != NoQuorumPolicy::Ignore
+        {
+            self.violations.push(format!(
+                "{:?}: {me} without quorum dispatched {} of {} on {}",
+                self.now, request.operation, request.instance, request.node
+            ));
+        }
+        if std::env::var_os("PACELINE_SIM_TRACE").is_some() {
+            // Debugging aid; kept out of the compared event logs.
+            self.note(format!(
+                "trace: {me} dispatches {} {} ({} ms) on {}",
+                request.operation, request.instance, request.interval_ms, request.node
+            ));
+        }
+    }
+
     fn now_ms(&self) -> u64 {
         self.now.as_millis() as u64
     }
@@ -1011,12 +1022,28 @@ impl ClusterSim {
                 if !self.connected(from, to) {
                     return;
                 }
+                let message = match *message {
+                    // The executor's requests go to the simulated executor.
+                    Message::ActionRequest(request) => {
+                        return self.action_arrives(to, from, request);
+                    }
+                    Message::CancelRecurring {
+                        instance,
+                        interval_ms,
+                    } => {
+                        if let Some(n) = self.nodes.get_mut(&to) {
+                            n.monitors.remove(&(instance, interval_ms));
+                        }
+                        return;
+                    }
+                    Message::ReportRequest => {
+                        return self.event(Ev::ReportRequested { node: to, from });
+                    }
+                    message => message,
+                };
                 let (now_ms, wall) = (self.now_ms(), self.wall());
                 if let Some(n) = self.nodes.get_mut(&to) {
-                    let event = Event::Message {
-                        from,
-                        message: *message,
-                    };
+                    let event = Event::Message { from, message };
                     let cmds = n.node.handle(now_ms, wall, event);
                     self.work.push_back(Work::Node(to, cmds));
                 }
