@@ -333,16 +333,27 @@ impl<'a> Ctx<'a> {
             } else if matches!(c.with_rsc_role, Some(Role::Promoted | Role::Unpromoted))
                 && self.promotable_primary(units, w)
             {
-                // A role's colocation adds where that role runs.
+                // A role's colocation adds where that role runs; like any
+                // optional colocation it is ignored when it would leave the
+                // dependent no node.
+                let mut trial = scores.to_vec();
                 for (i, nd) in self.nodes.iter().enumerate() {
                     if prim_nodes.contains(&nd.uname.as_str()) {
-                        scores[i] += c.score;
+                        trial[i] += c.score;
                     }
                 }
-                why.push(format!(
-                    "{}: colocation {} adds {} where {} runs",
-                    unit.id, c.id, c.score, w
-                ));
+                if self.any_runnable(&trial) || !self.any_runnable(scores) {
+                    scores.copy_from_slice(&trial);
+                    why.push(format!(
+                        "{}: colocation {} adds {} where {} runs",
+                        unit.id, c.id, c.score, w
+                    ));
+                } else {
+                    why.push(format!(
+                        "{}: colocation {} ignored, it would leave no node",
+                        unit.id, c.id
+                    ));
+                }
             } else {
                 self.apply_finite_colocation(units, &unit.id, c, w, scores, why);
             }
