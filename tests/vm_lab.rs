@@ -1,6 +1,8 @@
 //! The VM lab's first step (issue 20, "A lab of real machines"): one
 //! Debian bookworm VM under qemu (TCG) boots from the cached debootstrap
-//! image, installs the paceline .deb with dpkg, and the expiry of its
+//! image, installs the paceline .deb with dpkg, runs pacelined under the
+//! real systemd (READY, WATCHDOG=1, journal priorities, a hung daemon
+//! restarted by systemd's watchdog, a clean stop), and the expiry of its
 //! emulated i6300esb watchdog powers it off (`lab/vm/boot-one`).
 //!
 //! A custom harness (no libtest): when the lab cannot run here (not asked
