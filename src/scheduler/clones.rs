@@ -349,6 +349,13 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// Whether clone-max is at least the number of nodes that can run
+    /// resources (Pacemaker's "all_coloc" is the opposite).
+    pub(super) fn every_node_gets_an_instance(&self, c: &Clone) -> bool {
+        let available = self.nodes.iter().filter(|nd| nd.can_host()).count();
+        c.clone_max.unwrap_or(self.nodes.len() as u32) as usize >= available
+    }
+
     /// Whether clone-max instances of the unit's clone are placed already.
     pub(super) fn clone_max_reached(&self, unit: &Unit<'a>, why: &mut Vec<String>) -> bool {
         let Some(c) = unit.clone else {
@@ -515,6 +522,21 @@ pub(super) mod tests {
                 "Restart b:0 node1 node1",
                 "Start b:1 - node2"
             ]
+        );
+    }
+
+    #[test]
+    fn a_clone_on_every_node_ignores_its_optional_positive_colocations() {
+        // Two instances for two nodes: the +50 colocation with p does not
+        // draw d:0 to p's node (checked against crm_simulate).
+        let resources =
+            format!(r#"<primitive id="p" class="ocf" provider="pacemaker" type="Dummy"/>{CLONE}"#);
+        let cons = r#"<rsc_location id="p-2" rsc="p" node="node2" score="100"/>
+<rsc_colocation id="c-p" rsc="c" with-rsc="p" score="50"/>"#;
+        let s = summary(&resources, cons, "", ["", ""]);
+        assert_eq!(
+            s,
+            ["Start p - node2", "Start d:0 - node1", "Start d:1 - node2"]
         );
     }
 }

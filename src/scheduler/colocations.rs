@@ -305,6 +305,17 @@ impl<'a> Ctx<'a> {
             if c.rsc_role.is_some_and(|x| x == Role::Promoted) {
                 continue;
             }
+            // A clone whose instances go to every available node takes
+            // only its negative and INFINITY colocations into its
+            // instances' placement (append_parent_colocation, 2.1.5).
+            if unit
+                .clone
+                .is_some_and(|cl| self.every_node_gets_an_instance(cl))
+                && c.score.value() > 0
+                && !c.score.is_plus_infinity()
+            {
+                continue;
+            }
             // The Unpromoted role of a promotable clone with another
             // resource decides roles, not placement (see promotion_score).
             if c.rsc_role == Some(Role::Unpromoted) && unit.clone.is_some_and(|x| x.promotable) {

@@ -73,7 +73,9 @@
 //!   colocation score on the current node, number), instances that would stay anyway
 //!   pre-assigned to their node (at most clone-max / available nodes per node), the
 //!   others placed like any resource (an instance whose node goes moves: no
-//!   "anonymous instances never move" rule), clone-node-max, clone-max. `promotion.rs`: the promotion score attribute added to an instance's node scores
+//!   "anonymous instances never move" rule), clone-node-max, clone-max; a clone whose
+//!   instances go to every available node takes only its negative and INFINITY
+//!   colocations into its instances' placement (`colocations.rs`). `promotion.rs`: the promotion score attribute added to an instance's node scores
 //!   before placement where it applies (active there, history known there, or no
 //!   history at all; anonymous history filed under instances in status order) and
 //!   raising the instance's priority (pcmk__add_promotion_scores); promotion scores (attribute, role=Promoted locations,
