@@ -315,9 +315,13 @@ impl<'a> Ctx<'a> {
             let fc = self.fail_count(&m.display, &nd.uname, &m.prim.meta, anonymous);
             // A fail count about to be cleared bans nothing (an anonymous
             // instance's other numbers would still ban the node there).
-            let cleared = !anonymous
-                && fail_count_cleared(self.config, self.status, m.prim, &m.display, &nd.uname);
-            if fc > 0 && fc >= thr && !cleared {
+            // Looked up only for a count that would ban: the lookup walks
+            // the node's history, and every unit asks for every node.
+            let bans = fc > 0 && fc >= thr;
+            if bans
+                && (anonymous
+                    || !fail_count_cleared(self.config, self.status, m.prim, &m.display, &nd.uname))
+            {
                 if mi == 0 {
                     scores[i] = Score::MINUS_INFINITY;
                 } else {
