@@ -110,6 +110,10 @@ pub fn run_agent(
     let mut attempts = 0;
     let mut child = loop {
         match Command::new(agent)
+            // systemd's notify socket and watchdog are the daemon's own.
+            .env_remove("NOTIFY_SOCKET")
+            .env_remove("WATCHDOG_USEC")
+            .env_remove("WATCHDOG_PID")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -20,6 +20,9 @@ pub const DEFAULT_OCF_ROOT: &str = "/usr/lib/ocf";
 /// Pacemaker's default resource timeout.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20);
 
+/// What systemd gives pacelined for itself, never passed on to agents.
+const SERVICE_MANAGER_ENV: [&str; 3] = ["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"];
+
 /// `class:provider:type`, or `class:type` for classes without providers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AgentId {
@@ -189,6 +192,12 @@ impl OcfRunner {
             cmd.env(super::agent_env::ATTR_FILE_ENV, f);
         }
         cmd.env(super::agent_env::NODE_ENV, &self.node_name);
+        // systemd's notify socket and watchdog are the daemon's own: an
+        // agent (or a daemon it starts) that finds them would speak for
+        // pacelined to systemd.
+        for var in SERVICE_MANAGER_ENV {
+            cmd.env_remove(var);
+        }
         cmd
     }
 
@@ -484,6 +493,21 @@ mod tests {
         );
         assert!(AgentId::parse("ocf:Dummy").is_err());
         assert!(AgentId::parse("ocf:../x:y").is_err());
+    }
+
+    #[test]
+    fn agents_do_not_inherit_the_daemons_notify_socket_or_watchdog() {
+        let ex = OcfRunner::new("/usr/lib/ocf", "/run/resource-agents");
+        let a = OcfAction::new("r", AgentId::parse("ocf:heartbeat:Dummy").unwrap(), "start");
+        let cmd = ex.command(&a, Path::new("/bin/true"));
+        let removed: Vec<_> = cmd
+            .get_envs()
+            .filter(|(_, v)| v.is_none())
+            .map(|(k, _)| k.to_string_lossy().into_owned())
+            .collect();
+        for var in SERVICE_MANAGER_ENV {
+            assert!(removed.iter().any(|k| k == var), "{var} is passed on");
+        }
     }
 
     #[test]
