@@ -4,34 +4,18 @@
 //! them. Needs root and iproute2; skipped with a message otherwise.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use paceline::api::{self, Request, Response, StatusReport};
+use paceline::api::{self, Request, Response};
 use paceline::controller::{ActionRequest, ActionResult};
 use paceline::store::Version;
 
 #[path = "netns/mod.rs"]
 mod netns;
-use netns::{Cluster, can_run};
+use netns::{Cluster, can_run, paceline, report};
 
 const BASE: &str = "[quorum]\ntwo_node = true\n[fencing]\nenabled = false\n";
-
-fn paceline(args: &[&str], socket: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_paceline"))
-        .args(args)
-        .arg("--socket")
-        .arg(socket)
-        .output()
-        .unwrap()
-}
-
-fn report(c: &Cluster, i: u8) -> Option<StatusReport> {
-    match api::call(&c.socket(i), &Request::Report) {
-        Ok(Response::Report(r)) => Some(*r),
-        _ => None,
-    }
-}
 
 /// The node's configuration, or None while its daemon does not answer.
 fn try_config(c: &Cluster, i: u8) -> Option<(String, Version)> {
@@ -48,10 +32,6 @@ fn config(c: &Cluster, i: u8) -> (String, Version) {
     }
 }
 
-fn log_of(c: &Cluster, i: u8) -> String {
-    std::fs::read_to_string(c.dir.join(format!("node{i}.log"))).unwrap_or_default()
-}
-
 /// Polls until `ok` holds on every node of `nodes`.
 fn until(c: &Cluster, nodes: &[u8], what: &str, ok: impl Fn(u8) -> bool) {
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -63,7 +43,7 @@ fn until(c: &Cluster, nodes: &[u8], what: &str, ok: impl Fn(u8) -> bool) {
     }
     let logs: Vec<String> = nodes
         .iter()
-        .map(|&i| format!("--- node{i}\n{}", log_of(c, i)))
+        .map(|&i| format!("--- node{i}\n{}", c.log(i)))
         .collect();
     panic!("timed out waiting for {what}\n{}", logs.join("\n"));
 }
@@ -155,7 +135,7 @@ fn two_nodes_share_one_configuration_and_apply_a_good_file_but_not_a_broken_one(
         out.status.success(),
         "{}\n{}",
         String::from_utf8_lossy(&out.stderr),
-        log_of(&c, 1)
+        c.log(1)
     );
     until(&c, &[1, 2], "the new configuration on both", |i| {
         let (text, v) = config(&c, i);
@@ -249,7 +229,7 @@ fn dispatch_to(
     };
     match api::call(&c.socket(via), &Request::Dispatch { action }).unwrap() {
         Response::ActionDone(r) => *r,
-        other => panic!("{other:?}\n{}\n{}", log_of(c, 1), log_of(c, 2)),
+        other => panic!("{other:?}\n{}\n{}", c.log(1), c.log(2)),
     }
 }
 
@@ -299,7 +279,7 @@ fn a_dummy_action_dispatched_to_the_peer_runs_there() {
     let stopped = dispatch(&c, 1, "node2", "stop", 0);
     assert_eq!(stopped.rc, 0);
     assert!(!state(2).exists());
-    assert!(log_of(&c, 1).contains("result dummy start"));
+    assert!(c.log(1).contains("result dummy start"));
 }
 
 #[test]
@@ -439,7 +419,7 @@ fn the_daemon_fences_through_the_topology_with_a_real_fence_agent() {
         out.status.success(),
         "{}\n{}",
         String::from_utf8_lossy(&out.stderr),
-        log_of(&c, 1)
+        c.log(1)
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("fenced node2"));
     assert_eq!(state.trim(), "off", "the agent powered the target off");
@@ -455,7 +435,7 @@ fn the_daemon_fences_through_the_topology_with_a_real_fence_agent() {
         ),
         ("node2", "off", "dummy", "ok")
     );
-    assert!(log_of(&c, 1).contains("fencing of node2 succeeded"));
+    assert!(c.log(1).contains("fencing of node2 succeeded"));
 }
 
 #[test]
@@ -500,19 +480,15 @@ fn a_clean_shutdown_waits_until_the_node_runs_nothing_then_leaves() {
         !c.exited_within(2, Duration::from_millis(500)),
         "left while running a monitor"
     );
-    assert!(log_of(&c, 2).contains("waiting up to"));
+    assert!(c.log(2).contains("waiting up to"));
     let draining = report(&c, 2).expect("status answered while draining");
     assert_eq!(draining.membership.node, "node2");
     // The DC stops the resource there (as its controller will): node2 leaves.
     assert_eq!(dispatch(&c, 1, "node2", "stop", 0).rc, 0);
-    assert!(
-        c.exited_within(2, Duration::from_secs(10)),
-        "{}",
-        log_of(&c, 2)
-    );
+    assert!(c.exited_within(2, Duration::from_secs(10)), "{}", c.log(2));
     let code = c.children[1].take().unwrap().wait().unwrap();
     assert!(code.success());
-    assert!(log_of(&c, 2).contains("left the cluster cleanly"));
+    assert!(c.log(2).contains("left the cluster cleanly"));
     until(&c, &[1], "node2 left", |i| {
         report(&c, i).is_some_and(|r| r.membership.members == ["node1"])
     });
@@ -610,7 +586,7 @@ fn a_promotable_stateful_instance_on_the_peer_is_promoted_and_scores_itself() {
     assert_eq!(started.rc, 0, "{started:?}");
     assert_eq!(run("monitor").rc, 0, "started unpromoted");
     let promoted = run("promote");
-    assert_eq!(promoted.rc, 0, "{promoted:?}\n{}", log_of(&c, 2));
+    assert_eq!(promoted.rc, 0, "{promoted:?}\n{}", c.log(2));
     assert_eq!(run("monitor").rc, 8, "running promoted");
     until(
         &c,

@@ -9,34 +9,11 @@
 //! Dummy (and `fence_dummy` with fencing); skipped with a message otherwise.
 
 use std::path::Path;
-use std::process::{Command, Output};
 use std::time::{Duration, Instant};
-
-use paceline::api::{self, Request, Response, StatusReport};
 
 #[path = "netns/mod.rs"]
 mod netns;
-use netns::{Cluster, can_run};
-
-fn paceline(args: &[&str], socket: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_paceline"))
-        .args(args)
-        .arg("--socket")
-        .arg(socket)
-        .output()
-        .unwrap()
-}
-
-fn report(c: &Cluster, i: u8) -> Option<StatusReport> {
-    match api::call(&c.socket(i), &Request::Report) {
-        Ok(Response::Report(r)) => Some(*r),
-        _ => None,
-    }
-}
-
-fn log_of(c: &Cluster, i: u8) -> String {
-    std::fs::read_to_string(c.dir.join(format!("node{i}.log"))).unwrap_or_default()
-}
+use netns::{Cluster, can_run, paceline, report};
 
 /// Polls until `ok` holds (the bound only ends a hung test; the
 /// assertions are on the order of the log's events).
@@ -50,8 +27,8 @@ fn until(c: &Cluster, what: &str, ok: impl Fn() -> bool) {
     }
     panic!(
         "timed out waiting for {what}\n--- node1\n{}\n--- node2\n{}",
-        log_of(c, 1),
-        log_of(c, 2)
+        c.log(1),
+        c.log(2)
     );
 }
 
@@ -138,11 +115,12 @@ fn leave_during_a_move(fencing: bool) {
     );
     // Once the group's first member runs on node2, node2 is stopped cleanly.
     until(&c, "the move's first start on node2", || {
-        log_of(&c, 1).contains("result first start (interval 0 ms) on node2: rc 0")
+        c.log(1)
+            .contains("result first start (interval 0 ms) on node2: rc 0")
     });
     c.terminate(2);
     until(&c, "node2 gone and the group back on node1", || {
-        log_of(&c, 1).contains("node node2 left cleanly") && group_on_node1(&c)
+        c.log(1).contains("node node2 left cleanly") && group_on_node1(&c)
     });
     // Whether or not the group was back before node2 left, the survivor
     // must plan right after the leave: it is asked to stop a member.
@@ -153,7 +131,7 @@ fn leave_during_a_move(fencing: bool) {
         String::from_utf8_lossy(&out.stderr)
     );
     until(&c, "third stopped", || runs_on(&c, "third").is_empty());
-    let log = log_of(&c, 1);
+    let log = c.log(1);
     let left = log
         .find("node node2 left cleanly")
         .expect("the leave is logged");

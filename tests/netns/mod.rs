@@ -8,13 +8,31 @@
 use std::fs::File;
 use std::net::UdpSocket;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use paceline::api::{self, ClusterStatusView, Request, Response};
+use paceline::api::{self, ClusterStatusView, Request, Response, StatusReport};
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
+
+/// Runs the `paceline` CLI against the daemon behind `socket`.
+pub fn paceline(args: &[&str], socket: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_paceline"))
+        .args(args)
+        .arg("--socket")
+        .arg(socket)
+        .output()
+        .unwrap()
+}
+
+/// Node `i`'s full status report, or None while it does not answer.
+pub fn report(c: &Cluster, i: u8) -> Option<StatusReport> {
+    match api::call(&c.socket(i), &Request::Report) {
+        Ok(Response::Report(r)) => Some(*r),
+        _ => None,
+    }
+}
 
 pub fn can_run() -> bool {
     let root = nix::unistd::Uid::effective().is_root();
