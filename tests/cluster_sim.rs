@@ -349,3 +349,70 @@ fn three_node_postgresql_policy_chaos_keeps_every_invariant() {
         )
     });
 }
+
+/// Two or three nodes with `[quorum]` and `votes` as written, fencing off.
+fn quorum_toml(quorum: &str, votes: &[u32]) -> String {
+    let mut text = format!(
+        "[cluster]\nname = \"q\"\n[membership]\nheartbeat = \"200ms\"\ntoken_timeout = \"1s\"\n{quorum}\n[fencing]\nenabled = false\n"
+    );
+    for (i, v) in votes.iter().enumerate() {
+        let id = i + 1;
+        text.push_str(&format!(
+            "[[node]]\nname = \"node{id}\"\nid = {id}\nvotes = {v}\nlinks = [\"198.18.0.{id}\"]\n"
+        ));
+    }
+    text
+}
+
+fn quorate(s: &ClusterSim, id: u16) -> bool {
+    s.membership
+        .machine(id)
+        .is_some_and(|m| m.quorum_status().quorate)
+}
+
+/// Issue 16: the simulator read `[quorum]` itself: every node had one
+/// vote, and `two_node` did not set `wait_for_all` as it does in the
+/// daemon. Now both take the quorum rules from the same loader
+/// (`config::load_node_str`) through the same function.
+#[test]
+fn the_simulator_counts_quorum_from_the_file_as_the_daemon_does() {
+    let daemon_rules = |text: &str| {
+        let runtime = paceline::config::load_node_str(text, "t.toml")
+            .unwrap()
+            .runtime
+            .unwrap();
+        paceline::node::settings::quorum_config(&runtime)
+    };
+    // node1 has 3 of 5 votes: it is quorate alone, node2 and node3 are not.
+    let text = quorum_toml("", &[3, 1, 1]);
+    let mut s = sim(&text, 7);
+    assert_eq!(s.membership.options.quorum, Some(daemon_rules(&text)));
+    s.run_for(secs(3));
+    assert!((1..=3).all(|id| quorate(&s, id)));
+    s.partition(&[vec!["node1".into()], vec!["node2".into(), "node3".into()]]);
+    s.run_for(secs(5));
+    assert!(quorate(&s, 1), "{}", s.log_text());
+    assert!(!quorate(&s, 2) && !quorate(&s, 3), "{}", s.log_text());
+    // Two nodes, two_node off: wait_for_all is off too (it follows
+    // two_node), so node1 with 2 of 3 votes is quorate without ever
+    // having seen node2.
+    let text = quorum_toml("[quorum]\ntwo_node = false", &[2, 1]);
+    let mut s = sim(&text, 7);
+    assert_eq!(s.membership.options.quorum, Some(daemon_rules(&text)));
+    s.power_off("node2");
+    s.run_for(secs(5));
+    assert!(quorate(&s, 1), "{}", s.log_text());
+    // two_node with wait_for_all written off: a lone node is quorate at
+    // once; left to two_node, it waits for its peer.
+    for (quorum, alone_quorate) in [
+        ("[quorum]\ntwo_node = true\nwait_for_all = false", true),
+        ("[quorum]\ntwo_node = true", false),
+    ] {
+        let text = quorum_toml(quorum, &[1, 1]);
+        let mut s = sim(&text, 7);
+        assert_eq!(s.membership.options.quorum, Some(daemon_rules(&text)));
+        s.power_off("node2");
+        s.run_for(secs(5));
+        assert_eq!(quorate(&s, 1), alone_quorate, "{quorum}\n{}", s.log_text());
+    }
+}

@@ -18,8 +18,8 @@ use super::{
     find_local_node, identity, log, notify,
 };
 use crate::config::runtime::{ClusterNode as NodeSettings, FencingMode};
-use crate::controller::{ControllerSettings, Input, StatusPatch};
-use crate::membership::{Membership, MembershipConfig, QuorumConfig};
+use crate::controller::{Input, StatusPatch};
+use crate::membership::{Membership, MembershipConfig};
 use crate::wire::{Channel, ChannelLimits, ClusterKey, Decoder, Encoder, KeyRing};
 use paceline_fencing::watchdog::{Feeder, Watchdog};
 
@@ -94,51 +94,12 @@ fn open_store(
 ) -> anyhow::Result<ClusterStore> {
     std::fs::create_dir_all(&settings.state_dir)
         .with_context(|| format!("cannot create {}", settings.state_dir.display()))?;
-    let node = crate::node::NodeSettings {
-        own: own.id,
-        two_node: quorum_config(settings).two_node,
-        controller: ControllerSettings {
-            own: own.name.clone(),
-            nodes: node_ids(settings),
-            result_grace_ms: 5_000,
-            fence_retry_ms: 1_000,
-            fence_retry_max_ms: 30_000,
-            require_fencing_ready: true,
-        },
-    };
+    let node = crate::node::NodeSettings::from_runtime(settings, own);
     let (store, note) = ClusterStore::open(&settings.state_dir, node, config_text)?;
     if let Some(note) = note {
         log(&note);
     }
     Ok(store)
-}
-
-fn node_ids(settings: &Settings) -> Vec<(String, u32)> {
-    settings
-        .nodes
-        .iter()
-        .map(|n| (n.name.clone(), u32::from(n.id)))
-        .collect()
-}
-
-/// The membership's quorum rules: votequorum's defaults for the nodes'
-/// votes, then what `[quorum]` says (two_node also sets wait_for_all
-/// unless that is written too).
-fn quorum_config(settings: &Settings) -> QuorumConfig {
-    let votes = settings.nodes.iter().map(|n| (n.id, n.votes)).collect();
-    let mut quorum = QuorumConfig::with_defaults(votes);
-    let q = &settings.quorum;
-    if let Some(t) = q.two_node {
-        quorum.two_node = t;
-        quorum.wait_for_all = t;
-    }
-    if let Some(w) = q.wait_for_all {
-        quorum.wait_for_all = w;
-    }
-    quorum.last_man_standing = q.last_man_standing;
-    quorum.auto_tie_breaker = q.auto_tie_breaker;
-    quorum.expected_votes = q.expected_votes;
-    quorum
 }
 
 fn new_daemon(
@@ -158,7 +119,7 @@ fn new_daemon(
         heartbeat: settings.heartbeat,
         token_timeout: settings.token_timeout,
         last_man_standing_window: Duration::from_secs(10),
-        quorum: quorum_config(&settings),
+        quorum: crate::node::settings::quorum_config(&settings),
     };
     let rsctmp = std::env::var_os("HA_RSCTMP")
         .map(PathBuf::from)

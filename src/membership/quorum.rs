@@ -91,8 +91,12 @@ impl QuorumState {
         self.unblocked = Some(unblock);
     }
 
+    /// `two_node` turns `wait_for_all` on unless the file turns it off
+    /// (votequorum(5)); that default is the config's (`with_defaults`,
+    /// `node::settings::quorum_config`), so a written `wait_for_all =
+    /// false` is obeyed here rather than ignored.
     fn waits_for_all(&self) -> bool {
-        (self.config.wait_for_all || self.config.two_node) && !self.all_seen
+        self.config.wait_for_all && !self.all_seen
     }
 
     /// Records a new view. With last_man_standing, a quorate view that has

@@ -7,7 +7,9 @@
 //! node with the glue between them (views, documents, `Synced`, status
 //! patches, settling of peers), events in and commands out. `protocol.rs`
 //! is what travels over the reliable channel between nodes (the wire codec
-//! only carries it as bytes in channel frames).
+//! only carries it as bytes in channel frames). `settings.rs` turns the
+//! loaded `config::Runtime` into the membership's quorum rules and the
+//! node's settings, once for both drivers.
 //!
 //! The controller's commands for another node leave the core as messages
 //! (`ActionRequest`, `CancelRecurring`, `ReportRequest`); the drivers hand
@@ -22,5 +24,6 @@
 
 mod core;
 pub mod protocol;
+pub mod settings;
 
 pub use core::{Command, Event, Message, Node, NodeConfig, NodeSettings};

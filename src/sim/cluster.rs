@@ -24,17 +24,19 @@ use std::time::Duration;
 use super::membership::{MembershipSim, SimOptions};
 use super::net::NetFaults;
 use super::rng::SimRng;
-use crate::config::{ConfigError, as_ms, load_cluster_str, parse_document};
+use crate::config::runtime::ClusterNode;
+use crate::config::{ConfigError, Runtime, as_ms, load_node_str};
 use crate::controller::{
-    ActionRequest, ActionResult, Command as Ctl, Controller, ControllerSettings, FenceOutcome,
-    FenceRequest, Input, Ledger, NodeReport, Notice, StatusPatch,
+    ActionRequest, ActionResult, Command as Ctl, Controller, FenceOutcome, FenceRequest, Input,
+    Ledger, NodeReport, Notice, StatusPatch,
 };
-use crate::membership::QuorumConfig;
 use crate::model::{CloneChild, ClusterConfig, ClusterStatus, NoQuorumPolicy, Resource, Role, rc};
+use crate::node::settings::quorum_config;
 use crate::node::{self, Event, Message, Node, NodeSettings};
 use crate::scheduler::observe;
 use crate::scheduler::transition::primitive_of;
 use crate::store::{Document, Version};
+use paceline_fencing::config::FencingSection;
 
 type Doc = Document<ClusterConfig, ClusterStatus>;
 type NodeMsg = Message<ClusterConfig>;
@@ -272,97 +274,84 @@ fn generation(config: &ClusterConfig) -> u64 {
         .unwrap_or(0)
 }
 
+/// The node core's settings as the daemon builds them, with the
+/// simulator's controller timers (`ClusterOptions`); its fence devices are
+/// always ready, so the controller does not wait for a readiness report.
+fn sim_settings(runtime: &Runtime, own: &ClusterNode, options: &ClusterOptions) -> NodeSettings {
+    let mut settings = NodeSettings::from_runtime(runtime, own);
+    settings.controller.result_grace_ms = options.result_grace_ms;
+    settings.controller.fence_retry_ms = options.fence_retry_ms;
+    settings.controller.fence_retry_max_ms = options.fence_retry_max_ms;
+    settings.controller.require_fencing_ready = false;
+    settings
+}
+
+/// The delay a simulated fence of each target waits: the largest of its
+/// first level's devices' delays plus `[fencing] delay`.
+fn fence_delays(fencing: &FencingSection) -> BTreeMap<String, u64> {
+    let device_delay: BTreeMap<&str, u64> = fencing
+        .devices
+        .iter()
+        .map(|d| (d.id.as_str(), d.delay.map_or(0, as_ms)))
+        .collect();
+    let global = fencing.delay.map_or(0, as_ms);
+    let mut out = BTreeMap::new();
+    for level in fencing.levels.iter().filter(|l| l.index == 1) {
+        let ms = level
+            .devices
+            .iter()
+            .filter_map(|d| device_delay.get(d.as_str()))
+            .max()
+            .copied()
+            .unwrap_or(0);
+        out.insert(level.target.clone(), ms + global);
+    }
+    out
+}
+
 impl ClusterSim {
     /// Builds the cluster of a TOML configuration; every node boots at 0.
     pub fn new(config_text: &str, options: ClusterOptions) -> Result<Self, SimError> {
+        // The daemon's loader: the nodes, their votes, `[quorum]` and the
+        // membership timers reach the simulated nodes as they reach
+        // `pacelined` (links are read and checked, the network is virtual).
         let crate::config::Cluster {
             model: config,
             fencing,
+            runtime,
             ..
-        } = load_cluster_str(config_text, "cluster.toml")?;
-        let document = parse_document(config_text, "cluster.toml")?;
-        let timers = document.timers();
+        } = load_node_str(config_text, "cluster.toml")?;
+        let runtime = runtime.ok_or_else(|| SimError::NodeIds("the file has no nodes".into()))?;
         let mut names = BTreeMap::new();
-        for (i, n) in document.node.iter().enumerate() {
-            let id = *n.id.get_ref();
-            if id as usize != i + 1 {
+        for (i, n) in runtime.nodes.iter().enumerate() {
+            if usize::from(n.id) != i + 1 {
                 return Err(SimError::NodeIds(format!(
-                    "node {} has id {id}",
-                    n.name.get_ref()
+                    "node {} has id {}",
+                    n.name, n.id
                 )));
             }
-            names.insert(n.name.get_ref().clone(), id as u16);
+            names.insert(n.name.clone(), n.id);
         }
-        let votes = names.values().map(|&id| (id, 1)).collect();
-        let mut quorum = QuorumConfig::with_defaults(votes);
-        if let Some(q) = &document.quorum {
-            if let Some(v) = q.two_node {
-                quorum.two_node = v;
-            }
-            if let Some(v) = q.wait_for_all {
-                quorum.wait_for_all = v;
-            }
-            if let Some(v) = q.last_man_standing {
-                quorum.last_man_standing = v;
-            }
-            if let Some(v) = q.auto_tie_breaker {
-                quorum.auto_tie_breaker = v;
-            }
-        }
-        let two_node = quorum.two_node;
-        let mut fence_delay_ms = BTreeMap::new();
-        if let Some(f) = &fencing {
-            let device_delay: BTreeMap<&str, u64> = f
-                .devices
-                .iter()
-                .map(|d| (d.id.as_str(), d.delay.map_or(0, as_ms)))
-                .collect();
-            let global = f.delay.map_or(0, as_ms);
-            for level in f.levels.iter().filter(|l| l.index == 1) {
-                let ms = level
-                    .devices
-                    .iter()
-                    .filter_map(|d| device_delay.get(d.as_str()))
-                    .max()
-                    .copied()
-                    .unwrap_or(0);
-                fence_delay_ms.insert(level.target.clone(), ms + global);
-            }
-        }
+        let fence_delay_ms = fencing.as_ref().map(fence_delays).unwrap_or_default();
         let membership = MembershipSim::new(
             options.seed,
             SimOptions {
                 nodes: names.len() as u16,
                 links: 1,
-                heartbeat: Duration::from_millis(timers.heartbeat_ms),
-                token_timeout: Duration::from_millis(timers.token_timeout_ms),
+                heartbeat: runtime.heartbeat,
+                token_timeout: runtime.token_timeout,
                 faults: options.faults.clone(),
-                quorum: Some(quorum),
+                quorum: Some(quorum_config(&runtime)),
             },
         );
-        let settings_nodes: Vec<(String, u32)> = names
-            .iter()
-            .map(|(n, id)| (n.clone(), u32::from(*id)))
-            .collect();
         let mut nodes = BTreeMap::new();
         let initial: Doc = Document::new(config.clone(), ClusterStatus::default());
-        for (name, &id) in &names {
-            let settings = NodeSettings {
-                own: id,
-                two_node,
-                controller: ControllerSettings {
-                    own: name.clone(),
-                    nodes: settings_nodes.clone(),
-                    result_grace_ms: options.result_grace_ms,
-                    fence_retry_ms: options.fence_retry_ms,
-                    fence_retry_max_ms: options.fence_retry_max_ms,
-                    require_fencing_ready: false,
-                },
-            };
+        for own in &runtime.nodes {
+            let settings = sim_settings(&runtime, own, &options);
             nodes.insert(
-                id,
+                own.id,
                 SimNode {
-                    name: name.clone(),
+                    name: own.name.clone(),
                     up: true,
                     incarnation: 1,
                     node: Node::new(settings.clone(), initial.clone()),
