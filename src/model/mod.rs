@@ -564,6 +564,12 @@ pub struct ClusterProperties {
     /// the members' reports (`dc-deadtime`); `None`: the controller's default.
     #[serde(default)]
     pub dc_deadtime_ms: Option<u64>,
+    /// Fencing is enabled but nothing can fence: a Pacemaker CIB with no
+    /// `stonith` resource and no `have-watchdog` (a paceline file with
+    /// fencing and no device is refused by `config check`). Pacemaker then
+    /// manages no resource and fences no node.
+    #[serde(default)]
+    pub no_fence_device: bool,
     /// Every option as written, including those interpreted above.
     #[serde(default)]
     pub raw: Attributes,
@@ -588,6 +594,7 @@ impl Default for ClusterProperties {
             node_action_limit: None,
             placement_strategy: PlacementStrategy::Default,
             dc_deadtime_ms: None,
+            no_fence_device: false,
             raw: Attributes::new(),
         }
     }

@@ -121,6 +121,7 @@ pub(super) fn observed_history(
                 op_blocks(prims.get(id), "demote"),
                 expiry,
                 config.properties.maintenance_mode
+                    || config.properties.no_fence_device
                     || prims
                         .get(id)
                         .is_some_and(|p| p.meta.is_managed == Some(false)),
@@ -365,6 +366,19 @@ impl<'a> Ctx<'a> {
                         && op.interval_ms == o.failed_interval_ms
                         && op.on_fail == Some(OnFail::Demote)
                 })
+        })
+    }
+
+    /// Whether a stop failed beyond recovery (not installed, invalid
+    /// parameters...) where its node cannot be fenced: Pacemaker's
+    /// check_recoverable then unmanages the resource, before on-fail and
+    /// even on an unclean node, so nothing is scheduled for it.
+    pub(super) fn stop_unrecoverable(&self, m: &Member<'a>) -> bool {
+        m.current.iter().any(|(node, o)| {
+            o.failed
+                && o.failed_unrecoverable
+                && o.failed_op.as_deref() == Some("stop")
+                && !self.can_fence_named(node)
         })
     }
 

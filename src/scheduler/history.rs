@@ -13,6 +13,12 @@ pub struct Observed {
     pub failed_interval_ms: u64,
     /// Call id of the failed operation.
     pub failed_call_id: i64,
+    /// The failure is one Pacemaker's check_recoverable looks at: invalid
+    /// parameters, insufficient privileges, not installed, or a one-off
+    /// operation unimplemented (rc 2, 4, 5; 3 at interval 0), as the
+    /// executor finished it. A stop failing so where nobody can fence
+    /// leaves the resource blocked.
+    pub failed_unrecoverable: bool,
     /// A failure was ignored (on-fail=ignore): Pacemaker then disregards
     /// migration-threshold for the resource.
     pub failure_ignored: bool,
@@ -55,6 +61,7 @@ pub fn observe_configured(
         failed_op: None,
         failed_interval_ms: 0,
         failed_call_id: 0,
+        failed_unrecoverable: false,
         failure_ignored: false,
         pending: false,
         last_failure: None,
@@ -254,6 +261,8 @@ fn fail(obs: &mut Observed, op: &OpRecord) {
     obs.failed_op = Some(op.operation.clone());
     obs.failed_interval_ms = op.interval_ms;
     obs.failed_call_id = op.call_id;
+    obs.failed_unrecoverable = matches!(op.op_status, 0 | 4)
+        && (matches!(op.rc_code, 2 | 4 | 5) || (op.rc_code == 3 && op.interval_ms == 0));
     obs.last_failure = op.last_rc_change.or(op.last_run).or(obs.last_failure);
 }
 

@@ -54,6 +54,12 @@
 //!   errors, and escalation: a failed stop, or a failure of an op with on-fail=fence,
 //!   makes its node unclean, on-fail=standby puts it in standby, while the failure
 //!   stands — on-fail=fence without fencing blocks instead (`on_fail_tests.rs`).
+//!   A stop that failed beyond recovery (rc 2, 4, 5, or 3 as a one-off) where its
+//!   node cannot be fenced (no quorum and not in our membership, or no fence
+//!   device) unmanages its resource, even on an unclean node (Pacemaker's
+//!   check_recoverable): no action is listed for it. A CIB with fencing enabled
+//!   and no `stonith` resource nor `have-watchdog` (`no_fence_device`) manages
+//!   nothing and fences nobody ("Resource start-up disabled").
 //!   `units.rs`: placement units (primitive, group, clone instance) and their members'
 //!   meta (target-role, is-managed, multiple-active, stickiness through parent and
 //!   rsc_defaults). `scores.rs`: a unit's own scores (symmetry, locations, unhostable

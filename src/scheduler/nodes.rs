@@ -224,10 +224,21 @@ pub(super) fn apply_suicide(
 }
 
 impl Ctx<'_> {
-    /// ignore it, or to commit suicide), or when it is in our membership.
+    /// Whether node `nd` can be fenced (Pacemaker's pe_can_fence): fencing
+    /// is on and has a device, and the cluster has quorum (or its policy
+    /// is to ignore it, or to commit suicide), or the node is in our
+    /// membership.
     pub(super) fn can_fence(&self, nd: &NodeView) -> bool {
         self.config.properties.stonith_enabled
+            && !self.config.properties.no_fence_device
             && (self.quorum_ok() || suicide_due(self.config, self.status) || nd.in_membership)
+    }
+
+    /// `can_fence` by name; an unknown node cannot be fenced.
+    pub(super) fn can_fence_named(&self, node: &str) -> bool {
+        self.node_index
+            .get(node)
+            .is_some_and(|&i| self.can_fence(&self.nodes[i]))
     }
 
     pub(super) fn quorum_ok(&self) -> bool {
@@ -294,15 +305,20 @@ impl Ctx<'_> {
     /// Failures on a node that was unclean as found are ignored (Pacemaker
     /// treats them as on-fail=ignore: the fencing cleans them up), so the
     /// resource is moved, not recovered. A failure that itself makes its
-    /// node unclean (a failed stop, on-fail=fence) still counts.
+    /// node unclean (a failed stop, on-fail=fence) still counts, and so
+    /// does a stop that failed where nobody can fence: Pacemaker's
+    /// check_recoverable blocks the resource before on-fail is looked at.
     pub(super) fn forget_failures_on_unclean(&mut self) {
+        let unfenceable: Vec<bool> = self.nodes.iter().map(|nd| !self.can_fence(nd)).collect();
         for list in self.history.values_mut() {
             for (node, _, obs) in list.iter_mut() {
-                let unclean = self
-                    .node_index
-                    .get(node)
-                    .is_some_and(|&i| self.nodes[i].unclean_as_found);
-                if unclean {
+                let Some(&i) = self.node_index.get(node) else {
+                    continue;
+                };
+                let stuck_stop = obs.failed_op.as_deref() == Some("stop")
+                    && obs.failed_unrecoverable
+                    && unfenceable[i];
+                if self.nodes[i].unclean_as_found && !stuck_stop {
                     obs.failed = false;
                 }
             }

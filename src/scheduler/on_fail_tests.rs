@@ -115,3 +115,64 @@ fn on_fail_restart_recovers_in_place() {
     );
     assert!(!got.iter().any(|(v, ..)| *v == Verb::Fence), "{got:?}");
 }
+
+/// Two nodes, only node1 left (no quorum); db's stop failed with `rc`
+/// on node2, which was lost (unclean, and nobody can fence it without
+/// quorum).
+fn stop_failed_on_lost_node(rc: i32) -> ClusterStatus {
+    use crate::scheduler::transition::tests::lost;
+    let mut status = ClusterStatus::default();
+    online(&mut status, "node1");
+    lost(&mut status, "node2");
+    let st = status.nodes.get_mut("node2").unwrap();
+    st.resources.push(ResourceHistory {
+        id: "db".into(),
+        class: None,
+        provider: None,
+        agent: None,
+        container: None,
+        ops: vec![op("start", 0, 1, 0), op("stop", 0, 2, rc)],
+    });
+    st.transient_attributes
+        .insert("fail-count-db#stop_0".into(), "INFINITY".into());
+    status
+}
+
+fn all_changes(config: &ClusterConfig, status: &ClusterStatus) -> Vec<(Verb, String, bool)> {
+    schedule(config, status, 2_000)
+        .changes
+        .into_iter()
+        .map(|c| (c.verb, c.subject, c.blocked))
+        .collect()
+}
+
+#[test]
+fn a_stop_failed_beyond_recovery_where_nobody_can_fence_is_left_alone() {
+    // rc 5 (not installed): Pacemaker's check_recoverable unmanages db, so
+    // not even a blocked stop is scheduled for it.
+    let got = all_changes(&config("restart", true), &stop_failed_on_lost_node(5));
+    assert!(!got.iter().any(|(_, s, _)| s == "db"), "{got:?}");
+    // A generic error (rc 1) leaves db to the fencing nobody can do yet:
+    // its stop waits, blocked.
+    let got = all_changes(&config("restart", true), &stop_failed_on_lost_node(1));
+    assert!(
+        got.iter()
+            .any(|(v, s, blocked)| *v == Verb::Stop && s == "db" && *blocked),
+        "{got:?}"
+    );
+}
+
+#[test]
+fn fencing_enabled_without_a_device_manages_nothing() {
+    // A Pacemaker CIB with stonith-enabled and no stonith resource: every
+    // resource is unmanaged ("Resource start-up disabled").
+    let mut config = config("restart", true);
+    let status = failed_monitor();
+    assert!(
+        all_changes(&config, &status)
+            .iter()
+            .any(|(_, s, _)| s == "db")
+    );
+    config.properties.no_fence_device = true;
+    assert_eq!(all_changes(&config, &status), vec![]);
+}

@@ -167,7 +167,7 @@ impl<'a> Ctx<'a> {
             && !m.current.is_empty()
             && m.current.iter().all(|(n, _)| self.is_unclean(n));
         let blocking_failure = self.blocked_by_failure(m);
-        let blocked_fail = !fenced_away && blocking_failure;
+        let blocked_fail = (!fenced_away && blocking_failure) || self.stop_unrecoverable(m);
         let managed = m.managed && !blocked_fail && !group_blocked && !multiply_blocked(unit, m);
         let promotable = unit.clone.is_some_and(|c| c.promotable);
         Outcome {

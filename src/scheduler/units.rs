@@ -116,7 +116,9 @@ impl<'a> Ctx<'a> {
     }
 
     pub(super) fn managed(&self, meta: &ResourceMeta, parent: Option<&ResourceMeta>) -> bool {
-        if self.config.properties.maintenance_mode {
+        // Pacemaker unmanages every resource while fencing is enabled
+        // without a device to fence with ("Resource start-up disabled").
+        if self.config.properties.maintenance_mode || self.config.properties.no_fence_device {
             return false;
         }
         let m = meta

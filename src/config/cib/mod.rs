@@ -133,6 +133,10 @@ pub fn import_cib(text: &str) -> Result<ImportedCib, CibError> {
             }
         }
     }
+    let props = &out.config.properties;
+    let watchdog = props.raw.get("have-watchdog").is_some_and(|v| truthy(v));
+    out.config.properties.no_fence_device =
+        props.stonith_enabled && !watchdog && !has_stonith_resource(&out.config.resources);
     // Typed at import: the scheduler and the controller read no text.
     out.config.rsc_defaults_meta = meta_from(out.config.rsc_defaults.clone());
     out.config.op_defaults_timeout_ms = out
@@ -149,6 +153,20 @@ pub fn import_cib(text: &str) -> Result<ImportedCib, CibError> {
         }
     }
     Ok(out)
+}
+
+/// Whether a `stonith`-class primitive is configured anywhere (Pacemaker's
+/// "have STONITH resource", which fencing needs).
+fn has_stonith_resource(resources: &[Resource]) -> bool {
+    let stonith = |p: &Primitive| p.class == ResourceClass::Stonith;
+    resources.iter().any(|r| match r {
+        Resource::Primitive(p) => stonith(p),
+        Resource::Group(g) => g.members.iter().any(stonith),
+        Resource::Clone(c) => match &c.child {
+            CloneChild::Primitive(p) => stonith(p),
+            CloneChild::Group(g) => g.members.iter().any(stonith),
+        },
+    })
 }
 
 fn truthy(s: &str) -> bool {
@@ -891,6 +909,24 @@ mod tests {
     <node_state id="2" uname="n2" in_ccm="true" crmd="online" join="member" expected="member"/>
   </status>
 </cib>"#;
+
+    #[test]
+    fn fencing_without_a_stonith_resource_is_no_fence_device() {
+        let no_device = |xml: &str| import_cib(xml).unwrap().config.properties.no_fence_device;
+        let on = CIB.replace(r#"value="false""#, r#"value="true""#);
+        assert!(no_device(&on));
+        assert!(!no_device(CIB));
+        let device = on.replace(
+            "<resources>",
+            r#"<resources><primitive id="f" class="stonith" type="fence_xvm"/>"#,
+        );
+        assert!(!no_device(&device));
+        let watchdog = on.replace(
+            r#"<nvpair id="o1""#,
+            r#"<nvpair id="o2" name="have-watchdog" value="true"/><nvpair id="o1""#,
+        );
+        assert!(!no_device(&watchdog));
+    }
 
     #[test]
     fn imports_and_schedules() {
