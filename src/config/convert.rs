@@ -9,7 +9,7 @@ use super::document::*;
 use super::duration::{as_ms, parse_duration};
 use super::error::{Diagnostic, SourceMap, nearest};
 use super::timers::{MonitorKind, added_monitor_roles, monitor_interval_ms};
-use super::values::{Kind, MAX_CLONE_INSTANCES, META, OP, PROPERTIES, kind_of};
+use super::values::{Kind, MAX_CLONE_INSTANCES, META, OP, PROPERTIES, kind_of, meta_from};
 use crate::model::*;
 
 /// Failures expire after this in native configs (Pacemaker's default is
@@ -40,46 +40,6 @@ pub fn value_to_string(v: &toml::Value) -> Option<String> {
         toml::Value::Boolean(b) => Some(b.to_string()),
         toml::Value::Float(f) => Some(f.to_string()),
         _ => None,
-    }
-}
-
-pub fn meta_from(raw: &Attributes) -> ResourceMeta {
-    let b = |k: &str| {
-        raw.get(k)
-            .map(|v| matches!(v.as_str(), "true" | "yes" | "1" | "on"))
-    };
-    ResourceMeta {
-        target_role: raw.get("target-role").and_then(|v| Role::parse(v)),
-        stickiness: raw
-            .get("resource-stickiness")
-            .and_then(|v| v.parse::<Score>().ok()),
-        migration_threshold: raw
-            .get("migration-threshold")
-            .and_then(|v| v.parse::<Score>().ok())
-            .map(|s| s.value()),
-        failure_timeout_s: raw
-            .get("failure-timeout")
-            .and_then(|v| parse_duration(v).ok())
-            .map(|d| d.as_secs()),
-        is_managed: b("is-managed"),
-        maintenance: b("maintenance"),
-        priority: raw.get("priority").and_then(|v| v.parse().ok()),
-        requires: raw.get("requires").and_then(|v| match v.as_str() {
-            "nothing" => Some(Requires::Nothing),
-            "quorum" => Some(Requires::Quorum),
-            "fencing" => Some(Requires::Fencing),
-            "unfencing" => Some(Requires::Unfencing),
-            _ => None,
-        }),
-        multiple_active: raw.get("multiple-active").and_then(|v| match v.as_str() {
-            "stop_start" => Some(MultipleActive::StopStart),
-            "stop_only" => Some(MultipleActive::StopOnly),
-            "block" => Some(MultipleActive::Block),
-            "stop_unexpected" => Some(MultipleActive::StopUnexpected),
-            _ => None,
-        }),
-        allow_migrate: b("allow-migrate"),
-        raw: raw.clone(),
     }
 }
 

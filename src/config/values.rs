@@ -7,7 +7,7 @@
 //! paceline's own bounds, documented in paceline.toml(5).
 
 use super::duration::parse_duration;
-use crate::model::Score;
+use crate::model::{Attributes, MultipleActive, Requires, ResourceMeta, Role, Score};
 
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Kind {
@@ -143,6 +143,48 @@ pub fn parse_bool(text: &str) -> Option<bool> {
     }
 }
 
+/// A resource's meta attributes, typed: the one reading of them, for the
+/// cluster file and the CIB alike (the file's values were checked against
+/// `META`; the CIB's are taken as Pacemaker takes them: trimmed, a boolean
+/// that is not one is false, a value of another kind is not set). The
+/// underscore spellings `META` accepts count as the hyphenated ones.
+pub fn meta_from(raw: &Attributes) -> ResourceMeta {
+    let get = |key: &str| {
+        raw.get(key)
+            .or_else(|| raw.get(&key.replace('-', "_")))
+            .map(|v| v.trim())
+    };
+    let flag = |key: &str| get(key).map(|v| parse_bool(v).unwrap_or(false));
+    let score = |key: &str| get(key).and_then(|v| v.parse::<Score>().ok());
+    ResourceMeta {
+        target_role: get("target-role").and_then(Role::parse),
+        stickiness: score("resource-stickiness"),
+        migration_threshold: score("migration-threshold").map(|s| s.value()),
+        failure_timeout_s: get("failure-timeout")
+            .and_then(|v| parse_duration(v).ok())
+            .map(|d| d.as_secs()),
+        is_managed: flag("is-managed"),
+        maintenance: flag("maintenance"),
+        priority: score("priority").map(|s| s.value()),
+        requires: get("requires").and_then(|v| match v {
+            "nothing" => Some(Requires::Nothing),
+            "quorum" => Some(Requires::Quorum),
+            "fencing" => Some(Requires::Fencing),
+            "unfencing" => Some(Requires::Unfencing),
+            _ => None,
+        }),
+        multiple_active: get("multiple-active").and_then(|v| match v {
+            "stop_start" => Some(MultipleActive::StopStart),
+            "stop_only" => Some(MultipleActive::StopOnly),
+            "block" => Some(MultipleActive::Block),
+            "stop_unexpected" => Some(MultipleActive::StopUnexpected),
+            _ => None,
+        }),
+        allow_migrate: flag("allow-migrate"),
+        raw: raw.clone(),
+    }
+}
+
 impl Kind {
     /// Why `value` is not of this kind: the message says what is expected.
     pub(crate) fn check(self, value: &str) -> Result<(), String> {
@@ -185,6 +227,47 @@ impl Kind {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 16: the cluster file's meta attributes were read by a
+    /// stricter twin of the CIB's reader: `is-managed = "Yes"` passed
+    /// `config check` and ran managed = false, `priority = "INFINITY"` and
+    /// the underscore spellings (`resource_stickiness`) were accepted and
+    /// ignored. One reader now, and the file and the CIB agree.
+    #[test]
+    fn the_file_and_the_cib_read_meta_attributes_alike() {
+        let toml = "[[primitive]]\nid = \"a\"\nagent = \"ocf:pacemaker:Dummy\"\nmeta = { is-managed = \"Yes\", priority = \"INFINITY\", resource_stickiness = \"50\", failure_timeout = \"1d\" }\n[fencing]\nenabled = false\n";
+        let from_file = crate::config::load_config_str(toml, "t.toml").unwrap();
+        let crate::model::Resource::Primitive(p) = &from_file.resources[0] else {
+            panic!("a primitive");
+        };
+        assert_eq!(p.meta.is_managed, Some(true));
+        assert_eq!(p.meta.priority, Some(Score::INFINITY.value()));
+        assert_eq!(p.meta.stickiness, Some(Score::new(50)));
+        assert_eq!(p.meta.failure_timeout_s, Some(86_400));
+        let cib = r#"<cib><configuration><crm_config/><nodes/><resources>
+          <primitive id="a" class="ocf" provider="pacemaker" type="Dummy"><meta_attributes id="m">
+            <nvpair id="m1" name="is-managed" value="Yes"/><nvpair id="m2" name="priority" value="INFINITY"/>
+            <nvpair id="m3" name="resource_stickiness" value="50"/><nvpair id="m4" name="failure_timeout" value="1d"/>
+          </meta_attributes></primitive></resources><constraints/></configuration><status/></cib>"#;
+        let from_cib = crate::config::cib::import_cib(cib).unwrap().config;
+        let crate::model::Resource::Primitive(q) = &from_cib.resources[0] else {
+            panic!("a primitive");
+        };
+        assert_eq!(
+            (
+                q.meta.is_managed,
+                q.meta.priority,
+                q.meta.stickiness,
+                q.meta.failure_timeout_s
+            ),
+            (
+                p.meta.is_managed,
+                p.meta.priority,
+                p.meta.stickiness,
+                p.meta.failure_timeout_s
+            )
+        );
+    }
 
     #[test]
     fn each_kind_accepts_and_refuses() {

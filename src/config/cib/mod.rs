@@ -7,6 +7,7 @@ mod dom;
 use std::collections::HashMap;
 
 use crate::config::duration::{as_ms, parse_duration};
+use crate::config::values::meta_from;
 use crate::model::*;
 use dom::Element;
 
@@ -138,7 +139,7 @@ pub fn import_cib(text: &str) -> Result<ImportedCib, CibError> {
     out.config.properties.no_fence_device =
         props.stonith_enabled && !watchdog && !has_stonith_resource(&out.config.resources);
     // Typed at import: the scheduler and the controller read no text.
-    out.config.rsc_defaults_meta = meta_from(out.config.rsc_defaults.clone());
+    out.config.rsc_defaults_meta = meta_from(&out.config.rsc_defaults);
     out.config.op_defaults_timeout_ms = out
         .config
         .op_defaults
@@ -327,7 +328,7 @@ impl<'a> Ctx<'a> {
 
     fn meta(&self, el: &'a Element) -> Result<ResourceMeta, CibError> {
         let raw = self.attr_sets(el, "meta_attributes")?;
-        Ok(meta_from(raw))
+        Ok(meta_from(&raw))
     }
 
     fn operation(&self, op: &'a Element) -> Result<Operation, CibError> {
@@ -848,44 +849,6 @@ pub fn parse_datetime(s: &str) -> Option<i64> {
     let mi = tp.next().flatten().unwrap_or(0.0) as i64;
     let se = tp.next().flatten().unwrap_or(0.0) as i64;
     Some(days_from_civil(y, m, d) * 86400 + h * 3600 + mi * 60 + se)
-}
-
-/// Interprets a resource's meta attributes.
-pub fn meta_from(raw: Attributes) -> ResourceMeta {
-    let g = |k: &str| raw.get(k).map(|v| v.trim().to_string());
-    ResourceMeta {
-        target_role: g("target-role").and_then(|v| Role::parse(&v)),
-        stickiness: g("resource-stickiness")
-            .or_else(|| g("resource_stickiness"))
-            .and_then(|v| v.parse().ok()),
-        migration_threshold: g("migration-threshold")
-            .and_then(|v| v.parse::<Score>().ok())
-            .map(|s| s.value()),
-        failure_timeout_s: g("failure-timeout")
-            .and_then(|v| parse_duration(&v).ok())
-            .map(|d| d.as_secs()),
-        is_managed: g("is-managed").map(|v| truthy(&v)),
-        maintenance: g("maintenance").map(|v| truthy(&v)),
-        priority: g("priority")
-            .and_then(|v| v.parse::<Score>().ok())
-            .map(|s| s.value()),
-        requires: g("requires").and_then(|v| match v.as_str() {
-            "nothing" => Some(Requires::Nothing),
-            "quorum" => Some(Requires::Quorum),
-            "fencing" => Some(Requires::Fencing),
-            "unfencing" => Some(Requires::Unfencing),
-            _ => None,
-        }),
-        multiple_active: g("multiple-active").and_then(|v| match v.as_str() {
-            "stop_start" => Some(MultipleActive::StopStart),
-            "stop_only" => Some(MultipleActive::StopOnly),
-            "block" => Some(MultipleActive::Block),
-            "stop_unexpected" => Some(MultipleActive::StopUnexpected),
-            _ => None,
-        }),
-        allow_migrate: g("allow-migrate").map(|v| truthy(&v)),
-        raw,
-    }
 }
 
 #[cfg(test)]
