@@ -765,3 +765,67 @@ fn the_reference_policies_pass_config_check() {
     }
     assert!(checked >= 3, "{checked} policies");
 }
+
+/// Fence agents are held to their meta-data like resource agents: a
+/// `stonith:` primitive (Pacemaker's fencer rules: `pcmk_*` are the
+/// fencer's, it passes `action` and the target's `port`) and a `type =
+/// "agent"` device (the fencing crate's rules) with a parameter the agent
+/// lacks, or without one it requires, are refused with "did you mean";
+/// `--without-agents` skips them. Uses Debian's fence-agents.
+#[test]
+fn config_check_holds_fence_agents_to_their_meta_data() {
+    if !Path::new("/usr/sbin/fence_ipmilan").is_file() {
+        eprintln!("skipping: needs fence-agents' fence_ipmilan (apt-get install fence-agents)");
+        return;
+    }
+    let dir = tempdir();
+    let primitive = |params: &str| {
+        format!(
+            "{BASE}[[primitive]]\nid = \"ipmi1\"\nagent = \"stonith:fence_ipmilan\"\nparams = {{ {params} }}\n"
+        )
+    };
+    let good = primitive("ip = \"198.18.2.1\", username = \"admin\", pcmk_host_list = \"node1\"");
+    let (code, err) = check(&dir.0, &good);
+    assert_eq!(code, 0, "{err}");
+    let (code, err) = check(
+        &dir.0,
+        &primitive("ipp = \"198.18.2.1\", username = \"admin\""),
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("`ipp` is not a parameter of fence agent `fence_ipmilan`")
+            && err.contains("did you mean `ip`?"),
+        "{err}"
+    );
+    let (code, err) = check(&dir.0, &BASE.replace("ipmi1", "x").replace(
+        "[[fencing.device]]\nid = \"wd\"",
+        "[[fencing.device]]\nid = \"dummy\"\ntype = \"agent\"\nagent = \"fence_dummy\"\nparams = { type = \"file\", staus_file = \"/tmp/x\" }\n[[fencing.device]]\nid = \"wd\"",
+    ));
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("`staus_file` is not a parameter of fence agent `fence_dummy`")
+            && err.contains("did you mean `status_file`?"),
+        "{err}"
+    );
+    let (code, err) = check(
+        &dir.0,
+        &primitive("").replace("fence_ipmilan", "fence_ipmilam"),
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("did you mean `stonith:fence_ipmilan`?"),
+        "{err}"
+    );
+    let file = dir.0.join("cluster.toml");
+    std::fs::write(&file, primitive("ipp = \"x\"")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_paceline"))
+        .args(["config", "check", "--without-agents"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

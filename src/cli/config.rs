@@ -14,8 +14,9 @@ use crate::executor::installed::InstalledAgents;
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
     /// Validate a cluster TOML file as pacelined would start with it, and
-    /// each resource against its agent's meta-data on this machine; print
-    /// every problem with file:line:column.
+    /// each resource and fence device (stonith: primitives, type = "agent"
+    /// devices) against its agent's meta-data on this machine; print every
+    /// problem with file:line:column.
     Check {
         /// The cluster file.
         file: PathBuf,

@@ -147,7 +147,7 @@ fn device(
 /// Where `key = value` of the table that holds offset `from` is: the
 /// device table's own keys are read through serde's flatten, which keeps
 /// no spans, so the line is found in the text (the value's span).
-fn key_span(text: &str, from: usize, key: &str) -> Option<std::ops::Range<usize>> {
+pub(crate) fn key_span(text: &str, from: usize, key: &str) -> Option<std::ops::Range<usize>> {
     let table_start = text.get(..from)?.rfind("\n[").map_or(0, |i| i + 1);
     let mut offset = table_start;
     for (i, line) in text.get(table_start..)?.split_inclusive('\n').enumerate() {

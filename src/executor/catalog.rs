@@ -22,7 +22,8 @@ const UNIT_DIRS: &[&str] = &[
     "/usr/lib/systemd/system",
 ];
 
-const FENCE_AGENT_DIR: &str = "/usr/sbin";
+/// Where fence agents are installed (fence-agents).
+pub const FENCE_AGENT_DIR: &str = "/usr/sbin";
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CatalogError {

@@ -2,9 +2,12 @@
 //! sees them (`config::agents`): `paceline config check` and `configure
 //! load` check primitives against the meta-data of these.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use super::catalog::{self, CatalogError};
+use paceline_fencing::agent::agent_metadata;
+
+use super::catalog::{self, CatalogError, FENCE_AGENT_DIR};
 use super::ocf::{AgentId, DEFAULT_OCF_ROOT, OcfRunner};
 use crate::config::agents::{AgentCatalog, Lookup};
 use crate::config::error::nearest;
@@ -57,8 +60,41 @@ impl InstalledAgents {
     }
 }
 
+/// How long a fence agent may take to print its meta-data.
+const FENCE_METADATA_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A fence agent (`stonith:fence_x`, or `stonith:/path/to/agent`) with its
+/// parameters read as the fencing crate reads them when it builds the
+/// device (`paceline_fencing::agent::agent_metadata`).
+fn fence_agent(runner: &OcfRunner, name: &str) -> Lookup {
+    let path = if name.contains('/') {
+        PathBuf::from(name)
+    } else {
+        Path::new(FENCE_AGENT_DIR).join(name)
+    };
+    if path.is_file() {
+        return match agent_metadata(&path, FENCE_METADATA_TIMEOUT) {
+            Ok(spec) => Lookup::Fence(spec),
+            Err(e) => Lookup::NotHere(format!(
+                "fence agent `{name}` prints no valid meta-data here ({e}); its parameters are not checked"
+            )),
+        };
+    }
+    let known = catalog::list(runner, Some("stonith")).unwrap_or_default();
+    if known.is_empty() {
+        Lookup::NotHere(format!(
+            "no fence agents are installed in {FENCE_AGENT_DIR} on this node (fence-agents)"
+        ))
+    } else {
+        Lookup::Missing(known)
+    }
+}
+
 impl AgentCatalog for InstalledAgents {
     fn lookup(&self, agent: &str) -> Lookup {
+        if let Some(name) = agent.strip_prefix("stonith:") {
+            return fence_agent(&self.runner, name);
+        }
         let Ok(id) = AgentId::parse(agent) else {
             return Lookup::Missing(Vec::new());
         };
