@@ -180,9 +180,10 @@ impl<'a> Ctx<'a> {
     }
 
     /// The dependents of unit `ui` not placed yet that may pull it (not
-    /// clones, not through the Promoted role, influence not false), as
-    /// (priority, colocation, unit) in Pacemaker's order: the higher
-    /// priority first, groups before primitives, then by id, and among
+    /// through the Promoted role, influence not false), as (priority,
+    /// colocation, unit) in Pacemaker's order (cmp_dependent_priority): the
+    /// higher priority first, clones (promotable first) before groups
+    /// before primitives, then by id, and among
     /// colocations of one dependent the later configured first (Pacemaker
     /// inserts each before its equals).
     fn pulling_dependents(
@@ -211,17 +212,16 @@ impl<'a> Ctx<'a> {
                 continue;
             };
             let dep = &units[j];
-            if visiting[j] || dep.placed.is_some() || dep.clone.is_some() {
+            if visiting[j] || dep.placed.is_some() {
                 continue;
             }
             deps.push((dep.priority, ci, j));
         }
         deps.sort_by(|a, b| {
             let (da, db) = (&units[a.2], &units[b.2]);
-            let group = |u: &Unit<'a>| u.members.len() > 1;
-            (-a.0, !group(da), da.id.as_str(), std::cmp::Reverse(a.1)).cmp(&(
+            (-a.0, kind_rank(da), da.id.as_str(), std::cmp::Reverse(a.1)).cmp(&(
                 -b.0,
-                !group(db),
+                kind_rank(db),
                 db.id.as_str(),
                 std::cmp::Reverse(b.1),
             ))
@@ -245,7 +245,11 @@ impl<'a> Ctx<'a> {
             // of the factor so far carries down the chain.
             let f = factor.signum() * c.score.value() as f64 / INFINITY as f64;
             let mut ignored = Vec::new();
-            let (mut dep_scores, _, later) = self.own_scores(&units[j], &mut ignored);
+            let (mut dep_scores, _, later) = if units[j].clone.is_some() {
+                self.clone_scores(&units[j])
+            } else {
+                self.own_scores(&units[j], &mut ignored)
+            };
             self.apply_later_bans(&mut dep_scores, later);
             let mut trial = work.clone();
             for (t, d) in trial.iter_mut().zip(&dep_scores) {
@@ -480,6 +484,18 @@ impl<'a> Ctx<'a> {
     }
 }
 
+/// Pacemaker's order of resource kinds among colocations of equal
+/// priority: promotable clones, clones, groups, primitives.
+fn kind_rank(u: &Unit<'_>) -> u8 {
+    match u.clone {
+        Some(c) if c.promotable => 0,
+        Some(_) => 1,
+        // A group unit is named after the group, a primitive after itself.
+        None if u.members.first().is_none_or(|m| m.prim.id != u.id) => 2,
+        None => 3,
+    }
+}
+
 /// A dependent's score scaled by factor `f` (colocation score / INFINITY
 /// along the chain); INFINITY stays infinite at a full factor. As
 /// Pacemaker, the product is rounded to the nearest integer, and a
@@ -558,4 +574,29 @@ fn stop_dependent_without_primary(oc: &mut Outcomes, r: &str, w: &str) -> bool {
         }
     }
     changed
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::scheduler::clones::tests::{monitor, summary};
+
+    #[test]
+    fn a_clone_colocated_with_a_resource_pulls_it_to_the_clones_preferred_node() {
+        // c's +50 on node1, at 1000/INFINITY, gives p +1 there (a nonzero
+        // product never vanishes): p, without stickiness, moves to node1
+        // (checked against crm_simulate; case clone-dependent-pulls-its-primary).
+        let resources = r#"<primitive id="p" class="ocf" provider="pacemaker" type="Dummy"/>
+<clone id="c"><primitive id="d" class="ocf" provider="pacemaker" type="Dummy"/></clone>"#;
+        let cons = r#"<rsc_colocation id="c-p" rsc="c" with-rsc="p" score="1000"/>
+<rsc_location id="c-1" rsc="c" node="node1" score="50"/>"#;
+        let s = summary(resources, cons, "", ["", &monitor("p", "node2", 0)]);
+        assert_eq!(
+            s,
+            [
+                "Move p node2 node1",
+                "Start d:0 - node1",
+                "Start d:1 - node2"
+            ]
+        );
+    }
 }

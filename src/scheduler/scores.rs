@@ -18,14 +18,24 @@ impl<'a> Ctx<'a> {
     /// errors and migration-threshold bans. Also, per node, the index of the
     /// first member a failure bans there (the group runs up to it).
     pub(super) fn own_scores(&self, unit: &Unit<'a>, why: &mut Vec<String>) -> OwnScores {
-        self.scores_before_colocation(unit, true, why)
+        self.scores_before_colocation(unit, true, true, why)
+    }
+
+    /// The node scores of a clone itself, from one of its instances: what
+    /// Pacemaker's allowed-node table of the clone holds when a colocation
+    /// merges it into a primary's scores. The instance's own scores
+    /// without what Pacemaker gives the instance alone (stickiness where it
+    /// runs, its promotion score); failure bans stay (an anonymous clone's
+    /// are the clone's).
+    pub(super) fn clone_scores(&self, unit: &Unit<'a>) -> OwnScores {
+        self.scores_before_colocation(unit, true, false, &mut Vec::new())
     }
 
     /// The unit's scores as Pacemaker's allowed-node table holds them:
     /// `own_scores` without the bans of nodes that cannot host resources
     /// now (their availability is checked apart from their scores).
     pub(super) fn allowed_scores(&self, unit: &Unit<'a>) -> Vec<Score> {
-        self.scores_before_colocation(unit, false, &mut Vec::new())
+        self.scores_before_colocation(unit, false, true, &mut Vec::new())
             .0
     }
 
@@ -33,6 +43,7 @@ impl<'a> Ctx<'a> {
         &self,
         unit: &Unit<'a>,
         hostable_only: bool,
+        instance_parts: bool,
         why: &mut Vec<String>,
     ) -> OwnScores {
         let n = self.nodes.len();
@@ -51,13 +62,17 @@ impl<'a> Ctx<'a> {
         let mut first_banned = vec![unit.members.len(); n];
         let mut later_bans: Vec<Vec<usize>> = Vec::new();
         for (mi, m) in unit.members.iter().enumerate() {
-            self.stickiness(unit, m, &mut scores, why);
+            if instance_parts {
+                self.stickiness(unit, m, &mut scores, why);
+            }
             let bans_here = self.failure_bans(unit, mi, &mut scores, &mut first_banned, why);
             if !bans_here.is_empty() {
                 later_bans.push(bans_here);
             }
         }
-        self.add_promotion_preference(unit, &mut scores);
+        if instance_parts {
+            self.add_promotion_preference(unit, &mut scores);
+        }
         (scores, first_banned, later_bans)
     }
 
