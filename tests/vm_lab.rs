@@ -1,37 +1,98 @@
-//! The VM lab's first step (issue 20, "A lab of real machines"): one
-//! Debian bookworm VM under qemu (TCG) boots from the cached debootstrap
-//! image, installs the paceline .deb with dpkg, runs pacelined under the
-//! real systemd (READY, WATCHDOG=1, journal priorities, a hung daemon
-//! restarted by systemd's watchdog, a clean stop), and the expiry of its
-//! emulated i6300esb watchdog powers it off (`lab/vm/boot-one`).
+//! The VM lab (issue 20, "A lab of real machines"), on Debian bookworm VMs
+//! under qemu (TCG) booted from the cached debootstrap image:
+//!
+//! - one VM (`lab/vm/boot-one`): installs the paceline .deb with dpkg, runs
+//!   pacelined under the real systemd (READY, WATCHDOG=1, journal
+//!   priorities, a hung daemon restarted by systemd's watchdog, a clean
+//!   stop), and the expiry of its emulated i6300esb watchdog powers it off;
+//! - two VMs (`lab/vm/two-node`), two links each inside a network namespace
+//!   made for the run, each VM's power controlled by its own BMC (OpenIPMI's
+//!   ipmi_sim attached to qemu's ipmi-bmc-extern): the cluster forms under
+//!   systemd, `systemctl stop` moves the resources away cleanly, `systemctl
+//!   start` rejoins, an upgrade leaves the daemon running, a hung kernel and
+//!   a power loss are each fenced through the BMC before the survivor takes
+//!   the VIP and the systemd unit, a node powered on through its BMC
+//!   rejoins, and a purge stops the daemon and removes the key and state.
+//!   The scenarios build on each other, so one boot of the two VMs runs them
+//!   all; each is reported as its own test;
+//! - the rpm (`lab/vm/rpm-root`), with no RPM distribution at hand: rpm
+//!   --root into a copy of the image's bookworm root, scriptlets chrooted
+//!   there (group, directories and modes), a reinstall, an erase.
 //!
 //! A custom harness (no libtest): when the lab cannot run here (not asked
-//! for with PACELINE_VM_LAB=1, not root, qemu, debootstrap or the .deb
-//! missing) it says why and reports itself ignored, never passed.
+//! for with PACELINE_VM_LAB=1, not root, qemu, debootstrap, ipmi_sim or the
+//! .deb missing) each test says why and reports itself ignored, never passed.
+//! Arguments other than flags filter the tests by substring, as libtest's do
+//! (`-- two_node` runs the two-node lab only).
 
+use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, ExitCode};
+use std::process::{Command, ExitCode, Stdio};
 
-const NAME: &str = "vm_lab::one_vm_installs_the_deb_and_its_watchdog_powers_it_off";
+const ONE_VM: &str = "vm_lab::one_vm::installs_the_deb_and_its_watchdog_powers_it_off";
+const RPM_ROOT: &str = "vm_lab::rpm_root::installs_reinstalls_and_erases_in_a_bookworm_root";
+
+/// The two-node scenarios: the name `lab/vm/two-node` reports it under
+/// (its RESULT lines), and the test's name.
+const TWO_NODE: &[(&str, &str)] = &[
+    ("forms", "vm_lab::two_node::the_cluster_forms_under_systemd"),
+    (
+        "stop-moves",
+        "vm_lab::two_node::systemctl_stop_moves_the_resources_away_cleanly",
+    ),
+    ("start-rejoins", "vm_lab::two_node::systemctl_start_rejoins"),
+    (
+        "upgrade-keeps",
+        "vm_lab::two_node::a_package_upgrade_leaves_the_daemon_running",
+    ),
+    (
+        "hang-fenced",
+        "vm_lab::two_node::a_hung_kernel_is_fenced_through_its_bmc_before_the_takeover",
+    ),
+    (
+        "poweron-rejoins",
+        "vm_lab::two_node::a_node_powered_on_through_its_bmc_rejoins",
+    ),
+    (
+        "powerloss-fenced",
+        "vm_lab::two_node::a_power_loss_is_fenced_through_the_bmc_before_the_takeover",
+    ),
+    (
+        "purge",
+        "vm_lab::two_node::a_purge_stops_the_daemon_and_removes_the_key_and_state",
+    ),
+];
+
+fn on_path(tool: &str) -> bool {
+    std::env::var_os("PATH")
+        .map(|paths| std::env::split_paths(&paths).any(|p| p.join(tool).exists()))
+        .unwrap_or(false)
+}
 
 fn why_not() -> Option<String> {
-    if std::env::var_os("PACELINE_VM_LAB").is_none() {
+    if std::env::var_os("PACELINE_VM_LAB").is_none_or(|v| v.is_empty()) {
         return Some(
             "set PACELINE_VM_LAB=1 to run it (builds a bookworm image with debootstrap once, \
-             then boots a VM under TCG: minutes)"
+             then boots VMs under TCG: minutes)"
                 .into(),
         );
     }
     if !nix::unistd::Uid::effective().is_root() {
-        return Some("needs root (debootstrap)".into());
+        return Some("needs root (debootstrap, network namespaces)".into());
     }
-    for tool in ["qemu-system-x86_64", "qemu-img", "debootstrap", "mke2fs"] {
-        let found = std::env::var_os("PATH")
-            .map(|paths| std::env::split_paths(&paths).any(|p| p.join(tool).exists()))
-            .unwrap_or(false);
-        if !found {
+    for (tool, package) in [
+        ("qemu-system-x86_64", "qemu-system-x86"),
+        ("qemu-img", "qemu-utils"),
+        ("debootstrap", "debootstrap"),
+        ("mke2fs", "e2fsprogs"),
+        ("ipmi_sim", "openipmi"),
+        ("ipmitool", "ipmitool"),
+        ("rpm", "rpm"),
+        ("debugfs", "e2fsprogs"),
+    ] {
+        if !on_path(tool) {
             return Some(format!(
-                "{tool} is not installed (apt-get install qemu-system-x86 debootstrap)"
+                "{tool} is not installed (apt-get install {package})"
             ));
         }
     }
@@ -53,31 +114,108 @@ fn why_not() -> Option<String> {
     None
 }
 
+/// The lab script while it runs: dropped early (this harness panics or is
+/// interrupted), it gets SIGTERM, on which it kills its VMs and BMCs by PID
+/// and deletes its namespace (its EXIT trap), and is waited for.
+struct Lab(std::process::Child);
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait()
+            && let Ok(pid) = i32::try_from(self.0.id())
+        {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGTERM,
+            );
+        }
+        let _ = self.0.wait();
+    }
+}
+
+/// Runs `lab/vm/two-node`, its output passed through, and returns each
+/// scenario's verdict from its "RESULT name ok|FAILED ..." lines.
+fn run_two_node() -> Vec<(String, bool)> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("lab/vm/two-node");
+    let mut child = match Command::new(script).stdout(Stdio::piped()).spawn() {
+        Ok(child) => Lab(child),
+        Err(e) => {
+            eprintln!("vm_lab: cannot run lab/vm/two-node: {e}");
+            return Vec::new();
+        }
+    };
+    let mut verdicts = Vec::new();
+    if let Some(out) = child.0.stdout.take() {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            println!("{line}");
+            let mut words = line.split_whitespace();
+            if words.next() == Some("RESULT")
+                && let (Some(name), Some(verdict)) = (words.next(), words.next())
+            {
+                verdicts.push((name.to_string(), verdict == "ok"));
+            }
+        }
+    }
+    drop(child);
+    verdicts
+}
+
 fn main() -> ExitCode {
-    // `cargo test -- --list` and filters: one test, listed by name.
-    let args: Vec<String> = std::env::args().collect();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let filters: Vec<&String> = args.iter().filter(|a| !a.starts_with('-')).collect();
+    let selected = |name: &str| filters.is_empty() || filters.iter().any(|f| name.contains(f.as_str()));
+    let mut names: Vec<&str> = vec![ONE_VM, RPM_ROOT];
+    names.extend(TWO_NODE.iter().map(|(_, test)| *test));
+    let names: Vec<&str> = names.into_iter().filter(|n| selected(n)).collect();
     if args.iter().any(|a| a == "--list") {
-        println!("{NAME}: test");
+        for name in &names {
+            println!("{name}: test");
+        }
         return ExitCode::SUCCESS;
     }
-    println!("\nrunning 1 test");
+    println!("\nrunning {} tests", names.len());
     if let Some(why) = why_not() {
-        println!("test {NAME} ... ignored, {why}");
-        eprintln!("SKIPPED (not passed): {NAME}: {why}");
-        println!("\ntest result: ok. 0 passed; 0 failed; 1 ignored; 0 measured; 0 filtered out\n");
+        for name in &names {
+            println!("test {name} ... ignored, {why}");
+            eprintln!("SKIPPED (not passed): {name}: {why}");
+        }
+        println!(
+            "\ntest result: ok. 0 passed; 0 failed; {} ignored; 0 measured; 0 filtered out\n",
+            names.len()
+        );
         return ExitCode::SUCCESS;
     }
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("lab/vm/boot-one");
-    let status = Command::new(script).status();
-    let passed = matches!(status, Ok(s) if s.success());
-    println!("test {NAME} ... {}", if passed { "ok" } else { "FAILED" });
+    let mut results: Vec<(&str, bool)> = Vec::new();
+    if names.contains(&ONE_VM) {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("lab/vm/boot-one");
+        let status = Command::new(script).status();
+        results.push((ONE_VM, matches!(status, Ok(s) if s.success())));
+    }
+    if names.contains(&RPM_ROOT) {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("lab/vm/rpm-root");
+        let status = Command::new(script).status();
+        results.push((RPM_ROOT, matches!(status, Ok(s) if s.success())));
+    }
+    if TWO_NODE.iter().any(|(_, test)| names.contains(test)) {
+        let verdicts = run_two_node();
+        for (scenario, test) in TWO_NODE {
+            if names.contains(test) {
+                // No RESULT line (the lab stopped before it) is a failure.
+                let passed = verdicts.iter().any(|(s, ok)| s == scenario && *ok);
+                results.push((test, passed));
+            }
+        }
+    }
+    for (name, passed) in &results {
+        println!("test {name} ... {}", if *passed { "ok" } else { "FAILED" });
+    }
+    let failed = results.iter().filter(|(_, ok)| !ok).count();
     println!(
-        "\ntest result: {}. {} passed; {} failed; 0 ignored; 0 measured; 0 filtered out\n",
-        if passed { "ok" } else { "FAILED" },
-        u8::from(passed),
-        u8::from(!passed)
+        "\ntest result: {}. {} passed; {failed} failed; 0 ignored; 0 measured; 0 filtered out\n",
+        if failed == 0 { "ok" } else { "FAILED" },
+        results.len() - failed,
     );
-    if passed {
+    if failed == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
