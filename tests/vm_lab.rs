@@ -163,7 +163,8 @@ fn run_two_node() -> Vec<(String, bool)> {
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let filters: Vec<&String> = args.iter().filter(|a| !a.starts_with('-')).collect();
-    let selected = |name: &str| filters.is_empty() || filters.iter().any(|f| name.contains(f.as_str()));
+    let selected =
+        |name: &str| filters.is_empty() || filters.iter().any(|f| name.contains(f.as_str()));
     let mut names: Vec<&str> = vec![ONE_VM, RPM_ROOT];
     names.extend(TWO_NODE.iter().map(|(_, test)| *test));
     let names: Vec<&str> = names.into_iter().filter(|n| selected(n)).collect();
