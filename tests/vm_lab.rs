@@ -11,8 +11,9 @@
 //!   systemd, `systemctl stop` moves the resources away cleanly, `systemctl
 //!   start` rejoins, an upgrade leaves the daemon running, a hung kernel and
 //!   a power loss are each fenced through the BMC before the survivor takes
-//!   the VIP and the systemd unit, a node powered on through its BMC
-//!   rejoins, and a purge stops the daemon and removes the key and state.
+//!   the VIP and the systemd unit, so is a hung (SIGSTOPped) daemon, a node
+//!   powered on through its BMC rejoins, a removal stops the daemon and
+//!   keeps configuration, key and state, and a purge removes them.
 //!   The scenarios build on each other, so one boot of the two VMs runs them
 //!   all; each is reported as its own test;
 //! - the rpm (`lab/vm/rpm-root`), with no RPM distribution at hand: rpm
@@ -54,12 +55,24 @@ const TWO_NODE: &[(&str, &str)] = &[
         "vm_lab::two_node::a_node_powered_on_through_its_bmc_rejoins",
     ),
     (
+        "daemon-hung-fenced",
+        "vm_lab::two_node::a_hung_daemon_is_fenced_through_its_bmc_before_the_takeover",
+    ),
+    (
+        "poweron-rejoins-again",
+        "vm_lab::two_node::a_node_powered_on_again_rejoins",
+    ),
+    (
         "powerloss-fenced",
         "vm_lab::two_node::a_power_loss_is_fenced_through_the_bmc_before_the_takeover",
     ),
     (
+        "remove-keeps",
+        "vm_lab::two_node::a_removal_stops_the_daemon_and_keeps_configuration_key_and_state",
+    ),
+    (
         "purge",
-        "vm_lab::two_node::a_purge_stops_the_daemon_and_removes_the_key_and_state",
+        "vm_lab::two_node::a_purge_removes_the_key_configuration_and_state",
     ),
 ];
 
