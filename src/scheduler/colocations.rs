@@ -599,4 +599,16 @@ mod tests {
             ]
         );
     }
+
+    #[test]
+    fn an_unmanaged_active_resource_pulls_what_it_is_colocated_with() {
+        // u, unmanaged and active on node2, scores INFINITY there: at
+        // 500/INFINITY p gets +500 on node2 (checked against crm_simulate).
+        let resources = r#"<primitive id="p" class="ocf" provider="pacemaker" type="Dummy"/>
+<primitive id="u" class="ocf" provider="pacemaker" type="Dummy">
+<meta_attributes id="u-m"><nvpair id="u-m-1" name="is-managed" value="false"/></meta_attributes></primitive>"#;
+        let cons = r#"<rsc_colocation id="u-p" rsc="u" with-rsc="p" score="500"/>"#;
+        let s = summary(resources, cons, "", ["", &monitor("u", "node2", 0)]);
+        assert_eq!(s, ["Start p - node2"]);
+    }
 }

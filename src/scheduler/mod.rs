@@ -34,7 +34,8 @@
 //!   `plan.rs` is the entry: reads history and node conditions, indexes constraints by
 //!   resource id (so each unit only looks at the constraints naming it), places units in
 //!   priority + colocation order (`place`: own scores, colocations, clone rules, best
-//!   node, vetoes, commit), promotes, emits. `history.rs` replays each resource's
+//!   node, vetoes, commit; a unit left alone, every member unmanaged or blocked by a
+//!   failure, stays on its node and counts there), promotes, emits. `history.rs` replays each resource's
 //!   operation history into a current role and failure (`observe_configured`:
 //!   on-fail=ignore ops, on-fail=block demotes, expired failures and unmanaged
 //!   resources change the replay); `rules.rs` evaluates rules (node attributes, #uname,
@@ -63,7 +64,7 @@
 //!   `units.rs`: placement units (primitive, group, clone instance) and their members'
 //!   meta (target-role, is-managed, multiple-active, stickiness through parent and
 //!   rsc_defaults). `scores.rs`: a unit's own scores (symmetry, locations, unhostable
-//!   nodes, stickiness, failure bans; later group members' bans merged with rollback)
+//!   nodes, stickiness, INFINITY where an unmanaged member is active, failure bans; later group members' bans merged with rollback)
 //!   and the node choice (score, fewer assigned, current node, name). `locations.rs`
 //!   (incl. opt-in clusters and role=Promoted locations), `colocations.rs` (set
 //!   expansion `flat_colocations`: set chains, negative-score sets, between sets;

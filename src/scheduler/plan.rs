@@ -227,10 +227,10 @@ impl<'a> Ctx<'a> {
             best = None;
             why.push(format!("{}: unmanaged and stopped, stays stopped", unit.id));
         }
-        // An unmanaged active resource (every member unmanaged) stays where
-        // it is, whatever its scores, and counts there: Pacemaker assigns
-        // it to its node.
-        if unit.members.iter().all(|m| !m.managed)
+        // An unmanaged active resource (every member unmanaged, or blocked
+        // by a failure, which unmanages it) stays where it is, whatever its
+        // scores, and counts there: Pacemaker assigns it to its node.
+        if self.left_alone(unit)
             && let Some((node, _)) = unit.members[0].current.first()
             && let Some(&i) = self.node_index.get(node)
         {
@@ -238,6 +238,14 @@ impl<'a> Ctx<'a> {
             best = Some(i);
         }
         best
+    }
+
+    /// Every member is unmanaged, or blocked by a failure (which unmanages
+    /// it): Pacemaker assigns each to the node it is active on.
+    fn left_alone(&self, unit: &Unit<'a>) -> bool {
+        unit.members
+            .iter()
+            .all(|m| !m.managed || self.blocked_by_failure(m))
     }
 
     /// Records the unit's placement on node `best`: how many members run
@@ -277,7 +285,16 @@ impl<'a> Ctx<'a> {
         };
         unit.runnable = self.members_fitting(unit, i, unit.runnable);
         self.consume(unit, i);
-        self.assigned[i] += unit.runnable as u32;
+        // What is left alone counts where it is active, banned there or not.
+        let counted = if self.left_alone(unit) {
+            unit.members
+                .iter()
+                .filter(|m| !m.current.is_empty())
+                .count()
+        } else {
+            unit.runnable
+        };
+        self.assigned[i] += counted as u32;
         if let Some(c) = unit.clone {
             *self.clone_here.entry((c.id.clone(), i)).or_default() += 1;
             *self.clone_placed.entry(c.id.clone()).or_default() += 1;
@@ -292,8 +309,25 @@ impl<'a> Ctx<'a> {
 #[cfg(test)]
 mod tests {
     use crate::model::{ClusterStatus, Role};
+    use crate::scheduler::clones::tests::summary;
     use crate::scheduler::transition::tests::{online, running};
     use crate::scheduler::{Verb, schedule};
+
+    #[test]
+    fn a_resource_blocked_by_a_failed_stop_counts_on_its_node() {
+        // Without fencing, b's failed stop blocks it on node1 (banned there
+        // by its fail count), where Pacemaker assigns it all the same: r
+        // goes to node2, the node with fewer resources (checked against
+        // crm_simulate).
+        let resources = r#"<primitive id="b" class="ocf" provider="pacemaker" type="Dummy"/>
+<primitive id="r" class="ocf" provider="pacemaker" type="Dummy"/>"#;
+        let failed_stop = r#"<lrm_resource id="b" class="ocf" provider="pacemaker" type="Dummy">
+<lrm_rsc_op id="b_last_failure_0" operation="stop" call-id="3" rc-code="1" op-status="0" interval="0" on_node="node1"/>
+</lrm_resource>"#;
+        let fail_count = r#"<nvpair id="f" name="fail-count-b#stop_0" value="INFINITY"/>"#;
+        let s = summary(resources, "", fail_count, [failed_stop, ""]);
+        assert_eq!(s, ["Start r - node2"]);
+    }
 
     #[test]
     fn stop_all_resources_stops_everything() {

@@ -64,6 +64,7 @@ impl<'a> Ctx<'a> {
         for (mi, m) in unit.members.iter().enumerate() {
             if instance_parts {
                 self.stickiness(unit, m, &mut scores, why);
+                self.unmanaged_here(m, &mut scores, why);
             }
             let bans_here = self.failure_bans(unit, mi, &mut scores, &mut first_banned, why);
             if !bans_here.is_empty() {
@@ -114,6 +115,21 @@ impl<'a> Ctx<'a> {
             scores[i] += sticky;
             if sticky.value() != 0 {
                 why.push(format!("{}: stickiness {} on {}", m.display, sticky, node));
+            }
+        }
+    }
+
+    /// An unmanaged member scores INFINITY where it is active (Pacemaker's
+    /// not_managed_default location when it reads the status), which its
+    /// group and the resources colocated with it feel.
+    fn unmanaged_here(&self, m: &Member<'a>, scores: &mut [Score], why: &mut Vec<String>) {
+        if m.managed {
+            return;
+        }
+        for (node, _) in &m.current {
+            if let Some(&i) = self.node_index.get(node) {
+                scores[i] += Score::INFINITY;
+                why.push(format!("{}: unmanaged, INFINITY on {}", m.display, node));
             }
         }
     }
