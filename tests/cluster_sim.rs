@@ -416,3 +416,66 @@ fn the_simulator_counts_quorum_from_the_file_as_the_daemon_does() {
         assert_eq!(quorate(&s, 1), alone_quorate, "{quorum}\n{}", s.log_text());
     }
 }
+
+/// Runs `s` in 5 ms steps until its log shows `text` (at most `within`).
+fn run_until_logged(s: &mut ClusterSim, text: &str, within: Duration) -> bool {
+    let end = s.now() + within;
+    while s.now() < end {
+        if s.log_text().contains(text) {
+            return true;
+        }
+        s.run_for(Duration::from_millis(5));
+    }
+    false
+}
+
+/// Issue 21 item 1: the DC acts on a status (sends an action planned on a
+/// fail count or a fence event) and answers a cleanup only once a quorum
+/// holds it. The DC is killed at a random point of a failover (just after
+/// a monitor failure: fail count, recovery) and just after a cleanup; the
+/// simulator's checker finds every acknowledged status on a quorum of
+/// disks when it was acted on, and the next DC holds it.
+#[test]
+fn nothing_acknowledged_is_lost_when_the_dc_dies() {
+    for_seeds(0, 24, |seed| {
+        let mut s = sim(THREE_NODE, seed);
+        let mut pick = Pick(seed);
+        s.run_for(secs(5));
+        s.fail_resource("node3", "agent");
+        assert!(
+            run_until_logged(&mut s, "on node3 reports rc 7", secs(5)),
+            "{}",
+            s.log_text()
+        );
+        s.run_for(Duration::from_millis(pick.next(40)));
+        let recovered = s
+            .log_text()
+            .lines()
+            .any(|l| l.contains("stop agent") && l.contains("on node3"));
+        s.power_off("node1");
+        s.run_for(secs(25));
+        s.assert_safe();
+        if recovered {
+            assert!(
+                s.has_fail_count("node2", "agent"),
+                "the recovery was sent, so its fail count is committed\n{}",
+                s.log_text()
+            );
+        }
+        // node1 is back and DC again: a cleanup, then the DC dies.
+        assert!(s.is_up("node1"), "{}", s.log_text());
+        assert!(s.cleanup("agent"), "{}", s.log_text());
+        s.run_for(Duration::from_millis(pick.next(12)));
+        let acknowledged = s.log_text().contains("cleanup of agent acknowledged");
+        s.power_off("node1");
+        s.run_for(secs(10));
+        s.assert_safe();
+        if acknowledged {
+            assert!(
+                !s.has_fail_count("node2", "agent"),
+                "an acknowledged cleanup was lost\n{}",
+                s.log_text()
+            );
+        }
+    });
+}

@@ -418,6 +418,11 @@ pub enum Input {
     NodeReport(NodeReport),
     /// Time passed (timeouts, fence retries, failure-timeout expiry).
     Tick,
+    /// These requests (by id) were never sent: the node core held them
+    /// until the status they were planned on was committed, and this node
+    /// stopped being the DC that could commit it (issue 21). They are
+    /// forgotten like steps on a node that left, and the transition aborts.
+    Withdrawn(Vec<u64>),
 }
 
 #[derive(Debug, Clone, PartialEq)]

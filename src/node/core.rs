@@ -16,10 +16,20 @@
 //!   the store (a lone two_node DC may then write); without fencing
 //!   (`stonith-enabled = false`) a peer missing from the view counts as
 //!   settled at once.
+//! - Output commit (issue 21): a status patch counts once a quorum made it
+//!   durable (`store::machine`, "Commit"). The DC acts on a patch when it
+//!   sends an agent action planned on a status holding it: so while the
+//!   DC's store holds uncommitted changes, every action (`Execute`,
+//!   `CancelRecurring`, and their messages to other nodes) waits here, in
+//!   order, until the version current when it was planned is committed.
+//!   Fences never wait: they follow from membership, not from a patch, and
+//!   a lone two_node survivor commits nothing before its fence. A DC that
+//!   loses its role or its quorum with actions still held withdraws them
+//!   (`Input::Withdrawn`): they were never sent.
 //! - A failed persist stops the node: nothing queued after it is sent and
 //!   every later input answers `Fatal` (the store's contract).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, VecDeque};
 
 use crate::controller::{self, Controller, Input, StatusPatch};
 use crate::model::{ClusterConfig, ClusterStatus};
@@ -104,6 +114,13 @@ pub enum Event<C> {
     /// A status change made on this node (agents' attributes, a cleanup,
     /// the shutdown request).
     StatusPatch(StatusPatch),
+    /// A status change a client waits for (`resource cleanup`): the DC
+    /// answers with a `Reply` once it is committed; another node answers
+    /// at once that it is not the DC (the driver forwards to the DC).
+    StatusRequest {
+        request: u64,
+        patch: StatusPatch,
+    },
     /// Everything else the controller takes (results, fence outcomes,
     /// reports, fencing readiness, ticks).
     Controller(Input),
@@ -164,9 +181,17 @@ pub struct Node<C: NodeConfig> {
     synced: bool,
     /// Status patches made while no DC was known.
     unsent: Vec<StatusPatch>,
+    /// Actions (and answers to status requests) waiting for the version
+    /// they were planned on to be committed (see "Output commit").
+    held: VecDeque<(Version, Command<C>)>,
+    /// The newest version an action sent so far was planned on.
+    acted_on: Version,
     now_ms: u64,
     wall: i64,
 }
+
+/// The answer to a status request whose DC stopped being one first.
+const NOT_COMMITTED: &str = "the DC changed before the change was committed (a quorum did not hold it yet); check `paceline status` and retry";
 
 /// How many rounds of feeding the controller one event may take (each
 /// round: the document changed or the store became ready).
@@ -192,6 +217,8 @@ impl<C: NodeConfig> Node<C> {
             preloaded: None,
             synced: false,
             unsent: Vec::new(),
+            held: VecDeque::new(),
+            acted_on: Version::default(),
             now_ms: 0,
             wall: 0,
         }
@@ -287,10 +314,107 @@ impl<C: NodeConfig> Node<C> {
                 let commands = self.store.on_config_request(request, based_on, config);
                 self.store_commands(commands, &mut out);
             }
+            Event::StatusRequest { request, patch } => {
+                self.status_request(request, patch, &mut out)
+            }
             Event::Controller(input) => self.controller_input(input, &mut out),
         }
         self.feed_controller(&mut out);
+        self.release_held(&mut out);
         out
+    }
+
+    /// Actions held for a commit (see "Output commit").
+    pub fn held(&self) -> usize {
+        self.held.len()
+    }
+
+    /// The newest document version an action sent so far was planned on
+    /// (committed by then; the simulator checks it is on a quorum).
+    pub fn acted_on(&self) -> Version {
+        self.acted_on
+    }
+
+    /// Sends a controller command on, or holds an action while the
+    /// status it was planned on may still be lost with this DC.
+    fn dispatch(&mut self, command: Command<C>, out: &mut Vec<Command<C>>) {
+        if !is_action(&command) {
+            out.push(command);
+        } else if !self.held.is_empty() || self.store.uncommitted() {
+            self.held.push_back((self.store.doc.version, command));
+        } else {
+            self.acted_on = self.acted_on.max(self.store.doc.version);
+            out.push(command);
+        }
+    }
+
+    /// A status change a client waits for: the DC answers once a quorum
+    /// holds it (`resource cleanup` then reports done only what a DC
+    /// crash cannot undo).
+    fn status_request(&mut self, request: u64, patch: StatusPatch, out: &mut Vec<Command<C>>) {
+        if !self.store.is_ready_dc() {
+            out.push(Command::Reply {
+                request,
+                result: Err(machine::ReplyError::NotDc.to_string()),
+            });
+            return;
+        }
+        self.record_status(patch, out);
+        let reply = Command::Reply {
+            request,
+            result: Ok(self.store.doc.version),
+        };
+        if self.held.is_empty() && !self.store.uncommitted() {
+            out.push(reply);
+        } else {
+            self.held.push_back((self.store.doc.version, reply));
+        }
+    }
+
+    /// Sends the held actions whose version is committed, in order; a node
+    /// that is no longer a quorate DC withdraws them all.
+    fn release_held(&mut self, out: &mut Vec<Command<C>>) {
+        if self.held.is_empty() {
+            return;
+        }
+        if !self.is_dc() {
+            self.withdraw_held(out);
+            return;
+        }
+        let committed = self.store.committed();
+        while let Some((version, _)) = self.held.front()
+            && *version <= committed
+        {
+            if let Some((version, command)) = self.held.pop_front() {
+                if is_action(&command) {
+                    self.acted_on = self.acted_on.max(version);
+                }
+                out.push(command);
+            }
+        }
+    }
+
+    /// This node stopped being the DC with commands held: the actions are
+    /// withdrawn (the controller forgets them), the answers say the
+    /// outcome is unknown.
+    fn withdraw_held(&mut self, out: &mut Vec<Command<C>>) {
+        let mut ids = Vec::new();
+        for (_, command) in std::mem::take(&mut self.held) {
+            match command {
+                Command::Reply { request, .. } => out.push(Command::Reply {
+                    request,
+                    result: Err(NOT_COMMITTED.to_string()),
+                }),
+                other => ids.extend(request_id(&other)),
+            }
+        }
+        if !ids.is_empty() {
+            out.push(Command::Log(format!(
+                "{} action(s) withdrawn unsent: this node stopped being the DC before the status they were planned on was committed",
+                ids.len()
+            )));
+            self.controller_input(Input::Withdrawn(ids), out);
+        }
     }
 
     /// The driver could not make a document durable: the node stops.
@@ -370,7 +494,10 @@ impl<C: NodeConfig> Node<C> {
         for command in self.controller.handle(self.now_ms, self.wall, input) {
             match command {
                 controller::Command::RecordStatus(patch) => self.record_status(patch, out),
-                other => out.push(self.route(other)),
+                other => {
+                    let command = self.route(other);
+                    self.dispatch(command, out);
+                }
             }
         }
     }
@@ -581,5 +708,31 @@ impl<C: NodeConfig> Node<C> {
             "applied by this node alone and NOT guaranteed: fencing is disabled (stonith-enabled = false) and {} is not in this partition, so this node cannot tell a dead peer from a split; if this is a split, the other half may take changes too and one side's are lost when it heals. Enable fencing to make changes safe",
             missing.join(", ")
         ))
+    }
+}
+
+/// An agent action (here or on another node): what the DC does on the
+/// status it planned on.
+fn is_action<C>(command: &Command<C>) -> bool {
+    matches!(
+        command,
+        Command::Controller(
+            controller::Command::Execute(_) | controller::Command::CancelRecurring { .. }
+        ) | Command::Send {
+            message: Message::ActionRequest(_) | Message::CancelRecurring { .. },
+            ..
+        }
+    )
+}
+
+/// The request id of an action the controller waits for.
+fn request_id<C>(command: &Command<C>) -> Option<u64> {
+    match command {
+        Command::Controller(controller::Command::Execute(request))
+        | Command::Send {
+            message: Message::ActionRequest(request),
+            ..
+        } => Some(request.id),
+        _ => None,
     }
 }

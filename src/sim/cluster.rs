@@ -21,6 +21,7 @@ use std::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
 use std::fmt::Write as _;
 use std::time::Duration;
 
+use super::acknowledged::Acknowledged;
 use super::membership::{MembershipSim, SimOptions};
 use super::net::NetFaults;
 use super::rng::SimRng;
@@ -226,6 +227,10 @@ pub struct ClusterSim {
     acked: Vec<u64>,
     requests: BTreeMap<u64, u64>,
     next_request: u64,
+    /// Status requests (cleanups) in flight: what each asked.
+    status_requests: BTreeMap<u64, String>,
+    /// The documents each node persisted, to check what a DC acts on.
+    acknowledged: Acknowledged,
     pub violations: Vec<String>,
     pub log: Vec<LogLine>,
 }
@@ -404,6 +409,8 @@ impl ClusterSim {
             acked: Vec::new(),
             requests: BTreeMap::new(),
             next_request: 0,
+            status_requests: BTreeMap::new(),
+            acknowledged: Acknowledged::default(),
             violations: Vec::new(),
             log: Vec::new(),
         })
@@ -907,6 +914,16 @@ impl ClusterSim {
     /// fence devices.
     fn node_commands(&mut self, id: u16, cmds: Vec<node::Command<ClusterConfig>>) {
         for c in cmds {
+            let acts = matches!(
+                &c,
+                node::Command::Send {
+                    message: Message::ActionRequest(_),
+                    ..
+                } | node::Command::Controller(Ctl::Execute(_))
+            );
+            if acts {
+                self.check_acknowledged(id, None, "an action");
+            }
             match c {
                 node::Command::Send { to, message } => {
                     if let Message::ActionRequest(request) = &message {
@@ -926,6 +943,7 @@ impl ClusterSim {
                     }
                 }
                 node::Command::Persist(doc) => {
+                    self.acknowledged.persisted(id, doc.version, &doc.status);
                     let Some(n) = self.nodes.get_mut(&id) else {
                         continue;
                     };
@@ -943,6 +961,10 @@ impl ClusterSim {
                     );
                 }
                 node::Command::Reply { request, result } => {
+                    if let Some(what) = self.status_requests.remove(&request) {
+                        self.status_reply(id, what, result);
+                        continue;
+                    }
                     if let (Some(g), Ok(v)) = (self.requests.remove(&request), &result) {
                         self.acked.push(g);
                         self.note(format!("config generation {g} acknowledged at {v:?}"));
@@ -957,6 +979,86 @@ impl ClusterSim {
                 }
             }
         }
+    }
+
+    /// Nothing acknowledged is lost: when `id`, a DC, acts on its status
+    /// (or answers a status request at `version`), the document it acted
+    /// on is on a quorum of disks (see `acknowledged.rs`).
+    fn check_acknowledged(&mut self, id: u16, version: Option<Version>, what: &str) {
+        let Some(n) = self.nodes.get(&id) else {
+            return;
+        };
+        if !n.node.is_dc() {
+            return;
+        }
+        let version = version.unwrap_or_else(|| n.node.acted_on());
+        let need = match (&n.view, n.settings.two_node) {
+            (Some((_, members, _)), true) => members.len(),
+            _ => self.nodes.len() / 2 + 1,
+        };
+        let disks: Vec<(Version, &ClusterStatus)> = self
+            .nodes
+            .values()
+            .map(|n| (n.disk.version, &n.disk.status))
+            .collect();
+        if let Some(v) = self.acknowledged.check(id, version, &disks, need) {
+            let me = self.name(id);
+            self.violations
+                .push(format!("{:?}: {me} {what}: {v}", self.now));
+        }
+    }
+
+    fn status_reply(&mut self, id: u16, what: String, result: Result<Version, String>) {
+        match result {
+            Ok(version) => {
+                self.note(format!("{what} acknowledged"));
+                self.check_acknowledged(id, Some(version), &what);
+            }
+            Err(e) => self.note(format!("{what} not acknowledged: {e}")),
+        }
+    }
+
+    /// `paceline resource cleanup RSC` through the ready DC; returns
+    /// whether a DC took the request (its answer comes once committed).
+    pub fn cleanup(&mut self, rsc: &str) -> bool {
+        let Some(&dc) = self
+            .nodes
+            .iter()
+            .find(|(_, n)| n.up && n.node.ready())
+            .map(|(id, _)| id)
+        else {
+            return false;
+        };
+        self.note(format!("cleanup {rsc}"));
+        self.next_request += 1;
+        let (request, now_ms, wall) = (self.next_request, self.now_ms(), self.wall());
+        let patch = StatusPatch::Cleanup {
+            resource: rsc.to_string(),
+            node: None,
+        };
+        let Some(n) = self.nodes.get_mut(&dc) else {
+            return false;
+        };
+        let cmds = n
+            .node
+            .handle(now_ms, wall, Event::StatusRequest { request, patch });
+        self.status_requests
+            .insert(request, format!("cleanup of {rsc}"));
+        self.work.push_back(Work::Node(dc, cmds));
+        self.drain();
+        true
+    }
+
+    /// Whether `node`'s document holds a fail count of `rsc` (on any node).
+    pub fn has_fail_count(&self, node: &str, rsc: &str) -> bool {
+        let prefix = format!("fail-count-{rsc}#");
+        self.document(node).is_some_and(|d| {
+            d.status.nodes.values().any(|st| {
+                st.transient_attributes
+                    .keys()
+                    .any(|k| k.starts_with(&prefix))
+            })
+        })
     }
 
     /// The invariant checked where the DC dispatches: no start or promote

@@ -2,6 +2,7 @@
 //! seeded RNG. It drives the membership machines today; the cluster-wide
 //! machines (store, controller) plug in as further per-node components.
 
+mod acknowledged;
 pub mod cluster;
 pub mod membership;
 pub mod net;

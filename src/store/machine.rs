@@ -29,9 +29,21 @@
 //! them in arrival order and sends each patch (with the version it applies
 //! on) to the members; a member whose document is not at that version asks
 //! for the whole document by offering its own.
+//!
+//! Commit: status patches follow the durability rule of configurations.
+//! Every member acknowledges each version it made durable; the ready DC
+//! keeps the highest version each member acknowledged in its term and calls
+//! *committed* the newest version that `required_acks` of them (itself
+//! included) hold (`committed()`). Within a term only the DC writes and a
+//! member takes a patch only on the version it was made on, so a member
+//! holding version V of the term holds every change up to V. A committed
+//! version is on a quorum of disks, and the next DC adopts the newest
+//! document of a quorum, so it survives a DC crash; a version not yet
+//! committed may be lost with the DC, so nobody acts on it or reports it
+//! done (the node core holds back what depends on it).
 
 use super::{Document, Patchable, UpdateError, Version, choose_dc};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Serializable so a driver can put it on the wire (the store's own
 /// transport is the driver's business).
@@ -111,6 +123,11 @@ pub struct Node<C, S: Patchable> {
     queued: Vec<S::Patch>,
     /// Peers out of the view known to be fenced or cleanly gone.
     settled: BTreeSet<u32>,
+    /// The highest version of this DC's term each member (itself
+    /// included) made durable; reset with every new term.
+    durable_at: BTreeMap<u32, Version>,
+    /// The newest version of this term held by `required_acks` members.
+    committed: Version,
     /// A solicitation for a view this member has not installed yet.
     early_solicit: Option<(u32, u64, u64)>,
 }
@@ -131,6 +148,8 @@ impl<C: Clone, S: Clone + Patchable> Node<C, S> {
             ready: false,
             queued: Vec::new(),
             settled: BTreeSet::new(),
+            durable_at: BTreeMap::new(),
+            committed: Version::default(),
             early_solicit: None,
         }
     }
@@ -142,6 +161,19 @@ impl<C: Clone, S: Clone + Patchable> Node<C, S> {
     /// Whether this node is the DC and holds a quorum of documents.
     pub fn is_ready_dc(&self) -> bool {
         self.is_dc() && self.ready
+    }
+
+    /// The newest version a quorum holds durably (see "Commit" above);
+    /// `Version::default()` until this node is a ready DC that committed
+    /// something in its term.
+    pub fn committed(&self) -> Version {
+        self.committed
+    }
+
+    /// This node is a ready DC whose document holds changes that may still
+    /// be lost with it (not on a quorum of disks yet).
+    pub fn uncommitted(&self) -> bool {
+        self.is_ready_dc() && self.committed < self.doc.version
     }
 
     fn required_acks(&self) -> usize {
@@ -164,6 +196,8 @@ impl<C: Clone, S: Clone + Patchable> Node<C, S> {
         self.members = members;
         self.quorate = quorate;
         self.ready = false;
+        self.durable_at.clear();
+        self.committed = Version::default();
         let members = &self.members;
         self.settled.retain(|p| !members.contains(p));
         if !self.is_dc() {
@@ -191,6 +225,8 @@ impl<C: Clone, S: Clone + Patchable> Node<C, S> {
 
     fn solicit(&mut self, term: u64) -> Vec<Command<C, S>> {
         self.term = term;
+        self.durable_at.clear();
+        self.committed = Version::default();
         self.doc.promised = self.doc.promised.max(term);
         self.offers = BTreeSet::from([self.id]);
         let mut out = vec![];
@@ -372,6 +408,7 @@ impl<C: Clone, S: Clone + Patchable> Node<C, S> {
 
     fn ack(&mut self, from: u32, version: Version) -> Vec<Command<C, S>> {
         let need = self.required_acks();
+        self.note_durable(from, version, need);
         if let Some((req, v, acks)) = &mut self.pending
             && version >= *v
         {
@@ -386,6 +423,28 @@ impl<C: Clone, S: Clone + Patchable> Node<C, S> {
             }
         }
         vec![]
+    }
+
+    /// A member (or this DC) holds `version` durably: the committed version
+    /// is the newest one `need` current members hold, counting only
+    /// versions this DC stamped in its term (an older term's version says
+    /// nothing of what this term wrote).
+    fn note_durable(&mut self, from: u32, version: Version, need: usize) {
+        if !self.is_ready_dc() || (version.view, version.dc) != (self.term, self.id) {
+            return;
+        }
+        let slot = self.durable_at.entry(from).or_default();
+        *slot = (*slot).max(version);
+        let mut held: Vec<Version> = self
+            .durable_at
+            .iter()
+            .filter(|(m, _)| self.members.contains(m))
+            .map(|(_, v)| *v)
+            .collect();
+        held.sort_unstable_by(|a, b| b.cmp(a));
+        if let Some(v) = need.checked_sub(1).and_then(|i| held.get(i)) {
+            self.committed = self.committed.max(*v);
+        }
     }
 
     /// Whether a write stamped `version` may be accepted: not from a term
@@ -736,6 +795,75 @@ mod tests {
         lone.on_view(9, vec![3], false);
         assert!(lone.on_status_patch(1).is_empty());
         assert_eq!(lone.doc.status, 0);
+    }
+
+    /// Issue 21: a status patch is committed only once a quorum made it
+    /// durable; what is committed survives the DC, what is not may not.
+    #[test]
+    fn a_status_patch_is_committed_by_a_quorum_and_survives_the_dc() {
+        let (mut a, mut b, mut c) = (node(1), node(2), node(3));
+        let none = |_, _| false;
+        view(&mut [&mut a, &mut b, &mut c], 1, &[1, 2, 3], &none);
+        assert!(!a.uncommitted(), "the synced document is committed");
+        // The members' acknowledgements are lost: only the DC holds it.
+        let out = a.on_status_patch(5);
+        assert!(a.uncommitted());
+        let to_a = |_, t: u32| t == 1;
+        settle(
+            &mut [&mut a, &mut b, &mut c],
+            out.into_iter().map(|x| (1, x)).collect(),
+            &to_a,
+        );
+        assert_eq!((b.doc.status, c.doc.status), (5, 5));
+        assert!(
+            a.uncommitted(),
+            "durable on the DC alone: {:?}",
+            a.committed()
+        );
+        assert!(a.committed() < a.doc.version);
+        // One member's acknowledgement makes a quorum of three.
+        let v = a.doc.version;
+        assert!(
+            a.on_message(
+                3,
+                Msg::Ack {
+                    view: 1,
+                    version: v
+                }
+            )
+            .is_empty()
+        );
+        assert_eq!(a.committed(), v);
+        assert!(!a.uncommitted());
+        // An acknowledgement of another term counts for nothing.
+        let mut other = v;
+        other.view += 1;
+        other.num_updates += 9;
+        a.on_message(
+            2,
+            Msg::Ack {
+                view: 1,
+                version: other,
+            },
+        );
+        assert_eq!(a.committed(), v);
+        // The DC dies: the next DC holds the committed patch.
+        view(&mut [&mut a, &mut b, &mut c], 2, &[2, 3], &none);
+        assert!(b.is_ready_dc());
+        assert_eq!(b.doc.status, 5);
+        assert!(!b.uncommitted());
+        // A patch only its DC made durable is lost with it (it was never
+        // committed, so nobody acted on it).
+        let out = b.on_status_patch(1);
+        settle(
+            &mut [&mut a, &mut b, &mut c],
+            out.into_iter().map(|x| (2, x)).collect(),
+            &|f, _| f == 2,
+        );
+        assert!(b.uncommitted());
+        view(&mut [&mut a, &mut b, &mut c], 3, &[1, 3], &none);
+        assert!(a.is_ready_dc());
+        assert_eq!((a.doc.status, c.doc.status), (5, 5));
     }
 
     #[test]

@@ -55,10 +55,12 @@
 //!   offers its document and gets a `Replicate` back.
 //! - Drivers: the simulator (`sim/cluster.rs`) today; the daemon sends the
 //!   controller `Input::Synced` when `is_ready_dc()` becomes true.
-//! - Not done: status patches are applied by the DC and replicated but not
-//!   acknowledged by a quorum, so a DC crash can lose its last patches; the
-//!   next DC's members report what their executors did (`NodeReport`), which
-//!   restores what runs where (not failure counts).
+//! - Commit (issue 21): a status patch is committed once `required_acks`
+//!   members (the DC included) made a version holding it durable, the same
+//!   rule as a configuration change (`machine::Node::committed`). The node
+//!   core sends no action planned on an uncommitted status (see
+//!   `node/core.rs`, "Output commit"), so a DC crash loses only patches
+//!   nobody acted on.
 
 pub mod machine;
 pub mod persist;

@@ -233,6 +233,28 @@ impl Controller {
         true
     }
 
+    /// Requests that never left this node (see `Input::Withdrawn`): no
+    /// agent ran them, so nothing is recorded; their steps fail and the
+    /// transition is planned again from the status.
+    pub(super) fn on_withdrawn(&mut self, ids: &[u64], out: &mut Vec<Command>) {
+        let mut any = false;
+        for id in ids {
+            let Some(f) = self.running.in_flight.remove(id) else {
+                continue;
+            };
+            any = true;
+            if let (Some(step), Some(active)) = (f.step, self.running.active.as_mut()) {
+                active.state[step] = StepState::Failed;
+            }
+        }
+        if any {
+            self.abort(
+                "actions were withdrawn: the status they were planned on was not committed",
+                out,
+            );
+        }
+    }
+
     pub(super) fn abort(&mut self, why: &str, out: &mut Vec<Command>) {
         self.replan = true;
         self.running.last_completed = None;

@@ -138,6 +138,7 @@ impl Controller {
             }
             Input::NodeReport(r) => self.on_report(r, &mut out),
             Input::Tick => {}
+            Input::Withdrawn(ids) => self.on_withdrawn(&ids, &mut out),
         }
         self.suicide(&mut out);
         if self.view.is_dc {
