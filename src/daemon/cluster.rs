@@ -2,9 +2,19 @@
 //! in the state directory, each `Persist` made durable before anything
 //! after it is sent, the store's messages in their wire form. Everything
 //! the daemon does with the store and the controller goes through here.
+//!
+//! Writes run on the writer thread (`writer.rs`) once the daemon starts
+//! it (`start_writer`; before, and in tests, inline): the node core's
+//! commands after a Persist wait in `backlog` until the write is done
+//! (`on_written`), in order, while the event loop serves heartbeats. When
+//! a write finishes, the next one takes the newest document waiting
+//! (coalescing: one write per fsync, however many patches came meanwhile);
+//! every Persist up to it counts as durable, since each is a snapshot of
+//! the same document, the newest holding the older ones.
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use crate::controller::{self, Controller, Input, StatusPatch};
 use crate::model::ClusterStatus;
@@ -44,6 +54,29 @@ pub struct ClusterStore {
     path: PathBuf,
     /// The store stopped (a failed persist); it then does nothing.
     failed: bool,
+    /// The writer thread (None: writes inline, on the caller's thread).
+    writer: Option<super::writer::WriterHandle>,
+    /// The node core's commands not carried out yet: from the first
+    /// Persist not durable on, in order.
+    backlog: VecDeque<Pending>,
+    /// Numbers of Persists: the last given, the last durable.
+    persist_seq: u64,
+    durable_seq: u64,
+    /// The write in progress (its Persist number) and when it began.
+    writing: Option<(u64, Instant)>,
+    /// The slowest write and when it happened, for status.
+    pub(super) slow_write: Option<(Duration, std::time::SystemTime)>,
+}
+
+/// A command of the node core waiting for an earlier write.
+enum Pending {
+    /// `doc` is taken when a write carries it (or a later one covers it).
+    Persist {
+        seq: u64,
+        version: Version,
+        doc: Option<ClusterDocument>,
+    },
+    Command(node::Command<String>),
 }
 
 impl ClusterStore {
@@ -79,6 +112,12 @@ impl ClusterStore {
             node: Node::new(settings, doc),
             path,
             failed: false,
+            writer: None,
+            backlog: VecDeque::new(),
+            persist_seq: 0,
+            durable_seq: 0,
+            writing: None,
+            slow_write: None,
         };
         Ok((store, note))
     }
@@ -179,6 +218,36 @@ impl ClusterStore {
         self.run(now_ms, commands)
     }
 
+    /// From now on the document is written on a writer thread whose
+    /// completions the daemon hands to `on_written`.
+    pub fn start_writer(
+        &mut self,
+        done: tokio::sync::mpsc::UnboundedSender<super::writer::Written>,
+    ) -> std::io::Result<()> {
+        let save = super::writer::save_to(self.path.clone());
+        self.start_writer_with(save, done)
+    }
+
+    /// `start_writer` with another way to write (tests: a slow disk).
+    pub fn start_writer_with(
+        &mut self,
+        save: super::writer::SaveFn,
+        done: tokio::sync::mpsc::UnboundedSender<super::writer::Written>,
+    ) -> std::io::Result<()> {
+        self.writer = Some(super::writer::spawn(save, done)?);
+        Ok(())
+    }
+
+    /// How long the write in progress has taken so far.
+    pub fn writing_for(&self) -> Option<Duration> {
+        self.writing.map(|(_, since)| since.elapsed())
+    }
+
+    /// Commands waiting for a write (for status and tests).
+    pub fn waiting(&self) -> usize {
+        self.backlog.len()
+    }
+
     /// Carries out the node's commands in order. A Persist is durable
     /// before any Send after it (the store acknowledges only what is on
     /// disk); when it fails, nothing after it is sent and the store stops.
@@ -187,32 +256,132 @@ impl ClusterStore {
             // The node answers every input with `Fatal` once stopped.
             return commands.into_iter().map(effect).collect();
         }
-        let mut effects = Vec::new();
-        let mut queue = VecDeque::from(commands);
-        while let Some(command) = queue.pop_front() {
-            if self.failed {
-                break;
+        for command in commands {
+            self.enqueue(command);
+        }
+        self.process(now_ms)
+    }
+
+    fn enqueue(&mut self, command: node::Command<String>) {
+        self.backlog.push_back(match command {
+            node::Command::Persist(doc) => {
+                self.persist_seq += 1;
+                Pending::Persist {
+                    seq: self.persist_seq,
+                    version: doc.version,
+                    doc: Some(doc),
+                }
             }
-            match command {
-                node::Command::Persist(doc) => match persist::save(&self.path, &doc) {
-                    // Only what is on disk is acknowledged.
-                    Ok(()) => {
+            other => Pending::Command(other),
+        });
+    }
+
+    /// Carries out the backlog up to the first Persist not durable yet
+    /// (starting its write if none is in progress).
+    fn process(&mut self, now_ms: u64) -> Vec<StoreEffect> {
+        let mut effects = Vec::new();
+        while !self.failed {
+            match self.backlog.front() {
+                None => break,
+                Some(Pending::Persist { seq, .. }) if *seq <= self.durable_seq => {
+                    if let Some(Pending::Persist { version, .. }) = self.backlog.pop_front() {
                         let wall = super::driver::wall_now();
-                        let event = Event::Persisted(doc.version);
-                        queue.extend(self.node.handle(now_ms, wall, event));
+                        let commands = self.node.handle(now_ms, wall, Event::Persisted(version));
+                        commands.into_iter().for_each(|c| self.enqueue(c));
                     }
-                    Err(e) => {
-                        let why = format!(
-                            "{e}; this node can no longer keep the cluster's document durable, so its store stops (nothing queued after the write is sent) and the daemon exits"
-                        );
-                        effects.extend(self.node.persist_failed(why).into_iter().map(effect));
-                        self.failed = true;
+                }
+                Some(Pending::Persist { .. }) => {
+                    if self.writing.is_none() {
+                        self.write_newest(now_ms, &mut effects);
                     }
-                },
-                other => effects.push(effect(other)),
+                    if self.writing.is_some() {
+                        break;
+                    }
+                }
+                Some(Pending::Command(_)) => {
+                    if let Some(Pending::Command(command)) = self.backlog.pop_front() {
+                        effects.push(effect(command));
+                    }
+                }
             }
         }
         effects
+    }
+
+    /// Writes the newest document waiting: on the writer thread, or here.
+    fn write_newest(&mut self, now_ms: u64, effects: &mut Vec<StoreEffect>) {
+        let newest = self.backlog.iter_mut().rev().find_map(|p| match p {
+            Pending::Persist { seq, doc, .. } => doc.take().map(|d| (*seq, d)),
+            Pending::Command(_) => None,
+        });
+        let Some((seq, doc)) = newest else {
+            return;
+        };
+        match &self.writer {
+            Some(writer) => {
+                if writer.submit(seq, doc) {
+                    self.writing = Some((seq, Instant::now()));
+                } else {
+                    let why = "the document writer thread is gone".to_string();
+                    effects.extend(self.fail(why));
+                }
+            }
+            None => {
+                let result = persist::save_counted(&self.path, &doc)
+                    .map(|bytes| super::writer::WriteStats {
+                        bytes,
+                        took: Duration::ZERO,
+                    })
+                    .map_err(|e| super::writer::explain(&self.path, &e));
+                let written = super::writer::Written { seq, result };
+                effects.extend(self.finish_write(written));
+                let _ = now_ms;
+            }
+        }
+    }
+
+    /// A write is done (the writer thread's report, through the loop).
+    pub fn on_written(&mut self, now_ms: u64, written: super::writer::Written) -> Vec<StoreEffect> {
+        let mut effects = self.finish_write(written);
+        effects.extend(self.process(now_ms));
+        effects
+    }
+
+    fn finish_write(&mut self, written: super::writer::Written) -> Vec<StoreEffect> {
+        self.writing = None;
+        match written.result {
+            Ok(stats) => {
+                self.durable_seq = self.durable_seq.max(written.seq);
+                if stats.took < super::writer::SLOW_WRITE {
+                    return Vec::new();
+                }
+                if self.slow_write.is_none_or(|(took, _)| stats.took >= took) {
+                    self.slow_write = Some((stats.took, std::time::SystemTime::now()));
+                }
+                vec![StoreEffect::Log(format!(
+                    "writing the cluster's document ({} bytes) to {} took {:?}: the disk is slow; replies, acknowledgements and actions wait for it, heartbeats do not",
+                    stats.bytes,
+                    self.path.display(),
+                    stats.took
+                ))]
+            }
+            Err(e) => self.fail(e),
+        }
+    }
+
+    /// The document could not be made durable: nothing waiting is sent,
+    /// and the store stops.
+    fn fail(&mut self, e: String) -> Vec<StoreEffect> {
+        let why = format!(
+            "{e}; this node can no longer keep the cluster's document durable, so its store stops (nothing queued after the write is sent) and the daemon exits"
+        );
+        self.failed = true;
+        self.backlog.clear();
+        self.node
+            .persist_failed(why)
+            .into_iter()
+            .map(effect)
+            .collect()
     }
 }
 
@@ -673,6 +842,105 @@ mod tests {
         let based_on = a.doc().version;
         let _ = a.request_config(0, 1, based_on, cfg("v1"));
         assert_eq!(mode(&doc), 0o600, "a new document is written private");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    fn attribute(value: &str) -> StatusPatch {
+        StatusPatch::Attribute {
+            node: "node1".into(),
+            name: "a".into(),
+            value: Some(value.into()),
+        }
+    }
+
+    fn sends(effects: &[StoreEffect]) -> usize {
+        effects
+            .iter()
+            .filter(|e| matches!(e, StoreEffect::Send { .. }))
+            .count()
+    }
+
+    /// Issue 21 item 6: the document was written and fsynced on the event
+    /// loop, so a disk that took a second held heartbeats a second. Now a
+    /// write runs on the writer thread: the loop gets its effects back at
+    /// once while the disk is stuck (the writer here blocks until the test
+    /// lets it go), what follows a Persist waits for it, in order, and the
+    /// patches that came meanwhile are written together.
+    #[test]
+    fn a_slow_disk_holds_what_follows_a_write_and_not_the_loop() {
+        let dir = temp_dir("slow-disk");
+        let (mut a, _b) = synced_pair(&dir, true);
+        let (gate_tx, gate) = std::sync::mpsc::channel::<()>();
+        let writes = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = writes.clone();
+        let path = dir.join("1").join(DOCUMENT_FILE);
+        let slow: super::super::writer::SaveFn = Box::new(move |doc| {
+            gate.recv().map_err(|e| e.to_string())?;
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            persist::save_counted(&path, doc).map_err(|e| e.to_string())
+        });
+        let (done_tx, mut done) = tokio::sync::mpsc::unbounded_channel();
+        a.start_writer_with(slow, done_tx).unwrap();
+        // Three patches while the disk is stuck: nothing is sent, and the
+        // calls return (the event loop would go on with heartbeats).
+        for v in ["1", "2", "3"] {
+            let effects = a.record_status(0, attribute(v));
+            assert_eq!(sends(&effects), 0, "sent before durable: {effects:?}");
+        }
+        assert!(a.waiting() > 0);
+        assert!(a.writing_for().is_some());
+        // The first write lands: its patch goes out; the next write takes
+        // the newest document (patches 2 and 3 at once).
+        gate_tx.send(()).unwrap();
+        let effects = a.on_written(0, done.blocking_recv().unwrap());
+        assert_eq!(sends(&effects), 1, "patch 1 to node2: {effects:?}");
+        assert!(a.writing_for().is_some(), "the second write started");
+        gate_tx.send(()).unwrap();
+        let effects = a.on_written(0, done.blocking_recv().unwrap());
+        assert_eq!(sends(&effects), 2, "patches 2 and 3: {effects:?}");
+        assert_eq!(a.waiting(), 0);
+        assert_eq!(
+            writes.load(std::sync::atomic::Ordering::SeqCst),
+            2,
+            "coalesced"
+        );
+        let on_disk: ClusterDocument = persist::load(&dir.join("1").join(DOCUMENT_FILE))
+            .unwrap()
+            .unwrap();
+        assert_eq!(on_disk.version, a.doc().version);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Issue 21 item 6: a full state directory is said plainly (ENOSPC),
+    /// nothing written after it is sent, and the store stops.
+    #[test]
+    fn a_full_state_directory_is_reported_and_nothing_after_it_is_sent() {
+        let dir = temp_dir("full-disk");
+        let (mut a, _b) = synced_pair(&dir, true);
+        let path = dir.join("1").join(DOCUMENT_FILE);
+        let full: super::super::writer::SaveFn = Box::new(move |_| {
+            let source = std::io::Error::from(std::io::ErrorKind::StorageFull);
+            let e = persist::PersistError::Write {
+                path: path.clone(),
+                source,
+            };
+            Err(super::super::writer::explain(&path, &e))
+        });
+        let (done_tx, mut done) = tokio::sync::mpsc::unbounded_channel();
+        a.start_writer_with(full, done_tx).unwrap();
+        assert_eq!(sends(&a.record_status(0, attribute("1"))), 0);
+        let effects = a.on_written(0, done.blocking_recv().unwrap());
+        assert_eq!(sends(&effects), 0, "{effects:?}");
+        assert!(
+            effects
+                .iter()
+                .any(|e| matches!(e, StoreEffect::Fatal(why) if why.contains("is full: ENOSPC"))),
+            "{effects:?}"
+        );
+        assert!(matches!(
+            a.record_status(0, attribute("2"))[..],
+            [StoreEffect::Fatal(_)]
+        ));
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

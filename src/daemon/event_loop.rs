@@ -35,6 +35,8 @@ pub(super) struct EventSenders {
     pub exec: mpsc::UnboundedSender<Finished>,
     pub fence: mpsc::UnboundedSender<FenceOutcome>,
     pub readiness: mpsc::UnboundedSender<Readiness>,
+    /// The document writer's completions.
+    pub written: mpsc::UnboundedSender<super::writer::Written>,
 }
 
 /// The sources of the daemon's events.
@@ -47,6 +49,7 @@ pub(super) struct Events {
     exec: mpsc::UnboundedReceiver<Finished>,
     fence: mpsc::UnboundedReceiver<FenceOutcome>,
     readiness: mpsc::UnboundedReceiver<Readiness>,
+    written: mpsc::UnboundedReceiver<super::writer::Written>,
     terminate: Signal,
     interrupt: Signal,
     hangup: Signal,
@@ -67,6 +70,7 @@ enum Event {
     Finished(Finished),
     FenceOutcome(FenceOutcome),
     Readiness(Readiness),
+    Written(super::writer::Written),
     SystemdWatchdog,
     Reload,
     Stop,
@@ -83,6 +87,7 @@ impl Event {
             Event::Finished(_) => "an agent's result",
             Event::FenceOutcome(_) => "a fencing outcome",
             Event::Readiness(_) => "a fencing readiness verdict",
+            Event::Written(_) => "a document write done",
             Event::Reload => "a reload",
             Event::Stop => "a stop",
             Event::SystemdWatchdog => "systemd's watchdog ping",
@@ -95,6 +100,7 @@ impl Events {
         let (exec_tx, exec) = mpsc::unbounded_channel();
         let (fence_tx, fence) = mpsc::unbounded_channel();
         let (readiness_tx, readiness) = mpsc::unbounded_channel();
+        let (written_tx, written) = mpsc::unbounded_channel();
         let (packets_tx, packets) = mpsc::channel(1024);
         let (api_tx, api) = mpsc::channel(16);
         let mut ticker = tokio::time::interval(heartbeat / 4);
@@ -105,6 +111,7 @@ impl Events {
             exec: exec_tx,
             fence: fence_tx,
             readiness: readiness_tx,
+            written: written_tx,
         };
         let events = Events {
             socket_path,
@@ -115,6 +122,7 @@ impl Events {
             exec,
             fence,
             readiness,
+            written,
             terminate: signal(SignalKind::terminate())?,
             interrupt: signal(SignalKind::interrupt())?,
             hangup: signal(SignalKind::hangup())?,
@@ -163,6 +171,7 @@ impl Events {
             Some(finished) = self.exec.recv() => Event::Finished(finished),
             Some(outcome) = self.fence.recv() => Event::FenceOutcome(outcome),
             Some(verdict) = self.readiness.recv() => Event::Readiness(verdict),
+            Some(written) = self.written.recv() => Event::Written(written),
             _ = tick_if_any(&mut self.systemd_watchdog) => Event::SystemdWatchdog,
             _ = self.terminate.recv() => Event::Stop,
             _ = self.interrupt.recv() => Event::Stop,
@@ -211,6 +220,10 @@ impl Daemon {
             Event::FenceOutcome(outcome) => self.on_fence_outcome(outcome),
             Event::Readiness((generation, ready, blockers)) => {
                 self.on_readiness(generation, ready, blockers);
+            }
+            Event::Written(written) => {
+                let effects = self.store.on_written(self.now_ms(), written);
+                self.apply_store(effects).await;
             }
             // Sent from the loop itself: a handler that hangs stops the
             // pings and systemd restarts the daemon (on-failure).

@@ -58,10 +58,11 @@
 //!   `ConfigReply`; the DC validates a member's request again on the loop,
 //!   bounded by the 1 MiB cap), answered when durable or after 15 s. An
 //!   event that holds the loop over 100 ms is logged with what it was
-//!   ("the event loop was held …"): the controller's planning and the
-//!   store's persist still run on the loop and grow with the number of
-//!   resources (a 200 kB file of 2,000 Dummies held a debug build's DC
-//!   6.9 s and its peer declared it lost), so they are to move off it.
+//!   ("the event loop was held …"): the controller's planning still runs
+//!   on the loop and grows with the number of resources (a 200 kB file of
+//!   2,000 Dummies held a debug build's DC 6.9 s and its peer declared it
+//!   lost), so it is to move off it. The document's writes left it
+//!   (`writer.rs`: a writer thread, `Event::Written` back).
 //!   SIGHUP (`reload.rs`): reads the cluster file again and says whether it
 //!   differs from the cluster's configuration (apply with `configure load`)
 //!   or changes what needs a restart; checks fencing readiness again; nothing
@@ -91,6 +92,11 @@
 //!   A member whose document is newer than the DC's Replicate offers it again
 //!   (its first Offer may have reached the DC before the DC installed the
 //!   view and been dropped; without this the newer document was never seen).
+//!   Writes go to the writer thread (`writer.rs`); the commands after a
+//!   Persist wait in the store's backlog until it is durable, and the
+//!   next write takes the newest document waiting (coalesced). A write
+//!   over 500 ms is logged and a status warning for 10 minutes; one in
+//!   progress that long is a warning too.
 //!   A failed persist stops the store (`StoreEffect::Fatal`: nothing queued
 //!   after the Persist is sent, every later input is refused) and the daemon
 //!   exits 1 without leaving, so its peers treat it as lost (and fence it):
@@ -241,6 +247,7 @@ mod requests;
 mod startup;
 mod status;
 mod transport;
+mod writer;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::{SocketAddr, UdpSocket as StdUdpSocket};

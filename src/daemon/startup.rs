@@ -48,6 +48,10 @@ pub(super) async fn start(args: &Args, file: StartFile) -> anyhow::Result<(Daemo
     // Durable before any packet goes out (the state directory exists now).
     let incarnation = identity::take_incarnation(&settings.state_dir)?;
     let (senders, events) = Events::new(settings.heartbeat, socket_path)?;
+    // Writes and fsyncs of the document leave the event loop (issue 21).
+    store
+        .start_writer(senders.written.clone())
+        .context("cannot start the document writer thread")?;
     let mut daemon = new_daemon(
         settings,
         own,

@@ -2,7 +2,7 @@
 //! report (`paceline status`), warnings, the state file, and the health
 //! the watchdog policy judges.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::{Daemon, log, report};
 use crate::api::{ClusterStatusView, IncompatibleNode, NodeView, StatusReport};
@@ -72,6 +72,23 @@ impl Daemon {
             FencingMode::NotConfigured => w.push(
                 "no [fencing] section: fencing is off; add one with enabled = true (or spell out enabled = false)".to_string(),
             ),
+        }
+        if let Some(writing) = self.store.writing_for()
+            && writing >= super::writer::SLOW_WRITE
+        {
+            w.push(format!(
+                "writing the cluster's document has taken {writing:?} so far ({} command(s) wait for it): the state directory's disk is slow or stuck",
+                self.store.waiting()
+            ));
+        }
+        if let Some((took, at)) = self.store.slow_write {
+            let ago = at.elapsed().unwrap_or_default();
+            if ago < Duration::from_secs(600) {
+                w.push(format!(
+                    "a write of the cluster's document took {took:?} ({}s ago): the state directory's disk is slow; replies and actions wait for it",
+                    ago.as_secs()
+                ));
+            }
         }
         if let Some(wd) = &self.watchdog
             && wd.feeder.starving_since().is_some()

@@ -40,6 +40,11 @@ pub enum PersistError {
 /// bytes written and fsynced each time (issue 21, disk faults). `jq .`
 /// shows it indented.
 pub fn save<T: Serialize>(path: &Path, value: &T) -> Result<(), PersistError> {
+    save_counted(path, value).map(|_| ())
+}
+
+/// `save`, returning how many bytes were written.
+pub fn save_counted<T: Serialize>(path: &Path, value: &T) -> Result<usize, PersistError> {
     let werr = |source| PersistError::Write {
         path: path.to_path_buf(),
         source,
@@ -76,7 +81,7 @@ pub fn save<T: Serialize>(path: &Path, value: &T) -> Result<(), PersistError> {
     drop(f);
     fs::rename(&tmp, path).map_err(werr)?;
     File::open(&dir).and_then(|d| d.sync_all()).map_err(werr)?;
-    Ok(())
+    Ok(bytes.len())
 }
 
 /// Loads the state; `Ok(None)` when no file exists yet. A corrupt file is
