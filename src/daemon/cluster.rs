@@ -208,6 +208,17 @@ impl ClusterStore {
         self.handle(now_ms, Event::StatusPatch(patch))
     }
 
+    /// A status change a client waits for (cleanup): answered by a
+    /// `Reply` with `request` once a quorum holds it (see `node::Node`).
+    pub fn request_status(
+        &mut self,
+        now_ms: u64,
+        request: u64,
+        patch: StatusPatch,
+    ) -> Vec<StoreEffect> {
+        self.handle(now_ms, Event::StatusRequest { request, patch })
+    }
+
     /// An input of the controller.
     pub fn input(&mut self, now_ms: u64, input: Input) -> Vec<StoreEffect> {
         self.handle(now_ms, Event::Controller(input))

@@ -452,6 +452,9 @@ enum ReplyTo {
         deadline: Instant,
         /// The DC the request was forwarded to (None: this node is the DC).
         forwarded_to: Option<NodeId>,
+        /// A status request (cleanup): what the client is told once it is
+        /// committed (None: a configuration change).
+        accepted: Option<String>,
     },
     /// A member forwarded its client's request to this DC.
     Member { node: NodeId, request: u64 },

@@ -44,6 +44,16 @@ impl Daemon {
 
     pub(super) async fn finish_request(&mut self, request: u64, result: Result<Version, String>) {
         match self.replies.remove(&request) {
+            Some(ReplyTo::Client {
+                reply,
+                accepted: Some(what),
+                ..
+            }) => {
+                let _ = reply.send(match result {
+                    Ok(_) => Response::Accepted { what },
+                    Err(message) => Response::Error { message },
+                });
+            }
             Some(ReplyTo::Client { reply, .. }) => {
                 let _ = reply.send(match result {
                     Ok(version) => Response::ConfigApplied {
@@ -120,8 +130,49 @@ impl Daemon {
             }
             return;
         }
+        if let Request::Cleanup { resource, node } = request {
+            self.cleanup(resource, node, reply).await;
+            return;
+        }
         let response = self.answer_now(request, uid).await;
         let _ = reply.send(response);
+    }
+
+    /// `resource cleanup`: answered once the DC committed it (a quorum
+    /// holds it, so a DC crash cannot bring the failures back; issue 21).
+    async fn cleanup(
+        &mut self,
+        resource: String,
+        node: Option<String>,
+        reply: tokio::sync::oneshot::Sender<Response>,
+    ) {
+        let what = format!(
+            "failures of {resource} on {} are forgotten (committed by a quorum)",
+            node.as_deref().unwrap_or("every node")
+        );
+        let patch = StatusPatch::Cleanup { resource, node };
+        let mut to = ReplyTo::Client {
+            reply,
+            deadline: Instant::now() + CONFIG_REQUEST_TIMEOUT,
+            forwarded_to: None,
+            accepted: Some(what),
+        };
+        if self.store.is_dc() {
+            let id = self.new_request(to);
+            let effects = self.store.request_status(self.now_ms(), id, patch);
+            self.apply_store(effects).await;
+        } else if let Some(dc) = self.store.dc().filter(|&d| d != self.own.id) {
+            if let ReplyTo::Client { forwarded_to, .. } = &mut to {
+                *forwarded_to = Some(dc);
+            }
+            let id = self.new_request(to);
+            let request = ClusterMessage::StatusRequest { request: id, patch };
+            self.send_cluster(dc, &request).await;
+        } else if let ReplyTo::Client { reply, .. } = to {
+            let _ = reply.send(Response::Error {
+                message: "this partition has no quorum, so no DC can record the cleanup; check `paceline status`".into(),
+            });
+        }
     }
 
     pub(super) async fn config_load(
@@ -135,6 +186,7 @@ impl Daemon {
             reply,
             deadline: Instant::now() + CONFIG_REQUEST_TIMEOUT,
             forwarded_to: None,
+            accepted: None,
         };
         if self.store.is_dc() {
             let id = self.new_request(to);
@@ -166,20 +218,12 @@ impl Daemon {
                 text: self.store.doc().config.clone(),
                 version: self.store.doc().version,
             },
-            Request::Cleanup { resource, node } => {
-                let what = format!(
-                    "failures of {resource} on {} are being forgotten",
-                    node.as_deref().unwrap_or("every node")
-                );
-                self.record_status(StatusPatch::Cleanup { resource, node })
-                    .await;
-                Response::Accepted { what }
-            }
-            Request::ConfigLoad { .. } | Request::Dispatch { .. } | Request::Fence { .. } => {
-                Response::Error {
-                    message: "internal: this request is answered asynchronously".into(),
-                }
-            }
+            Request::ConfigLoad { .. }
+            | Request::Dispatch { .. }
+            | Request::Fence { .. }
+            | Request::Cleanup { .. } => Response::Error {
+                message: "internal: this request is answered asynchronously".into(),
+            },
             Request::Unblock => {
                 let by = api::user_name(uid);
                 let at_unix_ms = SystemTime::now()

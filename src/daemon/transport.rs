@@ -296,6 +296,14 @@ impl Daemon {
                     .request_config(self.now_ms(), id, based_on, config);
                 self.apply_store(effects).await;
             }
+            ClusterMessage::StatusRequest { request, patch } => {
+                let id = self.new_request(ReplyTo::Member {
+                    node: from,
+                    request,
+                });
+                let effects = self.store.request_status(self.now_ms(), id, patch);
+                self.apply_store(effects).await;
+            }
             ClusterMessage::ConfigReply { request, result } => {
                 self.finish_request(request, result).await;
             }

@@ -128,6 +128,13 @@ pub enum ClusterMessage {
     ReportRequest,
     /// member -> DC: the answer; the member follows that DC from now on.
     Report(NodeReport),
+    /// member -> DC: a status change its client waits for (`resource
+    /// cleanup`), answered by a `ConfigReply` once committed. (Last, so
+    /// the variants before keep their numbers on the wire.)
+    StatusRequest {
+        request: u64,
+        patch: StatusPatch,
+    },
 }
 
 impl ClusterMessage {
