@@ -107,11 +107,21 @@ impl<'a> Ctx<'a> {
     }
 
     /// Orders units so that colocation primaries come before dependents.
+    /// A finite colocation of a group's later member is no such edge:
+    /// Pacemaker assigns that primary while it assigns the member, after
+    /// the group's first member chose the group's node, so here the
+    /// primary comes right after the group.
     pub(super) fn colocation_order(&self, units: &[Unit<'a>], order: Vec<usize>) -> Vec<usize> {
+        let later = later_members(units);
         let mut deps: HashMap<&str, Vec<&str>> = HashMap::new();
+        let mut after: HashMap<&str, Vec<&str>> = HashMap::new();
         for c in &self.colocations {
             if let (Some(r), Some(w)) = (&c.rsc, &c.with_rsc) {
-                deps.entry(r.as_str()).or_default().push(w.as_str());
+                if !c.score.is_infinite() && later.contains_key(r.as_str()) {
+                    after.entry(r.as_str()).or_default().push(w.as_str());
+                } else {
+                    deps.entry(r.as_str()).or_default().push(w.as_str());
+                }
             }
         }
         let mut out = Vec::new();
@@ -145,17 +155,111 @@ impl<'a> Ctx<'a> {
             out.push(i);
         }
         for i in order {
-            visit(
-                i,
-                units,
-                &self.unit_of,
-                &deps,
-                &mut done,
-                &mut visiting,
-                &mut out,
-            );
+            let mut stack = vec![i];
+            while let Some(k) = stack.pop() {
+                if done[k] {
+                    continue;
+                }
+                let before = out.len();
+                visit(
+                    k,
+                    units,
+                    &self.unit_of,
+                    &deps,
+                    &mut done,
+                    &mut visiting,
+                    &mut out,
+                );
+                // The primaries of later members' finite colocations of the
+                // groups just placed follow them (first one first).
+                for &g in out[before..].iter().rev() {
+                    for m in units[g].members.iter().rev() {
+                        for w in after.get(m.prim.id.as_str()).into_iter().flatten().rev() {
+                            stack.extend(self.units_named(w).iter().rev());
+                        }
+                    }
+                }
+            }
         }
         out
+    }
+
+    /// Whether colocation `c` is a finite one whose dependent is a later
+    /// member of group unit `unit`: Pacemaker applies it to that member
+    /// only, once the group's node is chosen (its first member's), where
+    /// the member's INFINITY colocation with the previous member dominates
+    /// it (or a rollback undoes it): it does not move the group.
+    fn later_member_finite(&self, unit: &Unit<'a>, c: &Colocation) -> bool {
+        !c.score.is_infinite()
+            && unit.clone.is_none()
+            && c.rsc
+                .as_deref()
+                .is_some_and(|r| unit.members.iter().skip(1).any(|m| m.prim.id == r))
+    }
+
+    /// A primary placed after a group one of whose later members has a
+    /// positive finite colocation with it: Pacemaker assigns the primary
+    /// while assigning that member, whose scores are -INFINITY off the
+    /// group's node by then (its colocation with the previous member), and
+    /// merges them at colocation score / INFINITY: every node but the
+    /// group's loses the colocation's score. Only when the previous member
+    /// is applied first (Pacemaker orders a member's colocations by their
+    /// primary: priority, clones and groups before primitives, then id).
+    pub(super) fn later_member_pull(
+        &self,
+        units: &[Unit<'a>],
+        ui: usize,
+        scores: &mut [Score],
+        why: &mut Vec<String>,
+    ) {
+        let unit = &units[ui];
+        let mine = |id: &str| unit.id == id || unit.members.iter().any(|m| m.prim.id == id);
+        for ci in self.candidate_colocations(unit) {
+            let c = &self.colocations[ci];
+            let (Some(r), Some(w)) = (&c.rsc, &c.with_rsc) else {
+                continue;
+            };
+            if !mine(w) || c.score.value() <= 0 || c.rsc_role.is_some() || c.with_rsc_role.is_some()
+            {
+                continue;
+            }
+            let Some(&g) = self.units_named(r).first() else {
+                continue;
+            };
+            let group = &units[g];
+            if !self.later_member_finite(group, c) {
+                continue;
+            }
+            let Some(k) = group.members.iter().position(|m| &m.prim.id == r) else {
+                continue;
+            };
+            let Some(node) = group.placed.as_deref().filter(|_| group.runnable >= k) else {
+                continue;
+            };
+            let previous = group.members[k - 1].prim;
+            let previous_first = match unit.members.first() {
+                Some(m) if unit.clone.is_none() && m.prim.id == unit.id => {
+                    (-previous.meta.priority.unwrap_or(0), previous.id.as_str())
+                        < (-unit.priority, unit.id.as_str())
+                }
+                _ => false,
+            };
+            if !previous_first {
+                continue;
+            }
+            for (i, nd) in self.nodes.iter().enumerate() {
+                if nd.uname != node {
+                    scores[i] += Score::new(-c.score.value());
+                }
+            }
+            why.push(format!(
+                "{}: {} (colocation {}) is placed on {node} with its group: {} off every other node",
+                unit.id,
+                r,
+                c.id,
+                c.score
+            ));
+        }
     }
 
     /// Dependents colocated with this unit pull it towards their preferred
@@ -303,7 +407,7 @@ impl<'a> Ctx<'a> {
             let (Some(r), Some(w)) = (&c.rsc, &c.with_rsc) else {
                 continue;
             };
-            if !mine(r) || mine(w) {
+            if !mine(r) || mine(w) || self.later_member_finite(unit, c) {
                 continue;
             }
             if c.rsc_role.is_some_and(|x| x == Role::Promoted) {
@@ -484,6 +588,19 @@ impl<'a> Ctx<'a> {
     }
 }
 
+/// The later members of groups (not cloned), each with its group's unit.
+fn later_members<'u>(units: &'u [Unit<'_>]) -> HashMap<&'u str, usize> {
+    let mut out = HashMap::new();
+    for (i, u) in units.iter().enumerate() {
+        if u.clone.is_none() {
+            for m in u.members.iter().skip(1) {
+                out.insert(m.prim.id.as_str(), i);
+            }
+        }
+    }
+    out
+}
+
 /// Pacemaker's order of resource kinds among colocations of equal
 /// priority: promotable clones, clones, groups, primitives.
 fn kind_rank(u: &Unit<'_>) -> u8 {
@@ -610,5 +727,30 @@ mod tests {
         let cons = r#"<rsc_colocation id="u-p" rsc="u" with-rsc="p" score="500"/>"#;
         let s = summary(resources, cons, "", ["", &monitor("u", "node2", 0)]);
         assert_eq!(s, ["Start p - node2"]);
+    }
+
+    const GROUP_AND_X: &str = r#"<group id="g"><primitive id="a" class="ocf" provider="pacemaker" type="Dummy"/>
+<primitive id="b" class="ocf" provider="pacemaker" type="Dummy"/></group>
+<primitive id="x" class="ocf" provider="pacemaker" type="Dummy"/>"#;
+
+    #[test]
+    fn a_later_group_members_finite_colocation_does_not_move_its_group() {
+        // The group's node is its first member's: b's -1000 with x only
+        // sends x away (placed after the group, on the emptier node).
+        // Checked against crm_simulate.
+        let cons = r#"<rsc_colocation id="b-x" rsc="b" with-rsc="x" score="-1000"/>"#;
+        let s = summary(GROUP_AND_X, cons, "", ["", ""]);
+        assert_eq!(s, ["Start a - node1", "Start b - node1", "Start x - node2"]);
+    }
+
+    #[test]
+    fn a_later_group_members_positive_colocation_pulls_its_primary_to_the_group() {
+        // x, assigned while b is, feels b's -INFINITY off the group's node
+        // at 1000/INFINITY: -1000 on node2 outweighs x's own +500 there.
+        // Checked against crm_simulate.
+        let cons = r#"<rsc_colocation id="b-x" rsc="b" with-rsc="x" score="1000"/>
+<rsc_location id="x-2" rsc="x" node="node2" score="500"/>"#;
+        let s = summary(GROUP_AND_X, cons, "", ["", ""]);
+        assert_eq!(s, ["Start a - node1", "Start b - node1", "Start x - node1"]);
     }
 }

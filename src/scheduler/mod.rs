@@ -68,7 +68,9 @@
 //!   and the node choice (score, fewer assigned, current node, name). `locations.rs`
 //!   (incl. opt-in clusters and role=Promoted locations), `colocations.rs` (set
 //!   expansion `flat_colocations`: set chains, negative-score sets, between sets;
-//!   primaries before dependents; the pull of dependents (clones too, with the
+//!   primaries before dependents, but a finite colocation of a group's later member
+//!   neither moves the group nor comes before it: its primary is placed right after the
+//!   group, pulled to the group's node when positive; the pull of dependents (clones too, with the
 //!   clone's own scores: no instance stickiness), rolled back when it would
 //!   leave no node; the late "dependent cannot stay without its primary" pass) and
 //!   `orders.rs` (set expansion `flat_orders`: sequential sets, between-set orders,

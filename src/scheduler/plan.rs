@@ -171,6 +171,7 @@ impl<'a> Ctx<'a> {
         // Colocation with already placed primaries.
         self.apply_colocations(units, ui, &mut scores, &mut why);
         self.dependent_influence(units, ui, &mut scores, &mut why);
+        self.later_member_pull(units, ui, &mut scores, &mut why);
         self.apply_later_bans(&mut scores, later_bans);
         self.clone_bans(&units[ui], &mut scores);
         let prefer = self.capacity_bans(units, ui, &mut scores, &mut why);
