@@ -170,7 +170,8 @@ impl Membership {
             next_heartbeat: now,
             last_tick: None,
             stale_until: None,
-            last_quorate: quorum.status().quorate,
+            // View 0 is never quorate (see `quorum_status`).
+            last_quorate: false,
             quorum,
             lms_applied: false,
             peers,
@@ -188,7 +189,10 @@ impl Membership {
 
     pub fn quorum_status(&self) -> QuorumStatus {
         let mut status = self.quorum.status();
-        if self.stale_until.is_some() {
+        if self.view.id == 0 {
+            status.quorate = false;
+            status.reason = "membership is still gathering its first view".to_string();
+        } else if self.stale_until.is_some() {
             status.quorate = false;
             status.reason = "this node was paused longer than token_timeout; \
                              it rejoins before acting on quorum"
@@ -264,6 +268,7 @@ impl Membership {
         self.observe_time(now, &mut out);
         self.expire_links(now, &mut out);
         self.recompute(now, &mut out);
+        self.form_first_view(now, &mut out);
         if !self.lms_applied
             && now.saturating_sub(self.view_since) >= self.config.last_man_standing_window
         {
@@ -575,6 +580,21 @@ impl Membership {
         }
     }
 
+    /// View 0 is the one a node starts in: nothing has been gathered yet,
+    /// and the node core does not act on it. A node heard by nobody forms
+    /// a view of itself once peers had a token timeout to be heard (as
+    /// corosync forms a ring of one after its join and consensus timeouts),
+    /// at once when it is the only node configured: a node that boots
+    /// alone then reports, and acts on, the quorum it really has.
+    fn form_first_view(&mut self, now: Duration, out: &mut Vec<Output>) {
+        let gathered = self.peers.is_empty()
+            || now.saturating_sub(self.view_since) >= self.config.token_timeout;
+        if self.view.id == 0 && gathered {
+            let members = self.view.members.clone();
+            self.install(now, members, out);
+        }
+    }
+
     /// Members that agree on the member list converge on the highest id among them.
     fn adopt_higher_id(&mut self, now: Duration, from: NodeId, out: &mut Vec<Output>) {
         if !self.view.members.contains(&from) {
@@ -735,5 +755,50 @@ mod tests {
             })]
         );
         assert_eq!(m.view().members, [1].into());
+    }
+
+    fn views_installed(out: &[Output]) -> Vec<View> {
+        out.iter()
+            .filter_map(|o| match o {
+                Output::Notice(Notice::ViewInstalled(v)) => Some(v.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_only_node_configured_forms_its_view_on_the_first_tick() {
+        let config = MembershipConfig {
+            nodes: [1].into(),
+            quorum: QuorumConfig::with_defaults([(1, 1)].into()),
+            ..two_nodes(1, 7).config().clone()
+        };
+        let mut m = Membership::new(config, Duration::ZERO);
+        let views = views_installed(&m.tick(Duration::ZERO));
+        assert_eq!(views.len(), 1);
+        assert_eq!((views[0].id, &views[0].members), (1, &[1].into()));
+        assert!(m.quorum_status().quorate);
+        assert!(views_installed(&m.tick(Duration::from_millis(500))).is_empty());
+    }
+
+    #[test]
+    fn a_node_heard_by_nobody_forms_a_view_of_itself_after_a_token_timeout() {
+        let mut m = two_nodes(1, 7);
+        assert!(views_installed(&m.tick(Duration::ZERO)).is_empty());
+        assert!(views_installed(&m.tick(Duration::from_millis(999))).is_empty());
+        assert_eq!(m.view().id, 0, "still gathering");
+        let views = views_installed(&m.tick(Duration::from_millis(1_000)));
+        assert_eq!(views.len(), 1);
+        assert_eq!((views[0].id, &views[0].members), (1, &[1].into()));
+        // A peer heard while gathering makes the first view at once, with it.
+        let mut m = two_nodes(1, 7);
+        m.receive(
+            Duration::from_millis(10),
+            2,
+            3,
+            heartbeat(0, Some(ECHO_OF_1)),
+        );
+        assert_eq!((m.view().id, &m.view().members), (1, &[1, 2].into()));
+        assert!(views_installed(&m.tick(Duration::from_millis(1_000))).is_empty());
     }
 }

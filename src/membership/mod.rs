@@ -70,6 +70,13 @@
 //!   restarted peer (another proven incarnation) forces a new view. A tick gap above
 //!   `token_timeout` means this node was paused: it forgets what it heard, drops to a
 //!   singleton view and claims no quorum for one `token_timeout` while it rejoins.
+//!   A node starts in view 0, which is never quorate and which the node core
+//!   ignores: it gathers. The first view is installed when a peer proves
+//!   itself, or after one `token_timeout` heard by nobody (a view of itself),
+//!   or at the first tick when it is the only node configured (a one-node
+//!   cluster used to wait in view 0 forever, and a lone two-node member
+//!   without wait_for_all used to be a quorate DC at once, before a peer
+//!   booting beside it could be heard).
 //!   `quorum.rs`: votequorum rules (votes, expected votes, two_node, wait_for_all,
 //!   last_man_standing with a window driven by the caller, auto_tie_breaker, the
 //!   operator's `unblock` override with who/when); each status carries a one-line reason.

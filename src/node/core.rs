@@ -424,6 +424,11 @@ impl<C: NodeConfig> Node<C> {
     }
 
     fn on_view(&mut self, id: u64, members: &[NodeId], quorate: bool, out: &mut Vec<Command<C>>) {
+        if id == 0 {
+            // Membership has gathered nothing yet (see
+            // `Membership::form_first_view`): no store election, no quorum.
+            return;
+        }
         let members: Vec<u32> = members.iter().map(|&m| u32::from(m)).collect();
         self.confirmed_gone.retain(|p| !members.contains(p));
         let current = (id, members.clone(), quorate);

@@ -561,6 +561,11 @@ impl ClusterSim {
     /// there, then leaves the membership.
     pub fn shutdown(&mut self, name: &str) {
         let id = self.id(name);
+        // A node that is down has no daemon to ask: what is left of its
+        // node core is the state it died with, not a running controller.
+        if !self.nodes.get(&id).is_some_and(|n| n.up) {
+            return;
+        }
         self.note(format!("{name} shuts down"));
         if let Some(n) = self.nodes.get_mut(&id) {
             n.leaving = true;

@@ -1,0 +1,153 @@
+//! Clusters that begin with one node: the only node configured, and a node
+//! of two that boots while its peer is away. Real `pacelined` processes on
+//! loopback with the Dummy agent; no root needed.
+//!
+//! A node used to stay in the view it starts in (view 0) until it heard a
+//! peer, so a one-node cluster that `config check` accepted never elected a
+//! DC nor started anything.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use paceline::api::{self, Request, Response, StatusReport};
+
+struct Daemon {
+    dir: PathBuf,
+    child: Child,
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts node1 of a cluster with these `[[node]]`/`[quorum]` lines.
+fn start(tag: &str, nodes_and_quorum: &str) -> Daemon {
+    let dir = std::env::temp_dir().join(format!("pl1n{}{tag}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("rsctmp")).unwrap();
+    let key = dir.join("authkey");
+    let keygen = Command::new(env!("CARGO_BIN_EXE_paceline"))
+        .args(["cluster", "keygen", "--file"])
+        .arg(&key)
+        .status()
+        .unwrap();
+    assert!(keygen.success());
+    let config = format!(
+        "[cluster]\nname = \"{tag}\"\nauthkey = \"{}\"\nstate_dir = \"{}\"\n\
+         [membership]\nheartbeat = \"100ms\"\ntoken_timeout = \"1s\"\n\
+         {nodes_and_quorum}\n\
+         [fencing]\nenabled = false\n\
+         [[primitive]]\nid = \"dummy\"\nagent = \"ocf:heartbeat:Dummy\"\n",
+        key.display(),
+        dir.join("state").display()
+    );
+    let path = dir.join("cluster.toml");
+    std::fs::write(&path, config).unwrap();
+    let check = Command::new(env!("CARGO_BIN_EXE_paceline"))
+        .args(["config", "check", "--without-agents"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(check.status.success(), "config check: {check:?}");
+    let child = Command::new(env!("CARGO_BIN_EXE_pacelined"))
+        .arg("--config")
+        .arg(&path)
+        .arg("--socket")
+        .arg(dir.join("api.sock"))
+        .args(["--node", "node1"])
+        .env("HA_RSCTMP", dir.join("rsctmp"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    Daemon { dir, child }
+}
+
+fn report(socket: &Path) -> Option<StatusReport> {
+    match api::call(socket, &Request::Report) {
+        Ok(Response::Report(r)) => Some(*r),
+        _ => None,
+    }
+}
+
+fn dummy_started(report: &StatusReport) -> bool {
+    report
+        .resources
+        .iter()
+        .any(|r| r.id == "dummy" && r.role == "Started" && r.nodes == ["node1"])
+}
+
+/// Waits up to `within` for `done`; returns the last report seen.
+fn wait_for(
+    daemon: &mut Daemon,
+    within: Duration,
+    done: impl Fn(&StatusReport) -> bool,
+) -> Option<StatusReport> {
+    let deadline = Instant::now() + within;
+    let mut last = None;
+    while Instant::now() < deadline {
+        assert!(
+            matches!(daemon.child.try_wait(), Ok(None)),
+            "pacelined exited"
+        );
+        last = report(&daemon.dir.join("api.sock"));
+        if last.as_ref().is_some_and(&done) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    last
+}
+
+#[test]
+fn the_only_node_configured_becomes_the_dc_and_starts_its_resources() {
+    let nodes = format!(
+        "[[node]]\nname = \"node1\"\nid = 1\nlinks = [\"127.0.0.1:{}\"]\n",
+        free_port()
+    );
+    let mut daemon = start("solo", &nodes);
+    let last = wait_for(&mut daemon, Duration::from_secs(30), dummy_started);
+    let last = last.expect("pacelined never answered");
+    assert_eq!(last.dc.as_deref(), Some("node1"), "{last:?}");
+    assert!(last.membership.quorum.quorate, "{last:?}");
+    assert!(dummy_started(&last), "{:?}", last.resources);
+}
+
+#[test]
+fn a_two_node_member_booting_alone_waits_for_its_peer_only_with_wait_for_all() {
+    let nodes = |wait_for_all: bool| {
+        format!(
+            "[quorum]\ntwo_node = true\nwait_for_all = {wait_for_all}\n\
+             [[node]]\nname = \"node1\"\nid = 1\nlinks = [\"127.0.0.1:{}\"]\n\
+             [[node]]\nname = \"node2\"\nid = 2\nlinks = [\"127.0.0.1:{}\"]\n",
+            free_port(),
+            free_port()
+        )
+    };
+    // Without wait_for_all the lone node is quorate once it has gathered
+    // (fencing is off here, so nothing waits for node2 to be fenced).
+    let mut daemon = start("alone", &nodes(false));
+    let last = wait_for(&mut daemon, Duration::from_secs(30), dummy_started).unwrap();
+    assert_eq!(last.dc.as_deref(), Some("node1"), "{last:?}");
+    assert!(dummy_started(&last), "{:?}", last.resources);
+    drop(daemon);
+    // With it, the same node stays without quorum and starts nothing.
+    let mut daemon = start("waits", &nodes(true));
+    let last = wait_for(&mut daemon, Duration::from_secs(4), |_| false).unwrap();
+    assert!(last.membership.view_id > 0, "it gathered a view: {last:?}");
+    assert!(!last.membership.quorum.quorate, "{last:?}");
+    assert!(!dummy_started(&last), "{:?}", last.resources);
+}
