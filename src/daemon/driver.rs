@@ -16,12 +16,12 @@ use crate::api::Response;
 use crate::controller::{
     ActionRequest, ActionResult, Command, FenceOutcome, FenceRequest, Input, Notice, StatusPatch,
 };
+use crate::node::executor::result_recipients;
 use crate::node::protocol::ClusterMessage;
 use crate::wire::NodeId;
 
-/// Request ids of `Request::Dispatch` (operator-sent actions) live above
-/// the controller's, so the two never collide.
-pub const DISPATCH_ID_BASE: u64 = 1 << 62;
+/// Request ids of `Request::Dispatch` (operator-sent actions).
+pub use crate::node::executor::DISPATCH_ID_BASE;
 
 /// A result's journal priority: a failed operation is a warning; a
 /// monitor's "not running" (7) or "promoted" (8) is an answer, not a
@@ -172,31 +172,19 @@ impl Daemon {
         self.send_result_to(origin, finished.result).await;
     }
 
+    /// Sends a result to the DC (`node::executor::result_recipients`,
+    /// the simulator's rule too); to this node's own controller when it is
+    /// the DC.
     async fn send_result_to(&mut self, to: NodeId, result: ActionResult) {
-        // Results go to the DC: the one that asked, or its successor; an
-        // operator's dispatch goes back to the node that dispatched it.
-        // Both, when they differ: the asker may still be the DC in a view
-        // this node has already left, and the new DC must learn what runs.
-        // The DC this node reported to comes first: it may be new, and the
-        // store not know it yet.
-        let dc = if result.id >= DISPATCH_ID_BASE {
-            to
-        } else {
-            self.executor
-                .follows()
-                .map(|(id, _)| id)
-                .or(self.store.dc())
-                .unwrap_or(to)
-        };
-        if dc != to && to != self.own.id && result.id < DISPATCH_ID_BASE {
-            self.send_cluster(to, &ClusterMessage::ActionResult(result.clone()))
-                .await;
-        }
-        if dc == self.own.id {
-            self.deliver_result(result).await;
-        } else {
-            self.send_cluster(dc, &ClusterMessage::ActionResult(result))
-                .await;
+        let follows = self.executor.follows().map(|(id, _)| id);
+        let recipients = result_recipients(&result, to, self.own.id, follows, self.store.dc());
+        for dc in recipients {
+            if dc == self.own.id {
+                self.deliver_result(result.clone()).await;
+            } else {
+                self.send_cluster(dc, &ClusterMessage::ActionResult(result.clone()))
+                    .await;
+            }
         }
     }
 

@@ -14,7 +14,8 @@ use tokio::time::{Interval, MissedTickBehavior};
 use super::api_server::{self, ApiCall};
 use super::executor_service::Finished;
 use super::{Daemon, driver, log, notify};
-use crate::controller::{FenceOutcome, Input, StatusPatch};
+use crate::controller::{FenceOutcome, Input};
+use crate::node::shutdown;
 
 /// How long a clean shutdown waits for this node's resources to be stopped.
 const SHUTDOWN_BOUND: Duration = Duration::from_secs(60);
@@ -247,12 +248,8 @@ impl Daemon {
     /// or the bound passes, then leave. A second signal leaves at once.
     pub(super) async fn shut_down(&mut self, events: &mut Events) {
         notify::stopping("moving resources away, then leaving");
-        let shutdown_attribute = StatusPatch::Attribute {
-            node: self.own.name.clone(),
-            name: "shutdown".into(),
-            value: Some(driver::wall_now().to_string()),
-        };
-        self.record_status(shutdown_attribute).await;
+        let request = shutdown::request(&self.own.name, driver::wall_now());
+        self.record_status(request).await;
         self.controller_input(Input::Tick);
         self.drain().await;
         self.wait_until_stopped_here(events).await;

@@ -3,25 +3,23 @@
 //! answers a repeated request id with the cached result, keeps recurring
 //! monitors running and reports only their changes of rc.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::{Semaphore, mpsc};
 
-use crate::controller::{ActionRequest, ActionResult, Ledger, NodeReport};
+use crate::controller::{ActionRequest, ActionResult, NodeReport};
 use crate::executor::agent_env;
 use crate::executor::monitor::RecurringMonitor;
 use crate::executor::ocf::{self, OcfAction, OcfRunner};
+use crate::node::executor::{Admission, Intake};
 use crate::wire::NodeId;
 
 /// Who sent a request: results are cached per sender incarnation, because
 /// request ids are unique only per DC incarnation.
 pub type Origin = (NodeId, u64);
-
-/// Results kept for answering repeated requests.
-const CACHE_SIZE: usize = 1024;
 
 /// A result on its way back, with the request's origin.
 #[derive(Debug, Clone)]
@@ -50,16 +48,13 @@ pub struct ExecutorService {
     /// promoted-max, notify…), by primitive id.
     clone_meta: BTreeMap<String, BTreeMap<String, String>>,
     results: mpsc::UnboundedSender<Finished>,
-    cache: BTreeMap<(Origin, u64), ActionResult>,
-    cache_order: VecDeque<(Origin, u64)>,
+    /// Requests launched and not yet finished.
     running: BTreeMap<(Origin, u64), ActionRequest>,
-    /// Requests waiting for their resource: operations of one resource run
-    /// one at a time (as Pacemaker's executor runs them), so a probe during
-    /// a start sees the start's outcome, not a half-started resource.
-    queued: BTreeMap<String, VecDeque<(Origin, ActionRequest)>>,
     monitors: BTreeMap<(String, u64), MonitorState>,
-    /// What this node did, for the DC's report (and whom it follows).
-    ledger: Ledger<Origin>,
+    /// Each request once, one resource's at a time, from the DC this node
+    /// follows; what it did for the DC's report (`node::executor`, the
+    /// simulator's too).
+    intake: Intake<Origin>,
 }
 
 /// The resource an instance belongs to ("db:1" -> "db"): the unit whose
@@ -128,12 +123,9 @@ impl ExecutorService {
             config: None,
             clone_meta: BTreeMap::new(),
             results,
-            cache: BTreeMap::new(),
-            cache_order: VecDeque::new(),
             running: BTreeMap::new(),
-            queued: BTreeMap::new(),
             monitors: BTreeMap::new(),
-            ledger: Ledger::new(),
+            intake: Intake::new(),
         }
     }
 
@@ -151,9 +143,7 @@ impl ExecutorService {
 
     /// Actions running plus recurring monitors: zero when this node runs nothing.
     pub fn busy(&self) -> usize {
-        self.running.len()
-            + self.monitors.len()
-            + self.queued.values().map(VecDeque::len).sum::<usize>()
+        self.running.len() + self.monitors.len() + self.intake.waiting()
     }
 
     /// Where this node's agents write node attributes (the shims' file).
@@ -217,54 +207,36 @@ impl ExecutorService {
     /// Starts `req` (or answers it again). A result already known is
     /// returned at once; others arrive later as `Finished`.
     pub fn handle(&mut self, origin: Origin, req: ActionRequest) -> Option<ActionResult> {
-        let key = (origin, req.id);
-        if let Some(done) = self.cache.get(&key) {
-            return Some(done.clone());
+        match self.intake.admit(origin, &req, true) {
+            Admission::Run => {}
+            Admission::Answer(result) => return Some(result),
+            Admission::InFlight | Admission::Queued => return None,
+            Admission::Refused { follows } => {
+                // Reported to another DC since: that one decides what runs here.
+                super::log(&format!(
+                    "refusing {} {} from node {} (incarnation {}): this node reported to node {} as its DC",
+                    req.instance,
+                    req.operation,
+                    origin.0,
+                    origin.1,
+                    follows.map_or(0, |f| f.0)
+                ));
+                return None;
+            }
         }
-        if self.running.contains_key(&key) {
-            return None;
-        }
-        let operator = req.id >= super::driver::DISPATCH_ID_BASE;
-        if !operator && !self.ledger.accepts(&origin) {
-            // Reported to another DC since: that one decides what runs here.
-            super::log(&format!(
-                "refusing {} {} from node {} (incarnation {}): this node reported to node {} as its DC",
-                req.instance,
-                req.operation,
-                origin.0,
-                origin.1,
-                self.ledger.follows().map_or(0, |f| f.0)
-            ));
-            return None;
-        }
-        if !operator {
-            self.ledger.accepted(origin, &req);
-        }
-        let action = match self.action_for(&req) {
-            Ok(a) => a,
+        match self.action_for(&req) {
+            Ok(action) => {
+                self.launch(origin, req, action);
+                None
+            }
             Err(why) => {
                 let result = self.failed(&req, 5, why);
-                if !operator {
-                    self.ledger.finished(origin, &result);
+                if let Some((next_origin, next)) = self.intake.finished(origin, &result, true) {
+                    self.launch_next(next_origin, next);
                 }
-                self.remember(key, result.clone());
-                return Some(result);
+                Some(result)
             }
-        };
-        let resource = resource_key(&req.instance).to_string();
-        let resource_busy = self
-            .running
-            .values()
-            .any(|r| resource_key(&r.instance) == resource);
-        if resource_busy {
-            let queue = self.queued.entry(resource).or_default();
-            if !queue.iter().any(|(o, r)| *o == origin && r.id == req.id) {
-                queue.push_back((origin, req));
-            }
-            return None;
         }
-        self.launch(origin, req, action);
-        None
     }
 
     /// Starts a request whose resource has nothing else running.
@@ -307,20 +279,11 @@ impl ExecutorService {
         });
     }
 
-    /// The next request waiting for `resource`, started now that its turn
-    /// has come (one whose action cannot be built any more is answered as
-    /// failed through the results channel, as every queued answer is).
-    fn launch_next(&mut self, resource: &str) {
-        let Some(queue) = self.queued.get_mut(resource) else {
-            return;
-        };
-        let next = queue.pop_front();
-        if queue.is_empty() {
-            self.queued.remove(resource);
-        }
-        let Some((origin, req)) = next else {
-            return;
-        };
+    /// The next request waiting for its resource, started now that its
+    /// turn has come (one whose action cannot be built any more is
+    /// answered as failed through the results channel, as every queued
+    /// answer is).
+    fn launch_next(&mut self, origin: Origin, req: ActionRequest) {
         match self.action_for(&req) {
             Ok(action) => self.launch(origin, req, action),
             Err(why) => {
@@ -347,7 +310,7 @@ impl ExecutorService {
                 Some(MonitorState::Running(id, _)) if *id == r.id
             );
             if current {
-                self.ledger.finished(finished.origin, r);
+                self.intake.monitor_changed(finished.origin, r);
             }
             return current;
         }
@@ -355,11 +318,12 @@ impl ExecutorService {
         let Some(req) = self.running.remove(&key) else {
             return false;
         };
-        if req.id < super::driver::DISPATCH_ID_BASE {
-            self.ledger.finished(finished.origin, &finished.result);
+        if let Some((next_origin, next)) =
+            self.intake
+                .finished(finished.origin, &finished.result, true)
+        {
+            self.launch_next(next_origin, next);
         }
-        self.remember(key, finished.result.clone());
-        self.launch_next(resource_key(&req.instance));
         let slot = (self.slot_name(&req.instance), req.interval_ms);
         if req.interval_ms > 0
             && matches!(self.monitors.get(&slot), Some(MonitorState::Starting(id)) if *id == req.id)
@@ -397,26 +361,15 @@ impl ExecutorService {
         true
     }
 
-    fn remember(&mut self, key: (Origin, u64), result: ActionResult) {
-        if self.cache.insert(key, result).is_none() {
-            self.cache_order.push_back(key);
-        }
-        while self.cache_order.len() > CACHE_SIZE {
-            if let Some(old) = self.cache_order.pop_front() {
-                self.cache.remove(&old);
-            }
-        }
-    }
-
     /// What this node did, for the DC `to`, which this node follows from
     /// now on (`Ledger::report`).
     pub fn report(&mut self, to: Origin) -> NodeReport {
-        self.ledger.report(&self.node_name, to)
+        self.intake.report(&self.node_name, to)
     }
 
     /// The DC this node reported to last.
     pub fn follows(&self) -> Option<Origin> {
-        self.ledger.follows().copied()
+        self.intake.follows().copied()
     }
 
     /// Stops one recurring monitor (`CancelRecurring`).

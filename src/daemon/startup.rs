@@ -18,7 +18,7 @@ use super::{
     find_local_node, identity, log, notify,
 };
 use crate::config::runtime::{ClusterNode as NodeSettings, FencingMode};
-use crate::controller::{Input, StatusPatch};
+use crate::controller::Input;
 use crate::membership::{Membership, MembershipConfig};
 use crate::wire::{Channel, ChannelLimits, ClusterKey, Decoder, Encoder, KeyRing};
 use paceline_fencing::watchdog::{Feeder, Watchdog};
@@ -215,14 +215,8 @@ impl Daemon {
         self.controller_input(Input::Tick);
         // A `shutdown` attribute left by this node's last clean stop is
         // over (kept by the node core until there is a DC).
-        let effects = self.store.record_status(
-            self.now_ms(),
-            StatusPatch::Attribute {
-                node: self.own.name.clone(),
-                name: "shutdown".into(),
-                value: None,
-            },
-        );
+        let cleared = crate::node::shutdown::cleared(&self.own.name);
+        let effects = self.store.record_status(self.now_ms(), cleared);
         self.effects.extend(effects);
         notify::ready(&format!(
             "node {} of cluster {}",

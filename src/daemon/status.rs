@@ -15,11 +15,7 @@ impl Daemon {
     /// Whether any member still has unacknowledged channel messages from us.
     /// The replicated status says some resource is active on this node.
     pub(super) fn document_shows_active_here(&self) -> bool {
-        self.parsed_config().is_some_and(|c| {
-            report::resources(c, &self.store.doc().status)
-                .iter()
-                .any(|r| r.nodes.contains(&self.own.name))
-        })
+        !crate::node::shutdown::runs_nothing(&self.store.doc().status, &self.own.name)
     }
 
     /// The health the watchdog policy judges: this loop is running (it

@@ -16,14 +16,21 @@
 //! those that arrive to their executor (the daemon's real one, the
 //! simulator's simulated agents).
 //!
-//! Not here yet (still written in both drivers): routing of action results
-//! to the DC (the daemon's `send_result_to`, the simulator's `send_result`),
-//! the executor's duplicate and ledger checks, the channel (the simulator
-//! delivers reliably while connected instead), and the clean shutdown
-//! sequence (the daemon's `shut_down`, the simulator's `leavers`).
+//! What every node's executor does around running a request
+//! (`executor.rs`: each request once, one resource's operations one at a
+//! time, from the DC it follows only, and where its result goes) and the
+//! clean shutdown's rules (`shutdown.rs`) are here too, so the daemon's
+//! executor service and the simulator's agents follow the same ones.
+//!
+//! Not here (each driver's own): running the agents and monitors, the
+//! channel (the simulator delivers reliably while connected instead), and
+//! the waits of the shutdown (the daemon's event loop, the simulator's
+//! ticks).
 
 mod core;
+pub mod executor;
 pub mod protocol;
 pub mod settings;
+pub mod shutdown;
 
 pub use core::{Command, Event, Message, Node, NodeConfig, NodeSettings};

@@ -29,12 +29,13 @@ use crate::config::runtime::ClusterNode;
 use crate::config::{ConfigError, Runtime, as_ms, load_node_str};
 use crate::controller::{
     ActionRequest, ActionResult, Command as Ctl, Controller, FenceOutcome, FenceRequest, Input,
-    Ledger, NodeReport, Notice, StatusPatch,
+    NodeReport, Notice, StatusPatch,
 };
 use crate::model::{CloneChild, ClusterConfig, ClusterStatus, NoQuorumPolicy, Resource, Role, rc};
+use crate::node::executor::{Admission, Intake, result_recipients};
 use crate::node::settings::quorum_config;
+use crate::node::shutdown;
 use crate::node::{self, Event, Message, Node, NodeSettings};
-use crate::scheduler::observe;
 use crate::scheduler::transition::primitive_of;
 use crate::store::{Document, Version};
 use paceline_fencing::config::FencingSection;
@@ -173,20 +174,13 @@ struct SimNode {
     /// What survives a reboot: the last persisted document.
     disk: Doc,
     view: Option<(u64, BTreeSet<u16>, bool)>,
-    /// Actions this boot has seen, per sender (ids are unique per DC
-    /// incarnation only, as the daemon's executor keys them), with their
-    /// answer once done.
-    seen: BTreeMap<(u16, u64), Option<ActionResult>>,
+    /// What the executor does around running the DC's requests, as the
+    /// daemon's does: each once, one resource's one-shots one at a time,
+    /// from the DC it follows only, and what it did for a DC's report.
+    intake: Intake<u16>,
     /// Who asked for each recurring monitor.
     monitor_owner: BTreeMap<u64, u16>,
     monitors: BTreeMap<(String, u64), Monitor>,
-    /// One-shot operations run one at a time per resource, as an
-    /// executor runs them: the ones waiting behind a running one, with
-    /// whom to answer.
-    busy: BTreeMap<String, std::collections::VecDeque<(u16, ActionRequest)>>,
-    /// What this node's executor did, for a DC's report (and which DC it
-    /// follows), as the daemon's executor keeps it.
-    ledger: Ledger<u16>,
     leaving: bool,
 }
 
@@ -363,11 +357,9 @@ impl ClusterSim {
                     settings,
                     disk: initial.clone(),
                     view: None,
-                    seen: BTreeMap::new(),
+                    intake: Intake::new(),
                     monitor_owner: BTreeMap::new(),
                     monitors: BTreeMap::new(),
-                    busy: BTreeMap::new(),
-                    ledger: Ledger::new(),
                     leaving: false,
                 },
             );
@@ -475,16 +467,14 @@ impl ClusterSim {
         self.starting.retain(|(n, _)| *n != id);
         // A sender's next incarnation numbers its requests afresh.
         for n in self.nodes.values_mut() {
-            n.seen.retain(|(from, _), _| *from != id);
+            n.intake.forget(&id);
         }
         if let Some(n) = self.nodes.get_mut(&id) {
             n.up = false;
             n.incarnation += 1;
             n.monitors.clear();
             n.monitor_owner.clear();
-            n.seen.clear();
-            n.busy.clear();
-            n.ledger = Ledger::new();
+            n.intake = Intake::new();
             n.view = None;
         }
     }
@@ -570,11 +560,7 @@ impl ClusterSim {
         if let Some(n) = self.nodes.get_mut(&id) {
             n.leaving = true;
         }
-        let patch = StatusPatch::Attribute {
-            node: name.to_string(),
-            name: "shutdown".to_string(),
-            value: Some(self.wall().to_string()),
-        };
+        let patch = shutdown::request(name, self.wall());
         let (now_ms, wall) = (self.now_ms(), self.wall());
         if let Some(n) = self.nodes.get_mut(&id) {
             let cmds = n.node.handle(now_ms, wall, Event::StatusPatch(patch));
@@ -750,13 +736,16 @@ impl ClusterSim {
             let Some(n) = self.nodes.get(&id) else {
                 continue;
             };
-            // It may go once the replicated status shows nothing of it running.
-            let st = n.node.doc().status.nodes.get(&name);
-            let asked = st.is_some_and(|s| s.transient_attributes.contains_key("shutdown"));
-            let idle =
-                st.is_some_and(|s| s.resources.iter().all(|h| observe(h).role == Role::Stopped));
+            // It may go once the replicated status shows nothing of it
+            // running (and its agents really run nothing: the simulated
+            // executor's idle, as the daemon waits for its executor).
+            let status = &n.node.doc().status;
+            let asked = status
+                .nodes
+                .get(&name)
+                .is_some_and(|s| s.transient_attributes.contains_key(shutdown::ATTRIBUTE));
             let truth_idle = !self.truth.keys().any(|(n, _)| *n == id);
-            if asked && idle && truth_idle {
+            if asked && shutdown::runs_nothing(status, &name) && truth_idle {
                 self.note(format!("{name} leaves the cluster"));
                 self.membership.leave(id);
                 if let Some(n) = self.nodes.get_mut(&id) {
@@ -767,9 +756,7 @@ impl ClusterSim {
                     n.view = None;
                     n.monitors.clear();
                     n.monitor_owner.clear();
-                    n.seen.clear();
-                    n.busy.clear();
-                    n.ledger = Ledger::new();
+                    n.intake = Intake::new();
                 }
             }
         }
@@ -1204,7 +1191,7 @@ impl ClusterSim {
                 let Some(n) = self.nodes.get_mut(&node).filter(|n| n.up) else {
                     return;
                 };
-                let report = n.ledger.report(&name, from);
+                let report = n.intake.report(&name, from);
                 let at = if node == from {
                     self.now
                 } else {
@@ -1247,16 +1234,11 @@ impl ClusterSim {
                 result.operation, result.instance, result.interval_ms, result.rc
             ));
         }
-        let mut to = vec![requester];
         let follows = self
             .nodes
             .get(&from)
-            .and_then(|n| n.ledger.follows().copied());
-        for dc in follows.into_iter().chain(self.dc_of(from)) {
-            if !to.contains(&dc) {
-                to.push(dc);
-            }
-        }
+            .and_then(|n| n.intake.follows().copied());
+        let to = result_recipients(&result, requester, from, follows, self.dc_of(from));
         for dc in to {
             if self.connected(from, dc) {
                 let at = self.now + self.delay();
@@ -1287,26 +1269,27 @@ impl ClusterSim {
         if !n.up {
             return;
         }
-        if let Some(answer) = n.seen.get(&(from, request.id)) {
+        // A recurring monitor starts at once here (the simulated agent
+        // takes no time for its first run): it does not wait its turn.
+        let serial = request.interval_ms == 0;
+        match n.intake.admit(from, &request, serial) {
+            Admission::Run => {}
             // Run once, answer again.
-            if let Some(result) = answer.clone() {
-                self.send_result(node, from, result);
+            Admission::Answer(result) => return self.send_result(node, from, result),
+            // Its answer will come (a probe during a start waits for it).
+            Admission::InFlight | Admission::Queued => return,
+            Admission::Refused { .. } => {
+                // It reported to another DC since: only that one commands it.
+                if std::env::var_os("PACELINE_SIM_TRACE").is_some() {
+                    let (me, them) = (self.name(node), self.name(from));
+                    self.note(format!(
+                        "trace: {me} refuses {} {} from {them}",
+                        request.operation, request.instance
+                    ));
+                }
+                return;
             }
-            return;
         }
-        if !n.ledger.accepts(&from) {
-            // It reported to another DC since: only that one commands it.
-            if std::env::var_os("PACELINE_SIM_TRACE").is_some() {
-                let (me, them) = (self.name(node), self.name(from));
-                self.note(format!(
-                    "trace: {me} refuses {} {} from {them}",
-                    request.operation, request.instance
-                ));
-            }
-            return;
-        }
-        n.ledger.accepted(from, &request);
-        n.seen.insert((from, request.id), None);
         let rsc = primitive_of(&request.instance).to_string();
         if request.interval_ms > 0 {
             let running = self.truth.get(&(node, rsc.clone())).copied();
@@ -1338,12 +1321,6 @@ impl ClusterSim {
             );
             return;
         }
-        if let Some(queue) = n.busy.get_mut(&rsc) {
-            // A probe during a start must not see a half-started resource.
-            queue.push_back((from, request));
-            return;
-        }
-        n.busy.insert(rsc, std::collections::VecDeque::new());
         self.begin_action(node, from, request);
     }
 
@@ -1504,19 +1481,11 @@ impl ClusterSim {
             at: self.wall(),
             exec_ms: lo,
         };
-        if let Some(n) = self.nodes.get_mut(&node) {
-            n.seen.insert((from, request.id), Some(result.clone()));
-            n.ledger.finished(from, &result);
-        }
+        let next = self
+            .nodes
+            .get_mut(&node)
+            .and_then(|n| n.intake.finished(from, &result, true));
         self.send_result(node, from, result);
-        let next = self.nodes.get_mut(&node).and_then(|n| {
-            let queue = n.busy.get_mut(&rsc)?;
-            let next = queue.pop_front();
-            if next.is_none() {
-                n.busy.remove(&rsc);
-            }
-            next
-        });
         if let Some((from, request)) = next {
             self.begin_action(node, from, request);
         }
@@ -1581,7 +1550,7 @@ impl ClusterSim {
                 exec_ms: 1,
             };
             if let Some(n) = self.nodes.get_mut(&node) {
-                n.ledger.finished(owner, &result);
+                n.intake.monitor_changed(owner, &result);
             }
             self.send_result(node, owner, result);
         }
