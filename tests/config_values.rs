@@ -327,9 +327,7 @@ fn settings() -> Vec<DurationSetting> {
             key: "meta",
             line: r#"meta = { failure-timeout = "{}" }"#,
             accepted: &[("10min", 600_000), ("1d", 86_400_000), ("PT1H", 3_600_000)],
-            views: &[("model", |c, _| {
-                vip(c).meta.failure_timeout_s.map(Duration::from_secs)
-            })],
+            views: &[("model", |c, _| vip(c).meta.failure_timeout)],
         },
         DurationSetting {
             section: "[rsc_defaults]",
@@ -342,10 +340,7 @@ fn settings() -> Vec<DurationSetting> {
                 ("600", 600_000),
             ],
             views: &[("scheduler", |c, _| {
-                c.model
-                    .rsc_defaults_meta
-                    .failure_timeout_s
-                    .map(Duration::from_secs)
+                c.model.rsc_defaults_meta.failure_timeout
             })],
         },
         DurationSetting {
@@ -353,18 +348,14 @@ fn settings() -> Vec<DurationSetting> {
             key: "timeout",
             line: "timeout = \"{}\"",
             accepted: &[("30s", 30_000), ("2min", 120_000)],
-            views: &[("scheduler", |c, _| {
-                c.model.op_defaults_timeout_ms.map(Duration::from_millis)
-            })],
+            views: &[("scheduler", |c, _| c.model.op_defaults_timeout)],
         },
         DurationSetting {
             section: "[properties]",
             key: "dc-deadtime",
             line: "dc-deadtime = \"{}\"",
             accepted: &[("20s", 20_000), ("1min", 60_000)],
-            views: &[("controller", |c, _| {
-                c.model.properties.dc_deadtime_ms.map(Duration::from_millis)
-            })],
+            views: &[("controller", |c, _| c.model.properties.dc_deadtime)],
         },
     ]
 }

@@ -91,10 +91,7 @@ pub fn properties_from(raw: &Attributes) -> ClusterProperties {
         .get("placement-strategy")
         .map(|v| PlacementStrategy::parse(v))
         .unwrap_or_default();
-    p.dc_deadtime_ms = raw
-        .get("dc-deadtime")
-        .and_then(|v| parse_duration(v).ok())
-        .map(as_ms);
+    p.dc_deadtime = raw.get("dc-deadtime").and_then(|v| parse_duration(v).ok());
     p.raw = raw.clone();
     p
 }
@@ -699,11 +696,10 @@ impl<'a> Converter<'a> {
             .or_insert_with(|| DEFAULT_FAILURE_TIMEOUT.into());
         cfg.properties = properties_from(&props);
         cfg.rsc_defaults_meta = meta_from(&cfg.rsc_defaults);
-        cfg.op_defaults_timeout_ms = cfg
+        cfg.op_defaults_timeout = cfg
             .op_defaults
             .get("timeout")
-            .and_then(|v| parse_duration(v).ok())
-            .map(as_ms);
+            .and_then(|v| parse_duration(v).ok());
 
         // Fencing: `stonith:` primitives (as CIB imports have them) count
         // as devices too.

@@ -17,7 +17,8 @@
 //!   it past the edges (config, CLI flags, scenario files, a builtin
 //!   agent's parameter). Both importers type what the scheduler and the
 //!   controller fall back to (`ClusterConfig::rsc_defaults_meta`,
-//!   `op_defaults_timeout_ms`, `ClusterProperties::dc_deadtime_ms`), so
+//!   `op_defaults_timeout`, `ClusterProperties::dc_deadtime`, as
+//!   `Duration`s), so
 //!   neither reads a duration, score or enumeration from text.
 //! - `values.rs`: the type and range of every property, meta attribute and
 //!   op default (boolean, duration, score, role, enumeration, bounded

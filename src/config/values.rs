@@ -160,9 +160,7 @@ pub fn meta_from(raw: &Attributes) -> ResourceMeta {
         target_role: get("target-role").and_then(Role::parse),
         stickiness: score("resource-stickiness"),
         migration_threshold: score("migration-threshold").map(|s| s.value()),
-        failure_timeout_s: get("failure-timeout")
-            .and_then(|v| parse_duration(v).ok())
-            .map(|d| d.as_secs()),
+        failure_timeout: get("failure-timeout").and_then(|v| parse_duration(v).ok()),
         is_managed: flag("is-managed"),
         maintenance: flag("maintenance"),
         priority: score("priority").map(|s| s.value()),
@@ -243,7 +241,10 @@ mod tests {
         assert_eq!(p.meta.is_managed, Some(true));
         assert_eq!(p.meta.priority, Some(Score::INFINITY.value()));
         assert_eq!(p.meta.stickiness, Some(Score::new(50)));
-        assert_eq!(p.meta.failure_timeout_s, Some(86_400));
+        assert_eq!(
+            p.meta.failure_timeout,
+            Some(std::time::Duration::from_secs(86_400))
+        );
         let cib = r#"<cib><configuration><crm_config/><nodes/><resources>
           <primitive id="a" class="ocf" provider="pacemaker" type="Dummy"><meta_attributes id="m">
             <nvpair id="m1" name="is-managed" value="Yes"/><nvpair id="m2" name="priority" value="INFINITY"/>
@@ -258,13 +259,13 @@ mod tests {
                 q.meta.is_managed,
                 q.meta.priority,
                 q.meta.stickiness,
-                q.meta.failure_timeout_s
+                q.meta.failure_timeout
             ),
             (
                 p.meta.is_managed,
                 p.meta.priority,
                 p.meta.stickiness,
-                p.meta.failure_timeout_s
+                p.meta.failure_timeout
             )
         );
     }

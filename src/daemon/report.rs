@@ -167,8 +167,9 @@ fn failure_timeout_s(config: &ClusterConfig, resource: &str) -> Option<u64> {
     let own = primitives(config)
         .into_iter()
         .find(|(p, _)| p.id == base)
-        .and_then(|(p, _)| p.meta.failure_timeout_s);
-    own.or(config.rsc_defaults_meta.failure_timeout_s)
+        .and_then(|(p, _)| p.meta.failure_timeout);
+    own.or(config.rsc_defaults_meta.failure_timeout)
+        .map(|d| d.as_secs())
         .filter(|s| *s > 0)
 }
 

@@ -2,6 +2,7 @@
 //! importer, the scheduler and the CLI. No behaviour beyond small helpers.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -163,8 +164,8 @@ pub struct ResourceMeta {
     pub target_role: Option<Role>,
     pub stickiness: Option<Score>,
     pub migration_threshold: Option<i64>,
-    /// Seconds after which a failure is forgotten.
-    pub failure_timeout_s: Option<u64>,
+    /// How long after which a failure is forgotten (`failure-timeout`).
+    pub failure_timeout: Option<Duration>,
     pub is_managed: Option<bool>,
     pub maintenance: Option<bool>,
     pub priority: Option<i64>,
@@ -563,7 +564,7 @@ pub struct ClusterProperties {
     /// How long a node waits for a DC before it elects one, and the DC for
     /// the members' reports (`dc-deadtime`); `None`: the controller's default.
     #[serde(default)]
-    pub dc_deadtime_ms: Option<u64>,
+    pub dc_deadtime: Option<Duration>,
     /// Fencing is enabled but nothing can fence: a Pacemaker CIB with no
     /// `stonith` resource and no `have-watchdog` (a paceline file with
     /// fencing and no device is refused by `config check`). Pacemaker then
@@ -593,7 +594,7 @@ impl Default for ClusterProperties {
             is_managed_default: None,
             node_action_limit: None,
             placement_strategy: PlacementStrategy::Default,
-            dc_deadtime_ms: None,
+            dc_deadtime: None,
             no_fence_device: false,
             raw: Attributes::new(),
         }
@@ -621,7 +622,7 @@ pub struct ClusterConfig {
     /// `op_defaults` `timeout`, typed: an operation's timeout when it sets
     /// none.
     #[serde(default)]
-    pub op_defaults_timeout_ms: Option<u64>,
+    pub op_defaults_timeout: Option<Duration>,
     /// Option sets whose rules must be evaluated per resource/time.
     #[serde(default)]
     pub rsc_defaults_sets: Vec<NvSet>,

@@ -37,8 +37,9 @@ pub(super) fn op_blocks(p: Option<&&Primitive>, op: &str) -> bool {
 
 /// failure-timeout in seconds: the resource's own, else rsc_defaults.
 pub(super) fn failure_timeout_of(config: &ClusterConfig, meta: &ResourceMeta) -> Option<u64> {
-    meta.failure_timeout_s
-        .or(config.rsc_defaults_meta.failure_timeout_s)
+    meta.failure_timeout
+        .or(config.rsc_defaults_meta.failure_timeout)
+        .map(|d| d.as_secs())
 }
 
 /// Whether the history records a failure of an operation that `p`

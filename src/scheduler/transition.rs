@@ -147,7 +147,7 @@ pub fn op_timeout_ms(
             .and_then(|o| o.timeout_ms)
     });
     defined
-        .or(config.op_defaults_timeout_ms)
+        .or(config.op_defaults_timeout.map(crate::config::as_ms))
         .unwrap_or(DEFAULT_TIMEOUT_MS)
 }
 

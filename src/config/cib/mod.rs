@@ -140,12 +140,11 @@ pub fn import_cib(text: &str) -> Result<ImportedCib, CibError> {
         props.stonith_enabled && !watchdog && !has_stonith_resource(&out.config.resources);
     // Typed at import: the scheduler and the controller read no text.
     out.config.rsc_defaults_meta = meta_from(&out.config.rsc_defaults);
-    out.config.op_defaults_timeout_ms = out
+    out.config.op_defaults_timeout = out
         .config
         .op_defaults
         .get("timeout")
-        .and_then(|v| parse_duration(v).ok())
-        .map(as_ms);
+        .and_then(|v| parse_duration(v).ok());
     if let Some(status) = root.child("status") {
         for ns in status.children_named("node_state") {
             let st = cx.node_state(ns)?;
@@ -222,9 +221,7 @@ fn properties(raw: &Attributes) -> ClusterProperties {
     p.placement_strategy = get("placement-strategy")
         .map(PlacementStrategy::parse)
         .unwrap_or_default();
-    p.dc_deadtime_ms = get("dc-deadtime")
-        .and_then(|v| parse_duration(v).ok())
-        .map(as_ms);
+    p.dc_deadtime = get("dc-deadtime").and_then(|v| parse_duration(v).ok());
     p
 }
 

@@ -201,7 +201,8 @@ impl Controller {
     pub(super) fn dc_deadtime_ms(&self) -> u64 {
         self.config
             .as_ref()
-            .and_then(|c| c.properties.dc_deadtime_ms)
+            .and_then(|c| c.properties.dc_deadtime)
+            .map(crate::config::as_ms)
             .unwrap_or(DC_DEADTIME_MS)
     }
 
