@@ -26,6 +26,35 @@ use crate::wire::NodeId;
 /// File of the persisted document in the state directory.
 pub const DOCUMENT_FILE: &str = "cluster.json";
 
+/// The status written alone while the configuration stays the same (the
+/// writer's `save_to`): the configuration text is not rewritten and
+/// fsynced on every status patch.
+pub const STATUS_FILE: &str = "cluster-status.json";
+
+/// What `STATUS_FILE` holds: the document's status, version and promise,
+/// on top of the `DOCUMENT_FILE` written at `base` (a status file whose
+/// base is not the document file's version belongs to an older document
+/// file and is ignored).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct StatusFile {
+    pub base: Version,
+    pub version: Version,
+    pub promised: u64,
+    pub status: ClusterStatus,
+}
+
+impl StatusFile {
+    /// The document this status file completes, if it completes `doc`.
+    fn complete(self, mut doc: ClusterDocument) -> ClusterDocument {
+        if self.base == doc.version && self.version >= doc.version {
+            doc.version = self.version;
+            doc.status = self.status;
+            doc.promised = doc.promised.max(self.promised);
+        }
+        doc
+    }
+}
+
 /// What the node core asks the daemon to do.
 #[derive(Debug, Clone, PartialEq)]
 pub enum StoreEffect {
@@ -91,6 +120,11 @@ impl ClusterStore {
         let path = state_dir.join(DOCUMENT_FILE);
         let secured = secure_state_dir(state_dir, &path);
         let stored: Option<ClusterDocument> = persist::load(&path)?;
+        let status_file: Option<StatusFile> = persist::load(&state_dir.join(STATUS_FILE))?;
+        let stored = match (stored, status_file) {
+            (Some(doc), Some(status)) => Some(status.complete(doc)),
+            (stored, _) => stored,
+        };
         let mut note = None;
         let doc = match stored {
             Some(doc) => {
@@ -952,6 +986,54 @@ mod tests {
             a.record_status(0, attribute("2"))[..],
             [StoreEffect::Fatal(_)]
         ));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Issue 21 item 6: every status patch rewrote the whole document,
+    /// configuration included. Now the configuration is written when it
+    /// changes and a patch writes the status alone (`STATUS_FILE`); a
+    /// store opened again holds the newest of both, and a status file of
+    /// an older document file is ignored.
+    #[test]
+    fn a_status_patch_writes_the_status_alone_and_a_reopened_store_has_it() {
+        let dir = temp_dir("status-alone");
+        let (mut a, _b) = synced_pair(&dir, true);
+        let (done_tx, mut done) = tokio::sync::mpsc::unbounded_channel();
+        a.start_writer(done_tx).unwrap();
+        let state = dir.join("1");
+        let mut write = |a: &mut ClusterStore, effects: Vec<StoreEffect>| {
+            let mut effects = effects;
+            while a.writing_for().is_some() {
+                effects = a.on_written(0, done.blocking_recv().unwrap());
+            }
+            effects
+        };
+        // The first write of a writer is whole; the next ones status only.
+        for v in ["1", "2"] {
+            let effects = a.record_status(0, attribute(v));
+            write(&mut a, effects);
+        }
+        let document: ClusterDocument = persist::load(&state.join(DOCUMENT_FILE)).unwrap().unwrap();
+        let status: StatusFile = persist::load(&state.join(STATUS_FILE)).unwrap().unwrap();
+        assert!(document.version < a.doc().version, "not rewritten");
+        assert_eq!(
+            (status.base, status.version),
+            (document.version, a.doc().version)
+        );
+        let text = cfg_with("v0", 2, true);
+        let (reopened, _) = open_as(&state, 1, 2, &text);
+        assert_eq!(reopened.doc().version, a.doc().version);
+        assert_eq!(reopened.doc().status, a.doc().status);
+        // A configuration change writes the whole document again; the
+        // status file before it no longer applies.
+        let based_on = a.doc().version;
+        let effects = a.request_config(0, 9, based_on, cfg_with("v1", 2, true));
+        write(&mut a, effects);
+        let document: ClusterDocument = persist::load(&state.join(DOCUMENT_FILE)).unwrap().unwrap();
+        assert_eq!(document.version, a.doc().version);
+        let (reopened, _) = open_as(&state, 1, 2, &text);
+        assert_eq!(reopened.doc().version, a.doc().version);
+        assert_eq!(reopened.doc().config, a.doc().config);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

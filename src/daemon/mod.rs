@@ -94,7 +94,10 @@
 //!   view and been dropped; without this the newer document was never seen).
 //!   Writes go to the writer thread (`writer.rs`); the commands after a
 //!   Persist wait in the store's backlog until it is durable, and the
-//!   next write takes the newest document waiting (coalesced). A write
+//!   next write takes the newest document waiting (coalesced); a write
+//!   whose configuration is the one last written writes the status alone
+//!   (`cluster-status.json`, applied on load over the `cluster.json` whose
+//!   version it names). A write
 //!   over 500 ms is logged and a status warning for 10 minutes; one in
 //!   progress that long is a warning too.
 //!   A failed persist stops the store (`StoreEffect::Fatal`: nothing queued

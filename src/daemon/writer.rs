@@ -74,9 +74,34 @@ pub fn spawn(
 }
 
 /// The daemon's way to write: `persist::save` (temp file, fsync, rename,
-/// fsync the directory) to `path`, with a failure said plainly.
+/// fsync the directory), with a failure said plainly. Only what changed
+/// is written: the whole document to `path` when its configuration
+/// differs from the last one written there, else the status alone to
+/// `STATUS_FILE` beside it (with the version of the document file it
+/// completes). Why not an append log of patches: the store hands whole
+/// documents to persist (its Persist carries no patch), a status file
+/// needs no replay or compaction on load, and coalescing already bounds
+/// the writes to one per fsync; the status (operation history) remains
+/// the bulk of a write.
 pub fn save_to(path: PathBuf) -> SaveFn {
-    Box::new(move |doc| persist::save_counted(&path, doc).map_err(|e| explain(&path, &e)))
+    let status_path = path.with_file_name(super::cluster::STATUS_FILE);
+    let mut written: Option<(crate::store::Version, String)> = None;
+    Box::new(move |doc| match &written {
+        Some((base, config)) if *config == doc.config => {
+            let status = super::cluster::StatusFile {
+                base: *base,
+                version: doc.version,
+                promised: doc.promised,
+                status: doc.status.clone(),
+            };
+            persist::save_counted(&status_path, &status).map_err(|e| explain(&status_path, &e))
+        }
+        _ => {
+            let bytes = persist::save_counted(&path, doc).map_err(|e| explain(&path, &e))?;
+            written = Some((doc.version, doc.config.clone()));
+            Ok(bytes)
+        }
+    })
 }
 
 /// A write failure in words an operator acts on: a full or read-only state

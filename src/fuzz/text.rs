@@ -129,6 +129,7 @@ pub fn state_files(data: &[u8]) {
         let mut node = Node::new(1, 3, false, doc);
         let _ = node.on_view(7, vec![1, 2], true);
     }
+    let _ = serde_json::from_slice::<crate::daemon::cluster::StatusFile>(data);
     let _ = serde_json::from_slice::<crate::executor::history::Saved>(data);
     let _ = serde_json::from_slice::<crate::executor::agent_env::Attributes>(data);
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
