@@ -81,7 +81,19 @@
 //!   (`refresh_promotion_scores`): pgsql computes a standby's score in its
 //!   monitor, and the next recurring one may be seconds away. After a
 //!   quorate view change it waits for `Input::Synced` before anything but
-//!   fencing. Then `schedule` →
+//!   fencing. Then the plan, which the DC never makes inside `handle`
+//!   (it grows faster than the number of resources: 9,000 primitives
+//!   held the daemon's event loop 5 s): it asks with `Command::Plan`
+//!   (`PlanRequest`: the configuration, its working status with the view
+//!   overlaid, and the generation of those inputs, bumped by every
+//!   recorded patch, document, config and view change), at most one at a
+//!   time, and carries out `Input::Planned` only when its generation is
+//!   still current; an outdated one is discarded and asked again
+//!   (Pacemaker's controller drops a scheduler reply that is not the one it
+//!   waits for). A change of transient attributes only under a running
+//!   transition asks for a recheck plan the same way; meanwhile the
+//!   transition dispatches nothing new (`plan_still_holds` then decides
+//!   between going on and aborting). `PlanRequest::run` is `schedule` →
 //!   `transition::build`: if the plan fences anyone only the fences are
 //!   dispatched (none before dc-deadtime has passed since startup; failures
 //!   reported `FenceFailed` + `Blocked`, retried with doubling back-off);
@@ -181,7 +193,9 @@
 //! - Driving it (daemon): feed `View` on every membership change, `Document`
 //!   on every change of the store's document, `Synced` when the local store
 //!   becomes a ready DC, results and fence outcomes as they come, `Tick`
-//!   periodically; apply `RecordStatus` through the local store's
+//!   periodically; run `Plan` where it holds nothing up (the daemon on a
+//!   blocking thread, the simulator and the unit tests at once) and feed
+//!   back `Planned`; apply `RecordStatus` through the local store's
 //!   `on_status_patch`, and call the store's `on_peer_settled` when the
 //!   controller records `NodeFenced` (ok) or `NodeLeftCleanly` for a peer.
 //!   Results go back to the DC that asked and to the node's current DC.
@@ -196,10 +210,12 @@ pub mod ledger;
 pub mod patch;
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
 use crate::model::{ClusterConfig, ClusterStatus, FenceEvent, NodeId, ResourceId};
+use crate::scheduler::transition::{self, Transition};
 
 pub use dc::Controller;
 pub use ledger::{Ledger, NodeReport};
@@ -389,6 +405,54 @@ pub enum Notice {
     },
 }
 
+/// The policy engine's work for one plan: `scheduler::schedule` and
+/// `transition::build` on the configuration and the status as the DC sees
+/// them. It grows faster than the number of resources (9,000 primitives
+/// took 5 s in a release build), so the DC never does it inside `handle`:
+/// it asks with `Command::Plan`, and the driver runs `run` where it holds
+/// nothing up (the daemon on a blocking thread, away from the event loop
+/// and its heartbeats; the simulator and the unit tests at once) and
+/// feeds the answer back as `Input::Planned`. Pacemaker's controller
+/// likewise asks its scheduler (a separate daemon until 2.1) and drops a
+/// reply that is not the one it waits for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlanRequest {
+    /// Which state of the DC's inputs this plan is for: an answer made
+    /// for an older one is discarded (`Input::Planned`).
+    pub generation: u64,
+    pub config: Arc<ClusterConfig>,
+    /// The DC's working status with its view overlaid.
+    pub status: ClusterStatus,
+    /// Seconds since the epoch (failure expiry).
+    pub wall: i64,
+}
+
+/// The answer to a `PlanRequest`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Planned {
+    pub generation: u64,
+    /// The status it planned on (handed back, so the DC need not keep a
+    /// copy meanwhile).
+    pub status: ClusterStatus,
+    pub transition: Transition,
+    /// The plan's decisions, one line each with the reason.
+    pub changes: Vec<String>,
+}
+
+impl PlanRequest {
+    /// Plans: pure, on any thread.
+    pub fn run(self) -> Planned {
+        let plan = crate::scheduler::schedule(&self.config, &self.status, self.wall);
+        let transition = transition::build(&self.config, &self.status, &plan);
+        Planned {
+            generation: self.generation,
+            changes: dc::plan_changes(&plan),
+            status: self.status,
+            transition,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Input {
     /// The membership view this node holds.
@@ -416,6 +480,8 @@ pub enum Input {
     },
     /// A member's answer to `Command::RequestReport`.
     NodeReport(NodeReport),
+    /// The answer to `Command::Plan`.
+    Planned(Box<Planned>),
     /// Time passed (timeouts, fence retries, failure-timeout expiry).
     Tick,
     /// These requests (by id) were never sent: the node core held them
@@ -443,4 +509,7 @@ pub enum Command {
     RequestReport {
         node: NodeId,
     },
+    /// Run this plan where it holds nothing up and answer with
+    /// `Input::Planned` (see `PlanRequest`). At most one is outstanding.
+    Plan(Box<PlanRequest>),
 }

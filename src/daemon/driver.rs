@@ -14,7 +14,8 @@ use super::logging::{Fields, Priority};
 use super::{Daemon, log, log_about};
 use crate::api::Response;
 use crate::controller::{
-    ActionRequest, ActionResult, Command, FenceOutcome, FenceRequest, Input, Notice, StatusPatch,
+    ActionRequest, ActionResult, Command, FenceOutcome, FenceRequest, Input, Notice, PlanRequest,
+    StatusPatch,
 };
 use crate::node::executor::result_recipients;
 use crate::node::protocol::ClusterMessage;
@@ -22,6 +23,9 @@ use crate::wire::NodeId;
 
 /// Request ids of `Request::Dispatch` (operator-sent actions).
 pub use crate::node::executor::DISPATCH_ID_BASE;
+
+/// A plan that takes longer than this is logged with its time.
+const PLANNING_NOTED: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// A result's journal priority: a failed operation is a warning; a
 /// monitor's "not running" (7) or "promoted" (8) is an answer, not a
@@ -112,8 +116,49 @@ impl Daemon {
                     log(&format!("controller: no configured node {node}"));
                 }
                 Command::Fence(req) => self.fence(req),
+                Command::Plan(req) => self.plan(*req),
                 Command::RecordStatus(patch) => self.record_status(patch).await,
                 Command::Notice(notice) => log(&self.describe_controller(&notice)),
+            }
+        }
+    }
+
+    /// Plans on a blocking thread: the policy engine's time grows faster
+    /// than the number of resources (9,000 held this loop 5 s, and the
+    /// peer declared this node lost), and the loop must keep serving
+    /// heartbeats meanwhile. The controller asks for one plan at a time
+    /// and discards an answer made for inputs that changed since.
+    fn plan(&mut self, request: PlanRequest) {
+        let tx = self.planned_tx.clone();
+        tokio::task::spawn_blocking(move || {
+            let started = std::time::Instant::now();
+            let planned = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| request.run()));
+            let took = started.elapsed();
+            if took > PLANNING_NOTED {
+                log(&format!(
+                    "the policy engine took {took:?} (on a blocking thread; the event loop went on)"
+                ));
+            }
+            let _ = tx.send(planned.map(Box::new).map_err(|panic| {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                format!("the policy engine panicked: {what}")
+            }));
+        });
+    }
+
+    /// A plan came back from its thread. A policy engine that panicked
+    /// stops the daemon, as it did when it ran on the loop: this DC can no
+    /// longer plan, and a successor may.
+    pub(super) fn on_planned(&mut self, outcome: super::event_loop::PlanOutcome) {
+        match outcome {
+            Ok(planned) => self.controller_input(Input::Planned(planned)),
+            Err(why) => {
+                log(&format!("FATAL: {why}"));
+                self.fatal = Some(why);
             }
         }
     }

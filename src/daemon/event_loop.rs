@@ -14,7 +14,7 @@ use tokio::time::{Interval, MissedTickBehavior};
 use super::api_server::{self, ApiCall};
 use super::executor_service::Finished;
 use super::{Daemon, driver, log, notify};
-use crate::controller::{FenceOutcome, Input};
+use crate::controller::{FenceOutcome, Input, Planned};
 use crate::node::shutdown;
 
 /// How long a clean shutdown waits for this node's resources to be stopped.
@@ -31,6 +31,10 @@ const SLOW_EVENT: Duration = Duration::from_millis(100);
 /// A fencing readiness verdict: (generation, ready, blockers).
 pub(super) type Readiness = (u64, bool, Vec<String>);
 
+/// A plan made on a blocking thread, or why none came (the policy engine
+/// panicked).
+pub(super) type PlanOutcome = Result<Box<Planned>, String>;
+
 /// The sending halves, kept by the daemon's parts that report back.
 pub(super) struct EventSenders {
     pub exec: mpsc::UnboundedSender<Finished>,
@@ -38,6 +42,7 @@ pub(super) struct EventSenders {
     pub readiness: mpsc::UnboundedSender<Readiness>,
     /// The document writer's completions.
     pub written: mpsc::UnboundedSender<super::writer::Written>,
+    pub planned: mpsc::UnboundedSender<PlanOutcome>,
 }
 
 /// The sources of the daemon's events.
@@ -51,6 +56,7 @@ pub(super) struct Events {
     fence: mpsc::UnboundedReceiver<FenceOutcome>,
     readiness: mpsc::UnboundedReceiver<Readiness>,
     written: mpsc::UnboundedReceiver<super::writer::Written>,
+    planned: mpsc::UnboundedReceiver<PlanOutcome>,
     terminate: Signal,
     interrupt: Signal,
     hangup: Signal,
@@ -72,6 +78,7 @@ enum Event {
     FenceOutcome(FenceOutcome),
     Readiness(Readiness),
     Written(super::writer::Written),
+    Planned(PlanOutcome),
     SystemdWatchdog,
     Reload,
     Stop,
@@ -89,6 +96,7 @@ impl Event {
             Event::FenceOutcome(_) => "a fencing outcome",
             Event::Readiness(_) => "a fencing readiness verdict",
             Event::Written(_) => "a document write done",
+            Event::Planned(_) => "a plan",
             Event::Reload => "a reload",
             Event::Stop => "a stop",
             Event::SystemdWatchdog => "systemd's watchdog ping",
@@ -102,6 +110,7 @@ impl Events {
         let (fence_tx, fence) = mpsc::unbounded_channel();
         let (readiness_tx, readiness) = mpsc::unbounded_channel();
         let (written_tx, written) = mpsc::unbounded_channel();
+        let (planned_tx, planned) = mpsc::unbounded_channel();
         let (packets_tx, packets) = mpsc::channel(1024);
         let (api_tx, api) = mpsc::channel(16);
         let mut ticker = tokio::time::interval(heartbeat / 4);
@@ -113,6 +122,7 @@ impl Events {
             fence: fence_tx,
             readiness: readiness_tx,
             written: written_tx,
+            planned: planned_tx,
         };
         let events = Events {
             socket_path,
@@ -124,6 +134,7 @@ impl Events {
             fence,
             readiness,
             written,
+            planned,
             terminate: signal(SignalKind::terminate())?,
             interrupt: signal(SignalKind::interrupt())?,
             hangup: signal(SignalKind::hangup())?,
@@ -173,6 +184,7 @@ impl Events {
             Some(outcome) = self.fence.recv() => Event::FenceOutcome(outcome),
             Some(verdict) = self.readiness.recv() => Event::Readiness(verdict),
             Some(written) = self.written.recv() => Event::Written(written),
+            Some(plan) = self.planned.recv() => Event::Planned(plan),
             _ = tick_if_any(&mut self.systemd_watchdog) => Event::SystemdWatchdog,
             _ = self.terminate.recv() => Event::Stop,
             _ = self.interrupt.recv() => Event::Stop,
@@ -226,6 +238,7 @@ impl Daemon {
                 let effects = self.store.on_written(self.now_ms(), written);
                 self.apply_store(effects).await;
             }
+            Event::Planned(outcome) => self.on_planned(outcome),
             // Sent from the loop itself: a handler that hangs stops the
             // pings and systemd restarts the daemon (on-failure).
             Event::SystemdWatchdog => notify::watchdog(),

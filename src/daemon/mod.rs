@@ -434,6 +434,8 @@ struct Daemon {
     fence_tx: mpsc::UnboundedSender<FenceOutcome>,
     /// Results of the fencing readiness check: (generation, ready, blockers).
     readiness_tx: mpsc::UnboundedSender<(u64, bool, Vec<String>)>,
+    /// Plans made on blocking threads come back here (`driver::plan`).
+    planned_tx: mpsc::UnboundedSender<event_loop::PlanOutcome>,
     /// Bumped on every config change: an older check's result is dropped.
     readiness_generation: u64,
     /// The one fencing readiness check running.

@@ -137,6 +137,7 @@ fn new_daemon(
         fencing: None,
         fence_tx: senders.fence,
         readiness_tx: senders.readiness,
+        planned_tx: senders.planned,
         readiness_generation: 0,
         readiness_poller: Default::default(),
         dispatch_waiters: HashMap::new(),

@@ -888,6 +888,11 @@ impl ClusterSim {
                     self.push(at, Ev::ReportRequested { node: to, from: id });
                 }
             }
+            // The daemon plans on a blocking thread; the simulator
+            // answers at once, so its runs stay reproducible.
+            Ctl::Plan(request) => {
+                self.controller_input(id, Input::Planned(Box::new(request.run())))
+            }
             Ctl::Notice(notice) => match notice {
                 Notice::BecameDc => self.note(format!("{me} is DC")),
                 Notice::Blocked { why } => self.note(format!("{me}: blocked: {why}")),

@@ -61,7 +61,7 @@ pub(super) fn op_label(operation: &str, interval_ms: u64) -> String {
 
 /// The plan's changes for `Notice::TransitionStarted` (blocked ones left
 /// out), and its promotion scores when it has any.
-pub(super) fn plan_changes(plan: &Plan) -> Vec<String> {
+pub(in crate::controller) fn plan_changes(plan: &Plan) -> Vec<String> {
     plan.changes
         .iter()
         .filter(|c| !c.blocked)

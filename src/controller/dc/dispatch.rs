@@ -40,6 +40,9 @@ pub(super) struct Active {
     pub(super) transition: Transition,
     pub(super) state: Vec<StepState>,
     pub(super) aborted: Option<String>,
+    /// Dispatches nothing new until a recheck says it still holds
+    /// (`Controller::recheck`).
+    pub(super) checking: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -192,7 +195,9 @@ impl Controller {
             return false;
         };
         let aborted = active.aborted.is_some();
+        let checking = active.checking && !aborted;
         let ready: Vec<usize> = (0..active.state.len())
+            .filter(|_| !checking)
             .filter(|&i| active.state[i] == StepState::Waiting)
             .filter(|&i| {
                 active

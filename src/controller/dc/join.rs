@@ -54,6 +54,9 @@ impl Controller {
         out: &mut Vec<Command>,
     ) {
         let changed = members != self.view.members || quorate != self.view.quorate;
+        if changed {
+            self.inputs_changed();
+        }
         let was_dc = self.view.is_dc;
         self.view.first_view_ms.get_or_insert(self.now_ms);
         // Without quorum every node looks after itself (no-quorum-policy
@@ -192,6 +195,8 @@ impl Controller {
         self.fencing.targets.clear();
         self.join.lost.clear();
         self.running.last_completed = None;
+        self.asked = None;
+        self.inputs_changed();
         self.bump_ids();
         self.replan = true;
     }
@@ -205,6 +210,8 @@ impl Controller {
         self.fencing.targets.clear();
         self.pending.clear();
         self.working = self.doc_status.clone();
+        self.asked = None;
+        self.inputs_changed();
         self.replan = false;
     }
 

@@ -17,12 +17,15 @@ mod record;
 mod tests;
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use super::{Command, ControllerSettings, Input, StatusPatch};
 use crate::model::{ClusterConfig, ClusterStatus, NodeId};
+pub(super) use describe::plan_changes;
 use dispatch::Running;
 use fencing::Fencing;
 use join::Join;
+use plan::Asked;
 use record::{SeenResults, max_call_id};
 
 /// Each DC incarnation takes its action (and call) ids from a fresh block
@@ -39,7 +42,7 @@ pub(super) const SYNC_WAIT_MS: u64 = 30_000;
 pub struct Controller {
     settings: ControllerSettings,
     view: View,
-    config: Option<Box<ClusterConfig>>,
+    config: Option<Arc<ClusterConfig>>,
     /// The status of the last replicated document.
     doc_status: ClusterStatus,
     /// `doc_status` plus this DC's patches the document does not show yet.
@@ -56,6 +59,12 @@ pub struct Controller {
     /// When to plan again without a change (expiring failures, a retry,
     /// a wait that ends).
     recheck_at_ms: Option<u64>,
+    /// The version of what a plan is made of (configuration, working
+    /// status, view): bumped on every change of one, so that a plan made
+    /// for an older version is discarded (`Input::Planned`).
+    generation: u64,
+    /// The plan asked of the driver and not answered yet (at most one).
+    asked: Option<Asked>,
     now_ms: u64,
     wall: i64,
 }
@@ -91,6 +100,8 @@ impl Controller {
             seen: SeenResults::default(),
             replan: false,
             recheck_at_ms: None,
+            generation: 0,
+            asked: None,
             now_ms: 0,
             wall: 0,
         }
@@ -116,6 +127,7 @@ impl Controller {
         self.running.active.is_none()
             && self.running.in_flight.is_empty()
             && self.fencing.targets.is_empty()
+            && self.asked.is_none()
             && !self.replan
     }
 
@@ -137,6 +149,7 @@ impl Controller {
                 }
             }
             Input::NodeReport(r) => self.on_report(r, &mut out),
+            Input::Planned(p) => self.on_planned(*p, &mut out),
             Input::Tick => {}
             Input::Withdrawn(ids) => self.on_withdrawn(&ids, &mut out),
         }
@@ -156,6 +169,11 @@ impl Controller {
             .filter(|(name, _)| members.contains(name))
             .min_by_key(|(_, id)| *id)
             .map(|(name, _)| name)
+    }
+
+    /// What a plan is made of changed: a plan asked before is outdated.
+    fn inputs_changed(&mut self) {
+        self.generation += 1;
     }
 
     fn fresh_id(&mut self) -> u64 {

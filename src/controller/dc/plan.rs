@@ -9,14 +9,13 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::Controller;
 use super::SYNC_WAIT_MS;
-use super::describe::plan_changes;
 use super::dispatch::{Active, StepState};
-use crate::controller::{Command, Notice};
+use crate::controller::{Command, Notice, PlanRequest, Planned};
 use crate::model::{
-    CloneChild, ClusterConfig, ClusterStatus, NoQuorumPolicy, NodeId, Resource, Role,
+    CloneChild, ClusterConfig, ClusterStatus, NoQuorumPolicy, NodeId, NodeState, Resource, Role,
 };
+use crate::scheduler::observe;
 use crate::scheduler::transition::{self, Step, StepKind, Transition, primitive_of};
-use crate::scheduler::{Plan, observe, schedule};
 
 /// How often an idle DC re-plans while failures may expire (failure-timeout).
 const RECHECK_MS: u64 = 15_000;
@@ -30,6 +29,66 @@ fn fence_targets(t: &Transition) -> BTreeMap<NodeId, String> {
             StepKind::Resource { .. } => None,
         })
         .collect()
+}
+
+/// Whether two statuses differ in nothing but nodes' transient attributes
+/// (compared in place: the statuses may be large).
+fn same_but_attributes(a: &ClusterStatus, b: &ClusterStatus) -> bool {
+    let ClusterStatus {
+        have_quorum,
+        dc_uuid,
+        execution_date,
+        no_quorum_panic,
+        nodes,
+        node_order,
+        fencing_history,
+    } = a;
+    let same_node = |x: &NodeState, y: &NodeState| {
+        let NodeState {
+            uname,
+            id,
+            in_ccm,
+            crmd,
+            join,
+            expected,
+            unclean,
+            has_state,
+            transient_attributes: _,
+            resources,
+        } = x;
+        (
+            uname, id, in_ccm, crmd, join, expected, unclean, has_state, resources,
+        ) == (
+            &y.uname,
+            &y.id,
+            &y.in_ccm,
+            &y.crmd,
+            &y.join,
+            &y.expected,
+            &y.unclean,
+            &y.has_state,
+            &y.resources,
+        )
+    };
+    (
+        have_quorum,
+        dc_uuid,
+        execution_date,
+        no_quorum_panic,
+        node_order,
+        fencing_history,
+    ) == (
+        &b.have_quorum,
+        &b.dc_uuid,
+        &b.execution_date,
+        &b.no_quorum_panic,
+        &b.node_order,
+        &b.fencing_history,
+    ) && nodes.len() == b.nodes.len()
+        && nodes
+            .iter()
+            .zip(&b.nodes)
+            .all(|((n, x), (m, y))| n == m && same_node(x, y))
 }
 
 pub(super) fn starts_or_promotes(s: &Step) -> bool {
@@ -77,12 +136,31 @@ pub(super) fn retain_indices(t: Transition, keep: impl Fn(usize) -> bool) -> Tra
     out
 }
 
+/// The plan asked of the driver (`Command::Plan`) and what it is for.
+#[derive(Debug, Clone)]
+pub(super) struct Asked {
+    generation: u64,
+    purpose: Purpose,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Purpose {
+    /// The next transition; whether the DC still waited for the synced
+    /// document and for members' reports when it asked.
+    Transition { awaiting: bool, reporting: bool },
+    /// Whether the running transition still holds after a change of
+    /// transient attributes only (`plan_still_holds`); it dispatches
+    /// nothing new meanwhile (`Active::checking`).
+    Recheck,
+}
+
 impl Controller {
     /// Advances the running transition, or (when something changed, or a
-    /// recheck is due) plans anew: fences first, then, once nothing is
-    /// awaited, the feasible part of the new transition.
+    /// recheck is due) asks for a new plan: fences first, then, once
+    /// nothing is awaited, the feasible part of the new transition
+    /// (`carry_out`, when the plan comes back).
     pub(super) fn step(&mut self, out: &mut Vec<Command>) {
-        if self.advance(out) || !self.plan_due() {
+        if self.advance(out) || self.asked.is_some() || !self.plan_due() {
             return;
         }
         let awaiting = self.awaiting_synced_document(out);
@@ -92,9 +170,9 @@ impl Controller {
             // Outcomes still to come: plan once they are known.
             return;
         }
-        let Some(config) = self.config.clone() else {
+        if self.config.is_none() {
             return;
-        };
+        }
         self.replan = false;
         self.membership_facts(out);
         if !awaiting {
@@ -104,9 +182,65 @@ impl Controller {
         if !awaiting && !reporting && self.probes(out) {
             return;
         }
-        let status = self.overlay();
-        let plan = schedule(&config, &status, self.wall);
-        let t = transition::build(&config, &status, &plan);
+        self.ask_plan(
+            Purpose::Transition {
+                awaiting,
+                reporting,
+            },
+            out,
+        );
+    }
+
+    /// Asks the driver for a plan of the current inputs.
+    fn ask_plan(&mut self, purpose: Purpose, out: &mut Vec<Command>) {
+        let Some(config) = self.config.clone() else {
+            return;
+        };
+        let generation = self.generation;
+        self.asked = Some(Asked {
+            generation,
+            purpose,
+        });
+        out.push(Command::Plan(Box::new(PlanRequest {
+            generation,
+            config,
+            status: self.overlay(),
+            wall: self.wall,
+        })));
+    }
+
+    /// A plan came back: carried out when it is the one asked for and
+    /// nothing it was made of has changed since; otherwise discarded (and
+    /// asked again), as Pacemaker's controller ignores a scheduler reply
+    /// that is not the one it waits for.
+    pub(super) fn on_planned(&mut self, p: Planned, out: &mut Vec<Command>) {
+        let Some(asked) = self.asked.take_if(|a| a.generation == p.generation) else {
+            // Asked before this node resigned, or never.
+            return;
+        };
+        let fresh = p.generation == self.generation && self.view.is_dc;
+        match asked.purpose {
+            Purpose::Transition { .. } if !fresh => self.replan = true,
+            Purpose::Transition {
+                awaiting,
+                reporting,
+            } => self.carry_out(p, awaiting, reporting, out),
+            Purpose::Recheck => self.rechecked(p, fresh, out),
+        }
+    }
+
+    /// Fences first; then, once nothing is awaited, starts the feasible
+    /// part of the planned transition.
+    fn carry_out(&mut self, p: Planned, awaiting: bool, reporting: bool, out: &mut Vec<Command>) {
+        let Some(config) = self.config.clone() else {
+            return;
+        };
+        let Planned {
+            status,
+            transition: t,
+            changes,
+            ..
+        } = p;
         let targets = fence_targets(&t);
         self.fencing
             .targets
@@ -127,7 +261,43 @@ impl Controller {
         }
         self.refresh_promotion_scores(&config, &status, &t, out);
         self.recheck_idle();
-        self.start_transition(t, &plan, out);
+        self.start_transition(t, changes, out);
+    }
+
+    /// Transient attributes changed under the running transition: it
+    /// dispatches nothing new until a plan of the new status says whether
+    /// it still holds (`rechecked`).
+    pub(super) fn recheck(&mut self, out: &mut Vec<Command>) {
+        if let Some(active) = self.running.active.as_mut() {
+            active.checking = true;
+        }
+        if self.asked.is_none() {
+            self.ask_plan(Purpose::Recheck, out);
+        }
+        // Else the recheck in flight comes back outdated and is asked again.
+    }
+
+    fn rechecked(&mut self, p: Planned, fresh: bool, out: &mut Vec<Command>) {
+        let checking = self
+            .running
+            .active
+            .as_ref()
+            .is_some_and(|a| a.checking && a.aborted.is_none());
+        if !checking {
+            // Completed or aborted meanwhile.
+            return;
+        }
+        if !fresh {
+            self.ask_plan(Purpose::Recheck, out);
+            return;
+        }
+        if self.plan_still_holds(p.transition) {
+            if let Some(active) = self.running.active.as_mut() {
+                active.checking = false;
+            }
+        } else {
+            self.abort("the status changed", out);
+        }
     }
 
     /// Whether to plan now: something changed, or a recheck is due.
@@ -198,7 +368,7 @@ impl Controller {
 
     /// Starts `t` as the next transition, unless it is empty or repeats
     /// the one just completed (which would loop).
-    fn start_transition(&mut self, t: Transition, plan: &Plan, out: &mut Vec<Command>) {
+    fn start_transition(&mut self, t: Transition, changes: Vec<String>, out: &mut Vec<Command>) {
         if t.steps.is_empty() {
             return;
         }
@@ -213,13 +383,14 @@ impl Controller {
         out.push(Command::Notice(Notice::TransitionStarted {
             id,
             steps: t.steps.len(),
-            changes: plan_changes(plan),
+            changes,
         }));
         self.running.active = Some(Active {
             id,
             state: vec![StepState::Waiting; t.steps.len()],
             transition: t,
             aborted: None,
+            checking: false,
         });
         self.advance(out);
     }
@@ -280,34 +451,33 @@ impl Controller {
         (t, held)
     }
 
-    /// Whether the running transition is still what this DC would plan now,
-    /// after a change of transient attributes only (an agent's promote
-    /// updates its scores and replication state): the steps it has yet to
-    /// dispatch are exactly the ones a new plan would dispatch, except for
-    /// recurring monitors that follow one of its steps still in flight (the
-    /// new plan does not see that step done yet). Notifications are left
-    /// out: they follow the actions. Pacemaker aborts on every such change,
-    /// and the promote's post-notification then delays the start of what
-    /// is ordered after the promote.
-    pub(super) fn plan_still_holds(&self, before: &ClusterStatus) -> bool {
+    /// Whether a change of the working status from `before` is one of
+    /// transient attributes only (an agent's promote updates its scores
+    /// and replication state) under a running transition that may then go
+    /// on (`recheck`).
+    pub(super) fn attributes_only_change(&self, before: &ClusterStatus) -> bool {
+        let Some(active) = self.running.active.as_ref() else {
+            return false;
+        };
+        active.aborted.is_none()
+            && self.join.asked.is_empty()
+            && !self.fencing.targets.values().any(|f| f.in_flight)
+            && same_but_attributes(before, &self.working)
+    }
+
+    /// Whether the running transition is still what this DC would plan now
+    /// (`wanted`, planned on the changed status): the steps it has yet to
+    /// dispatch are exactly the ones the new plan would dispatch, except
+    /// for recurring monitors that follow one of its steps still in flight
+    /// (the new plan does not see that step done yet). Notifications are
+    /// left out: they follow the actions. Pacemaker aborts on every such
+    /// change, and the promote's post-notification then delays the start
+    /// of what is ordered after the promote.
+    fn plan_still_holds(&self, wanted: Transition) -> bool {
         let (Some(config), Some(active)) = (self.config.as_deref(), self.running.active.as_ref())
         else {
             return false;
         };
-        let without_attributes = |s: &ClusterStatus| {
-            let mut s = s.clone();
-            for n in s.nodes.values_mut() {
-                n.transient_attributes.clear();
-            }
-            s
-        };
-        if active.aborted.is_some()
-            || !self.join.asked.is_empty()
-            || self.fencing.targets.values().any(|f| f.in_flight)
-            || without_attributes(before) != without_attributes(&self.working)
-        {
-            return false;
-        }
         let key = |s: &transition::Step| match &s.kind {
             StepKind::Resource {
                 instance,
@@ -323,9 +493,7 @@ impl Controller {
             StepKind::Resource { .. } => None,
             StepKind::Fence { action } => Some((s.node.clone(), String::new(), action.clone(), 0)),
         };
-        let status = self.overlay();
-        let plan = schedule(config, &status, self.wall);
-        let (wanted, _) = self.feasible(config, transition::build(config, &status, &plan));
+        let (wanted, _) = self.feasible(config, wanted);
         let wanted: BTreeSet<_> = wanted.steps.iter().filter_map(key).collect();
         let steps = &active.transition.steps;
         let in_flight: Vec<usize> = (0..steps.len())

@@ -4,6 +4,7 @@
 //! record), start-failure-is-fatal.
 
 use std::collections::{BTreeSet, VecDeque};
+use std::sync::Arc;
 
 use super::Controller;
 use super::describe::failure_text;
@@ -73,7 +74,9 @@ impl Controller {
         out: &mut Vec<Command>,
     ) {
         let config_changed = self.config.as_deref() != Some(&*config);
-        self.config = Some(config);
+        if config_changed {
+            self.config = Some(Arc::from(config));
+        }
         self.doc_status = status;
         let before = std::mem::take(&mut self.working);
         self.working = self.doc_status.clone();
@@ -83,13 +86,21 @@ impl Controller {
         if max_call_id(&self.working) >= self.next_id {
             self.bump_ids();
         }
+        let status_changed = self.working != before;
+        if config_changed || status_changed {
+            self.inputs_changed();
+        }
         if !self.view.is_dc {
             return;
         }
         if config_changed {
             self.abort("the configuration changed", out);
-        } else if self.working != before && !self.plan_still_holds(&before) {
-            self.abort("the status changed", out);
+        } else if status_changed {
+            if self.attributes_only_change(&before) {
+                self.recheck(out);
+            } else {
+                self.abort("the status changed", out);
+            }
         }
     }
 
@@ -115,6 +126,7 @@ impl Controller {
             }
         }
         apply_patch(&mut self.working, &patch);
+        self.inputs_changed();
         self.pending.push(patch.clone());
         out.push(Command::RecordStatus(patch));
     }

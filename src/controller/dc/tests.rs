@@ -9,7 +9,8 @@ use super::join::REPORT_WAIT_MS;
 use super::*;
 use crate::controller::patch::op_status;
 use crate::controller::{
-    ActionRequest, ActionResult, FenceOutcome, FenceRequest, Ledger, Notice, apply_patch,
+    ActionRequest, ActionResult, FenceOutcome, FenceRequest, Ledger, Notice, PlanRequest,
+    apply_patch,
 };
 use crate::model::{Role, rc};
 use crate::scheduler::observe;
@@ -76,6 +77,10 @@ struct Harness {
     ledgers: BTreeMap<NodeId, Ledger<u8>>,
     /// Report requests go unanswered.
     silent_reports: bool,
+    /// Plans are kept in `held_plans` instead of answered at once (a
+    /// daemon's blocking thread still at work).
+    hold_plans: bool,
+    held_plans: Vec<PlanRequest>,
 }
 
 impl Harness {
@@ -95,6 +100,8 @@ impl Harness {
             store_drops: false,
             ledgers: BTreeMap::new(),
             silent_reports: false,
+            hold_plans: false,
+            held_plans: Vec::new(),
         }
     }
 
@@ -168,6 +175,14 @@ impl Harness {
                             }
                             self.queue.push_back(Input::ActionResult(r));
                         }
+                    }
+                    Command::Plan(request) if self.hold_plans => {
+                        self.held_plans.push(request.as_ref().clone());
+                    }
+                    // Planned at once, as the simulator does.
+                    Command::Plan(request) => {
+                        let planned = request.as_ref().clone().run();
+                        self.queue.push_front(Input::Planned(Box::new(planned)));
                     }
                     Command::RequestReport { node } if !self.silent_reports => {
                         let ledger = self.ledgers.entry(node.clone()).or_default();
@@ -519,6 +534,66 @@ fn nothing_starts_until_every_first_fencing_level_passed_a_monitor() {
         "starts once fencing is ready: {:?}",
         h.executed()
     );
+}
+
+/// Planning runs outside `handle` (the daemon plans on a blocking thread,
+/// so that 9,000 resources no longer hold its event loop for seconds): a
+/// plan that comes back after what it was made of changed is discarded and
+/// asked again, and only the fresh one is carried out.
+#[test]
+fn a_plan_made_for_inputs_that_changed_since_is_discarded_and_asked_again() {
+    let mut h = Harness::new(&config());
+    h.hold_plans = true;
+    h.queue.push_back(h.document());
+    h.view(&["node1", "node2"], true);
+    // Plans are answered until the members have reported and been probed:
+    // the next one starts the app on node2.
+    let probed = |h: &Harness| h.executed().iter().filter(|(o, ..)| o == "monitor").count() == 4;
+    let stale = loop {
+        let asked = h.held_plans.pop().expect("the DC asked for a plan");
+        assert!(h.held_plans.is_empty(), "one plan at a time");
+        if probed(&h) {
+            break asked;
+        }
+        h.queue.push_back(Input::Planned(Box::new(asked.run())));
+        h.run();
+    };
+    assert!(!h.dispatched("start", "node2"), "{:?}", h.log);
+    // Meanwhile the operator moves the app to node1.
+    let moved = config().replace("node = \"node2\"", "node = \"node1\"");
+    h.config = crate::config::load_config_str(&moved, "t.toml").unwrap();
+    h.queue.push_back(h.document());
+    h.run();
+    assert!(h.held_plans.is_empty(), "still one plan at a time");
+    // The plan made before the move comes back: discarded, asked again.
+    h.queue
+        .push_back(Input::Planned(Box::new(stale.clone().run())));
+    h.run();
+    assert!(
+        h.executed().iter().all(|(o, ..)| o == "monitor"),
+        "{:?}",
+        h.executed()
+    );
+    assert!(
+        !notices(&h.log)
+            .iter()
+            .any(|n| matches!(n, Notice::TransitionStarted { .. })),
+        "the outdated plan was carried out: {:?}",
+        notices(&h.log)
+    );
+    let fresh = h.held_plans.pop().expect("asked again");
+    assert!(fresh.generation > stale.generation);
+    // The fresh plan is carried out; the outdated one, late again, is not.
+    h.hold_plans = false;
+    h.queue.push_back(Input::Planned(Box::new(fresh.run())));
+    h.queue.push_back(Input::Planned(Box::new(stale.run())));
+    h.run();
+    assert!(
+        h.running("node1", "fs") && h.running("node1", "vip"),
+        "{:?}",
+        h.executed()
+    );
+    assert!(!h.dispatched("start", "node2"), "{:?}", h.executed());
 }
 
 #[test]
