@@ -2,7 +2,8 @@
 //! `pacelined` (node1 of two on loopback; node2 is its peer, so node1
 //! becomes the DC) (issue 15, "The local API" and "Operations"):
 //! who may do what on the socket, bounded lines and connections, clients
-//! that never hang, SIGHUP and a closed stderr. Needs root (to drop to
+//! that never hang, SIGHUP and a closed stderr, refusals of peers logged
+//! once a minute. Needs root (to drop to
 //! `nobody` in children); skipped with a message otherwise.
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -518,6 +519,61 @@ fn sighup_and_a_closed_stderr_do_not_stop_the_daemon() {
     assert!(node.alive(), "a closed stderr killed the daemon");
     assert!(matches!(probe, Response::ActionDone(_)), "{probe:?}");
     assert!(node.report().is_some(), "the daemon stopped answering");
+}
+
+/// Issue 15: refusals of a node's heartbeats were logged once per packet, so
+/// anyone holding the key (or a misconfigured node) could fill the journal:
+/// an unconfigured node id, and a configured node refused (here, as an older
+/// build), are each logged once a minute, the next line counting what was
+/// held back. 300 authentic datagrams of each reach the daemon's loop.
+#[test]
+fn refusals_of_a_nodes_heartbeats_are_logged_once_a_minute() {
+    use paceline::wire::{ClusterKey, Encoder, LegacyHeartbeat, Message, ViewSummary};
+    if !can_run() {
+        return;
+    }
+    let mut node = Node::new();
+    let log_path = node.dir.join("node1.log");
+    node.start(Stdio::from(std::fs::File::create(&log_path).unwrap()));
+    let config = std::fs::read_to_string(node.config()).unwrap();
+    let field = |prefix: &str, end: char| {
+        let at = config.find(prefix).unwrap() + prefix.len();
+        config[at..].split(end).next().unwrap().to_string()
+    };
+    let name = field("name = \"", '"');
+    let port: u16 = field("127.0.0.1:", '"').parse().unwrap();
+    let authkey = std::fs::read(node.dir.join("authkey")).unwrap();
+    let key = ClusterKey::derive(&authkey, &name).unwrap();
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let heartbeat = Message::LegacyHeartbeat(LegacyHeartbeat {
+        link: 0,
+        heard: vec![1],
+        view: ViewSummary {
+            id: 1,
+            members: vec![1],
+        },
+    });
+    // Node id 9 is not configured; node2 is, and speaks here as an older
+    // build (from an incarnation above the live peer's).
+    let mut unknown = Encoder::new(key.clone(), 9, 1);
+    let mut older = Encoder::new(key, 2, u64::MAX / 2);
+    for _ in 0..300 {
+        socket
+            .send_to(&unknown.seal(&heartbeat), ("127.0.0.1", port))
+            .unwrap();
+        socket
+            .send_to(&older.seal(&heartbeat), ("127.0.0.1", port))
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(node.alive());
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    let count = |needle: &str| log.lines().filter(|l| l.contains(needle)).count();
+    let unconfigured = count("node id 9, which is not configured");
+    let refused = count("runs an older build");
+    assert_eq!(unconfigured, 1, "{log}");
+    assert_eq!(refused, 1, "{log}");
 }
 
 /// Issue 15: a configuration over the channel's message limit was applied
