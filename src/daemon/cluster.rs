@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use crate::controller::{self, Controller, Input, StatusPatch};
 use crate::model::ClusterStatus;
-use crate::node::protocol::{ClusterDocument, ClusterMessage, StoreMessage};
+use crate::node::protocol::{self, ClusterDocument, ClusterMessage, StoreMessage};
 use crate::node::{self, Event, Message, Node, NodeSettings};
 use crate::store::{Document, Version, persist};
 use crate::wire::NodeId;
@@ -220,7 +220,11 @@ impl ClusterStore {
         self.handle(now_ms, Event::Message { from, message })
     }
 
-    /// A config change; answered by a `Reply` with the same `request`.
+    /// A config change; answered by a `Reply` with the same `request`. A
+    /// configuration whose document would not leave room in one channel
+    /// message for the status to grow is refused here
+    /// (`protocol::check_document_size`): applied, it could never be
+    /// replicated.
     pub fn request_config(
         &mut self,
         now_ms: u64,
@@ -228,6 +232,12 @@ impl ClusterStore {
         based_on: Version,
         config: String,
     ) -> Vec<StoreEffect> {
+        if let Err(why) = protocol::check_document_size(&config, &self.doc().status) {
+            return vec![StoreEffect::Reply {
+                request,
+                result: Err(why),
+            }];
+        }
         let event = Event::ConfigRequest {
             request,
             based_on,
@@ -826,6 +836,52 @@ mod tests {
             a.record_status(0, patch)[..],
             [StoreEffect::Fatal(_)]
         ));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Issue 15: a configuration over the channel's 4 MiB message limit was
+    /// applied and persisted by the DC and never replicated (later changes
+    /// failed with a wrong "not the DC"). The DC now refuses, with a clear
+    /// error, a configuration whose document with the status as it is
+    /// would leave less than a quarter of one message for the status to
+    /// grow; a smaller one is still taken.
+    #[test]
+    fn a_configuration_whose_document_would_not_fit_one_channel_message_is_refused() {
+        let dir = temp_dir("too-big");
+        let (mut a, _b) = synced_pair(&dir, false);
+        // The status has grown: 2.5 MB of attributes.
+        for i in 0..25 {
+            let _ = a.record_status(
+                0,
+                StatusPatch::Attribute {
+                    node: "node1".into(),
+                    name: format!("big{i}"),
+                    value: Some("x".repeat(100_000)),
+                },
+            );
+        }
+        let big = format!("{}# {}\n", cfg("big"), "y".repeat(700_000));
+        assert!(big.len() < crate::config::MAX_CONFIG_BYTES);
+        let based_on = a.doc().version;
+        let effects = a.request_config(0, 9, based_on, big);
+        let refused = reply_of(&effects).expect("answered at once");
+        assert!(
+            refused
+                .as_ref()
+                .is_err_and(|e| e.contains("one channel message") && e.contains("status")),
+            "{refused:?}"
+        );
+        assert_eq!(a.doc().config, cfg_with("v0", 2, false));
+        // A small one fits: replicated (answered once the peer has it).
+        let effects = a.request_config(0, 10, based_on, cfg("small"));
+        assert!(reply_of(&effects).is_none(), "{effects:?}");
+        assert!(effects.iter().any(|e| matches!(
+            e,
+            StoreEffect::Send {
+                message: ClusterMessage::Store(StoreMessage::Replicate { .. }),
+                ..
+            }
+        )));
         let _ = std::fs::remove_dir_all(&dir);
     }
 

@@ -6,11 +6,12 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use super::{CONFIG_REQUEST_TIMEOUT, Daemon, ReplyTo, driver, identity, log};
+use super::logging::{Fields, Priority};
+use super::{CONFIG_REQUEST_TIMEOUT, Daemon, ReplyTo, driver, identity, log, log_about};
 use crate::api::Response;
 use crate::controller::Input;
 use crate::membership::{Notice, Output};
-use crate::node::protocol::ClusterMessage;
+use crate::node::protocol::{ClusterMessage, StoreMessage};
 use crate::wire::{DropReason, Frame, Message, NodeId};
 
 impl Daemon {
@@ -198,6 +199,26 @@ impl Daemon {
         let now = self.now_ms();
         match self.channel.send(now, to, message.encode()) {
             Ok(frames) => self.send_frames(frames).await,
+            Err(e @ crate::wire::ChannelError::TooLarge { .. }) => {
+                // The configuration's size is checked when it is loaded,
+                // the status's growth only here: said loudly, since a peer
+                // that cannot get the document cannot sync.
+                let what = match message {
+                    ClusterMessage::Store(
+                        StoreMessage::Offer { .. } | StoreMessage::Replicate { .. },
+                    ) => {
+                        "the cluster document (configuration and status): it cannot sync until the status shrinks (`paceline resource cleanup` forgets old failures) or resources are removed"
+                    }
+                    _ => "a message",
+                };
+                let name = self.settings.node_name(to);
+                let fields = Fields {
+                    node: Some(&name),
+                    ..Fields::default()
+                };
+                let line = format!("ERROR: node {name} cannot be sent {what}: {e}");
+                log_about(Priority::Error, &fields, &line);
+            }
             Err(e) => log(&format!("cannot queue a message: {e}")),
         }
     }

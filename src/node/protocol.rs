@@ -137,6 +137,48 @@ pub enum ClusterMessage {
     },
 }
 
+/// How much of the channel's largest message (`wire::ChannelLimits`, 4 MiB)
+/// a configuration change may fill with the document it makes: the store
+/// sends the whole document (configuration and status) in one message to
+/// sync a peer, so the rest, 1 MiB, is left for the status to grow
+/// (operation records, attributes, about 10,000 more records) before the
+/// document no longer fits. The configuration text alone is capped at
+/// 1 MiB (`config::MAX_CONFIG_BYTES`); this is the cap on both together.
+pub const DOCUMENT_SHARE_OF_MESSAGE: (usize, usize) = (3, 4);
+
+/// The most a configuration change may make the document (see
+/// `DOCUMENT_SHARE_OF_MESSAGE`).
+pub fn max_document_bytes() -> usize {
+    let (num, den) = DOCUMENT_SHARE_OF_MESSAGE;
+    crate::wire::ChannelLimits::default().max_message_bytes / den * num
+}
+
+/// The size of the message that carries the document of `config` and
+/// `status` to a peer (`StoreMessage::Replicate`), near enough: the few
+/// bytes of view and version aside.
+pub fn document_message_bytes(config: &str, status: &ClusterStatus) -> usize {
+    let status_bytes = postcard::to_allocvec(status).map_or(usize::MAX, |b| b.len());
+    status_bytes.saturating_add(config.len()).saturating_add(64)
+}
+
+/// Refuses a configuration whose document, with the status as it is, would
+/// leave less room than `DOCUMENT_SHARE_OF_MESSAGE` says for the status to
+/// grow: over the channel's message limit it could be applied here and
+/// never replicated (a peer could not sync, later changes would fail).
+pub fn check_document_size(config: &str, status: &ClusterStatus) -> Result<(), String> {
+    let bytes = document_message_bytes(config, status);
+    let max = max_document_bytes();
+    if bytes <= max {
+        return Ok(());
+    }
+    let limit = crate::wire::ChannelLimits::default().max_message_bytes;
+    Err(format!(
+        "refused: the cluster document would be {bytes} bytes (this configuration {} bytes, the status {} bytes), over {max} bytes: the whole document travels to a peer in one channel message of at most {limit} bytes, and the rest is kept for the status to grow. Shrink the configuration, or the status (`paceline resource cleanup` forgets old failures)",
+        config.len(),
+        bytes.saturating_sub(config.len()).saturating_sub(64)
+    ))
+}
+
 impl ClusterMessage {
     pub fn encode(&self) -> Vec<u8> {
         // Serializing our own types into a Vec cannot fail.
