@@ -136,6 +136,27 @@ pub(super) fn observed_history(
     history
 }
 
+/// Whether observed failure `obs` of primitive `p` makes its node unclean
+/// (with fencing enabled): a failed stop without on-fail=block, or a
+/// failure of an operation with on-fail=fence.
+pub(super) fn fences_its_node(
+    config: &ClusterConfig,
+    p: Option<&&Primitive>,
+    obs: &history::Observed,
+) -> bool {
+    let Some(op) = obs.failed_op.as_deref().filter(|_| obs.failed) else {
+        return false;
+    };
+    let on_fail = p.and_then(|p| {
+        p.operations
+            .iter()
+            .find(|o| o.name == op && o.interval_ms == obs.failed_interval_ms)
+            .and_then(|o| o.on_fail)
+    });
+    config.properties.stonith_enabled
+        && ((op == "stop" && !op_blocks(p, "stop")) || on_fail == Some(OnFail::Fence))
+}
+
 /// A stop that failed where fencing can clean up: the node is fenced
 /// (the stop's default on-fail with stonith enabled), so it hosts nothing.
 pub(super) fn fence_failed_stops(

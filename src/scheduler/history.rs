@@ -26,6 +26,9 @@ pub struct Observed {
     pub last_failure: Option<i64>,
     /// A hard error (not installed, insufficient privileges, unimplemented) bans the node.
     pub hard_ban: bool,
+    /// Some operation counted (not every one an expired failure): Pacemaker
+    /// then knows the resource's state on the node (its `known_on`).
+    pub known: bool,
 }
 
 fn expected_rc(op: &OpRecord) -> i32 {
@@ -66,6 +69,7 @@ pub fn observe_configured(
         pending: false,
         last_failure: None,
         hard_ban: false,
+        known: false,
     };
     // Pacemaker starts from an unknown role: until some result says where
     // the resource stands, "not running" from a monitor is a failure.
@@ -76,6 +80,7 @@ pub fn observe_configured(
         let pending = op.op_status == -1 || op.rc_code == rc::PENDING || op.call_id < 0;
         let name = op.operation.as_str();
         if pending {
+            obs.known = true;
             obs.pending = true;
             match name {
                 "start" | "migrate_from" => obs.role = Role::Started,
@@ -103,6 +108,7 @@ pub fn observe_configured(
         {
             continue;
         }
+        obs.known = true;
         // Hard errors (invalid or missing configuration, not installed) are
         // never ignored: Pacemaker recovers from them whatever on-fail says.
         // A tool the agent needs reported missing (rc 5) by a recurring

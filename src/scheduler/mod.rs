@@ -46,7 +46,9 @@
 //!   sets evaluated at `now`; no-quorum-policy=suicide; an unclean node in our
 //!   membership is fenced even without quorum; a cleanly offline node whose history
 //!   shows a managed resource active is fenced, "thought to be active there"; failures on
-//!   a node unclean as found are cleared by its fencing: moved, not recovered). `failures.rs`: failure-timeout expiry
+//!   a node unclean as found are cleared by its fencing: moved, not recovered, and so are
+//!   those of resources after, in the node's status order, the one whose failure made it
+//!   unclean, as Pacemaker reads a node's history in order). `failures.rs`: failure-timeout expiry
 //!   (against last-rc-change, disabled by a recorded on-fail=block failure, as
 //!   Pacemaker), fail counts vs migration-threshold (all instance numbers for anonymous
 //!   clones, inherited from group/clone, ignored after an on-fail=ignore failure, and
@@ -75,7 +77,9 @@
 //!   leave no node; the late "dependent cannot stay without its primary" pass) and
 //!   `orders.rs` (set expansion `flat_orders`: sequential sets, between-set orders,
 //!   require-all=false "one-or-more"; mandatory orders on outcomes: blocked/unrunnable
-//!   starts, restarts, interleave, clone-min, stop-stop). `clones.rs`: instance
+//!   starts, restarts, interleave, clone-min, stop-stop; an anonymous instance
+//!   blocked by a clone is listed only in the cases crm_simulate lists it, by a
+//!   primitive or group always). `clones.rs`: instance
 //!   numbering (anonymous renumbered in status order, node by node whichever group
 //!   member runs; orphan surplus copies and instances numbered clone-max or above), the
 //!   instances' assignment order once the clone's primaries are placed (Pacemaker's
@@ -88,13 +92,18 @@
 //!   colocations into its instances' placement (`colocations.rs`). `promotion.rs`: the promotion score attribute added to an instance's node scores
 //!   before placement where it applies (active there, history known there, or no
 //!   history at all; anonymous history filed under instances in status order) and
-//!   raising the instance's priority (pcmk__add_promotion_scores); promotion scores (attribute, role=Promoted locations,
-//!   colocated dependents, role colocations), promoted-max/-node-max, on-fail=demote,
+//!   raising the instance's priority (pcmk__add_promotion_scores); promotion scores (attribute
+//!   where it applies, as for placement, read under the name the history knows an
+//!   anonymous instance by; role=Promoted locations,
+//!   colocated dependents, role colocations; a score that counts then takes the clone's
+//!   own weight of the node: its locations and its dependents' pull, whatever their role,
+//!   as set_sort_index_to_node_weight), promoted-max/-node-max, on-fail=demote,
 //!   and how promotable lines show roles. `utilization.rs`: placement-strategy
 //!   (utilization, balanced, minimal) with node capacities and primitives'
 //!   `utilization` (`tests/utilization/`: cases with crm_simulate 2.1.5's output).
 //!   `outcome.rs`: placements into per-member
-//!   outcomes (multiple-active stop_only/block, no-quorum-policy stop/freeze/demote,
+//!   outcomes (multiple-active stop_only/block, no-quorum-policy stop/freeze/demote
+//!   (freeze promotes nothing: a stopped instance chosen for promotion is a blocked start),
 //!   stops stuck on unfenceable nodes, group stop order; with fencing, a start
 //!   waits "blocked" for its probe on a pending node that has no history of it). `output.rs`: fencing lines,
 //!   outcomes into summary changes and actions, orphans (stop-orphan-resources), and

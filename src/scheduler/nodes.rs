@@ -310,19 +310,63 @@ impl Ctx<'_> {
     /// check_recoverable blocks the resource before on-fail is looked at.
     pub(super) fn forget_failures_on_unclean(&mut self) {
         let unfenceable: Vec<bool> = self.nodes.iter().map(|nd| !self.can_fence(nd)).collect();
+        let unclean_from = self.unclean_from();
         for list in self.history.values_mut() {
-            for (node, _, obs) in list.iter_mut() {
+            for (node, rid, obs) in list.iter_mut() {
                 let Some(&i) = self.node_index.get(node) else {
                     continue;
                 };
                 let stuck_stop = obs.failed_op.as_deref() == Some("stop")
                     && obs.failed_unrecoverable
                     && unfenceable[i];
-                if self.nodes[i].unclean_as_found && !stuck_stop {
+                // Pacemaker reads a node's history in order: once a
+                // failure there has made it unclean, later resources'
+                // failures are ignored as well.
+                let after = unclean_from[i].is_some_and(|from| {
+                    lrm_position(self.status, node, rid).is_some_and(|at| at > from)
+                });
+                if (self.nodes[i].unclean_as_found || after) && !stuck_stop {
                     obs.failed = false;
                 }
             }
         }
+    }
+}
+
+/// Where resource history `rid` comes in `node`'s status (the order
+/// Pacemaker unpacks it in).
+fn lrm_position(status: &ClusterStatus, node: &str, rid: &str) -> Option<usize> {
+    status
+        .nodes
+        .get(node)?
+        .resources
+        .iter()
+        .position(|h| h.id == rid)
+}
+
+impl Ctx<'_> {
+    /// For each node a failure made unclean: the status position of the
+    /// first resource whose failure did.
+    fn unclean_from(&self) -> Vec<Option<usize>> {
+        let prims = super::units::primitives_by_id(self.config);
+        let mut from: Vec<Option<usize>> = vec![None; self.nodes.len()];
+        for (rsc, list) in &self.history {
+            for (node, rid, obs) in list {
+                let Some(&i) = self.node_index.get(node) else {
+                    continue;
+                };
+                if self.nodes[i].unclean_as_found
+                    || self.nodes[i].condition != NodeCondition::Unclean
+                    || !super::failures::fences_its_node(self.config, prims.get(rsc.as_str()), obs)
+                {
+                    continue;
+                }
+                if let Some(at) = lrm_position(self.status, node, rid) {
+                    from[i] = Some(from[i].map_or(at, |f| f.min(at)));
+                }
+            }
+        }
+        from
     }
 }
 

@@ -337,11 +337,13 @@ fn blocked_by_unrunnable_first(ord: &FlatOrder, facts: &FirstFacts, o: &mut Outc
     if o.target.is_none() || (facts.active && !o.current.is_empty()) {
         return changed;
     }
-    // crm_simulate lists a blocked start of an anonymous instance only
-    // when what blocks it is listed as a blocked start itself, or behind
-    // a require-all=false or clone-min order.
+    // crm_simulate lists a blocked start of an anonymous instance after
+    // a clone only when what blocks it is listed as a blocked start
+    // itself, or behind a require-all=false or clone-min order; after a
+    // primitive or group that cannot start, always (bug-lf-2361).
     if o.current.is_empty()
         && o.anonymous_instance
+        && facts.is_clone
         && ord.require_all != Some(false)
         && facts.clone_min <= 1
         && !facts.listed_blocked

@@ -83,7 +83,10 @@ impl Outcome {
                     // there is a restart, surviving elsewhere a move.
                     (Some(k), _) if *k == many[0] => Some(Verb::Restart),
                     (Some(_), _) => Some(Verb::Move),
-                    (None, Some(_)) => Some(Verb::Start),
+                    // Going to a node it is not on is also shown from the
+                    // first (stonith-0): a recovery if it failed.
+                    (None, Some(_)) if self.failed => Some(Verb::Recover),
+                    (None, Some(_)) => Some(Verb::Move),
                     (None, None) => None,
                 }
             }
@@ -358,8 +361,9 @@ fn decide_without_quorum(unit: &Unit<'_>, o: &mut Outcome, freeze: bool, upstrea
                 "due to no quorum".into()
             });
             // An instance chosen for promotion shows the blocked promotion
-            // instead.
-            if unit.promote && unit.clone.is_some_and(|c| c.promotable) {
+            // instead; freeze keeps it in its role (Stopped), as Pacemaker
+            // does not elevate a role under no-quorum-policy=freeze.
+            if !freeze && unit.promote && unit.clone.is_some_and(|c| c.promotable) {
                 o.verb = Some(Verb::Promote);
                 o.from_role = Some(Role::Stopped);
                 o.to_role = Some(Role::Promoted);

@@ -38,11 +38,26 @@ impl<'a> Ctx<'a> {
         units: &[Unit<'a>],
     ) -> Option<Score> {
         let m = unit.members.first()?;
-        let mut score = self.attribute_promotion_score(c, m, i);
+        // The attribute counts only where it applies, as for placement
+        // (Pacemaker's promotion_score asks promotion_score_applies too).
+        let mut score = self
+            .attribute_promotion_score(c, m, i)
+            .filter(|_| self.promotion_applies(c, unit, i));
         let ids = [c.id.as_str(), m.prim.id.as_str()];
         self.promoted_locations(&ids, i, &mut score);
         self.promoted_dependents(unit, &ids, i, units, &mut score);
         self.role_colocations(&ids, i, placed, &mut score);
+        // A score that counts (not negative) becomes the clone's own weight
+        // of the node: its locations and what its dependents (whatever
+        // their role) bring, as at its placement (Pacemaker's
+        // set_sort_index_to_node_weight).
+        if let Some(s) = score.filter(|s| s.value() >= 0) {
+            let mut weight = vec![Score::ZERO; self.nodes.len()];
+            self.location_scores(unit, &[c.id.as_str()], &mut weight, &mut Vec::new());
+            let mut pulled = None;
+            self.dependents_pull(unit, &ids, i, units, &mut pulled, false);
+            score = Some(s + weight[i] + pulled.unwrap_or(Score::ZERO));
+        }
         score
     }
 
@@ -94,11 +109,15 @@ impl<'a> Ctx<'a> {
         let known: Vec<&NodeId> = if c.globally_unique {
             entries
                 .iter()
+                .filter(|(_, _, o)| o.known)
                 .filter(|(_, rid, _)| super::units::instance_of(rid) == unit.instance)
                 .map(|(n, _, _)| n)
                 .collect()
         } else {
-            let here: Vec<_> = entries.iter().filter(|(n, _, _)| n == uname).collect();
+            let here: Vec<_> = entries
+                .iter()
+                .filter(|(n, _, o)| n == uname && o.known)
+                .collect();
             if !here.is_empty() && here.iter().all(|(_, _, o)| o.role < Role::Started) {
                 return true;
             }
@@ -118,7 +137,9 @@ impl<'a> Ctx<'a> {
     ) -> Vec<&'h NodeId> {
         let mut next = 0u32;
         let mut known = Vec::new();
-        for (node, _, obs) in entries {
+        // History whose every operation is an expired failure tells
+        // Pacemaker nothing (the resource is not known there).
+        for (node, _, obs) in entries.iter().filter(|(_, _, o)| o.known) {
             let counts = self
                 .node_index
                 .get(node)
@@ -152,8 +173,18 @@ impl<'a> Ctx<'a> {
         // Only an instance active there knows its old instance name.
         let active_here = m.current.iter().any(|(n, _)| *n == nd.uname);
         if score.is_none() && !c.globally_unique && active_here {
-            // Older clusters kept per-instance names for anonymous clones;
-            // instance numbers are not stable, but a node runs one instance.
+            // Older clusters kept per-instance names for anonymous clones:
+            // Pacemaker reads the attribute under the name the history
+            // here knows the instance by (its clone_name).
+            let known_as = self.history.get(&m.prim.id).and_then(|l| {
+                l.iter()
+                    .find(|(n, _, o)| *n == nd.uname && o.role >= Role::Started)
+                    .map(|(_, rid, _)| format!("master-{rid}"))
+            });
+            if let Some(v) = known_as.and_then(|k| nd.attrs.get(&k)) {
+                return v.parse::<Score>().ok();
+            }
+            // Instance numbers are not stable, but a node runs one instance.
             let prefix = format!("master-{}:", m.prim.id);
             return nd
                 .attrs
@@ -176,13 +207,28 @@ impl<'a> Ctx<'a> {
         units: &[Unit<'a>],
         score: &mut Option<Score>,
     ) {
+        self.dependents_pull(unit, ids, i, units, score, true);
+    }
+
+    /// The node preferences of the (non-clone) resources colocated with
+    /// `ids` (with its Promoted role if `promoted`, else with any other),
+    /// scaled by the colocation score, added to `score`.
+    fn dependents_pull(
+        &self,
+        unit: &Unit<'a>,
+        ids: &[&str],
+        i: usize,
+        units: &[Unit<'a>],
+        score: &mut Option<Score>,
+        promoted: bool,
+    ) {
         for ci in self.candidate_colocations(unit) {
             let col = &self.colocations[ci];
             let (Some(r), Some(w)) = (&col.rsc, &col.with_rsc) else {
                 continue;
             };
             if !ids.contains(&w.as_str())
-                || col.with_rsc_role != Some(Role::Promoted)
+                || (promoted && col.with_rsc_role != Some(Role::Promoted))
                 || col.score.value() <= 0
                 || col.influence == Some(false)
             {
