@@ -73,6 +73,29 @@ fn fill(dir: &Path) {
 
 #[test]
 fn a_full_state_directory_is_reported_and_the_node_acts_on_nothing_it_did_not_write() {
+    disk_fault(fill, "is full: ENOSPC");
+}
+
+/// The same with the state directory turned read-only under the daemon.
+#[test]
+fn a_read_only_state_directory_is_reported() {
+    disk_fault(
+        |dir| {
+            let ok = Command::new("mount")
+                .args(["-o", "remount,ro"])
+                .arg(dir)
+                .status()
+                .is_ok_and(|s| s.success());
+            assert!(ok, "remount {} read-only", dir.display());
+        },
+        "read-only filesystem: EROFS",
+    );
+}
+
+/// Forms two nodes with node2's state directory on a small tmpfs, breaks
+/// it with `fault`, makes node2 write, and checks it says `said` and
+/// stops, and that node1 counts it lost.
+fn disk_fault(fault: impl Fn(&Path), said: &str) {
     if !can_run() {
         return;
     }
@@ -96,7 +119,7 @@ fn a_full_state_directory_is_reported_and_the_node_acts_on_nothing_it_did_not_wr
     until(&c, "node2's document written", || {
         c.dir.join("state2/cluster.json").exists()
     });
-    fill(&c.dir.join("state2"));
+    fault(&c.dir.join("state2"));
     // A configuration change makes node2 write (if a status patch did not
     // already). Its outcome depends on when node2 stops: without fencing
     // a lone node1 takes it alone, as documented.
@@ -112,7 +135,7 @@ fn a_full_state_directory_is_reported_and_the_node_acts_on_nothing_it_did_not_wr
     assert!(c.exited_within(2, Duration::from_secs(10)), "{}", c.log(2));
     let log2 = c.log(2);
     assert!(
-        log2.contains("is full: ENOSPC") && log2.contains("state2"),
+        log2.contains(said) && log2.contains("state2"),
         "said plainly:\n{log2}"
     );
     until(&c, "node1 alone", || {
