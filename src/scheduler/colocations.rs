@@ -139,6 +139,16 @@ impl<'a> Ctx<'a> {
             if done[i] || visiting[i] {
                 return;
             }
+            // A clone is one resource to Pacemaker: a colocation loop
+            // back to it stops at any of its instances.
+            let siblings: &[usize] = match units[i].clone {
+                Some(_) => unit_of.get(&units[i].id).map_or(&[], Vec::as_slice),
+                None => &[],
+            };
+            let entered: Vec<usize> = siblings.iter().copied().filter(|&j| !visiting[j]).collect();
+            for &j in &entered {
+                visiting[j] = true;
+            }
             visiting[i] = true;
             let mut names: Vec<&str> = vec![units[i].id.as_str()];
             names.extend(units[i].members.iter().map(|m| m.prim.id.as_str()));
@@ -150,6 +160,9 @@ impl<'a> Ctx<'a> {
                         }
                     }
                 }
+            }
+            for j in entered {
+                visiting[j] = false;
             }
             done[i] = true;
             out.push(i);
@@ -752,5 +765,23 @@ mod tests {
 <rsc_location id="x-2" rsc="x" node="node2" score="500"/>"#;
         let s = summary(GROUP_AND_X, cons, "", ["", ""]);
         assert_eq!(s, ["Start a - node1", "Start b - node1", "Start x - node1"]);
+    }
+
+    #[test]
+    fn a_colocation_loop_through_a_clone_stops_at_the_clone() {
+        // c with x and x with c: Pacemaker assigns c's primary x first and
+        // breaks the loop at c as a whole, so x takes its own +10 on node2
+        // (one of c's instances was placed before x when each instance
+        // was its own stop). Checked against crm_simulate.
+        let resources = r#"<clone id="c"><primitive id="d" class="ocf" provider="pacemaker" type="Dummy"/></clone>
+<primitive id="x" class="ocf" provider="pacemaker" type="Dummy"/>"#;
+        let cons = r#"<rsc_colocation id="c-x" rsc="c" with-rsc="x" score="500"/>
+<rsc_colocation id="x-c" rsc="x" with-rsc="c" score="50"/>
+<rsc_location id="x-2" rsc="x" node="node2" score="10"/>"#;
+        let s = summary(resources, cons, "", ["", ""]);
+        assert_eq!(
+            s,
+            ["Start d:0 - node1", "Start d:1 - node2", "Start x - node2"]
+        );
     }
 }
