@@ -282,21 +282,31 @@ impl Controller {
             return false;
         };
         let mut wanted = Vec::new();
+        // Looked up, not searched: with thousands of primitives a search
+        // per primitive held the event loop for seconds.
+        let probing: BTreeSet<(&str, &str)> = self
+            .running
+            .in_flight
+            .values()
+            .filter(|f| f.step.is_none())
+            .map(|f| (f.request.node.as_str(), f.request.resource.as_str()))
+            .collect();
         for node in &self.view.members {
             if !self.settings.nodes.iter().any(|(n, _)| n == node) {
                 continue;
             }
-            let st = self.working.nodes.get(node);
+            let known: BTreeSet<&str> = match self.working.nodes.get(node) {
+                Some(st) if !self.join.to_probe.contains(node) => {
+                    st.resources.iter().map(|h| primitive_of(&h.id)).collect()
+                }
+                _ => BTreeSet::new(),
+            };
             for p in all_primitives(&config) {
                 if p.class == ResourceClass::Stonith {
                     continue;
                 }
-                let known = !self.join.to_probe.contains(node)
-                    && st
-                        .is_some_and(|st| st.resources.iter().any(|h| primitive_of(&h.id) == p.id));
-                let probing = self.running.in_flight.values().any(|f| {
-                    f.step.is_none() && f.request.node == *node && f.request.resource == p.id
-                });
+                let known = known.contains(p.id.as_str());
+                let probing = probing.contains(&(node.as_str(), p.id.as_str()));
                 if !known && !probing {
                     let timeout_ms = transition::op_timeout_ms(&config, Some(p), "monitor", 0);
                     wanted.push((node.clone(), p.id.clone(), timeout_ms));
