@@ -70,7 +70,8 @@
 //!   and the node choice (score, fewer assigned, current node, name). `locations.rs`
 //!   (incl. opt-in clusters and role=Promoted locations), `colocations.rs` (set
 //!   expansion `flat_colocations`: set chains, negative-score sets, between sets;
-//!   primaries before dependents, but a finite colocation of a group's later member
+//!   primaries before dependents (a loop broken at a clone as a whole, not at one
+//!   instance), but a finite colocation of a group's later member
 //!   neither moves the group nor comes before it: its primary is placed right after the
 //!   group, pulled to the group's node when positive; the pull of dependents (clones too, with the
 //!   clone's own scores: no instance stickiness), rolled back when it would
