@@ -1293,7 +1293,7 @@ impl<'a> Converter<'a> {
                 }
             }
         }
-        let fence_timeout = std::time::Duration::from_millis(doc.timers().fence_timeout_ms);
+        let fence_timeout = doc.timers().fence_timeout;
         self.fencing = Some(super::fencing::typed_section(
             f,
             fence_timeout,
@@ -1343,7 +1343,7 @@ impl<'a> Converter<'a> {
         // budget must be consistent too.
         if let (Some(hs), None, Some(b)) = (&m.heartbeat, &m.token_timeout, budget) {
             if let Some(hb) = parse_duration(hs.get_ref()).ok().map(as_ms) {
-                let tok = doc.timers().token_timeout_ms;
+                let tok = as_ms(doc.timers().token_timeout);
                 if tok <= 2 * hb {
                     self.err(
                         span(hs),
@@ -1391,7 +1391,7 @@ impl<'a> Converter<'a> {
     fn watchdog_timers(&mut self, doc: &Document) {
         let Some(f) = &doc.fencing else { return };
         let timers = doc.timers();
-        let tok = timers.token_timeout_ms;
+        let tok = as_ms(timers.token_timeout);
         let budget = doc.failover_budget_ms();
         for d in f.device.iter().filter(|d| d.kind.get_ref() == "watchdog") {
             let Some(wd) = d

@@ -228,7 +228,7 @@ pub fn load_fencing_str(text: &str, file: &str) -> Result<FencingFile, ConfigErr
         failover_budget: doc.failover_budget,
         ..Default::default()
     };
-    let fence_timeout = Duration::from_millis(budget.timers().fence_timeout_ms);
+    let fence_timeout = budget.timers().fence_timeout;
     let section = typed_section(&f, fence_timeout, &src, &mut diags);
     if let Err(e) = section.validate() {
         diags.push(src.diag(0..0, e.to_string(), None));

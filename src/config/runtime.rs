@@ -173,8 +173,7 @@ pub(crate) fn runtime(
 /// refused here.
 fn timers(doc: &Document, src: &SourceMap, diags: &mut Vec<Diagnostic>) -> (Duration, Duration) {
     let t = doc.timers();
-    let heartbeat = Duration::from_millis(t.heartbeat_ms);
-    let token_timeout = Duration::from_millis(t.token_timeout_ms);
+    let (heartbeat, token_timeout) = (t.heartbeat, t.token_timeout);
     let m = doc.membership.as_ref();
     let written_heartbeat = m.and_then(|m| m.heartbeat.as_ref());
     let token_derived = m.is_none_or(|m| m.token_timeout.is_none());
@@ -190,7 +189,8 @@ fn timers(doc: &Document, src: &SourceMap, diags: &mut Vec<Diagnostic>) -> (Dura
                 h.span(),
                 format!(
                     "heartbeat ({}ms) is too slow for the default token_timeout ({}ms), which must be at least twice the heartbeat",
-                    t.heartbeat_ms, t.token_timeout_ms
+                    heartbeat.as_millis(),
+                    token_timeout.as_millis()
                 ),
                 Some("lower heartbeat, or write token_timeout (or failover_budget) too".into()),
             ));

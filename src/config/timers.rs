@@ -3,6 +3,8 @@
 //! intervals by the loader with [`monitor_interval_ms`] and
 //! [`added_monitor_roles`] (the model carries them from there).
 
+use std::time::Duration;
+
 use super::document::Document;
 use super::duration::{as_ms, parse_duration};
 use crate::model::Role;
@@ -18,11 +20,11 @@ pub const DEFAULT_FENCE_TIMEOUT_MS: u64 = 20_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timers {
-    pub heartbeat_ms: u64,
-    pub token_timeout_ms: u64,
+    pub heartbeat: Duration,
+    pub token_timeout: Duration,
     /// How long one fence device may take before the next level is tried,
     /// for devices without their own `timeout`.
-    pub fence_timeout_ms: u64,
+    pub fence_timeout: Duration,
 }
 
 impl Document {
@@ -64,9 +66,9 @@ impl Document {
             .map(|b| (2 * b).clamp(5_000, 60_000))
             .unwrap_or(DEFAULT_FENCE_TIMEOUT_MS);
         Timers {
-            heartbeat_ms,
-            token_timeout_ms,
-            fence_timeout_ms,
+            heartbeat: Duration::from_millis(heartbeat_ms),
+            token_timeout: Duration::from_millis(token_timeout_ms),
+            fence_timeout: Duration::from_millis(fence_timeout_ms),
         }
     }
 }
