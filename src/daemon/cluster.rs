@@ -298,6 +298,20 @@ impl ClusterStore {
         self.writing.map(|(_, since)| since.elapsed())
     }
 
+    /// Whether everything this node wrote or sent has left it: no write in
+    /// progress, nothing waiting for one (replication, acknowledgements
+    /// and results go out only after the write before them), nothing a
+    /// quorum does not hold yet. A node leaves only then: its leave
+    /// datagrams do not wait for the writer, so leaving earlier let them
+    /// overtake the status that shows it stopped, and the survivor counted
+    /// it lost (fenced it, or waited for an action timeout).
+    pub fn quiescent(&self) -> bool {
+        self.backlog.is_empty()
+            && self.writing.is_none()
+            && self.node.held() == 0
+            && !self.node.uncommitted()
+    }
+
     /// Commands waiting for a write (for status and tests).
     pub fn waiting(&self) -> usize {
         self.backlog.len()

@@ -287,7 +287,10 @@ impl Daemon {
         }
         let bound = tokio::time::sleep(SHUTDOWN_BOUND);
         tokio::pin!(bound);
-        while self.executor.busy() > 0 || self.document_shows_active_here() {
+        while self.executor.busy() > 0
+            || self.document_shows_active_here()
+            || !self.store.quiescent()
+        {
             let event = tokio::select! {
                 event = events.next() => event,
                 _ = &mut bound => {

@@ -324,6 +324,12 @@ impl<C: NodeConfig> Node<C> {
         out
     }
 
+    /// This node's store is a ready DC with changes a quorum does not hold
+    /// yet (see "Output commit").
+    pub fn uncommitted(&self) -> bool {
+        self.store.uncommitted()
+    }
+
     /// Actions held for a commit (see "Output commit").
     pub fn held(&self) -> usize {
         self.held.len()
