@@ -52,6 +52,10 @@ target = "node1"
 index = 1
 devices = ["bmc"]
 [[fencing.level]]
+target = "node2"
+index = 1
+devices = ["bmc"]
+[[fencing.level]]
 target = "node3"
 index = 1
 devices = ["wd"]
@@ -713,7 +717,7 @@ fn config_check_holds_resources_to_their_agents_meta_data() {
         err.contains("`ipp` is not a parameter of `builtin:ipaddr`")
             && err.contains("did you mean `ip`?")
             && err.contains("lacks `ip`, which `builtin:ipaddr` requires")
-            && err.contains("cluster.toml:48:18"),
+            && err.contains("cluster.toml:52:18"),
         "{err}"
     );
     let (code, err) = check(&dir.0, &BASE.replace("builtin:ipaddr", "builtin:ipadr"));
@@ -775,9 +779,17 @@ fn config_check_holds_fence_agents_to_their_meta_data() {
             "{BASE}[[primitive]]\nid = \"ipmi1\"\nagent = \"stonith:fence_ipmilan\"\nparams = {{ {params} }}\n"
         )
     };
+    // A stonith: primitive fences nothing in paceline: refused, with the
+    // [[fencing.device]] form that does (its parameters are still checked).
     let good = primitive("ip = \"198.18.2.1\", username = \"admin\", pcmk_host_list = \"node1\"");
     let (code, err) = check(&dir.0, &good);
-    assert_eq!(code, 0, "{err}");
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("`ipmi1` is a stonith: primitive, which fences nothing here")
+            && err.contains("agent = \"fence_ipmilan\"")
+            && !err.contains("is not a parameter"),
+        "{err}"
+    );
     let (code, err) = check(
         &dir.0,
         &primitive("ipp = \"198.18.2.1\", username = \"admin\""),
@@ -814,9 +826,12 @@ fn config_check_holds_fence_agents_to_their_meta_data() {
         .arg(&file)
         .output()
         .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    // Without agents the parameters go unchecked; the primitive is still
+    // no fence device.
+    assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        err.contains("fences nothing here") && !err.contains("`ipp`"),
+        "{err}"
     );
 }

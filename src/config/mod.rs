@@ -255,6 +255,12 @@ fn load_document(
     if checks.runnable {
         conv.diags.extend(node_diags);
     }
+    if checks.runnable && !checks.fencing_optional {
+        // `config check` only, for now: the daemon still starts such a
+        // file and says in status why nothing starts.
+        let fencing = conv.fencing.as_ref();
+        conv.diags.extend(runtime::fencing_runs(doc, fencing, &src));
+    }
     let mut unchecked_agents = Vec::new();
     if let Some(catalog) = checks.agents {
         let checked = agents::check(doc, &src, catalog);

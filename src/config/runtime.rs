@@ -167,6 +167,55 @@ pub(crate) fn runtime(
     })
 }
 
+/// What keeps a runnable file with fencing on from starting anything,
+/// refused where it is written by `config check` (the daemon still starts
+/// such a file and its status says why nothing starts): the fencing readiness gate starts no
+/// resource until every node's first level passed a monitor, so a node
+/// without a `[[fencing.level]]` would leave the whole cluster stopped
+/// with `config check` saying ok; and a `stonith:` primitive (as crm and
+/// pcs write fence devices) is no fence device here.
+pub(crate) fn fencing_runs(
+    doc: &Document,
+    fencing: Option<&FencingSection>,
+    src: &SourceMap,
+) -> Vec<Diagnostic> {
+    let mut diags = Vec::new();
+    for p in doc
+        .primitive
+        .iter()
+        .filter(|p| p.agent.get_ref().starts_with("stonith:"))
+    {
+        let agent = p.agent.get_ref().trim_start_matches("stonith:");
+        diags.push(src.diag(
+            p.agent.span(),
+            format!("`{}` is a stonith: primitive, which fences nothing here", p.id.get_ref()),
+            Some(format!(
+                "declare it under [[fencing.device]] with `type = \"agent\"`, `agent = \"{agent}\"` and its params, and name it in a [[fencing.level]] per node"
+            )),
+        ));
+    }
+    let Some(f) = fencing.filter(|f| f.enabled) else {
+        return diags;
+    };
+    for n in &doc.node {
+        let name = n.name.get_ref();
+        if !f
+            .levels
+            .iter()
+            .any(|l| &l.target == name && !l.devices.is_empty())
+        {
+            diags.push(src.diag(
+                n.name.span(),
+                format!("node `{name}` has no fencing level: with fencing on, no resource starts until every node can be fenced"),
+                Some(format!(
+                    "add a [[fencing.level]] with `target = \"{name}\"`, `index = 1` and the devices that fence it (or set `enabled = false` under [fencing], unsafe for shared data)"
+                )),
+            ));
+        }
+    }
+    diags
+}
+
 /// The membership timers (`Document::timers`: written, else derived from
 /// the budget). The converter checks written ones against each other; a
 /// heartbeat of 0, or one too slow for the default token timeout, is
@@ -398,7 +447,9 @@ enabled = false
     fn fencing_must_say_whether_it_is_on() {
         let text = GOOD.replace(
             "[fencing]\nenabled = false\n",
-            "[fencing]\n[[fencing.device]]\nid = \"bmc\"\ntype = \"redfish\"\nurl = \"https://198.18.2.1\"\nusername = \"u\"\npassword_file = \"/p\"\n",
+            "[fencing]\n[[fencing.device]]\nid = \"bmc\"\ntype = \"redfish\"\nurl = \"https://198.18.2.1\"\nusername = \"u\"\npassword_file = \"/p\"\n\
+             [[fencing.level]]\ntarget = \"a\"\nindex = 1\ndevices = [\"bmc\"]\n\
+             [[fencing.level]]\ntarget = \"b\"\nindex = 1\ndevices = [\"bmc\"]\n",
         );
         let e = refusal(&text);
         assert!(e.contains("does not say whether fencing is on"), "{e}");
@@ -409,9 +460,45 @@ enabled = false
     }
 
     #[test]
+    fn fencing_that_would_start_nothing_is_refused_where_it_is_written() {
+        let device = "[fencing]\nenabled = true\n[[fencing.device]]\nid = \"bmc\"\ntype = \"redfish\"\nurl = \"https://198.18.2.1\"\nusername = \"u\"\npassword_file = \"/p\"\n";
+        let check_refusal = |t: &str| load_runnable_str(t, "c.toml").unwrap_err().to_string();
+        let level = |n: &str| {
+            format!("[[fencing.level]]\ntarget = \"{n}\"\nindex = 1\ndevices = [\"bmc\"]\n")
+        };
+        // A node without a level: the readiness gate would start nothing.
+        let text = GOOD.replace(
+            "[fencing]\nenabled = false\n",
+            &format!("{device}{}", level("a")),
+        );
+        let e = check_refusal(&text);
+        assert!(e.contains("node `b` has no fencing level"), "{e}");
+        assert!(e.contains("c.toml:12:8"), "points at node b's name: {e}");
+        assert!(!e.contains("node `a`"), "{e}");
+        let both = format!("{text}{}", level("b"));
+        assert!(load_runnable_str(&both, "c.toml").is_ok());
+        // A stonith: primitive fences nothing: said so, with the form that does.
+        let e = check_refusal(&format!(
+            "{both}[[primitive]]\nid = \"f\"\nagent = \"stonith:fence_ipmilan\"\n"
+        ));
+        assert!(
+            e.contains("`f` is a stonith: primitive, which fences nothing here"),
+            "{e}"
+        );
+        assert!(e.contains("agent = \"fence_ipmilan\""), "{e}");
+        // Only `config check` refuses them: the daemon's loads still take
+        // such a file (and the replicated document of an older one).
+        assert!(load_node_str(&text, "c.toml").is_ok());
+        assert!(crate::config::load_cluster_str_fencing_optional(&text, "c.toml").is_ok());
+    }
+
+    #[test]
     fn self_fencing_watchdogs_are_the_levels_watchdog_devices() {
         let third = "[[node]]\nname = \"c\"\nid = 3\nlinks = [\"198.18.0.3\", \"198.18.1.3\"]\n";
-        let fencing = "[fencing]\nenabled = true\n[[fencing.device]]\nid = \"wd\"\ntype = \"watchdog\"\nwatchdog_timeout = \"3s\"\n[[fencing.level]]\ntarget = \"c\"\nindex = 1\ndevices = [\"wd\"]\n";
+        let fencing = "[fencing]\nenabled = true\n[[fencing.device]]\nid = \"wd\"\ntype = \"watchdog\"\nwatchdog_timeout = \"3s\"\n[[fencing.level]]\ntarget = \"c\"\nindex = 1\ndevices = [\"wd\"]\n\
+             [[fencing.device]]\nid = \"bmc\"\ntype = \"redfish\"\nurl = \"https://198.18.2.1\"\nusername = \"u\"\npassword_file = \"/p\"\n\
+             [[fencing.level]]\ntarget = \"a\"\nindex = 1\ndevices = [\"bmc\"]\n\
+             [[fencing.level]]\ntarget = \"b\"\nindex = 1\ndevices = [\"bmc\"]\n";
         let text = GOOD.replace("[fencing]\nenabled = false\n", &format!("{third}{fencing}"));
         let s = runtime(&text);
         assert_eq!(
