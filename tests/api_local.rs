@@ -14,6 +14,9 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
+#[path = "local/mod.rs"]
+mod local;
+
 use paceline::api::{self, Request, Response};
 use paceline::controller::ActionRequest;
 
@@ -66,20 +69,8 @@ impl Node {
         let dir = std::env::temp_dir().join(&name);
         std::fs::create_dir_all(dir.join("rsctmp")).unwrap();
         let key = dir.join("authkey");
-        let keygen = Command::new(env!("CARGO_BIN_EXE_paceline"))
-            .args(["cluster", "keygen", "--file"])
-            .arg(&key)
-            .status()
-            .unwrap();
-        assert!(keygen.success());
-        let port = || {
-            std::net::UdpSocket::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap()
-                .port()
-        };
-        let (port1, port2) = (port(), port());
+        local::keygen(&key);
+        let (port1, port2) = (local::free_udp_port(), local::free_udp_port());
         let config = format!(
             "[cluster]\nname = \"{name}\"\nauthkey = \"{}\"\nstate_dir = \"{}\"\n\
              [quorum]\ntwo_node = true\n\

@@ -11,6 +11,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+#[path = "local/mod.rs"]
+mod local;
+
 /// A node's directory, removed (and its daemon killed) when dropped.
 struct Node {
     dir: PathBuf,
@@ -33,16 +36,8 @@ impl Node {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("rsctmp")).unwrap();
         let key = dir.join("authkey");
-        let keygen = Command::new(env!("CARGO_BIN_EXE_paceline"))
-            .args(["cluster", "keygen", "--file"])
-            .arg(&key)
-            .status()
-            .unwrap();
-        assert!(keygen.success());
-        let port = || {
-            let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-            socket.local_addr().unwrap().port()
-        };
+        local::keygen(&key);
+        let port = local::free_udp_port;
         let config = format!(
             "[cluster]\nname = \"sd{tag}\"\nauthkey = \"{}\"\nstate_dir = \"{}\"\n\
              [quorum]\ntwo_node = true\n\

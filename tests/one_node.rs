@@ -10,6 +10,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+#[path = "local/mod.rs"]
+mod local;
+
 use paceline::api::{self, Request, Response, StatusReport};
 
 struct Daemon {
@@ -25,26 +28,13 @@ impl Drop for Daemon {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// Starts node1 of a cluster with these `[[node]]`/`[quorum]` lines.
 fn start(tag: &str, nodes_and_quorum: &str) -> Daemon {
     let dir = std::env::temp_dir().join(format!("pl1n{}{tag}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("rsctmp")).unwrap();
     let key = dir.join("authkey");
-    let keygen = Command::new(env!("CARGO_BIN_EXE_paceline"))
-        .args(["cluster", "keygen", "--file"])
-        .arg(&key)
-        .status()
-        .unwrap();
-    assert!(keygen.success());
+    local::keygen(&key);
     let config = format!(
         "[cluster]\nname = \"{tag}\"\nauthkey = \"{}\"\nstate_dir = \"{}\"\n\
          [membership]\nheartbeat = \"100ms\"\ntoken_timeout = \"1s\"\n\
@@ -116,7 +106,7 @@ fn wait_for(
 fn the_only_node_configured_becomes_the_dc_and_starts_its_resources() {
     let nodes = format!(
         "[[node]]\nname = \"node1\"\nid = 1\nlinks = [\"127.0.0.1:{}\"]\n",
-        free_port()
+        local::free_udp_port()
     );
     let mut daemon = start("solo", &nodes);
     let last = wait_for(&mut daemon, Duration::from_secs(30), dummy_started);
@@ -133,8 +123,8 @@ fn a_two_node_member_booting_alone_waits_for_its_peer_only_with_wait_for_all() {
             "[quorum]\ntwo_node = true\nwait_for_all = {wait_for_all}\n\
              [[node]]\nname = \"node1\"\nid = 1\nlinks = [\"127.0.0.1:{}\"]\n\
              [[node]]\nname = \"node2\"\nid = 2\nlinks = [\"127.0.0.1:{}\"]\n",
-            free_port(),
-            free_port()
+            local::free_udp_port(),
+            local::free_udp_port()
         )
     };
     // Without wait_for_all the lone node is quorate once it has gathered
