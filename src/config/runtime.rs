@@ -199,11 +199,10 @@ pub(crate) fn fencing_runs(
     };
     for n in &doc.node {
         let name = n.name.get_ref();
-        if !f
-            .levels
-            .iter()
-            .any(|l| &l.target == name && !l.devices.is_empty())
-        {
+        // The readiness gate's rule: the node's first (lowest index) level
+        // has devices to monitor.
+        let first = f.levels_for(name).into_iter().min_by_key(|l| l.index);
+        if first.is_none_or(|l| l.devices.is_empty()) {
             diags.push(src.diag(
                 n.name.span(),
                 format!("node `{name}` has no fencing level: with fencing on, no resource starts until every node can be fenced"),
