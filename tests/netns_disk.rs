@@ -9,7 +9,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 #[path = "netns/mod.rs"]
 mod netns;
@@ -43,20 +43,8 @@ impl Drop for Tmpfs {
     }
 }
 
-fn until(c: &Cluster, what: &str, ok: impl Fn() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        if ok() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!(
-        "timed out waiting for {what}\n--- node1\n{}\n--- node2\n{}",
-        c.log(1),
-        c.log(2)
-    );
-}
+/// How long a wait may take before the test fails (it only ends a hung test).
+const WAIT: Duration = Duration::from_secs(30);
 
 /// Fills the filesystem of `dir` until a write fails with ENOSPC.
 fn fill(dir: &Path) {
@@ -107,7 +95,7 @@ fn disk_fault(fault: impl Fn(&Path), said: &str) {
     };
     c.start(1);
     c.start(2);
-    until(&c, "two members, node1 DC", || {
+    c.until("two members, node1 DC", WAIT, || {
         [1, 2].iter().all(|&i| {
             report(&c, i).is_some_and(|r| {
                 r.membership.members.len() == 2
@@ -116,7 +104,7 @@ fn disk_fault(fault: impl Fn(&Path), said: &str) {
             })
         })
     });
-    until(&c, "node2's document written", || {
+    c.until("node2's document written", WAIT, || {
         c.dir.join("state2/cluster.json").exists()
     });
     fault(&c.dir.join("state2"));
@@ -138,7 +126,7 @@ fn disk_fault(fault: impl Fn(&Path), said: &str) {
         log2.contains(said) && log2.contains("state2"),
         "said plainly:\n{log2}"
     );
-    until(&c, "node1 alone", || {
+    c.until("node1 alone", WAIT, || {
         report(&c, 1).is_some_and(|r| r.membership.members == ["node1"])
     });
 }

@@ -9,28 +9,14 @@
 //! Dummy (and `fence_dummy` with fencing); skipped with a message otherwise.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 #[path = "netns/mod.rs"]
 mod netns;
 use netns::{Cluster, can_run, paceline, report};
 
-/// Polls until `ok` holds (the bound only ends a hung test; the
-/// assertions are on the order of the log's events).
-fn until(c: &Cluster, what: &str, ok: impl Fn() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline {
-        if ok() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!(
-        "timed out waiting for {what}\n--- node1\n{}\n--- node2\n{}",
-        c.log(1),
-        c.log(2)
-    );
-}
+/// How long a wait may take before the test fails (it only ends a hung test).
+const WAIT: Duration = Duration::from_secs(60);
 
 /// Where the replicated status shows `rsc` running (node1's view).
 fn runs_on(c: &Cluster, rsc: &str) -> Vec<String> {
@@ -106,7 +92,7 @@ fn leave_during_a_move(fencing: bool) {
         std::fs::create_dir_all(&tmp).unwrap();
         c.start_with_env(i, &[("HA_RSCTMP", &tmp)]);
     }
-    until(&c, "the group running on node1", || group_on_node1(&c));
+    c.until("the group running on node1", WAIT, || group_on_node1(&c));
     let out = paceline(&["resource", "move", "service", "node2"], &c.socket(1));
     assert!(
         out.status.success(),
@@ -114,12 +100,12 @@ fn leave_during_a_move(fencing: bool) {
         String::from_utf8_lossy(&out.stderr)
     );
     // Once the group's first member runs on node2, node2 is stopped cleanly.
-    until(&c, "the move's first start on node2", || {
+    c.until("the move's first start on node2", WAIT, || {
         c.log(1)
             .contains("result first start (interval 0 ms) on node2: rc 0")
     });
     c.terminate(2);
-    until(&c, "node2 gone and the group back on node1", || {
+    c.until("node2 gone and the group back on node1", WAIT, || {
         c.log(1).contains("node node2 left cleanly") && group_on_node1(&c)
     });
     // Whether or not the group was back before node2 left, the survivor
@@ -130,7 +116,7 @@ fn leave_during_a_move(fencing: bool) {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    until(&c, "third stopped", || runs_on(&c, "third").is_empty());
+    c.until("third stopped", WAIT, || runs_on(&c, "third").is_empty());
     let log = c.log(1);
     let left = log
         .find("node node2 left cleanly")

@@ -458,4 +458,22 @@ impl Cluster {
     pub fn log(&self, i: u8) -> String {
         std::fs::read_to_string(self.dir.join(format!("node{i}.log"))).unwrap_or_default()
     }
+
+    /// Polls until `ok` holds; after `within` fails with node1's and
+    /// node2's logs (the bound only ends a hung test: assertions are on
+    /// the order of events, timing belongs in bench/).
+    pub fn until(&self, what: &str, within: Duration, ok: impl Fn() -> bool) {
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!(
+            "timed out waiting for {what}\n--- node1\n{}\n--- node2\n{}",
+            self.log(1),
+            self.log(2)
+        );
+    }
 }
