@@ -572,12 +572,7 @@ impl ClusterSim {
     /// An operator changes the configuration through the store DC; returns
     /// whether a DC accepted the request (its ack comes later).
     pub fn change_config(&mut self) -> bool {
-        let Some(&dc) = self
-            .nodes
-            .iter()
-            .find(|(_, n)| n.up && n.node.ready())
-            .map(|(id, _)| id)
-        else {
+        let Some(dc) = self.ready_dc() else {
             return false;
         };
         self.next_request += 1;
@@ -604,17 +599,21 @@ impl ClusterSim {
         true
     }
 
+    /// The node whose store is the ready DC (the one an operator's
+    /// request reaches), if any.
+    fn ready_dc(&self) -> Option<u16> {
+        self.nodes
+            .iter()
+            .find(|(_, n)| n.up && n.node.ready())
+            .map(|(&id, _)| id)
+    }
+
     /// `paceline resource move RSC NODE` through the ready DC: a location
     /// constraint of INFINITY, as the CLI writes it (`cli-prefer-RSC`);
     /// returns whether a DC took the request.
     pub fn move_resource(&mut self, rsc: &str, node: &str) -> bool {
         use crate::model::{Location, LocationPlacement, LocationTarget, Score};
-        let Some(&dc) = self
-            .nodes
-            .iter()
-            .find(|(_, n)| n.up && n.node.ready())
-            .map(|(id, _)| id)
-        else {
+        let Some(dc) = self.ready_dc() else {
             return false;
         };
         self.note(format!("move {rsc} to {node}"));
@@ -1018,12 +1017,7 @@ impl ClusterSim {
     /// `paceline resource cleanup RSC` through the ready DC; returns
     /// whether a DC took the request (its answer comes once committed).
     pub fn cleanup(&mut self, rsc: &str) -> bool {
-        let Some(&dc) = self
-            .nodes
-            .iter()
-            .find(|(_, n)| n.up && n.node.ready())
-            .map(|(id, _)| id)
-        else {
+        let Some(dc) = self.ready_dc() else {
             return false;
         };
         self.note(format!("cleanup {rsc}"));
