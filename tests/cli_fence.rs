@@ -107,7 +107,15 @@ fn a_failing_first_level_falls_through_to_the_second() {
     let hist = dir.0.join("history.jsonl");
     let (cfg_s, hist_s) = (cfg.to_str().unwrap(), hist.to_str().unwrap());
 
-    let out = paceline(&["fence", "node1", "--config", cfg_s, "--history", hist_s]);
+    let out = paceline(&[
+        "fence",
+        "node1",
+        "--direct",
+        "--config",
+        cfg_s,
+        "--history",
+        hist_s,
+    ]);
     assert!(out.status.success(), "{}", text(&out));
     let t = text(&out);
     assert!(t.contains("level 1 device bmc-node1 failed"), "{t}");
@@ -132,6 +140,7 @@ fn a_failing_first_level_falls_through_to_the_second() {
     let out = paceline(&[
         "fence",
         "node1",
+        "--direct",
         "--action",
         "on",
         "--config",
@@ -148,7 +157,15 @@ fn a_failing_first_level_falls_through_to_the_second() {
     assert_eq!(ipmi.state(&["--file"]), "on");
 
     // Every level failing is a failed operation.
-    let out = paceline(&["fence", "node2", "--config", cfg_s, "--history", hist_s]);
+    let out = paceline(&[
+        "fence",
+        "node2",
+        "--direct",
+        "--config",
+        cfg_s,
+        "--history",
+        hist_s,
+    ]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(text(&out).contains("unreachable"), "{}", text(&out));
 }
@@ -300,13 +317,29 @@ devices = ["bmc-node1"]
     let (cfg_s, hist_s) = (cfg.to_str().unwrap(), hist.to_str().unwrap());
 
     // Powered on: the device's delay applies.
-    let out = paceline(&["fence", "node1", "--config", cfg_s, "--history", hist_s]);
+    let out = paceline(&[
+        "fence",
+        "node1",
+        "--direct",
+        "--config",
+        cfg_s,
+        "--history",
+        hist_s,
+    ]);
     assert!(out.status.success(), "{}", text(&out));
     assert!(text(&out).contains("delay"), "{}", text(&out));
     assert!(!text(&out).contains("no race to settle"), "{}", text(&out));
 
     // Now off: fenced again at once, saying why.
-    let out = paceline(&["fence", "node1", "--config", cfg_s, "--history", hist_s]);
+    let out = paceline(&[
+        "fence",
+        "node1",
+        "--direct",
+        "--config",
+        cfg_s,
+        "--history",
+        hist_s,
+    ]);
     assert!(out.status.success(), "{}", text(&out));
     assert!(
         text(&out).contains("node1 already reports power off: no race to settle, no fencing delay"),

@@ -412,7 +412,7 @@ fn the_daemon_fences_through_the_topology_with_a_real_fence_agent() {
         power.display()
     );
     let c = formed_cluster_with(&base);
-    let out = paceline(&["fence", "node2", "--via-daemon"], &c.socket(1));
+    let out = paceline(&["fence", "node2"], &c.socket(1));
     let state = std::fs::read_to_string(&power).unwrap_or_default();
     let _ = std::fs::remove_file(&power);
     assert!(

@@ -113,7 +113,7 @@
 //!   log (`paceline fence history`); what the cluster shows is the replicated
 //!   `ClusterStatus::fencing_history` (see store and controller): every
 //!   outcome the daemon's fencing service reports to its controller, DC
-//!   fences and `fence --via-daemon` alike, confirmed or failed. The driver's
+//!   fences and an operator's `paceline fence NODE` alike, confirmed or failed. The driver's
 //!   `FenceOutcome` says the action done and the devices of the level that
 //!   did it.
 //! - Not yet: automatic unfencing on rejoin (`paceline fence NODE --action on`

@@ -57,6 +57,13 @@ pub enum Request {
         file_name: String,
         based_on: Version,
     },
+    /// An operator confirms that `target` is off (`paceline fence
+    /// confirm`): taken as a successful fence of it, recorded with who
+    /// asked (from the peer credentials). Refused for a member of the view
+    /// and on a node that is not the DC.
+    FenceConfirm {
+        target: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -432,6 +439,7 @@ impl Request {
             Request::Fence { .. } => "fence",
             Request::Cleanup { .. } => "cleanup",
             Request::ConfigLoad { .. } => "config_load",
+            Request::FenceConfirm { .. } => "fence_confirm",
         }
     }
 

@@ -1,6 +1,7 @@
-//! `paceline fence`: fence (or unfence) a node through the configured
-//! topology (locally, for now), test one device by hand, check that every
-//! node can be fenced, or show the fencing history.
+//! `paceline fence`: fence (or unfence) a node through the local pacelined
+//! (or from this process alone, `--direct`), confirm by hand that a node
+//! is off, test one device by hand, check that every node can be fenced,
+//! or show the fencing history.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -17,28 +18,37 @@ use paceline_fencing::service::{FenceJob, fence_with_topology, fencing_readiness
 use paceline_fencing::topology::FenceAction;
 
 #[derive(Debug, Args)]
-#[command(args_conflicts_with_subcommands = true)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct FenceArgs {
     #[command(subcommand)]
     command: Option<FenceCommand>,
     /// The node to fence.
+    #[arg(required = true)]
     node: Option<String>,
     /// off or reboot fence the node; on unfences it (powers it back on).
     #[arg(long, value_enum)]
     action: Option<NodeAction>,
-    #[arg(long, default_value = "/etc/paceline/cluster.toml")]
-    config: PathBuf,
-    /// Fencing history file (default: /var/lib/paceline/fencing-history.jsonl).
+    /// Fence from this process alone, with the topology of a config file,
+    /// instead of asking the local pacelined (whose fencing service applies
+    /// the cluster's configuration and delays, keeps the cluster's history
+    /// and tells the controller). For a node without a running daemon.
     #[arg(long)]
+    direct: bool,
+    /// With --direct: the cluster file whose [fencing] is used
+    /// (default: /etc/paceline/cluster.toml).
+    #[arg(long, requires = "direct")]
+    config: Option<PathBuf>,
+    /// With --direct: the fencing history file to append to
+    /// (default: /var/lib/paceline/fencing-history.jsonl).
+    #[arg(long, requires = "direct")]
     history: Option<PathBuf>,
-    /// Skip the configured fencing delays (for an operator at the console).
-    #[arg(long)]
+    /// With --direct: skip the configured fencing delays (for an operator at the console).
+    #[arg(long, requires = "direct")]
     no_delay: bool,
-    /// Ask the local pacelined to fence (its fencing service runs the
-    /// topology with the cluster's configuration, keeps the history and
-    /// tells the controller), instead of fencing from this process.
-    #[arg(long, conflicts_with_all = ["no_delay", "history"])]
+    /// Fence through the local pacelined (the default; kept for scripts).
+    #[arg(long, hide = true, conflicts_with = "direct")]
     via_daemon: bool,
+    /// The local pacelined's API socket.
     #[arg(long, default_value = crate::api::DEFAULT_SOCKET)]
     socket: PathBuf,
 }
@@ -81,32 +91,58 @@ enum Output {
 enum FenceCommand {
     /// Run one device directly, like running a fence agent by hand.
     Test {
+        /// The cluster file whose [[fencing.device]] is used.
         #[arg(long)]
         config: PathBuf,
+        /// The id of the [[fencing.device]] to run.
         #[arg(long)]
         device: String,
+        /// What to ask the device.
         #[arg(long, value_enum)]
         action: DeviceAction,
+        /// How to print the result.
         #[arg(long, value_enum, default_value = "text")]
         output: Output,
     },
     /// Monitor the first fencing level of every node: can each be fenced?
     Check {
+        /// The cluster file whose [fencing] is checked.
         #[arg(long, default_value = "/etc/paceline/cluster.toml")]
         config: PathBuf,
+        /// How to print the result.
         #[arg(long, value_enum, default_value = "text")]
         output: Output,
     },
     /// Show the fencing history.
     History {
+        /// The fencing history file of this node
+        /// (default: /var/lib/paceline/fencing-history.jsonl).
         #[arg(long)]
         history: Option<PathBuf>,
+        /// How to print the history.
         #[arg(long, value_enum, default_value = "text")]
         output: Output,
+    },
+    /// Tell the cluster that NODE is off: for a node that died together with
+    /// its fence device (its BMC lost power too), after you have made sure it
+    /// is off. The DC takes it as a successful fence of NODE and recovers
+    /// what it ran (pcs stonith confirm, stonith_admin --confirm). Refused
+    /// for a member of the current view; recorded in the fencing history
+    /// with who confirmed it and when. Run it on the DC.
+    Confirm {
+        /// The node that is off.
+        node: String,
+        /// Do not ask for confirmation on the terminal.
+        #[arg(long, short)]
+        yes: bool,
+        /// The local pacelined's API socket.
+        #[arg(long, default_value = crate::api::DEFAULT_SOCKET)]
+        socket: PathBuf,
     },
 }
 
 const DEFAULT_HISTORY: &str = "/var/lib/paceline/fencing-history.jsonl";
+const DEFAULT_CONFIG: &str = "/etc/paceline/cluster.toml";
 
 /// `[fencing]` of the file, typed by the config module (a device without
 /// its own `timeout` gets the one `failover_budget` derives, as `paceline
@@ -291,10 +327,14 @@ fn fence_via_daemon(args: &FenceArgs, node: &str) -> anyhow::Result<ExitCode> {
 }
 
 fn fence_node(args: FenceArgs, node: String) -> anyhow::Result<ExitCode> {
-    if args.via_daemon {
+    if !args.direct {
         return fence_via_daemon(&args, &node);
     }
-    let section = load(&args.config)?;
+    let config = args
+        .config
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG));
+    let section = load(&config)?;
     let action = match args.action {
         Some(NodeAction::Off) => FenceAction::Off,
         Some(NodeAction::Reboot) => FenceAction::Reboot,
@@ -349,6 +389,47 @@ fn fence_node(args: FenceArgs, node: String) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// Asks on the terminal; anything but y/yes is a no.
+fn operator_agrees(node: &str) -> anyhow::Result<bool> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if !std::io::stdin().is_terminal() {
+        bail!(
+            "refusing to confirm {node} off without a terminal to ask on; add --yes once you are sure"
+        );
+    }
+    eprint!(
+        "WARNING: if {node} is not really off, its resources will run twice and data can be lost.\n\
+         Is {node} powered off (checked by hand, not only unreachable)? [y/N] "
+    );
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(matches!(
+        answer.trim().to_ascii_lowercase().as_str(),
+        "y" | "yes"
+    ))
+}
+
+/// `fence confirm NODE`: the DC takes NODE as fenced.
+fn confirm(node: &str, yes: bool, socket: &Path) -> anyhow::Result<ExitCode> {
+    use crate::api::{Request, Response};
+    if !yes && !operator_agrees(node)? {
+        eprintln!("not confirmed; nothing was changed");
+        return Ok(ExitCode::from(1));
+    }
+    let request = Request::FenceConfirm {
+        target: node.to_string(),
+    };
+    match crate::api::call(socket, &request)? {
+        Response::Fenced(o) => {
+            println!("{node} confirmed off: {}", o.detail);
+            Ok(ExitCode::SUCCESS)
+        }
+        Response::Error { message } => bail!("pacelined refused: {message}"),
+        other => bail!("unexpected answer from pacelined: {other:?}"),
+    }
+}
+
 pub fn run(args: FenceArgs) -> anyhow::Result<ExitCode> {
     match args.command {
         Some(FenceCommand::Test {
@@ -358,6 +439,7 @@ pub fn run(args: FenceArgs) -> anyhow::Result<ExitCode> {
             output,
         }) => test_device(&config, &device, action, output),
         Some(FenceCommand::Check { config, output }) => check(&config, output),
+        Some(FenceCommand::Confirm { node, yes, socket }) => confirm(&node, yes, &socket),
         Some(FenceCommand::History { history, output }) => {
             let path = history.unwrap_or_else(|| PathBuf::from(DEFAULT_HISTORY));
             let records = history::read_all(&path)?;
@@ -384,11 +466,8 @@ pub fn run(args: FenceArgs) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         None => {
-            let Some(node) = args.node.clone() else {
-                bail!(
-                    "name the node to fence: `paceline fence NODE`, or use `fence test` / `fence check` / `fence history`"
-                );
-            };
+            // clap requires NODE without a subcommand.
+            let node = args.node.clone().unwrap_or_default();
             fence_node(args, node)
         }
     }

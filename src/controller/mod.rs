@@ -100,8 +100,9 @@
 //!   confirmed → `NodeFenced` → re-plan. Every outcome, confirmed or failed,
 //!   is also recorded as `StatusPatch::FenceEvent` (delegate and origin =
 //!   this node, client `controller` when it asked, `pacelined` for an
-//!   outcome it did not ask for, e.g. an operator's `--via-daemon`; elapsed
-//!   from its request). Otherwise steps go out in graph
+//!   outcome it did not ask for, e.g. an operator's `paceline fence NODE`,
+//!   the operator's user for `Input::FenceConfirmed`, `fence confirm`, a
+//!   manual acknowledgement taken as a success; elapsed from its request). Otherwise steps go out in graph
 //!   order, only to members (starts and promotes held back for
 //!   quorum or fencing readiness take every step ordered after them along,
 //!   `drop_with_dependents`); a start/promote is first recorded as pending (a
@@ -467,6 +468,14 @@ pub enum Input {
     },
     ActionResult(ActionResult),
     FenceOutcome(FenceOutcome),
+    /// An operator confirmed that `target` is off (`paceline fence confirm`,
+    /// Pacemaker's `stonith_admin --confirm`): a node that died together
+    /// with its fence device. Taken as a successful fence of it, recorded
+    /// with `by` as the client; refused while `target` is a member.
+    FenceConfirmed {
+        target: NodeId,
+        by: String,
+    },
     /// This node's store is the DC of the current view and holds the
     /// documents of a quorum (`store::machine::Node::is_ready_dc` became
     /// true); send it after the `Document` it synced. Until then a quorate

@@ -186,7 +186,11 @@
 //!   `--promoted` (a switchover) constrains only the Promoted role
 //!   (`role = "Promoted"`) of the promotable clone RES names, itself or
 //!   through its primitive; anything else is refused.
-//!   `fence NODE --via-daemon` fences through pacelined.
+//!   `fence NODE` fences through pacelined (`--direct`: from the CLI
+//!   process alone); `fence confirm NODE` (`Request::FenceConfirm`) is
+//!   taken by the DC alone, for a configured node outside its view, and
+//!   becomes the controller's `Input::FenceConfirmed` with the caller's
+//!   user as the client.
 //! - Tests: `tests/netns_cluster.rs` (real daemons, harness shared with
 //!   `netns_membership.rs` in `tests/netns/mod.rs`): one config on both nodes,
 //!   good/broken/stale `configure load`, a Dummy start dispatched to the peer

@@ -4,7 +4,8 @@
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use super::{CONFIG_REQUEST_TIMEOUT, Daemon, ReplyTo, driver, log};
+use super::logging::{Fields, Priority};
+use super::{CONFIG_REQUEST_TIMEOUT, Daemon, ReplyTo, driver, log, log_about};
 use crate::api::{self, Request, Response};
 use crate::controller::StatusPatch;
 use crate::membership::Unblock;
@@ -134,8 +135,73 @@ impl Daemon {
             self.cleanup(resource, node, reply).await;
             return;
         }
+        if let Request::FenceConfirm { target } = request {
+            let _ = reply.send(self.fence_confirm(target, uid));
+            return;
+        }
         let response = self.answer_now(request, uid).await;
         let _ = reply.send(response);
+    }
+
+    /// `fence confirm`: the operator says `target` is off (it died with its
+    /// fence device). Only the DC takes it (it is the one waiting for the
+    /// fence), only for a configured node that is not a member of this
+    /// node's view; who asked is taken from the peer credentials. A client
+    /// waiting for a fence of `target` through this daemon gets the same
+    /// answer.
+    fn fence_confirm(&mut self, target: String, uid: u32) -> Response {
+        let refuse = |message: String| Response::Error { message };
+        if self.node_id(&target).is_none() {
+            return refuse(format!("no node `{target}` in the configuration"));
+        }
+        let view = self.machine.status().view;
+        let members: Vec<String> = view
+            .members
+            .iter()
+            .map(|&m| self.settings.node_name(m))
+            .collect();
+        if members.contains(&target) {
+            return refuse(format!(
+                "{target} is a member of view {} (members: {}): it is running, so it cannot be confirmed off",
+                view.id,
+                members.join(", ")
+            ));
+        }
+        if target == self.own.name {
+            return refuse(format!("{target} is this node, and it is running"));
+        }
+        if !self.store.is_dc() {
+            return refuse(match self.store.dc().filter(|&d| d != self.own.id) {
+                Some(dc) => format!(
+                    "this node is not the DC: run `paceline fence confirm {target}` on {}, which waits for the fence",
+                    self.settings.node_name(dc)
+                ),
+                None => "this partition has no quorum, so no DC waits for the fence; check `paceline status`".into(),
+            });
+        }
+        let by = format!("{} (uid {uid})", api::user_name(uid));
+        log_about(
+            Priority::Warning,
+            &Fields {
+                node: Some(&target),
+                operation: Some("fence"),
+                ..Fields::default()
+            },
+            &format!("{target} confirmed off by hand by {by}: taken as fenced"),
+        );
+        let outcome = crate::controller::FenceOutcome {
+            target: target.clone(),
+            ok: true,
+            detail: format!("confirmed off by hand by {by}"),
+            at: driver::wall_now(),
+            action: "off".into(),
+            devices: Vec::new(),
+        };
+        for reply in self.fence_waiters.remove(&target).unwrap_or_default() {
+            let _ = reply.send(Response::Fenced(Box::new(outcome.clone())));
+        }
+        self.controller_input(crate::controller::Input::FenceConfirmed { target, by });
+        Response::Fenced(Box::new(outcome))
     }
 
     /// `resource cleanup`: answered once the DC committed it (a quorum
@@ -221,6 +287,7 @@ impl Daemon {
             Request::ConfigLoad { .. }
             | Request::Dispatch { .. }
             | Request::Fence { .. }
+            | Request::FenceConfirm { .. }
             | Request::Cleanup { .. } => Response::Error {
                 message: "internal: this request is answered asynchronously".into(),
             },

@@ -179,6 +179,9 @@ pub(super) fn api_seeds() -> Vec<Vec<u8>> {
             target: "node2".into(),
             action: "reboot".into(),
         },
+        Request::FenceConfirm {
+            target: "node2".into(),
+        },
         Request::Cleanup {
             resource: "db".into(),
             node: Some("node1".into()),

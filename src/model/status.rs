@@ -142,7 +142,8 @@ pub struct FenceEvent {
     pub origin: NodeId,
     /// Who asked on the origin: `controller` (the DC's own decision) or
     /// `pacelined` (its fencing service on someone else's behalf, e.g.
-    /// `paceline fence NODE --via-daemon`).
+    /// `paceline fence NODE`), or the user who confirmed the target off by
+    /// hand (`paceline fence confirm`, e.g. `root (uid 0)`).
     pub client: String,
     /// Seconds since the epoch when the (last) attempt completed.
     pub completed: i64,

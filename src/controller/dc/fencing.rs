@@ -88,8 +88,9 @@ impl Controller {
     }
 
     /// The fencing history's record of an outcome (this node's fencing
-    /// service ran it; this controller asked for it if it has it in flight).
-    pub(super) fn fence_event(&self, o: &FenceOutcome) -> FenceEvent {
+    /// service ran it; this controller asked for it if it has it in flight;
+    /// `confirmed_by`: an operator confirmed it by hand, who is the client).
+    pub(super) fn fence_event(&self, o: &FenceOutcome, confirmed_by: Option<&str>) -> FenceEvent {
         let own = &self.settings.own;
         let asked = self
             .fencing
@@ -112,12 +113,11 @@ impl Controller {
             detail: o.detail.clone(),
             delegate: own.clone(),
             origin: own.clone(),
-            client: if asked.is_some() || suicide {
-                "controller"
-            } else {
-                "pacelined"
-            }
-            .to_string(),
+            client: match confirmed_by {
+                Some(by) => by.to_string(),
+                None if asked.is_some() || suicide => "controller".to_string(),
+                None => "pacelined".to_string(),
+            },
             completed,
             elapsed_ms: asked.map(|st| self.now_ms.saturating_sub(st.requested_ms)),
             attempts: 1,
@@ -125,8 +125,43 @@ impl Controller {
         }
     }
 
-    pub(super) fn on_fence(&mut self, o: FenceOutcome, out: &mut Vec<Command>) {
-        let event = StatusPatch::FenceEvent(Box::new(self.fence_event(&o)));
+    /// An operator's confirmation that `target` is off (Pacemaker's manual
+    /// fencing acknowledgement, `stonith_admin --confirm`): it completes the
+    /// fence this DC waits for as a success, as if a device had done it.
+    /// A member is running, so its confirmation is refused (the daemon
+    /// refuses it first; this guards the rule where it is enforced).
+    pub(super) fn on_fence_confirmed(
+        &mut self,
+        target: NodeId,
+        by: String,
+        out: &mut Vec<Command>,
+    ) {
+        if self.view.members.contains(&target) {
+            out.push(Command::Notice(Notice::Blocked {
+                why: format!(
+                    "{by} confirmed {target} off, but it is a member of the current view: refused"
+                ),
+            }));
+            return;
+        }
+        let outcome = FenceOutcome {
+            target,
+            ok: true,
+            detail: format!("confirmed off by hand by {by} (paceline fence confirm)"),
+            at: self.wall,
+            action: "off".to_string(),
+            devices: Vec::new(),
+        };
+        self.on_fence(outcome, Some(&by), out);
+    }
+
+    pub(super) fn on_fence(
+        &mut self,
+        o: FenceOutcome,
+        confirmed_by: Option<&str>,
+        out: &mut Vec<Command>,
+    ) {
+        let event = StatusPatch::FenceEvent(Box::new(self.fence_event(&o, confirmed_by)));
         if o.ok {
             out.push(Command::Notice(Notice::FenceConfirmed(o.target.clone())));
             self.fencing.targets.remove(&o.target);
@@ -165,7 +200,7 @@ impl Controller {
             self.recheck_at_ms = Some(self.recheck_at_ms.map_or(retry, |t| t.min(retry)));
             out.push(Command::Notice(Notice::Blocked {
                 why: format!(
-                    "fencing {} failed ({}); nothing it ran is recovered until it is fenced; retrying in {} ms (check its fence device, or power it off and confirm with `paceline fence {}`)",
+                    "fencing {} failed ({}); nothing it ran is recovered until it is fenced; retrying in {} ms (check its fence device, or power it off and confirm with `paceline fence confirm {}`)",
                     o.target, o.detail, st.backoff_ms, o.target
                 ),
             }));

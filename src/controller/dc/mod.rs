@@ -141,7 +141,8 @@ impl Controller {
             Input::View { members, quorate } => self.on_view(members, quorate, &mut out),
             Input::Document { config, status } => self.on_document(config, *status, &mut out),
             Input::ActionResult(r) => self.on_result(r, &mut out),
-            Input::FenceOutcome(o) => self.on_fence(o, &mut out),
+            Input::FenceOutcome(o) => self.on_fence(o, None, &mut out),
+            Input::FenceConfirmed { target, by } => self.on_fence_confirmed(target, by, &mut out),
             Input::FencingReady { ready, blockers } => self.on_fencing_ready(ready, blockers),
             Input::Synced => {
                 if self.view.awaiting_document_until.take().is_some() {

@@ -944,6 +944,61 @@ fn a_lost_node_is_fenced_before_its_resources_are_recovered() {
 }
 
 #[test]
+fn an_operators_confirmation_completes_a_fence_that_hangs_and_recovery_follows() {
+    let mut h = Harness::started();
+    // node2 died with its BMC: the fence never answers.
+    h.lose_node2();
+    h.tick(30_000);
+    assert!(
+        h.executed().is_empty(),
+        "nothing before the fence: {:?}",
+        h.log
+    );
+    // Refused for a member (node1 is one).
+    h.queue.push_back(Input::FenceConfirmed {
+        target: "node1".into(),
+        by: "root".into(),
+    });
+    h.run();
+    assert!(h.store.fencing_history.is_empty());
+    assert!(h.executed().is_empty());
+    h.queue.push_back(Input::FenceConfirmed {
+        target: "node2".into(),
+        by: "root".into(),
+    });
+    h.truth.retain(|(n, _), _| n != "node2");
+    h.run();
+    assert!(h.log.iter().any(
+        |c| matches!(c, Command::RecordStatus(StatusPatch::NodeFenced(o)) if o.target == "node2" && o.ok)
+    ));
+    let history = &h.store.fencing_history;
+    assert_eq!(history.len(), 1, "{history:#?}");
+    let e = &history[0];
+    assert!(e.ok && e.target == "node2" && e.devices.is_empty(), "{e:?}");
+    assert_eq!(e.client, "root", "who confirmed it");
+    assert!(e.detail.contains("by hand"), "{e:?}");
+    assert!(h.running("node1", "fs") && h.running("node1", "vip"));
+    // The device's attempt ends later, failed: recorded, not retried.
+    h.queue.push_back(Input::FenceOutcome(FenceOutcome {
+        target: "node2".into(),
+        ok: false,
+        detail: "bmc unreachable".into(),
+        at: 0,
+        action: String::new(),
+        devices: Vec::new(),
+    }));
+    h.run();
+    let fences = h.held_fences.len();
+    h.tick(60_000);
+    assert_eq!(
+        h.held_fences.len(),
+        fences,
+        "no retry after the confirmation"
+    );
+    assert!(h.running("node1", "fs"));
+}
+
+#[test]
 fn a_change_aborts_the_transition_and_in_flight_steps_are_awaited() {
     let mut h = Harness::new(&config());
     // fs's start never answers.
