@@ -22,6 +22,9 @@ pub struct Document {
     pub quorum: Option<QuorumSection>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fencing: Option<FencingSection>,
+    /// The read-only HTTP endpoint (`config::http`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<super::http::HttpSection>,
     #[serde(default, skip_serializing_if = "AttrMap::is_empty")]
     pub properties: AttrMap,
     #[serde(default, skip_serializing_if = "AttrMap::is_empty")]

@@ -103,6 +103,7 @@ pub mod error;
 pub mod fencing;
 #[cfg(test)]
 pub(crate) mod fixtures;
+pub mod http;
 pub mod runtime;
 pub mod status;
 pub mod timers;

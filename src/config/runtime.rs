@@ -78,6 +78,8 @@ pub struct Runtime {
     pub nodes: Vec<ClusterNode>,
     pub fencing: FencingMode,
     pub watchdogs: Vec<SelfFenceWatchdog>,
+    /// `[http]`: the read-only endpoint (None: off).
+    pub http: Option<super::http::Http>,
 }
 
 impl Runtime {
@@ -136,6 +138,7 @@ pub(crate) fn runtime(
     let (heartbeat, token_timeout) = timers(doc, src, diags);
     let nodes = nodes(doc, src, diags);
     let watchdogs = fencing.map_or_else(Vec::new, |f| watchdogs(doc, f, src, diags));
+    let http = super::http::http(doc, src, diags);
     if diags.len() > before {
         return None;
     }
@@ -164,6 +167,7 @@ pub(crate) fn runtime(
             Some(_) => FencingMode::Disabled,
         },
         watchdogs,
+        http,
     })
 }
 

@@ -207,6 +207,8 @@ impl Daemon {
         if !self.executor.on_finished(&finished) {
             return;
         }
+        let took = std::time::Duration::from_millis(finished.result.exec_ms);
+        self.counters.action(&finished.result.operation, took);
         // What the agent wrote through the shims before it exited reaches
         // the DC before its result (as attrd's updates do in Pacemaker): a
         // DC must not plan on the result with the attributes of before
@@ -424,6 +426,7 @@ impl Daemon {
     }
 
     pub(super) fn on_fence_outcome(&mut self, outcome: FenceOutcome) {
+        self.counters.fence(&outcome.action, outcome.ok);
         let fields = Fields {
             node: Some(&outcome.target),
             operation: Some("fence"),

@@ -235,7 +235,11 @@
 //!   64 MiB line refused without growth, 1,100 idle connections leave root's
 //!   status, a Dummy probe and a `configure load` working, clients give up
 //!   on a daemon that never answers, SIGHUP and a closed stderr survived).
-//! - Not yet: HTTP health/metrics; status shows a pending operation's resource in
+//! - `src/daemon/http/`: the read-only HTTP endpoint (`[http]`): health
+//!   checks by resource and role, `/status`, `/metrics`, served on a thread
+//!   of its own from a snapshot the event loop publishes every 250 ms (see
+//!   its module documentation). Test: `tests/http_endpoint.rs`.
+//! - Not yet: status shows a pending operation's resource in
 //!   its previous role (crm_mon would say "Starting").
 
 mod api_server;
@@ -243,6 +247,7 @@ pub mod cluster;
 mod driver;
 mod event_loop;
 pub mod executor_service;
+mod http;
 mod identity;
 mod keys;
 mod logging;
@@ -452,6 +457,12 @@ struct Daemon {
     /// The agents' node attributes (node -> name -> value) as last forwarded.
     attributes: crate::executor::agent_env::Attributes,
     ticks: u64,
+    /// The HTTP endpoint's snapshots (None: `[http]` is off).
+    http: Option<http::snapshot::Publisher>,
+    /// What the metrics count.
+    counters: http::metrics::Counters,
+    /// Lost nodes' resources not yet active elsewhere (metrics).
+    failovers: Vec<http::PendingFailover>,
 }
 
 /// Answer of a request sent to the DC, or of a request on the DC.

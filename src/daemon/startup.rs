@@ -62,6 +62,11 @@ pub(super) async fn start(args: &Args, file: StartFile) -> anyhow::Result<(Daemo
         incarnation,
     );
     daemon.config_path = args.config.clone();
+    if let Some(http) = daemon.settings.http.clone() {
+        let (publisher, snapshots) = super::http::snapshot::Publisher::new();
+        super::http::start(&http, snapshots)?;
+        daemon.http = Some(publisher);
+    }
     daemon.arm_watchdog()?;
     daemon.announce(&events.socket_path);
     events.receive_packets(sockets);
@@ -145,6 +150,9 @@ fn new_daemon(
         next_dispatch: driver::DISPATCH_ID_BASE,
         attributes: BTreeMap::new(),
         ticks: 0,
+        http: None,
+        counters: Default::default(),
+        failovers: Vec::new(),
         channel: Channel::new(incarnation, ChannelLimits::default()),
         store,
         replies: HashMap::new(),

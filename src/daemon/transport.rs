@@ -107,7 +107,12 @@ impl Daemon {
                     changed = true;
                     match notice {
                         Notice::Paused { .. } => self.pauses += 1,
-                        Notice::NodeLost(n) | Notice::NodeLeft(n) => self.channel.abandon(n),
+                        Notice::NodeLost(n) => {
+                            self.channel.abandon(n);
+                            self.on_node_lost_for_metrics(self.settings.node_name(n));
+                        }
+                        Notice::NodeLeft(n) => self.channel.abandon(n),
+                        Notice::ViewInstalled(_) => self.counters.view_changes += 1,
                         _ => {}
                     }
                     log(&self.describe(&notice));
@@ -237,6 +242,7 @@ impl Daemon {
         if self.ticks % 20 == 0 {
             self.expire_constraints().await;
         }
+        self.publish_http();
         let now_instant = Instant::now();
         let late: Vec<u64> = self
             .dispatch_waiters
