@@ -29,6 +29,17 @@ import compare  # noqa: E402  (the shared checker)
 
 CRM_SIMULATE = "/usr/sbin/crm_simulate"
 CRM_VERIFY = "/usr/sbin/crm_verify"
+# Every tool run has a bound: a scheduler that loops (either one) on a CIB
+# the minimiser made would otherwise hang the whole run.
+TIMEOUT_S = 60
+
+
+def run(argv):
+    """The finished process, or None when it ran past TIMEOUT_S (killed)."""
+    try:
+        return subprocess.run(argv, capture_output=True, text=True, timeout=TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        return None
 
 
 def actions(text, normalised):
@@ -39,7 +50,9 @@ def actions(text, normalised):
 
 def verify(path):
     """None when crm_verify finds no error (warnings are fine), else its message."""
-    p = subprocess.run([CRM_VERIFY, "-V", "-x", path], capture_output=True, text=True)
+    p = run([CRM_VERIFY, "-V", "-x", path])
+    if p is None:
+        return "timed out after %d s" % TIMEOUT_S
     text = p.stdout + p.stderr
     if "Errors found" not in text and p.returncode in (0, 78):
         return None
@@ -48,14 +61,14 @@ def verify(path):
 
 
 def pacemaker(path):
-    p = subprocess.run([CRM_SIMULATE, "-R", "-x", path, "-t", generator.NOW_ISO],
-                       capture_output=True, text=True)
-    return p.stdout if "Transition Summary:" in p.stdout else None
+    p = run([CRM_SIMULATE, "-R", "-x", path, "-t", generator.NOW_ISO])
+    return p.stdout if p is not None and "Transition Summary:" in p.stdout else None
 
 
 def paceline(binary, path):
-    p = subprocess.run([binary, "simulate", "--cib", path, "--now", generator.NOW_ISO],
-                       capture_output=True, text=True)
+    p = run([binary, "simulate", "--cib", path, "--now", generator.NOW_ISO])
+    if p is None:
+        return None, "timed out after %d s" % TIMEOUT_S
     if p.returncode != 0 or "Transition Summary:" not in p.stdout:
         first = (p.stderr.strip().splitlines() or ["no output"])[-1]
         return None, first
