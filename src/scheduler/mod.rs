@@ -78,7 +78,9 @@
 //!   leave no node; the late "dependent cannot stay without its primary" pass) and
 //!   `orders.rs` (set expansion `flat_orders`: sequential sets, between-set orders,
 //!   require-all=false "one-or-more"; mandatory orders on outcomes: blocked/unrunnable
-//!   starts, restarts, interleave, clone-min, stop-stop; an anonymous instance
+//!   starts, restarts (through symmetrical orders only; a primitive or group after a
+//!   clone restarts when an instance starts or stops on its node), interleave,
+//!   clone-min, stop-stop; an anonymous instance
 //!   blocked by a clone is listed only in the cases crm_simulate lists it, by a
 //!   primitive or group always). `clones.rs`: instance
 //!   numbering (anonymous renumbered in status order, node by node whichever group
@@ -136,8 +138,9 @@
 //!   `normalised`: instance numbers and roles/blocked ignored) and classes each
 //!   disagreement by the verbs paceline lacks (-) and adds (+); `minimise.py` drops
 //!   nodes, resources, constraints, history and attributes while the same
-//!   disagreement persists. Last line: JSON with `runs`, `exact`, `normalised`,
-//!   `disagreements`.
+//!   disagreement persists (several at once with `--jobs`). Every tool run is bounded
+//!   (`runner.TIMEOUT_S`), so a CIB on which either scheduler loops cannot hang a
+//!   run. Last line: JSON with `runs`, `exact`, `normalised`, `disagreements`.
 //! - `tests/sched_diff.rs` — the minimised disagreements as paceline's own conformance
 //!   cases: `tests/sched-diff/*.xml` (fixed: must agree with the `.summary` beside
 //!   them, crm_simulate's output) and `tests/sched-diff/open/` (not fixed yet; figures

@@ -5,7 +5,7 @@
 //! a stop-stop order and a stuck `then` block stops.
 
 use super::Verb;
-use super::outcome::{Outcome, Outcomes};
+use super::outcome::{Outcome, Outcomes, stops_here};
 use super::plan::Ctx;
 use crate::model::*;
 
@@ -113,8 +113,12 @@ struct FirstFacts {
     is_clone: bool,
     /// (Where, which instance) of `first` recovers or restarts.
     restarts: Vec<(Option<NodeId>, String)>,
-    /// Nodes an instance of `first` stops on.
+    /// Nodes an instance of `first` stops on (stop, move away, restart or
+    /// recovery in place).
     stops_on: Vec<NodeId>,
+    /// Nodes an instance of `first` starts on (start, move there, restart
+    /// or recovery in place).
+    starts_on: Vec<NodeId>,
     /// (Where, which instance) a new instance of `first` starts.
     new: Vec<(Option<NodeId>, String)>,
     /// A start of `first` is listed as blocked.
@@ -201,14 +205,20 @@ impl Ctx<'_> {
                 .filter(|&&j| matches!(outs[j].verb, Some(Verb::Recover | Verb::Restart)))
                 .map(|&j| (outs[j].target.clone(), outs[j].display.clone()))
                 .collect(),
-            // An instance of a cloned `first` that stops on the node of
-            // a primitive `then` restarts it.
+            // An instance of a cloned `first` that stops or starts on the
+            // node of a primitive `then` restarts it.
             stops_on: fi
                 .iter()
-                .filter(|&&j| {
-                    outs[j].verb == Some(Verb::Stop) && !outs[j].blocked && outs[j].managed
-                })
-                .filter_map(|&j| outs[j].current.first().cloned())
+                .map(|&j| &outs[j])
+                .filter(|o| stops_here(o.verb) && !o.blocked && o.managed)
+                .filter_map(|o| o.current.first().cloned())
+                .collect(),
+            starts_on: fi
+                .iter()
+                .map(|&j| &outs[j])
+                .filter(|o| o.starts() || (o.verb == Some(Verb::Promote) && o.current.is_empty()))
+                .filter(|o| !o.blocked)
+                .filter_map(|o| o.target.clone())
                 .collect(),
             // New instances of `first` matter only to the interleaved
             // instance of `then` already running on the same node.
@@ -362,8 +372,14 @@ fn blocked_by_unrunnable_first(ord: &FlatOrder, facts: &FirstFacts, o: &mut Outc
     true
 }
 
-/// A (re)start of `first` restarts a `then` that stays where it runs.
+/// A (re)start of `first` restarts a `then` that stays where it runs,
+/// through a symmetrical order only: an asymmetrical one does not make
+/// `then`'s start required (Pacemaker's ordering_flags_for_kind gives it
+/// no implies-then).
 fn restarted_by_first(ord: &FlatOrder, facts: &FirstFacts, o: &mut Outcome) -> bool {
+    if !ord.symmetrical.unwrap_or(true) {
+        return false;
+    }
     let stays = o.target.as_ref() == o.current.first();
     if facts.is_clone
         && o.verb.is_none()
@@ -393,18 +409,19 @@ fn restarted_by_first(ord: &FlatOrder, facts: &FirstFacts, o: &mut Outcome) -> b
         o.reason = Some(format!("due to required {display} start"));
         return true;
     }
+    let then_node = o.current.first();
     if facts.is_clone
-        && (!facts.restarts.is_empty()
-            || o.current
-                .first()
-                .is_some_and(|n| facts.stops_on.contains(n)))
+        && then_node.is_some_and(|n| facts.starts_on.contains(n) || facts.stops_on.contains(n))
         && o.verb.is_none()
         && !o.display.contains(':')
-        && !o.current.is_empty()
         && stays
     {
         // A primitive after a clone restarts when an instance of the
-        // clone restarts (new instances do not count).
+        // clone starts or stops on its node, wherever else instances
+        // change: Pacemaker reads the clone's "running" action for the
+        // node of `then` (action_flags_for_ordering: only the instances'
+        // starts there make it required), and the inverse order's
+        // "stop" for the node of `then`'s stop.
         o.verb = Some(Verb::Restart);
         o.reason = Some(format!("due to required {} running", ord.first_name));
         return true;
@@ -422,4 +439,54 @@ fn restarted_by_first(ord: &FlatOrder, facts: &FirstFacts, o: &mut Outcome) -> b
         return true;
     }
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::scheduler::clones::tests::{monitor, summary};
+
+    /// p runs after a one-instance clone c, whose instance prefers node2.
+    const P_AFTER_C: &str = r#"<primitive id="p" class="ocf" provider="pacemaker" type="Dummy"/>
+<clone id="c"><meta_attributes id="c-m"><nvpair id="c-m-1" name="clone-max" value="1"/></meta_attributes>
+<primitive id="d" class="ocf" provider="pacemaker" type="Dummy"/></clone>"#;
+    const ORDER: &str = r#"<rsc_order id="c-p" first="c" then="p"/>
+<rsc_location id="c-2" rsc="c" node="node2" score="100"/>"#;
+
+    #[test]
+    fn a_new_clone_instance_restarts_a_primitive_then_only_on_its_node() {
+        // Checked against crm_simulate (case
+        // new-clone-instance-restarts-then-on-its-node).
+        let s = summary(P_AFTER_C, ORDER, "", ["", &monitor("p", "node2", 0)]);
+        assert_eq!(s, ["Restart p node2 node2", "Start d:0 - node2"]);
+        let s = summary(P_AFTER_C, ORDER, "", [&monitor("p", "node1", 0), ""]);
+        assert_eq!(s, ["Start d:0 - node2"]);
+    }
+
+    #[test]
+    fn a_clone_instance_recovering_elsewhere_leaves_a_primitive_then_alone() {
+        let lrm2 = monitor("d", "node2", 1);
+        let s = summary(P_AFTER_C, ORDER, "", [&monitor("p", "node1", 0), &lrm2]);
+        assert_eq!(s, ["Recover d:0 node2 node2"]);
+    }
+
+    #[test]
+    fn an_asymmetrical_order_restarts_nothing() {
+        // Checked against crm_simulate (seed 20807, minimised).
+        let order = ORDER.replace(r#"then="p"/>"#, r#"then="p" symmetrical="false"/>"#);
+        let s = summary(P_AFTER_C, &order, "", ["", &monitor("p", "node2", 0)]);
+        assert_eq!(s, ["Start d:0 - node2"]);
+    }
+
+    #[test]
+    fn a_promotion_from_stopped_starts_the_instance_and_restarts_then() {
+        // Checked against crm_simulate (seed 20331, minimised).
+        let resources = r#"<primitive id="p" class="ocf" provider="pacemaker" type="Dummy"/>
+<clone id="c"><meta_attributes id="c-m"><nvpair id="c-m-1" name="promotable" value="true"/>
+<nvpair id="c-m-2" name="clone-max" value="1"/></meta_attributes>
+<primitive id="d" class="ocf" provider="pacemaker" type="Stateful"/></clone>"#;
+        let order = r#"<rsc_order id="c-p" first="c" then="p"/>"#;
+        let score = r#"<nvpair id="ms" name="master-d" value="10"/>"#;
+        let s = summary(resources, order, score, [&monitor("p", "node1", 0), ""]);
+        assert_eq!(s, ["Restart p node1 node1", "Promote d:0 - node1"]);
+    }
 }

@@ -105,7 +105,7 @@ pub(super) struct Outcomes {
 }
 
 /// Whether a verb stops the resource where it runs now.
-fn stops_here(verb: Option<Verb>) -> bool {
+pub(super) fn stops_here(verb: Option<Verb>) -> bool {
     matches!(
         verb,
         Some(Verb::Stop | Verb::Move | Verb::Recover | Verb::Restart)
