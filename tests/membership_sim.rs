@@ -335,6 +335,7 @@ fn one_packet_with_a_huge_incarnation_does_not_cut_a_node_off() {
                 members: vec![2],
             },
             keys: vec![],
+            speaks: paceline::wire::VersionRange::SPOKEN,
         });
         let bytes = sim.seal_as(2, u64::MAX, &hb);
         sim.inject(MS(0), 1, bytes);

@@ -48,6 +48,7 @@ fn three_nodes_form_detect_partition_rejoin_and_count_forgeries() {
             members: vec![2],
         },
         keys: vec![],
+        speaks: paceline::wire::VersionRange::SPOKEN,
     });
     // And an authentic packet of a future protocol version, as from an upgraded node2.
     let real = ClusterKey::derive(

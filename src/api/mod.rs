@@ -219,6 +219,10 @@ pub struct ClusterStatusView {
     /// The authkeys accepted and sent with, and a rotation's progress.
     #[serde(default)]
     pub keys: crate::wire::KeyStatus,
+    /// The protocol version the view speaks (0: a daemon of release 0.1.0,
+    /// which does not say).
+    #[serde(default)]
+    pub protocol_version: u8,
 }
 
 /// The whole status (`paceline status`): membership plus what the
@@ -502,6 +506,7 @@ pub(crate) mod fixtures {
             pauses: 0,
             warnings: Vec::new(),
             keys: Default::default(),
+            protocol_version: crate::wire::PROTOCOL_VERSION,
         }
     }
 

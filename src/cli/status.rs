@@ -114,9 +114,10 @@ fn render(report: &StatusReport) -> String {
     ));
     out.push_str(&format!("This node: {} (id {})\n", s.node, s.node_id));
     out.push_str(&format!(
-        "View: {} members [{}]\n",
+        "View: {} members [{}]{}\n",
         s.view_id,
-        s.members.join(", ")
+        s.members.join(", "),
+        speaks(s.protocol_version)
     ));
     let q = &s.quorum;
     out.push_str(&format!(
@@ -344,6 +345,19 @@ fn render_fence(f: &api::FenceView) -> String {
     }
     line.push('\n');
     line
+}
+
+/// The view's protocol version while it is older than this build's: the
+/// cluster runs two releases (an upgrade in progress).
+fn speaks(version: u8) -> String {
+    if version != 0 && version < crate::wire::PROTOCOL_VERSION {
+        format!(
+            ", speaking protocol version {version} (a node runs the previous release; this one speaks {})",
+            crate::wire::PROTOCOL_VERSION
+        )
+    } else {
+        String::new()
+    }
 }
 
 #[cfg(test)]

@@ -59,6 +59,7 @@ pub enum RefusalKind {
     OlderBuild,
     OlderIncarnation,
     ViewIdOutOfRange,
+    NoCommonVersion,
 }
 
 impl From<Refusal> for RefusalKind {
@@ -67,6 +68,7 @@ impl From<Refusal> for RefusalKind {
             Refusal::OlderBuild => RefusalKind::OlderBuild,
             Refusal::OlderIncarnation { .. } => RefusalKind::OlderIncarnation,
             Refusal::ViewIdOutOfRange(_) => RefusalKind::ViewIdOutOfRange,
+            Refusal::NoCommonVersion(_) => RefusalKind::NoCommonVersion,
         }
     }
 }
@@ -133,6 +135,10 @@ pub fn describe_refusal(name: &str, why: Refusal) -> String {
         Refusal::ViewIdOutOfRange(id) => format!(
             "node {name} announces view id {id}, beyond the largest accepted ({}); its heartbeats are refused",
             crate::membership::MAX_VIEW_ID
+        ),
+        Refusal::NoCommonVersion(theirs) => format!(
+            "node {name} speaks protocol versions {theirs}, this node {}: none in common (more than one release apart); upgrade one release at a time",
+            crate::wire::VersionRange::SPOKEN
         ),
     }
 }

@@ -145,6 +145,7 @@ impl Daemon {
             pauses: self.pauses,
             warnings: self.warnings(),
             keys: self.keyring.status(&self.other_members()),
+            protocol_version: status.protocol_version,
         }
     }
 

@@ -191,7 +191,12 @@ impl Daemon {
             let Some(socket) = self.sockets.get(link) else {
                 continue;
             };
-            let bytes = self.encoder.seal(&Message::Channel(frame));
+            // Sealed with the view's version: a member of the previous
+            // release opens only the versions it speaks.
+            let speaking = self.machine.protocol_version();
+            let bytes = self
+                .encoder
+                .seal_speaking(&Message::Channel(frame), speaking);
             let _ = socket.send_to(&bytes, addr).await;
         }
     }
@@ -199,6 +204,18 @@ impl Daemon {
     /// Sends a message over the reliable channel.
     pub(super) async fn send_cluster(&mut self, to: NodeId, message: &ClusterMessage) {
         if to == self.own.id {
+            return;
+        }
+        let speaking = self.machine.protocol_version();
+        if message.version_needed() > speaking {
+            // A feature of a newer version must be gated on the view's
+            // version by its caller; this only keeps a missed gate from
+            // reaching a member that cannot read it.
+            log(&format!(
+                "ERROR: a message of protocol version {} not sent to node {}: the view speaks {speaking}",
+                message.version_needed(),
+                self.settings.node_name(to)
+            ));
             return;
         }
         let now = self.now_ms();
@@ -409,6 +426,10 @@ impl Daemon {
                 format!("heartbeat from node id {n}, which is not configured")
             }
             Notice::Refused { node, why } => identity::describe_refusal(&name(*node), *why),
+            Notice::ProtocolVersion(v) => format!(
+                "the view speaks protocol version {v} (this node speaks {})",
+                crate::wire::VersionRange::SPOKEN
+            ),
         }
     }
 }

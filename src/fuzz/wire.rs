@@ -221,6 +221,7 @@ pub(super) fn datagram_seeds() -> Vec<Vec<u8>> {
             members: vec![1, 2],
         },
         keys: vec![7],
+        speaks: crate::wire::VersionRange::SPOKEN,
     });
     let mut out = vec![encoder.seal(&heartbeat), encoder.seal(&Message::Leave)];
     for frame in sender_frames().into_iter().take(4) {

@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::quorum::{QuorumConfig, QuorumState, QuorumStatus, Unblock};
-use crate::wire::{Echo, Heartbeat, Message, NodeId, ViewSummary};
+use crate::wire::{Echo, Heartbeat, Message, NodeId, VersionRange, ViewSummary, negotiate};
 
 /// Most links a node may have (as corosync's knet).
 pub const MAX_LINKS: usize = 8;
@@ -62,6 +62,9 @@ pub enum Notice {
         gap: Duration,
     },
     QuorumChanged(bool),
+    /// The view speaks another protocol version (`protocol_version`): a
+    /// node of the previous release joined, or the last one left.
+    ProtocolVersion(u8),
     /// A heartbeat from a node that is not in the configuration.
     UnknownNode(NodeId),
     /// A configured node's heartbeat was refused (the daemon logs it,
@@ -83,6 +86,9 @@ pub enum Refusal {
     OlderIncarnation { theirs: u64, known: u64 },
     /// Its view id is beyond `MAX_VIEW_ID`.
     ViewIdOutOfRange(u64),
+    /// It speaks no protocol version this node speaks (more than one
+    /// release apart).
+    NoCommonVersion(VersionRange),
 }
 
 /// View ids above this are refused: they grow by one per membership change,
@@ -118,6 +124,8 @@ struct Peer {
     left: bool,
     /// Restarted since we last counted it as a member: needs a new view.
     bounced: bool,
+    /// The protocol versions its proven incarnation advertises.
+    speaks: VersionRange,
 }
 
 /// Status of one peer as `paceline status` shows it.
@@ -134,6 +142,9 @@ pub struct MembershipStatus {
     pub view: View,
     pub peers: Vec<PeerStatus>,
     pub quorum: QuorumStatus,
+    /// The protocol version the view speaks (`Membership::protocol_version`).
+    #[serde(default)]
+    pub protocol_version: u8,
 }
 
 #[derive(Debug, Clone)]
@@ -150,6 +161,8 @@ pub struct Membership {
     quorum: QuorumState,
     lms_applied: bool,
     last_quorate: bool,
+    /// The view's protocol version when last announced.
+    last_version: u8,
 }
 
 impl Membership {
@@ -174,6 +187,7 @@ impl Membership {
             last_quorate: false,
             quorum,
             lms_applied: false,
+            last_version: VersionRange::SPOKEN.max,
             peers,
             config,
         }
@@ -222,7 +236,24 @@ impl Membership {
                 })
                 .collect(),
             quorum: self.quorum_status(),
+            protocol_version: self.protocol_version(),
         }
+    }
+
+    /// The protocol version this view speaks: the highest every member
+    /// speaks (`wire::negotiate`). Channel frames are sealed with it and
+    /// nothing newer is sent to any member. Members all share a version
+    /// with this node (others are refused), so only three releases mixed
+    /// share none; then this node's oldest is spoken, which its newest
+    /// peers do not read (a cluster mixes at most two releases).
+    pub fn protocol_version(&self) -> u8 {
+        let ranges = self
+            .peers
+            .iter()
+            .filter(|(id, _)| self.view.members.contains(id))
+            .map(|(_, p)| p.speaks);
+        negotiate(std::iter::once(VersionRange::SPOKEN).chain(ranges))
+            .unwrap_or(VersionRange::SPOKEN.min)
     }
 
     /// Records an operator's override of wait_for_all.
@@ -379,6 +410,7 @@ impl Membership {
                         view: view.clone(),
                         // The driver fills in the keys (`wire::KeyRing`).
                         keys: Vec::new(),
+                        speaks: crate::wire::VersionRange::SPOKEN,
                     }),
                 });
             }
@@ -462,6 +494,11 @@ impl Membership {
     ) {
         if hb.view.id > MAX_VIEW_ID {
             let why = Refusal::ViewIdOutOfRange(hb.view.id);
+            out.push(Output::Notice(Notice::Refused { node: from, why }));
+            return;
+        }
+        if VersionRange::SPOKEN.common(hb.speaks).is_none() {
+            let why = Refusal::NoCommonVersion(hb.speaks);
             out.push(Output::Notice(Notice::Refused { node: from, why }));
             return;
         }
@@ -556,6 +593,7 @@ impl Membership {
             }
         }
         peer.left = false;
+        peer.speaks = hb.speaks;
         peer.stamp = peer.stamp.max(hb.stamp);
         // Heartbeats overtake each other: keep the freshest echo.
         peer.echoed = match (peer.echoed, echoed) {
@@ -639,6 +677,11 @@ impl Membership {
         self.lms_applied = false;
         self.quorum.view_changed(&self.view.members);
         out.push(Output::Notice(Notice::ViewInstalled(self.view.clone())));
+        let version = self.protocol_version();
+        if version != self.last_version {
+            self.last_version = version;
+            out.push(Output::Notice(Notice::ProtocolVersion(version)));
+        }
     }
 
     fn check_quorum(&mut self, out: &mut Vec<Output>) {
@@ -680,6 +723,7 @@ mod tests {
                 members: vec![1, 2],
             },
             keys: vec![],
+            speaks: crate::wire::VersionRange::SPOKEN,
         })
     }
 
@@ -755,6 +799,78 @@ mod tests {
             })]
         );
         assert_eq!(m.view().members, [1].into());
+    }
+
+    fn speaking(range: VersionRange, echo: Option<Echo>) -> Message {
+        let Message::Heartbeat(mut hb) = heartbeat(1, echo) else {
+            unreachable!()
+        };
+        hb.speaks = range;
+        Message::Heartbeat(hb)
+    }
+
+    fn versions_announced(out: &[Output]) -> Vec<u8> {
+        out.iter()
+            .filter_map(|o| match o {
+                Output::Notice(Notice::ProtocolVersion(v)) => Some(*v),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_view_with_a_node_of_the_previous_release_speaks_its_version() {
+        let mut m = two_nodes(1, 7);
+        let now = Duration::from_millis(10);
+        assert_eq!(m.protocol_version(), VersionRange::SPOKEN.max);
+        // Release 0.1.0's heartbeat advertises nothing: it speaks 4 only.
+        let out = m.receive(
+            now,
+            2,
+            3,
+            speaking(VersionRange::RELEASE_0_1, Some(ECHO_OF_1)),
+        );
+        assert_eq!(m.view().members, [1, 2].into());
+        assert_eq!(versions_announced(&out), [4]);
+        assert_eq!((m.protocol_version(), m.status().protocol_version), (4, 4));
+        // It leaves; the view of this node alone speaks this build's newest.
+        let out = m.receive(now, 2, 3, Message::Leave);
+        assert_eq!(m.view().members, [1].into());
+        assert_eq!(versions_announced(&out), [VersionRange::SPOKEN.max]);
+        // Upgraded, it restarts (a new incarnation) and advertises its range.
+        let later = Duration::from_millis(20);
+        let out = m.receive(later, 2, 4, speaking(VersionRange::SPOKEN, Some(ECHO_OF_1)));
+        assert_eq!(m.view().members, [1, 2].into());
+        assert!(
+            versions_announced(&out).is_empty(),
+            "still {}",
+            m.protocol_version()
+        );
+        assert_eq!(m.protocol_version(), VersionRange::SPOKEN.max);
+    }
+
+    #[test]
+    fn a_node_sharing_no_version_is_refused_by_name() {
+        let mut m = two_nodes(1, 7);
+        let future = VersionRange {
+            min: VersionRange::SPOKEN.max + 1,
+            max: VersionRange::SPOKEN.max + 2,
+        };
+        let out = m.receive(
+            Duration::from_millis(10),
+            2,
+            3,
+            speaking(future, Some(ECHO_OF_1)),
+        );
+        assert_eq!(
+            out,
+            vec![Output::Notice(Notice::Refused {
+                node: 2,
+                why: Refusal::NoCommonVersion(future)
+            })]
+        );
+        assert_eq!(m.view().members, [1].into());
+        assert_eq!(m.protocol_version(), VersionRange::SPOKEN.max);
     }
 
     fn views_installed(out: &[Output]) -> Vec<View> {

@@ -44,12 +44,15 @@
 //!   (`LegacyHeartbeat`, sealed as version 1) is still decoded so that its node
 //!   is refused by name ("runs an older build…", rate-limited), never counted:
 //!   it proves no liveness; an older build names ours "speaks protocol version
-//!   4". There is no rolling upgrade across 3 → 4 (nor 2 → 3): the nodes of a
-//!   cluster are upgraded together. For issue 21 (rolling upgrades): a mixed
-//!   cluster would need the new build to keep sending the old form next to
-//!   the new and an operator's opt-in to count old-form heartbeats, i.e. to
-//!   accept the replay weakness while the upgrade lasts; nothing here stands in
-//!   its way (the old form is still decoded, the variants are only appended).
+//!   4". There is no rolling upgrade across 3 → 4 (nor 2 → 3): those
+//!   clusters are upgraded together. From release 0.1.0 (version 4) on,
+//!   each release speaks the one before (`version.rs`, issue 21): version 5
+//!   appends to the heartbeat a tail (`HeartbeatTail`, after the fields
+//!   version 4 decodes; postcard's `from_bytes` ignores trailing bytes) with
+//!   the range of versions its sender speaks; a heartbeat without one is
+//!   release 0.1.0's, speaking 4 only. Heartbeats and leaves keep the
+//!   version byte 0.1.0 opens (4, 1); channel frames carry the view's
+//!   version (`Encoder::seal_speaking`).
 //! - `src/membership/` — sans-IO. `machine.rs`: `Membership::tick(now)` and
 //!   `receive(now, from, incarnation, msg)` return `Output::Send` and `Output::Notice`.
 //!   A peer is a member while any of its links was heard within `token_timeout` AND its
@@ -77,6 +80,12 @@
 //!   cluster used to wait in view 0 forever, and a lone two-node member
 //!   without wait_for_all used to be a quorate DC at once, before a peer
 //!   booting beside it could be heard).
+//!   Each peer's advertised range is kept from its proven incarnation's
+//!   heartbeats; one sharing no version with this node is refused
+//!   (`Refusal::NoCommonVersion`); `protocol_version()` is the highest
+//!   version every member of the view speaks (`wire::negotiate`), announced
+//!   as `Notice::ProtocolVersion` when a view changes it and shown in
+//!   `MembershipStatus::protocol_version`.
 //!   `quorum.rs`: votequorum rules (votes, expected votes, two_node, wait_for_all,
 //!   last_man_standing with a window driven by the caller, auto_tie_breaker, the
 //!   operator's `unblock` override with who/when); each status carries a one-line reason.

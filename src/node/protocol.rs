@@ -180,6 +180,29 @@ pub fn check_document_size(config: &str, status: &ClusterStatus) -> Result<(), S
 }
 
 impl ClusterMessage {
+    /// The oldest protocol version whose members read this message. Every
+    /// message here is release 0.1.0's (version 4), in the same form: the
+    /// types that travel are frozen for the versions a build speaks (a
+    /// test holds release 0.1.0's bytes, `tests/previous_release.rs`). A
+    /// new message is a new variant appended last, needing the version
+    /// that introduced it, sent only when the view speaks it
+    /// (`Membership::protocol_version`); a new field travels in a new
+    /// variant the same way. See "Protocol versions" in ARCHITECTURE.md.
+    pub fn version_needed(&self) -> u8 {
+        match self {
+            ClusterMessage::Store(_)
+            | ClusterMessage::ActionRequest(_)
+            | ClusterMessage::ActionResult(_)
+            | ClusterMessage::StatusPatch(_)
+            | ClusterMessage::CancelRecurring { .. }
+            | ClusterMessage::ConfigRequest { .. }
+            | ClusterMessage::ConfigReply { .. }
+            | ClusterMessage::ReportRequest
+            | ClusterMessage::Report(_)
+            | ClusterMessage::StatusRequest { .. } => 4,
+        }
+    }
+
     pub fn encode(&self) -> Vec<u8> {
         // Serializing our own types into a Vec cannot fail.
         postcard::to_allocvec(self).unwrap_or_default()

@@ -20,9 +20,15 @@ use super::replay::ReplayWindow;
 /// 4: heartbeats echo each peer's incarnation and stamp (proof of liveness a
 /// recording cannot give) and advertise the keys their sender accepts. An
 /// older build's heartbeat is still decoded, to be refused by name.
-pub const PROTOCOL_VERSION: u8 = 4;
+/// Release 0.1.0 (commit 348a1ca, `RELEASES`) speaks 4.
+/// 5: heartbeats advertise the versions their sender speaks (in their tail,
+/// which version 4 ignores); a view speaks the highest version all its
+/// members speak (`version.rs`), 4 while a node of release 0.1.0 is in it.
+/// Channel frames are sealed with the view's version.
+pub const PROTOCOL_VERSION: u8 = 5;
 /// Oldest version still opened: an older build's heartbeats and leaves are
 /// read so that it is named in the log (membership refuses its heartbeats).
+/// The oldest version still *spoken* is `VersionRange::SPOKEN.min`.
 pub const MIN_COMPATIBLE_VERSION: u8 = 1;
 /// The first version with the reliable channel: a channel frame sealed
 /// with an older version is a forgery's claim, one sealed with a newer
@@ -203,9 +209,15 @@ impl Encoder {
         self.seal_version(message, message.version_needed())
     }
 
+    /// Seals with `speaking` (the view's version, for channel frames), or
+    /// the version `message` needs if that is newer.
+    pub fn seal_speaking(&mut self, message: &Message, speaking: u8) -> Vec<u8> {
+        self.seal_version(message, speaking.max(message.version_needed()))
+    }
+
     /// Seals with an explicit version byte; tests use it to play an old or future node.
     pub fn seal_version(&mut self, message: &Message, version: u8) -> Vec<u8> {
-        let payload = to_postcard(message);
+        let payload = super::message::encode_payload(message);
         self.seal_bytes(&payload, version)
     }
 
@@ -234,11 +246,6 @@ impl Encoder {
         }
         out
     }
-}
-
-fn to_postcard<T: Serialize>(value: &T) -> Vec<u8> {
-    // Serializing our own plain enums into a Vec cannot fail.
-    postcard::to_allocvec(value).unwrap_or_default()
 }
 
 /// Why a datagram was dropped.
@@ -394,7 +401,7 @@ impl Decoder {
             sender: header.sender,
             version: header.version,
         };
-        let message: Message = match postcard::from_bytes(&plaintext) {
+        let message: Message = match super::message::decode_payload(&plaintext) {
             Ok(m) => m,
             Err(_) if header.version < PROTOCOL_VERSION => return Err(older_build),
             Err(_) => return Err(DropReason::Malformed),
@@ -443,6 +450,7 @@ mod tests {
                 members: vec![1, 2],
             },
             keys: vec![],
+            speaks: crate::wire::VersionRange::SPOKEN,
         })
     }
 
@@ -569,7 +577,7 @@ mod tests {
     }
 
     #[test]
-    fn channel_frames_of_the_previous_version_are_refused_by_name() {
+    fn channel_frames_are_sealed_with_the_views_version_and_version_3_is_refused_by_name() {
         let mut enc = Encoder::new(key("c"), 2, 1);
         let frame = Message::Channel(crate::wire::Frame::Ack {
             to_incarnation: 1,
@@ -577,23 +585,63 @@ mod tests {
             also: vec![],
         });
         let mut dec = Decoder::new(key("c"), 1);
+        // Release 0.1.0 seals and reads channel frames as version 4.
         let ch = enc.seal(&frame);
+        assert_eq!(Header::parse(&ch).unwrap().version, 4);
+        assert_eq!(dec.open(&ch).unwrap().message, frame);
+        let ch = enc.seal_speaking(&frame, PROTOCOL_VERSION);
         assert_eq!(Header::parse(&ch).unwrap().version, PROTOCOL_VERSION);
         assert_eq!(dec.open(&ch).unwrap().message, frame);
-        // A channel frame claiming the old version is not believed.
+        // A channel frame claiming version 1 is not believed.
         assert_eq!(
             dec.open(&enc.seal_version(&frame, 1)),
             Err(DropReason::Malformed)
         );
-        // One from the previous build's channel is refused by name: its
+        // One of a version-3 build's channel is refused by name: its
         // cluster messages have another form.
         assert_eq!(
-            dec.open(&enc.seal_version(&frame, PROTOCOL_VERSION - 1)),
+            dec.open(&enc.seal_version(&frame, 3)),
             Err(DropReason::IncompatibleVersion {
                 sender: 2,
-                version: PROTOCOL_VERSION - 1
+                version: 3
             })
         );
+    }
+
+    #[test]
+    fn a_heartbeats_tail_is_read_here_and_ignored_by_release_0_1() {
+        let mut enc = Encoder::new(key("c"), 2, 1);
+        let mut dec = Decoder::new(key("c"), 1);
+        let Message::Heartbeat(mut h) = hb() else {
+            unreachable!()
+        };
+        h.speaks = crate::wire::VersionRange { min: 4, max: 9 };
+        let beat = Message::Heartbeat(h.clone());
+        let sealed = enc.seal(&beat);
+        // Sealed as version 4: release 0.1.0 opens versions up to 4 only.
+        assert_eq!(Header::parse(&sealed).unwrap().version, 4);
+        assert_eq!(dec.open(&sealed).unwrap().message, beat);
+        // Release 0.1.0 decodes the payload with `postcard::from_bytes`,
+        // which stops after its fields: it reads the same heartbeat.
+        let payload = crate::wire::encode_payload(&beat);
+        let read_by_0_1: Message = postcard::from_bytes(&payload).unwrap();
+        let Message::Heartbeat(old) = read_by_0_1 else {
+            panic!("not a heartbeat")
+        };
+        assert_eq!(
+            (old.stamp, &old.heard, &old.keys),
+            (h.stamp, &h.heard, &h.keys)
+        );
+        // Without a tail (release 0.1.0's heartbeat) it speaks 4 only.
+        let no_tail = postcard::to_allocvec(&beat).unwrap();
+        let Message::Heartbeat(read) = crate::wire::decode_payload(&no_tail).unwrap() else {
+            panic!("not a heartbeat")
+        };
+        assert_eq!(read.speaks, crate::wire::VersionRange::RELEASE_0_1);
+        // A newer build's longer tail: the fields known here are read.
+        let mut longer = payload.clone();
+        longer.extend([1, 2, 3]);
+        assert_eq!(crate::wire::decode_payload(&longer).unwrap(), beat);
     }
 
     #[test]

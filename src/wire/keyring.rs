@@ -220,6 +220,7 @@ mod tests {
                 members: vec![1, 2],
             },
             keys,
+            speaks: crate::wire::VersionRange::SPOKEN,
         })
     }
 

@@ -18,6 +18,7 @@ mod codec;
 mod keyring;
 mod message;
 mod replay;
+mod version;
 
 pub use channel::{Channel, ChannelCounters, ChannelError, ChannelLimits, Frame};
 pub use codec::{
@@ -25,5 +26,8 @@ pub use codec::{
     MIN_COMPATIBLE_VERSION, PROTOCOL_VERSION, WireCounters, cluster_tag,
 };
 pub use keyring::{KeyChange, KeyRing, KeyStatus, key_id};
-pub use message::{Echo, Heartbeat, LegacyHeartbeat, Message, NodeId, ViewSummary};
+pub use message::{
+    Echo, Heartbeat, LegacyHeartbeat, Message, NodeId, ViewSummary, decode_payload, encode_payload,
+};
 pub use replay::ReplayWindow;
+pub use version::{VersionRange, negotiate};

@@ -206,11 +206,22 @@ impl Cluster {
 
     /// Starts node `i` with extra environment variables.
     pub fn start_with_env(&mut self, i: u8, env: &[(&str, &Path)]) {
-        let log = File::create(self.dir.join(format!("node{i}.log"))).unwrap();
+        File::create(self.dir.join(format!("node{i}.log"))).unwrap();
+        self.start_exe(i, Path::new(env!("CARGO_BIN_EXE_pacelined")), env);
+    }
+
+    /// Starts node `i` running the daemon `exe` (another build's, for an
+    /// upgrade); its log is appended to the node's log.
+    pub fn start_exe(&mut self, i: u8, exe: &Path, env: &[(&str, &Path)]) {
+        let log = File::options()
+            .create(true)
+            .append(true)
+            .open(self.dir.join(format!("node{i}.log")))
+            .unwrap();
         let child = Command::new("ip")
             .args(["netns", "exec", &self.ns(&format!("n{i}"))])
             .envs(env.iter().map(|(k, v)| (*k, *v)))
-            .arg(Path::new(env!("CARGO_BIN_EXE_pacelined")))
+            .arg(exe)
             .arg("--config")
             .arg(self.dir.join(format!("node{i}.toml")))
             .arg("--socket")
