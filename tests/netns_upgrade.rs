@@ -294,32 +294,39 @@ fn outages(
     out
 }
 
+/// Runs `paceline ARGS` against `socket`; a DC still syncing after the
+/// view change asks to retry, which it does (bounded by `WAIT`).
 fn cli(exe: &Path, args: &[&str], socket: &Path) {
-    let out = Command::new(exe)
-        .args(args)
-        .arg("--socket")
-        .arg(socket)
-        .output()
-        .expect("paceline");
-    assert!(
-        out.status.success(),
-        "paceline {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let out = Command::new(exe)
+            .args(args)
+            .arg("--socket")
+            .arg(socket)
+            .output()
+            .expect("paceline");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if out.status.success() {
+            return;
+        }
+        assert!(
+            stderr.contains("retry") && Instant::now() < deadline,
+            "paceline {args:?}: {stderr}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
 }
 
 fn protocol_version(c: &Cluster, i: u8) -> u8 {
     c.status(i).map(|s| s.protocol_version).unwrap_or_default()
 }
 
-/// Upgrades node `node` (its peer `other` keeps running) as the README says.
-fn upgrade_node(c: &mut Cluster, node: u8, other: u8, old_bin: &Path, env: &[(&str, &Path)]) {
+/// Upgrades node `node` (its peer `other` keeps running) as the README
+/// says; `standby_cli` is the `paceline` that puts it in standby (either
+/// release's: a package upgrade replaces the CLI before the daemon restarts).
+fn upgrade_node(c: &mut Cluster, node: u8, other: u8, standby_cli: &Path, env: &[(&str, &Path)]) {
     let name = format!("node{node}");
-    cli(
-        &old_bin.join("paceline"),
-        &["node", "standby", &name],
-        &c.socket(node),
-    );
+    cli(standby_cli, &["node", "standby", &name], &c.socket(node));
     c.until(&format!("nothing on {name}"), WAIT, || {
         ["vip", "dummy"]
             .iter()
@@ -354,14 +361,18 @@ fn upgrade(old_bin: &Path) {
     c.until("the service on node1", WAIT, || service_on(&c, 1, "node1"));
     let namespaces = vec![c.ns("n1"), c.ns("n2")];
     let watch = Watch::start(namespaces, rsctmps.clone());
-    // node1 holds the service: it moves to node2 and back.
-    upgrade_node(&mut c, 1, 2, old_bin, &[("HA_RSCTMP", &rsctmps[0])]);
+    // node1 holds the service: it moves to node2 and back. This build's
+    // CLI asks release 0.1.0's daemon; then 0.1.0's CLI asks its own
+    // daemon, which forwards to the DC, node1, now of this build.
+    let new_cli = Path::new(env!("CARGO_BIN_EXE_paceline"));
+    upgrade_node(&mut c, 1, 2, new_cli, &[("HA_RSCTMP", &rsctmps[0])]);
     // A mixed view speaks the previous release's version.
     let mixed = (
         protocol_version(&c, 1),
         c.status(2).map(|s| s.protocol_version),
     );
-    upgrade_node(&mut c, 2, 1, old_bin, &[("HA_RSCTMP", &rsctmps[1])]);
+    let old_cli = old_bin.join("paceline");
+    upgrade_node(&mut c, 2, 1, &old_cli, &[("HA_RSCTMP", &rsctmps[1])]);
     let samples = watch.finish();
     c.until("both nodes speak this build's version", WAIT, || {
         protocol_version(&c, 1) == paceline::wire::PROTOCOL_VERSION
@@ -388,6 +399,13 @@ fn upgrade(old_bin: &Path) {
         }
     }
     assert_eq!(std::fs::read_to_string(&power).unwrap().trim(), "on");
+    for i in [1, 2] {
+        for line in c.log(i).lines().filter(|l| {
+            l.contains("protocol version") || l.contains("is the DC") || l.contains("left cleanly")
+        }) {
+            eprintln!("node{i}: {line}");
+        }
+    }
     eprintln!(
         "upgrade of two nodes, fencing {}: {:.1} s",
         if fencing { "on" } else { "off" },
