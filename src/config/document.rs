@@ -45,6 +45,9 @@ pub struct Document {
     pub colocation: Vec<ColocationDoc>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub order: Vec<OrderDoc>,
+    /// Alert agents (`config::alerts`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alert: Vec<super::alerts::AlertDoc>,
 }
 
 #[derive(Debug, Deserialize, Serialize)]

@@ -94,6 +94,7 @@
 //! Reference configurations: `policies/*.toml` (tests load each).
 
 pub mod agents;
+pub mod alerts;
 pub mod cib;
 pub mod convert;
 pub mod document;

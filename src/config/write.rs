@@ -215,6 +215,41 @@ fn rule(r: &Rule) -> RuleDoc {
 }
 
 /// Writes the configuration in the paceline TOML format.
+fn alert(a: &alert::Alert) -> super::alerts::AlertDoc {
+    use crate::model::alert::{DEFAULT_ALERT_TIMEOUT, DEFAULT_TIMESTAMP_FORMAT};
+    let stamp = |f: &alert::TimestampFormat| s(f.to_string());
+    let timeout = |d: std::time::Duration| s(duration(d.as_millis() as u64));
+    super::alerts::AlertDoc {
+        id: s(a.id.clone()),
+        path: s(a.path.clone()),
+        select: a.select.iter().map(|k| s(k.name().to_string())).collect(),
+        attributes: a.attributes.iter().cloned().map(s).collect(),
+        timeout: (a.timeout != DEFAULT_ALERT_TIMEOUT).then(|| timeout(a.timeout)),
+        timestamp_format: (a.timestamp_format.to_string() != DEFAULT_TIMESTAMP_FORMAT)
+            .then(|| stamp(&a.timestamp_format)),
+        params: a
+            .params
+            .iter()
+            .map(|(k, v)| (k.clone(), s(toml::Value::String(v.clone()))))
+            .collect(),
+        recipient: a
+            .recipients
+            .iter()
+            .map(|r| super::alerts::RecipientDoc {
+                id: s(r.id.clone()),
+                value: s(r.value.clone()),
+                timeout: r.timeout.map(timeout),
+                timestamp_format: r.timestamp_format.as_ref().map(stamp),
+                params: r
+                    .params
+                    .iter()
+                    .map(|(k, v)| (k.clone(), s(toml::Value::String(v.clone()))))
+                    .collect(),
+            })
+            .collect(),
+    }
+}
+
 pub fn to_toml(cfg: &ClusterConfig) -> String {
     let mut doc = Document::default();
     let mut dropped: Vec<String> = Vec::new();
@@ -344,6 +379,7 @@ pub fn to_toml(cfg: &ClusterConfig) -> String {
             sets: o.sets.iter().map(set).collect(),
         });
     }
+    doc.alert = cfg.alerts.iter().map(alert).collect();
     let mut body = toml::to_string(&doc).unwrap_or_else(|e| format!("# cannot write TOML: {e}\n"));
     if !dropped.is_empty() {
         let mut head = String::from(

@@ -209,6 +209,7 @@ impl Daemon {
         }
         let took = std::time::Duration::from_millis(finished.result.exec_ms);
         self.counters.action(&finished.result.operation, took);
+        self.alert_result(&finished.result, finished.from_monitor);
         // What the agent wrote through the shims before it exited reaches
         // the DC before its result (as attrd's updates do in Pacemaker): a
         // DC must not plan on the result with the attributes of before
@@ -294,7 +295,9 @@ impl Daemon {
         if patches.is_empty() {
             return;
         }
-        self.attributes = now;
+        let before = std::mem::replace(&mut self.attributes, now);
+        let now = self.attributes.clone();
+        self.alert_attributes(&before, &now);
         for patch in patches {
             self.record_status(patch).await;
         }
@@ -427,6 +430,7 @@ impl Daemon {
 
     pub(super) fn on_fence_outcome(&mut self, outcome: FenceOutcome) {
         self.counters.fence(&outcome.action, outcome.ok);
+        self.alert_fence(&outcome);
         let fields = Fields {
             node: Some(&outcome.target),
             operation: Some("fence"),

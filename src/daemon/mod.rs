@@ -239,9 +239,15 @@
 //!   checks by resource and role, `/status`, `/metrics`, served on a thread
 //!   of its own from a snapshot the event loop publishes every 250 ms (see
 //!   its module documentation). Test: `tests/http_endpoint.rs`.
+//! - `src/daemon/alerts.rs`: alert agents (`[[alert]]`, Pacemaker's
+//!   alerts) for the node, fencing, resource and attribute events this
+//!   node sees, with Pacemaker's `CRM_alert_*` environment, run on a thread
+//!   of their own (bounded, killed after their timeout). Test:
+//!   `tests/alerts.rs` (Pacemaker's `alert_file.sh.sample` unmodified).
 //! - Not yet: status shows a pending operation's resource in
 //!   its previous role (crm_mon would say "Starting").
 
+mod alerts;
 mod api_server;
 pub mod cluster;
 mod driver;
@@ -463,6 +469,10 @@ struct Daemon {
     counters: http::metrics::Counters,
     /// Lost nodes' resources not yet active elsewhere (metrics).
     failovers: Vec<http::PendingFailover>,
+    /// The alert agents' runner (started with the first alert).
+    alerts: Option<alerts::Alerts>,
+    /// The members of the view node alerts were last sent for.
+    alert_members: std::collections::BTreeSet<NodeId>,
 }
 
 /// Answer of a request sent to the DC, or of a request on the DC.

@@ -153,6 +153,8 @@ fn new_daemon(
         http: None,
         counters: Default::default(),
         failovers: Vec::new(),
+        alerts: None,
+        alert_members: Default::default(),
         channel: Channel::new(incarnation, ChannelLimits::default()),
         store,
         replies: HashMap::new(),

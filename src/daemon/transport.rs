@@ -123,6 +123,7 @@ impl Daemon {
         if changed {
             self.sync_view().await;
             self.write_state();
+            self.alert_view();
         }
     }
 

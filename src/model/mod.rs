@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub mod alert;
 pub mod score;
 pub mod status;
 
@@ -632,6 +633,9 @@ pub struct ClusterConfig {
     /// of them have rules (evaluated against the time by the scheduler).
     #[serde(default)]
     pub node_attribute_sets: BTreeMap<NodeId, Vec<NvSet>>,
+    /// Alert agents run on cluster events (`[[alert]]`, CIB `<alerts>`).
+    #[serde(default)]
+    pub alerts: Vec<alert::Alert>,
 }
 
 impl ClusterConfig {

@@ -2,6 +2,7 @@
 //! configuration section (with id-ref reuse, old master/slave names) and the
 //! status section (membership, transient attributes, operation history).
 
+mod alerts;
 mod dom;
 
 use std::collections::HashMap;
@@ -110,6 +111,9 @@ pub fn import_cib(text: &str) -> Result<ImportedCib, CibError> {
                 _ => {}
             }
         }
+    }
+    if let Some(alerts) = configuration.child("alerts") {
+        out.config.alerts = cx.alerts(alerts)?;
     }
     for (section, flat, sets) in [
         (

@@ -63,12 +63,30 @@ impl Daemon {
             taken: now,
             names: config.map(snapshot::names).unwrap_or_default(),
             facts: snapshot::facts(config, &self.store.doc().status, &self.settings),
-            counters: self.counters.clone(),
+            counters: self.counters_now(),
             report,
         };
         if let Some(publisher) = self.http.as_mut() {
             publisher.publish(snapshot);
         }
+    }
+
+    /// The counters, with the alert agents' tally.
+    fn counters_now(&self) -> super::metrics::Counters {
+        use std::sync::atomic::Ordering::Relaxed;
+        let mut counters = self.counters.clone();
+        if let Some(alerts) = &self.alerts {
+            let t = &alerts.tally;
+            for (result, n) in [
+                ("ok", &t.ok),
+                ("failed", &t.failed),
+                ("timeout", &t.timeout),
+                ("dropped", &t.dropped),
+            ] {
+                counters.alerts.insert(result, n.load(Relaxed));
+            }
+        }
+        counters
     }
 
     /// Observes the failovers whose resources are all active elsewhere now.
