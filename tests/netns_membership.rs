@@ -188,6 +188,80 @@ fn a_node_cut_off_from_quorum_is_reset_by_its_watchdog() {
     c.members(1, &["node1", "node2"]);
 }
 
+/// The watchdog configuration of these tests: node3 self-fences through
+/// the FUSE fake with a `secs` timeout.
+fn watchdog_fencing(device: &str, secs: u32) -> String {
+    format!(
+        "[fencing]\nenabled = true\n[[fencing.device]]\nid = \"wd\"\ntype = \"watchdog\"\ndevice = \"{device}\"\nwatchdog_timeout = \"{secs}s\"\n[[fencing.level]]\ntarget = \"node3\"\nindex = 1\ndevices = [\"wd\"]\n"
+    )
+}
+
+/// Found in the VM lab (lab/vm/three-node): a node that boots while its
+/// peers are not up yet has no quorum within the watchdog's timeout, and
+/// was reset, booted, reset again. Before its first quorum it has started
+/// nothing, so it keeps feeding (sbd's rule); once it has been quorate,
+/// losing quorum resets it as before.
+#[test]
+fn a_node_started_alone_keeps_its_watchdog_fed_until_it_has_been_quorate() {
+    if !can_run() {
+        return;
+    }
+    let wd = peers::watchdog(&format!("plwdo{}", std::process::id()), &[]);
+    let events = || std::fs::read_to_string(wd.get("EVENTS_LOG")).unwrap_or_default();
+    let mut c = Cluster::new(3, ("50ms", "250ms"));
+    c.append_config(&watchdog_fencing(wd.get("DEVICE"), 1));
+    c.start(3);
+    assert!(
+        !c.exited_within(3, Duration::from_millis(3500)),
+        "node3 was reset before it ever had quorum; events:\n{}",
+        events()
+    );
+    assert!(!events().contains("FIRED"), "{}", events());
+    c.start(1);
+    c.start(2);
+    c.agree(&[1, 2, 3], &["node1", "node2", "node3"]);
+    c.wait(3, "quorate", |s| s.quorum.quorate);
+    std::thread::sleep(Duration::from_millis(500));
+    c.set_link(3, 0, false);
+    c.set_link(3, 1, false);
+    assert!(
+        c.exited_within(3, Duration::from_secs(8)),
+        "node3 lost quorum and was not reset; events:\n{}",
+        events()
+    );
+}
+
+/// A daemon that crashed after it had quorum may still hold what it ran
+/// (a VIP stays on the interface): restarted by systemd in the same boot
+/// and cut off, it gets no grace and its watchdog resets the node.
+#[test]
+fn a_daemon_restarted_in_the_same_boot_without_quorum_is_reset() {
+    if !can_run() {
+        return;
+    }
+    let wd = peers::watchdog(&format!("plwdr{}", std::process::id()), &[]);
+    let events = || std::fs::read_to_string(wd.get("EVENTS_LOG")).unwrap_or_default();
+    let mut c = Cluster::new(3, ("50ms", "250ms"));
+    c.append_config(&watchdog_fencing(wd.get("DEVICE"), 2));
+    for i in 1..=3 {
+        c.start(i);
+    }
+    c.agree(&[1, 2, 3], &["node1", "node2", "node3"]);
+    c.wait(3, "quorate", |s| s.quorum.quorate);
+    std::thread::sleep(Duration::from_millis(500));
+    c.kill(3);
+    c.set_link(3, 0, false);
+    c.set_link(3, 1, false);
+    c.start(3);
+    assert!(
+        c.exited_within(3, Duration::from_secs(8)),
+        "the restarted node3 kept feeding without quorum; events:\n{}\nnode3's log:\n{}",
+        events(),
+        c.log(3)
+    );
+    assert!(events().matches("open by pid").count() >= 2, "{}", events());
+}
+
 #[test]
 fn a_clean_shutdown_disarms_the_watchdog() {
     if !can_run() {

@@ -3,7 +3,9 @@
 //! node with a simulated watchdog fed by `should_feed`. Safety: whenever a
 //! quorate survivor has seen a node gone for 2 x watchdog_timeout (the moment
 //! it may treat it as fenced), that node must have been reset by its watchdog
-//! (or have crashed). Replays with PACELINE_SIM_SEED=<seed>.
+//! (or have crashed), or never have been quorate (then it started nothing:
+//! it keeps feeding, as sbd does before its first quorum). Replays with
+//! PACELINE_SIM_SEED=<seed>.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -22,9 +24,14 @@ struct Run {
     last_fed: BTreeMap<NodeId, Duration>,
     /// Nodes the watchdog reset or the scenario crashed, with when.
     dead: BTreeMap<NodeId, Duration>,
+    /// Nodes that have been in a quorate partition (only they can have
+    /// started anything).
+    ever_quorate: BTreeSet<NodeId>,
     /// (survivor, lost node) -> since when the survivor, while quorate, has
     /// not had it in its view.
     lost_since: BTreeMap<(NodeId, NodeId), Duration>,
+    /// The (survivor, lost node) pairs already judged at the deadline.
+    counted: BTreeSet<(NodeId, NodeId)>,
     resets: u32,
 }
 
@@ -48,7 +55,9 @@ impl Run {
             nodes,
             last_fed: (1..=nodes).map(|n| (n, Duration::ZERO)).collect(),
             dead: BTreeMap::new(),
+            ever_quorate: BTreeSet::new(),
             lost_since: BTreeMap::new(),
+            counted: BTreeSet::new(),
             resets: 0,
         }
     }
@@ -64,11 +73,15 @@ impl Run {
                 continue;
             };
             let status = m.status();
+            if status.quorum.quorate {
+                self.ever_quorate.insert(n);
+            }
             let health = NodeHealth {
                 healthy: true,
                 quorate: status.quorum.quorate,
                 sees_peer: self.nodes == 2
                     && status.peers.iter().any(|p| p.state == PeerState::Online),
+                never_quorate: !self.ever_quorate.contains(&n),
             };
             if should_feed(health) {
                 self.last_fed.insert(n, now);
@@ -97,15 +110,19 @@ impl Run {
                 }
                 if quorate && !members.contains(&x) {
                     let since = *self.lost_since.entry((s, x)).or_insert(now);
-                    if is_watchdog_fenced(now, since, WATCHDOG) {
+                    // Judged when the survivor may first count it fenced:
+                    // a node never quorate until then started nothing, and
+                    // may join later as any node does.
+                    if is_watchdog_fenced(now, since, WATCHDOG) && self.counted.insert((s, x)) {
                         assert!(
-                            self.dead.contains_key(&x),
+                            self.dead.contains_key(&x) || !self.ever_quorate.contains(&x),
                             "node {s} may treat node {x} as fenced at {now:?} (lost since {since:?}) but node {x} is alive and was fed at {:?}",
                             self.last_fed[&x]
                         );
                     }
                 } else {
                     self.lost_since.remove(&(s, x));
+                    self.counted.remove(&(s, x));
                 }
             }
         }
@@ -177,4 +194,32 @@ fn a_node_counted_as_watchdog_fenced_has_really_reset_five_nodes() {
         resets.fetch_add(scenario(seed, 5), std::sync::atomic::Ordering::Relaxed);
     });
     assert!(resets.into_inner() > 5);
+}
+
+/// A node cut off from the others from its start (it boots while its
+/// links are down) never gets quorum: it keeps feeding its watchdog, so it
+/// is not reset over and over, and it starts nothing; the others, quorate,
+/// count it fenced at their deadline. Once the links heal it joins, and
+/// from then on losing quorum resets it.
+#[test]
+fn a_node_cut_off_from_its_start_is_not_reset_until_it_has_been_quorate() {
+    for_seeds(9700, 10, |seed| {
+        let mut run = Run::new(seed, 3);
+        run.sim.net.partition(&[&[1, 2], &[3]]);
+        run.run_for(WATCHDOG * 5);
+        assert!(
+            !run.dead.contains_key(&3),
+            "node 3 was reset before it was ever quorate"
+        );
+        assert!(!run.ever_quorate.contains(&3));
+        run.sim.net.heal();
+        run.run_for(Duration::from_secs(3));
+        assert!(run.ever_quorate.contains(&3), "node 3 never joined");
+        run.sim.net.partition(&[&[1, 2], &[3]]);
+        run.run_for(WATCHDOG * 3);
+        assert!(
+            run.dead.contains_key(&3),
+            "node 3 lost quorum and was not reset"
+        );
+    });
 }

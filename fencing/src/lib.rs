@@ -62,7 +62,11 @@
 //!   combines static delay, a random share of `delay_max` (the draw is passed in) and
 //!   the priority delay.
 //! - `fencing/src/watchdog_policy.rs`: sans-IO feeding decision (feed only while
-//!   healthy and quorate or seeing the peer) and the survivor's deadline
+//!   healthy and quorate, seeing the peer, or not yet quorate since the daemon
+//!   armed the watchdog in this boot and running nothing: sbd's "no quorum yet",
+//!   so a node booting before its peers is not reset over and over; the daemon
+//!   records its first quorum per boot id in the state directory, so a daemon
+//!   restarted in the same boot gets no such grace) and the survivor's deadline
 //!   (lost + 2 x watchdog_timeout).
 //! - `fencing/src/secret.rs`, `history.rs`, `config.rs`: `Secret` (redacted
 //!   Debug/Display) and 0600 checks; history as JSON lines (target, device, action,

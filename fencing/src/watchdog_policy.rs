@@ -13,12 +13,20 @@ pub struct NodeHealth {
     /// Two-node clusters only: the partner is visible. In a larger cluster
     /// a minority still sees peers, so callers must pass false there.
     pub sees_peer: bool,
+    /// This node has not been in a quorate partition since its watchdog was
+    /// armed in this boot, and runs nothing: it has started nothing (no
+    /// quorum, no start), so a reset would stop nothing, and it would only
+    /// loop a node that boots before its peers, reset after reset (sbd's
+    /// "we do not have quorum yet"). The survivors' deadline is then
+    /// harmless: whatever they assume stopped never ran here.
+    pub never_quorate: bool,
 }
 
-/// Feed only while healthy and either quorate or still seeing the peer: a node
-/// that lost both must die before the survivor's deadline passes.
+/// Feed only while healthy and either quorate, still seeing the peer, or
+/// not yet quorate since the start: a node that lost quorum (and its peer)
+/// must die before the survivor's deadline passes.
 pub fn should_feed(health: NodeHealth) -> bool {
-    health.healthy && (health.quorate || health.sees_peer)
+    health.healthy && (health.quorate || health.sees_peer || health.never_quorate)
 }
 
 /// When the survivor may treat a lost, watchdog-fenced node as fenced. Twice
@@ -43,11 +51,24 @@ mod tests {
             healthy,
             quorate,
             sees_peer,
+            never_quorate: false,
         };
         assert!(should_feed(h(true, true, false)));
         assert!(should_feed(h(true, false, true)));
         assert!(!should_feed(h(true, false, false)));
         assert!(!should_feed(h(false, true, true)));
+    }
+
+    #[test]
+    fn a_node_not_yet_quorate_since_its_start_keeps_feeding_unless_unhealthy() {
+        let not_yet = |healthy| NodeHealth {
+            healthy,
+            quorate: false,
+            sees_peer: false,
+            never_quorate: true,
+        };
+        assert!(should_feed(not_yet(true)));
+        assert!(!should_feed(not_yet(false)));
     }
 
     #[test]

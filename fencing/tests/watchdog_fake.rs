@@ -26,11 +26,13 @@ const HEALTHY: NodeHealth = NodeHealth {
     healthy: true,
     quorate: true,
     sees_peer: true,
+    never_quorate: false,
 };
 const ALONE: NodeHealth = NodeHealth {
     healthy: true,
     quorate: false,
     sees_peer: false,
+    never_quorate: false,
 };
 
 #[test]

@@ -322,6 +322,7 @@ impl Daemon {
         if let Some(wd) = self.watchdog.take() {
             // A clean leave: the peers know we are gone, so nobody will wait
             // for our watchdog; disarm it with the magic close.
+            super::status::forget_quorate_in_this_boot(&wd.marker);
             match wd.feeder.disarm() {
                 Ok(()) => log(&format!("watchdog {} disarmed", wd.device.display())),
                 Err(e) => log(&e.to_string()),

@@ -502,6 +502,13 @@ struct WatchdogState {
     feeder: Feeder,
     device: PathBuf,
     last_tick: Instant,
+    /// This node has been in a quorate partition since the watchdog was
+    /// armed in this boot (see `status::WATCHDOG_MARKER`): from then on,
+    /// losing quorum starves the watchdog.
+    ever_quorate: bool,
+    /// The state directory's marker that says so, for a restart of the
+    /// daemon within the same boot.
+    marker: PathBuf,
 }
 
 async fn run(args: Args, file: StartFile) -> anyhow::Result<()> {

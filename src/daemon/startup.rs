@@ -196,10 +196,19 @@ impl Daemon {
             wd.device.display(),
             armed.timeout()
         ));
+        let marker = self.settings.state_dir.join(super::status::WATCHDOG_MARKER);
+        let ever_quorate = super::status::quorate_earlier_in_this_boot(&marker);
+        if ever_quorate {
+            log(
+                "this daemon had quorum earlier in this boot and did not leave cleanly: without quorum again, its watchdog resets the node",
+            );
+        }
         self.watchdog = Some(WatchdogState {
             feeder: Feeder::new(armed),
             device: wd.device.clone(),
             last_tick: Instant::now(),
+            ever_quorate,
+            marker,
         });
         Ok(())
     }

@@ -19,8 +19,9 @@ impl Daemon {
     }
 
     /// The health the watchdog policy judges: this loop is running (it
-    /// would not get here otherwise), the partition is quorate, or a peer
-    /// is still seen (two-node clusters).
+    /// would not get here otherwise), the partition is quorate, a peer is
+    /// still seen (two-node clusters), or this node has not been quorate
+    /// since it armed the watchdog in this boot and runs nothing.
     pub(super) fn health(&self) -> NodeHealth {
         let status = self.machine.status();
         NodeHealth {
@@ -31,6 +32,28 @@ impl Daemon {
             // where watchdog fencing is refused at load anyway.
             sees_peer: self.settings.nodes.len() == 2
                 && status.peers.iter().any(|p| p.state == PeerState::Online),
+            never_quorate: self.watchdog.as_ref().is_some_and(|w| !w.ever_quorate)
+                && !self.document_shows_active_here(),
+        }
+    }
+
+    /// On a membership change: the first quorum since the watchdog was
+    /// armed ends the grace of `NodeHealth::never_quorate`, and is written
+    /// down before the store hears of the view (starts need quorum), so
+    /// that a daemon restarted in this boot knows it may hold resources.
+    pub(super) fn note_quorum_for_watchdog(&mut self) {
+        let Some(wd) = self.watchdog.as_mut() else {
+            return;
+        };
+        if wd.ever_quorate || !self.machine.status().quorum.quorate {
+            return;
+        }
+        wd.ever_quorate = true;
+        if let Err(e) = mark_quorate_in_this_boot(&wd.marker) {
+            log(&format!(
+                "cannot write {}: {e}; a restart of this daemon in this boot would keep feeding the watchdog until it is quorate again",
+                wd.marker.display()
+            ));
         }
     }
 
@@ -237,5 +260,41 @@ impl Daemon {
         if let Err(e) = result {
             log(&format!("cannot write state to {}: {e}", dir.display()));
         }
+    }
+}
+
+/// The state directory's record that this node was quorate with its
+/// watchdog armed, tagged with the kernel's boot id: a daemon restarted in
+/// the same boot (a crash, systemd's restart) may still hold what it ran,
+/// so it gets no grace before its first quorum; a new boot (the watchdog
+/// or a fence reset the machine, or a clean leave removed the file) does.
+pub(super) const WATCHDOG_MARKER: &str = "watchdog-quorate-boot";
+
+const BOOT_ID: &str = "/proc/sys/kernel/random/boot_id";
+
+fn boot_id() -> std::io::Result<String> {
+    Ok(std::fs::read_to_string(BOOT_ID)?.trim().to_string())
+}
+
+/// Whether `marker` names this boot. Unreadable counts as yes: no grace
+/// is the safe side.
+pub(super) fn quorate_earlier_in_this_boot(marker: &std::path::Path) -> bool {
+    match std::fs::read_to_string(marker) {
+        Ok(text) => boot_id().map_or(true, |id| text.trim() == id),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+        Err(_) => true,
+    }
+}
+
+fn mark_quorate_in_this_boot(marker: &std::path::Path) -> std::io::Result<()> {
+    std::fs::write(marker, format!("{}\n", boot_id()?))
+}
+
+/// A clean leave: the peers know this node is gone and run nothing of it.
+pub(super) fn forget_quorate_in_this_boot(marker: &std::path::Path) {
+    if let Err(e) = std::fs::remove_file(marker)
+        && e.kind() != std::io::ErrorKind::NotFound
+    {
+        log(&format!("cannot remove {}: {e}", marker.display()));
     }
 }

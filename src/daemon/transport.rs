@@ -121,6 +121,7 @@ impl Daemon {
         }
         self.settle_keys();
         if changed {
+            self.note_quorum_for_watchdog();
             self.sync_view().await;
             self.write_state();
             self.alert_view();
