@@ -77,17 +77,26 @@ fn why_not(commit: &str, version: &str) -> Option<String> {
     if built(commit) {
         return None;
     }
-    let present = Command::new("git")
-        .arg("-C")
-        .arg(manifest())
-        .args(["cat-file", "-e", &format!("{commit}^{{commit}}")])
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .arg("-C")
+            .arg(manifest())
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    let object = format!("{commit}^{{commit}}");
+    // A shallow clone (CI's default) lacks it: one fetch of that commit.
+    let present = git(&["cat-file", "-e", &object])
+        || (git(&["fetch", "--quiet", "--depth", "1", "origin", commit])
+            && git(&["cat-file", "-e", &object]));
     if !present {
         return Some(format!(
             "release {version}'s commit {commit} (RELEASES) is not in this checkout \
-             (a shallow clone? `git fetch --unshallow`), and no build of it is cached"
+             and fetching it from origin failed (a shallow clone? `git fetch --unshallow`), and \
+             no build of it is cached"
         ));
     }
     None
@@ -371,7 +380,10 @@ fn upgrade(old_bin: &Path) {
         protocol_version(&c, 1),
         c.status(2).map(|s| s.protocol_version),
     );
+    // Release 0.1.0's CLI reads this build's daemon (and the other way
+    // round above: `report`, `status` and `online` are this build's).
     let old_cli = old_bin.join("paceline");
+    cli(&old_cli, &["status"], &c.socket(1));
     upgrade_node(&mut c, 2, 1, &old_cli, &[("HA_RSCTMP", &rsctmps[1])]);
     let samples = watch.finish();
     c.until("both nodes speak this build's version", WAIT, || {
