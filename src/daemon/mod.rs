@@ -238,7 +238,9 @@
 //! - `src/daemon/http/`: the read-only HTTP endpoint (`[http]`): health
 //!   checks by resource and role, `/status`, `/metrics`, served on a thread
 //!   of its own from a snapshot the event loop publishes every 250 ms (see
-//!   its module documentation). Test: `tests/http_endpoint.rs`.
+//!   its module documentation). Tests: `tests/http_endpoint.rs`, and
+//!   `tests/netns_http.rs` (Debian's haproxy routes by `/primary/RES` and
+//!   follows a failover).
 //! - `src/daemon/alerts.rs`: alert agents (`[[alert]]`, Pacemaker's
 //!   alerts) for the node, fencing, resource and attribute events this
 //!   node sees, with Pacemaker's `CRM_alert_*` environment, run on a thread
