@@ -27,6 +27,8 @@ pub struct LabCluster {
     /// mount namespace. For agents whose parameters name one path on every
     /// node (PostgreSQL's data directory), as on real machines.
     private_path: Option<PathBuf>,
+    /// Extra environment of every daemon (`with_env`).
+    env: Vec<(String, String)>,
 }
 
 impl LabCluster {
@@ -51,7 +53,16 @@ impl LabCluster {
             nodes,
             pacelined: pacelined.to_path_buf(),
             private_path: None,
+            env: Vec::new(),
         })
+    }
+
+    /// Starts every daemon with these environment variables too (such as
+    /// an `OCF_ROOT` holding a lab-made agent).
+    pub fn with_env(mut self, env: &[(&str, &str)]) -> LabCluster {
+        self.env
+            .extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        self
     }
 
     /// Gives every node its own directory at `path` (see `private_path`);
@@ -120,6 +131,8 @@ impl LabCluster {
                 "/usr/bin/env",
             ]);
         }
+        let extra: Vec<String> = self.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
         let program = if shared.is_some() {
             Path::new("/bin/sh")
         } else {
@@ -136,6 +149,9 @@ impl LabCluster {
                     // nodes share one filesystem, so each gets its own.
                     &format!("HA_VARRUN={}", varrun.display()),
                     "RUST_BACKTRACE=1",
+                ],
+                extra.as_slice(),
+                &[
                     &self.pacelined.display().to_string(),
                     "--config",
                     &config.display().to_string(),

@@ -65,6 +65,7 @@
 //! clonable power switch these threads share. Tested by `tests/lab.rs`.
 
 pub mod bridge;
+pub mod chaos;
 pub mod cluster;
 pub mod fence_agent;
 pub mod postgres;

@@ -556,6 +556,48 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// A promotable clone promotes an instance only once every demote and
+    /// stop of its other instances in the transition is done: Pacemaker's
+    /// clone-level orderings (demote, demoted, stop, stopped, start,
+    /// running, promote: `pcmk__clone_internal_constraints` and the
+    /// promotable ones) put them all before any promote. Without them a
+    /// switchover promoted the new primary while the old one was still
+    /// promoted (two primaries for ~100 ms, found by the chaos lab on a
+    /// clean stop of the primary's node).
+    fn promotable_clones(&mut self) {
+        let mut edges: Vec<(usize, usize)> = Vec::new();
+        let promotable = |b: &Self, instance: &str| {
+            b.prims
+                .get(primitive_of(instance))
+                .and_then(|p| p.clone)
+                .is_some_and(|id| {
+                    b.config
+                        .resources
+                        .iter()
+                        .any(|r| matches!(r, Resource::Clone(c) if c.id == id && c.promotable))
+                })
+        };
+        for b in 0..self.out.steps.len() {
+            let Some((ib, "promote", _, 0)) = self.resource_of(b) else {
+                continue;
+            };
+            if !promotable(self, ib) {
+                continue;
+            }
+            for a in 0..self.out.steps.len() {
+                if let Some((ia, "demote" | "stop", _, 0)) = self.resource_of(a)
+                    && ia != ib
+                    && primitive_of(ia) == primitive_of(ib)
+                {
+                    edges.push((a, b));
+                }
+            }
+        }
+        for (a, b) in edges {
+            self.order(a, b);
+        }
+    }
+
     /// A group member's position, for its step `i` (interval 0): the
     /// steps that may be ordered with it (same group, operation, node and
     /// instance suffix), and the member's index.
@@ -905,6 +947,7 @@ pub fn build(config: &ClusterConfig, status: &ClusterStatus, plan: &Plan) -> Tra
     }
     b.missing_monitors();
     b.per_instance();
+    b.promotable_clones();
     b.groups();
     b.fencing(status, &fences);
     b.constraints();
@@ -1476,6 +1519,38 @@ ops = [{ name = "monitor", interval = "5s" }, { name = "monitor", interval = "1s
             .push(op("monitor", 5_000, 2, 0));
         let plan = schedule(&config, &status, 10_000);
         assert!(build(&config, &status, &plan).steps.is_empty());
+    }
+
+    #[test]
+    fn a_switchover_promotes_the_new_primary_only_after_the_old_one_is_demoted() {
+        // No constraint orders them: the clone alone must.
+        let text = "[fencing]\nenabled = false\n[[node]]\nname = \"node1\"\nid = 1\n[[node]]\nname = \"node2\"\nid = 2\n[[primitive]]\nid = \"pgsql\"\nagent = \"builtin:dummy\"\n[[clone]]\nid = \"pgsql-ha\"\nresource = \"pgsql\"\npromotable = true\npromoted_max = 1\n";
+        let config = crate::config::load_config_str(text, "switchover.toml").unwrap();
+        let mut status = quorate_with(&["node1", "node2"]);
+        running(&mut status, "node1", "pgsql:0", Role::Promoted);
+        running(&mut status, "node2", "pgsql:1", Role::Unpromoted);
+        let mut plan = schedule(&config, &status, 10_000);
+        plan.changes = pgsql0_on_node1_leaves_promoted(Verb::Stop, None);
+        plan.changes.push(crate::scheduler::Change {
+            verb: Verb::Promote,
+            subject: "pgsql:1".into(),
+            from: Some("node2".into()),
+            to: Some("node2".into()),
+            from_role: Some(Role::Unpromoted),
+            to_role: Some(Role::Promoted),
+            reason: None,
+            blocked: false,
+            fence_action: None,
+        });
+        plan.actions.clear();
+        let t = build(&config, &status, &plan);
+        let demote = find(&t, "node1", "pgsql", "demote", 0).unwrap();
+        let stop = find(&t, "node1", "pgsql", "stop", 0).unwrap();
+        let promote = find(&t, "node2", "pgsql", "promote", 0).unwrap();
+        // Promoted before, node2 would be a second primary until node1's
+        // demote is done.
+        assert!(before(&t, demote, promote), "{t:#?}");
+        assert!(before(&t, stop, promote), "{t:#?}");
     }
 
     #[test]

@@ -1,0 +1,221 @@
+//! After a fault: the lab does what the hardware and the operator would
+//! (power a fenced node back on once its fence is recorded, restart a
+//! daemon that exited, clean up failures), and waits for the cluster to
+//! be whole again with everything where the policy puts it.
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use crate::api::{self, Request, StatusReport};
+
+use super::super::cluster::{placements, runs_on};
+use super::stack::worker_state;
+use super::{Chaos, alive};
+
+/// How long the settled state must hold before it counts.
+const STABLE: Duration = Duration::from_millis(1500);
+/// A node powered off is powered on again once a fence of it is recorded,
+/// or after this long (it was not fenced: nobody needed to).
+const BOOT_WITHOUT_FENCE: Duration = Duration::from_secs(20);
+const CLEANUP_EVERY: Duration = Duration::from_secs(5);
+
+pub(super) fn now_epoch() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+impl Chaos {
+    /// Waits up to `within` for the settled state; returns when it was
+    /// first reached (after `since`), or why it was not.
+    pub(super) fn settle(&mut self, since: Instant, within: Duration) -> Result<Duration, String> {
+        let deadline = Instant::now() + within;
+        let mut first_ok: Option<Instant> = None;
+        let mut why = String::new();
+        while Instant::now() < deadline {
+            self.revive();
+            match self.settled() {
+                Ok(_) => {
+                    let at = *first_ok.get_or_insert_with(Instant::now);
+                    if at.elapsed() >= STABLE {
+                        return Ok(at.saturating_duration_since(since));
+                    }
+                }
+                Err(e) => {
+                    first_ok = None;
+                    why = e;
+                    self.clean_up_failures();
+                }
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Err(why)
+    }
+
+    /// Powers on a node that is off (once it was fenced) and starts a
+    /// daemon that is not running on a powered node (unless the fault
+    /// stopped it).
+    fn revive(&mut self) {
+        for node in 1..=2u8 {
+            let k = usize::from(node - 1);
+            if !self.cluster.lab.powered(node) {
+                self.daemons[k] = None;
+                if self.down_since[k].is_none() {
+                    self.note(format!("node{node} is off"));
+                }
+                // A fence of it during the fault counts (it may have been fenced
+                // while the fault was held, before this loop saw it off).
+                let (since, epoch) =
+                    *self.down_since[k].get_or_insert((Instant::now(), self.t0_epoch));
+                let fenced = self.fenced_since(node, epoch);
+                if fenced || since.elapsed() > BOOT_WITHOUT_FENCE {
+                    self.note(format!(
+                        "node{node} powered on ({})",
+                        if fenced {
+                            "its fence is recorded"
+                        } else {
+                            "not fenced"
+                        }
+                    ));
+                    if let Err(e) = self.cluster.lab.power_on(node) {
+                        self.note(format!("cannot power node{node} on: {e}"));
+                        continue;
+                    }
+                    self.down_since[k] = None;
+                    self.start_daemon(node);
+                }
+                continue;
+            }
+            if self.stopped[k] {
+                continue;
+            }
+            if !self.daemons[k].is_some_and(alive) {
+                self.note(format!(
+                    "node{node}'s daemon was not running: started again"
+                ));
+                self.start_daemon(node);
+            }
+        }
+    }
+
+    /// A fence of `node` completed at `epoch` or later, per the other node.
+    fn fenced_since(&self, node: u8, epoch: i64) -> bool {
+        let name = format!("node{node}");
+        self.cluster.report(3 - node).is_some_and(|r| {
+            r.fencing_history.iter().any(|f| {
+                f.target == name
+                    && f.result == "ok"
+                    && f.action != "on"
+                    && f.completed.is_some_and(|t| t + 1 >= epoch)
+            })
+        })
+    }
+
+    /// The operator's `resource cleanup` of what failed, once both nodes
+    /// are members again (an agent fault leaves failures that keep a
+    /// resource off a node until cleaned up; so may other faults).
+    fn clean_up_failures(&mut self) {
+        if self
+            .last_cleanup
+            .is_some_and(|t| t.elapsed() < CLEANUP_EVERY)
+        {
+            return;
+        }
+        let Some(r) = self.cluster.report(1) else {
+            return;
+        };
+        if r.membership.members.len() != 2 || r.failed_actions.is_empty() {
+            return;
+        }
+        let mut resources: Vec<String> = r
+            .failed_actions
+            .iter()
+            .map(|f| f.resource.split(':').next().unwrap_or_default().to_string())
+            .collect();
+        resources.sort();
+        resources.dedup();
+        for resource in resources {
+            let cleanup = Request::Cleanup {
+                resource: resource.clone(),
+                node: None,
+            };
+            let _ = api::call(&self.cluster.socket(1), &cleanup);
+            self.cleanups.push(resource);
+        }
+        self.last_cleanup = Some(Instant::now());
+    }
+
+    /// Both nodes up in one view with one DC and one document, nothing
+    /// failed, and on one node (returned) the primary, the VIP and the
+    /// worker, the other node's db an unpromoted instance. Else why not.
+    pub(super) fn settled(&self) -> Result<u8, String> {
+        let mut reports = Vec::new();
+        for node in 1..=2u8 {
+            if !self.cluster.lab.powered(node) {
+                return Err(format!("node{node} is off"));
+            }
+            let r = self
+                .cluster
+                .report(node)
+                .ok_or_else(|| format!("node{node} does not answer"))?;
+            reports.push(r);
+        }
+        let (a, b) = (&reports[0], &reports[1]);
+        whole(a, b)?;
+        if !a.failed_actions.is_empty() {
+            return Err(format!("failed actions: {:?}", a.failed_actions));
+        }
+        placed(a, self.cluster.lab.dir())
+    }
+}
+
+fn whole(a: &StatusReport, b: &StatusReport) -> Result<(), String> {
+    for r in [a, b] {
+        if r.membership.members != ["node1", "node2"] {
+            return Err(format!(
+                "{} sees members {:?}",
+                r.membership.node, r.membership.members
+            ));
+        }
+    }
+    if a.membership.view_id != b.membership.view_id || a.dc.is_none() || a.dc != b.dc {
+        return Err(format!(
+            "views {} / {}, DCs {:?} / {:?}",
+            a.membership.view_id, b.membership.view_id, a.dc, b.dc
+        ));
+    }
+    if a.config_version != b.config_version {
+        return Err(format!(
+            "documents {:?} / {:?}",
+            a.config_version, b.config_version
+        ));
+    }
+    Ok(())
+}
+
+/// Where the policy puts the resources, in `r` and on the ground.
+fn placed(r: &StatusReport, lab_dir: &std::path::Path) -> Result<u8, String> {
+    let primaries: Vec<(String, String)> = placements(r, "db")
+        .into_iter()
+        .filter(|(_, role)| role == "Promoted")
+        .collect();
+    let [(primary, _)] = primaries.as_slice() else {
+        return Err(format!("primaries: {primaries:?}"));
+    };
+    let active: u8 = if primary == "node1" { 1 } else { 2 };
+    let other = format!("node{}", 3 - active);
+    let ok = runs_on(r, "db", &other, None)
+        && !runs_on(r, "db", &other, Some("Promoted"))
+        && placements(r, "vip") == [(primary.clone(), "Started".to_string())]
+        && placements(r, "worker") == [(primary.clone(), "Started".to_string())]
+        && worker_state(lab_dir, active).exists()
+        && !worker_state(lab_dir, 3 - active).exists();
+    if ok {
+        Ok(active)
+    } else {
+        Err(format!(
+            "resources not where the policy puts them: {:?}",
+            r.resources
+        ))
+    }
+}
