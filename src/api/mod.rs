@@ -234,6 +234,10 @@ pub struct StatusReport {
     /// The designated controller of this view.
     #[serde(default)]
     pub dc: Option<String>,
+    /// On the DC: whether its controller has nothing in flight and nothing
+    /// left to do (the cluster settled; `--wait`). None on other nodes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dc_idle: Option<bool>,
     /// Version of the replicated document this node holds.
     #[serde(default)]
     pub config_version: Version,
@@ -533,6 +537,7 @@ pub(crate) mod fixtures {
         StatusReport {
             membership,
             dc: Some("node2".into()),
+            dc_idle: None,
             config_version: Default::default(),
             resources: Vec::new(),
             failed_actions: Vec::new(),

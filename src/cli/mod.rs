@@ -9,12 +9,15 @@ use clap::{Parser, Subcommand, ValueEnum};
 pub mod cluster;
 pub mod config;
 pub mod configure;
+pub mod constraint;
 pub mod demo;
 pub mod fence;
+pub mod fencing;
 pub mod lab;
 pub mod node;
 pub mod ra;
 pub mod resource;
+pub mod resource_edit;
 pub mod simulate;
 pub mod status;
 
@@ -73,12 +76,18 @@ pub enum Command {
     /// The cluster's running configuration: show it, load a new one.
     #[command(subcommand)]
     Configure(configure::ConfigureCommand),
-    /// Put nodes in standby or back online.
+    /// Nodes: standby, online, maintenance, attributes.
     #[command(subcommand)]
     Node(node::NodeCommand),
-    /// Cluster properties.
+    /// Cluster properties: set, unset, list, describe.
     #[command(subcommand)]
     Property(node::PropertyCommand),
+    /// Location, colocation and order constraints: add, remove, list.
+    #[command(subcommand)]
+    Constraint(constraint::ConstraintCommand),
+    /// The fencing topology: fence devices and levels.
+    #[command(subcommand)]
+    Fencing(fencing::FencingCommand),
 }
 
 /// Entry point of the `paceline` binary.
@@ -98,6 +107,8 @@ pub fn main() -> ExitCode {
         Command::Configure(cmd) => configure::run(cmd),
         Command::Node(cmd) => node::run_node(cmd),
         Command::Property(cmd) => node::run_property(cmd),
+        Command::Constraint(cmd) => constraint::run(cmd),
+        Command::Fencing(cmd) => fencing::run(cmd),
     };
     match result {
         Ok(code) => code,

@@ -18,20 +18,27 @@ pub enum ResourceCommand {
     /// Run one action of a configured resource on this node, directly (like
     /// `crm_resource --force-start`), and print its result.
     Exec {
+        /// The cluster file the primitive is read from.
         #[arg(long, default_value = "/etc/paceline/cluster.toml")]
         config: PathBuf,
         /// The primitive's id.
         resource: String,
         /// start, stop, monitor, probe, promote, demote, notify, validate-all, meta-data.
         action: String,
+        /// How to print the result.
         #[arg(long, value_enum, default_value_t)]
         output: OutputFormat,
     },
     /// Make RES run on NODE (a location constraint `cli-prefer-RES` with
-    /// INFINITY; `resource clear` removes it).
+    /// INFINITY; `resource clear` removes it). Without NODE, move RES away
+    /// from the node it runs on (a ban there, `cli-ban-RES-on-NODE`, as
+    /// crm_resource --move without --node).
     Move {
+        /// The resource to move.
         resource: String,
-        node: String,
+        /// Where it must run (omitted: anywhere but where it runs now).
+        #[arg(required_if_eq("promoted", "true"))]
+        node: Option<String>,
         /// Remove the constraint after this long (e.g. "30m", "2h").
         #[arg(long)]
         lifetime: Option<String>,
@@ -40,41 +47,126 @@ pub enum ResourceCommand {
         #[arg(long)]
         promoted: bool,
         #[command(flatten)]
+        wait: Wait,
+        #[command(flatten)]
         client: Client,
     },
     /// Keep RES off NODE (`cli-ban-RES-on-NODE`, -INFINITY).
     Ban {
+        /// The resource to keep off NODE.
         resource: String,
+        /// The node it may not run on.
         node: String,
+        /// Remove the constraint after this long (e.g. "30m", "2h").
         #[arg(long)]
         lifetime: Option<String>,
         /// Ban only the Promoted role of a promotable clone from NODE.
         #[arg(long)]
         promoted: bool,
         #[command(flatten)]
+        wait: Wait,
+        #[command(flatten)]
         client: Client,
     },
-    /// Remove what move and ban made for RES.
+    /// Remove what move and ban made for RES (with --node, only those
+    /// naming NODE).
     Clear {
+        /// The resource whose moves and bans go.
         resource: String,
+        /// Only the move to or the ban from this node.
+        #[arg(long)]
+        node: Option<String>,
+        #[command(flatten)]
+        wait: Wait,
         #[command(flatten)]
         client: Client,
     },
     /// Let RES run (removes its `target-role`).
+    #[command(visible_alias = "enable")]
     Start {
+        /// The resource to let run.
         resource: String,
+        #[command(flatten)]
+        wait: Wait,
         #[command(flatten)]
         client: Client,
     },
     /// Stop RES and keep it stopped (`target-role = "Stopped"`).
+    #[command(visible_alias = "disable")]
     Stop {
+        /// The resource to stop.
         resource: String,
+        #[command(flatten)]
+        wait: Wait,
+        #[command(flatten)]
+        client: Client,
+    },
+    /// Create a primitive (pcs resource create, crm configure primitive),
+    /// optionally in a group and/or a clone; validated before it is sent.
+    Create(super::resource_edit::CreateArgs),
+    /// Delete RES: a primitive (out of its group; an emptied group and its
+    /// clone go too), a group with its members or a clone with what it
+    /// clones, and the constraints that name what goes.
+    Delete {
+        /// The resource to delete.
+        resource: String,
+        #[command(flatten)]
+        wait: Wait,
+        #[command(flatten)]
+        client: Client,
+    },
+    /// Change RES's params, meta attributes or operations (an empty VALUE
+    /// removes the key; an operation replaces the one of the same name and
+    /// interval).
+    Update(super::resource_edit::UpdateArgs),
+    /// Let the cluster manage RES again (removes `is-managed`).
+    Manage {
+        /// The resource to manage.
+        resource: String,
+        #[command(flatten)]
+        wait: Wait,
+        #[command(flatten)]
+        client: Client,
+    },
+    /// Leave RES as it is: neither started, stopped nor recovered, still
+    /// monitored (`is-managed = false`).
+    Unmanage {
+        /// The resource to leave alone.
+        resource: String,
+        #[command(flatten)]
+        wait: Wait,
+        #[command(flatten)]
+        client: Client,
+    },
+    /// Put RES in maintenance: not started, stopped or monitored
+    /// (`maintenance = true`); --off ends it.
+    Maintenance {
+        /// The resource.
+        resource: String,
+        /// End the maintenance.
+        #[arg(long)]
+        off: bool,
+        #[command(flatten)]
+        wait: Wait,
+        #[command(flatten)]
+        client: Client,
+    },
+    /// Forget RES's history (or every resource's) so that it is probed
+    /// again on every node (or NODE), failures included (crm_resource
+    /// --refresh).
+    Refresh {
+        /// The resource (omitted: every configured resource).
+        resource: Option<String>,
+        /// Only on this node.
+        #[arg(long)]
+        node: Option<String>,
         #[command(flatten)]
         client: Client,
     },
     /// Stop RES, wait until it is stopped everywhere, then let it run again
     /// with the target-role it had.
     Restart {
+        /// The resource to restart.
         resource: String,
         /// How long to wait for the stop.
         #[arg(long, default_value = "60s")]
@@ -85,13 +177,18 @@ pub enum ResourceCommand {
     /// RES as configured, where it runs, its failures and the constraints
     /// that name it.
     Show {
+        /// The resource to show.
         resource: String,
         #[command(flatten)]
         client: Client,
     },
-    /// Forget the failures of RES (on NODE, or everywhere).
+    /// Forget the failures of RES (on NODE, or everywhere); without RES,
+    /// of every resource that has failures. Its history goes too, so it is
+    /// probed again.
     Cleanup {
-        resource: String,
+        /// The resource (omitted: every resource with a failure).
+        resource: Option<String>,
+        /// Only on this node.
         #[arg(long)]
         node: Option<String>,
         #[command(flatten)]
@@ -102,10 +199,22 @@ pub enum ResourceCommand {
 /// Where pacelined is and how to print.
 #[derive(Debug, clap::Args)]
 pub struct Client {
+    /// How to print the result.
     #[arg(long, value_enum, default_value_t)]
     pub output: OutputFormat,
+    /// The local pacelined's API socket.
     #[arg(long, default_value = crate::api::DEFAULT_SOCKET)]
     pub socket: PathBuf,
+}
+
+/// `--wait[=TIMEOUT]` of a change that starts or stops things.
+#[derive(Debug, Default, clap::Args)]
+pub struct Wait {
+    /// After the change, wait until the cluster has settled (the DC has
+    /// nothing in flight or left to do), at most TIMEOUT (default 60s);
+    /// exit 1 if it has not by then.
+    #[arg(long, num_args = 0..=1, default_missing_value = "60s", value_name = "TIMEOUT")]
+    pub wait: Option<String>,
 }
 
 fn unix_now() -> i64 {
@@ -136,6 +245,7 @@ fn placement(promoted: bool) -> (edit::Placement, &'static str) {
 }
 
 pub fn run(cmd: ResourceCommand) -> anyhow::Result<ExitCode> {
+    use super::resource_edit::{self as re, apply};
     match cmd {
         ResourceCommand::Exec {
             config,
@@ -145,59 +255,111 @@ pub fn run(cmd: ResourceCommand) -> anyhow::Result<ExitCode> {
         } => exec(&config, &resource, &action, output),
         ResourceCommand::Move {
             resource,
-            node,
+            node: None,
+            lifetime,
+            wait,
+            client,
+            ..
+        } => re::move_away(&resource, expiry(&lifetime)?, &wait, &client),
+        ResourceCommand::Move {
+            resource,
+            node: Some(node),
             lifetime,
             promoted,
+            wait,
             client,
         } => {
             let until = expiry(&lifetime)?;
             let (placement, role) = placement(promoted);
             let what = format!("move {resource}{role} to {node}");
-            let v = edit_cluster(&client.socket, &what, |t| {
+            apply(&client, &wait, &what, |t| {
                 edit::move_resource(t, &resource, &node, until, placement)
-            })?;
-            print_applied(&what, v, client.output)?;
-            Ok(ExitCode::SUCCESS)
+            })
         }
         ResourceCommand::Ban {
             resource,
             node,
             lifetime,
             promoted,
+            wait,
             client,
         } => {
             let until = expiry(&lifetime)?;
             let (placement, role) = placement(promoted);
             let what = format!("ban {resource}{role} from {node}");
-            let v = edit_cluster(&client.socket, &what, |t| {
+            apply(&client, &wait, &what, |t| {
                 edit::ban_resource(t, &resource, &node, until, placement)
-            })?;
-            print_applied(&what, v, client.output)?;
-            Ok(ExitCode::SUCCESS)
+            })
         }
-        ResourceCommand::Clear { resource, client } => {
+        ResourceCommand::Clear {
+            resource,
+            node: None,
+            wait,
+            client,
+        } => {
             let what = format!("clear the moves and bans of {resource}");
-            let v = edit_cluster(&client.socket, &what, |t| {
+            apply(&client, &wait, &what, |t| {
                 edit::clear_resource_and_its_promoted_role(t, &resource)
-            })?;
-            print_applied(&what, v, client.output)?;
-            Ok(ExitCode::SUCCESS)
+            })
         }
-        ResourceCommand::Start { resource, client } => {
-            let what = format!("start {resource}");
-            let v = edit_cluster(&client.socket, &what, |t| {
-                edit::set_target_role(t, &resource, None)
-            })?;
-            print_applied(&what, v, client.output)?;
-            Ok(ExitCode::SUCCESS)
+        ResourceCommand::Clear {
+            resource,
+            node: Some(node),
+            wait,
+            client,
+        } => {
+            let what = format!("clear the move and ban of {resource} on {node}");
+            apply(&client, &wait, &what, |t| {
+                edit::clear_resource_on(t, &resource, &node)
+            })
         }
-        ResourceCommand::Stop { resource, client } => {
-            let what = format!("stop {resource}");
-            let v = edit_cluster(&client.socket, &what, |t| {
-                edit::set_target_role(t, &resource, Some("Stopped"))
-            })?;
-            print_applied(&what, v, client.output)?;
-            Ok(ExitCode::SUCCESS)
+        ResourceCommand::Start {
+            resource,
+            wait,
+            client,
+        } => apply(&client, &wait, &format!("start {resource}"), |t| {
+            edit::set_target_role(t, &resource, None)
+        }),
+        ResourceCommand::Stop {
+            resource,
+            wait,
+            client,
+        } => apply(&client, &wait, &format!("stop {resource}"), |t| {
+            edit::set_target_role(t, &resource, Some("Stopped"))
+        }),
+        ResourceCommand::Create(args) => re::create(args),
+        ResourceCommand::Update(args) => re::update(args),
+        ResourceCommand::Delete {
+            resource,
+            wait,
+            client,
+        } => apply(&client, &wait, &format!("delete {resource}"), |t| {
+            edit::delete_resource(t, &resource)
+        }),
+        ResourceCommand::Manage {
+            resource,
+            wait,
+            client,
+        } => apply(&client, &wait, &format!("manage {resource}"), |t| {
+            edit::set_meta(t, &resource, "is-managed", None)
+        }),
+        ResourceCommand::Unmanage {
+            resource,
+            wait,
+            client,
+        } => apply(&client, &wait, &format!("unmanage {resource}"), |t| {
+            edit::set_meta(t, &resource, "is-managed", Some("false"))
+        }),
+        ResourceCommand::Maintenance {
+            resource,
+            off,
+            wait,
+            client,
+        } => {
+            let what = format!("{resource} maintenance {}", if off { "off" } else { "on" });
+            apply(&client, &wait, &what, |t| {
+                edit::set_meta(t, &resource, "maintenance", (!off).then_some("true"))
+            })
         }
         ResourceCommand::Restart {
             resource,
@@ -209,23 +371,29 @@ pub fn run(cmd: ResourceCommand) -> anyhow::Result<ExitCode> {
             resource,
             node,
             client,
-        } => match api::call(&client.socket, &Request::Cleanup { resource, node })? {
-            Response::Accepted { what } => {
-                match client.output {
-                    OutputFormat::Json => {
-                        println!("{}", serde_json::json!({ "accepted": what }))
-                    }
-                    OutputFormat::Text => println!("{what}"),
-                }
-                Ok(ExitCode::SUCCESS)
-            }
-            Response::Error { message } => anyhow::bail!("pacelined refused: {message}"),
-            other => anyhow::bail!("unexpected answer from pacelined: {other:?}"),
-        },
+        } => re::cleanup(resource, node, false, &client),
+        ResourceCommand::Refresh {
+            resource,
+            node,
+            client,
+        } => re::cleanup(resource, node, true, &client),
     }
 }
 
-fn report(client: &Client) -> anyhow::Result<crate::api::StatusReport> {
+/// `resource cleanup RES`: one request, answered once the DC committed it.
+pub(super) fn cleanup_one(
+    client: &Client,
+    resource: String,
+    node: Option<String>,
+) -> anyhow::Result<String> {
+    match api::call(&client.socket, &Request::Cleanup { resource, node })? {
+        Response::Accepted { what } => Ok(what),
+        Response::Error { message } => anyhow::bail!("pacelined refused: {message}"),
+        other => anyhow::bail!("unexpected answer from pacelined: {other:?}"),
+    }
+}
+
+pub(super) fn report(client: &Client) -> anyhow::Result<crate::api::StatusReport> {
     match api::call(&client.socket, &Request::Report)? {
         Response::Report(r) => Ok(*r),
         Response::Error { message } => anyhow::bail!("pacelined refused: {message}"),
@@ -234,7 +402,7 @@ fn report(client: &Client) -> anyhow::Result<crate::api::StatusReport> {
 }
 
 /// Whether a primitive (or a member of the group/clone `resource`) is active.
-fn active_nodes(report: &crate::api::StatusReport, members: &[String]) -> Vec<String> {
+pub(super) fn active_nodes(report: &crate::api::StatusReport, members: &[String]) -> Vec<String> {
     report
         .resources
         .iter()
@@ -245,7 +413,7 @@ fn active_nodes(report: &crate::api::StatusReport, members: &[String]) -> Vec<St
 
 /// The primitives `resource` stands for (itself, a group's members, a
 /// clone's primitive or group members).
-fn primitives_of(config: &crate::model::ClusterConfig, resource: &str) -> Vec<String> {
+pub(super) fn primitives_of(config: &crate::model::ClusterConfig, resource: &str) -> Vec<String> {
     use crate::model::{CloneChild, Resource};
     for r in &config.resources {
         match r {

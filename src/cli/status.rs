@@ -77,6 +77,7 @@ fn fetch(args: &StatusArgs) -> anyhow::Result<StatusReport> {
                 Response::Status(membership) => Response::Report(Box::new(StatusReport {
                     membership: *membership,
                     dc: None,
+                    dc_idle: None,
                     config_version: Default::default(),
                     resources: Vec::new(),
                     failed_actions: Vec::new(),

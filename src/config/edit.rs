@@ -1,9 +1,20 @@
 //! Edits of the cluster's TOML text for the crm-like commands (move, ban,
-//! clear, standby, property set), keeping the operator's comments and
+//! clear, standby, properties, resource create/update/delete, constraints,
+//! fencing devices and levels, node attributes), keeping the operator's comments and
 //! layout (toml_edit). Pure text in, text out: the caller validates the
 //! result with `config::load_config_str` and submits it with the version it read.
 
 use toml_edit::{ArrayOfTables, DocumentMut, Item, Table, value};
+
+mod constraints;
+mod fencing;
+mod resources;
+pub use constraints::{
+    ColocationSpec, OrderSpec, add_colocation, add_location_node, add_location_rule, add_order,
+    list_constraints, remove_constraint,
+};
+pub use fencing::{add_device, add_level, remove_device, remove_level};
+pub use resources::{NewResource, Wrap, create_resource, delete_resource, update_resource};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EditError {
@@ -20,6 +31,16 @@ pub enum EditError {
          the Promoted role of a [[clone]] with promotable = true"
     )]
     NotPromotable(String),
+    #[error("`{0}` is already used as an id in the configuration")]
+    Exists(String),
+    #[error("no constraint with id `{0}` in the configuration")]
+    NoSuchConstraint(String),
+    #[error("no [[fencing.device]] with id `{0}` in the configuration")]
+    NoSuchDevice(String),
+    #[error("no [[fencing.level]] for `{0}` with index {1} in the configuration")]
+    NoSuchLevel(String, i64),
+    #[error("{0}")]
+    Invalid(String),
 }
 
 /// Which role of a resource a move or ban is about.
@@ -180,6 +201,31 @@ pub fn clear_resource_and_its_promoted_role(
     }
 }
 
+/// `resource clear RES --node NODE`: only what move and ban made for RES
+/// (and its promotable clone) that names NODE.
+pub fn clear_resource_on(text: &str, resource: &str, node: &str) -> Result<String, EditError> {
+    let clone = constrained(text, resource, Placement::Promoted).ok();
+    let mut doc = parse(text)?;
+    let Some(array) = doc
+        .get_mut("location")
+        .and_then(Item::as_array_of_tables_mut)
+    else {
+        return Ok(text.to_string());
+    };
+    array.retain(|t| {
+        let id = t.get("id").and_then(Item::as_str).unwrap_or_default();
+        let ours = made_for(id, resource, true, true)
+            || clone
+                .as_deref()
+                .is_some_and(|c| made_for(id, c, true, true));
+        !(ours && t.get("node").and_then(Item::as_str) == Some(node))
+    });
+    if array.is_empty() {
+        doc.remove("location");
+    }
+    Ok(doc.to_string())
+}
+
 fn remove_locations(text: &str, drop: impl Fn(&str) -> bool) -> Result<String, EditError> {
     let mut doc = parse(text)?;
     let Some(item) = doc.get_mut("location") else {
@@ -276,29 +322,60 @@ pub fn set_target_role(
     resource: &str,
     role: Option<&str>,
 ) -> Result<String, EditError> {
+    set_meta(text, resource, "target-role", role)
+}
+
+/// One meta attribute of resource RES (`resource manage|unmanage`,
+/// `resource maintenance`): set, or removed with None.
+pub fn set_meta(
+    text: &str,
+    resource: &str,
+    key: &str,
+    val: Option<&str>,
+) -> Result<String, EditError> {
     let mut doc = parse(text)?;
     let table = resource_table(&mut doc, resource)
         .ok_or_else(|| EditError::NoSuchResource(resource.to_string()))?;
-    match role {
-        Some(role) => {
-            let meta = table
-                .entry("meta")
+    set_in(table, "meta", key, val)?;
+    Ok(doc.to_string())
+}
+
+/// `key` of the sub-table `sub` of `table` (`meta`, `params`,
+/// `attributes`), created inline if missing; None removes it, and the
+/// sub-table once empty.
+fn set_in(table: &mut Table, sub: &str, key: &str, val: Option<&str>) -> Result<(), EditError> {
+    match val {
+        Some(v) => {
+            let entry = table
+                .entry(sub)
                 .or_insert(toml_edit::value(toml_edit::InlineTable::new()));
-            let Some(meta) = meta.as_table_like_mut() else {
-                return Err(EditError::NotAnArray("meta"));
+            let Some(entry) = entry.as_table_like_mut() else {
+                return Err(EditError::Invalid(format!("`{sub}` is not a table")));
             };
-            meta.insert("target-role", value(role));
+            entry.insert(key, typed(v));
         }
         None => {
-            if let Some(meta) = table.get_mut("meta").and_then(|m| m.as_table_like_mut()) {
-                meta.remove("target-role");
-                if meta.is_empty() {
-                    table.remove("meta");
+            if let Some(entry) = table.get_mut(sub).and_then(|m| m.as_table_like_mut()) {
+                entry.remove(key);
+                if entry.is_empty() {
+                    table.remove(sub);
                 }
             }
         }
     }
-    Ok(doc.to_string())
+    Ok(())
+}
+
+/// A value given on the command line: numbers and booleans keep their
+/// type (as `property set` writes them); everything else is a string.
+fn typed(val: &str) -> Item {
+    if let Ok(n) = val.parse::<i64>() {
+        value(n)
+    } else if let Ok(b) = val.parse::<bool>() {
+        value(b)
+    } else {
+        value(val)
+    }
 }
 
 /// The resource's `target-role`, if set.
@@ -344,15 +421,43 @@ pub fn set_property(text: &str, name: &str, val: &str) -> Result<String, EditErr
     let Some(table) = props.as_table_like_mut() else {
         return Err(EditError::NotAnArray("properties"));
     };
-    // Numbers and booleans keep their type; everything else is a string.
-    let item = if let Ok(n) = val.parse::<i64>() {
-        value(n)
-    } else if let Ok(b) = val.parse::<bool>() {
-        value(b)
-    } else {
-        value(val)
-    };
-    table.insert(name, item);
+    table.insert(name, typed(val));
+    Ok(doc.to_string())
+}
+
+/// `property unset NAME`: back to its default.
+pub fn unset_property(text: &str, name: &str) -> Result<String, EditError> {
+    let mut doc = parse(text)?;
+    if let Some(table) = doc
+        .get_mut("properties")
+        .and_then(|p| p.as_table_like_mut())
+    {
+        table.remove(name);
+        if table.is_empty() {
+            doc.remove("properties");
+        }
+    }
+    Ok(doc.to_string())
+}
+
+/// `node attribute set|delete NODE NAME [VALUE]`: a permanent node
+/// attribute (`[[node]] attributes`, read by location rules).
+pub fn set_node_attribute(
+    text: &str,
+    node: &str,
+    name: &str,
+    val: Option<&str>,
+) -> Result<String, EditError> {
+    let mut doc = parse(text)?;
+    let entry = doc
+        .get_mut("node")
+        .and_then(|i| i.as_array_of_tables_mut())
+        .and_then(|a| {
+            a.iter_mut()
+                .find(|t| t.get("name").and_then(|v| v.as_str()) == Some(node))
+        })
+        .ok_or_else(|| EditError::NoSuchNode(node.to_string()))?;
+    set_in(entry, "attributes", name, val)?;
     Ok(doc.to_string())
 }
 
@@ -418,6 +523,13 @@ mod tests {
         let cleared = clear_resource(&banned, "db", true, true).unwrap();
         assert!(!cleared.contains("[[location]]"), "{cleared}");
         valid(&cleared);
+        // --node: only what names that node.
+        let on_n2 = clear_resource_on(&banned, "db", "n2").unwrap();
+        assert!(on_n2.contains("cli-prefer-db-until-100"), "{on_n2}");
+        assert!(!on_n2.contains("cli-ban-db-on-n2"), "{on_n2}");
+        let on_n1 = clear_resource_on(&banned, "db", "n1").unwrap();
+        assert!(!on_n1.contains("cli-prefer-db"), "{on_n1}");
+        assert!(on_n1.contains("cli-ban-db-on-n2"), "{on_n1}");
     }
 
     #[test]

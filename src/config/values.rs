@@ -63,6 +63,120 @@ pub(crate) const PROPERTIES: &[(&str, Kind)] = &[
     ("node-action-limit", Kind::Int(0, MAX_NODE_ACTION_LIMIT)),
 ];
 
+/// What `paceline property list|describe` says of each of [`PROPERTIES`]
+/// (name, default, meaning); the kind is [`PROPERTIES`]'s. A test keeps
+/// the two tables naming the same properties.
+pub const PROPERTY_DOCS: &[(&str, &str, &str)] = &[
+    (
+        "stonith-enabled",
+        "true",
+        "Fence nodes that are lost or fail to stop; false runs without fencing (unsafe with shared data).",
+    ),
+    (
+        "stonith-action",
+        "reboot",
+        "What a fence does to a node: reboot or off (poweroff is an alias of off).",
+    ),
+    (
+        "no-quorum-policy",
+        "stop",
+        "What a partition without quorum does with its resources: stop, freeze (keep running, start nothing), ignore, demote, or suicide (fence itself).",
+    ),
+    (
+        "symmetric-cluster",
+        "true",
+        "Resources may run on any node unless a constraint says otherwise; false: only where a location constraint allows.",
+    ),
+    (
+        "maintenance-mode",
+        "false",
+        "Leave every resource alone: nothing is started, stopped or monitored.",
+    ),
+    (
+        "start-failure-is-fatal",
+        "true",
+        "A failed start bans the resource from that node until cleanup or failure-timeout; false counts it towards migration-threshold.",
+    ),
+    (
+        "stop-orphan-resources",
+        "true",
+        "Stop resources running that are no longer in the configuration.",
+    ),
+    (
+        "stop-orphan-actions",
+        "true",
+        "Cancel recurring operations that are no longer in the configuration.",
+    ),
+    (
+        "startup-fencing",
+        "true",
+        "Fence nodes never seen since the cluster started (after dc-deadtime).",
+    ),
+    (
+        "stop-all-resources",
+        "false",
+        "Stop every resource (and keep them stopped).",
+    ),
+    (
+        "have-quorum",
+        "(from membership)",
+        "Override the quorum the scheduler plans with (for simulations; the membership decides in a running cluster).",
+    ),
+    (
+        "default-resource-stickiness",
+        "0",
+        "Deprecated in Pacemaker: resource-stickiness for resources without one (prefer [rsc_defaults]).",
+    ),
+    (
+        "is-managed-default",
+        "true",
+        "Deprecated in Pacemaker: is-managed for resources without one (prefer [rsc_defaults]).",
+    ),
+    (
+        "placement-strategy",
+        "default",
+        "How nodes are chosen with utilization: default (ignore it), utilization, minimal, balanced.",
+    ),
+    (
+        "dc-deadtime",
+        "20s",
+        "After startup, how long the membership may take to settle before a missing node is fenced.",
+    ),
+    (
+        "node-action-limit",
+        "0 (twice the cores)",
+        "How many actions run at once on one node.",
+    ),
+];
+
+impl Kind {
+    /// The kind in words, for `property describe`.
+    pub fn describe(&self) -> String {
+        match self {
+            Kind::Duration => "duration (e.g. 30s, 5min, 1h)".into(),
+            Kind::Bool => "boolean (true or false)".into(),
+            Kind::Enum(values) => format!("one of {}", values.join(", ")),
+            Kind::Int(lo, hi) => format!("integer from {lo} to {hi}"),
+            Kind::Score => "score (an integer, INFINITY or -INFINITY)".into(),
+            Kind::Role => "role (Stopped, Started, Promoted, Unpromoted)".into(),
+            Kind::Text => "text".into(),
+        }
+    }
+}
+
+/// A cluster property's kind in words, default and meaning, or None: not
+/// a property paceline acts on.
+pub fn describe_property(name: &str) -> Option<(String, &'static str, &'static str)> {
+    let kind = kind_of(PROPERTIES, name)?;
+    let (_, default, meaning) = PROPERTY_DOCS.iter().find(|(n, ..)| *n == name)?;
+    Some((kind.describe(), default, meaning))
+}
+
+/// Every property paceline acts on, in [`PROPERTIES`]' order.
+pub fn property_names() -> impl Iterator<Item = &'static str> {
+    PROPERTIES.iter().map(|(n, _)| *n)
+}
+
 /// Resource meta attributes (`meta`, `[rsc_defaults]`).
 pub(crate) const META: &[(&str, Kind)] = &[
     ("target-role", Kind::Role),
@@ -302,5 +416,16 @@ mod tests {
         for (k, _) in META {
             assert!(super::super::convert::KNOWN_META.contains(k), "{k}");
         }
+    }
+
+    #[test]
+    fn every_property_is_described_once() {
+        let named: Vec<&str> = PROPERTY_DOCS.iter().map(|(n, ..)| *n).collect();
+        let kinds: Vec<&str> = property_names().collect();
+        assert_eq!(named, kinds);
+        for n in kinds {
+            assert!(describe_property(n).is_some(), "{n}");
+        }
+        assert!(describe_property("cluster-recheck-interval").is_none());
     }
 }

@@ -174,6 +174,11 @@ impl ClusterStore {
         self.node.is_dc()
     }
 
+    /// See `node::Node::dc_idle`.
+    pub fn dc_idle(&self) -> bool {
+        self.node.dc_idle()
+    }
+
     /// See `node::Node::preload`.
     pub fn preload(&mut self, text: String, cluster: crate::config::Cluster) {
         self.node.preload(text, cluster);

@@ -47,6 +47,13 @@ pub struct ExecutorService {
     /// Meta attributes agents of cloned primitives get (clone-max,
     /// promoted-max, notify…), by primitive id.
     clone_meta: BTreeMap<String, BTreeMap<String, String>>,
+    /// Primitives a configuration change removed, as last configured: a
+    /// removed resource that still runs is an orphan the DC stops (and
+    /// probes), and its agent must still be known for that, as Pacemaker's
+    /// executor keeps a resource's agent registered. At most
+    /// `REMOVED_MAX`; gone when a configuration has them again, and lost
+    /// with the daemon (the status does not carry agents).
+    removed: BTreeMap<String, (crate::model::Primitive, Option<BTreeMap<String, String>>)>,
     results: mpsc::UnboundedSender<Finished>,
     /// Requests launched and not yet finished.
     running: BTreeMap<(Origin, u64), ActionRequest>,
@@ -62,6 +69,9 @@ pub struct ExecutorService {
 fn resource_key(instance: &str) -> &str {
     instance.split(':').next().unwrap_or(instance)
 }
+
+/// How many removed primitives the executor remembers (`removed`).
+const REMOVED_MAX: usize = 1024;
 
 fn wall_now() -> i64 {
     SystemTime::now()
@@ -122,6 +132,7 @@ impl ExecutorService {
             limit: Arc::new(Semaphore::new(action_limit(None))),
             config: None,
             clone_meta: BTreeMap::new(),
+            removed: BTreeMap::new(),
             results,
             running: BTreeMap::new(),
             monitors: BTreeMap::new(),
@@ -133,6 +144,9 @@ impl ExecutorService {
     /// cluster's configuration as loaded (the operations the loader made of
     /// their ops, derived monitors included); `None` when it does not load.
     pub fn set_config(&mut self, model: Option<&crate::model::ClusterConfig>) {
+        if let (Some(old), Some(new)) = (self.config.take(), model) {
+            self.remember_removed(&old, new);
+        }
         self.clone_meta = model.map(clone_meta).unwrap_or_default();
         self.config = model.cloned();
         let limit = action_limit(model);
@@ -167,11 +181,51 @@ impl ExecutorService {
         }
     }
 
-    fn action_for(&self, req: &ActionRequest) -> Result<OcfAction, String> {
-        let prim = self
+    /// What `old` had and `new` has not joins `removed`; what `new` has
+    /// leaves it.
+    fn remember_removed(
+        &mut self,
+        old: &crate::model::ClusterConfig,
+        new: &crate::model::ClusterConfig,
+    ) {
+        self.removed.retain(|id, _| new.primitive(id).is_none());
+        for id in primitive_ids(old) {
+            if new.primitive(&id).is_none()
+                && let Some(p) = old.primitive(&id)
+            {
+                let meta = self.clone_meta.get(&id).cloned();
+                self.removed.insert(id, (p.clone(), meta));
+            }
+        }
+        while self.removed.len() > REMOVED_MAX {
+            self.removed.pop_first();
+        }
+    }
+
+    /// The primitive `req` runs: the configured one, or for a stop or a
+    /// monitor of an orphan the one removed from the configuration.
+    fn primitive_for(
+        &self,
+        req: &ActionRequest,
+    ) -> Option<(&crate::model::Primitive, Option<&BTreeMap<String, String>>)> {
+        if let Some(p) = self
             .config
             .as_ref()
             .and_then(|c| c.primitive(&req.resource))
+        {
+            return Some((p, self.clone_meta.get(&req.resource)));
+        }
+        if !matches!(req.operation.as_str(), "stop" | "monitor") {
+            return None;
+        }
+        self.removed
+            .get(&req.resource)
+            .map(|(p, meta)| (p, meta.as_ref()))
+    }
+
+    fn action_for(&self, req: &ActionRequest) -> Result<OcfAction, String> {
+        let (prim, clone_meta) = self
+            .primitive_for(req)
             .ok_or_else(|| format!("no [[primitive]] `{}` in the configuration", req.resource))?;
         let name = match req.operation.as_str() {
             "monitor" if req.interval_ms == 0 => "probe",
@@ -180,7 +234,7 @@ impl ExecutorService {
         let mut action =
             crate::executor::primitive::action(prim, name).map_err(|e| e.to_string())?;
         action.resource = req.instance.clone();
-        if let Some(meta) = self.clone_meta.get(&req.resource) {
+        if let Some(meta) = clone_meta {
             action.meta.extend(meta.clone());
             // "db:1" is instance 1 of the clone of db.
             if let Some((_, n)) = req.instance.rsplit_once(':') {
@@ -425,6 +479,23 @@ impl ExecutorService {
 /// The meta attributes Pacemaker gives the agents of a clone's primitives
 /// (both the current and the legacy names of the promotion limits, which
 /// agents such as Stateful test).
+/// Every primitive id of `config`.
+fn primitive_ids(config: &crate::model::ClusterConfig) -> Vec<String> {
+    use crate::model::{CloneChild, Resource};
+    let mut out = Vec::new();
+    for r in &config.resources {
+        match r {
+            Resource::Primitive(p) => out.push(p.id.clone()),
+            Resource::Group(g) => out.extend(g.members.iter().map(|p| p.id.clone())),
+            Resource::Clone(c) => match &c.child {
+                CloneChild::Primitive(p) => out.push(p.id.clone()),
+                CloneChild::Group(g) => out.extend(g.members.iter().map(|p| p.id.clone())),
+            },
+        }
+    }
+    out
+}
+
 fn clone_meta(config: &crate::model::ClusterConfig) -> BTreeMap<String, BTreeMap<String, String>> {
     use crate::model::{CloneChild, Resource};
     let mut out = BTreeMap::new();

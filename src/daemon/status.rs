@@ -203,6 +203,7 @@ impl Daemon {
         StatusReport {
             membership,
             dc: self.store.dc().map(|d| self.settings.node_name(d)),
+            dc_idle: self.store.is_dc().then(|| self.store.dc_idle()),
             config_version: self.store.doc().version,
             resources: self
                 .parsed_config()

@@ -262,6 +262,12 @@ impl<C: NodeConfig> Node<C> {
         self.view.as_ref().is_some_and(|(_, _, q)| *q) && self.dc() == Some(self.settings.own)
     }
 
+    /// Whether this node is the DC and its controller has nothing in
+    /// flight and nothing left to do (`--wait` of the CLI's changes).
+    pub fn dc_idle(&self) -> bool {
+        self.is_dc() && self.controller.is_idle()
+    }
+
     /// This node is the DC and holds a quorum of the members' documents,
     /// so it takes config changes.
     pub fn ready(&self) -> bool {

@@ -1,0 +1,334 @@
+//! The imperative edits of the CLI on a live daemon (issue 17): a lone
+//! `pacelined` on loopback with the Dummy agent (no root needed), driven
+//! only through `paceline` commands: resource create/update/delete in a
+//! group, enable/disable with `--wait`, manage/unmanage, constraints,
+//! node attributes, properties, fencing devices and levels, move away and
+//! clear --node, cleanup of everything and refresh. Every change keeps the
+//! operator's comment and goes through the version it read.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+#[path = "local/mod.rs"]
+mod local;
+
+use paceline::api::{self, Request, Response, StatusReport};
+
+struct Daemon {
+    dir: PathBuf,
+    child: Child,
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+impl Daemon {
+    fn socket(&self) -> PathBuf {
+        self.dir.join("api.sock")
+    }
+
+    /// Runs `paceline ARGS --socket SOCKET`.
+    fn cli(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_paceline"))
+            .args(args)
+            .arg("--socket")
+            .arg(self.socket())
+            .output()
+            .unwrap()
+    }
+
+    /// Runs a command that must succeed; its stdout.
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.cli(args);
+        assert!(out.status.success(), "{args:?}: {}", text(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn config(&self) -> String {
+        self.ok(&["configure", "show"])
+    }
+
+    fn report(&self) -> StatusReport {
+        match api::call(&self.socket(), &Request::Report) {
+            Ok(Response::Report(r)) => *r,
+            other => panic!("no report: {other:?}"),
+        }
+    }
+
+    /// The role and nodes the status shows for primitive `id`.
+    fn placed(&self, id: &str) -> Option<(String, Vec<String>)> {
+        self.report()
+            .resources
+            .into_iter()
+            .find(|r| r.id == id)
+            .map(|r| (r.role, r.nodes))
+    }
+
+    fn until(&self, what: &str, ok: impl Fn(&StatusReport) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if let Ok(Response::Report(r)) = api::call(&self.socket(), &Request::Report)
+                && ok(&r)
+            {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("timed out waiting for {what}: {:#?}", self.report());
+    }
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn start() -> Daemon {
+    let dir = std::env::temp_dir().join(format!("plcli{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("rsctmp")).unwrap();
+    let key = dir.join("authkey");
+    local::keygen(&key);
+    let config = format!(
+        "# operator's note: keep me\n[cluster]\nname = \"edits\"\nauthkey = \"{}\"\nstate_dir = \"{}\"\n\
+         [membership]\nheartbeat = \"100ms\"\ntoken_timeout = \"1s\"\n\
+         [[node]]\nname = \"node1\"\nid = 1\nlinks = [\"127.0.0.1:{}\"]\n\
+         [fencing]\nenabled = false\n",
+        key.display(),
+        dir.join("state").display(),
+        local::free_udp_port()
+    );
+    let path = dir.join("cluster.toml");
+    std::fs::write(&path, config).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_pacelined"))
+        .arg("--config")
+        .arg(&path)
+        .arg("--socket")
+        .arg(dir.join("api.sock"))
+        .args(["--node", "node1"])
+        .env("HA_RSCTMP", dir.join("rsctmp"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let d = Daemon { dir, child };
+    d.until("a DC", |r| r.dc.as_deref() == Some("node1"));
+    d
+}
+
+fn started(p: Option<(String, Vec<String>)>) -> bool {
+    p.is_some_and(|(role, nodes)| role == "Started" && nodes == ["node1"])
+}
+
+fn stopped(p: Option<(String, Vec<String>)>) -> bool {
+    p.is_none_or(|(role, nodes)| role == "Stopped" || nodes.is_empty())
+}
+
+#[test]
+fn resources_constraints_properties_and_fencing_are_edited_from_the_command_line() {
+    if !Path::new("/usr/lib/ocf/resource.d/heartbeat/Dummy").exists() {
+        eprintln!("skipping: needs resource-agents' Dummy");
+        return;
+    }
+    let d = start();
+    // create, in a group, --wait returns once it runs.
+    d.ok(&[
+        "resource",
+        "create",
+        "web",
+        "ocf:heartbeat:Dummy",
+        "--param",
+        "fake=w",
+        "--op",
+        "monitor interval=2s",
+        "--group",
+        "app",
+        "--wait=30s",
+    ]);
+    assert!(started(d.placed("web")), "{:?}", d.placed("web"));
+    d.ok(&[
+        "resource",
+        "create",
+        "ip",
+        "ocf:heartbeat:Dummy",
+        "--group",
+        "app",
+        "--wait",
+    ]);
+    assert!(started(d.placed("ip")));
+    d.ok(&[
+        "resource",
+        "create",
+        "solo",
+        "ocf:heartbeat:Dummy",
+        "--wait",
+    ]);
+    let cfg = d.config();
+    assert!(cfg.contains("# operator's note: keep me"), "{cfg}");
+    assert!(cfg.contains("members = [\"web\", \"ip\"]"), "{cfg}");
+    // An id that exists, a missing agent: usage errors, nothing changed.
+    let out = d.cli(&["resource", "create", "web", "ocf:heartbeat:Dummy"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let out = d.cli(&["resource", "create", "nothing"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+
+    // update, disable/enable (pcs names) with --wait, unmanage/manage.
+    d.ok(&[
+        "resource",
+        "update",
+        "web",
+        "--meta",
+        "resource-stickiness=100",
+        "--param",
+        "fake=x",
+    ]);
+    let cfg = d.config();
+    assert!(
+        cfg.contains("resource-stickiness = 100") && cfg.contains("fake = \"x\""),
+        "{cfg}"
+    );
+    d.ok(&["resource", "disable", "app", "--wait=30s"]);
+    assert!(
+        stopped(d.placed("web")) && stopped(d.placed("ip")),
+        "{:?}",
+        d.report().resources
+    );
+    d.ok(&["resource", "enable", "app", "--wait=30s"]);
+    assert!(started(d.placed("web")) && started(d.placed("ip")));
+    d.ok(&["resource", "unmanage", "solo"]);
+    assert!(d.config().contains("is-managed = false"));
+    d.ok(&["resource", "manage", "solo"]);
+    assert!(!d.config().contains("is-managed"));
+
+    // constraints.
+    d.ok(&[
+        "constraint",
+        "add",
+        "location",
+        "app-here",
+        "app",
+        "--rule",
+        "#uname eq node1",
+        "--score",
+        "100",
+    ]);
+    d.ok(&[
+        "constraint",
+        "add",
+        "colocation",
+        "solo-with-app",
+        "solo",
+        "app",
+        "--score",
+        "50",
+    ]);
+    d.ok(&[
+        "constraint",
+        "add",
+        "order",
+        "app-then-solo",
+        "app",
+        "solo",
+        "--kind",
+        "Optional",
+    ]);
+    let listed = d.ok(&["constraint", "list"]);
+    for id in [
+        "location app-here",
+        "colocation solo-with-app",
+        "order app-then-solo",
+    ] {
+        assert!(listed.contains(id), "{listed}");
+    }
+    d.ok(&["constraint", "remove", "app-then-solo"]);
+    assert!(!d.ok(&["constraint", "list"]).contains("app-then-solo"));
+    let out = d.cli(&["constraint", "remove", "app-then-solo"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+
+    // node attributes, properties.
+    d.ok(&["node", "attribute", "set", "node1", "rack", "a"]);
+    assert!(d.config().contains("rack = \"a\""));
+    d.ok(&["node", "attribute", "delete", "node1", "rack"]);
+    assert!(!d.config().contains("rack"));
+    d.ok(&["property", "set", "no-quorum-policy", "ignore"]);
+    assert!(
+        d.ok(&["property", "list"])
+            .contains("no-quorum-policy = ignore\n")
+    );
+    d.ok(&["property", "unset", "no-quorum-policy"]);
+    assert!(
+        d.ok(&["property", "list"])
+            .contains("no-quorum-policy = stop (default)")
+    );
+
+    // fencing devices and levels (fencing stays off here).
+    d.ok(&[
+        "fencing",
+        "device",
+        "add",
+        "bmc1",
+        "--type",
+        "agent",
+        "--set",
+        "agent=fence_dummy",
+        "--param",
+        "type=file",
+    ]);
+    d.ok(&["fencing", "level", "add", "node1", "1", "bmc1"]);
+    let out = d.cli(&["fencing", "device", "remove", "bmc1"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "in use by a level: {}",
+        text(&out)
+    );
+    d.ok(&["fencing", "level", "remove", "node1", "1"]);
+    d.ok(&["fencing", "device", "remove", "bmc1"]);
+    assert!(!d.config().contains("bmc1"));
+
+    // move away from the only node: stopped; clear --node: back.
+    d.ok(&["resource", "move", "solo", "--wait=30s"]);
+    assert!(d.config().contains("cli-ban-solo-on-node1"));
+    assert!(stopped(d.placed("solo")), "{:?}", d.placed("solo"));
+    d.ok(&["resource", "clear", "solo", "--node", "node1", "--wait=30s"]);
+    assert!(!d.config().contains("cli-ban-solo"));
+    assert!(started(d.placed("solo")));
+
+    // A failure (the Dummy's state file gone), then cleanup of everything.
+    let state = std::fs::read_dir(d.dir.join("rsctmp"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.to_string_lossy().contains("Dummy-web"))
+        .expect("web's state file");
+    std::fs::remove_file(state).unwrap();
+    d.until("web's monitor failure", |r| {
+        r.failed_actions.iter().any(|f| f.resource == "web")
+    });
+    let out = d.ok(&["resource", "cleanup"]);
+    assert!(out.contains("web"), "{out}");
+    d.until("no failure", |r| r.failed_actions.is_empty());
+    let out = d.ok(&["resource", "refresh"]);
+    for id in ["web", "ip", "solo"] {
+        assert!(out.contains(id), "{out}");
+    }
+
+    // delete the group: its members and the constraints naming it go.
+    d.ok(&["resource", "delete", "app", "--wait=30s"]);
+    let cfg = d.config();
+    assert!(
+        !cfg.contains("web") && !cfg.contains("app-here") && !cfg.contains("solo-with-app"),
+        "{cfg}"
+    );
+    assert!(cfg.contains("# operator's note: keep me"), "{cfg}");
+    assert!(stopped(d.placed("web")));
+}
