@@ -235,7 +235,7 @@ impl<'a> Ctx<'a> {
         if !self.staying.contains(&ui) {
             return None;
         }
-        let (node, _) = units[ui].members[0].current.first()?;
+        let node = units[ui].current_node()?;
         self.node_index.get(node).copied()
     }
 
@@ -260,10 +260,9 @@ impl<'a> Ctx<'a> {
         let own = self.allowed_scores(unit);
         let promotion = self.add_promotion_preference(unit, &mut own.clone());
         let priority = Reverse(unit.priority.max(promotion));
-        let Some(i) = unit.members[0]
-            .current
-            .first()
-            .and_then(|(node, _)| self.node_index.get(node).copied())
+        let Some(i) = unit
+            .current_node()
+            .and_then(|node| self.node_index.get(node).copied())
         else {
             return (
                 false,
@@ -308,7 +307,7 @@ impl<'a> Ctx<'a> {
     /// only when that node is (one of) its best. Its node, if so.
     fn can_stay(&self, units: &[Unit<'a>], ui: usize) -> Option<usize> {
         let unit = &units[ui];
-        let (node, _) = unit.members[0].current.first()?;
+        let node = unit.current_node()?;
         if unit
             .members
             .iter()
@@ -447,6 +446,22 @@ pub(super) mod tests {
     }
 
     const CLONE: &str = r#"<clone id="c"><primitive id="d" class="ocf" provider="pacemaker" type="Dummy"/></clone>"#;
+
+    #[test]
+    fn a_cloned_group_is_active_where_a_later_member_is() {
+        // b's stop failed on node1 (no fencing: blocked there), a never ran:
+        // instance :0 is active on node1, which its fail count bans, so it
+        // is assigned after :1, which takes node2 (seed 20379, minimised;
+        // checked against crm_simulate).
+        let resources = r#"<clone id="c"><group id="g"><primitive id="a" class="ocf" provider="pacemaker" type="Dummy"/>
+<primitive id="b" class="ocf" provider="pacemaker" type="Dummy"/></group></clone>"#;
+        let fail = r#"<nvpair id="fc" name="fail-count-b#stop_0" value="INFINITY"/>"#;
+        let lrm1 = r#"<lrm_resource id="b" class="ocf" provider="pacemaker" type="Dummy">
+<lrm_rsc_op id="b_last_failure_0" operation="stop" call-id="4" rc-code="1" op-status="0" interval="0" on_node="node1"/>
+</lrm_resource>"#;
+        let s = summary(resources, "", fail, [lrm1, ""]);
+        assert_eq!(s, ["Start a:1 - node2", "Start b:1 - node2"]);
+    }
 
     #[test]
     fn an_instance_whose_node_shuts_down_moves_to_a_free_node() {

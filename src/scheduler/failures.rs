@@ -315,11 +315,19 @@ impl<'a> Ctx<'a> {
     ) -> Vec<usize> {
         let m = &unit.members[mi];
         let mut bans_here: Vec<usize> = Vec::new();
+        let anonymous = unit.clone.is_some_and(|c| !c.globally_unique);
+        // Pacemaker bans a failed anonymous clone member's whole clone
+        // (its uber-parent: unpack_rsc_op_failure's hard errors,
+        // pcmk__threshold_reached's migration-threshold), so a later
+        // member's failure bans its instance as the first member's would;
+        // elsewhere only the member itself is banned, a later group
+        // member's ban merging into its group's scores later.
+        let whole_unit = mi == 0 || anonymous;
         if let Some(list) = self.history.get(&m.prim.id) {
             for (node, _, obs) in list {
                 if obs.hard_ban {
                     if let Some(&i) = self.node_index.get(node) {
-                        if mi == 0 {
+                        if whole_unit {
                             scores[i] = Score::MINUS_INFINITY;
                         } else {
                             bans_here.push(i);
@@ -332,7 +340,6 @@ impl<'a> Ctx<'a> {
                 }
             }
         }
-        let anonymous = unit.clone.is_some_and(|c| !c.globally_unique);
         let thr = self.threshold_of(m);
         for (i, nd) in self.nodes.iter().enumerate() {
             let fc = self.fail_count(&m.display, &nd.uname, &m.prim.meta, anonymous);
@@ -345,7 +352,7 @@ impl<'a> Ctx<'a> {
                 && (anonymous
                     || !fail_count_cleared(self.config, self.status, m.prim, &m.display, &nd.uname))
             {
-                if mi == 0 {
+                if whole_unit {
                     scores[i] = Score::MINUS_INFINITY;
                 } else {
                     bans_here.push(i);

@@ -76,6 +76,17 @@ impl<'a> Unit<'a> {
     }
 }
 
+impl Unit<'_> {
+    /// Where the unit is active: its first active member's node. A group
+    /// is active where any member is (Pacemaker adds each member's node to
+    /// its parent's running_on), also when its first member is stopped.
+    pub(super) fn current_node(&self) -> Option<&NodeId> {
+        self.members
+            .iter()
+            .find_map(|m| m.current.first().map(|(n, _)| n))
+    }
+}
+
 /// Strips a clone instance suffix ("rsc:2" -> "rsc").
 pub(super) fn base_id(id: &str) -> &str {
     match id.rsplit_once(':') {
