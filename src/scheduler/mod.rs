@@ -80,9 +80,9 @@
 //!   require-all=false "one-or-more"; mandatory orders on outcomes: blocked/unrunnable
 //!   starts, restarts (through symmetrical orders only; a primitive or group after a
 //!   clone restarts when an instance starts or stops on its node), interleave,
-//!   clone-min, stop-stop; an anonymous instance
-//!   blocked by a clone is listed only in the cases crm_simulate lists it, by a
-//!   primitive or group always). `clones.rs`: instance
+//!   clone-min, stop-stop; a placed instance that cannot start is listed blocked,
+//!   while an interleaved instance without an instance of `first` placed on its
+//!   node is not placed at all, as Pacemaker "inhibits" it). `clones.rs`: instance
 //!   numbering (anonymous renumbered in status order, node by node whichever group
 //!   member runs; orphan surplus copies and instances numbered clone-max or above), the
 //!   instances' assignment order once the clone's primaries are placed (Pacemaker's
@@ -163,7 +163,11 @@
 //!   is fenced while no resource is managed (maintenance-mode). A unique clone's
 //!   instance numbered clone-max or above is an orphan and stops; a healthy
 //!   anonymous instance on a node about to be fenced moves to the best node (a
-//!   failed one stops there and another instance starts).
+//!   failed one stops there and another instance starts). A cloned group is
+//!   active where any member is (for the instances' assignment order), and a
+//!   failure of any member of an anonymous clone bans the whole instance from
+//!   the node (Pacemaker bans the clone). With no-quorum-policy=demote an
+//!   inactive promotable instance's start is listed blocked.
 
 mod clones;
 mod colocations;

@@ -121,11 +121,10 @@ struct FirstFacts {
     starts_on: Vec<NodeId>,
     /// (Where, which instance) a new instance of `first` starts.
     new: Vec<(Option<NodeId>, String)>,
-    /// A start of `first` is listed as blocked.
-    listed_blocked: bool,
     then_interleave: bool,
-    /// Nodes where an instance of `first` will run.
-    nodes: Vec<NodeId>,
+    /// Where each instance of `first` is placed (also when it cannot
+    /// start there), and whether it can run there.
+    placed: Vec<(NodeId, bool)>,
 }
 
 impl Ctx<'_> {
@@ -227,16 +226,8 @@ impl Ctx<'_> {
                 .filter(|&&j| outs[j].verb == Some(Verb::Start) && !outs[j].blocked)
                 .map(|&j| (outs[j].start_node(), outs[j].display.clone()))
                 .collect(),
-            listed_blocked: fi
-                .iter()
-                .any(|&j| outs[j].verb == Some(Verb::Start) && outs[j].blocked),
             then_interleave: self.clones.get(t.as_str()).is_some_and(|c| c.interleave),
-            // With interleave, an instance of `then` needs one on its node.
-            nodes: fi
-                .iter()
-                .filter(|&&j| outs[j].runnable)
-                .filter_map(|&j| outs[j].target.clone())
-                .collect(),
+            placed: placed_instances(ord, fi, oc),
         }
     }
 
@@ -261,6 +252,29 @@ impl Ctx<'_> {
         };
         (clone_min, runnable)
     }
+}
+
+/// Where each instance (unit) of `first` is placed, and whether it can
+/// run there: a cloned group's instance only with all its members (its
+/// "running" action waits for every member's start).
+fn placed_instances(ord: &FlatOrder, fi: &[usize], oc: &Outcomes) -> Vec<(NodeId, bool)> {
+    let outs = &oc.outs;
+    let runs = |i: usize| outs[i].runnable && outs[i].target.is_some();
+    let singles: Vec<Vec<usize>>;
+    let units = match oc.unit_outs.get(&ord.first_name) {
+        Some(us) => us,
+        None => {
+            singles = fi.iter().map(|&i| vec![i]).collect();
+            &singles
+        }
+    };
+    units
+        .iter()
+        .filter_map(|u| {
+            let node = u.iter().find_map(|&i| outs[i].start_node())?;
+            Some((node, u.iter().all(|&i| runs(i))))
+        })
+        .collect()
 }
 
 /// "first stop, then stop": a first that cannot stop (failed, blocked)
@@ -292,8 +306,8 @@ fn stop_after_stop(ord: &FlatOrder, fi: &[usize], oc: &mut Outcomes) -> bool {
 
 /// What a start order does to one managed instance of `then`.
 fn then_follows(ord: &FlatOrder, facts: &FirstFacts, o: &mut Outcome) -> bool {
-    if interleaved_without_first(ord, facts, o) {
-        return true;
+    if interleaves(ord, facts, o) {
+        return interleaved_then(ord, facts, o);
     }
     if !facts.runnable {
         return blocked_by_unrunnable_first(ord, facts, o);
@@ -301,38 +315,40 @@ fn then_follows(ord: &FlatOrder, facts: &FirstFacts, o: &mut Outcome) -> bool {
     restarted_by_first(ord, facts, o)
 }
 
-/// With interleave, an instance of `then` needs an instance of `first` on
-/// its node. (require-all=false and clone-min relax this: any instances
-/// anywhere will do.)
-fn interleaved_without_first(ord: &FlatOrder, facts: &FirstFacts, o: &mut Outcome) -> bool {
-    let applies = facts.runnable
-        && facts.then_interleave
+/// Whether the order pairs instances: a clone `then` with interleave
+/// after a cloned `first`. (require-all=false and clone-min relax this:
+/// any instances anywhere will do.)
+fn interleaves(ord: &FlatOrder, facts: &FirstFacts, o: &Outcome) -> bool {
+    facts.then_interleave
         && facts.is_clone
         && ord.require_all != Some(false)
         && facts.clone_min <= 1
-        && o.display.contains(':');
-    let Some(node) = o
-        .target
-        .clone()
-        .filter(|n| applies && !facts.nodes.contains(n))
-    else {
+        && o.display.contains(':')
+}
+
+/// With interleave, an instance of `then` follows the instance of `first`
+/// placed on its node: it cannot start while that one cannot, and without
+/// one it is unassigned (Pacemaker's multi_update_interleave_actions
+/// "inhibits" it: not listed at all, stopped where it runs).
+fn interleaved_then(ord: &FlatOrder, facts: &FirstFacts, o: &mut Outcome) -> bool {
+    let Some(node) = o.target.clone() else {
         return false;
     };
-    o.runnable = false;
-    o.target = None;
-    if o.current.is_empty() {
-        if o.anonymous_instance {
-            o.verb = None;
-        } else {
-            o.verb = Some(Verb::Start);
-            o.blocked = true;
-            o.blocked_target = Some(node);
+    match facts.placed.iter().find(|(n, _)| *n == node) {
+        Some((_, true)) => restarted_by_first(ord, facts, o),
+        Some((_, false)) => blocked_by_unrunnable_first(ord, facts, o),
+        None => {
+            o.runnable = false;
+            o.target = None;
+            if o.current.is_empty() {
+                o.verb = None;
+            } else {
+                o.decide(false);
+            }
+            o.reason = Some(format!("due to unrunnable {} start", ord.first_name));
+            true
         }
-    } else {
-        o.decide(false);
     }
-    o.reason = Some(format!("due to unrunnable {} start", ord.first_name));
-    true
 }
 
 /// `first` cannot run: `then` is not runnable and does not start (a start
@@ -347,20 +363,9 @@ fn blocked_by_unrunnable_first(ord: &FlatOrder, facts: &FirstFacts, o: &mut Outc
     if o.target.is_none() || (facts.active && !o.current.is_empty()) {
         return changed;
     }
-    // crm_simulate lists a blocked start of an anonymous instance after
-    // a clone only when what blocks it is listed as a blocked start
-    // itself, or behind a require-all=false or clone-min order; after a
-    // primitive or group that cannot start, always (bug-lf-2361).
-    if o.current.is_empty()
-        && o.anonymous_instance
-        && facts.is_clone
-        && ord.require_all != Some(false)
-        && facts.clone_min <= 1
-        && !facts.listed_blocked
-    {
-        o.target = None;
-        o.verb = None;
-    } else if o.current.is_empty() {
+    // An instance that is placed is listed, blocked (an interleaved one
+    // without a `first` instance on its node is not placed at all).
+    if o.current.is_empty() {
         o.verb = Some(Verb::Start);
         o.blocked = true;
         o.blocked_target = o.target.take();
@@ -488,5 +493,42 @@ mod tests {
         let score = r#"<nvpair id="ms" name="master-d" value="10"/>"#;
         let s = summary(resources, order, score, [&monitor("p", "node1", 0), ""]);
         assert_eq!(s, ["Restart p node1 node1", "Promote d:0 - node1"]);
+    }
+
+    /// t (anonymous, interleave as given) after c, one instance on node2.
+    fn c_then_t(interleave: bool, c_meta: &str) -> String {
+        format!(
+            r#"<clone id="c"><meta_attributes id="c-m">{c_meta}</meta_attributes>
+<primitive id="d" class="ocf" provider="pacemaker" type="Dummy"/></clone>
+<clone id="t"><meta_attributes id="t-m"><nvpair id="t-m-1" name="interleave" value="{interleave}"/></meta_attributes>
+<primitive id="e" class="ocf" provider="pacemaker" type="Dummy"/></clone>"#
+        )
+    }
+    const C_THEN_T: &str = r#"<rsc_order id="c-t" first="c" then="t"/>
+<rsc_location id="c-2" rsc="c" node="node2" score="100"/>"#;
+    const ONE_INSTANCE: &str = r#"<nvpair id="c-m-1" name="clone-max" value="1"/>"#;
+    const DISABLED: &str = r#"<nvpair id="c-m-1" name="target-role" value="Stopped"/>"#;
+
+    #[test]
+    fn an_interleaved_instance_without_first_on_its_node_is_not_placed() {
+        // Pacemaker unassigns it (multi_update_interleave_actions): no
+        // blocked start listed, and it stops where it runs. Checked against
+        // crm_simulate.
+        let res = c_then_t(true, ONE_INSTANCE);
+        let s = summary(&res, C_THEN_T, "", [&monitor("e", "node1", 0), ""]);
+        assert_eq!(
+            s,
+            ["Start d:0 - node2", "Stop e:0 node1 -", "Start e:1 - node2"]
+        );
+        let s = summary(&c_then_t(true, DISABLED), C_THEN_T, "", ["", ""]);
+        assert!(s.is_empty(), "{s:?}");
+    }
+
+    #[test]
+    fn instances_after_a_clone_that_cannot_start_are_listed_blocked() {
+        // Without interleave they are placed and wait for the clone as a
+        // whole (seed 20535, minimised; checked against crm_simulate).
+        let s = summary(&c_then_t(false, DISABLED), C_THEN_T, "", ["", ""]);
+        assert_eq!(s, ["Start e:0 - node1", "Start e:1 - node2"]);
     }
 }

@@ -27,9 +27,6 @@ pub(super) struct Outcome {
     pub(super) reason: Option<String>,
     /// Where a blocked start would have gone.
     pub(super) blocked_target: Option<NodeId>,
-    /// An instance of an anonymous clone: crm_simulate lists no blocked
-    /// starts for those.
-    pub(super) anonymous_instance: bool,
     /// Roles shown in the summary line (promotable clones).
     pub(super) from_role: Option<Role>,
     pub(super) to_role: Option<Role>,
@@ -194,7 +191,6 @@ impl<'a> Ctx<'a> {
             blocked: false,
             reason: None,
             blocked_target: None,
-            anonymous_instance: unit.clone.is_some_and(|c| !c.globally_unique),
             from_role: None,
             to_role: None,
             promoted_outside_clone: !promotable
@@ -248,7 +244,9 @@ impl<'a> Ctx<'a> {
         }
         let quorum_demotes = self.config.properties.no_quorum_policy == NoQuorumPolicy::Demote
             && unit.clone.is_some_and(|c| c.promotable);
-        if unit.no_quorum && quorum_demotes {
+        // An inactive promotable instance starts no more than any other
+        // resource: its start (or promotion) is listed blocked.
+        if unit.no_quorum && quorum_demotes && !o.current.is_empty() {
             demote_without_quorum(m, o);
         } else if unit.no_quorum {
             let freeze = self.config.properties.no_quorum_policy == NoQuorumPolicy::Freeze;
@@ -329,19 +327,14 @@ fn member_target(unit: &Unit<'_>, mi: usize) -> Option<NodeId> {
     }
 }
 
-/// no-quorum-policy=demote: promoted instances are demoted, the others
-/// keep running where they are.
+/// no-quorum-policy=demote: active promoted instances are demoted, the
+/// other active ones keep running where they are.
 fn demote_without_quorum(m: &Member<'_>, o: &mut Outcome) {
-    if let Some(cur) = o.current.first().cloned() {
-        o.target = Some(cur);
-        if m.current.iter().any(|(_, ob)| ob.role == Role::Promoted) {
-            o.verb = Some(Verb::Demote);
-            o.from_role = Some(Role::Promoted);
-            o.to_role = Some(Role::Unpromoted);
-        }
-    } else {
-        o.target = None;
-        o.runnable = false;
+    o.target = o.current.first().cloned();
+    if m.current.iter().any(|(_, ob)| ob.role == Role::Promoted) {
+        o.verb = Some(Verb::Demote);
+        o.from_role = Some(Role::Promoted);
+        o.to_role = Some(Role::Unpromoted);
     }
 }
 
@@ -430,5 +423,39 @@ mod tests {
     fn a_start_waits_for_its_probe_on_a_pending_node_when_fencing_is_on() {
         assert_eq!(starts(true), vec![(Verb::Start, "db".to_string(), true)]);
         assert_eq!(starts(false), vec![(Verb::Start, "db".to_string(), false)]);
+    }
+
+    /// A promotable clone on one node that lost quorum with
+    /// no-quorum-policy=demote: (verb, subject, blocked) of each change.
+    fn demote_policy(attrs: &str) -> Vec<(Verb, String, bool)> {
+        let cib = format!(
+            r#"<cib have-quorum="0" execution-date="1790000000"><configuration>
+<crm_config><cluster_property_set id="o"><nvpair id="o-s" name="stonith-enabled" value="false"/>
+<nvpair id="o-q" name="no-quorum-policy" value="demote"/></cluster_property_set></crm_config>
+<nodes><node id="1" uname="node1"/></nodes>
+<resources><clone id="c"><meta_attributes id="c-m"><nvpair id="c-m-1" name="promotable" value="true"/></meta_attributes>
+<primitive id="d" class="ocf" provider="pacemaker" type="Stateful"/></clone></resources><constraints/></configuration>
+<status><node_state id="1" uname="node1" in_ccm="true" crmd="online" join="member" expected="member">
+<transient_attributes id="1"><instance_attributes id="st-1">{attrs}</instance_attributes></transient_attributes>
+<lrm id="1"><lrm_resources/></lrm></node_state></status></cib>"#
+        );
+        let cib = crate::config::cib::import_cib(&cib).unwrap();
+        schedule(&cib.config, &cib.status, 1_790_000_000)
+            .changes
+            .into_iter()
+            .map(|c| (c.verb, c.subject, c.blocked))
+            .collect()
+    }
+
+    #[test]
+    fn without_quorum_the_demote_policy_starts_no_instance() {
+        // Its start, or its promotion from Stopped, is listed blocked
+        // (seed 20569, minimised; checked against crm_simulate).
+        assert_eq!(demote_policy(""), [(Verb::Start, "d:0".to_string(), true)]);
+        let score = r#"<nvpair id="ms" name="master-d" value="10"/>"#;
+        assert_eq!(
+            demote_policy(score),
+            [(Verb::Promote, "d:0".to_string(), true)]
+        );
     }
 }
