@@ -170,13 +170,14 @@ impl Daemon {
     }
 
     pub(super) async fn send_frames(&mut self, frames: Vec<(NodeId, Frame)>) {
-        // One look at the links per batch: a large message is many frames.
-        let mut links: BTreeMap<NodeId, usize> = BTreeMap::new();
+        // One look at the links and the version per batch: a large
+        // message is many frames.
+        let mut links: BTreeMap<NodeId, (usize, u8)> = BTreeMap::new();
         for (to, frame) in frames {
-            let link = match links.get(&to) {
+            let (link, speaking) = match links.get(&to) {
                 Some(&l) => l,
                 None => {
-                    let l = self.link_to(to);
+                    let l = (self.link_to(to), self.machine.version_with(to));
                     links.insert(to, l);
                     l
                 }
@@ -193,9 +194,8 @@ impl Daemon {
             let Some(socket) = self.sockets.get(link) else {
                 continue;
             };
-            // Sealed with the view's version: a member of the previous
-            // release opens only the versions it speaks.
-            let speaking = self.machine.protocol_version();
+            // Sealed with the view's version (at most the peer's): a node
+            // of the previous release opens only the versions it speaks.
             let bytes = self
                 .encoder
                 .seal_speaking(&Message::Channel(frame), speaking);
@@ -208,7 +208,7 @@ impl Daemon {
         if to == self.own.id {
             return;
         }
-        let speaking = self.machine.protocol_version();
+        let speaking = self.machine.version_with(to);
         if message.version_needed() > speaking {
             // A feature of a newer version must be gated on the view's
             // version by its caller; this only keeps a missed gate from

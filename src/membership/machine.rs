@@ -256,6 +256,18 @@ impl Membership {
             .unwrap_or(VersionRange::SPOKEN.min)
     }
 
+    /// The version to speak to `peer`: the view's, and never above what
+    /// `peer` last advertised, so that frames still queued for a peer of
+    /// the previous release that dropped out of the view (whose view then
+    /// speaks newer) reach it in a version it opens.
+    pub fn version_with(&self, peer: NodeId) -> u8 {
+        let view = self.protocol_version();
+        self.peers
+            .get(&peer)
+            .map_or(view, |p| view.min(p.speaks.max))
+            .max(VersionRange::SPOKEN.min)
+    }
+
     /// Records an operator's override of wait_for_all.
     pub fn unblock(&mut self, unblock: Unblock) -> Vec<Output> {
         self.quorum.unblock(unblock);
@@ -833,10 +845,12 @@ mod tests {
         assert_eq!(m.view().members, [1, 2].into());
         assert_eq!(versions_announced(&out), [4]);
         assert_eq!((m.protocol_version(), m.status().protocol_version), (4, 4));
-        // It leaves; the view of this node alone speaks this build's newest.
+        // It leaves; the view of this node alone speaks this build's newest,
+        // but what is still sent to node 2 stays in the version it reads.
         let out = m.receive(now, 2, 3, Message::Leave);
         assert_eq!(m.view().members, [1].into());
         assert_eq!(versions_announced(&out), [VersionRange::SPOKEN.max]);
+        assert_eq!(m.version_with(2), 4);
         // Upgraded, it restarts (a new incarnation) and advertises its range.
         let later = Duration::from_millis(20);
         let out = m.receive(later, 2, 4, speaking(VersionRange::SPOKEN, Some(ECHO_OF_1)));
@@ -847,6 +861,7 @@ mod tests {
             m.protocol_version()
         );
         assert_eq!(m.protocol_version(), VersionRange::SPOKEN.max);
+        assert_eq!(m.version_with(2), VersionRange::SPOKEN.max);
     }
 
     #[test]

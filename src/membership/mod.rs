@@ -85,7 +85,9 @@
 //!   (`Refusal::NoCommonVersion`); `protocol_version()` is the highest
 //!   version every member of the view speaks (`wire::negotiate`), announced
 //!   as `Notice::ProtocolVersion` when a view changes it and shown in
-//!   `MembershipStatus::protocol_version`.
+//!   `MembershipStatus::protocol_version`; `version_with(peer)` caps it at
+//!   what that peer advertised (frames still queued for a peer of the
+//!   previous release that dropped out of the view).
 //!   `quorum.rs`: votequorum rules (votes, expected votes, two_node, wait_for_all,
 //!   last_man_standing with a window driven by the caller, auto_tie_breaker, the
 //!   operator's `unblock` override with who/when); each status carries a one-line reason.
