@@ -19,6 +19,9 @@ struct Args {
     /// How many faults.
     #[arg(long, default_value_t = 20)]
     faults: usize,
+    /// Start at this fault of the sequence (1-based), from a fresh cluster.
+    #[arg(long, default_value_t = 1)]
+    from: usize,
     /// The sequence's seed.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -72,6 +75,7 @@ fn main() -> ExitCode {
     }
     let options = ChaosOptions {
         faults: args.faults,
+        from: args.from,
         seed: args.seed,
         settle_within: Duration::from_secs(args.settle),
         pacelined: bin("pacelined"),

@@ -38,6 +38,7 @@ fn a_short_seed_of_faults_settles_every_time_and_breaks_no_rule() {
     }
     let options = ChaosOptions {
         faults: FAULTS,
+        from: 1,
         seed: SEED,
         settle_within: Duration::from_secs(60),
         pacelined: PathBuf::from(env!("CARGO_BIN_EXE_pacelined")),

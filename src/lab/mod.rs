@@ -138,6 +138,8 @@ pub const CLIENT_ADDR: &str = "198.18.0.250";
 #[derive(Debug)]
 struct NodeState {
     powered: bool,
+    /// A power cut is under way: nothing may start there.
+    cutting: bool,
     children: Vec<Child>,
 }
 
@@ -172,13 +174,45 @@ impl PowerHandle {
     }
 
     /// A power cut: every process in the node's namespace is killed and its
-    /// links go down. Idempotent.
+    /// links go down. Idempotent. No process may start on the node from
+    /// its beginning (`spawn_on_node` checks under the same lock), and the
+    /// children waited for are those it killed: waiting under the lock for
+    /// a daemon started after the kill hung the chaos lab. The node reads
+    /// as off only once all of it is done (a fence device's status must
+    /// not say off while its processes still run).
     pub fn power_off(&self, node: u8) -> Result<(), LabError> {
+        let k = usize::from(node).wrapping_sub(1);
+        let children = match self.nodes.lock() {
+            Ok(mut nodes) => match nodes.get_mut(k) {
+                Some(state) => {
+                    state.cutting = true;
+                    std::mem::take(&mut state.children)
+                }
+                None => Vec::new(),
+            },
+            Err(_) => Vec::new(),
+        };
         let ns = format!("{}n{node}", self.prefix);
-        kill_namespace_processes(&ns)?;
+        let cut = self.cut(&ns, node, children);
+        if let Ok(mut nodes) = self.nodes.lock()
+            && let Some(state) = nodes.get_mut(k)
+        {
+            state.cutting = false;
+            if cut.is_ok() {
+                state.powered = false;
+            }
+        }
+        cut
+    }
+
+    fn cut(&self, ns: &str, node: u8, children: Vec<Child>) -> Result<(), LabError> {
+        kill_namespace_processes(ns)?;
+        for mut child in children {
+            let _ = child.wait();
+        }
         for l in 0..self.links {
             let eth = format!("eth{l}");
-            run(&["ip", "-n", &ns, "link", "set", &eth, "down"])?;
+            run(&["ip", "-n", ns, "link", "set", &eth, "down"])?;
         }
         for dir in volatile_dirs(&self.dir, node) {
             if dir.exists() {
@@ -186,15 +220,6 @@ impl PowerHandle {
                     .and_then(|()| std::fs::create_dir_all(&dir))
                     .map_err(io_err(format!("empty {}", dir.display())))?;
             }
-        }
-        if let Ok(mut nodes) = self.nodes.lock()
-            && let Some(state) = nodes.get_mut(usize::from(node).wrapping_sub(1))
-        {
-            state.powered = false;
-            for child in &mut state.children {
-                let _ = child.wait();
-            }
-            state.children.clear();
         }
         Ok(())
     }
@@ -280,6 +305,7 @@ impl Lab {
             if let Ok(mut nodes) = lab.nodes.lock() {
                 nodes.push(NodeState {
                     powered: true,
+                    cutting: false,
                     children: Vec::new(),
                 });
             }
@@ -348,15 +374,22 @@ impl Lab {
         args: &[&str],
         log: &Path,
     ) -> Result<u32, LabError> {
-        let child = self.spawn_in(&self.node_ns(node), program, args, log)?;
-        let pid = child.id();
+        // Held while spawning: a power cut (`PowerHandle::power_off`)
+        // comes before (refused here) or after (killed with the rest).
         let mut nodes = self.nodes.lock().map_err(|_| LabError::Io {
             what: "lab state".into(),
             source: std::io::Error::other("poisoned"),
         })?;
-        if let Some(state) = nodes.get_mut(usize::from(node) - 1) {
-            state.children.push(child);
-        }
+        let state = nodes
+            .get_mut(usize::from(node).wrapping_sub(1))
+            .filter(|s| s.powered && !s.cutting)
+            .ok_or_else(|| LabError::Io {
+                what: format!("start {} on node{node}", program.display()),
+                source: std::io::Error::other("the node is powered off"),
+            })?;
+        let child = self.spawn_in(&self.node_ns(node), program, args, log)?;
+        let pid = child.id();
+        state.children.push(child);
         Ok(pid)
     }
 

@@ -44,6 +44,9 @@ use sampler::Sampler;
 #[derive(Debug, Clone)]
 pub struct ChaosOptions {
     pub faults: usize,
+    /// The first fault run (1-based): a failing fault of a long seed
+    /// replays alone, from a fresh cluster, with `from` = its index.
+    pub from: usize,
     pub seed: u64,
     /// How long the cluster has to settle after a fault is healed.
     pub settle_within: Duration,
@@ -167,10 +170,8 @@ pub fn run(
         });
     }
     let mut outcomes = Vec::new();
-    for (k, fault) in Fault::sequence(options.seed, options.faults)
-        .into_iter()
-        .enumerate()
-    {
+    let sequence = Fault::sequence(options.seed, options.faults).into_iter();
+    for (k, fault) in sequence.enumerate().skip(options.from.saturating_sub(1)) {
         let outcome = chaos.one(k + 1, fault, options);
         report(&outcome);
         let stuck = outcome.unsettled.is_some();
