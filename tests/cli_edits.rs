@@ -6,124 +6,12 @@
 //! clear --node, cleanup of everything and refresh. Every change keeps the
 //! operator's comment and goes through the version it read.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
 
 #[path = "local/mod.rs"]
 mod local;
 
-use paceline::api::{self, Request, Response, StatusReport};
-
-struct Daemon {
-    dir: PathBuf,
-    child: Child,
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-impl Daemon {
-    fn socket(&self) -> PathBuf {
-        self.dir.join("api.sock")
-    }
-
-    /// Runs `paceline ARGS --socket SOCKET`.
-    fn cli(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_paceline"))
-            .args(args)
-            .arg("--socket")
-            .arg(self.socket())
-            .output()
-            .unwrap()
-    }
-
-    /// Runs a command that must succeed; its stdout.
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.cli(args);
-        assert!(out.status.success(), "{args:?}: {}", text(&out));
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn config(&self) -> String {
-        self.ok(&["configure", "show"])
-    }
-
-    fn report(&self) -> StatusReport {
-        match api::call(&self.socket(), &Request::Report) {
-            Ok(Response::Report(r)) => *r,
-            other => panic!("no report: {other:?}"),
-        }
-    }
-
-    /// The role and nodes the status shows for primitive `id`.
-    fn placed(&self, id: &str) -> Option<(String, Vec<String>)> {
-        self.report()
-            .resources
-            .into_iter()
-            .find(|r| r.id == id)
-            .map(|r| (r.role, r.nodes))
-    }
-
-    fn until(&self, what: &str, ok: impl Fn(&StatusReport) -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while Instant::now() < deadline {
-            if let Ok(Response::Report(r)) = api::call(&self.socket(), &Request::Report)
-                && ok(&r)
-            {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!("timed out waiting for {what}: {:#?}", self.report());
-    }
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn start() -> Daemon {
-    let dir = std::env::temp_dir().join(format!("plcli{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("rsctmp")).unwrap();
-    let key = dir.join("authkey");
-    local::keygen(&key);
-    let config = format!(
-        "# operator's note: keep me\n[cluster]\nname = \"edits\"\nauthkey = \"{}\"\nstate_dir = \"{}\"\n\
-         [membership]\nheartbeat = \"100ms\"\ntoken_timeout = \"1s\"\n\
-         [[node]]\nname = \"node1\"\nid = 1\nlinks = [\"127.0.0.1:{}\"]\n\
-         [fencing]\nenabled = false\n",
-        key.display(),
-        dir.join("state").display(),
-        local::free_udp_port()
-    );
-    let path = dir.join("cluster.toml");
-    std::fs::write(&path, config).unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_pacelined"))
-        .arg("--config")
-        .arg(&path)
-        .arg("--socket")
-        .arg(dir.join("api.sock"))
-        .args(["--node", "node1"])
-        .env("HA_RSCTMP", dir.join("rsctmp"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let d = Daemon { dir, child };
-    d.until("a DC", |r| r.dc.as_deref() == Some("node1"));
-    d
-}
+use local::text;
 
 fn started(p: Option<(String, Vec<String>)>) -> bool {
     p.is_some_and(|(role, nodes)| role == "Started" && nodes == ["node1"])
@@ -139,7 +27,7 @@ fn resources_constraints_properties_and_fencing_are_edited_from_the_command_line
         eprintln!("skipping: needs resource-agents' Dummy");
         return;
     }
-    let d = start();
+    let d = local::Lone::start("plcli");
     // create, in a group, --wait returns once it runs.
     d.ok(&[
         "resource",

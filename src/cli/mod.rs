@@ -18,6 +18,7 @@ pub mod node;
 pub mod ra;
 pub mod resource;
 pub mod resource_edit;
+pub mod shell;
 pub mod simulate;
 pub mod status;
 
@@ -88,12 +89,21 @@ pub enum Command {
     /// The fencing topology: fence devices and levels.
     #[command(subcommand)]
     Fencing(fencing::FencingCommand),
+    /// An interactive shell of these same commands, crmsh-like: levels
+    /// (`resource`, then `up`), tab completion of commands, flags and the
+    /// cluster's names, history, `help` everywhere.
+    Shell(shell::ShellArgs),
 }
 
 /// Entry point of the `paceline` binary.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command {
+    exit_code(run(cli.command))
+}
+
+/// Runs one command (the one-shot CLI's and the shell's).
+pub fn run(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
         Command::Simulate(args) => simulate::run_simulate(args),
         Command::Explain(args) => simulate::run_explain(args),
         Command::Config(cmd) => config::run(cmd),
@@ -109,7 +119,12 @@ pub fn main() -> ExitCode {
         Command::Property(cmd) => node::run_property(cmd),
         Command::Constraint(cmd) => constraint::run(cmd),
         Command::Fencing(cmd) => fencing::run(cmd),
-    };
+        Command::Shell(args) => shell::run(args),
+    }
+}
+
+/// The exit code of a command's result, its error printed.
+pub fn exit_code(result: anyhow::Result<ExitCode>) -> ExitCode {
     match result {
         Ok(code) => code,
         Err(err) => {
