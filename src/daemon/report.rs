@@ -9,6 +9,49 @@ use crate::model::{
     CloneChild, ClusterConfig, ClusterStatus, Primitive, Resource, ResourceHistory, Role,
 };
 
+/// What the report shows of the configuration and the replicated status
+/// alone (and of this node's own fencing log): the part that grows with
+/// the number of resources.
+#[derive(Debug, Clone, Default)]
+pub struct Derived {
+    pub resources: Vec<ResourceView>,
+    pub failed_actions: Vec<FailedActionView>,
+    pub cli_constraints: Vec<crate::api::CliConstraintView>,
+    pub standby: Vec<String>,
+    pub maintenance: Vec<String>,
+    pub node_attributes: std::collections::BTreeMap<String, crate::model::Attributes>,
+    pub fencing_history: Vec<FenceView>,
+}
+
+/// [`Derived`] of a configuration (None: it does not load) and a status.
+pub fn derived(
+    config: Option<&ClusterConfig>,
+    status: &ClusterStatus,
+    fence_log: &Path,
+) -> Derived {
+    let nodes_where = |flag: fn(&crate::model::Node) -> bool| -> Vec<String> {
+        config
+            .into_iter()
+            .flat_map(|c| c.nodes.iter().filter(|n| flag(n)))
+            .map(|n| n.uname.clone())
+            .collect()
+    };
+    Derived {
+        resources: config.map(|c| resources(c, status)).unwrap_or_default(),
+        failed_actions: failed_actions_in(config, status),
+        cli_constraints: config.map(cli_constraints).unwrap_or_default(),
+        standby: nodes_where(|n| n.standby),
+        maintenance: nodes_where(|n| n.maintenance),
+        node_attributes: status
+            .nodes
+            .iter()
+            .filter(|(_, n)| !n.transient_attributes.is_empty())
+            .map(|(name, n)| (name.clone(), n.transient_attributes.clone()))
+            .collect(),
+        fencing_history: fencing_history(status, fence_log, crate::model::FENCE_HISTORY_MAX),
+    }
+}
+
 /// The role a node's history leaves a resource in: the operations
 /// replayed in call order. (The scheduler has the full replay, with
 /// failures and on-fail, in its private `history` module.)
@@ -86,8 +129,26 @@ fn is_instance_of(history_id: &str, primitive: &str) -> bool {
 }
 
 pub fn resources(config: &ClusterConfig, status: &ClusterStatus) -> Vec<ResourceView> {
+    resources_where(config, status, |_| true)
+}
+
+/// [`resources`] of the primitives among `ids` only (what a check of a
+/// few resources needs, without the cost of all).
+pub fn resources_named(
+    config: &ClusterConfig,
+    status: &ClusterStatus,
+    ids: &std::collections::BTreeSet<String>,
+) -> Vec<ResourceView> {
+    resources_where(config, status, |p| ids.contains(&p.id))
+}
+
+fn resources_where(
+    config: &ClusterConfig,
+    status: &ClusterStatus,
+    wanted: impl Fn(&Primitive) -> bool,
+) -> Vec<ResourceView> {
     let mut out = Vec::new();
-    for (p, promotable) in primitives(config) {
+    for (p, promotable) in primitives(config).into_iter().filter(|(p, _)| wanted(p)) {
         let mut by_role: Vec<(String, Vec<String>)> = Vec::new();
         for (node, state) in &status.nodes {
             for h in state

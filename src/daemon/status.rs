@@ -173,6 +173,18 @@ impl Daemon {
     }
 
     pub(super) fn report(&self) -> StatusReport {
+        let derived = report::derived(
+            self.parsed_config(),
+            &self.store.doc().status,
+            &self.fence_history_path(),
+        );
+        self.report_with(derived)
+    }
+
+    /// The report around what `report::derived` made of the configuration
+    /// and the replicated status (the HTTP endpoint makes that part off
+    /// the event loop: `daemon::http`).
+    pub(super) fn report_with(&self, derived: report::Derived) -> StatusReport {
         let mut membership = self.status_view();
         if self.parsed_config().is_none() {
             membership.warnings.push(
@@ -205,44 +217,13 @@ impl Daemon {
             dc: self.store.dc().map(|d| self.settings.node_name(d)),
             dc_idle: self.store.is_dc().then(|| self.store.dc_idle()),
             config_version: self.store.doc().version,
-            resources: self
-                .parsed_config()
-                .map(|c| report::resources(c, &self.store.doc().status))
-                .unwrap_or_default(),
-            failed_actions: report::failed_actions_in(
-                self.parsed_config(),
-                &self.store.doc().status,
-            ),
-            cli_constraints: self
-                .parsed_config()
-                .map(report::cli_constraints)
-                .unwrap_or_default(),
-            standby: self
-                .parsed_config()
-                .into_iter()
-                .flat_map(|c| c.nodes.iter().filter(|n| n.standby))
-                .map(|n| n.uname.clone())
-                .collect(),
-            maintenance: self
-                .parsed_config()
-                .into_iter()
-                .flat_map(|c| c.nodes.iter().filter(|n| n.maintenance))
-                .map(|n| n.uname.clone())
-                .collect(),
-            node_attributes: self
-                .store
-                .doc()
-                .status
-                .nodes
-                .iter()
-                .filter(|(_, n)| !n.transient_attributes.is_empty())
-                .map(|(name, n)| (name.clone(), n.transient_attributes.clone()))
-                .collect(),
-            fencing_history: report::fencing_history(
-                &self.store.doc().status,
-                &self.fence_history_path(),
-                crate::model::FENCE_HISTORY_MAX,
-            ),
+            resources: derived.resources,
+            failed_actions: derived.failed_actions,
+            cli_constraints: derived.cli_constraints,
+            standby: derived.standby,
+            maintenance: derived.maintenance,
+            node_attributes: derived.node_attributes,
+            fencing_history: derived.fencing_history,
             channel: self.channel.counters().clone(),
         }
     }

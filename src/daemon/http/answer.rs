@@ -58,7 +58,7 @@ pub(in crate::daemon) fn answer(path: &str, snapshot: Option<&Snapshot>, now: In
             content_type: METRICS,
             body: metrics::render(s),
         },
-        "/status" => match serde_json::to_string_pretty(&s.report) {
+        "/status" => match serde_json::to_string_pretty(&s.report()) {
             Ok(body) => Answer {
                 status: 200,
                 content_type: JSON,
@@ -73,7 +73,7 @@ pub(in crate::daemon) fn answer(path: &str, snapshot: Option<&Snapshot>, now: In
 
 /// 200 while this node is a member of a quorate partition.
 fn health(s: &Snapshot) -> Answer {
-    let m = &s.report.membership;
+    let m = &s.base.membership;
     let status = if s.quorate_member() { 200 } else { 503 };
     json(
         status,
@@ -81,7 +81,7 @@ fn health(s: &Snapshot) -> Answer {
             "node": m.node,
             "quorate": m.quorum.quorate,
             "members": m.members,
-            "dc": s.report.dc,
+            "dc": s.base.dc,
         }),
     )
 }
@@ -98,7 +98,7 @@ fn by_resource(path: &str, s: &Snapshot) -> Option<Answer> {
         "resource" => &["Started", "Promoted", "Unpromoted"],
         _ => return None,
     };
-    let node = &s.report.membership.node;
+    let node = &s.base.membership.node;
     let Some(nodes) = s.nodes_with_role(res, roles) else {
         return Some(text(
             404,
@@ -124,8 +124,11 @@ fn by_resource(path: &str, s: &Snapshot) -> Option<Answer> {
 mod tests {
     use std::time::{Duration, Instant};
 
-    use super::super::snapshot::{Facts, Snapshot};
+    use std::sync::Arc;
+
+    use super::super::snapshot::{Computed, Facts, Inputs, Snapshot};
     use super::answer;
+    use crate::daemon::report::Derived;
 
     /// node1 of [node1, node2], quorate or not, running `db` Promoted.
     fn snapshot(quorate: bool, taken: Instant) -> Snapshot {
@@ -141,11 +144,19 @@ mod tests {
                 {"id": "db", "agent": "ocf:pacemaker:Stateful", "role": "Unpromoted", "nodes": ["node2"]}
             ]
         });
-        Snapshot {
-            taken,
-            report: serde_json::from_value(report).unwrap(),
+        let base: crate::api::StatusReport = serde_json::from_value(report).unwrap();
+        let computed = Computed {
+            derived: Derived {
+                resources: base.resources.clone(),
+                ..Derived::default()
+            },
             names: [("db-clone".to_string(), vec!["db".to_string()])].into(),
             facts: Facts::default(),
+        };
+        Snapshot {
+            taken,
+            base,
+            inputs: Arc::new(Inputs::made(computed)),
             counters: Default::default(),
         }
     }

@@ -2,9 +2,10 @@
 //! it publishes every `PUBLISH_EVERY` while HTTP is on.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::snapshot::{self, Snapshot};
+use super::snapshot::{self, Inputs, Snapshot};
 use crate::daemon::{Daemon, report};
 
 /// A lost node's resources are given this long to be active elsewhere;
@@ -22,7 +23,8 @@ pub(in crate::daemon) struct PendingFailover {
 }
 
 impl Daemon {
-    /// A node was lost: its unique resources' failover is measured from now.
+    /// A node was lost: its unique resources' failover is measured from
+    /// now (only the lost node's resources are looked at).
     pub(in crate::daemon) fn on_node_lost_for_metrics(&mut self, node: String) {
         if self.http.is_none() {
             return;
@@ -30,17 +32,25 @@ impl Daemon {
         let Some(config) = self.parsed_config() else {
             return;
         };
-        let facts = snapshot::facts(Some(config), &self.store.doc().status, &self.settings);
-        let waiting: BTreeSet<(String, String)> =
-            report::resources(config, &self.store.doc().status)
-                .into_iter()
-                .filter(|r| r.nodes.contains(&node))
-                .filter(|r| {
-                    let in_clone = facts.parents.get(&r.id).is_some_and(|(c, _)| !c.is_empty());
-                    r.role == "Promoted" || (!in_clone && r.role == "Started")
-                })
-                .map(|r| (r.id, r.role))
-                .collect();
+        let status = &self.store.doc().status;
+        let ids: BTreeSet<String> = status
+            .nodes
+            .get(&node)
+            .into_iter()
+            .flat_map(|n| n.resources.iter())
+            .map(|h| h.id.split(':').next().unwrap_or(&h.id).to_string())
+            .collect();
+        let in_clone: BTreeSet<String> = snapshot::names(config)
+            .into_iter()
+            .filter(|(name, members)| members.len() > 1 || !members.contains(name))
+            .flat_map(|(_, members)| members)
+            .collect();
+        let waiting: BTreeSet<(String, String)> = report::resources_named(config, status, &ids)
+            .into_iter()
+            .filter(|r| r.nodes.contains(&node))
+            .filter(|r| r.role == "Promoted" || (r.role == "Started" && !in_clone.contains(&r.id)))
+            .map(|r| (r.id, r.role))
+            .collect();
         if !waiting.is_empty() {
             self.failovers.push(PendingFailover {
                 lost_at: Instant::now(),
@@ -50,25 +60,57 @@ impl Daemon {
         }
     }
 
-    /// Publishes a new snapshot when one is due.
+    /// Publishes a new snapshot when one is due. What the event loop does
+    /// here is bounded by the membership's size, not the resources': the
+    /// replicated status is copied once per document version and the
+    /// configuration once per configuration; the rest is made on the
+    /// HTTP thread.
     pub(in crate::daemon) fn publish_http(&mut self) {
         let now = Instant::now();
-        if !self.http.as_ref().is_some_and(|p| p.due(now)) {
+        let Some(mut publisher) = self.http.take() else {
             return;
-        }
-        let report = self.report();
-        self.settle_failovers(&report, now);
-        let config = self.parsed_config();
-        let snapshot = Snapshot {
-            taken: now,
-            names: config.map(snapshot::names).unwrap_or_default(),
-            facts: snapshot::facts(config, &self.store.doc().status, &self.settings),
-            counters: self.counters_now(),
-            report,
         };
-        if let Some(publisher) = self.http.as_mut() {
+        if publisher.due(now) {
+            let inputs = self.http_inputs(&mut publisher);
+            self.settle_failovers(now);
+            let snapshot = Snapshot {
+                taken: now,
+                base: self.report_with(report::Derived::default()),
+                inputs,
+                counters: self.counters_now(),
+            };
             publisher.publish(snapshot);
         }
+        self.http = Some(publisher);
+    }
+
+    /// The inputs of the document's version (the last ones when it did not change).
+    fn http_inputs(&self, p: &mut snapshot::Publisher) -> Arc<Inputs> {
+        let version = self.store.doc().version;
+        if let Some((v, inputs)) = &p.inputs
+            && *v == version
+        {
+            return inputs.clone();
+        }
+        let key = (version.admin_epoch, version.epoch);
+        let loads = self.parsed_config().is_some();
+        let config = match &p.config {
+            Some((k, c)) if *k == key && c.is_some() == loads => c.clone(),
+            _ => {
+                let c = self.parsed_config().cloned().map(Arc::new);
+                p.config = Some((key, c.clone()));
+                c
+            }
+        };
+        let status = self.store.doc().status.clone();
+        let inputs = Arc::new(Inputs::new(
+            config,
+            status,
+            self.fence_history_path(),
+            &self.settings,
+        ));
+        p.inputs = Some((version, inputs.clone()));
+        inputs
     }
 
     /// The counters, with the alert agents' tally.
@@ -90,12 +132,20 @@ impl Daemon {
     }
 
     /// Observes the failovers whose resources are all active elsewhere now.
-    fn settle_failovers(&mut self, report: &crate::api::StatusReport, now: Instant) {
+    fn settle_failovers(&mut self, now: Instant) {
+        if self.failovers.is_empty() {
+            return;
+        }
+        let Some(config) = self.store.loaded().map(|c| &c.model) else {
+            return;
+        };
+        let status = &self.store.doc().status;
         let mut done = Vec::new();
         self.failovers.retain(|f| {
+            let ids: BTreeSet<String> = f.waiting.iter().map(|(id, _)| id.clone()).collect();
+            let views = report::resources_named(config, status, &ids);
             let elsewhere = f.waiting.iter().all(|(id, role)| {
-                report
-                    .resources
+                views
                     .iter()
                     .any(|r| &r.id == id && &r.role == role && r.nodes.iter().any(|n| *n != f.node))
             });
@@ -106,7 +156,7 @@ impl Daemon {
             !elsewhere && took < FAILOVER_GIVE_UP
         });
         for took in done {
-            super::super::log(&format!(
+            crate::daemon::log(&format!(
                 "failover measured: {took:?} from the node's loss to its resources active elsewhere"
             ));
             self.counters.failover(took);

@@ -162,8 +162,20 @@ fn flag(b: bool) -> u8 {
     u8::from(b)
 }
 
+/// What the exposition is made of.
+struct View<'a> {
+    report: crate::api::StatusReport,
+    facts: &'a super::snapshot::Facts,
+    counters: &'a Counters,
+}
+
 /// The whole exposition.
-pub(in crate::daemon) fn render(s: &Snapshot) -> String {
+pub(in crate::daemon) fn render(snapshot: &Snapshot) -> String {
+    let s = &View {
+        report: snapshot.report(),
+        facts: &snapshot.computed().facts,
+        counters: &snapshot.counters,
+    };
     let mut out = String::new();
     pacemaker_nodes(&mut out, s);
     pacemaker_resources(&mut out, s);
@@ -173,7 +185,7 @@ pub(in crate::daemon) fn render(s: &Snapshot) -> String {
     out
 }
 
-fn pacemaker_nodes(out: &mut String, s: &Snapshot) {
+fn pacemaker_nodes(out: &mut String, s: &View) {
     let r = &s.report;
     let mut f = Family::new(
         out,
@@ -209,7 +221,7 @@ fn pacemaker_nodes(out: &mut String, s: &Snapshot) {
     }
 }
 
-fn pacemaker_resources(out: &mut String, s: &Snapshot) {
+fn pacemaker_resources(out: &mut String, s: &View) {
     let r = &s.report;
     let mut f = Family::new(
         out,
@@ -265,7 +277,7 @@ fn pacemaker_resources(out: &mut String, s: &Snapshot) {
     }
 }
 
-fn pacemaker_config(out: &mut String, s: &Snapshot) {
+fn pacemaker_config(out: &mut String, s: &View) {
     let mut f = Family::new(
         out,
         "ha_cluster_pacemaker_stonith_enabled",
@@ -297,7 +309,7 @@ fn pacemaker_config(out: &mut String, s: &Snapshot) {
     }
 }
 
-fn corosync(out: &mut String, s: &Snapshot) {
+fn corosync(out: &mut String, s: &View) {
     let m = &s.report.membership;
     let mut f = Family::new(
         out,
@@ -360,7 +372,7 @@ fn corosync(out: &mut String, s: &Snapshot) {
     }
 }
 
-fn paceline_own(out: &mut String, s: &Snapshot) {
+fn paceline_own(out: &mut String, s: &View) {
     let m = &s.report.membership;
     let c = &s.counters;
     let mut f = Family::new(

@@ -8,8 +8,18 @@
 //! nothing a client does (a slow TLS handshake, a scrape rendering the
 //! metrics of a large cluster) may hold it. The loop only publishes an
 //! immutable snapshot every 250 ms (`snapshot::Publisher`, a `watch`
-//! channel); every answer is made from the newest one, and none from a
-//! snapshot older than 5 s (the loop is held or hung). hyper rather than
+//! channel): the membership part of the report, and the inputs of the rest
+//! (the replicated status copied once per document version, the
+//! configuration once per configuration); what grows with the number of
+//! resources (`report::derived`, names, metrics' facts) is made here, once
+//! per document version. Every answer is made from the newest snapshot,
+//! and none from one older than 5 s (the loop is held or hung). Measured
+//! (debug build, one node, 2,000 Dummies with target-role Stopped, shared
+//! 2-core machine): building the whole report on the loop at every publish
+//! held it 1.2-2.4 s; publishing now takes over 20 ms 6 times in 48 s (at
+//! most 74 ms, the copies after a change), and /metrics (560 kB) answers
+//! in 0.2 s once made (2.9 s the first time after a change, on this
+//! thread), /status in 0.1-0.3 s, /resource/RES in 1-18 ms. hyper rather than
 //! axum: five GET routes need no router or middleware stack, and hyper
 //! (with rustls) is already in the build through the fencing crate's
 //! Redfish client.
