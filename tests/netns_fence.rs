@@ -132,4 +132,16 @@ fn a_node_that_died_with_its_fence_device_is_recovered_once_an_operator_confirms
     assert_eq!(confirmation.client.as_deref(), Some("root (uid 0)"));
     assert!(confirmation.detail.contains("by hand"), "{confirmation:?}");
     assert!(confirmation.completed.is_some_and(|t| t > 0));
+    // `fence history` reads it from the daemon, with who and when.
+    let out = paceline(&["fence", "history"], &c.socket(1));
+    assert!(out.status.success(), "{}", text(&out));
+    let shown = text(&out);
+    let line = shown
+        .lines()
+        .find(|l| l.contains("node2 successful"))
+        .unwrap_or_else(|| panic!("{shown}"));
+    assert!(
+        line.contains("client=root (uid 0)") && line.contains("completed='"),
+        "{line}"
+    );
 }

@@ -113,15 +113,20 @@ enum FenceCommand {
         #[arg(long, value_enum, default_value = "text")]
         output: Output,
     },
-    /// Show the fencing history.
+    /// Show the fencing history: the cluster's, newest first, with when,
+    /// who asked and who confirmed by hand (from the local pacelined), or
+    /// with --history this node's own fencing log.
     History {
-        /// The fencing history file of this node
-        /// (default: /var/lib/paceline/fencing-history.jsonl).
+        /// Read this node's fencing log file instead of asking pacelined
+        /// (its default place: /var/lib/paceline/fencing-history.jsonl).
         #[arg(long)]
         history: Option<PathBuf>,
         /// How to print the history.
         #[arg(long, value_enum, default_value = "text")]
         output: Output,
+        /// The local pacelined's API socket.
+        #[arg(long, default_value = crate::api::DEFAULT_SOCKET)]
+        socket: PathBuf,
     },
     /// Tell the cluster that NODE is off: for a node that died together with
     /// its fence device (its BMC lost power too), after you have made sure it
@@ -389,6 +394,32 @@ fn fence_node(args: FenceArgs, node: String) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// `fence history`: the cluster's fencing history as the local pacelined
+/// reports it (the replicated events and this node's fences run by hand).
+fn cluster_history(socket: &Path, output: Output) -> anyhow::Result<ExitCode> {
+    use crate::api::{Request, Response};
+    let answer = crate::api::call(socket, &Request::Report).with_context(|| {
+        format!(
+            "no fencing history from pacelined (this node's own log: `--history {DEFAULT_HISTORY}`)"
+        )
+    })?;
+    let report = match answer {
+        Response::Report(r) => r,
+        Response::Error { message } => bail!("pacelined refused: {message}"),
+        other => bail!("unexpected answer from pacelined: {other:?}"),
+    };
+    if output == Output::Json {
+        println!("{}", serde_json::to_string(&report.fencing_history)?);
+    } else if report.fencing_history.is_empty() {
+        println!("no fencing recorded");
+    } else {
+        for f in &report.fencing_history {
+            print!("{}", super::status::render_fence(f));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Asks on the terminal; anything but y/yes is a no.
 fn operator_agrees(node: &str) -> anyhow::Result<bool> {
     use std::io::{BufRead, IsTerminal, Write};
@@ -440,8 +471,16 @@ pub fn run(args: FenceArgs) -> anyhow::Result<ExitCode> {
         }) => test_device(&config, &device, action, output),
         Some(FenceCommand::Check { config, output }) => check(&config, output),
         Some(FenceCommand::Confirm { node, yes, socket }) => confirm(&node, yes, &socket),
-        Some(FenceCommand::History { history, output }) => {
-            let path = history.unwrap_or_else(|| PathBuf::from(DEFAULT_HISTORY));
+        Some(FenceCommand::History {
+            history: None,
+            output,
+            socket,
+        }) => cluster_history(&socket, output),
+        Some(FenceCommand::History {
+            history: Some(path),
+            output,
+            ..
+        }) => {
             let records = history::read_all(&path)?;
             if output == Output::Json {
                 println!("{}", serde_json::to_string(&records)?);

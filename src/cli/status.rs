@@ -301,7 +301,7 @@ fn render_resources(report: &StatusReport) -> String {
 /// One line of the fencing history, as crm_mon words it: "reboot of node2
 /// successful: delegate=node1, client=controller, origin=node1,
 /// completed='…'", "… failed: …, last-failed='…'".
-fn render_fence(f: &api::FenceView) -> String {
+pub(super) fn render_fence(f: &api::FenceView) -> String {
     let action = if f.action.is_empty() {
         "fencing"
     } else {
