@@ -326,6 +326,41 @@ fn cli(exe: &Path, args: &[&str], socket: &Path) {
     }
 }
 
+/// Writes the cluster's configuration plus an `[http]` section (newer
+/// than release 0.1.0) to a file for `configure load`.
+fn config_with_http(c: &Cluster) -> PathBuf {
+    let show = paceline::api::call(&c.socket(1), &paceline::api::Request::ConfigShow);
+    let Ok(paceline::api::Response::Config { text, .. }) = show else {
+        panic!("configure show: {show:?}");
+    };
+    let file = c.dir.join("with-http.toml");
+    std::fs::write(
+        &file,
+        format!("{text}\n[http]\nlisten = [\"127.0.0.1:9980\"]\n"),
+    )
+    .unwrap();
+    file
+}
+
+/// A `configure load` using `[http]` while node2 runs release 0.1.0 is
+/// refused by name (exit 1), and nothing changes.
+fn newer_section_refused_in_the_mixed_phase(c: &Cluster) -> PathBuf {
+    let file = config_with_http(c);
+    let out = Command::new(env!("CARGO_BIN_EXE_paceline"))
+        .args(["configure", "load"])
+        .arg(&file)
+        .arg("--socket")
+        .arg(c.socket(1))
+        .output()
+        .expect("paceline");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "configure load: {stderr}");
+    for part in ["[http]", "node2", "Finish the upgrade first"] {
+        assert!(stderr.contains(part), "{part} not in: {stderr}");
+    }
+    file
+}
+
 fn protocol_version(c: &Cluster, i: u8) -> u8 {
     c.status(i).map(|s| s.protocol_version).unwrap_or_default()
 }
@@ -388,6 +423,7 @@ fn upgrade(old_bin: &Path) {
     );
     // Release 0.1.0's CLI reads this build's daemon (and the other way
     // round above: `report`, `status` and `online` are this build's).
+    let with_http = newer_section_refused_in_the_mixed_phase(&c);
     let old_cli = old_bin.join("paceline");
     cli(&old_cli, &["status"], &c.socket(1));
     upgrade_node(&mut c, 2, 1, &old_cli, &[("HA_RSCTMP", &rsctmps[1])]);
@@ -396,6 +432,12 @@ fn upgrade(old_bin: &Path) {
         protocol_version(&c, 1) == paceline::wire::PROTOCOL_VERSION
             && protocol_version(&c, 2) == paceline::wire::PROTOCOL_VERSION
     });
+    // Upgraded, the cluster takes it.
+    cli(
+        new_cli,
+        &["configure", "load", with_http.to_str().unwrap()],
+        &c.socket(2),
+    );
     assert_eq!(
         mixed,
         (4, Some(0)),

@@ -89,6 +89,11 @@
 //!   workstation). Not the daemon's start or its reading of the
 //!   replicated document: an agent may be installed on some nodes only.
 //!
+//! - `introduced.rs`: the sections and settings newer than release 0.1.0,
+//!   each with the protocol version that introduced it (`INTRODUCED`, one
+//!   table); the daemon refuses a new configuration using one the view's
+//!   protocol version does not read (a rolling upgrade in progress).
+//!
 //! The daemon has no reader of its own: everything it runs by comes from
 //! one load here. Documentation: `man/paceline.toml.5` (its EXAMPLE is a test).
 //! Reference configurations: `policies/*.toml` (tests load each).
@@ -105,6 +110,7 @@ pub mod fencing;
 #[cfg(test)]
 pub(crate) mod fixtures;
 pub mod http;
+pub mod introduced;
 pub mod runtime;
 pub mod status;
 pub mod timers;

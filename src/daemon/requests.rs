@@ -248,6 +248,10 @@ impl Daemon {
         reply: tokio::sync::oneshot::Sender<Response>,
     ) {
         // Checked by the API server, off the loop (`api_server::parse_off_the_loop`).
+        if let Err(message) = self.readable_by_every_member(&text) {
+            let _ = reply.send(Response::Error { message });
+            return;
+        }
         let mut to = ReplyTo::Client {
             reply,
             deadline: Instant::now() + CONFIG_REQUEST_TIMEOUT,
@@ -274,6 +278,28 @@ impl Daemon {
                 message: "this partition has no quorum, so no DC can apply a configuration change; check `paceline status`".into(),
             });
         }
+    }
+
+    /// Refuses a configuration using a section or setting that a member's
+    /// release does not read (`config::introduced`): during a rolling
+    /// upgrade a 0.1.0 node would be left unable to load the cluster's
+    /// configuration. Checked where a load arrives and again on the DC
+    /// for a member's forwarded one.
+    pub(super) fn readable_by_every_member(&self, text: &str) -> Result<(), String> {
+        let speaks = self.machine.protocol_version();
+        let newer = crate::config::introduced::newer_than(text, speaks);
+        let Some(needs) = newer.iter().map(|i| i.version).max() else {
+            return Ok(());
+        };
+        let older: Vec<String> = self
+            .machine
+            .members_below(needs)
+            .into_iter()
+            .map(|id| self.settings.node_name(id))
+            .collect();
+        let message = crate::config::introduced::refusal(&newer, speaks, &older);
+        log(&message);
+        Err(message)
     }
 
     pub(super) async fn answer_now(&mut self, request: Request, uid: u32) -> Response {

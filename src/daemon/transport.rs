@@ -324,11 +324,13 @@ impl Daemon {
                 based_on,
                 config,
             } => {
-                if let Err(e) = crate::config::load_node_str(&config, "the submitted configuration")
-                {
+                let checked = crate::config::load_node_str(&config, "the submitted configuration")
+                    .map_err(|e| e.to_string())
+                    .and_then(|_| self.readable_by_every_member(&config));
+                if let Err(e) = checked {
                     let reply = ClusterMessage::ConfigReply {
                         request,
-                        result: Err(e.to_string()),
+                        result: Err(e),
                     };
                     self.send_cluster(from, &reply).await;
                     return;

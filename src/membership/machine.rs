@@ -268,6 +268,16 @@ impl Membership {
             .max(VersionRange::SPOKEN.min)
     }
 
+    /// The members of the view whose release speaks no protocol version
+    /// as new as `version` (a rolling upgrade not finished on them).
+    pub fn members_below(&self, version: u8) -> Vec<NodeId> {
+        self.peers
+            .iter()
+            .filter(|(id, p)| self.view.members.contains(id) && p.speaks.max < version)
+            .map(|(&id, _)| id)
+            .collect()
+    }
+
     /// Records an operator's override of wait_for_all.
     pub fn unblock(&mut self, unblock: Unblock) -> Vec<Output> {
         self.quorum.unblock(unblock);
@@ -845,6 +855,8 @@ mod tests {
         assert_eq!(m.view().members, [1, 2].into());
         assert_eq!(versions_announced(&out), [4]);
         assert_eq!((m.protocol_version(), m.status().protocol_version), (4, 4));
+        assert_eq!(m.members_below(5), [2]);
+        assert!(m.members_below(4).is_empty());
         // It leaves; the view of this node alone speaks this build's newest,
         // but what is still sent to node 2 stays in the version it reads.
         let out = m.receive(now, 2, 3, Message::Leave);
@@ -862,6 +874,7 @@ mod tests {
         );
         assert_eq!(m.protocol_version(), VersionRange::SPOKEN.max);
         assert_eq!(m.version_with(2), VersionRange::SPOKEN.max);
+        assert!(m.members_below(VersionRange::SPOKEN.max).is_empty());
     }
 
     #[test]
