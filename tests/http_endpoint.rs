@@ -352,3 +352,31 @@ fn with_cert_and_key_the_endpoint_speaks_tls() {
     // Plain HTTP on the TLS port is not answered as HTTP.
     assert!(get(d.http, "/health").is_none_or(|a| a.0 != 200));
 }
+
+#[test]
+fn a_changed_http_section_is_reported_until_the_node_restarts() {
+    let mut d = start("changed", &one_node(), "");
+    wait_status(&mut d, "/health", 200, Duration::from_secs(20));
+    let path = d.dir.join("cluster.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let moved = text.replace(&d.http.to_string(), "127.0.0.1:1");
+    let file = d.dir.join("moved.toml");
+    std::fs::write(&file, moved).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_paceline"))
+        .args(["configure", "load", "--socket"])
+        .arg(d.dir.join("api.sock"))
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    // The daemon still serves where it started, and says why.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut warnings = String::new();
+    while Instant::now() < deadline && !warnings.contains("[http]") {
+        let (_, text) = get(d.http, "/status").unwrap_or_default();
+        let status: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+        warnings = status["warnings"].to_string();
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(warnings.contains("[http] differs"), "{warnings}");
+}

@@ -37,12 +37,16 @@ impl Daemon {
                         path.display()
                     ));
                 }
-                if cluster.runtime.is_some_and(|s| {
+                let runtime = cluster.runtime.as_ref();
+                if runtime.is_some_and(|s| {
                     !s.same_membership(&self.settings) || s.socket != self.settings.socket
                 }) {
                     log(
                         "SIGHUP: [cluster]/[membership]/[quorum]/[[node]] changed; they apply at the next restart of this node",
                     );
+                }
+                if runtime.is_some_and(|s| s.http != self.settings.http) {
+                    log("SIGHUP: [http] changed; it applies at the next restart of this node");
                 }
             }
         }

@@ -255,9 +255,11 @@ fn pacemaker_resources(out: &mut String, s: &View) {
             f.sample(&labels, 1);
         }
     }
+    // ha_cluster_exporter's `ha_cluster_pacemaker_fail_count`: promtool's
+    // lint keeps the `_count` suffix for histograms and summaries.
     let mut f = Family::new(
         out,
-        "ha_cluster_pacemaker_fail_count",
+        "ha_cluster_pacemaker_failcount",
         "gauge",
         "The fail count of a resource on a node.",
     );
@@ -453,4 +455,64 @@ fn paceline_own(out: &mut String, s: &View) {
         "How many warnings paceline status shows on this node.",
     );
     f.sample(&[], m.warnings.len());
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::super::snapshot::{Computed, Facts, Inputs, Snapshot};
+    use crate::daemon::report::Derived;
+
+    /// promtool's lint: a gauge or counter named like a histogram's series
+    /// (`_count`, `_sum`, `_bucket`) or a gauge ending in `_total` is a
+    /// problem; every family with samples here must pass it.
+    #[test]
+    fn no_gauge_or_counter_takes_a_reserved_suffix() {
+        let report = serde_json::json!({
+            "cluster": "c", "node": "n1", "node_id": 1, "view_id": 1, "members": ["n1"],
+            "nodes": [], "incompatible": [], "pauses": 0,
+            "quorum": {"quorate": true, "total_votes": 1, "expected_votes": 1, "quorum": 1,
+                       "waiting_for_all": false, "unblocked": null, "reason": ""},
+            "wire": {"accepted": 0, "malformed": 0, "other_cluster": 0,
+                     "incompatible_version": 0, "forged": 0, "replayed": 0}
+        });
+        let facts = Facts {
+            fail_counts: [(("n1".to_string(), "db".to_string()), 3)].into(),
+            migration_threshold: [("db".to_string(), 3)].into(),
+            votes: [("n1".to_string(), (1, 1))].into(),
+            ..Facts::default()
+        };
+        let mut counters = super::Counters::default();
+        counters.action("start", std::time::Duration::from_millis(30));
+        counters.fence("reboot", true);
+        counters.failover(std::time::Duration::from_secs(4));
+        counters.alerts.insert("ok", 1);
+        let snapshot = Snapshot {
+            taken: std::time::Instant::now(),
+            base: serde_json::from_value(report).unwrap(),
+            inputs: Arc::new(Inputs::made(Computed {
+                derived: Derived::default(),
+                names: Default::default(),
+                facts,
+            })),
+            counters,
+        };
+        let text = super::render(&snapshot);
+        assert!(
+            text.contains("ha_cluster_pacemaker_failcount{node=\"n1\",resource=\"db\"} 3"),
+            "{text}"
+        );
+        for line in text.lines().filter(|l| l.starts_with("# TYPE ")) {
+            let mut words = line.split(' ').skip(2);
+            let (name, kind) = (words.next().unwrap(), words.next().unwrap());
+            if kind == "histogram" {
+                continue;
+            }
+            for suffix in ["_count", "_sum", "_bucket"] {
+                assert!(!name.ends_with(suffix), "{line}");
+            }
+            assert_eq!(name.ends_with("_total"), kind == "counter", "{line}");
+        }
+    }
 }
