@@ -409,14 +409,14 @@ pub(super) mod tests {
         )
     }
 
-    /// The summary lines ("Verb subject from to") of two nodes running `resources`, node1
-    /// with `attrs1` (transient attributes) and the histories `lrm1`/`lrm2`.
-    pub(in crate::scheduler) fn summary(
+    /// The plan of two nodes running `resources`, node1 with `attrs1`
+    /// (transient attributes) and the histories `lrm1`/`lrm2`.
+    pub(in crate::scheduler) fn two_node_plan(
         resources: &str,
         constraints: &str,
         attrs1: &str,
         lrm: [&str; 2],
-    ) -> Vec<String> {
+    ) -> crate::scheduler::Plan {
         let state = |id: u32, attrs: &str, lrm: &str| {
             format!(
                 r#"<node_state id="{id}" uname="node{id}" in_ccm="true" crmd="online" join="member" expected="member">
@@ -434,7 +434,18 @@ pub(super) mod tests {
             state(2, "", lrm[1])
         );
         let cib = import_cib(&cib).unwrap();
-        let plan = schedule(&cib.config, &cib.status, 1_790_000_000);
+        schedule(&cib.config, &cib.status, 1_790_000_000)
+    }
+
+    /// The summary lines ("Verb subject from to") of `plan` (see
+    /// `two_node_plan`).
+    pub(in crate::scheduler) fn summary(
+        resources: &str,
+        constraints: &str,
+        attrs1: &str,
+        lrm: [&str; 2],
+    ) -> Vec<String> {
+        let plan = two_node_plan(resources, constraints, attrs1, lrm);
         let or_dash = |n: &Option<String>| n.clone().unwrap_or_else(|| "-".into());
         plan.changes
             .iter()

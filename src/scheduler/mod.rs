@@ -167,7 +167,11 @@
 //!   active where any member is (for the instances' assignment order), and a
 //!   failure of any member of an anonymous clone bans the whole instance from
 //!   the node (Pacemaker bans the clone). With no-quorum-policy=demote an
-//!   inactive promotable instance's start is listed blocked.
+//!   inactive promotable instance's start is listed blocked. A cloned group's
+//!   later member that cannot stop blocks the stops before it, as in a plain
+//!   group; only a primitive `then` blocked by a failure blocks the stop of its
+//!   `first` (merely unmanaged, or a group, it does not). A promotable
+//!   instance's recovery or restart elsewhere shows its roles, as a move's.
 
 mod clones;
 mod colocations;

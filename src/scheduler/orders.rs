@@ -165,10 +165,17 @@ impl Ctx<'_> {
                 changed |= then_follows(ord, &facts, o);
             }
         }
-        // Stopping first needs then stopped first: a blocked then blocks it.
-        let then_stuck = ti
-            .iter()
-            .any(|&i| !oc.outs[i].managed && !oc.outs[i].current.is_empty());
+        // Stopping first needs then stopped first: a primitive then blocked
+        // by a failure (unmanaged and unrunnable: on-fail=block, a failed
+        // stop without fencing) blocks it. Merely unmanaged, or inside a
+        // group or clone, it does not: Pacemaker blocks the first stop only
+        // for an unrunnable stop of a resource with the block flag itself
+        // (update_action_for_ordering_flags), and a group's or clone's stop
+        // is a pseudo action of the group or clone.
+        let then_stuck = ti.iter().any(|&i| {
+            let o = &oc.outs[i];
+            o.display == ord.then && !o.managed && !o.runnable && !o.current.is_empty()
+        });
         if then_stuck && ord.symmetrical.unwrap_or(true) {
             for &i in fi {
                 let o = &mut oc.outs[i];
@@ -448,7 +455,7 @@ fn restarted_by_first(ord: &FlatOrder, facts: &FirstFacts, o: &mut Outcome) -> b
 
 #[cfg(test)]
 mod tests {
-    use crate::scheduler::clones::tests::{monitor, summary};
+    use crate::scheduler::clones::tests::{monitor, summary, two_node_plan};
 
     /// p runs after a one-instance clone c, whose instance prefers node2.
     const P_AFTER_C: &str = r#"<primitive id="p" class="ocf" provider="pacemaker" type="Dummy"/>
@@ -530,5 +537,37 @@ mod tests {
         // whole (seed 20535, minimised; checked against crm_simulate).
         let s = summary(&c_then_t(false, DISABLED), C_THEN_T, "", ["", ""]);
         assert_eq!(s, ["Start e:0 - node1", "Start e:1 - node2"]);
+    }
+
+    /// (subject, blocked) of each stop in the plan.
+    fn stops(resources: &str, constraints: &str, lrm1: &str) -> Vec<(String, bool)> {
+        let plan = two_node_plan(resources, constraints, "", [lrm1, ""]);
+        plan.changes
+            .iter()
+            .filter(|c| c.verb == crate::scheduler::Verb::Stop)
+            .map(|c| (c.subject.clone(), c.blocked))
+            .collect()
+    }
+
+    #[test]
+    fn an_unmanaged_later_member_blocks_the_stops_before_it_in_a_cloned_group() {
+        // Checked against crm_simulate (seed 20429, minimised).
+        let resources = r#"<clone id="c"><group id="g"><primitive id="a" class="ocf" provider="pacemaker" type="Dummy"/>
+<primitive id="b" class="ocf" provider="pacemaker" type="Dummy"><meta_attributes id="b-m"><nvpair id="b-m-1" name="is-managed" value="false"/></meta_attributes></primitive></group></clone>"#;
+        let ban = r#"<rsc_location id="ban" rsc="c" node="node1" score="-INFINITY"/>"#;
+        let lrm1 = monitor("a", "node1", 0) + &monitor("b", "node1", 0);
+        assert_eq!(stops(resources, ban, &lrm1), [("a:0".to_string(), true)]);
+    }
+
+    #[test]
+    fn a_merely_unmanaged_then_group_does_not_block_the_stop_of_first() {
+        // Checked against crm_simulate (seed 20426, minimised).
+        let resources = r#"<group id="g1"><primitive id="a" class="ocf" provider="pacemaker" type="Dummy"/></group>
+<group id="g2"><primitive id="b" class="ocf" provider="pacemaker" type="Dummy"><meta_attributes id="b-m"><nvpair id="b-m-1" name="is-managed" value="false"/></meta_attributes></primitive></group>"#;
+        let cons = r#"<rsc_order id="o1" first="g1" then="g2"/>
+<rsc_location id="ban1" rsc="g1" node="node1" score="-INFINITY"/>
+<rsc_location id="ban2" rsc="g1" node="node2" score="-INFINITY"/>"#;
+        let lrm1 = monitor("a", "node1", 0) + &monitor("b", "node1", 0);
+        assert_eq!(stops(resources, cons, &lrm1), [("a".to_string(), false)]);
     }
 }

@@ -150,7 +150,7 @@ impl<'a> Ctx<'a> {
                 .entry(unit.id.clone())
                 .or_default()
                 .push((unit_start..oc.outs.len()).collect());
-            if unit.clone.is_none() && unit.members.len() > 1 {
+            if unit.members.len() > 1 {
                 block_stops_before_stuck(&mut oc.outs[unit_start..]);
             }
         }

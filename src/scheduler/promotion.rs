@@ -481,14 +481,9 @@ pub(super) fn show_roles(unit: &Unit<'_>, m: &Member<'_>, o: &mut Outcome) {
         (Some(Verb::Stop), false, _) => {
             o.from_role = Some(Role::Unpromoted);
         }
-        // A move shows the role it had and the one it gets.
-        (Some(Verb::Move), _, promote) => {
-            o.from_role = o.role_now;
-            o.to_role = gets(promote);
-        }
-        // Recovery in place shows the role it had and, if different, the
-        // role it gets.
-        (Some(Verb::Recover | Verb::Restart), _, promote) if stays => {
+        // A move, a recovery or a restart (in place or elsewhere) shows the
+        // role it had and, if different, the one it gets.
+        (Some(Verb::Move | Verb::Recover | Verb::Restart), _, promote) => {
             o.from_role = o.role_now;
             o.to_role = gets(promote);
         }
@@ -498,6 +493,7 @@ pub(super) fn show_roles(unit: &Unit<'_>, m: &Member<'_>, o: &mut Outcome) {
 
 #[cfg(test)]
 mod tests {
+    use crate::model::Role;
     use crate::scheduler::clones::tests::summary;
 
     const PROMOTABLE: &str = r#"<clone id="c"><meta_attributes id="cm"><nvpair id="cm-p" name="promotable" value="true"/></meta_attributes>
@@ -533,5 +529,23 @@ mod tests {
         let attr = r#"<nvpair id="m" name="master-s" value="1000"/>"#;
         let s = summary(PROMOTABLE, "", attr, ["", &probe("node2")]);
         assert_eq!(s, ["Start s:0 - node2", "Promote s:1 - node1"]);
+    }
+
+    #[test]
+    fn a_recovery_elsewhere_shows_the_instances_role() {
+        // crm_simulate: "Recover d:0 ( node1 -> node2 Unpromoted )".
+        let resources = r#"<clone id="c"><meta_attributes id="c-m"><nvpair id="c-m-1" name="promotable" value="true"/>
+<nvpair id="c-m-2" name="clone-max" value="1"/><nvpair id="c-m-3" name="migration-threshold" value="1"/></meta_attributes>
+<primitive id="d" class="ocf" provider="pacemaker" type="Stateful"/></clone>"#;
+        let fail = r#"<nvpair id="fc" name="fail-count-d#monitor_10000" value="1"/>"#;
+        let lrm1 = crate::scheduler::clones::tests::monitor("d", "node1", 1)
+            .replace(r#"type="Dummy""#, r#"type="Stateful""#);
+        let plan = crate::scheduler::clones::tests::two_node_plan(resources, "", fail, [&lrm1, ""]);
+        let c = &plan.changes[0];
+        assert_eq!((c.verb.name(), c.subject.as_str()), ("Recover", "d:0"));
+        assert_eq!(
+            (c.from_role, c.to_role),
+            (Some(Role::Unpromoted), Some(Role::Unpromoted))
+        );
     }
 }
