@@ -16,6 +16,11 @@
 //!   keeps configuration, key and state, and a purge removes them.
 //!   The scenarios build on each other, so one boot of the two VMs runs them
 //!   all; each is reported as its own test;
+//! - three VMs (`lab/vm/three-node`) fenced by watchdog only (each node's
+//!   i6300esb, no BMC): the cluster forms, a node cut off from both links
+//!   and a node whose daemon hangs are each powered off by their own
+//!   watchdog before a survivor takes over, and a reset node powered on
+//!   again rejoins;
 //! - the rpm (`lab/vm/rpm-root`), with no RPM distribution at hand: rpm
 //!   --root into a copy of the image's bookworm root, scriptlets chrooted
 //!   there (group, directories and modes), a reinstall, an erase.
@@ -55,7 +60,7 @@ const CI_SCENARIOS: &[&str] = &[
 
 /// The two-node scenarios: the name `lab/vm/two-node` reports it under
 /// (its RESULT lines), and the test's name.
-const TWO_NODE: &[(&str, &str)] = &[
+const TWO_NODE: Scenarios = &[
     ("forms", "vm_lab::two_node::the_cluster_forms_under_systemd"),
     (
         "stop-moves",
@@ -93,6 +98,31 @@ const TWO_NODE: &[(&str, &str)] = &[
     (
         "purge",
         "vm_lab::two_node::a_purge_removes_the_key_configuration_and_state",
+    ),
+];
+
+/// A lab's scenarios: each as its RESULT name and its test's name.
+type Scenarios = &'static [(&'static str, &'static str)];
+
+/// The three-node lab's scenarios (`lab/vm/three-node`, fencing by
+/// watchdog only): three VMs on a 2-core host take minutes to boot, so only
+/// `PACELINE_VM_LAB=1` runs them.
+const THREE_NODE: Scenarios = &[
+    (
+        "forms",
+        "vm_lab::three_node::the_cluster_forms_with_watchdog_fencing_only",
+    ),
+    (
+        "partition-reset",
+        "vm_lab::three_node::a_node_cut_off_is_reset_by_its_watchdog_before_the_takeover",
+    ),
+    (
+        "poweron-rejoins",
+        "vm_lab::three_node::the_reset_node_powered_on_again_rejoins",
+    ),
+    (
+        "daemon-hung-reset",
+        "vm_lab::three_node::a_hung_daemon_is_reset_by_its_watchdog_before_the_takeover",
     ),
 ];
 
@@ -171,11 +201,13 @@ fn ci_tier() -> bool {
     std::env::var_os("PACELINE_VM_LAB").is_some_and(|v| v == "ci")
 }
 
-/// Runs `lab/vm/two-node` on `scenarios` (in the lab's order), its output
+/// Runs `lab/vm/LAB` on `scenarios` (in the lab's order), its output
 /// passed through, and returns each scenario's verdict from its
 /// "RESULT name ok|FAILED ..." lines.
-fn run_two_node(scenarios: &[&str]) -> Vec<(String, bool)> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("lab/vm/two-node");
+fn run_lab(lab: &str, scenarios: &[&str]) -> Vec<(String, bool)> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("lab/vm")
+        .join(lab);
     let mut child = match Command::new(script)
         .env("PACELINE_VM_SCENARIOS", scenarios.join(" "))
         .stdout(Stdio::piped())
@@ -183,7 +215,7 @@ fn run_two_node(scenarios: &[&str]) -> Vec<(String, bool)> {
     {
         Ok(child) => Lab(child),
         Err(e) => {
-            eprintln!("vm_lab: cannot run lab/vm/two-node: {e}");
+            eprintln!("vm_lab: cannot run lab/vm/{lab}: {e}");
             return Vec::new();
         }
     };
@@ -210,6 +242,7 @@ fn main() -> ExitCode {
         |name: &str| filters.is_empty() || filters.iter().any(|f| name.contains(f.as_str()));
     let mut names: Vec<&str> = vec![ONE_VM, RPM_ROOT];
     names.extend(TWO_NODE.iter().map(|(_, test)| *test));
+    names.extend(THREE_NODE.iter().map(|(_, test)| *test));
     let names: Vec<&str> = names.into_iter().filter(|n| selected(n)).collect();
     if args.iter().any(|a| a == "--list") {
         for name in &names {
@@ -241,24 +274,30 @@ fn main() -> ExitCode {
         results.push((RPM_ROOT, matches!(status, Ok(s) if s.success())));
     }
     let mut ignored = 0;
-    let (to_run, left_out): (Vec<_>, Vec<_>) = TWO_NODE
-        .iter()
-        .filter(|(_, test)| names.contains(test))
-        .partition(|(scenario, _)| !ci_tier() || CI_SCENARIOS.contains(scenario));
-    for (_, test) in &left_out {
-        println!(
-            "test {test} ... ignored, not in .ci/run's short VM lab (PACELINE_VM_LAB=1 runs it)"
-        );
-        eprintln!("SKIPPED (not passed): {test}: not in .ci/run's short VM lab");
-        ignored += 1;
-    }
-    if !to_run.is_empty() {
-        let scenarios: Vec<&str> = to_run.iter().map(|(scenario, _)| *scenario).collect();
-        let verdicts = run_two_node(&scenarios);
-        for (scenario, test) in to_run {
-            // No RESULT line (the lab stopped before it) is a failure.
-            let passed = verdicts.iter().any(|(s, ok)| s == scenario && *ok);
-            results.push((test, passed));
+    let labs: [(&str, Scenarios, &[&str]); 2] = [
+        ("two-node", TWO_NODE, CI_SCENARIOS),
+        ("three-node", THREE_NODE, &[]),
+    ];
+    for (lab, scenarios, in_ci) in labs {
+        let (to_run, left_out): (Vec<_>, Vec<_>) = scenarios
+            .iter()
+            .filter(|(_, test)| names.contains(test))
+            .partition(|(scenario, _)| !ci_tier() || in_ci.contains(scenario));
+        for (_, test) in &left_out {
+            println!(
+                "test {test} ... ignored, not in .ci/run's short VM lab (PACELINE_VM_LAB=1 runs it)"
+            );
+            eprintln!("SKIPPED (not passed): {test}: not in .ci/run's short VM lab");
+            ignored += 1;
+        }
+        if !to_run.is_empty() {
+            let chosen: Vec<&str> = to_run.iter().map(|(scenario, _)| *scenario).collect();
+            let verdicts = run_lab(lab, &chosen);
+            for (scenario, test) in to_run {
+                // No RESULT line (the lab stopped before it) is a failure.
+                let passed = verdicts.iter().any(|(s, ok)| s == scenario && *ok);
+                results.push((test, passed));
+            }
         }
     }
     for (name, passed) in &results {

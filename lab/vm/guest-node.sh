@@ -33,8 +33,11 @@ if ! dpkg-query -W -f='${Status}' paceline 2>/dev/null | grep -q 'install ok ins
     fi
     install -m 0600 authkey /etc/paceline/authkey
     install -m 0644 cluster.toml /etc/paceline/cluster.toml
-    install -m 0600 bmc-node1.pass /etc/paceline/bmc-node1.pass
-    install -m 0600 bmc-node2.pass /etc/paceline/bmc-node2.pass
+    # The BMCs' password files (the two-node lab's; the three-node lab
+    # fences by watchdog only and has none).
+    for pass in bmc-*.pass; do
+        [ -e "$pass" ] && install -m 0600 "$pass" "/etc/paceline/$pass"
+    done
     install -m 0644 app-worker.service /etc/systemd/system/app-worker.service
     systemctl daemon-reload
     if paceline config check /etc/paceline/cluster.toml >/tmp/check.log 2>&1; then
