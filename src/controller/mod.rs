@@ -454,6 +454,15 @@ impl PlanRequest {
     }
 }
 
+/// The status of a changed document: whole, or as the patches applied
+/// to the one given before, in order (the common case, a patch per result:
+/// nothing of the size of the whole status is copied or compared).
+#[derive(Debug, Clone, PartialEq)]
+pub enum DocumentStatus {
+    Whole(Box<ClusterStatus>),
+    Patched(Vec<StatusPatch>),
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Input {
     /// The membership view this node holds.
@@ -461,10 +470,12 @@ pub enum Input {
         members: BTreeSet<NodeId>,
         quorate: bool,
     },
-    /// The replicated document changed (a new config epoch or status update).
+    /// The replicated document changed (a new config epoch or status
+    /// update). The configuration is shared: the same `Arc` as before
+    /// means it did not change (compared without reading it).
     Document {
-        config: Box<ClusterConfig>,
-        status: Box<ClusterStatus>,
+        config: Arc<ClusterConfig>,
+        status: DocumentStatus,
     },
     ActionResult(ActionResult),
     FenceOutcome(FenceOutcome),

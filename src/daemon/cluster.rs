@@ -95,17 +95,26 @@ pub struct ClusterStore {
     writing: Option<(u64, Instant)>,
     /// The slowest write and when it happened, for status.
     pub(super) slow_write: Option<(Duration, std::time::SystemTime)>,
+    /// Where configurations loaded on a blocking thread go (None: loaded
+    /// inline, on the caller's thread, as before the daemon starts and in
+    /// tests).
+    loader: Option<tokio::sync::mpsc::UnboundedSender<Loaded>>,
 }
+
+/// A configuration loaded off the event loop: the node core's
+/// `Command::Load` generation and what loading gave.
+pub type Loaded = Box<(u64, Result<crate::config::Cluster, String>)>;
 
 /// A command of the node core waiting for an earlier write.
 enum Pending {
-    /// `doc` is taken when a write carries it (or a later one covers it).
+    /// `written`: a write of the document (as it was then, this version or
+    /// newer) was started for it; a later one covers it too.
     Persist {
         seq: u64,
         version: Version,
-        doc: Option<ClusterDocument>,
+        written: bool,
     },
-    Command(node::Command<String>),
+    Command(Box<node::Command<String>>),
 }
 
 impl ClusterStore {
@@ -152,6 +161,7 @@ impl ClusterStore {
             durable_seq: 0,
             writing: None,
             slow_write: None,
+            loader: None,
         };
         Ok((store, note))
     }
@@ -298,6 +308,42 @@ impl ClusterStore {
         Ok(())
     }
 
+    /// From now on a new configuration is loaded on a blocking thread
+    /// (a megabyte of TOML held the event loop for seconds and the peers
+    /// declared this node lost); the daemon hands the results to
+    /// `on_loaded`.
+    pub fn start_loader(&mut self, done: tokio::sync::mpsc::UnboundedSender<Loaded>) {
+        self.loader = Some(done);
+    }
+
+    /// A configuration loaded on its blocking thread.
+    pub fn on_loaded(&mut self, now_ms: u64, loaded: Loaded) -> Vec<StoreEffect> {
+        let (generation, loaded) = *loaded;
+        let wall = super::driver::wall_now();
+        let commands = self.node.on_loaded(now_ms, wall, generation, loaded);
+        self.run(now_ms, commands)
+    }
+
+    /// Loads `config` for the node core: on a blocking thread once the
+    /// daemon runs, else here (then the node core's answer is queued).
+    fn load(&mut self, now_ms: u64, generation: u64, config: String) {
+        use crate::node::NodeConfig;
+        match &self.loader {
+            Some(done) => {
+                let done = done.clone();
+                tokio::task::spawn_blocking(move || {
+                    let _ = done.send(Box::new((generation, config.load())));
+                });
+            }
+            None => {
+                let wall = super::driver::wall_now();
+                let loaded = config.load();
+                let commands = self.node.on_loaded(now_ms, wall, generation, loaded);
+                commands.into_iter().for_each(|c| self.enqueue(c));
+            }
+        }
+    }
+
     /// How long the write in progress has taken so far.
     pub fn writing_for(&self) -> Option<Duration> {
         self.writing.map(|(_, since)| since.elapsed())
@@ -331,22 +377,28 @@ impl ClusterStore {
             return commands.into_iter().map(effect).collect();
         }
         for command in commands {
-            self.enqueue(command);
+            match command {
+                // Not output: it need not wait for a write before it.
+                node::Command::Load { generation, config } => {
+                    self.load(now_ms, generation, config);
+                }
+                other => self.enqueue(other),
+            }
         }
         self.process(now_ms)
     }
 
     fn enqueue(&mut self, command: node::Command<String>) {
         self.backlog.push_back(match command {
-            node::Command::Persist(doc) => {
+            node::Command::Persist(version) => {
                 self.persist_seq += 1;
                 Pending::Persist {
                     seq: self.persist_seq,
-                    version: doc.version,
-                    doc: Some(doc),
+                    version,
+                    written: false,
                 }
             }
-            other => Pending::Command(other),
+            other => Pending::Command(Box::new(other)),
         });
     }
 
@@ -374,7 +426,12 @@ impl ClusterStore {
                 }
                 Some(Pending::Command(_)) => {
                     if let Some(Pending::Command(command)) = self.backlog.pop_front() {
-                        effects.push(effect(command));
+                        match *command {
+                            node::Command::Load { generation, config } => {
+                                self.load(now_ms, generation, config);
+                            }
+                            command => effects.push(effect(command)),
+                        }
                     }
                 }
             }
@@ -382,15 +439,22 @@ impl ClusterStore {
         effects
     }
 
-    /// Writes the newest document waiting: on the writer thread, or here.
+    /// Writes the document as it is now for the newest Persist waiting:
+    /// on the writer thread, or here. One copy of the document per write
+    /// (the node core holds the newest; every Persist before it is a
+    /// snapshot it covers), not one per Persist.
     fn write_newest(&mut self, now_ms: u64, effects: &mut Vec<StoreEffect>) {
         let newest = self.backlog.iter_mut().rev().find_map(|p| match p {
-            Pending::Persist { seq, doc, .. } => doc.take().map(|d| (*seq, d)),
-            Pending::Command(_) => None,
+            Pending::Persist { seq, written, .. } if !*written => {
+                *written = true;
+                Some(*seq)
+            }
+            _ => None,
         });
-        let Some((seq, doc)) = newest else {
+        let Some(seq) = newest else {
             return;
         };
+        let doc = self.node.doc().clone();
         match &self.writer {
             Some(writer) => {
                 if writer.submit(seq, doc) {
@@ -485,7 +549,9 @@ fn effect(command: node::Command<String>) -> StoreEffect {
         node::Command::Log(line) => StoreEffect::Log(line),
         node::Command::Fatal(why) => StoreEffect::Fatal(why),
         // Carried out by `run`.
-        node::Command::Persist(_) => StoreEffect::Log("internal: a Persist escaped".into()),
+        node::Command::Persist(_) | node::Command::Load { .. } => {
+            StoreEffect::Log("internal: a Persist or Load escaped".into())
+        }
     }
 }
 

@@ -43,6 +43,8 @@ pub(super) struct EventSenders {
     /// The document writer's completions.
     pub written: mpsc::UnboundedSender<super::writer::Written>,
     pub planned: mpsc::UnboundedSender<PlanOutcome>,
+    /// Configurations loaded on a blocking thread (`ClusterStore::load`).
+    pub loaded: mpsc::UnboundedSender<super::cluster::Loaded>,
 }
 
 /// The sources of the daemon's events.
@@ -57,6 +59,7 @@ pub(super) struct Events {
     readiness: mpsc::UnboundedReceiver<Readiness>,
     written: mpsc::UnboundedReceiver<super::writer::Written>,
     planned: mpsc::UnboundedReceiver<PlanOutcome>,
+    loaded: mpsc::UnboundedReceiver<super::cluster::Loaded>,
     terminate: Signal,
     interrupt: Signal,
     hangup: Signal,
@@ -79,6 +82,7 @@ enum Event {
     Readiness(Readiness),
     Written(super::writer::Written),
     Planned(PlanOutcome),
+    Loaded(super::cluster::Loaded),
     SystemdWatchdog,
     Reload,
     Stop,
@@ -97,6 +101,7 @@ impl Event {
             Event::Readiness(_) => "a fencing readiness verdict",
             Event::Written(_) => "a document write done",
             Event::Planned(_) => "a plan",
+            Event::Loaded(_) => "a configuration loaded",
             Event::Reload => "a reload",
             Event::Stop => "a stop",
             Event::SystemdWatchdog => "systemd's watchdog ping",
@@ -111,6 +116,7 @@ impl Events {
         let (readiness_tx, readiness) = mpsc::unbounded_channel();
         let (written_tx, written) = mpsc::unbounded_channel();
         let (planned_tx, planned) = mpsc::unbounded_channel();
+        let (loaded_tx, loaded) = mpsc::unbounded_channel();
         let (packets_tx, packets) = mpsc::channel(1024);
         let (api_tx, api) = mpsc::channel(16);
         let mut ticker = tokio::time::interval(heartbeat / 4);
@@ -123,6 +129,7 @@ impl Events {
             readiness: readiness_tx,
             written: written_tx,
             planned: planned_tx,
+            loaded: loaded_tx,
         };
         let events = Events {
             socket_path,
@@ -135,6 +142,7 @@ impl Events {
             readiness,
             written,
             planned,
+            loaded,
             terminate: signal(SignalKind::terminate())?,
             interrupt: signal(SignalKind::interrupt())?,
             hangup: signal(SignalKind::hangup())?,
@@ -185,6 +193,7 @@ impl Events {
             Some(verdict) = self.readiness.recv() => Event::Readiness(verdict),
             Some(written) = self.written.recv() => Event::Written(written),
             Some(plan) = self.planned.recv() => Event::Planned(plan),
+            Some(loaded) = self.loaded.recv() => Event::Loaded(loaded),
             _ = tick_if_any(&mut self.systemd_watchdog) => Event::SystemdWatchdog,
             _ = self.terminate.recv() => Event::Stop,
             _ = self.interrupt.recv() => Event::Stop,
@@ -239,6 +248,10 @@ impl Daemon {
                 self.apply_store(effects).await;
             }
             Event::Planned(outcome) => self.on_planned(outcome),
+            Event::Loaded(loaded) => {
+                let effects = self.store.on_loaded(self.now_ms(), loaded);
+                self.apply_store(effects).await;
+            }
             // Sent from the loop itself: a handler that hangs stops the
             // pings and systemd restarts the daemon (on-failure).
             Event::SystemdWatchdog => notify::watchdog(),

@@ -52,6 +52,8 @@ pub(super) async fn start(args: &Args, file: StartFile) -> anyhow::Result<(Daemo
     store
         .start_writer(senders.written.clone())
         .context("cannot start the document writer thread")?;
+    // So are the parses of new configurations.
+    store.start_loader(senders.loaded.clone());
     let mut daemon = new_daemon(
         settings,
         own,

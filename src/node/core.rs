@@ -7,8 +7,13 @@
 //! The glue's rules, each once for the daemon and the simulator:
 //! - The store gets every new view, then the controller gets it by name
 //!   (repeats dropped); the controller gets the document whenever its
-//!   version changes (the configuration loaded once per change) and
+//!   version changes, as the status patches applied since when that is
+//!   all that changed (work per patch, not per status), and
 //!   `Input::Synced` once per view when the store is a ready DC in it.
+//! - A new configuration is loaded once, by the driver (`Command::Load`,
+//!   off its event loop), and handed back with `on_loaded`; meanwhile the
+//!   controller gets no document (it would pair the new status with the
+//!   old configuration).
 //! - A status patch (the controller's `RecordStatus`, a member's forwarded
 //!   patch, an agent's attribute) is applied by the DC's store, sent to the
 //!   DC by a member, and kept while no DC is known.
@@ -30,8 +35,9 @@
 //!   every later input answers `Fatal` (the store's contract).
 
 use std::collections::{BTreeSet, VecDeque};
+use std::sync::Arc;
 
-use crate::controller::{self, Controller, Input, StatusPatch};
+use crate::controller::{self, Controller, DocumentStatus, Input, StatusPatch};
 use crate::model::{ClusterConfig, ClusterStatus};
 use crate::store::machine::{self, Msg, Node as StoreNode};
 use crate::store::{Document, Version, choose_dc};
@@ -132,9 +138,11 @@ pub enum Command<C> {
         to: NodeId,
         message: Message<C>,
     },
-    /// Make this document durable, then report `Event::Persisted` (or
-    /// `Node::persist_failed`); nothing after it may be sent before.
-    Persist(Document<C, ClusterStatus>),
+    /// Make the document (`Node::doc`, as it is when written: a newer one
+    /// covers this version) durable, then report `Event::Persisted` with
+    /// this version (or `Node::persist_failed`); nothing after it may be
+    /// sent before.
+    Persist(Version),
     Reply {
         request: u64,
         result: Result<Version, String>,
@@ -143,6 +151,12 @@ pub enum Command<C> {
     /// node carries out itself); `Execute`, `CancelRecurring` and
     /// `RequestReport` only for this node (another node's go as messages).
     Controller(controller::Command),
+    /// Load this configuration (`NodeConfig::load`, off the event loop)
+    /// and hand the result to `Node::on_loaded` with `generation`.
+    Load {
+        generation: u64,
+        config: C,
+    },
     /// The configuration changed (see `Node::loaded`).
     ConfigChanged,
     Log(String),
@@ -175,8 +189,19 @@ pub struct Node<C: NodeConfig> {
     fed_version: Option<Version>,
     applied: Option<C>,
     loaded: Option<Box<C::Loaded>>,
+    /// The model of `loaded`, shared with the controller: one copy per
+    /// configuration change, not one per document version.
+    model: Option<Arc<ClusterConfig>>,
+    /// The status patches the store applied since the document the
+    /// controller got last, in order; None when the document changed
+    /// otherwise too (then the controller gets the whole status).
+    patched: Option<Vec<StatusPatch>>,
     /// A configuration the driver already loaded (see `preload`).
     preloaded: Option<(C, Box<C::Loaded>)>,
+    /// The `Command::Load` awaited (the controller gets no document
+    /// meanwhile), and the last number given to one.
+    loading: Option<u64>,
+    load_generation: u64,
     /// The store was a ready DC after the last event (`Input::Synced`).
     synced: bool,
     /// Status patches made while no DC was known.
@@ -214,7 +239,11 @@ impl<C: NodeConfig> Node<C> {
             fed_version: None,
             applied: None,
             loaded: None,
+            model: None,
+            patched: None,
             preloaded: None,
+            loading: None,
+            load_generation: 0,
             synced: false,
             unsent: Vec::new(),
             held: VecDeque::new(),
@@ -246,7 +275,7 @@ impl<C: NodeConfig> Node<C> {
 
     /// The model of the configuration as last loaded.
     pub fn config(&self) -> Option<&ClusterConfig> {
-        self.loaded.as_deref().map(C::model)
+        self.model.as_deref()
     }
 
     fn members(&self) -> &[u32] {
@@ -293,7 +322,13 @@ impl<C: NodeConfig> Node<C> {
                 from,
                 message: Message::Store(msg),
             } => {
+                let patch = match &msg {
+                    Msg::Forward { patch, .. } | Msg::Patch { patch, .. } => Some(patch.clone()),
+                    _ => None,
+                };
+                let before = self.store.doc.version;
                 let commands = self.store.on_message(u32::from(from), msg);
+                self.note_patched(before, patch);
                 self.store_commands(commands, &mut out);
             }
             Event::Message {
@@ -309,7 +344,9 @@ impl<C: NodeConfig> Node<C> {
                 "internal: requests for the executor are the driver's, not the node core's".into(),
             )),
             Event::Persisted(version) => {
+                let before = self.store.doc.version;
                 let commands = self.store.on_persisted(version);
+                self.note_patched(before, None);
                 self.store_commands(commands, &mut out);
             }
             Event::ConfigRequest {
@@ -317,7 +354,9 @@ impl<C: NodeConfig> Node<C> {
                 based_on,
                 config,
             } => {
+                let before = self.store.doc.version;
                 let commands = self.store.on_config_request(request, based_on, config);
+                self.note_patched(before, None);
                 self.store_commands(commands, &mut out);
             }
             Event::StatusRequest { request, patch } => {
@@ -446,13 +485,17 @@ impl<C: NodeConfig> Node<C> {
         let current = (id, members.clone(), quorate);
         if self.view.as_ref() != Some(&current) {
             self.view = Some(current);
+            let before = self.store.doc.version;
             let mut commands = self.store.on_view(id, members.clone(), quorate);
+            self.note_patched(before, None);
             if !self.fencing {
                 // Without fencing nothing confirms a lost peer is down: it
                 // counts as down at once (the operator chose this, and
                 // `status` warns). A two_node survivor then writes alone.
                 for peer in self.configured_ids().filter(|p| !members.contains(p)) {
+                    let before = self.store.doc.version;
                     commands.extend(self.store.on_peer_settled(peer));
+                    self.note_patched(before, None);
                 }
             }
             self.store_commands(commands, out);
@@ -593,34 +636,111 @@ impl<C: NodeConfig> Node<C> {
 
     fn feed_document(&mut self, out: &mut Vec<Command<C>>) {
         let config = &self.store.doc.config;
-        if self.applied.as_ref() != Some(config) || self.loaded.is_none() {
+        if self.applied.as_ref() != Some(config) {
             self.applied = Some(config.clone());
-            let loaded = match self.preloaded.take() {
-                Some((preloaded, loaded)) if &preloaded == config => Ok(loaded),
-                _ => config.load().map(Box::new),
-            };
-            match loaded {
-                Ok(loaded) => {
-                    self.fencing = C::model(&loaded).properties.stonith_enabled;
-                    self.loaded = Some(loaded);
+            self.patched = None;
+            match self.preloaded.take() {
+                Some((preloaded, loaded)) if &preloaded == config => {
+                    self.loading = None;
+                    self.take_loaded(Ok(loaded), out);
                 }
-                Err(e) => {
-                    // Acting on the previous configuration would be acting
-                    // on one the cluster no longer has.
-                    out.push(Command::Log(format!(
-                        "the cluster configuration does not load: {e}"
-                    )));
-                    self.loaded = None;
+                _ => {
+                    self.load_generation += 1;
+                    self.loading = Some(self.load_generation);
+                    out.push(Command::Load {
+                        generation: self.load_generation,
+                        config: config.clone(),
+                    });
                 }
             }
-            out.push(Command::ConfigChanged);
         }
-        if let Some(model) = self.config() {
-            let input = Input::Document {
-                config: Box::new(model.clone()),
-                status: Box::new(self.store.doc.status.clone()),
-            };
-            self.controller_input(input, out);
+        if self.loading.is_some() {
+            // The controller gets the whole document once it loads.
+            self.patched = None;
+            return;
+        }
+        let patched = self.patched.replace(Vec::new());
+        let Some(model) = self.model.clone() else {
+            return;
+        };
+        let status = match patched {
+            Some(patches) => DocumentStatus::Patched(patches),
+            None => DocumentStatus::Whole(Box::new(self.store.doc.status.clone())),
+        };
+        self.controller_input(
+            Input::Document {
+                config: model,
+                status,
+            },
+            out,
+        );
+    }
+
+    /// The configuration asked for by `Command::Load` with `generation`,
+    /// loaded (off the driver's event loop: a megabyte of TOML is parsed
+    /// in seconds, not milliseconds). One for a configuration replaced
+    /// since is dropped.
+    pub fn on_loaded(
+        &mut self,
+        now_ms: u64,
+        wall: i64,
+        generation: u64,
+        loaded: Result<C::Loaded, String>,
+    ) -> Vec<Command<C>> {
+        self.now_ms = now_ms;
+        self.wall = wall;
+        if let Some(why) = &self.failed {
+            return vec![Command::Fatal(why.clone())];
+        }
+        let mut out = Vec::new();
+        if self.loading != Some(generation) {
+            return out;
+        }
+        self.loading = None;
+        self.take_loaded(loaded.map(Box::new), &mut out);
+        self.feed_document(&mut out);
+        self.feed_controller(&mut out);
+        self.release_held(&mut out);
+        out
+    }
+
+    /// The configuration the document holds, loaded (or why it does not).
+    fn take_loaded(&mut self, loaded: Result<Box<C::Loaded>, String>, out: &mut Vec<Command<C>>) {
+        match loaded {
+            Ok(loaded) => {
+                let model = C::model(&loaded);
+                self.fencing = model.properties.stonith_enabled;
+                self.model = Some(Arc::new(model.clone()));
+                self.loaded = Some(loaded);
+            }
+            Err(e) => {
+                // Acting on the previous configuration would be acting
+                // on one the cluster no longer has.
+                out.push(Command::Log(format!(
+                    "the cluster configuration does not load: {e}"
+                )));
+                self.loaded = None;
+                self.model = None;
+            }
+        }
+        out.push(Command::ConfigChanged);
+    }
+
+    /// Notes how the store's document moved from `before`: by `patch`
+    /// alone (one update further, nothing else changed), or otherwise (the
+    /// controller then gets the whole status).
+    fn note_patched(&mut self, before: Version, patch: Option<StatusPatch>) {
+        let after = self.store.doc.version;
+        if after == before {
+            return;
+        }
+        let one_update = Version {
+            num_updates: before.num_updates.saturating_add(1),
+            ..before
+        };
+        match (patch, self.patched.as_mut()) {
+            (Some(patch), Some(patches)) if after == one_update => patches.push(patch),
+            _ => self.patched = None,
         }
     }
 
@@ -631,10 +751,14 @@ impl<C: NodeConfig> Node<C> {
     fn record_status(&mut self, patch: StatusPatch, out: &mut Vec<Command<C>>) {
         if self.is_dc() {
             let settled = self.settled_by(&patch);
-            let mut commands = self.store.on_status_patch(patch);
+            let before = self.store.doc.version;
+            let mut commands = self.store.on_status_patch(patch.clone());
+            self.note_patched(before, Some(patch));
             if let Some(peer) = settled {
                 self.confirmed_gone.insert(peer);
+                let before = self.store.doc.version;
                 commands.extend(self.store.on_peer_settled(peer));
+                self.note_patched(before, None);
             }
             self.store_commands(commands, out);
         } else if let Some(dc) = self.dc().filter(|&d| d != self.settings.own) {
@@ -689,7 +813,7 @@ impl<C: NodeConfig> Node<C> {
                         message: Message::Store(msg),
                     }
                 }
-                machine::Command::Persist(doc) => Command::Persist(doc),
+                machine::Command::Persist(version) => Command::Persist(version),
                 machine::Command::Reply { request, result } => Command::Reply {
                     request,
                     result: result.map_err(|e| e.to_string()),

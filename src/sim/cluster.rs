@@ -35,7 +35,7 @@ use crate::model::{CloneChild, ClusterConfig, ClusterStatus, NoQuorumPolicy, Res
 use crate::node::executor::{Admission, Intake, result_recipients};
 use crate::node::settings::quorum_config;
 use crate::node::shutdown;
-use crate::node::{self, Event, Message, Node, NodeSettings};
+use crate::node::{self, Event, Message, Node, NodeConfig, NodeSettings};
 use crate::scheduler::transition::primitive_of;
 use crate::store::{Document, Version};
 use paceline_fencing::config::FencingSection;
@@ -938,12 +938,17 @@ impl ClusterSim {
                         );
                     }
                 }
-                node::Command::Persist(doc) => {
+                node::Command::Persist(version) => {
+                    let Some(n) = self.nodes.get_mut(&id) else {
+                        continue;
+                    };
+                    // The document as it is now (it may be newer than
+                    // `version` already, as the daemon's coalesced write).
+                    let doc = n.node.doc().clone();
                     self.acknowledged.persisted(id, doc.version, &doc.status);
                     let Some(n) = self.nodes.get_mut(&id) else {
                         continue;
                     };
-                    let version = doc.version;
                     n.disk = doc;
                     let incarnation = n.incarnation;
                     let at = self.now + Duration::from_millis(1);
@@ -968,6 +973,17 @@ impl ClusterSim {
                 }
                 node::Command::Controller(c) => self.controller_command(id, c),
                 node::Command::ConfigChanged | node::Command::Log(_) => {}
+                // Loaded at once: the simulator's configuration is the model.
+                node::Command::Load { generation, config } => {
+                    let (now_ms, wall) = (self.now_ms(), self.wall());
+                    let Some(n) = self.nodes.get_mut(&id) else {
+                        continue;
+                    };
+                    let out = n
+                        .node
+                        .on_loaded(now_ms, wall, generation, NodeConfig::load(&config));
+                    self.work.push_back(Work::Node(id, out));
+                }
                 node::Command::Fatal(why) => {
                     let me = self.name(id);
                     self.violations

@@ -86,7 +86,12 @@ pub enum Command<C, S: Patchable> {
         to: u32,
         msg: Msg<C, S>,
     },
-    Persist(Document<C, S>),
+    /// Make the document durable as it is now (or newer: a driver that
+    /// coalesces writes takes the newest when it writes), then report
+    /// `on_persisted(version)`. Only the version travels: copying the whole
+    /// document for every status patch cost the driver's loop a copy of
+    /// the status per patch.
+    Persist(Version),
     Reply {
         request: u64,
         result: Result<Version, ReplyError>,
@@ -257,7 +262,7 @@ impl<C: Clone, S: Clone + Patchable> Node<C, S> {
         }
         self.doc.promised = term;
         vec![
-            Command::Persist(self.doc.clone()),
+            Command::Persist(self.doc.version),
             Command::Send {
                 to: dc,
                 msg: Msg::Offer {
@@ -284,7 +289,7 @@ impl<C: Clone, S: Clone + Patchable> Node<C, S> {
         for patch in std::mem::take(&mut self.queued) {
             self.doc.patch_status(|s| s.apply(&patch));
         }
-        let mut out = vec![Command::Persist(self.doc.clone())];
+        let mut out = vec![Command::Persist(self.doc.version)];
         out.extend(self.push_all());
         out
     }
@@ -328,7 +333,7 @@ impl<C: Clone, S: Clone + Patchable> Node<C, S> {
             }],
             Ok(v) => {
                 self.pending = Some((request, v, BTreeSet::new()));
-                let mut out = vec![Command::Persist(self.doc.clone())];
+                let mut out = vec![Command::Persist(self.doc.version)];
                 out.extend(self.push_all());
                 out
             }
@@ -375,7 +380,7 @@ impl<C: Clone, S: Clone + Patchable> Node<C, S> {
         }
         let base = self.doc.version;
         let version = self.doc.patch_status(|s| s.apply(&patch));
-        let mut out = vec![Command::Persist(self.doc.clone())];
+        let mut out = vec![Command::Persist(self.doc.version)];
         for m in self.members.iter().filter(|m| **m != self.id) {
             out.push(Command::Send {
                 to: *m,
@@ -482,7 +487,7 @@ impl<C: Clone, S: Clone + Patchable> Node<C, S> {
                     }
                     self.offers.insert(from);
                     let mut out = if adopted {
-                        vec![Command::Persist(self.doc.clone())]
+                        vec![Command::Persist(self.doc.version)]
                     } else {
                         vec![]
                     };
@@ -493,7 +498,7 @@ impl<C: Clone, S: Clone + Patchable> Node<C, S> {
                     // A late offer that is newer: written in an earlier term
                     // by a DC that held a quorum; this term supersedes it.
                     self.doc.stamp(self.term, self.id);
-                    let mut out = vec![Command::Persist(self.doc.clone())];
+                    let mut out = vec![Command::Persist(self.doc.version)];
                     out.extend(self.push_all());
                     out
                 } else {
@@ -510,7 +515,7 @@ impl<C: Clone, S: Clone + Patchable> Node<C, S> {
                 if !self.current(&doc.version) {
                     vec![]
                 } else if self.doc.adopt_if_newer(&doc) {
-                    vec![Command::Persist(self.doc.clone())]
+                    vec![Command::Persist(self.doc.version)]
                 } else {
                     vec![Command::Send {
                         to: from,
@@ -534,7 +539,7 @@ impl<C: Clone, S: Clone + Patchable> Node<C, S> {
                 if self.doc.version == base {
                     self.doc.status.apply(&patch);
                     self.doc.version = version;
-                    vec![Command::Persist(self.doc.clone())]
+                    vec![Command::Persist(self.doc.version)]
                 } else if self.doc.version >= version {
                     vec![]
                 } else {
@@ -621,9 +626,9 @@ mod tests {
                         out.extend(n.on_message(at, msg).into_iter().map(|c| (to, c)));
                     }
                 }
-                Command::Persist(doc) => {
+                Command::Persist(version) => {
                     if let Some(n) = nodes.iter_mut().find(|n| n.id == at) {
-                        out.extend(n.on_persisted(doc.version).into_iter().map(|c| (at, c)));
+                        out.extend(n.on_persisted(version).into_iter().map(|c| (at, c)));
                     }
                 }
                 reply @ Command::Reply { .. } => replies.push(reply),

@@ -9,7 +9,11 @@
 //!   cumulatively (`through`) plus the complete messages it holds beyond a
 //!   gap (`also`), so the sender retransmits only what is missing.
 //! - The sender retransmits every unacknowledged message of its window on
-//!   `tick` once `retransmit_ms` has passed since it last sent it.
+//!   `tick` once `retransmit_ms` has passed since it last sent it, doubled
+//!   for each time it was sent already, up to [`RETRANSMIT_BACKOFF_MAX`]
+//!   doublings (as TCP backs off its RTO): a peer whose event loop is busy
+//!   acknowledges late, and resending the whole window every 200 ms to it
+//!   (megabytes of sealing per tick) kept both loops busier still.
 //! - Every data frame carries the lowest sequence number the sender still
 //!   holds (`first_unacked`): when the sender abandoned messages (the peer
 //!   restarted, or it was reset after a loss), the receiver skips the gap
@@ -52,6 +56,10 @@ pub enum Frame {
         also: Vec<u64>,
     },
 }
+
+/// How many times the retransmission interval of one message doubles at
+/// most (200 ms, then 400 ms, ... up to 3.2 s).
+pub const RETRANSMIT_BACKOFF_MAX: u32 = 4;
 
 /// Bounds and timers of the channel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,6 +124,8 @@ pub struct Received {
 struct Outgoing {
     payload: Vec<u8>,
     last_sent_ms: Option<u64>,
+    /// How many times it was sent (the retransmission backs off).
+    sends: u32,
 }
 
 #[derive(Debug, Default)]
@@ -299,6 +309,7 @@ impl Channel {
             Outgoing {
                 payload,
                 last_sent_ms: None,
+                sends: 0,
             },
         );
         self.counters.sent_messages += 1;
@@ -325,15 +336,19 @@ impl Channel {
         let to_incarnation = p.incarnation;
         let mut out = Vec::new();
         for (&seq, msg) in p.unacked.range_mut(..first_unacked + limits.window) {
+            let backoff = msg.sends.saturating_sub(1).min(RETRANSMIT_BACKOFF_MAX);
             let due = match msg.last_sent_ms {
                 None => true,
-                Some(at) => retransmit && now_ms.saturating_sub(at) >= limits.retransmit_ms,
+                Some(at) => {
+                    retransmit && now_ms.saturating_sub(at) >= limits.retransmit_ms << backoff
+                }
             };
             if !due {
                 continue;
             }
             let again = msg.last_sent_ms.is_some();
             msg.last_sent_ms = Some(now_ms);
+            msg.sends = msg.sends.saturating_add(1);
             for (index, count, bytes) in fragments(&msg.payload) {
                 if again {
                     self.counters.retransmitted_fragments += 1;
@@ -643,6 +658,23 @@ mod tests {
             assert_eq!(pair.a.unacked(2), 0, "seed {seed}: all acknowledged");
             assert_eq!(pair.b.unacked(1), 0, "seed {seed}: all acknowledged");
         }
+    }
+
+    /// A peer that does not acknowledge (its loop is busy) is sent a
+    /// message again after 200, 400, 800, 1600 ms, then every 3.2 s: not
+    /// every 200 ms, which kept both loops sealing megabytes per tick.
+    #[test]
+    fn retransmissions_to_a_silent_peer_back_off() {
+        let mut a = Channel::new(INC_A, ChannelLimits::default());
+        a.observe(2, INC_B);
+        assert_eq!(a.send(0, 2, payload(0, 50)).unwrap().len(), 1);
+        let mut sent_at = Vec::new();
+        for now in (50..=12_000).step_by(50) {
+            if !a.tick(now).is_empty() {
+                sent_at.push(now);
+            }
+        }
+        assert_eq!(sent_at, vec![200, 600, 1400, 3000, 6200, 9400]);
     }
 
     #[test]

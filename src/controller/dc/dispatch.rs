@@ -34,15 +34,51 @@ pub(super) enum StepState {
     Failed,
 }
 
+/// How many requests (steps and probes) the DC keeps in flight at most;
+/// the rest go out as answers come back (Pacemaker bounds the same with
+/// `batch-limit`). Thousands at once held the event loop for seconds (each
+/// one logged, sent, taken in by its executor) and their results came back
+/// in one burst.
+pub(super) const IN_FLIGHT_MAX: usize = 256;
+
 #[derive(Debug, Clone)]
 pub(super) struct Active {
     pub(super) id: u64,
     pub(super) transition: Transition,
     pub(super) state: Vec<StepState>,
+    /// The steps each step waits for (from `transition.edges`, once).
+    pub(super) before: Vec<Vec<usize>>,
     pub(super) aborted: Option<String>,
     /// Dispatches nothing new until a recheck says it still holds
     /// (`Controller::recheck`).
     pub(super) checking: bool,
+}
+
+impl Active {
+    pub(super) fn new(id: u64, transition: Transition) -> Self {
+        let mut before = vec![Vec::new(); transition.steps.len()];
+        for &(a, b) in &transition.edges {
+            if let Some(list) = before.get_mut(b) {
+                list.push(a);
+            }
+        }
+        Active {
+            id,
+            state: vec![StepState::Waiting; transition.steps.len()],
+            transition,
+            before,
+            aborted: None,
+            checking: false,
+        }
+    }
+
+    /// Whether step `i` waits and everything ordered before it is done.
+    fn ready(&self, i: usize) -> bool {
+        self.state[i] == StepState::Waiting
+            && self.before[i]
+                .iter()
+                .all(|&a| self.state.get(a) == Some(&StepState::Done))
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -196,21 +232,15 @@ impl Controller {
         };
         let aborted = active.aborted.is_some();
         let checking = active.checking && !aborted;
+        let room = IN_FLIGHT_MAX.saturating_sub(self.running.in_flight.len());
         let ready: Vec<usize> = (0..active.state.len())
             .filter(|_| !checking)
-            .filter(|&i| active.state[i] == StepState::Waiting)
-            .filter(|&i| {
-                active
-                    .transition
-                    .edges
-                    .iter()
-                    .filter(|(_, b)| *b == i)
-                    .all(|(a, _)| active.state[*a] == StepState::Done)
-            })
+            .filter(|&i| active.ready(i))
             // An aborted transition starts nothing new, except the
             // notifications of actions that are done: they tell the
             // clone's agents what happened, which the next plan will not.
             .filter(|&i| !aborted || is_post_notification(&active.transition.steps[i]))
+            .take(room)
             .collect();
         for i in ready {
             self.dispatch(i, out);

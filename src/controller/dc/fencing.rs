@@ -255,14 +255,21 @@ impl Controller {
         let Some(state) = self.working_status().nodes.get(node) else {
             return 0;
         };
+        // The highest role of each primitive here, looked up once: a search
+        // of the node's histories per primitive was quadratic (thousands of
+        // primitives held the event loop at every fence).
+        let mut roles: BTreeMap<&str, crate::model::Role> = BTreeMap::new();
+        for h in &state.resources {
+            let role = crate::scheduler::observe(h).role;
+            let slot = roles.entry(transition::primitive_of(&h.id)).or_insert(role);
+            *slot = (*slot).max(role);
+        }
         let mut total = 0;
         for (p, priority) in primitives_with_priority(config) {
-            let roles = state
-                .resources
-                .iter()
-                .filter(|h| transition::primitive_of(&h.id) == p.id)
-                .map(|h| crate::scheduler::observe(h).role);
-            let Some(role) = roles.filter(|r| *r >= crate::model::Role::Started).max() else {
+            let Some(&role) = roles
+                .get(p.id.as_str())
+                .filter(|r| **r >= crate::model::Role::Started)
+            else {
                 continue;
             };
             total += priority;

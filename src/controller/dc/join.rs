@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::Controller;
 use super::SYNC_WAIT_MS;
-use super::dispatch::{InFlight, StepState};
+use super::dispatch::{IN_FLIGHT_MAX, InFlight, StepState};
 use super::fencing::primitives_with_priority;
 use crate::controller::patch::op_status;
 use crate::controller::{ActionRequest, Command, NodeReport, Notice, StatusPatch};
@@ -313,9 +313,16 @@ impl Controller {
                 }
             }
         }
+        // At most `IN_FLIGHT_MAX` in flight: the rest go once these are
+        // answered (each answer asks to plan again, which probes on). A
+        // node to probe whole stays one until all of it went out.
+        let room = IN_FLIGHT_MAX.saturating_sub(self.running.in_flight.len());
+        let left: BTreeSet<NodeId> = wanted.iter().skip(room).map(|w| w.0.clone()).collect();
         let members = self.view.members.clone();
-        self.join.to_probe.retain(|n| !members.contains(n));
-        for (node, resource, timeout_ms) in wanted {
+        self.join
+            .to_probe
+            .retain(|n| !members.contains(n) || left.contains(n));
+        for (node, resource, timeout_ms) in wanted.into_iter().take(room) {
             self.probe(node, resource, timeout_ms, out);
         }
         self.running.in_flight.values().any(|f| f.step.is_none())

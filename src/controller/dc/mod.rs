@@ -16,7 +16,7 @@ mod record;
 #[cfg(test)]
 mod tests;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, VecDeque};
 use std::sync::Arc;
 
 use super::{Command, ControllerSettings, Input, StatusPatch};
@@ -47,8 +47,8 @@ pub struct Controller {
     doc_status: ClusterStatus,
     /// `doc_status` plus this DC's patches the document does not show yet.
     working: ClusterStatus,
-    /// This DC's patches the document does not show yet.
-    pending: Vec<StatusPatch>,
+    /// This DC's patches the document does not show yet, in order.
+    pending: VecDeque<StatusPatch>,
     next_id: u64,
     join: Join,
     fencing: Fencing,
@@ -92,7 +92,7 @@ impl Controller {
             config: None,
             doc_status: ClusterStatus::default(),
             working: ClusterStatus::default(),
-            pending: Vec::new(),
+            pending: VecDeque::new(),
             next_id: ID_BLOCK,
             join: Join::default(),
             fencing: Fencing::default(),
@@ -139,7 +139,7 @@ impl Controller {
         let mut out = Vec::new();
         match input {
             Input::View { members, quorate } => self.on_view(members, quorate, &mut out),
-            Input::Document { config, status } => self.on_document(config, *status, &mut out),
+            Input::Document { config, status } => self.on_document(config, status, &mut out),
             Input::ActionResult(r) => self.on_result(r, &mut out),
             Input::FenceOutcome(o) => self.on_fence(o, None, &mut out),
             Input::FenceConfirmed { target, by } => self.on_fence_confirmed(target, by, &mut out),

@@ -33,7 +33,7 @@ fn fence_targets(t: &Transition) -> BTreeMap<NodeId, String> {
 
 /// Whether two statuses differ in nothing but nodes' transient attributes
 /// (compared in place: the statuses may be large).
-fn same_but_attributes(a: &ClusterStatus, b: &ClusterStatus) -> bool {
+pub(super) fn same_but_attributes(a: &ClusterStatus, b: &ClusterStatus) -> bool {
     let ClusterStatus {
         have_quorum,
         dc_uuid,
@@ -100,10 +100,18 @@ pub(super) fn starts_or_promotes(s: &Step) -> bool {
 /// would find the resource stopped and count a failure), with their edges.
 pub(super) fn drop_with_dependents(t: Transition, drop: impl Fn(&Step) -> bool) -> Transition {
     let mut dropped: Vec<bool> = t.steps.iter().map(&drop).collect();
+    // Each step's successors, once: scanning every edge per dropped step
+    // was quadratic in a transition of thousands of steps.
+    let mut after = vec![Vec::new(); t.steps.len()];
+    for &(a, b) in &t.edges {
+        if let Some(list) = after.get_mut(a) {
+            list.push(b);
+        }
+    }
     let mut stack: Vec<usize> = (0..t.steps.len()).filter(|&i| dropped[i]).collect();
     while let Some(a) = stack.pop() {
-        for &(x, b) in &t.edges {
-            if x == a && !dropped[b] {
+        for &b in &after[a] {
+            if !dropped[b] {
                 dropped[b] = true;
                 stack.push(b);
             }
@@ -385,13 +393,7 @@ impl Controller {
             steps: t.steps.len(),
             changes,
         }));
-        self.running.active = Some(Active {
-            id,
-            state: vec![StepState::Waiting; t.steps.len()],
-            transition: t,
-            aborted: None,
-            checking: false,
-        });
+        self.running.active = Some(Active::new(id, t));
         self.advance(out);
     }
 
@@ -451,18 +453,16 @@ impl Controller {
         (t, held)
     }
 
-    /// Whether a change of the working status from `before` is one of
-    /// transient attributes only (an agent's promote updates its scores
-    /// and replication state) under a running transition that may then go
-    /// on (`recheck`).
-    pub(super) fn attributes_only_change(&self, before: &ClusterStatus) -> bool {
+    /// Whether a change of transient attributes only (an agent's promote
+    /// updates its scores and replication state) leaves a running
+    /// transition that may go on after a `recheck`.
+    pub(super) fn recheck_may_keep_transition(&self) -> bool {
         let Some(active) = self.running.active.as_ref() else {
             return false;
         };
         active.aborted.is_none()
             && self.join.asked.is_empty()
             && !self.fencing.targets.values().any(|f| f.in_flight)
-            && same_but_attributes(before, &self.working)
     }
 
     /// Whether the running transition is still what this DC would plan now

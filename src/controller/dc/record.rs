@@ -9,8 +9,11 @@ use std::sync::Arc;
 use super::Controller;
 use super::describe::failure_text;
 use super::dispatch::StepState;
+use super::plan::same_but_attributes;
 use crate::controller::patch::{is_failure, op_status};
-use crate::controller::{ActionRequest, ActionResult, Command, Notice, StatusPatch, apply_patch};
+use crate::controller::{
+    ActionRequest, ActionResult, Command, DocumentStatus, Notice, StatusPatch, apply_patch,
+};
 use crate::model::{ClusterConfig, ClusterStatus, NodeId, rc};
 use crate::scheduler::transition::primitive_of;
 
@@ -42,6 +45,25 @@ impl SeenResults {
     }
 }
 
+/// What a document's new status changed, least first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) enum StatusChange {
+    None,
+    /// Nodes' transient attributes only (a recheck may keep the transition).
+    AttributesOnly,
+    Other,
+}
+
+impl StatusChange {
+    /// What applying `patch` changed, when it changed something.
+    fn of(patch: &StatusPatch) -> Self {
+        match patch {
+            StatusPatch::Attribute { .. } => StatusChange::AttributesOnly,
+            _ => StatusChange::Other,
+        }
+    }
+}
+
 pub(super) fn node_of(patch: &StatusPatch) -> Option<&str> {
     match patch {
         StatusPatch::OpResult(r) => Some(&r.node),
@@ -69,14 +91,39 @@ pub(super) fn max_call_id(status: &ClusterStatus) -> u64 {
 impl Controller {
     pub(super) fn on_document(
         &mut self,
-        config: Box<ClusterConfig>,
-        status: ClusterStatus,
+        config: Arc<ClusterConfig>,
+        status: DocumentStatus,
         out: &mut Vec<Command>,
     ) {
-        let config_changed = self.config.as_deref() != Some(&*config);
-        if config_changed {
-            self.config = Some(Arc::from(config));
+        let config_changed = match &self.config {
+            Some(old) => !Arc::ptr_eq(old, &config) && **old != *config,
+            None => true,
+        };
+        if config_changed || self.config.is_none() {
+            self.config = Some(config);
         }
+        let change = match status {
+            DocumentStatus::Patched(patches) => self.follow_patches(&patches),
+            DocumentStatus::Whole(status) => self.take_whole_status(*status),
+        };
+        if config_changed || change != StatusChange::None {
+            self.inputs_changed();
+        }
+        if !self.view.is_dc {
+            return;
+        }
+        if config_changed {
+            self.abort("the configuration changed", out);
+        } else if change == StatusChange::AttributesOnly && self.recheck_may_keep_transition() {
+            self.recheck(out);
+        } else if change != StatusChange::None {
+            self.abort("the status changed", out);
+        }
+    }
+
+    /// A whole new status: the working copy is rebuilt from it and the
+    /// patches it does not show yet, and compared with the one before.
+    fn take_whole_status(&mut self, status: ClusterStatus) -> StatusChange {
         self.doc_status = status;
         let before = std::mem::take(&mut self.working);
         self.working = self.doc_status.clone();
@@ -86,22 +133,48 @@ impl Controller {
         if max_call_id(&self.working) >= self.next_id {
             self.bump_ids();
         }
-        let status_changed = self.working != before;
-        if config_changed || status_changed {
-            self.inputs_changed();
+        if self.working == before {
+            StatusChange::None
+        } else if same_but_attributes(&before, &self.working) {
+            StatusChange::AttributesOnly
+        } else {
+            StatusChange::Other
         }
-        if !self.view.is_dc {
-            return;
-        }
-        if config_changed {
-            self.abort("the configuration changed", out);
-        } else if status_changed {
-            if self.attributes_only_change(&before) {
-                self.recheck(out);
+    }
+
+    /// The document moved on by `patches`: this DC's own (the oldest of
+    /// `pending`, in order) are in the working copy already; another's
+    /// goes on top of it when nothing of this DC's waits. Anything else
+    /// (a patch this DC dropped, another's between its own) rebuilds the
+    /// working copy from the whole status. Work per patch, not per status.
+    fn follow_patches(&mut self, patches: &[StatusPatch]) -> StatusChange {
+        let mut change = StatusChange::None;
+        let mut rebuild = false;
+        for patch in patches {
+            apply_patch(&mut self.doc_status, patch);
+            if rebuild {
+                continue;
+            }
+            if self.pending.front() == Some(patch) {
+                self.pending.pop_front();
+            } else if self.pending.is_empty() {
+                if apply_patch(&mut self.working, patch) {
+                    change = change.max(StatusChange::of(patch));
+                }
+                if let StatusPatch::OpResult(r) = patch
+                    && r.id >= self.next_id
+                {
+                    self.bump_ids();
+                }
             } else {
-                self.abort("the status changed", out);
+                rebuild = true;
             }
         }
+        if rebuild {
+            let status = std::mem::take(&mut self.doc_status);
+            return self.take_whole_status(status).max(change);
+        }
+        change
     }
 
     /// Records a status change: applied to the working copy at once, sent
@@ -127,7 +200,7 @@ impl Controller {
         }
         apply_patch(&mut self.working, &patch);
         self.inputs_changed();
-        self.pending.push(patch.clone());
+        self.pending.push_back(patch.clone());
         out.push(Command::RecordStatus(patch));
     }
 

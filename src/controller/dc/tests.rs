@@ -81,6 +81,8 @@ struct Harness {
     /// daemon's blocking thread still at work).
     hold_plans: bool,
     held_plans: Vec<PlanRequest>,
+    /// The most one-shot requests one input dispatched.
+    most_dispatched: usize,
 }
 
 impl Harness {
@@ -102,13 +104,14 @@ impl Harness {
             silent_reports: false,
             hold_plans: false,
             held_plans: Vec::new(),
+            most_dispatched: 0,
         }
     }
 
     fn document(&self) -> Input {
         Input::Document {
-            config: Box::new(self.config.clone()),
-            status: Box::new(self.store.clone()),
+            config: std::sync::Arc::new(self.config.clone()),
+            status: crate::controller::DocumentStatus::Whole(Box::new(self.store.clone())),
         }
     }
 
@@ -163,6 +166,11 @@ impl Harness {
                 return;
             };
             let out = self.ctl.handle(self.now, (self.now / 1000) as i64, input);
+            let one_shots = out
+                .iter()
+                .filter(|c| matches!(c, Command::Execute(q) if q.interval_ms == 0))
+                .count();
+            self.most_dispatched = self.most_dispatched.max(one_shots);
             let mut changed = false;
             for c in out {
                 match &c {
@@ -287,8 +295,8 @@ fn only_the_lowest_configured_id_is_dc() {
     let config = crate::config::load_config_str(&config(), "t.toml").unwrap();
     let mut other = Controller::new(settings("node2"));
     let doc = Input::Document {
-        config: Box::new(config),
-        status: Box::default(),
+        config: std::sync::Arc::new(config),
+        status: crate::controller::DocumentStatus::Whole(Box::default()),
     };
     assert!(other.handle(0, 0, doc).is_empty());
     let members: BTreeSet<NodeId> = ["node1".to_string(), "node2".to_string()].into();
@@ -461,6 +469,33 @@ fn a_start_still_running_on_a_member_is_awaited_by_the_new_dc() {
         .find(|r| r.id == "vip")
         .unwrap();
     assert!(observe(vip).pending);
+}
+
+/// Thousands of primitives are probed and started a bounded number at a
+/// time (`IN_FLIGHT_MAX`), all of them in the end.
+#[test]
+fn probes_and_starts_go_out_a_bounded_number_at_a_time() {
+    let n = super::dispatch::IN_FLIGHT_MAX + 10;
+    let resources: String = (0..n)
+        .map(|i| format!("[[primitive]]\nid = \"d{i}\"\nagent = \"ocf:heartbeat:Dummy\"\n"))
+        .collect();
+    let mut h = Harness::new(&crate::config::fixtures::two_nodes(true, "", &resources));
+    h.queue.push_back(h.document());
+    h.view(&["node1", "node2"], true);
+    let ex = h.executed();
+    let count = |op: &str| ex.iter().filter(|(o, ..)| o == op).count();
+    assert_eq!(
+        count("monitor"),
+        2 * n,
+        "every primitive probed on both nodes"
+    );
+    assert_eq!(count("start"), n, "every primitive started");
+    assert!(
+        h.most_dispatched <= super::dispatch::IN_FLIGHT_MAX,
+        "{} requests went out for one input",
+        h.most_dispatched
+    );
+    assert!(h.ctl.is_idle());
 }
 
 #[test]
