@@ -44,7 +44,8 @@ fn a_short_seed_of_faults_settles_every_time_and_breaks_no_rule() {
         pacelined: PathBuf::from(env!("CARGO_BIN_EXE_pacelined")),
         paceline: PathBuf::from(env!("CARGO_BIN_EXE_paceline")),
         tag: "tch".into(),
-        keep_logs: None,
+        // Both nodes' logs of a fault that fails a check.
+        keep_logs: Some(std::env::temp_dir().join("paceline-chaos-test")),
     };
     let mut outcomes: Vec<FaultOutcome> = Vec::new();
     let summary = chaos::run(&options, &mut |o| {
@@ -66,6 +67,10 @@ fn a_short_seed_of_faults_settles_every_time_and_breaks_no_rule() {
             )
         })
         .collect();
-    assert!(failed.is_empty(), "{failed:#?}");
+    assert!(
+        failed.is_empty(),
+        "{failed:#?}\nlogs in {}; replay one with bench/chaos --seed {SEED} --faults N --from N",
+        std::env::temp_dir().join("paceline-chaos-test").display()
+    );
     assert_eq!(summary.faults, FAULTS, "every fault ran");
 }
