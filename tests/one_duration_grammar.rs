@@ -37,6 +37,12 @@ fn code(text: &str) -> String {
         .join("\n")
 }
 
+/// Files whose matches on unit letters are not about durations, with why.
+const NOT_DURATIONS: &[(&str, &str)] = &[(
+    "src/daemon/alerts.rs",
+    "strftime conversions (%H, %S) of an alert's timestamp-format: it formats a time, it reads no duration",
+)];
+
 #[test]
 fn one_function_reads_durations() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
@@ -79,7 +85,10 @@ fn one_function_reads_durations() {
             {
                 definitions.push(format!("{rel}:{}: {t}", n + 1));
             }
-            if rel != GRAMMAR && unit_tables.iter().any(|u| t.contains(u)) {
+            if rel != GRAMMAR
+                && !NOT_DURATIONS.iter().any(|(file, _)| rel == *file)
+                && unit_tables.iter().any(|u| t.contains(u))
+            {
                 offenders.push(format!("{rel}:{}: {t}", n + 1));
             }
         }
