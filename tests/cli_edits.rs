@@ -192,6 +192,17 @@ fn resources_constraints_properties_and_fencing_are_edited_from_the_command_line
     assert!(started(d.placed("solo")));
 
     // A failure (the Dummy's state file gone), then cleanup of everything.
+    // With migration-threshold=1 the failed monitor stays listed (web is
+    // banned from the only node, so no later monitor replaces it) until the
+    // cleanup: a failure recovered in place vanished within a second, and
+    // polling for it raced the recovery.
+    d.ok(&[
+        "resource",
+        "update",
+        "web",
+        "--meta",
+        "migration-threshold=1",
+    ]);
     let state = std::fs::read_dir(d.dir.join("rsctmp"))
         .unwrap()
         .flatten()
