@@ -7,7 +7,7 @@
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 #[path = "local/mod.rs"]
@@ -113,25 +113,12 @@ select = ["node"]
 "#,
         udp = local::free_udp_port(),
     );
-    let path = dir.join("cluster.toml");
-    std::fs::write(&path, config).unwrap();
-    let check = Command::new(env!("CARGO_BIN_EXE_paceline"))
-        .args(["config", "check", "--without-agents"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert!(check.status.success(), "config check: {check:?}");
-    let child = Command::new(env!("CARGO_BIN_EXE_pacelined"))
-        .arg("--config")
-        .arg(&path)
-        .arg("--socket")
-        .arg(dir.join("api.sock"))
-        .args(["--node", "node1"])
-        .env("HA_RSCTMP", dir.join("rsctmp"))
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(dir.join("daemon.log")).unwrap())
-        .spawn()
-        .unwrap();
+    let child = local::start_node1(
+        &dir,
+        &config,
+        true,
+        std::fs::File::create(dir.join("daemon.log")).unwrap(),
+    );
     Daemon { dir, child, http }
 }
 

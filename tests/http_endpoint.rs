@@ -68,25 +68,7 @@ fn start(tag: &str, nodes: &str, http_extra: &str) -> Daemon {
         key.display(),
         dir.join("state").display()
     );
-    let path = dir.join("cluster.toml");
-    std::fs::write(&path, config).unwrap();
-    let check = Command::new(env!("CARGO_BIN_EXE_paceline"))
-        .args(["config", "check", "--without-agents"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert!(check.status.success(), "config check: {check:?}");
-    let child = Command::new(env!("CARGO_BIN_EXE_pacelined"))
-        .arg("--config")
-        .arg(&path)
-        .arg("--socket")
-        .arg(dir.join("api.sock"))
-        .args(["--node", "node1"])
-        .env("HA_RSCTMP", dir.join("rsctmp"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let child = local::start_node1(&dir, &config, true, Stdio::null());
     Daemon { dir, child, http }
 }
 

@@ -44,6 +44,35 @@ impl Drop for Lone {
     }
 }
 
+/// Writes `config` to DIR/cluster.toml, checks it with `paceline config
+/// check --without-agents` when `check` (the daemon must run what the check
+/// accepts), and starts pacelined on it as node1: API socket DIR/api.sock,
+/// agents' state in DIR/rsctmp, its stderr to `stderr`.
+#[allow(dead_code)]
+pub fn start_node1(dir: &Path, config: &str, check: bool, stderr: impl Into<Stdio>) -> Child {
+    let path = dir.join("cluster.toml");
+    std::fs::write(&path, config).unwrap();
+    if check {
+        let out = Command::new(env!("CARGO_BIN_EXE_paceline"))
+            .args(["config", "check", "--without-agents"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "config check: {out:?}");
+    }
+    Command::new(env!("CARGO_BIN_EXE_pacelined"))
+        .arg("--config")
+        .arg(&path)
+        .arg("--socket")
+        .arg(dir.join("api.sock"))
+        .args(["--node", "node1"])
+        .env("HA_RSCTMP", dir.join("rsctmp"))
+        .stdout(Stdio::null())
+        .stderr(stderr)
+        .spawn()
+        .unwrap()
+}
+
 #[allow(dead_code)]
 impl Lone {
     pub fn socket(&self) -> PathBuf {
@@ -129,19 +158,7 @@ impl Lone {
             dir.join("state").display(),
             free_udp_port()
         );
-        let path = dir.join("cluster.toml");
-        std::fs::write(&path, config).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_pacelined"))
-            .arg("--config")
-            .arg(&path)
-            .arg("--socket")
-            .arg(dir.join("api.sock"))
-            .args(["--node", "node1"])
-            .env("HA_RSCTMP", dir.join("rsctmp"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let child = start_node1(&dir, &config, false, Stdio::null());
         let d = Lone { dir, child };
         d.until("a DC", |r| r.dc.as_deref() == Some("node1"));
         d
