@@ -391,6 +391,41 @@ fn many_idle_connections_stop_neither_root_nor_the_executor() {
     );
 }
 
+/// Started, as by systemd's default, with a soft limit of 1,024 open
+/// files under a higher hard one, the daemon raises its soft limit to the
+/// hard one itself: its agents' pipes, state files and API clients share
+/// the descriptors.
+#[test]
+fn the_daemon_raises_its_own_descriptor_limit() {
+    if !can_run() {
+        return;
+    }
+    let (_, hard) =
+        nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE).unwrap();
+    if hard <= 1024 {
+        eprintln!("skipping: the hard limit of open files here is {hard}, not above 1,024");
+        return;
+    }
+    let mut node = Node::new();
+    node.start(Stdio::null());
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", node.pid())).unwrap();
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .unwrap();
+    let numbers: Vec<&str> = line.split_whitespace().skip(3).take(2).collect();
+    let hard = if hard == nix::sys::resource::RLIM_INFINITY {
+        "unlimited".to_string()
+    } else {
+        hard.to_string()
+    };
+    assert_eq!(
+        numbers,
+        [hard.as_str(), hard.as_str()],
+        "the soft limit stayed as started: {line}"
+    );
+}
+
 /// A daemon that accepts no connection and answers nothing (stopped with
 /// SIGSTOP, or hung): `paceline status` and `crm_node -q` give up, and
 /// `crm_node -q` never says "quorate".
