@@ -96,14 +96,52 @@ pub enum Response {
 }
 
 /// A resource as the status shows it (`crm_mon`'s resource list).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ResourceView {
     pub id: String,
     /// `class:provider:type`.
     pub agent: String,
-    /// Started, Promoted, Unpromoted, Stopped…, per node where active.
+    /// Started, Promoted, Unpromoted, Stopped, FAILED, Starting…, per
+    /// node where active.
     pub role: String,
     pub nodes: Vec<String>,
+    /// The group it is a member of (crm_mon's "Resource Group: NAME").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// The clone it is an instance of (crm_mon's "Clone Set: NAME").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clone: Option<String>,
+    /// That clone is promotable.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub promotable: bool,
+    /// crm_mon's marks, from the resource's meta or its parent's:
+    /// `disabled` (target-role Stopped), `unmanaged` (is-managed false),
+    /// `maintenance`, `blocked` (a stop failed: nothing more is done with
+    /// it until cleanup or fencing).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flags: Vec<String>,
+}
+
+/// crm_mon's counts: resource instances configured (a clone's primitive
+/// counts once per instance), how many are disabled and blocked.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstanceCounts {
+    pub configured: u32,
+    pub disabled: u32,
+    pub blocked: u32,
+}
+
+/// When this node saw the configuration change last, and who changed it
+/// when the change came through this node's API (crm_mon's "Last change").
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LastChange {
+    /// Seconds since the epoch.
+    pub at: i64,
+    pub epoch: u64,
+    /// `user` of the client that loaded it through this node; None: it
+    /// came from another node (or before this daemon started).
+    #[serde(default)]
+    pub by: Option<String>,
 }
 
 /// A failed operation (`crm_mon`'s "Failed Resource Actions").
@@ -122,6 +160,19 @@ pub struct FailedActionView {
     /// What the agent said (its exit reason or the tail of its output).
     #[serde(default)]
     pub exit_reason: Option<String>,
+    /// The operation succeeded since (the resource recovered in place), so
+    /// only its fail count remembers the failure: listed, as crm_mon lists
+    /// it, until cleanup or failure-timeout. The history keeps one record
+    /// per operation, so `rc` is then -1 and `exit_reason` None (not kept).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub recovered: bool,
+    /// The fail count of this operation on this node (0: not known).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub fail_count: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// A location constraint that `paceline resource move|ban` left behind.
@@ -261,6 +312,12 @@ pub struct StatusReport {
     pub fencing_history: Vec<FenceView>,
     #[serde(default)]
     pub channel: ChannelCounters,
+    /// crm_mon's counts of resource instances.
+    #[serde(default)]
+    pub instances: InstanceCounts,
+    /// When the configuration last changed, as this node saw it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_change: Option<LastChange>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -475,6 +532,30 @@ pub fn user_name(uid: u32) -> String {
     }
 }
 
+/// `2026-12-01 18:40:00Z`: how the status shows a time (crm_mon's
+/// `completed=` style, in UTC, without a date library).
+pub fn utc_seconds(secs: i64) -> String {
+    let (year, month, day, h, m, s) = civil_utc(u64::try_from(secs).unwrap_or(0));
+    format!("{year:04}-{month:02}-{day:02} {h:02}:{m:02}:{s:02}Z")
+}
+
+/// (year, month, day, hour, minute, second) in UTC of seconds since the epoch.
+pub fn civil_utc(secs: u64) -> (i64, i64, i64, u64, u64, u64) {
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    let (h, m, s) = (rem / 3600, rem % 3600 / 60, rem % 60);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day, h, m, s)
+}
+
 /// Status reports for the tests of what reads them (`paceline status`, the
 /// crm_mon and crm_node shims).
 #[cfg(test)]
@@ -547,6 +628,8 @@ pub(crate) mod fixtures {
             node_attributes: Default::default(),
             fencing_history: Vec::new(),
             channel: Default::default(),
+            instances: Default::default(),
+            last_change: None,
         }
     }
 }

@@ -21,6 +21,7 @@ pub mod resource_edit;
 pub mod shell;
 pub mod simulate;
 pub mod status;
+pub mod status_tree;
 
 /// How a command prints its result.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]

@@ -87,6 +87,8 @@ fn fetch(args: &StatusArgs) -> anyhow::Result<StatusReport> {
                     maintenance: Vec::new(),
                     fencing_history: Vec::new(),
                     channel: Default::default(),
+                    instances: Default::default(),
+                    last_change: None,
                 })),
                 other => other,
             }
@@ -113,9 +115,10 @@ fn render(report: &StatusReport) -> String {
         "Configuration: epoch {} (version {}.{}.{})\n",
         v.epoch, v.admin_epoch, v.epoch, v.num_updates
     ));
+    out.push_str(&summary(report, now()));
     out.push_str(&format!("This node: {} (id {})\n", s.node, s.node_id));
     out.push_str(&format!(
-        "View: {} members [{}]{}\n",
+        "View {}: members [{}]{}\n",
         s.view_id,
         s.members.join(", "),
         speaks(s.protocol_version)
@@ -191,6 +194,53 @@ fn render(report: &StatusReport) -> String {
     out
 }
 
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// crm_mon's "Last updated", "Last change" and counts.
+fn summary(report: &StatusReport, now: i64) -> String {
+    let s = &report.membership;
+    let mut out = format!("Last updated: {} on {}\n", api::utc_seconds(now), s.node);
+    if let Some(c) = &report.last_change {
+        let by = match &c.by {
+            Some(user) => format!("by {user} via paceline on {}", s.node),
+            None => "(seen by this node; made on another node or before it started)".into(),
+        };
+        out.push_str(&format!(
+            "Last change: {} (epoch {}) {by}\n",
+            api::utc_seconds(c.at),
+            c.epoch
+        ));
+    }
+    let n = s.nodes.len();
+    let i = &report.instances;
+    let mut marks = Vec::new();
+    if i.disabled > 0 {
+        marks.push(format!("{} DISABLED", i.disabled));
+    }
+    if i.blocked > 0 {
+        marks.push(format!(
+            "{} BLOCKED from further action due to failure",
+            i.blocked
+        ));
+    }
+    out.push_str(&format!(
+        "{n} node{} configured, {} resource instance{} configured{}\n",
+        if n == 1 { "" } else { "s" },
+        i.configured,
+        if i.configured == 1 { "" } else { "s" },
+        if marks.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", marks.join(", "))
+        }
+    ));
+    out
+}
+
 /// The authkeys and a rotation's progress (`wire::KeyRing`), by node name.
 fn render_keys(s: &api::ClusterStatusView) -> String {
     let k = &s.keys;
@@ -223,19 +273,7 @@ fn render_keys(s: &api::ClusterStatusView) -> String {
 }
 
 fn render_resources(report: &StatusReport) -> String {
-    let mut out = String::from("Resources:\n");
-    if report.resources.is_empty() {
-        out.push_str("  (none)\n");
-    }
-    for r in &report.resources {
-        let on = if r.nodes.is_empty() {
-            String::new()
-        } else {
-            format!(" {}", r.nodes.join(" "))
-        };
-        // crm_mon's layout: "  * db\t(ocf:heartbeat:Dummy):\t Started node1"
-        out.push_str(&format!("  * {}\t({}):\t {}{on}\n", r.id, r.agent, r.role));
-    }
+    let mut out = super::status_tree::render(report);
     if !report.node_attributes.is_empty() {
         out.push_str("Node Attributes:\n");
         for (node, attrs) in &report.node_attributes {
@@ -245,36 +283,8 @@ fn render_resources(report: &StatusReport) -> String {
             }
         }
     }
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
-    if !report.failed_actions.is_empty() {
-        out.push_str("Failed Resource Actions:\n");
-        for f in &report.failed_actions {
-            let clears = match f.clears_at {
-                Some(t) if t > now => format!("; clears in {}s (failure-timeout)", t - now),
-                Some(_) => "; expired, forgotten at the next check".to_string(),
-                None => "; stays until `paceline resource cleanup`".to_string(),
-            };
-            out.push_str(&format!(
-                "  * {}_{}_{} on {} returned rc {}{}{clears}\n",
-                f.resource,
-                f.operation,
-                f.interval_ms,
-                f.node,
-                f.rc,
-                f.at.map(|t| format!(" at {t}")).unwrap_or_default()
-            ));
-            if let Some(why) = &f.exit_reason {
-                // The agent's own words, one line each, as crm_mon's
-                // exitreason.
-                for line in why.lines().filter(|l| !l.trim().is_empty()) {
-                    out.push_str(&format!("      {}\n", line.trim()));
-                }
-            }
-        }
-    }
+    let now = now();
+    out.push_str(&super::status_tree::failed_actions(report, now));
     if !report.cli_constraints.is_empty() {
         out.push_str("Constraints left by move/ban:\n");
         for c in &report.cli_constraints {

@@ -69,6 +69,17 @@ impl Daemon {
             "configuration now at epoch {} (version {}.{}.{})",
             version.epoch, version.admin_epoch, version.epoch, version.num_updates
         ));
+        if self
+            .last_change
+            .as_ref()
+            .is_none_or(|c| c.epoch != version.epoch)
+        {
+            self.last_change = Some(crate::api::LastChange {
+                at: wall_now(),
+                epoch: version.epoch,
+                by: None,
+            });
+        }
         self.fencing = match self.store.loaded() {
             Some(cluster) => cluster.fencing.clone(),
             // An operator's fence request is still served if `[fencing]`

@@ -475,6 +475,12 @@ struct Daemon {
     alerts: Option<alerts::Alerts>,
     /// The members of the view node alerts were last sent for.
     alert_members: std::collections::BTreeSet<NodeId>,
+    /// When this node saw the configuration change last, and who loaded it
+    /// when that was through this node (status' "Last change").
+    last_change: Option<crate::api::LastChange>,
+    /// Who sent the configuration loads this node forwarded or applied and
+    /// that are not committed yet, by request id.
+    loads_by: HashMap<u64, String>,
 }
 
 /// Answer of a request sent to the DC, or of a request on the DC.
@@ -602,26 +608,10 @@ fn format_timestamp(secs: u64, millis: u32) -> String {
 /// `2026-12-01 18:40:00Z`: how the status shows when a fence completed
 /// (crm_mon's `completed=` style, in UTC).
 pub(crate) fn format_utc_seconds(secs: i64) -> String {
-    let (year, month, day, h, m, s) = civil_utc(u64::try_from(secs).unwrap_or(0));
-    format!("{year:04}-{month:02}-{day:02} {h:02}:{m:02}:{s:02}Z")
+    crate::api::utc_seconds(secs)
 }
 
-/// (year, month, day, hour, minute, second) in UTC of seconds since the epoch.
-fn civil_utc(secs: u64) -> (i64, i64, i64, u64, u64, u64) {
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    let (h, m, s) = (rem / 3600, rem % 3600 / 60, rem % 60);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day, h, m, s)
-}
+use crate::api::civil_utc;
 
 #[cfg(test)]
 mod tests {

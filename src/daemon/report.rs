@@ -4,9 +4,10 @@
 
 use std::path::Path;
 
-use crate::api::{FailedActionView, FenceView, ResourceView};
+use crate::api::{FailedActionView, FenceView, InstanceCounts, ResourceView};
 use crate::model::{
-    CloneChild, ClusterConfig, ClusterStatus, Primitive, Resource, ResourceHistory, Role,
+    Clone, CloneChild, ClusterConfig, ClusterStatus, Group, OpRecord, Primitive, Resource,
+    ResourceHistory, ResourceMeta, Role,
 };
 
 /// What the report shows of the configuration and the replicated status
@@ -21,6 +22,7 @@ pub struct Derived {
     pub maintenance: Vec<String>,
     pub node_attributes: std::collections::BTreeMap<String, crate::model::Attributes>,
     pub fencing_history: Vec<FenceView>,
+    pub instances: InstanceCounts,
 }
 
 /// [`Derived`] of a configuration (None: it does not load) and a status.
@@ -36,8 +38,12 @@ pub fn derived(
             .map(|n| n.uname.clone())
             .collect()
     };
+    let resources = config.map(|c| resources(c, status)).unwrap_or_default();
     Derived {
-        resources: config.map(|c| resources(c, status)).unwrap_or_default(),
+        instances: config
+            .map(|c| instance_counts(c, &resources))
+            .unwrap_or_default(),
+        resources,
         failed_actions: failed_actions_in(config, status),
         cli_constraints: config.map(cli_constraints).unwrap_or_default(),
         standby: nodes_where(|n| n.standby),
@@ -103,17 +109,76 @@ fn pending_action(h: &ResourceHistory) -> Option<&'static str> {
     }
 }
 
-/// Every primitive, and whether it is in a promotable clone (whose
-/// started instances are Unpromoted, as crm_mon shows them).
-fn primitives(config: &ClusterConfig) -> Vec<(&Primitive, bool)> {
+/// A primitive and where it sits: its group and its clone (crm_mon's tree).
+#[derive(Clone, Copy)]
+struct Placed<'a> {
+    p: &'a Primitive,
+    group: Option<&'a Group>,
+    clone: Option<&'a Clone>,
+}
+
+impl Placed<'_> {
+    fn promotable(&self) -> bool {
+        self.clone.is_some_and(|c| c.promotable)
+    }
+
+    /// The metas that apply, the primitive's own first.
+    fn metas(&self) -> impl Iterator<Item = &ResourceMeta> {
+        [
+            Some(&self.p.meta),
+            self.group.map(|g| &g.meta),
+            self.clone.map(|c| &c.meta),
+        ]
+        .into_iter()
+        .flatten()
+    }
+
+    /// crm_mon's marks from the metas: a parent's target-role Stopped or
+    /// is-managed false holds for its members, as in Pacemaker.
+    fn flags(&self, defaults: &ResourceMeta) -> Vec<String> {
+        let mut flags = Vec::new();
+        if self.metas().any(|m| m.target_role == Some(Role::Stopped)) {
+            flags.push("disabled".to_string());
+        }
+        let set_or_default = |get: fn(&ResourceMeta) -> Option<bool>, value: bool| {
+            self.metas().any(|m| get(m) == Some(value))
+                || (self.metas().all(|m| get(m).is_none()) && get(defaults) == Some(value))
+        };
+        if set_or_default(|m| m.is_managed, false) {
+            flags.push("unmanaged".to_string());
+        }
+        if set_or_default(|m| m.maintenance, true) {
+            flags.push("maintenance".to_string());
+        }
+        flags
+    }
+}
+
+/// Every primitive with its group and clone, in configuration order.
+fn primitives(config: &ClusterConfig) -> Vec<Placed<'_>> {
+    fn members<'a>(g: &'a Group, clone: Option<&'a Clone>) -> impl Iterator<Item = Placed<'a>> {
+        g.members.iter().map(move |p| Placed {
+            p,
+            group: Some(g),
+            clone,
+        })
+    }
     let mut out = Vec::new();
     for r in &config.resources {
         match r {
-            Resource::Primitive(p) => out.push((p, false)),
-            Resource::Group(g) => out.extend(g.members.iter().map(|p| (p, false))),
+            Resource::Primitive(p) => out.push(Placed {
+                p,
+                group: None,
+                clone: None,
+            }),
+            Resource::Group(g) => out.extend(members(g, None)),
             Resource::Clone(c) => match &c.child {
-                CloneChild::Primitive(p) => out.push((p, c.promotable)),
-                CloneChild::Group(g) => out.extend(g.members.iter().map(|p| (p, c.promotable))),
+                CloneChild::Primitive(p) => out.push(Placed {
+                    p,
+                    group: None,
+                    clone: Some(c),
+                }),
+                CloneChild::Group(g) => out.extend(members(g, Some(c))),
             },
         }
     }
@@ -142,54 +207,107 @@ pub fn resources_named(
     resources_where(config, status, |p| ids.contains(&p.id))
 }
 
+/// The newest finished operation of `h`, if it failed: the resource is
+/// FAILED there until recovered (crm_mon), and blocked when it was a
+/// stop (Pacemaker does nothing more with it until it is fenced or
+/// cleaned up).
+fn failed_now(h: &ResourceHistory) -> Option<&OpRecord> {
+    h.ops
+        .iter()
+        .filter(|o| o.rc_code != crate::model::rc::PENDING)
+        .max_by_key(|o| o.call_id)
+        .filter(|o| is_failure(o))
+}
+
+/// How `h` shows on its node: in flight ("Starting"), FAILED, or its
+/// role; None when it is stopped there.
+fn label_of(h: &ResourceHistory, promotable: bool) -> Option<(String, bool)> {
+    if let Some(doing) = pending_action(h) {
+        return Some((doing.to_string(), false));
+    }
+    if let Some(op) = failed_now(h) {
+        return Some(("FAILED".to_string(), op.operation == "stop"));
+    }
+    match current_role(h) {
+        Role::Stopped | Role::Unknown => None,
+        Role::Started if promotable => Some((format!("{:?}", Role::Unpromoted), false)),
+        r => Some((format!("{r:?}"), false)),
+    }
+}
+
 fn resources_where(
     config: &ClusterConfig,
     status: &ClusterStatus,
     wanted: impl Fn(&Primitive) -> bool,
 ) -> Vec<ResourceView> {
     let mut out = Vec::new();
-    for (p, promotable) in primitives(config).into_iter().filter(|(p, _)| wanted(p)) {
-        let mut by_role: Vec<(String, Vec<String>)> = Vec::new();
+    for placed in primitives(config).into_iter().filter(|x| wanted(x.p)) {
+        let p = placed.p;
+        // (label, blocked) -> nodes, in the order first seen.
+        let mut by_role: Vec<((String, bool), Vec<String>)> = Vec::new();
         for (node, state) in &status.nodes {
             for h in state
                 .resources
                 .iter()
                 .filter(|h| is_instance_of(&h.id, &p.id))
             {
-                // An operation in flight shows as crm_mon shows it
-                // ("Starting"), on the node it runs on.
-                let label = match pending_action(h) {
-                    Some(doing) => doing.to_string(),
-                    None => match current_role(h) {
-                        Role::Stopped | Role::Unknown => continue,
-                        Role::Started if promotable => format!("{:?}", Role::Unpromoted),
-                        r => format!("{r:?}"),
-                    },
+                let Some(label) = label_of(h, placed.promotable()) else {
+                    continue;
                 };
-                match by_role.iter_mut().find(|(r, _)| *r == label) {
+                match by_role.iter_mut().find(|(l, _)| *l == label) {
                     Some((_, nodes)) => nodes.push(node.clone()),
                     None => by_role.push((label, vec![node.clone()])),
                 }
             }
         }
         if by_role.is_empty() {
-            out.push(ResourceView {
-                id: p.id.clone(),
-                agent: p.agent_spec(),
-                role: "Stopped".into(),
-                nodes: Vec::new(),
-            });
+            by_role.push((("Stopped".to_string(), false), Vec::new()));
         }
-        for (role, nodes) in by_role {
+        let flags = placed.flags(&config.rsc_defaults_meta);
+        for ((role, blocked), nodes) in by_role {
+            let mut flags = flags.clone();
+            if blocked {
+                flags.push("blocked".to_string());
+            }
             out.push(ResourceView {
                 id: p.id.clone(),
                 agent: p.agent_spec(),
                 role,
                 nodes,
+                group: placed.group.map(|g| g.id.clone()),
+                clone: placed.clone.map(|c| c.id.clone()),
+                promotable: placed.promotable(),
+                flags,
             });
         }
     }
     out
+}
+
+/// crm_mon's counts: a clone's primitive counts once per instance
+/// (clone-max, else one per node).
+pub fn instance_counts(config: &ClusterConfig, views: &[ResourceView]) -> InstanceCounts {
+    let nodes = u32::try_from(config.nodes.len()).unwrap_or(u32::MAX);
+    let mut counts = InstanceCounts::default();
+    for placed in primitives(config) {
+        let n = placed
+            .clone
+            .map_or(1, |c| c.clone_max.unwrap_or(nodes).max(1));
+        counts.configured = counts.configured.saturating_add(n);
+        if placed
+            .flags(&config.rsc_defaults_meta)
+            .iter()
+            .any(|f| f == "disabled")
+        {
+            counts.disabled = counts.disabled.saturating_add(n);
+        }
+    }
+    counts.blocked = views
+        .iter()
+        .filter(|v| v.flags.iter().any(|f| f == "blocked"))
+        .map(|v| u32::try_from(v.nodes.len()).unwrap_or(u32::MAX))
+        .sum();
+    counts
 }
 
 /// The location constraints `resource move|ban` made (ids `cli-prefer-…`,
@@ -227,14 +345,16 @@ fn failure_timeout_s(config: &ClusterConfig, resource: &str) -> Option<u64> {
     let base = resource.split(':').next().unwrap_or(resource);
     let own = primitives(config)
         .into_iter()
-        .find(|(p, _)| p.id == base)
-        .and_then(|(p, _)| p.meta.failure_timeout);
+        .find(|x| x.p.id == base)
+        .and_then(|x| x.p.meta.failure_timeout);
     own.or(config.rsc_defaults_meta.failure_timeout)
         .map(|d| d.as_secs())
         .filter(|s| *s > 0)
 }
 
-/// Failed operations, each with when its failure expires.
+/// Failed operations, each with when its failure expires. A failure the
+/// resource recovered from in place is dropped once it expired: only its
+/// fail count remembered it, and the scheduler no longer counts it.
 pub fn failed_actions_in(
     config: Option<&ClusterConfig>,
     status: &ClusterStatus,
@@ -243,31 +363,41 @@ pub fn failed_actions_in(
     if let Some(config) = config {
         for f in &mut out {
             f.clears_at = match (f.at, failure_timeout_s(config, &f.resource)) {
-                (Some(at), Some(t)) => Some(at + t as i64),
+                (Some(at), Some(t)) => {
+                    Some(at.saturating_add(i64::try_from(t).unwrap_or(i64::MAX)))
+                }
                 _ => None,
             };
         }
     }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    out.retain(|f| !(f.recovered && f.clears_at.is_some_and(|t| t <= now)));
     out
 }
 
+/// Whether a finished operation failed: it did not return what was
+/// expected, a probe finding the resource stopped and a monitor finding
+/// it promoted excepted.
+fn is_failure(op: &OpRecord) -> bool {
+    let expected = op.target_rc.unwrap_or(0);
+    let probe_not_running = op.operation == "monitor" && op.rc_code == 7 && op.interval_ms == 0;
+    let promoted_monitor = op.operation == "monitor" && op.rc_code == 8;
+    // Still running: not a failure (yet).
+    let pending = op.rc_code == crate::model::rc::PENDING;
+    !(op.rc_code == expected || pending || probe_not_running || promoted_monitor)
+}
+
+/// Failed operations: those the history still shows failed, and those a
+/// fail count remembers after the operation succeeded again (crm_mon keeps
+/// listing them until cleanup or failure-timeout).
 pub fn failed_actions(status: &ClusterStatus) -> Vec<FailedActionView> {
     let mut out = Vec::new();
     for (node, state) in &status.nodes {
+        let start = out.len();
         for h in &state.resources {
-            for op in &h.ops {
-                let expected = op.target_rc.unwrap_or(0);
-                let probe_not_running = op.operation == "monitor" && op.rc_code == 7;
-                let promoted_monitor = op.operation == "monitor" && op.rc_code == 8;
-                // Still running: not a failure (yet).
-                let pending = op.rc_code == crate::model::rc::PENDING;
-                if op.rc_code == expected
-                    || pending
-                    || probe_not_running && op.interval_ms == 0
-                    || promoted_monitor
-                {
-                    continue;
-                }
+            for op in h.ops.iter().filter(|op| is_failure(op)) {
                 out.push(FailedActionView {
                     resource: h.id.clone(),
                     node: node.clone(),
@@ -277,11 +407,75 @@ pub fn failed_actions(status: &ClusterStatus) -> Vec<FailedActionView> {
                     at: op.last_rc_change,
                     clears_at: None,
                     exit_reason: op.exit_reason.clone(),
+                    recovered: false,
+                    fail_count: 0,
                 });
             }
         }
+        add_fail_counts(node, state, &mut out, start);
     }
     out
+}
+
+/// Gives the failures of `node` (from `start` in `out`) their fail count,
+/// and adds those only a fail count remembers (`fail-count-RES#OP_INTERVAL`,
+/// the controller's name: `controller::patch::fail_count_name`).
+fn add_fail_counts(
+    node: &str,
+    state: &crate::model::NodeState,
+    out: &mut Vec<FailedActionView>,
+    start: usize,
+) {
+    for (name, value) in &state.transient_attributes {
+        let Some((resource, op)) = name
+            .strip_prefix("fail-count-")
+            .and_then(|rest| rest.rsplit_once('#'))
+        else {
+            continue;
+        };
+        let Some((operation, interval)) = op.rsplit_once('_') else {
+            continue;
+        };
+        let Ok(interval_ms) = interval.parse::<u64>() else {
+            continue;
+        };
+        let count = match value.trim() {
+            "INFINITY" | "+INFINITY" => u32::MAX,
+            v => v.parse::<u32>().unwrap_or(0),
+        };
+        if count == 0 {
+            continue;
+        }
+        let same = |f: &FailedActionView| {
+            crate::scheduler::transition::primitive_of(&f.resource) == resource
+                && f.operation == operation
+                && f.interval_ms == interval_ms
+        };
+        if let Some(f) = out[start..].iter_mut().find(|f| same(f)) {
+            f.fail_count = count;
+            continue;
+        }
+        let at = state
+            .transient_attributes
+            .get(&crate::controller::patch::last_failure_name(
+                resource,
+                operation,
+                interval_ms,
+            ))
+            .and_then(|t| t.trim().parse::<i64>().ok());
+        out.push(FailedActionView {
+            resource: resource.to_string(),
+            node: node.to_string(),
+            operation: operation.to_string(),
+            interval_ms,
+            rc: -1,
+            at,
+            clears_at: None,
+            exit_reason: None,
+            recovered: true,
+            fail_count: count,
+        });
+    }
 }
 
 /// The cluster's fencing history, newest first (as crm_mon lists it): the
@@ -483,5 +677,69 @@ mod tests {
             (views[1].role.as_str(), views[1].nodes.clone()),
             ("Starting", vec!["n1".to_string()])
         );
+    }
+
+    #[test]
+    fn a_failed_stop_is_failed_and_blocked_and_a_recovered_failure_is_kept() {
+        let config = crate::config::load_config_str(
+            "[cluster]\nname = \"c\"\n[fencing]\nenabled = false\n[[node]]\nname = \"n1\"\nid = 1\nlinks = [\"198.18.0.1\"]\n[[primitive]]\nid = \"d\"\nagent = \"ocf:heartbeat:Dummy\"\nmeta = { target-role = \"Stopped\" }\n[[primitive]]\nid = \"e\"\nagent = \"ocf:heartbeat:Dummy\"\n",
+            "t.toml",
+        )
+        .unwrap();
+        let mut status = ClusterStatus::default();
+        let result = |id, instance: &str, op: &str, interval_ms, rc| {
+            StatusPatch::OpResult(ActionResult {
+                id,
+                node: "n1".into(),
+                resource: instance.into(),
+                instance: instance.into(),
+                operation: op.into(),
+                interval_ms,
+                rc,
+                op_status: 0,
+                output: String::new(),
+                at: 10,
+                exec_ms: 1,
+            })
+        };
+        for patch in [
+            result(1, "d", "start", 0, 0),
+            result(2, "d", "stop", 0, 1),
+            result(3, "e", "start", 0, 0),
+            result(4, "e", "monitor", 10_000, 7),
+            result(5, "e", "stop", 0, 0),
+            result(6, "e", "start", 0, 0),
+            result(7, "e", "monitor", 10_000, 0),
+        ] {
+            apply_status_patch(&mut status, &patch);
+        }
+        let views = resources(&config, &status);
+        assert_eq!(
+            (views[0].role.as_str(), views[0].flags.clone()),
+            (
+                "FAILED",
+                vec!["disabled".to_string(), "blocked".to_string()]
+            )
+        );
+        assert_eq!(views[1].role, "Started");
+        let counts = instance_counts(&config, &views);
+        assert_eq!(
+            (counts.configured, counts.disabled, counts.blocked),
+            (2, 1, 1)
+        );
+        let failed = failed_actions(&status);
+        let e = failed.iter().find(|f| f.resource == "e").expect("kept");
+        assert_eq!(
+            (
+                e.operation.as_str(),
+                e.interval_ms,
+                e.recovered,
+                e.fail_count,
+                e.at
+            ),
+            ("monitor", 10_000, true, 1, Some(10))
+        );
+        let d = failed.iter().find(|f| f.resource == "d").unwrap();
+        assert_eq!((d.rc, d.recovered, d.fail_count), (1, false, 1));
     }
 }

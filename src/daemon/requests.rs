@@ -44,6 +44,13 @@ impl Daemon {
     }
 
     pub(super) async fn finish_request(&mut self, request: u64, result: Result<Version, String>) {
+        if let (Some(by), Ok(version)) = (self.loads_by.remove(&request), &result) {
+            self.last_change = Some(api::LastChange {
+                at: driver::wall_now(),
+                epoch: version.epoch,
+                by: Some(by),
+            });
+        }
         match self.replies.remove(&request) {
             Some(ReplyTo::Client {
                 reply,
@@ -83,7 +90,10 @@ impl Daemon {
         reply: tokio::sync::oneshot::Sender<Response>,
     ) {
         if let Request::ConfigLoad { text, based_on, .. } = request {
-            self.config_load(text, based_on, reply).await;
+            let by = api::user_name(uid);
+            if let Some(id) = self.config_load(text, based_on, reply).await {
+                self.loads_by.insert(id, by);
+            }
             return;
         }
         if let Request::Dispatch {
@@ -246,11 +256,11 @@ impl Daemon {
         text: String,
         based_on: Version,
         reply: tokio::sync::oneshot::Sender<Response>,
-    ) {
+    ) -> Option<u64> {
         // Checked by the API server, off the loop (`api_server::parse_off_the_loop`).
         if let Err(message) = self.readable_by_every_member(&text) {
             let _ = reply.send(Response::Error { message });
-            return;
+            return None;
         }
         let mut to = ReplyTo::Client {
             reply,
@@ -262,6 +272,7 @@ impl Daemon {
             let id = self.new_request(to);
             let effects = self.store.request_config(self.now_ms(), id, based_on, text);
             self.apply_store(effects).await;
+            Some(id)
         } else if let Some(dc) = self.store.dc().filter(|&d| d != self.own.id) {
             if let ReplyTo::Client { forwarded_to, .. } = &mut to {
                 *forwarded_to = Some(dc);
@@ -273,10 +284,14 @@ impl Daemon {
                 config: text,
             };
             self.send_cluster(dc, &request).await;
-        } else if let ReplyTo::Client { reply, .. } = to {
-            let _ = reply.send(Response::Error {
-                message: "this partition has no quorum, so no DC can apply a configuration change; check `paceline status`".into(),
-            });
+            Some(id)
+        } else {
+            if let ReplyTo::Client { reply, .. } = to {
+                let _ = reply.send(Response::Error {
+                    message: "this partition has no quorum, so no DC can apply a configuration change; check `paceline status`".into(),
+                });
+            }
+            None
         }
     }
 

@@ -157,6 +157,8 @@ fn new_daemon(
         failovers: Vec::new(),
         alerts: None,
         alert_members: Default::default(),
+        last_change: None,
+        loads_by: HashMap::new(),
         channel: Channel::new(incarnation, ChannelLimits::default()),
         store,
         replies: HashMap::new(),

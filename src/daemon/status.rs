@@ -235,6 +235,8 @@ impl Daemon {
             node_attributes: derived.node_attributes,
             fencing_history: derived.fencing_history,
             channel: self.channel.counters().clone(),
+            instances: derived.instances,
+            last_change: self.last_change.clone(),
         }
     }
 

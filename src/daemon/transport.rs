@@ -283,6 +283,7 @@ impl Daemon {
             .map(|(&id, _)| id)
             .collect();
         for id in expired {
+            self.loads_by.remove(&id);
             if let Some(ReplyTo::Client { reply, .. }) = self.replies.remove(&id) {
                 let _ = reply.send(Response::Error {
                     message: format!(

@@ -309,12 +309,14 @@ mod tests {
                     agent: "ocf:heartbeat:pgsql".into(),
                     role: "Promoted".into(),
                     nodes: vec!["node2".into()],
+                    ..Default::default()
                 },
                 ResourceView {
                     id: "vip".into(),
                     agent: "builtin:ipaddr".into(),
                     role: "Stopped".into(),
                     nodes: Vec::new(),
+                    ..Default::default()
                 },
             ],
             node_attributes: [(

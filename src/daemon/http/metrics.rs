@@ -239,7 +239,11 @@ fn pacemaker_resources(out: &mut String, s: &View) {
             .unwrap_or(true)
             .to_string();
         let role = v.role.to_lowercase();
-        let failed = r.failed_actions.iter().any(|a| a.resource == v.id);
+        // A failure recovered from in place is history, not the state.
+        let failed = r
+            .failed_actions
+            .iter()
+            .any(|a| a.resource == v.id && !a.recovered);
         let status = if failed { "failed" } else { "active" };
         for node in &v.nodes {
             let labels = [

@@ -142,6 +142,7 @@ impl Snapshot {
             maintenance: d.maintenance,
             node_attributes: d.node_attributes,
             fencing_history: d.fencing_history,
+            instances: d.instances,
             ..self.base.clone()
         }
     }
