@@ -10,6 +10,13 @@
 //! replication; with pgsql each run also times the promoted server
 //! answering SQL on the VIP from the client namespace.
 //! BENCH_LOG_DIR=DIR keeps each run's survivor log there.
+//!
+//! STACK=pgsql (a comma-separated list of `lab::stacks`) times the seeds'
+//! stacks instead: per run, the primary's node loses its power while a
+//! client writes through HAProxy (`lab::stacks::power_loss`); reported is
+//! the time from the cut to the first acknowledged write the client
+//! started after it, and whether any acknowledged write went missing or
+//! two primaries were seen (each a failed run).
 
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
@@ -20,6 +27,7 @@ use paceline::lab::cluster::{
     Database, Failover, FailoverTimeline, LabCluster, Prober, RedfishEmulator, ReferenceOptions,
     VIP, redfish_fencing, reference_config, runs_on, watch_failover, write_authkey,
 };
+use paceline::lab::stacks::{PowerLoss, Stack, pgsql, power_loss};
 use paceline::lab::{Lab, LabOptions, postgres};
 
 #[path = "../fencing/tests/support/mod.rs"]
@@ -273,6 +281,51 @@ fn series(
     (timelines, s)
 }
 
+/// One stack's power loss, on a fresh lab.
+fn stack_run(stack: &str, run: usize) -> Result<PowerLoss, String> {
+    let tag = format!("bst{run}");
+    let (pacelined, paceline) = (bin("pacelined"), bin("paceline"));
+    let built: Box<dyn Stack> = match stack {
+        "pgsql" => Box::new(pgsql::start(&tag, &pacelined, &paceline).map_err(|e| e.to_string())?),
+        other => return Err(format!("no stack {other:?} (pgsql)")),
+    };
+    let out = power_loss(built.as_ref(), Duration::from_secs(60)).map_err(|e| e.to_string())?;
+    if !out.missing.is_empty() || !out.two_primaries.is_empty() || !out.fenced {
+        return Err(format!("failed: {out:?}"));
+    }
+    Ok(out)
+}
+
+/// Times each stack of `stacks` over `runs` power losses; its figures as
+/// one JSON member.
+fn stack_series(stack: &str, runs: usize) -> String {
+    let mut served = Vec::new();
+    let mut failed = 0;
+    for run in 0..runs {
+        match stack_run(stack, run) {
+            Ok(out) => {
+                println!(
+                    "{stack} run {run}: node{} lost power; served again through HAProxy after {:?} ms ({} writes acknowledged before, {} after, none lost)",
+                    out.lost, out.served_again_ms, out.acked_before_cut, out.acked_after_cut
+                );
+                served.extend(out.served_again_ms);
+            }
+            Err(e) => {
+                failed += 1;
+                eprintln!("{stack} run {run}: {e}");
+            }
+        }
+    }
+    let ok = served.len();
+    let (min, median, max) = stats(&mut served);
+    println!(
+        "{stack}: {ok} of {runs} runs; power loss -> first acknowledged write through HAProxy: min {min} ms, median {median} ms, max {max} ms"
+    );
+    format!(
+        "\"{stack}\":{{\"runs\":{runs},\"ok\":{ok},\"failed\":{failed},\"served_again_min_ms\":{min},\"served_again_median_ms\":{median},\"served_again_max_ms\":{max}}}"
+    )
+}
+
 fn main() {
     if !nix::unistd::Uid::effective().is_root() {
         eprintln!("bench/failover needs root (network namespaces)");
@@ -282,6 +335,17 @@ fn main() {
         .ok()
         .and_then(|r| r.parse().ok())
         .unwrap_or(10);
+    if let Ok(stacks) = std::env::var("STACK") {
+        println!(
+            "bench/failover: the seeds' stacks behind HAProxy in the namespace lab, power loss of the primary's node, fencing by the lab's power board"
+        );
+        let members: Vec<String> = stacks
+            .split(',')
+            .map(|s| stack_series(s.trim(), runs))
+            .collect();
+        println!("{{{}}}", members.join(","));
+        return;
+    }
     let db_agent = std::env::var("DB_AGENT").unwrap_or_else(|_| "ocf:pacemaker:Stateful".into());
     println!(
         "bench/failover: reference two-node policy in the namespace lab, Redfish fencing through the emulator (power delay 0), db = {db_agent}, release build"

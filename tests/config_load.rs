@@ -45,6 +45,7 @@ fn policies_load() {
     for name in [
         "two-node-active-standby.toml",
         "postgresql-ha.toml",
+        "postgresql-haproxy.toml",
         "rabbitmq-3node.toml",
     ] {
         let cfg = load_config_file(&root.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -198,6 +199,7 @@ fn round_trip_policies() {
     for name in [
         "two-node-active-standby.toml",
         "postgresql-ha.toml",
+        "postgresql-haproxy.toml",
         "rabbitmq-3node.toml",
     ] {
         let mut cfg = load_config_file(&root.join(name)).unwrap();

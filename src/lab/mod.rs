@@ -63,6 +63,9 @@
 //! request log and cuts (or restores) a node's power when a reset of its system
 //! is accepted, before the client can read PowerState back. `PowerHandle` is the
 //! clonable power switch these threads share. Tested by `tests/lab.rs`.
+//! `stacks/`: the seeds' stacks (real servers behind HAProxy, which routes
+//! by the nodes' `[http]` endpoint) and the power-loss scenario they share,
+//! for `tests/netns_stacks.rs` and `bench/failover STACK=...`.
 
 pub mod bridge;
 pub mod chaos;
@@ -72,6 +75,7 @@ pub mod postgres;
 pub mod power;
 pub mod probe;
 pub mod redfish;
+pub mod stacks;
 
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};

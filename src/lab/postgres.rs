@@ -274,14 +274,45 @@ fn append(path: &Path, text: &str) -> Result<(), LabError> {
 /// `host`; the unaligned, tuples-only output, or None when the server
 /// does not answer within `timeout`.
 pub fn query(bindir: &Path, ns: &str, host: &str, sql: &str, timeout: Duration) -> Option<String> {
-    let out = Command::new("ip")
+    query_at(bindir, ns, (host, PORT), sql, timeout)
+}
+
+/// As `query`, against `host:port` (such as HAProxy's frontend), and
+/// killed when it has no answer within `timeout` plus a second (a commit
+/// waiting for a synchronous standby that died waits forever).
+pub fn query_at(
+    bindir: &Path,
+    ns: &str,
+    (host, port): (&str, u16),
+    sql: &str,
+    timeout: Duration,
+) -> Option<String> {
+    let mut child = Command::new("ip")
         .args(["netns", "exec", ns])
         .arg(bindir.join("psql"))
-        .args(["-h", host, "-p", &PORT.to_string(), "-U", "postgres"])
+        .args(["-h", host, "-p", &port.to_string(), "-U", "postgres"])
         .args(["-d", "postgres", "-Atqc", sql])
         .env("PGCONNECT_TIMEOUT", timeout.as_secs().max(1).to_string())
-        .output()
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
         .ok()?;
+    let deadline = std::time::Instant::now() + timeout + Duration::from_secs(1);
+    loop {
+        match child.try_wait() {
+            Ok(Some(_)) => break,
+            Ok(None) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+        }
+    }
+    let out = child.wait_with_output().ok()?;
     out.status
         .success()
         .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())

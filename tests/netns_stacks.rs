@@ -1,0 +1,72 @@
+//! The seeds' stacks end to end (issue 18): real servers on the namespace
+//! lab's nodes, Debian's HAProxy in the client namespace finding the
+//! primary through each node's `[http]` endpoint, and a client writing
+//! numbered rows through HAProxy across the power loss of the primary's
+//! node (`paceline::lab::stacks::power_loss`). The assertions are on
+//! behaviour: the lost node fenced, never two primaries, every
+//! acknowledged write readable afterwards, the client served again by the
+//! survivor. Times are bench/failover's. Needs root, iproute2 and the
+//! stack's Debian packages (ci/packages.d/stacks.txt).
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use paceline::lab::stacks::{PowerLoss, Stack, pgsql, power_loss};
+
+fn can_run(what: &str, installed: bool) -> bool {
+    let ok = nix::unistd::Uid::effective().is_root()
+        && Command::new("ip").arg("-V").output().is_ok()
+        && installed;
+    if !ok {
+        eprintln!("skipping: the {what} stack needs root, iproute2 and its packages");
+    }
+    ok
+}
+
+fn pacelined() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_pacelined"))
+}
+
+fn paceline() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_paceline"))
+}
+
+/// What every stack must show after its primary's power loss.
+fn assert_failed_over(stack: &dyn Stack, out: &PowerLoss) {
+    let logs = || {
+        (1..=stack.cluster().nodes())
+            .map(|i| format!("--- node{i}\n{}", stack.cluster().log(i)))
+            .collect::<String>()
+    };
+    eprintln!("power loss of node{}: {out:?}", out.lost);
+    assert!(out.fenced, "node{} fenced: {out:?}\n{}", out.lost, logs());
+    assert!(out.two_primaries.is_empty(), "two primaries: {out:?}");
+    assert!(
+        out.acked_after_cut > 0,
+        "the client is served again: {out:?}\n{}",
+        logs()
+    );
+    assert_eq!(
+        out.served_by,
+        Some(out.survivor),
+        "HAProxy sends the client to the survivor"
+    );
+    assert!(
+        out.missing.is_empty(),
+        "acknowledged writes lost: {:?} ({out:?})",
+        out.missing
+    );
+}
+
+/// PostgreSQL primary/standby in synchronous replication behind HAProxy:
+/// no acknowledged write is lost, and HAProxy follows the promotion.
+#[test]
+fn postgresql_behind_haproxy_survives_the_primary_s_power_loss() {
+    if !can_run("PostgreSQL", pgsql::installed()) {
+        return;
+    }
+    let stack = pgsql::start("stpg", pacelined(), paceline()).expect("the PostgreSQL stack");
+    let out = power_loss(&stack, Duration::from_secs(60)).expect("the power-loss scenario");
+    assert_failed_over(&stack, &out);
+}
