@@ -5,6 +5,7 @@ normalisation (`compare.py`): "exact" is its plain comparison (roles and
 "blocked" kept, reasons ignored), "normalised" also replaces clone instance
 numbers by `*` and drops the EXTRA field.
 """
+import hashlib
 import os
 import subprocess
 import sys
@@ -42,6 +43,29 @@ def run(argv):
         return None
 
 
+def cached(tool, path, compute):
+    """compute() (a string or None), kept under $SCHED_DIFF_CACHE by the
+    CIB's bytes when that is set: Pacemaker's verdict on a CIB never changes,
+    so reruns while tuning cost only paceline's side."""
+    cache = os.environ.get("SCHED_DIFF_CACHE")
+    if not cache:
+        return compute()
+    with open(path, "rb") as f:
+        key = hashlib.sha256(tool.encode() + b"\0" + f.read()).hexdigest()
+    entry = os.path.join(cache, key[:2], key)
+    if os.path.exists(entry):
+        with open(entry) as f:
+            text = f.read()
+        return None if text == "\0none" else text
+    out = compute()
+    os.makedirs(os.path.dirname(entry), exist_ok=True)
+    tmp = "%s.%d" % (entry, os.getpid())
+    with open(tmp, "w") as f:
+        f.write("\0none" if out is None else out)
+    os.replace(tmp, entry)
+    return out
+
+
 def actions(text, normalised):
     kw = dict(anon=normalised, keep_extra=not normalised)
     out = [compare.normalize_line(l, **kw) for l in compare.transition_lines(text)]
@@ -50,6 +74,10 @@ def actions(text, normalised):
 
 def verify(path):
     """None when crm_verify finds no error (warnings are fine), else its message."""
+    return cached("crm_verify", path, lambda: verify_uncached(path))
+
+
+def verify_uncached(path):
     p = run([CRM_VERIFY, "-V", "-x", path])
     if p is None:
         return "timed out after %d s" % TIMEOUT_S
@@ -61,6 +89,10 @@ def verify(path):
 
 
 def pacemaker(path):
+    return cached("crm_simulate", path, lambda: pacemaker_uncached(path))
+
+
+def pacemaker_uncached(path):
     p = run([CRM_SIMULATE, "-R", "-x", path, "-t", generator.NOW_ISO])
     return p.stdout if p is not None and "Transition Summary:" in p.stdout else None
 

@@ -77,7 +77,8 @@
 //!   clone's own scores: no instance stickiness), rolled back when it would
 //!   leave no node; the late "dependent cannot stay without its primary" pass) and
 //!   `orders.rs` (set expansion `flat_orders`: sequential sets, between-set orders,
-//!   require-all=false "one-or-more"; mandatory orders on outcomes: blocked/unrunnable
+//!   require-all=false "one-or-more": `then` follows the set's pseudo action,
+//!   never interleaved with a clone in the set; mandatory orders on outcomes: blocked/unrunnable
 //!   starts, restarts (through symmetrical orders only; a primitive or group after a
 //!   clone restarts when an instance starts or stops on its node), interleave,
 //!   clone-min, stop-stop; a placed instance that cannot start is listed blocked,
@@ -138,7 +139,9 @@
 //!   `normalised`: instance numbers and roles/blocked ignored) and classes each
 //!   disagreement by the verbs paceline lacks (-) and adds (+); `minimise.py` drops
 //!   nodes, resources, constraints, history and attributes while the same
-//!   disagreement persists (several at once with `--jobs`). Every tool run is bounded
+//!   disagreement persists (several at once with `--jobs`). `SCHED_DIFF_CACHE=DIR`
+//!   keeps crm_verify's and crm_simulate's answers by the CIB's bytes (a rerun
+//!   of 1,000 seeds then takes about a minute instead of six). Every tool run is bounded
 //!   (`runner.TIMEOUT_S`), so a CIB on which either scheduler loops cannot hang a
 //!   run. Last line: JSON with `runs`, `exact`, `normalised`, `disagreements`.
 //! - `tests/sched_diff.rs` — the minimised disagreements as paceline's own conformance

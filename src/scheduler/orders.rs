@@ -54,8 +54,13 @@ pub(super) fn flat_orders(orders: &[Order]) -> Vec<FlatOrder> {
 
 /// The two-resource orders of an order with resource sets.
 fn set_orders(ord: &Order, out: &mut Vec<FlatOrder>) {
+    // `then` of a require-all=false set follows the set's one-or-more
+    // pseudo action, not a clone: never interleaved (Pacemaker orders the
+    // pseudo action before `then`, so no instances are paired), whatever
+    // the set holds.
     let mut pair =
         |name: &str, firsts: Vec<String>, then: &str, fa: Option<Action>, ta: Option<Action>| {
+            let one_or_more = name.starts_with("one-or-more:");
             out.push(FlatOrder {
                 first_name: name.to_string(),
                 firsts,
@@ -64,7 +69,7 @@ fn set_orders(ord: &Order, out: &mut Vec<FlatOrder>) {
                 first_action: fa.unwrap_or(ord.first_action),
                 then_action: ta.or(fa).unwrap_or(ord.then_action),
                 symmetrical: ord.symmetrical,
-                require_all: None,
+                require_all: one_or_more.then_some(false),
             });
         };
     for set in ord.sets.iter().filter(|s| s.sequential) {
@@ -536,6 +541,19 @@ mod tests {
         // Without interleave they are placed and wait for the clone as a
         // whole (seed 20535, minimised; checked against crm_simulate).
         let s = summary(&c_then_t(false, DISABLED), C_THEN_T, "", ["", ""]);
+        assert_eq!(s, ["Start e:0 - node1", "Start e:1 - node2"]);
+    }
+
+    #[test]
+    fn a_clone_after_a_require_all_false_set_is_not_interleaved() {
+        // `then` follows the set's one-or-more pseudo action, not the
+        // clone in it: with nothing in the set runnable, every instance is
+        // a blocked start, interleave or not (seed 40509, minimised;
+        // checked against crm_simulate).
+        let res = c_then_t(true, DISABLED);
+        let cons = r#"<rsc_order id="o"><resource_set id="s1" sequential="false" require-all="false">
+<resource_ref id="c"/></resource_set><resource_set id="s2"><resource_ref id="t"/></resource_set></rsc_order>"#;
+        let s = summary(&res, cons, "", ["", ""]);
         assert_eq!(s, ["Start e:0 - node1", "Start e:1 - node2"]);
     }
 
