@@ -171,6 +171,21 @@ fn resources_constraints_properties_and_fencing_are_edited_from_the_command_line
         "--param",
         "type=file",
     ]);
+    d.ok(&[
+        "fencing",
+        "device",
+        "update",
+        "bmc1",
+        "--set",
+        "timeout=9s",
+        "--param",
+        "type=",
+    ]);
+    let cfg = d.config();
+    assert!(
+        cfg.contains("timeout = \"9s\"") && !cfg.contains("type = \"file\""),
+        "{cfg}"
+    );
     d.ok(&["fencing", "level", "add", "node1", "1", "bmc1"]);
     let out = d.cli(&["fencing", "device", "remove", "bmc1"]);
     assert_eq!(

@@ -145,3 +145,96 @@ fn a_node_that_died_with_its_fence_device_is_recovered_once_an_operator_confirms
         "{line}"
     );
 }
+
+/// Where node `i`'s view of the replicated status shows `rsc`, and as what.
+fn placed_by(c: &Cluster, i: u8, rsc: &str) -> Option<(String, Vec<String>)> {
+    report(c, i)
+        .and_then(|r| r.resources.into_iter().find(|x| x.id == rsc))
+        .map(|x| (x.role, x.nodes))
+}
+
+/// Off the DC (issue 17): `fence confirm` run on a member that is not the
+/// DC is forwarded to the DC, which recovers; `--wait` run there returns
+/// when the DC's controller has settled, not after a few quiet seconds (a
+/// stop that takes 6 s is still in flight after 3 quiet ones).
+#[test]
+fn a_member_forwards_a_confirmation_to_the_dc_and_waits_for_the_dcs_settled_state() {
+    if !can_run()
+        || !Path::new("/usr/sbin/fence_dummy").exists()
+        || !Path::new("/usr/lib/ocf/resource.d/pacemaker/Dummy").exists()
+    {
+        eprintln!("skipping: needs root, iproute2, fence_dummy and pacemaker's Dummy");
+        return;
+    }
+    let mut c = Cluster::new(3, ("200ms", "1s"));
+    let mut cfg = String::from("[fencing]\nenabled = true\naction = \"off\"\n");
+    for i in [1, 2, 3] {
+        std::fs::write(c.dir.join(format!("power{i}")), "on").unwrap();
+        cfg.push_str(&format!(
+            "[[fencing.device]]\nid = \"bmc{i}\"\ntype = \"agent\"\nagent = \"fence_dummy\"\ntimeout = \"3s\"\nparams = {{ type = \"file\", status_file = \"{}\" }}\n[[fencing.level]]\ntarget = \"node{i}\"\nindex = 1\ndevices = [\"bmc{i}\"]\n",
+            c.dir.join(format!("power{i}")).display()
+        ));
+    }
+    cfg.push_str(&format!(
+        "[[primitive]]\nid = \"svc\"\nagent = \"ocf:pacemaker:Dummy\"\nparams = {{ state = \"{}/svc.state\" }}\n[[location]]\nid = \"prefer-node3\"\nresource = \"svc\"\nnode = \"node3\"\nscore = 50\n[[primitive]]\nid = \"slow\"\nagent = \"ocf:pacemaker:Dummy\"\nparams = {{ op_sleep = 6, state = \"{}/slow.state\" }}\n[[location]]\nid = \"slow-on-node1\"\nresource = \"slow\"\nnode = \"node1\"\nscore = 50\n",
+        c.dir.display(),
+        c.dir.display()
+    ));
+    c.append_config(&cfg);
+    for i in [1, 2, 3] {
+        let tmp = c.dir.join(format!("rsctmp{i}"));
+        std::fs::create_dir_all(&tmp).unwrap();
+        c.start_with_env(i, &[("HA_RSCTMP", &tmp)]);
+    }
+    c.until("svc on node3, slow on node1", WAIT, || {
+        placed_by(&c, 1, "svc").is_some_and(|(_, n)| n == ["node3"])
+            && placed_by(&c, 1, "slow").is_some_and(|(r, n)| r == "Started" && n == ["node1"])
+    });
+    let dc = report(&c, 2).and_then(|r| r.dc).expect("a DC");
+    let member: u8 = if dc == "node1" { 2 } else { 1 };
+
+    // node3 dies with its BMC: the DC's fences of it hang and fail.
+    let power3 = c.dir.join("power3");
+    std::fs::remove_file(&power3).unwrap();
+    nix::unistd::mkfifo(&power3, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    c.kill(3);
+    let dc_index: u8 = dc.trim_start_matches("node").parse().unwrap();
+    c.until("a failed fence of node3", WAIT, || {
+        c.log(dc_index).contains("fencing of node3 FAILED")
+    });
+    let out = paceline(&["fence", "confirm", "node3", "--yes"], &c.socket(member));
+    assert!(out.status.success(), "{}\n{}", text(&out), c.log(member));
+    assert!(text(&out).contains("node3 confirmed off"), "{}", text(&out));
+    c.until("svc recovered off node3", WAIT, || {
+        placed_by(&c, member, "svc").is_some_and(|(r, n)| r == "Started" && !n.is_empty())
+    });
+    assert!(
+        c.log(dc_index).contains(&format!(
+            "node3 confirmed off by hand by root (uid 0) on node{member}"
+        )),
+        "{}",
+        c.log(dc_index)
+    );
+
+    // --wait on the member: back only once slow's 6 s stop is done.
+    let out = paceline(
+        &["resource", "disable", "slow", "--wait=40s"],
+        &c.socket(member),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let deadline = std::time::Instant::now() + Duration::from_secs(1);
+    loop {
+        let shown = placed_by(&c, member, "slow");
+        if shown
+            .as_ref()
+            .is_some_and(|(r, n)| r == "Stopped" && n.is_empty())
+        {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "--wait returned with slow {shown:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

@@ -59,11 +59,15 @@ pub enum Request {
     },
     /// An operator confirms that `target` is off (`paceline fence
     /// confirm`): taken as a successful fence of it, recorded with who
-    /// asked (from the peer credentials). Refused for a member of the view
-    /// and on a node that is not the DC.
+    /// asked (from the peer credentials). Refused for a member of the view;
+    /// a member that is not the DC forwards it to the DC.
     FenceConfirm {
         target: String,
     },
+    /// Whether the DC's controller has settled (nothing in flight, nothing
+    /// left to do): answered by the DC itself, or by a member after asking
+    /// the DC (`--wait` run on any node). Answered with `Response::Settled`.
+    Settled,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -90,6 +94,9 @@ pub enum Response {
         what: String,
     },
     Fenced(Box<FenceOutcome>),
+    Settled {
+        idle: bool,
+    },
     Error {
         message: String,
     },
@@ -488,7 +495,7 @@ impl Request {
     /// secrets: inline fence passwords) and needs root.
     pub fn role(&self) -> Role {
         match self {
-            Request::Status | Request::Report => Role::Read,
+            Request::Status | Request::Report | Request::Settled => Role::Read,
             _ => Role::Write,
         }
     }
@@ -505,6 +512,7 @@ impl Request {
             Request::Cleanup { .. } => "cleanup",
             Request::ConfigLoad { .. } => "config_load",
             Request::FenceConfirm { .. } => "fence_confirm",
+            Request::Settled => "settled",
         }
     }
 

@@ -456,6 +456,11 @@ fn confirm(node: &str, yes: bool, socket: &Path) -> anyhow::Result<ExitCode> {
             println!("{node} confirmed off: {}", o.detail);
             Ok(ExitCode::SUCCESS)
         }
+        // Confirmed on a member, which forwarded it to the DC.
+        Response::Accepted { what } => {
+            println!("{node} {what}");
+            Ok(ExitCode::SUCCESS)
+        }
         Response::Error { message } => bail!("pacelined refused: {message}"),
         other => bail!("unexpected answer from pacelined: {other:?}"),
     }

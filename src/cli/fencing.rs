@@ -1,4 +1,4 @@
-//! `paceline fencing device|level add|remove`: the fencing topology of the
+//! `paceline fencing device add|update|remove`, `fencing level add|remove`: the fencing topology of the
 //! cluster's configuration, as validated edits (`paceline fence` acts on
 //! nodes and devices; this group configures them).
 
@@ -35,6 +35,20 @@ pub enum DeviceCommand {
         #[arg(long = "set", value_name = "NAME=VALUE", value_parser = parse_kv)]
         settings: Vec<(String, String)>,
         /// A fence agent's parameter, NAME=VALUE (repeatable; type agent).
+        #[arg(long = "param", value_name = "NAME=VALUE", value_parser = parse_kv)]
+        params: Vec<(String, String)>,
+        #[command(flatten)]
+        client: Client,
+    },
+    /// Change a fence device's settings or agent parameters (pcs stonith
+    /// update); an empty VALUE removes the setting.
+    Update {
+        /// The device's id.
+        id: String,
+        /// A setting of the device, NAME=VALUE (repeatable; NAME= removes it).
+        #[arg(long = "set", value_name = "NAME=VALUE", value_parser = parse_kv)]
+        settings: Vec<(String, String)>,
+        /// A fence agent's parameter, NAME=VALUE (repeatable; NAME= removes it).
         #[arg(long = "param", value_name = "NAME=VALUE", value_parser = parse_kv)]
         params: Vec<(String, String)>,
         #[command(flatten)]
@@ -89,6 +103,14 @@ pub fn run(cmd: FencingCommand) -> anyhow::Result<ExitCode> {
             client,
         }) => apply(&client, &none, &format!("add fence device {id}"), |t| {
             edit::add_device(t, &id, &kind, &settings, &params)
+        }),
+        FencingCommand::Device(DeviceCommand::Update {
+            id,
+            settings,
+            params,
+            client,
+        }) => apply(&client, &none, &format!("update fence device {id}"), |t| {
+            edit::update_device(t, &id, &settings, &params)
         }),
         FencingCommand::Device(DeviceCommand::Remove { id, client }) => {
             apply(&client, &none, &format!("remove fence device {id}"), |t| {

@@ -225,8 +225,9 @@ const WAIT_POLL: Duration = Duration::from_millis(250);
 const QUIET_FOR: Duration = Duration::from_secs(3);
 
 /// `--wait`: until the DC says it has nothing in flight or left to do
-/// (twice in a row), or, on another node, until the resources have not
-/// changed for `QUIET_FOR`; exit 1 after TIMEOUT.
+/// (twice in a row; a member asks the DC, `api::Request::Settled`), or,
+/// with a daemon of the previous release off the DC, until the resources
+/// have not changed for `QUIET_FOR`; exit 1 after TIMEOUT.
 pub fn wait_settled(client: &Client, wait: &Wait) -> anyhow::Result<ExitCode> {
     let Some(limit) = &wait.wait else {
         return Ok(ExitCode::SUCCESS);
@@ -238,18 +239,24 @@ pub fn wait_settled(client: &Client, wait: &Wait) -> anyhow::Result<ExitCode> {
     let mut quiet_since = Instant::now();
     while Instant::now() < deadline {
         std::thread::sleep(WAIT_POLL);
-        let r = report(client)?;
-        let shown = serde_json::to_string(&(&r.resources, &r.failed_actions))?;
-        if last.as_ref() != Some(&shown) {
-            last = Some(shown);
-            quiet_since = Instant::now();
-        }
-        let settled = match r.dc_idle {
+        let idle = match crate::api::call(&client.socket, &crate::api::Request::Settled)? {
+            crate::api::Response::Settled { idle } => Some(idle),
+            _ => None,
+        };
+        let settled = match idle {
             Some(idle) => {
                 idle_seen = if idle { idle_seen + 1 } else { 0 };
                 idle_seen >= 2
             }
-            None => quiet_since.elapsed() >= QUIET_FOR,
+            None => {
+                let r = report(client)?;
+                let shown = serde_json::to_string(&(&r.resources, &r.failed_actions))?;
+                if last.as_ref() != Some(&shown) {
+                    last = Some(shown);
+                    quiet_since = Instant::now();
+                }
+                quiet_since.elapsed() >= QUIET_FOR
+            }
         };
         if settled {
             return Ok(ExitCode::SUCCESS);

@@ -13,7 +13,7 @@ pub use constraints::{
     ColocationSpec, OrderSpec, add_colocation, add_location_node, add_location_rule, add_order,
     list_constraints, remove_constraint,
 };
-pub use fencing::{add_device, add_level, remove_device, remove_level};
+pub use fencing::{add_device, add_level, remove_device, remove_level, update_device};
 pub use resources::{NewResource, Wrap, create_resource, delete_resource, update_resource};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

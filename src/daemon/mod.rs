@@ -188,9 +188,11 @@
 //!   through its primitive; anything else is refused.
 //!   `fence NODE` fences through pacelined (`--direct`: from the CLI
 //!   process alone); `fence confirm NODE` (`Request::FenceConfirm`) is
-//!   taken by the DC alone, for a configured node outside its view, and
-//!   becomes the controller's `Input::FenceConfirmed` with the caller's
-//!   user as the client.
+//!   taken by the DC alone, for a configured node outside its view (a
+//!   member forwards it, `ClusterMessage::FenceConfirm`), and becomes the
+//!   controller's `Input::FenceConfirmed` with the caller's user as the
+//!   client. `--wait` asks `Request::Settled`: the DC answers from its
+//!   controller, a member asks the DC (`ClusterMessage::SettledQuery`).
 //! - Tests: `tests/netns_cluster.rs` (real daemons, harness shared with
 //!   `netns_membership.rs` in `tests/netns/mod.rs`): one config on both nodes,
 //!   good/broken/stale `configure load`, a Dummy start dispatched to the peer
@@ -498,6 +500,11 @@ enum ReplyTo {
     Member { node: NodeId, request: u64 },
     /// The DC's own change (expiring constraints): the outcome is logged.
     Log(String),
+    /// A client's `Request::Settled` asked of the DC: `Ok` is settled.
+    Settled {
+        reply: tokio::sync::oneshot::Sender<Response>,
+        deadline: Instant,
+    },
 }
 
 /// How often one kind of refusal of one node is logged at most.

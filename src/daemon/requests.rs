@@ -6,6 +6,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::logging::{Fields, Priority};
 use super::{CONFIG_REQUEST_TIMEOUT, Daemon, ReplyTo, driver, log, log_about};
+
+/// How long a member waits for the DC's answer to a `SettledQuery`
+/// before it answers its client "not settled" (the client asks again).
+pub(super) const SETTLED_QUERY_TIMEOUT: Duration = Duration::from_secs(5);
 use crate::api::{self, Request, Response};
 use crate::controller::StatusPatch;
 use crate::membership::Unblock;
@@ -74,6 +78,11 @@ impl Daemon {
             Some(ReplyTo::Member { node, request }) => {
                 let reply = ClusterMessage::ConfigReply { request, result };
                 self.send_cluster(node, &reply).await;
+            }
+            Some(ReplyTo::Settled { reply, .. }) => {
+                let _ = reply.send(Response::Settled {
+                    idle: result.is_ok(),
+                });
             }
             Some(ReplyTo::Log(what)) => match result {
                 Ok(v) => log(&format!("{what}: applied at epoch {}", v.epoch)),
@@ -146,7 +155,11 @@ impl Daemon {
             return;
         }
         if let Request::FenceConfirm { target } = request {
-            let _ = reply.send(self.fence_confirm(target, uid));
+            self.fence_confirm(target, uid, reply).await;
+            return;
+        }
+        if let Request::Settled = request {
+            self.settled(reply).await;
             return;
         }
         let response = self.answer_now(request, uid).await;
@@ -154,15 +167,68 @@ impl Daemon {
     }
 
     /// `fence confirm`: the operator says `target` is off (it died with its
-    /// fence device). Only the DC takes it (it is the one waiting for the
-    /// fence), only for a configured node that is not a member of this
-    /// node's view; who asked is taken from the peer credentials. A client
-    /// waiting for a fence of `target` through this daemon gets the same
-    /// answer.
-    fn fence_confirm(&mut self, target: String, uid: u32) -> Response {
-        let refuse = |message: String| Response::Error { message };
-        if self.node_id(&target).is_none() {
-            return refuse(format!("no node `{target}` in the configuration"));
+    /// fence device). Taken only for a configured node that is not a member
+    /// of this node's view, by the DC (it is the one waiting for the
+    /// fence): a member forwards it there (`ClusterMessage::FenceConfirm`,
+    /// protocol version 5). Who asked is taken from the peer credentials.
+    async fn fence_confirm(
+        &mut self,
+        target: String,
+        uid: u32,
+        reply: tokio::sync::oneshot::Sender<Response>,
+    ) {
+        let by = format!("{} (uid {uid})", api::user_name(uid));
+        if let Err(message) = self.confirmable(&target) {
+            let _ = reply.send(Response::Error { message });
+            return;
+        }
+        if self.store.is_dc() {
+            let _ = reply.send(match self.confirm_on_dc(target, by) {
+                Ok(outcome) => Response::Fenced(Box::new(outcome)),
+                Err(message) => Response::Error { message },
+            });
+            return;
+        }
+        let Some(dc) = self.store.dc().filter(|&d| d != self.own.id) else {
+            let _ = reply.send(Response::Error {
+                message: "this partition has no quorum, so no DC waits for the fence; check `paceline status`".into(),
+            });
+            return;
+        };
+        if self.machine.protocol_version() < 5 {
+            let _ = reply.send(Response::Error {
+                message: format!(
+                    "this node is not the DC and a member runs the previous release: run `paceline fence confirm {target}` on {}, which waits for the fence",
+                    self.settings.node_name(dc)
+                ),
+            });
+            return;
+        }
+        let to = ReplyTo::Client {
+            reply,
+            deadline: Instant::now() + CONFIG_REQUEST_TIMEOUT,
+            forwarded_to: Some(dc),
+            accepted: Some(format!(
+                "confirmed off by hand by {by} on {}; the DC {} takes it as fenced",
+                self.own.name,
+                self.settings.node_name(dc)
+            )),
+        };
+        let id = self.new_request(to);
+        let by = format!("{by} on {}", self.own.name);
+        let message = ClusterMessage::FenceConfirm {
+            request: id,
+            target,
+            by,
+        };
+        self.send_cluster(dc, &message).await;
+    }
+
+    /// Why `target` cannot be confirmed off from here, if it cannot: it is
+    /// not configured, or it is a member of this node's view (running).
+    pub(super) fn confirmable(&self, target: &str) -> Result<(), String> {
+        if self.node_id(target).is_none() {
+            return Err(format!("no node `{target}` in the configuration"));
         }
         let view = self.machine.status().view;
         let members: Vec<String> = view
@@ -170,26 +236,33 @@ impl Daemon {
             .iter()
             .map(|&m| self.settings.node_name(m))
             .collect();
-        if members.contains(&target) {
-            return refuse(format!(
+        if members.iter().any(|m| m == target) {
+            return Err(format!(
                 "{target} is a member of view {} (members: {}): it is running, so it cannot be confirmed off",
                 view.id,
                 members.join(", ")
             ));
         }
         if target == self.own.name {
-            return refuse(format!("{target} is this node, and it is running"));
+            return Err(format!("{target} is this node, and it is running"));
         }
+        Ok(())
+    }
+
+    /// The DC takes `target` as fenced, confirmed `by` an operator: logged,
+    /// answered to the clients waiting for a fence of it, and handed to the
+    /// controller (which records it in the fencing history and recovers).
+    pub(super) fn confirm_on_dc(
+        &mut self,
+        target: String,
+        by: String,
+    ) -> Result<crate::controller::FenceOutcome, String> {
+        self.confirmable(&target)?;
         if !self.store.is_dc() {
-            return refuse(match self.store.dc().filter(|&d| d != self.own.id) {
-                Some(dc) => format!(
-                    "this node is not the DC: run `paceline fence confirm {target}` on {}, which waits for the fence",
-                    self.settings.node_name(dc)
-                ),
-                None => "this partition has no quorum, so no DC waits for the fence; check `paceline status`".into(),
-            });
+            return Err(
+                "this node is no longer the DC; check `paceline status` and confirm again".into(),
+            );
         }
-        let by = format!("{} (uid {uid})", api::user_name(uid));
         log_about(
             Priority::Warning,
             &Fields {
@@ -211,7 +284,30 @@ impl Daemon {
             let _ = reply.send(Response::Fenced(Box::new(outcome.clone())));
         }
         self.controller_input(crate::controller::Input::FenceConfirmed { target, by });
-        Response::Fenced(Box::new(outcome))
+        Ok(outcome)
+    }
+
+    /// `Request::Settled`: the DC answers from its controller; a member
+    /// asks the DC (`ClusterMessage::SettledQuery`, protocol version 5)
+    /// and answers "not settled" when there is no DC to ask.
+    async fn settled(&mut self, reply: tokio::sync::oneshot::Sender<Response>) {
+        if self.store.is_dc() {
+            let _ = reply.send(Response::Settled {
+                idle: self.store.dc_idle(),
+            });
+            return;
+        }
+        let dc = self.store.dc().filter(|&d| d != self.own.id);
+        let Some(dc) = dc.filter(|_| self.machine.protocol_version() >= 5) else {
+            let _ = reply.send(Response::Settled { idle: false });
+            return;
+        };
+        let id = self.new_request(ReplyTo::Settled {
+            reply,
+            deadline: Instant::now() + SETTLED_QUERY_TIMEOUT,
+        });
+        self.send_cluster(dc, &ClusterMessage::SettledQuery { request: id })
+            .await;
     }
 
     /// `resource cleanup`: answered once the DC committed it (a quorum
@@ -329,6 +425,7 @@ impl Daemon {
             | Request::Dispatch { .. }
             | Request::Fence { .. }
             | Request::FenceConfirm { .. }
+            | Request::Settled
             | Request::Cleanup { .. } => Response::Error {
                 message: "internal: this request is answered asynchronously".into(),
             },

@@ -279,17 +279,28 @@ impl Daemon {
         let expired: Vec<u64> = self
             .replies
             .iter()
-            .filter(|(_, r)| matches!(r, ReplyTo::Client { deadline, .. } if *deadline <= Instant::now()))
+            .filter(|(_, r)| match r {
+                ReplyTo::Client { deadline, .. } | ReplyTo::Settled { deadline, .. } => {
+                    *deadline <= Instant::now()
+                }
+                _ => false,
+            })
             .map(|(&id, _)| id)
             .collect();
         for id in expired {
             self.loads_by.remove(&id);
-            if let Some(ReplyTo::Client { reply, .. }) = self.replies.remove(&id) {
-                let _ = reply.send(Response::Error {
-                    message: format!(
-                        "no answer from the DC within {CONFIG_REQUEST_TIMEOUT:?}; the change may or may not be applied: check `paceline configure show`"
-                    ),
-                });
+            match self.replies.remove(&id) {
+                Some(ReplyTo::Settled { reply, .. }) => {
+                    let _ = reply.send(Response::Settled { idle: false });
+                }
+                Some(ReplyTo::Client { reply, .. }) => {
+                    let _ = reply.send(Response::Error {
+                        message: format!(
+                            "no answer from the DC within {CONFIG_REQUEST_TIMEOUT:?}; the change may or may not be applied: check `paceline configure show`"
+                        ),
+                    });
+                }
+                _ => {}
             }
         }
     }
@@ -352,6 +363,26 @@ impl Daemon {
                 });
                 let effects = self.store.request_status(self.now_ms(), id, patch);
                 self.apply_store(effects).await;
+            }
+            ClusterMessage::FenceConfirm {
+                request,
+                target,
+                by,
+            } => {
+                let result = self
+                    .confirm_on_dc(target, by)
+                    .map(|_| self.store.doc().version);
+                let reply = ClusterMessage::ConfigReply { request, result };
+                self.send_cluster(from, &reply).await;
+            }
+            ClusterMessage::SettledQuery { request } => {
+                let result = if self.store.dc_idle() {
+                    Ok(self.store.doc().version)
+                } else {
+                    Err("not settled".to_string())
+                };
+                let reply = ClusterMessage::ConfigReply { request, result };
+                self.send_cluster(from, &reply).await;
             }
             ClusterMessage::ConfigReply { request, result } => {
                 self.finish_request(request, result).await;

@@ -135,6 +135,20 @@ pub enum ClusterMessage {
         request: u64,
         patch: StatusPatch,
     },
+    /// member -> DC: an operator confirmed `target` off on this member
+    /// (`paceline fence confirm`), `by` whom; answered by a `ConfigReply`
+    /// (`Err`: refused, with why). Protocol version 5.
+    FenceConfirm {
+        request: u64,
+        target: String,
+        by: String,
+    },
+    /// member -> DC: has your controller settled (nothing in flight,
+    /// nothing left to do)? A `ConfigReply`: `Ok` yes, `Err` not yet
+    /// (`--wait` run on a member). Protocol version 5.
+    SettledQuery {
+        request: u64,
+    },
 }
 
 /// How much of the channel's largest message (`wire::ChannelLimits`, 4 MiB)
@@ -200,6 +214,7 @@ impl ClusterMessage {
             | ClusterMessage::ReportRequest
             | ClusterMessage::Report(_)
             | ClusterMessage::StatusRequest { .. } => 4,
+            ClusterMessage::FenceConfirm { .. } | ClusterMessage::SettledQuery { .. } => 5,
         }
     }
 

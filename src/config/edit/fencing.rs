@@ -3,7 +3,7 @@
 
 use toml_edit::{Array, ArrayOfTables, DocumentMut, InlineTable, Item, Table, value};
 
-use super::{EditError, parse, typed};
+use super::{EditError, parse, set_in, typed};
 
 /// `[fencing]`'s array `key` (`device`, `level`), created if missing.
 fn fencing_array<'a>(
@@ -57,6 +57,46 @@ pub fn add_device(
         t["params"] = value(p);
     }
     devices.push(t);
+    Ok(doc.to_string())
+}
+
+/// `fencing device update ID [--set K=V]... [--param K=V]...` (pcs
+/// stonith update): sets the device's own keys and a fence agent's
+/// parameters; an empty value removes the key. The id stays (the levels
+/// name it).
+pub fn update_device(
+    text: &str,
+    id: &str,
+    settings: &[(String, String)],
+    params: &[(String, String)],
+) -> Result<String, EditError> {
+    let mut doc = parse(text)?;
+    let devices = fencing_array(&mut doc, "device")?;
+    let device = devices
+        .iter_mut()
+        .find(|d| str_of(d, "id") == Some(id))
+        .ok_or_else(|| EditError::NoSuchDevice(id.to_string()))?;
+    for (k, v) in settings {
+        match (k.as_str(), v.is_empty()) {
+            ("id", _) => {
+                return Err(EditError::Invalid(format!(
+                    "the id of device `{id}` cannot change (its levels name it): add a new device and move the levels"
+                )));
+            }
+            ("params", _) => {
+                return Err(EditError::Invalid(
+                    "a fence agent's parameters are set with --param NAME=VALUE".into(),
+                ));
+            }
+            (_, true) => {
+                device.remove(k);
+            }
+            (_, false) => device[k.as_str()] = typed(v),
+        }
+    }
+    for (k, v) in params {
+        set_in(device, "params", k, (!v.is_empty()).then_some(v.as_str()))?;
+    }
     Ok(doc.to_string())
 }
 
@@ -175,6 +215,28 @@ mod tests {
         ));
         assert!(matches!(
             remove_device(&t, "bmc-n1"),
+            Err(EditError::Invalid(_))
+        ));
+        let updated = update_device(
+            &t,
+            "bmc-n2",
+            &s(&[("timeout", "9s"), ("delay", "")]),
+            &s(&[("status_file", "/tmp/y"), ("type", "")]),
+        )
+        .unwrap();
+        assert!(
+            updated.contains("timeout = \"9s\"") && updated.contains("status_file = \"/tmp/y\""),
+            "{updated}"
+        );
+        assert!(!updated.contains("type = \"file\"}"), "{updated}");
+        assert!(updated.contains("# on"), "{updated}");
+        assert_eq!(fencing_of(&updated).devices.len(), 2);
+        assert_eq!(
+            update_device(&t, "x", &[], &[]),
+            Err(EditError::NoSuchDevice("x".into()))
+        );
+        assert!(matches!(
+            update_device(&t, "bmc-n2", &s(&[("id", "b")]), &[]),
             Err(EditError::Invalid(_))
         ));
         let t = remove_level(&t, "n1", 1).unwrap();
