@@ -195,13 +195,14 @@ impl<'a> Ctx<'a> {
     /// stay. `slots` is what is left of the placement order when the
     /// clone's first instance comes up; the clone's instances are
     /// rearranged within their own slots. Returns the instances
-    /// pre-assigned to their current node.
+    /// pre-assigned to their current node, and those of them that will not
+    /// count (`tried_in_place`).
     pub(super) fn arrange_instances(
         &self,
         units: &[Unit<'a>],
         slots: &mut [usize],
         c: &Clone,
-    ) -> Vec<usize> {
+    ) -> (Vec<usize>, Vec<usize>) {
         let positions: Vec<usize> = (0..slots.len())
             .filter(|&p| units[slots[p]].clone.is_some_and(|x| std::ptr::eq(x, c)))
             .collect();
@@ -213,11 +214,20 @@ impl<'a> Ctx<'a> {
         let max = c.clone_max.unwrap_or(self.nodes.len() as u32) as usize;
         let per_node = (max / available).max(1);
         let mut here = vec![0usize; self.nodes.len()];
-        let (mut stay, mut leave) = (Vec::new(), Vec::new());
+        let (mut stay, mut leave, mut counted) = (Vec::new(), Vec::new(), 0);
+        let mut uncounted = Vec::new();
         for ui in sorted {
+            let tried = self
+                .tried_in_place(units, ui)
+                .filter(|&i| here[i] < per_node);
             match self.can_stay(units, ui) {
-                Some(i) if stay.len() < max && here[i] < per_node => {
+                Some(i) if counted < max && here[i] < per_node => {
                     here[i] += 1;
+                    counted += 1;
+                    stay.push(ui);
+                }
+                _ if counted < max && tried.is_some() && self.is_cloned_group(c) => {
+                    uncounted.push(ui);
                     stay.push(ui);
                 }
                 _ => leave.push(ui),
@@ -226,7 +236,27 @@ impl<'a> Ctx<'a> {
         for (&p, &ui) in positions.iter().zip(stay.iter().chain(&leave)) {
             slots[p] = ui;
         }
-        stay
+        (stay, uncounted)
+    }
+
+    fn is_cloned_group(&self, c: &Clone) -> bool {
+        matches!(c.child, CloneChild::Group(_))
+    }
+
+    /// The node Pacemaker 2.1.5 tries to pre-assign an active cloned
+    /// group's instance to (distribute_children): its node can run
+    /// resources and the instance's own score there is not negative (a
+    /// member's failure does not mark the group failed). When its members
+    /// then go elsewhere, they stay where they went, but the failed
+    /// pre-assignment "unassigns" only the group, which has no node of its
+    /// own: the instance is neither counted on that node nor against
+    /// clone-max, nor placed again (2.1.6 rewrote instance assignment,
+    /// pcmk__assign_instances).
+    fn tried_in_place(&self, units: &[Unit<'a>], ui: usize) -> Option<usize> {
+        let unit = &units[ui];
+        let &i = self.node_index.get(unit.current_node()?)?;
+        let own = self.allowed_scores(unit);
+        (self.nodes[i].can_host() && own[i].value() >= 0).then_some(i)
     }
 
     /// The current node of a pre-assigned instance: Pacemaker assigns it
@@ -457,6 +487,26 @@ pub(super) mod tests {
     }
 
     const CLONE: &str = r#"<clone id="c"><primitive id="d" class="ocf" provider="pacemaker" type="Dummy"/></clone>"#;
+
+    #[test]
+    fn a_full_node_is_banned_before_an_instances_colocations_apply() {
+        // d:1 has only node2 left once d:0 takes node1; the -500 against
+        // e's instance there would leave it no node with a non-negative
+        // score, so it is rolled back and d:1 starts (seed 20582,
+        // minimised; checked against crm_simulate).
+        let resources = r#"<clone id="c"><primitive id="d" class="ocf" provider="pacemaker" type="Dummy"/></clone>
+<clone id="k"><primitive id="e" class="ocf" provider="pacemaker" type="Dummy"/></clone>"#;
+        let cons = r#"<rsc_colocation id="c-k" rsc="c" with-rsc="k" score="-500"/>"#;
+        let s = summary(resources, cons, "", ["", &monitor("e", "node2", 0)]);
+        assert_eq!(
+            s,
+            [
+                "Start d:0 - node1",
+                "Start d:1 - node2",
+                "Start e:1 - node1"
+            ]
+        );
+    }
 
     #[test]
     fn a_cloned_group_is_active_where_a_later_member_is() {

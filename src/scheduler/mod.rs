@@ -89,11 +89,17 @@
 //!   instances' assignment order once the clone's primaries are placed (Pacemaker's
 //!   pcmk__cmp_instance: banned-where-active last, active first, failed later,
 //!   colocation score on the current node, number), instances that would stay anyway
-//!   pre-assigned to their node (at most clone-max / available nodes per node), the
+//!   pre-assigned to their node (at most clone-max / available nodes per node;
+//!   a cloned group's instance whose pre-assignment ends on another node is
+//!   not counted there nor against clone-max, as 2.1.5's failed
+//!   "unassignment" of a group), the
 //!   others placed like any resource (an instance whose node goes moves: no
 //!   "anonymous instances never move" rule), clone-node-max, clone-max; a clone whose
 //!   instances go to every available node takes only its negative and INFINITY
-//!   colocations into its instances' placement (`colocations.rs`). `promotion.rs`: the promotion score attribute added to an instance's node scores
+//!   colocations into its instances' placement (`colocations.rs`); nodes
+//!   full of instances (clone-node-max) are banned before an instance's
+//!   colocations apply, so one that would leave only those is rolled back
+//!   (allocate_instance's can_run_instance). `promotion.rs`: the promotion score attribute added to an instance's node scores
 //!   before placement where it applies (active there, history known there, or no
 //!   history at all; anonymous history filed under instances in status order) and
 //!   raising the instance's priority (pcmk__add_promotion_scores); promotion scores (attribute

@@ -38,6 +38,10 @@ pub(super) struct Ctx<'a> {
     pub(super) clone_placed: HashMap<String, u32>,
     /// Clone instances pre-assigned to the node they are active on.
     pub(super) staying: BTreeSet<usize>,
+    /// Cloned-group instances whose pre-assignment is tried: placed
+    /// elsewhere, they are not counted against clone-node-max or
+    /// clone-max (`tried_in_place`).
+    pub(super) uncounted: BTreeSet<usize>,
     /// Promotable clones whose promotion is decided.
     pub(super) promoted_done: BTreeSet<String>,
     /// Resources whose failure-timeout is disregarded (on-fail=block failures).
@@ -110,6 +114,7 @@ impl<'a> Ctx<'a> {
             clone_here: HashMap::new(),
             clone_placed: HashMap::new(),
             staying: BTreeSet::new(),
+            uncounted: BTreeSet::new(),
             promoted_done: BTreeSet::new(),
             timeout_ignored,
             colocations,
@@ -139,8 +144,9 @@ impl<'a> Ctx<'a> {
             if let Some(c) = units[order[pos]].clone
                 && arranged.insert(c.id.as_str())
             {
-                let stay = self.arrange_instances(&units, &mut order[pos..], c);
+                let (stay, uncounted) = self.arrange_instances(&units, &mut order[pos..], c);
                 self.staying.extend(stay);
+                self.uncounted.extend(uncounted);
             }
             self.place(&mut units, order[pos]);
         }
@@ -168,12 +174,16 @@ impl<'a> Ctx<'a> {
     fn place(&mut self, units: &mut [Unit<'a>], ui: usize) {
         let mut why = Vec::new();
         let (mut scores, first_banned, later_bans) = self.own_scores(&units[ui], &mut why);
+        // A clone instance is banned from nodes full of its clone's
+        // instances before its colocations apply, so a colocation that
+        // would leave it only those is rolled back (Pacemaker's
+        // allocate_instance runs can_run_instance before assigning).
+        self.clone_bans(&units[ui], &mut scores);
         // Colocation with already placed primaries.
         self.apply_colocations(units, ui, &mut scores, &mut why);
         self.dependent_influence(units, ui, &mut scores, &mut why);
         self.later_member_pull(units, ui, &mut scores, &mut why);
         self.apply_later_bans(&mut scores, later_bans);
-        self.clone_bans(&units[ui], &mut scores);
         let prefer = self.capacity_bans(units, ui, &mut scores, &mut why);
         let best = self.preferred(prefer, self.best_node(&units[ui], &scores), &scores);
         let best = self.preferred(self.staying_node(units, ui), best, &scores);
@@ -185,7 +195,19 @@ impl<'a> Ctx<'a> {
             ));
         }
         let best = self.vetoed(&units[ui], best, &mut why);
-        self.commit(&mut units[ui], best, &scores, &first_banned, &mut why);
+        // A cloned group's pre-assignment that ends elsewhere is not
+        // counted (`tried_in_place`).
+        let current = units[ui]
+            .current_node()
+            .and_then(|n| self.node_index.get(n));
+        let counts = !self.uncounted.contains(&ui) || best.as_ref() == current;
+        self.commit(
+            &mut units[ui],
+            (best, counts),
+            &scores,
+            &first_banned,
+            &mut why,
+        );
         self.plan
             .reasons
             .entry(units[ui].id.clone())
@@ -254,7 +276,7 @@ impl<'a> Ctx<'a> {
     fn commit(
         &mut self,
         unit: &mut Unit<'a>,
-        best: Option<usize>,
+        (best, counts): (Option<usize>, bool),
         scores: &[Score],
         first_banned: &[usize],
         why: &mut Vec<String>,
@@ -296,7 +318,7 @@ impl<'a> Ctx<'a> {
             unit.runnable
         };
         self.assigned[i] += counted as u32;
-        if let Some(c) = unit.clone {
+        if let Some(c) = unit.clone.filter(|_| counts) {
             *self.clone_here.entry((c.id.clone(), i)).or_default() += 1;
             *self.clone_placed.entry(c.id.clone()).or_default() += 1;
         }
