@@ -249,9 +249,20 @@ pub fn expired_constraints(text: &str, now: i64) -> Vec<String> {
     let Some(array) = doc.get("location").and_then(|i| i.as_array_of_tables()) else {
         return Vec::new();
     };
-    array
-        .iter()
-        .filter_map(|t| t.get("id").and_then(|v| v.as_str()))
+    expired_among(
+        array
+            .iter()
+            .filter_map(|t| t.get("id").and_then(|v| v.as_str())),
+        now,
+    )
+}
+
+/// Of these location ids, the move/ban constraints whose lifetime is over
+/// at `now` (unix seconds). The daemon passes its loaded model's ids:
+/// parsing the whole text again every second held a DC's event loop for
+/// hundreds of milliseconds with thousands of resources (issue 15).
+pub fn expired_among<'a>(ids: impl IntoIterator<Item = &'a str>, now: i64) -> Vec<String> {
+    ids.into_iter()
         .filter(|id| id.starts_with(MOVE_PREFIX) || id.starts_with(BAN_PREFIX))
         .filter(|id| {
             id.rsplit_once(UNTIL)
@@ -520,6 +531,9 @@ mod tests {
             expired_constraints(&banned, 100),
             vec!["cli-prefer-db-until-100"]
         );
+        let model = crate::config::load_config_str(&banned, "t.toml").unwrap();
+        let ids = model.locations.iter().map(|l| l.id.as_str());
+        assert_eq!(expired_among(ids, 100), vec!["cli-prefer-db-until-100"]);
         let cleared = clear_resource(&banned, "db", true, true).unwrap();
         assert!(!cleared.contains("[[location]]"), "{cleared}");
         valid(&cleared);

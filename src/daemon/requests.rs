@@ -22,15 +22,27 @@ impl Daemon {
         if !self.store.is_dc() || self.replies.values().any(|r| matches!(r, ReplyTo::Log(_))) {
             return;
         }
-        let doc = self.store.doc();
-        let expired = crate::config::edit::expired_constraints(&doc.config, driver::wall_now());
+        // From the loaded model: the text is parsed only when something
+        // expired, not every second (it held the loop with thousands of
+        // resources).
+        let Some(loaded) = self.store.loaded() else {
+            return;
+        };
+        let ids = loaded.model.locations.iter().map(|l| l.id.as_str());
+        let expired = crate::config::edit::expired_among(ids, driver::wall_now());
         if expired.is_empty() {
             return;
         }
+        let doc = self.store.doc();
         let (version, text) = (doc.version, doc.config.clone());
+        // The model may be of an older text still loading: nothing to do
+        // when this one no longer has them.
         let Ok(edited) = crate::config::edit::remove_constraints(&text, &expired) else {
             return;
         };
+        if edited == text {
+            return;
+        }
         let what = format!("lifetime over: removing {}", expired.join(", "));
         log(&what);
         let id = self.new_request(ReplyTo::Log(what));

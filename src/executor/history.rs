@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
@@ -32,6 +32,11 @@ struct Inner {
     /// Latest record per (resource, action, interval), as Pacemaker keeps it.
     latest: BTreeMap<(String, String, u64), OpRecord>,
     last_save_error: Option<String>,
+    /// Records made, and how many of them a finished save covered.
+    recorded: u64,
+    saved: u64,
+    /// A thread is saving (outside the lock) what was recorded then.
+    saving: bool,
 }
 
 /// What is kept on disk: the records and the call-id counter, so call ids
@@ -45,9 +50,16 @@ pub(crate) struct Saved {
 /// Thread-safe history shared by the executor, its monitors and readers.
 /// With a file, every new record is saved atomically (write, fsync, rename)
 /// before `record` returns, so a restarted node still knows what ran.
+/// Saves are grouped: one caller saves, outside the lock, everything
+/// recorded so far while the others wait for a save that covers theirs.
+/// Saving the whole history once per record (thousands of probes at once,
+/// each serialising thousands of records) kept a core busy and starved the
+/// event loop of a two-core node (issue 15).
 #[derive(Debug, Default)]
 pub struct OpHistory {
     inner: Mutex<Inner>,
+    /// Signalled when a save finishes.
+    saved: Condvar,
     file: Option<PathBuf>,
 }
 
@@ -86,6 +98,7 @@ impl OpHistory {
         }
         Ok(Self {
             inner: Mutex::new(inner),
+            saved: Condvar::new(),
             file: Some(file.to_path_buf()),
         })
     }
@@ -127,14 +140,37 @@ impl OpHistory {
             exit_reason: r.exit_reason,
         };
         inner.latest.insert(key, rec.clone());
+        inner.recorded += 1;
         if let Some(file) = &self.file {
-            let saved = Saved {
+            let mine = inner.recorded;
+            self.save_through(file, inner, mine);
+        }
+        rec
+    }
+
+    /// Returns once a save covering record number `mine` is done: saves
+    /// itself when no other caller is saving, else waits for that save
+    /// (and saves next if it did not cover `mine`).
+    fn save_through<'a>(&'a self, file: &Path, mut inner: MutexGuard<'a, Inner>, mine: u64) {
+        while inner.saved < mine {
+            if inner.saving {
+                inner = self.saved.wait(inner).unwrap_or_else(|e| e.into_inner());
+                continue;
+            }
+            inner.saving = true;
+            let covers = inner.recorded;
+            let snapshot = Saved {
                 next_call_id: inner.next_call_id,
                 records: inner.latest.values().cloned().collect(),
             };
-            inner.last_save_error = persist::save(file, &saved).err().map(|e| e.to_string());
+            drop(inner);
+            let result = persist::save(file, &snapshot).err().map(|e| e.to_string());
+            inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+            inner.saving = false;
+            inner.saved = covers;
+            inner.last_save_error = result;
+            self.saved.notify_all();
         }
-        rec
     }
 
     /// Every latest record, ordered by resource, action and interval.
@@ -172,6 +208,46 @@ mod tests {
         assert!(b.call_id > a.call_id);
         assert_eq!(b.last_rc_change, a.last_rc_change);
         assert_eq!(h.records().len(), 1);
+    }
+
+    /// Records made at once from many threads are all saved, each before
+    /// its `record` returns.
+    #[test]
+    fn concurrent_records_are_all_saved() {
+        let dir = std::env::temp_dir().join(format!("plhistc{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let file = dir.join("op-history.json");
+        let h = std::sync::Arc::new(OpHistory::open(&file).unwrap());
+        let threads: Vec<_> = (0..16)
+            .map(|t| {
+                let h = h.clone();
+                let file = file.clone();
+                std::thread::spawn(move || {
+                    for i in 0..10 {
+                        let resource = format!("r{t}-{i}");
+                        let rec = h.record(OpResult {
+                            resource: &resource,
+                            action: "monitor",
+                            interval: Duration::ZERO,
+                            rc: 7,
+                            timed_out: false,
+                            exec_time: Duration::ZERO,
+                            exit_reason: None,
+                        });
+                        let saved: Saved = persist::load(&file).unwrap().unwrap();
+                        assert!(saved.records.contains(&rec), "{resource} not saved yet");
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert!(h.last_save_error().is_none());
+        let saved: Saved = persist::load(&file).unwrap().unwrap();
+        assert_eq!(saved.records.len(), 160);
+        assert_eq!(saved.next_call_id, 160);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
