@@ -68,6 +68,12 @@ pub enum Request {
     /// left to do): answered by the DC itself, or by a member after asking
     /// the DC (`--wait` run on any node). Answered with `Response::Settled`.
     Settled,
+    /// Change the daemon's log level at run time (`paceline cluster
+    /// log-level`): error, warning, notice, info (the default) or debug.
+    /// Answered with `Response::Accepted`.
+    LogLevel {
+        level: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -513,6 +519,7 @@ impl Request {
             Request::ConfigLoad { .. } => "config_load",
             Request::FenceConfirm { .. } => "fence_confirm",
             Request::Settled => "settled",
+            Request::LogLevel { .. } => "log_level",
         }
     }
 

@@ -29,11 +29,30 @@ pub enum ClusterCommand {
         #[arg(long, default_value = DEFAULT_SOCKET)]
         socket: PathBuf,
     },
+    /// Change this node's daemon log level without a restart: error,
+    /// warning, notice, info (the default) or debug (every API request).
+    LogLevel {
+        /// error, warning, notice, info or debug.
+        level: String,
+        /// Local API socket of pacelined.
+        #[arg(long, default_value = DEFAULT_SOCKET)]
+        socket: PathBuf,
+    },
 }
 
 pub fn run(cmd: ClusterCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         ClusterCommand::Keygen { file, force } => keygen(&file, force),
+        ClusterCommand::LogLevel { level, socket } => {
+            match api::call(&socket, &Request::LogLevel { level })? {
+                Response::Accepted { what } => {
+                    println!("{what}");
+                    Ok(ExitCode::SUCCESS)
+                }
+                Response::Error { message } => anyhow::bail!("pacelined refused: {message}"),
+                other => anyhow::bail!("unexpected answer from pacelined: {other:?}"),
+            }
+        }
         ClusterCommand::Unblock { socket } => match api::call(&socket, &Request::Unblock)? {
             Response::Unblocked { by } => {
                 println!("wait_for_all overridden by {by}; this partition may now become quorate");

@@ -8,19 +8,64 @@
 //! and a closed stderr loses the line (no `eprintln!`, which panics).
 
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use log::Level;
 use systemd_journal_logger::JournalLog;
 
 /// How important a line is. Journal priorities (syslog's): `Error` 3,
 /// `Warning` 4, `Notice` 5 (the default: membership, fencing, results),
-/// `Info` 6.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// `Info` 6, `Debug` 7 (every API request; off unless asked for).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Priority {
-    Error,
-    Warning,
-    Notice,
-    Info,
+    Error = 3,
+    Warning = 4,
+    Notice = 5,
+    Info = 6,
+    Debug = 7,
+}
+
+/// The least important priority written (`pacelined --log-level`,
+/// changed at run time by `paceline cluster log-level`): Info by default.
+static THRESHOLD: AtomicU8 = AtomicU8::new(Priority::Info as u8);
+
+/// Writes lines up to `p` from now on; returns the previous threshold.
+pub fn set_threshold(p: Priority) -> Priority {
+    let before = THRESHOLD.swap(p as u8, Ordering::Relaxed);
+    Priority::from_number(before).unwrap_or(Priority::Info)
+}
+
+/// Whether a line of priority `p` is written.
+pub fn enabled(p: Priority) -> bool {
+    p as u8 <= THRESHOLD.load(Ordering::Relaxed)
+}
+
+impl std::str::FromStr for Priority {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "error" | "err" => Ok(Priority::Error),
+            "warning" | "warn" => Ok(Priority::Warning),
+            "notice" => Ok(Priority::Notice),
+            "info" => Ok(Priority::Info),
+            "debug" => Ok(Priority::Debug),
+            other => Err(format!(
+                "`{other}` is not a log level (error, warning, notice, info, debug)"
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for Priority {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Priority::Error => "error",
+            Priority::Warning => "warning",
+            Priority::Notice => "notice",
+            Priority::Info => "info",
+            Priority::Debug => "debug",
+        })
+    }
 }
 
 impl Priority {
@@ -34,6 +79,18 @@ impl Priority {
         }
     }
 
+    fn from_number(n: u8) -> Option<Priority> {
+        [
+            Priority::Error,
+            Priority::Warning,
+            Priority::Notice,
+            Priority::Info,
+            Priority::Debug,
+        ]
+        .into_iter()
+        .find(|p| *p as u8 == n)
+    }
+
     /// The `log` level the journal logger turns into this priority.
     fn level(self) -> Level {
         match self {
@@ -41,6 +98,7 @@ impl Priority {
             Priority::Warning => Level::Warn,
             Priority::Notice => Level::Info,
             Priority::Info => Level::Debug,
+            Priority::Debug => Level::Trace,
         }
     }
 }
@@ -82,6 +140,9 @@ fn journal() -> Option<&'static JournalLog> {
 /// Writes one line: a journal entry under systemd, else a timestamped
 /// line on stderr.
 pub fn write(priority: Priority, fields: &Fields, line: &str) {
+    if !enabled(priority) {
+        return;
+    }
     if let Some(journal) = journal() {
         let pairs = fields.pairs();
         let sent = journal.journal_send(
@@ -115,6 +176,10 @@ mod tests {
         );
         assert_eq!(Priority::Error.level(), Level::Error);
         assert_eq!(Priority::Info.level(), Level::Debug);
+        assert_eq!("Debug".parse::<Priority>(), Ok(Priority::Debug));
+        assert!("loud".parse::<Priority>().is_err());
+        assert_eq!(Priority::from_number(4), Some(Priority::Warning));
+        assert!(Priority::Debug > Priority::Info && Priority::Error < Priority::Warning);
     }
 
     #[test]

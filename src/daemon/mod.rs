@@ -304,6 +304,11 @@ struct Args {
     /// Local API socket (overrides `[cluster] socket`).
     #[arg(long)]
     socket: Option<PathBuf>,
+    /// The least important lines logged: error, warning, notice, info or
+    /// debug (every API request); `paceline cluster log-level` changes it
+    /// while running.
+    #[arg(long, default_value = "info", value_parser = clap::value_parser!(logging::Priority))]
+    log_level: logging::Priority,
 }
 
 /// The command line of `pacelined`, for its man page and completions.
@@ -314,6 +319,7 @@ pub fn command() -> clap::Command {
 /// Entry point of `pacelined`.
 pub fn main() -> ExitCode {
     let args = Args::parse();
+    logging::set_threshold(args.log_level);
     let file = match load_cluster_file(&args.config) {
         Ok(file) => file,
         Err(e) => {

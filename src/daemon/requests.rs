@@ -110,6 +110,17 @@ impl Daemon {
         uid: u32,
         reply: tokio::sync::oneshot::Sender<Response>,
     ) {
+        if super::logging::enabled(Priority::Debug) {
+            log_about(
+                Priority::Debug,
+                &Fields::default(),
+                &format!(
+                    "api: {} request from {}",
+                    request.name(),
+                    api::user_name(uid)
+                ),
+            );
+        }
         if let Request::ConfigLoad { text, based_on, .. } = request {
             let by = api::user_name(uid);
             if let Some(id) = self.config_load(text, based_on, reply).await {
@@ -440,6 +451,19 @@ impl Daemon {
             | Request::Settled
             | Request::Cleanup { .. } => Response::Error {
                 message: "internal: this request is answered asynchronously".into(),
+            },
+            Request::LogLevel { level } => match level.parse::<Priority>() {
+                Ok(p) => {
+                    let before = super::logging::set_threshold(p);
+                    let what = format!(
+                        "log level {p} (was {before}), set by {}",
+                        api::user_name(uid)
+                    );
+                    // Written at any level: the log says why it changed.
+                    log_about(Priority::Warning, &Fields::default(), &what);
+                    Response::Accepted { what }
+                }
+                Err(message) => Response::Error { message },
             },
             Request::Unblock => {
                 let by = api::user_name(uid);

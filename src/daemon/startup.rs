@@ -296,6 +296,7 @@ agent = "ocf:pacemaker:Dummy"
             config: config.clone(),
             node: Some("node1".into()),
             socket: None,
+            log_level: super::super::logging::Priority::Info,
         };
         let before = crate::config::documents_parsed();
         let file = super::super::load_cluster_file(&config).unwrap();

@@ -1,0 +1,103 @@
+//! The support commands on a live daemon (issue 17): `paceline cluster
+//! log-level` changes what the daemon logs without a restart, and
+//! `paceline report` packs what a supporter asks for into one archive.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output};
+use std::time::{Duration, Instant};
+
+#[path = "local/mod.rs"]
+mod local;
+
+struct Daemon {
+    dir: PathBuf,
+    child: Child,
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+impl Daemon {
+    fn start(tag: &str) -> Daemon {
+        let dir = std::env::temp_dir().join(format!("plsupport{}{tag}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("rsctmp")).unwrap();
+        local::keygen(&dir.join("authkey"));
+        let d = dir.display();
+        let config = format!(
+            "[cluster]\nname = \"support\"\nauthkey = \"{d}/authkey\"\nstate_dir = \"{d}/state\"\n\
+             [membership]\nheartbeat = \"100ms\"\ntoken_timeout = \"1s\"\n\
+             [[node]]\nname = \"node1\"\nid = 1\nlinks = [\"127.0.0.1:{}\"]\n\
+             [fencing]\nenabled = false\n\
+             [[fencing.device]]\nid = \"bmc\"\ntype = \"ipmi\"\nhost = \"198.18.0.9\"\nusername = \"admin\"\npassword = \"s3cret-pw\"\n",
+            local::free_udp_port()
+        );
+        // Private before it is written: the inline password is allowed.
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(dir.join("cluster.toml"))
+            .unwrap();
+        let log = std::fs::File::create(dir.join("daemon.log")).unwrap();
+        let child = local::start_node1(&dir, &config, false, log);
+        let d = Daemon { dir, child };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !d.cli(&["status"]).status.success() {
+            assert!(Instant::now() < deadline, "no daemon: {}", d.log());
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        d
+    }
+
+    fn cli(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_paceline"))
+            .args(args)
+            .arg("--socket")
+            .arg(self.dir.join("api.sock"))
+            .output()
+            .unwrap()
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("daemon.log")).unwrap_or_default()
+    }
+}
+
+#[test]
+fn the_log_level_changes_while_the_daemon_runs() {
+    let d = Daemon::start("level");
+    d.cli(&["status"]);
+    assert!(!d.log().contains("api: report request"), "{}", d.log());
+    let out = d.cli(&["cluster", "log-level", "debug"]);
+    assert!(out.status.success(), "{}", local::text(&out));
+    assert!(local::text(&out).contains("log level debug (was info)"));
+    d.cli(&["status"]);
+    assert!(
+        d.log().contains("api: report request from root"),
+        "{}",
+        d.log()
+    );
+    // Back to warnings only: a notice (a config change) is no longer logged.
+    d.cli(&["cluster", "log-level", "warning"]);
+    let out = d.cli(&["property", "set", "no-quorum-policy", "ignore"]);
+    assert!(out.status.success(), "{}", local::text(&out));
+    std::thread::sleep(Duration::from_millis(500));
+    let log = d.log();
+    let after = &log[log.find("log level warning").unwrap_or(0)..];
+    assert!(!after.contains("configuration now at epoch"), "{after}");
+    let out = d.cli(&["cluster", "log-level", "loud"]);
+    assert_eq!(out.status.code(), Some(1), "{}", local::text(&out));
+}
+
+#[allow(dead_code)]
+fn exists(p: &Path) -> bool {
+    p.exists()
+}
