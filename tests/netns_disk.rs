@@ -4,12 +4,15 @@
 //! says so plainly (ENOSPC, the directory named) and stops without
 //! leaving, so node1 counts it lost (that nothing after the failed write
 //! is sent is `daemon::cluster`'s unit test). Needs root, iproute2
-//! and tmpfs; skipped with a message otherwise.
+//! and tmpfs; skipped with a message otherwise. And a slow disk: node2's
+//! state directory on a FUSE filesystem whose fsync takes a second
+//! (`netns/slowfs.py`, Debian's python3-fusepy), where node2 must not look
+//! dead to node1.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::time::Duration;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 #[path = "netns/mod.rs"]
 mod netns;
@@ -129,4 +132,144 @@ fn disk_fault(fault: impl Fn(&Path), said: &str) {
     c.until("node1 alone", WAIT, || {
         report(&c, 1).is_some_and(|r| r.membership.members == ["node1"])
     });
+}
+
+/// A passthrough FUSE filesystem over `backing` at `mountpoint` whose every
+/// fsync (files and directories) takes `seconds` (`netns/slowfs.py`);
+/// unmounted and stopped when dropped, however the test ends.
+struct SlowFs {
+    child: Child,
+    mountpoint: PathBuf,
+    /// The number of fsyncs it delayed so far, rewritten after each.
+    counter: PathBuf,
+}
+
+/// The Debian python the FUSE script needs (with python3-fusepy).
+const PYTHON: &str = "/usr/bin/python3";
+
+impl SlowFs {
+    fn mount(dir: &Path, seconds: &str) -> Result<SlowFs, String> {
+        let has_fusepy = Command::new(PYTHON)
+            .args(["-c", "import fusepy"])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !has_fusepy || !Path::new("/dev/fuse").exists() {
+            return Err(format!(
+                "needs /dev/fuse and {PYTHON} with fusepy (Debian's python3-fusepy)"
+            ));
+        }
+        let backing = dir.with_extension("backing");
+        std::fs::create_dir_all(&backing).map_err(|e| e.to_string())?;
+        std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/netns/slowfs.py");
+        let child = Command::new(PYTHON)
+            .arg(script)
+            .arg(&backing)
+            .arg(dir)
+            .arg(seconds)
+            .stdout(Stdio::null())
+            .spawn()
+            .map_err(|e| e.to_string())?;
+        let fs = SlowFs {
+            child,
+            mountpoint: dir.to_path_buf(),
+            counter: backing.with_file_name("slowfs.count"),
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !fs.mounted() {
+            if Instant::now() > deadline {
+                return Err(format!("{} was not mounted within 10 s", dir.display()));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(fs)
+    }
+
+    fn mounted(&self) -> bool {
+        std::fs::read_to_string("/proc/self/mounts").is_ok_and(|m| {
+            m.lines()
+                .any(|l| l.split(' ').nth(1) == self.mountpoint.to_str() && l.contains("fuse"))
+        })
+    }
+
+    fn delayed_fsyncs(&self) -> u64 {
+        std::fs::read_to_string(&self.counter)
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0)
+    }
+}
+
+impl Drop for SlowFs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount")
+            .arg("-l")
+            .arg(&self.mountpoint)
+            .status();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Issue 21 item 6 on a real slow disk: node2's state directory is on a
+/// filesystem whose fsync takes a second, as a busy database server's
+/// disk can. Configuration changes (each written and fsynced by both
+/// nodes before it is acknowledged) keep node2's writer busy; node2
+/// writes them all, says its disk is slow, and node1 never loses it: the
+/// writes are off the event loop that sends heartbeats (token 1 s, the
+/// default, no more than one fsync).
+#[test]
+fn a_one_second_fsync_does_not_make_the_node_look_dead() {
+    if !can_run() {
+        return;
+    }
+    let mut c = Cluster::new(2, ("200ms", "1s"));
+    c.append_config("[fencing]\nenabled = false\n");
+    let slow = match SlowFs::mount(&c.dir.join("state2"), "1") {
+        Ok(fs) => fs,
+        Err(why) => {
+            eprintln!("skipping: {why}");
+            return;
+        }
+    };
+    c.start(1);
+    c.start(2);
+    let view = c.agree(&[1, 2], &["node1", "node2"]);
+    let before = slow.delayed_fsyncs();
+    for n in 0..4 {
+        let out = paceline(
+            &[
+                "node",
+                "attribute",
+                "set",
+                "node1",
+                "slow-disk",
+                &n.to_string(),
+            ],
+            &c.socket(1),
+        );
+        assert!(
+            out.status.success(),
+            "change {n}: {}\n--- node2\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            c.log(2)
+        );
+    }
+    let delayed = slow.delayed_fsyncs() - before;
+    assert!(
+        delayed >= 4,
+        "node2 fsynced {delayed} times on the slow disk"
+    );
+    for i in [1, 2] {
+        let now = c.status(i).expect("answers");
+        assert_eq!(
+            (now.members.len(), now.view_id),
+            (2, view.view_id),
+            "node{i}'s view changed under node2's slow fsyncs\n--- node1\n{}\n--- node2\n{}",
+            c.log(1),
+            c.log(2)
+        );
+    }
+    assert!(!c.log(1).contains("node node2 lost"), "{}", c.log(1));
+    assert!(c.log(2).contains("the disk is slow"), "{}", c.log(2));
 }

@@ -8,6 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use paceline_fencing::topology::FenceAction;
 
+use super::attributes::Snapshot;
 use super::cluster::StoreEffect;
 use super::executor_service::{self, Finished};
 use super::logging::{Fields, Priority};
@@ -226,7 +227,9 @@ impl Daemon {
         // DC must not plan on the result with the attributes of before
         // (pgsql's probe resets its promotion score; planning on the old
         // score promoted, then demoted, a standby).
-        self.poll_attributes().await;
+        if let Some(snapshot) = finished.attributes {
+            self.apply_attributes(snapshot).await;
+        }
         let (origin, _) = finished.origin;
         self.send_result_to(origin, finished.result).await;
     }
@@ -286,13 +289,15 @@ impl Daemon {
         self.apply_store(effects).await;
     }
 
-    /// Attributes the agents wrote through the shims go to the DC.
-    pub(super) async fn poll_attributes(&mut self) {
-        let Some(file) = self.executor.attribute_file().map(|p| p.to_path_buf()) else {
+    /// Attributes the agents wrote through the shims go to the DC, from a
+    /// read of their file made off the loop (`daemon::attributes`); one
+    /// older than what was applied is dropped.
+    pub(super) async fn apply_attributes(&mut self, snapshot: Snapshot) {
+        if !self.attributes_applied.take(&snapshot) {
             return;
-        };
+        }
         // Agents may set attributes of other nodes too (`crm_attribute -N`).
-        let now = crate::executor::agent_env::read_attributes(&file);
+        let now = snapshot.attributes;
         let empty = BTreeMap::new();
         let mut patches = Vec::new();
         let nodes: BTreeSet<&String> = now.keys().chain(self.attributes.keys()).collect();

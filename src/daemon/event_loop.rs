@@ -45,6 +45,8 @@ pub(super) struct EventSenders {
     pub planned: mpsc::UnboundedSender<PlanOutcome>,
     /// Configurations loaded on a blocking thread (`ClusterStore::load`).
     pub loaded: mpsc::UnboundedSender<super::cluster::Loaded>,
+    /// The shims' attribute file as the poller read it (`attributes.rs`).
+    pub attributes: mpsc::UnboundedSender<super::attributes::Snapshot>,
 }
 
 /// The sources of the daemon's events.
@@ -60,12 +62,13 @@ pub(super) struct Events {
     written: mpsc::UnboundedReceiver<super::writer::Written>,
     planned: mpsc::UnboundedReceiver<PlanOutcome>,
     loaded: mpsc::UnboundedReceiver<super::cluster::Loaded>,
+    attributes: mpsc::UnboundedReceiver<super::attributes::Snapshot>,
     terminate: Signal,
     interrupt: Signal,
     hangup: Signal,
     /// Membership ticks (heartbeat / 4).
     ticker: Interval,
-    /// Channel retransmissions, controller ticks, attribute polls (50 ms).
+    /// Channel retransmissions, controller ticks (50 ms).
     channel_ticker: Interval,
     /// systemd's watchdog (WATCHDOG=1), when the unit sets `WatchdogSec=`.
     systemd_watchdog: Option<Interval>,
@@ -83,6 +86,7 @@ enum Event {
     Written(super::writer::Written),
     Planned(PlanOutcome),
     Loaded(super::cluster::Loaded),
+    Attributes(super::attributes::Snapshot),
     SystemdWatchdog,
     Reload,
     Stop,
@@ -102,6 +106,7 @@ impl Event {
             Event::Written(_) => "a document write done",
             Event::Planned(_) => "a plan",
             Event::Loaded(_) => "a configuration loaded",
+            Event::Attributes(_) => "the agents' attributes read",
             Event::Reload => "a reload",
             Event::Stop => "a stop",
             Event::SystemdWatchdog => "systemd's watchdog ping",
@@ -117,6 +122,7 @@ impl Events {
         let (written_tx, written) = mpsc::unbounded_channel();
         let (planned_tx, planned) = mpsc::unbounded_channel();
         let (loaded_tx, loaded) = mpsc::unbounded_channel();
+        let (attributes_tx, attributes) = mpsc::unbounded_channel();
         let (packets_tx, packets) = mpsc::channel(1024);
         let (api_tx, api) = mpsc::channel(16);
         let mut ticker = tokio::time::interval(heartbeat / 4);
@@ -130,6 +136,7 @@ impl Events {
             written: written_tx,
             planned: planned_tx,
             loaded: loaded_tx,
+            attributes: attributes_tx,
         };
         let events = Events {
             socket_path,
@@ -143,6 +150,7 @@ impl Events {
             written,
             planned,
             loaded,
+            attributes,
             terminate: signal(SignalKind::terminate())?,
             interrupt: signal(SignalKind::interrupt())?,
             hangup: signal(SignalKind::hangup())?,
@@ -194,6 +202,7 @@ impl Events {
             Some(written) = self.written.recv() => Event::Written(written),
             Some(plan) = self.planned.recv() => Event::Planned(plan),
             Some(loaded) = self.loaded.recv() => Event::Loaded(loaded),
+            Some(snapshot) = self.attributes.recv() => Event::Attributes(snapshot),
             _ = tick_if_any(&mut self.systemd_watchdog) => Event::SystemdWatchdog,
             _ = self.terminate.recv() => Event::Stop,
             _ = self.interrupt.recv() => Event::Stop,
@@ -248,6 +257,7 @@ impl Daemon {
                 self.apply_store(effects).await;
             }
             Event::Planned(outcome) => self.on_planned(outcome),
+            Event::Attributes(snapshot) => self.apply_attributes(snapshot).await,
             Event::Loaded(loaded) => {
                 let effects = self.store.on_loaded(self.now_ms(), loaded);
                 self.apply_store(effects).await;

@@ -10,6 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::{Semaphore, mpsc};
 
+use super::attributes::{AttributeReader, Snapshot};
 use crate::controller::{ActionRequest, ActionResult, NodeReport};
 use crate::executor::agent_env;
 use crate::executor::monitor::RecurringMonitor;
@@ -28,6 +29,10 @@ pub struct Finished {
     pub result: ActionResult,
     /// A change reported by a running recurring monitor (not cached).
     pub from_monitor: bool,
+    /// The agents' attribute file as read on the agent's thread after it
+    /// exited (None when no agent ran or there is no file): what it wrote
+    /// reaches the DC before its result, and the loop reads no file.
+    pub attributes: Option<Snapshot>,
 }
 
 enum MonitorState {
@@ -55,6 +60,8 @@ pub struct ExecutorService {
     /// with the daemon (the status does not carry agents).
     removed: BTreeMap<String, (crate::model::Primitive, Option<BTreeMap<String, String>>)>,
     results: mpsc::UnboundedSender<Finished>,
+    /// Reads the agents' attribute file off the loop (`daemon::attributes`).
+    attributes: Option<Arc<AttributeReader>>,
     /// Requests launched and not yet finished.
     running: BTreeMap<(Origin, u64), ActionRequest>,
     monitors: BTreeMap<(String, u64), MonitorState>,
@@ -121,7 +128,8 @@ impl ExecutorService {
                 attr_file.display()
             ));
         }
-        runner.attr_file = Some(attr_file);
+        runner.attr_file = Some(attr_file.clone());
+        let attributes = Some(AttributeReader::new(attr_file));
         match crate::executor::OpHistory::open(&state_dir.join("op-history.json")) {
             Ok(h) => runner.history = Arc::new(h),
             Err(e) => super::log(&format!("operation history not kept: {e}")),
@@ -134,6 +142,7 @@ impl ExecutorService {
             clone_meta: BTreeMap::new(),
             removed: BTreeMap::new(),
             results,
+            attributes,
             running: BTreeMap::new(),
             monitors: BTreeMap::new(),
             intake: Intake::new(),
@@ -160,9 +169,10 @@ impl ExecutorService {
         self.running.len() + self.monitors.len() + self.intake.waiting()
     }
 
-    /// Where this node's agents write node attributes (the shims' file).
-    pub fn attribute_file(&self) -> Option<&Path> {
-        self.runner.attr_file.as_deref()
+    /// The reader of the file where this node's agents write node
+    /// attributes (the shims' file), for the poller.
+    pub fn attribute_reader(&self) -> Option<Arc<AttributeReader>> {
+        self.attributes.clone()
     }
 
     fn failed(&self, req: &ActionRequest, rc: i32, why: String) -> ActionResult {
@@ -315,19 +325,21 @@ impl ExecutorService {
         let limit = self.limit.clone();
         let results = self.results.clone();
         let node = self.node_name.clone();
+        let reader = self.attributes.clone();
         tokio::spawn(async move {
             // Closed only if the service is gone; then run unlimited.
             let _permit = limit.acquire_owned().await.ok();
             let ran = tokio::task::spawn_blocking(move || {
                 let r = runner.run(&action);
-                to_result(&node, &req, &r)
+                (to_result(&node, &req, &r), reader.map(|a| a.read()))
             })
             .await;
-            if let Ok(result) = ran {
+            if let Ok((result, attributes)) = ran {
                 let _ = results.send(Finished {
                     origin,
                     result,
                     from_monitor: false,
+                    attributes,
                 });
             }
         });
@@ -347,6 +359,7 @@ impl ExecutorService {
                     origin,
                     result,
                     from_monitor: false,
+                    attributes: None,
                 });
             }
         }
@@ -389,6 +402,7 @@ impl ExecutorService {
                     let node = self.node_name.clone();
                     let origin = finished.origin;
                     let mut last_rc = finished.result.rc;
+                    let reader = self.attributes.clone();
                     let monitor = RecurringMonitor::start(self.runner.clone(), action, move |r| {
                         let result = to_result(&node, &req, &r);
                         if result.rc != last_rc {
@@ -397,6 +411,7 @@ impl ExecutorService {
                                 origin,
                                 result,
                                 from_monitor: true,
+                                attributes: reader.as_ref().map(|a| a.read()),
                             });
                         }
                     });

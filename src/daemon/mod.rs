@@ -48,10 +48,10 @@
 //!   `Event` at a time, `Daemon::handle` carries it out; `shut_down` is the
 //!   clean shutdown below. `transport.rs`: datagrams, membership's outputs, the channel and what its messages mean here; `requests.rs`: the API's answers and configuration changes followed until durable; `status.rs`: status, report, warnings, the state file, the watchdog's health. `api_server.rs`: the local API socket (one task
 //!   per client). The event loop: membership ticks (heartbeat/4), a 50 ms channel
-//!   tick (retransmissions; controller `Input::Tick` every 100 ms; shim
-//!   attributes polled every 500 ms; expired `--lifetime` constraints removed
+//!   tick (retransmissions; controller `Input::Tick` every 100 ms; expired `--lifetime` constraints removed
 //!   by the DC every second), packets, API calls, executor results, fence
-//!   outcomes, signals. Config requests from clients: parsed and validated
+//!   outcomes, the shims' attribute file as read every 500 ms by a thread
+//!   of its own (`attributes.rs`: no disk read on the loop), signals. Config requests from clients: parsed and validated
 //!   again by the API server on a blocking thread (the runtime has one
 //!   thread, which the heartbeats share), then run on the DC
 //!   (`store.request_config`) or forwarded to it (`ConfigRequest`/
@@ -210,7 +210,7 @@
 //!   The daemon sends the controller `Input::Synced` when its store becomes a
 //!   ready DC. Before any result leaves the node, the shims' attribute file is
 //!   polled and its changes sent (as attrd's updates precede results in
-//!   Pacemaker), so the DC never plans on a result with the attributes of
+//!   Pacemaker; read on the agent's thread, carried by `Finished`), so the DC never plans on a result with the attributes of
 //!   before. Action results go to the node's current DC and also to the DC
 //!   that asked when they differ. A node shutting down leaves only once both
 //!   its executor and the replicated document show nothing active on it.
@@ -253,6 +253,7 @@
 
 mod alerts;
 mod api_server;
+mod attributes;
 pub mod cluster;
 mod driver;
 mod event_loop;
@@ -472,6 +473,8 @@ struct Daemon {
     next_dispatch: u64,
     /// The agents' node attributes (node -> name -> value) as last forwarded.
     attributes: crate::executor::agent_env::Attributes,
+    /// Which read of their file that was (`daemon::attributes`).
+    attributes_applied: attributes::Applied,
     ticks: u64,
     /// The HTTP endpoint's snapshots (None: `[http]` is off).
     http: Option<http::snapshot::Publisher>,

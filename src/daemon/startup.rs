@@ -136,6 +136,13 @@ fn new_daemon(
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/run/resource-agents"));
     let executor = ExecutorService::new(&own.name, &settings.state_dir, &rsctmp, senders.exec);
+    if let Some(reader) = executor.attribute_reader()
+        && let Err(e) = super::attributes::spawn_poller(reader, senders.attributes)
+    {
+        super::log(&format!(
+            "agents' attributes set outside an action are not forwarded: {e}"
+        ));
+    }
     Daemon {
         effects: VecDeque::new(),
         fencing_ready: None,
@@ -151,6 +158,7 @@ fn new_daemon(
         fence_waiters: HashMap::new(),
         next_dispatch: driver::DISPATCH_ID_BASE,
         attributes: BTreeMap::new(),
+        attributes_applied: Default::default(),
         ticks: 0,
         http: None,
         counters: Default::default(),

@@ -255,9 +255,6 @@ impl Daemon {
         if self.ticks % 2 == 0 {
             self.controller_input(Input::Tick);
         }
-        if self.ticks % 10 == 0 {
-            self.poll_attributes().await;
-        }
         if self.ticks % 20 == 0 {
             self.expire_constraints().await;
         }
