@@ -97,6 +97,12 @@ fn chaos(text: &str, nodes: &[&str], seed: u64, steps: u32) {
 }
 
 fn chaos_with(text: &str, nodes: &[&str], resources: &[&str], seed: u64, steps: u32) {
+    chaos_of(text, nodes, resources, seed, steps, false)
+}
+
+/// `witness`: the schedule also cuts nodes off from the virtual etcd and
+/// takes it down (the other faults are drawn as without).
+fn chaos_of(text: &str, nodes: &[&str], resources: &[&str], seed: u64, steps: u32, witness: bool) {
     let mut s = if seed % 2 == 0 {
         lossy_sim(text, seed)
     } else {
@@ -107,7 +113,7 @@ fn chaos_with(text: &str, nodes: &[&str], resources: &[&str], seed: u64, steps: 
     let mut config_changes = 0;
     for _ in 0..steps {
         let node = nodes[pick.next(nodes.len() as u64) as usize];
-        match pick.next(9) {
+        match pick.next(if witness { 11 } else { 9 }) {
             0 => s.power_off(node),
             1 => s.power_on(node),
             2 => {
@@ -129,9 +135,22 @@ fn chaos_with(text: &str, nodes: &[&str], resources: &[&str], seed: u64, steps: 
                 s.break_start(node, rsc, pick.next(2) == 0);
             }
             7 => s.shutdown(node),
-            _ => {
+            8 => {
                 if s.change_config() {
                     config_changes += 1;
+                }
+            }
+            9 => {
+                let id = nodes.iter().position(|n| n == &node).unwrap_or(0) as u16 + 1;
+                if let Some(w) = s.witness()
+                    && !w.cut_off.remove(&id)
+                {
+                    w.cut_off.insert(id);
+                }
+            }
+            _ => {
+                if let Some(w) = s.witness() {
+                    w.down = !w.down;
                 }
             }
         }
@@ -140,6 +159,10 @@ fn chaos_with(text: &str, nodes: &[&str], resources: &[&str], seed: u64, steps: 
         s.assert_safe();
     }
     s.heal();
+    if let Some(w) = s.witness() {
+        w.down = false;
+        w.cut_off.clear();
+    }
     for n in nodes {
         s.break_fence_device(n, false);
         for rsc in resources {
@@ -477,5 +500,121 @@ fn nothing_acknowledged_is_lost_when_the_dc_dies() {
                 s.log_text()
             );
         }
+    });
+}
+
+// ----- The witness (issue 19) -----
+
+/// The two-node cluster with an etcd witness instead of two_node, and no
+/// fence delay: no race to arrange.
+fn witness_toml() -> String {
+    let text = TWO_NODE
+        .replace(
+            "two_node = true\nwait_for_all = true\n",
+            "witness = { etcd = [\"http://198.18.3.1:2379\"] }\n",
+        )
+        .replace("delay = \"3s\"\n", "");
+    assert!(text.contains("witness") && !text.contains("delay ="));
+    text
+}
+
+fn fenced(s: &ClusterSim, on: &str, target: &str) -> bool {
+    s.document(on).is_some_and(|d| {
+        d.status
+            .fencing_history
+            .iter()
+            .any(|e| e.target == target && e.ok)
+    })
+}
+
+#[test]
+fn witness_split_the_holder_fences_the_other_side_and_nobody_races() {
+    for_seeds(3000, 8, |seed| {
+        let mut s = sim(&witness_toml(), seed);
+        s.run_for(secs(10));
+        s.assert_safe();
+        for r in ["fs", "vip", "app"] {
+            assert_eq!(runs_on(&s, r), ["node1"], "{r}\n{}", s.log_text());
+        }
+        s.partition(&[vec!["node1".into()], vec!["node2".into()]]);
+        s.run_for(secs(15));
+        s.assert_safe();
+        for r in ["fs", "vip", "app"] {
+            assert_eq!(
+                runs_on(&s, r),
+                ["node1"],
+                "seed {seed} {r}\n{}",
+                s.log_text()
+            );
+        }
+        assert!(
+            fenced(&s, "node1", "node2"),
+            "seed {seed}\n{}",
+            s.log_text()
+        );
+        assert!(
+            !fenced(&s, "node1", "node1"),
+            "seed {seed}\n{}",
+            s.log_text()
+        );
+    });
+}
+
+#[test]
+fn witness_a_node_cold_started_alone_runs_with_the_witness_only() {
+    for_seeds(3100, 6, |seed| {
+        let mut s = sim(&witness_toml(), seed);
+        s.power_off("node2");
+        s.run_for(secs(20));
+        s.assert_safe();
+        assert_eq!(
+            runs_on(&s, "app"),
+            ["node1"],
+            "seed {seed}\n{}",
+            s.log_text()
+        );
+        let mut s = sim(&witness_toml(), seed);
+        if let Some(w) = s.witness() {
+            w.down = true;
+        }
+        s.power_off("node2");
+        s.run_for(secs(20));
+        s.assert_safe();
+        assert!(
+            runs_on(&s, "app").is_empty(),
+            "seed {seed}\n{}",
+            s.log_text()
+        );
+    });
+}
+
+#[test]
+fn witness_lost_while_both_nodes_are_up_moves_nothing() {
+    let mut s = sim(&witness_toml(), 3200);
+    s.run_for(secs(10));
+    if let Some(w) = s.witness() {
+        w.down = true;
+    }
+    s.run_for(secs(15));
+    s.assert_safe();
+    for r in ["fs", "vip", "app"] {
+        assert_eq!(runs_on(&s, r), ["node1"], "{r}\n{}", s.log_text());
+    }
+    assert_eq!(runs_on(&s, "agent"), ["node1", "node2"]);
+    assert!(!fenced(&s, "node1", "node2") && !fenced(&s, "node2", "node1"));
+}
+
+#[test]
+fn two_node_witness_chaos_keeps_every_invariant() {
+    let text = witness_toml();
+    for_seeds(3300, 20, |seed| {
+        chaos_of(
+            &text,
+            &["node1", "node2"],
+            &["fs", "vip", "app", "agent"],
+            seed,
+            12,
+            true,
+        )
     });
 }

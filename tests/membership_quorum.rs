@@ -35,6 +35,7 @@ fn run_command(state: &mut Option<QuorumState>, line: &str) -> String {
             config.wait_for_all = flags.contains(&"wait_for_all");
             config.last_man_standing = flags.contains(&"last_man_standing");
             config.auto_tie_breaker = flags.contains(&"auto_tie_breaker");
+            config.witness = flags.contains(&"witness");
             *state = Some(QuorumState::new(config));
             "ok".to_string()
         }
@@ -55,6 +56,11 @@ fn run_command(state: &mut Option<QuorumState>, line: &str) -> String {
         "lms-window" => {
             let q = state.as_mut().expect("config first");
             q.apply_last_man_standing();
+            describe(q)
+        }
+        "witness-vote" => {
+            let q = state.as_mut().expect("config first");
+            q.set_witness_vote(args.first() == Some(&"held"));
             describe(q)
         }
         "unblock" => {

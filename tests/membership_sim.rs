@@ -1,9 +1,11 @@
 //! Membership over the simulated network, across many seeds.
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
-use paceline::membership::Notice;
+use paceline::membership::{Notice, QuorumConfig};
 use paceline::sim::{MembershipSim, NetFaults, SimOptions, for_seeds};
+use paceline::wire::NodeId;
 
 const MS: fn(u64) -> Duration = Duration::from_millis;
 
@@ -384,5 +386,228 @@ fn a_two_node_cluster_stays_up_through_a_key_rotation() {
         sim.start(2);
         sim.run_for(MS(3000));
         sim.assert_groups_agree(&[&[1, 2]]);
+    });
+}
+
+// ----- The witness (issue 19): two nodes and a virtual etcd -----
+
+fn with_witness(seed: u64, faults: NetFaults) -> MembershipSim {
+    let mut quorum = QuorumConfig::with_defaults([(1, 1), (2, 1)].into());
+    quorum.witness = true;
+    quorum.two_node = false;
+    quorum.wait_for_all = false;
+    MembershipSim::new(
+        seed,
+        SimOptions {
+            nodes: 2,
+            faults,
+            quorum: Some(quorum),
+            witness_ttl: Duration::from_secs(2),
+            ..SimOptions::default()
+        },
+    )
+}
+
+fn quorate(sim: &MembershipSim, n: NodeId) -> bool {
+    sim.machine(n).is_some_and(|m| m.quorum_status().quorate)
+}
+
+/// Both halves of a split are never quorate at once: two running nodes
+/// (not paused, whose state is stale until they run) with views that
+/// share no member.
+fn assert_one_quorate_side(sim: &MembershipSim, seed: u64) {
+    let sides: Vec<(NodeId, BTreeSet<NodeId>)> = [1, 2]
+        .into_iter()
+        .filter(|&n| !sim.paused(n) && quorate(sim, n))
+        .filter_map(|n| sim.view(n).map(|v| (n, v.members)))
+        .collect();
+    if let [(_, a), (_, b)] = sides.as_slice() {
+        assert!(
+            !a.is_disjoint(b) || a.is_empty(),
+            "seed {seed}: both sides quorate at {:?}: {sides:?}",
+            sim.now()
+        );
+    }
+}
+
+/// Runs `duration` in 5 ms steps, checking at each.
+fn run_checked(sim: &mut MembershipSim, duration: Duration, seed: u64) {
+    let end = sim.now() + duration;
+    while sim.now() < end {
+        sim.run_for(MS(5));
+        assert_one_quorate_side(sim, seed);
+    }
+}
+
+fn holder(sim: &MembershipSim) -> Option<NodeId> {
+    let w = sim.witness.as_ref()?;
+    w.key(sim.now()).map(|k| k.holder)
+}
+
+#[test]
+fn witness_split_only_the_holders_side_is_quorate() {
+    for_seeds(1900, 20, |seed| {
+        let mut sim = with_witness(seed, lossy());
+        run_checked(&mut sim, MS(3000), seed);
+        assert!(quorate(&sim, 1) && quorate(&sim, 2));
+        assert_eq!(holder(&sim), Some(1), "the DC holds the witness");
+        sim.net.partition(&[&[1], &[2]]);
+        run_checked(&mut sim, MS(6000), seed);
+        sim.assert_groups_agree(&[&[1], &[2]]);
+        assert!(quorate(&sim, 1), "seed {seed}: the holder keeps quorum");
+        assert!(!quorate(&sim, 2), "seed {seed}: the other side has none");
+        sim.net.heal();
+        run_checked(&mut sim, MS(3000), seed);
+        assert!(quorate(&sim, 1) && quorate(&sim, 2));
+    });
+}
+
+#[test]
+fn witness_holder_cut_off_in_a_split_hands_over_after_its_lease() {
+    for_seeds(2000, 20, |seed| {
+        let mut sim = with_witness(seed, lossy());
+        run_checked(&mut sim, MS(3000), seed);
+        let split = sim.now();
+        sim.net.partition(&[&[1], &[2]]);
+        if let Some(w) = sim.witness.as_mut() {
+            w.cut_off.insert(1);
+        }
+        run_checked(&mut sim, MS(8000), seed);
+        assert!(!quorate(&sim, 1), "seed {seed}: node 1's vote lapsed");
+        assert!(quorate(&sim, 2), "seed {seed}: node 2 took the witness");
+        let took = sim
+            .log
+            .iter()
+            .find(|r| r.node == 2 && r.at > split && r.notice == Notice::QuorumChanged(true))
+            .map(|r| r.at - split)
+            .expect("node 2 became quorate");
+        assert!(
+            took >= MS(1000),
+            "seed {seed}: node 2 quorate {took:?} after the split, before node 1's lease could expire"
+        );
+    });
+}
+
+#[test]
+fn witness_lost_while_both_nodes_are_up_changes_nothing() {
+    for_seeds(2100, 10, |seed| {
+        let mut sim = with_witness(seed, lossy());
+        sim.run_for(MS(3000));
+        let since = sim.now();
+        if let Some(w) = sim.witness.as_mut() {
+            w.down = true;
+        }
+        run_checked(&mut sim, MS(6000), seed);
+        assert!(quorate(&sim, 1) && quorate(&sim, 2));
+        assert!(
+            !sim.log
+                .iter()
+                .any(|r| r.at > since && r.notice == Notice::QuorumChanged(false)),
+            "seed {seed}: quorum wavered"
+        );
+    });
+}
+
+#[test]
+fn witness_lets_a_node_start_alone_and_only_with_it() {
+    for_seeds(2200, 10, |seed| {
+        let mut sim = with_witness(seed, lossy());
+        sim.crash(2);
+        sim.run_for(MS(3000));
+        assert!(quorate(&sim, 1), "seed {seed}: alone with the witness");
+        let mut sim = with_witness(seed, lossy());
+        if let Some(w) = sim.witness.as_mut() {
+            w.down = true;
+        }
+        sim.crash(2);
+        sim.run_for(MS(3000));
+        assert!(!quorate(&sim, 1), "seed {seed}: alone without it");
+    });
+}
+
+#[test]
+fn witness_out_of_reach_of_both_sides_of_a_split_makes_neither_quorate() {
+    for_seeds(2300, 10, |seed| {
+        let mut sim = with_witness(seed, lossy());
+        sim.run_for(MS(3000));
+        sim.net.partition(&[&[1], &[2]]);
+        if let Some(w) = sim.witness.as_mut() {
+            w.down = true;
+        }
+        run_checked(&mut sim, MS(6000), seed);
+        assert!(!quorate(&sim, 1) && !quorate(&sim, 2), "seed {seed}");
+    });
+}
+
+/// Random splits, heals, etcd cut-offs and outages, pauses, crashes and
+/// restarts: never both sides quorate.
+#[test]
+fn witness_never_gives_both_sides_of_a_split_quorum() {
+    for_seeds(2400, 15, |seed| {
+        let mut sim = with_witness(seed, lossy());
+        let mut rng = paceline::sim::SimRng::new(seed);
+        for _ in 0..25 {
+            match rng.between(0, 7) {
+                0 => sim.net.partition(&[&[1], &[2]]),
+                1 => sim.net.heal(),
+                2 | 3 => {
+                    let n = 1 + rng.between(0, 2) as NodeId;
+                    if let Some(w) = sim.witness.as_mut()
+                        && !w.cut_off.remove(&n)
+                    {
+                        w.cut_off.insert(n);
+                    }
+                }
+                4 => {
+                    if let Some(w) = sim.witness.as_mut() {
+                        w.down = !w.down;
+                    }
+                }
+                5 => sim.pause(1 + rng.between(0, 2) as NodeId, MS(rng.between(500, 4000))),
+                _ => {
+                    let n = 1 + rng.between(0, 2) as NodeId;
+                    if sim.machine(n).is_some() {
+                        sim.crash(n);
+                    } else {
+                        sim.start(n);
+                    }
+                }
+            }
+            run_checked(&mut sim, MS(rng.between(200, 3000)), seed);
+        }
+    });
+}
+
+/// The witness's wait_for_all: a node that slept while its peer ran alone
+/// (and acknowledged changes alone) does not take the free witness after
+/// a cold start; one that was in the last holding partition does.
+#[test]
+fn witness_goes_to_a_lone_node_only_if_it_was_in_the_last_holding_partition() {
+    for_seeds(2500, 10, |seed| {
+        let mut sim = with_witness(seed, lossy());
+        sim.run_for(MS(3000));
+        sim.crash(2);
+        sim.run_for(MS(4000));
+        assert!(quorate(&sim, 1), "seed {seed}: node 1 alone holds it");
+        sim.crash(1);
+        sim.start(2);
+        run_checked(&mut sim, MS(8000), seed);
+        assert!(
+            !quorate(&sim, 2),
+            "seed {seed}: node 2 slept through node 1's changes"
+        );
+        sim.start(1);
+        run_checked(&mut sim, MS(3000), seed);
+        assert!(quorate(&sim, 1) && quorate(&sim, 2), "seed {seed}");
+        // Both were in the last partition: after a power outage of both,
+        // either may start alone (once the old lease expired).
+        sim.crash(1);
+        sim.crash(2);
+        sim.start(2);
+        run_checked(&mut sim, MS(8000), seed);
+        assert!(
+            quorate(&sim, 2),
+            "seed {seed}: node 2 was in the last partition"
+        );
     });
 }

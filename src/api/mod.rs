@@ -624,6 +624,7 @@ pub(crate) mod fixtures {
             quorum,
             waiting_for_all: false,
             unblocked: None,
+            witness_vote: false,
             reason: String::new(),
         }
     }

@@ -86,6 +86,9 @@ pub struct QuorumSection {
     pub auto_tie_breaker: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expected_votes: Option<S<u32>>,
+    /// An etcd cluster as a third vote (issue 19).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub witness: Option<super::witness::WitnessSection>,
 }
 
 #[derive(Debug, Default, Deserialize, Serialize)]

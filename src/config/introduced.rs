@@ -42,6 +42,11 @@ pub const INTRODUCED: &[Introduced] = &[
         written: "[[alert]]",
         version: 5,
     },
+    Introduced {
+        path: "quorum.witness",
+        written: "[quorum] witness",
+        version: 5,
+    },
 ];
 
 /// The rows of [`INTRODUCED`] that `text` uses and protocol version

@@ -115,6 +115,7 @@ pub mod runtime;
 pub mod status;
 pub mod timers;
 pub mod values;
+pub mod witness;
 pub mod write;
 
 use std::path::Path;
@@ -388,6 +389,11 @@ fn load_file_text(path: &Path, text: &str, checks: Checks<'_>) -> Result<Cluster
     let doc = parse_document(text, &file)?;
     let cluster = load_document(&doc, text, &file, checks)?;
     inline_secrets(path, &doc, text, &file)?;
+    let src = error::SourceMap { file: &file, text };
+    let missing = witness::check_files(&doc, &src);
+    if !missing.is_empty() {
+        return Err(ConfigError::Invalid(missing));
+    }
     Ok(cluster)
 }
 

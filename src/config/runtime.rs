@@ -37,13 +37,15 @@ pub struct ClusterNode {
 
 /// `[quorum]` as written; what is not written is the membership's default
 /// (votequorum's: two_node and wait_for_all for two nodes).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Quorum {
     pub two_node: Option<bool>,
     pub wait_for_all: Option<bool>,
     pub last_man_standing: bool,
     pub auto_tie_breaker: bool,
     pub expected_votes: Option<u32>,
+    /// `[quorum] witness`: an etcd cluster's vote (`config::witness`).
+    pub witness: Option<super::witness::Witness>,
 }
 
 /// Whether the file fences.
@@ -139,6 +141,7 @@ pub(crate) fn runtime(
     let nodes = nodes(doc, src, diags);
     let watchdogs = fencing.map_or_else(Vec::new, |f| watchdogs(doc, f, src, diags));
     let http = super::http::http(doc, src, diags);
+    let witness = super::witness::witness(doc, cluster.name.get_ref(), src, diags);
     if diags.len() > before {
         return None;
     }
@@ -159,6 +162,7 @@ pub(crate) fn runtime(
             last_man_standing: q.and_then(|q| q.last_man_standing).unwrap_or(false),
             auto_tie_breaker: q.and_then(|q| q.auto_tie_breaker).unwrap_or(false),
             expected_votes: q.and_then(|q| q.expected_votes.as_ref().map(|v| *v.get_ref())),
+            witness,
         },
         nodes,
         fencing: match fencing {

@@ -15,6 +15,7 @@ use super::api_server::{self, ApiCall};
 use super::executor_service::Finished;
 use super::{Daemon, driver, log, notify};
 use crate::controller::{FenceOutcome, Input, Planned};
+use crate::membership::WitnessEvent;
 use crate::node::shutdown;
 
 /// How long a clean shutdown waits for this node's resources to be stopped.
@@ -47,6 +48,8 @@ pub(super) struct EventSenders {
     pub loaded: mpsc::UnboundedSender<super::cluster::Loaded>,
     /// The shims' attribute file as the poller read it (`attributes.rs`).
     pub attributes: mpsc::UnboundedSender<super::attributes::Snapshot>,
+    /// What the witness's etcd task reports (`daemon::witness`).
+    pub witness: mpsc::UnboundedSender<WitnessEvent>,
 }
 
 /// The sources of the daemon's events.
@@ -63,6 +66,7 @@ pub(super) struct Events {
     planned: mpsc::UnboundedReceiver<PlanOutcome>,
     loaded: mpsc::UnboundedReceiver<super::cluster::Loaded>,
     attributes: mpsc::UnboundedReceiver<super::attributes::Snapshot>,
+    witness: mpsc::UnboundedReceiver<WitnessEvent>,
     terminate: Signal,
     interrupt: Signal,
     hangup: Signal,
@@ -87,6 +91,7 @@ enum Event {
     Planned(PlanOutcome),
     Loaded(super::cluster::Loaded),
     Attributes(super::attributes::Snapshot),
+    Witness(WitnessEvent),
     SystemdWatchdog,
     Reload,
     Stop,
@@ -107,6 +112,7 @@ impl Event {
             Event::Planned(_) => "a plan",
             Event::Loaded(_) => "a configuration loaded",
             Event::Attributes(_) => "the agents' attributes read",
+            Event::Witness(_) => "the witness's answer",
             Event::Reload => "a reload",
             Event::Stop => "a stop",
             Event::SystemdWatchdog => "systemd's watchdog ping",
@@ -123,6 +129,7 @@ impl Events {
         let (planned_tx, planned) = mpsc::unbounded_channel();
         let (loaded_tx, loaded) = mpsc::unbounded_channel();
         let (attributes_tx, attributes) = mpsc::unbounded_channel();
+        let (witness_tx, witness) = mpsc::unbounded_channel();
         let (packets_tx, packets) = mpsc::channel(1024);
         let (api_tx, api) = mpsc::channel(16);
         let mut ticker = tokio::time::interval(heartbeat / 4);
@@ -137,6 +144,7 @@ impl Events {
             planned: planned_tx,
             loaded: loaded_tx,
             attributes: attributes_tx,
+            witness: witness_tx,
         };
         let events = Events {
             socket_path,
@@ -151,6 +159,7 @@ impl Events {
             planned,
             loaded,
             attributes,
+            witness,
             terminate: signal(SignalKind::terminate())?,
             interrupt: signal(SignalKind::interrupt())?,
             hangup: signal(SignalKind::hangup())?,
@@ -203,6 +212,7 @@ impl Events {
             Some(plan) = self.planned.recv() => Event::Planned(plan),
             Some(loaded) = self.loaded.recv() => Event::Loaded(loaded),
             Some(snapshot) = self.attributes.recv() => Event::Attributes(snapshot),
+            Some(answer) = self.witness.recv() => Event::Witness(answer),
             _ = tick_if_any(&mut self.systemd_watchdog) => Event::SystemdWatchdog,
             _ = self.terminate.recv() => Event::Stop,
             _ = self.interrupt.recv() => Event::Stop,
@@ -258,6 +268,11 @@ impl Daemon {
             }
             Event::Planned(outcome) => self.on_planned(outcome),
             Event::Attributes(snapshot) => self.apply_attributes(snapshot).await,
+            Event::Witness(answer) => {
+                let now = self.start.elapsed();
+                let out = self.machine.witness(now, answer);
+                self.apply(out).await;
+            }
             Event::Loaded(loaded) => {
                 let effects = self.store.on_loaded(self.now_ms(), loaded);
                 self.apply_store(effects).await;

@@ -270,6 +270,7 @@ mod requests;
 mod startup;
 mod status;
 mod transport;
+mod witness;
 mod writer;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -443,6 +444,9 @@ struct Daemon {
     pauses: u64,
     /// This node's self-fencing watchdog, fed while the policy allows.
     watchdog: Option<WatchdogState>,
+    /// The witness's etcd task (`[quorum] witness`), fed the membership's
+    /// commands (`witness.rs`).
+    witness: Option<mpsc::UnboundedSender<crate::membership::WitnessCommand>>,
     channel: Channel,
     store: ClusterStore,
     /// Who waits for the outcome of a config request, by request id.

@@ -54,6 +54,7 @@ pub(super) async fn start(args: &Args, file: StartFile) -> anyhow::Result<(Daemo
         .context("cannot start the document writer thread")?;
     // So are the parses of new configurations.
     store.start_loader(senders.loaded.clone());
+    let witness_tx = senders.witness.clone();
     let mut daemon = new_daemon(
         settings,
         own,
@@ -63,6 +64,16 @@ pub(super) async fn start(args: &Args, file: StartFile) -> anyhow::Result<(Daemo
         senders,
         incarnation,
     );
+    if let Some(witness) = daemon.settings.quorum.witness.clone() {
+        daemon.witness = Some(super::witness::spawn(
+            witness,
+            daemon.settings.cluster_name.clone(),
+            daemon.own.name.clone(),
+            daemon.settings.token_timeout,
+            daemon.start,
+            witness_tx,
+        ));
+    }
     daemon.config_path = args.config.clone();
     if let Some(http) = daemon.settings.http.clone() {
         let (publisher, snapshots) = super::http::snapshot::Publisher::new();
@@ -181,6 +192,7 @@ fn new_daemon(
         incompatible: BTreeMap::new(),
         pauses: 0,
         watchdog: None,
+        witness: None,
         own,
         settings,
         config_path: PathBuf::new(),

@@ -94,6 +94,7 @@ impl Daemon {
                     // A link that is down fails sends; liveness comes from receipts.
                     let _ = socket.send_to(&bytes, addr).await;
                 }
+                Output::Witness(command) => self.witness_command(command),
                 Output::Notice(Notice::UnknownNode(n)) => {
                     let line = format!("heartbeat from node id {n}, which is not configured");
                     self.log_limited(identity::Topic::UnknownNode(n), line);
@@ -125,6 +126,14 @@ impl Daemon {
             self.sync_view().await;
             self.write_state();
             self.alert_view();
+        }
+    }
+
+    /// Hands a witness command to the etcd task (a daemon without a
+    /// witness gets none).
+    pub(super) fn witness_command(&mut self, command: crate::membership::WitnessCommand) {
+        if let Some(tx) = &self.witness {
+            let _ = tx.send(command);
         }
     }
 

@@ -6,6 +6,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::quorum::{QuorumConfig, QuorumState, QuorumStatus, Unblock};
+use super::witness::{Witness, WitnessCommand, WitnessEvent, WitnessStatus};
 use crate::wire::{Echo, Heartbeat, Message, NodeId, VersionRange, ViewSummary, negotiate};
 
 /// Most links a node may have (as corosync's knet).
@@ -103,6 +104,8 @@ pub enum Output {
         message: Message,
     },
     Notice(Notice),
+    /// For the witness's I/O (only with `[quorum] witness`).
+    Witness(WitnessCommand),
 }
 
 #[derive(Debug, Clone, Default)]
@@ -145,6 +148,9 @@ pub struct MembershipStatus {
     /// The protocol version the view speaks (`Membership::protocol_version`).
     #[serde(default)]
     pub protocol_version: u8,
+    /// The witness, when `[quorum] witness` names one.
+    #[serde(default)]
+    pub witness: Option<WitnessStatus>,
 }
 
 #[derive(Debug, Clone)]
@@ -159,6 +165,7 @@ pub struct Membership {
     /// After a pause the view is stale: no quorum until this time.
     stale_until: Option<Duration>,
     quorum: QuorumState,
+    witness: Witness,
     lms_applied: bool,
     last_quorate: bool,
     /// The view's protocol version when last announced.
@@ -186,6 +193,7 @@ impl Membership {
             // View 0 is never quorate (see `quorum_status`).
             last_quorate: false,
             quorum,
+            witness: Witness::new(config.own_id),
             lms_applied: false,
             last_version: VersionRange::SPOKEN.max,
             peers,
@@ -237,6 +245,11 @@ impl Membership {
                 .collect(),
             quorum: self.quorum_status(),
             protocol_version: self.protocol_version(),
+            witness: self
+                .config
+                .quorum
+                .witness
+                .then(|| self.witness.status(self.last_tick.unwrap_or_default())),
         }
     }
 
@@ -276,6 +289,15 @@ impl Membership {
             .filter(|(id, p)| self.view.members.contains(id) && p.speaks.max < version)
             .map(|(&id, _)| id)
             .collect()
+    }
+
+    /// What the witness's I/O reports (ARCHITECTURE.md, "The witness").
+    pub fn witness(&mut self, now: Duration, event: WitnessEvent) -> Vec<Output> {
+        let mut out = Vec::new();
+        self.observe_time(now, &mut out);
+        self.witness.on_event(event);
+        self.check_quorum(&mut out);
+        out
     }
 
     /// Records an operator's override of wait_for_all.
@@ -442,6 +464,9 @@ impl Membership {
     /// Tells every peer on every link that this node leaves cleanly.
     pub fn leave(&mut self) -> Vec<Output> {
         let mut out = Vec::new();
+        if let Some(release) = self.witness.leave() {
+            out.push(Output::Witness(release));
+        }
         for &to in self.peers.keys() {
             for link in 0..self.config.links {
                 out.push(Output::Send {
@@ -706,7 +731,24 @@ impl Membership {
         }
     }
 
+    /// Brings the witness up to the time and the view: a lapsed grant
+    /// goes, the DC (or the holder) claims for the view's members, a node
+    /// that neither is nor holds stops claiming; then the vote counts for
+    /// the quorum only while it is held for exactly this view's members.
+    fn sync_witness(&mut self, out: &mut Vec<Output>) {
+        if !self.config.quorum.witness {
+            return;
+        }
+        let now = self.last_tick.unwrap_or_default();
+        if let Some(command) = self.witness.on_view(now, self.view.id, &self.view.members) {
+            out.push(Output::Witness(command));
+        }
+        let held = self.witness.counts(now, &self.view.members);
+        self.quorum.set_witness_vote(held);
+    }
+
     fn check_quorum(&mut self, out: &mut Vec<Output>) {
+        self.sync_witness(out);
         let quorate = self.quorum_status().quorate;
         if quorate != self.last_quorate {
             self.last_quorate = quorate;

@@ -166,9 +166,11 @@
 
 mod machine;
 pub mod quorum;
+pub mod witness;
 
 pub use machine::{
     MAX_LINKS, MAX_VIEW_ID, Membership, MembershipConfig, MembershipStatus, Notice, Output,
     PeerState, PeerStatus, Refusal, View,
 };
 pub use quorum::{QuorumConfig, QuorumState, QuorumStatus, Unblock};
+pub use witness::{WitnessCommand, WitnessEvent, WitnessStatus};

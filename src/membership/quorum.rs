@@ -1,5 +1,6 @@
 //! Quorum as corosync's votequorum computes it: votes, expected votes,
-//! two_node, wait_for_all, last_man_standing and auto_tie_breaker.
+//! two_node, wait_for_all, last_man_standing and auto_tie_breaker, and a
+//! witness's vote (a quorum device, `witness.rs`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -17,6 +18,10 @@ pub struct QuorumConfig {
     pub wait_for_all: bool,
     pub last_man_standing: bool,
     pub auto_tie_breaker: bool,
+    /// A witness (`[quorum] witness`) adds one vote, held by at most one
+    /// partition at a time (as a corosync qdevice with one vote).
+    #[serde(default)]
+    pub witness: bool,
 }
 
 impl QuorumConfig {
@@ -31,12 +36,18 @@ impl QuorumConfig {
             wait_for_all: two_node,
             last_man_standing: false,
             auto_tie_breaker: false,
+            witness: false,
         }
     }
 
     fn configured_expected(&self) -> u32 {
         self.expected_votes
             .unwrap_or_else(|| self.votes.values().sum())
+            .saturating_add(self.witness_votes())
+    }
+
+    fn witness_votes(&self) -> u32 {
+        u32::from(self.witness)
     }
 }
 
@@ -57,6 +68,9 @@ pub struct QuorumStatus {
     /// wait_for_all is on and not every node has been seen since the cold start.
     pub waiting_for_all: bool,
     pub unblocked: Option<Unblock>,
+    /// The witness's vote counts in this partition (`[quorum] witness`).
+    #[serde(default)]
+    pub witness_vote: bool,
     /// One sentence saying why the partition is (not) quorate.
     pub reason: String,
 }
@@ -70,6 +84,9 @@ pub struct QuorumState {
     lms_expected: Option<u32>,
     unblocked: Option<Unblock>,
     last_members: BTreeSet<NodeId>,
+    /// This partition holds the witness's vote now (the membership keeps
+    /// it current with the time: `Membership::witness`).
+    witness_vote: bool,
 }
 
 impl QuorumState {
@@ -80,6 +97,7 @@ impl QuorumState {
             lms_expected: None,
             unblocked: None,
             last_members: BTreeSet::new(),
+            witness_vote: false,
         }
     }
 
@@ -89,6 +107,11 @@ impl QuorumState {
 
     pub fn unblock(&mut self, unblock: Unblock) {
         self.unblocked = Some(unblock);
+    }
+
+    /// Whether the witness's vote counts in this partition now.
+    pub fn set_witness_vote(&mut self, held: bool) {
+        self.witness_vote = held && self.config.witness;
     }
 
     /// `two_node` turns `wait_for_all` on unless the file turns it off
@@ -124,10 +147,16 @@ impl QuorumState {
     }
 
     fn total_votes(&self) -> u32 {
-        self.last_members
+        let nodes: u32 = self
+            .last_members
             .iter()
             .map(|n| self.config.votes.get(n).copied().unwrap_or(0))
-            .sum()
+            .sum();
+        if self.witness_vote {
+            nodes.saturating_add(self.config.witness_votes())
+        } else {
+            nodes
+        }
     }
 
     fn expected_votes(&self) -> u32 {
@@ -146,9 +175,14 @@ impl QuorumState {
         let (by_votes, mut reason) = if two_node && total >= 1 {
             (true, format!("two_node: {total} of 2 votes suffice"))
         } else if total >= quorum {
+            let witness = if self.witness_vote {
+                " (the witness's included)"
+            } else {
+                ""
+            };
             (
                 true,
-                format!("{total} votes reach quorum {quorum} of {expected} expected"),
+                format!("{total} votes{witness} reach quorum {quorum} of {expected} expected"),
             )
         } else if self.config.auto_tie_breaker
             && total * 2 == expected
@@ -187,6 +221,7 @@ impl QuorumState {
             quorum: if two_node { 1 } else { quorum },
             waiting_for_all: waiting,
             unblocked: self.unblocked.clone(),
+            witness_vote: self.witness_vote,
             reason,
         }
     }

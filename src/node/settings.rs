@@ -34,6 +34,13 @@ pub fn quorum_config(runtime: &Runtime) -> QuorumConfig {
     quorum.last_man_standing = q.last_man_standing;
     quorum.auto_tie_breaker = q.auto_tie_breaker;
     quorum.expected_votes = q.expected_votes;
+    if q.witness.is_some() {
+        // The witness is the third vote two_node made up for (config
+        // refuses both written); wait_for_all then follows two_node, off.
+        quorum.witness = true;
+        quorum.two_node = false;
+        quorum.wait_for_all = q.wait_for_all.unwrap_or(false);
+    }
     quorum
 }
 
@@ -45,7 +52,13 @@ impl NodeSettings {
     pub fn from_runtime(runtime: &Runtime, own: &ClusterNode) -> Self {
         NodeSettings {
             own: own.id,
-            two_node: quorum_config(runtime).two_node,
+            // A lone member may be quorate (two_node, or two nodes and a
+            // witness): the store's lone-DC rule (written once the peer is
+            // settled) holds in both.
+            two_node: {
+                let q = quorum_config(runtime);
+                q.two_node || q.witness
+            },
             controller: ControllerSettings {
                 own: own.name.clone(),
                 nodes: runtime
@@ -93,5 +106,23 @@ mod tests {
         let q = quorum_config(&runtime("", &[3, 1, 1]));
         assert_eq!(q.votes.values().copied().collect::<Vec<_>>(), [3, 1, 1]);
         assert!(!q.two_node && !q.wait_for_all);
+    }
+
+    #[test]
+    fn a_witness_replaces_two_node_and_keeps_the_lone_dc_rule() {
+        let witness = "[quorum]\nwitness = { etcd = [\"http://198.18.0.10:2379\"] }\n";
+        let rt = runtime(witness, &[1, 1]);
+        let q = quorum_config(&rt);
+        assert!(q.witness && !q.two_node && !q.wait_for_all);
+        let own = rt.nodes[0].clone();
+        assert!(NodeSettings::from_runtime(&rt, &own).two_node);
+        let q = quorum_config(&runtime(
+            "[quorum]\nwait_for_all = true\nwitness = { etcd = [\"http://e:1\"] }\n",
+            &[1, 1],
+        ));
+        assert!(
+            q.witness && q.wait_for_all,
+            "a written wait_for_all is obeyed"
+        );
     }
 }

@@ -341,6 +341,11 @@ impl ClusterSim {
                 token_timeout: runtime.token_timeout,
                 faults: options.faults.clone(),
                 quorum: Some(quorum_config(&runtime)),
+                witness_ttl: runtime
+                    .quorum
+                    .witness
+                    .as_ref()
+                    .map_or(crate::config::witness::DEFAULT_TTL, |w| w.ttl),
             },
         );
         let mut nodes = BTreeMap::new();
@@ -410,6 +415,12 @@ impl ClusterSim {
 
     pub fn now(&self) -> Duration {
         self.now
+    }
+
+    /// The virtual etcd of a cluster with `[quorum] witness`: tests cut
+    /// nodes off from it or take it down.
+    pub fn witness(&mut self) -> Option<&mut super::witness::VirtualWitness> {
+        self.membership.witness.as_mut()
     }
 
     fn id(&self, name: &str) -> u16 {

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use super::net::{NetFaults, Network};
 use super::rng::SimRng;
+use super::witness::VirtualWitness;
 use crate::membership::{Membership, MembershipConfig, Notice, Output, QuorumConfig, View};
 use crate::wire::{ClusterKey, Decoder, Encoder, KeyRing, Message, NodeId};
 
@@ -19,6 +20,8 @@ pub struct SimOptions {
     pub faults: NetFaults,
     /// Quorum options; `None` gives the config contract's defaults.
     pub quorum: Option<QuorumConfig>,
+    /// The TTL etcd grants the witness's leases (with `quorum.witness`).
+    pub witness_ttl: Duration,
 }
 
 impl Default for SimOptions {
@@ -34,6 +37,7 @@ impl Default for SimOptions {
                 ..NetFaults::default()
             },
             quorum: None,
+            witness_ttl: Duration::from_secs(2),
         }
     }
 }
@@ -50,7 +54,13 @@ struct SimNode {
 #[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Event {
     Tick(NodeId),
-    Deliver { to: NodeId, bytes: Vec<u8> },
+    Deliver {
+        to: NodeId,
+        bytes: Vec<u8>,
+    },
+    /// A round of the node's witness task (a claim's renewal or retry),
+    /// of one series of rounds (`VirtualWitness::current`).
+    WitnessRound(NodeId, u64),
 }
 
 /// One notice as it happened, for invariant checks.
@@ -78,6 +88,8 @@ pub struct MembershipSim {
     /// time: what an attacker on the network captures (no key needed).
     recording: Option<NodeId>,
     pub recorded: Vec<(Duration, NodeId, Vec<u8>)>,
+    /// The virtual etcd, when the quorum has a witness.
+    pub witness: Option<VirtualWitness>,
 }
 
 impl MembershipSim {
@@ -96,6 +108,11 @@ impl MembershipSim {
             log: Vec::new(),
             recording: None,
             recorded: Vec::new(),
+            witness: options
+                .quorum
+                .as_ref()
+                .is_some_and(|q| q.witness)
+                .then(|| VirtualWitness::new(options.witness_ttl)),
             options,
         };
         for id in 1..=sim.options.nodes {
@@ -192,6 +209,9 @@ impl MembershipSim {
 
     pub fn crash(&mut self, id: NodeId) {
         self.nodes.insert(id, None);
+        if let Some(w) = &mut self.witness {
+            w.crashed(id);
+        }
     }
 
     /// Clean shutdown: the node says goodbye, then stops.
@@ -209,6 +229,11 @@ impl MembershipSim {
         if let Some(Some(node)) = self.nodes.get_mut(&id) {
             node.paused_until = self.now + duration;
         }
+    }
+
+    /// The node gets no CPU now (its state is as it left it).
+    pub fn paused(&self, id: NodeId) -> bool {
+        matches!(self.nodes.get(&id), Some(Some(n)) if n.paused_until > self.now)
     }
 
     pub fn machine(&self, id: NodeId) -> Option<&Membership> {
@@ -252,7 +277,7 @@ impl MembershipSim {
 
     fn step(&mut self, event: Event) {
         let id = match &event {
-            Event::Tick(id) => *id,
+            Event::Tick(id) | Event::WitnessRound(id, _) => *id,
             Event::Deliver { to, .. } => *to,
         };
         let now = self.now;
@@ -270,6 +295,27 @@ impl MembershipSim {
                 let out = node.machine.tick(now);
                 self.push(now + tick_every, Event::Tick(id));
                 out
+            }
+            Event::WitnessRound(_, generation) => {
+                let Some(witness) = self.witness.as_mut() else {
+                    return;
+                };
+                if !witness.current(id, generation) {
+                    return;
+                }
+                let answer = witness.round(id, now);
+                let every = crate::membership::witness::renew_every(
+                    witness.ttl,
+                    self.options.token_timeout,
+                );
+                self.push(now + every, Event::WitnessRound(id, generation));
+                let Some(Some(node)) = self.nodes.get_mut(&id) else {
+                    return;
+                };
+                match answer {
+                    Some(event) => node.machine.witness(now, event),
+                    None => Vec::new(),
+                }
             }
             Event::Deliver { bytes, .. } => match node.decoder.open(&bytes) {
                 Ok(d) => {
@@ -320,6 +366,12 @@ impl MembershipSim {
                                 bytes: bytes.clone(),
                             },
                         );
+                    }
+                }
+                Output::Witness(command) => {
+                    let round = self.witness.as_mut().and_then(|w| w.command(from, command));
+                    if let Some(generation) = round {
+                        self.push(self.now, Event::WitnessRound(from, generation));
                     }
                 }
                 Output::Notice(notice) => {

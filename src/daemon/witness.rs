@@ -1,0 +1,319 @@
+//! The witness's etcd I/O (issue 19; ARCHITECTURE.md, "The witness"): a
+//! task of its own carries out the membership's `WitnessCommand`s on etcd
+//! and reports `WitnessEvent`s to the event loop, stamped with the
+//! daemon's clock (`Daemon::start`). The rules (who claims, when the vote
+//! counts, how often to renew) are the membership's; this only talks.
+//!
+//! A claim, every `witness::renew_every`: renew this process's lease (or
+//! grant one), then one transaction: rewrite the key (and `last`) if this
+//! lease holds it; else read `last`, and if `witness::may_take` allows,
+//! create the key in a transaction that also checks `last` did not move;
+//! else say who holds it. Each round is
+//! bounded by the renewal period; an error or a timeout is reported as
+//! `Unreachable` and the vote lapses by itself.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use etcd_client::{
+    Certificate, Client, Compare, CompareOp, ConnectOptions, Identity, LeaseKeepAliveStream,
+    LeaseKeeper, PutOptions, TlsOptions, Txn, TxnOp, TxnOpResponse,
+};
+use tokio::sync::mpsc;
+
+use crate::config::witness::Witness;
+use crate::membership::witness::{may_take, renew_every};
+use crate::membership::{WitnessCommand, WitnessEvent};
+use crate::wire::NodeId;
+
+/// What the key's value says (for `paceline status` and the other node's
+/// log): the holder and the members it claims for.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Value {
+    cluster: String,
+    holder: String,
+    members: Vec<NodeId>,
+    view: u64,
+}
+
+/// Starts the task; commands go in, events come out on `events`.
+pub(super) fn spawn(
+    config: Witness,
+    cluster: String,
+    own: String,
+    token_timeout: Duration,
+    start: Instant,
+    events: mpsc::UnboundedSender<WitnessEvent>,
+) -> mpsc::UnboundedSender<WitnessCommand> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let every = renew_every(config.ttl, token_timeout);
+    let task = Task {
+        config,
+        cluster,
+        own,
+        start,
+        every,
+        client: None,
+        lease: None,
+        keeper: None,
+        claim: None,
+    };
+    tokio::spawn(task.run(rx, events));
+    tx
+}
+
+struct Task {
+    config: Witness,
+    cluster: String,
+    own: String,
+    start: Instant,
+    every: Duration,
+    client: Option<Client>,
+    /// This process's lease, kept across errors: it may still hold the key.
+    lease: Option<i64>,
+    /// Its keep-alive stream, dropped on an error or a timeout.
+    keeper: Option<(LeaseKeeper, LeaseKeepAliveStream)>,
+    /// (view, members) claimed.
+    claim: Option<(u64, BTreeSet<NodeId>)>,
+}
+
+impl Task {
+    async fn run(
+        mut self,
+        mut commands: mpsc::UnboundedReceiver<WitnessCommand>,
+        events: mpsc::UnboundedSender<WitnessEvent>,
+    ) {
+        let mut next = tokio::time::Instant::now();
+        loop {
+            let due = async {
+                if self.claim.is_some() {
+                    tokio::time::sleep_until(next).await;
+                } else {
+                    std::future::pending::<()>().await;
+                }
+            };
+            tokio::select! {
+                command = commands.recv() => match command {
+                    None => return,
+                    Some(WitnessCommand::Claim { view, members }) => {
+                        self.claim = Some((view, members));
+                        next = tokio::time::Instant::now();
+                    }
+                    Some(WitnessCommand::Release) => {
+                        self.claim = None;
+                        self.release().await;
+                    }
+                },
+                () = due => {
+                    next = tokio::time::Instant::now() + self.every;
+                    let event = match tokio::time::timeout(self.every, self.round()).await {
+                        Ok(event) => event,
+                        Err(_) => {
+                            // A keep-alive stream cut mid-answer is not reused.
+                            self.keeper = None;
+                            WitnessEvent::Unreachable { why: format!("no answer within {:?}", self.every) }
+                        }
+                    };
+                    if events.send(event).is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// One claim: the lease renewed (or granted), then the key.
+    async fn round(&mut self) -> WitnessEvent {
+        let Some((view, members)) = self.claim.clone() else {
+            return WitnessEvent::Unreachable {
+                why: "not claiming".into(),
+            };
+        };
+        match self.try_round(view, &members).await {
+            Ok(event) => event,
+            Err(e) => {
+                self.keeper = None;
+                WitnessEvent::Unreachable { why: e.to_string() }
+            }
+        }
+    }
+
+    async fn try_round(
+        &mut self,
+        view: u64,
+        members: &BTreeSet<NodeId>,
+    ) -> Result<WitnessEvent, etcd_client::Error> {
+        let sent_at = self.start.elapsed();
+        let ttl = self.renew().await?;
+        let Some(lease) = self.lease else {
+            return Ok(WitnessEvent::HeldElsewhere {
+                holder: "nobody (the lease was lost)".into(),
+            });
+        };
+        let key = self.config.key();
+        let value = serde_json::to_string(&Value {
+            cluster: self.cluster.clone(),
+            holder: self.own.clone(),
+            members: members.iter().copied().collect(),
+            view,
+        })
+        .unwrap_or_default();
+        let last_key = self.config.last_key();
+        let puts = [
+            TxnOp::put(
+                key.clone(),
+                value.clone(),
+                Some(PutOptions::new().with_lease(lease)),
+            ),
+            TxnOp::put(last_key.clone(), value, None),
+        ];
+        let client = self.connect().await?;
+        let ours = Txn::new()
+            .when([Compare::lease(key.clone(), CompareOp::Equal, lease)])
+            .and_then(puts.clone());
+        if client.txn(ours).await?.succeeded() {
+            return Ok(granted(members, sent_at, ttl));
+        }
+        let got = client.get(last_key.clone(), None).await?;
+        let (last, unchanged) = match got.kvs().first() {
+            Some(kv) => (
+                Some(members_of(kv.value_str().unwrap_or_default())),
+                Compare::mod_revision(last_key, CompareOp::Equal, kv.mod_revision()),
+            ),
+            None => (
+                None,
+                Compare::create_revision(last_key, CompareOp::Equal, 0),
+            ),
+        };
+        if !may_take(last.as_ref(), members) {
+            return Ok(WitnessEvent::HeldElsewhere {
+                holder: format!(
+                    "nobody, but it last served node(s) {:?}, absent here: their changes may be newer than this node's (start them, or delete {} in etcd)",
+                    last.unwrap_or_default(),
+                    self.config.last_key()
+                ),
+            });
+        }
+        let absent = Txn::new()
+            .when([
+                Compare::create_revision(key.clone(), CompareOp::Equal, 0),
+                unchanged,
+            ])
+            .and_then(puts)
+            .or_else([TxnOp::get(key, None)]);
+        let answer = client.txn(absent).await?;
+        if answer.succeeded() {
+            return Ok(granted(members, sent_at, ttl));
+        }
+        Ok(WitnessEvent::HeldElsewhere {
+            holder: holder_of(&answer.op_responses()),
+        })
+    }
+
+    async fn connect(&mut self) -> Result<&mut Client, etcd_client::Error> {
+        if self.client.is_none() {
+            let client = Client::connect(&self.config.endpoints, Some(self.options()?)).await?;
+            self.client = Some(client);
+        }
+        match self.client.as_mut() {
+            Some(c) => Ok(c),
+            None => Err(etcd_client::Error::InvalidArgs("no client".into())),
+        }
+    }
+
+    fn options(&self) -> Result<ConnectOptions, etcd_client::Error> {
+        let mut options = ConnectOptions::new()
+            .with_connect_timeout(self.every)
+            .with_timeout(self.every);
+        if let Some(tls) = &self.config.tls {
+            let read = |p: &std::path::Path| {
+                std::fs::read(p).map_err(|e| {
+                    etcd_client::Error::InvalidArgs(format!("cannot read {}: {e}", p.display()))
+                })
+            };
+            let mut t = TlsOptions::new().ca_certificate(Certificate::from_pem(read(&tls.ca)?));
+            if let Some((cert, key)) = &tls.identity {
+                t = t.identity(Identity::from_pem(read(cert)?, read(key)?));
+            }
+            options = options.with_tls(t);
+        }
+        Ok(options)
+    }
+
+    /// Renews this process's lease, or grants one; the TTL etcd gave.
+    async fn renew(&mut self) -> Result<Duration, etcd_client::Error> {
+        if let Some(id) = self.lease {
+            if self.keeper.is_none() {
+                let pair = self.connect().await?.lease_keep_alive(id).await?;
+                self.keeper = Some(pair);
+            }
+            if let Some((keeper, stream)) = self.keeper.as_mut() {
+                keeper.keep_alive().await?;
+                if let Some(answer) = stream.message().await?
+                    && answer.ttl() > 0
+                {
+                    return Ok(ttl_of(answer.ttl()));
+                }
+            }
+            // The lease expired in etcd: its key went with it.
+            self.lease = None;
+            self.keeper = None;
+        }
+        let ttl_s = i64::try_from(self.config.ttl.as_secs()).unwrap_or(i64::MAX);
+        let granted = self.connect().await?.lease_grant(ttl_s, None).await?;
+        // Kept before anything else can fail: it may hold the key soon.
+        self.lease = Some(granted.id());
+        let pair = self.connect().await?.lease_keep_alive(granted.id()).await?;
+        self.keeper = Some(pair);
+        Ok(ttl_of(granted.ttl()))
+    }
+
+    /// Revokes this process's lease (the key goes with it when it held
+    /// it): the membership asks only when it does not count the vote.
+    async fn release(&mut self) {
+        self.keeper = None;
+        let Some(lease) = self.lease.take() else {
+            return;
+        };
+        let every = self.every;
+        if let Ok(client) = self.connect().await {
+            let _ = tokio::time::timeout(every, client.lease_revoke(lease)).await;
+        }
+    }
+}
+
+fn ttl_of(seconds: i64) -> Duration {
+    Duration::from_secs(u64::try_from(seconds).unwrap_or(0))
+}
+
+fn granted(members: &BTreeSet<NodeId>, sent_at: Duration, ttl: Duration) -> WitnessEvent {
+    WitnessEvent::Granted {
+        members: members.clone(),
+        sent_at,
+        ttl,
+    }
+}
+
+/// The members a value names. A value that does not parse names nobody:
+/// it refuses every partition until an operator deletes it (fail safe).
+fn members_of(value: &str) -> BTreeSet<NodeId> {
+    serde_json::from_str::<Value>(value)
+        .map(|v| v.members.into_iter().collect())
+        .unwrap_or_default()
+}
+
+/// Who the key's value names as holder.
+fn holder_of(responses: &[TxnOpResponse]) -> String {
+    responses
+        .iter()
+        .find_map(|r| match r {
+            TxnOpResponse::Get(get) => get.kvs().first().map(|kv| {
+                kv.value_str()
+                    .ok()
+                    .and_then(|v| serde_json::from_str::<Value>(v).ok())
+                    .map_or_else(|| "an unknown holder".to_string(), |v| v.holder)
+            }),
+            _ => None,
+        })
+        .unwrap_or_else(|| "nobody (the key went meanwhile)".to_string())
+}
