@@ -92,7 +92,7 @@ fn big_config(base: &str) -> String {
 }
 
 #[test]
-#[ignore = "still fails in a debug build on a shared 2-core machine: holds of 0.4-1 s (document writes' backlog, channel ticks) lose the peer; run with --ignored"]
+#[ignore = "still fails in a debug build on a shared 2-core machine: holds of 0.3-0.8 s lose the peer (profiled: the loop thread, runnable beside the document writer, the executor and other work, got 10-20% of a core at load average 20-30, not busy itself); run with --ignored"]
 fn thousands_of_dummies_are_applied_probed_and_started_without_losing_a_node() {
     if !can_run() || !Path::new("/usr/sbin/fence_dummy").exists() {
         eprintln!("skipping: needs root, iproute2 and fence_dummy");
