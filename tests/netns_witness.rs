@@ -1,0 +1,204 @@
+//! The witness on a real etcd (issue 19): three etcd members (Debian's
+//! etcd-server) and two daemons, each in its own network namespace on the
+//! test's bridges (198.18.0.0/15), removed also on failure. One run:
+//! a split where only the witness's holder stays quorate (the other side
+//! never is), the witness lost while both nodes are up (nothing changes),
+//! and a cold start of one node alone that takes the witness. Fencing is
+//! off: what is checked is who is quorate (the simulator checks the
+//! fencing that follows, `tests/cluster_sim.rs` witness_*). Needs root,
+//! iproute2 and `etcd`; skipped with a message otherwise.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+#[path = "netns/mod.rs"]
+mod netns;
+use netns::{Cluster, can_run, sh};
+
+const ETCD: &str = "/usr/bin/etcd";
+const MEMBERS: [u8; 3] = [11, 12, 13];
+
+/// The etcd members, killed (by their own pids) before the namespaces go.
+struct Etcd {
+    children: Vec<Child>,
+}
+
+impl Drop for Etcd {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+impl Etcd {
+    fn start(c: &Cluster) -> Etcd {
+        let initial: Vec<String> = MEMBERS
+            .iter()
+            .map(|m| format!("e{m}=http://198.18.0.{m}:2380"))
+            .collect();
+        let mut children = Vec::new();
+        for m in MEMBERS {
+            let ip = format!("198.18.0.{m}");
+            let log = std::fs::File::options()
+                .create(true)
+                .append(true)
+                .open(c.dir.join(format!("etcd{m}.log")))
+                .unwrap();
+            let child = Command::new("ip")
+                .args(["netns", "exec", &c.ns(&format!("e{m}")), ETCD])
+                .args(["--name", &format!("e{m}")])
+                .arg("--data-dir")
+                .arg(c.dir.join(format!("etcd{m}")))
+                .args(["--listen-peer-urls", &format!("http://{ip}:2380")])
+                .args([
+                    "--initial-advertise-peer-urls",
+                    &format!("http://{ip}:2380"),
+                ])
+                .args(["--listen-client-urls", &format!("http://{ip}:2379")])
+                .args(["--advertise-client-urls", &format!("http://{ip}:2379")])
+                .args(["--initial-cluster", &initial.join(",")])
+                .args(["--initial-cluster-state", "new"])
+                .args(["--heartbeat-interval", "100", "--election-timeout", "1000"])
+                .stdout(Stdio::null())
+                .stderr(log)
+                .spawn()
+                .unwrap();
+            children.push(child);
+        }
+        Etcd { children }
+    }
+
+    fn stop(&mut self) {
+        for child in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        self.children.clear();
+    }
+}
+
+fn quorate(c: &Cluster, i: u8) -> Option<bool> {
+    c.status(i).map(|s| s.quorum.quorate)
+}
+
+fn holds_witness(c: &Cluster, i: u8) -> bool {
+    c.status(i).is_some_and(|s| s.quorum.witness_vote)
+}
+
+/// Cuts (or heals) the traffic between node `a` and node `b` on both
+/// links; both still reach etcd.
+fn split(c: &Cluster, a: u8, b: u8, cut: bool) {
+    let verb = if cut { "add" } else { "del" };
+    for (from, to) in [(a, b), (b, a)] {
+        for l in 0..2 {
+            sh(&[
+                "ip",
+                "-n",
+                &c.ns(&format!("n{from}")),
+                "route",
+                verb,
+                "blackhole",
+                &format!("198.18.{l}.{to}/32"),
+            ]);
+        }
+    }
+}
+
+fn until(c: &Cluster, what: &str, within: Duration, ok: impl Fn() -> bool) {
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        if ok() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!(
+        "timed out waiting for {what}\nnode1:\n{}\nnode2:\n{}",
+        c.log(1),
+        c.log(2)
+    );
+}
+
+#[test]
+fn the_witness_decides_splits_keeps_quiet_when_lost_and_lets_one_node_start() {
+    if !can_run() || !Path::new(ETCD).exists() {
+        eprintln!("skipping: needs root, iproute2 and etcd (Debian's etcd-server)");
+        return;
+    }
+    let mut c = Cluster::new(2, ("200ms", "1s"));
+    for m in MEMBERS {
+        let ns = c.ns(&format!("e{m}"));
+        c.add_ns(&ns);
+        c.attach(&ns, m, &[0]);
+    }
+    let endpoints: Vec<String> = MEMBERS
+        .iter()
+        .map(|m| format!("\"http://198.18.0.{m}:2379\""))
+        .collect();
+    c.append_config(&format!(
+        "[quorum]\nwitness = {{ etcd = [{}], ttl = \"2s\" }}\n[fencing]\nenabled = false\n",
+        endpoints.join(", ")
+    ));
+    let mut etcd = Etcd::start(&c);
+    c.start(1);
+    c.start(2);
+    let long = Duration::from_secs(20);
+    until(&c, "both quorate and one holding the witness", long, || {
+        quorate(&c, 1) == Some(true)
+            && quorate(&c, 2) == Some(true)
+            && (holds_witness(&c, 1) || holds_witness(&c, 2))
+    });
+    let holder = if holds_witness(&c, 1) { 1 } else { 2 };
+    let other = 3 - holder;
+
+    // A split: the holder stays quorate; the other side, once alone, never is.
+    split(&c, 1, 2, true);
+    let deadline = Instant::now() + Duration::from_secs(6);
+    while Instant::now() < deadline {
+        if let Some(s) = c.status(other)
+            && s.members.len() == 1
+        {
+            assert!(
+                !s.quorum.quorate,
+                "node{other} alone is quorate: {s:#?}\n{}",
+                c.log(other)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let s = c.status(holder).expect("the holder answers");
+    assert!(
+        s.quorum.quorate && s.members.len() == 1 && s.quorum.witness_vote,
+        "{s:#?}"
+    );
+    split(&c, 1, 2, false);
+    until(&c, "both together again", long, || {
+        c.status(1)
+            .is_some_and(|s| s.members.len() == 2 && s.quorum.quorate)
+            && c.status(2).is_some_and(|s| s.members.len() == 2)
+            && holds_witness(&c, holder)
+    });
+    // Both in the last partition the witness served.
+    std::thread::sleep(Duration::from_millis(500));
+
+    // The witness lost while both nodes are up: nothing changes.
+    etcd.stop();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        assert_eq!(quorate(&c, 1), Some(true), "{}", c.log(1));
+        assert_eq!(quorate(&c, 2), Some(true), "{}", c.log(2));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(!holds_witness(&c, 1) && !holds_witness(&c, 2));
+
+    // A cold start of one node: quorate with the witness alone.
+    c.kill(1);
+    c.kill(2);
+    let _etcd = Etcd::start(&c);
+    c.start(2);
+    until(&c, "node2 alone quorate with the witness", long, || {
+        c.status(2)
+            .is_some_and(|s| s.members == ["node2"] && s.quorum.quorate && s.quorum.witness_vote)
+    });
+    drop(etcd);
+}
