@@ -288,12 +288,18 @@ impl<'a> Ctx<'a> {
         scores: &mut Vec<Score>,
         why: &mut Vec<String>,
     ) {
-        if units[ui].clone.is_some() {
-            return;
-        }
+        // A clone instance takes in the dependents of its clone whose
+        // colocation is negative, or all of them when clone-max leaves some
+        // node without an instance (Pacemaker's append_parent_colocation
+        // gives the instance those "with this" colocations; its assignment
+        // merges them, apply_with_this).
+        let negative_only = units[ui]
+            .clone
+            .is_some_and(|c| self.every_node_gets_an_instance(c));
         let mut visiting = vec![false; units.len()];
         visiting[ui] = true;
-        self.merge_dependents(units, ui, 1.0, scores, &mut visiting, why);
+        let first = (ui, negative_only);
+        self.merge_dependents(units, first, 1.0, scores, &mut visiting, why);
     }
 
     /// The dependents of unit `ui` not placed yet that may pull it (not
@@ -346,10 +352,12 @@ impl<'a> Ctx<'a> {
         deps
     }
 
+    /// `(ui, negative_only)`: the unit, and whether only its dependents
+    /// through a negative colocation pull it (see `dependent_influence`).
     fn merge_dependents(
         &self,
         units: &[Unit<'a>],
-        ui: usize,
+        (ui, negative_only): (usize, bool),
         factor: f64,
         work: &mut Vec<Score>,
         visiting: &mut [bool],
@@ -358,6 +366,9 @@ impl<'a> Ctx<'a> {
         let unit = &units[ui];
         for (_, ci, j) in self.pulling_dependents(units, ui, visiting) {
             let c = &self.colocations[ci];
+            if negative_only && c.score.value() >= 0 {
+                continue;
+            }
             // Pacemaker scales each link by its own score, only the sign
             // of the factor so far carries down the chain.
             let f = factor.signum() * c.score.value() as f64 / INFINITY as f64;
@@ -386,7 +397,7 @@ impl<'a> Ctx<'a> {
                 continue;
             }
             visiting[j] = true;
-            self.merge_dependents(units, j, f, &mut trial, visiting, why);
+            self.merge_dependents(units, (j, false), f, &mut trial, visiting, why);
             visiting[j] = false;
             why.push(format!(
                 "{}: dependent {} (colocation {}, factor {f:.6}) merged into its scores",
@@ -709,6 +720,25 @@ fn stop_dependent_without_primary(oc: &mut Outcomes, r: &str, w: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use crate::scheduler::clones::tests::{monitor, summary};
+
+    #[test]
+    fn a_negative_dependent_pushes_each_clone_instance_away() {
+        // p's +10 on node2, scaled by -500/INFINITY, gives each instance of
+        // c -1 there: both instances (clone-node-max 2) start on node1 and
+        // p takes node2 (seed 20463, minimised; checked against
+        // crm_simulate).
+        let resources = r#"<clone id="c"><meta_attributes id="c-m"><nvpair id="c-m-1" name="globally-unique" value="true"/>
+<nvpair id="c-m-2" name="clone-node-max" value="2"/></meta_attributes>
+<primitive id="d" class="ocf" provider="pacemaker" type="Dummy"/></clone>
+<primitive id="p" class="ocf" provider="pacemaker" type="Dummy"/>"#;
+        let cons = r#"<rsc_colocation id="p-c" rsc="p" with-rsc="c" score="-500"/>
+<rsc_location id="p-2" rsc="p" node="node2" score="10"/>"#;
+        let s = summary(resources, cons, "", ["", ""]);
+        assert_eq!(
+            s,
+            ["Start d:0 - node1", "Start d:1 - node1", "Start p - node2"]
+        );
+    }
 
     #[test]
     fn a_clone_colocated_with_a_resource_pulls_it_to_the_clones_preferred_node() {

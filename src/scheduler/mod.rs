@@ -96,7 +96,8 @@
 //!   others placed like any resource (an instance whose node goes moves: no
 //!   "anonymous instances never move" rule), clone-node-max, clone-max; a clone whose
 //!   instances go to every available node takes only its negative and INFINITY
-//!   colocations into its instances' placement (`colocations.rs`); nodes
+//!   colocations into its instances' placement, and only the pull of its
+//!   dependents through negative colocations (`colocations.rs`); nodes
 //!   full of instances (clone-node-max) are banned before an instance's
 //!   colocations apply, so one that would leave only those is rolled back
 //!   (allocate_instance's can_run_instance). `promotion.rs`: the promotion score attribute added to an instance's node scores
