@@ -11,7 +11,7 @@
 //! answering SQL on the VIP from the client namespace.
 //! BENCH_LOG_DIR=DIR keeps each run's survivor log there.
 //!
-//! STACK=pgsql (a comma-separated list of `lab::stacks`) times the seeds'
+//! STACK=pgsql,mariadb (a comma-separated list of `lab::stacks`) times the seeds'
 //! stacks instead: per run, the primary's node loses its power while a
 //! client writes through HAProxy (`lab::stacks::power_loss`); reported is
 //! the time from the cut to the first acknowledged write the client
@@ -27,7 +27,7 @@ use paceline::lab::cluster::{
     Database, Failover, FailoverTimeline, LabCluster, Prober, RedfishEmulator, ReferenceOptions,
     VIP, redfish_fencing, reference_config, runs_on, watch_failover, write_authkey,
 };
-use paceline::lab::stacks::{PowerLoss, Stack, pgsql, power_loss};
+use paceline::lab::stacks::{PowerLoss, Stack, mariadb, pgsql, power_loss};
 use paceline::lab::{Lab, LabOptions, postgres};
 
 #[path = "../fencing/tests/support/mod.rs"]
@@ -287,7 +287,10 @@ fn stack_run(stack: &str, run: usize) -> Result<PowerLoss, String> {
     let (pacelined, paceline) = (bin("pacelined"), bin("paceline"));
     let built: Box<dyn Stack> = match stack {
         "pgsql" => Box::new(pgsql::start(&tag, &pacelined, &paceline).map_err(|e| e.to_string())?),
-        other => return Err(format!("no stack {other:?} (pgsql)")),
+        "mariadb" => {
+            Box::new(mariadb::start(&tag, &pacelined, &paceline).map_err(|e| e.to_string())?)
+        }
+        other => return Err(format!("no stack {other:?} (pgsql, mariadb)")),
     };
     let out = power_loss(built.as_ref(), Duration::from_secs(60)).map_err(|e| e.to_string())?;
     if !out.missing.is_empty() || !out.two_primaries.is_empty() || !out.fenced {

@@ -46,6 +46,7 @@ fn policies_load() {
         "two-node-active-standby.toml",
         "postgresql-ha.toml",
         "postgresql-haproxy.toml",
+        "mariadb-active-standby.toml",
         "rabbitmq-3node.toml",
     ] {
         let cfg = load_config_file(&root.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -200,6 +201,7 @@ fn round_trip_policies() {
         "two-node-active-standby.toml",
         "postgresql-ha.toml",
         "postgresql-haproxy.toml",
+        "mariadb-active-standby.toml",
         "rabbitmq-3node.toml",
     ] {
         let mut cfg = load_config_file(&root.join(name)).unwrap();

@@ -12,7 +12,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use paceline::lab::stacks::{PowerLoss, Stack, pgsql, power_loss};
+use paceline::lab::stacks::{PowerLoss, Stack, mariadb, pgsql, power_loss};
 
 fn can_run(what: &str, installed: bool) -> bool {
     let ok = nix::unistd::Uid::effective().is_root()
@@ -32,13 +32,22 @@ fn paceline() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_paceline"))
 }
 
+/// Every node's whole log.
+fn logs(stack: &dyn Stack) -> String {
+    (1..=stack.cluster().nodes())
+        .map(|i| format!("--- node{i}\n{}", stack.cluster().log(i)))
+        .collect()
+}
+
+/// The power loss of the primary's node, or a failure with the logs.
+fn scenario(stack: &dyn Stack) -> PowerLoss {
+    power_loss(stack, Duration::from_secs(60))
+        .unwrap_or_else(|e| panic!("the power-loss scenario: {e}\n{}", logs(stack)))
+}
+
 /// What every stack must show after its primary's power loss.
 fn assert_failed_over(stack: &dyn Stack, out: &PowerLoss) {
-    let logs = || {
-        (1..=stack.cluster().nodes())
-            .map(|i| format!("--- node{i}\n{}", stack.cluster().log(i)))
-            .collect::<String>()
-    };
+    let logs = || logs(stack);
     eprintln!("power loss of node{}: {out:?}", out.lost);
     assert!(out.fenced, "node{} fenced: {out:?}\n{}", out.lost, logs());
     assert!(out.two_primaries.is_empty(), "two primaries: {out:?}");
@@ -67,6 +76,20 @@ fn postgresql_behind_haproxy_survives_the_primary_s_power_loss() {
         return;
     }
     let stack = pgsql::start("stpg", pacelined(), paceline()).expect("the PostgreSQL stack");
-    let out = power_loss(&stack, Duration::from_secs(60)).expect("the power-loss scenario");
+    let out = scenario(&stack);
+    assert_failed_over(&stack, &out);
+}
+
+/// rConfig-style active/standby: a promotable MariaDB (resource-agents'
+/// mysql, semi-synchronous replication) with the shared mount, the VIP
+/// and the worker after it, behind HAProxy: no acknowledged write is
+/// lost, and HAProxy follows the promotion.
+#[test]
+fn mariadb_active_standby_behind_haproxy_survives_the_primary_s_power_loss() {
+    if !can_run("MariaDB", mariadb::installed()) {
+        return;
+    }
+    let stack = mariadb::start("stmy", pacelined(), paceline()).expect("the MariaDB stack");
+    let out = scenario(&stack);
     assert_failed_over(&stack, &out);
 }

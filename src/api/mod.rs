@@ -321,6 +321,11 @@ pub struct StatusReport {
     #[serde(default)]
     pub node_attributes:
         std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,
+    /// Permanent node attributes (`[[node]] attributes` in the
+    /// configuration; Pacemaker's `-l forever`).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub permanent_attributes:
+        std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,
     #[serde(default)]
     pub fencing_history: Vec<FenceView>,
     #[serde(default)]
@@ -642,6 +647,7 @@ pub(crate) mod fixtures {
             standby: Vec::new(),
             maintenance: Vec::new(),
             node_attributes: Default::default(),
+            permanent_attributes: Default::default(),
             fencing_history: Vec::new(),
             channel: Default::default(),
             instances: Default::default(),

@@ -83,6 +83,7 @@ fn fetch(args: &StatusArgs) -> anyhow::Result<StatusReport> {
                     failed_actions: Vec::new(),
                     cli_constraints: Vec::new(),
                     node_attributes: Default::default(),
+                    permanent_attributes: Default::default(),
                     standby: Vec::new(),
                     maintenance: Vec::new(),
                     fencing_history: Vec::new(),

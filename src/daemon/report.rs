@@ -21,6 +21,8 @@ pub struct Derived {
     pub standby: Vec<String>,
     pub maintenance: Vec<String>,
     pub node_attributes: std::collections::BTreeMap<String, crate::model::Attributes>,
+    /// `[[node]] attributes` of the configuration.
+    pub permanent_attributes: std::collections::BTreeMap<String, crate::model::Attributes>,
     pub fencing_history: Vec<FenceView>,
     pub instances: InstanceCounts,
 }
@@ -53,6 +55,12 @@ pub fn derived(
             .iter()
             .filter(|(_, n)| !n.transient_attributes.is_empty())
             .map(|(name, n)| (name.clone(), n.transient_attributes.clone()))
+            .collect(),
+        permanent_attributes: config
+            .into_iter()
+            .flat_map(|c| c.nodes.iter())
+            .filter(|n| !n.attributes.is_empty())
+            .map(|n| (n.uname.clone(), n.attributes.clone()))
             .collect(),
         fencing_history: fencing_history(status, fence_log, crate::model::FENCE_HISTORY_MAX),
     }

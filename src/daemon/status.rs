@@ -233,6 +233,7 @@ impl Daemon {
             standby: derived.standby,
             maintenance: derived.maintenance,
             node_attributes: derived.node_attributes,
+            permanent_attributes: derived.permanent_attributes,
             fencing_history: derived.fencing_history,
             channel: self.channel.counters().clone(),
             instances: derived.instances,

@@ -354,6 +354,11 @@ pub enum Database {
         params: Vec<(String, String)>,
         worker: Vec<(String, String)>,
     },
+    /// MariaDB through resource-agents' `mysql` in replication (see
+    /// `lab::mariadb`), the worker a dummy. Each node's address is its
+    /// permanent attribute `db_mysql_master_IP`, which the agent gives
+    /// the other node as its replication source.
+    Mariadb { params: Vec<(String, String)> },
 }
 
 impl Database {
@@ -394,12 +399,19 @@ node = "node2"
 score = 10
 "#
         ),
-        Database::Postgres { params, .. } => {
-            let params = inline_table(params);
-            format!(
-                r#"[[primitive]]
+        Database::Postgres { params, .. } => replicated_db("ocf:heartbeat:pgsql", params),
+        Database::Mariadb { params } => replicated_db("ocf:heartbeat:mysql", params),
+    }
+}
+
+/// A real database whose agent sets the promotion scores from its
+/// replication state, with notifications (pgsql and mysql ask for them).
+fn replicated_db(agent: &str, params: &[(String, String)]) -> String {
+    let params = inline_table(params);
+    format!(
+        r#"[[primitive]]
 id = "db"
-agent = "ocf:heartbeat:pgsql"
+agent = "{agent}"
 params = {{ {params} }}
 ops = [
   {{ name = "start", timeout = "60s" }},
@@ -411,7 +423,6 @@ ops = [
   {{ name = "notify", timeout = "60s" }},
 ]
 
-# pgsql is configured with notifications, as its documentation asks.
 [[clone]]
 id = "db-ha"
 resource = "db"
@@ -420,8 +431,17 @@ promoted_max = 1
 notify = true
 meta = {{ priority = 10 }}
 "#
-            )
-        }
+    )
+}
+
+/// A node's permanent attributes the database's agent reads.
+fn node_attributes(db: &Database, node: u8) -> String {
+    match db {
+        Database::Mariadb { .. } => format!(
+            "attributes = {{ db_mysql_master_IP = \"{}\" }}\n",
+            super::node_addr(node, 0)
+        ),
+        _ => String::new(),
     }
 }
 
@@ -429,7 +449,7 @@ meta = {{ priority = 10 }}
 /// taking jobs from PostgreSQL beside PostgreSQL.
 fn worker_primitive(db: &Database) -> String {
     match db {
-        Database::StandIn { .. } => r#"[[primitive]]
+        Database::StandIn { .. } | Database::Mariadb { .. } => r#"[[primitive]]
 id = "worker"
 agent = "builtin:dummy"
 ops = [{ name = "monitor", interval = "2s", timeout = "10s" }]
@@ -517,12 +537,12 @@ wait_for_all = true
 name = "node1"
 id = 1
 links = ["198.18.0.1", "198.18.1.1"]
-
+{attributes1}
 [[node]]
 name = "node2"
 id = 2
 links = ["198.18.0.2", "198.18.1.2"]
-
+{attributes2}
 [properties]
 stonith-enabled = true
 no-quorum-policy = "stop"
@@ -616,6 +636,8 @@ then = "worker"
         vip = VIP,
         db = db_primitive(&o.db),
         worker = worker_primitive(&o.db),
+        attributes1 = node_attributes(&o.db, 1),
+        attributes2 = node_attributes(&o.db, 2),
     )
 }
 

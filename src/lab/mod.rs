@@ -71,6 +71,7 @@ pub mod bridge;
 pub mod chaos;
 pub mod cluster;
 pub mod fence_agent;
+pub mod mariadb;
 pub mod postgres;
 pub mod power;
 pub mod probe;
@@ -121,6 +122,36 @@ pub fn run(args: &[&str]) -> Result<Output, LabError> {
         });
     }
     Ok(out)
+}
+
+/// Runs `cmd` with its output piped; its standard output (trimmed) if it
+/// exits successfully within `limit`, else None (killed at the limit: a
+/// client waiting on a server that died may wait forever).
+pub fn output_within(mut cmd: Command, limit: std::time::Duration) -> Option<String> {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        match child.try_wait() {
+            Ok(Some(_)) => break,
+            Ok(None) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+        }
+    }
+    let out = child.wait_with_output().ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
 #[derive(Debug, Clone)]

@@ -287,33 +287,11 @@ pub fn query_at(
     sql: &str,
     timeout: Duration,
 ) -> Option<String> {
-    let mut child = Command::new("ip")
-        .args(["netns", "exec", ns])
+    let mut cmd = Command::new("ip");
+    cmd.args(["netns", "exec", ns])
         .arg(bindir.join("psql"))
         .args(["-h", host, "-p", &port.to_string(), "-U", "postgres"])
         .args(["-d", "postgres", "-Atqc", sql])
-        .env("PGCONNECT_TIMEOUT", timeout.as_secs().max(1).to_string())
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .ok()?;
-    let deadline = std::time::Instant::now() + timeout + Duration::from_secs(1);
-    loop {
-        match child.try_wait() {
-            Ok(Some(_)) => break,
-            Ok(None) if std::time::Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_millis(5));
-            }
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return None;
-            }
-        }
-    }
-    let out = child.wait_with_output().ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+        .env("PGCONNECT_TIMEOUT", timeout.as_secs().max(1).to_string());
+    super::output_within(cmd, timeout + Duration::from_secs(1))
 }

@@ -7,7 +7,10 @@
 //! the agents' PATH. Attributes an agent sets go to a local file under the
 //! state directory, which pacelined polls and replicates through the DC; a
 //! query answers from that file first (what this node's agents wrote most
-//! recently), then from the replicated status (what other nodes wrote).
+//! recently), then from the replicated status (what other nodes wrote),
+//! then from the configuration's permanent node attributes. A
+//! `crm_attribute --type crm_config` option is cluster-wide: the newest
+//! any node set (`cluster_option`).
 
 pub mod crm_mon;
 
@@ -153,6 +156,8 @@ struct Request {
     quiet: bool,
     default: Option<String>,
     promotion: Option<String>,
+    /// `--type crm_config`: a cluster-wide option, not a node's attribute.
+    cluster_wide: bool,
 }
 
 /// Strips a clone instance suffix ("db:1" -> "db"), as promotion scores
@@ -192,7 +197,10 @@ fn parse(shim: &str, args: &[String]) -> Result<Request, String> {
             "-p" | "--promotion" if shim == "crm_attribute" => {
                 r.promotion = Some(inline.clone().unwrap_or_default())
             }
-            // Lifetime, type, delay, scope: the local file has one lifetime.
+            "-t" | "--type" if shim == "crm_attribute" => {
+                r.cluster_wide = value(&mut i)? == "crm_config";
+            }
+            // Lifetime, delay, scope: the local file has one lifetime.
             "-l" | "--lifetime" | "-t" | "--type" | "-d_" | "--delay" | "-i" | "--id" | "-s"
             | "--set-name" | "-z" | "--utilization" => {
                 value(&mut i)?;
@@ -209,14 +217,75 @@ fn parse(shim: &str, args: &[String]) -> Result<Request, String> {
 }
 
 /// An attribute as the replicated status holds it (set by another node's
-/// agents, or by this node's before the local file was last replaced).
+/// agents, or by this node's before the local file was last replaced),
+/// else as the configuration does (`[[node]] attributes`: Pacemaker's
+/// permanent, `-l forever`, attributes, which an administrator sets).
 /// Tests set PACELINE_SOCKET to a path where nothing listens.
 fn replicated(node: &str, name: &str) -> Option<String> {
-    cluster_report()?
-        .node_attributes
-        .get(node)?
-        .get(name)
-        .cloned()
+    let report = cluster_report()?;
+    let of = |attrs: &std::collections::BTreeMap<
+        String,
+        std::collections::BTreeMap<String, String>,
+    >| { attrs.get(node).and_then(|a| a.get(name)).cloned() };
+    of(&report.node_attributes).or_else(|| of(&report.permanent_attributes))
+}
+
+/// Beside a cluster-wide option, the wall-clock time (ms) it was set.
+const SET_AT: &str = ".set-at";
+
+/// `crm_attribute --type crm_config`: a cluster-wide option, as
+/// resource-agents' mysql keeps its replication source (`NAME_REPL_INFO`)
+/// for every node to read. Pacemaker writes it to the CIB's crm_config;
+/// here it is a transient attribute of the node that set it, with the
+/// time it did (`NAME.set-at`), and a query answers the newest any node
+/// set (this node's file first: its newest write may not be replicated
+/// yet). Nodes' clocks must agree within the time between two settings.
+fn cluster_option(req: &Request, name: &str, file: &Path, local: &str, out: &mut dyn Write) -> u8 {
+    let stamp = format!("{name}{SET_AT}");
+    if req.delete || req.value.is_some() {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis());
+        let change = |attrs: &mut Attributes| {
+            let mine = attrs.entry(local.to_string()).or_default();
+            match &req.value {
+                Some(v) if !req.delete => {
+                    mine.insert(name.to_string(), v.clone());
+                    mine.insert(stamp.clone(), now.to_string());
+                }
+                _ => {
+                    mine.remove(name);
+                    mine.remove(&stamp);
+                }
+            }
+        };
+        return match update_attributes(file, change) {
+            Ok(()) => 0,
+            Err(_) => 1,
+        };
+    }
+    let newest = |attrs: &Attributes| -> Option<(u128, String)> {
+        attrs
+            .values()
+            .filter_map(|a| {
+                let at = a.get(&stamp)?.parse::<u128>().ok()?;
+                Some((at, a.get(name)?.clone()))
+            })
+            .max()
+    };
+    let here = newest(&read_attributes(file));
+    let there = cluster_report().and_then(|r| newest(&r.node_attributes));
+    match here.max(there).map(|(_, v)| v).or(req.default.clone()) {
+        Some(v) if req.quiet => {
+            let _ = writeln!(out, "{v}");
+            0
+        }
+        Some(v) => {
+            let _ = writeln!(out, "scope=crm_config  name={name} value={v}");
+            0
+        }
+        None => EXIT_NO_SUCH,
+    }
 }
 
 pub fn run_shim(
@@ -264,6 +333,9 @@ pub fn run_shim(
         let _ = writeln!(err, "{shim}: which attribute? give -n NAME");
         return EXIT_USAGE;
     };
+    if req.cluster_wide && req.node.is_none() {
+        return cluster_option(&req, &name, file, local, out);
+    }
     let node = req.node.clone().unwrap_or_else(|| local.to_string());
     if let Some(status) = cluster_status()
         && !status.nodes.iter().any(|n| n.name == node)
@@ -358,6 +430,51 @@ mod tests {
             0
         );
         assert_eq!(read_attributes(&f)["n1"]["master-db"], "10");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    /// resource-agents' mysql keeps its replication source with
+    /// `crm_attribute --type crm_config` for every node to read: a query
+    /// answers the newest setting of any node, not a node attribute.
+    #[test]
+    fn a_crm_config_option_is_the_newest_any_node_set() {
+        let dir = std::env::temp_dir().join(format!("plxshim-cfg{}", std::process::id()));
+        let f = dir.join("attrs.json");
+        let repl = [
+            "--type",
+            "crm_config",
+            "--name",
+            "db_REPL_INFO",
+            "-s",
+            "mysql_replication",
+        ];
+        let set = |v: &str| call("crm_attribute", &[&repl[..], &["-v", v]].concat(), &f).0;
+        let get = || {
+            call(
+                "crm_attribute",
+                &[&repl[..], &["--query", "-q"]].concat(),
+                &f,
+            )
+        };
+        assert_eq!(get().0, EXIT_NO_SUCH);
+        assert_eq!(set("198.18.0.1|mysql-bin.000001|328"), 0);
+        assert_eq!(get(), (0, "198.18.0.1|mysql-bin.000001|328\n".into()));
+        // Another node promoted later: its setting, replicated, is newer.
+        update_attributes(&f, |a| {
+            let n2 = a.entry("n2".into()).or_default();
+            n2.insert(
+                "db_REPL_INFO".into(),
+                "198.18.0.2|mysql-bin.000002|42".into(),
+            );
+            n2.insert(format!("db_REPL_INFO{SET_AT}"), u64::MAX.to_string());
+        })
+        .unwrap();
+        assert_eq!(get(), (0, "198.18.0.2|mysql-bin.000002|42\n".into()));
+        // A node attribute query still reads this node's own.
+        assert_eq!(
+            call("crm_attribute", &["-n", "db_REPL_INFO", "-G", "-q"], &f).1,
+            "198.18.0.1|mysql-bin.000001|328\n"
+        );
         let _ = std::fs::remove_dir_all(dir);
     }
 

@@ -141,6 +141,7 @@ impl Snapshot {
             standby: d.standby,
             maintenance: d.maintenance,
             node_attributes: d.node_attributes,
+            permanent_attributes: d.permanent_attributes,
             fencing_history: d.fencing_history,
             instances: d.instances,
             ..self.base.clone()

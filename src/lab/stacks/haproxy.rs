@@ -27,6 +27,17 @@ pub struct Route {
     pub check: String,
 }
 
+/// A frontend named `name` on the client's `port` to the nodes'
+/// `backend_port`, checked at `check`.
+pub fn route(name: &str, port: u16, backend_port: u16, check: &str) -> Route {
+    Route {
+        name: name.into(),
+        port,
+        backend_port,
+        check: check.into(),
+    }
+}
+
 pub fn installed() -> bool {
     Path::new(HAPROXY).exists()
 }

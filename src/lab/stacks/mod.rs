@@ -11,15 +11,65 @@
 //! and says how to write, read back and ask a node whether it is primary.
 
 pub mod haproxy;
+pub mod mariadb;
 pub mod pgsql;
 
 use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use super::LabError;
-use super::cluster::{LabCluster, fenced};
+use super::cluster::{
+    Database, LabCluster, LabFencing, ReferenceOptions, fenced, reference_config, write_authkey,
+};
+use super::{Lab, LabError, LabOptions, fence_agent, io_err};
+use haproxy::HTTP_SECTION;
+
+/// The reference two-node policy (`lab::cluster::reference_config`) with
+/// the database `db(lab directory)` gives, the nodes' `[http]` endpoint
+/// on and the lab's power board as the fence device; not started.
+pub fn reference_stack(
+    tag: &str,
+    pacelined: &Path,
+    paceline: &Path,
+    db: impl FnOnce(&Path) -> Result<Database, LabError>,
+) -> Result<(LabCluster, PathBuf), LabError> {
+    let mut lab = Lab::new(&LabOptions {
+        tag: tag.into(),
+        nodes: 2,
+        links: 2,
+        client: true,
+    })?;
+    let socket = lab.serve_power()?;
+    let dir = lab.dir().to_path_buf();
+    let agent = fence_agent::install(&dir, paceline).map_err(io_err("install the fence agent"))?;
+    write_authkey(&dir.join("authkey"))?;
+    std::fs::create_dir_all(dir.join("srv")).map_err(io_err("create srv"))?;
+    let options = ReferenceOptions {
+        cluster: tag.into(),
+        dir: dir.clone(),
+        authkey: dir.join("authkey"),
+        fencing: LabFencing::PowerBoard { agent, socket },
+        token_timeout_ms: None,
+        db: db(&dir)?,
+    };
+    let cluster = LabCluster::new(lab, 2, pacelined, |i| {
+        format!("{}{HTTP_SECTION}", reference_config(&options, i))
+    })?;
+    Ok((cluster, dir))
+}
+
+/// The promoted node of `db` and the other one, as a node reports them.
+fn promoted_db(cluster: &LabCluster) -> Option<(u8, u8)> {
+    let r = (1..=cluster.nodes()).find_map(|i| cluster.report(i))?;
+    let promoted = super::cluster::placements(&r, "db")
+        .into_iter()
+        .find(|(_, role)| role == "Promoted")?
+        .0;
+    let primary = promoted.strip_prefix("node")?.parse::<u8>().ok()?;
+    Some((primary, 3 - primary))
+}
 
 /// What a stack gives the power-loss scenario. Every call may block for
 /// a while (a client program in the client namespace) and must give up
@@ -63,8 +113,9 @@ pub struct PowerLoss {
     pub fenced: bool,
     /// The node HAProxy sends writes to at the end.
     pub served_by: Option<u8>,
-    /// From the power cut to the acknowledgement of the first write the
-    /// client started after it.
+    /// From the power cut (its end: the node's processes killed, its links
+    /// down) to the acknowledgement of the first write the client started
+    /// after it.
     pub served_again_ms: Option<u64>,
     /// The longest time between two acknowledged writes around the cut.
     pub longest_gap_ms: u64,
@@ -106,9 +157,12 @@ pub fn power_loss(stack: &dyn Stack, timeout: Duration) -> Result<PowerLoss, Lab
             acked_since(None) >= WRITES_BEFORE
         });
         if waited.is_ok() {
+            // The node is dead once its processes are killed and its
+            // links down: a write started before may still have been
+            // acknowledged by it (and is no outage).
+            let off = cluster.lab.power_off(lost);
             let at = Instant::now();
             cut = Some(at);
-            let off = cluster.lab.power_off(lost);
             if off.is_ok() {
                 let _ = cluster.wait_for("writes after the power loss", timeout, |_| {
                     acked_since(Some(at)) >= WRITES_AFTER

@@ -4,22 +4,17 @@
 //! only once the standby has it), both nodes' `[http]` endpoint on, the
 //! lab's power board as the fence device, and HAProxy in the client
 //! namespace: writes to the node whose `/primary/db-ha` answers 200, reads
-//! to the one whose `/replica/db-ha` does (`policies/postgresql-ha.toml`
+//! to the one whose `/replica/db-ha` does (`policies/postgresql-haproxy.toml`
 //! is the same arrangement on real machines).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::super::cluster::{
-    Database, LabCluster, LabFencing, ReferenceOptions, VIP, placements, reference_config,
-    write_authkey,
-};
-use super::super::{
-    CLIENT_ADDR, Lab, LabError, LabOptions, fence_agent, io_err, node_addr, postgres,
-};
-use super::Stack;
-use super::haproxy::{self, HTTP_SECTION, Route};
+use super::super::cluster::{Database, LabCluster, VIP};
+use super::super::{CLIENT_ADDR, LabError, node_addr, postgres};
+use super::haproxy;
+use super::{Stack, promoted_db, reference_stack};
 
 /// HAProxy's frontends on the client's address.
 pub const WRITE_PORT: u16 = 5000;
@@ -41,58 +36,30 @@ pub fn start(tag: &str, pacelined: &Path, paceline: &Path) -> Result<PgStack, La
         what: "PostgreSQL".into(),
         source: std::io::Error::other("not installed (/usr/lib/postgresql/*/bin)"),
     })?;
-    let mut lab = Lab::new(&LabOptions {
-        tag: tag.into(),
-        nodes: 2,
-        links: 2,
-        client: true,
-    })?;
-    let socket = lab.serve_power()?;
-    let dir = lab.dir().to_path_buf();
-    let agent = fence_agent::install(&dir, paceline).map_err(io_err("install the fence agent"))?;
-    write_authkey(&dir.join("authkey"))?;
-    std::fs::create_dir_all(dir.join("srv")).map_err(io_err("create srv"))?;
-    let shared = dir.join("pg");
-    let mut params = postgres::agent_params(&bindir, &shared, VIP);
-    for (k, v) in &mut params {
-        if k == "rep_mode" {
-            *v = "sync".into();
+    let (cluster, dir) = reference_stack(tag, pacelined, paceline, |dir| {
+        let shared = dir.join("pg");
+        let mut params = postgres::agent_params(&bindir, &shared, VIP);
+        for (k, v) in &mut params {
+            if k == "rep_mode" {
+                *v = "sync".into();
+            }
         }
-    }
-    let options = ReferenceOptions {
-        cluster: tag.into(),
-        dir: dir.clone(),
-        authkey: dir.join("authkey"),
-        fencing: LabFencing::PowerBoard { agent, socket },
-        token_timeout_ms: None,
-        db: Database::Postgres {
+        Ok(Database::Postgres {
             params,
-            worker: postgres::queue_worker(&bindir, &dir, &shared, VIP)?,
-        },
-    };
-    let cluster = LabCluster::new(lab, 2, pacelined, |i| {
-        format!("{}{HTTP_SECTION}", reference_config(&options, i))
+            worker: postgres::queue_worker(&bindir, dir, &shared, VIP)?,
+        })
     })?;
-    let mut cluster = postgres::provision(cluster, &bindir, &shared)?;
+    let mut cluster = postgres::provision(cluster, &bindir, &dir.join("pg"))?;
     haproxy::start(
         &mut cluster,
         &[
-            route("primary", WRITE_PORT, "/primary/db-ha"),
-            route("replica", READ_PORT, "/replica/db-ha"),
+            haproxy::route("primary", WRITE_PORT, postgres::PORT, "/primary/db-ha"),
+            haproxy::route("replica", READ_PORT, postgres::PORT, "/replica/db-ha"),
         ],
     )?;
     cluster.start(1)?;
     cluster.start(2)?;
     Ok(PgStack { cluster, bindir })
-}
-
-fn route(name: &str, port: u16, check: &str) -> Route {
-    Route {
-        name: name.into(),
-        port,
-        backend_port: postgres::PORT,
-        check: check.into(),
-    }
 }
 
 impl PgStack {
@@ -113,14 +80,10 @@ impl PgStack {
         (1..=self.cluster.nodes()).find(|&i| addr == node_addr(i, 0))
     }
 
+    /// The primary and its standby, once the standby is in sync.
     fn primary(&self) -> Option<(u8, u8)> {
-        let r = (1..=self.cluster.nodes()).find_map(|i| self.cluster.report(i))?;
-        let promoted = placements(&r, "db")
-            .into_iter()
-            .find(|(_, role)| role == "Promoted")?
-            .0;
-        let primary = promoted.strip_prefix("node")?.parse::<u8>().ok()?;
-        let standby = 3 - primary;
+        let (primary, standby) = promoted_db(&self.cluster)?;
+        let r = self.cluster.report(primary)?;
         let sync = r
             .node_attributes
             .get(&format!("node{standby}"))
