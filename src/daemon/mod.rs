@@ -264,6 +264,7 @@ mod keys;
 mod logging;
 mod notify;
 mod readiness;
+mod realtime;
 mod reload;
 mod report;
 mod requests;
@@ -338,6 +339,8 @@ pub fn main() -> ExitCode {
         std::env::set_var(crate::executor::agent_env::SOCKET_ENV, &socket);
     }
     raise_descriptor_limit();
+    // This thread becomes the event loop's (a current-thread runtime).
+    log(&realtime::raise_loop_priority());
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
