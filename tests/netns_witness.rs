@@ -168,7 +168,10 @@ fn the_witness_decides_splits_keeps_quiet_when_lost_and_lets_one_node_start() {
     }
     let s = c.status(holder).expect("the holder answers");
     assert!(
-        s.quorum.quorate && s.members.len() == 1 && s.quorum.witness_vote,
+        s.quorum.quorate
+            && s.members.len() == 1
+            && s.quorum.witness_vote
+            && s.witness.as_ref().is_some_and(|w| w.held),
         "{s:#?}"
     );
     split(&c, 1, 2, false);

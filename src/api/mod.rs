@@ -287,6 +287,10 @@ pub struct ClusterStatusView {
     /// which does not say).
     #[serde(default)]
     pub protocol_version: u8,
+    /// The witness (`[quorum] witness`): held here or not, and what etcd
+    /// last said.
+    #[serde(default)]
+    pub witness: Option<crate::membership::WitnessStatus>,
 }
 
 /// The whole status (`paceline status`): membership plus what the
@@ -612,6 +616,7 @@ pub(crate) mod fixtures {
             warnings: Vec::new(),
             keys: Default::default(),
             protocol_version: crate::wire::PROTOCOL_VERSION,
+            witness: None,
         }
     }
 

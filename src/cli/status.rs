@@ -133,6 +133,13 @@ fn render(report: &StatusReport) -> String {
         q.quorum,
         q.reason
     ));
+    if let Some(w) = &s.witness {
+        out.push_str(&format!(
+            "  Witness: {} here ({})\n",
+            if w.held { "vote held" } else { "vote NOT held" },
+            w.last
+        ));
+    }
     if q.waiting_for_all && q.unblocked.is_none() {
         out.push_str("  This node waits for its peer(s) (wait_for_all); `paceline cluster unblock` overrides.\n");
     }
@@ -387,6 +394,23 @@ mod tests {
                 fixtures::quorum(true, 1, 2, 1),
             ))
         }
+    }
+
+    #[test]
+    fn the_witness_is_shown_with_what_etcd_last_said() {
+        let mut r = report(Vec::new());
+        assert!(!render(&r).contains("Witness"));
+        r.membership.witness = Some(crate::membership::WitnessStatus {
+            held: false,
+            claiming: true,
+            last: "held by another partition (node1)".into(),
+        });
+        assert!(
+            render(&r)
+                .contains("  Witness: vote NOT held here (held by another partition (node1))\n"),
+            "{}",
+            render(&r)
+        );
     }
 
     fn view(result: &str, attempts: u32, source: &str) -> FenceView {

@@ -169,6 +169,7 @@ impl Daemon {
             warnings: self.warnings(),
             keys: self.keyring.status(&self.other_members()),
             protocol_version: status.protocol_version,
+            witness: status.witness,
         }
     }
 
