@@ -97,7 +97,55 @@ fn the_log_level_changes_while_the_daemon_runs() {
     assert_eq!(out.status.code(), Some(1), "{}", local::text(&out));
 }
 
-#[allow(dead_code)]
+#[test]
+fn a_report_is_one_private_archive_without_the_secrets() {
+    let d = Daemon::start("report");
+    let dest = d.dir.join("r.tar.gz");
+    let out = d.cli(&[
+        "report",
+        "--from",
+        "-10min",
+        "--dest",
+        dest.to_str().unwrap(),
+        "--log",
+        d.dir.join("daemon.log").to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", local::text(&out));
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&dest).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let unpacked = d.dir.join("unpacked");
+    std::fs::create_dir_all(&unpacked).unwrap();
+    let status = Command::new("tar")
+        .arg("xzf")
+        .arg(&dest)
+        .arg("-C")
+        .arg(&unpacked)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let top = std::fs::read_dir(&unpacked)
+        .unwrap()
+        .flatten()
+        .next()
+        .unwrap()
+        .path();
+    let read =
+        |f: &str| std::fs::read_to_string(top.join(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
+    let config = read("cluster.toml");
+    assert!(
+        config.contains("id = \"bmc\"") && config.contains("REDACTED"),
+        "{config}"
+    );
+    assert!(!config.contains("s3cret-pw"), "{config}");
+    assert!(read("status.txt").contains("Current DC: node1"));
+    assert!(read("status.json").contains("\"cluster\": \"support\""));
+    assert!(read("journal.txt").contains("controller: this node is the DC"));
+    assert!(read("versions.txt").contains("paceline 0."));
+    read("fence-history.txt");
+    assert!(!exists(&top.join("authkey")));
+}
+
 fn exists(p: &Path) -> bool {
     p.exists()
 }

@@ -16,6 +16,7 @@ pub mod fencing;
 pub mod lab;
 pub mod node;
 pub mod ra;
+pub mod report;
 pub mod resource;
 pub mod resource_edit;
 pub mod shell;
@@ -94,6 +95,10 @@ pub enum Command {
     /// (`resource`, then `up`), tab completion of commands, flags and the
     /// cluster's names, history, `help` everywhere.
     Shell(shell::ShellArgs),
+    /// One archive for support (crm_report, pcs cluster report): this
+    /// node's configuration with secrets redacted, status, fencing history,
+    /// the daemon's journal of a time window, versions.
+    Report(report::ReportArgs),
 }
 
 /// Entry point of the `paceline` binary.
@@ -121,6 +126,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Constraint(cmd) => constraint::run(cmd),
         Command::Fencing(cmd) => fencing::run(cmd),
         Command::Shell(args) => shell::run(args),
+        Command::Report(args) => report::run(args),
     }
 }
 

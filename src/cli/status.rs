@@ -103,7 +103,7 @@ fn fetch(args: &StatusArgs) -> anyhow::Result<StatusReport> {
     }
 }
 
-fn render(report: &StatusReport) -> String {
+pub(super) fn render(report: &StatusReport) -> String {
     let s = &report.membership;
     let mut out = String::new();
     out.push_str(&format!("Cluster: {}\n", s.cluster));
