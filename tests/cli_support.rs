@@ -149,3 +149,49 @@ fn a_report_is_one_private_archive_without_the_secrets() {
 fn exists(p: &Path) -> bool {
     p.exists()
 }
+
+#[test]
+fn cluster_setup_writes_a_configuration_that_checks_and_a_private_key() {
+    let dir = std::env::temp_dir().join(format!("plsetup{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let paceline = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_paceline"))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let d = dir.to_str().unwrap();
+    let out = paceline(&[
+        "cluster",
+        "setup",
+        "web",
+        "node1=198.18.0.1,198.18.1.1",
+        "node2=198.18.0.2,198.18.1.2",
+        "--dir",
+        d,
+    ]);
+    assert!(out.status.success(), "{}", local::text(&out));
+    let config = dir.join("cluster.toml");
+    let out = paceline(&[
+        "config",
+        "check",
+        "--without-agents",
+        config.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", local::text(&out));
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert!(
+        text.contains("two_node = true")
+            && text.contains("links = [\"198.18.0.2\", \"198.18.1.2\"]"),
+        "{text}"
+    );
+    use std::os::unix::fs::PermissionsExt;
+    let key = std::fs::metadata(dir.join("authkey")).unwrap();
+    assert_eq!((key.len(), key.permissions().mode() & 0o777), (64, 0o600));
+    // Not over existing files; a malformed node is a usage error.
+    let out = paceline(&["cluster", "setup", "web", "node1=198.18.0.1", "--dir", d]);
+    assert_eq!(out.status.code(), Some(1), "{}", local::text(&out));
+    let out = paceline(&["cluster", "setup", "web", "node1", "--dir", d, "--force"]);
+    assert_eq!(out.status.code(), Some(2), "{}", local::text(&out));
+    let _ = std::fs::remove_dir_all(&dir);
+}

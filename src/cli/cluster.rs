@@ -2,7 +2,7 @@
 
 use std::io::{Read, Write};
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -29,6 +29,22 @@ pub enum ClusterCommand {
         #[arg(long, default_value = DEFAULT_SOCKET)]
         socket: PathBuf,
     },
+    /// Write a new cluster's configuration and key (pcs cluster setup, crm
+    /// cluster init): NODE=ADDR[,ADDR2] per node, one address per link.
+    /// Copy both files to every node, add fencing, then start pacelined.
+    Setup {
+        /// The cluster's name.
+        name: String,
+        /// Each node as NAME=ADDR[,ADDR2] (ids follow the order given).
+        #[arg(required = true, value_name = "NODE=ADDR[,ADDR2]")]
+        nodes: Vec<String>,
+        /// Where to write cluster.toml and authkey.
+        #[arg(long, default_value = "/etc/paceline")]
+        dir: PathBuf,
+        /// Replace existing files.
+        #[arg(long)]
+        force: bool,
+    },
     /// Change this node's daemon log level without a restart: error,
     /// warning, notice, info (the default) or debug (every API request).
     LogLevel {
@@ -43,6 +59,12 @@ pub enum ClusterCommand {
 pub fn run(cmd: ClusterCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         ClusterCommand::Keygen { file, force } => keygen(&file, force),
+        ClusterCommand::Setup {
+            name,
+            nodes,
+            dir,
+            force,
+        } => setup(&name, &nodes, &dir, force),
         ClusterCommand::LogLevel { level, socket } => {
             match api::call(&socket, &Request::LogLevel { level })? {
                 Response::Accepted { what } => {
@@ -62,6 +84,67 @@ pub fn run(cmd: ClusterCommand) -> anyhow::Result<ExitCode> {
             other => anyhow::bail!("unexpected answer from pacelined: {other:?}"),
         },
     }
+}
+
+/// The configuration `cluster setup` writes: the nodes with their links,
+/// two_node quorum for two, and fencing off with a comment saying what to
+/// add (a cluster without fencing may run a resource twice; `paceline
+/// status` warns until it is on).
+pub fn setup_config(name: &str, nodes: &[String], authkey: &Path) -> anyhow::Result<String> {
+    let mut out = format!(
+        "# Written by `paceline cluster setup`. Copy this file and the key to\n# every node, add fencing, then `systemctl start pacelined` on each.\n[cluster]\nname = {name:?}\nauthkey = {:?}\n",
+        authkey.display().to_string()
+    );
+    if nodes.len() == 2 {
+        out.push_str("\n[quorum]\ntwo_node = true\n");
+    }
+    for (i, node) in nodes.iter().enumerate() {
+        let (node_name, addrs) = node
+            .split_once('=')
+            .filter(|(n, a)| !n.is_empty() && !a.is_empty())
+            .ok_or_else(|| {
+                crate::config::edit::EditError::Invalid(format!(
+                    "`{node}` is not NODE=ADDR[,ADDR2]"
+                ))
+            })?;
+        let links: Vec<String> = addrs.split(',').map(|a| format!("{a:?}")).collect();
+        out.push_str(&format!(
+            "\n[[node]]\nname = {node_name:?}\nid = {}\nlinks = [{}]\n",
+            i + 1,
+            links.join(", ")
+        ));
+    }
+    out.push_str("\n# Fencing is off until a device and a level per node are added:\n#   paceline fencing device add bmc-NODE --type ipmi --set host=ADDR ...\n#   paceline fencing level add NODE 1 bmc-NODE\n[fencing]\nenabled = false\n");
+    crate::config::load_config_str(&out, "the new configuration")?;
+    Ok(out)
+}
+
+fn setup(name: &str, nodes: &[String], dir: &Path, force: bool) -> anyhow::Result<ExitCode> {
+    let config = dir.join("cluster.toml");
+    let key = dir.join("authkey");
+    let text = setup_config(name, nodes, &key)?;
+    if !force && (config.exists() || key.exists()) {
+        anyhow::bail!(
+            "{} or {} exists already (use --force to replace them)",
+            config.display(),
+            key.display()
+        );
+    }
+    keygen(&key, force)?;
+    let mut out = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&config)
+        .with_context(|| format!("cannot create {}", config.display()))?;
+    out.write_all(text.as_bytes())?;
+    println!(
+        "wrote {}: copy it and {} to every node (scp), add fencing, then start pacelined on each",
+        config.display(),
+        key.display()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn keygen(file: &PathBuf, force: bool) -> anyhow::Result<ExitCode> {
