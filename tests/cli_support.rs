@@ -195,3 +195,36 @@ fn cluster_setup_writes_a_configuration_that_checks_and_a_private_key() {
     assert_eq!(out.status.code(), Some(2), "{}", local::text(&out));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn import_cib_writes_an_owner_only_file_and_fails_when_it_does_not_validate() {
+    let dir = std::env::temp_dir().join(format!("plimport{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let ok = r#"<cib admin_epoch="0" epoch="1" num_updates="0"><configuration><crm_config><cluster_property_set id="o"><nvpair id="s" name="stonith-enabled" value="false"/></cluster_property_set></crm_config><nodes><node id="1" uname="node1"/></nodes><resources><primitive id="d" class="ocf" provider="heartbeat" type="Dummy"/></resources><constraints/></configuration><status/></cib>"#;
+    let bad = ok.replace(
+        "<constraints/>",
+        r#"<constraints><rsc_colocation id="c" rsc="d" with-rsc="ghost" score="INFINITY"/></constraints>"#,
+    );
+    let import = |name: &str, cib: &str| {
+        let xml = dir.join(format!("{name}.xml"));
+        std::fs::write(&xml, cib).unwrap();
+        let toml = dir.join(format!("{name}.toml"));
+        let out = Command::new(env!("CARGO_BIN_EXE_paceline"))
+            .args(["config", "import-cib"])
+            .arg(&xml)
+            .arg("-o")
+            .arg(&toml)
+            .output()
+            .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&toml).unwrap().permissions().mode() & 0o777;
+        (out.status.code(), mode, local::text(&out))
+    };
+    let (code, mode, text) = import("ok", ok);
+    assert_eq!((code, mode), (Some(0), 0o600), "{text}");
+    let (code, mode, text) = import("bad", &bad);
+    assert_eq!((code, mode), (Some(2), 0o600), "{text}");
+    assert!(text.contains("unknown resource `ghost`"), "{text}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,5 +1,7 @@
 //! `paceline config ...`: check and import configurations.
 
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -86,15 +88,31 @@ fn import_cib_file(file: &Path, output: Option<PathBuf>) -> anyhow::Result<ExitC
         }
     };
     let toml = to_toml(&cib.config);
-    // Say so now rather than at the first `config check`.
-    if let Err(e) = load_config_str(&toml, "imported.toml") {
-        eprintln!("warning: the imported configuration needs edits before use:\n{e}");
-    }
-    match output {
-        Some(out) => {
-            std::fs::write(&out, toml).with_context(|| format!("cannot write {}", out.display()))?
+    // Say so now rather than at the first `config check`; the TOML is
+    // still written (the edits are the operator's), and the exit code says
+    // it is not ready (2: a configuration to fix).
+    let valid = match load_config_str(&toml, "imported.toml") {
+        Ok(_) => true,
+        Err(e) => {
+            eprintln!("error: the imported configuration needs edits before use:\n{e}");
+            false
         }
+    };
+    match output {
+        // Owner-only: it may hold the fence devices' passwords.
+        Some(out) => std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&out)
+            .and_then(|mut f| f.write_all(toml.as_bytes()))
+            .with_context(|| format!("cannot write {}", out.display()))?,
         None => print!("{toml}"),
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(if valid {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(super::EXIT_USAGE)
+    })
 }
