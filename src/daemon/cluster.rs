@@ -640,6 +640,93 @@ mod tests {
     type Queue = Vec<(NodeId, NodeId, ClusterMessage)>;
     type Take<'a> = dyn FnMut(NodeId, Vec<StoreEffect>, &mut Queue) + 'a;
 
+    /// A status of `resources` probed Dummies on two nodes, each started
+    /// on one of them: about 200 bytes a resource as it travels.
+    fn grown_status(resources: usize) -> ClusterStatus {
+        use crate::model::{NodeState, OpRecord, ResourceHistory};
+        let mut status = ClusterStatus::default();
+        for (k, name) in ["node1", "node2"].into_iter().enumerate() {
+            let mut node = NodeState {
+                uname: name.into(),
+                in_ccm: Some(true),
+                ..NodeState::default()
+            };
+            for i in 0..resources {
+                let op = |operation: &str, rc| OpRecord {
+                    id: format!("d{i}_{operation}_0"),
+                    operation: operation.into(),
+                    interval_ms: 0,
+                    call_id: 1_796_000_000_000 + i as i64,
+                    rc_code: rc,
+                    op_status: 0,
+                    target_rc: None,
+                    last_rc_change: Some(1_796_000_000),
+                    last_run: Some(1_796_000_000),
+                    exec_time_ms: Some(3),
+                    queue_time_ms: None,
+                    on_node: Some(name.into()),
+                    migrate_source: None,
+                    migrate_target: None,
+                    digest: None,
+                    exit_reason: None,
+                };
+                let mut ops = vec![op("monitor", 7)];
+                if i % 2 == k {
+                    ops.push(op("start", 0));
+                }
+                node.resources.push(ResourceHistory {
+                    id: format!("d{i}"),
+                    class: None,
+                    provider: None,
+                    agent: None,
+                    container: None,
+                    ops,
+                });
+            }
+            status.nodes.insert(name.into(), node);
+        }
+        status
+    }
+
+    /// A configuration change whose document, with the status as it is,
+    /// would not leave the status room to grow in one channel message is
+    /// refused where it arrives, saying the limit and what to do, and
+    /// nothing of it is applied (issue 15: a document over the message
+    /// limit was applied and persisted by the DC but never replicated).
+    #[test]
+    fn a_change_the_document_could_not_carry_is_refused_whole() {
+        let dir = std::env::temp_dir().join(format!("pl-store-big-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let doc: ClusterDocument = Document::new(cfg("old"), grown_status(12_000));
+        persist::save(&dir.join(DOCUMENT_FILE), &doc).unwrap();
+        let (mut store, _) = open_as(&dir, 1, 2, &cfg("old"));
+        let before = store.doc().clone();
+        // Under the configuration's own 1 MiB, over the document's 3 MiB
+        // with this status.
+        let big = format!("{}# {}\n", cfg("new"), "x".repeat(900_000));
+        assert!(big.len() < crate::config::MAX_CONFIG_BYTES);
+        let effects = store.request_config(0, 7, before.version, big);
+        let [
+            StoreEffect::Reply {
+                request: 7,
+                result: Err(why),
+            },
+        ] = effects.as_slice()
+        else {
+            panic!("{effects:?}");
+        };
+        let max = protocol::max_document_bytes().to_string();
+        assert!(
+            why.contains(&format!("over {max} bytes")) && why.contains("Shrink the configuration"),
+            "{why}"
+        );
+        assert_eq!(store.doc(), &before, "nothing of the change was applied");
+        let on_disk: ClusterDocument = persist::load(&dir.join(DOCUMENT_FILE)).unwrap().unwrap();
+        assert_eq!(on_disk.config, cfg("old"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     #[test]
     fn two_stores_replicate_a_config_change_through_their_messages() {
         let dir = std::env::temp_dir().join(format!("pl-store-{}", std::process::id()));
