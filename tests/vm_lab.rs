@@ -13,7 +13,12 @@
 //!   a power loss are each fenced through the BMC before the survivor takes
 //!   the VIP and the systemd unit, so is a hung (SIGSTOPped) daemon, a node
 //!   powered on through its BMC rejoins, a removal stops the daemon and
-//!   keeps configuration, key and state, and a purge removes them.
+//!   keeps configuration, key and state, and a purge removes them; with
+//!   the whole lab, a third VM exports an NFS share that the cluster mounts
+//!   on its active node only, never on a survivor before the old node's
+//!   power was cut (issue 20's scenario 4), and PostgreSQL runs in the
+//!   guests as a promotable clone: one primary, replicated rows kept across
+//!   each failover.
 //!   The scenarios build on each other, so one boot of the two VMs runs them
 //!   all; each is reported as its own test;
 //! - three VMs (`lab/vm/three-node`) fenced by watchdog only (each node's
@@ -98,6 +103,18 @@ const TWO_NODE: Scenarios = &[
     (
         "purge",
         "vm_lab::two_node::a_purge_removes_the_key_configuration_and_state",
+    ),
+    // Issue 20's scenario 4 and the reference policy's PostgreSQL: naming
+    // either turns the full stack on for the whole run (a third VM exports
+    // the share; PostgreSQL runs in the guests); .ci/run's tier leaves them
+    // out.
+    (
+        "nfs-never-twice",
+        "vm_lab::two_node::the_shared_nfs_mount_follows_the_active_node_and_is_never_on_two",
+    ),
+    (
+        "pgsql-never-twice",
+        "vm_lab::two_node::postgresql_is_primary_on_one_node_only_and_keeps_replicated_rows",
     ),
 ];
 

@@ -96,6 +96,16 @@ qemu_command() {
     -device virtio-net-pci,netdev=l1,mac=52:54:00:00:0$n:01"
 }
 
+# Powers node N on: its qemu, in its own session and in the lab's namespace
+# (where its taps are; the EXIT trap kills it by the PID in its pidfile).
+power_on() {
+    local n=$1 d="$run/n$1"
+    rm -f "$d/qemu.pid"
+    : >"$d/console.log"
+    ip netns exec "$ns" setsid "$d/qemu.sh" >"$d/qemu.log" 2>&1 </dev/null &
+    wait_for 20 qemu_pid "$n" >/dev/null
+}
+
 # The guest's "LAB: " lines on its console.
 lab_lines() { grep -ao 'LAB: .*' "$run/n$1/console.log" 2>/dev/null | tr -d '\r' || true; }
 
