@@ -220,6 +220,34 @@ fn stateful_promote_demote_through_shims() {
     assert_eq!(r.run(&act("monitor")).rc.0, 7);
 }
 
+/// A shim linked to `pacelined` (what the daemon falls back to when it finds
+/// no `paceline` CLI) answers as the CLI's does: before, pacelined parsed
+/// `crm_master -l reboot -v 1000` as its own options and failed, so a
+/// packaged node's agents never set a promotion score.
+#[test]
+fn shims_linked_to_the_daemon_set_promotion_scores() {
+    let t = TempDir::new("daemon-shims");
+    let shims = t.0.join("shims");
+    install_shims(&shims, Path::new(env!("CARGO_BIN_EXE_pacelined"))).unwrap();
+    let attrs = t.0.join("attributes.json");
+    let out = std::process::Command::new(shims.join("crm_master"))
+        .args(["-l", "reboot", "-v", "1000"])
+        .env("OCF_RESOURCE_INSTANCE", "db:0")
+        .env("PACELINE_ATTR_FILE", &attrs)
+        .env("PACELINE_NODE", "n1")
+        .env("PACELINE_SOCKET", t.0.join("nobody-listens"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "crm_master: {out:?}");
+    assert_eq!(
+        read_attributes(&attrs)
+            .get("n1")
+            .and_then(|m| m.get("master-db").cloned())
+            .as_deref(),
+        Some("1000")
+    );
+}
+
 #[test]
 fn resource_exec_cli() {
     if !have_agent("/usr/lib/ocf/resource.d/heartbeat/Dummy") {

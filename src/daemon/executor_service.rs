@@ -4,7 +4,7 @@
 //! monitors running and reports only their changes of rc.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -96,6 +96,23 @@ fn action_limit(model: Option<&crate::model::ClusterConfig>) -> usize {
     from_config.unwrap_or_else(|| 2 * std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
+/// What the agents' shims (crm_attribute, crm_master, ...) link to: the
+/// `paceline` CLI beside `pacelined` (a build tree) or in the `bin`
+/// directory beside its `sbin` (the packages: /usr/sbin/pacelined and
+/// /usr/bin/paceline), else `pacelined` itself, which runs the shims too.
+fn shim_target(daemon: &Path) -> PathBuf {
+    let beside = daemon.with_file_name("paceline");
+    let fhs = daemon
+        .parent()
+        .and_then(Path::parent)
+        .map(|prefix| prefix.join("bin").join("paceline"));
+    [Some(beside), fhs]
+        .into_iter()
+        .flatten()
+        .find(|cli| cli.is_file())
+        .unwrap_or_else(|| daemon.to_path_buf())
+}
+
 impl ExecutorService {
     pub fn new(
         node_name: &str,
@@ -108,9 +125,7 @@ impl ExecutorService {
         runner.node_name = node_name.to_string();
         let shim_dir = state_dir.join("shims");
         if let Ok(exe) = std::env::current_exe() {
-            // The shims are the `paceline` binary beside `pacelined`.
-            let cli = exe.with_file_name("paceline");
-            let exe = if cli.is_file() { cli } else { exe };
+            let exe = shim_target(&exe);
             match agent_env::install_shims(&shim_dir, &exe) {
                 Ok(()) => runner.shim_dir = Some(shim_dir),
                 Err(e) => super::log(&format!("agents get no crm_attribute shims: {e}")),
@@ -605,6 +620,34 @@ mod tests {
     fn test_model(primitives: &str) -> crate::model::ClusterConfig {
         let base = "[cluster]\nname = \"c\"\n[fencing]\nenabled = false\n[[node]]\nname = \"n1\"\nid = 1\n";
         crate::config::load_config_str(&format!("{base}{primitives}"), "c.toml").unwrap()
+    }
+
+    /// The packages install /usr/sbin/pacelined and /usr/bin/paceline: the
+    /// shims linked to pacelined (which had no shim dispatch) made every
+    /// crm_master call of a packaged node fail, so no promotion score was
+    /// ever set (the VM lab's PostgreSQL was never promoted after a fence).
+    #[test]
+    fn the_shims_link_to_the_cli_beside_the_daemon_or_in_the_packages_bin() {
+        let root = std::env::temp_dir().join(format!("pl-shim-target-{}", std::process::id()));
+        let (sbin, bin) = (root.join("usr/sbin"), root.join("usr/bin"));
+        std::fs::create_dir_all(&sbin).unwrap();
+        std::fs::create_dir_all(&bin).unwrap();
+        let daemon = sbin.join("pacelined");
+        std::fs::write(&daemon, "").unwrap();
+        assert_eq!(
+            shim_target(&daemon),
+            daemon,
+            "no CLI anywhere: the daemon itself"
+        );
+        std::fs::write(bin.join("paceline"), "").unwrap();
+        assert_eq!(
+            shim_target(&daemon),
+            bin.join("paceline"),
+            "the packages' layout"
+        );
+        std::fs::write(sbin.join("paceline"), "").unwrap();
+        assert_eq!(shim_target(&daemon), sbin.join("paceline"), "a build tree");
+        std::fs::remove_dir_all(&root).unwrap();
     }
 
     #[test]
