@@ -19,13 +19,15 @@ use paceline::api::{self, Request, Response};
 mod netns;
 use netns::{Cluster, can_run, paceline};
 
-/// How many primitives: the configuration stays under its 1 MiB cap, and
-/// the document with every probe's and start's record under its 3 MiB.
-const PRIMITIVES: usize = 6_000;
+/// How many primitives: 2,000 in a debug build lost the peer 154 times
+/// before the loop's work was cut (42d7e65) and its thread ran at real-time
+/// priority (efab0a3), and this stays within CI's time. `bench/big-config`
+/// loads 6,000 and 9,000 in a release build.
+const PRIMITIVES: usize = 2_000;
 
 /// How long the nodes get to start them all (a debug build on a shared
 /// machine; the time itself is `bench/big-config`'s).
-const ALL_STARTED_WITHIN: Duration = Duration::from_secs(480);
+const ALL_STARTED_WITHIN: Duration = Duration::from_secs(240);
 
 /// Each node's power state as `fence_dummy` sees it: "off" once fenced.
 fn power_file(c: &Cluster, i: u8) -> PathBuf {
@@ -92,7 +94,6 @@ fn big_config(base: &str) -> String {
 }
 
 #[test]
-#[ignore = "still fails in a debug build on a shared 2-core machine: holds of 0.3-0.8 s lose the peer (profiled: the loop thread, runnable beside the document writer, the executor and other work, got 10-20% of a core at load average 20-30, not busy itself); run with --ignored"]
 fn thousands_of_dummies_are_applied_probed_and_started_without_losing_a_node() {
     if !can_run() || !Path::new("/usr/sbin/fence_dummy").exists() {
         eprintln!("skipping: needs root, iproute2 and fence_dummy");
