@@ -2,25 +2,15 @@
 //! log-level` changes what the daemon logs without a restart, and
 //! `paceline report` packs what a supporter asks for into one archive.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output};
+use std::path::Path;
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 #[path = "local/mod.rs"]
 mod local;
 
-struct Daemon {
-    dir: PathBuf,
-    child: Child,
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
+/// pacelined as node1, killed and its directory removed when dropped.
+use local::Running as Daemon;
 
 impl Daemon {
     fn start(tag: &str) -> Daemon {

@@ -6,8 +6,8 @@
 //! peer, so a one-node cluster that `config check` accepted never elected a
 //! DC nor started anything.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
+use std::path::Path;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 #[path = "local/mod.rs"]
@@ -15,18 +15,8 @@ mod local;
 
 use paceline::api::{self, Request, Response, StatusReport};
 
-struct Daemon {
-    dir: PathBuf,
-    child: Child,
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
+/// pacelined as node1, killed and its directory removed when dropped.
+use local::Running as Daemon;
 
 /// Starts node1 of a cluster with these `[[node]]`/`[quorum]` lines.
 fn start(tag: &str, nodes_and_quorum: &str) -> Daemon {

@@ -27,6 +27,22 @@ pub fn free_udp_port() -> u16 {
         .port()
 }
 
+/// A started `pacelined` and the directory of its files: killed and
+/// removed when dropped. Tests add their own `impl` for what they ask it.
+#[allow(dead_code)]
+pub struct Running {
+    pub dir: PathBuf,
+    pub child: Child,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 /// A lone `pacelined` (node1 of a one-node cluster, fencing off) on
 /// loopback with the Dummy agent, its files in a directory of its own;
 /// killed and removed when dropped.
