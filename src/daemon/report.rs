@@ -630,6 +630,23 @@ mod tests {
         );
     }
 
+    /// An operation's result on node n1, as the executor reports it.
+    fn op_result(id: u64, instance: &str, op: &str, interval_ms: u64, rc: i32) -> StatusPatch {
+        StatusPatch::OpResult(ActionResult {
+            id,
+            node: "n1".into(),
+            resource: instance.into(),
+            instance: instance.into(),
+            operation: op.into(),
+            interval_ms,
+            rc,
+            op_status: 0,
+            output: String::new(),
+            at: 10,
+            exec_ms: 1,
+        })
+    }
+
     #[test]
     fn resources_show_role_and_node_and_failures_are_listed() {
         let config = crate::config::load_config_str(
@@ -638,21 +655,8 @@ mod tests {
         )
         .unwrap();
         let mut status = ClusterStatus::default();
-        let result = |instance: &str, op: &str, interval_ms, rc| {
-            StatusPatch::OpResult(ActionResult {
-                id: 1,
-                node: "n1".into(),
-                resource: instance.into(),
-                instance: instance.into(),
-                operation: op.into(),
-                interval_ms,
-                rc,
-                op_status: 0,
-                output: String::new(),
-                at: 10,
-                exec_ms: 1,
-            })
-        };
+        let result =
+            |instance: &str, op: &str, interval_ms, rc| op_result(1, instance, op, interval_ms, rc);
         apply_status_patch(&mut status, &result("d", "start", 0, 0));
         apply_status_patch(&mut status, &result("e", "monitor", 0, 7));
         apply_status_patch(&mut status, &result("e", "start", 0, 1));
@@ -695,21 +699,7 @@ mod tests {
         )
         .unwrap();
         let mut status = ClusterStatus::default();
-        let result = |id, instance: &str, op: &str, interval_ms, rc| {
-            StatusPatch::OpResult(ActionResult {
-                id,
-                node: "n1".into(),
-                resource: instance.into(),
-                instance: instance.into(),
-                operation: op.into(),
-                interval_ms,
-                rc,
-                op_status: 0,
-                output: String::new(),
-                at: 10,
-                exec_ms: 1,
-            })
-        };
+        let result = op_result;
         for patch in [
             result(1, "d", "start", 0, 0),
             result(2, "d", "stop", 0, 1),
