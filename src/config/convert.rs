@@ -574,6 +574,7 @@ impl<'a> Converter<'a> {
         all_ids.extend(doc.location.iter().map(|p| &p.id));
         all_ids.extend(doc.colocation.iter().map(|p| &p.id));
         all_ids.extend(doc.order.iter().map(|p| &p.id));
+        all_ids.extend(doc.ticket.iter().map(|p| &p.id));
         for a in &doc.alert {
             all_ids.push(&a.id);
             all_ids.extend(a.recipient.iter().map(|r| &r.id));
@@ -867,6 +868,13 @@ impl<'a> Converter<'a> {
         rsc_ids.extend(groups.keys().cloned());
         rsc_ids.extend(doc.clone.iter().map(|c| c.id.get_ref().clone()));
         self.constraints(doc, &mut cfg, &rsc_ids, &node_names);
+        cfg.tickets = super::tickets::convert(
+            &doc.ticket,
+            &rsc_ids,
+            cfg.properties.stonith_enabled,
+            &self.src,
+            &mut self.diags,
+        );
         cfg.alerts = super::alerts::convert(&doc.alert, &self.src, &mut self.diags);
         cfg
     }

@@ -47,6 +47,11 @@ pub const INTRODUCED: &[Introduced] = &[
         written: "[quorum] witness",
         version: 5,
     },
+    Introduced {
+        path: "ticket",
+        written: "[[ticket]]",
+        version: 5,
+    },
 ];
 
 /// The rows of [`INTRODUCED`] that `text` uses and protocol version

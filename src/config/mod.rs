@@ -113,6 +113,7 @@ pub mod http;
 pub mod introduced;
 pub mod runtime;
 pub mod status;
+pub mod tickets;
 pub mod timers;
 pub mod values;
 pub mod witness;

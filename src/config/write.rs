@@ -250,6 +250,39 @@ fn alert(a: &alert::Alert) -> super::alerts::AlertDoc {
     }
 }
 
+/// One `[[ticket]]` per constraint (an `rsc_ticket`'s sets joined); a
+/// constraint whose sets differ in role becomes several, with numbered ids.
+fn tickets(list: &[TicketConstraint]) -> Vec<super::tickets::TicketDoc> {
+    let mut out: Vec<super::tickets::TicketDoc> = Vec::new();
+    let mut last: Option<&TicketConstraint> = None;
+    let mut used = std::collections::BTreeSet::new();
+    for t in list {
+        let same = last.is_some_and(|l| {
+            (&l.id, &l.ticket, l.role, l.loss_policy) == (&t.id, &t.ticket, t.role, t.loss_policy)
+        });
+        last = Some(t);
+        if let (true, Some(doc)) = (same, out.last_mut()) {
+            doc.resources.push(s(t.resource.clone()));
+            continue;
+        }
+        let mut id = t.id.clone();
+        let mut n = 1;
+        while !used.insert(id.clone()) {
+            n += 1;
+            id = format!("{}-{n}", t.id);
+        }
+        out.push(super::tickets::TicketDoc {
+            id: s(id),
+            ticket: s(t.ticket.clone()),
+            resources: vec![s(t.resource.clone())],
+            role: role(t.role),
+            loss_policy: (t.loss_policy != LossPolicy::default_for(t.role))
+                .then(|| s(t.loss_policy.name().to_string())),
+        });
+    }
+    out
+}
+
 pub fn to_toml(cfg: &ClusterConfig) -> String {
     let mut doc = Document::default();
     let mut dropped: Vec<String> = Vec::new();
@@ -380,6 +413,7 @@ pub fn to_toml(cfg: &ClusterConfig) -> String {
         });
     }
     doc.alert = cfg.alerts.iter().map(alert).collect();
+    doc.ticket = tickets(&cfg.tickets);
     let mut body = toml::to_string(&doc).unwrap_or_else(|e| format!("# cannot write TOML: {e}\n"));
     if !dropped.is_empty() {
         let mut head = String::from(

@@ -501,6 +501,61 @@ pub struct Order {
     pub sets: Vec<ResourceSet>,
 }
 
+/// What happens to a resource running where its ticket is lost
+/// (Pacemaker's `rsc_ticket` `loss-policy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LossPolicy {
+    /// Stop the resource (the default, save for `rsc-role=Promoted`).
+    Stop,
+    /// Demote it (the default for `rsc-role=Promoted`).
+    Demote,
+    /// Fence the nodes it runs on ("deadman"); stop without fencing.
+    Fence,
+    /// Leave it as it is, unmanaged.
+    Freeze,
+}
+
+impl LossPolicy {
+    pub fn parse(s: &str) -> Option<LossPolicy> {
+        match s.to_ascii_lowercase().as_str() {
+            "stop" => Some(LossPolicy::Stop),
+            "demote" => Some(LossPolicy::Demote),
+            "fence" => Some(LossPolicy::Fence),
+            "freeze" => Some(LossPolicy::Freeze),
+            _ => None,
+        }
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            LossPolicy::Stop => "stop",
+            LossPolicy::Demote => "demote",
+            LossPolicy::Fence => "fence",
+            LossPolicy::Freeze => "freeze",
+        }
+    }
+    /// Pacemaker's default: demote for a ticket on the promoted role, else stop.
+    pub fn default_for(role: Option<Role>) -> LossPolicy {
+        if role == Some(Role::Promoted) {
+            LossPolicy::Demote
+        } else {
+            LossPolicy::Stop
+        }
+    }
+}
+
+/// A resource that may run only while this cluster holds a ticket
+/// (Pacemaker's `rsc_ticket`; one entry per resource, sets expanded).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketConstraint {
+    pub id: String,
+    pub ticket: String,
+    pub resource: ResourceId,
+    /// `rsc-role`: only this role needs the ticket.
+    pub role: Option<Role>,
+    pub loss_policy: LossPolicy,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum NoQuorumPolicy {
@@ -636,6 +691,9 @@ pub struct ClusterConfig {
     /// Alert agents run on cluster events (`[[alert]]`, CIB `<alerts>`).
     #[serde(default)]
     pub alerts: Vec<alert::Alert>,
+    /// Resources tied to tickets (`[[ticket]]`, CIB `rsc_ticket`).
+    #[serde(default)]
+    pub tickets: Vec<TicketConstraint>,
 }
 
 impl ClusterConfig {

@@ -105,6 +105,29 @@ pub struct ClusterStatus {
     /// existed: they load with an empty history.
     #[serde(default)]
     pub fencing_history: Vec<FenceEvent>,
+    /// Tickets this cluster knows of, by name (the CIB's `<tickets>`
+    /// `ticket_state`): a ticket not listed is not granted.
+    #[serde(default)]
+    pub tickets: BTreeMap<String, TicketState>,
+}
+
+/// One ticket's state here (crm_ticket's view: granted or revoked, and
+/// standby, where resources give the ticket up gracefully).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketState {
+    pub granted: bool,
+    pub standby: bool,
+    /// When it was last granted (seconds since the epoch).
+    pub last_granted: Option<i64>,
+}
+
+impl ClusterStatus {
+    /// Whether resources needing `ticket` may run: granted and not in standby.
+    pub fn ticket_usable(&self, ticket: &str) -> bool {
+        self.tickets
+            .get(ticket)
+            .is_some_and(|t| t.granted && !t.standby)
+    }
 }
 
 /// How many fencing events the replicated status keeps (the newest).

@@ -198,6 +198,7 @@ mod plan;
 mod promotion;
 mod rules;
 mod scores;
+mod tickets;
 pub mod transition;
 mod units;
 mod utilization;

@@ -56,6 +56,8 @@ pub(super) struct Ctx<'a> {
 
 /// Computes the plan for `config` in `status` at time `now` (seconds since the epoch).
 pub fn schedule(config: &ClusterConfig, status: &ClusterStatus, now: i64) -> Plan {
+    let (config, status) = super::tickets::apply(config, status);
+    let (config, status) = (config.as_ref(), status.as_ref());
     let mut nodes = node_views(config, status, now);
     let prims = primitives_by_id(config);
     let timeout_ignored = failures::timeout_ignored(status, &prims);

@@ -4,6 +4,7 @@
 
 mod alerts;
 mod dom;
+mod tickets;
 
 use std::collections::HashMap;
 
@@ -108,6 +109,10 @@ pub fn import_cib(text: &str) -> Result<ImportedCib, CibError> {
                 "rsc_location" => out.config.locations.push(cx.location(c)?),
                 "rsc_colocation" => out.config.colocations.push(cx.colocation(c)?),
                 "rsc_order" => out.config.orders.push(cx.order(c)?),
+                "rsc_ticket" => {
+                    let fencing = out.config.properties.stonith_enabled;
+                    out.config.tickets.extend(cx.rsc_ticket(c, fencing)?)
+                }
                 _ => {}
             }
         }
@@ -150,6 +155,7 @@ pub fn import_cib(text: &str) -> Result<ImportedCib, CibError> {
         .get("timeout")
         .and_then(|v| parse_duration(v).ok());
     if let Some(status) = root.child("status") {
+        out.status.tickets = tickets::ticket_states(status);
         for ns in status.children_named("node_state") {
             let st = cx.node_state(ns)?;
             out.status.node_order.push(st.uname.clone());

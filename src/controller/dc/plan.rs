@@ -42,6 +42,7 @@ pub(super) fn same_but_attributes(a: &ClusterStatus, b: &ClusterStatus) -> bool 
         nodes,
         node_order,
         fencing_history,
+        tickets,
     } = a;
     let same_node = |x: &NodeState, y: &NodeState| {
         let NodeState {
@@ -77,6 +78,7 @@ pub(super) fn same_but_attributes(a: &ClusterStatus, b: &ClusterStatus) -> bool 
         no_quorum_panic,
         node_order,
         fencing_history,
+        tickets,
     ) == (
         &b.have_quorum,
         &b.dc_uuid,
@@ -84,6 +86,7 @@ pub(super) fn same_but_attributes(a: &ClusterStatus, b: &ClusterStatus) -> bool 
         &b.no_quorum_panic,
         &b.node_order,
         &b.fencing_history,
+        &b.tickets,
     ) && nodes.len() == b.nodes.len()
         && nodes
             .iter()
