@@ -9,7 +9,8 @@
 //! scores and the choice of node), `locations`, `colocations`, `orders`
 //! (constraints, resource sets expanded), `clones` (instances), `promotion`,
 //! `utilization` (placement-strategy and capacities), `outcome` (placements
-//! into summary decisions) and `output` (summary lines, actions, orphans).
+//! into summary decisions), `probes` (probes that cannot run on pending
+//! nodes) and `output` (summary lines, actions, orphans).
 //!
 //! # Design notes
 //!
@@ -115,8 +116,12 @@
 //!   `outcome.rs`: placements into per-member
 //!   outcomes (multiple-active stop_only/block, no-quorum-policy stop/freeze/demote
 //!   (freeze promotes nothing: a stopped instance chosen for promotion is a blocked start),
-//!   stops stuck on unfenceable nodes, group stop order; with fencing, a start
-//!   waits "blocked" for its probe on a pending node that has no history of it). `output.rs`: fencing lines,
+//!   stops stuck on unfenceable nodes, group stop order). `probes.rs`: with
+//!   fencing, a start waits "blocked" for its probe on a pending node that has
+//!   no history of it; a clone's probes come before the clone's start, so one
+//!   that cannot run, of an instance active nowhere, blocks every instance's
+//!   start and stops the running ones (a unique clone probes every instance,
+//!   an anonymous one the instance known on the node, else its first). `output.rs`: fencing lines,
 //!   outcomes into summary changes and actions, orphans (stop-orphan-resources), and
 //!   crm_simulate's summary text. Every decision leaves a line in `Plan::reasons`
 //!   (used by `explain`) and every node score in `Plan::scores` (`--scores`).
@@ -195,6 +200,7 @@ mod orders;
 mod outcome;
 mod output;
 mod plan;
+mod probes;
 mod promotion;
 mod rules;
 mod scores;

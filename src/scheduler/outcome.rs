@@ -8,6 +8,7 @@ use std::collections::HashMap;
 
 use super::Verb;
 use super::plan::Ctx;
+use super::probes::clone_start_unrunnable;
 use super::promotion::show_roles;
 use super::units::{Member, Unit};
 use crate::model::*;
@@ -120,7 +121,19 @@ impl<'a> Ctx<'a> {
     /// The outcome of every member of every unit.
     pub(super) fn outcomes(&self, units: &[Unit<'a>]) -> Outcomes {
         let mut oc = Outcomes::default();
+        let probe_blocked_clones: Vec<&str> = self
+            .config
+            .resources
+            .iter()
+            .filter_map(|r| match r {
+                Resource::Clone(c) if self.clone_probe_blocked(c, units) => Some(c.id.as_str()),
+                _ => None,
+            })
+            .collect();
         for unit in units {
+            let clone_blocked = unit
+                .clone
+                .is_some_and(|c| probe_blocked_clones.contains(&c.id.as_str()));
             let unit_start = oc.outs.len();
             let mut upstream_restart = false;
             // A member whose start waits for a probe that cannot run
@@ -140,6 +153,9 @@ impl<'a> Ctx<'a> {
                 probe_blocked |= unit.clone.is_none() && self.probe_unrunnable(m);
                 if probe_blocked && o.verb == Some(Verb::Start) {
                     o.blocked = true;
+                }
+                if clone_blocked {
+                    clone_start_unrunnable(&mut o, "due to unrunnable probe");
                 }
                 let idx = oc.outs.len();
                 oc.by_id.entry(m.prim.id.clone()).or_default().push(idx);
@@ -257,34 +273,6 @@ impl<'a> Ctx<'a> {
                 *upstream_restart = true;
             }
         }
-    }
-
-    /// With fencing enabled a pending node (up, not yet joined) counts as
-    /// online, so Pacemaker schedules there a probe of every resource it has
-    /// no history of; the probe cannot run on a pending node, and a resource
-    /// active nowhere does not start before its probes ("blocked").
-    /// Resource-discovery settings, which can skip the probe, are left to
-    /// the unblocked default.
-    fn probe_unrunnable(&self, m: &Member<'a>) -> bool {
-        if !self.config.properties.stonith_enabled || !m.current.is_empty() {
-            return false;
-        }
-        let discovery_set = self.config.locations.iter().any(|l| {
-            l.resource_discovery.is_some()
-                && matches!(&l.target, LocationTarget::Resource(r) if *r == m.prim.id)
-        });
-        if discovery_set {
-            return false;
-        }
-        self.nodes
-            .iter()
-            .filter(|nd| nd.condition == NodeCondition::Pending)
-            .any(|nd| {
-                !self
-                    .history
-                    .get(&m.prim.id)
-                    .is_some_and(|l| l.iter().any(|(n, _, _)| *n == nd.uname))
-            })
     }
 
     /// On an unclean node that cannot be fenced now (no quorum), nothing
