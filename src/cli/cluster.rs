@@ -31,7 +31,8 @@ pub enum ClusterCommand {
     },
     /// Write a new cluster's configuration and key (pcs cluster setup, crm
     /// cluster init): NODE=ADDR[,ADDR2] per node, one address per link.
-    /// Copy both files to every node, add fencing, then start pacelined.
+    /// Copy both files to every node (`cluster sync`), add fencing, then
+    /// start pacelined (`cluster start --all`).
     Setup {
         /// The cluster's name.
         name: String,
@@ -45,6 +46,37 @@ pub enum ClusterCommand {
         #[arg(long)]
         force: bool,
     },
+    /// Start pacelined (systemctl) on this node, on the nodes named, or on
+    /// every node with --all, over ssh (pcs cluster start --all).
+    Start {
+        /// Every node of the configuration.
+        #[arg(long, conflicts_with = "nodes")]
+        all: bool,
+        /// The nodes to start (default: this one).
+        nodes: Vec<String>,
+        #[command(flatten)]
+        remote: super::remote::RemoteArgs,
+    },
+    /// Stop pacelined (systemctl, a clean shutdown) on this node, on the
+    /// nodes named, or on every node at once with --all (pcs cluster stop --all).
+    Stop {
+        /// Every node of the configuration.
+        #[arg(long, conflicts_with = "nodes")]
+        all: bool,
+        /// The nodes to stop (default: this one).
+        nodes: Vec<String>,
+        #[command(flatten)]
+        remote: super::remote::RemoteArgs,
+    },
+    /// Write the cluster's configuration (the running one) and this node's
+    /// key on every node, mode 0600, over ssh (pcs cluster sync).
+    Sync {
+        #[command(flatten)]
+        remote: super::remote::RemoteArgs,
+    },
+    /// Add or remove a node (pcs cluster node add|remove).
+    #[command(subcommand)]
+    Node(NodeCommand),
     /// Change this node's daemon log level without a restart: error,
     /// warning, notice, info (the default) or debug (every API request).
     LogLevel {
@@ -56,8 +88,56 @@ pub enum ClusterCommand {
     },
 }
 
+/// `cluster node ...`.
+#[derive(Debug, Subcommand)]
+pub enum NodeCommand {
+    /// Add NAME=ADDR[,ADDR2] to the configuration and put the configuration
+    /// and key on every node, the new one included; the running nodes
+    /// learn it when they restart (--restart: all together, now).
+    Add {
+        /// The new node as NAME=ADDR[,ADDR2] (one address per link).
+        #[arg(value_name = "NODE=ADDR[,ADDR2]")]
+        node: String,
+        /// Restart every node together (a full restart: resources stop).
+        #[arg(long)]
+        restart: bool,
+        #[command(flatten)]
+        remote: super::remote::RemoteArgs,
+    },
+    /// Stop NODE, remove it from the configuration, delete its copy of the
+    /// configuration and key, and update the others; they count it out
+    /// when they restart (--restart: one at a time, now).
+    Remove {
+        /// The node to remove (not this one).
+        node: String,
+        /// Restart the other nodes one at a time.
+        #[arg(long)]
+        restart: bool,
+        #[command(flatten)]
+        remote: super::remote::RemoteArgs,
+    },
+}
+
 pub fn run(cmd: ClusterCommand) -> anyhow::Result<ExitCode> {
+    use super::lifecycle;
     match cmd {
+        ClusterCommand::Start { all, nodes, remote } => {
+            lifecycle::start_stop(&remote, all, &nodes, true)
+        }
+        ClusterCommand::Stop { all, nodes, remote } => {
+            lifecycle::start_stop(&remote, all, &nodes, false)
+        }
+        ClusterCommand::Sync { remote } => lifecycle::sync(&remote),
+        ClusterCommand::Node(NodeCommand::Add {
+            node,
+            restart,
+            remote,
+        }) => lifecycle::node_add(&remote, &node, restart),
+        ClusterCommand::Node(NodeCommand::Remove {
+            node,
+            restart,
+            remote,
+        }) => lifecycle::node_remove(&remote, &node, restart),
         ClusterCommand::Keygen { file, force } => keygen(&file, force),
         ClusterCommand::Setup {
             name,
@@ -140,7 +220,7 @@ fn setup(name: &str, nodes: &[String], dir: &Path, force: bool) -> anyhow::Resul
         .with_context(|| format!("cannot create {}", config.display()))?;
     out.write_all(text.as_bytes())?;
     println!(
-        "wrote {}: copy it and {} to every node (scp), add fencing, then start pacelined on each",
+        "wrote {}: put it and {} on every node (`paceline cluster sync --config FILE`), add fencing, then `paceline cluster start --all`",
         config.display(),
         key.display()
     );

@@ -14,8 +14,10 @@ pub mod demo;
 pub mod fence;
 pub mod fencing;
 pub mod lab;
+pub mod lifecycle;
 pub mod node;
 pub mod ra;
+pub mod remote;
 pub mod report;
 pub mod resource;
 pub mod resource_edit;
@@ -57,7 +59,8 @@ pub enum Command {
     /// Check, convert and import configurations.
     #[command(subcommand)]
     Config(config::ConfigCommand),
-    /// Cluster-wide administration (keys, quorum overrides).
+    /// Cluster-wide administration: setup, start/stop on every node, sync,
+    /// node add/remove, keys, quorum overrides.
     #[command(subcommand)]
     Cluster(cluster::ClusterCommand),
     /// Show the state of the cluster as this node sees it.

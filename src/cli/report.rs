@@ -2,7 +2,10 @@
 //! a supporter asks for first, from this node: the cluster's configuration
 //! with its secrets redacted, the status (text and JSON), the fencing
 //! history, the daemon's journal (or a log file) for a time window, and
-//! the versions of paceline, the kernel and the agents' packages.
+//! the versions of paceline, the kernel and the agents' packages, and
+//! this node's operation history. With `--all`, every node's (each node
+//! runs `paceline report --dest -` through `cli::remote`, ssh), in one
+//! archive with a directory per node, as crm_report collects.
 
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
@@ -23,10 +26,16 @@ pub struct ReportArgs {
     /// End of the log window (journalctl's --until); default: now.
     #[arg(long, allow_hyphen_values = true)]
     pub to: Option<String>,
-    /// Where to write the archive (mode 0600); default
-    /// ./paceline-report-HOST-UNIXTIME.tar.gz.
+    /// Where to write the archive (mode 0600; `-`: standard output);
+    /// default ./paceline-report-HOST-UNIXTIME.tar.gz.
     #[arg(long)]
     pub dest: Option<PathBuf>,
+    /// Every node's report in one archive (a directory per node), each
+    /// collected on its node over ssh (see `cluster start --all`).
+    #[arg(long)]
+    pub all: bool,
+    #[command(flatten)]
+    pub remote: super::remote::RemoteArgs,
     /// A log file of pacelined to include whole instead of the journal
     /// (when it does not run under systemd).
     #[arg(long)]
@@ -127,8 +136,9 @@ fn log_lines(args: &ReportArgs) -> String {
 }
 
 /// What the daemon says: (status text, status JSON, fence history,
-/// redacted configuration), each with why when it does not answer.
-fn from_daemon(socket: &Path) -> [(String, String); 4] {
+/// redacted configuration, operation history), each with why when it does
+/// not answer.
+fn from_daemon(socket: &Path) -> [(String, String); 5] {
     let (status, json, history) = match api::call(socket, &Request::Report) {
         Ok(Response::Report(r)) => (
             super::status::render(&r),
@@ -143,16 +153,35 @@ fn from_daemon(socket: &Path) -> [(String, String); 4] {
             (why.clone(), why.clone(), why)
         }
     };
-    let config = match api::call(socket, &Request::ConfigShow) {
-        Ok(Response::Config { text, .. }) => redact(&text),
-        other => format!("# pacelined did not answer: {other:?}\n"),
+    let (config, ops) = match api::call(socket, &Request::ConfigShow) {
+        Ok(Response::Config { text, .. }) => (redact(&text), op_history(&text)),
+        other => {
+            let why = format!("# pacelined did not answer: {other:?}\n");
+            (why.clone(), why)
+        }
     };
     [
+        ("op-history.json".into(), ops),
         ("status.txt".into(), status),
         ("status.json".into(), json),
         ("fence-history.txt".into(), history),
         ("cluster.toml".into(), config),
     ]
+}
+
+/// This node's executor's operation history (`<state_dir>/op-history.json`
+/// of the configuration), or why it is missing.
+fn op_history(config: &str) -> String {
+    let dir = crate::config::load_node_str(config, "cluster.toml")
+        .ok()
+        .and_then(|c| c.runtime)
+        .map_or_else(
+            || PathBuf::from(crate::config::runtime::DEFAULT_STATE_DIR),
+            |r| r.state_dir,
+        );
+    let file = dir.join("op-history.json");
+    std::fs::read_to_string(&file)
+        .unwrap_or_else(|e| format!("(cannot read {}: {e})\n", file.display()))
 }
 
 pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
@@ -162,38 +191,129 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    let name = format!("paceline-report-{host}-{now}");
+    let name = if args.all {
+        format!("paceline-report-{now}")
+    } else {
+        format!("paceline-report-{host}-{now}")
+    };
     let dest = args
         .dest
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("{name}.tar.gz")));
-    let mut files: Vec<(String, String)> = from_daemon(&args.socket).into();
-    files.push(("journal.txt".into(), log_lines(&args)));
-    files.push(("versions.txt".into(), versions()));
-    files.push((
-        "README.txt".into(),
-        format!(
-            "paceline report of {host}, log window {} to {}; secrets in cluster.toml are REDACTED.\nOnly this node: run it on every node for theirs.\n",
-            args.from,
-            args.to.as_deref().unwrap_or("now")
-        ),
-    ));
-    write_archive(&dest, &name, &files)
-        .with_context(|| format!("cannot write {}", dest.display()))?;
-    println!("wrote {} ({} files)", dest.display(), files.len());
-    Ok(ExitCode::SUCCESS)
-}
-
-/// A gzipped tar of `files` under the directory `name`, created 0600 (it
-/// holds the configuration).
-fn write_archive(dest: &Path, name: &str, files: &[(String, String)]) -> std::io::Result<()> {
+    let files = if args.all {
+        every_node(&args)?
+    } else {
+        this_node(&args, &host)
+    };
+    if dest.as_os_str() == "-" {
+        write_archive(std::io::stdout().lock(), &name, &files)
+            .context("cannot write the archive to standard output")?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let file = std::fs::OpenOptions::new()
         .write(true)
         .create(true)
         .truncate(true)
         .mode(0o600)
-        .open(dest)?;
-    let gz = flate2::write::GzEncoder::new(file, flate2::Compression::default());
+        .open(&dest)
+        .and_then(|f| write_archive(f, &name, &files))
+        .with_context(|| format!("cannot write {}", dest.display()));
+    file?;
+    println!("wrote {} ({} files)", dest.display(), files.len());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// This node's files.
+fn this_node(args: &ReportArgs, host: &str) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<(String, String)> = from_daemon(&args.socket).into();
+    files.push(("journal.txt".into(), log_lines(args)));
+    files.push(("versions.txt".into(), versions()));
+    files.push((
+        "README.txt".into(),
+        format!(
+            "paceline report of {host}, log window {} to {}; secrets in cluster.toml are REDACTED.\nOnly this node: `paceline report --all` collects every node's.\n",
+            args.from,
+            args.to.as_deref().unwrap_or("now")
+        ),
+    ));
+    files
+        .into_iter()
+        .map(|(path, text)| (path, text.into_bytes()))
+        .collect()
+}
+
+/// Every node's report (`paceline report --dest -` on each, at once),
+/// its files under a directory named after the node; a node that cannot
+/// be reached gets `ERROR.txt` saying why.
+fn every_node(args: &ReportArgs) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
+    use super::remote::{ClusterNodes, Remote, on_each, quote};
+    let nodes = ClusterNodes::read(&args.remote)?;
+    let remote = Remote::new(args.remote.ssh.as_deref());
+    let mut command = format!(
+        "paceline report --dest - --from {} --socket {}",
+        quote(&args.from),
+        quote(&nodes.socket().display().to_string())
+    );
+    if let Some(to) = &args.to {
+        command.push_str(&format!(" --to {}", quote(to)));
+    }
+    if let Some(log) = &args.log {
+        command.push_str(&format!(" --log {}", quote(&log.display().to_string())));
+    }
+    let outcomes = on_each(&nodes.targets, |t| {
+        let archive = remote.check(t, &command, None)?;
+        unpack(&archive).context("its archive does not unpack")
+    });
+    let mut files = Vec::new();
+    let mut summary = String::new();
+    for (t, outcome) in nodes.targets.iter().zip(outcomes) {
+        match outcome {
+            Ok(got) => {
+                summary.push_str(&format!("{}: {} files\n", t.name, got.len()));
+                files.extend(got.into_iter().map(|(p, b)| (format!("{}/{p}", t.name), b)));
+            }
+            Err(e) => {
+                summary.push_str(&format!("{}: FAILED: {e:#}\n", t.name));
+                files.push((
+                    format!("{}/ERROR.txt", t.name),
+                    format!("{e:#}\n").into_bytes(),
+                ));
+            }
+        }
+    }
+    eprint!("{summary}");
+    files.push((
+        "README.txt".into(),
+        format!(
+            "paceline report of every node, log window {} to {}; a directory per node; secrets in cluster.toml are REDACTED.\n{summary}",
+            args.from,
+            args.to.as_deref().unwrap_or("now")
+        )
+        .into_bytes(),
+    ));
+    Ok(files)
+}
+
+/// The files of one node's archive, without its top directory.
+fn unpack(archive: &[u8]) -> std::io::Result<Vec<(String, Vec<u8>)>> {
+    use std::io::Read;
+    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(archive));
+    let mut files = Vec::new();
+    for entry in tar.entries()? {
+        let mut entry = entry?;
+        let path = entry.path()?.into_owned();
+        let inner: PathBuf = path.components().skip(1).collect();
+        let mut bytes = Vec::new();
+        entry.read_to_end(&mut bytes)?;
+        files.push((inner.display().to_string(), bytes));
+    }
+    Ok(files)
+}
+
+/// A gzipped tar of `files` under the directory `name`, each 0600 (it
+/// holds the configuration).
+fn write_archive(out: impl Write, name: &str, files: &[(String, Vec<u8>)]) -> std::io::Result<()> {
+    let gz = flate2::write::GzEncoder::new(out, flate2::Compression::default());
     let mut tar = tar::Builder::new(gz);
     for (path, text) in files {
         let mut header = tar::Header::new_gnu();
@@ -201,7 +321,7 @@ fn write_archive(dest: &Path, name: &str, files: &[(String, String)]) -> std::io
         header.set_mode(0o600);
         header.set_mtime(0);
         header.set_cksum();
-        tar.append_data(&mut header, format!("{name}/{path}"), text.as_bytes())?;
+        tar.append_data(&mut header, format!("{name}/{path}"), text.as_slice())?;
     }
     tar.into_inner()?.finish()?.flush()
 }

@@ -8,12 +8,14 @@ use toml_edit::{ArrayOfTables, DocumentMut, Item, Table, value};
 
 mod constraints;
 mod fencing;
+mod nodes;
 mod resources;
 pub use constraints::{
     ColocationSpec, OrderSpec, add_colocation, add_location_node, add_location_rule, add_order,
     list_constraints, remove_constraint,
 };
 pub use fencing::{add_device, add_level, remove_device, remove_level, update_device};
+pub use nodes::{add_node, remove_node};
 pub use resources::{NewResource, Wrap, create_resource, delete_resource, update_resource};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
