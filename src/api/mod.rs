@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::controller::{ActionRequest, ActionResult, FenceOutcome};
+use crate::controller::{ActionRequest, ActionResult, FenceOutcome, TicketChange};
 use crate::membership::{PeerState, QuorumStatus};
 use crate::store::Version;
 use crate::wire::{ChannelCounters, NodeId, WireCounters};
@@ -73,6 +73,13 @@ pub enum Request {
     /// Answered with `Response::Accepted`.
     LogLevel {
         level: String,
+    },
+    /// Change a ticket's state here (`paceline ticket grant|revoke|standby|
+    /// activate`, crm_ticket): a status patch through the DC, answered once
+    /// a quorum committed it.
+    Ticket {
+        ticket: String,
+        change: TicketChange,
     },
 }
 
@@ -198,6 +205,20 @@ pub struct CliConstraintView {
     /// Unix time it is removed at (`--lifetime`); None: until
     /// `paceline resource clear`.
     pub expires_at: Option<i64>,
+}
+
+/// One ticket here: its state and the resources that need it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketView {
+    pub ticket: String,
+    pub granted: bool,
+    pub standby: bool,
+    /// When it was last granted (seconds since the epoch).
+    #[serde(default)]
+    pub last_granted: Option<i64>,
+    /// The resources tied to it, with their loss-policy (`db (demote)`).
+    #[serde(default)]
+    pub resources: Vec<String>,
 }
 
 /// One fencing history record: an event of the replicated history
@@ -332,6 +353,9 @@ pub struct StatusReport {
         std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,
     #[serde(default)]
     pub fencing_history: Vec<FenceView>,
+    /// Tickets the configuration or the status names (crm_ticket --info).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tickets: Vec<TicketView>,
     #[serde(default)]
     pub channel: ChannelCounters,
     /// crm_mon's counts of resource instances.
@@ -529,6 +553,7 @@ impl Request {
             Request::FenceConfirm { .. } => "fence_confirm",
             Request::Settled => "settled",
             Request::LogLevel { .. } => "log_level",
+            Request::Ticket { .. } => "ticket",
         }
     }
 
@@ -654,6 +679,7 @@ pub(crate) mod fixtures {
             node_attributes: Default::default(),
             permanent_attributes: Default::default(),
             fencing_history: Vec::new(),
+            tickets: Vec::new(),
             channel: Default::default(),
             instances: Default::default(),
             last_change: None,

@@ -25,6 +25,7 @@ pub mod shell;
 pub mod simulate;
 pub mod status;
 pub mod status_tree;
+pub mod ticket;
 
 /// How a command prints its result.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
@@ -94,6 +95,10 @@ pub enum Command {
     /// The fencing topology: fence devices and levels.
     #[command(subcommand)]
     Fencing(fencing::FencingCommand),
+    /// Tickets (multi-site): grant, revoke, standby, activate, list
+    /// (crm_ticket).
+    #[command(subcommand)]
+    Ticket(ticket::TicketCommand),
     /// An interactive shell of these same commands, crmsh-like: levels
     /// (`resource`, then `up`), tab completion of commands, flags and the
     /// cluster's names, history, `help` everywhere.
@@ -128,6 +133,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Property(cmd) => node::run_property(cmd),
         Command::Constraint(cmd) => constraint::run(cmd),
         Command::Fencing(cmd) => fencing::run(cmd),
+        Command::Ticket(cmd) => ticket::run(cmd),
         Command::Shell(args) => shell::run(args),
         Command::Report(args) => report::run(args),
     }

@@ -87,6 +87,7 @@ fn fetch(args: &StatusArgs) -> anyhow::Result<StatusReport> {
                     standby: Vec::new(),
                     maintenance: Vec::new(),
                     fencing_history: Vec::new(),
+                    tickets: Vec::new(),
                     channel: Default::default(),
                     instances: Default::default(),
                     last_change: None,
@@ -387,6 +388,7 @@ mod tests {
     fn report(history: Vec<FenceView>) -> StatusReport {
         StatusReport {
             fencing_history: history,
+            tickets: Vec::new(),
             ..fixtures::report(fixtures::membership(
                 3,
                 &[],

@@ -360,6 +360,27 @@ pub enum StatusPatch {
         from_call_id: u64,
         results: Vec<ActionResult>,
     },
+    /// A ticket's state here changes (`paceline ticket`, crm_ticket; or
+    /// the site's grant through etcd).
+    Ticket {
+        ticket: String,
+        change: TicketChange,
+    },
+}
+
+/// What `StatusPatch::Ticket` does, as crm_ticket's `--grant`, `--revoke`,
+/// `--standby` and `--activate`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TicketChange {
+    /// Granted here, at `at` (seconds since the epoch).
+    Grant { at: i64 },
+    /// Not granted here: running resources get their loss-policy.
+    Revoke,
+    /// Still granted, but its resources stop (gracefully, no loss-policy).
+    Standby,
+    /// Out of standby.
+    Activate,
 }
 
 /// Why the controller is not (yet) doing what the plan wants, for status

@@ -13,7 +13,7 @@ use crate::model::{
     ClusterStatus, FENCE_HISTORY_MAX, FenceEvent, NodeState, OpRecord, ResourceHistory, rc,
 };
 
-use super::{ActionResult, StatusPatch};
+use super::{ActionResult, StatusPatch, TicketChange};
 
 /// The store replicates the cluster status by these patches.
 impl crate::store::Patchable for ClusterStatus {
@@ -66,6 +66,25 @@ pub fn is_failure(r: &ActionResult) -> bool {
         ("monitor", _) => !matches!(r.rc, rc::OK | rc::RUNNING_PROMOTED),
         _ => r.rc != rc::OK,
     }
+}
+
+/// crm_ticket's changes of one ticket's state; a ticket first named is
+/// created revoked.
+fn change_ticket(status: &mut ClusterStatus, ticket: &str, change: TicketChange) -> bool {
+    let t = status.tickets.entry(ticket.to_string()).or_default();
+    let before = t.clone();
+    match change {
+        TicketChange::Grant { at } => {
+            if !t.granted {
+                t.last_granted = Some(at);
+            }
+            t.granted = true;
+        }
+        TicketChange::Revoke => t.granted = false,
+        TicketChange::Standby => t.standby = true,
+        TicketChange::Activate => t.standby = false,
+    }
+    *t != before
 }
 
 fn node_entry<'a>(status: &'a mut ClusterStatus, node: &str) -> &'a mut NodeState {
@@ -279,6 +298,7 @@ pub fn apply_patch(status: &mut ClusterStatus, patch: &StatusPatch) -> bool {
             changed
         }
         StatusPatch::FenceEvent(ev) => record_fence(status, ev),
+        StatusPatch::Ticket { ticket, change } => change_ticket(status, ticket, *change),
         StatusPatch::Attribute { node, name, value } => {
             let attrs = &mut node_entry(status, node).transient_attributes;
             match value {
@@ -649,5 +669,29 @@ mod tests {
         assert!(apply_patch(&mut s, &cleanup));
         assert_eq!(s.nodes["node1"].fail_count("pgsql"), 0);
         assert!(s.nodes["node1"].resources.is_empty());
+    }
+
+    #[test]
+    fn ticket_changes_are_crm_tickets_and_idempotent() {
+        use crate::controller::TicketChange;
+        let mut s = ClusterStatus::default();
+        let change = |change| StatusPatch::Ticket {
+            ticket: "east".into(),
+            change,
+        };
+        assert!(apply_patch(&mut s, &change(TicketChange::Grant { at: 10 })));
+        // Granted again later: still granted since 10, nothing changes.
+        assert!(!apply_patch(
+            &mut s,
+            &change(TicketChange::Grant { at: 20 })
+        ));
+        assert!(s.ticket_usable("east"));
+        assert!(apply_patch(&mut s, &change(TicketChange::Standby)));
+        assert!(!s.ticket_usable("east"));
+        assert!(apply_patch(&mut s, &change(TicketChange::Activate)));
+        assert!(apply_patch(&mut s, &change(TicketChange::Revoke)));
+        assert!(!apply_patch(&mut s, &change(TicketChange::Revoke)));
+        assert_eq!(s.tickets["east"].last_granted, Some(10));
+        assert!(!s.ticket_usable("east") && !s.ticket_usable("west"));
     }
 }

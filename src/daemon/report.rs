@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use crate::api::{FailedActionView, FenceView, InstanceCounts, ResourceView};
+use crate::api::{FailedActionView, FenceView, InstanceCounts, ResourceView, TicketView};
 use crate::model::{
     Clone, CloneChild, ClusterConfig, ClusterStatus, Group, OpRecord, Primitive, Resource,
     ResourceHistory, ResourceMeta, Role,
@@ -24,6 +24,7 @@ pub struct Derived {
     /// `[[node]] attributes` of the configuration.
     pub permanent_attributes: std::collections::BTreeMap<String, crate::model::Attributes>,
     pub fencing_history: Vec<FenceView>,
+    pub tickets: Vec<crate::api::TicketView>,
     pub instances: InstanceCounts,
 }
 
@@ -63,7 +64,32 @@ pub fn derived(
             .map(|n| (n.uname.clone(), n.attributes.clone()))
             .collect(),
         fencing_history: fencing_history(status, fence_log, crate::model::FENCE_HISTORY_MAX),
+        tickets: tickets(config, status),
     }
+}
+
+/// Every ticket the configuration or the status names, by name.
+pub fn tickets(config: Option<&ClusterConfig>, status: &ClusterStatus) -> Vec<TicketView> {
+    let mut out: std::collections::BTreeMap<&str, TicketView> = std::collections::BTreeMap::new();
+    let view = |name: &str| {
+        let st = status.tickets.get(name).cloned().unwrap_or_default();
+        TicketView {
+            ticket: name.to_string(),
+            granted: st.granted,
+            standby: st.standby,
+            last_granted: st.last_granted,
+            resources: Vec::new(),
+        }
+    };
+    for name in status.tickets.keys() {
+        out.insert(name, view(name));
+    }
+    for t in config.into_iter().flat_map(|c| c.tickets.iter()) {
+        let v = out.entry(&t.ticket).or_insert_with(|| view(&t.ticket));
+        v.resources
+            .push(format!("{} ({})", t.resource, t.loss_policy.name()));
+    }
+    out.into_values().collect()
 }
 
 /// The role a node's history leaves a resource in: the operations

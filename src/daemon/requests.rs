@@ -174,7 +174,18 @@ impl Daemon {
             return;
         }
         if let Request::Cleanup { resource, node } = request {
-            self.cleanup(resource, node, reply).await;
+            let what = format!(
+                "failures of {resource} on {} are forgotten (committed by a quorum)",
+                node.as_deref().unwrap_or("every node")
+            );
+            let patch = StatusPatch::Cleanup { resource, node };
+            self.status_change(patch, what, reply).await;
+            return;
+        }
+        if let Request::Ticket { ticket, change } = request {
+            let what = format!("ticket {ticket}: {change:?} (committed by a quorum)");
+            let patch = StatusPatch::Ticket { ticket, change };
+            self.status_change(patch, what, reply).await;
             return;
         }
         if let Request::FenceConfirm { target } = request {
@@ -333,19 +344,15 @@ impl Daemon {
             .await;
     }
 
-    /// `resource cleanup`: answered once the DC committed it (a quorum
-    /// holds it, so a DC crash cannot bring the failures back; issue 21).
-    async fn cleanup(
+    /// `resource cleanup`, `ticket grant|...`: answered once the DC
+    /// committed it (a quorum holds it, so a DC crash cannot bring the
+    /// failures back; issue 21).
+    async fn status_change(
         &mut self,
-        resource: String,
-        node: Option<String>,
+        patch: StatusPatch,
+        what: String,
         reply: tokio::sync::oneshot::Sender<Response>,
     ) {
-        let what = format!(
-            "failures of {resource} on {} are forgotten (committed by a quorum)",
-            node.as_deref().unwrap_or("every node")
-        );
-        let patch = StatusPatch::Cleanup { resource, node };
         let mut to = ReplyTo::Client {
             reply,
             deadline: Instant::now() + CONFIG_REQUEST_TIMEOUT,
@@ -365,7 +372,7 @@ impl Daemon {
             self.send_cluster(dc, &request).await;
         } else if let ReplyTo::Client { reply, .. } = to {
             let _ = reply.send(Response::Error {
-                message: "this partition has no quorum, so no DC can record the cleanup; check `paceline status`".into(),
+                message: "this partition has no quorum, so no DC can record the change; check `paceline status`".into(),
             });
         }
     }
@@ -449,7 +456,8 @@ impl Daemon {
             | Request::Fence { .. }
             | Request::FenceConfirm { .. }
             | Request::Settled
-            | Request::Cleanup { .. } => Response::Error {
+            | Request::Cleanup { .. }
+            | Request::Ticket { .. } => Response::Error {
                 message: "internal: this request is answered asynchronously".into(),
             },
             Request::LogLevel { level } => match level.parse::<Priority>() {

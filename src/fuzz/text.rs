@@ -186,6 +186,10 @@ pub(super) fn api_seeds() -> Vec<Vec<u8>> {
             resource: "db".into(),
             node: Some("node1".into()),
         },
+        Request::Ticket {
+            ticket: "east".into(),
+            change: crate::controller::TicketChange::Grant { at: 1 },
+        },
         Request::ConfigLoad {
             text: "[cluster]\nname = \"c\"\n".into(),
             file_name: "cluster.toml".into(),

@@ -73,7 +73,9 @@ pub(super) fn node_of(patch: &StatusPatch) -> Option<&str> {
         StatusPatch::NodeHistory { node, .. } => Some(node),
         // The fencing history is the cluster's, not the target's: a fence
         // that erases the target's patches must not take it along.
-        StatusPatch::Cleanup { .. } | StatusPatch::FenceEvent(_) => None,
+        StatusPatch::Cleanup { .. } | StatusPatch::FenceEvent(_) | StatusPatch::Ticket { .. } => {
+            None
+        }
     }
 }
 

@@ -143,6 +143,7 @@ impl Snapshot {
             node_attributes: d.node_attributes,
             permanent_attributes: d.permanent_attributes,
             fencing_history: d.fencing_history,
+            tickets: d.tickets,
             instances: d.instances,
             ..self.base.clone()
         }
