@@ -36,7 +36,9 @@
 //!   resource id (so each unit only looks at the constraints naming it), places units in
 //!   priority + colocation order (`place`: own scores, colocations, clone rules, best
 //!   node, vetoes, commit; a unit left alone, every member unmanaged or blocked by a
-//!   failure, stays on its node and counts there), promotes, emits. `history.rs` replays each resource's
+//!   failure, stays on its node and counts there; a group whose first member is so goes
+//!   with it, its later members running there unless banned or the group's scores
+//!   forbid the node), promotes, emits. `history.rs` replays each resource's
 //!   operation history into a current role and failure (`observe_configured`:
 //!   on-fail=ignore ops, on-fail=block demotes, expired failures and unmanaged
 //!   resources change the replay); `rules.rs` evaluates rules (node attributes, #uname,

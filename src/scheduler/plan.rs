@@ -175,7 +175,7 @@ impl<'a> Ctx<'a> {
     /// clone's instances are all placed, decides its promotion.
     fn place(&mut self, units: &mut [Unit<'a>], ui: usize) {
         let mut why = Vec::new();
-        let (mut scores, first_banned, later_bans) = self.own_scores(&units[ui], &mut why);
+        let (mut scores, mut first_banned, later_bans) = self.own_scores(&units[ui], &mut why);
         // A clone instance is banned from nodes full of its clone's
         // instances before its colocations apply, so a colocation that
         // would leave it only those is rolled back (Pacemaker's
@@ -185,6 +185,7 @@ impl<'a> Ctx<'a> {
         self.apply_colocations(units, ui, &mut scores, &mut why);
         self.dependent_influence(units, ui, &mut scores, &mut why);
         self.later_member_pull(units, ui, &mut scores, &mut why);
+        self.first_left_alone_bans(&units[ui], &scores, &mut first_banned);
         self.apply_later_bans(&mut scores, later_bans);
         let prefer = self.capacity_bans(units, ui, &mut scores, &mut why);
         let best = self.preferred(prefer, self.best_node(&units[ui], &scores), &scores);
@@ -234,6 +235,16 @@ impl<'a> Ctx<'a> {
         if best.is_some() && self.clone_max_reached(unit, why) {
             best = None;
         }
+        // A group whose first member is unmanaged (or blocked by a
+        // failure) goes with it: Pacemaker assigns the members in order,
+        // each colocated with the one before, the unmanaged one to its
+        // node; a later member that cannot run there stops.
+        if self.first_left_alone(unit)
+            && let Some((node, _)) = unit.members[0].current.first()
+            && let Some(&i) = self.node_index.get(node)
+        {
+            best = Some(i);
+        }
         if unit.members.first().and_then(|m| m.target_role) == Some(Role::Stopped) {
             why.push(format!("{}: target-role is Stopped", unit.id));
             best = None;
@@ -271,6 +282,29 @@ impl<'a> Ctx<'a> {
         unit.members
             .iter()
             .all(|m| !m.managed || self.blocked_by_failure(m))
+    }
+
+    /// The group's first member is unmanaged, or blocked by a failure.
+    fn first_left_alone(&self, unit: &Unit<'a>) -> bool {
+        unit.members
+            .first()
+            .is_some_and(|m| !m.managed || self.blocked_by_failure(m))
+    }
+
+    /// A group kept on its node by its unmanaged first member (`vetoed`):
+    /// the members after it cannot run there when the group's scores,
+    /// its later members' own bans aside, ban the node (it cannot host, a
+    /// mandatory colocation fails: Pacemaker blocks their starts).
+    fn first_left_alone_bans(&self, unit: &Unit<'a>, scores: &[Score], first_banned: &mut [usize]) {
+        if !self.first_left_alone(unit) {
+            return;
+        }
+        let node = unit.members[0].current.first().map(|(n, _)| n);
+        if let Some(&i) = node.and_then(|n| self.node_index.get(n))
+            && scores[i] == Score::MINUS_INFINITY
+        {
+            first_banned[i] = first_banned[i].min(1);
+        }
     }
 
     /// Records the unit's placement on node `best`: how many members run
