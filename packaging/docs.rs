@@ -162,7 +162,7 @@ fn top_extra(see_also: &[(String, &str)]) -> String {
     format!(
         ".SH \"EXIT STATUS\"\n0 success, 1 the operation failed, 2 a usage or configuration error.\n\
          .SH \"PACEMAKER TOOLS\"\nCalled as \\fBcrm_attribute\\fR, \\fBcrm_master\\fR, \
-         \\fBattrd_updater\\fR, \\fBcrm_node\\fR, \\fBcrm_mon\\fR or \\fBpacemakerd\\fR \
+         \\fBattrd_updater\\fR, \\fBcrm_node\\fR, \\fBcrm_mon\\fR, \\fBcibadmin\\fR (one query) or \\fBpacemakerd\\fR \
          (the daemon links them for resource agents), paceline answers as that tool.\n{}{}",
         files_section(),
         see_also_section(see_also)

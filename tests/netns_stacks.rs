@@ -12,7 +12,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use paceline::lab::stacks::{PowerLoss, Stack, mariadb, pgsql, power_loss};
+use paceline::lab::stacks::{PowerLoss, Stack, mariadb, pgsql, power_loss, rabbitmq};
 
 fn can_run(what: &str, installed: bool) -> bool {
     let ok = nix::unistd::Uid::effective().is_root()
@@ -56,10 +56,9 @@ fn assert_failed_over(stack: &dyn Stack, out: &PowerLoss) {
         "the client is served again: {out:?}\n{}",
         logs()
     );
-    assert_eq!(
-        out.served_by,
-        Some(out.survivor),
-        "HAProxy sends the client to the survivor"
+    assert!(
+        out.served_by.is_some_and(|n| n != out.lost),
+        "the client is served by a survivor: {out:?}"
     );
     assert!(
         out.missing.is_empty(),
@@ -90,6 +89,25 @@ fn mariadb_active_standby_behind_haproxy_survives_the_primary_s_power_loss() {
         return;
     }
     let stack = mariadb::start("stmy", pacelined(), paceline()).expect("the MariaDB stack");
+    let out = scenario(&stack);
+    assert_failed_over(&stack, &out);
+}
+
+/// RabbitMQ, three brokers (resource-agents' rabbitmq-cluster) with a
+/// quorum queue behind HAProxy and the VIP: the VIP's node loses its
+/// power; no message confirmed to the publisher is lost, the node is
+/// fenced, and the VIP, HAProxy and the queue serve the client again from
+/// a survivor. Three brokers started one after the other make it ~90 s
+/// (debug build, 2 cores), over a CI test's budget: bench/failover
+/// STACK=rabbitmq runs this scenario with the same checks, and `cargo test
+/// --test netns_stacks -- --ignored` runs this test.
+#[test]
+#[ignore = "~90 s (three RabbitMQ brokers): run by bench/failover STACK=rabbitmq, or with --ignored"]
+fn rabbitmq_behind_haproxy_and_the_vip_survives_a_node_s_power_loss() {
+    if !can_run("RabbitMQ", rabbitmq::installed()) {
+        return;
+    }
+    let stack = rabbitmq::start("stmq", pacelined(), paceline()).expect("the RabbitMQ stack");
     let out = scenario(&stack);
     assert_failed_over(&stack, &out);
 }

@@ -11,12 +11,13 @@ use std::path::Path;
 
 use super::ExecError;
 
-pub const SHIM_NAMES: [&str; 6] = [
+pub const SHIM_NAMES: [&str; 7] = [
     "crm_attribute",
     "crm_master",
     "attrd_updater",
     "crm_node",
     "crm_mon",
+    "cibadmin",
     "pacemakerd",
 ];
 

@@ -22,11 +22,13 @@ pub struct LabCluster {
     pub lab: Lab,
     nodes: u8,
     pacelined: PathBuf,
-    /// A path each node's daemon (and so its agents) sees as a directory of
-    /// its own: `node_dir(i)/private` bind-mounted there in the node's
-    /// mount namespace. For agents whose parameters name one path on every
-    /// node (PostgreSQL's data directory), as on real machines.
-    private_path: Option<PathBuf>,
+    /// Paths each node's daemon (and so its agents) sees as directories of
+    /// its own: `node_dir(i)/private` (the first; `private-K` for the K-th
+    /// after it) bind-mounted there in the node's mount namespace. For
+    /// agents whose parameters name one path on every node (PostgreSQL's
+    /// data directory) or that hard-code theirs (rabbitmq-cluster's), as
+    /// on real machines.
+    private_paths: Vec<PathBuf>,
     /// Extra environment of every daemon (`with_env`).
     env: Vec<(String, String)>,
 }
@@ -52,7 +54,7 @@ impl LabCluster {
             lab,
             nodes,
             pacelined: pacelined.to_path_buf(),
-            private_path: None,
+            private_paths: Vec::new(),
             env: Vec::new(),
         })
     }
@@ -65,22 +67,36 @@ impl LabCluster {
         self
     }
 
-    /// Gives every node its own directory at `path` (see `private_path`);
-    /// `node_private_dir(i)` is what node i sees there.
+    /// Gives every node its own directory at `path` (see `private_paths`;
+    /// once per path); `node_private_dir(i)` is what node i sees at the
+    /// first, `node_private(i, path)` at any.
     pub fn with_private_path(mut self, path: &Path) -> Result<LabCluster, LabError> {
         std::fs::create_dir_all(path)
             .map_err(super::io_err(format!("create {}", path.display())))?;
+        self.private_paths.push(path.to_path_buf());
         for i in 1..=self.nodes {
-            let dir = self.node_private_dir(i);
+            let dir = self.private_dir_at(i, self.private_paths.len() - 1);
             std::fs::create_dir_all(&dir)
                 .map_err(super::io_err(format!("create {}", dir.display())))?;
         }
-        self.private_path = Some(path.to_path_buf());
         Ok(self)
     }
 
     pub fn node_private_dir(&self, node: u8) -> PathBuf {
-        self.node_dir(node).join("private")
+        self.private_dir_at(node, 0)
+    }
+
+    /// What node `node` sees at `path`, one of its private paths.
+    pub fn node_private(&self, node: u8, path: &Path) -> Option<PathBuf> {
+        let k = self.private_paths.iter().position(|p| p == path)?;
+        Some(self.private_dir_at(node, k))
+    }
+
+    fn private_dir_at(&self, node: u8, k: usize) -> PathBuf {
+        match k {
+            0 => self.node_dir(node).join("private"),
+            k => self.node_dir(node).join(format!("private-{k}")),
+        }
     }
 
     pub fn nodes(&self) -> u8 {
@@ -116,24 +132,29 @@ impl LabCluster {
         let config = self.config_path(node);
         let socket = self.socket(node);
         let log = self.log_path(node);
-        let private = self.node_private_dir(node).display().to_string();
-        let shared = self.private_path.as_ref().map(|p| p.display().to_string());
         // `ip netns exec` runs the program in a mount namespace of its own
-        // whose mounts do not propagate back: the bind mount is this node's.
+        // whose mounts do not propagate back: the bind mounts are this node's.
+        let binds: Vec<String> = (0..self.private_paths.len())
+            .flat_map(|k| {
+                [
+                    self.private_dir_at(node, k).display().to_string(),
+                    self.private_paths[k].display().to_string(),
+                ]
+            })
+            .collect();
         let mut prefix: Vec<&str> = Vec::new();
-        if let Some(shared) = &shared {
+        if !binds.is_empty() {
             prefix.extend([
                 "-c",
-                r#"mount --bind "$1" "$2" && shift 2 && exec "$@""#,
+                r#"while [ "$1" != -- ]; do mount --bind "$1" "$2" || exit 1; shift 2; done; shift; exec "$@""#,
                 "lab-node",
-                &private,
-                shared,
-                "/usr/bin/env",
             ]);
+            prefix.extend(binds.iter().map(String::as_str));
+            prefix.extend(["--", "/usr/bin/env"]);
         }
         let extra: Vec<String> = self.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
         let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
-        let program = if shared.is_some() {
+        let program = if !binds.is_empty() {
             Path::new("/bin/sh")
         } else {
             Path::new("/usr/bin/env")

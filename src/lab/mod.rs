@@ -65,7 +65,10 @@
 //! clonable power switch these threads share. Tested by `tests/lab.rs`.
 //! `stacks/`: the seeds' stacks (real servers behind HAProxy, which routes
 //! by the nodes' `[http]` endpoint) and the power-loss scenario they share,
-//! for `tests/netns_stacks.rs` and `bench/failover STACK=...`.
+//! for `tests/netns_stacks.rs` and `bench/failover STACK=...`; `mariadb.rs`
+//! and `rabbitmq.rs` set their servers up (RabbitMQ's paths, hard-coded by
+//! its agent, are private paths of every node: `with_private_path` may be
+//! given several).
 
 pub mod bridge;
 pub mod chaos;
@@ -75,6 +78,7 @@ pub mod mariadb;
 pub mod postgres;
 pub mod power;
 pub mod probe;
+pub mod rabbitmq;
 pub mod redfish;
 pub mod stacks;
 

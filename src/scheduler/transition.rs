@@ -598,6 +598,65 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// An `ordered` clone's instances start one after the other (instance
+    /// n's start before instance n+1's) and stop in the reverse order,
+    /// where both take that action in this transition: Pacemaker's
+    /// optional start-start and stop-stop orders between consecutive
+    /// instances (`pcmk__clone_internal_constraints`). resource-agents'
+    /// rabbitmq-cluster relies on it: the first instance bootstraps the
+    /// broker cluster and each next one joins the instances already up.
+    fn ordered_clones(&mut self) {
+        let mut by_clone: BTreeMap<(&str, &str), BTreeMap<u32, Vec<usize>>> = BTreeMap::new();
+        for i in 0..self.out.steps.len() {
+            let Some((instance, op @ ("start" | "stop"), _, 0)) = self.resource_of(i) else {
+                continue;
+            };
+            let Some(clone) = self.ordered_clone_of(instance) else {
+                continue;
+            };
+            let Some(n) = instance_suffix(instance).and_then(|s| s.parse::<u32>().ok()) else {
+                continue;
+            };
+            let instances = by_clone.entry((clone, op)).or_default();
+            instances.entry(n).or_default().push(i);
+        }
+        let mut edges: Vec<(usize, usize)> = Vec::new();
+        for ((_, op), instances) in &by_clone {
+            let listed: Vec<(&u32, &Vec<usize>)> = instances.iter().collect();
+            for w in listed.windows(2) {
+                let [(n, lower), (m, upper)] = w else {
+                    continue;
+                };
+                if n.checked_add(1) != Some(**m) {
+                    continue;
+                }
+                let (earlier, later) = if *op == "start" {
+                    (lower, upper)
+                } else {
+                    (upper, lower)
+                };
+                edges.extend(
+                    earlier
+                        .iter()
+                        .flat_map(|&a| later.iter().map(move |&b| (a, b))),
+                );
+            }
+        }
+        for (a, b) in edges {
+            self.order(a, b);
+        }
+    }
+
+    /// The clone of `instance`, when it is `ordered`.
+    fn ordered_clone_of(&self, instance: &str) -> Option<&'a str> {
+        let clone = self.prims.get(primitive_of(instance))?.clone?;
+        self.config
+            .resources
+            .iter()
+            .any(|r| matches!(r, Resource::Clone(c) if c.id == clone && c.ordered))
+            .then_some(clone)
+    }
+
     /// A group member's position, for its step `i` (interval 0): the
     /// steps that may be ordered with it (same group, operation, node and
     /// instance suffix), and the member's index.
@@ -949,6 +1008,7 @@ pub fn build(config: &ClusterConfig, status: &ClusterStatus, plan: &Plan) -> Tra
     b.per_instance();
     b.promotable_clones();
     b.groups();
+    b.ordered_clones();
     b.fencing(status, &fences);
     b.constraints();
     b.notifications();
@@ -1110,6 +1170,53 @@ pub(crate) mod tests {
         let status = quorate_with(&["node1", "node2"]);
         let plan = schedule(&config, &status, 10_000);
         build(&config, &status, &plan)
+    }
+
+    /// The starts of one clone's instances on a cold start of the
+    /// RabbitMQ policy, by instance number.
+    fn broker_starts(config: &ClusterConfig) -> (Transition, Vec<usize>) {
+        let status = quorate_with(&["mq1", "mq2", "mq3"]);
+        let plan = schedule(config, &status, 10_000);
+        let t = build(config, &status, &plan);
+        let mut starts: Vec<(String, usize)> = t
+            .steps
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| match &s.kind {
+                StepKind::Resource {
+                    resource,
+                    instance,
+                    operation,
+                    ..
+                } if resource == "rabbitmq" && operation == "start" => Some((instance.clone(), i)),
+                _ => None,
+            })
+            .collect();
+        starts.sort();
+        (t, starts.into_iter().map(|(_, i)| i).collect())
+    }
+
+    /// `ordered = true` (rabbitmq-cluster: the first broker bootstraps,
+    /// the next ones join it): each instance starts once the one before
+    /// it has started; without it they all start at once.
+    #[test]
+    fn an_ordered_clone_starts_its_instances_one_after_the_other() {
+        let mut config = policy("rabbitmq-3node.toml");
+        let (t, starts) = broker_starts(&config);
+        assert_eq!(starts.len(), 3, "{t:#?}");
+        assert!(before(&t, starts[0], starts[1]), "{t:#?}");
+        assert!(before(&t, starts[1], starts[2]), "{t:#?}");
+        for r in &mut config.resources {
+            if let Resource::Clone(c) = r {
+                c.ordered = false;
+            }
+        }
+        let (t, starts) = broker_starts(&config);
+        assert_eq!(starts.len(), 3, "{t:#?}");
+        for (a, b) in [(0, 1), (1, 2), (0, 2)] {
+            assert!(!before(&t, starts[a], starts[b]), "{t:#?}");
+            assert!(!before(&t, starts[b], starts[a]), "{t:#?}");
+        }
     }
 
     #[test]

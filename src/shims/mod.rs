@@ -1,5 +1,6 @@
 //! Compat shims so Pacemaker-aware agents run unmodified: `crm_attribute`,
-//! `crm_master`, `attrd_updater`, `crm_node`, `crm_mon` and `pacemakerd`
+//! `crm_master`, `attrd_updater`, `crm_node`, `crm_mon`, `cibadmin` (the
+//! one query rabbitmq-cluster makes, see `cibadmin`) and `pacemakerd`
 //! (which only tells its version: resource-agents' `ocf_local_nodename`
 //! asks `crm_node -n` only when `pacemakerd -$` names a Pacemaker newer
 //! than 1.1.8, and takes the host name otherwise) are symlinks to
@@ -12,6 +13,7 @@
 //! `crm_attribute --type crm_config` option is cluster-wide: the newest
 //! any node set (`cluster_option`).
 
+pub mod cibadmin;
 pub mod crm_mon;
 
 use std::io::Write;
@@ -306,6 +308,11 @@ pub fn run_shim(
     }
     if shim == "pacemakerd" {
         return pacemakerd(args, out, err);
+    }
+    if shim == "cibadmin" {
+        let report = cluster_report();
+        let mine = read_attributes(file);
+        return cibadmin::run(args, report.as_ref(), local, &mine, out, err);
     }
     let mut req = match parse(shim, args) {
         Ok(r) => r,

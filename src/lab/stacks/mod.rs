@@ -8,11 +8,14 @@
 //! primaries seen at once, whether the client was served again) and the
 //! times `bench/failover` reports (power cut to the first acknowledged
 //! write through HAProxy). Each stack (`pgsql`, ...) sets up its cluster
-//! and says how to write, read back and ask a node whether it is primary.
+//! and says how to write, read back and ask a node whether it is primary
+//! (`pgsql`, `mariadb`: two nodes; `rabbitmq`: three, where the node cut
+//! is the VIP's).
 
 pub mod haproxy;
 pub mod mariadb;
 pub mod pgsql;
+pub mod rabbitmq;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -113,6 +116,10 @@ pub struct PowerLoss {
     pub fenced: bool,
     /// The node HAProxy sends writes to at the end.
     pub served_by: Option<u8>,
+    /// From the power cut to the clients' way in answering again from a
+    /// survivor (`Stack::served_by`: HAProxy routing to the new primary,
+    /// or the VIP's HAProxy accepting connections), polled every 100 ms.
+    pub frontend_again_ms: Option<u64>,
     /// From the power cut (its end: the node's processes killed, its links
     /// down) to the acknowledgement of the first write the client started
     /// after it.
@@ -130,7 +137,9 @@ const WRITES_AFTER: usize = 10;
 /// (or `timeout` after the cut), then reads everything back.
 pub fn power_loss(stack: &dyn Stack, timeout: Duration) -> Result<PowerLoss, LabError> {
     let cluster = stack.cluster();
-    cluster.wait_for("the stack to be ready", Duration::from_secs(90), |_| {
+    // Three brokers started one after the other take a minute on a
+    // loaded machine.
+    cluster.wait_for("the stack to be ready", Duration::from_secs(150), |_| {
         stack.ready().is_some()
     })?;
     let lost = stack
@@ -142,6 +151,8 @@ pub fn power_loss(stack: &dyn Stack, timeout: Duration) -> Result<PowerLoss, Lab
     let attempts = Mutex::new(Vec::<Attempt>::new());
     let two_primaries = Mutex::new(Vec::new());
     let stop = AtomicBool::new(false);
+    let cut_at = Mutex::new(None::<Instant>);
+    let frontend_again = Mutex::new(None::<Instant>);
     let acked_since = |since: Option<Instant>| {
         attempts.lock().map_or(0, |a| {
             a.iter()
@@ -153,6 +164,7 @@ pub fn power_loss(stack: &dyn Stack, timeout: Duration) -> Result<PowerLoss, Lab
     std::thread::scope(|s| {
         s.spawn(|| write_until(stack, &stop, &attempts));
         s.spawn(|| watch_primaries(stack, &stop, &two_primaries));
+        s.spawn(|| watch_frontend(stack, lost, &stop, &cut_at, &frontend_again));
         let waited = cluster.wait_for("writes through HAProxy", Duration::from_secs(60), |_| {
             acked_since(None) >= WRITES_BEFORE
         });
@@ -163,6 +175,9 @@ pub fn power_loss(stack: &dyn Stack, timeout: Duration) -> Result<PowerLoss, Lab
             let off = cluster.lab.power_off(lost);
             let at = Instant::now();
             cut = Some(at);
+            if let Ok(mut c) = cut_at.lock() {
+                *c = Some(at);
+            }
             if off.is_ok() {
                 let _ = cluster.wait_for("writes after the power loss", timeout, |_| {
                     acked_since(Some(at)) >= WRITES_AFTER
@@ -182,7 +197,7 @@ pub fn power_loss(stack: &dyn Stack, timeout: Duration) -> Result<PowerLoss, Lab
         .ok()
         .and_then(|_| stack.read_back())
         .unwrap_or_default();
-    Ok(outcome(
+    let mut out = outcome(
         stack,
         lost,
         survivor,
@@ -190,7 +205,13 @@ pub fn power_loss(stack: &dyn Stack, timeout: Duration) -> Result<PowerLoss, Lab
         &attempts,
         &present,
         two_primaries,
-    ))
+    );
+    out.frontend_again_ms = frontend_again
+        .into_inner()
+        .ok()
+        .flatten()
+        .map(|t| t.saturating_duration_since(cut).as_millis() as u64);
+    Ok(out)
 }
 
 fn outcome(
@@ -222,6 +243,7 @@ fn outcome(
             .report(survivor)
             .is_some_and(|r| fenced(&r, &format!("node{lost}"))),
         served_by: stack.served_by(),
+        frontend_again_ms: None,
         served_again_ms: acked
             .iter()
             .filter(|a| a.started > cut)
@@ -279,6 +301,27 @@ fn watch_primaries(stack: &dyn Stack, stop: &AtomicBool, seen: &Mutex<Vec<String
                 "primaries on nodes {primaries:?} at {} ms",
                 start.elapsed().as_millis()
             ));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The first time after the cut that the clients' way in answers from a
+/// node other than the lost one (`Stack::served_by`), every 100 ms.
+fn watch_frontend(
+    stack: &dyn Stack,
+    lost: u8,
+    stop: &AtomicBool,
+    cut: &Mutex<Option<Instant>>,
+    seen: &Mutex<Option<Instant>>,
+) {
+    while !stop.load(Ordering::SeqCst) {
+        let after_cut = cut.lock().ok().and_then(|c| *c).is_some();
+        if after_cut && stack.served_by().is_some_and(|n| n != lost) {
+            if let Ok(mut s) = seen.lock() {
+                *s = Some(Instant::now());
+            }
+            return;
         }
         std::thread::sleep(Duration::from_millis(100));
     }
