@@ -10,7 +10,7 @@ use clap::Subcommand;
 
 use crate::config::agents::AgentCatalog;
 use crate::config::cib::import_cib;
-use crate::config::{load_config_str, load_runnable_file, to_toml};
+use crate::config::{cib_to_toml, load_config_str, load_runnable_file};
 use crate::executor::installed::InstalledAgents;
 
 #[derive(Debug, Subcommand)]
@@ -29,7 +29,10 @@ pub enum ConfigCommand {
         #[arg(long)]
         without_agents: bool,
     },
-    /// Convert a Pacemaker CIB XML file into the paceline TOML format.
+    /// Convert a Pacemaker CIB XML file into the paceline TOML format:
+    /// resources (templates expanded), constraints (tags expanded), fence
+    /// devices and the fencing topology, alerts, tickets, utilization;
+    /// whatever is not imported is listed on stderr and atop the TOML.
     ImportCib {
         /// The CIB XML file (e.g. from `cibadmin -Q`).
         file: PathBuf,
@@ -87,7 +90,13 @@ fn import_cib_file(file: &Path, output: Option<PathBuf>) -> anyhow::Result<ExitC
             return Ok(ExitCode::from(2));
         }
     };
-    let toml = to_toml(&cib.config);
+    let (toml, not_imported) = cib_to_toml(&cib);
+    if !not_imported.is_empty() {
+        eprintln!("not imported ({}):", not_imported.len());
+        for line in &not_imported {
+            eprintln!("  - {line}");
+        }
+    }
     // Say so now rather than at the first `config check`; the TOML is
     // still written (the edits are the operator's), and the exit code says
     // it is not ready (2: a configuration to fix).

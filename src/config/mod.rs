@@ -118,6 +118,7 @@ pub mod timers;
 pub mod values;
 pub mod witness;
 pub mod write;
+mod write_fencing;
 
 use std::path::Path;
 
@@ -126,7 +127,7 @@ pub use duration::{DurationError, as_ms, parse_duration};
 pub use error::{ConfigError, Diagnostic};
 pub use fencing::load_fencing_str;
 pub use runtime::Runtime;
-pub use write::to_toml;
+pub use write::{cib_to_toml, to_toml};
 
 use crate::model::{ClusterConfig, ClusterStatus};
 use paceline_fencing::config::FencingSection;

@@ -283,20 +283,53 @@ fn tickets(list: &[TicketConstraint]) -> Vec<super::tickets::TicketDoc> {
     out
 }
 
+/// The model as TOML (stonith primitives stay `[[primitive]]`s).
 pub fn to_toml(cfg: &ClusterConfig) -> String {
-    let mut doc = Document::default();
-    let mut dropped: Vec<String> = Vec::new();
-    let mut props = cfg.properties.raw.clone();
-    let stonith_devices = cfg.resources.iter().any(|r| match r {
-        Resource::Primitive(p) => p.class == ResourceClass::Stonith,
-        _ => false,
+    render(cfg, None, Vec::new()).0
+}
+
+/// `config import-cib`: the CIB's configuration as TOML, its stonith
+/// primitives and topology as `[[fencing.device]]`s and
+/// `[[fencing.level]]`s (`write_fencing`), and the list of what is not
+/// imported (also at the top of the TOML), never dropped without a word.
+pub fn cib_to_toml(cib: &super::cib::ImportedCib) -> (String, Vec<String>) {
+    let mut cfg = cib.config.clone();
+    let mut skipped = cib.not_imported.clone();
+    let mut stonith = Vec::new();
+    cfg.resources.retain(|r| match r {
+        Resource::Primitive(p) if p.class == ResourceClass::Stonith => {
+            stonith.push(p.clone());
+            false
+        }
+        _ => true,
     });
+    let fencing = super::write_fencing::fencing(&stonith, &cib.fencing_levels, &mut skipped);
+    render(&cfg, Some(fencing), skipped)
+}
+
+fn render(
+    cfg: &ClusterConfig,
+    fencing: Option<(Vec<FenceDeviceDoc>, Vec<FenceLevelDoc>)>,
+    mut dropped: Vec<String>,
+) -> (String, Vec<String>) {
+    let mut doc = Document::default();
+    let mut props = cfg.properties.raw.clone();
+    let stonith_devices = match &fencing {
+        Some((devices, _)) => !devices.is_empty(),
+        None => cfg.resources.iter().any(|r| match r {
+            Resource::Primitive(p) => p.class == ResourceClass::Stonith,
+            _ => false,
+        }),
+    };
+    let (device, level) = fencing.unwrap_or_default();
     props.remove("stonith-enabled");
     doc.fencing = Some(FencingSection {
         enabled: Some(s(cfg.properties.stonith_enabled)),
         action: (cfg.properties.stonith_action != "reboot"
             && !props.contains_key("stonith-action"))
         .then(|| s(cfg.properties.stonith_action.clone())),
+        device,
+        level,
         ..FencingSection::default()
     });
     doc.properties = known_attrs(&props, KNOWN_PROPERTIES, "property", &mut dropped);
@@ -424,7 +457,7 @@ pub fn to_toml(cfg: &ClusterConfig) -> String {
         }
         body = format!("{head}\n{body}");
     }
-    if cfg.properties.stonith_enabled && !stonith_devices {
+    let text = if cfg.properties.stonith_enabled && !stonith_devices {
         // The model has no fence devices: say so where the operator looks.
         format!(
             "# Fencing is enabled but this configuration names no fence device:\n\
@@ -433,5 +466,6 @@ pub fn to_toml(cfg: &ClusterConfig) -> String {
         )
     } else {
         body
-    }
+    };
+    (text, dropped)
 }

@@ -91,7 +91,7 @@ pub fn config_toml(data: &[u8]) {
 pub fn cib_xml(data: &[u8]) {
     match cib::import_cib(&text(data)) {
         Ok(imported) => {
-            let _ = config::to_toml(&imported.config);
+            let _ = config::cib_to_toml(&imported);
             schedule_small(&imported.config, &imported.status);
         }
         Err(e) => {

@@ -4,7 +4,10 @@
 
 mod alerts;
 mod dom;
+mod extras;
 mod tickets;
+
+pub use extras::CibLevel;
 
 use std::collections::HashMap;
 
@@ -40,6 +43,10 @@ pub struct ImportedCib {
     pub status: ClusterStatus,
     /// Schema named by `validate-with`.
     pub validate_with: Option<String>,
+    /// `<fencing-topology>`'s levels naming a node (`import-cib` writes them).
+    pub fencing_levels: Vec<CibLevel>,
+    /// What the configuration has that is not imported, one line each.
+    pub not_imported: Vec<String>,
 }
 
 /// Parses CIB XML text.
@@ -120,6 +127,10 @@ pub fn import_cib(text: &str) -> Result<ImportedCib, CibError> {
     if let Some(alerts) = configuration.child("alerts") {
         out.config.alerts = cx.alerts(alerts)?;
     }
+    out.not_imported = extras::not_imported(configuration);
+    out.fencing_levels = extras::fencing_levels(configuration, &mut out.not_imported);
+    let tags = extras::tags(configuration);
+    extras::expand_tags(&mut out.config, &tags, &mut out.not_imported);
     for (section, flat, sets) in [
         (
             "rsc_defaults",
@@ -374,8 +385,38 @@ impl<'a> Ctx<'a> {
             .attr("id")
             .ok_or_else(|| invalid(el, "primitive without id"))?
             .to_string();
-        let class_s = el.attr("class").unwrap_or("ocf");
+        // A template gives what the primitive does not say itself
+        // (Pacemaker's resource templates: the primitive's own values win).
+        let template = extras::template_of(el, &self.ids);
+        let attr = |key: &str| el.attr(key).or_else(|| template.and_then(|t| t.attr(key)));
+        let class_s = attr("class").unwrap_or("ocf");
         let class = ResourceClass::parse(class_s).unwrap_or(ResourceClass::Service);
+        let mut operations = self.operations(el)?;
+        if let Some(t) = template {
+            operations = extras::merge_ops(self.operations(t)?, operations);
+        }
+        let sets = |kind: &str| -> Result<Attributes, CibError> {
+            let mut own = self.attr_sets(el, kind)?;
+            if let Some(t) = template {
+                for (k, v) in self.attr_sets(t, kind)? {
+                    own.entry(k).or_insert(v);
+                }
+            }
+            Ok(own)
+        };
+        Ok(Primitive {
+            id,
+            class,
+            provider: attr("provider").map(str::to_string),
+            agent: attr("type").unwrap_or("").to_string(),
+            params: sets("instance_attributes")?,
+            meta: meta_from(&sets("meta_attributes")?),
+            operations,
+            utilization: sets("utilization")?,
+        })
+    }
+
+    fn operations(&self, el: &'a Element) -> Result<Vec<Operation>, CibError> {
         let mut operations = Vec::new();
         if let Some(ops) = el.child("operations") {
             let ops = self.resolve(ops)?;
@@ -383,16 +424,7 @@ impl<'a> Ctx<'a> {
                 operations.push(self.operation(op)?);
             }
         }
-        Ok(Primitive {
-            id,
-            class,
-            provider: el.attr("provider").map(str::to_string),
-            agent: el.attr("type").unwrap_or("").to_string(),
-            params: self.attr_sets(el, "instance_attributes")?,
-            meta: self.meta(el)?,
-            operations,
-            utilization: self.attr_sets(el, "utilization")?,
-        })
+        Ok(operations)
     }
 
     fn group(&self, el: &'a Element) -> Result<Group, CibError> {
