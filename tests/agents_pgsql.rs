@@ -7,11 +7,12 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use paceline::executor::agent_env::{install_shims, read_attributes};
-use paceline::executor::ocf::{AgentId, OcfAction, OcfRunner};
+use paceline::executor::ocf::{ActionResult, AgentId, OcfAction, OcfRunner};
 
 struct Setup {
     tmp: PathBuf,
     runners: Vec<(OcfRunner, PathBuf, u16)>,
+    peers_include_self: bool,
 }
 impl Drop for Setup {
     fn drop(&mut self) {
@@ -50,7 +51,7 @@ fn act(s: &Setup, r: &OcfRunner, name: &str) -> OcfAction {
     let peers: Vec<String> = s
         .runners
         .iter()
-        .filter(|(_, _, p)| p != port)
+        .filter(|(_, _, p)| s.peers_include_self || p != port)
         .map(|(_, _, p)| format!("127.0.0.1:{p}"))
         .collect();
     let mut a = OcfAction::new("pg", AgentId::parse("ocf:paceline:pgsql").unwrap(), name);
@@ -98,11 +99,14 @@ fn score(s: &Setup, node: &str) -> i64 {
         .unwrap_or(-1)
 }
 
-#[test]
-fn pgsql_standby_follows_promote_demote_and_score() {
+/// Two data directories (a: initdb'd, b: empty) with a runner each, or None
+/// (printing why) where PostgreSQL is not installed. `peers_include_self`
+/// lists every instance in each one's `peers`, as one config shared by all
+/// nodes does (the VM lab's).
+fn setup(tag: &str, peers_include_self: bool) -> Option<(Setup, PathBuf, u16)> {
     let Some(bin) = bindir() else {
         eprintln!("SKIP: postgresql is not installed (ci/packages.d/executor.txt)");
-        return;
+        return None;
     };
     if Command::new("id")
         .arg("postgres")
@@ -111,10 +115,10 @@ fn pgsql_standby_follows_promote_demote_and_score() {
         .unwrap_or(true)
     {
         eprintln!("SKIP: no postgres user");
-        return;
+        return None;
     }
     let pid = std::process::id();
-    let tmp = std::env::temp_dir().join(format!("plx{pid}-pg"));
+    let tmp = std::env::temp_dir().join(format!("plx{pid}-{tag}"));
     let _ = std::fs::remove_dir_all(&tmp);
     std::fs::create_dir_all(&tmp).unwrap();
     Command::new("chown")
@@ -127,7 +131,8 @@ fn pgsql_standby_follows_promote_demote_and_score() {
     std::os::unix::fs::symlink(&agent, root.join("resource.d/paceline/pgsql")).unwrap();
     let shims = tmp.join("shims");
     install_shims(&shims, Path::new(env!("CARGO_BIN_EXE_paceline"))).unwrap();
-    let base = 15400 + (pid % 40) as u16 * 2;
+    // Each test takes its own pair of ports.
+    let base = 15400 + (pid % 40) as u16 * 4 + if peers_include_self { 2 } else { 0 };
     let mk = |node: &str| {
         let mut r = OcfRunner::new(&root, tmp.join("rsctmp"));
         r.shim_dir = Some(shims.clone());
@@ -136,12 +141,13 @@ fn pgsql_standby_follows_promote_demote_and_score() {
         r
     };
     let (da, db) = (tmp.join("a"), tmp.join("b"));
-    let mut s = Setup {
+    let s = Setup {
         tmp: tmp.clone(),
         runners: vec![
             (mk("n1"), da.clone(), base),
             (mk("n2"), db.clone(), base + 1),
         ],
+        peers_include_self,
     };
     let init = as_pg(&[
         bin.join("initdb").to_str().unwrap(),
@@ -151,18 +157,17 @@ fn pgsql_standby_follows_promote_demote_and_score() {
         da.to_str().unwrap(),
     ]);
     assert!(init.status.success(), "{init:?}");
-    let run = |s: &Setup, i: usize, name: &str| {
-        let r = &s.runners[i].0;
-        let res = r.run(&act(s, r, name));
-        (res.rc.0, res)
-    };
-    // n1: started (as an unpromoted standby without an upstream), then promoted.
-    assert_eq!(run(&s, 0, "start").0, 0);
-    assert_eq!(run(&s, 0, "monitor").0, 0);
-    assert_eq!(run(&s, 0, "promote").0, 0);
-    assert_eq!(run(&s, 0, "monitor").0, 8);
-    sql(&s, base, "create table t(x int); insert into t values (1)");
-    // n2: a base backup of n1, started as a standby that finds and follows n1.
+    Some((s, bin, base))
+}
+
+fn run(s: &Setup, i: usize, name: &str) -> (i32, ActionResult) {
+    let r = &s.runners[i].0;
+    let res = r.run(&act(s, r, name));
+    (res.rc.0, res)
+}
+
+/// Takes a base backup of n1 (running as the primary) into n2's directory.
+fn base_backup(s: &Setup, bin: &Path, base: u16) {
     let bb = as_pg(&[
         bin.join("pg_basebackup").to_str().unwrap(),
         "-h",
@@ -170,11 +175,27 @@ fn pgsql_standby_follows_promote_demote_and_score() {
         "-p",
         &base.to_string(),
         "-D",
-        db.to_str().unwrap(),
+        s.runners[1].1.to_str().unwrap(),
         "-X",
         "stream",
     ]);
     assert!(bb.status.success(), "{bb:?}");
+}
+
+#[test]
+fn pgsql_standby_follows_promote_demote_and_score() {
+    let Some((mut s, bin, base)) = setup("pg", false) else {
+        return;
+    };
+    let db = s.runners[1].1.clone();
+    // n1: started (as an unpromoted standby without an upstream), then promoted.
+    assert_eq!(run(&s, 0, "start").0, 0);
+    assert_eq!(run(&s, 0, "monitor").0, 0);
+    assert_eq!(run(&s, 0, "promote").0, 0);
+    assert_eq!(run(&s, 0, "monitor").0, 8);
+    sql(&s, base, "create table t(x int); insert into t values (1)");
+    // n2: a base backup of n1, started as a standby that finds and follows n1.
+    base_backup(&s, &bin, base);
     let (rc, res) = run(&s, 1, "start");
     assert_eq!(rc, 0, "{res:?}");
     assert_eq!(run(&s, 1, "monitor").0, 0);
@@ -258,4 +279,69 @@ fn pgsql_standby_follows_promote_demote_and_score() {
     );
     assert_eq!(run(&s, 1, "monitor").0, 0);
     s.runners.reverse(); // stop the standby first
+}
+
+/// The VM lab's sequence: a planned switchover that stops the old primary
+/// (demote, then stop, as a leaving node's daemon does), its rejoin as a
+/// standby watched by monitors for a while, then the new primary's crash.
+/// The old primary must still be following, so that it can be promoted with
+/// every row the crashed primary committed before the crash. Each instance's
+/// `peers` lists both, itself included, as one shared config does.
+#[test]
+fn pgsql_after_a_switchover_by_stop_the_old_primary_follows_and_takes_over() {
+    let Some((mut s, bin, base)) = setup("pgsw", true) else {
+        return;
+    };
+    let (n1, n2) = (0, 1);
+    assert_eq!(run(&s, n1, "start").0, 0);
+    assert_eq!(run(&s, n1, "promote").0, 0);
+    sql(&s, base, "create table t(x int); insert into t values (1)");
+    base_backup(&s, &bin, base);
+    let (rc, res) = run(&s, n2, "start");
+    assert_eq!(rc, 0, "{res:?}");
+    wait_for("n2 to replicate", || {
+        run(&s, n2, "monitor");
+        sql(&s, base + 1, "select count(*) from t") == "1"
+    });
+
+    // The switchover: n1 leaves (demote, stop), n2 is promoted and writes.
+    assert_eq!(run(&s, n1, "demote").0, 0);
+    assert_eq!(run(&s, n1, "stop").0, 0);
+    let (rc, res) = run(&s, n2, "promote");
+    assert_eq!(rc, 0, "{res:?}");
+    assert_eq!(run(&s, n2, "monitor").0, 8);
+    sql(&s, base + 1, "insert into t values (2)");
+
+    // n1 rejoins as a standby; its monitors run while n2 keeps writing.
+    let (rc, res) = run(&s, n1, "start");
+    assert_eq!(rc, 0, "{res:?}");
+    for i in 3..28 {
+        assert_eq!(
+            run(&s, n1, "monitor").0,
+            0,
+            "monitor {i} of the rejoined n1"
+        );
+        sql(&s, base + 1, &format!("insert into t values ({i})"));
+        std::thread::sleep(Duration::from_millis(700));
+    }
+    wait_for("the rejoined n1 to have every row n2 wrote", || {
+        run(&s, n1, "monitor");
+        sql(&s, base, "select count(*) from t") == "27"
+    });
+
+    // n2 crashes; n1 is promoted with all 27 rows.
+    let crash = as_pg(&[
+        bin.join("pg_ctl").to_str().unwrap(),
+        "-D",
+        s.runners[n2].1.to_str().unwrap(),
+        "-m",
+        "immediate",
+        "stop",
+    ]);
+    assert!(crash.status.success(), "{crash:?}");
+    let (rc, res) = run(&s, n1, "promote");
+    let log = std::fs::read_to_string(s.runners[n1].1.join("paceline.log")).unwrap_or_default();
+    assert_eq!(rc, 0, "{res:?}\nn1's log:\n{log}");
+    assert_eq!(sql(&s, base, "select count(*) from t"), "27");
+    s.runners.reverse();
 }
