@@ -149,8 +149,11 @@ fn setup(tag: &str, peers_include_self: bool) -> Option<(Setup, PathBuf, u16)> {
         ],
         peers_include_self,
     };
+    // Data checksums, as pg_rewind needs them (or wal_log_hints, which a
+    // copy of an initdb never started has not recorded).
     let init = as_pg(&[
         bin.join("initdb").to_str().unwrap(),
+        "-k",
         "-A",
         "trust",
         "-D",
@@ -293,12 +296,22 @@ fn pgsql_after_a_switchover_by_stop_the_old_primary_follows_and_takes_over() {
         return;
     };
     let (n1, n2) = (0, 1);
+    // Both start from copies of one initdb, as standbys with no primary
+    // yet (the VM lab's nodes do), and the cluster then promotes n1.
+    let copy = Command::new("cp")
+        .args([
+            "-a",
+            s.runners[n1].1.to_str().unwrap(),
+            s.runners[n2].1.to_str().unwrap(),
+        ])
+        .status()
+        .unwrap();
+    assert!(copy.success());
     assert_eq!(run(&s, n1, "start").0, 0);
-    assert_eq!(run(&s, n1, "promote").0, 0);
-    sql(&s, base, "create table t(x int); insert into t values (1)");
-    base_backup(&s, &bin, base);
     let (rc, res) = run(&s, n2, "start");
     assert_eq!(rc, 0, "{res:?}");
+    assert_eq!(run(&s, n1, "promote").0, 0);
+    sql(&s, base, "create table t(x int); insert into t values (1)");
     wait_for("n2 to replicate", || {
         run(&s, n2, "monitor");
         sql(&s, base + 1, "select count(*) from t") == "1"
@@ -343,5 +356,54 @@ fn pgsql_after_a_switchover_by_stop_the_old_primary_follows_and_takes_over() {
     let log = std::fs::read_to_string(s.runners[n1].1.join("paceline.log")).unwrap_or_default();
     assert_eq!(rc, 0, "{res:?}\nn1's log:\n{log}");
     assert_eq!(sql(&s, base, "select count(*) from t"), "27");
+    s.runners.reverse();
+}
+
+fn raw_score(s: &Setup, node: &str) -> Option<String> {
+    read_attributes(&s.tmp.join("attributes.json"))
+        .get(node)
+        .and_then(|m| m.get("master-pg"))
+        .cloned()
+}
+
+/// A standby that cannot stream from the primary it sees (here the primary
+/// refuses its replication connections; in the VM lab it never connected)
+/// misses that primary's writes: it is marked never promotable, and stays
+/// so after the primary is gone, rather than being promoted into a timeline
+/// beside the primary's.
+#[test]
+fn pgsql_a_standby_not_streaming_from_the_primary_is_never_promotable() {
+    let Some((mut s, _bin, base)) = setup("pgnf", true) else {
+        return;
+    };
+    let (n1, n2) = (0, 1);
+    let (d1, d2) = (s.runners[n1].1.clone(), s.runners[n2].1.clone());
+    let copy = Command::new("cp")
+        .args(["-a", d1.to_str().unwrap(), d2.to_str().unwrap()])
+        .status()
+        .unwrap();
+    assert!(copy.success());
+    // n1 accepts queries from n2 but no replication connection.
+    let hba = d1.join("pg_hba.conf");
+    let kept: String = std::fs::read_to_string(&hba)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.contains("replication"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&hba, kept).unwrap();
+    assert_eq!(run(&s, n1, "start").0, 0);
+    assert_eq!(run(&s, n1, "promote").0, 0);
+    sql(&s, base, "create table t(x int); insert into t values (1)");
+    let (rc, res) = run(&s, n2, "start");
+    let log = std::fs::read_to_string(d2.join("paceline.log")).unwrap_or_default();
+    assert_eq!(rc, 0, "{res:?}\nn2's log:\n{log}");
+    assert_eq!(run(&s, n2, "monitor").0, 0);
+    assert_eq!(raw_score(&s, "n2").as_deref(), Some("-INFINITY"));
+    // The primary leaves: n2 still has none of its writes, and stays out.
+    assert_eq!(run(&s, n1, "demote").0, 0);
+    assert_eq!(run(&s, n1, "stop").0, 0);
+    assert_eq!(run(&s, n2, "monitor").0, 0);
+    assert_eq!(raw_score(&s, "n2").as_deref(), Some("-INFINITY"));
     s.runners.reverse();
 }
