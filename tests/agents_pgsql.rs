@@ -103,7 +103,7 @@ fn score(s: &Setup, node: &str) -> i64 {
 /// (printing why) where PostgreSQL is not installed. `peers_include_self`
 /// lists every instance in each one's `peers`, as one config shared by all
 /// nodes does (the VM lab's).
-fn setup(tag: &str, peers_include_self: bool) -> Option<(Setup, PathBuf, u16)> {
+fn setup(tag: &str, slot: u16, peers_include_self: bool) -> Option<(Setup, PathBuf, u16)> {
     let Some(bin) = bindir() else {
         eprintln!("SKIP: postgresql is not installed (ci/packages.d/executor.txt)");
         return None;
@@ -131,8 +131,8 @@ fn setup(tag: &str, peers_include_self: bool) -> Option<(Setup, PathBuf, u16)> {
     std::os::unix::fs::symlink(&agent, root.join("resource.d/paceline/pgsql")).unwrap();
     let shims = tmp.join("shims");
     install_shims(&shims, Path::new(env!("CARGO_BIN_EXE_paceline"))).unwrap();
-    // Each test takes its own pair of ports.
-    let base = 15400 + (pid % 40) as u16 * 4 + if peers_include_self { 2 } else { 0 };
+    // Each test (slot 0..3) takes its own pair of ports.
+    let base = 15400 + (pid % 40) as u16 * 6 + slot * 2;
     let mk = |node: &str| {
         let mut r = OcfRunner::new(&root, tmp.join("rsctmp"));
         r.shim_dir = Some(shims.clone());
@@ -187,7 +187,7 @@ fn base_backup(s: &Setup, bin: &Path, base: u16) {
 
 #[test]
 fn pgsql_standby_follows_promote_demote_and_score() {
-    let Some((mut s, bin, base)) = setup("pg", false) else {
+    let Some((mut s, bin, base)) = setup("pg", 0, false) else {
         return;
     };
     let db = s.runners[1].1.clone();
@@ -292,7 +292,7 @@ fn pgsql_standby_follows_promote_demote_and_score() {
 /// `peers` lists both, itself included, as one shared config does.
 #[test]
 fn pgsql_after_a_switchover_by_stop_the_old_primary_follows_and_takes_over() {
-    let Some((mut s, bin, base)) = setup("pgsw", true) else {
+    let Some((mut s, bin, base)) = setup("pgsw", 1, true) else {
         return;
     };
     let (n1, n2) = (0, 1);
@@ -366,14 +366,13 @@ fn raw_score(s: &Setup, node: &str) -> Option<String> {
         .cloned()
 }
 
-/// A standby that cannot stream from the primary it sees (here the primary
-/// refuses its replication connections; in the VM lab it never connected)
-/// misses that primary's writes: it is marked never promotable, and stays
-/// so after the primary is gone, rather than being promoted into a timeline
-/// beside the primary's.
+/// A standby that cannot stream from the primary (here the primary refuses
+/// its replication connections; in the VM lab it never connected) misses
+/// that primary's writes: it is never promotable, also after the primary is
+/// gone, rather than being promoted into a timeline beside the primary's.
 #[test]
 fn pgsql_a_standby_not_streaming_from_the_primary_is_never_promotable() {
-    let Some((mut s, _bin, base)) = setup("pgnf", true) else {
+    let Some((mut s, _bin, base)) = setup("pgnf", 2, true) else {
         return;
     };
     let (n1, n2) = (0, 1);
@@ -394,7 +393,14 @@ fn pgsql_a_standby_not_streaming_from_the_primary_is_never_promotable() {
     std::fs::write(&hba, kept).unwrap();
     assert_eq!(run(&s, n1, "start").0, 0);
     assert_eq!(run(&s, n1, "promote").0, 0);
-    sql(&s, base, "create table t(x int); insert into t values (1)");
+    // Over a MiB of WAL (max_lag_on_failover's default) that n2 never gets;
+    // n1's monitor publishes its position.
+    sql(
+        &s,
+        base,
+        "create table t(x int); insert into t select generate_series(1, 100000)",
+    );
+    assert_eq!(run(&s, n1, "monitor").0, 8);
     let (rc, res) = run(&s, n2, "start");
     let log = std::fs::read_to_string(d2.join("paceline.log")).unwrap_or_default();
     assert_eq!(rc, 0, "{res:?}\nn2's log:\n{log}");
