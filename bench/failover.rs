@@ -307,6 +307,10 @@ fn stack_run(stack: &str, run: usize) -> Result<PowerLoss, String> {
     Ok(out)
 }
 
+fn ms_or_none(ms: Option<u64>) -> String {
+    ms.map_or("(not seen)".into(), |ms| ms.to_string())
+}
+
 /// Times each stack of `stacks` over `runs` power losses; its figures as
 /// one JSON member.
 fn stack_series(stack: &str, runs: usize) -> String {
@@ -317,11 +321,12 @@ fn stack_series(stack: &str, runs: usize) -> String {
         match stack_run(stack, run) {
             Ok(out) => {
                 println!(
-                    "{stack} run {run}: node{} lost power; way in answering from node{:?} after {:?} ms, first acknowledged write after {:?} ms ({} writes acknowledged before, {} after, none lost)",
+                    "{stack} run {run}: node{} lost power; way in answering from {} after {} ms, first acknowledged write after {} ms ({} writes acknowledged before, {} after, none lost)",
                     out.lost,
-                    out.served_by,
-                    out.frontend_again_ms,
-                    out.served_again_ms,
+                    out.served_by
+                        .map_or("no node".into(), |n| format!("node{n}")),
+                    ms_or_none(out.frontend_again_ms),
+                    ms_or_none(out.served_again_ms),
                     out.acked_before_cut,
                     out.acked_after_cut
                 );

@@ -1,5 +1,6 @@
 //! Alert agents (Pacemaker's alerts): on a node, fencing, resource or
-//! attribute event this node sees, every `[[alert]]` that selects its kind
+//! attribute event this node sees (a fencing event on every node, from the
+//! replicated fencing history), every `[[alert]]` that selects its kind
 //! runs once per recipient with Pacemaker's `CRM_alert_*` environment (and
 //! the same values as `CRM_notify_*`, as Pacemaker sets for ClusterMon's
 //! older scripts), so Pacemaker's sample agents work unmodified.
@@ -20,6 +21,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::{Semaphore, mpsc};
 
 use super::log;
+use crate::model::FenceEvent;
 use crate::model::alert::{Alert, AlertKind, StampPiece, TimestampFormat};
 
 /// Agents running at once.
@@ -102,6 +104,76 @@ impl Alerts {
                 }
             }
         }
+    }
+}
+
+/// Which events of the replicated fencing history this node has alerted:
+/// the highest id of each origin (an origin numbers its events upwards,
+/// `controller::patch::next_fence_id`; a coalesced retry takes a new id
+/// and is a new event). Events completed before this daemon started are
+/// not alerted (Pacemaker alerts what happens while it runs; the history
+/// a node syncs when it joins is its past): the history keeps whole
+/// seconds, so an event of the very second the daemon started counts as
+/// before it (a node fenced and restarted within that second must not
+/// alert its own fence, while in its first second a daemon has not
+/// joined a cluster that could fence anything).
+#[derive(Debug, Default)]
+pub(super) struct FenceAlerts {
+    seen: std::collections::BTreeMap<String, u64>,
+    /// The document's version last looked at.
+    version: Option<crate::store::Version>,
+    /// Wall-clock seconds this daemon started at.
+    since: i64,
+}
+
+impl FenceAlerts {
+    pub fn new(since: i64) -> Self {
+        FenceAlerts {
+            since,
+            ..Default::default()
+        }
+    }
+
+    /// The events of `history` (oldest first) not alerted yet that
+    /// completed since the daemon started; each is returned once.
+    fn fresh<'a>(&mut self, history: &'a [FenceEvent]) -> Vec<&'a FenceEvent> {
+        let mut out = Vec::new();
+        for e in history {
+            let seen = self.seen.entry(e.origin.clone()).or_insert(0);
+            if e.id <= *seen {
+                continue;
+            }
+            *seen = e.id;
+            if e.completed > self.since {
+                out.push(e);
+            }
+        }
+        out
+    }
+}
+
+/// Pacemaker's fencing alert for one event of the history (its
+/// description reads as Pacemaker's: "Operation ACTION of TARGET by
+/// DELEGATE for CLIENT@ORIGIN: RESULT").
+fn fence_alert(e: &FenceEvent) -> AlertEvent {
+    let result = if e.ok {
+        "OK".to_string()
+    } else {
+        format!("Error ({})", e.detail)
+    };
+    let desc = format!(
+        "Operation {} of {} by {} for {}@{}: {result} (ref={})",
+        e.action, e.target, e.delegate, e.client, e.origin, e.id
+    );
+    AlertEvent {
+        kind: AlertKind::Fencing,
+        vars: vec![
+            ("node", e.target.clone()),
+            ("task", e.action.clone()),
+            ("rc", if e.ok { "0" } else { "1" }.to_string()),
+            ("desc", desc),
+        ],
+        attribute: None,
     }
 }
 
@@ -473,28 +545,27 @@ impl super::Daemon {
         if promoted { 8 } else { 0 }
     }
 
-    /// A fencing alert for an outcome this node saw.
-    pub(super) fn alert_fence(&mut self, o: &crate::controller::FenceOutcome) {
-        let result = if o.ok {
-            "OK".to_string()
-        } else {
-            format!("Error ({})", o.detail)
-        };
-        let desc = format!(
-            "Operation {} of {} by {}: {result}",
-            o.action, o.target, self.own.name
-        );
-        let event = AlertEvent {
-            kind: AlertKind::Fencing,
-            vars: vec![
-                ("node", o.target.to_string()),
-                ("task", o.action.clone()),
-                ("rc", if o.ok { "0" } else { "1" }.to_string()),
-                ("desc", desc),
-            ],
-            attribute: None,
-        };
-        self.alert(event);
+    /// Fencing alerts from the replicated fencing history, on every node:
+    /// Pacemaker runs alert agents on every node, its fencer telling every
+    /// node's controller of each result. Each event once per node
+    /// (`FenceAlerts`), whichever node recorded it: after a DC change the
+    /// new DC's history carries the old one's events with their ids.
+    /// Checked when the document's version changes.
+    pub(super) fn alert_fence_history(&mut self) {
+        let doc = self.store.doc();
+        if self.fence_alerts.version == Some(doc.version) {
+            return;
+        }
+        self.fence_alerts.version = Some(doc.version);
+        let events: Vec<AlertEvent> = self
+            .fence_alerts
+            .fresh(&doc.status.fencing_history)
+            .into_iter()
+            .map(fence_alert)
+            .collect();
+        for event in events {
+            self.alert(event);
+        }
     }
 
     /// Attribute alerts for the agents' attributes that changed (a removed
@@ -545,5 +616,70 @@ mod tests {
         assert_eq!(f("100%%"), "100%");
         let date = f("%F %T");
         assert_eq!(date.len(), "2000-02-29 00:00:00".len(), "{date}");
+    }
+
+    fn event(origin: &str, id: u64, target: &str, completed: i64) -> FenceEvent {
+        FenceEvent {
+            id,
+            target: target.into(),
+            action: "off".into(),
+            ok: true,
+            devices: vec!["power".into()],
+            detail: String::new(),
+            delegate: origin.into(),
+            origin: origin.into(),
+            client: "controller".into(),
+            completed,
+            elapsed_ms: None,
+            attempts: 1,
+            first_completed: completed,
+        }
+    }
+
+    fn ids(events: Vec<&FenceEvent>) -> Vec<(String, u64)> {
+        events
+            .into_iter()
+            .map(|e| (e.origin.clone(), e.id))
+            .collect()
+    }
+
+    /// Every node alerts each event of the replicated history once: as it
+    /// arrives, never again when the history comes back (another version,
+    /// a retry coalesced into its entry with a new id is new, a DC change
+    /// brings the old DC's events with their ids), and not the events of
+    /// before the daemon started.
+    #[test]
+    fn each_fencing_event_is_alerted_once_per_node() {
+        let mut f = FenceAlerts::new(1_000);
+        let old = event("node1", 900_000, "node3", 900);
+        let mut history = vec![old.clone(), event("node1", 1_000_000, "node2", 1_000)];
+        assert!(f.fresh(&history).is_empty(), "before the daemon started");
+        history.push(event("node1", 1_001_000, "node2", 1_001));
+        assert_eq!(ids(f.fresh(&history)), [("node1".into(), 1_001_000)]);
+        assert!(f.fresh(&history).is_empty(), "the same history again");
+        // node1 (the DC) is lost; node2, the new DC, fences it: its history
+        // holds node1's events and its own.
+        history.push(event("node2", 1_005_000, "node1", 1_005));
+        assert_eq!(ids(f.fresh(&history)), [("node2".into(), 1_005_000)]);
+        // A failed attempt, then a retry coalesced into its entry.
+        let mut failed = event("node2", 1_006_000, "node3", 1_006);
+        failed.ok = false;
+        history.push(failed.clone());
+        assert_eq!(ids(f.fresh(&history)), [("node2".into(), 1_006_000)]);
+        failed.id = 1_007_000;
+        failed.attempts = 2;
+        *history.last_mut().unwrap() = failed;
+        assert_eq!(ids(f.fresh(&history)), [("node2".into(), 1_007_000)]);
+        assert!(f.fresh(&history).is_empty());
+        let alert = fence_alert(&history[3]);
+        assert!(alert.vars.contains(&("node", "node1".to_string())));
+        assert!(
+            alert.vars.contains(&(
+                "desc",
+                "Operation off of node1 by node2 for controller@node2: OK (ref=1005000)"
+                    .to_string()
+            )),
+            "{alert:?}"
+        );
     }
 }

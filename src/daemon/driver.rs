@@ -445,8 +445,9 @@ impl Daemon {
     }
 
     pub(super) fn on_fence_outcome(&mut self, outcome: FenceOutcome) {
+        // Its alert comes from the replicated history, as on every node
+        // (`alert_fence_history`).
         self.counters.fence(&outcome.action, outcome.ok);
-        self.alert_fence(&outcome);
         let fields = Fields {
             node: Some(&outcome.target),
             operation: Some("fence"),

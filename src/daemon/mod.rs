@@ -245,9 +245,12 @@
 //!   follows a failover).
 //! - `src/daemon/alerts.rs`: alert agents (`[[alert]]`, Pacemaker's
 //!   alerts) for the node, fencing, resource and attribute events this
-//!   node sees, with Pacemaker's `CRM_alert_*` environment, run on a thread
-//!   of their own (bounded, killed after their timeout). Test:
-//!   `tests/alerts.rs` (Pacemaker's `alert_file.sh.sample` unmodified).
+//!   node sees (fencing events from the replicated history, so on every
+//!   node, each once), with Pacemaker's `CRM_alert_*` environment, run on a
+//!   thread of their own (bounded, killed after their timeout). Tests:
+//!   `tests/alerts.rs` (Pacemaker's `alert_file.sh.sample` unmodified),
+//!   `tests/netns_alerts.rs` (fencing alerts on every node, across DC
+//!   changes).
 //! - Not yet: status shows a pending operation's resource in
 //!   its previous role (crm_mon would say "Starting").
 
@@ -493,6 +496,8 @@ struct Daemon {
     alerts: Option<alerts::Alerts>,
     /// The members of the view node alerts were last sent for.
     alert_members: std::collections::BTreeSet<NodeId>,
+    /// The fencing events alerted (`alerts::FenceAlerts`).
+    fence_alerts: alerts::FenceAlerts,
     /// When this node saw the configuration change last, and who loaded it
     /// when that was through this node (status' "Last change").
     last_change: Option<crate::api::LastChange>,

@@ -176,6 +176,7 @@ fn new_daemon(
         failovers: Vec::new(),
         alerts: None,
         alert_members: Default::default(),
+        fence_alerts: super::alerts::FenceAlerts::new(super::driver::wall_now()),
         last_change: None,
         loads_by: HashMap::new(),
         channel: Channel::new(incarnation, ChannelLimits::default()),

@@ -268,6 +268,7 @@ impl Daemon {
             self.expire_constraints().await;
         }
         self.publish_http();
+        self.alert_fence_history();
         let now_instant = Instant::now();
         let late: Vec<u64> = self
             .dispatch_waiters
