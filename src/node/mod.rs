@@ -32,5 +32,6 @@ pub mod executor;
 pub mod protocol;
 pub mod settings;
 pub mod shutdown;
+pub mod site_tickets;
 
 pub use core::{Command, Event, Message, Node, NodeConfig, NodeSettings};

@@ -8,6 +8,7 @@ pub mod membership;
 pub mod net;
 pub mod rng;
 pub mod scenario;
+pub mod sites;
 pub mod witness;
 
 pub use cluster::{ClusterOptions, ClusterSim};
