@@ -117,3 +117,85 @@ fn status_draws_groups_and_clones_as_trees_with_marks_and_kept_failures() {
     d.ok(&["resource", "cleanup", "web"]);
     d.until("no failure after cleanup", |r| r.failed_actions.is_empty());
 }
+
+/// A fence that takes a while shows as crm_mon's "pending" line in
+/// `status` and `fence history` while it runs, then as done: node1 of a
+/// two-node cluster whose node2 never starts, fencing node2 through the
+/// daemon through a level of two `fence_dummy`s sleeping 1-2 s each.
+#[test]
+fn a_fence_in_progress_is_listed_as_pending() {
+    if !Path::new("/usr/sbin/fence_dummy").exists() {
+        eprintln!("skipping: needs fence-agents' fence_dummy");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("plpending{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("rsctmp")).unwrap();
+    let key = dir.join("authkey");
+    local::keygen(&key);
+    let power = dir.join("power");
+    std::fs::write(&power, "on").unwrap();
+    let config = format!(
+        "[cluster]\nname = \"pending\"\nauthkey = \"{}\"\nstate_dir = \"{}\"\n\
+         [membership]\nheartbeat = \"100ms\"\ntoken_timeout = \"1s\"\n\
+         [[node]]\nname = \"node1\"\nid = 1\nlinks = [\"127.0.0.1:{}\"]\n\
+         [[node]]\nname = \"node2\"\nid = 2\nlinks = [\"127.0.0.2:{}\"]\n\
+         [fencing]\nenabled = true\n\
+         [[fencing.device]]\nid = \"slow\"\ntype = \"agent\"\nagent = \"fence_dummy\"\n\
+         params = {{ type = \"file\", status_file = \"{p}\", random_sleep_range = \"2\" }}\n\
+         [[fencing.device]]\nid = \"slower\"\ntype = \"agent\"\nagent = \"fence_dummy\"\n\
+         params = {{ type = \"file\", status_file = \"{p}\", random_sleep_range = \"2\" }}\n\
+         [[fencing.level]]\ntarget = \"node2\"\nindex = 1\ndevices = [\"slow\", \"slower\"]\n\
+         [[fencing.level]]\ntarget = \"node1\"\nindex = 1\ndevices = [\"slow\"]\n",
+        key.display(),
+        dir.join("state").display(),
+        local::free_udp_port(),
+        local::free_udp_port(),
+        p = power.display()
+    );
+    let child = local::start_node1(&dir, &config, false, std::process::Stdio::null());
+    let d = local::Running { dir, child };
+    let socket = d.dir.join("api.sock");
+    let cli = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_paceline"))
+            .args(args)
+            .arg("--socket")
+            .arg(&socket)
+            .output()
+            .unwrap()
+    };
+    let start = std::time::Instant::now();
+    while !cli(&["status"]).status.success() {
+        assert!(start.elapsed().as_secs() < 30, "pacelined never answered");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let fence = std::process::Command::new(env!("CARGO_BIN_EXE_paceline"))
+        .args(["fence", "node2", "--socket"])
+        .arg(&socket)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The level takes at least two seconds: the line is there meanwhile.
+    let start = std::time::Instant::now();
+    let pending = loop {
+        let status = local::text(&cli(&["status"]));
+        if status.contains("of node2 pending") {
+            break status;
+        }
+        assert!(start.elapsed().as_secs() < 20, "no pending line:\n{status}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(
+        pending.contains("pending: delegate=node1, client=pacelined, origin=node1, started='"),
+        "{pending}"
+    );
+    let history = local::text(&cli(&["fence", "history"]));
+    let out = fence.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", local::text(&out));
+    assert!(history.contains("of node2 pending"), "{history}");
+    // Done: the pending line is gone (without quorum the outcome is not
+    // replicated, so the history does not list it here).
+    let status = local::text(&cli(&["status"]));
+    assert!(!status.contains("of node2 pending"), "{status}");
+}

@@ -314,6 +314,22 @@ pub struct ClusterStatusView {
     pub witness: Option<crate::membership::WitnessStatus>,
 }
 
+/// A fencing operation this node's fencing service is running now
+/// (crm_mon's "pending" line of the fencing history).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingFenceView {
+    pub target: String,
+    /// off, reboot, on (empty: the configured `[fencing] action`).
+    pub action: String,
+    /// Who asked: `controller` (the DC's decision) or `pacelined` (for
+    /// `paceline fence NODE`).
+    pub client: String,
+    /// The node whose fencing service runs it (crm_mon's delegate).
+    pub delegate: String,
+    /// When it began, UTC.
+    pub since: String,
+}
+
 /// The whole status (`paceline status`): membership plus what the
 /// replicated document and the controller know.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -353,6 +369,9 @@ pub struct StatusReport {
         std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,
     #[serde(default)]
     pub fencing_history: Vec<FenceView>,
+    /// Fencing running now on this node (the DC runs the cluster's).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fencing_pending: Vec<PendingFenceView>,
     /// Tickets the configuration or the status names (crm_ticket --info).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tickets: Vec<TicketView>,
@@ -679,6 +698,7 @@ pub(crate) mod fixtures {
             node_attributes: Default::default(),
             permanent_attributes: Default::default(),
             fencing_history: Vec::new(),
+            fencing_pending: Vec::new(),
             tickets: Vec::new(),
             channel: Default::default(),
             instances: Default::default(),

@@ -410,9 +410,10 @@ fn cluster_history(socket: &Path, output: Output) -> anyhow::Result<ExitCode> {
     };
     if output == Output::Json {
         println!("{}", serde_json::to_string(&report.fencing_history)?);
-    } else if report.fencing_history.is_empty() {
+    } else if report.fencing_history.is_empty() && report.fencing_pending.is_empty() {
         println!("no fencing recorded");
     } else {
+        print!("{}", super::status::render_pending(&report.fencing_pending));
         for f in &report.fencing_history {
             print!("{}", super::status::render_fence(f));
         }

@@ -87,6 +87,7 @@ fn fetch(args: &StatusArgs) -> anyhow::Result<StatusReport> {
                     standby: Vec::new(),
                     maintenance: Vec::new(),
                     fencing_history: Vec::new(),
+                    fencing_pending: Vec::new(),
                     tickets: Vec::new(),
                     channel: Default::default(),
                     instances: Default::default(),
@@ -308,13 +309,33 @@ fn render_resources(report: &StatusReport) -> String {
             ));
         }
     }
-    if !report.fencing_history.is_empty() {
+    if !report.fencing_history.is_empty() || !report.fencing_pending.is_empty() {
         out.push_str("Fencing History:\n");
+        out.push_str(&render_pending(&report.fencing_pending));
         for f in &report.fencing_history {
             out.push_str(&render_fence(f));
         }
     }
     out
+}
+
+/// The fencing running now, as crm_mon words it first in its history:
+/// "reboot of node2 pending: client=controller, origin=node1".
+pub(super) fn render_pending(pending: &[api::PendingFenceView]) -> String {
+    pending
+        .iter()
+        .map(|p| {
+            let action = if p.action.is_empty() {
+                "fencing"
+            } else {
+                p.action.as_str()
+            };
+            format!(
+                "  * {action} of {} pending: delegate={}, client={}, origin={}, started='{}'\n",
+                p.target, p.delegate, p.client, p.delegate, p.since
+            )
+        })
+        .collect()
 }
 
 /// One line of the fencing history, as crm_mon words it: "reboot of node2

@@ -379,6 +379,22 @@ impl Daemon {
             &fields,
             &format!("fencing {} ({})", req.target, req.action),
         );
+        // A user's `paceline fence NODE` waits for this target.
+        let client = if self.fence_waiters.contains_key(&req.target) {
+            "pacelined"
+        } else {
+            "controller"
+        };
+        self.fencing_now.insert(
+            req.target.clone(),
+            crate::api::PendingFenceView {
+                target: req.target.clone(),
+                action: req.action.clone(),
+                client: client.into(),
+                delegate: self.own.name.clone(),
+                since: crate::api::utc_seconds(wall_now()),
+            },
+        );
         let Some(section) = self.fencing.clone() else {
             let outcome = FenceOutcome {
                 target: req.target.clone(),
@@ -445,6 +461,7 @@ impl Daemon {
     }
 
     pub(super) fn on_fence_outcome(&mut self, outcome: FenceOutcome) {
+        self.fencing_now.remove(&outcome.target);
         // Its alert comes from the replicated history, as on every node
         // (`alert_fence_history`).
         self.counters.fence(&outcome.action, outcome.ok);

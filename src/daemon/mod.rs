@@ -501,6 +501,9 @@ struct Daemon {
     /// When this node saw the configuration change last, and who loaded it
     /// when that was through this node (status' "Last change").
     last_change: Option<crate::api::LastChange>,
+    /// The fencing this node's fencing service runs now, by target
+    /// (status' "pending" lines; removed with the outcome).
+    fencing_now: std::collections::BTreeMap<String, crate::api::PendingFenceView>,
     /// Who sent the configuration loads this node forwarded or applied and
     /// that are not committed yet, by request id.
     loads_by: HashMap<u64, String>,

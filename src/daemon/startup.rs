@@ -178,6 +178,7 @@ fn new_daemon(
         alert_members: Default::default(),
         fence_alerts: super::alerts::FenceAlerts::new(super::driver::wall_now()),
         last_change: None,
+        fencing_now: Default::default(),
         loads_by: HashMap::new(),
         channel: Channel::new(incarnation, ChannelLimits::default()),
         store,

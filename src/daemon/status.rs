@@ -236,6 +236,7 @@ impl Daemon {
             node_attributes: derived.node_attributes,
             permanent_attributes: derived.permanent_attributes,
             fencing_history: derived.fencing_history,
+            fencing_pending: self.fencing_now.values().cloned().collect(),
             tickets: derived.tickets,
             channel: self.channel.counters().clone(),
             instances: derived.instances,
