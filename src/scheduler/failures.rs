@@ -82,12 +82,14 @@ pub(super) fn timeout_ignored(
 /// Every resource's history replayed, per resource id (instance suffix
 /// stripped), walking nodes in status order: anonymous clone numbering
 /// depends on it. Failed operations older than failure-timeout are
-/// ignored, unless the fail count has not expired.
+/// ignored, unless the fail count has not expired (recurring ones only on
+/// the nodes `up_and_clean`).
 pub(super) fn observed_history(
     config: &ClusterConfig,
     status: &ClusterStatus,
     prims: &HashMap<&str, &Primitive>,
     timeout_ignored: &BTreeSet<String>,
+    up_and_clean: &BTreeSet<&str>,
     now: i64,
 ) -> History {
     let mut history: History = HashMap::new();
@@ -115,7 +117,10 @@ pub(super) fn observed_history(
                     let last = st.last_failure(&h.id).or_else(|| st.last_failure(id));
                     fc == 0 || last.is_some_and(|l| l + t as i64 <= now)
                 })
-                .map(|t| now - t as i64);
+                .map(|t| history::Expiry {
+                    before: now - t as i64,
+                    recurring_too: up_and_clean.contains(uname.as_str()),
+                });
             let obs = history::observe_configured(
                 h,
                 &ignored_failures(prims.get(id)),

@@ -31,6 +31,15 @@ pub struct Observed {
     pub known: bool,
 }
 
+/// Failures that failure-timeout has expired: those that changed at or
+/// before `before`; a recurring operation's only where its node is online
+/// and clean (elsewhere Pacemaker 2.1.5's unpack_rsc_op still counts it).
+#[derive(Debug, Clone, Copy)]
+pub struct Expiry {
+    pub before: i64,
+    pub recurring_too: bool,
+}
+
 fn expected_rc(op: &OpRecord) -> i32 {
     op.target_rc.unwrap_or(rc::OK)
 }
@@ -52,7 +61,7 @@ pub fn observe_configured(
     h: &ResourceHistory,
     ignored: &[(String, u64)],
     demote_blocks: bool,
-    expired_before: Option<i64>,
+    expiry: Option<Expiry>,
     unmanaged: bool,
 ) -> Observed {
     let mut ops: Vec<&OpRecord> = h.ops.iter().collect();
@@ -95,16 +104,18 @@ pub fn observe_configured(
             191 => rc::RUNNING_PROMOTED,
             c => c,
         };
-        // An expired failure is as if it never happened (results that are
-        // not failures, like a monitor finding it stopped, never expire).
+        // An expired failure is as if it never happened: any result other
+        // than the one expected, a recurring monitor's "not running"
+        // included, but never a probe's finding (check_operation_expiry and
+        // unpack_rsc_op).
+        let probe = name == "monitor" && op.interval_ms == 0;
         let is_failure = code != expected_rc(op)
-            && !(name == "monitor"
-                && matches!(code, rc::OK | rc::NOT_RUNNING | rc::RUNNING_PROMOTED))
+            && !(probe && matches!(code, rc::OK | rc::NOT_RUNNING | rc::RUNNING_PROMOTED))
             && !(name != "monitor" && code == rc::OK);
         if is_failure
-            && let (Some(limit), Some(changed)) =
-                (expired_before, op.last_rc_change.or(op.last_run))
-            && changed <= limit
+            && let (Some(e), Some(changed)) = (expiry, op.last_rc_change.or(op.last_run))
+            && changed <= e.before
+            && (op.interval_ms == 0 || e.recurring_too)
         {
             continue;
         }

@@ -61,7 +61,13 @@ pub fn schedule(config: &ClusterConfig, status: &ClusterStatus, now: i64) -> Pla
     let mut nodes = node_views(config, status, now);
     let prims = primitives_by_id(config);
     let timeout_ignored = failures::timeout_ignored(status, &prims);
-    let history = failures::observed_history(config, status, &prims, &timeout_ignored, now);
+    let up_and_clean: BTreeSet<&str> = nodes
+        .iter()
+        .filter(|n| n.condition == NodeCondition::Online)
+        .map(|n| n.uname.as_str())
+        .collect();
+    let history =
+        failures::observed_history(config, status, &prims, &timeout_ignored, &up_and_clean, now);
     failures::fence_failed_stops(config, &history, &prims, &mut nodes);
     failures::escalate_on_fail(config, &history, &prims, &mut nodes);
     apply_suicide(config, status, &mut nodes);
