@@ -11,9 +11,10 @@
 //! answering SQL on the VIP from the client namespace.
 //! BENCH_LOG_DIR=DIR keeps each run's survivor log there.
 //!
-//! STACK=pgsql,mariadb,rabbitmq (a comma-separated list of `lab::stacks`)
-//! times the seeds' stacks instead: per run, the primary's node (for
-//! rabbitmq the VIP's) loses its power while a client writes through
+//! STACK=pgsql,mariadb,rabbitmq,rabbitmq-broker (a comma-separated list of
+//! `lab::stacks`) times the seeds' stacks instead: per run, the primary's
+//! node (for rabbitmq the VIP's; for rabbitmq-broker a node without the
+//! VIP, the quorum queue's leader's when it is one) loses its power while a client writes through
 //! HAProxy (`lab::stacks::power_loss`); reported are the times from the cut
 //! to the way in answering again from a survivor (HAProxy routing to the
 //! new primary; for rabbitmq, HAProxy on the VIP accepting connections)
@@ -297,7 +298,15 @@ fn stack_run(stack: &str, run: usize) -> Result<PowerLoss, String> {
         "rabbitmq" => {
             Box::new(rabbitmq::start(&tag, &pacelined, &paceline).map_err(|e| e.to_string())?)
         }
-        other => return Err(format!("no stack {other:?} (pgsql, mariadb, rabbitmq)")),
+        "rabbitmq-broker" => Box::new(
+            rabbitmq::start_cutting(&tag, &pacelined, &paceline, rabbitmq::Cut::Broker)
+                .map_err(|e| e.to_string())?,
+        ),
+        other => {
+            return Err(format!(
+                "no stack {other:?} (pgsql, mariadb, rabbitmq, rabbitmq-broker)"
+            ));
+        }
     };
     let out = power_loss(built.as_ref(), Duration::from_secs(60)).map_err(|e| e.to_string())?;
     let served = out.served_by.is_some_and(|n| n != out.lost);
@@ -344,7 +353,7 @@ fn stack_series(stack: &str, runs: usize) -> String {
     let (fmin, fmedian, fmax) = stats(&mut frontend);
     println!(
         "{stack}: {ok} of {runs} runs; power loss -> {}: min {fmin} ms, median {fmedian} ms, max {fmax} ms ({} runs); -> first acknowledged write: min {min} ms, median {median} ms, max {max} ms",
-        if stack == "rabbitmq" {
+        if stack.starts_with("rabbitmq") {
             "HAProxy on the VIP accepting"
         } else {
             "HAProxy routing to the new primary"

@@ -9,7 +9,9 @@
 //! The client (`amqp_client.py`, Debian's python3-pika) publishes
 //! persistent messages with publisher confirms to the quorum queue
 //! `acked` through the VIP, and reads them back at the end. The node cut
-//! is the VIP's; "two primaries" is the VIP held by two nodes at once.
+//! is the VIP's (`Cut::Vip`), or a broker's away from the VIP, the queue's
+//! leader when it is there (`Cut::Broker`); "two primaries" is the VIP
+//! held by two nodes at once.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -29,8 +31,19 @@ const HAPROXY: &str = "/usr/sbin/haproxy";
 const PIKA: &str = "/usr/lib/python3/dist-packages/pika";
 const NODES: u8 = 3;
 
+/// Whose node loses its power.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cut {
+    /// The VIP's (and so HAProxy's): the frontend moves.
+    Vip,
+    /// A node without the VIP, the quorum queue's leader's when it is one:
+    /// the queue elects a new leader while the frontend stays.
+    Broker,
+}
+
 pub struct RabbitStack {
     pub cluster: LabCluster,
+    cut: Cut,
     /// Each node's daemon (index node - 1): its mount namespace holds the
     /// node's broker paths.
     pids: Vec<u32>,
@@ -160,8 +173,19 @@ then = "frontend"
     )
 }
 
-/// Builds the three nodes and starts their daemons.
+/// Builds the three nodes and starts their daemons; the VIP's node is cut.
 pub fn start(tag: &str, pacelined: &Path, paceline: &Path) -> Result<RabbitStack, LabError> {
+    start_cutting(tag, pacelined, paceline, Cut::Vip)
+}
+
+/// Builds the three nodes and starts their daemons; `cut` says whose
+/// power is cut.
+pub fn start_cutting(
+    tag: &str,
+    pacelined: &Path,
+    paceline: &Path,
+    cut: Cut,
+) -> Result<RabbitStack, LabError> {
     let mut lab = Lab::new(&LabOptions {
         tag: tag.into(),
         nodes: NODES,
@@ -184,6 +208,7 @@ pub fn start(tag: &str, pacelined: &Path, paceline: &Path) -> Result<RabbitStack
         .collect::<Result<Vec<u32>, LabError>>()?;
     Ok(RabbitStack {
         cluster,
+        cut,
         pids,
         client,
     })
@@ -228,6 +253,54 @@ impl RabbitStack {
         super::super::output_within(cmd, Duration::from_secs(1)).is_some()
     }
 
+    /// The node of the quorum queue's leader, as the broker on `node` sees it.
+    pub fn queue_leader(&self, node: u8) -> Option<u8> {
+        let pid = *self.pids.get(usize::from(node).checked_sub(1)?)?;
+        let out = rabbitmq::ctl(
+            pid,
+            &["list_queues", "--no-table-headers", "name", "leader"],
+            Duration::from_secs(10),
+        )?;
+        let leader = out
+            .lines()
+            .find_map(|l| l.strip_prefix("acked\t"))?
+            .trim()
+            .to_string();
+        (1..=NODES).find(|&i| leader == rabbitmq::broker_name(i))
+    }
+
+    /// With `Cut::Broker`, the queue is declared (and a message confirmed)
+    /// on a broker away from the VIP first, straight to it: its leader is
+    /// where it is declared (RabbitMQ's default, client-local), so the cut
+    /// takes the leader while the frontend stays.
+    fn declared_away_from(&self, vip: u8) -> bool {
+        let Some(other) = (1..=NODES).find(|&i| i != vip) else {
+            return false;
+        };
+        let (addr, port) = (node_addr(other, 0), rabbitmq::PORT.to_string());
+        self.cut == Cut::Vip
+            || self
+                .client(&["publish", &addr, &port, "0"], Duration::from_secs(3))
+                .is_some()
+    }
+
+    /// The node to cut, once the VIP is on `vip`.
+    fn victim(&self, vip: u8) -> Option<u8> {
+        match self.cut {
+            Cut::Vip => Some(vip),
+            Cut::Broker => {
+                let leader = self.queue_leader(vip);
+                let victim = leader
+                    .filter(|&l| l != vip)
+                    .or_else(|| (1..=NODES).find(|&i| i != vip));
+                eprintln!(
+                    "rabbitmq: the queue's leader on {leader:?}, the VIP on node{vip}: cutting {victim:?}"
+                );
+                victim
+            }
+        }
+    }
+
     /// The brokers the broker on `node` sees running with it.
     pub fn running_brokers(&self, node: u8) -> Option<usize> {
         let pid = *self.pids.get(usize::from(node).checked_sub(1)?)?;
@@ -240,9 +313,9 @@ impl Stack for RabbitStack {
         &self.cluster
     }
 
-    /// The VIP's node once the three brokers run as one cluster and a
-    /// message was confirmed through the VIP (which declares the queue
-    /// on all three).
+    /// The node to cut (`Cut`) once the three brokers run as one cluster
+    /// and a message was confirmed through the VIP (which declares the
+    /// queue on all three).
     fn ready(&self) -> Option<u8> {
         let r = (1..=NODES).find_map(|i| self.cluster.report(i))?;
         if placements(&r, "rabbitmq").len() != usize::from(NODES) {
@@ -253,8 +326,11 @@ impl Stack for RabbitStack {
             node.strip_prefix("node")?.parse().ok()
         };
         let vip = at("vip")?;
-        (at("haproxy")? == vip && self.running_brokers(vip)? == usize::from(NODES) && self.write(0))
-            .then_some(vip)
+        let ready = at("haproxy")? == vip
+            && self.running_brokers(vip)? == usize::from(NODES)
+            && self.declared_away_from(vip)
+            && self.write(0);
+        if ready { self.victim(vip) } else { None }
     }
 
     fn write(&self, seq: u64) -> bool {
