@@ -48,6 +48,9 @@ pub struct Document {
     /// Alert agents (`config::alerts`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub alert: Vec<super::alerts::AlertDoc>,
+    /// This cluster as one site sharing tickets through etcd (`config::site`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site: Option<super::site::SiteSection>,
     /// Resources tied to tickets (`config::tickets`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ticket: Vec<super::tickets::TicketDoc>,

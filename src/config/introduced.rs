@@ -48,6 +48,11 @@ pub const INTRODUCED: &[Introduced] = &[
         version: 5,
     },
     Introduced {
+        path: "site",
+        written: "[site]",
+        version: 5,
+    },
+    Introduced {
         path: "ticket",
         written: "[[ticket]]",
         version: 5,

@@ -112,6 +112,7 @@ pub(crate) mod fixtures;
 pub mod http;
 pub mod introduced;
 pub mod runtime;
+pub mod site;
 pub mod status;
 pub mod tickets;
 pub mod timers;

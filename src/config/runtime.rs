@@ -82,6 +82,8 @@ pub struct Runtime {
     pub watchdogs: Vec<SelfFenceWatchdog>,
     /// `[http]`: the read-only endpoint (None: off).
     pub http: Option<super::http::Http>,
+    /// `[site]`: the tickets this site claims through etcd (`config::site`).
+    pub site: Option<super::site::Site>,
 }
 
 impl Runtime {
@@ -142,6 +144,7 @@ pub(crate) fn runtime(
     let watchdogs = fencing.map_or_else(Vec::new, |f| watchdogs(doc, f, src, diags));
     let http = super::http::http(doc, src, diags);
     let witness = super::witness::witness(doc, cluster.name.get_ref(), src, diags);
+    let site = super::site::site(doc, token_timeout, src, diags);
     if diags.len() > before {
         return None;
     }
@@ -172,6 +175,7 @@ pub(crate) fn runtime(
         },
         watchdogs,
         http,
+        site,
     })
 }
 

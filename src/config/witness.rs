@@ -107,16 +107,28 @@ pub(crate) fn witness(
             Some("a witness decides the splits of a two-node cluster; more nodes decide by majority".into()),
         ));
     }
+    let w = etcd(section, &format!("/paceline/{cluster_name}"), src, diags);
+    (diags.len() == before).then_some(w)
+}
+
+/// The etcd connection a section names (endpoints, TLS, prefix, TTL),
+/// also for `[site]` (`config::site`); problems go to `diags`.
+pub(crate) fn etcd(
+    section: &WitnessSection,
+    default_prefix: &str,
+    src: &SourceMap,
+    diags: &mut Vec<Diagnostic>,
+) -> Witness {
     let endpoints = endpoints(section, src, diags);
     let tls = tls(section, &endpoints, src, diags);
-    let prefix = prefix(section, cluster_name, src, diags);
+    let prefix = prefix(section, default_prefix, src, diags);
     let ttl = ttl(section, src, diags);
-    (diags.len() == before).then_some(Witness {
+    Witness {
         endpoints,
         prefix,
         tls,
         ttl,
-    })
+    }
 }
 
 fn endpoints(
@@ -220,12 +232,12 @@ fn tls(
 
 fn prefix(
     section: &WitnessSection,
-    cluster_name: &str,
+    default_prefix: &str,
     src: &SourceMap,
     diags: &mut Vec<Diagnostic>,
 ) -> String {
     let Some(p) = &section.prefix else {
-        return format!("/paceline/{cluster_name}");
+        return default_prefix.to_string();
     };
     let text = p.get_ref();
     if !text.starts_with('/')
@@ -236,7 +248,7 @@ fn prefix(
             p.span(),
             format!("`{text}` is not a key prefix"),
             Some(format!(
-                "a path from `/`, at most {PREFIX_MAX} characters, no spaces, e.g. \"/paceline/{cluster_name}\""
+                "a path from `/`, at most {PREFIX_MAX} characters, no spaces, e.g. \"{default_prefix}\""
             )),
         ));
     }

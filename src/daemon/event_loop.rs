@@ -17,6 +17,7 @@ use super::{Daemon, driver, log, notify};
 use crate::controller::{FenceOutcome, Input, Planned};
 use crate::membership::WitnessEvent;
 use crate::node::shutdown;
+use crate::node::site_tickets::SiteEvent;
 
 /// How long a clean shutdown waits for this node's resources to be stopped.
 const SHUTDOWN_BOUND: Duration = Duration::from_secs(60);
@@ -50,6 +51,8 @@ pub(super) struct EventSenders {
     pub attributes: mpsc::UnboundedSender<super::attributes::Snapshot>,
     /// What the witness's etcd task reports (`daemon::witness`).
     pub witness: mpsc::UnboundedSender<WitnessEvent>,
+    /// What the site tickets' etcd task reports (`daemon::site_tickets`).
+    pub site: mpsc::UnboundedSender<SiteEvent>,
 }
 
 /// The sources of the daemon's events.
@@ -67,6 +70,7 @@ pub(super) struct Events {
     loaded: mpsc::UnboundedReceiver<super::cluster::Loaded>,
     attributes: mpsc::UnboundedReceiver<super::attributes::Snapshot>,
     witness: mpsc::UnboundedReceiver<WitnessEvent>,
+    site: mpsc::UnboundedReceiver<SiteEvent>,
     terminate: Signal,
     interrupt: Signal,
     hangup: Signal,
@@ -92,6 +96,7 @@ enum Event {
     Loaded(super::cluster::Loaded),
     Attributes(super::attributes::Snapshot),
     Witness(WitnessEvent),
+    Site(SiteEvent),
     SystemdWatchdog,
     Reload,
     Stop,
@@ -113,6 +118,7 @@ impl Event {
             Event::Loaded(_) => "a configuration loaded",
             Event::Attributes(_) => "the agents' attributes read",
             Event::Witness(_) => "the witness's answer",
+            Event::Site(_) => "a site ticket's answer",
             Event::Reload => "a reload",
             Event::Stop => "a stop",
             Event::SystemdWatchdog => "systemd's watchdog ping",
@@ -130,6 +136,7 @@ impl Events {
         let (loaded_tx, loaded) = mpsc::unbounded_channel();
         let (attributes_tx, attributes) = mpsc::unbounded_channel();
         let (witness_tx, witness) = mpsc::unbounded_channel();
+        let (site_tx, site) = mpsc::unbounded_channel();
         let (packets_tx, packets) = mpsc::channel(1024);
         let (api_tx, api) = mpsc::channel(16);
         let mut ticker = tokio::time::interval(heartbeat / 4);
@@ -145,6 +152,7 @@ impl Events {
             loaded: loaded_tx,
             attributes: attributes_tx,
             witness: witness_tx,
+            site: site_tx,
         };
         let events = Events {
             socket_path,
@@ -160,6 +168,7 @@ impl Events {
             loaded,
             attributes,
             witness,
+            site,
             terminate: signal(SignalKind::terminate())?,
             interrupt: signal(SignalKind::interrupt())?,
             hangup: signal(SignalKind::hangup())?,
@@ -213,6 +222,7 @@ impl Events {
             Some(loaded) = self.loaded.recv() => Event::Loaded(loaded),
             Some(snapshot) = self.attributes.recv() => Event::Attributes(snapshot),
             Some(answer) = self.witness.recv() => Event::Witness(answer),
+            Some(answer) = self.site.recv() => Event::Site(answer),
             _ = tick_if_any(&mut self.systemd_watchdog) => Event::SystemdWatchdog,
             _ = self.terminate.recv() => Event::Stop,
             _ = self.interrupt.recv() => Event::Stop,
@@ -253,6 +263,7 @@ impl Daemon {
                 let out = self.machine.tick(now);
                 self.apply(out).await;
                 self.feed_watchdog();
+                self.site_step().await;
             }
             Event::ChannelTick => self.on_channel_tick().await,
             Event::Packet(packet) => self.on_packet(&packet).await,
@@ -273,6 +284,7 @@ impl Daemon {
                 let out = self.machine.witness(now, answer);
                 self.apply(out).await;
             }
+            Event::Site(answer) => self.on_site_event(answer).await,
             Event::Loaded(loaded) => {
                 let effects = self.store.on_loaded(self.now_ms(), loaded);
                 self.apply_store(effects).await;

@@ -271,6 +271,7 @@ mod realtime;
 mod reload;
 mod report;
 mod requests;
+mod site_tickets;
 mod startup;
 mod status;
 mod transport;
@@ -453,6 +454,8 @@ struct Daemon {
     /// The witness's etcd task (`[quorum] witness`), fed the membership's
     /// commands (`witness.rs`).
     witness: Option<mpsc::UnboundedSender<crate::membership::WitnessCommand>>,
+    /// The site tickets' rules and etcd task (`[site]`, `site_tickets.rs`).
+    site: Option<site_tickets::SiteState>,
     channel: Channel,
     store: ClusterStore,
     /// Who waits for the outcome of a config request, by request id.

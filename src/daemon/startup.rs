@@ -55,6 +55,7 @@ pub(super) async fn start(args: &Args, file: StartFile) -> anyhow::Result<(Daemo
     // So are the parses of new configurations.
     store.start_loader(senders.loaded.clone());
     let witness_tx = senders.witness.clone();
+    let site_tx = senders.site.clone();
     let mut daemon = new_daemon(
         settings,
         own,
@@ -73,6 +74,9 @@ pub(super) async fn start(args: &Args, file: StartFile) -> anyhow::Result<(Daemo
             daemon.start,
             witness_tx,
         ));
+    }
+    if let Some(site) = daemon.settings.site.clone() {
+        daemon.site = Some(super::site_tickets::spawn(site, daemon.start, site_tx));
     }
     daemon.config_path = args.config.clone();
     if let Some(http) = daemon.settings.http.clone() {
@@ -195,6 +199,7 @@ fn new_daemon(
         pauses: 0,
         watchdog: None,
         witness: None,
+        site: None,
         own,
         settings,
         config_path: PathBuf::new(),

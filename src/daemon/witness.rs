@@ -222,10 +222,21 @@ impl Task {
     }
 
     fn options(&self) -> Result<ConnectOptions, etcd_client::Error> {
+        connect_options(&self.config, self.every)
+    }
+}
+
+/// How to reach the etcd of `config` (also the site tickets'), each
+/// request bounded by `every`.
+pub(super) fn connect_options(
+    config: &Witness,
+    every: Duration,
+) -> Result<ConnectOptions, etcd_client::Error> {
+    {
         let mut options = ConnectOptions::new()
-            .with_connect_timeout(self.every)
-            .with_timeout(self.every);
-        if let Some(tls) = &self.config.tls {
+            .with_connect_timeout(every)
+            .with_timeout(every);
+        if let Some(tls) = &config.tls {
             let read = |p: &std::path::Path| {
                 std::fs::read(p).map_err(|e| {
                     etcd_client::Error::InvalidArgs(format!("cannot read {}: {e}", p.display()))
@@ -239,7 +250,9 @@ impl Task {
         }
         Ok(options)
     }
+}
 
+impl Task {
     /// Renews this process's lease, or grants one; the TTL etcd gave.
     async fn renew(&mut self) -> Result<Duration, etcd_client::Error> {
         if let Some(id) = self.lease {

@@ -1,0 +1,197 @@
+//! Site tickets on a real etcd (issue 19): two sites (two one-node
+//! paceline clusters on loopback, each with `[site]` and a Dummy tied to
+//! ticket `primary`) and one etcd member (Debian's etcd-server). One site
+//! takes the ticket and runs the Dummy, the other does not, sampled every
+//! 100 ms; when the holder's daemon dies (its site is lost), the other site
+//! takes the ticket once the lease expired and starts the Dummy. Needs
+//! `/usr/bin/etcd`; skipped with a message otherwise. About 20 s.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use paceline::api::{self, Request, Response, StatusReport};
+
+#[path = "local/mod.rs"]
+mod local;
+
+const ETCD: &str = "/usr/bin/etcd";
+const TTL_S: u64 = 4;
+
+/// One etcd member on loopback, killed and its directory removed when dropped.
+struct Etcd {
+    child: Child,
+    dir: PathBuf,
+    client: String,
+}
+
+impl Drop for Etcd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn free_tcp_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Etcd {
+    fn start() -> Etcd {
+        let dir = std::env::temp_dir().join(format!("plsetcd{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let client = format!("http://127.0.0.1:{}", free_tcp_port());
+        let peer = format!("http://127.0.0.1:{}", free_tcp_port());
+        let log = std::fs::File::create(dir.join("etcd.log")).unwrap();
+        let child = Command::new(ETCD)
+            .args(["--name", "e1", "--data-dir"])
+            .arg(dir.join("data"))
+            .args([
+                "--listen-client-urls",
+                &client,
+                "--advertise-client-urls",
+                &client,
+            ])
+            .args([
+                "--listen-peer-urls",
+                &peer,
+                "--initial-advertise-peer-urls",
+                &peer,
+            ])
+            .args(["--initial-cluster", &format!("e1={peer}")])
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        Etcd { child, dir, client }
+    }
+}
+
+/// One site: a lone daemon of cluster `name`.
+struct Site {
+    name: &'static str,
+    daemon: Option<local::Running>,
+}
+
+impl Site {
+    fn start(name: &'static str, etcd: &str) -> Site {
+        let dir = std::env::temp_dir().join(format!("pls{name}{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("rsctmp")).unwrap();
+        let key = dir.join("authkey");
+        local::keygen(&key);
+        let config = format!(
+            "[cluster]\nname = \"{name}\"\nauthkey = \"{}\"\nstate_dir = \"{}\"\n\
+             [membership]\nheartbeat = \"100ms\"\ntoken_timeout = \"1s\"\n\
+             [[node]]\nname = \"node1\"\nid = 1\nlinks = [\"127.0.0.1:{}\"]\n\
+             [fencing]\nenabled = false\n\
+             [site]\nname = \"{name}\"\ntickets = [\"primary\"]\netcd = [\"{etcd}\"]\nttl = \"{TTL_S}s\"\n\
+             [[primitive]]\nid = \"db\"\nagent = \"ocf:heartbeat:Dummy\"\n\
+             [[ticket]]\nid = \"db-primary\"\nticket = \"primary\"\nresources = [\"db\"]\n",
+            key.display(),
+            dir.join("state").display(),
+            local::free_udp_port()
+        );
+        let log = std::fs::File::create(dir.join("daemon.log")).unwrap();
+        let child = local::start_node1(&dir, &config, true, log);
+        Site {
+            name,
+            daemon: Some(local::Running { dir, child }),
+        }
+    }
+
+    fn report(&self) -> Option<StatusReport> {
+        let d = self.daemon.as_ref()?;
+        match api::call(&d.dir.join("api.sock"), &Request::Report) {
+            Ok(Response::Report(r)) => Some(*r),
+            _ => None,
+        }
+    }
+
+    fn runs_db(&self) -> bool {
+        self.report().is_some_and(|r| {
+            r.resources
+                .iter()
+                .any(|v| v.id == "db" && v.role == "Started" && !v.nodes.is_empty())
+        })
+    }
+
+    fn log(&self) -> String {
+        let dir: Option<&Path> = self.daemon.as_ref().map(|d| d.dir.as_path());
+        dir.map(|d| std::fs::read_to_string(d.join("daemon.log")).unwrap_or_default())
+            .unwrap_or_default()
+    }
+}
+
+/// Samples both sites every 100 ms until `done` or `within`; panics if
+/// both run db at once. Returns whether `done` held.
+fn watch(sites: &[Site; 2], within: Duration, done: impl Fn(&[bool; 2]) -> bool) -> bool {
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        let now = [sites[0].runs_db(), sites[1].runs_db()];
+        assert!(
+            !(now[0] && now[1]),
+            "db runs at both sites:\n{}\n{}",
+            sites[0].log(),
+            sites[1].log()
+        );
+        if done(&now) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
+#[test]
+fn the_ticket_runs_at_one_site_and_moves_when_it_is_lost() {
+    if !Path::new(ETCD).exists() {
+        eprintln!("skipping: needs {ETCD} (Debian's etcd-server)");
+        return;
+    }
+    let etcd = Etcd::start();
+    let mut sites = [
+        Site::start("east", &etcd.client),
+        Site::start("west", &etcd.client),
+    ];
+    let one = watch(&sites, Duration::from_secs(30), |r| r[0] || r[1]);
+    assert!(
+        one,
+        "no site took the ticket:\n{}\n{}",
+        sites[0].log(),
+        sites[1].log()
+    );
+    // Held, it stays where it is.
+    watch(&sites, Duration::from_secs(3), |_| false);
+    let holder = usize::from(sites[1].runs_db());
+    let other = 1 - holder;
+    assert!(sites[holder].runs_db());
+    // The holder's site is lost: its daemon dies with what it ran.
+    let lost = Instant::now();
+    sites[holder].daemon = None;
+    let moved = watch(&sites, Duration::from_secs(30), |r| r[other]);
+    assert!(
+        moved,
+        "{} never took the ticket:\n{}",
+        sites[other].name,
+        sites[other].log()
+    );
+    let took = lost.elapsed();
+    println!(
+        "ticket moved from {} to {} in {:.1} s (ttl {TTL_S} s)",
+        sites[holder].name,
+        sites[other].name,
+        took.as_secs_f64()
+    );
+    assert!(
+        took >= Duration::from_secs(TTL_S / 2),
+        "moved before the lease could expire: {took:?}"
+    );
+    drop(etcd);
+}
