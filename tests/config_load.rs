@@ -48,6 +48,7 @@ fn policies_load() {
         "postgresql-haproxy.toml",
         "mariadb-active-standby.toml",
         "rabbitmq-3node.toml",
+        "dual-datacenter.toml",
     ] {
         let cfg = load_config_file(&root.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert!(!cfg.resources.is_empty());
@@ -203,6 +204,7 @@ fn round_trip_policies() {
         "postgresql-haproxy.toml",
         "mariadb-active-standby.toml",
         "rabbitmq-3node.toml",
+        "dual-datacenter.toml",
     ] {
         let mut cfg = load_config_file(&root.join(name)).unwrap();
         // Fence devices are not part of the scheduler model.
