@@ -411,5 +411,14 @@ fn pgsql_a_standby_not_streaming_from_the_primary_is_never_promotable() {
     assert_eq!(run(&s, n1, "stop").0, 0);
     assert_eq!(run(&s, n2, "monitor").0, 0);
     assert_eq!(raw_score(&s, "n2").as_deref(), Some("-INFINITY"));
+    // Asked anyway, it refuses, and stays a standby.
+    let (rc, res) = run(&s, n2, "promote");
+    assert_eq!(rc, 1, "{res:?}");
+    assert!(
+        res.exit_reason
+            .unwrap_or_default()
+            .contains("behind the last primary")
+    );
+    assert_eq!(sql(&s, base + 1, "select pg_is_in_recovery()"), "t");
     s.runners.reverse();
 }
