@@ -4,18 +4,25 @@
 //! cluster settled again) and what broke, and ends with one JSON line:
 //! faults, violations, recovery_ms_median, recovery_ms_p99, unsettled.
 //! A seed is one sequence of faults: a failing seed replays (`--list`
-//! prints the sequence without running it). Needs root.
+//! prints the sequence without running it). `--stack pgsql` runs real
+//! PostgreSQL (resource-agents' pgsql, synchronous replication) with a
+//! client writing numbered rows through the VIP, and checks that none it
+//! had acknowledged is lost. Needs root.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use paceline::lab::chaos::{self, ChaosOptions, FaultOutcome};
+use paceline::lab::chaos::{self, ChaosOptions, ChaosStack, FaultOutcome};
 
 #[derive(Parser)]
 #[command(name = "bench/chaos", about = "The randomized fault lab")]
 struct Args {
+    /// What plays the database: dummy (a promotable builtin:dummy) or
+    /// pgsql (real PostgreSQL, a client writing through the VIP).
+    #[arg(long, default_value = "dummy")]
+    stack: ChaosStack,
     /// How many faults.
     #[arg(long, default_value_t = 20)]
     faults: usize,
@@ -74,6 +81,7 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     let options = ChaosOptions {
+        stack: args.stack,
         faults: args.faults,
         from: args.from,
         seed: args.seed,
@@ -84,8 +92,8 @@ fn main() -> ExitCode {
         keep_logs: args.keep_logs,
     };
     println!(
-        "bench/chaos: seed {}, {} faults, two nodes of the namespace lab, power-board fencing",
-        args.seed, args.faults
+        "bench/chaos: seed {}, {} faults, stack {:?}, two nodes of the namespace lab, power-board fencing",
+        args.seed, args.faults, args.stack
     );
     match chaos::run(&options, &mut print) {
         Ok(summary) => {

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use paceline::lab::chaos::{self, ChaosOptions, FaultOutcome};
+use paceline::lab::chaos::{self, ChaosOptions, ChaosStack, FaultOutcome};
 
 /// Seed 4's first ten faults: power losses of either node (one while the
 /// fence devices are out), splits with either node cut off, a one-way cut,
@@ -37,6 +37,7 @@ fn a_short_seed_of_faults_settles_every_time_and_breaks_no_rule() {
         return;
     }
     let options = ChaosOptions {
+        stack: ChaosStack::Dummy,
         faults: FAULTS,
         from: 1,
         seed: SEED,

@@ -29,15 +29,22 @@ impl Outcome {
 }
 
 /// Runs `action` of builtin agent `kind` for the resource instance
-/// `instance` (`db:0` for a clone instance).
-pub fn run(kind: &str, action: &str, instance: &str, params: &BTreeMap<String, String>) -> Outcome {
+/// `instance` (`db:0` for a clone instance), with the action's meta
+/// attributes (Pacemaker's names, no `CRM_meta_` prefix).
+pub fn run(
+    kind: &str,
+    action: &str,
+    instance: &str,
+    params: &BTreeMap<String, String>,
+    meta: &BTreeMap<String, String>,
+) -> Outcome {
     if action == "notify" {
         // Clone notifications concern agents that coordinate their
         // instances; the builtin ones have nothing to learn from them.
         return Outcome::ok();
     }
     match kind {
-        "ipaddr" => super::ipaddr::run(action, params),
+        "ipaddr" => super::ipaddr::run(action, params, meta),
         "filesystem" => super::filesystem::run(action, params),
         "dummy" => super::dummy::run(action, instance, params),
         other => Outcome::fail(

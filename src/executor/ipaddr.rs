@@ -2,8 +2,9 @@
 //! address, announce it (IPv4: gratuitous ARP; IPv6: unsolicited neighbour
 //! advertisements; repeated like IPaddr2's arp_count), refuse to start when
 //! another host already answers for it (IPv4: ARP probe; IPv6: the kernel's
-//! duplicate address detection, waited for), and monitor that it is present,
-//! usable and on a link that is up.
+//! duplicate address detection, waited for; neither right after the
+//! previous holder was fenced, `checks_for_duplicates`), and monitor that
+//! it is present, usable and on a link that is up.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -16,6 +17,7 @@ use rtnetlink::Handle;
 
 use super::builtin::Outcome;
 use super::rc::OcfRc;
+use crate::model::FENCED_HOLDER_META;
 
 #[derive(Debug, Clone)]
 struct VipParams {
@@ -81,6 +83,17 @@ fn parse(params: &BTreeMap<String, String>) -> Result<VipParams, Outcome> {
             .map(|v| v != "false" && v != "0")
             .unwrap_or(true),
     })
+}
+
+/// Whether a start checks that no other host uses the address (`dad`):
+/// not when the DC says the instance last ran on a node fenced since
+/// (`FENCED_HOLDER_META`). That host is off and cannot answer; the check
+/// would only delay the takeover (the ARP probe's 100 ms on every
+/// failover, IPv6's duplicate address detection a second). A host outside
+/// the cluster using the address is still found at every other start
+/// (the first one, a move, a restart in place).
+fn checks_for_duplicates(p: &VipParams, meta: &BTreeMap<String, String>) -> bool {
+    p.dad && !meta.contains_key(FENCED_HOLDER_META)
 }
 
 struct Link {
@@ -185,11 +198,16 @@ async fn wait_for_dad(h: &Handle, index: u32, p: &VipParams) -> Result<(), Outco
     }
 }
 
-pub fn run(action: &str, params: &BTreeMap<String, String>) -> Outcome {
-    let p = match parse(params) {
+pub fn run(
+    action: &str,
+    params: &BTreeMap<String, String>,
+    meta: &BTreeMap<String, String>,
+) -> Outcome {
+    let mut p = match parse(params) {
         Ok(p) => p,
         Err(o) => return o,
     };
+    p.dad = checks_for_duplicates(&p, meta);
     if action == "validate-all" {
         return Outcome::ok();
     }
@@ -580,5 +598,30 @@ mod ndp {
             assert_eq!(&m[8..24], &ip.octets());
             assert_eq!(&m[24..26], &[2, 1]);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(extra: &[(&str, &str)]) -> VipParams {
+        let mut m: BTreeMap<String, String> = [("ip", "198.18.0.100"), ("nic", "eth0")]
+            .into_iter()
+            .chain(extra.iter().copied())
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        m.insert("cidr_netmask".into(), "24".into());
+        parse(&m).unwrap()
+    }
+
+    #[test]
+    fn a_start_right_after_the_previous_holder_was_fenced_skips_the_duplicate_check() {
+        let none = BTreeMap::new();
+        let fenced: BTreeMap<String, String> =
+            [(FENCED_HOLDER_META.to_string(), "node1".to_string())].into();
+        assert!(checks_for_duplicates(&params(&[]), &none));
+        assert!(!checks_for_duplicates(&params(&[]), &fenced));
+        assert!(!checks_for_duplicates(&params(&[("dad", "false")]), &none));
     }
 }

@@ -382,12 +382,13 @@ impl OcfRunner {
     {
         let started = std::time::Instant::now();
         let (tx, rx) = std::sync::mpsc::channel();
-        let (class, kind, action, instance, params) = (
+        let (class, kind, action, instance, params, meta) = (
             a.agent.class.clone(),
             a.agent.kind.clone(),
             a.action.clone(),
             a.resource.clone(),
             a.params.clone(),
+            a.meta.clone(),
         );
         let timeout = a.timeout;
         // A thread, not a task: a stuck syscall (stale NFS) must not block
@@ -396,7 +397,7 @@ impl OcfRunner {
             let outcome = if class == "systemd" {
                 super::systemd::run(&kind, &action, timeout)
             } else {
-                super::builtin::run(&kind, &action, &instance, &params)
+                super::builtin::run(&kind, &action, &instance, &params, &meta)
             };
             let _ = tx.send(outcome);
         });

@@ -427,7 +427,7 @@ score = 10
 
 /// A real database whose agent sets the promotion scores from its
 /// replication state, with notifications (pgsql and mysql ask for them).
-fn replicated_db(agent: &str, params: &[(String, String)]) -> String {
+pub(crate) fn replicated_db(agent: &str, params: &[(String, String)]) -> String {
     let params = inline_table(params);
     format!(
         r#"[[primitive]]

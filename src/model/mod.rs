@@ -18,6 +18,13 @@ pub type NodeId = String;
 /// Identifier of a resource (primitive, group or clone).
 pub type ResourceId = String;
 
+/// The meta attribute (`OCF_RESKEY_CRM_meta_paceline_fenced_holder` for an
+/// OCF agent) a start carries when the instance last ran on a node whose
+/// fencing was confirmed since: that node's name. An agent may skip a check
+/// against the previous holder, which can hold nothing any more
+/// (`builtin:ipaddr`'s ARP probe). Set by the DC that saw the fence.
+pub const FENCED_HOLDER_META: &str = "paceline_fenced_holder";
+
 /// Resource roles, with Pacemaker's legacy names accepted on input.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::Controller;
 use crate::controller::patch::op_status;
 use crate::controller::{ActionRequest, ActionResult, Command, Notice, StatusPatch};
-use crate::model::{NodeId, rc};
+use crate::model::{FENCED_HOLDER_META, NodeId, rc};
 use crate::scheduler::transition::{Step, StepKind, Transition};
 
 /// The running transition and the requests awaiting an answer.
@@ -153,6 +153,13 @@ impl Controller {
         };
         if matches!(operation.as_str(), "stop" | "demote" | "promote") {
             self.cancel_recurring(&s.node, &instance, out);
+        }
+        let mut meta = meta;
+        if operation == "start"
+            && interval_ms == 0
+            && let Some(holder) = self.fencing.held_by_fenced.remove(&instance)
+        {
+            meta.insert(FENCED_HOLDER_META.into(), holder);
         }
         let id = self.fresh_id();
         let request = ActionRequest {

@@ -10,8 +10,9 @@ use super::Controller;
 use crate::controller::patch::next_fence_id;
 use crate::controller::{Command, FenceOutcome, FenceRequest, Notice, StatusPatch};
 use crate::model::{
-    CloneChild, ClusterConfig, FenceEvent, NoQuorumPolicy, NodeId, Primitive, Resource,
+    CloneChild, ClusterConfig, FenceEvent, NoQuorumPolicy, NodeId, Primitive, Resource, Role,
 };
+use crate::scheduler::observe;
 use crate::scheduler::transition::{self};
 
 /// Pacemaker's default dc-deadtime: after startup, how long the membership
@@ -33,6 +34,12 @@ pub(super) struct Fencing {
     /// A fence was confirmed since promotion scores were last refreshed
     /// (`refresh_promotion_scores`).
     pub(super) refresh_scores: bool,
+    /// Instances a node ran (or was starting) when its fence was
+    /// confirmed, and that node: their next start says so
+    /// (`FENCED_HOLDER_META`). Forgotten when the node is a member again
+    /// or this node stops being DC (a new DC does not know it, and its
+    /// starts then carry nothing: an agent checks as usual).
+    pub(super) held_by_fenced: BTreeMap<String, NodeId>,
 }
 
 #[derive(Debug, Clone)]
@@ -155,6 +162,22 @@ impl Controller {
         self.on_fence(outcome, Some(&by), out);
     }
 
+    /// Remembers what `target`, just confirmed fenced, ran or was starting
+    /// (its history in the working status, which the fence's patch erases).
+    fn note_held_by_fenced(&mut self, target: &NodeId) {
+        let Some(state) = self.working.nodes.get(target) else {
+            return;
+        };
+        for h in &state.resources {
+            let seen = observe(h);
+            if seen.pending || !matches!(seen.role, Role::Stopped | Role::Unknown) {
+                self.fencing
+                    .held_by_fenced
+                    .insert(h.id.clone(), target.clone());
+            }
+        }
+    }
+
     pub(super) fn on_fence(
         &mut self,
         o: FenceOutcome,
@@ -169,6 +192,8 @@ impl Controller {
             self.running.recurring.retain(|(n, _, _)| *n != o.target);
             self.fencing.refresh_scores = true;
             let target = o.target.clone();
+            // Before the patch erases what it ran.
+            self.note_held_by_fenced(&target);
             self.record(StatusPatch::NodeFenced(o), out);
             self.record(event, out);
             if self.view.is_dc {

@@ -101,6 +101,10 @@ impl Controller {
             self.join.reported.retain(|n| members.contains(n));
             self.join.asked.retain(|n, _| members.contains(n));
             self.join.to_probe.retain(|n| members.contains(n));
+            // A fenced node back in the view may hold things again.
+            self.fencing
+                .held_by_fenced
+                .retain(|_, n| !members.contains(n));
         }
         if self.view.is_dc {
             // The store drops patches while it has no quorum and queues
@@ -195,6 +199,7 @@ impl Controller {
         self.fencing.targets.clear();
         self.join.lost.clear();
         self.running.last_completed = None;
+        self.fencing.held_by_fenced.clear();
         self.asked = None;
         self.inputs_changed();
         self.bump_ids();
@@ -208,6 +213,7 @@ impl Controller {
         self.running.active = None;
         self.running.in_flight.clear();
         self.fencing.targets.clear();
+        self.fencing.held_by_fenced.clear();
         self.pending.clear();
         self.working = self.doc_status.clone();
         self.asked = None;

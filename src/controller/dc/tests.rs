@@ -1304,3 +1304,41 @@ fn a_cleanup_forgets_failures_and_the_resource_is_probed_again() {
     );
     assert!(h.running("node2", "vip"));
 }
+
+/// The starts of `rsc` the DC sent, with the fenced holder each named.
+fn starts_of(log: &[Command], rsc: &str) -> Vec<(NodeId, Option<String>)> {
+    log.iter()
+        .filter_map(|c| match c {
+            Command::Execute(q) if q.operation == "start" && q.instance == rsc => Some((
+                q.node.clone(),
+                q.meta.get(crate::model::FENCED_HOLDER_META).cloned(),
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_start_after_the_previous_holder_was_fenced_names_that_node_until_it_is_back() {
+    let mut h = Harness::new(&config());
+    h.queue.push_back(h.document());
+    h.view(&["node1", "node2"], true);
+    assert_eq!(starts_of(&h.log, "vip"), [("node2".to_string(), None)]);
+    h.log.clear();
+    // node2 is lost and fenced: its VIP's next start says so.
+    h.view(&["node1"], true);
+    assert!(h.running("node1", "vip"), "{:?}", h.executed());
+    assert_eq!(
+        starts_of(&h.log, "vip"),
+        [("node1".to_string(), Some("node2".to_string()))]
+    );
+    assert_eq!(
+        starts_of(&h.log, "fs"),
+        [("node1".to_string(), Some("node2".to_string()))]
+    );
+    // node2 is back: the group moves home, an ordinary start (node1 ran it
+    // last and was never fenced).
+    h.log.clear();
+    h.view(&["node1", "node2"], true);
+    assert_eq!(starts_of(&h.log, "vip"), [("node2".to_string(), None)]);
+}

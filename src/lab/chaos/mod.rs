@@ -26,6 +26,7 @@
 mod fault;
 mod inject;
 mod ledger;
+mod pgsql;
 mod rng;
 mod sampler;
 mod settle;
@@ -41,8 +42,31 @@ use super::cluster::LabCluster;
 use ledger::Ledger;
 use sampler::Sampler;
 
+/// What plays the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ChaosStack {
+    /// A promotable `builtin:dummy`: nothing to install, fast.
+    #[default]
+    Dummy,
+    /// Real PostgreSQL by resource-agents' pgsql, synchronous replication,
+    /// a client writing numbered rows through the VIP (`pgsql.rs`).
+    Pgsql,
+}
+
+impl std::str::FromStr for ChaosStack {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "dummy" => Ok(ChaosStack::Dummy),
+            "pgsql" => Ok(ChaosStack::Pgsql),
+            other => Err(format!("no stack {other:?} (dummy, pgsql)")),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct ChaosOptions {
+    pub stack: ChaosStack,
     pub faults: usize,
     /// The first fault run (1-based): a failing fault of a long seed
     /// replays alone, from a fresh cluster, with `from` = its index.
@@ -118,6 +142,9 @@ struct Chaos {
     /// of it counts (the fault's injection).
     down_since: [Option<(Instant, i64)>; 2],
     ledger: Ledger,
+    /// The pgsql stack's PostgreSQL programs and its writing client.
+    pg_bindir: Option<PathBuf>,
+    writer: Option<pgsql::Writer>,
     last_cleanup: Option<Instant>,
     cleanups: Vec<String>,
     notes: Vec<String>,
@@ -142,9 +169,16 @@ pub fn run(
     report: &mut dyn FnMut(&FaultOutcome),
 ) -> Result<Summary, LabError> {
     let start = Instant::now();
-    let cluster = stack::build(&options.tag, &options.pacelined, &options.paceline)?;
-    let sampler = Sampler::start(&cluster, start)?;
+    let (cluster, pg_bindir) = stack::build(
+        &options.tag,
+        &options.pacelined,
+        &options.paceline,
+        options.stack,
+    )?;
+    let sampler = Sampler::start(&cluster, start, pg_bindir.as_deref())?;
     let mut chaos = Chaos {
+        pg_bindir,
+        writer: None,
         board: cluster.lab.dir().join("power.sock"),
         cluster,
         sampler,
@@ -168,6 +202,12 @@ pub fn run(
             what: format!("the chaos lab's cluster never settled: {why}"),
             source: std::io::Error::other("unsettled at start"),
         });
+    }
+    if let Some(bindir) = &chaos.pg_bindir {
+        chaos.writer = Some(pgsql::Writer::start(
+            bindir,
+            &chaos.cluster.lab.client_ns(),
+        )?);
     }
     let mut outcomes = Vec::new();
     let sequence = Fault::sequence(options.seed, options.faults).into_iter();
@@ -232,6 +272,7 @@ impl Chaos {
             violations.extend(self.recovered_before_fence(at, marks[usize::from(2 - at)]));
         }
         violations.extend(self.config_lost());
+        violations.extend(self.writes_lost(settled.is_ok()));
         violations.extend(self.panics(&marks));
         if !self.cleanups.is_empty() {
             self.note(format!("cleaned up: {:?}", self.cleanups));
@@ -289,6 +330,26 @@ impl Chaos {
                     .map(|e| format!("node{i}: acknowledged configuration change lost: {e}"))
             })
             .collect()
+    }
+
+    /// The pgsql stack: acknowledged rows the primary lacks, once settled.
+    fn writes_lost(&mut self, settled: bool) -> Vec<String> {
+        let Some(writer) = self.writer.as_mut().filter(|_| settled) else {
+            return Vec::new();
+        };
+        match writer.lost() {
+            Ok(lost) if lost.is_empty() => Vec::new(),
+            Ok(lost) => vec![format!(
+                "acknowledged writes lost ({} of {}): {lost:?}",
+                lost.len(),
+                writer.acked()
+            )],
+            Err(why) => {
+                let why = format!("the client's rows not read back: {why}");
+                self.note(why);
+                Vec::new()
+            }
+        }
     }
 
     fn panics(&self, marks: &[usize]) -> Vec<String> {

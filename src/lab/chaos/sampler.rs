@@ -1,8 +1,9 @@
 //! Ground truth, sampled every 20 ms the whole run: on every powered node,
 //! whether it holds the VIP (a bind to it succeeds only where it is a local
 //! address), runs the worker (its state file) and runs a promoted `db` (a
-//! dummy state file that says so). Any of the three on two nodes at once
-//! is a violation. A paused or cut-off node keeps what it ran, so a
+//! dummy state file that says so; with the pgsql stack, a running
+//! PostgreSQL that is no standby, confirmed over SQL). Any of the three on
+//! two nodes at once is a violation. A paused or cut-off node keeps what it ran, so a
 //! recovery made before its fence shows here as two holders.
 
 use std::fs::File;
@@ -17,6 +18,7 @@ use nix::sched::{CloneFlags, setns};
 
 use super::super::cluster::{LabCluster, VIP};
 use super::super::{LabError, PowerHandle, io_err};
+use super::pgsql;
 use super::stack::{dummy_dir, worker_state};
 
 const EVERY: Duration = Duration::from_millis(20);
@@ -35,10 +37,17 @@ struct Watched {
     lab_dir: PathBuf,
     vip: Ipv4Addr,
     start: Instant,
+    /// The pgsql stack: PostgreSQL's programs and the client namespace,
+    /// to confirm two primaries over SQL.
+    pg: Option<(PathBuf, String)>,
 }
 
 impl Sampler {
-    pub fn start(c: &LabCluster, start: Instant) -> Result<Sampler, LabError> {
+    pub fn start(
+        c: &LabCluster,
+        start: Instant,
+        pg_bindir: Option<&Path>,
+    ) -> Result<Sampler, LabError> {
         let mut namespaces = Vec::new();
         for i in 1..=c.nodes() {
             let path = Path::new("/run/netns").join(c.lab.node_ns(i));
@@ -50,6 +59,7 @@ impl Sampler {
             lab_dir: c.lab.dir().to_path_buf(),
             vip: VIP.parse().unwrap_or(Ipv4Addr::UNSPECIFIED),
             start,
+            pg: pg_bindir.map(|b| (b.to_path_buf(), c.lab.client_ns())),
         };
         let stop = Arc::new(AtomicBool::new(false));
         let seen = Arc::new(Mutex::new(Vec::new()));
@@ -106,9 +116,12 @@ impl Watched {
             if worker_state(&self.lab_dir, node).exists() {
                 worker.push(node);
             }
-            if promoted(&dummy_dir(&self.lab_dir, node)) {
+            if self.primary(node) {
                 primary.push(node);
             }
+        }
+        if primary.len() > 1 && !self.confirmed(&primary) {
+            primary.clear();
         }
         let at = self.start.elapsed().as_millis();
         [
@@ -120,6 +133,25 @@ impl Watched {
         .filter(|(_, nodes)| nodes.len() > 1)
         .map(|(what, nodes)| format!("{what} active on nodes {nodes:?} at {at} ms"))
         .collect()
+    }
+
+    fn primary(&self, node: u8) -> bool {
+        match &self.pg {
+            Some(_) => pgsql::looks_primary(&self.lab_dir, node),
+            None => promoted(&dummy_dir(&self.lab_dir, node)),
+        }
+    }
+
+    /// PostgreSQL's files said primary on every node of `nodes`: none of
+    /// them says otherwise over SQL (one that does not answer cannot
+    /// refute it). A dummy's state file is the truth itself.
+    fn confirmed(&self, nodes: &[u8]) -> bool {
+        let Some((bindir, client)) = &self.pg else {
+            return true;
+        };
+        nodes
+            .iter()
+            .all(|&n| pgsql::is_primary(bindir, client, n) != Some(false))
     }
 
     fn holds_vip(&self, ns: &File) -> bool {

@@ -137,6 +137,7 @@ impl Chaos {
             .collect();
         resources.sort();
         resources.dedup();
+        self.rebuild_old_primary(&r);
         for resource in resources {
             let cleanup = Request::Cleanup {
                 resource: resource.clone(),
@@ -168,7 +169,33 @@ impl Chaos {
         if a.failed_actions.iter().any(|f| !f.recovered) {
             return Err(format!("failed actions: {:?}", a.failed_actions));
         }
-        placed(a, self.cluster.lab.dir())
+        let active = placed(a, self.cluster.lab.dir())?;
+        if self.pg_bindir.is_some() {
+            streaming(&reports[usize::from(active - 1)], 3 - active)?;
+        }
+        Ok(active)
+    }
+
+    /// The pgsql stack: a node that ran the primary when it lost power (or
+    /// was fenced) keeps pgsql's lock, and pgsql refuses to start there
+    /// until an operator copies the primary's data afresh: done here, once
+    /// the other node runs the primary, before the cleanup.
+    fn rebuild_old_primary(&mut self, r: &StatusReport) {
+        let Some(bindir) = self.pg_bindir.clone() else {
+            return;
+        };
+        let Some(primary) =
+            (1..=2u8).find(|&i| runs_on(r, "db", &format!("node{i}"), Some("Promoted")))
+        else {
+            return;
+        };
+        match super::pgsql::rebuild_locked(&self.cluster, &bindir, primary) {
+            Some(Ok(node)) => self.note(format!(
+                "node{node}'s PostgreSQL rebuilt from node{primary}'s (pgsql's lock)"
+            )),
+            Some(Err(e)) => self.note(format!("rebuilding a standby failed: {e}")),
+            None => {}
+        }
     }
 }
 
@@ -194,6 +221,25 @@ fn whole(a: &StatusReport, b: &StatusReport) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// The pgsql stack: the primary's report shows the standby on node
+/// `standby` streaming in sync and promotable.
+fn streaming(primary: &StatusReport, standby: u8) -> Result<(), String> {
+    let name = format!("node{standby}");
+    let status = primary
+        .node_attributes
+        .get(&name)
+        .and_then(|a| a.get("db-data-status"));
+    if status.is_some_and(|s| s == "STREAMING|SYNC")
+        && super::super::postgres::standby_promotable(primary, &name)
+    {
+        Ok(())
+    } else {
+        Err(format!(
+            "{name}'s standby: {status:?}, not streaming in sync"
+        ))
+    }
 }
 
 /// Where the policy puts the resources, in `r` and on the ground.

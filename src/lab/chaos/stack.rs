@@ -1,13 +1,15 @@
 //! The chaos lab's cluster: two nodes of the namespace lab fenced through
 //! the lab's power board, and the reference policy's shape with
 //! resources whose ground truth the sampler can read: `db`, a promotable
-//! `builtin:dummy` (its state file says `promoted`), the VIP on eth0, and
-//! `worker`, an OCF agent whose failures files decide (`ocf:chaos:worker`).
+//! `builtin:dummy` (its state file says `promoted`) or, with the pgsql
+//! stack, real PostgreSQL (`pgsql.rs`), the VIP on eth0, and `worker`, an
+//! OCF agent whose failures files decide (`ocf:chaos:worker`).
 
 use std::path::{Path, PathBuf};
 
 use super::super::cluster::{LabCluster, VIP, write_authkey};
-use super::super::{Lab, LabError, LabOptions, fence_agent, io_err};
+use super::super::{Lab, LabError, LabOptions, fence_agent, io_err, postgres};
+use super::{ChaosStack, pgsql};
 
 /// The worker's agent. Its state lives under HA_RSCTMP (emptied by a power
 /// cut); its failures are files in `<node dir>/faults`: `crash` (consumed
@@ -82,16 +84,36 @@ fn ocf_root(dir: &Path) -> Result<PathBuf, LabError> {
         std::os::unix::fs::symlink(lib, root.join("lib"))
             .map_err(io_err("link the OCF library"))?;
     }
+    let heartbeat = Path::new("/usr/lib/ocf/resource.d/heartbeat");
+    if heartbeat.exists() {
+        std::os::unix::fs::symlink(heartbeat, root.join("resource.d/heartbeat"))
+            .map_err(io_err("link resource-agents' heartbeat agents"))?;
+    }
     Ok(root)
 }
 
-/// Builds the lab; the daemons are the caller's to start.
-pub fn build(tag: &str, pacelined: &Path, paceline: &Path) -> Result<LabCluster, LabError> {
+/// Builds the lab (with PostgreSQL's directories for the pgsql stack,
+/// whose programs' directory comes back too); the daemons are the
+/// caller's to start.
+pub fn build(
+    tag: &str,
+    pacelined: &Path,
+    paceline: &Path,
+    stack: ChaosStack,
+) -> Result<(LabCluster, Option<PathBuf>), LabError> {
+    let bindir = match stack {
+        ChaosStack::Dummy => None,
+        ChaosStack::Pgsql => Some(postgres::bindir().ok_or_else(|| LabError::Io {
+            what: "PostgreSQL".into(),
+            source: std::io::Error::other("not installed (/usr/lib/postgresql/*/bin)"),
+        })?),
+    };
     let mut lab = Lab::new(&LabOptions {
         tag: tag.into(),
         nodes: 2,
         links: 2,
-        client: false,
+        // The pgsql stack's client writes through the VIP from there.
+        client: bindir.is_some(),
     })?;
     let board = lab.serve_power()?;
     let dir = lab.dir().to_path_buf();
@@ -99,16 +121,55 @@ pub fn build(tag: &str, pacelined: &Path, paceline: &Path) -> Result<LabCluster,
     let authkey = dir.join("authkey");
     write_authkey(&authkey)?;
     let root = ocf_root(&dir)?;
-    let config = |i: u8| config_text(&dir, i, &authkey, &agent, &board);
-    let cluster = LabCluster::new(lab, 2, pacelined, config)?
+    let db = match &bindir {
+        Some(b) => pgsql::db_section(b, &dir),
+        None => DUMMY_DB.to_string(),
+    };
+    let config = |i: u8| config_text(&dir, i, &authkey, &agent, &board, &db);
+    let mut cluster = LabCluster::new(lab, 2, pacelined, config)?
         .with_env(&[("OCF_ROOT", &root.display().to_string())]);
+    if let Some(b) = &bindir {
+        cluster = postgres::provision(cluster, b, &pgsql::shared_dir(&dir))?;
+    }
     for i in 1..=2 {
         std::fs::create_dir_all(faults_dir(&cluster, i)).map_err(io_err("faults dir"))?;
     }
-    Ok(cluster)
+    Ok((cluster, bindir))
 }
 
-fn config_text(dir: &Path, node: u8, authkey: &Path, agent: &Path, board: &Path) -> String {
+/// The Dummy stack's `db`: a promotable `builtin:dummy` both nodes may
+/// promote, node1 first (`prefer-node1`).
+const DUMMY_DB: &str = r#"[[primitive]]
+id = "db"
+agent = "builtin:dummy"
+ops = [
+  { name = "monitor", interval = "2s", timeout = "10s" },
+  { name = "monitor", interval = "1s", timeout = "10s", role = "Promoted" },
+]
+
+[[clone]]
+id = "db-ha"
+resource = "db"
+promotable = true
+promoted_max = 1
+meta = { priority = 10 }
+
+[[location]]
+id = "promote-node2-too"
+resource = "db-ha"
+role = "Promoted"
+node = "node2"
+score = 10
+"#;
+
+fn config_text(
+    dir: &Path,
+    node: u8,
+    authkey: &Path,
+    agent: &Path,
+    board: &Path,
+    db: &str,
+) -> String {
     let node_dir = dir.join(format!("node{node}"));
     let devices: String = (1..=2)
         .map(|i| {
@@ -158,28 +219,7 @@ action = "off"
 priority_delay = "2s"
 
 {devices}
-[[primitive]]
-id = "db"
-agent = "builtin:dummy"
-ops = [
-  {{ name = "monitor", interval = "2s", timeout = "10s" }},
-  {{ name = "monitor", interval = "1s", timeout = "10s", role = "Promoted" }},
-]
-
-[[clone]]
-id = "db-ha"
-resource = "db"
-promotable = true
-promoted_max = 1
-meta = {{ priority = 10 }}
-
-[[location]]
-id = "promote-node2-too"
-resource = "db-ha"
-role = "Promoted"
-node = "node2"
-score = 10
-
+{db}
 [[location]]
 id = "prefer-node1"
 resource = "db-ha"
