@@ -5,7 +5,9 @@
 //! tree named by PACELINE_PACEMAKER_CTS (its `cts/scheduler` directory, with
 //! `xml/` and `summary/`), never copied here. Without it the test says why
 //! and is ignored: run `PACELINE_PACEMAKER_CTS=... cargo test --test
-//! conformance_tickets -- --ignored`.
+//! conformance_tickets -- --ignored`. `scripts/test-all` (so `.ci/run`)
+//! does, with the cases `scripts/fetch-pacemaker-cts` takes from Debian's
+//! pacemaker source package.
 
 use std::path::{Path, PathBuf};
 
