@@ -34,10 +34,19 @@ impl Tmux {
             .unwrap()
     }
 
-    fn keys(&self, keys: &[&str]) {
-        let mut args = vec!["send-keys", "-t", "shell"];
-        args.extend_from_slice(keys);
-        assert!(self.cmd(&args).status.success());
+    /// Types `text` literally, then presses `key` (`Tab`, `Enter`). The
+    /// text goes with `-l`: without it tmux reads a word such as `up` as a
+    /// key name (the Up arrow, which recalled the previous line).
+    fn keys(&self, text: &str, key: &str) {
+        if !text.is_empty() {
+            let out = self.cmd(&["send-keys", "-t", "shell", "-l", text]);
+            assert!(out.status.success(), "{out:?}");
+        }
+        assert!(
+            self.cmd(&["send-keys", "-t", "shell", key])
+                .status
+                .success()
+        );
     }
 
     fn screen(&self) -> String {
@@ -49,21 +58,40 @@ impl Tmux {
         .into_owned()
     }
 
-    /// Waits until the screen shows `text` (capture-pane drops trailing
-    /// blanks; the bound only ends a hung test).
-    fn shows(&self, text: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(30);
+    /// Waits until the screen satisfies `ok`: polled every 50 ms, so an
+    /// idle machine waits no longer than the shell takes; the bound is
+    /// generous (a loaded machine ran this beside other test binaries and
+    /// took over 30 s) and only ends a hung test.
+    fn until(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(120);
         loop {
             let screen = self.screen();
-            if screen.contains(text) {
+            if ok(&screen) {
                 return screen;
             }
-            assert!(
-                Instant::now() < deadline,
-                "never showed {text:?}:\n{screen}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
+            assert!(Instant::now() < deadline, "never showed {what}:\n{screen}");
+            std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// Waits until the screen shows `text` (capture-pane drops trailing
+    /// blanks).
+    fn shows(&self, text: &str) -> String {
+        self.until(&format!("{text:?}"), |screen| screen.contains(text))
+    }
+
+    /// Waits until the shell reads a new line at `prompt` (its last line):
+    /// keys typed before that may reach the line editor while it sets the
+    /// terminal up, and be lost.
+    fn prompt(&self, prompt: &str) {
+        self.until(&format!("the prompt {prompt:?}"), |screen| {
+            screen
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .map(str::trim_end)
+                == Some(prompt)
+        });
     }
 }
 
@@ -105,37 +133,42 @@ fn the_shell_completes_runs_and_keeps_history_in_a_terminal() {
         &shell,
     ]);
     assert!(out.status.success(), "{}", local::text(&out));
-    t.shows("paceline>");
+    t.prompt("paceline>");
 
     // Tab completes the group; alone, it enters the level.
-    t.keys(&["reso", "Tab"]);
+    t.keys("reso", "Tab");
     t.shows("paceline> resource");
-    t.keys(&["Enter"]);
-    t.shows("paceline resource>");
+    t.keys("", "Enter");
+    t.prompt("paceline resource>");
     // A command, and a resource's name from the running cluster.
-    t.keys(&["sh", "Tab"]);
+    t.keys("sh", "Tab");
     t.shows("paceline resource> show");
-    t.keys(&["web", "Tab"]);
+    t.keys("web", "Tab");
     t.shows("paceline resource> show webserver");
-    t.keys(&["Enter"]);
+    t.keys("", "Enter");
     t.shows("Placement:");
+    t.prompt("paceline resource>");
     // A change through the same command table, then help of the level.
-    t.keys(&["stop webserver --wait=30s", "Enter"]);
+    t.keys("stop webserver --wait=30s", "Enter");
     t.shows("stop webserver: applied");
-    t.keys(&["help", "Enter"]);
+    t.prompt("paceline resource>");
+    t.keys("help", "Enter");
     t.shows("Usage: resource <COMMAND>");
-    t.keys(&["up", "Enter"]);
-    t.keys(&["bogus", "Enter"]);
+    t.prompt("paceline resource>");
+    t.keys("up", "Enter");
+    t.prompt("paceline>");
+    t.keys("bogus", "Enter");
     t.shows("unrecognized subcommand 'bogus'");
-    t.keys(&["exit", "Enter"]);
-    let deadline = Instant::now() + Duration::from_secs(10);
+    t.prompt("paceline>");
+    t.keys("exit", "Enter");
+    let deadline = Instant::now() + Duration::from_secs(60);
     while t.cmd(&["has-session", "-t", "shell"]).status.success() {
         assert!(
             Instant::now() < deadline,
             "the shell did not exit:\n{}",
             t.screen()
         );
-        std::thread::sleep(Duration::from_millis(100));
+        std::thread::sleep(Duration::from_millis(50));
     }
     let kept = std::fs::read_to_string(&history).unwrap();
     assert!(
