@@ -426,7 +426,14 @@ impl<'a> Ctx<'a> {
     ) {
         let unit = &units[ui];
         let mine = |id: &str| unit.id == id || unit.members.iter().any(|m| m.prim.id == id);
-        for ci in self.candidate_colocations(unit) {
+        let mut candidates = self.candidate_colocations(unit);
+        // Pacemaker applies a dependent's colocations in its list's order
+        // (`sort_like_pacemaker`). A clone instance keeps the constraints'
+        // order: its clone's colocations reach it by another way.
+        if unit.clone.is_none() {
+            self.sort_like_pacemaker(&mut candidates);
+        }
+        for ci in candidates {
             let c = &self.colocations[ci];
             let (Some(r), Some(w)) = (&c.rsc, &c.with_rsc) else {
                 continue;
@@ -501,6 +508,53 @@ impl<'a> Ctx<'a> {
                 self.apply_finite_colocation(units, &unit.id, c, w, scores, why);
             }
         }
+    }
+
+    /// Orders a dependent's colocations as Pacemaker's list of them
+    /// (cmp_primary_priority): the primary's priority, clones first,
+    /// promotable ones first, the primary's id; on a tie a later
+    /// constraint before an earlier one (g_list_insert_sorted puts a new
+    /// element before its equals). It matters where a finite colocation is
+    /// rolled back for leaving no node.
+    fn sort_like_pacemaker(&self, candidates: &mut [usize]) {
+        candidates.sort_by_cached_key(|&ci| {
+            let w = self.colocations[ci].with_rsc.as_deref().unwrap_or("");
+            let (priority, variant, promotable) = self.primary_rank(w);
+            (
+                std::cmp::Reverse(priority),
+                std::cmp::Reverse(variant),
+                !promotable,
+                w.to_string(),
+                std::cmp::Reverse(ci),
+            )
+        });
+    }
+
+    /// How Pacemaker ranks primary `id` among a dependent's colocations:
+    /// its priority, its variant (primitive 0, group 1, clone 2), whether
+    /// it is a promotable clone.
+    fn primary_rank(&self, id: &str) -> (i64, u8, bool) {
+        for r in &self.config.resources {
+            match r {
+                Resource::Primitive(p) if p.id == id => {
+                    return (p.meta.priority.unwrap_or(0), 0, false);
+                }
+                Resource::Group(g) if g.id == id => {
+                    return (g.meta.priority.unwrap_or(0), 1, false);
+                }
+                Resource::Group(g) => {
+                    if let Some(p) = g.members.iter().find(|p| p.id == id) {
+                        let priority = p.meta.priority.or(g.meta.priority).unwrap_or(0);
+                        return (priority, 0, false);
+                    }
+                }
+                Resource::Clone(c) if c.id == id => {
+                    return (c.meta.priority.unwrap_or(0), 2, c.promotable);
+                }
+                _ => {}
+            }
+        }
+        (0, 0, false)
     }
 
     /// A colocation of finite score (or -INFINITY), as Pacemaker applies
