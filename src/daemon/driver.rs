@@ -63,7 +63,8 @@ impl Daemon {
         self.effects.extend(effects);
     }
 
-    /// The configuration changed: the executor and fencing read it.
+    /// The configuration changed: the executor, fencing and the HTTP
+    /// endpoint read it.
     pub(super) fn on_config_changed(&mut self) {
         let version = self.store.doc().version;
         log(&format!(
@@ -95,6 +96,7 @@ impl Daemon {
         let config = self.store.loaded().map(|c| &c.model);
         self.executor.set_config(config);
         self.check_fencing_readiness();
+        self.apply_http_section();
     }
 
     /// The model of the cluster's configuration (None: it does not load).

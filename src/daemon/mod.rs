@@ -240,7 +240,9 @@
 //! - `src/daemon/http/`: the read-only HTTP endpoint (`[http]`): health
 //!   checks by resource and role, `/status`, `/metrics`, served on a thread
 //!   of its own from a snapshot the event loop publishes every 250 ms (see
-//!   its module documentation). Tests: `tests/http_endpoint.rs`, and
+//!   its module documentation); a changed `[http]` in the cluster's
+//!   configuration is served without a restart (`apply_http_section`).
+//!   Tests: `tests/http_endpoint.rs`, and
 //!   `tests/netns_http.rs` (Debian's haproxy routes by `/primary/RES` and
 //!   follows a failover).
 //! - `src/daemon/alerts.rs`: alert agents (`[[alert]]`, Pacemaker's
@@ -491,6 +493,11 @@ struct Daemon {
     ticks: u64,
     /// The HTTP endpoint's snapshots (None: `[http]` is off).
     http: Option<http::snapshot::Publisher>,
+    /// The HTTP endpoint's thread (it ends when `http` is dropped).
+    http_thread: Option<std::thread::JoinHandle<()>>,
+    /// Why the endpoint does not serve its `[http]` section (its addresses
+    /// could not be bound after a change), for the status.
+    http_failed: std::sync::Arc<std::sync::Mutex<Option<String>>>,
     /// What the metrics count.
     counters: http::metrics::Counters,
     /// Lost nodes' resources not yet active elsewhere (metrics).

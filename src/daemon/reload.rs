@@ -46,7 +46,9 @@ impl Daemon {
                     );
                 }
                 if runtime.is_some_and(|s| s.http != self.settings.http) {
-                    log("SIGHUP: [http] changed; it applies at the next restart of this node");
+                    log(
+                        "SIGHUP: [http] differs from what this node serves; `paceline configure load` applies it on every node, without a restart",
+                    );
                 }
             }
         }

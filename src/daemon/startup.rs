@@ -81,7 +81,7 @@ pub(super) async fn start(args: &Args, file: StartFile) -> anyhow::Result<(Daemo
     daemon.config_path = args.config.clone();
     if let Some(http) = daemon.settings.http.clone() {
         let (publisher, snapshots) = super::http::snapshot::Publisher::new();
-        super::http::start(&http, snapshots)?;
+        daemon.http_thread = Some(super::http::start(&http, snapshots)?);
         daemon.http = Some(publisher);
     }
     daemon.arm_watchdog()?;
@@ -176,6 +176,8 @@ fn new_daemon(
         attributes_applied: Default::default(),
         ticks: 0,
         http: None,
+        http_thread: None,
+        http_failed: Default::default(),
         counters: Default::default(),
         failovers: Vec::new(),
         alerts: None,

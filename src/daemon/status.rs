@@ -202,15 +202,15 @@ impl Daemon {
                 "the cluster configuration's [cluster]/[membership]/[quorum]/[[node]] settings differ from what this daemon runs with: install the file on every node and restart the nodes one at a time".into(),
             );
         }
-        if self
-            .store
-            .loaded()
-            .and_then(|c| c.runtime.as_ref())
-            .is_some_and(|running| running.http != self.settings.http)
+        if let Some(why) = self
+            .http_failed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
         {
-            membership.warnings.push(
-                "the cluster configuration's [http] differs from what this daemon serves: it applies when the node restarts".into(),
-            );
+            membership.warnings.push(format!(
+                "the cluster configuration's [http] is not served here: {why}"
+            ));
         }
         if self.fencing_ready == Some(false) {
             membership.warnings.push(format!(

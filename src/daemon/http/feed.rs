@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::snapshot::{self, Inputs, Snapshot};
-use crate::daemon::{Daemon, report};
+use crate::daemon::{Daemon, log, report};
 
 /// A lost node's resources are given this long to be active elsewhere;
 /// past it the failover is not measured (nothing could take them).
@@ -57,6 +57,43 @@ impl Daemon {
                 node,
                 waiting,
             });
+        }
+    }
+
+    /// The cluster configuration's `[http]`, applied when it differs from
+    /// what this node serves (a `configure load` changed it, or the
+    /// cluster's differs from this node's file): the endpoint's publisher
+    /// is dropped, which ends its thread, and `http::restart` serves the
+    /// new section once that thread is gone. Nothing waits on the loop.
+    pub(in crate::daemon) fn apply_http_section(&mut self) {
+        let Some(wanted) = self
+            .store
+            .loaded()
+            .and_then(|c| c.runtime.as_ref())
+            .map(|r| r.http.clone())
+        else {
+            return;
+        };
+        if wanted == self.settings.http {
+            return;
+        }
+        log(&format!(
+            "[http] changed: now serving {}",
+            wanted
+                .as_ref()
+                .map_or("nothing".to_string(), |h| format!("{:?}", h.listen))
+        ));
+        self.settings.http = wanted.clone();
+        self.http = None;
+        let snapshots = wanted.as_ref().map(|_| {
+            let (publisher, snapshots) = snapshot::Publisher::new();
+            self.http = Some(publisher);
+            snapshots
+        });
+        let old = self.http_thread.take();
+        match super::restart(wanted, snapshots, old, self.http_failed.clone()) {
+            Ok(thread) => self.http_thread = Some(thread),
+            Err(e) => log(&format!("ERROR: cannot start the HTTP thread: {e}")),
         }
     }
 

@@ -36,7 +36,8 @@ pub(super) mod snapshot;
 
 use std::convert::Infallible;
 use std::net::TcpListener as StdTcpListener;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -70,8 +71,55 @@ type Snapshots = watch::Receiver<Option<Arc<Snapshot>>>;
 
 /// Binds every `listen` address and loads the TLS files (a failure stops
 /// the start, as a link that cannot be bound does), then serves on the
-/// `http` thread.
-pub(super) fn start(http: &Http, snapshots: Snapshots) -> anyhow::Result<()> {
+/// `http` thread until the snapshots' publisher is dropped.
+pub(super) fn start(http: &Http, snapshots: Snapshots) -> anyhow::Result<JoinHandle<()>> {
+    let (listeners, tls) = bind(http)?;
+    std::thread::Builder::new()
+        .name("http".into())
+        .spawn(move || serve_thread(listeners, tls, snapshots))
+        .context("cannot start the HTTP thread")
+}
+
+/// A changed `[http]` section (None: removed), applied without a restart:
+/// on a thread of its own, which waits for the `old` endpoint's thread to
+/// end (its publisher was dropped; its addresses are free then), binds
+/// the new section's and serves. A bind that fails is logged and kept in
+/// `failed` (the status says it) rather than stopping the daemon.
+pub(super) fn restart(
+    http: Option<Http>,
+    snapshots: Option<Snapshots>,
+    old: Option<JoinHandle<()>>,
+    failed: Arc<Mutex<Option<String>>>,
+) -> std::io::Result<JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name("http".into())
+        .spawn(move || {
+            if let Some(old) = old {
+                let _ = old.join();
+            }
+            let set = |why: Option<String>| {
+                *failed.lock().unwrap_or_else(PoisonError::into_inner) = why;
+            };
+            let (Some(http), Some(snapshots)) = (http, snapshots) else {
+                set(None);
+                return log("[http] removed from the configuration: the HTTP endpoint stopped");
+            };
+            match bind(&http) {
+                Ok((listeners, tls)) => {
+                    set(None);
+                    serve_thread(listeners, tls, snapshots);
+                }
+                Err(e) => {
+                    log(&format!(
+                        "ERROR: the new [http] section is not served: {e:#}"
+                    ));
+                    set(Some(format!("{e:#}")));
+                }
+            }
+        })
+}
+
+fn bind(http: &Http) -> anyhow::Result<(Vec<StdTcpListener>, Option<TlsAcceptor>)> {
     let tls = http.tls.as_ref().map(acceptor).transpose()?;
     let mut listeners = Vec::new();
     for addr in &http.listen {
@@ -82,11 +130,7 @@ pub(super) fn start(http: &Http, snapshots: Snapshots) -> anyhow::Result<()> {
     }
     let scheme = if tls.is_some() { "https" } else { "http" };
     log(&format!("serving {scheme} on {:?}", http.listen));
-    std::thread::Builder::new()
-        .name("http".into())
-        .spawn(move || serve_thread(listeners, tls, snapshots))
-        .context("cannot start the HTTP thread")?;
-    Ok(())
+    Ok((listeners, tls))
 }
 
 fn acceptor(files: &HttpTls) -> anyhow::Result<TlsAcceptor> {
@@ -138,8 +182,18 @@ fn serve_thread(listeners: Vec<StdTcpListener>, tls: Option<TlsAcceptor>, snapsh
                 Err(e) => log(&format!("ERROR: HTTP listener: {e}")),
             }
         }
-        for task in tasks {
-            let _ = task.await;
+        // The publisher dropped (the section changed or was removed): the
+        // runtime, its listeners and connections go with this thread.
+        let mut closed = snapshots.clone();
+        let publisher_gone = async move { while closed.changed().await.is_ok() {} };
+        let served = async move {
+            for task in tasks {
+                let _ = task.await;
+            }
+        };
+        tokio::select! {
+            _ = publisher_gone => {}
+            _ = served => {}
         }
     });
 }
