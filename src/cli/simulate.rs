@@ -30,6 +30,7 @@ pub struct SimulateArgs {
     /// Also print the transition: each step and the steps it waits for.
     #[arg(long)]
     pub steps: bool,
+    /// Text, or one JSON object.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
     /// Evaluate time-dependent rules and failure expiry at this instant (RFC 3339).
@@ -50,8 +51,10 @@ pub struct ExplainArgs {
     /// A status file to combine with --config.
     #[arg(long, requires = "config")]
     pub status: Option<PathBuf>,
+    /// Text, or one JSON object.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
+    /// Evaluate time-dependent rules and failure expiry at this instant (RFC 3339).
     #[arg(long)]
     pub now: Option<String>,
 }
