@@ -3,8 +3,11 @@
 //! ticket `primary`) and one etcd member (Debian's etcd-server). One site
 //! takes the ticket and runs the Dummy, the other does not, sampled every
 //! 100 ms; when the holder's daemon dies (its site is lost), the other site
-//! takes the ticket once the lease expired and starts the Dummy. Needs
-//! `/usr/bin/etcd`; skipped with a message otherwise. About 20 s.
+//! takes the ticket once the lease expired and starts the Dummy. Over TLS
+//! (certificates made with openssl in the test): etcd requires client
+//! certificates; a site without one never takes the ticket, a site with
+//! one does. Needs `/usr/bin/etcd` (and openssl); skipped with a message
+//! otherwise. About 15 s.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -43,14 +46,21 @@ fn free_tcp_port() -> u16 {
 
 impl Etcd {
     fn start() -> Etcd {
-        let dir = std::env::temp_dir().join(format!("plsetcd{}", std::process::id()));
+        Etcd::start_with("plsetcd", None)
+    }
+
+    /// With `tls` (a directory of `tls_files`): https, client certificates
+    /// signed by its CA required.
+    fn start_with(tag: &str, tls: Option<&Path>) -> Etcd {
+        let dir = std::env::temp_dir().join(format!("{tag}{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let client = format!("http://127.0.0.1:{}", free_tcp_port());
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let client = format!("{scheme}://127.0.0.1:{}", free_tcp_port());
         let peer = format!("http://127.0.0.1:{}", free_tcp_port());
         let log = std::fs::File::create(dir.join("etcd.log")).unwrap();
-        let child = Command::new(ETCD)
-            .args(["--name", "e1", "--data-dir"])
+        let mut cmd = Command::new(ETCD);
+        cmd.args(["--name", "e1", "--data-dir"])
             .arg(dir.join("data"))
             .args([
                 "--listen-client-urls",
@@ -64,13 +74,89 @@ impl Etcd {
                 "--initial-advertise-peer-urls",
                 &peer,
             ])
-            .args(["--initial-cluster", &format!("e1={peer}")])
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap();
+            .args(["--initial-cluster", &format!("e1={peer}")]);
+        if let Some(t) = tls {
+            cmd.arg("--cert-file")
+                .arg(t.join("server.pem"))
+                .arg("--key-file")
+                .arg(t.join("server.key"))
+                .arg("--trusted-ca-file")
+                .arg(t.join("ca.pem"))
+                .arg("--client-cert-auth");
+        }
+        let child = cmd.stdout(Stdio::null()).stderr(log).spawn().unwrap();
         Etcd { child, dir, client }
     }
+}
+
+/// A CA, etcd's server certificate for 127.0.0.1 and a client
+/// certificate, made with openssl in `dir` (EC P-256, one day).
+fn tls_files(dir: &Path) -> bool {
+    let run = |args: &[&str]| {
+        Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    let subj = ["-days", "1", "-subj", "/CN=test-ca"];
+    let ca = [
+        &["req", "-x509"][..],
+        &ec,
+        &["-keyout", "ca.key", "-out", "ca.pem"],
+        &subj,
+    ]
+    .concat();
+    if !run(&ca) {
+        return false;
+    }
+    for (name, usage) in [("server", "serverAuth"), ("client", "clientAuth")] {
+        let ext = format!("subjectAltName=IP:127.0.0.1\nextendedKeyUsage={usage}\n");
+        std::fs::write(dir.join(format!("{name}.ext")), ext).unwrap();
+        let (key, csr, pem) = (
+            format!("{name}.key"),
+            format!("{name}.csr"),
+            format!("{name}.pem"),
+        );
+        let cn = format!("/CN={name}");
+        let req = [
+            &["req"][..],
+            &ec,
+            &["-keyout", &key, "-out", &csr, "-subj", &cn],
+        ]
+        .concat();
+        let ext = format!("{name}.ext");
+        let sign = [
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            &pem,
+            "-days",
+            "1",
+            "-extfile",
+            &ext,
+        ];
+        if !run(&req) || !run(&sign) {
+            return false;
+        }
+    }
+    true
 }
 
 /// One site: a lone daemon of cluster `name`.
@@ -81,6 +167,11 @@ struct Site {
 
 impl Site {
     fn start(name: &'static str, etcd: &str) -> Site {
+        Site::start_with(name, etcd, "")
+    }
+
+    /// `extra` goes into `[site]` (ca, cert, key).
+    fn start_with(name: &'static str, etcd: &str, extra: &str) -> Site {
         let dir = std::env::temp_dir().join(format!("pls{name}{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("rsctmp")).unwrap();
@@ -91,7 +182,7 @@ impl Site {
              [membership]\nheartbeat = \"100ms\"\ntoken_timeout = \"1s\"\n\
              [[node]]\nname = \"node1\"\nid = 1\nlinks = [\"127.0.0.1:{}\"]\n\
              [fencing]\nenabled = false\n\
-             [site]\nname = \"{name}\"\ntickets = [\"primary\"]\netcd = [\"{etcd}\"]\nttl = \"{TTL_S}s\"\n\
+             [site]\nname = \"{name}\"\ntickets = [\"primary\"]\netcd = [\"{etcd}\"]\nttl = \"{TTL_S}s\"\n{extra}\
              [[primitive]]\nid = \"db\"\nagent = \"ocf:heartbeat:Dummy\"\n\
              [[ticket]]\nid = \"db-primary\"\nticket = \"primary\"\nresources = [\"db\"]\n",
             key.display(),
@@ -194,4 +285,56 @@ fn the_ticket_runs_at_one_site_and_moves_when_it_is_lost() {
         "moved before the lease could expire: {took:?}"
     );
     drop(etcd);
+}
+
+#[test]
+fn the_ticket_is_claimed_over_tls_with_a_client_certificate() {
+    if !Path::new(ETCD).exists() || !Path::new("/usr/bin/openssl").exists() {
+        eprintln!("skipping: needs {ETCD} (Debian's etcd-server) and openssl");
+        return;
+    }
+    let certs = std::env::temp_dir().join(format!("plscerts{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&certs);
+    std::fs::create_dir_all(&certs).unwrap();
+    assert!(tls_files(&certs), "openssl could not make the certificates");
+    let etcd = Etcd::start_with("plsetcdtls", Some(&certs));
+    let c = |f: &str| certs.join(f).display().to_string();
+    let ca = format!("ca = \"{}\"\n", c("ca.pem"));
+    let tls = format!(
+        "{ca}cert = \"{}\"\nkey = \"{}\"\n",
+        c("client.pem"),
+        c("client.key")
+    );
+    // Without a client certificate etcd refuses the site: it never runs db.
+    let refused = Site::start_with("nocert", &etcd.client, &ca);
+    // Alone for three TTLs (a site with a certificate takes it at once).
+    let alone = Instant::now() + Duration::from_secs(3 * TTL_S);
+    while Instant::now() < alone {
+        assert!(
+            !refused.runs_db(),
+            "a site without a client certificate got the ticket"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let site = Site::start_with("tls", &etcd.client, &tls);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !site.runs_db() {
+        assert!(
+            Instant::now() < deadline,
+            "no ticket over TLS:\n{}",
+            site.log()
+        );
+        assert!(
+            !refused.runs_db(),
+            "a site without a client certificate got the ticket"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        !refused.runs_db(),
+        "a site without a client certificate got the ticket"
+    );
+    drop(etcd);
+    let _ = std::fs::remove_dir_all(&certs);
 }
