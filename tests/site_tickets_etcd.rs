@@ -263,6 +263,15 @@ fn the_ticket_runs_at_one_site_and_moves_when_it_is_lost() {
     let holder = usize::from(sites[1].runs_db());
     let other = 1 - holder;
     assert!(sites[holder].runs_db());
+    // By hand it is refused: the site's DC grants and revokes it.
+    let socket = sites[holder].daemon.as_ref().unwrap().dir.join("api.sock");
+    let out = Command::new(env!("CARGO_BIN_EXE_paceline"))
+        .args(["ticket", "revoke", "primary", "--force", "--socket"])
+        .arg(&socket)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", local::text(&out));
+    assert!(local::text(&out).contains("granted through etcd"));
     // The holder's site is lost: its daemon dies with what it ran.
     let lost = Instant::now();
     sites[holder].daemon = None;

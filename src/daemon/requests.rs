@@ -182,6 +182,20 @@ impl Daemon {
             self.status_change(patch, what, reply).await;
             return;
         }
+        if let Request::Ticket { ticket, .. } = &request
+            && self
+                .settings
+                .site
+                .as_ref()
+                .is_some_and(|s| s.tickets.contains(ticket))
+        {
+            let _ = reply.send(Response::Error {
+                message: format!(
+                    "ticket {ticket} is granted through etcd ([site] tickets): its site's DC grants and revokes it"
+                ),
+            });
+            return;
+        }
         if let Request::Ticket { ticket, change } = request {
             let what = format!("ticket {ticket}: {change:?} (committed by a quorum)");
             let patch = StatusPatch::Ticket { ticket, change };
