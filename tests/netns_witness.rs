@@ -3,7 +3,10 @@
 //! test's bridges (198.18.0.0/15), removed also on failure. One run:
 //! a split where only the witness's holder stays quorate (the other side
 //! never is), the witness lost while both nodes are up (nothing changes),
-//! and a cold start of one node alone that takes the witness. Fencing is
+//! and a cold start of one node alone that takes the witness; and etcd
+//! cut off from the holder (nothing while both are up; in a split then,
+//! the other side takes the witness once the lease expired, never both
+//! quorate alone). Fencing is
 //! off: what is checked is who is quorate (the simulator checks the
 //! fencing that follows, `tests/cluster_sim.rs` witness_*). Needs root,
 //! iproute2 and `etcd`; skipped with a message otherwise.
@@ -119,12 +122,8 @@ fn until(c: &Cluster, what: &str, within: Duration, ok: impl Fn() -> bool) {
     );
 }
 
-#[test]
-fn the_witness_decides_splits_keeps_quiet_when_lost_and_lets_one_node_start() {
-    if !can_run() || !Path::new(ETCD).exists() {
-        eprintln!("skipping: needs root, iproute2 and etcd (Debian's etcd-server)");
-        return;
-    }
+/// Builds the two nodes and the three etcd members, the witness's TTL 2 s.
+fn witness_cluster() -> Cluster {
     let mut c = Cluster::new(2, ("200ms", "1s"));
     for m in MEMBERS {
         let ns = c.ns(&format!("e{m}"));
@@ -139,6 +138,91 @@ fn the_witness_decides_splits_keeps_quiet_when_lost_and_lets_one_node_start() {
         "[quorum]\nwitness = {{ etcd = [{}], ttl = \"2s\" }}\n[fencing]\nenabled = false\n",
         endpoints.join(", ")
     ));
+    c
+}
+
+/// Cuts (or heals) node `n` off from every etcd member, both ways.
+fn cut_from_etcd(c: &Cluster, n: u8, cut: bool) {
+    let verb = if cut { "add" } else { "del" };
+    for m in MEMBERS {
+        for (from, to) in [
+            (format!("n{n}"), format!("198.18.0.{m}/32")),
+            (format!("e{m}"), format!("198.18.0.{n}/32")),
+        ] {
+            sh(&["ip", "-n", &c.ns(&from), "route", verb, "blackhole", &to]);
+        }
+    }
+}
+
+/// etcd partitioned away from one side: while both nodes are up nothing
+/// changes (two votes of three); in a split then, the side that still
+/// reaches etcd takes the witness once the cut-off holder's lease expired,
+/// and the two sides are never quorate alone at once.
+#[test]
+fn etcd_cut_off_from_the_holder_hands_the_witness_to_the_other_side_in_a_split() {
+    if !can_run() || !Path::new(ETCD).exists() {
+        eprintln!("skipping: needs root, iproute2 and etcd (Debian's etcd-server)");
+        return;
+    }
+    let mut c = witness_cluster();
+    let _etcd = Etcd::start(&c);
+    c.start(1);
+    c.start(2);
+    let long = Duration::from_secs(20);
+    until(&c, "both quorate and one holding the witness", long, || {
+        quorate(&c, 1) == Some(true)
+            && quorate(&c, 2) == Some(true)
+            && (holds_witness(&c, 1) || holds_witness(&c, 2))
+    });
+    let holder = if holds_witness(&c, 1) { 1 } else { 2 };
+    let other = 3 - holder;
+    cut_from_etcd(&c, holder, true);
+    let deadline = Instant::now() + Duration::from_secs(4);
+    while Instant::now() < deadline {
+        assert_eq!(quorate(&c, 1), Some(true), "{}", c.log(1));
+        assert_eq!(quorate(&c, 2), Some(true), "{}", c.log(2));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        !holds_witness(&c, holder),
+        "the cut-off holder still counts the vote"
+    );
+    split(&c, 1, 2, true);
+    let alone = |i: u8| {
+        c.status(i)
+            .is_some_and(|s| s.members.len() == 1 && s.quorum.quorate)
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut taken = false;
+    while Instant::now() < deadline && !taken {
+        assert!(
+            !(alone(1) && alone(2)),
+            "both alone and quorate\n{}\n{}",
+            c.log(1),
+            c.log(2)
+        );
+        assert!(
+            !alone(holder),
+            "the side cut off from etcd is quorate alone\n{}",
+            c.log(holder)
+        );
+        taken = alone(other) && holds_witness(&c, other);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        taken,
+        "node{other} never took the witness\n{}",
+        c.log(other)
+    );
+}
+
+#[test]
+fn the_witness_decides_splits_keeps_quiet_when_lost_and_lets_one_node_start() {
+    if !can_run() || !Path::new(ETCD).exists() {
+        eprintln!("skipping: needs root, iproute2 and etcd (Debian's etcd-server)");
+        return;
+    }
+    let mut c = witness_cluster();
     let mut etcd = Etcd::start(&c);
     c.start(1);
     c.start(2);
