@@ -389,6 +389,7 @@ fn the_cluster_is_synced_started_grown_reported_shrunk_and_stopped_from_one_node
             "cluster.toml",
             "journal.txt",
             "op-history.json",
+            "agents.json",
             "versions.txt",
         ] {
             assert!(
@@ -411,6 +412,15 @@ fn the_cluster_is_synced_started_grown_reported_shrunk_and_stopped_from_one_node
             .map(|(_, t)| t.clone())
             .unwrap();
         assert!(ops.contains("probe-me"), "{node}'s op history:\n{ops}");
+        let agents = files
+            .iter()
+            .find(|(n, _)| n.ends_with(&format!("/{node}/agents.json")))
+            .map(|(_, t)| t.clone())
+            .unwrap();
+        assert!(
+            agents.contains("\"ocf:heartbeat:Dummy\"") && agents.contains("shortdesc"),
+            "{node}'s agents:\n{agents}"
+        );
     }
     let mode = std::fs::metadata(&dest).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600);

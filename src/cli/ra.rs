@@ -28,7 +28,7 @@ pub enum RaCommand {
     },
 }
 
-fn runner() -> OcfRunner {
+pub(super) fn runner() -> OcfRunner {
     let root = std::env::var("OCF_ROOT").unwrap_or_else(|_| DEFAULT_OCF_ROOT.into());
     OcfRunner::new(root, std::env::temp_dir().join("paceline-rsctmp"))
 }

@@ -136,9 +136,9 @@ fn log_lines(args: &ReportArgs) -> String {
 }
 
 /// What the daemon says: (status text, status JSON, fence history,
-/// redacted configuration, operation history), each with why when it does
-/// not answer.
-fn from_daemon(socket: &Path) -> [(String, String); 5] {
+/// redacted configuration, operation history, the configured agents'
+/// meta-data), each with why when it does not answer.
+fn from_daemon(socket: &Path) -> [(String, String); 6] {
     let (status, json, history) = match api::call(socket, &Request::Report) {
         Ok(Response::Report(r)) => (
             super::status::render(&r),
@@ -153,20 +153,65 @@ fn from_daemon(socket: &Path) -> [(String, String); 5] {
             (why.clone(), why.clone(), why)
         }
     };
-    let (config, ops) = match api::call(socket, &Request::ConfigShow) {
-        Ok(Response::Config { text, .. }) => (redact(&text), op_history(&text)),
+    let (config, ops, agents) = match api::call(socket, &Request::ConfigShow) {
+        Ok(Response::Config { text, .. }) => {
+            (redact(&text), op_history(&text), agents_metadata(&text))
+        }
         other => {
             let why = format!("# pacelined did not answer: {other:?}\n");
-            (why.clone(), why)
+            (why.clone(), why.clone(), why)
         }
     };
     [
+        ("agents.json".into(), agents),
         ("op-history.json".into(), ops),
         ("status.txt".into(), status),
         ("status.json".into(), json),
         ("fence-history.txt".into(), history),
         ("cluster.toml".into(), config),
     ]
+}
+
+/// The meta-data of every agent the configuration's primitives use, as
+/// this node's agents describe themselves (a version that differs between
+/// nodes shows here), by agent; an agent that cannot describe itself says why.
+fn agents_metadata(config: &str) -> String {
+    let Ok(cluster) = crate::config::load_node_str(config, "cluster.toml") else {
+        return "(the configuration does not load)\n".into();
+    };
+    let mut specs: Vec<String> = cluster
+        .model
+        .resources
+        .iter()
+        .flat_map(|r| match r {
+            crate::model::Resource::Primitive(p) => vec![p],
+            crate::model::Resource::Group(g) => g.members.iter().collect(),
+            crate::model::Resource::Clone(c) => match &c.child {
+                crate::model::CloneChild::Primitive(p) => vec![p],
+                crate::model::CloneChild::Group(g) => g.members.iter().collect(),
+            },
+        })
+        .map(|p| p.agent_spec())
+        .collect();
+    specs.sort();
+    specs.dedup();
+    let runner = super::ra::runner();
+    let described: serde_json::Map<String, serde_json::Value> = specs
+        .into_iter()
+        .map(|spec| {
+            let meta = crate::executor::ocf::AgentId::parse(&spec)
+                .map_err(|e| e.to_string())
+                .and_then(|id| {
+                    crate::executor::catalog::describe(&runner, &id).map_err(|e| e.to_string())
+                });
+            let value = match meta {
+                Ok(m) => serde_json::to_value(m).unwrap_or_default(),
+                Err(e) => serde_json::json!({ "error": e }),
+            };
+            (spec, value)
+        })
+        .collect();
+    serde_json::to_string_pretty(&described).unwrap_or_default()
 }
 
 /// This node's executor's operation history (`<state_dir>/op-history.json`
