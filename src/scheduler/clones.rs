@@ -22,6 +22,15 @@ fn clone_prims(c: &Clone) -> Vec<&Primitive> {
     }
 }
 
+/// A clone's instances in assignment order (`arrange_instances`): those
+/// pre-assigned to their node, the cloned-group instances tried in place
+/// and not counted, and those whose pre-assignment was tried and failed.
+pub(super) struct Arranged {
+    pub(super) stay: Vec<usize>,
+    pub(super) uncounted: Vec<usize>,
+    pub(super) retried: Vec<usize>,
+}
+
 impl<'a> Ctx<'a> {
     /// The clone's instance units: one per instance number (those running
     /// first), then the surplus copies, which stop.
@@ -202,7 +211,7 @@ impl<'a> Ctx<'a> {
         units: &[Unit<'a>],
         slots: &mut [usize],
         c: &Clone,
-    ) -> (Vec<usize>, Vec<usize>) {
+    ) -> Arranged {
         let positions: Vec<usize> = (0..slots.len())
             .filter(|&p| units[slots[p]].clone.is_some_and(|x| std::ptr::eq(x, c)))
             .collect();
@@ -215,7 +224,7 @@ impl<'a> Ctx<'a> {
         let per_node = (max / available).max(1);
         let mut here = vec![0usize; self.nodes.len()];
         let (mut stay, mut leave, mut counted) = (Vec::new(), Vec::new(), 0);
-        let mut uncounted = Vec::new();
+        let (mut uncounted, mut retried) = (Vec::new(), Vec::new());
         for ui in sorted {
             let tried = self
                 .tried_in_place(units, ui)
@@ -230,13 +239,31 @@ impl<'a> Ctx<'a> {
                     uncounted.push(ui);
                     stay.push(ui);
                 }
-                _ => leave.push(ui),
+                _ => {
+                    if counted < max && tried.is_some() {
+                        retried.push(ui);
+                    }
+                    leave.push(ui)
+                }
             }
         }
         for (&p, &ui) in positions.iter().zip(stay.iter().chain(&leave)) {
             slots[p] = ui;
         }
-        (stay, uncounted)
+        Arranged {
+            stay,
+            uncounted,
+            retried,
+        }
+    }
+
+    /// How many times 2.1.5 appends the clone's colocations to instance
+    /// `ui` (append_parent_colocation, on every allocate_instance call
+    /// that finds it unassigned): twice when its pre-assignment failed,
+    /// else once. A role colocation counts that many times towards the
+    /// instance's promotion priority.
+    pub(super) fn parent_colocations_appended(&self, ui: usize) -> i64 {
+        if self.retried.contains(&ui) { 2 } else { 1 }
     }
 
     fn is_cloned_group(&self, c: &Clone) -> bool {

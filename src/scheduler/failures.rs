@@ -93,6 +93,7 @@ pub(super) fn observed_history(
     now: i64,
 ) -> History {
     let mut history: History = HashMap::new();
+    let parents = super::units::parents_by_id(config);
     let mut order: Vec<&NodeId> = status
         .node_order
         .iter()
@@ -126,11 +127,14 @@ pub(super) fn observed_history(
                 &ignored_failures(prims.get(id)),
                 op_blocks(prims.get(id), "demote"),
                 expiry,
-                config.properties.maintenance_mode
-                    || config.properties.no_fence_device
-                    || prims
-                        .get(id)
-                        .is_some_and(|p| p.meta.is_managed == Some(false)),
+                // A monitor finding an unmanaged resource stopped is no
+                // failure (unpack.c's PCMK_OCF_NOT_RUNNING), whether the
+                // resource or a parent (group, clone) is unmanaged.
+                prims.get(id).is_some_and(|p| {
+                    let up = parents.get(id).copied().unwrap_or_default();
+                    !super::units::configured_managed(config, &p.meta, &up)
+                }) || config.properties.maintenance_mode
+                    || config.properties.no_fence_device,
             );
             history
                 .entry(base_id(&h.id).to_string())

@@ -189,6 +189,17 @@
 //!   group; only a primitive `then` blocked by a failure blocks the stop of its
 //!   `first` (merely unmanaged, or a group, it does not). A promotable
 //!   instance's recovery or restart elsewhere shows its roles, as a move's.
+//!   A monitor finding a resource stopped is no failure when the resource or
+//!   a parent (group, clone) is unmanaged; an unmanaged group counts where
+//!   its active members run, whichever member is first. A failed promote
+//!   makes the instance's next role Unpromoted (the promote's default role
+//!   after failure): it is recovered as Unpromoted and another instance is
+//!   promoted. A clone's role colocations reach its instances' promotion
+//!   priority only as 2.1.5 appends the clone's colocations to each
+//!   instance (negative and INFINITY ones, all of them when some node gets
+//!   no instance; twice for an instance whose pre-assignment failed): the
+//!   Unpromoted role with a resource lowers it by the score once per
+//!   instance of that resource on the node, INFINITY forbids promotion there.
 
 mod clones;
 mod colocations;

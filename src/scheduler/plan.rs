@@ -42,6 +42,8 @@ pub(super) struct Ctx<'a> {
     /// elsewhere, they are not counted against clone-node-max or
     /// clone-max (`tried_in_place`).
     pub(super) uncounted: BTreeSet<usize>,
+    /// Clone instances whose pre-assignment was tried and failed.
+    pub(super) retried: BTreeSet<usize>,
     /// Promotable clones whose promotion is decided.
     pub(super) promoted_done: BTreeSet<String>,
     /// Resources whose failure-timeout is disregarded (on-fail=block failures).
@@ -123,6 +125,7 @@ impl<'a> Ctx<'a> {
             clone_placed: HashMap::new(),
             staying: BTreeSet::new(),
             uncounted: BTreeSet::new(),
+            retried: BTreeSet::new(),
             promoted_done: BTreeSet::new(),
             timeout_ignored,
             colocations,
@@ -152,9 +155,10 @@ impl<'a> Ctx<'a> {
             if let Some(c) = units[order[pos]].clone
                 && arranged.insert(c.id.as_str())
             {
-                let (stay, uncounted) = self.arrange_instances(&units, &mut order[pos..], c);
-                self.staying.extend(stay);
-                self.uncounted.extend(uncounted);
+                let arranged = self.arrange_instances(&units, &mut order[pos..], c);
+                self.staying.extend(arranged.stay);
+                self.uncounted.extend(arranged.uncounted);
+                self.retried.extend(arranged.retried);
             }
             self.place(&mut units, order[pos]);
         }
@@ -272,8 +276,10 @@ impl<'a> Ctx<'a> {
         // An unmanaged active resource (every member unmanaged, or blocked
         // by a failure, which unmanages it) stays where it is, whatever its
         // scores, and counts there: Pacemaker assigns it to its node.
+        // Pacemaker assigns each member to its own node: a stopped first
+        // member does not keep the active ones from counting.
         if self.left_alone(unit)
-            && let Some((node, _)) = unit.members[0].current.first()
+            && let Some((node, _)) = unit.members.iter().find_map(|m| m.current.first())
             && let Some(&i) = self.node_index.get(node)
         {
             why.push(format!("{}: unmanaged, stays on {node}", unit.id));

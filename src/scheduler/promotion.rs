@@ -32,11 +32,12 @@ impl<'a> Ctx<'a> {
     fn promotion_score(
         &self,
         c: &Clone,
-        unit: &Unit<'a>,
+        ui: usize,
         i: usize,
         placed: &Placed,
         units: &[Unit<'a>],
     ) -> Option<Score> {
+        let unit = &units[ui];
         let m = unit.members.first()?;
         // The attribute counts only where it applies, as for placement
         // (Pacemaker's promotion_score asks promotion_score_applies too).
@@ -46,7 +47,7 @@ impl<'a> Ctx<'a> {
         let ids = [c.id.as_str(), m.prim.id.as_str()];
         self.promoted_locations(&ids, i, &mut score);
         self.promoted_dependents(unit, &ids, i, units, &mut score);
-        self.role_colocations(&ids, i, placed, &mut score);
+        self.role_colocations((c, ui), &ids, i, placed, &mut score);
         // A score that counts (not negative) becomes the clone's own weight
         // of the node: its locations and what its dependents (whatever
         // their role) bring, as at its placement (Pacemaker's
@@ -262,9 +263,16 @@ impl<'a> Ctx<'a> {
 
     /// Colocations of the Promoted role with another resource: with
     /// INFINITY it may be promoted only where that resource runs; the
-    /// Unpromoted role colocated with a resource discourages promotion
+    /// Unpromoted role colocated with a resource at INFINITY forbids promotion
     /// where that resource runs.
-    fn role_colocations(&self, ids: &[&str], i: usize, placed: &Placed, score: &mut Option<Score>) {
+    fn role_colocations(
+        &self,
+        (c, ui): (&Clone, usize),
+        ids: &[&str],
+        i: usize,
+        placed: &Placed,
+        score: &mut Option<Score>,
+    ) {
         let nd = &self.nodes[i];
         for col in &self.colocations {
             let (Some(r), Some(w)) = (&col.rsc, &col.with_rsc) else {
@@ -277,13 +285,8 @@ impl<'a> Ctx<'a> {
                 .get(w.as_str())
                 .is_some_and(|ns| ns.contains(&nd.uname));
             if col.rsc_role == Some(Role::Unpromoted) {
-                if col.with_rsc_role.is_none_or(|x| x == Role::Started) && there {
-                    let against = if col.score.is_plus_infinity() {
-                        Score::MINUS_INFINITY
-                    } else {
-                        Score::new(-col.score.value())
-                    };
-                    add_to(score, against);
+                if col.with_rsc_role.is_none_or(|x| x == Role::Started) {
+                    self.unpromoted_colocation(c, ui, col, placed, &nd.uname, score);
                 }
                 continue;
             }
@@ -399,7 +402,7 @@ impl<'a> Ctx<'a> {
             if !self.may_promote(u) {
                 continue;
             }
-            let Some(score) = self.promotion_score(c, u, i, placed, units) else {
+            let Some(score) = self.promotion_score(c, ui, i, placed, units) else {
                 continue;
             };
             self.plan
@@ -419,14 +422,66 @@ impl<'a> Ctx<'a> {
 
     /// Neither target-role=Unpromoted, nor a group instance that cannot
     /// run all its members, nor an instance whose failure asks for a
-    /// demotion (it is not promoted again where it failed).
+    /// demotion (it is not promoted again where it failed), nor one whose
+    /// promote failed: a failed promote's role after failure is
+    /// Unpromoted (pe_actions.c's default fail_role), which Pacemaker
+    /// makes the instance's next role, so another instance is promoted.
     fn may_promote(&self, u: &Unit<'a>) -> bool {
         !u.members
             .iter()
             .any(|m| m.target_role == Some(Role::Unpromoted))
             && u.runnable >= u.members.len()
             && !self.demote_on_failure(&u.members[0])
+            && !u.members.iter().any(promote_failed)
     }
+}
+
+impl Ctx<'_> {
+    /// The Unpromoted role of the clone colocated with a resource: each
+    /// instance of the resource on the instance's node lowers its
+    /// promotion priority by the score, from Pacemaker's default of -1 when
+    /// nothing else gave one (pcmk__apply_coloc_to_priority: minus the
+    /// score for the Unpromoted role; INFINITY forbids promotion). 2.1.5
+    /// applies it only where the clone's colocation was appended to the
+    /// instance, each time it was (`parent_colocations_appended`): all of
+    /// them when some node gets no instance, else only negative and
+    /// INFINITY ones (append_parent_colocation).
+    fn unpromoted_colocation(
+        &self,
+        c: &Clone,
+        ui: usize,
+        col: &Colocation,
+        placed: &Placed,
+        uname: &NodeId,
+        score: &mut Option<Score>,
+    ) {
+        let appended = !self.every_node_gets_an_instance(c)
+            || col.score.value() < 0
+            || col.score.is_plus_infinity();
+        let Some(w) = col.with_rsc.as_deref() else {
+            return;
+        };
+        let here = placed
+            .get(w)
+            .map_or(0, |ns| ns.iter().filter(|n| *n == uname).count()) as i64;
+        if !appended || here == 0 {
+            return;
+        }
+        if col.score.is_plus_infinity() {
+            *score = Some(Score::MINUS_INFINITY);
+            return;
+        }
+        let times = here * self.parent_colocations_appended(ui);
+        let against = Score::new(col.score.value().saturating_mul(-times));
+        *score = Some(score.unwrap_or(Score::new(-1)) + against);
+    }
+}
+
+/// Whether a member's promote failed and that failure still stands.
+fn promote_failed(m: &Member<'_>) -> bool {
+    m.current
+        .iter()
+        .any(|(_, o)| o.failed && o.failed_op.as_deref() == Some("promote"))
 }
 
 fn placed_nodes(units: &[Unit<'_>]) -> Placed {

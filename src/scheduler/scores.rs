@@ -39,7 +39,7 @@ impl<'a> Ctx<'a> {
             .0
     }
 
-    fn scores_before_colocation(
+    pub(super) fn scores_before_colocation(
         &self,
         unit: &Unit<'a>,
         hostable_only: bool,

@@ -99,6 +99,60 @@ pub(super) fn instance_of(id: &str) -> Option<u32> {
     id.rsplit_once(':').and_then(|(_, n)| n.parse().ok())
 }
 
+/// Whether a resource with `meta` under `parents` (nearest first) is
+/// managed as configured: its own setting, else the nearest parent's, else
+/// rsc_defaults and the cluster options.
+pub(super) fn configured_managed(
+    config: &ClusterConfig,
+    meta: &ResourceMeta,
+    parents: &[Option<&ResourceMeta>],
+) -> bool {
+    // Pacemaker unmanages every resource while fencing is enabled
+    // without a device to fence with ("Resource start-up disabled").
+    if config.properties.maintenance_mode || config.properties.no_fence_device {
+        return false;
+    }
+    let inherited = |get: fn(&ResourceMeta) -> Option<bool>| {
+        get(meta).or_else(|| parents.iter().flatten().find_map(|p| get(p)))
+    };
+    if inherited(|m| m.maintenance).unwrap_or(false) {
+        return false;
+    }
+    inherited(|m| m.is_managed)
+        .or(config.rsc_defaults_meta.is_managed)
+        .or(config.properties.is_managed_default)
+        .unwrap_or(true)
+}
+
+/// Every primitive (also inside groups and clones) by id, with its
+/// parents' meta (nearest first: group, clone).
+pub(super) fn parents_by_id(config: &ClusterConfig) -> HashMap<&str, [Option<&ResourceMeta>; 2]> {
+    let mut out = HashMap::new();
+    for r in &config.resources {
+        match r {
+            Resource::Primitive(p) => {
+                out.insert(p.id.as_str(), [None, None]);
+            }
+            Resource::Group(g) => {
+                for p in &g.members {
+                    out.insert(p.id.as_str(), [Some(&g.meta), None]);
+                }
+            }
+            Resource::Clone(c) => match &c.child {
+                CloneChild::Primitive(p) => {
+                    out.insert(p.id.as_str(), [Some(&c.meta), None]);
+                }
+                CloneChild::Group(g) => {
+                    for p in &g.members {
+                        out.insert(p.id.as_str(), [Some(&g.meta), Some(&c.meta)]);
+                    }
+                }
+            },
+        }
+    }
+    out
+}
+
 /// Every primitive (also inside groups and clones) by id.
 pub(super) fn primitives_by_id(config: &ClusterConfig) -> HashMap<&str, &Primitive> {
     let mut out = HashMap::new();
@@ -127,23 +181,7 @@ impl<'a> Ctx<'a> {
     }
 
     pub(super) fn managed(&self, meta: &ResourceMeta, parent: Option<&ResourceMeta>) -> bool {
-        // Pacemaker unmanages every resource while fencing is enabled
-        // without a device to fence with ("Resource start-up disabled").
-        if self.config.properties.maintenance_mode || self.config.properties.no_fence_device {
-            return false;
-        }
-        let m = meta
-            .maintenance
-            .or(parent.and_then(|p| p.maintenance))
-            .unwrap_or(false);
-        if m {
-            return false;
-        }
-        meta.is_managed
-            .or(parent.and_then(|p| p.is_managed))
-            .or(self.config.rsc_defaults_meta.is_managed)
-            .or(self.config.properties.is_managed_default)
-            .unwrap_or(true)
+        configured_managed(self.config, meta, &[parent])
     }
 
     pub(super) fn migration_threshold(&self, meta: &ResourceMeta) -> i64 {

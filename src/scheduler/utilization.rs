@@ -13,7 +13,11 @@
 //! - `balanced` puts, among equal scores, the node with more free capacity
 //!   first (before fewer assigned resources), `minimal` the first by name;
 //! - units are placed by priority, then by their score where they run, then
-//!   by their scores on the nodes.
+//!   by their scores on the nodes (cmp_resources): the scores of Pacemaker's
+//!   allowed-node table (a node that cannot run resources keeps its score,
+//!   a clone's has no instance stickiness) with the unit's colocations with
+//!   its primaries merged by their factor, and the nodes in Pacemaker's
+//!   order (those that cannot run resources last).
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
@@ -279,13 +283,18 @@ impl<'a> Ctx<'a> {
         }
         let mut node_order: Vec<usize> = (0..self.nodes.len()).collect();
         node_order.sort_by(|&a, &b| {
+            // Pacemaker sorts the cluster's nodes as it sorts a resource's:
+            // a node that cannot run resources weighs -INFINITY, so last.
+            let by_availability = self.nodes[b].can_host().cmp(&self.nodes[a].can_host());
             let by_capacity =
                 if self.config.properties.placement_strategy == PlacementStrategy::Balanced {
                     compare_free(&self.free[a], &self.free[b])
                 } else {
                     Ordering::Equal
                 };
-            by_capacity.then_with(|| self.nodes[a].uname.cmp(&self.nodes[b].uname))
+            by_availability
+                .then(by_capacity)
+                .then_with(|| self.nodes[a].uname.cmp(&self.nodes[b].uname))
         });
         let mut keys: BTreeMap<&str, (Score, Vec<Score>)> = BTreeMap::new();
         for &ui in order.iter() {
@@ -293,12 +302,7 @@ impl<'a> Ctx<'a> {
             if keys.contains_key(unit.id.as_str()) {
                 continue;
             }
-            let mut ignored = Vec::new();
-            // Later group members' bans count as Pacemaker merges the
-            // members' scores into the group's (rolled back if no node
-            // would be left).
-            let (mut scores, _, later_bans) = self.own_scores(unit, &mut ignored);
-            self.apply_later_bans(&mut scores, later_bans);
+            let scores = self.sort_scores(units, unit);
             let current = unit.members[0]
                 .current
                 .first()
@@ -316,6 +320,80 @@ impl<'a> Ctx<'a> {
                 .then_with(|| cb.cmp(ca))
                 .then_with(|| nb.cmp(na))
         });
+    }
+}
+
+impl<'a> Ctx<'a> {
+    /// A unit's node scores as 2.1.5's cmp_resources sees them (through
+    /// pcmk__add_colocated_node_scores): the allowed-node table, where a
+    /// node that cannot run resources now keeps its score (so a resource
+    /// active on a lost node sorts by its score there), a clone's own
+    /// table (no instance stickiness), and the unit's colocations with
+    /// its primaries merged by their factor. Later group members' bans
+    /// count as Pacemaker merges the members' scores into the group's
+    /// (rolled back if no node would be left); a group of several members
+    /// is merged along its internal colocations, which a node that cannot
+    /// run resources ends at -INFINITY.
+    fn sort_scores(&self, units: &[Unit<'a>], unit: &Unit<'a>) -> Vec<Score> {
+        let instance_parts = unit.clone.is_none();
+        let (mut scores, _, later_bans) =
+            self.scores_before_colocation(unit, false, instance_parts, &mut Vec::new());
+        self.apply_later_bans(&mut scores, later_bans);
+        if unit.members.len() > 1 {
+            for (i, nd) in self.nodes.iter().enumerate() {
+                if !nd.can_host() {
+                    scores[i] = Score::MINUS_INFINITY;
+                }
+            }
+        }
+        let mine = |id: &str| unit.id == id || unit.members.iter().any(|m| m.prim.id == id);
+        for ci in self.candidate_colocations(unit) {
+            let c = &self.colocations[ci];
+            let (Some(r), Some(w)) = (&c.rsc, &c.with_rsc) else {
+                continue;
+            };
+            if !mine(r) || mine(w) || c.rsc_role.is_some() || c.with_rsc_role.is_some() {
+                continue;
+            }
+            let Some(&pj) = self.units_named(w).first() else {
+                continue;
+            };
+            // A clone primary merges its own table (no instance stickiness).
+            let primary_parts = units[pj].clone.is_none();
+            let primary =
+                self.scores_before_colocation(&units[pj], false, primary_parts, &mut Vec::new());
+            self.merge_by_factor(&mut scores, &primary.0, c.score.value());
+        }
+        scores
+    }
+
+    /// Adds a primary's scores at `score / INFINITY` (Pacemaker's
+    /// add_node_scores_matching_attr): on each node the primary's score
+    /// there if the node can run resources, else -INFINITY; rounded, at
+    /// least ±1 when not zero; a negative score through a negative
+    /// factor is left out. Rolled back when no node would be left.
+    fn merge_by_factor(&self, scores: &mut Vec<Score>, primary: &[Score], score: i64) {
+        let factor = score as f64 / INFINITY as f64;
+        let mut work = scores.clone();
+        for (i, nd) in self.nodes.iter().enumerate() {
+            let theirs = if nd.can_host() {
+                primary[i].value()
+            } else {
+                -INFINITY
+            };
+            if factor < 0.0 && theirs < 0 {
+                continue;
+            }
+            let f = factor * theirs as f64;
+            let mut add = if f < 0.0 { f - 0.5 } else { f + 0.5 } as i64;
+            if add == 0 && theirs != 0 {
+                add = if factor > 0.0 { 1 } else { -1 };
+            }
+            work[i] += Score::new(add);
+        }
+        if self.any_runnable(&work) {
+            *scores = work;
+        }
     }
 }
 
