@@ -1,5 +1,5 @@
 //! The cluster's life across its nodes from one node (issue 17): `cluster
-//! sync`, `cluster start|stop --all`, `cluster node add|remove --restart`
+//! sync`, `cluster start|stop|enable|disable --all`, `cluster node add|remove --restart`
 //! and `report --all`, on real daemons in network namespaces reached over
 //! real ssh (an sshd in each namespace). Each node sees a directory of its
 //! own at one path (a bind mount in the namespace's mount namespace), so
@@ -171,6 +171,8 @@ case "$1 $2" in
 "restart pacelined")
     "$0" stop pacelined && "$0" start pacelined
     ;;
+"enable pacelined") touch {s}/enabled ;;
+"disable pacelined") rm -f {s}/enabled ;;
 *) echo "systemctl stand-in: $*" >&2; exit 2 ;;
 esac
 "#
@@ -342,6 +344,10 @@ fn the_cluster_is_synced_started_grown_reported_shrunk_and_stopped_from_one_node
     l.until("node1 and node2 in one view", || {
         l.members(1).is_some_and(|m| m == ["node1", "node2"])
     });
+    // enable --all: both start at boot.
+    let out = l.ok(1, &["cluster", "enable", "--all"]);
+    assert!(out.contains("node2: enabled"), "{out}");
+    assert!(l.node_dir(1).join("enabled").exists() && l.node_dir(2).join("enabled").exists());
 
     // node add --restart: node3 gets the key and the configuration, every
     // node restarts, all three in one view.
@@ -448,6 +454,8 @@ fn the_cluster_is_synced_started_grown_reported_shrunk_and_stopped_from_one_node
         "{out}"
     );
     assert!(!l.running(1) && !l.running(2));
+    l.ok(1, &["cluster", "disable", "node2"]);
+    assert!(l.node_dir(1).join("enabled").exists() && !l.node_dir(2).join("enabled").exists());
     for i in [1, 2] {
         let log = std::fs::read_to_string(l.node_dir(i).join("pacelined.log")).unwrap();
         assert!(!log.contains("panicked"), "node{i}:\n{log}");

@@ -68,6 +68,28 @@ pub enum ClusterCommand {
         #[command(flatten)]
         remote: super::remote::RemoteArgs,
     },
+    /// Let pacelined start at boot (systemctl enable) on this node, the
+    /// nodes named, or every node with --all (pcs cluster enable --all).
+    Enable {
+        /// Every node of the configuration.
+        #[arg(long, conflicts_with = "nodes")]
+        all: bool,
+        /// The nodes (default: this one).
+        nodes: Vec<String>,
+        #[command(flatten)]
+        remote: super::remote::RemoteArgs,
+    },
+    /// Keep pacelined from starting at boot (systemctl disable) on this
+    /// node, the nodes named, or every node with --all (pcs cluster disable).
+    Disable {
+        /// Every node of the configuration.
+        #[arg(long, conflicts_with = "nodes")]
+        all: bool,
+        /// The nodes (default: this one).
+        nodes: Vec<String>,
+        #[command(flatten)]
+        remote: super::remote::RemoteArgs,
+    },
     /// Write the cluster's configuration (the running one) and this node's
     /// key on every node, mode 0600, over ssh (pcs cluster sync).
     Sync {
@@ -122,10 +144,16 @@ pub fn run(cmd: ClusterCommand) -> anyhow::Result<ExitCode> {
     use super::lifecycle;
     match cmd {
         ClusterCommand::Start { all, nodes, remote } => {
-            lifecycle::start_stop(&remote, all, &nodes, true)
+            lifecycle::service_on(&remote, all, &nodes, lifecycle::Service::Start)
         }
         ClusterCommand::Stop { all, nodes, remote } => {
-            lifecycle::start_stop(&remote, all, &nodes, false)
+            lifecycle::service_on(&remote, all, &nodes, lifecycle::Service::Stop)
+        }
+        ClusterCommand::Enable { all, nodes, remote } => {
+            lifecycle::service_on(&remote, all, &nodes, lifecycle::Service::Enable)
+        }
+        ClusterCommand::Disable { all, nodes, remote } => {
+            lifecycle::service_on(&remote, all, &nodes, lifecycle::Service::Disable)
         }
         ClusterCommand::Sync { remote } => lifecycle::sync(&remote),
         ClusterCommand::Node(NodeCommand::Add {

@@ -1,4 +1,4 @@
-//! The cluster's life across its nodes (pcs cluster start|stop --all,
+//! The cluster's life across its nodes (pcs cluster start|stop|enable|disable --all,
 //! pcs cluster sync, pcs cluster node add|remove; crm cluster
 //! start|stop --all, crm cluster add|remove): pacelined is started and
 //! stopped through systemd on each node, the configuration and the key are
@@ -29,23 +29,52 @@ use crate::config::edit::{self, EditError};
 /// How long a restarted cluster may take to show every node in one view.
 const JOIN_WAIT: Duration = Duration::from_secs(120);
 
-/// `cluster start|stop [--all | NODE...]`: `systemctl start|stop
+/// What `cluster start|stop|enable|disable` asks systemd for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    Start,
+    Stop,
+    /// Start at boot.
+    Enable,
+    Disable,
+}
+
+impl Service {
+    fn verb(self) -> &'static str {
+        match self {
+            Service::Start => "start",
+            Service::Stop => "stop",
+            Service::Enable => "enable",
+            Service::Disable => "disable",
+        }
+    }
+
+    fn done(self) -> &'static str {
+        match self {
+            Service::Start => "started",
+            Service::Stop => "stopped",
+            Service::Enable => "enabled (starts at boot)",
+            Service::Disable => "disabled (does not start at boot)",
+        }
+    }
+}
+
+/// `cluster start|stop|enable|disable [--all | NODE...]`: `systemctl VERB
 /// pacelined` on each node named (here when none), all at once (as pcs
 /// does, so a stopping node's resources do not move to one stopping next).
-pub fn start_stop(
+pub fn service_on(
     args: &RemoteArgs,
     all: bool,
     names: &[String],
-    start: bool,
+    what: Service,
 ) -> anyhow::Result<ExitCode> {
     let nodes = ClusterNodes::read(args)?;
     let targets = nodes.pick(all, names)?;
     let remote = Remote::new(args.ssh.as_deref());
-    let verb = if start { "start" } else { "stop" };
     let ok = report_each(
         &targets,
-        if start { "started" } else { "stopped" },
-        on_each(&targets, |t| service(&remote, t, verb)),
+        what.done(),
+        on_each(&targets, |t| service(&remote, t, what.verb())),
     );
     Ok(exit(ok))
 }
