@@ -196,6 +196,14 @@ impl Daemon {
             });
             return;
         }
+        if matches!(request, Request::Ticket { .. }) && self.machine.protocol_version() < 5 {
+            // Release 0.1.0 (version 4) cannot read a ticket's patch.
+            let _ = reply.send(Response::Error {
+                message: "a member runs release 0.1.0, which knows no tickets: upgrade it first"
+                    .into(),
+            });
+            return;
+        }
         if let Request::Ticket { ticket, change } = request {
             let what = format!("ticket {ticket}: {change:?} (committed by a quorum)");
             let patch = StatusPatch::Ticket { ticket, change };

@@ -219,7 +219,9 @@ impl super::Daemon {
     /// is the DC, and record in the status what they change.
     pub(super) async fn site_step(&mut self) {
         let now = self.start.elapsed();
-        let dc = self.store.is_dc();
+        // Release 0.1.0 (version 4) cannot read a ticket's patch: a view
+        // with such a member claims nothing (its tickets lapse).
+        let dc = self.store.is_dc() && self.machine.protocol_version() >= 5;
         let wall = super::driver::wall_now();
         let Some(site) = self.site.as_mut() else {
             return;

@@ -83,8 +83,10 @@ pub enum NodeCondition {
     Pending,
 }
 
-/// The status section of the cluster.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+/// The status section of the cluster. Serialized by hand (`wire_form`):
+/// the binary form between nodes is frozen at protocol version 4, which
+/// has no tickets; JSON (persistence, the API) has every field.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ClusterStatus {
     pub have_quorum: bool,
     pub dc_uuid: Option<String>,
@@ -92,23 +94,135 @@ pub struct ClusterStatus {
     pub execution_date: Option<i64>,
     /// The CIB's no-quorum-panic flag: with no-quorum-policy=suicide, the
     /// partition had quorum once (or is told to panic anyway).
-    #[serde(default)]
     pub no_quorum_panic: bool,
     pub nodes: BTreeMap<NodeId, NodeState>,
     /// Node names in the order the status section lists them (Pacemaker
     /// numbers anonymous clone instances in this order).
-    #[serde(default)]
     pub node_order: Vec<NodeId>,
     /// The cluster's fencing history, oldest first, at most
     /// `FENCE_HISTORY_MAX` entries (changed only by
     /// `controller::apply_patch`). Absent in documents written before it
     /// existed: they load with an empty history.
-    #[serde(default)]
     pub fencing_history: Vec<FenceEvent>,
     /// Tickets this cluster knows of, by name (the CIB's `<tickets>`
-    /// `ticket_state`): a ticket not listed is not granted.
-    #[serde(default)]
+    /// `ticket_state`): a ticket not listed is not granted. Persisted, but
+    /// not in the binary form nodes exchange (frozen at version 4): a
+    /// member receives them through `StatusPatch::Ticket`, sent only to a
+    /// view that speaks version 5, and a document synced whole from a peer
+    /// comes without them.
     pub tickets: BTreeMap<String, TicketState>,
+}
+
+mod wire_form {
+    //! `ClusterStatus` as JSON (every field) and as the binary form
+    //! between nodes (version 4's fields only, in their order).
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::{ClusterStatus, FenceEvent, NodeState, TicketState};
+    use crate::model::NodeId;
+
+    #[derive(Serialize)]
+    struct V4Ref<'a> {
+        have_quorum: &'a bool,
+        dc_uuid: &'a Option<String>,
+        execution_date: &'a Option<i64>,
+        no_quorum_panic: &'a bool,
+        nodes: &'a BTreeMap<NodeId, NodeState>,
+        node_order: &'a Vec<NodeId>,
+        fencing_history: &'a Vec<FenceEvent>,
+    }
+
+    #[derive(Serialize)]
+    struct FullRef<'a> {
+        #[serde(flatten)]
+        v4: V4Ref<'a>,
+        tickets: &'a BTreeMap<String, TicketState>,
+    }
+
+    #[derive(Deserialize)]
+    struct V4 {
+        have_quorum: bool,
+        dc_uuid: Option<String>,
+        execution_date: Option<i64>,
+        #[serde(default)]
+        no_quorum_panic: bool,
+        nodes: BTreeMap<NodeId, NodeState>,
+        #[serde(default)]
+        node_order: Vec<NodeId>,
+        #[serde(default)]
+        fencing_history: Vec<FenceEvent>,
+    }
+
+    #[derive(Deserialize)]
+    struct Full {
+        have_quorum: bool,
+        dc_uuid: Option<String>,
+        execution_date: Option<i64>,
+        #[serde(default)]
+        no_quorum_panic: bool,
+        nodes: BTreeMap<NodeId, NodeState>,
+        #[serde(default)]
+        node_order: Vec<NodeId>,
+        #[serde(default)]
+        fencing_history: Vec<FenceEvent>,
+        #[serde(default)]
+        tickets: BTreeMap<String, TicketState>,
+    }
+
+    impl Serialize for ClusterStatus {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let v4 = V4Ref {
+                have_quorum: &self.have_quorum,
+                dc_uuid: &self.dc_uuid,
+                execution_date: &self.execution_date,
+                no_quorum_panic: &self.no_quorum_panic,
+                nodes: &self.nodes,
+                node_order: &self.node_order,
+                fencing_history: &self.fencing_history,
+            };
+            if s.is_human_readable() {
+                FullRef {
+                    v4,
+                    tickets: &self.tickets,
+                }
+                .serialize(s)
+            } else {
+                v4.serialize(s)
+            }
+        }
+    }
+
+    impl<'de> Deserialize<'de> for ClusterStatus {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            if d.is_human_readable() {
+                let f = Full::deserialize(d)?;
+                Ok(ClusterStatus {
+                    have_quorum: f.have_quorum,
+                    dc_uuid: f.dc_uuid,
+                    execution_date: f.execution_date,
+                    no_quorum_panic: f.no_quorum_panic,
+                    nodes: f.nodes,
+                    node_order: f.node_order,
+                    fencing_history: f.fencing_history,
+                    tickets: f.tickets,
+                })
+            } else {
+                let v = V4::deserialize(d)?;
+                Ok(ClusterStatus {
+                    have_quorum: v.have_quorum,
+                    dc_uuid: v.dc_uuid,
+                    execution_date: v.execution_date,
+                    no_quorum_panic: v.no_quorum_panic,
+                    nodes: v.nodes,
+                    node_order: v.node_order,
+                    fencing_history: v.fencing_history,
+                    tickets: BTreeMap::new(),
+                })
+            }
+        }
+    }
 }
 
 /// One ticket's state here (crm_ticket's view: granted or revoked, and

@@ -1504,6 +1504,14 @@ score = "-INFINITY"
                     attrs.insert(r.into(), "100".into());
                 }
             }
+            // A site's policy starts once its site holds the ticket.
+            for t in &config.tickets {
+                let granted = crate::model::TicketState {
+                    granted: true,
+                    ..Default::default()
+                };
+                status.tickets.insert(t.ticket.clone(), granted);
+            }
             let plan = schedule(&config, &status, 10_000);
             let t = build(&config, &status, &plan);
             assert!(!t.steps.is_empty(), "{name}");
