@@ -246,3 +246,30 @@ fn resources_constraints_properties_and_fencing_are_edited_from_the_command_line
     assert!(cfg.contains("# operator's note: keep me"), "{cfg}");
     assert!(stopped(d.placed("web")));
 }
+
+/// `resource defaults set|unset [--op]` (pcs resource [op] defaults,
+/// crm configure rsc_defaults|op_defaults) edit `[rsc_defaults]` and
+/// `[op_defaults]` of the running configuration; an unknown meta
+/// attribute is refused before anything is sent.
+#[test]
+fn resource_and_operation_defaults_are_set_and_unset() {
+    let d = local::Lone::start("pldefaults");
+    d.ok(&["resource", "defaults", "set", "resource-stickiness", "50"]);
+    d.ok(&["resource", "defaults", "set", "timeout", "45s", "--op"]);
+    let cfg = d.config();
+    assert!(
+        cfg.contains("[rsc_defaults]\nresource-stickiness = 50"),
+        "{cfg}"
+    );
+    assert!(cfg.contains("[op_defaults]\ntimeout = \"45s\""), "{cfg}");
+    assert!(cfg.contains("# operator's note: keep me"), "{cfg}");
+    let out = d.cli(&["resource", "defaults", "set", "stickyness", "5"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    d.ok(&["resource", "defaults", "unset", "resource-stickiness"]);
+    d.ok(&["resource", "defaults", "unset", "timeout", "--op"]);
+    let cfg = d.config();
+    assert!(
+        !cfg.contains("rsc_defaults") && !cfg.contains("op_defaults"),
+        "{cfg}"
+    );
+}

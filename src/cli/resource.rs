@@ -14,7 +14,42 @@ use crate::executor::agent_env::install_shims;
 use crate::executor::ocf::{DEFAULT_OCF_ROOT, OcfRunner};
 
 #[derive(Debug, Subcommand)]
+pub enum DefaultsCommand {
+    /// Set a default meta attribute of every resource (or, with --op, of
+    /// every operation), e.g. resource-stickiness, migration-threshold.
+    Set {
+        /// The meta attribute (with --op: an operation attribute such as timeout).
+        name: String,
+        /// Its value.
+        value: String,
+        /// An operation default (`[op_defaults]`).
+        #[arg(long)]
+        op: bool,
+        #[command(flatten)]
+        wait: Wait,
+        #[command(flatten)]
+        client: Client,
+    },
+    /// Remove a default: the built-in one applies again.
+    Unset {
+        /// The meta attribute.
+        name: String,
+        /// An operation default (`[op_defaults]`).
+        #[arg(long)]
+        op: bool,
+        #[command(flatten)]
+        wait: Wait,
+        #[command(flatten)]
+        client: Client,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum ResourceCommand {
+    /// Resource and operation defaults (`[rsc_defaults]`, `[op_defaults]`;
+    /// pcs resource [op] defaults, crm configure rsc_defaults|op_defaults).
+    #[command(subcommand)]
+    Defaults(DefaultsCommand),
     /// Run one action of a configured resource on this node, directly (like
     /// `crm_resource --force-start`), and print its result.
     Exec {
@@ -367,6 +402,29 @@ pub fn run(cmd: ResourceCommand) -> anyhow::Result<ExitCode> {
             client,
         } => restart(&resource, &timeout, &client),
         ResourceCommand::Show { resource, client } => show(&resource, &client),
+        ResourceCommand::Defaults(DefaultsCommand::Set {
+            name,
+            value,
+            op,
+            wait,
+            client,
+        }) => {
+            let table = if op { "op_defaults" } else { "rsc_defaults" };
+            apply(&client, &wait, &format!("{table} {name} = {value}"), |t| {
+                edit::set_default(t, table, &name, Some(&value))
+            })
+        }
+        ResourceCommand::Defaults(DefaultsCommand::Unset {
+            name,
+            op,
+            wait,
+            client,
+        }) => {
+            let table = if op { "op_defaults" } else { "rsc_defaults" };
+            apply(&client, &wait, &format!("{table} {name} unset"), |t| {
+                edit::set_default(t, table, &name, None)
+            })
+        }
         ResourceCommand::Cleanup {
             resource,
             node,

@@ -439,6 +439,37 @@ pub fn set_property(text: &str, name: &str, val: &str) -> Result<String, EditErr
 }
 
 /// `property unset NAME`: back to its default.
+/// `resource defaults set|unset NAME [VALUE] [--op]` (pcs resource
+/// [op] defaults update, crm configure rsc_defaults|op_defaults): one key
+/// of `[rsc_defaults]` or `[op_defaults]`; None removes it (and the table
+/// once empty).
+pub fn set_default(
+    text: &str,
+    table: &'static str,
+    name: &str,
+    val: Option<&str>,
+) -> Result<String, EditError> {
+    let mut doc = parse(text)?;
+    match val {
+        Some(v) => {
+            let item = doc.entry(table).or_insert(Item::Table(Table::new()));
+            let t = item
+                .as_table_like_mut()
+                .ok_or(EditError::NotAnArray(table))?;
+            t.insert(name, typed(v));
+        }
+        None => {
+            if let Some(t) = doc.get_mut(table).and_then(|p| p.as_table_like_mut()) {
+                t.remove(name);
+                if t.is_empty() {
+                    doc.remove(table);
+                }
+            }
+        }
+    }
+    Ok(doc.to_string())
+}
+
 pub fn unset_property(text: &str, name: &str) -> Result<String, EditError> {
     let mut doc = parse(text)?;
     if let Some(table) = doc
