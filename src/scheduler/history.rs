@@ -40,6 +40,12 @@ pub struct Expiry {
     pub recurring_too: bool,
 }
 
+/// Whether failure-timeout has expired `op`'s result, were it a failure.
+fn expired(op: &OpRecord, expiry: Option<Expiry>) -> bool {
+    let changed = op.last_rc_change.or(op.last_run);
+    matches!((expiry, changed), (Some(e), Some(t)) if t <= e.before && (op.interval_ms == 0 || e.recurring_too))
+}
+
 fn expected_rc(op: &OpRecord) -> i32 {
     op.target_rc.unwrap_or(rc::OK)
 }
@@ -88,6 +94,11 @@ pub fn observe_configured(
         seen_any = true;
         let pending = op.op_status == -1 || op.rc_code == rc::PENDING || op.call_id < 0;
         let name = op.operation.as_str();
+        // A pending result is not the expected one either: once
+        // failure-timeout has passed it is ignored like a failure.
+        if pending && expired(op, expiry) {
+            continue;
+        }
         if pending {
             obs.known = true;
             obs.pending = true;
@@ -112,11 +123,7 @@ pub fn observe_configured(
         let is_failure = code != expected_rc(op)
             && !(probe && matches!(code, rc::OK | rc::NOT_RUNNING | rc::RUNNING_PROMOTED))
             && !(name != "monitor" && code == rc::OK);
-        if is_failure
-            && let (Some(e), Some(changed)) = (expiry, op.last_rc_change.or(op.last_run))
-            && changed <= e.before
-            && (op.interval_ms == 0 || e.recurring_too)
-        {
+        if is_failure && expired(op, expiry) {
             continue;
         }
         obs.known = true;
