@@ -199,7 +199,11 @@
 //!   instance (negative and INFINITY ones, all of them when some node gets
 //!   no instance; twice for an instance whose pre-assignment failed): the
 //!   Unpromoted role with a resource lowers it by the score once per
-//!   instance of that resource on the node, INFINITY forbids promotion there.
+//!   instance of that resource on the node, INFINITY forbids promotion there;
+//!   a finite Promoted one adds its score where the resource runs, and
+//!   merges the resource's node score at its factor into the clone's weight
+//!   either way. A stopped instance chosen for promotion whose start cannot
+//!   run is listed as a blocked Promote.
 
 mod clones;
 mod colocations;

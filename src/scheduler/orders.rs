@@ -376,9 +376,13 @@ fn blocked_by_unrunnable_first(ord: &FlatOrder, facts: &FirstFacts, o: &mut Outc
         return changed;
     }
     // An instance that is placed is listed, blocked (an interleaved one
-    // without a `first` instance on its node is not placed at all).
+    // without a `first` instance on its node is not placed at all). One
+    // chosen for promotion stays a Promote: crm_simulate lists a stopped
+    // instance whose next role is Promoted as "Promote", runnable or not.
     if o.current.is_empty() {
-        o.verb = Some(Verb::Start);
+        if o.verb != Some(Verb::Promote) {
+            o.verb = Some(Verb::Start);
+        }
         o.blocked = true;
         o.blocked_target = o.target.take();
     } else {

@@ -47,7 +47,7 @@ impl<'a> Ctx<'a> {
         let ids = [c.id.as_str(), m.prim.id.as_str()];
         self.promoted_locations(&ids, i, &mut score);
         self.promoted_dependents(unit, &ids, i, units, &mut score);
-        self.role_colocations((c, ui), &ids, i, placed, &mut score);
+        self.role_colocations((c, ui, units), &ids, i, placed, &mut score);
         // A score that counts (not negative) becomes the clone's own weight
         // of the node: its locations and what its dependents (whatever
         // their role) bring, as at its placement (Pacemaker's
@@ -267,7 +267,7 @@ impl<'a> Ctx<'a> {
     /// where that resource runs.
     fn role_colocations(
         &self,
-        (c, ui): (&Clone, usize),
+        (c, ui, units): (&Clone, usize, &[Unit<'_>]),
         ids: &[&str],
         i: usize,
         placed: &Placed,
@@ -302,10 +302,18 @@ impl<'a> Ctx<'a> {
                 } else {
                     Score::MINUS_INFINITY
                 });
-            } else if there && (score.is_some() || col.score.is_minus_infinity()) {
-                // A finite score adds to a promotion score (it gives none
-                // by itself); -INFINITY bans only where it runs.
-                add_to(score, col.score);
+            } else {
+                if there
+                    && (score.is_some() || col.score.is_minus_infinity())
+                    && self.appended_to_instances(c, col)
+                {
+                    // A finite score adds to a promotion score (it gives
+                    // none by itself); -INFINITY bans only where it runs.
+                    add_to(score, col.score);
+                }
+                if let Some(s) = score.as_mut() {
+                    *s += self.promoted_colocation_share(units, col, w, i);
+                }
             }
         }
     }
@@ -437,6 +445,41 @@ impl<'a> Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// A finite colocation of the Promoted role with `primary` merges the
+    /// primary's score on node `i` into the clone's weight there at its
+    /// factor (apply_coloc_to_dependent, sort_promotable_instances): what
+    /// the primary has where it can run, -INFINITY where the node cannot
+    /// run resources.
+    fn promoted_colocation_share(
+        &self,
+        units: &[Unit<'_>],
+        col: &Colocation,
+        primary: &str,
+        i: usize,
+    ) -> Score {
+        let Some(&pj) = self.units_named(primary).first() else {
+            return Score::ZERO;
+        };
+        let theirs = if self.nodes[i].can_host() {
+            let parts = units[pj].clone.is_none();
+            let own = self.scores_before_colocation(&units[pj], false, parts, &mut Vec::new());
+            own.0[i].value()
+        } else {
+            -INFINITY
+        };
+        super::scores::colocation_share(theirs, col.score.value()).map_or(Score::ZERO, Score::new)
+    }
+
+    /// Whether 2.1.5 appends clone colocation `col` to the clone's
+    /// instances (append_parent_colocation), where it then weighs on their
+    /// promotion priority: negative and INFINITY ones, and all of them
+    /// when some node gets no instance.
+    fn appended_to_instances(&self, c: &Clone, col: &Colocation) -> bool {
+        !self.every_node_gets_an_instance(c)
+            || col.score.value() < 0
+            || col.score.is_plus_infinity()
+    }
+
     /// The Unpromoted role of the clone colocated with a resource: each
     /// instance of the resource on the instance's node lowers its
     /// promotion priority by the score, from Pacemaker's default of -1 when
@@ -455,9 +498,7 @@ impl Ctx<'_> {
         uname: &NodeId,
         score: &mut Option<Score>,
     ) {
-        let appended = !self.every_node_gets_an_instance(c)
-            || col.score.value() < 0
-            || col.score.is_plus_infinity();
+        let appended = self.appended_to_instances(c, col);
         let Some(w) = col.with_rsc.as_deref() else {
             return;
         };

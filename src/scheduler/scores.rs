@@ -189,3 +189,21 @@ impl<'a> Ctx<'a> {
         best
     }
 }
+
+/// What a colocation of `score` adds of a primary's node score `theirs`
+/// (Pacemaker's add_node_scores_matching_attr): `theirs * score /
+/// INFINITY`, rounded half away from zero, at least ±1 when `theirs` is
+/// not zero; `None` for a negative score through a negative colocation
+/// (a dislike of a dislike is no preference).
+pub(super) fn colocation_share(theirs: i64, score: i64) -> Option<i64> {
+    let factor = score as f64 / INFINITY as f64;
+    if factor < 0.0 && theirs < 0 {
+        return None;
+    }
+    let f = factor * theirs as f64;
+    let add = if f < 0.0 { f - 0.5 } else { f + 0.5 } as i64;
+    if add == 0 && theirs != 0 {
+        return Some(if factor > 0.0 { 1 } else { -1 });
+    }
+    Some(add)
+}

@@ -373,7 +373,6 @@ impl<'a> Ctx<'a> {
     /// least ±1 when not zero; a negative score through a negative
     /// factor is left out. Rolled back when no node would be left.
     fn merge_by_factor(&self, scores: &mut Vec<Score>, primary: &[Score], score: i64) {
-        let factor = score as f64 / INFINITY as f64;
         let mut work = scores.clone();
         for (i, nd) in self.nodes.iter().enumerate() {
             let theirs = if nd.can_host() {
@@ -381,15 +380,9 @@ impl<'a> Ctx<'a> {
             } else {
                 -INFINITY
             };
-            if factor < 0.0 && theirs < 0 {
-                continue;
+            if let Some(add) = super::scores::colocation_share(theirs, score) {
+                work[i] += Score::new(add);
             }
-            let f = factor * theirs as f64;
-            let mut add = if f < 0.0 { f - 0.5 } else { f + 0.5 } as i64;
-            if add == 0 && theirs != 0 {
-                add = if factor > 0.0 { 1 } else { -1 };
-            }
-            work[i] += Score::new(add);
         }
         if self.any_runnable(&work) {
             *scores = work;
