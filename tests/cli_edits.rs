@@ -273,3 +273,32 @@ fn resource_and_operation_defaults_are_set_and_unset() {
         "{cfg}"
     );
 }
+
+/// `node utilization set|delete` (pcs node utilization) edits the node's
+/// capacities in the running configuration; an unknown node is refused.
+#[test]
+fn node_capacities_are_set_and_deleted() {
+    let d = local::Lone::start("plutil");
+    d.ok(&["node", "utilization", "set", "node1", "cpu", "8"]);
+    d.ok(&["node", "utilization", "set", "node1", "memory", "16384"]);
+    let utilization = |cfg: &str| {
+        let doc: toml::Value = toml::from_str(cfg).unwrap();
+        doc["node"][0]["utilization"].clone()
+    };
+    let cfg = d.config();
+    assert_eq!(
+        utilization(&cfg),
+        toml::Value::Table(toml::toml! { cpu = 8
+        memory = 16384 }),
+        "{cfg}"
+    );
+    let out = d.cli(&["node", "utilization", "set", "node9", "cpu", "8"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    d.ok(&["node", "utilization", "delete", "node1", "cpu"]);
+    let cfg = d.config();
+    assert_eq!(
+        utilization(&cfg),
+        toml::Value::Table(toml::toml! { memory = 16384 }),
+        "{cfg}"
+    );
+}

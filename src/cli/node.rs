@@ -47,15 +47,19 @@ pub enum NodeCommand {
     /// rules; crm_attribute --lifetime forever).
     #[command(subcommand)]
     Attribute(AttributeCommand),
+    /// Node capacities (`[[node]] utilization`, what placement-strategy
+    /// weighs resources' utilization against; pcs node utilization).
+    #[command(subcommand)]
+    Utilization(AttributeCommand),
 }
 
 #[derive(Debug, Subcommand)]
 pub enum AttributeCommand {
-    /// Set NODE's attribute NAME to VALUE.
+    /// Set NODE's NAME to VALUE.
     Set {
         /// The node.
         node: String,
-        /// The attribute's name.
+        /// The attribute's (or capacity's) name.
         name: String,
         /// Its value.
         value: String,
@@ -64,11 +68,11 @@ pub enum AttributeCommand {
         #[command(flatten)]
         client: Client,
     },
-    /// Delete NODE's attribute NAME.
+    /// Delete NODE's NAME.
     Delete {
         /// The node.
         node: String,
-        /// The attribute's name.
+        /// The attribute's (or capacity's) name.
         name: String,
         #[command(flatten)]
         wait: Wait,
@@ -150,6 +154,29 @@ pub fn run_node(cmd: NodeCommand) -> anyhow::Result<ExitCode> {
         }) => apply(&client, &wait, &format!("node {node} delete {name}"), |t| {
             edit::set_node_attribute(t, &node, &name, None)
         }),
+        NodeCommand::Utilization(AttributeCommand::Set {
+            node,
+            name,
+            value,
+            wait,
+            client,
+        }) => apply(
+            &client,
+            &wait,
+            &format!("node {node} utilization {name} = {value}"),
+            |t| edit::set_node_utilization(t, &node, &name, Some(&value)),
+        ),
+        NodeCommand::Utilization(AttributeCommand::Delete {
+            node,
+            name,
+            wait,
+            client,
+        }) => apply(
+            &client,
+            &wait,
+            &format!("node {node} utilization delete {name}"),
+            |t| edit::set_node_utilization(t, &node, &name, None),
+        ),
     }
 }
 

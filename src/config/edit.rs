@@ -492,6 +492,28 @@ pub fn set_node_attribute(
     name: &str,
     val: Option<&str>,
 ) -> Result<String, EditError> {
+    set_node_table(text, node, "attributes", name, val)
+}
+
+/// `node utilization set|delete NODE NAME [VALUE]` (pcs node
+/// utilization): the node's capacity NAME, as placement-strategy reads it.
+pub fn set_node_utilization(
+    text: &str,
+    node: &str,
+    name: &str,
+    val: Option<&str>,
+) -> Result<String, EditError> {
+    set_node_table(text, node, "utilization", name, val)
+}
+
+/// One key of a `[[node]]`'s inline table `table` (None removes it).
+fn set_node_table(
+    text: &str,
+    node: &str,
+    table: &'static str,
+    name: &str,
+    val: Option<&str>,
+) -> Result<String, EditError> {
     let mut doc = parse(text)?;
     let entry = doc
         .get_mut("node")
@@ -501,7 +523,7 @@ pub fn set_node_attribute(
                 .find(|t| t.get("name").and_then(|v| v.as_str()) == Some(node))
         })
         .ok_or_else(|| EditError::NoSuchNode(node.to_string()))?;
-    set_in(entry, "attributes", name, val)?;
+    set_in(entry, table, name, val)?;
     Ok(doc.to_string())
 }
 
