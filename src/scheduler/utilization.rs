@@ -7,7 +7,9 @@
 //!   ways) need; if no node covers all of that, only nodes lacking what the
 //!   unit itself needs are banned, and the node with the most free capacity
 //!   is preferred when its score is as good as the best;
-//! - every placed member takes its amounts from its node's free capacity
+//! - every placed member takes its amounts from its node's free capacity,
+//!   and so does a member left alone (unmanaged, or blocked by a failure)
+//!   on the node it is active on, even after a member that stops the group
 //!   (what runs before the transition takes nothing: capacity is counted
 //!   from the configuration on every run, as Pacemaker does);
 //! - `balanced` puts, among equal scores, the node with more free capacity
@@ -254,7 +256,18 @@ impl<'a> Ctx<'a> {
         if !self.uses_utilization() {
             return;
         }
-        let need = Self::need_of(unit, unit.runnable);
+        let mut need = Self::need_of(unit, unit.runnable);
+        // A later member left alone (unmanaged, or blocked by a failure)
+        // is assigned to the node it is active on whatever stops the
+        // group before it, and takes its amounts there (Pacemaker assigns
+        // each member on its own).
+        let uname = &self.nodes[i].uname;
+        for m in unit.members.iter().skip(unit.runnable) {
+            let here = m.current.iter().any(|(n, _)| n == uname);
+            if here && (!m.managed || self.blocked_by_failure(m)) {
+                add(&mut need, &amounts(&m.prim.utilization));
+            }
+        }
         take(&mut self.free[i], &need);
     }
 
