@@ -255,7 +255,13 @@ impl<'a> Ctx<'a> {
         {
             best = Some(i);
         }
-        if unit.members.first().and_then(|m| m.target_role) == Some(Role::Stopped) {
+        // An unmanaged member stays where it is whatever its target-role
+        // (Pacemaker sets its next role to its current one).
+        if unit
+            .members
+            .first()
+            .is_some_and(|m| m.target_role == Some(Role::Stopped) && m.managed)
+        {
             why.push(format!("{}: target-role is Stopped", unit.id));
             best = None;
         }
@@ -346,7 +352,8 @@ impl<'a> Ctx<'a> {
         // Members with target-role Stopped, and unmanaged members that
         // are stopped (nothing will start them), cut the group short.
         if let Some(p) = unit.members.iter().position(|m| {
-            m.target_role == Some(Role::Stopped) || (!m.managed && m.current.is_empty())
+            (m.target_role == Some(Role::Stopped) && m.managed)
+                || (!m.managed && m.current.is_empty())
         }) {
             unit.runnable = unit.runnable.min(p);
         }
