@@ -116,7 +116,7 @@ impl Watched {
             if worker_state(&self.lab_dir, node).exists() {
                 worker.push(node);
             }
-            if self.primary(node) {
+            if self.primary(node, ns) {
                 primary.push(node);
             }
         }
@@ -135,9 +135,12 @@ impl Watched {
         .collect()
     }
 
-    fn primary(&self, node: u8) -> bool {
+    fn primary(&self, node: u8, ns: &File) -> bool {
+        use std::os::unix::fs::MetadataExt;
         match &self.pg {
-            Some(_) => pgsql::looks_primary(&self.lab_dir, node),
+            Some(_) => ns
+                .metadata()
+                .is_ok_and(|m| pgsql::looks_primary(&self.lab_dir, node, m.ino())),
             None => promoted(&dummy_dir(&self.lab_dir, node)),
         }
     }

@@ -189,6 +189,12 @@ impl Chaos {
         else {
             return;
         };
+        // As an operator would: once nothing of db runs there any more (a
+        // rebuild under the agent's stop left the stop hanging until its
+        // 60 s timeout, seed 8 fault 2).
+        if runs_on(r, "db", &format!("node{}", 3 - primary), None) {
+            return;
+        }
         match super::pgsql::rebuild_locked(&self.cluster, &bindir, primary) {
             Some(Ok(node)) => self.note(format!(
                 "node{node}'s PostgreSQL rebuilt from node{primary}'s (pgsql's lock)"
