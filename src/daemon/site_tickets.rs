@@ -239,7 +239,19 @@ impl super::Daemon {
 
     pub(super) async fn on_site_event(&mut self, event: SiteEvent) {
         if let Some(site) = self.site.as_mut() {
+            let ticket = match &event {
+                SiteEvent::Held { ticket, .. }
+                | SiteEvent::HeldElsewhere { ticket, .. }
+                | SiteEvent::Unreachable { ticket, .. } => ticket.clone(),
+            };
+            let before = site.rules.last().get(&ticket).cloned();
             site.rules.event(event);
+            // Logged when it changes (every answer would flood the log).
+            if let Some(now) = site.rules.last().get(&ticket)
+                && before.as_ref() != Some(now)
+            {
+                super::log(&format!("site ticket {ticket}: {now}"));
+            }
         }
         self.site_step().await;
     }
