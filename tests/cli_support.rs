@@ -218,3 +218,74 @@ fn import_cib_writes_an_owner_only_file_and_fails_when_it_does_not_validate() {
     assert!(text.contains("unknown resource `ghost`"), "{text}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `paceline log --file` (a daemon not under systemd): the last lines,
+/// narrowed by a node's or resource's name, and new lines as they come.
+#[test]
+fn the_log_shows_the_daemon_s_lines_narrowed_and_follows_new_ones() {
+    let d = Daemon::start("log");
+    let file = d.dir.join("daemon.log");
+    let log = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_paceline"))
+            .arg("log")
+            .arg("--file")
+            .arg(&file)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let all = log(&["--no-follow", "-n", "1000"]);
+    assert!(all.status.success(), "{}", local::text(&all));
+    let all = String::from_utf8_lossy(&all.stdout).to_string();
+    assert!(all.lines().count() > 1, "{all}");
+    let mine =
+        String::from_utf8_lossy(&log(&["--no-follow", "-n", "1000", "--node", "node1"]).stdout)
+            .to_string();
+    assert!(
+        !mine.is_empty() && mine.lines().all(|l| l.contains("node1")),
+        "{mine}"
+    );
+    let none = log(&["--no-follow", "--resource", "no-such-resource"]);
+    assert!(
+        none.status.success() && none.stdout.is_empty(),
+        "{}",
+        local::text(&none)
+    );
+    // The journal's options have no meaning for a file: refused, usage.
+    assert!(!log(&["--since", "-1h"]).status.success());
+
+    // Followed: a change made now shows up while `log` runs.
+    let mut follow = Command::new(env!("CARGO_BIN_EXE_paceline"))
+        .args(["log", "-n", "0", "--file"])
+        .arg(&file)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = follow.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let changed = d.cli(&["cluster", "log-level", "debug"]);
+    assert!(changed.status.success(), "{}", local::text(&changed));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut seen = Vec::new();
+    while !seen.iter().any(|l: &String| l.contains("log level")) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) => seen.push(line),
+            Err(_) => break,
+        }
+    }
+    let _ = follow.kill();
+    let _ = follow.wait();
+    assert!(
+        seen.iter().any(|l| l.contains("log level")),
+        "followed lines: {seen:?}\nthe log: {}",
+        d.log()
+    );
+}

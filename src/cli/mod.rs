@@ -15,6 +15,7 @@ pub mod fence;
 pub mod fencing;
 pub mod lab;
 pub mod lifecycle;
+pub mod log;
 pub mod node;
 pub mod ra;
 pub mod remote;
@@ -107,6 +108,9 @@ pub enum Command {
     /// node's configuration with secrets redacted, status, fencing history,
     /// the daemon's journal of a time window, versions.
     Report(report::ReportArgs),
+    /// The daemon's log lines, followed as they come (journalctl -u
+    /// pacelined -f), narrowed to a resource, node, operation or priority.
+    Log(log::LogArgs),
 }
 
 /// Entry point of the `paceline` binary.
@@ -136,6 +140,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Ticket(cmd) => ticket::run(cmd),
         Command::Shell(args) => shell::run(args),
         Command::Report(args) => report::run(args),
+        Command::Log(args) => log::run(args),
     }
 }
 
