@@ -12,64 +12,17 @@
 //! message otherwise.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 #[path = "netns/mod.rs"]
 mod netns;
 use netns::{Cluster, can_run, report, sh};
+#[path = "netns/etcd.rs"]
+mod etcd;
+use etcd::{ETCD, Etcd, MEMBERS};
 
-const ETCD: &str = "/usr/bin/etcd";
-const MEMBERS: [u8; 3] = [11, 12, 13];
 const TTL_S: u64 = 4;
 const SITES: [(&str, [u8; 2]); 2] = [("east", [1, 2]), ("west", [3, 4])];
-
-/// The etcd members, killed (by their own pids) before the namespaces go.
-struct Etcd {
-    children: Vec<Child>,
-}
-
-impl Drop for Etcd {
-    fn drop(&mut self) {
-        for child in &mut self.children {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-fn start_etcd(c: &Cluster) -> Etcd {
-    let initial: Vec<String> = MEMBERS
-        .iter()
-        .map(|m| format!("e{m}=http://198.18.0.{m}:2380"))
-        .collect();
-    let mut children = Vec::new();
-    for m in MEMBERS {
-        let ip = format!("198.18.0.{m}");
-        let log = std::fs::File::create(c.dir.join(format!("etcd{m}.log"))).unwrap();
-        let child = Command::new("ip")
-            .args(["netns", "exec", &c.ns(&format!("e{m}")), ETCD])
-            .args(["--name", &format!("e{m}")])
-            .arg("--data-dir")
-            .arg(c.dir.join(format!("etcd{m}")))
-            .args(["--listen-peer-urls", &format!("http://{ip}:2380")])
-            .args([
-                "--initial-advertise-peer-urls",
-                &format!("http://{ip}:2380"),
-            ])
-            .args(["--listen-client-urls", &format!("http://{ip}:2379")])
-            .args(["--advertise-client-urls", &format!("http://{ip}:2379")])
-            .args(["--initial-cluster", &initial.join(",")])
-            .args(["--initial-cluster-state", "new"])
-            .args(["--heartbeat-interval", "100", "--election-timeout", "1000"])
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        children.push(child);
-    }
-    Etcd { children }
-}
 
 /// Rewrites node `i`'s file as a member of its site alone (its cluster's
 /// name, its two nodes, `[site]`, the Dummy and its ticket).
@@ -190,7 +143,7 @@ fn a_ticket_runs_at_one_site_follows_etcds_majority_and_moves_on_site_loss() {
     for i in 1..=4 {
         make_site(&c, i);
     }
-    let _etcd = start_etcd(&c);
+    let _etcd = Etcd::start(&c);
     let rsctmp: Vec<PathBuf> = (1..=4).map(|i| c.dir.join(format!("rsctmp{i}"))).collect();
     for i in 1..=4u8 {
         std::fs::create_dir_all(&rsctmp[usize::from(i - 1)]).unwrap();

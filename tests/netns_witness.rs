@@ -12,73 +12,14 @@
 //! iproute2 and `etcd`; skipped with a message otherwise.
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 #[path = "netns/mod.rs"]
 mod netns;
 use netns::{Cluster, can_run, sh};
-
-const ETCD: &str = "/usr/bin/etcd";
-const MEMBERS: [u8; 3] = [11, 12, 13];
-
-/// The etcd members, killed (by their own pids) before the namespaces go.
-struct Etcd {
-    children: Vec<Child>,
-}
-
-impl Drop for Etcd {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-impl Etcd {
-    fn start(c: &Cluster) -> Etcd {
-        let initial: Vec<String> = MEMBERS
-            .iter()
-            .map(|m| format!("e{m}=http://198.18.0.{m}:2380"))
-            .collect();
-        let mut children = Vec::new();
-        for m in MEMBERS {
-            let ip = format!("198.18.0.{m}");
-            let log = std::fs::File::options()
-                .create(true)
-                .append(true)
-                .open(c.dir.join(format!("etcd{m}.log")))
-                .unwrap();
-            let child = Command::new("ip")
-                .args(["netns", "exec", &c.ns(&format!("e{m}")), ETCD])
-                .args(["--name", &format!("e{m}")])
-                .arg("--data-dir")
-                .arg(c.dir.join(format!("etcd{m}")))
-                .args(["--listen-peer-urls", &format!("http://{ip}:2380")])
-                .args([
-                    "--initial-advertise-peer-urls",
-                    &format!("http://{ip}:2380"),
-                ])
-                .args(["--listen-client-urls", &format!("http://{ip}:2379")])
-                .args(["--advertise-client-urls", &format!("http://{ip}:2379")])
-                .args(["--initial-cluster", &initial.join(",")])
-                .args(["--initial-cluster-state", "new"])
-                .args(["--heartbeat-interval", "100", "--election-timeout", "1000"])
-                .stdout(Stdio::null())
-                .stderr(log)
-                .spawn()
-                .unwrap();
-            children.push(child);
-        }
-        Etcd { children }
-    }
-
-    fn stop(&mut self) {
-        for child in &mut self.children {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        self.children.clear();
-    }
-}
+#[path = "netns/etcd.rs"]
+mod etcd;
+use etcd::{ETCD, Etcd, MEMBERS};
 
 fn quorate(c: &Cluster, i: u8) -> Option<bool> {
     c.status(i).map(|s| s.quorum.quorate)
