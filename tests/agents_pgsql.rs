@@ -420,5 +420,12 @@ fn pgsql_a_standby_not_streaming_from_the_primary_is_never_promotable() {
             .contains("behind the last primary")
     );
     assert_eq!(sql(&s, base + 1, "select pg_is_in_recovery()"), "t");
+    // A lag that is not a number would turn the guard off: refused.
+    let r = &s.runners[n2].0;
+    let mut bad = act(&s, r, "validate-all");
+    bad.params
+        .insert("max_lag_on_failover".into(), "1MB".into());
+    let res = r.run(&bad);
+    assert_eq!(res.rc.0, 6, "{res:?}");
     s.runners.reverse();
 }
