@@ -44,6 +44,12 @@ impl Daemon {
             assert!(Instant::now() < deadline, "no daemon: {}", d.log());
             std::thread::sleep(Duration::from_millis(100));
         }
+        // The status names the DC from the view before the controller has
+        // logged taking the role: the report's journal needs that line.
+        while !d.log().contains("controller: this node is the DC") {
+            assert!(Instant::now() < deadline, "no DC: {}", d.log());
+            std::thread::sleep(Duration::from_millis(100));
+        }
         d
     }
 

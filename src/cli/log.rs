@@ -131,7 +131,12 @@ fn follow_file(args: &LogArgs, file: &std::path::Path) -> anyhow::Result<ExitCod
             break; // the reader went away (a pager quit)
         }
     }
-    let _ = child.kill();
+    // Following, tail runs until killed; with --no-follow it ends by itself
+    // after its last line, and killing it then would race with its exit
+    // (a SIGKILL'd tail reads as a failure).
+    if !args.no_follow {
+        let _ = child.kill();
+    }
     let status = child.wait().context("tail")?;
     Ok(if status.success() || !args.no_follow {
         ExitCode::SUCCESS
