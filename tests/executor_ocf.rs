@@ -153,7 +153,12 @@ fn parallel_starts_and_recurring_monitor() {
     let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
     let s2 = seen.clone();
     let m = RecurringMonitor::start(r.clone(), mon, move |x| s2.lock().unwrap().push(x.rc.0));
-    std::thread::sleep(Duration::from_millis(1100));
+    // Two runs at least (a loaded machine may take long over each one:
+    // waited for, not timed).
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while seen.lock().unwrap().len() < 2 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
     m.stop();
     let n = seen.lock().unwrap().len();
     assert!(n >= 2, "monitor ran {n} times");
