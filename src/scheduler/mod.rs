@@ -203,7 +203,9 @@
 //!   a finite Promoted one adds its score where the resource runs, and
 //!   merges the resource's node score at its factor into the clone's weight
 //!   either way. A stopped instance chosen for promotion whose start cannot
-//!   run is listed as a blocked Promote.
+//!   run is listed as a blocked Promote. A failure of an operation with
+//!   on-fail=stop sets its resource's next role to Stopped as the history
+//!   is read: placed nowhere, it counts on no node for the ties.
 
 mod clones;
 mod colocations;

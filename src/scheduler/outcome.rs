@@ -10,7 +10,7 @@ use super::Verb;
 use super::plan::Ctx;
 use super::probes::clone_start_unrunnable;
 use super::promotion::show_roles;
-use super::units::{Member, Unit};
+use super::units::{Member, Unit, stopped_by_failure};
 use crate::model::*;
 
 /// The decision about one member before it becomes a summary line.
@@ -300,14 +300,7 @@ fn member_target(unit: &Unit<'_>, mi: usize) -> Option<NodeId> {
     let stop_only = unit.clone.is_none()
         && m.current.len() > 1
         && m.multiple_active == MultipleActive::StopOnly;
-    let fail_stops = m.current.iter().any(|(_, ob)| {
-        ob.failed
-            && m.prim.operations.iter().any(|op| {
-                Some(op.name.as_str()) == ob.failed_op.as_deref()
-                    && op.interval_ms == ob.failed_interval_ms
-                    && op.on_fail == Some(OnFail::Stop)
-            })
-    });
+    let fail_stops = stopped_by_failure(m.prim, &m.current);
     if mi < unit.runnable && !fail_stops && !stop_only {
         unit.placed.clone()
     } else {

@@ -87,6 +87,19 @@ impl Unit<'_> {
     }
 }
 
+/// A failure of `prim` found in `current` whose operation is configured
+/// with on-fail=stop.
+pub(super) fn stopped_by_failure(prim: &Primitive, current: &[(NodeId, Observed)]) -> bool {
+    current.iter().any(|(_, ob)| {
+        ob.failed
+            && prim.operations.iter().any(|op| {
+                Some(op.name.as_str()) == ob.failed_op.as_deref()
+                    && op.interval_ms == ob.failed_interval_ms
+                    && op.on_fail == Some(OnFail::Stop)
+            })
+    })
+}
+
 /// Strips a clone instance suffix ("rsc:2" -> "rsc").
 pub(super) fn base_id(id: &str) -> &str {
     match id.rsplit_once(':') {
@@ -230,6 +243,15 @@ impl<'a> Ctx<'a> {
                 self.rsc_default_for(prim, "target-role")
                     .and_then(Role::parse)
             });
+        // A failure whose operation says on-fail=stop sets the next role
+        // to Stopped when Pacemaker reads the history (unpack's
+        // action_fail_stop): it is placed nowhere, so it neither counts on
+        // a node nor pulls what is colocated with it.
+        let target_role = if stopped_by_failure(prim, &current) {
+            Some(Role::Stopped)
+        } else {
+            target_role
+        };
         // Whatever runs on a node in maintenance is left alone.
         let on_maintenance_node = current.iter().any(|(n, _)| {
             self.node_index
