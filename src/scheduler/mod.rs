@@ -187,7 +187,14 @@
 //!   inactive promotable instance's start is listed blocked. A cloned group's
 //!   later member that cannot stop blocks the stops before it, as in a plain
 //!   group; only a primitive `then` blocked by a failure blocks the stop of its
-//!   `first` (merely unmanaged, or a group, it does not). A promotable
+//!   `first`, and only a primitive `first` (merely unmanaged, or a group,
+//!   it does not; a group's or clone's stop is a pseudo action). A failed
+//!   member whose stop waits for a later member that cannot stop is listed
+//!   as a blocked Stop, not a recovery (its start waits for that stop).
+//!   "first start, then stop" with a `first` that cannot start blocks the
+//!   stop of `then`; with symmetrical=false that stop is also required, so
+//!   a running `then` is listed as a blocked Stop
+//!   (handle_asymmetric_ordering). A promotable
 //!   instance's recovery or restart elsewhere shows its roles, as a move's.
 //!   A monitor finding a resource stopped is no failure when the resource or
 //!   a parent (group, clone) is unmanaged; an unmanaged group counts where

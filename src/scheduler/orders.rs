@@ -151,6 +151,12 @@ impl Ctx<'_> {
             match (ord.first_action, ord.then_action) {
                 (Action::Stop, Action::Stop) => changed |= stop_after_stop(ord, &fi, oc),
                 (Action::Start, Action::Start) => changed |= self.start_order(ord, &fi, oc),
+                (Action::Start, Action::Stop) => {
+                    let (_, runnable) = self.first_runnable(ord, &fi, oc);
+                    if !runnable {
+                        changed |= stop_after_unrunnable_start(ord, oc);
+                    }
+                }
                 _ => {}
             }
         }
@@ -184,6 +190,11 @@ impl Ctx<'_> {
         if then_stuck && ord.symmetrical.unwrap_or(true) {
             for &i in fi {
                 let o = &mut oc.outs[i];
+                // A group's or clone's own stop is a pseudo action: blocking
+                // it does not block its members' stops.
+                if o.display != ord.first_name {
+                    continue;
+                }
                 if matches!(o.verb, Some(Verb::Stop | Verb::Move)) && !o.blocked {
                     o.blocked = true;
                     changed = true;
@@ -312,6 +323,40 @@ fn stop_after_stop(ord: &FlatOrder, fi: &[usize], oc: &mut Outcomes) -> bool {
             o.blocked = true;
             changed = true;
         }
+    }
+    changed
+}
+
+/// "first start, then stop" with a `first` that cannot start: the stop
+/// of `then` cannot run either (runnable-left), so a `then` that stops is
+/// listed as a blocked stop (its start elsewhere or in place waits for
+/// that stop). An asymmetrical order also makes the stop of a running
+/// `then` required (Pacemaker's handle_asymmetric_ordering: only a `then`
+/// already stopped is left alone), so it is listed blocked even where
+/// nothing else would have stopped it.
+fn stop_after_unrunnable_start(ord: &FlatOrder, oc: &mut Outcomes) -> bool {
+    let Some(ti) = oc.by_id.get(&ord.then) else {
+        return false;
+    };
+    let required = !ord.symmetrical.unwrap_or(true);
+    let mut changed = false;
+    for &i in ti {
+        let o = &mut oc.outs[i];
+        // (A resource active on several nodes keeps its own lines.)
+        if !o.managed || o.current.len() != 1 || (o.verb == Some(Verb::Stop) && o.blocked) {
+            continue;
+        }
+        if !required && !stops_here(o.verb) {
+            continue;
+        }
+        o.verb = Some(Verb::Stop);
+        o.target = None;
+        o.blocked = true;
+        o.runnable = false;
+        if required {
+            o.reason = Some(format!("due to required {} running", ord.first_name));
+        }
+        changed = true;
     }
     changed
 }

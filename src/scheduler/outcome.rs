@@ -358,19 +358,22 @@ fn decide_without_quorum(unit: &Unit<'_>, o: &mut Outcome, freeze: bool, upstrea
 /// Group members stop in reverse order: a later member that cannot stop
 /// (blocked, unmanaged) blocks the stops of those before it.
 fn block_stops_before_stuck(group: &mut [Outcome]) {
-    let mut later_stuck = false;
+    let mut later_stuck: Option<String> = None;
     for o in group.iter_mut().rev() {
-        if later_stuck && stops_here(o.verb) {
+        if let Some(stuck) = later_stuck.as_ref().filter(|_| stops_here(o.verb)) {
             o.blocked = true;
-            // The start half of a restart or move waits for a stop that
-            // cannot happen: what remains is a blocked stop.
-            if matches!(o.verb, Some(Verb::Restart | Verb::Move)) {
+            // The start half of a restart, move or recovery waits for a
+            // stop that cannot happen: a required stop that is unrunnable
+            // makes the start after it unrunnable (Pacemaker's restart
+            // ordering), so what remains is a blocked stop.
+            if matches!(o.verb, Some(Verb::Restart | Verb::Move | Verb::Recover)) {
                 o.verb = Some(Verb::Stop);
                 o.target = None;
+                o.reason = Some(format!("due to unrunnable {stuck} stop"));
             }
         }
         if !o.managed && !o.current.is_empty() {
-            later_stuck = true;
+            later_stuck = Some(o.display.clone());
         }
     }
 }
