@@ -455,10 +455,19 @@ impl<'a> Ctx<'a> {
             {
                 continue;
             }
-            // The Unpromoted role of a promotable clone with another
-            // resource decides roles, not placement (see promotion_score).
+            // The Unpromoted role of a promotable clone's instances: while
+            // they are placed their next role is not decided, so a
+            // positive colocation of that role is skipped and a negative
+            // one applies (pcmk__colocation_affects, 2.1.5), unless
+            // target-role already makes it their next role.
             if c.rsc_role == Some(Role::Unpromoted) && unit.clone.is_some_and(|x| x.promotable) {
-                continue;
+                let next_unpromoted = unit
+                    .members
+                    .first()
+                    .is_some_and(|m| m.target_role == Some(Role::Unpromoted));
+                if (c.score.value() > 0) != next_unpromoted {
+                    continue;
+                }
             }
             // A colocation loop (A with B with ... with A) reaches a primary
             // not placed yet: Pacemaker breaks the loop by skipping it.

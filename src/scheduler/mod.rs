@@ -212,7 +212,10 @@
 //!   either way. A stopped instance chosen for promotion whose start cannot
 //!   run is listed as a blocked Promote. A failure of an operation with
 //!   on-fail=stop sets its resource's next role to Stopped as the history
-//!   is read: placed nowhere, it counts on no node for the ties.
+//!   is read: placed nowhere, it counts on no node for the ties. A
+//!   colocation of a promotable clone's Unpromoted role places its
+//!   instances when negative (a positive one only where target-role is
+//!   Unpromoted): their next role is undecided while they are placed.
 
 mod clones;
 mod colocations;
