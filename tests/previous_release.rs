@@ -50,6 +50,47 @@ fn release_0_1_cluster_messages_decode_here_and_this_build_sends_their_bytes() {
     }
 }
 
+/// The whole document as the store sends it (`Offer`, `Replicate`) goes
+/// to a peer speaking 4 as release 0.1.0's bytes, tickets or not; a
+/// peer speaking 5 gets the tickets beside it (`OfferWhole`).
+#[test]
+fn the_whole_document_goes_to_a_view_speaking_4_as_release_0_1_reads_it() {
+    use paceline::node::protocol::StoreMessage;
+    use paceline::store::machine::Msg;
+    let dir = release_dir();
+    let bytes = fixture("cluster-messages.txt");
+    let old = |name: &str| bytes.iter().find(|(n, _)| n == name).unwrap().1.clone();
+    let mut doc = samples::document(&dir);
+    doc.status
+        .tickets
+        .insert("east".into(), paceline::model::TicketState::default());
+    let sent = [
+        (
+            "store-offer",
+            Msg::Offer {
+                view: 3,
+                term: 2,
+                doc: doc.clone(),
+            },
+        ),
+        ("store-replicate", Msg::Replicate { view: 3, doc }),
+    ];
+    for (name, msg) in sent {
+        let whole = ClusterMessage::Store(StoreMessage::from_store(msg));
+        assert_eq!(whole.version_needed(), 5, "{name}");
+        let Some(ClusterMessage::Store(back)) = ClusterMessage::decode(&whole.encode()) else {
+            panic!("{name}: undecodable");
+        };
+        let (Msg::Offer { doc, .. } | Msg::Replicate { doc, .. }) = back.into_store() else {
+            panic!("{name}: another message");
+        };
+        assert!(doc.status.tickets.contains_key("east"), "{name}: at 5");
+        let to_0_1 = whole.for_version(4);
+        assert_eq!(to_0_1.version_needed(), 4, "{name}");
+        assert!(to_0_1.encode() == old(name), "{name}: not 0.1.0's bytes");
+    }
+}
+
 #[test]
 fn release_0_1_datagrams_open_here_and_its_heartbeat_speaks_4() {
     let mut decoder = Decoder::new(samples::key(), 1);

@@ -968,6 +968,66 @@ mod tests {
         (a, b)
     }
 
+    /// Delivers the queued messages through their bytes at `version`, as
+    /// the daemon sends them (`Daemon::apply_effect`: `for_version`, then
+    /// the channel), until none is left.
+    fn deliver_as_bytes(stores: &mut [&mut ClusterStore], version: u8, mut queue: Queue) {
+        while !queue.is_empty() {
+            let (from, to, m) = queue.remove(0);
+            let bytes = m.for_version(version).encode();
+            let Some(ClusterMessage::Store(m)) = ClusterMessage::decode(&bytes) else {
+                continue;
+            };
+            let store = &mut stores[usize::from(to - 1)];
+            for e in store.on_message(0, from, m) {
+                if let StoreEffect::Send { to: next, message } = e {
+                    queue.push((to, next, message));
+                }
+            }
+        }
+    }
+
+    /// Issue 19: the status's binary form is version 4's, which has no
+    /// tickets, so a node synced whole from its peer lost a manual grant
+    /// and, once DC, stopped the ticket's resources. A peer speaking 5
+    /// gets the tickets with the document; one speaking 4 (release 0.1.0,
+    /// which knows no tickets) gets the bytes it reads, without them.
+    #[test]
+    fn a_node_synced_whole_gets_the_tickets_when_the_view_speaks_version_5() {
+        for (version, granted) in [(5u8, true), (4, false)] {
+            let dir = temp_dir(&format!("whole-tickets-{version}"));
+            let (mut a, _) = synced_pair(&dir, false);
+            let grant = StatusPatch::Ticket {
+                ticket: "east".into(),
+                change: controller::TicketChange::Grant { at: 7 },
+            };
+            let _ = a.record_status(0, grant);
+            assert!(a.doc().status.ticket_usable("east"), "granted on node1");
+            // node2 comes back with nothing on its disk: node1's document
+            // wins, sent whole.
+            let empty = dir.join("2-replaced");
+            std::fs::create_dir_all(&empty).unwrap();
+            let (mut b, _) = open_as(&empty, 2, 2, &cfg_with("v0", 2, false));
+            let mut queue: Queue = Vec::new();
+            for (id, store) in [(1, &mut a), (2, &mut b)] {
+                for e in store.on_view(0, 6, &[1, 2], true) {
+                    if let StoreEffect::Send { to, message } = e {
+                        queue.push((id, to, message));
+                    }
+                }
+            }
+            deliver_as_bytes(&mut [&mut a, &mut b], version, queue);
+            assert_eq!(b.doc().version, a.doc().version, "synced at {version}");
+            assert_eq!(
+                b.doc().status.ticket_usable("east"),
+                granted,
+                "version {version}: {:?}",
+                b.doc().status.tickets
+            );
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+    }
+
     fn reply_of(effects: &[StoreEffect]) -> Option<&Result<Version, String>> {
         effects.iter().find_map(|e| match e {
             StoreEffect::Reply { result, .. } => Some(result),
@@ -1050,7 +1110,7 @@ mod tests {
         assert!(effects.iter().any(|e| matches!(
             e,
             StoreEffect::Send {
-                message: ClusterMessage::Store(StoreMessage::Replicate { .. }),
+                message: ClusterMessage::Store(StoreMessage::ReplicateWhole { .. }),
                 ..
             }
         )));

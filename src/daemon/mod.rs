@@ -589,7 +589,12 @@ impl Daemon {
     /// wait for `drain`.
     pub(super) async fn apply_effect(&mut self, effect: StoreEffect) {
         match effect {
-            StoreEffect::Send { to, message } => self.send_cluster(to, &message).await,
+            StoreEffect::Send { to, message } => {
+                // The whole document travels with its tickets to a peer
+                // speaking version 5, without them to release 0.1.0.
+                let message = message.for_version(self.machine.version_with(to));
+                self.send_cluster(to, &message).await;
+            }
             StoreEffect::Reply { request, result } => {
                 Box::pin(self.finish_request(request, result)).await;
             }

@@ -11,7 +11,7 @@ use super::{CONFIG_REQUEST_TIMEOUT, Daemon, ReplyTo, driver, identity, log, log_
 use crate::api::Response;
 use crate::controller::Input;
 use crate::membership::{Notice, Output};
-use crate::node::protocol::{ClusterMessage, StoreMessage};
+use crate::node::protocol::ClusterMessage;
 use crate::wire::{DropReason, Frame, Message, NodeId};
 
 impl Daemon {
@@ -237,9 +237,7 @@ impl Daemon {
                 // the status's growth only here: said loudly, since a peer
                 // that cannot get the document cannot sync.
                 let what = match message {
-                    ClusterMessage::Store(
-                        StoreMessage::Offer { .. } | StoreMessage::Replicate { .. },
-                    ) => {
+                    ClusterMessage::Store(m) if m.is_whole_document() => {
                         "the cluster document (configuration and status): it cannot sync until the status shrinks (`paceline resource cleanup` forgets old failures) or resources are removed"
                     }
                     _ => "a message",

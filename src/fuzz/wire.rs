@@ -126,7 +126,14 @@ pub(super) fn messages() -> Vec<ClusterMessage> {
         ClusterMessage::Store(StoreMessage::Offer {
             view: 4,
             term: 2,
+            doc: doc.clone(),
+        }),
+        ClusterMessage::Store(StoreMessage::ReplicateWhole {
+            view: 4,
             doc,
+            beyond: crate::model::StatusBeyondV4 {
+                tickets: BTreeMap::from([("east".into(), Default::default())]),
+            },
         }),
         ClusterMessage::ActionRequest(ActionRequest {
             id: 9,

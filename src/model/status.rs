@@ -85,7 +85,8 @@ pub enum NodeCondition {
 
 /// The status section of the cluster. Serialized by hand (`wire_form`):
 /// the binary form between nodes is frozen at protocol version 4, which
-/// has no tickets; JSON (persistence, the API) has every field.
+/// has no tickets (version 5 sends them beside it, [`StatusBeyondV4`]);
+/// JSON (persistence, the API) has every field.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ClusterStatus {
     pub have_quorum: bool,
@@ -106,11 +107,35 @@ pub struct ClusterStatus {
     pub fencing_history: Vec<FenceEvent>,
     /// Tickets this cluster knows of, by name (the CIB's `<tickets>`
     /// `ticket_state`): a ticket not listed is not granted. Persisted, but
-    /// not in the binary form nodes exchange (frozen at version 4): a
-    /// member receives them through `StatusPatch::Ticket`, sent only to a
-    /// view that speaks version 5, and a document synced whole from a peer
-    /// comes without them.
+    /// not in version 4's binary form: a member receives them through
+    /// `StatusPatch::Ticket` and, with a document synced whole, in
+    /// [`StatusBeyondV4`], both sent only to a view speaking version 5.
     pub tickets: BTreeMap<String, TicketState>,
+}
+
+/// The status's fields that version 4's binary form lacks: they travel
+/// beside it, in the whole-document messages of protocol version 5
+/// (`node::protocol::StoreMessage::OfferWhole`, `ReplicateWhole`). A field
+/// added to the status after version 4 is added here too (the whole
+/// document a peer syncs must carry it), and appended last: this form is
+/// frozen once a release speaks version 5.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct StatusBeyondV4 {
+    pub tickets: BTreeMap<String, TicketState>,
+}
+
+impl ClusterStatus {
+    /// Takes out what version 4's binary form of this status leaves out.
+    pub fn take_beyond_v4(&mut self) -> StatusBeyondV4 {
+        StatusBeyondV4 {
+            tickets: std::mem::take(&mut self.tickets),
+        }
+    }
+
+    /// Completes a status read in version 4's binary form.
+    pub fn set_beyond_v4(&mut self, beyond: StatusBeyondV4) {
+        self.tickets = beyond.tickets;
+    }
 }
 
 mod wire_form {

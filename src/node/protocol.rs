@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::controller::{ActionRequest, ActionResult, NodeReport, StatusPatch};
-use crate::model::ClusterStatus;
+use crate::model::{ClusterStatus, StatusBeyondV4};
 use crate::store::{Document, Version};
 
 /// The replicated cluster document: config = the TOML source text exactly as
@@ -48,6 +48,22 @@ pub enum StoreMessage {
         version: Version,
         patch: crate::controller::StatusPatch,
     },
+    /// `Offer` with what version 4's form of the status leaves out (the
+    /// tickets): a node synced whole from a peer gets the whole status.
+    /// Protocol version 5; `ClusterMessage::for_version` sends `Offer` to
+    /// a view speaking 4.
+    OfferWhole {
+        view: u64,
+        term: u64,
+        doc: ClusterDocument,
+        beyond: StatusBeyondV4,
+    },
+    /// `Replicate` with the same (protocol version 5).
+    ReplicateWhole {
+        view: u64,
+        doc: ClusterDocument,
+        beyond: StatusBeyondV4,
+    },
 }
 
 impl StoreMessage {
@@ -55,9 +71,22 @@ impl StoreMessage {
         use crate::store::machine::Msg;
         match msg {
             Msg::Solicit { view, term } => StoreMessage::Solicit { view, term },
-            Msg::Offer { view, term, doc } => StoreMessage::Offer { view, term, doc },
+            Msg::Offer {
+                view,
+                term,
+                mut doc,
+            } => StoreMessage::OfferWhole {
+                view,
+                term,
+                beyond: doc.status.take_beyond_v4(),
+                doc,
+            },
             Msg::Promised { view, promised } => StoreMessage::Promised { view, promised },
-            Msg::Replicate { view, doc } => StoreMessage::Replicate { view, doc },
+            Msg::Replicate { view, mut doc } => StoreMessage::ReplicateWhole {
+                view,
+                beyond: doc.status.take_beyond_v4(),
+                doc,
+            },
             Msg::Ack { view, version } => StoreMessage::Ack { view, version },
             Msg::Forward { view, patch } => StoreMessage::Forward { view, patch },
             Msg::Patch {
@@ -94,7 +123,66 @@ impl StoreMessage {
                 version,
                 patch,
             },
+            StoreMessage::OfferWhole {
+                view,
+                term,
+                mut doc,
+                beyond,
+            } => {
+                doc.status.set_beyond_v4(beyond);
+                Msg::Offer { view, term, doc }
+            }
+            StoreMessage::ReplicateWhole {
+                view,
+                mut doc,
+                beyond,
+            } => {
+                doc.status.set_beyond_v4(beyond);
+                Msg::Replicate { view, doc }
+            }
         }
+    }
+
+    /// This message in the form a peer speaking `version` reads: version
+    /// 4 gets `Offer` and `Replicate` without what its form of the status
+    /// leaves out. Release 0.1.0 knows no tickets (and a view with it
+    /// member refuses `[[ticket]]` and `paceline ticket`), so it loses
+    /// nothing it uses; a newer node synced by 0.1.0 gets no tickets.
+    pub fn for_version(self, version: u8) -> Self {
+        match self {
+            StoreMessage::OfferWhole {
+                view, term, doc, ..
+            } if version < 5 => StoreMessage::Offer { view, term, doc },
+            StoreMessage::ReplicateWhole { view, doc, .. } if version < 5 => {
+                StoreMessage::Replicate { view, doc }
+            }
+            other => other,
+        }
+    }
+
+    /// The oldest protocol version whose members read this message.
+    pub fn version_needed(&self) -> u8 {
+        match self {
+            StoreMessage::Solicit { .. }
+            | StoreMessage::Offer { .. }
+            | StoreMessage::Promised { .. }
+            | StoreMessage::Replicate { .. }
+            | StoreMessage::Ack { .. }
+            | StoreMessage::Forward { .. }
+            | StoreMessage::Patch { .. } => 4,
+            StoreMessage::OfferWhole { .. } | StoreMessage::ReplicateWhole { .. } => 5,
+        }
+    }
+
+    /// Whether it carries the whole document (a sync, not a patch).
+    pub fn is_whole_document(&self) -> bool {
+        matches!(
+            self,
+            StoreMessage::Offer { .. }
+                | StoreMessage::Replicate { .. }
+                | StoreMessage::OfferWhole { .. }
+                | StoreMessage::ReplicateWhole { .. }
+        )
     }
 }
 
@@ -204,8 +292,8 @@ impl ClusterMessage {
     /// variant the same way. See "Protocol versions" in ARCHITECTURE.md.
     pub fn version_needed(&self) -> u8 {
         match self {
-            ClusterMessage::Store(_)
-            | ClusterMessage::ActionRequest(_)
+            ClusterMessage::Store(m) => m.version_needed(),
+            ClusterMessage::ActionRequest(_)
             | ClusterMessage::ActionResult(_)
             | ClusterMessage::StatusPatch(_)
             | ClusterMessage::CancelRecurring { .. }
@@ -215,6 +303,15 @@ impl ClusterMessage {
             | ClusterMessage::Report(_)
             | ClusterMessage::StatusRequest { .. } => 4,
             ClusterMessage::FenceConfirm { .. } | ClusterMessage::SettledQuery { .. } => 5,
+        }
+    }
+
+    /// This message in the form a peer speaking `version` reads (see
+    /// `StoreMessage::for_version`).
+    pub fn for_version(self, version: u8) -> Self {
+        match self {
+            ClusterMessage::Store(m) => ClusterMessage::Store(m.for_version(version)),
+            other => other,
         }
     }
 
