@@ -1,9 +1,10 @@
 //! Tickets granted to at most one site through etcd (issue 19), in the
-//! simulator: two sites running `node::site_tickets`' rules against a
-//! virtual etcd, under DC crashes, site power losses, sites cut off from
-//! etcd (as the minority side of etcd's own quorum is) and etcd outages.
-//! Never active at two sites at once; after the faults heal, one site
-//! runs the ticket's resources.
+//! simulator: two sites of two nodes running `node::site_tickets`' rules
+//! against a virtual etcd, under DC crashes (and the crashed node's
+//! return), site power losses, sites cut off from etcd (as the minority
+//! side of etcd's own quorum is) and etcd outages. Never active at two
+//! sites at once; after the faults heal, one site runs the ticket's
+//! resources; a DC change does not stop them.
 
 use std::time::Duration;
 
@@ -52,4 +53,22 @@ fn the_ticket_moves_when_its_site_is_lost() {
     sim.run(Duration::from_secs(20), false).unwrap();
     let second = sim.running().unwrap().to_string();
     assert_ne!(first, second, "{:?}", sim.runs);
+}
+
+/// Issue 19: a DC change at a site stopped and restarted the ticket's
+/// resources (the new DC revoked until its first claim was answered).
+/// The new DC followed the ticket before, so they run on: when the DC
+/// crashes, and again when the crashed node (the lowest id) comes back
+/// and becomes DC again.
+#[test]
+fn a_dc_change_does_not_restart_the_ticket_s_resources() {
+    let mut sim = SitesSim::new(3, SitesOptions::default());
+    sim.run(Duration::from_secs(10), false).unwrap();
+    let holder = sim.running().unwrap().to_string();
+    assert_eq!(sim.runs.len(), 1, "{:?}", sim.runs);
+    let election = Duration::from_millis(1_500);
+    sim.crash_dc(&holder, election, Duration::from_secs(5));
+    sim.run(Duration::from_secs(20), false).unwrap();
+    assert_eq!(sim.running(), Some(holder.as_str()));
+    assert_eq!(sim.runs.len(), 1, "restarted: {:?}", sim.runs);
 }

@@ -16,7 +16,11 @@
 //! The etcd part reads as `[quorum] witness` does (`config::witness::etcd`).
 //! The TTL must be at least four token timeouts: a site whose DC fails
 //! must elect another, which revokes the ticket and stops what needs it,
-//! before the lease can expire (`node::site_tickets`).
+//! before the lease can expire (`node::site_tickets`). For the ticket's
+//! resources to run on through a DC change, what the new DC read as a
+//! follower (the lease's time left less half the TTL, read every sixth
+//! of it, in whole seconds) must outlast the election: about three times
+//! (token timeout + 1 s), 6 s at the default token; the policies use 12 s.
 
 use serde::{Deserialize, Serialize};
 

@@ -4,13 +4,16 @@
 //! loop feeds the rules (`Daemon::site_step`) and records what they
 //! change in the status through the store, as any status patch.
 //!
-//! One claim of ticket T, every `site_tickets::renew_every`: read
-//! `<prefix>/tickets/T`; naming this site, keep alive the lease it names
-//! (any node of the site may: a new DC takes over its predecessor's);
-//! naming another site, say so; absent (or its lease expired), grant a
-//! lease and create the key in a transaction that checks it is still
-//! absent. Each round is bounded by the renewal period; an error or a
-//! timeout is reported as `Unreachable` and the ticket lapses by itself.
+//! One claim of ticket T by the DC, every `site_tickets::renew_every`:
+//! read `<prefix>/tickets/T`; naming this site, keep alive the lease it
+//! names (any node of the site may: a new DC takes over its
+//! predecessor's); naming another site, say so; absent (or its lease
+//! expired), grant a lease and create the key in a transaction that
+//! checks it is still absent. Every other node follows as often: the same
+//! read and, naming this site, the lease's remaining time (never kept
+//! alive, never created). Each round is bounded by the renewal period; an
+//! error or a timeout is reported as `Unreachable` and the ticket lapses
+//! by itself.
 
 use std::time::{Duration, Instant};
 
@@ -47,7 +50,9 @@ pub(super) fn spawn(
         start,
         client: None,
         tickets: Vec::new(),
+        claiming: false,
     };
+    let _ = tx.send(rules.first_command());
     tokio::spawn(task.run(rx, events));
     SiteState {
         rules,
@@ -60,8 +65,10 @@ struct Task {
     start: Instant,
     every: Duration,
     client: Option<Client>,
-    /// The tickets claimed (empty: not claiming).
+    /// The tickets claimed or followed.
     tickets: Vec<String>,
+    /// Claiming (the DC), else following.
+    claiming: bool,
 }
 
 impl Task {
@@ -72,22 +79,17 @@ impl Task {
     ) {
         let mut next = tokio::time::Instant::now();
         loop {
-            let claiming = !self.tickets.is_empty();
-            let due = async {
-                if claiming {
-                    tokio::time::sleep_until(next).await;
-                } else {
-                    std::future::pending::<()>().await;
-                }
-            };
+            let due = tokio::time::sleep_until(next);
             tokio::select! {
                 command = commands.recv() => match command {
                     None => return,
                     Some(SiteCommand::Claim { tickets }) => {
-                        self.tickets = tickets;
+                        (self.tickets, self.claiming) = (tickets, true);
                         next = tokio::time::Instant::now();
                     }
-                    Some(SiteCommand::Stop) => self.tickets.clear(),
+                    Some(SiteCommand::Follow { tickets }) => {
+                        (self.tickets, self.claiming) = (tickets, false);
+                    }
                 },
                 () = due => {
                     next = tokio::time::Instant::now() + self.every;
@@ -132,11 +134,16 @@ impl Task {
         let key = self.site.ticket_key(ticket);
         let ours = self.site.name.clone();
         let ttl_s = i64::try_from(self.site.etcd.ttl.as_secs()).unwrap_or(i64::MAX);
+        let claiming = self.claiming;
         let client = self.connect().await?;
         let got = client.get(key.clone(), None).await?;
         if let Some(v) = got.kvs().first().and_then(|kv| value_of(kv.value())) {
             if v.site != ours {
                 return Ok(elsewhere(ticket, v.site));
+            }
+            if !claiming {
+                let left = client.lease_time_to_live(v.lease, None).await?.ttl();
+                return Ok(remaining(ticket, sent_at, left));
             }
             let (mut keeper, mut stream) = client.lease_keep_alive(v.lease).await?;
             keeper.keep_alive().await?;
@@ -146,6 +153,11 @@ impl Task {
                 return Ok(held(ticket, sent_at, answer.ttl()));
             }
             // The lease expired: the key went with it.
+        }
+        if !claiming {
+            return Ok(SiteEvent::Free {
+                ticket: ticket.to_string(),
+            });
         }
         let lease = client.lease_grant(ttl_s, None).await?;
         let value = serde_json::to_string(&Value {
@@ -207,6 +219,21 @@ fn held(ticket: &str, sent_at: Duration, ttl_s: i64) -> SiteEvent {
     }
 }
 
+/// A follower's read: `left_s` whole seconds left (etcd truncates), -1
+/// for a lease that expired (its key goes with it: nobody holds it).
+fn remaining(ticket: &str, sent_at: Duration, left_s: i64) -> SiteEvent {
+    match u64::try_from(left_s) {
+        Ok(left) if left > 0 => SiteEvent::Remaining {
+            ticket: ticket.to_string(),
+            sent_at,
+            remaining: Duration::from_secs(left),
+        },
+        _ => SiteEvent::Free {
+            ticket: ticket.to_string(),
+        },
+    }
+}
+
 fn elsewhere(ticket: &str, site: String) -> SiteEvent {
     SiteEvent::HeldElsewhere {
         ticket: ticket.to_string(),
@@ -226,7 +253,7 @@ impl super::Daemon {
         let Some(site) = self.site.as_mut() else {
             return;
         };
-        if let Some(command) = site.rules.set_dc(now, dc) {
+        if let Some(command) = site.rules.set_dc(dc) {
             let _ = site.commands.send(command);
         }
         let patches = site.rules.changes(now, wall, &self.store.doc().status);
@@ -239,11 +266,7 @@ impl super::Daemon {
 
     pub(super) async fn on_site_event(&mut self, event: SiteEvent) {
         if let Some(site) = self.site.as_mut() {
-            let ticket = match &event {
-                SiteEvent::Held { ticket, .. }
-                | SiteEvent::HeldElsewhere { ticket, .. }
-                | SiteEvent::Unreachable { ticket, .. } => ticket.clone(),
-            };
+            let ticket = event.ticket().to_string();
             let before = site.rules.last().get(&ticket).cloned();
             site.rules.event(event);
             // Logged when it changes (every answer would flood the log).

@@ -11,20 +11,29 @@
 //!   key under a new lease when it is absent (a transaction: only if still
 //!   absent). etcd's own quorum decides between two sites that each see
 //!   part of it: only the majority's side answers.
-//! - When the ticket counts here: until [`valid_until`] of the request
-//!   that last kept the lease alive, half its TTL after it was sent. etcd
-//!   expires the lease a TTL after it received that request, so the site
+//! - Every other node follows, as often: it reads the key and, when it
+//!   names this site, how long its lease has left ([`SiteEvent::Remaining`];
+//!   etcd truncates to whole seconds, so never more than it has). It
+//!   neither creates the key nor keeps the lease alive: a site whose DC
+//!   lost etcd must still lose the ticket, however many of its nodes see
+//!   etcd.
+//! - When the ticket counts here: for a claim, until [`valid_until`] of the
+//!   request that last kept the lease alive, half its TTL after it was
+//!   sent; for a read, until the lease's remaining time less half the TTL
+//!   after it was sent. etcd expires the lease no earlier, so the site
 //!   stops using the ticket at least half a TTL before another site can
 //!   take it: the time its resources have to stop (or use loss-policy
 //!   fence).
-//! - A new DC has no grant of its own: a ticket the status says granted
-//!   is revoked at once, and granted again when its first claim keeps the
-//!   lease alive. A grace while that claim is answered would let the DC
-//!   plan starts on a grant it does not hold: the simulator found a site
-//!   that came back from a power loss, its status still saying granted,
-//!   starting the resources the other site ran since. The price: the
-//!   resources of a ticket stop and start again when their site's DC
-//!   changes (their loss-policy applies).
+//! - The grant is the site's, not the DC's: a new DC starts from what it
+//!   knew as a follower, so the ticket's resources run on through a DC
+//!   change (a DC lost, a node back that becomes DC again). A node with
+//!   no answer of its own revokes, as DC, what the status says granted,
+//!   and grants it again once its claim keeps the lease alive: the
+//!   simulator found a grace unsafe (a site back from a power loss, its
+//!   status still saying granted, started the resources the other site
+//!   ran since). That costs a restart only where no node of the site had
+//!   an answer: a site back from a power loss, or a DC elected before its
+//!   first read came back.
 //! - What reaches the scheduler: [`SiteTickets::changes`] turns the
 //!   difference between what counts and what the status says into
 //!   `StatusPatch::Ticket` grants and revokes, which the DC records like
@@ -36,14 +45,14 @@ use std::time::Duration;
 use crate::controller::{StatusPatch, TicketChange};
 use crate::model::ClusterStatus;
 
-/// What the site's DC asks of etcd.
+/// What this node asks of etcd.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SiteCommand {
-    /// Keep claiming these tickets every `renew_every` until `Stop`.
+    /// Claim these tickets every `renew_every` (this node is the DC).
     Claim { tickets: Vec<String> },
-    /// Stop claiming (this node is no longer the DC). The lease is not
-    /// revoked: the site's next DC keeps it alive.
-    Stop,
+    /// Read these tickets every `renew_every`, claiming nothing (this node
+    /// is not the DC). The lease is never revoked: the DC keeps it alive.
+    Follow { tickets: Vec<String> },
 }
 
 /// What etcd answered for one ticket.
@@ -56,17 +65,28 @@ pub enum SiteEvent {
         sent_at: Duration,
         ttl: Duration,
     },
+    /// The key names this site and its lease had `remaining` left (at
+    /// most: etcd truncates) when a read sent at `sent_at` reached etcd.
+    Remaining {
+        ticket: String,
+        sent_at: Duration,
+        remaining: Duration,
+    },
     /// Another site's key holds it.
     HeldElsewhere { ticket: String, site: String },
+    /// Nobody holds it (a follower's read; a claim creates the key).
+    Free { ticket: String },
     /// etcd did not answer (a held ticket lapses by itself).
     Unreachable { ticket: String, why: String },
 }
 
 impl SiteEvent {
-    fn ticket(&self) -> &str {
+    pub fn ticket(&self) -> &str {
         match self {
             SiteEvent::Held { ticket, .. }
+            | SiteEvent::Remaining { ticket, .. }
             | SiteEvent::HeldElsewhere { ticket, .. }
+            | SiteEvent::Free { ticket }
             | SiteEvent::Unreachable { ticket, .. } => ticket,
         }
     }
@@ -84,15 +104,15 @@ pub fn renew_every(ttl: Duration) -> Duration {
     (ttl / 6).max(Duration::from_millis(50))
 }
 
-/// The site tickets as the DC of one site sees them.
+/// The site tickets as one node of a site sees them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SiteTickets {
     ttl: Duration,
     tickets: Vec<String>,
     /// Per ticket: until when it counts here.
     until: BTreeMap<String, Duration>,
-    /// Since when this node claims (it is the DC), if it does.
-    claiming_since: Option<Duration>,
+    /// This node claims (it is the DC); else it follows.
+    claiming: bool,
     /// The last answer per ticket, in words.
     last: BTreeMap<String, String>,
 }
@@ -103,7 +123,7 @@ impl SiteTickets {
             ttl,
             tickets,
             until: BTreeMap::new(),
-            claiming_since: None,
+            claiming: false,
             last: BTreeMap::new(),
         }
     }
@@ -112,43 +132,61 @@ impl SiteTickets {
         &self.tickets
     }
 
-    /// This node became or stopped being its site's DC at `now`.
-    pub fn set_dc(&mut self, now: Duration, dc: bool) -> Option<SiteCommand> {
-        match (dc, self.claiming_since) {
-            (true, None) => {
-                self.claiming_since = Some(now);
-                Some(SiteCommand::Claim {
-                    tickets: self.tickets.clone(),
-                })
-            }
-            (false, Some(_)) => {
-                self.claiming_since = None;
-                self.until.clear();
-                Some(SiteCommand::Stop)
-            }
-            _ => None,
+    /// What to ask of etcd from the start: a node follows until it is DC.
+    pub fn first_command(&self) -> SiteCommand {
+        SiteCommand::Follow {
+            tickets: self.tickets.clone(),
         }
+    }
+
+    /// This node became or stopped being its site's DC. What it knows of
+    /// each ticket stays: it came from etcd, not from being the DC.
+    pub fn set_dc(&mut self, dc: bool) -> Option<SiteCommand> {
+        if dc == self.claiming {
+            return None;
+        }
+        self.claiming = dc;
+        let tickets = self.tickets.clone();
+        Some(if dc {
+            SiteCommand::Claim { tickets }
+        } else {
+            SiteCommand::Follow { tickets }
+        })
     }
 
     /// An answer from etcd.
     pub fn event(&mut self, event: SiteEvent) {
-        if self.claiming_since.is_none() || !self.tickets.iter().any(|t| t == event.ticket()) {
+        if !self.tickets.iter().any(|t| t == event.ticket()) {
             return;
         }
         let ticket = event.ticket().to_string();
-        let words = match &event {
-            SiteEvent::Held { sent_at, ttl, .. } => {
-                let until = valid_until(*sent_at, *ttl);
-                let e = self.until.entry(ticket.clone()).or_default();
-                *e = (*e).max(until);
-                "held by this site".to_string()
+        let (until, words) = match &event {
+            SiteEvent::Held { sent_at, ttl, .. } => (
+                Some(valid_until(*sent_at, *ttl)),
+                "held by this site".to_string(),
+            ),
+            SiteEvent::Remaining {
+                sent_at, remaining, ..
+            } => (
+                Some(*sent_at + remaining.saturating_sub(self.ttl / 2)),
+                "held by this site".to_string(),
+            ),
+            SiteEvent::HeldElsewhere { site, .. } => (None, format!("held by site {site}")),
+            SiteEvent::Free { .. } => (None, "held by no site".to_string()),
+            SiteEvent::Unreachable { why, .. } => {
+                self.last.insert(ticket, format!("etcd unreachable: {why}"));
+                return;
             }
-            SiteEvent::HeldElsewhere { site, .. } => {
-                self.until.remove(&ticket);
-                format!("held by site {site}")
-            }
-            SiteEvent::Unreachable { why, .. } => format!("etcd unreachable: {why}"),
         };
+        match until {
+            Some(u) => {
+                let e = self.until.entry(ticket.clone()).or_default();
+                *e = (*e).max(u);
+            }
+            None => {
+                self.until.remove(&ticket);
+            }
+        }
         self.last.insert(ticket, words);
     }
 
@@ -159,13 +197,12 @@ impl SiteTickets {
 
     /// The status changes that make the status say what counts at `now`:
     /// a grant where the ticket counts and the status does not say so, a
-    /// revoke where the status says granted and it does not count (after a
-    /// new DC's grace). Nothing unless this node claims.
+    /// revoke where the status says granted and it does not count.
+    /// Nothing unless this node claims (the DC).
     pub fn changes(&self, now: Duration, wall_s: i64, status: &ClusterStatus) -> Vec<StatusPatch> {
-        let Some(since) = self.claiming_since else {
+        if !self.claiming {
             return Vec::new();
-        };
-        let _ = since;
+        }
         let mut out = Vec::new();
         for t in &self.tickets {
             let granted = status.tickets.get(t).is_some_and(|s| s.granted);
@@ -191,6 +228,12 @@ impl SiteTickets {
     /// Each ticket's last answer, for the status.
     pub fn last(&self) -> &BTreeMap<String, String> {
         &self.last
+    }
+
+    /// Until when each ticket counts here (this node's clock), for the
+    /// status.
+    pub fn until(&self) -> &BTreeMap<String, Duration> {
+        &self.until
     }
 }
 
@@ -233,13 +276,15 @@ mod tests {
     #[test]
     fn the_dc_claims_and_a_held_ticket_counts_for_half_its_ttl() {
         let mut t = SiteTickets::new(vec!["east".into()], TTL);
-        let claim = t.set_dc(s(0), true);
+        let tickets = vec!["east".to_string()];
         assert_eq!(
-            claim,
-            Some(SiteCommand::Claim {
-                tickets: vec!["east".into()]
-            })
+            t.first_command(),
+            SiteCommand::Follow {
+                tickets: tickets.clone()
+            }
         );
+        assert_eq!(t.set_dc(true), Some(SiteCommand::Claim { tickets }));
+        assert_eq!(t.set_dc(true), None);
         t.event(held(s(1)));
         assert!(t.holds("east", s(3)) && !t.holds("east", s(4)));
         assert_eq!(
@@ -254,24 +299,31 @@ mod tests {
     }
 
     #[test]
-    fn a_ticket_held_elsewhere_is_revoked_here() {
-        let mut t = SiteTickets::new(vec!["east".into()], TTL);
-        t.set_dc(s(0), true);
-        t.event(held(s(1)));
-        t.event(SiteEvent::HeldElsewhere {
-            ticket: "east".into(),
-            site: "west".into(),
-        });
-        assert_eq!(
-            t.changes(s(2), 0, &status(true)),
-            change(TicketChange::Revoke)
-        );
+    fn a_ticket_held_elsewhere_or_by_nobody_is_revoked_here() {
+        for answer in [
+            SiteEvent::HeldElsewhere {
+                ticket: "east".into(),
+                site: "west".into(),
+            },
+            SiteEvent::Free {
+                ticket: "east".into(),
+            },
+        ] {
+            let mut t = SiteTickets::new(vec!["east".into()], TTL);
+            t.set_dc(true);
+            t.event(held(s(1)));
+            t.event(answer);
+            assert_eq!(
+                t.changes(s(2), 0, &status(true)),
+                change(TicketChange::Revoke)
+            );
+        }
     }
 
     #[test]
-    fn a_new_dc_revokes_a_grant_it_does_not_hold_yet() {
+    fn a_new_dc_with_no_answer_of_its_own_revokes_the_grant() {
         let mut t = SiteTickets::new(vec!["east".into()], TTL);
-        t.set_dc(s(10), true);
+        t.set_dc(true);
         let revoke = change(TicketChange::Revoke);
         assert_eq!(t.changes(s(10), 0, &status(true)), revoke);
         t.event(held(s(10)));
@@ -279,14 +331,48 @@ mod tests {
         assert_eq!(t.changes(s(10), 5, &status(false)), grant);
     }
 
+    /// Issue 19: a DC change at a site stopped and restarted the ticket's
+    /// resources (the new DC revoked until its first claim came back).
+    /// A follower reads the lease's remaining time, so as the new DC it
+    /// keeps the grant for as long as etcd keeps the lease, less half
+    /// the TTL for the stop.
     #[test]
-    fn a_node_that_is_not_the_dc_changes_nothing() {
+    fn a_follower_that_becomes_dc_keeps_the_grant_while_the_lease_lasts() {
         let mut t = SiteTickets::new(vec!["east".into()], TTL);
-        t.set_dc(s(0), true);
+        t.event(SiteEvent::Remaining {
+            ticket: "east".into(),
+            sent_at: s(10),
+            remaining: s(5),
+        });
+        assert!(
+            t.changes(s(10), 0, &status(false)).is_empty(),
+            "a follower writes nothing"
+        );
+        assert!(
+            t.holds("east", s(11)) && !t.holds("east", s(12)),
+            "10 + 5 - 3"
+        );
+        t.set_dc(true);
+        assert!(t.changes(s(11), 0, &status(true)).is_empty(), "kept");
+        assert_eq!(
+            t.changes(s(12), 0, &status(true)),
+            change(TicketChange::Revoke),
+            "lapsed without a claim answered"
+        );
+    }
+
+    #[test]
+    fn a_node_that_is_not_the_dc_changes_nothing_and_keeps_what_it_knows() {
+        let mut t = SiteTickets::new(vec!["east".into()], TTL);
+        t.set_dc(true);
         t.event(held(s(0)));
-        assert_eq!(t.set_dc(s(1), false), Some(SiteCommand::Stop));
-        t.event(held(s(1)));
+        assert_eq!(
+            t.set_dc(false),
+            Some(SiteCommand::Follow {
+                tickets: vec!["east".into()]
+            })
+        );
         assert!(t.changes(s(1), 0, &status(false)).is_empty());
-        assert!(!t.holds("east", s(1)));
+        assert!(t.holds("east", s(1)), "the lease outlives the DC role");
     }
 }
