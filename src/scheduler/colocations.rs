@@ -302,8 +302,9 @@ impl<'a> Ctx<'a> {
         self.merge_dependents(units, first, 1.0, scores, &mut visiting, why);
     }
 
-    /// The dependents of unit `ui` not placed yet that may pull it (not
-    /// through the Promoted role, influence not false), as (priority,
+    /// The dependents of unit `ui` not placed yet that may pull it
+    /// (influence not false; whatever the colocation's roles: 2.1.5's
+    /// merge of a dependent's scores checks none), as (priority,
     /// colocation, unit) in Pacemaker's order (cmp_dependent_priority): the
     /// higher priority first, clones (promotable first) before groups
     /// before primitives, then by id, and among
@@ -324,11 +325,6 @@ impl<'a> Ctx<'a> {
                 continue;
             };
             if !mine(w) || mine(r) || c.score.value() == 0 || c.influence == Some(false) {
-                continue;
-            }
-            if c.rsc_role.is_some_and(|x| x == Role::Promoted)
-                || c.with_rsc_role.is_some_and(|x| x == Role::Promoted)
-            {
                 continue;
             }
             let Some(&j) = self.units_named(r).first() else {

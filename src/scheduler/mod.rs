@@ -216,6 +216,8 @@
 //!   colocation of a promotable clone's Unpromoted role places its
 //!   instances when negative (a positive one only where target-role is
 //!   Unpromoted): their next role is undecided while they are placed.
+//!   A dependent pulls its primary whatever the colocation's roles (a
+//!   resource kept off the Promoted role pushes every instance away).
 
 mod clones;
 mod colocations;
