@@ -184,13 +184,18 @@
 //!   active where any member is (for the instances' assignment order), and a
 //!   failure of any member of an anonymous clone bans the whole instance from
 //!   the node (Pacemaker bans the clone). With no-quorum-policy=demote an
-//!   inactive promotable instance's start is listed blocked. A cloned group's
+//!   inactive promotable instance's start is listed blocked, and an active
+//!   one is scheduled as with quorum, its role capped at Unpromoted (one
+//!   banned by its failure stops). A cloned group's
 //!   later member that cannot stop blocks the stops before it, as in a plain
 //!   group; only a primitive `then` blocked by a failure blocks the stop of its
 //!   `first`, and only a primitive `first` (merely unmanaged, or a group,
 //!   it does not; a group's or clone's stop is a pseudo action). A failed
 //!   member whose stop waits for a later member that cannot stop is listed
 //!   as a blocked Stop, not a recovery (its start waits for that stop).
+//!   A member after an unmanaged active one goes to its node even when the
+//!   members before cannot run: a stopped one is a blocked start, an active
+//!   one stays (or stops, its start unrunnable, when one before stops).
 //!   "first start, then stop" with a `first` that cannot start blocks the
 //!   stop of `then`; with symmetrical=false that stop is also required, so
 //!   a running `then` is listed as a blocked Stop

@@ -167,6 +167,7 @@ impl<'a> Ctx<'a> {
                 .or_default()
                 .push((unit_start..oc.outs.len()).collect());
             if unit.members.len() > 1 {
+                self.anchor_after_unmanaged(unit, &mut oc.outs[unit_start..]);
                 block_stops_before_stuck(&mut oc.outs[unit_start..]);
             }
         }
@@ -275,6 +276,75 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// A group member after an unmanaged active one is colocated with it
+    /// (Pacemaker colocates each member with the one before), so it is
+    /// assigned that member's node even when the members before cannot
+    /// run there; its start then waits for theirs, which cannot happen: a
+    /// stopped one is listed as a blocked start, an active one stays,
+    /// unless a member before is stopping: the group's stop order then
+    /// requires its stop and with it its start, which cannot run, so it
+    /// stops.
+    fn anchor_after_unmanaged(&self, unit: &Unit<'a>, outs: &mut [Outcome]) {
+        let Some(k) = (1..unit.members.len()).find(|&k| !outs[k].managed) else {
+            return;
+        };
+        let [node] = outs[k].current.as_slice() else {
+            return;
+        };
+        let node = node.clone();
+        let before_run_there = unit.placed.as_ref() == Some(&node) && unit.runnable > k;
+        if unit.no_quorum || before_run_there || unit.placed.as_ref().is_some_and(|p| *p != node) {
+            return;
+        }
+        let Some(&ni) = self.node_index.get(&node) else {
+            return;
+        };
+        let anchor = outs[k].display.clone();
+        let before_stopping = outs[..k].iter().any(|o| stops_here(o.verb));
+        for (j, o) in outs.iter_mut().enumerate().skip(k + 1) {
+            let m = &unit.members[j];
+            if !o.managed
+                || self.member_banned_on(unit, j, ni)
+                || m.target_role == Some(Role::Stopped)
+            {
+                break;
+            }
+            o.runnable = false;
+            o.reason = Some(format!("due to unrunnable {anchor} start"));
+            if o.current.is_empty() {
+                o.verb = Some(Verb::Start);
+                o.target = None;
+                o.blocked = true;
+                o.blocked_target = Some(node.clone());
+            } else if before_stopping {
+                o.target = None;
+                o.decide(false);
+            } else if o.current == [node.clone()] && !o.failed {
+                o.target = Some(node.clone());
+                o.verb = None;
+            }
+        }
+    }
+
+    /// Member `mi` cannot run on node `ni` by its own bans: a location or
+    /// a failure naming it or its group there.
+    fn member_banned_on(&self, unit: &Unit<'a>, mi: usize, ni: usize) -> bool {
+        // (Capacities are not checked here: under a placement-strategy
+        // the member may not fit, so it is left as placed.)
+        if !self.config.properties.symmetric_cluster
+            || self.config.properties.placement_strategy != PlacementStrategy::Default
+            || !self.nodes[ni].can_host()
+        {
+            return true;
+        }
+        let mut scores = vec![Score::ZERO; self.nodes.len()];
+        let ids = [unit.id.as_str(), unit.members[mi].prim.id.as_str()];
+        self.location_scores(unit, &ids, &mut scores, &mut Vec::new());
+        let mut first = vec![unit.members.len(); self.nodes.len()];
+        let bans = self.failure_bans(unit, mi, &mut scores, &mut first, &mut Vec::new());
+        scores[ni] == Score::MINUS_INFINITY || bans.contains(&ni)
+    }
+
     /// On an unclean node that cannot be fenced now (no quorum), nothing
     /// can be stopped: the stop waits, blocked.
     fn block_stops_on_unclean(&self, o: &mut Outcome) {
@@ -311,8 +381,20 @@ fn member_target(unit: &Unit<'_>, mi: usize) -> Option<NodeId> {
 /// no-quorum-policy=demote: active promoted instances are demoted, the
 /// other active ones keep running where they are.
 fn demote_without_quorum(m: &Member<'_>, o: &mut Outcome) {
-    o.target = o.current.first().cloned();
-    if m.current.iter().any(|(_, ob)| ob.role == Role::Promoted) {
+    let promoted = m.current.iter().any(|(_, ob)| ob.role == Role::Promoted);
+    // The policy only caps an active instance's role (Pacemaker's
+    // effective_quorum_policy treats it as no-quorum-policy=ignore): one
+    // that failed, or cannot stay (banned by its fail count), is
+    // recovered or stopped as with quorum.
+    if o.failed || o.target.as_ref() != o.current.first() {
+        o.decide(false);
+        if promoted && matches!(o.verb, Some(Verb::Recover | Verb::Move)) {
+            o.from_role = Some(Role::Promoted);
+            o.to_role = Some(Role::Unpromoted);
+        }
+        return;
+    }
+    if promoted {
         o.verb = Some(Verb::Demote);
         o.from_role = Some(Role::Promoted);
         o.to_role = Some(Role::Unpromoted);
