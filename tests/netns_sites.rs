@@ -8,8 +8,10 @@
 //! a minority of etcd (nothing changes); the holder sees only a minority
 //! while the other sees the majority (etcd's quorum decides: the ticket
 //! moves); the holder site is lost (its daemons die: the ticket moves
-//! back). Fencing is off. Needs root, iproute2 and `etcd`; skipped with a
-//! message otherwise.
+//! back). Another run: the holder site's DC dies, and the Dummy runs on
+//! at that site, never stopped (the new DC read the ticket as a
+//! follower). Fencing is off. Needs root, iproute2 and `etcd`; skipped
+//! with a message otherwise.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -25,8 +27,9 @@ const TTL_S: u64 = 4;
 const SITES: [(&str, [u8; 2]); 2] = [("east", [1, 2]), ("west", [3, 4])];
 
 /// Rewrites node `i`'s file as a member of its site alone (its cluster's
-/// name, its two nodes, `[site]`, the Dummy and its ticket).
-fn make_site(c: &Cluster, i: u8) {
+/// name, its two nodes, `[site]` with a lease of `ttl_s`, the Dummy,
+/// preferring the site's second node, and its ticket).
+fn make_site(c: &Cluster, i: u8, ttl_s: u64) {
     let (name, own) = SITES.iter().find(|(_, n)| n.contains(&i)).unwrap();
     let path = c.dir.join(format!("node{i}.toml"));
     let mut text = std::fs::read_to_string(&path).unwrap();
@@ -49,10 +52,12 @@ fn make_site(c: &Cluster, i: u8) {
         .collect();
     text.push_str(&format!(
         "[fencing]\nenabled = false\n\
-         [site]\nname = \"{name}\"\ntickets = [\"primary\"]\netcd = [{}]\nttl = \"{TTL_S}s\"\n\
+         [site]\nname = \"{name}\"\ntickets = [\"primary\"]\netcd = [{}]\nttl = \"{ttl_s}s\"\n\
          [[primitive]]\nid = \"db\"\nagent = \"ocf:heartbeat:Dummy\"\n\
+         [[location]]\nid = \"db-second\"\nresource = \"db\"\nnode = \"node{}\"\nscore = 50\n\
          [[ticket]]\nid = \"db-primary\"\nticket = \"primary\"\nresources = [\"db\"]\n",
-        endpoints.join(", ")
+        endpoints.join(", "),
+        own[1]
     ));
     std::fs::write(path, text).unwrap();
 }
@@ -121,11 +126,13 @@ fn watch(
     false
 }
 
-#[test]
-fn a_ticket_runs_at_one_site_follows_etcds_majority_and_moves_on_site_loss() {
+/// Two sites of two nodes that never see each other, three etcd members,
+/// the four daemons started with a lease of `ttl_s`; None (with why
+/// printed) where the test cannot run.
+fn sites(ttl_s: u64) -> Option<(Cluster, Etcd, Vec<PathBuf>)> {
     if !can_run() || !Path::new(ETCD).exists() {
         eprintln!("skipping: needs root, iproute2 and etcd (Debian's etcd-server)");
-        return;
+        return None;
     }
     let mut c = Cluster::new(4, ("200ms", "1s"));
     for m in MEMBERS {
@@ -141,14 +148,22 @@ fn a_ticket_runs_at_one_site_follows_etcds_majority_and_moves_on_site_loss() {
         }
     }
     for i in 1..=4 {
-        make_site(&c, i);
+        make_site(&c, i, ttl_s);
     }
-    let _etcd = Etcd::start(&c);
+    let etcd = Etcd::start(&c);
     let rsctmp: Vec<PathBuf> = (1..=4).map(|i| c.dir.join(format!("rsctmp{i}"))).collect();
     for i in 1..=4u8 {
         std::fs::create_dir_all(&rsctmp[usize::from(i - 1)]).unwrap();
         c.start_with_env(i, &[("HA_RSCTMP", &rsctmp[usize::from(i - 1)])]);
     }
+    Some((c, etcd, rsctmp))
+}
+
+#[test]
+fn a_ticket_runs_at_one_site_follows_etcds_majority_and_moves_on_site_loss() {
+    let Some((mut c, _etcd, _)) = sites(TTL_S) else {
+        return;
+    };
     let mut alive = [true, true];
     let long = Duration::from_secs(40);
     assert!(
@@ -204,5 +219,78 @@ fn a_ticket_runs_at_one_site_follows_etcds_majority_and_moves_on_site_loss() {
     println!(
         "moved on site loss in {:.1} s (ttl {TTL_S} s)",
         lost.elapsed().as_secs_f64()
+    );
+}
+
+/// Issue 19: a DC change at a site stopped and restarted the ticket's
+/// resources (the new DC revoked until its first claim came back). The
+/// holder site's DC dies; db, on the site's other node, runs on: its
+/// Dummy state file keeps a line written after its start (a stop removes
+/// the file), and the new DC never revokes the ticket. The TTL is 9 s:
+/// what a follower read must outlast the election (see `config::site`).
+#[test]
+fn the_ticket_s_resources_run_on_when_the_holder_site_s_dc_dies() {
+    const TTL: u64 = 9;
+    let Some((mut c, _etcd, rsctmp)) = sites(TTL) else {
+        return;
+    };
+    let alive = [true, true];
+    assert!(
+        watch(&c, &alive, Duration::from_secs(40), |r| r[0] || r[1]),
+        "no site took the ticket\n{}\n{}",
+        c.log(1),
+        c.log(3)
+    );
+    let holder = usize::from(running(&c, &alive)[1]);
+    let [dc, second] = SITES[holder].1;
+    c.until(
+        "db on the site's second node",
+        Duration::from_secs(20),
+        || {
+            report(&c, second).is_some_and(|r| {
+                r.resources.iter().any(|v| {
+                    v.id == "db" && v.role == "Started" && v.nodes == [format!("node{second}")]
+                })
+            })
+        },
+    );
+    let state = std::fs::read_dir(&rsctmp[usize::from(second - 1)])
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().contains("Dummy-db"))
+        .expect("the Dummy's state file");
+    let mut text = std::fs::read_to_string(&state).unwrap();
+    text.push_str("still the first start\n");
+    std::fs::write(&state, &text).unwrap();
+
+    // The other node has read the site's lease as a follower (it reads
+    // every sixth of the TTL; a DC lost before that first read restarts
+    // db, as a site back from a power loss does).
+    c.until(
+        "the follower read the lease",
+        Duration::from_secs(20),
+        || {
+            c.log(second)
+                .contains("site ticket primary: held by this site")
+        },
+    );
+    c.kill(dc);
+    let new_dc = format!("node{second}");
+    c.until("the other node is DC", Duration::from_secs(20), || {
+        report(&c, second).is_some_and(|r| r.dc.as_deref() == Some(new_dc.as_str()))
+    });
+    // Well past the election and the new DC's first claims.
+    let ran_on = watch(&c, &alive, Duration::from_secs(TTL), |r| !r[holder]);
+    assert!(!ran_on, "db stopped at the holder site\n{}", c.log(second));
+    let after = std::fs::read_to_string(&state).unwrap_or_default();
+    assert!(
+        after.contains("still the first start"),
+        "db was stopped and started again\n{}",
+        c.log(second)
+    );
+    let log = c.log(second);
+    assert!(
+        !log.contains("Revoke"),
+        "the new DC revoked the ticket\n{log}"
     );
 }
