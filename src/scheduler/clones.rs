@@ -377,6 +377,10 @@ impl<'a> Ctx<'a> {
         let (mut scores, _, later) = self.own_scores(unit, &mut ignored);
         self.apply_colocations(units, ui, &mut scores, &mut ignored);
         self.apply_later_bans(&mut scores, later);
+        // A node without the capacity for it is banned when it is
+        // assigned, so the pre-assignment there fails (2.1.5's
+        // assign_best_node bans nodes short of capacity first).
+        self.capacity_bans(units, ui, &mut scores, &mut ignored);
         let best = scores
             .iter()
             .copied()

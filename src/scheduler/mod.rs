@@ -223,6 +223,8 @@
 //!   Unpromoted): their next role is undecided while they are placed.
 //!   A dependent pulls its primary whatever the colocation's roles (a
 //!   resource kept off the Promoted role pushes every instance away).
+//!   An instance is not pre-assigned to a node short of the capacity it
+//!   needs (placement-strategy): it is placed again with the others.
 
 mod clones;
 mod colocations;
