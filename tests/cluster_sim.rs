@@ -503,6 +503,64 @@ fn nothing_acknowledged_is_lost_when_the_dc_dies() {
     });
 }
 
+/// `crm_attribute -l forever` (resource-agents' pgsql keeps its
+/// standby's `db-data-status` so) survives its node being fenced and
+/// restarted, as Pacemaker's CIB `<nodes>` section does; a transient
+/// attribute (`-l reboot`, `attrd_updater`) is erased with it. Before,
+/// every attribute was transient: the fence erased `db-data-status`
+/// and pgsql's monitor on the standby waited for it until it timed out.
+#[test]
+fn a_permanent_attribute_survives_its_node_being_fenced() {
+    let attrs = |s: &ClusterSim, on: &str| {
+        let status = &s.document(on).expect("a document").status;
+        let permanent = status
+            .permanent_attributes
+            .get("node2")
+            .and_then(|a| a.get("db-data-status"))
+            .cloned();
+        let transient = status
+            .nodes
+            .get("node2")
+            .and_then(|n| n.transient_attributes.get("db-status"))
+            .cloned();
+        (permanent, transient)
+    };
+    let mut s = sim(TWO_NODE, 3);
+    s.run_for(secs(10));
+    assert!(s.set_attribute("node2", "db-data-status", Some("STREAMING|SYNC"), true));
+    assert!(s.set_attribute("node2", "db-status", Some("HS:sync"), false));
+    assert!(
+        run_until_logged(
+            &mut s,
+            "permanent attribute db-data-status of node2 acknowledged",
+            secs(5)
+        ),
+        "{}",
+        s.log_text()
+    );
+    s.run_for(secs(1));
+    let set = (
+        Some("STREAMING|SYNC".to_string()),
+        Some("HS:sync".to_string()),
+    );
+    assert_eq!(attrs(&s, "node1"), set, "{}", s.log_text());
+    assert_eq!(attrs(&s, "node2"), set);
+    s.power_off("node2");
+    let end = s.now() + secs(20);
+    while !fenced(&s, "node1", "node2") && s.now() < end {
+        s.run_for(Duration::from_millis(50));
+    }
+    assert!(fenced(&s, "node1", "node2"), "{}", s.log_text());
+    let kept = (Some("STREAMING|SYNC".to_string()), None);
+    assert_eq!(attrs(&s, "node1"), kept, "{}", s.log_text());
+    // Rebooted by its fence, node2 rejoins and syncs the document.
+    s.run_for(secs(20));
+    s.assert_safe();
+    assert!(s.is_up("node2"), "{}", s.log_text());
+    assert_eq!(attrs(&s, "node2"), kept, "{}", s.log_text());
+    assert_eq!(attrs(&s, "node1"), kept);
+}
+
 // ----- The witness (issue 19) -----
 
 /// The two-node cluster with an etcd witness instead of two_node, and no

@@ -72,7 +72,7 @@ fn ocf_root(c: &Cluster) -> std::path::PathBuf {
     let agent = root.join("resource.d/test/attr");
     std::fs::write(
         &agent,
-        "#!/bin/sh\ncase \"$1\" in\n  start) crm_attribute -l reboot -n test-score -v 42; crm_node -p > \"$HA_RSCTMP/partition\" ;;\n  meta-data) echo '<resource-agent name=\"attr\"><parameters/><actions><action name=\"start\"/><action name=\"stop\"/><action name=\"monitor\"/><action name=\"meta-data\"/></actions></resource-agent>' ;;\nesac\nexit 0\n",
+        "#!/bin/sh\ncase \"$1\" in\n  start) crm_attribute -l reboot -n test-score -v 42; crm_attribute -l forever -n test-forever -v 7 2> \"$HA_RSCTMP/forever.err\" || exit 1; crm_node -p > \"$HA_RSCTMP/partition\" ;;\n  meta-data) echo '<resource-agent name=\"attr\"><parameters/><actions><action name=\"start\"/><action name=\"stop\"/><action name=\"monitor\"/><action name=\"meta-data\"/></actions></resource-agent>' ;;\nesac\nexit 0\n",
     )
     .unwrap();
     use std::os::unix::fs::PermissionsExt;
@@ -357,12 +357,30 @@ fn crm_like_edits_reach_both_nodes_and_a_lifetime_expires() {
     assert!(status.contains("dummy"), "{status}");
 }
 
+/// Node `i`'s view of node2's attributes `test-score` (transient, `-l
+/// reboot`) and `test-forever` (permanent, `-l forever`).
+fn node2_attributes(c: &Cluster, i: u8) -> Option<(Option<String>, Option<String>)> {
+    let r = report(c, i)?;
+    let transient = r
+        .node_attributes
+        .get("node2")
+        .and_then(|a| a.get("test-score"));
+    let permanent = r
+        .permanent_attributes
+        .get("node2")
+        .and_then(|a| a.get("test-forever"));
+    Some((transient.cloned(), permanent.cloned()))
+}
+
+/// Also: the agent's `crm_attribute -l forever` is committed through the
+/// DC before it returns, and kept when node2's daemon stops and starts
+/// again, where its transient attribute is erased (Pacemaker's lifetimes).
 #[test]
 fn an_attribute_set_by_an_agent_on_the_peer_reaches_the_replicated_status() {
     if !can_run() {
         return;
     }
-    let c = formed_cluster();
+    let mut c = formed_cluster();
     let (before, _) = config(&c, 1);
     let file = c.dir.join("attr.toml");
     std::fs::write(
@@ -396,6 +414,25 @@ fn an_attribute_set_by_an_agent_on_the_peer_reaches_the_replicated_status() {
                     .map(String::as_str)
                     == Some("42")
             })
+        },
+    );
+    let set = Some((Some("42".to_string()), Some("7".to_string())));
+    until(&c, &[1, 2], "both attributes on both", |i| {
+        node2_attributes(&c, i) == set
+    });
+    c.terminate(2);
+    let kept = Some((None, Some("7".to_string())));
+    until(&c, &[1], "node2's transient attribute erased", |i| {
+        node2_attributes(&c, i) == kept
+    });
+    c.start(2);
+    until(
+        &c,
+        &[1, 2],
+        "the permanent one kept over the restart",
+        |i| {
+            report(&c, i).is_some_and(|r| r.membership.members.len() == 2)
+                && node2_attributes(&c, i) == kept
         },
     );
 }

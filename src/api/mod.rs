@@ -81,7 +81,22 @@ pub enum Request {
         ticket: String,
         change: TicketChange,
     },
+    /// Set (`Some`) or delete (`None`) a permanent node attribute
+    /// (`crm_attribute -l forever`, Pacemaker's CIB `<nodes>` section): a
+    /// status patch through the DC that a fence or a restart keeps,
+    /// answered once a quorum committed it. Refused while a member speaks
+    /// only protocol version 4 (`PERMANENT_NEEDS_VERSION_5` in the
+    /// message): the shim then keeps it as a transient attribute.
+    NodeAttribute {
+        node: String,
+        name: String,
+        value: Option<String>,
+    },
 }
+
+/// Part of the refusal of `Request::NodeAttribute` while a member of the
+/// view runs release 0.1.0 (protocol version 4), which the shim recognises.
+pub const PERMANENT_NEEDS_VERSION_5: &str = "permanent node attributes need protocol version 5";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "result", rename_all = "snake_case")]
@@ -385,6 +400,17 @@ pub struct StatusReport {
     pub last_change: Option<LastChange>,
 }
 
+impl StatusReport {
+    /// Node `node`'s attribute `name`, transient or permanent (a transient
+    /// value first, as a rule reads them).
+    pub fn node_attribute(&self, node: &str, name: &str) -> Option<&String> {
+        self.node_attributes
+            .get(node)
+            .and_then(|a| a.get(name))
+            .or_else(|| self.permanent_attributes.get(node)?.get(name))
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     #[error(
@@ -573,6 +599,7 @@ impl Request {
             Request::Settled => "settled",
             Request::LogLevel { .. } => "log_level",
             Request::Ticket { .. } => "ticket",
+            Request::NodeAttribute { .. } => "node_attribute",
         }
     }
 

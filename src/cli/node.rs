@@ -43,8 +43,12 @@ pub enum NodeCommand {
         #[command(flatten)]
         client: Client,
     },
-    /// Permanent node attributes (`[[node]] attributes`, read by location
-    /// rules; crm_attribute --lifetime forever).
+    /// Permanent node attributes (lifetime forever: `[[node]] attributes`
+    /// in the configuration, kept over restarts and fences; read by
+    /// location rules), as `crm_attribute --node N --name X --update V`
+    /// sets them. Transient ones (lifetime reboot: `attrd_updater`,
+    /// `crm_attribute -l reboot`) are agents', erased when their node
+    /// restarts or is fenced.
     #[command(subcommand)]
     Attribute(AttributeCommand),
     /// Node capacities (`[[node]] utilization`, what placement-strategy
@@ -143,7 +147,7 @@ pub fn run_node(cmd: NodeCommand) -> anyhow::Result<ExitCode> {
         }) => apply(
             &client,
             &wait,
-            &format!("node {node} {name} = {value}"),
+            &format!("node {node} {name} = {value} (lifetime forever: in the configuration)"),
             |t| edit::set_node_attribute(t, &node, &name, Some(&value)),
         ),
         NodeCommand::Attribute(AttributeCommand::Delete {
@@ -151,9 +155,13 @@ pub fn run_node(cmd: NodeCommand) -> anyhow::Result<ExitCode> {
             name,
             wait,
             client,
-        }) => apply(&client, &wait, &format!("node {node} delete {name}"), |t| {
-            edit::set_node_attribute(t, &node, &name, None)
-        }),
+        }) => {
+            let what =
+                format!("node {node} delete {name} (lifetime forever: from the configuration)");
+            apply(&client, &wait, &what, |t| {
+                edit::set_node_attribute(t, &node, &name, None)
+            })
+        }
         NodeCommand::Utilization(AttributeCommand::Set {
             node,
             name,

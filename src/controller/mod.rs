@@ -366,6 +366,27 @@ pub enum StatusPatch {
         ticket: String,
         change: TicketChange,
     },
+    /// A permanent node attribute (`crm_attribute -l forever`; Pacemaker's
+    /// CIB `<nodes>` section): kept when its node is fenced, leaves or
+    /// restarts, where `Attribute`'s transient ones are erased. Protocol
+    /// version 5 (`version_needed`).
+    PermanentAttribute {
+        node: NodeId,
+        name: String,
+        value: Option<String>,
+    },
+}
+
+impl StatusPatch {
+    /// The oldest protocol version whose members read this patch: release
+    /// 0.1.0 (version 4) knows neither tickets nor permanent attributes,
+    /// so a message carrying one is sent only to a view that speaks 5.
+    pub fn version_needed(&self) -> u8 {
+        match self {
+            StatusPatch::Ticket { .. } | StatusPatch::PermanentAttribute { .. } => 5,
+            _ => 4,
+        }
+    }
 }
 
 /// What `StatusPatch::Ticket` does, as crm_ticket's `--grant`, `--revoke`,

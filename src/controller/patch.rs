@@ -262,6 +262,14 @@ fn record_fence(status: &mut ClusterStatus, ev: &FenceEvent) -> bool {
     true
 }
 
+/// Sets (`Some`) or removes (`None`) one attribute; whether it changed.
+fn set_attribute(attrs: &mut crate::model::Attributes, name: &str, value: Option<&String>) -> bool {
+    match value {
+        Some(v) => attrs.insert(name.to_string(), v.clone()).as_ref() != Some(v),
+        None => attrs.remove(name).is_some(),
+    }
+}
+
 /// Applies one patch; returns whether the status changed.
 pub fn apply_patch(status: &mut ClusterStatus, patch: &StatusPatch) -> bool {
     match patch {
@@ -301,10 +309,15 @@ pub fn apply_patch(status: &mut ClusterStatus, patch: &StatusPatch) -> bool {
         StatusPatch::Ticket { ticket, change } => change_ticket(status, ticket, *change),
         StatusPatch::Attribute { node, name, value } => {
             let attrs = &mut node_entry(status, node).transient_attributes;
-            match value {
-                Some(v) => attrs.insert(name.clone(), v.clone()).as_ref() != Some(v),
-                None => attrs.remove(name).is_some(),
+            set_attribute(attrs, name, value.as_ref())
+        }
+        StatusPatch::PermanentAttribute { node, name, value } => {
+            let attrs = status.permanent_attributes.entry(node.clone()).or_default();
+            let changed = set_attribute(attrs, name, value.as_ref());
+            if attrs.is_empty() {
+                status.permanent_attributes.remove(node);
             }
+            changed
         }
         StatusPatch::Cleanup { resource, node } => {
             let mut changed = false;
@@ -539,6 +552,45 @@ mod tests {
         ));
         let st = &s.nodes["node1"];
         assert!(st.resources.is_empty() && !st.transient_attributes.contains_key("shutdown"));
+    }
+
+    /// Pacemaker erases a node's transient attributes when it is fenced or
+    /// leaves, and keeps its permanent ones (the CIB's `<nodes>`): pgsql's
+    /// `db-data-status` is read with `-l forever` by the standby's monitor.
+    #[test]
+    fn a_fence_and_a_clean_leave_keep_permanent_attributes() {
+        let mut s = ClusterStatus::default();
+        let attr = |name: &str, value: Option<&str>, permanent: bool| {
+            let (node, name, value) = ("node2".into(), name.into(), value.map(Into::into));
+            if permanent {
+                StatusPatch::PermanentAttribute { node, name, value }
+            } else {
+                StatusPatch::Attribute { node, name, value }
+            }
+        };
+        let data = attr("db-data-status", Some("STREAMING|SYNC"), true);
+        assert_eq!(data.version_needed(), 5);
+        assert!(apply_patch(&mut s, &data));
+        assert!(!apply_patch(&mut s, &data), "idempotent");
+        assert!(apply_patch(&mut s, &attr("master-db", Some("100"), false)));
+        let fenced = StatusPatch::NodeFenced(FenceOutcome {
+            target: "node2".into(),
+            ok: true,
+            detail: String::new(),
+            at: 5,
+            action: "reboot".into(),
+            devices: Vec::new(),
+        });
+        assert!(apply_patch(&mut s, &fenced));
+        assert!(s.nodes["node2"].transient_attributes.is_empty());
+        assert_eq!(
+            s.permanent_attributes["node2"]["db-data-status"],
+            "STREAMING|SYNC"
+        );
+        apply_patch(&mut s, &StatusPatch::NodeLeftCleanly("node2".into()));
+        assert_eq!(s.permanent_attributes["node2"].len(), 1);
+        assert!(apply_patch(&mut s, &attr("db-data-status", None, true)));
+        assert!(s.permanent_attributes.is_empty(), "no empty map left");
     }
 
     fn fence_event(origin: &str, id: u64, target: &str, ok: bool, at: i64) -> FenceEvent {

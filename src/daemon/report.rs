@@ -2,6 +2,7 @@
 //! role and nodes, failed actions and the fencing history (from the
 //! replicated status; fences run by hand on this node from its own log).
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::api::{FailedActionView, FenceView, InstanceCounts, ResourceView, TicketView};
@@ -57,12 +58,7 @@ pub fn derived(
             .filter(|(_, n)| !n.transient_attributes.is_empty())
             .map(|(name, n)| (name.clone(), n.transient_attributes.clone()))
             .collect(),
-        permanent_attributes: config
-            .into_iter()
-            .flat_map(|c| c.nodes.iter())
-            .filter(|n| !n.attributes.is_empty())
-            .map(|n| (n.uname.clone(), n.attributes.clone()))
-            .collect(),
+        permanent_attributes: permanent_attributes(config, status),
         fencing_history: fencing_history(status, fence_log, crate::model::FENCE_HISTORY_MAX),
         tickets: tickets(config, status),
     }
@@ -342,6 +338,27 @@ pub fn instance_counts(config: &ClusterConfig, views: &[ResourceView]) -> Instan
         .map(|v| u32::try_from(v.nodes.len()).unwrap_or(u32::MAX))
         .sum();
     counts
+}
+
+/// Permanent node attributes: the configuration's (`[[node]]
+/// attributes`, an administrator's) with those agents set (`crm_attribute
+/// -l forever`, in the status) over them, as Pacemaker's `<nodes>` section
+/// holds both.
+fn permanent_attributes(
+    config: Option<&ClusterConfig>,
+    status: &ClusterStatus,
+) -> BTreeMap<String, crate::model::Attributes> {
+    let mut all: BTreeMap<String, crate::model::Attributes> = config
+        .into_iter()
+        .flat_map(|c| c.nodes.iter())
+        .filter(|n| !n.attributes.is_empty())
+        .map(|n| (n.uname.clone(), n.attributes.clone()))
+        .collect();
+    for (node, attrs) in &status.permanent_attributes {
+        let mine = all.entry(node.clone()).or_default();
+        mine.extend(attrs.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
+    all
 }
 
 /// The location constraints `resource move|ban` made (ids `cli-prefer-…`,

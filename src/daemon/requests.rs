@@ -210,6 +210,10 @@ impl Daemon {
             self.status_change(patch, what, reply).await;
             return;
         }
+        if let Request::NodeAttribute { node, name, value } = request {
+            self.permanent_attribute(node, name, value, reply).await;
+            return;
+        }
         if let Request::FenceConfirm { target } = request {
             self.fence_confirm(target, uid, reply).await;
             return;
@@ -366,6 +370,48 @@ impl Daemon {
             .await;
     }
 
+    /// `crm_attribute -l forever`: a permanent node attribute, through the
+    /// DC, answered once a quorum committed it (Pacemaker's crm_attribute
+    /// waits for the CIB's reply the same way).
+    async fn permanent_attribute(
+        &mut self,
+        node: String,
+        name: String,
+        value: Option<String>,
+        reply: tokio::sync::oneshot::Sender<Response>,
+    ) {
+        let refusal = if self.node_id(&node).is_none() {
+            Some(format!("no node `{node}` in the configuration"))
+        } else if self.machine.protocol_version() < 5 {
+            // Release 0.1.0 (version 4) cannot read the patch; the shim
+            // keeps the attribute as a transient one meanwhile, as 0.1.0
+            // did.
+            let older: Vec<String> = self
+                .machine
+                .members_below(5)
+                .into_iter()
+                .map(|id| self.settings.node_name(id))
+                .collect();
+            Some(format!(
+                "{} ({} runs release 0.1.0, protocol version 4)",
+                api::PERMANENT_NEEDS_VERSION_5,
+                older.join(", ")
+            ))
+        } else {
+            None
+        };
+        if let Some(message) = refusal {
+            let _ = reply.send(Response::Error { message });
+            return;
+        }
+        let what = match &value {
+            Some(v) => format!("permanent attribute {name}={v} of {node} (committed by a quorum)"),
+            None => format!("permanent attribute {name} of {node} deleted (committed by a quorum)"),
+        };
+        let patch = StatusPatch::PermanentAttribute { node, name, value };
+        self.status_change(patch, what, reply).await;
+    }
+
     /// `resource cleanup`, `ticket grant|...`: answered once the DC
     /// committed it (a quorum holds it, so a DC crash cannot bring the
     /// failures back; issue 21).
@@ -479,6 +525,7 @@ impl Daemon {
             | Request::FenceConfirm { .. }
             | Request::Settled
             | Request::Cleanup { .. }
+            | Request::NodeAttribute { .. }
             | Request::Ticket { .. } => Response::Error {
                 message: "internal: this request is answered asynchronously".into(),
             },

@@ -190,6 +190,11 @@ pub(super) fn api_seeds() -> Vec<Vec<u8>> {
             ticket: "east".into(),
             change: crate::controller::TicketChange::Grant { at: 1 },
         },
+        Request::NodeAttribute {
+            node: "node2".into(),
+            name: "db-data-status".into(),
+            value: Some("STREAMING|SYNC".into()),
+        },
         Request::ConfigLoad {
             text: "[cluster]\nname = \"c\"\n".into(),
             file_name: "cluster.toml".into(),

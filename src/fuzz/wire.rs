@@ -133,6 +133,10 @@ pub(super) fn messages() -> Vec<ClusterMessage> {
             doc,
             beyond: crate::model::StatusBeyondV4 {
                 tickets: BTreeMap::from([("east".into(), Default::default())]),
+                permanent_attributes: BTreeMap::from([(
+                    "n2".into(),
+                    BTreeMap::from([("db-data-status".into(), "LATEST".into())]),
+                )]),
             },
         }),
         ClusterMessage::ActionRequest(ActionRequest {

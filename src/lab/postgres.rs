@@ -254,11 +254,12 @@ pub fn rebuild_standby(
 /// Whether `report` (the primary's) shows `standby` streaming and made
 /// promotable by the primary's monitor (pgsql's score 100 for it).
 pub fn standby_promotable(report: &StatusReport, standby: &str) -> bool {
-    report.node_attributes.get(standby).is_some_and(|a| {
-        a.get("db-data-status")
-            .is_some_and(|v| v.starts_with("STREAMING"))
-            && a.get("master-db").is_some_and(|v| v == "100")
-    })
+    report
+        .node_attribute(standby, "db-data-status")
+        .is_some_and(|v| v.starts_with("STREAMING"))
+        && report
+            .node_attribute(standby, "master-db")
+            .is_some_and(|v| v == "100")
 }
 
 fn append(path: &Path, text: &str) -> Result<(), LabError> {

@@ -85,8 +85,9 @@ pub enum NodeCondition {
 
 /// The status section of the cluster. Serialized by hand (`wire_form`):
 /// the binary form between nodes is frozen at protocol version 4, which
-/// has no tickets (version 5 sends them beside it, [`StatusBeyondV4`]);
-/// JSON (persistence, the API) has every field.
+/// has no tickets and no permanent attributes (version 5 sends them
+/// beside it, [`StatusBeyondV4`]); JSON (persistence, the API) has every
+/// field.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ClusterStatus {
     pub have_quorum: bool,
@@ -111,6 +112,13 @@ pub struct ClusterStatus {
     /// `StatusPatch::Ticket` and, with a document synced whole, in
     /// [`StatusBeyondV4`], both sent only to a view speaking version 5.
     pub tickets: BTreeMap<String, TicketState>,
+    /// Permanent node attributes agents set (`crm_attribute -l forever`,
+    /// resource-agents' pgsql `*-data-status`), by node: Pacemaker keeps
+    /// them in the CIB's `<nodes>` section, so a fence or a restart keeps
+    /// them, where it erases `transient_attributes`. Changed only by
+    /// `StatusPatch::PermanentAttribute` (protocol version 5). Like
+    /// `tickets`, outside version 4's binary form ([`StatusBeyondV4`]).
+    pub permanent_attributes: BTreeMap<NodeId, Attributes>,
 }
 
 /// The status's fields that version 4's binary form lacks: they travel
@@ -122,6 +130,7 @@ pub struct ClusterStatus {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct StatusBeyondV4 {
     pub tickets: BTreeMap<String, TicketState>,
+    pub permanent_attributes: BTreeMap<NodeId, Attributes>,
 }
 
 impl ClusterStatus {
@@ -129,12 +138,14 @@ impl ClusterStatus {
     pub fn take_beyond_v4(&mut self) -> StatusBeyondV4 {
         StatusBeyondV4 {
             tickets: std::mem::take(&mut self.tickets),
+            permanent_attributes: std::mem::take(&mut self.permanent_attributes),
         }
     }
 
     /// Completes a status read in version 4's binary form.
     pub fn set_beyond_v4(&mut self, beyond: StatusBeyondV4) {
         self.tickets = beyond.tickets;
+        self.permanent_attributes = beyond.permanent_attributes;
     }
 }
 
@@ -146,7 +157,7 @@ mod wire_form {
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
     use super::{ClusterStatus, FenceEvent, NodeState, TicketState};
-    use crate::model::NodeId;
+    use crate::model::{Attributes, NodeId};
 
     #[derive(Serialize)]
     struct V4Ref<'a> {
@@ -164,6 +175,7 @@ mod wire_form {
         #[serde(flatten)]
         v4: V4Ref<'a>,
         tickets: &'a BTreeMap<String, TicketState>,
+        permanent_attributes: &'a BTreeMap<NodeId, Attributes>,
     }
 
     #[derive(Deserialize)]
@@ -194,6 +206,8 @@ mod wire_form {
         fencing_history: Vec<FenceEvent>,
         #[serde(default)]
         tickets: BTreeMap<String, TicketState>,
+        #[serde(default)]
+        permanent_attributes: BTreeMap<NodeId, Attributes>,
     }
 
     impl Serialize for ClusterStatus {
@@ -211,6 +225,7 @@ mod wire_form {
                 FullRef {
                     v4,
                     tickets: &self.tickets,
+                    permanent_attributes: &self.permanent_attributes,
                 }
                 .serialize(s)
             } else {
@@ -232,6 +247,7 @@ mod wire_form {
                     node_order: f.node_order,
                     fencing_history: f.fencing_history,
                     tickets: f.tickets,
+                    permanent_attributes: f.permanent_attributes,
                 })
             } else {
                 let v = V4::deserialize(d)?;
@@ -244,6 +260,7 @@ mod wire_form {
                     node_order: v.node_order,
                     fencing_history: v.fencing_history,
                     tickets: BTreeMap::new(),
+                    permanent_attributes: BTreeMap::new(),
                 })
             }
         }

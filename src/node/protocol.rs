@@ -167,9 +167,10 @@ impl StoreMessage {
             | StoreMessage::Offer { .. }
             | StoreMessage::Promised { .. }
             | StoreMessage::Replicate { .. }
-            | StoreMessage::Ack { .. }
-            | StoreMessage::Forward { .. }
-            | StoreMessage::Patch { .. } => 4,
+            | StoreMessage::Ack { .. } => 4,
+            StoreMessage::Forward { patch, .. } | StoreMessage::Patch { patch, .. } => {
+                patch.version_needed()
+            }
             StoreMessage::OfferWhole { .. } | StoreMessage::ReplicateWhole { .. } => 5,
         }
     }
@@ -293,15 +294,16 @@ impl ClusterMessage {
     pub fn version_needed(&self) -> u8 {
         match self {
             ClusterMessage::Store(m) => m.version_needed(),
+            ClusterMessage::StatusPatch(patch) | ClusterMessage::StatusRequest { patch, .. } => {
+                patch.version_needed()
+            }
             ClusterMessage::ActionRequest(_)
             | ClusterMessage::ActionResult(_)
-            | ClusterMessage::StatusPatch(_)
             | ClusterMessage::CancelRecurring { .. }
             | ClusterMessage::ConfigRequest { .. }
             | ClusterMessage::ConfigReply { .. }
             | ClusterMessage::ReportRequest
-            | ClusterMessage::Report(_)
-            | ClusterMessage::StatusRequest { .. } => 4,
+            | ClusterMessage::Report(_) => 4,
             ClusterMessage::FenceConfirm { .. } | ClusterMessage::SettledQuery { .. } => 5,
         }
     }
@@ -380,5 +382,45 @@ mod tests {
             assert_eq!(ClusterMessage::decode(&m.encode()), Some(m));
         }
         assert_eq!(ClusterMessage::decode(&[0xff, 0xff, 0xff]), None);
+    }
+
+    /// Permanent node attributes are outside version 4's binary status:
+    /// a peer of version 5 gets a synced document with them
+    /// (`ReplicateWhole`), one of release 0.1.0 the old `Replicate`, and
+    /// a patch of one is never sent to a view speaking 4.
+    #[test]
+    fn a_synced_document_keeps_permanent_attributes_from_version_5() {
+        let mut status = ClusterStatus::default();
+        let data = StatusPatch::PermanentAttribute {
+            node: "node2".into(),
+            name: "db-data-status".into(),
+            value: Some("STREAMING|SYNC".into()),
+        };
+        crate::controller::apply_patch(&mut status, &data);
+        let doc = ClusterDocument::new("[cluster]\nname = \"c\"\n".into(), status.clone());
+        let replicate = ClusterMessage::Store(StoreMessage::from_store(
+            crate::store::machine::Msg::Replicate { view: 3, doc },
+        ));
+        let synced = |version: u8| {
+            let m = replicate.clone().for_version(version);
+            assert!(m.version_needed() <= version);
+            match ClusterMessage::decode(&m.encode()) {
+                Some(ClusterMessage::Store(s)) => match s.into_store() {
+                    crate::store::machine::Msg::Replicate { doc, .. } => doc.status,
+                    other => panic!("{other:?}"),
+                },
+                other => panic!("{other:?}"),
+            }
+        };
+        assert_eq!(synced(5), status);
+        assert!(synced(4).permanent_attributes.is_empty(), "v4's form");
+        let patch = ClusterMessage::Store(StoreMessage::Patch {
+            view: 3,
+            base: Version::default(),
+            version: Version::default(),
+            patch: data.clone(),
+        });
+        assert_eq!(patch.version_needed(), 5);
+        assert_eq!(ClusterMessage::StatusPatch(data).version_needed(), 5);
     }
 }

@@ -92,7 +92,8 @@ fn node_view(config: &ClusterConfig, status: &ClusterStatus, name: &str, now: i6
 
 /// A node's attributes as rules see them: its configured ones (or, with
 /// rule-bearing sets, those of the sets that hold at `now`), `#id`,
-/// `#is_dc`, then its transient attributes.
+/// `#is_dc`, then the permanent ones agents set, then its transient
+/// attributes.
 fn node_attributes(
     config: &ClusterConfig,
     status: &ClusterStatus,
@@ -123,6 +124,12 @@ fn node_attributes(
         attrs.insert("#id".to_string(), n.id.clone());
         let is_dc = status.dc_uuid.as_deref() == Some(n.id.as_str());
         attrs.insert("#is_dc".to_string(), is_dc.to_string());
+    }
+    // Permanent attributes agents set (`crm_attribute -l forever`) are in
+    // Pacemaker's `<nodes>` beside the administrator's; transient ones
+    // (the status section's) are applied last, over both.
+    if let Some(permanent) = status.permanent_attributes.get(name) {
+        attrs.extend(permanent.iter().map(|(k, v)| (k.clone(), v.clone())));
     }
     if let Some(st) = status.nodes.get(name) {
         for (k, v) in &st.transient_attributes {

@@ -5,13 +5,17 @@
 //! asks `crm_node -n` only when `pacemakerd -$` names a Pacemaker newer
 //! than 1.1.8, and takes the host name otherwise) are symlinks to
 //! the paceline binary (dispatched on argv[0]) in a directory put first on
-//! the agents' PATH. Attributes an agent sets go to a local file under the
-//! state directory, which pacelined polls and replicates through the DC; a
-//! query answers from that file first (what this node's agents wrote most
-//! recently), then from the replicated status (what other nodes wrote),
-//! then from the configuration's permanent node attributes. A
-//! `crm_attribute --type crm_config` option is cluster-wide: the newest
-//! any node set (`cluster_option`).
+//! the agents' PATH. Transient attributes an agent sets go to a local file
+//! under the state directory, which pacelined polls and replicates through
+//! the DC; a query answers from that file first (what this node's agents
+//! wrote most recently), then from the replicated status (what other nodes
+//! wrote), then from the permanent node attributes. Permanent ones
+//! (`crm_attribute -l forever`, or `--node` without a lifetime: Pacemaker's
+//! CIB `<nodes>`) go through pacelined to the DC (`set_permanent`,
+//! answered once a quorum committed them) and a fence keeps them; a
+//! `-l forever` query reads them first. A `crm_attribute --type
+//! crm_config` option is cluster-wide: the newest any node set
+//! (`cluster_option`).
 
 pub mod cibadmin;
 pub mod crm_mon;
@@ -160,6 +164,26 @@ struct Request {
     promotion: Option<String>,
     /// `--type crm_config`: a cluster-wide option, not a node's attribute.
     cluster_wide: bool,
+    /// `-l`/`--lifetime` (`forever`, `reboot`), or what `--type nodes`
+    /// (forever) and `--type status` (reboot) say.
+    lifetime: Option<String>,
+}
+
+impl Request {
+    /// Whether this is a permanent node attribute, Pacemaker's `<nodes>`
+    /// section: `crm_attribute -l forever` (or `--type nodes`), and
+    /// `crm_attribute --node N` without a lifetime (its default there).
+    /// Promotion scores (`crm_master`, `--promotion`) default to reboot;
+    /// `attrd_updater`'s are transient.
+    fn permanent(&self, shim: &str) -> bool {
+        if shim != "crm_attribute" || self.promotion.is_some() || self.cluster_wide {
+            return false;
+        }
+        match self.lifetime.as_deref() {
+            Some(l) => l == "forever",
+            None => self.node.is_some(),
+        }
+    }
 }
 
 /// Strips a clone instance suffix ("db:1" -> "db"), as promotion scores
@@ -199,12 +223,16 @@ fn parse(shim: &str, args: &[String]) -> Result<Request, String> {
             "-p" | "--promotion" if shim == "crm_attribute" => {
                 r.promotion = Some(inline.clone().unwrap_or_default())
             }
-            "-t" | "--type" if shim == "crm_attribute" => {
-                r.cluster_wide = value(&mut i)? == "crm_config";
-            }
-            // Lifetime, delay, scope: the local file has one lifetime.
-            "-l" | "--lifetime" | "-t" | "--type" | "-d_" | "--delay" | "-i" | "--id" | "-s"
-            | "--set-name" | "-z" | "--utilization" => {
+            "-t" | "--type" if shim == "crm_attribute" => match value(&mut i)?.as_str() {
+                "crm_config" => r.cluster_wide = true,
+                "nodes" => r.lifetime = Some("forever".into()),
+                "status" => r.lifetime = Some("reboot".into()),
+                _ => {}
+            },
+            "-l" | "--lifetime" => r.lifetime = Some(value(&mut i)?),
+            // Delay, scope: not kept.
+            "-t" | "--type" | "-d_" | "--delay" | "-i" | "--id" | "-s" | "--set-name" | "-z"
+            | "--utilization" => {
                 value(&mut i)?;
             }
             "-r" | "--resource" if shim == "crm_attribute" => {
@@ -290,6 +318,62 @@ fn cluster_option(req: &Request, name: &str, file: &Path, local: &str, out: &mut
     }
 }
 
+/// What became of a permanent attribute's change.
+enum Permanent {
+    /// Committed by a quorum.
+    Done,
+    /// Refused or not known to be done: the agent retries (Pacemaker's
+    /// crm_attribute fails the same way when the CIB does not answer).
+    Failed,
+    /// No daemon runs (an agent run by hand), or the view speaks protocol
+    /// version 4 (a member of release 0.1.0, which knows no permanent
+    /// attributes): kept as a transient attribute, as 0.1.0 did.
+    Unavailable,
+}
+
+/// `crm_attribute -l forever`: through pacelined and the DC, answered
+/// once a quorum committed it.
+fn set_permanent(node: &str, name: &str, value: Option<String>, err: &mut dyn Write) -> Permanent {
+    let request = crate::api::Request::NodeAttribute {
+        node: node.to_string(),
+        name: name.to_string(),
+        value,
+    };
+    match crate::api::call(&daemon_socket(), &request) {
+        Ok(crate::api::Response::Accepted { .. }) => Permanent::Done,
+        Ok(crate::api::Response::Error { message })
+            if message.contains(crate::api::PERMANENT_NEEDS_VERSION_5)
+                || message.contains("unknown variant") =>
+        {
+            let _ = writeln!(
+                err,
+                "crm_attribute: {message}; {name} of {node} is kept as a transient attribute (erased if {node} restarts or is fenced) until every member is upgraded"
+            );
+            Permanent::Unavailable
+        }
+        Ok(crate::api::Response::Error { message }) => {
+            let _ = writeln!(err, "crm_attribute: {name} of {node} not set: {message}");
+            Permanent::Failed
+        }
+        Ok(other) => {
+            let _ = writeln!(err, "crm_attribute: unexpected answer {other:?}");
+            Permanent::Failed
+        }
+        Err(crate::api::ClientError::Connect { source, .. })
+            if matches!(
+                source.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused
+            ) =>
+        {
+            Permanent::Unavailable
+        }
+        Err(e) => {
+            let _ = writeln!(err, "crm_attribute: {name} of {node} not set: {e}");
+            Permanent::Failed
+        }
+    }
+}
+
 pub fn run_shim(
     shim: &str,
     args: &[String],
@@ -372,14 +456,32 @@ pub fn run_shim(
     if !req.delete && req.value.is_none() {
         req.query = true;
     }
+    let permanent = req.permanent(shim);
+    if permanent && !req.query {
+        let value = if req.delete { None } else { req.value.clone() };
+        match set_permanent(&node, &name, value, err) {
+            Permanent::Done => return 0,
+            Permanent::Failed => return 1,
+            // Kept as a transient attribute in the local file, below.
+            Permanent::Unavailable => {}
+        }
+    }
     if req.query {
         let mut attrs = read_attributes(file);
         change(&mut attrs);
-        let found = attrs
-            .get(&node)
-            .and_then(|m| m.get(&name))
-            .cloned()
-            .or_else(|| replicated(&node, &name));
+        let local = attrs.get(&node).and_then(|m| m.get(&name)).cloned();
+        let found = if permanent {
+            // Pacemaker's `-l forever` query reads `<nodes>`; a value kept
+            // transient (no daemon, or a member of the previous release)
+            // is the one there is otherwise.
+            let report = cluster_report();
+            let of = |attrs: Option<&Attributes>| attrs?.get(&node)?.get(&name).cloned();
+            of(report.as_ref().map(|r| &r.permanent_attributes))
+                .or(local)
+                .or_else(|| of(report.as_ref().map(|r| &r.node_attributes)))
+        } else {
+            local.or_else(|| replicated(&node, &name))
+        };
         return match found.or(req.default.clone()) {
             Some(v) if req.quiet => {
                 let _ = writeln!(out, "{v}");
@@ -437,6 +539,87 @@ mod tests {
             0
         );
         assert_eq!(read_attributes(&f)["n1"]["master-db"], "10");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    /// Pacemaker's lifetimes: `-l forever`, `--type nodes` and `--node`
+    /// without a lifetime are permanent (the CIB's `<nodes>`); `-l
+    /// reboot`, `--type status`, promotion scores and `attrd_updater` are
+    /// transient.
+    #[test]
+    fn which_attributes_are_permanent() {
+        let permanent = |shim: &str, args: &[&str]| {
+            let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+            parse(shim, &args).unwrap().permanent(shim)
+        };
+        assert!(permanent(
+            "crm_attribute",
+            &["-l", "forever", "-n", "x", "-G"]
+        ));
+        assert!(permanent(
+            "crm_attribute",
+            &["--lifetime=forever", "-n", "x"]
+        ));
+        assert!(permanent(
+            "crm_attribute",
+            &["-N", "n2", "-n", "x", "-v", "1"]
+        ));
+        assert!(permanent(
+            "crm_attribute",
+            &["-t", "nodes", "-n", "x", "-v", "1"]
+        ));
+        assert!(!permanent(
+            "crm_attribute",
+            &["-N", "n2", "-l", "reboot", "-n", "x"]
+        ));
+        assert!(!permanent(
+            "crm_attribute",
+            &["-t", "status", "-N", "n2", "-n", "x"]
+        ));
+        assert!(!permanent("crm_attribute", &["-n", "x", "-v", "1"]));
+        assert!(!permanent(
+            "crm_attribute",
+            &["-N", "n2", "--promotion=db", "-v", "1"]
+        ));
+        assert!(!permanent(
+            "crm_attribute",
+            &["-t", "crm_config", "-n", "x"]
+        ));
+        assert!(!permanent(
+            "attrd_updater",
+            &["-l", "forever", "-n", "x", "-U", "1"]
+        ));
+        assert!(!permanent("crm_master", &["-l", "forever", "-v", "1"]));
+    }
+
+    /// Without pacelined (an agent run by hand) a permanent attribute is
+    /// kept in the local file, and a `-l forever` query finds it there.
+    #[test]
+    fn a_permanent_attribute_without_a_daemon_stays_local() {
+        let dir = std::env::temp_dir().join(format!("plxshim-perm{}", std::process::id()));
+        let f = dir.join("attrs.json");
+        let set = ["-l", "forever", "-N", "n1", "-n", "db-data-status", "-v"];
+        assert_eq!(
+            call("crm_attribute", &[&set[..], &["LATEST"]].concat(), &f).0,
+            0
+        );
+        assert_eq!(
+            call(
+                "crm_attribute",
+                &[
+                    "-l",
+                    "forever",
+                    "-N",
+                    "n1",
+                    "-n",
+                    "db-data-status",
+                    "-G",
+                    "-q"
+                ],
+                &f
+            ),
+            (0, "LATEST\n".into())
+        );
         let _ = std::fs::remove_dir_all(dir);
     }
 

@@ -1067,6 +1067,51 @@ impl ClusterSim {
         true
     }
 
+    /// An agent on `node` sets its attribute `name` (`None` deletes it):
+    /// transient (`attrd_updater`, `crm_attribute -l reboot`) goes through
+    /// the node as the daemon's attribute file does; permanent
+    /// (`crm_attribute -l forever`) is a status request to the ready DC,
+    /// acknowledged once committed. Returns whether it was handed on.
+    pub fn set_attribute(
+        &mut self,
+        node: &str,
+        name: &str,
+        value: Option<&str>,
+        permanent: bool,
+    ) -> bool {
+        let (now_ms, wall) = (self.now_ms(), self.wall());
+        let (target, name, value) = (node.to_string(), name.to_string(), value.map(String::from));
+        let (at, event) = if permanent {
+            let Some(dc) = self.ready_dc() else {
+                return false;
+            };
+            self.next_request += 1;
+            let request = self.next_request;
+            self.status_requests
+                .insert(request, format!("permanent attribute {name} of {target}"));
+            let patch = StatusPatch::PermanentAttribute {
+                node: target,
+                name,
+                value,
+            };
+            (dc, Event::StatusRequest { request, patch })
+        } else {
+            let patch = StatusPatch::Attribute {
+                node: target,
+                name,
+                value,
+            };
+            (self.id(node), Event::StatusPatch(patch))
+        };
+        let Some(n) = self.nodes.get_mut(&at) else {
+            return false;
+        };
+        let cmds = n.node.handle(now_ms, wall, event);
+        self.work.push_back(Work::Node(at, cmds));
+        self.drain();
+        true
+    }
+
     /// Whether `node`'s document holds a fail count of `rsc` (on any node).
     pub fn has_fail_count(&self, node: &str, rsc: &str) -> bool {
         let prefix = format!("fail-count-{rsc}#");

@@ -31,8 +31,8 @@ fn fence_targets(t: &Transition) -> BTreeMap<NodeId, String> {
         .collect()
 }
 
-/// Whether two statuses differ in nothing but nodes' transient attributes
-/// (compared in place: the statuses may be large).
+/// Whether two statuses differ in nothing but nodes' attributes (transient
+/// or permanent; compared in place: the statuses may be large).
 pub(super) fn same_but_attributes(a: &ClusterStatus, b: &ClusterStatus) -> bool {
     let ClusterStatus {
         have_quorum,
@@ -43,6 +43,7 @@ pub(super) fn same_but_attributes(a: &ClusterStatus, b: &ClusterStatus) -> bool 
         node_order,
         fencing_history,
         tickets,
+        permanent_attributes: _,
     } = a;
     let same_node = |x: &NodeState, y: &NodeState| {
         let NodeState {

@@ -58,7 +58,9 @@ impl StatusChange {
     /// What applying `patch` changed, when it changed something.
     fn of(patch: &StatusPatch) -> Self {
         match patch {
-            StatusPatch::Attribute { .. } => StatusChange::AttributesOnly,
+            StatusPatch::Attribute { .. } | StatusPatch::PermanentAttribute { .. } => {
+                StatusChange::AttributesOnly
+            }
             _ => StatusChange::Other,
         }
     }
@@ -72,10 +74,12 @@ pub(super) fn node_of(patch: &StatusPatch) -> Option<&str> {
         StatusPatch::Attribute { node, .. } => Some(node),
         StatusPatch::NodeHistory { node, .. } => Some(node),
         // The fencing history is the cluster's, not the target's: a fence
-        // that erases the target's patches must not take it along.
-        StatusPatch::Cleanup { .. } | StatusPatch::FenceEvent(_) | StatusPatch::Ticket { .. } => {
-            None
-        }
+        // that erases the target's patches must not take it along; nor
+        // the node's permanent attributes, which a fence keeps.
+        StatusPatch::Cleanup { .. }
+        | StatusPatch::FenceEvent(_)
+        | StatusPatch::Ticket { .. }
+        | StatusPatch::PermanentAttribute { .. } => None,
     }
 }
 

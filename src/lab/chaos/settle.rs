@@ -233,10 +233,7 @@ fn whole(a: &StatusReport, b: &StatusReport) -> Result<(), String> {
 /// `standby` streaming in sync and promotable.
 fn streaming(primary: &StatusReport, standby: u8) -> Result<(), String> {
     let name = format!("node{standby}");
-    let status = primary
-        .node_attributes
-        .get(&name)
-        .and_then(|a| a.get("db-data-status"));
+    let status = primary.node_attribute(&name, "db-data-status");
     if status.is_some_and(|s| s == "STREAMING|SYNC")
         && super::super::postgres::standby_promotable(primary, &name)
     {

@@ -85,9 +85,7 @@ impl PgStack {
         let (primary, standby) = promoted_db(&self.cluster)?;
         let r = self.cluster.report(primary)?;
         let sync = r
-            .node_attributes
-            .get(&format!("node{standby}"))
-            .and_then(|a| a.get("db-data-status"))
+            .node_attribute(&format!("node{standby}"), "db-data-status")
             .is_some_and(|v| v == "STREAMING|SYNC");
         sync.then_some((primary, standby))
     }
