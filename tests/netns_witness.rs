@@ -2,8 +2,10 @@
 //! etcd-server) and two daemons, each in its own network namespace on the
 //! test's bridges (198.18.0.0/15), removed also on failure. One run:
 //! a split where only the witness's holder stays quorate (the other side
-//! never is), the witness lost while both nodes are up (nothing changes),
-//! and a cold start of one node alone that takes the witness; and etcd
+//! never is, and its `cluster unblock` is refused), the witness lost while
+//! both nodes are up (nothing changes), a cold start of one node alone
+//! that takes the witness, then of the other node alone, which waits (the
+//! witness last served its peer) until `cluster unblock`; and etcd
 //! cut off from the holder (nothing while both are up; in a split then,
 //! the other side takes the witness once the lease expired, never both
 //! quorate alone). Fencing is
@@ -16,7 +18,7 @@ use std::time::{Duration, Instant};
 
 #[path = "netns/mod.rs"]
 mod netns;
-use netns::{Cluster, can_run, sh};
+use netns::{Cluster, can_run, paceline, sh};
 #[path = "netns/etcd.rs"]
 mod etcd;
 use etcd::{ETCD, Etcd, MEMBERS};
@@ -216,15 +218,30 @@ fn the_witness_decides_splits_keeps_quiet_when_lost_and_lets_one_node_start() {
             d.as_secs_f64()
         );
     }
+    // `cluster unblock` on the side without the vote is refused: the
+    // holder runs (both sides would).
+    let out = paceline(&["cluster", "unblock"], &c.socket(other));
+    let said = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(said.contains("both sides"), "{said}");
+    assert_eq!(quorate(&c, other), Some(false), "{}", c.log(other));
     split(&c, 1, 2, false);
-    until(&c, "both together again", long, || {
-        c.status(1)
-            .is_some_and(|s| s.members.len() == 2 && s.quorum.quorate)
-            && c.status(2).is_some_and(|s| s.members.len() == 2)
-            && holds_witness(&c, holder)
-    });
-    // Both in the last partition the witness served.
-    std::thread::sleep(Duration::from_millis(500));
+    until(
+        &c,
+        "both together again, the witness naming both",
+        long,
+        || {
+            c.status(1)
+                .is_some_and(|s| s.members.len() == 2 && s.quorum.quorate)
+                && c.status(2).is_some_and(|s| s.members.len() == 2)
+                && c.status(holder).is_some_and(|s| {
+                    s.quorum.witness_vote
+                        && s.witness
+                            .as_ref()
+                            .is_some_and(|w| w.last.contains("held for node 1, node 2"))
+                })
+        },
+    );
 
     // The witness lost while both nodes are up: nothing changes.
     etcd.stop();
@@ -244,6 +261,31 @@ fn the_witness_decides_splits_keeps_quiet_when_lost_and_lets_one_node_start() {
     until(&c, "node2 alone quorate with the witness", long, || {
         c.status(2)
             .is_some_and(|s| s.members == ["node2"] && s.quorum.quorate && s.quorum.witness_vote)
+    });
+
+    // node1 alone after node2 ran alone: the witness last served node2,
+    // so node1 waits (its changes may be older); `cluster unblock` lifts
+    // that, and node1 takes the witness.
+    c.kill(2);
+    c.start(1);
+    until(
+        &c,
+        "node1 alone waits: the witness last served node2",
+        long,
+        || {
+            c.status(1).is_some_and(|s| {
+                !s.quorum.quorate
+                    && s.witness
+                        .as_ref()
+                        .is_some_and(|w| w.last.contains("last served node 2"))
+            })
+        },
+    );
+    let out = paceline(&["cluster", "unblock"], &c.socket(1));
+    assert!(out.status.success(), "{out:?}\n{}", c.log(1));
+    until(&c, "node1 alone quorate with the witness", long, || {
+        c.status(1)
+            .is_some_and(|s| s.members == ["node1"] && s.quorum.quorate && s.quorum.witness_vote)
     });
     drop(etcd);
 }

@@ -547,16 +547,24 @@ impl Daemon {
                 let at_unix_ms = SystemTime::now()
                     .duration_since(UNIX_EPOCH)
                     .map_or(0, |d| d.as_millis() as u64);
-                log(&format!(
-                    "wait_for_all overridden by {by} (cluster unblock)"
-                ));
-                let out = self.machine.unblock(Unblock {
+                let unblock = Unblock {
                     by: by.clone(),
                     at_unix_ms,
-                });
-                self.apply(out).await;
-                self.write_state();
-                Response::Unblocked { by }
+                };
+                match self.machine.unblock(unblock) {
+                    Ok(out) => {
+                        log(&format!(
+                            "wait_for_all overridden by {by} (cluster unblock)"
+                        ));
+                        self.apply(out).await;
+                        self.write_state();
+                        Response::Unblocked { by }
+                    }
+                    Err(message) => {
+                        log(&format!("cluster unblock by {by}: {message}"));
+                        Response::Error { message }
+                    }
+                }
             }
         }
     }

@@ -6,9 +6,10 @@
 //!
 //! A claim, every `witness::renew_every`: renew this process's lease (or
 //! grant one), then one transaction: rewrite the key (and `last`) if this
-//! lease holds it; else read `last`, and if `witness::may_take` allows,
-//! create the key in a transaction that also checks `last` did not move;
-//! else say who holds it. Each round is
+//! lease holds it; else read `last`, and if `witness::may_take` allows
+//! (or the operator's `cluster unblock` lifted it), create the key in a
+//! transaction that also checks `last` did not move; else say who holds
+//! it. Each round is
 //! bounded by the renewal period; an error or a timeout is reported as
 //! `Unreachable` and the vote lapses by itself.
 
@@ -57,6 +58,7 @@ pub(super) fn spawn(
         lease: None,
         keeper: None,
         claim: None,
+        unblocked: false,
     };
     tokio::spawn(task.run(rx, events));
     tx
@@ -75,6 +77,8 @@ struct Task {
     keeper: Option<(LeaseKeeper, LeaseKeepAliveStream)>,
     /// (view, members) claimed.
     claim: Option<(u64, BTreeSet<NodeId>)>,
+    /// The claim takes a free key whatever `last` says (`cluster unblock`).
+    unblocked: bool,
 }
 
 impl Task {
@@ -95,8 +99,9 @@ impl Task {
             tokio::select! {
                 command = commands.recv() => match command {
                     None => return,
-                    Some(WitnessCommand::Claim { view, members }) => {
+                    Some(WitnessCommand::Claim { view, members, unblocked }) => {
                         self.claim = Some((view, members));
+                        self.unblocked = unblocked;
                         next = tokio::time::Instant::now();
                     }
                     Some(WitnessCommand::Release) => {
@@ -167,12 +172,20 @@ impl Task {
             ),
             TxnOp::put(last_key.clone(), value, None),
         ];
+        let unblocked = self.unblocked;
         let client = self.connect().await?;
         let ours = Txn::new()
             .when([Compare::lease(key.clone(), CompareOp::Equal, lease)])
             .and_then(puts.clone());
         if client.txn(ours).await?.succeeded() {
             return Ok(granted(members, sent_at, ttl));
+        }
+        // Held by another lease: say whose (`last` names the holder's
+        // partition then, not an absent one).
+        if let Some(kv) = client.get(key.clone(), None).await?.kvs().first() {
+            return Ok(WitnessEvent::HeldElsewhere {
+                holder: holder_in(kv.value()),
+            });
         }
         let got = client.get(last_key.clone(), None).await?;
         let (last, unchanged) = match got.kvs().first() {
@@ -185,13 +198,9 @@ impl Task {
                 Compare::create_revision(last_key, CompareOp::Equal, 0),
             ),
         };
-        if !may_take(last.as_ref(), members) {
-            return Ok(WitnessEvent::HeldElsewhere {
-                holder: format!(
-                    "nobody, but it last served node(s) {:?}, absent here: their changes may be newer than this node's (start them, or delete {} in etcd)",
-                    last.unwrap_or_default(),
-                    self.config.last_key()
-                ),
+        if !unblocked && !may_take(last.as_ref(), members) {
+            return Ok(WitnessEvent::LastServedOthers {
+                last: last.unwrap_or_default(),
             });
         }
         let absent = Txn::new()
@@ -320,13 +329,14 @@ fn holder_of(responses: &[TxnOpResponse]) -> String {
     responses
         .iter()
         .find_map(|r| match r {
-            TxnOpResponse::Get(get) => get.kvs().first().map(|kv| {
-                kv.value_str()
-                    .ok()
-                    .and_then(|v| serde_json::from_str::<Value>(v).ok())
-                    .map_or_else(|| "an unknown holder".to_string(), |v| v.holder)
-            }),
+            TxnOpResponse::Get(get) => get.kvs().first().map(|kv| holder_in(kv.value())),
             _ => None,
         })
         .unwrap_or_else(|| "nobody (the key went meanwhile)".to_string())
+}
+
+/// The holder the key's value names.
+fn holder_in(value: &[u8]) -> String {
+    serde_json::from_slice::<Value>(value)
+        .map_or_else(|_| "an unknown holder".to_string(), |v| v.holder)
 }

@@ -300,12 +300,21 @@ impl Membership {
         out
     }
 
-    /// Records an operator's override of wait_for_all.
-    pub fn unblock(&mut self, unblock: Unblock) -> Vec<Output> {
-        self.quorum.unblock(unblock);
+    /// Records an operator's override of wait_for_all; with a witness,
+    /// also of the witness's own (`Witness::unblock`), and refused (Err,
+    /// why) where it would let this partition run beside the one holding
+    /// the witness's vote.
+    pub fn unblock(&mut self, unblock: Unblock) -> Result<Vec<Output>, String> {
         let mut out = Vec::new();
+        if self.config.quorum.witness {
+            let members = self.view.members.clone();
+            if let Some(claim) = self.witness.unblock(self.view.id, &members)? {
+                out.push(Output::Witness(claim));
+            }
+        }
+        self.quorum.unblock(unblock);
         self.check_quorum(&mut out);
-        out
+        Ok(out)
     }
 
     fn alive(&self, peer: &Peer, now: Duration) -> bool {

@@ -18,7 +18,10 @@
 //!   the last one that held it ([`may_take`]): the wait_for_all of the
 //!   witness. That partition acknowledged changes on all its members'
 //!   disks (the store's two-node rule), so one of them brings the newest
-//!   document; a node that slept through them never takes the vote alone.
+//!   document; a node that slept through them never takes the vote alone,
+//!   unless an operator says so (`paceline cluster unblock`, see
+//!   [`Witness::unblock`]: refused while another partition holds the vote
+//!   or etcd does not answer).
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -37,6 +40,9 @@ pub enum WitnessCommand {
     Claim {
         view: u64,
         members: BTreeSet<NodeId>,
+        /// Take a free key even when it last served a partition sharing
+        /// no member with this one (an operator's `cluster unblock`).
+        unblocked: bool,
     },
     /// Stop claiming and revoke this node's lease: sent only when this
     /// node does not count the vote (or is leaving), so nobody counts on
@@ -60,6 +66,9 @@ pub enum WitnessEvent {
     HeldElsewhere { holder: String },
     /// etcd did not answer (the vote, if held, lapses by itself).
     Unreachable { why: String },
+    /// The key is free, but it last served `last`, which shares no
+    /// member with this partition ([`may_take`] refuses).
+    LastServedOthers { last: BTreeSet<NodeId> },
 }
 
 /// The part of the lease's TTL kept back for clock rate and the time
@@ -117,6 +126,21 @@ pub struct Witness {
     /// The members of the last `Claim` sent, while claiming.
     claiming: Option<BTreeSet<NodeId>>,
     last: String,
+    /// What the I/O said last, for `cluster unblock`.
+    answer: Answer,
+    /// The operator's `cluster unblock` lifted the last-partition rule
+    /// for the next grant.
+    unblocked: bool,
+}
+
+/// The kind of the I/O's last answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Answer {
+    None,
+    Granted,
+    HeldElsewhere,
+    Unreachable,
+    LastServedOthers,
 }
 
 impl Witness {
@@ -126,6 +150,8 @@ impl Witness {
             grant: None,
             claiming: None,
             last: "not asked yet".to_string(),
+            answer: Answer::None,
+            unblocked: false,
         }
     }
 
@@ -162,6 +188,7 @@ impl Witness {
                 Some(WitnessCommand::Claim {
                     view,
                     members: members.clone(),
+                    unblocked: self.unblocked,
                 })
             }
             (Some(_), false) => {
@@ -185,6 +212,7 @@ impl Witness {
                 if self.claiming.is_none() {
                     return;
                 }
+                (self.answer, self.unblocked) = (Answer::Granted, false);
                 self.last = format!("held for {} (lease TTL {ttl:?})", names(&members));
                 self.grant = Some(Grant {
                     members,
@@ -193,10 +221,58 @@ impl Witness {
             }
             WitnessEvent::HeldElsewhere { holder } => {
                 self.grant = None;
+                self.answer = Answer::HeldElsewhere;
                 self.last = format!("held by another partition ({holder})");
             }
             WitnessEvent::Unreachable { why } => {
+                self.answer = Answer::Unreachable;
                 self.last = format!("etcd unreachable: {why}");
+            }
+            WitnessEvent::LastServedOthers { last } => {
+                self.grant = None;
+                self.answer = Answer::LastServedOthers;
+                self.last = format!(
+                    "held by nobody, but it last served {}, absent here: their changes may be newer than this node's (start them, or `paceline cluster unblock`)",
+                    names(&last)
+                );
+            }
+        }
+    }
+
+    /// An operator's `cluster unblock` (votequorum's override of
+    /// wait_for_all) in view `view` of `members`: Ok with the claim to
+    /// send when it lifts the witness's own wait_for_all (the key is free
+    /// but last served a partition absent here: this one takes it, and
+    /// what that one acknowledged alone is lost, as with votequorum's
+    /// unblock); refused while another partition holds the vote (it runs
+    /// and may fence this one: both would run) or etcd does not answer
+    /// (the vote cannot be replaced: the other node may hold it).
+    pub fn unblock(
+        &mut self,
+        view: u64,
+        members: &BTreeSet<NodeId>,
+    ) -> Result<Option<WitnessCommand>, String> {
+        match self.answer {
+            Answer::HeldElsewhere => Err(format!(
+                "refused: the witness's vote is {}; that partition is quorate and runs resources (it may fence this node), so unblocking here would run both sides. Stop that partition, or wait until its lease expires in etcd",
+                self.last
+            )),
+            Answer::Unreachable | Answer::None => Err(format!(
+                "refused: the witness did not answer ({}); without its vote this node is not quorate, and unblock cannot stand in for it: the other node may hold it",
+                self.last
+            )),
+            Answer::Granted => Ok(None),
+            Answer::LastServedOthers => {
+                self.unblocked = true;
+                let claimant = view > 0 && members.first() == Some(&self.own);
+                Ok(claimant.then(|| {
+                    self.claiming = Some(members.clone());
+                    WitnessCommand::Claim {
+                        view,
+                        members: members.clone(),
+                        unblocked: true,
+                    }
+                }))
             }
         }
     }
@@ -248,7 +324,8 @@ mod tests {
             one.on_view(S, 3, &both),
             Some(WitnessCommand::Claim {
                 view: 3,
-                members: both.clone()
+                members: both.clone(),
+                unblocked: false,
             })
         );
         assert_eq!(two.on_view(S, 3, &both), None);
@@ -282,7 +359,8 @@ mod tests {
             w.on_view(S, 6, &set(&[1, 2])),
             Some(WitnessCommand::Claim {
                 view: 6,
-                members: set(&[1, 2])
+                members: set(&[1, 2]),
+                unblocked: false,
             })
         );
         // Once its lease is gone it stops claiming (node 1 is the DC).
@@ -311,6 +389,58 @@ mod tests {
         assert!(may_take(Some(&set(&[1, 2])), &set(&[2])));
         assert!(!may_take(Some(&set(&[1])), &set(&[2])));
         assert!(may_take(Some(&set(&[1])), &set(&[1, 2])));
+    }
+
+    /// Issue 19: what `cluster unblock` does with a witness. A node alone
+    /// after a cold start: its unblock lifts the witness's own
+    /// wait_for_all (the key free, last serving its absent peer), and is
+    /// refused while another partition holds the vote or etcd is silent.
+    #[test]
+    fn unblock_lifts_the_last_partition_rule_and_never_takes_a_held_vote() {
+        let alone = set(&[2]);
+        let mut w = Witness::new(2);
+        w.on_view(S, 5, &alone);
+        let silent = w.unblock(5, &alone).unwrap_err();
+        assert!(silent.contains("did not answer"), "{silent}");
+        w.on_event(WitnessEvent::HeldElsewhere {
+            holder: "node 1".into(),
+        });
+        let held = w.unblock(5, &alone).unwrap_err();
+        assert!(
+            held.contains("both sides") && held.contains("node 1"),
+            "{held}"
+        );
+        w.on_event(WitnessEvent::LastServedOthers { last: set(&[1]) });
+        assert!(w.status(S).last.contains("cluster unblock"));
+        let claim = WitnessCommand::Claim {
+            view: 5,
+            members: alone.clone(),
+            unblocked: true,
+        };
+        assert_eq!(w.unblock(5, &alone), Ok(Some(claim.clone())));
+        // Until it is granted, every claim lifts the rule; then none.
+        assert_eq!(w.on_view(S, 6, &alone), None, "same members");
+        w.on_event(granted(&[2], S));
+        assert!(w.counts(S, &alone));
+        w.on_event(WitnessEvent::Unreachable { why: "x".into() });
+        let mut again = Witness::new(2);
+        again.on_view(S, 7, &alone);
+        again.on_event(WitnessEvent::LastServedOthers { last: set(&[1]) });
+        again.unblock(7, &alone).unwrap();
+        again.on_event(granted(&[2], S));
+        assert_eq!(
+            again.on_view(S, 8, &set(&[1, 2])),
+            Some(WitnessCommand::Claim {
+                view: 8,
+                members: set(&[1, 2]),
+                unblocked: false,
+            }),
+            "one grant per unblock"
+        );
+        // A node that is not its partition's claimant asks nothing.
+        let mut two = Witness::new(2);
+        two.on_event(WitnessEvent::LastServedOthers { last: set(&[3]) });
+        assert_eq!(two.unblock(9, &set(&[1, 2])), Ok(None));
     }
 
     #[test]

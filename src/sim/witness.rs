@@ -34,6 +34,8 @@ pub struct VirtualWitness {
     /// What each node's task claims, and the generation of its rounds
     /// (a new claim starts a new series; older rounds are dropped).
     claims: BTreeMap<NodeId, (BTreeSet<NodeId>, u64)>,
+    /// Nodes whose claim lifts the last-partition rule (`cluster unblock`).
+    unblocked: BTreeSet<NodeId>,
     /// Nodes that cannot reach etcd.
     pub cut_off: BTreeSet<NodeId>,
     /// etcd answers nobody.
@@ -50,6 +52,7 @@ impl VirtualWitness {
             own: BTreeMap::new(),
             next_lease: 1,
             claims: BTreeMap::new(),
+            unblocked: BTreeSet::new(),
             cut_off: BTreeSet::new(),
             down: false,
         }
@@ -67,9 +70,16 @@ impl VirtualWitness {
     /// A command from `node`; the generation of the round to run now, if one.
     pub fn command(&mut self, node: NodeId, command: WitnessCommand) -> Option<u64> {
         match command {
-            WitnessCommand::Claim { members, .. } => {
+            WitnessCommand::Claim {
+                members, unblocked, ..
+            } => {
                 let generation = self.claims.get(&node).map_or(0, |(_, g)| g + 1);
                 self.claims.insert(node, (members, generation));
+                if unblocked {
+                    self.unblocked.insert(node);
+                } else {
+                    self.unblocked.remove(&node);
+                }
                 Some(generation)
             }
             WitnessCommand::Release => {
@@ -121,9 +131,9 @@ impl VirtualWitness {
         self.leases.insert(lease, now + self.ttl);
         self.own.insert(node, lease);
         match &mut self.key {
-            None if !may_take(self.last.as_ref(), &members) => {
-                return Some(WitnessEvent::HeldElsewhere {
-                    holder: format!("nobody; it last served {:?}", self.last),
+            None if !self.unblocked.contains(&node) && !may_take(self.last.as_ref(), &members) => {
+                return Some(WitnessEvent::LastServedOthers {
+                    last: self.last.clone().unwrap_or_default(),
                 });
             }
             None => {
