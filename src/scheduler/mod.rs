@@ -225,10 +225,19 @@
 //!   resource kept off the Promoted role pushes every instance away).
 //!   An instance is not pre-assigned to a node short of the capacity it
 //!   needs (placement-strategy): it is placed again with the others.
+//!   Nodes are sorted as Pacemaker sorts a resource's allowed-node table
+//!   (`hash_order`: its iteration order from the node ids, GLib's merge
+//!   sort), which decides between nodes when balanced's intransitive
+//!   capacity comparison is involved, and the most free node is the first
+//!   met among equals; among nodes of the same positive score the one a
+//!   resource is active on wins whatever is assigned there. An instance
+//!   counts its clone's INFINITY dependents' needs only when some node
+//!   gets no instance.
 
 mod clones;
 mod colocations;
 mod failures;
+mod hash_order;
 mod history;
 mod locations;
 mod nodes;

@@ -8,6 +8,7 @@ use std::collections::{BTreeSet, HashMap};
 use super::Plan;
 use super::colocations::flat_colocations;
 use super::failures;
+use super::hash_order::{numeric_name_cmp, table_order};
 use super::history::Observed;
 use super::nodes::{NodeView, apply_suicide, node_views};
 use super::units::{Unit, primitives_by_id};
@@ -54,6 +55,9 @@ pub(super) struct Ctx<'a> {
     pub(super) clones: HashMap<&'a str, &'a Clone>,
     /// Each node's free capacity (utilization), less what is placed so far.
     pub(super) free: Vec<Amounts>,
+    /// Node indices in the order Pacemaker's allowed-node tables iterate
+    /// (`hash_order`).
+    pub(super) table_order: Vec<usize>,
 }
 
 /// Computes the plan for `config` in `status` at time `now` (seconds since the epoch).
@@ -76,6 +80,21 @@ pub fn schedule(config: &ClusterConfig, status: &ClusterStatus, now: i64) -> Pla
     let mut cx = Ctx::new(config, status, now, nodes, history, timeout_ignored);
     cx.run();
     cx.plan
+}
+
+/// The node indices in the order a resource's allowed-node table
+/// iterates in Pacemaker: keyed by node id, filled in node name order.
+fn allowed_table_order(config: &ClusterConfig, nodes: &[NodeView]) -> Vec<usize> {
+    let mut by_name: Vec<usize> = (0..nodes.len()).collect();
+    by_name.sort_by(|&a, &b| numeric_name_cmp(&nodes[a].uname, &nodes[b].uname));
+    let ids: Vec<&str> = by_name
+        .iter()
+        .map(|&i| {
+            let name = nodes[i].uname.as_str();
+            config.node(name).map_or(name, |n| n.id.as_str())
+        })
+        .collect();
+    table_order(&ids).into_iter().map(|k| by_name[k]).collect()
 }
 
 impl<'a> Ctx<'a> {
@@ -107,10 +126,12 @@ impl<'a> Ctx<'a> {
                 coloc_idx.entry(name.clone()).or_default().push(i);
             }
         }
+        let table_order = allowed_table_order(config, &nodes);
         Ctx {
             config,
             status,
             now,
+            table_order,
             assigned: vec![0; nodes.len()],
             free: capacities(config, &nodes),
             nodes,

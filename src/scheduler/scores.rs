@@ -2,6 +2,9 @@
 //! opt-in default, locations, nodes that cannot host, stickiness, and
 //! failure bans (`failures`); and the choice of node from the final scores.
 
+use std::cmp::Ordering;
+
+use super::hash_order::glib_sort;
 use super::plan::Ctx;
 use super::units::{Member, Unit};
 use crate::model::*;
@@ -148,11 +151,13 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// The node with the best non-negative score. Pacemaker's node order:
-    /// score, then (placement-strategy balanced) more free capacity, then
-    /// fewer resources assigned so far (balance), then the node the resource
-    /// is active on, then the name (placement-strategy minimal: score, then
-    /// name).
+    /// The node with the best non-negative score. Pacemaker's node order
+    /// (compare_nodes): score (a node that cannot host weighs -INFINITY),
+    /// then (placement-strategy minimal) the name, or (balanced) more free
+    /// capacity, then fewer resources assigned so far, then the node the
+    /// resource is active on, then the name. The nodes are sorted as
+    /// Pacemaker sorts them, from the order its allowed-node table lists
+    /// them (`hash_order`): balanced's comparison is not transitive.
     pub(super) fn best_node(&self, unit: &Unit<'a>, scores: &[Score]) -> Option<usize> {
         // An empty group is a unit without members: it runs nowhere.
         let current_node = unit
@@ -161,32 +166,45 @@ impl<'a> Ctx<'a> {
             .and_then(|m| m.current.first())
             .map(|(nd, _)| nd.as_str());
         let on_current = |k: usize| current_node == Some(self.nodes[k].uname.as_str());
-        let mut best: Option<usize> = None;
-        for (i, &s) in scores.iter().enumerate() {
-            if s.value() < 0 {
-                continue;
-            }
-            let Some(b) = best else {
-                best = Some(i);
-                continue;
-            };
-            let better = if s != scores[b] {
-                s > scores[b]
-            } else if let Some(first) = self.strategy_prefers(i, b) {
-                first
-            } else if self.assigned[i] != self.assigned[b] {
-                self.assigned[i] < self.assigned[b]
-            } else if on_current(i) != on_current(b) {
-                on_current(i)
+        let weight = |k: usize| {
+            if self.nodes[k].can_host() {
+                scores[k]
             } else {
-                // Last resort, as Pacemaker: the node name.
-                self.nodes[i].uname < self.nodes[b].uname
-            };
-            if better {
-                best = Some(i);
+                Score::MINUS_INFINITY
             }
+        };
+        let cmp = |a: usize, b: usize| {
+            weight(b)
+                .cmp(&weight(a))
+                .then_with(|| match self.strategy_prefers(a, b) {
+                    Some(true) => Ordering::Less,
+                    Some(false) => Ordering::Greater,
+                    None => self.assigned[a]
+                        .cmp(&self.assigned[b])
+                        .then_with(|| on_current(b).cmp(&on_current(a)))
+                        .then_with(|| self.nodes[a].uname.cmp(&self.nodes[b].uname)),
+                })
+        };
+        // GLib's get_values lists the table's last bucket first.
+        let listed: Vec<usize> = self.table_order.iter().rev().copied().collect();
+        let first = glib_sort(listed, &cmp).into_iter().next()?;
+        if scores[first].value() < 0 {
+            return None;
         }
-        best
+        // Among nodes of the same positive score, the node it is active
+        // on, whatever is assigned there (assign_best_node; not for a
+        // unique clone's instances, which the clone placed already).
+        let current = current_node.and_then(|n| self.node_index.get(n).copied());
+        if let Some(k) = current
+            && scores[first].value() > 0
+            && self.nodes[first].can_host()
+            && self.nodes[k].can_host()
+            && scores[k] == scores[first]
+            && !unit.clone.is_some_and(|c| c.globally_unique)
+        {
+            return Some(k);
+        }
+        Some(first)
     }
 }
 

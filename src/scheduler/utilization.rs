@@ -141,8 +141,20 @@ impl<'a> Ctx<'a> {
                 };
                 for &j in self.units_named(other) {
                     let to_dependent = other == r;
-                    if to_dependent && unit.clone.is_some() && units[j].clone.is_none() {
-                        continue;
+                    // The instance being placed has its clone's INFINITY
+                    // dependents among its colocated resources only when
+                    // some node gets no instance (append_parent_colocation's
+                    // "all"); further along the chain a clone leads to no
+                    // dependent that is not a clone.
+                    if let Some(c) = unit.clone.filter(|_| to_dependent) {
+                        let skip = if u == ui {
+                            self.every_node_gets_an_instance(c)
+                        } else {
+                            units[j].clone.is_none()
+                        };
+                        if skip {
+                            continue;
+                        }
                     }
                     if let Some(cl) = units[j].clone
                         && !clones_seen.insert(cl.id.as_str())
@@ -185,7 +197,12 @@ impl<'a> Ctx<'a> {
                 &Self::need_of(&units[j], units[j].members.len()),
             );
         }
-        let available: Vec<usize> = (0..self.nodes.len())
+        // In the order Pacemaker meets the nodes: among nodes with equally
+        // much free capacity, the first met is preferred.
+        let available: Vec<usize> = self
+            .table_order
+            .iter()
+            .copied()
             .filter(|&i| self.nodes[i].can_host() && scores[i].value() >= 0)
             .collect();
         let any_fits = available.iter().any(|&i| fits(&self.free[i], &total));
