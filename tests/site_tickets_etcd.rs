@@ -263,6 +263,37 @@ fn the_ticket_runs_at_one_site_and_moves_when_it_is_lost() {
     let holder = usize::from(sites[1].runs_db());
     let other = 1 - holder;
     assert!(sites[holder].runs_db());
+    // Status says what etcd says, at both sites (text and JSON).
+    let status = |i: usize, json: bool| {
+        let socket = sites[i].daemon.as_ref().unwrap().dir.join("api.sock");
+        let mut args = vec!["status", "--socket"];
+        if json {
+            args = vec!["status", "--output", "json", "--socket"];
+        }
+        let out = Command::new(env!("CARGO_BIN_EXE_paceline"))
+            .args(&args)
+            .arg(&socket)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", local::text(&out));
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let (h, o) = (sites[holder].name, sites[other].name);
+    let text = status(holder, false);
+    assert!(
+        text.contains(&format!(
+            "etcd: held by this site ({h}), counts here until "
+        )),
+        "{text}"
+    );
+    let json: StatusReport = serde_json::from_str(&status(other, true)).unwrap();
+    let t = json.tickets.iter().find(|t| t.ticket == "primary").unwrap();
+    assert_eq!(
+        t.etcd.as_deref(),
+        Some(format!("held by site {h}").as_str()),
+        "{o}"
+    );
+    assert!(!t.granted && t.counts_until.is_none(), "{t:?}");
     // By hand it is refused: the site's DC grants and revokes it.
     let socket = sites[holder].daemon.as_ref().unwrap().dir.join("api.sock");
     let out = Command::new(env!("CARGO_BIN_EXE_paceline"))

@@ -234,6 +234,16 @@ pub struct TicketView {
     /// The resources tied to it, with their loss-policy (`db (demote)`).
     #[serde(default)]
     pub resources: Vec<String>,
+    /// With `[site]`, for a ticket the site manages: what etcd last said
+    /// of it to this node (`held by this site (east)`, `held by site
+    /// west`, `held by no site`, `etcd unreachable: ...`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etcd: Option<String>,
+    /// With `[site]`: until when the ticket counts here by this node's
+    /// last answer from etcd (Unix seconds; the lease itself lasts half a
+    /// TTL longer), while it does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub counts_until: Option<i64>,
 }
 
 /// One fencing history record: an event of the replicated history

@@ -309,6 +309,12 @@ fn render_resources(report: &StatusReport) -> String {
             ));
         }
     }
+    if !report.tickets.is_empty() {
+        out.push_str("Tickets:\n");
+        for t in &report.tickets {
+            out.push_str(&format!("  * {}\n", super::ticket::line(t)));
+        }
+    }
     if !report.fencing_history.is_empty() || !report.fencing_pending.is_empty() {
         out.push_str("Fencing History:\n");
         out.push_str(&render_pending(&report.fencing_pending));
@@ -495,6 +501,29 @@ mod tests {
                 "Authkey: sending with 00000000000000aa, accepting 00000000000000aa, 00000000000000bb; rotation: the new key is sent with once every member accepts it (waiting for node1)"
             ),
             "{text}"
+        );
+    }
+
+    /// Issue 19: each ticket's state here and, with `[site]`, etcd's.
+    #[test]
+    fn tickets_are_listed_with_what_etcd_says() {
+        let mut r = report(Vec::new());
+        assert!(!render(&r).contains("Tickets:"));
+        r.tickets = vec![crate::api::TicketView {
+            ticket: "primary".into(),
+            granted: false,
+            standby: false,
+            last_granted: None,
+            resources: vec!["db (stop)".into()],
+            etcd: Some("held by site west".into()),
+            counts_until: None,
+        }];
+        assert!(
+            render(&r).contains(
+                "Tickets:\n  * primary\trevoked\tneeded by: db (stop)\tetcd: held by site west\n"
+            ),
+            "{}",
+            render(&r)
         );
     }
 

@@ -126,20 +126,33 @@ fn list(client: &Client) -> anyhow::Result<ExitCode> {
 fn table(tickets: &[TicketView]) -> String {
     let mut out = String::new();
     for t in tickets {
-        let state = if t.granted { "granted" } else { "revoked" };
-        let standby = if t.standby { " standby" } else { "" };
-        let since = t
-            .last_granted
-            .map(|s| format!(" last-granted={}", api::utc_seconds(s)))
-            .unwrap_or_default();
-        out.push_str(&format!("{}\t{state}{standby}{since}", t.ticket));
-        if !t.resources.is_empty() {
-            out.push_str(&format!("\tneeded by: {}", t.resources.join(", ")));
-        }
+        out.push_str(&line(t));
         out.push('\n');
     }
     if tickets.is_empty() {
         out.push_str("no tickets\n");
+    }
+    out
+}
+
+/// A ticket in one line: its state here, who needs it and, with
+/// `[site]`, what etcd says of it (`paceline status` shows it too).
+pub(super) fn line(t: &TicketView) -> String {
+    let state = if t.granted { "granted" } else { "revoked" };
+    let standby = if t.standby { " standby" } else { "" };
+    let since = t
+        .last_granted
+        .map(|s| format!(" last-granted={}", api::utc_seconds(s)))
+        .unwrap_or_default();
+    let mut out = format!("{}\t{state}{standby}{since}", t.ticket);
+    if !t.resources.is_empty() {
+        out.push_str(&format!("\tneeded by: {}", t.resources.join(", ")));
+    }
+    if let Some(etcd) = &t.etcd {
+        out.push_str(&format!("\tetcd: {etcd}"));
+    }
+    if let Some(until) = t.counts_until {
+        out.push_str(&format!(", counts here until {}", api::utc_seconds(until)));
     }
     out
 }
@@ -156,10 +169,25 @@ mod tests {
             standby: true,
             last_granted: Some(0),
             resources: vec!["db (demote)".into()],
+            etcd: None,
+            counts_until: None,
         };
         assert_eq!(
-            table(&[t]),
+            table(std::slice::from_ref(&t)),
             "east\tgranted standby last-granted=1970-01-01 00:00:00Z\tneeded by: db (demote)\n"
+        );
+        // With [site]: etcd's view, and until when it counts here.
+        let site = TicketView {
+            etcd: Some("held by this site (dc-east)".into()),
+            counts_until: Some(60),
+            ..t
+        };
+        assert!(
+            line(&site).ends_with(
+                "\tetcd: held by this site (dc-east), counts here until 1970-01-01 00:01:00Z"
+            ),
+            "{}",
+            line(&site)
         );
     }
 

@@ -75,6 +75,8 @@ pub fn tickets(config: Option<&ClusterConfig>, status: &ClusterStatus) -> Vec<Ti
             standby: st.standby,
             last_granted: st.last_granted,
             resources: Vec::new(),
+            etcd: None,
+            counts_until: None,
         }
     };
     for name in status.tickets.keys() {

@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use etcd_client::{Client, Compare, CompareOp, PutOptions, Txn, TxnOp, TxnOpResponse};
 use tokio::sync::mpsc;
 
+use crate::api::TicketView;
 use crate::config::site::Site;
 use crate::node::site_tickets::{SiteCommand, SiteEvent, SiteTickets, renew_every};
 
@@ -32,8 +33,50 @@ struct Value {
 
 /// The rules and the task's command channel, on the daemon.
 pub(super) struct SiteState {
+    /// This site's name (`[site] name`).
+    pub name: String,
     pub rules: SiteTickets,
     pub commands: mpsc::UnboundedSender<SiteCommand>,
+}
+
+impl SiteState {
+    /// Adds etcd's view of the tickets this site manages to the report's
+    /// (`paceline status`, `ticket list`): the last answer, and until when
+    /// a held ticket counts here, on the wall clock (`now` on the
+    /// daemon's, `wall_s` the same instant).
+    pub fn describe(&self, tickets: &mut Vec<TicketView>, now: Duration, wall_s: i64) {
+        for name in self.rules.tickets() {
+            let i = match tickets.iter().position(|t| &t.ticket == name) {
+                Some(i) => i,
+                None => {
+                    tickets.push(TicketView {
+                        ticket: name.clone(),
+                        granted: false,
+                        standby: false,
+                        last_granted: None,
+                        resources: Vec::new(),
+                        etcd: None,
+                        counts_until: None,
+                    });
+                    tickets.len() - 1
+                }
+            };
+            let said = self.rules.last().get(name).cloned();
+            tickets[i].etcd = Some(match said {
+                Some(s) if s == "held by this site" => format!("{s} ({})", self.name),
+                Some(s) => s,
+                None => "not asked yet".to_string(),
+            });
+            tickets[i].counts_until = self
+                .rules
+                .until()
+                .get(name)
+                .filter(|&&u| u > now)
+                .and_then(|u| i64::try_from((*u - now).as_secs()).ok())
+                .map(|left| wall_s.saturating_add(left));
+        }
+        tickets.sort_by(|a, b| a.ticket.cmp(&b.ticket));
+    }
 }
 
 /// Starts the task; commands go in, events come out on `events`.
@@ -44,6 +87,7 @@ pub(super) fn spawn(
 ) -> SiteState {
     let (tx, rx) = mpsc::unbounded_channel();
     let rules = SiteTickets::new(site.tickets.clone(), site.etcd.ttl);
+    let name = site.name.clone();
     let task = Task {
         every: renew_every(site.etcd.ttl),
         site,
@@ -55,6 +99,7 @@ pub(super) fn spawn(
     let _ = tx.send(rules.first_command());
     tokio::spawn(task.run(rx, events));
     SiteState {
+        name,
         rules,
         commands: tx,
     }

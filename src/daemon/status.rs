@@ -223,6 +223,14 @@ impl Daemon {
                 .warnings
                 .push("no quorum: no DC manages the cluster from this partition".into());
         }
+        let mut tickets = derived.tickets;
+        if let Some(site) = &self.site {
+            site.describe(
+                &mut tickets,
+                self.start.elapsed(),
+                super::driver::wall_now(),
+            );
+        }
         StatusReport {
             membership,
             dc: self.store.dc().map(|d| self.settings.node_name(d)),
@@ -237,7 +245,7 @@ impl Daemon {
             permanent_attributes: derived.permanent_attributes,
             fencing_history: derived.fencing_history,
             fencing_pending: self.fencing_now.values().cloned().collect(),
-            tickets: derived.tickets,
+            tickets,
             channel: self.channel.counters().clone(),
             instances: derived.instances,
             last_change: self.last_change.clone(),
