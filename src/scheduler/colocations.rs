@@ -584,7 +584,11 @@ impl<'a> Ctx<'a> {
             let node = u
                 .placed
                 .as_deref()
-                .filter(|_| u.runnable > 0 && !blocked)
+                // What is left alone (unmanaged, or blocked by a failure)
+                // is assigned to its node even where it is banned.
+                .filter(|_| {
+                    (u.runnable > 0 || (u.clone.is_none() && self.left_alone(u))) && !blocked
+                })
                 .and_then(|n| self.node_index.get(n).copied());
             let mut trial = scores.to_vec();
             match node {

@@ -232,7 +232,9 @@
 //!   met among equals; among nodes of the same positive score the one a
 //!   resource is active on wins whatever is assigned there. An instance
 //!   counts its clone's INFINITY dependents' needs only when some node
-//!   gets no instance.
+//!   gets no instance. A finite colocation with a resource left alone
+//!   (unmanaged, or blocked by a failure) adds its score on that
+//!   resource's node, where Pacemaker assigns it even when banned there.
 
 mod clones;
 mod colocations;

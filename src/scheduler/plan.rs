@@ -317,7 +317,7 @@ impl<'a> Ctx<'a> {
 
     /// Every member is unmanaged, or blocked by a failure (which unmanages
     /// it): Pacemaker assigns each to the node it is active on.
-    fn left_alone(&self, unit: &Unit<'a>) -> bool {
+    pub(super) fn left_alone(&self, unit: &Unit<'a>) -> bool {
         unit.members
             .iter()
             .all(|m| !m.managed || self.blocked_by_failure(m))
