@@ -361,6 +361,21 @@ fn newer_section_refused_in_the_mixed_phase(c: &Cluster) -> PathBuf {
     file
 }
 
+/// `paceline ticket` while node2 runs release 0.1.0 (which knows no
+/// tickets) is refused, naming it and what to do (exit 1).
+fn ticket_refused_in_the_mixed_phase(c: &Cluster) {
+    let out = Command::new(env!("CARGO_BIN_EXE_paceline"))
+        .args(["ticket", "standby", "east", "--socket"])
+        .arg(c.socket(1))
+        .output()
+        .expect("paceline");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "ticket standby: {stderr}");
+    for part in ["node2 runs release 0.1.0", "finish the rolling upgrade"] {
+        assert!(stderr.contains(part), "{part} not in: {stderr}");
+    }
+}
+
 fn protocol_version(c: &Cluster, i: u8) -> u8 {
     c.status(i).map(|s| s.protocol_version).unwrap_or_default()
 }
@@ -424,6 +439,7 @@ fn upgrade(old_bin: &Path) {
     // Release 0.1.0's CLI reads this build's daemon (and the other way
     // round above: `report`, `status` and `online` are this build's).
     let with_http = newer_section_refused_in_the_mixed_phase(&c);
+    ticket_refused_in_the_mixed_phase(&c);
     let old_cli = old_bin.join("paceline");
     cli(&old_cli, &["status"], &c.socket(1));
     upgrade_node(&mut c, 2, 1, &old_cli, &[("HA_RSCTMP", &rsctmps[1])]);

@@ -198,10 +198,8 @@ impl Daemon {
         }
         if matches!(request, Request::Ticket { .. }) && self.machine.protocol_version() < 5 {
             // Release 0.1.0 (version 4) cannot read a ticket's patch.
-            let _ = reply.send(Response::Error {
-                message: "a member runs release 0.1.0, which knows no tickets: upgrade it first"
-                    .into(),
-            });
+            let message = crate::node::site_tickets::manual_refusal(&self.older_than_5());
+            let _ = reply.send(Response::Error { message });
             return;
         }
         if let Request::Ticket { ticket, change } = request {
@@ -494,6 +492,16 @@ impl Daemon {
     /// upgrade a 0.1.0 node would be left unable to load the cluster's
     /// configuration. Checked where a load arrives and again on the DC
     /// for a member's forwarded one.
+    /// The members of the view on release 0.1.0 (protocol version 4), by
+    /// name.
+    pub(super) fn older_than_5(&self) -> Vec<String> {
+        self.machine
+            .members_below(5)
+            .into_iter()
+            .map(|id| self.settings.node_name(id))
+            .collect()
+    }
+
     pub(super) fn readable_by_every_member(&self, text: &str) -> Result<(), String> {
         let speaks = self.machine.protocol_version();
         let newer = crate::config::introduced::newer_than(text, speaks);

@@ -37,6 +37,9 @@ pub(super) struct SiteState {
     pub name: String,
     pub rules: SiteTickets,
     pub commands: mpsc::UnboundedSender<SiteCommand>,
+    /// What the DC last could not record, while a 0.1.0 member is in the
+    /// view (logged once).
+    pub withheld: Option<String>,
 }
 
 impl SiteState {
@@ -102,6 +105,7 @@ pub(super) fn spawn(
         name,
         rules,
         commands: tx,
+        withheld: None,
     }
 }
 
@@ -291,10 +295,13 @@ impl super::Daemon {
     /// is the DC, and record in the status what they change.
     pub(super) async fn site_step(&mut self) {
         let now = self.start.elapsed();
-        // Release 0.1.0 (version 4) cannot read a ticket's patch: a view
-        // with such a member claims nothing (its tickets lapse).
-        let dc = self.store.is_dc() && self.machine.protocol_version() >= 5;
+        // The DC claims whatever its view speaks: a claim is no cluster
+        // message, and a lease left to lapse would hand the ticket to
+        // another site while this one still runs what needs it.
+        let dc = self.store.is_dc();
         let wall = super::driver::wall_now();
+        let older = self.older_than_5();
+        let mixed = self.machine.protocol_version() < 5;
         let Some(site) = self.site.as_mut() else {
             return;
         };
@@ -302,6 +309,16 @@ impl super::Daemon {
             let _ = site.commands.send(command);
         }
         let patches = site.rules.changes(now, wall, &self.store.doc().status);
+        if mixed && !patches.is_empty() {
+            // Release 0.1.0 (version 4) cannot read a ticket's patch.
+            let why = crate::node::site_tickets::withheld(&patches, &older);
+            if site.withheld.as_ref() != Some(&why) {
+                super::log(&why);
+                site.withheld = Some(why);
+            }
+            return;
+        }
+        site.withheld = None;
         for patch in patches {
             super::log(&format!("site ticket: {patch:?}"));
             let effects = self.store.record_status(self.now_ms(), patch);

@@ -104,6 +104,36 @@ pub fn renew_every(ttl: Duration) -> Duration {
     (ttl / 6).max(Duration::from_millis(50))
 }
 
+/// Why `paceline ticket` is refused while `older` (members of release
+/// 0.1.0, protocol version 4) are in the view: they know no tickets and
+/// cannot read a ticket's change.
+pub fn manual_refusal(older: &[String]) -> String {
+    format!(
+        "refused, nothing changed: {} runs release 0.1.0 (protocol version 4), which knows no tickets and cannot read a ticket's change; `paceline ticket` works once every member runs this release (finish the rolling upgrade: restart {} on it)",
+        older.join(", "),
+        older.join(", ")
+    )
+}
+
+/// Why the DC records none of `patches` while `older` (members of
+/// release 0.1.0) are in the view. It keeps claiming meanwhile, so the
+/// ticket stays with this site while the DC reaches etcd; only the
+/// status waits (a grant, and a revoke: what runs runs on).
+pub fn withheld(patches: &[StatusPatch], older: &[String]) -> String {
+    let what: Vec<String> = patches
+        .iter()
+        .filter_map(|p| match p {
+            StatusPatch::Ticket { ticket, change } => Some(format!("{change:?} of {ticket}")),
+            _ => None,
+        })
+        .collect();
+    format!(
+        "ERROR: site tickets: {} not recorded: {} runs release 0.1.0 (protocol version 4), which cannot read a ticket's change. This site keeps its claim in etcd (the ticket stays here while this DC reaches etcd), but the status keeps what it said: a revoke waits too, so what needs the ticket runs on. Finish the upgrade, or stop those resources by hand if etcd stays out of reach",
+        what.join(", "),
+        older.join(", ")
+    )
+}
+
 /// The site tickets as one node of a site sees them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SiteTickets {
@@ -271,6 +301,24 @@ mod tests {
             ticket: "east".into(),
             change: c,
         }]
+    }
+
+    /// Issue 19: while release 0.1.0 is in the view, ticket changes are
+    /// refused or withheld, each saying who and why.
+    #[test]
+    fn a_member_on_release_0_1_is_named_in_refusals_and_withheld_changes() {
+        let older = ["node2".to_string()];
+        let refused = manual_refusal(&older);
+        assert!(
+            refused.contains("node2 runs release 0.1.0") && refused.contains("restart node2"),
+            "{refused}"
+        );
+        let why = withheld(&change(TicketChange::Revoke), &older);
+        assert!(
+            why.contains("Revoke of east not recorded: node2 runs release 0.1.0")
+                && why.contains("keeps its claim"),
+            "{why}"
+        );
     }
 
     #[test]
