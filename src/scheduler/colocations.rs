@@ -210,6 +210,47 @@ impl<'a> Ctx<'a> {
                 .is_some_and(|r| unit.members.iter().skip(1).any(|m| m.prim.id == r))
     }
 
+    /// Members a placed group counts on its node that Pacemaker has not
+    /// assigned yet when it assigns unit `ui`: `ui` is the primary of a
+    /// finite colocation of the group's member k, so it is assigned while
+    /// member k is (its colocations' primaries first), before k and the
+    /// members after it. As (node, members) for the node comparison.
+    pub(super) fn members_not_yet_assigned(
+        &self,
+        units: &[Unit<'a>],
+        ui: usize,
+    ) -> Vec<(usize, u32)> {
+        let unit = &units[ui];
+        let mine = |id: &str| unit.id == id || unit.members.iter().any(|m| m.prim.id == id);
+        let mut out = Vec::new();
+        for ci in self.candidate_colocations(unit) {
+            let c = &self.colocations[ci];
+            let (Some(r), Some(w)) = (&c.rsc, &c.with_rsc) else {
+                continue;
+            };
+            if !mine(w) || c.influence == Some(false) {
+                continue;
+            }
+            let Some(&g) = self.units_named(r).first() else {
+                continue;
+            };
+            let group = &units[g];
+            if g == ui || !self.later_member_finite(group, c) || self.left_alone(group) {
+                continue;
+            }
+            let Some(k) = group.members.iter().position(|m| &m.prim.id == r) else {
+                continue;
+            };
+            let Some(&i) = group.placed.as_deref().and_then(|n| self.node_index.get(n)) else {
+                continue;
+            };
+            if group.runnable > k {
+                out.push((i, (group.runnable - k) as u32));
+            }
+        }
+        out
+    }
+
     /// A primary placed after a group one of whose later members has a
     /// positive finite colocation with it: Pacemaker assigns the primary
     /// while assigning that member, whose scores are -INFINITY off the
@@ -297,9 +338,14 @@ impl<'a> Ctx<'a> {
             .clone
             .is_some_and(|c| self.every_node_gets_an_instance(c));
         let mut visiting = vec![false; units.len()];
-        visiting[ui] = true;
+        // A primitive or group being placed is not marked as merging
+        // (Pacemaker marks only the resources whose scores it merges): a
+        // chain that comes back to it merges its own scores as they were
+        // before that dependent's merge began. A clone instance stops
+        // such a loop.
+        visiting[ui] = units[ui].clone.is_some();
         let first = (ui, negative_only);
-        self.merge_dependents(units, first, 1.0, scores, &mut visiting, why);
+        self.merge_dependents(units, first, (1.0, None), scores, &mut visiting, why);
     }
 
     /// The dependents of unit `ui` not placed yet that may pull it
@@ -349,18 +395,24 @@ impl<'a> Ctx<'a> {
     }
 
     /// `(ui, negative_only)`: the unit, and whether only its dependents
-    /// through a negative colocation pull it (see `dependent_influence`).
+    /// through a negative colocation pull it (see `dependent_influence`);
+    /// `(factor, root)`: the chain's factor so far, and the unit being
+    /// placed with its scores when this chain began (None at the top).
     fn merge_dependents(
         &self,
         units: &[Unit<'a>],
         (ui, negative_only): (usize, bool),
-        factor: f64,
+        (factor, root): (f64, Option<(usize, &[Score])>),
         work: &mut Vec<Score>,
         visiting: &mut [bool],
         why: &mut Vec<String>,
     ) {
         let unit = &units[ui];
         for (_, ci, j) in self.pulling_dependents(units, ui, visiting) {
+            // The unit being placed, as its scores were when the merge of
+            // this dependent of it began.
+            let snapshot = work.clone();
+            let root = root.unwrap_or((ui, &snapshot));
             let c = &self.colocations[ci];
             if negative_only && c.score.value() >= 0 {
                 continue;
@@ -369,12 +421,17 @@ impl<'a> Ctx<'a> {
             // of the factor so far carries down the chain.
             let f = factor.signum() * c.score.value() as f64 / INFINITY as f64;
             let mut ignored = Vec::new();
-            let (mut dep_scores, _, later) = if units[j].clone.is_some() {
-                self.clone_scores(&units[j])
+            let dep_scores = if j == root.0 {
+                root.1.to_vec()
             } else {
-                self.own_scores(&units[j], &mut ignored)
+                let (mut dep_scores, _, later) = if units[j].clone.is_some() {
+                    self.clone_scores(&units[j])
+                } else {
+                    self.own_scores(&units[j], &mut ignored)
+                };
+                self.apply_later_bans(&mut dep_scores, later);
+                dep_scores
             };
-            self.apply_later_bans(&mut dep_scores, later);
             let mut trial = work.clone();
             for (t, d) in trial.iter_mut().zip(&dep_scores) {
                 // A dependent's dislike scaled by an anti-colocation would
@@ -393,7 +450,14 @@ impl<'a> Ctx<'a> {
                 continue;
             }
             visiting[j] = true;
-            self.merge_dependents(units, (j, false), f, &mut trial, visiting, why);
+            self.merge_dependents(
+                units,
+                (j, false),
+                (f, Some(root)),
+                &mut trial,
+                visiting,
+                why,
+            );
             visiting[j] = false;
             why.push(format!(
                 "{}: dependent {} (colocation {}, factor {f:.6}) merged into its scores",

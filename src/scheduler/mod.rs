@@ -235,6 +235,12 @@
 //!   gets no instance. A finite colocation with a resource left alone
 //!   (unmanaged, or blocked by a failure) adds its score on that
 //!   resource's node, where Pacemaker assigns it even when banned there.
+//!   A chain of dependents that comes back to the unit being placed
+//!   merges that unit's own scores (Pacemaker marks only the resources it
+//!   merges against loops); a unique clone's table, merged as a
+//!   dependent, has no instance's failure bans. The primary of a later
+//!   group member's finite colocation is assigned before that member:
+//!   the members from it on do not count on the group's node yet.
 
 mod clones;
 mod colocations;

@@ -219,7 +219,17 @@ impl<'a> Ctx<'a> {
         self.first_left_alone_bans(&units[ui], &scores, &mut first_banned);
         self.apply_later_bans(&mut scores, later_bans);
         let prefer = self.capacity_bans(units, ui, &mut scores, &mut why);
-        let best = self.preferred(prefer, self.best_node(&units[ui], &scores), &scores);
+        // Group members Pacemaker assigns only after this unit do not
+        // count yet where the group runs.
+        let deferred = self.members_not_yet_assigned(units, ui);
+        for &(i, n) in &deferred {
+            self.assigned[i] = self.assigned[i].saturating_sub(n);
+        }
+        let best = self.best_node(&units[ui], &scores);
+        for &(i, n) in &deferred {
+            self.assigned[i] = self.assigned[i].saturating_add(n);
+        }
+        let best = self.preferred(prefer, best, &scores);
         let best = self.preferred(self.staying_node(units, ui), best, &scores);
         for (i, nd) in self.nodes.iter().enumerate() {
             self.plan.scores.push((

@@ -69,6 +69,11 @@ impl<'a> Ctx<'a> {
                 self.stickiness(unit, m, &mut scores, why);
                 self.unmanaged_here(m, &mut scores, why);
             }
+            // A unique clone's failure bans are its instance's, not in the
+            // clone's own table.
+            if !instance_parts && unit.clone.is_some_and(|c| c.globally_unique) {
+                continue;
+            }
             let bans_here = self.failure_bans(unit, mi, &mut scores, &mut first_banned, why);
             if !bans_here.is_empty() {
                 later_bans.push(bans_here);
