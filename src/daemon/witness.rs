@@ -180,43 +180,8 @@ impl Task {
         if client.txn(ours).await?.succeeded() {
             return Ok(granted(members, sent_at, ttl));
         }
-        // Held by another lease: say whose (`last` names the holder's
-        // partition then, not an absent one).
-        if let Some(kv) = client.get(key.clone(), None).await?.kvs().first() {
-            return Ok(WitnessEvent::HeldElsewhere {
-                holder: holder_in(kv.value()),
-            });
-        }
-        let got = client.get(last_key.clone(), None).await?;
-        let (last, unchanged) = match got.kvs().first() {
-            Some(kv) => (
-                Some(members_of(kv.value_str().unwrap_or_default())),
-                Compare::mod_revision(last_key, CompareOp::Equal, kv.mod_revision()),
-            ),
-            None => (
-                None,
-                Compare::create_revision(last_key, CompareOp::Equal, 0),
-            ),
-        };
-        if !unblocked && !may_take(last.as_ref(), members) {
-            return Ok(WitnessEvent::LastServedOthers {
-                last: last.unwrap_or_default(),
-            });
-        }
-        let absent = Txn::new()
-            .when([
-                Compare::create_revision(key.clone(), CompareOp::Equal, 0),
-                unchanged,
-            ])
-            .and_then(puts)
-            .or_else([TxnOp::get(key, None)]);
-        let answer = client.txn(absent).await?;
-        if answer.succeeded() {
-            return Ok(granted(members, sent_at, ttl));
-        }
-        Ok(WitnessEvent::HeldElsewhere {
-            holder: holder_of(&answer.op_responses()),
-        })
+        let taken = take_free(client, [key, last_key], puts, members, unblocked).await?;
+        Ok(taken.unwrap_or_else(|| granted(members, sent_at, ttl)))
     }
 
     async fn connect(&mut self) -> Result<&mut Client, etcd_client::Error> {
@@ -233,6 +198,53 @@ impl Task {
     fn options(&self) -> Result<ConnectOptions, etcd_client::Error> {
         connect_options(&self.config, self.every)
     }
+}
+
+/// The key is not this lease's: take it if it is free and `may_take`
+/// allows (or `unblocked`), in a transaction that checks both again
+/// (`puts` writes the key and `last`). None: taken; else who holds it,
+/// or the absent partition it last served.
+async fn take_free(
+    client: &mut Client,
+    [key, last_key]: [String; 2],
+    puts: [TxnOp; 2],
+    members: &BTreeSet<NodeId>,
+    unblocked: bool,
+) -> Result<Option<WitnessEvent>, etcd_client::Error> {
+    // Held by another lease: say whose (`last` names the holder's
+    // partition then, not an absent one).
+    if let Some(kv) = client.get(key.clone(), None).await?.kvs().first() {
+        let holder = holder_in(kv.value());
+        return Ok(Some(WitnessEvent::HeldElsewhere { holder }));
+    }
+    let got = client.get(last_key.clone(), None).await?;
+    let (last, unchanged) = match got.kvs().first() {
+        Some(kv) => (
+            Some(members_of(kv.value_str().unwrap_or_default())),
+            Compare::mod_revision(last_key, CompareOp::Equal, kv.mod_revision()),
+        ),
+        None => (
+            None,
+            Compare::create_revision(last_key, CompareOp::Equal, 0),
+        ),
+    };
+    if !unblocked && !may_take(last.as_ref(), members) {
+        let last = last.unwrap_or_default();
+        return Ok(Some(WitnessEvent::LastServedOthers { last }));
+    }
+    let absent = Txn::new()
+        .when([
+            Compare::create_revision(key.clone(), CompareOp::Equal, 0),
+            unchanged,
+        ])
+        .and_then(puts)
+        .or_else([TxnOp::get(key, None)]);
+    let answer = client.txn(absent).await?;
+    if answer.succeeded() {
+        return Ok(None);
+    }
+    let holder = holder_of(&answer.op_responses());
+    Ok(Some(WitnessEvent::HeldElsewhere { holder }))
 }
 
 /// How to reach the etcd of `config` (also the site tickets'), each
