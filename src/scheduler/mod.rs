@@ -199,7 +199,16 @@
 //!   "first start, then stop" with a `first` that cannot start blocks the
 //!   stop of `then`; with symmetrical=false that stop is also required, so
 //!   a running `then` is listed as a blocked Stop
-//!   (handle_asymmetric_ordering). A promotable
+//!   (handle_asymmetric_ordering); with a `first` that starts (a group or
+//!   clone: on `then`'s node) a symmetrical one restarts a `then` that
+//!   stays. Pacemaker keeps one ordering per pair of actions (order_actions
+//!   drops a later one sharing a flag, and every ordering carries
+//!   "optional"): the first order between two actions, an optional or
+//!   serializing one too, decides them, and a later mandatory one on the
+//!   same pair only adds its inverse. Within a group, a member after one
+//!   whose start is blocked cannot start (a recovery, restart or move
+//!   there is a stop); a member recovered under no-quorum-policy=freeze
+//!   restarts those after it. A promotable
 //!   instance's recovery or restart elsewhere shows its roles, as a move's.
 //!   A monitor finding a resource stopped is no failure when the resource or
 //!   a parent (group, clone) is unmanaged; an unmanaged group counts where

@@ -29,6 +29,94 @@ pub(super) struct FlatOrder {
     then_action: Action,
     symmetrical: Option<bool>,
     require_all: Option<bool>,
+    /// What holds the ordering between `first`'s and `then`'s actions.
+    forward: Holder,
+    /// An earlier order already holds the inverse ordering (then's stop
+    /// before first's stop).
+    inverse_held: bool,
+}
+
+impl FlatOrder {
+    /// The mandatory order holding the pair of actions this one names (as
+    /// symmetrical as the one that holds it), or None when an optional or
+    /// serializing order, or another's inverse, holds it.
+    fn forward_order(&self) -> Option<FlatOrder> {
+        match self.forward {
+            Holder::Own => Some(self.clone()),
+            Holder::Earlier {
+                kind: OrderKind::Mandatory,
+                symmetrical,
+            } => Some(FlatOrder {
+                symmetrical: Some(symmetrical),
+                ..self.clone()
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// Pacemaker keeps one ordering per pair of actions: a later one sharing
+/// any flag with an earlier one is dropped (order_actions "filters dups",
+/// and every ordering carries pe_order_optional), so the first order
+/// between two actions decides how they are ordered.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Holder {
+    /// This order itself.
+    Own,
+    /// An earlier order of this kind and symmetry.
+    Earlier { kind: OrderKind, symmetrical: bool },
+    /// An earlier symmetrical order's inverse (it only makes `first`
+    /// required when `then` is).
+    EarlierInverse,
+}
+
+type ActionPair = (String, Action, String, Action);
+
+fn inverse_action(a: Action) -> Option<Action> {
+    match a {
+        Action::Start => Some(Action::Stop),
+        Action::Stop => Some(Action::Start),
+        Action::Promote => Some(Action::Demote),
+        Action::Demote => Some(Action::Promote),
+        Action::Monitor => None,
+    }
+}
+
+/// Marks, in the order Pacemaker unpacks them (each order's inverse right
+/// after it), the orders whose action pairs an earlier order already
+/// holds. Orders through a set's pseudo action are left alone.
+fn mark_held(orders: &mut [FlatOrder]) {
+    let mut held: std::collections::HashMap<ActionPair, Holder> = Default::default();
+    for o in orders.iter_mut() {
+        let [first] = o.firsts.as_slice() else {
+            continue;
+        };
+        if o.require_all == Some(false) {
+            continue;
+        }
+        let symmetrical = o.kind != OrderKind::Serialize && o.symmetrical.unwrap_or(true);
+        let pair = (first.clone(), o.first_action, o.then.clone(), o.then_action);
+        let own = Holder::Earlier {
+            kind: o.kind,
+            symmetrical,
+        };
+        o.forward = *held.entry(pair).or_insert(own);
+        if o.forward == own {
+            o.forward = Holder::Own;
+        }
+        if !symmetrical {
+            continue;
+        }
+        let (Some(fa), Some(ta)) = (
+            inverse_action(o.first_action),
+            inverse_action(o.then_action),
+        ) else {
+            continue;
+        };
+        let inverse = (o.then.clone(), ta, first.clone(), fa);
+        o.inverse_held = held.contains_key(&inverse);
+        held.entry(inverse).or_insert(Holder::EarlierInverse);
+    }
 }
 
 pub(super) fn flat_orders(orders: &[Order]) -> Vec<FlatOrder> {
@@ -44,11 +132,14 @@ pub(super) fn flat_orders(orders: &[Order]) -> Vec<FlatOrder> {
                 then_action: ord.then_action,
                 symmetrical: ord.symmetrical,
                 require_all: ord.require_all,
+                forward: Holder::Own,
+                inverse_held: false,
             });
         } else {
             set_orders(ord, &mut out);
         }
     }
+    mark_held(&mut out);
     out
 }
 
@@ -70,6 +161,8 @@ fn set_orders(ord: &Order, out: &mut Vec<FlatOrder>) {
                 then_action: ta.or(fa).unwrap_or(ord.then_action),
                 symmetrical: ord.symmetrical,
                 require_all: one_or_more.then_some(false),
+                forward: Holder::Own,
+                inverse_held: false,
             });
         };
     for set in ord.sets.iter().filter(|s| s.sequential) {
@@ -148,13 +241,18 @@ impl Ctx<'_> {
             if fi.is_empty() || ord.kind != OrderKind::Mandatory {
                 continue;
             }
-            match (ord.first_action, ord.then_action) {
-                (Action::Stop, Action::Stop) => changed |= stop_after_stop(ord, &fi, oc),
-                (Action::Start, Action::Start) => changed |= self.start_order(ord, &fi, oc),
-                (Action::Start, Action::Stop) => {
-                    let (_, runnable) = self.first_runnable(ord, &fi, oc);
+            let fwd = ord.forward_order();
+            match (ord.first_action, ord.then_action, &fwd) {
+                (Action::Stop, Action::Stop, Some(f)) => changed |= stop_after_stop(f, &fi, oc),
+                (Action::Start, Action::Start, _) => {
+                    changed |= self.start_order(ord, fwd.as_ref(), &fi, oc)
+                }
+                (Action::Start, Action::Stop, Some(f)) => {
+                    let (_, runnable) = self.first_runnable(f, &fi, oc);
                     if !runnable {
-                        changed |= stop_after_unrunnable_start(ord, oc);
+                        changed |= stop_after_unrunnable_start(f, oc);
+                    } else {
+                        changed |= stop_after_required_start(f, &fi, oc);
                     }
                 }
                 _ => {}
@@ -163,18 +261,31 @@ impl Ctx<'_> {
         changed
     }
 
-    /// Mandatory start order: `then` waits for `first`.
-    fn start_order(&self, ord: &FlatOrder, fi: &[usize], oc: &mut Outcomes) -> bool {
+    /// Mandatory start order: `then` waits for `first` (through `fwd`,
+    /// the order holding the start-start pair, if mandatory).
+    fn start_order(
+        &self,
+        ord: &FlatOrder,
+        fwd: Option<&FlatOrder>,
+        fi: &[usize],
+        oc: &mut Outcomes,
+    ) -> bool {
         let Some(ti) = oc.by_id.get(&ord.then) else {
             return false;
         };
+        let ti = ti.clone();
         let mut changed = false;
-        let facts = self.first_facts(ord, fi, oc);
-        for &i in ti {
-            let o = &mut oc.outs[i];
-            if o.managed {
-                changed |= then_follows(ord, &facts, o);
+        if let Some(f) = fwd {
+            let facts = self.first_facts(f, fi, oc);
+            for &i in &ti {
+                let o = &mut oc.outs[i];
+                if o.managed {
+                    changed |= then_follows(f, &facts, o);
+                }
             }
+        }
+        if ord.inverse_held {
+            return changed;
         }
         // Stopping first needs then stopped first: a primitive then blocked
         // by a failure (unmanaged and unrunnable: on-fail=block, a failed
@@ -356,6 +467,47 @@ fn stop_after_unrunnable_start(ord: &FlatOrder, oc: &mut Outcomes) -> bool {
         if required {
             o.reason = Some(format!("due to required {} running", ord.first_name));
         }
+        changed = true;
+    }
+    changed
+}
+
+/// "first start, then stop" (symmetrical) with a `first` that starts: its
+/// required start makes the stop of `then` required (implies-then; a
+/// group's or clone's stop passes it on to its members), and with it the
+/// start after that stop: a `then` that stays where it runs restarts. A
+/// group or clone `first` is "running" once its members or instances are:
+/// only one starting on `then`'s node counts (the collective's action
+/// flags are read for that node).
+fn stop_after_required_start(ord: &FlatOrder, fi: &[usize], oc: &mut Outcomes) -> bool {
+    if !ord.symmetrical.unwrap_or(true) {
+        return false;
+    }
+    let Some(ti) = oc.by_id.get(&ord.then) else {
+        return false;
+    };
+    let primitive_first = fi.iter().any(|&i| oc.outs[i].display == ord.first_name);
+    let starting: Vec<Option<NodeId>> = fi
+        .iter()
+        .map(|&i| &oc.outs[i])
+        .filter(|o| o.starts())
+        .map(|o| o.target.clone())
+        .collect();
+    if starting.is_empty() {
+        return false;
+    }
+    let mut changed = false;
+    for &i in ti {
+        let o = &mut oc.outs[i];
+        if !o.managed || o.verb.is_some() || o.current.len() != 1 {
+            continue;
+        }
+        let here = o.current.first().cloned();
+        if o.target != here || !(primitive_first || starting.contains(&here)) {
+            continue;
+        }
+        o.verb = Some(Verb::Restart);
+        o.reason = Some(format!("due to required {} start", ord.first_name));
         changed = true;
     }
     changed

@@ -143,9 +143,18 @@ impl<'a> Ctx<'a> {
                 .members
                 .iter()
                 .any(|m| multiply_blocked(unit, m) && m.parent_blocks);
+            // A member whose start is blocked leaves the starts after it
+            // unrunnable (the group's start order).
+            let mut start_blocked: Option<String> = None;
             for (mi, m) in unit.members.iter().enumerate() {
                 let mut o = self.initial_outcome(unit, mi, group_blocked);
                 self.decide_outcome(unit, m, &mut o, &mut upstream_restart);
+                if let Some(before) = &start_blocked {
+                    start_after_blocked(&mut o, before);
+                }
+                if o.verb == Some(Verb::Start) && o.blocked && start_blocked.is_none() {
+                    start_blocked = Some(o.display.clone());
+                }
                 if unit.clone.is_some_and(|c| c.promotable) && o.managed && !unit.no_quorum {
                     show_roles(unit, m, &mut o);
                 }
@@ -268,6 +277,10 @@ impl<'a> Ctx<'a> {
         } else if unit.no_quorum {
             let freeze = self.config.properties.no_quorum_policy == NoQuorumPolicy::Freeze;
             decide_without_quorum(unit, o, freeze, *upstream_restart);
+            // A member recovered in place (freeze) restarts those after it.
+            if o.starts() {
+                *upstream_restart = true;
+            }
         } else {
             o.decide(*upstream_restart);
             if o.verb.is_some_and(|v| v != Verb::Stop) {
@@ -359,6 +372,27 @@ impl<'a> Ctx<'a> {
             o.blocked = true;
             o.reason = None;
         }
+    }
+}
+
+/// A member after one whose start is blocked cannot start: a start is
+/// listed blocked, and a recovery, restart or move (whose start cannot
+/// run) is a stop.
+fn start_after_blocked(o: &mut Outcome, before: &str) {
+    match o.verb {
+        Some(Verb::Start) if !o.blocked => {
+            o.blocked = true;
+            o.blocked_target = o.target.take();
+            o.runnable = false;
+            o.reason = Some(format!("due to unrunnable {before} start"));
+        }
+        Some(Verb::Recover | Verb::Restart | Verb::Move) => {
+            o.verb = Some(Verb::Stop);
+            o.target = None;
+            o.runnable = false;
+            o.reason = Some(format!("due to unrunnable {before} start"));
+        }
+        _ => {}
     }
 }
 
