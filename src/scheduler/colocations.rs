@@ -361,9 +361,28 @@ impl<'a> Ctx<'a> {
         units: &[Unit<'a>],
         ui: usize,
         visiting: &[bool],
+        root: Option<usize>,
     ) -> Vec<(i64, usize, usize)> {
         let unit = &units[ui];
         let mine = |id: &str| unit.id == id || unit.members.iter().any(|m| m.prim.id == id);
+        // Along a chain, a group whose assignment has not begun still
+        // holds its "R with group" colocations itself: Pacemaker follows
+        // only its last member's (expand_group_colocations moves them
+        // there when the group's assignment begins). It has begun when
+        // the group is placed, is the unit being placed, or is the first
+        // unit not placed in Pacemaker's order (by priority, then
+        // configuration order): the unit being placed is then assigned
+        // for it.
+        let begun = |r: usize| {
+            let rank = |k: usize| (std::cmp::Reverse(units[k].priority), k);
+            let first_open = (0..units.len())
+                .filter(|&k| !units[k].done)
+                .min_by_key(|&k| rank(k));
+            unit.done || r == ui || first_open == Some(ui)
+        };
+        let unexpanded_group = unit.clone.is_none()
+            && unit.members.first().is_some_and(|m| m.prim.id != unit.id)
+            && root.is_some_and(|r| !begun(r));
         let mut deps: Vec<(i64, usize, usize)> = Vec::new();
         for ci in self.candidate_colocations(unit) {
             let c = &self.colocations[ci];
@@ -371,6 +390,9 @@ impl<'a> Ctx<'a> {
                 continue;
             };
             if !mine(w) || mine(r) || c.score.value() == 0 || c.influence == Some(false) {
+                continue;
+            }
+            if unexpanded_group && *w == unit.id {
                 continue;
             }
             let Some(&j) = self.units_named(r).first() else {
@@ -408,7 +430,7 @@ impl<'a> Ctx<'a> {
         why: &mut Vec<String>,
     ) {
         let unit = &units[ui];
-        for (_, ci, j) in self.pulling_dependents(units, ui, visiting) {
+        for (_, ci, j) in self.pulling_dependents(units, ui, visiting, root.map(|r| r.0)) {
             // The unit being placed, as its scores were when the merge of
             // this dependent of it began.
             let snapshot = work.clone();

@@ -250,6 +250,9 @@
 //!   dependent, has no instance's failure bans. The primary of a later
 //!   group member's finite colocation is assigned before that member:
 //!   the members from it on do not count on the group's node yet.
+//!   Along a chain, a group whose assignment has not begun passes on only
+//!   the dependents of its last member, not those colocated with the
+//!   group (Pacemaker moves them to the last member when it begins).
 
 mod clones;
 mod colocations;
