@@ -72,7 +72,7 @@ fn ocf_root(c: &Cluster) -> std::path::PathBuf {
     let agent = root.join("resource.d/test/attr");
     std::fs::write(
         &agent,
-        "#!/bin/sh\ncase \"$1\" in\n  start) crm_attribute -l reboot -n test-score -v 42; crm_attribute -l forever -n test-forever -v 7 2> \"$HA_RSCTMP/forever.err\" || exit 1; crm_node -p > \"$HA_RSCTMP/partition\" ;;\n  meta-data) echo '<resource-agent name=\"attr\"><parameters/><actions><action name=\"start\"/><action name=\"stop\"/><action name=\"monitor\"/><action name=\"meta-data\"/></actions></resource-agent>' ;;\nesac\nexit 0\n",
+        "#!/bin/sh\ncase \"$1\" in\n  start) crm_attribute -l reboot -n test-score -v 42; crm_attribute -l forever -n test-forever -v 7 2> \"$HA_RSCTMP/forever.err\" || exit 1; crm_attribute -l reboot -N node1 -n peer-score -v 5; crm_node -p > \"$HA_RSCTMP/partition\"; touch \"$HA_RSCTMP/attr.on\" ;;\n  stop) rm -f \"$HA_RSCTMP/attr.on\" ;;\n  monitor) [ -e \"$HA_RSCTMP/attr.on\" ] || exit 7 ;;\n  meta-data) echo '<resource-agent name=\"attr\"><parameters/><actions><action name=\"start\"/><action name=\"stop\"/><action name=\"monitor\"/><action name=\"meta-data\"/></actions></resource-agent>' ;;\nesac\nexit 0\n",
     )
     .unwrap();
     use std::os::unix::fs::PermissionsExt;
@@ -372,6 +372,31 @@ fn node2_attributes(c: &Cluster, i: u8) -> Option<(Option<String>, Option<String
     Some((transient.cloned(), permanent.cloned()))
 }
 
+/// `crm_attribute ARGS` as node `i`'s agents run it (the shim, with node
+/// `i`'s attribute file and socket): its exit code and output.
+fn shim_query(c: &Cluster, i: u8, args: &[&str]) -> (Option<i32>, String) {
+    let bin = c.dir.join("shim-bin");
+    let shim = bin.join("crm_attribute");
+    if !shim.exists() {
+        std::fs::create_dir_all(&bin).unwrap();
+        std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_paceline"), &shim).unwrap();
+    }
+    let out = Command::new(&shim)
+        .args(args)
+        .env(
+            "PACELINE_ATTR_FILE",
+            c.dir.join(format!("state{i}/attributes.json")),
+        )
+        .env("PACELINE_SOCKET", c.socket(i))
+        .env("PACELINE_NODE", format!("node{i}"))
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
 /// Also: the agent's `crm_attribute -l forever` is committed through the
 /// DC before it returns, and kept when node2's daemon stops and starts
 /// again, where its transient attribute is erased (Pacemaker's lifetimes).
@@ -385,7 +410,12 @@ fn an_attribute_set_by_an_agent_on_the_peer_reaches_the_replicated_status() {
     let file = c.dir.join("attr.toml");
     std::fs::write(
         &file,
-        format!("{before}\n[[primitive]]\nid = \"scorer\"\nagent = \"ocf:test:attr\"\n"),
+        // Stopped: started here by hand only (a start by the cluster
+        // after a restart would set the attributes this test watches
+        // being erased).
+        format!(
+            "{before}\n[[primitive]]\nid = \"scorer\"\nagent = \"ocf:test:attr\"\nmeta = {{ target-role = \"Stopped\" }}\n"
+        ),
     )
     .unwrap();
     let out = paceline(&["configure", "load", file.to_str().unwrap()], &c.socket(1));
@@ -419,6 +449,38 @@ fn an_attribute_set_by_an_agent_on_the_peer_reaches_the_replicated_status() {
     let set = Some((Some("42".to_string()), Some("7".to_string())));
     until(&c, &[1, 2], "both attributes on both", |i| {
         node2_attributes(&c, i) == set
+    });
+    // node1 leaves: the transient attribute node2's agent set for it is
+    // erased, and node2's agents no longer find it (as attrd forgets a
+    // lost peer's values): before, their query answered the old value
+    // from node2's attribute file, so pgsql never set it again.
+    let peer_score =
+        |c: &Cluster| report(c, 2).map(|r| r.node_attribute("node1", "peer-score").cloned());
+    until(&c, &[2], "node2's agent's attribute of node1", |_| {
+        peer_score(&c) == Some(Some("5".to_string()))
+    });
+    c.terminate(1);
+    until(&c, &[2], "node1's transient attributes erased", |_| {
+        peer_score(&c) == Some(None)
+            && shim_query(
+                &c,
+                2,
+                &[
+                    "-l",
+                    "reboot",
+                    "-N",
+                    "node1",
+                    "-n",
+                    "peer-score",
+                    "-G",
+                    "-q",
+                ],
+            )
+            .0 == Some(105)
+    });
+    c.start(1);
+    until(&c, &[1, 2], "node1 back", |i| {
+        report(&c, i).is_some_and(|r| r.membership.members.len() == 2)
     });
     c.terminate(2);
     let kept = Some((None, Some("7".to_string())));
@@ -570,9 +632,14 @@ fn a_configuration_of_many_fragments_reaches_both_nodes() {
         let (text, v) = config(&c, i);
         text == big && v.epoch == v0.epoch + 1
     });
+    // The report's resources are derived from the configuration once it
+    // is loaded, a moment after its text is there: waited for, not raced
+    // (failed once at load 12).
+    until(&c, &[2], "the report's 400 resources", |i| {
+        report(&c, i).is_some_and(|r| r.resources.len() == 400)
+    });
     let r = report(&c, 2).unwrap();
     assert!(r.channel.delivered_messages > 0);
-    assert_eq!(r.resources.len(), 400);
 }
 
 #[test]

@@ -30,6 +30,9 @@ pub const POLL: Duration = Duration::from_millis(500);
 pub struct Snapshot {
     pub seq: u64,
     pub attributes: Attributes,
+    /// Nodes whose entries were removed from the file just before this
+    /// read (`AttributeReader::forget`): the loop forgets them too.
+    pub forgotten: Vec<String>,
 }
 
 /// Reads the attribute file, one read at a time, numbering each.
@@ -55,7 +58,31 @@ impl AttributeReader {
         Snapshot {
             seq: *last,
             attributes: agent_env::read_attributes(&self.path),
+            forgotten: Vec::new(),
         }
+    }
+
+    /// Removes what this node's agents set for `nodes` (transient
+    /// attributes of other nodes, e.g. pgsql's primary sets its standby's
+    /// promotion score) and reads the file: the status erased them when
+    /// those nodes were fenced or left, and attrd forgets a lost peer's
+    /// values too. Kept here, they would answer the agent's next query
+    /// (`crm_attribute -N peer -G` reads this file first), so it would
+    /// never set them again. Under the read lock, so a read from before
+    /// is older than the snapshot returned and is never applied after it.
+    pub fn forget(&self, nodes: &[String]) -> std::io::Result<Snapshot> {
+        let mut last = self.last.lock().unwrap_or_else(PoisonError::into_inner);
+        agent_env::update_attributes(&self.path, |a| {
+            for node in nodes {
+                a.remove(node);
+            }
+        })?;
+        *last = last.saturating_add(1);
+        Ok(Snapshot {
+            seq: *last,
+            attributes: agent_env::read_attributes(&self.path),
+            forgotten: nodes.to_vec(),
+        })
     }
 }
 
@@ -127,6 +154,32 @@ mod tests {
         assert!(!applied.take(&before));
         assert!(!applied.take(&after), "the same read twice");
         assert!(applied.take(&reader.read()));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_forgotten_node_leaves_the_file_and_an_older_read_is_not_applied() {
+        let dir = temp("forget");
+        let file = dir.join("attributes.json");
+        let reader = AttributeReader::new(file.clone());
+        agent_env::update_attributes(&file, |a| {
+            a.entry("n1".into())
+                .or_default()
+                .insert("x".into(), "1".into());
+            a.entry("n2".into())
+                .or_default()
+                .insert("master-db".into(), "100".into());
+        })
+        .unwrap();
+        let before = reader.read();
+        let forgot = reader.forget(&["n2".to_string()]).unwrap();
+        assert!(forgot.seq > before.seq);
+        assert_eq!(forgot.forgotten, ["n2"]);
+        assert!(!forgot.attributes.contains_key("n2"));
+        assert_eq!(agent_env::read_attributes(&file)["n1"]["x"], "1");
+        let mut applied = Applied::default();
+        assert!(applied.take(&forgot));
+        assert!(!applied.take(&before), "n2's value never comes back");
         let _ = std::fs::remove_dir_all(&dir);
     }
 

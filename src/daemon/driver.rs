@@ -298,6 +298,9 @@ impl Daemon {
         if !self.attributes_applied.take(&snapshot) {
             return;
         }
+        for node in &snapshot.forgotten {
+            self.attributes.remove(node);
+        }
         // Agents may set attributes of other nodes too (`crm_attribute -N`).
         let now = snapshot.attributes;
         let empty = BTreeMap::new();
@@ -319,6 +322,46 @@ impl Daemon {
         for patch in patches {
             self.record_status(patch).await;
         }
+    }
+
+    /// Nodes the status shows fenced or gone cleanly since the last look
+    /// (a member before, not now: `StatusPatch::NodeFenced` and
+    /// `NodeLeftCleanly` erased their transient attributes): what this
+    /// node's agents set for them leaves the attribute file too (off the
+    /// loop), as attrd forgets a lost peer's values. Otherwise pgsql's
+    /// primary, asking for its standby's promotion score after the
+    /// standby's fence, found its own old write in the file and never set
+    /// it again: the standby stayed unpromotable (bench/chaos --stack
+    /// pgsql, seed 7, fault 43).
+    pub(super) fn forget_erased_attributes(&mut self) {
+        let mut gone = Vec::new();
+        for (name, st) in &self.store.doc().status.nodes {
+            let member = st.in_ccm == Some(true);
+            let before = self.status_members.insert(name.clone(), member);
+            if before == Some(true) && !member && *name != self.own.name {
+                gone.push(name.clone());
+            }
+        }
+        let Some(reader) = self.executor.attribute_reader() else {
+            return;
+        };
+        if gone.is_empty() {
+            return;
+        }
+        log(&format!(
+            "forgetting what this node's agents set for {} (fenced or gone: the status erased its transient attributes)",
+            gone.join(", ")
+        ));
+        let to_loop = self.attributes_tx.clone();
+        tokio::task::spawn_blocking(move || match reader.forget(&gone) {
+            Ok(snapshot) => {
+                let _ = to_loop.send(snapshot);
+            }
+            Err(e) => log(&format!(
+                "cannot forget the attributes of {}: {e}",
+                gone.join(", ")
+            )),
+        });
     }
 
     /// Runs `monitor` on every node's first fencing level in the background

@@ -490,6 +490,11 @@ struct Daemon {
     attributes: crate::executor::agent_env::Attributes,
     /// Which read of their file that was (`daemon::attributes`).
     attributes_applied: attributes::Applied,
+    /// Where a read of that file goes to the loop (`forget_erased_attributes`).
+    attributes_tx: tokio::sync::mpsc::UnboundedSender<attributes::Snapshot>,
+    /// Whether the status showed each node a member, at the last look
+    /// (`forget_erased_attributes`).
+    status_members: BTreeMap<String, bool>,
     ticks: u64,
     /// The HTTP endpoint's snapshots (None: `[http]` is off).
     http: Option<http::snapshot::Publisher>,
@@ -583,6 +588,7 @@ impl Daemon {
         for effect in effects {
             self.apply_effect(effect).await;
         }
+        self.forget_erased_attributes();
     }
 
     /// Carries out one effect of the node core; the controller's commands

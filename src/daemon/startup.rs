@@ -151,6 +151,7 @@ fn new_daemon(
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/run/resource-agents"));
     let executor = ExecutorService::new(&own.name, &settings.state_dir, &rsctmp, senders.exec);
+    let attributes_tx = senders.attributes.clone();
     if let Some(reader) = executor.attribute_reader()
         && let Err(e) = super::attributes::spawn_poller(reader, senders.attributes)
     {
@@ -174,6 +175,8 @@ fn new_daemon(
         next_dispatch: driver::DISPATCH_ID_BASE,
         attributes: BTreeMap::new(),
         attributes_applied: Default::default(),
+        attributes_tx,
+        status_members: BTreeMap::new(),
         ticks: 0,
         http: None,
         http_thread: None,
