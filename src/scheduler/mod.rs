@@ -195,7 +195,9 @@
 //!   as a blocked Stop, not a recovery (its start waits for that stop).
 //!   A member after an unmanaged active one goes to its node even when the
 //!   members before cannot run: a stopped one is a blocked start, an active
-//!   one stays (or stops, its start unrunnable, when one before stops).
+//!   one stays (or stops, its start unrunnable, when one before stops);
+//!   when the group runs elsewhere, one that cannot run on that member's
+//!   node (in maintenance, banned) and those after it are assigned nowhere.
 //!   "first start, then stop" with a `first` that cannot start blocks the
 //!   stop of `then`; with symmetrical=false that stop is also required, so
 //!   a running `then` is listed as a blocked Stop

@@ -306,12 +306,16 @@ impl<'a> Ctx<'a> {
         };
         let node = node.clone();
         let before_run_there = unit.placed.as_ref() == Some(&node) && unit.runnable > k;
-        if unit.no_quorum || before_run_there || unit.placed.as_ref().is_some_and(|p| *p != node) {
-            return;
-        }
         let Some(&ni) = self.node_index.get(&node) else {
             return;
         };
+        if unit.no_quorum || before_run_there {
+            return;
+        }
+        if unit.placed.as_ref().is_some_and(|p| *p != node) {
+            self.unassign_after_unmanaged(unit, outs, k, ni);
+            return;
+        }
         let anchor = outs[k].display.clone();
         let before_stopping = outs[..k].iter().any(|o| stops_here(o.verb));
         for (j, o) in outs.iter_mut().enumerate().skip(k + 1) {
@@ -335,6 +339,29 @@ impl<'a> Ctx<'a> {
             } else if o.current == [node.clone()] && !o.failed {
                 o.target = Some(node.clone());
                 o.verb = None;
+            }
+        }
+    }
+
+    /// The group runs elsewhere than its unmanaged member `k`'s node `ni`:
+    /// the members after it, colocated with it, cannot follow the group;
+    /// from the first that cannot run on `ni` (a node in maintenance, a
+    /// ban) on, they are assigned nowhere.
+    fn unassign_after_unmanaged(&self, unit: &Unit<'a>, outs: &mut [Outcome], k: usize, ni: usize) {
+        let props = &self.config.properties;
+        if !props.symmetric_cluster || props.placement_strategy != PlacementStrategy::Default {
+            return;
+        }
+        let Some(j0) = (k + 1..unit.members.len())
+            .take_while(|&j| outs[j].managed)
+            .find(|&j| self.member_banned_on(unit, j, ni))
+        else {
+            return;
+        };
+        for o in outs.iter_mut().skip(j0).take_while(|o| o.managed) {
+            if o.target.is_some() {
+                o.target = None;
+                o.decide(false);
             }
         }
     }
