@@ -124,6 +124,13 @@ pub fn observe_configured(
             && !(probe && matches!(code, rc::OK | rc::NOT_RUNNING | rc::RUNNING_PROMOTED))
             && !(name != "monitor" && code == rc::OK);
         if is_failure && expired(op, expiry) {
+            // An unmanaged resource's monitor finding it stopped is read
+            // as "stopped" before the expiry is looked at (remap_operation
+            // comes first in 2.1.5's unpack_rsc_op).
+            if unmanaged && name == "monitor" && code == rc::NOT_RUNNING {
+                obs.role = Role::Stopped;
+                obs.failed = false;
+            }
             continue;
         }
         obs.known = true;

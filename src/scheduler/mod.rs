@@ -255,6 +255,9 @@
 //!   Along a chain, a group whose assignment has not begun passes on only
 //!   the dependents of its last member, not those colocated with the
 //!   group (Pacemaker moves them to the last member when it begins).
+//!   An unmanaged resource whose recurring monitor found it not running
+//!   is stopped even once that failure has expired (the result is read
+//!   as "stopped" before its expiry is looked at).
 
 mod clones;
 mod colocations;
