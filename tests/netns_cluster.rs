@@ -896,3 +896,68 @@ fn configure_edit_reopens_an_invalid_edit_then_applies_the_fixed_one() {
         try_config(&c, i).is_some_and(|(text, v)| text == want && v.epoch == v0.epoch + 1)
     });
 }
+
+/// Issue 19: the status's binary form is version 4's, without tickets, so
+/// a node synced whole from its peers lost a manual grant and, once DC,
+/// stopped the ticket's resources. Three nodes: node2 and node3 form the
+/// cluster, the ticket is granted and its Dummy starts; node1 (nothing on
+/// its disk) joins, gets the document whole and, the lowest id, becomes
+/// DC: it knows the ticket granted, and the Dummy runs on (its state file
+/// keeps a line written after its start; a stop removes the file).
+#[test]
+fn a_node_synced_whole_keeps_a_granted_ticket_as_dc() {
+    if !can_run() {
+        return;
+    }
+    let mut c = Cluster::new(3, ("200ms", "1s"));
+    c.append_config(
+        "[fencing]\nenabled = false\n\
+         [[primitive]]\nid = \"db\"\nagent = \"ocf:heartbeat:Dummy\"\n\
+         [[ticket]]\nid = \"db-east\"\nticket = \"east\"\nresources = [\"db\"]\n",
+    );
+    for i in 1..=3 {
+        std::fs::create_dir_all(rsctmp(&c, i)).unwrap();
+    }
+    for i in [2, 3] {
+        c.start_with_env(i, &[("HA_RSCTMP", &rsctmp(&c, i))]);
+    }
+    until(&c, &[2, 3], "node2 and node3 quorate, node2 DC", |i| {
+        report(&c, i).is_some_and(|r| {
+            r.membership.members == ["node2", "node3"]
+                && r.membership.quorum.quorate
+                && r.dc.as_deref() == Some("node2")
+                && r.dc_idle != Some(false)
+        })
+    });
+    // A DC still syncing after the view change asks to retry.
+    until(&c, &[2], "the grant taken", |i| {
+        let out = paceline(&["ticket", "grant", "east", "--force"], &c.socket(i));
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success() || said.contains("retry"), "{said}");
+        out.status.success()
+    });
+    let state = |i: u8| rsctmp(&c, i).join("Dummy-db.state");
+    until(&c, &[2], "db started with the ticket", |_| {
+        [2, 3].iter().any(|&n| state(n).exists())
+    });
+    let runs = state(if state(2).exists() { 2 } else { 3 });
+    let mut text = std::fs::read_to_string(&runs).unwrap();
+    text.push_str("still the first start\n");
+    std::fs::write(&runs, text).unwrap();
+
+    c.start_with_env(1, &[("HA_RSCTMP", &rsctmp(&c, 1))]);
+    until(&c, &[1], "node1 the DC, idle, knowing the ticket granted", |i| {
+        report(&c, i).is_some_and(|r| {
+            r.membership.members.len() == 3
+                && r.dc.as_deref() == Some("node1")
+                && r.dc_idle == Some(true)
+                && r.tickets.iter().any(|t| t.ticket == "east" && t.granted)
+        })
+    });
+    let after = std::fs::read_to_string(&runs).unwrap_or_default();
+    assert!(
+        after.contains("still the first start"),
+        "db was stopped (and started again?)\n{}",
+        c.log(1)
+    );
+}
