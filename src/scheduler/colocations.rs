@@ -124,6 +124,20 @@ impl<'a> Ctx<'a> {
                 }
             }
         }
+        // Each resource's primaries are assigned in the order of its
+        // colocation list (cmp_primary_priority): priority, clones before
+        // groups before primitives, promotable clones first, then id.
+        for ws in deps.values_mut() {
+            ws.sort_by_cached_key(|w| {
+                let (priority, variant, promotable) = self.primary_rank(w);
+                (
+                    std::cmp::Reverse(priority),
+                    std::cmp::Reverse(variant),
+                    !promotable,
+                    w.to_string(),
+                )
+            });
+        }
         let mut out = Vec::new();
         let mut done = vec![false; units.len()];
         let mut visiting = vec![false; units.len()];

@@ -257,7 +257,9 @@
 //!   group (Pacemaker moves them to the last member when it begins).
 //!   An unmanaged resource whose recurring monitor found it not running
 //!   is stopped even once that failure has expired (the result is read
-//!   as "stopped" before its expiry is looked at).
+//!   as "stopped" before its expiry is looked at). A resource's primaries
+//!   are placed in the order of its colocation list (priority, clones
+//!   before groups before primitives, promotable first, then id).
 
 mod clones;
 mod colocations;
