@@ -946,14 +946,19 @@ fn a_node_synced_whole_keeps_a_granted_ticket_as_dc() {
     std::fs::write(&runs, text).unwrap();
 
     c.start_with_env(1, &[("HA_RSCTMP", &rsctmp(&c, 1))]);
-    until(&c, &[1], "node1 the DC, idle, knowing the ticket granted", |i| {
-        report(&c, i).is_some_and(|r| {
-            r.membership.members.len() == 3
-                && r.dc.as_deref() == Some("node1")
-                && r.dc_idle == Some(true)
-                && r.tickets.iter().any(|t| t.ticket == "east" && t.granted)
-        })
-    });
+    until(
+        &c,
+        &[1],
+        "node1 the DC, idle, knowing the ticket granted",
+        |i| {
+            report(&c, i).is_some_and(|r| {
+                r.membership.members.len() == 3
+                    && r.dc.as_deref() == Some("node1")
+                    && r.dc_idle == Some(true)
+                    && r.tickets.iter().any(|t| t.ticket == "east" && t.granted)
+            })
+        },
+    );
     let after = std::fs::read_to_string(&runs).unwrap_or_default();
     assert!(
         after.contains("still the first start"),

@@ -343,7 +343,20 @@ impl<'a> Ctx<'a> {
             .members
             .iter()
             .any(|m| m.current.iter().any(|(_, o)| o.failed));
-        let mut colocated = vec![Score::ZERO; self.nodes.len()];
+        // From the node's own weight: its `score` attribute, -INFINITY
+        // where it is not online or shutting down (unpack_node_state; a
+        // standby node keeps its weight).
+        let mut colocated: Vec<Score> = self
+            .nodes
+            .iter()
+            .map(|nd| {
+                if nd.condition != NodeCondition::Online || nd.shutdown {
+                    Score::MINUS_INFINITY
+                } else {
+                    self.config.node(&nd.uname).map_or(Score::ZERO, |n| n.score)
+                }
+            })
+            .collect();
         self.apply_colocations(units, ui, &mut colocated, &mut Vec::new());
         // Higher colocation scores first.
         let colocated = Reverse(colocated[i]);

@@ -259,7 +259,10 @@
 //!   is stopped even once that failure has expired (the result is read
 //!   as "stopped" before its expiry is looked at). A resource's primaries
 //!   are placed in the order of its colocation list (priority, clones
-//!   before groups before primitives, promotable first, then id).
+//!   before groups before primitives, promotable first, then id). In
+//!   the instances' assignment order, the colocation score on an
+//!   instance's node starts from the node's own weight: -INFINITY where
+//!   it is not online or is shutting down (a standby node keeps its own).
 
 mod clones;
 mod colocations;
