@@ -209,8 +209,12 @@
 //!   serializing one too, decides them, and a later mandatory one on the
 //!   same pair only adds its inverse. Within a group, a member after one
 //!   whose start is blocked cannot start (a recovery, restart or move
-//!   there is a stop); a member recovered under no-quorum-policy=freeze
-//!   restarts those after it. A promotable
+//!   there is a stop, and so is staying, with quorum or under freeze); a
+//!   member recovered under no-quorum-policy=freeze restarts those after
+//!   it. A `first` whose start is required but cannot run (blocked by its
+//!   probe, or a failure that needs recovery on a resource left alone)
+//!   stops a running `then`; a new instance of a cloned `first` restarts
+//!   the instance of a cloned `then` on its node. A promotable
 //!   instance's recovery or restart elsewhere shows its roles, as a move's.
 //!   A monitor finding a resource stopped is no failure when the resource or
 //!   a parent (group, clone) is unmanaged; an unmanaged group counts where

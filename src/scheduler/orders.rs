@@ -328,9 +328,12 @@ impl Ctx<'_> {
             clone_min,
             runnable,
             starting: fi.iter().any(|&i| outs[i].starts()),
-            active: fi
-                .iter()
-                .any(|&i| !outs[i].current.is_empty() && (!outs[i].managed || !symmetrical)),
+            // (Unmanaged by a failure that needs recovery, it is not kept:
+            // its required start cannot run.)
+            active: fi.iter().map(|&i| &outs[i]).any(|o| {
+                let left_alone = !o.managed && (o.runnable || !o.failed);
+                !o.current.is_empty() && (left_alone || !symmetrical)
+            }),
             // New instances of a cloned `first` do not restart `then`.
             is_clone: fi.iter().any(|&i| outs[i].display.contains(':')),
             restarts: fi
@@ -607,7 +610,10 @@ fn restarted_by_first(ord: &FlatOrder, facts: &FirstFacts, o: &mut Outcome) -> b
     {
         // Clone then clone: an instance of `first` that restarts
         // restarts the instance of `then` on its node (interleave), or
-        // every instance (without).
+        // every instance (without); a new instance of `first` restarts
+        // the instance of `then` on its node (its start makes the clone's
+        // "running" required there), unless `then` follows a
+        // require-all=false set's pseudo action.
         let node = o.current[0].clone();
         let interleave = facts.then_interleave;
         let restarting = facts
@@ -618,7 +624,8 @@ fn restarted_by_first(ord: &FlatOrder, facts: &FirstFacts, o: &mut Outcome) -> b
                 facts
                     .new
                     .iter()
-                    .find(|(target, _)| interleave && target.as_ref() == Some(&node))
+                    .find(|(target, _)| target.as_ref() == Some(&node))
+                    .filter(|_| ord.require_all != Some(false))
             });
         let Some((_, display)) = restarting else {
             return false;

@@ -150,7 +150,11 @@ impl<'a> Ctx<'a> {
                 let mut o = self.initial_outcome(unit, mi, group_blocked);
                 self.decide_outcome(unit, m, &mut o, &mut upstream_restart);
                 if let Some(before) = &start_blocked {
-                    start_after_blocked(&mut o, before);
+                    // (Seen with quorum and under freeze; without quorum
+                    // otherwise an active member was seen to stay.)
+                    let staying_stops = !unit.no_quorum
+                        || self.config.properties.no_quorum_policy == NoQuorumPolicy::Freeze;
+                    start_after_blocked(&mut o, before, staying_stops);
                 }
                 if o.verb == Some(Verb::Start) && o.blocked && start_blocked.is_none() {
                     start_blocked = Some(o.display.clone());
@@ -162,6 +166,7 @@ impl<'a> Ctx<'a> {
                 probe_blocked |= unit.clone.is_none() && self.probe_unrunnable(m);
                 if probe_blocked && o.verb == Some(Verb::Start) {
                     o.blocked = true;
+                    o.runnable = false;
                 }
                 if clone_blocked {
                     clone_start_unrunnable(&mut o, "due to unrunnable probe");
@@ -404,12 +409,21 @@ impl<'a> Ctx<'a> {
 
 /// A member after one whose start is blocked cannot start: a start is
 /// listed blocked, and a recovery, restart or move (whose start cannot
-/// run) is a stop.
-fn start_after_blocked(o: &mut Outcome, before: &str) {
+/// run) is a stop, as is staying (the blocked start before it is
+/// required, so its own start is: a restart that cannot start).
+fn start_after_blocked(o: &mut Outcome, before: &str, staying_stops: bool) {
     match o.verb {
         Some(Verb::Start) if !o.blocked => {
             o.blocked = true;
             o.blocked_target = o.target.take();
+            o.runnable = false;
+            o.reason = Some(format!("due to unrunnable {before} start"));
+        }
+        // One that stays restarts (its start is required after the one
+        // before it), so it stops too.
+        None if staying_stops && o.current.len() == 1 && o.target.as_ref() == o.current.first() => {
+            o.verb = Some(Verb::Stop);
+            o.target = None;
             o.runnable = false;
             o.reason = Some(format!("due to unrunnable {before} start"));
         }
