@@ -203,7 +203,7 @@
 //!   a running `then` is listed as a blocked Stop
 //!   (handle_asymmetric_ordering); with a `first` that starts (a group or
 //!   clone: on `then`'s node) a symmetrical one restarts a `then` that
-//!   stays. Pacemaker keeps one ordering per pair of actions (order_actions
+//!   stays, and so does "first stop, then stop" with a `first` that stops. Pacemaker keeps one ordering per pair of actions (order_actions
 //!   drops a later one sharing a flag, and every ordering carries
 //!   "optional"): the first order between two actions, an optional or
 //!   serializing one too, decides them, and a later mandatory one on the

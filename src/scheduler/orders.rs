@@ -243,7 +243,10 @@ impl Ctx<'_> {
             }
             let fwd = ord.forward_order();
             match (ord.first_action, ord.then_action, &fwd) {
-                (Action::Stop, Action::Stop, Some(f)) => changed |= stop_after_stop(f, &fi, oc),
+                (Action::Stop, Action::Stop, Some(f)) => {
+                    changed |= stop_after_stop(f, &fi, oc);
+                    changed |= stop_after_required_stop(f, &fi, oc);
+                }
                 (Action::Start, Action::Start, _) => {
                     changed |= self.start_order(ord, fwd.as_ref(), &fi, oc)
                 }
@@ -511,6 +514,50 @@ fn stop_after_required_start(ord: &FlatOrder, fi: &[usize], oc: &mut Outcomes) -
         }
         o.verb = Some(Verb::Restart);
         o.reason = Some(format!("due to required {} start", ord.first_name));
+        changed = true;
+    }
+    changed
+}
+
+/// "first stop, then stop" (symmetrical) with a `first` that stops: its
+/// required stop makes the stop of `then` required (implies-then; a group
+/// or clone `then` passes it on to its members), and with it the start
+/// after: a `then` that stays restarts. A group or clone `first` counts
+/// for a primitive `then` only when stopping on `then`'s node (its
+/// "stopped" action's flags are read for that node).
+fn stop_after_required_stop(ord: &FlatOrder, fi: &[usize], oc: &mut Outcomes) -> bool {
+    if !ord.symmetrical.unwrap_or(true) {
+        return false;
+    }
+    let Some(ti) = oc.by_id.get(&ord.then) else {
+        return false;
+    };
+    let primitive_first = fi.iter().any(|&i| oc.outs[i].display == ord.first_name);
+    let stopping: Vec<NodeId> = fi
+        .iter()
+        .map(|&i| &oc.outs[i])
+        .filter(|o| stops_here(o.verb) && !o.blocked && o.managed)
+        .filter_map(|o| o.current.first().cloned())
+        .collect();
+    if stopping.is_empty() {
+        return false;
+    }
+    let mut changed = false;
+    for &i in ti {
+        let o = &mut oc.outs[i];
+        if !o.managed || o.verb.is_some() || o.current.len() != 1 {
+            continue;
+        }
+        let here = o.current.first().cloned();
+        let primitive_then = o.display == ord.then;
+        let counts = primitive_first
+            || !primitive_then
+            || here.as_ref().is_some_and(|n| stopping.contains(n));
+        if o.target != here || !counts {
+            continue;
+        }
+        o.verb = Some(Verb::Restart);
+        o.reason = Some(format!("due to required {} stop", ord.first_name));
         changed = true;
     }
     changed
