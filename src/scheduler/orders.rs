@@ -489,9 +489,6 @@ fn stop_after_required_start(ord: &FlatOrder, fi: &[usize], oc: &mut Outcomes) -
     if !ord.symmetrical.unwrap_or(true) {
         return false;
     }
-    let Some(ti) = oc.by_id.get(&ord.then) else {
-        return false;
-    };
     let primitive_first = fi.iter().any(|&i| oc.outs[i].display == ord.first_name);
     let starting: Vec<Option<NodeId>> = fi
         .iter()
@@ -502,21 +499,9 @@ fn stop_after_required_start(ord: &FlatOrder, fi: &[usize], oc: &mut Outcomes) -
     if starting.is_empty() {
         return false;
     }
-    let mut changed = false;
-    for &i in ti {
-        let o = &mut oc.outs[i];
-        if !o.managed || o.verb.is_some() || o.current.len() != 1 {
-            continue;
-        }
-        let here = o.current.first().cloned();
-        if o.target != here || !(primitive_first || starting.contains(&here)) {
-            continue;
-        }
-        o.verb = Some(Verb::Restart);
-        o.reason = Some(format!("due to required {} start", ord.first_name));
-        changed = true;
-    }
-    changed
+    restart_staying_thens(ord, oc, "start", |_, here| {
+        primitive_first || starting.contains(&here.cloned())
+    })
 }
 
 /// "first stop, then stop" (symmetrical) with a `first` that stops: its
@@ -529,9 +514,6 @@ fn stop_after_required_stop(ord: &FlatOrder, fi: &[usize], oc: &mut Outcomes) ->
     if !ord.symmetrical.unwrap_or(true) {
         return false;
     }
-    let Some(ti) = oc.by_id.get(&ord.then) else {
-        return false;
-    };
     let primitive_first = fi.iter().any(|&i| oc.outs[i].display == ord.first_name);
     let stopping: Vec<NodeId> = fi
         .iter()
@@ -542,22 +524,37 @@ fn stop_after_required_stop(ord: &FlatOrder, fi: &[usize], oc: &mut Outcomes) ->
     if stopping.is_empty() {
         return false;
     }
+    restart_staying_thens(ord, oc, "stop", |o, here| {
+        let primitive_then = o.display == ord.then;
+        primitive_first || !primitive_then || here.is_some_and(|n| stopping.contains(n))
+    })
+}
+
+/// The restart a required `first` action implies: each managed instance
+/// of `then` active on one node, with nothing planned, that stays there
+/// and that `counts` (given the instance and its node) restarts, "due to
+/// required FIRST ACTION".
+fn restart_staying_thens(
+    ord: &FlatOrder,
+    oc: &mut Outcomes,
+    action: &str,
+    counts: impl Fn(&Outcome, Option<&NodeId>) -> bool,
+) -> bool {
+    let Some(ti) = oc.by_id.get(&ord.then) else {
+        return false;
+    };
     let mut changed = false;
     for &i in ti {
         let o = &mut oc.outs[i];
         if !o.managed || o.verb.is_some() || o.current.len() != 1 {
             continue;
         }
-        let here = o.current.first().cloned();
-        let primitive_then = o.display == ord.then;
-        let counts = primitive_first
-            || !primitive_then
-            || here.as_ref().is_some_and(|n| stopping.contains(n));
-        if o.target != here || !counts {
+        let here = o.current.first();
+        if o.target.as_ref() != here || !counts(o, here) {
             continue;
         }
         o.verb = Some(Verb::Restart);
-        o.reason = Some(format!("due to required {} stop", ord.first_name));
+        o.reason = Some(format!("due to required {} {action}", ord.first_name));
         changed = true;
     }
     changed
