@@ -86,7 +86,9 @@
 //!   clone restarts when an instance starts or stops on its node), interleave,
 //!   clone-min, stop-stop; a placed instance that cannot start is listed blocked,
 //!   while an interleaved instance without an instance of `first` placed on its
-//!   node is not placed at all, as Pacemaker "inhibits" it). `clones.rs`: instance
+//!   node is not placed at all, as Pacemaker "inhibits" it; a "start, then stop"
+//!   order pairs instances by `first`'s interleave, and a stopping instance of
+//!   `then` has none to pair with: its stop is plain). `clones.rs`: instance
 //!   numbering (anonymous renumbered in status order, node by node whichever group
 //!   member runs; orphan surplus copies and instances numbered clone-max or above), the
 //!   instances' assignment order once the clone's primaries are placed (Pacemaker's

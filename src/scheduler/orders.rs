@@ -252,7 +252,9 @@ impl Ctx<'_> {
                 }
                 (Action::Start, Action::Stop, Some(f)) => {
                     let (_, runnable) = self.first_runnable(f, &fi, oc);
-                    if !runnable {
+                    if self.stop_interleaves(f) {
+                        changed |= self.interleaved_stop_after_start(f, &fi, oc);
+                    } else if !runnable {
                         changed |= stop_after_unrunnable_start(f, oc);
                     } else {
                         changed |= stop_after_required_start(f, &fi, oc);
@@ -316,6 +318,58 @@ impl Ctx<'_> {
             }
         }
         changed
+    }
+
+    /// Whether a "first start, then stop" order pairs instances: both
+    /// clones, and `first` interleaved (for a stop or demote of `then`,
+    /// Pacemaker's can_interleave_actions reads `first`'s interleave).
+    fn stop_interleaves(&self, ord: &FlatOrder) -> bool {
+        let first = self.clones.get(ord.first_name.as_str());
+        ord.require_all != Some(false)
+            && self.clones.contains_key(ord.then.as_str())
+            && first.is_some_and(|c| c.interleave && c.clone_min <= 1)
+    }
+
+    /// "first start, then stop" between interleaved clones: each instance
+    /// of `then` follows the instance of `first` placed on its node. One
+    /// that stops has no node, so no instance to follow: its stop is plain
+    /// (not blocked by a `first` that cannot start). One that stays where
+    /// no instance of `first` is placed is "inhibited" (unassigned, so it
+    /// stops), as for a start order; one that stays where an instance of
+    /// `first` starts restarts.
+    fn interleaved_stop_after_start(
+        &self,
+        ord: &FlatOrder,
+        fi: &[usize],
+        oc: &mut Outcomes,
+    ) -> bool {
+        let Some(ti) = oc.by_id.get(&ord.then).cloned() else {
+            return false;
+        };
+        let placed = placed_instances(ord, fi, oc);
+        let mut changed = false;
+        for i in ti {
+            let o = &mut oc.outs[i];
+            if !o.managed || !o.display.contains(':') {
+                continue;
+            }
+            let Some(node) = o.target.clone() else {
+                continue;
+            };
+            if placed.iter().any(|(n, _)| *n == node) {
+                continue;
+            }
+            o.runnable = false;
+            o.target = None;
+            if o.current.is_empty() {
+                o.verb = None;
+            } else {
+                o.decide(false);
+            }
+            o.reason = Some(format!("due to unrunnable {} start", ord.first_name));
+            changed = true;
+        }
+        changed | stop_after_required_start(ord, fi, oc)
     }
 
     fn first_facts(&self, ord: &FlatOrder, fi: &[usize], oc: &Outcomes) -> FirstFacts {
