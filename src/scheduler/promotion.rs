@@ -46,20 +46,35 @@ impl<'a> Ctx<'a> {
             .filter(|_| self.promotion_applies(c, unit, i));
         let ids = [c.id.as_str(), m.prim.id.as_str()];
         self.promoted_locations(&ids, i, &mut score);
-        self.promoted_dependents(unit, &ids, i, units, &mut score);
+        // Resources colocated with the Promoted role bring their own node
+        // preferences, as Pacemaker adds them to the clone's scores before
+        // choosing what to promote; those against the node come last.
+        let (against, for_): (Vec<Score>, Vec<Score>) = self
+            .dependents_pulls(unit, &ids, i, units, true)
+            .into_iter()
+            .partition(|p| p.value() < 0);
+        for p in for_ {
+            add_to(&mut score, p);
+        }
         self.role_colocations((c, ui, units), &ids, i, placed, &mut score);
         // A score that counts (not negative) becomes the clone's own weight
-        // of the node: its locations and what its dependents (whatever
-        // their role) bring, as at its placement (Pacemaker's
-        // set_sort_index_to_node_weight).
-        if let Some(s) = score.filter(|s| s.value() >= 0) {
-            let mut weight = vec![Score::ZERO; self.nodes.len()];
-            self.location_scores(unit, &[c.id.as_str()], &mut weight, &mut Vec::new());
-            let mut pulled = None;
-            self.dependents_pull(unit, &ids, i, units, &mut pulled, false);
-            score = Some(s + weight[i] + pulled.unwrap_or(Score::ZERO));
-        }
-        score
+        // of the node plus the score: its locations and what its
+        // dependents (whatever their role) bring, as at its placement
+        // (Pacemaker's set_sort_index_to_node_weight).
+        let Some(s) = score.filter(|s| s.value() >= 0) else {
+            return score;
+        };
+        let mut weight = vec![Score::ZERO; self.nodes.len()];
+        self.location_scores(unit, &[c.id.as_str()], &mut weight, &mut Vec::new());
+        let weight = self
+            .dependents_pulls(unit, &ids, i, units, false)
+            .into_iter()
+            .fold(weight[i], nonnegative_merge);
+        // A dependent that cannot run here does not demote an instance
+        // no other may replace: a VIP banned by a failure on the
+        // primary's node leaves its db promoted while the standby's
+        // promotion score is -INFINITY (chaos seed 9, fault 1).
+        Some(against.into_iter().fold(s + weight, nonnegative_merge))
     }
 
     /// Pacemaker adds each promotable instance's promotion score (the
@@ -197,32 +212,19 @@ impl<'a> Ctx<'a> {
         score
     }
 
-    /// Resources colocated with the Promoted role bring their own node
-    /// preferences (scaled by the colocation score), as Pacemaker adds
-    /// them to the clone's scores before choosing what to promote.
-    fn promoted_dependents(
+    /// What each (non-clone) resource colocated with `ids` (with its
+    /// Promoted role if `promoted`, else with any other) brings on node
+    /// `i`: its node preference scaled by the colocation score, never
+    /// zero, one per colocation, in order.
+    fn dependents_pulls(
         &self,
         unit: &Unit<'a>,
         ids: &[&str],
         i: usize,
         units: &[Unit<'a>],
-        score: &mut Option<Score>,
-    ) {
-        self.dependents_pull(unit, ids, i, units, score, true);
-    }
-
-    /// The node preferences of the (non-clone) resources colocated with
-    /// `ids` (with its Promoted role if `promoted`, else with any other),
-    /// scaled by the colocation score, added to `score`.
-    fn dependents_pull(
-        &self,
-        unit: &Unit<'a>,
-        ids: &[&str],
-        i: usize,
-        units: &[Unit<'a>],
-        score: &mut Option<Score>,
         promoted: bool,
-    ) {
+    ) -> Vec<Score> {
+        let mut pulls = Vec::new();
         for ci in self.candidate_colocations(unit) {
             let col = &self.colocations[ci];
             let (Some(r), Some(w)) = (&col.rsc, &col.with_rsc) else {
@@ -256,9 +258,10 @@ impl<'a> Ctx<'a> {
                 Score::new((d.value() as f64 * col.score.value() as f64 / INFINITY as f64) as i64)
             };
             if add.value() != 0 {
-                add_to(score, add);
+                pulls.push(add);
             }
         }
+        pulls
     }
 
     /// Colocations of the Promoted role with another resource: with
@@ -519,6 +522,18 @@ impl Ctx<'_> {
 }
 
 /// Whether a member's promote failed and that failure still stands.
+/// `score` plus a dependent's `pull`, never taken below zero by it: a
+/// positive score that would go negative becomes 1, zero stays zero
+/// (add_node_scores_matching_attr with only_positive).
+fn nonnegative_merge(score: Score, pull: Score) -> Score {
+    let merged = score + pull;
+    match (merged.value() < 0, score.value() > 0) {
+        (false, _) => merged,
+        (true, true) => Score::new(1),
+        (true, false) => score,
+    }
+}
+
 fn promote_failed(m: &Member<'_>) -> bool {
     m.current
         .iter()
