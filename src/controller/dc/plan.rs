@@ -164,6 +164,9 @@ enum Purpose {
     /// transient attributes only (`plan_still_holds`); it dispatches
     /// nothing new meanwhile (`Active::checking`).
     Recheck,
+    /// The fences of a plan made while steps are still in flight; the
+    /// rest waits for their outcomes.
+    Fences,
 }
 
 impl Controller {
@@ -172,17 +175,18 @@ impl Controller {
     /// nothing is awaited, the feasible part of the new transition
     /// (`carry_out`, when the plan comes back).
     pub(super) fn step(&mut self, out: &mut Vec<Command>) {
-        if self.advance(out) || self.asked.is_some() || !self.plan_due() {
+        let busy = self.advance(out);
+        if self.asked.is_some() || !self.plan_due() {
+            return;
+        }
+        if busy || !self.running.in_flight.is_empty() {
+            // Outcomes still to come: plan once they are known.
+            self.fence_lost_meanwhile(out);
             return;
         }
         let awaiting = self.awaiting_synced_document(out);
         self.recheck_at_ms = None;
-        if self.fencing.targets.values().any(|f| f.in_flight) || !self.running.in_flight.is_empty()
-        {
-            // Outcomes still to come: plan once they are known.
-            return;
-        }
-        if self.config.is_none() {
+        if self.fencing.targets.values().any(|f| f.in_flight) || self.config.is_none() {
             return;
         }
         self.replan = false;
@@ -238,7 +242,45 @@ impl Controller {
                 reporting,
             } => self.carry_out(p, awaiting, reporting, out),
             Purpose::Recheck => self.rechecked(p, fresh, out),
+            Purpose::Fences if !fresh => self.replan = true,
+            Purpose::Fences => {
+                let targets = fence_targets(&p.transition);
+                if !targets.is_empty() {
+                    self.fence(targets, out);
+                }
+            }
         }
+    }
+
+    /// Fences a lost member while steps are still in flight, without
+    /// waiting for their outcomes: a step here may wait for the store,
+    /// which commits nothing alone before that fence (chaos seed 11,
+    /// fault 22: pgsql's notify retried `crm_attribute -l forever`, and
+    /// the fence waited for the notify, 24 s).
+    fn fence_lost_meanwhile(&mut self, out: &mut Vec<Command>) {
+        if self.config.is_none()
+            || self.fencing.targets.values().any(|f| f.in_flight)
+            || !self.lost_unfenced()
+        {
+            return;
+        }
+        self.recheck_at_ms = None;
+        self.replan = false;
+        self.membership_facts(out);
+        self.ask_plan(Purpose::Fences, out);
+    }
+
+    /// A configured node out of the view that was a member and is neither
+    /// fenced nor gone cleanly yet.
+    fn lost_unfenced(&self) -> bool {
+        self.settings.nodes.iter().any(|(n, _)| {
+            !self.view.members.contains(n)
+                && self
+                    .working
+                    .nodes
+                    .get(n)
+                    .is_some_and(|st| st.expected.as_deref() == Some("member"))
+        })
     }
 
     /// Fences first; then, once nothing is awaited, starts the feasible

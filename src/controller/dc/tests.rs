@@ -978,6 +978,51 @@ fn a_lost_node_is_fenced_before_its_resources_are_recovered() {
     assert!(ex.iter().all(|(_, _, n)| n == "node1"), "{ex:?}");
 }
 
+/// A step on the survivor may wait for the store, which commits nothing
+/// alone before the lost peer's fence (chaos seed 11, fault 22: pgsql's
+/// notify retried `crm_attribute -l forever`): the fence goes out while
+/// that step is still in flight.
+#[test]
+fn a_node_lost_while_a_step_runs_on_the_survivor_is_fenced_at_once() {
+    let mut h = Harness::started();
+    // fs's start on node1 never answers.
+    h.answer = Box::new(|q| {
+        (q.operation != "start" || q.instance != "fs" || q.node != "node1").then_some(None)
+    });
+    apply_patch(
+        &mut h.store,
+        &StatusPatch::Attribute {
+            node: "node2".into(),
+            name: "standby".into(),
+            value: Some("on".into()),
+        },
+    );
+    h.queue.push_back(h.document());
+    h.run();
+    assert!(
+        h.position("start", "fs", "node1").is_some(),
+        "{:?}",
+        h.executed()
+    );
+    let fence = h.lose_node2();
+    assert_eq!(fence.target, "node2");
+    // Confirmed: nothing else is dispatched until the start's outcome.
+    let before = h.executed().len();
+    h.queue.push_back(Input::FenceOutcome(FenceOutcome {
+        target: "node2".into(),
+        ok: true,
+        detail: "off".into(),
+        at: 0,
+        action: "off".into(),
+        devices: vec!["bmc".into()],
+    }));
+    h.run();
+    assert!(h.log.iter().any(
+        |c| matches!(c, Command::RecordStatus(StatusPatch::NodeFenced(o)) if o.target == "node2")
+    ));
+    assert_eq!(h.executed().len(), before, "{:?}", h.executed());
+}
+
 #[test]
 fn an_operators_confirmation_completes_a_fence_that_hangs_and_recovery_follows() {
     let mut h = Harness::started();
