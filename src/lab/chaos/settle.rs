@@ -137,8 +137,15 @@ impl Chaos {
             .collect();
         resources.sort();
         resources.dedup();
-        self.rebuild_old_primary(&r);
+        let awaiting_rebuild = self.rebuild_old_primary(&r);
         for resource in resources {
+            // Not db while its locked node still runs (a failed start
+            // there): cleaned up during the stop that follows, it started
+            // again before the rebuild could run, each 5 s (seed 12,
+            // fault 32, 90 s).
+            if awaiting_rebuild && resource == "db" {
+                continue;
+            }
             let cleanup = Request::Cleanup {
                 resource: resource.clone(),
                 node: None,
@@ -179,21 +186,22 @@ impl Chaos {
     /// The pgsql stack: a node that ran the primary when it lost power (or
     /// was fenced) keeps pgsql's lock, and pgsql refuses to start there
     /// until an operator copies the primary's data afresh: done here, once
-    /// the other node runs the primary, before the cleanup.
-    fn rebuild_old_primary(&mut self, r: &StatusReport) {
+    /// the other node runs the primary, before the cleanup. Returns
+    /// whether such a node still waits for it (db runs there yet).
+    fn rebuild_old_primary(&mut self, r: &StatusReport) -> bool {
         let Some(bindir) = self.pg_bindir.clone() else {
-            return;
+            return false;
         };
         let Some(primary) =
             (1..=2u8).find(|&i| runs_on(r, "db", &format!("node{i}"), Some("Promoted")))
         else {
-            return;
+            return false;
         };
         // As an operator would: once nothing of db runs there any more (a
         // rebuild under the agent's stop left the stop hanging until its
         // 60 s timeout, seed 8 fault 2).
         if runs_on(r, "db", &format!("node{}", 3 - primary), None) {
-            return;
+            return super::pgsql::lock_file(&self.cluster, 3 - primary).exists();
         }
         match super::pgsql::rebuild_locked(&self.cluster, &bindir, primary) {
             Some(Ok(node)) => self.note(format!(
@@ -202,6 +210,7 @@ impl Chaos {
             Some(Err(e)) => self.note(format!("rebuilding a standby failed: {e}")),
             None => {}
         }
+        false
     }
 }
 
