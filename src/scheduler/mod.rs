@@ -113,7 +113,9 @@
 //!   anonymous instance by; role=Promoted locations,
 //!   colocated dependents, role colocations; a score that counts then takes the clone's
 //!   own weight of the node: its locations and its dependents' pull, whatever their role,
-//!   as set_sort_index_to_node_weight), promoted-max/-node-max, on-fail=demote,
+//!   as set_sort_index_to_node_weight), promoted-max/-node-max (without quorum under freeze
+//!   only an instance Promoted now may be chosen, the others skipped without
+//!   taking a slot, so one without a score is demoted), on-fail=demote,
 //!   and how promotable lines show roles. `utilization.rs`: placement-strategy
 //!   (utilization, balanced, minimal) with node capacities and primitives'
 //!   `utilization` (`tests/utilization/`: cases with crm_simulate 2.1.5's output).

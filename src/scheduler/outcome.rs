@@ -159,8 +159,8 @@ impl<'a> Ctx<'a> {
                 if o.verb == Some(Verb::Start) && o.blocked && start_blocked.is_none() {
                     start_blocked = Some(o.display.clone());
                 }
-                if unit.clone.is_some_and(|c| c.promotable) && o.managed && !unit.no_quorum {
-                    show_roles(unit, m, &mut o);
+                if unit.clone.is_some_and(|c| c.promotable) && o.managed {
+                    self.show_roles_as_quorum_allows(unit, m, &mut o);
                 }
                 self.block_stops_on_unclean(&mut o);
                 probe_blocked |= unit.clone.is_none() && self.probe_unrunnable(m);
@@ -186,6 +186,17 @@ impl<'a> Ctx<'a> {
             }
         }
         oc
+    }
+
+    /// The roles a promotable instance's line shows. Without quorum only
+    /// freeze changes roles, and only downwards (`promote` chooses no
+    /// instance that is not Promoted already; a demote needs no quorum);
+    /// a stopped instance is left to `decide_without_quorum`.
+    fn show_roles_as_quorum_allows(&self, unit: &Unit<'a>, m: &Member<'a>, o: &mut Outcome) {
+        let freeze = self.config.properties.no_quorum_policy == NoQuorumPolicy::Freeze;
+        if !unit.no_quorum || (freeze && !o.current.is_empty()) {
+            show_roles(m, o, unit.promote);
+        }
     }
 
     /// Member `mi`'s outcome before anything is decided: where it runs,

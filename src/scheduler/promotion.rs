@@ -354,12 +354,21 @@ impl<'a> Ctx<'a> {
         candidates.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)));
         let mut per_node: HashMap<usize, u32> = HashMap::new();
         let mut chosen = stuck;
+        // Without quorum under freeze, an instance chosen that is not
+        // Promoted now is skipped without taking a slot: the next one down
+        // may be (Pacemaker's "cannot be elevated: no-quorum-policy=freeze").
+        let freeze =
+            !self.quorum_ok() && self.config.properties.no_quorum_policy == NoQuorumPolicy::Freeze;
         for (score, _, _, ui, i) in candidates {
             if chosen >= c.promoted_max {
                 break;
             }
             let here = per_node.entry(i).or_default();
             if *here >= c.promoted_node_max {
+                continue;
+            }
+            let current = &units[ui].members[0].current;
+            if freeze && !current.iter().any(|(_, o)| o.role == Role::Promoted) {
                 continue;
             }
             *here += 1;
@@ -422,10 +431,12 @@ impl<'a> Ctx<'a> {
             if score.value() < 0 {
                 continue;
             }
+            // Promoted now, wherever it goes (cmp_promotable_instance reads
+            // the current role).
             let promoted_now = u.members[0]
                 .current
                 .iter()
-                .any(|(n, o)| n == node && o.role == Role::Promoted);
+                .any(|(_, o)| o.role == Role::Promoted);
             candidates.push((score, promoted_now, u.instance.unwrap_or(0), ui, i));
         }
         candidates
@@ -559,8 +570,8 @@ fn placed_nodes(units: &[Unit<'_>]) -> Placed {
 /// How a managed promotable instance's line shows its roles: a start of
 /// an instance chosen for promotion is a promotion from Stopped, staying
 /// put is a promotion or demotion, a stop, move or recovery shows the role
-/// it had (and the one it gets).
-pub(super) fn show_roles(unit: &Unit<'_>, m: &Member<'_>, o: &mut Outcome) {
+/// it had (and the one it gets). `promote`: whether it ends Promoted.
+pub(super) fn show_roles(m: &Member<'_>, o: &mut Outcome, promote: bool) {
     let promoted_now = m.current.iter().any(|(_, ob)| ob.role == Role::Promoted);
     let stays = o.current.len() == 1 && o.target.as_ref() == o.current.first();
     let gets = |promote: bool| {
@@ -570,7 +581,7 @@ pub(super) fn show_roles(unit: &Unit<'_>, m: &Member<'_>, o: &mut Outcome) {
             Role::Unpromoted
         })
     };
-    match (o.verb, promoted_now, unit.promote) {
+    match (o.verb, promoted_now, promote) {
         (Some(Verb::Start), _, true) => {
             o.verb = Some(Verb::Promote);
             o.from_role = Some(Role::Stopped);
