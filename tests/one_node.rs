@@ -113,3 +113,76 @@ fn a_two_node_member_booting_alone_waits_for_its_peer_only_with_wait_for_all() {
     assert!(!last.membership.quorum.quorate, "{last:?}");
     assert!(!dummy_started(&last), "{:?}", last.resources);
 }
+
+/// A clean shutdown stops what the cluster manages and leaves what it does
+/// not (is-managed=false) running, without waiting for it: Pacemaker's
+/// "detach" (unmanage or maintenance-mode, then stop the cluster on a node,
+/// say to upgrade it). Before, the unmanaged resource, never stopped, held
+/// the shutdown for its whole bound (60 s) and the daemon then left "anyway".
+#[test]
+fn a_clean_shutdown_leaves_an_unmanaged_resource_running_without_waiting_for_it() {
+    let dir = std::env::temp_dir().join(format!("pl1n{}detach", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("rsctmp")).unwrap();
+    let key = dir.join("authkey");
+    local::keygen(&key);
+    let config = format!(
+        "[cluster]\nname = \"detach\"\nauthkey = \"{}\"\nstate_dir = \"{}\"\n\
+         [membership]\nheartbeat = \"100ms\"\ntoken_timeout = \"1s\"\n\
+         [[node]]\nname = \"node1\"\nid = 1\nlinks = [\"127.0.0.1:{}\"]\n\
+         [fencing]\nenabled = false\n\
+         [[primitive]]\nid = \"dummy\"\nagent = \"ocf:heartbeat:Dummy\"\n\
+         [[primitive]]\nid = \"other\"\nagent = \"ocf:heartbeat:Dummy\"\n\
+         ops = [{{ name = \"monitor\", interval = \"1s\" }}]\n",
+        key.display(),
+        dir.join("state").display(),
+        local::free_udp_port()
+    );
+    let log = std::fs::File::create(dir.join("log")).unwrap();
+    let child = local::start_node1(&dir, &config, true, log);
+    let mut daemon = Daemon { dir, child };
+    let both = |r: &StatusReport| {
+        ["dummy", "other"].iter().all(|id| {
+            r.resources
+                .iter()
+                .any(|v| v.id == *id && v.role == "Started" && v.nodes == ["node1"])
+        })
+    };
+    assert!(wait_for(&mut daemon, Duration::from_secs(30), both).is_some_and(|r| both(&r)));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_paceline"))
+        .args(["resource", "unmanage", "other", "--socket"])
+        .arg(daemon.dir.join("api.sock"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let unmanaged = |r: &StatusReport| {
+        r.resources
+            .iter()
+            .any(|v| v.id == "other" && v.flags.iter().any(|f| f == "unmanaged"))
+    };
+    assert!(
+        wait_for(&mut daemon, Duration::from_secs(10), unmanaged).is_some_and(|r| unmanaged(&r))
+    );
+    let pid = nix::unistd::Pid::from_raw(daemon.child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    // The bound only ends a hung test: the daemon's own bound is 60 s.
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while matches!(daemon.child.try_wait(), Ok(None)) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let log = std::fs::read_to_string(daemon.dir.join("log")).unwrap();
+    assert!(log.contains("left the cluster cleanly"), "{log}");
+    assert!(
+        !log.contains("leaving anyway"),
+        "waited for the unmanaged resource:\n{log}"
+    );
+    let rsctmp = daemon.dir.join("rsctmp");
+    assert!(
+        rsctmp.join("Dummy-other.state").exists(),
+        "the unmanaged resource runs on:\n{log}"
+    );
+    assert!(
+        !rsctmp.join("Dummy-dummy.state").exists(),
+        "the managed one was stopped:\n{log}"
+    );
+}

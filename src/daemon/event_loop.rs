@@ -328,19 +328,27 @@ impl Daemon {
     /// and the cluster's document says so too: a stop's result must have
     /// reached the DC before this node leaves, or the DC would count the
     /// resource as possibly active and fence us.
+    /// What the cluster leaves as it is here (unmanaged, in maintenance)
+    /// is not waited for: it is never stopped, and keeps running (with its
+    /// monitors until the executor stops) after the node leaves.
     async fn wait_until_stopped_here(&mut self, events: &mut Events) {
-        if self.executor.busy() > 0 {
+        let left = self.left_as_is_here();
+        let busy = self.executor.busy_but(&left);
+        if busy > 0 {
             log(&format!(
-                "shutting down: waiting up to {SHUTDOWN_BOUND:?} for the {} action(s) and monitor(s) of this node to be stopped",
-                self.executor.busy()
+                "shutting down: waiting up to {SHUTDOWN_BOUND:?} for the {busy} action(s) and monitor(s) of this node to be stopped"
             ));
         }
         let bound = tokio::time::sleep(SHUTDOWN_BOUND);
         tokio::pin!(bound);
-        while self.executor.busy() > 0
-            || self.document_shows_active_here()
-            || !self.store.quiescent()
-        {
+        loop {
+            let left = self.left_as_is_here();
+            if self.executor.busy_but(&left) == 0
+                && !self.document_shows_active_here_but(&left)
+                && self.store.quiescent()
+            {
+                break;
+            }
             let event = tokio::select! {
                 event = events.next() => event,
                 _ = &mut bound => {

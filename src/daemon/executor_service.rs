@@ -181,7 +181,19 @@ impl ExecutorService {
 
     /// Actions running plus recurring monitors: zero when this node runs nothing.
     pub fn busy(&self) -> usize {
-        self.running.len() + self.monitors.len() + self.intake.waiting()
+        self.busy_but(&crate::scheduler::LeftAsIs::default())
+    }
+
+    /// `busy`, without the recurring monitors of what the cluster leaves
+    /// as it is here (`left`: unmanaged, in maintenance), which run as long
+    /// as the resource does.
+    pub fn busy_but(&self, left: &crate::scheduler::LeftAsIs) -> usize {
+        let monitors = self
+            .monitors
+            .keys()
+            .filter(|(slot, _)| !left.covers(slot))
+            .count();
+        self.running.len() + monitors + self.intake.waiting()
     }
 
     /// The reader of the file where this node's agents write node

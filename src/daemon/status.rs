@@ -8,6 +8,7 @@ use super::{Daemon, log, report};
 use crate::api::{ClusterStatusView, IncompatibleNode, NodeView, StatusReport};
 use crate::config::runtime::FencingMode;
 use crate::membership::PeerState;
+use crate::scheduler::LeftAsIs;
 use paceline_fencing::watchdog::FeedOutcome;
 use paceline_fencing::watchdog_policy::NodeHealth;
 
@@ -15,7 +16,28 @@ impl Daemon {
     /// Whether any member still has unacknowledged channel messages from us.
     /// The replicated status says some resource is active on this node.
     pub(super) fn document_shows_active_here(&self) -> bool {
-        !crate::node::shutdown::runs_nothing(&self.store.doc().status, &self.own.name)
+        self.document_shows_active_here_but(&LeftAsIs::default())
+    }
+
+    /// The replicated status says some resource is active on this node,
+    /// counting none of `left` (what the cluster leaves as it is here).
+    pub(super) fn document_shows_active_here_but(&self, left: &LeftAsIs) -> bool {
+        !crate::node::shutdown::runs_nothing(&self.store.doc().status, &self.own.name, left)
+    }
+
+    /// What the cluster leaves as it is on this node (unmanaged, in
+    /// maintenance): a clean shutdown leaves it running.
+    pub(super) fn left_as_is_here(&self) -> LeftAsIs {
+        self.parsed_config()
+            .map(|config| {
+                crate::scheduler::left_as_is(
+                    config,
+                    &self.store.doc().status,
+                    &self.own.name,
+                    super::driver::wall_now(),
+                )
+            })
+            .unwrap_or_default()
     }
 
     /// The health the watchdog policy judges: this loop is running (it

@@ -277,6 +277,7 @@ mod colocations;
 mod failures;
 mod hash_order;
 mod history;
+mod left_as_is;
 mod locations;
 mod nodes;
 #[cfg(test)]
@@ -301,6 +302,7 @@ use serde::Serialize;
 
 use crate::model::*;
 pub use history::{Observed, observe};
+pub use left_as_is::{LeftAsIs, left_as_is};
 pub use output::{format_change, format_summary};
 pub use plan::schedule;
 

@@ -755,7 +755,9 @@ impl ClusterSim {
                 .get(&name)
                 .is_some_and(|s| s.transient_attributes.contains_key(shutdown::ATTRIBUTE));
             let truth_idle = !self.truth.keys().any(|(n, _)| *n == id);
-            if asked && shutdown::runs_nothing(status, &name) && truth_idle {
+            let left =
+                crate::scheduler::left_as_is(&n.node.doc().config, status, &name, self.wall());
+            if asked && shutdown::runs_nothing(status, &name, &left) && truth_idle {
                 self.note(format!("{name} leaves the cluster"));
                 self.membership.leave(id);
                 if let Some(n) = self.nodes.get_mut(&id) {
