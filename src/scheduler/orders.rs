@@ -209,16 +209,16 @@ struct FirstFacts {
     /// symmetrical).
     active: bool,
     is_clone: bool,
-    /// (Where, which instance) of `first` recovers or restarts.
-    restarts: Vec<(Option<NodeId>, String)>,
+    /// (Where, which instance) of `first` starts: a start, a move there,
+    /// a restart or recovery in place, a promotion from Stopped; and
+    /// whether in place.
+    instances_starting: Vec<(Option<NodeId>, String, bool)>,
     /// Nodes an instance of `first` stops on (stop, move away, restart or
     /// recovery in place).
     stops_on: Vec<NodeId>,
     /// Nodes an instance of `first` starts on (start, move there, restart
     /// or recovery in place).
     starts_on: Vec<NodeId>,
-    /// (Where, which instance) a new instance of `first` starts.
-    new: Vec<(Option<NodeId>, String)>,
     then_interleave: bool,
     /// Where each instance of `first` is placed (also when it cannot
     /// start there), and whether it can run there.
@@ -393,10 +393,15 @@ impl Ctx<'_> {
             }),
             // New instances of a cloned `first` do not restart `then`.
             is_clone: fi.iter().any(|&i| outs[i].display.contains(':')),
-            restarts: fi
+            instances_starting: fi
                 .iter()
-                .filter(|&&j| matches!(outs[j].verb, Some(Verb::Recover | Verb::Restart)))
-                .map(|&j| (outs[j].target.clone(), outs[j].display.clone()))
+                .map(|&j| &outs[j])
+                .filter(|o| o.starts() || (o.verb == Some(Verb::Promote) && o.current.is_empty()))
+                .filter(|o| !o.blocked)
+                .map(|o| {
+                    let in_place = matches!(o.verb, Some(Verb::Recover | Verb::Restart));
+                    (o.target.clone(), o.display.clone(), in_place)
+                })
                 .collect(),
             // An instance of a cloned `first` that stops or starts on the
             // node of a primitive `then` restarts it.
@@ -412,13 +417,6 @@ impl Ctx<'_> {
                 .filter(|o| o.starts() || (o.verb == Some(Verb::Promote) && o.current.is_empty()))
                 .filter(|o| !o.blocked)
                 .filter_map(|o| o.target.clone())
-                .collect(),
-            // New instances of `first` matter only to the interleaved
-            // instance of `then` already running on the same node.
-            new: fi
-                .iter()
-                .filter(|&&j| outs[j].verb == Some(Verb::Start) && !outs[j].blocked)
-                .map(|&j| (outs[j].start_node(), outs[j].display.clone()))
                 .collect(),
             then_interleave: self.clones.get(t.as_str()).is_some_and(|c| c.interleave),
             placed: placed_instances(ord, fi, oc),
@@ -706,30 +704,30 @@ fn restarted_by_first(ord: &FlatOrder, facts: &FirstFacts, o: &mut Outcome) -> b
         && o.current.len() == 1
         && stays
     {
-        // Clone then clone: an instance of `first` that restarts
-        // restarts the instance of `then` on its node (interleave), or
-        // every instance (without); a new instance of `first` restarts
-        // the instance of `then` on its node (its start makes the clone's
-        // "running" required there), unless `then` follows a
-        // require-all=false set's pseudo action.
+        // Clone then clone: with interleave, an instance of `first` that
+        // starts on the node of an instance of `then` restarts it; without,
+        // one starting anywhere restarts every instance (the orders are
+        // between the clones' own actions, whose flags are read for no
+        // node). A `then` after a pseudo action (of a require-all=false
+        // set, or of clone-min) is restarted only by a restart or recovery
+        // in place.
         let node = o.current[0].clone();
         let interleave = facts.then_interleave;
+        let pseudo = ord.require_all == Some(false) || facts.clone_min > 1;
         let restarting = facts
-            .restarts
+            .instances_starting
             .iter()
-            .find(|(target, _)| !interleave || target.as_ref() == Some(&node))
-            .or_else(|| {
-                facts
-                    .new
-                    .iter()
-                    .find(|(target, _)| target.as_ref() == Some(&node))
-                    .filter(|_| ord.require_all != Some(false))
+            .find(|(target, _, in_place)| {
+                let counts = !pseudo || *in_place;
+                counts && (!interleave || target.as_ref() == Some(&node))
             });
-        let Some((_, display)) = restarting else {
+        let Some((_, display, _)) = restarting else {
             return false;
         };
+        let display = if interleave { display } else { &ord.first_name };
+        let action = if interleave { "start" } else { "running" };
         o.verb = Some(Verb::Restart);
-        o.reason = Some(format!("due to required {display} start"));
+        o.reason = Some(format!("due to required {display} {action}"));
         return true;
     }
     let then_node = o.current.first();
