@@ -282,17 +282,44 @@ fn render_keys(s: &api::ClusterStatusView) -> String {
     )
 }
 
-fn render_resources(report: &StatusReport) -> String {
-    let mut out = super::status_tree::render(report);
-    if !report.node_attributes.is_empty() {
-        out.push_str("Node Attributes:\n");
-        for (node, attrs) in &report.node_attributes {
-            out.push_str(&format!("  * Node {node}:\n"));
-            for (k, v) in attrs {
-                out.push_str(&format!("    * {k:<30}: {v}\n"));
-            }
+/// Every node's attributes, as crm_mon -A shows them: transient ones
+/// (promotion scores, agents' `-l reboot`) and permanent ones (the
+/// configuration's `[[node]] attributes` and agents' `-l forever`, such as
+/// pgsql's data status), a transient value over a permanent one of the same
+/// name (as rules read them), the permanent marked so.
+fn node_attributes(report: &StatusReport) -> String {
+    use std::collections::BTreeMap;
+    let mut nodes: BTreeMap<&str, BTreeMap<&str, (&str, bool)>> = BTreeMap::new();
+    for (node, attrs) in &report.permanent_attributes {
+        let here = nodes.entry(node.as_str()).or_default();
+        for (k, v) in attrs {
+            here.insert(k.as_str(), (v.as_str(), true));
         }
     }
+    for (node, attrs) in &report.node_attributes {
+        let here = nodes.entry(node.as_str()).or_default();
+        for (k, v) in attrs {
+            here.insert(k.as_str(), (v.as_str(), false));
+        }
+    }
+    nodes.retain(|_, attrs| !attrs.is_empty());
+    if nodes.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("Node Attributes:\n");
+    for (node, attrs) in nodes {
+        out.push_str(&format!("  * Node {node}:\n"));
+        for (k, (v, permanent)) in attrs {
+            let mark = if permanent { " (permanent)" } else { "" };
+            out.push_str(&format!("    * {k:<30}: {v}{mark}\n"));
+        }
+    }
+    out
+}
+
+fn render_resources(report: &StatusReport) -> String {
+    let mut out = super::status_tree::render(report);
+    out.push_str(&node_attributes(report));
     let now = now();
     out.push_str(&super::status_tree::failed_actions(report, now));
     if !report.cli_constraints.is_empty() {
@@ -505,6 +532,45 @@ mod tests {
     }
 
     /// Issue 19: each ticket's state here and, with `[site]`, etcd's.
+    /// pgsql's data status is a permanent attribute (`crm_attribute -l
+    /// forever`): crm_mon -A shows it, and so does the status now.
+    #[test]
+    fn node_attributes_show_permanent_ones_beside_transient_ones() {
+        let mut r = report(Vec::new());
+        assert!(!render(&r).contains("Node Attributes:"));
+        let attrs = |pairs: &[(&str, &str)]| {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        r.permanent_attributes.insert(
+            "node2".into(),
+            attrs(&[("db-data-status", "STREAMING|SYNC"), ("rack", "a")]),
+        );
+        r.node_attributes.insert(
+            "node2".into(),
+            attrs(&[("master-db", "100"), ("rack", "b")]),
+        );
+        let text = render(&r);
+        assert!(
+            text.contains("Node Attributes:\n  * Node node2:\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("db-data-status                : STREAMING|SYNC (permanent)\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("master-db                     : 100\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("rack                          : b\n"),
+            "the transient value wins: {text}"
+        );
+    }
+
     #[test]
     fn tickets_are_listed_with_what_etcd_says() {
         let mut r = report(Vec::new());
