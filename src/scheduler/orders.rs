@@ -668,7 +668,11 @@ fn blocked_by_unrunnable_first(ord: &FlatOrder, facts: &FirstFacts, o: &mut Outc
         o.runnable = false;
         changed = true;
     }
-    if o.target.is_none() || (facts.active && !o.current.is_empty()) {
+    // A `then` that runs may stay beside an active `first`, but not be
+    // moved, recovered or restarted: its start after the stop cannot run,
+    // so it stops.
+    let restarts = matches!(o.verb, Some(Verb::Move | Verb::Recover | Verb::Restart));
+    if o.target.is_none() || (facts.active && !o.current.is_empty() && !restarts) {
         return changed;
     }
     // An instance that is placed is listed, blocked (an interleaved one
