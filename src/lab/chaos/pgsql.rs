@@ -178,13 +178,19 @@ impl Drop for Writer {
     }
 }
 
+/// Whether `node`'s server is down with pgsql's lock left: pgsql starts
+/// it only once an operator rebuilt it (`rebuild_locked`).
+pub fn awaits_rebuild(c: &LabCluster, node: u8) -> bool {
+    lock_file(c, node).exists() && !server_runs(&data_dir(c, node), None)
+}
+
 /// The operator's way back: a node whose server is down with pgsql's lock
 /// left (it ran the primary when it lost power or was fenced), while the
 /// other node runs the primary, gets a fresh copy of the primary's data.
 /// Returns the node rebuilt, or why it could not be.
 pub fn rebuild_locked(c: &LabCluster, bindir: &Path, primary: u8) -> Option<Result<u8, String>> {
     let node = 3 - primary;
-    if !lock_file(c, node).exists() || server_runs(&data_dir(c, node), None) {
+    if !awaits_rebuild(c, node) {
         return None;
     }
     let done = postgres::rebuild_standby(

@@ -129,31 +129,50 @@ impl Chaos {
         if r.membership.members.len() != 2 || r.failed_actions.iter().all(|f| f.recovered) {
             return;
         }
-        let mut resources: Vec<String> = r
-            .failed_actions
-            .iter()
-            .filter(|f| !f.recovered)
-            .map(|f| f.resource.split(':').next().unwrap_or_default().to_string())
-            .collect();
-        resources.sort();
-        resources.dedup();
-        let awaiting_rebuild = self.rebuild_old_primary(&r);
-        for resource in resources {
-            // Not db while its locked node still runs (a failed start
-            // there): cleaned up during the stop that follows, it started
-            // again before the rebuild could run, each 5 s (seed 12,
-            // fault 32, 90 s).
-            if awaiting_rebuild && resource == "db" {
-                continue;
-            }
+        self.rebuild_old_primary(&r);
+        for (resource, node) in self.cleanups_due(&r) {
             let cleanup = Request::Cleanup {
                 resource: resource.clone(),
-                node: None,
+                node,
             };
             let _ = api::call(&self.cluster.socket(1), &cleanup);
             self.cleanups.push(resource);
         }
         self.last_cleanup = Some(Instant::now());
+    }
+
+    /// The resources whose failures to clean up (everywhere), but db's
+    /// not on a node whose PostgreSQL waits for its rebuild (pgsql's lock,
+    /// no server): an operator copies the data first. Cleaned up there,
+    /// db started again and failed on the lock, before a primary was
+    /// promoted or while its stop ran, every 5 s (seed 12 faults 32 and
+    /// 45, 90 s).
+    fn cleanups_due(&self, r: &StatusReport) -> Vec<(String, Option<String>)> {
+        let failed: Vec<(String, String)> = r
+            .failed_actions
+            .iter()
+            .filter(|f| !f.recovered)
+            .map(|f| {
+                let resource = f.resource.split(':').next().unwrap_or_default();
+                (resource.to_string(), f.node.clone())
+            })
+            .collect();
+        let locked: Vec<String> = (1..=2u8)
+            .filter(|&n| self.pg_bindir.is_some() && super::pgsql::awaits_rebuild(&self.cluster, n))
+            .map(|n| format!("node{n}"))
+            .collect();
+        let mut due: Vec<(String, Option<String>)> = failed
+            .into_iter()
+            .filter_map(
+                |(resource, node)| match resource == "db" && !locked.is_empty() {
+                    false => Some((resource, None)),
+                    true => (!locked.contains(&node)).then_some((resource, Some(node))),
+                },
+            )
+            .collect();
+        due.sort();
+        due.dedup();
+        due
     }
 
     /// Both nodes up in one view with one DC and one document, nothing
@@ -186,22 +205,21 @@ impl Chaos {
     /// The pgsql stack: a node that ran the primary when it lost power (or
     /// was fenced) keeps pgsql's lock, and pgsql refuses to start there
     /// until an operator copies the primary's data afresh: done here, once
-    /// the other node runs the primary, before the cleanup. Returns
-    /// whether such a node still waits for it (db runs there yet).
-    fn rebuild_old_primary(&mut self, r: &StatusReport) -> bool {
+    /// the other node runs the primary, before the cleanup.
+    fn rebuild_old_primary(&mut self, r: &StatusReport) {
         let Some(bindir) = self.pg_bindir.clone() else {
-            return false;
+            return;
         };
         let Some(primary) =
             (1..=2u8).find(|&i| runs_on(r, "db", &format!("node{i}"), Some("Promoted")))
         else {
-            return false;
+            return;
         };
         // As an operator would: once nothing of db runs there any more (a
         // rebuild under the agent's stop left the stop hanging until its
         // 60 s timeout, seed 8 fault 2).
         if runs_on(r, "db", &format!("node{}", 3 - primary), None) {
-            return super::pgsql::lock_file(&self.cluster, 3 - primary).exists();
+            return;
         }
         match super::pgsql::rebuild_locked(&self.cluster, &bindir, primary) {
             Some(Ok(node)) => self.note(format!(
@@ -210,7 +228,6 @@ impl Chaos {
             Some(Err(e)) => self.note(format!("rebuilding a standby failed: {e}")),
             None => {}
         }
-        false
     }
 }
 
