@@ -1,6 +1,7 @@
 //! Location constraints: node preferences by node name or rule
 //! (`rsc`, `rsc-pattern` and resource sets), the opt-in cluster
-//! (symmetric-cluster=false: only nodes a location allows), and
+//! (symmetric-cluster=false: only nodes a location not limited to the
+//! Promoted role allows), and
 //! role=Promoted locations, which count towards promotion scores only.
 
 use super::plan::Ctx;
@@ -86,12 +87,16 @@ impl<'a> Ctx<'a> {
     }
 
     /// An opt-in cluster (symmetric-cluster=false): a resource may run
-    /// only where a location naming it gives a score above -INFINITY.
+    /// only where a location naming it gives a score above -INFINITY. A
+    /// role=Promoted location allows no node: Pacemaker applies it only to
+    /// a resource whose next role is Promoted, which none has yet when
+    /// nodes are chosen.
     pub(super) fn opt_in_bans(&self, ids: &[&str], scores: &mut [Score]) {
         let mut allowed = vec![false; self.nodes.len()];
+        let promoted = |r: Option<Role>| r == Some(Role::Promoted);
         for li in self.candidate_locations(ids) {
             let loc = &self.config.locations[li];
-            if !names_any(&loc.target, ids) {
+            if !names_any(&loc.target, ids) || promoted(loc.role) {
                 continue;
             }
             match &loc.placement {
@@ -103,7 +108,8 @@ impl<'a> Ctx<'a> {
                 LocationPlacement::Rules(rs) => {
                     for (i, nd) in self.nodes.iter().enumerate() {
                         if rs.iter().any(|r| {
-                            rules::eval(r, &nd.attrs, &nd.uname, self.now)
+                            !promoted(r.role)
+                                && rules::eval(r, &nd.attrs, &nd.uname, self.now)
                                 && !rules::rule_score(r, &nd.attrs).is_minus_infinity()
                         }) {
                             allowed[i] = true;
