@@ -29,6 +29,9 @@ pub(super) struct Arranged {
     pub(super) stay: Vec<usize>,
     pub(super) uncounted: Vec<usize>,
     pub(super) retried: Vec<usize>,
+    /// Every instance in the order of the assignment sort, which stays the
+    /// order of the clone's instance list (`child_rank`).
+    pub(super) sorted: Vec<usize>,
 }
 
 impl<'a> Ctx<'a> {
@@ -217,6 +220,7 @@ impl<'a> Ctx<'a> {
             .collect();
         let mut sorted: Vec<usize> = positions.iter().map(|&p| slots[p]).collect();
         sorted.sort_by_cached_key(|&ui| self.assignment_rank(units, ui));
+        let in_order = sorted.clone();
         // At most clone-max instances are pre-assigned, and no more than
         // clone-max / available nodes (at least 1) on one node.
         let available = self.nodes.iter().filter(|nd| nd.can_host()).count().max(1);
@@ -254,6 +258,7 @@ impl<'a> Ctx<'a> {
             stay,
             uncounted,
             retried,
+            sorted: in_order,
         }
     }
 

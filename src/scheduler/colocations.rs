@@ -621,7 +621,7 @@ impl<'a> Ctx<'a> {
     /// constraint before an earlier one (g_list_insert_sorted puts a new
     /// element before its equals). It matters where a finite colocation is
     /// rolled back for leaving no node.
-    fn sort_like_pacemaker(&self, candidates: &mut [usize]) {
+    pub(super) fn sort_like_pacemaker(&self, candidates: &mut [usize]) {
         candidates.sort_by_cached_key(|&ci| {
             let w = self.colocations[ci].with_rsc.as_deref().unwrap_or("");
             let (priority, variant, promotable) = self.primary_rank(w);
@@ -678,17 +678,15 @@ impl<'a> Ctx<'a> {
         scores: &mut [Score],
         why: &mut Vec<String>,
     ) {
-        for &j in self.units_named(w) {
+        for j in self.instances_in_list_order(w) {
             let u = &units[j];
-            let blocked = u.clone.is_some() && u.members.iter().any(|m| self.blocked_by_failure(m));
             let node = u
                 .placed
                 .as_deref()
-                // What is left alone (unmanaged, or blocked by a failure)
-                // is assigned to its node even where it is banned.
-                .filter(|_| {
-                    (u.runnable > 0 || (u.clone.is_none() && self.left_alone(u))) && !blocked
-                })
+                // What is left alone (unmanaged, or blocked by a failure),
+                // a clone instance too, is assigned to its node even where
+                // it is banned.
+                .filter(|_| u.runnable > 0 || self.left_alone(u))
                 .and_then(|n| self.node_index.get(n).copied());
             let mut trial = scores.to_vec();
             match node {
@@ -716,6 +714,15 @@ impl<'a> Ctx<'a> {
                 ));
             }
         }
+    }
+
+    /// The units `w` names, a clone's instances in the order of its
+    /// instance list (`child_rank`), which decides which of them a finite
+    /// colocation rolls back for leaving no node.
+    fn instances_in_list_order(&self, w: &str) -> Vec<usize> {
+        let mut named = self.units_named(w).to_vec();
+        named.sort_by_key(|j| self.child_rank.get(j).copied().unwrap_or(usize::MAX));
+        named
     }
 
     /// Whether `w` names a promotable clone (or one of its members).

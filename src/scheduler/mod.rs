@@ -95,7 +95,10 @@
 //!   member runs; orphan surplus copies and instances numbered clone-max or above), the
 //!   instances' assignment order once the clone's primaries are placed (Pacemaker's
 //!   pcmk__cmp_instance: banned-where-active last, active first, failed later,
-//!   colocation score on the current node, number), instances that would stay anyway
+//!   colocation score on the current node, number; it stays the order of the
+//!   clone's instance list, in which a finite colocation with the clone meets its
+//!   instances and rolls one back, re-sorted by promotion priority once a
+//!   promotable clone's roles are set), instances that would stay anyway
 //!   pre-assigned to their node (at most clone-max / available nodes per node;
 //!   a cloned group's instance whose pre-assignment ends on another node is
 //!   not counted there nor against clone-max, as 2.1.5's failed

@@ -45,6 +45,11 @@ pub(super) struct Ctx<'a> {
     pub(super) uncounted: BTreeSet<usize>,
     /// Clone instances whose pre-assignment was tried and failed.
     pub(super) retried: BTreeSet<usize>,
+    /// Each arranged clone instance's place in its clone's instance list,
+    /// which Pacemaker 2.1.5 leaves in assignment order
+    /// (`pcmk__clone_allocate` sorts it): the order a colocation with the
+    /// clone meets its instances.
+    pub(super) child_rank: HashMap<usize, usize>,
     /// Promotable clones whose promotion is decided.
     pub(super) promoted_done: BTreeSet<String>,
     /// Resources whose failure-timeout is disregarded (on-fail=block failures).
@@ -147,6 +152,7 @@ impl<'a> Ctx<'a> {
             staying: BTreeSet::new(),
             uncounted: BTreeSet::new(),
             retried: BTreeSet::new(),
+            child_rank: HashMap::new(),
             promoted_done: BTreeSet::new(),
             timeout_ignored,
             colocations,
@@ -180,6 +186,8 @@ impl<'a> Ctx<'a> {
                 self.staying.extend(arranged.stay);
                 self.uncounted.extend(arranged.uncounted);
                 self.retried.extend(arranged.retried);
+                self.child_rank
+                    .extend(arranged.sorted.iter().enumerate().map(|(k, &ui)| (ui, k)));
             }
             self.place(&mut units, order[pos]);
         }

@@ -4,6 +4,7 @@
 //! instances run Promoted (promoted-max, promoted-node-max), and how a
 //! promotable instance's summary line shows its roles.
 
+use std::cmp::Reverse;
 use std::collections::HashMap;
 
 use super::Verb;
@@ -349,6 +350,7 @@ impl<'a> Ctx<'a> {
         let placed = placed_nodes(units);
         let stuck = self.stuck_promoted(c, units);
         let mut candidates = self.promotion_candidates(c, units, &placed);
+        self.sort_promotable_list(c, units, &candidates);
         // Highest score first; on a tie the instance already promoted,
         // then the lower instance number.
         candidates.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)));
@@ -360,7 +362,7 @@ impl<'a> Ctx<'a> {
         let freeze =
             !self.quorum_ok() && self.config.properties.no_quorum_policy == NoQuorumPolicy::Freeze;
         for (score, _, _, ui, i) in candidates {
-            if chosen >= c.promoted_max {
+            if chosen >= c.promoted_max || score.value() < 0 {
                 break;
             }
             let here = per_node.entry(i).or_default();
@@ -385,6 +387,47 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// Re-sorts the clone's instance list as 2.1.5 does once it sets the
+    /// instances' promotion priorities (sort_promotable_instances,
+    /// cmp_promotable_instance): the higher sort index first (the promotion
+    /// score of a candidate, -1 for another placed instance that may be
+    /// promoted, -INFINITY for one that may not, 0 for one placed nowhere),
+    /// then the higher current role, then the assignment order. Later
+    /// colocations with the clone meet its instances in this order.
+    fn sort_promotable_list(&mut self, c: &Clone, units: &[Unit<'a>], candidates: &[Candidate]) {
+        let mut list: Vec<usize> = (0..units.len())
+            .filter(|&ui| units[ui].clone.is_some_and(|x| std::ptr::eq(x, c)))
+            .collect();
+        let sort_index = |ui: usize| {
+            let u = &units[ui];
+            if let Some(&(score, ..)) = candidates.iter().find(|cand| cand.3 == ui) {
+                score
+            } else if u.placed.is_none() || u.runnable == 0 {
+                Score::ZERO
+            } else if self.may_promote(u) {
+                Score::new(-1)
+            } else {
+                Score::MINUS_INFINITY
+            }
+        };
+        let current_role = |ui: usize| {
+            let m = &units[ui].members[0];
+            match m.current.first().map(|(_, o)| o.role) {
+                Some(Role::Promoted) => 3,
+                Some(Role::Unpromoted) => 2,
+                Some(_) => 1,
+                None => 0,
+            }
+        };
+        list.sort_by_cached_key(|&ui| {
+            let rank = self.child_rank.get(&ui).copied().unwrap_or(usize::MAX);
+            (Reverse(sort_index(ui)), Reverse(current_role(ui)), rank)
+        });
+        for (k, ui) in list.into_iter().enumerate() {
+            self.child_rank.insert(ui, k);
+        }
+    }
+
     /// A promoted instance that cannot be changed (failed and blocked, or
     /// unmanaged) keeps its promoted slot.
     fn stuck_promoted(&self, c: &Clone, units: &[Unit<'a>]) -> u32 {
@@ -403,7 +446,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// The placed instances of `c` that may be promoted, with their
-    /// promotion scores (recorded in the plan).
+    /// promotion scores (recorded in the plan), negative ones too.
     fn promotion_candidates(
         &mut self,
         c: &Clone,
@@ -428,9 +471,6 @@ impl<'a> Ctx<'a> {
             self.plan
                 .promotion_scores
                 .push((u.members[0].display.clone(), node.clone(), score));
-            if score.value() < 0 {
-                continue;
-            }
             // Promoted now, wherever it goes (cmp_promotable_instance reads
             // the current role).
             let promoted_now = u.members[0]

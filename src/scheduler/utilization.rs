@@ -377,12 +377,33 @@ impl<'a> Ctx<'a> {
             }
         }
         let mine = |id: &str| unit.id == id || unit.members.iter().any(|m| m.prim.id == id);
-        for ci in self.candidate_colocations(unit) {
+        let mut path = vec![unit.id.as_str()];
+        self.merge_primaries(units, &mine, 1.0, &mut path, &mut scores);
+        scores
+    }
+
+    /// Merges into `scores` the tables of the primaries of the resource
+    /// `is_dependent` recognises (its colocations with them, role
+    /// colocations left out), each at its colocation's score / INFINITY
+    /// with the sign of the chain so far, then along each primary's own
+    /// colocations in turn, as 2.1.5's pcmk__add_colocated_node_scores
+    /// recurses; a primary already on the chain (`path`) is skipped, and
+    /// a merge that would leave no node is rolled back with all it would
+    /// have brought along.
+    fn merge_primaries<'p>(
+        &'p self,
+        units: &[Unit<'a>],
+        is_dependent: &dyn Fn(&str) -> bool,
+        sign: f64,
+        path: &mut Vec<&'p str>,
+        scores: &mut Vec<Score>,
+    ) {
+        for ci in self.colocations_of(is_dependent) {
             let c = &self.colocations[ci];
-            let (Some(r), Some(w)) = (&c.rsc, &c.with_rsc) else {
+            let Some(w) = c.with_rsc.as_deref() else {
                 continue;
             };
-            if !mine(r) || mine(w) || c.rsc_role.is_some() || c.with_rsc_role.is_some() {
+            if path.contains(&w) {
                 continue;
             }
             let Some(&pj) = self.units_named(w).first() else {
@@ -392,9 +413,41 @@ impl<'a> Ctx<'a> {
             let primary_parts = units[pj].clone.is_none();
             let primary =
                 self.scores_before_colocation(&units[pj], false, primary_parts, &mut Vec::new());
-            self.merge_by_factor(&mut scores, &primary.0, c.score.value());
+            let score = (sign * c.score.value() as f64) as i64;
+            let mut work = scores.clone();
+            if !self.merge_by_factor(&mut work, &primary.0, score) {
+                continue;
+            }
+            // A group is followed along its first member's colocations and
+            // its own.
+            let first = units[pj].members.first().map(|m| m.prim.id.as_str());
+            let group = (units[pj].clone.is_none() && units[pj].id == w).then_some(first);
+            let is_primary = |id: &str| id == w || group.flatten() == Some(id);
+            path.push(w);
+            let sign = if score < 0 { -1.0 } else { 1.0 };
+            self.merge_primaries(units, &is_primary, sign, path, &mut work);
+            path.pop();
+            *scores = work;
         }
-        scores
+    }
+
+    /// The colocations whose dependent `is_dependent` recognises, not
+    /// role colocations, in the order of Pacemaker's list of them.
+    fn colocations_of(&self, is_dependent: &dyn Fn(&str) -> bool) -> Vec<usize> {
+        let mut found: Vec<usize> = (0..self.colocations.len())
+            .filter(|&ci| {
+                let c = &self.colocations[ci];
+                c.rsc.as_deref().is_some_and(is_dependent)
+                    && c.with_rsc.as_deref().is_some_and(|w| !is_dependent(w))
+                    && c.rsc_role.is_none()
+                    && c.with_rsc_role.is_none()
+                    && !self
+                        .units_named(c.with_rsc.as_deref().unwrap_or(""))
+                        .is_empty()
+            })
+            .collect();
+        self.sort_like_pacemaker(&mut found);
+        found
     }
 
     /// Adds a primary's scores at `score / INFINITY` (Pacemaker's
@@ -402,7 +455,7 @@ impl<'a> Ctx<'a> {
     /// there if the node can run resources, else -INFINITY; rounded, at
     /// least ±1 when not zero; a negative score through a negative
     /// factor is left out. Rolled back when no node would be left.
-    fn merge_by_factor(&self, scores: &mut Vec<Score>, primary: &[Score], score: i64) {
+    fn merge_by_factor(&self, scores: &mut Vec<Score>, primary: &[Score], score: i64) -> bool {
         let mut work = scores.clone();
         for (i, nd) in self.nodes.iter().enumerate() {
             let theirs = if nd.can_host() {
@@ -414,9 +467,11 @@ impl<'a> Ctx<'a> {
                 work[i] += Score::new(add);
             }
         }
-        if self.any_runnable(&work) {
-            *scores = work;
+        if !self.any_runnable(&work) {
+            return false;
         }
+        *scores = work;
+        true
     }
 }
 
