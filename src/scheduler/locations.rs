@@ -49,13 +49,11 @@ impl<'a> Ctx<'a> {
     ) {
         for li in self.candidate_locations(ids) {
             let loc = &self.config.locations[li];
-            if loc.role.is_some_and(|r| r == Role::Promoted) {
-                continue;
-            }
             if !names_any(&loc.target, ids) {
                 continue;
             }
             match &loc.placement {
+                LocationPlacement::Node { .. } if loc.role == Some(Role::Promoted) => {}
                 LocationPlacement::Node { node, score } => {
                     if let Some(&i) = self.node_index.get(node) {
                         scores[i] += *score;
@@ -96,11 +94,13 @@ impl<'a> Ctx<'a> {
         let promoted = |r: Option<Role>| r == Some(Role::Promoted);
         for li in self.candidate_locations(ids) {
             let loc = &self.config.locations[li];
-            if !names_any(&loc.target, ids) || promoted(loc.role) {
+            if !names_any(&loc.target, ids) {
                 continue;
             }
             match &loc.placement {
-                LocationPlacement::Node { node, score } if !score.is_minus_infinity() => {
+                LocationPlacement::Node { node, score }
+                    if !score.is_minus_infinity() && !promoted(loc.role) =>
+                {
                     if let Some(&i) = self.node_index.get(node) {
                         allowed[i] = true;
                     }
@@ -127,7 +127,9 @@ impl<'a> Ctx<'a> {
     }
 
     /// role=Promoted locations (and rules with role=Promoted) naming
-    /// `ids` directly add to the promotion score on node `i`.
+    /// `ids` directly add to the promotion score on node `i`. A location
+    /// with rules takes its role from each rule: Pacemaker ignores the
+    /// constraint's own role there (it sets it on the node form only).
     pub(super) fn promoted_locations(&self, ids: &[&str], i: usize, score: &mut Option<Score>) {
         let nd = &self.nodes[i];
         for li in self.candidate_locations(ids) {
@@ -147,8 +149,7 @@ impl<'a> Ctx<'a> {
                 }
                 LocationPlacement::Rules(rs) => {
                     for r in rs {
-                        let promoted_rule =
-                            r.role == Some(Role::Promoted) || loc.role == Some(Role::Promoted);
+                        let promoted_rule = r.role == Some(Role::Promoted);
                         if promoted_rule && rules::eval(r, &nd.attrs, &nd.uname, self.now) {
                             add_to(score, rules::rule_score(r, &nd.attrs));
                         }
