@@ -302,3 +302,44 @@ fn node_capacities_are_set_and_deleted() {
         "{cfg}"
     );
 }
+
+/// `node attribute delete` deletes a permanent attribute wherever it is
+/// kept, as `crm_attribute -l forever -D` does: one the operator set (the
+/// configuration's) and one an agent set with `crm_attribute -l forever`
+/// (the status's, pgsql's data status say), which it could not delete
+/// before.
+#[test]
+fn permanent_attributes_are_deleted_whoever_set_them() {
+    let d = local::Lone::start("plattr");
+    let agents = paceline::api::Request::NodeAttribute {
+        node: "node1".into(),
+        name: "db-data-status".into(),
+        value: Some("LATEST".into()),
+    };
+    let answer = paceline::api::call(&d.socket(), &agents).unwrap();
+    assert!(
+        matches!(answer, paceline::api::Response::Accepted { .. }),
+        "{answer:?}"
+    );
+    d.ok(&["node", "attribute", "set", "node1", "rack", "a"]);
+    let permanent = |name: &str| {
+        d.report()
+            .permanent_attributes
+            .get("node1")
+            .and_then(|a| a.get(name).cloned())
+    };
+    assert_eq!(permanent("db-data-status").as_deref(), Some("LATEST"));
+    assert_eq!(permanent("rack").as_deref(), Some("a"));
+    d.ok(&["node", "attribute", "delete", "node1", "db-data-status"]);
+    assert_eq!(permanent("db-data-status"), None);
+    d.ok(&["node", "attribute", "delete", "node1", "rack"]);
+    assert_eq!(permanent("rack"), None);
+    assert!(!d.config().contains("rack"), "{}", d.config());
+    let out = d.cli(&["node", "attribute", "delete", "node1", "rack"]);
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("node1 has no permanent attribute rack"),
+        "{}",
+        text(&out)
+    );
+}

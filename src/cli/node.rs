@@ -43,12 +43,13 @@ pub enum NodeCommand {
         #[command(flatten)]
         client: Client,
     },
-    /// Permanent node attributes (lifetime forever: `[[node]] attributes`
-    /// in the configuration, kept over restarts and fences; read by
-    /// location rules), as `crm_attribute --node N --name X --update V`
-    /// sets them. Transient ones (lifetime reboot: `attrd_updater`,
-    /// `crm_attribute -l reboot`) are agents', erased when their node
-    /// restarts or is fenced.
+    /// Permanent node attributes (lifetime forever, kept over restarts and
+    /// fences; read by location rules): `set` writes `[[node]] attributes`
+    /// in the configuration, as `crm_attribute --node N --name X --update
+    /// V` sets them; `delete` also deletes one an agent set with
+    /// `crm_attribute -l forever`. Transient ones (lifetime reboot:
+    /// `attrd_updater`, `crm_attribute -l reboot`) are agents', erased when
+    /// their node restarts or is fenced.
     #[command(subcommand)]
     Attribute(AttributeCommand),
     /// Node capacities (`[[node]] utilization`, what placement-strategy
@@ -155,13 +156,7 @@ pub fn run_node(cmd: NodeCommand) -> anyhow::Result<ExitCode> {
             name,
             wait,
             client,
-        }) => {
-            let what =
-                format!("node {node} delete {name} (lifetime forever: from the configuration)");
-            apply(&client, &wait, &what, |t| {
-                edit::set_node_attribute(t, &node, &name, None)
-            })
-        }
+        }) => delete_attribute(&node, &name, &wait, &client),
         NodeCommand::Utilization(AttributeCommand::Set {
             node,
             name,
@@ -185,6 +180,70 @@ pub fn run_node(cmd: NodeCommand) -> anyhow::Result<ExitCode> {
             &format!("node {node} utilization delete {name}"),
             |t| edit::set_node_utilization(t, &node, &name, None),
         ),
+    }
+}
+
+/// `node attribute delete`: NODE's permanent NAME goes wherever it is
+/// kept, as `crm_attribute -l forever -D` deletes it from the CIB's
+/// `<nodes>`: the configuration's `[[node]] attributes` (what `node
+/// attribute set` writes) and the status's (what agents write with
+/// `crm_attribute -l forever`, pgsql's data status say). Before, only the
+/// configuration's could be deleted.
+fn delete_attribute(
+    node: &str,
+    name: &str,
+    wait: &Wait,
+    client: &Client,
+) -> anyhow::Result<ExitCode> {
+    let (text, _) = super::configure::show(&client.socket)?;
+    let config = crate::config::load_config_str(&text, "the cluster configuration")
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let in_config = config
+        .node(node)
+        .is_some_and(|n| n.attributes.contains_key(name));
+    if in_config {
+        let what = format!("node {node} delete {name} (lifetime forever: from the configuration)");
+        apply(client, &Wait::default(), &what, |t| {
+            edit::set_node_attribute(t, node, name, None)
+        })?;
+    }
+    // What the report still shows after the configuration's is gone is the
+    // status's (the report lays the status's over the configuration's).
+    let in_status = super::resource::report(client)?
+        .permanent_attributes
+        .get(node)
+        .is_some_and(|a| a.contains_key(name));
+    if in_status {
+        delete_from_status(node, name, client)?;
+    }
+    if !in_config && !in_status {
+        anyhow::bail!(
+            "{node} has no permanent attribute {name} (`paceline status` lists them under Node Attributes)"
+        );
+    }
+    super::resource_edit::wait_settled(client, wait)
+}
+
+/// Deletes a permanent attribute agents set (a status patch through the
+/// DC, answered once a quorum committed it).
+fn delete_from_status(node: &str, name: &str, client: &Client) -> anyhow::Result<()> {
+    let request = crate::api::Request::NodeAttribute {
+        node: node.to_string(),
+        name: name.to_string(),
+        value: None,
+    };
+    match crate::api::call(&client.socket, &request)? {
+        crate::api::Response::Accepted { what } => {
+            match client.output {
+                OutputFormat::Json => println!("{}", serde_json::json!({ "accepted": what })),
+                OutputFormat::Text => println!("{what}"),
+            }
+            Ok(())
+        }
+        crate::api::Response::Error { message } => {
+            anyhow::bail!("{name} of {node} not deleted: {message}")
+        }
+        other => anyhow::bail!("unexpected answer: {other:?}"),
     }
 }
 
