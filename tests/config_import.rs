@@ -303,3 +303,30 @@ fn topology_templates_tags_and_utilization_are_imported_and_the_rest_listed() {
     // The list heads the TOML too.
     assert!(toml.contains("#   <acls>"), "{toml}");
 }
+
+/// A CIB location with rules and a role: Pacemaker reads only the rules'
+/// roles, so the import drops the constraint's (the TOML written from it
+/// would otherwise apply it to the rules) and lists it.
+#[test]
+fn a_rule_location_s_own_role_is_dropped_and_listed() {
+    let cib = r##"<cib validate-with="pacemaker-3.9"><configuration><crm_config><cluster_property_set id="o"><nvpair id="s" name="stonith-enabled" value="false"/></cluster_property_set></crm_config><nodes>
+<node id="1" uname="n1"/><node id="2" uname="n2"/></nodes><resources>
+<primitive id="a" class="ocf" provider="pacemaker" type="Dummy"/></resources><constraints>
+<rsc_location id="l" rsc="a" role="Promoted"><rule id="r" score="50">
+<expression id="e" attribute="#uname" operation="eq" value="n2"/></rule></rsc_location>
+</constraints></configuration><status/></cib>"##;
+    let imported = import_cib(cib).unwrap();
+    assert_eq!(imported.config.locations[0].role, None);
+    let (toml, not_imported) = paceline::config::cib_to_toml(&imported);
+    assert!(
+        not_imported
+            .iter()
+            .any(|l| l.contains("rsc_location l: role=Promoted")),
+        "{not_imported:?}"
+    );
+    let cfg = load_config_str(&toml, "imported.toml").unwrap_or_else(|e| panic!("{e}\n{toml}"));
+    let paceline::model::LocationPlacement::Rules(rules) = &cfg.locations[0].placement else {
+        panic!("{toml}")
+    };
+    assert_eq!(rules[0].role, None, "{toml}");
+}

@@ -578,3 +578,28 @@ fn a_configuration_over_1_mib_is_refused_by_every_reader() {
     assert_eq!(fits.len(), MAX_CONFIG_BYTES);
     load_config_str(&fits, "fits.toml").unwrap();
 }
+
+/// Pacemaker ignores a location's own role once it has rules; in this file
+/// a `role` beside `rules` applies to each rule that names none, so what is
+/// accepted is what runs, and a rule naming another role is refused.
+#[test]
+fn a_location_s_role_applies_to_its_rules() {
+    let clone = "[[primitive]]\nid = \"db\"\nagent = \"builtin:dummy\"\n[[clone]]\nid = \"db-clone\"\nresource = \"db\"\npromotable = true\n";
+    let loc = |rule_role: &str| {
+        format!(
+            "{clone}[[location]]\nid = \"l\"\nresource = \"db-clone\"\nrole = \"Promoted\"\nrules = [{{ score = 50{rule_role}, expressions = [{{ attribute = \"#uname\", op = \"eq\", value = \"node2\" }}] }}]\n"
+        )
+    };
+    let cfg = load_config_str(&format!("{BASE}{}", loc("")), "t.toml").unwrap();
+    let l = &cfg.locations[0];
+    assert_eq!(l.role, None, "the role is on the rules");
+    let paceline::model::LocationPlacement::Rules(rules) = &l.placement else {
+        panic!("{l:?}")
+    };
+    assert_eq!(rules[0].role, Some(paceline::model::Role::Promoted));
+    let e = errors(&loc(", role = \"Unpromoted\""));
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert_eq!(e[0].0, LINES + 11);
+    assert!(e[0].2.contains("location `l` has role `Promoted`"), "{e:?}");
+    assert!(e[0].2.contains("has role `Unpromoted`"), "{e:?}");
+}

@@ -362,6 +362,37 @@ impl<'a> Converter<'a> {
         r
     }
 
+    /// A location's `role` with `rules` applies to each rule that names
+    /// none: Pacemaker (2.1.5, and 2.1.x since) ignores a constraint's
+    /// role once it has rules and reads each rule's own, which would make a
+    /// `role` this file accepts silently do nothing. A rule naming another
+    /// role contradicts it and is refused.
+    fn location_role_on_rules(
+        &mut self,
+        id: &str,
+        role: &Option<Spanned<String>>,
+        mut rules: Vec<Rule>,
+    ) -> Vec<Rule> {
+        let Some(wanted) = self.role(role) else {
+            return rules;
+        };
+        for r in &mut rules {
+            match r.role {
+                None => r.role = Some(wanted),
+                Some(own) if own == wanted => {}
+                Some(own) => self.err(
+                    role.as_ref().map(span).unwrap_or_default(),
+                    format!(
+                        "location `{id}` has role `{wanted:?}` but its rule `{}` has role `{own:?}`",
+                        r.id
+                    ),
+                    "put the role on each rule only, or make them the same",
+                ),
+            }
+        }
+        rules
+    }
+
     fn action(&mut self, s: &Option<Spanned<String>>) -> Option<Action> {
         let s = s.as_ref()?;
         let r = Action::parse(s.get_ref());
@@ -1055,7 +1086,7 @@ impl<'a> Converter<'a> {
                         .enumerate()
                         .map(|(i, r)| self.rule(r, format!("{id}-rule-{i}")))
                         .collect();
-                    LocationPlacement::Rules(rules)
+                    LocationPlacement::Rules(self.location_role_on_rules(&id, &l.role, rules))
                 }
                 _ => {
                     self.err(
@@ -1066,11 +1097,18 @@ impl<'a> Converter<'a> {
                     continue;
                 }
             };
+            // A location with rules has its roles on them (see
+            // location_role_on_rules): the model keeps the constraint's
+            // role for the node form only, as Pacemaker reads it.
+            let role = match placement {
+                LocationPlacement::Node { .. } => self.role(&l.role),
+                LocationPlacement::Rules(_) => None,
+            };
             cfg.locations.push(Location {
                 id,
                 target,
                 placement,
-                role: self.role(&l.role),
+                role,
                 resource_discovery: l.resource_discovery.as_ref().map(|s| s.get_ref().clone()),
             });
         }

@@ -49,6 +49,23 @@ pub struct ImportedCib {
     pub not_imported: Vec<String>,
 }
 
+/// Pacemaker reads a location's `role` on the node form only: with rules,
+/// each rule's own role counts and the constraint's is ignored (2.1.5, as
+/// its maintainers describe it). The model keeps it for the node form only,
+/// so that the TOML written from it (where a location's role applies to its
+/// rules) means what the CIB meant; the import says so.
+fn drop_roles_of_rule_locations(locations: &mut [Location], not_imported: &mut Vec<String>) {
+    for l in locations {
+        if let (LocationPlacement::Rules(_), Some(role)) = (&l.placement, l.role) {
+            l.role = None;
+            not_imported.push(format!(
+                "rsc_location {}: role={role:?} (Pacemaker ignores a location's role when it has rules; put role on each rule)",
+                l.id
+            ));
+        }
+    }
+}
+
 /// Parses CIB XML text.
 pub fn import_cib(text: &str) -> Result<ImportedCib, CibError> {
     let root = dom::parse(text)?;
@@ -128,6 +145,7 @@ pub fn import_cib(text: &str) -> Result<ImportedCib, CibError> {
         out.config.alerts = cx.alerts(alerts)?;
     }
     out.not_imported = extras::not_imported(configuration);
+    drop_roles_of_rule_locations(&mut out.config.locations, &mut out.not_imported);
     out.fencing_levels = extras::fencing_levels(configuration, &mut out.not_imported);
     let tags = extras::tags(configuration);
     extras::expand_tags(&mut out.config, &tags, &mut out.not_imported);
