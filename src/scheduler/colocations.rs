@@ -117,7 +117,7 @@ impl<'a> Ctx<'a> {
         let mut after: HashMap<&str, Vec<&str>> = HashMap::new();
         for c in &self.colocations {
             if let (Some(r), Some(w)) = (&c.rsc, &c.with_rsc) {
-                if !c.score.is_infinite() && later.contains_key(r.as_str()) {
+                if !c.score.is_minus_infinity() && later.contains_key(r.as_str()) {
                     after.entry(r.as_str()).or_default().push(w.as_str());
                 } else {
                     deps.entry(r.as_str()).or_default().push(w.as_str());
@@ -211,13 +211,16 @@ impl<'a> Ctx<'a> {
         out
     }
 
-    /// Whether colocation `c` is a finite one whose dependent is a later
-    /// member of group unit `unit`: Pacemaker applies it to that member
-    /// only, once the group's node is chosen (its first member's), where
-    /// the member's INFINITY colocation with the previous member dominates
-    /// it (or a rollback undoes it): it does not move the group.
+    /// Whether colocation `c` is a finite or INFINITY one whose dependent
+    /// is a later member of group unit `unit`: Pacemaker applies it to that
+    /// member only, once the group's node is chosen (its first member's,
+    /// whose scores merge the later members' own tables but not their
+    /// colocations), where the member's INFINITY colocation with the
+    /// previous member dominates a finite one (or a rollback undoes it) and
+    /// an INFINITY one elsewhere leaves the member no node
+    /// (`cut_later_members`): it does not move the group.
     fn later_member_finite(&self, unit: &Unit<'a>, c: &Colocation) -> bool {
-        !c.score.is_infinite()
+        !c.score.is_minus_infinity()
             && unit.clone.is_none()
             && c.rsc
                 .as_deref()
@@ -306,20 +309,33 @@ impl<'a> Ctx<'a> {
             };
             let previous = group.members[k - 1].prim;
             let previous_first = match unit.members.first() {
-                Some(m) if unit.clone.is_none() && m.prim.id == unit.id => {
+                // The primary is a primitive or a group's first member
+                // (assigned with its group).
+                Some(m) if unit.clone.is_none() && (m.prim.id == unit.id || m.prim.id == *w) => {
                     (-previous.meta.priority.unwrap_or(0), previous.id.as_str())
-                        < (-unit.priority, unit.id.as_str())
+                        < (-unit.priority, w.as_str())
                 }
                 _ => false,
             };
             if !previous_first {
                 continue;
             }
+            let mut trial = scores.to_vec();
             for (i, nd) in self.nodes.iter().enumerate() {
                 if nd.uname != node {
-                    scores[i] += Score::new(-c.score.value());
+                    trial[i] += Score::new(-c.score.value());
                 }
             }
+            // Merged with rollback (apply_with_this): not when it would
+            // leave the primary no node.
+            if !self.any_runnable(&trial) && self.any_runnable(scores) {
+                why.push(format!(
+                    "{}: {} (colocation {}) is placed on {node} with its group: ignored, it would leave no node",
+                    unit.id, r, c.id
+                ));
+                continue;
+            }
+            scores.copy_from_slice(&trial);
             why.push(format!(
                 "{}: {} (colocation {}) is placed on {node} with its group: {} off every other node",
                 unit.id,
@@ -327,6 +343,62 @@ impl<'a> Ctx<'a> {
                 c.id,
                 c.score
             ));
+        }
+    }
+
+    /// A later group member's INFINITY colocation whose primary does not
+    /// run where the group is placed: Pacemaker assigns the member after
+    /// the group's first member chose the node, so it gets none, nor do
+    /// the members after it (each colocated with the one before). Checked
+    /// once both the group and the primary are placed (`ui` is either).
+    pub(super) fn cut_later_members(&mut self, units: &mut [Unit<'a>], ui: usize) {
+        let mut cuts: Vec<(usize, usize)> = Vec::new();
+        for ci in self.candidate_colocations(&units[ui]) {
+            let c = &self.colocations[ci];
+            let (Some(r), Some(w)) = (&c.rsc, &c.with_rsc) else {
+                continue;
+            };
+            if !c.score.is_plus_infinity() || c.rsc_role.is_some() || c.with_rsc_role.is_some() {
+                continue;
+            }
+            let Some(&g) = self.units_named(r).first() else {
+                continue;
+            };
+            let group = &units[g];
+            if !group.done || !self.later_member_finite(group, c) || self.left_alone(group) {
+                continue;
+            }
+            if !self.units_named(w).iter().all(|&j| units[j].done) {
+                continue;
+            }
+            let Some(k) = group.members.iter().position(|m| &m.prim.id == r) else {
+                continue;
+            };
+            let Some(node) = group.placed.as_deref().filter(|_| group.runnable > k) else {
+                continue;
+            };
+            if !self.primary_nodes(units, c, w).contains(&node) {
+                cuts.push((g, k));
+            }
+        }
+        for (g, k) in cuts {
+            let group = &mut units[g];
+            if group.runnable <= k {
+                continue;
+            }
+            if let Some(&i) = group.placed.as_deref().and_then(|n| self.node_index.get(n)) {
+                let removed = (group.runnable - k) as u32;
+                self.assigned[i] = self.assigned[i].saturating_sub(removed);
+            }
+            group.runnable = k;
+            self.plan
+                .reasons
+                .entry(group.id.clone())
+                .or_default()
+                .push(format!(
+                    "{}: {} cannot run with its INFINITY primary, nor the members after it",
+                    group.id, group.members[k].prim.id
+                ));
         }
     }
 

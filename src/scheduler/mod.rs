@@ -74,9 +74,11 @@
 //!   (incl. opt-in clusters and role=Promoted locations), `colocations.rs` (set
 //!   expansion `flat_colocations`: set chains, negative-score sets, between sets;
 //!   primaries before dependents (a loop broken at a clone as a whole, not at one
-//!   instance), but a finite colocation of a group's later member
+//!   instance), but a finite or INFINITY colocation of a group's later member
 //!   neither moves the group nor comes before it: its primary is placed right after the
-//!   group, pulled to the group's node when positive; the pull of dependents (clones too, with the
+//!   group, pulled to the group's node when positive (rolled back if that leaves it no
+//!   node), and an INFINITY one whose primary runs elsewhere leaves that member and
+//!   the ones after it no node; the pull of dependents (clones too, with the
 //!   clone's own scores: no instance stickiness), rolled back when it would
 //!   leave no node; the late "dependent cannot stay without its primary" pass) and
 //!   `orders.rs` (set expansion `flat_orders`: sequential sets, between-set orders,

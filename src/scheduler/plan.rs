@@ -265,6 +265,7 @@ impl<'a> Ctx<'a> {
             .entry(units[ui].id.clone())
             .or_default()
             .extend(why);
+        self.cut_later_members(units, ui);
         if let Some(c) = units[ui].clone.filter(|c| c.promotable) {
             let all_done = units
                 .iter()
