@@ -408,13 +408,24 @@ impl<'a> Ctx<'a> {
     }
 
     /// The clone rule for placing an instance: no more than clone-node-max
-    /// instances of the clone per node. An instance that cannot stay moves
+    /// instances of the clone per node, none where the clone's own weight
+    /// is negative. An instance that cannot stay moves
     /// to its best node like any resource (Pacemaker's second assignment
     /// pass); which instance stops is decided by the assignment order.
     pub(super) fn clone_bans(&self, unit: &Unit<'a>, scores: &mut [Score]) {
         let Some(c) = unit.clone else {
             return;
         };
+        // Nor may an instance run where its clone's own weight is
+        // negative, whatever the instance's stickiness there: 2.1.5's
+        // can_run_instance bans it from such a node (-INFINITY).
+        let mut top = vec![Score::ZERO; self.nodes.len()];
+        self.location_scores(unit, &[c.id.as_str()], &mut top, &mut Vec::new());
+        for (s, t) in scores.iter_mut().zip(&top) {
+            if t.value() < 0 {
+                *s = Score::MINUS_INFINITY;
+            }
+        }
         for (i, _) in self.nodes.iter().enumerate() {
             let here = self
                 .clone_here

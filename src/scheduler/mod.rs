@@ -110,9 +110,10 @@
 //!   instances go to every available node takes only its negative and INFINITY
 //!   colocations into its instances' placement, and only the pull of its
 //!   dependents through negative colocations (`colocations.rs`); nodes
-//!   full of instances (clone-node-max) are banned before an instance's
-//!   colocations apply, so one that would leave only those is rolled back
-//!   (allocate_instance's can_run_instance). `promotion.rs`: the promotion score attribute added to an instance's node scores
+//!   full of instances (clone-node-max), and nodes where the clone's own
+//!   locations sum below 0 (whatever the instance's stickiness), are banned
+//!   before an instance's colocations apply, so one that would leave only
+//!   those is rolled back (allocate_instance's can_run_instance). `promotion.rs`: the promotion score attribute added to an instance's node scores
 //!   before placement where it applies (active there, history known there, or no
 //!   history at all; anonymous history filed under instances in status order) and
 //!   raising the instance's priority (pcmk__add_promotion_scores); promotion scores (attribute
