@@ -214,8 +214,15 @@
 //!   stop of `then`; with symmetrical=false that stop is also required, so
 //!   a running `then` is listed as a blocked Stop
 //!   (handle_asymmetric_ordering); with a `first` that starts (a group or
-//!   clone: on `then`'s node) a symmetrical one restarts a `then` that
-//!   stays, and so does "first stop, then stop" with a `first` that stops. Pacemaker keeps one ordering per pair of actions (order_actions
+//!   clone: on a primitive `then`'s node; anywhere for a group or clone
+//!   `then`, every member or instance of which restarts, unless the clones
+//!   interleave) a symmetrical one restarts a `then` that
+//!   stays, and so does "first stop, then stop" with a `first` that stops;
+//!   a `first` that cannot stop blocks the stops of `then` only when a
+//!   failure blocks it (merely unmanaged it does not). An asymmetrical
+//!   start order leaves a `then` that runs and stays, whatever `first`
+//!   does. A non-interleaved clone `then` restarted by its `first` turns a
+//!   promotion in place into a restart into the Promoted role. Pacemaker keeps one ordering per pair of actions (order_actions
 //!   drops a later one sharing a flag, and every ordering carries
 //!   "optional"): the first order between two actions, an optional or
 //!   serializing one too, decides them, and a later mandatory one on the

@@ -257,7 +257,7 @@ impl Ctx<'_> {
                     } else if !runnable {
                         changed |= stop_after_unrunnable_start(f, oc);
                     } else {
-                        changed |= stop_after_required_start(f, &fi, oc);
+                        changed |= stop_after_required_start(f, &fi, oc, false);
                     }
                 }
                 _ => {}
@@ -369,7 +369,7 @@ impl Ctx<'_> {
             o.reason = Some(format!("due to unrunnable {} start", ord.first_name));
             changed = true;
         }
-        changed | stop_after_required_start(ord, fi, oc)
+        changed | stop_after_required_start(ord, fi, oc, true)
     }
 
     fn first_facts(&self, ord: &FlatOrder, fi: &[usize], oc: &Outcomes) -> FirstFacts {
@@ -469,15 +469,19 @@ fn placed_instances(ord: &FlatOrder, fi: &[usize], oc: &Outcomes) -> Vec<(NodeId
         .collect()
 }
 
-/// "first stop, then stop": a first that cannot stop (failed, blocked)
-/// blocks the stop of then.
+/// "first stop, then stop": a first that cannot stop because a failure
+/// blocks it (unmanaged and unrunnable: on-fail=block, a failed stop
+/// without fencing) blocks the stop of then. Merely unmanaged
+/// (is-managed=false) it does not: Pacemaker blocks `then` only after an
+/// unrunnable stop of a resource with the block flag.
 fn stop_after_stop(ord: &FlatOrder, fi: &[usize], oc: &mut Outcomes) -> bool {
     let Some(ti) = oc.by_id.get(&ord.then) else {
         return false;
     };
-    let first_stuck = fi
-        .iter()
-        .any(|&i| !oc.outs[i].managed && !oc.outs[i].current.is_empty());
+    let first_stuck = fi.iter().any(|&i| {
+        let o = &oc.outs[i];
+        !o.managed && !o.runnable && !o.current.is_empty()
+    });
     if !first_stuck {
         return false;
     }
@@ -535,9 +539,17 @@ fn stop_after_unrunnable_start(ord: &FlatOrder, oc: &mut Outcomes) -> bool {
 /// group's or clone's stop passes it on to its members), and with it the
 /// start after that stop: a `then` that stays where it runs restarts. A
 /// group or clone `first` is "running" once its members or instances are:
-/// only one starting on `then`'s node counts (the collective's action
-/// flags are read for that node).
-fn stop_after_required_start(ord: &FlatOrder, fi: &[usize], oc: &mut Outcomes) -> bool {
+/// for a primitive `then` only one starting on `then`'s node counts (the
+/// collective's action flags are read for that node); a group's or
+/// clone's stop is read for no node, so one starting anywhere restarts
+/// every member or instance of `then`, unless the instances are `paired`
+/// (interleaved clones: only the instance of `first` on its node counts).
+fn stop_after_required_start(
+    ord: &FlatOrder,
+    fi: &[usize],
+    oc: &mut Outcomes,
+    paired: bool,
+) -> bool {
     if !ord.symmetrical.unwrap_or(true) {
         return false;
     }
@@ -551,8 +563,9 @@ fn stop_after_required_start(ord: &FlatOrder, fi: &[usize], oc: &mut Outcomes) -
     if starting.is_empty() {
         return false;
     }
-    restart_staying_thens(ord, oc, "start", |_, here| {
-        primitive_first || starting.contains(&here.cloned())
+    restart_staying_thens(ord, oc, "start", |o, here| {
+        let primitive_then = o.display == ord.then;
+        primitive_first || (!primitive_then && !paired) || starting.contains(&here.cloned())
     })
 }
 
@@ -663,6 +676,13 @@ fn interleaved_then(ord: &FlatOrder, facts: &FirstFacts, o: &mut Outcome) -> boo
 /// is listed as blocked); a running `then` stops unless `first` stays
 /// active.
 fn blocked_by_unrunnable_first(ord: &FlatOrder, facts: &FirstFacts, o: &mut Outcome) -> bool {
+    // An asymmetrical order leaves a `then` that runs on one node and
+    // stays there alone, whatever `first` does (Pacemaker's
+    // handle_asymmetric_ordering: its start is optional, already done).
+    let stays = o.current.len() == 1 && o.target.as_ref() == o.current.first();
+    if !ord.symmetrical.unwrap_or(true) && o.verb.is_none() && stays {
+        return false;
+    }
     let mut changed = false;
     if o.runnable {
         o.runnable = false;
@@ -702,8 +722,10 @@ fn restarted_by_first(ord: &FlatOrder, facts: &FirstFacts, o: &mut Outcome) -> b
         return false;
     }
     let stays = o.target.as_ref() == o.current.first();
+    // A promotion in place becomes a restart into the Promoted role.
+    let promotes_in_place = o.verb == Some(Verb::Promote) && !o.current.is_empty();
     if facts.is_clone
-        && o.verb.is_none()
+        && (o.verb.is_none() || promotes_in_place)
         && o.display.contains(':')
         && o.current.len() == 1
         && stays
