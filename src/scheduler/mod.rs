@@ -198,9 +198,10 @@
 //!   the node (Pacemaker bans the clone). With no-quorum-policy=demote an
 //!   inactive promotable instance's start is listed blocked, and an active
 //!   one is scheduled as with quorum, its role capped at Unpromoted (one
-//!   banned by its failure stops). A cloned group's
-//!   later member that cannot stop blocks the stops before it, as in a plain
-//!   group; only a primitive `then` blocked by a failure blocks the stop of its
+//!   banned by its failure stops). A group's (also a cloned group's)
+//!   later member that cannot stop blocks the stop of the member just
+//!   before it when that one stops, and the chain goes on through members
+//!   that stop (one not active, or staying, ends it); only a primitive `then` blocked by a failure blocks the stop of its
 //!   `first`, and only a primitive `first` (merely unmanaged, or a group,
 //!   it does not; a group's or clone's stop is a pseudo action). A failed
 //!   member whose stop waits for a later member that cannot stop is listed
@@ -227,8 +228,12 @@
 //!   "optional"): the first order between two actions, an optional or
 //!   serializing one too, decides them, and a later mandatory one on the
 //!   same pair only adds its inverse. Within a group, a member after one
-//!   whose start is blocked cannot start (a recovery, restart or move
-//!   there is a stop, and so is staying, with quorum or under freeze); a
+//!   whose start is blocked (also by its probe) cannot start (a recovery,
+//!   restart or move there is a stop, and so is staying, with quorum or
+//!   under freeze), nor can one after a member whose restart or recovery
+//!   waits for the blocked stop of a later one (through an unmanaged
+//!   member too: its start waits for the one before), nor one after a
+//!   first member a failure blocks (a stopped one is a blocked start); a
 //!   member recovered under no-quorum-policy=freeze restarts those after
 //!   it. A `first` whose start is required but cannot run (blocked by its
 //!   probe, or a failure that needs recovery on a resource left alone)

@@ -149,6 +149,11 @@ impl<'a> Ctx<'a> {
             for (mi, m) in unit.members.iter().enumerate() {
                 let mut o = self.initial_outcome(unit, mi, group_blocked);
                 self.decide_outcome(unit, m, &mut o, &mut upstream_restart);
+                probe_blocked |= unit.clone.is_none() && self.probe_unrunnable(m);
+                if probe_blocked && o.verb == Some(Verb::Start) {
+                    o.blocked = true;
+                    o.runnable = false;
+                }
                 if let Some(before) = &start_blocked {
                     // (Seen with quorum and under freeze; without quorum
                     // otherwise an active member was seen to stay.)
@@ -163,11 +168,6 @@ impl<'a> Ctx<'a> {
                     self.show_roles_as_quorum_allows(unit, m, &mut o);
                 }
                 self.block_stops_on_unclean(&mut o);
-                probe_blocked |= unit.clone.is_none() && self.probe_unrunnable(m);
-                if probe_blocked && o.verb == Some(Verb::Start) {
-                    o.blocked = true;
-                    o.runnable = false;
-                }
                 if clone_blocked {
                     clone_start_unrunnable(&mut o, "due to unrunnable probe");
                 }
@@ -305,7 +305,9 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// A group member after an unmanaged active one is colocated with it
+    /// A group member after an unmanaged active one (after the first
+    /// member only when that one is stuck: blocked by a failure, its
+    /// start unrunnable) is colocated with it
     /// (Pacemaker colocates each member with the one before), so it is
     /// assigned that member's node even when the members before cannot
     /// run there; its start then waits for theirs, which cannot happen: a
@@ -314,7 +316,13 @@ impl<'a> Ctx<'a> {
     /// requires its stop and with it its start, which cannot run, so it
     /// stops.
     fn anchor_after_unmanaged(&self, unit: &Unit<'a>, outs: &mut [Outcome]) {
-        let Some(k) = (1..unit.members.len()).find(|&k| !outs[k].managed) else {
+        // A first member anchors the group where it is; its start waits
+        // for nothing, unless it is stuck (blocked by a failure: its
+        // start cannot run). (Not seen for a cloned group: crm_simulate
+        // lists nothing for the members after a stuck first one there.)
+        let first_stuck = unit.clone.is_none() && !outs[0].runnable;
+        let Some(k) = (0..unit.members.len()).find(|&k| !outs[k].managed && (k > 0 || first_stuck))
+        else {
             return;
         };
         let [node] = outs[k].current.as_slice() else {
@@ -524,11 +532,23 @@ fn decide_without_quorum(unit: &Unit<'_>, o: &mut Outcome, freeze: bool, upstrea
 }
 
 /// Group members stop in reverse order: a later member that cannot stop
-/// (blocked, unmanaged) blocks the stops of those before it.
+/// (blocked, unmanaged, or stopping but blocked so) blocks the stop of
+/// the member just before it, if that one stops (the group's stop order
+/// carries Pacemaker's restart flag: a required `then` makes `first`
+/// required, and a required but unrunnable `first` makes `then`
+/// unrunnable). A member between them that is not active (it has no
+/// stop to order) or stays ends the chain.
+///
+/// A member whose start so becomes unrunnable leaves every start after it
+/// unrunnable too (the group's start order, also through an unmanaged
+/// member: its start waits for the one before it).
 fn block_stops_before_stuck(group: &mut [Outcome]) {
     let mut later_stuck: Option<String> = None;
-    for o in group.iter_mut().rev() {
-        if let Some(stuck) = later_stuck.as_ref().filter(|_| stops_here(o.verb)) {
+    let mut first_unstartable = None;
+    for (i, o) in group.iter_mut().enumerate().rev() {
+        let stuck_after = later_stuck.take();
+        if let Some(stuck) = stuck_after.as_ref().filter(|_| stops_here(o.verb)) {
+            later_stuck = Some(o.display.clone());
             o.blocked = true;
             // The start half of a restart, move or recovery waits for a
             // stop that cannot happen: a required stop that is unrunnable
@@ -537,11 +557,23 @@ fn block_stops_before_stuck(group: &mut [Outcome]) {
             if matches!(o.verb, Some(Verb::Restart | Verb::Move | Verb::Recover)) {
                 o.verb = Some(Verb::Stop);
                 o.target = None;
+                o.runnable = false;
                 o.reason = Some(format!("due to unrunnable {stuck} stop"));
+                first_unstartable = Some(i);
             }
         }
         if !o.managed && !o.current.is_empty() {
             later_stuck = Some(o.display.clone());
+        }
+    }
+    let Some(first) = first_unstartable else {
+        return;
+    };
+    for j in first + 1..group.len() {
+        let before = group[j - 1].display.clone();
+        let o = &mut group[j];
+        if o.managed {
+            start_after_blocked(o, &before, true);
         }
     }
 }
