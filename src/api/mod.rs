@@ -139,6 +139,10 @@ pub struct ResourceView {
     /// Started, Promoted, Unpromoted, Stopped, FAILED, Starting…, per
     /// node where active.
     pub role: String,
+    /// A FAILED instance's role (crm_mon's `FAILED Promoted`; its XML's
+    /// `role="Promoted" failed="true"`, which agents grep for).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed_role: Option<String>,
     pub nodes: Vec<String>,
     /// The group it is a member of (crm_mon's "Resource Group: NAME").
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -251,20 +251,49 @@ fn failed_now(h: &ResourceHistory) -> Option<&OpRecord> {
         .filter(|o| is_failure(o))
 }
 
-/// How `h` shows on its node: in flight ("Starting"), FAILED, or its
-/// role; None when it is stopped there.
-fn label_of(h: &ResourceHistory, promotable: bool) -> Option<(String, bool)> {
+/// How `h` shows on its node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Label {
+    /// In flight ("Starting"), FAILED, or its role.
+    shown: String,
+    /// A failed stop: blocked.
+    blocked: bool,
+    /// FAILED: the role it has all the same (crm_mon's `FAILED Promoted`).
+    failed_role: Option<String>,
+}
+
+/// How `h` shows on its node; None when it is stopped there.
+fn label_of(h: &ResourceHistory, promotable: bool) -> Option<Label> {
+    let role = match current_role(h) {
+        Role::Stopped | Role::Unknown => None,
+        Role::Started if promotable => Some(format!("{:?}", Role::Unpromoted)),
+        r => Some(format!("{r:?}")),
+    };
     if let Some(doing) = pending_action(h) {
-        return Some((doing.to_string(), false));
+        return Some(Label {
+            shown: doing.to_string(),
+            blocked: false,
+            failed_role: None,
+        });
     }
     if let Some(op) = failed_now(h) {
-        return Some(("FAILED".to_string(), op.operation == "stop"));
+        // Pacemaker keeps the role of an instance whose monitor failed: a
+        // promoted one stays role="Promoted" with failed="true" in
+        // crm_mon's XML, and pgsql's standby reads that as "a primary
+        // exists". Shown as role="FAILED", the standby's probe found no
+        // primary and set its own promotion score, over its primary's
+        // (bench/chaos --stack pgsql, seed 98 at start).
+        return Some(Label {
+            shown: "FAILED".to_string(),
+            blocked: op.operation == "stop",
+            failed_role: Some(role.unwrap_or_else(|| format!("{:?}", Role::Stopped))),
+        });
     }
-    match current_role(h) {
-        Role::Stopped | Role::Unknown => None,
-        Role::Started if promotable => Some((format!("{:?}", Role::Unpromoted), false)),
-        r => Some((format!("{r:?}"), false)),
-    }
+    role.map(|shown| Label {
+        shown,
+        blocked: false,
+        failed_role: None,
+    })
 }
 
 fn resources_where(
@@ -275,8 +304,8 @@ fn resources_where(
     let mut out = Vec::new();
     for placed in primitives(config).into_iter().filter(|x| wanted(x.p)) {
         let p = placed.p;
-        // (label, blocked) -> nodes, in the order first seen.
-        let mut by_role: Vec<((String, bool), Vec<String>)> = Vec::new();
+        // label -> nodes, in the order first seen.
+        let mut by_role: Vec<(Label, Vec<String>)> = Vec::new();
         for (node, state) in &status.nodes {
             for h in state
                 .resources
@@ -293,18 +322,24 @@ fn resources_where(
             }
         }
         if by_role.is_empty() {
-            by_role.push((("Stopped".to_string(), false), Vec::new()));
+            let stopped = Label {
+                shown: "Stopped".to_string(),
+                blocked: false,
+                failed_role: None,
+            };
+            by_role.push((stopped, Vec::new()));
         }
         let flags = placed.flags(&config.rsc_defaults_meta);
-        for ((role, blocked), nodes) in by_role {
+        for (label, nodes) in by_role {
             let mut flags = flags.clone();
-            if blocked {
+            if label.blocked {
                 flags.push("blocked".to_string());
             }
             out.push(ResourceView {
                 id: p.id.clone(),
                 agent: p.agent_spec(),
-                role,
+                role: label.shown,
+                failed_role: label.failed_role,
                 nodes,
                 group: placed.group.map(|g| g.id.clone()),
                 clone: placed.clone.map(|c| c.id.clone()),
@@ -734,6 +769,64 @@ mod tests {
             (views[1].role.as_str(), views[1].nodes.clone()),
             ("Starting", vec!["n1".to_string()])
         );
+    }
+
+    /// A promoted instance whose monitor failed is FAILED and still
+    /// Promoted: crm_mon's XML keeps role="Promoted" (failed="true"), so
+    /// pgsql's standby, grepping for it on a probe, knows a primary exists
+    /// and does not claim the promotion for itself (before: role="FAILED",
+    /// and the standby set its own promotion score over its primary's;
+    /// bench/chaos --stack pgsql, seed 98 at start, under load).
+    #[test]
+    fn a_failed_promoted_instance_stays_promoted_in_crm_mon_xml() {
+        use crate::api::{StatusReport, fixtures};
+        use crate::membership::PeerState;
+        let config = crate::config::load_config_str(
+            "[cluster]\nname = \"c\"\n[fencing]\nenabled = false\n[[node]]\nname = \"n1\"\nid = 1\nlinks = [\"198.18.0.1\"]\n[[primitive]]\nid = \"db\"\nagent = \"ocf:heartbeat:pgsql\"\n[[clone]]\nid = \"db-ha\"\nresource = \"db\"\npromotable = true\npromoted_max = 1\n",
+            "t.toml",
+        )
+        .unwrap();
+        let mut status = ClusterStatus::default();
+        for patch in [
+            op_result(1, "db:0", "start", 0, 0),
+            op_result(2, "db:0", "promote", 0, 0),
+            op_result(3, "db:0", "monitor", 1_000, 1),
+        ] {
+            apply_status_patch(&mut status, &patch);
+        }
+        let views = resources(&config, &status);
+        assert_eq!(
+            (views[0].role.as_str(), views[0].failed_role.as_deref()),
+            ("FAILED", Some("Promoted")),
+            "{views:?}"
+        );
+        let membership = fixtures::membership(
+            1,
+            &[(1, "n1", PeerState::Online)],
+            &["n1"],
+            fixtures::quorum(true, 1, 1, 1),
+        );
+        let report = StatusReport {
+            resources: views,
+            ..fixtures::report(membership)
+        };
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let args = ["-1".to_string(), "--output-as=xml".to_string()];
+        let rc = crate::shims::crm_mon::run(&args, Some(&report), &mut out, &mut err);
+        assert_eq!(rc, 0);
+        let xml = String::from_utf8_lossy(&out);
+        // pgsql: grep -E '<resource id="db" .* role="(Promoted|Master)"'
+        let line = xml
+            .lines()
+            .find(|l| l.contains(r#"<resource id="db" "#))
+            .unwrap_or_default();
+        assert!(
+            line.contains(r#" role="Promoted""#) && line.contains(r#" failed="true""#),
+            "{xml}"
+        );
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        crate::shims::crm_mon::run(&args[..1], Some(&report), &mut out, &mut err);
+        assert!(String::from_utf8_lossy(&out).contains("FAILED Promoted n1"));
     }
 
     #[test]

@@ -155,10 +155,14 @@ pub fn render_xml(report: &StatusReport) -> String {
         // An operation in flight keeps the role it has until it is done
         // (what an agent's check for role="Promoted" must see), and is
         // named in `pending`, as crm_mon does.
+        // A FAILED instance keeps its role, marked failed="true", as
+        // Pacemaker's (pgsql's standby greps for role="Promoted").
+        let failed = r.role == "FAILED";
         let (role, pending) = match r.role.as_str() {
             "Starting" | "Stopping" => ("Started", Some(r.role.as_str())),
             "Promoting" => ("Unpromoted", Some("Promoting")),
             "Demoting" => ("Promoted", Some("Demoting")),
+            "FAILED" => (r.failed_role.as_deref().unwrap_or("Started"), None),
             role => (role, None),
         };
         let common = format!(
@@ -182,7 +186,7 @@ pub fn render_xml(report: &StatusReport) -> String {
         for node in &r.nodes {
             let _ = writeln!(
                 x,
-                r#"    <resource {common} active="true" orphaned="false" blocked="false" managed="true" failed="false" failure_ignored="false" nodes_running_on="1">"#
+                r#"    <resource {common} active="true" orphaned="false" blocked="false" managed="true" failed="{failed}" failure_ignored="false" nodes_running_on="1">"#
             );
             let _ = writeln!(
                 x,
@@ -275,12 +279,17 @@ pub fn render_text(report: &StatusReport) -> String {
     }
     let _ = writeln!(t, "\nFull List of Resources:");
     for r in &report.resources {
+        // crm_mon's "FAILED Promoted node1".
+        let role = match &r.failed_role {
+            Some(was) if r.role == "FAILED" => format!("FAILED {was}"),
+            _ => r.role.clone(),
+        };
         let _ = writeln!(
             t,
             "  * {}\t({}):\t {} {}",
             r.id,
             r.agent,
-            r.role,
+            role,
             r.nodes.join(" ")
         );
     }
