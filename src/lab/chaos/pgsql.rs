@@ -222,7 +222,10 @@ mod tests {
 
     #[test]
     fn db_monitors_have_the_timeout_pgsql_advises() {
-        let db = db_section(Path::new("/usr/lib/postgresql/15/bin"), Path::new("/tmp/lab"));
+        let db = db_section(
+            Path::new("/usr/lib/postgresql/15/bin"),
+            Path::new("/tmp/lab"),
+        );
         assert_eq!(db.matches(r#"name = "monitor""#).count(), 2, "{db}");
         assert_eq!(db.matches(r#"timeout = "30s""#).count(), 2, "{db}");
         assert!(!db.contains(r#"timeout = "10s""#), "{db}");
