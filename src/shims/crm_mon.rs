@@ -373,6 +373,29 @@ mod tests {
         );
     }
 
+    /// A FAILED instance keeps its role: pgsql's standby, grepping for
+    /// role="Promoted" on a probe, knows a primary exists (before:
+    /// role="FAILED", and it claimed the promotion; bench/chaos --stack
+    /// pgsql, seed 98 at start).
+    #[test]
+    fn a_failed_promoted_instance_is_promoted_and_failed_in_the_xml() {
+        let mut r = report();
+        r.resources[0].role = "FAILED".into();
+        r.resources[0].failed_role = Some("Promoted".into());
+        let (rc, xml, _) = call(&["-1", "--output-as=xml"], Some(&r));
+        assert_eq!(rc, 0);
+        assert!(
+            regex_line(&xml, r#"<resource id="pgsql" "#, r#" role="Promoted""#),
+            "{xml}"
+        );
+        assert!(
+            regex_line(&xml, r#"<resource id="pgsql" "#, r#" failed="true""#),
+            "{xml}"
+        );
+        let (_, text, _) = call(&["-1"], Some(&r));
+        assert!(text.contains("FAILED Promoted node2"), "{text}");
+    }
+
     #[test]
     fn the_xml_lists_the_fencing_history_as_fence_events() {
         let mut r = report();
