@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use super::Verb;
-use super::outcome::Outcomes;
+use super::outcome::{Outcome, Outcomes};
 use super::plan::Ctx;
 use super::units::Unit;
 use crate::model::*;
@@ -938,9 +938,30 @@ fn stop_dependent_without_primary(oc: &mut Outcomes, r: &str, w: &str) -> bool {
     };
     let mut changed = false;
     let primary_nodes = targets_of(oc, wi);
+    // Nodes the primary is placed on but cannot start on: a stopped
+    // dependent placed there is listed as a blocked start (Pacemaker's
+    // pcmk__block_colocation_dependents, once the primary's start is
+    // unrunnable everywhere); an active one stops, as where the primary
+    // is not placed (enforce-colo1).
+    let unrunnable_nodes: Vec<NodeId> = if primary_nodes.is_empty() {
+        wi.iter()
+            .map(|&i| &oc.outs[i])
+            .filter(|o| !o.runnable)
+            .filter_map(|o| o.blocked_target.clone())
+            .collect()
+    } else {
+        Vec::new()
+    };
     for &i in ri {
         let o = &mut oc.outs[i];
         if !o.managed {
+            continue;
+        }
+        if let Some(t) = o.target.clone()
+            && unrunnable_nodes.contains(&t)
+            && o.current.is_empty()
+        {
+            changed |= start_blocked_by_colocation(o, w);
             continue;
         }
         if let Some(t) = &o.target
@@ -957,6 +978,19 @@ fn stop_dependent_without_primary(oc: &mut Outcomes, r: &str, w: &str) -> bool {
         }
     }
     changed
+}
+
+/// A stopped dependent whose start the primary's unrunnable start blocks
+/// (see `stop_dependent_without_primary`); whether anything changed.
+fn start_blocked_by_colocation(o: &mut Outcome, w: &str) -> bool {
+    if o.verb != Some(Verb::Start) || o.blocked {
+        return false;
+    }
+    o.blocked = true;
+    o.blocked_target = o.target.take();
+    o.runnable = false;
+    o.reason = Some(format!("due to colocation with {w}"));
+    true
 }
 
 #[cfg(test)]

@@ -706,7 +706,8 @@ fn blocked_by_unrunnable_first(ord: &FlatOrder, facts: &FirstFacts, o: &mut Outc
         o.blocked = true;
         o.blocked_target = o.target.take();
     } else {
-        o.target = None;
+        // (Still placed there: its start cannot run.)
+        o.blocked_target = o.target.take();
         o.decide(false);
     }
     o.reason = Some(format!("due to unrunnable {} start", ord.first_name));
