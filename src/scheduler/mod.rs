@@ -233,7 +233,15 @@
 //!   under freeze), nor can one after a member whose restart or recovery
 //!   waits for the blocked stop of a later one (through an unmanaged
 //!   member too: its start waits for the one before), nor one after a
-//!   first member a failure blocks (a stopped one is a blocked start); a
+//!   first member a failure blocks (a stopped one is a blocked start). A
+//!   plain group's later member's locations are its own (the group's go
+//!   to its first member): each is merged into the group's scores like a
+//!   colocation, rolled back with those after it where it would leave no
+//!   node, and a later member whose own scores are below zero where the
+//!   group runs stays stopped there. A mandatory colocation's dependent
+//!   whose primary is placed but cannot start keeps its node, its start
+//!   unrunnable (pcmk__block_colocation_dependents): a stopped one is a
+//!   blocked start, a moving one stops, one that stays is left; a
 //!   member recovered under no-quorum-policy=freeze restarts those after
 //!   it. A `first` whose start is required but cannot run (blocked by its
 //!   probe, or a failure that needs recovery on a resource left alone)

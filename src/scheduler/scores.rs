@@ -10,10 +10,11 @@ use super::units::{Member, Unit};
 use crate::model::*;
 
 /// A unit's own scores: per node the score, per node the index of the
-/// first member a failure bans there (the group runs up to it), and the
-/// later members' bans, merged like a colocation with rollback
-/// (`apply_later_bans`).
-pub(super) type OwnScores = (Vec<Score>, Vec<usize>, Vec<Vec<usize>>);
+/// first member that cannot run there (a failure bans it, or its own
+/// locations sum below 0: the group runs up to it), and what each later
+/// member of a group adds (its locations, -INFINITY where a failure bans
+/// it), merged like a colocation with rollback (`apply_later_bans`).
+pub(super) type OwnScores = (Vec<Score>, Vec<usize>, Vec<Vec<(usize, Score)>>);
 
 impl<'a> Ctx<'a> {
     /// A unit's own node scores, before any colocation: the symmetric or
@@ -58,25 +59,46 @@ impl<'a> Ctx<'a> {
         if !self.config.properties.symmetric_cluster {
             self.opt_in_bans(&ids, &mut scores);
         }
-        self.location_scores(unit, &ids, &mut scores, why);
+        // A plain group's later members' locations are their own (the
+        // group's apply to its first member): Pacemaker merges each later
+        // member's scores into the first's like a colocation, rolled back
+        // (with those after it) where it would leave no node.
+        let later_own = unit.clone.is_none() && unit.members.len() > 1;
+        let direct = if later_own { &ids[..2] } else { &ids[..] };
+        self.location_scores(unit, direct, &mut scores, why);
         if hostable_only {
             self.unhostable_bans(unit, &mut scores, why);
         }
         let mut first_banned = vec![unit.members.len(); n];
-        let mut later_bans: Vec<Vec<usize>> = Vec::new();
+        let mut later_bans: Vec<Vec<(usize, Score)>> = Vec::new();
         for (mi, m) in unit.members.iter().enumerate() {
+            let mut delta: Vec<(usize, Score)> = Vec::new();
+            if later_own && mi > 0 {
+                let mut own = vec![Score::ZERO; n];
+                self.location_scores(unit, &[m.prim.id.as_str()], &mut own, why);
+                let mut with_stickiness = own.clone();
+                self.stickiness(unit, m, &mut with_stickiness, &mut Vec::new());
+                for i in 0..n {
+                    if with_stickiness[i].value() < 0 {
+                        first_banned[i] = first_banned[i].min(mi);
+                    }
+                    if own[i] != Score::ZERO {
+                        delta.push((i, own[i]));
+                    }
+                }
+            }
             if instance_parts {
                 self.stickiness(unit, m, &mut scores, why);
                 self.unmanaged_here(m, &mut scores, why);
             }
             // A unique clone's failure bans are its instance's, not in the
             // clone's own table.
-            if !instance_parts && unit.clone.is_some_and(|c| c.globally_unique) {
-                continue;
+            if instance_parts || !unit.clone.is_some_and(|c| c.globally_unique) {
+                let bans_here = self.failure_bans(unit, mi, &mut scores, &mut first_banned, why);
+                delta.extend(bans_here.into_iter().map(|i| (i, Score::MINUS_INFINITY)));
             }
-            let bans_here = self.failure_bans(unit, mi, &mut scores, &mut first_banned, why);
-            if !bans_here.is_empty() {
-                later_bans.push(bans_here);
+            if !delta.is_empty() {
+                later_bans.push(delta);
             }
         }
         if instance_parts {
@@ -142,17 +164,26 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// Bans of a group's later members move the whole group, each only if
-    /// some node can still run it (otherwise that member just stops there).
-    pub(super) fn apply_later_bans(&self, scores: &mut Vec<Score>, later_bans: Vec<Vec<usize>>) {
-        for bans in later_bans {
+    /// A group's later members' scores (their locations and bans) move
+    /// the whole group, each only if some node can still run it; one that
+    /// would leave no node is rolled back, and so are those after it (each
+    /// is colocated with the one before: Pacemaker merges it inside that
+    /// one's merge). A member left out just cannot run where the group
+    /// goes (`first_banned`).
+    pub(super) fn apply_later_bans(
+        &self,
+        scores: &mut Vec<Score>,
+        later_bans: Vec<Vec<(usize, Score)>>,
+    ) {
+        for delta in later_bans {
             let mut trial = scores.clone();
-            for i in bans {
-                trial[i] = Score::MINUS_INFINITY;
+            for (i, s) in delta {
+                trial[i] += s;
             }
-            if self.any_runnable(&trial) {
-                *scores = trial;
+            if !self.any_runnable(&trial) {
+                break;
             }
+            *scores = trial;
         }
     }
 
