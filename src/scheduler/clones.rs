@@ -337,12 +337,18 @@ impl<'a> Ctx<'a> {
             );
         };
         // A failed stop bans the resource from its node (Pacemaker's
-        // "__stop_fail__" location, unpack.c).
-        let stop_failed = unit.members.iter().any(|m| {
-            m.current
-                .iter()
-                .any(|(_, o)| o.failed && o.failed_op.as_deref() == Some("stop"))
-        });
+        // "__stop_fail__" location, unpack.c): a primitive instance's own
+        // table; a cloned group's is not its members' (node_is_allowed
+        // reads the group's).
+        let grouped = unit
+            .clone
+            .is_some_and(|c| matches!(c.child, CloneChild::Group(_)));
+        let stop_failed = !grouped
+            && unit.members.iter().any(|m| {
+                m.current
+                    .iter()
+                    .any(|(_, o)| o.failed && o.failed_op.as_deref() == Some("stop"))
+            });
         let disallowed = stop_failed || own[i].value() < 0;
         let failed = unit
             .members

@@ -332,6 +332,24 @@ impl<'a> Ctx<'a> {
         // elsewhere only the member itself is banned, a later group
         // member's ban merging into its group's scores later.
         let whole_unit = mi == 0 || anonymous;
+        // A failed stop bans the member itself (the instance, not its
+        // clone) from its node: unpack_rsc_op_failure's __stop_fail__
+        // location.
+        for (node, obs) in &m.current {
+            if obs.failed && obs.failed_op.as_deref() == Some("stop") {
+                if let Some(&i) = self.node_index.get(node) {
+                    if mi == 0 {
+                        scores[i] = Score::MINUS_INFINITY;
+                    } else {
+                        bans_here.push(i);
+                    }
+                    why.push(format!(
+                        "{}: its failed stop bans it from {}",
+                        m.display, node
+                    ));
+                }
+            }
+        }
         if let Some(list) = self.history.get(&m.prim.id) {
             for (node, _, obs) in list {
                 if obs.hard_ban {

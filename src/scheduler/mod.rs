@@ -188,7 +188,14 @@
 //!   checked for leaving no node before its own dependents join; dependents merge
 //!   in Pacemaker's order (priority, groups first, id, later colocation first).
 //!   An unordered colocation set colocates nothing within itself. An unmanaged
-//!   active resource stays on its node and counts there for balancing. Nothing
+//!   active resource stays on its node and counts there for balancing; so does
+//!   a single member of a group or cloned group left alone (unmanaged, or
+//!   blocked by a failure) where the unit is placed elsewhere or not at all,
+//!   unless it belongs to an instance beyond clone-max (never assigned). A
+//!   failed stop bans the member itself from its node (`__stop_fail__`; a later
+//!   member's ban merges into its group's scores); a cloned group's instance
+//!   is not ordered last for a member's failed stop (the group's own table
+//!   does not hold it). Nothing
 //!   is fenced while no resource is managed (maintenance-mode). A unique clone's
 //!   instance numbered clone-max or above is an orphan and stops; a healthy
 //!   anonymous instance on a node about to be fenced moves to the best node (a

@@ -11,7 +11,7 @@ use super::failures;
 use super::hash_order::{numeric_name_cmp, table_order};
 use super::history::Observed;
 use super::nodes::{NodeView, apply_suicide, node_views};
-use super::units::{Unit, primitives_by_id};
+use super::units::{Member, Unit, primitives_by_id};
 use super::utilization::{Amounts, capacities};
 use crate::model::*;
 
@@ -365,6 +365,48 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// A member left alone where it is active (unmanaged, or blocked by a
+    /// failure): Pacemaker assigns each member apart, such a one to its
+    /// node, where it counts for the node comparison.
+    fn left_alone_on(&self, m: &Member<'a>) -> Option<usize> {
+        if m.managed && !self.blocked_by_failure(m) {
+            return None;
+        }
+        let (node, _) = m.current.first()?;
+        self.node_index.get(node).copied()
+    }
+
+    /// Counts the members left alone on another node than `placed` (all
+    /// when the unit is placed nowhere), or past the `runnable` ones, on
+    /// their own node. Returns how many of the runnable ones were so
+    /// counted elsewhere.
+    fn count_members_left_alone(
+        &mut self,
+        unit: &Unit<'a>,
+        placed: Option<usize>,
+        runnable: usize,
+        why: &mut Vec<String>,
+    ) -> u32 {
+        let mut moved_out = 0;
+        for (k, m) in unit.members.iter().enumerate() {
+            let Some(i) = self.left_alone_on(m) else {
+                continue;
+            };
+            if k < runnable && placed == Some(i) {
+                continue;
+            }
+            if k < runnable {
+                moved_out += 1;
+            }
+            self.assigned[i] += 1;
+            why.push(format!(
+                "{}: {} is left alone on {} and counts there",
+                unit.id, m.prim.id, self.nodes[i].uname
+            ));
+        }
+        moved_out
+    }
+
     /// Records the unit's placement on node `best`: how many members run
     /// there, what it takes of the node, and whether quorum lets it act.
     fn commit(
@@ -398,6 +440,11 @@ impl<'a> Ctx<'a> {
             unit.runnable = unit.runnable.min(p);
         }
         let Some(i) = best else {
+            // An instance beyond clone-max is never assigned, nor are its
+            // members (distribute_children's "limit reached").
+            if !self.clone_max_reached(unit, &mut Vec::new()) {
+                self.count_members_left_alone(unit, None, 0, why);
+            }
             why.push(format!("{}: no node can run it", unit.id));
             return;
         };
@@ -412,7 +459,12 @@ impl<'a> Ctx<'a> {
         } else {
             unit.runnable
         };
-        self.assigned[i] += counted as u32;
+        let moved_out = if self.left_alone(unit) {
+            0
+        } else {
+            self.count_members_left_alone(unit, Some(i), unit.runnable, why)
+        };
+        self.assigned[i] += (counted as u32).saturating_sub(moved_out);
         if let Some(c) = unit.clone.filter(|_| counts) {
             *self.clone_here.entry((c.id.clone(), i)).or_default() += 1;
             *self.clone_placed.entry(c.id.clone()).or_default() += 1;
