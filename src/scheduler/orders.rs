@@ -359,14 +359,7 @@ impl Ctx<'_> {
             if placed.iter().any(|(n, _)| *n == node) {
                 continue;
             }
-            o.runnable = false;
-            o.target = None;
-            if o.current.is_empty() {
-                o.verb = None;
-            } else {
-                o.decide(false);
-            }
-            o.reason = Some(format!("due to unrunnable {} start", ord.first_name));
+            unplace_for_unrunnable_first(ord, o);
             changed = true;
         }
         changed | stop_after_required_start(ord, fi, oc, true)
@@ -659,14 +652,7 @@ fn interleaved_then(ord: &FlatOrder, facts: &FirstFacts, o: &mut Outcome) -> boo
         Some((_, true)) => restarted_by_first(ord, facts, o),
         Some((_, false)) => blocked_by_unrunnable_first(ord, facts, o),
         None => {
-            o.runnable = false;
-            o.target = None;
-            if o.current.is_empty() {
-                o.verb = None;
-            } else {
-                o.decide(false);
-            }
-            o.reason = Some(format!("due to unrunnable {} start", ord.first_name));
+            unplace_for_unrunnable_first(ord, o);
             true
         }
     }
@@ -919,4 +905,17 @@ mod tests {
         let lrm1 = monitor("a", "node1", 0) + &monitor("b", "node1", 0);
         assert_eq!(stops(resources, cons, &lrm1), [("a".to_string(), false)]);
     }
+}
+
+/// `then` has no node where its `first` can start: it is not placed and
+/// stops (or stays stopped) "due to unrunnable FIRST start".
+fn unplace_for_unrunnable_first(ord: &FlatOrder, o: &mut Outcome) {
+    o.runnable = false;
+    o.target = None;
+    if o.current.is_empty() {
+        o.verb = None;
+    } else {
+        o.decide(false);
+    }
+    o.reason = Some(format!("due to unrunnable {} start", ord.first_name));
 }
