@@ -775,6 +775,19 @@ fn restarted_by_first(ord: &FlatOrder, facts: &FirstFacts, o: &mut Outcome) -> b
     false
 }
 
+/// `then` has no node where its `first` can start: it is not placed and
+/// stops (or stays stopped) "due to unrunnable FIRST start".
+fn unplace_for_unrunnable_first(ord: &FlatOrder, o: &mut Outcome) {
+    o.runnable = false;
+    o.target = None;
+    if o.current.is_empty() {
+        o.verb = None;
+    } else {
+        o.decide(false);
+    }
+    o.reason = Some(format!("due to unrunnable {} start", ord.first_name));
+}
+
 #[cfg(test)]
 mod tests {
     use crate::scheduler::clones::tests::{monitor, summary, two_node_plan};
@@ -905,17 +918,4 @@ mod tests {
         let lrm1 = monitor("a", "node1", 0) + &monitor("b", "node1", 0);
         assert_eq!(stops(resources, cons, &lrm1), [("a".to_string(), false)]);
     }
-}
-
-/// `then` has no node where its `first` can start: it is not placed and
-/// stops (or stays stopped) "due to unrunnable FIRST start".
-fn unplace_for_unrunnable_first(ord: &FlatOrder, o: &mut Outcome) {
-    o.runnable = false;
-    o.target = None;
-    if o.current.is_empty() {
-        o.verb = None;
-    } else {
-        o.decide(false);
-    }
-    o.reason = Some(format!("due to unrunnable {} start", ord.first_name));
 }
