@@ -192,6 +192,9 @@ impl Controller {
             self.running.recurring.retain(|(n, _, _)| *n != o.target);
             self.fencing.refresh_scores = true;
             let target = o.target.clone();
+            if self.view.members.contains(&target) {
+                self.join.fenced_while_member(&target);
+            }
             // Before the patch erases what it ran.
             self.note_held_by_fenced(&target);
             self.record(StatusPatch::NodeFenced(o), out);

@@ -37,6 +37,31 @@ pub(super) struct Join {
     pub(super) foreign_pending: BTreeMap<(NodeId, String, String), u64>,
     /// Expected members that vanished without a clean leave (not fenced yet).
     pub(super) lost: BTreeSet<NodeId>,
+    /// Members whose fence was confirmed while they were in the view (a
+    /// daemon paused past the token, back before its fence): the fence cut
+    /// that incarnation off, and the view shows it until its silence is
+    /// noticed. Offline meanwhile, and its departure is no new loss, as
+    /// Pacemaker takes a fenced node as down until its controller joins
+    /// again. Left when it leaves the view or answers a report (a daemon
+    /// still runs there: the fence did not cut it off).
+    pub(super) fenced_in_view: BTreeSet<NodeId>,
+}
+
+impl Join {
+    /// The incarnation of `node` in the view was just fenced: what it
+    /// reported is void, and a daemon there must report anew.
+    pub(super) fn fenced_while_member(&mut self, node: &NodeId) {
+        self.fenced_in_view.insert(node.clone());
+        self.reported.remove(node);
+        self.asked.remove(node);
+        self.to_probe.remove(node);
+    }
+
+    /// Whether the DC waits for a member's report: not for a fenced
+    /// incarnation's, which never comes.
+    pub(super) fn awaiting_reports(&self) -> bool {
+        self.asked.keys().any(|n| !self.fenced_in_view.contains(n))
+    }
 }
 
 fn all_primitives(config: &ClusterConfig) -> Vec<&Primitive> {
@@ -47,6 +72,12 @@ fn all_primitives(config: &ClusterConfig) -> Vec<&Primitive> {
 }
 
 impl Controller {
+    /// Whether `node` is a member the DC plans with: in the view, and not
+    /// an incarnation its fence cut off.
+    pub(super) fn is_member(&self, node: &NodeId) -> bool {
+        self.view.members.contains(node) && !self.join.fenced_in_view.contains(node)
+    }
+
     pub(super) fn on_view(
         &mut self,
         members: BTreeSet<NodeId>,
@@ -101,10 +132,12 @@ impl Controller {
             self.join.reported.retain(|n| members.contains(n));
             self.join.asked.retain(|n, _| members.contains(n));
             self.join.to_probe.retain(|n| members.contains(n));
+            self.join.fenced_in_view.retain(|n| members.contains(n));
             // A fenced node back in the view may hold things again.
+            let fenced = &self.join.fenced_in_view;
             self.fencing
                 .held_by_fenced
-                .retain(|_, n| !members.contains(n));
+                .retain(|_, n| !members.contains(n) || fenced.contains(n));
         }
         if self.view.is_dc {
             // The store drops patches while it has no quorum and queues
@@ -148,6 +181,8 @@ impl Controller {
             return;
         }
         self.join.reported.insert(r.node.clone());
+        // A daemon answers there: the fence did not cut it off.
+        self.join.fenced_in_view.remove(&r.node);
         // What this DC once asked of the node may have been stopped since
         // (by the node's own DC in a partition): the report's history says
         // which monitors still run, and the plan asks for the others.
@@ -198,6 +233,7 @@ impl Controller {
         self.running.in_flight.clear();
         self.fencing.targets.clear();
         self.join.lost.clear();
+        self.join.fenced_in_view.clear();
         self.running.last_completed = None;
         self.fencing.held_by_fenced.clear();
         self.asked = None;
@@ -210,6 +246,7 @@ impl Controller {
         self.join.asked.clear();
         self.join.reported.clear();
         self.join.to_probe.clear();
+        self.join.fenced_in_view.clear();
         self.running.active = None;
         self.running.in_flight.clear();
         self.fencing.targets.clear();
@@ -227,12 +264,16 @@ impl Controller {
         for name in configured {
             let st = self.working.nodes.get(&name);
             if self.view.members.contains(&name) {
+                self.join.lost.remove(&name);
+                if self.join.fenced_in_view.contains(&name) {
+                    // Down since its fence, whatever the view still says.
+                    continue;
+                }
                 let joined = st.is_some_and(|st| {
                     st.in_ccm == Some(true)
                         && st.expected.as_deref() == Some("member")
                         && st.join.as_deref() == Some("member")
                 });
-                self.join.lost.remove(&name);
                 if !joined {
                     self.record(StatusPatch::NodeJoined(name), out);
                 }
@@ -262,7 +303,7 @@ impl Controller {
         let mut s = self.working.clone();
         s.have_quorum = self.view.quorate;
         for (name, _) in &self.settings.nodes {
-            if self.view.members.contains(name) {
+            if self.is_member(name) {
                 let st = s.nodes.entry(name.clone()).or_default();
                 st.uname = name.clone();
                 st.has_state = true;
@@ -298,7 +339,9 @@ impl Controller {
             .map(|f| (f.request.node.as_str(), f.request.resource.as_str()))
             .collect();
         for node in &self.view.members {
-            if !self.settings.nodes.iter().any(|(n, _)| n == node) {
+            if !self.settings.nodes.iter().any(|(n, _)| n == node)
+                || self.join.fenced_in_view.contains(node)
+            {
                 continue;
             }
             let known: BTreeSet<&str> = match self.working.nodes.get(node) {
@@ -419,6 +462,10 @@ impl Controller {
             .collect();
         for node in silent {
             self.join.asked.remove(&node);
+            if self.join.fenced_in_view.contains(&node) {
+                // Silent as a fenced node is: asked again, never probed.
+                continue;
+            }
             self.join.reported.insert(node.clone());
             out.push(Command::Notice(Notice::NoReport {
                 node: node.clone(),

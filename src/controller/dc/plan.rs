@@ -194,7 +194,7 @@ impl Controller {
         if !awaiting {
             self.ask_for_reports(out);
         }
-        let reporting = !self.join.asked.is_empty();
+        let reporting = self.join.awaiting_reports();
         if !awaiting && !reporting && self.probes(out) {
             return;
         }
@@ -480,9 +480,9 @@ impl Controller {
             }
             _ => true,
         });
-        let (members, own, quorate) = (&self.view.members, &self.settings.own, self.view.quorate);
+        let (own, quorate) = (&self.settings.own, self.view.quorate);
         t = retain_steps(t, |s| {
-            members.contains(&s.node) && (quorate || s.node == *own)
+            self.is_member(&s.node) && (quorate || s.node == *own)
         });
         let quorum_ok =
             self.view.quorate || config.properties.no_quorum_policy == NoQuorumPolicy::Ignore;

@@ -1387,3 +1387,93 @@ fn a_start_after_the_previous_holder_was_fenced_names_that_node_until_it_is_back
     h.view(&["node1", "node2"], true);
     assert_eq!(starts_of(&h.log, "vip"), [("node2".to_string(), None)]);
 }
+
+fn fence_confirmed(h: &mut Harness, target: &str) {
+    h.truth.retain(|(n, _), _| n != target);
+    h.queue.push_back(Input::FenceOutcome(FenceOutcome {
+        target: target.into(),
+        ok: true,
+        detail: "off".into(),
+        at: 0,
+        action: "off".into(),
+        devices: vec!["bmc".into()],
+    }));
+    h.run();
+}
+
+fn losses_of(log: &[Command], node: &str) -> usize {
+    notices(log)
+        .iter()
+        .filter(|n| matches!(n, Notice::NodeLost(x) if x == node))
+        .count()
+}
+
+/// A daemon paused past the token is lost, and back in the view before
+/// its fence is confirmed. The fence cuts that incarnation off: until it
+/// leaves the view it is offline (nothing is placed on it, nobody waits
+/// for its report), and its departure is not a new loss. Chaos seed 38,
+/// fault 20: fenced three times in 2.3 s, the second fence cutting off
+/// the node's next incarnation. A new incarnation that joins afterwards
+/// is a member like any, and fenced when it is lost.
+#[test]
+fn a_node_fenced_while_back_in_the_view_is_not_fenced_again_when_it_leaves() {
+    let mut h = Harness::started();
+    h.lose_node2();
+    h.view(&["node1", "node2"], true);
+    assert_eq!(h.held_fences.len(), 1, "the fence goes on: {:?}", h.log);
+    // Powered off: that incarnation answers nothing any more.
+    h.silent_reports = true;
+    h.ledgers.remove("node2");
+    h.log.clear();
+    fence_confirmed(&mut h, "node2");
+    assert!(
+        h.executed().iter().all(|(_, _, n)| n == "node1"),
+        "nothing goes to the fenced incarnation: {:?}",
+        h.executed()
+    );
+    assert!(
+        h.running("node1", "fs") && h.running("node1", "vip"),
+        "recovered at once, without waiting for a report: {:?}",
+        h.log
+    );
+    // Its silence is noticed: it leaves the view.
+    h.view(&["node1"], true);
+    assert_eq!(losses_of(&h.log, "node2"), 0, "{:?}", notices(&h.log));
+    assert_eq!(h.held_fences.len(), 1, "not fenced again: {:?}", h.log);
+    // The node boots and joins: a member again, fenced when lost.
+    h.silent_reports = false;
+    h.view(&["node1", "node2"], true);
+    assert!(
+        h.log.iter().any(
+            |c| matches!(c, Command::RecordStatus(StatusPatch::NodeJoined(n)) if n == "node2")
+        )
+    );
+    h.view(&["node1"], true);
+    assert_eq!(losses_of(&h.log, "node2"), 1, "{:?}", notices(&h.log));
+    assert_eq!(h.held_fences.len(), 2);
+}
+
+/// A fence that says it succeeded while the node's daemon still answers
+/// (a device that did not cut the power): the node reports what it runs
+/// and is a member again, as before.
+#[test]
+fn a_node_still_answering_after_its_fence_reports_and_is_a_member_again() {
+    let mut h = Harness::started();
+    h.lose_node2();
+    h.view(&["node1", "node2"], true);
+    h.log.clear();
+    fence_confirmed(&mut h, "node2");
+    h.tick(REPORT_WAIT_MS);
+    assert!(
+        h.log
+            .iter()
+            .any(|c| matches!(c, Command::RequestReport { node } if node == "node2")),
+        "{:?}",
+        h.log
+    );
+    assert!(
+        h.log.iter().any(
+            |c| matches!(c, Command::RecordStatus(StatusPatch::NodeJoined(n)) if n == "node2")
+        )
+    );
+}
