@@ -229,8 +229,9 @@
 //!   a `first` that cannot stop blocks the stops of `then` only when a
 //!   failure blocks it (merely unmanaged it does not). An asymmetrical
 //!   start order leaves a `then` that runs and stays, whatever `first`
-//!   does. A non-interleaved clone `then` restarted by its `first` turns a
-//!   promotion in place into a restart into the Promoted role. Pacemaker keeps one ordering per pair of actions (order_actions
+//!   does. A `then` restarted by its `first` turns a promotion or demotion
+//!   in place into a restart into the new role (a restart's line shows the
+//!   instance's roles, as a stop's does). Pacemaker keeps one ordering per pair of actions (order_actions
 //!   drops a later one sharing a flag, and every ordering carries
 //!   "optional"): the first order between two actions, an optional or
 //!   serializing one too, decides them, and a later mandatory one on the

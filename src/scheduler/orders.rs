@@ -709,10 +709,13 @@ fn restarted_by_first(ord: &FlatOrder, facts: &FirstFacts, o: &mut Outcome) -> b
         return false;
     }
     let stays = o.target.as_ref() == o.current.first();
-    // A promotion in place becomes a restart into the Promoted role.
-    let promotes_in_place = o.verb == Some(Verb::Promote) && !o.current.is_empty();
+    // A promotion or demotion in place becomes a restart into the new
+    // role: the instance's start after its stop is required (a restart's
+    // line keeps both roles, "Promoted -> Unpromoted").
+    let role_change_in_place =
+        matches!(o.verb, Some(Verb::Promote | Verb::Demote)) && !o.current.is_empty();
     if facts.is_clone
-        && (o.verb.is_none() || promotes_in_place)
+        && (o.verb.is_none() || role_change_in_place)
         && o.display.contains(':')
         && o.current.len() == 1
         && stays
@@ -762,9 +765,9 @@ fn restarted_by_first(ord: &FlatOrder, facts: &FirstFacts, o: &mut Outcome) -> b
     }
     if facts.starting
         && !facts.is_clone
-        // A promotion in place becomes a restart into the Promoted role
-        // (its roles stay on the line).
-        && (o.verb.is_none() || (o.verb == Some(Verb::Promote) && !o.current.is_empty()))
+        // A promotion or demotion in place becomes a restart into the new
+        // role (its roles stay on the line).
+        && (o.verb.is_none() || role_change_in_place)
         && !o.current.is_empty()
         && stays
     {

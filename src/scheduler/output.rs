@@ -106,9 +106,13 @@ impl<'a> Ctx<'a> {
         self.change(v, &o.display, from.as_deref(), to.as_deref(), reason);
         if let Some(last) = self.plan.changes.last_mut() {
             last.blocked = o.blocked;
-            last.from_role = o
-                .from_role
-                .or(if v == Verb::Stop { o.role_now } else { None });
+            // A stop or restart decided late (by an order) shows the role
+            // the promotable instance has now.
+            last.from_role = o.from_role.or(if matches!(v, Verb::Stop | Verb::Restart) {
+                o.role_now
+            } else {
+                None
+            });
             last.to_role = o.to_role;
             if v == Verb::Move && o.promoted_outside_clone && o.from_role.is_none() {
                 last.from_role = Some(Role::Promoted);
