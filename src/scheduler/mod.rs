@@ -227,7 +227,11 @@
 //!   interleave) a symmetrical one restarts a `then` that
 //!   stays, and so does "first stop, then stop" with a `first` that stops;
 //!   a `first` that cannot stop blocks the stops of `then` only when a
-//!   failure blocks it (merely unmanaged it does not). An asymmetrical
+//!   failure blocks it (merely unmanaged it does not); an asymmetrical
+//!   "stop, then stop" after a clone with no active instance (its stop is
+//!   unrunnable) lists every active member or instance of `then` as a
+//!   blocked stop, and a group's later members as blocked starts (unless
+//!   `first`'s interleave pairs the clones' instances). An asymmetrical
 //!   start order leaves a `then` that runs and stays, whatever `first`
 //!   does. A `then` restarted by its `first` turns a promotion or demotion
 //!   in place into a restart into the new role (a restart's line shows the

@@ -5,7 +5,7 @@
 //! a stop-stop order and a stuck `then` block stops.
 
 use super::Verb;
-use super::outcome::{Outcome, Outcomes, stops_here};
+use super::outcome::{Outcome, Outcomes, start_after_blocked, stops_here};
 use super::plan::Ctx;
 use crate::model::*;
 
@@ -246,6 +246,10 @@ impl Ctx<'_> {
                 (Action::Stop, Action::Stop, Some(f)) => {
                     changed |= stop_after_stop(f, &fi, oc);
                     changed |= stop_after_required_stop(f, &fi, oc);
+                    if self.clones.contains_key(f.first_name.as_str()) && !self.stop_interleaves(f)
+                    {
+                        changed |= stop_after_clone_with_nothing_to_stop(f, &fi, oc);
+                    }
                 }
                 (Action::Start, Action::Start, _) => {
                     changed |= self.start_order(ord, fwd.as_ref(), &fi, oc)
@@ -491,6 +495,72 @@ fn stop_after_stop(ord: &FlatOrder, fi: &[usize], oc: &mut Outcomes) -> bool {
         }
     }
     changed
+}
+
+/// Asymmetrical "first stop, then stop" after a clone none of whose
+/// instances is active: the clone's stop has no instance stop to run, so
+/// it is unrunnable (Pacemaker's collective action flags), and an
+/// asymmetrical order makes the stop of a `then` that runs required and
+/// unrunnable (handle_asymmetric_ordering: only a `then` already stopped
+/// is left alone). Each active member or instance of `then` is listed as
+/// a blocked stop, whether it was to stay, move or recover (its start
+/// waits for that stop). A symmetrical order has no such effect (its
+/// implies-then needs a required `first`), nor does one between clones
+/// that `first`'s interleave pairs (each instance of `then` follows an
+/// instance of `first` on its node).
+fn stop_after_clone_with_nothing_to_stop(ord: &FlatOrder, fi: &[usize], oc: &mut Outcomes) -> bool {
+    if ord.symmetrical != Some(false) || ord.firsts.len() != 1 {
+        return false;
+    }
+    if fi.iter().any(|&i| !oc.outs[i].current.is_empty()) {
+        return false;
+    }
+    let Some(ti) = oc.by_id.get(&ord.then) else {
+        return false;
+    };
+    let mut blocked = Vec::new();
+    for &i in ti {
+        let o = &mut oc.outs[i];
+        if !o.managed || o.current.len() != 1 || (o.verb == Some(Verb::Stop) && o.blocked) {
+            continue;
+        }
+        o.verb = Some(Verb::Stop);
+        o.target = None;
+        o.blocked = true;
+        o.runnable = false;
+        o.reason = Some(format!("due to unrunnable {} stopped", ord.first_name));
+        blocked.push(i);
+    }
+    block_starts_after(&blocked, oc);
+    !blocked.is_empty()
+}
+
+/// In each group (or cloned group's instance) holding one of `blocked`
+/// (members whose start now waits for a stop that cannot run), the
+/// members after it cannot start either (the group's start order).
+fn block_starts_after(blocked: &[usize], oc: &mut Outcomes) {
+    if blocked.is_empty() {
+        return;
+    }
+    let units: Vec<Vec<usize>> = oc
+        .unit_outs
+        .values()
+        .flatten()
+        .filter(|u| u.len() > 1 && u.iter().any(|i| blocked.contains(i)))
+        .cloned()
+        .collect();
+    for unit in units {
+        let Some(k) = unit.iter().position(|i| blocked.contains(i)) else {
+            continue;
+        };
+        for w in unit[k..].windows(2) {
+            let before = oc.outs[w[0]].display.clone();
+            let o = &mut oc.outs[w[1]];
+            if o.managed {
+                start_after_blocked(o, &before, true);
+            }
+        }
+    }
 }
 
 /// "first start, then stop" with a `first` that cannot start: the stop

@@ -430,7 +430,7 @@ impl<'a> Ctx<'a> {
 /// listed blocked, and a recovery, restart or move (whose start cannot
 /// run) is a stop, as is staying (the blocked start before it is
 /// required, so its own start is: a restart that cannot start).
-fn start_after_blocked(o: &mut Outcome, before: &str, staying_stops: bool) {
+pub(super) fn start_after_blocked(o: &mut Outcome, before: &str, staying_stops: bool) {
     match o.verb {
         Some(Verb::Start) if !o.blocked => {
             o.blocked = true;
