@@ -85,7 +85,8 @@
 //!   require-all=false "one-or-more": `then` follows the set's pseudo action,
 //!   never interleaved with a clone in the set; mandatory orders on outcomes: blocked/unrunnable
 //!   starts, restarts (through symmetrical orders only; a primitive or group after a
-//!   clone restarts when an instance starts or stops on its node; an instance of
+//!   clone restarts when an instance starts on its node, or an order stops one
+//!   there (not when one is placed elsewhere or nowhere); an instance of
 //!   a clone after a clone when an instance of `first` starts anywhere, or on
 //!   its node with interleave), interleave,
 //!   clone-min, stop-stop; a placed instance that cannot start is listed blocked,

@@ -400,12 +400,20 @@ impl Ctx<'_> {
                     (o.target.clone(), o.display.clone(), in_place)
                 })
                 .collect(),
-            // An instance of a cloned `first` that stops or starts on the
-            // node of a primitive `then` restarts it.
+            // An instance of a cloned `first` that starts on the node of a
+            // primitive `then` restarts it, and so does one that an order
+            // stops there: it keeps its start there, required and
+            // unrunnable (Pacemaker unassigns it only after its actions
+            // exist). One placed elsewhere or nowhere has no start there.
             stops_on: fi
                 .iter()
                 .map(|&j| &outs[j])
                 .filter(|o| stops_here(o.verb) && !o.blocked && o.managed)
+                .filter(|o| {
+                    o.reason
+                        .as_deref()
+                        .is_some_and(|r| r.starts_with("due to unrunnable"))
+                })
                 .filter_map(|o| o.current.first().cloned())
                 .collect(),
             starts_on: fi
