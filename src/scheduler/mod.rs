@@ -226,7 +226,8 @@
 //!   clone: on a primitive `then`'s node; anywhere for a group or clone
 //!   `then`, every member or instance of which restarts, unless the clones
 //!   interleave) a symmetrical one restarts a `then` that
-//!   stays, and so does "first stop, then stop" with a `first` that stops;
+//!   stays, and so does "first stop, then stop" with a `first` that stops
+//!   (between clones paired by `first`'s interleave, only on its node);
 //!   a `first` that cannot stop blocks the stops of `then` only when a
 //!   failure blocks it (merely unmanaged it does not); an asymmetrical
 //!   "stop, then stop" after a clone with no active instance (its stop is

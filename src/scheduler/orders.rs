@@ -245,7 +245,7 @@ impl Ctx<'_> {
             match (ord.first_action, ord.then_action, &fwd) {
                 (Action::Stop, Action::Stop, Some(f)) => {
                     changed |= stop_after_stop(f, &fi, oc);
-                    changed |= stop_after_required_stop(f, &fi, oc);
+                    changed |= stop_after_required_stop(f, &fi, oc, self.stop_interleaves(f));
                     if self.clones.contains_key(f.first_name.as_str()) && !self.stop_interleaves(f)
                     {
                         changed |= stop_after_clone_with_nothing_to_stop(f, &fi, oc);
@@ -645,8 +645,15 @@ fn stop_after_required_start(
 /// or clone `then` passes it on to its members), and with it the start
 /// after: a `then` that stays restarts. A group or clone `first` counts
 /// for a primitive `then` only when stopping on `then`'s node (its
-/// "stopped" action's flags are read for that node).
-fn stop_after_required_stop(ord: &FlatOrder, fi: &[usize], oc: &mut Outcomes) -> bool {
+/// "stopped" action's flags are read for that node), and so does a clone
+/// `first` whose interleave pairs its instances with a clone `then`'s
+/// (`paired`: each instance of `then` follows the one on its node).
+fn stop_after_required_stop(
+    ord: &FlatOrder,
+    fi: &[usize],
+    oc: &mut Outcomes,
+    paired: bool,
+) -> bool {
     if !ord.symmetrical.unwrap_or(true) {
         return false;
     }
@@ -662,7 +669,9 @@ fn stop_after_required_stop(ord: &FlatOrder, fi: &[usize], oc: &mut Outcomes) ->
     }
     restart_staying_thens(ord, oc, "stop", |o, here| {
         let primitive_then = o.display == ord.then;
-        primitive_first || !primitive_then || here.is_some_and(|n| stopping.contains(n))
+        primitive_first
+            || (!primitive_then && !paired)
+            || here.is_some_and(|n| stopping.contains(n))
     })
 }
 
