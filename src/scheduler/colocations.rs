@@ -424,14 +424,52 @@ impl<'a> Ctx<'a> {
             .clone
             .is_some_and(|c| self.every_node_gets_an_instance(c));
         let mut visiting = vec![false; units.len()];
-        // A primitive or group being placed is not marked as merging
-        // (Pacemaker marks only the resources whose scores it merges): a
-        // chain that comes back to it merges its own scores as they were
-        // before that dependent's merge began. A clone instance stops
-        // such a loop.
-        visiting[ui] = units[ui].clone.is_some();
+        // A unit being placed is not marked as merging (Pacemaker marks
+        // only the resources whose scores it merges): a chain that comes
+        // back to a primitive or group merges its own scores as they were
+        // before that dependent's merge began; one that comes back to a
+        // clone instance's clone merges the clone's table.
+        // (A cloned group's instance stops such a loop: see
+        // `pulling_dependents`.)
+        visiting[ui] = self.grouped_instance(&units[ui]);
         let first = (ui, negative_only);
-        self.merge_dependents(units, first, (1.0, None), scores, &mut visiting, why);
+        self.merge_dependents(units, first, (1.0, None, false), scores, &mut visiting, why);
+    }
+
+    /// The allowed-node scores of the clone of instance `ui` as Pacemaker's
+    /// `pcmk__clone_allocate` leaves them before assigning its instances:
+    /// the clone's own scores, with every dependent's pull merged (only
+    /// where it leaves a score nonnegative, `pcmk__coloc_select_nonnegative`).
+    pub(super) fn clone_table(&self, units: &[Unit<'a>], ui: usize) -> Vec<Score> {
+        let (mut table, _, later) = self.clone_scores(&units[ui]);
+        self.apply_later_bans(&mut table, later);
+        let mut visiting = vec![false; units.len()];
+        visiting[self.clone_index(units, ui)] = true;
+        let mut ignored = Vec::new();
+        self.merge_dependents(
+            units,
+            (ui, false),
+            (1.0, None, true),
+            &mut table,
+            &mut visiting,
+            &mut ignored,
+        );
+        table
+    }
+
+    /// Whether the unit is an instance of a cloned group.
+    fn grouped_instance(&self, unit: &Unit<'a>) -> bool {
+        unit.clone
+            .is_some_and(|c| matches!(c.child, CloneChild::Group(_)))
+    }
+
+    /// The unit that stands for instance `ui`'s clone along a chain (its
+    /// first instance).
+    fn clone_index(&self, units: &[Unit<'a>], ui: usize) -> usize {
+        self.units_named(&units[ui].id)
+            .first()
+            .copied()
+            .unwrap_or(ui)
     }
 
     /// The dependents of unit `ui` not placed yet that may pull it
@@ -485,7 +523,20 @@ impl<'a> Ctx<'a> {
                 continue;
             };
             let dep = &units[j];
-            if visiting[j] || dep.placed.is_some() {
+            // A dependent placed already still pulls with its scores as
+            // they were at its placement (Pacemaker merges its allowed
+            // nodes whether assigned or not; a clone's, its clone table),
+            // unless it is a later group member: Pacemaker assigns that
+            // one only after this unit.
+            let later_member = dep.members.first().is_some_and(|m| m.prim.id != *r) && dep.id != *r;
+            // (Not modelled for a cloned group's instance, whose members
+            // 2.1.5 assigns one by one, each merging its own "with this"
+            // colocations: a placed clone is left out there, as before.)
+            let root_grouped = self.grouped_instance(&units[root.unwrap_or(ui)]);
+            if visiting[j]
+                || (dep.placed.is_some() && dep.clone.is_none() && later_member)
+                || (dep.placed.is_some() && dep.clone.is_some() && root_grouped)
+            {
                 continue;
             }
             deps.push((dep.priority, ci, j));
@@ -504,13 +555,15 @@ impl<'a> Ctx<'a> {
 
     /// `(ui, negative_only)`: the unit, and whether only its dependents
     /// through a negative colocation pull it (see `dependent_influence`);
-    /// `(factor, root)`: the chain's factor so far, and the unit being
-    /// placed with its scores when this chain began (None at the top).
+    /// `(factor, root, nonnegative)`: the chain's factor so far, the unit
+    /// being placed with its scores when this chain began (None at the
+    /// top), and whether a merge may not take a node's score below 0
+    /// (`clone_table`).
     fn merge_dependents(
         &self,
         units: &[Unit<'a>],
         (ui, negative_only): (usize, bool),
-        (factor, root): (f64, Option<(usize, &[Score])>),
+        (factor, root, nonnegative): (f64, Option<(usize, &[Score])>, bool),
         work: &mut Vec<Score>,
         visiting: &mut [bool],
         why: &mut Vec<String>,
@@ -529,8 +582,16 @@ impl<'a> Ctx<'a> {
             // of the factor so far carries down the chain.
             let f = factor.signum() * c.score.value() as f64 / INFINITY as f64;
             let mut ignored = Vec::new();
-            let dep_scores = if j == root.0 {
+            let clone_table = units[j]
+                .clone
+                .filter(|_| !self.grouped_instance(&units[root.0]))
+                .and_then(|cl| self.clone_tables.get(&cl.id));
+            let dep_scores = if let Some(table) = clone_table {
+                table.clone()
+            } else if j == root.0 && units[j].clone.is_none() {
                 root.1.to_vec()
+            } else if units[j].placed.is_some() {
+                units[j].placed_scores.clone()
             } else {
                 let (mut dep_scores, _, later) = if units[j].clone.is_some() {
                     self.clone_scores(&units[j])
@@ -547,7 +608,17 @@ impl<'a> Ctx<'a> {
                 if f < 0.0 && d.value() < 0 {
                     continue;
                 }
-                *t += scaled(*d, f);
+                let merged = *t + scaled(*d, f);
+                if nonnegative && merged.value() < 0 {
+                    // Pacemaker marks a positive node unusable for the
+                    // rest of the merge and gives it 1 at the end; a node
+                    // at 0 keeps it.
+                    if t.value() > 0 {
+                        *t = Score::new(1);
+                    }
+                    continue;
+                }
+                *t = merged;
             }
             // Checked before the dependent's own dependents join in.
             if !self.any_runnable(&trial) {
@@ -561,7 +632,7 @@ impl<'a> Ctx<'a> {
             self.merge_dependents(
                 units,
                 (j, false),
-                (f, Some(root)),
+                (f, Some(root), nonnegative),
                 &mut trial,
                 visiting,
                 why,
@@ -757,8 +828,14 @@ impl<'a> Ctx<'a> {
                 .as_deref()
                 // What is left alone (unmanaged, or blocked by a failure),
                 // a clone instance too, is assigned to its node even where
-                // it is banned.
-                .filter(|_| u.runnable > 0 || self.left_alone(u))
+                // it is banned; a group's first member so left decides
+                // (Pacemaker colocates with a group's first member unless
+                // the colocation is mandatory).
+                .filter(|_| {
+                    u.runnable > 0
+                        || self.left_alone(u)
+                        || (self.first_left_alone(u) && !u.members[0].current.is_empty())
+                })
                 .and_then(|n| self.node_index.get(n).copied());
             let mut trial = scores.to_vec();
             match node {

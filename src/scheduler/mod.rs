@@ -79,7 +79,12 @@
 //!   group, pulled to the group's node when positive (rolled back if that leaves it no
 //!   node), and an INFINITY one whose primary runs elsewhere leaves that member and
 //!   the ones after it no node; the pull of dependents (clones too, with the
-//!   clone's own scores: no instance stickiness), rolled back when it would
+//!   clone's own scores: no instance stickiness; a clone whose assignment
+//!   began, with its table: its own scores and its dependents' pull where
+//!   that leaves them nonnegative, as `pcmk__clone_allocate` leaves it, also
+//!   when a chain comes back to the clone of the instance being placed; a
+//!   dependent placed already, with its scores at its placement, unless
+//!   it is a later group member, which Pacemaker assigns later), rolled back when it would
 //!   leave no node; the late "dependent cannot stay without its primary" pass) and
 //!   `orders.rs` (set expansion `flat_orders`: sequential sets, between-set orders,
 //!   require-all=false "one-or-more": `then` follows the set's pseudo action,
@@ -295,7 +300,10 @@
 //!   counts its clone's INFINITY dependents' needs only when some node
 //!   gets no instance. A finite colocation with a resource left alone
 //!   (unmanaged, or blocked by a failure) adds its score on that
-//!   resource's node, where Pacemaker assigns it even when banned there.
+//!   resource's node, where Pacemaker assigns it even when banned there;
+//!   so does one with a group (a cloned group's instance too) whose first
+//!   member is so left active (Pacemaker colocates an optional
+//!   colocation with a group's first member).
 //!   A chain of dependents that comes back to the unit being placed
 //!   merges that unit's own scores (Pacemaker marks only the resources it
 //!   merges against loops); a unique clone's table, merged as a

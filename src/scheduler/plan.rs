@@ -50,6 +50,11 @@ pub(super) struct Ctx<'a> {
     /// (`pcmk__clone_allocate` sorts it): the order a colocation with the
     /// clone meets its instances.
     pub(super) child_rank: HashMap<usize, usize>,
+    /// Each clone's own allowed-node scores once its assignment began:
+    /// its own scores with its dependents' pull merged, as Pacemaker's
+    /// `pcmk__clone_allocate` leaves the clone's table
+    /// (`clone_table`); a colocation chain reaching the clone merges these.
+    pub(super) clone_tables: HashMap<String, Vec<Score>>,
     /// Promotable clones whose promotion is decided.
     pub(super) promoted_done: BTreeSet<String>,
     /// Resources whose failure-timeout is disregarded (on-fail=block failures).
@@ -153,6 +158,7 @@ impl<'a> Ctx<'a> {
             uncounted: BTreeSet::new(),
             retried: BTreeSet::new(),
             child_rank: HashMap::new(),
+            clone_tables: HashMap::new(),
             promoted_done: BTreeSet::new(),
             timeout_ignored,
             colocations,
@@ -182,6 +188,8 @@ impl<'a> Ctx<'a> {
             if let Some(c) = units[order[pos]].clone
                 && arranged.insert(c.id.as_str())
             {
+                let table = self.clone_table(&units, order[pos]);
+                self.clone_tables.insert(c.id.clone(), table);
                 let arranged = self.arrange_instances(&units, &mut order[pos..], c);
                 self.staying.extend(arranged.stay);
                 self.uncounted.extend(arranged.uncounted);
@@ -246,6 +254,7 @@ impl<'a> Ctx<'a> {
                 scores[i],
             ));
         }
+        units[ui].placed_scores = scores.clone();
         let best = self.vetoed(&units[ui], best, &mut why);
         // A cloned group's pre-assignment that ends elsewhere is not
         // counted (`tried_in_place`).
@@ -343,7 +352,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// The group's first member is unmanaged, or blocked by a failure.
-    fn first_left_alone(&self, unit: &Unit<'a>) -> bool {
+    pub(super) fn first_left_alone(&self, unit: &Unit<'a>) -> bool {
         unit.members
             .first()
             .is_some_and(|m| !m.managed || self.blocked_by_failure(m))

@@ -48,6 +48,10 @@ pub(super) struct Unit<'a> {
     pub(super) done: bool,
     /// A promotable clone instance chosen to run Promoted.
     pub(super) promote: bool,
+    /// Its node scores when it was placed (Pacemaker's allowed-node
+    /// scores after its assignment), which a chain of colocations still
+    /// merges.
+    pub(super) placed_scores: Vec<Score>,
 }
 
 impl<'a> Unit<'a> {
@@ -72,6 +76,7 @@ impl<'a> Unit<'a> {
             no_quorum: false,
             done: false,
             promote: false,
+            placed_scores: Vec::new(),
         }
     }
 }
