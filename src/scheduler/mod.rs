@@ -222,8 +222,13 @@
 //!   A member after an unmanaged active one goes to its node even when the
 //!   members before cannot run: a stopped one is a blocked start, an active
 //!   one stays (or stops, its start unrunnable, when one before stops);
-//!   when the group runs elsewhere, one that cannot run on that member's
-//!   node (in maintenance, banned) and those after it are assigned nowhere.
+//!   when the group runs elsewhere, the members after it still go to its
+//!   node (each is colocated with the one before): they start or stay
+//!   there, listed blocked when that member's start cannot run (blocked
+//!   by a failure, or a member before it cannot start), and one that
+//!   cannot run on that node (in maintenance, banned) and those after it
+//!   are assigned nowhere. A member blocked by a failure blocks the starts
+//!   after it even where the members before it run.
 //!   "first start, then stop" with a `first` that cannot start blocks the
 //!   stop of `then`; with symmetrical=false that stop is also required, so
 //!   a running `then` is listed as a blocked Stop

@@ -329,16 +329,42 @@ impl<'a> Ctx<'a> {
             return;
         };
         let node = node.clone();
-        let before_run_there = unit.placed.as_ref() == Some(&node) && unit.runnable > k;
+        // (A member blocked by a failure cannot start even where the
+        // members before it run.)
+        let before_run_there =
+            unit.placed.as_ref() == Some(&node) && unit.runnable > k && outs[k].runnable;
         let Some(&ni) = self.node_index.get(&node) else {
             return;
         };
         if unit.no_quorum || before_run_there {
             return;
         }
-        if unit.placed.as_ref().is_some_and(|p| *p != node) {
+        // The group runs elsewhere: the members after it still follow it
+        // to its node, up to the first that cannot run there.
+        let elsewhere = unit.placed.as_ref().is_some_and(|p| *p != node);
+        if elsewhere {
             self.unassign_after_unmanaged(unit, outs, k, ni);
-            return;
+            // Its start can run when the members before it start (on the
+            // group's node) and no failure blocks it: the members after
+            // it then just start or stay there.
+            let stuck = unit.runnable < k
+                || self.blocked_by_failure(&unit.members[k])
+                || outs[..k].iter().any(|o| !o.runnable);
+            if !stuck {
+                for (j, o) in outs.iter_mut().enumerate().skip(k + 1) {
+                    let m = &unit.members[j];
+                    if !o.managed
+                        || o.target.is_none()
+                        || self.member_banned_on(unit, j, ni)
+                        || m.target_role == Some(Role::Stopped)
+                    {
+                        break;
+                    }
+                    o.target = Some(node.clone());
+                    o.decide(false);
+                }
+                return;
+            }
         }
         let anchor = outs[k].display.clone();
         let before_stopping = outs[..k].iter().any(|o| stops_here(o.verb));
@@ -363,6 +389,10 @@ impl<'a> Ctx<'a> {
             } else if o.current == [node.clone()] && !o.failed {
                 o.target = Some(node.clone());
                 o.verb = None;
+            } else if elsewhere {
+                // Active elsewhere: it would move to a start that cannot run.
+                o.target = None;
+                o.decide(false);
             }
         }
     }
@@ -392,7 +422,7 @@ impl<'a> Ctx<'a> {
 
     /// Member `mi` cannot run on node `ni` by its own bans: a location or
     /// a failure naming it or its group there.
-    fn member_banned_on(&self, unit: &Unit<'a>, mi: usize, ni: usize) -> bool {
+    pub(super) fn member_banned_on(&self, unit: &Unit<'a>, mi: usize, ni: usize) -> bool {
         // (Capacities are not checked here: under a placement-strategy
         // the member may not fit, so it is left as placed.)
         if !self.config.properties.symmetric_cluster

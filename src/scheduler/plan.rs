@@ -374,6 +374,38 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// A plain group kept on node `i` by its first member, left alone there
+    /// though the group's scores or its own failure ban the node (so the
+    /// members after it do not count as runnable there): those members
+    /// are still assigned there, each
+    /// colocated with the one before (their starts blocked), up to the
+    /// first that cannot run there, and count there. How many.
+    fn followers_of_first_left_alone(&self, unit: &Unit<'a>, i: usize) -> u32 {
+        // (A cloned group's member failure bans its whole instance: no
+        // member follows there.)
+        if unit.clone.is_some() || self.left_alone(unit) || !self.first_left_alone(unit) {
+            return 0;
+        }
+        if unit.members[0]
+            .current
+            .first()
+            .and_then(|(n, _)| self.node_index.get(n))
+            != Some(&i)
+        {
+            return 0;
+        }
+        // Those within `runnable` are counted already.
+        (unit.runnable.max(1)..unit.members.len())
+            .take_while(|&j| {
+                let m = &unit.members[j];
+                m.managed
+                    && !self.blocked_by_failure(m)
+                    && m.target_role != Some(Role::Stopped)
+                    && !self.member_banned_on(unit, j, i)
+            })
+            .count() as u32
+    }
+
     /// A member left alone where it is active (unmanaged, or blocked by a
     /// failure): Pacemaker assigns each member apart, such a one to its
     /// node, where it counts for the node comparison.
@@ -473,7 +505,8 @@ impl<'a> Ctx<'a> {
         } else {
             self.count_members_left_alone(unit, Some(i), unit.runnable, why)
         };
-        self.assigned[i] += (counted as u32).saturating_sub(moved_out);
+        let followers = self.followers_of_first_left_alone(unit, i);
+        self.assigned[i] += (counted as u32).saturating_sub(moved_out) + followers;
         if let Some(c) = unit.clone.filter(|_| counts) {
             *self.clone_here.entry((c.id.clone(), i)).or_default() += 1;
             *self.clone_placed.entry(c.id.clone()).or_default() += 1;
