@@ -238,6 +238,9 @@
 //!   interleave) a symmetrical one restarts a `then` that
 //!   stays, and so does "first stop, then stop" with a `first` that stops
 //!   (between clones paired by `first`'s interleave, only on its node);
+//!   "first promote, then stop" with a `first` that cannot promote (not a
+//!   promotable clone, or no instance ends Promoted) blocks a stopping
+//!   `then`'s stop, as an unrunnable start does;
 //!   a `first` that cannot stop blocks the stops of `then` only when a
 //!   failure blocks it (merely unmanaged it does not); an asymmetrical
 //!   "stop, then stop" after a clone with no active instance (its stop is

@@ -254,6 +254,11 @@ impl Ctx<'_> {
                 (Action::Start, Action::Start, _) => {
                     changed |= self.start_order(ord, fwd.as_ref(), &fi, oc)
                 }
+                (Action::Promote, Action::Stop, Some(f))
+                    if !self.stop_interleaves(f) && !self.promote_runnable(f, &fi, oc) =>
+                {
+                    changed |= stop_after_unrunnable_start(f, oc);
+                }
                 (Action::Start, Action::Stop, Some(f)) => {
                     let (_, runnable) = self.first_runnable(f, &fi, oc);
                     if self.stop_interleaves(f) {
@@ -322,6 +327,30 @@ impl Ctx<'_> {
             }
         }
         changed
+    }
+
+    /// Whether `first`'s promote can run: an instance of a promotable
+    /// clone `first` ends Promoted (promoted, moved or restarted into
+    /// Promoted, or staying so: its optional promote exists). Anything else has no promote action, and the one
+    /// an order creates for it has no node (Pacemaker's rsc_order_first):
+    /// unrunnable.
+    fn promote_runnable(&self, ord: &FlatOrder, fi: &[usize], oc: &Outcomes) -> bool {
+        if !self
+            .clones
+            .get(ord.first_name.as_str())
+            .is_some_and(|c| c.promotable)
+        {
+            return false;
+        }
+        fi.iter().map(|&i| &oc.outs[i]).any(|o| {
+            let promotes =
+                (o.verb == Some(Verb::Promote) || o.to_role == Some(Role::Promoted)) && !o.blocked;
+            let stays_promoted = o.verb.is_none()
+                && o.role_now == Some(Role::Promoted)
+                && o.target.is_some()
+                && o.target.as_ref() == o.current.first();
+            promotes || stays_promoted
+        })
     }
 
     /// Whether a "first start, then stop" order pairs instances: both
