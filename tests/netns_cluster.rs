@@ -227,9 +227,23 @@ fn dispatch_to(
         timeout_ms: 20_000,
         meta: Default::default(),
     };
-    match api::call(&c.socket(via), &Request::Dispatch { action }).unwrap() {
-        Response::ActionDone(r) => *r,
-        other => panic!("{other:?}\n{}\n{}", c.log(1), c.log(2)),
+    // The document's text (what `until` on `config` sees) changes before
+    // the node has loaded it, off its loop: until then its executor knows
+    // no new primitive and answers so, running nothing (CI, once).
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let request = Request::Dispatch {
+            action: action.clone(),
+        };
+        let r = match api::call(&c.socket(via), &request).unwrap() {
+            Response::ActionDone(r) => *r,
+            other => panic!("{other:?}\n{}\n{}", c.log(1), c.log(2)),
+        };
+        let unknown = r.rc == 5 && r.output.starts_with("no [[primitive]]");
+        if !unknown || Instant::now() > deadline {
+            return r;
+        }
+        std::thread::sleep(Duration::from_millis(100));
     }
 }
 
