@@ -265,6 +265,20 @@ impl Harness {
         self.held_fences[0].clone()
     }
 
+    /// `target`'s fence is confirmed (its power was cut: nothing runs there).
+    fn fence_confirmed(&mut self, target: &str) {
+        self.truth.retain(|(n, _), _| n != target);
+        self.queue.push_back(Input::FenceOutcome(FenceOutcome {
+            target: target.into(),
+            ok: true,
+            detail: "off".into(),
+            at: 0,
+            action: "off".into(),
+            devices: vec!["bmc".into()],
+        }));
+        self.run();
+    }
+
     fn running(&self, node: &str, rsc: &str) -> bool {
         self.truth
             .contains_key(&(node.to_string(), rsc.to_string()))
@@ -945,16 +959,7 @@ fn a_lost_node_is_fenced_before_its_resources_are_recovered() {
     assert_eq!(h.held_fences.len(), 3);
     assert!(h.executed().is_empty());
     // Confirmed: recorded, then recovery on the survivor.
-    h.queue.push_back(Input::FenceOutcome(FenceOutcome {
-        target: "node2".into(),
-        ok: true,
-        detail: "off".into(),
-        at: 0,
-        action: "off".into(),
-        devices: vec!["bmc".into()],
-    }));
-    h.truth.retain(|(n, _), _| n != "node2");
-    h.run();
+    h.fence_confirmed("node2");
     assert!(h.log.iter().any(
         |c| matches!(c, Command::RecordStatus(StatusPatch::NodeFenced(o)) if o.target == "node2")
     ));
@@ -1008,15 +1013,7 @@ fn a_node_lost_while_a_step_runs_on_the_survivor_is_fenced_at_once() {
     assert_eq!(fence.target, "node2");
     // Confirmed: nothing else is dispatched until the start's outcome.
     let before = h.executed().len();
-    h.queue.push_back(Input::FenceOutcome(FenceOutcome {
-        target: "node2".into(),
-        ok: true,
-        detail: "off".into(),
-        at: 0,
-        action: "off".into(),
-        devices: vec!["bmc".into()],
-    }));
-    h.run();
+    h.fence_confirmed("node2");
     assert!(h.log.iter().any(
         |c| matches!(c, Command::RecordStatus(StatusPatch::NodeFenced(o)) if o.target == "node2")
     ));
@@ -1388,19 +1385,6 @@ fn a_start_after_the_previous_holder_was_fenced_names_that_node_until_it_is_back
     assert_eq!(starts_of(&h.log, "vip"), [("node2".to_string(), None)]);
 }
 
-fn fence_confirmed(h: &mut Harness, target: &str) {
-    h.truth.retain(|(n, _), _| n != target);
-    h.queue.push_back(Input::FenceOutcome(FenceOutcome {
-        target: target.into(),
-        ok: true,
-        detail: "off".into(),
-        at: 0,
-        action: "off".into(),
-        devices: vec!["bmc".into()],
-    }));
-    h.run();
-}
-
 fn losses_of(log: &[Command], node: &str) -> usize {
     notices(log)
         .iter()
@@ -1425,7 +1409,7 @@ fn a_node_fenced_while_back_in_the_view_is_not_fenced_again_when_it_leaves() {
     h.silent_reports = true;
     h.ledgers.remove("node2");
     h.log.clear();
-    fence_confirmed(&mut h, "node2");
+    h.fence_confirmed("node2");
     assert!(
         h.executed().iter().all(|(_, _, n)| n == "node1"),
         "nothing goes to the fenced incarnation: {:?}",
@@ -1462,7 +1446,7 @@ fn a_node_still_answering_after_its_fence_reports_and_is_a_member_again() {
     h.lose_node2();
     h.view(&["node1", "node2"], true);
     h.log.clear();
-    fence_confirmed(&mut h, "node2");
+    h.fence_confirmed("node2");
     h.tick(REPORT_WAIT_MS);
     assert!(
         h.log
